@@ -1,0 +1,103 @@
+# kbdesk: one non-recursive Makefile, out-of-tree build in build/.
+#
+#   make          build the programs (build/bin/indexer, ...)
+#   make test     deps, normal + ASan/UBSan builds, unit and end-to-end tests
+#   make run      deps, build, index corpora/, print index stats
+#   make deps     install missing Debian packages (no-op when all are there)
+#
+# Two variants are built from the same sources: build/ (optimised, the one
+# `make run` uses) and build/asan/ (AddressSanitizer + UBSan, used by tests).
+
+CC      ?= cc
+CXX     ?= c++
+AR      ?= ar
+PKGS    := libutf8proc jansson icu-uc icu-i18n opencc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
+ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
+ALL_CXXFLAGS = -std=c++17 $(WARN) $(CXXFLAGS) -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lxapian -lstdc++ -lm -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+SHARED_SRC  := $(wildcard shared/*.c) $(wildcard shared/*.cc)
+INDEXER_SRC := $(wildcard indexer/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+
+# $(call objs,VARIANT_DIR,SOURCES)
+objs = $(patsubst %,$(1)/obj/%.o,$(2))
+
+B  := build
+BA := build/asan
+
+LIBKB   := $(B)/lib/libkb.a
+LIBKB_A := $(BA)/lib/libkb.a
+PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer)
+PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer)
+UNITS   := $(patsubst tests/unit/%.c,$(B)/test/%,$(UNIT_SRC))
+UNITS_A := $(patsubst tests/unit/%.c,$(BA)/test/%,$(UNIT_SRC))
+
+.PHONY: all deps test unit e2e run asan clean
+all: $(PROGS)
+
+asan: $(PROGS_A) $(UNITS_A)
+
+# ---- normal variant -------------------------------------------------------
+$(B)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+$(B)/obj/%.cc.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+$(LIBKB): $(call objs,$(B),$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# ---- sanitizer variant ----------------------------------------------------
+$(BA)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -O1 $(SAN) -c $< -o $@
+$(BA)/obj/%.cc.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -O1 $(SAN) -c $< -o $@
+$(LIBKB_A): $(call objs,$(BA),$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+$(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(LDLIBS)
+$(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+
+# ---- tasks -----------------------------------------------------------------
+deps:
+	@sh scripts/deps.sh
+
+# Unit tests run under the sanitizers; end-to-end tests run the real binaries
+# of both variants. scripts/testrun.sh prints the closing "N passed, N failed".
+test: deps
+	$(MAKE) all asan $(UNITS)
+	@sh scripts/testrun.sh
+
+INDEX ?= var/index
+run: deps
+	$(MAKE) all
+	@mkdir -p var
+	$(B)/bin/indexer build --corpus corpora --index $(INDEX)
+	$(B)/bin/indexer stats --index $(INDEX)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

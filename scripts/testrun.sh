@@ -1,0 +1,60 @@
+#!/bin/sh
+# Runs every test and prints the closing line "N passed, N failed".
+#   unit tests: build/asan/test/test_* (cmocka, under ASan + UBSan)
+#   end-to-end: tests/e2e/*.sh, run against the sanitizer binaries and the
+#               optimised ones (KB_BIN selects which)
+# Exit status 0 only if nothing failed.
+set -u
+cd "$(dirname "$0")/.."
+pass=0
+fail=0
+failed_names=""
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+for t in build/asan/test/test_*; do
+    [ -x "$t" ] || continue
+    "$t" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed, leaked or aborted outside a test
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+    if [ "$f" -ne 0 ]; then
+        failed_names="$failed_names $(basename "$t")"
+        cat "$log"
+    fi
+    echo "unit $(basename "$t"): $p passed, $f failed"
+done
+
+for bin in build/asan/bin build/bin; do
+    for e in tests/e2e/*.sh; do
+        [ "$(basename "$e")" = lib.sh ] && continue
+        KB_BIN=$bin sh "$e" >"$log" 2>&1
+        rc=$?
+        p=$(grep -c '^ok ' "$log")
+        f=$(grep -c '^not ok ' "$log")
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            f=1
+        fi
+        pass=$((pass + p))
+        fail=$((fail + f))
+        if [ "$f" -ne 0 ]; then
+            failed_names="$failed_names $(basename "$e")[$bin]"
+            cat "$log"
+        fi
+        echo "e2e $(basename "$e") with $bin: $p passed, $f failed"
+    done
+done
+
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,78 @@
+/* kb_doc: the document model shared by the indexer, searchd and chatdesk.
+ *
+ * Three kinds of document:
+ *   article      id, title, body, category, tags, product, lang, visibility,
+ *                updated
+ *   known_error  id, title, symptom, cause, workaround, resolution, service,
+ *                status, visibility (body holds any text outside the four
+ *                sections)
+ *   standard     one numbered clause: std_code ("GB/T 34077.5—2020", may be
+ *                empty), std_title, clause ("8.3.4.1"), heading, path (the
+ *                parent headings, "8 运行维护服务管理 > 8.3 ..."), body
+ *
+ * Every string field is either NULL or a NUL-terminated UTF-8 heap string
+ * owned by the struct; kb_doc_free frees them all. */
+#ifndef KB_DOC_H
+#define KB_DOC_H
+
+#include <stddef.h>
+
+enum kb_kind {
+    KB_KIND_ARTICLE = 0,
+    KB_KIND_KNOWN_ERROR = 1,
+    KB_KIND_STANDARD = 2,
+};
+#define KB_KIND_COUNT 3
+
+struct kb_doc {
+    enum kb_kind kind;
+    char *id;          /* unique across the corpus, e.g. KB-0001, KE-0001,
+                          std-db21t1799.1:8.2.2.2 */
+    char *title;       /* standard: "<clause> <heading>" */
+    char *body;
+    char *visibility;  /* "public" or "internal" (standards: public) */
+    char *source;      /* corpus-relative path of the file it came from */
+    int source_line;   /* 1-based line in source where it starts (0: unknown) */
+    /* article */
+    char *category;
+    char *tags;        /* comma-separated */
+    char *product;
+    char *lang;        /* "zh", "en" or "mixed" */
+    char *updated;     /* ISO date, YYYY-MM-DD */
+    /* known error */
+    char *symptom;
+    char *cause;
+    char *workaround;
+    char *resolution;
+    char *service;     /* affected service */
+    char *status;      /* "open", "workaround", "resolved" */
+    /* standard clause */
+    char *std_code;
+    char *std_title;
+    char *clause;
+    char *heading;
+    char *path;
+};
+
+/* Returns a zeroed document of the given kind. Never NULL; caller frees
+ * with kb_doc_free. */
+struct kb_doc *kb_doc_new(enum kb_kind kind);
+/* Frees doc and all its strings. kb_doc_free(NULL) is a no-op. */
+void kb_doc_free(struct kb_doc *doc);
+
+/* "article", "known_error", "standard"; kb_kind_parse returns -1 for an
+ * unknown name. */
+const char *kb_kind_name(enum kb_kind kind);
+int kb_kind_parse(const char *name);
+
+/* Replaces *field with a copy of value (NULL clears it). */
+void kb_doc_set(char **field, const char *value);
+
+/* Serialises every non-NULL field (and "kind") as a compact JSON object.
+ * Returns a heap string the caller frees. */
+char *kb_doc_to_json(const struct kb_doc *doc);
+/* Parses what kb_doc_to_json wrote. Returns a new document (caller frees) or
+ * NULL with a message in err. */
+struct kb_doc *kb_doc_from_json(const char *json, size_t len, char *err, size_t errlen);
+
+#endif

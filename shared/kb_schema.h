@@ -1,0 +1,61 @@
+/* kb_schema: how a kb_doc is laid out in the Xapian index. The indexer
+ * writes it; searchd and chatdesk read it. Change KB_SCHEMA_VERSION whenever
+ * the layout or the tokenizer's output changes: the indexer then rebuilds
+ * the whole index instead of updating it.
+ *
+ * Free text: unprefixed terms from kb_analyze, positional. Title, heading,
+ * tags and clause get KB_WDF_TITLE per occurrence, bodies KB_WDF_BODY;
+ * title/heading terms are also added with prefix "S" (no positions) so a
+ * query can favour title matches. Fields are placed KB_FIELD_GAP positions
+ * apart so phrases never span two fields.
+ *
+ * Boolean (filter) terms, all lower-case ASCII prefixes followed by the value:
+ *   Q<id>       unique id            K<kind>        article|known_error|standard
+ *   V<vis>      public|internal      C<category>    every level: C网络, C网络/vpn
+ *   L<lang>     zh|en|mixed          T<tag>         normalised tag
+ *   P<product>  normalised product   X<status>      known-error status
+ *   E<service>  affected service     G<std slug>    the standard a clause is in
+ *   N<clause>   clause number, and N<slug>:<clause>
+ * Category, tag, product, service values are normalised with kb_norm. */
+#ifndef KB_SCHEMA_H
+#define KB_SCHEMA_H
+
+#define KB_SCHEMA_VERSION "1"
+
+/* value slots */
+enum {
+    KB_SLOT_KIND = 0,
+    KB_SLOT_CATEGORY = 1,   /* category as written */
+    KB_SLOT_UPDATED = 2,    /* YYYY-MM-DD */
+    KB_SLOT_STD = 3,        /* standard code (or title when no code) */
+    KB_SLOT_CLAUSE_KEY = 4, /* sortable clause key: each number as 3 digits */
+    KB_SLOT_LANG = 5,
+    KB_SLOT_VISIBILITY = 6,
+    KB_SLOT_SOURCE = 7,     /* corpus-relative source path */
+    KB_SLOT_STATUS = 8,
+};
+
+#define KB_PREFIX_ID "Q"
+#define KB_PREFIX_KIND "K"
+#define KB_PREFIX_VIS "V"
+#define KB_PREFIX_CATEGORY "C"
+#define KB_PREFIX_LANG "L"
+#define KB_PREFIX_TAG "T"
+#define KB_PREFIX_PRODUCT "P"
+#define KB_PREFIX_STATUS "X"
+#define KB_PREFIX_SERVICE "E"
+#define KB_PREFIX_STD "G"
+#define KB_PREFIX_CLAUSE "N"
+#define KB_PREFIX_TITLE "S"
+#define KB_PREFIX_STEM "Z"
+
+#define KB_WDF_TITLE 3
+#define KB_WDF_BODY 1
+#define KB_FIELD_GAP 100
+
+/* metadata keys */
+#define KB_META_SCHEMA "kb:schema"
+#define KB_META_BUILT "kb:built"       /* ISO time of the last build */
+#define KB_META_SOURCE "src:"          /* src:<path> = "<hash>\n<id>\n<id>..." */
+
+#endif

@@ -1,0 +1,363 @@
+/* kb_tok: CJK words (ICU + domain lexicon) and bigrams, Latin words with
+ * stems, and codes kept whole. See kb_tok.h for the rules. */
+#include "kb_tok.h"
+#include "kb_stem.h"
+#include "kb_utf8.h"
+#include "kb_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unicode/ubrk.h>
+#include <unicode/ustring.h>
+#include <utf8proc.h>
+
+enum cls { C_SEP, C_CJK, C_ALNUM };
+
+struct kb_tok {
+    const kb_lexicon *lx;
+    UBreakIterator *bi;
+    kb_stem *stem;
+    /* per-run scratch, grown as needed */
+    UChar *u16;
+    size_t u16cap;
+    size_t *off;       /* byte offset of each CJK char, plus the end */
+    int32_t *u16off;   /* UTF-16 offset of each char, plus the end */
+    int *icu_end;      /* char index where the ICU word starting here ends, or -1 */
+    int *lex_end;      /* same for the longest lexicon word */
+    unsigned char *covered; /* char lies inside a lexicon word of 2+ chars */
+    size_t charcap;
+    char stembuf[KB_TOK_MAX_TERM + 2];
+};
+
+static int is_cjk(int32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x2FFFF) ||
+           (c >= 0x3040 && c <= 0x30FF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+           c == 0x3007; /* 〇 */
+}
+
+static enum cls classify(int32_t c)
+{
+    if (c < 0x80) {
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))
+            return C_ALNUM;
+        return C_SEP;
+    }
+    if (is_cjk(c))
+        return C_CJK;
+    switch (utf8proc_category(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO:
+        return C_ALNUM;
+    default:
+        return C_SEP;
+    }
+}
+
+int kb_tok_new(const kb_lexicon *lx, kb_tok **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    UErrorCode st = U_ZERO_ERROR;
+    UBreakIterator *bi = ubrk_open(UBRK_WORD, "zh", NULL, 0, &st);
+    if (U_FAILURE(st)) {
+        kb_seterr(err, errlen, "[tok][icu] ubrk_open: %s", u_errorName(st));
+        return -1;
+    }
+    kb_stem *stem = kb_stem_new();
+    if (!stem) {
+        ubrk_close(bi);
+        kb_seterr(err, errlen, "[tok][stem] cannot create the English stemmer");
+        return -1;
+    }
+    kb_tok *t = kb_xcalloc(1, sizeof *t);
+    t->lx = lx;
+    t->bi = bi;
+    t->stem = stem;
+    *out = t;
+    return 0;
+}
+
+void kb_tok_free(kb_tok *t)
+{
+    if (!t)
+        return;
+    ubrk_close(t->bi);
+    kb_stem_free(t->stem);
+    free(t->u16);
+    free(t->off);
+    free(t->u16off);
+    free(t->icu_end);
+    free(t->lex_end);
+    free(t->covered);
+    free(t);
+}
+
+static void reserve_chars(kb_tok *t, size_t n)
+{
+    if (n + 1 <= t->charcap)
+        return;
+    size_t cap = t->charcap ? t->charcap : 64;
+    while (cap < n + 1)
+        cap *= 2;
+    t->off = kb_xrealloc(t->off, cap * sizeof *t->off);
+    t->u16off = kb_xrealloc(t->u16off, cap * sizeof *t->u16off);
+    t->icu_end = kb_xrealloc(t->icu_end, cap * sizeof *t->icu_end);
+    t->lex_end = kb_xrealloc(t->lex_end, cap * sizeof *t->lex_end);
+    t->covered = kb_xrealloc(t->covered, cap);
+    t->charcap = cap;
+}
+
+static int emit(kb_tok_cb cb, void *ud, const char *term, size_t len, uint32_t pos,
+                size_t start, size_t end, unsigned flags)
+{
+    if (len == 0 || len > KB_TOK_MAX_TERM)
+        return 0;
+    struct kb_token tk = {term, len, pos, start, end, flags};
+    return cb(ud, &tk);
+}
+
+/* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
+static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t pos0,
+                   uint32_t *nchars, kb_tok_cb cb, void *ud, char *err, size_t errlen)
+{
+    /* char offsets and UTF-16 */
+    size_t n = 0;
+    for (size_t i = rs; i < re; n++) {
+        reserve_chars(t, n + 1);
+        t->off[n] = i;
+        kb_utf8_next(text, re, &i);
+    }
+    reserve_chars(t, n);
+    t->off[n] = re;
+    *nchars = (uint32_t)n;
+
+    if (t->u16cap < (re - rs) + 1) {
+        t->u16cap = (re - rs) + 1;
+        t->u16 = kb_xrealloc(t->u16, t->u16cap * sizeof(UChar));
+    }
+    int32_t u16len = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = t->off[k];
+        int32_t c = kb_utf8_next(text, re, &i);
+        t->u16off[k] = u16len;
+        if (c >= 0x10000) {
+            t->u16[u16len++] = (UChar)(0xD800 + ((c - 0x10000) >> 10));
+            t->u16[u16len++] = (UChar)(0xDC00 + ((c - 0x10000) & 0x3FF));
+        } else {
+            t->u16[u16len++] = (UChar)c;
+        }
+    }
+    t->u16off[n] = u16len;
+
+    for (size_t k = 0; k <= n; k++) {
+        t->icu_end[k] = -1;
+        t->lex_end[k] = -1;
+        t->covered[k] = 0;
+    }
+    UErrorCode st = U_ZERO_ERROR;
+    ubrk_setText(t->bi, t->u16, u16len, &st);
+    if (U_FAILURE(st)) {
+        kb_seterr(err, errlen, "[tok][icu] ubrk_setText: %s", u_errorName(st));
+        return -1;
+    }
+    int32_t prev = ubrk_first(t->bi);
+    size_t ci = 0; /* char index of prev */
+    for (int32_t b = ubrk_next(t->bi); b != UBRK_DONE; b = ubrk_next(t->bi)) {
+        size_t cj = ci;
+        while (cj < n && t->u16off[cj] < b)
+            cj++;
+        if (cj > ci)
+            t->icu_end[ci] = (int)cj;
+        ci = cj;
+        prev = b;
+    }
+    (void)prev;
+
+    /* longest lexicon word starting at each char */
+    size_t maxc = t->lx ? kb_lexicon_maxchars(t->lx) : 0;
+    for (size_t k = 0; maxc >= 2 && k + 1 < n; k++) {
+        size_t lim = n - k < maxc ? n - k : maxc;
+        for (size_t l = lim; l >= 2; l--) {
+            if (kb_lexicon_has(t->lx, text + t->off[k], t->off[k + l] - t->off[k])) {
+                t->lex_end[k] = (int)(k + l);
+                for (size_t m = k; m < k + l; m++)
+                    t->covered[m] = 1;
+                break;
+            }
+        }
+    }
+
+    for (size_t k = 0; k < n; k++) {
+        uint32_t pos = pos0 + (uint32_t)k;
+        int rc;
+        int icu = t->icu_end[k], lex = t->lex_end[k];
+        int bigram = k + 1 < n;
+        /* ICU word, unless a one-char fragment inside a lexicon word */
+        if (icu > 0 && !(icu - (int)k == 1 && t->covered[k] && lex != icu)) {
+            unsigned fl = KB_TOKF_WORD | KB_TOKF_CJK;
+            if (icu == lex || (t->lx && kb_lexicon_has(t->lx, text + t->off[k],
+                                                         t->off[icu] - t->off[k])))
+                fl |= KB_TOKF_LEX;
+            if (icu - (int)k == 2 && bigram) {
+                fl |= KB_TOKF_BIGRAM;
+            }
+            if ((rc = emit(cb, ud, text + t->off[k], t->off[icu] - t->off[k], pos, t->off[k],
+                           t->off[icu], fl)))
+                return rc;
+        }
+        /* every lexicon word starting here, longest first */
+        for (int l = lex; l > (int)k + 1; l--) {
+            if (l == icu || (l != lex && !kb_lexicon_has(t->lx, text + t->off[k],
+                                                          t->off[l] - t->off[k])))
+                continue;
+            unsigned fl = KB_TOKF_WORD | KB_TOKF_LEX | KB_TOKF_CJK;
+            if (l - (int)k == 2)
+                fl |= KB_TOKF_BIGRAM;
+            if ((rc = emit(cb, ud, text + t->off[k], t->off[l] - t->off[k], pos, t->off[k],
+                           t->off[l], fl)))
+                return rc;
+        }
+        int lex2 = lex >= (int)k + 2 &&
+                   kb_lexicon_has(t->lx, text + t->off[k], bigram ? t->off[k + 2] - t->off[k] : 0);
+        if (bigram && icu != (int)k + 2 && !lex2) {
+            if ((rc = emit(cb, ud, text + t->off[k], t->off[k + 2] - t->off[k], pos, t->off[k],
+                           t->off[k + 2], KB_TOKF_BIGRAM | KB_TOKF_CJK)))
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int is_conn(char c)
+{
+    return c == '.' || c == '-' || c == '_' || c == '/' || c == '@' || c == ':';
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* An alnum token text[s..e) with inner connectors: the whole, its parts,
+ * or a word and its stem. */
+static int run_alnum(kb_tok *t, const char *text, size_t s, size_t e, uint32_t pos, kb_tok_cb cb,
+                     void *ud)
+{
+    int has_conn = 0, has_digit = 0, has_alpha = 0, numeric = 1, part_start = 1;
+    for (size_t i = s; i < e; i++) {
+        char c = text[i];
+        if (is_conn(c)) {
+            has_conn = 1;
+            part_start = 1;
+            continue;
+        }
+        if (is_digit(c))
+            has_digit = 1;
+        else
+            has_alpha = 1;
+        if (part_start && !is_digit(c))
+            numeric = 0;
+        part_start = 0;
+    }
+    int rc;
+    if (!has_conn) {
+        unsigned fl = KB_TOKF_WORD | (has_digit && has_alpha ? KB_TOKF_CODE : 0);
+        if ((rc = emit(cb, ud, text + s, e - s, pos, s, e, fl)))
+            return rc;
+        if (!has_digit && e - s <= KB_TOK_MAX_TERM) {
+            int n = kb_stem_word(t->stem, text + s, e - s, t->stembuf + 1, sizeof t->stembuf - 1);
+            if (n > 0) {
+                t->stembuf[0] = 'Z';
+                if ((rc = emit(cb, ud, t->stembuf, (size_t)n + 1, pos, s, e, KB_TOKF_STEM)))
+                    return rc;
+            }
+        }
+        return 0;
+    }
+    if ((rc = emit(cb, ud, text + s, e - s, pos, s, e, KB_TOKF_CODE)))
+        return rc;
+    if (numeric)
+        return 0;
+    /* parts: split at - _ / @ always, at '.' and ':' too (not numeric) */
+    size_t ps = s;
+    for (size_t i = s; i <= e; i++) {
+        if (i < e && !is_conn(text[i]))
+            continue;
+        int alpha = 0;
+        for (size_t k = ps; k < i; k++)
+            if (!is_digit(text[k]))
+                alpha = 1;
+        if ((alpha && i - ps >= 2) || (!alpha && i - ps >= 3))
+            if ((rc = emit(cb, ud, text + ps, i - ps, pos, ps, i, KB_TOKF_PART)))
+                return rc;
+        ps = i + 1;
+    }
+    return 0;
+}
+
+int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, void *ud,
+               uint32_t *npos, char *err, size_t errlen)
+{
+    (void)mode; /* documents and queries are tokenized alike */
+    uint32_t pos = 0;
+    size_t i = 0;
+    int rc = 0;
+    while (i < len) {
+        size_t s = i;
+        int32_t c = kb_utf8_next(text, len, &i);
+        if (c < 0) {
+            kb_seterr(err, errlen, "[tok] invalid UTF-8 at byte %zu", s);
+            rc = -1;
+            break;
+        }
+        enum cls k = classify(c);
+        if (k == C_SEP)
+            continue;
+        if (k == C_CJK) {
+            size_t e = i;
+            while (e < len) {
+                size_t nx = e;
+                int32_t d = kb_utf8_next(text, len, &nx);
+                if (d < 0 || classify(d) != C_CJK)
+                    break;
+                e = nx;
+            }
+            uint32_t nchars = 0;
+            if ((rc = run_cjk(t, text, s, e, pos, &nchars, cb, ud, err, errlen)))
+                break;
+            pos += nchars;
+            i = e;
+            continue;
+        }
+        /* alnum run, with connectors between alnums */
+        size_t e = i;
+        while (e < len) {
+            size_t nx = e;
+            int32_t d = kb_utf8_next(text, len, &nx);
+            if (d >= 0 && classify(d) == C_ALNUM) {
+                e = nx;
+                continue;
+            }
+            if (d >= 0 && d < 0x80 && is_conn((char)d) && nx < len) {
+                size_t nx2 = nx;
+                int32_t d2 = kb_utf8_next(text, len, &nx2);
+                if (d2 >= 0 && classify(d2) == C_ALNUM &&
+                    (d != ':' || (is_digit(text[e - 1]) && is_digit((char)d2)))) {
+                    e = nx2;
+                    continue;
+                }
+            }
+            break;
+        }
+        if ((rc = run_alnum(t, text, s, e, pos, cb, ud)))
+            break;
+        pos++;
+        i = e;
+    }
+    if (npos)
+        *npos = pos;
+    return rc;
+}

@@ -1,0 +1,201 @@
+/* kb_util: error buffers, aborting allocators, a growable buffer, file
+ * reading and hashing shared by every kbdesk module. */
+#include "kb_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void kb_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "kbdesk: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *kb_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *kb_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *kb_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *kb_xstrdup(const char *s)
+{
+    return s ? kb_xstrndup(s, strlen(s)) : NULL;
+}
+
+char *kb_xstrndup(const char *s, size_t n)
+{
+    char *p = kb_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void kb_buf_init(struct kb_buf *b)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void kb_buf_fin(struct kb_buf *b)
+{
+    free(b->data);
+    kb_buf_init(b);
+}
+
+void kb_buf_reset(struct kb_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+static void grow(struct kb_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = kb_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void kb_buf_add(struct kb_buf *b, const char *s, size_t n)
+{
+    grow(b, n);
+    if (n)
+        memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void kb_buf_adds(struct kb_buf *b, const char *s)
+{
+    kb_buf_add(b, s, strlen(s));
+}
+
+void kb_buf_addc(struct kb_buf *b, char c)
+{
+    kb_buf_add(b, &c, 1);
+}
+
+void kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof tmp) {
+        kb_buf_add(b, tmp, (size_t)n);
+    } else if (n > 0) {
+        grow(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap2);
+        b->len += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+char *kb_buf_take(struct kb_buf *b)
+{
+    char *p = b->data ? b->data : kb_xstrdup("");
+    kb_buf_init(b);
+    return p;
+}
+
+int kb_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        kb_seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct kb_buf b;
+    kb_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        kb_buf_add(&b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        kb_seterr(err, errlen, "%s: read error", path);
+        kb_buf_fin(&b);
+        return -1;
+    }
+    *len = b.len;
+    *out = kb_buf_take(&b);
+    return 0;
+}
+
+uint64_t kb_hash64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+char *kb_strip(char *s)
+{
+    char *p = s;
+    for (;;) {
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        else if ((unsigned char)p[0] == 0xE3 && (unsigned char)p[1] == 0x80 &&
+                 (unsigned char)p[2] == 0x80)
+            p += 3;
+        else
+            break;
+    }
+    size_t n = strlen(p);
+    for (;;) {
+        if (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+            n--;
+        else if (n >= 3 && (unsigned char)p[n - 3] == 0xE3 &&
+                 (unsigned char)p[n - 2] == 0x80 && (unsigned char)p[n - 1] == 0x80)
+            n -= 3;
+        else
+            break;
+    }
+    memmove(s, p, n);
+    s[n] = '\0';
+    return s;
+}

@@ -1,0 +1,183 @@
+/* Unit tests for kb_md (article / known-error files) and kb_doc (JSON). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kb_doc.h"
+#include "kb_md.h"
+#include "kb_util.h"
+
+static struct kb_doc *parse_ok(const char *text)
+{
+    struct kb_doc *d = NULL;
+    int line = -1;
+    char err[KB_ERR_MAX] = "";
+    int rc = kb_md_parse(text, strlen(text), "articles/x.md", &d, &line, err, sizeof err);
+    if (rc != 0)
+        fail_msg("parse failed at line %d: %s", line, err);
+    assert_non_null(d);
+    return d;
+}
+
+static void parse_err(const char *text, int want_line, const char *want_msg)
+{
+    struct kb_doc *d = (struct kb_doc *)1;
+    int line = -1;
+    char err[KB_ERR_MAX] = "";
+    assert_int_equal(kb_md_parse(text, strlen(text), "x.md", &d, &line, err, sizeof err), -1);
+    assert_null(d);
+    if (line != want_line || !strstr(err, want_msg))
+        fail_msg("got line %d '%s', want line %d '%s'", line, err, want_line, want_msg);
+}
+
+static void article_fields(void **state)
+{
+    (void)state;
+    struct kb_doc *d = parse_ok("---\n"
+                                "id: KB-0001\n"
+                                "kind: article\n"
+                                "title: VPN 连接失败：错误 809\n"
+                                "category: 网络/VPN\n"
+                                "tags: VPN, L2TP\n"
+                                "product: Windows 10\n"
+                                "lang: zh\n"
+                                "visibility: internal\n"
+                                "updated: 2026-05-12\n"
+                                "---\n"
+                                "## 现象\n\n提示错误 809。\n");
+    assert_int_equal(d->kind, KB_KIND_ARTICLE);
+    assert_string_equal(d->id, "KB-0001");
+    assert_string_equal(d->title, "VPN 连接失败：错误 809");
+    assert_string_equal(d->category, "网络/VPN");
+    assert_string_equal(d->tags, "VPN, L2TP");
+    assert_string_equal(d->visibility, "internal");
+    assert_string_equal(d->updated, "2026-05-12");
+    assert_string_equal(d->body, "## 现象\n\n提示错误 809。");
+    assert_string_equal(d->source, "articles/x.md");
+    kb_doc_free(d);
+}
+
+static void article_defaults(void **state)
+{
+    (void)state;
+    struct kb_doc *d = parse_ok("\xEF\xBB\xBF---\r\nid: KB-9\r\nkind: article\r\ntitle: Outlook "
+                                "cannot connect\r\n---\r\nOutlook shows error 0x800CCC0E when "
+                                "sending mail through the SMTP server.\r\n");
+    assert_string_equal(d->visibility, "public");
+    assert_string_equal(d->lang, "en");
+    assert_null(d->category);
+    kb_doc_free(d);
+    d = parse_ok("---\nid: KB-10\nkind: article\ntitle: 打印机脱机\n---\n打印机显示脱机，无法打印文档，"
+                 "请检查网络连接和打印队列。\n");
+    assert_string_equal(d->lang, "zh");
+    kb_doc_free(d);
+}
+
+static void known_error_sections(void **state)
+{
+    (void)state;
+    struct kb_doc *d = parse_ok("---\n"
+                                "id: KE-0001\n"
+                                "kind: known_error\n"
+                                "title: 证书过期\n"
+                                "service: 远程接入 VPN\n"
+                                "status: workaround\n"
+                                "---\n"
+                                "前言文字\n"
+                                "## 症状\n客户端提示证书不受信任。\n"
+                                "## 原因\n网关证书过期。\n"
+                                "## 临时解决方案\n1. 手动信任。\n2. 重连。\n"
+                                "## 解决方案\n更换证书，CHG-2026-0142。\n");
+    assert_int_equal(d->kind, KB_KIND_KNOWN_ERROR);
+    assert_string_equal(d->symptom, "客户端提示证书不受信任。");
+    assert_string_equal(d->cause, "网关证书过期。");
+    assert_string_equal(d->workaround, "1. 手动信任。\n2. 重连。");
+    assert_string_equal(d->resolution, "更换证书，CHG-2026-0142。");
+    assert_string_equal(d->service, "远程接入 VPN");
+    assert_string_equal(d->status, "workaround");
+    assert_string_equal(d->body, "前言文字");
+    kb_doc_free(d);
+    d = parse_ok("---\nid: KE-2\nkind: known_error\ntitle: Queue stuck\n---\n"
+                 "## Symptom\nMail stays in the queue.\n## Workaround\nRestart transport.\n");
+    assert_string_equal(d->symptom, "Mail stays in the queue.");
+    assert_string_equal(d->workaround, "Restart transport.");
+    assert_null(d->cause);
+    assert_string_equal(d->status, "open");
+    kb_doc_free(d);
+}
+
+static void malformed_files(void **state)
+{
+    (void)state;
+    parse_err("", 1, "missing header");
+    parse_err("id: x\n", 1, "missing header");
+    parse_err("---\nid: a\nkind: article\ntitle: t\n", 4, "not closed");
+    parse_err("---\nid: a\nkind article\n---\n", 3, "not 'key: value'");
+    parse_err("---\nid: a\nkind: article\ntitle: t\ncolour: red\n---\n", 5, "unknown header field 'colour'");
+    parse_err("---\nid: a\nid: b\nkind: article\ntitle: t\n---\n", 3, "given twice (first on line 2)");
+    parse_err("---\nkind: article\ntitle: t\n---\n", 1, "'id' is missing");
+    parse_err("---\nid: a\nkind: memo\ntitle: t\n---\n", 3, "kind must be");
+    parse_err("---\nid: a b\nkind: article\ntitle: t\n---\n", 2, "id 'a b'");
+    parse_err("---\nid: a\nkind: article\ntitle: t\nvisibility: secret\n---\n", 5, "visibility");
+    parse_err("---\nid: a\nkind: article\ntitle: t\nupdated: 2026-13-01\n---\n", 5, "updated");
+    parse_err("---\nid: a\nkind: article\ntitle: t\nstatus: open\n---\n", 5, "known errors only");
+    parse_err("---\nid: a\nkind: known_error\ntitle: t\n---\n## 原因\nx\n", 6, "no symptom");
+    parse_err("---\nid: a\nkind: article\ntitle: t\n---\nok\nbad \xff here\n", 7, "invalid UTF-8");
+}
+
+static void malformed_nul(void **state)
+{
+    (void)state;
+    const char text[] = "---\nid: a\nkind: article\ntitle: t\n---\nnul \0 byte\n";
+    struct kb_doc *d = NULL;
+    int line = 0;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_md_parse(text, sizeof text - 1, "x.md", &d, &line, err, sizeof err), -1);
+    assert_int_equal(line, 6);
+}
+
+static void doc_json_roundtrip(void **state)
+{
+    (void)state;
+    struct kb_doc *d = kb_doc_new(KB_KIND_STANDARD);
+    kb_doc_set(&d->id, "std-gbt34077.5-2020:8.3");
+    kb_doc_set(&d->clause, "8.3");
+    kb_doc_set(&d->heading, "服务台 \"quoted\"\n");
+    d->source_line = 42;
+    char *json = kb_doc_to_json(d);
+    char err[KB_ERR_MAX];
+    struct kb_doc *e = kb_doc_from_json(json, strlen(json), err, sizeof err);
+    assert_non_null(e);
+    assert_int_equal(e->kind, KB_KIND_STANDARD);
+    assert_string_equal(e->id, d->id);
+    assert_string_equal(e->heading, d->heading);
+    assert_int_equal(e->source_line, 42);
+    assert_null(e->body);
+    free(json);
+    kb_doc_free(d);
+    kb_doc_free(e);
+    assert_null(kb_doc_from_json("{\"kind\":\"memo\"}", 15, err, sizeof err));
+    assert_non_null(strstr(err, "kind"));
+    assert_null(kb_doc_from_json("[1", 2, err, sizeof err));
+    kb_doc_free(NULL);
+    assert_int_equal(kb_kind_parse("known_error"), KB_KIND_KNOWN_ERROR);
+    assert_int_equal(kb_kind_parse(NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(article_fields),
+        cmocka_unit_test(article_defaults),
+        cmocka_unit_test(known_error_sections),
+        cmocka_unit_test(malformed_files),
+        cmocka_unit_test(malformed_nul),
+        cmocka_unit_test(doc_json_roundtrip),
+    };
+    return cmocka_run_group_tests_name("md", tests, NULL, NULL);
+}

@@ -1,0 +1,441 @@
+/* Unit tests for the text pipeline: kb_utf8, kb_norm, kb_lexicon, kb_tok
+ * (through kb_analyzer) and kb_map. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kb_analyzer.h"
+#include "kb_map.h"
+#include "kb_norm.h"
+#include "kb_utf8.h"
+#include "kb_util.h"
+
+/* ---- kb_utf8 -------------------------------------------------------------- */
+
+static void utf8_valid(void **state)
+{
+    (void)state;
+    const char *ok = "IT服务 abc 😀";
+    assert_int_equal(kb_utf8_check(ok, strlen(ok), 0, NULL), 0);
+    assert_int_equal(kb_utf8_check("", 0, 0, NULL), 0);
+}
+
+static void utf8_invalid(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t len; size_t bad; } cases[] = {
+        {"ab\xff", 3, 2},                /* invalid byte */
+        {"\xc0\xaf", 2, 0},              /* overlong '/' */
+        {"\xe0\x80\xaf", 3, 0},          /* overlong 3-byte */
+        {"x\xed\xa0\x80", 4, 1},         /* surrogate */
+        {"\xf4\x90\x80\x80", 4, 0},      /* above U+10FFFF */
+        {"\xe7\x9f", 2, 0},              /* truncated */
+        {"ok\x80", 3, 2},                /* lone continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t bad = 99;
+        assert_int_equal(kb_utf8_check(cases[i].s, cases[i].len, 0, &bad), KB_UTF8_EINVAL);
+        assert_int_equal(bad, cases[i].bad);
+    }
+    size_t bad = 0;
+    assert_int_equal(kb_utf8_check("a\0b", 3, 0, &bad), KB_UTF8_ENUL);
+    assert_int_equal(bad, 1);
+    assert_int_equal(kb_utf8_check("a\0b", 3, 1, &bad), 0);
+}
+
+static void utf8_roundtrip(void **state)
+{
+    (void)state;
+    int32_t cps[] = {0x41, 0x7FF, 0x800, 0x4E2D, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF};
+    for (size_t i = 0; i < sizeof cps / sizeof *cps; i++) {
+        char buf[4];
+        size_t n = kb_utf8_encode(cps[i], buf);
+        assert_true(n > 0);
+        size_t at = 0;
+        assert_int_equal(kb_utf8_next(buf, n, &at), cps[i]);
+        assert_int_equal(at, n);
+    }
+    char buf[4];
+    assert_int_equal(kb_utf8_encode(0xD800, buf), 0);
+    assert_int_equal(kb_utf8_encode(0x110000, buf), 0);
+}
+
+/* ---- kb_norm -------------------------------------------------------------- */
+
+static char *norm(const char *s)
+{
+    kb_norm *n;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_norm_new(&n, err, sizeof err), 0);
+    char *out = NULL;
+    size_t len;
+    int rc = kb_norm_text(n, s, strlen(s), &out, &len, err, sizeof err);
+    kb_norm_free(n);
+    assert_int_equal(rc, 0);
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+static void norm_cases(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"ＩＴ服务ＡＢＣ１２３", "it服务abc123"},
+        {"IT服务abc123", "it服务abc123"},
+        {"知識庫", "知识库"},
+        {"服務臺滿意度", "服务台满意度"},
+        {"ＯＲＡ－１２１５４", "ora-12154"},
+        {"a\xe2\x80\x8b" "b", "ab"},            /* zero-width space dropped */
+        {"x\xe3\x80\x80y", "x y"},              /* ideographic space */
+        {"（注）：", "(注):"},
+        {"line1\r\nline2", "line1\nline2"},
+        {"Straße", "strasse"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *o = norm(cases[i][0]);
+        assert_string_equal(o, cases[i][1]);
+        free(o);
+    }
+}
+
+static void norm_errors(void **state)
+{
+    (void)state;
+    kb_norm *n;
+    char err[KB_ERR_MAX] = "";
+    assert_int_equal(kb_norm_new(&n, err, sizeof err), 0);
+    char *out = (char *)1;
+    size_t len;
+    assert_int_equal(kb_norm_text(n, "ab\xfe", 3, &out, &len, err, sizeof err), KB_NORM_EUTF8);
+    assert_null(out);
+    assert_non_null(strstr(err, "byte 2"));
+    assert_int_equal(kb_norm_text(n, "a\0b", 3, &out, &len, err, sizeof err), KB_NORM_ENUL);
+    assert_null(out);
+    assert_int_equal(kb_norm_text(n, "", 0, &out, &len, err, sizeof err), 0);
+    assert_string_equal(out, "");
+    free(out);
+    kb_norm_free(n);
+    kb_norm_free(NULL);
+}
+
+/* ---- tokenizer through the analyzer --------------------------------------- */
+
+struct terms {
+    char *v[512];
+    uint32_t pos[512];
+    unsigned flags[512];
+    size_t n;
+};
+
+static int collect(void *ud, const struct kb_token *t)
+{
+    struct terms *ts = ud;
+    if (ts->n < 512) {
+        ts->v[ts->n] = kb_xstrndup(t->term, t->len);
+        ts->pos[ts->n] = t->pos;
+        ts->flags[ts->n] = t->flags;
+        ts->n++;
+    }
+    return 0;
+}
+
+static kb_lexicon *g_lx;
+static kb_analyzer *g_an;
+
+static int setup_an(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    g_lx = kb_lexicon_new_builtin();
+    return kb_analyzer_new(g_lx, &g_an, err, sizeof err);
+}
+
+static int teardown_an(void **state)
+{
+    (void)state;
+    kb_analyzer_free(g_an);
+    kb_lexicon_free(g_lx);
+    return 0;
+}
+
+static void analyze(const char *s, struct terms *ts)
+{
+    char err[KB_ERR_MAX];
+    memset(ts, 0, sizeof *ts);
+    assert_int_equal(kb_analyze(g_an, KB_TOK_DOCUMENT, s, strlen(s), collect, ts, NULL, err,
+                                sizeof err), 0);
+}
+
+static void terms_free(struct terms *ts)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        free(ts->v[i]);
+}
+
+static int has(const struct terms *ts, const char *t)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->v[i], t) == 0)
+            return 1;
+    return 0;
+}
+
+static int count(const struct terms *ts, const char *t)
+{
+    int c = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        c += strcmp(ts->v[i], t) == 0;
+    return c;
+}
+
+static void tok_chinese_words_and_bigrams(void **state)
+{
+    (void)state;
+    struct terms ts;
+    analyze("运行维护服务主责部门应建立知识库", &ts);
+    const char *want[] = {"运行", "维护", "服务", "部门", "知识库", "建立", /* words */
+                          "行维", "务主", "责部", "立知", "识库"};           /* bigrams */
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!has(&ts, want[i]))
+            fail_msg("missing term %s", want[i]);
+    /* the lexicon fragment 库 alone is not emitted: 知识库 covers it */
+    assert_false(has(&ts, "库"));
+    /* a two-character word that is also a bigram is emitted once */
+    assert_int_equal(count(&ts, "服务"), 1);
+    terms_free(&ts);
+}
+
+static void tok_lexicon_overrides_icu(void **state)
+{
+    (void)state;
+    struct terms ts;
+    analyze("服务台满意度和已知错误以及配置管理数据库", &ts);
+    assert_true(has(&ts, "服务台"));
+    assert_true(has(&ts, "满意度"));
+    assert_true(has(&ts, "已知错误"));
+    assert_true(has(&ts, "配置管理数据库"));
+    assert_true(has(&ts, "数据库"));
+    terms_free(&ts);
+}
+
+static void tok_codes_whole(void **state)
+{
+    (void)state;
+    struct terms ts;
+    analyze("ＯＲＡ－１２１５４ 错误 Windows 更新失败 0x80070005 8.3.4.1 问题管理 "
+            "192.168.1.10 Win10 TLS1.2 tnsnames.ora",
+            &ts);
+    const char *want[] = {"ora-12154", "ora", "12154", "错误", "windows", "Zwindow",
+                          "0x80070005", "8.3.4.1", "问题管理", "192.168.1.10", "win10",
+                          "tls1.2", "tnsnames.ora", "tnsnames"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!has(&ts, want[i]))
+            fail_msg("missing term %s", want[i]);
+    /* numeric codes are not split into noise */
+    assert_false(has(&ts, "168"));
+    assert_false(has(&ts, "8"));
+    terms_free(&ts);
+}
+
+static void tok_traditional(void **state)
+{
+    (void)state;
+    struct terms a, b;
+    analyze("知識庫", &a);
+    analyze("知识库", &b);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert_string_equal(a.v[i], b.v[i]);
+    assert_true(has(&a, "知识库"));
+    terms_free(&a);
+    terms_free(&b);
+}
+
+static void tok_fullwidth_same_as_ascii(void **state)
+{
+    (void)state;
+    struct terms a, b;
+    analyze("ＩＴ服务ＡＢＣ１２３", &a);
+    analyze("IT服务abc123", &b);
+    assert_int_equal(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        assert_string_equal(a.v[i], b.v[i]);
+    assert_true(has(&a, "it"));
+    assert_true(has(&a, "abc123"));
+    terms_free(&a);
+    terms_free(&b);
+}
+
+static void tok_positions(void **state)
+{
+    (void)state;
+    struct terms ts;
+    analyze("printer 打印机脱机 offline", &ts);
+    /* printer at 0, 打印机 at 1 (first CJK char), offline after 5 CJK chars */
+    for (size_t i = 0; i < ts.n; i++) {
+        if (!strcmp(ts.v[i], "printer"))
+            assert_int_equal(ts.pos[i], 0);
+        if (!strcmp(ts.v[i], "打印机"))
+            assert_int_equal(ts.pos[i], 1);
+        if (!strcmp(ts.v[i], "脱机"))
+            assert_int_equal(ts.pos[i], 4);
+        if (!strcmp(ts.v[i], "offline"))
+            assert_int_equal(ts.pos[i], 6);
+    }
+    assert_true(has(&ts, "Zprinter"));
+    terms_free(&ts);
+}
+
+static void tok_invalid_input(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX] = "";
+    struct terms ts = {0};
+    assert_int_equal(kb_analyze(g_an, KB_TOK_QUERY, "x\xc3", 2, collect, &ts, NULL, err,
+                                sizeof err), KB_AN_EINPUT);
+    assert_int_equal(ts.n, 0);
+    assert_non_null(strstr(err, "invalid UTF-8"));
+}
+
+static int cnt(void *ud, const struct kb_token *t)
+{
+    assert_true(t->len <= KB_TOK_MAX_TERM);
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static int stop(void *ud, const struct kb_token *t)
+{
+    (void)t;
+    (*(int *)ud)++;
+    return 7;
+}
+
+static void tok_long_and_odd_input(void **state)
+{
+    (void)state;
+    /* a 200 KB run of Han characters and one 300-byte Latin token */
+    size_t n = 200000 / 3;
+    char *s = kb_xmalloc(n * 3 + 400);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * 3, (i % 2) ? "识" : "知", 3);
+    memset(s + n * 3, 'a', 300);
+    s[n * 3 + 300] = '\0';
+    uint32_t npos = 0;
+    char err[KB_ERR_MAX];
+    size_t count = 0;
+    assert_int_equal(kb_analyze(g_an, KB_TOK_DOCUMENT, s, strlen(s),
+                                cnt, &count, &npos, err, sizeof err), 0);
+    assert_int_equal(npos, n + 1);
+    assert_true(count >= n - 1);
+    free(s);
+    /* punctuation only */
+    count = 0;
+    assert_int_equal(kb_analyze(g_an, KB_TOK_DOCUMENT, "，。！...---", 15, cnt,
+                                &count, &npos, err, sizeof err), 0);
+    assert_int_equal(count, 0);
+}
+
+
+static void tok_callback_stops(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    int calls = 0;
+    assert_int_equal(kb_analyze(g_an, KB_TOK_DOCUMENT, "one two three", 13, stop,
+                                &calls, NULL, err, sizeof err), 7);
+    assert_int_equal(calls, 1);
+}
+
+
+/* ---- kb_lexicon and kb_map ------------------------------------------------ */
+
+static void lexicon_basics(void **state)
+{
+    (void)state;
+    kb_lexicon *lx = kb_lexicon_new_builtin();
+    assert_true(kb_lexicon_size(lx) > 200);
+    assert_true(kb_lexicon_has(lx, "知识库", strlen("知识库")));
+    assert_false(kb_lexicon_has(lx, "知识酷", strlen("知识酷")));
+    assert_int_equal(kb_lexicon_add(lx, "库", 3), 0); /* one character: ignored */
+    assert_int_equal(kb_lexicon_add(lx, "堡垒机", 9), 1);
+    assert_int_equal(kb_lexicon_add(lx, "堡垒机", 9), 0);
+    assert_true(kb_lexicon_has(lx, "堡垒机", 9));
+    char path[] = "/tmp/kblexXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\n数据中台\n\n 运维大屏 \nbad\xff\n", f);
+    fclose(f);
+    char err[KB_ERR_MAX] = "";
+    assert_int_equal(kb_lexicon_load(lx, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":5: invalid UTF-8"));
+    f = fopen(path, "w");
+    fputs("# comment\n数据中台\n\n 运维大屏 \n", f);
+    fclose(f);
+    assert_int_equal(kb_lexicon_load(lx, path, err, sizeof err), 2);
+    assert_true(kb_lexicon_has(lx, "运维大屏", strlen("运维大屏")));
+    unlink(path);
+    kb_lexicon_free(lx);
+}
+
+static void map_basics(void **state)
+{
+    (void)state;
+    kb_map *m = kb_map_new();
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_null(kb_map_put(m, key, (void *)(intptr_t)(i + 1)));
+    }
+    assert_int_equal(kb_map_count(m), 1000);
+    for (int i = 0; i < 1000; i += 2) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal((intptr_t)kb_map_del(m, key), i + 1);
+    }
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        if (i % 2)
+            assert_int_equal((intptr_t)kb_map_get(m, key), i + 1);
+        else
+            assert_null(kb_map_get(m, key));
+    }
+    size_t it = 0, seen = 0;
+    const char *k;
+    void *v;
+    while (kb_map_next(m, &it, &k, &v))
+        seen++;
+    assert_int_equal(seen, 500);
+    assert_int_equal((intptr_t)kb_map_put(m, "k1", (void *)5), 2);
+    kb_map_free(m, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(utf8_valid),
+        cmocka_unit_test(utf8_invalid),
+        cmocka_unit_test(utf8_roundtrip),
+        cmocka_unit_test(norm_cases),
+        cmocka_unit_test(norm_errors),
+        cmocka_unit_test(tok_chinese_words_and_bigrams),
+        cmocka_unit_test(tok_lexicon_overrides_icu),
+        cmocka_unit_test(tok_codes_whole),
+        cmocka_unit_test(tok_traditional),
+        cmocka_unit_test(tok_fullwidth_same_as_ascii),
+        cmocka_unit_test(tok_positions),
+        cmocka_unit_test(tok_invalid_input),
+        cmocka_unit_test(tok_long_and_odd_input),
+        cmocka_unit_test(tok_callback_stops),
+        cmocka_unit_test(lexicon_basics),
+        cmocka_unit_test(map_basics),
+    };
+    return cmocka_run_group_tests_name("text", tests, setup_an, teardown_an);
+}

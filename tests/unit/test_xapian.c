@@ -1,0 +1,1140 @@
+/* test_xapian: unit tests for the kb_xapian C wrapper (shared/kb_xapian.h):
+ * opening, reopening and locking, replace/delete by id term, transactions,
+ * metadata, values and value ranges, facets, boolean and positional query
+ * operators, ELITE_SET and scaling, synonyms, spelling, BM25 parameters,
+ * sorting and collapsing, matching terms, snippets, relevance feedback,
+ * Chinese UTF-8 terms and error paths. Each test works in its own fresh
+ * directory under /tmp, removed afterwards. Callbacks only record what they
+ * see (no assertions inside them: a failed assertion longjmps, which must not
+ * cross the C++ frames of the wrapper). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kb_xapian.h"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fx {
+    char dir[64];
+    char db[128];
+};
+
+static int rm_rf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return -1;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d) return -1;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[1024];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_rf(sub);
+        }
+        closedir(d);
+        return rmdir(path);
+    }
+    return unlink(path);
+}
+
+static int setup(void **state) {
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    strcpy(f->dir, "/tmp/kbx_test_XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->db, sizeof f->db, "%s/db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    struct fx *f = *state;
+    int rc = rm_rf(f->dir);
+    free(f);
+    return rc;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static kbx_db *open_db(const char *path, int mode) {
+    char err[512];
+    kbx_db *db = NULL;
+    int rc = kbx_db_open(path, mode, &db, err, sizeof err);
+    if (rc) print_error("kbx_db_open(%s): %s: %s\n", path, kbx_strerror(rc), err);
+    assert_int_equal(rc, 0);
+    assert_non_null(db);
+    return db;
+}
+
+/* Adds the space-separated words of text as postings at positions 1, 2, ...
+ * (no position when positional is 0). */
+static void add_words(kbx_doc *doc, const char *text, int positional) {
+    uint32_t pos = 1;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *s = p;
+        while (*p && *p != ' ') p++;
+        if (p > s) {
+            int rc = positional ? kbx_doc_add_posting(doc, s, (size_t)(p - s), pos++, 1)
+                                : kbx_doc_add_term(doc, s, (size_t)(p - s), 1);
+            assert_int_equal(rc, 0);
+        }
+    }
+}
+
+/* Stores a document with id term idterm, words text (also its data) and,
+ * if v is not NULL, value v in slot. */
+static uint32_t put(kbx_db *db, const char *idterm, const char *text, unsigned slot,
+                    const char *v) {
+    kbx_doc *doc = kbx_doc_new();
+    assert_non_null(doc);
+    add_words(doc, text, 1);
+    assert_int_equal(kbx_doc_set_data(doc, text, strlen(text)), 0);
+    if (v) assert_int_equal(kbx_doc_set_value(doc, slot, v, strlen(v)), 0);
+    uint32_t did = 0;
+    int rc = kbx_db_replace_docid(db, idterm, doc, &did);
+    if (rc) print_error("replace %s: %s\n", idterm, kbx_db_errmsg(db));
+    assert_int_equal(rc, 0);
+    assert_true(did > 0);
+    kbx_doc_free(doc);
+    return did;
+}
+
+static kbx_query *T(const char *term) {
+    kbx_query *q = kbx_query_term(term, strlen(term), 1, 0);
+    assert_non_null(q);
+    return q;
+}
+
+/* Combines two queries and frees them. */
+static kbx_query *C2(int op, kbx_query *a, kbx_query *b, uint32_t param) {
+    kbx_query *subs[2] = {a, b};
+    kbx_query *q = kbx_query_combine(op, subs, 2, param);
+    assert_non_null(q);
+    kbx_query_free(a);
+    kbx_query_free(b);
+    return q;
+}
+
+static kbx_mset *run(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *o) {
+    kbx_mset *m = NULL;
+    int rc = kbx_search(db, q, o, &m);
+    if (rc) print_error("search: %s\n", kbx_db_errmsg(db));
+    assert_int_equal(rc, 0);
+    assert_non_null(m);
+    return m;
+}
+
+/* Number of matches of q (query freed). */
+static size_t count(kbx_db *db, kbx_query *q) {
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.limit = 100;
+    kbx_mset *m = run(db, q, &o);
+    size_t n = kbx_mset_size(m);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    return n;
+}
+
+/* Data of result i, copied into buf. */
+static const char *data_of(kbx_mset *m, size_t i, char *buf, size_t n) {
+    const char *d = NULL;
+    size_t len = 0;
+    assert_int_equal(kbx_mset_data(m, i, &d, &len), 0);
+    assert_non_null(d);
+    snprintf(buf, n, "%.*s", (int)len, d);
+    return buf;
+}
+
+static double absd(double x) { return x < 0 ? -x : x; }
+
+/* Collects strings into one "a|b|c" buffer. */
+struct strs {
+    char buf[1024];
+    size_t n;
+    int stop_after; /* 0: never stop; else return 7 after that many */
+};
+
+static int collect_str(void *ud, const char *s, size_t len) {
+    struct strs *c = ud;
+    size_t used = strlen(c->buf);
+    snprintf(c->buf + used, sizeof c->buf - used, "%s%.*s", c->n ? "|" : "", (int)len, s);
+    c->n++;
+    if (c->stop_after && c->n >= (size_t)c->stop_after) return 7;
+    return 0;
+}
+
+static int collect_term(void *ud, const char *s, size_t len, uint32_t freq) {
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%.*s=%u", (int)len, s, (unsigned)freq);
+    return collect_str(ud, tmp, strlen(tmp));
+}
+
+static int collect_facet(void *ud, const char *s, size_t len, uint32_t count) {
+    return collect_term(ud, s, len, count);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_open_create_reopen(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    assert_int_equal(kbx_db_writable(w), 1);
+    uint32_t n = 99;
+    assert_int_equal(kbx_db_doccount(w, &n), 0);
+    assert_int_equal(n, 0);
+    put(w, "Qa", "alpha", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+    uint64_t rev1 = 0;
+    assert_int_equal(kbx_db_revision(w, &rev1), 0);
+    assert_true(rev1 >= 1);
+
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    assert_int_equal(kbx_db_writable(r), 0);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 1);
+
+    put(w, "Qb", "beta", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 1); /* still the old snapshot */
+    int changed = -1;
+    assert_int_equal(kbx_db_reopen(r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(kbx_db_reopen(r, &changed), 0);
+    assert_int_equal(changed, 0);
+    uint64_t rrev = 0;
+    assert_int_equal(kbx_db_revision(r, &rrev), 0);
+    assert_true(rrev > rev1);
+    /* A writable handle's reopen is a no-op. */
+    assert_int_equal(kbx_db_reopen(w, &changed), 0);
+    assert_int_equal(changed, 0);
+    kbx_db_free(w);
+
+    /* Another writable handle (the first released the lock). */
+    kbx_db *w2 = open_db(f->db, KBX_OPEN_WRITE);
+    assert_int_equal(kbx_db_doccount(w2, &n), 0);
+    assert_int_equal(n, 2);
+    put(w2, "Qc", "gamma", 0, NULL);
+    assert_int_equal(kbx_db_commit(w2), 0);
+    assert_int_equal(kbx_db_reopen(r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 3);
+    kbx_db_free(r);
+    kbx_db_free(w2);
+
+    /* Freeing a writable handle commits pending changes. */
+    kbx_db *w3 = open_db(f->db, KBX_OPEN_WRITE);
+    put(w3, "Qd", "delta", 0, NULL);
+    kbx_db_free(w3);
+    r = open_db(f->db, KBX_OPEN_READ);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 4);
+    kbx_db_free(r);
+
+    kbx_db *o = open_db(f->db, KBX_OPEN_OVERWRITE);
+    assert_int_equal(kbx_db_doccount(o, &n), 0);
+    assert_int_equal(n, 0);
+    kbx_db_free(o);
+}
+
+static void test_replace_delete(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    uint32_t d1 = put(w, "QKB-0001", "first version", 0, NULL);
+    uint32_t d2 = put(w, "QKB-0001", "second version", 0, NULL);
+    assert_int_equal(d1, d2);
+    put(w, "QKB-0002", "other", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    uint32_t n = 0, tf = 0, did = 0;
+    assert_int_equal(kbx_db_doccount(w, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(kbx_db_termfreq(w, "QKB-0001", &tf), 0);
+    assert_int_equal(tf, 1);
+    assert_int_equal(kbx_db_termfreq(w, "first", &tf), 0);
+    assert_int_equal(tf, 0);
+    assert_int_equal(kbx_db_find_docid(w, "QKB-0001", &did), 0);
+    assert_int_equal(did, d1);
+
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(kbx_db_get_data(w, "QKB-0001", &data, &len), 0);
+    assert_string_equal(data, "second version");
+    assert_int_equal(len, strlen("second version"));
+    free(data);
+    assert_int_equal(kbx_db_get_data_by_docid(w, d1, &data, &len), 0);
+    assert_string_equal(data, "second version");
+    free(data);
+
+    assert_int_equal(kbx_db_delete(w, "QKB-0001"), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(kbx_db_doccount(w, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(kbx_db_delete(w, "QKB-0001"), KBX_ERR_NOTFOUND);
+    data = (char *)"x";
+    assert_int_equal(kbx_db_get_data(w, "QKB-0001", &data, &len), KBX_ERR_NOTFOUND);
+    assert_null(data);
+    assert_true(strlen(kbx_db_errmsg(w)) > 0);
+    assert_int_equal(kbx_db_find_docid(w, "QKB-0001", &did), KBX_ERR_NOTFOUND);
+    /* A deleted docid: Xapian's DocNotFoundError maps to KBX_ERR_NOTFOUND. */
+    assert_int_equal(kbx_db_get_data_by_docid(w, d1, &data, &len), KBX_ERR_NOTFOUND);
+    assert_null(data);
+    assert_non_null(strstr(kbx_db_errmsg(w), "DocNotFoundError"));
+    kbx_db_free(w);
+}
+
+static void test_transactions(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    assert_int_equal(kbx_db_commit(w), 0);
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    uint32_t n = 99, tf = 99;
+
+    assert_int_equal(kbx_db_begin(w), 0);
+    put(w, "Qt1", "cancelled words", 0, NULL);
+    assert_int_equal(kbx_db_set_metadata(w, "k", "v", 1), 0);
+    assert_int_equal(kbx_db_cancel_tx(w), 0);
+    assert_int_equal(kbx_db_doccount(w, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(kbx_db_termfreq(w, "cancelled", &tf), 0);
+    assert_int_equal(tf, 0);
+    char *v = NULL;
+    size_t len = 9;
+    assert_int_equal(kbx_db_get_metadata(w, "k", &v, &len), 0);
+    assert_int_equal(len, 0);
+    free(v);
+
+    assert_int_equal(kbx_db_begin(w), 0);
+    assert_int_equal(kbx_db_begin(w), KBX_ERR_INVALID_OP); /* no nesting */
+    assert_int_equal(kbx_db_commit(w), KBX_ERR_INVALID_OP); /* not inside one */
+    put(w, "Qt2", "kept words", 0, NULL);
+    assert_int_equal(kbx_db_commit_tx(w), 0);
+    /* A flushed transaction is committed: a reader sees it. */
+    int changed = 0;
+    assert_int_equal(kbx_db_reopen(r, &changed), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(kbx_db_doccount(r, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(kbx_db_termfreq(r, "kept", &tf), 0);
+    assert_int_equal(tf, 1);
+
+    assert_int_equal(kbx_db_commit_tx(w), KBX_ERR_INVALID_OP);
+    assert_true(strlen(kbx_db_errmsg(w)) > 0);
+    assert_int_equal(kbx_db_cancel_tx(w), KBX_ERR_INVALID_OP);
+    assert_int_equal(kbx_db_begin(r), KBX_ERR_READONLY);
+    kbx_db_free(r);
+    kbx_db_free(w);
+}
+
+static void test_metadata(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    assert_int_equal(kbx_db_set_metadata(w, "kb:version", "3", 1), 0);
+    assert_int_equal(kbx_db_set_metadata(w, "kb:built", "a\0b", 3), 0);
+    assert_int_equal(kbx_db_set_metadata(w, "other", "y", 1), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    char *v = NULL;
+    size_t len = 0;
+    assert_int_equal(kbx_db_get_metadata(w, "kb:version", &v, &len), 0);
+    assert_string_equal(v, "3");
+    free(v);
+    assert_int_equal(kbx_db_get_metadata(w, "kb:built", &v, &len), 0);
+    assert_int_equal(len, 3);
+    assert_memory_equal(v, "a\0b", 3);
+    free(v);
+    assert_int_equal(kbx_db_get_metadata(w, "absent", &v, &len), 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(v, "");
+    free(v);
+
+    struct strs c = {0};
+    assert_int_equal(kbx_db_metadata_keys(w, "kb:", collect_str, &c), 0);
+    assert_string_equal(c.buf, "kb:built|kb:version");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_metadata_keys(w, NULL, collect_str, &c), 0);
+    assert_int_equal(c.n, 3);
+    memset(&c, 0, sizeof c);
+    c.stop_after = 1;
+    assert_int_equal(kbx_db_metadata_keys(w, NULL, collect_str, &c), 7);
+    assert_int_equal(c.n, 1);
+
+    /* Empty value deletes. */
+    assert_int_equal(kbx_db_set_metadata(w, "kb:built", NULL, 0), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_metadata_keys(w, "kb:", collect_str, &c), 0);
+    assert_string_equal(c.buf, "kb:version");
+    kbx_db_free(w);
+
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    assert_int_equal(kbx_db_get_metadata(r, "kb:version", &v, &len), 0);
+    assert_string_equal(v, "3");
+    free(v);
+    assert_int_equal(kbx_db_set_metadata(r, "x", "y", 1), KBX_ERR_READONLY);
+    assert_true(strlen(kbx_db_errmsg(r)) > 0);
+    kbx_db_free(r);
+}
+
+static void test_values_range(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "common one", 1, "2023-05-01");
+    uint32_t d2 = put(w, "Q2", "common two", 1, "2024-01-15");
+    put(w, "Q3", "common three", 1, "2024-06-30");
+    put(w, "Q4", "common four", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    char *v = NULL;
+    size_t len = 0;
+    assert_int_equal(kbx_db_get_value(w, "Q2", 1, &v, &len), 0);
+    assert_string_equal(v, "2024-01-15");
+    assert_int_equal(len, 10);
+    free(v);
+    assert_int_equal(kbx_db_get_value_by_docid(w, d2, 1, &v, &len), 0);
+    assert_string_equal(v, "2024-01-15");
+    free(v);
+    assert_int_equal(kbx_db_get_value(w, "Q4", 1, &v, &len), 0);
+    assert_int_equal(len, 0);
+    free(v);
+    assert_int_equal(kbx_db_get_value(w, "Q9", 1, &v, &len), KBX_ERR_NOTFOUND);
+    assert_null(v);
+
+    kbx_query *q = C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, "2024-01-01", "2024-12-31"), 0);
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.sort_slot = 1;
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 2);
+    const char *val = NULL;
+    assert_int_equal(kbx_mset_value(m, 0, 1, &val, &len), 0);
+    assert_string_equal(val, "2024-01-15");
+    const char *val2 = NULL;
+    assert_int_equal(kbx_mset_value(m, 0, 1, &val2, &len), 0);
+    assert_ptr_equal(val, val2); /* cached: same borrowed pointer */
+    assert_int_equal(kbx_mset_value(m, 1, 1, &val, &len), 0);
+    assert_string_equal(val, "2024-06-30");
+    assert_int_equal(kbx_mset_value(m, 1, 5, &val, &len), 0);
+    assert_int_equal(len, 0);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+
+    /* Open-ended ranges. */
+    assert_int_equal(count(w, C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, NULL, "2023-12-31"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, "2024-01-15", NULL), 0)), 2);
+    assert_null(kbx_query_value_range(1, NULL, NULL));
+
+    /* A document value set and then removed. */
+    kbx_doc *doc = kbx_doc_new();
+    assert_int_equal(kbx_doc_set_value(doc, 2, "x", 1), 0);
+    assert_int_equal(kbx_doc_set_value(doc, 2, NULL, 0), 0);
+    assert_int_equal(kbx_doc_set_value(doc, 2, NULL, 1), KBX_ERR_INVALID);
+    assert_true(strlen(kbx_doc_errmsg(doc)) > 0);
+    assert_int_equal(kbx_db_replace(w, "Q5", doc), 0);
+    kbx_doc_free(doc);
+    assert_int_equal(kbx_db_get_value(w, "Q5", 2, &v, &len), 0);
+    assert_int_equal(len, 0);
+    free(v);
+    kbx_db_free(w);
+}
+
+static void test_facets(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "x one", 2, "net");
+    put(w, "Q2", "x two", 2, "net");
+    put(w, "Q3", "x three", 2, "db");
+    put(w, "Q4", "x four", 2, "os");
+    put(w, "Q5", "y five", 2, "net");
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    unsigned slots[1] = {2};
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.facet_slots = slots;
+    o.nfacets = 1;
+    o.check_at_least = 100;
+    o.limit = 1; /* facets count all matches, not just the page */
+    kbx_query *q = T("x");
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    assert_int_equal(kbx_mset_matches_estimated(m), 4);
+    assert_int_equal(kbx_mset_matches_lower_bound(m), 4);
+    struct strs c = {0};
+    assert_int_equal(kbx_mset_facets(m, 2, collect_facet, &c), 0);
+    assert_string_equal(c.buf, "db=1|net=2|os=1");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_mset_top_facets(m, 2, 1, collect_facet, &c), 0);
+    assert_string_equal(c.buf, "net=2");
+    assert_int_equal(kbx_mset_facets(m, 3, collect_facet, &c), KBX_ERR_INVALID);
+    assert_true(strlen(kbx_mset_errmsg(m)) > 0);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+struct pos_rec_t {
+    uint32_t wdf;
+    uint32_t pos[4];
+    size_t npos;
+    int seen;
+};
+struct docterm_ctx {
+    struct pos_rec_t *rec;
+    struct strs *c;
+};
+
+static int docterm_cb(void *ud, const char *term, size_t len, uint32_t wdf,
+               const uint32_t *positions, size_t npos) {
+    struct docterm_ctx *x = ud;
+    collect_str(x->c, term, len);
+    if (len == 5 && !memcmp(term, "brown", 5)) {
+        x->rec->seen++;
+        x->rec->wdf = wdf;
+        x->rec->npos = npos;
+        for (size_t i = 0; i < npos && i < 4; i++) x->rec->pos[i] = positions[i];
+    }
+    return 0;
+}
+
+static void test_operators_positions(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    uint32_t a = put(w, "QA", "quick brown fox", 0, NULL);
+    put(w, "QB", "brown quick fox", 0, NULL);
+    put(w, "QC", "quick red fox brown", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    assert_int_equal(count(w, C2(KBX_OP_AND, T("quick"), T("fox"), 0)), 3);
+    assert_int_equal(count(w, C2(KBX_OP_AND, T("quick"), T("zebra"), 0)), 0);
+    assert_int_equal(count(w, C2(KBX_OP_OR, T("red"), T("zebra"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_AND_NOT, T("fox"), T("red"), 0)), 2);
+    assert_int_equal(count(w, C2(KBX_OP_XOR, T("red"), T("quick"), 0)), 2);
+    assert_int_equal(count(w, C2(KBX_OP_AND_MAYBE, T("red"), T("quick"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_MAX, T("red"), T("zebra"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_SYNONYM, T("red"), T("zebra"), 0)), 1);
+
+    /* Phrase: only adjacent positions in order. */
+    kbx_query *ph = C2(KBX_OP_PHRASE, T("quick"), T("brown"), 0);
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_mset *m = run(w, ph, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    assert_int_equal(kbx_mset_docid(m, 0), a);
+    kbx_mset_free(m);
+    char *desc = kbx_query_describe(ph);
+    assert_non_null(desc);
+    assert_non_null(strstr(desc, "PHRASE"));
+    free(desc);
+    kbx_query_free(ph);
+    assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("fox"), T("quick"), 0)), 0);
+    assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("red"), T("fox"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("brown"), T("quick"), 0)), 1);
+
+    /* Near: any order within the window. */
+    assert_int_equal(count(w, C2(KBX_OP_NEAR, T("quick"), T("brown"), 2)), 2);
+    assert_int_equal(count(w, C2(KBX_OP_NEAR, T("quick"), T("brown"), 4)), 3);
+
+    /* Terms in byte order, and the stored positions of "brown". */
+    struct pos_rec_t rec = {0};
+    struct strs c = {0};
+    struct docterm_ctx ctx = {&rec, &c};
+    assert_int_equal(kbx_db_doc_terms(w, "QC", docterm_cb, &ctx), 0);
+    assert_string_equal(c.buf, "QC|brown|fox|quick|red");
+    assert_int_equal(rec.seen, 1);
+    assert_int_equal(rec.wdf, 1);
+    assert_int_equal(rec.npos, 1);
+    assert_int_equal(rec.pos[0], 4);
+    memset(&c, 0, sizeof c);
+    memset(&rec, 0, sizeof rec);
+    assert_int_equal(kbx_db_doc_terms_by_docid(w, a, docterm_cb, &ctx), 0);
+    assert_int_equal(rec.pos[0], 2);
+    assert_int_equal(kbx_db_doc_terms(w, "QZ", docterm_cb, &ctx), KBX_ERR_NOTFOUND);
+
+    /* Query construction edge cases. */
+    kbx_query *e = kbx_query_match_nothing();
+    assert_int_equal(kbx_query_empty(e), 1);
+    kbx_query_free(e);
+    e = kbx_query_combine(KBX_OP_AND, NULL, 0, 0);
+    assert_non_null(e);
+    assert_int_equal(kbx_query_empty(e), 1);
+    kbx_query_free(e);
+    kbx_query *t = T("quick");
+    assert_int_equal(kbx_query_empty(t), 0);
+    kbx_query *bad[2] = {t, NULL};
+    assert_null(kbx_query_combine(KBX_OP_AND, bad, 2, 0));
+    assert_null(kbx_query_combine(99, bad, 1, 0));
+    assert_null(kbx_query_term("", 0, 1, 0));
+    assert_null(kbx_query_scale(t, -1.0));
+    kbx_query_free(t);
+    assert_int_equal(count(w, kbx_query_match_all()), 3);
+    assert_int_equal(count(w, kbx_query_match_nothing()), 0);
+    kbx_db_free(w);
+}
+
+static void test_elite_set_scale(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "common rare", 0, NULL);
+    put(w, "Q2", "common filler", 0, NULL);
+    put(w, "Q3", "common filler", 0, NULL);
+    put(w, "Q4", "common filler", 0, NULL);
+    put(w, "Q5", "common filler", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    assert_int_equal(count(w, C2(KBX_OP_OR, T("rare"), T("common"), 0)), 5);
+    /* The elite set of size 1 keeps only the most discriminating term. */
+    kbx_query *el = C2(KBX_OP_ELITE_SET, T("rare"), T("common"), 1);
+    char *desc = kbx_query_describe(el);
+    assert_non_null(strstr(desc, "ELITE_SET"));
+    free(desc);
+    assert_int_equal(count(w, el), 1);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_query *q = T("rare");
+    kbx_mset *m = run(w, q, &o);
+    double w1 = kbx_mset_weight(m, 0);
+    assert_true(w1 > 0);
+    kbx_mset_free(m);
+    kbx_query *s = kbx_query_scale(q, 2.5);
+    assert_non_null(s);
+    kbx_query_free(q); /* the scaled query holds its own copy */
+    m = run(w, s, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    assert_true(absd(kbx_mset_weight(m, 0) - 2.5 * w1) < 1e-9);
+    kbx_mset_free(m);
+    kbx_query_free(s);
+    kbx_db_free(w);
+}
+
+static void test_synonyms_spelling(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    assert_int_equal(kbx_db_add_synonym(w, "db", "database"), 0);
+    assert_int_equal(kbx_db_add_synonym(w, "db", "数据库"), 0);
+    assert_int_equal(kbx_db_add_synonym(w, "dns", "resolver"), 0);
+    assert_int_equal(kbx_db_add_synonym(w, "os", "kernel"), 0);
+    assert_int_equal(kbx_db_add_spelling(w, "database", 3), 0);
+    assert_int_equal(kbx_db_add_spelling(w, "databank", 1), 0);
+    assert_int_equal(kbx_db_add_spelling(w, "数据库", 1), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    struct strs c = {0};
+    assert_int_equal(kbx_db_synonyms(w, "db", collect_str, &c), 0);
+    assert_string_equal(c.buf, "database|数据库");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_synonym_keys(w, "d", collect_str, &c), 0);
+    assert_string_equal(c.buf, "db|dns");
+    assert_int_equal(kbx_db_remove_synonym(w, "db", "database"), 0);
+    assert_int_equal(kbx_db_clear_synonyms(w, "dns"), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_synonyms(w, "db", collect_str, &c), 0);
+    assert_string_equal(c.buf, "数据库");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_synonym_keys(w, NULL, collect_str, &c), 0);
+    assert_string_equal(c.buf, "db|os");
+
+    char *s = NULL;
+    assert_int_equal(kbx_db_spelling_suggestion(w, "databse", 2, &s), 0);
+    assert_non_null(s);
+    assert_string_equal(s, "database");
+    free(s);
+    assert_int_equal(kbx_db_spelling_suggestion(w, "数据裤", 1, &s), 0);
+    assert_non_null(s);
+    assert_string_equal(s, "数据库");
+    free(s);
+    assert_int_equal(kbx_db_spelling_suggestion(w, "qqqqqqqq", 2, &s), 0);
+    assert_null(s);
+    assert_int_equal(kbx_db_remove_spelling(w, "database", 3), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(kbx_db_spelling_suggestion(w, "databse", 2, &s), 0);
+    assert_null(s);
+    kbx_db_free(w);
+
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    assert_int_equal(kbx_db_add_synonym(r, "a", "b"), KBX_ERR_READONLY);
+    assert_int_equal(kbx_db_add_spelling(r, "a", 1), KBX_ERR_READONLY);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_db_synonyms(r, "os", collect_str, &c), 0);
+    assert_string_equal(c.buf, "kernel");
+    kbx_db_free(r);
+}
+
+static void test_bm25_params(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "alpha alpha alpha beta gamma delta epsilon zeta eta theta", 0, NULL);
+    put(w, "Q2", "alpha beta", 0, NULL);
+    put(w, "Q3", "beta gamma", 0, NULL);
+    put(w, "Q4", "gamma delta", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    assert_true(o.bm25_k1 == 1 && o.bm25_k2 == 0 && o.bm25_k3 == 1);
+    assert_true(o.bm25_b == 0.5 && o.bm25_min_normlen == 0.5);
+    assert_int_equal(o.limit, 10);
+    assert_int_equal(o.sort_slot, -1);
+    assert_int_equal(o.collapse_slot, -1);
+
+    kbx_query *q = T("alpha");
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 2);
+    double w0 = kbx_mset_weight(m, 0) + kbx_mset_weight(m, 1);
+    kbx_mset_free(m);
+
+    o.bm25_k1 = 2.0;
+    m = run(w, q, &o);
+    double wk = kbx_mset_weight(m, 0) + kbx_mset_weight(m, 1);
+    kbx_mset_free(m);
+    assert_true(absd(wk - w0) > 1e-6);
+
+    o.bm25_k1 = 1.0;
+    o.bm25_b = 1.0;
+    m = run(w, q, &o);
+    double wb = kbx_mset_weight(m, 0) + kbx_mset_weight(m, 1);
+    kbx_mset_free(m);
+    assert_true(absd(wb - w0) > 1e-6);
+
+    /* k1 = 0: wdf and length are ignored, both documents weigh the same. */
+    o.bm25_k1 = 0;
+    m = run(w, q, &o);
+    assert_true(absd(kbx_mset_weight(m, 0) - kbx_mset_weight(m, 1)) < 1e-9);
+    kbx_mset_free(m);
+
+    /* An out-of-range option: an error code and message, no mset. */
+    o.bm25_k1 = 1;
+    o.percent_cutoff = 101;
+    m = (kbx_mset *)1;
+    assert_int_equal(kbx_search(w, q, &o, &m), KBX_ERR_INVALID);
+    assert_null(m);
+    assert_true(strlen(kbx_db_errmsg(w)) > 0);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+static void test_sort_collapse(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "doc b", 3, "b");
+    put(w, "Q2", "doc c", 3, "c");
+    put(w, "Q3", "doc a", 3, "a");
+    put(w, "Q4", "doc b2", 3, "b");
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.sort_slot = 3;
+    kbx_query *q = T("doc");
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 4);
+    char b0[64], b3[64];
+    assert_string_equal(data_of(m, 0, b0, sizeof b0), "doc a");
+    assert_string_equal(data_of(m, 3, b3, sizeof b3), "doc c");
+    kbx_mset_free(m);
+
+    o.sort_reverse = 1;
+    m = run(w, q, &o);
+    assert_string_equal(data_of(m, 0, b0, sizeof b0), "doc c");
+    assert_string_equal(data_of(m, 3, b3, sizeof b3), "doc a");
+    kbx_mset_free(m);
+
+    kbx_search_opts_init(&o);
+    o.collapse_slot = 3;
+    m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 3); /* one per value a, b, c */
+    kbx_mset_free(m);
+
+    kbx_search_opts_init(&o);
+    o.offset = 3;
+    m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+static void test_matching_terms(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "apple cherry date", 0, NULL);
+    put(w, "Q2", "banana", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    kbx_query *subs[3] = {T("apple"), T("banana"), T("cherry")};
+    kbx_query *q = kbx_query_combine(KBX_OP_OR, subs, 3, 0);
+    assert_non_null(q);
+    for (int i = 0; i < 3; i++) kbx_query_free(subs[i]);
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 2);
+    size_t i1 = 0;
+    const char *d = NULL;
+    assert_int_equal(kbx_mset_data(m, 0, &d, NULL), 0);
+    if (strcmp(d, "apple cherry date") != 0) i1 = 1;
+    struct strs c = {0};
+    assert_int_equal(kbx_mset_matching_terms(m, i1, collect_str, &c), 0);
+    assert_string_equal(c.buf, "apple|cherry");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(kbx_mset_matching_terms(m, 1 - i1, collect_str, &c), 0);
+    assert_string_equal(c.buf, "banana");
+    assert_int_equal(kbx_mset_matching_terms(m, 2, collect_str, &c), KBX_ERR_RANGE);
+    assert_true(kbx_mset_percent(m, 0) > 0);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+static void test_snippet(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "fox", 0, NULL);
+    kbx_doc *doc = kbx_doc_new();
+    assert_int_equal(kbx_doc_add_posting(doc, "数", strlen("数"), 1, 1), 0);
+    assert_int_equal(kbx_doc_add_posting(doc, "据", strlen("据"), 2, 1), 0);
+    assert_int_equal(kbx_db_replace(w, "Q2", doc), 0);
+    kbx_doc_free(doc);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_query *q = T("fox");
+    kbx_mset *m = run(w, q, &o);
+    const char *text = "The quick brown fox jumps over the lazy dog.";
+    char *s = NULL;
+    assert_int_equal(kbx_mset_snippet(m, text, strlen(text), 200, KBX_SNIPPET_EXHAUSTIVE,
+                                      "[[", "]]", "…", &s), 0);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "[[fox]]"));
+    assert_non_null(strstr(s, "quick"));
+    free(s);
+    const char *other = "Nothing relevant here at all.";
+    assert_int_equal(kbx_mset_snippet(m, other, strlen(other), 200,
+                                      KBX_SNIPPET_EMPTY_WITHOUT_MATCH, NULL, NULL, NULL, &s), 0);
+    assert_string_equal(s, "");
+    free(s);
+    assert_int_equal(kbx_mset_snippet(m, other, strlen(other), 200, 0, NULL, NULL, NULL, &s), 0);
+    assert_non_null(strstr(s, "Nothing"));
+    free(s);
+    assert_int_equal(kbx_mset_snippet(m, text, strlen(text), 200, 1 << 20, NULL, NULL, NULL, &s),
+                     KBX_ERR_INVALID);
+    assert_null(s);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+
+    /* Chinese: in n-gram mode Xapian 1.4 highlights the CJK unigrams of
+     * the query. */
+    q = C2(KBX_OP_AND, T("数"), T("据"), 0);
+    m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    const char *zh = "我们的数据库运行正常，备份每天执行。";
+    assert_int_equal(kbx_mset_snippet(m, zh, strlen(zh), 200,
+                                      KBX_SNIPPET_CJK_NGRAM | KBX_SNIPPET_EXHAUSTIVE, "<em>",
+                                      "</em>", "...", &s), 0);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "<em>数</em><em>据</em>库"));
+    free(s);
+    /* Without n-grams the run of Han characters is one word: no match. */
+    assert_int_equal(kbx_mset_snippet(m, zh, strlen(zh), 200, KBX_SNIPPET_EMPTY_WITHOUT_MATCH,
+                                      "<em>", "</em>", "...", &s), 0);
+    assert_string_equal(s, "");
+    free(s);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+static void test_chinese_terms(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "QKE-0001", "数据库 连接 超时 故障", 0, NULL);
+    put(w, "QKE-0002", "数据 备份 故障", 0, NULL);
+    put(w, "QKB-0003", "服务器 重启", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    uint32_t tf = 0;
+    assert_int_equal(kbx_db_termfreq(w, "故障", &tf), 0);
+    assert_int_equal(tf, 2);
+    struct strs c = {0};
+    assert_int_equal(kbx_db_allterms(w, "数据", collect_term, &c), 0);
+    assert_string_equal(c.buf, "数据=1|数据库=1");
+
+    assert_int_equal(count(w, C2(KBX_OP_AND, T("故障"), T("超时"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("连接"), T("超时"), 0)), 1);
+    assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("超时"), T("连接"), 0)), 0);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_query *q = T("重启");
+    kbx_mset *m = run(w, q, &o);
+    assert_int_equal(kbx_mset_size(m), 1);
+    char buf[128];
+    assert_string_equal(data_of(m, 0, buf, sizeof buf), "服务器 重启");
+    kbx_mset_free(m);
+    kbx_query_free(q);
+
+    char *data = NULL;
+    assert_int_equal(kbx_db_get_data(w, "QKE-0002", &data, NULL), 0);
+    assert_string_equal(data, "数据 备份 故障");
+    free(data);
+    kbx_db_free(w);
+}
+
+struct eset_rec {
+    char terms[1024];
+    int n;
+    double last;
+    int descending;
+};
+
+static int collect_eset(void *ud, const char *term, size_t len, double weight) {
+    struct eset_rec *r = ud;
+    size_t used = strlen(r->terms);
+    snprintf(r->terms + used, sizeof r->terms - used, "|%.*s|", (int)len, term);
+    if (r->n > 0 && weight > r->last + 1e-12) r->descending = 0;
+    r->last = weight;
+    r->n++;
+    return 0;
+}
+
+static int stop_first_eset(void *ud, const char *term, size_t len, double weight) {
+    (void)term;
+    (void)len;
+    (void)weight;
+    (*(int *)ud)++;
+    return 5;
+}
+
+static void test_expand(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    uint32_t d1 = put(w, "Q1", "network router switch vlan", 0, NULL);
+    uint32_t d2 = put(w, "Q2", "network router firewall", 0, NULL);
+    put(w, "Q3", "database index query", 0, NULL);
+    put(w, "Q4", "database backup", 0, NULL);
+    put(w, "Q5", "printer toner", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    uint32_t rel[2] = {d1, d2};
+    struct eset_rec r = {.descending = 1};
+    assert_int_equal(kbx_db_expand(w, rel, 2, 3, collect_eset, &r), 0);
+    assert_true(r.n > 0 && r.n <= 3);
+    assert_true(r.descending);
+    assert_non_null(strstr(r.terms, "|router|"));
+    assert_null(strstr(r.terms, "|database|"));
+
+    int calls = 0;
+    assert_int_equal(kbx_db_expand(w, rel, 2, 10, stop_first_eset, &calls), 5);
+    assert_int_equal(calls, 1);
+    assert_int_equal(kbx_db_expand(w, NULL, 1, 10, stop_first_eset, &calls), KBX_ERR_INVALID);
+    kbx_db_free(w);
+}
+
+static void test_wildcard(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "route", 0, NULL);
+    put(w, "Q2", "router", 0, NULL);
+    put(w, "Q3", "routing", 0, NULL);
+    put(w, "Q4", "rust", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+    kbx_query *q = kbx_query_wildcard("rout", 4, 0);
+    assert_non_null(q);
+    assert_int_equal(count(w, q), 3);
+    q = kbx_query_wildcard("rout", 4, 1);
+    assert_int_equal(count(w, q), 1);
+    assert_null(kbx_query_wildcard("", 0, 0));
+    kbx_db_free(w);
+}
+
+static void test_errors(void **state) {
+    struct fx *f = *state;
+    char err[512] = "";
+    kbx_db *db = (kbx_db *)1;
+
+    /* Opening a nonexistent database read-only: Xapian throws. */
+    int rc = kbx_db_open(f->db, KBX_OPEN_READ, &db, err, sizeof err);
+    assert_int_equal(rc, KBX_ERR_NODB);
+    assert_null(db);
+    assert_true(strlen(err) > 0);
+    assert_string_not_equal(kbx_strerror(rc), kbx_strerror(KBX_ERR_LOCK));
+    assert_int_equal(kbx_db_open(NULL, KBX_OPEN_READ, &db, err, sizeof err), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_open(f->db, 42, &db, NULL, 0), KBX_ERR_INVALID);
+    assert_null(db);
+
+    /* A second writer gets the lock error and a message. */
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    err[0] = '\0';
+    rc = kbx_db_open(f->db, KBX_OPEN_WRITE, &db, err, sizeof err);
+    assert_int_equal(rc, KBX_ERR_LOCK);
+    assert_null(db);
+    assert_non_null(strstr(err, "DatabaseLockError"));
+    /* ... and a tiny buffer is still NUL-terminated. */
+    char small[8];
+    assert_int_equal(kbx_db_open(f->db, KBX_OPEN_OVERWRITE, &db, small, sizeof small), KBX_ERR_LOCK);
+    assert_int_equal(strlen(small), sizeof small - 1);
+
+    /* NULL arguments. */
+    uint32_t n = 0;
+    assert_int_equal(kbx_db_doccount(NULL, &n), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_doccount(w, NULL), KBX_ERR_INVALID);
+    assert_true(strlen(kbx_db_errmsg(w)) > 0);
+    assert_int_equal(kbx_db_doccount(w, &n), 0);
+    assert_string_equal(kbx_db_errmsg(w), ""); /* cleared by a successful call */
+    assert_non_null(kbx_db_errmsg(NULL));
+    assert_int_equal(kbx_db_replace(w, "Qx", NULL), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_replace(NULL, "Qx", NULL), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_get_data(w, NULL, NULL, NULL), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_allterms(w, NULL, NULL, NULL), KBX_ERR_INVALID);
+    kbx_mset *m = (kbx_mset *)1;
+    assert_int_equal(kbx_search(w, NULL, NULL, &m), KBX_ERR_INVALID);
+    assert_null(m);
+    assert_int_equal(kbx_doc_add_posting(NULL, "a", 1, 1, 1), KBX_ERR_INVALID);
+    assert_null(kbx_query_term(NULL, 3, 1, 0));
+    assert_null(kbx_query_scale(NULL, 1.0));
+    assert_null(kbx_query_describe(NULL));
+    assert_int_equal(kbx_query_empty(NULL), 1);
+    assert_int_equal(kbx_mset_size(NULL), 0);
+    assert_int_equal(kbx_mset_docid(NULL, 0), 0);
+    kbx_db_free(NULL);
+    kbx_doc_free(NULL);
+    kbx_query_free(NULL);
+    kbx_mset_free(NULL);
+
+    /* Terms: empty rejected; too long skipped; the limit itself accepted. */
+    kbx_doc *doc = kbx_doc_new();
+    assert_int_equal(kbx_doc_add_posting(doc, "", 0, 1, 1), KBX_ERR_INVALID);
+    assert_true(strlen(kbx_doc_errmsg(doc)) > 0);
+    char longterm[400];
+    memset(longterm, 'x', sizeof longterm);
+    assert_int_equal(kbx_doc_add_posting(doc, longterm, 300, 1, 1), 0);
+    assert_int_equal(kbx_doc_add_term(doc, longterm, KBX_MAX_TERM_LEN + 1, 1), 0);
+    assert_int_equal(kbx_doc_add_boolean_term(doc, longterm, sizeof longterm), 0);
+    assert_int_equal(kbx_doc_skipped(doc), 3);
+    assert_int_equal(kbx_doc_add_posting(doc, longterm, KBX_MAX_TERM_LEN, 2, 1), 0);
+    assert_int_equal(kbx_doc_skipped(doc), 3);
+    assert_int_equal(kbx_db_replace(w, "Qlong", doc), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+    char idlong[KBX_MAX_TERM_LEN + 2];
+    memset(idlong, 'Q', sizeof idlong - 1);
+    idlong[sizeof idlong - 1] = '\0';
+    assert_int_equal(kbx_db_replace(w, idlong, doc), KBX_ERR_TOOLONG);
+    kbx_doc_free(doc);
+    struct strs c = {0};
+    assert_int_equal(kbx_db_allterms(w, "xxx", collect_term, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(strlen(c.buf), KBX_MAX_TERM_LEN + 2); /* term + "=1" */
+
+    /* Xapian-side argument errors come back as codes. */
+    char longkey[600];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    assert_int_equal(kbx_db_set_metadata(w, longkey, "v", 1), KBX_ERR_TOOLONG);
+    assert_true(strlen(kbx_db_errmsg(w)) > 0);
+    /* Synonyms and spellings are buffered until commit, where a long key
+     * would fail the whole commit: they are refused up front. */
+    assert_int_equal(kbx_db_add_synonym(w, longkey, "v"), KBX_ERR_TOOLONG);
+    assert_int_equal(kbx_db_add_synonym(w, "v", longkey), KBX_ERR_TOOLONG);
+    assert_int_equal(kbx_db_add_spelling(w, longkey, 1), KBX_ERR_TOOLONG);
+    assert_int_equal(kbx_db_commit(w), 0);
+    /* A Xapian-side InvalidArgumentError (key too long for a lookup). */
+    char *mv = NULL;
+    rc = kbx_db_get_metadata(w, longkey, &mv, NULL);
+    if (rc == 0) {
+        free(mv);
+    } else {
+        assert_true(rc < 0);
+        assert_null(mv);
+    }
+
+    /* A phrase over a non-term subquery: Xapian throws while building it,
+     * the wrapper returns NULL. */
+    kbx_query *vr = kbx_query_value_range(1, "a", "b");
+    kbx_query *x = T("x");
+    kbx_query *mix[2] = {x, vr};
+    assert_null(kbx_query_combine(KBX_OP_PHRASE, mix, 2, 0));
+    kbx_query *ok = kbx_query_combine(KBX_OP_AND, mix, 2, 0);
+    assert_non_null(ok);
+    kbx_query_free(ok);
+    kbx_query_free(x);
+    kbx_query_free(vr);
+
+    /* Mset indexes past the end. */
+    kbx_query *q = kbx_query_match_all();
+    m = NULL;
+    assert_int_equal(kbx_search(w, q, NULL, &m), 0);
+    assert_int_equal(kbx_mset_size(m), 1);
+    const char *d = (const char *)1;
+    assert_int_equal(kbx_mset_data(m, 5, &d, NULL), KBX_ERR_RANGE);
+    assert_null(d);
+    assert_true(strlen(kbx_mset_errmsg(m)) > 0);
+    assert_int_equal(kbx_mset_docid(m, 5), 0);
+    assert_true(kbx_mset_weight(m, 5) == 0);
+    char *s = (char *)1;
+    assert_int_equal(kbx_mset_snippet(m, NULL, 3, 10, 0, NULL, NULL, NULL, &s), KBX_ERR_INVALID);
+    assert_null(s);
+    kbx_mset_free(m);
+
+    /* Read-only handle writes. */
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    doc = kbx_doc_new();
+    assert_int_equal(kbx_db_replace(r, "Qy", doc), KBX_ERR_READONLY);
+    assert_int_equal(kbx_db_delete(r, "Qlong"), KBX_ERR_READONLY);
+    assert_int_equal(kbx_db_commit(r), KBX_ERR_READONLY);
+    kbx_doc_free(doc);
+
+    /* An mset used after its db was freed fails cleanly (documented misuse). */
+    m = NULL;
+    assert_int_equal(kbx_search(r, q, NULL, &m), 0);
+    kbx_db_free(r);
+    assert_int_equal(kbx_mset_data(m, 0, &d, NULL), KBX_ERR_CLOSED);
+    assert_non_null(strstr(kbx_mset_errmsg(m), "DatabaseClosedError"));
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_create_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_operators_positions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_elite_set_scale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_synonyms_spelling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bm25_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_collapse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_matching_terms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snippet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chinese_terms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
