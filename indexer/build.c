@@ -1,0 +1,550 @@
+/* build: incremental, atomic indexing of a corpus folder. */
+#include "build.h"
+#include "kb_analyzer.h"
+#include "kb_map.h"
+#include "kb_md.h"
+#include "kb_schema.h"
+#include "kb_stdparse.h"
+#include "kb_util.h"
+#include "kb_xapian.h"
+#include "termgen.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- corpus walk ---------------------------------------------------------- */
+
+struct paths {
+    char **v;
+    size_t n, cap;
+};
+
+static void paths_add(struct paths *p, const char *s)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 64;
+        p->v = kb_xrealloc(p->v, p->cap * sizeof *p->v);
+    }
+    p->v[p->n++] = kb_xstrdup(s);
+}
+
+static void paths_fin(struct paths *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->v[i]);
+    free(p->v);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int is_std_file(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    if (!ends_with(rel, ".txt") || !slash)
+        return 0;
+    const char *dir = slash;
+    while (dir > rel && dir[-1] != '/')
+        dir--;
+    return (size_t)(slash - dir) == 9 && strncmp(dir, "standards", 9) == 0;
+}
+
+static int wanted(const char *rel, const char *name)
+{
+    if (name[0] == '.')
+        return 0;
+    if (ends_with(name, ".md"))
+        return strcmp(name, "README.md") != 0;
+    return is_std_file(rel);
+}
+
+/* Collects corpus-relative paths below root/rel. Returns 0 or -1. */
+static int walk(const char *root, const char *rel, struct paths *out, char *err, size_t errlen)
+{
+    struct kb_buf dirpath;
+    kb_buf_init(&dirpath);
+    kb_buf_printf(&dirpath, "%s%s%s", root, *rel ? "/" : "", rel);
+    DIR *d = opendir(dirpath.data);
+    if (!d) {
+        kb_seterr(err, errlen, "%s: %s", dirpath.data, strerror(errno));
+        kb_buf_fin(&dirpath);
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct kb_buf r, full;
+        kb_buf_init(&r);
+        kb_buf_init(&full);
+        kb_buf_printf(&r, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        kb_buf_printf(&full, "%s/%s", root, r.data);
+        struct stat sb;
+        if (stat(full.data, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode))
+                rc = walk(root, r.data, out, err, errlen);
+            else if (S_ISREG(sb.st_mode) && wanted(r.data, e->d_name))
+                paths_add(out, r.data);
+        }
+        kb_buf_fin(&r);
+        kb_buf_fin(&full);
+    }
+    closedir(d);
+    kb_buf_fin(&dirpath);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ---- stored source records ------------------------------------------------ */
+
+/* "src:<path>" = "<hash>\n<id>\n<id>..." */
+struct srcrec {
+    char *hash;
+    struct paths ids;
+    int seen;
+};
+
+static void srcrec_free(void *p)
+{
+    struct srcrec *r = p;
+    if (!r)
+        return;
+    free(r->hash);
+    paths_fin(&r->ids);
+    free(r);
+}
+
+static struct srcrec *srcrec_parse(const char *v, size_t len)
+{
+    struct srcrec *r = kb_xcalloc(1, sizeof *r);
+    const char *p = v, *end = v + len;
+    int first = 1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *s = kb_xstrndup(p, n);
+        if (first)
+            r->hash = s;
+        else {
+            paths_add(&r->ids, s);
+            free(s);
+        }
+        first = 0;
+        p += n + 1;
+    }
+    if (!r->hash)
+        r->hash = kb_xstrdup("");
+    return r;
+}
+
+struct load_ctx {
+    kbx_db *db;
+    kb_map *src;
+};
+
+static int load_key(void *ud, const char *key, size_t len)
+{
+    struct load_ctx *c = ud;
+    char *k = kb_xstrndup(key, len);
+    char *v = NULL;
+    size_t vlen = 0;
+    if (kbx_db_get_metadata(c->db, k, &v, &vlen) == 0 && v)
+        kb_map_put(c->src, k + strlen(KB_META_SOURCE), srcrec_parse(v, vlen));
+    free(v);
+    free(k);
+    return 0;
+}
+
+/* ---- the build ------------------------------------------------------------ */
+
+struct builder {
+    const struct build_opts *o;
+    struct build_stats *st;
+    kbx_db *db;
+    kb_analyzer *an;
+    kb_lexicon *lx;
+    kb_map *src;     /* path -> struct srcrec (stored state, updated as we go) */
+    kb_map *owner;   /* id -> path (borrowed key string from src) */
+    char err[KB_ERR_MAX];
+};
+
+static void idterm(struct kb_buf *b, const char *id)
+{
+    kb_buf_reset(b);
+    kb_buf_printf(b, "%s%s", KB_PREFIX_ID, id);
+}
+
+struct spell_ctx {
+    kbx_db *db;
+};
+
+static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
+                   const uint32_t *positions, size_t npos)
+{
+    (void)wdf;
+    (void)positions;
+    (void)npos;
+    struct spell_ctx *c = ud;
+    if (termgen_spelling_term(term, len)) {
+        char *w = kb_xstrndup(term, len);
+        kbx_db_remove_spelling(c->db, w, 1);
+        free(w);
+    }
+    return 0;
+}
+
+/* Deletes the document with id (and its spelling words). */
+static int delete_doc(struct builder *b, const char *id)
+{
+    struct kb_buf t;
+    kb_buf_init(&t);
+    idterm(&t, id);
+    struct spell_ctx sc = {b->db};
+    int rc = kbx_db_doc_terms(b->db, t.data, unspell, &sc);
+    if (rc == 0)
+        rc = kbx_db_delete(b->db, t.data);
+    if (rc == KBX_ERR_NOTFOUND)
+        rc = 0;
+    if (rc == 0)
+        b->st->docs_deleted++;
+    else
+        kb_seterr(b->err, sizeof b->err, "delete %s: %s", id, kbx_db_errmsg(b->db));
+    kb_buf_fin(&t);
+    return rc;
+}
+
+static int put_doc(struct builder *b, const struct kb_doc *d)
+{
+    struct kb_buf t;
+    kb_buf_init(&t);
+    idterm(&t, d->id);
+    struct spell_ctx sc = {b->db};
+    int rc = kbx_db_doc_terms(b->db, t.data, unspell, &sc);
+    if (rc == KBX_ERR_NOTFOUND)
+        rc = 0;
+    kbx_doc *xd = NULL;
+    struct termgen_words words = {0};
+    if (rc == 0 && termgen_doc(b->an, d, &xd, &words, b->err, sizeof b->err) < 0)
+        rc = 1; /* a document problem, not an index one */
+    else if (rc == 0 && (rc = kbx_db_replace(b->db, t.data, xd)) == 0) {
+        for (size_t i = 0; i < words.n; i++)
+            kbx_db_add_spelling(b->db, words.v[i], 1);
+        b->st->docs_indexed[d->kind]++;
+    } else if (rc < 0) {
+        kb_seterr(b->err, sizeof b->err, "index %s: %s", d->id, kbx_db_errmsg(b->db));
+    }
+    termgen_words_fin(&words);
+    kbx_doc_free(xd);
+    kb_buf_fin(&t);
+    return rc;
+}
+
+struct doclist {
+    struct kb_doc **v;
+    size_t n, cap;
+};
+
+static int collect(void *ud, struct kb_doc *d)
+{
+    struct doclist *l = ud;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->v = kb_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = d;
+    return 0;
+}
+
+static void doclist_fin(struct doclist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        kb_doc_free(l->v[i]);
+    free(l->v);
+}
+
+static void report(struct builder *b, const char *path, int line, const char *msg)
+{
+    if (line > 0)
+        fprintf(b->o->log, "%s/%s:%d: %s\n", b->o->corpus, path, line, msg);
+    else
+        fprintf(b->o->log, "%s/%s: %s\n", b->o->corpus, path, msg);
+}
+
+/* Parses one file into docs. Returns 0, or -1 after reporting the error. */
+static int parse_file(struct builder *b, const char *path, const char *text, size_t len,
+                      struct doclist *docs)
+{
+    char msg[KB_ERR_MAX];
+    if (is_std_file(path)) {
+        if (kb_std_parse(text, len, path, collect, docs, msg, sizeof msg) != 0) {
+            report(b, path, 0, msg);
+            return -1;
+        }
+        return 0;
+    }
+    struct kb_doc *d = NULL;
+    int line = 0;
+    if (kb_md_parse(text, len, path, &d, &line, msg, sizeof msg) < 0) {
+        report(b, path, line, msg);
+        return -1;
+    }
+    collect(docs, d);
+    return 0;
+}
+
+/* Handles one changed file. Returns 0, 1 for a file error (reported,
+ * skipped), or -1 for an index error (in b->err). */
+static int index_file(struct builder *b, const char *path, const char *hash, const char *text,
+                      size_t len)
+{
+    struct doclist docs = {0};
+    int rc = 0;
+    if (parse_file(b, path, text, len, &docs) < 0) {
+        rc = 1;
+        goto out;
+    }
+    /* every id must be new or already this file's */
+    kb_map *mine = kb_map_new();
+    for (size_t i = 0; i < docs.n; i++) {
+        const char *id = docs.v[i]->id;
+        const char *own = kb_map_get(b->owner, id);
+        if (kb_map_get(mine, id) || (own && strcmp(own, path) != 0)) {
+            char msg[KB_ERR_MAX];
+            snprintf(msg, sizeof msg, "duplicate id %s (also in %s)", id,
+                     own && strcmp(own, path) != 0 ? own : path);
+            report(b, path, docs.v[i]->source_line, msg);
+            rc = 1;
+            break;
+        }
+        kb_map_put(mine, id, (void *)1);
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < docs.n && rc == 0; i++) {
+            rc = put_doc(b, docs.v[i]);
+            if (rc > 0) {
+                report(b, path, docs.v[i]->source_line, b->err);
+                rc = 1;
+            }
+        }
+    }
+    if (rc == 0) {
+        struct srcrec *old = kb_map_get(b->src, path);
+        for (size_t i = 0; old && i < old->ids.n && rc == 0; i++)
+            if (!kb_map_get(mine, old->ids.v[i])) {
+                rc = delete_doc(b, old->ids.v[i]);
+                kb_map_del(b->owner, old->ids.v[i]);
+            }
+        struct kb_buf meta, key;
+        kb_buf_init(&meta);
+        kb_buf_init(&key);
+        kb_buf_adds(&meta, hash);
+        for (size_t i = 0; i < docs.n; i++)
+            kb_buf_printf(&meta, "\n%s", docs.v[i]->id);
+        kb_buf_printf(&key, "%s%s", KB_META_SOURCE, path);
+        if (rc == 0 && kbx_db_set_metadata(b->db, key.data, meta.data, meta.len) < 0) {
+            kb_seterr(b->err, sizeof b->err, "metadata: %s", kbx_db_errmsg(b->db));
+            rc = -1;
+        }
+        struct srcrec *nr = srcrec_parse(meta.data, meta.len);
+        nr->seen = 1;
+        srcrec_free(kb_map_put(b->src, path, nr));
+        /* owner keys borrow nothing: store a stable copy of path from nr? use
+           the map's key via lookup below */
+        for (size_t i = 0; i < docs.n; i++)
+            kb_map_put(b->owner, docs.v[i]->id, (void *)path);
+        kb_buf_fin(&meta);
+        kb_buf_fin(&key);
+    }
+    kb_map_free(mine, NULL);
+out:
+    doclist_fin(&docs);
+    return rc;
+}
+
+static int remove_source(struct builder *b, const char *path, struct srcrec *r)
+{
+    for (size_t i = 0; i < r->ids.n; i++) {
+        if (delete_doc(b, r->ids.v[i]) < 0)
+            return -1;
+        kb_map_del(b->owner, r->ids.v[i]);
+    }
+    struct kb_buf key;
+    kb_buf_init(&key);
+    kb_buf_printf(&key, "%s%s", KB_META_SOURCE, path);
+    int rc = kbx_db_set_metadata(b->db, key.data, "", 0);
+    if (rc < 0)
+        kb_seterr(b->err, sizeof b->err, "metadata: %s", kbx_db_errmsg(b->db));
+    kb_buf_fin(&key);
+    b->st->files_removed++;
+    return rc;
+}
+
+static void progress(struct builder *b, size_t i, size_t n, const char *path)
+{
+    if (!b->o->progress)
+        return;
+    fprintf(stderr, "\r\033[K[%zu/%zu] %s", i, n, path);
+    if (i == n)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static int open_index(struct builder *b, char *err, size_t errlen)
+{
+    int mode = b->o->full ? KBX_OPEN_OVERWRITE : KBX_OPEN_WRITE;
+    if (kbx_db_open(b->o->index, mode, &b->db, err, errlen) < 0)
+        return -1;
+    char *schema = NULL;
+    size_t n = 0;
+    uint32_t count = 0;
+    kbx_db_get_metadata(b->db, KB_META_SCHEMA, &schema, &n);
+    kbx_db_doccount(b->db, &count);
+    int stale = (count > 0 || n > 0) && (!schema || strcmp(schema, KB_SCHEMA_VERSION) != 0);
+    free(schema);
+    if (stale) { /* another layout: start again */
+        kbx_db_free(b->db);
+        b->db = NULL;
+        if (kbx_db_open(b->o->index, KBX_OPEN_OVERWRITE, &b->db, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int build_run(const struct build_opts *o, struct build_stats *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    struct builder b = {.o = o, .st = st};
+    struct paths files = {0};
+    int rc = -1, in_tx = 0;
+    if (walk(o->corpus, "", &files, err, errlen) < 0)
+        goto out;
+    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    b.lx = kb_lexicon_new_builtin();
+    if (kb_analyzer_new(b.lx, &b.an, err, errlen) < 0)
+        goto out;
+    if (open_index(&b, err, errlen) < 0)
+        goto out;
+    b.src = kb_map_new();
+    b.owner = kb_map_new();
+    struct load_ctx lc = {b.db, b.src};
+    if (kbx_db_metadata_keys(b.db, KB_META_SOURCE, load_key, &lc) < 0) {
+        kb_seterr(err, errlen, "%s: %s", o->index, kbx_db_errmsg(b.db));
+        goto out;
+    }
+    size_t it = 0;
+    const char *k;
+    void *v;
+    while (kb_map_next(b.src, &it, &k, &v)) {
+        struct srcrec *r = v;
+        for (size_t i = 0; i < r->ids.n; i++)
+            kb_map_put(b.owner, r->ids.v[i], (void *)k);
+    }
+    if (kbx_db_begin(b.db) < 0) {
+        kb_seterr(err, errlen, "%s: %s", o->index, kbx_db_errmsg(b.db));
+        goto out;
+    }
+    in_tx = 1;
+    for (size_t i = 0; i < files.n; i++) {
+        const char *path = files.v[i];
+        progress(&b, i + 1, files.n, path);
+        st->files++;
+        struct kb_buf full;
+        kb_buf_init(&full);
+        kb_buf_printf(&full, "%s/%s", o->corpus, path);
+        char *text;
+        size_t len;
+        char msg[KB_ERR_MAX];
+        if (kb_read_file(full.data, &text, &len, msg, sizeof msg) < 0) {
+            fprintf(o->log, "%s\n", msg);
+            st->files_failed++;
+            struct srcrec *r = kb_map_get(b.src, path);
+            if (r)
+                r->seen = 1; /* unreadable now: keep what we had */
+            kb_buf_fin(&full);
+            continue;
+        }
+        kb_buf_fin(&full);
+        char hash[32];
+        snprintf(hash, sizeof hash, "%016" PRIx64, kb_hash64(text, len));
+        struct srcrec *r = kb_map_get(b.src, path);
+        if (r)
+            r->seen = 1;
+        if (r && !o->full && strcmp(r->hash, hash) == 0) {
+            st->files_unchanged++;
+            free(text);
+            continue;
+        }
+        /* owner entries point at the path string in files.v, which lives
+           until the end of the build */
+        int frc = index_file(&b, path, hash, text, len);
+        free(text);
+        if (frc < 0) {
+            kb_seterr(err, errlen, "%s", b.err);
+            goto out;
+        }
+        if (frc > 0)
+            st->files_failed++;
+        else
+            st->files_changed++;
+    }
+    progress(&b, files.n, files.n, "");
+    /* files that are gone */
+    struct paths gone = {0};
+    it = 0;
+    while (kb_map_next(b.src, &it, &k, &v))
+        if (!((struct srcrec *)v)->seen)
+            paths_add(&gone, k);
+    for (size_t i = 0; i < gone.n; i++) {
+        struct srcrec *r = kb_map_get(b.src, gone.v[i]);
+        if (remove_source(&b, gone.v[i], r) < 0) {
+            kb_seterr(err, errlen, "%s", b.err);
+            paths_fin(&gone);
+            goto out;
+        }
+    }
+    paths_fin(&gone);
+    char now[32];
+    time_t t = time(NULL);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    if (kbx_db_set_metadata(b.db, KB_META_SCHEMA, KB_SCHEMA_VERSION, strlen(KB_SCHEMA_VERSION)) < 0 ||
+        kbx_db_set_metadata(b.db, KB_META_BUILT, now, strlen(now)) < 0 ||
+        kbx_db_commit_tx(b.db) < 0) {
+        kb_seterr(err, errlen, "%s: commit: %s", o->index, kbx_db_errmsg(b.db));
+        goto out;
+    }
+    in_tx = 0;
+    for (int kd = 0; kd < KB_KIND_COUNT; kd++) {
+        char term[64];
+        uint32_t n = 0;
+        snprintf(term, sizeof term, "%s%s", KB_PREFIX_KIND, kb_kind_name((enum kb_kind)kd));
+        kbx_db_termfreq(b.db, term, &n);
+        st->total[kd] = n;
+    }
+    uint32_t total = 0;
+    kbx_db_doccount(b.db, &total);
+    st->total_docs = total;
+    rc = 0;
+out:
+    if (in_tx)
+        kbx_db_cancel_tx(b.db);
+    kbx_db_free(b.db);
+    kb_map_free(b.src, srcrec_free);
+    kb_map_free(b.owner, NULL);
+    kb_analyzer_free(b.an);
+    kb_lexicon_free(b.lx);
+    paths_fin(&files);
+    return rc;
+}
