@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <utf8proc.h>
 
 static void usage(FILE *f)
 {
@@ -166,8 +167,22 @@ static int count_term(void *ud, const char *term, size_t len, uint32_t tf)
 {
     struct count_ctx *c = ud;
     c->n++;
-    if (c->print)
-        printf("  %-28.*s %u\n", (int)(len - c->plen), term + c->plen, tf);
+    if (c->print) {
+        /* pad by display width: a CJK character takes two columns */
+        const char *v = term + c->plen;
+        size_t vlen = len - c->plen;
+        int width = 0;
+        for (size_t i = 0; i < vlen;) {
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)v + i,
+                                                  (utf8proc_ssize_t)(vlen - i), &cp);
+            if (n <= 0)
+                break;
+            width += utf8proc_charwidth(cp);
+            i += (size_t)n;
+        }
+        printf("  %.*s%*s %u\n", (int)vlen, v, width < 28 ? 28 - width : 0, "", tf);
+    }
     return 0;
 }
 
