@@ -18,7 +18,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS)
+CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(LWS_CFLAGS)
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 ALL_CXXFLAGS = -std=c++17 $(WARN) $(CXXFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lxapian -lstdc++ -lm -lpthread
@@ -26,6 +26,10 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 SHARED_SRC  := $(wildcard shared/*.c) $(wildcard shared/*.cc)
 INDEXER_SRC := $(wildcard indexer/*.c)
+SEARCHD_SRC := $(wildcard searchd/*.c)
+EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
+LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
+LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 # $(call objs,VARIANT_DIR,SOURCES)
@@ -36,12 +40,14 @@ BA := build/asan
 
 LIBKB   := $(B)/lib/libkb.a
 LIBKB_A := $(BA)/lib/libkb.a
-PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer)
-PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer)
+PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer) $(if $(SEARCHD_SRC),$(B)/bin/searchd)
+PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer) $(if $(SEARCHD_SRC),$(BA)/bin/searchd)
+EVAL    := $(if $(EVAL_SRC),$(B)/bin/kbeval)
+FUZZ    := $(if $(wildcard tests/fuzz/*.c),$(B)/fuzz/fuzz_query)
 UNITS   := $(patsubst tests/unit/%.c,$(B)/test/%,$(UNIT_SRC))
 UNITS_A := $(patsubst tests/unit/%.c,$(BA)/test/%,$(UNIT_SRC))
 
-.PHONY: all deps test unit e2e run asan clean
+.PHONY: all deps test unit e2e run asan eval clean
 all: $(PROGS)
 
 asan: $(PROGS_A) $(UNITS_A)
@@ -59,6 +65,12 @@ $(LIBKB): $(call objs,$(B),$(SHARED_SRC))
 $(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bin/searchd: $(call objs,$(B),$(SEARCHD_SRC)) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
+$(B)/bin/kbeval: $(call objs,$(B),$(EVAL_SRC)) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
@@ -76,9 +88,21 @@ $(LIBKB_A): $(call objs,$(BA),$(SHARED_SRC))
 $(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LDLIBS)
+$(BA)/bin/searchd: $(call objs,$(BA),$(SEARCHD_SRC)) $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
 $(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+
+# ---- fuzzing (clang + libFuzzer), sources built straight from the tree ------
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Ishared $(PKG_CFLAGS)
+$(B)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(SHARED_SRC) $(wildcard shared/*.h)
+	@mkdir -p $(dir $@)/obj
+	for f in $(filter %.c,$(SHARED_SRC)); do clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) -c $$f -o $(dir $@)/obj/$$(basename $$f).o || exit 1; done
+	for f in $(filter %.cc,$(SHARED_SRC)); do clang++ -std=c++17 $(FUZZ_FLAGS) -c $$f -o $(dir $@)/obj/$$(basename $$f).o || exit 1; done
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) -c tests/fuzz/fuzz_query.c -o $(dir $@)/obj/fuzz_query.o
+	clang++ $(FUZZ_FLAGS) -o $@ $(dir $@)/obj/*.o $(LDLIBS)
 
 # ---- tasks -----------------------------------------------------------------
 deps:
@@ -87,7 +111,7 @@ deps:
 # Unit tests run under the sanitizers; end-to-end tests run the real binaries
 # of both variants. scripts/testrun.sh prints the closing "N passed, N failed".
 test: deps
-	$(MAKE) all asan $(UNITS)
+	$(MAKE) all asan $(UNITS) $(EVAL) $(FUZZ)
 	@sh scripts/testrun.sh
 
 INDEX ?= var/index
@@ -96,6 +120,13 @@ run: deps
 	@mkdir -p var
 	$(B)/bin/indexer build --corpus corpora --index $(INDEX)
 	$(B)/bin/indexer stats --index $(INDEX)
+
+# relevance evaluation against the baselines; rewrites tests/eval/RESULTS.md
+eval: all $(EVAL)
+	@mkdir -p build/eval
+	$(B)/bin/indexer build --quiet --corpus corpora --index build/eval/index
+	$(B)/bin/kbeval --corpus corpora --index build/eval/index --work build/eval \
+	    --queries tests/eval/queries.tsv --out tests/eval/RESULTS.md
 
 clean:
 	rm -rf build

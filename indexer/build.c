@@ -392,6 +392,126 @@ static int remove_source(struct builder *b, const char *path, struct srcrec *r)
     return rc;
 }
 
+/* ---- glossary --------------------------------------------------------------- */
+
+struct keys {
+    struct paths v;
+};
+
+static int collect_key(void *ud, const char *key, size_t len)
+{
+    char *k = kb_xstrndup(key, len);
+    paths_add(ud, k);
+    free(k);
+    return 0;
+}
+
+/* Normalises a glossary term: kb_norm, then single spaces. Caller frees;
+ * NULL if the term is not valid text or is empty. */
+static char *gloss_norm(struct builder *b, const char *s, size_t n)
+{
+    char *norm = NULL;
+    size_t nl = 0;
+    if (kb_analyzer_normalize(b->an, s, n, &norm, &nl, NULL, 0) < 0)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < nl; i++) {
+        char c = norm[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            c = ' ';
+        if (c == ' ' && (o == 0 || norm[o - 1] == ' '))
+            continue;
+        norm[o++] = c;
+    }
+    while (o && norm[o - 1] == ' ')
+        o--;
+    norm[o] = '\0';
+    if (!o) {
+        free(norm);
+        return NULL;
+    }
+    return norm;
+}
+
+/* Loads <corpus>/glossary.txt as synonyms when it changed (or the index was
+ * rebuilt): every old synonym is cleared, then each pair of terms of a
+ * group is added both ways. Bad lines are reported and skipped. Returns 0,
+ * or -1 (an index error in b->err). */
+static int load_glossary(struct builder *b)
+{
+    struct kb_buf path;
+    kb_buf_init(&path);
+    kb_buf_printf(&path, "%s/%s", b->o->corpus, KB_GLOSSARY_FILE);
+    char *text = NULL;
+    size_t len = 0;
+    char msg[KB_ERR_MAX];
+    int have = kb_read_file(path.data, &text, &len, msg, sizeof msg) == 0;
+    kb_buf_fin(&path);
+    char hash[32] = "";
+    if (have)
+        snprintf(hash, sizeof hash, "%016" PRIx64, kb_hash64(text, len));
+    char *old = NULL;
+    size_t oldlen = 0;
+    kbx_db_get_metadata(b->db, KB_META_GLOSSARY, &old, &oldlen);
+    int same = old && strcmp(old, hash) == 0;
+    free(old);
+    if (same || (!have && oldlen == 0)) {
+        free(text);
+        return 0;
+    }
+    /* clear what an earlier glossary left */
+    struct paths keys = {0};
+    int rc = kbx_db_synonym_keys(b->db, "", collect_key, &keys);
+    for (size_t i = 0; rc == 0 && i < keys.n; i++)
+        rc = kbx_db_clear_synonyms(b->db, keys.v[i]);
+    paths_fin(&keys);
+    int lineno = 0;
+    for (const char *p = text; rc == 0 && have && p < text + len;) {
+        const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
+        lineno++;
+        struct paths terms = {0};
+        const char *q = p, *end = p + n;
+        int bad = 0;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q < end && *q != '#') {
+            while (q <= end) {
+                const char *bar = q;
+                while (bar < end && *bar != '|')
+                    bar++;
+                char *t = gloss_norm(b, q, (size_t)(bar - q));
+                if (t) {
+                    paths_add(&terms, t);
+                    free(t);
+                } else {
+                    bad = 1;
+                }
+                q = bar + 1;
+            }
+            if (bad || terms.n < 2) {
+                fprintf(b->o->log, "%s/%s:%d: %s\n", b->o->corpus, KB_GLOSSARY_FILE, lineno,
+                        bad ? "an empty or invalid term" : "a group needs two terms or more");
+                b->st->glossary_errors++;
+            } else {
+                for (size_t i = 0; rc == 0 && i < terms.n; i++)
+                    for (size_t j = 0; rc == 0 && j < terms.n; j++)
+                        if (i != j && strcmp(terms.v[i], terms.v[j]) != 0)
+                            rc = kbx_db_add_synonym(b->db, terms.v[i], terms.v[j]);
+                b->st->glossary_groups++;
+            }
+        }
+        paths_fin(&terms);
+        p += n + 1;
+    }
+    free(text);
+    if (rc == 0)
+        rc = kbx_db_set_metadata(b->db, KB_META_GLOSSARY, hash, strlen(hash));
+    if (rc < 0)
+        kb_seterr(b->err, sizeof b->err, "glossary: %s", kbx_db_errmsg(b->db));
+    return rc < 0 ? -1 : 0;
+}
+
 static void progress(struct builder *b, size_t i, size_t n, const char *path)
 {
     if (!b->o->progress)
@@ -402,8 +522,17 @@ static void progress(struct builder *b, size_t i, size_t n, const char *path)
     fflush(stderr);
 }
 
+/* KB_SCHEMA_VERSION plus the lexicon's hash: either changing means the
+ * stored terms no longer match what the tokenizer makes. */
+static void schema_id(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s-%016" PRIx64, KB_SCHEMA_VERSION, kb_lexicon_builtin_hash());
+}
+
 static int open_index(struct builder *b, char *err, size_t errlen)
 {
+    char want[64];
+    schema_id(want, sizeof want);
     int mode = b->o->full ? KBX_OPEN_OVERWRITE : KBX_OPEN_WRITE;
     if (kbx_db_open(b->o->index, mode, &b->db, err, errlen) < 0)
         return -1;
@@ -412,7 +541,7 @@ static int open_index(struct builder *b, char *err, size_t errlen)
     uint32_t count = 0;
     kbx_db_get_metadata(b->db, KB_META_SCHEMA, &schema, &n);
     kbx_db_doccount(b->db, &count);
-    int stale = (count > 0 || n > 0) && (!schema || strcmp(schema, KB_SCHEMA_VERSION) != 0);
+    int stale = (count > 0 || n > 0) && (!schema || strcmp(schema, want) != 0);
     free(schema);
     if (stale) { /* another layout: start again */
         kbx_db_free(b->db);
@@ -519,7 +648,13 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     char now[32];
     time_t t = time(NULL);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-    if (kbx_db_set_metadata(b.db, KB_META_SCHEMA, KB_SCHEMA_VERSION, strlen(KB_SCHEMA_VERSION)) < 0 ||
+    char sid[64];
+    schema_id(sid, sizeof sid);
+    if (load_glossary(&b) < 0) {
+        kb_seterr(err, errlen, "%s", b.err);
+        goto out;
+    }
+    if (kbx_db_set_metadata(b.db, KB_META_SCHEMA, sid, strlen(sid)) < 0 ||
         kbx_db_set_metadata(b.db, KB_META_BUILT, now, strlen(now)) < 0 ||
         kbx_db_commit_tx(b.db) < 0) {
         kb_seterr(err, errlen, "%s: commit: %s", o->index, kbx_db_errmsg(b.db));

@@ -7,6 +7,8 @@
  * hash changed, replaces their documents, deletes ids they no longer
  * produce, and deletes the documents of files that are gone, all inside one
  * Xapian transaction, so a reader sees the old index or the new one. A
+ * The glossary (<corpus>/glossary.txt) becomes the index's synonym table
+ * whenever it changes. A
  * malformed file is reported (path:line: message) and skipped; its earlier
  * documents, if any, stay as they were. A changed schema version rebuilds
  * everything. */
@@ -31,6 +33,8 @@ struct build_stats {
     unsigned docs_deleted;
     unsigned total[KB_KIND_COUNT];        /* in the index after the build */
     unsigned total_docs;
+    unsigned glossary_groups;  /* loaded this run (0 when unchanged) */
+    unsigned glossary_errors;  /* bad glossary lines, reported and skipped */
 };
 
 /* Runs a build. Returns 0 (file errors are counted in files_failed, not

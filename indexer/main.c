@@ -149,10 +149,13 @@ static int cmd_build(const struct args *a)
            "%u deleted\n",
            st.docs_indexed[KB_KIND_ARTICLE], st.docs_indexed[KB_KIND_KNOWN_ERROR],
            st.docs_indexed[KB_KIND_STANDARD], st.docs_deleted);
+    if (st.glossary_groups || st.glossary_errors)
+        printf("glossary: %u synonym groups loaded, %u bad lines skipped\n", st.glossary_groups,
+               st.glossary_errors);
     printf("index now: %u documents (%u articles, %u known errors, %u standard clauses)\n",
            st.total_docs, st.total[KB_KIND_ARTICLE], st.total[KB_KIND_KNOWN_ERROR],
            st.total[KB_KIND_STANDARD]);
-    return st.files_failed && a->strict ? 1 : 0;
+    return (st.files_failed || st.glossary_errors) && a->strict ? 1 : 0;
 }
 
 /* ---- stats ------------------------------------------------------------------ */

@@ -222,12 +222,17 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     if (d->kind == KB_KIND_STANDARD && d->clause) {
         char *slug = std_slug(d);
         add_bool(an, xd, KB_PREFIX_STD, slug, strlen(slug), 0);
-        add_bool(an, xd, KB_PREFIX_CLAUSE, d->clause, strlen(d->clause), 0);
+        /* N<clause> carries a wdf, so a clause number in a query can give
+           the clause itself a weight (and not only filter on it) */
         struct kb_buf b;
         kb_buf_init(&b);
+        kb_buf_printf(&b, "%s%s", KB_PREFIX_CLAUSE, d->clause);
+        kbx_doc_add_term(xd, b.data, b.len, 1);
+        kb_buf_reset(&b);
         kb_buf_printf(&b, "%s:%s", slug, d->clause);
         add_bool(an, xd, KB_PREFIX_CLAUSE, b.data, b.len, 0);
         kb_buf_fin(&b);
+        set_value(xd, KB_SLOT_STD_SLUG, slug);
         free(slug);
         termgen_clause_key(d->clause, key, sizeof key);
         set_value(xd, KB_SLOT_CLAUSE_KEY, key);

@@ -5,14 +5,23 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
 libopencc-dev opencc libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
-postgresql"
+postgresql chromium nodejs npm curl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "deps: installing$missing"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+# node and npm may come from outside Debian's packages: accept any on PATH
+case "$missing" in *nodejs*) command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs//');; esac
+case "$missing" in *npm*) command -v npm >/dev/null && missing=$(echo "$missing" | sed 's/ npm//');; esac
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing"
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+fi
+# the browser tests' driver (playwright-core; the browser is Debian's chromium)
+cd "$(dirname "$0")/../tests"
+if [ ! -d node_modules/playwright-core ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi

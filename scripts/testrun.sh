@@ -35,24 +35,45 @@ for t in build/asan/test/test_*; do
     echo "unit $(basename "$t"): $p passed, $f failed"
 done
 
+# run_tap NAME CMD...: count a TAP-like run's top-level "ok" / "not ok" lines
+run_tap() {
+    name=$1; shift
+    "$@" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+    if [ "$f" -ne 0 ]; then
+        failed_names="$failed_names $name"
+        cat "$log"
+    fi
+    echo "$name: $p passed, $f failed"
+}
+
 for bin in build/asan/bin build/bin; do
     for e in tests/e2e/*.sh; do
         [ "$(basename "$e")" = lib.sh ] && continue
-        KB_BIN=$bin sh "$e" >"$log" 2>&1
-        rc=$?
-        p=$(grep -c '^ok ' "$log")
-        f=$(grep -c '^not ok ' "$log")
-        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-            f=1
-        fi
-        pass=$((pass + p))
-        fail=$((fail + f))
-        if [ "$f" -ne 0 ]; then
-            failed_names="$failed_names $(basename "$e")[$bin]"
-            cat "$log"
-        fi
-        echo "e2e $(basename "$e") with $bin: $p passed, $f failed"
+        run_tap "e2e $(basename "$e") [$bin]" env KB_BIN=$bin sh "$e"
     done
+    for e in tests/e2e/*.test.mjs; do
+        [ -f "$e" ] || continue
+        run_tap "e2e $(basename "$e") [$bin]" env KB_BIN=$bin node --test --test-reporter=tap "$e"
+    done
+done
+for e in tests/browser/*.test.mjs; do
+    [ -f "$e" ] || continue
+    run_tap "browser $(basename "$e")" env KB_BIN=build/bin node --test --test-reporter=tap "$e"
+done
+for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    # a short coverage-guided run from the seed corpus; any crash fails
+    run_tap "fuzz $(basename "$f")" sh -c "'$f' -max_total_time=20 -max_len=8192 -timeout=10 \
+        tests/fuzz/corpus >/dev/null 2>&1 && echo 'ok 1 - $(basename "$f") 20 s without a crash' \
+        || { echo 'not ok 1 - $(basename "$f") crashed'; exit 1; }"
 done
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"

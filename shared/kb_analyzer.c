@@ -64,3 +64,19 @@ const char *kb_analyzer_text(const kb_analyzer *an, size_t *len)
         *len = an->len;
     return an->text ? an->text : "";
 }
+
+int kb_analyzer_tokenize(kb_analyzer *an, int mode, const char *norm, size_t len, kb_tok_cb cb,
+                         void *ud, uint32_t *npos, char *err, size_t errlen)
+{
+    int rc = kb_tok_run(an->tok, mode, norm, len, cb, ud, npos, err, errlen);
+    return rc == -1 ? KB_AN_EINTERNAL : rc;
+}
+
+int kb_analyzer_normalize_map(kb_analyzer *an, const char *text, size_t len, char **out,
+                              size_t *outlen, size_t **map, char *err, size_t errlen)
+{
+    int rc = kb_norm_text_map(an->norm, text, len, out, outlen, map, err, errlen);
+    if (rc == KB_NORM_EUTF8 || rc == KB_NORM_ENUL)
+        return KB_AN_EINPUT;
+    return rc < 0 ? KB_AN_EINTERNAL : 0;
+}

@@ -29,6 +29,16 @@ int kb_analyze(kb_analyzer *an, int mode, const char *text, size_t len, kb_tok_c
  * length. */
 const char *kb_analyzer_text(const kb_analyzer *an, size_t *len);
 
+/* Tokenizes text that is already normalised (as kb_analyzer_normalize or
+ * kb_norm_text_map produce it), without normalising it again. Returns as
+ * kb_analyze. */
+int kb_analyzer_tokenize(kb_analyzer *an, int mode, const char *norm, size_t len, kb_tok_cb cb,
+                         void *ud, uint32_t *npos, char *err, size_t errlen);
+
+/* As kb_norm_text_map, with this analyzer's normaliser. */
+int kb_analyzer_normalize_map(kb_analyzer *an, const char *text, size_t len, char **out,
+                              size_t *outlen, size_t **map, char *err, size_t errlen);
+
 /* Normalises only. Returns 0 with *out (caller frees), or an error code as
  * kb_analyze. */
 int kb_analyzer_normalize(kb_analyzer *an, const char *text, size_t len, char **out,

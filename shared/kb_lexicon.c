@@ -129,3 +129,11 @@ int kb_lexicon_load(kb_lexicon *lx, const char *path, char *err, size_t errlen)
     free(text);
     return added;
 }
+
+uint64_t kb_lexicon_builtin_hash(void)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < sizeof kb_lexicon_builtin / sizeof kb_lexicon_builtin[0]; i++)
+        h = h * 31 + kb_hash64(kb_lexicon_builtin[i], strlen(kb_lexicon_builtin[i]));
+    return h;
+}

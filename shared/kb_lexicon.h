@@ -7,6 +7,7 @@
 #define KB_LEXICON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct kb_lexicon kb_lexicon;
 
@@ -31,5 +32,9 @@ int kb_lexicon_has(const kb_lexicon *lx, const char *word, size_t len);
 /* The longest word in characters (code points). */
 size_t kb_lexicon_maxchars(const kb_lexicon *lx);
 size_t kb_lexicon_size(const kb_lexicon *lx);
+
+/* A hash of the built-in word list: part of the index schema id, since the
+ * lexicon decides how text is tokenized. */
+uint64_t kb_lexicon_builtin_hash(void);
 
 #endif

@@ -14,6 +14,12 @@
 #include <string.h>
 #include <utf8proc.h>
 
+/* Traditional to Simplified characters, phrase-aware (知識庫 → 知识库).
+ * Not tw2sp: its Taiwan-to-mainland vocabulary also rewrites Simplified
+ * text (建立 → 创建). Regional words (印表机 / 打印机, 软体 / 软件) are
+ * glossary synonyms instead. */
+#define KB_NORM_OPENCC_CONFIG "t2s.json"
+
 struct kb_norm {
     opencc_t cc;
 };
@@ -21,10 +27,10 @@ struct kb_norm {
 int kb_norm_new(kb_norm **out, char *err, size_t errlen)
 {
     *out = NULL;
-    opencc_t cc = opencc_open(OPENCC_DEFAULT_CONFIG_TRAD_TO_SIMP);
+    opencc_t cc = opencc_open(KB_NORM_OPENCC_CONFIG);
     if (cc == (opencc_t)-1) {
-        kb_seterr(err, errlen, "[norm][opencc] cannot load %s: %s",
-                  OPENCC_DEFAULT_CONFIG_TRAD_TO_SIMP, opencc_error());
+        kb_seterr(err, errlen, "[norm][opencc] cannot load %s: %s", KB_NORM_OPENCC_CONFIG,
+                  opencc_error());
         return KB_NORM_EOPENCC;
     }
     kb_norm *n = kb_xcalloc(1, sizeof *n);
@@ -90,5 +96,81 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
     *outlen = strlen(conv);
     *out = kb_xstrndup(conv, *outlen);
     opencc_convert_utf8_free(conv);
+    return 0;
+}
+
+int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
+                     size_t **map, char *err, size_t errlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    *map = NULL;
+    size_t bad = 0;
+    int rc = kb_utf8_check(text, len, 0, &bad);
+    if (rc < 0) {
+        kb_seterr(err, errlen, "[norm] %s at byte %zu", kb_utf8_strerror(rc), bad);
+        return rc == KB_UTF8_ENUL ? KB_NORM_ENUL : KB_NORM_EUTF8;
+    }
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_add(&b, "", 0);
+    size_t cap = len + 16, *m = kb_xmalloc(cap * sizeof *m);
+    for (size_t i = 0; i < len;) {
+        size_t at = i;
+        int32_t cp = kb_utf8_next(text, len, &i);
+        const char *piece;
+        char ascii;
+        utf8proc_uint8_t *mapped = NULL;
+        size_t plen;
+        if (cp < 0x80) {
+            ascii = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+            if (ascii == '\r' && i < len && text[i] == '\n')
+                continue; /* CR LF -> LF */
+            if (ascii == '\r')
+                ascii = '\n';
+            piece = &ascii;
+            plen = 1;
+        } else {
+            utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)text + at,
+                                               (utf8proc_ssize_t)(i - at), &mapped,
+                                               UTF8PROC_STABLE | UTF8PROC_COMPOSE |
+                                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                                   UTF8PROC_IGNORE | UTF8PROC_NLF2LF);
+            if (ml < 0) {
+                kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(ml));
+                kb_buf_fin(&b);
+                free(m);
+                return KB_NORM_EUTF8PROC;
+            }
+            piece = (const char *)mapped;
+            plen = (size_t)ml;
+        }
+        if (b.len + plen + 1 > cap) {
+            cap = (b.len + plen + 1) * 2;
+            m = kb_xrealloc(m, cap * sizeof *m);
+        }
+        for (size_t k = 0; k < plen; k++)
+            m[b.len + k] = at;
+        kb_buf_add(&b, piece, plen);
+        free(mapped);
+    }
+    m[b.len] = len;
+    if (has_han(b.data, b.len)) {
+        char *conv = opencc_convert_utf8(n->cc, b.data, b.len);
+        if (!conv) {
+            kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());
+            kb_buf_fin(&b);
+            free(m);
+            return KB_NORM_EOPENCC;
+        }
+        size_t cl = strlen(conv);
+        if (cl == b.len) /* the usual case: character for character */
+            memcpy(b.data, conv, cl);
+        /* else keep the unconverted text: offsets matter more here */
+        opencc_convert_utf8_free(conv);
+    }
+    *outlen = b.len;
+    *out = kb_buf_take(&b);
+    *map = m;
     return 0;
 }

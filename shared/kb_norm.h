@@ -32,4 +32,12 @@ void kb_norm_free(kb_norm *n);
 int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
                  char *err, size_t errlen);
 
+/* As kb_norm_text, and also *map (caller frees): map[i] is the byte offset
+ * in text of the character that normalised byte i came from, for i in
+ * [0, outlen]; map[outlen] == len. Characters are normalised one at a time
+ * (exact for all but combining sequences), so highlights found in the
+ * normalised text can be placed in the original. */
+int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
+                     size_t **map, char *err, size_t errlen);
+
 #endif

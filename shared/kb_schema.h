@@ -15,12 +15,15 @@
  *   L<lang>     zh|en|mixed          T<tag>         normalised tag
  *   P<product>  normalised product   X<status>      known-error status
  *   E<service>  affected service     G<std slug>    the standard a clause is in
- *   N<clause>   clause number, and N<slug>:<clause>
+ *   N<clause>   clause number (with a wdf of 1, so it can also be
+ *               weighted), and N<slug>:<clause> (boolean)
  * Category, tag, product, service values are normalised with kb_norm. */
 #ifndef KB_SCHEMA_H
 #define KB_SCHEMA_H
 
-#define KB_SCHEMA_VERSION "1"
+/* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
+ * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
+#define KB_SCHEMA_VERSION "2"
 
 /* value slots */
 enum {
@@ -33,6 +36,7 @@ enum {
     KB_SLOT_VISIBILITY = 6,
     KB_SLOT_SOURCE = 7,     /* corpus-relative source path */
     KB_SLOT_STATUS = 8,
+    KB_SLOT_STD_SLUG = 9,   /* the standard's slug, as in G<slug> */
 };
 
 #define KB_PREFIX_ID "Q"
@@ -57,5 +61,11 @@ enum {
 #define KB_META_SCHEMA "kb:schema"
 #define KB_META_BUILT "kb:built"       /* ISO time of the last build */
 #define KB_META_SOURCE "src:"          /* src:<path> = "<hash>\n<id>\n<id>..." */
+#define KB_META_GLOSSARY "kb:glossary" /* hash of the glossary file loaded */
+
+/* The glossary: <corpus>/glossary.txt, one group of equivalent terms per
+ * line separated by " | ", stored as Xapian synonyms between the
+ * normalised forms of every pair in a group. */
+#define KB_GLOSSARY_FILE "glossary.txt"
 
 #endif

@@ -1,0 +1,1778 @@
+/* kb_search: query understanding, ranking, snippets, facets, suggestions.
+ *
+ * A query goes through the same analyzer as the documents. Its tokens become
+ * "groups" (one concept each: a word with its stem and synonyms, a code, a
+ * bigram), each a Xapian subquery scaled by how informative it is; the
+ * groups are ORed (relaxed matching ranked by BM25), then title matches and
+ * query words found close together in a document add weight through
+ * AND_MAYBE. Expert syntax ("phrase", -word, field:value) is taken out of
+ * the text before tokenizing. */
+#include "kb_search.h"
+#include "kb_analyzer.h"
+#include "kb_doc.h"
+#include "kb_map.h"
+#include "kb_schema.h"
+#include "kb_utf8.h"
+#include "kb_util.h"
+#include "kb_xapian.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- tuning --------------------------------------------------------------- */
+
+#define W_WORD 1.0        /* a dictionary / lexicon / Latin word */
+#define W_LONGWORD 1.3    /* a CJK word of three characters or more */
+#define W_NUMBER 1.5      /* a bare number: usually an error number (809) */
+#define W_CODE 2.5        /* a code kept whole (0x80070005, ora-12154) */
+#define W_PART 0.4        /* a part of a code */
+#define W_CLAUSE 4.0      /* N<clause>: the clause itself */
+#define W_BIGRAM 0.35     /* a CJK bigram */
+#define W_SINGLE 0.3      /* a one-character CJK word */
+#define W_CHATTY 0.12     /* 怎么办, please, ... */
+#define W_CONCEPT 1.5     /* a multi-word glossary entry (service desk) */
+#define W_TITLE 0.8       /* title / heading matches (AND_MAYBE) */
+#define W_NEAR 0.6        /* neighbouring query words near each other */
+#define MAX_GROUPS 48
+#define ELITE_ABOVE 24
+#define MAX_NEAR 10
+
+/* Words that carry little meaning in a problem description. Simplified,
+ * normalised forms. */
+static const char *const chatty[] = {
+    "我", "我的", "你", "您", "他", "了", "的", "吗", "呢", "啊", "吧", "呀", "怎么", "怎么办",
+    "怎样", "如何", "什么", "为什么", "为何", "请问", "一下", "帮忙", "帮我", "一直", "老是",
+    "总是", "就", "都", "也", "还", "是", "在", "有", "和", "与", "或", "要", "会", "能",
+    "可以", "需要", "这个", "那个", "时候", "现在", "今天", "突然", "出现", "显示", "提示",
+    "谢谢", "麻烦", "一个", "没有", "不", "又", "把", "被", "让", "给", "说", "请", "急",
+    "好", "哪", "哪里", "哪些", "里", "中", "对", "上", "下", "得", "着", "过", "该",
+    "应该", "怎么回事", "咋", "咋办", "办", "想", "问", "问下", "求助", "一些", "有关",
+    "关于", "方面", "规定", "要求", "什么样", "哪个",
+    "the", "a", "an", "to", "of", "in", "on", "for", "is", "are", "was", "be", "my", "i",
+    "me", "it", "this", "that", "with", "how", "what", "why", "when", "do", "does", "can",
+    "cannot", "can't", "not", "please", "help", "and", "or", "get", "got", "keep", "still",
+    "there", "any", "from", "by", "at", "as", "we", "our", "you", "your", "should", "about",
+    "does", "did", "have", "has", "after", "again", "when", "which",
+};
+
+static int is_chatty(const char *t, size_t len)
+{
+    for (size_t i = 0; i < sizeof chatty / sizeof *chatty; i++)
+        if (strlen(chatty[i]) == len && memcmp(chatty[i], t, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- the searcher ----------------------------------------------------------- */
+
+struct title_entry {
+    char *id;
+    char *title;   /* as written */
+    char *norm;    /* normalised, for matching */
+    char *kind;
+    int internal;
+};
+
+struct kb_searcher {
+    kbx_db *db;
+    kb_analyzer *an;
+    uint64_t rev;
+    uint32_t doccount;
+    struct title_entry *titles; /* loaded on first suggest, per revision */
+    size_t ntitles;
+    uint64_t titles_rev;
+    int titles_loaded;
+};
+
+static void titles_free(kb_searcher *s)
+{
+    for (size_t i = 0; i < s->ntitles; i++) {
+        free(s->titles[i].id);
+        free(s->titles[i].title);
+        free(s->titles[i].norm);
+        free(s->titles[i].kind);
+    }
+    free(s->titles);
+    s->titles = NULL;
+    s->ntitles = 0;
+    s->titles_loaded = 0;
+}
+
+static void read_stats(kb_searcher *s)
+{
+    kbx_db_revision(s->db, &s->rev);
+    kbx_db_doccount(s->db, &s->doccount);
+}
+
+int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    kb_searcher *s = kb_xcalloc(1, sizeof *s);
+    if (kb_analyzer_new(lx, &s->an, err, errlen) < 0) {
+        kb_searcher_free(s);
+        return KB_SEARCH_EINTERNAL;
+    }
+    if (kbx_db_open(index, KBX_OPEN_READ, &s->db, err, errlen) < 0) {
+        kb_searcher_free(s);
+        return KB_SEARCH_EINDEX;
+    }
+    read_stats(s);
+    *out = s;
+    return 0;
+}
+
+void kb_searcher_free(kb_searcher *s)
+{
+    if (!s)
+        return;
+    titles_free(s);
+    kbx_db_free(s->db);
+    kb_analyzer_free(s->an);
+    free(s);
+}
+
+int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen)
+{
+    int ch = 0;
+    if (changed)
+        *changed = 0;
+    if (kbx_db_reopen(s->db, &ch) < 0) {
+        kb_seterr(err, errlen, "[search] reopen: %s", kbx_db_errmsg(s->db));
+        return KB_SEARCH_EINDEX;
+    }
+    if (ch) {
+        read_stats(s);
+        if (changed)
+            *changed = 1;
+    }
+    return 0;
+}
+
+uint64_t kb_searcher_revision(const kb_searcher *s)
+{
+    return s->rev;
+}
+
+uint32_t kb_searcher_doccount(const kb_searcher *s)
+{
+    return s->doccount;
+}
+
+/* ---- query building ----------------------------------------------------------- */
+
+struct tok {
+    char *term;
+    size_t len;
+    uint32_t pos;
+    unsigned flags;
+    uint32_t nchars; /* CJK characters */
+};
+
+struct toks {
+    struct tok *v;
+    size_t n, cap;
+};
+
+static int collect_tok(void *ud, const struct kb_token *t)
+{
+    struct toks *ts = ud;
+    if (ts->n == ts->cap) {
+        ts->cap = ts->cap ? ts->cap * 2 : 32;
+        ts->v = kb_xrealloc(ts->v, ts->cap * sizeof *ts->v);
+    }
+    struct tok *k = &ts->v[ts->n++];
+    k->term = kb_xstrndup(t->term, t->len);
+    k->len = t->len;
+    k->pos = t->pos;
+    k->flags = t->flags;
+    k->nchars = 0;
+    if (t->flags & KB_TOKF_CJK)
+        for (size_t i = 0; i < t->len; i++)
+            k->nchars += ((unsigned char)t->term[i] & 0xC0) != 0x80;
+    return 0;
+}
+
+static void toks_fin(struct toks *ts)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        free(ts->v[i].term);
+    free(ts->v);
+    ts->v = NULL;
+    ts->n = ts->cap = 0;
+}
+
+/* A list of owned subqueries. */
+struct qlist {
+    kbx_query **v;
+    size_t n, cap;
+};
+
+static void ql_add(struct qlist *l, kbx_query *q)
+{
+    if (!q)
+        return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = kb_xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = q;
+}
+
+static void ql_fin(struct qlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        kbx_query_free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* Combines and frees the list's queries; NULL if empty. */
+static kbx_query *ql_combine(struct qlist *l, int op, uint32_t param)
+{
+    kbx_query *q = NULL;
+    if (l->n == 1) {
+        q = l->v[0];
+        l->n = 0;
+    } else if (l->n > 1) {
+        q = kbx_query_combine(op, l->v, l->n, param);
+    }
+    ql_fin(l);
+    return q;
+}
+
+static kbx_query *scaled(kbx_query *q, double w)
+{
+    if (!q || w == 1.0)
+        return q;
+    kbx_query *r = kbx_query_scale(q, w);
+    kbx_query_free(q);
+    return r;
+}
+
+static kbx_query *term_q(const char *t, size_t len)
+{
+    return kbx_query_term(t, len, 1, 0);
+}
+
+static kbx_query *prefixed_q(const char *prefix, const char *t, size_t len)
+{
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_adds(&b, prefix);
+    kb_buf_add(&b, t, len);
+    kbx_query *q = term_q(b.data, b.len);
+    kb_buf_fin(&b);
+    return q;
+}
+
+/* The state of one query build. */
+struct build {
+    kb_searcher *s;
+    struct qlist groups;        /* weighted concept subqueries */
+    struct qlist boosts;        /* title and proximity boosts */
+    kb_map *hl;                 /* term -> weight*1000, for snippets */
+    struct {
+        char *term;
+        uint32_t pos;
+        double weight;
+    } prim[MAX_GROUPS];         /* primary term of each word group */
+    size_t nprim;
+    /* words the spelling suggestion may correct: (term, freq 0) */
+    struct toks unknown;
+};
+
+static void hl_add(struct build *b, const char *t, size_t len, double w)
+{
+    char *k = kb_xstrndup(t, len);
+    intptr_t old = (intptr_t)kb_map_get(b->hl, k);
+    intptr_t nw = (intptr_t)(w * 1000) + 1;
+    if (nw > old)
+        kb_map_put(b->hl, k, (void *)nw);
+    free(k);
+}
+
+/* Builds a phrase query from analysed tokens: Latin words and codes in
+ * order, CJK runs as a chain of bigrams (every adjacent character pair is
+ * indexed at its position), within the window the tokens span. NULL if no
+ * usable token. */
+static kbx_query *phrase_from(const struct toks *ts, struct build *b)
+{
+    struct qlist l = {0};
+    uint32_t first = 0, last = 0;
+    int any = 0;
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->v[i];
+        int take = 0;
+        if (t->flags & KB_TOKF_CJK) {
+            /* a bigram at every other position, plus the run's last one */
+            if (t->nchars == 2 && (t->flags & KB_TOKF_BIGRAM)) {
+                int next_is_bigram = 0;
+                for (size_t j = i + 1; j < ts->n; j++)
+                    if (ts->v[j].pos == t->pos + 1 && (ts->v[j].flags & KB_TOKF_BIGRAM) &&
+                        ts->v[j].nchars == 2)
+                        next_is_bigram = 1;
+                take = !any || t->pos >= last + 2 || !next_is_bigram;
+                if (any && t->pos <= last)
+                    take = 0;
+            } else if (t->nchars == 1) {
+                /* a lone character: no bigram exists */
+                int has_bigram = 0;
+                for (size_t j = 0; j < ts->n; j++)
+                    if ((ts->v[j].pos == t->pos || ts->v[j].pos + 1 == t->pos) &&
+                        (ts->v[j].flags & KB_TOKF_BIGRAM))
+                        has_bigram = 1;
+                take = !has_bigram;
+            }
+        } else if (!(t->flags & (KB_TOKF_STEM | KB_TOKF_PART))) {
+            take = 1;
+        }
+        if (!take)
+            continue;
+        ql_add(&l, term_q(t->term, t->len));
+        if (b)
+            hl_add(b, t->term, t->len, W_WORD);
+        if (!any)
+            first = t->pos;
+        last = t->pos;
+        any = 1;
+    }
+    if (l.n == 0)
+        return NULL;
+    uint32_t window = last - first + 2;
+    return ql_combine(&l, KBX_OP_PHRASE, l.n > 1 ? window : 0);
+}
+
+/* Analyses a piece of normalised text into tokens. */
+static int analyse(kb_searcher *s, const char *text, size_t len, struct toks *ts)
+{
+    return kb_analyzer_tokenize(s->an, KB_TOK_QUERY, text, len, collect_tok, ts, NULL, NULL, 0);
+}
+
+struct syn_ctx {
+    struct build *b;
+    struct qlist *alts;
+};
+
+/* A synonym value becomes a term (one word) or a phrase (several). */
+static int add_synonym(void *ud, const char *syn, size_t len)
+{
+    struct syn_ctx *c = ud;
+    struct toks ts = {0};
+    if (analyse(c->b->s, syn, len, &ts) == 0) {
+        size_t words = 0;
+        const struct tok *w = NULL, *stem = NULL;
+        for (size_t i = 0; i < ts.n; i++) {
+            if (ts.v[i].flags & (KB_TOKF_WORD | KB_TOKF_CODE)) {
+                if (!w || ts.v[i].pos != w->pos)
+                    words++;
+                if (!w || ts.v[i].pos != w->pos || ts.v[i].len > w->len)
+                    w = &ts.v[i];
+            }
+            if (ts.v[i].flags & KB_TOKF_STEM)
+                stem = &ts.v[i];
+        }
+        /* one whole word (the longest at its position) covering the value */
+        if (words == 1 && w && (!(w->flags & KB_TOKF_CJK) || w->len == len)) {
+            ql_add(c->alts, term_q(w->term, w->len));
+            hl_add(c->b, w->term, w->len, W_WORD);
+            if (stem) {
+                ql_add(c->alts, term_q(stem->term, stem->len));
+                hl_add(c->b, stem->term, stem->len, W_WORD);
+            }
+        } else {
+            ql_add(c->alts, phrase_from(&ts, c->b));
+        }
+    }
+    toks_fin(&ts);
+    return 0;
+}
+
+static void add_synonyms(struct build *b, const char *key, struct qlist *alts)
+{
+    struct syn_ctx c = {b, alts};
+    kbx_db_synonyms(b->s->db, key, add_synonym, &c);
+}
+
+static void add_group(struct build *b, kbx_query *q, double w)
+{
+    if (!q)
+        return;
+    if (b->groups.n >= MAX_GROUPS) {
+        kbx_query_free(q);
+        return;
+    }
+    ql_add(&b->groups, scaled(q, w));
+}
+
+static void add_prim(struct build *b, const char *t, size_t len, uint32_t pos, double w)
+{
+    if (b->nprim >= MAX_GROUPS)
+        return;
+    b->prim[b->nprim].term = kb_xstrndup(t, len);
+    b->prim[b->nprim].pos = pos;
+    b->prim[b->nprim].weight = w;
+    b->nprim++;
+}
+
+static int is_number(const char *t, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (t[i] < '0' || t[i] > '9')
+            return 0;
+    return len > 0;
+}
+
+/* 8, 8.3, 8.3.4.1: one to five dot-separated numbers of up to 3 digits. */
+static int is_clause_number(const char *t, size_t len)
+{
+    int parts = 1, digits = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] == '.') {
+            if (!digits)
+                return 0;
+            parts++;
+            digits = 0;
+        } else if (t[i] >= '0' && t[i] <= '9') {
+            if (++digits > 3)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return digits && parts >= 2 && parts <= 5;
+}
+
+static uint32_t termfreq(struct build *b, const char *t)
+{
+    uint32_t n = 0;
+    kbx_db_termfreq(b->s->db, t, &n);
+    return n;
+}
+
+static void note_unknown(struct build *b, const struct tok *t)
+{
+    if (termfreq(b, t->term) > 0)
+        return;
+    struct kb_token kt = {t->term, t->len, t->pos, 0, 0, t->flags};
+    collect_tok(&b->unknown, &kt);
+}
+
+/* Turns free-text tokens into weighted groups. */
+static void build_groups(struct build *b, const struct toks *ts)
+{
+    /* CJK character spans covered by words of two characters or more */
+    uint32_t maxpos = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        if (ts->v[i].pos + 2 > maxpos)
+            maxpos = ts->v[i].pos + 2;
+    unsigned char *cov = kb_xcalloc(maxpos + 1, 1);      /* in some real word */
+    unsigned char *chat = kb_xcalloc(maxpos + 1, 1);     /* in a chatty word */
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->v[i];
+        if ((t->flags & KB_TOKF_CJK) && (t->flags & KB_TOKF_WORD)) {
+            int c = is_chatty(t->term, t->len);
+            for (uint32_t k = t->pos; k < t->pos + t->nchars && k <= maxpos; k++) {
+                if (t->nchars >= 2 && !c)
+                    cov[k] = 1;
+                if (c)
+                    chat[k] = 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->v[i];
+        if (t->flags & KB_TOKF_STEM)
+            continue; /* taken with its word */
+        if (t->flags & KB_TOKF_CJK) {
+            if (t->flags & KB_TOKF_WORD) {
+                int c = is_chatty(t->term, t->len);
+                double w = c ? W_CHATTY
+                         : t->nchars == 1 ? W_SINGLE
+                         : t->nchars >= 3 ? W_LONGWORD : W_WORD;
+                if (t->nchars == 1 && cov[t->pos])
+                    continue; /* a fragment of a longer word */
+                struct qlist alts = {0};
+                ql_add(&alts, term_q(t->term, t->len));
+                if (!c) {
+                    hl_add(b, t->term, t->len, w);
+                    add_synonyms(b, t->term, &alts);
+                }
+                add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+                if (!c && t->nchars >= 2) {
+                    add_prim(b, t->term, t->len, t->pos, w);
+                    if (t->nchars >= 3)
+                        note_unknown(b, t);
+                }
+            } else if (t->flags & KB_TOKF_BIGRAM) {
+                /* bigrams inside a known word, or among characters no word
+                   covers; not across two words nor through chatty words */
+                int inside = 0;
+                for (size_t j = 0; j < ts->n && !inside; j++) {
+                    const struct tok *u = &ts->v[j];
+                    inside = (u->flags & KB_TOKF_WORD) && (u->flags & KB_TOKF_CJK) &&
+                             u->nchars > 2 && u->pos <= t->pos &&
+                             t->pos + 2 <= u->pos + u->nchars && !is_chatty(u->term, u->len);
+                }
+                int free_chars = !cov[t->pos] && !cov[t->pos + 1];
+                if ((!inside && !free_chars) || chat[t->pos] || chat[t->pos + 1])
+                    continue;
+                add_group(b, term_q(t->term, t->len), W_BIGRAM);
+                hl_add(b, t->term, t->len, W_BIGRAM);
+            }
+            continue;
+        }
+        /* Latin words, numbers, codes and their parts */
+        if (t->flags & KB_TOKF_PART) {
+            add_group(b, term_q(t->term, t->len), W_PART);
+            hl_add(b, t->term, t->len, W_PART);
+            continue;
+        }
+        int code = (t->flags & KB_TOKF_CODE) != 0;
+        int c = !code && is_chatty(t->term, t->len);
+        double w = code ? W_CODE : c ? W_CHATTY : is_number(t->term, t->len) ? W_NUMBER : W_WORD;
+        struct qlist alts = {0};
+        ql_add(&alts, term_q(t->term, t->len));
+        if (!c)
+            hl_add(b, t->term, t->len, w);
+        const struct tok *stem = NULL;
+        if (i + 1 < ts->n && (ts->v[i + 1].flags & KB_TOKF_STEM) && ts->v[i + 1].pos == t->pos)
+            stem = &ts->v[i + 1];
+        if (stem) {
+            ql_add(&alts, term_q(stem->term, stem->len));
+            if (!c)
+                hl_add(b, stem->term, stem->len, w);
+        }
+        if (!c)
+            add_synonyms(b, t->term, &alts);
+        add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+        if (!c) {
+            const struct tok *p = stem ? stem : t;
+            add_prim(b, p->term, p->len, t->pos, w);
+            if (!code && !is_number(t->term, t->len) && t->len >= 3)
+                note_unknown(b, t);
+        }
+        if (code && is_clause_number(t->term, t->len))
+            add_group(b, prefixed_q(KB_PREFIX_CLAUSE, t->term, t->len), W_CLAUSE);
+    }
+    /* multi-word glossary entries: "service desk", "known error" */
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->v[i];
+        if ((t->flags & (KB_TOKF_CJK | KB_TOKF_STEM | KB_TOKF_PART)) || !(t->flags & KB_TOKF_WORD))
+            continue;
+        struct kb_buf key;
+        kb_buf_init(&key);
+        kb_buf_adds(&key, t->term);
+        uint32_t want = t->pos + 1;
+        int words = 1;
+        for (size_t j = i + 1; j < ts->n && words < 4; j++) {
+            const struct tok *u = &ts->v[j];
+            if (u->flags & (KB_TOKF_STEM | KB_TOKF_PART))
+                continue;
+            if (u->pos != want || (u->flags & KB_TOKF_CJK))
+                break;
+            kb_buf_printf(&key, " %s", u->term);
+            words++;
+            want++;
+            struct qlist alts = {0};
+            add_synonyms(b, key.data, &alts);
+            if (alts.n)
+                add_group(b, ql_combine(&alts, KBX_OP_OR, 0), W_CONCEPT);
+            ql_fin(&alts);
+        }
+        kb_buf_fin(&key);
+    }
+    free(cov);
+    free(chat);
+}
+
+/* Title and proximity boosts from the primary terms. */
+static void build_boosts(struct build *b)
+{
+    struct qlist titles = {0};
+    for (size_t i = 0; i < b->nprim; i++) {
+        const char *t = b->prim[i].term;
+        if (t[0] == 'Z')
+            t++; /* titles are indexed unstemmed */
+        ql_add(&titles, scaled(prefixed_q(KB_PREFIX_TITLE, t, strlen(t)), b->prim[i].weight));
+    }
+    ql_add(&b->boosts, scaled(ql_combine(&titles, KBX_OP_OR, 0), W_TITLE));
+    size_t pairs = 0;
+    for (size_t i = 0; i + 1 < b->nprim && pairs < MAX_NEAR; i++) {
+        uint32_t d = b->prim[i + 1].pos > b->prim[i].pos ? b->prim[i + 1].pos - b->prim[i].pos : 0;
+        if (d == 0 || d > 8)
+            continue;
+        kbx_query *two[2] = {term_q(b->prim[i].term, strlen(b->prim[i].term)),
+                             term_q(b->prim[i + 1].term, strlen(b->prim[i + 1].term))};
+        if (two[0] && two[1])
+            ql_add(&b->boosts, scaled(kbx_query_combine(KBX_OP_NEAR, two, 2, d + 4), W_NEAR));
+        kbx_query_free(two[0]);
+        kbx_query_free(two[1]);
+        pairs++;
+    }
+}
+
+/* ---- expert syntax ---------------------------------------------------------- */
+
+struct syntax {
+    struct kb_buf free_text;   /* what is left for relaxed matching */
+    struct kb_buf phrases[8];
+    size_t nphrases;
+    struct kb_buf excludes;    /* space-separated excluded words */
+    char *field[5];            /* kind, category, lang, standard, clause */
+};
+
+static const char *const field_names[5] = {"kind", "category", "lang", "standard", "clause"};
+
+static void syntax_fin(struct syntax *x)
+{
+    kb_buf_fin(&x->free_text);
+    for (size_t i = 0; i < x->nphrases; i++)
+        kb_buf_fin(&x->phrases[i]);
+    kb_buf_fin(&x->excludes);
+    for (int i = 0; i < 5; i++)
+        free(x->field[i]);
+}
+
+static int is_space(const char *s)
+{
+    return *s == ' ' || *s == '\t' || *s == '\n';
+}
+
+/* Splits normalised query text into free text, "phrases", -exclusions and
+ * field:value filters. A quote without its closing quote is plain text. */
+static void parse_syntax(const char *q, size_t len, struct syntax *x)
+{
+    memset(x, 0, sizeof *x);
+    kb_buf_add(&x->free_text, "", 0);
+    size_t i = 0;
+    while (i < len) {
+        int at_start = i == 0 || is_space(q + i - 1);
+        /* "..." or “...” */
+        size_t ql = q[i] == '"' ? 1 : (len - i >= 3 && !memcmp(q + i, "\xe2\x80\x9c", 3)) ? 3 : 0;
+        if (ql) {
+            size_t j = i + ql, end = len, next = len;
+            for (size_t k = j; k < len; k++) {
+                if (q[k] == '"') {
+                    end = k;
+                    next = k + 1;
+                    break;
+                }
+                if (len - k >= 3 && !memcmp(q + k, "\xe2\x80\x9d", 3)) {
+                    end = k;
+                    next = k + 3;
+                    break;
+                }
+            }
+            if (end == len) { /* no closing quote: the quote is just text */
+                kb_buf_addc(&x->free_text, ' ');
+                i += ql;
+                continue;
+            }
+            if (x->nphrases < 8 && end > j) {
+                kb_buf_add(&x->phrases[x->nphrases], q + j, end - j);
+                x->nphrases++;
+            }
+            kb_buf_addc(&x->free_text, ' ');
+            i = next;
+            continue;
+        }
+        if (at_start) {
+            size_t e = i;
+            while (e < len && !is_space(q + e))
+                e++;
+            /* -word (not -5: a negative number is text) */
+            if (q[i] == '-' && e > i + 1 && !(q[i + 1] >= '0' && q[i + 1] <= '9') &&
+                q[i + 1] != '-') {
+                if (x->excludes.len)
+                    kb_buf_addc(&x->excludes, ' ');
+                kb_buf_add(&x->excludes, q + i + 1, e - i - 1);
+                i = e;
+                continue;
+            }
+            /* field:value */
+            const char *colon = memchr(q + i, ':', e - i);
+            if (colon && colon + 1 < q + e) {
+                for (int f = 0; f < 5; f++) {
+                    size_t fl = strlen(field_names[f]);
+                    if ((size_t)(colon - (q + i)) == fl && !memcmp(q + i, field_names[f], fl)) {
+                        char *v = kb_xstrndup(colon + 1, (size_t)(q + e - colon - 1));
+                        free(x->field[f]);
+                        x->field[f] = v;
+                        i = e;
+                        goto next;
+                    }
+                }
+            }
+        }
+        kb_buf_addc(&x->free_text, q[i]);
+        i++;
+    next:;
+    }
+}
+
+/* ---- filters ------------------------------------------------------------------ */
+
+/* OR of prefix+value for each comma-separated value (normalised when
+ * norm is set); NULL when values is empty. */
+static kbx_query *filter_of(kb_searcher *s, const char *prefix, const char *values, int norm)
+{
+    if (!values || !*values)
+        return NULL;
+    struct qlist l = {0};
+    const char *p = values;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char *v = kb_strip(kb_xstrndup(p, n));
+        if (*v) {
+            char *nv = NULL;
+            size_t nl = 0;
+            if (norm && kb_analyzer_normalize(s->an, v, strlen(v), &nv, &nl, NULL, 0) == 0) {
+                ql_add(&l, prefixed_q(prefix, nv, nl));
+                free(nv);
+            } else {
+                ql_add(&l, prefixed_q(prefix, v, strlen(v)));
+            }
+        }
+        free(v);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return ql_combine(&l, KBX_OP_OR, 0);
+}
+
+static int valid_kinds(const char *values)
+{
+    if (!values)
+        return 1;
+    const char *p = values;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char *v = kb_strip(kb_xstrndup(p, n));
+        int ok = !*v || kb_kind_parse(v) >= 0;
+        free(v);
+        if (!ok)
+            return 0;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 1;
+}
+
+/* ---- snippets ------------------------------------------------------------------- */
+
+struct span {
+    size_t start, end; /* original byte offsets */
+    uint64_t th;       /* hash of the term, to count each term once */
+    double w;
+};
+
+struct spans {
+    struct span *v;
+    size_t n, cap;
+    const size_t *map;
+    kb_map *hl;
+};
+
+static int collect_span(void *ud, const struct kb_token *t)
+{
+    struct spans *sp = ud;
+    char *k = kb_xstrndup(t->term, t->len);
+    intptr_t w = (intptr_t)kb_map_get(sp->hl, k);
+    free(k);
+    if (!w || sp->n >= 4000)
+        return 0;
+    if (sp->n == sp->cap) {
+        sp->cap = sp->cap ? sp->cap * 2 : 32;
+        sp->v = kb_xrealloc(sp->v, sp->cap * sizeof *sp->v);
+    }
+    struct span *s = &sp->v[sp->n++];
+    s->start = sp->map[t->start];
+    s->end = sp->map[t->end];
+    s->th = kb_hash64(t->term, t->len);
+    s->w = (double)(w - 1) / 1000.0;
+    return 0;
+}
+
+
+/* Scores the window [ws, ws+bytes): distinct matched spans' weights. */
+static double window_score(const struct spans *sp, size_t ws, size_t bytes)
+{
+    double score = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        const struct span *a = &sp->v[i];
+        if (a->start < ws || a->end > ws + bytes)
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = sp->v[j].th == a->th;
+        score += dup ? 0 : a->w;
+    }
+    return score;
+}
+
+static void add_escaped(struct kb_buf *b, const char *s, size_t n, int *space)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            if (!*space)
+                kb_buf_addc(b, ' ');
+            *space = 1;
+            continue;
+        }
+        if (c == '*' || c == '`' || c == '#')
+            continue; /* Markdown markers */
+        *space = 0;
+        switch (c) {
+        case '&': kb_buf_adds(b, "&amp;"); break;
+        case '<': kb_buf_adds(b, "&lt;"); break;
+        case '>': kb_buf_adds(b, "&gt;"); break;
+        case '"': kb_buf_adds(b, "&quot;"); break;
+        case '\'': kb_buf_adds(b, "&#39;"); break;
+        default: kb_buf_addc(b, c);
+        }
+    }
+}
+
+static size_t char_start(const char *s, size_t i)
+{
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
+}
+
+/* The best snippet of one field text, its score in *score. Caller frees. */
+static char *field_snippet(kb_searcher *s, kb_map *hl, const char *text, size_t bytes,
+                           double *score)
+{
+    *score = -1;
+    size_t len = strlen(text);
+    char *norm = NULL;
+    size_t nlen = 0, *map = NULL;
+    if (!len || kb_analyzer_normalize_map(s->an, text, len, &norm, &nlen, &map, NULL, 0) < 0)
+        return NULL;
+    struct spans sp = {0};
+    sp.map = map;
+    sp.hl = hl;
+    kb_analyzer_tokenize(s->an, KB_TOK_QUERY, norm, nlen, collect_span, &sp, NULL, NULL, 0);
+    if (sp.n)
+        qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
+    /* best window start among the matches */
+    size_t best_ws = 0;
+    double best = 0;
+    size_t lead = bytes / 5;
+    for (size_t i = 0; i < sp.n; i++) {
+        size_t ws = sp.v[i].start > lead ? sp.v[i].start - lead : 0;
+        double sc = window_score(&sp, ws, bytes);
+        if (sc > best + 1e-9) {
+            best = sc;
+            best_ws = ws;
+        }
+    }
+    size_t ws = char_start(text, best_ws);
+    if (ws > 0 && best > 0) {
+        /* start after a sentence end close before the first match */
+        size_t first = ws + lead < len ? ws + lead : len;
+        for (size_t k = first; k > ws; k--) {
+            if (text[k - 1] == '\n' || (k >= 3 && (!memcmp(text + k - 3, "。", 3) ||
+                                                   !memcmp(text + k - 3, "；", 3) ||
+                                                   !memcmp(text + k - 3, "！", 3) ||
+                                                   !memcmp(text + k - 3, "？", 3)))) {
+                ws = k;
+                break;
+            }
+        }
+    }
+    size_t we = ws + bytes < len ? char_start(text, ws + bytes) : len;
+    for (size_t i = 0; i < sp.n; i++) /* never cut a match in half */
+        if (sp.v[i].start < we && sp.v[i].end > we)
+            we = sp.v[i].end;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_add(&b, "", 0);
+    if (ws > 0)
+        kb_buf_adds(&b, "…");
+    int space = 1;
+    size_t at = ws;
+    for (size_t i = 0; i < sp.n; i++) {
+        struct span m = sp.v[i];
+        if (m.start < at || m.start >= we)
+            continue;
+        /* merge overlapping or touching matches */
+        while (i + 1 < sp.n && sp.v[i + 1].start <= m.end) {
+            if (sp.v[i + 1].end > m.end)
+                m.end = sp.v[i + 1].end;
+            i++;
+        }
+        if (m.end > we)
+            m.end = we;
+        add_escaped(&b, text + at, m.start - at, &space);
+        kb_buf_adds(&b, "<mark>");
+        space = 0;
+        add_escaped(&b, text + m.start, m.end - m.start, &space);
+        kb_buf_adds(&b, "</mark>");
+        at = m.end;
+    }
+    if (at < we)
+        add_escaped(&b, text + at, we - at, &space);
+    while (b.len && b.data[b.len - 1] == ' ')
+        b.data[--b.len] = '\0';
+    if (we < len)
+        kb_buf_adds(&b, "…");
+    *score = best;
+    free(sp.v);
+    free(norm);
+    free(map);
+    return kb_buf_take(&b);
+}
+
+static char *doc_snippet(kb_searcher *s, kb_map *hl, const struct kb_doc *d, size_t bytes)
+{
+    const char *fields[6] = {0};
+    size_t n = 0;
+    if (d->kind == KB_KIND_KNOWN_ERROR) {
+        fields[n++] = d->symptom;
+        fields[n++] = d->workaround;
+        fields[n++] = d->cause;
+        fields[n++] = d->resolution;
+        fields[n++] = d->body;
+    } else {
+        fields[n++] = d->body;
+    }
+    char *best = NULL;
+    double best_score = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!fields[i] || !*fields[i])
+            continue;
+        double sc;
+        char *sn = field_snippet(s, hl, fields[i], bytes, &sc);
+        if (sn && sc > best_score + 1e-9) {
+            free(best);
+            best = sn;
+            best_score = sc;
+        } else {
+            free(sn);
+        }
+    }
+    return best ? best : kb_xstrdup("");
+}
+
+/* ---- results ------------------------------------------------------------------- */
+
+static void hit_fin(struct kb_hit *h)
+{
+    char **f[] = {&h->id, &h->kind, &h->title, &h->snippet, &h->category, &h->updated,
+                  &h->visibility, &h->workaround, &h->status, &h->service, &h->std,
+                  &h->standard, &h->clause, &h->heading, &h->path};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        free(*f[i]);
+}
+
+static void facets_fin(struct kb_facets *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->v[i].value);
+    free(f->v);
+    f->v = NULL;
+    f->n = 0;
+}
+
+void kb_search_res_fin(struct kb_search_res *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nhits; i++)
+        hit_fin(&r->hits[i]);
+    free(r->hits);
+    facets_fin(&r->kind);
+    facets_fin(&r->category);
+    facets_fin(&r->standard);
+    free(r->suggestion);
+    free(r->corrected);
+    memset(r, 0, sizeof *r);
+}
+
+static int add_facet(void *ud, const char *v, size_t len, uint32_t count)
+{
+    struct kb_facets *f = ud;
+    f->v = kb_xrealloc(f->v, (f->n + 1) * sizeof *f->v);
+    f->v[f->n].value = kb_xstrndup(v, len);
+    f->v[f->n].count = count;
+    f->n++;
+    return 0;
+}
+
+static char *std_slug_of(const struct kb_doc *d)
+{
+    const char *colon = d->id ? strrchr(d->id, ':') : NULL;
+    if (!d->id || strncmp(d->id, "std-", 4) != 0 || !colon)
+        return NULL;
+    return kb_xstrndup(d->id + 4, (size_t)(colon - d->id - 4));
+}
+
+static char *standard_label(const struct kb_doc *d)
+{
+    struct kb_buf b;
+    kb_buf_init(&b);
+    if (d->std_code && *d->std_code)
+        kb_buf_adds(&b, d->std_code);
+    if (d->std_title && *d->std_title) {
+        if (b.len)
+            kb_buf_addc(&b, ' ');
+        kb_buf_adds(&b, d->std_title);
+    }
+    return kb_buf_take(&b);
+}
+
+static void fill_hit(kb_searcher *s, kb_map *hl, size_t bytes, const struct kb_doc *d,
+                     struct kb_hit *h)
+{
+    h->id = kb_xstrdup(d->id);
+    h->kind = kb_xstrdup(kb_kind_name(d->kind));
+    h->title = kb_xstrdup(d->title ? d->title : d->id);
+    h->category = kb_xstrdup(d->category);
+    h->updated = kb_xstrdup(d->updated);
+    h->visibility = kb_xstrdup(d->visibility);
+    h->snippet = doc_snippet(s, hl, d, bytes);
+    if (d->kind == KB_KIND_KNOWN_ERROR) {
+        h->workaround = kb_xstrdup(d->workaround);
+        h->status = kb_xstrdup(d->status);
+        h->service = kb_xstrdup(d->service);
+    } else if (d->kind == KB_KIND_STANDARD) {
+        h->std = std_slug_of(d);
+        h->standard = standard_label(d);
+        h->clause = kb_xstrdup(d->clause);
+        h->heading = kb_xstrdup(d->heading);
+        h->path = kb_xstrdup(d->path);
+    }
+}
+
+/* ---- spelling --------------------------------------------------------------------- */
+
+/* Replaces each unknown word of the normalised query that has a spelling
+ * correction. Returns a new string (caller frees) or NULL if none. */
+static char *spell(struct build *b, const char *nq)
+{
+    struct kb_buf out;
+    kb_buf_init(&out);
+    kb_buf_adds(&out, nq);
+    int changed = 0;
+    for (size_t i = 0; i < b->unknown.n; i++) {
+        const struct tok *t = &b->unknown.v[i];
+        char *fix = NULL;
+        unsigned dist = (t->flags & KB_TOKF_CJK) ? 1 : (t->len > 6 ? 2 : 1);
+        if (kbx_db_spelling_suggestion(b->s->db, t->term, dist, &fix) == 0 && fix &&
+            strcmp(fix, t->term) != 0) {
+            char *at = strstr(out.data, t->term);
+            if (at) {
+                struct kb_buf nb;
+                kb_buf_init(&nb);
+                kb_buf_add(&nb, out.data, (size_t)(at - out.data));
+                kb_buf_adds(&nb, fix);
+                kb_buf_adds(&nb, at + t->len);
+                kb_buf_fin(&out);
+                out = nb;
+                changed = 1;
+            }
+        }
+        free(fix);
+    }
+    if (!changed) {
+        kb_buf_fin(&out);
+        return NULL;
+    }
+    return kb_buf_take(&out);
+}
+
+/* ---- running a search ---------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+}
+
+static void build_fin(struct build *b)
+{
+    ql_fin(&b->groups);
+    ql_fin(&b->boosts);
+    kb_map_free(b->hl, NULL);
+    for (size_t i = 0; i < b->nprim; i++)
+        free(b->prim[i].term);
+    toks_fin(&b->unknown);
+}
+
+/* Builds the whole query for normalised text nq; *out NULL means "matches
+ * nothing". */
+static int build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
+                       size_t nqlen, struct build *b, kbx_query **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    memset(b, 0, sizeof *b);
+    b->s = s;
+    b->hl = kb_map_new();
+    struct syntax x;
+    parse_syntax(nq, nqlen, &x);
+    int rc = 0;
+    const char *kind = x.field[0] ? x.field[0] : req->kind;
+    if (!valid_kinds(kind)) {
+        kb_seterr(err, errlen, "[search] unknown kind '%s' (article, known_error, standard)",
+                  kind);
+        rc = KB_SEARCH_EINPUT;
+        goto done;
+    }
+    struct toks ts = {0};
+    analyse(s, x.free_text.data, x.free_text.len, &ts);
+    build_groups(b, &ts);
+    toks_fin(&ts);
+    kbx_query *main = NULL;
+    if (b->groups.n > ELITE_ABOVE)
+        main = ql_combine(&b->groups, KBX_OP_ELITE_SET, ELITE_ABOVE);
+    else
+        main = ql_combine(&b->groups, KBX_OP_OR, 0);
+    /* required phrases */
+    struct qlist req_l = {0};
+    for (size_t i = 0; i < x.nphrases; i++) {
+        struct toks pt = {0};
+        analyse(s, x.phrases[i].data, x.phrases[i].len, &pt);
+        ql_add(&req_l, phrase_from(&pt, b));
+        toks_fin(&pt);
+    }
+    if (req_l.n) {
+        kbx_query *must = ql_combine(&req_l, KBX_OP_AND, 0);
+        if (main) {
+            kbx_query *two[2] = {must, main};
+            kbx_query *q = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
+            kbx_query_free(must);
+            kbx_query_free(main);
+            main = q;
+        } else {
+            main = must;
+        }
+    }
+    if (main) {
+        build_boosts(b);
+        if (b->boosts.n) {
+            kbx_query *boost = ql_combine(&b->boosts, KBX_OP_OR, 0);
+            kbx_query *two[2] = {main, boost};
+            kbx_query *q = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
+            kbx_query_free(main);
+            kbx_query_free(boost);
+            main = q;
+        }
+    } else if (x.field[0] || x.field[1] || x.field[2] || x.field[3] || x.field[4]) {
+        main = kbx_query_match_all(); /* only filters: list what they select */
+    }
+    if (!main)
+        goto done;
+    /* exclusions */
+    if (x.excludes.len) {
+        struct toks et = {0};
+        analyse(s, x.excludes.data, x.excludes.len, &et);
+        struct qlist ex = {0};
+        for (size_t i = 0; i < et.n; i++)
+            if (et.v[i].flags & (KB_TOKF_WORD | KB_TOKF_CODE))
+                ql_add(&ex, term_q(et.v[i].term, et.v[i].len));
+        toks_fin(&et);
+        kbx_query *exq = ql_combine(&ex, KBX_OP_OR, 0);
+        if (exq) {
+            kbx_query *two[2] = {main, exq};
+            kbx_query *q = kbx_query_combine(KBX_OP_AND_NOT, two, 2, 0);
+            kbx_query_free(main);
+            kbx_query_free(exq);
+            main = q;
+        }
+    }
+    /* filters: AND across fields, OR within one */
+    struct qlist f = {0};
+    ql_add(&f, filter_of(s, KB_PREFIX_KIND, kind, 0));
+    ql_add(&f, filter_of(s, KB_PREFIX_CATEGORY, x.field[1] ? x.field[1] : req->category, 1));
+    ql_add(&f, filter_of(s, KB_PREFIX_LANG, x.field[2] ? x.field[2] : req->lang, 0));
+    ql_add(&f, filter_of(s, KB_PREFIX_STD, x.field[3] ? x.field[3] : req->standard, 0));
+    ql_add(&f, filter_of(s, KB_PREFIX_CLAUSE, x.field[4], 0));
+    if (!req->internal)
+        ql_add(&f, term_q(KB_PREFIX_VIS "public", strlen(KB_PREFIX_VIS "public")));
+    if (f.n) {
+        kbx_query *filt = ql_combine(&f, KBX_OP_AND, 0);
+        kbx_query *two[2] = {main, filt};
+        kbx_query *q = kbx_query_combine(KBX_OP_FILTER, two, 2, 0);
+        kbx_query_free(main);
+        kbx_query_free(filt);
+        main = q;
+    }
+    *out = main;
+done:
+    syntax_fin(&x);
+    return rc;
+}
+
+static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
+                    struct kb_search_res *res, struct build *b, char *err, size_t errlen)
+{
+    kbx_query *q = NULL;
+    int rc = build_query(s, req, nq, nqlen, b, &q, err, errlen);
+    if (rc < 0 || !q)
+        return rc;
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.offset = req->offset;
+    o.limit = req->limit == 0 ? 10 : req->limit > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
+                                                                         : req->limit;
+    o.bm25_k1 = 1.2;
+    o.bm25_b = 0.6;
+    unsigned slots[3] = {KB_SLOT_KIND, KB_SLOT_CATEGORY, KB_SLOT_STD_SLUG};
+    if (!req->no_facets) {
+        o.facet_slots = slots;
+        o.nfacets = 3;
+        o.check_at_least = 2000;
+    }
+    kbx_mset *m = NULL;
+    rc = kbx_search(s->db, q, &o, &m);
+    kbx_query_free(q);
+    if (rc < 0) {
+        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
+        if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
+            kb_searcher_refresh(s, NULL, NULL, 0);
+        return KB_SEARCH_EINDEX;
+    }
+    res->total = kbx_mset_matches_estimated(m);
+    size_t n = kbx_mset_size(m);
+    res->hits = kb_xcalloc(n ? n : 1, sizeof *res->hits);
+    size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
+    for (size_t i = 0; i < n; i++) {
+        const char *data;
+        size_t len;
+        if (kbx_mset_data(m, i, &data, &len) < 0)
+            continue;
+        struct kb_doc *d = kb_doc_from_json(data, len, NULL, 0);
+        if (!d)
+            continue;
+        struct kb_hit *h = &res->hits[res->nhits++];
+        fill_hit(s, b->hl, bytes, d, h);
+        h->score = kbx_mset_weight(m, i);
+        h->percent = kbx_mset_percent(m, i);
+        kb_doc_free(d);
+    }
+    if (!req->no_facets) {
+        kbx_mset_facets(m, KB_SLOT_KIND, add_facet, &res->kind);
+        kbx_mset_facets(m, KB_SLOT_CATEGORY, add_facet, &res->category);
+        kbx_mset_facets(m, KB_SLOT_STD_SLUG, add_facet, &res->standard);
+    }
+    kbx_mset_free(m);
+    return 0;
+}
+
+int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_search_res *res,
+                  char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = now_ms();
+    if (req->qlen > KB_SEARCH_MAX_QUERY) {
+        kb_seterr(err, errlen, "[search] query too long: %zu bytes (at most %d)", req->qlen,
+                  KB_SEARCH_MAX_QUERY);
+        return KB_SEARCH_EINPUT;
+    }
+    char *nq = NULL;
+    size_t nqlen = 0;
+    int rc = kb_analyzer_normalize(s->an, req->q ? req->q : "", req->q ? req->qlen : 0, &nq,
+                                   &nqlen, err, errlen);
+    if (rc < 0)
+        return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
+    struct build b;
+    rc = run_once(s, req, nq, nqlen, res, &b, err, errlen);
+    if (rc == 0 && !req->no_suggestion && res->total < 3 && b.unknown.n) {
+        res->suggestion = spell(&b, nq);
+        if (res->suggestion && res->total == 0) {
+            struct kb_search_res again;
+            struct build b2;
+            memset(&again, 0, sizeof again);
+            if (run_once(s, req, res->suggestion, strlen(res->suggestion), &again, &b2, NULL,
+                         0) == 0 &&
+                again.total > 0) {
+                char *sugg = res->suggestion;
+                res->suggestion = NULL;
+                kb_search_res_fin(res);
+                *res = again;
+                res->suggestion = sugg;
+                res->corrected = kb_xstrdup(sugg);
+            } else {
+                kb_search_res_fin(&again);
+            }
+            build_fin(&b2);
+        }
+    }
+    build_fin(&b);
+    free(nq);
+    if (rc < 0) {
+        kb_search_res_fin(res);
+        return rc;
+    }
+    res->took_ms = now_ms() - t0;
+    return 0;
+}
+
+/* ---- JSON -------------------------------------------------------------------------- */
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *facets_json(const struct kb_facets *f)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < f->n; i++)
+        json_object_set_new(o, f->v[i].value, json_integer(f->v[i].count));
+    return o;
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    char *r = kb_xstrdup(s ? s : "null");
+    free(s);
+    return r;
+}
+
+char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_t qlen,
+                         uint32_t offset, uint32_t limit)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "query", json_stringn(query ? query : "", query ? qlen : 0));
+    json_object_set_new(o, "total", json_integer(r->total));
+    json_object_set_new(o, "took_ms", json_real(round(r->took_ms * 1000) / 1000));
+    json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "limit", json_integer(limit));
+    json_t *hits = json_array();
+    for (size_t i = 0; i < r->nhits; i++) {
+        const struct kb_hit *h = &r->hits[i];
+        json_t *j = json_object();
+        set_str(j, "id", h->id);
+        set_str(j, "kind", h->kind);
+        set_str(j, "title", h->title);
+        json_object_set_new(j, "score", json_real(round(h->score * 10000) / 10000));
+        json_object_set_new(j, "percent", json_integer(h->percent));
+        set_str(j, "snippet", h->snippet);
+        set_str(j, "category", h->category);
+        set_str(j, "updated", h->updated);
+        set_str(j, "visibility", h->visibility);
+        set_str(j, "workaround", h->workaround);
+        set_str(j, "status", h->status);
+        set_str(j, "service", h->service);
+        set_str(j, "std", h->std);
+        set_str(j, "standard", h->standard);
+        set_str(j, "clause", h->clause);
+        set_str(j, "heading", h->heading);
+        set_str(j, "path", h->path);
+        json_array_append_new(hits, j);
+    }
+    json_object_set_new(o, "hits", hits);
+    json_t *f = json_object();
+    json_object_set_new(f, "kind", facets_json(&r->kind));
+    json_object_set_new(f, "category", facets_json(&r->category));
+    json_object_set_new(f, "standard", facets_json(&r->standard));
+    json_object_set_new(o, "facets", f);
+    json_object_set_new(o, "suggestion", r->suggestion ? json_string(r->suggestion) : json_null());
+    json_object_set_new(o, "corrected", r->corrected ? json_string(r->corrected) : json_null());
+    return dump(o);
+}
+
+/* ---- documents, navigation, standards --------------------------------------------------- */
+
+/* Loads a document by id (NULL if absent, or internal and not allowed). */
+static struct kb_doc *load_doc(kb_searcher *s, const char *id, int internal, int *index_error)
+{
+    *index_error = 0;
+    if (!id || !*id || strlen(id) > 200)
+        return NULL;
+    struct kb_buf t;
+    kb_buf_init(&t);
+    kb_buf_printf(&t, "%s%s", KB_PREFIX_ID, id);
+    char *data = NULL;
+    size_t len = 0;
+    int rc = kbx_db_get_data(s->db, t.data, &data, &len);
+    kb_buf_fin(&t);
+    if (rc < 0) {
+        *index_error = rc != KBX_ERR_NOTFOUND && rc != KBX_ERR_INVALID && rc != KBX_ERR_TOOLONG;
+        return NULL;
+    }
+    struct kb_doc *d = kb_doc_from_json(data, len, NULL, 0);
+    free(data);
+    if (d && !internal && d->visibility && strcmp(d->visibility, "public") != 0) {
+        kb_doc_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
+                      size_t errlen)
+{
+    *json = NULL;
+    int ie;
+    struct kb_doc *d = load_doc(s, id, internal, &ie);
+    if (!d) {
+        kb_seterr(err, errlen, ie ? "[search] %s" : "no document with id %s",
+                  ie ? kbx_db_errmsg(s->db) : id);
+        return ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
+    }
+    char *dj = kb_doc_to_json(d);
+    json_t *o = json_loads(dj, 0, NULL);
+    free(dj);
+    char *slug = std_slug_of(d);
+    if (o && slug)
+        json_object_set_new(o, "std", json_string(slug));
+    if (o && d->kind == KB_KIND_STANDARD) {
+        char *label = standard_label(d);
+        json_object_set_new(o, "standard", json_string(label));
+        free(label);
+    }
+    free(slug);
+    kb_doc_free(d);
+    *json = dump(o);
+    return 0;
+}
+
+struct clauses {
+    char **v;
+    size_t n, cap;
+    size_t plen;
+};
+
+static int collect_clause(void *ud, const char *term, size_t len, uint32_t tf)
+{
+    (void)tf;
+    struct clauses *c = ud;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 32;
+        c->v = kb_xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = kb_xstrndup(term + c->plen, len - c->plen);
+    return 0;
+}
+
+/* Compares clause numbers numerically, part by part. */
+static int clause_cmp(const char *a, const char *b)
+{
+    while (*a && *b) {
+        long x = strtol(a, (char **)&a, 10), y = strtol(b, (char **)&b, 10);
+        if (x != y)
+            return x < y ? -1 : 1;
+        if (*a == '.')
+            a++;
+        if (*b == '.')
+            b++;
+    }
+    return *a ? 1 : *b ? -1 : 0;
+}
+
+static int cmp_clause_p(const void *a, const void *b)
+{
+    return clause_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+static json_t *clause_ref(kb_searcher *s, const char *slug, const char *clause)
+{
+    struct kb_buf id;
+    kb_buf_init(&id);
+    kb_buf_printf(&id, "std-%s:%s", slug, clause);
+    int ie;
+    struct kb_doc *d = load_doc(s, id.data, 1, &ie);
+    json_t *o = json_null();
+    if (d) {
+        o = json_object();
+        set_str(o, "id", d->id);
+        set_str(o, "clause", d->clause);
+        set_str(o, "heading", d->heading);
+        kb_doc_free(d);
+    }
+    kb_buf_fin(&id);
+    return o;
+}
+
+/* Is c a direct child of parent ("" for top level)? */
+static int child_of(const char *c, const char *parent)
+{
+    size_t pl = strlen(parent);
+    if (pl) {
+        if (strncmp(c, parent, pl) != 0 || c[pl] != '.')
+            return 0;
+        c += pl + 1;
+    }
+    return *c && !strchr(c, '.');
+}
+
+int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err, size_t errlen)
+{
+    *json = NULL;
+    int ie;
+    struct kb_doc *d = load_doc(s, id, 1, &ie);
+    char *slug = d ? std_slug_of(d) : NULL;
+    if (!d || !slug || d->kind != KB_KIND_STANDARD || !d->clause) {
+        kb_seterr(err, errlen, "no standard clause with id %s", id ? id : "");
+        kb_doc_free(d);
+        free(slug);
+        return ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
+    }
+    struct clauses all = {0};
+    struct kb_buf pre;
+    kb_buf_init(&pre);
+    kb_buf_printf(&pre, "%s%s:", KB_PREFIX_CLAUSE, slug);
+    all.plen = pre.len;
+    kbx_db_allterms(s->db, pre.data, collect_clause, &all);
+    kb_buf_fin(&pre);
+    qsort(all.v, all.n, sizeof *all.v, cmp_clause_p);
+    char *parent = kb_xstrdup(d->clause);
+    char *dot = strrchr(parent, '.');
+    if (dot)
+        *dot = '\0';
+    else
+        parent[0] = '\0';
+    json_t *o = json_object();
+    json_object_set_new(o, "parent", parent[0] ? clause_ref(s, slug, parent) : json_null());
+    const char *prev = NULL, *next = NULL;
+    int seen = 0;
+    json_t *children = json_array();
+    for (size_t i = 0; i < all.n; i++) {
+        if (child_of(all.v[i], parent)) {
+            if (!strcmp(all.v[i], d->clause))
+                seen = 1;
+            else if (!seen)
+                prev = all.v[i];
+            else if (!next)
+                next = all.v[i];
+        }
+        if (child_of(all.v[i], d->clause))
+            json_array_append_new(children, clause_ref(s, slug, all.v[i]));
+    }
+    json_object_set_new(o, "prev", prev ? clause_ref(s, slug, prev) : json_null());
+    json_object_set_new(o, "next", next ? clause_ref(s, slug, next) : json_null());
+    json_object_set_new(o, "children", children);
+    *json = dump(o);
+    for (size_t i = 0; i < all.n; i++)
+        free(all.v[i]);
+    free(all.v);
+    free(parent);
+    free(slug);
+    kb_doc_free(d);
+    return 0;
+}
+
+struct std_ctx {
+    kb_searcher *s;
+    json_t *arr;
+};
+
+static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
+{
+    struct std_ctx *c = ud;
+    char *slug = kb_xstrndup(term + 1, len - 1);
+    struct clauses first = {0};
+    struct kb_buf pre;
+    kb_buf_init(&pre);
+    kb_buf_printf(&pre, "%s%s:", KB_PREFIX_CLAUSE, slug);
+    first.plen = pre.len;
+    kbx_db_allterms(c->s->db, pre.data, collect_clause, &first);
+    kb_buf_fin(&pre);
+    json_t *o = json_object();
+    json_object_set_new(o, "std", json_string(slug));
+    if (first.n) {
+        struct kb_buf id;
+        kb_buf_init(&id);
+        kb_buf_printf(&id, "std-%s:%s", slug, first.v[0]);
+        int ie;
+        struct kb_doc *d = load_doc(c->s, id.data, 1, &ie);
+        if (d) {
+            json_object_set_new(o, "code", json_string(d->std_code ? d->std_code : ""));
+            json_object_set_new(o, "title", json_string(d->std_title ? d->std_title : ""));
+            kb_doc_free(d);
+        }
+        kb_buf_fin(&id);
+    }
+    json_object_set_new(o, "clauses", json_integer(tf));
+    json_array_append_new(c->arr, o);
+    for (size_t i = 0; i < first.n; i++)
+        free(first.v[i]);
+    free(first.v);
+    free(slug);
+    return 0;
+}
+
+int kb_search_standards(kb_searcher *s, char **json, char *err, size_t errlen)
+{
+    struct std_ctx c = {s, json_array()};
+    if (kbx_db_allterms(s->db, KB_PREFIX_STD, one_standard, &c) < 0) {
+        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
+        json_decref(c.arr);
+        *json = NULL;
+        return KB_SEARCH_EINDEX;
+    }
+    *json = dump(c.arr);
+    return 0;
+}
+
+/* ---- suggestions ------------------------------------------------------------------------ */
+
+static int load_title(void *ud, const char *term, size_t len, uint32_t tf)
+{
+    (void)tf;
+    kb_searcher *s = ud;
+    char *idt = kb_xstrndup(term, len);
+    char *data = NULL;
+    size_t dl = 0;
+    if (kbx_db_get_data(s->db, idt, &data, &dl) == 0) {
+        struct kb_doc *d = kb_doc_from_json(data, dl, NULL, 0);
+        if (d && d->title) {
+            char *norm = NULL;
+            size_t nl = 0;
+            if (kb_analyzer_normalize(s->an, d->title, strlen(d->title), &norm, &nl, NULL, 0) ==
+                0) {
+                s->titles = kb_xrealloc(s->titles, (s->ntitles + 1) * sizeof *s->titles);
+                struct title_entry *e = &s->titles[s->ntitles++];
+                e->id = kb_xstrdup(d->id);
+                e->title = kb_xstrdup(d->title);
+                e->norm = norm;
+                e->kind = kb_xstrdup(kb_kind_name(d->kind));
+                e->internal = d->visibility && strcmp(d->visibility, "public") != 0;
+            }
+        }
+        kb_doc_free(d);
+    }
+    free(data);
+    free(idt);
+    return 0;
+}
+
+struct term_sugg {
+    char *term;
+    uint32_t tf;
+};
+
+struct term_ctx {
+    struct term_sugg *v;
+    size_t n, cap;
+    size_t plen;
+};
+
+static int collect_term(void *ud, const char *term, size_t len, uint32_t tf)
+{
+    struct term_ctx *c = ud;
+    if (len <= c->plen || c->n >= 5000)
+        return 0;
+    /* whole words only: skip stems, prefixed and bigram-looking terms */
+    if (term[0] >= 'A' && term[0] <= 'Z')
+        return 0;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->v = kb_xrealloc(c->v, c->cap * sizeof *c->v);
+    }
+    c->v[c->n].term = kb_xstrndup(term, len);
+    c->v[c->n].tf = tf;
+    c->n++;
+    return 0;
+}
+
+static int cmp_tf(const void *a, const void *b)
+{
+    const struct term_sugg *x = a, *y = b;
+    return x->tf < y->tf ? 1 : x->tf > y->tf ? -1 : strcmp(x->term, y->term);
+}
+
+int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
+                      char **json, char *err, size_t errlen)
+{
+    *json = NULL;
+    if (max == 0)
+        max = 8;
+    if (len > 256) {
+        kb_seterr(err, errlen, "[suggest] prefix too long");
+        return KB_SEARCH_EINPUT;
+    }
+    char *np = NULL;
+    size_t nl = 0;
+    int rc = kb_analyzer_normalize(s->an, prefix, len, &np, &nl, err, errlen);
+    if (rc < 0)
+        return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
+    kb_strip(np);
+    nl = strlen(np);
+    if (!s->titles_loaded || s->titles_rev != s->rev) {
+        titles_free(s);
+        kbx_db_allterms(s->db, KB_PREFIX_ID, load_title, s);
+        s->titles_loaded = 1;
+        s->titles_rev = s->rev;
+    }
+    json_t *arr = json_array();
+    size_t n = 0;
+    if (nl) {
+        /* titles: those starting with the prefix first, then containing it */
+        for (int pass = 0; pass < 2 && n < max; pass++) {
+            for (size_t i = 0; i < s->ntitles && n < max; i++) {
+                const struct title_entry *e = &s->titles[i];
+                if (e->internal && !internal)
+                    continue;
+                const char *at = strstr(e->norm, np);
+                if (!at || (pass == 0) != (at == e->norm))
+                    continue;
+                json_t *o = json_object();
+                json_object_set_new(o, "text", json_string(e->title));
+                json_object_set_new(o, "kind", json_string("title"));
+                json_object_set_new(o, "id", json_string(e->id));
+                json_object_set_new(o, "doc_kind", json_string(e->kind));
+                json_array_append_new(arr, o);
+                n++;
+            }
+        }
+        /* index words starting with the last word typed */
+        const char *last = np + nl;
+        while (last > np && last[-1] != ' ')
+            last--;
+        size_t ll = strlen(last);
+        if (n < max && ll) {
+            struct term_ctx tc = {0};
+            tc.plen = ll;
+            kbx_db_allterms(s->db, last, collect_term, &tc);
+            qsort(tc.v, tc.n, sizeof *tc.v, cmp_tf);
+            for (size_t i = 0; i < tc.n && n < max; i++) {
+                struct kb_buf t;
+                kb_buf_init(&t);
+                kb_buf_add(&t, np, (size_t)(last - np));
+                kb_buf_adds(&t, tc.v[i].term);
+                json_t *o = json_object();
+                json_object_set_new(o, "text", json_string(t.data));
+                json_object_set_new(o, "kind", json_string("term"));
+                json_array_append_new(arr, o);
+                kb_buf_fin(&t);
+                n++;
+            }
+            for (size_t i = 0; i < tc.n; i++)
+                free(tc.v[i].term);
+            free(tc.v);
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "query", json_stringn(prefix, len));
+    json_object_set_new(o, "suggestions", arr);
+    *json = dump(o);
+    free(np);
+    return 0;
+}

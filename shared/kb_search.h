@@ -1,0 +1,164 @@
+/* kb_search: the search core shared by searchd and chatdesk, so both give the
+ * same answers. No sockets, no threads: a kb_searcher is one thread's view of
+ * the index (its own read-only Xapian handle and analyzer); a daemon keeps
+ * one per worker thread.
+ *
+ * A query is any user text. It is never a syntax error: it is normalised and
+ * tokenized with the same analyzer as the documents, then built into a
+ * relaxed query (an OR of term groups ranked by BM25, so long, chatty problem
+ * descriptions work), with
+ *   - Chinese dictionary words at full weight and character bigrams at a
+ *     lower weight; chatty words (怎么办, 请问, please, how) down-weighted;
+ *   - English words matched through their stems, codes (0x80070005,
+ *     ora-12154) whole and strongly weighted;
+ *   - synonyms from the bilingual glossary stored in the index (known error ↔
+ *     已知错误, SLA ↔ 服务级别协议, ...), so English reaches Chinese and back;
+ *   - a boost for title / heading matches and for query words found near each
+ *     other in the document;
+ *   - a clause number (8.3.4) boosting that clause of every standard;
+ *   - optional expert syntax: "exact phrase", -excluded, and field:value for
+ *     kind, category, lang, standard and clause.
+ * Internal documents are left out unless the request allows them.
+ *
+ * Ownership: every string in a result is owned by the result and freed by
+ * kb_search_res_fin; the caller owns the request's strings. */
+#ifndef KB_SEARCH_H
+#define KB_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kb_lexicon.h"
+
+typedef struct kb_searcher kb_searcher;
+
+/* error codes */
+#define KB_SEARCH_EINPUT (-1)    /* bad request: invalid UTF-8, NUL, too long */
+#define KB_SEARCH_ENOTFOUND (-2) /* no such document (or not visible) */
+#define KB_SEARCH_EINDEX (-3)    /* the index could not be read */
+#define KB_SEARCH_EINTERNAL (-4) /* ICU / OpenCC failure */
+
+#define KB_SEARCH_MAX_QUERY 4096 /* bytes; longer queries are KB_SEARCH_EINPUT */
+#define KB_SEARCH_MAX_LIMIT 100  /* limit is clamped to this */
+
+/* Opens index (read-only) with lexicon lx, which must outlive the searcher.
+ * Returns 0 and *out (caller frees with kb_searcher_free), or a negative
+ * code with *out = NULL and a message in err. */
+int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, char *err,
+                    size_t errlen);
+void kb_searcher_free(kb_searcher *s);
+
+/* Picks up the latest committed index revision (cheap when nothing
+ * changed). *changed (may be NULL) is set to 1 if the revision moved.
+ * Returns 0 or KB_SEARCH_EINDEX with a message in err. */
+int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen);
+/* The index revision this searcher reads, and its document count. */
+uint64_t kb_searcher_revision(const kb_searcher *s);
+uint32_t kb_searcher_doccount(const kb_searcher *s);
+
+/* Filters: NULL or "" means no filter; several values may be given
+ * comma-separated (OR within a field, AND across fields). */
+struct kb_search_req {
+    const char *q;            /* the user's text, UTF-8 (need not be NUL-terminated) */
+    size_t qlen;
+    const char *kind;         /* article, known_error, standard */
+    const char *category;     /* a category path or any prefix level of it */
+    const char *lang;         /* zh, en, mixed */
+    const char *standard;     /* a standard's slug (see kb_std in results) */
+    int internal;             /* non-zero: include internal documents */
+    uint32_t offset;
+    uint32_t limit;           /* 0 means 10; clamped to KB_SEARCH_MAX_LIMIT */
+    size_t snippet_bytes;     /* 0 means 240 */
+    int no_facets;            /* skip facet counting */
+    int no_suggestion;        /* skip the spelling suggestion */
+};
+
+struct kb_hit {
+    char *id;
+    char *kind;        /* "article", "known_error", "standard" */
+    char *title;
+    double score;      /* BM25 weight */
+    int percent;
+    char *snippet;     /* HTML-escaped text, matches in <mark>...</mark> */
+    char *category;    /* articles; NULL otherwise */
+    char *updated;
+    char *visibility;
+    char *workaround;  /* known errors: plain text, may be NULL */
+    char *status;      /* known errors */
+    char *service;     /* known errors */
+    char *std;         /* standards: the standard's slug ("s004") */
+    char *standard;    /* standards: code and title, "GB/T 34077.5—2020 基于..." */
+    char *clause;      /* standards: "8.3.4.1" */
+    char *heading;     /* standards */
+    char *path;        /* standards: parent headings */
+};
+
+struct kb_facet {
+    char *value;
+    uint32_t count;
+};
+
+struct kb_facets {
+    struct kb_facet *v;
+    size_t n;
+};
+
+struct kb_search_res {
+    uint32_t total;            /* Xapian's estimate of all matches */
+    double took_ms;
+    struct kb_hit *hits;
+    size_t nhits;
+    struct kb_facets kind;     /* value -> count over the matches */
+    struct kb_facets category; /* full category paths */
+    struct kb_facets standard; /* slugs */
+    char *suggestion;          /* a corrected query, or NULL */
+    char *corrected;           /* when the query matched nothing and the
+                                  suggestion did, the hits are for this query
+                                  (equal to suggestion); NULL otherwise */
+};
+
+/* Runs a search. Returns 0 with *res filled (the caller calls
+ * kb_search_res_fin), or a negative code with a message in err and *res
+ * empty (safe to kb_search_res_fin). An empty query (nothing searchable
+ * after normalisation, e.g. only punctuation) is not an error: it returns
+ * no hits. */
+int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_search_res *res,
+                  char *err, size_t errlen);
+void kb_search_res_fin(struct kb_search_res *res);
+
+/* The whole result as JSON (caller frees):
+ *   {"query":Q,"total":N,"took_ms":F,"offset":N,"limit":N,
+ *    "hits":[{"id","kind","title","score","percent","snippet", and where
+ *             present "category","updated","visibility","workaround",
+ *             "status","service","std","standard","clause","heading","path"}],
+ *    "facets":{"kind":{V:N,...},"category":{V:N,...},"standard":{V:N,...}},
+ *    "suggestion":S|null, "corrected":S|null}
+ * query is echoed as given (it must be valid UTF-8). */
+char *kb_search_res_json(const struct kb_search_res *res, const char *query, size_t qlen,
+                         uint32_t offset, uint32_t limit);
+
+/* The stored document with this id, as JSON (the kb_doc fields plus "std"
+ * for standard clauses), in *json (caller frees). Internal documents are
+ * KB_SEARCH_ENOTFOUND unless internal is non-zero. */
+int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
+                      size_t errlen);
+
+/* For a standard clause: the clause's parent, previous and next sibling and
+ * children, as JSON {"parent":{id,clause,heading}|null,"prev":...|null,
+ * "next":...|null,"children":[...]} in *json (caller frees). */
+int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err, size_t errlen);
+
+/* Completions for what a user is typing: titles and clause headings that
+ * contain prefix (the start of a title ranks first), then frequent index
+ * words that start with the last word of prefix. JSON in *json (caller
+ * frees): {"query":P,"suggestions":[{"text":T,"kind":"title"|"term",
+ * "id":ID (titles only),"doc_kind":K (titles only)}]}. At most max entries
+ * (0 means 8). Internal titles only with internal non-zero. */
+int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
+                      char **json, char *err, size_t errlen);
+
+/* The standards in the index: JSON [{"std":slug,"code":C,"title":T,
+ * "clauses":N}] in *json (caller frees). */
+int kb_search_standards(kb_searcher *s, char **json, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,384 @@
+/* Unit tests for the search core (kb_search) over the real demo corpus,
+ * indexed by the real indexer binary into a temporary folder. Run from the
+ * repository root (scripts/testrun.sh does). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kb_search.h"
+#include "kb_util.h"
+
+static char g_dir[64];
+static char g_index[128];
+static kb_lexicon *g_lx;
+static kb_searcher *g_s;
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(g_dir, "/tmp/kbsearchXXXXXX");
+    if (!mkdtemp(g_dir))
+        return -1;
+    snprintf(g_index, sizeof g_index, "%s/index", g_dir);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp -r corpora %s/corpus && build/bin/indexer build --quiet "
+             "--corpus %s/corpus --index %s >/dev/null", g_dir, g_dir, g_index);
+    if (run(cmd) != 0)
+        return -1;
+    g_lx = kb_lexicon_new_builtin();
+    char err[KB_ERR_MAX];
+    return kb_searcher_new(g_index, g_lx, &g_s, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kb_searcher_free(g_s);
+    kb_lexicon_free(g_lx);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return run(cmd);
+}
+
+static void search(const char *q, int internal, const char *kind, struct kb_search_res *res)
+{
+    struct kb_search_req r = {0};
+    r.q = q;
+    r.qlen = strlen(q);
+    r.internal = internal;
+    r.kind = kind;
+    r.limit = 10;
+    char err[KB_ERR_MAX] = "";
+    int rc = kb_search_run(g_s, &r, res, err, sizeof err);
+    if (rc != 0)
+        fail_msg("search '%s' failed: %d %s", q, rc, err);
+}
+
+/* Position (0-based) of id in the hits, or -1. */
+static int rank_of(const struct kb_search_res *res, const char *id)
+{
+    for (size_t i = 0; i < res->nhits; i++)
+        if (strcmp(res->hits[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void expect_first(const char *q, const char *id)
+{
+    struct kb_search_res res;
+    search(q, 1, NULL, &res);
+    if (res.nhits == 0 || strcmp(res.hits[0].id, id) != 0)
+        fail_msg("'%s': expected %s first, got %s", q, id, res.nhits ? res.hits[0].id : "nothing");
+    kb_search_res_fin(&res);
+}
+
+static void expect_top(const char *q, const char *id, int n)
+{
+    struct kb_search_res res;
+    search(q, 1, NULL, &res);
+    int r = rank_of(&res, id);
+    if (r < 0 || r >= n)
+        fail_msg("'%s': expected %s in the top %d, it is at %d (first: %s)", q, id, n, r,
+                 res.nhits ? res.hits[0].id : "nothing");
+    kb_search_res_fin(&res);
+}
+
+static void chatty_problem_description(void **state)
+{
+    (void)state;
+    expect_first("我的电脑连不上VPN了，提示错误809，怎么办", "KB-0001");
+    expect_first("打印机一直显示脱机，别人都能打印", "KB-0022");
+}
+
+static void error_codes(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("0x80070005", 1, NULL, &res);
+    assert_true(res.nhits >= 2);
+    assert_true(rank_of(&res, "KB-0025") >= 0 && rank_of(&res, "KB-0025") < 2);
+    assert_true(rank_of(&res, "KE-0012") >= 0 && rank_of(&res, "KE-0012") < 2);
+    kb_search_res_fin(&res);
+    expect_first("ORA-12154", "KB-0035");
+    expect_first("ＯＲＡ－１２１５４", "KB-0035"); /* full-width */
+}
+
+static void clause_number(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("8.3.4.1", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    assert_string_equal(res.hits[0].id, "std-s004:8.3.4.1");
+    assert_string_equal(res.hits[0].clause, "8.3.4.1");
+    assert_string_equal(res.hits[0].kind, "standard");
+    assert_non_null(res.hits[0].standard);
+    assert_non_null(res.hits[0].path);
+    kb_search_res_fin(&res);
+}
+
+static void traditional_and_regional(void **state)
+{
+    (void)state;
+    expect_top("印表機離線怎麼辦", "KB-0022", 3);
+    expect_top("知識庫", "std-s004:7.8", 50); /* simplified documents reachable at all */
+}
+
+static void visibility(void **state)
+{
+    (void)state;
+    /* KB-0030 is an internal article about AD lockouts (event 4740) */
+    struct kb_search_res res;
+    search("域账号锁定 4740", 0, NULL, &res);
+    assert_int_equal(rank_of(&res, "KB-0030"), -1);
+    for (size_t i = 0; i < res.nhits; i++)
+        assert_string_equal(res.hits[i].visibility, "public");
+    kb_search_res_fin(&res);
+    search("域账号锁定 4740", 1, NULL, &res);
+    assert_true(rank_of(&res, "KB-0030") >= 0);
+    kb_search_res_fin(&res);
+    char *json = NULL;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 0, &json, err, sizeof err),
+                     KB_SEARCH_ENOTFOUND);
+    assert_null(json);
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 1, &json, err, sizeof err), 0);
+    assert_non_null(strstr(json, "\"id\":\"KB-0030\""));
+    free(json);
+}
+
+static void filters_and_facets(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("服务台", 1, "standard", &res);
+    assert_true(res.nhits > 0);
+    for (size_t i = 0; i < res.nhits; i++)
+        assert_string_equal(res.hits[i].kind, "standard");
+    assert_int_equal(res.kind.n, 1);
+    assert_string_equal(res.kind.v[0].value, "standard");
+    assert_int_equal(res.kind.v[0].count, res.total);
+    kb_search_res_fin(&res);
+    /* without a filter the kind counts add up to the total (small corpus:
+       every match is counted) */
+    search("证书", 1, NULL, &res);
+    uint32_t sum = 0;
+    for (size_t i = 0; i < res.kind.n; i++)
+        sum += res.kind.v[i].count;
+    assert_int_equal(sum, res.total);
+    assert_true(res.category.n > 0);
+    kb_search_res_fin(&res);
+    /* field syntax, several values, category prefix level */
+    search("kind:article,known_error 证书", 1, NULL, &res);
+    for (size_t i = 0; i < res.nhits; i++)
+        assert_string_not_equal(res.hits[i].kind, "standard");
+    kb_search_res_fin(&res);
+    struct kb_search_req r = {0};
+    r.q = "连接";
+    r.qlen = strlen(r.q);
+    r.category = "网络";
+    r.internal = 1;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), 0);
+    assert_true(res.nhits > 0);
+    for (size_t i = 0; i < res.nhits; i++)
+        assert_true(strncmp(res.hits[i].category, "网络/", strlen("网络/")) == 0);
+    kb_search_res_fin(&res);
+    r.kind = "memo";
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), KB_SEARCH_EINPUT);
+    assert_non_null(strstr(err, "memo"));
+}
+
+static void expert_syntax(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("VPN -l2tp", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    assert_int_equal(rank_of(&res, "KB-0001"), -1); /* it is about L2TP */
+    kb_search_res_fin(&res);
+    search("VPN 错误 -809", 1, NULL, &res); /* -809: a negative number is text */
+    assert_int_equal(rank_of(&res, "KB-0001"), 0);
+    kb_search_res_fin(&res);
+    search("\"共享打印机\"", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    for (size_t i = 0; i < res.nhits; i++) {
+        char *json = NULL;
+        char err[KB_ERR_MAX];
+        assert_int_equal(kb_search_get_doc(g_s, res.hits[i].id, 1, &json, err, sizeof err), 0);
+        assert_non_null(strstr(json, "共享打印机"));
+        free(json);
+    }
+    kb_search_res_fin(&res);
+    /* unbalanced quote and stray operators are still a query */
+    search("\"VPN 809 - : kind:", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    kb_search_res_fin(&res);
+}
+
+/* The snippet's only markup is <mark>, and it is HTML-escaped. */
+static void check_snippet(const char *sn)
+{
+    for (const char *p = strchr(sn, '<'); p; p = strchr(p + 1, '<'))
+        if (strncmp(p, "<mark>", 6) != 0 && strncmp(p, "</mark>", 7) != 0)
+            fail_msg("unexpected markup in snippet: %s", sn);
+    assert_null(strchr(sn, '"'));
+}
+
+static void snippets(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("Outlook 0x800CCC0E <script>", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    int marked = 0;
+    for (size_t i = 0; i < res.nhits; i++) {
+        check_snippet(res.hits[i].snippet);
+        marked += strstr(res.hits[i].snippet, "<mark>") != NULL;
+    }
+    assert_true(marked > 0);
+    assert_non_null(strstr(res.hits[0].snippet, "<mark>0x800CCC0E</mark>"));
+    kb_search_res_fin(&res);
+    search("打印机 脱机", 1, NULL, &res);
+    assert_non_null(strstr(res.hits[0].snippet, "<mark>脱机</mark>"));
+    kb_search_res_fin(&res);
+}
+
+static void bad_and_empty_input(void **state)
+{
+    (void)state;
+    struct kb_search_req r = {0};
+    struct kb_search_res res;
+    char err[KB_ERR_MAX];
+    r.q = "vpn \xff\xfe";
+    r.qlen = strlen(r.q);
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), KB_SEARCH_EINPUT);
+    assert_int_equal(res.nhits, 0);
+    r.q = "a\0b";
+    r.qlen = 3;
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), KB_SEARCH_EINPUT);
+    char *big = kb_xmalloc(KB_SEARCH_MAX_QUERY + 2);
+    memset(big, 'a', KB_SEARCH_MAX_QUERY + 1);
+    big[KB_SEARCH_MAX_QUERY + 1] = '\0';
+    r.q = big;
+    r.qlen = KB_SEARCH_MAX_QUERY + 1;
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), KB_SEARCH_EINPUT);
+    free(big);
+    r.q = "，。！？   ";
+    r.qlen = strlen(r.q);
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 0);
+    kb_search_res_fin(&res);
+    /* a long chatty description is a relaxed query, not a strict AND */
+    search("您好，我是财务科的，今天早上开机以后发现Outlook收发邮件的时候一直报错，错误代码是"
+           "0x800CCC0E，昨天还是好好的，重启电脑也没用，麻烦帮忙看一下是什么原因，谢谢",
+           1, NULL, &res);
+    assert_true(res.nhits > 0);
+    assert_string_equal(res.hits[0].id, "KB-0013");
+    kb_search_res_fin(&res);
+    r.q = "vpn";
+    r.qlen = 3;
+    r.limit = 100000;
+    r.internal = 1;
+    assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), 0);
+    assert_true(res.nhits <= KB_SEARCH_MAX_LIMIT);
+    kb_search_res_fin(&res);
+}
+
+static void spelling(void **state)
+{
+    (void)state;
+    struct kb_search_res res;
+    search("outlok", 1, NULL, &res);
+    assert_non_null(res.suggestion);
+    assert_string_equal(res.suggestion, "outlook");
+    assert_non_null(res.corrected); /* nothing matched outlok: hits are for outlook */
+    assert_true(res.nhits > 0);
+    kb_search_res_fin(&res);
+    search("outlook", 1, NULL, &res);
+    assert_null(res.suggestion);
+    kb_search_res_fin(&res);
+}
+
+static void suggest_and_nav(void **state)
+{
+    (void)state;
+    char *json = NULL;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_search_suggest(g_s, "打印", strlen("打印"), 0, 8, &json, err,
+                                       sizeof err), 0);
+    json_t *o = json_loads(json, 0, NULL);
+    json_t *arr = json_object_get(o, "suggestions");
+    assert_true(json_array_size(arr) > 0);
+    const char *first = json_string_value(json_object_get(json_array_get(arr, 0), "text"));
+    assert_non_null(strstr(first, "打印"));
+    json_decref(o);
+    free(json);
+    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", &json, err, sizeof err), 0);
+    o = json_loads(json, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "parent"), "id")),
+                        "std-s004:8.3.4");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "next"), "id")),
+                        "std-s004:8.3.4.2");
+    assert_true(json_is_null(json_object_get(o, "prev")));
+    json_decref(o);
+    free(json);
+    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", &json, err, sizeof err),
+                     KB_SEARCH_ENOTFOUND);
+    assert_int_equal(kb_search_standards(g_s, &json, err, sizeof err), 0);
+    o = json_loads(json, 0, NULL);
+    assert_int_equal(json_array_size(o), 5);
+    json_decref(o);
+    free(json);
+}
+
+static void live_refresh(void **state)
+{
+    (void)state;
+    uint64_t rev = kb_searcher_revision(g_s);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "printf -- '---\\nid: KB-9999\\nkind: article\\ntitle: zyxwvmarker 新文章\\n---\\n正文\\n' "
+             "> %s/corpus/articles/KB-9999.md && build/bin/indexer build --quiet --corpus "
+             "%s/corpus --index %s >/dev/null", g_dir, g_dir, g_index);
+    assert_int_equal(run(cmd), 0);
+    int changed = 0;
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_searcher_refresh(g_s, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 1);
+    assert_true(kb_searcher_revision(g_s) > rev);
+    expect_first("zyxwvmarker", "KB-9999");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(chatty_problem_description),
+        cmocka_unit_test(error_codes),
+        cmocka_unit_test(clause_number),
+        cmocka_unit_test(traditional_and_regional),
+        cmocka_unit_test(visibility),
+        cmocka_unit_test(filters_and_facets),
+        cmocka_unit_test(expert_syntax),
+        cmocka_unit_test(snippets),
+        cmocka_unit_test(bad_and_empty_input),
+        cmocka_unit_test(spelling),
+        cmocka_unit_test(suggest_and_nav),
+        cmocka_unit_test(live_refresh),
+    };
+    return cmocka_run_group_tests_name("search", tests, setup, teardown);
+}
