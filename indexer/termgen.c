@@ -3,6 +3,7 @@
 #include "kb_schema.h"
 #include "kb_util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@ struct gen {
     kbx_doc *xd;
     uint32_t base;      /* position offset of the current field */
     uint32_t wdf;
-    int title;          /* also add S-prefixed terms */
+    const char *extra;  /* also add each term with this prefix (no positions) */
     int failed;
     struct termgen_words *words;
     struct kb_buf tmp;
@@ -65,9 +66,9 @@ static int on_token(void *ud, const struct kb_token *tk)
         g->failed = 1;
         return 1;
     }
-    if (g->title && !(tk->flags & KB_TOKF_STEM)) {
+    if (g->extra && !(tk->flags & KB_TOKF_STEM)) {
         kb_buf_reset(&g->tmp);
-        kb_buf_adds(&g->tmp, KB_PREFIX_TITLE);
+        kb_buf_adds(&g->tmp, g->extra);
         kb_buf_add(&g->tmp, tk->term, tk->len);
         kbx_doc_add_term(g->xd, g->tmp.data, g->tmp.len, 1);
     }
@@ -76,14 +77,14 @@ static int on_token(void *ud, const struct kb_token *tk)
     return 0;
 }
 
-static int index_field(kb_analyzer *an, struct gen *g, const char *text, uint32_t wdf, int title,
-                       char *err, size_t errlen)
+static int index_field(kb_analyzer *an, struct gen *g, const char *text, uint32_t wdf,
+                       const char *extra, char *err, size_t errlen)
 {
     if (!text || !*text)
         return 0;
     uint32_t npos = 0;
     g->wdf = wdf;
-    g->title = title;
+    g->extra = extra;
     int rc = kb_analyze(an, KB_TOK_DOCUMENT, text, strlen(text), on_token, g, &npos, err,
                         errlen);
     if (g->failed) {
@@ -189,17 +190,32 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
         kb_seterr(err, errlen, "[termgen] cannot allocate a document");
         goto done;
     }
-    /* weighted fields first, then the bodies */
-    const char *title_fields[] = {d->title, d->heading, d->tags, d->product, d->service,
-                                  d->std_code};
-    for (size_t i = 0; i < sizeof title_fields / sizeof *title_fields; i++)
-        if (index_field(an, &g, title_fields[i], KB_WDF_TITLE, i < 2, err, errlen) < 0)
+    /* weighted fields first, then the bodies (see kb_schema.h) */
+    static const struct {
+        size_t off;
+        uint32_t wdf;
+        const char *extra;
+    } fields[] = {
+        {offsetof(struct kb_doc, title), KB_WDF_TITLE, KB_PREFIX_TITLE},
+        {offsetof(struct kb_doc, heading), KB_WDF_TITLE, KB_PREFIX_TITLE},
+        {offsetof(struct kb_doc, path), KB_WDF_PATH, KB_PREFIX_TITLE},
+        {offsetof(struct kb_doc, tags), KB_WDF_TITLE, NULL},
+        {offsetof(struct kb_doc, product), KB_WDF_TITLE, NULL},
+        {offsetof(struct kb_doc, service), KB_WDF_TITLE, NULL},
+        {offsetof(struct kb_doc, std_code), KB_WDF_TITLE, NULL},
+        {offsetof(struct kb_doc, symptom), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, cause), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, workaround), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, resolution), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, body), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, category), KB_WDF_BODY, NULL},
+        {offsetof(struct kb_doc, std_title), KB_WDF_BODY, KB_PREFIX_STDTITLE},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        const char *text = *(char *const *)((const char *)d + fields[i].off);
+        if (index_field(an, &g, text, fields[i].wdf, fields[i].extra, err, errlen) < 0)
             goto done;
-    const char *body_fields[] = {d->symptom, d->cause,     d->workaround, d->resolution,
-                                 d->body,    d->category,  d->path,       d->std_title};
-    for (size_t i = 0; i < sizeof body_fields / sizeof *body_fields; i++)
-        if (index_field(an, &g, body_fields[i], KB_WDF_BODY, 0, err, errlen) < 0)
-            goto done;
+    }
 
     kbx_doc *xd = g.xd;
     const char *kind = kb_kind_name(d->kind);

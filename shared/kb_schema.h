@@ -4,10 +4,13 @@
  * the whole index instead of updating it.
  *
  * Free text: unprefixed terms from kb_analyze, positional. Title, heading,
- * tags and clause get KB_WDF_TITLE per occurrence, bodies KB_WDF_BODY;
- * title/heading terms are also added with prefix "S" (no positions) so a
- * query can favour title matches. Fields are placed KB_FIELD_GAP positions
- * apart so phrases never span two fields.
+ * tags, product, service and standard code get KB_WDF_TITLE per
+ * occurrence, a clause's parent headings (path) KB_WDF_PATH, bodies
+ * KB_WDF_BODY. Title, heading and path terms are also added with prefix "S"
+ * (no positions) so a query can favour title matches, and a standard's
+ * title with prefix "B", so a query naming the standard ("运维规范") can
+ * favour its clauses. Fields are placed KB_FIELD_GAP positions apart so
+ * phrases never span two fields.
  *
  * Boolean (filter) terms, all lower-case ASCII prefixes followed by the value:
  *   Q<id>       unique id            K<kind>        article|known_error|standard
@@ -23,7 +26,7 @@
 
 /* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
  * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
-#define KB_SCHEMA_VERSION "2"
+#define KB_SCHEMA_VERSION "3"
 
 /* value slots */
 enum {
@@ -51,9 +54,11 @@ enum {
 #define KB_PREFIX_STD "G"
 #define KB_PREFIX_CLAUSE "N"
 #define KB_PREFIX_TITLE "S"
+#define KB_PREFIX_STDTITLE "B"
 #define KB_PREFIX_STEM "Z"
 
 #define KB_WDF_TITLE 3
+#define KB_WDF_PATH 2
 #define KB_WDF_BODY 1
 #define KB_FIELD_GAP 100
 

@@ -36,6 +36,7 @@
 #define W_CONCEPT 1.5     /* a multi-word glossary entry (service desk) */
 #define W_TITLE 0.8       /* title / heading matches (AND_MAYBE) */
 #define W_NEAR 0.6        /* neighbouring query words near each other */
+#define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
 #define MAX_GROUPS 48
 #define ELITE_ABOVE 24
 #define MAX_NEAR 10
@@ -601,6 +602,14 @@ static void build_boosts(struct build *b)
         ql_add(&titles, scaled(prefixed_q(KB_PREFIX_TITLE, t, strlen(t)), b->prim[i].weight));
     }
     ql_add(&b->boosts, scaled(ql_combine(&titles, KBX_OP_OR, 0), W_TITLE));
+    struct qlist stdt = {0};
+    for (size_t i = 0; i < b->nprim; i++) {
+        const char *t = b->prim[i].term;
+        if (t[0] == 'Z')
+            t++;
+        ql_add(&stdt, prefixed_q(KB_PREFIX_STDTITLE, t, strlen(t)));
+    }
+    ql_add(&b->boosts, scaled(ql_combine(&stdt, KBX_OP_OR, 0), W_STDTITLE));
     size_t pairs = 0;
     for (size_t i = 0; i + 1 < b->nprim && pairs < MAX_NEAR; i++) {
         uint32_t d = b->prim[i + 1].pos > b->prim[i].pos ? b->prim[i + 1].pos - b->prim[i].pos : 0;
