@@ -2,7 +2,7 @@
 #
 #   make          build the programs (build/bin/indexer, ...)
 #   make test     deps, normal + ASan/UBSan builds, unit and end-to-end tests
-#   make run      deps, build, index corpora/, print index stats
+#   make run      deps, build, index corpora/, start searchd, print the URLs
 #   make deps     install missing Debian packages (no-op when all are there)
 #
 # Two variants are built from the same sources: build/ (optimised, the one
@@ -18,7 +18,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(LWS_CFLAGS)
+CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(LWS_CFLAGS) $(PQ_CFLAGS)
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 ALL_CXXFLAGS = -std=c++17 $(WARN) $(CXXFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lxapian -lstdc++ -lm -lpthread
@@ -27,6 +27,10 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 SHARED_SRC  := $(wildcard shared/*.c) $(wildcard shared/*.cc)
 INDEXER_SRC := $(wildcard indexer/*.c)
 SEARCHD_SRC := $(wildcard searchd/*.c)
+DESK_SRC    := $(filter-out chatdesk/main.c,$(wildcard chatdesk/*.c))
+DESK_MAIN   := $(wildcard chatdesk/main.c)
+PQ_CFLAGS   := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+DESK_LIBS   := -lpq -lsodium
 EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
 LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
 LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)
@@ -40,8 +44,12 @@ BA := build/asan
 
 LIBKB   := $(B)/lib/libkb.a
 LIBKB_A := $(BA)/lib/libkb.a
-PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer) $(if $(SEARCHD_SRC),$(B)/bin/searchd)
-PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer) $(if $(SEARCHD_SRC),$(BA)/bin/searchd)
+PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer) $(if $(SEARCHD_SRC),$(B)/bin/searchd) \
+           $(if $(DESK_MAIN),$(B)/bin/chatdesk)
+PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer) $(if $(SEARCHD_SRC),$(BA)/bin/searchd) \
+           $(if $(DESK_MAIN),$(BA)/bin/chatdesk)
+LIBDESK   := $(B)/lib/libdesk.a
+LIBDESK_A := $(BA)/lib/libdesk.a
 EVAL    := $(if $(EVAL_SRC),$(B)/bin/kbeval)
 FUZZ    := $(if $(wildcard tests/fuzz/*.c),$(B)/fuzz/fuzz_query)
 UNITS   := $(patsubst tests/unit/%.c,$(B)/test/%,$(UNIT_SRC))
@@ -71,9 +79,15 @@ $(B)/bin/searchd: $(call objs,$(B),$(SEARCHD_SRC)) $(LIBKB)
 $(B)/bin/kbeval: $(call objs,$(B),$(EVAL_SRC)) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBKB)
+$(LIBDESK): $(call objs,$(B),$(DESK_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	rm -f $@ && $(AR) rcs $@ $^
+$(B)/bin/chatdesk: $(call objs,$(B),$(DESK_MAIN)) $(LIBDESK) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LWS_LIBS) $(DESK_LIBS) $(LDLIBS)
+$(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBDESK) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
 
 # ---- sanitizer variant ----------------------------------------------------
 $(BA)/obj/%.c.o: %.c
@@ -91,9 +105,15 @@ $(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBKB_A)
 $(BA)/bin/searchd: $(call objs,$(BA),$(SEARCHD_SRC)) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
-$(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBKB_A)
+$(LIBDESK_A): $(call objs,$(BA),$(DESK_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(SAN) -o $@ $^ $(LDLIBS) -lcmocka
+	rm -f $@ && $(AR) rcs $@ $^
+$(BA)/bin/chatdesk: $(call objs,$(BA),$(DESK_MAIN)) $(LIBDESK_A) $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(DESK_LIBS) $(LDLIBS)
+$(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBDESK_A) $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
 
 # ---- fuzzing (clang + libFuzzer), sources built straight from the tree ------
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Ishared $(PKG_CFLAGS)
@@ -114,12 +134,9 @@ test: deps
 	$(MAKE) all asan $(UNITS) $(EVAL) $(FUZZ)
 	@sh scripts/testrun.sh
 
-INDEX ?= var/index
 run: deps
 	$(MAKE) all
-	@mkdir -p var
-	$(B)/bin/indexer build --corpus corpora --index $(INDEX)
-	$(B)/bin/indexer stats --index $(INDEX)
+	@sh scripts/run.sh
 
 # relevance evaluation against the baselines; rewrites tests/eval/RESULTS.md
 eval: all $(EVAL)
