@@ -433,6 +433,47 @@ static char *gloss_norm(struct builder *b, const char *s, size_t n)
     return norm;
 }
 
+struct stem_ctx {
+    struct kb_buf key;
+    int latin_only;
+};
+
+static int stem_tok(void *ud, const struct kb_token *t)
+{
+    struct stem_ctx *c = ud;
+    if (t->flags & KB_TOKF_CJK)
+        c->latin_only = 0;
+    int digit = 0;
+    for (size_t i = 0; i < t->len; i++)
+        digit |= t->term[i] >= '0' && t->term[i] <= '9';
+    /* words with a digit and codes (pre-shared) have no stem: as they are */
+    int word = !(t->flags & KB_TOKF_CJK) &&
+               (((t->flags & KB_TOKF_WORD) && digit) || (t->flags & KB_TOKF_CODE));
+    if (t->flags & KB_TOKF_STEM) {
+        kb_buf_adds(&c->key, c->key.len > 1 ? " " : "");
+        kb_buf_add(&c->key, t->term + 1, t->len - 1);
+    } else if (word) { /* numbers and codes have no stem */
+        kb_buf_adds(&c->key, c->key.len > 1 ? " " : "");
+        kb_buf_add(&c->key, t->term, t->len);
+    }
+    return 0;
+}
+
+/* The stem key of an all-Latin glossary term: KB_SYNONYM_STEM + its words'
+ * stems joined by spaces ("~key perform indic"); NULL for other terms.
+ * Caller frees. */
+static char *stem_key(struct builder *b, const char *term)
+{
+    struct stem_ctx c = {{0}, 1};
+    kb_buf_adds(&c.key, KB_SYNONYM_STEM);
+    kb_analyzer_tokenize(b->an, KB_TOK_DOCUMENT, term, strlen(term), stem_tok, &c, NULL, NULL, 0);
+    if (!c.latin_only || c.key.len <= strlen(KB_SYNONYM_STEM)) {
+        kb_buf_fin(&c.key);
+        return NULL;
+    }
+    return kb_buf_take(&c.key);
+}
+
 /* Loads <corpus>/glossary.txt as synonyms when it changed (or the index was
  * rebuilt): every old synonym is cleared, then each pair of terms of a
  * group is added both ways. Bad lines are reported and skipped. Returns 0,
@@ -494,10 +535,20 @@ static int load_glossary(struct builder *b)
                         bad ? "an empty or invalid term" : "a group needs two terms or more");
                 b->st->glossary_errors++;
             } else {
-                for (size_t i = 0; rc == 0 && i < terms.n; i++)
-                    for (size_t j = 0; rc == 0 && j < terms.n; j++)
-                        if (i != j && strcmp(terms.v[i], terms.v[j]) != 0)
-                            rc = kbx_db_add_synonym(b->db, terms.v[i], terms.v[j]);
+                for (size_t i = 0; rc == 0 && i < terms.n; i++) {
+                    /* English terms are also keyed by their stems, so
+                       "key indicators" finds "key performance indicator"'s
+                       sibling "indicators" -> "indic" keys alike */
+                    char *sk = stem_key(b, terms.v[i]);
+                    for (size_t j = 0; rc == 0 && j < terms.n; j++) {
+                        if (i == j || strcmp(terms.v[i], terms.v[j]) == 0)
+                            continue;
+                        rc = kbx_db_add_synonym(b->db, terms.v[i], terms.v[j]);
+                        if (rc == 0 && sk)
+                            rc = kbx_db_add_synonym(b->db, sk, terms.v[j]);
+                    }
+                    free(sk);
+                }
                 b->st->glossary_groups++;
             }
         }

@@ -213,6 +213,8 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     };
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
         const char *text = *(char *const *)((const char *)d + fields[i].off);
+        if (fields[i].off == offsetof(struct kb_doc, body) && d->body_composed)
+            continue; /* its sub-clauses are indexed with this text */
         if (index_field(an, &g, text, fields[i].wdf, fields[i].extra, err, errlen) < 0)
             goto done;
     }

@@ -77,6 +77,8 @@ char *kb_doc_to_json(const struct kb_doc *doc)
     }
     if (doc->source_line)
         json_object_set_new(o, "source_line", json_integer(doc->source_line));
+    if (doc->body_composed)
+        json_object_set_new(o, "body_composed", json_true());
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!s) { /* only on invalid UTF-8 in a field, which callers prevent */
@@ -112,6 +114,7 @@ struct kb_doc *kb_doc_from_json(const char *json, size_t len, char *err, size_t 
     json_t *line = json_object_get(o, "source_line");
     if (json_is_integer(line))
         d->source_line = (int)json_integer_value(line);
+    d->body_composed = json_is_true(json_object_get(o, "body_composed"));
     json_decref(o);
     return d;
 }

@@ -33,6 +33,9 @@ struct kb_doc {
     char *visibility;  /* "public" or "internal" (standards: public) */
     char *source;      /* corpus-relative path of the file it came from */
     int source_line;   /* 1-based line in source where it starts (0: unknown) */
+    int body_composed; /* standards: the clause has no text of its own and
+                          body is its sub-clauses' text, shown to readers
+                          but not indexed (the sub-clauses are) */
     /* article */
     char *category;
     char *tags;        /* comma-separated */

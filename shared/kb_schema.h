@@ -26,7 +26,7 @@
 
 /* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
  * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
-#define KB_SCHEMA_VERSION "3"
+#define KB_SCHEMA_VERSION "5"
 
 /* value slots */
 enum {
@@ -72,5 +72,8 @@ enum {
  * line separated by " | ", stored as Xapian synonyms between the
  * normalised forms of every pair in a group. */
 #define KB_GLOSSARY_FILE "glossary.txt"
+/* An English glossary term is also a synonym key as "~" + its words' stems
+ * ("~servic desk"), so plurals and other forms of a query reach it. */
+#define KB_SYNONYM_STEM "~"
 
 #endif

@@ -33,7 +33,8 @@
 #define W_BIGRAM 0.35     /* a CJK bigram */
 #define W_SINGLE 0.3      /* a one-character CJK word */
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
-#define W_CONCEPT 1.5     /* a multi-word glossary entry (service desk) */
+#define W_CONCEPT 2.0     /* a multi-word glossary entry (service desk) */
+#define W_IN_CONCEPT 0.3  /* factor for a word that is part of such an entry */
 #define W_TITLE 0.8       /* title / heading matches (AND_MAYBE) */
 #define W_NEAR 0.6        /* neighbouring query words near each other */
 #define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
@@ -285,6 +286,7 @@ struct build {
     size_t nprim;
     /* words the spelling suggestion may correct: (term, freq 0) */
     struct toks unknown;
+    struct toks clauses;        /* clause numbers named in the query */
 };
 
 static void hl_add(struct build *b, const char *t, size_t len, double w)
@@ -357,12 +359,18 @@ static int analyse(kb_searcher *s, const char *text, size_t len, struct toks *ts
 struct syn_ctx {
     struct build *b;
     struct qlist *alts;
+    kb_map *seen; /* synonym values already added */
 };
 
 /* A synonym value becomes a term (one word) or a phrase (several). */
 static int add_synonym(void *ud, const char *syn, size_t len)
 {
     struct syn_ctx *c = ud;
+    char *v = kb_xstrndup(syn, len);
+    int seen = kb_map_put(c->seen, v, (void *)1) != NULL;
+    free(v);
+    if (seen)
+        return 0;
     struct toks ts = {0};
     if (analyse(c->b->s, syn, len, &ts) == 0) {
         size_t words = 0;
@@ -393,10 +401,26 @@ static int add_synonym(void *ud, const char *syn, size_t len)
     return 0;
 }
 
+/* Adds the glossary synonyms of key and, when stemkey is not NULL, of the
+ * stem key (KB_SYNONYM_STEM + stems), each value once. */
+static void add_synonyms2(struct build *b, const char *key, const char *stemkey,
+                          struct qlist *alts)
+{
+    struct syn_ctx c = {b, alts, kb_map_new()};
+    kbx_db_synonyms(b->s->db, key, add_synonym, &c);
+    if (stemkey) {
+        struct kb_buf k;
+        kb_buf_init(&k);
+        kb_buf_printf(&k, "%s%s", KB_SYNONYM_STEM, stemkey);
+        kbx_db_synonyms(b->s->db, k.data, add_synonym, &c);
+        kb_buf_fin(&k);
+    }
+    kb_map_free(c.seen, NULL);
+}
+
 static void add_synonyms(struct build *b, const char *key, struct qlist *alts)
 {
-    struct syn_ctx c = {b, alts};
-    kbx_db_synonyms(b->s->db, key, add_synonym, &c);
+    add_synonyms2(b, key, NULL, alts);
 }
 
 static void add_group(struct build *b, kbx_query *q, double w)
@@ -463,6 +487,72 @@ static void note_unknown(struct build *b, const struct tok *t)
     collect_tok(&b->unknown, &kt);
 }
 
+/* Index of the stem token that follows Latin word token i, or i itself. */
+static size_t stem_of(const struct toks *ts, size_t i)
+{
+    if (i + 1 < ts->n && (ts->v[i + 1].flags & KB_TOKF_STEM) && ts->v[i + 1].pos == ts->v[i].pos)
+        return i + 1;
+    return i;
+}
+
+static int latin_word(const struct tok *t)
+{
+    return (t->flags & (KB_TOKF_WORD | KB_TOKF_CODE)) &&
+           !(t->flags & (KB_TOKF_CJK | KB_TOKF_STEM | KB_TOKF_PART));
+}
+
+/* Multi-word glossary entries among consecutive Latin words ("service
+ * desk", "key performance indicators"): the longest one starting at each
+ * word becomes one concept group (the phrase itself or any synonym), and
+ * its words are marked in covered[pos] so they count less on their own. */
+static void find_concepts(struct build *b, const struct toks *ts, unsigned char *covered,
+                          uint32_t maxpos)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        if (!latin_word(&ts->v[i]) || covered[ts->v[i].pos])
+            continue;
+        size_t idx[4];
+        size_t n = 0;
+        uint32_t want = ts->v[i].pos;
+        for (size_t j = i; j < ts->n && n < 4; j++) {
+            if (!latin_word(&ts->v[j]))
+                continue;
+            if (ts->v[j].pos != want)
+                break;
+            idx[n++] = j;
+            want++;
+        }
+        for (size_t len = n; len >= 2; len--) {
+            struct kb_buf key, sk;
+            kb_buf_init(&key);
+            kb_buf_init(&sk);
+            for (size_t k = 0; k < len; k++) {
+                const struct tok *w = &ts->v[idx[k]], *st = &ts->v[stem_of(ts, idx[k])];
+                kb_buf_printf(&key, "%s%s", k ? " " : "", w->term);
+                kb_buf_printf(&sk, "%s%s", k ? " " : "", st == w ? w->term : st->term + 1);
+            }
+            struct qlist alts = {0};
+            add_synonyms2(b, key.data, sk.data, &alts);
+            if (alts.n) {
+                /* the words themselves, as a phrase, are the concept too */
+                struct qlist ph = {0};
+                for (size_t k = 0; k < len; k++)
+                    ql_add(&ph, term_q(ts->v[idx[k]].term, ts->v[idx[k]].len));
+                ql_add(&alts, ql_combine(&ph, KBX_OP_PHRASE, (uint32_t)len + 1));
+                add_group(b, ql_combine(&alts, KBX_OP_OR, 0), W_CONCEPT);
+                for (size_t k = 0; k < len; k++)
+                    if (ts->v[idx[k]].pos <= maxpos)
+                        covered[ts->v[idx[k]].pos] = 1;
+            }
+            ql_fin(&alts);
+            kb_buf_fin(&key);
+            kb_buf_fin(&sk);
+            if (covered[ts->v[i].pos])
+                break;
+        }
+    }
+}
+
 /* Turns free-text tokens into weighted groups. */
 static void build_groups(struct build *b, const struct toks *ts)
 {
@@ -473,6 +563,8 @@ static void build_groups(struct build *b, const struct toks *ts)
             maxpos = ts->v[i].pos + 2;
     unsigned char *cov = kb_xcalloc(maxpos + 1, 1);      /* in some real word */
     unsigned char *chat = kb_xcalloc(maxpos + 1, 1);     /* in a chatty word */
+    unsigned char *concept = kb_xcalloc(maxpos + 1, 1);  /* in a glossary phrase */
+    find_concepts(b, ts, concept, maxpos);
     for (size_t i = 0; i < ts->n; i++) {
         const struct tok *t = &ts->v[i];
         if ((t->flags & KB_TOKF_CJK) && (t->flags & KB_TOKF_WORD)) {
@@ -536,6 +628,8 @@ static void build_groups(struct build *b, const struct toks *ts)
         int code = (t->flags & KB_TOKF_CODE) != 0;
         int c = !code && is_chatty(t->term, t->len);
         double w = code ? W_CODE : c ? W_CHATTY : is_number(t->term, t->len) ? W_NUMBER : W_WORD;
+        if (!code && !c && concept[t->pos])
+            w *= W_IN_CONCEPT; /* the phrase's concept group speaks for it */
         struct qlist alts = {0};
         ql_add(&alts, term_q(t->term, t->len));
         if (!c)
@@ -548,8 +642,8 @@ static void build_groups(struct build *b, const struct toks *ts)
             if (!c)
                 hl_add(b, stem->term, stem->len, w);
         }
-        if (!c)
-            add_synonyms(b, t->term, &alts);
+        if (!c && !concept[t->pos])
+            add_synonyms2(b, t->term, stem ? stem->term + 1 : NULL, &alts);
         add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
         if (!c) {
             const struct tok *p = stem ? stem : t;
@@ -557,38 +651,15 @@ static void build_groups(struct build *b, const struct toks *ts)
             if (!code && !is_number(t->term, t->len) && t->len >= 3)
                 note_unknown(b, t);
         }
-        if (code && is_clause_number(t->term, t->len))
+        if (code && is_clause_number(t->term, t->len)) {
             add_group(b, prefixed_q(KB_PREFIX_CLAUSE, t->term, t->len), W_CLAUSE);
-    }
-    /* multi-word glossary entries: "service desk", "known error" */
-    for (size_t i = 0; i < ts->n; i++) {
-        const struct tok *t = &ts->v[i];
-        if ((t->flags & (KB_TOKF_CJK | KB_TOKF_STEM | KB_TOKF_PART)) || !(t->flags & KB_TOKF_WORD))
-            continue;
-        struct kb_buf key;
-        kb_buf_init(&key);
-        kb_buf_adds(&key, t->term);
-        uint32_t want = t->pos + 1;
-        int words = 1;
-        for (size_t j = i + 1; j < ts->n && words < 4; j++) {
-            const struct tok *u = &ts->v[j];
-            if (u->flags & (KB_TOKF_STEM | KB_TOKF_PART))
-                continue;
-            if (u->pos != want || (u->flags & KB_TOKF_CJK))
-                break;
-            kb_buf_printf(&key, " %s", u->term);
-            words++;
-            want++;
-            struct qlist alts = {0};
-            add_synonyms(b, key.data, &alts);
-            if (alts.n)
-                add_group(b, ql_combine(&alts, KBX_OP_OR, 0), W_CONCEPT);
-            ql_fin(&alts);
+            struct kb_token kt = {t->term, t->len, t->pos, 0, 0, t->flags};
+            collect_tok(&b->clauses, &kt);
         }
-        kb_buf_fin(&key);
     }
     free(cov);
     free(chat);
+    free(concept);
 }
 
 /* Title and proximity boosts from the primary terms. */
@@ -1127,6 +1198,7 @@ static void build_fin(struct build *b)
     for (size_t i = 0; i < b->nprim; i++)
         free(b->prim[i].term);
     toks_fin(&b->unknown);
+    toks_fin(&b->clauses);
 }
 
 /* Builds the whole query for normalised text nq; *out NULL means "matches
@@ -1233,6 +1305,53 @@ done:
     return rc;
 }
 
+/* ---- re-ranking ------------------------------------------------------------------------ */
+
+#define RERANK_DEPTH 50
+#define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
+
+struct cand {
+    size_t i;           /* index in the mset */
+    double w;           /* weight after re-ranking */
+    struct kb_doc *doc; /* owned */
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w < y->w ? 1 : -1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A clause with no text of its own (its body is its sub-clauses', see
+ * kb_doc.body_composed) is an entry for its section: when one of its own
+ * sub-clauses matched too, the sub-clause holds the text that matched, so
+ * the section ranks just below the best such sub-clause, unless the query
+ * names the section's own number. */
+static void rerank_candidates(struct cand *c, size_t n, const struct toks *named)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].doc || !c[i].doc->body_composed || !c[i].doc->id || !c[i].doc->clause)
+            continue;
+        int asked = 0; /* the query names this section's number: keep it */
+        for (size_t k = 0; k < named->n; k++)
+            asked |= strcmp(named->v[k].term, c[i].doc->clause) == 0;
+        if (asked)
+            continue;
+        size_t pl = strlen(c[i].doc->id);
+        double best = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != i && c[j].doc && c[j].doc->id &&
+                strncmp(c[j].doc->id, c[i].doc->id, pl) == 0 && c[j].doc->id[pl] == '.' &&
+                c[j].w > best)
+                best = c[j].w;
+        if (best > 0 && c[i].w > best * W_SECTION)
+            c[i].w = best * W_SECTION;
+    }
+    qsort(c, n, sizeof *c, cmp_cand);
+}
+
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
                     struct kb_search_res *res, struct build *b, char *err, size_t errlen)
 {
@@ -1240,11 +1359,15 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     int rc = build_query(s, req, nq, nqlen, b, &q, err, errlen);
     if (rc < 0 || !q)
         return rc;
+    uint32_t limit = req->limit == 0 ? 10 : req->limit > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
+                                                                             : req->limit;
+    /* the first RERANK_DEPTH results are fetched and re-ranked together,
+       so a page boundary never splits a re-ranked group */
+    int rerank = req->offset + limit <= RERANK_DEPTH;
     struct kbx_search_opts o;
     kbx_search_opts_init(&o);
-    o.offset = req->offset;
-    o.limit = req->limit == 0 ? 10 : req->limit > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
-                                                                         : req->limit;
+    o.offset = rerank ? 0 : req->offset;
+    o.limit = rerank ? RERANK_DEPTH : limit;
     o.bm25_k1 = 1.2;
     o.bm25_b = 0.6;
     unsigned slots[3] = {KB_SLOT_KIND, KB_SLOT_CATEGORY, KB_SLOT_STD_SLUG};
@@ -1264,22 +1387,33 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     res->total = kbx_mset_matches_estimated(m);
     size_t n = kbx_mset_size(m);
-    res->hits = kb_xcalloc(n ? n : 1, sizeof *res->hits);
-    size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
+    struct cand *c = kb_xcalloc(n ? n : 1, sizeof *c);
     for (size_t i = 0; i < n; i++) {
         const char *data;
         size_t len;
-        if (kbx_mset_data(m, i, &data, &len) < 0)
-            continue;
-        struct kb_doc *d = kb_doc_from_json(data, len, NULL, 0);
-        if (!d)
+        c[i].i = i;
+        c[i].w = kbx_mset_weight(m, i);
+        if (kbx_mset_data(m, i, &data, &len) == 0)
+            c[i].doc = kb_doc_from_json(data, len, NULL, 0);
+    }
+    if (rerank)
+        rerank_candidates(c, n, &b->clauses);
+    size_t from = rerank ? req->offset : 0, to = rerank ? req->offset + limit : n;
+    if (to > n)
+        to = n;
+    res->hits = kb_xcalloc(to > from ? to - from : 1, sizeof *res->hits);
+    size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
+    for (size_t k = from; k < to; k++) {
+        if (!c[k].doc)
             continue;
         struct kb_hit *h = &res->hits[res->nhits++];
-        fill_hit(s, b->hl, bytes, d, h);
-        h->score = kbx_mset_weight(m, i);
-        h->percent = kbx_mset_percent(m, i);
-        kb_doc_free(d);
+        fill_hit(s, b->hl, bytes, c[k].doc, h);
+        h->score = c[k].w;
+        h->percent = kbx_mset_percent(m, c[k].i);
     }
+    for (size_t i = 0; i < n; i++)
+        kb_doc_free(c[i].doc);
+    free(c);
     if (!req->no_facets) {
         kbx_mset_facets(m, KB_SLOT_KIND, add_facet, &res->kind);
         kbx_mset_facets(m, KB_SLOT_CATEGORY, add_facet, &res->category);

@@ -1532,6 +1532,7 @@ static void fill_section_bodies(struct kb_doc **docs, int n)
         if (b.len) {
             free(docs[i]->body);
             docs[i]->body = kb_buf_take(&b);
+            docs[i]->body_composed = 1;
         }
         kb_buf_fin(&b);
     }

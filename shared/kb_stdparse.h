@@ -40,7 +40,9 @@
  *              rule lines and TOC lines are dropped. A clause with no
  *              text of its own (7.8 服务台, all of whose text is in 7.8.1
  *              and 7.8.2) gets its direct sub-clauses' titles and bodies,
- *              so it reads as the section.
+ *              so it reads as the section; body_composed is set, and
+ *              the indexer leaves such a body out of the index (the
+ *              sub-clauses hold that text, and rank for it).
  *   std_code   the code the text repeats on its own line ("GB/T
  *              34077.5—2020", "DB21/T 1799.1—XXXX", "DSIA02012007"), with
  *              spaces collapsed and removed around "/" and dashes, the
