@@ -611,7 +611,8 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     int rc = -1, in_tx = 0;
     if (walk(o->corpus, "", &files, err, errlen) < 0)
         goto out;
-    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    if (files.n)
+        qsort(files.v, files.n, sizeof *files.v, cmp_str);
     b.lx = kb_lexicon_new_builtin();
     if (kb_analyzer_new(b.lx, &b.an, err, errlen) < 0)
         goto out;

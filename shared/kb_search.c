@@ -1349,7 +1349,8 @@ static void rerank_candidates(struct cand *c, size_t n, const struct toks *named
         if (best > 0 && c[i].w > best * W_SECTION)
             c[i].w = best * W_SECTION;
     }
-    qsort(c, n, sizeof *c, cmp_cand);
+    if (n)
+        qsort(c, n, sizeof *c, cmp_cand);
 }
 
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
@@ -1684,7 +1685,8 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err,
     all.plen = pre.len;
     kbx_db_allterms(s->db, pre.data, collect_clause, &all);
     kb_buf_fin(&pre);
-    qsort(all.v, all.n, sizeof *all.v, cmp_clause_p);
+    if (all.n)
+        qsort(all.v, all.n, sizeof *all.v, cmp_clause_p);
     char *parent = kb_xstrdup(d->clause);
     char *dot = strrchr(parent, '.');
     if (dot)
@@ -1894,7 +1896,8 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
             struct term_ctx tc = {0};
             tc.plen = ll;
             kbx_db_allterms(s->db, last, collect_term, &tc);
-            qsort(tc.v, tc.n, sizeof *tc.v, cmp_tf);
+            if (tc.n)
+                qsort(tc.v, tc.n, sizeof *tc.v, cmp_tf);
             for (size_t i = 0; i < tc.n && n < max; i++) {
                 struct kb_buf t;
                 kb_buf_init(&t);
