@@ -68,12 +68,25 @@ for e in tests/browser/*.test.mjs; do
     [ -f "$e" ] || continue
     run_tap "browser $(basename "$e")" env KB_BIN=build/bin node --test --test-reporter=tap "$e"
 done
+if [ -x build/bin/kbeval ]; then
+    # relevance: kbdesk must beat the stronger baseline on every measure
+    run_tap "eval kbeval --check" sh -c '
+        d=$(mktemp -d) && trap "rm -rf $d" EXIT &&
+        build/bin/indexer build --quiet --corpus corpora --index "$d/index" >/dev/null &&
+        build/bin/kbeval --corpus corpora --index "$d/index" --work "$d" \
+            --queries tests/eval/queries.tsv --check &&
+        echo "ok 1 - kbdesk beats both baselines on S@1, MRR@10 and nDCG@10" ||
+        { echo "not ok 1 - kbdesk does not beat the stronger baseline"; exit 1; }'
+fi
 for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     # a short coverage-guided run from the seed corpus; any crash fails
-    run_tap "fuzz $(basename "$f")" sh -c "'$f' -max_total_time=20 -max_len=8192 -timeout=10 \
-        tests/fuzz/corpus >/dev/null 2>&1 && echo 'ok 1 - $(basename "$f") 20 s without a crash' \
-        || { echo 'not ok 1 - $(basename "$f") crashed'; exit 1; }"
+    # a short coverage-guided run over a copy of the seed corpus; any crash
+    # fails, with the fuzzer's report shown (crash files go to build/fuzz)
+    run_tap "fuzz $(basename "$f")" sh -c "d=\$(mktemp -d) && cp tests/fuzz/corpus/* \$d/ &&
+        '$f' -max_total_time=20 -max_len=8192 -timeout=10 -artifact_prefix=build/fuzz/ \$d \
+            >\$d.log 2>&1 && echo 'ok 1 - $(basename "$f") 20 s without a crash' ||
+        { tail -40 \$d.log; echo 'not ok 1 - $(basename "$f") crashed'; exit 1; }"
 done
 
 [ -n "$failed_names" ] && echo "failed:$failed_names"

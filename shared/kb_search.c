@@ -1849,8 +1849,9 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
     *json = NULL;
     if (max == 0)
         max = 8;
-    if (len > 256) {
-        kb_seterr(err, errlen, "[suggest] prefix too long");
+    if (len > KB_SEARCH_MAX_PREFIX) {
+        kb_seterr(err, errlen, "[suggest] prefix too long: %zu bytes (at most %d)", len,
+                  KB_SEARCH_MAX_PREFIX);
         return KB_SEARCH_EINPUT;
     }
     char *np = NULL;

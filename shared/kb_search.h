@@ -40,6 +40,7 @@ typedef struct kb_searcher kb_searcher;
 
 #define KB_SEARCH_MAX_QUERY 4096 /* bytes; longer queries are KB_SEARCH_EINPUT */
 #define KB_SEARCH_MAX_LIMIT 100  /* limit is clamped to this */
+#define KB_SEARCH_MAX_PREFIX 256 /* bytes; a longer suggest prefix is KB_SEARCH_EINPUT */
 
 /* Opens index (read-only) with lexicon lx, which must outlive the searcher.
  * Returns 0 and *out (caller frees with kb_searcher_free), or a negative
@@ -153,7 +154,8 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err,
  * words that start with the last word of prefix. JSON in *json (caller
  * frees): {"query":P,"suggestions":[{"text":T,"kind":"title"|"term",
  * "id":ID (titles only),"doc_kind":K (titles only)}]}. At most max entries
- * (0 means 8). Internal titles only with internal non-zero. */
+ * (0 means 8). Internal titles only with internal non-zero. A prefix longer
+ * than KB_SEARCH_MAX_PREFIX bytes is KB_SEARCH_EINPUT. */
 int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
                       char **json, char *err, size_t errlen);
 

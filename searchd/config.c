@@ -1,0 +1,385 @@
+/* config: defaults < config file < flags for searchd (see config.h). A
+ * single function, config_set, validates and stores each key, whether it
+ * comes from a file line or from a flag, so both are checked the same way. */
+#include "config.h"
+#include "codec.h"
+#include "kb_search.h"
+#include "kb_util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sd_config_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: searchd --index DIR [--listen HOST:PORT] [--config FILE]\n"
+            "               [--agent-token TOKEN] [--threads N] [--www DIR]\n"
+            "               [--log-level LEVEL]\n"
+            "\n"
+            "The kbdesk search daemon: HTTP/1.1 + JSON over the Xapian index built by\n"
+            "`indexer build`. Picks up a newly committed index within a second.\n"
+            "\n"
+            "flags (each overrides the config file's key of the same name):\n"
+            "  --index DIR          the index folder (required; key: index)\n"
+            "  --listen HOST:PORT   address to listen on (key: listen; default\n"
+            "                       127.0.0.1:8080). HOST is an IPv4 address,\n"
+            "                       [IPv6], localhost, or * / 0.0.0.0 for all;\n"
+            "                       PORT 0 binds a free port. Once ready, searchd\n"
+            "                       prints `listening on http://HOST:PORT` (the real\n"
+            "                       port) on stdout.\n"
+            "  --config FILE        read settings from FILE (see below)\n"
+            "  --agent-token TOKEN  requests with `Authorization: Bearer TOKEN` or\n"
+            "                       `X-Agent-Token: TOKEN` see internal documents\n"
+            "                       (key: agent_token; default none: nobody does).\n"
+            "                       Prefer the config file: flags show in ps.\n"
+            "  --threads N          worker threads, 1..%d, each with its own index\n"
+            "                       handle (key: threads; default one per CPU core,\n"
+            "                       at least 2)\n"
+            "  --www DIR            static files served for every other GET path,\n"
+            "                       index.html for a folder (key: www; default\n"
+            "                       searchd/www under the current directory)\n"
+            "  --log-level LEVEL    error, warn, info or debug (key: log_level;\n"
+            "                       default info; debug logs every request)\n"
+            "  --help               this text\n"
+            "\n"
+            "config file: one `key = value` per line; lines starting with # and\n"
+            "blank lines are ignored; keys: index, listen, agent_token, threads,\n"
+            "www, log_level. An unknown or repeated key or a bad value is an error\n"
+            "naming FILE:LINE. Precedence: defaults < file < flags.\n"
+            "\n"
+            "endpoints (GET or HEAD; anything else is 405):\n"
+            "  /search?q=&kind=&category=&lang=&standard=&limit=&offset=\n"
+            "      q is required (400 missing_query) and at most %d bytes after\n"
+            "      URL-decoding (413 query_too_long); kind is article, known_error or\n"
+            "      standard and lang zh, en or mixed (comma-separated lists allowed,\n"
+            "      a repeated parameter adds values); limit is an integer >= 0 (0 or\n"
+            "      absent: 10; above %d it is clamped to %d); offset 0..%d.\n"
+            "  /suggest?q=  completions; q at most %d bytes (413 query_too_long)\n"
+            "  /doc/ID  /nav/ID  /standards  /healthz  /metrics\n"
+            "  every other path: a file under --www (404 not_found when absent)\n"
+            "Errors are JSON {\"error\":{\"code\":...,\"message\":...}} with a 4xx status.\n"
+            "\n"
+            "limits: a request head (request line and headers) may be up to %d KB.\n"
+            "A longer one is read to its end and discarded, then answered with 413\n"
+            "query_too_long (for /search and /suggest, whose q is then certainly too\n"
+            "long), 414 uri_too_long (other paths) or 431 headers_too_large, and the\n"
+            "connection is closed; a head over %d MB is cut off with that answer.\n"
+            "\n"
+            "exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index cannot be\n"
+            "opened, address in use), 2 usage or configuration error\n",
+            SD_MAX_THREADS, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
+            CODEC_MAX_OFFSET, CODEC_MAX_SUGGEST, CODEC_MAX_HEAD / 1024, CODEC_MAX_DISCARD / (1024 * 1024));
+}
+
+/* ---- one key ---------------------------------------------------------------- */
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!*s)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_listen(struct sd_config *cfg, const char *v, char *err, size_t errlen)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v) {
+        kb_seterr(err, errlen, "listen: expected HOST:PORT, got \"%s\"", v);
+        return -1;
+    }
+    long port;
+    if (parse_int(colon + 1, 0, 65535, &port)) {
+        kb_seterr(err, errlen, "listen: bad port in \"%s\" (0..65535)", v);
+        return -1;
+    }
+    char host[128];
+    size_t hl = (size_t)(colon - v);
+    if (hl >= sizeof host) {
+        kb_seterr(err, errlen, "listen: host too long");
+        return -1;
+    }
+    memcpy(host, v, hl);
+    host[hl] = '\0';
+    const char *h = host;
+    if (host[0] == '[') {
+        if (hl < 3 || host[hl - 1] != ']') {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+        host[hl - 1] = '\0';
+        h = host + 1;
+        unsigned char a6[16];
+        if (inet_pton(AF_INET6, h, a6) != 1) {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+    } else if (strcmp(host, "localhost") == 0) {
+        h = "127.0.0.1";
+    } else if (strcmp(host, "*") == 0) {
+        h = "0.0.0.0";
+    } else {
+        unsigned char a4[4];
+        if (inet_pton(AF_INET, host, a4) != 1) {
+            kb_seterr(err, errlen,
+                      "listen: \"%s\" is not an IPv4 address, [IPv6], localhost or *", host);
+            return -1;
+        }
+    }
+    free(cfg->host);
+    cfg->host = kb_xstrdup(h);
+    cfg->port = (int)port;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Validates value for key and stores it. Returns 0, 1 for an unknown key, or
+ * -1 with a message in err. */
+static int config_set(struct sd_config *cfg, const char *key, const char *v, char *err,
+                      size_t errlen)
+{
+    if (!*v) {
+        kb_seterr(err, errlen, "%s: empty value", key);
+        return -1;
+    }
+    if (strcmp(key, "index") == 0) {
+        free(cfg->index);
+        cfg->index = kb_xstrdup(v);
+    } else if (strcmp(key, "listen") == 0) {
+        return parse_listen(cfg, v, err, errlen);
+    } else if (strcmp(key, "agent_token") == 0) {
+        size_t n = strlen(v);
+        if (n > SD_MAX_TOKEN) {
+            kb_seterr(err, errlen, "agent_token: longer than %d bytes", SD_MAX_TOKEN);
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (v[i] <= 0x20 || v[i] >= 0x7f) {
+                kb_seterr(err, errlen,
+                          "agent_token: only printable ASCII without spaces is allowed");
+                return -1;
+            }
+        free(cfg->agent_token);
+        cfg->agent_token = kb_xstrdup(v);
+    } else if (strcmp(key, "threads") == 0) {
+        long n;
+        if (parse_int(v, 1, SD_MAX_THREADS, &n)) {
+            kb_seterr(err, errlen, "threads: \"%s\" is not a number 1..%d", v, SD_MAX_THREADS);
+            return -1;
+        }
+        cfg->threads = (int)n;
+    } else if (strcmp(key, "www") == 0) {
+        if (!is_dir(v)) {
+            kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
+            return -1;
+        }
+        free(cfg->www);
+        cfg->www = kb_xstrdup(v);
+        cfg->www_explicit = 1;
+    } else if (strcmp(key, "log_level") == 0) {
+        if (sd_log_parse_level(v, &cfg->log_level)) {
+            kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
+            return -1;
+        }
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the file ----------------------------------------------------------------- */
+
+static const char *const file_keys[] = {"index", "listen", "agent_token",
+                                        "threads", "www",    "log_level"};
+#define NKEYS (sizeof file_keys / sizeof *file_keys)
+
+static int load_file(struct sd_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    char msg[KB_ERR_MAX];
+    if (kb_read_file(path, &text, &len, msg, sizeof msg)) {
+        kb_seterr(err, errlen, "%s: %s", path, msg);
+        return -1;
+    }
+    int rc = 0, seen[NKEYS] = {0};
+    unsigned lineno = 0;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        for (const char *p = text; p < nul; p++)
+            lineno += *p == '\n';
+        kb_seterr(err, errlen, "%s:%u: NUL byte", path, lineno + 1);
+        free(text);
+        return -1;
+    }
+    char *line = text;
+    while (line && rc == 0) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        char *s = kb_strip(line);
+        if (*s && *s != '#') {
+            char *eq = strchr(s, '=');
+            if (!eq) {
+                kb_seterr(err, errlen, "%s:%u: expected `key = value`", path, lineno);
+                rc = -1;
+                break;
+            }
+            *eq = '\0';
+            char *key = kb_strip(s), *val = kb_strip(eq + 1);
+            size_t k;
+            for (k = 0; k < NKEYS; k++)
+                if (strcmp(key, file_keys[k]) == 0)
+                    break;
+            if (k == NKEYS) {
+                kb_seterr(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, key);
+                rc = -1;
+                break;
+            }
+            if (seen[k]++) {
+                kb_seterr(err, errlen, "%s:%u: repeated key \"%s\"", path, lineno, key);
+                rc = -1;
+                break;
+            }
+            if (config_set(cfg, key, val, msg, sizeof msg)) {
+                kb_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
+                rc = -1;
+                break;
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- flags -------------------------------------------------------------------- */
+
+enum { OPT_INDEX = 1, OPT_LISTEN, OPT_CONFIG, OPT_TOKEN, OPT_THREADS, OPT_WWW, OPT_LOG,
+       OPT_HELP };
+
+static const struct option long_opts[] = {
+    {"index", required_argument, NULL, OPT_INDEX},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"agent-token", required_argument, NULL, OPT_TOKEN},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"www", required_argument, NULL, OPT_WWW},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static const char *opt_key(int opt)
+{
+    switch (opt) {
+    case OPT_INDEX: return "index";
+    case OPT_LISTEN: return "listen";
+    case OPT_TOKEN: return "agent_token";
+    case OPT_THREADS: return "threads";
+    case OPT_WWW: return "www";
+    case OPT_LOG: return "log_level";
+    default: return NULL;
+    }
+}
+
+void sd_config_fin(struct sd_config *cfg)
+{
+    free(cfg->index);
+    free(cfg->host);
+    free(cfg->agent_token);
+    free(cfg->www);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = kb_xstrdup("127.0.0.1");
+    cfg->port = 8080;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores < 2 ? 2 : cores > SD_MAX_THREADS ? SD_MAX_THREADS : (int)cores;
+    cfg->www = kb_xstrdup("searchd/www");
+    cfg->log_level = SD_LOG_INFO;
+
+    /* first pass: collect the flags, so the file can be applied before them */
+    struct { int opt; const char *val; } flags[64];
+    size_t nflags = 0;
+    const char *config_path = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            sd_config_usage(stdout);
+            sd_config_fin(cfg);
+            return 1;
+        }
+        if (c == '?' || c == ':') {
+            if (c == ':')
+                kb_seterr(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
+            else
+                kb_seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+            sd_config_fin(cfg);
+            return -1;
+        }
+        if (c == OPT_CONFIG) {
+            config_path = optarg;
+            continue;
+        }
+        if (nflags == sizeof flags / sizeof *flags) {
+            kb_seterr(err, errlen, "too many options");
+            sd_config_fin(cfg);
+            return -1;
+        }
+        flags[nflags].opt = c;
+        flags[nflags].val = optarg;
+        nflags++;
+    }
+    if (optind < argc) {
+        kb_seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        sd_config_fin(cfg);
+        return -1;
+    }
+    if (config_path && load_file(cfg, config_path, err, errlen)) {
+        sd_config_fin(cfg);
+        return -1;
+    }
+    for (size_t i = 0; i < nflags; i++) {
+        char msg[KB_ERR_MAX];
+        const char *key = opt_key(flags[i].opt);
+        if (config_set(cfg, key, flags[i].val, msg, sizeof msg)) {
+            /* name the flag, not the key: "--threads: ..." */
+            const char *colon = strchr(msg, ':');
+            kb_seterr(err, errlen, "--%s%s", long_opts[flags[i].opt - 1].name,
+                      colon ? colon : msg);
+            sd_config_fin(cfg);
+            return -1;
+        }
+    }
+    if (!cfg->index) {
+        kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
+        sd_config_fin(cfg);
+        return -1;
+    }
+    return 0;
+}

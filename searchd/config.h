@@ -1,0 +1,38 @@
+/* config: searchd's settings. Defaults, then the --config file, then the
+ * command-line flags; each value is validated once, when it is set, and the
+ * finished struct is passed down as const. File errors name FILE:LINE, flag
+ * errors name the flag. */
+#ifndef SD_CONFIG_H
+#define SD_CONFIG_H
+
+#include "log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define SD_MAX_THREADS 64
+#define SD_MAX_TOKEN 256
+
+struct sd_config {
+    char *index;       /* index folder (required) */
+    char *host;        /* listen address: "127.0.0.1", "::1", "0.0.0.0" (all) */
+    int port;          /* 0: the kernel picks a free port */
+    char *agent_token; /* NULL: nobody gets internal documents */
+    int threads;       /* worker threads, each with its own searcher */
+    char *www;         /* static files folder */
+    int www_explicit;  /* www came from the file or a flag (must exist) */
+    enum sd_log_level log_level;
+};
+
+/* Fills cfg from defaults, the file named by --config and argv.
+ * Returns 0 on success, 1 when --help was given (usage printed to stdout),
+ * or -1 with a message in err (the caller exits with status 2). On success
+ * the caller owns cfg's strings (sd_config_fin); on failure cfg is already
+ * finalised. */
+int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size_t errlen);
+void sd_config_fin(struct sd_config *cfg);
+
+/* Prints --help (every flag and every config-file key). */
+void sd_config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,35 @@
+/* http: searchd's transport. libwebsockets callbacks in raw-socket mode:
+ * bytes in (handed to the codec), bytes out (written in chunks when the
+ * socket is writeable). Parsed requests go to the worker pool; finished
+ * answers come back through the pool's done queue and lws_cancel_service().
+ * Everything here runs on the one service thread, except http_wake. */
+#ifndef SD_HTTP_H
+#define SD_HTTP_H
+
+#include "config.h"
+
+#include <stddef.h>
+
+typedef struct sd_http sd_http;
+
+/* Opens the index (one searcher per worker), starts the workers, creates the
+ * lws context and binds cfg->host:cfg->port. cfg must outlive the server.
+ * Returns 0 and *out (free with http_free), or -1 with a message in err. */
+int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+int http_port(const sd_http *h);
+
+/* Runs the event loop once (waits for and handles events). Returns 0, or -1
+ * if the loop failed. */
+int http_service(sd_http *h);
+
+/* Wakes http_service from another thread or a signal handler (only a write
+ * to lws's wake-up pipe). */
+void http_wake(sd_http *h);
+
+/* Stops and joins the workers, closes every connection, destroys the
+ * context and frees everything. NULL is a no-op. */
+void http_free(sd_http *h);
+
+#endif

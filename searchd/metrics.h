@@ -1,0 +1,30 @@
+/* metrics: searchd's Prometheus counters, gauges and the request latency
+ * histogram. Every value is a C11 atomic, so the service thread and the
+ * workers update them without locks; metrics_render reads a consistent-
+ * enough snapshot (each value atomically, not all of them at one instant).
+ * One global instance: there is one daemon per process. */
+#ifndef SD_METRICS_H
+#define SD_METRICS_H
+
+#include "codec.h"
+
+#include <stdint.h>
+
+/* Counts one finished request: its endpoint, status and latency. */
+void metrics_request(enum sd_endpoint ep, int status, double seconds);
+/* A request the transport accepted / finished answering (the in-flight gauge). */
+void metrics_inflight_add(int delta);
+/* The index a worker just read (documents, revision). */
+void metrics_index(uint32_t documents, uint64_t revision);
+/* A failed index refresh. */
+void metrics_refresh_error(void);
+/* The number of worker threads (a constant gauge). */
+void metrics_workers(int n);
+
+/* The Prometheus text format (version 0.0.4) as a heap string (caller
+ * frees) and its length. */
+char *metrics_render(size_t *len);
+
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+#endif

@@ -1,0 +1,453 @@
+// Browser test of searchd's search page (searchd/www): the real indexer
+// builds an index of corpora/ in a temporary folder, the real searchd serves
+// it and the page on 127.0.0.1 (a free port), and headless Debian chromium
+// (playwright-core) drives the page.
+//
+//   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/search.test.mjs
+//
+// Every wait is a condition (waitFor / waitForFunction), never a fixed sleep.
+// A screenshot of the desktop layout goes to /tmp/kbdesk-search.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const TOKEN = 'browser-test-agent-token-7f3a9c';
+const SHOT = '/tmp/kbdesk-search.png';
+const WAIT = 15000; // ms, for each condition
+
+let tmp;
+let searchd;
+let base;
+let browser;
+
+/* ---------- the daemon ---------- */
+
+function startSearchd(index) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(path.join(KB_BIN, 'searchd'), [
+      '--index', index, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'searchd', 'www'),
+      '--agent-token', TOKEN, '--threads', '2',
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const fail = (why) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    const timer = setTimeout(() => fail('searchd printed no "listening on" line within 30 s'), 30000);
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
+    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
+    proc.stdout.on('data', (d) => {
+      out = (out + d).slice(-20000);
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.on('error', (e) => fail(`searchd could not start: ${e.message}`));
+    proc.on('exit', (code, sig) => fail(`searchd exited early (${code ?? sig})`));
+  });
+}
+
+async function stopSearchd(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-browser-'));
+  const index = path.join(tmp, 'index');
+  await promisify(execFile)(path.join(KB_BIN, 'indexer'),
+    ['build', '--quiet', '--corpus', 'corpora', '--index', index], { cwd: ROOT, timeout: 300000 });
+  const started = await startSearchd(index);
+  searchd = started.proc;
+  base = started.url;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  await stopSearchd(searchd);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/* ---------- helpers ---------- */
+
+/* A fresh context (own storage) and page; collects page errors, console
+ * errors (CSP violations show up there) and dialogs, which every test
+ * checks at its end with noProblems(). */
+async function openPage(t, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    // a 4xx answer the test asked for is logged as "Failed to load resource"
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  return { context, page, problems };
+}
+
+const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+
+async function api(p) {
+  const r = await fetch(base + p);
+  assert.equal(r.status, 200, `GET ${p}`);
+  return r.json();
+}
+
+/* Waits until the search for the URL's state has been answered and drawn. */
+function searchDone(page) {
+  return page.waitForFunction(() => {
+    const res = document.getElementById('results');
+    return !res.hasAttribute('aria-busy') && document.getElementById('status').textContent !== '';
+  });
+}
+
+const urlParam = (page, k) => new URL(page.url()).searchParams.get(k);
+const text = (loc) => loc.textContent().then((s) => (s || '').trim());
+
+function waitDocTitle(page, title) {
+  return page.waitForFunction((t) => {
+    const h = document.querySelector('[data-testid=doc-view]:not([hidden]) [data-testid=doc-title]');
+    return h && h.textContent === t;
+  }, title);
+}
+
+/* The expected citation: std_code (or std_title when there is no code), clause, heading. */
+const citationOf = (d) => `${d.std_code || d.std_title} ${d.clause} ${d.heading}`;
+
+/* ---------- tests ---------- */
+
+test('search with completions, standards filter, clause view, parent link, back and reload', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(base + '/');
+  const input = page.getByTestId('search-input');
+  await input.waitFor();
+  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
+  await page.getByTestId('std-list').locator('li a').first().waitFor(); // /standards answered
+
+  // completions as you type; pick a title completion with the keyboard
+  await input.click();
+  await input.pressSequentially('服务台');
+  const items = page.getByTestId('suggestion-item');
+  await items.first().waitFor();
+  assert.equal(await input.getAttribute('aria-expanded'), 'true');
+  const kinds = await items.evaluateAll((els) => els.map((e) => e.dataset.kind));
+  const ti = kinds.indexOf('title');
+  assert.ok(ti >= 0, `a title completion for 服务台 (got ${kinds.join(',')})`);
+  for (let i = 0; i <= ti; i++) await page.keyboard.press('ArrowDown');
+  const chosen = items.nth(ti);
+  assert.equal(await chosen.getAttribute('aria-selected'), 'true');
+  assert.equal(await input.getAttribute('aria-activedescendant'), await chosen.getAttribute('id'));
+  const chosenText = await text(chosen.locator('.sug-text'));
+  await page.keyboard.press('Enter');
+  await page.getByTestId('doc-title').waitFor();
+  await page.waitForFunction((s) => document.querySelector('[data-testid=doc-title]').textContent.includes(s), chosenText);
+  const chosenId = urlParam(page, 'doc');
+  assert.ok(chosenId, 'the chosen completion is in the URL');
+  assert.equal(urlParam(page, 'q'), '服务台');
+  assert.equal(await items.count(), 0, 'completions closed');
+  const chosenTitle = await text(page.getByTestId('doc-title'));
+  await searchDone(page);
+  assert.ok((await page.getByTestId('result-item').count()) > 0, 'results for 服务台');
+  assert.match(await text(page.getByTestId('result-status')), /共 \d+ 条结果.*用时 [\d.]+ 毫秒/);
+
+  // filter to standard clauses
+  await page.getByTestId('kind-standard').click();
+  await page.waitForFunction(() => {
+    const hits = [...document.querySelectorAll('[data-testid=result-item]')];
+    return new URL(location.href).searchParams.get('kind') === 'standard'
+      && !document.getElementById('results').hasAttribute('aria-busy')
+      && hits.length > 0 && hits.every((h) => h.dataset.kind === 'standard');
+  });
+  assert.equal(await page.getByTestId('kind-standard').getAttribute('aria-pressed'), 'true');
+  assert.equal(await page.getByTestId('kind-all').getAttribute('aria-pressed'), 'false');
+  const badges = await page.getByTestId('kind-badge').allTextContents();
+  assert.ok(badges.length > 0 && badges.every((b) => b === '标准条款'), `only standard badges: ${badges}`);
+  const marks = await page.locator('[data-testid=result-item] [data-testid=snippet] mark').allTextContents();
+  assert.ok(marks.length > 0, 'highlighted matches in the snippets');
+  assert.ok(marks.some((m) => '服务台'.includes(m) || m.includes('服务台')), `a highlight of 服务台: ${marks}`);
+  const onlyMarks = await page.locator('[data-testid=snippet]').evaluateAll((els) =>
+    els.every((e) => [...e.querySelectorAll('*')].every((c) => c.tagName === 'MARK' && c.children.length === 0)));
+  assert.ok(onlyMarks, 'snippets hold only text and <mark>');
+  assert.ok(urlParam(page, 'doc'), 'the open document stays open while filtering');
+
+  // open a clause that has a parent
+  const ids = await page.getByTestId('result-item').evaluateAll((els) => els.map((e) => e.dataset.id));
+  const clauseId = ids.find((id) => id !== chosenId && id.slice(id.lastIndexOf(':') + 1).includes('.'));
+  assert.ok(clauseId, `a sub-clause among ${ids}`);
+  const doc = await api('/doc/' + clauseId);
+  const nav = await api('/nav/' + clauseId);
+  assert.ok(nav.parent, 'the clause has a parent');
+  await page.locator(`[data-testid=result-item][data-id="${clauseId}"] [data-testid=result-link]`).click();
+  await waitDocTitle(page, doc.title);
+  assert.equal(urlParam(page, 'doc'), clauseId);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'doc-title', 'focus moves to the document');
+  const crumbs = await page.getByTestId('breadcrumbs').locator('li').allTextContents();
+  assert.deepEqual(crumbs, [doc.std_code || doc.std_title, ...doc.path.split(' > '), `${doc.clause} ${doc.heading}`]);
+  assert.equal(await text(page.getByTestId('citation')), citationOf(doc));
+  assert.equal(await text(page.getByTestId('nav-parent')), `${nav.parent.clause} ${nav.parent.heading}`);
+  assert.equal(await page.locator(`[data-testid=result-item][data-id="${clauseId}"] a[aria-current=true]`).count(), 1);
+  await page.screenshot({ path: SHOT });
+
+  // the parent link moves up the standard
+  const parent = await api('/doc/' + nav.parent.id);
+  await page.getByTestId('nav-parent').click();
+  await waitDocTitle(page, parent.title);
+  assert.ok(parent.title.includes(nav.parent.heading));
+  assert.equal(urlParam(page, 'doc'), nav.parent.id);
+  assert.equal(await text(page.getByTestId('citation')), citationOf(parent));
+
+  // back: the clause, then the completion's document with the filter, then no filter
+  await page.goBack();
+  await waitDocTitle(page, doc.title);
+  assert.equal(await text(page.getByTestId('citation')), citationOf(doc));
+  await page.goBack();
+  await waitDocTitle(page, chosenTitle);
+  assert.equal(urlParam(page, 'kind'), 'standard');
+  assert.equal(await page.getByTestId('kind-standard').getAttribute('aria-pressed'), 'true');
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelector('[data-testid=kind-all]').getAttribute('aria-pressed') === 'true');
+  await searchDone(page);
+  assert.equal(urlParam(page, 'kind'), null);
+  await waitDocTitle(page, chosenTitle);
+  assert.equal(await input.inputValue(), '服务台');
+  // forward again, then reload: the state comes back from the URL
+  await page.goForward();
+  await page.goForward();
+  await waitDocTitle(page, doc.title);
+  await page.reload();
+  await waitDocTitle(page, doc.title);
+  await searchDone(page);
+  assert.equal(await input.inputValue(), '服务台');
+  assert.equal(await page.getByTestId('kind-standard').getAttribute('aria-pressed'), 'true');
+  noProblems(problems);
+});
+
+test('a term completion chosen with the mouse searches it; Esc closes the list', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(base + '/');
+  const input = page.getByTestId('search-input');
+  await input.click();
+  await input.pressSequentially('服务台');
+  const items = page.getByTestId('suggestion-item');
+  await items.first().waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.getElementById('suggest-list').hidden);
+  assert.equal(await input.inputValue(), '服务台', 'Esc keeps what was typed');
+  await page.keyboard.press('ArrowDown'); // reopens
+  await items.first().waitFor();
+  const n = await items.count();
+  const terms = await page.locator('[data-testid=suggestion-item][data-kind=term]').count();
+  assert.ok(terms > 0, `a term completion among ${n}`);
+  const termText = await text(page.locator('[data-testid=suggestion-item][data-kind=term] .sug-text').first());
+  await page.locator('[data-testid=suggestion-item][data-kind=term]').first().click();
+  await searchDone(page);
+  assert.equal(urlParam(page, 'q'), termText);
+  assert.equal(await input.inputValue(), termText);
+  assert.equal(urlParam(page, 'doc'), null);
+  noProblems(problems);
+});
+
+test('citation of a clause, copy button, clause with no standard code', async (t) => {
+  const { context, page, problems } = await openPage(t);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  await page.goto(base + '/?doc=' + encodeURIComponent('std-db21t1799.1:8.2.2.2'));
+  await waitDocTitle(page, '8.2.2.2 服务等级协议内容');
+  assert.equal(await text(page.getByTestId('citation')), 'DB21/T 1799.1—XXXX 8.2.2.2 服务等级协议内容');
+  const crumbs = await page.getByTestId('breadcrumbs').locator('li').allTextContents();
+  assert.deepEqual(crumbs, ['DB21/T 1799.1—XXXX', '8 信息服务管理过程', '8.2 服务水平管理', '8.2.2 服务等级协议', '8.2.2.2 服务等级协议内容']);
+  assert.equal(await text(page.getByTestId('nav-parent')), '8.2.2 服务等级协议');
+  await page.getByTestId('copy-citation').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=copy-citation]').textContent === '已复制');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'DB21/T 1799.1—XXXX 8.2.2.2 服务等级协议内容');
+
+  // a breadcrumb link opens that level
+  await page.getByTestId('breadcrumbs').getByText('8.2 服务水平管理').click();
+  await waitDocTitle(page, '8.2 服务水平管理');
+  const kids = await page.getByTestId('nav-child').allTextContents();
+  assert.ok(kids.includes('8.2.2 服务等级协议'), `children of 8.2: ${kids}`);
+
+  await page.goto(base + '/?doc=' + encodeURIComponent('std-s004:8.3.4.1'));
+  await waitDocTitle(page, '8.3.4.1 要求');
+  assert.equal(await text(page.getByTestId('citation')), '信息技术服务运行维护通用要求用户实施规范 8.3.4.1 要求');
+  noProblems(problems);
+});
+
+test('HTML in a query, an id, a snippet or a document is shown as text', async (t) => {
+  const { page, problems } = await openPage(t);
+  const evil = '<img src=x onerror=alert(1)>';
+  await page.goto(base + '/');
+  const input = page.getByTestId('search-input');
+  await input.fill(evil);
+  await input.press('Enter');
+  await page.waitForFunction((q) => new URL(location.href).searchParams.get('q') === q, evil);
+  await searchDone(page);
+  assert.ok((await text(page.getByTestId('result-status'))).includes(evil), 'the query is shown as text');
+  assert.ok((await page.title()).includes(evil));
+  assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element injected');
+  assert.equal(await page.locator('img').count(), 1, 'only the logo');
+
+  // an id in the URL
+  await page.goto(base + '/?doc=' + encodeURIComponent('"><img src=y onerror=alert(2)>'));
+  await page.getByTestId('doc-error').waitFor();
+  assert.ok((await text(page.getByTestId('doc-error'))).includes('<img src=y onerror=alert(2)>'));
+  assert.equal(await page.locator('img[src="y"]').count(), 0);
+
+  // a snippet: only <mark> is markup, entities are decoded once
+  await page.route(/\/search\?/, async (route) => {
+    const resp = await route.fetch();
+    const body = await resp.json();
+    if (body.hits && body.hits.length) {
+      body.hits[0].snippet = 'A &lt;b&gt;bold&lt;/b&gt; <mark>VPN</mark> &amp;lt; <img src=z onerror=alert(3)> &quot;q&quot; &#39;s&#39;';
+      body.hits[0].title = '<script>alert(4)</script>标题';
+    }
+    await route.fulfill({ response: resp, json: body });
+  });
+  await page.goto(base + '/?q=VPN');
+  await searchDone(page);
+  const first = page.getByTestId('result-item').first();
+  assert.equal(await text(first.getByTestId('snippet')), 'A <b>bold</b> VPN &lt; <img src=z onerror=alert(3)> "q" \'s\'');
+  assert.deepEqual(await first.locator('[data-testid=snippet] *').evaluateAll((els) => els.map((e) => e.outerHTML)), ['<mark>VPN</mark>']);
+  assert.equal(await text(first.getByTestId('result-link')), '<script>alert(4)</script>标题');
+  assert.equal(await page.locator('img[src="z"], #results script, #results b').count(), 0);
+  await page.unroute(/\/search\?/);
+
+  // a document whose body holds markup (an XML site list in a code block)
+  await page.goto(base + '/?doc=KB-0058');
+  await page.getByTestId('doc-title').waitFor();
+  assert.ok((await text(page.getByTestId('doc-body'))).includes('<site-list version="12">'));
+  assert.equal(await page.locator('site-list, site, compat-mode').count(), 0);
+  noProblems(problems);
+});
+
+test('known error sections, pagination, category filter, spelling, inline API errors', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(base + '/?doc=KE-0017');
+  await page.getByTestId('doc-title').waitFor();
+  const sections = await page.locator('[data-testid=ke-section] > h3').allTextContents();
+  assert.deepEqual(sections, ['症状', '原因', '临时解决方案', '解决方案']);
+
+  await page.goto(base + '/?q=VPN');
+  await searchDone(page);
+  assert.equal(await page.getByTestId('result-item').count(), 10);
+  assert.equal(await page.getByTestId('pager').isVisible(), true);
+  await page.getByTestId('next-page').click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('offset') === '10'
+    && /第 11–/.test(document.getElementById('status').textContent));
+  await page.goBack();
+  await page.waitForFunction(() => /第 1–/.test(document.getElementById('status').textContent));
+
+  const kes = page.locator('[data-testid=result-item][data-kind=known_error]');
+  await page.getByTestId('kind-known_error').click();
+  await page.waitForFunction(() => {
+    const hits = [...document.querySelectorAll('[data-testid=result-item]')];
+    return hits.length > 0 && hits.every((h) => h.dataset.kind === 'known_error');
+  });
+  assert.ok((await kes.first().getByTestId('ke-status').count()) === 1, 'a known error shows its status');
+
+  // a category from the facets (a whole level), then clearing the filters
+  await page.goto(base + '/?q=VPN');
+  await searchDone(page);
+  const options = await page.getByTestId('category-filter').locator('option').evaluateAll((els) => els.map((o) => o.value));
+  assert.ok(options.includes('网络') && options.includes('网络/VPN'), `category levels offered: ${options}`);
+  await page.getByTestId('category-filter').selectOption('网络');
+  await page.waitForFunction(() => {
+    const hits = [...document.querySelectorAll('[data-testid=result-item]')];
+    return new URL(location.href).searchParams.get('category') === '网络'
+      && !document.getElementById('results').hasAttribute('aria-busy')
+      && hits.length > 0 && hits.every((h) => h.querySelector('.hit-meta').textContent.startsWith('网络'));
+  });
+  await page.getByTestId('clear-filters').click();
+  await page.waitForFunction(() => new URL(location.href).search === '?q=VPN'
+    && document.querySelector('[data-testid=category-filter]').value === '');
+  assert.equal(await page.getByTestId('clear-filters').isVisible(), false);
+
+  // a misspelt query that matched nothing is answered for the correction
+  await page.goto(base + '/?q=outlok');
+  await searchDone(page);
+  assert.match(await text(page.getByTestId('notice')), /已显示 outlook 的结果/);
+  assert.ok((await page.getByTestId('result-item').count()) > 0);
+  // "did you mean": the link searches the suggestion (the answer is rewritten to carry one)
+  await page.route(/\/search\?/, async (route) => {
+    const resp = await route.fetch();
+    const body = await resp.json();
+    if (body.query === 'VPN 连接') { body.suggestion = 'VPN 连接失败'; body.corrected = null; }
+    await route.fulfill({ response: resp, json: body });
+  });
+  await page.goto(base + '/?q=' + encodeURIComponent('VPN 连接'));
+  await searchDone(page);
+  assert.equal(await text(page.getByTestId('notice')), '您是不是要找：VPN 连接失败');
+  await page.getByTestId('suggestion-link').click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'VPN 连接失败');
+  await searchDone(page);
+  assert.equal(await page.getByTestId('search-input').inputValue(), 'VPN 连接失败');
+  await page.unroute(/\/search\?/);
+
+  // an error from the API is shown in the page
+  await page.goto(base + '/?q=VPN&offset=20000');
+  await page.getByTestId('search-error').waitFor();
+  assert.match(await text(page.getByTestId('search-error')), /^搜索失败：.+/);
+  await page.goto(base + '/?doc=KB-does-not-exist');
+  await page.getByTestId('doc-error').waitFor();
+  noProblems(problems);
+});
+
+test('agent token shows internal documents', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(base + '/?doc=KB-0033'); // visibility: internal
+  await page.getByTestId('doc-error').waitFor();
+  await page.getByTestId('token-toggle').click();
+  await page.getByTestId('token-input').fill(TOKEN);
+  await page.getByTestId('token-input').press('Enter');
+  await page.getByTestId('doc-title').waitFor();
+  assert.equal(await page.getByTestId('doc-error').isVisible(), false);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('kbdesk.agentToken')), TOKEN);
+  assert.ok((await text(page.getByTestId('doc-view'))).includes('内部'));
+  noProblems(problems);
+});
+
+test('360 px wide: no horizontal scrolling, the document replaces the list', async (t) => {
+  const { page, problems } = await openPage(t, { width: 360, height: 740 });
+  await page.goto(base + '/?q=' + encodeURIComponent('服务台'));
+  await searchDone(page);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok((await overflow()) <= 0, 'results fit');
+  await page.getByTestId('result-link').first().click();
+  await page.getByTestId('doc-title').waitFor();
+  assert.equal(await page.locator('#results').isVisible(), false);
+  assert.ok((await overflow()) <= 0, 'the document fits');
+  await page.getByTestId('doc-close').click();
+  await page.getByTestId('result-item').first().waitFor();
+  assert.equal(urlParam(page, 'doc'), null);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'result-link', 'focus back on the result');
+  noProblems(problems);
+});

@@ -1,0 +1,645 @@
+// End-to-end tests of build/bin/searchd (KB_BIN selects the binaries folder):
+// a real index of a temporary copy of corpora/, the real daemon on a free
+// port of 127.0.0.1, plain HTTP through fetch and raw sockets.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, cp, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const INDEXER = path.join(BIN, 'indexer');
+const SEARCHD = path.join(BIN, 'searchd');
+const INTERNAL_ID = 'KB-0033'; // corpora/articles/KB-0033-otp-token-resync.md: visibility: internal
+const INTERNAL_QUERY = '动态口令 OTP 令牌同步';
+
+let tmp, corpus, index, www, token, daemon, base, daemonArgs;
+const crashes = []; // daemons that died during the tests (restarted so later tests stay independent)
+
+// ---- helpers ----------------------------------------------------------------
+
+function run(file, args, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
+        : resolve({ stdout, stderr })));
+  });
+}
+
+// Starts searchd; resolves once it printed its "listening on" line.
+function startDaemon(args, timeoutMs = 20000) {
+  const child = spawn(SEARCHD, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const d = { child, log: '', out: '', exited: null };
+  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
+    d.exited = { code, signal };
+    resolve(d.exited);
+  }));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s) => { d.log += s; });
+  child.stdout.setEncoding('utf8');
+  d.ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`searchd not ready after ${timeoutMs} ms\n${d.log}`)), timeoutMs);
+    child.stdout.on('data', (s) => {
+      d.out += s;
+      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m.exec(d.out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    d.exit.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`searchd exited (${JSON.stringify(e)}) before listening\n${d.log}`));
+    });
+  });
+  return d;
+}
+
+// SIGTERM, then SIGKILL after a deadline; resolves to the exit status.
+async function stopDaemon(d, deadlineMs = 8000) {
+  if (!d || d.exited) return d?.exited;
+  d.child.kill('SIGTERM');
+  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
+  const e = await d.exit;
+  clearTimeout(timer);
+  return e;
+}
+
+async function get(pathname, { headers = {}, method = 'GET' } = {}) {
+  const r = await fetch(base + pathname, { headers, method });
+  const body = await r.text();
+  let json;
+  if ((r.headers.get('content-type') || '').startsWith('application/json')) json = JSON.parse(body);
+  return { status: r.status, headers: r.headers, body, json };
+}
+
+function qs(params) {
+  return new URLSearchParams(params).toString();
+}
+
+async function search(params, headers) {
+  const r = await get('/search?' + qs(params), { headers });
+  assert.equal(r.status, 200, r.body);
+  return r.json;
+}
+
+const ids = (res) => res.hits.map((h) => h.id);
+
+// Sends raw bytes on a new connection; resolves to everything the server
+// sent until it closed (or timeoutMs passed).
+function rawRequest(bytes, timeoutMs = 10000) {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(port), '127.0.0.1');
+    const chunks = [];
+    const timer = setTimeout(() => { s.destroy(); resolve(Buffer.concat(chunks).toString('latin1')); }, timeoutMs);
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+    s.write(bytes);
+  });
+}
+
+// Splits raw bytes from the server into responses: [{status, headers, body}].
+function parseResponses(raw) {
+  const out = [];
+  let rest = raw;
+  while (rest.length) {
+    const end = rest.indexOf('\r\n\r\n');
+    if (end < 0) break;
+    const lines = rest.slice(0, end).split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0])?.[1]);
+    const headers = Object.fromEntries(lines.slice(1).map((l) => {
+      const i = l.indexOf(':');
+      return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+    }));
+    const len = Number(headers['content-length'] || 0);
+    out.push({ status, headers, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+function metricValue(text, name) {
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+// ---- setup --------------------------------------------------------------------
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kb-searchd-'));
+  corpus = path.join(tmp, 'corpus');
+  index = path.join(tmp, 'index');
+  www = path.join(tmp, 'www');
+  await cp(path.join(ROOT, 'corpora'), corpus, { recursive: true });
+  // the real search page plus one large file for the slow-client test
+  await cp(path.join(ROOT, 'searchd/www'), www, { recursive: true });
+  await writeFile(path.join(www, 'big.bin'), Buffer.alloc(16 << 20, 'x'));
+  await run(INDEXER, ['build', '--quiet', '--corpus', corpus, '--index', index]);
+  token = randomBytes(16).toString('hex');
+  daemonArgs = ['--index', index, '--listen', '127.0.0.1:0', '--agent-token', token, '--www', www,
+    '--threads', '2'];
+  daemon = startDaemon(daemonArgs);
+  base = await daemon.ready;
+});
+
+// A crash fails the test that caused it (and the last test); a fresh daemon
+// keeps the tests after it meaningful.
+beforeEach(async () => {
+  if (!daemon) return;
+  if (!daemon.exited) {
+    try {
+      await (await fetch(base + '/healthz')).arrayBuffer();
+    } catch {
+      await Promise.race([daemon.exit, new Promise((r) => setTimeout(r, 3000))]);
+    }
+  }
+  if (daemon.exited) {
+    crashes.push(`${JSON.stringify(daemon.exited)}\n${daemon.log.slice(-4000)}`);
+    daemon = startDaemon(daemonArgs);
+    base = await daemon.ready;
+  }
+});
+
+after(async () => {
+  await stopDaemon(daemon);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+// ---- ranking --------------------------------------------------------------------
+
+test('a Chinese problem description ranks the VPN 809 article first', async () => {
+  const res = await search({ q: '我的电脑连不上VPN了，提示错误809，怎么办' });
+  assert.equal(res.hits[0]?.id, 'KB-0001', JSON.stringify(ids(res)));
+});
+
+test('error code 0x80070005 finds the Windows Update article and known error', async () => {
+  const res = await search({ q: '0x80070005' });
+  const top = ids(res).slice(0, 3);
+  assert.ok(['KB-0025', 'KE-0012'].includes(top[0]), JSON.stringify(top));
+  assert.ok(top.includes('KB-0025') && top.includes('KE-0012'), JSON.stringify(top));
+});
+
+test('ORA-12154 is the first hit for its code', async () => {
+  const res = await search({ q: 'ORA-12154' });
+  assert.equal(res.hits[0]?.id, 'KB-0035', JSON.stringify(ids(res)));
+});
+
+test('clause 8.3.4.1 finds that clause of the O&M standard with its fields', async () => {
+  const res = await search({ q: '8.3.4.1' });
+  const hit = res.hits.slice(0, 3).find((h) => h.id === 'std-s004:8.3.4.1');
+  assert.ok(hit, JSON.stringify(ids(res)));
+  assert.equal(hit.kind, 'standard');
+  assert.equal(hit.clause, '8.3.4.1');
+  assert.equal(typeof hit.heading, 'string');
+  assert.ok(hit.heading.length > 0);
+  assert.match(hit.standard, /运行维护/);
+});
+
+test('snippets hold <mark> and no other tag, and are HTML-escaped', async () => {
+  let marks = 0;
+  for (const q of ['compat-mode IE8Enterprise site-list', 'VPN 809', '打印机 脱机', '<script>alert(1)</script> VPN']) {
+    const res = await search({ q });
+    for (const h of res.hits) {
+      const bare = h.snippet.replace(/<\/?mark>/g, '');
+      assert.ok(!/[<>]/.test(bare), `${h.id}: ${h.snippet}`);
+      assert.ok(!/<script/i.test(h.snippet));
+      marks += (h.snippet.match(/<mark>/g) || []).length;
+    }
+  }
+  assert.ok(marks > 0);
+  const xml = await search({ q: 'compat-mode IE8Enterprise site-list' });
+  assert.equal(xml.hits[0]?.id, 'KB-0058');
+  assert.match(xml.hits[0].snippet, /&lt;/); // the <site-list> XML in the article, escaped
+});
+
+// ---- facets and filters ------------------------------------------------------------
+
+test('kind facets sum to at most the total and follow the kind filter', async () => {
+  const all = await search({ q: 'VPN' });
+  const sum = Object.values(all.facets.kind).reduce((a, b) => a + b, 0);
+  assert.ok(sum > 0 && sum <= all.total, `${sum} vs ${all.total}`);
+  assert.ok(Object.keys(all.facets.kind).length >= 2, JSON.stringify(all.facets.kind));
+  const art = await search({ q: 'VPN', kind: 'article' });
+  assert.deepEqual(Object.keys(art.facets.kind), ['article']);
+  assert.equal(art.facets.kind.article, all.facets.kind.article);
+  assert.ok(art.total < all.total);
+  assert.ok(art.hits.every((h) => h.kind === 'article'));
+});
+
+test('kind=standard returns only standard clauses', async () => {
+  const res = await search({ q: '事件管理 服务级别', kind: 'standard', limit: 50 });
+  assert.ok(res.hits.length > 0);
+  assert.ok(res.hits.every((h) => h.kind === 'standard' && h.clause), JSON.stringify(ids(res)));
+});
+
+test('category filter keeps that category (and works on a parent level)', async () => {
+  const all = await search({ q: 'VPN 证书' });
+  const cat = Object.keys(all.facets.category).find((c) => c.includes('/'));
+  assert.ok(cat, JSON.stringify(all.facets.category));
+  const res = await search({ q: 'VPN 证书', category: cat });
+  assert.ok(res.hits.length > 0);
+  assert.ok(res.hits.every((h) => h.category === cat), JSON.stringify(res.hits.map((h) => h.category)));
+  const parent = cat.split('/')[0];
+  const up = await search({ q: 'VPN 证书', category: parent });
+  assert.ok(up.hits.every((h) => h.category === parent || h.category.startsWith(parent + '/')));
+  assert.ok(up.total >= res.total);
+});
+
+// ---- visibility ---------------------------------------------------------------------
+
+test('internal documents are hidden without the agent token and shown with it', async () => {
+  const anon = await search({ q: INTERNAL_QUERY, limit: 50 });
+  assert.ok(!ids(anon).includes(INTERNAL_ID));
+  assert.ok(anon.hits.every((h) => h.visibility !== 'internal'));
+  const wrong = await search({ q: INTERNAL_QUERY, limit: 50 }, { Authorization: 'Bearer x' + token });
+  assert.ok(!ids(wrong).includes(INTERNAL_ID));
+  const bearer = await search({ q: INTERNAL_QUERY, limit: 50 }, { Authorization: `Bearer ${token}` });
+  assert.ok(ids(bearer).includes(INTERNAL_ID), JSON.stringify(ids(bearer)));
+  const header = await search({ q: INTERNAL_QUERY, limit: 50 }, { 'X-Agent-Token': token });
+  assert.ok(ids(header).includes(INTERNAL_ID));
+});
+
+test('/doc/ID: public 200, internal 404 without the token and 200 with it, unknown 404', async () => {
+  const pub = await get('/doc/KB-0001');
+  assert.equal(pub.status, 200);
+  assert.equal(pub.json.id, 'KB-0001');
+  assert.match(pub.json.title, /809/);
+  assert.equal(pub.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(pub.headers.get('cache-control'), 'no-store');
+  const hidden = await get('/doc/' + INTERNAL_ID);
+  assert.equal(hidden.status, 404);
+  assert.equal(hidden.json.error.code, 'not_found');
+  const shown = await get('/doc/' + INTERNAL_ID, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(shown.status, 200);
+  assert.equal(shown.json.visibility, 'internal');
+  const none = await get('/doc/NO-SUCH-DOC');
+  assert.equal(none.status, 404);
+  assert.equal(none.json.error.code, 'not_found');
+});
+
+test('/nav/ID gives a clause its parent and siblings; not a clause is 404', async () => {
+  const nav = await get('/nav/' + encodeURIComponent('std-s004:8.3.4.1'));
+  assert.equal(nav.status, 200, nav.body);
+  assert.equal(nav.json.parent.clause, '8.3.4');
+  assert.ok(Array.isArray(nav.json.children));
+  const art = await get('/nav/KB-0001');
+  assert.equal(art.status, 404);
+  assert.equal(art.json.error.code, 'not_found');
+});
+
+test('/suggest completes a prefix', async () => {
+  const r = await get('/suggest?' + qs({ q: '打印' }));
+  assert.equal(r.status, 200);
+  assert.ok(r.json.suggestions.length > 0);
+  assert.ok(r.json.suggestions.some((s) => s.text.includes('打印')), r.body);
+});
+
+test('/standards lists the standards with clause counts', async () => {
+  const r = await get('/standards');
+  assert.equal(r.status, 200);
+  assert.ok(r.json.length >= 5, r.body);
+  assert.ok(r.json.every((s) => s.std && s.clauses > 0));
+});
+
+test('/healthz reports ok, the document count and the revision', async () => {
+  const r = await get('/healthz');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'ok');
+  assert.ok(Number.isInteger(r.json.documents) && r.json.documents > 500, r.body);
+  assert.ok(Number.isInteger(r.json.revision) && r.json.revision >= 1);
+});
+
+test('/metrics: Prometheus text whose counters increase', async () => {
+  const m1 = await get('/metrics');
+  assert.equal(m1.status, 200);
+  assert.match(m1.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  for (const name of ['searchd_request_duration_seconds_bucket{le="0.001"}',
+    'searchd_request_duration_seconds_bucket{le="2.5"}', 'searchd_request_duration_seconds_bucket{le="+Inf"}',
+    'searchd_request_duration_seconds_count', 'searchd_requests_in_flight', 'searchd_index_documents',
+    'searchd_index_revision', 'searchd_errors_total{class="client"}']) {
+    assert.notEqual(metricValue(m1.body, name), undefined, name);
+  }
+  const ok = 'searchd_requests_total{endpoint="search",code="200"}';
+  const bad = 'searchd_requests_total{endpoint="search",code="400"}';
+  const before = metricValue(m1.body, ok);
+  const errors = metricValue(m1.body, 'searchd_errors_total{class="client"}');
+  const count = metricValue(m1.body, 'searchd_request_duration_seconds_count');
+  for (const q of ['VPN', '打印机', 'ORA-12154']) await search({ q });
+  assert.equal((await get('/search?q=')).status, 400);
+  const m2 = (await get('/metrics')).body;
+  assert.ok(metricValue(m2, ok) >= before + 3, `${before} -> ${metricValue(m2, ok)}`);
+  assert.ok(metricValue(m2, bad) >= 1);
+  assert.ok(metricValue(m2, 'searchd_errors_total{class="client"}') >= errors + 1);
+  assert.ok(metricValue(m2, 'searchd_request_duration_seconds_count') >= count + 4);
+  assert.ok(metricValue(m2, 'searchd_index_documents') > 500);
+});
+
+test('static files: the page with strict security headers; no escape from www', async () => {
+  const page = await get('/');
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(page.body, /<meta charset="utf-8">/i);
+  const csp = page.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self'/);
+  assert.ok(!/unsafe-inline/.test(csp));
+  assert.equal(page.headers.get('x-frame-options'), 'deny');
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  const js = await get('/app.js');
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /javascript/);
+  const up = await rawRequest('GET /%2e%2e/README.md HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.match(up, /^HTTP\/1\.1 404 /);
+  assert.match(up, /"not_found"/);
+  const missing = await get('/no/such/page.html');
+  assert.equal(missing.status, 404);
+  assert.equal(missing.json.error.code, 'not_found');
+});
+
+// ---- bad input --------------------------------------------------------------------------
+
+const badInputs = [
+  ['missing q', '/search', 400, 'missing_query'],
+  ['empty q', '/search?q=', 400, 'missing_query'],
+  ['blank q', '/search?q=%20%20+', 400, 'missing_query'],
+  ['q one byte too long', '/search?q=' + 'a'.repeat(4097), 413, 'query_too_long'],
+  ['q of 3000 CJK characters (9000 bytes)', '/search?' + qs({ q: '中'.repeat(3000) }), 413, 'query_too_long'],
+  ['q of 1 MB', '/search?q=' + 'b'.repeat(1 << 20), 413, 'query_too_long'],
+  ['invalid UTF-8 in q', '/search?q=%FF%FE', 400, 'bad_encoding'],
+  ['truncated UTF-8 in q', '/search?q=%E4%B8', 400, 'bad_encoding'],
+  ['NUL in q', '/search?q=abc%00def', 400, 'bad_encoding'],
+  ['NUL in kind', '/search?q=vpn&kind=article%00', 400, 'bad_encoding'],
+  ['invalid UTF-8 in category', '/search?q=vpn&category=%C3%28', 400, 'bad_encoding'],
+  ['NUL in /suggest q', '/suggest?q=%00', 400, 'bad_encoding'],
+  ['bad %-escape', '/search?q=100%zz', 400, 'bad_escape'],
+  ['truncated %-escape', '/search?q=abc%2', 400, 'bad_escape'],
+  ['bad %-escape in the path', '/doc/KB%G1', 400, 'bad_escape'],
+  ['negative limit', '/search?q=vpn&limit=-5', 400, 'bad_limit'],
+  ['limit not a number', '/search?q=vpn&limit=ten', 400, 'bad_limit'],
+  ['fractional limit', '/search?q=vpn&limit=1.5', 400, 'bad_limit'],
+  ['negative offset', '/search?q=vpn&offset=-1', 400, 'bad_offset'],
+  ['offset over 10000', '/search?q=vpn&offset=10001', 400, 'bad_offset'],
+  ['offset not a number', '/search?q=vpn&offset=x', 400, 'bad_offset'],
+  ['unknown kind', '/search?q=vpn&kind=bogus', 400, 'bad_kind'],
+  ['unknown kind in a list', '/search?q=vpn&kind=article,bogus', 400, 'bad_kind'],
+  ['unknown lang', '/search?q=vpn&lang=fr', 400, 'bad_lang'],
+  ['unknown path', '/no-such-endpoint', 404, 'not_found'],
+  ['/suggest without q', '/suggest', 400, 'missing_query'],
+  ['/suggest q over 256 bytes', '/suggest?q=' + 'a'.repeat(257), 413, 'query_too_long'],
+];
+
+for (const [name, url, status, code] of badInputs) {
+  test(`bad input: ${name} -> ${status} ${code}`, async () => {
+    const r = await get(url);
+    assert.equal(r.status, status, r.body);
+    assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(r.json.error.code, code);
+    assert.equal(typeof r.json.error.message, 'string');
+  });
+}
+
+for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+  test(`method ${method} -> 405 with Allow`, async () => {
+    const r = await get('/search?q=vpn', { method });
+    assert.equal(r.status, 405);
+    assert.equal(r.json.error.code, 'method_not_allowed');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD');
+  });
+}
+
+test('malformed HTTP gets a JSON 400 and an unknown HTTP version a 505', async () => {
+  const junk = await rawRequest('this is not http\r\n\r\n');
+  assert.match(junk, /^HTTP\/1\.1 400 /);
+  assert.match(junk, /"bad_request"/);
+  const v2 = await rawRequest('GET /healthz HTTP/2.0\r\n\r\n');
+  assert.match(v2, /^HTTP\/1\.1 505 /);
+});
+
+test('limit above 100 is clamped to 100; limit 0 means the default 10', async () => {
+  const big = await search({ q: '服务', limit: 500 });
+  assert.equal(big.limit, 100);
+  assert.ok(big.hits.length > 10 && big.hits.length <= 100);
+  const zero = await search({ q: '服务', limit: 0 });
+  assert.equal(zero.limit, 10);
+  assert.equal(zero.hits.length, 10);
+});
+
+test('HEAD gives the headers of GET without a body', async () => {
+  const r = await fetch(base + '/healthz', { method: 'HEAD' });
+  assert.equal(r.status, 200);
+  assert.ok(Number(r.headers.get('content-length')) > 0);
+  assert.equal((await r.arrayBuffer()).byteLength, 0);
+});
+
+test('odd but valid queries get 200 from /search and /suggest', async () => {
+  const odd = ['8.3.4.1', 'zzqqxx', '-', '""', '"unclosed', 'kind:', 'clause:', 'kind:standard',
+    '-vpn', '***', '😀 表情', '中'.repeat(85), 'a'.repeat(256), '\u3000', '%', '0x', 'ora-'];
+  for (const q of [...odd, '中'.repeat(1365), 'a'.repeat(4096)]) {
+    for (const ep of Buffer.byteLength(q) <= 256 ? ['/search', '/suggest'] : ['/search']) {
+      const r = await get(ep + '?' + qs({ q }));
+      assert.equal(r.status, 200, `${ep} q=${q.slice(0, 20)}: ${r.body.slice(0, 200)}`);
+    }
+  }
+});
+
+test('clients hanging up while their search runs do not disturb the daemon', async () => {
+  const { port } = new URL(base);
+  await Promise.all(Array.from({ length: 40 }, (_, i) => new Promise((resolve) => {
+    const s = net.connect(Number(port), '127.0.0.1', () => {
+      s.write(`GET /search?${qs({ q: '服务台 事件管理 ' + i, limit: 100 })} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      if (i % 2) s.resetAndDestroy(); else s.destroy();
+    });
+    s.on('close', resolve);
+    s.on('error', resolve);
+  })));
+  // pipelined requests, then gone before the answers
+  await new Promise((resolve) => {
+    const s = net.connect(Number(port), '127.0.0.1', () => {
+      s.write('GET /search?q=VPN HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      setTimeout(() => s.destroy(), 5);
+    });
+    s.on('close', resolve);
+    s.on('error', resolve);
+  });
+  const r = await get('/search?q=VPN');
+  assert.equal(r.status, 200);
+});
+
+test('pipelined requests are answered in order on one connection', async () => {
+  const out = await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET /search?q=ORA-12154&limit=1 HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const res = parseResponses(out);
+  assert.deepEqual(res.map((r) => r.status), [200, 200, 404]);
+  assert.equal(JSON.parse(res[0].body).status, 'ok');
+  assert.equal(JSON.parse(res[1].body).hits[0].id, 'KB-0035');
+  assert.equal(JSON.parse(res[2].body).error.code, 'not_found');
+  assert.deepEqual(res.map((r) => r.headers.connection), ['keep-alive', 'keep-alive', 'close']);
+});
+
+test('after all the bad input the daemon still answers /healthz', async () => {
+  const r = await get('/healthz');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.status, 'ok');
+  assert.equal(daemon.exited, null);
+});
+
+// ---- load ------------------------------------------------------------------------
+
+test('50 concurrent requests all succeed', async () => {
+  const queries = ['VPN 809', '打印机脱机', 'ORA-12154', '0x80070005', '密码过期', '8.3.4', '邮箱满了',
+    'Outlook', '证书', '服务级别协议'];
+  const all = await Promise.all(Array.from({ length: 50 }, (_, i) => {
+    const p = i % 5 === 4 ? '/doc/KB-0001' : '/search?' + qs({ q: queries[i % queries.length] });
+    return get(p);
+  }));
+  for (const r of all) assert.equal(r.status, 200, r.body);
+  assert.ok(all.filter((r) => r.json.hits).every((r) => r.json.total > 0));
+});
+
+test('a slow client does not stall a normal request', async () => {
+  const { port } = new URL(base);
+  // one client asks for 6 x 16 MB (more than loopback's socket buffers, up to
+  // 32 MB + 4 MB here) and never reads; another sends half a request head
+  const slow = net.connect(Number(port), '127.0.0.1');
+  slow.pause();
+  slow.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(6));
+  const half = net.connect(Number(port), '127.0.0.1');
+  half.write('GET /search?q=vpn HTTP/1.1\r\nHost:');
+  try {
+    // wait until the big answer is being written (in flight) and stuck
+    const deadline = Date.now() + 5000;
+    let inflight = 0;
+    while (Date.now() < deadline) {
+      inflight = metricValue((await get('/metrics')).body, 'searchd_requests_in_flight');
+      if (inflight >= 2) break; // the stuck answer and this /metrics request
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(inflight >= 2, `in flight: ${inflight}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    const r = await get('/search?q=VPN');
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 200);
+    assert.ok(ms < 2000, `a normal search took ${ms} ms`);
+    assert.equal((await get('/healthz')).status, 200);
+    // the slow client is still connected and still has not got everything
+    assert.ok(!slow.destroyed);
+    const still = metricValue((await get('/metrics')).body, 'searchd_requests_in_flight');
+    assert.ok(still >= 2, `in flight: ${still}`);
+  } finally {
+    slow.destroy();
+    half.destroy();
+  }
+});
+
+// ---- live index -------------------------------------------------------------------
+
+test('a rebuilt index is served within about a second, without failing requests', async (t) => {
+  const marker = 'kbmarker' + Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
+  const before = (await get('/healthz')).json;
+  assert.equal((await search({ q: marker })).total, 0);
+  await writeFile(path.join(corpus, 'articles', 'KB-9999-e2e-marker.md'),
+    `---\nid: KB-9999\nkind: article\ntitle: E2E live reindex ${marker}\ncategory: 测试\n` +
+    `tags: e2e\nlang: en\nvisibility: public\nupdated: 2026-01-01\n---\n` +
+    `## Symptom\nThe word ${marker} appears only in this article.\n`);
+  // searches run all through the rebuild; none may fail
+  let stop = false;
+  const failures = [];
+  let count = 0;
+  const loop = (async () => {
+    while (!stop) {
+      for (const p of ['/search?q=VPN', '/doc/KB-0001', '/suggest?q=%E6%89%93']) {
+        try {
+          const r = await fetch(base + p);
+          await r.arrayBuffer();
+          count++;
+          if (r.status !== 200) failures.push(`${p}: ${r.status}`);
+        } catch (e) {
+          failures.push(`${p}: ${e.message}`);
+        }
+      }
+    }
+  })();
+  try {
+    await run(INDEXER, ['build', '--quiet', '--corpus', corpus, '--index', index]);
+    const exited = Date.now();
+    let found = null;
+    while (Date.now() - exited < 5000) {
+      const res = await search({ q: marker });
+      if (res.hits.some((h) => h.id === 'KB-9999')) {
+        found = Date.now() - exited;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.notEqual(found, null, `${marker} not found 5 s after the indexer exited`);
+    t.diagnostic(`new document served ${found} ms after the indexer exited`);
+    assert.ok(found <= 1500, `took ${found} ms`);
+    // keep the loop running a little past the switch
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    stop = true;
+    await loop;
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(count > 0);
+  const afterH = (await get('/healthz')).json;
+  assert.equal(afterH.documents, before.documents + 1);
+  assert.ok(afterH.revision > before.revision);
+});
+
+// ---- options and config ------------------------------------------------------------
+
+test('--help documents every flag and config key', async () => {
+  const { stdout } = await run(SEARCHD, ['--help']);
+  for (const s of ['--index', '--listen', '--config', '--agent-token', '--threads', '--www', '--log-level',
+    'agent_token', 'log_level', 'threads', 'www', '413', 'clamped']) {
+    assert.ok(stdout.includes(s), s);
+  }
+});
+
+test('config: an unknown key or a bad value is an error naming FILE:LINE (exit 2)', async () => {
+  const conf = path.join(tmp, 'bad.conf');
+  await writeFile(conf, `# comment\nindex = ${index}\n\nthreads = many\n`);
+  const e1 = await run(SEARCHD, ['--config', conf]).then(() => null, (e) => e);
+  assert.ok(e1);
+  assert.match(e1.message, new RegExp(`${conf.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: threads`));
+  const child = spawn(SEARCHD, ['--config', conf], { stdio: 'ignore' });
+  const [code] = await new Promise((r) => child.on('exit', (...a) => r(a)));
+  assert.equal(code, 2);
+  await writeFile(conf, `colour = blue\n`);
+  const e2 = await run(SEARCHD, ['--config', conf]).then(() => null, (e) => e);
+  assert.match(e2.message, /bad\.conf:1: unknown key "colour"/);
+});
+
+test('config: the file sets values and flags override them', async () => {
+  const conf = path.join(tmp, 'good.conf');
+  await writeFile(conf, `index = ${index}\nlisten = 127.0.0.1:1\nagent_token = from-the-file\n` +
+    `threads = 1\nlog_level = warn\nwww = ${www}\n`);
+  const d = startDaemon(['--config', conf, '--listen', '127.0.0.1:0']);
+  try {
+    const url = await d.ready;
+    assert.notEqual(new URL(url).port, '1');
+    const r = await fetch(url + '/doc/' + INTERNAL_ID, { headers: { 'X-Agent-Token': 'from-the-file' } });
+    assert.equal(r.status, 200);
+    await r.arrayBuffer();
+  } finally {
+    const e = await stopDaemon(d);
+    assert.deepEqual(e, { code: 0, signal: null });
+  }
+});
+
+// ---- shutdown (last) -------------------------------------------------------------------
+
+test('SIGTERM stops the daemon cleanly with exit status 0, and it never crashed', async () => {
+  const e = await stopDaemon(daemon);
+  assert.deepEqual(e, { code: 0, signal: null }, daemon.log);
+  assert.deepEqual(crashes, []);
+});
