@@ -36,7 +36,7 @@
 #define W_CONCEPT 2.0     /* a multi-word glossary entry (service desk) */
 #define W_IN_CONCEPT 0.3  /* factor for a word that is part of such an entry */
 #define W_TITLE 0.8       /* title / heading matches (AND_MAYBE) */
-#define W_NEAR 0.6        /* neighbouring query words near each other */
+#define W_NEAR 0.3        /* neighbouring query words near each other */
 #define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
 #define MAX_GROUPS 48
 #define ELITE_ABOVE 24
