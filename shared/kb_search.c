@@ -32,6 +32,7 @@
 #define W_CLAUSE 4.0      /* N<clause>: the clause itself */
 #define W_BIGRAM 0.35     /* a CJK bigram */
 #define W_SINGLE 0.3      /* a one-character CJK word */
+#define W_SUBWORD 0.5     /* factor for a word inside a longer query word */
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
 #define W_CONCEPT 2.0     /* a multi-word glossary entry (service desk) */
 #define W_IN_CONCEPT 0.3  /* factor for a word that is part of such an entry */
@@ -553,6 +554,19 @@ static void find_concepts(struct build *b, const struct toks *ts, unsigned char 
     }
 }
 
+/* Is CJK word t part of a longer, non-chatty CJK word of the query? */
+static int inside_longer_word(const struct toks *ts, const struct tok *t)
+{
+    for (size_t j = 0; j < ts->n; j++) {
+        const struct tok *u = &ts->v[j];
+        if (u != t && (u->flags & KB_TOKF_WORD) && (u->flags & KB_TOKF_CJK) &&
+            u->nchars > t->nchars && u->pos <= t->pos &&
+            t->pos + t->nchars <= u->pos + u->nchars && !is_chatty(u->term, u->len))
+            return 1;
+    }
+    return 0;
+}
+
 /* Turns free-text tokens into weighted groups. */
 static void build_groups(struct build *b, const struct toks *ts)
 {
@@ -587,6 +601,8 @@ static void build_groups(struct build *b, const struct toks *ts)
                 double w = c ? W_CHATTY
                          : t->nchars == 1 ? W_SINGLE
                          : t->nchars >= 3 ? W_LONGWORD : W_WORD;
+                if (!c && t->nchars >= 2 && inside_longer_word(ts, t))
+                    w *= W_SUBWORD; /* 服务 in 服务台: the compound carries it */
                 if (t->nchars == 1 && cov[t->pos])
                     continue; /* a fragment of a longer word */
                 struct qlist alts = {0};
@@ -673,12 +689,16 @@ static void build_boosts(struct build *b)
         ql_add(&titles, scaled(prefixed_q(KB_PREFIX_TITLE, t, strlen(t)), b->prim[i].weight));
     }
     ql_add(&b->boosts, scaled(ql_combine(&titles, KBX_OP_OR, 0), W_TITLE));
+    /* every query term and synonym (运维 reaches 运行维护 in a title) */
     struct qlist stdt = {0};
-    for (size_t i = 0; i < b->nprim; i++) {
-        const char *t = b->prim[i].term;
-        if (t[0] == 'Z')
-            t++;
-        ql_add(&stdt, prefixed_q(KB_PREFIX_STDTITLE, t, strlen(t)));
+    size_t it = 0;
+    const char *key;
+    void *val;
+    while (kb_map_next(b->hl, &it, &key, &val)) {
+        if (key[0] == 'Z')
+            continue; /* titles are indexed unstemmed */
+        double w = (double)((intptr_t)val - 1) / 1000.0;
+        ql_add(&stdt, scaled(prefixed_q(KB_PREFIX_STDTITLE, key, strlen(key)), w));
     }
     ql_add(&b->boosts, scaled(ql_combine(&stdt, KBX_OP_OR, 0), W_STDTITLE));
     size_t pairs = 0;
@@ -1328,15 +1348,41 @@ static int cmp_cand(const void *a, const void *b)
  * kb_doc.body_composed) is an entry for its section: when one of its own
  * sub-clauses matched too, the sub-clause holds the text that matched, so
  * the section ranks just below the best such sub-clause, unless the query
- * names the section's own number. */
-static void rerank_candidates(struct cand *c, size_t n, const struct toks *named)
+ * names the section's own number or is its heading (服务台 -> 7.8 服务台). */
+/* Letters and digits of s only, for comparing a query with a heading. */
+static char *squeezed(kb_searcher *s, const char *text)
 {
+    char *norm = NULL;
+    size_t nl = 0;
+    if (kb_analyzer_normalize(s->an, text, strlen(text), &norm, &nl, NULL, 0) < 0)
+        return kb_xstrdup("");
+    size_t o = 0;
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char ch = (unsigned char)norm[i];
+        if (ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            norm[o++] = norm[i];
+    }
+    norm[o] = '\0';
+    return norm;
+}
+
+static void rerank_candidates(kb_searcher *s, struct cand *c, size_t n, const struct toks *named,
+                              const char *nq)
+{
+    char *q = NULL;
     for (size_t i = 0; i < n; i++) {
         if (!c[i].doc || !c[i].doc->body_composed || !c[i].doc->id || !c[i].doc->clause)
             continue;
         int asked = 0; /* the query names this section's number: keep it */
         for (size_t k = 0; k < named->n; k++)
             asked |= strcmp(named->v[k].term, c[i].doc->clause) == 0;
+        if (!asked && c[i].doc->heading) { /* ... or is its heading, as typed */
+            if (!q)
+                q = squeezed(s, nq);
+            char *h = squeezed(s, c[i].doc->heading);
+            asked = *q && strcmp(q, h) == 0;
+            free(h);
+        }
         if (asked)
             continue;
         size_t pl = strlen(c[i].doc->id);
@@ -1349,6 +1395,7 @@ static void rerank_candidates(struct cand *c, size_t n, const struct toks *named
         if (best > 0 && c[i].w > best * W_SECTION)
             c[i].w = best * W_SECTION;
     }
+    free(q);
     if (n)
         qsort(c, n, sizeof *c, cmp_cand);
 }
@@ -1398,7 +1445,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
             c[i].doc = kb_doc_from_json(data, len, NULL, 0);
     }
     if (rerank)
-        rerank_candidates(c, n, &b->clauses);
+        rerank_candidates(s, c, n, &b->clauses, nq);
     size_t from = rerank ? req->offset : 0, to = rerank ? req->offset + limit : n;
     if (to > n)
         to = n;

@@ -131,6 +131,21 @@ static void clause_number(void **state)
     kb_search_res_fin(&res);
 }
 
+/* A section whose text is all in its sub-clauses yields to the sub-clause
+ * that matched, unless the query is the section's heading or number. */
+static void sections_and_sub_clauses(void **state)
+{
+    (void)state;
+    expect_first("服务台", "std-s004:7.8");
+    expect_first("standard:s004 问题管理有什么要求", "std-s004:8.3.4.1");
+    expect_first("8.3.4 问题管理", "std-s004:8.3.4");
+    struct kb_search_res res;
+    search("服务台的关键指标", 1, "standard", &res);
+    assert_true(res.nhits > 1);
+    assert_string_equal(res.hits[0].id, "std-s004:7.8.2");
+    kb_search_res_fin(&res);
+}
+
 static void traditional_and_regional(void **state)
 {
     (void)state;
@@ -370,6 +385,7 @@ int main(void)
         cmocka_unit_test(chatty_problem_description),
         cmocka_unit_test(error_codes),
         cmocka_unit_test(clause_number),
+        cmocka_unit_test(sections_and_sub_clauses),
         cmocka_unit_test(traditional_and_regional),
         cmocka_unit_test(visibility),
         cmocka_unit_test(filters_and_facets),
