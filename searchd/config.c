@@ -195,7 +195,7 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         cfg->www = kb_xstrdup(v);
         cfg->www_explicit = 1;
     } else if (strcmp(key, "log_level") == 0) {
-        if (sd_log_parse_level(v, &cfg->log_level)) {
+        if (kb_log_parse_level(v, &cfg->log_level)) {
             kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
             return -1;
         }
@@ -319,7 +319,7 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cores < 2 ? 2 : cores > SD_MAX_THREADS ? SD_MAX_THREADS : (int)cores;
     cfg->www = kb_xstrdup("searchd/www");
-    cfg->log_level = SD_LOG_INFO;
+    cfg->log_level = KB_LOG_INFO;
 
     /* first pass: collect the flags, so the file can be applied before them */
     struct { int opt; const char *val; } flags[64];

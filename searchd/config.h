@@ -5,7 +5,7 @@
 #ifndef SD_CONFIG_H
 #define SD_CONFIG_H
 
-#include "log.h"
+#include "kb_log.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@ struct sd_config {
     int threads;       /* worker threads, each with its own searcher */
     char *www;         /* static files folder */
     int www_explicit;  /* www came from the file or a flag (must exist) */
-    enum sd_log_level log_level;
+    enum kb_log_level log_level;
 };
 
 /* Fills cfg from defaults, the file named by --config and argv.

@@ -29,7 +29,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "http.h"
 #include "codec.h"
-#include "log.h"
+#include "kb_log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "kb_util.h"
@@ -119,7 +119,7 @@ static void respond(struct conn *c, struct sd_response *resp, enum sd_endpoint e
 {
     double secs = pool_now() - t_start;
     metrics_request(ep, resp->status, secs);
-    sd_debug("conn %llu: %s -> %d (%.2f ms)", c->id, codec_endpoint_name(ep), resp->status,
+    kb_debug("conn %llu: %s -> %d (%.2f ms)", c->id, codec_endpoint_name(ep), resp->status,
              secs * 1000);
     sd_response_fin(&c->resp);
     c->resp = *resp;
@@ -366,7 +366,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         kb_buf_init(&c->in);
         pss->c = c;
         set_timeout(c, IDLE_SECS);
-        sd_debug("conn %llu: open", c->id);
+        kb_debug("conn %llu: open", c->id);
         return 0;
     }
     case LWS_CALLBACK_RAW_RX:
@@ -381,7 +381,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RAW_CLOSE:
         if (pss && pss->c) {
             struct conn *c = pss->c;
-            sd_debug("conn %llu: closed", c->id);
+            kb_debug("conn %llu: closed", c->id);
             pss->c = NULL;
             c->wsi = NULL;
             inflight(c, 0);
@@ -406,10 +406,10 @@ static void lws_logger(int level, const char *line)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
-    enum sd_log_level l = level == LLL_ERR ? SD_LOG_ERROR
-                          : level == LLL_WARN ? SD_LOG_WARN
-                                              : SD_LOG_DEBUG;
-    SD_LOG(l, "lws: %.*s", (int)n, line);
+    enum kb_log_level l = level == LLL_ERR ? KB_LOG_ERROR
+                          : level == LLL_WARN ? KB_LOG_WARN
+                                              : KB_LOG_DEBUG;
+    KB_LOG(l, "lws: %.*s", (int)n, line);
 }
 
 static void wake(void *ud)
@@ -428,10 +428,10 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     if (cfg->www && realpath(cfg->www, real))
         h->www_root = kb_xstrdup(real);
     else
-        sd_warn("no static files: %s is not there (GET / gives 404)", cfg->www);
+        kb_warn("no static files: %s is not there (GET / gives 404)", cfg->www);
 
     int lws_levels = LLL_ERR | LLL_WARN;
-    if (cfg->log_level >= SD_LOG_DEBUG)
+    if (cfg->log_level >= KB_LOG_DEBUG)
         lws_levels |= LLL_NOTICE;
     lws_set_log_level(lws_levels, lws_logger);
 

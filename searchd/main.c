@@ -3,7 +3,7 @@
  * shutdown. See `searchd --help`. */
 #include "config.h"
 #include "http.h"
-#include "log.h"
+#include "kb_log.h"
 #include "kb_util.h"
 
 #include <signal.h>
@@ -34,12 +34,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "searchd: %s\n", err);
         return 2;
     }
-    sd_log_set_level(cfg.log_level);
+    kb_log_setup("searchd", cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
 
     sd_http *h;
     if (http_new(&cfg, &h, err, sizeof err)) {
-        sd_err("%s", err);
+        kb_err("%s", err);
         sd_config_fin(&cfg);
         return 1;
     }
@@ -56,16 +56,16 @@ int main(int argc, char **argv)
     printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "",
            http_port(h));
     fflush(stdout);
-    sd_info("serving %s with %d worker threads", cfg.index, cfg.threads);
+    kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
 
     rc = 0;
     while (!stop)
         if (http_service(h)) {
-            sd_err("the service loop failed");
+            kb_err("the service loop failed");
             rc = 1;
             break;
         }
-    sd_info("shutting down");
+    kb_info("shutting down");
     server = NULL;
     http_free(h);
     sd_config_fin(&cfg);

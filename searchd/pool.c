@@ -1,7 +1,7 @@
 /* pool: worker threads and job queues for searchd (see pool.h). One mutex
  * guards both queues; workers wait on a condition variable. */
 #include "pool.h"
-#include "log.h"
+#include "kb_log.h"
 #include "metrics.h"
 #include "service.h"
 #include "static.h"

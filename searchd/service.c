@@ -2,7 +2,7 @@
  * endpoint is one call into the search core; this file only maps the core's
  * return codes to HTTP statuses and wraps the core's JSON. */
 #include "service.h"
-#include "log.h"
+#include "kb_log.h"
 #include "metrics.h"
 #include "kb_util.h"
 
@@ -16,14 +16,14 @@ int svc_refresh(kb_searcher *s)
     int changed = 0;
     if (kb_searcher_refresh(s, &changed, err, sizeof err)) {
         metrics_refresh_error();
-        sd_warn("index refresh failed: %s", err);
+        kb_warn("index refresh failed: %s", err);
         return -1;
     }
     uint64_t rev = kb_searcher_revision(s);
     uint32_t docs = kb_searcher_doccount(s);
     metrics_index(docs, rev);
     if (changed)
-        sd_info("index revision %llu (%u documents)", (unsigned long long)rev, docs);
+        kb_info("index revision %llu (%u documents)", (unsigned long long)rev, docs);
     return 0;
 }
 
@@ -38,11 +38,11 @@ static int fail(struct sd_response *resp, int rc, const char *err, const char *w
         codec_set_error3(resp, 400, "bad_query", err);
         return 0;
     case KB_SEARCH_EINDEX:
-        sd_err("%s: index error: %s", what, err);
+        kb_err("%s: index error: %s", what, err);
         codec_set_error3(resp, 503, "index_unavailable", "the index cannot be read right now");
         return -1;
     default:
-        sd_err("%s: internal error: %s", what, err);
+        kb_err("%s: internal error: %s", what, err);
         codec_set_error3(resp, 500, "internal", "internal error");
         return -1;
     }
