@@ -1025,6 +1025,39 @@ int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, cons
     return finish(s, rc);
 }
 
+int store_suggestions(struct store *s, int64_t conv, int64_t viewer_id, store_suggestion_cb cb,
+                      void *arg)
+{
+    struct store_conversation c;
+    PGresult *r = NULL;
+    int rc = begin(s, "suggestions");
+    if (rc)
+        return rc;
+    rc = conv_read(s, conv, viewer_id ? viewer_id : -1, 0, &c);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, conv);
+        r = run(s, &rc,
+                "SELECT doc_id, doc_kind, title, " EPOCH("shown_at") ", helpful"
+                " FROM conversation_suggestions WHERE conversation_id = $1"
+                " ORDER BY shown_at, doc_id",
+                &p);
+    }
+    rc = finish(s, rc);
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        struct store_suggestion sg = {
+            .doc_id = g_str(r, i, 0),
+            .kind = g_str(r, i, 1),
+            .title = g_str(r, i, 2),
+            .shown_at = g_i64(r, i, 3),
+            .helpful = PQgetisnull(r, i, 4) ? -1 : g_bool(r, i, 4),
+        };
+        rc = cb(arg, &sg);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* Links doc to ticket with relation, writing a "linked" event when new. */
 static int link_add(struct store *s, int64_t ticket, const char *tstatus, const char *doc_id,
                     const char *relation, int64_t actor, int *added)
@@ -1651,6 +1684,41 @@ int store_auto_close(struct store *s, int days, time_t now, int *closed)
     rc = finish(s, rc);
     if (rc == 0 && closed)
         *closed = n;
+    return rc;
+}
+
+int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, store_link_cb cb,
+                       void *arg)
+{
+    struct ticket_head h;
+    PGresult *r = NULL;
+    int rc = begin(s, "ticket_links");
+    if (rc)
+        return rc;
+    rc = ticket_head(s, number, 0, &h);
+    if (rc == 0)
+        rc = may_view(s, h.requester_id, viewer_id);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, h.id);
+        r = run(s, &rc,
+                "SELECT l.doc_id, l.relation, l.actor_id, p.name, " EPOCH("l.at")
+                " FROM ticket_links l LEFT JOIN people p ON p.id = l.actor_id"
+                " WHERE l.ticket_id = $1 ORDER BY l.at, l.doc_id, l.relation",
+                &p);
+    }
+    rc = finish(s, rc);
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        struct store_link l = {
+            .doc_id = g_str(r, i, 0),
+            .relation = g_str(r, i, 1),
+            .actor_id = g_i64(r, i, 2),
+            .actor_name = g_str(r, i, 3),
+            .at = g_i64(r, i, 4),
+        };
+        rc = cb(arg, &l);
+    }
+    PQclear(r);
     return rc;
 }
 

@@ -221,6 +221,23 @@ int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int a
 int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, const char *kind,
                          const char *title);
 
+struct store_suggestion {
+    const char *doc_id;
+    const char *kind;
+    const char *title;
+    int64_t shown_at;
+    int helpful;             /* 1 yes, 0 no, -1 no verdict */
+};
+
+typedef int (*store_suggestion_cb)(void *arg, const struct store_suggestion *sg);
+
+/* The documents suggested in conv (one per document, first shown first),
+ * for viewer_id (access as store_conversation_get), to cb after the
+ * transaction. Returns 0, the callback's nonzero value, STORE_ENOTFOUND,
+ * STORE_EFORBIDDEN or STORE_EDB. */
+int store_suggestions(struct store *s, int64_t conv, int64_t viewer_id, store_suggestion_cb cb,
+                      void *arg);
+
 /* The requester's verdict on a suggestion of their conversation. helpful on
  * an open conversation ends it as self_solved and records a deflection
  * (*ended = 1); helpful on an escalated one links the document to the
@@ -332,6 +349,23 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
  * STORE_EDB. */
 int store_ticket_link(struct store *s, const char *number, const char *doc_id,
                       const char *relation, int64_t actor_id, int *added);
+
+struct store_link {
+    const char *doc_id;
+    const char *relation;    /* suggested, viewed, helpful, used */
+    int64_t actor_id;        /* 0: the system */
+    const char *actor_name;  /* NULL for the system */
+    int64_t at;
+};
+
+typedef int (*store_link_cb)(void *arg, const struct store_link *l);
+
+/* The ticket's knowledge links, oldest first, for viewer_id (access as
+ * store_ticket_access), to cb after the transaction. Returns 0, the
+ * callback's nonzero value, STORE_ENOTFOUND, STORE_EFORBIDDEN or
+ * STORE_EDB. */
+int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, store_link_cb cb,
+                       void *arg);
 
 /* The assigned agent resolves the ticket (assigned or reopened ->
  * resolved) with a non-empty resolution text. Returns 0, STORE_ENOTFOUND,

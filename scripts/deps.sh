@@ -20,8 +20,10 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
-# the browser tests' driver (playwright-core; the browser is Debian's chromium)
+# the node test dependencies: playwright-core drives Debian's chromium in the
+# browser tests, ws is the WebSocket client of chatdesk's end-to-end tests
 cd "$(dirname "$0")/../tests"
-if [ ! -d node_modules/playwright-core ]; then
+# (again whenever package-lock.json changed since the last install)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi

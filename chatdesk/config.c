@@ -1,0 +1,443 @@
+/* config: defaults < config file < flags for chatdesk (see config.h). A
+ * single function, config_set, validates and stores each key, whether it
+ * comes from a file line or from a flag, so both are checked the same way.
+ * Integer keys are described by a table (name, range). */
+#include "config.h"
+#include "kb_util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void cd_config_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: chatdesk --index DIR --db CONNINFO [--listen HOST:PORT] [--config FILE]\n"
+            "                [--www DIR] [--migrations DIR] [--threads N] [--log-level LEVEL]\n"
+            "                [--max-frame BYTES] [--rate N] [--burst N] [--session-ttl SECS]\n"
+            "                [--suggestions N] [--auto-close-days N]\n"
+            "                [--maintenance-interval SECS]\n"
+            "       chatdesk useradd --agent USERNAME [--name DISPLAY_NAME]\n"
+            "                [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "\n"
+            "The kbdesk chat service desk: the chat page and the agent page (static\n"
+            "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"
+            "on one port. Suggests articles and known errors from the index built by\n"
+            "`indexer build`, and keeps people, sessions, conversations and tickets in\n"
+            "PostgreSQL; the migrations are applied at start-up.\n"
+            "\n"
+            "flags (each overrides the config file's key of the same name):\n"
+            "  --index DIR          the index folder (required; key: index)\n"
+            "  --db CONNINFO        PostgreSQL: a libpq conninfo string or URI (required;\n"
+            "                       key: db), e.g. \"host=/tmp/pg port=5432 dbname=kbdesk\"\n"
+            "  --listen HOST:PORT   address to listen on (key: listen; default\n"
+            "                       127.0.0.1:8081). HOST is an IPv4 address, [IPv6],\n"
+            "                       localhost, or * / 0.0.0.0 for all; PORT 0 binds a\n"
+            "                       free port. Once ready chatdesk prints\n"
+            "                       `listening on http://HOST:PORT` (the real port).\n"
+            "  --config FILE        read settings from FILE (see below)\n"
+            "  --www DIR            the pages, served at / (key: www; default\n"
+            "                       chatdesk/www under the current directory)\n"
+            "  --migrations DIR     the SQL migrations applied at start-up (key:\n"
+            "                       migrations; default chatdesk/migrations)\n"
+            "  --threads N          worker threads, 1..%d, each with its own PostgreSQL\n"
+            "                       connection and index handle (key: threads; default\n"
+            "                       one per core, 2..8)\n"
+            "  --log-level LEVEL    error, warn, info or debug (key: log_level;\n"
+            "                       default info)\n"
+            "  --max-frame BYTES    largest WebSocket message accepted, 1024..%d\n"
+            "                       (key: max_frame; default 65536); a bigger one is\n"
+            "                       dropped and answered with error too_large\n"
+            "  --rate N             frames per second per connection, 1..10000 (key:\n"
+            "                       rate; default 20); excess frames get rate_limited\n"
+            "  --burst N            token-bucket size for --rate, 1..100000 (key:\n"
+            "                       burst; default 40)\n"
+            "  --session-ttl SECS   a session lives this long after its last use,\n"
+            "                       60..31536000 (key: session_ttl; default 604800,\n"
+            "                       7 days)\n"
+            "  --suggestions N      knowledge items per suggestions frame, 1..20 (key:\n"
+            "                       suggestions; default 5)\n"
+            "  --auto-close-days N  close a resolved ticket whose requester has not\n"
+            "                       answered after N days, 1..365 (key:\n"
+            "                       auto_close_days; default 3)\n"
+            "  --maintenance-interval SECS\n"
+            "                       how often auto-closing and the purge of expired\n"
+            "                       sessions run, 1..86400 (key: maintenance_interval;\n"
+            "                       default 600; also once at start-up)\n"
+            "  --help               this text\n"
+            "\n"
+            "config file: one `key = value` per line; lines starting with # and blank\n"
+            "lines are ignored; keys: index, db, listen, www, migrations, threads,\n"
+            "log_level, max_frame, rate, burst, session_ttl, suggestions,\n"
+            "auto_close_days, maintenance_interval. An unknown or repeated key or a\n"
+            "bad value is an error naming FILE:LINE. Precedence: defaults < file <\n"
+            "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
+            "\n"
+            "useradd: creates an agent account USERNAME (letters, digits, . _ -; at\n"
+            "most 64) with display name DISPLAY_NAME (default USERNAME). The password\n"
+            "is read from stdin (one line; not echoed on a terminal) and stored as an\n"
+            "Argon2id hash. The database is --db, or the `db` key of --config FILE;\n"
+            "migrations are applied first. Exit status: 0 created, 1 database error,\n"
+            "2 usage error or empty / unreadable password, 3 the user name exists.\n"
+            "\n"
+            "daemon exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index or\n"
+            "database cannot be opened, a migration fails, address in use), 2 usage or\n"
+            "configuration error. If PostgreSQL goes away while running, clients get\n"
+            "error frames (db_unavailable) and chatdesk reconnects by itself.\n",
+            CD_MAX_THREADS, CD_MAX_FRAME_LIMIT);
+}
+
+/* ---- one key ---------------------------------------------------------------- */
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!*s || strlen(s) > 12)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_listen(struct cd_config *cfg, const char *v, char *err, size_t errlen)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v) {
+        kb_seterr(err, errlen, "listen: expected HOST:PORT, got \"%s\"", v);
+        return -1;
+    }
+    long port;
+    if (parse_int(colon + 1, 0, 65535, &port)) {
+        kb_seterr(err, errlen, "listen: bad port in \"%s\" (0..65535)", v);
+        return -1;
+    }
+    char host[128];
+    size_t hl = (size_t)(colon - v);
+    if (hl >= sizeof host) {
+        kb_seterr(err, errlen, "listen: host too long");
+        return -1;
+    }
+    memcpy(host, v, hl);
+    host[hl] = '\0';
+    const char *h = host;
+    if (host[0] == '[') {
+        unsigned char a6[16];
+        if (hl < 3 || host[hl - 1] != ']') {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+        host[hl - 1] = '\0';
+        h = host + 1;
+        if (inet_pton(AF_INET6, h, a6) != 1) {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+    } else if (strcmp(host, "localhost") == 0) {
+        h = "127.0.0.1";
+    } else if (strcmp(host, "*") == 0) {
+        h = "0.0.0.0";
+    } else {
+        unsigned char a4[4];
+        if (inet_pton(AF_INET, host, a4) != 1) {
+            kb_seterr(err, errlen,
+                      "listen: \"%s\" is not an IPv4 address, [IPv6], localhost or *", host);
+            return -1;
+        }
+    }
+    free(cfg->host);
+    cfg->host = kb_xstrdup(h);
+    cfg->port = (int)port;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* the integer keys: where they go and their range */
+static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
+{
+    struct {
+        const char *key;
+        int *slot;
+        long lo, hi;
+    } t[] = {
+        {"threads", &cfg->threads, 1, CD_MAX_THREADS},
+        {"max_frame", &cfg->max_frame, 1024, CD_MAX_FRAME_LIMIT},
+        {"rate", &cfg->rate, 1, 10000},
+        {"burst", &cfg->burst, 1, 100000},
+        {"session_ttl", &cfg->desk.session_ttl, 60, 31536000},
+        {"suggestions", &cfg->desk.suggestions, 1, 20},
+        {"auto_close_days", &cfg->desk.auto_close_days, 1, 365},
+        {"maintenance_interval", &cfg->maintenance_interval, 1, 86400},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (strcmp(key, t[i].key) == 0) {
+            *lo = t[i].lo;
+            *hi = t[i].hi;
+            return t[i].slot;
+        }
+    return NULL;
+}
+
+static void set_str(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = kb_xstrdup(v);
+}
+
+/* Validates value v for key and stores it. Returns 0, 1 for an unknown key,
+ * or -1 with a message in err. */
+static int config_set(struct cd_config *cfg, const char *key, const char *v, char *err,
+                      size_t errlen)
+{
+    if (!*v) {
+        kb_seterr(err, errlen, "%s: empty value", key);
+        return -1;
+    }
+    long lo, hi, n;
+    int *slot = int_slot(cfg, key, &lo, &hi);
+    if (slot) {
+        if (parse_int(v, lo, hi, &n)) {
+            kb_seterr(err, errlen, "%s: \"%s\" is not a number %ld..%ld", key, v, lo, hi);
+            return -1;
+        }
+        *slot = (int)n;
+    } else if (strcmp(key, "index") == 0) {
+        set_str(&cfg->index, v);
+    } else if (strcmp(key, "db") == 0) {
+        set_str(&cfg->db, v);
+    } else if (strcmp(key, "listen") == 0) {
+        return parse_listen(cfg, v, err, errlen);
+    } else if (strcmp(key, "www") == 0) {
+        if (!is_dir(v)) {
+            kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
+            return -1;
+        }
+        set_str(&cfg->www, v);
+        cfg->www_explicit = 1;
+    } else if (strcmp(key, "migrations") == 0) {
+        if (!is_dir(v)) {
+            kb_seterr(err, errlen, "migrations: \"%s\" is not a folder", v);
+            return -1;
+        }
+        set_str(&cfg->migrations, v);
+    } else if (strcmp(key, "log_level") == 0) {
+        if (kb_log_parse_level(v, &cfg->log_level)) {
+            kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
+            return -1;
+        }
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the file ----------------------------------------------------------------- */
+
+static const char *const file_keys[] = {
+    "index",  "db",    "listen",      "www",         "migrations",      "threads",
+    "log_level", "max_frame", "rate", "burst",   "session_ttl", "suggestions",
+    "auto_close_days", "maintenance_interval",
+};
+#define NKEYS (sizeof file_keys / sizeof *file_keys)
+
+int cd_config_file(struct cd_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    char msg[KB_ERR_MAX];
+    if (kb_read_file(path, &text, &len, msg, sizeof msg)) {
+        kb_seterr(err, errlen, "%s: %s", path, msg);
+        return -1;
+    }
+    int rc = 0, seen[NKEYS] = {0};
+    unsigned lineno = 0;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        for (const char *p = text; p < nul; p++)
+            lineno += *p == '\n';
+        kb_seterr(err, errlen, "%s:%u: NUL byte", path, lineno + 1);
+        free(text);
+        return -1;
+    }
+    char *line = text;
+    while (line && rc == 0) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        char *s = kb_strip(line);
+        if (*s && *s != '#') {
+            char *eq = strchr(s, '=');
+            if (!eq) {
+                kb_seterr(err, errlen, "%s:%u: expected `key = value`", path, lineno);
+                rc = -1;
+                break;
+            }
+            *eq = '\0';
+            char *key = kb_strip(s), *val = kb_strip(eq + 1);
+            size_t k;
+            for (k = 0; k < NKEYS; k++)
+                if (strcmp(key, file_keys[k]) == 0)
+                    break;
+            if (k == NKEYS) {
+                kb_seterr(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, key);
+                rc = -1;
+                break;
+            }
+            if (seen[k]++) {
+                kb_seterr(err, errlen, "%s:%u: repeated key \"%s\"", path, lineno, key);
+                rc = -1;
+                break;
+            }
+            if (config_set(cfg, key, val, msg, sizeof msg)) {
+                kb_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
+                rc = -1;
+                break;
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return rc;
+}
+
+/* ---- flags -------------------------------------------------------------------- */
+
+static const struct option long_opts[] = {
+    {"index", required_argument, NULL, 0},
+    {"db", required_argument, NULL, 0},
+    {"listen", required_argument, NULL, 0},
+    {"www", required_argument, NULL, 0},
+    {"migrations", required_argument, NULL, 0},
+    {"threads", required_argument, NULL, 0},
+    {"log-level", required_argument, NULL, 0},
+    {"max-frame", required_argument, NULL, 0},
+    {"rate", required_argument, NULL, 0},
+    {"burst", required_argument, NULL, 0},
+    {"session-ttl", required_argument, NULL, 0},
+    {"suggestions", required_argument, NULL, 0},
+    {"auto-close-days", required_argument, NULL, 0},
+    {"maintenance-interval", required_argument, NULL, 0},
+    {"config", required_argument, NULL, 0},
+    {"help", no_argument, NULL, 0},
+    {NULL, 0, NULL, 0},
+};
+
+void cd_config_fin(struct cd_config *cfg)
+{
+    free(cfg->index);
+    free(cfg->db);
+    free(cfg->host);
+    free(cfg->www);
+    free(cfg->migrations);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void cd_config_defaults(struct cd_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = kb_xstrdup("127.0.0.1");
+    cfg->port = 8081;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores < 2 ? 2 : cores > 8 ? 8 : (int)cores;
+    cfg->www = kb_xstrdup("chatdesk/www");
+    cfg->migrations = kb_xstrdup("chatdesk/migrations");
+    cfg->log_level = KB_LOG_INFO;
+    cfg->max_frame = 65536;
+    cfg->rate = 20;
+    cfg->burst = 40;
+    cfg->maintenance_interval = 600;
+    desk_config_default(&cfg->desk);
+}
+
+int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    cd_config_defaults(cfg);
+    /* first pass: collect the flags, so the file can be applied before them */
+    struct {
+        int opt;
+        const char *val;
+    } flags[64];
+    size_t nflags = 0;
+    const char *config_path = NULL;
+    int c, idx;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
+        if (c == '?' || c == ':') {
+            if (c == ':')
+                kb_seterr(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
+            else
+                kb_seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+            cd_config_fin(cfg);
+            return -1;
+        }
+        const char *name = long_opts[idx].name;
+        if (strcmp(name, "help") == 0) {
+            cd_config_usage(stdout);
+            cd_config_fin(cfg);
+            return 1;
+        }
+        if (strcmp(name, "config") == 0) {
+            config_path = optarg;
+            continue;
+        }
+        if (nflags == sizeof flags / sizeof *flags) {
+            kb_seterr(err, errlen, "too many options");
+            cd_config_fin(cfg);
+            return -1;
+        }
+        flags[nflags].opt = idx;
+        flags[nflags].val = optarg;
+        nflags++;
+    }
+    if (optind < argc) {
+        kb_seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        cd_config_fin(cfg);
+        return -1;
+    }
+    if (config_path && cd_config_file(cfg, config_path, err, errlen)) {
+        cd_config_fin(cfg);
+        return -1;
+    }
+    for (size_t i = 0; i < nflags; i++) {
+        char msg[KB_ERR_MAX], key[64];
+        const char *name = long_opts[flags[i].opt].name;
+        snprintf(key, sizeof key, "%s", name);
+        for (char *p = key; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        if (config_set(cfg, key, flags[i].val, msg, sizeof msg)) {
+            /* name the flag, not the key: "--threads: ..." */
+            const char *colon = strchr(msg, ':');
+            kb_seterr(err, errlen, "--%s%s", name, colon ? colon : msg);
+            cd_config_fin(cfg);
+            return -1;
+        }
+    }
+    if (!cfg->index) {
+        kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
+        cd_config_fin(cfg);
+        return -1;
+    }
+    if (!cfg->db) {
+        kb_seterr(err, errlen, "no database: give --db CONNINFO or `db = ...` (see --help)");
+        cd_config_fin(cfg);
+        return -1;
+    }
+    return 0;
+}

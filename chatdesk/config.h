@@ -1,0 +1,53 @@
+/* config: chatdesk's settings. Defaults, then the --config file, then the
+ * command-line flags; each value is validated once, when it is set (one
+ * function for file keys and flags alike), and the finished struct is
+ * passed down as const. File errors name FILE:LINE, flag errors the flag. */
+#ifndef CD_CONFIG_H
+#define CD_CONFIG_H
+
+#include "desk.h"
+#include "kb_log.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CD_MAX_THREADS 64
+#define CD_MAX_FRAME_LIMIT (16 * 1024 * 1024)
+
+struct cd_config {
+    char *index;          /* index folder (required) */
+    char *db;             /* libpq conninfo or URI (required) */
+    char *host;           /* listen address */
+    int port;             /* 0: the kernel picks a free port */
+    char *www;            /* static files folder */
+    int www_explicit;     /* www came from the file or a flag (must exist) */
+    char *migrations;     /* folder of NNN_name.sql files */
+    int threads;          /* worker threads, each with a store and a searcher */
+    enum kb_log_level log_level;
+    int max_frame;        /* bytes per WebSocket message */
+    int rate;             /* frames per second per connection (token bucket) */
+    int burst;            /* bucket size */
+    int maintenance_interval; /* seconds between auto-close / session purge runs */
+    struct desk_config desk;  /* session_ttl, suggestions, auto_close_days */
+};
+
+/* Fills cfg from defaults, the file named by --config and argv (argv[0] is
+ * the program). Returns 0 on success, 1 when --help was given (usage printed
+ * to stdout), or -1 with a message in err (the caller exits with status 2).
+ * On success the caller owns cfg's strings (cd_config_fin); on failure cfg
+ * is already finalised. */
+int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Sets the defaults (strings owned by cfg). */
+void cd_config_defaults(struct cd_config *cfg);
+
+/* Applies a config file over cfg. Returns 0 or -1 with "FILE:LINE: ..." in
+ * err. */
+int cd_config_file(struct cd_config *cfg, const char *path, char *err, size_t errlen);
+
+void cd_config_fin(struct cd_config *cfg);
+
+/* Prints --help (every flag, every config-file key, useradd). */
+void cd_config_usage(FILE *f);
+
+#endif

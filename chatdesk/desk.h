@@ -1,0 +1,116 @@
+/* desk: the chat desk's service layer. desk_on_message takes one parsed
+ * request (struct desk_msg) from one client (struct desk_client: who is on
+ * the connection) and answers it into an outbox: frames for this client,
+ * frames for other people (the agent holding a ticket, every agent, the
+ * requester's connections), and the client's new state. It never sees a
+ * socket, a thread or the event loop: the daemon runs it on a worker thread
+ * and delivers the outbox on the service thread; tests call it directly.
+ *
+ * A struct desk is one worker's view: its own PostgreSQL connection (struct
+ * store) and its own index handle (kb_searcher). It must not be shared
+ * between threads; the kb_lexicon may be (read-only).
+ *
+ * Errors from the store or the index become error frames in the outbox;
+ * desk_on_message itself cannot fail. Nothing is acknowledged that the
+ * store did not commit. */
+#ifndef DESK_DESK_H
+#define DESK_DESK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "kb_lexicon.h"
+#include "kb_search.h"
+#include "proto.h"
+#include "store.h"
+
+struct desk_config {
+    int session_ttl;      /* seconds a session lives after its last use */
+    int suggestions;      /* items per suggestions frame, 1..20 */
+    int auto_close_days;  /* close resolved tickets not answered for this long */
+    struct store_sla sla; /* response / resolution targets per priority */
+};
+
+/* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the
+ * store's default SLA. */
+void desk_config_default(struct desk_config *cfg);
+
+enum desk_role { DESK_NONE = 0, DESK_REQUESTER, DESK_AGENT };
+
+/* What the service knows about a connection. The daemon keeps one per
+ * connection and hands a copy with every request; the outbox says how it
+ * changed. */
+struct desk_client {
+    enum desk_role role;
+    int64_t person_id;
+    char name[STORE_NAME_MAX];
+    int64_t conv_id;   /* requesters: their current conversation */
+    unsigned char token_hash[AUTH_TOKEN_HASH_BYTES]; /* the session's */
+};
+
+/* Where a frame goes. */
+enum desk_target {
+    DESK_TO_SELF,    /* the connection that made the request */
+    DESK_TO_PERSON,  /* every connection of person `target` */
+    DESK_TO_CONV,    /* every requester connection following conversation `target` */
+    DESK_TO_AGENTS,  /* every logged-in agent connection */
+};
+
+struct desk_frame {
+    struct desk_frame *next;
+    enum desk_target to;
+    int64_t target;     /* person or conversation id */
+    int seq;            /* > 0: a conversation message with this seq: a requester
+                           connection gets each seq once, in order */
+    int ack_seq;        /* > 0: the ack of the client's own message seq */
+    int not_self;       /* not to the requesting connection itself */
+    char *json;         /* owned */
+    size_t len;
+};
+
+struct desk_outbox {
+    struct desk_frame *head, *tail;
+    int client_set;            /* the client's state changed to `client` */
+    struct desk_client client;
+    int attach;                /* (requesters) follow conversation attach_conv,
+                                  having seen its messages up to attach_after;
+                                  the daemon then replays the rest (DM_CATCHUP) */
+    int64_t attach_conv;
+    int attach_after;
+    int db_error;              /* a store call failed with STORE_EDB */
+    int auto_closed;           /* DM_MAINTAIN: tickets closed */
+    int sessions_purged;       /* DM_MAINTAIN: sessions deleted */
+};
+
+void desk_outbox_init(struct desk_outbox *out);
+/* Frees every frame and zeroes out. */
+void desk_outbox_fin(struct desk_outbox *out);
+/* Appends a frame: json is serialised and its reference dropped. */
+void desk_outbox_add(struct desk_outbox *out, enum desk_target to, int64_t target, json_t *json);
+/* Appends an error frame to the client. */
+void desk_outbox_error(struct desk_outbox *out, int code, const char *message, const char *id,
+                       const char *field);
+/* Detaches the frames (the caller owns the list) leaving the outbox empty of
+ * frames. */
+struct desk_frame *desk_outbox_take(struct desk_outbox *out);
+void desk_frame_free(struct desk_frame *f);
+
+struct desk;
+
+/* Opens a store on conninfo and a searcher on index (lx must outlive the
+ * desk); cfg must outlive it too. Returns 0 and *out, or -1 with *out NULL
+ * and a message in err. Free with desk_free (NULL is a no-op). */
+int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
+             const struct desk_config *cfg, struct desk **out, char *err, size_t errlen);
+void desk_free(struct desk *d);
+
+/* The desk's store (for tests). */
+struct store *desk_store(struct desk *d);
+
+/* Handles msg from who into out (initialised by the caller). Never fails:
+ * problems become error frames. */
+void desk_on_message(struct desk *d, const struct desk_client *who, const struct desk_msg *msg,
+                     struct desk_outbox *out);
+
+#endif

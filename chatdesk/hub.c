@@ -1,0 +1,526 @@
+/* hub: connections, their queued requests and the delivery of outboxes on
+ * the service thread (see hub.h).
+ *
+ * A connection's queue holds, in arrival order, requests for the workers
+ * and answers that need no worker (codec errors, rate-limit errors, pong):
+ * those wait their turn too, so a client sees its answers in the order of
+ * its frames. A catch-up (replay from the database) goes to the front of
+ * the queue: it runs as soon as the job in flight (if any) is back.
+ *
+ * Sequence bookkeeping for a requester connection following conversation
+ * `conv`: `delivered` is the highest seq such that every message up to it
+ * has been delivered or acknowledged on this connection; `seen` holds the
+ * acknowledged seqs above it (the client's own messages whose ack overtook
+ * a push of an earlier message). */
+#include "hub.h"
+#include "kb_log.h"
+#include "kb_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEEN_MAX 64
+
+struct item {
+    struct item *next;
+    int is_job;
+    int catchup;          /* a DM_CATCHUP job: after_seq is taken when it starts */
+    struct desk_msg msg;  /* jobs */
+    char *json;           /* ready answers */
+    size_t len;
+};
+
+struct held {
+    struct held *next;
+    int seq;
+    char *json;
+    size_t len;
+};
+
+struct hub_conn {
+    struct hub_conn *prev, *next; /* the open connections */
+    void *t;                      /* transport handle; NULL once closed */
+    unsigned long long id;
+    struct desk_client client;
+    int busy;                     /* a job is at the workers */
+    struct item *q_head, *q_tail;
+    int q_len;
+    double tokens, last;          /* rate limiter */
+    /* requester delivery */
+    int64_t conv;
+    int delivered;
+    int seen[SEEN_MAX];
+    int nseen;
+    int catchup;                  /* a catch-up is queued or running */
+    struct held *held_head, *held_tail;
+};
+
+struct hub {
+    struct hub_ops ops;
+    struct hub_limits lim;
+    struct hub_conn *conns;
+    size_t nconns;
+    unsigned long long next_id;
+};
+
+hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
+{
+    hub *h = kb_xcalloc(1, sizeof *h);
+    h->ops = *ops;
+    h->lim = *lim;
+    return h;
+}
+
+size_t hub_count(const hub *h)
+{
+    return h->nconns;
+}
+
+static void items_free(struct item *it)
+{
+    while (it) {
+        struct item *next = it->next;
+        desk_msg_fin(&it->msg);
+        free(it->json);
+        free(it);
+        it = next;
+    }
+}
+
+static void held_free(struct held *hd)
+{
+    while (hd) {
+        struct held *next = hd->next;
+        free(hd->json);
+        free(hd);
+        hd = next;
+    }
+}
+
+static void conn_free(struct hub_conn *c)
+{
+    items_free(c->q_head);
+    held_free(c->held_head);
+    free(c);
+}
+
+void hub_free(hub *h)
+{
+    if (!h)
+        return;
+    struct hub_conn *c = h->conns;
+    while (c) {
+        struct hub_conn *next = c->next;
+        conn_free(c);
+        c = next;
+    }
+    free(h);
+}
+
+struct hub_conn *hub_open(hub *h, void *t)
+{
+    struct hub_conn *c = kb_xcalloc(1, sizeof *c);
+    c->t = t;
+    c->id = ++h->next_id;
+    c->tokens = h->lim.burst;
+    c->last = h->ops.now();
+    c->next = h->conns;
+    if (h->conns)
+        h->conns->prev = c;
+    h->conns = c;
+    h->nconns++;
+    kb_debug("conn %llu: open", c->id);
+    return c;
+}
+
+static void emit(hub *h, struct hub_conn *c, const char *json, size_t len)
+{
+    if (c->t)
+        h->ops.send(c->t, json, len);
+}
+
+/* ---- the queue --------------------------------------------------------------- */
+
+static void enqueue(struct hub_conn *c, struct item *it, int front)
+{
+    if (front) {
+        it->next = c->q_head;
+        c->q_head = it;
+        if (!c->q_tail)
+            c->q_tail = it;
+    } else {
+        it->next = NULL;
+        if (c->q_tail)
+            c->q_tail->next = it;
+        else
+            c->q_head = it;
+        c->q_tail = it;
+    }
+    c->q_len++;
+}
+
+static void enqueue_answer(struct hub_conn *c, char *json, size_t len)
+{
+    struct item *it = kb_xcalloc(1, sizeof *it);
+    it->json = json;
+    it->len = len;
+    enqueue(c, it, 0);
+}
+
+static void enqueue_error(struct hub_conn *c, int code, const char *message, const char *id,
+                          const char *field)
+{
+    size_t len;
+    char *json = proto_error_frame(code, message, id, field, &len);
+    enqueue_answer(c, json, len);
+}
+
+/* Starts the connection's next request, sending ready answers on the way. */
+static void pump(hub *h, struct hub_conn *c)
+{
+    while (c->t && !c->busy && c->q_head) {
+        struct item *it = c->q_head;
+        c->q_head = it->next;
+        if (!c->q_head)
+            c->q_tail = NULL;
+        c->q_len--;
+        if (!it->is_job) {
+            emit(h, c, it->json, it->len);
+            items_free((it->next = NULL, it));
+            continue;
+        }
+        struct desk_job *job = pool_job_new();
+        job->conn = c;
+        job->client = c->client;
+        job->msg = it->msg;
+        memset(&it->msg, 0, sizeof it->msg);
+        if (it->catchup)
+            job->msg.after_seq = c->delivered;
+        char *id = job->msg.id ? kb_xstrdup(job->msg.id) : NULL;
+        int catchup = it->catchup;
+        it->next = NULL;
+        items_free(it);
+        if (h->ops.submit(h->ops.ud, job)) {
+            pool_job_free(job);
+            if (catchup)
+                c->catchup = 0; /* the held pushes go out as they are */
+            size_t len;
+            char *json = proto_error_frame(P_OVERLOADED, "the server is busy: retry shortly",
+                                           id, NULL, &len);
+            emit(h, c, json, len);
+            free(json);
+            free(id);
+            continue;
+        }
+        free(id);
+        c->busy = 1;
+    }
+}
+
+/* Queues a catch-up (replay after `delivered`) at the front. */
+static void request_catchup(struct hub_conn *c)
+{
+    if (c->catchup || !c->conv)
+        return;
+    struct item *it = kb_xcalloc(1, sizeof *it);
+    it->is_job = 1;
+    it->catchup = 1;
+    it->msg.type = DM_CATCHUP;
+    enqueue(c, it, 1);
+    c->catchup = 1;
+}
+
+/* ---- frames from the client ---------------------------------------------------- */
+
+void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int binary,
+               int too_large)
+{
+    if (!c->t)
+        return;
+    struct desk_msg m;
+    struct proto_error e;
+    int rc;
+    if (too_large) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the frame is larger than %d bytes", h->lim.max_frame);
+        enqueue_error(c, P_TOO_LARGE, msg, NULL, NULL);
+        rc = -1;
+    } else if (binary) {
+        enqueue_error(c, P_BAD_FRAME, "binary frames are not accepted: send JSON text frames",
+                      NULL, NULL);
+        rc = -1;
+    } else {
+        rc = proto_parse(data, len, &m, &e);
+        if (rc)
+            enqueue_error(c, e.code, e.message, e.id, e.field);
+    }
+    /* the rate limit counts every frame, good or bad */
+    double now = h->ops.now();
+    c->tokens += (now - c->last) * h->lim.rate;
+    if (c->tokens > h->lim.burst)
+        c->tokens = h->lim.burst;
+    c->last = now;
+    int limited = c->tokens < 1.0;
+    if (!limited)
+        c->tokens -= 1.0;
+    if (rc == 0) {
+        if (limited) {
+            enqueue_error(c, P_RATE_LIMITED, "too many frames: slow down", m.id, NULL);
+            desk_msg_fin(&m);
+        } else if (m.type == DM_PING) {
+            json_t *o = json_pack("{s:s}", "type", "pong");
+            if (m.id)
+                json_object_set_new(o, "id", json_string(m.id));
+            size_t n;
+            char *json = proto_dump(o, &n);
+            enqueue_answer(c, json, n);
+            desk_msg_fin(&m);
+        } else if (c->q_len >= HUB_MAX_PENDING) {
+            enqueue_error(c, P_OVERLOADED, "too many frames waiting for an answer", m.id, NULL);
+            desk_msg_fin(&m);
+        } else {
+            struct item *it = kb_xcalloc(1, sizeof *it);
+            it->is_job = 1;
+            it->msg = m;
+            enqueue(c, it, 0);
+            kb_debug("conn %llu: %s", c->id, proto_type_name(m.type));
+        }
+    }
+    pump(h, c);
+}
+
+/* ---- delivery ---------------------------------------------------------------------- */
+
+static int is_seen(const struct hub_conn *c, int seq)
+{
+    for (int i = 0; i < c->nseen; i++)
+        if (c->seen[i] == seq)
+            return 1;
+    return 0;
+}
+
+/* Moves delivered over the seen seqs that now follow it, and forgets the
+ * seen seqs at or below it. */
+static void absorb(struct hub_conn *c)
+{
+    for (int again = 1; again;) {
+        again = 0;
+        for (int i = 0; i < c->nseen; i++)
+            if (c->seen[i] == c->delivered + 1) {
+                c->delivered++;
+                again = 1;
+            }
+    }
+    int k = 0;
+    for (int i = 0; i < c->nseen; i++)
+        if (c->seen[i] > c->delivered)
+            c->seen[k++] = c->seen[i];
+    c->nseen = k;
+}
+
+/* The client's own message seq was acknowledged. */
+static void mark_seen(struct hub_conn *c, int seq)
+{
+    if (seq <= c->delivered || is_seen(c, seq))
+        return;
+    if (seq == c->delivered + 1) {
+        c->delivered = seq;
+    } else if (c->nseen < SEEN_MAX) {
+        c->seen[c->nseen++] = seq;
+    }
+    absorb(c);
+}
+
+static void hold(struct hub_conn *c, int seq, const char *json, size_t len)
+{
+    struct held *hd = kb_xcalloc(1, sizeof *hd);
+    hd->seq = seq;
+    hd->json = kb_xstrndup(json, len);
+    hd->len = len;
+    if (c->held_tail)
+        c->held_tail->next = hd;
+    else
+        c->held_head = hd;
+    c->held_tail = hd;
+}
+
+/* A live message seq for requester connection c. */
+static void push_seq(hub *h, struct hub_conn *c, int seq, const char *json, size_t len)
+{
+    if (c->catchup) {
+        hold(c, seq, json, len);
+        return;
+    }
+    if (seq <= c->delivered || is_seen(c, seq))
+        return; /* had it */
+    if (seq == c->delivered + 1) {
+        emit(h, c, json, len);
+        c->delivered = seq;
+        absorb(c);
+        return;
+    }
+    /* a gap: fetch what is missing first, then this one */
+    kb_debug("conn %llu: seq %d after %d: catching up", c->id, seq, c->delivered);
+    hold(c, seq, json, len);
+    request_catchup(c);
+    pump(h, c);
+}
+
+/* A replayed message (a catch-up's answer, in seq order). */
+static void replay_seq(hub *h, struct hub_conn *c, int seq, const char *json, size_t len)
+{
+    if (seq <= c->delivered)
+        return;
+    if (!is_seen(c, seq))
+        emit(h, c, json, len);
+    c->delivered = seq;
+    absorb(c);
+}
+
+static void deliver(hub *h, struct hub_conn *self, const struct desk_frame *f)
+{
+    if (f->to == DESK_TO_SELF) {
+        if (!self || !self->t)
+            return;
+        if (f->ack_seq && self->client.role == DESK_REQUESTER)
+            mark_seen(self, f->ack_seq);
+        if (f->seq && self->client.role == DESK_REQUESTER && self->conv)
+            replay_seq(h, self, f->seq, f->json, f->len);
+        else
+            emit(h, self, f->json, f->len);
+        return;
+    }
+    for (struct hub_conn *c = h->conns; c; c = c->next) {
+        if (!c->t || (f->not_self && c == self))
+            continue;
+        switch (f->to) {
+        case DESK_TO_PERSON:
+            if (c->client.role != DESK_NONE && c->client.person_id == f->target)
+                emit(h, c, f->json, f->len);
+            break;
+        case DESK_TO_CONV:
+            if (c->client.role == DESK_REQUESTER && c->conv == f->target) {
+                if (f->seq)
+                    push_seq(h, c, f->seq, f->json, f->len);
+                else
+                    emit(h, c, f->json, f->len);
+            }
+            break;
+        case DESK_TO_AGENTS:
+            if (c->client.role == DESK_AGENT)
+                emit(h, c, f->json, f->len);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void release(hub *h, struct hub_conn *c)
+{
+    c->busy = 0;
+    if (!c->t) {
+        conn_free(c);
+        return;
+    }
+    pump(h, c);
+}
+
+void hub_done(hub *h, struct desk_job *job)
+{
+    struct hub_conn *c = job->conn;
+    struct desk_outbox *out = &job->out;
+    if (!c) { /* the daemon's own job */
+        if (job->msg.type == DM_MAINTAIN && (out->auto_closed || out->sessions_purged))
+            kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged",
+                    out->auto_closed, out->sessions_purged);
+        pool_job_free(job);
+        return;
+    }
+    if (!c->t) {
+        pool_job_free(job);
+        release(h, c);
+        return;
+    }
+    if (out->client_set) {
+        if (out->client.role != c->client.role || out->client.person_id != c->client.person_id)
+            kb_debug("conn %llu: signed in as person %lld (%s)", c->id,
+                     (long long)out->client.person_id,
+                     out->client.role == DESK_AGENT       ? "agent"
+                     : out->client.role == DESK_REQUESTER ? "requester"
+                                                          : "nobody");
+        c->client = out->client;
+    }
+    if (out->attach) {
+        c->conv = out->attach_conv;
+        c->delivered = out->attach_after;
+        c->nseen = 0;
+        held_free(c->held_head);
+        c->held_head = c->held_tail = NULL;
+        c->catchup = 0;
+        request_catchup(c);
+    }
+    if (job->msg.type == DM_CATCHUP && !out->attach) {
+        /* the replay comes first, then what was held back meanwhile */
+        struct desk_frame *f = desk_outbox_take(out);
+        for (struct desk_frame *p = f; p; p = p->next)
+            deliver(h, c, p);
+        desk_frame_free(f);
+        c->catchup = 0;
+        struct held *hd = c->held_head;
+        c->held_head = c->held_tail = NULL;
+        for (struct held *p = hd; p; p = p->next)
+            push_seq(h, c, p->seq, p->json, p->len);
+        held_free(hd);
+    } else {
+        struct desk_frame *f = desk_outbox_take(out);
+        for (struct desk_frame *p = f; p; p = p->next)
+            deliver(h, c, p);
+        desk_frame_free(f);
+    }
+    pool_job_free(job);
+    release(h, c);
+}
+
+void hub_drop(hub *h, struct desk_job *job)
+{
+    struct hub_conn *c = job->conn;
+    pool_job_free(job);
+    if (c) {
+        c->busy = 0;
+        if (!c->t)
+            conn_free(c);
+    }
+    (void)h;
+}
+
+void hub_closed(hub *h, struct hub_conn *c)
+{
+    kb_debug("conn %llu: closed", c->id);
+    c->t = NULL;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    h->nconns--;
+    items_free(c->q_head);
+    c->q_head = c->q_tail = NULL;
+    c->q_len = 0;
+    held_free(c->held_head);
+    c->held_head = c->held_tail = NULL;
+    if (!c->busy)
+        conn_free(c);
+}
+
+void hub_maintain(hub *h)
+{
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_MAINTAIN;
+    if (h->ops.submit(h->ops.ud, job)) {
+        kb_warn("maintenance skipped: the workers are saturated");
+        pool_job_free(job);
+    }
+}

@@ -1,0 +1,86 @@
+/* hub: the service thread's side of chatdesk, between the transport (ws.c)
+ * and the workers (pool.c). It owns what the event loop knows about each
+ * connection: who is signed in (struct desk_client), the rate limiter, the
+ * queue of requests waiting for their turn (at most one job per connection
+ * is in flight, so answers keep the order of requests), and, for a
+ * requester, the highest message seq delivered, so that every message of
+ * the conversation reaches each connection exactly once and in order: a
+ * push that would leave a gap is held back while the missing messages are
+ * fetched from the database (a DM_CATCHUP job), and a replay skips what was
+ * delivered or acknowledged already.
+ *
+ * It routes each finished job's outbox: frames to the connection itself, to
+ * a person's connections, to a conversation's requester connections, or to
+ * every agent.
+ *
+ * Everything here runs on the service thread; the hub never blocks (no
+ * database, no index) and never touches a socket: it calls ops.send and
+ * ops.submit. */
+#ifndef CD_HUB_H
+#define CD_HUB_H
+
+#include "desk.h"
+#include "pool.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* requests waiting per connection before overloaded errors */
+#define HUB_MAX_PENDING 64
+
+struct hub_ops {
+    /* Queue a text frame to transport connection t (copied). */
+    void (*send)(void *t, const char *json, size_t len);
+    /* Hand a job to the workers: 0, or -1 if the pool is full (the hub
+     * keeps the job and answers overloaded). */
+    int (*submit)(void *ud, struct desk_job *job);
+    void *ud;
+    /* Seconds on a monotonic clock (for the rate limiter). */
+    double (*now)(void);
+};
+
+struct hub_limits {
+    int max_frame; /* for the too_large message */
+    int rate;      /* frames per second */
+    int burst;     /* bucket size */
+};
+
+typedef struct hub hub;
+struct hub_conn;
+
+/* A new hub. ops and lim are copied. Never NULL. */
+hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim);
+
+/* Frees the hub and every connection left (their transport handles are not
+ * touched). Jobs still out must have been handed back (hub_done /
+ * hub_drop) first. NULL is a no-op. */
+void hub_free(hub *h);
+
+/* A connection opened; t is the transport's handle. Never NULL. */
+struct hub_conn *hub_open(hub *h, void *t);
+
+/* A complete WebSocket message arrived on c: len bytes of data (text, or
+ * binary when binary is set). too_large: the message was longer than the
+ * limit and its bytes were dropped (data is then empty). */
+void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int binary,
+               int too_large);
+
+/* The connection closed: nothing is sent to t any more; c is freed now or
+ * when its job in flight comes back. */
+void hub_closed(hub *h, struct hub_conn *c);
+
+/* A finished job: deliver its outbox, then start the connection's next
+ * request. Takes ownership of job. */
+void hub_done(hub *h, struct desk_job *job);
+
+/* A job that will not run (the pool stopped): release it without
+ * delivering anything. Takes ownership. */
+void hub_drop(hub *h, struct desk_job *job);
+
+/* Submits a maintenance job (auto-close, session purge). */
+void hub_maintain(hub *h);
+
+/* Number of open connections (for logs and tests). */
+size_t hub_count(const hub *h);
+
+#endif

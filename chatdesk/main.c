@@ -1,0 +1,252 @@
+/* chatdesk: the kbdesk chat service desk. `chatdesk [flags]` runs the daemon
+ * (options and config, migrations, the server: lws context and workers, the
+ * service loop until SIGTERM/SIGINT, a clean shutdown); `chatdesk useradd
+ * --agent NAME` creates an agent account. See `chatdesk --help`. */
+#include "auth.h"
+#include "config.h"
+#include "kb_log.h"
+#include "store.h"
+#include "ws.h"
+#include "kb_util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static cd_server *volatile server; /* for the signal handler */
+
+/* Only sets the flag and writes to lws's wake-up pipe. */
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+    cd_server *s = server;
+    if (s)
+        cd_server_wake(s);
+}
+
+/* Applies the migrations in dir on conninfo. Returns 0, or -1 with a
+ * message in err. */
+static int migrate(const char *conninfo, const char *dir, int *applied, char *err,
+                   size_t errlen)
+{
+    struct store *st;
+    if (store_open(conninfo, &st, err, errlen))
+        return -1;
+    int rc = store_migrate(st, dir, applied);
+    if (rc)
+        kb_seterr(err, errlen, "migrations in %s: %s", dir, store_errmsg(st));
+    store_close(st);
+    return rc ? -1 : 0;
+}
+
+/* ---- useradd ------------------------------------------------------------------------ */
+
+enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3 };
+
+/* Reads one line (the password) from stdin without its line end; echo is
+ * off on a terminal. Returns 0, or -1 (nothing, too long, unreadable). */
+static int read_password(char *buf, size_t size)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fprintf(stderr, "password: ");
+        fflush(stderr);
+        if (tcgetattr(STDIN_FILENO, &old) == 0) {
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        } else {
+            tty = 0;
+        }
+    }
+    char *got = fgets(buf, (int)size, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!got)
+        return -1;
+    size_t n = strlen(buf);
+    if (n == size - 1 && buf[n - 1] != '\n')
+        return -1; /* longer than the buffer */
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int useradd(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"agent", required_argument, NULL, 'a'},   {"name", required_argument, NULL, 'n'},
+        {"db", required_argument, NULL, 'd'},      {"config", required_argument, NULL, 'c'},
+        {"migrations", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *agent = NULL, *name = NULL, *db = NULL, *config = NULL, *migrations = NULL;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': agent = optarg; break;
+        case 'n': name = optarg; break;
+        case 'd': db = optarg; break;
+        case 'c': config = optarg; break;
+        case 'm': migrations = optarg; break;
+        case 'h': cd_config_usage(stdout); return UA_OK;
+        case ':':
+            fprintf(stderr, "chatdesk useradd: %s needs a value\n", argv[optind - 1]);
+            return UA_USAGE;
+        default:
+            fprintf(stderr, "chatdesk useradd: unknown option %s (see chatdesk --help)\n",
+                    argv[optind - 1]);
+            return UA_USAGE;
+        }
+    }
+    if (optind < argc || !agent) {
+        fprintf(stderr, "usage: chatdesk useradd --agent USERNAME [--name DISPLAY_NAME]"
+                        " [--db CONNINFO | --config FILE] [--migrations DIR]\n");
+        return UA_USAGE;
+    }
+    struct cd_config cfg;
+    char err[KB_ERR_MAX];
+    cd_config_defaults(&cfg);
+    if (config && cd_config_file(&cfg, config, err, sizeof err)) {
+        fprintf(stderr, "chatdesk useradd: %s\n", err);
+        cd_config_fin(&cfg);
+        return UA_USAGE;
+    }
+    if (db) {
+        free(cfg.db);
+        cfg.db = kb_xstrdup(db);
+    }
+    if (migrations) {
+        free(cfg.migrations);
+        cfg.migrations = kb_xstrdup(migrations);
+    }
+    int rc = UA_OK;
+    if (!cfg.db) {
+        fprintf(stderr, "chatdesk useradd: no database: give --db or --config\n");
+        rc = UA_USAGE;
+    }
+    char pw[AUTH_PASSWORD_MAX + 2];
+    if (rc == UA_OK && auth_init()) {
+        fprintf(stderr, "chatdesk useradd: libsodium cannot start\n");
+        rc = UA_DB;
+    }
+    if (rc == UA_OK && (read_password(pw, sizeof pw) || !pw[0])) {
+        fprintf(stderr, "chatdesk useradd: no password on stdin (an empty one is refused;"
+                        " at most %d bytes)\n",
+                AUTH_PASSWORD_MAX);
+        rc = UA_USAGE;
+    }
+    char hash[AUTH_PWHASH_MAX];
+    if (rc == UA_OK && auth_hash_password(pw, hash)) {
+        fprintf(stderr, "chatdesk useradd: cannot hash the password\n");
+        rc = UA_USAGE;
+    }
+    memset(pw, 0, sizeof pw);
+    if (rc == UA_OK && migrate(cfg.db, cfg.migrations, NULL, err, sizeof err)) {
+        fprintf(stderr, "chatdesk useradd: %s\n", err);
+        rc = UA_DB;
+    }
+    struct store *st = NULL;
+    if (rc == UA_OK && store_open(cfg.db, &st, err, sizeof err)) {
+        fprintf(stderr, "chatdesk useradd: %s\n", err);
+        rc = UA_DB;
+    }
+    if (rc == UA_OK) {
+        int64_t id;
+        int src = store_agent_create(st, agent, name ? name : agent, hash, &id);
+        if (src == STORE_ECONFLICT) {
+            fprintf(stderr, "chatdesk useradd: the user name %s exists already\n", agent);
+            rc = UA_EXISTS;
+        } else if (src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk useradd: bad user name or display name (%s)\n",
+                    store_errmsg(st));
+            rc = UA_USAGE;
+        } else if (src) {
+            fprintf(stderr, "chatdesk useradd: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("agent %s created (id %lld)\n", agent, (long long)id);
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
+/* ---- the daemon ---------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "useradd") == 0)
+        return useradd(argc - 1, argv + 1);
+
+    struct cd_config cfg;
+    char err[KB_ERR_MAX];
+    int rc = cd_config_load(&cfg, argc, argv, err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc) {
+        fprintf(stderr, "chatdesk: %s\n", err);
+        return 2;
+    }
+    kb_log_setup("chatdesk", cfg.log_level);
+    signal(SIGPIPE, SIG_IGN);
+    if (auth_init()) {
+        kb_err("libsodium cannot start (no randomness?)");
+        cd_config_fin(&cfg);
+        return 1;
+    }
+    int applied = 0;
+    if (migrate(cfg.db, cfg.migrations, &applied, err, sizeof err)) {
+        kb_err("%s", err);
+        cd_config_fin(&cfg);
+        return 1;
+    }
+    if (applied)
+        kb_info("applied %d migration%s", applied, applied == 1 ? "" : "s");
+
+    cd_server *s;
+    if (cd_server_new(&cfg, &s, err, sizeof err)) {
+        kb_err("%s", err);
+        cd_config_fin(&cfg);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    server = s;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int v6 = strchr(cfg.host, ':') != NULL;
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "",
+           cd_server_port(s));
+    fflush(stdout);
+    kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
+
+    rc = 0;
+    while (!stop)
+        if (cd_server_service(s)) {
+            kb_err("the service loop failed");
+            rc = 1;
+            break;
+        }
+    kb_info("shutting down");
+    server = NULL;
+    cd_server_free(s);
+    cd_config_fin(&cfg);
+    return rc;
+}

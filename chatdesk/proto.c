@@ -1,0 +1,535 @@
+/* proto: parsing client frames and building server frames (see proto.h and
+ * chatdesk/PROTOCOL.md). A frame is checked in this order, and the first
+ * failure decides the error: UTF-8 (and NUL bytes), JSON syntax, object,
+ * "id" (so later errors can echo it), "type", then the type's fields in the
+ * order PROTOCOL.md lists them. */
+#include "proto.h"
+#include "kb_utf8.h"
+#include "kb_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const code_names[P_NCODES] = {
+    [P_OK] = "ok",
+    [P_BAD_JSON] = "bad_json",
+    [P_BAD_ENCODING] = "bad_encoding",
+    [P_BAD_FRAME] = "bad_frame",
+    [P_TOO_LARGE] = "too_large",
+    [P_NOT_OBJECT] = "not_object",
+    [P_MISSING_FIELD] = "missing_field",
+    [P_BAD_FIELD] = "bad_field",
+    [P_UNKNOWN_TYPE] = "unknown_type",
+    [P_RATE_LIMITED] = "rate_limited",
+    [P_OVERLOADED] = "overloaded",
+    [P_NOT_AUTHENTICATED] = "not_authenticated",
+    [P_ALREADY_AUTHENTICATED] = "already_authenticated",
+    [P_LOGIN_FAILED] = "login_failed",
+    [P_SESSION_EXPIRED] = "session_expired",
+    [P_FORBIDDEN] = "forbidden",
+    [P_NOT_FOUND] = "not_found",
+    [P_ALREADY_TAKEN] = "already_taken",
+    [P_INVALID_STATE] = "invalid_state",
+    [P_ALREADY_RATED] = "already_rated",
+    [P_DB_UNAVAILABLE] = "db_unavailable",
+    [P_INTERNAL] = "internal",
+};
+
+const char *proto_code_name(int code)
+{
+    if (code <= 0 || code >= P_NCODES)
+        return "internal";
+    return code_names[code];
+}
+
+static const char *const type_names[] = {
+    [DM_NONE] = "",          [DM_HELLO] = "hello",     [DM_LOGIN] = "login",
+    [DM_MESSAGE] = "message", [DM_FEEDBACK] = "feedback", [DM_ESCALATE] = "escalate",
+    [DM_QUEUE] = "queue",    [DM_TAKE] = "take",       [DM_REPLY] = "reply",
+    [DM_LINK] = "link",      [DM_RESOLVE] = "resolve", [DM_CONFIRM] = "confirm",
+    [DM_RATE] = "rate",      [DM_OPEN] = "open",       [DM_TYPING] = "typing",
+    [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_CATCHUP] = "catchup",
+    [DM_MAINTAIN] = "maintain",
+};
+
+const char *proto_type_name(enum desk_msg_type t)
+{
+    if ((size_t)t >= sizeof type_names / sizeof *type_names)
+        return "";
+    return type_names[t];
+}
+
+void desk_msg_fin(struct desk_msg *m)
+{
+    if (!m)
+        return;
+    if (m->password) {
+        volatile char *p = m->password;
+        while (*p)
+            *p++ = 0;
+    }
+    char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
+                    m->password, m->text,  m->item,    m->summary,  m->category,
+                    m->ticket, m->relation, m->resolution, m->comment};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+        free(strs[i]);
+    memset(m, 0, sizeof *m);
+}
+
+size_t proto_utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* ---- parsing --------------------------------------------------------------- */
+
+static int fail(struct proto_error *err, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(struct proto_error *err, int code, const char *field, const char *fmt, ...)
+{
+    err->code = code;
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Is s only ASCII blanks (space, tab, CR, LF)? */
+static int blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return 0;
+    return 1;
+}
+
+enum { OPTIONAL = 0, REQUIRED = 1 };
+/* string flags */
+#define S_NOBLANK 1 /* not only blanks */
+#define S_BYTES 2   /* min / max count bytes, not characters */
+
+/* Reads string field key of o into *out (a copy; NULL when absent or null
+ * and optional). Length limits in characters (or bytes with S_BYTES). */
+static int get_str(json_t *o, const char *key, int required, size_t min, size_t max, int flags,
+                   char **out, struct proto_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(err, P_BAD_FIELD, key, "%s must be a string", key);
+    const char *s = json_string_value(v);
+    size_t bytes = json_string_length(v);
+    if (strlen(s) != bytes)
+        return fail(err, P_BAD_ENCODING, key, "%s holds a NUL character", key);
+    size_t n = (flags & S_BYTES) ? bytes : proto_utf8_chars(s);
+    if (n < min || n > max) {
+        if (min <= 1)
+            return fail(err, P_BAD_FIELD, key, "%s must be 1 to %zu %s long", key, max,
+                        (flags & S_BYTES) ? "bytes" : "characters");
+        return fail(err, P_BAD_FIELD, key, "%s must be %zu to %zu %s long", key, min, max,
+                    (flags & S_BYTES) ? "bytes" : "characters");
+    }
+    if ((flags & S_NOBLANK) && blank(s))
+        return fail(err, P_BAD_FIELD, key, "%s must not be blank", key);
+    *out = kb_xstrndup(s, bytes);
+    return 0;
+}
+
+/* Reads integer field key in lo..hi. *present (may be NULL) tells whether
+ * it was there; an absent optional field leaves *out alone. */
+static int get_int(json_t *o, const char *key, int required, long long lo, long long hi,
+                   long long *out, struct proto_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return fail(err, P_BAD_FIELD, key, "%s must be an integer %lld..%lld", key, lo, hi);
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(json_t *o, const char *key, int required, int *out,
+                    struct proto_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
+        return 0;
+    }
+    if (!json_is_boolean(v))
+        return fail(err, P_BAD_FIELD, key, "%s must be true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* A ticket number: "INC-" and 1..20 digits. */
+static int get_ticket(json_t *o, int required, char **out, struct proto_error *err)
+{
+    int rc = get_str(o, "ticket", required, 1, PROTO_TICKET_MAX, S_BYTES, out, err);
+    if (rc || !*out)
+        return rc;
+    const char *s = *out;
+    int ok = strncmp(s, "INC-", 4) == 0 && s[4];
+    for (const char *p = s + 4; ok && *p; p++)
+        ok = *p >= '0' && *p <= '9';
+    if (!ok) {
+        free(*out);
+        *out = NULL;
+        return fail(err, P_BAD_FIELD, "ticket", "ticket must be a number like INC-000123");
+    }
+    return 0;
+}
+
+static int parse_hello(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    json_t *role = json_object_get(o, "role");
+    if (role && !json_is_null(role) &&
+        (!json_is_string(role) || strcmp(json_string_value(role), "requester") != 0))
+        return fail(err, P_BAD_FIELD, "role",
+                    "role must be \"requester\" (agents use login)");
+    json_t *res = json_object_get(o, "resume");
+    if (res && !json_is_null(res)) {
+        if (!json_is_object(res))
+            return fail(err, P_BAD_FIELD, "resume", "resume must be an object");
+        m->resume = 1;
+        int rc = get_str(res, "session", REQUIRED, 1, PROTO_SESSION_MAX, S_BYTES, &m->session,
+                         err);
+        long long v = 0;
+        if (!rc)
+            rc = get_int(res, "last_seq", OPTIONAL, 0, INT32_MAX, &v, err);
+        m->last_seq = (int)v;
+        v = 0;
+        if (!rc)
+            rc = get_int(res, "conversation", OPTIONAL, 1, INT64_MAX, &v, err);
+        m->resume_conv = v;
+        if (rc) {
+            /* name the nested field */
+            char f[sizeof err->field + 8];
+            snprintf(f, sizeof f, "resume.%s", err->field);
+            memcpy(err->field, f, sizeof err->field - 1);
+            err->field[sizeof err->field - 1] = '\0';
+            return rc;
+        }
+    }
+    int rc = get_str(o, "name", m->resume ? OPTIONAL : REQUIRED, 1, PROTO_NAME_MAX, S_NOBLANK,
+                     &m->name, err);
+    if (!rc)
+        rc = get_str(o, "email", OPTIONAL, PROTO_EMAIL_MIN, PROTO_EMAIL_MAX, 0, &m->email, err);
+    if (!rc && m->email && !strchr(m->email, '@'))
+        return fail(err, P_BAD_FIELD, "email", "email must be an address with @");
+    return rc;
+}
+
+static int parse_login(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    int rc = get_str(o, "session", OPTIONAL, 1, PROTO_SESSION_MAX, S_BYTES, &m->session, err);
+    if (rc || m->session)
+        return rc;
+    rc = get_str(o, "username", REQUIRED, 1, PROTO_USERNAME_MAX, 0, &m->username, err);
+    if (!rc)
+        rc = get_str(o, "password", REQUIRED, 1, PROTO_PASSWORD_MAX, S_BYTES, &m->password, err);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    enum desk_msg_type type;
+} wire_types[] = {
+    {"hello", DM_HELLO},     {"login", DM_LOGIN},     {"message", DM_MESSAGE},
+    {"feedback", DM_FEEDBACK}, {"escalate", DM_ESCALATE}, {"queue", DM_QUEUE},
+    {"take", DM_TAKE},       {"reply", DM_REPLY},     {"link", DM_LINK},
+    {"resolve", DM_RESOLVE}, {"confirm", DM_CONFIRM}, {"rate", DM_RATE},
+    {"open", DM_OPEN},       {"typing", DM_TYPING},   {"ping", DM_PING},
+    {"logout", DM_LOGOUT},
+};
+
+static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    long long v = 0;
+    int rc = 0;
+    switch (m->type) {
+    case DM_HELLO:
+        return parse_hello(o, m, err);
+    case DM_LOGIN:
+        return parse_login(o, m, err);
+    case DM_MESSAGE:
+        if (!m->id)
+            return fail(err, P_MISSING_FIELD, "id", "id is required (a client id)");
+        return get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+    case DM_FEEDBACK:
+        rc = get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
+        if (!rc)
+            rc = get_bool(o, "helpful", REQUIRED, &m->helpful, err);
+        return rc;
+    case DM_ESCALATE:
+        rc = get_int(o, "impact", REQUIRED, 1, 3, &v, err);
+        m->impact = (int)v;
+        if (!rc)
+            rc = get_int(o, "urgency", REQUIRED, 1, 3, &v, err);
+        m->urgency = (int)v;
+        if (!rc)
+            rc = get_str(o, "summary", OPTIONAL, 1, PROTO_SUMMARY_MAX, S_NOBLANK, &m->summary,
+                         err);
+        if (!rc)
+            rc = get_str(o, "category", OPTIONAL, 1, PROTO_CATEGORY_MAX, S_NOBLANK,
+                         &m->category, err);
+        return rc;
+    case DM_QUEUE:
+    case DM_PING:
+    case DM_LOGOUT:
+        return 0;
+    case DM_TAKE:
+    case DM_OPEN:
+        return get_ticket(o, REQUIRED, &m->ticket, err);
+    case DM_REPLY:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc && !m->id)
+            return fail(err, P_MISSING_FIELD, "id", "id is required (a client id)");
+        if (!rc)
+            rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+        return rc;
+    case DM_LINK:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
+        if (!rc)
+            rc = get_str(o, "relation", OPTIONAL, 1, 16, 0, &m->relation, err);
+        if (!rc && m->relation && strcmp(m->relation, "used") != 0 &&
+            strcmp(m->relation, "viewed") != 0 && strcmp(m->relation, "helpful") != 0 &&
+            strcmp(m->relation, "suggested") != 0)
+            return fail(err, P_BAD_FIELD, "relation",
+                        "relation must be used, viewed, helpful or suggested");
+        return rc;
+    case DM_RESOLVE:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "resolution", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK,
+                         &m->resolution, err);
+        return rc;
+    case DM_CONFIRM:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_bool(o, "accepted", REQUIRED, &m->accepted, err);
+        return rc;
+    case DM_RATE:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_int(o, "score", REQUIRED, 1, 5, &v, err);
+        m->score = (int)v;
+        if (!rc)
+            rc = get_str(o, "comment", OPTIONAL, 0, PROTO_COMMENT_MAX, 0, &m->comment, err);
+        if (!rc && m->comment && blank(m->comment)) {
+            free(m->comment);
+            m->comment = NULL;
+        }
+        return rc;
+    case DM_TYPING:
+        m->active = 1;
+        rc = get_ticket(o, OPTIONAL, &m->ticket, err);
+        if (!rc)
+            rc = get_bool(o, "active", OPTIONAL, &m->active, err);
+        return rc;
+    default:
+        return fail(err, P_UNKNOWN_TYPE, "type", "unknown type");
+    }
+}
+
+int proto_parse(const char *data, size_t len, struct desk_msg *out, struct proto_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(err, 0, sizeof *err);
+    size_t bad = 0;
+    int u = kb_utf8_check(data, len, 0, &bad);
+    if (u == KB_UTF8_ENUL)
+        return fail(err, P_BAD_ENCODING, NULL, "NUL byte at offset %zu", bad);
+    if (u)
+        return fail(err, P_BAD_ENCODING, NULL, "invalid UTF-8 at byte %zu", bad);
+    json_error_t je;
+    size_t flags = JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY;
+    json_t *o = json_loadb(data, len, flags, &je);
+    if (!o)
+        return fail(err, P_BAD_JSON, NULL, "not JSON: %s (at byte %d)", je.text, je.position);
+    int rc = 0;
+    if (!json_is_object(o)) {
+        rc = fail(err, P_NOT_OBJECT, NULL, "a frame must be a JSON object");
+        goto out;
+    }
+    rc = get_str(o, "id", OPTIONAL, 1, PROTO_ID_MAX, 0, &out->id, err);
+    if (rc)
+        goto out;
+    if (out->id)
+        snprintf(err->id, sizeof err->id, "%s", out->id);
+    json_t *t = json_object_get(o, "type");
+    if (!t) {
+        rc = fail(err, P_MISSING_FIELD, "type", "type is required");
+        goto out;
+    }
+    if (!json_is_string(t)) {
+        rc = fail(err, P_BAD_FIELD, "type", "type must be a string");
+        goto out;
+    }
+    const char *tn = json_string_value(t);
+    for (size_t i = 0; i < sizeof wire_types / sizeof *wire_types; i++)
+        if (strcmp(tn, wire_types[i].name) == 0 && strlen(tn) == json_string_length(t))
+            out->type = wire_types[i].type;
+    if (out->type == DM_NONE) {
+        char shown[40];
+        size_t n = json_string_length(t);
+        /* cut at a character boundary */
+        if (n > 32) {
+            n = 32;
+            while (n > 0 && ((unsigned char)tn[n] & 0xC0) == 0x80)
+                n--;
+        }
+        snprintf(shown, sizeof shown, "%.*s", (int)n, tn);
+        rc = fail(err, P_UNKNOWN_TYPE, "type", "unknown type \"%s\"", shown);
+        goto out;
+    }
+    rc = parse_fields(o, out, err);
+out:
+    json_decref(o);
+    if (rc) {
+        char keep[sizeof err->id];
+        memcpy(keep, err->id, sizeof keep);
+        desk_msg_fin(out);
+        memcpy(err->id, keep, sizeof keep);
+    }
+    return rc;
+}
+
+/* ---- building -------------------------------------------------------------- */
+
+char *proto_dump(json_t *o, size_t *len)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s) {
+        fprintf(stderr, "chatdesk: out of memory serialising JSON\n");
+        abort();
+    }
+    if (len)
+        *len = strlen(s);
+    return s;
+}
+
+char *proto_error_frame(int code, const char *message, const char *id, const char *field,
+                        size_t *len)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", proto_code_name(code),
+                          "message", message ? message : proto_code_name(code));
+    if (!o) /* message was not valid UTF-8: should not happen */
+        o = json_pack("{s:s, s:s, s:s}", "type", "error", "code", proto_code_name(code),
+                      "message", proto_code_name(code));
+    if (id && *id)
+        json_object_set_new(o, "id", json_string(id));
+    if (field && *field)
+        json_object_set_new(o, "field", json_string(field));
+    return proto_dump(o, len);
+}
+
+json_t *proto_time(int64_t t)
+{
+    return t ? json_integer(t) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static void ticket_fields(json_t *o, const struct store_ticket *t)
+{
+    json_object_set_new(o, "number", json_string(t->number));
+    json_object_set_new(o, "status", json_string(t->status));
+    json_object_set_new(o, "priority", json_integer(t->priority));
+    json_object_set_new(o, "impact", json_integer(t->impact));
+    json_object_set_new(o, "urgency", json_integer(t->urgency));
+    json_object_set_new(o, "summary", str_or_null(t->summary));
+    json_object_set_new(o, "category", str_or_null(t->category));
+    json_object_set_new(o, "requester", str_or_null(t->requester_name));
+    json_object_set_new(o, "agent", str_or_null(t->agent_name));
+    json_object_set_new(o, "created_at", proto_time(t->created_at));
+    json_object_set_new(o, "updated_at", proto_time(t->updated_at));
+    json_object_set_new(o, "response_due", proto_time(t->response_due));
+    json_object_set_new(o, "resolution_due", proto_time(t->resolution_due));
+    json_object_set_new(o, "first_response_at", proto_time(t->first_response_at));
+    json_object_set_new(o, "resolved_at", proto_time(t->resolved_at));
+    json_object_set_new(o, "closed_at", proto_time(t->closed_at));
+    json_object_set_new(o, "resolution", str_or_null(t->resolution));
+    json_object_set_new(o, "rating", t->rating ? json_integer(t->rating) : json_null());
+}
+
+json_t *proto_ticket(const struct store_ticket *t)
+{
+    json_t *o = json_object();
+    ticket_fields(o, t);
+    return o;
+}
+
+json_t *proto_ticket_frame(const struct store_ticket *t, const char *id)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string("ticket"));
+    ticket_fields(o, t);
+    if (id && *id)
+        json_object_set_new(o, "id", json_string(id));
+    return o;
+}
+
+json_t *proto_hit(const struct kb_hit *h)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(h->id));
+    json_object_set_new(o, "kind", json_string(h->kind));
+    json_object_set_new(o, "title", json_string(h->title ? h->title : h->id));
+    json_object_set_new(o, "snippet", json_string(h->snippet ? h->snippet : ""));
+    json_object_set_new(o, "percent", json_integer(h->percent));
+    json_object_set_new(o, "visibility",
+                        json_string(h->visibility && *h->visibility ? h->visibility : "public"));
+    const struct {
+        const char *key;
+        const char *val;
+    } opt[] = {{"category", h->category}, {"workaround", h->workaround},
+               {"status", h->status},     {"service", h->service},
+               {"updated", h->updated}};
+    for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
+        if (opt[i].val && *opt[i].val)
+            json_object_set_new(o, opt[i].key, json_string(opt[i].val));
+    return o;
+}
+
+json_t *proto_message(int with_type, const char *role, const char *name, const char *text,
+                      int seq, int64_t at, const char *client_id, const char *ticket)
+{
+    json_t *o = json_object();
+    if (with_type)
+        json_object_set_new(o, "type", json_string("message"));
+    json_object_set_new(o, "seq", json_integer(seq));
+    json_object_set_new(o, "from",
+                        json_string(role && strcmp(role, "requester") == 0 ? "requester"
+                                                                           : "agent"));
+    json_object_set_new(o, "name", json_string(name ? name : ""));
+    json_object_set_new(o, "text", json_string(text ? text : ""));
+    json_object_set_new(o, "at", proto_time(at));
+    if (client_id && *client_id)
+        json_object_set_new(o, "id", json_string(client_id));
+    if (ticket && *ticket)
+        json_object_set_new(o, "ticket", json_string(ticket));
+    return o;
+}

@@ -1,0 +1,179 @@
+/* proto: the chat desk's wire codec (chatdesk/PROTOCOL.md), pure functions
+ * between JSON text frames and C structs. No I/O, no state, no threads:
+ * proto_parse turns one client frame into a struct desk_msg or a typed
+ * error; the proto_*_json helpers build the server's frames. Validation is
+ * complete here (UTF-8, NUL, JSON, object, type, every field's presence,
+ * JSON type, length and range), so the service layer gets only well-formed
+ * requests.
+ *
+ * Ownership: a parsed desk_msg owns its strings (desk_msg_fin frees them).
+ * proto_dump and the frame builders return heap strings the caller frees. */
+#ifndef DESK_PROTO_H
+#define DESK_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kb_search.h"
+#include "store.h"
+
+/* Field limits, in characters (code points) unless said otherwise. */
+#define PROTO_ID_MAX 128          /* client ids */
+#define PROTO_NAME_MAX 128
+#define PROTO_EMAIL_MIN 3
+#define PROTO_EMAIL_MAX 254
+#define PROTO_USERNAME_MAX 64
+#define PROTO_PASSWORD_MAX 1024   /* bytes */
+#define PROTO_SESSION_MAX 64      /* bytes */
+#define PROTO_TEXT_MAX 20000
+#define PROTO_SUMMARY_MAX 1000
+#define PROTO_CATEGORY_MAX 200
+#define PROTO_ITEM_MAX 200
+#define PROTO_COMMENT_MAX 2000
+#define PROTO_TICKET_MAX 24       /* "INC-" and up to 20 digits */
+
+/* Error codes of error frames. proto_code_name gives the wire name. */
+enum proto_code {
+    P_OK = 0,
+    P_BAD_JSON,
+    P_BAD_ENCODING,
+    P_BAD_FRAME,
+    P_TOO_LARGE,
+    P_NOT_OBJECT,
+    P_MISSING_FIELD,
+    P_BAD_FIELD,
+    P_UNKNOWN_TYPE,
+    P_RATE_LIMITED,
+    P_OVERLOADED,
+    P_NOT_AUTHENTICATED,
+    P_ALREADY_AUTHENTICATED,
+    P_LOGIN_FAILED,
+    P_SESSION_EXPIRED,
+    P_FORBIDDEN,
+    P_NOT_FOUND,
+    P_ALREADY_TAKEN,
+    P_INVALID_STATE,
+    P_ALREADY_RATED,
+    P_DB_UNAVAILABLE,
+    P_INTERNAL,
+    P_NCODES
+};
+
+/* "bad_json", ...; "internal" for an unknown code. Static strings. */
+const char *proto_code_name(int code);
+
+/* Client frame types, and the internal requests the daemon itself makes
+ * (never parsed from the wire). */
+enum desk_msg_type {
+    DM_NONE = 0,
+    DM_HELLO,
+    DM_LOGIN,
+    DM_MESSAGE,
+    DM_FEEDBACK,
+    DM_ESCALATE,
+    DM_QUEUE,
+    DM_TAKE,
+    DM_REPLY,
+    DM_LINK,
+    DM_RESOLVE,
+    DM_CONFIRM,
+    DM_RATE,
+    DM_OPEN,
+    DM_TYPING,
+    DM_PING,
+    DM_LOGOUT,
+    /* internal */
+    DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
+    DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
+};
+
+/* The wire name of a type ("hello", ...; "catchup" / "maintain" for the
+ * internal ones). Static. */
+const char *proto_type_name(enum desk_msg_type t);
+
+/* One parsed client frame. Absent optional strings are NULL. */
+struct desk_msg {
+    enum desk_msg_type type;
+    char *id;            /* client id, any frame */
+    /* hello */
+    char *name, *email;
+    int resume;          /* a resume object was given */
+    char *session;       /* hello resume.session; login session */
+    int last_seq;        /* hello resume.last_seq (default 0) */
+    int64_t resume_conv; /* hello resume.conversation (0: not given) */
+    /* login */
+    char *username, *password;
+    /* message, reply */
+    char *text;
+    /* feedback, link */
+    char *item;
+    int helpful;
+    /* escalate */
+    int impact, urgency;
+    char *summary, *category;
+    /* take, reply, link, resolve, confirm, rate, open, typing */
+    char *ticket;
+    char *relation;      /* link: NULL means "used" */
+    char *resolution;
+    int accepted;
+    int score;
+    char *comment;
+    int active;          /* typing (default 1) */
+    int after_seq;       /* DM_CATCHUP */
+};
+
+/* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */
+void desk_msg_fin(struct desk_msg *m);
+
+/* What went wrong with a frame; id is the frame's client id if it had a
+ * valid one (else ""), field the offending field for missing_field /
+ * bad_field (else ""). */
+struct proto_error {
+    int code;
+    char id[PROTO_ID_MAX * 4 + 1];
+    char field[32];
+    char message[200];
+};
+
+/* Parses one text frame of len bytes. Returns 0 with *out filled (caller
+ * calls desk_msg_fin), or a P_* code with *out zeroed and *err filled. */
+int proto_parse(const char *data, size_t len, struct desk_msg *out, struct proto_error *err);
+
+/* Number of code points in valid UTF-8 s. */
+size_t proto_utf8_chars(const char *s);
+
+/* ---- building server frames ---------------------------------------------- */
+
+/* Serialises o compactly (UTF-8, not ASCII-escaped) and drops the
+ * reference. Returns the text (caller frees) and its length in *len (may be
+ * NULL). Never NULL (aborts on out-of-memory). */
+char *proto_dump(json_t *o, size_t *len);
+
+/* {"type":"error","code":..,"message":..[,"id":..][,"field":..]}; id and
+ * field may be NULL or "". */
+char *proto_error_frame(int code, const char *message, const char *id, const char *field,
+                        size_t *len);
+
+/* The ticket object of PROTOCOL.md (new reference). */
+json_t *proto_ticket(const struct store_ticket *t);
+
+/* {"type":"ticket", ...the ticket object's fields..., ["id":id]}. */
+json_t *proto_ticket_frame(const struct store_ticket *t, const char *id);
+
+/* A suggestion item from a search hit (new reference). */
+json_t *proto_hit(const struct kb_hit *h);
+
+/* A conversation message as sent to a client:
+ * {"type":"message","from":..,"name":..,"text":..,"seq":..,"at":..
+ *  [,"id":client_id][,"ticket":number]} (with_type 0 leaves out "type", for
+ * transcripts). role is the sender's role ("requester", "agent", "admin";
+ * admin is sent as "agent"). client_id and ticket may be NULL or "". */
+json_t *proto_message(int with_type, const char *role, const char *name, const char *text,
+                      int seq, int64_t at, const char *client_id, const char *ticket);
+
+/* A time as a JSON integer, 0 as null. */
+json_t *proto_time(int64_t t);
+
+#endif

@@ -1,0 +1,44 @@
+/* ws: chatdesk's transport, the libwebsockets side. One vhost serves the
+ * pages (an lws file mount of --www at /, with lws's security headers) and
+ * the WebSocket endpoint /ws (protocol "kbdesk", the vhost's default, so
+ * clients sending no Sec-WebSocket-Protocol are served too). The callbacks
+ * only move bytes: a WebSocket message is reassembled from its fragments
+ * (at most cfg->max_frame bytes are kept; a longer one is dropped and
+ * reported as too large) and handed to the hub; the hub's answers are
+ * queued per connection and written in LWS_CALLBACK_SERVER_WRITEABLE, one
+ * frame per callback, with LWS_PRE headroom. Finished jobs come back from
+ * the workers through the pool's done queue and lws_cancel_service().
+ * Everything runs on the one service thread, except cd_server_wake. */
+#ifndef CD_WS_H
+#define CD_WS_H
+
+#include "config.h"
+
+#include <stddef.h>
+
+/* a connection with more answers than this waiting to be written (it does
+ * not read) is closed */
+#define WS_MAX_QUEUED (4 * 1024 * 1024)
+
+typedef struct cd_server cd_server;
+
+/* Opens the workers (cfg->threads desks: PostgreSQL connections and index
+ * handles), creates the lws context and binds cfg->host:cfg->port. cfg must
+ * outlive the server. Returns 0 and *out (free with cd_server_free), or -1
+ * with a message in err. */
+int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+int cd_server_port(const cd_server *s);
+
+/* Runs the event loop once. Returns 0, or -1 if the loop failed. */
+int cd_server_service(cd_server *s);
+
+/* Wakes cd_server_service from another thread or a signal handler. */
+void cd_server_wake(cd_server *s);
+
+/* Stops and joins the workers, closes every connection, destroys the
+ * context and frees everything. NULL is a no-op. */
+void cd_server_free(cd_server *s);
+
+#endif

@@ -1,0 +1,669 @@
+// End-to-end tests of build/bin/chatdesk (KB_BIN selects the binaries
+// folder): a real PostgreSQL 15 started with scripts/pg.sh in a temporary
+// folder (fsync off), a real index of corpora/ built with the indexer, the
+// real daemon on a free port of 127.0.0.1, agents created with
+// `chatdesk useradd` (password on stdin), and real WebSocket clients (the
+// npm `ws` package). The rows are checked with psql. Everything is bounded
+// in time; there are no sleeps: tests wait for frames, and a ping/pong
+// round trip marks "every earlier answer has arrived" on a connection.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const PG_SH = path.join(ROOT, 'scripts/pg.sh');
+const VPN_TEXT = '我的电脑连不上VPN了，提示错误809';
+const FRAME_WAIT = 20000; // ms: the sanitizer build is slow
+
+let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
+const clients = new Set();
+const AGENTS = { agent1: 'correct horse 1', agent2: 'battery staple 2' };
+
+// ---- processes ----------------------------------------------------------------
+
+function run(file, args, { input, env, timeoutMs = 120000 } = {}) {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20,
+      env: { ...process.env, ...env } },
+    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr, err }));
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+async function mustRun(file, args, opts) {
+  const r = await run(file, args, opts);
+  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+
+function psqlBin() {
+  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
+    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
+  }
+  return 'psql';
+}
+
+// Runs SQL with $1, $2 ... bound as text (psql variables); returns the rows
+// as arrays of strings (psql -At, | separated).
+async function sql(query, ...params) {
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo];
+  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
+  // variables are interpolated only in SQL read from a file or stdin
+  const out = await mustRun(psqlBin(), [...args, '-f', '-'],
+    { input: `${query.replace(/\$(\d)/g, ":'p$1'")};\n` });
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
+}
+const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
+
+function startDaemon(args, timeoutMs = 30000) {
+  const child = spawn(CHATDESK, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const d = { child, log: '', out: '', exited: null };
+  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
+    d.exited = { code, signal };
+    resolve(d.exited);
+  }));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s) => { d.log += s; });
+  child.stdout.setEncoding('utf8');
+  d.ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chatdesk not ready after ${timeoutMs} ms\n${d.log}`)), timeoutMs);
+    child.stdout.on('data', (s) => {
+      d.out += s;
+      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m.exec(d.out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    d.exit.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`chatdesk exited (${JSON.stringify(e)}) before listening\n${d.log}`));
+    });
+  });
+  return d;
+}
+
+async function stopDaemon(d, deadlineMs = 15000) {
+  if (!d || d.exited) return d?.exited;
+  d.child.kill('SIGTERM');
+  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
+  const e = await d.exit;
+  clearTimeout(timer);
+  return e;
+}
+
+// ---- WebSocket clients --------------------------------------------------------------
+
+class Client {
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];   // every frame received, in order
+    this.unread = [];   // not yet taken by next()
+    this.waiters = [];
+    this.pings = 0;
+    ws.on('message', (data, isBinary) => {
+      const text = data.toString('utf8');
+      let f;
+      try { f = JSON.parse(text); } catch { f = { type: '<not json>', text, isBinary }; }
+      this.frames.push(f);
+      this.unread.push(f);
+      for (const w of [...this.waiters]) w();
+    });
+    ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
+  }
+
+  static open(url = wsUrl, protocols) {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000 });
+      const c = new Client(ws);
+      ws.once('open', () => { clients.add(c); resolve(c); });
+      ws.once('error', reject);
+    });
+  }
+
+  send(obj) {
+    this.ws.send(typeof obj === 'string' || Buffer.isBuffer(obj) ? obj : JSON.stringify(obj));
+  }
+
+  sendRaw(buf, binary) {
+    this.ws.send(buf, { binary });
+  }
+
+  // Waits for the first unread frame matching want (a type or a predicate);
+  // takes it out of the unread list.
+  next(want, timeoutMs = FRAME_WAIT) {
+    const match = typeof want === 'function' ? want : (f) => f.type === want;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const i = this.unread.findIndex(match);
+        if (i >= 0) {
+          const [f] = this.unread.splice(i, 1);
+          done();
+          resolve(f);
+          return true;
+        }
+        if (this.closed) {
+          done();
+          reject(new Error(`connection closed waiting for ${want}; got ${JSON.stringify(this.frames).slice(-2000)}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${typeof want === 'string' ? want : 'matching'} frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(-2000)}`));
+      }, timeoutMs);
+      const waiter = () => check();
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      if (!check()) this.waiters.push(waiter);
+    });
+  }
+
+  // Sends a request and waits for its direct answer (a frame with its id).
+  async request(obj, timeoutMs) {
+    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
+    this.send({ ...obj, id });
+    return this.next((f) => f.id === id && f.type !== 'message', timeoutMs);
+  }
+
+  // A ping/pong round trip: every answer to earlier frames has arrived.
+  async sync() {
+    const id = `sync-${++this.pings}`;
+    this.send({ type: 'ping', id });
+    await this.next((f) => f.type === 'pong' && f.id === id);
+  }
+
+  close() {
+    clients.delete(this);
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
+      this.ws.once('close', resolve);
+      this.ws.close();
+    });
+  }
+}
+
+let people = 0;
+async function requester(name) {
+  const c = await Client.open();
+  const w = await c.request({ type: 'hello', role: 'requester', name: name || `用户${++people}`,
+    email: `u${people}@example.cn` });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  c.session = w.session;
+  c.conversation = w.conversation.id;
+  return c;
+}
+
+async function agent(username) {
+  const c = await Client.open();
+  const w = await c.request({ type: 'login', username, password: AGENTS[username] });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  assert.equal(w.role, 'agent');
+  return c;
+}
+
+// a requester with one message, escalated: [client, ticket number]
+async function ticketOf(text = VPN_TEXT) {
+  const r = await requester();
+  const ack = await r.request({ type: 'message', text });
+  assert.equal(ack.type, 'ack');
+  const t = await r.request({ type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  return [r, t.number];
+}
+
+// ---- setup --------------------------------------------------------------------------
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbchat-'));
+  await chmod(tmp, 0o755); // the postgres user must enter it
+  pgdir = path.join(tmp, 'pg');
+  conninfo = (await pg('start')).trim();
+  assert.match(conninfo, /host=/);
+  index = path.join(tmp, 'index');
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
+  for (const [u, pw] of Object.entries(AGENTS)) {
+    const r = await run(CHATDESK, ['useradd', '--agent', u, '--name', `坐席 ${u}`, '--db', conninfo],
+      { input: `${pw}\n` });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`agent ${u} created`));
+  }
+  daemon = startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '4']);
+  base = await daemon.ready;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+}, { timeout: 180000 });
+
+after(async () => {
+  for (const c of [...clients]) {
+    try { c.ws.terminate(); } catch { /* gone */ }
+  }
+  clients.clear();
+  await stopDaemon(daemon);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+// ---- tests ------------------------------------------------------------------------------
+
+test('serves the pages and the WebSocket on one port', { timeout: 60000 }, async () => {
+  const page = await fetch(base + '/');
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<meta charset="utf-8">/i);
+  assert.match(page.headers.get('content-security-policy') || '', /script-src 'self'/);
+  assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  const missing = await fetch(base + '/no-such-page.html');
+  assert.equal(missing.status, 404);
+  await missing.text();
+  // no Sec-WebSocket-Protocol, and the named one
+  for (const proto of [undefined, 'kbdesk']) {
+    const c = await Client.open(wsUrl, proto);
+    await c.sync();
+    await c.close();
+  }
+  // another path is refused
+  await assert.rejects(Client.open(base.replace('http:', 'ws:') + '/elsewhere'));
+});
+
+test('the whole flow: suggestion, escalation, take, reply, link, resolve, confirm, rating',
+  { timeout: 120000 }, async () => {
+    const a1 = await agent('agent1');
+    const q0 = await a1.request({ type: 'queue' });
+    assert.equal(q0.type, 'queue');
+    assert.ok(Array.isArray(q0.tickets));
+
+    const u = await requester('王小明');
+    u.send({ type: 'message', id: 'c-1', text: VPN_TEXT });
+    const ack = await u.next('ack');
+    assert.deepEqual([ack.id, ack.seq, ack.duplicate], ['c-1', 1, false]);
+    const sg = await u.next('suggestions');
+    assert.ok(sg.items.length >= 1 && sg.items.length <= 5);
+    const ids = sg.items.map((i) => i.id);
+    assert.equal(ids[0], 'KB-0001', `suggestions: ${ids}`);
+    for (const it of sg.items) {
+      assert.ok(['article', 'known_error'].includes(it.kind));
+      assert.equal(it.visibility, 'public');
+      assert.ok(it.title && typeof it.snippet === 'string');
+    }
+    assert.match(sg.items[0].title, /809/);
+
+    // escalate: every agent hears of it
+    const t = await u.request({ type: 'escalate', impact: 2, urgency: 1 });
+    assert.equal(t.type, 'ticket');
+    assert.match(t.number, /^INC-\d{6,}$/);
+    assert.equal(t.status, 'new');
+    assert.equal(t.priority, 2);
+    assert.equal(t.summary, VPN_TEXT);
+    assert.equal(t.category, '网络/VPN');
+    assert.ok(t.response_due > t.created_at && t.resolution_due > t.response_due);
+    const qn = await a1.next((f) => f.type === 'queue_update' && f.ticket.number === t.number);
+    assert.equal(qn.event, 'new');
+
+    // take: the agent and the requester see it assigned
+    const taken = await a1.request({ type: 'take', ticket: t.number });
+    assert.equal(taken.type, 'ticket');
+    assert.equal(taken.status, 'assigned');
+    assert.equal(taken.agent, '坐席 agent1');
+    const ut = await u.next((f) => f.type === 'ticket' && f.status === 'assigned');
+    assert.equal(ut.number, t.number);
+    const qt = await a1.next((f) => f.type === 'queue_update' && f.event === 'taken');
+    assert.equal(qt.ticket.number, t.number);
+
+    // the transcript for the agent, with internal suggestions allowed
+    const tr = await a1.request({ type: 'open', ticket: t.number });
+    assert.equal(tr.type, 'transcript');
+    assert.deepEqual(tr.messages.map((m) => [m.seq, m.from, m.text]), [[1, 'requester', VPN_TEXT]]);
+    assert.ok(tr.suggestions.some((s) => s.id === 'KB-0001'));
+    assert.ok(tr.links.some((l) => l.item === 'KB-0001' && l.relation === 'suggested'));
+    const as = await a1.next((f) => f.type === 'suggestions' && f.ticket === t.number);
+    assert.ok(as.items.length >= 1);
+
+    // typing both ways (not stored)
+    u.send({ type: 'typing' });
+    const ty1 = await a1.next('typing');
+    assert.deepEqual([ty1.from, ty1.ticket], ['requester', t.number]);
+    a1.send({ type: 'typing', ticket: t.number });
+    const ty2 = await u.next('typing');
+    assert.deepEqual([ty2.from, ty2.ticket], ['agent', t.number]);
+
+    // reply: acked, and the requester receives it
+    const rack = await a1.request({ type: 'reply', ticket: t.number, id: 'a-1', text: '请把 VPN 类型改成 L2TP/IPsec 再试' });
+    assert.deepEqual([rack.type, rack.seq, rack.ticket], ['ack', 2, t.number]);
+    const um = await u.next('message');
+    assert.deepEqual([um.from, um.seq, um.text, um.ticket], ['agent', 2, '请把 VPN 类型改成 L2TP/IPsec 再试', t.number]);
+    assert.equal(um.name, '坐席 agent1');
+
+    // the requester answers; the agent holding the ticket gets it live
+    const ack3 = await u.request({ type: 'message', id: 'c-2', text: '改了，还是提示 809' });
+    assert.equal(ack3.seq, 3);
+    const am = await a1.next('message');
+    assert.deepEqual([am.from, am.seq, am.ticket, am.name], ['requester', 3, t.number, '王小明']);
+
+    // link, resolve
+    const ln = await a1.request({ type: 'link', ticket: t.number, item: 'KB-0001' });
+    assert.deepEqual([ln.type, ln.added, ln.relation], ['linked', true, 'used']);
+    const rs = await a1.request({ type: 'resolve', ticket: t.number, resolution: '已按 KB-0001 修改注册表并重启，VPN 恢复' });
+    assert.deepEqual([rs.type, rs.status], ['ticket', 'resolved']);
+    const ur = await u.next('resolved');
+    assert.deepEqual([ur.ticket, ur.resolution], [t.number, '已按 KB-0001 修改注册表并重启，VPN 恢复']);
+
+    // confirm and rate
+    const cf = await u.request({ type: 'confirm', ticket: t.number, accepted: true });
+    assert.deepEqual([cf.type, cf.status], ['ticket', 'closed']);
+    const qc = await a1.next((f) => f.type === 'queue_update' && f.event === 'closed');
+    assert.equal(qc.ticket.number, t.number);
+    const rt = await u.request({ type: 'rate', ticket: t.number, score: 5, comment: '很快解决了，谢谢' });
+    assert.deepEqual([rt.type, rt.score], ['rated', 5]);
+
+    // the rows in PostgreSQL
+    const [row] = await sql(`SELECT t.status, t.priority, t.impact, t.urgency, a.username, r.name,
+        t.first_response_at IS NOT NULL, t.closed_at IS NOT NULL, t.category, t.resolution
+      FROM tickets t JOIN people a ON a.id = t.agent_id JOIN people r ON r.id = t.requester_id
+      WHERE t.number = $1`, t.number);
+    assert.deepEqual(row, ['closed', '2', '2', '1', 'agent1', '王小明', 't', 't', '网络/VPN',
+      '已按 KB-0001 修改注册表并重启，VPN 恢复']);
+    assert.equal(await sqlOne(`SELECT string_agg(e.type, ',' ORDER BY e.id) FROM ticket_events e
+      JOIN tickets t ON t.id = e.ticket_id WHERE t.number = $1`, t.number),
+    'created,taken,replied,linked,resolved,confirmed,rated');
+    assert.deepEqual(await sql(`SELECT m.seq, m.sender_role, m.client_id, m.body FROM messages m
+      JOIN tickets t ON t.conversation_id = m.conversation_id WHERE t.number = $1 ORDER BY m.seq`, t.number), [
+      ['1', 'requester', 'c-1', VPN_TEXT],
+      ['2', 'agent', 'a-1', '请把 VPN 类型改成 L2TP/IPsec 再试'],
+      ['3', 'requester', 'c-2', '改了，还是提示 809'],
+    ]);
+    assert.deepEqual(await sql(`SELECT r.score, r.comment FROM ratings r JOIN tickets t ON t.id = r.ticket_id
+      WHERE t.number = $1`, t.number), [['5', '很快解决了，谢谢']]);
+    const links = (await sql(`SELECT l.doc_id || ':' || l.relation FROM ticket_links l
+      JOIN tickets t ON t.id = l.ticket_id WHERE t.number = $1`, t.number)).map((r) => r[0]);
+    assert.ok(links.includes('KB-0001:suggested') && links.includes('KB-0001:used'), links.join(','));
+    assert.equal(await sqlOne(`SELECT count(*) FROM conversation_suggestions s
+      JOIN tickets t ON t.conversation_id = s.conversation_id WHERE t.number = $1 AND s.doc_id = 'KB-0001'`,
+    t.number), '1');
+    assert.equal(await sqlOne(`SELECT c.status FROM conversations c JOIN tickets t
+      ON t.conversation_id = c.id WHERE t.number = $1`, t.number), 'closed');
+    // the session token is stored hashed only
+    assert.equal(await sqlOne(`SELECT count(*) FROM sessions
+      WHERE position(convert_to($1, 'UTF8') IN token_hash) > 0`, u.session), '0');
+    assert.equal(await sqlOne('SELECT count(*) FROM sessions WHERE octet_length(token_hash) = 32'),
+      await sqlOne('SELECT count(*) FROM sessions'));
+    await u.close();
+    await a1.close();
+  });
+
+test('a helpful suggestion ends the chat as self-solved', { timeout: 60000 }, async () => {
+  const u = await requester();
+  await u.request({ type: 'message', text: '打印机脱机了，无法打印' });
+  const sg = await u.next('suggestions');
+  const item = sg.items[0].id;
+  const fb = await u.request({ type: 'feedback', item, helpful: true });
+  assert.deepEqual([fb.type, fb.ended, fb.status], ['feedback_ack', true, 'self_solved']);
+  assert.equal(await sqlOne('SELECT doc_id FROM deflections WHERE conversation_id = $1', u.conversation), item);
+  // writing again starts a new conversation
+  u.send({ type: 'message', id: 'again', text: '还有一个问题' });
+  const conv = await u.next('conversation');
+  assert.notEqual(conv.conversation.id, u.conversation);
+  const ack = await u.next('ack');
+  assert.equal(ack.seq, 1);
+  await u.close();
+});
+
+test('reconnect with resume in the middle loses and duplicates nothing', { timeout: 120000 }, async () => {
+  const a = await agent('agent2');
+  const [u1, number] = await ticketOf();
+  await a.request({ type: 'take', ticket: number });
+  await u1.next((f) => f.type === 'ticket' && f.status === 'assigned');
+  // the agent fires 20 replies without waiting; the requester drops out
+  // after seeing a few and comes back with what it has seen
+  const N = 20;
+  for (let i = 1; i <= N; i++) a.send({ type: 'reply', ticket: number, id: `burst-${i}`, text: `回复 ${i}` });
+  const seen1 = [];
+  for (;;) {
+    const m = await u1.next('message');
+    seen1.push(m.seq);
+    if (m.seq >= 6) break;
+  }
+  const lastSeq = Math.max(...seen1);
+  await u1.close();
+  const u2 = await Client.open();
+  const w = await u2.request({ type: 'hello', resume: { session: u1.session, last_seq: lastSeq, conversation: u1.conversation } });
+  assert.equal(w.type, 'welcome');
+  assert.equal(w.resumed, true);
+  assert.equal(w.conversation.id, u1.conversation);
+  assert.equal(w.ticket.number, number);
+  const seen2 = [];
+  while (!seen2.includes(N + 1)) seen2.push((await u2.next('message')).seq);
+  // in order, each once, nothing missing: 2..N+1 over both connections
+  assert.deepEqual(seen1, Array.from({ length: seen1.length }, (_, i) => i + 2));
+  assert.deepEqual(seen2, Array.from({ length: N + 1 - lastSeq }, (_, i) => lastSeq + 1 + i));
+  for (let i = 1; i <= N; i++) await a.next((f) => f.type === 'ack' && f.id === `burst-${i}`);
+  // and live messages keep coming, once
+  await a.request({ type: 'reply', ticket: number, id: 'after', text: '还在吗？' });
+  const live = await u2.next('message');
+  assert.equal(live.seq, N + 2);
+  await u2.sync();
+  assert.equal(u2.frames.filter((f) => f.type === 'message' && f.seq === N + 2).length, 1);
+  assert.equal(u2.frames.filter((f) => f.type === 'message').length, N + 2 - lastSeq);
+  // a requester message in the middle of the replay keeps its own seq
+  const own = await u2.request({ type: 'message', id: 'mine', text: '在的' });
+  assert.equal(own.seq, N + 3);
+  assert.equal(await sqlOne(`SELECT count(*) FROM messages m JOIN tickets t
+    ON t.conversation_id = m.conversation_id WHERE t.number = $1`, number), String(N + 3));
+  await u2.close();
+  await a.close();
+});
+
+test('resending the same client id acks the same seq and stores once', { timeout: 60000 }, async () => {
+  const u = await requester();
+  u.send({ type: 'message', id: 'same', text: 'Outlook 打不开' });
+  u.send({ type: 'message', id: 'same', text: 'Outlook 打不开' });
+  const a1 = await u.next('ack');
+  const a2 = await u.next('ack');
+  assert.deepEqual([a1.id, a1.seq, a1.duplicate], ['same', 1, false]);
+  assert.deepEqual([a2.id, a2.seq, a2.duplicate], ['same', 1, true]);
+  // after a reconnect too
+  await u.close();
+  const u2 = await Client.open();
+  await u2.request({ type: 'hello', resume: { session: u.session, last_seq: 1 } });
+  const a3 = await u2.request({ type: 'message', id: 'same', text: 'Outlook 打不开' });
+  assert.deepEqual([a3.seq, a3.duplicate], [1, true]);
+  assert.equal(await sqlOne("SELECT count(*) FROM messages WHERE conversation_id = $1 AND client_id = 'same'",
+    u.conversation), '1');
+  assert.equal(await sqlOne('SELECT last_seq FROM conversations WHERE id = $1', u.conversation), '1');
+  await u2.close();
+});
+
+test('two agents racing to take one ticket: exactly one wins', { timeout: 120000 }, async () => {
+  const a1 = await agent('agent1');
+  const a2 = await agent('agent2');
+  for (let round = 0; round < 5; round++) {
+    const [u, number] = await ticketOf(`第 ${round} 个问题：打印机脱机`);
+    a1.send({ type: 'take', ticket: number, id: `t1-${round}` });
+    a2.send({ type: 'take', ticket: number, id: `t2-${round}` });
+    const r1 = await a1.next((f) => f.id === `t1-${round}`);
+    const r2 = await a2.next((f) => f.id === `t2-${round}`);
+    const wins = [r1, r2].filter((f) => f.type === 'ticket');
+    const losses = [r1, r2].filter((f) => f.type === 'error');
+    assert.equal(wins.length, 1, JSON.stringify([r1, r2]));
+    assert.equal(losses.length, 1);
+    assert.equal(losses[0].code, 'already_taken');
+    const winner = r1.type === 'ticket' ? 'agent1' : 'agent2';
+    assert.equal(await sqlOne(`SELECT p.username FROM tickets t JOIN people p ON p.id = t.agent_id
+      WHERE t.number = $1`, number), winner);
+    assert.equal(await sqlOne(`SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
+      WHERE t.number = $1 AND e.type = 'taken'`, number), '1');
+    await u.close();
+  }
+  await a1.close();
+  await a2.close();
+});
+
+test('a requester is refused agent operations and other people\'s tickets', { timeout: 60000 }, async () => {
+  const [owner, number] = await ticketOf();
+  const other = await requester();
+  const tries = [
+    { type: 'queue' },
+    { type: 'take', ticket: number },
+    { type: 'reply', ticket: number, id: 'x', text: 'hi' },
+    { type: 'link', ticket: number, item: 'KB-0001' },
+    { type: 'resolve', ticket: number, resolution: 'done' },
+    { type: 'open', ticket: number },
+    { type: 'confirm', ticket: number, accepted: true },
+    { type: 'rate', ticket: number, score: 1 },
+  ];
+  for (const t of tries) {
+    const e = await other.request(t);
+    assert.deepEqual([e.type, e.code], ['error', 'forbidden'], JSON.stringify([t, e]));
+  }
+  // the owner may read their own ticket, but not act as an agent
+  const tr = await owner.request({ type: 'open', ticket: number });
+  assert.equal(tr.type, 'transcript');
+  const e = await owner.request({ type: 'take', ticket: number });
+  assert.equal(e.code, 'forbidden');
+  assert.equal(await sqlOne('SELECT status FROM tickets WHERE number = $1', number), 'new');
+  // nobody signed in may do nothing but hello / login / ping
+  const anon = await Client.open();
+  const na = await anon.request({ type: 'queue' });
+  assert.equal(na.code, 'not_authenticated');
+  await anon.sync();
+  await anon.close();
+  await other.sync();
+  await other.close();
+  await owner.close();
+});
+
+test('bad frames each get an error and the server keeps serving', { timeout: 60000 }, async () => {
+  const u = await requester();
+  const cases = [
+    ['not json', 'bad_json'],
+    ['[1,2,3]', 'not_object'],
+    [JSON.stringify({ type: 'dance', id: 'd1' }), 'unknown_type'],
+    [JSON.stringify({ id: 'n1' }), 'missing_field'],
+    [JSON.stringify({ type: 'message', id: 'm1' }), 'missing_field'],
+    [JSON.stringify({ type: 'message', text: 'no id' }), 'missing_field'],
+    [JSON.stringify({ type: 'escalate', impact: 7, urgency: 1 }), 'bad_field'],
+    [JSON.stringify({ type: 'message', id: 'big', text: 'x'.repeat(100000) }), 'too_large'],
+    ['{"type":"message","id":"nul","text":"a\\u0000b"}', 'bad_encoding'],
+  ];
+  for (const [frame, code] of cases) {
+    u.send(frame);
+    const e = await u.next('error');
+    assert.equal(e.code, code, `${frame.slice(0, 60)} -> ${JSON.stringify(e)}`);
+    assert.ok(e.message);
+  }
+  // ids are echoed when known, fields named
+  const fe = u.frames.filter((f) => f.type === 'error');
+  assert.equal(fe[2].id, 'd1');
+  assert.equal(fe[4].id, 'm1');
+  assert.equal(fe[4].field, 'text');
+  // invalid UTF-8 as a text frame and as a binary frame
+  u.sendRaw(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), false);
+  assert.equal((await u.next('error')).code, 'bad_encoding');
+  u.sendRaw(Buffer.from('{"type":"ping"}'), true);
+  assert.equal((await u.next('error')).code, 'bad_frame');
+  // 1 MB: read to its end, dropped, answered
+  u.send('{"type":"message","id":"huge","text":"' + '字'.repeat(350000) + '"}');
+  assert.equal((await u.next('error')).code, 'too_large');
+  // the connection still works
+  const ack = await u.request({ type: 'message', id: 'ok-1', text: '邮箱满了怎么办' });
+  assert.deepEqual([ack.type, ack.seq], ['ack', 1]);
+  // and so does the server
+  const v = await requester();
+  await v.sync();
+  assert.equal(daemon.exited, null);
+  await v.close();
+  await u.close();
+});
+
+test('frames over the rate limit are refused, then the connection goes on', { timeout: 60000 }, async () => {
+  const u = await Client.open();
+  const N = 120; // default: 20 per second, bursts of 40
+  for (let i = 0; i < N; i++) u.send({ type: 'ping', id: `p${i}` });
+  const answers = [];
+  for (let i = 0; i < N; i++) answers.push(await u.next((f) => f.id === `p${i}`));
+  const pongs = answers.filter((f) => f.type === 'pong').length;
+  const limited = answers.filter((f) => f.type === 'error' && f.code === 'rate_limited').length;
+  assert.equal(pongs + limited, N);
+  assert.ok(limited >= 1, `no frame was rate limited (${pongs} pongs)`);
+  assert.ok(pongs >= 40, `only ${pongs} pongs`);
+  await u.close();
+});
+
+test('PostgreSQL stopped and restarted during a chat', { timeout: 120000 }, async () => {
+  const u = await requester();
+  const a0 = await u.request({ type: 'message', id: 'before', text: '共享盘打不开' });
+  assert.equal(a0.seq, 1);
+  await pg('stop');
+  try {
+    u.send({ type: 'message', id: 'down-1', text: '还是打不开' });
+    const e = await u.next((f) => f.id === 'down-1');
+    assert.deepEqual([e.type, e.code], ['error', 'db_unavailable'], JSON.stringify(e));
+    await u.sync(); // every answer is in: no ack for it
+    assert.equal(u.frames.filter((f) => f.type === 'ack' && f.id === 'down-1').length, 0);
+    // a new client gets a clear error too, and the server keeps running
+    const v = await Client.open();
+    const ve = await v.request({ type: 'hello', name: '新用户' });
+    assert.equal(ve.code, 'db_unavailable');
+    await v.close();
+    assert.equal(daemon.exited, null);
+  } finally {
+    await pg('start');
+  }
+  // back: the resend is stored once, with the next seq
+  const a1 = await u.request({ type: 'message', id: 'down-1', text: '还是打不开' });
+  assert.deepEqual([a1.type, a1.seq, a1.duplicate], ['ack', 2, false]);
+  assert.equal(await sqlOne('SELECT count(*) FROM messages WHERE conversation_id = $1', u.conversation), '2');
+  const t = await u.request({ type: 'escalate', impact: 3, urgency: 2 });
+  assert.equal(t.type, 'ticket');
+  const v2 = await requester();
+  await v2.close();
+  await u.close();
+});
+
+test('useradd reads the password from stdin and refuses bad input', { timeout: 60000 }, async () => {
+  const empty = await run(CHATDESK, ['useradd', '--agent', 'nopass', '--db', conninfo], { input: '\n' });
+  assert.equal(empty.code, 2, empty.stderr);
+  const dup = await run(CHATDESK, ['useradd', '--agent', 'agent1', '--db', conninfo], { input: 'x\n' });
+  assert.equal(dup.code, 3, dup.stderr);
+  const bad = await run(CHATDESK, ['useradd', '--agent', 'bad name!', '--db', conninfo], { input: 'x\n' });
+  assert.equal(bad.code, 2, bad.stderr);
+  const usage = await run(CHATDESK, ['useradd', '--db', conninfo], { input: 'x\n' });
+  assert.equal(usage.code, 2);
+  // through a config file
+  const cfg = path.join(tmp, 'chatdesk.conf');
+  await writeFile(cfg, `# test\ndb = ${conninfo}\n`);
+  const ok = await run(CHATDESK, ['useradd', '--agent', 'agent3', '--config', cfg], { input: 'pw-3\n' });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(await sqlOne("SELECT password_hash FROM people WHERE username = 'agent3'"), /^\$argon2id\$/);
+  const c = await Client.open();
+  assert.equal((await c.request({ type: 'login', username: 'agent3', password: 'pw-3' })).type, 'welcome');
+  await c.close();
+  const help = await run(CHATDESK, ['--help']);
+  assert.equal(help.code, 0);
+  for (const key of ['--index', '--db', '--listen', '--config', '--www', '--threads', '--max-frame',
+    '--rate', '--burst', '--session-ttl', '--auto-close-days', 'useradd', 'max_frame', 'auto_close_days']) {
+    assert.ok(help.stdout.includes(key), `--help lacks ${key}`);
+  }
+  const badflag = await run(CHATDESK, ['--index', index, '--db', conninfo, '--rate', '0']);
+  assert.equal(badflag.code, 2);
+});
+
+test('stops cleanly on SIGTERM', { timeout: 60000 }, async () => {
+  const c = await requester(); // a connection open while stopping
+  const e = await stopDaemon(daemon);
+  assert.deepEqual(e, { code: 0, signal: null }, daemon.log);
+  clients.delete(c);
+});

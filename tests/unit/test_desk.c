@@ -1,0 +1,1096 @@
+/* Unit tests for chatdesk/desk (the service layer) against a real
+ * PostgreSQL 15 (a throwaway cluster started with scripts/pg.sh, fsync off)
+ * and a real index of the demo corpus (built with build/bin/indexer). The
+ * requests are JSON text as a client sends them, parsed by the real codec,
+ * and the tests read the outbox frames back as JSON. Raw SQL through a
+ * second connection checks the rows. Run from the repository root
+ * (scripts/testrun.sh does).
+ *
+ * The tests share one database and run in order; each makes its own
+ * people. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../../chatdesk/auth.h"
+#include "../../chatdesk/desk.h"
+#include "../../chatdesk/proto.h"
+#include "../../chatdesk/store.h"
+#include "kb_lexicon.h"
+#include "kb_util.h"
+
+#define MIGRATIONS "chatdesk/migrations"
+#define PG_SH "scripts/pg.sh"
+#define VPN_TEXT "我的电脑连不上VPN了，提示错误809"
+
+static struct {
+    char dir[256];
+    char conninfo[512];
+    char index[320];
+    kb_lexicon *lx;
+    struct desk_config cfg;
+    struct desk *d;
+    PGconn *pg;
+    int people;
+} g;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int sh(const char *cmd, char *out, size_t outlen)
+{
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    if (out && outlen)
+        out[0] = '\0';
+    int first = 1;
+    while (fgets(line, sizeof line, f)) {
+        if (first && out) {
+            size_t n = strcspn(line, "\n");
+            if (n >= outlen)
+                n = outlen - 1;
+            memcpy(out, line, n);
+            out[n] = '\0';
+        }
+        first = 0;
+    }
+    int st = pclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int pg_ctl(const char *what)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " %s '%s/pg' >/dev/null", what, g.dir);
+    return sh(cmd, NULL, 0);
+}
+
+/* The first column of the first row of sql (one optional text parameter)
+ * as a number (NULL: -1). */
+static long long q_ll(const char *sql, const char *a)
+{
+    const char *v[1] = {a};
+    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        fail_msg("SQL failed: %s: %s", sql, msg);
+    }
+    long long x = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return x;
+}
+
+static const char *q_str(const char *sql, const char *a)
+{
+    static char buf[2048];
+    const char *v[1] = {a};
+    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        fail_msg("SQL failed: %s: %s", sql, msg);
+    }
+    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return buf;
+}
+
+static void q_exec(const char *sql, const char *a)
+{
+    const char *v[1] = {a};
+    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok)
+        fail_msg("SQL failed: %s: %s", sql, msg);
+}
+
+/* The frames of one request, parsed. */
+struct reply {
+    struct desk_outbox out;
+    json_t *f[64];
+    struct desk_frame *fr[64];
+    int n;
+};
+
+static void reply_fin(struct reply *r)
+{
+    for (int i = 0; i < r->n; i++)
+        json_decref(r->f[i]);
+    desk_outbox_fin(&r->out);
+    memset(r, 0, sizeof *r);
+}
+
+/* Runs a client frame (JSON text, which must parse) for client c, applying
+ * the outbox's client change to c. */
+static void run_msg(struct desk_client *c, const struct desk_msg *m, struct reply *r)
+{
+    memset(r, 0, sizeof *r);
+    desk_outbox_init(&r->out);
+    desk_on_message(g.d, c, m, &r->out);
+    for (struct desk_frame *f = r->out.head; f && r->n < 64; f = f->next) {
+        json_error_t je;
+        r->f[r->n] = json_loadb(f->json, f->len, 0, &je);
+        if (!r->f[r->n])
+            fail_msg("frame is not JSON: %.*s", (int)f->len, f->json);
+        r->fr[r->n] = f;
+        r->n++;
+    }
+    if (r->out.client_set)
+        *c = r->out.client;
+}
+
+static void run(struct desk_client *c, const char *json, struct reply *r)
+{
+    struct desk_msg m;
+    struct proto_error e;
+    if (proto_parse(json, strlen(json), &m, &e))
+        fail_msg("request does not parse: %s: %s", json, e.message);
+    run_msg(c, &m, r);
+    desk_msg_fin(&m);
+}
+
+static const char *type_of(json_t *f)
+{
+    const char *t = json_string_value(json_object_get(f, "type"));
+    return t ? t : "";
+}
+
+/* The index of the first frame of type (to `to`; -1: any target) from
+ * index `from`, or -1. */
+static int find_from(const struct reply *r, const char *type, int to, int from)
+{
+    for (int i = from; i < r->n; i++)
+        if (strcmp(type_of(r->f[i]), type) == 0 && (to < 0 || (int)r->fr[i]->to == to))
+            return i;
+    return -1;
+}
+
+static int find(const struct reply *r, const char *type, int to)
+{
+    return find_from(r, type, to, 0);
+}
+
+/* The frame of type to self, failing the test if absent. */
+static json_t *must(const struct reply *r, const char *type)
+{
+    int i = find(r, type, DESK_TO_SELF);
+    if (i < 0) {
+        char all[2048] = "";
+        for (int k = 0; k < r->n; k++) {
+            strncat(all, r->fr[k]->json, sizeof all - strlen(all) - 2);
+            strncat(all, "\n", sizeof all - strlen(all) - 1);
+        }
+        fail_msg("no %s frame; got:\n%s", type, all);
+    }
+    return r->f[i];
+}
+
+static const char *s_of(json_t *f, const char *key)
+{
+    const char *s = json_string_value(json_object_get(f, key));
+    return s ? s : "<none>";
+}
+
+static long long i_of(json_t *f, const char *key)
+{
+    json_t *v = json_object_get(f, key);
+    if (!json_is_integer(v))
+        fail_msg("%s is not an integer", key);
+    return json_integer_value(v);
+}
+
+/* An error frame's code for the request (fails if the reply is no error). */
+static const char *error_code(const struct reply *r)
+{
+    return s_of(must(r, "error"), "code");
+}
+
+static void expect_error(struct desk_client *c, const char *json, const char *code)
+{
+    struct reply r;
+    run(c, json, &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), code);
+    reply_fin(&r);
+}
+
+/* A new requester signed in with hello; returns the session token. */
+static void mk_requester(struct desk_client *c, char token[64])
+{
+    memset(c, 0, sizeof *c);
+    char json[256];
+    int n = ++g.people;
+    snprintf(json, sizeof json, "{\"type\":\"hello\",\"name\":\"用户%d\",\"email\":\"u%d@example.cn\"}",
+             n, n);
+    struct reply r;
+    run(c, json, &r);
+    json_t *w = must(&r, "welcome");
+    if (token)
+        snprintf(token, 64, "%s", s_of(w, "session"));
+    reply_fin(&r);
+    assert_int_equal(c->role, DESK_REQUESTER);
+}
+
+/* A new agent (created through the store) signed in with login. */
+static void mk_agent(struct desk_client *c, char user[32])
+{
+    char hash[AUTH_PWHASH_MAX];
+    assert_int_equal(auth_hash_password("agent-pass", hash), 0);
+    snprintf(user, 32, "agent%d", ++g.people);
+    int64_t id;
+    char name[64];
+    snprintf(name, sizeof name, "坐席%d", g.people);
+    assert_int_equal(store_agent_create(desk_store(g.d), user, name, hash, &id), 0);
+    memset(c, 0, sizeof *c);
+    char json[256];
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"agent-pass\"}",
+             user);
+    struct reply r;
+    run(c, json, &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    assert_int_equal(c->role, DESK_AGENT);
+    assert_int_equal(c->person_id, id);
+}
+
+/* Sends a requester message; returns its seq. */
+static int say(struct desk_client *c, const char *id, const char *text)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "message", "id", id, "text", text);
+    char *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    struct reply r;
+    run(c, json, &r);
+    free(json);
+    json_t *ack = must(&r, "ack");
+    int seq = (int)i_of(ack, "seq");
+    reply_fin(&r);
+    return seq;
+}
+
+/* A requester with a VPN message, escalated; the ticket number in number. */
+static void mk_ticket(struct desk_client *req, char number[32])
+{
+    mk_requester(req, NULL);
+    say(req, "m1", VPN_TEXT);
+    struct reply r;
+    run(req, "{\"type\":\"escalate\",\"impact\":2,\"urgency\":2}", &r);
+    snprintf(number, 32, "%s", s_of(must(&r, "ticket"), "number"));
+    reply_fin(&r);
+}
+
+/* Runs json, which must be answered with a frame of type want. */
+static void do_ok(struct desk_client *c, const char *json, const char *want)
+{
+    struct reply r;
+    run(c, json, &r);
+    must(&r, want);
+    reply_fin(&r);
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (auth_init() != 0)
+        return -1;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g.dir, sizeof g.dir, "%s/kbdesk.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g.dir) || chmod(g.dir, 0755)) /* the postgres user must enter it */
+        return -1;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s/pg'", g.dir);
+    if (sh(cmd, g.conninfo, sizeof g.conninfo) != 0 || !strstr(g.conninfo, "host=")) {
+        fprintf(stderr, "could not start PostgreSQL: %s -> '%s'\n", cmd, g.conninfo);
+        return -1;
+    }
+    snprintf(g.index, sizeof g.index, "%s/index", g.dir);
+    snprintf(cmd, sizeof cmd,
+             "build/bin/indexer build --quiet --corpus corpora --index '%s' >/dev/null", g.index);
+    if (sh(cmd, NULL, 0) != 0) {
+        fprintf(stderr, "indexer failed: %s\n", cmd);
+        return -1;
+    }
+    struct store *st;
+    char err[KB_ERR_MAX];
+    if (store_open(g.conninfo, &st, err, sizeof err) || store_migrate(st, MIGRATIONS, NULL)) {
+        fprintf(stderr, "migrations failed: %s\n", st ? store_errmsg(st) : err);
+        store_close(st);
+        return -1;
+    }
+    store_close(st);
+    g.lx = kb_lexicon_new_builtin();
+    desk_config_default(&g.cfg);
+    if (desk_new(g.conninfo, g.index, g.lx, &g.cfg, &g.d, err, sizeof err)) {
+        fprintf(stderr, "desk_new: %s\n", err);
+        return -1;
+    }
+    g.pg = PQconnectdb(g.conninfo);
+    return PQstatus(g.pg) == CONNECTION_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    desk_free(g.d);
+    kb_lexicon_free(g.lx);
+    PQfinish(g.pg);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, PG_SH " destroy '%s/pg' >/dev/null && rm -rf '%s'", g.dir, g.dir);
+    return sh(cmd, NULL, 0) == 0 ? 0 : -1;
+}
+
+/* ---- sign-in ------------------------------------------------------------ */
+
+static void hello_creates_requester_session_conversation(void **state)
+{
+    (void)state;
+    struct desk_client c = {0};
+    struct reply r;
+    run(&c, "{\"type\":\"hello\",\"role\":\"requester\",\"name\":\"王小明\",\"email\":\"wang@example.cn\",\"id\":\"h1\"}",
+        &r);
+    assert_int_equal(r.n, 1);
+    json_t *w = must(&r, "welcome");
+    assert_string_equal(s_of(w, "role"), "requester");
+    assert_string_equal(s_of(w, "name"), "王小明");
+    assert_string_equal(s_of(w, "id"), "h1");
+    assert_true(json_is_false(json_object_get(w, "resumed")));
+    assert_true(json_is_null(json_object_get(w, "ticket")));
+    const char *token = s_of(w, "session");
+    assert_int_equal(strlen(token), AUTH_TOKEN_LEN);
+    json_t *conv = json_object_get(w, "conversation");
+    assert_string_equal(s_of(conv, "status"), "open");
+    assert_int_equal(i_of(conv, "last_seq"), 0);
+    /* the connection's state */
+    assert_true(r.out.client_set);
+    assert_int_equal(c.role, DESK_REQUESTER);
+    assert_true(c.person_id > 0);
+    assert_int_equal(c.conv_id, i_of(conv, "id"));
+    assert_true(r.out.attach);
+    assert_int_equal(r.out.attach_conv, c.conv_id);
+    assert_int_equal(r.out.attach_after, 0);
+    /* the rows: the session is stored hashed, never the token */
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)c.person_id);
+    assert_string_equal(q_str("SELECT role FROM people WHERE id = $1", pid), "requester");
+    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE person_id = $1", pid), 1);
+    unsigned char h[AUTH_TOKEN_HASH_BYTES];
+    assert_int_equal(auth_token_hash(token, h), 0);
+    assert_memory_equal(c.token_hash, h, sizeof h);
+    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE position(convert_to($1, 'UTF8')"
+                          " IN token_hash) > 0",
+                          token),
+                     0);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", pid), 1);
+    reply_fin(&r);
+    /* a second hello on the same connection */
+    expect_error(&c, "{\"type\":\"hello\",\"name\":\"x\"}", "already_authenticated");
+}
+
+static void nothing_before_sign_in(void **state)
+{
+    (void)state;
+    struct desk_client c = {0};
+    expect_error(&c, "{\"type\":\"message\",\"id\":\"x\",\"text\":\"hi\"}", "not_authenticated");
+    expect_error(&c, "{\"type\":\"queue\"}", "not_authenticated");
+    expect_error(&c, "{\"type\":\"open\",\"ticket\":\"INC-000001\"}", "not_authenticated");
+    assert_int_equal(c.role, DESK_NONE);
+}
+
+static void login_checks_the_password(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    struct desk_client c = {0};
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"wrong\",\"id\":\"l1\"}", user);
+    struct reply r;
+    run(&c, json, &r);
+    assert_string_equal(error_code(&r), "login_failed");
+    assert_string_equal(s_of(r.f[0], "id"), "l1");
+    reply_fin(&r);
+    expect_error(&c, "{\"type\":\"login\",\"username\":\"nobody-here\",\"password\":\"agent-pass\"}",
+                 "login_failed");
+    assert_int_equal(c.role, DESK_NONE);
+    /* user names are case-insensitive */
+    for (char *p = user; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"agent-pass\"}",
+             user);
+    run(&c, json, &r);
+    json_t *w = must(&r, "welcome");
+    assert_string_equal(s_of(w, "role"), "agent");
+    assert_int_equal(strlen(s_of(w, "session")), AUTH_TOKEN_LEN);
+    assert_int_equal(c.role, DESK_AGENT);
+    char token[64];
+    snprintf(token, sizeof token, "%s", s_of(w, "session"));
+    reply_fin(&r);
+    /* the session resumes on a new connection; a requester's does not */
+    struct desk_client c2 = {0};
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"session\":\"%s\"}", token);
+    run(&c2, json, &r);
+    assert_true(json_is_true(json_object_get(must(&r, "welcome"), "resumed")));
+    assert_int_equal(c2.person_id, a.person_id);
+    reply_fin(&r);
+    struct desk_client req;
+    char rtoken[64];
+    mk_requester(&req, rtoken);
+    struct desk_client c3 = {0};
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"session\":\"%s\"}", rtoken);
+    expect_error(&c3, json, "forbidden");
+    expect_error(&c3, "{\"type\":\"login\",\"session\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+                 "session_expired");
+    assert_int_equal(c3.role, DESK_NONE);
+    /* logout deletes the session */
+    run(&c2, "{\"type\":\"logout\"}", &r);
+    must(&r, "logged_out");
+    assert_int_equal(c2.role, DESK_NONE);
+    reply_fin(&r);
+    struct desk_client c4 = {0};
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"session\":\"%s\"}", token);
+    expect_error(&c4, json, "session_expired");
+}
+
+/* ---- messages and suggestions ----------------------------------------------- */
+
+static void message_acked_after_store_then_suggestions(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    struct reply r;
+    run(&c, "{\"type\":\"message\",\"id\":\"c-1\",\"text\":\"" VPN_TEXT "\"}", &r);
+    json_t *ack = must(&r, "ack");
+    assert_string_equal(s_of(ack, "id"), "c-1");
+    assert_int_equal(i_of(ack, "seq"), 1);
+    assert_true(json_is_false(json_object_get(ack, "duplicate")));
+    assert_int_equal(r.fr[find(&r, "ack", DESK_TO_SELF)]->ack_seq, 1);
+    /* the ack comes before the suggestions */
+    int ia = find(&r, "ack", DESK_TO_SELF), is = find(&r, "suggestions", DESK_TO_SELF);
+    assert_true(ia >= 0 && is > ia);
+    json_t *items = json_object_get(r.f[is], "items");
+    assert_true(json_array_size(items) >= 1);
+    assert_int_equal(i_of(r.f[is], "for_seq"), 1);
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(s_of(it, "id"), "KB-0001") == 0)
+            found = 1;
+        const char *kind = s_of(it, "kind");
+        assert_true(strcmp(kind, "article") == 0 || strcmp(kind, "known_error") == 0);
+        assert_string_equal(s_of(it, "visibility"), "public");
+        assert_true(strlen(s_of(it, "title")) > 0);
+        assert_non_null(json_string_value(json_object_get(it, "snippet")));
+    }
+    assert_true(found);
+    /* the top item is the VPN 809 article */
+    assert_string_equal(s_of(json_array_get(items, 0), "id"), "KB-0001");
+    /* the other connections of this conversation get the message (not this one) */
+    int ic = find(&r, "message", DESK_TO_CONV);
+    assert_true(ic >= 0);
+    assert_true(r.fr[ic]->not_self);
+    assert_int_equal(r.fr[ic]->seq, 1);
+    assert_int_equal(r.fr[ic]->target, c.conv_id);
+    reply_fin(&r);
+    /* stored once, and the suggestions recorded */
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
+    assert_string_equal(q_str("SELECT body FROM messages WHERE conversation_id = $1", conv),
+                        VPN_TEXT);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversation_suggestions WHERE conversation_id = $1"
+                          " AND doc_id = 'KB-0001'",
+                          conv),
+                     1);
+    /* resending the same client id stores nothing and acks the same seq */
+    run(&c, "{\"type\":\"message\",\"id\":\"c-1\",\"text\":\"" VPN_TEXT "\"}", &r);
+    ack = must(&r, "ack");
+    assert_int_equal(i_of(ack, "seq"), 1);
+    assert_true(json_is_true(json_object_get(ack, "duplicate")));
+    assert_int_equal(find(&r, "message", -1), -1); /* nobody is told twice */
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
+    /* the next message gets the next seq */
+    assert_int_equal(say(&c, "c-2", "重启了也不行"), 2);
+    assert_int_equal(q_ll("SELECT max(seq) FROM messages WHERE conversation_id = $1", conv), 2);
+}
+
+static void internal_knowledge_only_for_agents(void **state)
+{
+    (void)state;
+    /* a query that finds internal documents when they are allowed */
+    const char *q = "域账号锁定 4740";
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    struct reply r;
+    json_t *o = json_pack("{s:s, s:s, s:s}", "type", "message", "id", "q1", "text", q);
+    char *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    run(&c, json, &r);
+    free(json);
+    json_t *items = json_object_get(must(&r, "suggestions"), "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        assert_string_equal(s_of(json_array_get(items, i), "visibility"), "public");
+    reply_fin(&r);
+    run(&c, "{\"type\":\"escalate\",\"impact\":3,\"urgency\":3}", &r);
+    char number[32];
+    snprintf(number, sizeof number, "%s", s_of(must(&r, "ticket"), "number"));
+    reply_fin(&r);
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    char req[128];
+    snprintf(req, sizeof req, "{\"type\":\"open\",\"ticket\":\"%s\"}", number);
+    run(&a, req, &r);
+    must(&r, "transcript");
+    items = json_object_get(must(&r, "suggestions"), "items");
+    int internal = 0;
+    for (size_t i = 0; i < json_array_size(items); i++)
+        internal += strcmp(s_of(json_array_get(items, i), "visibility"), "internal") == 0;
+    assert_true(internal > 0);
+    reply_fin(&r);
+    /* the requester opening their own ticket gets no agent suggestions */
+    run(&c, req, &r);
+    must(&r, "transcript");
+    assert_int_equal(find(&r, "suggestions", -1), -1);
+    reply_fin(&r);
+}
+
+/* ---- roles ------------------------------------------------------------------ */
+
+static void requester_cannot_do_agent_things(void **state)
+{
+    (void)state;
+    struct desk_client req, other;
+    char number[32];
+    mk_ticket(&req, number);
+    mk_requester(&other, NULL);
+    char json[256];
+    const char *const ops[] = {
+        "{\"type\":\"queue\"}",
+        "{\"type\":\"take\",\"ticket\":\"%s\"}",
+        "{\"type\":\"reply\",\"ticket\":\"%s\",\"id\":\"r\",\"text\":\"hi\"}",
+        "{\"type\":\"link\",\"ticket\":\"%s\",\"item\":\"KB-0001\"}",
+        "{\"type\":\"resolve\",\"ticket\":\"%s\",\"resolution\":\"done\"}",
+    };
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        snprintf(json, sizeof json, ops[i], number);
+        expect_error(&req, json, "forbidden");
+    }
+    /* another requester reads or answers nothing of this ticket */
+    snprintf(json, sizeof json, "{\"type\":\"open\",\"ticket\":\"%s\"}", number);
+    expect_error(&other, json, "forbidden");
+    snprintf(json, sizeof json, "{\"type\":\"confirm\",\"ticket\":\"%s\",\"accepted\":true}", number);
+    expect_error(&other, json, "forbidden");
+    snprintf(json, sizeof json, "{\"type\":\"rate\",\"ticket\":\"%s\",\"score\":1}", number);
+    expect_error(&other, json, "forbidden");
+    /* and the ticket is unchanged */
+    assert_string_equal(q_str("SELECT status FROM tickets WHERE number = $1", number), "new");
+    /* an agent does not chat as a requester */
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    expect_error(&a, "{\"type\":\"message\",\"id\":\"x\",\"text\":\"hi\"}", "forbidden");
+    expect_error(&a, "{\"type\":\"escalate\",\"impact\":1,\"urgency\":1}", "forbidden");
+    expect_error(&a, "{\"type\":\"feedback\",\"item\":\"KB-0001\",\"helpful\":true}", "forbidden");
+    expect_error(&a, "{\"type\":\"open\",\"ticket\":\"INC-999999\"}", "not_found");
+}
+
+/* ---- the whole ticket flow -------------------------------------------------------- */
+
+static void escalate_take_reply_link_resolve_confirm_rate(void **state)
+{
+    (void)state;
+    struct desk_client req;
+    mk_requester(&req, NULL);
+    say(&req, "m1", VPN_TEXT);
+    say(&req, "m2", "重启电脑也不行");
+    struct reply r;
+    run(&req, "{\"type\":\"feedback\",\"item\":\"KB-0001\",\"helpful\":false}", &r);
+    must(&r, "feedback_ack");
+    reply_fin(&r);
+    run(&req, "{\"type\":\"escalate\",\"impact\":1,\"urgency\":2,\"id\":\"e1\"}", &r);
+    json_t *t = must(&r, "ticket");
+    char number[32];
+    snprintf(number, sizeof number, "%s", s_of(t, "number"));
+    assert_true(strncmp(number, "INC-", 4) == 0 && strlen(number) >= 10);
+    assert_string_equal(s_of(t, "status"), "new");
+    assert_string_equal(s_of(t, "id"), "e1");
+    assert_int_equal(i_of(t, "priority"), 2); /* impact 1 x urgency 2 */
+    assert_string_equal(s_of(t, "summary"), VPN_TEXT); /* the first message */
+    assert_string_equal(s_of(t, "category"), "网络/VPN"); /* from the best article */
+    assert_true(json_is_null(json_object_get(t, "agent")));
+    assert_true(i_of(t, "response_due") > i_of(t, "created_at"));
+    assert_true(i_of(t, "resolution_due") > i_of(t, "response_due"));
+    /* every agent hears of it */
+    int iq = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_true(iq >= 0);
+    assert_string_equal(s_of(r.f[iq], "event"), "new");
+    assert_string_equal(s_of(json_object_get(r.f[iq], "ticket"), "number"), number);
+    reply_fin(&r);
+    /* escalating again answers the same ticket */
+    run(&req, "{\"type\":\"escalate\",\"impact\":3,\"urgency\":3}", &r);
+    assert_string_equal(s_of(must(&r, "ticket"), "number"), number);
+    assert_int_equal(find(&r, "queue_update", -1), -1);
+    reply_fin(&r);
+    /* the transcript and the suggestions shown are with the ticket */
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id"
+                          " WHERE t.number = $1 AND l.relation = 'suggested' AND l.doc_id = 'KB-0001'",
+                          number),
+                     1);
+
+    /* the queue */
+    struct desk_client a1, a2;
+    char u1[32], u2[32];
+    mk_agent(&a1, u1);
+    mk_agent(&a2, u2);
+    run(&a1, "{\"type\":\"queue\"}", &r);
+    json_t *list = json_object_get(must(&r, "queue"), "tickets");
+    int inq = 0;
+    for (size_t i = 0; i < json_array_size(list); i++)
+        inq += strcmp(s_of(json_array_get(list, i), "number"), number) == 0;
+    assert_int_equal(inq, 1);
+    reply_fin(&r);
+
+    /* take: one winner */
+    char json[512];
+    snprintf(json, sizeof json, "{\"type\":\"take\",\"ticket\":\"%s\"}", number);
+    run(&a1, json, &r);
+    t = must(&r, "ticket");
+    assert_string_equal(s_of(t, "status"), "assigned");
+    assert_string_equal(s_of(t, "agent"), a1.name);
+    iq = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_true(iq >= 0);
+    assert_string_equal(s_of(r.f[iq], "event"), "taken");
+    int ir = find(&r, "ticket", DESK_TO_CONV);
+    assert_true(ir >= 0);
+    assert_int_equal(r.fr[ir]->target, req.conv_id);
+    reply_fin(&r);
+    expect_error(&a2, json, "already_taken");
+
+    /* typing both ways */
+    run(&req, "{\"type\":\"typing\"}", &r);
+    int ity = find(&r, "typing", DESK_TO_PERSON);
+    assert_true(ity >= 0);
+    assert_int_equal(r.fr[ity]->target, a1.person_id);
+    assert_string_equal(s_of(r.f[ity], "from"), "requester");
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"typing\",\"ticket\":\"%s\",\"active\":false}", number);
+    run(&a1, json, &r);
+    ity = find(&r, "typing", DESK_TO_CONV);
+    assert_true(ity >= 0);
+    assert_true(json_is_false(json_object_get(r.f[ity], "active")));
+    reply_fin(&r);
+    expect_error(&a2, json, "forbidden"); /* not a2's ticket */
+    assert_int_equal(q_ll("SELECT count(*) FROM messages m JOIN tickets t"
+                          " ON t.conversation_id = m.conversation_id WHERE t.number = $1",
+                          number),
+                     2); /* typing is not stored */
+
+    /* reply: acked, and the requester's connections get it with its seq */
+    snprintf(json, sizeof json,
+             "{\"type\":\"reply\",\"ticket\":\"%s\",\"id\":\"a-1\",\"text\":\"请把 VPN 类型改成 L2TP\"}",
+             number);
+    run(&a1, json, &r);
+    json_t *ack = must(&r, "ack");
+    assert_int_equal(i_of(ack, "seq"), 3);
+    assert_string_equal(s_of(ack, "ticket"), number);
+    int im = find(&r, "message", DESK_TO_CONV);
+    assert_true(im >= 0);
+    assert_int_equal(r.fr[im]->seq, 3);
+    assert_int_equal(r.fr[im]->target, req.conv_id);
+    assert_string_equal(s_of(r.f[im], "from"), "agent");
+    assert_string_equal(s_of(r.f[im], "text"), "请把 VPN 类型改成 L2TP");
+    reply_fin(&r);
+    run(&a1, json, &r); /* resent */
+    assert_true(json_is_true(json_object_get(must(&r, "ack"), "duplicate")));
+    assert_int_equal(find(&r, "message", -1), -1);
+    reply_fin(&r);
+    expect_error(&a2, json, "forbidden"); /* a2 does not hold it */
+
+    /* the requester's next message reaches the agent holding the ticket */
+    run(&req, "{\"type\":\"message\",\"id\":\"m3\",\"text\":\"改了，还是809\"}", &r);
+    must(&r, "ack");
+    im = find(&r, "message", DESK_TO_PERSON);
+    assert_true(im >= 0);
+    assert_int_equal(r.fr[im]->target, a1.person_id);
+    assert_string_equal(s_of(r.f[im], "ticket"), number);
+    assert_int_equal(i_of(r.f[im], "seq"), 4);
+    assert_true(find(&r, "suggestions", DESK_TO_PERSON) >= 0); /* fresh ones for the agent */
+    assert_int_equal(find(&r, "suggestions", DESK_TO_SELF), -1); /* escalated: none for the user */
+    reply_fin(&r);
+
+    /* link */
+    snprintf(json, sizeof json, "{\"type\":\"link\",\"ticket\":\"%s\",\"item\":\"KB-0001\"}", number);
+    run(&a1, json, &r);
+    json_t *l = must(&r, "linked");
+    assert_true(json_is_true(json_object_get(l, "added")));
+    assert_string_equal(s_of(l, "relation"), "used");
+    assert_true(strstr(s_of(l, "title"), "809") != NULL);
+    reply_fin(&r);
+    run(&a1, json, &r);
+    assert_true(json_is_false(json_object_get(must(&r, "linked"), "added")));
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"link\",\"ticket\":\"%s\",\"item\":\"KB-NOPE\"}", number);
+    expect_error(&a1, json, "not_found");
+
+    /* resolve; the requester rejects (reopened), then accepts (closed) */
+    snprintf(json, sizeof json, "{\"type\":\"resolve\",\"ticket\":\"%s\",\"resolution\":\"已修改注册表并重启\"}",
+             number);
+    expect_error(&a2, json, "forbidden");
+    run(&a1, json, &r);
+    assert_string_equal(s_of(must(&r, "ticket"), "status"), "resolved");
+    int iv = find(&r, "resolved", DESK_TO_CONV);
+    assert_true(iv >= 0);
+    assert_string_equal(s_of(r.f[iv], "resolution"), "已修改注册表并重启");
+    iq = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_string_equal(s_of(r.f[iq], "event"), "resolved");
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"confirm\",\"ticket\":\"%s\",\"accepted\":false}", number);
+    run(&req, json, &r);
+    assert_string_equal(s_of(must(&r, "ticket"), "status"), "reopened");
+    iq = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_string_equal(s_of(r.f[iq], "event"), "reopened");
+    reply_fin(&r);
+    expect_error(&req, json, "invalid_state"); /* not resolved now */
+    snprintf(json, sizeof json, "{\"type\":\"resolve\",\"ticket\":\"%s\",\"resolution\":\"换了 SSTP 网关\"}",
+             number);
+    run(&a1, json, &r);
+    must(&r, "ticket");
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"confirm\",\"ticket\":\"%s\",\"accepted\":true}", number);
+    run(&req, json, &r);
+    assert_string_equal(s_of(must(&r, "ticket"), "status"), "closed");
+    iq = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_string_equal(s_of(r.f[iq], "event"), "closed");
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"rate\",\"ticket\":\"%s\",\"score\":5,\"comment\":\"很快\"}",
+             number);
+    run(&req, json, &r);
+    assert_int_equal(i_of(must(&r, "rated"), "score"), 5);
+    reply_fin(&r);
+    expect_error(&req, json, "already_rated");
+
+    /* the rows */
+    assert_string_equal(q_str("SELECT status FROM tickets WHERE number = $1", number), "closed");
+    assert_string_equal(q_str("SELECT resolution FROM tickets WHERE number = $1", number),
+                        "换了 SSTP 网关");
+    assert_int_equal(q_ll("SELECT r.score FROM ratings r JOIN tickets t ON t.id = r.ticket_id"
+                          " WHERE t.number = $1",
+                          number),
+                     5);
+    assert_string_equal(q_str("SELECT string_agg(e.type, ',' ORDER BY e.id) FROM ticket_events e"
+                              " JOIN tickets t ON t.id = e.ticket_id WHERE t.number = $1",
+                              number),
+                        "created,taken,replied,linked,resolved,reopened,resolved,confirmed,rated");
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id"
+                          " WHERE t.number = $1 AND l.relation = 'used'",
+                          number),
+                     1);
+
+    /* the transcript */
+    snprintf(json, sizeof json, "{\"type\":\"open\",\"ticket\":\"%s\"}", number);
+    run(&a1, json, &r);
+    json_t *tr = must(&r, "transcript");
+    json_t *msgs = json_object_get(tr, "messages");
+    assert_int_equal(json_array_size(msgs), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(i_of(json_array_get(msgs, i), "seq"), (long long)i + 1);
+    assert_string_equal(s_of(json_array_get(msgs, 2), "from"), "agent");
+    json_t *sugg = json_object_get(tr, "suggestions");
+    assert_true(json_array_size(sugg) >= 1);
+    int kb1 = 0;
+    for (size_t i = 0; i < json_array_size(sugg); i++) {
+        json_t *sg = json_array_get(sugg, i);
+        assert_true(i_of(sg, "shown_at") > 0);
+        if (strcmp(s_of(sg, "id"), "KB-0001") == 0) {
+            kb1++;
+            assert_string_equal(s_of(sg, "kind"), "article");
+            assert_true(json_is_false(json_object_get(sg, "helpful")));
+        } else {
+            assert_true(json_is_null(json_object_get(sg, "helpful")));
+        }
+    }
+    assert_int_equal(kb1, 1);
+    json_t *links = json_object_get(tr, "links");
+    int used = 0, suggested = 0;
+    for (size_t i = 0; i < json_array_size(links); i++) {
+        json_t *lk = json_array_get(links, i);
+        if (strcmp(s_of(lk, "item"), "KB-0001") != 0)
+            continue;
+        if (strcmp(s_of(lk, "relation"), "used") == 0) {
+            used++;
+            assert_string_equal(s_of(lk, "by"), a1.name);
+        } else if (strcmp(s_of(lk, "relation"), "suggested") == 0) {
+            suggested++;
+        }
+    }
+    assert_int_equal(used, 1);
+    assert_int_equal(suggested, 1);
+    assert_int_equal(json_array_size(json_object_get(tr, "events")), 9);
+    assert_string_equal(s_of(json_object_get(tr, "ticket"), "status"), "closed");
+    reply_fin(&r);
+
+    /* the conversation is over: the next message starts a new one */
+    int64_t old = req.conv_id;
+    run(&req, "{\"type\":\"message\",\"id\":\"n1\",\"text\":\"打印机又脱机了\"}", &r);
+    int ic = find(&r, "conversation", DESK_TO_SELF);
+    int ia = find(&r, "ack", DESK_TO_SELF);
+    assert_true(ic >= 0 && ia > ic);
+    assert_int_equal(i_of(r.f[ia], "seq"), 1);
+    assert_true(req.conv_id != old);
+    assert_int_equal(i_of(json_object_get(r.f[ic], "conversation"), "id"), req.conv_id);
+    assert_true(r.out.attach);
+    assert_int_equal(r.out.attach_conv, req.conv_id);
+    reply_fin(&r);
+}
+
+static void feedback_helpful_ends_the_chat(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    say(&c, "m1", VPN_TEXT);
+    expect_error(&c, "{\"type\":\"feedback\",\"item\":\"KB-NOT-SHOWN\",\"helpful\":true}", "not_found");
+    struct reply r;
+    run(&c, "{\"type\":\"feedback\",\"item\":\"KB-0001\",\"helpful\":false}", &r);
+    json_t *f = must(&r, "feedback_ack");
+    assert_true(json_is_false(json_object_get(f, "ended")));
+    assert_string_equal(s_of(f, "status"), "open");
+    reply_fin(&r);
+    run(&c, "{\"type\":\"feedback\",\"item\":\"KB-0001\",\"helpful\":true,\"id\":\"f2\"}", &r);
+    f = must(&r, "feedback_ack");
+    assert_true(json_is_true(json_object_get(f, "ended")));
+    assert_string_equal(s_of(f, "status"), "self_solved");
+    assert_string_equal(s_of(f, "id"), "f2");
+    reply_fin(&r);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_string_equal(q_str("SELECT status FROM conversations WHERE id = $1", conv), "self_solved");
+    assert_string_equal(q_str("SELECT doc_id FROM deflections WHERE conversation_id = $1", conv),
+                        "KB-0001");
+    expect_error(&c, "{\"type\":\"escalate\",\"impact\":1,\"urgency\":1}", "invalid_state");
+}
+
+/* ---- resume -------------------------------------------------------------------- */
+
+static int collect_seqs(const struct reply *r, int seqs[], int max)
+{
+    int n = 0;
+    for (int i = 0; i < r->n && n < max; i++)
+        if (strcmp(type_of(r->f[i]), "message") == 0 && r->fr[i]->to == DESK_TO_SELF)
+            seqs[n++] = r->fr[i]->seq;
+    return n;
+}
+
+static void resume_replays_what_was_missed(void **state)
+{
+    (void)state;
+    char token[64], number[32], user[32], json[512];
+    struct desk_client a;
+    mk_agent(&a, user);
+    struct desk_client c;
+    mk_requester(&c, token);
+    say(&c, "x1", VPN_TEXT);                 /* 1 */
+    say(&c, "x2", "补充：用的是家里的宽带");     /* 2 */
+    struct reply r;
+    run(&c, "{\"type\":\"escalate\",\"impact\":2,\"urgency\":3}", &r);
+    snprintf(number, sizeof number, "%s", s_of(must(&r, "ticket"), "number"));
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"take\",\"ticket\":\"%s\"}", number);
+    do_ok(&a, json, "ticket");
+    for (int i = 0; i < 2; i++) { /* 3, 4: while the requester is away */
+        snprintf(json, sizeof json, "{\"type\":\"reply\",\"ticket\":\"%s\",\"id\":\"r%d\",\"text\":\"回复%d\"}",
+                 number, i, i);
+        do_ok(&a, json, "ack");
+    }
+    /* the requester comes back having seen seq 2 */
+    struct desk_client back = {0};
+    snprintf(json, sizeof json,
+             "{\"type\":\"hello\",\"resume\":{\"session\":\"%s\",\"last_seq\":2,\"conversation\":%lld}}",
+             token, (long long)c.conv_id);
+    run(&back, json, &r);
+    json_t *w = must(&r, "welcome");
+    assert_true(json_is_true(json_object_get(w, "resumed")));
+    assert_string_equal(s_of(w, "session"), token);
+    assert_int_equal(i_of(json_object_get(w, "conversation"), "last_seq"), 4);
+    assert_string_equal(s_of(json_object_get(w, "ticket"), "number"), number);
+    assert_string_equal(s_of(json_object_get(w, "ticket"), "status"), "assigned");
+    assert_int_equal(back.person_id, c.person_id);
+    assert_int_equal(back.conv_id, c.conv_id);
+    assert_true(r.out.attach);
+    assert_int_equal(r.out.attach_after, 2);
+    reply_fin(&r);
+    /* the daemon then asks for the replay after seq 2 */
+    struct desk_msg m = {.type = DM_CATCHUP, .after_seq = 2};
+    run_msg(&back, &m, &r);
+    int seqs[16];
+    int n = collect_seqs(&r, seqs, 16);
+    assert_int_equal(n, 2);
+    assert_int_equal(seqs[0], 3);
+    assert_int_equal(seqs[1], 4);
+    assert_string_equal(s_of(r.f[0], "from"), "agent");
+    assert_string_equal(s_of(r.f[0], "text"), "回复0");
+    reply_fin(&r);
+    /* replaying from 0 gives the requester's own messages with their ids */
+    m.after_seq = 0;
+    run_msg(&back, &m, &r);
+    n = collect_seqs(&r, seqs, 16);
+    assert_int_equal(n, 4);
+    assert_string_equal(s_of(r.f[0], "id"), "x1");
+    assert_string_equal(s_of(r.f[1], "id"), "x2");
+    assert_null(json_object_get(r.f[2], "id"));
+    reply_fin(&r);
+    /* a claimed last_seq beyond the end is clamped; another conversation id
+     * replays everything */
+    struct desk_client b2 = {0};
+    snprintf(json, sizeof json,
+             "{\"type\":\"hello\",\"resume\":{\"session\":\"%s\",\"last_seq\":99}}", token);
+    run(&b2, json, &r);
+    assert_int_equal(r.out.attach_after, 4);
+    reply_fin(&r);
+    struct desk_client b3 = {0};
+    snprintf(json, sizeof json,
+             "{\"type\":\"hello\",\"resume\":{\"session\":\"%s\",\"last_seq\":3,\"conversation\":1}}",
+             token);
+    run(&b3, json, &r);
+    assert_int_equal(r.out.attach_after, c.conv_id == 1 ? 3 : 0);
+    reply_fin(&r);
+    /* an unknown session: an error without a name, a new chat with one */
+    struct desk_client b4 = {0};
+    expect_error(&b4, "{\"type\":\"hello\",\"resume\":{\"session\":\"nope\",\"last_seq\":1}}",
+                 "session_expired");
+    run(&b4, "{\"type\":\"hello\",\"name\":\"新用户\",\"resume\":{\"session\":\"nope\"}}", &r);
+    w = must(&r, "welcome");
+    assert_true(json_is_false(json_object_get(w, "resumed")));
+    assert_true(b4.person_id != c.person_id);
+    reply_fin(&r);
+}
+
+/* ---- the database goes away ------------------------------------------------------- */
+
+static void database_down_nothing_acked_then_back(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    assert_int_equal(say(&c, "d1", "邮箱打不开"), 1);
+    assert_int_equal(pg_ctl("stop"), 0);
+    struct reply r;
+    run(&c, "{\"type\":\"message\",\"id\":\"d2\",\"text\":\"Outlook 一直转圈\"}", &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), "db_unavailable");
+    assert_string_equal(s_of(r.f[0], "id"), "d2");
+    assert_true(r.out.db_error);
+    assert_int_equal(find(&r, "ack", -1), -1);
+    reply_fin(&r);
+    struct desk_client a = {0};
+    expect_error(&a, "{\"type\":\"login\",\"username\":\"whoever\",\"password\":\"x\"}",
+                 "db_unavailable");
+    assert_int_equal(pg_ctl("start"), 0);
+    /* the raw connection of the test reconnects too */
+    PQreset(g.pg);
+    assert_int_equal(PQstatus(g.pg), CONNECTION_OK);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
+    /* the resend after the outage is stored once, as seq 2 */
+    assert_int_equal(say(&c, "d2", "Outlook 一直转圈"), 2);
+    assert_int_equal(say(&c, "d2", "Outlook 一直转圈"), 2);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 2);
+}
+
+/* ---- maintenance --------------------------------------------------------------------- */
+
+static void maintenance_auto_closes_old_resolutions(void **state)
+{
+    (void)state;
+    struct desk_client req, a;
+    char number[32], user[32], json[256];
+    mk_ticket(&req, number);
+    mk_agent(&a, user);
+    snprintf(json, sizeof json, "{\"type\":\"take\",\"ticket\":\"%s\"}", number);
+    do_ok(&a, json, "ticket");
+    snprintf(json, sizeof json, "{\"type\":\"resolve\",\"ticket\":\"%s\",\"resolution\":\"已处理\"}", number);
+    do_ok(&a, json, "ticket");
+    struct desk_msg m = {.type = DM_MAINTAIN};
+    struct desk_client none = {0};
+    struct reply r;
+    run_msg(&none, &m, &r);
+    assert_int_equal(r.n, 0);
+    reply_fin(&r);
+    assert_string_equal(q_str("SELECT status FROM tickets WHERE number = $1", number), "resolved");
+    /* resolved four days ago (the default is three) */
+    q_exec("UPDATE tickets SET resolved_at = now() - interval '4 days' WHERE number = $1", number);
+    run_msg(&none, &m, &r);
+    assert_true(r.out.auto_closed >= 1);
+    reply_fin(&r);
+    assert_string_equal(q_str("SELECT status FROM tickets WHERE number = $1", number), "closed");
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+                          " WHERE t.number = $1 AND e.type = 'auto_closed' AND e.actor_id IS NULL",
+                          number),
+                     1);
+}
+
+static void a_draw_takes_one_winner(void **state)
+{
+    (void)state;
+    /* two desks (two connections) racing is covered end to end; here the
+     * same desk twice in a row: the second agent loses, the first keeps it */
+    struct desk_client req, a1, a2;
+    char number[32], u1[32], u2[32], json[256];
+    mk_ticket(&req, number);
+    mk_agent(&a1, u1);
+    mk_agent(&a2, u2);
+    snprintf(json, sizeof json, "{\"type\":\"take\",\"ticket\":\"%s\"}", number);
+    do_ok(&a2, json, "ticket");
+    expect_error(&a1, json, "already_taken");
+    do_ok(&a2, json, "ticket"); /* taking one's own again is fine */
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)a2.person_id);
+    assert_string_equal(q_str("SELECT agent_id::text FROM tickets WHERE number = $1", number), id);
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+                          " WHERE t.number = $1 AND e.type = 'taken'",
+                          number),
+                     1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hello_creates_requester_session_conversation),
+        cmocka_unit_test(nothing_before_sign_in),
+        cmocka_unit_test(login_checks_the_password),
+        cmocka_unit_test(message_acked_after_store_then_suggestions),
+        cmocka_unit_test(internal_knowledge_only_for_agents),
+        cmocka_unit_test(requester_cannot_do_agent_things),
+        cmocka_unit_test(escalate_take_reply_link_resolve_confirm_rate),
+        cmocka_unit_test(feedback_helpful_ends_the_chat),
+        cmocka_unit_test(resume_replays_what_was_missed),
+        cmocka_unit_test(a_draw_takes_one_winner),
+        cmocka_unit_test(maintenance_auto_closes_old_resolutions),
+        cmocka_unit_test(database_down_nothing_acked_then_back),
+    };
+    return cmocka_run_group_tests_name("desk", tests, group_setup, group_teardown);
+}

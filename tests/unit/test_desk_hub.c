@@ -1,0 +1,390 @@
+/* Unit tests for chatdesk/hub, the service thread's bookkeeping, with a
+ * fake transport (frames sent are recorded per connection) and a fake pool
+ * (submitted jobs wait until the test finishes them, in any order): answers
+ * keep the order of the requests, one job per connection at a time, the
+ * rate limit, the routing of outbox frames, and the exactly-once, in-order
+ * delivery of conversation messages to requester connections (gaps filled
+ * by catch-up jobs, duplicates and acknowledged seqs skipped). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../chatdesk/hub.h"
+
+/* ---- fakes --------------------------------------------------------------- */
+
+#define MAXF 128
+
+struct tconn {
+    char *sent[MAXF];
+    int n;
+};
+
+static struct {
+    struct desk_job *jobs[MAXF]; /* submitted, not finished */
+    int njobs;
+    int refuse;                  /* submit fails */
+    double now;
+} fk;
+
+static void f_send(void *t, const char *json, size_t len)
+{
+    struct tconn *c = t;
+    assert_true(c->n < MAXF);
+    c->sent[c->n++] = strndup(json, len);
+}
+
+static int f_submit(void *ud, struct desk_job *job)
+{
+    (void)ud;
+    if (fk.refuse)
+        return -1;
+    assert_true(fk.njobs < MAXF);
+    fk.jobs[fk.njobs++] = job;
+    return 0;
+}
+
+static double f_now(void)
+{
+    return fk.now;
+}
+
+static hub *mk_hub(int rate, int burst)
+{
+    memset(&fk, 0, sizeof fk);
+    fk.now = 100.0;
+    struct hub_ops ops = {f_send, f_submit, NULL, f_now};
+    struct hub_limits lim = {1024, rate, burst};
+    return hub_new(&ops, &lim);
+}
+
+static void tconn_fin(struct tconn *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->sent[i]);
+    memset(c, 0, sizeof *c);
+}
+
+/* Takes the submitted job number i (0 = oldest) out of the fake pool. */
+static struct desk_job *take_job(int i)
+{
+    assert_true(i < fk.njobs);
+    struct desk_job *job = fk.jobs[i];
+    memmove(&fk.jobs[i], &fk.jobs[i + 1], (size_t)(fk.njobs - i - 1) * sizeof *fk.jobs);
+    fk.njobs--;
+    return job;
+}
+
+static void frame(hub *h, struct hub_conn *c, const char *s)
+{
+    hub_frame(h, c, s, strlen(s), 0, 0);
+}
+
+/* {"type":"message","seq":seq,"text":text} */
+static void add_msg(struct desk_job *job, enum desk_target to, int64_t target, int seq,
+                    int not_self)
+{
+    char text[32];
+    snprintf(text, sizeof text, "m%d", seq);
+    desk_outbox_add(&job->out, to, target,
+                    json_pack("{s:s, s:i, s:s}", "type", "message", "seq", seq, "text", text));
+    job->out.tail->seq = seq;
+    job->out.tail->not_self = not_self;
+}
+
+static void add_type(struct desk_job *job, enum desk_target to, int64_t target, const char *type)
+{
+    desk_outbox_add(&job->out, to, target, json_pack("{s:s}", "type", type));
+}
+
+static const char *type_of(const char *json)
+{
+    static char buf[64];
+    json_t *o = json_loads(json, 0, NULL);
+    assert_non_null(o);
+    snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(o, "type")));
+    json_decref(o);
+    return buf;
+}
+
+static int seq_of(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    assert_non_null(o);
+    int s = (int)json_integer_value(json_object_get(o, "seq"));
+    json_decref(o);
+    return s;
+}
+
+static const char *code_of(const char *json)
+{
+    static char buf[64];
+    json_t *o = json_loads(json, 0, NULL);
+    snprintf(buf, sizeof buf, "%s", json_string_value(json_object_get(o, "code")));
+    json_decref(o);
+    return buf;
+}
+
+/* Signs connection c in (a finished hello job): person, role, conversation
+ * followed from after_seq. Leaves the catch-up job it triggers submitted. */
+static void sign_in(hub *h, struct hub_conn *c, enum desk_role role, int64_t person,
+                    int64_t conv, int after_seq)
+{
+    frame(h, c, role == DESK_AGENT ? "{\"type\":\"login\",\"username\":\"a\",\"password\":\"p\"}"
+                                   : "{\"type\":\"hello\",\"name\":\"x\"}");
+    struct desk_job *job = take_job(fk.njobs - 1);
+    assert_ptr_equal(job->conn, c);
+    job->out.client_set = 1;
+    job->out.client.role = role;
+    job->out.client.person_id = person;
+    job->out.client.conv_id = conv;
+    if (role == DESK_REQUESTER) {
+        job->out.attach = 1;
+        job->out.attach_conv = conv;
+        job->out.attach_after = after_seq;
+    }
+    add_type(job, DESK_TO_SELF, 0, "welcome");
+    hub_done(h, job);
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void answers_keep_request_order(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(100, 100);
+    struct tconn t = {0};
+    struct hub_conn *c = hub_open(h, &t);
+    frame(h, c, "{\"type\":\"queue\",\"id\":\"1\"}");
+    frame(h, c, "{\"type\":\"queue\",\"id\":\"2\"}");
+    frame(h, c, "not json");
+    frame(h, c, "{\"type\":\"ping\",\"id\":\"3\"}");
+    /* one job at a time; the error and the pong wait for the first answer */
+    assert_int_equal(fk.njobs, 1);
+    assert_int_equal(t.n, 0);
+    struct desk_job *j1 = take_job(0);
+    assert_string_equal(j1->msg.id, "1");
+    add_type(j1, DESK_TO_SELF, 0, "queue");
+    hub_done(h, j1);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(fk.njobs, 1); /* the second went to the pool */
+    struct desk_job *j2 = take_job(0);
+    assert_string_equal(j2->msg.id, "2");
+    add_type(j2, DESK_TO_SELF, 0, "queue");
+    hub_done(h, j2);
+    assert_int_equal(t.n, 4);
+    assert_string_equal(type_of(t.sent[0]), "queue");
+    assert_string_equal(type_of(t.sent[1]), "queue");
+    assert_string_equal(code_of(t.sent[2]), "bad_json");
+    assert_string_equal(type_of(t.sent[3]), "pong");
+    /* with nothing in flight, errors and pongs go out at once */
+    frame(h, c, "[]");
+    assert_int_equal(t.n, 5);
+    assert_string_equal(code_of(t.sent[4]), "not_object");
+    hub_closed(h, c);
+    hub_free(h);
+    tconn_fin(&t);
+}
+
+static void bad_frames_rate_limit_and_overload(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1, 3);
+    struct tconn t = {0};
+    struct hub_conn *c = hub_open(h, &t);
+    hub_frame(h, c, "", 0, 0, 1);
+    hub_frame(h, c, "\x01\x02", 2, 1, 0);
+    frame(h, c, "{\"type\":\"ping\",\"id\":\"p\"}");
+    frame(h, c, "{\"type\":\"ping\",\"id\":\"q\"}"); /* the 4th in the same instant */
+    assert_int_equal(t.n, 4);
+    assert_string_equal(code_of(t.sent[0]), "too_large");
+    assert_string_equal(code_of(t.sent[1]), "bad_frame");
+    assert_string_equal(type_of(t.sent[2]), "pong");
+    assert_string_equal(code_of(t.sent[3]), "rate_limited");
+    assert_true(strstr(t.sent[3], "\"id\":\"q\"") != NULL);
+    fk.now += 1.0; /* one more token */
+    frame(h, c, "{\"type\":\"ping\"}");
+    frame(h, c, "{\"type\":\"ping\"}");
+    assert_string_equal(type_of(t.sent[4]), "pong");
+    assert_string_equal(code_of(t.sent[5]), "rate_limited");
+    hub_closed(h, c);
+    hub_free(h);
+    tconn_fin(&t);
+
+    /* a full pool: overloaded, and the connection carries on */
+    h = mk_hub(1000, 1000);
+    c = hub_open(h, &t);
+    fk.refuse = 1;
+    frame(h, c, "{\"type\":\"queue\",\"id\":\"z\"}");
+    assert_int_equal(t.n, 1);
+    assert_string_equal(code_of(t.sent[0]), "overloaded");
+    fk.refuse = 0;
+    frame(h, c, "{\"type\":\"queue\"}");
+    assert_int_equal(fk.njobs, 1);
+    /* too many waiting */
+    for (int i = 0; i < HUB_MAX_PENDING + 1; i++)
+        frame(h, c, "{\"type\":\"queue\"}");
+    /* the error waits its turn behind the 64 queued requests */
+    int jobs = 0;
+    while (fk.njobs) {
+        hub_done(h, take_job(0));
+        jobs++;
+    }
+    assert_int_equal(jobs, 1 + HUB_MAX_PENDING);
+    int over = 0;
+    for (int i = 0; i < t.n; i++)
+        over += strcmp(code_of(t.sent[i]), "overloaded") == 0;
+    assert_int_equal(over, 2);
+    assert_string_equal(code_of(t.sent[t.n - 1]), "overloaded");
+    frame(h, c, "{\"type\":\"queue\"}");
+    hub_closed(h, c);
+    /* the job in flight comes back after the close: dropped, no leak */
+    assert_int_equal(fk.njobs, 1);
+    hub_done(h, take_job(0));
+    hub_free(h);
+    tconn_fin(&t);
+}
+
+static void routing(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(100, 100);
+    struct tconn ta = {0}, tb = {0}, tr = {0}, tr2 = {0}, tn = {0};
+    struct hub_conn *a = hub_open(h, &ta), *b = hub_open(h, &tb), *r = hub_open(h, &tr),
+                    *r2 = hub_open(h, &tr2);
+    hub_open(h, &tn); /* signed in as nobody */
+    sign_in(h, a, DESK_AGENT, 10, 0, 0);
+    sign_in(h, b, DESK_AGENT, 11, 0, 0);
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
+    sign_in(h, r2, DESK_REQUESTER, 20, 7, 0);
+    while (fk.njobs) /* the catch-ups find nothing */
+        hub_done(h, take_job(0));
+    tconn_fin(&ta);
+    tconn_fin(&tb);
+    tconn_fin(&tr);
+    tconn_fin(&tr2);
+    frame(h, r, "{\"type\":\"escalate\",\"impact\":1,\"urgency\":1}");
+    struct desk_job *j = take_job(0);
+    add_type(j, DESK_TO_SELF, 0, "ticket");
+    add_type(j, DESK_TO_AGENTS, 0, "queue_update");
+    add_type(j, DESK_TO_PERSON, 11, "typing");
+    desk_outbox_add(&j->out, DESK_TO_CONV, 7, json_pack("{s:s}", "type", "resolved"));
+    j->out.tail->not_self = 1;
+    hub_done(h, j);
+    assert_int_equal(ta.n, 1);
+    assert_string_equal(type_of(ta.sent[0]), "queue_update");
+    assert_int_equal(tb.n, 2);
+    assert_string_equal(type_of(tb.sent[1]), "typing");
+    assert_int_equal(tr.n, 1);
+    assert_string_equal(type_of(tr.sent[0]), "ticket");
+    assert_int_equal(tr2.n, 1);
+    assert_string_equal(type_of(tr2.sent[0]), "resolved");
+    assert_int_equal(tn.n, 0);
+    hub_free(h); /* frees the connections left */
+    tconn_fin(&ta);
+    tconn_fin(&tb);
+    tconn_fin(&tr);
+    tconn_fin(&tr2);
+}
+
+static void messages_exactly_once_in_order(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1000, 1000);
+    struct tconn tr = {0}, ta = {0};
+    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta);
+    sign_in(h, a, DESK_AGENT, 10, 0, 0);
+    /* the requester resumes having seen seq 2 */
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 2);
+    assert_int_equal(fk.njobs, 1);
+    struct desk_job *cu = take_job(0);
+    assert_int_equal(cu->msg.type, DM_CATCHUP);
+    assert_int_equal(cu->msg.after_seq, 2);
+    assert_int_equal(cu->client.conv_id, 7);
+    /* meanwhile the agent replies: seq 4 is pushed before the replay is back */
+    frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"x\",\"text\":\"t\"}");
+    struct desk_job *rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 4, 0);
+    hub_done(h, rep);
+    assert_int_equal(tr.n, 1); /* only the welcome: 4 is held back */
+    add_msg(cu, DESK_TO_SELF, 0, 3, 0);
+    add_msg(cu, DESK_TO_SELF, 0, 4, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 3);
+    assert_int_equal(seq_of(tr.sent[1]), 3);
+    assert_int_equal(seq_of(tr.sent[2]), 4); /* once */
+
+    /* a gap: 6 arrives before 5 */
+    frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"y\",\"text\":\"t\"}");
+    rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 6, 0);
+    hub_done(h, rep);
+    assert_int_equal(tr.n, 3);
+    assert_int_equal(fk.njobs, 1);
+    cu = take_job(0);
+    assert_int_equal(cu->msg.type, DM_CATCHUP);
+    assert_int_equal(cu->msg.after_seq, 4);
+    frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"z\",\"text\":\"t\"}");
+    rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 5, 0);
+    hub_done(h, rep); /* held: the catch-up is running */
+    assert_int_equal(tr.n, 3);
+    add_msg(cu, DESK_TO_SELF, 0, 5, 0);
+    add_msg(cu, DESK_TO_SELF, 0, 6, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 5);
+    assert_int_equal(seq_of(tr.sent[3]), 5);
+    assert_int_equal(seq_of(tr.sent[4]), 6);
+    assert_int_equal(fk.njobs, 0);
+
+    /* the requester's own message (ack 8) overtakes the agent's 7 */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m8\",\"text\":\"t\"}");
+    struct desk_job *own = take_job(0);
+    desk_outbox_add(&own->out, DESK_TO_SELF, 0,
+                    json_pack("{s:s, s:s, s:i}", "type", "ack", "id", "m8", "seq", 8));
+    own->out.tail->ack_seq = 8;
+    add_msg(own, DESK_TO_CONV, 7, 8, 1); /* for other tabs */
+    hub_done(h, own);
+    assert_int_equal(tr.n, 6);
+    assert_string_equal(type_of(tr.sent[5]), "ack");
+    frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"w\",\"text\":\"t\"}");
+    rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 7, 0);
+    add_msg(rep, DESK_TO_CONV, 7, 7, 0); /* a duplicate push */
+    hub_done(h, rep);
+    assert_int_equal(tr.n, 7);
+    assert_int_equal(seq_of(tr.sent[6]), 7);
+    assert_int_equal(fk.njobs, 0); /* 8 was acked: no gap, no catch-up */
+    /* 9 follows directly */
+    frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"v\",\"text\":\"t\"}");
+    rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 9, 0);
+    hub_done(h, rep);
+    assert_int_equal(tr.n, 8);
+    assert_int_equal(seq_of(tr.sent[7]), 9);
+    /* a catch-up replaying acknowledged seqs skips them */
+    assert_int_equal(fk.njobs, 0);
+    hub_closed(h, r);
+    hub_closed(h, a);
+    hub_free(h);
+    tconn_fin(&tr);
+    tconn_fin(&ta);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_keep_request_order),
+        cmocka_unit_test(bad_frames_rate_limit_and_overload),
+        cmocka_unit_test(routing),
+        cmocka_unit_test(messages_exactly_once_in_order),
+    };
+    return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
+}
