@@ -1,0 +1,860 @@
+/* kbdesk agent page: log in, watch the live queue, take a ticket, chat
+ * with the requester, link knowledge, resolve. Protocol:
+ * chatdesk/PROTOCOL.md (the "Agent" part).
+ *
+ * The session token, the open ticket and the unacknowledged replies live in
+ * sessionStorage: after a reload or a network blip the page logs in again
+ * with the session, reloads the queue and the open ticket, and resends the
+ * replies with their client ids (the server stores each id once; messages
+ * are deduplicated by seq).
+ *
+ * Safety: text from the server is always inserted as text (see common.js). */
+'use strict';
+
+(() => {
+  const K = window.kbdesk;
+  const { $, el } = K;
+
+  const SESSION_KEY = 'kbdesk.agent.session';
+  const CURRENT_KEY = 'kbdesk.agent.current';
+  const OUTBOX_KEY = 'kbdesk.agent.outbox';
+  const TYPING_EVERY_MS = 3000;
+  const TYPING_IDLE_MS = 4000;
+  const TYPING_SHOW_MS = 8000;
+  const RETRY_MS = 4000;
+  const DOC_ID_RE = /^[A-Za-z][A-Za-z0-9_.-]*-[A-Za-z0-9_.:-]+$/;
+
+  const ui = {
+    who: $('who'), conn: $('conn'), logout: $('logout'), main: $('main'),
+    login: $('login'), loginForm: $('login-form'), username: $('username'), password: $('password'),
+    loginError: $('login-error'), loginButton: $('login-button'),
+    desk: $('desk'), deskError: $('desk-error'), queue: $('queue'), queueCount: $('queue-count'), queueEmpty: $('queue-empty'),
+    placeholder: $('t-placeholder'), content: $('t-content'), back: $('t-back'), number: $('t-number'), badges: $('t-badges'),
+    take: $('t-take'), summary: $('t-summary'), meta: $('t-meta'), tmsg: $('t-msg'),
+    log: $('t-log'), typing: $('t-typing'), replyForm: $('reply-form'), reply: $('reply-input'), replySend: $('reply-send'),
+    replyNote: $('reply-note'), kbForm: $('kb-form'), kbQ: $('kb-q'), kbNote: $('kb-note'), kbResults: $('kb-results'),
+    seen: $('seen'), links: $('links'), events: $('events'),
+    resolveForm: $('resolve-form'), resolution: $('resolution'), resolveButton: $('resolve-button'), resolveMsg: $('resolve-msg'),
+    announce: $('announce'),
+  };
+
+  /* ---------- state ---------- */
+
+  const me = { name: '', username: '' };
+  let ready = false;             // logged in on the current connection
+  let loggingIn = false;         // a password login is under way
+  let session = K.session.get(SESSION_KEY, null);
+  let outbox = K.session.get(OUTBOX_KEY, []) || [];   // [{id, ticket, text}]
+  const queue = new Map();       // number -> ticket (open tickets)
+  let queueLoaded = false;
+  const queueMsg = new Map();    // number -> {text, cls}: inline messages on queue items
+  const unread = new Map();      // number -> count of requester messages not seen
+  let reqN = 0;
+
+  /* the open ticket */
+  let cur = null;                // {number, ticket, msgs: Map seq->li, suggestions, seen, links, events, loaded}
+  const pendingTake = new Set();
+
+  const saveOutbox = () => K.session.set(OUTBOX_KEY, outbox);
+
+  /* ---------- the connection ---------- */
+
+  const link = new K.Link({
+    onOpen: () => {
+      ready = false;
+      if (session) link.send({ type: 'login', id: 'login', session });
+      else if (loggingIn) sendPasswordLogin();
+    },
+    onFrame: handle,
+    onClose: () => { ready = false; showTyping(false); },
+    onStatus: K.connStatus(ui.conn),
+  });
+
+  let pendingLogin = null; // {username, password} until answered (kept in memory only)
+  function sendPasswordLogin() {
+    if (pendingLogin) link.send({ type: 'login', id: 'login', username: pendingLogin.username, password: pendingLogin.password });
+  }
+
+  const send = (f) => ready && link.send(f);
+  const rid = (kind, key) => `${kind}:${key}:${++reqN}`;
+  /* "take:INC-000001:7" -> ["take", "INC-000001"] (a key may hold ':') */
+  function parseId(id) {
+    const a = id.indexOf(':');
+    const b = id.lastIndexOf(':');
+    return a > 0 && b > a ? [id.slice(0, a), id.slice(a + 1, b)] : [id, ''];
+  }
+
+  /* ---------- frames ---------- */
+
+  function handle(f) {
+    switch (f.type) {
+      case 'welcome': onWelcome(f); break;
+      case 'queue': onQueue(f); break;
+      case 'queue_update': onQueueUpdate(f); break;
+      case 'ticket': onTicket(f); break;
+      case 'transcript': onTranscript(f); break;
+      case 'suggestions': onSuggestions(f); break;
+      case 'message': onMessage(f); break;
+      case 'ack': onAck(f); break;
+      case 'linked': onLinked(f); break;
+      case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
+      case 'error': onError(f); break;
+      case 'logged_out': break;
+      default:
+    }
+  }
+
+  function onWelcome(f) {
+    if (f.role && f.role !== 'agent' && f.role !== 'admin') {
+      showLoginError('此账号不是坐席账号。');
+      return;
+    }
+    ready = true;
+    loggingIn = false;
+    pendingLogin = null;
+    ui.password.value = '';
+    link.established();
+    session = typeof f.session === 'string' ? f.session : session;
+    K.session.set(SESSION_KEY, session);
+    me.name = typeof f.name === 'string' ? f.name : '';
+    me.username = typeof f.username === 'string' ? f.username : '';
+    ui.who.textContent = me.name ? `坐席：${me.name}` : '';
+    ui.who.hidden = !me.name;
+    showDesk();
+    hideDeskError();
+    send({ type: 'queue', id: 'queue' });
+    const reopen = (cur && cur.number) || K.session.get(CURRENT_KEY, null);
+    if (reopen) openTicket(reopen, { quiet: true });
+    for (const o of outbox) send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+  }
+
+  function onQueue(f) {
+    queue.clear();
+    for (const t of Array.isArray(f.tickets) ? f.tickets : []) if (t && typeof t.number === 'string') queue.set(t.number, t);
+    queueLoaded = true;
+    renderQueue();
+  }
+
+  const EVENT_TEXT = { new: '新工单', taken: '已被接单', resolved: '已解决', reopened: '被用户重新打开', closed: '已关闭' };
+
+  function onQueueUpdate(f) {
+    const t = f.ticket;
+    if (!t || typeof t.number !== 'string') return;
+    const open = ['new', 'assigned', 'reopened'].includes(t.status);
+    if (open) queue.set(t.number, t); else queue.delete(t.number);
+    if (f.event === 'new') announce(`新工单 ${t.number}：${K.shorten(t.summary, 60)}`);
+    else if (f.event === 'reopened' && t.agent === me.name) announce(`工单 ${t.number} 被用户重新打开`);
+    if (f.event === 'taken' && t.agent && t.agent !== me.name && !pendingTake.has(t.number)) {
+      queueMsg.set(t.number, { text: `已由 ${t.agent} 接单`, cls: 'muted' });
+    }
+    renderQueue();
+    if (cur && cur.number === t.number) {
+      cur.ticket = t;
+      renderHead();
+      if (f.event !== 'taken' || t.agent !== me.name) setTicketMsg(`工单${EVENT_TEXT[f.event] || '已更新'}`, f.event === 'taken' && t.agent !== me.name ? 'err' : '');
+      /* reload the history (events, links) */
+      send({ type: 'open', id: rid('open', t.number), ticket: t.number });
+    }
+  }
+
+  /* The answer to take or resolve (or open by a requester, unused here). */
+  function onTicket(f) {
+    if (typeof f.number !== 'string') return;
+    const t = f;
+    const open = ['new', 'assigned', 'reopened'].includes(t.status);
+    if (open) queue.set(t.number, t); else queue.delete(t.number);
+    const id = typeof f.id === 'string' ? f.id : '';
+    if (id.startsWith('take:')) {
+      pendingTake.delete(t.number);
+      queueMsg.set(t.number, { text: '您已接单', cls: 'good' });
+      announce(`已接单 ${t.number}`);
+      renderQueue();
+      openTicket(t.number, { focus: true, msg: { text: '您已接单，可以回复用户了。', cls: 'good' } });
+      return;
+    }
+    if (id.startsWith('resolve:')) {
+      ui.resolveButton.disabled = false;
+      if (cur && cur.number === t.number) {
+        ui.resolution.value = '';
+        setResolveMsg(RESOLVED_TEXT, 'good');
+      }
+      announce(`工单 ${t.number} 已标记为已解决`);
+    }
+    renderQueue();
+    if (cur && cur.number === t.number) {
+      cur.ticket = t;
+      renderHead();
+      send({ type: 'open', id: rid('open', t.number), ticket: t.number });
+    }
+  }
+
+  function onTranscript(f) {
+    const t = f.ticket;
+    if (!t || typeof t.number !== 'string' || !cur || cur.number !== t.number) return;
+    const first = !cur.loaded;
+    cur.ticket = t;
+    cur.loaded = true;
+    cur.seen = Array.isArray(f.suggestions) ? f.suggestions.filter((s) => s && typeof s.id === 'string') : [];
+    cur.links = Array.isArray(f.links) ? f.links.filter((l) => l && typeof l.item === 'string') : [];
+    cur.events = Array.isArray(f.events) ? f.events : [];
+    if (queue.has(t.number) || ['new', 'assigned', 'reopened'].includes(t.status)) queue.set(t.number, t);
+    if (first) ui.log.setAttribute('aria-busy', 'true');
+    for (const m of Array.isArray(f.messages) ? f.messages : []) addMessage(m);
+    ui.log.removeAttribute('aria-busy');
+    unread.delete(t.number);
+    renderQueue();
+    renderHead();
+    renderSide();
+    if (first) scrollLog(true);
+  }
+
+  function onSuggestions(f) {
+    if (!cur || f.ticket !== cur.number) return;
+    cur.suggestions = Array.isArray(f.items) ? f.items.filter((i) => i && typeof i.id === 'string') : [];
+    renderKb();
+  }
+
+  function onMessage(f) {
+    const number = typeof f.ticket === 'string' ? f.ticket : '';
+    if (cur && number === cur.number && cur.loaded) {
+      addMessage(f, true);
+      if (f.from === 'requester') { showTyping(false); announce(`${f.name || '用户'}：${K.shorten(f.text, 140)}`); }
+    } else if (number && f.from === 'requester') {
+      unread.set(number, (unread.get(number) || 0) + 1);
+      renderQueue();
+      announce(`工单 ${number} 有新消息`);
+    }
+  }
+
+  function onAck(f) {
+    const o = outbox.find((x) => x.id === f.id);
+    outbox = outbox.filter((x) => x.id !== f.id);
+    saveOutbox();
+    if (!cur || !o || o.ticket !== cur.number) return;
+    const li = ui.log.querySelector(`li[data-id="${CSS.escape(f.id)}"]`);
+    const seq = Number(f.seq);
+    if (!li) return;
+    if (Number.isInteger(seq) && cur.msgs.has(seq)) { li.remove(); return; } // arrived with the transcript already
+    li.classList.remove('pending', 'failed');
+    li.dataset.state = 'sent';
+    if (Number.isInteger(seq)) { li.dataset.seq = String(seq); cur.msgs.set(seq, li); }
+    const s = li.querySelector('.msg-state');
+    if (s) { s.textContent = '已发送'; s.dataset.state = 'sent'; }
+    const e = li.querySelector('.msg-err');
+    if (e) e.remove();
+  }
+
+  function onLinked(f) {
+    if (!cur || f.ticket !== cur.number) return;
+    if (!cur.links.some((l) => l.item === f.item && l.relation === (f.relation || 'used'))) {
+      cur.links.push({ item: f.item, relation: f.relation || 'used', by: me.name, at: Math.floor(Date.now() / 1000), title: f.title });
+    }
+    cur.linkMsg = { item: f.item, text: f.added === false ? '已关联过' : '已关联到工单', cls: 'good' };
+    announce(`已关联 ${f.item}`);
+    renderSide();
+  }
+
+  function onError(f) {
+    const id = typeof f.id === 'string' ? f.id : '';
+    if (id === 'login') {
+      if (pendingLogin) {
+        loggingIn = false;
+        pendingLogin = null;
+        link.stop();
+        showLogin(f.code === 'login_failed' ? '用户名或密码错误。' : K.errorText(f));
+      } else if (f.code === 'session_expired' || f.code === 'login_failed' || f.code === 'forbidden') {
+        session = null;
+        K.session.set(SESSION_KEY, null);
+        ready = false;
+        link.stop();
+        showLogin('登录已过期，请重新登录。');
+      } else if (session) {
+        /* the database is away: try the session again a little later */
+        showDeskError('暂时无法恢复登录：', f);
+        setTimeout(() => { if (!ready && session && link.isOpen()) link.send({ type: 'login', id: 'login', session }); }, RETRY_MS);
+      }
+      return;
+    }
+    const [kind, key] = parseId(id);
+    if (kind === 'take') {
+      pendingTake.delete(key);
+      const text = f.code === 'already_taken'
+        ? `该工单已被其他坐席接单${queue.get(key) && queue.get(key).agent ? `（${queue.get(key).agent}）` : ''}，请选择其他工单。`
+        : K.errorText(f);
+      queueMsg.set(key, { text, cls: 'err' });
+      renderQueue();
+      if (cur && cur.number === key) { setTicketMsg(text, 'err'); renderHead(); }
+      announce(text);
+      return;
+    }
+    if (kind === 'open') {
+      if (cur && cur.number === key) {
+        if (f.code === 'not_found' || f.code === 'forbidden') {
+          setTicketMsg(`无法打开工单 ${key}：${K.errorText(f)}`, 'err');
+        } else setTicketMsg(`无法读取工单：${K.errorText(f)}`, 'err');
+      }
+      return;
+    }
+    if (kind === 'resolve') {
+      ui.resolveButton.disabled = false;
+      if (cur && cur.number === key) setResolveMsg(K.errorText(f), 'err');
+      return;
+    }
+    if (kind === 'link') {
+      if (cur) { cur.linkMsg = { item: key, text: K.errorText(f), cls: 'err' }; renderSide(); }
+      return;
+    }
+    const o = outbox.find((x) => x.id === id);
+    if (o) {
+      const li = ui.log.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+      const retry = f.code === 'db_unavailable' || f.code === 'overloaded' || f.code === 'rate_limited';
+      if (retry) setTimeout(() => { const x = outbox.find((y) => y.id === id); if (x) send({ type: 'reply', id: x.id, ticket: x.ticket, text: x.text }); }, RETRY_MS);
+      else { outbox = outbox.filter((x) => x.id !== id); saveOutbox(); }
+      if (li) markFailed(li, K.errorText(f), !retry, o);
+      return;
+    }
+    if (id.startsWith('queue')) { showDeskError('无法读取队列：', f); return; }
+    showDeskError('', f);
+  }
+
+  /* ---------- login / logout ---------- */
+
+  function showLogin(error) {
+    ui.login.hidden = false;
+    ui.desk.hidden = true;
+    ui.logout.hidden = true;
+    ui.who.hidden = true;
+    ui.loginButton.disabled = false;
+    ui.loginButton.textContent = '登录';
+    if (error) showLoginError(error); else ui.loginError.hidden = true;
+    (ui.username.value ? ui.password : ui.username).focus();
+  }
+
+  function showLoginError(text) {
+    ui.loginError.textContent = text;
+    ui.loginError.hidden = false;
+    ui.loginButton.disabled = false;
+    ui.loginButton.textContent = '登录';
+  }
+
+  function showDesk() {
+    const wasHidden = ui.desk.hidden;
+    ui.login.hidden = true;
+    ui.desk.hidden = false;
+    ui.logout.hidden = false;
+    if (wasHidden && !cur) ui.main.focus({ preventScroll: true });
+  }
+
+  ui.loginForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const username = ui.username.value.trim();
+    const password = ui.password.value;
+    if (!username || !password) {
+      showLoginError(!username ? '请输入用户名。' : '请输入密码。');
+      (!username ? ui.username : ui.password).focus();
+      return;
+    }
+    ui.loginError.hidden = true;
+    ui.loginButton.disabled = true;
+    ui.loginButton.textContent = '正在登录…';
+    pendingLogin = { username, password };
+    loggingIn = true;
+    session = null;
+    if (link.isOpen()) sendPasswordLogin();
+    else link.start();
+  });
+
+  ui.logout.addEventListener('click', () => {
+    if (ready) link.send({ type: 'logout' });
+    link.stop();
+    ready = false;
+    session = null;
+    K.session.set(SESSION_KEY, null);
+    K.session.set(CURRENT_KEY, null);
+    outbox = [];
+    saveOutbox();
+    closeTicket();
+    queue.clear();
+    queueLoaded = false;
+    renderQueue();
+    showLogin('');
+  });
+
+  /* ---------- queue ---------- */
+
+  function slaParts(t) {
+    const out = [];
+    if (t.status === 'resolved' || t.status === 'closed') return out;
+    if (t.first_response_at) out.push({ label: '响应', met: true });
+    else out.push({ label: '响应', due: t.response_due });
+    out.push({ label: '解决', due: t.resolution_due });
+    return out;
+  }
+
+  function slaNode(p, testid) {
+    const span = el('span', { class: 'sla', 'data-testid': testid });
+    if (p.met) { span.classList.add('met'); span.textContent = `${p.label} 已响应`; return span; }
+    span.dataset.due = String(p.due || '');
+    span.dataset.label = p.label;
+    paintSla(span);
+    return span;
+  }
+
+  function paintSla(span) {
+    const c = K.countdown(span.dataset.due);
+    span.textContent = `${span.dataset.label} ${c.text}`;
+    span.classList.toggle('overdue', c.cls === 'overdue');
+    span.classList.toggle('soon', c.cls === 'soon');
+    const d = K.toDate(span.dataset.due);
+    span.title = d ? `${span.dataset.label}时限 ${K.fmtTime(d)}` : '';
+  }
+
+  setInterval(() => { for (const s of document.querySelectorAll('.sla[data-due]')) paintSla(s); }, 1000);
+
+  const canTake = (t) => t.status === 'new' || (t.status === 'reopened' && !t.agent);
+  const isMine = (t) => !!t.agent && t.agent === me.name;
+
+  function renderQueue() {
+    const focused = ui.queue.contains(document.activeElement) ? document.activeElement : null;
+    const focusKey = focused ? [focused.closest('li') && focused.closest('li').dataset.number, focused.dataset.testid] : null;
+    const list = Array.from(queue.values()).sort((a, b) =>
+      (K.priorityNum(a.priority) || 9) - (K.priorityNum(b.priority) || 9) || (Number(a.created_at) || 0) - (Number(b.created_at) || 0));
+    ui.queue.replaceChildren(...list.map(queueItem));
+    ui.queueCount.textContent = queueLoaded ? `${list.length} 个未关闭` : '';
+    ui.queueEmpty.hidden = list.length > 0;
+    ui.queueEmpty.textContent = queueLoaded ? '队列中没有未关闭的工单。' : '正在读取队列…';
+    if (focusKey) {
+      const li = ui.queue.querySelector(`li[data-number="${CSS.escape(focusKey[0] || '')}"]`);
+      const f = li && li.querySelector(`[data-testid="${focusKey[1]}"]`);
+      if (f && !f.disabled) f.focus(); else if (li) { const b = li.querySelector('button:not(:disabled)'); if (b) b.focus(); }
+    }
+  }
+
+  function queueItem(t) {
+    const n = unread.get(t.number) || 0;
+    const msg = queueMsg.get(t.number);
+    const taking = pendingTake.has(t.number);
+    const li = el('li', {
+      class: `qi${cur && cur.number === t.number ? ' current' : ''}${isMine(t) ? ' mine' : ''}`,
+      'data-number': t.number, 'data-status': t.status, 'data-testid': 'queue-item',
+    },
+    el('div', { class: 'qi-head' },
+      el('button', { type: 'button', class: 'btn-link qi-no', 'data-testid': 'queue-open', 'aria-label': `打开工单 ${t.number}`, onclick: () => openTicket(t.number, { focus: true }) }, t.number),
+      K.priorityBadge(t.priority, 'queue-priority'),
+      K.statusBadge(t.status, 'queue-status'),
+      n ? el('span', { class: 'badge kind-known_error', 'data-testid': 'unread' }, `${n} 条新消息`) : null),
+    el('div', { class: 'qi-sum', 'data-testid': 'queue-summary', title: t.summary || '' }, t.summary || '（无摘要）'),
+    el('div', { class: 'qi-meta' },
+      el('span', { 'data-testid': 'queue-requester' }, `用户 ${t.requester || '—'}`),
+      el('span', null, t.agent ? `处理人 ${t.agent}` : '未分配'),
+      slaParts(t).map((p) => slaNode(p, p.label === '响应' ? 'sla-response' : 'sla-resolution'))));
+    const actions = el('div', { class: 'qi-actions' });
+    if (canTake(t)) {
+      actions.append(el('button', {
+        type: 'button', class: 'btn-primary btn-sm', 'data-testid': 'take-button', disabled: taking,
+        'aria-label': `接单 ${t.number}`, onclick: () => takeTicket(t.number),
+      }, taking ? '正在接单…' : '接单'));
+    }
+    actions.append(el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'queue-view', 'aria-label': `查看工单 ${t.number}`, onclick: () => openTicket(t.number, { focus: true }) }, '查看'));
+    li.append(actions);
+    if (msg) li.append(el('p', { class: `inline-msg ${msg.cls || ''}`, role: msg.cls === 'err' ? 'alert' : null, 'data-testid': 'queue-item-message' }, msg.text));
+    return li;
+  }
+
+  function takeTicket(number) {
+    queueMsg.delete(number);
+    if (!send({ type: 'take', id: rid('take', number), ticket: number })) {
+      queueMsg.set(number, { text: '连接中断，请稍后再试。', cls: 'err' });
+      renderQueue();
+      return;
+    }
+    pendingTake.add(number);
+    renderQueue();
+    if (cur && cur.number === number) renderHead();
+  }
+
+  /* ---------- the open ticket ---------- */
+
+  function openTicket(number, opts = {}) {
+    const same = cur && cur.number === number;
+    if (!same) {
+      cur = { number, ticket: queue.get(number) || null, msgs: new Map(), suggestions: [], seen: [], links: [], events: [], loaded: false };
+      ui.log.replaceChildren();
+      ui.reply.value = '';
+      ui.resolution.value = '';
+      ui.kbQ.value = '';
+      setResolveMsg('', '');
+      showTyping(false);
+      stopTyping();
+    }
+    K.session.set(CURRENT_KEY, number);
+    ui.placeholder.hidden = true;
+    ui.content.hidden = false;
+    ui.desk.classList.add('has-ticket');
+    setTicketMsg(opts.msg ? opts.msg.text : (same ? ui.tmsg.textContent : ''), opts.msg ? opts.msg.cls : '');
+    renderHead();
+    renderSide();
+    renderQueue();
+    /* our unacknowledged replies to this ticket */
+    if (!same) for (const o of outbox) if (o.ticket === number) appendPending(o);
+    send({ type: 'open', id: rid('open', number), ticket: number });
+    if (opts.focus) ui.number.focus();
+  }
+
+  function closeTicket() {
+    cur = null;
+    K.session.set(CURRENT_KEY, null);
+    ui.content.hidden = true;
+    ui.placeholder.hidden = false;
+    ui.desk.classList.remove('has-ticket');
+    ui.log.replaceChildren();
+    renderQueue();
+  }
+
+  ui.back.addEventListener('click', () => {
+    const n = cur && cur.number;
+    closeTicket();
+    const b = n && ui.queue.querySelector(`li[data-number="${CSS.escape(n)}"] [data-testid="queue-open"]`);
+    if (b) b.focus();
+  });
+
+  const IMPACT_SHORT = { 1: '高', 2: '中', 3: '低' };
+  const RESOLVED_TEXT = '已标记为已解决，等待用户确认。';
+
+  function renderHead() {
+    if (!cur) return;
+    const t = cur.ticket || { number: cur.number };
+    ui.number.textContent = t.number;
+    K.fill(ui.badges,
+      t.priority ? K.priorityBadge(t.priority, 'ticket-priority') : '',
+      t.status ? K.statusBadge(t.status, 'ticket-status') : '');
+    ui.summary.textContent = t.summary || (cur.loaded ? '' : '正在读取…');
+    K.fill(ui.meta,
+      el('span', null, '用户 ', el('strong', { 'data-testid': 'ticket-requester' }, t.requester || '—')),
+      t.category ? el('span', null, '分类 ', el('strong', null, String(t.category).split('/').join(' / '))) : null,
+      t.impact ? el('span', null, '影响 ', el('strong', null, IMPACT_SHORT[t.impact] || t.impact), ' · 紧急 ', el('strong', null, IMPACT_SHORT[t.urgency] || t.urgency)) : null,
+      el('span', null, '处理人 ', el('strong', { 'data-testid': 'ticket-agent' }, t.agent || '未分配')),
+      t.created_at ? el('span', null, '创建 ', el('strong', null, K.fmtTime(t.created_at))) : null,
+      slaParts(t).map((p) => slaNode(p, p.label === '响应' ? 'ticket-sla-response' : 'ticket-sla-resolution')),
+      t.rating ? el('span', null, '评价 ', el('strong', null, '★'.repeat(t.rating))) : null);
+    const taking = pendingTake.has(t.number);
+    ui.take.hidden = !(t.status && canTake(t));
+    ui.take.disabled = taking;
+    ui.take.textContent = taking ? '正在接单…' : '接单';
+    const mine = isMine(t);
+    const writable = mine && t.status !== 'closed';
+    ui.reply.disabled = !writable;
+    ui.replySend.disabled = !writable;
+    ui.replyNote.textContent = writable ? '' : t.status === 'closed' ? '工单已关闭。' : t.agent ? `该工单由 ${t.agent} 处理，您只能查看。` : '接单后才能回复用户。';
+    const resolvable = mine && (t.status === 'assigned' || t.status === 'reopened');
+    ui.resolveForm.hidden = !(mine && t.status !== 'closed');
+    ui.resolution.disabled = !resolvable;
+    ui.resolveButton.disabled = !resolvable;
+    if (t.status === 'resolved' && !ui.resolveMsg.textContent) setResolveMsg(RESOLVED_TEXT, 'good');
+    if (t.status !== 'resolved' && ui.resolveMsg.textContent === RESOLVED_TEXT) setResolveMsg('', '');
+    if (!cur.loaded) ui.resolveForm.hidden = true;
+  }
+
+  function setTicketMsg(text, cls) {
+    ui.tmsg.textContent = text || '';
+    ui.tmsg.className = `inline-msg ${cls || ''}`;
+  }
+
+  function setResolveMsg(text, cls) {
+    ui.resolveMsg.textContent = text || '';
+    ui.resolveMsg.className = `inline-msg ${cls || ''}`;
+  }
+
+  ui.take.addEventListener('click', () => { if (cur) takeTicket(cur.number); });
+
+  /* ---------- transcript ---------- */
+
+  const STATE_TEXT = { pending: '发送中…', sent: '已发送', failed: '发送失败' };
+
+  function messageNode(m) {
+    const fromMe = m.from === 'agent' && (!m.name || m.name === me.name);
+    const who = m.from === 'requester' ? `用户 ${m.name || ''}`.trim() : m.from === 'agent' ? `坐席 ${m.name || ''}`.trim() : '系统';
+    return el('li', {
+      class: `msg ${m.from === 'requester' ? 'requester' : fromMe ? 'me' : 'agent'}`,
+      'data-testid': 'msg', 'data-from': m.from === 'requester' ? 'requester' : 'agent', 'data-seq': m.seq,
+    },
+    el('div', { class: 'msg-meta' }, el('span', null, who), m.at ? el('time', null, K.fmtTime(m.at)) : null),
+    el('div', { class: 'bubble', 'data-testid': 'msg-text' }, String(m.text || '')));
+  }
+
+  /* Inserts a stored message in seq order, once. */
+  function addMessage(m, live) {
+    const seq = Number(m.seq);
+    if (!Number.isInteger(seq) || seq < 1 || !cur || cur.msgs.has(seq)) return;
+    const stick = !live || nearLogBottom();
+    const li = messageNode(m);
+    cur.msgs.set(seq, li);
+    let before = null;
+    for (const x of ui.log.children) {
+      const s = Number(x.dataset.seq);
+      if ((x.dataset.state === 'pending' || x.dataset.state === 'failed') || (s && s > seq)) { before = x; break; }
+    }
+    ui.log.insertBefore(li, before);
+    if (stick) scrollLog();
+  }
+
+  function appendPending(o) {
+    const li = el('li', { class: 'msg me pending', 'data-testid': 'msg', 'data-from': 'agent', 'data-state': 'pending', 'data-id': o.id },
+      el('div', { class: 'msg-meta' }, el('span', null, `坐席 ${me.name}`.trim())),
+      el('div', { class: 'bubble', 'data-testid': 'msg-text' }, o.text),
+      el('div', { class: 'msg-meta' }, el('span', { class: 'msg-state', 'data-state': 'pending', 'data-testid': 'msg-state' }, STATE_TEXT.pending)));
+    ui.log.append(li);
+    scrollLog();
+    return li;
+  }
+
+  function markFailed(li, text, final, o) {
+    const s = li.querySelector('.msg-state');
+    let e = li.querySelector('.msg-err');
+    if (!e) { e = el('span', { class: 'msg-state msg-err', 'data-state': 'failed' }); s.after(e); }
+    e.textContent = text;
+    if (!final) return;
+    li.classList.remove('pending');
+    li.classList.add('failed');
+    li.dataset.state = 'failed';
+    s.textContent = STATE_TEXT.failed;
+    s.dataset.state = 'failed';
+    if (!li.querySelector('[data-testid=msg-retry]')) {
+      e.after(el('button', {
+        type: 'button', class: 'btn-link', 'data-testid': 'msg-retry',
+        onclick: (ev) => {
+          ev.currentTarget.remove();
+          li.classList.remove('failed');
+          li.classList.add('pending');
+          li.dataset.state = 'pending';
+          s.textContent = STATE_TEXT.pending;
+          s.dataset.state = 'pending';
+          e.remove();
+          if (!outbox.some((x) => x.id === o.id)) { outbox.push(o); saveOutbox(); }
+          send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+        },
+      }, '重试'));
+    }
+  }
+
+  function nearLogBottom() {
+    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80;
+  }
+  function scrollLog() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function submitReply() {
+    if (!cur || ui.reply.disabled) return;
+    const text = ui.reply.value.replace(/^\s+|\s+$/g, '');
+    if (!text) { ui.reply.focus(); return; }
+    const o = { id: K.clientId(), ticket: cur.number, text };
+    outbox.push(o);
+    saveOutbox();
+    appendPending(o);
+    ui.reply.value = '';
+    stopTyping();
+    send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+    ui.reply.focus();
+  }
+
+  ui.replyForm.addEventListener('submit', (ev) => { ev.preventDefault(); submitReply(); });
+  ui.reply.addEventListener('keydown', (ev) => {
+    if (ev.isComposing || ev.keyCode === 229) return;
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+      ev.preventDefault();
+      submitReply();
+    }
+  });
+
+  /* typing, both ways */
+  let typingHide = 0;
+  function showTyping(on) {
+    clearTimeout(typingHide);
+    const name = cur && cur.ticket && cur.ticket.requester;
+    ui.typing.textContent = on ? `${name || '用户'} 正在输入` : '';
+    if (on) typingHide = setTimeout(() => { ui.typing.textContent = ''; }, TYPING_SHOW_MS);
+  }
+
+  let typingSentAt = 0;
+  let typingTicket = null;
+  let typingIdle = 0;
+  ui.reply.addEventListener('input', () => {
+    if (!cur || !ui.reply.value.trim()) return;
+    clearTimeout(typingIdle);
+    if (Date.now() - typingSentAt > TYPING_EVERY_MS || typingTicket !== cur.number) {
+      typingSentAt = Date.now();
+      typingTicket = cur.number;
+      send({ type: 'typing', ticket: cur.number, active: true });
+    }
+    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+  });
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingSentAt && typingTicket) send({ type: 'typing', ticket: typingTicket, active: false });
+    typingSentAt = 0;
+    typingTicket = null;
+  }
+
+  /* ---------- knowledge: suggestions, search, links ---------- */
+
+  const RELATION_TEXT = { suggested: '已向用户展示', viewed: '用户查看过', helpful: '用户认为有帮助', used: '用于解决' };
+
+  function renderSide() {
+    if (!cur) return;
+    renderKb();
+    ui.seen.replaceChildren(...(cur.seen.length ? cur.seen.map((s) => el('li', { class: 'seen-row', 'data-testid': 'seen-item', 'data-id': s.id },
+      el('span', { class: `badge kind-${K.KINDS.includes(s.kind) ? s.kind : 'article'}` }, K.KIND_LABEL[s.kind] || '文档'),
+      el('span', { class: 'seen-title' }, s.title || s.id),
+      el('span', { class: `verdict${s.helpful === true ? ' yes' : ''}` },
+        s.helpful === true ? '有帮助' : s.helpful === false ? '没帮助' : '未评价'),
+      linkButton(s.id, s.title),
+      linkNote(s.id)))
+      : [el('li', { class: 'muted inline-msg' }, cur.loaded ? '用户没有看到过建议。' : '正在读取…')]));
+    const used = cur.links.filter((l) => l.relation !== 'suggested');
+    ui.links.replaceChildren(...(used.length ? used.map((l) => el('li', { 'data-testid': 'link-item', 'data-id': l.item },
+      el('span', { class: 'card-id' }, l.item), ' ', titleOf(l.item, l.title), ' ',
+      el('span', { class: 'verdict' }, `${RELATION_TEXT[l.relation] || l.relation}${l.by ? ' · ' + l.by : ''}`)))
+      : [el('li', { class: 'muted inline-msg' }, '还没有关联知识。解决工单前，请关联用到的文章或已知错误。')]));
+    ui.events.replaceChildren(...cur.events.map((e) => el('li', { 'data-testid': 'event' },
+      el('time', null, K.fmtTime(e.at)), ' ', el('strong', null, EVENT_LABEL[e.type] || e.type),
+      e.by ? ` · ${e.by}` : ' · 系统', e.to && e.from ? `（${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}）` : '')));
+  }
+
+  const EVENT_LABEL = {
+    created: '创建工单', taken: '接单', replied: '回复', linked: '关联知识', resolved: '解决',
+    reopened: '重新打开', confirmed: '用户确认解决', closed: '关闭', auto_closed: '超时自动关闭', rated: '用户评价',
+  };
+
+  function titleOf(id, fallback) {
+    const s = cur.suggestions.find((x) => x.id === id) || cur.seen.find((x) => x.id === id);
+    return (s && s.title) || fallback || '';
+  }
+
+  const isLinked = (id) => cur.links.some((l) => l.item === id && l.relation === 'used');
+
+  function linkButton(id, title) {
+    const writable = cur.ticket && isMine(cur.ticket) && cur.ticket.status !== 'closed';
+    if (isLinked(id)) return el('span', { class: 'verdict yes', 'data-testid': 'linked' }, '✓ 已关联');
+    return el('button', {
+      type: 'button', class: 'btn btn-sm', 'data-testid': 'link-button', disabled: !writable,
+      title: writable ? '' : '接单后才能关联', 'aria-label': `关联到工单：${title || id}`,
+      onclick: () => linkItem(id),
+    }, '关联到工单');
+  }
+
+  function linkNote(id) {
+    const m = cur.linkMsg;
+    return m && m.item === id ? el('p', { class: `inline-msg ${m.cls}`, role: m.cls === 'err' ? 'alert' : null, 'data-testid': 'link-message' }, m.text) : null;
+  }
+
+  function linkItem(id) {
+    if (!cur) return;
+    cur.linkMsg = null;
+    if (!send({ type: 'link', id: rid('link', id), ticket: cur.number, item: id, relation: 'used' })) {
+      cur.linkMsg = { item: id, text: '连接中断，请稍后再试。', cls: 'err' };
+    }
+    renderSide();
+  }
+
+  /* The protocol has no search frame: the box filters the knowledge chatdesk
+   * suggested for this ticket (internal included) and what the user saw,
+   * and a document id (KB-0001) can be linked directly. */
+  function renderKb() {
+    if (!cur) return;
+    const q = ui.kbQ.value.trim().toLowerCase();
+    const all = [...cur.suggestions];
+    for (const s of cur.seen) if (!all.some((x) => x.id === s.id)) all.push({ ...s, seenOnly: true });
+    const strip = (s) => K.decodeEntities(String(s || '').replace(/<\/?mark>/g, '')).toLowerCase();
+    const hits = q ? all.filter((s) => [s.id, s.title, strip(s.snippet), s.workaround, s.category, s.service].some((v) => v && String(v).toLowerCase().includes(q))) : all;
+    const items = hits.map((s) => kbCard(s));
+    const raw = ui.kbQ.value.trim();
+    if (raw && DOC_ID_RE.test(raw) && !all.some((s) => s.id.toLowerCase() === raw.toLowerCase())) {
+      items.push(el('li', { class: 'card', 'data-testid': 'kb-id-item', 'data-id': raw },
+        el('div', { class: 'card-head' }, el('span', { class: 'card-title' }, `按编号关联：${raw}`)),
+        el('div', { class: 'card-actions' }, el('span', { class: 'verdict' }, '编号需存在于知识库中'), el('span', { class: 'sep' }), linkButton(raw, raw)),
+        linkNote(raw)));
+    }
+    ui.kbResults.replaceChildren(...items);
+    if (!all.length) ui.kbNote.textContent = cur.loaded ? '暂无建议。可输入文档编号直接关联。' : '';
+    else if (q) ui.kbNote.textContent = hits.length ? `找到 ${hits.length} 条` : '建议中没有匹配的知识。可输入文档编号直接关联。';
+    else ui.kbNote.textContent = `为本工单建议的知识（${all.length} 条，含内部文档）`;
+  }
+
+  function kbCard(s) {
+    const kind = K.KINDS.includes(s.kind) ? s.kind : 'article';
+    const li = el('li', { class: `card${isLinked(s.id) ? ' linked' : ''}`, 'data-testid': 'kb-item', 'data-id': s.id, 'data-kind': kind },
+      el('div', { class: 'card-head' },
+        el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
+        s.visibility === 'internal' ? el('span', { class: 'badge internal' }, '内部') : null,
+        el('span', { class: 'card-title', 'data-testid': 'kb-title' }, s.title || s.id)),
+      s.snippet ? el('p', { class: 'snippet', 'data-testid': 'kb-snippet' }, K.snippetNodes(s.snippet)) : null);
+    const wa = K.plainText(s.workaround);
+    const first = K.firstLine(s.workaround);
+    let more = null;
+    if (first) li.append(el('p', { class: 'workaround' }, el('span', { class: 'workaround-label' }, '临时方案'), first));
+    if (wa && wa !== first) {
+      more = el('div', { class: 'card-more', hidden: true, id: `kb-more-${++reqN}` }, wa);
+      li.append(more);
+    }
+    const actions = el('div', { class: 'card-actions' }, el('span', { class: 'card-id' }, s.id));
+    if (more) {
+      const btn = el('button', { type: 'button', class: 'btn-link', 'aria-expanded': 'false', 'aria-controls': more.id }, '完整临时方案');
+      btn.addEventListener('click', () => {
+        more.hidden = !more.hidden;
+        btn.setAttribute('aria-expanded', String(!more.hidden));
+        btn.textContent = more.hidden ? '完整临时方案' : '收起';
+      });
+      actions.append(btn);
+    }
+    actions.append(
+      s.seenOnly || cur.seen.some((x) => x.id === s.id) ? el('span', { class: 'verdict' }, '用户已看过') : null,
+      el('span', { class: 'sep' }), linkButton(s.id, s.title));
+    li.append(actions, linkNote(s.id) || '');
+    return li;
+  }
+
+  ui.kbQ.addEventListener('input', renderKb);
+  ui.kbForm.addEventListener('submit', (ev) => { ev.preventDefault(); renderKb(); });
+
+  /* ---------- resolve ---------- */
+
+  ui.resolveForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!cur) return;
+    const text = ui.resolution.value.trim();
+    if (!text) { setResolveMsg('请填写解决方案。', 'err'); ui.resolution.focus(); return; }
+    if (!send({ type: 'resolve', id: rid('resolve', cur.number), ticket: cur.number, resolution: text })) {
+      setResolveMsg('连接中断，请稍后再试。', 'err');
+      return;
+    }
+    ui.resolveButton.disabled = true;
+    setResolveMsg('正在提交…', '');
+  });
+
+  /* ---------- page-level messages ---------- */
+
+  function showDeskError(prefix, f) {
+    ui.deskError.replaceChildren(...K.errorNodes(prefix, f));
+    ui.deskError.hidden = false;
+  }
+  function hideDeskError() { ui.deskError.hidden = true; ui.deskError.replaceChildren(); }
+
+  let announceTimer = 0;
+  function announce(text) {
+    clearTimeout(announceTimer);
+    ui.announce.textContent = text;
+    announceTimer = setTimeout(() => { ui.announce.textContent = ''; }, 5000);
+  }
+
+  /* ---------- start ---------- */
+
+  renderQueue();
+  if (session) {
+    showDesk();
+    link.start();
+  } else {
+    showLogin('');
+  }
+  window.addEventListener('pagehide', () => stopTyping());
+})();

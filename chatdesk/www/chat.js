@@ -1,0 +1,918 @@
+/* kbdesk chat page: an end user describes a problem, gets knowledge
+ * suggestions after each message, escalates to a person, chats with the
+ * agent, confirms the resolution and rates the service. Protocol:
+ * chatdesk/PROTOCOL.md (the "Requester" part).
+ *
+ * Nothing is lost or shown twice across reloads and network blips:
+ * - the session token, the conversation, the highest seq seen, the
+ *   unacknowledged messages (outbox) and what is on screen (log) live in
+ *   sessionStorage;
+ * - after a reconnect the page resumes the session with last_seq and the
+ *   server replays what was missed; messages are deduplicated by
+ *   (conversation, seq);
+ * - messages are resent with the same client id until acknowledged (the
+ *   server stores a client id once).
+ *
+ * Safety: text from the server is always inserted as text (see common.js). */
+'use strict';
+
+(() => {
+  const K = window.kbdesk;
+  const { $, el } = K;
+
+  const STATE_KEY = 'kbdesk.chat.state';
+  const PROFILE_KEY = 'kbdesk.chat.profile';
+  const CONFIG_URL = 'config.json';
+  const MAX_LOG = 400;
+  const TYPING_EVERY_MS = 3000;  // resend "typing" at most this often
+  const TYPING_IDLE_MS = 4000;   // "stopped typing" after this long without input
+  const TYPING_SHOW_MS = 8000;   // hide the agent's indicator if no news for this long
+  const RETRY_MS = 4000;         // resend after db_unavailable / overloaded
+
+  const ui = {
+    who: $('who'), conn: $('conn'), newChat: $('new-chat'),
+    start: $('start'), startTitle: $('start-title'), startForm: $('start-form'), name: $('name'), email: $('email'),
+    startError: $('start-error'), startButton: $('start-button'),
+    chat: $('chat'), ticketBar: $('ticket-bar'), log: $('log'), typing: $('typing'), error: $('chat-error'),
+    escForm: $('escalate-form'), impact: $('impact'), urgency: $('urgency'), escSubmit: $('escalate-submit'),
+    escCancel: $('escalate-cancel'), escToggle: $('escalate-toggle'),
+    composer: $('composer'), input: $('message-input'), send: $('send'), ended: $('ended'), announce: $('announce'),
+    offline: $('offline'),
+  };
+
+  /* ---------- state ---------- */
+
+  let st = null;        // the persisted state (see fresh())
+  let ready = false;    // welcomed on the current connection
+  let searchdUrl = '';  // optional, from config.json: links to the full document
+  const nodes = new Map(); // log entry key -> <li>
+
+  function fresh(profile) {
+    return {
+      v: 1, profile, session: null, conv: null, convStatus: 'open', lastSeq: 0,
+      ticket: null, outbox: [], log: [], nextKey: 1,
+    };
+  }
+
+  function save() {
+    if (!st) return;
+    if (st.log.length > MAX_LOG) {
+      for (const e of st.log.splice(0, st.log.length - MAX_LOG)) {
+        const li = nodes.get(e.k);
+        if (li) li.remove();
+        nodes.delete(e.k);
+      }
+    }
+    K.session.set(STATE_KEY, st);
+  }
+
+  function loadState() {
+    const s = K.session.get(STATE_KEY, null);
+    if (!s || s.v !== 1 || !s.profile || !Array.isArray(s.log) || !Array.isArray(s.outbox)) return null;
+    return s;
+  }
+
+  /* ---------- the connection ---------- */
+
+  const link = new K.Link({
+    onOpen: sendHello,
+    onFrame: (f) => { try { handle(f); } finally { save(); } },
+    onClose: () => { ready = false; showTyping(false); },
+    onStatus: (state, info) => {
+      showConn(state, info);
+      /* near the input too: the header may be scrolled away */
+      ui.offline.hidden = state !== 'waiting';
+    },
+  });
+  const showConn = K.connStatus(ui.conn);
+
+  function sendHello() {
+    ready = false;
+    const f = { type: 'hello', role: 'requester', id: 'hello', name: st.profile.name };
+    if (st.profile.email) f.email = st.profile.email;
+    if (st.session) {
+      f.resume = { session: st.session, last_seq: st.lastSeq };
+      if (st.conv) f.resume.conversation = st.conv;
+    }
+    link.send(f);
+  }
+
+  function send(f) {
+    return ready && link.send(f);
+  }
+
+  /* ---------- frames from the server ---------- */
+
+  function handle(f) {
+    switch (f.type) {
+      case 'welcome': onWelcome(f); break;
+      case 'message': onMessage(f); break;
+      case 'ack': onAck(f); break;
+      case 'suggestions': onSuggestions(f); break;
+      case 'feedback_ack': onFeedbackAck(f); break;
+      case 'ticket': updateTicket(f, false); break;
+      case 'resolved': onResolved(f); break;
+      case 'typing': if (f.from === 'agent') showTyping(f.active !== false); break;
+      case 'conversation': onConversation(f.conversation || {}); break;
+      case 'rated': onRated(f); break;
+      case 'error': onError(f); break;
+      default: /* pong, logged_out, anything newer: nothing to show */
+    }
+  }
+
+  function onWelcome(f) {
+    const conv = f.conversation || {};
+    const hadSession = !!st.session;
+    st.session = typeof f.session === 'string' ? f.session : st.session;
+    if (typeof f.name === 'string' && f.name) st.profile.name = f.name;
+    if (hadSession && f.resumed === false) {
+      /* the old session expired: the server started a new chat */
+      addSys('之前的会话已过期，已为您开始新的咨询。');
+      st.ticket = null;
+      st.lastSeq = 0;
+    } else if (st.conv && conv.id && conv.id !== st.conv) {
+      /* the old conversation ended: the server replays the current one from the start */
+      st.lastSeq = 0;
+      st.ticket = null;
+      if (st.log.length) addSys('—— 新的咨询 ——');
+    }
+    if (conv.id) st.conv = conv.id;
+    if (conv.status) st.convStatus = conv.status;
+    ready = true;
+    link.established();
+    hideError();
+    updateTicket(f.ticket || null, true);
+    flushOutbox();
+    syncControls();
+  }
+
+  /* A message of the conversation: the agent's, or (in a replay) one of ours. */
+  function onMessage(f) {
+    const seq = Number(f.seq);
+    if (!Number.isInteger(seq) || seq < 1) return;
+    if (seq > st.lastSeq) st.lastSeq = seq;
+    if (findBySeq(seq)) return; // seen already
+    if (f.from === 'requester') {
+      /* ours, stored but not acknowledged before the connection broke:
+       * the one with that client id (chatdesk sends it, PROTOCOL.md does
+       * not promise it), else the oldest unacknowledged one with that text */
+      const mine = (typeof f.id === 'string' && st.log.find((e) => e.t === 'me' && !e.seq && e.id === f.id))
+        || st.log.find((e) => e.t === 'me' && !e.seq && e.text === f.text);
+      if (mine) {
+        mine.seq = seq;
+        mine.conv = st.conv;
+        mine.state = 'sent';
+        refresh(mine);
+        return;
+      }
+      add({ t: 'me', text: String(f.text || ''), seq, conv: st.conv, state: 'sent', at: f.at });
+      return;
+    }
+    showTyping(false);
+    if (st.ticket && !st.ticket.first_response_at) {
+      st.ticket.first_response_at = Number(f.at) || Math.floor(Date.now() / 1000);
+      renderTicketBar();
+    }
+    add({ t: 'in', from: 'agent', name: typeof f.name === 'string' ? f.name : '', text: String(f.text || ''), seq, conv: st.conv, at: f.at });
+    announce(`客服${f.name ? ' ' + f.name : ''}：${K.shorten(f.text, 140)}`);
+  }
+
+  function onAck(f) {
+    const e = st.log.find((x) => x.t === 'me' && x.id === f.id);
+    st.outbox = st.outbox.filter((o) => o.id !== f.id);
+    const seq = Number(f.seq);
+    if (Number.isInteger(seq) && seq > st.lastSeq) st.lastSeq = seq;
+    if (!e) return;
+    /* a replayed copy of the same message (matched to another entry) goes */
+    const dup = Number.isInteger(seq) ? st.log.find((x) => x !== e && x.seq === seq && x.conv === st.conv && (x.t === 'me')) : null;
+    if (dup) removeEntry(dup);
+    e.seq = Number.isInteger(seq) ? seq : e.seq;
+    e.conv = st.conv;
+    e.state = 'sent';
+    delete e.err;
+    refresh(e);
+    hideError();
+  }
+
+  function onSuggestions(f) {
+    const items = Array.isArray(f.items) ? f.items.filter((i) => i && typeof i.id === 'string') : [];
+    const forSeq = Number(f.for_seq) || null;
+    /* a resent message gets its suggestions again: show them once */
+    if (forSeq && st.log.some((e) => e.t === 'sugg' && e.conv === st.conv && e.forSeq === forSeq)) return;
+    /* suggestions are searched over the whole conversation, so the same
+     * documents come back: show only those not shown before */
+    const shown = new Set();
+    for (const e of st.log) if (e.t === 'sugg' && e.conv === st.conv) for (const it of e.items) shown.add(it.id);
+    const fresh = items.filter((it) => !shown.has(it.id));
+    const repeated = items.length - fresh.length;
+    add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {} });
+    if (fresh.length) announce(`为您找到 ${fresh.length} 条${repeated ? '新的' : ''}可能有用的解决办法`);
+    else if (!repeated) announce('没有找到相关的解决办法');
+  }
+
+  function onFeedbackAck(f) {
+    for (let i = st.log.length - 1; i >= 0; i--) {
+      const e = st.log[i];
+      if (e.t === 'sugg' && e.items.some((it) => it.id === f.item)) {
+        e.verdicts[f.item] = f.helpful ? 'yes' : 'no';
+        delete e.pendingItem;
+        delete e.err;
+        refresh(e);
+        break;
+      }
+    }
+    if (f.ended) {
+      st.convStatus = f.status || 'self_solved';
+      addSys('很高兴问题已经解决，本次咨询已结束。如还有其他问题，直接输入即可开始新的咨询。');
+      syncControls();
+    }
+  }
+
+  const ticketKey = (t) => t && t.number;
+
+  /* A ticket object from welcome (fromWelcome) or a ticket frame. */
+  function updateTicket(t, fromWelcome) {
+    if (!t || typeof t !== 'object' || typeof t.number !== 'string') {
+      if (fromWelcome) { st.ticket = null; renderTicketBar(); }
+      return;
+    }
+    const prev = st.ticket && st.ticket.number === t.number ? st.ticket : null;
+    const next = {
+      number: t.number, status: t.status, priority: t.priority, impact: t.impact, urgency: t.urgency,
+      agent: t.agent || null, response_due: t.response_due, resolution_due: t.resolution_due,
+      first_response_at: t.first_response_at || null, resolution: t.resolution || null, rating: t.rating || null,
+    };
+    st.ticket = next;
+    if (!prev) {
+      if (!fromWelcome || !st.log.some((e) => e.t === 'sys' && e.ticket === t.number)) {
+        const due = K.toDate(t.response_due);
+        add({
+          t: 'sys', ticket: t.number,
+          text: `已为您创建工单 ${t.number}（优先级 P${K.priorityNum(t.priority) || '?'}${K.PRIORITY_LABEL[K.priorityNum(t.priority)] ? ' ' + K.PRIORITY_LABEL[K.priorityNum(t.priority)] : ''}）。`
+            + (due ? `客服将在 ${K.fmtTime(due)} 前回复您，请不要关闭本页面。` : '客服将尽快回复您。'),
+        });
+        announce(`已创建工单 ${t.number}`);
+      }
+      st.convStatus = t.status === 'closed' ? 'closed' : 'escalated';
+    } else if (prev.status !== next.status || prev.agent !== next.agent) {
+      if (next.status === 'assigned' && prev.status === 'new') addSys(next.agent ? `客服 ${next.agent} 已接单，正在为您处理。` : '客服已接单，正在为您处理。');
+      else if (next.status === 'reopened') addSys(`工单 ${next.number} 已重新打开，客服会继续处理。`);
+      else if (next.status === 'closed') addSys(`工单 ${next.number} 已关闭。`);
+    }
+    if (next.status === 'closed') st.convStatus = 'closed';
+    /* the answer to a resolution */
+    if (next.status === 'closed' || next.status === 'reopened' || next.status === 'assigned') {
+      for (const e of st.log) {
+        if (e.t !== 'resolved' || e.ticket !== next.number || e.answer) continue;
+        if (e.pending) e.answer = e.pendingAnswer || (next.status === 'closed' ? 'accepted' : 'rejected');
+        else e.answer = 'stale';
+        delete e.pending;
+        delete e.err;
+        refresh(e);
+      }
+    }
+    /* a resolution that came while we were away */
+    if (next.status === 'resolved' && next.resolution && !hasOpenResolution(next.number)) {
+      add({ t: 'resolved', ticket: next.number, resolution: next.resolution, answer: null });
+    }
+    /* rating: after the ticket is closed, unless rated already */
+    if (next.status === 'closed' && !next.rating && !st.log.some((e) => e.t === 'rate' && e.ticket === next.number)) {
+      add({ t: 'rate', ticket: next.number, score: null });
+    }
+    if (next.rating) {
+      for (const e of st.log) if (e.t === 'rate' && e.ticket === next.number && !e.score) { e.score = next.rating; refresh(e); }
+    }
+    renderTicketBar();
+    syncControls();
+  }
+
+  function hasOpenResolution(number) {
+    return st.log.some((e) => e.t === 'resolved' && e.ticket === number && !e.answer);
+  }
+
+  function onResolved(f) {
+    if (typeof f.ticket !== 'string') return;
+    if (!hasOpenResolution(f.ticket)) add({ t: 'resolved', ticket: f.ticket, resolution: String(f.resolution || ''), answer: null });
+    showTyping(false);
+    announce('客服已提交解决方案，请确认问题是否解决');
+  }
+
+  function onConversation(c) {
+    st.conv = c.id || null;
+    st.convStatus = c.status || 'open';
+    st.lastSeq = Number(c.last_seq) || 0;
+    st.ticket = null;
+    if (!st.dividerPending) addSys('—— 新的咨询 ——');
+    st.dividerPending = false;
+    renderTicketBar();
+    syncControls();
+  }
+
+  function onRated(f) {
+    for (const e of st.log) {
+      if (e.t === 'rate' && e.ticket === f.ticket) {
+        e.score = Number(f.score) || e.pendingScore || 0;
+        delete e.pending;
+        delete e.err;
+        refresh(e);
+      }
+    }
+    if (st.ticket && st.ticket.number === f.ticket) st.ticket.rating = Number(f.score) || 1;
+  }
+
+  function onError(f) {
+    const id = typeof f.id === 'string' ? f.id : '';
+    const mine = id && st.log.find((e) => e.t === 'me' && e.id === id);
+    if (mine) {
+      if (f.code === 'db_unavailable' || f.code === 'overloaded' || f.code === 'rate_limited') {
+        /* not stored: stays in the outbox and is resent */
+        mine.state = 'pending';
+        mine.err = K.errorText(f);
+        refresh(mine);
+        setTimeout(() => resendOne(id), RETRY_MS);
+      } else {
+        mine.state = 'failed';
+        mine.err = K.errorText(f);
+        st.outbox = st.outbox.filter((o) => o.id !== id);
+        refresh(mine);
+      }
+      return;
+    }
+    if (id === 'hello') {
+      if (f.code === 'session_expired') {
+        st.session = null;
+        sendHello();
+        return;
+      }
+      showError('无法开始咨询：', f);
+      return;
+    }
+    if (id.startsWith('esc-')) {
+      ui.escSubmit.disabled = false;
+      setEscError(f.code === 'invalid_state' && !st.log.some((e) => e.t === 'me')
+        ? '请先在下方描述您遇到的问题，再转人工。' : K.errorText(f));
+      return;
+    }
+    const [kind, key] = id.split(':');
+    const entry = key ? st.log.find((e) => String(e.k) === key) : null;
+    if (entry && (kind === 'fb' || kind === 'cf' || kind === 'rate')) {
+      delete entry.pending;
+      delete entry.pendingItem;
+      entry.err = K.errorText(f);
+      if (kind === 'rate' && f.code === 'already_rated') { entry.score = entry.pendingScore || entry.score || 0; delete entry.err; }
+      if (kind === 'cf' && f.code === 'invalid_state') { entry.answer = entry.answer || 'stale'; delete entry.err; }
+      refresh(entry);
+      return;
+    }
+    showError('', f);
+  }
+
+  /* ---------- outbox ---------- */
+
+  function flushOutbox() {
+    for (const o of st.outbox) send({ type: 'message', id: o.id, text: o.text });
+  }
+
+  function resendOne(id) {
+    const o = st.outbox.find((x) => x.id === id);
+    if (o) send({ type: 'message', id: o.id, text: o.text });
+  }
+
+  function sendMessage(text) {
+    if (st.convStatus === 'self_solved' || st.convStatus === 'closed') {
+      /* the server starts a new conversation with this message */
+      if (!st.dividerPending) addSys('—— 新的咨询 ——');
+      st.dividerPending = true;
+    }
+    const id = K.clientId();
+    st.outbox.push({ id, text });
+    add({ t: 'me', id, text, seq: null, conv: null, state: 'pending', at: Math.floor(Date.now() / 1000) }, true);
+    send({ type: 'message', id, text });
+    stopTyping();
+    save();
+  }
+
+  /* ---------- the log ---------- */
+
+  function findBySeq(seq) {
+    return st.log.find((e) => e.seq === seq && e.conv === st.conv && (e.t === 'me' || e.t === 'in'));
+  }
+
+  function add(entry, mine) {
+    entry.k = st.nextKey++;
+    st.log.push(entry);
+    const li = render(entry);
+    nodes.set(entry.k, li);
+    const stick = mine || nearBottom();
+    ui.log.append(li);
+    if (stick) reveal(li);
+    return entry;
+  }
+
+  function addSys(text) { return add({ t: 'sys', text }); }
+
+  function refresh(entry) {
+    const old = nodes.get(entry.k);
+    const li = render(entry);
+    nodes.set(entry.k, li);
+    if (old) {
+      const focused = old.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+      old.replaceWith(li);
+      if (focused) { const f = li.querySelector(`[data-testid="${focused}"]`); if (f && !f.disabled) f.focus(); }
+    }
+  }
+
+  function removeEntry(entry) {
+    const i = st.log.indexOf(entry);
+    if (i >= 0) st.log.splice(i, 1);
+    const li = nodes.get(entry.k);
+    if (li) li.remove();
+    nodes.delete(entry.k);
+  }
+
+  function nearBottom() {
+    const doc = document.scrollingElement || document.documentElement;
+    return doc.scrollHeight - doc.scrollTop - window.innerHeight < 160;
+  }
+
+  /* Scrolls so that a new entry is seen: its top if it is taller than the
+   * window, else the bottom of the page. */
+  function reveal(li) {
+    requestAnimationFrame(() => {
+      const r = li.getBoundingClientRect();
+      const dock = document.querySelector('.dock');
+      const room = window.innerHeight - (dock ? dock.offsetHeight : 0) - 60;
+      if (r.height > room) li.scrollIntoView({ block: 'start' });
+      else window.scrollTo(0, document.documentElement.scrollHeight);
+    });
+  }
+
+  function renderAll() {
+    nodes.clear();
+    ui.log.setAttribute('aria-busy', 'true');
+    ui.log.replaceChildren(...st.log.map((e) => { const li = render(e); nodes.set(e.k, li); return li; }));
+    ui.log.removeAttribute('aria-busy');
+    renderTicketBar();
+    syncControls();
+    requestAnimationFrame(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  }
+
+  function render(e) {
+    switch (e.t) {
+      case 'me': return renderMine(e);
+      case 'in': return renderAgent(e);
+      case 'sugg': return renderSuggestions(e);
+      case 'resolved': return renderResolution(e);
+      case 'rate': return renderRating(e);
+      default: return el('li', { class: 'sys', 'data-testid': 'system-message' }, el('span', { class: 'sys-text' }, e.text));
+    }
+  }
+
+  const STATE_TEXT = { pending: '发送中…', sent: '已发送', failed: '发送失败' };
+
+  function renderMine(e) {
+    const meta = el('div', { class: 'msg-meta' },
+      el('span', { class: 'msg-state', 'data-state': e.state, 'data-testid': 'msg-state' }, STATE_TEXT[e.state] || ''),
+      e.at ? el('time', null, K.fmtTime(e.at)) : null);
+    if (e.err) meta.append(el('span', { class: 'msg-state', 'data-state': 'failed' }, e.err));
+    if (e.state === 'failed') {
+      meta.append(el('button', {
+        type: 'button', class: 'btn-link', 'data-testid': 'msg-retry',
+        onclick: () => {
+          e.state = 'pending';
+          delete e.err;
+          if (!st.outbox.some((o) => o.id === e.id)) st.outbox.push({ id: e.id, text: e.text });
+          refresh(e);
+          resendOne(e.id);
+          save();
+        },
+      }, '重试'));
+    }
+    return el('li', {
+      class: `msg me ${e.state}`, 'data-testid': 'msg', 'data-from': 'me', 'data-state': e.state,
+      'data-seq': e.seq || null, 'data-id': e.id || null,
+    }, el('span', { class: 'visually-hidden' }, '我：'), el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text), meta);
+  }
+
+  function renderAgent(e) {
+    return el('li', { class: 'msg agent', 'data-testid': 'msg', 'data-from': 'agent', 'data-seq': e.seq },
+      el('div', { class: 'msg-meta' }, el('span', null, e.name ? `客服 ${e.name}` : '客服'), e.at ? el('time', null, K.fmtTime(e.at)) : null),
+      el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text));
+  }
+
+  function renderSuggestions(e) {
+    const ended = st.convStatus === 'self_solved' || st.convStatus === 'closed' || e.conv !== st.conv;
+    if (!e.items.length && e.repeated) {
+      return el('li', { class: 'sys', 'data-testid': 'suggestions', 'data-count': '0' },
+        el('span', { class: 'sys-text' }, '没有新的建议，上面的解决办法仍可参考。'));
+    }
+    if (!e.items.length) {
+      return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0' },
+        el('p', { class: 'group-title' }, '暂时没有找到相关的解决办法'),
+        el('p', { class: 'muted' }, '可以换个说法、补充错误提示或错误码再试，也可以点击下方的“转人工”。'));
+    }
+    const verdictDone = Object.values(e.verdicts).includes('yes');
+    return el('li', { class: 'group', 'data-testid': 'suggestions', 'data-count': e.items.length },
+      el('p', { class: 'group-title' }, e.repeated ? `新的可能有用的解决办法（${e.items.length} 条，另有 ${e.repeated} 条见上文）` : `可能有用的解决办法（${e.items.length} 条）`),
+      el('ol', { class: 'cards' }, e.items.map((it) => card(it, {
+        verdict: e.verdicts[it.id], pending: e.pendingItem === it.id, disabled: ended || !!e.pendingItem,
+        onVerdict: (helpful) => {
+          e.pendingItem = it.id;
+          delete e.err;
+          refresh(e);
+          if (!send({ type: 'feedback', id: `fb:${e.k}`, item: it.id, helpful })) {
+            delete e.pendingItem;
+            e.err = '连接中断，请稍后再试';
+            refresh(e);
+          }
+          save();
+        },
+      }))),
+      e.err ? el('p', { class: 'inline-msg err', role: 'alert' }, e.err) : null,
+      !verdictDone && !ended && st.convStatus === 'open' && !st.ticket ? el('p', { class: 'muted inline-msg' }, '都没有帮助？可以补充更多细节，或点击“转人工”。') : null);
+  }
+
+  /* A suggestion card: title (a link to the search page if configured),
+   * kind, snippet, workaround, details to expand, verdict buttons. */
+  function card(it, o) {
+    const kind = K.KINDS.includes(it.kind) ? it.kind : 'article';
+    const title = searchdUrl
+      ? el('a', { class: 'card-title', href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-title' }, it.title || it.id)
+      : el('span', { class: 'card-title', 'data-testid': 'suggestion-title' }, it.title || it.id);
+    const li = el('li', { class: `card${o.verdict === 'yes' ? ' helpful' : ''}`, 'data-testid': 'suggestion', 'data-id': it.id, 'data-kind': kind },
+      el('div', { class: 'card-head' }, el('span', { class: `badge kind-${kind}`, 'data-testid': 'suggestion-kind' }, K.KIND_LABEL[kind]), title),
+      it.snippet ? el('p', { class: 'snippet', 'data-testid': 'suggestion-snippet' }, K.snippetNodes(it.snippet)) : null);
+    const wa = typeof it.workaround === 'string' ? it.workaround.trim() : '';
+    const first = K.firstLine(wa);
+    if (kind === 'known_error' && first) {
+      li.append(el('p', { class: 'workaround', 'data-testid': 'suggestion-workaround' }, el('span', { class: 'workaround-label' }, '临时方案'), first));
+    }
+    const details = [];
+    if (it.category) details.push(['分类', String(it.category).split('/').join(' / ')]);
+    if (it.service) details.push(['影响服务', it.service]);
+    if (it.status) details.push(['状态', K.KE_STATUS_LABEL[it.status] || it.status]);
+    if (it.updated) details.push(['更新日期', it.updated]);
+    const fullWa = K.plainText(wa);
+    const more = el('div', { class: 'card-more', 'data-testid': 'suggestion-details', hidden: true, id: `more-${it.id}-${Math.random().toString(36).slice(2, 8)}` },
+      fullWa && fullWa !== first ? el('div', null, el('strong', null, '临时方案：'), el('div', { class: 'pre-line' }, fullWa)) : null,
+      details.length ? el('div', { class: 'muted' }, details.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+      el('div', { class: 'muted' }, `文档编号 ${it.id}`));
+    li.append(more);
+    const actions = el('div', { class: 'card-actions' });
+    if (!searchdUrl) {
+      const btn = el('button', { type: 'button', class: 'btn-link', 'aria-expanded': 'false', 'aria-controls': more.id, 'data-testid': 'suggestion-expand' }, '展开详情');
+      btn.addEventListener('click', () => {
+        more.hidden = !more.hidden;
+        btn.setAttribute('aria-expanded', String(!more.hidden));
+        btn.textContent = more.hidden ? '展开详情' : '收起详情';
+      });
+      actions.append(btn);
+    } else {
+      actions.append(el('a', { href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-open' }, '查看全文'));
+    }
+    actions.append(el('span', { class: 'sep' }));
+    if (o.verdict === 'yes') actions.append(el('span', { class: 'verdict yes', 'data-testid': 'verdict' }, '✓ 您认为有帮助'));
+    else if (o.verdict === 'no') actions.append(el('span', { class: 'verdict', 'data-testid': 'verdict' }, '您认为没帮助'));
+    else if (o.pending) actions.append(el('span', { class: 'verdict' }, '正在提交…'));
+    if (!o.verdict && o.onVerdict) {
+      actions.append(
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-yes', disabled: o.disabled, 'aria-label': `有帮助：${it.title || it.id}`, onclick: () => o.onVerdict(true) }, '有帮助'),
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-no', disabled: o.disabled, 'aria-label': `没帮助：${it.title || it.id}`, onclick: () => o.onVerdict(false) }, '没帮助'));
+    }
+    li.append(actions);
+    return li;
+  }
+
+  function renderResolution(e) {
+    const li = el('li', { class: 'panel resolution', 'data-testid': 'resolution', 'data-ticket': e.ticket },
+      el('h2', null, `客服已处理您的问题（工单 ${e.ticket}）`),
+      el('p', { class: 'res-text', 'data-testid': 'resolution-text' }, e.resolution || '（未填写处理说明）'));
+    if (e.answer === 'accepted') {
+      li.append(el('p', { class: 'verdict yes', 'data-testid': 'confirm-result' }, '✓ 您已确认问题解决，工单已关闭。'));
+    } else if (e.answer === 'rejected') {
+      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, '您反馈问题仍未解决，工单已重新打开，客服会继续处理。'));
+    } else if (e.answer === 'stale') {
+      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, '该处理结果已不需要确认。'));
+    } else {
+      const answer = (accepted) => {
+        e.pending = true;
+        delete e.err;
+        e.pendingAnswer = accepted ? 'accepted' : 'rejected';
+        refresh(e);
+        if (!send({ type: 'confirm', id: `cf:${e.k}`, ticket: e.ticket, accepted })) {
+          delete e.pending;
+          e.err = '连接中断，请稍后再试';
+          refresh(e);
+        }
+        save();
+      };
+      li.append(el('p', null, '您的问题解决了吗？'),
+        el('div', { class: 'row' },
+          el('button', { type: 'button', class: 'btn-primary', 'data-testid': 'confirm-yes', disabled: !!e.pending, onclick: () => answer(true) }, '确认解决'),
+          el('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no', disabled: !!e.pending, onclick: () => answer(false) }, '仍未解决')));
+    }
+    if (e.err) li.append(el('p', { class: 'inline-msg err', role: 'alert' }, e.err));
+    return li;
+  }
+
+  const STAR_TEXT = { 1: '很不满意', 2: '不满意', 3: '一般', 4: '满意', 5: '非常满意' };
+
+  function renderRating(e) {
+    if (e.score) {
+      return el('li', { class: 'panel rating', 'data-testid': 'rating', 'data-done': 'true' },
+        el('p', { class: 'verdict yes', 'data-testid': 'rating-done' }, `感谢您的评价：${'★'.repeat(e.score)}${'☆'.repeat(5 - e.score)}（${STAR_TEXT[e.score] || e.score}）`));
+    }
+    const name = `score-${e.k}`;
+    const stars = el('fieldset', { class: 'stars' }, el('legend', null, `请为本次服务打分（工单 ${e.ticket}）`));
+    const glyphs = [];
+    const label = el('span', { class: 'star-text', 'aria-hidden': 'true' });
+    const paint = (n) => {
+      glyphs.forEach((g, i) => g.classList.toggle('lit', i < n));
+      label.textContent = STAR_TEXT[n] || '';
+    };
+    for (let n = 1; n <= 5; n++) {
+      const input = el('input', { type: 'radio', name, value: n, 'data-testid': `star-${n}`, checked: e.draft === n });
+      const glyph = el('span', { class: 'star-glyph', 'aria-hidden': 'true' }, '★');
+      glyphs.push(glyph);
+      input.addEventListener('change', () => { e.draft = n; paint(n); });
+      const lab = el('label', { class: 'star' }, input, glyph, el('span', { class: 'visually-hidden' }, `${n} 星 ${STAR_TEXT[n]}`));
+      lab.addEventListener('mouseenter', () => paint(n));
+      lab.addEventListener('mouseleave', () => paint(e.draft || 0));
+      stars.append(lab);
+    }
+    stars.append(label);
+    const comment = el('textarea', { rows: 2, maxlength: 2000, id: `comment-${e.k}`, 'data-testid': 'rating-comment' });
+    comment.value = e.comment || '';
+    comment.addEventListener('input', () => { e.comment = comment.value; });
+    const err = el('p', { class: 'inline-msg err', role: 'alert', hidden: !e.err }, e.err || '');
+    const form = el('form', { novalidate: true },
+      stars,
+      el('label', { class: 'fld', for: comment.id }, el('span', null, '意见或建议（可选）'), comment),
+      el('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'rate-submit', disabled: !!e.pending }, e.pending ? '正在提交…' : '提交评价'),
+      err);
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      if (!e.draft) { err.textContent = '请先选择 1 到 5 颗星。'; err.hidden = false; return; }
+      e.pending = true;
+      e.pendingScore = e.draft;
+      delete e.err;
+      const f = { type: 'rate', id: `rate:${e.k}`, ticket: e.ticket, score: e.draft };
+      const c = (e.comment || '').trim();
+      if (c) f.comment = c;
+      if (!send(f)) { delete e.pending; e.err = '连接中断，请稍后再试'; }
+      refresh(e);
+      save();
+    });
+    paint(e.draft || 0);
+    return el('li', { class: 'panel rating', 'data-testid': 'rating' }, form);
+  }
+
+  /* ---------- ticket bar, controls ---------- */
+
+  let barTimer = 0;
+
+  function renderTicketBar() {
+    clearInterval(barTimer);
+    const t = st && st.ticket;
+    if (!t) { ui.ticketBar.hidden = true; ui.ticketBar.replaceChildren(); return; }
+    const draw = () => {
+      const now = Date.now();
+      const due = (label, v, done, testid) => {
+        const d = K.toDate(v);
+        if (!d) return null;
+        const c = K.countdown(d, now, true);
+        return el('span', { class: 'due', 'data-testid': testid },
+          `${label} `, el('strong', null, K.fmtTime(d)),
+          done ? el('span', { class: 'muted' }, '（已达成）') : el('span', { class: c.cls }, `（${c.text}）`));
+      };
+      const closedLike = t.status === 'resolved' || t.status === 'closed';
+      K.fill(ui.ticketBar,
+        el('span', null, '工单 ', el('span', { class: 'ticket-no', 'data-testid': 'ticket-number' }, t.number)),
+        K.priorityBadge(t.priority, 'ticket-priority'),
+        K.statusBadge(t.status, 'ticket-status'),
+        t.agent ? el('span', { class: 'muted' }, `客服 ${t.agent}`) : null,
+        closedLike ? null : due('响应时限', t.response_due, !!t.first_response_at, 'response-due'),
+        closedLike ? null : due('解决时限', t.resolution_due, false, 'resolution-due'));
+    };
+    draw();
+    ui.ticketBar.hidden = false;
+    barTimer = setInterval(draw, 30000);
+  }
+
+  let shownStatus = null;
+  function syncControls() {
+    if (!st) return;
+    if (shownStatus !== null && shownStatus !== st.convStatus) {
+      /* verdict buttons and hints depend on the conversation's state */
+      for (const e of st.log) if (e.t === 'sugg') refresh(e);
+    }
+    shownStatus = st.convStatus;
+    const hasTicket = !!st.ticket && st.ticket.status !== 'closed';
+    const ended = st.convStatus === 'self_solved' || st.convStatus === 'closed';
+    ui.escToggle.hidden = hasTicket || ended;
+    if (ui.escToggle.hidden) showEscalate(false);
+    ui.ended.hidden = !ended;
+    ui.ended.textContent = ended ? '本次咨询已结束，继续输入将开始新的咨询。' : '';
+    ui.newChat.hidden = !ended;
+    ui.who.hidden = false;
+    ui.who.textContent = st.profile.email ? `${st.profile.name}（${st.profile.email}）` : st.profile.name;
+    ui.input.placeholder = hasTicket ? '回复客服…' : '用自己的话描述问题，如：电脑连不上 VPN，提示错误 809';
+  }
+
+  /* ---------- typing ---------- */
+
+  let typingHide = 0;
+  function showTyping(on) {
+    clearTimeout(typingHide);
+    const agent = st && st.ticket && st.ticket.agent;
+    ui.typing.textContent = on ? (agent ? `客服 ${agent} 正在输入` : '客服正在输入') : '';
+    if (on) typingHide = setTimeout(() => { ui.typing.textContent = ''; }, TYPING_SHOW_MS);
+  }
+
+  let typingSentAt = 0;
+  let typingIdle = 0;
+  function noteTyping() {
+    if (!st || !st.ticket || !st.ticket.agent || st.ticket.status === 'closed') return;
+    clearTimeout(typingIdle);
+    if (Date.now() - typingSentAt > TYPING_EVERY_MS) {
+      typingSentAt = Date.now();
+      send({ type: 'typing', active: true });
+    }
+    typingIdle = setTimeout(stopTyping, TYPING_IDLE_MS);
+  }
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingSentAt) {
+      typingSentAt = 0;
+      send({ type: 'typing', active: false });
+    }
+  }
+
+  /* ---------- messages to the user ---------- */
+
+  function showError(prefix, f) {
+    ui.error.replaceChildren(...K.errorNodes(prefix, f));
+    ui.error.hidden = false;
+  }
+  function hideError() { ui.error.hidden = true; ui.error.replaceChildren(); }
+
+  let announceTimer = 0;
+  function announce(text) {
+    clearTimeout(announceTimer);
+    ui.announce.textContent = text;
+    announceTimer = setTimeout(() => { ui.announce.textContent = ''; }, 5000);
+  }
+
+  /* ---------- escalation ---------- */
+
+  function showEscalate(show) {
+    ui.escForm.hidden = !show;
+    ui.escToggle.setAttribute('aria-expanded', String(show));
+    ui.escToggle.classList.toggle('on', show);
+    ui.escForm.parentElement.classList.toggle('expanded', show);
+    setEscError('');
+    ui.escSubmit.disabled = false;
+    if (show) ui.impact.focus();
+  }
+
+  function setEscError(text) {
+    let p = ui.escForm.querySelector('.inline-msg');
+    if (!p) { p = el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'escalate-error' }); ui.escForm.append(p); }
+    p.textContent = text;
+    p.hidden = !text;
+  }
+
+  ui.escToggle.addEventListener('click', () => showEscalate(ui.escForm.hidden));
+  ui.escCancel.addEventListener('click', () => { showEscalate(false); ui.escToggle.focus(); });
+  ui.escForm.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') { showEscalate(false); ui.escToggle.focus(); } });
+  ui.escForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!st.log.some((e) => e.t === 'me' || e.t === 'in')) {
+      setEscError('请先在下方描述您遇到的问题，再转人工。');
+      ui.input.focus();
+      return;
+    }
+    if (st.outbox.length) {
+      setEscError('还有消息正在发送，请稍候再试。');
+      return;
+    }
+    const f = { type: 'escalate', id: `esc-${Date.now()}`, impact: Number(ui.impact.value), urgency: Number(ui.urgency.value) };
+    if (!send(f)) { setEscError('连接中断，正在重连，请稍后再试。'); return; }
+    ui.escSubmit.disabled = true;
+    setEscError('');
+  });
+
+  /* ---------- composer ---------- */
+
+  function submitComposer() {
+    const text = ui.input.value.replace(/^\s+|\s+$/g, '');
+    if (!text) { ui.input.focus(); return; }
+    if (Array.from(text).length > 20000) { showError('', { message: '消息过长，请分几次发送（每条最多 20000 字）。' }); return; }
+    ui.input.value = '';
+    sendMessage(text);
+    ui.input.focus();
+  }
+
+  ui.composer.addEventListener('submit', (ev) => { ev.preventDefault(); submitComposer(); });
+  ui.input.addEventListener('keydown', (ev) => {
+    if (ev.isComposing || ev.keyCode === 229) return; // the IME is composing
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+      ev.preventDefault();
+      submitComposer();
+    }
+  });
+  ui.input.addEventListener('input', () => { if (ui.input.value.trim()) noteTyping(); });
+
+  /* ---------- start, new chat ---------- */
+
+  const EMAIL_RE = /^[^\s@]+@[^\s@]+$/;
+
+  function showStart() {
+    const p = K.local.get(PROFILE_KEY, {}) || {};
+    ui.name.value = typeof p.name === 'string' ? p.name : '';
+    ui.email.value = typeof p.email === 'string' ? p.email : '';
+    ui.start.hidden = false;
+    ui.chat.hidden = true;
+    ui.who.hidden = true;
+    ui.newChat.hidden = true;
+    (ui.name.value ? ui.email.value ? ui.startButton : ui.email : ui.name).focus();
+  }
+
+  function showChat() {
+    ui.start.hidden = true;
+    ui.chat.hidden = false;
+    renderAll();
+  }
+
+  ui.startForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const name = ui.name.value.trim();
+    const email = ui.email.value.trim();
+    const problems = [];
+    if (!name) problems.push('请填写姓名。');
+    else if (Array.from(name).length > 128) problems.push('姓名最多 128 个字。');
+    if (!email) problems.push('请填写邮箱，便于客服联系您。');
+    else if (!EMAIL_RE.test(email) || email.length > 254) problems.push('邮箱格式不正确。');
+    ui.name.setAttribute('aria-invalid', String(!name));
+    ui.email.setAttribute('aria-invalid', String(!email || !EMAIL_RE.test(email)));
+    if (problems.length) {
+      ui.startError.textContent = problems.join(' ');
+      ui.startError.hidden = false;
+      (!name ? ui.name : ui.email).focus();
+      return;
+    }
+    ui.startError.hidden = true;
+    K.local.set(PROFILE_KEY, { name, email });
+    st = fresh({ name, email });
+    addGreeting();
+    save();
+    showChat();
+    link.start();
+    ui.input.focus();
+  });
+
+  function addGreeting() {
+    add({ t: 'sys', text: `${st.profile.name}，您好！请描述您遇到的问题，我们会先为您查找解决办法。` });
+  }
+
+  ui.newChat.addEventListener('click', () => {
+    if (ready) link.send({ type: 'logout' });
+    link.stop();
+    ready = false;
+    K.session.set(STATE_KEY, null);
+    st = null;
+    nodes.clear();
+    ui.log.replaceChildren();
+    renderTicketBarOff();
+    showStart();
+  });
+
+  function renderTicketBarOff() { clearInterval(barTimer); ui.ticketBar.hidden = true; ui.ticketBar.replaceChildren(); }
+
+  /* ---------- optional configuration: the search page's address ---------- */
+
+  async function loadConfig() {
+    try {
+      const r = await fetch(CONFIG_URL, { cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (!r.ok) return;
+      const c = await r.json();
+      const u = c && typeof c.searchd_url === 'string' ? c.searchd_url.trim().replace(/\/+$/, '') : '';
+      if (/^https?:\/\/[^\s"'<>]+$/i.test(u)) {
+        searchdUrl = u;
+        if (st && !ui.chat.hidden) renderAll();
+      }
+    } catch { /* no configuration: details open in place */ }
+  }
+
+  /* ---------- start ---------- */
+
+  st = loadState();
+  if (st) {
+    showChat();
+    link.start();
+  } else {
+    showStart();
+  }
+  loadConfig();
+  window.addEventListener('pagehide', () => stopTyping());
+})();

@@ -1,0 +1,417 @@
+/* kbdesk chat desk: what the chat page (chat.js) and the agent page
+ * (agent.js) share: DOM helpers, the snippet renderer, labels, time
+ * formatting, storage, and the WebSocket link with automatic reconnection.
+ *
+ * Safety rule (as on the search page): every string that comes from the
+ * server is inserted as text (textContent / text nodes). The only markup we
+ * accept is a snippet's <mark>...</mark>, rebuilt node by node
+ * (snippetNodes); nothing is ever assigned to innerHTML. */
+'use strict';
+
+window.kbdesk = (() => {
+  /* ---------- DOM ---------- */
+
+  const $ = (id) => document.getElementById(id);
+
+  /* el('a', {href: x, class: 'c'}, 'text', node, ...): strings become text nodes. */
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    if (attrs) {
+      for (const [k, v] of Object.entries(attrs)) {
+        if (v === null || v === undefined || v === false) continue;
+        if (k === 'class') e.className = v;
+        else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
+        else e.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const c of kids.flat(Infinity)) {
+      if (c === null || c === undefined || c === false || c === '') continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  /* Replaces elem's children like el() builds them: nested arrays are
+   * flattened, null / false / '' skipped, strings become text nodes. */
+  function fill(elem, ...kids) {
+    elem.replaceChildren(...kids.flat(Infinity)
+      .filter((c) => c !== null && c !== undefined && c !== false && c !== '')
+      .map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+    return elem;
+  }
+
+  const ENTITIES = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&#34;': '"', '&apos;': "'" };
+  /* One pass, so "&amp;lt;" becomes the text "&lt;", never "<". Anything
+   * else that looks like an entity stays as literal text. */
+  function decodeEntities(s) {
+    return s.replace(/&(?:amp|lt|gt|quot|apos|#39|#x27|#34);/g, (m) => ENTITIES[m]);
+  }
+
+  /* A snippet is HTML-escaped text whose only markup is <mark>...</mark>:
+   * split on those literal tags and rebuild text nodes and <mark> elements. */
+  function snippetNodes(snippet) {
+    const frag = document.createDocumentFragment();
+    let mark = null;
+    for (const part of String(snippet || '').split(/(<mark>|<\/mark>)/)) {
+      if (part === '<mark>') {
+        if (!mark) { mark = document.createElement('mark'); frag.append(mark); }
+      } else if (part === '</mark>') {
+        mark = null;
+      } else if (part) {
+        (mark || frag).append(document.createTextNode(decodeEntities(part)));
+      }
+    }
+    return frag;
+  }
+
+  /* The first meaningful line of a Markdown text, without list markers and backticks. */
+  function firstLine(text) {
+    if (!text) return '';
+    for (const raw of String(text).split('\n')) {
+      const l = raw.trim();
+      if (!l || /^(`{3,}|~{3,}|\|)/.test(l)) continue;
+      return l.replace(/^([-*+]|\d{1,3}[.)])\s+/, '').replace(/^#+\s*/, '').replace(/`|\*\*/g, '');
+    }
+    return '';
+  }
+
+  /* A Markdown-ish text shown as plain lines: code fences and emphasis
+   * markers dropped, line breaks kept (the element has white-space: pre-line). */
+  function plainText(text) {
+    return String(text || '').replace(/\r\n?/g, '\n').split('\n')
+      .filter((l) => !/^\s*(`{3,}|~{3,})/.test(l))
+      .map((l) => l.replace(/`|\*\*/g, '').replace(/^(\s*)#+\s*/, '$1'))
+      .join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  }
+
+  function shorten(text, max) {
+    const chars = Array.from(String(text || ''));
+    return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : chars.join('');
+  }
+
+  /* ---------- labels ---------- */
+
+  const KINDS = ['article', 'known_error', 'standard'];
+  const KIND_LABEL = { article: '知识文章', known_error: '已知错误', standard: '标准条款' };
+  const KE_STATUS_LABEL = { open: '未解决', workaround: '有临时方案', resolved: '已解决' };
+  const TICKET_STATUS_LABEL = {
+    new: '待受理', assigned: '处理中', resolved: '已解决待确认', reopened: '重新打开', closed: '已关闭',
+  };
+  const PRIORITY_LABEL = { 1: '紧急', 2: '高', 3: '中', 4: '低' };
+  const IMPACT_LABEL = { 1: '大（整个部门或很多人）', 2: '中（几位同事或一个小组）', 3: '小（只有我自己）' };
+  const URGENCY_LABEL = { 1: '高（完全无法工作）', 2: '中（影响工作，还能勉强继续）', 3: '低（可以稍后处理）' };
+
+  /* "P2" / 2 / "2" -> 2; anything else -> 0. */
+  function priorityNum(p) {
+    const n = parseInt(String(p === null || p === undefined ? '' : p).replace(/^P/i, ''), 10);
+    return n >= 1 && n <= 4 ? n : 0;
+  }
+
+  function priorityBadge(p, testid) {
+    const n = priorityNum(p);
+    return el('span', { class: `badge prio prio-${n || 'x'}`, 'data-testid': testid || 'priority', title: '优先级' },
+      n ? `P${n} ${PRIORITY_LABEL[n]}` : String(p || '—'));
+  }
+
+  function statusBadge(s, testid) {
+    return el('span', { class: `badge tstatus tstatus-${/^[a-z_]+$/.test(s) ? s : 'x'}`, 'data-testid': testid || 'ticket-status' },
+      TICKET_STATUS_LABEL[s] || String(s || '—'));
+  }
+
+  /* ---------- time ---------- */
+
+  /* Seconds since the epoch (number or numeric string), ISO 8601 or
+   * milliseconds -> Date, or null. */
+  function toDate(v) {
+    if (v === null || v === undefined || v === '') return null;
+    if (typeof v === 'number' || /^\d+(\.\d+)?$/.test(String(v))) {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) return null;
+      return new Date(n < 1e11 ? n * 1000 : n);
+    }
+    const d = new Date(String(v));
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+
+  /* 14:05 today, 5月12日 14:05 otherwise. */
+  function fmtTime(v) {
+    const d = toDate(v);
+    if (!d) return '';
+    const now = new Date();
+    const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+    if (d.toDateString() === now.toDateString()) return hm;
+    const md = `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
+    return d.getFullYear() === now.getFullYear() ? md : `${d.getFullYear()}年${md}`;
+  }
+
+  /* A duration in seconds as 1天2小时, 3小时05分, 12分30秒, 45秒. */
+  function fmtDuration(sec, coarse) {
+    let s = Math.max(0, Math.floor(sec));
+    const d = Math.floor(s / 86400); s -= d * 86400;
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    if (d) return `${d}天${h}小时`;
+    if (coarse) return h ? `${h}小时${m}分钟` : m ? `${m}分钟` : '不到1分钟';
+    if (h) return `${h}小时${pad(m)}分`;
+    if (m) return `${m}分${pad(s)}秒`;
+    return `${s}秒`;
+  }
+
+  /* {text, cls} for a deadline: "剩 12分30秒" or "已超时 3分05秒"
+   * (coarse: "剩 12分钟"). */
+  function countdown(due, now, coarse) {
+    const d = toDate(due);
+    if (!d) return { text: '—', cls: '' };
+    const left = (d.getTime() - (now || Date.now())) / 1000;
+    if (left < 0) return { text: `已超时 ${fmtDuration(-left, coarse)}`, cls: 'overdue' };
+    return { text: `剩 ${fmtDuration(left, coarse)}`, cls: left < 15 * 60 ? 'soon' : '' };
+  }
+
+  /* ---------- storage (may be disabled: then nothing is remembered) ---------- */
+
+  function store(kind) {
+    const s = () => { try { return window[kind]; } catch { return null; } };
+    return {
+      get(key, fallback) {
+        try {
+          const v = s() && s().getItem(key);
+          return v === null || v === undefined ? fallback : JSON.parse(v);
+        } catch { return fallback; }
+      },
+      set(key, value) {
+        try {
+          if (value === null || value === undefined) s().removeItem(key);
+          else s().setItem(key, JSON.stringify(value));
+        } catch { /* storage full or disabled */ }
+      },
+    };
+  }
+  const local = store('localStorage');
+  const session = store('sessionStorage');
+
+  /* A client id for a message: random, 22 URL-safe characters. Works on
+   * plain http (crypto.randomUUID needs a secure context). */
+  function clientId() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return 'c-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+
+  /* ---------- the WebSocket link ---------- */
+
+  /* One WebSocket to /ws on the page's own host, reopened after any loss
+   * with exponential backoff (0.5 s doubling to 15 s, with jitter). The
+   * page's onOpen sends hello/login (and resume); once the server welcomes
+   * it the page calls established(), which resets the backoff.
+   *
+   * opts: onOpen(), onFrame(obj), onClose(), onStatus(state, info) where
+   * state is 'connecting' | 'open' | 'waiting' (info.delay ms) | 'stopped'. */
+  class Link {
+    constructor(opts) {
+      this.opts = opts;
+      this.ws = null;
+      this.attempt = 0;
+      this.timer = 0;
+      this.openTimer = 0;
+      this.stopped = true;
+      this.retryAt = 0;
+      this.hbTimer = 0;
+      this.pingAt = 0;
+      this.lastHeard = 0;
+      window.addEventListener('online', () => { if (!this.stopped && !this.isOpen()) this.connectNow(); });
+    }
+
+    url() {
+      const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      return `${proto}//${location.host}/ws`;
+    }
+
+    isOpen() { return !!this.ws && this.ws.readyState === WebSocket.OPEN; }
+
+    start() {
+      this.stopped = false;
+      if (!this.ws) this.connectNow();
+    }
+
+    /* Closes for good (logout, new chat); start() opens again. */
+    stop() {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      clearTimeout(this.openTimer);
+      clearInterval(this.hbTimer);
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) { ws.onclose = null; ws.onmessage = null; ws.onerror = null; ws.onopen = null; try { ws.close(1000); } catch { /* ignore */ } }
+      this.status('stopped');
+    }
+
+    connectNow() {
+      clearTimeout(this.timer);
+      if (this.stopped) return;
+      if (this.ws) {
+        const old = this.ws;
+        this.ws = null;
+        old.onclose = null; old.onmessage = null; old.onerror = null; old.onopen = null;
+        try { old.close(); } catch { /* ignore */ }
+      }
+      this.status('connecting');
+      let ws;
+      try {
+        ws = new WebSocket(this.url());
+      } catch {
+        this.lost();
+        return;
+      }
+      this.ws = ws;
+      /* a connection that neither opens nor fails within 10 s is retried */
+      clearTimeout(this.openTimer);
+      this.openTimer = setTimeout(() => { if (this.ws === ws && ws.readyState !== WebSocket.OPEN) this.lost(); }, 10000);
+      ws.onopen = () => {
+        if (this.ws !== ws) return;
+        clearTimeout(this.openTimer);
+        this.status('open');
+        this.beat(ws);
+        this.opts.onOpen();
+      };
+      ws.onmessage = (ev) => {
+        if (this.ws !== ws || typeof ev.data !== 'string') return;
+        this.lastHeard = Date.now();
+        let obj;
+        try { obj = JSON.parse(ev.data); } catch { return; }
+        if (!obj || typeof obj !== 'object' || typeof obj.type !== 'string') return;
+        if (obj.type === 'pong' && typeof obj.id === 'string' && obj.id.startsWith('hb-')) return;
+        this.opts.onFrame(obj);
+      };
+      ws.onclose = () => { if (this.ws === ws) this.lost(); };
+      ws.onerror = () => { /* onclose follows */ };
+    }
+
+    /* Heartbeat: a ping frame every 25 s; when nothing at all was heard
+     * for 10 s after one, the connection is dead (a half-open TCP
+     * connection after a network change) and is replaced. */
+    beat(ws) {
+      clearInterval(this.hbTimer);
+      this.lastHeard = Date.now();
+      let n = 0;
+      this.hbTimer = setInterval(() => {
+        if (this.ws !== ws) { clearInterval(this.hbTimer); return; }
+        if (this.pingAt && this.lastHeard < this.pingAt && Date.now() - this.pingAt > 10000) {
+          this.lost();
+          return;
+        }
+        if (Date.now() - this.lastHeard > 20000 && !(this.pingAt > this.lastHeard)) {
+          this.pingAt = Date.now();
+          this.send({ type: 'ping', id: `hb-${++n}` });
+        }
+      }, 5000);
+    }
+
+    lost() {
+      clearTimeout(this.openTimer);
+      clearInterval(this.hbTimer);
+      this.pingAt = 0;
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) { ws.onclose = null; ws.onmessage = null; ws.onerror = null; ws.onopen = null; try { ws.close(); } catch { /* ignore */ } }
+      if (this.opts.onClose) this.opts.onClose();
+      if (this.stopped) return;
+      const base = Math.min(15000, 500 * 2 ** Math.min(this.attempt, 5));
+      const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+      this.attempt++;
+      this.retryAt = Date.now() + delay;
+      this.status('waiting', { delay });
+      this.timer = setTimeout(() => this.connectNow(), delay);
+    }
+
+    /* The server accepted hello/login: a later loss starts again from 0.5 s. */
+    established() { this.attempt = 0; }
+
+    send(obj) {
+      if (!this.isOpen()) return false;
+      try { this.ws.send(JSON.stringify(obj)); return true; } catch { return false; }
+    }
+
+    status(state, info) { if (this.opts.onStatus) this.opts.onStatus(state, info || {}); }
+  }
+
+  /* Shows the link's state in a status element (data-state for the style). */
+  function connStatus(elem) {
+    let tick = 0;
+    return (state, info) => {
+      clearInterval(tick);
+      elem.dataset.state = state;
+      if (state === 'open') elem.textContent = '已连接';
+      else if (state === 'connecting') elem.textContent = '正在连接…';
+      else if (state === 'stopped') elem.textContent = '未连接';
+      else if (state === 'waiting') {
+        /* the live region says it once; the seconds are not announced */
+        const secs = el('span', { 'aria-hidden': 'true' });
+        elem.replaceChildren('连接中断，正在重连', secs);
+        const end = Date.now() + (info.delay || 0);
+        const show = () => {
+          const s = Math.ceil((end - Date.now()) / 1000);
+          secs.textContent = s > 0 ? `（${s} 秒）` : '…';
+        };
+        show();
+        if (info.delay > 1500) tick = setInterval(show, 1000);
+      }
+    };
+  }
+
+  /* ---------- errors ---------- */
+
+  /* Chinese wording for the server's error codes; the server's message is
+   * kept as detail for codes we do not know. */
+  const ERROR_TEXT = {
+    bad_json: '请求格式错误',
+    bad_encoding: '内容包含无效字符',
+    bad_frame: '请求格式错误',
+    too_large: '内容过长，请缩短后再试',
+    not_object: '请求格式错误',
+    missing_field: '请求缺少必要的内容',
+    bad_field: '内容无效或过长，请检查后重试',
+    unknown_type: '服务不支持此操作',
+    rate_limited: '操作太频繁，请稍候再试',
+    overloaded: '服务繁忙，请稍后重试',
+    not_authenticated: '连接尚未就绪，请稍候',
+    already_authenticated: '已经登录',
+    login_failed: '用户名或密码错误',
+    session_expired: '会话已过期，请重新开始',
+    forbidden: '没有权限执行此操作',
+    not_found: '未找到相应的工单或文档',
+    already_taken: '该工单已被其他坐席接单',
+    invalid_state: '当前状态下不能执行此操作',
+    already_rated: '已经评价过了',
+    db_unavailable: '服务暂时无法保存数据（数据库连接中断），稍后会自动重试',
+    internal: '服务内部错误，请稍后重试',
+  };
+
+
+  function errorText(f) {
+    const code = f && typeof f.code === 'string' ? f.code : '';
+    const msg = f && typeof f.message === 'string' ? f.message : '';
+    return ERROR_TEXT[code] || msg || '发生错误';
+  }
+
+  /* Nodes for an error box: the Chinese text, and the server's own words
+   * (and code) in small print. */
+  function errorNodes(prefix, f) {
+    const code = f && typeof f.code === 'string' ? f.code : '';
+    const msg = f && typeof f.message === 'string' ? f.message : '';
+    const nodes = [];
+    if (prefix) nodes.push(el('strong', null, prefix));
+    nodes.push(errorText(f));
+    if (ERROR_TEXT[code] && (msg || code)) nodes.push(el('span', { class: 'err-detail' }, [code, msg].filter(Boolean).join(': ')));
+    return nodes;
+  }
+
+  return {
+    $, el, fill, decodeEntities, snippetNodes, firstLine, plainText, shorten,
+    KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,
+    priorityNum, priorityBadge, statusBadge,
+    toDate, fmtTime, fmtDuration, countdown,
+    local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes,
+  };
+})();

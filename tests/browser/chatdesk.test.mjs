@@ -1,0 +1,475 @@
+// Browser test of chatdesk's pages (chatdesk/www): a real PostgreSQL
+// (scripts/pg.sh), the real indexer building an index of corpora/, the real
+// chatdesk serving the pages and /ws on 127.0.0.1 (a free port), and headless
+// Debian chromium (playwright-core) driving a user's chat page and an
+// agent's page in two browser contexts.
+//
+//   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/chatdesk.test.mjs
+//
+// Every wait is a condition (waitFor / waitForFunction), never a fixed sleep.
+// Screenshots: /tmp/kbdesk-chat.png (chat page, desktop), /tmp/kbdesk-chat-360.png
+// (chat page, 360 px wide), /tmp/kbdesk-agent.png (agent page, desktop).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(KB_BIN, 'chatdesk');
+const AGENT_USER = 'demo';
+const AGENT_PASS = 'secret';
+const AGENT2_USER = 'demo2';
+const AGENT2_PASS = 'secret-2';
+const SHOT_CHAT = '/tmp/kbdesk-chat.png';
+const SHOT_CHAT_NARROW = '/tmp/kbdesk-chat-360.png';
+const SHOT_AGENT = '/tmp/kbdesk-agent.png';
+const WAIT = 20000; // ms, for each condition
+const EVIL = '<img src=x onerror=alert(1)>';
+const EVIL_REPLY = '<script>alert(2)</script><img src=y onerror=alert(3)> 请重启后再试';
+
+const run = promisify(execFile);
+
+let tmp;      // index and other files
+let pgDir;    // the PostgreSQL cluster
+let pgStarted = false;
+let chatdesk;
+let base;
+let browser;
+
+/* ---------- the daemons ---------- */
+
+/* Runs a program with text on stdin; resolves with stdout, rejects with
+ * stdout and stderr on a non-zero exit or after timeoutMs. */
+function runWithInput(cmd, args, input, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: timed out\n${out}${err}`)); }, timeoutMs);
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\nstdout: ${out}\nstderr: ${err}`));
+    });
+    p.stdin.end(input);
+  });
+}
+
+function startChatdesk(index, conninfo) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(CHATDESK, [
+      '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const fail = (why) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    const timer = setTimeout(() => fail('chatdesk printed no "listening on" line within 60 s'), 60000);
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
+    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
+    proc.stdout.on('data', (d) => {
+      out = (out + d).slice(-20000);
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.on('error', (e) => fail(`chatdesk could not start: ${e.message}`));
+    proc.on('exit', (code, sig) => fail(`chatdesk exited early (${code ?? sig})`));
+  });
+}
+
+async function stopProc(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-chat-browser-'));
+  // its own directory directly under /tmp: pg.sh hands it to the postgres user
+  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-chat-pg-'));
+  const index = path.join(tmp, 'index');
+  const pg = run(path.join(ROOT, 'scripts', 'pg.sh'), ['start', pgDir],
+    { cwd: ROOT, timeout: 120000, env: { ...process.env, PG_FSYNC: 'off' } });
+  const indexed = run(path.join(KB_BIN, 'indexer'),
+    ['build', '--quiet', '--corpus', 'corpora', '--index', index], { cwd: ROOT, timeout: 300000 });
+  const [{ stdout }] = await Promise.all([pg, indexed]);
+  pgStarted = true;
+  const conninfo = stdout.trim().split('\n').pop();
+  assert.match(conninfo, /host=/, `pg.sh printed a conninfo: ${stdout}`);
+  await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
+  await runWithInput(CHATDESK, ['useradd', '--agent', AGENT2_USER, '--db', conninfo], `${AGENT2_PASS}\n`);
+  const started = await startChatdesk(index, conninfo);
+  chatdesk = started.proc;
+  base = started.url;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  await stopProc(chatdesk);
+  if (pgStarted) await run(path.join(ROOT, 'scripts', 'pg.sh'), ['stop', pgDir], { cwd: ROOT, timeout: 120000 }).catch(() => {});
+  if (pgDir) await rm(pgDir, { recursive: true, force: true });
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/* ---------- helpers ---------- */
+
+/* A fresh context (own storage) and page; collects page errors, console
+ * errors (CSP violations show up there) and dialogs, which every test
+ * checks at its end with noProblems(). */
+async function openPage(t, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    // a WebSocket the test itself cut shows up as a console error
+    if (m.type() === 'error' && !/WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  return { context, page, problems };
+}
+
+const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+const text = (loc) => loc.textContent().then((s) => (s || '').trim());
+
+/* The chat page, started with a name and an email. */
+async function startChat(page, name, email) {
+  await page.goto(base + '/');
+  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
+  await page.getByTestId('name-input').fill(name);
+  await page.getByTestId('email-input').fill(email);
+  await page.getByTestId('start-button').click();
+  await page.getByTestId('message-input').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
+}
+
+/* Sends a message from the chat page and waits until the server acknowledged it. */
+async function say(page, msg) {
+  const input = page.getByTestId('message-input');
+  await input.fill(msg);
+  await input.press('Enter');
+  await waitMine(page, msg, 'sent');
+}
+
+function waitMine(page, msg, state) {
+  return page.waitForFunction(([m, s]) => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
+    .some((li) => li.querySelector('[data-testid=msg-text]').textContent === m && (!s || li.dataset.state === s)), [msg, state]);
+}
+
+/* The texts of the chat page's messages, in order: "me: ..." / "agent: ...". */
+const chatMessages = (page) => page.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) =>
+  els.map((li) => `${li.dataset.from}: ${li.querySelector('[data-testid=msg-text]').textContent}`));
+
+async function agentLogin(page, user = AGENT_USER, pass = AGENT_PASS) {
+  await page.goto(base + '/agent.html');
+  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
+  await page.getByTestId('login-username').fill(user);
+  await page.getByTestId('login-password').fill(pass);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('desk').waitFor();
+  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
+}
+
+const queueItem = (page, number) => page.locator(`[data-testid=queue-item][data-number="${number}"]`);
+
+/* Does the page overflow horizontally (at 360 px everything must fit)? */
+const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+/* ---------- tests ---------- */
+
+test('a user asks, sees suggestions, escalates; an agent takes the ticket and replies; HTML stays text', async (t) => {
+  const user = await openPage(t);
+  const agent = await openPage(t);
+  const upage = user.page;
+  const apage = agent.page;
+
+  // the user describes the problem and sees suggestions, the VPN 809 article among them
+  await startChat(upage, '王小明', 'wang@example.cn');
+  assert.equal(await upage.getByTestId('transcript').getAttribute('aria-live'), 'polite', 'new messages are announced');
+  const problem = '我的电脑连不上VPN了，提示错误809';
+  await say(upage, problem);
+  const group = upage.getByTestId('suggestions').last();
+  await group.getByTestId('suggestion').first().waitFor();
+  const ids = await group.getByTestId('suggestion').evaluateAll((els) => els.map((e) => e.dataset.id));
+  assert.ok(ids.includes('KB-0001'), `the VPN 809 article is suggested: ${ids}`);
+  const card = group.locator('[data-testid=suggestion][data-id="KB-0001"]');
+  assert.match(await text(card.getByTestId('suggestion-title')), /809/);
+  assert.equal(await text(card.getByTestId('suggestion-kind')), '知识文章');
+  const marks = await group.locator('[data-testid=suggestion-snippet] mark').allTextContents();
+  assert.ok(marks.length > 0, 'highlighted words in the snippets');
+  const onlyMarks = await group.getByTestId('suggestion-snippet').evaluateAll((els) =>
+    els.every((e) => [...e.querySelectorAll('*')].every((c) => c.tagName === 'MARK' && c.children.length === 0)));
+  assert.ok(onlyMarks, 'snippets hold only text and <mark>');
+  assert.equal(await card.getByTestId('helpful-yes').isEnabled(), true);
+  // the details open in place
+  await card.getByTestId('suggestion-expand').click();
+  await card.getByTestId('suggestion-details').waitFor();
+  assert.match(await text(card.getByTestId('suggestion-details')), /KB-0001/);
+
+  // "not helpful" is recorded and shown
+  await card.getByTestId('helpful-no').click();
+  await card.getByTestId('verdict').waitFor();
+  assert.equal(await text(card.getByTestId('verdict')), '您认为没帮助');
+
+  // a message that looks like HTML is shown as text
+  await say(upage, EVIL);
+
+  // escalate: impact 2 (a group), urgency 1 (cannot work) -> P2
+  await upage.getByTestId('escalate-toggle').click();
+  await upage.getByTestId('impact').selectOption('2');
+  await upage.getByTestId('urgency').selectOption('1');
+  await upage.getByTestId('escalate-submit').click();
+  await upage.getByTestId('ticket-bar').waitFor();
+  const number = await text(upage.getByTestId('ticket-number'));
+  assert.match(number, /^INC-\d{6,}$/);
+  assert.equal(await text(upage.getByTestId('ticket-priority')), 'P2 高');
+  assert.equal(await text(upage.getByTestId('ticket-status')), '待受理');
+  assert.match(await text(upage.getByTestId('response-due')), /^响应时限 .*（剩 /);
+  assert.match(await text(upage.getByTestId('resolution-due')), /^解决时限 /);
+  assert.equal(await upage.getByTestId('escalate-toggle').isVisible(), false, 'no second escalation');
+
+  // the agent logs in and sees the ticket in the live queue
+  await agentLogin(apage);
+  const item = queueItem(apage, number);
+  await item.waitFor();
+  assert.equal(await text(item.getByTestId('queue-priority')), 'P2 高');
+  assert.ok((await text(item.getByTestId('queue-summary'))).includes('VPN'), 'the summary is the first message');
+  assert.equal(await text(item.getByTestId('queue-requester')), '用户 王小明');
+  assert.match(await text(item.getByTestId('sla-response')), /^响应 剩 /);
+
+  // takes it: the conversation with what the user typed, as text
+  await item.getByTestId('take-button').click();
+  await apage.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
+  assert.equal(await text(apage.getByTestId('ticket-number')), number);
+  assert.equal(await text(apage.getByTestId('ticket-status')), '处理中');
+  const transcript = apage.getByTestId('agent-transcript');
+  await apage.waitForFunction((m) => [...document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg-text]')]
+    .some((e) => e.textContent === m), EVIL);
+  const atexts = await transcript.getByTestId('msg-text').allTextContents();
+  assert.deepEqual(atexts.slice(0, 2), [problem, EVIL]);
+  assert.equal(await apage.locator('img[src="x"]').count(), 0, 'the HTML was not parsed on the agent page');
+  // the suggestions the user already saw, with the verdict
+  const seen = apage.locator('[data-testid=seen-item][data-id="KB-0001"]');
+  await seen.waitFor();
+  assert.match(await text(seen), /没帮助/);
+
+  // the user sees that an agent took it
+  await upage.waitForFunction(() => document.querySelector('[data-testid=ticket-status]').textContent === '处理中');
+
+  // typing indicator, then the agent's reply arrives on the user's page
+  const reply = apage.getByTestId('reply-input');
+  await reply.fill('您好，我是服务台。请问您连接的是公司哪个 VPN？');
+  await upage.waitForFunction(() => /正在输入/.test(document.querySelector('[data-testid=typing]').textContent));
+  await reply.press('Enter');
+  await apage.waitForFunction(() => [...document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg]')]
+    .some((li) => li.dataset.state === 'sent' && li.textContent.includes('请问您连接的是公司哪个 VPN')));
+  await upage.waitForFunction(() => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=agent]')]
+    .some((li) => li.textContent.includes('请问您连接的是公司哪个 VPN')));
+  await upage.waitForFunction(() => document.querySelector('[data-testid=typing]').textContent === '');
+  await upage.waitForFunction(() => /已达成/.test(document.querySelector('[data-testid=response-due]').textContent));
+
+  // an HTML-looking reply is text on both pages
+  await reply.fill(EVIL_REPLY);
+  await apage.getByTestId('reply-send').click();
+  await upage.waitForFunction((m) => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=agent] [data-testid=msg-text]')]
+    .some((e) => e.textContent === m), EVIL_REPLY);
+  await apage.waitForFunction((m) => [...document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg][data-state=sent] [data-testid=msg-text]')]
+    .some((e) => e.textContent === m), EVIL_REPLY);
+  for (const p of [upage, apage]) {
+    assert.equal(await p.locator('img[src="x"], img[src="y"]').count(), 0, 'no element injected');
+    assert.equal(await p.locator('body script').count(), 0, 'no script element injected');
+  }
+
+  // the user answers; the agent sees it live
+  await say(upage, '是 L2TP 的那个，家里路由器上网');
+  await apage.waitForFunction(() => [...document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg][data-from=requester]')]
+    .some((li) => li.textContent.includes('家里路由器')));
+  assert.deepEqual(await chatMessages(upage), [
+    `me: ${problem}`, `me: ${EVIL}`, 'agent: 您好，我是服务台。请问您连接的是公司哪个 VPN？', `agent: ${EVIL_REPLY}`,
+    'me: 是 L2TP 的那个，家里路由器上网']);
+
+  await upage.screenshot({ path: SHOT_CHAT, fullPage: true });
+
+  // the agent links the article and resolves the ticket
+  const kb = apage.locator('[data-testid=kb-item][data-id="KB-0001"]');
+  await kb.waitFor();
+  await kb.getByTestId('link-button').click();
+  await apage.locator('[data-testid=link-item][data-id="KB-0001"]').waitFor();
+  await apage.getByTestId('resolution-input').fill('已按 KB-0001 修改注册表 AssumeUDPEncapsulationContextOnSendRule=2 并重启，VPN 恢复。');
+  await apage.evaluate(() => window.scrollTo(0, 0));
+  await apage.screenshot({ path: SHOT_AGENT, fullPage: true });
+  await apage.getByTestId('resolve-button').click();
+  await apage.waitForFunction(() => document.querySelector('[data-testid=ticket-status]').textContent === '已解决待确认');
+
+  // the user confirms and rates
+  const resolution = upage.getByTestId('resolution').last();
+  await resolution.waitFor();
+  assert.match(await text(resolution.getByTestId('resolution-text')), /AssumeUDPEncapsulationContextOnSendRule/);
+  await resolution.getByTestId('confirm-yes').click();
+  await resolution.getByTestId('confirm-result').waitFor();
+  const rating = upage.getByTestId('rating').last();
+  await rating.getByTestId('star-5').waitFor({ state: 'attached' });
+  await rating.locator('label.star').nth(3).click(); // 4 stars
+  await rating.getByTestId('rating-comment').fill('很快解决了，谢谢');
+  await rating.getByTestId('rate-submit').click();
+  await upage.getByTestId('rating-done').waitFor();
+  assert.match(await text(upage.getByTestId('rating-done')), /★★★★☆/);
+  await upage.waitForFunction(() => document.querySelector('[data-testid=ticket-status]').textContent === '已关闭');
+
+  // the closed ticket leaves the agent's queue
+  await apage.waitForFunction((n) => !document.querySelector(`[data-testid=queue-item][data-number="${n}"]`), number);
+
+  noProblems(user.problems);
+  noProblems(agent.problems);
+});
+
+test('a reload and a lost acknowledgement neither lose nor duplicate messages', async (t) => {
+  const user = await openPage(t);
+  const upage = user.page;
+  /* All WebSocket traffic goes through this route, so the test can cut the
+   * connection: when dropAck is set, the next ack is swallowed and the
+   * connection closed (the message is stored, the page does not know). */
+  let dropAck = false;
+  let sockets = 0;
+  await upage.routeWebSocket(/\/ws$/, (ws) => {
+    sockets++;
+    const server = ws.connectToServer();
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => {
+      if (dropAck && typeof m === 'string' && m.includes('"type":"ack"')) {
+        dropAck = false;
+        ws.close({ code: 4000, reason: 'test cut' });
+        server.close();
+        return;
+      }
+      ws.send(m);
+    });
+  });
+
+  await startChat(upage, '李四 <b>', 'li@example.cn');
+  await say(upage, '打印机打印不出来，报 0x0000011b');
+  await upage.getByTestId('suggestions').first().waitFor();
+  assert.equal(await text(upage.getByTestId('who')), '李四 <b>（li@example.cn）');
+
+  // the ack of the second message is lost with the connection: the page
+  // reconnects, resumes, resends with the same id; the message shows once
+  const before = sockets;
+  dropAck = true;
+  const input = upage.getByTestId('message-input');
+  await input.fill('重启打印机以后还是不行');
+  await input.press('Enter');
+  await waitMine(upage, '重启打印机以后还是不行', 'sent');
+  assert.ok(sockets > before, 'the page reconnected');
+  assert.deepEqual(await chatMessages(upage), ['me: 打印机打印不出来，报 0x0000011b', 'me: 重启打印机以后还是不行']);
+  const seqs = await upage.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) => els.map((e) => e.dataset.seq));
+  assert.deepEqual(seqs, ['1', '2']);
+
+  // a reload: same conversation, same messages, once each
+  await upage.reload();
+  await upage.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
+  await upage.getByTestId('chat').waitFor();
+  assert.deepEqual(await chatMessages(upage), ['me: 打印机打印不出来，报 0x0000011b', 'me: 重启打印机以后还是不行']);
+  await say(upage, '型号是 HP M404');
+  const seqs2 = await upage.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) => els.map((e) => e.dataset.seq));
+  assert.deepEqual(seqs2, ['1', '2', '3']);
+
+  // escalate, then an agent sees exactly these three messages
+  await upage.getByTestId('escalate-toggle').click();
+  await upage.getByTestId('escalate-submit').click();
+  await upage.getByTestId('ticket-bar').waitFor();
+  const number = await text(upage.getByTestId('ticket-number'));
+  const agent = await openPage(t);
+  await agentLogin(agent.page);
+  await queueItem(agent.page, number).getByTestId('queue-view').click();
+  await agent.page.waitForFunction(() => document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg]').length >= 3);
+  assert.deepEqual(await agent.page.locator('[data-testid=agent-transcript] [data-testid=msg-text]').allTextContents(),
+    ['打印机打印不出来，报 0x0000011b', '重启打印机以后还是不行', '型号是 HP M404']);
+  assert.equal(await text(agent.page.getByTestId('ticket-requester')), '李四 <b>');
+  noProblems(user.problems);
+  noProblems(agent.problems);
+});
+
+test('two agents race for a ticket: the loser is told clearly; wrong password; narrow screens fit', async (t) => {
+  const user = await openPage(t, { width: 360, height: 740 });
+  await startChat(user.page, '赵六', 'zhao@example.cn');
+  await say(user.page, 'Outlook 一直提示输入密码');
+  await user.page.getByTestId('suggestions').first().waitFor();
+  await user.page.getByTestId('escalate-toggle').click();
+  await user.page.getByTestId('escalate-form').waitFor();
+  assert.ok(await overflowX(user.page) <= 0, 'the chat page fits 360 px');
+  await user.page.getByTestId('escalate-submit').click();
+  await user.page.getByTestId('ticket-bar').waitFor();
+  const number = await text(user.page.getByTestId('ticket-number'));
+  assert.ok(await overflowX(user.page) <= 0, 'the chat page with a ticket fits 360 px');
+  await user.page.screenshot({ path: SHOT_CHAT_NARROW, fullPage: true });
+
+  // a wrong password is refused inline
+  const a2 = await openPage(t, { width: 360, height: 740 });
+  await a2.page.goto(base + '/agent.html');
+  await a2.page.getByTestId('login-username').fill(AGENT2_USER);
+  await a2.page.getByTestId('login-password').fill('not-the-password');
+  await a2.page.getByTestId('login-button').click();
+  await a2.page.getByTestId('login-error').waitFor();
+  assert.equal(await text(a2.page.getByTestId('login-error')), '用户名或密码错误。');
+
+  // the second agent's page does not hear the live queue updates, so it
+  // still offers the ticket after the first agent took it
+  await a2.page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => server.send(m));
+    server.onMessage((m) => { if (!(typeof m === 'string' && m.includes('"type":"queue_update"'))) ws.send(m); });
+  });
+  const a1 = await openPage(t);
+  await agentLogin(a1.page);
+  await agentLogin(a2.page, AGENT2_USER, AGENT2_PASS);
+  assert.ok(await overflowX(a2.page) <= 0, 'the agent page fits 360 px');
+  await queueItem(a1.page, number).getByTestId('take-button').click();
+  await a1.page.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
+  await queueItem(a2.page, number).getByTestId('take-button').click();
+  const msg = queueItem(a2.page, number).getByTestId('queue-item-message');
+  await msg.waitFor();
+  assert.match(await text(msg), /^该工单已被其他坐席接单/);
+  // it can still look at the conversation, read-only
+  await queueItem(a2.page, number).getByTestId('queue-view').click();
+  await a2.page.getByTestId('back-to-queue').waitFor();
+  await a2.page.waitForFunction(() => document.querySelectorAll('[data-testid=agent-transcript] [data-testid=msg]').length === 1);
+  assert.equal(await a2.page.getByTestId('reply-input').isDisabled(), true);
+  assert.match(await text(a2.page.getByTestId('reply-note')), /只能查看/);
+  assert.ok(await overflowX(a2.page) <= 0, 'the ticket view fits 360 px');
+  noProblems(user.problems);
+  noProblems(a1.problems);
+  noProblems(a2.problems);
+});
