@@ -1538,7 +1538,7 @@ static json_t *facets_json(const struct kb_facets *f)
 
 static char *dump(json_t *o)
 {
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
     json_decref(o);
     char *r = kb_xstrdup(s ? s : "null");
     free(s);
