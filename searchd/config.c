@@ -2,17 +2,14 @@
  * single function, config_set, validates and stores each key, whether it
  * comes from a file line or from a flag, so both are checked the same way. */
 #include "config.h"
+#include "kb_config.h"
 #include "codec.h"
 #include "kb_search.h"
 #include "kb_util.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 void sd_config_usage(FILE *f)
@@ -79,76 +76,16 @@ void sd_config_usage(FILE *f)
 
 /* ---- one key ---------------------------------------------------------------- */
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+static int config_listen(struct sd_config *cfg, const char *v, char *err, size_t errlen)
 {
-    if (!*s)
+    char *host;
+    int port;
+    if (kb_config_listen(v, &host, &port, err, errlen))
         return -1;
-    for (const char *p = s; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return -1;
-    errno = 0;
-    long v = strtol(s, NULL, 10);
-    if (errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_listen(struct sd_config *cfg, const char *v, char *err, size_t errlen)
-{
-    const char *colon = strrchr(v, ':');
-    if (!colon || colon == v) {
-        kb_seterr(err, errlen, "listen: expected HOST:PORT, got \"%s\"", v);
-        return -1;
-    }
-    long port;
-    if (parse_int(colon + 1, 0, 65535, &port)) {
-        kb_seterr(err, errlen, "listen: bad port in \"%s\" (0..65535)", v);
-        return -1;
-    }
-    char host[128];
-    size_t hl = (size_t)(colon - v);
-    if (hl >= sizeof host) {
-        kb_seterr(err, errlen, "listen: host too long");
-        return -1;
-    }
-    memcpy(host, v, hl);
-    host[hl] = '\0';
-    const char *h = host;
-    if (host[0] == '[') {
-        if (hl < 3 || host[hl - 1] != ']') {
-            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
-            return -1;
-        }
-        host[hl - 1] = '\0';
-        h = host + 1;
-        unsigned char a6[16];
-        if (inet_pton(AF_INET6, h, a6) != 1) {
-            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
-            return -1;
-        }
-    } else if (strcmp(host, "localhost") == 0) {
-        h = "127.0.0.1";
-    } else if (strcmp(host, "*") == 0) {
-        h = "0.0.0.0";
-    } else {
-        unsigned char a4[4];
-        if (inet_pton(AF_INET, host, a4) != 1) {
-            kb_seterr(err, errlen,
-                      "listen: \"%s\" is not an IPv4 address, [IPv6], localhost or *", host);
-            return -1;
-        }
-    }
     free(cfg->host);
-    cfg->host = kb_xstrdup(h);
-    cfg->port = (int)port;
+    cfg->host = host;
+    cfg->port = port;
     return 0;
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Validates value for key and stores it. Returns 0, 1 for an unknown key, or
@@ -164,7 +101,7 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         free(cfg->index);
         cfg->index = kb_xstrdup(v);
     } else if (strcmp(key, "listen") == 0) {
-        return parse_listen(cfg, v, err, errlen);
+        return config_listen(cfg, v, err, errlen);
     } else if (strcmp(key, "agent_token") == 0) {
         size_t n = strlen(v);
         if (n > SD_MAX_TOKEN) {
@@ -181,13 +118,13 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         cfg->agent_token = kb_xstrdup(v);
     } else if (strcmp(key, "threads") == 0) {
         long n;
-        if (parse_int(v, 1, SD_MAX_THREADS, &n)) {
+        if (kb_config_int(v, 1, SD_MAX_THREADS, &n)) {
             kb_seterr(err, errlen, "threads: \"%s\" is not a number 1..%d", v, SD_MAX_THREADS);
             return -1;
         }
         cfg->threads = (int)n;
     } else if (strcmp(key, "www") == 0) {
-        if (!is_dir(v)) {
+        if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
             return -1;
         }
@@ -211,65 +148,14 @@ static const char *const file_keys[] = {"index", "listen", "agent_token",
                                         "threads", "www",    "log_level"};
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
+static int set_key(void *ud, const char *key, const char *value, char *err, size_t errlen)
+{
+    return config_set(ud, key, value, err, errlen) ? -1 : 0;
+}
+
 static int load_file(struct sd_config *cfg, const char *path, char *err, size_t errlen)
 {
-    char *text;
-    size_t len;
-    char msg[KB_ERR_MAX];
-    if (kb_read_file(path, &text, &len, msg, sizeof msg)) {
-        kb_seterr(err, errlen, "%s: %s", path, msg);
-        return -1;
-    }
-    int rc = 0, seen[NKEYS] = {0};
-    unsigned lineno = 0;
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        for (const char *p = text; p < nul; p++)
-            lineno += *p == '\n';
-        kb_seterr(err, errlen, "%s:%u: NUL byte", path, lineno + 1);
-        free(text);
-        return -1;
-    }
-    char *line = text;
-    while (line && rc == 0) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        char *s = kb_strip(line);
-        if (*s && *s != '#') {
-            char *eq = strchr(s, '=');
-            if (!eq) {
-                kb_seterr(err, errlen, "%s:%u: expected `key = value`", path, lineno);
-                rc = -1;
-                break;
-            }
-            *eq = '\0';
-            char *key = kb_strip(s), *val = kb_strip(eq + 1);
-            size_t k;
-            for (k = 0; k < NKEYS; k++)
-                if (strcmp(key, file_keys[k]) == 0)
-                    break;
-            if (k == NKEYS) {
-                kb_seterr(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, key);
-                rc = -1;
-                break;
-            }
-            if (seen[k]++) {
-                kb_seterr(err, errlen, "%s:%u: repeated key \"%s\"", path, lineno, key);
-                rc = -1;
-                break;
-            }
-            if (config_set(cfg, key, val, msg, sizeof msg)) {
-                kb_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
-                rc = -1;
-                break;
-            }
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-    return rc;
+    return kb_config_read(path, file_keys, NKEYS, set_key, cfg, err, errlen);
 }
 
 /* ---- flags -------------------------------------------------------------------- */

@@ -1,0 +1,140 @@
+/* kb_config: `key = value` files, ranged integers, listen addresses. */
+#include "kb_config.h"
+#include "kb_util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int kb_config_int(const char *s, long lo, long hi, long *out)
+{
+    if (!*s)
+        return -1;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return -1;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int kb_config_listen(const char *v, char **host_out, int *port_out, char *err, size_t errlen)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v) {
+        kb_seterr(err, errlen, "listen: expected HOST:PORT, got \"%s\"", v);
+        return -1;
+    }
+    long port;
+    if (kb_config_int(colon + 1, 0, 65535, &port)) {
+        kb_seterr(err, errlen, "listen: bad port in \"%s\" (0..65535)", v);
+        return -1;
+    }
+    char host[128];
+    size_t hl = (size_t)(colon - v);
+    if (hl >= sizeof host) {
+        kb_seterr(err, errlen, "listen: host too long");
+        return -1;
+    }
+    memcpy(host, v, hl);
+    host[hl] = '\0';
+    const char *h = host;
+    if (host[0] == '[') {
+        unsigned char a6[16];
+        if (hl < 3 || host[hl - 1] != ']') {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+        host[hl - 1] = '\0';
+        h = host + 1;
+        if (inet_pton(AF_INET6, h, a6) != 1) {
+            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
+            return -1;
+        }
+    } else if (strcmp(host, "localhost") == 0) {
+        h = "127.0.0.1";
+    } else if (strcmp(host, "*") == 0) {
+        h = "0.0.0.0";
+    } else {
+        unsigned char a4[4];
+        if (inet_pton(AF_INET, host, a4) != 1) {
+            kb_seterr(err, errlen,
+                      "listen: \"%s\" is not an IPv4 address, [IPv6], localhost or *", host);
+            return -1;
+        }
+    }
+    *host_out = kb_xstrdup(h);
+    *port_out = (int)port;
+    return 0;
+}
+
+int kb_config_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int kb_config_read(const char *path, const char *const *keys, size_t nkeys, kb_config_set_cb set,
+                   void *ud, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    char msg[KB_ERR_MAX];
+    if (kb_read_file(path, &text, &len, msg, sizeof msg)) {
+        kb_seterr(err, errlen, "%s", msg);
+        return -1;
+    }
+    unsigned lineno = 0;
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        for (const char *p = text; p < nul; p++)
+            lineno += *p == '\n';
+        kb_seterr(err, errlen, "%s:%u: NUL byte", path, lineno + 1);
+        free(text);
+        return -1;
+    }
+    unsigned char *seen = kb_xcalloc(nkeys ? nkeys : 1, 1);
+    int rc = 0;
+    char *line = text;
+    while (line && rc == 0) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        char *s = kb_strip(line);
+        line = nl ? nl + 1 : NULL;
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            kb_seterr(err, errlen, "%s:%u: expected `key = value`", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = kb_strip(s), *val = kb_strip(eq + 1);
+        size_t k;
+        for (k = 0; k < nkeys; k++)
+            if (strcmp(key, keys[k]) == 0)
+                break;
+        if (k == nkeys) {
+            kb_seterr(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, key);
+            rc = -1;
+        } else if (seen[k]++) {
+            kb_seterr(err, errlen, "%s:%u: repeated key \"%s\"", path, lineno, key);
+            rc = -1;
+        } else if (set(ud, key, val, msg, sizeof msg)) {
+            kb_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
+            rc = -1;
+        }
+    }
+    free(seen);
+    free(text);
+    return rc;
+}

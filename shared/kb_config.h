@@ -1,0 +1,33 @@
+/* kb_config: the pieces of daemon configuration every program parses the
+ * same way: `key = value` files, integers in a range, HOST:PORT listen
+ * addresses. Pure functions: errors go to the caller's buffer. */
+#ifndef KB_CONFIG_H
+#define KB_CONFIG_H
+
+#include <stddef.h>
+
+/* Called for each `key = value` line, key already checked against the
+ * allowed list. Returns 0, or -1 with a message (without file:line) in err. */
+typedef int (*kb_config_set_cb)(void *ud, const char *key, const char *value, char *err,
+                                size_t errlen);
+
+/* Reads a file of `key = value` lines (blank lines and lines starting with
+ * # are ignored; spaces around key and value are trimmed). A line without
+ * '=', a key not in keys[0..nkeys), a repeated key, a NUL byte or a value
+ * refused by set is an error "PATH:LINE: ...". Returns 0 or -1 with the
+ * message in err (values already set stay set). */
+int kb_config_read(const char *path, const char *const *keys, size_t nkeys, kb_config_set_cb set,
+                   void *ud, char *err, size_t errlen);
+
+/* A decimal integer in [lo, hi] (digits only). Returns 0 and *out, or -1. */
+int kb_config_int(const char *s, long lo, long hi, long *out);
+
+/* HOST:PORT where HOST is an IPv4 address, [IPv6], localhost (127.0.0.1)
+ * or * (0.0.0.0) and PORT 0..65535 (0: any free port). Returns 0 with *host
+ * (caller frees) and *port, or -1 with a message in err. */
+int kb_config_listen(const char *v, char **host, int *port, char *err, size_t errlen);
+
+/* Is path an existing directory? */
+int kb_config_is_dir(const char *path);
+
+#endif
