@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,7 @@ void cd_config_usage(FILE *f)
             "                [--www DIR] [--migrations DIR] [--threads N] [--log-level LEVEL]\n"
             "                [--max-frame BYTES] [--rate N] [--burst N] [--session-ttl SECS]\n"
             "                [--suggestions N] [--auto-close-days N]\n"
-            "                [--maintenance-interval SECS]\n"
+            "                [--maintenance-interval SECS] [--allowed-origins LIST]\n"
             "       chatdesk useradd --agent USERNAME [--name DISPLAY_NAME]\n"
             "                [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "\n"
@@ -69,12 +70,24 @@ void cd_config_usage(FILE *f)
             "                       how often auto-closing and the purge of expired\n"
             "                       sessions run, 1..86400 (key: maintenance_interval;\n"
             "                       default 600; also once at start-up)\n"
+            "  --allowed-origins LIST\n"
+            "                       web origins allowed to open the WebSocket besides\n"
+            "                       chatdesk's own, comma-separated, e.g.\n"
+            "                       \"https://desk.example.cn,http://10.0.0.5:8081\"\n"
+            "                       (key: allowed_origins; default none). A client\n"
+            "                       without an Origin header (not a browser) is always\n"
+            "                       accepted; a browser only from http://HOST:PORT as\n"
+            "                       served (--listen; localhost too for a loopback\n"
+            "                       address; for * / 0.0.0.0 the origin must match the\n"
+            "                       request's Host) or from this list; any other is\n"
+            "                       refused during the handshake. List the public origin\n"
+            "                       when a proxy (https) serves the pages.\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and blank\n"
             "lines are ignored; keys: index, db, listen, www, migrations, threads,\n"
             "log_level, max_frame, rate, burst, session_ttl, suggestions,\n"
-            "auto_close_days, maintenance_interval. An unknown or repeated key or a\n"
+            "auto_close_days, maintenance_interval, allowed_origins. An unknown or repeated key or a\n"
             "bad value is an error naming FILE:LINE. Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
             "\n"
@@ -234,6 +247,15 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
             return -1;
         }
         set_str(&cfg->migrations, v);
+    } else if (strcmp(key, "allowed_origins") == 0) {
+        char msg[KB_ERR_MAX];
+        char *list = cd_origins_normalise(v, msg, sizeof msg);
+        if (!list) {
+            kb_seterr(err, errlen, "allowed_origins: %s", msg);
+            return -1;
+        }
+        free(cfg->allowed_origins);
+        cfg->allowed_origins = list;
     } else if (strcmp(key, "log_level") == 0) {
         if (kb_log_parse_level(v, &cfg->log_level)) {
             kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
@@ -245,12 +267,101 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
     return 0;
 }
 
+/* ---- origins ------------------------------------------------------------------- */
+
+/* One origin of n bytes at s, appended to b normalised; 0 or -1 with a
+ * message in err. */
+static int origin_add(struct kb_buf *b, const char *s, size_t n, char *err, size_t errlen)
+{
+    if (n && s[n - 1] == '/')
+        n--;
+    const char *host;
+    if (n > 7 && strncasecmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else if (n > 8 && strncasecmp(s, "https://", 8) == 0)
+        host = s + 8;
+    else
+        goto bad;
+    const char *end = s + n, *port = NULL;
+    if (*host == '[') { /* [IPv6] */
+        const char *close = memchr(host, ']', (size_t)(end - host));
+        if (!close || close == host + 1)
+            goto bad;
+        for (const char *p = host + 1; p < close; p++)
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+                goto bad;
+        if (close + 1 < end) {
+            if (close[1] != ':')
+                goto bad;
+            port = close + 2;
+        }
+    } else {
+        const char *p = host;
+        for (; p < end && *p != ':'; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+                goto bad;
+        if (p == host)
+            goto bad;
+        if (p < end)
+            port = p + 1;
+    }
+    if (port) {
+        long v = 0;
+        if (port == end || end - port > 5)
+            goto bad;
+        for (const char *p = port; p < end; p++) {
+            if (!isdigit((unsigned char)*p))
+                goto bad;
+            v = v * 10 + (*p - '0');
+        }
+        if (v < 1 || v > 65535)
+            goto bad;
+    }
+    if (b->len)
+        kb_buf_addc(b, ',');
+    for (const char *p = s; p < end; p++)
+        kb_buf_addc(b, (char)tolower((unsigned char)*p));
+    return 0;
+bad:
+    kb_seterr(err, errlen, "\"%.*s\" is not an origin like http://host:port or https://host",
+              (int)(n > 200 ? 200 : n), s);
+    return -1;
+}
+
+char *cd_origins_normalise(const char *list, char *err, size_t errlen)
+{
+    struct kb_buf b;
+    kb_buf_init(&b);
+    const char *p = list;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+            m--;
+        if (m == 0) {
+            kb_seterr(err, errlen, "an empty origin in \"%s\"", list);
+            kb_buf_fin(&b);
+            return NULL;
+        }
+        if (origin_add(&b, p, m, err, errlen)) {
+            kb_buf_fin(&b);
+            return NULL;
+        }
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    return kb_buf_take(&b);
+}
+
 /* ---- the file ----------------------------------------------------------------- */
 
 static const char *const file_keys[] = {
     "index",  "db",    "listen",      "www",         "migrations",      "threads",
     "log_level", "max_frame", "rate", "burst",   "session_ttl", "suggestions",
-    "auto_close_days", "maintenance_interval",
+    "auto_close_days", "maintenance_interval", "allowed_origins",
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
@@ -332,6 +443,7 @@ static const struct option long_opts[] = {
     {"suggestions", required_argument, NULL, 0},
     {"auto-close-days", required_argument, NULL, 0},
     {"maintenance-interval", required_argument, NULL, 0},
+    {"allowed-origins", required_argument, NULL, 0},
     {"config", required_argument, NULL, 0},
     {"help", no_argument, NULL, 0},
     {NULL, 0, NULL, 0},
@@ -344,6 +456,7 @@ void cd_config_fin(struct cd_config *cfg)
     free(cfg->host);
     free(cfg->www);
     free(cfg->migrations);
+    free(cfg->allowed_origins);
     memset(cfg, 0, sizeof *cfg);
 }
 

@@ -28,6 +28,9 @@ struct cd_config {
     int rate;             /* frames per second per connection (token bucket) */
     int burst;            /* bucket size */
     int maintenance_interval; /* seconds between auto-close / session purge runs */
+    char *allowed_origins;    /* NULL, or origins ("http://host:port") allowed to open
+                                 /ws besides the server's own, comma-separated,
+                                 lowercase, as cd_origins_normalise made them */
     struct desk_config desk;  /* session_ttl, suggestions, auto_close_days */
 };
 
@@ -46,6 +49,12 @@ void cd_config_defaults(struct cd_config *cfg);
 int cd_config_file(struct cd_config *cfg, const char *path, char *err, size_t errlen);
 
 void cd_config_fin(struct cd_config *cfg);
+
+/* Checks a comma-separated list of origins (scheme http or https, a host,
+ * an optional port; no path, query or user part; blanks around the commas
+ * and one trailing "/" are allowed) and returns it normalised (lowercase,
+ * "a,b"; caller frees), or NULL with a message in err. */
+char *cd_origins_normalise(const char *list, char *err, size_t errlen);
 
 /* Prints --help (every flag, every config-file key, useradd). */
 void cd_config_usage(FILE *f);

@@ -4,6 +4,11 @@
  * (requester-only and agent-only requests), and in the store by row (a
  * requester's own conversation and tickets, the agent holding a ticket).
  *
+ * Every frame of a signed-in client first checks its session in the store
+ * (expired, ended by a logout elsewhere, person disabled: the answer is
+ * session_expired and the connection is signed out), which also keeps a
+ * used session alive.
+ *
  * Suggestions are searched over the requester's messages of the
  * conversation (the latest first when they exceed the query limit), public
  * articles and known errors for requesters, internal ones too for agents. */
@@ -21,6 +26,9 @@
 #define QUERY_BYTES 4000
 /* characters of the first message used as a default ticket summary */
 #define SUMMARY_CHARS 200
+/* a live session is marked seen (its expiry pushed) at most this often,
+ * and at least ten times per session_ttl */
+#define SESSION_TOUCH_EVERY 60
 
 struct desk {
     struct store *st;
@@ -1018,6 +1026,70 @@ static void on_open(struct req *r)
     store_ticket_fin(&t);
 }
 
+/* ---- knowledge: search, doc ------------------------------------------------------------ */
+
+static void on_search(struct req *r)
+{
+    const struct desk_msg *m = r->m;
+    if (!is_agent(r))
+        return;
+    refresh(r->d);
+    struct kb_search_req q;
+    memset(&q, 0, sizeof q);
+    q.q = m->q;
+    q.qlen = strlen(m->q);
+    q.kind = m->kind ? m->kind : "article,known_error";
+    q.internal = 1; /* agents see internal knowledge */
+    q.offset = (uint32_t)m->offset;
+    q.limit = (uint32_t)(m->limit > 0 ? m->limit : PROTO_SEARCH_LIMIT);
+    q.no_facets = 1;
+    q.no_suggestion = 1;
+    struct kb_search_res res;
+    char err[KB_ERR_MAX];
+    memset(&res, 0, sizeof res);
+    int rc = kb_search_run(r->d->ks, &q, &res, err, sizeof err);
+    if (rc == KB_SEARCH_EINPUT) {
+        desk_outbox_error(r->out, P_BAD_FIELD, "q cannot be searched", m->id, "q");
+    } else if (rc) {
+        error(r, P_INTERNAL, "the knowledge base cannot be read");
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i < res.nhits; i++)
+            json_array_append_new(items, proto_hit(&res.hits[i]));
+        json_t *f = json_pack("{s:s, s:s, s:I, s:i, s:o}", "type", "search_results", "q", m->q,
+                              "total", (json_int_t)res.total, "offset", m->offset, "items", items);
+        if (m->id)
+            json_object_set_new(f, "id", json_string(m->id));
+        desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+    }
+    kb_search_res_fin(&res);
+}
+
+static void on_doc(struct req *r)
+{
+    const struct desk_msg *m = r->m;
+    char *doc = NULL, err[KB_ERR_MAX];
+    refresh(r->d);
+    /* requesters read public documents only */
+    int rc = kb_search_get_doc(r->d->ks, m->item, r->who->role == DESK_AGENT, &doc, err,
+                               sizeof err);
+    json_t *dj = rc == 0 ? json_loads(doc, 0, NULL) : NULL;
+    free(doc);
+    if (rc == KB_SEARCH_ENOTFOUND || rc == KB_SEARCH_EINPUT) {
+        error(r, P_NOT_FOUND, "no such item in the knowledge base");
+        return;
+    }
+    if (rc || !dj) {
+        json_decref(dj);
+        error(r, P_INTERNAL, "the knowledge base cannot be read");
+        return;
+    }
+    json_t *f = json_pack("{s:s, s:o}", "type", "doc", "doc", dj);
+    if (m->id)
+        json_object_set_new(f, "id", json_string(m->id));
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+}
+
 /* ---- typing, catch-up, maintenance ----------------------------------------------------- */
 
 static void on_typing(struct req *r)
@@ -1105,6 +1177,31 @@ static void on_maintain(struct req *r)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
+/* Is the signed-in client's session still live? If not (expired, ended by
+ * a logout elsewhere, its person disabled), the connection is signed out
+ * and the frame answered session_expired; the connection stays open for a
+ * new hello / login. */
+static int session_live(struct req *r)
+{
+    int ttl = r->d->cfg->session_ttl;
+    int every = ttl / 10 < SESSION_TOUCH_EVERY ? ttl / 10 : SESSION_TOUCH_EVERY;
+    int rc = store_session_check(r->d->st, r->who->token_hash, r->who->person_id, ttl, every);
+    if (rc == 0)
+        return 1;
+    if (rc != STORE_ENOTFOUND) {
+        store_error(r, rc, NULL); /* not checked: nothing done */
+        return 0;
+    }
+    error(r, P_SESSION_EXPIRED,
+          r->who->role == DESK_AGENT
+              ? "your session has expired or was ended: log in again"
+              : "your session has expired or was ended: start again with hello");
+    r->out->client_set = 1;
+    memset(&r->out->client, 0, sizeof r->out->client);
+    r->out->attach = 1; /* follow nothing */
+    return 0;
+}
+
 void desk_on_message(struct desk *d, const struct desk_client *who, const struct desk_msg *msg,
                      struct desk_outbox *out)
 {
@@ -1114,6 +1211,11 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
         error(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
+    /* every frame of a signed-in client, except the daemon's own requests,
+     * ping (no database) and logout (which ends the session anyway) */
+    if (who->role != DESK_NONE && msg->type != DM_CATCHUP && msg->type != DM_MAINTAIN &&
+        msg->type != DM_PING && msg->type != DM_LOGOUT && !session_live(&r))
+        return;
     switch (msg->type) {
     case DM_HELLO: on_hello(&r); break;
     case DM_LOGIN: on_login(&r); break;
@@ -1130,6 +1232,8 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_RESOLVE: on_resolve(&r); break;
     case DM_OPEN: on_open(&r); break;
     case DM_TYPING: on_typing(&r); break;
+    case DM_SEARCH: on_search(&r); break;
+    case DM_DOC: on_doc(&r); break;
     case DM_CATCHUP: on_catchup(&r); break;
     case DM_MAINTAIN: on_maintain(&r); break;
     case DM_PING: {

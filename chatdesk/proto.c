@@ -49,8 +49,8 @@ static const char *const type_names[] = {
     [DM_QUEUE] = "queue",    [DM_TAKE] = "take",       [DM_REPLY] = "reply",
     [DM_LINK] = "link",      [DM_RESOLVE] = "resolve", [DM_CONFIRM] = "confirm",
     [DM_RATE] = "rate",      [DM_OPEN] = "open",       [DM_TYPING] = "typing",
-    [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_CATCHUP] = "catchup",
-    [DM_MAINTAIN] = "maintain",
+    [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_SEARCH] = "search",
+    [DM_DOC] = "doc",        [DM_CATCHUP] = "catchup", [DM_MAINTAIN] = "maintain",
 };
 
 const char *proto_type_name(enum desk_msg_type t)
@@ -71,7 +71,8 @@ void desk_msg_fin(struct desk_msg *m)
     }
     char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
                     m->password, m->text,  m->item,    m->summary,  m->category,
-                    m->ticket, m->relation, m->resolution, m->comment};
+                    m->ticket, m->relation, m->resolution, m->comment, m->q,
+                    m->kind};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free(strs[i]);
     memset(m, 0, sizeof *m);
@@ -247,6 +248,43 @@ static int parse_login(json_t *o, struct desk_msg *m, struct proto_error *err)
     return rc;
 }
 
+/* A search's kind: one of article, known_error, standard, or a comma list
+ * of them (no blanks, no empty element). */
+static int valid_kinds(const char *s)
+{
+    static const char *const kinds[] = {"article", "known_error", "standard"};
+    for (;;) {
+        size_t n = strcspn(s, ",");
+        int ok = 0;
+        for (size_t i = 0; i < sizeof kinds / sizeof *kinds && !ok; i++)
+            ok = strlen(kinds[i]) == n && strncmp(s, kinds[i], n) == 0;
+        if (!ok)
+            return 0;
+        if (!s[n])
+            return 1;
+        s += n + 1;
+    }
+}
+
+static int parse_search(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    int rc = get_str(o, "q", REQUIRED, 1, KB_SEARCH_MAX_QUERY, S_BYTES | S_NOBLANK, &m->q, err);
+    if (!rc)
+        rc = get_str(o, "kind", OPTIONAL, 1, PROTO_KIND_MAX, S_BYTES, &m->kind, err);
+    if (!rc && m->kind && !valid_kinds(m->kind))
+        return fail(err, P_BAD_FIELD, "kind",
+                    "kind must be article, known_error or standard (or a comma list of them)");
+    long long v = PROTO_SEARCH_LIMIT;
+    if (!rc)
+        rc = get_int(o, "limit", OPTIONAL, 1, PROTO_SEARCH_LIMIT_MAX, &v, err);
+    m->limit = (int)v;
+    v = 0;
+    if (!rc)
+        rc = get_int(o, "offset", OPTIONAL, 0, PROTO_SEARCH_OFFSET_MAX, &v, err);
+    m->offset = (int)v;
+    return rc;
+}
+
 static const struct {
     const char *name;
     enum desk_msg_type type;
@@ -256,7 +294,7 @@ static const struct {
     {"take", DM_TAKE},       {"reply", DM_REPLY},     {"link", DM_LINK},
     {"resolve", DM_RESOLVE}, {"confirm", DM_CONFIRM}, {"rate", DM_RATE},
     {"open", DM_OPEN},       {"typing", DM_TYPING},   {"ping", DM_PING},
-    {"logout", DM_LOGOUT},
+    {"logout", DM_LOGOUT},   {"search", DM_SEARCH},   {"doc", DM_DOC},
 };
 
 static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
@@ -339,6 +377,10 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
             m->comment = NULL;
         }
         return rc;
+    case DM_SEARCH:
+        return parse_search(o, m, err);
+    case DM_DOC:
+        return get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
     case DM_TYPING:
         m->active = 1;
         rc = get_ticket(o, OPTIONAL, &m->ticket, err);
@@ -507,7 +549,9 @@ json_t *proto_hit(const struct kb_hit *h)
         const char *val;
     } opt[] = {{"category", h->category}, {"workaround", h->workaround},
                {"status", h->status},     {"service", h->service},
-               {"updated", h->updated}};
+               {"updated", h->updated},   {"std", h->std},
+               {"standard", h->standard}, {"clause", h->clause},
+               {"heading", h->heading},   {"path", h->path}};
     for (size_t i = 0; i < sizeof opt / sizeof *opt; i++)
         if (opt[i].val && *opt[i].val)
             json_object_set_new(o, opt[i].key, json_string(opt[i].val));

@@ -33,6 +33,10 @@
 #define PROTO_ITEM_MAX 200
 #define PROTO_COMMENT_MAX 2000
 #define PROTO_TICKET_MAX 24       /* "INC-" and up to 20 digits */
+#define PROTO_SEARCH_LIMIT 10     /* search: items by default */
+#define PROTO_SEARCH_LIMIT_MAX 50 /* search: at most this many items */
+#define PROTO_SEARCH_OFFSET_MAX 10000
+#define PROTO_KIND_MAX 64         /* bytes of a search's kind list */
 
 /* Error codes of error frames. proto_code_name gives the wire name. */
 enum proto_code {
@@ -84,6 +88,8 @@ enum desk_msg_type {
     DM_TYPING,
     DM_PING,
     DM_LOGOUT,
+    DM_SEARCH,   /* agents: knowledge search */
+    DM_DOC,      /* one stored document */
     /* internal */
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
     DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
@@ -107,7 +113,7 @@ struct desk_msg {
     char *username, *password;
     /* message, reply */
     char *text;
-    /* feedback, link */
+    /* feedback, link, doc */
     char *item;
     int helpful;
     /* escalate */
@@ -122,6 +128,11 @@ struct desk_msg {
     char *comment;
     int active;          /* typing (default 1) */
     int after_seq;       /* DM_CATCHUP */
+    /* search */
+    char *q;             /* 1..KB_SEARCH_MAX_QUERY bytes, not blank */
+    char *kind;          /* NULL, or a comma list of article, known_error, standard */
+    int limit;           /* 1..PROTO_SEARCH_LIMIT_MAX (default PROTO_SEARCH_LIMIT) */
+    int offset;          /* 0..PROTO_SEARCH_OFFSET_MAX */
 };
 
 /* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */
@@ -162,7 +173,8 @@ json_t *proto_ticket(const struct store_ticket *t);
 /* {"type":"ticket", ...the ticket object's fields..., ["id":id]}. */
 json_t *proto_ticket_frame(const struct store_ticket *t, const char *id);
 
-/* A suggestion item from a search hit (new reference). */
+/* A suggestion / search item from a search hit (new reference); standard
+ * clauses also get std, standard, clause, heading and path. */
 json_t *proto_hit(const struct kb_hit *h);
 
 /* A conversation message as sent to a client:

@@ -692,6 +692,40 @@ int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TO
     return finish(s, rc);
 }
 
+int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                        int64_t person_id, int ttl_seconds, int touch_after)
+{
+    int rc = begin(s, "session_check");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
+    p_i64(&p, person_id);
+    p_i64(&p, ttl_seconds > 0 ? ttl_seconds : 0);
+    p_i64(&p, touch_after > 0 ? touch_after : 0);
+    /* the UPDATE of a data-modifying WITH runs whether or not it is read */
+    PGresult *r = run(s, &rc,
+                      "WITH live AS ("
+                      "  SELECT s.token_hash, s.last_seen_at"
+                      "  FROM sessions s JOIN people p ON p.id = s.person_id"
+                      "  WHERE s.token_hash = $1 AND s.person_id = $2"
+                      "    AND s.expires_at > now() AND NOT p.disabled),"
+                      " touched AS ("
+                      "  UPDATE sessions SET last_seen_at = now(),"
+                      "   expires_at = greatest(expires_at,"
+                      "                         now() + $3::integer * interval '1 second')"
+                      "  WHERE token_hash IN (SELECT token_hash FROM live"
+                      "   WHERE last_seen_at <= now() - $4::integer * interval '1 second')"
+                      "  RETURNING 1)"
+                      " SELECT count(*) FROM live",
+                      &p);
+    if (r && g_i64(r, 0, 0) == 0)
+        rc = seterr(s, STORE_ENOTFOUND, "no such session, or it expired");
+    PQclear(r);
+    /* nothing to commit for a dead session: its rollback changes nothing */
+    return finish(s, rc);
+}
+
 int store_session_delete(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES])
 {
     int rc = begin(s, "session_delete");

@@ -145,6 +145,15 @@ int store_session_lookup(struct store *s, const unsigned char token_hash[STORE_T
 int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
                         int ttl_seconds);
 
+/* Checks, for a frame on a signed-in connection, that the session is still
+ * live (not expired, not deleted, its person not disabled) and belongs to
+ * person_id; if it was last seen touch_after seconds ago or more, marks it
+ * seen now and pushes its expiry to at least now + ttl_seconds (sliding
+ * expiry without a write per frame). Returns 0, STORE_ENOTFOUND (dead) or
+ * STORE_EDB. */
+int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                        int64_t person_id, int ttl_seconds, int touch_after);
+
 /* Deletes a session (logout). Returns 0, STORE_ENOTFOUND or STORE_EDB. */
 int store_session_delete(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES]);
 

@@ -15,10 +15,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define WS_PROTOCOL "kbdesk"
 #define WS_PATH "/ws"
+/* longest Origin / Host header considered (a longer one is refused) */
+#define WS_ORIGIN_MAX 512
 
 struct out_frame {
     struct out_frame *next;
@@ -48,6 +51,9 @@ struct cd_server {
     hub *hub;
     char *www_root;
     int port;
+    /* the origins of the pages as served, "http://127.0.0.1:8081,..." (NULL
+     * when listening on every address: then the request's Host decides) */
+    char *own_origins;
     lws_sorted_usec_list_t sul_maint;
     struct lws_http_mount mount;
     struct lws_protocol_vhost_options pvo, pvo_default;
@@ -147,6 +153,87 @@ static void on_receive(cd_server *s, struct ws_conn *c, const void *in, size_t l
     }
 }
 
+/* ---- the Origin check ------------------------------------------------------------ */
+
+/* Is origin (n bytes) one of the comma-separated list (ASCII case
+ * insensitive)? */
+static int origin_listed(const char *list, const char *origin, size_t n)
+{
+    for (const char *p = list; p && *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == n && strncasecmp(p, origin, n) == 0)
+            return 1;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+/* The server's own origins for the listen address: http://HOST:PORT (and
+ * without :80 on port 80), with http://localhost:PORT for a loopback
+ * address. NULL for a wildcard address. */
+static char *own_origins(const char *host, int port)
+{
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+        return NULL;
+    int v6 = strchr(host, ':') != NULL;
+    const char *names[2] = {host, NULL};
+    if (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0)
+        names[1] = "localhost";
+    struct kb_buf b;
+    kb_buf_init(&b);
+    for (int i = 0; i < 2 && names[i]; i++) {
+        int br = i == 0 && v6;
+        const char *lb = br ? "[" : "", *rb = br ? "]" : "";
+        kb_buf_printf(&b, "%shttp://%s%s%s:%d", b.len ? "," : "", lb, names[i], rb, port);
+        if (port == 80)
+            kb_buf_printf(&b, ",http://%s%s%s", lb, names[i], rb);
+    }
+    return kb_buf_take(&b);
+}
+
+/* For a log line: at most 100 bytes of s, other bytes than printable ASCII
+ * as '?'. */
+static void printable(char *dst, size_t size, const char *s)
+{
+    size_t i = 0;
+    for (; s[i] && i < 100 && i + 1 < size; i++)
+        dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+    dst[i] = '\0';
+}
+
+/* May this handshake open a WebSocket? A client without Origin (not a
+ * browser) may; a browser's Origin must be the pages' own origin or one
+ * of allowed_origins. */
+static int origin_ok(cd_server *s, struct lws *wsi)
+{
+    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (olen <= 0)
+        return 1;
+    char origin[WS_ORIGIN_MAX];
+    int n = lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+    int ok = 0;
+    if (n > 0) {
+        if (origin_listed(s->own_origins, origin, (size_t)n) ||
+            origin_listed(s->cfg->allowed_origins, origin, (size_t)n)) {
+            ok = 1;
+        } else if (!s->own_origins) {
+            /* every address: the origin the browser used to reach us */
+            char host[WS_ORIGIN_MAX];
+            int h = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+            ok = h > 0 && (size_t)n == 7 + (size_t)h && strncasecmp(origin, "http://", 7) == 0 &&
+                 strncasecmp(origin + 7, host, (size_t)h) == 0;
+        }
+    }
+    if (!ok) {
+        char shown[128];
+        printable(shown, sizeof shown, n > 0 ? origin : "(too long)");
+        kb_info("refusing a WebSocket from origin %s (see --allowed-origins)", shown);
+    }
+    return ok;
+}
+
 /* ---- callbacks ------------------------------------------------------------------ */
 
 static void collect(cd_server *s)
@@ -186,7 +273,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             kb_debug("refusing a WebSocket on %s", n > 0 ? uri : "(no uri)");
             return 1;
         }
-        return 0;
+        return origin_ok(s, wsi) ? 0 : 1;
     }
     case LWS_CALLBACK_ESTABLISHED: {
         if (!pss)
@@ -344,6 +431,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
         cd_server_free(s);
         return -1;
     }
+    s->own_origins = own_origins(cfg->host, s->port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
     *out = s;
@@ -389,5 +477,6 @@ void cd_server_free(cd_server *s)
     pool_free(s->pool);
     hub_free(s->hub);
     free(s->www_root);
+    free(s->own_origins);
     free(s);
 }

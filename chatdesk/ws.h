@@ -1,7 +1,10 @@
 /* ws: chatdesk's transport, the libwebsockets side. One vhost serves the
  * pages (an lws file mount of --www at /, with lws's security headers) and
  * the WebSocket endpoint /ws (protocol "kbdesk", the vhost's default, so
- * clients sending no Sec-WebSocket-Protocol are served too). The callbacks
+ * clients sending no Sec-WebSocket-Protocol are served too). The handshake
+ * is refused for another path and for a browser Origin other than the
+ * pages' own (http://HOST:PORT as listened on) or cfg->allowed_origins; a
+ * client without Origin is accepted. The callbacks
  * only move bytes: a WebSocket message is reassembled from its fragments
  * (at most cfg->max_frame bytes are kept; a longer one is dropped and
  * reported as too large) and handed to the hub; the hub's answers are

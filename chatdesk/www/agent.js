@@ -97,6 +97,8 @@
       case 'message': onMessage(f); break;
       case 'ack': onAck(f); break;
       case 'linked': onLinked(f); break;
+      case 'search_results': onSearchResults(f); break;
+      case 'doc': onDoc(f); break;
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
       case 'logged_out': break;
@@ -275,7 +277,35 @@
       }
       return;
     }
+    if (f.code === 'session_expired') {
+      /* the session ran out or was ended elsewhere: this connection is
+       * signed out; unacknowledged replies stay in the outbox and are
+       * resent after the next login */
+      session = null;
+      K.session.set(SESSION_KEY, null);
+      ready = false;
+      pendingTake.clear();
+      ui.resolveButton.disabled = false;
+      link.stop();
+      showLogin('登录已过期，请重新登录。');
+      return;
+    }
     const [kind, key] = parseId(id);
+    if (kind === 'search') {
+      if (cur && cur.search && cur.search.id === id) {
+        cur.search.pending = false;
+        cur.search.items = [];
+        cur.search.total = 0;
+        cur.search.error = K.errorText(f);
+        renderKb();
+      }
+      return;
+    }
+    if (kind === 'doc') {
+      docs.set(key, { error: K.errorText(f) });
+      renderKb();
+      return;
+    }
     if (kind === 'take') {
       pendingTake.delete(key);
       const text = f.code === 'already_taken'
@@ -478,7 +508,11 @@
   function openTicket(number, opts = {}) {
     const same = cur && cur.number === number;
     if (!same) {
-      cur = { number, ticket: queue.get(number) || null, msgs: new Map(), suggestions: [], seen: [], links: [], events: [], loaded: false };
+      cur = {
+        number, ticket: queue.get(number) || null, msgs: new Map(), suggestions: [], seen: [], links: [], events: [], loaded: false,
+        search: null, expanded: new Set(),
+      };
+      clearTimeout(searchTimer);
       ui.log.replaceChildren();
       ui.reply.value = '';
       ui.resolution.value = '';
@@ -757,65 +791,163 @@
     renderSide();
   }
 
-  /* The protocol has no search frame: the box filters the knowledge chatdesk
-   * suggested for this ticket (internal included) and what the user saw,
-   * and a document id (KB-0001) can be linked directly. */
+  /* The search box: empty, it lists what chatdesk suggested for this ticket
+   * (internal knowledge included) and what the user saw; with text, it
+   * searches the whole knowledge base over /ws (`search`, internal
+   * documents too), as the agent types (debounced) or on Enter. A document
+   * id (KB-0001) can be linked directly. Every card can be expanded to the
+   * full document (`doc`, fetched once and kept). */
   function renderKb() {
     if (!cur) return;
-    const q = ui.kbQ.value.trim().toLowerCase();
-    const all = [...cur.suggestions];
-    for (const s of cur.seen) if (!all.some((x) => x.id === s.id)) all.push({ ...s, seenOnly: true });
-    const strip = (s) => K.decodeEntities(String(s || '').replace(/<\/?mark>/g, '')).toLowerCase();
-    const hits = q ? all.filter((s) => [s.id, s.title, strip(s.snippet), s.workaround, s.category, s.service].some((v) => v && String(v).toLowerCase().includes(q))) : all;
-    const items = hits.map((s) => kbCard(s));
+    const focused = ui.kbResults.contains(document.activeElement) ? document.activeElement : null;
+    const focusKey = focused && focused.closest('li') ? [focused.closest('li').dataset.id, focused.dataset.testid] : null;
     const raw = ui.kbQ.value.trim();
-    if (raw && DOC_ID_RE.test(raw) && !all.some((s) => s.id.toLowerCase() === raw.toLowerCase())) {
+    const sr = raw ? cur.search : null;
+    let list;
+    if (sr) {
+      list = sr.items;
+      if (sr.error) ui.kbNote.textContent = `搜索失败：${sr.error}`;
+      else if (sr.pending) ui.kbNote.textContent = '正在搜索知识库…';
+      else if (!list.length) ui.kbNote.textContent = '知识库中没有找到相关内容。可换个说法，或输入文档编号直接关联。';
+      else ui.kbNote.textContent = `知识库中找到 ${sr.total} 条${sr.total > list.length ? `，显示前 ${list.length} 条` : ''}（含内部文档）`;
+    } else {
+      list = [...cur.suggestions];
+      for (const s of cur.seen) if (!list.some((x) => x.id === s.id)) list.push({ ...s, seenOnly: true });
+      if (!list.length) ui.kbNote.textContent = cur.loaded ? '暂无建议。输入关键词可搜索整个知识库，或输入文档编号直接关联。' : '';
+      else ui.kbNote.textContent = `为本工单建议的知识（${list.length} 条，含内部文档）`;
+    }
+    const items = list.map((s) => kbCard(s, !!sr));
+    if (raw && DOC_ID_RE.test(raw) && !list.some((s) => s.id.toLowerCase() === raw.toLowerCase())) {
       items.push(el('li', { class: 'card', 'data-testid': 'kb-id-item', 'data-id': raw },
         el('div', { class: 'card-head' }, el('span', { class: 'card-title' }, `按编号关联：${raw}`)),
         el('div', { class: 'card-actions' }, el('span', { class: 'verdict' }, '编号需存在于知识库中'), el('span', { class: 'sep' }), linkButton(raw, raw)),
         linkNote(raw)));
     }
     ui.kbResults.replaceChildren(...items);
-    if (!all.length) ui.kbNote.textContent = cur.loaded ? '暂无建议。可输入文档编号直接关联。' : '';
-    else if (q) ui.kbNote.textContent = hits.length ? `找到 ${hits.length} 条` : '建议中没有匹配的知识。可输入文档编号直接关联。';
-    else ui.kbNote.textContent = `为本工单建议的知识（${all.length} 条，含内部文档）`;
+    ui.kbResults.setAttribute('aria-busy', sr && sr.pending ? 'true' : 'false');
+    if (focusKey) {
+      const li = [...ui.kbResults.children].find((x) => x.dataset.id === focusKey[0]);
+      const f = li && li.querySelector(`[data-testid="${focusKey[1]}"]`);
+      if (f && !f.disabled) f.focus();
+    }
   }
 
-  function kbCard(s) {
+  function kbCard(s, fromSearch) {
     const kind = K.KINDS.includes(s.kind) ? s.kind : 'article';
-    const li = el('li', { class: `card${isLinked(s.id) ? ' linked' : ''}`, 'data-testid': 'kb-item', 'data-id': s.id, 'data-kind': kind },
-      el('div', { class: 'card-head' },
-        el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
-        s.visibility === 'internal' ? el('span', { class: 'badge internal' }, '内部') : null,
-        el('span', { class: 'card-title', 'data-testid': 'kb-title' }, s.title || s.id)),
-      s.snippet ? el('p', { class: 'snippet', 'data-testid': 'kb-snippet' }, K.snippetNodes(s.snippet)) : null);
-    const wa = K.plainText(s.workaround);
+    const li = el('li', {
+      class: `card${isLinked(s.id) ? ' linked' : ''}`, 'data-testid': 'kb-item', 'data-id': s.id, 'data-kind': kind,
+      'data-source': fromSearch ? 'search' : 'suggested',
+    },
+    el('div', { class: 'card-head' },
+      el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
+      s.visibility === 'internal' ? el('span', { class: 'badge internal', 'data-testid': 'kb-internal' }, '内部') : null,
+      el('span', { class: 'card-title', 'data-testid': 'kb-title' }, s.title || s.id)),
+    kind === 'standard' && (s.standard || s.path) ? el('p', { class: 'muted doc-meta' }, [s.standard, s.path].filter(Boolean).join(' · ')) : null,
+    s.snippet ? el('p', { class: 'snippet', 'data-testid': 'kb-snippet' }, K.snippetNodes(s.snippet)) : null);
     const first = K.firstLine(s.workaround);
-    let more = null;
     if (first) li.append(el('p', { class: 'workaround' }, el('span', { class: 'workaround-label' }, '临时方案'), first));
-    if (wa && wa !== first) {
-      more = el('div', { class: 'card-more', hidden: true, id: `kb-more-${++reqN}` }, wa);
-      li.append(more);
-    }
-    const actions = el('div', { class: 'card-actions' }, el('span', { class: 'card-id' }, s.id));
-    if (more) {
-      const btn = el('button', { type: 'button', class: 'btn-link', 'aria-expanded': 'false', 'aria-controls': more.id }, '完整临时方案');
-      btn.addEventListener('click', () => {
-        more.hidden = !more.hidden;
-        btn.setAttribute('aria-expanded', String(!more.hidden));
-        btn.textContent = more.hidden ? '完整临时方案' : '收起';
-      });
-      actions.append(btn);
-    }
-    actions.append(
-      s.seenOnly || cur.seen.some((x) => x.id === s.id) ? el('span', { class: 'verdict' }, '用户已看过') : null,
-      el('span', { class: 'sep' }), linkButton(s.id, s.title));
-    li.append(actions, linkNote(s.id) || '');
+    const open = cur.expanded.has(s.id);
+    const fullId = `kb-doc-${s.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+    const expand = el('button', {
+      type: 'button', class: 'btn-link', 'data-testid': 'kb-expand', 'aria-expanded': String(open), 'aria-controls': fullId,
+      onclick: () => toggleDoc(s.id),
+    }, open ? '收起全文' : '展开全文');
+    li.append(
+      el('div', { class: 'card-actions' },
+        el('span', { class: 'card-id' }, s.id),
+        expand,
+        s.seenOnly || cur.seen.some((x) => x.id === s.id) ? el('span', { class: 'verdict' }, '用户已看过') : null,
+        el('span', { class: 'sep' }), linkButton(s.id, s.title)),
+      linkNote(s.id) || '',
+      open ? docView(s.id, fullId) : '');
     return li;
   }
 
-  ui.kbQ.addEventListener('input', renderKb);
-  ui.kbForm.addEventListener('submit', (ev) => { ev.preventDefault(); renderKb(); });
+  /* The full documents fetched: id -> {pending} | {doc} | {error}. */
+  const docs = new Map();
+
+  function toggleDoc(id) {
+    if (!cur) return;
+    if (cur.expanded.has(id)) {
+      cur.expanded.delete(id);
+    } else {
+      cur.expanded.add(id);
+      const d = docs.get(id);
+      if (!d || d.error) {
+        if (send({ type: 'doc', id: rid('doc', id), item: id })) docs.set(id, { pending: true });
+        else docs.set(id, { error: '连接中断，请稍后再试。' });
+      }
+    }
+    renderKb();
+  }
+
+  const DOC_SECTIONS = [['symptom', '现象'], ['cause', '原因'], ['workaround', '临时方案'], ['resolution', '解决方案'], ['body', '']];
+
+  function docView(id, domId) {
+    const d = docs.get(id);
+    if (!d || d.pending) return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'aria-busy': 'true' }, '正在读取全文…');
+    if (d.error) return el('div', { class: 'doc-full inline-msg err', id: domId, role: 'alert', 'data-testid': 'kb-doc-error' }, `无法读取全文：${d.error}`);
+    const doc = d.doc;
+    const meta = [];
+    if (doc.category) meta.push(['分类', String(doc.category).split('/').join(' / ')]);
+    if (doc.product) meta.push(['适用', doc.product]);
+    if (doc.service) meta.push(['影响服务', doc.service]);
+    if (doc.status) meta.push(['状态', K.KE_STATUS_LABEL[doc.status] || doc.status]);
+    if (doc.standard || doc.std_title) meta.push(['标准', doc.standard || doc.std_title]);
+    if (doc.path) meta.push(['位置', doc.path]);
+    if (doc.updated) meta.push(['更新日期', doc.updated]);
+    const sections = DOC_SECTIONS.filter(([k]) => typeof doc[k] === 'string' && doc[k].trim())
+      .map(([k, h]) => el('section', { class: 'doc-sec' }, h ? el('h4', null, h) : null,
+        el('div', { class: 'doc-text', 'data-testid': 'kb-doc-text' }, K.plainText(doc[k]))));
+    return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'data-id': doc.id || id },
+      meta.length ? el('p', { class: 'muted doc-meta' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+      sections.length ? sections : el('p', { class: 'muted' }, '（全文为空）'));
+  }
+
+  function onDoc(f) {
+    const [, key] = parseId(typeof f.id === 'string' ? f.id : '');
+    const doc = f.doc;
+    if (!doc || typeof doc !== 'object') return;
+    docs.set(key || doc.id, { doc });
+    if (doc.id && doc.id !== key) docs.set(doc.id, { doc });
+    renderKb();
+  }
+
+  const SEARCH_DELAY_MS = 350;
+  const SEARCH_LIMIT = 20;
+  let searchTimer = 0;
+
+  /* Searches the knowledge base for the box's text (unless that search is
+   * already shown or under way, or force). */
+  function runSearch(force) {
+    clearTimeout(searchTimer);
+    if (!cur) return;
+    const q = ui.kbQ.value.trim();
+    if (!q) { cur.search = null; renderKb(); return; }
+    if (!force && cur.search && cur.search.q === q && !cur.search.error) return;
+    const id = rid('search', cur.number);
+    const prev = cur.search ? cur.search.items : [];
+    cur.search = { q, id, pending: true, items: prev, total: prev.length, error: '' };
+    if (!send({ type: 'search', id, q, limit: SEARCH_LIMIT })) {
+      cur.search = { q, id, pending: false, items: [], total: 0, error: '连接中断，请稍后再试。' };
+    }
+    renderKb();
+  }
+
+  function onSearchResults(f) {
+    if (!cur || !cur.search || f.id !== cur.search.id) return; /* an older search */
+    cur.search.pending = false;
+    cur.search.items = Array.isArray(f.items) ? f.items.filter((i) => i && typeof i.id === 'string') : [];
+    cur.search.total = Number.isInteger(f.total) ? f.total : cur.search.items.length;
+    renderKb();
+  }
+
+  ui.kbQ.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    if (!ui.kbQ.value.trim()) { if (cur) cur.search = null; renderKb(); return; }
+    searchTimer = setTimeout(() => runSearch(false), SEARCH_DELAY_MS);
+  });
+  ui.kbForm.addEventListener('submit', (ev) => { ev.preventDefault(); runSearch(true); });
 
   /* ---------- resolve ---------- */
 

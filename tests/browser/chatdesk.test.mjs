@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -323,9 +324,36 @@ test('a user asks, sees suggestions, escalates; an agent takes the ticket and re
 
   await upage.screenshot({ path: SHOT_CHAT, fullPage: true });
 
+  // the agent searches the whole knowledge base (internal documents too),
+  // reads a result in full and links it
+  const kbBox = apage.getByTestId('kb-search');
+  await kbBox.fill('域账号锁定 4740');
+  await kbBox.press('Enter');
+  const found = apage.locator('[data-testid=kb-item][data-source=search][data-id="KB-0030"]');
+  await found.waitFor();
+  assert.equal(await text(found.getByTestId('kb-internal')), '内部');
+  assert.match(await text(apage.getByTestId('kb-note')), /^知识库中找到 \d+ 条/);
+  await found.getByTestId('kb-expand').click();
+  const full = found.getByTestId('kb-doc-text').first();
+  await full.waitFor();
+  assert.match(await text(found.getByTestId('kb-doc')), /4740/);
+  assert.equal(await found.getByTestId('kb-expand').getAttribute('aria-expanded'), 'true');
+  await found.getByTestId('link-button').click();
+  await apage.locator('[data-testid=link-item][data-id="KB-0030"]').waitFor();
+  await found.getByTestId('linked').waitFor();
+  // typing searches too; clearing the box brings the ticket's suggestions back
+  await kbBox.fill('打印机脱机');
+  await apage.waitForFunction(() => document.querySelector('[data-testid=kb-results] [data-source=search]')
+    && !document.querySelector('[data-testid=kb-results] [data-id="KB-0030"]'));
+  await kbBox.fill('');
+  await apage.locator('[data-testid=kb-item][data-source=suggested]').first().waitFor();
+
   // the agent links the article and resolves the ticket
   const kb = apage.locator('[data-testid=kb-item][data-id="KB-0001"]');
   await kb.waitFor();
+  await kb.getByTestId('kb-expand').click(); // suggestions expand to the full article too
+  await kb.getByTestId('kb-doc-text').first().waitFor();
+  assert.match(await text(kb.getByTestId('kb-doc')), /AssumeUDPEncapsulationContextOnSendRule/);
   await kb.getByTestId('link-button').click();
   await apage.locator('[data-testid=link-item][data-id="KB-0001"]').waitFor();
   await apage.getByTestId('resolution-input').fill('已按 KB-0001 修改注册表 AssumeUDPEncapsulationContextOnSendRule=2 并重启，VPN 恢复。');
@@ -472,4 +500,45 @@ test('two agents race for a ticket: the loser is told clearly; wrong password; n
   noProblems(user.problems);
   noProblems(a1.problems);
   noProblems(a2.problems);
+});
+
+test('an agent whose session ends elsewhere is sent back to the login, then carries on', async (t) => {
+  const agent = await openPage(t);
+  const apage = agent.page;
+  await agentLogin(apage, AGENT2_USER, AGENT2_PASS);
+  const token = await apage.evaluate(() => JSON.parse(sessionStorage.getItem('kbdesk.agent.session')));
+  assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+  // another client logs out of the same session
+  await new Promise((resolve, reject) => {
+    const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws');
+    ws.on('error', reject);
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'login', id: 'l', session: token })));
+    ws.on('message', (data) => {
+      const f = JSON.parse(data.toString());
+      if (f.type === 'welcome') ws.send(JSON.stringify({ type: 'logout', id: 'o' }));
+      else if (f.type === 'logged_out') { ws.close(); resolve(); }
+      else reject(new Error(`unexpected ${data}`));
+    });
+  });
+  // the page's next frame is refused: back to the login form
+  const user = await openPage(t);
+  await startChat(user.page, '钱七', 'qian@example.cn');
+  await say(user.page, '共享盘打不开');
+  await user.page.getByTestId('escalate-toggle').click();
+  await user.page.getByTestId('escalate-submit').click();
+  await user.page.getByTestId('ticket-bar').waitFor();
+  const number = await text(user.page.getByTestId('ticket-number'));
+  await queueItem(apage, number).getByTestId('take-button').click();
+  await apage.getByTestId('login').waitFor();
+  assert.equal(await text(apage.getByTestId('login-error')), '登录已过期，请重新登录。');
+  assert.equal(await apage.evaluate(() => sessionStorage.getItem('kbdesk.agent.session')), null);
+  // logging in again works, and the ticket can be taken
+  await apage.getByTestId('login-username').fill(AGENT2_USER);
+  await apage.getByTestId('login-password').fill(AGENT2_PASS);
+  await apage.getByTestId('login-button').click();
+  await apage.getByTestId('desk').waitFor();
+  await queueItem(apage, number).getByTestId('take-button').click();
+  await apage.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
+  noProblems(agent.problems);
+  noProblems(user.problems);
 });

@@ -123,9 +123,9 @@ class Client {
     ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
   }
 
-  static open(url = wsUrl, protocols) {
+  static open(url = wsUrl, protocols, options = {}) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000 });
+      const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000, ...options });
       const c = new Client(ws);
       ws.once('open', () => { clients.add(c); resolve(c); });
       ws.once('error', reject);
@@ -654,11 +654,134 @@ test('useradd reads the password from stdin and refuses bad input', { timeout: 6
   const help = await run(CHATDESK, ['--help']);
   assert.equal(help.code, 0);
   for (const key of ['--index', '--db', '--listen', '--config', '--www', '--threads', '--max-frame',
-    '--rate', '--burst', '--session-ttl', '--auto-close-days', 'useradd', 'max_frame', 'auto_close_days']) {
+    '--rate', '--burst', '--session-ttl', '--auto-close-days', '--allowed-origins', 'useradd', 'max_frame',
+    'auto_close_days', 'allowed_origins']) {
     assert.ok(help.stdout.includes(key), `--help lacks ${key}`);
   }
   const badflag = await run(CHATDESK, ['--index', index, '--db', conninfo, '--rate', '0']);
   assert.equal(badflag.code, 2);
+  for (const bad of ['evil.example', 'http://a.example/path', 'ftp://a.example', 'http://a.example,', 'http://a:99999']) {
+    const r = await run(CHATDESK, ['--index', index, '--db', conninfo, '--allowed-origins', bad]);
+    assert.equal(r.code, 2, `--allowed-origins ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /--allowed-origins/);
+  }
+});
+
+test('the WebSocket handshake checks the Origin of browsers', { timeout: 120000 }, async () => {
+  const port = new URL(base).port;
+  // no Origin (not a browser), the page's own origin, and localhost for a loopback address
+  for (const origin of [undefined, base, `http://localhost:${port}`, base.toUpperCase()]) {
+    const c = await Client.open(wsUrl, undefined, origin ? { origin } : {});
+    await c.sync();
+    await c.close();
+  }
+  // anything else is refused during the handshake
+  for (const origin of ['http://evil.example', `http://127.0.0.1:${Number(port) + 1}`, `https://127.0.0.1:${port}`,
+    `${base}.evil.example`, 'null']) {
+    await assert.rejects(Client.open(wsUrl, undefined, { origin }), `origin ${origin} is refused`);
+  }
+  // allowed_origins (a config file key, and the flag over it) adds origins
+  const cfg = path.join(tmp, 'origins.conf');
+  await writeFile(cfg, 'allowed_origins = https://desk.example.cn , http://10.0.0.5:8081/\n');
+  const d2 = startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '1', '--config', cfg]);
+  try {
+    const base2 = await d2.ready;
+    const ws2 = base2.replace('http:', 'ws:') + '/ws';
+    for (const origin of ['https://desk.example.cn', 'http://10.0.0.5:8081', base2]) {
+      const c = await Client.open(ws2, undefined, { origin });
+      const w = await c.request({ type: 'hello', name: '跨域用户' });
+      assert.equal(w.type, 'welcome');
+      await c.close();
+    }
+    for (const origin of ['http://desk.example.cn', 'https://desk.example.cn:8443', 'http://evil.example']) {
+      await assert.rejects(Client.open(ws2, undefined, { origin }), `origin ${origin} is refused`);
+    }
+  } finally {
+    const e = await stopDaemon(d2);
+    assert.deepEqual(e, { code: 0, signal: null }, d2.log);
+  }
+});
+
+test('agents search the knowledge base and read documents over /ws', { timeout: 60000 }, async () => {
+  const a = await agent('agent1');
+  const r = await a.request({ type: 'search', q: '域账号锁定 4740' });
+  assert.equal(r.type, 'search_results', JSON.stringify(r));
+  assert.equal(r.q, '域账号锁定 4740');
+  assert.ok(r.total >= r.items.length && r.items.length >= 1 && r.items.length <= 10);
+  const kb30 = r.items.find((i) => i.id === 'KB-0030');
+  assert.ok(kb30, `the lockout article is found: ${r.items.map((i) => i.id)}`);
+  assert.equal(kb30.visibility, 'internal');
+  assert.ok(kb30.title && typeof kb30.snippet === 'string');
+  const ke = await a.request({ type: 'search', q: 'VPN', kind: 'known_error', limit: 3 });
+  assert.ok(ke.items.length >= 1 && ke.items.length <= 3);
+  assert.ok(ke.items.every((i) => i.kind === 'known_error' && i.status));
+  const std = await a.request({ type: 'search', q: '服务台', kind: 'standard', limit: 2 });
+  assert.ok(std.items.every((i) => i.kind === 'standard' && i.clause));
+  for (const [frame, code, field] of [
+    [{ type: 'search', q: '' }, 'bad_field', 'q'],
+    [{ type: 'search' }, 'missing_field', 'q'],
+    [{ type: 'search', q: 'x'.repeat(4097) }, 'bad_field', 'q'],
+    [{ type: 'search', q: 'VPN', kind: 'faq' }, 'bad_field', 'kind'],
+    [{ type: 'search', q: 'VPN', limit: 500 }, 'bad_field', 'limit'],
+    [{ type: 'doc' }, 'missing_field', 'item'],
+  ]) {
+    const e = await a.request(frame);
+    assert.deepEqual([e.type, e.code, e.field], ['error', code, field], JSON.stringify([frame, e]));
+  }
+  // the full document: internal ones for agents only
+  const d = await a.request({ type: 'doc', item: 'KB-0030' });
+  assert.equal(d.type, 'doc');
+  assert.equal(d.doc.id, 'KB-0030');
+  assert.equal(d.doc.visibility, 'internal');
+  assert.match(d.doc.body, /4740/);
+  const u = await requester();
+  const f = await u.request({ type: 'search', q: 'VPN' });
+  assert.deepEqual([f.type, f.code], ['error', 'forbidden']);
+  const pub = await u.request({ type: 'doc', item: 'KB-0001' });
+  assert.equal(pub.doc.id, 'KB-0001');
+  assert.match(pub.doc.body, /AssumeUDPEncapsulationContextOnSendRule/);
+  const hidden = await u.request({ type: 'doc', item: 'KB-0030' });
+  assert.deepEqual([hidden.type, hidden.code], ['error', 'not_found']);
+  const none = await a.request({ type: 'doc', item: 'KB-9999' });
+  assert.equal(none.code, 'not_found');
+  await u.close();
+  await a.close();
+});
+
+test('a connection whose session ends is signed out and can sign in again', { timeout: 60000 }, async () => {
+  // a requester whose session runs out (its row expired in PostgreSQL)
+  const u = await requester();
+  assert.equal((await u.request({ type: 'message', text: '邮箱满了' })).type, 'ack');
+  const hash = await sqlOne(`SELECT encode(s.token_hash, 'hex') FROM sessions s
+    JOIN conversations c ON c.requester_id = s.person_id WHERE c.id = $1`, u.conversation);
+  await sql(`UPDATE sessions SET created_at = now() - interval '2 hours', last_seen_at = now() - interval '1 hour',
+    expires_at = now() - interval '1 second' WHERE token_hash = decode($1, 'hex')`, hash);
+  const e = await u.request({ type: 'message', id: 'late', text: '还在吗' });
+  assert.deepEqual([e.type, e.code, e.id], ['error', 'session_expired', 'late']);
+  assert.equal(await sqlOne('SELECT count(*) FROM messages WHERE conversation_id = $1', u.conversation), '1');
+  const na = await u.request({ type: 'escalate', impact: 1, urgency: 1 });
+  assert.equal(na.code, 'not_authenticated');
+  // the connection is still open: a new chat on it
+  const w = await u.request({ type: 'hello', name: '重新开始' });
+  assert.equal(w.type, 'welcome');
+  assert.equal((await u.request({ type: 'message', text: '邮箱满了' })).seq, 1);
+
+  // an agent's session ended by a logout on another connection
+  const a1 = await agent('agent2');
+  const login = a1.frames.find((f) => f.type === 'welcome');
+  const a2 = await Client.open();
+  assert.equal((await a2.request({ type: 'login', session: login.session })).type, 'welcome');
+  assert.equal((await a2.request({ type: 'queue' })).type, 'queue');
+  assert.equal((await a1.request({ type: 'logout' })).type, 'logged_out');
+  const e2 = await a2.request({ type: 'queue' });
+  assert.deepEqual([e2.type, e2.code], ['error', 'session_expired']);
+  const again = await a2.request({ type: 'login', username: 'agent2', password: AGENTS.agent2 });
+  assert.equal(again.type, 'welcome');
+  assert.equal((await a2.request({ type: 'queue' })).type, 'queue');
+  await a2.close();
+  await a1.close();
+  await u.close();
 });
 
 test('stops cleanly on SIGTERM', { timeout: 60000 }, async () => {

@@ -988,6 +988,307 @@ static void resume_replays_what_was_missed(void **state)
     reply_fin(&r);
 }
 
+/* ---- knowledge search and documents ------------------------------------------------ */
+
+static void agents_search_the_knowledge_base(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    struct reply r;
+    run(&a, "{\"type\":\"search\",\"id\":\"s1\",\"q\":\"域账号锁定 4740\"}", &r);
+    assert_int_equal(r.n, 1);
+    json_t *f = must(&r, "search_results");
+    assert_string_equal(s_of(f, "id"), "s1");
+    assert_string_equal(s_of(f, "q"), "域账号锁定 4740");
+    assert_int_equal(i_of(f, "offset"), 0);
+    json_t *items = json_object_get(f, "items");
+    assert_true(json_array_size(items) >= 1 && json_array_size(items) <= PROTO_SEARCH_LIMIT);
+    assert_true(i_of(f, "total") >= (long long)json_array_size(items));
+    /* the internal article on lockouts (event 4740) is found: agents see
+     * internal knowledge; articles and known errors by default */
+    int kb30 = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        const char *kind = s_of(it, "kind");
+        assert_true(strcmp(kind, "article") == 0 || strcmp(kind, "known_error") == 0);
+        assert_true(strlen(s_of(it, "title")) > 0);
+        assert_non_null(json_string_value(json_object_get(it, "snippet")));
+        if (strcmp(s_of(it, "id"), "KB-0030") == 0) {
+            kb30 = 1;
+            assert_string_equal(s_of(it, "visibility"), "internal");
+        }
+    }
+    assert_true(kb30);
+    assert_false(r.out.client_set); /* nothing about the connection changed */
+    reply_fin(&r);
+    /* kind, limit and offset */
+    run(&a, "{\"type\":\"search\",\"q\":\"VPN\",\"kind\":\"known_error\",\"limit\":2}", &r);
+    f = must(&r, "search_results");
+    assert_null(json_object_get(f, "id"));
+    items = json_object_get(f, "items");
+    assert_true(json_array_size(items) >= 1 && json_array_size(items) <= 2);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        assert_string_equal(s_of(it, "kind"), "known_error");
+        assert_true(json_is_string(json_object_get(it, "status")));
+    }
+    char second[64];
+    snprintf(second, sizeof second, "%s", s_of(json_array_get(items, 1), "id"));
+    long long total = i_of(f, "total");
+    reply_fin(&r);
+    run(&a, "{\"type\":\"search\",\"q\":\"VPN\",\"kind\":\"known_error\",\"limit\":1,\"offset\":1}", &r);
+    f = must(&r, "search_results");
+    assert_int_equal(i_of(f, "offset"), 1);
+    assert_int_equal(i_of(f, "total"), total);
+    assert_int_equal(json_array_size(json_object_get(f, "items")), 1);
+    assert_string_equal(s_of(json_array_get(json_object_get(f, "items"), 0), "id"), second);
+    reply_fin(&r);
+    run(&a, "{\"type\":\"search\",\"q\":\"8.3.4.1\",\"kind\":\"standard\",\"limit\":3}", &r);
+    items = json_object_get(must(&r, "search_results"), "items");
+    assert_true(json_array_size(items) >= 1);
+    assert_string_equal(s_of(json_array_get(items, 0), "kind"), "standard");
+    assert_string_equal(s_of(json_array_get(items, 0), "clause"), "8.3.4.1");
+    reply_fin(&r);
+    /* nothing found is an empty list, not an error */
+    run(&a, "{\"type\":\"search\",\"q\":\"。，！\"}", &r);
+    f = must(&r, "search_results");
+    assert_int_equal(json_array_size(json_object_get(f, "items")), 0);
+    assert_int_equal(i_of(f, "total"), 0);
+    reply_fin(&r);
+    /* agents only */
+    struct desk_client req;
+    mk_requester(&req, NULL);
+    run(&req, "{\"type\":\"search\",\"id\":\"s2\",\"q\":\"VPN\"}", &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), "forbidden");
+    assert_string_equal(s_of(r.f[0], "id"), "s2");
+    reply_fin(&r);
+    struct desk_client none = {0};
+    expect_error(&none, "{\"type\":\"search\",\"q\":\"VPN\"}", "not_authenticated");
+}
+
+static void documents_by_id_public_for_requesters(void **state)
+{
+    (void)state;
+    struct desk_client a, req;
+    char user[32];
+    mk_agent(&a, user);
+    mk_requester(&req, NULL);
+    struct reply r;
+    /* an internal article: agents read it, requesters do not see it exists */
+    run(&a, "{\"type\":\"doc\",\"id\":\"d1\",\"item\":\"KB-0030\"}", &r);
+    assert_int_equal(r.n, 1);
+    json_t *f = must(&r, "doc");
+    assert_string_equal(s_of(f, "id"), "d1");
+    json_t *doc = json_object_get(f, "doc");
+    assert_string_equal(s_of(doc, "id"), "KB-0030");
+    assert_string_equal(s_of(doc, "kind"), "article");
+    assert_string_equal(s_of(doc, "visibility"), "internal");
+    assert_true(strlen(s_of(doc, "title")) > 0);
+    assert_non_null(strstr(s_of(doc, "body"), "4740"));
+    reply_fin(&r);
+    run(&req, "{\"type\":\"doc\",\"id\":\"d2\",\"item\":\"KB-0030\"}", &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), "not_found");
+    assert_string_equal(s_of(r.f[0], "id"), "d2");
+    reply_fin(&r);
+    /* a public article for both */
+    struct desk_client *who[] = {&a, &req};
+    for (int i = 0; i < 2; i++) {
+        run(who[i], "{\"type\":\"doc\",\"item\":\"KB-0001\"}", &r);
+        doc = json_object_get(must(&r, "doc"), "doc");
+        assert_string_equal(s_of(doc, "id"), "KB-0001");
+        assert_string_equal(s_of(doc, "visibility"), "public");
+        assert_non_null(strstr(s_of(doc, "body"), "AssumeUDPEncapsulationContextOnSendRule"));
+        reply_fin(&r);
+    }
+    /* a standard clause carries its standard */
+    run(&req, "{\"type\":\"doc\",\"item\":\"std-s004:8.3.4.1\"}", &r);
+    doc = json_object_get(must(&r, "doc"), "doc");
+    assert_string_equal(s_of(doc, "kind"), "standard");
+    assert_string_equal(s_of(doc, "std"), "s004");
+    reply_fin(&r);
+    expect_error(&a, "{\"type\":\"doc\",\"item\":\"KB-9999\"}", "not_found");
+    expect_error(&req, "{\"type\":\"doc\",\"item\":\"no such thing\"}", "not_found");
+    struct desk_client none = {0};
+    expect_error(&none, "{\"type\":\"doc\",\"item\":\"KB-0001\"}", "not_authenticated");
+}
+
+/* ---- sessions that end while connected ----------------------------------------------- */
+
+/* The hex of a client's session hash, for SQL (decode($1, 'hex')). */
+static const char *hash_hex(const struct desk_client *c)
+{
+    static char hex[AUTH_TOKEN_HASH_BYTES * 2 + 1];
+    for (int i = 0; i < AUTH_TOKEN_HASH_BYTES; i++)
+        snprintf(hex + 2 * i, 3, "%02x", c->token_hash[i]);
+    return hex;
+}
+
+/* Ends c's session in the database as if its time had run out. */
+static void expire_session(const struct desk_client *c)
+{
+    q_exec("UPDATE sessions SET created_at = now() - interval '2 hours',"
+           " last_seen_at = now() - interval '1 hour', expires_at = now() - interval '1 second'"
+           " WHERE token_hash = decode($1, 'hex')",
+           hash_hex(c));
+}
+
+static void expired_session_stops_the_connection(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    char token[64];
+    mk_requester(&c, token);
+    assert_int_equal(say(&c, "e1", "邮箱满了"), 1);
+    int64_t conv = c.conv_id;
+    expire_session(&c);
+    /* the next frame is refused and the connection signed out */
+    struct reply r;
+    run(&c, "{\"type\":\"message\",\"id\":\"e2\",\"text\":\"还是满的\"}", &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), "session_expired");
+    assert_string_equal(s_of(r.f[0], "id"), "e2");
+    assert_true(r.out.client_set);
+    assert_true(r.out.attach);
+    assert_int_equal(r.out.attach_conv, 0);
+    assert_false(r.out.db_error);
+    reply_fin(&r);
+    assert_int_equal(c.role, DESK_NONE);
+    char cv[24];
+    snprintf(cv, sizeof cv, "%lld", (long long)conv);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", cv), 1);
+    /* signed out: what follows is refused until a new hello */
+    expect_error(&c, "{\"type\":\"escalate\",\"impact\":1,\"urgency\":1}", "not_authenticated");
+    /* the expired session cannot be resumed; a new hello on the same
+     * connection starts again */
+    char json[256];
+    snprintf(json, sizeof json, "{\"type\":\"hello\",\"resume\":{\"session\":\"%s\"}}", token);
+    expect_error(&c, json, "session_expired");
+    run(&c, "{\"type\":\"hello\",\"name\":\"回来了\"}", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    assert_int_equal(c.role, DESK_REQUESTER);
+    assert_int_equal(say(&c, "e3", "邮箱满了"), 1);
+}
+
+static void logout_elsewhere_ends_every_connection(void **state)
+{
+    (void)state;
+    struct desk_client a1, a2 = {0};
+    char user[32], json[256];
+    mk_agent(&a1, user);
+    /* a second connection of the same session */
+    struct reply r;
+    run(&a1, "{\"type\":\"queue\"}", &r);
+    must(&r, "queue");
+    reply_fin(&r);
+    /* find the token: log in again with the password on a2, then share */
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"agent-pass\"}",
+             user);
+    run(&a2, json, &r);
+    char token[64];
+    snprintf(token, sizeof token, "%s", s_of(must(&r, "welcome"), "session"));
+    reply_fin(&r);
+    struct desk_client a3 = {0};
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"session\":\"%s\"}", token);
+    do_ok(&a3, json, "welcome");
+    do_ok(&a3, "{\"type\":\"queue\"}", "queue");
+    /* a2 logs out: a3 (same session) is done, a1 (its own session) is not */
+    do_ok(&a2, "{\"type\":\"logout\"}", "logged_out");
+    run(&a3, "{\"type\":\"search\",\"id\":\"q\",\"q\":\"VPN\"}", &r);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(error_code(&r), "session_expired");
+    assert_int_equal(find(&r, "search_results", -1), -1);
+    reply_fin(&r);
+    assert_int_equal(a3.role, DESK_NONE);
+    do_ok(&a1, "{\"type\":\"queue\"}", "queue");
+    /* a3 logs in again on the same connection */
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"agent-pass\"}",
+             user);
+    do_ok(&a3, json, "welcome");
+    do_ok(&a3, "{\"type\":\"queue\"}", "queue");
+    /* a disabled agent's connections stop too */
+    int64_t id = a1.person_id;
+    assert_int_equal(store_person_set_disabled(desk_store(g.d), id, 1), 0);
+    expect_error(&a1, "{\"type\":\"queue\"}", "session_expired");
+    assert_int_equal(a1.person_id, 0);
+    expect_error(&a3, "{\"type\":\"typing\",\"ticket\":\"INC-000001\"}", "session_expired");
+    assert_int_equal(store_person_set_disabled(desk_store(g.d), id, 0), 0);
+    /* a session of someone else than the connection's person is no session */
+    do_ok(&a2, json, "welcome");
+    struct desk_client forged = a2;
+    forged.person_id = a2.person_id + 1000000;
+    expect_error(&forged, "{\"type\":\"queue\"}", "session_expired");
+    do_ok(&a2, "{\"type\":\"queue\"}", "queue");
+}
+
+static void frames_keep_a_session_alive(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    const char *h = hash_hex(&c);
+    char hex[AUTH_TOKEN_HASH_BYTES * 2 + 1];
+    snprintf(hex, sizeof hex, "%s", h);
+    /* about to run out, last seen two minutes ago: a frame pushes the
+     * expiry to a full session_ttl from now */
+    q_exec("UPDATE sessions SET created_at = now() - interval '1 day',"
+           " last_seen_at = now() - interval '2 minutes', expires_at = now() + interval '30 seconds'"
+           " WHERE token_hash = decode($1, 'hex')",
+           hex);
+    struct reply r;
+    run(&c, "{\"type\":\"typing\"}", &r); /* nobody to tell: no answer */
+    assert_int_equal(r.n, 0);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE token_hash = decode($1, 'hex')"
+                          " AND last_seen_at > now() - interval '1 minute'",
+                          hex),
+                     1);
+    assert_true(q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
+                     " WHERE token_hash = decode($1, 'hex')",
+                     hex) >= g.cfg.session_ttl - 60);
+    /* seen just now: the next frame only reads (no write per frame) */
+    q_exec("UPDATE sessions SET expires_at = now() + interval '1 hour' WHERE token_hash = decode($1, 'hex')",
+           hex);
+    assert_int_equal(say(&c, "k1", "打印机脱机"), 1);
+    assert_true(q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
+                     " WHERE token_hash = decode($1, 'hex')",
+                     hex) <= 3600);
+
+    /* the shortest session_ttl (60 s): a session lives 60 s from its
+     * creation, each frame at least 6 s after the last touch renews it, and
+     * one second past its end the connection is signed out */
+    int ttl = g.cfg.session_ttl;
+    g.cfg.session_ttl = 60; /* the desk reads its config on every request */
+    struct desk_client s;
+    mk_requester(&s, NULL);
+    snprintf(hex, sizeof hex, "%s", hash_hex(&s));
+    long long left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
+                          " WHERE token_hash = decode($1, 'hex')",
+                          hex);
+    assert_true(left > 0 && left <= 60);
+    q_exec("UPDATE sessions SET created_at = now() - interval '55 seconds',"
+           " last_seen_at = now() - interval '10 seconds', expires_at = now() + interval '5 seconds'"
+           " WHERE token_hash = decode($1, 'hex')",
+           hex);
+    assert_int_equal(say(&s, "t1", "VPN 又断了"), 1);
+    left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
+                " WHERE token_hash = decode($1, 'hex')",
+                hex);
+    assert_true(left >= 50 && left <= 60);
+    q_exec("UPDATE sessions SET last_seen_at = now() - interval '61 seconds',"
+           " expires_at = now() - interval '1 second' WHERE token_hash = decode($1, 'hex')",
+           hex);
+    run(&s, "{\"type\":\"message\",\"id\":\"t2\",\"text\":\"在吗\"}", &r);
+    assert_string_equal(error_code(&r), "session_expired");
+    reply_fin(&r);
+    assert_int_equal(s.role, DESK_NONE);
+    g.cfg.session_ttl = ttl;
+}
+
 /* ---- the database goes away ------------------------------------------------------- */
 
 static void database_down_nothing_acked_then_back(void **state)
@@ -1089,6 +1390,11 @@ int main(void)
         cmocka_unit_test(feedback_helpful_ends_the_chat),
         cmocka_unit_test(resume_replays_what_was_missed),
         cmocka_unit_test(a_draw_takes_one_winner),
+        cmocka_unit_test(agents_search_the_knowledge_base),
+        cmocka_unit_test(documents_by_id_public_for_requesters),
+        cmocka_unit_test(expired_session_stops_the_connection),
+        cmocka_unit_test(logout_elsewhere_ends_every_connection),
+        cmocka_unit_test(frames_keep_a_session_alive),
         cmocka_unit_test(maintenance_auto_closes_old_resolutions),
         cmocka_unit_test(database_down_nothing_acked_then_back),
     };

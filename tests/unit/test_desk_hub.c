@@ -378,6 +378,59 @@ static void messages_exactly_once_in_order(void **state)
     tconn_fin(&ta);
 }
 
+/* A job whose outbox signs its connection out (session_expired, logout). */
+static void sign_out(hub *h, struct hub_conn *c, const char *frame_json)
+{
+    frame(h, c, frame_json);
+    struct desk_job *job = take_job(fk.njobs - 1);
+    assert_ptr_equal(job->conn, c);
+    assert_int_not_equal(job->client.role, DESK_NONE);
+    job->out.client_set = 1;
+    memset(&job->out.client, 0, sizeof job->out.client);
+    job->out.attach = 1;
+    desk_outbox_error(&job->out, P_SESSION_EXPIRED, "expired", job->msg.id, NULL);
+    hub_done(h, job);
+}
+
+static void signed_out_connections_hear_nothing_more(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1000, 1000);
+    struct tconn tr = {0}, ta = {0}, tx = {0};
+    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta), *x = hub_open(h, &tx);
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
+    sign_in(h, a, DESK_AGENT, 10, 0, 0);
+    sign_in(h, x, DESK_AGENT, 11, 0, 0);
+    while (fk.njobs)
+        hub_done(h, take_job(0));
+    sign_out(h, r, "{\"type\":\"message\",\"id\":\"m1\",\"text\":\"t\"}");
+    sign_out(h, a, "{\"type\":\"queue\",\"id\":\"q1\"}");
+    assert_string_equal(code_of(tr.sent[tr.n - 1]), "session_expired");
+    assert_string_equal(code_of(ta.sent[ta.n - 1]), "session_expired");
+    assert_int_equal(fk.njobs, 0); /* no catch-up for a connection following nothing */
+    int nr = tr.n, na = ta.n, nx = tx.n;
+    /* pushes for the conversation, the person and every agent pass them by */
+    frame(h, x, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"y\",\"text\":\"t\"}");
+    struct desk_job *rep = take_job(0);
+    add_msg(rep, DESK_TO_CONV, 7, 1, 0);
+    add_type(rep, DESK_TO_PERSON, 10, "typing");
+    add_type(rep, DESK_TO_AGENTS, 0, "queue_update");
+    hub_done(h, rep);
+    assert_int_equal(tr.n, nr);
+    assert_int_equal(ta.n, na);
+    assert_int_equal(tx.n, nx + 1); /* the still signed-in agent */
+    /* their next frames go to the workers as nobody's */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m2\",\"text\":\"t\"}");
+    struct desk_job *j = take_job(0);
+    assert_int_equal(j->client.role, DESK_NONE);
+    assert_int_equal(j->client.person_id, 0);
+    hub_done(h, j);
+    hub_free(h);
+    tconn_fin(&tr);
+    tconn_fin(&ta);
+    tconn_fin(&tx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +438,7 @@ int main(void)
         cmocka_unit_test(bad_frames_rate_limit_and_overload),
         cmocka_unit_test(routing),
         cmocka_unit_test(messages_exactly_once_in_order),
+        cmocka_unit_test(signed_out_connections_hear_nothing_more),
     };
     return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
 }

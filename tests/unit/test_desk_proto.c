@@ -201,6 +201,65 @@ static void rejects_bad_frames(void **state)
     bad("{\"type\":\"typing\",\"active\":1}", P_BAD_FIELD, "active", NULL);
 }
 
+static void search_and_doc_frames(void **state)
+{
+    (void)state;
+    struct desk_msg m;
+    good("{\"type\":\"search\",\"id\":\"s1\",\"q\":\"域账号锁定 4740\"}", &m);
+    assert_int_equal(m.type, DM_SEARCH);
+    assert_string_equal(m.q, "域账号锁定 4740");
+    assert_null(m.kind);
+    assert_int_equal(m.limit, PROTO_SEARCH_LIMIT);
+    assert_int_equal(m.offset, 0);
+    assert_string_equal(proto_type_name(m.type), "search");
+    desk_msg_fin(&m);
+    assert_null(m.q);
+    good("{\"type\":\"search\",\"q\":\"VPN\",\"kind\":\"known_error\",\"limit\":50,\"offset\":10}", &m);
+    assert_string_equal(m.kind, "known_error");
+    assert_int_equal(m.limit, 50);
+    assert_int_equal(m.offset, 10);
+    desk_msg_fin(&m);
+    good("{\"type\":\"search\",\"q\":\"x\",\"kind\":\"article,known_error,standard\",\"limit\":null}", &m);
+    assert_string_equal(m.kind, "article,known_error,standard");
+    assert_int_equal(m.limit, PROTO_SEARCH_LIMIT);
+    desk_msg_fin(&m);
+    good("{\"type\":\"doc\",\"id\":\"d1\",\"item\":\"std-s004:8.3.4.1\"}", &m);
+    assert_int_equal(m.type, DM_DOC);
+    assert_string_equal(m.item, "std-s004:8.3.4.1");
+    assert_string_equal(proto_type_name(m.type), "doc");
+    desk_msg_fin(&m);
+
+    bad("{\"type\":\"search\",\"id\":\"s\"}", P_MISSING_FIELD, "q", "s");
+    bad("{\"type\":\"search\",\"q\":\"\"}", P_BAD_FIELD, "q", NULL);
+    bad("{\"type\":\"search\",\"q\":\"  \\n \"}", P_BAD_FIELD, "q", NULL);
+    bad("{\"type\":\"search\",\"q\":42}", P_BAD_FIELD, "q", NULL);
+    bad("{\"type\":\"search\",\"q\":\"a\\u0000b\"}", P_BAD_ENCODING, "q", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"kind\":\"faq\"}", P_BAD_FIELD, "kind", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"kind\":\"article,\"}", P_BAD_FIELD, "kind", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"kind\":\"article, standard\"}", P_BAD_FIELD, "kind", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"kind\":\"\"}", P_BAD_FIELD, "kind", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"kind\":[\"article\"]}", P_BAD_FIELD, "kind", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"limit\":0}", P_BAD_FIELD, "limit", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"limit\":51}", P_BAD_FIELD, "limit", NULL);
+    bad("{\"type\":\"search\",\"q\":\"x\",\"offset\":-1}", P_BAD_FIELD, "offset", NULL);
+    bad("{\"type\":\"doc\",\"id\":\"d\"}", P_MISSING_FIELD, "item", "d");
+    bad("{\"type\":\"doc\",\"item\":\"\"}", P_BAD_FIELD, "item", NULL);
+    /* q: KB_SEARCH_MAX_QUERY bytes are fine, one more is not */
+    size_t n = KB_SEARCH_MAX_QUERY;
+    char *s = malloc(64 + n + 1);
+    strcpy(s, "{\"type\":\"search\",\"q\":\"");
+    char *p = s + strlen(s);
+    memset(p, 'a', n);
+    strcpy(p + n, "\"}");
+    good(s, &m);
+    assert_int_equal(strlen(m.q), KB_SEARCH_MAX_QUERY);
+    desk_msg_fin(&m);
+    memset(p, 'a', n + 1);
+    strcpy(p + n + 1, "\"}");
+    bad(s, P_BAD_FIELD, "q", NULL);
+    free(s);
+}
+
 static void text_limits_count_characters(void **state)
 {
     (void)state;
@@ -278,6 +337,20 @@ static void error_frames_and_objects(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "workaround")), "重启");
     assert_string_equal(json_string_value(json_object_get(o, "visibility")), "internal");
     assert_null(json_object_get(o, "category"));
+    assert_null(json_object_get(o, "clause"));
+    json_decref(o);
+    struct kb_hit sh = {0};
+    sh.id = "std-s004:8.3.4.1";
+    sh.kind = "standard";
+    sh.title = "8.3.4.1 要求";
+    sh.std = "s004";
+    sh.clause = "8.3.4.1";
+    sh.heading = "要求";
+    o = proto_hit(&sh);
+    assert_string_equal(json_string_value(json_object_get(o, "clause")), "8.3.4.1");
+    assert_string_equal(json_string_value(json_object_get(o, "std")), "s004");
+    assert_string_equal(json_string_value(json_object_get(o, "visibility")), "public");
+    assert_null(json_object_get(o, "path"));
     json_decref(o);
 
     o = proto_message(1, "admin", "张工", "hi", 3, 0, "c1", "INC-1");
@@ -292,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_every_client_frame),
         cmocka_unit_test(rejects_bad_frames),
+        cmocka_unit_test(search_and_doc_frames),
         cmocka_unit_test(text_limits_count_characters),
         cmocka_unit_test(error_frames_and_objects),
     };
