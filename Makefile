@@ -146,6 +146,16 @@ eval: all $(EVAL)
 	$(B)/bin/kbeval --corpus corpora --index build/eval/index --work build/eval \
 	    --queries tests/eval/queries.tsv --out tests/eval/RESULTS.md
 
+# benchmarks on real Chinese/English text from Debian packages, against
+# Xapian's scriptindex and PostgreSQL full-text search measured in the same
+# run (tests/bench/run.sh; installs what it needs; ~45-50 min on 2 cores);
+# rewrites tests/bench/RESULTS.md and tests/bench/plots/. Not part of
+# `make test`. `make bench BENCH_QUICK=1`: a quick pass (~12 min) for iteration.
+.PHONY: bench
+bench: deps
+	$(MAKE) all $(EVAL)
+	@BENCH_QUICK="$(BENCH_QUICK)" bash tests/bench/run.sh
+
 clean:
 	rm -rf build
 

@@ -1,0 +1,374 @@
+// benchq: query latency of kbdesk's search core and of the baselines, one
+// query at a time in one thread, over the query log tests/bench/queries.txt.
+//
+//   benchq --engine E (--index DIR | --db CONNINFO) --queries FILE
+//          [--repeat N] [--max N] [--warm N] [--timeout-ms N] [--raw FILE]
+//
+// Engines
+//   kbdesk      kb_search_run (limit 10, public documents, snippets and
+//               facets as searchd computes them) on the kbdesk index.
+//   kbdesk-nofacets  the same with req.no_facets = 1 (a diagnostic: no
+//               match spies, no check_at_least of 2,000).
+//   xapian-qp   Xapian::QueryParser, FLAG_DEFAULT|FLAG_CJK_NGRAM, English
+//               stemmer (STEM_SOME), default operator, BM25, top 10, on the
+//               scriptindex database (a parse error counts as an error).
+//   xapian-bag  the query's CJK n-grams and words (TermGenerator with
+//               FLAG_CJK_NGRAM) ORed, BM25, top 10, same database.
+//   pg-fts      PostgreSQL: tsv @@ plainto_tsquery('simple', q) ranked by
+//               ts_rank, top 10 (terms ANDed).
+//   pg-fts-or   the same with the tsquery's terms ORed.
+//   pg-trgm     pg_trgm: txt %> q (word_similarity above the threshold,
+//               GIN-indexed) ordered by word_similarity, top 10.
+// PostgreSQL statements are prepared once; --timeout-ms sets
+// statement_timeout (a timed-out query counts as a timeout, with the
+// timeout as its latency).
+//
+// Each query line is "type<TAB>lang<TAB>source-id<TAB>query". --warm N runs
+// the first N queries once untimed; then all (or --max) queries run --repeat
+// times. Output: one JSON object on stdout with, per repeat, p50/p90/p99/
+// mean/max in milliseconds and queries/s, and once the known-item figures
+// (hit@10 and MRR@10 of the query's source document, from the first
+// repeat), zero-hit queries, errors and timeouts. --raw FILE writes every
+// timed latency (ms), one per line.
+
+extern "C" {
+#include "kb_lexicon.h"
+#include "kb_search.h"
+}
+
+#include <libpq-fe.h>
+#include <xapian.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Query {
+    std::string type, lang, source, text;
+};
+
+struct Result {
+    std::vector<std::string> ids;
+    bool error = false, timeout = false;
+};
+
+[[noreturn]] void die(const std::string &m)
+{
+    std::fprintf(stderr, "benchq: %s\n", m.c_str());
+    std::exit(2);
+}
+
+std::vector<Query> load_queries(const std::string &path)
+{
+    std::ifstream in(path);
+    if (!in)
+        die(path + ": cannot read");
+    std::vector<Query> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        Query q;
+        std::vector<std::string> f;
+        size_t a = 0;
+        for (int i = 0; i < 3; i++) {
+            size_t t = line.find('\t', a);
+            if (t == std::string::npos)
+                die(path + ": bad line: " + line);
+            f.push_back(line.substr(a, t - a));
+            a = t + 1;
+        }
+        q.type = f[0];
+        q.lang = f[1];
+        q.source = f[2];
+        q.text = line.substr(a);
+        out.push_back(q);
+    }
+    return out;
+}
+
+class Engine {
+  public:
+    virtual ~Engine() = default;
+    virtual Result run(const std::string &q) = 0;
+};
+
+class KbEngine : public Engine {
+    kb_lexicon *lx;
+    kb_searcher *s = nullptr;
+    bool no_facets;
+
+  public:
+    KbEngine(const std::string &index, bool no_facets_) : no_facets(no_facets_)
+    {
+        lx = kb_lexicon_new_builtin();
+        char err[512];
+        if (kb_searcher_new(index.c_str(), lx, &s, err, sizeof err) != 0)
+            die(std::string("kbdesk: ") + err);
+    }
+    ~KbEngine() override
+    {
+        kb_searcher_free(s);
+        kb_lexicon_free(lx);
+    }
+    Result run(const std::string &q) override
+    {
+        Result r;
+        struct kb_search_req req;
+        std::memset(&req, 0, sizeof req);
+        req.q = q.data();
+        req.qlen = q.size();
+        req.limit = 10;
+        req.no_facets = no_facets;
+        struct kb_search_res res;
+        std::memset(&res, 0, sizeof res);
+        char err[512];
+        if (kb_search_run(s, &req, &res, err, sizeof err) != 0) {
+            r.error = true;
+        } else {
+            for (size_t i = 0; i < res.nhits; i++)
+                r.ids.push_back(res.hits[i].id);
+        }
+        kb_search_res_fin(&res);
+        return r;
+    }
+};
+
+class XapianEngine : public Engine {
+    Xapian::Database db;
+    bool bag;
+
+    static std::string doc_id(const Xapian::Document &d)
+    {
+        // scriptindex stores "name=value" lines, sorted by name (body may
+        // span lines): find the line starting with "id="
+        std::string data = d.get_data();
+        size_t at = data.compare(0, 3, "id=") == 0 ? 0 : data.find("\nid=");
+        if (at == std::string::npos)
+            return "";
+        at += at == 0 ? 3 : 4;
+        size_t nl = data.find('\n', at);
+        return data.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+    }
+
+  public:
+    XapianEngine(const std::string &index, bool bag_) : db(index), bag(bag_) {}
+    Result run(const std::string &text) override
+    {
+        Result r;
+        Xapian::Query q;
+        if (bag) {
+            Xapian::Document scratch;
+            Xapian::TermGenerator tg;
+            tg.set_stemmer(Xapian::Stem("english"));
+            tg.set_stemming_strategy(Xapian::TermGenerator::STEM_SOME);
+            tg.set_flags(Xapian::TermGenerator::FLAG_CJK_NGRAM);
+            tg.set_document(scratch);
+            tg.index_text(text);
+            std::vector<Xapian::Query> terms;
+            for (Xapian::TermIterator t = scratch.termlist_begin(); t != scratch.termlist_end(); ++t)
+                terms.emplace_back(*t);
+            q = Xapian::Query(Xapian::Query::OP_OR, terms.begin(), terms.end());
+        } else {
+            Xapian::QueryParser qp;
+            qp.set_database(db);
+            qp.set_stemmer(Xapian::Stem("english"));
+            qp.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+            try {
+                q = qp.parse_query(text, Xapian::QueryParser::FLAG_DEFAULT |
+                                             Xapian::QueryParser::FLAG_CJK_NGRAM);
+            } catch (const Xapian::Error &) {
+                r.error = true;
+                return r;
+            }
+        }
+        try {
+            Xapian::Enquire enq(db);
+            enq.set_query(q);
+            enq.set_weighting_scheme(Xapian::BM25Weight());
+            Xapian::MSet m = enq.get_mset(0, 10);
+            for (Xapian::MSetIterator i = m.begin(); i != m.end(); ++i)
+                r.ids.push_back(doc_id(i.get_document()));
+        } catch (const Xapian::Error &) {
+            r.error = true;
+        }
+        return r;
+    }
+};
+
+class PgEngine : public Engine {
+    PGconn *c;
+
+  public:
+    PgEngine(const std::string &conninfo, const std::string &engine, int timeout_ms)
+    {
+        c = PQconnectdb(conninfo.c_str());
+        if (PQstatus(c) != CONNECTION_OK)
+            die(std::string("PostgreSQL: ") + PQerrorMessage(c));
+        std::string sql;
+        if (engine == "pg-fts")
+            sql = "SELECT id FROM docs, plainto_tsquery('simple', $1) q WHERE tsv @@ q "
+                  "ORDER BY ts_rank(tsv, q) DESC LIMIT 10";
+        else if (engine == "pg-fts-or")
+            sql = "SELECT id FROM docs, "
+                  "(SELECT replace(plainto_tsquery('simple', $1)::text, ' & ', ' | ')::tsquery AS q) t "
+                  "WHERE tsv @@ t.q ORDER BY ts_rank(tsv, t.q) DESC LIMIT 10";
+        else
+            sql = "SELECT id FROM docs WHERE (title || ' ' || body) %> $1 "
+                  "ORDER BY word_similarity($1, title || ' ' || body) DESC LIMIT 10";
+        char set[128];
+        std::snprintf(set, sizeof set, "SET statement_timeout = %d", timeout_ms);
+        PQclear(PQexec(c, set));
+        PGresult *p = PQprepare(c, "q", sql.c_str(), 1, nullptr);
+        if (PQresultStatus(p) != PGRES_COMMAND_OK)
+            die(std::string("prepare: ") + PQerrorMessage(c));
+        PQclear(p);
+    }
+    ~PgEngine() override { PQfinish(c); }
+    Result run(const std::string &q) override
+    {
+        Result r;
+        const char *v[1] = {q.c_str()};
+        PGresult *p = PQexecPrepared(c, "q", 1, v, nullptr, nullptr, 0);
+        if (PQresultStatus(p) == PGRES_TUPLES_OK) {
+            for (int i = 0; i < PQntuples(p); i++)
+                r.ids.push_back(PQgetvalue(p, i, 0));
+        } else {
+            const char *state = PQresultErrorField(p, PG_DIAG_SQLSTATE);
+            if (state && std::strcmp(state, "57014") == 0)
+                r.timeout = true;
+            else
+                r.error = true;
+        }
+        PQclear(p);
+        return r;
+    }
+};
+
+double pct(std::vector<double> v, double p)
+{
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    size_t i = (size_t)std::ceil(p / 100.0 * v.size());
+    if (i > 0)
+        i--;
+    return v[std::min(i, v.size() - 1)];
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::string engine, index, db, queries, raw;
+    int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc)
+                die("missing value for " + a);
+            return argv[++i];
+        };
+        if (a == "--engine")
+            engine = next();
+        else if (a == "--index")
+            index = next();
+        else if (a == "--db")
+            db = next();
+        else if (a == "--queries")
+            queries = next();
+        else if (a == "--repeat")
+            repeat = std::atoi(next().c_str());
+        else if (a == "--max")
+            maxq = std::atoi(next().c_str());
+        else if (a == "--warm")
+            warm = std::atoi(next().c_str());
+        else if (a == "--timeout-ms")
+            timeout_ms = std::atoi(next().c_str());
+        else if (a == "--raw")
+            raw = next();
+        else
+            die("unknown argument " + a);
+    }
+    if (engine.empty() || queries.empty())
+        die("usage: benchq --engine E (--index DIR | --db CONNINFO) --queries FILE [...]");
+    std::vector<Query> qs = load_queries(queries);
+    if (maxq > 0 && (size_t)maxq < qs.size())
+        qs.resize(maxq);
+    Engine *e;
+    if (engine == "kbdesk" || engine == "kbdesk-nofacets")
+        e = new KbEngine(index, engine == "kbdesk-nofacets");
+    else if (engine == "xapian-qp" || engine == "xapian-bag")
+        e = new XapianEngine(index, engine == "xapian-bag");
+    else if (engine == "pg-fts" || engine == "pg-fts-or" || engine == "pg-trgm")
+        e = new PgEngine(db, engine, timeout_ms);
+    else
+        die("unknown engine " + engine);
+
+    for (int i = 0; i < warm && i < (int)qs.size(); i++)
+        e->run(qs[i].text);
+
+    std::FILE *rf = raw.empty() ? nullptr : std::fopen(raw.c_str(), "w");
+    std::ostringstream reps;
+    size_t hits10 = 0, known = 0, zero = 0, errors = 0, timeouts = 0;
+    double rr = 0;
+    for (int r = 0; r < repeat; r++) {
+        std::vector<double> lat;
+        lat.reserve(qs.size());
+        auto t_all = std::chrono::steady_clock::now();
+        for (const Query &q : qs) {
+            auto t0 = std::chrono::steady_clock::now();
+            Result res = e->run(q.text);
+            auto t1 = std::chrono::steady_clock::now();
+            double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            lat.push_back(ms);
+            if (rf)
+                std::fprintf(rf, "%.4f\n", ms);
+            if (r == 0) {
+                if (res.error)
+                    errors++;
+                if (res.timeout)
+                    timeouts++;
+                if (res.ids.empty())
+                    zero++;
+                if (!q.source.empty() && q.source != "-") {
+                    known++;
+                    for (size_t k = 0; k < res.ids.size() && k < 10; k++)
+                        if (res.ids[k] == q.source) {
+                            hits10++;
+                            rr += 1.0 / (k + 1);
+                            break;
+                        }
+                }
+            }
+        }
+        double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
+        double sum = 0, mx = 0;
+        for (double x : lat) {
+            sum += x;
+            mx = std::max(mx, x);
+        }
+        if (r)
+            reps << ",";
+        reps << "{\"p50\":" << pct(lat, 50) << ",\"p90\":" << pct(lat, 90) << ",\"p99\":" << pct(lat, 99)
+             << ",\"mean\":" << sum / lat.size() << ",\"max\":" << mx << ",\"qps\":" << lat.size() / wall
+             << "}";
+    }
+    if (rf)
+        std::fclose(rf);
+    delete e;
+    std::printf("{\"engine\":\"%s\",\"queries\":%zu,\"repeats\":[%s],\"known\":%zu,\"hit10\":%.4f,"
+                "\"mrr10\":%.4f,\"zero_hits\":%zu,\"errors\":%zu,\"timeouts\":%zu}\n",
+                engine.c_str(), qs.size(), reps.str().c_str(), known,
+                known ? (double)hits10 / known : 0.0, known ? rr / known : 0.0, zero, errors, timeouts);
+    return 0;
+}
