@@ -38,16 +38,36 @@ int termgen_spelling_term(const char *t, size_t len)
     return alpha == 0 && han >= 3 && han <= 8 && han * 3 == len;
 }
 
+static size_t word_slot(const struct termgen_words *w, const char *t, size_t len)
+{
+    size_t mask = w->nslot - 1, i = (size_t)kb_hash64(t, len) & mask;
+    for (;; i = (i + 1) & mask) {
+        size_t k = w->slot[i];
+        if (!k || (strlen(w->v[k - 1]) == len && memcmp(w->v[k - 1], t, len) == 0))
+            return i;
+    }
+}
+
+/* Appends t[0..len) unless already there: a hash index over v keeps this
+ * linear in the document's words (a long document has thousands). */
 static void add_word(struct termgen_words *w, const char *t, size_t len)
 {
-    for (size_t i = 0; i < w->n; i++)
-        if (strlen(w->v[i]) == len && memcmp(w->v[i], t, len) == 0)
-            return;
+    if (w->nslot < 2 * (w->n + 1)) {
+        free(w->slot);
+        w->nslot = w->nslot ? w->nslot * 2 : 128;
+        w->slot = kb_xcalloc(w->nslot, sizeof *w->slot);
+        for (size_t i = 0; i < w->n; i++)
+            w->slot[word_slot(w, w->v[i], strlen(w->v[i]))] = i + 1;
+    }
+    size_t s = word_slot(w, t, len);
+    if (w->slot[s])
+        return;
     if (w->n == w->cap) {
         w->cap = w->cap ? w->cap * 2 : 64;
         w->v = kb_xrealloc(w->v, w->cap * sizeof *w->v);
     }
     w->v[w->n++] = kb_xstrndup(t, len);
+    w->slot[s] = w->n;
 }
 
 void termgen_words_fin(struct termgen_words *w)
@@ -55,8 +75,10 @@ void termgen_words_fin(struct termgen_words *w)
     for (size_t i = 0; i < w->n; i++)
         free(w->v[i]);
     free(w->v);
+    free(w->slot);
     w->v = NULL;
-    w->n = w->cap = 0;
+    w->slot = NULL;
+    w->n = w->cap = w->nslot = 0;
 }
 
 static int on_token(void *ud, const struct kb_token *tk)

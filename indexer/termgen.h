@@ -11,8 +11,10 @@
 
 /* Words for the spelling table: each distinct one once per document. */
 struct termgen_words {
-    char **v;
+    char **v;          /* owned strings, in the order first seen */
     size_t n, cap;
+    size_t *slot;      /* owned: open-addressing index of v (i + 1; 0 empty) */
+    size_t nslot;      /* a power of two, at least twice n */
 };
 void termgen_words_fin(struct termgen_words *w);
 

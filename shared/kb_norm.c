@@ -6,10 +6,12 @@
  * (乾/干, 著/着). Both index and query pass through it, so any choice it
  * makes is made the same way on both sides. */
 #include "kb_norm.h"
+#include "kb_norm_dict.h"
 #include "kb_utf8.h"
 #include "kb_util.h"
 
 #include <opencc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -20,9 +22,152 @@
  * glossary synonyms instead. */
 #define KB_NORM_OPENCC_CONFIG "t2s.json"
 
+/* Skipping OpenCC. OpenCC only ever changes text where one of its
+ * dictionaries' keys occurs (segmentation and conversion both look keys up
+ * at positions of the text; where none matches, every character is copied
+ * as it is). So when no position of a text starts a key, the conversion is
+ * the identity and is skipped. kb_norm_new lists the keys of every
+ * dictionary the configuration uses (kb_norm_dict) into:
+ *   one[]   code points that are a whole key by themselves (a Traditional
+ *           character: its mere presence means "convert");
+ *   first[] code points that start a longer key (phrases such as 有序,
+ *           一目瞭然: common Simplified characters, so the phrase itself is
+ *           looked for at that position, in multi[]);
+ *   multi   the longer keys, sorted by their bytes, so the keys starting
+ *           with one character are adjacent.
+ * The check is conservative (a key whose conversion is itself still counts),
+ * so a skipped text is exactly what OpenCC would have returned. If the keys
+ * cannot be listed, every text with Han characters goes through OpenCC as
+ * before. */
+#define KB_NORM_CPMAX 0x30000 /* code points covered by the bitmaps */
+
+struct norm_key {
+    char *s; /* NUL-terminated, owned by the kb_norm */
+    size_t len;
+};
+
 struct kb_norm {
     opencc_t cc;
+    int keys_ok;             /* the tables below are complete */
+    int hi_one, hi_first;    /* some key character is >= KB_NORM_CPMAX */
+    uint8_t one[KB_NORM_CPMAX / 8], first[KB_NORM_CPMAX / 8];
+    struct norm_key *multi;  /* owned array of nmulti keys, sorted */
+    size_t nmulti, multicap;
 };
+
+static int32_t dec(const unsigned char *s, size_t len, size_t *i)
+{
+    /* s is valid UTF-8 (kb_utf8_check or utf8proc made sure) */
+    size_t k = *i;
+    unsigned c = s[k];
+    if (c < 0x80) {
+        *i = k + 1;
+        return (int32_t)c;
+    }
+    if (c < 0xE0 && k + 1 < len) {
+        *i = k + 2;
+        return (int32_t)(((c & 0x1Fu) << 6) | (s[k + 1] & 0x3Fu));
+    }
+    if (c < 0xF0 && k + 2 < len) {
+        *i = k + 3;
+        return (int32_t)(((c & 0x0Fu) << 12) | ((s[k + 1] & 0x3Fu) << 6) | (s[k + 2] & 0x3Fu));
+    }
+    if (k + 3 < len) {
+        *i = k + 4;
+        return (int32_t)(((c & 0x07u) << 18) | ((s[k + 1] & 0x3Fu) << 12) |
+                         ((s[k + 2] & 0x3Fu) << 6) | (s[k + 3] & 0x3Fu));
+    }
+    *i = len;
+    return -1;
+}
+
+static void bit_set(uint8_t *bits, int32_t cp)
+{
+    bits[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+}
+
+static int bit_get(const uint8_t *bits, int32_t cp)
+{
+    return (bits[cp >> 3] >> (cp & 7)) & 1;
+}
+
+static int add_key(void *ud, const char *key, size_t len)
+{
+    kb_norm *n = ud;
+    size_t i = 0;
+    if (len == 0)
+        return 0;
+    if (kb_utf8_check(key, len, 0, NULL) < 0)
+        return 1; /* cannot reason about it: give up skipping */
+    int32_t cp = kb_utf8_next(key, len, &i);
+    int whole = i == len;
+    if (cp >= KB_NORM_CPMAX)
+        *(whole ? &n->hi_one : &n->hi_first) = 1;
+    else
+        bit_set(whole ? n->one : n->first, cp);
+    if (whole)
+        return 0;
+    if (n->nmulti == n->multicap) {
+        n->multicap = n->multicap ? n->multicap * 2 : 256;
+        n->multi = kb_xrealloc(n->multi, n->multicap * sizeof *n->multi);
+    }
+    n->multi[n->nmulti].s = kb_xstrndup(key, len);
+    n->multi[n->nmulti].len = len;
+    n->nmulti++;
+    return 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+    const struct norm_key *x = a, *y = b;
+    size_t m = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->s, y->s, m);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Does a longer key start at s[0..len), whose first character is c bytes? */
+static int multi_at(const kb_norm *n, const char *s, size_t len, size_t c)
+{
+    /* lower bound of the keys whose first character is s[0..c) */
+    size_t lo = 0, hi = n->nmulti;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct norm_key *k = &n->multi[mid];
+        if (memcmp(k->s, s, c) < 0) /* keys are longer than one character */
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t j = lo; j < n->nmulti && memcmp(n->multi[j].s, s, c) == 0; j++)
+        if (n->multi[j].len <= len && memcmp(n->multi[j].s, s, n->multi[j].len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Could OpenCC change s[0..len) (valid UTF-8)? 0 only when no position of
+ * s starts a key of its dictionaries. */
+static int needs_opencc(const kb_norm *n, const char *s, size_t len)
+{
+    if (!n->keys_ok)
+        return 1;
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t at = i;
+        int32_t cp = dec(u, len, &i);
+        if (cp < 0)
+            return 1;
+        if (cp >= KB_NORM_CPMAX) {
+            if (n->hi_one || n->hi_first)
+                return 1;
+            continue;
+        }
+        if (bit_get(n->one, cp))
+            return 1;
+        if (bit_get(n->first, cp) && multi_at(n, s + at, len - at, i - at))
+            return 1;
+    }
+    return 0;
+}
 
 int kb_norm_new(kb_norm **out, char *err, size_t errlen)
 {
@@ -35,6 +180,10 @@ int kb_norm_new(kb_norm **out, char *err, size_t errlen)
     }
     kb_norm *n = kb_xcalloc(1, sizeof *n);
     n->cc = cc;
+    char kerr[256];
+    n->keys_ok = kb_norm_dict_keys(KB_NORM_OPENCC_CONFIG, add_key, n, kerr, sizeof kerr) == 0;
+    if (n->keys_ok && n->nmulti)
+        qsort(n->multi, n->nmulti, sizeof *n->multi, cmp_key);
     *out = n;
     return 0;
 }
@@ -44,6 +193,9 @@ void kb_norm_free(kb_norm *n)
     if (!n)
         return;
     opencc_close(n->cc);
+    for (size_t i = 0; i < n->nmulti; i++)
+        free(n->multi[i].s);
+    free(n->multi);
     free(n);
 }
 
@@ -55,6 +207,33 @@ static int has_han(const char *s, size_t len)
         if ((unsigned char)s[i] >= 0xE3)
             return 1;
     return 0;
+}
+
+/* ASCII-only text: what utf8proc_map with our options does to it (A-Z
+ * folded, CR LF and lone CR become LF; nothing else changes), without
+ * decoding to UTF-32 and back. Returns NULL if text is not all ASCII;
+ * else a heap string (caller frees) and *outlen. */
+static char *norm_ascii(const char *text, size_t len, size_t *outlen)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)text[i] >= 0x80)
+            return NULL;
+    char *o = kb_xmalloc(len + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        else if (c == '\r') {
+            if (i + 1 < len && text[i + 1] == '\n')
+                continue;
+            c = '\n';
+        }
+        o[k++] = c;
+    }
+    o[k] = '\0';
+    *outlen = k;
+    return o;
 }
 
 int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
@@ -72,6 +251,8 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
         *out = kb_xstrdup("");
         return 0;
     }
+    if ((*out = norm_ascii(text, len, outlen)))
+        return 0; /* no Han either: OpenCC has nothing to do */
     utf8proc_uint8_t *folded = NULL;
     utf8proc_ssize_t fl = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
                                        &folded,
@@ -82,7 +263,8 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
         kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(fl));
         return KB_NORM_EUTF8PROC;
     }
-    if (!has_han((const char *)folded, (size_t)fl)) {
+    if (!has_han((const char *)folded, (size_t)fl) ||
+        !needs_opencc(n, (const char *)folded, (size_t)fl)) {
         *out = (char *)folded;
         *outlen = (size_t)fl;
         return 0;
@@ -155,7 +337,7 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
         free(mapped);
     }
     m[b.len] = len;
-    if (has_han(b.data, b.len)) {
+    if (has_han(b.data, b.len) && needs_opencc(n, b.data, b.len)) {
         char *conv = opencc_convert_utf8(n->cc, b.data, b.len);
         if (!conv) {
             kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());

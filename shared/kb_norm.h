@@ -5,7 +5,9 @@
  *      digits become ASCII, U+3000 becomes a space, default-ignorable
  *      characters such as zero-width spaces are dropped, CR LF becomes LF),
  *   3. Traditional to Simplified Chinese with OpenCC's t2s conversion
- *      (phrase-aware, so 知識庫 → 知识库).
+ *      (phrase-aware, so 知識庫 → 知识库). Text in which no key of OpenCC's
+ *      dictionaries occurs (most Simplified text) skips OpenCC: its
+ *      conversion would be the identity, so results are the same.
  *
  * A kb_norm handle is used by one thread at a time; create one per thread. */
 #ifndef KB_NORM_H
@@ -21,7 +23,9 @@ typedef struct kb_norm kb_norm;
 #define KB_NORM_EUTF8PROC (-4) /* utf8proc failed */
 
 /* Creates a normaliser. Returns 0 and *out (caller frees with kb_norm_free),
- * or a negative code with *out = NULL and a message in err. */
+ * or a negative code with *out = NULL and a message in err. Loads OpenCC's
+ * t2s configuration twice (the C API to convert, the C++ API to list its
+ * dictionary keys for the skip; if listing fails, nothing is skipped). */
 int kb_norm_new(kb_norm **out, char *err, size_t errlen);
 /* kb_norm_free(NULL) is a no-op. */
 void kb_norm_free(kb_norm *n);

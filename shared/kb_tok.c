@@ -13,6 +13,19 @@
 
 enum cls { C_SEP, C_CJK, C_ALNUM };
 
+/* English stems, cached: the same words recur all through a corpus, and
+ * Xapian's stemmer costs more than a lookup. Direct-mapped by the word's
+ * hash; a word or stem too long for an entry is stemmed every time. */
+#define STEMC_SIZE 4096 /* entries, a power of two */
+#define STEMC_WORD 30
+#define STEMC_STEM 32
+struct stem_ent {
+    uint8_t wlen;      /* 0: empty */
+    int8_t slen;       /* the stemmer's result: the stem's length, or < 0 */
+    char w[STEMC_WORD];
+    char s[STEMC_STEM];
+};
+
 struct kb_tok {
     const kb_lexicon *lx;
     UBreakIterator *bi;
@@ -27,6 +40,7 @@ struct kb_tok {
     unsigned char *covered; /* char lies inside a lexicon word of 2+ chars */
     size_t charcap;
     char stembuf[KB_TOK_MAX_TERM + 2];
+    struct stem_ent *stemc; /* owned, STEMC_SIZE entries */
 };
 
 static int is_cjk(int32_t c)
@@ -76,6 +90,7 @@ int kb_tok_new(const kb_lexicon *lx, kb_tok **out, char *err, size_t errlen)
     t->lx = lx;
     t->bi = bi;
     t->stem = stem;
+    t->stemc = kb_xcalloc(STEMC_SIZE, sizeof *t->stemc);
     *out = t;
     return 0;
 }
@@ -92,6 +107,7 @@ void kb_tok_free(kb_tok *t)
     free(t->icu_end);
     free(t->lex_end);
     free(t->covered);
+    free(t->stemc);
     free(t);
 }
 
@@ -108,6 +124,33 @@ static void reserve_chars(kb_tok *t, size_t n)
     t->lex_end = kb_xrealloc(t->lex_end, cap * sizeof *t->lex_end);
     t->covered = kb_xrealloc(t->covered, cap);
     t->charcap = cap;
+}
+
+/* Stems word[0..len) into t->stembuf + 1 as kb_stem_word does (same
+ * result), through the cache. */
+static int stem_cached(kb_tok *t, const char *word, size_t len)
+{
+    char *out = t->stembuf + 1;
+    size_t cap = sizeof t->stembuf - 1;
+    if (len == 0 || len > STEMC_WORD)
+        return kb_stem_word(t->stem, word, len, out, cap);
+    struct stem_ent *e = &t->stemc[kb_hash64(word, len) & (STEMC_SIZE - 1)];
+    if (e->wlen == len && memcmp(e->w, word, len) == 0) {
+        if (e->slen > 0) {
+            memcpy(out, e->s, (size_t)e->slen);
+            out[e->slen] = '\0';
+        }
+        return e->slen;
+    }
+    int n = kb_stem_word(t->stem, word, len, out, cap);
+    if (n < STEMC_STEM) {
+        e->wlen = (uint8_t)len;
+        memcpy(e->w, word, len);
+        e->slen = (int8_t)(n < 0 ? -1 : n);
+        if (n > 0)
+            memcpy(e->s, out, (size_t)n);
+    }
+    return n;
 }
 
 static int emit(kb_tok_cb cb, void *ud, const char *term, size_t len, uint32_t pos,
@@ -268,7 +311,7 @@ static int run_alnum(kb_tok *t, const char *text, size_t s, size_t e, uint32_t p
         if ((rc = emit(cb, ud, text + s, e - s, pos, s, e, fl)))
             return rc;
         if (!has_digit && e - s <= KB_TOK_MAX_TERM) {
-            int n = kb_stem_word(t->stem, text + s, e - s, t->stembuf + 1, sizeof t->stembuf - 1);
+            int n = stem_cached(t, text + s, e - s);
             if (n > 0) {
                 t->stembuf[0] = 'Z';
                 if ((rc = emit(cb, ud, t->stembuf, (size_t)n + 1, pos, s, e, KB_TOKF_STEM)))
