@@ -17,7 +17,7 @@ void sd_config_usage(FILE *f)
     fprintf(f,
             "usage: searchd --index DIR [--listen HOST:PORT] [--config FILE]\n"
             "               [--agent-token TOKEN] [--threads N] [--www DIR]\n"
-            "               [--log-level LEVEL]\n"
+            "               [--log-level LEVEL] [--cache-mb N]\n"
             "\n"
             "The kbdesk search daemon: HTTP/1.1 + JSON over the Xapian index built by\n"
             "`indexer build`. Picks up a newly committed index within a second.\n"
@@ -43,11 +43,18 @@ void sd_config_usage(FILE *f)
             "                       searchd/www under the current directory)\n"
             "  --log-level LEVEL    error, warn, info or debug (key: log_level;\n"
             "                       default info; debug logs every request)\n"
+            "  --cache-mb N         result cache for /search and /suggest answers,\n"
+            "                       in MiB, 0..%d (key: cache_mb; default %d; 0 turns\n"
+            "                       it off). Keyed on the whole request (q, filters,\n"
+            "                       limit, offset, agent token or not) and emptied\n"
+            "                       when the index revision changes. A cached answer\n"
+            "                       carries \"cached\":true; its took_ms is the time\n"
+            "                       the original search took.\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and\n"
             "blank lines are ignored; keys: index, listen, agent_token, threads,\n"
-            "www, log_level. An unknown or repeated key or a bad value is an error\n"
+            "www, log_level, cache_mb. An unknown or repeated key or a bad value is an error\n"
             "naming FILE:LINE. Precedence: defaults < file < flags.\n"
             "\n"
             "endpoints (GET or HEAD; anything else is 405):\n"
@@ -70,7 +77,7 @@ void sd_config_usage(FILE *f)
             "\n"
             "exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index cannot be\n"
             "opened, address in use), 2 usage or configuration error\n",
-            SD_MAX_THREADS, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
+            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
             CODEC_MAX_OFFSET, CODEC_MAX_SUGGEST, CODEC_MAX_HEAD / 1024, CODEC_MAX_DISCARD / (1024 * 1024));
 }
 
@@ -123,6 +130,13 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
             return -1;
         }
         cfg->threads = (int)n;
+    } else if (strcmp(key, "cache_mb") == 0) {
+        long n;
+        if (kb_config_int(v, 0, SD_MAX_CACHE_MB, &n)) {
+            kb_seterr(err, errlen, "cache_mb: \"%s\" is not a number 0..%d", v, SD_MAX_CACHE_MB);
+            return -1;
+        }
+        cfg->cache_mb = (int)n;
     } else if (strcmp(key, "www") == 0) {
         if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
@@ -144,8 +158,8 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
 
 /* ---- the file ----------------------------------------------------------------- */
 
-static const char *const file_keys[] = {"index", "listen", "agent_token",
-                                        "threads", "www",    "log_level"};
+static const char *const file_keys[] = {"index", "listen",    "agent_token", "threads",
+                                        "www",   "log_level", "cache_mb"};
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
 static int set_key(void *ud, const char *key, const char *value, char *err, size_t errlen)
@@ -161,7 +175,7 @@ static int load_file(struct sd_config *cfg, const char *path, char *err, size_t 
 /* ---- flags -------------------------------------------------------------------- */
 
 enum { OPT_INDEX = 1, OPT_LISTEN, OPT_CONFIG, OPT_TOKEN, OPT_THREADS, OPT_WWW, OPT_LOG,
-       OPT_HELP };
+       OPT_CACHE, OPT_HELP };
 
 static const struct option long_opts[] = {
     {"index", required_argument, NULL, OPT_INDEX},
@@ -171,6 +185,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"www", required_argument, NULL, OPT_WWW},
     {"log-level", required_argument, NULL, OPT_LOG},
+    {"cache-mb", required_argument, NULL, OPT_CACHE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -184,6 +199,7 @@ static const char *opt_key(int opt)
     case OPT_THREADS: return "threads";
     case OPT_WWW: return "www";
     case OPT_LOG: return "log_level";
+    case OPT_CACHE: return "cache_mb";
     default: return NULL;
     }
 }
@@ -206,6 +222,7 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->threads = cores < 2 ? 2 : cores > SD_MAX_THREADS ? SD_MAX_THREADS : (int)cores;
     cfg->www = kb_xstrdup("searchd/www");
     cfg->log_level = KB_LOG_INFO;
+    cfg->cache_mb = SD_DEFAULT_CACHE_MB;
 
     /* first pass: collect the flags, so the file can be applied before them */
     struct { int opt; const char *val; } flags[64];

@@ -12,6 +12,8 @@
 
 #define SD_MAX_THREADS 64
 #define SD_MAX_TOKEN 256
+#define SD_DEFAULT_CACHE_MB 64
+#define SD_MAX_CACHE_MB 65536
 
 struct sd_config {
     char *index;       /* index folder (required) */
@@ -22,6 +24,7 @@ struct sd_config {
     char *www;         /* static files folder */
     int www_explicit;  /* www came from the file or a flag (must exist) */
     enum kb_log_level log_level;
+    int cache_mb;      /* result cache size in MiB; 0: no cache */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv.

@@ -9,7 +9,8 @@
  *
  * A connection (struct conn) is a small state machine:
  *   READ     collecting a request head; complete -> a job for the pool (BUSY)
- *            or an immediate answer (WRITE)
+ *            or an immediate answer (WRITE): an error, or a hit in the
+ *            result cache (cache.h), which never goes to a worker
  *   BUSY     a worker has the job; reading is paused (lws_rx_flow_control),
  *            pipelined bytes wait in the input buffer
  *   WRITE    head and body go out SEND_CHUNK bytes per writeable callback, so
@@ -28,6 +29,7 @@
  * being written to a dangling wsi. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "http.h"
+#include "cache.h"
 #include "codec.h"
 #include "kb_log.h"
 #include "metrics.h"
@@ -81,6 +83,7 @@ struct sd_http {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     sd_pool *pool;
+    sd_cache *cache; /* owned; NULL when off (outlives the pool) */
     char *www_root; /* realpath of cfg->www, or NULL */
     int port;
     unsigned long long next_id;
@@ -212,6 +215,15 @@ static void process_input(sd_http *h, struct conn *c)
     consume(&c->in, used); /* hd's pointers are dead from here */
     if (prc) {
         respond_error(c, &e, req.ep, t0);
+        return;
+    }
+    /* a cached answer is written straight away, with no trip to a worker */
+    struct sd_response cached;
+    memset(&cached, 0, sizeof cached);
+    if (cache_get(h->cache, &req, &cached)) {
+        enum sd_endpoint ep = req.ep;
+        sd_request_fin(&req);
+        respond(c, &cached, ep, t0);
         return;
     }
     struct sd_job *job = kb_xcalloc(1, sizeof *job);
@@ -435,8 +447,10 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
         lws_levels |= LLL_NOTICE;
     lws_set_log_level(lws_levels, lws_logger);
 
+    h->cache = cache_new((size_t)cfg->cache_mb * 1024 * 1024);
+
     /* the workers first: a missing index fails before anything listens */
-    if (pool_new(cfg, h->www_root, wake, h, &h->pool, err, errlen)) {
+    if (pool_new(cfg, h->www_root, h->cache, wake, h, &h->pool, err, errlen)) {
         http_free(h);
         return -1;
     }
@@ -518,6 +532,7 @@ void http_free(sd_http *h)
         h->ctx = NULL;
     }
     pool_free(h->pool);
+    cache_free(h->cache);
     free(h->www_root);
     free(h);
 }

@@ -7,7 +7,12 @@
  *   searchd_index_documents                 gauge
  *   searchd_index_revision                  gauge (the Xapian revision)
  *   searchd_index_refresh_errors_total      counter
- *   searchd_workers                         gauge */
+ *   searchd_workers                         gauge
+ *   searchd_cache_requests_total{endpoint,result}  counter: hit, miss
+ *   searchd_cache_entries, searchd_cache_bytes     gauges
+ *   searchd_cache_max_bytes                 gauge (0: the cache is off)
+ *   searchd_cache_evictions_total           counter
+ *   searchd_cache_invalidations_total       counter (index revision changes) */
 #include "metrics.h"
 #include "kb_util.h"
 
@@ -29,6 +34,8 @@ static atomic_ullong hist_sum_ns;
 static atomic_llong inflight;
 static atomic_ullong index_docs, index_rev, refresh_errors;
 static atomic_int workers;
+static atomic_ullong cache_hits[SD_EP_COUNT], cache_misses[SD_EP_COUNT];
+static atomic_ullong cache_entries, cache_bytes, cache_max, cache_evictions, cache_invalidations;
 
 void metrics_request(enum sd_endpoint ep, int status, double seconds)
 {
@@ -75,6 +82,35 @@ void metrics_refresh_error(void)
 void metrics_workers(int n)
 {
     atomic_store_explicit(&workers, n, memory_order_relaxed);
+}
+
+void metrics_cache_config(size_t max_bytes)
+{
+    atomic_store_explicit(&cache_max, max_bytes, memory_order_relaxed);
+}
+
+void metrics_cache_lookup(enum sd_endpoint ep, int hit)
+{
+    if ((unsigned)ep >= SD_EP_COUNT)
+        ep = SD_EP_OTHER;
+    atomic_fetch_add_explicit(hit ? &cache_hits[ep] : &cache_misses[ep], 1,
+                              memory_order_relaxed);
+}
+
+void metrics_cache_size(size_t entries, size_t bytes)
+{
+    atomic_store_explicit(&cache_entries, entries, memory_order_relaxed);
+    atomic_store_explicit(&cache_bytes, bytes, memory_order_relaxed);
+}
+
+void metrics_cache_evicted(size_t n)
+{
+    atomic_fetch_add_explicit(&cache_evictions, n, memory_order_relaxed);
+}
+
+void metrics_cache_invalidated(void)
+{
+    atomic_fetch_add_explicit(&cache_invalidations, 1, memory_order_relaxed);
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -139,6 +175,36 @@ char *metrics_render(size_t *len)
                   "searchd_workers %d\n",
                   (long long)LOAD(inflight), LOAD(index_docs), LOAD(index_rev),
                   LOAD(refresh_errors), LOAD(workers));
+    kb_buf_adds(&b, "# HELP searchd_cache_requests_total Result cache lookups, by endpoint "
+                    "and result.\n# TYPE searchd_cache_requests_total counter\n");
+    static const enum sd_endpoint cached_eps[] = {SD_EP_SEARCH, SD_EP_SUGGEST};
+    for (size_t i = 0; i < sizeof cached_eps / sizeof *cached_eps; i++) {
+        enum sd_endpoint ep = cached_eps[i];
+        kb_buf_printf(&b,
+                      "searchd_cache_requests_total{endpoint=\"%s\",result=\"hit\"} %llu\n"
+                      "searchd_cache_requests_total{endpoint=\"%s\",result=\"miss\"} %llu\n",
+                      codec_endpoint_name(ep), LOAD(cache_hits[ep]), codec_endpoint_name(ep),
+                      LOAD(cache_misses[ep]));
+    }
+    kb_buf_printf(&b,
+                  "# HELP searchd_cache_entries Answers in the result cache.\n"
+                  "# TYPE searchd_cache_entries gauge\n"
+                  "searchd_cache_entries %llu\n"
+                  "# HELP searchd_cache_bytes Bytes the result cache holds.\n"
+                  "# TYPE searchd_cache_bytes gauge\n"
+                  "searchd_cache_bytes %llu\n"
+                  "# HELP searchd_cache_max_bytes The result cache's limit (0: off).\n"
+                  "# TYPE searchd_cache_max_bytes gauge\n"
+                  "searchd_cache_max_bytes %llu\n"
+                  "# HELP searchd_cache_evictions_total Answers evicted to make room.\n"
+                  "# TYPE searchd_cache_evictions_total counter\n"
+                  "searchd_cache_evictions_total %llu\n"
+                  "# HELP searchd_cache_invalidations_total Times a new index revision "
+                  "emptied the result cache.\n"
+                  "# TYPE searchd_cache_invalidations_total counter\n"
+                  "searchd_cache_invalidations_total %llu\n",
+                  LOAD(cache_entries), LOAD(cache_bytes), LOAD(cache_max), LOAD(cache_evictions),
+                  LOAD(cache_invalidations));
     *len = b.len;
     return kb_buf_take(&b);
 }

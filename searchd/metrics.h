@@ -8,6 +8,7 @@
 
 #include "codec.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Counts one finished request: its endpoint, status and latency. */
@@ -20,6 +21,15 @@ void metrics_index(uint32_t documents, uint64_t revision);
 void metrics_refresh_error(void);
 /* The number of worker threads (a constant gauge). */
 void metrics_workers(int n);
+
+/* The result cache (cache.c): its size limit (0: off), a lookup of an
+ * endpoint's request (hit or miss), its current entries and bytes, entries
+ * evicted to make room, and a revision change that emptied it. */
+void metrics_cache_config(size_t max_bytes);
+void metrics_cache_lookup(enum sd_endpoint ep, int hit);
+void metrics_cache_size(size_t entries, size_t bytes);
+void metrics_cache_evicted(size_t n);
+void metrics_cache_invalidated(void);
 
 /* The Prometheus text format (version 0.0.4) as a heap string (caller
  * frees) and its length. */

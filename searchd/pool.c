@@ -18,6 +18,8 @@
 /* a worker refreshes its searcher when this long has passed since the last
  * refresh, before taking a job: a new index is served within this delay */
 #define REFRESH_INTERVAL 0.1
+/* an idle worker whose refresh failed tries again this much later */
+#define IDLE_RETRY_DELAY 5.0
 
 struct worker {
     sd_pool *pool;
@@ -39,6 +41,7 @@ struct sd_pool {
     struct worker *workers;         /* owned array */
     int nworkers;
     const char *www_root;
+    sd_cache *cache;                /* borrowed; NULL when off */
     void (*notify)(void *);
     void *ud;
 };
@@ -74,7 +77,20 @@ static void run_job(struct worker *w, struct sd_job *job)
     if (job->req.ep == SD_EP_STATIC)
         static_serve(w->pool->www_root, job->req.path, &job->resp);
     else
-        job->server_error = svc_handle(w->searcher, &job->req, &job->resp) != 0;
+        job->server_error =
+            svc_handle(w->searcher, w->pool->cache, &job->req, &job->resp) != 0;
+}
+
+/* Waits on p->cv (mu held) until the refresh is due at monotonic time due. */
+static void wait_until(sd_pool *p, double due)
+{
+    struct timespec ts;
+    double whole = (double)(long long)due;
+    ts.tv_sec = (time_t)whole;
+    ts.tv_nsec = (long)((due - whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 }
 
 static void *worker_main(void *arg)
@@ -84,11 +100,27 @@ static void *worker_main(void *arg)
     double last_refresh = pool_now();
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->stopping && !p->q_head)
-            pthread_cond_wait(&p->cv, &p->mu);
+        int idle_refresh = 0;
+        while (!p->stopping && !p->q_head) {
+            double due = last_refresh + REFRESH_INTERVAL;
+            if (pool_now() >= due) {
+                idle_refresh = 1;
+                break;
+            }
+            wait_until(p, due);
+        }
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
             break;
+        }
+        if (idle_refresh) {
+            /* nothing to do: keep up with the index (and the cache with it) */
+            pthread_mutex_unlock(&p->mu);
+            int rc = svc_refresh(w->searcher, p->cache);
+            /* after a failure (logged) wait longer, so a missing index does
+             * not fill the log ten times a second */
+            last_refresh = pool_now() + (rc ? IDLE_RETRY_DELAY : 0);
+            continue;
         }
         struct sd_job *job = p->q_head;
         p->q_head = job->next;
@@ -99,7 +131,7 @@ static void *worker_main(void *arg)
 
         double now = pool_now();
         if (now - last_refresh >= REFRESH_INTERVAL && job->req.ep != SD_EP_STATIC) {
-            svc_refresh(w->searcher);
+            svc_refresh(w->searcher, p->cache);
             last_refresh = now;
         }
         run_job(w, job);
@@ -112,14 +144,19 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int pool_new(const struct sd_config *cfg, const char *www_root, void (*notify)(void *),
-             void *ud, sd_pool **out, char *err, size_t errlen)
+int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
+             void (*notify)(void *), void *ud, sd_pool **out, char *err, size_t errlen)
 {
     *out = NULL;
     sd_pool *p = kb_xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wait_until uses pool_now's clock */
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
     p->www_root = www_root;
+    p->cache = cache;
     p->notify = notify;
     p->ud = ud;
     p->lexicon = kb_lexicon_new_builtin();
@@ -136,7 +173,7 @@ int pool_new(const struct sd_config *cfg, const char *www_root, void (*notify)(v
             return -1;
         }
     }
-    svc_refresh(p->workers[0].searcher); /* sets the index metrics */
+    svc_refresh(p->workers[0].searcher, p->cache); /* index metrics, cache revision */
     metrics_workers(p->nworkers);
 
     /* workers leave SIGINT/SIGTERM to the main thread and ignore SIGPIPE */

@@ -8,6 +8,7 @@
 #ifndef SD_POOL_H
 #define SD_POOL_H
 
+#include "cache.h"
 #include "codec.h"
 #include "config.h"
 
@@ -30,12 +31,14 @@ void pool_job_free(struct sd_job *job);
 typedef struct sd_pool sd_pool;
 
 /* Opens cfg->threads searchers on cfg->index and starts one worker thread
- * per searcher. www_root is the realpath of the static folder, or NULL; it
- * must outlive the pool. notify(ud) is called from a worker after each job
+ * per searcher. www_root is the realpath of the static folder, or NULL;
+ * cache is the result cache the workers fill, or NULL; both must outlive
+ * the pool. An idle worker still refreshes its searcher every 0.1 s, so the
+ * cache learns of a new revision even when every request is a hit. notify(ud) is called from a worker after each job
  * is done. Returns 0 and *out (caller frees with pool_free), or -1 with a
  * message in err (nothing left running). */
-int pool_new(const struct sd_config *cfg, const char *www_root, void (*notify)(void *),
-             void *ud, sd_pool **out, char *err, size_t errlen);
+int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
+             void (*notify)(void *), void *ud, sd_pool **out, char *err, size_t errlen);
 
 /* Queues job (the pool owns it until it comes back from pool_take_done).
  * Returns 0, or -1 when the queue is full or the pool is stopping (the

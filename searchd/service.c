@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int svc_refresh(kb_searcher *s)
+int svc_refresh(kb_searcher *s, sd_cache *cache)
 {
     char err[KB_ERR_MAX];
     int changed = 0;
@@ -22,6 +22,7 @@ int svc_refresh(kb_searcher *s)
     uint64_t rev = kb_searcher_revision(s);
     uint32_t docs = kb_searcher_doccount(s);
     metrics_index(docs, rev);
+    cache_revision(cache, rev);
     if (changed)
         kb_info("index revision %llu (%u documents)", (unsigned long long)rev, docs);
     return 0;
@@ -48,7 +49,8 @@ static int fail(struct sd_response *resp, int rc, const char *err, const char *w
     }
 }
 
-static int do_search(kb_searcher *s, const struct sd_request *req, struct sd_response *resp)
+static int do_search(kb_searcher *s, sd_cache *cache, const struct sd_request *req,
+                     struct sd_response *resp)
 {
     struct kb_search_req sr;
     memset(&sr, 0, sizeof sr);
@@ -71,7 +73,7 @@ static int do_search(kb_searcher *s, const struct sd_request *req, struct sd_res
         if (rc != KB_SEARCH_EINDEX || attempt == 1)
             break;
         kb_search_res_fin(&res);
-        svc_refresh(s); /* the index moved on underneath: catch up, retry */
+        svc_refresh(s, cache); /* the index moved on underneath: catch up, retry */
     }
     if (rc) {
         kb_search_res_fin(&res);
@@ -88,8 +90,8 @@ static int do_search(kb_searcher *s, const struct sd_request *req, struct sd_res
 /* Runs one JSON-producing call with a retry after a refresh on EINDEX. */
 enum call { CALL_DOC, CALL_NAV, CALL_SUGGEST, CALL_STANDARDS };
 
-static int do_json(kb_searcher *s, enum call call, const struct sd_request *req,
-                   struct sd_response *resp)
+static int do_json(kb_searcher *s, sd_cache *cache, enum call call,
+                   const struct sd_request *req, struct sd_response *resp)
 {
     static const char *const names[] = {"doc", "nav", "suggest", "standards"};
     char err[KB_ERR_MAX];
@@ -115,7 +117,7 @@ static int do_json(kb_searcher *s, enum call call, const struct sd_request *req,
         }
         if (rc != KB_SEARCH_EINDEX || attempt == 1)
             break;
-        svc_refresh(s);
+        svc_refresh(s, cache);
     }
     if (rc) {
         free(json);
@@ -152,19 +154,27 @@ static void do_metrics(struct sd_response *resp)
     resp->len = len;
 }
 
-int svc_handle(kb_searcher *s, const struct sd_request *req, struct sd_response *resp)
+int svc_handle(kb_searcher *s, sd_cache *cache, const struct sd_request *req,
+               struct sd_response *resp)
 {
+    int rc;
     switch (req->ep) {
     case SD_EP_SEARCH:
-        return do_search(s, req, resp);
+        rc = do_search(s, cache, req, resp);
+        if (rc == 0)
+            cache_put(cache, req, kb_searcher_revision(s), resp);
+        return rc;
     case SD_EP_DOC:
-        return do_json(s, CALL_DOC, req, resp);
+        return do_json(s, cache, CALL_DOC, req, resp);
     case SD_EP_NAV:
-        return do_json(s, CALL_NAV, req, resp);
+        return do_json(s, cache, CALL_NAV, req, resp);
     case SD_EP_SUGGEST:
-        return do_json(s, CALL_SUGGEST, req, resp);
+        rc = do_json(s, cache, CALL_SUGGEST, req, resp);
+        if (rc == 0)
+            cache_put(cache, req, kb_searcher_revision(s), resp);
+        return rc;
     case SD_EP_STANDARDS:
-        return do_json(s, CALL_STANDARDS, req, resp);
+        return do_json(s, cache, CALL_STANDARDS, req, resp);
     case SD_EP_HEALTHZ:
         return do_healthz(s, resp);
     case SD_EP_METRICS:

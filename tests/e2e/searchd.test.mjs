@@ -341,6 +341,136 @@ test('/metrics: Prometheus text whose counters increase', async () => {
   assert.ok(metricValue(m2, 'searchd_index_documents') > 500);
 });
 
+// ---- result cache ---------------------------------------------------------------------
+
+const HIT = (ep) => `searchd_cache_requests_total{endpoint="${ep}",result="hit"}`;
+const MISS = (ep) => `searchd_cache_requests_total{endpoint="${ep}",result="miss"}`;
+const metrics = async () => (await get('/metrics')).body;
+// a body without the "cached":true member a cached answer starts with
+const uncached = (body) => body.replace(/^\{"cached":true,/, '{');
+
+test('cache: a repeated search is answered from the cache with the same body', async () => {
+  const q = '打印机 卡纸 ' + randomBytes(4).toString('hex'); // a query no other test asked
+  const m0 = await metrics();
+  const first = await get('/search?' + qs({ q, limit: 7, kind: 'article' }));
+  assert.equal(first.status, 200);
+  assert.equal(first.json.cached, undefined);
+  const m1 = await metrics();
+  assert.equal(metricValue(m1, MISS('search')), metricValue(m0, MISS('search')) + 1);
+  const second = await get('/search?' + qs({ kind: 'article', limit: 7, q })); // same request, other order
+  assert.equal(second.status, 200);
+  assert.equal(second.json.cached, true);
+  assert.equal(uncached(second.body), first.body);
+  assert.equal(second.headers.get('content-type'), first.headers.get('content-type'));
+  assert.equal(Number(second.headers.get('content-length')), Buffer.byteLength(second.body));
+  const m2 = await metrics();
+  assert.equal(metricValue(m2, HIT('search')), metricValue(m1, HIT('search')) + 1);
+  assert.ok(metricValue(m2, 'searchd_cache_entries') >= 1);
+  assert.ok(metricValue(m2, 'searchd_cache_bytes') > 0);
+  assert.equal(metricValue(m2, 'searchd_cache_max_bytes'), 64 * 1024 * 1024);
+  // anything that changes the answer is another entry: limit, offset, filters
+  for (const p of [{ q, limit: 8, kind: 'article' }, { q, limit: 7, offset: 1, kind: 'article' },
+    { q, limit: 7 }, { q, limit: 7, kind: 'article', lang: 'zh' }]) {
+    const r = await get('/search?' + qs(p));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.cached, undefined, JSON.stringify(p));
+  }
+  // HEAD of a cached answer: same headers, no body
+  const head = await fetch(base + '/search?' + qs({ q, limit: 7, kind: 'article' }), { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+  assert.equal(Number(head.headers.get('content-length')), Buffer.byteLength(second.body));
+});
+
+test('cache: /suggest answers are cached too', async () => {
+  const q = '打印' + randomBytes(2).toString('hex');
+  const first = await get('/suggest?' + qs({ q }));
+  const second = await get('/suggest?' + qs({ q }));
+  assert.equal(first.status, 200);
+  assert.equal(second.json.cached, true);
+  assert.equal(uncached(second.body), first.body);
+});
+
+test('cache: internal and public answers never mix', async () => {
+  const q = INTERNAL_QUERY + ' ' + randomBytes(3).toString('hex');
+  const p = { q, limit: 50 };
+  const pub1 = await search(p);
+  const pub2 = await search(p);
+  assert.equal(pub2.cached, true);
+  assert.ok(!ids(pub2).includes(INTERNAL_ID));
+  // the agent's first ask is not the public answer from the cache
+  const agent1 = await search(p, { Authorization: `Bearer ${token}` });
+  assert.equal(agent1.cached, undefined);
+  assert.ok(ids(agent1).includes(INTERNAL_ID), JSON.stringify(ids(agent1)));
+  const agent2 = await search(p, { 'X-Agent-Token': token });
+  assert.equal(agent2.cached, true);
+  assert.ok(ids(agent2).includes(INTERNAL_ID));
+  // a wrong token gets the public answer, and the public answer stays public
+  const wrong = await search(p, { Authorization: 'Bearer x' + token });
+  assert.ok(!ids(wrong).includes(INTERNAL_ID));
+  const pub3 = await search(p);
+  assert.equal(pub3.cached, true);
+  assert.deepEqual(ids(pub3), ids(pub1));
+  // the same for /suggest and a prefix of the internal document's title
+  const sq = { q: '动态口令' };
+  const s1 = await get('/suggest?' + qs(sq));
+  const s2 = await get('/suggest?' + qs(sq), { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(s2.json.cached, undefined);
+  const s3 = await get('/suggest?' + qs(sq));
+  assert.equal(uncached(s3.body), uncached(s1.body));
+});
+
+test('cache: bounded by bytes, least recently used answers leave first', async () => {
+  const d = startDaemon(['--index', index, '--listen', '127.0.0.1:0', '--www', www, '--threads', '2',
+    '--cache-mb', '1']);
+  try {
+    const url = await d.ready;
+    const ask = async (q) => {
+      const r = await fetch(url + '/search?' + qs({ q, limit: 100 }));
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    const words = ['VPN', '打印机', '证书', '服务台', '密码', '邮件', '网络', '事件', '问题', '变更',
+      'Windows', 'Office', '服务', '管理', '系统', '用户', '错误', '账号', '安全', '数据'];
+    for (const w of words) await ask(w);
+    for (const w of words) await ask(w + ' 要求'); // more answers than 1 MiB holds
+    const m = await (await fetch(url + '/metrics')).text();
+    assert.equal(metricValue(m, 'searchd_cache_max_bytes'), 1024 * 1024);
+    assert.ok(metricValue(m, 'searchd_cache_bytes') <= 1024 * 1024, m);
+    assert.ok(metricValue(m, 'searchd_cache_evictions_total') > 0, m);
+    // the most recent answer is still there, the first one left
+    assert.equal((await ask(words.at(-1) + ' 要求')).cached, true);
+    assert.equal((await ask(words[0])).cached, undefined);
+  } finally {
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('cache: --cache-mb 0 turns it off', async () => {
+  const d = startDaemon(['--index', index, '--listen', '127.0.0.1:0', '--www', www, '--threads', '1',
+    '--cache-mb', '0']);
+  try {
+    const url = await d.ready;
+    const bodies = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(url + '/search?q=VPN');
+      assert.equal(r.status, 200);
+      bodies.push(await r.json());
+    }
+    assert.ok(bodies.every((b) => b.cached === undefined));
+    const m = await (await fetch(url + '/metrics')).text();
+    assert.equal(metricValue(m, HIT('search')), 0);
+    assert.equal(metricValue(m, MISS('search')), 0);
+    assert.equal(metricValue(m, 'searchd_cache_max_bytes'), 0);
+    assert.equal(metricValue(m, 'searchd_cache_entries'), 0);
+  } finally {
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+  // a bad value is a usage error
+  const e = await run(SEARCHD, ['--index', index, '--cache-mb', 'lots']).then(() => null, (x) => x);
+  assert.match(e.message, /--cache-mb: "lots" is not a number/);
+});
+
 test('static files: the page with strict security headers; no escape from www', async () => {
   const page = await get('/');
   assert.equal(page.status, 200);
@@ -545,6 +675,11 @@ test('a rebuilt index is served within about a second, without failing requests'
   const marker = 'kbmarker' + Array.from(randomBytes(8), (b) => String.fromCharCode(97 + (b % 26))).join('');
   const before = (await get('/healthz')).json;
   assert.equal((await search({ q: marker })).total, 0);
+  // the empty answer is now cached; the new revision must not serve it
+  const cachedEmpty = await search({ q: marker });
+  assert.equal(cachedEmpty.cached, true);
+  assert.equal(cachedEmpty.total, 0);
+  const inval0 = metricValue(await metrics(), 'searchd_cache_invalidations_total');
   await writeFile(path.join(corpus, 'articles', 'KB-9999-e2e-marker.md'),
     `---\nid: KB-9999\nkind: article\ntitle: E2E live reindex ${marker}\ncategory: 测试\n` +
     `tags: e2e\nlang: en\nvisibility: public\nupdated: 2026-01-01\n---\n` +
@@ -593,6 +728,11 @@ test('a rebuilt index is served within about a second, without failing requests'
   const afterH = (await get('/healthz')).json;
   assert.equal(afterH.documents, before.documents + 1);
   assert.ok(afterH.revision > before.revision);
+  assert.ok(metricValue(await metrics(), 'searchd_cache_invalidations_total') > inval0);
+  // the new answer is cached in its turn
+  const again = await search({ q: marker });
+  assert.equal(again.cached, true);
+  assert.ok(again.hits.some((h) => h.id === 'KB-9999'));
 });
 
 // ---- options and config ------------------------------------------------------------
@@ -600,7 +740,7 @@ test('a rebuilt index is served within about a second, without failing requests'
 test('--help documents every flag and config key', async () => {
   const { stdout } = await run(SEARCHD, ['--help']);
   for (const s of ['--index', '--listen', '--config', '--agent-token', '--threads', '--www', '--log-level',
-    'agent_token', 'log_level', 'threads', 'www', '413', 'clamped']) {
+    '--cache-mb', 'agent_token', 'log_level', 'threads', 'www', 'cache_mb', '413', 'clamped']) {
     assert.ok(stdout.includes(s), s);
   }
 });
