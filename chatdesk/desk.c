@@ -297,45 +297,66 @@ static json_t *suggestions_frame(const struct kb_search_res *res)
     return json_pack("{s:s, s:o}", "type", "suggestions", "items", items);
 }
 
-/* Suggestions for the requester over conv's text (recorded as shown). */
-static void suggest_requester(struct req *r, int64_t conv, int for_seq)
+/* Suggestions for requester viewer over conv's text (recorded as shown, in
+ * one commit), to out. */
+static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t conv,
+                              int64_t viewer, int for_seq)
 {
     struct texts t;
-    int rc = conv_texts(r->d, conv, r->who->person_id, &t);
+    int rc = conv_texts(d, conv, viewer, &t);
     if (rc || t.count == 0) {
         texts_fin(&t);
         return; /* the ack went out; suggestions are a bonus */
     }
     struct kb_search_res res;
-    if (search(r->d, t.all.data, t.all.len, 0, r->d->cfg->suggestions, &res) == 0) {
-        for (size_t i = 0; i < res.nhits; i++)
-            store_suggestion_add(r->d->st, conv, res.hits[i].id, res.hits[i].kind,
-                                 res.hits[i].title ? res.hits[i].title : res.hits[i].id);
+    if (search(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
+        size_t n = res.nhits;
+        const char **ids = kb_xcalloc(n + 1, sizeof *ids);
+        const char **kinds = kb_xcalloc(n + 1, sizeof *kinds);
+        const char **titles = kb_xcalloc(n + 1, sizeof *titles);
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = res.hits[i].id;
+            kinds[i] = res.hits[i].kind;
+            titles[i] = res.hits[i].title;
+        }
+        store_suggestions_add(d->st, conv, n, ids, kinds, titles);
+        free(ids);
+        free(kinds);
+        free(titles);
         json_t *f = suggestions_frame(&res);
         json_object_set_new(f, "for_seq", json_integer(for_seq));
-        desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+        desk_outbox_add(out, DESK_TO_SELF, 0, f);
     }
     kb_search_res_fin(&res);
     texts_fin(&t);
 }
 
-/* Suggestions including internal knowledge for an agent about ticket
- * (conversation conv), to `to`/`target`. */
-static void suggest_agent(struct req *r, int64_t conv, int64_t viewer, const char *ticket,
-                          enum desk_target to, int64_t target)
+/* Suggestions including internal knowledge for an agent (viewer) about
+ * ticket (conversation conv), to `to`/`target`. */
+static void suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, int64_t viewer,
+                          const char *ticket, enum desk_target to, int64_t target)
 {
     struct texts t;
-    int rc = conv_texts(r->d, conv, viewer, &t);
+    int rc = conv_texts(d, conv, viewer, &t);
     if (rc == 0 && t.count > 0) {
         struct kb_search_res res;
-        if (search(r->d, t.all.data, t.all.len, 1, r->d->cfg->suggestions, &res) == 0) {
+        if (search(d, t.all.data, t.all.len, 1, d->cfg->suggestions, &res) == 0) {
             json_t *f = suggestions_frame(&res);
             json_object_set_new(f, "ticket", json_string(ticket));
-            desk_outbox_add(r->out, to, target, f);
+            desk_outbox_add(out, to, target, f);
         }
         kb_search_res_fin(&res);
     }
     texts_fin(&t);
+}
+
+void desk_suggest(struct desk *d, const struct desk_client *who, const struct desk_suggest *sg,
+                  struct desk_outbox *out)
+{
+    if (sg->requester && who->role == DESK_REQUESTER)
+        suggest_requester(d, out, sg->conv, who->person_id, sg->for_seq);
+    if (sg->agent && sg->agent_id)
+        suggest_agent(d, out, sg->conv, sg->agent_id, sg->ticket, DESK_TO_PERSON, sg->agent_id);
 }
 
 static json_t *conversation_json(const struct store_conversation *c)
@@ -580,29 +601,28 @@ static void on_logout(struct req *r)
 
 /* ---- requester ------------------------------------------------------------------- */
 
-/* After a message of the requester was stored as seq in conv: tell the
- * requester's other connections, and the agent holding the ticket. */
-static void after_requester_message(struct req *r, int64_t conv, int seq)
+/* After a message of the requester was stored as seq in conv (info: the
+ * conversation then): tell the requester's other connections, and the
+ * agent holding the ticket, whose suggestions follow (out->suggest). */
+static void after_requester_message(struct req *r, int64_t conv, int seq,
+                                    const struct store_posted *info)
 {
-    struct store_conversation c;
-    if (store_conversation_get(r->d->st, conv, r->who->person_id, &c))
-        return;
+    const char *ticket = info->ticket[0] ? info->ticket : NULL;
     struct desk_frame *f = add(r->out, DESK_TO_CONV, conv,
                                proto_message(1, "requester", r->who->name, r->m->text, seq,
-                                             (int64_t)time(NULL), r->m->id,
-                                             c.ticket[0] ? c.ticket : NULL));
+                                             (int64_t)time(NULL), r->m->id, ticket));
     f->seq = seq;
     f->not_self = 1;
-    if (!c.ticket[0])
+    if (!ticket || !info->agent_id)
         return;
-    struct store_ticket t;
-    if (store_ticket_get(r->d->st, c.ticket, r->who->person_id, &t) == 0 && t.agent_id) {
-        desk_outbox_add(r->out, DESK_TO_PERSON, t.agent_id,
-                        proto_message(1, "requester", r->who->name, r->m->text, seq,
-                                      (int64_t)time(NULL), NULL, t.number));
-        suggest_agent(r, conv, t.agent_id, t.number, DESK_TO_PERSON, t.agent_id);
-    }
-    store_ticket_fin(&t);
+    desk_outbox_add(r->out, DESK_TO_PERSON, info->agent_id,
+                    proto_message(1, "requester", r->who->name, r->m->text, seq,
+                                  (int64_t)time(NULL), NULL, ticket));
+    struct desk_suggest *sg = &r->out->suggest;
+    sg->agent = 1;
+    sg->conv = conv;
+    sg->agent_id = info->agent_id;
+    snprintf(sg->ticket, sizeof sg->ticket, "%s", ticket);
 }
 
 static void on_message(struct req *r)
@@ -611,8 +631,9 @@ static void on_message(struct req *r)
         return;
     int64_t conv = r->who->conv_id;
     int seq = 0, dup = 0;
-    int rc = store_message_add(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
-                               &dup);
+    struct store_posted info;
+    int rc = store_message_post(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
+                                &dup, &info);
     if (rc == STORE_EINVALID || rc == STORE_ENOTFOUND) {
         /* the conversation ended (self-solved or closed): go on in the
          * requester's current one (another tab may have started it), or a
@@ -643,8 +664,8 @@ static void on_message(struct req *r)
         r->out->attach_conv = id;
         r->out->attach_after = 0; /* replay what another tab wrote there */
         conv = id;
-        rc = store_message_add(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
-                               &dup);
+        rc = store_message_post(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
+                                &dup, &info);
     }
     if (rc) {
         store_error(r, rc, NULL);
@@ -655,11 +676,14 @@ static void on_message(struct req *r)
                                            r->m->id, "seq", seq, "duplicate", dup));
     ack->ack_seq = seq;
     if (!dup)
-        after_requester_message(r, conv, seq);
-    struct store_conversation c;
-    if (store_conversation_get(r->d->st, conv, r->who->person_id, &c) == 0 &&
-        strcmp(c.status, "open") == 0)
-        suggest_requester(r, conv, seq);
+        after_requester_message(r, conv, seq, &info);
+    /* suggestions follow while the conversation is open; the search runs
+     * after the ack has gone out (desk_suggest) */
+    if (strcmp(info.status, "open") == 0) {
+        r->out->suggest.requester = 1;
+        r->out->suggest.conv = conv;
+        r->out->suggest.for_seq = seq;
+    }
 }
 
 static void on_feedback(struct req *r)
@@ -1022,7 +1046,7 @@ static void on_open(struct req *r)
         json_object_set_new(f, "id", json_string(r->m->id));
     desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
     if (r->who->role == DESK_AGENT)
-        suggest_agent(r, t.conversation_id, viewer, t.number, DESK_TO_SELF, 0);
+        suggest_agent(r->d, r->out, t.conversation_id, viewer, t.number, DESK_TO_SELF, 0);
     store_ticket_fin(&t);
 }
 

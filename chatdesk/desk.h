@@ -69,6 +69,19 @@ struct desk_frame {
     size_t len;
 };
 
+/* Suggestion searches that follow a requester's message. desk_on_message
+ * does not search: it acknowledges the message and leaves these in the
+ * outbox; the daemon runs them afterwards with desk_suggest (on its search
+ * threads), so an ack never waits for a search. */
+struct desk_suggest {
+    int requester;      /* suggestions for the requester, "for_seq": for_seq */
+    int agent;          /* suggestions for agent_id about ticket */
+    int64_t conv;       /* the conversation searched */
+    int for_seq;
+    int64_t agent_id;
+    char ticket[STORE_NUMBER_MAX];
+};
+
 struct desk_outbox {
     struct desk_frame *head, *tail;
     int client_set;            /* the client's state changed to `client` */
@@ -81,6 +94,7 @@ struct desk_outbox {
     int db_error;              /* a store call failed with STORE_EDB */
     int auto_closed;           /* DM_MAINTAIN: tickets closed */
     int sessions_purged;       /* DM_MAINTAIN: sessions deleted */
+    struct desk_suggest suggest; /* DM_MESSAGE: searches to run next (desk_suggest) */
 };
 
 void desk_outbox_init(struct desk_outbox *out);
@@ -109,8 +123,18 @@ void desk_free(struct desk *d);
 struct store *desk_store(struct desk *d);
 
 /* Handles msg from who into out (initialised by the caller). Never fails:
- * problems become error frames. */
+ * problems become error frames. A requester's message is stored and
+ * acknowledged without searching: the suggestions to search next are left
+ * in out->suggest, for desk_suggest. */
 void desk_on_message(struct desk *d, const struct desk_client *who, const struct desk_msg *msg,
                      struct desk_outbox *out);
+
+/* Runs the searches of sg (from an outbox of desk_on_message for who) into
+ * out (initialised by the caller): a "suggestions" frame with for_seq to
+ * the requester (recorded as shown, one commit), and/or one with ticket to
+ * the agent holding it. Never fails: a search or store error only leaves
+ * its frame out. Does nothing when sg asks for nothing. */
+void desk_suggest(struct desk *d, const struct desk_client *who, const struct desk_suggest *sg,
+                  struct desk_outbox *out);
 
 #endif

@@ -11,7 +11,14 @@
  * `conv`: `delivered` is the highest seq such that every message up to it
  * has been delivered or acknowledged on this connection; `seen` holds the
  * acknowledged seqs above it (the client's own messages whose ack overtook
- * a push of an earlier message). */
+ * a push of an earlier message).
+ *
+ * Suggestion searches (desk_suggest) run after the ack of their message
+ * went out, as jobs of the pool's search stage, outside the connection's
+ * queue: requests go on meanwhile. A connection has at most one search out;
+ * messages acknowledged meanwhile leave one search waiting (the latest
+ * message's, which covers the text of those before it): when messages come
+ * faster than searches, the earlier ones get no suggestions of their own. */
 #include "hub.h"
 #include "kb_log.h"
 #include "kb_util.h"
@@ -42,7 +49,9 @@ struct hub_conn {
     void *t;                      /* transport handle; NULL once closed */
     unsigned long long id;
     struct desk_client client;
-    int busy;                     /* a job is at the workers */
+    int busy;                     /* a request job is at the workers */
+    int searching;                /* a suggestion search is at the workers */
+    struct desk_suggest next_sugg; /* the search to run when it is back */
     struct item *q_head, *q_tail;
     int q_len;
     double tokens, last;          /* rate limiter */
@@ -420,14 +429,79 @@ static void release(hub *h, struct hub_conn *c)
 {
     c->busy = 0;
     if (!c->t) {
-        conn_free(c);
+        if (!c->searching)
+            conn_free(c);
         return;
     }
     pump(h, c);
 }
 
+/* Hands search sg for connection c to the search stage, or keeps it as the
+ * next one (replacing an older one waiting) while a search is out. */
+static void suggest(hub *h, struct hub_conn *c, const struct desk_suggest *sg)
+{
+    if (!c->t || (!sg->requester && !sg->agent))
+        return;
+    if (c->searching) {
+        struct desk_suggest *n = &c->next_sugg;
+        if ((n->requester || n->agent) && n->conv == sg->conv) {
+            if (sg->requester) {
+                n->requester = 1;
+                n->for_seq = sg->for_seq;
+            }
+            if (sg->agent) {
+                n->agent = 1;
+                n->agent_id = sg->agent_id;
+                memcpy(n->ticket, sg->ticket, sizeof n->ticket);
+            }
+        } else {
+            *n = *sg;
+        }
+        return;
+    }
+    struct desk_job *job = pool_job_new();
+    job->conn = c;
+    job->client = c->client;
+    job->search = 1;
+    job->suggest = *sg;
+    if (h->ops.submit(h->ops.ud, job)) {
+        kb_debug("conn %llu: suggestions skipped: the search queue is full", c->id);
+        pool_job_free(job);
+        return;
+    }
+    c->searching = 1;
+}
+
+/* A finished suggestion search: deliver it (to the same person still signed
+ * in on c), then start the one waiting. */
+static void suggest_done(hub *h, struct desk_job *job)
+{
+    struct hub_conn *c = job->conn;
+    c->searching = 0;
+    if (!c->t) {
+        pool_job_free(job);
+        if (!c->busy)
+            conn_free(c);
+        return;
+    }
+    int same = c->client.role == job->client.role && c->client.person_id == job->client.person_id;
+    struct desk_frame *f = desk_outbox_take(&job->out);
+    for (struct desk_frame *p = f; p; p = p->next)
+        if (same || p->to != DESK_TO_SELF)
+            deliver(h, c, p);
+    desk_frame_free(f);
+    pool_job_free(job);
+    struct desk_suggest next = c->next_sugg;
+    memset(&c->next_sugg, 0, sizeof c->next_sugg);
+    suggest(h, c, &next);
+}
+
 void hub_done(hub *h, struct desk_job *job)
 {
+    if (job->search && job->conn) {
+        suggest_done(h, job);
+        return;
+    }
     struct hub_conn *c = job->conn;
     struct desk_outbox *out = &job->out;
     if (!c) { /* the daemon's own job */
@@ -443,6 +517,8 @@ void hub_done(hub *h, struct desk_job *job)
         return;
     }
     if (out->client_set) {
+        if (out->client.role != c->client.role || out->client.person_id != c->client.person_id)
+            memset(&c->next_sugg, 0, sizeof c->next_sugg); /* someone else's */
         if (out->client.role != c->client.role || out->client.person_id != c->client.person_id)
             kb_debug("conn %llu: signed in as person %lld (%s)", c->id,
                      (long long)out->client.person_id,
@@ -478,17 +554,26 @@ void hub_done(hub *h, struct desk_job *job)
             deliver(h, c, p);
         desk_frame_free(f);
     }
+    /* the ack is out: now the suggestions' search (with the client as
+     * changed by this job) */
+    struct desk_suggest sg = out->suggest;
     pool_job_free(job);
+    if (sg.requester || sg.agent)
+        suggest(h, c, &sg);
     release(h, c);
 }
 
 void hub_drop(hub *h, struct desk_job *job)
 {
     struct hub_conn *c = job->conn;
+    int search = job->search;
     pool_job_free(job);
     if (c) {
-        c->busy = 0;
-        if (!c->t)
+        if (search)
+            c->searching = 0;
+        else
+            c->busy = 0;
+        if (!c->t && !c->busy && !c->searching)
             conn_free(c);
     }
     (void)h;
@@ -511,7 +596,8 @@ void hub_closed(hub *h, struct hub_conn *c)
     c->q_len = 0;
     held_free(c->held_head);
     c->held_head = c->held_tail = NULL;
-    if (!c->busy)
+    memset(&c->next_sugg, 0, sizeof c->next_sugg);
+    if (!c->busy && !c->searching)
         conn_free(c);
 }
 

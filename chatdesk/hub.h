@@ -69,8 +69,11 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
  * when its job in flight comes back. */
 void hub_closed(hub *h, struct hub_conn *c);
 
-/* A finished job: deliver its outbox, then start the connection's next
- * request. Takes ownership of job. */
+/* A finished job: deliver its outbox, then submit the suggestion search it
+ * asks for (out.suggest: a job with search set, at most one per connection
+ * at a time, later ones coalesced) and start the connection's next
+ * request. A finished search job: deliver its suggestions. Takes ownership
+ * of job. */
 void hub_done(hub *h, struct desk_job *job);
 
 /* A job that will not run (the pool stopped): release it without

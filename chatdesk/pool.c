@@ -1,5 +1,7 @@
 /* pool: worker threads and job queues for chatdesk (see pool.h). One mutex
- * guards both queues; workers wait on a condition variable. */
+ * guards the queues; the workers of each stage wait on their stage's
+ * condition variable. */
+#define _GNU_SOURCE /* syscall(SYS_gettid) for the search threads' priority */
 #include "pool.h"
 #include "kb_log.h"
 #include "kb_lexicon.h"
@@ -9,9 +11,21 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { STAGE_REQUEST, STAGE_SEARCH, NSTAGES };
+
+struct queue {
+    struct desk_job *head, *tail;
+    size_t len;
+    pthread_cond_t cv;
+};
 
 struct worker {
     cd_pool *pool;
+    int stage;
     struct desk *desk; /* owned, used only by this worker's thread */
     pthread_t thread;
     int started;
@@ -19,9 +33,7 @@ struct worker {
 
 struct cd_pool {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct desk_job *q_head, *q_tail; /* submitted, not started */
-    size_t q_len;
+    struct queue q[NSTAGES];          /* submitted, not started */
     struct desk_job *d_head, *d_tail; /* done, not collected */
     int stopping;
     int stopped;                      /* threads joined */
@@ -62,24 +74,35 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     cd_pool *p = w->pool;
+    struct queue *q = &p->q[w->stage];
+    if (w->stage == STAGE_SEARCH) {
+        /* Linux: a thread's nice value is its own; failure only costs latency */
+        pid_t tid = (pid_t)syscall(SYS_gettid);
+        if (setpriority(PRIO_PROCESS, (id_t)tid, POOL_SEARCH_NICE) != 0)
+            kb_debug("search thread: cannot lower its priority");
+    }
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (!p->stopping && !p->q_head)
-            pthread_cond_wait(&p->cv, &p->mu);
+        while (!p->stopping && !q->head)
+            pthread_cond_wait(&q->cv, &p->mu);
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        struct desk_job *job = p->q_head;
-        p->q_head = job->next;
-        if (!p->q_head)
-            p->q_tail = NULL;
-        p->q_len--;
+        struct desk_job *job = q->head;
+        q->head = job->next;
+        if (!q->head)
+            q->tail = NULL;
+        q->len--;
         pthread_mutex_unlock(&p->mu);
 
-        desk_on_message(w->desk, &job->client, &job->msg, &job->out);
+        if (job->search)
+            desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
+        else
+            desk_on_message(w->desk, &job->client, &job->msg, &job->out);
         if (job->out.db_error)
-            kb_warn("%s: the database is unavailable: %s", proto_type_name(job->msg.type),
+            kb_warn("%s: the database is unavailable: %s",
+                    job->search ? "suggestions" : proto_type_name(job->msg.type),
                     store_errmsg(desk_store(w->desk)));
 
         pthread_mutex_lock(&p->mu);
@@ -96,15 +119,20 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
     *out = NULL;
     cd_pool *p = kb_xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    for (int s = 0; s < NSTAGES; s++)
+        pthread_cond_init(&p->q[s].cv, NULL);
     p->notify = notify;
     p->ud = ud;
     p->lexicon = kb_lexicon_new_builtin();
-    p->nworkers = cfg->threads;
+    int nreq = cfg->threads * POOL_DB_PER_THREAD, nsearch = cfg->threads;
+    if (nreq > POOL_MAX_DB_WORKERS)
+        nreq = cfg->threads > POOL_MAX_DB_WORKERS ? cfg->threads : POOL_MAX_DB_WORKERS;
+    p->nworkers = nreq + nsearch;
     p->workers = kb_xcalloc((size_t)p->nworkers, sizeof *p->workers);
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         w->pool = p;
+        w->stage = i < nreq ? STAGE_REQUEST : STAGE_SEARCH;
         if (desk_new(cfg->db, cfg->index, p->lexicon, &cfg->desk, &w->desk, err, errlen)) {
             pool_free(p);
             return -1;
@@ -136,11 +164,12 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
 int pool_submit(cd_pool *p, struct desk_job *job)
 {
     int rc = -1;
+    struct queue *q = &p->q[job->search ? STAGE_SEARCH : STAGE_REQUEST];
     pthread_mutex_lock(&p->mu);
-    if (!p->stopping && p->q_len < POOL_MAX_QUEUE) {
-        append(&p->q_head, &p->q_tail, job);
-        p->q_len++;
-        pthread_cond_signal(&p->cv);
+    if (!p->stopping && q->len < POOL_MAX_QUEUE) {
+        append(&q->head, &q->tail, job);
+        q->len++;
+        pthread_cond_signal(&q->cv);
         rc = 0;
     }
     pthread_mutex_unlock(&p->mu);
@@ -160,7 +189,8 @@ struct desk_job *pool_stop(cd_pool *p)
 {
     pthread_mutex_lock(&p->mu);
     p->stopping = 1;
-    pthread_cond_broadcast(&p->cv);
+    for (int s = 0; s < NSTAGES; s++)
+        pthread_cond_broadcast(&p->q[s].cv);
     pthread_mutex_unlock(&p->mu);
     if (!p->stopped) {
         for (int i = 0; i < p->nworkers; i++)
@@ -168,14 +198,21 @@ struct desk_job *pool_stop(cd_pool *p)
                 pthread_join(p->workers[i].thread, NULL);
         p->stopped = 1;
     }
-    /* no thread left: no lock needed */
-    struct desk_job *list = p->d_head;
-    if (p->d_tail)
-        p->d_tail->next = p->q_head;
-    else
-        list = p->q_head;
-    p->q_head = p->q_tail = p->d_head = p->d_tail = NULL;
-    p->q_len = 0;
+    /* no thread left: no lock needed; done jobs first, then each queue */
+    struct desk_job *list = p->d_head, *tail = p->d_tail;
+    for (int s = 0; s < NSTAGES; s++) {
+        struct queue *q = &p->q[s];
+        if (!q->head)
+            continue;
+        if (tail)
+            tail->next = q->head;
+        else
+            list = q->head;
+        tail = q->tail;
+        q->head = q->tail = NULL;
+        q->len = 0;
+    }
+    p->d_head = p->d_tail = NULL;
     return list;
 }
 
@@ -193,7 +230,8 @@ void pool_free(cd_pool *p)
         desk_free(p->workers[i].desk);
     free(p->workers);
     kb_lexicon_free(p->lexicon);
-    pthread_cond_destroy(&p->cv);
+    for (int s = 0; s < NSTAGES; s++)
+        pthread_cond_destroy(&p->q[s].cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }

@@ -1,13 +1,24 @@
-/* pool: chatdesk's worker threads and the two locked queues between them and
+/* pool: chatdesk's worker threads and the locked queues between them and
  * the service loop. The loop submits jobs (one client request, or one of the
- * daemon's own: catch-up, maintenance); a free worker runs it with its own
- * struct desk (a PostgreSQL connection and an index handle; neither is
- * thread-safe, so each worker has one, all sharing one read-only
- * kb_lexicon), puts the finished job on the done queue and calls the notify
- * function (the transport's lws_cancel_service), and the loop collects the
- * done jobs. Any worker may run any job: the loop keeps at most one job per
- * connection in flight, which keeps each connection's answers in order.
- * Workers never look inside job->conn. */
+ * daemon's own: catch-up, maintenance, a suggestion search); a free worker
+ * runs it with its own struct desk (a PostgreSQL connection and an index
+ * handle; neither is thread-safe, so each worker has one, all sharing one
+ * read-only kb_lexicon), puts the finished job on the done queue and calls
+ * the notify function (the transport's lws_cancel_service), and the loop
+ * collects the done jobs.
+ *
+ * There are two stages, each with its own queue and threads, so that
+ * storing and acknowledging a message never waits behind a search:
+ * - requests (job->search == 0): POOL_DB_PER_THREAD * cfg->threads workers
+ *   (at most POOL_MAX_DB_WORKERS, at least cfg->threads), mostly waiting on
+ *   PostgreSQL (commits wait for fsync; concurrent ones
+ *   share it), so there are more of them than cores;
+ * - suggestion searches (job->search != 0, desk_suggest): cfg->threads
+ *   workers at a lower CPU priority (nice POOL_SEARCH_NICE), so that they
+ *   take the cores the request workers and the event loop leave.
+ * Any worker of a stage may run any job of it: the loop keeps at most one
+ * request job per connection in flight, which keeps each connection's
+ * answers in order. Workers never look inside job->conn. */
 #ifndef CD_POOL_H
 #define CD_POOL_H
 
@@ -16,7 +27,10 @@
 
 #include <stddef.h>
 
-#define POOL_MAX_QUEUE 4096
+#define POOL_MAX_QUEUE 4096        /* per stage */
+#define POOL_DB_PER_THREAD 4       /* request workers per cfg->threads */
+#define POOL_MAX_DB_WORKERS 32     /* ... but not more than this (or cfg->threads) */
+#define POOL_SEARCH_NICE 10
 
 struct desk_job {
     struct desk_job *next;
@@ -24,6 +38,9 @@ struct desk_job {
     struct desk_client client; /* who asks (a copy) */
     struct desk_msg msg;       /* owned by the job */
     struct desk_outbox out;    /* filled by the worker; owned by the job */
+    int search;                /* a suggestion search (desk_suggest(suggest)),
+                                  not a request (desk_on_message(msg)) */
+    struct desk_suggest suggest;
 };
 
 /* A zeroed job with an initialised outbox. Never NULL. */
@@ -34,17 +51,16 @@ void pool_job_free(struct desk_job *job);
 
 typedef struct cd_pool cd_pool;
 
-/* Opens cfg->threads desks (store on cfg->db, searcher on cfg->index) and
- * starts one worker thread per desk. notify(ud) is called from a worker
- * after each job is done. cfg must outlive the pool. Returns 0 and *out
- * (free with pool_free), or -1 with a message in err (nothing left
- * running). */
+/* Opens one desk (store on cfg->db, searcher on cfg->index) per worker
+ * (see above for how many) and starts the worker threads. notify(ud) is
+ * called from a worker after each job is done. cfg must outlive the pool. Returns 0 and *out (free with pool_free), or -1 with a message in
+ * err (nothing left running). */
 int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_pool **out,
              char *err, size_t errlen);
 
-/* Queues job (the pool owns it until pool_take_done hands it back).
- * Returns 0, or -1 when the queue is full or the pool is stopping (the
- * caller keeps the job). */
+/* Queues job on its stage's queue (the pool owns it until pool_take_done
+ * hands it back). Returns 0, or -1 when that queue is full or the pool is
+ * stopping (the caller keeps the job). */
 int pool_submit(cd_pool *p, struct desk_job *job);
 
 /* Takes every finished job, oldest first, as a list linked by next (the

@@ -27,11 +27,32 @@
 
 #define EPOCH(x) "floor(extract(epoch FROM " x "))::bigint"
 
+/* Statements prepared on the connection (named "s<slot>"), so that each is
+ * parsed and planned once per connection instead of once per call: an open
+ * hash table keyed by the SQL text. Emptied when the connection is reset
+ * (the server forgets them). When it is full, statements run unprepared. */
+#define PREP_SLOTS 256
+
+struct prepared {
+    char *sql; /* owned; NULL: a free slot */
+};
+
 struct store {
     PGconn *conn;
     const char *op; /* the operation running, for messages */
     char err[STORE_ERR_MAX];
+    struct prepared prep[PREP_SLOTS];
+    int nprep;
 };
+
+static void prep_forget(struct store *s)
+{
+    for (int i = 0; i < PREP_SLOTS; i++) {
+        free(s->prep[i].sql);
+        s->prep[i].sql = NULL;
+    }
+    s->nprep = 0;
+}
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -198,16 +219,69 @@ static void g_copy(char *dst, size_t n, const PGresult *r, int row, int col)
 
 /* Runs one statement. Returns its result (caller clears) or NULL with *rc
  * set and the message in s->err. */
+static int connected(struct store *s);
+
+/* The name of sql's prepared statement in name (preparing it on first
+ * use), or 0 when it cannot be prepared (then it runs unprepared, which
+ * reports any error in it the same way). */
+static int prepared(struct store *s, const char *sql, char name[16])
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    unsigned slot = h % PREP_SLOTS;
+    for (int probe = 0; probe < PREP_SLOTS; probe++, slot = (slot + 1) % PREP_SLOTS) {
+        struct prepared *e = &s->prep[slot];
+        snprintf(name, 16, "s%u", slot);
+        if (e->sql && strcmp(e->sql, sql) == 0)
+            return 1;
+        if (e->sql)
+            continue;
+        /* a free slot: prepare it here, keeping a quarter of the table free */
+        if (s->nprep >= PREP_SLOTS * 3 / 4 || PQtransactionStatus(s->conn) == PQTRANS_INERROR)
+            return 0;
+        PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return 0;
+        e->sql = kb_xstrdup(sql);
+        s->nprep++;
+        return 1;
+    }
+    return 0;
+}
+
 static PGresult *run(struct store *s, int *rc, const char *sql, const struct params *p)
 {
-    PGresult *r = PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+    /* outside a transaction, a connection that died while idle is
+     * reconnected and the statement sent once more: it had not run, or
+     * (lost on the way back) it is one of our autocommit statements, which
+     * are reads or idempotent writes */
+    int idle = PQstatus(s->conn) == CONNECTION_OK &&
+               PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+    for (int attempt = 0;; attempt++) {
+        char name[16];
+        PGresult *r =
+            PQstatus(s->conn) == CONNECTION_OK && prepared(s, sql, name)
+                ? PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL,
+                                 p ? p->len : NULL, p ? p->fmt : NULL, 0)
+                : PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
                                p ? p->len : NULL, p ? p->fmt : NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    *rc = pgfail(s, r);
-    PQclear(r);
-    return NULL;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return r;
+        if (attempt == 0 && idle && PQstatus(s->conn) != CONNECTION_OK) {
+            PQclear(r);
+            *rc = connected(s);
+            if (*rc)
+                return NULL;
+            continue;
+        }
+        *rc = pgfail(s, r);
+        PQclear(r);
+        return NULL;
+    }
 }
 
 /* Runs a statement whose result is not needed. Returns 0 or a STORE_E*
@@ -236,6 +310,7 @@ static int connected(struct store *s)
 {
     if (PQstatus(s->conn) == CONNECTION_OK)
         return 0;
+    prep_forget(s); /* a new session knows none of them */
     PQreset(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
         return 0;
@@ -287,6 +362,20 @@ static int finish(struct store *s, int rc)
     return rc;
 }
 
+/* Prepares operation op made of statements sent on their own (autocommit:
+ * each is its own transaction), without BEGIN / COMMIT round trips: for one
+ * write, or for reads (under READ COMMITTED a transaction would not give
+ * them one snapshot anyway). */
+static int single(struct store *s, const char *op)
+{
+    s->op = op;
+    s->err[0] = '\0';
+    int rc = connected(s);
+    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
+}
+
 int store_open(const char *conninfo, struct store **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -316,6 +405,7 @@ void store_close(struct store *s)
 {
     if (!s)
         return;
+    prep_forget(s);
     PQfinish(s->conn);
     free(s);
 }
@@ -324,6 +414,7 @@ int store_reconnect(struct store *s)
 {
     s->op = "reconnect";
     s->err[0] = '\0';
+    prep_forget(s);
     PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK)
         return seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
@@ -695,7 +786,8 @@ int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TO
 int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
                         int64_t person_id, int ttl_seconds, int touch_after)
 {
-    int rc = begin(s, "session_check");
+    /* one statement, no BEGIN / COMMIT around it: one round trip */
+    int rc = single(s, "session_check");
     if (rc)
         return rc;
     struct params p = {0};
@@ -722,8 +814,7 @@ int store_session_check(struct store *s, const unsigned char token_hash[STORE_TO
     if (r && g_i64(r, 0, 0) == 0)
         rc = seterr(s, STORE_ENOTFOUND, "no such session, or it expired");
     PQclear(r);
-    /* nothing to commit for a dead session: its rollback changes nothing */
-    return finish(s, rc);
+    return rc;
 }
 
 int store_session_delete(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES])
@@ -816,10 +907,10 @@ int store_conversation_get(struct store *s, int64_t id, int64_t viewer_id,
                            struct store_conversation *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = begin(s, "conversation_get");
+    int rc = single(s, "conversation_get");
     if (rc)
         return rc;
-    rc = finish(s, conv_read(s, id, viewer_id ? viewer_id : -1, 0, out));
+    rc = conv_read(s, id, viewer_id ? viewer_id : -1, 0, out);
     if (rc)
         memset(out, 0, sizeof *out);
     return rc;
@@ -829,7 +920,7 @@ int store_conversation_of_requester(struct store *s, int64_t requester_id,
                                     struct store_conversation *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = begin(s, "conversation_of_requester");
+    int rc = single(s, "conversation_of_requester");
     if (rc)
         return rc;
     struct params p = {0};
@@ -838,7 +929,6 @@ int store_conversation_of_requester(struct store *s, int64_t requester_id,
                       CONV_SELECT "WHERE c.requester_id = $1 AND c.status IN ('open', 'escalated')"
                                   " ORDER BY c.id DESC LIMIT 1",
                       &p);
-    rc = finish(s, rc);
     if (rc == 0 && PQntuples(r) == 0)
         rc = seterr(s, STORE_ENOTFOUND, "requester %lld has no conversation going on",
                     (long long)requester_id);
@@ -877,7 +967,7 @@ static int event_add(struct store *s, int64_t ticket, int64_t actor, const char 
 
 /* The body of store_message_add, inside the caller's transaction. */
 static int message_add(struct store *s, int64_t conv, int64_t sender, const char *client_id,
-                       const char *body, int *seq, int *duplicate)
+                       const char *body, int *seq, int *duplicate, struct store_posted *info)
 {
     *seq = 0;
     *duplicate = 0;
@@ -886,12 +976,19 @@ static int message_add(struct store *s, int64_t conv, int64_t sender, const char
     struct params p = {0};
     p_i64(&p, conv);
     p_i64(&p, sender);
+    p_str(&p, client_id);
     int rc = 0;
-    /* locking the conversation serialises its writers: the duplicate check
-     * below then sees every message committed before */
+    /* locking the conversation serialises its writers. The duplicate check
+     * rides along (one round trip), but runs on the statement's snapshot,
+     * taken before the lock: a duplicate committed while this waited for
+     * the lock is missed here and then violates the unique (conversation,
+     * sender, client id) on insert: store_message_post retries once. */
     PGresult *r = run(s, &rc,
                       "SELECT c.requester_id, c.status, p.role, p.disabled, t.id, t.agent_id,"
-                      " t.status FROM conversations c JOIN people p ON p.id = $2"
+                      " t.status, t.number,"
+                      " (SELECT m.seq FROM messages m WHERE m.conversation_id = $1"
+                      "   AND m.sender_id = $2 AND m.client_id = $3)"
+                      " FROM conversations c JOIN people p ON p.id = $2"
                       " LEFT JOIN tickets t ON t.conversation_id = c.id"
                       " WHERE c.id = $1 FOR UPDATE OF c",
                       &p);
@@ -909,6 +1006,13 @@ static int message_add(struct store *s, int64_t conv, int64_t sender, const char
     int disabled = g_bool(r, 0, 3);
     int64_t ticket = g_i64(r, 0, 4), agent = g_i64(r, 0, 5);
     g_copy(tstatus, sizeof tstatus, r, 0, 6);
+    if (info) {
+        memset(info, 0, sizeof *info);
+        snprintf(info->status, sizeof info->status, "%s", cstatus);
+        g_copy(info->ticket, sizeof info->ticket, r, 0, 7);
+        info->agent_id = agent;
+    }
+    int dup_seq = client_id && !PQgetisnull(r, 0, 8) ? g_int(r, 0, 8) : 0;
     PQclear(r);
 
     int staff = is_staff(role);
@@ -921,24 +1025,10 @@ static int message_add(struct store *s, int64_t conv, int64_t sender, const char
         return seterr(s, STORE_EFORBIDDEN, "conversation %lld has no ticket assigned to agent %lld",
                       (long long)conv, (long long)sender);
 
-    if (client_id) {
-        struct params q = {0};
-        p_i64(&q, conv);
-        p_i64(&q, sender);
-        p_str(&q, client_id);
-        r = run(s, &rc,
-                "SELECT seq FROM messages"
-                " WHERE conversation_id = $1 AND sender_id = $2 AND client_id = $3",
-                &q);
-        if (!r)
-            return rc;
-        if (PQntuples(r) > 0) {
-            *seq = g_int(r, 0, 0);
-            *duplicate = 1;
-            PQclear(r);
-            return 0;
-        }
-        PQclear(r);
+    if (dup_seq) {
+        *seq = dup_seq;
+        *duplicate = 1;
+        return 0;
     }
 
     if (!staff && strcmp(cstatus, "open") != 0 && strcmp(cstatus, "escalated") != 0)
@@ -981,19 +1071,32 @@ static int message_add(struct store *s, int64_t conv, int64_t sender, const char
     return 0;
 }
 
-int store_message_add(struct store *s, int64_t conv, int64_t sender_id, const char *client_id,
-                      const char *body, int *seq, int *duplicate)
+int store_message_post(struct store *s, int64_t conv, int64_t sender_id, const char *client_id,
+                       const char *body, int *seq, int *duplicate, struct store_posted *info)
 {
     int got = 0, dup = 0;
-    int rc = begin(s, "message_add");
-    if (rc)
-        return rc;
-    rc = finish(s, message_add(s, conv, sender_id, client_id, body, &got, &dup));
+    struct store_posted pi;
+    int rc = STORE_ECONFLICT;
+    /* a conflict: the same client id stored meanwhile (see message_add) */
+    for (int attempt = 0; rc == STORE_ECONFLICT && attempt < 2; attempt++) {
+        rc = begin(s, "message_add");
+        if (rc)
+            return rc;
+        rc = finish(s, message_add(s, conv, sender_id, client_id, body, &got, &dup, &pi));
+    }
     if (rc == 0) {
         *seq = got;
         *duplicate = dup;
+        if (info)
+            *info = pi;
     }
     return rc;
+}
+
+int store_message_add(struct store *s, int64_t conv, int64_t sender_id, const char *client_id,
+                      const char *body, int *seq, int *duplicate)
+{
+    return store_message_post(s, conv, sender_id, client_id, body, seq, duplicate, NULL);
 }
 
 int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int after_seq,
@@ -1001,7 +1104,7 @@ int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int a
 {
     struct store_conversation c;
     PGresult *r = NULL;
-    int rc = begin(s, "messages_since");
+    int rc = single(s, "messages_since");
     if (rc)
         return rc;
     rc = conv_read(s, conv, viewer_id ? viewer_id : -1, 0, &c);
@@ -1016,7 +1119,6 @@ int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int a
                 " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq",
                 &p);
     }
-    rc = finish(s, rc);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_message m = {
             .conversation_id = conv,
@@ -1057,6 +1159,48 @@ int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, cons
     if (rc == 0 && rows == 0)
         rc = seterr(s, STORE_ENOTFOUND, "no conversation %lld", (long long)conv);
     return finish(s, rc);
+}
+
+int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *const *doc_ids,
+                          const char *const *kinds, const char *const *titles)
+{
+    if (n == 0)
+        return 0;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "id", doc_ids[i], "kind",
+                                              kinds[i], "title",
+                                              titles[i] ? titles[i] : doc_ids[i]));
+    char *js = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    int rc = single(s, "suggestions_add");
+    if (rc) {
+        free(js);
+        return rc;
+    }
+    struct params p = {0};
+    int rows = 0;
+    p_i64(&p, conv);
+    p_str(&p, js);
+    /* one statement is one transaction: all of them or none */
+    PGresult *r = run(
+        s, &rc,
+        "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
+        " SELECT DISTINCT ON (x.id) c.id, x.id, x.kind, x.title"
+        " FROM conversations c,"
+        "  jsonb_to_recordset($2::jsonb) AS x(id text, kind text, title text)"
+        " WHERE c.id = $1 ORDER BY x.id"
+        " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
+        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
+        &p);
+    if (r) {
+        rows = atoi(PQcmdTuples(r));
+        PQclear(r);
+    }
+    free(js);
+    if (rc == 0 && rows == 0)
+        rc = seterr(s, STORE_ENOTFOUND, "no conversation %lld", (long long)conv);
+    return rc;
 }
 
 int store_suggestions(struct store *s, int64_t conv, int64_t viewer_id, store_suggestion_cb cb,
@@ -1484,7 +1628,7 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
 {
     struct ticket_head h;
     memset(out, 0, sizeof *out);
-    int rc = begin(s, "ticket_get");
+    int rc = single(s, "ticket_get");
     if (rc)
         return rc;
     rc = ticket_head(s, number, 0, &h);
@@ -1495,7 +1639,6 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
         p_i64(&p, h.id);
         rc = ticket_load(s, TICKET_SELECT "WHERE t.id = $1", &p, out);
     }
-    rc = finish(s, rc);
     if (rc)
         store_ticket_fin(out);
     return rc;
@@ -1506,13 +1649,17 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
 {
     struct ticket_head h;
     int got = 0, dup = 0;
-    int rc = begin(s, "ticket_reply");
-    if (rc)
-        return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = message_add(s, h.conversation_id, agent_id, client_id, body, &got, &dup);
-    rc = finish(s, rc);
+    int rc = STORE_ECONFLICT;
+    /* a conflict: the same client id stored meanwhile (see message_add) */
+    for (int attempt = 0; rc == STORE_ECONFLICT && attempt < 2; attempt++) {
+        rc = begin(s, "ticket_reply");
+        if (rc)
+            return rc;
+        rc = ticket_head(s, number, 0, &h);
+        if (rc == 0)
+            rc = message_add(s, h.conversation_id, agent_id, client_id, body, &got, &dup, NULL);
+        rc = finish(s, rc);
+    }
     if (rc == 0) {
         *seq = got;
         *duplicate = dup;

@@ -202,6 +202,20 @@ int store_conversation_of_requester(struct store *s, int64_t requester_id,
 int store_message_add(struct store *s, int64_t conv, int64_t sender_id, const char *client_id,
                       const char *body, int *seq, int *duplicate);
 
+/* What store_message_post read about the conversation, under the lock it
+ * stored the message with. */
+struct store_posted {
+    char status[STORE_WORD_MAX];    /* the conversation's: "open", "escalated", ... */
+    char ticket[STORE_NUMBER_MAX];  /* its ticket's number, "" if none */
+    int64_t agent_id;               /* the agent holding that ticket, 0 if none */
+};
+
+/* store_message_add (same rules, same results, one transaction) that also
+ * fills *info (on success only) with the conversation's status and ticket,
+ * which spares the caller reading them again. */
+int store_message_post(struct store *s, int64_t conv, int64_t sender_id, const char *client_id,
+                       const char *body, int *seq, int *duplicate, struct store_posted *info);
+
 struct store_message {
     int64_t conversation_id;
     int seq;
@@ -229,6 +243,14 @@ int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int a
  * STORE_EINVALID or STORE_EDB. */
 int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, const char *kind,
                          const char *title);
+
+/* Records n documents as suggested in conv, as store_suggestion_add does
+ * for one, in one statement (one commit). The arrays are the documents'
+ * ids, kinds and titles (a NULL title: the id); a document listed twice
+ * counts once. n == 0 does nothing. Returns 0, STORE_ENOTFOUND (no such
+ * conversation), STORE_EINVALID or STORE_EDB. */
+int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *const *doc_ids,
+                          const char *const *kinds, const char *const *titles);
 
 struct store_suggestion {
     const char *doc_id;

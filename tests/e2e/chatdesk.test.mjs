@@ -486,6 +486,32 @@ test('resending the same client id acks the same seq and stores once', { timeout
   await u2.close();
 });
 
+test('messages sent back to back: acks do not wait for suggestions, the latest gets them', { timeout: 60000 }, async () => {
+  const u = await requester();
+  const n = 6;
+  for (let i = 1; i <= n; i++) u.send({ type: 'message', id: `burst-${i}`, text: VPN_TEXT });
+  const acks = [];
+  for (let i = 1; i <= n; i++) acks.push(await u.next('ack'));
+  assert.deepEqual(acks.map((a) => [a.id, a.seq]), [...Array(n)].map((_, i) => [`burst-${i + 1}`, i + 1]));
+  // the searches run after the acks; when they fall behind, the earlier
+  // messages' are skipped, never the latest one's
+  const last = await u.next((f) => f.type === 'suggestions' && f.for_seq === n);
+  assert.ok(last.items.some((it) => it.id === 'KB-0001'), JSON.stringify(last.items));
+  await u.sync();
+  const acked = new Set();
+  const suggested = new Set();
+  for (const f of u.frames) {
+    if (f.type === 'ack') acked.add(f.seq);
+    if (f.type !== 'suggestions') continue;
+    assert.ok(acked.has(f.for_seq), `suggestions for ${f.for_seq} before its ack`);
+    assert.ok(!suggested.has(f.for_seq), `suggestions for ${f.for_seq} twice`);
+    suggested.add(f.for_seq);
+  }
+  assert.equal(await sqlOne("SELECT count(*) FROM conversation_suggestions WHERE conversation_id = $1 AND doc_id = 'KB-0001'",
+    u.conversation), '1');
+  await u.close();
+});
+
 test('two agents racing to take one ticket: exactly one wins', { timeout: 120000 }, async () => {
   const a1 = await agent('agent1');
   const a2 = await agent('agent2');

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
@@ -127,7 +128,16 @@ struct reply {
     json_t *f[64];
     struct desk_frame *fr[64];
     int n;
+    int nack; /* frames from desk_on_message; those after: desk_suggest's */
 };
+
+static int count_frames(const struct desk_frame *f)
+{
+    int n = 0;
+    for (; f; f = f->next)
+        n++;
+    return n;
+}
 
 static void reply_fin(struct reply *r)
 {
@@ -144,6 +154,10 @@ static void run_msg(struct desk_client *c, const struct desk_msg *m, struct repl
     memset(r, 0, sizeof *r);
     desk_outbox_init(&r->out);
     desk_on_message(g.d, c, m, &r->out);
+    /* as the daemon does after delivering the ack: the suggestions' search */
+    r->nack = count_frames(r->out.head);
+    if (r->out.suggest.requester || r->out.suggest.agent)
+        desk_suggest(g.d, r->out.client_set ? &r->out.client : c, &r->out.suggest, &r->out);
     for (struct desk_frame *f = r->out.head; f && r->n < 64; f = f->next) {
         json_error_t je;
         r->f[r->n] = json_loadb(f->json, f->len, 0, &je);
@@ -489,8 +503,16 @@ static void message_acked_after_store_then_suggestions(void **state)
     /* the ack comes before the suggestions */
     int ia = find(&r, "ack", DESK_TO_SELF), is = find(&r, "suggestions", DESK_TO_SELF);
     assert_true(ia >= 0 && is > ia);
+    /* desk_on_message stores and acks without searching: the search is left
+     * in the outbox for desk_suggest, which the daemon runs after the ack */
+    assert_true(ia < r.nack && is >= r.nack);
+    assert_true(r.out.suggest.requester);
+    assert_false(r.out.suggest.agent);
+    assert_int_equal(r.out.suggest.for_seq, 1);
+    assert_int_equal(r.out.suggest.conv, c.conv_id);
     json_t *items = json_object_get(r.f[is], "items");
-    assert_true(json_array_size(items) >= 1);
+    long long nitems = (long long)json_array_size(items);
+    assert_true(nitems >= 1);
     assert_int_equal(i_of(r.f[is], "for_seq"), 1);
     int found = 0;
     for (size_t i = 0; i < json_array_size(items); i++) {
@@ -523,6 +545,10 @@ static void message_acked_after_store_then_suggestions(void **state)
                           " AND doc_id = 'KB-0001'",
                           conv),
                      1);
+    /* every item shown is recorded (in one statement) */
+    assert_int_equal(q_ll("SELECT count(*) FROM conversation_suggestions WHERE conversation_id = $1",
+                          conv),
+                     nitems);
     /* resending the same client id stores nothing and acks the same seq */
     run(&c, "{\"type\":\"message\",\"id\":\"c-1\",\"text\":\"" VPN_TEXT "\"}", &r);
     ack = must(&r, "ack");
@@ -534,6 +560,74 @@ static void message_acked_after_store_then_suggestions(void **state)
     /* the next message gets the next seq */
     assert_int_equal(say(&c, "c-2", "重启了也不行"), 2);
     assert_int_equal(q_ll("SELECT max(seq) FROM messages WHERE conversation_id = $1", conv), 2);
+}
+
+/* The store calls of the message path: store_message_post reports the
+ * conversation it stored into; store_suggestions_add records a list in one
+ * statement; statements prepared on a connection survive its loss (the
+ * store forgets them and prepares them again). */
+static void store_message_path(void **state)
+{
+    (void)state;
+    struct desk_client c;
+    char token[64];
+    mk_requester(&c, token);
+    struct store *st = desk_store(g.d);
+    int seq = 0, dup = 0;
+    struct store_posted info;
+    memset(&info, 'x', sizeof info);
+    assert_int_equal(store_message_post(st, c.conv_id, c.person_id, "p-1", "打印机脱机", &seq,
+                                        &dup, &info),
+                     0);
+    assert_int_equal(seq, 1);
+    assert_false(dup);
+    assert_string_equal(info.status, "open");
+    assert_string_equal(info.ticket, "");
+    assert_int_equal(info.agent_id, 0);
+    assert_int_equal(store_message_post(st, c.conv_id, c.person_id, "p-1", "打印机脱机", &seq,
+                                        &dup, &info),
+                     0);
+    assert_int_equal(seq, 1);
+    assert_true(dup);
+
+    const char *ids[] = {"KB-0001", "KE-0005", "KB-0001"};
+    const char *kinds[] = {"article", "known_error", "article"};
+    const char *titles[] = {"VPN 809", NULL, "VPN 809 again"};
+    assert_int_equal(store_suggestions_add(st, c.conv_id, 3, ids, kinds, titles), 0);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversation_suggestions WHERE conversation_id = $1",
+                          conv),
+                     2);
+    assert_string_equal(q_str("SELECT title FROM conversation_suggestions"
+                              " WHERE conversation_id = $1 AND doc_id = 'KE-0005'",
+                              conv),
+                        "KE-0005");
+    assert_int_equal(store_suggestions_add(st, c.conv_id, 0, ids, kinds, titles), 0);
+    assert_int_equal(store_suggestions_add(st, 999999999, 1, ids, kinds, titles),
+                     STORE_ENOTFOUND);
+
+    /* the server ends every other session: the store's prepared statements
+     * are gone with its connection */
+    for (int round = 0; round < 2; round++) {
+        assert_true(q_ll("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                         " WHERE pid <> pg_backend_pid() AND datname = current_database()",
+                         NULL) >= 1);
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        if (round == 0) {
+            /* a transaction (BEGIN reconnects) */
+            assert_int_equal(store_message_post(st, c.conv_id, c.person_id, "p-2", "还是脱机",
+                                                &seq, &dup, &info),
+                             0);
+            assert_int_equal(seq, 2);
+        } else {
+            /* a single statement (sent again on a new connection) */
+            unsigned char hash[AUTH_TOKEN_HASH_BYTES];
+            assert_int_equal(auth_token_hash(token, hash), 0);
+            assert_int_equal(store_session_check(st, hash, c.person_id, 3600, 60), 0);
+        }
+        assert_int_equal(store_suggestions_add(st, c.conv_id, 1, ids, kinds, titles), 0);
+    }
 }
 
 static void internal_knowledge_only_for_agents(void **state)
@@ -739,6 +833,11 @@ static void escalate_take_reply_link_resolve_confirm_rate(void **state)
     assert_int_equal(i_of(r.f[im], "seq"), 4);
     assert_true(find(&r, "suggestions", DESK_TO_PERSON) >= 0); /* fresh ones for the agent */
     assert_int_equal(find(&r, "suggestions", DESK_TO_SELF), -1); /* escalated: none for the user */
+    /* searched after the message went out (desk_suggest), not before */
+    assert_true(im < r.nack && find(&r, "suggestions", DESK_TO_PERSON) >= r.nack);
+    assert_true(r.out.suggest.agent && !r.out.suggest.requester);
+    assert_int_equal(r.out.suggest.agent_id, a1.person_id);
+    assert_string_equal(r.out.suggest.ticket, number);
     reply_fin(&r);
 
     /* link */
@@ -1384,6 +1483,7 @@ int main(void)
         cmocka_unit_test(nothing_before_sign_in),
         cmocka_unit_test(login_checks_the_password),
         cmocka_unit_test(message_acked_after_store_then_suggestions),
+        cmocka_unit_test(store_message_path),
         cmocka_unit_test(internal_knowledge_only_for_agents),
         cmocka_unit_test(requester_cannot_do_agent_things),
         cmocka_unit_test(escalate_take_reply_link_resolve_confirm_rate),

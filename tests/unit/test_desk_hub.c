@@ -431,6 +431,100 @@ static void signed_out_connections_hear_nothing_more(void **state)
     tconn_fin(&tx);
 }
 
+/* A finished message job for connection c: its ack (seq) and the search it
+ * asks for. */
+static void finish_message(hub *h, int seq)
+{
+    struct desk_job *job = take_job(0);
+    assert_false(job->search);
+    desk_outbox_add(&job->out, DESK_TO_SELF, 0,
+                    json_pack("{s:s, s:s, s:i}", "type", "ack", "id", job->msg.id, "seq", seq));
+    job->out.tail->ack_seq = seq;
+    job->out.suggest.requester = 1;
+    job->out.suggest.conv = 7;
+    job->out.suggest.for_seq = seq;
+    hub_done(h, job);
+}
+
+/* The index of the submitted search job, or -1. */
+static int search_job(void)
+{
+    for (int i = 0; i < fk.njobs; i++)
+        if (fk.jobs[i]->search)
+            return i;
+    return -1;
+}
+
+static void suggestions_follow_acks_without_holding_them(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1000, 1000);
+    struct tconn t = {0};
+    struct hub_conn *c = hub_open(h, &t);
+    sign_in(h, c, DESK_REQUESTER, 20, 7, 0);
+    while (fk.njobs)
+        hub_done(h, take_job(0));
+    int n0 = t.n;
+    frame(h, c, "{\"type\":\"message\",\"id\":\"m1\",\"text\":\"t\"}");
+    finish_message(h, 1);
+    /* the ack is out at once; the search goes to the search stage */
+    assert_int_equal(t.n, n0 + 1);
+    assert_string_equal(type_of(t.sent[n0]), "ack");
+    assert_int_equal(fk.njobs, 1);
+    struct desk_job *s1 = fk.jobs[0];
+    assert_true(s1->search);
+    assert_ptr_equal(s1->conn, c);
+    assert_int_equal(s1->client.person_id, 20);
+    assert_int_equal(s1->suggest.for_seq, 1);
+    /* the next messages do not wait for it, nor start a second search:
+     * the latest one waits for it, replacing the one before */
+    frame(h, c, "{\"type\":\"message\",\"id\":\"m2\",\"text\":\"t\"}");
+    assert_int_equal(fk.njobs, 2);
+    assert_int_equal(search_job(), 0);
+    struct desk_job *held = take_job(0); /* keep the search out */
+    assert_ptr_equal(held, s1);
+    finish_message(h, 2);
+    frame(h, c, "{\"type\":\"message\",\"id\":\"m3\",\"text\":\"t\"}");
+    finish_message(h, 3);
+    assert_int_equal(t.n, n0 + 3);
+    assert_string_equal(type_of(t.sent[n0 + 2]), "ack");
+    assert_int_equal(fk.njobs, 0);
+    /* the search comes back: its suggestions go out, then the waiting one */
+    desk_outbox_add(&held->out, DESK_TO_SELF, 0,
+                    json_pack("{s:s, s:i}", "type", "suggestions", "for_seq", 1));
+    hub_done(h, held);
+    assert_int_equal(t.n, n0 + 4);
+    assert_string_equal(type_of(t.sent[n0 + 3]), "suggestions");
+    assert_int_equal(fk.njobs, 1);
+    struct desk_job *s3 = take_job(0);
+    assert_true(s3->search);
+    assert_int_equal(s3->suggest.for_seq, 3);
+    /* the connection closes while a search is out: freed when it is back */
+    hub_closed(h, c);
+    desk_outbox_add(&s3->out, DESK_TO_SELF, 0,
+                    json_pack("{s:s, s:i}", "type", "suggestions", "for_seq", 3));
+    hub_done(h, s3);
+    assert_int_equal(t.n, n0 + 4);
+    assert_int_equal(fk.njobs, 0);
+    assert_int_equal(hub_count(h), 0);
+    /* a full search queue skips the suggestions, not the ack */
+    struct tconn t2 = {0};
+    struct hub_conn *c2 = hub_open(h, &t2);
+    sign_in(h, c2, DESK_REQUESTER, 21, 7, 0);
+    while (fk.njobs)
+        hub_done(h, take_job(0));
+    frame(h, c2, "{\"type\":\"message\",\"id\":\"m1\",\"text\":\"t\"}");
+    fk.refuse = 1;
+    finish_message(h, 1);
+    fk.refuse = 0;
+    assert_string_equal(type_of(t2.sent[t2.n - 1]), "ack");
+    assert_int_equal(fk.njobs, 0);
+    hub_closed(h, c2);
+    hub_free(h);
+    tconn_fin(&t);
+    tconn_fin(&t2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +533,7 @@ int main(void)
         cmocka_unit_test(routing),
         cmocka_unit_test(messages_exactly_once_in_order),
         cmocka_unit_test(signed_out_connections_hear_nothing_more),
+        cmocka_unit_test(suggestions_follow_acks_without_holding_them),
     };
     return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
 }
