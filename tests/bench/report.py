@@ -472,14 +472,24 @@ w("`wrk` with `tests/bench/wrk.lua` cycling through the query file (`GET /search
   "**1 core**: `searchd --threads 1` pinned to CPU 0, wrk (1 thread) on CPU 1. **2 cores**: "
   "`searchd --threads 2` on both CPUs, wrk (2 threads) sharing them. `c=1`: one connection, "
   "one request at a time (latency without queueing); `c=32`: 32 connections (saturation "
-  "throughput). Latency in ms; wrk's percentiles.")
+  "throughput). Latency in ms; wrk's percentiles. **cache off**: `--cache-mb 0`, every request "
+  "runs the search engine (the figure the target is judged on). **cache on**: searchd's result "
+  "cache (`--cache-mb 256`) after one warm-up pass over the query file, so every request is a "
+  "hit answered by the service thread without a search (the steady state of a repeated query "
+  "log, not the engine's speed). `/healthz` (no search, one trip to a worker thread): the "
+  "ceiling of the HTTP path itself.")
 w("")
-w("| corpus, queries | cores | connections | requests/s | p50 | p90 | p99 | errors |")
-w("|---|---:|---:|---:|---:|---:|---:|---:|")
+w("| corpus, queries | cache | cores | connections | requests/s | p50 | p90 | p99 | errors |")
+w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 http_best = {}
-for label, desc in (("real_short", f"real ({REAL_DOCS:,}), titles + keywords"),
-                    ("real_all", f"real ({REAL_DOCS:,}), whole log"),
-                    ("scale_short", f"scale ({TOP:,}), titles + keywords" if TOP else "scale")):
+for label, desc in (("healthz", "`/healthz` (no search)"),
+                    ("real_short", f"real ({REAL_DOCS:,}), titles + keywords | off"),
+                    ("real_short_cached", f"real ({REAL_DOCS:,}), titles + keywords | **on**"),
+                    ("real_all", f"real ({REAL_DOCS:,}), whole log | off"),
+                    ("real_all_cached", f"real ({REAL_DOCS:,}), whole log | **on**"),
+                    ("scale_short", (f"scale ({TOP:,}), titles + keywords" if TOP else "scale") + " | off")):
+    if label == "healthz":
+        desc += " | —"
     for cores in (1, 2):
         for c in (1, 32):
             runs = [rj(os.path.basename(p)) for p in
@@ -560,7 +570,12 @@ if scale_pts:
 b = http_best.get(("real_short", 2, 32))
 if b:
     w(f"| ≥ 5,000 queries/s over HTTP on 2 cores, typical 2–5 term queries, real corpus | "
-      f"{b[1]:,.0f} queries/s | {'yes' if b[1] >= 5000 else '**no**'} |")
+      f"{b[1]:,.0f} queries/s with the result cache **off** (`--cache-mb 0`: every query searched) | "
+      f"{'yes' if b[1] >= 5000 else '**no**'} |")
+bc = http_best.get(("real_short_cached", 2, 32))
+if bc:
+    w(f"| (extra, not the target) the same with the result cache on, every query a hit | "
+      f"{bc[1]:,.0f} queries/s (repeated queries only; says nothing of the engine) | — |")
 if TOP:
     kd, kl = lat(f"scale_lat_{TOP}", "kbdesk")
     pd_, pl = lat(f"scale_lat_{TOP}", "pg-fts")

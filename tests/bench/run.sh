@@ -241,12 +241,12 @@ done
 cp "$R/known_pg-trgm.json" "$R/lat_real_pg-trgm.json"
 
 # ---- 4. HTTP: searchd under wrk -------------------------------------------------
-# start_searchd INDEX THREADS CPUS -> sets SD_PID, SD_URL
+# start_searchd INDEX THREADS CPUS CACHE_MB -> sets SD_PID, SD_URL
 start_searchd() {
     local out=$W/searchd.out
     : >"$out"
     taskset -c "$3" build/bin/searchd --index "$1" --listen 127.0.0.1:0 --threads "$2" \
-        --www searchd/www --log-level error >"$out" 2>&1 &
+        --www searchd/www --log-level error --cache-mb "$4" >"$out" 2>&1 &
     SD_PID=$!
     PIDS+=("$SD_PID")
     for _ in $(seq 1 100); do
@@ -257,30 +257,80 @@ start_searchd() {
     [ -n "$SD_URL" ] || { cat "$out" >&2; echo "searchd did not start" >&2; exit 1; }
 }
 stop_searchd() { kill "$SD_PID" 2>/dev/null || true; wait "$SD_PID" 2>/dev/null || true; }
-# http_runs LABEL INDEX QUERYFILE
+# warm_cache CPUS URL QUERYFILE: asks for every query of the file once (8
+# at a time), so searchd's result cache holds them all
+warm_cache() {
+    taskset -c "$1" python3 - "$2" "$3" <<'PY'
+import sys, urllib.parse, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+url, qf = sys.argv[1], sys.argv[2]
+qs = [l.rstrip("\n").split("\t", 3)[3] for l in open(qf, encoding="utf-8")
+      if not l.startswith("#") and l.count("\t") >= 3]
+def get(q):
+    with urllib.request.urlopen(url + "/search?q=" + urllib.parse.quote(q, safe=""), timeout=60) as r:
+        r.read()
+with ThreadPoolExecutor(8) as ex:
+    list(ex.map(get, [q for q in qs if q]))
+PY
+}
+# http_runs LABEL INDEX QUERYFILE [cached]: searchd with its result cache off
+# (--cache-mb 0: every request runs the engine; results http_LABEL_*), and
+# with "cached" also with the cache on, measured after one warm-up pass over
+# the query file has filled it (steady state: every request is a hit;
+# results http_LABEL_cached_*)
 http_runs() {
-    local label=$1 ix=$2 qf=$3 cores rep
+    local label=$1 ix=$2 qf=$3 cores rep mode name
+    for cores in 1 2; do
+        for mode in off ${4:+on}; do
+            if [ $mode = off ]; then name=$label; else name=${label}_cached; fi
+            if [ $cores = 1 ]; then
+                start_searchd "$ix" 1 0 $([ $mode = off ] && echo 0 || echo 256); WRKCPU=1; WT=1
+            else
+                start_searchd "$ix" 2 0,1 $([ $mode = off ] && echo 0 || echo 256); WRKCPU=0,1; WT=2
+            fi
+            if [ $mode = on ]; then
+                warm_cache $WRKCPU "$SD_URL" "$qf" || log "  cache warm-up failed"
+            else
+                taskset -c $WRKCPU wrk -t1 -c4 -d2 -s tests/bench/wrk.lua "$SD_URL" -- "$qf" >/dev/null 2>&1 || true
+            fi
+            for rep in $(seq 1 $REPS); do
+                taskset -c $WRKCPU wrk -t1 -c1 -d${WRK_D1}s --timeout 10s -s tests/bench/wrk.lua "$SD_URL" -- "$qf" 2>/dev/null \
+                    | grep '^{' >"$R/http_${name}_${cores}core_c1_$rep.json"
+                taskset -c $WRKCPU wrk -t$WT -c32 -d${WRK_D}s --timeout 10s -s tests/bench/wrk.lua "$SD_URL" -- "$qf" 2>/dev/null \
+                    | grep '^{' >"$R/http_${name}_${cores}core_c32_$rep.json"
+            done
+            if [ $mode = on ]; then
+                curl -s "$SD_URL/metrics" | grep '^searchd_cache_' >"$R/http_${name}_${cores}core_metrics.txt" || true
+            fi
+            log "  $name, $cores core(s): $(cat "$R/http_${name}_${cores}core_c32_$REPS.json" | cut -c1-120)"
+            stop_searchd
+        done
+    done
+}
+# /healthz: the ceiling of the HTTP path itself (transport, worker handoff),
+# no search involved
+healthz_runs() {
+    local cores rep
     for cores in 1 2; do
         if [ $cores = 1 ]; then
-            start_searchd "$ix" 1 0; WRKCPU=1; WT=1
+            start_searchd "$W/ix-real" 1 0 0; WRKCPU=1; WT=1
         else
-            start_searchd "$ix" 2 0,1; WRKCPU=0,1; WT=2
+            start_searchd "$W/ix-real" 2 0,1 0; WRKCPU=0,1; WT=2
         fi
-        taskset -c $WRKCPU wrk -t1 -c4 -d2 -s tests/bench/wrk.lua "$SD_URL" -- "$qf" >/dev/null 2>&1 || true
         for rep in $(seq 1 $REPS); do
-            taskset -c $WRKCPU wrk -t1 -c1 -d${WRK_D1}s --timeout 10s -s tests/bench/wrk.lua "$SD_URL" -- "$qf" 2>/dev/null \
-                | grep '^{' >"$R/http_${label}_${cores}core_c1_$rep.json"
-            taskset -c $WRKCPU wrk -t$WT -c32 -d${WRK_D}s --timeout 10s -s tests/bench/wrk.lua "$SD_URL" -- "$qf" 2>/dev/null \
-                | grep '^{' >"$R/http_${label}_${cores}core_c32_$rep.json"
+            taskset -c $WRKCPU wrk -t$WT -c32 -d${WRK_D1}s --timeout 10s -s tests/bench/wrk.lua "$SD_URL/healthz" -- /dev/null 2>/dev/null \
+                | grep '^{' >"$R/http_healthz_${cores}core_c32_$rep.json"
         done
-        log "  $label, $cores core(s): $(cat "$R/http_${label}_${cores}core_c32_$REPS.json" | cut -c1-120)"
+        log "  healthz, $cores core(s): $(cut -c1-120 "$R/http_healthz_${cores}core_c32_$REPS.json")"
         stop_searchd
     done
 }
+log "HTTP: /healthz, the ceiling of the HTTP path"
+healthz_runs
 log "HTTP on the real corpus (typical short queries: titles and 2-5 keywords)"
-http_runs real_short "$W/ix-real" "$W/queries.short.txt"
+http_runs real_short "$W/ix-real" "$W/queries.short.txt" cached
 log "HTTP on the real corpus (the whole query log)"
-http_runs real_all "$W/ix-real" "$Q"
+http_runs real_all "$W/ix-real" "$Q" cached
 
 # ---- 5. scale set: growth from 10k to 200k ---------------------------------------
 log "scale set: sizes $SIZES"

@@ -3,6 +3,8 @@
 -- each wrk thread starting at a different place, and prints one JSON line
 -- with the latency percentiles (ms), requests, duration and errors.
 --   wrk -t T -c C -d D -s tests/bench/wrk.lua URL -- QUERYFILE
+-- With an empty QUERYFILE (/dev/null) every request is GET URL's own path
+-- (for /healthz).
 
 local threads = {}
 local paths = {}
@@ -28,6 +30,9 @@ function init(args)
     end
   end
   f:close()
+  if #paths == 0 then
+    paths[1] = wrk.path
+  end
   idx = ((tid or 0) * 977) % #paths + 1
 end
 
