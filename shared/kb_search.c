@@ -278,6 +278,7 @@ struct build {
     kb_searcher *s;
     struct qlist groups;        /* weighted concept subqueries */
     struct qlist boosts;        /* title and proximity boosts */
+    kbx_query *boost;           /* owned: boosts ORed (NULL: none) */
     kb_map *hl;                 /* term -> weight*1000, for snippets */
     struct {
         char *term;
@@ -958,20 +959,57 @@ static int cmp_span(const void *a, const void *b)
     return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
 }
 
+#define SNIPPET_CHUNK 16384      /* bytes analysed at a time */
+#define SNIPPET_SCAN_MAX 262144  /* no match in this many bytes: the start */
+
+/* Adds the matches in text[0, len) (at byte offset off of the field) to sp. */
+static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_t len, size_t off)
+{
+    char *norm = NULL;
+    size_t nlen = 0, *map = NULL;
+    if (kb_analyzer_normalize_map(s->an, text, len, &norm, &nlen, &map, NULL, 0) < 0)
+        return -1;
+    size_t from = sp->n;
+    sp->map = map;
+    kb_analyzer_tokenize(s->an, KB_TOK_QUERY, norm, nlen, collect_span, sp, NULL, NULL, 0);
+    sp->map = NULL;
+    for (size_t i = from; i < sp->n; i++) {
+        sp->v[i].start += off;
+        sp->v[i].end += off;
+    }
+    free(norm);
+    free(map);
+    return 0;
+}
+
 /* The best snippet of one field text, its score in *score. Caller frees. */
 static char *field_snippet(kb_searcher *s, kb_map *hl, const char *text, size_t bytes,
                            double *score)
 {
     *score = -1;
     size_t len = strlen(text);
-    char *norm = NULL;
-    size_t nlen = 0, *map = NULL;
-    if (!len || kb_analyzer_normalize_map(s->an, text, len, &norm, &nlen, &map, NULL, 0) < 0)
+    if (!len)
         return NULL;
     struct spans sp = {0};
-    sp.map = map;
     sp.hl = hl;
-    kb_analyzer_tokenize(s->an, KB_TOK_QUERY, norm, nlen, collect_span, &sp, NULL, NULL, 0);
+    /* A long text (a man page, a list of functions) is analysed a piece
+       at a time, up to the first piece with a match: the snippet comes
+       from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
+       not grow with the length of its body. */
+    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
+        size_t end = len;
+        if (len - off > SNIPPET_CHUNK) {
+            end = off + SNIPPET_CHUNK;
+            const char *nl = NULL;
+            for (size_t k = end; k > end - SNIPPET_CHUNK / 8 && !nl; k--)
+                if (text[k - 1] == '\n')
+                    nl = text + k;
+            end = nl ? (size_t)(nl - text) : char_start(text, end);
+        }
+        if (chunk_spans(s, &sp, text + off, end - off, off) < 0)
+            break;
+        off = end;
+    }
     if (sp.n)
         qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
     /* best window start among the matches */
@@ -1038,8 +1076,6 @@ static char *field_snippet(kb_searcher *s, kb_map *hl, const char *text, size_t 
         kb_buf_adds(&b, "…");
     *score = best;
     free(sp.v);
-    free(norm);
-    free(map);
     return kb_buf_take(&b);
 }
 
@@ -1214,6 +1250,7 @@ static void build_fin(struct build *b)
 {
     ql_fin(&b->groups);
     ql_fin(&b->boosts);
+    kbx_query_free(b->boost);
     kb_map_free(b->hl, NULL);
     for (size_t i = 0; i < b->nprim; i++)
         free(b->prim[i].term);
@@ -1221,8 +1258,9 @@ static void build_fin(struct build *b)
     toks_fin(&b->clauses);
 }
 
-/* Builds the whole query for normalised text nq; *out NULL means "matches
- * nothing". */
+/* Builds the query for normalised text nq; *out NULL means "matches
+ * nothing". The title and proximity boosts are left out of *out and kept in
+ * b->boost, for run_once to apply to the best candidates only. */
 static int build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
                        size_t nqlen, struct build *b, kbx_query **out, char *err, size_t errlen)
 {
@@ -1271,14 +1309,8 @@ static int build_query(kb_searcher *s, const struct kb_search_req *req, const ch
     }
     if (main) {
         build_boosts(b);
-        if (b->boosts.n) {
-            kbx_query *boost = ql_combine(&b->boosts, KBX_OP_OR, 0);
-            kbx_query *two[2] = {main, boost};
-            kbx_query *q = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
-            kbx_query_free(main);
-            kbx_query_free(boost);
-            main = q;
-        }
+        if (b->boosts.n)
+            b->boost = ql_combine(&b->boosts, KBX_OP_OR, 0);
     } else if (x.field[0] || x.field[1] || x.field[2] || x.field[3] || x.field[4]) {
         main = kbx_query_match_all(); /* only filters: list what they select */
     }
@@ -1328,6 +1360,7 @@ done:
 /* ---- re-ranking ------------------------------------------------------------------------ */
 
 #define RERANK_DEPTH 50
+#define BOOST_DEPTH 200 /* candidates the title and proximity boosts may lift */
 #define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
 
 struct cand {
@@ -1400,6 +1433,82 @@ static void rerank_candidates(kb_searcher *s, struct cand *c, size_t n, const st
         qsort(c, n, sizeof *c, cmp_cand);
 }
 
+/* The stored document of mset entry i, or NULL. Caller frees. */
+static struct kb_doc *load_cand(kbx_mset *m, size_t i)
+{
+    const char *data;
+    size_t len;
+    if (kbx_mset_data(m, i, &data, &len) != 0)
+        return NULL;
+    return kb_doc_from_json(data, len, NULL, 0);
+}
+
+/* kbx_search with the error handling every search needs: on failure a
+ * message in err, and a reopen when the index moved under us. */
+static int search_db(kb_searcher *s, const kbx_query *q, const struct kbx_search_opts *o,
+                     kbx_mset **m, char *err, size_t errlen)
+{
+    int rc = kbx_search(s->db, q, o, m);
+    if (rc < 0) {
+        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
+        if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
+            kb_searcher_refresh(s, NULL, NULL, 0);
+        return KB_SEARCH_EINDEX;
+    }
+    return 0;
+}
+
+/* Adds to each candidate c[0..n) (entries of m) the weight the boost query
+ * gives it. The boost query runs alone, restricted to the candidates'
+ * documents: the candidates' other weights are m's. (Running the boosted
+ * query restricted to the candidates instead gives wrong weights in Xapian
+ * 1.4: phrase subqueries then count for documents without the phrase.) */
+static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struct cand *c,
+                      size_t n, char *err, size_t errlen)
+{
+    uint32_t *ids = kb_xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = kbx_mset_docid(m, c[i].i);
+    kbx_query *only = kbx_query_docids(ids, n);
+    kbx_query *two[2] = {(kbx_query *)boost, only};
+    kbx_query *bq = only ? kbx_query_combine(KBX_OP_FILTER, two, 2, 0) : NULL;
+    kbx_query_free(only);
+    int rc = -1;
+    if (!bq) {
+        kb_seterr(err, errlen, "[search] out of memory");
+        goto out;
+    }
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    o.limit = (uint32_t)n;
+    o.bm25_k1 = 1.2;
+    o.bm25_b = 0.6;
+    kbx_mset *mb = NULL;
+    rc = search_db(s, bq, &o, &mb, err, errlen);
+    kbx_query_free(bq);
+    if (rc < 0)
+        goto out;
+    for (size_t j = 0; j < kbx_mset_size(mb); j++) {
+        uint32_t id = kbx_mset_docid(mb, j);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id) {
+                c[i].w += kbx_mset_weight(mb, j);
+                break;
+            }
+    }
+    kbx_mset_free(mb);
+out:
+    free(ids);
+    return rc;
+}
+
+/* Two passes. The first runs the query without its title and proximity
+ * boosts (their posting lists and position checks would otherwise be
+ * evaluated for every match) and yields the total, the facets and the best
+ * BOOST_DEPTH candidates; the second runs the boosted query over those
+ * candidates only, which gives them exactly the weights the boosted query
+ * would give them over the whole index. A page past RERANK_DEPTH runs the
+ * boosted query once over everything. */
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
                     struct kb_search_res *res, struct build *b, char *err, size_t errlen)
 {
@@ -1412,10 +1521,16 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     /* the first RERANK_DEPTH results are fetched and re-ranked together,
        so a page boundary never splits a re-ranked group */
     int rerank = req->offset + limit <= RERANK_DEPTH;
+    if (!rerank && b->boost) {
+        kbx_query *two[2] = {q, b->boost};
+        kbx_query *full = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
+        kbx_query_free(q);
+        q = full;
+    }
     struct kbx_search_opts o;
     kbx_search_opts_init(&o);
     o.offset = rerank ? 0 : req->offset;
-    o.limit = rerank ? RERANK_DEPTH : limit;
+    o.limit = !rerank ? limit : b->boost ? BOOST_DEPTH : RERANK_DEPTH;
     o.bm25_k1 = 1.2;
     o.bm25_b = 0.6;
     unsigned slots[3] = {KB_SLOT_KIND, KB_SLOT_CATEGORY, KB_SLOT_STD_SLUG};
@@ -1425,24 +1540,35 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         o.check_at_least = 2000;
     }
     kbx_mset *m = NULL;
-    rc = kbx_search(s->db, q, &o, &m);
+    rc = search_db(s, q, &o, &m, err, errlen);
     kbx_query_free(q);
-    if (rc < 0) {
-        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
-        if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
-            kb_searcher_refresh(s, NULL, NULL, 0);
-        return KB_SEARCH_EINDEX;
-    }
+    if (rc < 0)
+        return rc;
     res->total = kbx_mset_matches_estimated(m);
     size_t n = kbx_mset_size(m);
     struct cand *c = kb_xcalloc(n ? n : 1, sizeof *c);
     for (size_t i = 0; i < n; i++) {
-        const char *data;
-        size_t len;
         c[i].i = i;
         c[i].w = kbx_mset_weight(m, i);
-        if (kbx_mset_data(m, i, &data, &len) == 0)
-            c[i].doc = kb_doc_from_json(data, len, NULL, 0);
+    }
+    if (rerank && b->boost && n > 0) {
+        if (add_boosts(s, b->boost, m, c, n, err, errlen) < 0) {
+            free(c);
+            kbx_mset_free(m);
+            return KB_SEARCH_EINDEX;
+        }
+        qsort(c, n, sizeof *c, cmp_cand);
+        if (n > RERANK_DEPTH)
+            n = RERANK_DEPTH;
+    }
+    /* re-ranking only looks at standard clauses: other candidates' stored
+       documents (long bodies) are parsed only if they become hits */
+    for (size_t i = 0; rerank && i < n; i++) {
+        const char *kind;
+        size_t klen;
+        if (kbx_mset_value(m, c[i].i, KB_SLOT_KIND, &kind, &klen) == 0 &&
+            klen == strlen("standard") && memcmp(kind, "standard", klen) == 0)
+            c[i].doc = load_cand(m, c[i].i);
     }
     if (rerank)
         rerank_candidates(s, c, n, &b->clauses, nq);
@@ -1452,6 +1578,8 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     res->hits = kb_xcalloc(to > from ? to - from : 1, sizeof *res->hits);
     size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
     for (size_t k = from; k < to; k++) {
+        if (!c[k].doc)
+            c[k].doc = load_cand(m, c[k].i);
         if (!c[k].doc)
             continue;
         struct kb_hit *h = &res->hits[res->nhits++];

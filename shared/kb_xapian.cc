@@ -9,6 +9,7 @@
 
 #include <xapian.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -961,6 +962,52 @@ kbx_query *kbx_query_value_range(unsigned slot, const char *lo, const char *hi) 
         if (!lo) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_LE, slot, hi)};
         if (!hi) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lo)};
         return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
+    }
+    KBX_CATCH_NULL
+}
+
+namespace {
+
+/* A fixed, sorted list of document ids as a posting source (weight 0). */
+class DocidSource : public Xapian::PostingSource {
+    std::vector<Xapian::docid> ids;
+    size_t at = 0;
+    bool started = false;
+
+  public:
+    explicit DocidSource(std::vector<Xapian::docid> v) : ids(std::move(v)) {}
+    PostingSource *clone() const override { return new DocidSource(ids); }
+    void init(const Xapian::Database &) override {
+        at = 0;
+        started = false;
+    }
+    Xapian::doccount get_termfreq_min() const override { return 0; }
+    Xapian::doccount get_termfreq_est() const override { return ids.size(); }
+    Xapian::doccount get_termfreq_max() const override { return ids.size(); }
+    void next(double) override {
+        if (started)
+            at++;
+        started = true;
+    }
+    void skip_to(Xapian::docid did, double) override {
+        started = true;
+        while (at < ids.size() && ids[at] < did)
+            at++;
+    }
+    bool at_end() const override { return started && at >= ids.size(); }
+    Xapian::docid get_docid() const override { return ids[at]; }
+    std::string get_description() const override { return "DocidSource"; }
+};
+
+} // namespace
+
+kbx_query *kbx_query_docids(const uint32_t *ids, size_t n) {
+    if (!ids || n == 0) return nullptr;
+    try {
+        std::vector<Xapian::docid> v(ids, ids + n);
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return new kbx_query{Xapian::Query((new DocidSource(std::move(v)))->release())};
     }
     KBX_CATCH_NULL
 }

@@ -309,6 +309,10 @@ kbx_query *kbx_query_scale(const kbx_query *q, double factor);
  * means no lower bound, hi NULL no upper bound (not both). Weight 0; usually
  * the right side of KBX_OP_FILTER. */
 kbx_query *kbx_query_value_range(unsigned slot, const char *lo, const char *hi);
+/* Exactly the documents ids[0..n) (n > 0; order and repeats do not
+ * matter), weight 0: the right side of KBX_OP_FILTER to run a second query
+ * over the results of a first one. */
+kbx_query *kbx_query_docids(const uint32_t *ids, size_t n);
 /* Terms starting with prefix[len] (len > 0), expanded at search time to the
  * max_expansion most frequent such terms (0 = all), combined as a synonym. */
 kbx_query *kbx_query_wildcard(const char *prefix, size_t len, uint32_t max_expansion);

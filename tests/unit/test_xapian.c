@@ -492,6 +492,57 @@ static void test_facets(void **state) {
     kbx_db_free(w);
 }
 
+/* kbx_query_docids: exactly the listed documents, weight 0, in any order
+ * and with repeats; as a filter it keeps the other side's weights. */
+static void test_docids(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    uint32_t id[5];
+    const char *texts[5] = {"x one", "x two", "x x three", "x four", "y five"};
+    for (int i = 0; i < 5; i++) {
+        char idterm[16];
+        snprintf(idterm, sizeof idterm, "Q%d", i + 1);
+        put(w, idterm, texts[i], 2, "net");
+        assert_int_equal(kbx_db_find_docid(w, idterm, &id[i]), 0);
+    }
+    assert_int_equal(kbx_db_commit(w), 0);
+    assert_null(kbx_query_docids(NULL, 1));
+    assert_null(kbx_query_docids(id, 0));
+
+    uint32_t pick[4] = {id[3], id[2], id[3], id[4]}; /* unsorted, a repeat */
+    kbx_query *only = kbx_query_docids(pick, 4);
+    assert_non_null(only);
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    kbx_mset *m = run(w, only, &o);
+    assert_int_equal(kbx_mset_size(m), 3);
+    for (size_t i = 0; i < 3; i++) assert_true(kbx_mset_weight(m, i) == 0.0);
+    kbx_mset_free(m);
+
+    kbx_query *full = T("x");
+    kbx_mset *mf = run(w, full, &o);
+    kbx_query *fq = C2(KBX_OP_FILTER, T("x"), kbx_query_docids(pick, 4), 0);
+    m = run(w, fq, &o);
+    assert_int_equal(kbx_mset_size(m), 2); /* docs 3 and 4; 5 has no x */
+    for (size_t i = 0; i < kbx_mset_size(m); i++) {
+        uint32_t d = kbx_mset_docid(m, i);
+        assert_true(d == id[2] || d == id[3]);
+        int found = 0;
+        for (size_t j = 0; j < kbx_mset_size(mf); j++)
+            if (kbx_mset_docid(mf, j) == d) {
+                assert_true(kbx_mset_weight(mf, j) == kbx_mset_weight(m, i));
+                found = 1;
+            }
+        assert_true(found);
+    }
+    kbx_mset_free(m);
+    kbx_mset_free(mf);
+    kbx_query_free(fq);
+    kbx_query_free(full);
+    kbx_query_free(only);
+    kbx_db_free(w);
+}
+
 struct pos_rec_t {
     uint32_t wdf;
     uint32_t pos[4];
@@ -1124,6 +1175,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operators_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elite_set_scale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synonyms_spelling, setup, teardown),
