@@ -148,7 +148,7 @@ eval: all $(EVAL)
 
 # benchmarks on real Chinese/English text from Debian packages, against
 # Xapian's scriptindex and PostgreSQL full-text search measured in the same
-# run (tests/bench/run.sh; installs what it needs; ~45-50 min on 2 cores);
+# run (tests/bench/run.sh; installs what it needs; ~30 min on 2 cores);
 # rewrites tests/bench/RESULTS.md and tests/bench/plots/. Not part of
 # `make test`. `make bench BENCH_QUICK=1`: a quick pass (~12 min) for iteration.
 .PHONY: bench

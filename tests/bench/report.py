@@ -550,8 +550,10 @@ if chat_idle:
       "(logout + hello) after 5 messages. Each run lasts the stated seconds, then waits at most "
       "10 s for outstanding answers: messages still unacknowledged then are counted in "
       "\"acked / sent\" and left out of the percentiles (which therefore flatter an overloaded "
-      "run). A worker stores the message, sends the ack, then searches the suggestions before "
-      "taking the next frame, so the search time bounds the message rate.")
+      "run). Request workers store and acknowledge; search workers at a lower CPU priority "
+      "compute the suggestions afterwards, one search per connection at a time (a connection's "
+      "later messages wait as one coalesced search, and searches are skipped when their queue "
+      "is full), so the search time bounds the suggestions' latency, not the acknowledgements'.")
 
 # ---- targets -----------------------------------------------------------------------------
 w("")
@@ -748,14 +750,17 @@ if rt(qp):
     w("4. **Only standard clauses are parsed for re-ranking**; other candidates' stored documents "
       "are parsed only when they become hits.")
     w("")
-    w("What remains: the matcher itself grows with the corpus (table in section 3). Long queries "
+    w("What remains. On the real corpus the snippets are the larger share (above): each hit's "
+      "first matching 16 KB chunk is normalised and tokenized with ICU again at query time; "
+      "storing a normalised copy of the body at index time, or finding the window from the "
+      "index's positions, would cut most of it. At scale the matcher itself grows with the corpus (table in section 3). Long queries "
       "(error strings, questions, mixed Chinese/English) make a wide OR of many weighted groups, "
       "each a synonym of several terms, and common words and characters have long posting lists. "
       "Further steps, not done yet: put the weak bigram groups of long queries under "
       "`OP_ELITE_SET` (now only above 24 groups), compact the index after large incremental builds "
-      "(`xapian-compact`, sizes in section 2), and measure whether the facet spies' "
-      "`check_at_least = 2000` is worth its cost" +
-      (" (kbdesk-nofacets above)." if have_nf else "."))
+      "(`xapian-compact`, sizes in section 2)" +
+      (". The facet spies' `check_at_least = 2000` is a small part (kbdesk-nofacets above)."
+       if have_nf else ", and measure whether the facet spies' `check_at_least = 2000` is worth its cost."))
     w("")
 
 ip = "prof_indexer.children.txt"
