@@ -55,32 +55,6 @@ struct kb_norm {
     size_t nmulti, multicap;
 };
 
-static int32_t dec(const unsigned char *s, size_t len, size_t *i)
-{
-    /* s is valid UTF-8 (kb_utf8_check or utf8proc made sure) */
-    size_t k = *i;
-    unsigned c = s[k];
-    if (c < 0x80) {
-        *i = k + 1;
-        return (int32_t)c;
-    }
-    if (c < 0xE0 && k + 1 < len) {
-        *i = k + 2;
-        return (int32_t)(((c & 0x1Fu) << 6) | (s[k + 1] & 0x3Fu));
-    }
-    if (c < 0xF0 && k + 2 < len) {
-        *i = k + 3;
-        return (int32_t)(((c & 0x0Fu) << 12) | ((s[k + 1] & 0x3Fu) << 6) | (s[k + 2] & 0x3Fu));
-    }
-    if (k + 3 < len) {
-        *i = k + 4;
-        return (int32_t)(((c & 0x07u) << 18) | ((s[k + 1] & 0x3Fu) << 12) |
-                         ((s[k + 2] & 0x3Fu) << 6) | (s[k + 3] & 0x3Fu));
-    }
-    *i = len;
-    return -1;
-}
-
 static void bit_set(uint8_t *bits, int32_t cp)
 {
     bits[cp >> 3] |= (uint8_t)(1u << (cp & 7));
@@ -150,10 +124,9 @@ static int needs_opencc(const kb_norm *n, const char *s, size_t len)
 {
     if (!n->keys_ok)
         return 1;
-    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
         size_t at = i;
-        int32_t cp = dec(u, len, &i);
+        int32_t cp = kb_utf8_next(s, len, &i);
         if (cp < 0)
             return 1;
         if (cp >= KB_NORM_CPMAX) {

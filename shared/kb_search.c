@@ -1443,6 +1443,15 @@ static struct kb_doc *load_cand(kbx_mset *m, size_t i)
     return kb_doc_from_json(data, len, NULL, 0);
 }
 
+/* Xapian's defaults with kbdesk's BM25 parameters: every pass of a search
+ * must weigh alike, since run_once adds the passes' weights. */
+static void search_opts_init(struct kbx_search_opts *o)
+{
+    kbx_search_opts_init(o);
+    o->bm25_k1 = 1.2;
+    o->bm25_b = 0.6;
+}
+
 /* kbx_search with the error handling every search needs: on failure a
  * message in err, and a reopen when the index moved under us. */
 static int search_db(kb_searcher *s, const kbx_query *q, const struct kbx_search_opts *o,
@@ -1481,10 +1490,8 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
         goto out;
     }
     struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
+    search_opts_init(&o);
     o.limit = (uint32_t)n;
-    o.bm25_k1 = 1.2;
-    o.bm25_b = 0.6;
     kbx_mset *mb = NULL;
     rc = search_db(s, bq, &o, &mb, err, errlen);
     kbx_query_free(bq);
@@ -1530,11 +1537,9 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         q = full;
     }
     struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
+    search_opts_init(&o);
     o.offset = rerank ? 0 : req->offset;
     o.limit = !rerank ? limit : b->boost ? BOOST_DEPTH : RERANK_DEPTH;
-    o.bm25_k1 = 1.2;
-    o.bm25_b = 0.6;
     unsigned slots[3] = {KB_SLOT_KIND, KB_SLOT_CATEGORY, KB_SLOT_STD_SLUG};
     if (!req->no_facets) {
         o.facet_slots = slots;
