@@ -23,20 +23,22 @@
 #define KB_NORM_OPENCC_CONFIG "t2s.json"
 
 /* Skipping OpenCC. OpenCC only ever changes text where one of its
- * dictionaries' keys occurs (segmentation and conversion both look keys up
- * at positions of the text; where none matches, every character is copied
- * as it is). So when no position of a text starts a key, the conversion is
- * the identity and is skipped. kb_norm_new lists the keys of every
- * dictionary the configuration uses (kb_norm_dict) into:
+ * conversions' keys occurs whose value differs from the key (a conversion
+ * looks keys up at positions of the text and copies every character no key
+ * matches; kb_norm_dict.h says why this holds along a chain). So when no
+ * position of a text starts such a key, the conversion is the identity and
+ * is skipped. kb_norm_new lists those keys (kb_norm_dict) into:
  *   one[]   code points that are a whole key by themselves (a Traditional
  *           character: its mere presence means "convert");
- *   first[] code points that start a longer key (phrases such as 有序,
- *           一目瞭然: common Simplified characters, so the phrase itself is
- *           looked for at that position, in multi[]);
+ *   first[] code points that start a longer key (phrases such as 沈默,
+ *           計畫: often common Simplified characters, so the phrase itself
+ *           is looked for at that position, in multi[]);
  *   multi   the longer keys, sorted by their bytes, so the keys starting
  *           with one character are adjacent.
- * The check is conservative (a key whose conversion is itself still counts),
- * so a skipped text is exactly what OpenCC would have returned. If the keys
+ * Keys that convert to themselves (有序) are left out. The check is
+ * conservative (a key counts wherever it occurs, even where OpenCC's
+ * segmentation would not let it match), so a skipped text is exactly what
+ * OpenCC would have returned. If the keys
  * cannot be listed, every text with Han characters goes through OpenCC as
  * before. */
 #define KB_NORM_CPMAX 0x30000 /* code points covered by the bitmaps */
@@ -46,8 +48,23 @@ struct norm_key {
     size_t len;
 };
 
+/* NFKC, case folding, default-ignorables dropped, newlines to LF */
+#define NORM_OPTS                                                                        \
+    (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |          \
+     UTF8PROC_IGNORE | UTF8PROC_NLF2LF)
+
+/* cache of single-character normal forms (see norm_char) */
+#define KB_NORM_CACHE 512
+#define KB_NORM_CHAR_MAX 12
+struct norm_cache_ent {
+    int32_t cp;
+    uint8_t len; /* 0: empty slot */
+    char bytes[KB_NORM_CHAR_MAX];
+};
+
 struct kb_norm {
     opencc_t cc;
+    struct norm_cache_ent cache[KB_NORM_CACHE];
     int keys_ok;             /* the tables below are complete */
     int hi_one, hi_first;    /* some key character is >= KB_NORM_CPMAX */
     uint8_t one[KB_NORM_CPMAX / 8], first[KB_NORM_CPMAX / 8];
@@ -228,10 +245,7 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
         return 0; /* no Han either: OpenCC has nothing to do */
     utf8proc_uint8_t *folded = NULL;
     utf8proc_ssize_t fl = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
-                                       &folded,
-                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
-                                           UTF8PROC_CASEFOLD | UTF8PROC_IGNORE |
-                                           UTF8PROC_NLF2LF);
+                                       &folded, NORM_OPTS);
     if (fl < 0) {
         kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(fl));
         return KB_NORM_EUTF8PROC;
@@ -254,6 +268,40 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
     return 0;
 }
 
+/* The normalised form of one character that is neither ASCII nor a CJK
+ * Unified Ideograph (utf8proc_map on that character alone), through a small
+ * direct-mapped cache: Chinese text repeats a few dozen punctuation marks.
+ * Returns the byte length written to out (at most KB_NORM_CHAR_MAX), or a
+ * negative utf8proc error; *long_out (caller frees) receives a form too
+ * long for out, which only compatibility ligatures such as U+FDFA have. */
+static utf8proc_ssize_t norm_char(kb_norm *n, int32_t cp, const char *src, size_t srclen,
+                                  char *out, utf8proc_uint8_t **long_out)
+{
+    struct norm_cache_ent *e = &n->cache[(uint32_t)cp % KB_NORM_CACHE];
+    *long_out = NULL;
+    if (e->cp == cp && e->len > 0) {
+        memcpy(out, e->bytes, e->len);
+        return e->len;
+    }
+    utf8proc_uint8_t *mapped = NULL;
+    utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)src, (utf8proc_ssize_t)srclen,
+                                       &mapped, NORM_OPTS);
+    if (ml < 0)
+        return ml;
+    if (ml > KB_NORM_CHAR_MAX) {
+        *long_out = mapped;
+        return ml;
+    }
+    memcpy(out, mapped, (size_t)ml);
+    free(mapped);
+    if (ml > 0) { /* an ignorable character maps to nothing: not cached */
+        e->cp = cp;
+        e->len = (uint8_t)ml;
+        memcpy(e->bytes, out, (size_t)ml);
+    }
+    return ml;
+}
+
 int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
                      size_t **map, char *err, size_t errlen)
 {
@@ -266,66 +314,85 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
         kb_seterr(err, errlen, "[norm] %s at byte %zu", kb_utf8_strerror(rc), bad);
         return rc == KB_UTF8_ENUL ? KB_NORM_ENUL : KB_NORM_EUTF8;
     }
-    struct kb_buf b;
-    kb_buf_init(&b);
-    kb_buf_add(&b, "", 0);
-    size_t cap = len + 16, *m = kb_xmalloc(cap * sizeof *m);
+    /* most characters keep their length (ASCII, CJK): room for that, grown
+       when a character expands */
+    size_t cap = len + 64, o = 0;
+    char *buf = kb_xmalloc(cap + 1);
+    size_t *m = kb_xmalloc((cap + 1) * sizeof *m);
     for (size_t i = 0; i < len;) {
         size_t at = i;
+        unsigned char c0 = (unsigned char)text[i];
+        if (c0 < 0x80) {
+            char c = (char)c0;
+            i++;
+            if (c == '\r') {
+                if (i < len && text[i] == '\n')
+                    continue; /* CR LF -> LF */
+                c = '\n';
+            } else if (c >= 'A' && c <= 'Z') {
+                c = (char)(c + 32);
+            }
+            if (o + 1 > cap) {
+                cap = cap * 2 + 1;
+                buf = kb_xrealloc(buf, cap + 1);
+                m = kb_xrealloc(m, (cap + 1) * sizeof *m);
+            }
+            m[o] = at;
+            buf[o++] = c;
+            continue;
+        }
         int32_t cp = kb_utf8_next(text, len, &i);
-        const char *piece;
-        char ascii;
-        utf8proc_uint8_t *mapped = NULL;
+        char piece[KB_NORM_CHAR_MAX];
+        const char *src = piece;
+        utf8proc_uint8_t *long_form = NULL;
         size_t plen;
-        if (cp < 0x80) {
-            ascii = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
-            if (ascii == '\r' && i < len && text[i] == '\n')
-                continue; /* CR LF -> LF */
-            if (ascii == '\r')
-                ascii = '\n';
-            piece = &ascii;
-            plen = 1;
+        if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
+            /* CJK Unified Ideographs: no decomposition, no case, not
+               ignorable, so NFKC and case folding leave them as they are
+               (the unit test checks every one against utf8proc) */
+            src = text + at;
+            plen = i - at;
         } else {
-            utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)text + at,
-                                               (utf8proc_ssize_t)(i - at), &mapped,
-                                               UTF8PROC_STABLE | UTF8PROC_COMPOSE |
-                                                   UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                                                   UTF8PROC_IGNORE | UTF8PROC_NLF2LF);
+            utf8proc_ssize_t ml = norm_char(n, cp, text + at, i - at, piece, &long_form);
             if (ml < 0) {
                 kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(ml));
-                kb_buf_fin(&b);
+                free(buf);
                 free(m);
                 return KB_NORM_EUTF8PROC;
             }
-            piece = (const char *)mapped;
+            if (long_form)
+                src = (const char *)long_form;
             plen = (size_t)ml;
         }
-        if (b.len + plen + 1 > cap) {
-            cap = (b.len + plen + 1) * 2;
-            m = kb_xrealloc(m, cap * sizeof *m);
+        if (o + plen > cap) {
+            cap = (o + plen) * 2;
+            buf = kb_xrealloc(buf, cap + 1);
+            m = kb_xrealloc(m, (cap + 1) * sizeof *m);
         }
         for (size_t k = 0; k < plen; k++)
-            m[b.len + k] = at;
-        kb_buf_add(&b, piece, plen);
-        free(mapped);
+            m[o + k] = at;
+        memcpy(buf + o, src, plen);
+        o += plen;
+        free(long_form);
     }
-    m[b.len] = len;
-    if (has_han(b.data, b.len) && needs_opencc(n, b.data, b.len)) {
-        char *conv = opencc_convert_utf8(n->cc, b.data, b.len);
+    buf[o] = '\0';
+    m[o] = len;
+    if (has_han(buf, o) && needs_opencc(n, buf, o)) {
+        char *conv = opencc_convert_utf8(n->cc, buf, o);
         if (!conv) {
             kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());
-            kb_buf_fin(&b);
+            free(buf);
             free(m);
             return KB_NORM_EOPENCC;
         }
         size_t cl = strlen(conv);
-        if (cl == b.len) /* the usual case: character for character */
-            memcpy(b.data, conv, cl);
+        if (cl == o) /* the usual case: character for character */
+            memcpy(buf, conv, cl);
         /* else keep the unconverted text: offsets matter more here */
         opencc_convert_utf8_free(conv);
     }
-    *outlen = b.len;
-    *out = kb_buf_take(&b);
+    *outlen = o;
+    *out = buf;
     *map = m;
     return 0;
 }

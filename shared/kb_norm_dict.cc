@@ -1,5 +1,5 @@
-/* kb_norm_dict: every key of the dictionaries an OpenCC configuration uses,
- * read through OpenCC's C++ API (Config -> Converter -> segmentation and
+/* kb_norm_dict: the keys of an OpenCC configuration's conversions that
+ * change text, read through OpenCC's C++ API (Config -> Converter ->
  * conversion chain -> Dict::GetLexicon). */
 #include "kb_norm_dict.h"
 
@@ -11,7 +11,6 @@
 #include <opencc/DictEntry.hpp>
 #include <opencc/Exception.hpp>
 #include <opencc/Lexicon.hpp>
-#include <opencc/MaxMatchSegmentation.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -25,12 +24,15 @@ void seterr(char *err, size_t errlen, const char *what) noexcept
         std::snprintf(err, errlen, "[norm][opencc] %s", what ? what : "unknown error");
 }
 
-/* Returns 0 or the callback's non-zero value. */
+/* The keys whose conversion is not the key itself. Returns 0 or the
+ * callback's non-zero value. */
 int list_dict(const opencc::DictPtr &dict, kb_norm_dict_cb cb, void *ud)
 {
     opencc::LexiconPtr lex = dict->GetLexicon();
     for (const auto &entry : *lex) {
         std::string key = entry->Key();
+        if (entry->GetDefault() == key)
+            continue; /* 有序 -> 有序: applying it changes nothing */
         int rc = cb(ud, key.data(), key.size());
         if (rc)
             return rc;
@@ -46,13 +48,7 @@ extern "C" int kb_norm_dict_keys(const char *config, kb_norm_dict_cb cb, void *u
     try {
         opencc::Config cfg;
         opencc::ConverterPtr conv = cfg.NewFromFile(config);
-        auto seg = std::dynamic_pointer_cast<opencc::MaxMatchSegmentation>(
-            conv->GetSegmentation());
-        if (!seg) {
-            seterr(err, errlen, "unknown segmentation type: cannot list its dictionary");
-            return -1;
-        }
-        int rc = list_dict(seg->GetDict(), cb, ud);
+        int rc = 0;
         for (const auto &c : conv->GetConversionChain()->GetConversions())
             if (!rc)
                 rc = list_dict(c->GetDict(), cb, ud);

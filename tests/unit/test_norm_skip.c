@@ -158,12 +158,57 @@ static void ascii_matches_utf8proc(void **state)
     check(f, "Line1\r\nLine2\rLine3\n\r\n\r\rEND Ora-12154 X.509");
 }
 
+/* CJK Unified Ideographs take a shortcut past utf8proc in kb_norm_text_map,
+ * and most of them are no OpenCC key: every one, in runs of 48, normalises
+ * as utf8proc and OpenCC would (Traditional ones converted). */
+static void cjk_matches_reference(void **state)
+{
+    struct fix *f = *state;
+    static const int32_t ranges[][2] = {{0x3400, 0x4DBF}, {0x4E00, 0x9FFF}};
+    for (size_t r = 0; r < 2; r++) {
+        for (int32_t c = ranges[r][0]; c <= ranges[r][1];) {
+            char buf[48 * 4 + 1];
+            size_t n = 0;
+            for (int k = 0; k < 48 && c <= ranges[r][1]; k++, c++)
+                n += (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)buf + n);
+            buf[n] = '\0';
+            check(f, buf);
+        }
+    }
+}
+
+/* kb_norm_text_map keeps the normal forms of other characters in a small
+ * cache: repeats, two characters sharing a cache slot (U+FF21 and U+FD21),
+ * a form too long for it (U+FDFA, 18 characters) and an ignorable one
+ * (U+200B) all come out as utf8proc makes them, and the map stays whole. */
+static void char_cache_matches_reference(void **state)
+{
+    struct fix *f = *state;
+    const char *s = "Ａﬁ\uFD21Ａ\uFDFAＡ，。，\u200Bx\uFD21ﬁ\uFDFA，Ω ΣΑΣ";
+    for (int round = 0; round < 3; round++)
+        check(f, s);
+    char err[KB_ERR_MAX];
+    char *out = NULL;
+    size_t olen = 0, *map = NULL;
+    assert_int_equal(kb_norm_text_map(f->n, s, strlen(s), &out, &olen, &map, err, sizeof err), 0);
+    char *ref = reference(f, s); /* no Han: nothing for OpenCC to change */
+    assert_string_equal(out, ref);
+    free(ref);
+    for (size_t i = 1; i <= olen; i++)
+        assert_true(map[i] >= map[i - 1]);
+    assert_int_equal(map[olen], strlen(s));
+    free(out);
+    free(map);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(skip_fixed_cases),
         cmocka_unit_test(skip_matches_opencc),
         cmocka_unit_test(ascii_matches_utf8proc),
+        cmocka_unit_test(cjk_matches_reference),
+        cmocka_unit_test(char_cache_matches_reference),
     };
     return cmocka_run_group_tests_name("norm_skip", tests, setup, teardown);
 }
