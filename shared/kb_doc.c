@@ -2,6 +2,7 @@
  * is what the index stores as document data and what `indexer show`,
  * searchd's /doc and chatdesk return. */
 #include "kb_doc.h"
+#include "kb_utf8.h"
 #include "kb_util.h"
 
 #include <jansson.h>
@@ -90,8 +91,197 @@ char *kb_doc_to_json(const struct kb_doc *doc)
     return r;
 }
 
+/* ---- a fast path for reading back what kb_doc_to_json wrote -------------
+ * A search reads the stored JSON of every hit, long bodies included, and
+ * jansson builds a tree of it only to have every string copied out again.
+ * This reads the flat object kb_doc_to_json writes (string values, an
+ * integer, true) straight into the fields. Anything it does not expect
+ * (nesting, other numbers, \u0000, invalid UTF-8, bad syntax) makes it give
+ * up, and kb_doc_from_json then parses with jansson as before, so the
+ * result is always the one jansson gives. */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int hex4(const char *p, const char *end, int32_t *v)
+{
+    if (end - p < 4)
+        return -1;
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *v = *v * 16 + d;
+    }
+    return 0;
+}
+
+/* Parses the string at *pp (at its opening quote) into a new heap string
+ * (NULL out: skipped). Returns 0 and moves *pp past it, or -1. */
+static int fast_string(const char **pp, const char *end, char **out)
+{
+    const char *p = *pp + 1, *run = p;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_add(&b, "", 0);
+    for (;;) {
+        if (p >= end)
+            goto fail;
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\') {
+            kb_buf_add(&b, run, (size_t)(p - run));
+            if (c == '"')
+                break;
+            if (++p >= end)
+                goto fail;
+            char e = *p++, ch = 0;
+            switch (e) {
+            case '"': ch = '"'; break;
+            case '\\': ch = '\\'; break;
+            case '/': ch = '/'; break;
+            case 'b': ch = '\b'; break;
+            case 'f': ch = '\f'; break;
+            case 'n': ch = '\n'; break;
+            case 'r': ch = '\r'; break;
+            case 't': ch = '\t'; break;
+            case 'u': {
+                int32_t cp, lo;
+                if (hex4(p, end, &cp) < 0)
+                    goto fail;
+                p += 4;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
+                        lo < 0xDC00 || lo > 0xDFFF)
+                        goto fail;
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                char u[4];
+                size_t n = cp ? kb_utf8_encode(cp, u) : 0;
+                if (!n)
+                    goto fail; /* \u0000 or a lone surrogate */
+                kb_buf_add(&b, u, n);
+                break;
+            }
+            default: goto fail;
+            }
+            if (ch)
+                kb_buf_addc(&b, ch);
+            run = p;
+            continue;
+        }
+        if (c < 0x20)
+            goto fail;
+        p++;
+    }
+    if (kb_utf8_check(b.data, b.len, 0, NULL) < 0)
+        goto fail;
+    *pp = p + 1;
+    if (out)
+        *out = kb_buf_take(&b);
+    else
+        kb_buf_fin(&b);
+    return 0;
+fail:
+    kb_buf_fin(&b);
+    return -1;
+}
+
+static struct kb_doc *fast_from_json(const char *json, size_t len)
+{
+    const char *p = skip_ws(json, json + len), *end = json + len;
+    struct kb_doc *d = kb_doc_new(KB_KIND_ARTICLE);
+    int kind = -1;
+    char *key = NULL;
+    if (p >= end || *p++ != '{')
+        goto fail;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}') {
+        p++;
+        goto done;
+    }
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p >= end || *p != '"' || fast_string(&p, end, &key) < 0)
+            goto fail;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            goto fail;
+        p = skip_ws(p, end);
+        if (p >= end)
+            goto fail;
+        if (*p == '"') {
+            char *v = NULL;
+            if (fast_string(&p, end, &v) < 0)
+                goto fail;
+            char **f = NULL;
+            for (size_t i = 0; i < NFIELDS && !f; i++)
+                if (!strcmp(key, fields[i].name))
+                    f = slot(d, i);
+            if (f) {
+                free(*f);
+                *f = v;
+            } else if (!strcmp(key, "kind")) {
+                kind = kb_kind_parse(v);
+                free(v);
+            } else {
+                free(v); /* an unknown key is ignored; a string where a
+                            number or boolean belongs is left to jansson */
+                if (!strcmp(key, "source_line") || !strcmp(key, "body_composed"))
+                    goto fail;
+            }
+        } else if (*p >= '0' && *p <= '9' && !strcmp(key, "source_line")) {
+            long v = 0;
+            int digits = 0;
+            while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
+                v = v * 10 + (*p++ - '0');
+                digits++;
+            }
+            if (p < end && (*p == '.' || *p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9')))
+                goto fail;
+            d->source_line = (int)v;
+        } else if (end - p >= 4 && !memcmp(p, "true", 4) && !strcmp(key, "body_composed")) {
+            d->body_composed = 1;
+            p += 4;
+        } else {
+            goto fail;
+        }
+        free(key);
+        key = NULL;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+        goto fail;
+    }
+done:
+    if (kind < 0 || skip_ws(p, end) != end)
+        goto fail;
+    d->kind = (enum kb_kind)kind;
+    return d;
+fail:
+    free(key);
+    kb_doc_free(d);
+    return NULL;
+}
+
 struct kb_doc *kb_doc_from_json(const char *json, size_t len, char *err, size_t errlen)
 {
+    struct kb_doc *fast = fast_from_json(json, len);
+    if (fast)
+        return fast;
     json_error_t je;
     json_t *o = json_loadb(json, len, 0, &je);
     if (!o || !json_is_object(o)) {

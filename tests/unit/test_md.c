@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "kb_doc.h"
 #include "kb_md.h"
 #include "kb_util.h"
@@ -169,6 +171,134 @@ static void doc_json_roundtrip(void **state)
     assert_int_equal(kb_kind_parse(NULL), -1);
 }
 
+/* The reference reading of stored JSON: jansson, field by field, as
+ * kb_doc_from_json did before its fast path. NULL where jansson fails. */
+static const char *const ref_fields[] = {
+    "id", "title", "body", "visibility", "source", "category", "tags", "product", "lang",
+    "updated", "symptom", "cause", "workaround", "resolution", "service", "status",
+    "std_code", "std_title", "clause", "heading", "path",
+};
+
+static char **doc_field(struct kb_doc *d, size_t i)
+{
+    char **f[] = {&d->id, &d->title, &d->body, &d->visibility, &d->source, &d->category,
+                  &d->tags, &d->product, &d->lang, &d->updated, &d->symptom, &d->cause,
+                  &d->workaround, &d->resolution, &d->service, &d->status, &d->std_code,
+                  &d->std_title, &d->clause, &d->heading, &d->path};
+    return f[i];
+}
+
+static void expect_as_jansson(const char *json, size_t len)
+{
+    char err[KB_ERR_MAX];
+    struct kb_doc *d = kb_doc_from_json(json, len, err, sizeof err);
+    json_error_t je;
+    json_t *o = json_loadb(json, len, 0, &je);
+    int kind = o && json_is_object(o) ? kb_kind_parse(json_string_value(json_object_get(o, "kind")))
+                                      : -1;
+    if (kind < 0) {
+        if (d)
+            fail_msg("parsed what jansson rejects: %.*s", (int)len, json);
+        json_decref(o);
+        return;
+    }
+    if (!d)
+        fail_msg("rejected what jansson reads: %.*s (%s)", (int)len, json, err);
+    assert_int_equal(d->kind, kind);
+    for (size_t i = 0; i < sizeof ref_fields / sizeof *ref_fields; i++) {
+        const char *want = json_string_value(json_object_get(o, ref_fields[i]));
+        const char *got = *doc_field(d, i);
+        if (!want)
+            assert_null(got);
+        else
+            assert_string_equal(got, want);
+    }
+    json_t *line = json_object_get(o, "source_line");
+    assert_int_equal(d->source_line, json_is_integer(line) ? (int)json_integer_value(line) : 0);
+    assert_int_equal(d->body_composed, json_is_true(json_object_get(o, "body_composed")));
+    json_decref(o);
+    kb_doc_free(d);
+}
+
+/* Whatever the input, kb_doc_from_json gives what jansson gives: the fast
+ * path for kb_doc_to_json's output, and every case it hands to jansson. */
+static void doc_json_matches_jansson(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "{\"kind\":\"article\",\"title\":\"a\\u00e9\\ud83d\\ude00\\n\\\"\\\\\\/\\b\\f\\r\\t\",\"body\":\"x\"}",
+        " {\"title\" : \"x\" ,\n\"kind\":\"known_error\"} ",
+        "{\"kind\":\"article\",\"title\":null}",
+        "{\"kind\":\"article\",\"source_line\":\"12\"}",
+        "{\"kind\":\"article\",\"source_line\":12.5}",
+        "{\"kind\":\"article\",\"source_line\":-3}",
+        "{\"kind\":\"article\",\"source_line\":12345678901}",
+        "{\"kind\":\"article\",\"source_line\":7,\"body_composed\":true}",
+        "{\"kind\":\"article\",\"body_composed\":false}",
+        "{\"kind\":\"article\",\"x\":{\"a\":[1,2]},\"title\":\"t\"}",
+        "{\"kind\":\"article\",\"extra\":\"ignored\",\"title\":\"t\"}",
+        "{\"kind\":\"article\"} trailing",
+        "{\"kind\":\"article\",\"title\":\"\\u0000\"}",
+        "{\"kind\":\"article\",\"title\":\"lone \\ud800 high\"}",
+        "{\"kind\":\"article\",\"title\":\"lone \\udc00 low\"}",
+        "{\"kind\":\"article\",\"title\":\"\\u12\"}",
+        "{\"kind\":\"article\",\"title\":\"\\q\"}",
+        "{\"kind\":\"article\",\"title\":\"raw\tcontrol\"}",
+        "{\"kind\":\"article\",\"title\":\"bad \xff utf8\"}",
+        "{\"kind\":\"article\",\"kind\":\"standard\"}",
+        "{\"kind\":\"memo\"}",
+        "{\"kind\":7}",
+        "{}",
+        "[]",
+        "",
+        "{\"kind\":\"article\",}",
+        "{\"kind\":\"article\" \"title\":\"t\"}",
+        "{\"kind\":\"article\",\"title\":\"unterminated}",
+        "{\"kind\":\"article\",\"title\":\"t\"",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        expect_as_jansson(cases[i], strlen(cases[i]));
+    /* a NUL inside the buffer */
+    expect_as_jansson("{\"kind\":\"article\",\"title\":\"a\0b\"}", 32);
+    /* random documents through kb_doc_to_json: read back exactly */
+    static const char *const bits[] = {"a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\x01",
+                                       "\x1f", "服务台", "é", "😀", "{", "}", ":", ","};
+    uint64_t seed = 20261202;
+    for (int iter = 0; iter < 500; iter++) {
+        struct kb_doc *d = kb_doc_new((enum kb_kind)(iter % 3));
+        for (size_t f = 0; f < sizeof ref_fields / sizeof *ref_fields; f++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            if ((seed >> 61) < 3)
+                continue; /* field left unset */
+            char buf[256] = "";
+            size_t n = (seed >> 33) % 12;
+            for (size_t k = 0; k < n; k++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                strcat(buf, bits[(seed >> 35) % (sizeof bits / sizeof *bits)]);
+            }
+            kb_doc_set(doc_field(d, f), buf);
+        }
+        d->source_line = iter;
+        d->body_composed = iter % 2;
+        char *json = kb_doc_to_json(d);
+        expect_as_jansson(json, strlen(json));
+        char err[KB_ERR_MAX];
+        struct kb_doc *e = kb_doc_from_json(json, strlen(json), err, sizeof err);
+        assert_non_null(e);
+        for (size_t f = 0; f < sizeof ref_fields / sizeof *ref_fields; f++) {
+            if (*doc_field(d, f))
+                assert_string_equal(*doc_field(e, f), *doc_field(d, f));
+            else
+                assert_null(*doc_field(e, f));
+        }
+        assert_int_equal(e->source_line, iter);
+        assert_int_equal(e->body_composed, iter % 2);
+        free(json);
+        kb_doc_free(d);
+        kb_doc_free(e);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +308,7 @@ int main(void)
         cmocka_unit_test(malformed_files),
         cmocka_unit_test(malformed_nul),
         cmocka_unit_test(doc_json_roundtrip),
+        cmocka_unit_test(doc_json_matches_jansson),
     };
     return cmocka_run_group_tests_name("md", tests, NULL, NULL);
 }
