@@ -79,6 +79,14 @@ void *kb_map_get(const kb_map *m, const char *key)
     return m->e[i].key ? m->e[i].value : NULL;
 }
 
+void *kb_map_getn(const kb_map *m, const char *key, size_t len)
+{
+    size_t mask = m->cap - 1, i = (size_t)kb_hash64(key, len) & mask;
+    while (m->e[i].key && (strncmp(m->e[i].key, key, len) != 0 || m->e[i].key[len] != '\0'))
+        i = (i + 1) & mask;
+    return m->e[i].key ? m->e[i].value : NULL;
+}
+
 void *kb_map_del(kb_map *m, const char *key)
 {
     size_t mask = m->cap - 1, i = slot_of(m, key);

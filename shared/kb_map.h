@@ -19,6 +19,8 @@ void kb_map_free(kb_map *m, void (*free_value)(void *));
 void *kb_map_put(kb_map *m, const char *key, void *value);
 /* The value for key, or NULL. */
 void *kb_map_get(const kb_map *m, const char *key);
+/* The value for key[0, len) (need not be NUL-terminated), or NULL. */
+void *kb_map_getn(const kb_map *m, const char *key, size_t len);
 /* Removes key; returns its value (caller owns it) or NULL. */
 void *kb_map_del(kb_map *m, const char *key);
 size_t kb_map_count(const kb_map *m);

@@ -43,7 +43,7 @@ struct kb_tok {
     struct stem_ent *stemc; /* owned, STEMC_SIZE entries */
 };
 
-static int is_cjk(int32_t c)
+int kb_tok_is_cjk(int32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x2FFFF) ||
@@ -58,7 +58,7 @@ static enum cls classify(int32_t c)
             return C_ALNUM;
         return C_SEP;
     }
-    if (is_cjk(c))
+    if (kb_tok_is_cjk(c))
         return C_CJK;
     switch (utf8proc_category(c)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
@@ -344,7 +344,8 @@ static int run_alnum(kb_tok *t, const char *text, size_t s, size_t e, uint32_t p
 int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, void *ud,
                uint32_t *npos, char *err, size_t errlen)
 {
-    (void)mode; /* documents and queries are tokenized alike */
+    /* documents and queries are tokenized alike; KB_TOK_RUNS leaves CJK
+       runs whole */
     uint32_t pos = 0;
     size_t i = 0;
     int rc = 0;
@@ -369,6 +370,16 @@ int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, 
                 e = nx;
             }
             uint32_t nchars = 0;
+            if (mode == KB_TOK_RUNS) {
+                for (size_t k = s; k < e; k++)
+                    nchars += ((unsigned char)text[k] & 0xC0) != 0x80;
+                struct kb_token tk = {text + s, e - s, pos, s, e, KB_TOKF_CJK | KB_TOKF_RUN};
+                if ((rc = cb(ud, &tk)))
+                    break;
+                pos += nchars;
+                i = e;
+                continue;
+            }
             if ((rc = run_cjk(t, text, s, e, pos, &nchars, cb, ud, err, errlen)))
                 break;
             pos += nchars;

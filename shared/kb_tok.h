@@ -39,10 +39,17 @@ typedef struct kb_tok kb_tok;
 #define KB_TOKF_PART   0x10u /* a part of a code */
 #define KB_TOKF_LEX    0x20u /* the word came from the domain lexicon */
 #define KB_TOKF_CJK    0x40u /* the token is CJK text */
+#define KB_TOKF_RUN    0x80u /* a whole CJK run, unsegmented (KB_TOK_RUNS) */
 
 /* Run modes (as FTS5's document / query flag). */
 #define KB_TOK_DOCUMENT 0
 #define KB_TOK_QUERY    1
+/* CJK runs are not segmented: each is handed whole as one token (flags
+ * KB_TOKF_CJK | KB_TOKF_RUN, any length, the position of its first
+ * character), Latin runs as in the other modes. For callers that match CJK
+ * terms in the text themselves, as snippet highlighting does, without the
+ * cost of ICU's dictionary segmentation. */
+#define KB_TOK_RUNS     2
 
 /* Terms longer than this many bytes are dropped (Xapian's limit is ~245). */
 #define KB_TOK_MAX_TERM 120
@@ -57,6 +64,9 @@ struct kb_token {
 
 /* Returns non-zero to stop tokenizing; kb_tok_run then returns that value. */
 typedef int (*kb_tok_cb)(void *ud, const struct kb_token *tok);
+
+/* Whether code point c is CJK text (a CJK run's character). */
+int kb_tok_is_cjk(int32_t c);
 
 /* Creates a tokenizer over lexicon lx, which must outlive it (lx may be
  * NULL: no domain words). Returns 0 with *out (caller frees with

@@ -293,6 +293,56 @@ static void tok_positions(void **state)
     terms_free(&ts);
 }
 
+/* KB_TOK_RUNS: each CJK run whole, Latin tokens and all positions as in the
+ * other modes. */
+static void tok_runs_mode(void **state)
+{
+    (void)state;
+    const char *s = "printer 打印机脱机 offline, 错误0x80070005。";
+    struct terms doc, runs;
+    analyze(s, &doc);
+    memset(&runs, 0, sizeof runs);
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_analyze(g_an, KB_TOK_RUNS, s, strlen(s), collect, &runs, NULL, err,
+                                sizeof err), 0);
+    const char *want[] = {"printer", "Zprinter", "打印机脱机", "offline", "Zofflin", "错误",
+                          "0x80070005"};
+    const uint32_t wpos[] = {0, 0, 1, 6, 6, 7, 9};
+    assert_int_equal(runs.n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < runs.n; i++) {
+        assert_string_equal(runs.v[i], want[i]);
+        assert_int_equal(runs.pos[i], wpos[i]);
+        int cjk = (runs.flags[i] & KB_TOKF_CJK) != 0;
+        assert_int_equal(cjk, i == 2 || i == 5);
+        assert_int_equal((runs.flags[i] & KB_TOKF_RUN) != 0, cjk);
+    }
+    /* the Latin tokens sit where document mode puts them */
+    for (size_t i = 0; i < doc.n; i++) {
+        if (!strcmp(doc.v[i], "offline"))
+            assert_int_equal(doc.pos[i], 6);
+        if (!strcmp(doc.v[i], "0x80070005"))
+            assert_int_equal(doc.pos[i], 9);
+        assert_int_equal(doc.flags[i] & KB_TOKF_RUN, 0);
+    }
+    terms_free(&doc);
+    terms_free(&runs);
+}
+
+static void map_getn(void **state)
+{
+    (void)state;
+    kb_map *m = kb_map_new();
+    kb_map_put(m, "abc", (void *)1);
+    kb_map_put(m, "ab", (void *)2);
+    const char *text = "abcd";
+    assert_int_equal((intptr_t)kb_map_getn(m, text, 3), 1);
+    assert_int_equal((intptr_t)kb_map_getn(m, text, 2), 2);
+    assert_null(kb_map_getn(m, text, 4));
+    assert_null(kb_map_getn(m, text, 1));
+    assert_null(kb_map_getn(m, text, 0));
+    kb_map_free(m, NULL);
+}
+
 static void tok_invalid_input(void **state)
 {
     (void)state;
@@ -431,6 +481,8 @@ int main(void)
         cmocka_unit_test(tok_traditional),
         cmocka_unit_test(tok_fullwidth_same_as_ascii),
         cmocka_unit_test(tok_positions),
+        cmocka_unit_test(tok_runs_mode),
+        cmocka_unit_test(map_getn),
         cmocka_unit_test(tok_invalid_input),
         cmocka_unit_test(tok_long_and_odd_input),
         cmocka_unit_test(tok_callback_stops),
