@@ -259,8 +259,9 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     if (d->service && *d->service)
         add_bool(an, xd, KB_PREFIX_SERVICE, d->service, strlen(d->service), 1);
     char key[128];
+    char *slug = NULL;
     if (d->kind == KB_KIND_STANDARD && d->clause) {
-        char *slug = std_slug(d);
+        slug = std_slug(d);
         add_bool(an, xd, KB_PREFIX_STD, slug, strlen(slug), 0);
         /* N<clause> carries a wdf, so a clause number in a query can give
            the clause itself a weight (and not only filter on it) */
@@ -273,13 +274,21 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
         add_bool(an, xd, KB_PREFIX_CLAUSE, b.data, b.len, 0);
         kb_buf_fin(&b);
         set_value(xd, KB_SLOT_STD_SLUG, slug);
-        free(slug);
         termgen_clause_key(d->clause, key, sizeof key);
         set_value(xd, KB_SLOT_CLAUSE_KEY, key);
         set_value(xd, KB_SLOT_STD, d->std_code && *d->std_code ? d->std_code : d->std_title);
     }
     set_value(xd, KB_SLOT_KIND, kind);
     set_value(xd, KB_SLOT_CATEGORY, d->category);
+    /* the three facets in one value: the search reads one value per
+       matching document instead of three */
+    struct kb_buf fb;
+    kb_buf_init(&fb);
+    kb_buf_printf(&fb, "%s%c%s%c%s", kind, KBX_FACET_SEP, d->category ? d->category : "",
+                  KBX_FACET_SEP, slug ? slug : "");
+    kbx_doc_set_value(xd, KB_SLOT_FACETS, fb.data, fb.len);
+    kb_buf_fin(&fb);
+    free(slug);
     set_value(xd, KB_SLOT_UPDATED, d->updated);
     set_value(xd, KB_SLOT_LANG, d->lang);
     set_value(xd, KB_SLOT_VISIBILITY, vis);

@@ -26,7 +26,7 @@
 
 /* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
  * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
-#define KB_SCHEMA_VERSION "5"
+#define KB_SCHEMA_VERSION "6"
 
 /* value slots */
 enum {
@@ -40,7 +40,12 @@ enum {
     KB_SLOT_SOURCE = 7,     /* corpus-relative source path */
     KB_SLOT_STATUS = 8,
     KB_SLOT_STD_SLUG = 9,   /* the standard's slug, as in G<slug> */
+    KB_SLOT_FACETS = 10,    /* the facets in one value, KBX_FACET_SEP between:
+                               kind, category, standard slug (KB_FACET_*) */
 };
+
+/* parts of KB_SLOT_FACETS */
+enum { KB_FACET_KIND = 0, KB_FACET_CATEGORY = 1, KB_FACET_STD = 2, KB_FACET_PARTS = 3 };
 
 #define KB_PREFIX_ID "Q"
 #define KB_PREFIX_KIND "K"

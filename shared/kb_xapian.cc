@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <new>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -172,9 +173,23 @@ char *dup_bytes(const char *p, size_t n) noexcept {
 
 /* ---- handle types ------------------------------------------------------ */
 
+/* A read-only database's facet_joined_slot, held in memory for one
+   revision (as Lucene's doc values): the value of every document,
+   interned. Reading a value from the index costs a B-tree lookup and often
+   a pread per matching document; this costs an array lookup. */
+struct FacetCache {
+    Xapian::valueno slot = 0;
+    Xapian::rev rev = 0;
+    std::vector<uint32_t> id_of;      /* by docid: index into values */
+    std::vector<std::string> values;  /* values[0] is "" (no value) */
+};
+
 struct kbx_db {
     std::unique_ptr<Xapian::Database> db; /* the object; may be writable */
     Xapian::WritableDatabase *wdb = nullptr; /* db as writable, or NULL */
+    /* shared with the result sets counting from it, so a rebuild for a new
+       revision never changes one under a result set still in use */
+    std::shared_ptr<const FacetCache> facets;
     std::string err;
 };
 
@@ -200,8 +215,89 @@ struct MsetItem {
 
 }  // namespace
 
+namespace {
+
+/* Counts the parts of one slot's joined value (KBX_FACET_SEP between
+   them), each in its own map: facets from a single value per document,
+   taken from the database's FacetCache when there is one. Used only on
+   local databases, so it is never serialised. */
+class JoinedCountSpy : public Xapian::MatchSpy {
+  public:
+    JoinedCountSpy(Xapian::valueno slot, size_t parts, std::shared_ptr<const FacetCache> cache)
+        : slot_(slot), cache_(std::move(cache)), parts_(parts) {
+        if (cache_) by_id_.assign(cache_->values.size(), 0);
+    }
+    void operator()(const Xapian::Document &doc, double) override {
+        Xapian::docid did = doc.get_docid();
+        if (cache_ && did < cache_->id_of.size())
+            by_id_[cache_->id_of[did]]++;
+        else
+            other_[doc.get_value(slot_)]++;
+    }
+    std::string name() const override { return "kbdesk.JoinedCountSpy"; }
+    size_t parts() const { return parts_; }
+    /* The counts of part k, by value. */
+    const std::map<std::string, uint32_t> &part(size_t k) {
+        if (counts_.empty()) split();
+        return counts_[k];
+    }
+
+  private:
+    void add(const std::string &v, uint32_t n) {
+        size_t start = 0;
+        for (size_t k = 0; k < parts_ && start <= v.size(); k++) {
+            size_t end = v.find(KBX_FACET_SEP, start);
+            if (end == std::string::npos) end = v.size();
+            if (end > start) counts_[k][v.substr(start, end - start)] += n;
+            start = end + 1;
+        }
+    }
+    void split() {
+        counts_.resize(parts_);
+        for (size_t i = 0; i < by_id_.size(); i++)
+            if (by_id_[i]) add(cache_->values[i], by_id_[i]);
+        for (const auto &e : other_) add(e.first, e.second);
+    }
+
+    Xapian::valueno slot_;
+    std::shared_ptr<const FacetCache> cache_;
+    size_t parts_;
+    std::vector<uint32_t> by_id_;                 /* counts by interned value */
+    std::map<std::string, uint32_t> other_;       /* counts of values read */
+    std::vector<std::map<std::string, uint32_t>> counts_;
+};
+
+/* The FacetCache of db for slot, built or rebuilt for the current
+   revision; empty for a writable database (its revision does not change
+   with uncommitted edits). */
+std::shared_ptr<const FacetCache> facet_cache(kbx_db *db, Xapian::valueno slot) {
+    if (db->wdb) return nullptr;
+    Xapian::rev rev = db->db->get_revision();
+    if (db->facets && db->facets->slot == slot && db->facets->rev == rev) return db->facets;
+    db->facets.reset();
+    auto c = std::make_shared<FacetCache>();
+    c->id_of.assign(static_cast<size_t>(db->db->get_lastdocid()) + 1, 0);
+    c->values.assign(1, std::string());
+    std::unordered_map<std::string, uint32_t> ids;
+    for (Xapian::ValueIterator it = db->db->valuestream_begin(slot);
+         it != db->db->valuestream_end(slot); ++it) {
+        Xapian::docid did = it.get_docid();
+        if (did >= c->id_of.size()) continue; /* cannot happen in one revision */
+        auto ins = ids.emplace(*it, static_cast<uint32_t>(c->values.size()));
+        if (ins.second) c->values.push_back(*it);
+        c->id_of[did] = ins.first->second;
+    }
+    c->slot = slot;
+    c->rev = rev;
+    db->facets = c;
+    return db->facets;
+}
+
+}  // namespace
+
 struct kbx_mset {
     /* Declared before enq so they outlive it (members die in reverse). */
+    std::unique_ptr<JoinedCountSpy> joined;
     std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
     std::vector<unsigned> spy_slots;
     Xapian::Enquire enq;
@@ -1057,6 +1153,7 @@ void kbx_search_opts_init(struct kbx_search_opts *o) {
     o->bm25_min_normlen = 0.5;
     o->sort_slot = -1;
     o->collapse_slot = -1;
+    o->facet_joined_slot = -1;
 }
 
 int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
@@ -1089,6 +1186,11 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
             m->spies.emplace_back(new Xapian::ValueCountMatchSpy(opts->facet_slots[k]));
             m->spy_slots.push_back(opts->facet_slots[k]);
             m->enq.add_matchspy(m->spies.back().get());
+        }
+        if (opts->facet_joined_slot >= 0 && opts->facet_parts > 0) {
+            Xapian::valueno js = static_cast<Xapian::valueno>(opts->facet_joined_slot);
+            m->joined.reset(new JoinedCountSpy(js, opts->facet_parts, facet_cache(db, js)));
+            m->enq.add_matchspy(m->joined.get());
         }
         m->mset = m->enq.get_mset(opts->offset, opts->limit, opts->check_at_least);
         m->items.resize(m->mset.size());
@@ -1190,6 +1292,23 @@ int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t 
 
 int kbx_mset_facets(kbx_mset *m, unsigned slot, kbx_facet_cb cb, void *ud) {
     return mset_facets(m, slot, 0, false, cb, ud);
+}
+
+int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud) {
+    if (!m) return KBX_ERR_INVALID;
+    m->err.clear();
+    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: NULL callback");
+    if (!m->joined || part >= m->joined->parts())
+        return fail(sink_str(&m->err), KBX_ERR_INVALID,
+                    "no such part of the search's facet_joined_slot");
+    try {
+        for (const auto &e : m->joined->part(part)) {
+            int r = cb(ud, e.first.data(), e.first.size(), e.second);
+            if (r) return r;
+        }
+        return 0;
+    }
+    KBX_CATCH(sink_str(&m->err))
 }
 
 int kbx_mset_top_facets(kbx_mset *m, unsigned slot, size_t maxvalues, kbx_facet_cb cb,

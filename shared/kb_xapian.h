@@ -340,12 +340,22 @@ struct kbx_search_opts {
     int collapse_slot;        /* -1: none; else at most one result per value */
     const unsigned *facet_slots; /* slots to count values of (kbx_mset_facets) */
     size_t nfacets;
+    int facet_joined_slot;    /* -1: none; else a slot whose value holds
+                                 facet_parts values joined by KBX_FACET_SEP,
+                                 each part counted as a facet of its own
+                                 (kbx_mset_part_facets): one value read per
+                                 document instead of one per facet */
+    size_t facet_parts;
     int percent_cutoff;       /* 0: none; else drop results below this % */
 };
 
+/* Separates the parts of a facet_joined_slot value. */
+#define KBX_FACET_SEP '\x1f'
+
 /* Fills o with Xapian's BM25 defaults (k1 1, k2 0, k3 1, b 0.5,
  * min_normlen 0.5), offset 0, limit 10, check_at_least 0, sort_slot -1,
- * sort_reverse 0, collapse_slot -1, no facets, percent_cutoff 0. */
+ * sort_reverse 0, collapse_slot -1, no facets, facet_joined_slot -1,
+ * percent_cutoff 0. */
 void kbx_search_opts_init(struct kbx_search_opts *o);
 
 /* Runs q against db with opts (NULL = kbx_search_opts_init defaults) and
@@ -390,6 +400,11 @@ typedef int (*kbx_facet_cb)(void *ud, const char *value, size_t len, uint32_t co
  * is at least the number of matches). Returns 0, a callback's non-zero
  * value, or a negative code. */
 int kbx_mset_facets(kbx_mset *m, unsigned slot, kbx_facet_cb cb, void *ud);
+/* As kbx_mset_facets for part `part` (0-based, below facet_parts) of the
+ * search's facet_joined_slot; empty parts are not counted. Returns 0, a
+ * callback's non-zero value, or KBX_ERR_INVALID (no joined slot, or part
+ * out of range). */
+int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud);
 /* As kbx_mset_facets, but only the maxvalues most frequent values, most
  * frequent first. */
 int kbx_mset_top_facets(kbx_mset *m, unsigned slot, size_t maxvalues, kbx_facet_cb cb,

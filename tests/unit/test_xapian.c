@@ -492,6 +492,76 @@ static void test_facets(void **state) {
     kbx_db_free(w);
 }
 
+/* facet_joined_slot: the parts of one value counted as separate facets;
+ * empty and missing parts are not counted, a missing value counts nothing. */
+/* Part k of m's joined-slot facets is exactly want ("v=n|v=n"). */
+static void expect_part(kbx_mset *m, size_t k, const char *want) {
+    struct strs c = {0};
+    assert_int_equal(kbx_mset_part_facets(m, k, collect_facet, &c), 0);
+    assert_string_equal(c.buf, want);
+}
+
+static void test_part_facets(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "x one", 4, "article\x1fnet\x1f");
+    put(w, "Q2", "x two", 4, "article\x1fnet/vpn\x1f");
+    put(w, "Q3", "x three", 4, "standard\x1f\x1fgbt-28827");
+    put(w, "Q4", "x four", 4, "standard");     /* later parts missing */
+    put(w, "Q5", "x five", 4, NULL);           /* no value at all */
+    put(w, "Q6", "y six", 4, "article\x1f" "db\x1f"); /* does not match */
+    assert_int_equal(kbx_db_commit(w), 0);
+
+    struct kbx_search_opts o;
+    kbx_search_opts_init(&o);
+    assert_int_equal(o.facet_joined_slot, -1);
+    o.facet_joined_slot = 4;
+    o.facet_parts = 3;
+    o.check_at_least = 100;
+    o.limit = 1;
+    kbx_query *q = T("x");
+    kbx_mset *m = run(w, q, &o);
+    struct strs c = {0};
+    expect_part(m, 0, "article=2|standard=2");
+    expect_part(m, 1, "net=1|net/vpn=1");
+    expect_part(m, 2, "gbt-28827=1");
+    assert_int_equal(kbx_mset_part_facets(m, 3, collect_facet, &c), KBX_ERR_INVALID);
+    assert_true(strlen(kbx_mset_errmsg(m)) > 0);
+    assert_int_equal(kbx_mset_part_facets(m, 0, NULL, NULL), KBX_ERR_INVALID);
+    kbx_mset_free(m);
+    /* a search without a joined slot has no parts */
+    struct kbx_search_opts plain;
+    kbx_search_opts_init(&plain);
+    m = run(w, q, &plain);
+    assert_int_equal(kbx_mset_part_facets(m, 0, collect_facet, &c), KBX_ERR_INVALID);
+    kbx_mset_free(m);
+
+    /* a read-only handle counts from its in-memory copy of the slot: the
+       same counts, and new ones after the index changes and it reopens,
+       while a result set from before keeps its own */
+    kbx_db *r = open_db(f->db, KBX_OPEN_READ);
+    m = run(r, q, &o);
+    expect_part(m, 0, "article=2|standard=2");
+    expect_part(m, 1, "net=1|net/vpn=1");
+    kbx_mset *mold = run(r, q, &o); /* read only after the change */
+    put(w, "Q1", "x one", 4, "known_error\x1fnet\x1f"); /* replaced */
+    put(w, "Q7", "x seven", 4, "article\x1f" "db\x1f");
+    assert_int_equal(kbx_db_commit(w), 0);
+    int changed = 0;
+    assert_int_equal(kbx_db_reopen(r, &changed), 0);
+    assert_int_equal(changed, 1);
+    kbx_mset *m2 = run(r, q, &o);
+    expect_part(m2, 0, "article=2|known_error=1|standard=2");
+    expect_part(m2, 1, "db=1|net=1|net/vpn=1");
+    expect_part(mold, 0, "article=2|standard=2"); /* the older set, unchanged */
+    kbx_mset_free(mold);
+    kbx_mset_free(m2);
+    kbx_mset_free(m);
+    kbx_db_free(r);
+    kbx_query_free(q);
+    kbx_db_free(w);
+}
+
 /* kbx_query_docids: exactly the listed documents, weight 0, in any order
  * and with repeats; as a filter it keeps the other side's weights. */
 static void test_docids(void **state) {
@@ -1175,6 +1245,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_values_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_part_facets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operators_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elite_set_scale, setup, teardown),
