@@ -277,6 +277,7 @@ static kbx_query *prefixed_q(const char *prefix, const char *t, size_t len)
 struct build {
     kb_searcher *s;
     struct qlist groups;        /* weighted concept subqueries */
+    struct qlist chatty;        /* chatty words' groups: used alone only */
     struct qlist boosts;        /* title and proximity boosts */
     kbx_query *boost;           /* owned: boosts ORed (NULL: none) */
     kb_map *hl;                 /* term -> weight*1000, for snippets */
@@ -434,6 +435,21 @@ static void add_group(struct build *b, kbx_query *q, double w)
         return;
     }
     ql_add(&b->groups, scaled(q, w));
+}
+
+/* A chatty word's group (怎么办, how, the) is searched only when the query
+   has nothing else: at W_CHATTY it barely moves the ranking, but its
+   posting list (every English page has "the") is among the longest, and
+   OR has to walk it. */
+static void add_chatty(struct build *b, kbx_query *q)
+{
+    if (!q)
+        return;
+    if (b->chatty.n >= MAX_GROUPS) {
+        kbx_query_free(q);
+        return;
+    }
+    ql_add(&b->chatty, scaled(q, W_CHATTY));
 }
 
 static void add_prim(struct build *b, const char *t, size_t len, uint32_t pos, double w)
@@ -612,7 +628,10 @@ static void build_groups(struct build *b, const struct toks *ts)
                     hl_add(b, t->term, t->len, w);
                     add_synonyms(b, t->term, &alts);
                 }
-                add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+                if (c)
+                    add_chatty(b, ql_combine(&alts, KBX_OP_SYNONYM, 0));
+                else
+                    add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
                 if (!c && t->nchars >= 2) {
                     add_prim(b, t->term, t->len, t->pos, w);
                     if (t->nchars >= 3)
@@ -661,7 +680,10 @@ static void build_groups(struct build *b, const struct toks *ts)
         }
         if (!c && !concept[t->pos])
             add_synonyms2(b, t->term, stem ? stem->term + 1 : NULL, &alts);
-        add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+        if (c)
+            add_chatty(b, ql_combine(&alts, KBX_OP_SYNONYM, 0));
+        else
+            add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
         if (!c) {
             const struct tok *p = stem ? stem : t;
             add_prim(b, p->term, p->len, t->pos, w);
@@ -876,30 +898,116 @@ struct span {
     double w;
 };
 
+/* The query's highlight terms, prepared once per search. Latin terms are
+   looked up per token in the map; CJK terms are found in a CJK run as
+   substrings, through buckets by their first character, so a hit's text
+   is never segmented by ICU. */
+#define HL_BUCKETS 64
+struct hl_cjk {
+    const char *s; /* borrowed from the map's keys */
+    size_t len;
+    uint64_t th;
+    double w;
+    int next; /* next term in the same bucket, or -1 */
+};
+
+struct hl_match {
+    kb_map *hl; /* borrowed: term -> weight*1000+1 */
+    struct hl_cjk *v;
+    size_t n;
+    int bucket[HL_BUCKETS];
+};
+
+static size_t utf8_len(unsigned char c)
+{
+    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+static unsigned hl_bucket(const char *p, size_t clen)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < clen; i++)
+        k = k * 131 + (unsigned char)p[i];
+    return (k ^ (k >> 7)) & (HL_BUCKETS - 1);
+}
+
+static void hl_match_init(struct hl_match *hm, kb_map *hl)
+{
+    memset(hm, 0, sizeof *hm);
+    hm->hl = hl;
+    for (size_t b = 0; b < HL_BUCKETS; b++)
+        hm->bucket[b] = -1;
+    size_t it = 0;
+    const char *key;
+    void *val;
+    while (kb_map_next(hl, &it, &key, &val)) {
+        size_t i = 0, len = strlen(key);
+        if (!kb_tok_is_cjk(kb_utf8_next(key, len, &i)))
+            continue;
+        hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
+        struct hl_cjk *t = &hm->v[hm->n];
+        t->s = key;
+        t->len = len;
+        t->th = kb_hash64(key, len);
+        t->w = (double)((intptr_t)val - 1) / 1000.0;
+        unsigned b = hl_bucket(key, i);
+        t->next = hm->bucket[b];
+        hm->bucket[b] = (int)hm->n++;
+    }
+}
+
+static void hl_match_fin(struct hl_match *hm)
+{
+    free(hm->v);
+    hm->v = NULL;
+}
+
 struct spans {
     struct span *v;
     size_t n, cap;
     const size_t *map;
-    kb_map *hl;
+    const struct hl_match *hm;
 };
 
-static int collect_span(void *ud, const struct kb_token *t)
+#define SPANS_MAX 4000
+
+static void add_span(struct spans *sp, size_t start, size_t end, uint64_t th, double w)
 {
-    struct spans *sp = ud;
-    char *k = kb_xstrndup(t->term, t->len);
-    intptr_t w = (intptr_t)kb_map_get(sp->hl, k);
-    free(k);
-    if (!w || sp->n >= 4000)
-        return 0;
     if (sp->n == sp->cap) {
         sp->cap = sp->cap ? sp->cap * 2 : 32;
         sp->v = kb_xrealloc(sp->v, sp->cap * sizeof *sp->v);
     }
     struct span *s = &sp->v[sp->n++];
-    s->start = sp->map[t->start];
-    s->end = sp->map[t->end];
-    s->th = kb_hash64(t->term, t->len);
-    s->w = (double)(w - 1) / 1000.0;
+    s->start = sp->map[start];
+    s->end = sp->map[end];
+    s->th = th;
+    s->w = w;
+}
+
+static int collect_span(void *ud, const struct kb_token *t)
+{
+    struct spans *sp = ud;
+    const struct hl_match *hm = sp->hm;
+    if (t->flags & KB_TOKF_RUN) {
+        /* every occurrence of every CJK term in the run */
+        const char *p = t->term;
+        for (size_t i = 0; i < t->len && sp->n < SPANS_MAX;) {
+            size_t clen = utf8_len((unsigned char)p[i]);
+            if (clen > t->len - i)
+                break;
+            for (int j = hm->bucket[hl_bucket(p + i, clen)]; j >= 0; j = hm->v[j].next) {
+                const struct hl_cjk *h = &hm->v[j];
+                if (h->len <= t->len - i && memcmp(p + i, h->s, h->len) == 0)
+                    add_span(sp, t->start + i, t->start + i + h->len, h->th, h->w);
+            }
+            i += clen;
+        }
+        return 0;
+    }
+    intptr_t w = (intptr_t)kb_map_getn(hm->hl, t->term, t->len);
+    if (!w || sp->n >= SPANS_MAX)
+        return 0;
+    add_span(sp, t->start, t->end, kb_hash64(t->term, t->len), (double)(w - 1) / 1000.0);
     return 0;
 }
 
@@ -959,7 +1067,7 @@ static int cmp_span(const void *a, const void *b)
     return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
 }
 
-#define SNIPPET_CHUNK 16384      /* bytes analysed at a time */
+#define SNIPPET_CHUNK 4096      /* bytes analysed at a time */
 #define SNIPPET_SCAN_MAX 262144  /* no match in this many bytes: the start */
 
 /* Adds the matches in text[0, len) (at byte offset off of the field) to sp. */
@@ -971,7 +1079,7 @@ static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_
         return -1;
     size_t from = sp->n;
     sp->map = map;
-    kb_analyzer_tokenize(s->an, KB_TOK_QUERY, norm, nlen, collect_span, sp, NULL, NULL, 0);
+    kb_analyzer_tokenize(s->an, KB_TOK_RUNS, norm, nlen, collect_span, sp, NULL, NULL, 0);
     sp->map = NULL;
     for (size_t i = from; i < sp->n; i++) {
         sp->v[i].start += off;
@@ -983,15 +1091,15 @@ static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_
 }
 
 /* The best snippet of one field text, its score in *score. Caller frees. */
-static char *field_snippet(kb_searcher *s, kb_map *hl, const char *text, size_t bytes,
-                           double *score)
+static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char *text,
+                           size_t bytes, double *score)
 {
     *score = -1;
     size_t len = strlen(text);
     if (!len)
         return NULL;
     struct spans sp = {0};
-    sp.hl = hl;
+    sp.hm = hm;
     /* A long text (a man page, a list of functions) is analysed a piece
        at a time, up to the first piece with a match: the snippet comes
        from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
@@ -1079,7 +1187,8 @@ static char *field_snippet(kb_searcher *s, kb_map *hl, const char *text, size_t 
     return kb_buf_take(&b);
 }
 
-static char *doc_snippet(kb_searcher *s, kb_map *hl, const struct kb_doc *d, size_t bytes)
+static char *doc_snippet(kb_searcher *s, const struct hl_match *hm, const struct kb_doc *d,
+                         size_t bytes)
 {
     const char *fields[6] = {0};
     size_t n = 0;
@@ -1098,7 +1207,7 @@ static char *doc_snippet(kb_searcher *s, kb_map *hl, const struct kb_doc *d, siz
         if (!fields[i] || !*fields[i])
             continue;
         double sc;
-        char *sn = field_snippet(s, hl, fields[i], bytes, &sc);
+        char *sn = field_snippet(s, hm, fields[i], bytes, &sc);
         if (sn && sc > best_score + 1e-9) {
             free(best);
             best = sn;
@@ -1177,8 +1286,8 @@ static char *standard_label(const struct kb_doc *d)
     return kb_buf_take(&b);
 }
 
-static void fill_hit(kb_searcher *s, kb_map *hl, size_t bytes, const struct kb_doc *d,
-                     struct kb_hit *h)
+static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
+                     const struct kb_doc *d, struct kb_hit *h)
 {
     h->id = kb_xstrdup(d->id);
     h->kind = kb_xstrdup(kb_kind_name(d->kind));
@@ -1186,7 +1295,7 @@ static void fill_hit(kb_searcher *s, kb_map *hl, size_t bytes, const struct kb_d
     h->category = kb_xstrdup(d->category);
     h->updated = kb_xstrdup(d->updated);
     h->visibility = kb_xstrdup(d->visibility);
-    h->snippet = doc_snippet(s, hl, d, bytes);
+    h->snippet = doc_snippet(s, hm, d, bytes);
     if (d->kind == KB_KIND_KNOWN_ERROR) {
         h->workaround = kb_xstrdup(d->workaround);
         h->status = kb_xstrdup(d->status);
@@ -1249,6 +1358,7 @@ static double now_ms(void)
 static void build_fin(struct build *b)
 {
     ql_fin(&b->groups);
+    ql_fin(&b->chatty);
     ql_fin(&b->boosts);
     kbx_query_free(b->boost);
     kb_map_free(b->hl, NULL);
@@ -1282,6 +1392,11 @@ static int build_query(kb_searcher *s, const struct kb_search_req *req, const ch
     analyse(s, x.free_text.data, x.free_text.len, &ts);
     build_groups(b, &ts);
     toks_fin(&ts);
+    if (b->groups.n == 0) { /* 怎么办 alone: the chatty words are the query */
+        struct qlist t = b->groups;
+        b->groups = b->chatty;
+        b->chatty = t;
+    }
     kbx_query *main = NULL;
     if (b->groups.n > ELITE_ABOVE)
         main = ql_combine(&b->groups, KBX_OP_ELITE_SET, ELITE_ABOVE);
@@ -1360,7 +1475,7 @@ done:
 /* ---- re-ranking ------------------------------------------------------------------------ */
 
 #define RERANK_DEPTH 50
-#define BOOST_DEPTH 200 /* candidates the title and proximity boosts may lift */
+#define BOOST_DEPTH 50 /* candidates the title and proximity boosts may lift */
 #define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
 
 struct cand {
@@ -1540,10 +1655,9 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     search_opts_init(&o);
     o.offset = rerank ? 0 : req->offset;
     o.limit = !rerank ? limit : b->boost ? BOOST_DEPTH : RERANK_DEPTH;
-    unsigned slots[3] = {KB_SLOT_KIND, KB_SLOT_CATEGORY, KB_SLOT_STD_SLUG};
     if (!req->no_facets) {
-        o.facet_slots = slots;
-        o.nfacets = 3;
+        o.facet_joined_slot = KB_SLOT_FACETS;
+        o.facet_parts = KB_FACET_PARTS;
         o.check_at_least = 2000;
     }
     kbx_mset *m = NULL;
@@ -1584,23 +1698,26 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         to = n;
     res->hits = kb_xcalloc(to > from ? to - from : 1, sizeof *res->hits);
     size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
+    struct hl_match hm;
+    hl_match_init(&hm, b->hl);
     for (size_t k = from; k < to; k++) {
         if (!c[k].doc)
             c[k].doc = load_cand(m, c[k].i);
         if (!c[k].doc)
             continue;
         struct kb_hit *h = &res->hits[res->nhits++];
-        fill_hit(s, b->hl, bytes, c[k].doc, h);
+        fill_hit(s, &hm, bytes, c[k].doc, h);
         h->score = c[k].w;
         h->percent = kbx_mset_percent(m, c[k].i);
     }
+    hl_match_fin(&hm);
     for (size_t i = 0; i < n; i++)
         kb_doc_free(c[i].doc);
     free(c);
     if (!req->no_facets) {
-        kbx_mset_facets(m, KB_SLOT_KIND, add_facet, &res->kind);
-        kbx_mset_facets(m, KB_SLOT_CATEGORY, add_facet, &res->category);
-        kbx_mset_facets(m, KB_SLOT_STD_SLUG, add_facet, &res->standard);
+        kbx_mset_part_facets(m, KB_FACET_KIND, add_facet, &res->kind);
+        kbx_mset_part_facets(m, KB_FACET_CATEGORY, add_facet, &res->category);
+        kbx_mset_part_facets(m, KB_FACET_STD, add_facet, &res->standard);
     }
     kbx_mset_free(m);
     return 0;

@@ -187,6 +187,12 @@ static void filters_and_facets(void **state)
     assert_int_equal(res.kind.n, 1);
     assert_string_equal(res.kind.v[0].value, "standard");
     assert_int_equal(res.kind.v[0].count, res.total);
+    /* every standard clause is in one standard: those counts add up too */
+    uint32_t nstd = 0;
+    for (size_t i = 0; i < res.standard.n; i++)
+        nstd += res.standard.v[i].count;
+    assert_true(res.standard.n > 0);
+    assert_int_equal(nstd, res.total);
     kb_search_res_fin(&res);
     /* without a filter the kind counts add up to the total (small corpus:
        every match is counted) */
