@@ -672,7 +672,7 @@ if rt(qp):
       f"(`fill_hit` → `doc_snippet` → `field_snippet`) {pc(q_snip)}, inside which each "
       f"hit's stored text is normalised again, 4 KB at a time up to the first piece with a match "
       f"(`kb_norm_text_map` {pc(q_norm)}, of which OpenCC's Traditional→Simplified conversion "
-      f"{pc(q_cc)}), and its Latin words tokenized and the query's Chinese terms looked for "
+      f"{pc(q_cc) if q_cc else 'under 1.5 %'}), and its Latin words tokenized and the query's Chinese terms looked for "
       f"(`kb_tok_run` {pc(q_tok)}); reading each hit's stored document (`kbx_mset_data`, "
       f"zlib-compressed by Xapian, bodies included) {pc(q_data)} and parsing its JSON "
       f"(`kb_doc_from_json`) {pc(q_json)}.")
@@ -736,10 +736,22 @@ if rt(qp):
         w("Slowest: " + "; ".join(f"`{q[3]}` ({t:.0f} ms)" for t, q in slow) + ".")
     w("")
     have_nf = bool(rj(f"scale_lat_{TOP}_kbdesk-nofacets.json")) if TOP else False
+    nf_note = ""
+    if have_nf:
+        _, nfl = lat(f"scale_lat_{TOP}", "kbdesk-nofacets")
+        _, fl = lat(f"scale_lat_{TOP}", "kbdesk")
+        if nfl and fl and nfl["p50"][1] < 0.9 * fl["p50"][1]:
+            nf_note = (" Without facets (kbdesk-nofacets above) the time falls further: the 2,000 "
+                       "matches counted for exact facet counts keep the matcher from stopping early.")
+        elif nfl and fl:
+            nf_note = (" Facets no longer cost much: without them (kbdesk-nofacets above, one run) "
+                       f"the median at {TOP:,} documents is {nfl['p50'][1]:.1f} ms against "
+                       f"{fl['p50'][1]:.1f} ms with them.")
     w("What was fixed in the query path after the first runs of this benchmark (each kept only "
       "if `make eval` stayed as good or better; the eval figures are in `tests/eval/RESULTS.md`). "
       "The before/after figures were measured with `benchq` when each change was made (one core, "
-      "the real-corpus index and the 200,000-document index of the previous run), not by this run:")
+      "on real-corpus and 200,000-document indexes built as this benchmark builds them), not by "
+      "this run:")
     w("")
     w("1. **Boosts over the best 50 candidates, not over every match.** The title, standard-title "
       "and `OP_NEAR` proximity boosts were an `OP_AND_MAYBE` subtree over the whole collection; "
@@ -778,7 +790,7 @@ if rt(qp):
     w("What remains. Over HTTP the target of 5,000 queries/s on two cores means 0.4 ms of CPU "
       "per query, transport included; a kbdesk query does three things a bag-of-n-grams engine "
       "does not (a second matcher pass for the boosts, snippets from the stored text, facets "
-      "over 2,000 matches), and the matcher alone is about a third of it (above). The next "
+      "over 2,000 matches), and Xapian's matcher alone (both passes) is " + pc(q_match) + " of it (above). The next "
       "steps would be to store, beside each document, the normalised first piece of its body, "
       "so snippets need no normalisation, and to keep the hits' stored documents out of zlib "
       "(Xapian compresses document data; inflating long bodies is part of `kbx_mset_data`). At "
@@ -786,9 +798,7 @@ if rt(qp):
       "strings, questions, mixed Chinese/English) make a wide OR of many weighted groups, and "
       "common words and characters have long posting lists; `OP_ELITE_SET` for the weak groups "
       "was tried (12 or 16 groups instead of 24) and cost S@1 for a 5–10 % gain, so it stays at "
-      "24." + (" Without facets (kbdesk-nofacets above) the time falls further: the 2,000 "
-               "matches counted for exact facet counts keep the matcher from stopping early."
-               if have_nf else ""))
+      "24." + nf_note)
     w("")
 
 ip = "prof_indexer.children.txt"
@@ -807,7 +817,7 @@ if rt(ip):
       f"on the same documents ({kb_mbs / xa_mbs:.2f}×). " if kb_mbs and xa_mbs else "") +
       "Indexer profile on the Chinese man pages and Debian reference (inclusive shares): "
       f"building and writing documents (`put_doc`) {pc(i_put)}, of which the text analysis "
-      f"(`kb_analyze`) {pc(i_an)} — normalisation {pc(i_norm)} (OpenCC {pc(i_cc)}), tokenizer "
+      f"(`kb_analyze`) {pc(i_an)} — normalisation {pc(i_norm)} (OpenCC {pc(i_cc) if i_cc else 'under 1.5 %'}), tokenizer "
       f"`kb_tok_run` {pc(i_tok)} (ICU's break iterator {pc(i_icu)}) — and Xapian's "
       f"`replace_document` {pc(i_x)}; the final commit {pc(i_commit)}; zlib `deflate` "
       f"{pc(i_deflate)}; malloc {pc(i_malloc)}.")
