@@ -1687,8 +1687,14 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     for (size_t i = 0; rerank && i < n; i++) {
         const char *kind;
         size_t klen;
-        if (kbx_mset_value(m, c[i].i, KB_SLOT_KIND, &kind, &klen) == 0 &&
-            klen == strlen("standard") && memcmp(kind, "standard", klen) == 0)
+        int is_std;
+        if (req->no_facets) /* no facet slot in memory: the kind slot */
+            is_std = kbx_mset_value(m, c[i].i, KB_SLOT_KIND, &kind, &klen) == 0 &&
+                     klen == 8 && memcmp(kind, "standard", 8) == 0;
+        else /* the kind is the first part of the facet slot, held in memory */
+            is_std = kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 &&
+                     klen > 8 && memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP;
+        if (is_std)
             c[i].doc = load_cand(m, c[i].i);
     }
     if (rerank)

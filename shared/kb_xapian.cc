@@ -236,6 +236,13 @@ class JoinedCountSpy : public Xapian::MatchSpy {
     }
     std::string name() const override { return "kbdesk.JoinedCountSpy"; }
     size_t parts() const { return parts_; }
+    Xapian::valueno slot() const { return slot_; }
+    /* The document's value from the cache (stable while the spy lives), or
+       NULL when it is not there. */
+    const std::string *cached(Xapian::docid did) const {
+        if (!cache_ || did >= cache_->id_of.size()) return nullptr;
+        return &cache_->values[cache_->id_of[did]];
+    }
     /* The counts of part k, by value. */
     const std::map<std::string, uint32_t> &part(size_t k) {
         if (counts_.empty()) split();
@@ -1278,6 +1285,14 @@ int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t 
     m->err.clear();
     if (!v) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: v is NULL");
     try {
+        if (m->joined && slot == m->joined->slot() && i < m->items.size()) {
+            const std::string *c = m->joined->cached(*m->mset[static_cast<Xapian::doccount>(i)]);
+            if (c) {
+                *v = c->c_str();
+                if (len) *len = c->size();
+                return 0;
+            }
+        }
         MsetItem *it;
         int rc = mset_item(m, i, &it);
         if (rc) return rc;

@@ -390,7 +390,9 @@ int kbx_mset_percent(const kbx_mset *m, size_t i);
  * KBX_ERR_RANGE for i past the end, or another negative code (message in
  * kbx_mset_errmsg). */
 int kbx_mset_data(kbx_mset *m, size_t i, const char **data, size_t *len);
-/* As kbx_mset_data for value slot (an unset value gives "" and length 0). */
+/* As kbx_mset_data for value slot (an unset value gives "" and length 0).
+ * The search's facet_joined_slot is read from the in-memory copy a
+ * read-only handle keeps, without reading the document. */
 int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t *len);
 
 typedef int (*kbx_facet_cb)(void *ud, const char *value, size_t len, uint32_t count);

@@ -550,10 +550,29 @@ static void test_part_facets(void **state) {
     int changed = 0;
     assert_int_equal(kbx_db_reopen(r, &changed), 0);
     assert_int_equal(changed, 1);
+    o.limit = 10;
     kbx_mset *m2 = run(r, q, &o);
     expect_part(m2, 0, "article=2|known_error=1|standard=2");
     expect_part(m2, 1, "db=1|net=1|net/vpn=1");
     expect_part(mold, 0, "article=2|standard=2"); /* the older set, unchanged */
+    /* the joined slot's value, read from the in-memory copy, is the stored one */
+    static const char *const want[][2] = {
+        {"x one", "known_error\x1fnet\x1f"}, {"x two", "article\x1fnet/vpn\x1f"},
+        {"x three", "standard\x1f\x1fgbt-28827"}, {"x four", "standard"}, {"x five", ""},
+        {"x seven", "article\x1f" "db\x1f"}};
+    assert_int_equal(kbx_mset_size(m2), 6);
+    for (size_t i = 0; i < kbx_mset_size(m2); i++) {
+        const char *d, *v;
+        size_t dl, vl;
+        assert_int_equal(kbx_mset_data(m2, i, &d, &dl), 0);
+        assert_int_equal(kbx_mset_value(m2, i, 4, &v, &vl), 0);
+        size_t k = 0;
+        while (k < 6 && strcmp(want[k][0], d) != 0)
+            k++;
+        assert_true(k < 6);
+        assert_int_equal(vl, strlen(want[k][1]));
+        assert_memory_equal(v, want[k][1], vl);
+    }
     kbx_mset_free(mold);
     kbx_mset_free(m2);
     kbx_mset_free(m);
