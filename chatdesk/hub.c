@@ -113,6 +113,18 @@ static void conn_free(struct hub_conn *c)
     free(c);
 }
 
+/* Frees a closed connection once no job of it is at the workers. */
+static void conn_free_if_idle(struct hub_conn *c)
+{
+    if (!c->t && !c->busy && !c->searching)
+        conn_free(c);
+}
+
+static int same_person(const struct desk_client *a, const struct desk_client *b)
+{
+    return a->role == b->role && a->person_id == b->person_id;
+}
+
 void hub_free(hub *h)
 {
     if (!h)
@@ -429,8 +441,7 @@ static void release(hub *h, struct hub_conn *c)
 {
     c->busy = 0;
     if (!c->t) {
-        if (!c->searching)
-            conn_free(c);
+        conn_free_if_idle(c);
         return;
     }
     pump(h, c);
@@ -480,11 +491,10 @@ static void suggest_done(hub *h, struct desk_job *job)
     c->searching = 0;
     if (!c->t) {
         pool_job_free(job);
-        if (!c->busy)
-            conn_free(c);
+        conn_free_if_idle(c);
         return;
     }
-    int same = c->client.role == job->client.role && c->client.person_id == job->client.person_id;
+    int same = same_person(&c->client, &job->client);
     struct desk_frame *f = desk_outbox_take(&job->out);
     for (struct desk_frame *p = f; p; p = p->next)
         if (same || p->to != DESK_TO_SELF)
@@ -517,14 +527,14 @@ void hub_done(hub *h, struct desk_job *job)
         return;
     }
     if (out->client_set) {
-        if (out->client.role != c->client.role || out->client.person_id != c->client.person_id)
+        if (!same_person(&out->client, &c->client)) {
             memset(&c->next_sugg, 0, sizeof c->next_sugg); /* someone else's */
-        if (out->client.role != c->client.role || out->client.person_id != c->client.person_id)
             kb_debug("conn %llu: signed in as person %lld (%s)", c->id,
                      (long long)out->client.person_id,
                      out->client.role == DESK_AGENT       ? "agent"
                      : out->client.role == DESK_REQUESTER ? "requester"
                                                           : "nobody");
+        }
         c->client = out->client;
     }
     if (out->attach) {
@@ -573,8 +583,7 @@ void hub_drop(hub *h, struct desk_job *job)
             c->searching = 0;
         else
             c->busy = 0;
-        if (!c->t && !c->busy && !c->searching)
-            conn_free(c);
+        conn_free_if_idle(c);
     }
     (void)h;
 }
@@ -597,8 +606,7 @@ void hub_closed(hub *h, struct hub_conn *c)
     held_free(c->held_head);
     c->held_head = c->held_tail = NULL;
     memset(&c->next_sugg, 0, sizeof c->next_sugg);
-    if (!c->busy && !c->searching)
-        conn_free(c);
+    conn_free_if_idle(c);
 }
 
 void hub_maintain(hub *h)

@@ -72,11 +72,7 @@ static void make_key(const struct sd_request *r, struct kb_buf *b)
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = kb_hash64(p, n); /* FNV-1a, its high bits folded into the low */
     return h ^ (h >> 29);
 }
 

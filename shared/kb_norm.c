@@ -199,6 +199,19 @@ static int has_han(const char *s, size_t len)
     return 0;
 }
 
+/* An ASCII character as utf8proc_map with our options leaves it: A-Z
+ * folded, CR (alone: see crlf_at) made LF. */
+static char fold_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c == '\r' ? '\n' : c;
+}
+
+/* Is text[i] the CR of a CR LF (dropped: the LF stands for both)? */
+static int crlf_at(const char *text, size_t len, size_t i)
+{
+    return text[i] == '\r' && i + 1 < len && text[i + 1] == '\n';
+}
+
 /* ASCII-only text: what utf8proc_map with our options does to it (A-Z
  * folded, CR LF and lone CR become LF; nothing else changes), without
  * decoding to UTF-32 and back. Returns NULL if text is not all ASCII;
@@ -210,20 +223,26 @@ static char *norm_ascii(const char *text, size_t len, size_t *outlen)
             return NULL;
     char *o = kb_xmalloc(len + 1);
     size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        else if (c == '\r') {
-            if (i + 1 < len && text[i + 1] == '\n')
-                continue;
-            c = '\n';
-        }
-        o[k++] = c;
-    }
+    for (size_t i = 0; i < len; i++)
+        if (!crlf_at(text, len, i))
+            o[k++] = fold_ascii(text[i]);
     o[k] = '\0';
     *outlen = k;
     return o;
+}
+
+/* Runs OpenCC on s[0, len). Returns a heap copy of the result (caller
+ * frees), or NULL with a message in err. */
+static char *convert(kb_norm *n, const char *s, size_t len, char *err, size_t errlen)
+{
+    char *conv = opencc_convert_utf8(n->cc, s, len);
+    if (!conv) {
+        kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());
+        return NULL;
+    }
+    char *r = kb_xstrdup(conv);
+    opencc_convert_utf8_free(conv);
+    return r;
 }
 
 int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
@@ -256,15 +275,12 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
         *outlen = (size_t)fl;
         return 0;
     }
-    char *conv = opencc_convert_utf8(n->cc, (const char *)folded, (size_t)fl);
+    char *conv = convert(n, (const char *)folded, (size_t)fl, err, errlen);
     free(folded);
-    if (!conv) {
-        kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());
+    if (!conv)
         return KB_NORM_EOPENCC;
-    }
     *outlen = strlen(conv);
-    *out = kb_xstrndup(conv, *outlen);
-    opencc_convert_utf8_free(conv);
+    *out = conv;
     return 0;
 }
 
@@ -321,32 +337,17 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
     size_t *m = kb_xmalloc((cap + 1) * sizeof *m);
     for (size_t i = 0; i < len;) {
         size_t at = i;
-        unsigned char c0 = (unsigned char)text[i];
-        if (c0 < 0x80) {
-            char c = (char)c0;
-            i++;
-            if (c == '\r') {
-                if (i < len && text[i] == '\n')
-                    continue; /* CR LF -> LF */
-                c = '\n';
-            } else if (c >= 'A' && c <= 'Z') {
-                c = (char)(c + 32);
-            }
-            if (o + 1 > cap) {
-                cap = cap * 2 + 1;
-                buf = kb_xrealloc(buf, cap + 1);
-                m = kb_xrealloc(m, (cap + 1) * sizeof *m);
-            }
-            m[o] = at;
-            buf[o++] = c;
-            continue;
-        }
-        int32_t cp = kb_utf8_next(text, len, &i);
         char piece[KB_NORM_CHAR_MAX];
         const char *src = piece;
         utf8proc_uint8_t *long_form = NULL;
         size_t plen;
-        if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
+        int32_t cp = kb_utf8_next(text, len, &i);
+        if (cp < 0x80) {
+            if (crlf_at(text, len, at))
+                continue;
+            piece[0] = fold_ascii((char)cp);
+            plen = 1;
+        } else if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
             /* CJK Unified Ideographs: no decomposition, no case, not
                ignorable, so NFKC and case folding leave them as they are
                (the unit test checks every one against utf8proc) */
@@ -378,18 +379,16 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
     buf[o] = '\0';
     m[o] = len;
     if (has_han(buf, o) && needs_opencc(n, buf, o)) {
-        char *conv = opencc_convert_utf8(n->cc, buf, o);
+        char *conv = convert(n, buf, o, err, errlen);
         if (!conv) {
-            kb_seterr(err, errlen, "[norm][opencc] conversion failed: %s", opencc_error());
             free(buf);
             free(m);
             return KB_NORM_EOPENCC;
         }
-        size_t cl = strlen(conv);
-        if (cl == o) /* the usual case: character for character */
-            memcpy(buf, conv, cl);
+        if (strlen(conv) == o) /* the usual case: character for character */
+            memcpy(buf, conv, o);
         /* else keep the unconverted text: offsets matter more here */
-        opencc_convert_utf8_free(conv);
+        free(conv);
     }
     *outlen = o;
     *out = buf;

@@ -426,15 +426,22 @@ static void add_synonyms(struct build *b, const char *key, struct qlist *alts)
     add_synonyms2(b, key, NULL, alts);
 }
 
-static void add_group(struct build *b, kbx_query *q, double w)
+/* Adds group q with weight w to list l (b->groups, or b->chatty), at most
+   MAX_GROUPS of them. */
+static void add_to(struct qlist *l, kbx_query *q, double w)
 {
     if (!q)
         return;
-    if (b->groups.n >= MAX_GROUPS) {
+    if (l->n >= MAX_GROUPS) {
         kbx_query_free(q);
         return;
     }
-    ql_add(&b->groups, scaled(q, w));
+    ql_add(l, scaled(q, w));
+}
+
+static void add_group(struct build *b, kbx_query *q, double w)
+{
+    add_to(&b->groups, q, w);
 }
 
 /* A chatty word's group (怎么办, how, the) is searched only when the query
@@ -443,13 +450,7 @@ static void add_group(struct build *b, kbx_query *q, double w)
    OR has to walk it. */
 static void add_chatty(struct build *b, kbx_query *q)
 {
-    if (!q)
-        return;
-    if (b->chatty.n >= MAX_GROUPS) {
-        kbx_query_free(q);
-        return;
-    }
-    ql_add(&b->chatty, scaled(q, W_CHATTY));
+    add_to(&b->chatty, q, W_CHATTY);
 }
 
 static void add_prim(struct build *b, const char *t, size_t len, uint32_t pos, double w)
@@ -918,17 +919,10 @@ struct hl_match {
     int bucket[HL_BUCKETS];
 };
 
-static size_t utf8_len(unsigned char c)
-{
-    return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-}
-
+/* The bucket of a term or text position by its first character p[0, clen). */
 static unsigned hl_bucket(const char *p, size_t clen)
 {
-    uint32_t k = 0;
-    for (size_t i = 0; i < clen; i++)
-        k = k * 131 + (unsigned char)p[i];
-    return (k ^ (k >> 7)) & (HL_BUCKETS - 1);
+    return (unsigned)(kb_hash64(p, clen) & (HL_BUCKETS - 1));
 }
 
 static void hl_match_init(struct hl_match *hm, kb_map *hl)
@@ -991,16 +985,13 @@ static int collect_span(void *ud, const struct kb_token *t)
     if (t->flags & KB_TOKF_RUN) {
         /* every occurrence of every CJK term in the run */
         const char *p = t->term;
-        for (size_t i = 0; i < t->len && sp->n < SPANS_MAX;) {
-            size_t clen = utf8_len((unsigned char)p[i]);
-            if (clen > t->len - i)
-                break;
-            for (int j = hm->bucket[hl_bucket(p + i, clen)]; j >= 0; j = hm->v[j].next) {
+        for (size_t i = 0, next = 0; i < t->len && sp->n < SPANS_MAX; i = next) {
+            kb_utf8_next(p, t->len, &next);
+            for (int j = hm->bucket[hl_bucket(p + i, next - i)]; j >= 0; j = hm->v[j].next) {
                 const struct hl_cjk *h = &hm->v[j];
                 if (h->len <= t->len - i && memcmp(p + i, h->s, h->len) == 0)
                     add_span(sp, t->start + i, t->start + i + h->len, h->th, h->w);
             }
-            i += clen;
         }
         return 0;
     }
@@ -1687,14 +1678,10 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     for (size_t i = 0; rerank && i < n; i++) {
         const char *kind;
         size_t klen;
-        int is_std;
-        if (req->no_facets) /* no facet slot in memory: the kind slot */
-            is_std = kbx_mset_value(m, c[i].i, KB_SLOT_KIND, &kind, &klen) == 0 &&
-                     klen == 8 && memcmp(kind, "standard", 8) == 0;
-        else /* the kind is the first part of the facet slot, held in memory */
-            is_std = kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 &&
-                     klen > 8 && memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP;
-        if (is_std)
+        /* the kind is the first part of the facet slot (held in memory
+           when the search counted facets) */
+        if (kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
+            memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP)
             c[i].doc = load_cand(m, c[i].i);
     }
     if (rerank)
