@@ -1,7 +1,9 @@
 /* kb_utf8: strict UTF-8 validation, decoding and encoding (RFC 3629). */
 #include "kb_utf8.h"
 
-int32_t kb_utf8_next(const char *str, size_t len, size_t *i)
+#include <string.h>
+
+int32_t kb_utf8_next_slow(const char *str, size_t len, size_t *i)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t p = *i;
@@ -48,7 +50,17 @@ int kb_utf8_check(const char *s, size_t len, int allow_nul, size_t *bad)
     size_t i = 0;
     while (i < len) {
         size_t at = i;
-        /* fast path for ASCII */
+        /* fast paths for ASCII: eight bytes at a time while none has its
+           high bit set or is NUL, then one at a time */
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            if (!(v & highs) && !((v - ones) & ~v & highs)) {
+                i += 8;
+                continue;
+            }
+        }
         if ((unsigned char)s[i] < 0x80 && s[i] != 0) {
             i++;
             continue;

@@ -16,8 +16,27 @@
 int kb_utf8_check(const char *s, size_t len, int allow_nul, size_t *bad);
 
 /* Decodes the code point at s[*i] (i < len), advances *i past it and returns
- * it, or returns -1 (and advances *i by one byte) on an invalid sequence. */
-int32_t kb_utf8_next(const char *s, size_t len, size_t *i);
+ * it, or returns -1 (and advances *i by one byte) on an invalid sequence.
+ * Inline for ASCII and for three-byte sequences led by E1..EC or EE..EF
+ * (no overlong form or surrogate can start with those), which covers the
+ * CJK ideographs; everything else goes to kb_utf8_next_slow. */
+int32_t kb_utf8_next_slow(const char *s, size_t len, size_t *i);
+
+static inline int32_t kb_utf8_next(const char *str, size_t len, size_t *i)
+{
+    const unsigned char *s = (const unsigned char *)str + *i;
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *i += 1;
+        return (int32_t)c;
+    }
+    if (c >= 0xE1 && c <= 0xEF && c != 0xED && len - *i >= 3 && (s[1] & 0xC0) == 0x80 &&
+        (s[2] & 0xC0) == 0x80) {
+        *i += 3;
+        return (int32_t)(((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu));
+    }
+    return kb_utf8_next_slow(str, len, i);
+}
 
 /* Encodes cp into out (at least 4 bytes); returns the byte count, or 0 for a
  * value that is not a Unicode scalar. */

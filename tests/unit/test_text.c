@@ -67,6 +67,56 @@ static void utf8_roundtrip(void **state)
     assert_int_equal(kb_utf8_encode(0x110000, buf), 0);
 }
 
+/* The inline fast paths of kb_utf8_next agree with the general decoder on
+ * every three-byte sequence, at every length, and kb_utf8_check's
+ * eight-byte stride finds the same first error as a byte-at-a-time scan
+ * wherever the error falls. */
+static void utf8_fast_paths(void **state)
+{
+    (void)state;
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (unsigned c = 0; c < 256; c += (a >= 0xE0 && a <= 0xEF) ? 1 : 37) {
+                char s[3] = {(char)a, (char)b, (char)c};
+                for (size_t len = 1; len <= 3; len++) {
+                    size_t i = 0, j = 0;
+                    int32_t fast = kb_utf8_next(s, len, &i);
+                    int32_t slow = kb_utf8_next_slow(s, len, &j);
+                    if (fast != slow || i != j)
+                        fail_msg("%02x %02x %02x len %zu: %d/%zu vs %d/%zu", a, b, c, len,
+                                 fast, i, slow, j);
+                }
+            }
+    unsigned seed = 7;
+    for (int round = 0; round < 20000; round++) {
+        char buf[40];
+        size_t len = (size_t)(round % 40);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) & 0xFF;
+            /* mostly ASCII, sometimes NUL, a CJK character or a bad byte */
+            buf[k] = (char)(r < 200 ? 'a' + r % 26 : r < 205 ? 0 : r < 240 ? 0xE4 : r);
+        }
+        for (int nul = 0; nul <= 1; nul++) {
+            size_t want_bad = 0, i = 0;
+            int want = 0;
+            while (i < len) {
+                size_t at = i;
+                int32_t cp = kb_utf8_next_slow(buf, len, &i);
+                if (cp < 0 || (cp == 0 && !nul)) {
+                    want = cp < 0 ? KB_UTF8_EINVAL : KB_UTF8_ENUL;
+                    want_bad = at;
+                    break;
+                }
+            }
+            size_t bad = 999;
+            assert_int_equal(kb_utf8_check(buf, len, nul, &bad), want);
+            if (want)
+                assert_int_equal(bad, want_bad);
+        }
+    }
+}
+
 /* ---- kb_norm -------------------------------------------------------------- */
 
 static char *norm(const char *s)
@@ -473,6 +523,7 @@ int main(void)
         cmocka_unit_test(utf8_valid),
         cmocka_unit_test(utf8_invalid),
         cmocka_unit_test(utf8_roundtrip),
+        cmocka_unit_test(utf8_fast_paths),
         cmocka_unit_test(norm_cases),
         cmocka_unit_test(norm_errors),
         cmocka_unit_test(tok_chinese_words_and_bigrams),
