@@ -132,6 +132,18 @@ static int fast_string(const char **pp, const char *end, char **out)
     kb_buf_init(&b);
     kb_buf_add(&b, "", 0);
     for (;;) {
+        /* eight bytes at a time while none is a quote, a backslash or a
+           control character */
+        while (end - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
+            uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((v - ones * 0x20) & ~v);
+            if (special & highs)
+                break;
+            p += 8;
+        }
         if (p >= end)
             goto fail;
         unsigned char c = (unsigned char)*p;

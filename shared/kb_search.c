@@ -84,6 +84,7 @@ struct kb_searcher {
     kb_analyzer *an;
     uint64_t rev;
     uint32_t doccount;
+    uint32_t public_docs; /* documents with visibility public */
     struct title_entry *titles; /* loaded on first suggest, per revision */
     size_t ntitles;
     uint64_t titles_rev;
@@ -108,6 +109,8 @@ static void read_stats(kb_searcher *s)
 {
     kbx_db_revision(s->db, &s->rev);
     kbx_db_doccount(s->db, &s->doccount);
+    if (kbx_db_termfreq(s->db, KB_PREFIX_VIS "public", &s->public_docs) < 0)
+        s->public_docs = 0; /* unknown: always filter */
 }
 
 int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, char *err,
@@ -919,10 +922,10 @@ struct hl_match {
     int bucket[HL_BUCKETS];
 };
 
-/* The bucket of a term or text position by its first character p[0, clen). */
-static unsigned hl_bucket(const char *p, size_t clen)
+/* The bucket of a term or text position by its first code point. */
+static unsigned hl_bucket(int32_t cp)
 {
-    return (unsigned)(kb_hash64(p, clen) & (HL_BUCKETS - 1));
+    return ((uint32_t)cp * 2654435761u) >> 26; /* 64 buckets: the top 6 bits */
 }
 
 static void hl_match_init(struct hl_match *hm, kb_map *hl)
@@ -936,7 +939,8 @@ static void hl_match_init(struct hl_match *hm, kb_map *hl)
     void *val;
     while (kb_map_next(hl, &it, &key, &val)) {
         size_t i = 0, len = strlen(key);
-        if (!kb_tok_is_cjk(kb_utf8_next(key, len, &i)))
+        int32_t first = kb_utf8_next(key, len, &i);
+        if (!kb_tok_is_cjk(first))
             continue;
         hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
         struct hl_cjk *t = &hm->v[hm->n];
@@ -944,7 +948,7 @@ static void hl_match_init(struct hl_match *hm, kb_map *hl)
         t->len = len;
         t->th = kb_hash64(key, len);
         t->w = (double)((intptr_t)val - 1) / 1000.0;
-        unsigned b = hl_bucket(key, i);
+        unsigned b = hl_bucket(first);
         t->next = hm->bucket[b];
         hm->bucket[b] = (int)hm->n++;
     }
@@ -986,8 +990,8 @@ static int collect_span(void *ud, const struct kb_token *t)
         /* every occurrence of every CJK term in the run */
         const char *p = t->term;
         for (size_t i = 0, next = 0; i < t->len && sp->n < SPANS_MAX; i = next) {
-            kb_utf8_next(p, t->len, &next);
-            for (int j = hm->bucket[hl_bucket(p + i, next - i)]; j >= 0; j = hm->v[j].next) {
+            int32_t cp = kb_utf8_next(p, t->len, &next);
+            for (int j = hm->bucket[hl_bucket(cp)]; j >= 0; j = hm->v[j].next) {
                 const struct hl_cjk *h = &hm->v[j];
                 if (h->len <= t->len - i && memcmp(p + i, h->s, h->len) == 0)
                     add_span(sp, t->start + i, t->start + i + h->len, h->th, h->w);
@@ -1095,12 +1099,15 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
        at a time, up to the first piece with a match: the snippet comes
        from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
        not grow with the length of its body. */
-    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
+    static size_t first_chunk;
+    if (!first_chunk) first_chunk = getenv("SNIPFIRST") ? (size_t)atoi(getenv("SNIPFIRST")) : SNIPPET_CHUNK;
+    size_t chunk = first_chunk;
+    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n; chunk = chunk * 2 > SNIPPET_CHUNK ? SNIPPET_CHUNK : chunk * 2) {
         size_t end = len;
-        if (len - off > SNIPPET_CHUNK) {
-            end = off + SNIPPET_CHUNK;
+        if (len - off > chunk) {
+            end = off + chunk;
             const char *nl = NULL;
-            for (size_t k = end; k > end - SNIPPET_CHUNK / 8 && !nl; k--)
+            for (size_t k = end; k > end - chunk / 8 && !nl; k--)
                 if (text[k - 1] == '\n')
                     nl = text + k;
             end = nl ? (size_t)(nl - text) : char_start(text, end);
@@ -1447,7 +1454,11 @@ static int build_query(kb_searcher *s, const struct kb_search_req *req, const ch
     ql_add(&f, filter_of(s, KB_PREFIX_LANG, x.field[2] ? x.field[2] : req->lang, 0));
     ql_add(&f, filter_of(s, KB_PREFIX_STD, x.field[3] ? x.field[3] : req->standard, 0));
     ql_add(&f, filter_of(s, KB_PREFIX_CLAUSE, x.field[4], 0));
-    if (!req->internal)
+    /* every document has one visibility: when all are public (counted at
+       each reopen, so at the revision searched) the filter is a no-op and
+       is left out, sparing the matcher a posting list as long as the
+       index */
+    if (!req->internal && s->public_docs < s->doccount)
         ql_add(&f, term_q(KB_PREFIX_VIS "public", strlen(KB_PREFIX_VIS "public")));
     if (f.n) {
         kbx_query *filt = ql_combine(&f, KBX_OP_AND, 0);

@@ -244,6 +244,11 @@ static void doc_json_matches_jansson(void **state)
         "{\"kind\":\"article\",\"title\":\"\\u12\"}",
         "{\"kind\":\"article\",\"title\":\"\\q\"}",
         "{\"kind\":\"article\",\"title\":\"raw\tcontrol\"}",
+        /* past the eight-byte stride's first steps */
+        "{\"kind\":\"article\",\"title\":\"0123456789abcdefghij\tcontrol\"}",
+        "{\"kind\":\"article\",\"title\":\"0123456789abcdefghijk\\\"q\\\\b\"}",
+        "{\"kind\":\"article\",\"title\":\"0123456789abcdefghijkl\x7f\x1f\"}",
+        "{\"kind\":\"article\",\"title\":\"0123456789abcdefghijklmnop",
         "{\"kind\":\"article\",\"title\":\"bad \xff utf8\"}",
         "{\"kind\":\"article\",\"kind\":\"standard\"}",
         "{\"kind\":\"memo\"}",

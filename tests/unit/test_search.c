@@ -385,6 +385,53 @@ static void live_refresh(void **state)
     expect_first("zyxwvmarker", "KB-9999");
 }
 
+/* The public filter is left out while every document is public; once an
+ * internal one arrives (seen at the next refresh) it is applied again. */
+static void visibility_follows_index(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/kbvisXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
+    assert_non_null(mkdtemp(dir));
+    snprintf(ix, sizeof ix, "%s/index", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/c/articles && printf -- '---\\nid: KB-1\\nkind: article\\n"
+             "title: qvzmarker 公开\\n---\\n正文\\n' > %s/c/articles/KB-1.md && "
+             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
+             dir, dir, dir, ix);
+    assert_int_equal(run(cmd), 0);
+    kb_searcher *s = NULL;
+    assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
+    struct kb_search_req r = {0};
+    r.q = "qvzmarker";
+    r.qlen = strlen(r.q);
+    struct kb_search_res res;
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 1);
+    kb_search_res_fin(&res);
+
+    snprintf(cmd, sizeof cmd,
+             "printf -- '---\\nid: KB-2\\nkind: article\\nvisibility: internal\\n"
+             "title: qvzmarker 内部\\n---\\n正文\\n' > %s/c/articles/KB-2.md && "
+             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
+             dir, dir, ix);
+    assert_int_equal(run(cmd), 0);
+    int changed = 0;
+    assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 1);
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 1);
+    assert_string_equal(res.hits[0].id, "KB-1");
+    assert_int_equal(res.total, 1);
+    kb_search_res_fin(&res);
+    r.internal = 1;
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 2);
+    kb_search_res_fin(&res);
+    kb_searcher_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(run(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +448,7 @@ int main(void)
         cmocka_unit_test(spelling),
         cmocka_unit_test(suggest_and_nav),
         cmocka_unit_test(live_refresh),
+        cmocka_unit_test(visibility_follows_index),
     };
     return cmocka_run_group_tests_name("search", tests, setup, teardown);
 }
