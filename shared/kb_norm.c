@@ -42,6 +42,7 @@
  * cannot be listed, every text with Han characters goes through OpenCC as
  * before. */
 #define KB_NORM_CPMAX 0x30000 /* code points covered by the bitmaps */
+#define KB_NORM_PAIRS 65536   /* bits of the two-character filter */
 
 struct norm_key {
     char *s; /* NUL-terminated, owned by the kb_norm */
@@ -67,7 +68,9 @@ struct kb_norm {
     struct norm_cache_ent cache[KB_NORM_CACHE];
     int keys_ok;             /* the tables below are complete */
     int hi_one, hi_first;    /* some key character is >= KB_NORM_CPMAX */
+    int ascii_first;         /* some key starts with an ASCII character */
     uint8_t one[KB_NORM_CPMAX / 8], first[KB_NORM_CPMAX / 8];
+    uint8_t pair[KB_NORM_PAIRS / 8]; /* hashes of longer keys' first two characters */
     struct norm_key *multi;  /* owned array of nmulti keys, sorted */
     size_t nmulti, multicap;
 };
@@ -82,6 +85,12 @@ static int bit_get(const uint8_t *bits, int32_t cp)
     return (bits[cp >> 3] >> (cp & 7)) & 1;
 }
 
+/* The filter bit of a key's (or a text position's) first two characters. */
+static int32_t pair_bit(int32_t a, int32_t b)
+{
+    return (int32_t)((((uint32_t)a * 2654435761u) ^ ((uint32_t)b * 40503u)) & (KB_NORM_PAIRS - 1));
+}
+
 static int add_key(void *ud, const char *key, size_t len)
 {
     kb_norm *n = ud;
@@ -92,12 +101,16 @@ static int add_key(void *ud, const char *key, size_t len)
         return 1; /* cannot reason about it: give up skipping */
     int32_t cp = kb_utf8_next(key, len, &i);
     int whole = i == len;
+    if (cp < 0x80)
+        n->ascii_first = 1;
     if (cp >= KB_NORM_CPMAX)
         *(whole ? &n->hi_one : &n->hi_first) = 1;
     else
         bit_set(whole ? n->one : n->first, cp);
     if (whole)
         return 0;
+    size_t j = i;
+    bit_set(n->pair, pair_bit(cp, kb_utf8_next(key, len, &j)));
     if (n->nmulti == n->multicap) {
         n->multicap = n->multicap ? n->multicap * 2 : 256;
         n->multi = kb_xrealloc(n->multi, n->multicap * sizeof *n->multi);
@@ -142,6 +155,17 @@ static int needs_opencc(const kb_norm *n, const char *s, size_t len)
     if (!n->keys_ok)
         return 1;
     for (size_t i = 0; i < len;) {
+        if (!n->ascii_first && (unsigned char)s[i] < 0x80) {
+            /* no key starts here: skip ASCII, eight bytes at a time */
+            for (uint64_t v; len - i >= 8; i += 8) {
+                memcpy(&v, s + i, 8);
+                if (v & 0x8080808080808080u)
+                    break;
+            }
+            while (i < len && (unsigned char)s[i] < 0x80)
+                i++;
+            continue;
+        }
         size_t at = i;
         int32_t cp = kb_utf8_next(s, len, &i);
         if (cp < 0)
@@ -153,8 +177,14 @@ static int needs_opencc(const kb_norm *n, const char *s, size_t len)
         }
         if (bit_get(n->one, cp))
             return 1;
-        if (bit_get(n->first, cp) && multi_at(n, s + at, len - at, i - at))
-            return 1;
+        if (bit_get(n->first, cp) && i < len) {
+            /* a longer key, if its first two characters may be these */
+            size_t j = i;
+            int32_t cp2 = kb_utf8_next(s, len, &j);
+            if (cp2 < 0 || (bit_get(n->pair, pair_bit(cp, cp2)) &&
+                            multi_at(n, s + at, len - at, i - at)))
+                return 1;
+        }
     }
     return 0;
 }
@@ -318,6 +348,16 @@ static utf8proc_ssize_t norm_char(kb_norm *n, int32_t cp, const char *src, size_
     return ml;
 }
 
+/* Makes room in the text map's buffer and offsets for need bytes. */
+static void reserve(char **buf, size_t **m, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return;
+    *cap = need * 2;
+    *buf = kb_xrealloc(*buf, *cap + 1);
+    *m = kb_xrealloc(*m, (*cap + 1) * sizeof **m);
+}
+
 int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
                      size_t **map, char *err, size_t errlen)
 {
@@ -337,39 +377,42 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
     size_t *m = kb_xmalloc((cap + 1) * sizeof *m);
     for (size_t i = 0; i < len;) {
         size_t at = i;
+        /* ASCII and CJK Unified Ideographs (the most of it) written
+           straight out */
+        if ((unsigned char)text[i] < 0x80) {
+            i++;
+            if (crlf_at(text, len, at))
+                continue;
+            reserve(&buf, &m, &cap, o + 1);
+            m[o] = at;
+            buf[o++] = fold_ascii(text[at]);
+            continue;
+        }
         char piece[KB_NORM_CHAR_MAX];
         const char *src = piece;
         utf8proc_uint8_t *long_form = NULL;
-        size_t plen;
         int32_t cp = kb_utf8_next(text, len, &i);
-        if (cp < 0x80) {
-            if (crlf_at(text, len, at))
-                continue;
-            piece[0] = fold_ascii((char)cp);
-            plen = 1;
-        } else if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
+        if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
             /* CJK Unified Ideographs: no decomposition, no case, not
                ignorable, so NFKC and case folding leave them as they are
                (the unit test checks every one against utf8proc) */
-            src = text + at;
-            plen = i - at;
-        } else {
-            utf8proc_ssize_t ml = norm_char(n, cp, text + at, i - at, piece, &long_form);
-            if (ml < 0) {
-                kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(ml));
-                free(buf);
-                free(m);
-                return KB_NORM_EUTF8PROC;
-            }
-            if (long_form)
-                src = (const char *)long_form;
-            plen = (size_t)ml;
+            reserve(&buf, &m, &cap, o + 3);
+            m[o] = m[o + 1] = m[o + 2] = at;
+            memcpy(buf + o, text + at, 3); /* U+3400..U+9FFF: three bytes */
+            o += 3;
+            continue;
         }
-        if (o + plen > cap) {
-            cap = (o + plen) * 2;
-            buf = kb_xrealloc(buf, cap + 1);
-            m = kb_xrealloc(m, (cap + 1) * sizeof *m);
+        utf8proc_ssize_t ml = norm_char(n, cp, text + at, i - at, piece, &long_form);
+        if (ml < 0) {
+            kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(ml));
+            free(buf);
+            free(m);
+            return KB_NORM_EUTF8PROC;
         }
+        if (long_form)
+            src = (const char *)long_form;
+        size_t plen = (size_t)ml;
+        reserve(&buf, &m, &cap, o + plen);
         for (size_t k = 0; k < plen; k++)
             m[o + k] = at;
         memcpy(buf + o, src, plen);

@@ -16,7 +16,7 @@ enum cls { C_SEP, C_CJK, C_ALNUM };
 /* English stems, cached: the same words recur all through a corpus, and
  * Xapian's stemmer costs more than a lookup. Direct-mapped by the word's
  * hash; a word or stem too long for an entry is stemmed every time. */
-#define STEMC_SIZE 4096 /* entries, a power of two */
+#define STEMC_SIZE 16384 /* entries, a power of two */
 #define STEMC_WORD 30
 #define STEMC_STEM 32
 struct stem_ent {
