@@ -11,7 +11,7 @@
 CC      ?= cc
 CXX     ?= c++
 AR      ?= ar
-PKGS    := libutf8proc jansson icu-uc icu-i18n opencc
+PKGS    := libutf8proc jansson icu-uc icu-i18n opencc libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

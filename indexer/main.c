@@ -268,7 +268,7 @@ static int list_one(void *ud, const char *term, size_t len, uint32_t tf)
         fprintf(stderr, "indexer: %s: %s\n", idt + 1, kbx_db_errmsg(c->db));
         c->failed = 1;
     } else {
-        struct kb_doc *d = kb_doc_from_json(data, dlen, NULL, 0);
+        struct kb_doc *d = kb_doc_unpack(data, dlen, NULL, 0);
         printf("%s\t%s\t%s\n", idt + 1, d && d->title ? d->title : "",
                d && d->source ? d->source : "");
         kb_doc_free(d);
@@ -334,14 +334,23 @@ static int cmd_show(const struct args *a, const char *id)
         fprintf(stderr, "indexer: %s\n", kbx_db_errmsg(db));
         rc = 1;
     } else {
-        json_error_t je;
-        json_t *o = json_loadb(data, len, 0, &je);
-        char *pretty = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        puts(pretty ? pretty : data);
-        free(pretty);
-        json_decref(o);
-        if (a->terms)
-            kbx_db_doc_terms(db, t.data, print_doc_term, NULL);
+        char err[KB_ERR_MAX];
+        struct kb_doc *d = kb_doc_unpack(data, len, err, sizeof err);
+        if (!d) {
+            fprintf(stderr, "indexer: %s: %s\n", id, err);
+            rc = 1;
+        } else {
+            char *json = kb_doc_to_json(d);
+            json_t *o = json_loads(json, 0, NULL);
+            char *pretty = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+            puts(pretty ? pretty : json);
+            free(pretty);
+            json_decref(o);
+            free(json);
+            kb_doc_free(d);
+            if (a->terms)
+                kbx_db_doc_terms(db, t.data, print_doc_term, NULL);
+        }
     }
     free(data);
     kb_buf_fin(&t);

@@ -294,9 +294,10 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     set_value(xd, KB_SLOT_VISIBILITY, vis);
     set_value(xd, KB_SLOT_SOURCE, d->source);
     set_value(xd, KB_SLOT_STATUS, d->status);
-    char *json = kb_doc_to_json(d);
-    kbx_doc_set_data(xd, json, strlen(json));
-    free(json);
+    size_t plen = 0;
+    char *packed = kb_doc_pack(d, &plen);
+    kbx_doc_set_data(xd, packed, plen);
+    free(packed);
     *out = g.xd;
     g.xd = NULL;
     rc = 0;

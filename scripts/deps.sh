@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
-libopencc-dev opencc libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
+libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
 postgresql chromium nodejs npm curl"
 missing=""
 for p in $PKGS; do

@@ -6,8 +6,10 @@
 #include "kb_util.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 /* One table drives serialisation both ways, so a new field is one line. */
 struct field {
@@ -318,5 +320,96 @@ struct kb_doc *kb_doc_from_json(const char *json, size_t len, char *err, size_t 
         d->source_line = (int)json_integer_value(line);
     d->body_composed = json_is_true(json_object_get(o, "body_composed"));
     json_decref(o);
+    return d;
+}
+
+/* ---- the stored form: zstd-compressed JSON ------------------------------ */
+
+#define PACK_LEVEL 3
+#define PACK_MAX ((size_t)1 << 30) /* a frame claiming more is damaged */
+
+/* zstd contexts, one pair per thread (creating one per call would cost a
+ * large allocation per document), freed when the thread ends. */
+struct zctx {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+};
+
+static pthread_key_t zkey;
+static pthread_once_t zonce = PTHREAD_ONCE_INIT;
+
+static void zctx_free(void *p)
+{
+    struct zctx *z = p;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->d);
+    free(z);
+}
+
+static void zkey_make(void)
+{
+    if (pthread_key_create(&zkey, zctx_free) != 0)
+        abort();
+}
+
+static struct zctx *zctx_get(void)
+{
+    pthread_once(&zonce, zkey_make);
+    struct zctx *z = pthread_getspecific(zkey);
+    if (!z) {
+        z = kb_xcalloc(1, sizeof *z);
+        z->c = ZSTD_createCCtx();
+        z->d = ZSTD_createDCtx();
+        if (!z->c || !z->d || pthread_setspecific(zkey, z) != 0 ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_compressionLevel, PACK_LEVEL)) ||
+            ZSTD_isError(ZSTD_CCtx_setParameter(z->c, ZSTD_c_checksumFlag, 1)))
+            abort(); /* out of memory, as kb_xmalloc */
+    }
+    return z;
+}
+
+static int is_zstd(const char *p, size_t len)
+{
+    return len >= 4 && (unsigned char)p[0] == 0x28 && (unsigned char)p[1] == 0xB5 &&
+           (unsigned char)p[2] == 0x2F && (unsigned char)p[3] == 0xFD;
+}
+
+char *kb_doc_pack(const struct kb_doc *doc, size_t *len)
+{
+    char *json = kb_doc_to_json(doc);
+    size_t jl = strlen(json);
+    size_t bound = ZSTD_compressBound(jl);
+    char *out = kb_xmalloc(bound);
+    size_t n = ZSTD_compress2(zctx_get()->c, out, bound, json, jl);
+    if (ZSTD_isError(n) || n >= jl) {
+        free(out);
+        *len = jl;
+        return json;
+    }
+    free(json);
+    *len = n;
+    return out;
+}
+
+struct kb_doc *kb_doc_unpack(const char *data, size_t len, char *err, size_t errlen)
+{
+    if (!is_zstd(data, len))
+        return kb_doc_from_json(data, len, err, errlen);
+    unsigned long long size = ZSTD_getFrameContentSize(data, len);
+    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > PACK_MAX) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: bad zstd frame header");
+        return NULL;
+    }
+    char *json = kb_xmalloc((size_t)size + 1);
+    size_t n = ZSTD_decompressDCtx(zctx_get()->d, json, (size_t)size, data, len);
+    if (ZSTD_isError(n) || n != size) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: %s",
+                  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
+        free(json);
+        return NULL;
+    }
+    json[n] = '\0';
+    struct kb_doc *d = kb_doc_from_json(json, n, err, errlen);
+    free(json);
     return d;
 }

@@ -1557,7 +1557,7 @@ static struct kb_doc *load_cand(kbx_mset *m, size_t i)
     size_t len;
     if (kbx_mset_data(m, i, &data, &len) != 0)
         return NULL;
-    return kb_doc_from_json(data, len, NULL, 0);
+    return kb_doc_unpack(data, len, NULL, 0);
 }
 
 /* Xapian's defaults with kbdesk's BM25 parameters: every pass of a search
@@ -1863,7 +1863,7 @@ static struct kb_doc *load_doc(kb_searcher *s, const char *id, int internal, int
         *index_error = rc != KBX_ERR_NOTFOUND && rc != KBX_ERR_INVALID && rc != KBX_ERR_TOOLONG;
         return NULL;
     }
-    struct kb_doc *d = kb_doc_from_json(data, len, NULL, 0);
+    struct kb_doc *d = kb_doc_unpack(data, len, NULL, 0);
     free(data);
     if (d && !internal && d->visibility && strcmp(d->visibility, "public") != 0) {
         kb_doc_free(d);
@@ -2089,7 +2089,7 @@ static int load_title(void *ud, const char *term, size_t len, uint32_t tf)
     char *data = NULL;
     size_t dl = 0;
     if (kbx_db_get_data(s->db, idt, &data, &dl) == 0) {
-        struct kb_doc *d = kb_doc_from_json(data, dl, NULL, 0);
+        struct kb_doc *d = kb_doc_unpack(data, dl, NULL, 0);
         if (d && d->title) {
             char *norm = NULL;
             size_t nl = 0;

@@ -76,7 +76,7 @@ trap cleanup EXIT
 log "building benchq"
 [ -f build/lib/libkb.a ] && [ -x build/bin/indexer ] && [ -x build/bin/searchd ] ||
     { echo "bench: build first (make all), or run make bench" >&2; exit 1; }
-KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc"
+KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd"
 # shellcheck disable=SC2046
 c++ -std=c++17 -O2 -g -Ishared $(pkg-config --cflags $KBPKGS) -I"$(pg_config --includedir)" \
     -o "$W/bin/benchq" tests/bench/benchq.cc build/lib/libkb.a \

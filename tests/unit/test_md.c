@@ -171,6 +171,66 @@ static void doc_json_roundtrip(void **state)
     assert_int_equal(kb_kind_parse(NULL), -1);
 }
 
+/* The stored form: packed documents read back whole; a short one stays
+ * plain JSON; plain JSON (older indexes) is still read; a damaged frame is
+ * an error with a message, at every truncation and with flipped bytes. */
+static void doc_pack_unpack(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    struct kb_doc *d = kb_doc_new(KB_KIND_KNOWN_ERROR);
+    kb_doc_set(&d->id, "KE-0001");
+    kb_doc_set(&d->title, "VPN 错误 809");
+    struct kb_buf b;
+    kb_buf_init(&b);
+    for (int i = 0; i < 200; i++)
+        kb_buf_printf(&b, "第 %d 段：L2TP 连接失败，检查 NAT-T 设置 \"quoted\"\n", i);
+    kb_doc_set(&d->body, b.data);
+    kb_buf_fin(&b);
+    size_t len = 0;
+    char *packed = kb_doc_pack(d, &len);
+    char *json = kb_doc_to_json(d);
+    assert_true(len < strlen(json) / 4); /* repetitive text: well compressed */
+    assert_int_equal((unsigned char)packed[0], 0x28);
+    struct kb_doc *e = kb_doc_unpack(packed, len, err, sizeof err);
+    assert_non_null(e);
+    assert_string_equal(e->body, d->body);
+    assert_string_equal(e->title, d->title);
+    assert_int_equal(e->kind, KB_KIND_KNOWN_ERROR);
+    kb_doc_free(e);
+    e = kb_doc_unpack(json, strlen(json), err, sizeof err); /* plain JSON */
+    assert_non_null(e);
+    assert_string_equal(e->body, d->body);
+    kb_doc_free(e);
+    for (size_t cut = 0; cut < len; cut += cut < 64 ? 1 : 97) {
+        err[0] = '\0';
+        assert_null(kb_doc_unpack(packed, cut, err, sizeof err));
+        assert_true(err[0] != '\0');
+    }
+    char *bad = kb_xmalloc(len);
+    for (size_t at = 4; at < len; at += 3) {
+        memcpy(bad, packed, len);
+        bad[at] ^= 0x5A;
+        err[0] = '\0';
+        assert_null(kb_doc_unpack(bad, len, err, sizeof err)); /* the checksum */
+        assert_true(err[0] != '\0');
+    }
+    free(bad);
+    free(packed);
+    free(json);
+    kb_doc_free(d);
+    d = kb_doc_new(KB_KIND_ARTICLE);
+    kb_doc_set(&d->id, "a");
+    packed = kb_doc_pack(d, &len);
+    assert_int_equal(packed[0], '{'); /* too short to gain: kept as JSON */
+    e = kb_doc_unpack(packed, len, err, sizeof err);
+    assert_non_null(e);
+    assert_string_equal(e->id, "a");
+    kb_doc_free(e);
+    free(packed);
+    kb_doc_free(d);
+}
+
 /* The reference reading of stored JSON: jansson, field by field, as
  * kb_doc_from_json did before its fast path. NULL where jansson fails. */
 static const char *const ref_fields[] = {
@@ -314,6 +374,7 @@ int main(void)
         cmocka_unit_test(malformed_nul),
         cmocka_unit_test(doc_json_roundtrip),
         cmocka_unit_test(doc_json_matches_jansson),
+        cmocka_unit_test(doc_pack_unpack),
     };
     return cmocka_run_group_tests_name("md", tests, NULL, NULL);
 }
