@@ -915,12 +915,21 @@ struct hl_cjk {
     int next; /* next term in the same bucket, or -1 */
 };
 
+#define HL_LATIN 2048
 struct hl_match {
     kb_map *hl; /* borrowed: term -> weight*1000+1 */
     struct hl_cjk *v;
     size_t n;
     int bucket[HL_BUCKETS];
+    uint8_t latin[HL_LATIN / 8]; /* filter of the other terms' first two bytes */
 };
+
+/* The filter bit of a term or token s[0, len) (len >= 1). */
+static unsigned hl_latin_bit(const char *s, size_t len)
+{
+    unsigned a = (unsigned char)s[0], b = len > 1 ? (unsigned char)s[1] : 0;
+    return (a * 67u + b) & (HL_LATIN - 1);
+}
 
 /* The bucket of a term or text position by its first code point. */
 static unsigned hl_bucket(int32_t cp)
@@ -940,8 +949,11 @@ static void hl_match_init(struct hl_match *hm, kb_map *hl)
     while (kb_map_next(hl, &it, &key, &val)) {
         size_t i = 0, len = strlen(key);
         int32_t first = kb_utf8_next(key, len, &i);
-        if (!kb_tok_is_cjk(first))
+        if (!kb_tok_is_cjk(first)) {
+            unsigned bit = hl_latin_bit(key, len);
+            hm->latin[bit / 8] |= (uint8_t)(1u << (bit % 8));
             continue;
+        }
         hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
         struct hl_cjk *t = &hm->v[hm->n];
         t->s = key;
@@ -999,6 +1011,9 @@ static int collect_span(void *ud, const struct kb_token *t)
         }
         return 0;
     }
+    unsigned bit = hl_latin_bit(t->term, t->len);
+    if (!(hm->latin[bit / 8] >> (bit % 8) & 1))
+        return 0; /* no term starts with these two bytes */
     intptr_t w = (intptr_t)kb_map_getn(hm->hl, t->term, t->len);
     if (!w || sp->n >= SPANS_MAX)
         return 0;

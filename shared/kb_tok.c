@@ -51,6 +51,13 @@ int kb_tok_is_cjk(int32_t c)
            c == 0x3007; /* 〇 */
 }
 
+/* [0-9A-Za-z] */
+static int ascii_alnum(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (unsigned)((u | 0x20) - 'a') < 26u || (unsigned)(u - '0') < 10u;
+}
+
 static enum cls classify(int32_t c)
 {
     if (c < 0x80) {
@@ -351,28 +358,32 @@ int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, 
     int rc = 0;
     while (i < len) {
         size_t s = i;
-        int32_t c = kb_utf8_next(text, len, &i);
-        if (c < 0) {
-            kb_seterr(err, errlen, "[tok] invalid UTF-8 at byte %zu", s);
-            rc = -1;
-            break;
+        enum cls k;
+        if ((unsigned char)text[i] < 0x80) { /* ASCII without decoding */
+            k = ascii_alnum(text[i++]) ? C_ALNUM : C_SEP;
+        } else {
+            int32_t c = kb_utf8_next(text, len, &i);
+            if (c < 0) {
+                kb_seterr(err, errlen, "[tok] invalid UTF-8 at byte %zu", s);
+                rc = -1;
+                break;
+            }
+            k = classify(c);
         }
-        enum cls k = classify(c);
         if (k == C_SEP)
             continue;
         if (k == C_CJK) {
             size_t e = i;
+            uint32_t nchars = 1;
             while (e < len) {
                 size_t nx = e;
                 int32_t d = kb_utf8_next(text, len, &nx);
-                if (d < 0 || classify(d) != C_CJK)
+                if (d < 0 || !kb_tok_is_cjk(d)) /* classify(d) != C_CJK */
                     break;
                 e = nx;
+                nchars++;
             }
-            uint32_t nchars = 0;
             if (mode == KB_TOK_RUNS) {
-                for (size_t k = s; k < e; k++)
-                    nchars += ((unsigned char)text[k] & 0xC0) != 0x80;
                 struct kb_token tk = {text + s, e - s, pos, s, e, KB_TOKF_CJK | KB_TOKF_RUN};
                 if ((rc = cb(ud, &tk)))
                     break;
@@ -389,6 +400,10 @@ int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, 
         /* alnum run, with connectors between alnums */
         size_t e = i;
         while (e < len) {
+            if (ascii_alnum(text[e])) {
+                e++;
+                continue;
+            }
             size_t nx = e;
             int32_t d = kb_utf8_next(text, len, &nx);
             if (d >= 0 && classify(d) == C_ALNUM) {
