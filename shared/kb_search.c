@@ -1799,14 +1799,6 @@ static void set_str(json_t *o, const char *k, const char *v)
         json_object_set_new(o, k, json_string(v));
 }
 
-static json_t *facets_json(const struct kb_facets *f)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < f->n; i++)
-        json_object_set_new(o, f->v[i].value, json_integer(f->v[i].count));
-    return o;
-}
-
 static char *dump(json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
@@ -1816,47 +1808,116 @@ static char *dump(json_t *o)
     return r;
 }
 
+/* The JSON writers below write what Jansson's compact dump of the same
+   tree would (the unit test compares them), without building the tree: a
+   search's answer is mostly snippets, copied once. A string that is not
+   valid UTF-8 (Jansson refuses it) leaves its member out, as it did. */
+static void member(struct kb_buf *b, int *first, const char *k)
+{
+    if (!*first)
+        kb_buf_addc(b, ',');
+    *first = 0;
+    kb_buf_json_str(b, k, strlen(k));
+    kb_buf_addc(b, ':');
+}
+
+static void member_str(struct kb_buf *b, int *first, const char *k, const char *v, size_t n,
+                       int allow_nul)
+{
+    if (!v || kb_utf8_check(v, n, allow_nul, NULL) < 0)
+        return;
+    member(b, first, k);
+    kb_buf_json_str(b, v, n);
+}
+
+static void member_s(struct kb_buf *b, int *first, const char *k, const char *v)
+{
+    if (v)
+        member_str(b, first, k, v, strlen(v), 0);
+}
+
+/* v, or null when v is NULL */
+static void member_or_null(struct kb_buf *b, int *first, const char *k, const char *v)
+{
+    if (v) {
+        member_s(b, first, k, v);
+    } else {
+        member(b, first, k);
+        kb_buf_add(b, "null", 4);
+    }
+}
+
+static void member_int(struct kb_buf *b, int *first, const char *k, long long v)
+{
+    member(b, first, k);
+    kb_buf_printf(b, "%lld", v);
+}
+
+static void member_real(struct kb_buf *b, int *first, const char *k, double v)
+{
+    if (!isfinite(v))
+        return; /* Jansson has no real for it */
+    member(b, first, k);
+    kb_buf_json_real(b, v);
+}
+
+static void facets_json(struct kb_buf *b, int *first, const char *k, const struct kb_facets *f)
+{
+    member(b, first, k);
+    kb_buf_addc(b, '{');
+    int ff = 1;
+    for (size_t i = 0; i < f->n; i++)
+        member_int(b, &ff, f->v[i].value, f->v[i].count);
+    kb_buf_addc(b, '}');
+}
+
 char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_t qlen,
                          uint32_t offset, uint32_t limit)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "query", json_stringn(query ? query : "", query ? qlen : 0));
-    json_object_set_new(o, "total", json_integer(r->total));
-    json_object_set_new(o, "took_ms", json_real(round(r->took_ms * 1000) / 1000));
-    json_object_set_new(o, "offset", json_integer(offset));
-    json_object_set_new(o, "limit", json_integer(limit));
-    json_t *hits = json_array();
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_addc(&b, '{');
+    int first = 1;
+    member_str(&b, &first, "query", query ? query : "", query ? qlen : 0, 1);
+    member_int(&b, &first, "total", r->total);
+    member_real(&b, &first, "took_ms", round(r->took_ms * 1000) / 1000);
+    member_int(&b, &first, "offset", offset);
+    member_int(&b, &first, "limit", limit);
+    member(&b, &first, "hits");
+    kb_buf_addc(&b, '[');
     for (size_t i = 0; i < r->nhits; i++) {
         const struct kb_hit *h = &r->hits[i];
-        json_t *j = json_object();
-        set_str(j, "id", h->id);
-        set_str(j, "kind", h->kind);
-        set_str(j, "title", h->title);
-        json_object_set_new(j, "score", json_real(round(h->score * 10000) / 10000));
-        json_object_set_new(j, "percent", json_integer(h->percent));
-        set_str(j, "snippet", h->snippet);
-        set_str(j, "category", h->category);
-        set_str(j, "updated", h->updated);
-        set_str(j, "visibility", h->visibility);
-        set_str(j, "workaround", h->workaround);
-        set_str(j, "status", h->status);
-        set_str(j, "service", h->service);
-        set_str(j, "std", h->std);
-        set_str(j, "standard", h->standard);
-        set_str(j, "clause", h->clause);
-        set_str(j, "heading", h->heading);
-        set_str(j, "path", h->path);
-        json_array_append_new(hits, j);
+        if (i)
+            kb_buf_addc(&b, ',');
+        kb_buf_addc(&b, '{');
+        int hf = 1;
+        member_s(&b, &hf, "id", h->id);
+        member_s(&b, &hf, "kind", h->kind);
+        member_s(&b, &hf, "title", h->title);
+        member_real(&b, &hf, "score", round(h->score * 10000) / 10000);
+        member_int(&b, &hf, "percent", h->percent);
+        const char *rest[][2] = {
+            {"snippet", h->snippet},       {"category", h->category}, {"updated", h->updated},
+            {"visibility", h->visibility}, {"workaround", h->workaround},
+            {"status", h->status},         {"service", h->service},   {"std", h->std},
+            {"standard", h->standard},     {"clause", h->clause},     {"heading", h->heading},
+            {"path", h->path}};
+        for (size_t k = 0; k < sizeof rest / sizeof *rest; k++)
+            member_s(&b, &hf, rest[k][0], rest[k][1]);
+        kb_buf_addc(&b, '}');
     }
-    json_object_set_new(o, "hits", hits);
-    json_t *f = json_object();
-    json_object_set_new(f, "kind", facets_json(&r->kind));
-    json_object_set_new(f, "category", facets_json(&r->category));
-    json_object_set_new(f, "standard", facets_json(&r->standard));
-    json_object_set_new(o, "facets", f);
-    json_object_set_new(o, "suggestion", r->suggestion ? json_string(r->suggestion) : json_null());
-    json_object_set_new(o, "corrected", r->corrected ? json_string(r->corrected) : json_null());
-    return dump(o);
+    kb_buf_addc(&b, ']');
+    member(&b, &first, "facets");
+    kb_buf_addc(&b, '{');
+    int ff = 1;
+    facets_json(&b, &ff, "kind", &r->kind);
+    facets_json(&b, &ff, "category", &r->category);
+    facets_json(&b, &ff, "standard", &r->standard);
+    kb_buf_addc(&b, '}');
+    member_or_null(&b, &first, "suggestion", r->suggestion);
+    member_or_null(&b, &first, "corrected", r->corrected);
+    kb_buf_addc(&b, '}');
+    return kb_buf_take(&b);
 }
 
 /* ---- documents, navigation, standards --------------------------------------------------- */

@@ -135,6 +135,57 @@ char *kb_buf_take(struct kb_buf *b)
     return p;
 }
 
+void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n)
+{
+    kb_buf_addc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        kb_buf_add(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': kb_buf_add(b, "\\\"", 2); break;
+        case '\\': kb_buf_add(b, "\\\\", 2); break;
+        case '\b': kb_buf_add(b, "\\b", 2); break;
+        case '\f': kb_buf_add(b, "\\f", 2); break;
+        case '\n': kb_buf_add(b, "\\n", 2); break;
+        case '\r': kb_buf_add(b, "\\r", 2); break;
+        case '\t': kb_buf_add(b, "\\t", 2); break;
+        default: kb_buf_printf(b, "\\u%04X", c);
+        }
+    }
+    kb_buf_add(b, s + run, n - run);
+    kb_buf_addc(b, '"');
+}
+
+void kb_buf_json_real(struct kb_buf *b, double v)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%.8g", v);
+    if (!strpbrk(t, ".eE")) {
+        kb_buf_adds(b, t);
+        kb_buf_add(b, ".0", 2);
+        return;
+    }
+    char *e = strpbrk(t, "eE");
+    if (!e) {
+        kb_buf_adds(b, t);
+        return;
+    }
+    /* 1.5e+07 -> 1.5e7, 1e-07 -> 1e-7 */
+    kb_buf_add(b, t, (size_t)(e - t) + 1);
+    const char *p = e + 1;
+    if (*p == '+')
+        p++;
+    else if (*p == '-')
+        kb_buf_addc(b, *p++);
+    while (*p == '0' && p[1])
+        p++;
+    kb_buf_adds(b, p);
+}
+
 int kb_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
     *out = NULL;

@@ -44,6 +44,15 @@ void kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *kb_buf_take(struct kb_buf *b);
 
+/* JSON written straight into a buffer, byte for byte as Jansson's compact
+ * dump writes it (its JSON_COMPACT output, not ASCII-escaped): s[0, n) as a
+ * quoted string (" \ and control characters escaped; s must be valid
+ * UTF-8), and v with %.8g (JSON_REAL_PRECISION(8)) as Jansson prints a real
+ * (".0" added to an integral value, the exponent without '+' or leading
+ * zeros). */
+void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n);
+void kb_buf_json_real(struct kb_buf *b, double v);
+
 /* Reads a whole file into a NUL-terminated heap buffer (*out, caller frees)
  * and its length (*len). Returns 0, or -1 with a message in err. */
 int kb_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen);

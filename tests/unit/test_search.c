@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,6 +386,127 @@ static void live_refresh(void **state)
     expect_first("zyxwvmarker", "KB-9999");
 }
 
+/* The reference for kb_search_res_json: the Jansson tree it used to build,
+ * dumped the same way. */
+static void ref_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *ref_facets(const struct kb_facets *f)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < f->n; i++)
+        json_object_set_new(o, f->v[i].value, json_integer(f->v[i].count));
+    return o;
+}
+
+static char *ref_json(const struct kb_search_res *r, const char *query, size_t qlen,
+                      uint32_t offset, uint32_t limit)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "query", json_stringn(query ? query : "", query ? qlen : 0));
+    json_object_set_new(o, "total", json_integer(r->total));
+    json_object_set_new(o, "took_ms", json_real(round(r->took_ms * 1000) / 1000));
+    json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "limit", json_integer(limit));
+    json_t *hits = json_array();
+    for (size_t i = 0; i < r->nhits; i++) {
+        const struct kb_hit *h = &r->hits[i];
+        json_t *j = json_object();
+        ref_str(j, "id", h->id);
+        ref_str(j, "kind", h->kind);
+        ref_str(j, "title", h->title);
+        json_object_set_new(j, "score", json_real(round(h->score * 10000) / 10000));
+        json_object_set_new(j, "percent", json_integer(h->percent));
+        const char *f[] = {"snippet", h->snippet, "category", h->category, "updated", h->updated,
+                           "visibility", h->visibility, "workaround", h->workaround,
+                           "status", h->status, "service", h->service, "std", h->std,
+                           "standard", h->standard, "clause", h->clause, "heading", h->heading,
+                           "path", h->path};
+        for (size_t k = 0; k < sizeof f / sizeof *f; k += 2)
+            ref_str(j, f[k], f[k + 1]);
+        json_array_append_new(hits, j);
+    }
+    json_object_set_new(o, "hits", hits);
+    json_t *fa = json_object();
+    json_object_set_new(fa, "kind", ref_facets(&r->kind));
+    json_object_set_new(fa, "category", ref_facets(&r->category));
+    json_object_set_new(fa, "standard", ref_facets(&r->standard));
+    json_object_set_new(o, "facets", fa);
+    json_object_set_new(o, "suggestion", r->suggestion ? json_string(r->suggestion) : json_null());
+    json_object_set_new(o, "corrected", r->corrected ? json_string(r->corrected) : json_null());
+    char *d = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
+    json_decref(o);
+    return d;
+}
+
+static void expect_json_as_jansson(const struct kb_search_res *r, const char *q, size_t qlen,
+                                   uint32_t offset, uint32_t limit)
+{
+    char *got = kb_search_res_json(r, q, qlen, offset, limit);
+    char *want = ref_json(r, q, qlen, offset, limit);
+    assert_non_null(want);
+    if (strcmp(got, want) != 0)
+        fail_msg("query '%s':\n got  %s\n want %s", q, got, want);
+    free(got);
+    free(want);
+}
+
+/* The result JSON is written directly, byte for byte what Jansson wrote:
+ * real searches (facets, suggestions, corrections, no hits) and made-up
+ * results with every escape, invalid UTF-8, missing fields and odd reals. */
+static void result_json_matches_jansson(void **state)
+{
+    (void)state;
+    const char *qs[] = {"VPN 809", "打印机 无法 连接", "服务台 8.3", "vpnn eror", "qzxqzxqzx",
+                        "kind:standard 事件", "\"known error\" workaround", "怎么办"};
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        struct kb_search_res res;
+        search(qs[i], i % 2, NULL, &res);
+        expect_json_as_jansson(&res, qs[i], strlen(qs[i]), 0, 10);
+        kb_search_res_fin(&res);
+    }
+    struct kb_hit h[3];
+    memset(h, 0, sizeof h);
+    char ctl[40];
+    for (int c = 1; c < 32; c++)
+        ctl[c - 1] = (char)c;
+    memcpy(ctl + 31, "\x7f/\"\\", 5);
+    ctl[36] = '\0';
+    h[0].id = "KB-1";
+    h[0].title = ctl;
+    h[0].snippet = "<mark>中文</mark> \"quoted\" 😀 \xe2\x80\xa8";
+    h[0].score = 12345678.91234;
+    h[0].percent = 100;
+    h[1].id = "KB-2";
+    h[1].title = "bad \xff utf8"; /* Jansson leaves the member out */
+    h[1].kind = "article";
+    h[1].score = 1e-9;
+    h[2].id = "KB-3";
+    h[2].score = 3.0;
+    h[2].path = "a/b";
+    struct kb_facet fv[2] = {{"网络/VPN", 3}, {"x\"y", 0}};
+    struct kb_search_res r;
+    memset(&r, 0, sizeof r);
+    r.hits = h;
+    r.nhits = 3;
+    r.total = 4000000000u;
+    r.took_ms = 0.0004;
+    r.category.v = fv;
+    r.category.n = 2;
+    r.suggestion = "vpn error";
+    expect_json_as_jansson(&r, "a\0b", 3, 20, 50); /* a NUL in the query is kept */
+    r.took_ms = 1e12;
+    r.suggestion = "bad \xc3";
+    r.corrected = "fine";
+    expect_json_as_jansson(&r, "bad \xe4\xb8", 6, 0, 10);
+    r.took_ms = 0;
+    h[0].score = -2.5;
+    expect_json_as_jansson(&r, NULL, 0, 0, 0);
+}
+
 /* The public filter is left out while every document is public; once an
  * internal one arrives (seen at the next refresh) it is applied again. */
 static void visibility_follows_index(void **state)
@@ -449,6 +571,7 @@ int main(void)
         cmocka_unit_test(suggest_and_nav),
         cmocka_unit_test(live_refresh),
         cmocka_unit_test(visibility_follows_index),
+        cmocka_unit_test(result_json_matches_jansson),
     };
     return cmocka_run_group_tests_name("search", tests, setup, teardown);
 }
