@@ -922,6 +922,7 @@ struct hl_match {
     size_t n;
     int bucket[HL_BUCKETS];
     uint8_t latin[HL_LATIN / 8]; /* filter of the other terms' first two bytes */
+    uint8_t zfirst[32];          /* first bytes of the stems (Z terms) */
 };
 
 /* The filter bit of a term or token s[0, len) (len >= 1). */
@@ -952,6 +953,10 @@ static void hl_match_init(struct hl_match *hm, kb_map *hl)
         if (!kb_tok_is_cjk(first)) {
             unsigned bit = hl_latin_bit(key, len);
             hm->latin[bit / 8] |= (uint8_t)(1u << (bit % 8));
+            if (key[0] == 'Z' && len > 1) {
+                unsigned char z = (unsigned char)key[1];
+                hm->zfirst[z / 8] |= (uint8_t)(1u << (z % 8));
+            }
             continue;
         }
         hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
@@ -1011,14 +1016,19 @@ static int collect_span(void *ud, const struct kb_token *t)
         }
         return 0;
     }
+    /* a word whose first letter starts no stem wants no stem: the
+       stemmer keeps a word's first letter */
+    unsigned char f = (unsigned char)t->term[0];
+    int rc = (t->flags & KB_TOKF_WORD) && !(hm->zfirst[f / 8] >> (f % 8) & 1) ? KB_TOK_NOSTEM
+                                                                               : 0;
     unsigned bit = hl_latin_bit(t->term, t->len);
     if (!(hm->latin[bit / 8] >> (bit % 8) & 1))
-        return 0; /* no term starts with these two bytes */
+        return rc; /* no term starts with these two bytes */
     intptr_t w = (intptr_t)kb_map_getn(hm->hl, t->term, t->len);
     if (!w || sp->n >= SPANS_MAX)
-        return 0;
+        return rc;
     add_span(sp, t->start, t->end, kb_hash64(t->term, t->len), (double)(w - 1) / 1000.0);
-    return 0;
+    return rc;
 }
 
 

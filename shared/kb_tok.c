@@ -166,7 +166,11 @@ static int emit(kb_tok_cb cb, void *ud, const char *term, size_t len, uint32_t p
     if (len == 0 || len > KB_TOK_MAX_TERM)
         return 0;
     struct kb_token tk = {term, len, pos, start, end, flags};
-    return cb(ud, &tk);
+    int rc = cb(ud, &tk);
+    /* KB_TOK_NOSTEM goes back to run_alnum for a Latin word only */
+    if (rc == KB_TOK_NOSTEM && (flags & (KB_TOKF_WORD | KB_TOKF_CJK)) != KB_TOKF_WORD)
+        return 0;
+    return rc;
 }
 
 /* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
@@ -315,9 +319,13 @@ static int run_alnum(kb_tok *t, const char *text, size_t s, size_t e, uint32_t p
     int rc;
     if (!has_conn) {
         unsigned fl = KB_TOKF_WORD | (has_digit && has_alpha ? KB_TOKF_CODE : 0);
-        if ((rc = emit(cb, ud, text + s, e - s, pos, s, e, fl)))
-            return rc;
-        if (!has_digit && e - s <= KB_TOK_MAX_TERM) {
+        int nostem = 0;
+        if ((rc = emit(cb, ud, text + s, e - s, pos, s, e, fl))) {
+            if (rc != KB_TOK_NOSTEM)
+                return rc;
+            nostem = 1;
+        }
+        if (!has_digit && !nostem && e - s <= KB_TOK_MAX_TERM) {
             int n = stem_cached(t, text + s, e - s);
             if (n > 0) {
                 t->stembuf[0] = 'Z';
@@ -385,8 +393,9 @@ int kb_tok_run(kb_tok *t, int mode, const char *text, size_t len, kb_tok_cb cb, 
             }
             if (mode == KB_TOK_RUNS) {
                 struct kb_token tk = {text + s, e - s, pos, s, e, KB_TOKF_CJK | KB_TOKF_RUN};
-                if ((rc = cb(ud, &tk)))
+                if ((rc = cb(ud, &tk)) && rc != KB_TOK_NOSTEM)
                     break;
+                rc = 0;
                 pos += nchars;
                 i = e;
                 continue;

@@ -62,8 +62,14 @@ struct kb_token {
     unsigned flags;
 };
 
-/* Returns non-zero to stop tokenizing; kb_tok_run then returns that value. */
+/* Returns non-zero to stop tokenizing; kb_tok_run then returns that value.
+ * Except KB_TOK_NOSTEM, returned for a Latin word: its stem is then neither
+ * computed nor handed over, and tokenizing goes on (for any other token it
+ * is the same as 0). A caller that knows no stem it wants can start with
+ * the word's first byte (an English stem keeps its word's first letter)
+ * saves the stemmer. */
 typedef int (*kb_tok_cb)(void *ud, const struct kb_token *tok);
+#define KB_TOK_NOSTEM 0x5354454d
 
 /* Whether code point c is CJK text (a CJK run's character). */
 int kb_tok_is_cjk(int32_t c);

@@ -343,6 +343,78 @@ static void tok_positions(void **state)
     terms_free(&ts);
 }
 
+/* KB_TOK_NOSTEM: returned for a Latin word, that word gets no stem and
+ * tokenizing goes on; returned for any other token it means 0. */
+static int nostem_for_printer(void *ud, const struct kb_token *t)
+{
+    collect(ud, t);
+    if ((t->len == 7 && !memcmp(t->term, "printer", 7)) || (t->flags & (KB_TOKF_CJK | KB_TOKF_CODE)))
+        return KB_TOK_NOSTEM;
+    return 0;
+}
+
+static void tok_nostem(void **state)
+{
+    (void)state;
+    const char *s = "printer 打印机脱机 offline, 错误0x80070005 ora-12154 printers";
+    for (int mode = KB_TOK_DOCUMENT; mode <= KB_TOK_RUNS; mode++) {
+        struct terms ts;
+        memset(&ts, 0, sizeof ts);
+        char err[KB_ERR_MAX];
+        assert_int_equal(kb_analyze(g_an, mode, s, strlen(s), nostem_for_printer, &ts, NULL, err,
+                                    sizeof err), 0);
+        assert_true(has(&ts, "printer"));
+        assert_int_equal(count(&ts, "Zprinter"), 1); /* from "printers" only */
+        assert_true(has(&ts, "Zofflin"));
+        assert_true(has(&ts, "0x80070005"));
+        assert_true(has(&ts, "ora"));      /* a part after a code: not stopped */
+        assert_true(has(&ts, "printers")); /* the last token: nothing stopped */
+        terms_free(&ts);
+    }
+}
+
+/* The snippet matcher relies on a stem starting with its word's first
+ * letter: every stem of the README's words and of the stemmer's special
+ * cases does. */
+static int stem_first_letter(void *ud, const struct kb_token *t)
+{
+    struct kb_token *last = ud;
+    if ((t->flags & KB_TOKF_STEM)) {
+        if (t->len < 2 || !last->len || t->term[1] != last->term[0] || t->pos != last->pos)
+            fail_msg("stem %.*s of %.*s", (int)t->len, t->term, (int)last->len, last->term);
+        last->start++; /* stems seen */
+    } else if (!(t->flags & KB_TOKF_CJK)) {
+        static char word[KB_TOK_MAX_TERM + 1];
+        memcpy(word, t->term, t->len);
+        last->term = word;
+        last->len = t->len;
+        last->pos = t->pos;
+    }
+    return 0;
+}
+
+static void tok_stem_keeps_first_letter(void **state)
+{
+    (void)state;
+    char *text = NULL, err[KB_ERR_MAX];
+    size_t len = 0;
+    assert_int_equal(kb_read_file("README.md", &text, &len, err, sizeof err), 0);
+    const char *special = " skies skis dying lying tying idly gently ugly early only singly news "
+                          "howe atlas cosmos bias andes inning outing canning herring earring "
+                          "proceed exceed succeed generate generously communism arsenal yelling "
+                          "yearly youths";
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_add(&b, text, len);
+    kb_buf_adds(&b, special);
+    free(text);
+    struct kb_token last = {0};
+    assert_int_equal(kb_analyze(g_an, KB_TOK_DOCUMENT, b.data, b.len, stem_first_letter, &last,
+                                NULL, err, sizeof err), 0);
+    assert_true(last.start > 1000); /* stems checked */
+    kb_buf_fin(&b);
+}
+
 /* KB_TOK_RUNS: each CJK run whole, Latin tokens and all positions as in the
  * other modes. */
 static void tok_runs_mode(void **state)
@@ -533,6 +605,8 @@ int main(void)
         cmocka_unit_test(tok_fullwidth_same_as_ascii),
         cmocka_unit_test(tok_positions),
         cmocka_unit_test(tok_runs_mode),
+        cmocka_unit_test(tok_nostem),
+        cmocka_unit_test(tok_stem_keeps_first_letter),
         cmocka_unit_test(map_getn),
         cmocka_unit_test(tok_invalid_input),
         cmocka_unit_test(tok_long_and_odd_input),
