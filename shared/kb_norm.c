@@ -348,6 +348,15 @@ static utf8proc_ssize_t norm_char(kb_norm *n, int32_t cp, const char *src, size_
     return ml;
 }
 
+/* Frees the text map's buffers and reports invalid input rc at byte at. */
+static int map_fail(int rc, size_t at, char *buf, size_t *m, char *err, size_t errlen)
+{
+    free(buf);
+    free(m);
+    kb_seterr(err, errlen, "[norm] %s at byte %zu", kb_utf8_strerror(rc), at);
+    return rc == KB_UTF8_ENUL ? KB_NORM_ENUL : KB_NORM_EUTF8;
+}
+
 /* Makes room in the text map's buffer and offsets for need bytes. */
 static void reserve(char **buf, size_t **m, size_t *cap, size_t need)
 {
@@ -364,12 +373,6 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
     *out = NULL;
     *outlen = 0;
     *map = NULL;
-    size_t bad = 0;
-    int rc = kb_utf8_check(text, len, 0, &bad);
-    if (rc < 0) {
-        kb_seterr(err, errlen, "[norm] %s at byte %zu", kb_utf8_strerror(rc), bad);
-        return rc == KB_UTF8_ENUL ? KB_NORM_ENUL : KB_NORM_EUTF8;
-    }
     /* most characters keep their length (ASCII, CJK): room for that, grown
        when a character expands */
     size_t cap = len + 64, o = 0;
@@ -380,7 +383,8 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
         /* ASCII and CJK Unified Ideographs (the most of it) written
            straight out */
         if ((unsigned char)text[i] < 0x80) {
-            i++;
+            if (text[i++] == '\0')
+                return map_fail(KB_UTF8_ENUL, at, buf, m, err, errlen);
             if (crlf_at(text, len, at))
                 continue;
             reserve(&buf, &m, &cap, o + 1);
@@ -392,6 +396,8 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
         const char *src = piece;
         utf8proc_uint8_t *long_form = NULL;
         int32_t cp = kb_utf8_next(text, len, &i);
+        if (cp < 0) /* the text is checked as it is read */
+            return map_fail(KB_UTF8_EINVAL, at, buf, m, err, errlen);
         if ((cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF)) {
             /* CJK Unified Ideographs: no decomposition, no case, not
                ignorable, so NFKC and case folding leave them as they are

@@ -171,6 +171,28 @@ static void norm_errors(void **state)
     assert_int_equal(kb_norm_text(n, "", 0, &out, &len, err, sizeof err), 0);
     assert_string_equal(out, "");
     free(out);
+    /* kb_norm_text_map checks as it reads: the same error and byte as a
+       check of the whole text first, wherever the fault is */
+    const char *bad[] = {"ab\xfe", "打印机\xe6\x89", "x\xed\xa0\x80y", "IT服务\xc0\xaf",
+                         "\x80", "服务台 VPN\r\n 错误 809 \xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        size_t at = 0, *map = (size_t *)1;
+        assert_int_equal(kb_utf8_check(bad[i], strlen(bad[i]), 0, &at), KB_UTF8_EINVAL);
+        char want[64];
+        snprintf(want, sizeof want, "at byte %zu", at);
+        out = (char *)1;
+        assert_int_equal(kb_norm_text_map(n, bad[i], strlen(bad[i]), &out, &len, &map, err,
+                                          sizeof err),
+                         KB_NORM_EUTF8);
+        assert_null(out);
+        assert_null(map);
+        assert_non_null(strstr(err, want));
+    }
+    size_t *map = (size_t *)1;
+    assert_int_equal(kb_norm_text_map(n, "服务\r\n台\0x", 13, &out, &len, &map, err, sizeof err),
+                     KB_NORM_ENUL);
+    assert_null(map);
+    assert_non_null(strstr(err, "at byte 11"));
     kb_norm_free(n);
     kb_norm_free(NULL);
 }
