@@ -178,6 +178,7 @@ struct builder {
     kb_lexicon *lx;
     kb_map *src;     /* path -> struct srcrec (stored state, updated as we go) */
     kb_map *owner;   /* id -> path (borrowed key string from src) */
+    kb_map *spell;   /* word -> spelling frequency to add (intptr_t), pending */
     char err[KB_ERR_MAX];
 };
 
@@ -187,8 +188,35 @@ static void idterm(struct kb_buf *b, const char *id)
     kb_buf_printf(b, "%s%s", KB_PREFIX_ID, id);
 }
 
+/* Spelling words are counted in b->spell and handed to Xapian in one call
+ * per distinct word (Xapian's own table of pending spelling changes is a
+ * sorted tree, slow to update once per word of every document), before
+ * any removal and before the commit, so Xapian sees the same frequencies
+ * in the same order of additions and removals as one call per word. */
+static void spell_add(struct builder *b, const char *w)
+{
+    intptr_t n = (intptr_t)kb_map_get(b->spell, w);
+    kb_map_put(b->spell, w, (void *)(n + 1));
+}
+
+static int spell_flush(struct builder *b)
+{
+    size_t it = 0;
+    const char *w;
+    void *n;
+    int rc = 0;
+    while (kb_map_next(b->spell, &it, &w, &n))
+        if (rc == 0 && kbx_db_add_spelling(b->db, w, (uint32_t)(intptr_t)n) < 0) {
+            kb_seterr(b->err, sizeof b->err, "spelling: %s", kbx_db_errmsg(b->db));
+            rc = -1;
+        }
+    kb_map_free(b->spell, NULL);
+    b->spell = kb_map_new();
+    return rc;
+}
+
 struct spell_ctx {
-    kbx_db *db;
+    struct paths words; /* the document's spelling words */
 };
 
 static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
@@ -200,10 +228,26 @@ static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
     struct spell_ctx *c = ud;
     if (termgen_spelling_term(term, len)) {
         char *w = kb_xstrndup(term, len);
-        kbx_db_remove_spelling(c->db, w, 1);
+        paths_add(&c->words, w);
         free(w);
     }
     return 0;
+}
+
+/* Takes the spelling words of the indexed document with id term idt out of
+ * the spelling table. Returns kbx_db_doc_terms's code. */
+static int unspell_doc(struct builder *b, const char *idt)
+{
+    struct spell_ctx sc = {0};
+    int rc = kbx_db_doc_terms(b->db, idt, unspell, &sc);
+    if (sc.words.n) {
+        if (spell_flush(b) < 0)
+            rc = KBX_ERR_XAPIAN;
+        for (size_t i = 0; rc == 0 && i < sc.words.n; i++)
+            kbx_db_remove_spelling(b->db, sc.words.v[i], 1);
+    }
+    paths_fin(&sc.words);
+    return rc;
 }
 
 /* Deletes the document with id (and its spelling words). */
@@ -212,8 +256,7 @@ static int delete_doc(struct builder *b, const char *id)
     struct kb_buf t;
     kb_buf_init(&t);
     idterm(&t, id);
-    struct spell_ctx sc = {b->db};
-    int rc = kbx_db_doc_terms(b->db, t.data, unspell, &sc);
+    int rc = unspell_doc(b, t.data);
     if (rc == 0)
         rc = kbx_db_delete(b->db, t.data);
     if (rc == KBX_ERR_NOTFOUND)
@@ -231,8 +274,7 @@ static int put_doc(struct builder *b, const struct kb_doc *d)
     struct kb_buf t;
     kb_buf_init(&t);
     idterm(&t, d->id);
-    struct spell_ctx sc = {b->db};
-    int rc = kbx_db_doc_terms(b->db, t.data, unspell, &sc);
+    int rc = unspell_doc(b, t.data);
     if (rc == KBX_ERR_NOTFOUND)
         rc = 0;
     kbx_doc *xd = NULL;
@@ -241,7 +283,7 @@ static int put_doc(struct builder *b, const struct kb_doc *d)
         rc = 1; /* a document problem, not an index one */
     else if (rc == 0 && (rc = kbx_db_replace(b->db, t.data, xd)) == 0) {
         for (size_t i = 0; i < words.n; i++)
-            kbx_db_add_spelling(b->db, words.v[i], 1);
+            spell_add(b, words.v[i]);
         b->st->docs_indexed[d->kind]++;
     } else if (rc < 0) {
         kb_seterr(b->err, sizeof b->err, "index %s: %s", d->id, kbx_db_errmsg(b->db));
@@ -619,6 +661,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     if (open_index(&b, err, errlen) < 0)
         goto out;
     b.src = kb_map_new();
+    b.spell = kb_map_new();
     b.owner = kb_map_new();
     struct load_ctx lc = {b.db, b.src};
     if (kbx_db_metadata_keys(b.db, KB_META_SOURCE, load_key, &lc) < 0) {
@@ -706,6 +749,10 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         kb_seterr(err, errlen, "%s", b.err);
         goto out;
     }
+    if (spell_flush(&b) < 0) {
+        kb_seterr(err, errlen, "%s", b.err);
+        goto out;
+    }
     if (kbx_db_set_metadata(b.db, KB_META_SCHEMA, sid, strlen(sid)) < 0 ||
         kbx_db_set_metadata(b.db, KB_META_BUILT, now, strlen(now)) < 0 ||
         kbx_db_commit_tx(b.db) < 0) {
@@ -729,6 +776,7 @@ out:
         kbx_db_cancel_tx(b.db);
     kbx_db_free(b.db);
     kb_map_free(b.src, srcrec_free);
+    kb_map_free(b.spell, NULL);
     kb_map_free(b.owner, NULL);
     kb_analyzer_free(b.an);
     kb_lexicon_free(b.lx);

@@ -71,26 +71,34 @@ void kb_doc_set(char **field, const char *value)
 
 char *kb_doc_to_json(const struct kb_doc *doc)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(kb_kind_name(doc->kind)));
+    /* written straight out, as Jansson's compact, order-preserving dump of
+       the same object would be (test_md compares them); a field that is
+       not valid UTF-8 is left out, as Jansson refused it */
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_addc(&b, '{');
+    int first = 1;
+    const char *kind = kb_kind_name(doc->kind);
+    kb_buf_json_key(&b, &first, "kind");
+    kb_buf_json_str(&b, kind, strlen(kind));
     for (size_t i = 0; i < NFIELDS; i++) {
         const char *v = *slot((struct kb_doc *)doc, i);
-        if (v)
-            json_object_set_new(o, fields[i].name, json_string(v));
+        size_t n = v ? strlen(v) : 0;
+        if (!v || kb_utf8_check(v, n, 0, NULL) < 0)
+            continue;
+        kb_buf_json_key(&b, &first, fields[i].name);
+        kb_buf_json_str(&b, v, n);
     }
-    if (doc->source_line)
-        json_object_set_new(o, "source_line", json_integer(doc->source_line));
-    if (doc->body_composed)
-        json_object_set_new(o, "body_composed", json_true());
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s) { /* only on invalid UTF-8 in a field, which callers prevent */
-        s = kb_xstrdup("{}");
-        return s;
+    if (doc->source_line) {
+        kb_buf_json_key(&b, &first, "source_line");
+        kb_buf_printf(&b, "%lld", (long long)doc->source_line);
     }
-    char *r = kb_xstrdup(s);
-    free(s);
-    return r;
+    if (doc->body_composed) {
+        kb_buf_json_key(&b, &first, "body_composed");
+        kb_buf_add(&b, "true", 4);
+    }
+    kb_buf_addc(&b, '}');
+    return kb_buf_take(&b);
 }
 
 /* ---- a fast path for reading back what kb_doc_to_json wrote -------------

@@ -1822,21 +1822,12 @@ static char *dump(json_t *o)
    tree would (the unit test compares them), without building the tree: a
    search's answer is mostly snippets, copied once. A string that is not
    valid UTF-8 (Jansson refuses it) leaves its member out, as it did. */
-static void member(struct kb_buf *b, int *first, const char *k)
-{
-    if (!*first)
-        kb_buf_addc(b, ',');
-    *first = 0;
-    kb_buf_json_str(b, k, strlen(k));
-    kb_buf_addc(b, ':');
-}
-
 static void member_str(struct kb_buf *b, int *first, const char *k, const char *v, size_t n,
                        int allow_nul)
 {
     if (!v || kb_utf8_check(v, n, allow_nul, NULL) < 0)
         return;
-    member(b, first, k);
+    kb_buf_json_key(b, first, k);
     kb_buf_json_str(b, v, n);
 }
 
@@ -1852,14 +1843,14 @@ static void member_or_null(struct kb_buf *b, int *first, const char *k, const ch
     if (v) {
         member_s(b, first, k, v);
     } else {
-        member(b, first, k);
+        kb_buf_json_key(b, first, k);
         kb_buf_add(b, "null", 4);
     }
 }
 
 static void member_int(struct kb_buf *b, int *first, const char *k, long long v)
 {
-    member(b, first, k);
+    kb_buf_json_key(b, first, k);
     kb_buf_printf(b, "%lld", v);
 }
 
@@ -1867,13 +1858,13 @@ static void member_real(struct kb_buf *b, int *first, const char *k, double v)
 {
     if (!isfinite(v))
         return; /* Jansson has no real for it */
-    member(b, first, k);
+    kb_buf_json_key(b, first, k);
     kb_buf_json_real(b, v);
 }
 
 static void facets_json(struct kb_buf *b, int *first, const char *k, const struct kb_facets *f)
 {
-    member(b, first, k);
+    kb_buf_json_key(b, first, k);
     kb_buf_addc(b, '{');
     int ff = 1;
     for (size_t i = 0; i < f->n; i++)
@@ -1893,7 +1884,7 @@ char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_
     member_real(&b, &first, "took_ms", round(r->took_ms * 1000) / 1000);
     member_int(&b, &first, "offset", offset);
     member_int(&b, &first, "limit", limit);
-    member(&b, &first, "hits");
+    kb_buf_json_key(&b, &first, "hits");
     kb_buf_addc(&b, '[');
     for (size_t i = 0; i < r->nhits; i++) {
         const struct kb_hit *h = &r->hits[i];
@@ -1917,7 +1908,7 @@ char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_
         kb_buf_addc(&b, '}');
     }
     kb_buf_addc(&b, ']');
-    member(&b, &first, "facets");
+    kb_buf_json_key(&b, &first, "facets");
     kb_buf_addc(&b, '{');
     int ff = 1;
     facets_json(&b, &ff, "kind", &r->kind);

@@ -160,6 +160,15 @@ void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n)
     kb_buf_addc(b, '"');
 }
 
+void kb_buf_json_key(struct kb_buf *b, int *first, const char *k)
+{
+    if (!*first)
+        kb_buf_addc(b, ',');
+    *first = 0;
+    kb_buf_json_str(b, k, strlen(k));
+    kb_buf_addc(b, ':');
+}
+
 void kb_buf_json_real(struct kb_buf *b, double v)
 {
     char t[64];

@@ -52,6 +52,9 @@ char *kb_buf_take(struct kb_buf *b);
  * zeros). */
 void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n);
 void kb_buf_json_real(struct kb_buf *b, double v);
+/* An object member's key: a comma first unless *first (then cleared), the
+ * quoted key and a colon; the caller writes the value. */
+void kb_buf_json_key(struct kb_buf *b, int *first, const char *k);
 
 /* Reads a whole file into a NUL-terminated heap buffer (*out, caller frees)
  * and its length (*len). Returns 0, or -1 with a message in err. */

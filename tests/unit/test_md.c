@@ -248,6 +248,24 @@ static char **doc_field(struct kb_doc *d, size_t i)
     return f[i];
 }
 
+/* The reference for kb_doc_to_json: the Jansson object it used to build,
+ * dumped compact and in order. */
+static char *ref_to_json(struct kb_doc *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(kb_kind_name(d->kind)));
+    for (size_t i = 0; i < sizeof ref_fields / sizeof *ref_fields; i++)
+        if (*doc_field(d, i))
+            json_object_set_new(o, ref_fields[i], json_string(*doc_field(d, i)));
+    if (d->source_line)
+        json_object_set_new(o, "source_line", json_integer(d->source_line));
+    if (d->body_composed)
+        json_object_set_new(o, "body_composed", json_true());
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
 static void expect_as_jansson(const char *json, size_t len)
 {
     char err[KB_ERR_MAX];
@@ -345,13 +363,18 @@ static void doc_json_matches_jansson(void **state)
         }
         d->source_line = iter;
         d->body_composed = iter % 2;
+        if (iter % 50 == 7)
+            kb_doc_set(&d->tags, "bad \xff utf8"); /* left out, as Jansson did */
         char *json = kb_doc_to_json(d);
+        char *want = ref_to_json(d);
+        assert_string_equal(json, want);
+        free(want);
         expect_as_jansson(json, strlen(json));
         char err[KB_ERR_MAX];
         struct kb_doc *e = kb_doc_from_json(json, strlen(json), err, sizeof err);
         assert_non_null(e);
         for (size_t f = 0; f < sizeof ref_fields / sizeof *ref_fields; f++) {
-            if (*doc_field(d, f))
+            if (*doc_field(d, f) && !(iter % 50 == 7 && *doc_field(d, f) == d->tags))
                 assert_string_equal(*doc_field(e, f), *doc_field(d, f));
             else
                 assert_null(*doc_field(e, f));
