@@ -114,7 +114,6 @@ static int cmp_str(const void *a, const void *b)
 struct srcrec {
     char *hash;
     struct paths ids;
-    int seen;
 };
 
 static void srcrec_free(void *p)
@@ -401,7 +400,6 @@ static int index_file(struct builder *b, const char *path, const char *hash, con
             rc = -1;
         }
         struct srcrec *nr = srcrec_parse(meta.data, meta.len);
-        nr->seen = 1;
         srcrec_free(kb_map_put(b->src, path, nr));
         /* owner keys borrow nothing: store a stable copy of path from nr? use
            the map's key via lookup below */
@@ -681,6 +679,22 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         goto out;
     }
     in_tx = 1;
+    /* files that are gone, removed first: the ids of a renamed file (or of
+       a document moved to another file) are free again for their new file */
+    struct paths gone = {0};
+    it = 0;
+    while (kb_map_next(b.src, &it, &k, &v))
+        if (!bsearch(&k, files.v, files.n, sizeof *files.v, cmp_str))
+            paths_add(&gone, k);
+    for (size_t i = 0; i < gone.n; i++) {
+        struct srcrec *r = kb_map_get(b.src, gone.v[i]);
+        if (remove_source(&b, gone.v[i], r) < 0) {
+            kb_seterr(err, errlen, "%s", b.err);
+            paths_fin(&gone);
+            goto out;
+        }
+    }
+    paths_fin(&gone);
     for (size_t i = 0; i < files.n; i++) {
         const char *path = files.v[i];
         progress(&b, i + 1, files.n, path);
@@ -693,10 +707,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         char msg[KB_ERR_MAX];
         if (kb_read_file(full.data, &text, &len, msg, sizeof msg) < 0) {
             fprintf(o->log, "%s\n", msg);
-            st->files_failed++;
-            struct srcrec *r = kb_map_get(b.src, path);
-            if (r)
-                r->seen = 1; /* unreadable now: keep what we had */
+            st->files_failed++; /* unreadable now: what we had stays */
             kb_buf_fin(&full);
             continue;
         }
@@ -704,8 +715,6 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         char hash[32];
         snprintf(hash, sizeof hash, "%016" PRIx64, kb_hash64(text, len));
         struct srcrec *r = kb_map_get(b.src, path);
-        if (r)
-            r->seen = 1;
         if (r && !o->full && strcmp(r->hash, hash) == 0) {
             st->files_unchanged++;
             free(text);
@@ -725,21 +734,6 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
             st->files_changed++;
     }
     progress(&b, files.n, files.n, "");
-    /* files that are gone */
-    struct paths gone = {0};
-    it = 0;
-    while (kb_map_next(b.src, &it, &k, &v))
-        if (!((struct srcrec *)v)->seen)
-            paths_add(&gone, k);
-    for (size_t i = 0; i < gone.n; i++) {
-        struct srcrec *r = kb_map_get(b.src, gone.v[i]);
-        if (remove_source(&b, gone.v[i], r) < 0) {
-            kb_seterr(err, errlen, "%s", b.err);
-            paths_fin(&gone);
-            goto out;
-        }
-    }
-    paths_fin(&gone);
     char now[32];
     time_t t = time(NULL);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));

@@ -107,6 +107,19 @@ check "malformed file not indexed" test $? -eq 1
 a2=$(sed -n "s/^  article *\([0-9]*\)$/\1/p" "$T/stats2")
 check "article count went down by one ($a -> $a2)" test "$a2" -eq $((a - 1))
 
+# a renamed file: its documents stay indexed, from the new path, with no
+# "duplicate id" (the old path's ids are freed before the new file is read)
+h=$(ls "$T/corpus/articles/"*.md | sed -n 3p)
+hid=$(sed -n 's/^id: //p' "$h" | head -1)
+mv "$h" "$T/corpus/articles/renamed-file.md"
+"$INDEXER" build --corpus "$T/corpus" --index "$IDX" >"$T/build5" 2>"$T/build5.err"
+check "rename: one indexed, one removed (zz-bad.md still skipped)" grep -q "(1 indexed, [0-9]* unchanged, 1 removed, 1 skipped" "$T/build5"
+check "rename: no duplicate id reported" sh -c "! grep -q 'duplicate id' '$T/build5.err'"
+"$INDEXER" list --index "$IDX" >"$T/list5"
+check "rename: the document is listed from its new path" grep -q "^$hid	.*	articles/renamed-file.md$" "$T/list5"
+"$INDEXER" stats --index "$IDX" >"$T/stats5"
+check "rename: article count unchanged" test "$(sed -n "s/^  article *\([0-9]*\)$/\1/p" "$T/stats5")" -eq "$a2"
+
 # a file that turns malformed keeps its indexed version
 printf 'garbage\n' >"$f"
 "$INDEXER" build --corpus "$T/corpus" --index "$IDX" >"$T/build4" 2>"$T/build4.err"
