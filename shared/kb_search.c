@@ -1124,15 +1124,12 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
        at a time, up to the first piece with a match: the snippet comes
        from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
        not grow with the length of its body. */
-    static size_t first_chunk;
-    if (!first_chunk) first_chunk = getenv("SNIPFIRST") ? (size_t)atoi(getenv("SNIPFIRST")) : SNIPPET_CHUNK;
-    size_t chunk = first_chunk;
-    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n; chunk = chunk * 2 > SNIPPET_CHUNK ? SNIPPET_CHUNK : chunk * 2) {
+    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
         size_t end = len;
-        if (len - off > chunk) {
-            end = off + chunk;
+        if (len - off > SNIPPET_CHUNK) {
+            end = off + SNIPPET_CHUNK;
             const char *nl = NULL;
-            for (size_t k = end; k > end - chunk / 8 && !nl; k--)
+            for (size_t k = end; k > end - SNIPPET_CHUNK / 8 && !nl; k--)
                 if (text[k - 1] == '\n')
                     nl = text + k;
             end = nl ? (size_t)(nl - text) : char_start(text, end);
