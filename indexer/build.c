@@ -24,13 +24,19 @@ struct paths {
     size_t n, cap;
 };
 
-static void paths_add(struct paths *p, const char *s)
+/* Appends a copy of s[0, n). */
+static void paths_addn(struct paths *p, const char *s, size_t n)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 64;
         p->v = kb_xrealloc(p->v, p->cap * sizeof *p->v);
     }
-    p->v[p->n++] = kb_xstrdup(s);
+    p->v[p->n++] = kb_xstrndup(s, n);
+}
+
+static void paths_add(struct paths *p, const char *s)
+{
+    paths_addn(p, s, strlen(s));
 }
 
 static void paths_fin(struct paths *p)
@@ -214,22 +220,15 @@ static int spell_flush(struct builder *b)
     return rc;
 }
 
-struct spell_ctx {
-    struct paths words; /* the document's spelling words */
-};
-
+/* Collects a document's spelling words into the struct paths ud. */
 static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
                    const uint32_t *positions, size_t npos)
 {
     (void)wdf;
     (void)positions;
     (void)npos;
-    struct spell_ctx *c = ud;
-    if (termgen_spelling_term(term, len)) {
-        char *w = kb_xstrndup(term, len);
-        paths_add(&c->words, w);
-        free(w);
-    }
+    if (termgen_spelling_term(term, len))
+        paths_addn(ud, term, len);
     return 0;
 }
 
@@ -237,15 +236,15 @@ static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
  * the spelling table. Returns kbx_db_doc_terms's code. */
 static int unspell_doc(struct builder *b, const char *idt)
 {
-    struct spell_ctx sc = {0};
-    int rc = kbx_db_doc_terms(b->db, idt, unspell, &sc);
-    if (sc.words.n) {
+    struct paths words = {0};
+    int rc = kbx_db_doc_terms(b->db, idt, unspell, &words);
+    if (words.n) {
         if (spell_flush(b) < 0)
             rc = KBX_ERR_XAPIAN;
-        for (size_t i = 0; rc == 0 && i < sc.words.n; i++)
-            kbx_db_remove_spelling(b->db, sc.words.v[i], 1);
+        for (size_t i = 0; rc == 0 && i < words.n; i++)
+            kbx_db_remove_spelling(b->db, words.v[i], 1);
     }
-    paths_fin(&sc.words);
+    paths_fin(&words);
     return rc;
 }
 
@@ -440,9 +439,7 @@ struct keys {
 
 static int collect_key(void *ud, const char *key, size_t len)
 {
-    char *k = kb_xstrndup(key, len);
-    paths_add(ud, k);
-    free(k);
+    paths_addn(ud, key, len);
     return 0;
 }
 
