@@ -400,8 +400,8 @@ static int index_file(struct builder *b, const char *path, const char *hash, con
         }
         struct srcrec *nr = srcrec_parse(meta.data, meta.len);
         srcrec_free(kb_map_put(b->src, path, nr));
-        /* owner keys borrow nothing: store a stable copy of path from nr? use
-           the map's key via lookup below */
+        /* the owner map's values borrow path, a string of the build's file
+           list, which outlives the map */
         for (size_t i = 0; i < docs.n; i++)
             kb_map_put(b->owner, docs.v[i]->id, (void *)path);
         kb_buf_fin(&meta);

@@ -5,6 +5,7 @@
 
 Every figure comes from the files of one `make bench` run (tests/bench/run.sh).
 """
+import functools
 import glob
 import json
 import os
@@ -196,15 +197,18 @@ w("")
 def idx_rows():
     rows = {}
     kb, xa, pg = [], [], []
+    cpu = {"kbdesk": [], "scriptindex": []}  # (user, sys) seconds per run
     for r in range(1, REPS + 1):
         t = rj(f"idx_kbdesk_{r}.time")
         s = rj(f"idx_kbdesk_{r}.size")
         if t:
             kb.append((t["wall"], s["bytes"], t["maxrss_kb"]))
+            cpu["kbdesk"].append((t["user"], t["sys"]))
         t = rj(f"idx_xapian_{r}.time")
         s = rj(f"idx_xapian_{r}.size")
         if t:
             xa.append((t["wall"], s["bytes"], t["maxrss_kb"]))
+            cpu["scriptindex"].append((t["user"], t["sys"]))
         p = rj(f"idx_pg_{r}.json")
         if p:
             pg.append(p)
@@ -212,10 +216,10 @@ def idx_rows():
     rows["Xapian scriptindex, CJK n-grams"] = xa
     rows["PostgreSQL tsvector ('simple') + GIN"] = [(p["fts_total_s"], p["fts_bytes"], p["peak_rss_kb_fts"]) for p in pg]
     rows["PostgreSQL pg_trgm GIN (same table)"] = [(p["trgm_total_s"], p["table_bytes"] + p["pkey_bytes"] + p["gin_trgm_bytes"], p["peak_rss_kb_trgm"]) for p in pg]
-    return rows, pg
+    return rows, pg, cpu
 
 
-rows, pgruns = idx_rows()
+rows, pgruns, idx_cpu = idx_rows()
 w(f"{REAL_DOCS:,} documents, {REAL_MB:.2f} MB of text (title + body), the same documents for every "
   "engine, each build from scratch, inputs in the page cache. kbdesk and scriptindex run under "
   "`taskset -c 0`; PostgreSQL's server is pinned to CPU 0 and loads with `\\copy` (its table "
@@ -240,16 +244,11 @@ for name, runs in rows.items():
         kb_mbs = mbs[1]
     w(f"| {name} | {fm(dps, 0)} | {fm(mbs, 2)} | {fm(secs, 1)} | {fm(size, 1)} | {fm(rss, 0)} | "
       f"{fr(ratio(kb_mbs, mbs[1]))} |")
-cpu = {}
-for tag, name in (("kbdesk", "kbdesk"), ("xapian", "scriptindex")):
-    ts = [rj(f"idx_{tag}_{r}.time") for r in range(1, REPS + 1)]
-    ts = [t for t in ts if t]
-    if ts:
-        cpu[name] = (mmm([t["user"] for t in ts]), mmm([t["sys"] for t in ts]))
-if len(cpu) == 2:
+if all(idx_cpu.values()):
     w("")
     w("CPU time of the same builds, user + system (seconds, median (min–max)): " + "; ".join(
-        f"{name} {fm(u, 2)} + {fm(sy, 2)}" for name, (u, sy) in cpu.items()) +
+        f"{name} {fm(mmm([u for u, _ in v]), 2)} + {fm(mmm([sy for _, sy in v]), 2)}"
+        for name, v in idx_cpu.items()) +
       ". kbdesk reads one file per article (and hashes each, to find what changed), scriptindex one "
       "dump file. Measured apart from this run, on this kind of machine (whose page cache holds "
       "little for long): the same kbdesk build with every file cached took 0.2 s of system time "
@@ -356,9 +355,11 @@ def pctl(v, p):
     return v[int(i)]
 
 
+@functools.lru_cache(maxsize=None)
 def read_raw(path):
     """benchq --raw lines as (ms, results); results is None in files written
-    before benchq recorded it."""
+    before benchq recorded it. Read once per file; callers do not modify
+    the list."""
     out = []
     for line in open(path):
         p = line.split()
@@ -926,7 +927,7 @@ if rt(qp):
     w("")
     w("Where searchd's time goes under load (perf with DWARF call graphs; searchd `--threads 1` "
       "pinned to one core, wrk with 32 connections on the other, cache off, the real corpus's "
-      "titles and keyword queries; measured with the code of this run when this text was written, not "
+      "titles and keyword queries; measured at commit ad2c7e8 (the engine code of e4cae2a) when this text was written, not "
       "by this run): the worker's search is 90 % of searchd's samples: the first matcher pass "
       "28 %, the boost pass over the 50 candidates 15 % (it opens a posting list for each title "
       "stem, title word and proximity pair of the query, 20 to 30 of them, each a B-tree descent "
