@@ -380,6 +380,7 @@ void apihttp_done(struct desk_job *job)
     struct apihttp_conn *c = job->conn;
     c->busy = 0;
     if (!c->wsi) {
+        kb_debug("api %s: the client left before its answer", job->api->req.route->name);
         conn_free(c);
     } else {
         if (c->state == ST_WORKING)

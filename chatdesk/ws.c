@@ -322,16 +322,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
-/* The JSON API under API_MOUNT. */
+/* The JSON API under API_MOUNT (its finished jobs are collected with the
+ * others, in callback's LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
 static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
     cd_server *s = lws_context_user(lws_get_context(wsi));
-    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
-        if (s)
-            collect(s);
-        return 0;
-    }
+    if (!s)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     return apihttp_callback(&s->api_ops, wsi, reason, user, in, len);
 }
 

@@ -336,6 +336,25 @@ test('tokens are shared with the WebSocket; DELETE /api/v1/sessions/current ends
   await wsClose(c);
 });
 
+test('clients that leave while their login is at a worker do not disturb the others', { timeout: 60000 }, async () => {
+  const u = new URL(base);
+  const body = JSON.stringify(AGENT);
+  // each request is written whole, then its socket is destroyed: the
+  // answer (after an Argon2id check) comes back for a closed connection
+  const gone = Array.from({ length: 8 }, () => new Promise((resolve) => {
+    const r = http.request({ host: u.hostname, port: u.port, method: 'POST', path: '/api/v1/sessions',
+      agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    r.on('error', () => resolve());
+    r.on('close', () => resolve());
+    r.on('finish', () => r.destroy());
+    r.end(body);
+  }));
+  const token = await login(); // meanwhile, an ordinary client is served
+  await Promise.all(gone);
+  assert.equal((await api('GET', '/api/v1/me', { token })).status, 200);
+  assert.equal(daemon.exited, null);
+});
+
 test('PostgreSQL stopped: 503 db_unavailable, then service again', { timeout: 120000 }, async () => {
   const token = await login();
   await pg('stop');
