@@ -319,6 +319,41 @@ static void allow_lists_every_method_of_a_path(void **state)
     assert_int_equal(router_match_in(table, &req, allow, sizeof allow), 404);
 }
 
+/* Every route of the table is described in chatdesk/openapi.yaml, the
+ * contract: its path as a key under paths, its method under that. */
+static void every_route_is_in_the_openapi_file(void **state)
+{
+    (void)state;
+    FILE *f = fopen("chatdesk/openapi.yaml", "rb");
+    assert_non_null(f);
+    static char yaml[256 * 1024];
+    size_t n = fread(yaml, 1, sizeof yaml - 1, f);
+    fclose(f);
+    yaml[n] = '\0';
+    int routes = 0;
+    for (const struct router_route *r = router_routes; r->pattern; r++, routes++) {
+        char key[256], method[32];
+        snprintf(key, sizeof key, "\n  %s:\n", r->pattern);
+        const char *at = strstr(yaml, key);
+        if (!at)
+            fail_msg("%s is not in openapi.yaml", r->pattern);
+        at += strlen(key);
+        /* the path's block: up to the next line indented by two spaces */
+        const char *endp = at;
+        while ((endp = strstr(endp, "\n  ")) && endp[3] == ' ')
+            endp++;
+        size_t i = 0;
+        for (const char *m = httpreq_method_name(r->method); *m && i < 20; m++)
+            method[i++] = (char)(*m - 'A' + 'a');
+        method[i] = '\0';
+        snprintf(key, sizeof key, "    %s:\n", method);
+        const char *mat = strstr(at, key);
+        if (!mat || (endp && mat > endp))
+            fail_msg("%s %s is not in openapi.yaml", method, r->pattern);
+    }
+    assert_true(routes >= 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +364,7 @@ int main(void)
         cmocka_unit_test(routes_the_table),
         cmocka_unit_test(not_found_and_method_not_allowed),
         cmocka_unit_test(allow_lists_every_method_of_a_path),
+        cmocka_unit_test(every_route_is_in_the_openapi_file),
     };
     return cmocka_run_group_tests_name("api_codec", tests, NULL, NULL);
 }
