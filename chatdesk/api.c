@@ -184,10 +184,11 @@ void api_sessions_create(struct api_ctx *ctx)
         const char *code = json_string_value(json_object_get(answer, "code"));
         const char *message = json_string_value(json_object_get(answer, "message"));
         int status = login_status(code ? code : "");
-        if (status == 503 && out.db_error)
-            kb_warn("api %s: the database is unavailable", ctx->req->route->name);
-        api_response_error(ctx->resp, status, status == 500 ? "internal" : code,
-                           message ? message : "login failed");
+        if (out.db_error)
+            db_unavailable(ctx);
+        else
+            api_response_error(ctx->resp, status, status == 500 ? "internal" : code,
+                               message ? message : "login failed");
     } else {
         api_response_error(ctx->resp, 500, "internal", "internal error");
     }

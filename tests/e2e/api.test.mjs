@@ -268,6 +268,7 @@ test('bad requests get their status in the error shape and the server goes on', 
   for (const p of ['/api/v1/nothing', '/api/v1/tickets', '/api/v1/tickets/INC-1/extra', '/api/v2/me', '/api', '/api/v1/me/']) {
     assertError(await api('GET', p, { token }), 404, 'not_found');
   }
+  assertError(await api('GET', '/api/v1/me', { token, headers: { 'idempotency-key': 'k'.repeat(300) } }), 400, 'bad_header');
   const m = await api('PUT', '/api/v1/me', { token, json: {} });
   assertError(m, 405, 'method_not_allowed');
   assert.equal(m.headers.get('allow'), 'GET');
