@@ -24,6 +24,7 @@ struct apihttp_conn {
     int busy;               /* a job of it is at the workers */
     /* the request as read */
     enum api_method method;
+    int head;               /* a HEAD request (405, answered without a body) */
     char path[API_PATH_MAX + 2];
     char args[API_ARGS_MAX][API_HEADER_MAX * 2];
     int nargs;
@@ -33,7 +34,6 @@ struct apihttp_conn {
     char peer[API_PEER_MAX];
     int header_too_long;
     long long content_length;
-    long long body_seen;
     struct kb_buf body;     /* at most API_BODY_MAX bytes kept */
     struct api_response early; /* an answer decided before the body was read */
     int has_early;
@@ -109,6 +109,8 @@ static int on_writeable(struct apihttp_conn *c)
     if (c->state == ST_HEAD) {
         unsigned char buf[LWS_PRE + 2048];
         unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+        if (c->head) /* HEAD: no body may follow the head */
+            c->resp.len = 0;
         if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status,
                                         "application/json; charset=utf-8",
                                         (lws_filepos_t)c->resp.len, &p, end) ||
@@ -183,6 +185,7 @@ static void read_head(struct apihttp_conn *c)
         int n = lws_hdr_total_length(wsi, methods[i].token);
         if (n > 0) {
             c->method = methods[i].method;
+            c->head = methods[i].token == WSI_TOKEN_HEAD_URI;
             if (n > API_PATH_MAX || lws_hdr_copy(wsi, c->path, sizeof c->path,
                                                  methods[i].token) < 0)
                 c->header_too_long = 1;
@@ -286,7 +289,12 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
         c->close_after = 1;
         c->has_early = 1;
         c->content_length = 0;
-    } else if (c->content_length < 0 || c->content_length > API_BODY_DRAIN_MAX) {
+    } else if (c->content_length < 0) {
+        api_response_error(&c->early, 400, "bad_header", "Content-Length is negative");
+        c->close_after = 1;
+        c->has_early = 1;
+        c->content_length = 0;
+    } else if (c->content_length > API_BODY_DRAIN_MAX) {
         char msg[96];
         snprintf(msg, sizeof msg, "the body is larger than %d bytes", API_BODY_MAX);
         api_response_error(&c->early, 413, "too_large", msg);
@@ -318,7 +326,6 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
 
 static void on_body(struct apihttp_conn *c, const void *in, size_t len)
 {
-    c->body_seen += (long long)len;
     if (!c->has_early && c->body.len + len <= API_BODY_MAX)
         kb_buf_add(&c->body, in, len);
 }

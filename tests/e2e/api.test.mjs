@@ -306,6 +306,8 @@ test('one keep-alive connection serves requests after errors, including a droppe
     ['GET', '/api/v1/nothing', null, auth, 404],
     ['POST', '/api/v1/nothing', '{"a":1}', { 'content-type': 'application/json' }, 404],
     ['DELETE', '/api/v1/me', null, auth, 405],
+    ['HEAD', '/api/v1/me', null, auth, 405], // a head without a body
+    ['POST', '/api/v1/sessions', '{"username":"agent"}', { 'content-type': 'application/json' }, 400],
     ['GET', '/api/v1/me', null, auth, 200],
   ];
   for (const [i, [method, p, body, headers, status]] of seq.entries()) {
