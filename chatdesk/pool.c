@@ -42,6 +42,7 @@ struct cd_pool {
     int nworkers;
     void (*notify)(void *);
     void *ud;
+    const struct desk_config *desk_cfg; /* the API's session ttl */
 };
 
 struct desk_job *pool_job_new(void)
@@ -57,6 +58,7 @@ void pool_job_free(struct desk_job *job)
         return;
     desk_msg_fin(&job->msg);
     desk_outbox_fin(&job->out);
+    api_call_free(job->api);
     free(job);
 }
 
@@ -96,11 +98,13 @@ static void *worker_main(void *arg)
         q->len--;
         pthread_mutex_unlock(&p->mu);
 
-        if (job->search)
+        if (job->api)
+            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp);
+        else if (job->search)
             desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
         else
             desk_on_message(w->desk, &job->client, &job->msg, &job->out);
-        if (job->out.db_error)
+        if (!job->api && job->out.db_error)
             kb_warn("%s: the database is unavailable: %s",
                     job->search ? "suggestions" : proto_type_name(job->msg.type),
                     store_errmsg(desk_store(w->desk)));
@@ -123,6 +127,7 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
         pthread_cond_init(&p->q[s].cv, NULL);
     p->notify = notify;
     p->ud = ud;
+    p->desk_cfg = &cfg->desk;
     p->lexicon = kb_lexicon_new_builtin();
     int nreq = cfg->threads * POOL_DB_PER_THREAD, nsearch = cfg->threads;
     if (nreq > POOL_MAX_DB_WORKERS)

@@ -12,7 +12,8 @@
  * - requests (job->search == 0): POOL_DB_PER_THREAD * cfg->threads workers
  *   (at most POOL_MAX_DB_WORKERS, at least cfg->threads), mostly waiting on
  *   PostgreSQL (commits wait for fsync; concurrent ones
- *   share it), so there are more of them than cores;
+ *   share it), so there are more of them than cores; JSON API requests
+ *   (job->api: api_handle) run here too;
  * - suggestion searches (job->search != 0, desk_suggest): cfg->threads
  *   workers at a lower CPU priority (nice POOL_SEARCH_NICE), so that they
  *   take the cores the request workers and the event loop leave.
@@ -22,6 +23,7 @@
 #ifndef CD_POOL_H
 #define CD_POOL_H
 
+#include "api.h"
 #include "config.h"
 #include "desk.h"
 
@@ -41,12 +43,14 @@ struct desk_job {
     int search;                /* a suggestion search (desk_suggest(suggest)),
                                   not a request (desk_on_message(msg)) */
     struct desk_suggest suggest;
+    struct api_call *api;      /* a JSON API request (api_handle), owned;
+                                  conn is then the HTTP transport's */
 };
 
 /* A zeroed job with an initialised outbox. Never NULL. */
 struct desk_job *pool_job_new(void);
 
-/* Frees job, its message and outbox (not conn). NULL is a no-op. */
+/* Frees job, its message, outbox and API call (not conn). NULL is a no-op. */
 void pool_job_free(struct desk_job *job);
 
 typedef struct cd_pool cd_pool;

@@ -6,6 +6,7 @@
  * is gone, so late answers are dropped instead of touching a freed wsi. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "ws.h"
+#include "apihttp.h"
 #include "hub.h"
 #include "kb_log.h"
 #include "pool.h"
@@ -19,6 +20,9 @@
 #include <time.h>
 
 #define WS_PROTOCOL "kbdesk"
+/* the JSON API's protocol, mounted at API_MOUNT (apihttp.c) */
+#define API_PROTOCOL "kbdesk-api"
+#define API_MOUNT "/api"
 #define WS_PATH "/ws"
 /* longest Origin / Host header considered (a longer one is refused) */
 #define WS_ORIGIN_MAX 512
@@ -56,6 +60,8 @@ struct cd_server {
     char *own_origins;
     lws_sorted_usec_list_t sul_maint;
     struct lws_http_mount mount;
+    struct lws_http_mount api_mount;
+    struct apihttp_ops api_ops;
     struct lws_protocol_vhost_options pvo, pvo_default;
     lws_retry_bo_t retry;
 };
@@ -241,7 +247,10 @@ static void collect(cd_server *s)
     struct desk_job *job = s->pool ? pool_take_done(s->pool) : NULL;
     while (job) {
         struct desk_job *next = job->next;
-        hub_done(s->hub, job);
+        if (job->api)
+            apihttp_done(job);
+        else
+            hub_done(s->hub, job);
         job = next;
     }
 }
@@ -313,9 +322,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* The JSON API under API_MOUNT (its finished jobs are collected with the
+ * others, in callback's LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
+{
+    cd_server *s = lws_context_user(lws_get_context(wsi));
+    if (!s)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    return apihttp_callback(&s->api_ops, wsi, reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, 0, 0, 0, NULL, 0},
     {WS_PROTOCOL, callback, sizeof(struct pss), 16 * 1024, 0, NULL, 0},
+    {API_PROTOCOL, api_callback, sizeof(struct apihttp_pss), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -402,13 +423,20 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->mount.def = "index.html";
     s->mount.origin_protocol = LWSMPRO_FILE;
     s->mount.cache_max_age = 0;
+    s->mount.mount_next = &s->api_mount;
+    s->api_mount.mountpoint = API_MOUNT;
+    s->api_mount.mountpoint_len = (unsigned char)strlen(API_MOUNT);
+    s->api_mount.origin = API_PROTOCOL;
+    s->api_mount.origin_protocol = LWSMPRO_CALLBACK;
+    s->api_ops.submit = submit;
+    s->api_ops.ud = s;
     s->retry.secs_since_valid_ping = 30;
     s->retry.secs_since_valid_hangup = 60;
 
     memset(&info, 0, sizeof info);
     info.protocols = protocols;
     info.pvo = &s->pvo;
-    info.mounts = s->www_root ? &s->mount : NULL;
+    info.mounts = s->www_root ? &s->mount : &s->api_mount;
     info.port = cfg->port; /* 0: the kernel picks */
     int all = strcmp(cfg->host, "0.0.0.0") == 0;
     info.iface = all ? NULL : cfg->host;
@@ -464,7 +492,10 @@ void cd_server_free(cd_server *s)
         struct desk_job *left = pool_stop(s->pool);
         while (left) {
             struct desk_job *next = left->next;
-            hub_drop(s->hub, left);
+            if (left->api)
+                apihttp_drop(left);
+            else
+                hub_drop(s->hub, left);
             left = next;
         }
     }

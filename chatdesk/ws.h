@@ -11,6 +11,8 @@
  * queued per connection and written in LWS_CALLBACK_SERVER_WRITEABLE, one
  * frame per callback, with LWS_PRE headroom. Finished jobs come back from
  * the workers through the pool's done queue and lws_cancel_service().
+ * The JSON API is mounted at /api (protocol "kbdesk-api", apihttp.h); its
+ * jobs come back through the same done queue.
  * Everything runs on the one service thread, except cd_server_wake. */
 #ifndef CD_WS_H
 #define CD_WS_H

@@ -1,0 +1,235 @@
+/* api: chatdesk's JSON API service functions (see api.h). Store failures
+ * map to one answer each: STORE_EDB is 503 db_unavailable (nothing was
+ * done), a row the caller may not see is 404 like a missing one, anything
+ * else unexpected is 500 internal. */
+#include "api.h"
+#include "kb_log.h"
+#include "kb_util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* a live session is marked seen at most this often (as for WebSocket
+ * frames, desk.c's SESSION_TOUCH_EVERY) */
+#define API_TOUCH_EVERY 60
+
+void api_call_free(struct api_call *call)
+{
+    if (!call)
+        return;
+    api_request_fin(&call->req);
+    api_response_fin(&call->resp);
+    free(call);
+}
+
+static void db_unavailable(struct api_ctx *ctx)
+{
+    kb_warn("api %s: the database is unavailable: %s", ctx->req->route->name,
+            store_errmsg(desk_store(ctx->d)));
+    api_response_error(ctx->resp, 503, "db_unavailable",
+                       "the database is unavailable: nothing was done; retry shortly");
+}
+
+static void store_failed(struct api_ctx *ctx, int rc)
+{
+    if (rc == STORE_EDB) {
+        db_unavailable(ctx);
+        return;
+    }
+    kb_warn("api %s: %s", ctx->req->route->name, store_errmsg(desk_store(ctx->d)));
+    api_response_error(ctx->resp, 500, "internal", "internal error");
+}
+
+/* The person behind the request's bearer token, into who. Returns 0, or -1
+ * with the answer set (401, 503). */
+static int authenticate(struct api_ctx *ctx, struct desk_client *who)
+{
+    const struct api_request *req = ctx->req;
+    memset(who, 0, sizeof *who);
+    if (!req->token[0]) {
+        api_response_error(ctx->resp, 401, "unauthorized",
+                           req->has_auth ? "the Authorization header is not \"Bearer <token>\""
+                                         : "send Authorization: Bearer <session token>");
+        return -1;
+    }
+    struct store *st = desk_store(ctx->d);
+    struct store_session ss;
+    int rc = auth_token_hash(req->token, who->token_hash);
+    if (rc == 0)
+        rc = store_session_lookup(st, who->token_hash, &ss);
+    else
+        rc = STORE_ENOTFOUND;
+    int ttl = ctx->cfg->session_ttl;
+    int every = ttl / 10 < API_TOUCH_EVERY ? ttl / 10 : API_TOUCH_EVERY;
+    if (rc == 0)
+        rc = store_session_check(st, who->token_hash, ss.person_id, ttl, every);
+    if (rc == STORE_ENOTFOUND) {
+        api_response_error(ctx->resp, 401, "unauthorized",
+                           "the session has expired or was ended: log in again");
+        return -1;
+    }
+    if (rc) {
+        store_failed(ctx, rc);
+        return -1;
+    }
+    who->role = strcmp(ss.role, "requester") == 0 ? DESK_REQUESTER : DESK_AGENT;
+    who->person_id = ss.person_id;
+    memcpy(who->name, ss.name, sizeof who->name);
+    return 0;
+}
+
+void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
+                struct api_response *resp)
+{
+    struct desk_client who;
+    memset(&who, 0, sizeof who);
+    struct api_ctx ctx = {d, cfg, &who, req, resp};
+    if (!req->route) { /* the transport routes first; be safe */
+        api_response_error(resp, 404, "not_found", "no such endpoint");
+        return;
+    }
+    if (req->route->auth && authenticate(&ctx, &who))
+        return;
+    req->route->handler(&ctx);
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+/* HTTP status of a WebSocket error code answering login. */
+static int login_status(const char *code)
+{
+    static const struct {
+        const char *code;
+        int status;
+    } map[] = {
+        {"login_failed", 401}, {"bad_field", 400},       {"missing_field", 400},
+        {"bad_json", 400},     {"rate_limited", 429},    {"overloaded", 503},
+        {"db_unavailable", 503}, {"forbidden", 403},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (strcmp(map[i].code, code) == 0)
+            return map[i].status;
+    return 500;
+}
+
+void api_sessions_create(struct api_ctx *ctx)
+{
+    json_t *body = ctx->req->body;
+    if (!body) {
+        api_response_error(ctx->resp, 400, "bad_json",
+                           "send {\"username\":...,\"password\":...} as the JSON body");
+        return;
+    }
+    /* the WebSocket's own login frame, so the fields are checked by the
+     * same rules (proto_parse) */
+    json_t *frame = json_pack("{s:s}", "type", "login");
+    static const char *const fields[] = {"username", "password"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_object_get(body, fields[i]);
+        if (v && !json_is_string(v)) {
+            json_decref(frame);
+            char msg[64];
+            snprintf(msg, sizeof msg, "%s must be a string", fields[i]);
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return;
+        }
+        if (v)
+            json_object_set(frame, fields[i], v);
+    }
+    size_t len;
+    char *text = proto_dump(frame, &len);
+    struct desk_msg msg;
+    struct proto_error pe;
+    int rc = proto_parse(text, len, &msg, &pe);
+    free(text);
+    if (rc) {
+        api_response_error(ctx->resp, 400, "bad_field", pe.message);
+        return;
+    }
+    if (!msg.username || !msg.password) {
+        desk_msg_fin(&msg);
+        api_response_error(ctx->resp, 400, "bad_field", "username and password are required");
+        return;
+    }
+
+    struct desk_client nobody;
+    memset(&nobody, 0, sizeof nobody);
+    struct desk_outbox out;
+    desk_outbox_init(&out);
+    desk_on_message(ctx->d, &nobody, &msg, &out);
+    char username[STORE_NAME_MAX];
+    snprintf(username, sizeof username, "%s", msg.username);
+    desk_msg_fin(&msg);
+
+    /* the answer to the connection itself: welcome or error */
+    json_t *answer = NULL;
+    for (struct desk_frame *f = out.head; f && !answer; f = f->next)
+        if (f->to == DESK_TO_SELF)
+            answer = json_loadb(f->json, f->len, 0, NULL);
+    const char *type = json_string_value(json_object_get(answer, "type"));
+    const char *token = json_string_value(json_object_get(answer, "session"));
+    if (type && strcmp(type, "welcome") == 0 && token && out.client_set) {
+        struct store_session ss;
+        rc = store_session_lookup(desk_store(ctx->d), out.client.token_hash, &ss);
+        if (rc == 0) {
+            api_response_json(ctx->resp, 201,
+                              json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "token", token,
+                                        "token_type", "Bearer", "expires_at",
+                                        (json_int_t)ss.expires_at, "role", ss.role, "name",
+                                        ss.name, "username", username));
+        } else {
+            store_failed(ctx, rc == STORE_ENOTFOUND ? STORE_EDB : rc);
+        }
+    } else if (type && strcmp(type, "error") == 0) {
+        const char *code = json_string_value(json_object_get(answer, "code"));
+        const char *message = json_string_value(json_object_get(answer, "message"));
+        int status = login_status(code ? code : "");
+        if (out.db_error)
+            db_unavailable(ctx);
+        else
+            api_response_error(ctx->resp, status, status == 500 ? "internal" : code,
+                               message ? message : "login failed");
+    } else {
+        api_response_error(ctx->resp, 500, "internal", "internal error");
+    }
+    json_decref(answer);
+    desk_outbox_fin(&out);
+}
+
+void api_sessions_delete(struct api_ctx *ctx)
+{
+    int rc = store_session_delete(desk_store(ctx->d), ctx->who->token_hash);
+    if (rc && rc != STORE_ENOTFOUND) {
+        store_failed(ctx, rc);
+        return;
+    }
+    api_response_json(ctx->resp, 204, NULL);
+}
+
+/* ---- me ------------------------------------------------------------------------ */
+
+void api_me_get(struct api_ctx *ctx)
+{
+    const struct desk_client *who = ctx->who;
+    api_response_json(ctx->resp, 200,
+                      json_pack("{s:I, s:s, s:s}", "id", (json_int_t)who->person_id, "role",
+                                who->role == DESK_REQUESTER ? "requester" : "agent", "name",
+                                who->name));
+}
+
+/* ---- tickets ----------------------------------------------------------------------- */
+
+void api_tickets_get(struct api_ctx *ctx)
+{
+    struct store_ticket t;
+    int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
+    if (rc == 0) {
+        api_response_json(ctx->resp, 200, proto_ticket(&t));
+    } else if (rc == STORE_ENOTFOUND || rc == STORE_EFORBIDDEN) {
+        /* someone else's ticket is answered like one that does not exist */
+        api_response_error(ctx->resp, 404, "not_found", "no such ticket");
+    } else {
+        store_failed(ctx, rc);
+    }
+    store_ticket_fin(&t);
+}

@@ -1,0 +1,54 @@
+/* api: the service functions of chatdesk's JSON API (/api/v1, described in
+ * chatdesk/openapi.yaml). Like desk_on_message, they take a request struct
+ * and fill a response struct, never see a socket, and run on a worker
+ * thread with that worker's struct desk (its PostgreSQL connection).
+ *
+ * Authentication is the WebSocket's: POST /api/v1/sessions runs the very
+ * same `login` request through desk_on_message (password check, session
+ * creation, and whatever else login does), and a bearer token is a session
+ * token of either kind, checked like every WebSocket frame of a signed-in
+ * client (live, not ended, person not disabled; a use keeps it alive).
+ * Row permissions are the store's, as for the WebSocket: a requester sees
+ * only their own tickets, and someone else's ticket is answered exactly
+ * like a ticket that does not exist (404 not_found). */
+#ifndef CD_API_H
+#define CD_API_H
+
+#include "desk.h"
+#include "httpreq.h"
+#include "router.h"
+
+/* One request on its way through a worker: the transport fills req and
+ * frees both with api_call_free once resp is written. */
+struct api_call {
+    struct api_request req;
+    struct api_response resp;
+};
+
+/* Frees call's request and response and call. NULL is a no-op. */
+void api_call_free(struct api_call *call);
+
+/* What a handler gets. */
+struct api_ctx {
+    struct desk *d;
+    const struct desk_config *cfg;
+    const struct desk_client *who;   /* the token's person (role DESK_NONE
+                                        for routes without auth) */
+    const struct api_request *req;
+    struct api_response *resp;
+};
+
+/* Answers req (req->route set by router_match) into resp (zeroed by the
+ * caller, freed with api_response_fin): authenticates the bearer token when
+ * the route needs it (401 unauthorized, 503 db_unavailable) and calls the
+ * route's handler. Never fails: every problem is an error response. */
+void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
+                struct api_response *resp);
+
+/* The handlers (router.c's table). */
+void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
+void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/current */
+void api_me_get(struct api_ctx *ctx);          /* GET /api/v1/me */
+void api_tickets_get(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number} */
+
+#endif

@@ -1,0 +1,72 @@
+/* router: chatdesk's API routes and path matching (see router.h). Adding
+ * an endpoint is one line here, one service function in api.c and its
+ * description in chatdesk/openapi.yaml. */
+#include "router.h"
+#include "api.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct router_route router_routes[] = {
+    {API_M_POST, "/api/v1/sessions", api_sessions_create, 0, "sessions.create"},
+    {API_M_DELETE, "/api/v1/sessions/current", api_sessions_delete, 1, "sessions.delete"},
+    {API_M_GET, "/api/v1/me", api_me_get, 1, "me.get"},
+    {API_M_GET, "/api/v1/tickets/{number}", api_tickets_get, 1, "tickets.get"},
+    {API_M_NONE, NULL, NULL, 0, NULL},
+};
+
+/* Does path match pattern? Fills params (API_PARAMS_MAX of them). */
+static int match(const char *pattern, const char *path, char params[][API_PARAM_MAX])
+{
+    int np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p != '/' || *s != '/')
+            return 0;
+        p++, s++;
+        size_t plen = strcspn(p, "/"), slen = strcspn(s, "/");
+        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (slen == 0 || slen >= API_PARAM_MAX || np >= API_PARAMS_MAX)
+                return 0;
+            memcpy(params[np], s, slen);
+            params[np][slen] = '\0';
+            np++;
+        } else if (plen != slen || memcmp(p, s, plen) != 0) {
+            return 0;
+        }
+        p += plen;
+        s += slen;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+int router_match_in(const struct router_route *table, struct api_request *req, char *allow,
+                    size_t allow_len)
+{
+    char params[API_PARAMS_MAX][API_PARAM_MAX];
+    int path_found = 0;
+    size_t used = 0;
+    if (allow_len)
+        allow[0] = '\0';
+    req->route = NULL;
+    for (const struct router_route *r = table; r->pattern; r++) {
+        memset(params, 0, sizeof params);
+        if (!match(r->pattern, req->path ? req->path : "", params))
+            continue;
+        if (r->method == req->method) {
+            req->route = r;
+            memcpy(req->params, params, sizeof params);
+            return 200;
+        }
+        path_found = 1;
+        const char *m = httpreq_method_name(r->method);
+        if (!strstr(allow, m) && used + strlen(m) + 3 < allow_len)
+            used += (size_t)snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", m);
+    }
+    return path_found ? 405 : 404;
+}
+
+int router_match(struct api_request *req, char *allow, size_t allow_len)
+{
+    return router_match_in(router_routes, req, allow, allow_len);
+}
