@@ -41,6 +41,7 @@
 #define WS_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: "Try Again Later" */
 #define ACCEPT_BATCH 64     /* accepts per wake-up of the listening socket */
 #define REFUSING_MAX 32     /* refused connections being answered at one time */
+#define REFUSING_SECS 2     /* ... each waits this long at most for its request */
 #define BACKOFF_MIN_MS 20   /* accept() paused for lack of descriptors: first pause */
 #define BACKOFF_MAX_MS 1000 /* ... doubling up to this */
 #define RETRY_AFTER "5"     /* seconds, for a 503 */
@@ -382,8 +383,13 @@ static void admit(cd_server *s, int fd, const struct kb_addr *addr)
     info.opaque = p;
     struct lws *w = lws_adopt_descriptor_vhost_via_info(&info);
     p->in_adopt = 0;
-    if (w && !p->gone)
-        return; /* the wsi owns p until WSI_DESTROY */
+    if (w && !p->gone) {
+        /* the wsi owns p until WSI_DESTROY; a refused client that sends no
+         * request soon gives its refusal slot to the next */
+        if (why)
+            lws_set_timeout(w, PENDING_TIMEOUT_USER_REASON_BASE, REFUSING_SECS);
+        return;
+    }
     if (!p->gone) /* lws gave up (and closed fd) before the wsi took p */
         give_back(s, p);
     free(p);
