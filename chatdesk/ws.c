@@ -307,14 +307,7 @@ static const char *refusal_message(enum kb_refusal r)
 }
 
 /* written at once, without lws, when even a polite refusal is too much */
-static const char refusal_now[] =
-    "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: application/json\r\n"
-    "Content-Length: 94\r\n"
-    "Retry-After: " RETRY_AFTER "\r\n"
-    "Connection: close\r\n\r\n"
-    "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections; retry "
-    "later\"}}";
+static const char refusal_now[] = KB_NET_REFUSAL;
 
 /* The place a closed (or never adopted) connection held is free again. */
 static void give_back(cd_server *s, const struct peer *p)

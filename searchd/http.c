@@ -413,14 +413,7 @@ struct adoption {
 };
 
 /* written at once, without lws, when even a polite refusal is too much */
-static const char refusal_now[] =
-    "HTTP/1.1 503 Service Unavailable\r\n"
-    "Content-Type: " CODEC_JSON "\r\n"
-    "Content-Length: 94\r\n"
-    "Retry-After: " CODEC_RETRY_AFTER "\r\n"
-    "Connection: close\r\n\r\n"
-    "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections; retry "
-    "later\"}}";
+static const char refusal_now[] = KB_NET_REFUSAL;
 
 /* A refused connection: answer 503 too_many_connections (with Retry-After)
  * without waiting for its request, then the lingering close. */

@@ -301,6 +301,9 @@ int kb_net_spare_open(void)
     return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+_Static_assert(sizeof KB_NET_REFUSAL_BODY - 1 == KB_NET_REFUSAL_BODY_LEN,
+               "KB_NET_REFUSAL's Content-Length");
+
 void kb_net_refuse_now(int fd, const char *msg, size_t len)
 {
     char scratch[4096];

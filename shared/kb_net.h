@@ -125,6 +125,20 @@ enum kb_accept_result {
 enum kb_accept_result kb_net_accept(int lfd, int *spare, const char *refusal, size_t refusal_len,
                                     int *fd_out, struct kb_addr *peer);
 
+/* The whole HTTP answer written by kb_net_refuse_now when a daemon cannot
+ * afford a polite refusal (and by kb_net_accept's shedding): 503
+ * too_many_connections in the error shape, Retry-After 5, then close. */
+#define KB_NET_REFUSAL_BODY                                                                     \
+    "{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many connections; retry "  \
+    "later\"}}"
+#define KB_NET_REFUSAL_BODY_LEN 87 /* checked by a static assertion in kb_net.c */
+#define KB_NET_REFUSAL                                                                          \
+    "HTTP/1.1 503 Service Unavailable\r\n"                                                     \
+    "Content-Type: application/json; charset=utf-8\r\n"                                        \
+    "Content-Length: 87\r\n"                                                                   \
+    "Retry-After: 5\r\n"                                                                       \
+    "Connection: close\r\n\r\n" KB_NET_REFUSAL_BODY
+
 /* Best-effort refusal of a connection the caller will not serve: reads
  * what the client has sent so far, writes msg[0, len) without blocking,
  * shuts the sending side and closes fd. */

@@ -270,11 +270,11 @@ static void test_accept_out_of_descriptors(void **state)
     assert_true(nfill < 64); /* really out of descriptors now */
 
     /* with the spare: the waiting connection is taken, refused and closed */
-    static const char refusal[] = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+    static const char refusal[] = KB_NET_REFUSAL;
     enum kb_accept_result r = kb_net_accept(lfd, &spare, refusal, sizeof refusal - 1, &fd, &peer);
     assert_int_equal(r, KB_ACCEPT_SHED);
     assert_true(spare >= 0); /* reopened */
-    char buf[128];
+    char buf[512];
     wait_readable(c1);
     ssize_t n = recv(c1, buf, sizeof buf - 1, 0);
     assert_int_equal(n, (ssize_t)sizeof refusal - 1);
@@ -304,6 +304,24 @@ static void test_accept_out_of_descriptors(void **state)
     close(c2);
     close(spare);
     close(lfd);
+}
+
+/* The refusal written without lws is a well-formed answer: its
+ * Content-Length is its body's length, the body the error shape. */
+static void test_refusal_answer(void **state)
+{
+    (void)state;
+    const char *r = KB_NET_REFUSAL;
+    assert_true(strncmp(r, "HTTP/1.1 503 ", 13) == 0);
+    const char *end = strstr(r, "\r\n\r\n");
+    assert_non_null(end);
+    const char *cl = strstr(r, "Content-Length: ");
+    assert_non_null(cl);
+    assert_true(cl < end);
+    assert_int_equal(strtol(cl + 16, NULL, 10), (long)strlen(end + 4));
+    assert_string_equal(end + 4, KB_NET_REFUSAL_BODY);
+    assert_non_null(strstr(end + 4, "\"code\":\"too_many_connections\""));
+    assert_non_null(strstr(r, "\r\nRetry-After: 5\r\n"));
 }
 
 static void test_set_nofile(void **state)
@@ -338,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_admit_caps),
         cmocka_unit_test(test_listen_errors),
         cmocka_unit_test(test_accept_out_of_descriptors),
+        cmocka_unit_test(test_refusal_answer),
         cmocka_unit_test(test_set_nofile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
