@@ -919,7 +919,8 @@ test('caps: out of descriptors chatdesk refuses (no_fd), stays idle and serves a
     // have given up their refusal slots) with the reason
     const r = await waitFor(async () => {
       const x = await httpRaw(port, '/', { localAddress: '127.0.0.2' });
-      return x.status === 503 && /file descriptors/.test(x.json?.error?.message) && x;
+      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
+      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
     }, 'a refusal for lack of descriptors');
     assertPage503(r, /file descriptors/);
     const busy = await cpuShare(pid, 2000);
