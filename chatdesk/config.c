@@ -89,9 +89,33 @@ void cd_config_usage(FILE *f)
             "config file: one `key = value` per line; lines starting with # and blank\n"
             "lines are ignored; keys: index, db, listen, www, migrations, threads,\n"
             "log_level, max_frame, rate, burst, session_ttl, suggestions,\n"
-            "auto_close_days, maintenance_interval, allowed_origins. An unknown or repeated key or a\n"
+            "auto_close_days, maintenance_interval, allowed_origins, and (file only)\n"
+            "max_connections, max_connections_per_address, max_open_files,\n"
+            "metrics_access, metrics_token. An unknown or repeated key or a\n"
             "bad value is an error naming FILE:LINE. Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
+            "\n"
+            "connections and /metrics (config file keys):\n"
+            "  max_connections = N  open connections (pages and WebSockets) in all,\n"
+            "                       1..%d (default %d); one more gets HTTP 503\n"
+            "                       too_many_connections, or for a WebSocket the close\n"
+            "                       code 1013 (try again later)\n"
+            "  max_connections_per_address = N\n"
+            "                       open connections from one client address, 0..%d\n"
+            "                       (default %d; 0: no cap). Behind a reverse proxy every\n"
+            "                       client has the proxy's address: raise it or use 0\n"
+            "  max_open_files = N   RLIMIT_NOFILE (soft) set at start, 32.. (default 0:\n"
+            "                       raised, never lowered, to max_connections + %d +\n"
+            "                       what is open at start); if the hard limit is lower,\n"
+            "                       chatdesk logs what it got. %d descriptors are kept\n"
+            "                       back for PostgreSQL, the index, pages being sent and\n"
+            "                       refusals; connections beyond what the rest allows\n"
+            "                       are refused (no_fd)\n"
+            "  metrics_access = loopback|token|public\n"
+            "                       who may read GET /metrics (default loopback: clients\n"
+            "                       on 127.0.0.0/8 or ::1; token: `Authorization: Bearer\n"
+            "                       <metrics_token>`); others get 403 forbidden\n"
+            "  metrics_token = TOKEN  the token for metrics_access = token\n"
             "\n"
             "useradd: creates an agent account USERNAME (letters, digits, . _ -; at\n"
             "most 64) with display name DISPLAY_NAME (default USERNAME). The password\n"
@@ -104,7 +128,9 @@ void cd_config_usage(FILE *f)
             "database cannot be opened, a migration fails, address in use), 2 usage or\n"
             "configuration error. If PostgreSQL goes away while running, clients get\n"
             "error frames (db_unavailable) and chatdesk reconnects by itself.\n",
-            CD_MAX_THREADS, CD_MAX_FRAME_LIMIT);
+            CD_MAX_THREADS, CD_MAX_FRAME_LIMIT, KB_NET_MAX_CONNECTIONS_LIMIT,
+            KB_NET_DEFAULT_MAX_CONNECTIONS, KB_NET_MAX_CONNECTIONS_LIMIT, CD_DEFAULT_PER_ADDRESS,
+            KB_NET_FD_RESERVE, KB_NET_FD_RESERVE);
 }
 
 /* ---- one key ---------------------------------------------------------------- */
@@ -222,6 +248,9 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
         kb_seterr(err, errlen, "%s: empty value", key);
         return -1;
     }
+    int nrc = kb_net_config_set(&cfg->net, key, v, err, errlen);
+    if (nrc <= 0)
+        return nrc;
     long lo, hi, n;
     int *slot = int_slot(cfg, key, &lo, &hi);
     if (slot) {
@@ -363,7 +392,7 @@ char *cd_origins_normalise(const char *list, char *err, size_t errlen)
 static const char *const file_keys[] = {
     "index",  "db",    "listen",      "www",         "migrations",      "threads",
     "log_level", "max_frame", "rate", "burst",   "session_ttl", "suggestions",
-    "auto_close_days", "maintenance_interval", "allowed_origins",
+    "auto_close_days", "maintenance_interval", "allowed_origins", KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
@@ -459,6 +488,7 @@ void cd_config_fin(struct cd_config *cfg)
     free(cfg->www);
     free(cfg->migrations);
     free(cfg->allowed_origins);
+    kb_net_config_fin(&cfg->net);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -477,6 +507,7 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->burst = 40;
     cfg->maintenance_interval = 600;
     desk_config_default(&cfg->desk);
+    kb_net_config_init(&cfg->net, CD_DEFAULT_PER_ADDRESS);
 }
 
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -551,6 +582,10 @@ int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size
     }
     if (!cfg->db) {
         kb_seterr(err, errlen, "no database: give --db CONNINFO or `db = ...` (see --help)");
+        cd_config_fin(cfg);
+        return -1;
+    }
+    if (kb_net_config_check(&cfg->net, err, errlen)) {
         cd_config_fin(cfg);
         return -1;
     }

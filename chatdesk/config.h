@@ -7,12 +7,17 @@
 
 #include "desk.h"
 #include "kb_log.h"
+#include "kb_net.h"
 
 #include <stddef.h>
 #include <stdio.h>
 
 #define CD_MAX_THREADS 64
 #define CD_MAX_FRAME_LIMIT (16 * 1024 * 1024)
+/* default cap on connections from one address (max_connections_per_address):
+ * every open chat or agent page holds a WebSocket, and an office behind
+ * one NAT address shares it */
+#define CD_DEFAULT_PER_ADDRESS 1024
 
 struct cd_config {
     char *index;          /* index folder (required) */
@@ -32,6 +37,7 @@ struct cd_config {
                                  /ws besides the server's own, comma-separated,
                                  lowercase, as cd_origins_normalise made them */
     struct desk_config desk;  /* session_ttl, suggestions, auto_close_days */
+    struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

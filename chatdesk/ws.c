@@ -3,12 +3,27 @@
  * Ownership: a struct ws_conn lives from LWS_CALLBACK_ESTABLISHED to
  * LWS_CALLBACK_CLOSED. The hub's connection (hc) may outlive it while a job
  * for it is at a worker: hub_closed tells the hub that the transport handle
- * is gone, so late answers are dropped instead of touching a freed wsi. */
+ * is gone, so late answers are dropped instead of touching a freed wsi.
+ *
+ * Accepting: chatdesk listens itself (kb_net_listen) and hands the
+ * listening socket to lws as a raw file descriptor, so accept() is ours
+ * (lws 4.1 spins on a listening socket whose accept() fails with EMFILE).
+ * Each connection is admitted against the caps (kb_admit: in all, per
+ * client address, and what the descriptors allow) and adopted by the
+ * vhost for HTTP with a struct peer as its opaque user data, freed at
+ * LWS_CALLBACK_WSI_DESTROY. A refused connection is still adopted so it
+ * can be told why: a page request gets HTTP 503 too_many_connections, a
+ * WebSocket completes its handshake and is closed with code 1013 (try
+ * again later). Out of descriptors, kb_net_accept sheds waiting
+ * connections with its spare descriptor; if even that fails, the
+ * listening socket is left out of the poll set for a back-off period. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "ws.h"
 #include "apihttp.h"
 #include "hub.h"
 #include "kb_log.h"
+#include "kb_net.h"
+#include "metrics.h"
 #include "pool.h"
 #include "kb_util.h"
 
@@ -18,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define WS_PROTOCOL "kbdesk"
 /* the JSON API's protocol, mounted at API_MOUNT (apihttp.c) */
@@ -26,6 +42,21 @@
 #define WS_PATH "/ws"
 /* longest Origin / Host header considered (a longer one is refused) */
 #define WS_ORIGIN_MAX 512
+#define WS_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: "Try Again Later" */
+#define ACCEPT_BATCH 64     /* accepts per wake-up of the listening socket */
+#define REFUSING_MAX 32     /* refused connections being answered at one time */
+#define REFUSING_SECS 2     /* ... each waits this long at most for its request */
+#define BACKOFF_MIN_MS 20   /* accept() paused for lack of descriptors: first pause */
+#define BACKOFF_MAX_MS 1000 /* ... doubling up to this */
+#define RETRY_AFTER "5"     /* seconds, for a 503 */
+
+/* What chatdesk knows of a connection lws adopted: its opaque user data. */
+struct peer {
+    struct kb_addr addr;
+    enum kb_refusal refused; /* KB_REFUSE_NONE: admitted (counted in the caps) */
+    int in_adopt;            /* lws_adopt_* has not returned yet */
+    int gone;                /* WSI_DESTROY came during the adoption */
+};
 
 struct out_frame {
     struct out_frame *next;
@@ -59,6 +90,16 @@ struct cd_server {
      * when listening on every address: then the request's Host decides) */
     char *own_origins;
     lws_sorted_usec_list_t sul_maint;
+    /* accepting (see the top of the file) */
+    int lfd;            /* the listening socket (owned by lws once adopted) */
+    struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
+    int spare;          /* reserved descriptor for kb_net_accept, or -1 */
+    kb_admit *admit;    /* the caps and the connections they count */
+    int refusing;       /* refused connections being answered */
+    long nofile;        /* RLIMIT_NOFILE (soft) in force */
+    int backoff_ms;     /* current pause of accept(), 0 when accepting */
+    lws_sorted_usec_list_t sul_backoff;
+    unsigned long long no_fd; /* connections shed for lack of descriptors */
     struct lws_http_mount mount;
     struct lws_http_mount api_mount;
     struct apihttp_ops api_ops;
@@ -91,6 +132,9 @@ static void ws_send(void *t, const char *json, size_t len)
     f->next = NULL;
     f->len = len;
     memcpy(f->buf + LWS_PRE, json, len);
+    /* frames are compact JSON with "type" first (proto.c) */
+    static const char ack[] = "{\"type\":\"ack\"";
+    cd_metrics_frame_out(len > sizeof ack - 1 && memcmp(json, ack, sizeof ack - 1) == 0);
     if (c->w_tail)
         c->w_tail->next = f;
     else
@@ -149,6 +193,7 @@ static void on_receive(cd_server *s, struct ws_conn *c, const void *in, size_t l
         return;
     int binary = lws_frame_is_binary(c->wsi);
     int oversize = c->oversize;
+    cd_metrics_frame_in();
     c->oversize = 0;
     hub_frame(s->hub, c->hc, c->rx.data ? c->rx.data : "", c->rx.len, binary, oversize);
     if (c->rx.cap > 64 * 1024) { /* do not keep a big buffer for an idle client */
@@ -247,6 +292,7 @@ static void collect(cd_server *s)
     struct desk_job *job = s->pool ? pool_take_done(s->pool) : NULL;
     while (job) {
         struct desk_job *next = job->next;
+        cd_metrics_job_done(job->search ? CD_STAGE_SEARCH : CD_STAGE_REQUEST);
         if (job->api)
             apihttp_done(job);
         else
@@ -255,16 +301,267 @@ static void collect(cd_server *s)
     }
 }
 
+/* ---- accepting and the caps ------------------------------------------------- */
+
+static const char *refusal_message(enum kb_refusal r)
+{
+    switch (r) {
+    case KB_REFUSE_PER_ADDRESS:
+        return "too many connections from your address; close some or try again later";
+    case KB_REFUSE_NO_FD:
+        return "the server has no file descriptors left for a connection; try again later";
+    default:
+        return "the server has too many connections; try again later";
+    }
+}
+
+/* written at once, without lws, when even a polite refusal is too much */
+static const char refusal_now[] = KB_NET_REFUSAL;
+
+/* The place a closed (or never adopted) connection held is free again. */
+static void give_back(cd_server *s, const struct peer *p)
+{
+    if (p->refused) {
+        s->refusing--;
+        return;
+    }
+    kb_admit_release(s->admit, &p->addr);
+    cd_metrics_conn_open(kb_admit_open(s->admit));
+}
+
+/* LWS_CALLBACK_WSI_DESTROY: the wsi (any role) is going away. */
+static void peer_destroyed(cd_server *s, struct lws *wsi)
+{
+    struct peer *p = lws_get_opaque_user_data(wsi);
+    if (!p)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    give_back(s, p);
+    if (p->in_adopt)
+        p->gone = 1; /* admit() frees it */
+    else
+        free(p);
+}
+
+/* A connection shed for lack of descriptors: counted, and logged for the
+ * first and then every 1000th. */
+static void count_no_fd(cd_server *s)
+{
+    cd_metrics_refused(KB_REFUSE_NO_FD);
+    if (s->no_fd++ % 1000 == 0)
+        kb_warn("out of file descriptors: %llu connection(s) refused so far (see "
+                "max_open_files)",
+                s->no_fd);
+}
+
+/* Admits fd (accepted from addr) or refuses it, and hands it to lws. */
+static void admit(cd_server *s, int fd, const struct kb_addr *addr)
+{
+    enum kb_refusal why = kb_admit_take(s->admit, addr);
+    if (why) {
+        cd_metrics_refused(why);
+        if (s->refusing >= REFUSING_MAX) {
+            kb_net_refuse_now(fd, refusal_now, sizeof refusal_now - 1);
+            return;
+        }
+        s->refusing++;
+        if (KB_LOG_DEBUG <= kb_log_level) {
+            char a[KB_ADDR_STRLEN];
+            kb_addr_format(addr, a, sizeof a);
+            kb_debug("refusing a connection from %s (%s)", a, kb_refusal_name(why));
+        }
+    } else {
+        cd_metrics_conn_open(kb_admit_open(s->admit));
+    }
+    struct peer *p = kb_xcalloc(1, sizeof *p);
+    p->addr = *addr;
+    p->refused = why;
+    p->in_adopt = 1;
+    lws_adopt_desc_t info;
+    memset(&info, 0, sizeof info);
+    info.vh = s->vh;
+    info.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;
+    info.fd.sockfd = fd;
+    info.opaque = p;
+    struct lws *w = lws_adopt_descriptor_vhost_via_info(&info);
+    p->in_adopt = 0;
+    if (w && !p->gone) {
+        /* the wsi owns p until WSI_DESTROY; a refused client that sends no
+         * request soon gives its refusal slot to the next */
+        if (why)
+            lws_set_timeout(w, PENDING_TIMEOUT_USER_REASON_BASE, REFUSING_SECS);
+        return;
+    }
+    if (!p->gone) /* lws gave up (and closed fd) before the wsi took p */
+        give_back(s, p);
+    free(p);
+}
+
+static void accept_resume(lws_sorted_usec_list_t *sul)
+{
+    cd_server *s = lws_container_of(sul, cd_server, sul_backoff);
+    if (s->spare < 0)
+        s->spare = kb_net_spare_open();
+    if (s->lwsi)
+        lws_rx_flow_control(s->lwsi, 1);
+}
+
+/* Out of descriptors with nothing to shed with: stop polling the listening
+ * socket for a while (doubling while it lasts), instead of spinning on it. */
+static void accept_pause(cd_server *s)
+{
+    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (s->backoff_ms > BACKOFF_MAX_MS)
+        s->backoff_ms = BACKOFF_MAX_MS;
+    cd_metrics_accept_paused();
+    if (s->backoff_ms == BACKOFF_MIN_MS)
+        kb_warn("out of file descriptors: accepting paused (see max_open_files)");
+    lws_rx_flow_control(s->lwsi, 0);
+    lws_sul_schedule(s->ctx, 0, &s->sul_backoff, accept_resume,
+                     (lws_usec_t)s->backoff_ms * LWS_US_PER_MS);
+}
+
+static void accept_ready(cd_server *s)
+{
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd;
+        struct kb_addr addr;
+        enum kb_accept_result r =
+            kb_net_accept(s->lfd, &s->spare, refusal_now, sizeof refusal_now - 1, &fd, &addr);
+        switch (r) {
+        case KB_ACCEPT_OK:
+            s->backoff_ms = 0;
+            admit(s, fd, &addr);
+            continue;
+        case KB_ACCEPT_SHED:
+            count_no_fd(s);
+            continue;
+        case KB_ACCEPT_AGAIN:
+            return;
+        case KB_ACCEPT_NOFD:
+        case KB_ACCEPT_ERROR:
+        default:
+            accept_pause(s);
+            return;
+        }
+    }
+}
+
+/* The listening socket, adopted as a raw file descriptor. */
+static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+    (void)user;
+    (void)in;
+    (void)len;
+    cd_server *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        accept_ready(s);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        s->lwsi = NULL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* ---- HTTP answers of our own ------------------------------------------------------ */
+
+/* Writes a whole answer (status, type, body; Retry-After if retry) and
+ * asks for the connection to be closed: the value to return from
+ * LWS_CALLBACK_FILTER_HTTP_CONNECTION. */
+static int reply(struct lws *wsi, unsigned status, const char *ctype, const char *body,
+                 size_t blen, int retry)
+{
+    unsigned char head[LWS_PRE + 2048];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof head - 1;
+    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)blen, &p, end) ||
+        (retry && lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
+                                              (const unsigned char *)RETRY_AFTER,
+                                              (int)strlen(RETRY_AFTER), &p, end)) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    unsigned char *b = kb_xmalloc(LWS_PRE + blen + 1);
+    memcpy(b + LWS_PRE, body, blen);
+    lws_write(wsi, b + LWS_PRE, blen, LWS_WRITE_HTTP_FINAL);
+    free(b);
+    return -1;
+}
+
+/* The JSON error {"error":{"code":...,"message":...}} with status. */
+static int reply_error(struct lws *wsi, unsigned status, const char *code, const char *message)
+{
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_adds(&b, "{\"error\":{\"code\":");
+    kb_buf_json_str(&b, code, strlen(code));
+    kb_buf_adds(&b, ",\"message\":");
+    kb_buf_json_str(&b, message, strlen(message));
+    kb_buf_adds(&b, "}}");
+    int rc = reply(wsi, status, "application/json; charset=utf-8", b.data, b.len, status == 503);
+    kb_buf_fin(&b);
+    return rc;
+}
+
+/* Every HTTP request (not a WebSocket upgrade) before lws serves it: a
+ * refused connection gets its 503, GET /metrics is answered here. Returns
+ * 0 to let lws serve the page, or nonzero (answered; lws closes). */
+static int filter_http(cd_server *s, struct lws *wsi, const char *uri, size_t len)
+{
+    struct peer *p = lws_get_opaque_user_data(wsi);
+    if (p && p->refused)
+        return reply_error(wsi, 503, "too_many_connections", refusal_message(p->refused));
+    if (!uri || len != 8 || memcmp(uri, "/metrics", 8) != 0)
+        return 0;
+    char auth[KB_NET_MAX_TOKEN + 16];
+    const char *token = NULL;
+    size_t token_len = 0;
+    int n = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 7 && strncasecmp(auth, "Bearer ", 7) == 0) {
+        token = auth + 7;
+        token_len = (size_t)n - 7;
+    }
+    struct kb_addr none;
+    memset(&none, 0, sizeof none);
+    if (!kb_net_metrics_allowed(&s->cfg->net, p ? &p->addr : &none, token, token_len))
+        return reply_error(wsi, 403, "forbidden",
+                           s->cfg->net.metrics_access == KB_METRICS_TOKEN
+                               ? "/metrics is not served to this client without its token"
+                               : "/metrics is not served to this client");
+    size_t mlen;
+    char *text = cd_metrics_render(&mlen);
+    int rc = reply(wsi, 200, CD_METRICS_CONTENT_TYPE, text, mlen, 0);
+    free(text);
+    return rc;
+}
+
 /* The pages. lws 4.1 hands a request its file mount cannot serve (a
  * missing file) to this callback as LWS_CALLBACK_HTTP and would otherwise
- * leave the client without an answer: reply 404. */
+ * leave the client without an answer: reply 404. Being protocols[0], this
+ * callback also sees every wsi's LWS_CALLBACK_WSI_DESTROY. */
 static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                          void *in, size_t len)
 {
-    if (reason == LWS_CALLBACK_HTTP) {
+    cd_server *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
         if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
             return -1;
         return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        if (s && filter_http(s, wsi, in, len))
+            return -1;
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s)
+            peer_destroyed(s, wsi);
+        break;
+    default:
+        break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -287,6 +584,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED: {
         if (!pss)
             return -1;
+        struct peer *p = lws_get_opaque_user_data(wsi);
+        if (p && p->refused) {
+            /* the handshake is done, so the client can be told why */
+            const char *why = refusal_message(p->refused);
+            lws_close_reason(wsi, (enum lws_close_status)WS_CLOSE_TRY_AGAIN_LATER,
+                             (unsigned char *)why, strlen(why));
+            return -1;
+        }
+        cd_metrics_ws_add(1);
         struct ws_conn *c = kb_xcalloc(1, sizeof *c);
         c->wsi = wsi;
         kb_buf_init(&c->rx);
@@ -307,6 +613,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (pss && pss->c) {
             struct ws_conn *c = pss->c;
             pss->c = NULL;
+            cd_metrics_ws_add(-1);
             hub_closed(s->hub, c->hc);
             conn_free(c);
         }
@@ -337,6 +644,7 @@ static const struct lws_protocols protocols[] = {
     {"http", http_callback, 0, 0, 0, NULL, 0},
     {WS_PROTOCOL, callback, sizeof(struct pss), 16 * 1024, 0, NULL, 0},
     {API_PROTOCOL, api_callback, sizeof(struct apihttp_pss), 0, 0, NULL, 0},
+    {"chatdesk-listen", listen_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -362,7 +670,10 @@ static void wake(void *ud)
 static int submit(void *ud, struct desk_job *job)
 {
     cd_server *s = ud;
-    return pool_submit(s->pool, job);
+    enum cd_stage stage = job->search ? CD_STAGE_SEARCH : CD_STAGE_REQUEST;
+    int rc = pool_submit(s->pool, job);
+    cd_metrics_job_submitted(stage, rc == 0);
+    return rc;
 }
 
 static void maintain(lws_sorted_usec_list_t *sul)
@@ -373,11 +684,40 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
+/* Sets RLIMIT_NOFILE to what the config asks (max_open_files, or raised to
+ * enough for max_connections) before anything is opened, and logs the
+ * outcome. */
+static void set_nofile(cd_server *s)
+{
+    const struct kb_net_config *nc = &s->cfg->net;
+    int in_use = kb_net_count_open_fds();
+    /* request and search workers hold a PostgreSQL connection and index files */
+    long want = nc->max_open_files
+                    ? nc->max_open_files
+                    : (long)nc->max_connections + KB_NET_FD_RESERVE +
+                          (in_use > 0 ? in_use : 0) + 16L * 5 * s->cfg->threads;
+    long got = 0, hard = 0;
+    if (kb_net_set_nofile(want, nc->max_open_files != 0, &got, &hard)) {
+        kb_warn("cannot read RLIMIT_NOFILE; assuming 1024 descriptors");
+        s->nofile = 1024;
+        return;
+    }
+    s->nofile = got;
+    if (got < want)
+        kb_warn("RLIMIT_NOFILE: asked for %ld descriptors, got %ld (hard limit %ld)", want, got,
+                hard);
+    else
+        kb_info("RLIMIT_NOFILE: %ld descriptors (asked for %ld)", got, want);
+}
+
 int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen)
 {
     *out = NULL;
     cd_server *s = kb_xcalloc(1, sizeof *s);
     s->cfg = cfg;
+    s->lfd = -1;
+    s->spare = -1;
+    set_nofile(s);
     char real[PATH_MAX];
     if (cfg->www && realpath(cfg->www, real))
         s->www_root = kb_xstrdup(real);
@@ -400,11 +740,18 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
         return -1;
     }
 
+    /* the listening socket is ours (see the top of the file) */
+    if (kb_net_listen(cfg->host, cfg->port, &s->lfd, &s->port, err, errlen)) {
+        s->lfd = -1;
+        cd_server_free(s);
+        return -1;
+    }
+
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = s;
-    s->ctx = lws_create_context(&info);
+    s->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
     if (!s->ctx) {
         kb_seterr(err, errlen, "cannot create the libwebsockets context");
         cd_server_free(s);
@@ -437,28 +784,43 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     info.protocols = protocols;
     info.pvo = &s->pvo;
     info.mounts = s->www_root ? &s->mount : &s->api_mount;
-    info.port = cfg->port; /* 0: the kernel picks */
-    int all = strcmp(cfg->host, "0.0.0.0") == 0;
-    info.iface = all ? NULL : cfg->host;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come from admit() */
     info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
-    if (!strchr(cfg->host, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.vhost_name = "chatdesk";
     info.retry_and_idle_policy = &s->retry;
     info.keepalive_timeout = 30;
     s->vh = lws_create_vhost(s->ctx, &info);
     if (!s->vh) {
-        kb_seterr(err, errlen, "cannot listen on %s:%d (address in use?)", cfg->host,
-                  cfg->port);
+        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
         cd_server_free(s);
         return -1;
     }
-    s->port = lws_get_vhost_listen_port(s->vh);
-    if (s->port <= 0) {
-        kb_seterr(err, errlen, "cannot listen on %s:%d", cfg->host, cfg->port);
+    lws_sock_file_fd_type lfd;
+    lfd.filefd = s->lfd;
+    s->lwsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, lfd, "chatdesk-listen",
+                                         NULL);
+    if (!s->lwsi) {
+        s->lfd = -1; /* closed by lws */
+        kb_seterr(err, errlen, "cannot watch the listening socket");
         cd_server_free(s);
         return -1;
     }
+    s->spare = kb_net_spare_open();
+    /* what the descriptors leave for connections, now that PostgreSQL, the
+     * index, the workers and lws hold theirs */
+    int in_use = kb_net_count_open_fds();
+    long budget = s->nofile - (in_use > 0 ? in_use : 64) - KB_NET_FD_RESERVE;
+    if (budget < 1)
+        budget = 1;
+    if (budget > INT_MAX)
+        budget = INT_MAX;
+    const struct kb_net_config *nc = &cfg->net;
+    s->admit = kb_admit_new(nc->max_connections, nc->max_per_address, (int)budget);
+    cd_metrics_limits(nc->max_connections, nc->max_per_address, (int)budget, s->nofile);
+    if (budget < nc->max_connections)
+        kb_warn("the descriptor limit (%ld) leaves room for %ld connections, fewer than "
+                "max_connections (%d): more are refused (no_fd)",
+                s->nofile, budget, nc->max_connections);
     s->own_origins = own_origins(cfg->host, s->port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
@@ -501,10 +863,17 @@ void cd_server_free(cd_server *s)
     }
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
+        lws_sul_cancel(&s->sul_backoff);
         struct lws_context *ctx = s->ctx;
-        lws_context_destroy(ctx); /* LWS_CALLBACK_CLOSED for every connection */
+        /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */
+        lws_context_destroy(ctx);
         s->ctx = NULL;
+    } else if (s->lfd >= 0) {
+        close(s->lfd);
     }
+    if (s->spare >= 0)
+        close(s->spare);
+    kb_admit_free(s->admit);
     pool_free(s->pool);
     hub_free(s->hub);
     free(s->www_root);

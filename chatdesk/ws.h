@@ -13,6 +13,10 @@
  * the workers through the pool's done queue and lws_cancel_service().
  * The JSON API is mounted at /api (protocol "kbdesk-api", apihttp.h); its
  * jobs come back through the same done queue.
+ * Connections are accepted by ws.c itself and admitted against cfg->net's
+ * caps (in all, per client address, by descriptors; kb_net.h): a refused
+ * page request gets HTTP 503, a refused WebSocket the close code 1013.
+ * GET /metrics (metrics.h) is answered under cfg->net.metrics_access.
  * Everything runs on the one service thread, except cd_server_wake. */
 #ifndef CD_WS_H
 #define CD_WS_H
@@ -27,8 +31,10 @@
 
 typedef struct cd_server cd_server;
 
-/* Opens the workers (cfg->threads desks: PostgreSQL connections and index
- * handles), creates the lws context and binds cfg->host:cfg->port. cfg must
+/* Sets RLIMIT_NOFILE (cfg->net.max_open_files, or raised to fit
+ * cfg->net.max_connections; the outcome is logged), opens the workers
+ * (cfg->threads desks: PostgreSQL connections and index handles), binds
+ * cfg->host:cfg->port and creates the lws context. cfg must
  * outlive the server. Returns 0 and *out (free with cd_server_free), or -1
  * with a message in err. */
 int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen);

@@ -788,6 +788,7 @@ const char *codec_reason(int status)
     switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Content Too Large";
@@ -831,6 +832,8 @@ char *codec_format_head(const struct sd_response *r, int keepalive, long long no
         kb_buf_printf(&b, "Cache-Control: %s\r\n", r->cache_control);
     if (r->status == 405)
         kb_buf_adds(&b, "Allow: GET, HEAD\r\n");
+    if (r->status == 503)
+        kb_buf_adds(&b, "Retry-After: " CODEC_RETRY_AFTER "\r\n");
     kb_buf_add(&b, security_headers, sizeof security_headers - 1);
     kb_buf_adds(&b, keepalive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
     *len = b.len;

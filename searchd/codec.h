@@ -133,6 +133,9 @@ struct sd_response {
 void sd_response_fin(struct sd_response *r);
 
 #define CODEC_JSON "application/json; charset=utf-8"
+/* seconds a 503 answer (overloaded, too many connections) asks a client to
+ * wait, as its Retry-After header */
+#define CODEC_RETRY_AFTER "5"
 
 /* Sets *r to status with a JSON body; takes ownership of json (heap). */
 void codec_set_json(struct sd_response *r, int status, char *json);
@@ -144,7 +147,8 @@ void codec_set_error3(struct sd_response *r, int status, const char *code, const
 /* The response head for r: status line, Content-Type, Content-Length
  * (r->len, also for HEAD), Cache-Control, the security headers lws's
  * LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE sends
- * (strict CSP: no inline script or style), Allow for 405, Connection, and
+ * (strict CSP: no inline script or style), Allow for 405, Retry-After for
+ * 503, Connection, and
  * Date from now (seconds since the epoch). The status line is always
  * HTTP/1.1 (right for 1.0 clients too); keepalive says whether the
  * connection stays open.

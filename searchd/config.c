@@ -54,8 +54,30 @@ void sd_config_usage(FILE *f)
             "\n"
             "config file: one `key = value` per line; lines starting with # and\n"
             "blank lines are ignored; keys: index, listen, agent_token, threads,\n"
-            "www, log_level, cache_mb. An unknown or repeated key or a bad value is an error\n"
+            "www, log_level, cache_mb, and (file only) max_connections,\n"
+            "max_connections_per_address, max_open_files, metrics_access,\n"
+            "metrics_token. An unknown or repeated key or a bad value is an error\n"
             "naming FILE:LINE. Precedence: defaults < file < flags.\n"
+            "\n"
+            "connections and /metrics (config file keys):\n"
+            "  max_connections = N  open connections in all, 1..%d (default %d);\n"
+            "                       one more is answered 503 too_many_connections\n"
+            "                       (Retry-After) and closed\n"
+            "  max_connections_per_address = N\n"
+            "                       open connections from one client address, 0..%d\n"
+            "                       (default %d; 0: no cap). Behind a reverse proxy every\n"
+            "                       client has the proxy's address: raise it or use 0\n"
+            "  max_open_files = N   RLIMIT_NOFILE (soft) set at start, 32.. (default 0:\n"
+            "                       raised, never lowered, to max_connections + %d +\n"
+            "                       what is open at start); if the hard limit is lower,\n"
+            "                       searchd logs what it got. %d descriptors are kept\n"
+            "                       back for index files and refusals; connections\n"
+            "                       beyond what the rest allows are refused (no_fd)\n"
+            "  metrics_access = loopback|token|public\n"
+            "                       who may read /metrics (default loopback: clients on\n"
+            "                       127.0.0.0/8 or ::1; token: `Authorization: Bearer\n"
+            "                       <metrics_token>`); others get 403 forbidden\n"
+            "  metrics_token = TOKEN  the token for metrics_access = token\n"
             "\n"
             "endpoints (GET or HEAD; anything else is 405):\n"
             "  /search?q=&kind=&category=&lang=&standard=&limit=&offset=\n"
@@ -77,7 +99,9 @@ void sd_config_usage(FILE *f)
             "\n"
             "exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index cannot be\n"
             "opened, address in use), 2 usage or configuration error\n",
-            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
+            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, KB_NET_MAX_CONNECTIONS_LIMIT,
+            KB_NET_DEFAULT_MAX_CONNECTIONS, KB_NET_MAX_CONNECTIONS_LIMIT, SD_DEFAULT_PER_ADDRESS,
+            KB_NET_FD_RESERVE, KB_NET_FD_RESERVE, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
             CODEC_MAX_OFFSET, CODEC_MAX_SUGGEST, CODEC_MAX_HEAD / 1024, CODEC_MAX_DISCARD / (1024 * 1024));
 }
 
@@ -104,6 +128,9 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         kb_seterr(err, errlen, "%s: empty value", key);
         return -1;
     }
+    int nrc = kb_net_config_set(&cfg->net, key, v, err, errlen);
+    if (nrc <= 0)
+        return nrc;
     if (strcmp(key, "index") == 0) {
         free(cfg->index);
         cfg->index = kb_xstrdup(v);
@@ -159,7 +186,7 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
 /* ---- the file ----------------------------------------------------------------- */
 
 static const char *const file_keys[] = {"index", "listen",    "agent_token", "threads",
-                                        "www",   "log_level", "cache_mb"};
+                                        "www",   "log_level", "cache_mb",    KB_NET_CONFIG_KEYS};
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
 static int set_key(void *ud, const char *key, const char *value, char *err, size_t errlen)
@@ -210,6 +237,7 @@ void sd_config_fin(struct sd_config *cfg)
     free(cfg->host);
     free(cfg->agent_token);
     free(cfg->www);
+    kb_net_config_fin(&cfg->net);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -223,6 +251,7 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->www = kb_xstrdup("searchd/www");
     cfg->log_level = KB_LOG_INFO;
     cfg->cache_mb = SD_DEFAULT_CACHE_MB;
+    kb_net_config_init(&cfg->net, SD_DEFAULT_PER_ADDRESS);
 
     /* first pass: collect the flags, so the file can be applied before them */
     struct { int opt; const char *val; } flags[64];
@@ -281,6 +310,10 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     }
     if (!cfg->index) {
         kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
+        sd_config_fin(cfg);
+        return -1;
+    }
+    if (kb_net_config_check(&cfg->net, err, errlen)) {
         sd_config_fin(cfg);
         return -1;
     }

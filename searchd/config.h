@@ -6,6 +6,7 @@
 #define SD_CONFIG_H
 
 #include "kb_log.h"
+#include "kb_net.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #define SD_MAX_TOKEN 256
 #define SD_DEFAULT_CACHE_MB 64
 #define SD_MAX_CACHE_MB 65536
+/* default cap on connections from one address (max_connections_per_address) */
+#define SD_DEFAULT_PER_ADDRESS 256
 
 struct sd_config {
     char *index;       /* index folder (required) */
@@ -25,6 +28,7 @@ struct sd_config {
     int www_explicit;  /* www came from the file or a flag (must exist) */
     enum kb_log_level log_level;
     int cache_mb;      /* result cache size in MiB; 0: no cache */
+    struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv.

@@ -26,7 +26,19 @@
  * and the job at a worker (until the service thread collects it) have let
  * go of it: conn->refs counts them, and only the service thread touches it.
  * After the close conn->wsi is NULL, so a late answer is dropped instead of
- * being written to a dangling wsi. */
+ * being written to a dangling wsi.
+ *
+ * Accepting: searchd listens itself (kb_net_listen) and hands the listening
+ * socket to lws as a raw file descriptor, so that accept() is ours: lws
+ * 4.1 only logs an accept() failing with EMFILE and polls the still
+ * readable socket again, spinning at 100% CPU. Each accepted connection is
+ * admitted against the caps (kb_admit: in all, per client address, and
+ * what the descriptors allow) before lws adopts it; a refused one is
+ * adopted too but only answered 503 too_many_connections and closed (at
+ * most REFUSING_MAX of them at a time; beyond that the refusal is written
+ * at once and the socket closed). Out of descriptors, kb_net_accept sheds
+ * waiting connections with its spare descriptor, and if even that fails
+ * the listening socket is left out of the poll set for a back-off period. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "http.h"
 #include "cache.h"
@@ -34,14 +46,17 @@
 #include "kb_log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "kb_net.h"
 #include "kb_util.h"
 
 #include <libwebsockets.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SEND_CHUNK (16 * 1024)
 #define IDLE_SECS 30     /* keep-alive connection with nothing sent */
@@ -49,12 +64,18 @@
 #define WRITE_SECS 60    /* a response chunk must leave within this */
 #define DISCARD_SECS 60  /* an over-long head must end by then */
 #define LINGER_SECS 2    /* lingering close */
+#define ACCEPT_BATCH 64  /* accepts per wake-up of the listening socket */
+#define REFUSING_MAX 32  /* refused connections being answered at one time */
+#define BACKOFF_MIN_MS 20   /* accept() paused for lack of descriptors: first pause */
+#define BACKOFF_MAX_MS 1000 /* ... doubling up to this */
 
 enum conn_state { CS_READ, CS_BUSY, CS_WRITE, CS_DISCARD, CS_CLOSING, CS_DRAIN };
 
 struct conn {
     struct lws *wsi; /* NULL once lws closed it */
     unsigned long long id;
+    struct kb_addr peer;
+    enum kb_refusal refused; /* KB_REFUSE_NONE: admitted (counted in the caps) */
     int refs;        /* lws's reference + a job's */
     enum conn_state st;
     struct kb_buf in; /* received, not yet parsed */
@@ -86,6 +107,16 @@ struct sd_http {
     sd_cache *cache; /* owned; NULL when off (outlives the pool) */
     char *www_root; /* realpath of cfg->www, or NULL */
     int port;
+    /* accepting (see the top of the file) */
+    int lfd;            /* the listening socket (owned by lws once adopted) */
+    struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
+    int spare;          /* reserved descriptor for kb_net_accept, or -1 */
+    kb_admit *admit;    /* the caps and the connections they count */
+    int refusing;       /* refused connections being answered */
+    long nofile;        /* RLIMIT_NOFILE (soft) in force */
+    int backoff_ms;     /* current pause of accept(), 0 when accepting */
+    lws_sorted_usec_list_t sul_backoff;
+    unsigned long long no_fd; /* connections shed for lack of descriptors */
     unsigned long long next_id;
     unsigned char wbuf[LWS_PRE + SEND_CHUNK]; /* write scratch (service thread) */
 };
@@ -212,6 +243,16 @@ static void process_input(sd_http *h, struct conn *c)
         c->close_after = 1; /* bodies are not read: the lingering close drops them */
     if (prc == 0 && h->cfg->agent_token && hd.token)
         req.internal = codec_token_equal(hd.token, hd.token_len, h->cfg->agent_token);
+    if (prc == 0 && req.ep == SD_EP_METRICS &&
+        !kb_net_metrics_allowed(&h->cfg->net, &c->peer, hd.token, hd.token_len)) {
+        /* metrics_access (kb_net.h): loopback only, a token, or public */
+        sd_request_fin(&req);
+        prc = -1;
+        e.status = 403;
+        e.code = "forbidden";
+        snprintf(e.message, sizeof e.message, "/metrics is not served to this client%s",
+                 h->cfg->net.metrics_access == KB_METRICS_TOKEN ? " without its token" : "");
+    }
     consume(&c->in, used); /* hd's pointers are dead from here */
     if (prc) {
         respond_error(c, &e, req.ep, t0);
@@ -361,6 +402,169 @@ static void collect_done(sd_http *h)
     }
 }
 
+/* ---- accepting and the caps ------------------------------------------------- */
+
+/* What the accept loop knows of a connection lws is adopting, handed to
+ * LWS_CALLBACK_RAW_ADOPT as the wsi's opaque user data. */
+struct adoption {
+    struct kb_addr peer;
+    enum kb_refusal refused;
+    int taken; /* RAW_ADOPT took it over */
+};
+
+/* written at once, without lws, when even a polite refusal is too much */
+static const char refusal_now[] = KB_NET_REFUSAL;
+
+/* A refused connection: answer 503 too_many_connections (with Retry-After)
+ * without waiting for its request, then the lingering close. */
+static void refuse(struct conn *c)
+{
+    struct codec_error e = {503, "too_many_connections", ""};
+    switch (c->refused) {
+    case KB_REFUSE_PER_ADDRESS:
+        snprintf(e.message, sizeof e.message,
+                 "too many connections from your address; close some or retry later");
+        break;
+    case KB_REFUSE_NO_FD:
+        snprintf(e.message, sizeof e.message,
+                 "the server has no file descriptors left for a connection; retry later");
+        break;
+    default:
+        snprintf(e.message, sizeof e.message, "the server has too many connections; retry later");
+        break;
+    }
+    c->keepalive = 0;
+    c->close_after = 1;
+    respond_error(c, &e, SD_EP_OTHER, pool_now());
+}
+
+/* A connection adopted with refused / peer has closed: give its place back. */
+static void conn_gone(sd_http *h, enum kb_refusal refused, const struct kb_addr *peer)
+{
+    if (refused) {
+        h->refusing--;
+        return;
+    }
+    kb_admit_release(h->admit, peer);
+    metrics_conn_open(kb_admit_open(h->admit));
+}
+
+/* A connection shed for lack of descriptors: counted, and logged for the
+ * first and then every 1000th (not a line per refusal). */
+static void count_no_fd(sd_http *h)
+{
+    metrics_conn_refused(KB_REFUSE_NO_FD);
+    if (h->no_fd++ % 1000 == 0)
+        kb_warn("out of file descriptors: %llu connection(s) refused so far (see "
+                "max_open_files)",
+                h->no_fd);
+}
+
+/* Admits fd (accepted from peer) or refuses it, and hands it to lws. */
+static void admit(sd_http *h, int fd, const struct kb_addr *peer)
+{
+    struct adoption ad = {*peer, kb_admit_take(h->admit, peer), 0};
+    if (ad.refused) {
+        metrics_conn_refused(ad.refused);
+        if (h->refusing >= REFUSING_MAX) {
+            kb_net_refuse_now(fd, refusal_now, sizeof refusal_now - 1);
+            return;
+        }
+        h->refusing++;
+        if (KB_LOG_DEBUG <= kb_log_level) {
+            char a[KB_ADDR_STRLEN];
+            kb_addr_format(peer, a, sizeof a);
+            kb_debug("refusing a connection from %s (%s)", a, kb_refusal_name(ad.refused));
+        }
+    } else {
+        metrics_conn_open(kb_admit_open(h->admit));
+    }
+    lws_adopt_desc_t info;
+    memset(&info, 0, sizeof info);
+    info.vh = h->vh;
+    info.type = LWS_ADOPT_SOCKET;
+    info.fd.sockfd = fd;
+    info.vh_prot_name = "searchd-http";
+    info.opaque = &ad;
+    struct lws *w = lws_adopt_descriptor_vhost_via_info(&info);
+    if (w && ad.taken)
+        return;
+    if (w)
+        lws_set_opaque_user_data(w, NULL);
+    if (!ad.taken) /* lws gave up before RAW_ADOPT (and closed fd) */
+        conn_gone(h, ad.refused, peer);
+}
+
+static void accept_resume(lws_sorted_usec_list_t *sul)
+{
+    sd_http *h = lws_container_of(sul, sd_http, sul_backoff);
+    if (h->spare < 0)
+        h->spare = kb_net_spare_open();
+    if (h->lwsi)
+        lws_rx_flow_control(h->lwsi, 1);
+}
+
+/* Out of descriptors with nothing to shed with: stop polling the listening
+ * socket for a while (doubling while it lasts), instead of spinning on it. */
+static void accept_pause(sd_http *h)
+{
+    h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (h->backoff_ms > BACKOFF_MAX_MS)
+        h->backoff_ms = BACKOFF_MAX_MS;
+    metrics_accept_paused();
+    if (h->backoff_ms == BACKOFF_MIN_MS)
+        kb_warn("out of file descriptors: accepting paused (see max_open_files)");
+    lws_rx_flow_control(h->lwsi, 0);
+    lws_sul_schedule(h->ctx, 0, &h->sul_backoff, accept_resume,
+                     (lws_usec_t)h->backoff_ms * LWS_US_PER_MS);
+}
+
+static void accept_ready(sd_http *h)
+{
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd;
+        struct kb_addr peer;
+        enum kb_accept_result r =
+            kb_net_accept(h->lfd, &h->spare, refusal_now, sizeof refusal_now - 1, &fd, &peer);
+        switch (r) {
+        case KB_ACCEPT_OK:
+            h->backoff_ms = 0;
+            admit(h, fd, &peer);
+            continue;
+        case KB_ACCEPT_SHED:
+            count_no_fd(h);
+            continue;
+        case KB_ACCEPT_AGAIN:
+            return;
+        case KB_ACCEPT_NOFD:
+        case KB_ACCEPT_ERROR:
+        default:
+            accept_pause(h);
+            return;
+        }
+    }
+}
+
+/* The listening socket, adopted as a raw file descriptor. */
+static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+    (void)user;
+    (void)in;
+    (void)len;
+    sd_http *h = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_RAW_RX_FILE:
+        accept_ready(h);
+        return 0;
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        h->lwsi = NULL;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                     size_t len)
 {
@@ -368,17 +572,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     sd_http *h = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT: {
-        if (!pss)
+        struct adoption *ad = lws_get_opaque_user_data(wsi);
+        if (!pss || !ad)
             return -1;
+        lws_set_opaque_user_data(wsi, NULL);
         struct conn *c = kb_xcalloc(1, sizeof *c);
         c->wsi = wsi;
         c->id = ++h->next_id;
         c->refs = 1;
         c->st = CS_READ;
+        c->peer = ad->peer;
+        c->refused = ad->refused;
+        ad->taken = 1; /* from here RAW_CLOSE gives the counts back */
         kb_buf_init(&c->in);
         pss->c = c;
         set_timeout(c, IDLE_SECS);
         kb_debug("conn %llu: open", c->id);
+        if (c->refused)
+            refuse(c);
         return 0;
     }
     case LWS_CALLBACK_RAW_RX:
@@ -397,6 +608,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->c = NULL;
             c->wsi = NULL;
             inflight(c, 0);
+            conn_gone(h, c->refused, &c->peer);
             conn_release(c);
         }
         return 0;
@@ -410,6 +622,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const struct lws_protocols protocols[] = {
     {"searchd-http", callback, sizeof(struct pss), 0, 0, NULL, 0},
+    {"searchd-listen", listen_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -431,6 +644,30 @@ static void wake(void *ud)
         lws_cancel_service(h->ctx);
 }
 
+/* Raises RLIMIT_NOFILE to what the config asks (max_open_files, or enough
+ * for max_connections) before anything is opened, and logs the outcome. */
+static void raise_nofile(sd_http *h)
+{
+    const struct kb_net_config *nc = &h->cfg->net;
+    int in_use = kb_net_count_open_fds();
+    long want = nc->max_open_files
+                    ? nc->max_open_files
+                    : (long)nc->max_connections + KB_NET_FD_RESERVE +
+                          (in_use > 0 ? in_use : 0) + 16L * h->cfg->threads;
+    long got = 0, hard = 0;
+    if (kb_net_set_nofile(want, nc->max_open_files != 0, &got, &hard)) {
+        kb_warn("cannot read RLIMIT_NOFILE; assuming 1024 descriptors");
+        h->nofile = 1024;
+        return;
+    }
+    h->nofile = got;
+    if (got < want)
+        kb_warn("RLIMIT_NOFILE: asked for %ld descriptors, got %ld (hard limit %ld)", want, got,
+                hard);
+    else
+        kb_info("RLIMIT_NOFILE: %ld descriptors (asked for %ld)", got, want);
+}
+
 int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -447,10 +684,21 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
         lws_levels |= LLL_NOTICE;
     lws_set_log_level(lws_levels, lws_logger);
 
+    h->lfd = -1;
+    h->spare = -1;
+    raise_nofile(h);
+
     h->cache = cache_new((size_t)cfg->cache_mb * 1024 * 1024);
 
     /* the workers first: a missing index fails before anything listens */
     if (pool_new(cfg, h->www_root, h->cache, wake, h, &h->pool, err, errlen)) {
+        http_free(h);
+        return -1;
+    }
+
+    /* the listening socket is ours (see the top of the file) */
+    if (kb_net_listen(cfg->host, cfg->port, &h->lfd, &h->port, err, errlen)) {
+        h->lfd = -1;
         http_free(h);
         return -1;
     }
@@ -460,7 +708,7 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = h;
     info.pt_serv_buf_size = 32 * 1024; /* bytes per read */
-    h->ctx = lws_create_context(&info);
+    h->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
     if (!h->ctx) {
         kb_seterr(err, errlen, "cannot create the libwebsockets context");
         http_free(h);
@@ -469,28 +717,40 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
 
     memset(&info, 0, sizeof info);
     info.protocols = protocols;
-    info.port = cfg->port; /* 0: the kernel picks */
-    int all = strcmp(cfg->host, "0.0.0.0") == 0;
-    info.iface = all ? NULL : cfg->host;
-    info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
-    if (!strchr(cfg->host, ':'))
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.listen_accept_role = "raw-skt";
-    info.listen_accept_protocol = "searchd-http";
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.vhost_name = "searchd";
     h->vh = lws_create_vhost(h->ctx, &info);
     if (!h->vh) {
-        kb_seterr(err, errlen, "cannot listen on %s:%d (address in use?)", cfg->host,
-                  cfg->port);
+        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
         http_free(h);
         return -1;
     }
-    h->port = lws_get_vhost_listen_port(h->vh);
-    if (h->port <= 0) {
-        kb_seterr(err, errlen, "cannot listen on %s:%d", cfg->host, cfg->port);
+    lws_sock_file_fd_type lfd;
+    lfd.filefd = h->lfd;
+    h->lwsi = lws_adopt_descriptor_vhost(h->vh, LWS_ADOPT_RAW_FILE_DESC, lfd, "searchd-listen",
+                                         NULL);
+    if (!h->lwsi) {
+        h->lfd = -1; /* closed by lws */
+        kb_seterr(err, errlen, "cannot watch the listening socket");
         http_free(h);
         return -1;
     }
+    h->spare = kb_net_spare_open();
+    /* what the descriptors leave for connections, now that the index, the
+     * workers and lws hold theirs */
+    int in_use = kb_net_count_open_fds();
+    long budget = h->nofile - (in_use > 0 ? in_use : 64) - KB_NET_FD_RESERVE;
+    if (budget < 1)
+        budget = 1;
+    if (budget > INT_MAX)
+        budget = INT_MAX;
+    const struct kb_net_config *nc = &cfg->net;
+    h->admit = kb_admit_new(nc->max_connections, nc->max_per_address, (int)budget);
+    metrics_conn_limits(nc->max_connections, nc->max_per_address, (int)budget, h->nofile);
+    if (budget < nc->max_connections)
+        kb_warn("the descriptor limit (%ld) leaves room for %ld connections, fewer than "
+                "max_connections (%d): more are refused (no_fd)",
+                h->nofile, budget, nc->max_connections);
     *out = h;
     return 0;
 }
@@ -528,9 +788,15 @@ void http_free(sd_http *h)
     }
     if (h->ctx) {
         struct lws_context *ctx = h->ctx;
-        lws_context_destroy(ctx); /* RAW_CLOSE for every connection */
+        lws_sul_cancel(&h->sul_backoff);
+        lws_context_destroy(ctx); /* RAW_CLOSE for every connection, closes lfd */
         h->ctx = NULL;
+    } else if (h->lfd >= 0) {
+        close(h->lfd);
     }
+    if (h->spare >= 0)
+        close(h->spare);
+    kb_admit_free(h->admit);
     pool_free(h->pool);
     cache_free(h->cache);
     free(h->www_root);

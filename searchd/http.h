@@ -2,6 +2,10 @@
  * bytes in (handed to the codec), bytes out (written in chunks when the
  * socket is writeable). Parsed requests go to the worker pool; finished
  * answers come back through the pool's done queue and lws_cancel_service().
+ * Connections are accepted here, not by lws, and admitted against
+ * cfg->net's caps (in all, per client address, by descriptors; kb_net.h);
+ * a refused one is answered 503 too_many_connections. /metrics is served
+ * only as cfg->net.metrics_access allows (403 otherwise).
  * Everything here runs on the one service thread, except http_wake. */
 #ifndef SD_HTTP_H
 #define SD_HTTP_H
@@ -12,8 +16,10 @@
 
 typedef struct sd_http sd_http;
 
-/* Opens the index (one searcher per worker), starts the workers, creates the
- * lws context and binds cfg->host:cfg->port. cfg must outlive the server.
+/* Sets RLIMIT_NOFILE (cfg->net.max_open_files, or raised to fit
+ * cfg->net.max_connections; the outcome is logged), opens the index (one
+ * searcher per worker), starts the workers, binds cfg->host:cfg->port and
+ * creates the lws context. cfg must outlive the server.
  * Returns 0 and *out (free with http_free), or -1 with a message in err. */
 int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errlen);
 

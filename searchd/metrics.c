@@ -12,7 +12,12 @@
  *   searchd_cache_entries, searchd_cache_bytes     gauges
  *   searchd_cache_max_bytes                 gauge (0: the cache is off)
  *   searchd_cache_evictions_total           counter
- *   searchd_cache_invalidations_total       counter (index revision changes) */
+ *   searchd_cache_invalidations_total       counter (index revision changes)
+ *   searchd_connections_open                gauge (admitted connections)
+ *   searchd_connections_refused_total{reason}  counter: total, per_address, no_fd
+ *   searchd_connections_max, searchd_connections_max_per_address,
+ *   searchd_connections_fd_budget, searchd_open_files_limit  gauges (the caps)
+ *   searchd_accept_pauses_total             counter (accept() paused, no descriptor) */
 #include "metrics.h"
 #include "kb_util.h"
 
@@ -20,7 +25,7 @@
 #include <stdlib.h>
 
 /* status codes with their own counter; anything else counts as "other" */
-static const int codes[] = {200, 400, 404, 405, 413, 414, 431, 500, 503, 505};
+static const int codes[] = {200, 400, 403, 404, 405, 413, 414, 431, 500, 503, 505};
 #define NCODES (sizeof codes / sizeof *codes)
 
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -36,6 +41,9 @@ static atomic_ullong index_docs, index_rev, refresh_errors;
 static atomic_int workers;
 static atomic_ullong cache_hits[SD_EP_COUNT], cache_misses[SD_EP_COUNT];
 static atomic_ullong cache_entries, cache_bytes, cache_max, cache_evictions, cache_invalidations;
+static atomic_int conn_open, conn_max, conn_max_addr, conn_fd_budget;
+static atomic_long open_files_limit;
+static atomic_ullong conn_refused[KB_REFUSE_COUNT], accept_pauses;
 
 void metrics_request(enum sd_endpoint ep, int status, double seconds)
 {
@@ -111,6 +119,30 @@ void metrics_cache_evicted(size_t n)
 void metrics_cache_invalidated(void)
 {
     atomic_fetch_add_explicit(&cache_invalidations, 1, memory_order_relaxed);
+}
+
+void metrics_conn_limits(int max_total, int max_per_address, int fd_budget, long open_files)
+{
+    atomic_store_explicit(&conn_max, max_total, memory_order_relaxed);
+    atomic_store_explicit(&conn_max_addr, max_per_address, memory_order_relaxed);
+    atomic_store_explicit(&conn_fd_budget, fd_budget, memory_order_relaxed);
+    atomic_store_explicit(&open_files_limit, open_files, memory_order_relaxed);
+}
+
+void metrics_conn_open(int n)
+{
+    atomic_store_explicit(&conn_open, n, memory_order_relaxed);
+}
+
+void metrics_conn_refused(int reason)
+{
+    if (reason > KB_REFUSE_NONE && reason < KB_REFUSE_COUNT)
+        atomic_fetch_add_explicit(&conn_refused[reason], 1, memory_order_relaxed);
+}
+
+void metrics_accept_paused(void)
+{
+    atomic_fetch_add_explicit(&accept_pauses, 1, memory_order_relaxed);
 }
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -205,6 +237,38 @@ char *metrics_render(size_t *len)
                   "searchd_cache_invalidations_total %llu\n",
                   LOAD(cache_entries), LOAD(cache_bytes), LOAD(cache_max), LOAD(cache_evictions),
                   LOAD(cache_invalidations));
+    kb_buf_printf(&b,
+                  "# HELP searchd_connections_open Connections open (admitted).\n"
+                  "# TYPE searchd_connections_open gauge\n"
+                  "searchd_connections_open %d\n"
+                  "# HELP searchd_connections_refused_total Connections refused, by the cap "
+                  "reached.\n"
+                  "# TYPE searchd_connections_refused_total counter\n",
+                  LOAD(conn_open));
+    for (int r = KB_REFUSE_NONE + 1; r < KB_REFUSE_COUNT; r++)
+        kb_buf_printf(&b, "searchd_connections_refused_total{reason=\"%s\"} %llu\n",
+                      kb_refusal_name((enum kb_refusal)r), LOAD(conn_refused[r]));
+    kb_buf_printf(&b,
+                  "# HELP searchd_connections_max Cap on open connections (max_connections).\n"
+                  "# TYPE searchd_connections_max gauge\n"
+                  "searchd_connections_max %d\n"
+                  "# HELP searchd_connections_max_per_address Cap on open connections from one "
+                  "address (0: none).\n"
+                  "# TYPE searchd_connections_max_per_address gauge\n"
+                  "searchd_connections_max_per_address %d\n"
+                  "# HELP searchd_connections_fd_budget Connections the file descriptor limit "
+                  "leaves room for.\n"
+                  "# TYPE searchd_connections_fd_budget gauge\n"
+                  "searchd_connections_fd_budget %d\n"
+                  "# HELP searchd_open_files_limit RLIMIT_NOFILE (soft) in force.\n"
+                  "# TYPE searchd_open_files_limit gauge\n"
+                  "searchd_open_files_limit %ld\n"
+                  "# HELP searchd_accept_pauses_total Times accepting paused for lack of file "
+                  "descriptors.\n"
+                  "# TYPE searchd_accept_pauses_total counter\n"
+                  "searchd_accept_pauses_total %llu\n",
+                  LOAD(conn_max), LOAD(conn_max_addr), LOAD(conn_fd_budget),
+                  LOAD(open_files_limit), LOAD(accept_pauses));
     *len = b.len;
     return kb_buf_take(&b);
 }

@@ -7,6 +7,7 @@
 #define SD_METRICS_H
 
 #include "codec.h"
+#include "kb_net.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,16 @@ void metrics_cache_lookup(enum sd_endpoint ep, int hit);
 void metrics_cache_size(size_t entries, size_t bytes);
 void metrics_cache_evicted(size_t n);
 void metrics_cache_invalidated(void);
+
+/* Connections (http.c): the caps in force (max_connections, per address
+ * (0: none), and the connections the descriptors allow), the admitted
+ * connections open now, one refused (reason as kb_refusal_name: "total",
+ * "per_address", "no_fd"), and a pause of accept() for lack of
+ * descriptors. */
+void metrics_conn_limits(int max_total, int max_per_address, int fd_budget, long open_files);
+void metrics_conn_open(int n);
+void metrics_conn_refused(int reason);
+void metrics_accept_paused(void);
 
 /* The Prometheus text format (version 0.0.4) as a heap string (caller
  * frees) and its length. */

@@ -12,9 +12,12 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log() { echo "bench chat: $*" >&2; }
 OUT=$W/chatdesk.out
 PID=
+# every load client connects from 127.0.0.1: lift the per-address cap
+CONF=$W/chatdesk-bench.conf
+printf 'max_connections = 100000\nmax_connections_per_address = 0\n' >"$CONF"
 start_desk() {
     : >"$OUT"
-    build/bin/chatdesk --index "$W/ix-real" --db "$DB" --listen 127.0.0.1:0 --www chatdesk/www \
+    build/bin/chatdesk --config "$CONF" --index "$W/ix-real" --db "$DB" --listen 127.0.0.1:0 --www chatdesk/www \
         --migrations chatdesk/migrations --threads 2 --rate 10000 --burst 100000 \
         --log-level error >"$OUT" 2>&1 &
     PID=$!

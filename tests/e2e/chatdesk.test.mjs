@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { readdirSync } from 'node:fs';
+import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -808,6 +810,198 @@ test('a connection whose session ends is signed out and can sign in again', { ti
   await a2.close();
   await a1.close();
   await u.close();
+});
+
+// ---- connection caps and /metrics exposure ------------------------------------------
+// Each test starts its own chatdesk with small caps from a config file. The
+// second client address is 127.0.0.2 (on loopback, like 127.0.0.1).
+
+async function startWith(lines) {
+  const conf = path.join(tmp, `caps-${Math.random().toString(36).slice(2)}.conf`);
+  await writeFile(conf, `index = ${index}\ndb = ${conninfo}\nlisten = 127.0.0.1:0\n` +
+    `www = chatdesk/www\nthreads = 1\n${lines.join('\n')}\n`);
+  const d = startDaemon(['--config', conf]);
+  const url = await d.ready;
+  return { d, url, port: Number(new URL(url).port), pid: d.child.pid, ws: url.replace('http:', 'ws:') + '/ws' };
+}
+
+// A WebSocket from localAddress that proved it is served (a ping answered).
+async function served(url, localAddress) {
+  const c = await Client.open(url, undefined, { localAddress });
+  await c.sync();
+  return c;
+}
+
+// Opens a WebSocket and resolves to how it ended: {opened, code, reason} or
+// {status} for a refused handshake.
+function wsAttempt(url, localAddress = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { handshakeTimeout: 10000, localAddress });
+    let opened = false;
+    const timer = setTimeout(() => { ws.terminate(); resolve({ opened, timeout: true }); }, 15000);
+    const end = (r) => { clearTimeout(timer); resolve(r); };
+    ws.on('open', () => { opened = true; });
+    ws.on('unexpected-response', (req, res) => { end({ opened, status: res.statusCode }); req.destroy(); });
+    ws.on('error', (e) => end({ opened, error: e.message }));
+    ws.on('close', (code, reason) => end({ opened, code, reason: reason.toString() }));
+  });
+}
+
+function assertPage503(r, re) {
+  assert.equal(r.status, 503, JSON.stringify(r));
+  assert.equal(r.json?.error?.code, 'too_many_connections', r.body);
+  assert.match(r.json.error.message, re);
+  assert.equal(r.headers['retry-after'], '5');
+}
+
+test('caps: beyond max_connections_per_address: WebSocket close 1013, page 503; another address served',
+  { timeout: 120000 }, async () => {
+    const { d, port, ws } = await startWith(['max_connections_per_address = 3', 'max_connections = 50']);
+    const held = [];
+    try {
+      for (let i = 0; i < 3; i++) held.push(await served(ws, '127.0.0.1'));
+      const r = await wsAttempt(ws, '127.0.0.1');
+      assert.equal(r.code, 1013, JSON.stringify(r));
+      assert.match(r.reason, /your address/);
+      assertPage503(await httpRaw(port, '/'), /your address/);
+      const other = await served(ws, '127.0.0.2');
+      held.push(other);
+      const page = await httpRaw(port, '/', { localAddress: '127.0.0.2' });
+      assert.equal(page.status, 200);
+      const text = (await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' })).body;
+      assert.equal(metric(text, 'chatdesk_connections_refused_total{reason="per_address"}'), 2, text);
+      assert.equal(metric(text, 'chatdesk_connections_refused_total{reason="total"}'), 0, text);
+      assert.equal(metric(text, 'chatdesk_websockets_open'), 4, text);
+      assert.ok(metric(text, 'chatdesk_connections_open') >= 5, text); // 4 + this request
+      // a closed connection gives its place back
+      await held.shift().close();
+      const again = await waitFor(async () => {
+        const x = await wsAttempt(ws, '127.0.0.1');
+        return x.opened && x.code !== 1013 && x;
+      }, '127.0.0.1 served again').catch((e) => e);
+      assert.ok(!(again instanceof Error), String(again));
+    } finally {
+      for (const c of held) c.ws.terminate();
+      assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+    }
+  });
+
+test('caps: beyond max_connections every address is refused (reason total)', { timeout: 120000 }, async () => {
+  const { d, port, ws } = await startWith(['max_connections = 4', 'max_connections_per_address = 0']);
+  const held = [];
+  try {
+    for (let i = 0; i < 4; i++) held.push(await served(ws, '127.0.0.1'));
+    const r = await wsAttempt(ws, '127.0.0.2');
+    assert.equal(r.code, 1013, JSON.stringify(r));
+    assert.match(r.reason, /server has too many connections/);
+    assertPage503(await httpRaw(port, '/', { localAddress: '127.0.0.2' }), /server has too many/);
+    await held.pop().close();
+    const text = await waitFor(async () => {
+      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+      return x.status === 200 && x.body;
+    }, 'a place to free up');
+    assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="total"}') >= 2, text);
+    assert.equal(metric(text, 'chatdesk_connections_refused_total{reason="per_address"}'), 0, text);
+    assert.equal(metric(text, 'chatdesk_connections_max'), 4);
+  } finally {
+    for (const c of held) c.ws.terminate();
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('caps: out of descriptors chatdesk refuses (no_fd), stays idle and serves again', { timeout: 120000 }, async () => {
+  const { d, port, pid, ws } = await startWith(['max_open_files = 160', 'max_connections_per_address = 0']);
+  let held = [];
+  try {
+    assert.match(d.log, /RLIMIT_NOFILE: 160 descriptors/);
+    held = await holdOpen(port, 300);
+    // another client is answered: at once, or (once the idle refused sockets
+    // have given up their refusal slots) with the reason
+    const r = await waitFor(async () => {
+      const x = await httpRaw(port, '/', { localAddress: '127.0.0.2' });
+      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
+      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
+    }, 'a refusal for lack of descriptors');
+    assertPage503(r, /file descriptors/);
+    const busy = await cpuShare(pid, 2000);
+    assert.ok(busy <= 0.10, `chatdesk used ${(busy * 100).toFixed(1)}% of a core with the descriptors held`);
+    closeAll(held);
+    held = [];
+    const c = await waitFor(() => served(ws, '127.0.0.2').catch(() => null), 'a WebSocket after the sockets closed');
+    await c.close();
+    const idle = await cpuShare(pid, 2000);
+    assert.ok(idle <= 0.10, `chatdesk used ${(idle * 100).toFixed(1)}% of a core idle afterwards`);
+    const text = (await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' })).body;
+    assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}') > 0, text);
+    assert.equal(metric(text, 'chatdesk_open_files_limit'), 160);
+
+    // accept() itself failing with EMFILE: the limit lowered under chatdesk's feet
+    const before = metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}');
+    const open = readdirSync(`/proc/${pid}/fd`).length;
+    await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + 8}:`],
+      (e) => (e ? reject(e) : resolve())));
+    const logAt = d.log.length;
+    held = await holdOpen(port, 200);
+    await waitFor(() => /out of file descriptors/.test(d.log.slice(logAt)), 'EMFILE in the log');
+    const busy2 = await cpuShare(pid, 2000);
+    assert.ok(busy2 <= 0.10, `chatdesk used ${(busy2 * 100).toFixed(1)}% of a core at EMFILE`);
+    closeAll(held);
+    held = [];
+    const after = await waitFor(async () => {
+      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+      return x.status === 200 && x.body;
+    }, 'chatdesk serving after EMFILE');
+    assert.ok(metric(after, 'chatdesk_connections_refused_total{reason="no_fd"}') > before, after);
+  } finally {
+    closeAll(held);
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('/metrics: loopback by default with message and job counts; token mode; 403 otherwise', { timeout: 120000 }, async () => {
+  const port = Number(new URL(base).port);
+  const u = await requester();
+  assert.equal((await u.request({ type: 'message', text: VPN_TEXT })).type, 'ack');
+  await u.next('suggestions');
+  await u.close();
+  const lo = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+  assert.equal(lo.status, 200);
+  assert.match(lo.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  // the earlier tests' chats were acknowledged and went through the workers
+  assert.ok(metric(lo.body, 'chatdesk_messages_acknowledged_total') > 0, lo.body);
+  assert.ok(metric(lo.body, 'chatdesk_jobs_queued_total{stage="request"}') > 0, lo.body);
+  assert.ok(metric(lo.body, 'chatdesk_jobs_queued_total{stage="search"}') > 0, lo.body);
+  assert.ok(metric(lo.body, 'chatdesk_frames_received_total') > 0, lo.body);
+  const { d, port: p2 } = await startWith(['metrics_access = token', 'metrics_token = cd-m3trics']);
+  try {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Bearer cd-m3tric' }]) {
+      const r = await httpRaw(p2, '/metrics', { headers });
+      assert.equal(r.status, 403, JSON.stringify(headers));
+      assert.equal(r.json?.error?.code, 'forbidden');
+      assert.doesNotMatch(r.body, /chatdesk_/);
+    }
+    const ok = await httpRaw(p2, '/metrics', { headers: { Authorization: 'Bearer cd-m3trics' } });
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /^chatdesk_connections_open \d+$/m);
+    assert.equal((await httpRaw(p2, '/')).status, 200); // only /metrics is guarded
+  } finally {
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('config: connection keys are checked and documented', { timeout: 60000 }, async () => {
+  const h = await run(CHATDESK, ['--help']);
+  for (const k of ['max_connections', 'max_connections_per_address', 'max_open_files', 'metrics_access',
+    'metrics_token', '1013']) assert.ok(h.stdout.includes(k), k);
+  const conf = path.join(tmp, 'caps-bad.conf');
+  for (const [line, re] of [['max_connections = none', /:3: max_connections/],
+    ['max_open_files = 5', /:3: max_open_files/],
+    ['metrics_access = token', /metrics_token/]]) {
+    await writeFile(conf, `index = ${index}\ndb = ${conninfo}\n${line}\n`);
+    const r = await run(CHATDESK, ['--config', conf]);
+    assert.equal(r.code, 2, line);
+    assert.match(r.stderr, re);
+  }
 });
 
 test('stops cleanly on SIGTERM', { timeout: 60000 }, async () => {

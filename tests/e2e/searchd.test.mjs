@@ -5,11 +5,13 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, cp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -773,6 +775,181 @@ test('config: the file sets values and flags override them', async () => {
   } finally {
     const e = await stopDaemon(d);
     assert.deepEqual(e, { code: 0, signal: null });
+  }
+});
+
+// ---- connection caps and /metrics exposure ------------------------------------------
+// Each test starts its own searchd with small caps from a config file. The
+// second client address is 127.0.0.2 (on loopback, like 127.0.0.1).
+
+async function startWith(lines) {
+  const conf = path.join(tmp, `caps-${randomBytes(4).toString('hex')}.conf`);
+  await writeFile(conf, `index = ${index}\nlisten = 127.0.0.1:0\nwww = ${www}\nthreads = 2\n` +
+    lines.join('\n') + '\n');
+  const d = startDaemon(['--config', conf]);
+  const url = await d.ready;
+  return { d, port: Number(new URL(url).port), pid: d.child.pid };
+}
+
+const metricsFrom = async (port, localAddress = '127.0.0.2', headers = {}) =>
+  (await httpRaw(port, '/metrics', { localAddress, headers })).body;
+
+// A keep-alive connection with one answered request: proof it was admitted.
+async function admitted(port, localAddress) {
+  const r = await httpRaw(port, '/healthz', { localAddress, keep: true });
+  assert.equal(r.status, 200, JSON.stringify(r));
+  return r.socket;
+}
+
+function assertRefused(r, re) {
+  assert.equal(r.status, 503, JSON.stringify(r));
+  assert.equal(r.json?.error?.code, 'too_many_connections', r.body);
+  assert.match(r.json.error.message, re);
+  assert.equal(r.headers['retry-after'], '5');
+}
+
+test('caps: beyond max_connections_per_address an address gets 503, another is served', async () => {
+  const { d, port } = await startWith(['max_connections_per_address = 4', 'max_connections = 50']);
+  const held = [];
+  try {
+    for (let i = 0; i < 4; i++) held.push(await admitted(port, '127.0.0.1'));
+    assertRefused(await httpRaw(port, '/healthz'), /your address/);
+    const other = await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' });
+    assert.equal(other.status, 200, JSON.stringify(other));
+    const text = await metricsFrom(port);
+    assert.equal(metric(text, 'searchd_connections_refused_total{reason="per_address"}'), 1, text);
+    assert.equal(metric(text, 'searchd_connections_refused_total{reason="total"}'), 0);
+    assert.equal(metric(text, 'searchd_connections_open'), 5); // 4 held + this request
+    assert.equal(metric(text, 'searchd_connections_max_per_address'), 4);
+    // a closed connection gives its place back
+    held.pop().destroy();
+    await waitFor(async () => (await httpRaw(port, '/healthz')).status === 200, '127.0.0.1 served again');
+  } finally {
+    closeAll(held);
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('caps: beyond max_connections every address gets 503 (reason total)', async () => {
+  const { d, port } = await startWith(['max_connections = 5', 'max_connections_per_address = 0']);
+  const held = [];
+  try {
+    for (let i = 0; i < 5; i++) held.push(await admitted(port, '127.0.0.1'));
+    assertRefused(await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' }), /server has too many connections/);
+    held.pop().destroy();
+    const text = await waitFor(async () => {
+      const r = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+      return r.status === 200 && r.body;
+    }, 'a place to free up');
+    // (the waiting above may have been refused too before the place was free)
+    assert.ok(metric(text, 'searchd_connections_refused_total{reason="total"}') >= 1, text);
+    assert.equal(metric(text, 'searchd_connections_refused_total{reason="per_address"}'), 0, text);
+    assert.equal(metric(text, 'searchd_connections_max'), 5);
+  } finally {
+    closeAll(held);
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('caps: out of descriptors searchd refuses (no_fd), stays idle and serves again', async () => {
+  // max_open_files sets RLIMIT_NOFILE low, so a few hundred sockets exhaust it
+  const { d, port, pid } = await startWith(['max_open_files = 128', 'max_connections_per_address = 0']);
+  let held = [];
+  try {
+    assert.match(d.log, /RLIMIT_NOFILE: 128 descriptors/);
+    held = await holdOpen(port, 300);
+    // another client is still answered, not left hanging: at once, or (once
+    // the idle refused sockets have given up their refusal slots) with the
+    // reason
+    const r = await waitFor(async () => {
+      const x = await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' });
+      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
+      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
+    }, 'a refusal for lack of descriptors');
+    assertRefused(r, /file descriptors/);
+    const busy = await cpuShare(pid, 2000);
+    assert.ok(busy <= 0.10, `searchd used ${(busy * 100).toFixed(1)}% of a core with the descriptors held`);
+    closeAll(held);
+    held = [];
+    await waitFor(async () => (await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' })).status === 200,
+      'searchd serving after the sockets closed');
+    const idle = await cpuShare(pid, 2000);
+    assert.ok(idle <= 0.10, `searchd used ${(idle * 100).toFixed(1)}% of a core idle afterwards`);
+    const text = await metricsFrom(port);
+    assert.ok(metric(text, 'searchd_connections_refused_total{reason="no_fd"}') > 0, text);
+    assert.equal(metric(text, 'searchd_open_files_limit'), 128);
+    const budget = metric(text, 'searchd_connections_fd_budget');
+    assert.ok(budget > 0 && budget < 128, text);
+
+    // accept() itself failing with EMFILE: the limit lowered under searchd's
+    // feet (below what it counted on when it started)
+    const open = readdirSync(`/proc/${pid}/fd`).length;
+    await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + 8}:`],
+      (e) => (e ? reject(e) : resolve())));
+    const logAt = d.log.length;
+    held = await holdOpen(port, 200);
+    await waitFor(() => /out of file descriptors/.test(d.log.slice(logAt)), 'EMFILE in the log');
+    const before = metric(text, 'searchd_connections_refused_total{reason="no_fd"}');
+    const busy2 = await cpuShare(pid, 2000);
+    assert.ok(busy2 <= 0.10, `searchd used ${(busy2 * 100).toFixed(1)}% of a core at EMFILE`);
+    closeAll(held);
+    held = [];
+    const after = await waitFor(async () => {
+      const r = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+      return r.status === 200 && r.body;
+    }, 'searchd serving after EMFILE');
+    assert.ok(metric(after, 'searchd_connections_refused_total{reason="no_fd"}') > before, after);
+  } finally {
+    closeAll(held);
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+});
+
+test('/metrics: loopback by default, a token when configured, 403 in the error shape otherwise', async () => {
+  // the shared daemon: default loopback, 127.0.0.2 is loopback
+  const lo = await httpRaw(Number(new URL(base).port), '/metrics', { localAddress: '127.0.0.2' });
+  assert.equal(lo.status, 200);
+  assert.match(lo.body, /^searchd_connections_open \d+$/m);
+  const { d, port } = await startWith(['metrics_access = token', 'metrics_token = m-3tr1cs-t0ken']);
+  try {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: 'Bearer m-3tr1cs-t0ke' },
+      { 'X-Agent-Token': 'nope' }]) {
+      const r = await httpRaw(port, '/metrics', { headers });
+      assert.equal(r.status, 403, JSON.stringify(headers));
+      assert.equal(r.json?.error?.code, 'forbidden');
+      assert.doesNotMatch(r.body, /searchd_/);
+    }
+    const ok = await httpRaw(port, '/metrics', { headers: { Authorization: 'Bearer m-3tr1cs-t0ken' } });
+    assert.equal(ok.status, 200);
+    assert.match(ok.body, /searchd_connections_refused_total\{reason="per_address"\} 0/);
+    assert.equal((await httpRaw(port, '/healthz')).status, 200); // only /metrics is guarded
+  } finally {
+    assert.deepEqual(await stopDaemon(d), { code: 0, signal: null }, d.log);
+  }
+  const pub = await startWith(['metrics_access = public']);
+  try {
+    assert.equal((await httpRaw(pub.port, '/metrics')).status, 200);
+  } finally {
+    await stopDaemon(pub.d);
+  }
+});
+
+test('config: connection keys are checked and documented', async () => {
+  const { stdout } = await run(SEARCHD, ['--help']);
+  for (const k of ['max_connections', 'max_connections_per_address', 'max_open_files', 'metrics_access',
+    'metrics_token']) assert.ok(stdout.includes(k), k);
+  const conf = path.join(tmp, 'caps-bad.conf');
+  for (const [line, re] of [['max_connections = 0', /:2: max_connections/],
+    ['max_connections_per_address = lots', /:2: max_connections_per_address/],
+    ['metrics_access = world', /:2: metrics_access/],
+    ['metrics_access = token', /metrics_token/]]) {
+    await writeFile(conf, `index = ${index}\n${line}\n`);
+    const child = spawn(SEARCHD, ['--config', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => { err += c; });
+    const [code] = await new Promise((r) => child.on('exit', (...a) => r(a)));
+    assert.equal(code, 2, line);
+    assert.match(err, re);
   }
 });
 
