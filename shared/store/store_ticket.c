@@ -153,9 +153,11 @@ int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_i
     struct params p = {0};
     p_i64(&p, conv);
     int rc = 0;
+    /* the caller holds the conversation's lock; the ticket's row is not
+     * locked here, as before the split (a requester's verdict must not wait
+     * behind an agent's change of the ticket) */
     PGresult *r = st_run(s, &rc,
-                         "SELECT id, number, status FROM tickets WHERE conversation_id = $1"
-                         " FOR UPDATE",
+                         "SELECT id, number, status FROM tickets WHERE conversation_id = $1",
                          &p);
     if (r && PQntuples(r) > 0) {
         char number[STORE_NUMBER_MAX], tstatus[STORE_WORD_MAX];
