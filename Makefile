@@ -18,19 +18,21 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CXXFLAGS ?= -O2 -g
-CPPFLAGS += -Ishared -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(LWS_CFLAGS) $(PQ_CFLAGS)
+CPPFLAGS += -Ishared -Ishared/store -D_POSIX_C_SOURCE=200809L $(PKG_CFLAGS) $(LWS_CFLAGS) $(PQ_CFLAGS)
 ALL_CFLAGS   = -std=c11 $(WARN) $(CFLAGS) -MMD -MP
 ALL_CXXFLAGS = -std=c++17 $(WARN) $(CXXFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lxapian -lstdc++ -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 SHARED_SRC  := $(wildcard shared/*.c) $(wildcard shared/*.cc)
+STORE_SRC   := $(wildcard shared/store/*.c)
 INDEXER_SRC := $(wildcard indexer/*.c)
 SEARCHD_SRC := $(wildcard searchd/*.c)
 DESK_SRC    := $(filter-out chatdesk/main.c,$(wildcard chatdesk/*.c))
 DESK_MAIN   := $(wildcard chatdesk/main.c)
 PQ_CFLAGS   := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-DESK_LIBS   := -lpq -lsodium
+STORE_LIBS  := -lpq
+DESK_LIBS   := $(STORE_LIBS) -lsodium
 EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
 LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
 LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)
@@ -44,6 +46,10 @@ BA := build/asan
 
 LIBKB   := $(B)/lib/libkb.a
 LIBKB_A := $(BA)/lib/libkb.a
+# the PostgreSQL store (shared/store/), linked by chatdesk, the indexer and
+# the unit tests; it needs libkb and -lpq after it
+LIBSTORE   := $(B)/lib/libstore.a
+LIBSTORE_A := $(BA)/lib/libstore.a
 PROGS   := $(if $(INDEXER_SRC),$(B)/bin/indexer) $(if $(SEARCHD_SRC),$(B)/bin/searchd) \
            $(if $(DESK_MAIN),$(B)/bin/chatdesk)
 PROGS_A := $(if $(INDEXER_SRC),$(BA)/bin/indexer) $(if $(SEARCHD_SRC),$(BA)/bin/searchd) \
@@ -70,9 +76,12 @@ $(B)/obj/%.cc.o: %.cc
 $(LIBKB): $(call objs,$(B),$(SHARED_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
-$(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBKB)
+$(LIBSTORE): $(call objs,$(B),$(STORE_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	rm -f $@ && $(AR) rcs $@ $^
+$(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBSTORE) $(LIBKB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(STORE_LIBS) $(LDLIBS)
 $(B)/bin/searchd: $(call objs,$(B),$(SEARCHD_SRC)) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
@@ -82,10 +91,10 @@ $(B)/bin/kbeval: $(call objs,$(B),$(EVAL_SRC)) $(LIBKB)
 $(LIBDESK): $(call objs,$(B),$(DESK_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
-$(B)/bin/chatdesk: $(call objs,$(B),$(DESK_MAIN)) $(LIBDESK) $(LIBKB)
+$(B)/bin/chatdesk: $(call objs,$(B),$(DESK_MAIN)) $(LIBDESK) $(LIBSTORE) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LWS_LIBS) $(DESK_LIBS) $(LDLIBS)
-$(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBDESK) $(LIBKB)
+$(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBDESK) $(LIBSTORE) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
 
@@ -99,19 +108,22 @@ $(BA)/obj/%.cc.o: %.cc
 $(LIBKB_A): $(call objs,$(BA),$(SHARED_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
-$(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBKB_A)
+$(LIBSTORE_A): $(call objs,$(BA),$(STORE_SRC))
 	@mkdir -p $(dir $@)
-	$(CXX) $(SAN) -o $@ $^ $(LDLIBS)
+	rm -f $@ && $(AR) rcs $@ $^
+$(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBSTORE_A) $(LIBKB_A)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SAN) -o $@ $^ $(STORE_LIBS) $(LDLIBS)
 $(BA)/bin/searchd: $(call objs,$(BA),$(SEARCHD_SRC)) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
 $(LIBDESK_A): $(call objs,$(BA),$(DESK_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
-$(BA)/bin/chatdesk: $(call objs,$(BA),$(DESK_MAIN)) $(LIBDESK_A) $(LIBKB_A)
+$(BA)/bin/chatdesk: $(call objs,$(BA),$(DESK_MAIN)) $(LIBDESK_A) $(LIBSTORE_A) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(DESK_LIBS) $(LDLIBS)
-$(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBDESK_A) $(LIBKB_A)
+$(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBDESK_A) $(LIBSTORE_A) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
 

@@ -45,7 +45,7 @@ void cd_config_usage(FILE *f)
             "  --www DIR            the pages, served at / (key: www; default\n"
             "                       chatdesk/www under the current directory)\n"
             "  --migrations DIR     the SQL migrations applied at start-up (key:\n"
-            "                       migrations; default chatdesk/migrations)\n"
+            "                       migrations; default shared/store/migrations)\n"
             "  --threads N          1..%d (key: threads; default one per core, 2..8):\n"
             "                       N threads search suggestions (at a lower CPU\n"
             "                       priority) and 4N (at most 32, at least N) handle\n"
@@ -500,7 +500,7 @@ void cd_config_defaults(struct cd_config *cfg)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cores < 2 ? 2 : cores > 8 ? 8 : (int)cores;
     cfg->www = kb_xstrdup("chatdesk/www");
-    cfg->migrations = kb_xstrdup("chatdesk/migrations");
+    cfg->migrations = kb_xstrdup("shared/store/migrations");
     cfg->log_level = KB_LOG_INFO;
     cfg->max_frame = 65536;
     cfg->rate = 20;

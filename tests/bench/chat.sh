@@ -18,7 +18,7 @@ printf 'max_connections = 100000\nmax_connections_per_address = 0\n' >"$CONF"
 start_desk() {
     : >"$OUT"
     build/bin/chatdesk --config "$CONF" --index "$W/ix-real" --db "$DB" --listen 127.0.0.1:0 --www chatdesk/www \
-        --migrations chatdesk/migrations --threads 2 --rate 10000 --burst 100000 \
+        --migrations shared/store/migrations --threads 2 --rate 10000 --burst 100000 \
         --log-level error >"$OUT" 2>&1 &
     PID=$!
     for _ in $(seq 1 150); do

@@ -25,11 +25,11 @@
 #include "../../chatdesk/httpreq.h"
 #include "../../chatdesk/proto.h"
 #include "../../chatdesk/router.h"
-#include "../../chatdesk/store.h"
+#include "store.h"
 #include "kb_lexicon.h"
 #include "kb_util.h"
 
-#define MIGRATIONS "chatdesk/migrations"
+#define MIGRATIONS "shared/store/migrations"
 #define PG_SH "scripts/pg.sh"
 #define AGENT_USER "apiagent"
 #define AGENT_PW "api agent password"

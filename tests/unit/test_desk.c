@@ -26,11 +26,11 @@
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
 #include "../../chatdesk/proto.h"
-#include "../../chatdesk/store.h"
+#include "store.h"
 #include "kb_lexicon.h"
 #include "kb_util.h"
 
-#define MIGRATIONS "chatdesk/migrations"
+#define MIGRATIONS "shared/store/migrations"
 #define PG_SH "scripts/pg.sh"
 #define VPN_TEXT "我的电脑连不上VPN了，提示错误809"
 

@@ -1,6 +1,6 @@
-/* Unit tests for chatdesk/store against a real PostgreSQL 15 server: the
+/* Unit tests for the store library (shared/store) against a real PostgreSQL 15 server: the
  * group setup starts a throwaway cluster with scripts/pg.sh (fsync off) in a
- * fresh temporary directory and applies chatdesk/migrations; the teardown
+ * fresh temporary directory and applies shared/store/migrations; the teardown
  * destroys it. Run from the repository root (scripts/testrun.sh does).
  *
  * The tests share one database and run in order; each makes its own people.
@@ -23,9 +23,9 @@
 #include <libpq-fe.h>
 
 #include "../../chatdesk/auth.h"
-#include "../../chatdesk/store.h"
+#include "store.h"
 
-#define MIGRATIONS "chatdesk/migrations"
+#define MIGRATIONS "shared/store/migrations"
 #define PG_SH "scripts/pg.sh"
 
 static struct {

@@ -1,0 +1,30 @@
+/* store: the desk's PostgreSQL store library (build/lib/libstore.a), linked
+ * by chatdesk, the indexer and report commands. Include this header for all
+ * of it. No SQL is written outside this folder: programs call the functions
+ * declared here. It is split by aggregate, one header and one source file
+ * each:
+ *
+ *   store_pg.h       connection, reconnecting, errors, limits; the rules
+ *                    every function follows (transactions, threads, times)
+ *   store_migrate.h  versioned migrations (migrations/NNN_name.sql)
+ *   store_people.h   agents, admins, requesters; disabling
+ *   store_session.h  signed-in sessions
+ *   store_conv.h     conversations, messages, suggestions, feedback
+ *   store_ticket.h   tickets and their lifecycle (one transition table),
+ *                    events, links, ratings
+ *
+ * A new aggregate (knowledge, problems, SLAs, reports) gets a
+ * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
+ * migration, and a line below. The helpers the files share are in
+ * store_int.h, which is private to the library. */
+#ifndef STORE_H
+#define STORE_H
+
+#include "store_pg.h"
+#include "store_migrate.h"
+#include "store_people.h"
+#include "store_session.h"
+#include "store_conv.h"
+#include "store_ticket.h"
+
+#endif

@@ -1,0 +1,227 @@
+/* store_int: what the files of the store library share and nobody else
+ * sees: the handle's insides, the error helpers, query parameters and result
+ * readers, the statement runners and the transaction helpers (store_pg.c),
+ * and the few cross-aggregate steps one aggregate's transaction calls in
+ * another's file (people: who may act; conversations: a message inside a
+ * ticket reply; tickets: an event row, a link, an agent's reply). Include
+ * it only from the .c files of shared/store.
+ *
+ * The transaction helpers: st_begin(s, "op") starts the transaction of
+ * public operation op (reconnecting a dead connection first, and once more
+ * if BEGIN finds it dead); st_finish(s, rc) commits when rc is 0 (a failed
+ * COMMIT becomes the result) or rolls back keeping rc and its message;
+ * st_single(s, "op") prepares an operation made of autocommit statements
+ * (one write, or reads). Every function of the library runs between one of
+ * those and its end, so each public call is one transaction. */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "store.h"
+
+/* Seconds since the epoch of a timestamptz expression, in SQL. */
+#define EPOCH(x) "floor(extract(epoch FROM " x "))::bigint"
+
+/* Statements prepared on the connection (named "s<slot>"), so that each is
+ * parsed and planned once per connection instead of once per call: an open
+ * hash table keyed by the SQL text. Emptied when the connection is reset
+ * (the server forgets them). When it is full, statements run unprepared. */
+#define PREP_SLOTS 256
+
+struct prepared {
+    char *sql; /* owned; NULL: a free slot */
+};
+
+struct store {
+    PGconn *conn;
+    const char *op; /* the operation running, for messages */
+    char err[STORE_ERR_MAX];
+    struct prepared prep[PREP_SLOTS];
+    int nprep;
+};
+
+/* ---- errors (store_pg.c) ---------------------------------------------- */
+
+/* Formats "[store][op] message" into s->err on one line; returns code. */
+__attribute__((format(printf, 3, 4))) int st_seterr(struct store *s, int code, const char *fmt,
+                                                    ...);
+
+/* STORE_E* for a failed result r (may be NULL), with its message in s->err:
+ * a lost connection is STORE_EDB; unique violations and serialisation
+ * failures STORE_ECONFLICT; other integrity violations and data exceptions
+ * STORE_EINVALID; the rest STORE_EDB. */
+int st_pgfail(struct store *s, const PGresult *r);
+
+/* ---- parameters and results ------------------------------------------- */
+
+#define PMAX 12
+
+/* Query parameters in text format (binary for bytea). Never copy one: the
+ * value pointers point into it. */
+struct params {
+    int n;
+    const char *v[PMAX];
+    int len[PMAX];
+    int fmt[PMAX];
+    char num[PMAX][24];
+};
+
+static inline void p_add(struct params *p, const char *v, int len, int fmt)
+{
+    if (p->n >= PMAX)
+        abort(); /* a programming error: raise PMAX */
+    p->v[p->n] = v;
+    p->len[p->n] = len;
+    p->fmt[p->n] = fmt;
+    p->n++;
+}
+
+static inline void p_str(struct params *p, const char *v)
+{
+    p_add(p, v, 0, 0);
+}
+
+static inline void p_i64(struct params *p, int64_t x)
+{
+    if (p->n >= PMAX)
+        abort();
+    snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)x);
+    p_add(p, p->num[p->n], 0, 0);
+}
+
+/* an id, with 0 as NULL */
+static inline void p_id(struct params *p, int64_t id)
+{
+    if (id == 0)
+        p_add(p, NULL, 0, 0);
+    else
+        p_i64(p, id);
+}
+
+/* a time for "to_timestamp($n::float8)", with 0 as NULL (the server's now) */
+static inline void p_time(struct params *p, time_t t)
+{
+    if (t == 0)
+        p_add(p, NULL, 0, 0);
+    else
+        p_i64(p, (int64_t)t);
+}
+
+static inline void p_bool(struct params *p, int b)
+{
+    p_add(p, b ? "true" : "false", 0, 0);
+}
+
+static inline void p_bin(struct params *p, const void *v, int len)
+{
+    p_add(p, (const char *)v, len, 1);
+}
+
+static inline const char *g_str(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static inline int64_t g_i64(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static inline int g_int(const PGresult *r, int row, int col)
+{
+    return (int)g_i64(r, row, col);
+}
+
+static inline int g_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+static inline void g_copy(char *dst, size_t n, const PGresult *r, int row, int col)
+{
+    snprintf(dst, n, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* ---- statements and transactions (store_pg.c) ------------------------- */
+
+/* Runs one statement with parameters p (may be NULL). Returns its result
+ * (caller clears) or NULL with *rc set and the message in s->err. Outside a
+ * transaction, a connection that died while idle is reconnected and the
+ * statement sent once more. */
+PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params *p);
+
+/* Runs a statement whose result is not needed. Returns 0 or a STORE_E*
+ * code; *rows (may be NULL) gets the number of rows affected or returned. */
+int st_exec(struct store *s, const char *sql, const struct params *p, int *rows);
+
+/* The id of an INSERT ... RETURNING id into *id. Returns 0 or STORE_E*. */
+int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id);
+
+/* Reconnects a broken connection. Returns 0 or STORE_EDB. */
+int st_connected(struct store *s);
+
+/* Starts the transaction of operation op. Returns 0 or STORE_EDB. */
+int st_begin(struct store *s, const char *op);
+
+/* Ends the transaction: COMMIT when rc is 0 (whose failure becomes the
+ * result), else ROLLBACK keeping rc and its message. Returns the result. */
+int st_finish(struct store *s, int rc);
+
+/* Prepares operation op made of statements sent on their own (autocommit:
+ * each is its own transaction), without BEGIN / COMMIT round trips: for one
+ * write, or for reads. Returns 0 or STORE_EDB. */
+int st_single(struct store *s, const char *op);
+
+/* ---- people (store_people.c), inside the caller's transaction ---------- */
+
+/* The role of an enabled person into role. Returns 0, STORE_ENOTFOUND
+ * (unknown or disabled) or STORE_EDB. */
+int st_person_role(struct store *s, int64_t id, char role[STORE_WORD_MAX]);
+
+/* Is role "agent" or "admin"? */
+int st_is_staff(const char *role);
+
+/* Returns 0 if viewer may see what owner (a requester) owns: the owner or
+ * an enabled agent or admin; else STORE_EFORBIDDEN (or STORE_EDB). */
+int st_may_view(struct store *s, int64_t owner, int64_t viewer);
+
+/* ---- conversations (store_conv.c), inside the caller's transaction ----- */
+
+/* Reads conversation id into *out (locking its row if lock), checking that
+ * viewer may see it when viewer is not 0. Returns 0, STORE_ENOTFOUND,
+ * STORE_EFORBIDDEN or STORE_EDB. */
+int st_conv_read(struct store *s, int64_t id, int64_t viewer, int lock,
+                 struct store_conversation *out);
+
+/* The body of store_message_post (same rules and results). */
+int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *client_id,
+                   const char *body, int *seq, int *duplicate, struct store_posted *info);
+
+/* ---- tickets (store_ticket.c), inside the caller's transaction --------- */
+
+/* Writes one ticket_events row at `at` (0: now). detail (may be NULL: {})
+ * is stolen. Returns 0 or STORE_E*. */
+int st_ticket_event(struct store *s, int64_t ticket, int64_t actor, const char *type,
+                    const char *from, const char *to, json_t *detail, time_t at);
+
+/* The "replied" step of an agent's message seq in the conversation of
+ * ticket (status tstatus): sets first_response_at if unset and writes the
+ * event. Returns 0, STORE_EINVALID (a status the table does not allow a
+ * reply in) or STORE_EDB. */
+int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int64_t agent,
+                      int seq);
+
+/* Links doc_id to the ticket of conversation conv, if it has one, with
+ * relation by actor ("linked" event when new). Returns 0 (also when the
+ * conversation has no ticket), STORE_EINVALID or STORE_EDB. */
+int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_id,
+                                const char *relation, int64_t actor);
+
+#endif

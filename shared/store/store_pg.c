@@ -1,0 +1,311 @@
+/* store_pg: the store library's connection to PostgreSQL and the helpers
+ * every aggregate's file uses (declared in store_int.h). Every public
+ * function runs one transaction (st_begin ... st_finish): it reconnects a
+ * broken connection first, and if BEGIN finds the connection dead (the
+ * server restarted since the last call) it reconnects once more and
+ * retries, which is safe because nothing has been done yet. Any later
+ * failure rolls the whole transaction back. All values travel as query
+ * parameters (struct params); the SQL text is constant, and each statement
+ * is prepared once per connection. Results are read in text format;
+ * timestamps are converted to Unix seconds in SQL (EPOCH). Callbacks run
+ * after COMMIT on the kept PGresult, so a callback may call back into the
+ * store. Errors are mapped to STORE_E* codes from their SQLSTATE here. */
+#include "store_int.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "kb_util.h"
+
+static void prep_forget(struct store *s)
+{
+    for (int i = 0; i < PREP_SLOTS; i++) {
+        free(s->prep[i].sql);
+        s->prep[i].sql = NULL;
+    }
+    s->nprep = 0;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+const char *store_strerror(int code)
+{
+    switch (code) {
+    case STORE_OK: return "success";
+    case STORE_EDB: return "database unavailable or failed";
+    case STORE_ENOTFOUND: return "not found";
+    case STORE_ECONFLICT: return "conflict";
+    case STORE_EINVALID: return "invalid";
+    case STORE_EFORBIDDEN: return "forbidden";
+    default: return "unknown error";
+    }
+}
+
+const char *store_errmsg(const struct store *s)
+{
+    return s ? s->err : "";
+}
+
+/* Formats "[store][op] message" into s->err on one line; returns code. */
+int st_seterr(struct store *s, int code, const char *fmt, ...)
+{
+    int n = snprintf(s->err, sizeof s->err, "[store][%s] ", s->op ? s->op : "store");
+    if (n < 0 || (size_t)n >= sizeof s->err)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err + n, sizeof s->err - (size_t)n, fmt, ap);
+    va_end(ap);
+    /* libpq messages span lines and end with a newline */
+    char *w = s->err;
+    for (const char *r = s->err; *r; r++) {
+        char c = (*r == '\n' || *r == '\r' || *r == '\t') ? ' ' : *r;
+        if (c == ' ' && w > s->err && w[-1] == ' ')
+            continue;
+        *w++ = c;
+    }
+    while (w > s->err && w[-1] == ' ')
+        w--;
+    *w = '\0';
+    return code;
+}
+
+/* STORE_E* for a failed result. Unique violations and serialisation
+ * failures are conflicts; other integrity violations (class 23: check, not
+ * null, foreign key, our triggers) and data exceptions (class 22: bad
+ * UTF-8, out of range) are invalid data; the rest is the database's. */
+static int classify(const char *state)
+{
+    if (!state)
+        return STORE_EDB;
+    if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+        strcmp(state, "40P01") == 0)
+        return STORE_ECONFLICT;
+    if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0)
+        return STORE_EINVALID;
+    return STORE_EDB;
+}
+
+int st_pgfail(struct store *s, const PGresult *r)
+{
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "database connection lost: %s", PQerrorMessage(s->conn));
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg)
+        msg = PQerrorMessage(s->conn);
+    return st_seterr(s, classify(state), "%s%s%s%s", msg, state ? " (SQLSTATE " : "",
+                     state ? state : "", state ? ")" : "");
+}
+
+/* The name of sql's prepared statement in name (preparing it on first
+ * use), or 0 when it cannot be prepared (then it runs unprepared, which
+ * reports any error in it the same way). */
+static int prepared(struct store *s, const char *sql, char name[16])
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *)sql; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    unsigned slot = h % PREP_SLOTS;
+    for (int probe = 0; probe < PREP_SLOTS; probe++, slot = (slot + 1) % PREP_SLOTS) {
+        struct prepared *e = &s->prep[slot];
+        snprintf(name, 16, "s%u", slot);
+        if (e->sql && strcmp(e->sql, sql) == 0)
+            return 1;
+        if (e->sql)
+            continue;
+        /* a free slot: prepare it here, keeping a quarter of the table free */
+        if (s->nprep >= PREP_SLOTS * 3 / 4 || PQtransactionStatus(s->conn) == PQTRANS_INERROR)
+            return 0;
+        PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!ok)
+            return 0;
+        e->sql = kb_xstrdup(sql);
+        s->nprep++;
+        return 1;
+    }
+    return 0;
+}
+
+PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params *p)
+{
+    /* outside a transaction, a connection that died while idle is
+     * reconnected and the statement sent once more: it had not run, or
+     * (lost on the way back) it is one of our autocommit statements, which
+     * are reads or idempotent writes */
+    int idle = PQstatus(s->conn) == CONNECTION_OK &&
+               PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+    for (int attempt = 0;; attempt++) {
+        char name[16];
+        PGresult *r =
+            PQstatus(s->conn) == CONNECTION_OK && prepared(s, sql, name)
+                ? PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL,
+                                 p ? p->len : NULL, p ? p->fmt : NULL, 0)
+                : PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+                               p ? p->len : NULL, p ? p->fmt : NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return r;
+        if (attempt == 0 && idle && PQstatus(s->conn) != CONNECTION_OK) {
+            PQclear(r);
+            *rc = st_connected(s);
+            if (*rc)
+                return NULL;
+            continue;
+        }
+        *rc = st_pgfail(s, r);
+        PQclear(r);
+        return NULL;
+    }
+}
+
+/* Runs a statement whose result is not needed. Returns 0 or a STORE_E*
+ * code; *rows (may be NULL) gets the number of rows affected or returned. */
+int st_exec(struct store *s, const char *sql, const struct params *p, int *rows)
+{
+    int rc = 0;
+    PGresult *r = st_run(s, &rc, sql, p);
+    if (!r)
+        return rc;
+    if (rows)
+        *rows = PQresultStatus(r) == PGRES_TUPLES_OK ? PQntuples(r) : atoi(PQcmdTuples(r));
+    PQclear(r);
+    return 0;
+}
+
+/* ---- connection and transactions ---------------------------------------- */
+
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+int st_connected(struct store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return 0;
+    prep_forget(s); /* a new session knows none of them */
+    PQreset(s->conn);
+    if (PQstatus(s->conn) == CONNECTION_OK)
+        return 0;
+    return st_seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
+}
+
+/* Starts the transaction of operation op. */
+int st_begin(struct store *s, const char *op)
+{
+    s->op = op;
+    s->err[0] = '\0';
+    for (int attempt = 0;; attempt++) {
+        int rc = st_connected(s);
+        if (rc)
+            return rc;
+        if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        PGresult *r = PQexec(s->conn, "BEGIN");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+            PQclear(r);
+            return 0;
+        }
+        /* a connection that died while idle: reconnect and retry once */
+        if (attempt == 0 && PQstatus(s->conn) != CONNECTION_OK) {
+            PQclear(r);
+            continue;
+        }
+        rc = st_pgfail(s, r);
+        PQclear(r);
+        return rc;
+    }
+}
+
+/* Ends the transaction: COMMIT when rc is 0 (whose failure becomes the
+ * result), else ROLLBACK keeping rc and its message. */
+int st_finish(struct store *s, int rc)
+{
+    if (rc == 0) {
+        PGresult *r = PQexec(s->conn, "COMMIT");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = st_pgfail(s, r);
+        else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+            rc = st_seterr(s, STORE_EDB, "transaction was rolled back");
+        PQclear(r);
+    } else if (PQstatus(s->conn) == CONNECTION_OK &&
+               PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    }
+    return rc;
+}
+
+/* Prepares operation op made of statements sent on their own (autocommit:
+ * each is its own transaction), without BEGIN / COMMIT round trips: for one
+ * write, or for reads (under READ COMMITTED a transaction would not give
+ * them one snapshot anyway). */
+int st_single(struct store *s, const char *op)
+{
+    s->op = op;
+    s->err[0] = '\0';
+    int rc = st_connected(s);
+    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
+}
+
+int store_open(const char *conninfo, struct store **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (err && errlen)
+        err[0] = '\0';
+    /* keywords after dbname override the conninfo, those before it do not */
+    const char *const keys[] = {"connect_timeout", "dbname", "client_encoding", NULL};
+    const char *const vals[] = {"10", conninfo ? conninfo : "", "UTF8", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        struct store tmp = {.conn = conn, .op = "open"};
+        st_seterr(&tmp, STORE_EDB, "cannot connect: %s",
+                  conn ? PQerrorMessage(conn) : "out of memory");
+        if (err && errlen)
+            snprintf(err, errlen, "%s", tmp.err);
+        PQfinish(conn);
+        return STORE_EDB;
+    }
+    PQsetNoticeProcessor(conn, quiet_notices, NULL);
+    struct store *s = kb_xcalloc(1, sizeof *s);
+    s->conn = conn;
+    *out = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    prep_forget(s);
+    PQfinish(s->conn);
+    free(s);
+}
+
+int store_reconnect(struct store *s)
+{
+    s->op = "reconnect";
+    s->err[0] = '\0';
+    prep_forget(s);
+    PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
+    return 0;
+}
+
+/* The result of an INSERT ... RETURNING id. */
+int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id)
+{
+    int rc = 0;
+    PGresult *r = st_run(s, &rc, sql, p);
+    if (!r)
+        return rc;
+    *id = g_i64(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
