@@ -664,7 +664,9 @@ int store_agent_by_username(struct store *s, const char *username, struct store_
     struct params p = {0};
     p_str(&p, username);
     PGresult *r = run(s, &rc,
-                      "SELECT id, role, name, password_hash FROM people"
+                      "SELECT id, role, name, password_hash,"
+                      " coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::integer"
+                      " FROM people"
                       " WHERE lower(username) = lower($1) AND role IN ('agent', 'admin')"
                       " AND NOT disabled",
                       &p);
@@ -676,8 +678,214 @@ int store_agent_by_username(struct store *s, const char *username, struct store_
         g_copy(out->role, sizeof out->role, r, 0, 1);
         g_copy(out->name, sizeof out->name, r, 0, 2);
         g_copy(out->password_hash, sizeof out->password_hash, r, 0, 3);
+        out->locked_for = g_int(r, 0, 4) > 0 ? g_int(r, 0, 4) : 0;
     }
     PQclear(r);
+    return rc;
+}
+
+/* ---- login throttling ---------------------------------------------------------- */
+
+int store_login_failed(struct store *s, int64_t person_id, int max_failures, int lockout_seconds,
+                       const char *addr, int *locked_for)
+{
+    *locked_for = 0;
+    int rc = begin(s, "login_failed");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_i64(&p, person_id);
+    p_i64(&p, max_failures);
+    p_i64(&p, lockout_seconds);
+    /* one statement: concurrent failures of one account count each (the row
+     * lock orders them), and exactly one of them locks it */
+    PGresult *r = run(s, &rc,
+                      "UPDATE people SET"
+                      " failed_logins = CASE WHEN failed_logins + 1 >= $2::integer THEN 0"
+                      "                 ELSE failed_logins + 1 END,"
+                      " locked_until = CASE WHEN failed_logins + 1 >= $2::integer"
+                      "                THEN now() + $3::integer * interval '1 second'"
+                      "                ELSE locked_until END"
+                      " WHERE id = $1 RETURNING failed_logins = 0, failed_logins",
+                      &p);
+    int locked = 0;
+    if (rc == 0 && PQntuples(r) == 0)
+        rc = seterr(s, STORE_ENOTFOUND, "no person %lld", (long long)person_id);
+    else if (rc == 0)
+        locked = g_bool(r, 0, 0);
+    PQclear(r);
+    if (rc == 0 && locked) {
+        struct params q = {0};
+        p_i64(&q, person_id);
+        p_str(&q, addr && *addr ? addr : NULL);
+        p_i64(&q, max_failures);
+        rc = exec(s,
+                  "INSERT INTO login_lockouts (person_id, address, failures, locked_until)"
+                  " SELECT id, left($2, 64), $3::integer, locked_until FROM people WHERE id = $1",
+                  &q, NULL);
+    }
+    rc = finish(s, rc);
+    if (rc == 0 && locked)
+        *locked_for = lockout_seconds;
+    return rc;
+}
+
+int store_login_succeeded(struct store *s, int64_t person_id)
+{
+    int rc = begin(s, "login_succeeded");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_i64(&p, person_id);
+    rc = exec(s, "UPDATE people SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0", &p,
+              NULL);
+    return finish(s, rc);
+}
+
+int store_login_unlock(struct store *s, const char *username, const char *by, int *was_locked)
+{
+    if (was_locked)
+        *was_locked = 0;
+    int rc = begin(s, "login_unlock");
+    if (rc)
+        return rc;
+    if (!by || !*by || strlen(by) > 512)
+        return finish(s, seterr(s, STORE_EINVALID, "who unlocks must be named"));
+    struct params p = {0};
+    p_str(&p, username);
+    PGresult *r = run(s, &rc,
+                      "UPDATE people n SET failed_logins = 0, locked_until = NULL"
+                      " FROM people o WHERE o.id = n.id AND lower(n.username) = lower($1)"
+                      " AND n.role IN ('agent', 'admin')"
+                      " RETURNING n.id, coalesce(o.locked_until > now(), false)",
+                      &p);
+    int64_t id = 0;
+    int locked = 0;
+    if (rc == 0 && PQntuples(r) == 0)
+        rc = seterr(s, STORE_ENOTFOUND, "no agent '%s'", username ? username : "");
+    else if (rc == 0) {
+        id = g_i64(r, 0, 0);
+        locked = g_bool(r, 0, 1);
+    }
+    PQclear(r);
+    if (rc == 0 && locked) {
+        struct params q = {0};
+        p_i64(&q, id);
+        p_str(&q, by);
+        rc = exec(s,
+                  "UPDATE login_lockouts SET unlocked_at = now(), unlocked_by = $2"
+                  " WHERE person_id = $1 AND unlocked_at IS NULL AND locked_until > now()",
+                  &q, NULL);
+    }
+    rc = finish(s, rc);
+    if (rc == 0 && was_locked)
+        *was_locked = locked;
+    return rc;
+}
+
+int store_lockouts(struct store *s, int limit, store_lockout_cb cb, void *arg)
+{
+    int rc = begin(s, "lockouts");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_i64(&p, limit < 1 ? 1 : limit > 10000 ? 10000 : limit);
+    PGresult *r = run(s, &rc,
+                      "SELECT l.id, p.username, l.address, l.failures, " EPOCH("l.locked_at")
+                      ", " EPOCH("l.locked_until") ", " EPOCH("l.unlocked_at") ", l.unlocked_by,"
+                      " l.unlocked_at IS NULL AND l.locked_until > now()"
+                      "   AND p.locked_until IS NOT NULL AND p.locked_until > now()"
+                      " FROM login_lockouts l JOIN people p ON p.id = l.person_id"
+                      " ORDER BY l.locked_at DESC, l.id DESC LIMIT $1::integer",
+                      &p);
+    rc = finish(s, rc);
+    for (int i = 0; rc == 0 && i < (r ? PQntuples(r) : 0); i++) {
+        struct store_lockout l = {
+            .id = g_i64(r, i, 0),
+            .username = g_str(r, i, 1),
+            .address = g_str(r, i, 2),
+            .failures = g_int(r, i, 3),
+            .locked_at = g_i64(r, i, 4),
+            .locked_until = g_i64(r, i, 5),
+            .unlocked_at = g_i64(r, i, 6),
+            .unlocked_by = g_str(r, i, 7),
+            .active = g_bool(r, i, 8),
+        };
+        rc = cb(arg, &l);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---- requesters ---------------------------------------------------------------- */
+
+int store_requester_start(struct store *s, const char *name, const char *email,
+                          const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                          int ttl_seconds, int64_t *person, int64_t *conv)
+{
+    int64_t pid = 0, cid = 0;
+    int rc = begin(s, "requester_start");
+    if (rc)
+        return rc;
+    if (ttl_seconds <= 0)
+        return finish(s, seterr(s, STORE_EINVALID, "a session lives a positive time"));
+    struct params p = {0};
+    p_str(&p, name);
+    p_str(&p, email);
+    rc = insert_id(s,
+                   "INSERT INTO people (role, name, email) VALUES ('requester', $1, $2)"
+                   " RETURNING id",
+                   &p, &pid);
+    if (rc == 0) {
+        struct params q = {0};
+        p_bin(&q, token_hash, STORE_TOKEN_HASH_BYTES);
+        p_i64(&q, pid);
+        p_i64(&q, ttl_seconds);
+        rc = exec(s,
+                  "INSERT INTO sessions (token_hash, person_id, expires_at)"
+                  " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
+                  &q, NULL);
+    }
+    if (rc == 0) {
+        struct params q = {0};
+        p_i64(&q, pid);
+        rc = insert_id(s, "INSERT INTO conversations (requester_id) VALUES ($1) RETURNING id",
+                       &q, &cid);
+    }
+    rc = finish(s, rc);
+    if (rc == 0) {
+        *person = pid;
+        *conv = cid;
+    }
+    return rc;
+}
+
+int store_requester_purge(struct store *s, int *count)
+{
+    int rows = 0;
+    int rc = begin(s, "requester_purge");
+    if (rc)
+        return rc;
+    rc = exec(s,
+              "DELETE FROM conversations c WHERE c.last_seq = 0"
+              " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM conversation_suggestions g"
+              "                 WHERE g.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM deflections d WHERE d.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.person_id = c.requester_id)",
+              NULL, NULL);
+    if (rc == 0)
+        rc = exec(s,
+                  "DELETE FROM people p WHERE p.role = 'requester'"
+                  " AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.person_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.requester_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.requester_id = p.id)",
+                  NULL, &rows);
+    rc = finish(s, rc);
+    if (count)
+        *count = rc == 0 ? rows : 0;
     return rc;
 }
 

@@ -102,16 +102,81 @@ struct store_agent {
     char role[STORE_WORD_MAX];              /* "agent" or "admin" */
     char name[STORE_NAME_MAX];
     char password_hash[STORE_PWHASH_MAX];
+    int locked_for;                         /* seconds the account stays locked
+                                               (store_login_failed), 0: not locked */
 };
 
 /* Finds an enabled agent or admin by user name (any case). Returns 0 with
  * *out filled, STORE_ENOTFOUND (unknown or disabled) or STORE_EDB. */
 int store_agent_by_username(struct store *s, const char *username, struct store_agent *out);
 
+/* ---- login throttling ------------------------------------------------- */
+
+/* A client address as recorded (text form of an IPv4 / IPv6 address). */
+#define STORE_ADDR_MAX 65
+
+/* Records a wrong password for agent person_id, tried from client address
+ * addr (may be NULL), in one transaction: the account's count of
+ * consecutive failures goes up by one; when it reaches max_failures the
+ * account is locked for lockout_seconds (people.locked_until), the count
+ * starts again from 0 and the lockout is recorded in login_lockouts.
+ * *locked_for gets the seconds of that new lockout, or 0. Returns 0,
+ * STORE_ENOTFOUND (no such person) or STORE_EDB. */
+int store_login_failed(struct store *s, int64_t person_id, int max_failures, int lockout_seconds,
+                       const char *addr, int *locked_for);
+
+/* A successful login of person_id: its count of failures goes back to 0
+ * (no write when it is 0 already). Returns 0 or STORE_EDB. */
+int store_login_succeeded(struct store *s, int64_t person_id);
+
+/* An administrator's unlock of agent `username` (any case), in one
+ * transaction: the lockout ends now, the count of failures goes back to 0,
+ * and a lockout still running is marked in login_lockouts as ended by `by`
+ * (1..128 characters). *was_locked (may be NULL) tells whether the account
+ * was locked. Returns 0, STORE_ENOTFOUND (no such agent), STORE_EINVALID
+ * (bad `by`) or STORE_EDB. */
+int store_login_unlock(struct store *s, const char *username, const char *by, int *was_locked);
+
+struct store_lockout {
+    int64_t id;
+    const char *username;
+    const char *address;     /* NULL when unknown */
+    int failures;
+    int64_t locked_at, locked_until;
+    int64_t unlocked_at;     /* 0: not unlocked by hand */
+    const char *unlocked_by; /* NULL when not unlocked by hand */
+    int active;              /* the account is locked now by this lockout */
+};
+typedef int (*store_lockout_cb)(void *arg, const struct store_lockout *l);
+
+/* Calls cb for the latest `limit` lockouts (1..10000), newest first (the
+ * strings are borrowed for the call). Returns 0, cb's nonzero value or
+ * STORE_EDB. */
+int store_lockouts(struct store *s, int limit, store_lockout_cb cb, void *arg);
+
 /* Creates a requester (an end user of the chat). email may be NULL.
  * Returns 0 with *id set, STORE_EINVALID (empty or too long name, bad email)
  * or STORE_EDB. */
 int store_requester_create(struct store *s, const char *name, const char *email, int64_t *id);
+
+/* Starts a requester's identity at its first message, in one transaction:
+ * the person (name, email may be NULL), its session under token_hash
+ * (valid ttl_seconds) and an open conversation. Returns 0 with *person and
+ * *conv set, STORE_EINVALID (bad name or email, bad ttl), STORE_ECONFLICT
+ * (the token hash exists already) or STORE_EDB; nothing is stored on
+ * failure. */
+int store_requester_start(struct store *s, const char *name, const char *email,
+                          const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                          int ttl_seconds, int64_t *person, int64_t *conv);
+
+/* Deletes idle requester identities, in one transaction: conversations
+ * without any message, ticket, suggestion or deflection whose requester
+ * has no session left, then requesters with no session and no
+ * conversation (run it after store_session_purge). People with messages,
+ * tickets or a live session, agents and admins are never touched. *count
+ * (may be NULL) gets the number of people deleted. Returns 0 or
+ * STORE_EDB. */
+int store_requester_purge(struct store *s, int *count);
 
 /* Disables (or re-enables) a person: their sessions stop being found, a
  * disabled agent can take nothing, and tickets reopened while their agent

@@ -61,7 +61,7 @@ static hub *mk_hub(int rate, int burst)
     memset(&fk, 0, sizeof fk);
     fk.now = 100.0;
     struct hub_ops ops = {f_send, f_submit, NULL, f_now};
-    struct hub_limits lim = {1024, rate, burst};
+    struct hub_limits lim = {.max_frame = 1024, .rate = rate, .burst = burst};
     return hub_new(&ops, &lim);
 }
 
@@ -161,7 +161,7 @@ static void answers_keep_request_order(void **state)
     (void)state;
     hub *h = mk_hub(100, 100);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     frame(h, c, "{\"type\":\"queue\",\"id\":\"1\"}");
     frame(h, c, "{\"type\":\"queue\",\"id\":\"2\"}");
     frame(h, c, "not json");
@@ -198,7 +198,7 @@ static void bad_frames_rate_limit_and_overload(void **state)
     (void)state;
     hub *h = mk_hub(1, 3);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     hub_frame(h, c, "", 0, 0, 1);
     hub_frame(h, c, "\x01\x02", 2, 1, 0);
     frame(h, c, "{\"type\":\"ping\",\"id\":\"p\"}");
@@ -220,7 +220,7 @@ static void bad_frames_rate_limit_and_overload(void **state)
 
     /* a full pool: overloaded, and the connection carries on */
     h = mk_hub(1000, 1000);
-    c = hub_open(h, &t);
+    c = hub_open(h, &t, "127.0.0.1");
     fk.refuse = 1;
     frame(h, c, "{\"type\":\"queue\",\"id\":\"z\"}");
     assert_int_equal(t.n, 1);
@@ -257,9 +257,9 @@ static void routing(void **state)
     (void)state;
     hub *h = mk_hub(100, 100);
     struct tconn ta = {0}, tb = {0}, tr = {0}, tr2 = {0}, tn = {0};
-    struct hub_conn *a = hub_open(h, &ta), *b = hub_open(h, &tb), *r = hub_open(h, &tr),
-                    *r2 = hub_open(h, &tr2);
-    hub_open(h, &tn); /* signed in as nobody */
+    struct hub_conn *a = hub_open(h, &ta, "127.0.0.1"), *b = hub_open(h, &tb, "127.0.0.1"), *r = hub_open(h, &tr, "127.0.0.1"),
+                    *r2 = hub_open(h, &tr2, "127.0.0.1");
+    hub_open(h, &tn, "127.0.0.1"); /* signed in as nobody */
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     sign_in(h, b, DESK_AGENT, 11, 0, 0);
     sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
@@ -299,7 +299,7 @@ static void messages_exactly_once_in_order(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn tr = {0}, ta = {0};
-    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta);
+    struct hub_conn *r = hub_open(h, &tr, "127.0.0.1"), *a = hub_open(h, &ta, "127.0.0.1");
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     /* the requester resumes having seen seq 2 */
     sign_in(h, r, DESK_REQUESTER, 20, 7, 2);
@@ -397,7 +397,7 @@ static void signed_out_connections_hear_nothing_more(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn tr = {0}, ta = {0}, tx = {0};
-    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta), *x = hub_open(h, &tx);
+    struct hub_conn *r = hub_open(h, &tr, "127.0.0.1"), *a = hub_open(h, &ta, "127.0.0.1"), *x = hub_open(h, &tx, "127.0.0.1");
     sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     sign_in(h, x, DESK_AGENT, 11, 0, 0);
@@ -460,7 +460,7 @@ static void suggestions_follow_acks_without_holding_them(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     sign_in(h, c, DESK_REQUESTER, 20, 7, 0);
     while (fk.njobs)
         hub_done(h, take_job(0));
@@ -509,7 +509,7 @@ static void suggestions_follow_acks_without_holding_them(void **state)
     assert_int_equal(hub_count(h), 0);
     /* a full search queue skips the suggestions, not the ack */
     struct tconn t2 = {0};
-    struct hub_conn *c2 = hub_open(h, &t2);
+    struct hub_conn *c2 = hub_open(h, &t2, "127.0.0.1");
     sign_in(h, c2, DESK_REQUESTER, 21, 7, 0);
     while (fk.njobs)
         hub_done(h, take_job(0));
