@@ -1377,4 +1377,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     default:
         error(&r, P_UNKNOWN_TYPE, "unknown type");
     }
+    /* the address is the connection's, whoever signs in on it */
+    if (out->client_set)
+        memcpy(out->client.addr, who->addr, sizeof out->client.addr);
 }

@@ -1445,6 +1445,7 @@ static void frames_keep_a_session_alive(void **state)
     g.cfg.session_ttl = 60; /* the desk reads its config on every request */
     struct desk_client s;
     mk_requester(&s, NULL);
+    assert_int_equal(say(&s, "t0", "你好"), 1); /* stores the session */
     snprintf(hex, sizeof hex, "%s", hash_hex(&s));
     long long left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
                           " WHERE token_hash = decode($1, 'hex')",
@@ -1454,7 +1455,7 @@ static void frames_keep_a_session_alive(void **state)
            " last_seen_at = now() - interval '10 seconds', expires_at = now() + interval '5 seconds'"
            " WHERE token_hash = decode($1, 'hex')",
            hex);
-    assert_int_equal(say(&s, "t1", "VPN 又断了"), 1);
+    assert_int_equal(say(&s, "t1", "VPN 又断了"), 2);
     left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
                 " WHERE token_hash = decode($1, 'hex')",
                 hex);
@@ -1557,6 +1558,257 @@ static void a_draw_takes_one_winner(void **state)
                      1);
 }
 
+/* ---- login throttling, purge, blank messages ------------------------------- */
+
+/* A password login of user with pw from connection c (signed out); the
+ * reply in r. */
+static void try_login(struct desk_client *c, const char *user, const char *pw, struct reply *r)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"%s\",\"id\":\"l\"}",
+             user, pw);
+    run(c, json, r);
+}
+
+/* After login_max_failures wrong passwords in a row the account is locked:
+ * every login (the right password too) is refused with too_many_attempts
+ * and retry_after, without an Argon2id check; the lockout is recorded with
+ * the client address; an administrator's unlock or the end of the lockout
+ * lets the right password in again. A success in between starts the count
+ * again. */
+static void wrong_passwords_lock_the_account(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)a.person_id);
+    g.cfg.login_max_failures = 3;
+    g.cfg.login_lockout = 600;
+    struct desk_client c = {0};
+    snprintf(c.addr, sizeof c.addr, "198.51.100.23");
+    struct reply r;
+    /* two wrong, one right: the count starts again */
+    for (int i = 0; i < 2; i++) {
+        try_login(&c, user, "wrong", &r);
+        assert_string_equal(error_code(&r), "login_failed");
+        assert_int_equal(r.out.login, DESK_LOGIN_FAILED);
+        assert_int_equal(r.out.locked_for, 0);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", pid), 2);
+    try_login(&c, user, "agent-pass", &r);
+    must(&r, "welcome");
+    assert_int_equal(r.out.login, DESK_LOGIN_OK);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", pid), 0);
+    /* three wrong in a row: the third locks */
+    for (int i = 0; i < 3; i++) {
+        struct desk_client d = c;
+        d.role = DESK_NONE;
+        unsigned long hashes = auth_verify_count();
+        try_login(&d, user, "wrong", &r);
+        assert_string_equal(error_code(&r), "login_failed");
+        assert_int_equal(auth_verify_count(), hashes + 1);
+        assert_int_equal(r.out.locked_for, i == 2 ? 600 : 0);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1"
+                          " AND address = '198.51.100.23' AND failures = 3 AND unlocked_at IS NULL"
+                          " AND locked_until > now() + interval '590 seconds'",
+                          pid),
+                     1);
+    /* locked: even the right password is refused, and nothing is hashed */
+    unsigned long hashes = auth_verify_count();
+    for (int i = 0; i < 5; i++) {
+        struct desk_client d = {0};
+        try_login(&d, user, i % 2 ? "wrong" : "agent-pass", &r);
+        json_t *e = must(&r, "error");
+        assert_string_equal(s_of(e, "code"), "too_many_attempts");
+        long long retry = i_of(e, "retry_after");
+        assert_true(retry > 590 && retry <= 600);
+        assert_int_equal(r.out.login, DESK_LOGIN_NONE);
+        assert_int_equal(d.role, DESK_NONE);
+        reply_fin(&r);
+    }
+    assert_int_equal(auth_verify_count(), hashes);
+    /* an administrator unlocks */
+    struct store *st = desk_store(g.d);
+    int was = 0;
+    assert_int_equal(store_login_unlock(st, user, "test admin", &was), 0);
+    assert_true(was);
+    assert_int_equal(store_login_unlock(st, "no-such-agent", "test admin", &was), STORE_ENOTFOUND);
+    assert_string_equal(q_str("SELECT unlocked_by FROM login_lockouts WHERE person_id = $1", pid),
+                        "test admin");
+    struct desk_client d = {0};
+    try_login(&d, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    /* locked again, then the lockout runs out (moved into the past here) */
+    for (int i = 0; i < 3; i++) {
+        struct desk_client e = {0};
+        try_login(&e, user, "wrong", &r);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1", pid), 2);
+    struct desk_client e = {0};
+    try_login(&e, user, "agent-pass", &r);
+    assert_string_equal(error_code(&r), "too_many_attempts");
+    reply_fin(&r);
+    q_exec("UPDATE people SET locked_until = now() - interval '1 second' WHERE id = $1", pid);
+    try_login(&e, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    /* an unknown user name is checked (same time) and counted as a failure
+     * by the daemon's per-address limit, but locks nothing */
+    struct desk_client f = {0};
+    hashes = auth_verify_count();
+    try_login(&f, "nobody-at-all", "x", &r);
+    assert_string_equal(error_code(&r), "login_failed");
+    assert_int_equal(r.out.login, DESK_LOGIN_FAILED);
+    assert_int_equal(auth_verify_count(), hashes + 1);
+    reply_fin(&r);
+    desk_config_default(&g.cfg);
+}
+
+/* Password checks pass through the process-wide gate: when it is full a
+ * login is answered try_later (retry_after 1) at once, with no check. */
+static void a_full_hashing_gate_answers_try_later(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    auth_gate_config(1, 0);
+    assert_int_equal(auth_gate_enter(), 0); /* the one place, taken */
+    assert_int_equal(auth_gate_enter(), -1);
+    unsigned long hashes = auth_verify_count();
+    struct desk_client c = {0};
+    struct reply r;
+    try_login(&c, user, "agent-pass", &r);
+    json_t *e = must(&r, "error");
+    assert_string_equal(s_of(e, "code"), "try_later");
+    assert_int_equal(i_of(e, "retry_after"), 1);
+    assert_string_equal(s_of(e, "id"), "l");
+    reply_fin(&r);
+    assert_int_equal(auth_verify_count(), hashes);
+    assert_int_equal(c.role, DESK_NONE);
+    auth_gate_leave();
+    try_login(&c, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    assert_int_equal(auth_verify_count(), hashes + 1);
+    auth_gate_config(1, 2);
+}
+
+/* Maintenance purges the requester identities nobody can come back to
+ * (no session left) that hold nothing (no message), and nothing else. */
+static void maintenance_purges_idle_requesters_only(void **state)
+{
+    (void)state;
+    struct store *st = desk_store(g.d);
+    /* kept: a requester who said something, its session expired */
+    struct desk_client said;
+    mk_requester(&said, NULL);
+    say(&said, "m1", "打印机脱机");
+    /* kept: a live session, nothing said (stored as hello used to) */
+    int64_t live = 0, live_conv = 0;
+    unsigned char h1[AUTH_TOKEN_HASH_BYTES], h2[AUTH_TOKEN_HASH_BYTES];
+    char tok[AUTH_TOKEN_LEN + 1];
+    auth_new_token(tok);
+    auth_token_hash(tok, h1);
+    assert_int_equal(store_requester_start(st, "活着", NULL, h1, 3600, &live, &live_conv), 0);
+    /* purged: an expired session, an empty conversation */
+    int64_t idle = 0, idle_conv = 0;
+    auth_new_token(tok);
+    auth_token_hash(tok, h2);
+    assert_int_equal(store_requester_start(st, "走了", NULL, h2, 3600, &idle, &idle_conv), 0);
+    /* purged: no session, no conversation at all */
+    int64_t bare = 0;
+    assert_int_equal(store_requester_create(st, "路过", NULL, &bare), 0);
+    /* kept: an agent without any session */
+    char hash[AUTH_PWHASH_MAX];
+    assert_int_equal(auth_hash_password("pw-agent", hash), 0);
+    char user[32];
+    snprintf(user, sizeof user, "idle-agent%d", ++g.people);
+    int64_t agent = 0;
+    assert_int_equal(store_agent_create(st, user, "闲置坐席", hash, &agent), 0);
+    char ids[5][24];
+    int64_t all[5] = {said.person_id, live, idle, bare, agent};
+    for (int i = 0; i < 5; i++)
+        snprintf(ids[i], sizeof ids[i], "%lld", (long long)all[i]);
+    q_exec("UPDATE sessions SET created_at = now() - interval '8 days',"
+           " last_seen_at = now() - interval '8 days', expires_at = now() - interval '1 day'"
+           " WHERE person_id = $1",
+           ids[0]);
+    q_exec("UPDATE sessions SET created_at = now() - interval '8 days',"
+           " last_seen_at = now() - interval '8 days', expires_at = now() - interval '1 day'"
+           " WHERE person_id = $1",
+           ids[2]);
+    struct desk_client daemon = {0};
+    struct reply r;
+    run(&daemon, "{\"type\":\"ping\"}", &r); /* warm: nothing */
+    reply_fin(&r);
+    struct desk_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = DM_MAINTAIN;
+    run_msg(&daemon, &m, &r);
+    assert_false(r.out.db_error);
+    assert_true(r.out.sessions_purged >= 2);
+    assert_true(r.out.requesters_purged >= 2);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[0]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE sender_id = $1", ids[0]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[1]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", ids[1]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[2]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", ids[2]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[3]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[4]), 1);
+    /* a second run finds nothing more of these */
+    run_msg(&daemon, &m, &r);
+    assert_int_equal(r.out.requesters_purged, 0);
+    reply_fin(&r);
+}
+
+/* A message of only blanks (Unicode white space and zero-width characters
+ * included) is refused by the codec with a clear bad_field on text, and
+ * the schema refuses it too. */
+static void blank_messages_are_refused(void **state)
+{
+    (void)state;
+    const char *const blanks[] = {
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\" \\t\\r\\n\"}",
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u3000\\u3000\"}",
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u00a0\\u200b\\u2003\\ufeff\\u000b\"}",
+    };
+    for (size_t i = 0; i < sizeof blanks / sizeof *blanks; i++) {
+        struct desk_msg m;
+        struct proto_error e;
+        assert_int_equal(proto_parse(blanks[i], strlen(blanks[i]), &m, &e), P_BAD_FIELD);
+        assert_string_equal(e.field, "text");
+        assert_string_equal(e.id, "b");
+        assert_string_equal(e.message, "text must not be blank");
+    }
+    const char *ok = "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u3000打印机\\u3000\"}";
+    struct desk_msg m;
+    struct proto_error e;
+    assert_int_equal(proto_parse(ok, strlen(ok), &m, &e), 0);
+    desk_msg_fin(&m);
+    /* the schema: an ideographic-space body cannot be stored */
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    say(&c, "m1", "打印机脱机");
+    int seq = 0, dup = 0;
+    assert_int_equal(store_message_add(desk_store(g.d), c.conv_id, c.person_id, "b",
+                                       "\xe3\x80\x80\xe3\x80\x80", &seq, &dup),
+                     STORE_EINVALID);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1577,6 +1829,10 @@ int main(void)
         cmocka_unit_test(logout_elsewhere_ends_every_connection),
         cmocka_unit_test(frames_keep_a_session_alive),
         cmocka_unit_test(maintenance_auto_closes_old_resolutions),
+        cmocka_unit_test(wrong_passwords_lock_the_account),
+        cmocka_unit_test(a_full_hashing_gate_answers_try_later),
+        cmocka_unit_test(maintenance_purges_idle_requesters_only),
+        cmocka_unit_test(blank_messages_are_refused),
         cmocka_unit_test(database_down_nothing_acked_then_back),
     };
     return cmocka_run_group_tests_name("desk", tests, group_setup, group_teardown);
