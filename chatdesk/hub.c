@@ -25,7 +25,9 @@
 
 #include "kb_map.h"
 
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +61,7 @@ struct hub_conn {
     struct hub_conn *prev, *next; /* the open connections */
     void *t;                      /* transport handle; NULL once closed */
     unsigned long long id;
+    char akey[STORE_ADDR_MAX + 4]; /* the key of its address's limits (addr_key) */
     struct desk_client client;
     int busy;                     /* a request job is at the workers */
     int searching;                /* a suggestion search is at the workers */
@@ -129,7 +132,28 @@ static void addrs_prune(hub *h, double now)
     free(drop);
 }
 
-/* The state of address addr, created (with a full hello bucket) if new. */
+/* The key under which an address's limits are kept, in key: an IPv4
+ * address as it is, an IPv6 address as its /64 network (one subscriber
+ * usually has a whole /64: counting each address would let it pass every
+ * limit), an IPv4-mapped IPv6 address as the IPv4 one. */
+static void addr_key(const char *addr, char *key, size_t size)
+{
+    struct in6_addr a6;
+    if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.')) {
+        snprintf(key, size, "%s", addr + 7);
+    } else if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
+        char net[INET6_ADDRSTRLEN];
+        memset(a6.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a6, net, sizeof net);
+        snprintf(key, size, "%s/64", net);
+    } else {
+        snprintf(key, size, "%s", addr);
+    }
+}
+
+/* The state of address key addr, created (with a full hello bucket) if
+ * new. When HUB_MAX_ADDRS addresses are active, the new ones share one
+ * state ("*"): memory stays bounded and they are limited together. */
 static struct addr_state *addr_get(hub *h, const char *addr, double now)
 {
     struct addr_state *a = kb_map_get(h->addrs, addr);
@@ -137,10 +161,26 @@ static struct addr_state *addr_get(hub *h, const char *addr, double now)
         return a;
     if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
         addrs_prune(h, now);
+    if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS) {
+        addr = "*";
+        a = kb_map_get(h->addrs, addr);
+        if (a)
+            return a;
+    }
     a = kb_xcalloc(1, sizeof *a);
     a->hello_tokens = h->lim.hello_burst;
     a->hello_last = now;
     kb_map_put(h->addrs, addr, a);
+    return a;
+}
+
+/* The state of address key addr, or NULL (the shared one once the table
+ * is full). */
+static struct addr_state *addr_find(const hub *h, const char *addr)
+{
+    struct addr_state *a = kb_map_get(h->addrs, addr);
+    if (!a && kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
+        a = kb_map_get(h->addrs, "*");
     return a;
 }
 
@@ -168,7 +208,7 @@ static int login_wait(hub *h, const char *addr, double now)
 {
     if (h->lim.login_free <= 0)
         return 0;
-    struct addr_state *a = kb_map_get(h->addrs, addr);
+    struct addr_state *a = addr_find(h, addr);
     if (!a || now >= a->next_login)
         return 0;
     int wait = (int)ceil(a->next_login - now);
@@ -180,7 +220,7 @@ static void login_result(hub *h, const char *addr, int result, double now)
 {
     if (h->lim.login_free <= 0 || result == DESK_LOGIN_NONE)
         return;
-    struct addr_state *a = result == DESK_LOGIN_OK ? kb_map_get(h->addrs, addr)
+    struct addr_state *a = result == DESK_LOGIN_OK ? addr_find(h, addr)
                                                    : addr_get(h, addr, now);
     if (!a)
         return;
@@ -267,6 +307,7 @@ struct hub_conn *hub_open(hub *h, void *t, const char *addr)
     struct hub_conn *c = kb_xcalloc(1, sizeof *c);
     c->t = t;
     snprintf(c->client.addr, sizeof c->client.addr, "%s", addr ? addr : "");
+    addr_key(c->client.addr, c->akey, sizeof c->akey);
     c->id = ++h->next_id;
     c->tokens = h->lim.burst;
     c->last = h->ops.now();
@@ -433,14 +474,14 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
             enqueue_error(c, P_OVERLOADED, "too many frames waiting for an answer", m.id, NULL);
             desk_msg_fin(&m);
         } else if (m.type == DM_HELLO && c->client.role == DESK_NONE &&
-                   (wait = hello_wait(h, c->client.addr, now)) > 0) {
+                   (wait = hello_wait(h, c->akey, now)) > 0) {
             char msg[120];
             snprintf(msg, sizeof msg,
                      "too many new chats from your address: try again in %d s", wait);
             enqueue_error_retry(c, P_RATE_LIMITED, msg, m.id, wait);
             desk_msg_fin(&m);
         } else if (m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE &&
-                   (wait = login_wait(h, c->client.addr, now)) > 0) {
+                   (wait = login_wait(h, c->akey, now)) > 0) {
             char msg[120];
             snprintf(msg, sizeof msg,
                      "too many wrong passwords from your address: try again in %d s", wait);
@@ -671,7 +712,7 @@ void hub_done(hub *h, struct desk_job *job)
         return;
     }
     if (job->msg.type == DM_LOGIN) {
-        login_result(h, c->client.addr, out->login, h->ops.now());
+        login_result(h, c->akey, out->login, h->ops.now());
         if (out->locked_for > 0)
             kb_warn("login: account %s locked for %d s after repeated wrong passwords "
                     "(the last from %s)",

@@ -59,7 +59,8 @@ struct hub_limits {
     int login_forget;     /* seconds after its last failure an address starts afresh */
 };
 
-/* Addresses kept at most (idle ones are dropped first; see hub_maintain). */
+/* Addresses kept at most (idle ones are dropped first; see hub_maintain;
+ * beyond it new addresses share one state). IPv6 addresses count by /64. */
 #define HUB_MAX_ADDRS 100000
 
 typedef struct hub hub;

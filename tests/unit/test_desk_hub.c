@@ -583,8 +583,36 @@ static void hellos_are_limited_per_address(void **state)
     assert_string_equal(code_of(t[4].sent[1]), "rate_limited");
     while (fk.njobs)
         hub_done(h, take_job(0));
+    /* IPv6 addresses count by /64 (a subscriber's whole network), an
+     * IPv4-mapped one as its IPv4 address */
+    struct tconn t6[4];
+    memset(t6, 0, sizeof t6);
+    const char *addrs6[4] = {"2001:db8:1:2::5", "2001:db8:1:2:ffff::9", "::ffff:192.0.2.7",
+                             "2001:db8:1:3::5"};
+    struct hub_conn *c6[4];
+    for (int i = 0; i < 4; i++)
+        c6[i] = hub_open(h, &t6[i], addrs6[i]);
+    frame(h, c6[0], "{\"type\":\"hello\",\"name\":\"x\"}");
+    frame(h, c6[0], "{\"type\":\"hello\",\"name\":\"x\"}");
+    frame(h, c6[1], "{\"type\":\"hello\",\"name\":\"x\"}"); /* the /64's third */
+    frame(h, c6[1], "{\"type\":\"hello\",\"name\":\"x\"}"); /* its fourth: refused */
+    frame(h, c6[2], "{\"type\":\"hello\",\"name\":\"x\"}"); /* 192.0.2.7: empty */
+    frame(h, c6[3], "{\"type\":\"hello\",\"name\":\"x\"}"); /* another /64 */
+    int jobs = 0;
+    for (; fk.njobs; jobs++)
+        hub_done(h, take_job(0));
+    assert_int_equal(jobs, 4); /* c6[0] twice, c6[1] and c6[3] once */
+    assert_int_equal(t6[1].n, 1);
+    assert_string_equal(code_of(t6[1].sent[0]), "rate_limited");
+    assert_int_equal(t6[2].n, 1);
+    assert_string_equal(code_of(t6[2].sent[0]), "rate_limited");
+    assert_int_equal(t6[3].n, 0);
+    for (int i = 0; i < 4; i++) {
+        hub_closed(h, c6[i]);
+        tconn_fin(&t6[i]);
+    }
     /* an idle address is forgotten by maintenance once its bucket is full */
-    assert_int_equal(hub_addr_count(h), 2);
+    assert_int_equal(hub_addr_count(h), 4);
     fk.now += 10.0;
     hub_maintain(h);
     pool_job_free(take_job(0)); /* the maintenance job */
