@@ -67,6 +67,14 @@ void auth_gate_leave(void)
     pthread_mutex_unlock(&gate_mu);
 }
 
+void auth_gate_state(int *running, int *waiting)
+{
+    pthread_mutex_lock(&gate_mu);
+    *running = gate_running;
+    *waiting = gate_waiting;
+    pthread_mutex_unlock(&gate_mu);
+}
+
 unsigned long auth_verify_count(void)
 {
     return atomic_load(&verify_count);

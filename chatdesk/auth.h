@@ -62,6 +62,9 @@ void auth_gate_config(int running, int waiting);
 int auth_gate_enter(void);
 void auth_gate_leave(void);
 
+/* How many checks hold a place and how many wait, now (for tests). */
+void auth_gate_state(int *running, int *waiting);
+
 /* Argon2id password checks run by auth_verify_password since the start of
  * the process (for tests and logs). */
 unsigned long auth_verify_count(void);
