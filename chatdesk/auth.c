@@ -2,6 +2,8 @@
  * hashes, on libsodium. See auth.h for the parameters and the reasons. */
 #include "auth.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -22,6 +24,61 @@ _Static_assert(AUTH_TOKEN_LEN + 1 ==
 static const char dummy_hash[] =
     "$argon2id$v=19$m=65536,t=2,p=1$jcnlM45oM844n/1fPYxdCw$"
     "buShbhrDeB9iYGDCcJh7oZ/5dxKb4lHIyrvhevMVLsg";
+
+static atomic_ulong verify_count;
+
+/* the gate: places in use (running + waiting) and places running */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_running_max = 1, gate_waiting_max = 2;
+static int gate_running, gate_waiting;
+
+void auth_gate_config(int running, int waiting)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_running_max = running < 1 ? 1 : running;
+    gate_waiting_max = waiting < 0 ? 0 : waiting;
+    pthread_mutex_unlock(&gate_mu);
+}
+
+int auth_gate_enter(void)
+{
+    pthread_mutex_lock(&gate_mu);
+    if (gate_running >= gate_running_max) {
+        if (gate_waiting >= gate_waiting_max) {
+            pthread_mutex_unlock(&gate_mu);
+            return -1;
+        }
+        gate_waiting++;
+        while (gate_running >= gate_running_max)
+            pthread_cond_wait(&gate_cv, &gate_mu);
+        gate_waiting--;
+    }
+    gate_running++;
+    pthread_mutex_unlock(&gate_mu);
+    return 0;
+}
+
+void auth_gate_leave(void)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_running--;
+    pthread_cond_signal(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+}
+
+void auth_gate_state(int *running, int *waiting)
+{
+    pthread_mutex_lock(&gate_mu);
+    *running = gate_running;
+    *waiting = gate_waiting;
+    pthread_mutex_unlock(&gate_mu);
+}
+
+unsigned long auth_verify_count(void)
+{
+    return atomic_load(&verify_count);
+}
 
 int auth_init(void)
 {
@@ -62,6 +119,7 @@ int auth_verify_password(const char *hash, const char *pw)
     if (strncmp(hash, ARGON2ID_PREFIX, strlen(ARGON2ID_PREFIX)) != 0 ||
         strnlen(hash, AUTH_PWHASH_MAX) >= AUTH_PWHASH_MAX)
         return -1;
+    atomic_fetch_add(&verify_count, 1);
     int rc = crypto_pwhash_str_verify(hash, pw, strlen(pw));
     return rc == 0 && !dummy && pw[0] != '\0' ? 0 : -1;
 }

@@ -44,6 +44,31 @@ int auth_hash_password(const char *pw, char out[AUTH_PWHASH_MAX]);
  * that a login for an unknown user takes as long as one for a known user. */
 int auth_verify_password(const char *hash, const char *pw);
 
+/* ---- the hashing gate -------------------------------------------------
+ * Each Argon2id check takes 64 MiB and about 0.1 s of a core. A burst of
+ * logins would run that many at once (a burst of 40 took chatdesk from 46
+ * to 571 MB and slowed every other request), so checks go through one
+ * process-wide gate: at most `running` at a time, at most `waiting` more
+ * queued for a place; any further one is refused at once (the caller
+ * answers "try later"). A queued caller waits on a condition variable, at
+ * most for the checks ahead of it (about 0.1 s each). */
+
+/* Sets the gate's limits (running >= 1, waiting >= 0); call it before the
+ * workers start. The default is 1 running and 2 waiting. */
+void auth_gate_config(int running, int waiting);
+
+/* Takes a place to run a check: 0 (then call auth_gate_leave when done),
+ * or -1 when `running` checks run and `waiting` wait already. */
+int auth_gate_enter(void);
+void auth_gate_leave(void);
+
+/* How many checks hold a place and how many wait, now (for tests). */
+void auth_gate_state(int *running, int *waiting);
+
+/* Argon2id password checks run by auth_verify_password since the start of
+ * the process (for tests and logs). */
+unsigned long auth_verify_count(void);
+
 /* Returns 1 if hash was made with other parameters than today's (it should
  * be recomputed at the next successful login), 0 if not, -1 if malformed. */
 int auth_password_needs_rehash(const char *hash);

@@ -23,8 +23,14 @@ void cd_config_usage(FILE *f)
             "                [--max-frame BYTES] [--rate N] [--burst N] [--session-ttl SECS]\n"
             "                [--suggestions N] [--auto-close-days N]\n"
             "                [--maintenance-interval SECS] [--allowed-origins LIST]\n"
+            "                [--login-max-failures N] [--login-lockout SECS]\n"
+            "                [--login-address-free N] [--login-address-max-delay SECS]\n"
+            "                [--login-hash-concurrency N] [--login-hash-queue N]\n"
+            "                [--hello-per-minute N] [--hello-burst N]\n"
             "       chatdesk useradd --agent USERNAME [--name DISPLAY_NAME]\n"
             "                [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "       chatdesk unlock USERNAME [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "       chatdesk lockouts [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "\n"
             "The kbdesk chat service desk: the chat page and the agent page (static\n"
             "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"
@@ -84,14 +90,45 @@ void cd_config_usage(FILE *f)
             "                       request's Host) or from this list; any other is\n"
             "                       refused during the handshake. List the public origin\n"
             "                       when a proxy (https) serves the pages.\n"
+            "logins and anonymous sessions (see README, Security):\n"
+            "  --login-max-failures N\n"
+            "                       wrong passwords in a row that lock an agent's\n"
+            "                       account, 1..1000 (key: login_max_failures; default\n"
+            "                       5). A locked account is refused (too_many_attempts,\n"
+            "                       retry_after) without checking the password; kept in\n"
+            "                       PostgreSQL, recorded in login_lockouts\n"
+            "  --login-lockout SECS how long a lockout lasts, 1..86400 (key:\n"
+            "                       login_lockout; default 900); also how long an\n"
+            "                       address's wrong passwords are remembered\n"
+            "  --login-address-free N\n"
+            "                       wrong passwords in a row from one client address\n"
+            "                       before its delays start, 1..1000 (key:\n"
+            "                       login_address_free; default 5); then each attempt\n"
+            "                       must wait 1, 2, 4, ... s after the last failure\n"
+            "  --login-address-max-delay SECS\n"
+            "                       the longest of those delays, 1..3600 (key:\n"
+            "                       login_address_max_delay; default 60)\n"
+            "  --login-hash-concurrency N\n"
+            "                       Argon2id password checks running at once (64 MiB\n"
+            "                       each), 1..64 (key: login_hash_concurrency; default 1)\n"
+            "  --login-hash-queue N logins waiting for a check beyond those, 0..1000\n"
+            "                       (key: login_hash_queue; default 2); more get\n"
+            "                       try_later at once\n"
+            "  --hello-per-minute N new chats (hello) per client address per minute,\n"
+            "                       1..100000 (key: hello_per_minute; default 60);\n"
+            "                       more get rate_limited with retry_after\n"
+            "  --hello-burst N      bucket size for --hello-per-minute, 1..100000 (key:\n"
+            "                       hello_burst; default 20)\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and blank\n"
             "lines are ignored; keys: index, db, listen, www, migrations, threads,\n"
             "log_level, max_frame, rate, burst, session_ttl, suggestions,\n"
-            "auto_close_days, maintenance_interval, allowed_origins, and (file only)\n"
-            "max_connections, max_connections_per_address, max_open_files,\n"
-            "metrics_access, metrics_token. An unknown or repeated key or a\n"
+            "auto_close_days, maintenance_interval, allowed_origins, login_max_failures,\n"
+            "login_lockout, login_address_free, login_address_max_delay,\n"
+            "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
+            "and (file only) max_connections, max_connections_per_address,\n"
+            "max_open_files, metrics_access, metrics_token. An unknown or repeated key or a\n"
             "bad value is an error naming FILE:LINE. Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
             "\n"
@@ -123,6 +160,11 @@ void cd_config_usage(FILE *f)
             "Argon2id hash. The database is --db, or the `db` key of --config FILE;\n"
             "migrations are applied first. Exit status: 0 created, 1 database error,\n"
             "2 usage error or empty / unreadable password, 3 the user name exists.\n"
+            "\n"
+            "unlock: ends the lockout of agent USERNAME now (and its count of wrong\n"
+            "passwords), recorded in login_lockouts. lockouts: lists the latest 50\n"
+            "lockouts (user, address, failures, from, until, unlocked by). Exit\n"
+            "status: 0 done, 1 database error, 2 usage error, 3 no such agent.\n"
             "\n"
             "daemon exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index or\n"
             "database cannot be opened, a migration fails, address in use), 2 usage or\n"
@@ -223,6 +265,15 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"suggestions", &cfg->desk.suggestions, 1, 20},
         {"auto_close_days", &cfg->desk.auto_close_days, 1, 365},
         {"maintenance_interval", &cfg->maintenance_interval, 1, 86400},
+        /* logins and anonymous sessions */
+        {"login_max_failures", &cfg->desk.login_max_failures, 1, 1000},
+        {"login_lockout", &cfg->desk.login_lockout, 1, 86400},
+        {"login_address_free", &cfg->login_address_free, 1, 1000},
+        {"login_address_max_delay", &cfg->login_address_max_delay, 1, 3600},
+        {"login_hash_concurrency", &cfg->login_hash_concurrency, 1, 64},
+        {"login_hash_queue", &cfg->login_hash_queue, 0, 1000},
+        {"hello_per_minute", &cfg->hello_per_minute, 1, 100000},
+        {"hello_burst", &cfg->hello_burst, 1, 100000},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(key, t[i].key) == 0) {
@@ -392,7 +443,11 @@ char *cd_origins_normalise(const char *list, char *err, size_t errlen)
 static const char *const file_keys[] = {
     "index",  "db",    "listen",      "www",         "migrations",      "threads",
     "log_level", "max_frame", "rate", "burst",   "session_ttl", "suggestions",
-    "auto_close_days", "maintenance_interval", "allowed_origins", KB_NET_CONFIG_KEYS,
+    "auto_close_days", "maintenance_interval", "allowed_origins",
+    /* logins and anonymous sessions */
+    "login_max_failures", "login_lockout", "login_address_free", "login_address_max_delay",
+    "login_hash_concurrency", "login_hash_queue", "hello_per_minute", "hello_burst",
+    KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
@@ -475,6 +530,14 @@ static const struct option long_opts[] = {
     {"auto-close-days", required_argument, NULL, 0},
     {"maintenance-interval", required_argument, NULL, 0},
     {"allowed-origins", required_argument, NULL, 0},
+    {"login-max-failures", required_argument, NULL, 0},
+    {"login-lockout", required_argument, NULL, 0},
+    {"login-address-free", required_argument, NULL, 0},
+    {"login-address-max-delay", required_argument, NULL, 0},
+    {"login-hash-concurrency", required_argument, NULL, 0},
+    {"login-hash-queue", required_argument, NULL, 0},
+    {"hello-per-minute", required_argument, NULL, 0},
+    {"hello-burst", required_argument, NULL, 0},
     {"config", required_argument, NULL, 0},
     {"help", no_argument, NULL, 0},
     {NULL, 0, NULL, 0},
@@ -508,6 +571,12 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->maintenance_interval = 600;
     desk_config_default(&cfg->desk);
     kb_net_config_init(&cfg->net, CD_DEFAULT_PER_ADDRESS);
+    cfg->login_address_free = 5;
+    cfg->login_address_max_delay = 60;
+    cfg->login_hash_concurrency = 1;
+    cfg->login_hash_queue = 2;
+    cfg->hello_per_minute = 60;
+    cfg->hello_burst = 20;
 }
 
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)

@@ -36,8 +36,16 @@ struct cd_config {
     char *allowed_origins;    /* NULL, or origins ("http://host:port") allowed to open
                                  /ws besides the server's own, comma-separated,
                                  lowercase, as cd_origins_normalise made them */
-    struct desk_config desk;  /* session_ttl, suggestions, auto_close_days */
+    struct desk_config desk;  /* session_ttl, suggestions, auto_close_days,
+                                 login_max_failures, login_lockout */
     struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
+    /* logins and anonymous sessions (README "Security") */
+    int login_address_free;      /* wrong passwords from an address before delays */
+    int login_address_max_delay; /* seconds */
+    int login_hash_concurrency;  /* Argon2id checks at once */
+    int login_hash_queue;        /* ... and waiting for a place */
+    int hello_per_minute;        /* new chats per address per minute */
+    int hello_burst;             /* ... in a burst */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

@@ -44,6 +44,8 @@ void desk_config_default(struct desk_config *cfg)
     cfg->suggestions = 5;
     cfg->auto_close_days = 3;
     store_sla_default(&cfg->sla);
+    cfg->login_max_failures = 5;
+    cfg->login_lockout = 15 * 60;
 }
 
 /* ---- outbox ------------------------------------------------------------------ */
@@ -102,6 +104,19 @@ void desk_outbox_error(struct desk_outbox *out, int code, const char *message, c
     struct desk_frame *f = kb_xcalloc(1, sizeof *f);
     f->to = DESK_TO_SELF;
     f->json = proto_error_frame(code, message, id, field, &f->len);
+    if (out->tail)
+        out->tail->next = f;
+    else
+        out->head = f;
+    out->tail = f;
+}
+
+void desk_outbox_error_retry(struct desk_outbox *out, int code, const char *message,
+                             const char *id, int retry_after)
+{
+    struct desk_frame *f = kb_xcalloc(1, sizeof *f);
+    f->to = DESK_TO_SELF;
+    f->json = proto_error_frame_retry(code, message, id, retry_after, &f->len);
     if (out->tail)
         out->tail->next = f;
     else
@@ -361,8 +376,9 @@ void desk_suggest(struct desk *d, const struct desk_client *who, const struct de
 
 static json_t *conversation_json(const struct store_conversation *c)
 {
-    return json_pack("{s:I, s:s, s:i}", "id", (json_int_t)c->id, "status", c->status,
-                     "last_seq", c->last_seq);
+    /* id null: a new requester's conversation, created by its first message */
+    return json_pack("{s:o, s:s, s:i}", "id", c->id ? json_integer(c->id) : json_null(),
+                     "status", c->status, "last_seq", c->last_seq);
 }
 
 /* Adds {"type":"queue_update","event":event,"ticket":{...}} for every agent. */
@@ -489,27 +505,20 @@ static void on_hello(struct req *r)
         }
         memset(cl.token_hash, 0, sizeof cl.token_hash);
     }
-    int64_t person;
-    int rc = store_requester_create(r->d->st, m->name, m->email, &person);
-    if (rc == STORE_EINVALID) {
-        desk_outbox_error(r->out, P_BAD_FIELD, "bad name or email", m->id,
-                          m->email ? "email" : "name");
-        return;
-    }
-    struct store_conversation c;
+    /* A new requester: nothing is stored yet. The token goes out now and
+     * the person, its session (under this token's hash) and its
+     * conversation are created together by the first message
+     * (start_requester), so a client that only says hello leaves no row
+     * behind (the daemon also limits hellos per address). */
     char token[AUTH_TOKEN_LEN + 1];
-    if (rc == 0)
-        rc = current_conversation(r, person, &c);
-    if (rc == 0)
-        rc = new_session(r, person, token, &cl);
-    if (rc) {
-        store_error(r, rc, NULL);
-        return;
-    }
-    cl.person_id = person;
+    auth_new_token(token);
+    auth_token_hash(token, cl.token_hash);
     snprintf(cl.name, sizeof cl.name, "%s", m->name);
-    cl.conv_id = c.id;
-    welcome_requester(r, &cl, token, 0, &c, 0);
+    snprintf(cl.email, sizeof cl.email, "%s", m->email ? m->email : "");
+    struct store_conversation none;
+    memset(&none, 0, sizeof none);
+    snprintf(none.status, sizeof none.status, "open");
+    welcome_requester(r, &cl, token, 0, &none, 0);
 }
 
 static void welcome_agent(struct req *r, const struct desk_client *cl, const char *token,
@@ -566,18 +575,51 @@ static void on_login(struct req *r)
         store_error(r, rc, NULL);
         return;
     }
+    /* A locked account is refused before any hashing, whatever the
+     * password (OWASP ASVS V2.2.1): a burst of guesses costs a row read
+     * each. The count and the lock are in PostgreSQL (store_login_failed),
+     * so they survive a restart and hold for every chatdesk on the
+     * database; the daemon adds per-address delays (hub.c). */
+    if (rc == 0 && a.locked_for > 0) {
+        desk_outbox_error_retry(r->out, P_TOO_MANY_ATTEMPTS,
+                                "too many wrong passwords: this account is locked for now; "
+                                "try again later or ask an administrator to unlock it",
+                                m->id, a.locked_for);
+        return;
+    }
+    /* at most a few Argon2id checks at once (64 MiB each): past the gate's
+     * small queue the answer is at once "try later", never a wait */
+    if (auth_gate_enter()) {
+        desk_outbox_error_retry(r->out, P_TRY_LATER,
+                                "the server is busy checking other logins: try again shortly",
+                                m->id, 1);
+        return;
+    }
     /* an unknown user costs as much time as a wrong password */
     int ok = auth_verify_password(rc == 0 ? a.password_hash : NULL, m->password) == 0;
+    auth_gate_leave();
     if (rc != 0 || !ok) {
+        r->out->login = DESK_LOGIN_FAILED;
+        if (rc == 0) {
+            int locked = 0;
+            int frc = store_login_failed(r->d->st, a.id, r->d->cfg->login_max_failures,
+                                         r->d->cfg->login_lockout, r->who->addr, &locked);
+            if (frc == STORE_EDB)
+                r->out->db_error = 1;
+            r->out->locked_for = locked;
+        }
         error(r, P_LOGIN_FAILED, "wrong user name or password");
         return;
     }
+    rc = store_login_succeeded(r->d->st, a.id);
     char token[AUTH_TOKEN_LEN + 1];
-    rc = new_session(r, a.id, token, &cl);
+    if (rc == 0)
+        rc = new_session(r, a.id, token, &cl);
     if (rc) {
         store_error(r, rc, NULL);
         return;
     }
+    r->out->login = DESK_LOGIN_OK;
     cl.person_id = a.id;
     snprintf(cl.name, sizeof cl.name, "%s", a.name);
     welcome_agent(r, &cl, token, m->username, 0);
@@ -625,21 +667,57 @@ static void after_requester_message(struct req *r, int64_t conv, int seq,
     snprintf(sg->ticket, sizeof sg->ticket, "%s", ticket);
 }
 
+/* A new requester's first message: stores the person, its session and a
+ * conversation (one transaction) and signs the connection in as that
+ * person, following that conversation. Returns 0 with *conv set, or -1
+ * with an error frame added. */
+static int start_requester(struct req *r, int64_t *conv)
+{
+    const struct desk_client *who = r->who;
+    int64_t person = 0;
+    int rc = store_requester_start(r->d->st, who->name, who->email[0] ? who->email : NULL,
+                                   who->token_hash, r->d->cfg->session_ttl, &person, conv);
+    if (rc == STORE_EINVALID) {
+        desk_outbox_error(r->out, P_BAD_FIELD, "bad name or email: start again with hello",
+                          r->m->id, who->email[0] ? "email" : "name");
+        return -1;
+    }
+    if (store_error(r, rc, NULL))
+        return -1;
+    r->out->client_set = 1;
+    r->out->client = *who;
+    r->out->client.person_id = person;
+    r->out->client.conv_id = *conv;
+    r->out->client.email[0] = '\0';
+    r->out->attach = 1;
+    r->out->attach_conv = *conv;
+    r->out->attach_after = 0;
+    return 0;
+}
+
 static void on_message(struct req *r)
 {
     if (!is_requester(r))
         return;
     int64_t conv = r->who->conv_id;
+    int started = 0;
+    if (r->who->person_id == 0) {
+        if (start_requester(r, &conv))
+            return;
+        started = 1;
+    }
+    /* the person as stored (a new requester's id was set just now) */
+    int64_t me = started ? r->out->client.person_id : r->who->person_id;
     int seq = 0, dup = 0;
     struct store_posted info;
-    int rc = store_message_post(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
+    int rc = store_message_post(r->d->st, conv, me, r->m->id, r->m->text, &seq,
                                 &dup, &info);
     if (rc == STORE_EINVALID || rc == STORE_ENOTFOUND) {
         /* the conversation ended (self-solved or closed): go on in the
          * requester's current one (another tab may have started it), or a
          * new one */
         struct store_conversation c;
-        int rc2 = store_conversation_get(r->d->st, conv, r->who->person_id, &c);
+        int rc2 = store_conversation_get(r->d->st, conv, me, &c);
         if (rc2 == 0 && (strcmp(c.status, "open") == 0 || strcmp(c.status, "escalated") == 0)) {
             store_error(r, rc, NULL);
             return;
@@ -648,7 +726,7 @@ static void on_message(struct req *r)
             store_error(r, rc2, NULL);
             return;
         }
-        rc = current_conversation(r, r->who->person_id, &c);
+        rc = current_conversation(r, me, &c);
         if (rc) {
             store_error(r, rc, NULL);
             return;
@@ -664,16 +742,20 @@ static void on_message(struct req *r)
         r->out->attach_conv = id;
         r->out->attach_after = 0; /* replay what another tab wrote there */
         conv = id;
-        rc = store_message_post(r->d->st, conv, r->who->person_id, r->m->id, r->m->text, &seq,
+        rc = store_message_post(r->d->st, conv, me, r->m->id, r->m->text, &seq,
                                 &dup, &info);
     }
     if (rc) {
         store_error(r, rc, NULL);
         return;
     }
-    struct desk_frame *ack = add(r->out, DESK_TO_SELF, 0,
-                                 json_pack("{s:s, s:s, s:i, s:b}", "type", "ack", "id",
-                                           r->m->id, "seq", seq, "duplicate", dup));
+    json_t *aj = json_pack("{s:s, s:s, s:i, s:b}", "type", "ack", "id", r->m->id, "seq", seq,
+                           "duplicate", dup);
+    if (started) /* a new requester's conversation exists from now on */
+        json_object_set_new(aj, "conversation",
+                            json_pack("{s:I, s:s, s:i}", "id", (json_int_t)conv, "status",
+                                      info.status, "last_seq", seq));
+    struct desk_frame *ack = add(r->out, DESK_TO_SELF, 0, aj);
     ack->ack_seq = seq;
     if (!dup)
         after_requester_message(r, conv, seq, &info);
@@ -741,6 +823,10 @@ static void on_escalate(struct req *r)
     if (!is_requester(r))
         return;
     int64_t conv = r->who->conv_id;
+    if (!conv) {
+        error(r, P_INVALID_STATE, "describe the problem first: send a message");
+        return;
+    }
     struct texts t;
     int rc = conv_texts(r->d, conv, r->who->person_id, &t);
     if (rc) {
@@ -784,11 +870,20 @@ static void on_escalate(struct req *r)
     store_ticket_fin(&tk);
 }
 
+/* A ticket look-up's result as a requester may see it: someone else's
+ * ticket answers exactly as one that does not exist (not_found, "no such
+ * ticket"), so ticket numbers cannot be probed. Agents see every ticket;
+ * for them "forbidden" means "you do not hold it". */
+static int ticket_rc(const struct req *r, int rc)
+{
+    return r->who->role == DESK_REQUESTER && rc == STORE_EFORBIDDEN ? STORE_ENOTFOUND : rc;
+}
+
 /* Reads ticket number for the requester or agent r->who into t; on failure
  * an error frame is added. */
 static int get_ticket(struct req *r, const char *number, struct store_ticket *t)
 {
-    int rc = store_ticket_get(r->d->st, number, r->who->person_id, t);
+    int rc = ticket_rc(r, store_ticket_get(r->d->st, number, r->who->person_id, t));
     static const struct store_msgs msgs = {.notfound = "no such ticket",
                                            .forbidden = "not your ticket"};
     return store_error(r, rc, &msgs);
@@ -798,7 +893,8 @@ static void on_confirm(struct req *r)
 {
     if (!is_requester(r))
         return;
-    int rc = store_ticket_confirm(r->d->st, r->m->ticket, r->who->person_id, r->m->accepted);
+    int rc = ticket_rc(
+        r, store_ticket_confirm(r->d->st, r->m->ticket, r->who->person_id, r->m->accepted));
     static const struct store_msgs msgs = {.notfound = "no such ticket",
                                            .forbidden = "not your ticket",
                                            .invalid = "the ticket is not resolved"};
@@ -817,8 +913,8 @@ static void on_rate(struct req *r)
 {
     if (!is_requester(r))
         return;
-    int rc = store_ticket_rate(r->d->st, r->m->ticket, r->who->person_id, r->m->score,
-                               r->m->comment);
+    int rc = ticket_rc(r, store_ticket_rate(r->d->st, r->m->ticket, r->who->person_id,
+                                            r->m->score, r->m->comment));
     static const struct store_msgs msgs = {.notfound = "no such ticket",
                                            .forbidden = "not your ticket",
                                            .invalid = "the ticket cannot be rated yet",
@@ -1120,6 +1216,8 @@ static void on_typing(struct req *r)
 {
     const struct desk_msg *m = r->m;
     if (r->who->role == DESK_REQUESTER) {
+        if (!r->who->conv_id)
+            return; /* nothing sent yet: nobody to tell */
         struct store_conversation c;
         int rc = store_conversation_get(r->d->st, r->who->conv_id, r->who->person_id, &c);
         if (rc) {
@@ -1197,6 +1295,13 @@ static void on_maintain(struct req *r)
     if (rc == STORE_EDB)
         r->out->db_error = 1;
     r->out->sessions_purged = n;
+    /* requester identities left with no session and nothing said; with
+     * hello storing nothing, these are only identities from before that */
+    n = 0;
+    rc = store_requester_purge(r->d->st, &n);
+    if (rc == STORE_EDB)
+        r->out->db_error = 1;
+    r->out->requesters_purged = n;
 }
 
 /* ---- dispatch ------------------------------------------------------------------ */
@@ -1207,6 +1312,8 @@ static void on_maintain(struct req *r)
  * new hello / login. */
 static int session_live(struct req *r)
 {
+    if (r->who->role == DESK_REQUESTER && r->who->person_id == 0)
+        return 1; /* a new requester: its session is stored with its first message */
     int ttl = r->d->cfg->session_ttl;
     int every = ttl / 10 < SESSION_TOUCH_EVERY ? ttl / 10 : SESSION_TOUCH_EVERY;
     int rc = store_session_check(r->d->st, r->who->token_hash, r->who->person_id, ttl, every);
@@ -1270,4 +1377,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     default:
         error(&r, P_UNKNOWN_TYPE, "unknown type");
     }
+    /* the address is the connection's, whoever signs in on it */
+    if (out->client_set)
+        memcpy(out->client.addr, who->addr, sizeof out->client.addr);
 }

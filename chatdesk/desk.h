@@ -30,10 +30,13 @@ struct desk_config {
     int suggestions;      /* items per suggestions frame, 1..20 */
     int auto_close_days;  /* close resolved tickets not answered for this long */
     struct store_sla sla; /* response / resolution targets per priority */
+    int login_max_failures; /* consecutive wrong passwords that lock an account */
+    int login_lockout;      /* seconds an account stays locked */
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the
- * store's default SLA. */
+ * store's default SLA, an account locked for 15 minutes after 5
+ * consecutive wrong passwords. */
 void desk_config_default(struct desk_config *cfg);
 
 enum desk_role { DESK_NONE = 0, DESK_REQUESTER, DESK_AGENT };
@@ -43,10 +46,15 @@ enum desk_role { DESK_NONE = 0, DESK_REQUESTER, DESK_AGENT };
  * changed. */
 struct desk_client {
     enum desk_role role;
-    int64_t person_id;
+    int64_t person_id; /* 0 for a requester who has sent nothing yet: no row
+                          exists; the first message creates the person, its
+                          session (token_hash) and conversation */
     char name[STORE_NAME_MAX];
-    int64_t conv_id;   /* requesters: their current conversation */
+    char email[PROTO_EMAIL_MAX * 4 + 1]; /* a new requester's, until stored ("" if none) */
+    int64_t conv_id;   /* requesters: their current conversation (0: none yet) */
     unsigned char token_hash[AUTH_TOKEN_HASH_BYTES]; /* the session's */
+    char addr[STORE_ADDR_MAX]; /* the client's network address (set by the
+                                  daemon, kept across sign-ins; "" if unknown) */
 };
 
 /* Where a frame goes. */
@@ -94,7 +102,18 @@ struct desk_outbox {
     int db_error;              /* a store call failed with STORE_EDB */
     int auto_closed;           /* DM_MAINTAIN: tickets closed */
     int sessions_purged;       /* DM_MAINTAIN: sessions deleted */
+    int requesters_purged;     /* DM_MAINTAIN: idle requester identities deleted */
+    int login;                 /* DM_LOGIN with a password: DESK_LOGIN_* */
+    int locked_for;            /* DM_LOGIN: this failure locked the account for
+                                  this many seconds (0: it did not) */
     struct desk_suggest suggest; /* DM_MESSAGE: searches to run next (desk_suggest) */
+};
+
+/* What a password login came to, for the daemon's per-address count. */
+enum {
+    DESK_LOGIN_NONE = 0, /* not a password login, or refused before any check */
+    DESK_LOGIN_FAILED,   /* a password was checked and was wrong (or the user unknown) */
+    DESK_LOGIN_OK,
 };
 
 void desk_outbox_init(struct desk_outbox *out);
@@ -102,6 +121,9 @@ void desk_outbox_init(struct desk_outbox *out);
 void desk_outbox_fin(struct desk_outbox *out);
 /* Appends a frame: json is serialised and its reference dropped. */
 void desk_outbox_add(struct desk_outbox *out, enum desk_target to, int64_t target, json_t *json);
+/* Appends an error frame with "retry_after": seconds (> 0) to the client. */
+void desk_outbox_error_retry(struct desk_outbox *out, int code, const char *message,
+                             const char *id, int retry_after);
 /* Appends an error frame to the client. */
 void desk_outbox_error(struct desk_outbox *out, int code, const char *message, const char *id,
                        const char *field);

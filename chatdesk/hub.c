@@ -23,6 +23,11 @@
 #include "kb_log.h"
 #include "kb_util.h"
 
+#include "kb_map.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,10 +49,19 @@ struct held {
     size_t len;
 };
 
+/* What is remembered of one client address. */
+struct addr_state {
+    double hello_tokens, hello_last; /* hello token bucket */
+    int fails;                       /* wrong passwords in a row */
+    double last_fail;
+    double next_login;               /* no password login before this */
+};
+
 struct hub_conn {
     struct hub_conn *prev, *next; /* the open connections */
     void *t;                      /* transport handle; NULL once closed */
     unsigned long long id;
+    char akey[STORE_ADDR_MAX + 4]; /* the key of its address's limits (addr_key) */
     struct desk_client client;
     int busy;                     /* a request job is at the workers */
     int searching;                /* a suggestion search is at the workers */
@@ -70,6 +84,7 @@ struct hub {
     struct hub_conn *conns;
     size_t nconns;
     unsigned long long next_id;
+    kb_map *addrs;                /* address -> struct addr_state (owned) */
 };
 
 hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
@@ -77,7 +92,155 @@ hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
     hub *h = kb_xcalloc(1, sizeof *h);
     h->ops = *ops;
     h->lim = *lim;
+    h->addrs = kb_map_new();
     return h;
+}
+
+size_t hub_addr_count(const hub *h)
+{
+    return kb_map_count(h->addrs);
+}
+
+/* Has address state a nothing worth keeping at now (a full hello bucket, no
+ * failure to remember)? */
+static int addr_idle(const hub *h, const struct addr_state *a, double now)
+{
+    double tokens = a->hello_tokens;
+    if (h->lim.hello_per_minute > 0)
+        tokens += (now - a->hello_last) * h->lim.hello_per_minute / 60.0;
+    int hello_full = h->lim.hello_per_minute <= 0 || tokens >= h->lim.hello_burst;
+    int fails_gone = a->fails == 0 || now - a->last_fail > h->lim.login_forget;
+    return hello_full && fails_gone && now >= a->next_login;
+}
+
+/* Drops the idle addresses. */
+static void addrs_prune(hub *h, double now)
+{
+    size_t n = kb_map_count(h->addrs), k = 0, it = 0;
+    if (!n)
+        return;
+    char **drop = kb_xcalloc(n, sizeof *drop);
+    const char *key;
+    void *val;
+    while (kb_map_next(h->addrs, &it, &key, &val))
+        if (addr_idle(h, val, now))
+            drop[k++] = kb_xstrdup(key);
+    for (size_t i = 0; i < k; i++) {
+        free(kb_map_del(h->addrs, drop[i]));
+        free(drop[i]);
+    }
+    free(drop);
+}
+
+/* The key under which an address's limits are kept, in key: an IPv4
+ * address as it is, an IPv6 address as its /64 network (one subscriber
+ * usually has a whole /64: counting each address would let it pass every
+ * limit), an IPv4-mapped IPv6 address as the IPv4 one. */
+static void addr_key(const char *addr, char *key, size_t size)
+{
+    struct in6_addr a6;
+    if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.')) {
+        snprintf(key, size, "%s", addr + 7);
+    } else if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
+        char net[INET6_ADDRSTRLEN];
+        memset(a6.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a6, net, sizeof net);
+        snprintf(key, size, "%s/64", net);
+    } else {
+        snprintf(key, size, "%s", addr);
+    }
+}
+
+/* The state of address key addr, created (with a full hello bucket) if
+ * new. When HUB_MAX_ADDRS addresses are active, the new ones share one
+ * state ("*"): memory stays bounded and they are limited together. */
+static struct addr_state *addr_get(hub *h, const char *addr, double now)
+{
+    struct addr_state *a = kb_map_get(h->addrs, addr);
+    if (a)
+        return a;
+    if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
+        addrs_prune(h, now);
+    if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS) {
+        addr = "*";
+        a = kb_map_get(h->addrs, addr);
+        if (a)
+            return a;
+    }
+    a = kb_xcalloc(1, sizeof *a);
+    a->hello_tokens = h->lim.hello_burst;
+    a->hello_last = now;
+    kb_map_put(h->addrs, addr, a);
+    return a;
+}
+
+/* The state of address key addr, or NULL (the shared one once the table
+ * is full). */
+static struct addr_state *addr_find(const hub *h, const char *addr)
+{
+    struct addr_state *a = kb_map_get(h->addrs, addr);
+    if (!a && kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
+        a = kb_map_get(h->addrs, "*");
+    return a;
+}
+
+/* May addr start a chat now? 0, or the seconds to wait. */
+static int hello_wait(hub *h, const char *addr, double now)
+{
+    if (h->lim.hello_per_minute <= 0)
+        return 0;
+    struct addr_state *a = addr_get(h, addr, now);
+    double per_s = h->lim.hello_per_minute / 60.0;
+    a->hello_tokens += (now - a->hello_last) * per_s;
+    if (a->hello_tokens > h->lim.hello_burst)
+        a->hello_tokens = h->lim.hello_burst;
+    a->hello_last = now;
+    if (a->hello_tokens >= 1.0) {
+        a->hello_tokens -= 1.0;
+        return 0;
+    }
+    int wait = (int)ceil((1.0 - a->hello_tokens) / per_s);
+    return wait < 1 ? 1 : wait;
+}
+
+/* May addr try a password now? 0, or the seconds to wait. */
+static int login_wait(hub *h, const char *addr, double now)
+{
+    if (h->lim.login_free <= 0)
+        return 0;
+    struct addr_state *a = addr_find(h, addr);
+    if (!a || now >= a->next_login)
+        return 0;
+    int wait = (int)ceil(a->next_login - now);
+    return wait < 1 ? 1 : wait;
+}
+
+/* A password login from addr came to result (DESK_LOGIN_*). */
+static void login_result(hub *h, const char *addr, int result, double now)
+{
+    if (h->lim.login_free <= 0 || result == DESK_LOGIN_NONE)
+        return;
+    struct addr_state *a = result == DESK_LOGIN_OK ? addr_find(h, addr)
+                                                   : addr_get(h, addr, now);
+    if (!a)
+        return;
+    if (result == DESK_LOGIN_OK) {
+        a->fails = 0;
+        a->next_login = 0;
+        return;
+    }
+    if (a->fails && now - a->last_fail > h->lim.login_forget)
+        a->fails = 0;
+    a->fails++;
+    a->last_fail = now;
+    if (a->fails >= h->lim.login_free) {
+        /* 1 s after the login_free-th failure, then doubling */
+        int shift = a->fails - h->lim.login_free;
+        double delay = shift >= 30 ? h->lim.login_max_delay : (double)(1L << shift);
+        if (delay > h->lim.login_max_delay)
+            delay = h->lim.login_max_delay;
+        a->next_login = now + delay;
+    }
 }
 
 size_t hub_count(const hub *h)
@@ -135,13 +298,16 @@ void hub_free(hub *h)
         conn_free(c);
         c = next;
     }
+    kb_map_free(h->addrs, free);
     free(h);
 }
 
-struct hub_conn *hub_open(hub *h, void *t)
+struct hub_conn *hub_open(hub *h, void *t, const char *addr)
 {
     struct hub_conn *c = kb_xcalloc(1, sizeof *c);
     c->t = t;
+    snprintf(c->client.addr, sizeof c->client.addr, "%s", addr ? addr : "");
+    addr_key(c->client.addr, c->akey, sizeof c->akey);
     c->id = ++h->next_id;
     c->tokens = h->lim.burst;
     c->last = h->ops.now();
@@ -193,6 +359,14 @@ static void enqueue_error(struct hub_conn *c, int code, const char *message, con
 {
     size_t len;
     char *json = proto_error_frame(code, message, id, field, &len);
+    enqueue_answer(c, json, len);
+}
+
+static void enqueue_error_retry(struct hub_conn *c, int code, const char *message,
+                                const char *id, int retry_after)
+{
+    size_t len;
+    char *json = proto_error_frame_retry(code, message, id, retry_after, &len);
     enqueue_answer(c, json, len);
 }
 
@@ -281,7 +455,7 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
     if (c->tokens > h->lim.burst)
         c->tokens = h->lim.burst;
     c->last = now;
-    int limited = c->tokens < 1.0;
+    int limited = c->tokens < 1.0, wait = 0;
     if (!limited)
         c->tokens -= 1.0;
     if (rc == 0) {
@@ -298,6 +472,20 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
             desk_msg_fin(&m);
         } else if (c->q_len >= HUB_MAX_PENDING) {
             enqueue_error(c, P_OVERLOADED, "too many frames waiting for an answer", m.id, NULL);
+            desk_msg_fin(&m);
+        } else if (m.type == DM_HELLO && c->client.role == DESK_NONE &&
+                   (wait = hello_wait(h, c->akey, now)) > 0) {
+            char msg[120];
+            snprintf(msg, sizeof msg,
+                     "too many new chats from your address: try again in %d s", wait);
+            enqueue_error_retry(c, P_RATE_LIMITED, msg, m.id, wait);
+            desk_msg_fin(&m);
+        } else if (m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE &&
+                   (wait = login_wait(h, c->akey, now)) > 0) {
+            char msg[120];
+            snprintf(msg, sizeof msg,
+                     "too many wrong passwords from your address: try again in %d s", wait);
+            enqueue_error_retry(c, P_TOO_MANY_ATTEMPTS, msg, m.id, wait);
             desk_msg_fin(&m);
         } else {
             struct item *it = kb_xcalloc(1, sizeof *it);
@@ -515,11 +703,21 @@ void hub_done(hub *h, struct desk_job *job)
     struct hub_conn *c = job->conn;
     struct desk_outbox *out = &job->out;
     if (!c) { /* the daemon's own job */
-        if (job->msg.type == DM_MAINTAIN && (out->auto_closed || out->sessions_purged))
-            kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged",
-                    out->auto_closed, out->sessions_purged);
+        if (job->msg.type == DM_MAINTAIN &&
+            (out->auto_closed || out->sessions_purged || out->requesters_purged))
+            kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
+                    "%d idle requester identities purged",
+                    out->auto_closed, out->sessions_purged, out->requesters_purged);
         pool_job_free(job);
         return;
+    }
+    if (job->msg.type == DM_LOGIN) {
+        login_result(h, c->akey, out->login, h->ops.now());
+        if (out->locked_for > 0)
+            kb_warn("login: account %s locked for %d s after repeated wrong passwords "
+                    "(the last from %s)",
+                    job->msg.username ? job->msg.username : "?", out->locked_for,
+                    c->client.addr[0] ? c->client.addr : "an unknown address");
     }
     if (!c->t) {
         pool_job_free(job);
@@ -535,7 +733,10 @@ void hub_done(hub *h, struct desk_job *job)
                      : out->client.role == DESK_REQUESTER ? "requester"
                                                           : "nobody");
         }
+        char addr[sizeof c->client.addr];
+        memcpy(addr, c->client.addr, sizeof addr);
         c->client = out->client;
+        memcpy(c->client.addr, addr, sizeof addr); /* the connection's, whoever signs in */
     }
     if (out->attach) {
         c->conv = out->attach_conv;
@@ -611,6 +812,7 @@ void hub_closed(hub *h, struct hub_conn *c)
 
 void hub_maintain(hub *h)
 {
+    addrs_prune(h, h->ops.now());
     struct desk_job *job = pool_job_new();
     job->msg.type = DM_MAINTAIN;
     if (h->ops.submit(h->ops.ud, job)) {

@@ -9,6 +9,14 @@
  * fetched from the database (a DM_CATCHUP job), and a replay skips what was
  * delivered or acknowledged already.
  *
+ * Per client address (the transport's peer address, kept in memory only) it
+ * limits new chats (hello: a token bucket) and password logins (after
+ * login_free wrong passwords in a row, each further attempt from the
+ * address must wait 1, 2, 4, ... seconds, at most login_max_delay, after
+ * the previous failure; an attempt too early is refused at once with
+ * retry_after, without reaching a worker). The per-account lockout is the
+ * service's (desk.c, in PostgreSQL).
+ *
  * It routes each finished job's outbox: frames to the connection itself, to
  * a person's connections, to a conversation's requester connections, or to
  * every agent.
@@ -43,7 +51,17 @@ struct hub_limits {
     int max_frame; /* for the too_large message */
     int rate;      /* frames per second */
     int burst;     /* bucket size */
+    /* per client address; 0 turns a limit off */
+    int hello_per_minute; /* hello frames per minute (token bucket) ... */
+    int hello_burst;      /* ... with this bucket size */
+    int login_free;       /* wrong passwords in a row before delays start */
+    int login_max_delay;  /* seconds: the longest delay between attempts */
+    int login_forget;     /* seconds after its last failure an address starts afresh */
 };
+
+/* Addresses kept at most (idle ones are dropped first; see hub_maintain;
+ * beyond it new addresses share one state). IPv6 addresses count by /64. */
+#define HUB_MAX_ADDRS 100000
 
 typedef struct hub hub;
 struct hub_conn;
@@ -56,8 +74,9 @@ hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim);
  * hub_drop) first. NULL is a no-op. */
 void hub_free(hub *h);
 
-/* A connection opened; t is the transport's handle. Never NULL. */
-struct hub_conn *hub_open(hub *h, void *t);
+/* A connection opened; t is the transport's handle, addr the client's
+ * address as text (copied; NULL or "" if unknown). Never NULL. */
+struct hub_conn *hub_open(hub *h, void *t, const char *addr);
 
 /* A complete WebSocket message arrived on c: len bytes of data (text, or
  * binary when binary is set). too_large: the message was longer than the
@@ -80,8 +99,12 @@ void hub_done(hub *h, struct desk_job *job);
  * delivering anything. Takes ownership. */
 void hub_drop(hub *h, struct desk_job *job);
 
-/* Submits a maintenance job (auto-close, session purge). */
+/* Submits a maintenance job (auto-close, session and requester purge) and
+ * forgets the addresses with nothing left to remember. */
 void hub_maintain(hub *h);
+
+/* Number of client addresses remembered (for tests). */
+size_t hub_addr_count(const hub *h);
 
 /* Number of open connections (for logs and tests). */
 size_t hub_count(const hub *h);

@@ -3,6 +3,7 @@
  * condition variable. */
 #define _GNU_SOURCE /* syscall(SYS_gettid) for the search threads' priority */
 #include "pool.h"
+#include "auth.h"
 #include "kb_log.h"
 #include "kb_lexicon.h"
 #include "kb_util.h"
@@ -129,6 +130,9 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
     p->ud = ud;
     p->desk_cfg = &cfg->desk;
     p->lexicon = kb_lexicon_new_builtin();
+    /* the process-wide bound on Argon2id checks (auth.h), before any worker
+     * can log anyone in */
+    auth_gate_config(cfg->login_hash_concurrency, cfg->login_hash_queue);
     int nreq = cfg->threads * POOL_DB_PER_THREAD, nsearch = cfg->threads;
     if (nreq > POOL_MAX_DB_WORKERS)
         nreq = cfg->threads > POOL_MAX_DB_WORKERS ? cfg->threads : POOL_MAX_DB_WORKERS;

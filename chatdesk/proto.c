@@ -34,6 +34,8 @@ static const char *const code_names[P_NCODES] = {
     [P_ALREADY_RATED] = "already_rated",
     [P_DB_UNAVAILABLE] = "db_unavailable",
     [P_INTERNAL] = "internal",
+    [P_TOO_MANY_ATTEMPTS] = "too_many_attempts",
+    [P_TRY_LATER] = "try_later",
 };
 
 const char *proto_code_name(int code)
@@ -102,12 +104,36 @@ static int fail(struct proto_error *err, int code, const char *field, const char
     return code;
 }
 
-/* Is s only ASCII blanks (space, tab, CR, LF)? */
+/* Is s (valid UTF-8) only blanks: Unicode white space (ASCII blanks, NBSP,
+ * U+2000..U+200A, the ideographic space U+3000 a Chinese keyboard types,
+ * ...) and the invisible zero-width characters? The same set as the
+ * messages_body_not_blank constraint (migration 002). */
 static int blank(const char *s)
 {
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c;
+        size_t n;
+        if (*p < 0x80) {
+            c = *p;
+            n = 1;
+        } else if ((*p & 0xE0) == 0xC0 && p[1]) {
+            c = ((uint32_t)(*p & 0x1F) << 6) | (p[1] & 0x3F);
+            n = 2;
+        } else if ((*p & 0xF0) == 0xE0 && p[1] && p[2]) {
+            c = ((uint32_t)(*p & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+            n = 3;
+        } else {
+            return 0; /* 4-byte characters are never blank */
+        }
+        int white = c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 ||
+                    c == 0x1680 || (c >= 0x2000 && c <= 0x200D) || c == 0x2028 ||
+                    c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x2060 ||
+                    c == 0x3000 || c == 0xFEFF;
+        if (!white)
             return 0;
+        p += n;
+    }
     return 1;
 }
 
@@ -482,6 +508,22 @@ char *proto_error_frame(int code, const char *message, const char *id, const cha
         json_object_set_new(o, "id", json_string(id));
     if (field && *field)
         json_object_set_new(o, "field", json_string(field));
+    return proto_dump(o, len);
+}
+
+char *proto_error_frame_retry(int code, const char *message, const char *id, int retry_after,
+                              size_t *len)
+{
+    size_t n;
+    char *text = proto_error_frame(code, message, id, NULL, &n);
+    if (retry_after <= 0) {
+        if (len)
+            *len = n;
+        return text;
+    }
+    json_t *o = json_loads(text, 0, NULL);
+    free(text);
+    json_object_set_new(o, "retry_after", json_integer(retry_after));
     return proto_dump(o, len);
 }
 

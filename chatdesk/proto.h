@@ -62,6 +62,8 @@ enum proto_code {
     P_ALREADY_RATED,
     P_DB_UNAVAILABLE,
     P_INTERNAL,
+    P_TOO_MANY_ATTEMPTS, /* login refused for now: too many wrong passwords */
+    P_TRY_LATER,         /* login refused for now: the server is hashing enough */
     P_NCODES
 };
 
@@ -166,6 +168,11 @@ char *proto_dump(json_t *o, size_t *len);
  * field may be NULL or "". */
 char *proto_error_frame(int code, const char *message, const char *id, const char *field,
                         size_t *len);
+
+/* The same with "retry_after": seconds (when > 0): how long the client
+ * should wait before trying again. */
+char *proto_error_frame_retry(int code, const char *message, const char *id, int retry_after,
+                              size_t *len);
 
 /* The ticket object of PROTOCOL.md (new reference). */
 json_t *proto_ticket(const struct store_ticket *t);

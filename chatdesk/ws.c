@@ -596,7 +596,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         struct ws_conn *c = kb_xcalloc(1, sizeof *c);
         c->wsi = wsi;
         kb_buf_init(&c->rx);
-        c->hc = hub_open(s->hub, c);
+        /* the peer's address, for the hub's per-address limits (a proxy in
+         * front would make every client one address: see README) */
+        char addr[STORE_ADDR_MAX] = "";
+        lws_get_peer_simple(wsi, addr, sizeof addr);
+        c->hc = hub_open(s->hub, c, addr);
         pss->c = c;
         return 0;
     }
@@ -730,7 +734,12 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     lws_set_log_level(lws_levels, lws_logger);
 
     struct hub_ops ops = {ws_send, submit, s, mono};
-    struct hub_limits lim = {cfg->max_frame, cfg->rate, cfg->burst};
+    struct hub_limits lim = {.max_frame = cfg->max_frame, .rate = cfg->rate, .burst = cfg->burst};
+    lim.hello_per_minute = cfg->hello_per_minute;
+    lim.hello_burst = cfg->hello_burst;
+    lim.login_free = cfg->login_address_free;
+    lim.login_max_delay = cfg->login_address_max_delay;
+    lim.login_forget = cfg->desk.login_lockout;
     s->hub = hub_new(&ops, &lim);
 
     /* the workers first: a missing index or database fails before anything

@@ -125,7 +125,9 @@
     const hadSession = !!st.session;
     st.session = typeof f.session === 'string' ? f.session : st.session;
     if (typeof f.name === 'string' && f.name) st.profile.name = f.name;
-    if (hadSession && f.resumed === false) {
+    /* a session whose chat never got a message was never stored: a new
+     * one is no news to the user */
+    if (hadSession && f.resumed === false && st.conv) {
       /* the old session expired: the server started a new chat */
       addSys('之前的会话已过期，已为您开始新的咨询。');
       st.ticket = null;
@@ -137,6 +139,7 @@
       if (st.log.length) addSys('—— 新的咨询 ——');
     }
     if (conv.id) st.conv = conv.id;
+    else if (f.resumed === false) st.conv = null; /* a new chat: its first message makes it */
     if (conv.status) st.convStatus = conv.status;
     ready = true;
     link.established();
@@ -178,6 +181,8 @@
   }
 
   function onAck(f) {
+    /* the first message of a new chat creates its conversation */
+    if (f.conversation && f.conversation.id) st.conv = f.conversation.id;
     const e = st.log.find((x) => x.t === 'me' && x.id === f.id);
     st.outbox = st.outbox.filter((o) => o.id !== f.id);
     const seq = Number(f.seq);

@@ -386,13 +386,18 @@ window.kbdesk = (() => {
     already_rated: '已经评价过了',
     db_unavailable: '服务暂时无法保存数据（数据库连接中断），稍后会自动重试',
     internal: '服务内部错误，请稍后重试',
+    too_many_attempts: '密码错误次数过多，账号或本机已被暂时锁定，请稍后再试或联系管理员解锁',
+    try_later: '登录请求较多，请稍后再试',
   };
 
 
   function errorText(f) {
     const code = f && typeof f.code === 'string' ? f.code : '';
     const msg = f && typeof f.message === 'string' ? f.message : '';
-    return ERROR_TEXT[code] || msg || '发生错误';
+    const text = ERROR_TEXT[code] || msg || '发生错误';
+    /* retry_after: seconds the server asks the client to wait */
+    const wait = f && Number.isInteger(f.retry_after) && f.retry_after > 0 ? f.retry_after : 0;
+    return wait ? `${text}（约 ${wait >= 120 ? Math.ceil(wait / 60) + ' 分钟' : wait + ' 秒'}后）` : text;
   }
 
   /* Nodes for an error box: the Chinese text, and the server's own words

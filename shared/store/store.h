@@ -23,6 +23,7 @@
 #include "store_pg.h"
 #include "store_migrate.h"
 #include "store_people.h"
+#include "store_login.h"
 #include "store_session.h"
 #include "store_conv.h"
 #include "store_ticket.h"

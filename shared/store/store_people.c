@@ -73,7 +73,9 @@ int store_agent_by_username(struct store *s, const char *username, struct store_
     struct params p = {0};
     p_str(&p, username);
     PGresult *r = st_run(s, &rc,
-                         "SELECT id, role, name, password_hash FROM people"
+                         "SELECT id, role, name, password_hash,"
+                         " coalesce(ceil(extract(epoch FROM locked_until - now())), 0)::integer"
+                         " FROM people"
                          " WHERE lower(username) = lower($1) AND role IN ('agent', 'admin')"
                          " AND NOT disabled",
                          &p);
@@ -85,8 +87,79 @@ int store_agent_by_username(struct store *s, const char *username, struct store_
         g_copy(out->role, sizeof out->role, r, 0, 1);
         g_copy(out->name, sizeof out->name, r, 0, 2);
         g_copy(out->password_hash, sizeof out->password_hash, r, 0, 3);
+        out->locked_for = g_int(r, 0, 4) > 0 ? g_int(r, 0, 4) : 0;
     }
     PQclear(r);
+    return rc;
+}
+
+int store_requester_start(struct store *s, const char *name, const char *email,
+                          const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                          int ttl_seconds, int64_t *person, int64_t *conv)
+{
+    int64_t pid = 0, cid = 0;
+    int rc = st_begin(s, "requester_start");
+    if (rc)
+        return rc;
+    if (ttl_seconds <= 0)
+        return st_finish(s, st_seterr(s, STORE_EINVALID, "a session lives a positive time"));
+    struct params p = {0};
+    p_str(&p, name);
+    p_str(&p, email);
+    rc = st_insert_id(s,
+                   "INSERT INTO people (role, name, email) VALUES ('requester', $1, $2)"
+                   " RETURNING id",
+                   &p, &pid);
+    if (rc == 0) {
+        struct params q = {0};
+        p_bin(&q, token_hash, STORE_TOKEN_HASH_BYTES);
+        p_i64(&q, pid);
+        p_i64(&q, ttl_seconds);
+        rc = st_exec(s,
+                  "INSERT INTO sessions (token_hash, person_id, expires_at)"
+                  " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
+                  &q, NULL);
+    }
+    if (rc == 0) {
+        struct params q = {0};
+        p_i64(&q, pid);
+        rc = st_insert_id(s, "INSERT INTO conversations (requester_id) VALUES ($1) RETURNING id",
+                       &q, &cid);
+    }
+    rc = st_finish(s, rc);
+    if (rc == 0) {
+        *person = pid;
+        *conv = cid;
+    }
+    return rc;
+}
+
+int store_requester_purge(struct store *s, int *count)
+{
+    int rows = 0;
+    int rc = st_begin(s, "requester_purge");
+    if (rc)
+        return rc;
+    rc = st_exec(s,
+              "DELETE FROM conversations c WHERE c.last_seq = 0"
+              " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM conversation_suggestions g"
+              "                 WHERE g.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM deflections d WHERE d.conversation_id = c.id)"
+              " AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.person_id = c.requester_id)",
+              NULL, NULL);
+    if (rc == 0)
+        rc = st_exec(s,
+                  "DELETE FROM people p WHERE p.role = 'requester'"
+                  " AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.person_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.requester_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = p.id)"
+                  " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.requester_id = p.id)",
+                  NULL, &rows);
+    rc = st_finish(s, rc);
+    if (count)
+        *count = rc == 0 ? rows : 0;
     return rc;
 }
 

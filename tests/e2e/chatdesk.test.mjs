@@ -120,6 +120,8 @@ class Client {
       try { f = JSON.parse(text); } catch { f = { type: '<not json>', text, isBinary }; }
       this.frames.push(f);
       this.unread.push(f);
+      // a new requester's conversation exists from its first message's ack
+      if (f.type === 'ack' && f.conversation && f.conversation.id) this.conversation = f.conversation.id;
       for (const w of [...this.waiters]) w();
     });
     ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
@@ -206,7 +208,7 @@ async function requester(name) {
     email: `u${people}@example.cn` });
   assert.equal(w.type, 'welcome', JSON.stringify(w));
   c.session = w.session;
-  c.conversation = w.conversation.id;
+  c.conversation = w.conversation.id; // null until the first message
   return c;
 }
 
@@ -244,8 +246,11 @@ before(async () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`agent ${u} created`));
   }
+  // every client here comes from 127.0.0.1: the per-address hello limit is
+  // raised for this daemon (its own test below runs one with the limits on)
   daemon = startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '4']);
+    '--www', 'chatdesk/www', '--threads', '4', '--hello-per-minute', '100000',
+    '--hello-burst', '100000']);
   base = await daemon.ready;
   wsUrl = base.replace('http:', 'ws:') + '/ws';
 }, { timeout: 180000 });
@@ -542,19 +547,25 @@ test('two agents racing to take one ticket: exactly one wins', { timeout: 120000
 test('a requester is refused agent operations and other people\'s tickets', { timeout: 60000 }, async () => {
   const [owner, number] = await ticketOf();
   const other = await requester();
+  assert.equal((await other.request({ type: 'message', text: '打印机脱机' })).type, 'ack');
   const tries = [
     { type: 'queue' },
     { type: 'take', ticket: number },
     { type: 'reply', ticket: number, id: 'x', text: 'hi' },
     { type: 'link', ticket: number, item: 'KB-0001' },
     { type: 'resolve', ticket: number, resolution: 'done' },
-    { type: 'open', ticket: number },
-    { type: 'confirm', ticket: number, accepted: true },
-    { type: 'rate', ticket: number, score: 1 },
   ];
   for (const t of tries) {
     const e = await other.request(t);
     assert.deepEqual([e.type, e.code], ['error', 'forbidden'], JSON.stringify([t, e]));
+  }
+  // someone else's ticket and a ticket that does not exist get the same
+  // answer, so ticket numbers cannot be probed
+  for (const t of [{ type: 'open' }, { type: 'confirm', accepted: true }, { type: 'rate', score: 1 }]) {
+    const theirs = await other.request({ ...t, ticket: number, id: 'probe' });
+    const none = await other.request({ ...t, ticket: 'INC-999999', id: 'probe' });
+    assert.equal(theirs.code, 'not_found', JSON.stringify(theirs));
+    assert.deepEqual(theirs, none);
   }
   // the owner may read their own ticket, but not act as an agent
   const tr = await owner.request({ type: 'open', ticket: number });
@@ -608,6 +619,14 @@ test('bad frames each get an error and the server keeps serving', { timeout: 600
   // the connection still works
   const ack = await u.request({ type: 'message', id: 'ok-1', text: '邮箱满了怎么办' });
   assert.deepEqual([ack.type, ack.seq], ['ack', 1]);
+  // a message of only blanks (ideographic spaces, NBSP, zero-width) is
+  // refused with a clear error, and nothing is stored
+  for (const text of [' \t\n', '\u3000\u3000', '\u00a0\u200b\u3000\ufeff']) {
+    const b = await u.request({ type: 'message', id: 'blank', text });
+    assert.deepEqual([b.type, b.code, b.field, b.id, b.message],
+      ['error', 'bad_field', 'text', 'blank', 'text must not be blank'], JSON.stringify(b));
+  }
+  assert.equal(await sqlOne('SELECT count(*) FROM messages WHERE conversation_id = $1', u.conversation), '1');
   // and so does the server
   const v = await requester();
   await v.sync();
@@ -641,10 +660,12 @@ test('PostgreSQL stopped and restarted during a chat', { timeout: 120000 }, asyn
     assert.deepEqual([e.type, e.code], ['error', 'db_unavailable'], JSON.stringify(e));
     await u.sync(); // every answer is in: no ack for it
     assert.equal(u.frames.filter((f) => f.type === 'ack' && f.id === 'down-1').length, 0);
-    // a new client gets a clear error too, and the server keeps running
+    // a new client is welcomed (hello stores nothing), its first message
+    // gets a clear error, and the server keeps running
     const v = await Client.open();
-    const ve = await v.request({ type: 'hello', name: '新用户' });
-    assert.equal(ve.code, 'db_unavailable');
+    assert.equal((await v.request({ type: 'hello', name: '新用户' })).type, 'welcome');
+    const ve = await v.request({ type: 'message', id: 'first', text: '打印机脱机' });
+    assert.deepEqual([ve.type, ve.code], ['error', 'db_unavailable'], JSON.stringify(ve));
     await v.close();
     assert.equal(daemon.exited, null);
   } finally {
@@ -1001,6 +1022,221 @@ test('config: connection keys are checked and documented', { timeout: 60000 }, a
     const r = await run(CHATDESK, ['--config', conf]);
     assert.equal(r.code, 2, line);
     assert.match(r.stderr, re);
+  }
+});
+
+// ---- logins and anonymous sessions --------------------------------------------------
+
+// Resident memory of a process, in MB (VmRSS of /proc/PID/status).
+async function rssMb(pid) {
+  const { readFile } = await import('node:fs/promises');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const SANITIZED = /asan/.test(BIN);
+
+// A daemon of its own for the limits (same database and index), and the
+// password checks it ran, read from its shutdown line.
+function startSecDaemon(extra) {
+  return startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2', '--rate', '1000', '--burst', '1000', ...extra]);
+}
+async function stopAndCountChecks(d) {
+  const e = await stopDaemon(d);
+  assert.deepEqual(e, { code: 0, signal: null }, d.log);
+  const m = /shutting down after (\d+) password checks/.exec(d.log);
+  assert.ok(m, d.log);
+  return Number(m[1]);
+}
+// the server's retry_after, obeyed (not a synchronisation: the lockout is
+// a span of time); unref'd so that a failed test leaves nothing running
+const waitMs = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+async function mkAgent(user, pw) {
+  const r = await run(CHATDESK, ['useradd', '--agent', user, '--db', conninfo], { input: `${pw}\n` });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+// Logs in until the answer is no longer too_many_attempts, waiting what
+// retry_after says each time (the server's own schedule), at most
+// deadlineMs; returns the last answer and the ms it took.
+async function loginWhenAllowed(c, username, password, deadlineMs = 30000) {
+  const t0 = Date.now();
+  for (;;) {
+    const f = await c.request({ type: 'login', username, password });
+    if (f.code !== 'too_many_attempts' || Date.now() - t0 + f.retry_after * 1000 > deadlineMs) {
+      return [f, Date.now() - t0];
+    }
+    assert.ok(f.retry_after >= 1, JSON.stringify(f));
+    await waitMs(f.retry_after * 1000);
+  }
+}
+
+test('40 wrong passwords: refused fast without hashing, memory and acks unaffected, unlocked after the lockout',
+  { timeout: 180000 }, async () => {
+    await mkAgent('guard1', 'right-pass-1');
+    const LOCKOUT = 3;
+    const d = startSecDaemon(['--login-max-failures', '5', '--login-lockout', String(LOCKOUT),
+      '--login-address-free', '5', '--login-address-max-delay', '1']);
+    const url = (await d.ready).replace('http:', 'ws:') + '/ws';
+    const pid = d.child.pid;
+    const rss0 = await rssMb(pid);
+    let rssMax = rss0;
+    const sampler = setInterval(() => { rssMb(pid).then((v) => { rssMax = Math.max(rssMax, v); }, () => {}); }, 20);
+    try {
+
+      // a requester chatting from another address the whole time
+      const u = await Client.open(url, undefined, { localAddress: '127.0.0.2' });
+      assert.equal((await u.request({ type: 'hello', name: '旁观者' })).type, 'welcome');
+      const acks = [];
+      let bursting = true;
+      const chatting = (async () => {
+        for (let i = 0; bursting || i < 10; i++) {
+          const t0 = performance.now();
+          const a = await u.request({ type: 'message', id: `c${i}`, text: `打印机脱机 ${i}` });
+          assert.equal(a.type, 'ack', JSON.stringify(a));
+          acks.push(performance.now() - t0);
+        }
+      })();
+
+      // a concurrent burst from a third address (unknown user names, so no
+      // account locks): the hashing gate lets few checks run, the rest are
+      // told to try later at once
+      const many = await Promise.all(Array.from({ length: 20 },
+        () => Client.open(url, undefined, { localAddress: '127.0.0.3' })));
+      const answers = await Promise.all(many.map((c, i) =>
+        c.request({ type: 'login', username: `nobody${i}`, password: 'guess' })));
+      const codes = answers.map((f) => f.code);
+      assert.ok(codes.every((c) => ['login_failed', 'try_later'].includes(c)), JSON.stringify(answers));
+      const later = answers.filter((f) => f.code === 'try_later');
+      assert.ok(later.length >= 1, `the gate refused none: ${codes}`);
+      assert.ok(later.every((f) => f.retry_after === 1 && /try again/.test(f.message)));
+      await Promise.all(many.map((c) => c.close()));
+
+      // 40 wrong passwords in a row for one agent from one address
+      const c = await Client.open(url);
+      const times = [];
+      const got = [];
+      for (let i = 0; i < 40; i++) {
+        const t0 = performance.now();
+        const f = await c.request({ type: 'login', username: 'guard1', password: `wrong-${i}` });
+        times.push(performance.now() - t0);
+        got.push(f.code);
+      }
+      bursting = false;
+      await chatting;
+      clearInterval(sampler);
+      rssMax = Math.max(rssMax, await rssMb(pid));
+      // five checked (wrong), then refused: the account is locked and the
+      // address has to wait
+      assert.deepEqual(got.slice(0, 5), Array(5).fill('login_failed'), JSON.stringify(got));
+      assert.ok(got.slice(5).every((x) => x === 'too_many_attempts'), JSON.stringify(got));
+      const refused = c.frames.filter((f) => f.code === 'too_many_attempts');
+      assert.ok(refused.every((f) => Number.isInteger(f.retry_after) && f.retry_after >= 1 &&
+        f.retry_after <= LOCKOUT), JSON.stringify(refused.slice(0, 3)));
+      const hashed = median(times.slice(0, 5)), quick = median(times.slice(5));
+      console.log(`# login: checked ${hashed.toFixed(1)} ms, refused ${quick.toFixed(1)} ms (medians);` +
+        ` rss ${rss0.toFixed(0)} -> max ${rssMax.toFixed(0)} MB; requester ack median` +
+        ` ${median(acks).toFixed(1)} ms, max ${Math.max(...acks).toFixed(1)} ms over ${acks.length}`);
+      assert.ok(quick * 4 < hashed, `refusals (${quick} ms) are not much faster than checks (${hashed} ms)`);
+      assert.ok(Math.max(...times.slice(5)) < 1000, JSON.stringify(times));
+      // memory: the gate holds one 64 MiB check at a time (the sanitizer
+      // build's allocator keeps freed blocks in quarantine: not measured there)
+      if (!SANITIZED) assert.ok(rssMax < 150, `chatdesk grew to ${rssMax} MB`);
+      // the requester did not notice
+      assert.ok(median(acks) < 250, `ack median ${median(acks)} ms`);
+      // the lockout is recorded, with the address
+      assert.equal(await sqlOne(`SELECT l.address FROM login_lockouts l JOIN people p ON p.id = l.person_id
+        WHERE p.username = 'guard1' AND l.unlocked_at IS NULL`), '127.0.0.1');
+      const list = await run(CHATDESK, ['lockouts', '--db', conninfo]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /^guard1\t127\.0\.0\.1\t5\t\S+\t\S+\tlocked\t-$/m);
+
+      // the right password works again once the lockout is over
+      const [ok, waited] = await loginWhenAllowed(c, 'guard1', 'right-pass-1');
+      assert.equal(ok.type, 'welcome', JSON.stringify(ok));
+      assert.ok(waited >= (LOCKOUT - 1.5) * 1000, `let in after ${waited} ms`);
+      await c.close();
+      await u.close();
+      // hashing: the 5 wrong passwords, the right one, and at most what the
+      // gate let through of the concurrent 20 (never the 35 refused)
+      const checks = await stopAndCountChecks(d);
+      assert.ok(checks >= 6 + 1 && checks <= 6 + 20 - later.length, `${checks} checks`);
+    } finally {
+      clearInterval(sampler);
+      await stopDaemon(d);
+    }
+  });
+
+test('an administrator unlocks a locked account at once', { timeout: 120000 }, async () => {
+  await mkAgent('guard2', 'right-pass-2');
+  const d = startSecDaemon(['--login-max-failures', '3', '--login-lockout', '600',
+    '--login-address-free', '3', '--login-address-max-delay', '1']);
+  try {
+    const url = (await d.ready).replace('http:', 'ws:') + '/ws';
+    const c = await Client.open(url, undefined, { localAddress: '127.0.0.5' });
+    for (let i = 0; i < 3; i++)
+      assert.equal((await c.request({ type: 'login', username: 'guard2', password: 'no' })).code, 'login_failed');
+    const [locked] = await loginWhenAllowed(c, 'guard2', 'right-pass-2', 5000);
+    assert.equal(locked.code, 'too_many_attempts');
+    assert.ok(locked.retry_after > 590 && locked.retry_after <= 600, JSON.stringify(locked));
+    const r = await run(CHATDESK, ['unlock', 'guard2', '--db', conninfo]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /agent guard2 unlocked/);
+    const [ok] = await loginWhenAllowed(c, 'guard2', 'right-pass-2', 5000);
+    assert.equal(ok.type, 'welcome', JSON.stringify(ok));
+    assert.match(await sqlOne(`SELECT l.unlocked_by FROM login_lockouts l JOIN people p ON p.id = l.person_id
+      WHERE p.username = 'guard2'`), /^chatdesk unlock/);
+    const list = await run(CHATDESK, ['lockouts', '--db', conninfo]);
+    assert.match(list.stdout, /^guard2\t127\.0\.0\.5\t3\t\S+\t\S+\tunlocked\tchatdesk unlock/m);
+    const none = await run(CHATDESK, ['unlock', 'no-such-agent', '--db', conninfo]);
+    assert.equal(none.code, 3);
+    await c.close();
+    await stopAndCountChecks(d);
+  } finally {
+    await stopDaemon(d);
+  }
+});
+
+test('an anonymous hello flood from one address is limited and stores nothing', { timeout: 120000 }, async () => {
+  const d = startSecDaemon(['--hello-per-minute', '60', '--hello-burst', '10']);
+  try {
+    const url = (await d.ready).replace('http:', 'ws:') + '/ws';
+    const people0 = await sqlOne('SELECT count(*) FROM people');
+    const sessions0 = await sqlOne('SELECT count(*) FROM sessions');
+    const convs0 = await sqlOne('SELECT count(*) FROM conversations');
+    const conns = await Promise.all(Array.from({ length: 40 },
+      () => Client.open(url, undefined, { localAddress: '127.0.0.4' })));
+    const t0 = performance.now();
+    const answers = await Promise.all(conns.map((c, i) => c.request({ type: 'hello', name: `洪水${i}` })));
+    const ms = performance.now() - t0;
+    const welcomed = answers.filter((f) => f.type === 'welcome');
+    const limited = answers.filter((f) => f.code === 'rate_limited');
+    assert.equal(welcomed.length + limited.length, 40, JSON.stringify(answers));
+    assert.ok(welcomed.length >= 10 && welcomed.length <= 12, `${welcomed.length} welcomed`);
+    assert.ok(limited.every((f) => f.retry_after >= 1 && /new chats from your address/.test(f.message)));
+    // no row for any of them: hello stores nothing
+    assert.equal(await sqlOne('SELECT count(*) FROM people'), people0);
+    assert.equal(await sqlOne('SELECT count(*) FROM sessions'), sessions0);
+    assert.equal(await sqlOne('SELECT count(*) FROM conversations'), convs0);
+    // another address is served as usual
+    const other = await Client.open(url, undefined, { localAddress: '127.0.0.6' });
+    assert.equal((await other.request({ type: 'hello', name: '正常用户' })).type, 'welcome');
+    // the first message creates the person, its session and conversation
+    const w = conns.find((c, i) => answers[i].type === 'welcome');
+    const ack = await w.request({ type: 'message', text: '我的邮箱满了' });
+    assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    assert.ok(ack.conversation && ack.conversation.id > 0, JSON.stringify(ack));
+    assert.equal(await sqlOne('SELECT count(*) FROM people'), String(Number(people0) + 1));
+    assert.equal(await sqlOne('SELECT count(*) FROM sessions'), String(Number(sessions0) + 1));
+    assert.equal(await sqlOne('SELECT count(*) FROM conversations WHERE id = $1', ack.conversation.id), '1');
+    console.log(`# hello flood: 40 hellos in ${ms.toFixed(0)} ms, ${welcomed.length} welcomed, ${limited.length} limited`);
+    await Promise.all([...conns, other].map((c) => c.close()));
+    await stopAndCountChecks(d);
+  } finally {
+    await stopDaemon(d);
   }
 });
 

@@ -6,9 +6,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../chatdesk/auth.h"
 
@@ -184,6 +188,72 @@ static void malformed_tokens_refused(void **state)
     assert_int_equal(auth_token_hash(NULL, h), -1);
 }
 
+/* ---- the hashing gate ---------------------------------------------------- */
+
+static atomic_int gate_got;
+
+static void *gate_waiter(void *arg)
+{
+    (void)arg;
+    assert_int_equal(auth_gate_enter(), 0); /* waits for the place */
+    atomic_store(&gate_got, 1);
+    auth_gate_leave();
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* At most `running` checks hold a place, `waiting` more queue for one, any
+ * other is refused at once; a queued caller gets the place when it is
+ * left. auth_verify_count counts every check. */
+static void the_gate_bounds_concurrent_checks(void **state)
+{
+    (void)state;
+    auth_gate_config(1, 1);
+    assert_int_equal(auth_gate_enter(), 0);
+    pthread_t th;
+    atomic_store(&gate_got, 0);
+    pthread_create(&th, NULL, gate_waiter, NULL);
+    /* wait (bounded) until the thread is in the queue; then a third
+     * caller is refused at once */
+    double deadline = now_s() + 10;
+    int running = 0, waiting = 0;
+    while (waiting < 1 && now_s() < deadline) {
+        sched_yield();
+        auth_gate_state(&running, &waiting);
+    }
+    assert_int_equal(running, 1);
+    assert_int_equal(waiting, 1);
+    assert_int_equal(auth_gate_enter(), -1);
+    assert_int_equal(atomic_load(&gate_got), 0); /* still waiting */
+    auth_gate_leave();
+    pthread_join(th, NULL);
+    assert_int_equal(atomic_load(&gate_got), 1);
+    /* with no queue: the second caller is refused, and the place is free
+     * again after leave */
+    auth_gate_config(2, 0);
+    assert_int_equal(auth_gate_enter(), 0);
+    assert_int_equal(auth_gate_enter(), 0);
+    assert_int_equal(auth_gate_enter(), -1);
+    auth_gate_leave();
+    assert_int_equal(auth_gate_enter(), 0);
+    auth_gate_leave();
+    auth_gate_leave();
+    auth_gate_config(1, 2);
+    /* the counter */
+    char hash[AUTH_PWHASH_MAX];
+    assert_int_equal(auth_hash_password("counted", hash), 0);
+    unsigned long n = auth_verify_count();
+    assert_int_equal(auth_verify_password(hash, "counted"), 0);
+    assert_int_equal(auth_verify_password(NULL, "x"), -1);
+    assert_int_equal(auth_verify_count(), n + 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +265,7 @@ int main(void)
         cmocka_unit_test(tokens_unique_and_well_formed),
         cmocka_unit_test(token_hash_deterministic),
         cmocka_unit_test(malformed_tokens_refused),
+        cmocka_unit_test(the_gate_bounds_concurrent_checks),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -319,6 +319,15 @@ static void do_ok(struct desk_client *c, const char *json, const char *want)
     reply_fin(&r);
 }
 
+/* Runs json, which must be answered with nothing at all. */
+static void do_nothing_then(struct desk_client *c, const char *json)
+{
+    struct reply r;
+    run(c, json, &r);
+    assert_int_equal(r.n, 0);
+    reply_fin(&r);
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 static int group_setup(void **state)
@@ -374,9 +383,15 @@ static int group_teardown(void **state)
 
 /* ---- sign-in ------------------------------------------------------------ */
 
-static void hello_creates_requester_session_conversation(void **state)
+/* hello stores nothing (an anonymous client could otherwise create rows
+ * without limit): the person, its session and its conversation are
+ * created together by the first message. */
+static void hello_stores_nothing_until_the_first_message(void **state)
 {
     (void)state;
+    long long people0 = q_ll("SELECT count(*) FROM people", NULL);
+    long long sessions0 = q_ll("SELECT count(*) FROM sessions", NULL);
+    long long convs0 = q_ll("SELECT count(*) FROM conversations", NULL);
     struct desk_client c = {0};
     struct reply r;
     run(&c, "{\"type\":\"hello\",\"role\":\"requester\",\"name\":\"王小明\",\"email\":\"wang@example.cn\",\"id\":\"h1\"}",
@@ -388,32 +403,74 @@ static void hello_creates_requester_session_conversation(void **state)
     assert_string_equal(s_of(w, "id"), "h1");
     assert_true(json_is_false(json_object_get(w, "resumed")));
     assert_true(json_is_null(json_object_get(w, "ticket")));
-    const char *token = s_of(w, "session");
+    char token[64];
+    snprintf(token, sizeof token, "%s", s_of(w, "session"));
     assert_int_equal(strlen(token), AUTH_TOKEN_LEN);
     json_t *conv = json_object_get(w, "conversation");
+    assert_true(json_is_null(json_object_get(conv, "id")));
     assert_string_equal(s_of(conv, "status"), "open");
     assert_int_equal(i_of(conv, "last_seq"), 0);
-    /* the connection's state */
+    /* the connection's state: a requester not stored yet */
     assert_true(r.out.client_set);
     assert_int_equal(c.role, DESK_REQUESTER);
-    assert_true(c.person_id > 0);
-    assert_int_equal(c.conv_id, i_of(conv, "id"));
-    assert_true(r.out.attach);
-    assert_int_equal(r.out.attach_conv, c.conv_id);
-    assert_int_equal(r.out.attach_after, 0);
-    /* the rows: the session is stored hashed, never the token */
-    char pid[24];
-    snprintf(pid, sizeof pid, "%lld", (long long)c.person_id);
-    assert_string_equal(q_str("SELECT role FROM people WHERE id = $1", pid), "requester");
-    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE person_id = $1", pid), 1);
+    assert_int_equal(c.person_id, 0);
+    assert_int_equal(c.conv_id, 0);
+    assert_string_equal(c.email, "wang@example.cn");
     unsigned char h[AUTH_TOKEN_HASH_BYTES];
     assert_int_equal(auth_token_hash(token, h), 0);
     assert_memory_equal(c.token_hash, h, sizeof h);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM people", NULL), people0);
+    assert_int_equal(q_ll("SELECT count(*) FROM sessions", NULL), sessions0);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations", NULL), convs0);
+    /* typing, escalate, ping-like frames before a message store nothing either */
+    do_nothing_then(&c, "{\"type\":\"typing\",\"active\":true}");
+    expect_error(&c, "{\"type\":\"escalate\",\"impact\":2,\"urgency\":2}", "invalid_state");
+    /* a resume before the first message finds no session: with a name it
+     * is a new chat, still without rows */
+    struct desk_client c2 = {0};
+    char json[256];
+    snprintf(json, sizeof json,
+             "{\"type\":\"hello\",\"name\":\"王小明\",\"resume\":{\"session\":\"%s\"}}", token);
+    run(&c2, json, &r);
+    assert_true(json_is_false(json_object_get(must(&r, "welcome"), "resumed")));
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM people", NULL), people0);
+    /* the first message: person, session (under the token given in
+     * welcome) and conversation, then the message; the ack names the
+     * conversation */
+    run(&c, "{\"type\":\"message\",\"id\":\"m1\",\"text\":\"打印机脱机\"}", &r);
+    json_t *ack = must(&r, "ack");
+    assert_int_equal(i_of(ack, "seq"), 1);
+    json_t *ac = json_object_get(ack, "conversation");
+    assert_true(c.person_id > 0);
+    assert_true(c.conv_id > 0);
+    assert_int_equal(i_of(ac, "id"), c.conv_id);
+    assert_true(r.out.attach);
+    assert_int_equal(r.out.attach_conv, c.conv_id);
+    reply_fin(&r);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)c.person_id);
+    assert_string_equal(q_str("SELECT role FROM people WHERE id = $1", pid), "requester");
+    assert_string_equal(q_str("SELECT email FROM people WHERE id = $1", pid), "wang@example.cn");
+    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE person_id = $1", pid), 1);
     assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE position(convert_to($1, 'UTF8')"
                           " IN token_hash) > 0",
                           token),
                      0);
     assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", pid), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM people", NULL), people0 + 1);
+    /* a second message goes to the same conversation; the session resumes */
+    assert_int_equal(say(&c, "m2", "还是脱机"), 2);
+    assert_int_equal(q_ll("SELECT count(*) FROM people", NULL), people0 + 1);
+    struct desk_client c3 = {0};
+    snprintf(json, sizeof json, "{\"type\":\"hello\",\"resume\":{\"session\":\"%s\",\"last_seq\":0}}",
+             token);
+    run(&c3, json, &r);
+    w = must(&r, "welcome");
+    assert_true(json_is_true(json_object_get(w, "resumed")));
+    assert_int_equal(i_of(json_object_get(w, "conversation"), "id"), c.conv_id);
+    assert_int_equal(c3.person_id, c.person_id);
     reply_fin(&r);
     /* a second hello on the same connection */
     expect_error(&c, "{\"type\":\"hello\",\"name\":\"x\"}", "already_authenticated");
@@ -470,6 +527,7 @@ static void login_checks_the_password(void **state)
     struct desk_client req;
     char rtoken[64];
     mk_requester(&req, rtoken);
+    say(&req, "m0", "你好"); /* the session is stored with the first message */
     struct desk_client c3 = {0};
     snprintf(json, sizeof json, "{\"type\":\"login\",\"session\":\"%s\"}", rtoken);
     expect_error(&c3, json, "forbidden");
@@ -573,6 +631,12 @@ static void store_message_path(void **state)
     char token[64];
     mk_requester(&c, token);
     struct store *st = desk_store(g.d);
+    /* what the first message does before it posts: person, session,
+     * conversation in one transaction */
+    assert_int_equal(store_requester_start(st, c.name, c.email, c.token_hash, 3600, &c.person_id,
+                                           &c.conv_id),
+                     0);
+    assert_true(c.person_id > 0 && c.conv_id > 0);
     int seq = 0, dup = 0;
     struct store_posted info;
     memset(&info, 'x', sizeof info);
@@ -692,13 +756,29 @@ static void requester_cannot_do_agent_things(void **state)
         snprintf(json, sizeof json, ops[i], number);
         expect_error(&req, json, "forbidden");
     }
-    /* another requester reads or answers nothing of this ticket */
-    snprintf(json, sizeof json, "{\"type\":\"open\",\"ticket\":\"%s\"}", number);
-    expect_error(&other, json, "forbidden");
-    snprintf(json, sizeof json, "{\"type\":\"confirm\",\"ticket\":\"%s\",\"accepted\":true}", number);
-    expect_error(&other, json, "forbidden");
-    snprintf(json, sizeof json, "{\"type\":\"rate\",\"ticket\":\"%s\",\"score\":1}", number);
-    expect_error(&other, json, "forbidden");
+    /* another requester reads or answers nothing of this ticket, and cannot
+     * tell it from a ticket that does not exist: the same error frame,
+     * byte for byte (no enumeration of ticket numbers) */
+    say(&other, "o1", "打印机脱机");
+    const char *const probes[] = {
+        "{\"type\":\"open\",\"ticket\":\"%s\",\"id\":\"p\"}",
+        "{\"type\":\"confirm\",\"ticket\":\"%s\",\"accepted\":true,\"id\":\"p\"}",
+        "{\"type\":\"rate\",\"ticket\":\"%s\",\"score\":1,\"id\":\"p\"}",
+    };
+    for (size_t i = 0; i < sizeof probes / sizeof *probes; i++) {
+        char theirs[2][512];
+        const char *numbers[2] = {number, "INC-999999"};
+        for (int k = 0; k < 2; k++) {
+            struct reply r;
+            snprintf(json, sizeof json, probes[i], numbers[k]);
+            run(&other, json, &r);
+            assert_int_equal(r.n, 1);
+            assert_string_equal(error_code(&r), "not_found");
+            snprintf(theirs[k], sizeof theirs[k], "%.*s", (int)r.fr[0]->len, r.fr[0]->json);
+            reply_fin(&r);
+        }
+        assert_string_equal(theirs[0], theirs[1]);
+    }
     /* and the ticket is unchanged */
     assert_string_equal(q_str("SELECT status FROM tickets WHERE number = $1", number), "new");
     /* an agent does not chat as a requester */
@@ -1329,6 +1409,7 @@ static void frames_keep_a_session_alive(void **state)
     (void)state;
     struct desk_client c;
     mk_requester(&c, NULL);
+    say(&c, "m0", "你好"); /* the session is stored with the first message */
     const char *h = hash_hex(&c);
     char hex[AUTH_TOKEN_HASH_BYTES * 2 + 1];
     snprintf(hex, sizeof hex, "%s", h);
@@ -1352,7 +1433,7 @@ static void frames_keep_a_session_alive(void **state)
     /* seen just now: the next frame only reads (no write per frame) */
     q_exec("UPDATE sessions SET expires_at = now() + interval '1 hour' WHERE token_hash = decode($1, 'hex')",
            hex);
-    assert_int_equal(say(&c, "k1", "打印机脱机"), 1);
+    assert_int_equal(say(&c, "k1", "打印机脱机"), 2);
     assert_true(q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
                      " WHERE token_hash = decode($1, 'hex')",
                      hex) <= 3600);
@@ -1364,6 +1445,7 @@ static void frames_keep_a_session_alive(void **state)
     g.cfg.session_ttl = 60; /* the desk reads its config on every request */
     struct desk_client s;
     mk_requester(&s, NULL);
+    assert_int_equal(say(&s, "t0", "你好"), 1); /* stores the session */
     snprintf(hex, sizeof hex, "%s", hash_hex(&s));
     long long left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
                           " WHERE token_hash = decode($1, 'hex')",
@@ -1373,7 +1455,7 @@ static void frames_keep_a_session_alive(void **state)
            " last_seen_at = now() - interval '10 seconds', expires_at = now() + interval '5 seconds'"
            " WHERE token_hash = decode($1, 'hex')",
            hex);
-    assert_int_equal(say(&s, "t1", "VPN 又断了"), 1);
+    assert_int_equal(say(&s, "t1", "VPN 又断了"), 2);
     left = q_ll("SELECT floor(extract(epoch FROM expires_at - now()))::bigint FROM sessions"
                 " WHERE token_hash = decode($1, 'hex')",
                 hex);
@@ -1476,10 +1558,261 @@ static void a_draw_takes_one_winner(void **state)
                      1);
 }
 
+/* ---- login throttling, purge, blank messages ------------------------------- */
+
+/* A password login of user with pw from connection c (signed out); the
+ * reply in r. */
+static void try_login(struct desk_client *c, const char *user, const char *pw, struct reply *r)
+{
+    char json[256];
+    snprintf(json, sizeof json, "{\"type\":\"login\",\"username\":\"%s\",\"password\":\"%s\",\"id\":\"l\"}",
+             user, pw);
+    run(c, json, r);
+}
+
+/* After login_max_failures wrong passwords in a row the account is locked:
+ * every login (the right password too) is refused with too_many_attempts
+ * and retry_after, without an Argon2id check; the lockout is recorded with
+ * the client address; an administrator's unlock or the end of the lockout
+ * lets the right password in again. A success in between starts the count
+ * again. */
+static void wrong_passwords_lock_the_account(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%lld", (long long)a.person_id);
+    g.cfg.login_max_failures = 3;
+    g.cfg.login_lockout = 600;
+    struct desk_client c = {0};
+    snprintf(c.addr, sizeof c.addr, "198.51.100.23");
+    struct reply r;
+    /* two wrong, one right: the count starts again */
+    for (int i = 0; i < 2; i++) {
+        try_login(&c, user, "wrong", &r);
+        assert_string_equal(error_code(&r), "login_failed");
+        assert_int_equal(r.out.login, DESK_LOGIN_FAILED);
+        assert_int_equal(r.out.locked_for, 0);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", pid), 2);
+    try_login(&c, user, "agent-pass", &r);
+    must(&r, "welcome");
+    assert_int_equal(r.out.login, DESK_LOGIN_OK);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", pid), 0);
+    /* three wrong in a row: the third locks */
+    for (int i = 0; i < 3; i++) {
+        struct desk_client d = c;
+        d.role = DESK_NONE;
+        unsigned long hashes = auth_verify_count();
+        try_login(&d, user, "wrong", &r);
+        assert_string_equal(error_code(&r), "login_failed");
+        assert_int_equal(auth_verify_count(), hashes + 1);
+        assert_int_equal(r.out.locked_for, i == 2 ? 600 : 0);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1"
+                          " AND address = '198.51.100.23' AND failures = 3 AND unlocked_at IS NULL"
+                          " AND locked_until > now() + interval '590 seconds'",
+                          pid),
+                     1);
+    /* locked: even the right password is refused, and nothing is hashed */
+    unsigned long hashes = auth_verify_count();
+    for (int i = 0; i < 5; i++) {
+        struct desk_client d = {0};
+        try_login(&d, user, i % 2 ? "wrong" : "agent-pass", &r);
+        json_t *e = must(&r, "error");
+        assert_string_equal(s_of(e, "code"), "too_many_attempts");
+        long long retry = i_of(e, "retry_after");
+        assert_true(retry > 590 && retry <= 600);
+        assert_int_equal(r.out.login, DESK_LOGIN_NONE);
+        assert_int_equal(d.role, DESK_NONE);
+        reply_fin(&r);
+    }
+    assert_int_equal(auth_verify_count(), hashes);
+    /* an administrator unlocks */
+    struct store *st = desk_store(g.d);
+    int was = 0;
+    assert_int_equal(store_login_unlock(st, user, "test admin", &was), 0);
+    assert_true(was);
+    assert_int_equal(store_login_unlock(st, "no-such-agent", "test admin", &was), STORE_ENOTFOUND);
+    assert_string_equal(q_str("SELECT unlocked_by FROM login_lockouts WHERE person_id = $1", pid),
+                        "test admin");
+    struct desk_client d = {0};
+    try_login(&d, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    /* locked again, then the lockout runs out (moved into the past here) */
+    for (int i = 0; i < 3; i++) {
+        struct desk_client e = {0};
+        try_login(&e, user, "wrong", &r);
+        reply_fin(&r);
+    }
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1", pid), 2);
+    struct desk_client e = {0};
+    try_login(&e, user, "agent-pass", &r);
+    assert_string_equal(error_code(&r), "too_many_attempts");
+    reply_fin(&r);
+    q_exec("UPDATE people SET locked_until = now() - interval '1 second' WHERE id = $1", pid);
+    try_login(&e, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    /* an unknown user name is checked (same time) and counted as a failure
+     * by the daemon's per-address limit, but locks nothing */
+    struct desk_client f = {0};
+    hashes = auth_verify_count();
+    try_login(&f, "nobody-at-all", "x", &r);
+    assert_string_equal(error_code(&r), "login_failed");
+    assert_int_equal(r.out.login, DESK_LOGIN_FAILED);
+    assert_int_equal(auth_verify_count(), hashes + 1);
+    reply_fin(&r);
+    desk_config_default(&g.cfg);
+}
+
+/* Password checks pass through the process-wide gate: when it is full a
+ * login is answered try_later (retry_after 1) at once, with no check. */
+static void a_full_hashing_gate_answers_try_later(void **state)
+{
+    (void)state;
+    struct desk_client a;
+    char user[32];
+    mk_agent(&a, user);
+    auth_gate_config(1, 0);
+    assert_int_equal(auth_gate_enter(), 0); /* the one place, taken */
+    assert_int_equal(auth_gate_enter(), -1);
+    unsigned long hashes = auth_verify_count();
+    struct desk_client c = {0};
+    struct reply r;
+    try_login(&c, user, "agent-pass", &r);
+    json_t *e = must(&r, "error");
+    assert_string_equal(s_of(e, "code"), "try_later");
+    assert_int_equal(i_of(e, "retry_after"), 1);
+    assert_string_equal(s_of(e, "id"), "l");
+    reply_fin(&r);
+    assert_int_equal(auth_verify_count(), hashes);
+    assert_int_equal(c.role, DESK_NONE);
+    auth_gate_leave();
+    try_login(&c, user, "agent-pass", &r);
+    must(&r, "welcome");
+    reply_fin(&r);
+    assert_int_equal(auth_verify_count(), hashes + 1);
+    auth_gate_config(1, 2);
+}
+
+/* Maintenance purges the requester identities nobody can come back to
+ * (no session left) that hold nothing (no message), and nothing else. */
+static void maintenance_purges_idle_requesters_only(void **state)
+{
+    (void)state;
+    struct store *st = desk_store(g.d);
+    /* kept: a requester who said something, its session expired */
+    struct desk_client said;
+    mk_requester(&said, NULL);
+    say(&said, "m1", "打印机脱机");
+    /* kept: a live session, nothing said (stored as hello used to) */
+    int64_t live = 0, live_conv = 0;
+    unsigned char h1[AUTH_TOKEN_HASH_BYTES], h2[AUTH_TOKEN_HASH_BYTES];
+    char tok[AUTH_TOKEN_LEN + 1];
+    auth_new_token(tok);
+    auth_token_hash(tok, h1);
+    assert_int_equal(store_requester_start(st, "活着", NULL, h1, 3600, &live, &live_conv), 0);
+    /* purged: an expired session, an empty conversation */
+    int64_t idle = 0, idle_conv = 0;
+    auth_new_token(tok);
+    auth_token_hash(tok, h2);
+    assert_int_equal(store_requester_start(st, "走了", NULL, h2, 3600, &idle, &idle_conv), 0);
+    /* purged: no session, no conversation at all */
+    int64_t bare = 0;
+    assert_int_equal(store_requester_create(st, "路过", NULL, &bare), 0);
+    /* kept: an agent without any session */
+    char hash[AUTH_PWHASH_MAX];
+    assert_int_equal(auth_hash_password("pw-agent", hash), 0);
+    char user[32];
+    snprintf(user, sizeof user, "idle-agent%d", ++g.people);
+    int64_t agent = 0;
+    assert_int_equal(store_agent_create(st, user, "闲置坐席", hash, &agent), 0);
+    char ids[5][24];
+    int64_t all[5] = {said.person_id, live, idle, bare, agent};
+    for (int i = 0; i < 5; i++)
+        snprintf(ids[i], sizeof ids[i], "%lld", (long long)all[i]);
+    q_exec("UPDATE sessions SET created_at = now() - interval '8 days',"
+           " last_seen_at = now() - interval '8 days', expires_at = now() - interval '1 day'"
+           " WHERE person_id = $1",
+           ids[0]);
+    q_exec("UPDATE sessions SET created_at = now() - interval '8 days',"
+           " last_seen_at = now() - interval '8 days', expires_at = now() - interval '1 day'"
+           " WHERE person_id = $1",
+           ids[2]);
+    struct desk_client daemon = {0};
+    struct reply r;
+    run(&daemon, "{\"type\":\"ping\"}", &r); /* warm: nothing */
+    reply_fin(&r);
+    struct desk_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = DM_MAINTAIN;
+    run_msg(&daemon, &m, &r);
+    assert_false(r.out.db_error);
+    assert_true(r.out.sessions_purged >= 2);
+    assert_true(r.out.requesters_purged >= 2);
+    reply_fin(&r);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[0]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE sender_id = $1", ids[0]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[1]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", ids[1]), 1);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[2]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversations WHERE requester_id = $1", ids[2]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[3]), 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM people WHERE id = $1", ids[4]), 1);
+    /* a second run finds nothing more of these */
+    run_msg(&daemon, &m, &r);
+    assert_int_equal(r.out.requesters_purged, 0);
+    reply_fin(&r);
+}
+
+/* A message of only blanks (Unicode white space and zero-width characters
+ * included) is refused by the codec with a clear bad_field on text, and
+ * the schema refuses it too. */
+static void blank_messages_are_refused(void **state)
+{
+    (void)state;
+    const char *const blanks[] = {
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\" \\t\\r\\n\"}",
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u3000\\u3000\"}",
+        "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u00a0\\u200b\\u2003\\ufeff\\u000b\"}",
+    };
+    for (size_t i = 0; i < sizeof blanks / sizeof *blanks; i++) {
+        struct desk_msg m;
+        struct proto_error e;
+        assert_int_equal(proto_parse(blanks[i], strlen(blanks[i]), &m, &e), P_BAD_FIELD);
+        assert_string_equal(e.field, "text");
+        assert_string_equal(e.id, "b");
+        assert_string_equal(e.message, "text must not be blank");
+    }
+    const char *ok = "{\"type\":\"message\",\"id\":\"b\",\"text\":\"\\u3000打印机\\u3000\"}";
+    struct desk_msg m;
+    struct proto_error e;
+    assert_int_equal(proto_parse(ok, strlen(ok), &m, &e), 0);
+    desk_msg_fin(&m);
+    /* the schema: an ideographic-space body cannot be stored */
+    struct desk_client c;
+    mk_requester(&c, NULL);
+    say(&c, "m1", "打印机脱机");
+    int seq = 0, dup = 0;
+    assert_int_equal(store_message_add(desk_store(g.d), c.conv_id, c.person_id, "b",
+                                       "\xe3\x80\x80\xe3\x80\x80", &seq, &dup),
+                     STORE_EINVALID);
+    char conv[24];
+    snprintf(conv, sizeof conv, "%lld", (long long)c.conv_id);
+    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hello_creates_requester_session_conversation),
+        cmocka_unit_test(hello_stores_nothing_until_the_first_message),
         cmocka_unit_test(nothing_before_sign_in),
         cmocka_unit_test(login_checks_the_password),
         cmocka_unit_test(message_acked_after_store_then_suggestions),
@@ -1496,6 +1829,10 @@ int main(void)
         cmocka_unit_test(logout_elsewhere_ends_every_connection),
         cmocka_unit_test(frames_keep_a_session_alive),
         cmocka_unit_test(maintenance_auto_closes_old_resolutions),
+        cmocka_unit_test(wrong_passwords_lock_the_account),
+        cmocka_unit_test(a_full_hashing_gate_answers_try_later),
+        cmocka_unit_test(maintenance_purges_idle_requesters_only),
+        cmocka_unit_test(blank_messages_are_refused),
         cmocka_unit_test(database_down_nothing_acked_then_back),
     };
     return cmocka_run_group_tests_name("desk", tests, group_setup, group_teardown);

@@ -61,7 +61,7 @@ static hub *mk_hub(int rate, int burst)
     memset(&fk, 0, sizeof fk);
     fk.now = 100.0;
     struct hub_ops ops = {f_send, f_submit, NULL, f_now};
-    struct hub_limits lim = {1024, rate, burst};
+    struct hub_limits lim = {.max_frame = 1024, .rate = rate, .burst = burst};
     return hub_new(&ops, &lim);
 }
 
@@ -161,7 +161,7 @@ static void answers_keep_request_order(void **state)
     (void)state;
     hub *h = mk_hub(100, 100);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     frame(h, c, "{\"type\":\"queue\",\"id\":\"1\"}");
     frame(h, c, "{\"type\":\"queue\",\"id\":\"2\"}");
     frame(h, c, "not json");
@@ -198,7 +198,7 @@ static void bad_frames_rate_limit_and_overload(void **state)
     (void)state;
     hub *h = mk_hub(1, 3);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     hub_frame(h, c, "", 0, 0, 1);
     hub_frame(h, c, "\x01\x02", 2, 1, 0);
     frame(h, c, "{\"type\":\"ping\",\"id\":\"p\"}");
@@ -220,7 +220,7 @@ static void bad_frames_rate_limit_and_overload(void **state)
 
     /* a full pool: overloaded, and the connection carries on */
     h = mk_hub(1000, 1000);
-    c = hub_open(h, &t);
+    c = hub_open(h, &t, "127.0.0.1");
     fk.refuse = 1;
     frame(h, c, "{\"type\":\"queue\",\"id\":\"z\"}");
     assert_int_equal(t.n, 1);
@@ -257,9 +257,9 @@ static void routing(void **state)
     (void)state;
     hub *h = mk_hub(100, 100);
     struct tconn ta = {0}, tb = {0}, tr = {0}, tr2 = {0}, tn = {0};
-    struct hub_conn *a = hub_open(h, &ta), *b = hub_open(h, &tb), *r = hub_open(h, &tr),
-                    *r2 = hub_open(h, &tr2);
-    hub_open(h, &tn); /* signed in as nobody */
+    struct hub_conn *a = hub_open(h, &ta, "127.0.0.1"), *b = hub_open(h, &tb, "127.0.0.1"), *r = hub_open(h, &tr, "127.0.0.1"),
+                    *r2 = hub_open(h, &tr2, "127.0.0.1");
+    hub_open(h, &tn, "127.0.0.1"); /* signed in as nobody */
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     sign_in(h, b, DESK_AGENT, 11, 0, 0);
     sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
@@ -299,7 +299,7 @@ static void messages_exactly_once_in_order(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn tr = {0}, ta = {0};
-    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta);
+    struct hub_conn *r = hub_open(h, &tr, "127.0.0.1"), *a = hub_open(h, &ta, "127.0.0.1");
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     /* the requester resumes having seen seq 2 */
     sign_in(h, r, DESK_REQUESTER, 20, 7, 2);
@@ -397,7 +397,7 @@ static void signed_out_connections_hear_nothing_more(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn tr = {0}, ta = {0}, tx = {0};
-    struct hub_conn *r = hub_open(h, &tr), *a = hub_open(h, &ta), *x = hub_open(h, &tx);
+    struct hub_conn *r = hub_open(h, &tr, "127.0.0.1"), *a = hub_open(h, &ta, "127.0.0.1"), *x = hub_open(h, &tx, "127.0.0.1");
     sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
     sign_in(h, a, DESK_AGENT, 10, 0, 0);
     sign_in(h, x, DESK_AGENT, 11, 0, 0);
@@ -460,7 +460,7 @@ static void suggestions_follow_acks_without_holding_them(void **state)
     (void)state;
     hub *h = mk_hub(1000, 1000);
     struct tconn t = {0};
-    struct hub_conn *c = hub_open(h, &t);
+    struct hub_conn *c = hub_open(h, &t, "127.0.0.1");
     sign_in(h, c, DESK_REQUESTER, 20, 7, 0);
     while (fk.njobs)
         hub_done(h, take_job(0));
@@ -509,7 +509,7 @@ static void suggestions_follow_acks_without_holding_them(void **state)
     assert_int_equal(hub_count(h), 0);
     /* a full search queue skips the suggestions, not the ack */
     struct tconn t2 = {0};
-    struct hub_conn *c2 = hub_open(h, &t2);
+    struct hub_conn *c2 = hub_open(h, &t2, "127.0.0.1");
     sign_in(h, c2, DESK_REQUESTER, 21, 7, 0);
     while (fk.njobs)
         hub_done(h, take_job(0));
@@ -525,6 +525,210 @@ static void suggestions_follow_acks_without_holding_them(void **state)
     tconn_fin(&t2);
 }
 
+/* A hub with the per-address limits of the daemon's defaults, scaled. */
+static hub *mk_hub_addr(int hello_per_minute, int hello_burst, int login_free, int max_delay,
+                        int forget)
+{
+    memset(&fk, 0, sizeof fk);
+    fk.now = 100.0;
+    struct hub_ops ops = {f_send, f_submit, NULL, f_now};
+    struct hub_limits lim = {.max_frame = 1024, .rate = 1000, .burst = 1000,
+                             .hello_per_minute = hello_per_minute, .hello_burst = hello_burst,
+                             .login_free = login_free, .login_max_delay = max_delay,
+                             .login_forget = forget};
+    return hub_new(&ops, &lim);
+}
+
+static int retry_after_of(const char *json)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    int v = (int)json_integer_value(json_object_get(o, "retry_after"));
+    json_decref(o);
+    return v;
+}
+
+/* New chats are limited per client address (a token bucket), not per
+ * connection: a flood from one address gets rate_limited with retry_after
+ * at once, without a job; another address is not affected. */
+static void hellos_are_limited_per_address(void **state)
+{
+    (void)state;
+    hub *h = mk_hub_addr(60, 3, 0, 0, 0); /* 1 a second, bursts of 3 */
+    struct tconn t[6];
+    memset(t, 0, sizeof t);
+    struct hub_conn *c[6];
+    for (int i = 0; i < 5; i++)
+        c[i] = hub_open(h, &t[i], "192.0.2.7");
+    c[5] = hub_open(h, &t[5], "2001:db8::1");
+    for (int i = 0; i < 5; i++)
+        frame(h, c[i], "{\"type\":\"hello\",\"name\":\"x\",\"id\":\"h\"}");
+    /* three went to the workers, two were refused at once */
+    assert_int_equal(fk.njobs, 3);
+    for (int i = 3; i < 5; i++) {
+        assert_int_equal(t[i].n, 1);
+        assert_string_equal(code_of(t[i].sent[0]), "rate_limited");
+        assert_int_equal(retry_after_of(t[i].sent[0]), 1);
+        assert_true(strstr(t[i].sent[0], "\"id\":\"h\"") != NULL);
+    }
+    /* the other address has its own bucket */
+    frame(h, c[5], "{\"type\":\"hello\",\"name\":\"y\"}");
+    assert_int_equal(fk.njobs, 4);
+    assert_int_equal(t[5].n, 0);
+    /* a second later one more is allowed */
+    fk.now += 1.0;
+    frame(h, c[3], "{\"type\":\"hello\",\"name\":\"x\"}");
+    assert_int_equal(fk.njobs, 5);
+    frame(h, c[4], "{\"type\":\"hello\",\"name\":\"x\"}");
+    assert_int_equal(fk.njobs, 5);
+    assert_string_equal(code_of(t[4].sent[1]), "rate_limited");
+    while (fk.njobs)
+        hub_done(h, take_job(0));
+    /* IPv6 addresses count by /64 (a subscriber's whole network), an
+     * IPv4-mapped one as its IPv4 address */
+    struct tconn t6[4];
+    memset(t6, 0, sizeof t6);
+    const char *addrs6[4] = {"2001:db8:1:2::5", "2001:db8:1:2:ffff::9", "::ffff:192.0.2.7",
+                             "2001:db8:1:3::5"};
+    struct hub_conn *c6[4];
+    for (int i = 0; i < 4; i++)
+        c6[i] = hub_open(h, &t6[i], addrs6[i]);
+    frame(h, c6[0], "{\"type\":\"hello\",\"name\":\"x\"}");
+    frame(h, c6[0], "{\"type\":\"hello\",\"name\":\"x\"}");
+    frame(h, c6[1], "{\"type\":\"hello\",\"name\":\"x\"}"); /* the /64's third */
+    frame(h, c6[1], "{\"type\":\"hello\",\"name\":\"x\"}"); /* its fourth: refused */
+    frame(h, c6[2], "{\"type\":\"hello\",\"name\":\"x\"}"); /* 192.0.2.7: empty */
+    frame(h, c6[3], "{\"type\":\"hello\",\"name\":\"x\"}"); /* another /64 */
+    int jobs = 0;
+    for (; fk.njobs; jobs++)
+        hub_done(h, take_job(0));
+    assert_int_equal(jobs, 4); /* c6[0] twice, c6[1] and c6[3] once */
+    assert_int_equal(t6[1].n, 1);
+    assert_string_equal(code_of(t6[1].sent[0]), "rate_limited");
+    assert_int_equal(t6[2].n, 1);
+    assert_string_equal(code_of(t6[2].sent[0]), "rate_limited");
+    assert_int_equal(t6[3].n, 0);
+    for (int i = 0; i < 4; i++) {
+        hub_closed(h, c6[i]);
+        tconn_fin(&t6[i]);
+    }
+    /* an idle address is forgotten by maintenance once its bucket is full */
+    assert_int_equal(hub_addr_count(h), 4);
+    fk.now += 10.0;
+    hub_maintain(h);
+    pool_job_free(take_job(0)); /* the maintenance job */
+    assert_int_equal(hub_addr_count(h), 0);
+    for (int i = 0; i < 6; i++) {
+        hub_closed(h, c[i]);
+        tconn_fin(&t[i]);
+    }
+    hub_free(h);
+}
+
+/* Finishes the login job at the front of the fake pool as result. */
+static void finish_login(hub *h, int result)
+{
+    struct desk_job *job = take_job(0);
+    assert_int_equal(job->msg.type, DM_LOGIN);
+    job->out.login = result;
+    if (result == DESK_LOGIN_OK) {
+        job->out.client_set = 1;
+        job->out.client.role = DESK_AGENT;
+        job->out.client.person_id = 9;
+        add_type(job, DESK_TO_SELF, 0, "welcome");
+    } else {
+        desk_outbox_error(&job->out, P_LOGIN_FAILED, "wrong user name or password", NULL, NULL);
+    }
+    hub_done(h, job);
+}
+
+#define LOGIN "{\"type\":\"login\",\"username\":\"a\",\"password\":\"p\",\"id\":\"l\"}"
+
+/* After login_free wrong passwords from an address, each attempt from it
+ * must wait 1, 2, 4, ... s (at most the maximum) after the last failure;
+ * one too early is refused at once (too_many_attempts, retry_after) and no
+ * job (no hashing) runs. A success clears the address; session logins and
+ * other addresses are not held up. */
+static void wrong_passwords_slow_an_address_down(void **state)
+{
+    (void)state;
+    hub *h = mk_hub_addr(0, 0, 3, 4, 900);
+    struct tconn t = {0}, t2 = {0}, t3 = {0};
+    struct hub_conn *c = hub_open(h, &t, "198.51.100.9");
+    struct hub_conn *c2 = hub_open(h, &t2, "198.51.100.9"); /* same address */
+    struct hub_conn *c3 = hub_open(h, &t3, "203.0.113.5");
+    for (int i = 0; i < 3; i++) { /* three free failures */
+        frame(h, c, LOGIN);
+        assert_int_equal(fk.njobs, 1);
+        finish_login(h, DESK_LOGIN_FAILED);
+    }
+    int expect[] = {1, 2, 4, 4, 4}; /* the delay after failures 3, 4, 5, ... */
+    for (int k = 0; k < 5; k++) {
+        /* too early, on either connection of the address: refused at once */
+        int before = t2.n;
+        frame(h, c2, LOGIN);
+        assert_int_equal(fk.njobs, 0);
+        assert_int_equal(t2.n, before + 1);
+        assert_string_equal(code_of(t2.sent[t2.n - 1]), "too_many_attempts");
+        assert_int_equal(retry_after_of(t2.sent[t2.n - 1]), expect[k]);
+        /* another address is not held up (it has fewer than 3 failures) */
+        if (k < 2) {
+            frame(h, c3, LOGIN);
+            assert_int_equal(fk.njobs, 1);
+            finish_login(h, DESK_LOGIN_FAILED);
+        }
+        /* once the delay has passed, one more attempt goes through */
+        fk.now += expect[k];
+        frame(h, c, LOGIN);
+        assert_int_equal(fk.njobs, 1);
+        finish_login(h, DESK_LOGIN_FAILED);
+    }
+    /* a session login is no password guess: never delayed */
+    frame(h, c2, "{\"type\":\"login\",\"session\":\"AAAA\"}");
+    assert_int_equal(fk.njobs, 1);
+    hub_done(h, take_job(0));
+    /* the right password, once allowed, clears the address */
+    fk.now += 4;
+    frame(h, c, LOGIN);
+    finish_login(h, DESK_LOGIN_OK);
+    int before = t2.n;
+    frame(h, c2, LOGIN);
+    assert_int_equal(fk.njobs, 1);
+    assert_int_equal(t2.n, before);
+    finish_login(h, DESK_LOGIN_FAILED);
+    hub_closed(h, c);
+    hub_closed(h, c2);
+    hub_closed(h, c3);
+    hub_free(h);
+    tconn_fin(&t);
+    tconn_fin(&t2);
+    tconn_fin(&t3);
+}
+
+/* The connection's address survives sign-in and sign-out (the outbox's
+ * client does not carry it) and reaches the workers with every job. */
+static void the_address_reaches_the_workers(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1000, 1000);
+    struct tconn t = {0};
+    struct hub_conn *c = hub_open(h, &t, "192.0.2.44");
+    frame(h, c, "{\"type\":\"login\",\"username\":\"a\",\"password\":\"p\"}");
+    struct desk_job *job = take_job(0);
+    assert_string_equal(job->client.addr, "192.0.2.44");
+    job->out.client_set = 1;
+    job->out.client.role = DESK_AGENT;
+    job->out.client.person_id = 3;
+    hub_done(h, job);
+    frame(h, c, "{\"type\":\"queue\"}");
+    job = take_job(0);
+    assert_int_equal(job->client.person_id, 3);
+    assert_string_equal(job->client.addr, "192.0.2.44");
+    hub_done(h, job);
+    hub_closed(h, c);
+    hub_free(h);
+    tconn_fin(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +738,9 @@ int main(void)
         cmocka_unit_test(messages_exactly_once_in_order),
         cmocka_unit_test(signed_out_connections_hear_nothing_more),
         cmocka_unit_test(suggestions_follow_acks_without_holding_them),
+        cmocka_unit_test(hellos_are_limited_per_address),
+        cmocka_unit_test(wrong_passwords_slow_an_address_down),
+        cmocka_unit_test(the_address_reaches_the_workers),
     };
     return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
 }

@@ -1507,6 +1507,94 @@ static void database_goes_away(void **state)
     assert_int_equal(c.last_seq, 3);
 }
 
+static int count_lockout(void *arg, const struct store_lockout *l)
+{
+    assert_non_null(l->username);
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* ---- login failures from two processes -------------------------------- */
+
+struct failer {
+    struct store *s;
+    int64_t agent;
+    pthread_barrier_t *bar;
+    int rc, locked, n;
+};
+
+static void *fail_logins(void *arg)
+{
+    struct failer *f = arg;
+    pthread_barrier_wait(f->bar);
+    for (int i = 0; i < f->n && f->rc == 0; i++) {
+        int locked = 0;
+        f->rc = store_login_failed(f->s, f->agent, 4, 600, "192.0.2.1", &locked);
+        f->locked += locked > 0;
+    }
+    return NULL;
+}
+
+/* Two connections (as two chatdesk processes) record wrong passwords of one
+ * account at once: each failure counts, and the 4th, 8th, ... lock it,
+ * each lockout recorded once. */
+static void login_failures_counted_across_connections(void **state)
+{
+    (void)state;
+    int64_t agent = mk_agent("Guarded");
+    char id[24];
+    num(id, agent);
+    struct store *s[2];
+    char err[STORE_ERR_MAX];
+    for (int i = 0; i < 2; i++)
+        if (store_open(g.conninfo, &s[i], err, sizeof err) != 0)
+            fail_msg("%s", err);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    struct failer f[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        f[i] = (struct failer){.s = s[i], .agent = agent, .bar = &bar, .n = 5};
+        pthread_create(&th[i], NULL, fail_logins, &f[i]);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&bar);
+    assert_int_equal(f[0].rc, 0);
+    assert_int_equal(f[1].rc, 0);
+    /* 10 failures: locked at the 4th and the 8th, 2 counted since */
+    assert_int_equal(f[0].locked + f[1].locked, 2);
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1", id, NULL), 2);
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", id, NULL), 2);
+    struct store_agent a;
+    char user[32];
+    snprintf(user, sizeof user, "%s", q_str("SELECT username FROM people WHERE id = $1", id, NULL));
+    OK(store_agent_by_username(g.s, user, &a));
+    assert_true(a.locked_for > 590 && a.locked_for <= 600);
+    /* a success clears the count, not the lockout; an unlock clears both */
+    OK(store_login_succeeded(g.s, agent));
+    assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", id, NULL), 0);
+    OK(store_agent_by_username(g.s, user, &a));
+    assert_true(a.locked_for > 0);
+    int was = 0;
+    assert_int_equal(store_login_unlock(g.s, user, "", &was), STORE_EINVALID);
+    OK(store_login_unlock(g.s, user, "admin", &was));
+    assert_true(was);
+    OK(store_agent_by_username(g.s, user, &a));
+    assert_int_equal(a.locked_for, 0);
+    OK(store_login_unlock(g.s, user, "admin", &was));
+    assert_false(was);
+    /* every lockout still running is marked as ended by the unlock */
+    assert_int_equal(q_ll("SELECT count(*) FROM login_lockouts WHERE person_id = $1"
+                          " AND unlocked_by = 'admin'", id, NULL), 2);
+    int rows = 0;
+    OK(store_lockouts(g.s, 10, count_lockout, &rows));
+    assert_true(rows >= 2);
+    assert_int_equal(store_login_failed(g.s, 987654321, 4, 600, NULL, &was), STORE_ENOTFOUND);
+    for (int i = 0; i < 2; i++)
+        store_close(s[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1524,6 +1612,7 @@ int main(void)
         cmocka_unit_test(priority_matrix),
         cmocka_unit_test(escalate_priorities_and_sla),
         cmocka_unit_test(take_race),
+        cmocka_unit_test(login_failures_counted_across_connections),
         cmocka_unit_test(access_control),
         cmocka_unit_test(feedback_self_solved),
         cmocka_unit_test(reopen_goes_to_queue_without_agent),
