@@ -105,6 +105,7 @@ static int login_status(const char *code)
         {"login_failed", 401}, {"bad_field", 400},       {"missing_field", 400},
         {"bad_json", 400},     {"rate_limited", 429},    {"overloaded", 503},
         {"db_unavailable", 503}, {"forbidden", 403},
+        {"too_many_attempts", 429}, {"try_later", 503},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcmp(map[i].code, code) == 0)
@@ -189,9 +190,14 @@ void api_sessions_create(struct api_ctx *ctx)
         else
             api_response_error(ctx->resp, status, status == 500 ? "internal" : code,
                                message ? message : "login failed");
+        json_t *ra = json_object_get(answer, "retry_after");
+        if (json_is_integer(ra) && json_integer_value(ra) > 0)
+            ctx->resp->retry_after = (int)json_integer_value(ra);
     } else {
         api_response_error(ctx->resp, 500, "internal", "internal error");
     }
+    /* after the answer is made (api_response_json starts afresh) */
+    ctx->resp->login = out.login;
     json_decref(answer);
     desk_outbox_fin(&out);
 }

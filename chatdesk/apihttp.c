@@ -92,6 +92,13 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
                                        (const unsigned char *)value, (int)strlen(value), p, end);
 }
 
+static int add_retry_after(struct lws *wsi, int seconds, unsigned char **p, unsigned char *end)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", seconds);
+    return add_header(wsi, "retry-after:", v, p, end);
+}
+
 /* The transaction is written: keep the connection for the next request or
  * close it. Returns the callback's return value. */
 static int finish(struct apihttp_conn *c)
@@ -118,6 +125,7 @@ static int on_writeable(struct apihttp_conn *c)
             (c->resp.allow[0] && add_header(wsi, "allow:", c->resp.allow, &p, end)) ||
             (c->resp.bearer_challenge &&
              add_header(wsi, "www-authenticate:", "Bearer realm=\"chatdesk\"", &p, end)) ||
+            (c->resp.retry_after > 0 && add_retry_after(wsi, c->resp.retry_after, &p, end)) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         if (!c->resp.len)
@@ -257,6 +265,16 @@ static void dispatch(const struct apihttp_ops *ops, struct apihttp_conn *c)
         respond_error(c, 404, "not_found", "no such endpoint");
         return;
     }
+    int wait = call->req.route->login && ops->login_wait ? ops->login_wait(ops->ud, c->peer) : 0;
+    if (wait > 0) {
+        api_call_free(call);
+        struct api_response r = {0};
+        api_response_error(&r, 429, "too_many_attempts",
+                           "too many wrong passwords from this address: wait and retry");
+        r.retry_after = wait;
+        respond(c, &r);
+        return;
+    }
     struct desk_job *job = pool_job_new();
     job->conn = c;
     job->api = call;
@@ -382,9 +400,11 @@ int apihttp_callback(const struct apihttp_ops *ops, struct lws *wsi,
     }
 }
 
-void apihttp_done(struct desk_job *job)
+void apihttp_done(const struct apihttp_ops *ops, struct desk_job *job)
 {
     struct apihttp_conn *c = job->conn;
+    if (job->api->resp.login && ops->login_result)
+        ops->login_result(ops->ud, c->peer, job->api->resp.login);
     c->busy = 0;
     if (!c->wsi) {
         kb_debug("api %s: the client left before its answer", job->api->req.route->name);

@@ -34,6 +34,11 @@ struct apihttp_ops {
     /* hand a job to the workers: 0, or -1 if they are saturated (the
      * request is then answered 503 overloaded) */
     int (*submit)(void *ud, struct desk_job *job);
+    /* password logins (POST /api/v1/sessions) share the WebSocket's
+     * per-address delays: seconds peer must still wait (0: go on), and
+     * what a login came to (DESK_LOGIN_*) */
+    int (*login_wait)(void *ud, const char *peer);
+    void (*login_result)(void *ud, const char *peer, int result);
     void *ud;
 };
 
@@ -41,9 +46,10 @@ struct apihttp_ops {
 int apihttp_callback(const struct apihttp_ops *ops, struct lws *wsi,
                      enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
-/* A finished API job (job->api set): writes its response, or drops it if
- * the connection has closed. Takes ownership of job. */
-void apihttp_done(struct desk_job *job);
+/* A finished API job (job->api set): reports a login's outcome to
+ * ops->login_result, then writes its response, or drops it if the
+ * connection has closed. Takes ownership of job. */
+void apihttp_done(const struct apihttp_ops *ops, struct desk_job *job);
 
 /* An API job that will not run (the pool stopped): releases it without an
  * answer. Takes ownership of job. */

@@ -90,6 +90,9 @@ struct api_response {
     size_t len;
     char allow[64];             /* 405: the Allow header ("" otherwise) */
     int bearer_challenge;       /* 401: send WWW-Authenticate: Bearer */
+    int retry_after;            /* > 0: send Retry-After with these seconds */
+    int login;                  /* POST /api/v1/sessions: what the password check came
+                                   to (DESK_LOGIN_*), for the per-address count */
 };
 
 /* Fills req from raw (req is overwritten; free with api_request_fin). The

@@ -243,6 +243,20 @@ static void login_result(hub *h, const char *addr, int result, double now)
     }
 }
 
+int hub_login_wait(hub *h, const char *addr)
+{
+    char key[STORE_ADDR_MAX + 4];
+    addr_key(addr ? addr : "", key, sizeof key);
+    return login_wait(h, key, h->ops.now());
+}
+
+void hub_login_result(hub *h, const char *addr, int result)
+{
+    char key[STORE_ADDR_MAX + 4];
+    addr_key(addr ? addr : "", key, sizeof key);
+    login_result(h, key, result, h->ops.now());
+}
+
 size_t hub_count(const hub *h)
 {
     return h->nconns;

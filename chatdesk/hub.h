@@ -109,4 +109,11 @@ size_t hub_addr_count(const hub *h);
 /* Number of open connections (for logs and tests). */
 size_t hub_count(const hub *h);
 
+/* Password logins that do not come through a WebSocket (the JSON API's
+ * POST /api/v1/sessions) share the per-address delays: hub_login_wait
+ * gives the seconds a login from addr must still wait (0: it may go on),
+ * hub_login_result records what one came to (DESK_LOGIN_*). */
+int hub_login_wait(hub *h, const char *addr);
+void hub_login_result(hub *h, const char *addr, int result);
+
 #endif

@@ -8,11 +8,11 @@
 #include <string.h>
 
 const struct router_route router_routes[] = {
-    {API_M_POST, "/api/v1/sessions", api_sessions_create, 0, "sessions.create"},
-    {API_M_DELETE, "/api/v1/sessions/current", api_sessions_delete, 1, "sessions.delete"},
-    {API_M_GET, "/api/v1/me", api_me_get, 1, "me.get"},
-    {API_M_GET, "/api/v1/tickets/{number}", api_tickets_get, 1, "tickets.get"},
-    {API_M_NONE, NULL, NULL, 0, NULL},
+    {API_M_POST, "/api/v1/sessions", api_sessions_create, 0, "sessions.create", 1},
+    {API_M_DELETE, "/api/v1/sessions/current", api_sessions_delete, 1, "sessions.delete", 0},
+    {API_M_GET, "/api/v1/me", api_me_get, 1, "me.get", 0},
+    {API_M_GET, "/api/v1/tickets/{number}", api_tickets_get, 1, "tickets.get", 0},
+    {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 
 /* Does path match pattern? Fills params (API_PARAMS_MAX of them). */

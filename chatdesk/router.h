@@ -20,6 +20,7 @@ struct router_route {
     router_handler handler;
     int auth;                /* needs a bearer token of a live session */
     const char *name;        /* for logs: "tickets.get" */
+    int login;               /* checks a password: the per-address login delays apply */
 };
 
 /* The whole table, terminated by a route with a NULL pattern. */

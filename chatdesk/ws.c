@@ -294,7 +294,7 @@ static void collect(cd_server *s)
         struct desk_job *next = job->next;
         cd_metrics_job_done(job->search ? CD_STAGE_SEARCH : CD_STAGE_REQUEST);
         if (job->api)
-            apihttp_done(job);
+            apihttp_done(&s->api_ops, job);
         else
             hub_done(s->hub, job);
         job = next;
@@ -680,6 +680,20 @@ static int submit(void *ud, struct desk_job *job)
     return rc;
 }
 
+/* the API's logins and the WebSocket's share the per-address delays */
+static int api_login_wait(void *ud, const char *peer)
+{
+    cd_server *s = ud;
+    return s->hub ? hub_login_wait(s->hub, peer) : 0;
+}
+
+static void api_login_result(void *ud, const char *peer, int result)
+{
+    cd_server *s = ud;
+    if (s->hub)
+        hub_login_result(s->hub, peer, result);
+}
+
 static void maintain(lws_sorted_usec_list_t *sul)
 {
     cd_server *s = lws_container_of(sul, cd_server, sul_maint);
@@ -785,6 +799,8 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->api_mount.origin = API_PROTOCOL;
     s->api_mount.origin_protocol = LWSMPRO_CALLBACK;
     s->api_ops.submit = submit;
+    s->api_ops.login_wait = api_login_wait;
+    s->api_ops.login_result = api_login_result;
     s->api_ops.ud = s;
     s->retry.secs_since_valid_ping = 30;
     s->retry.secs_since_valid_hangup = 60;

@@ -362,6 +362,45 @@ test('clients that leave while their login is at a worker do not disturb the oth
   assert.equal(daemon.exited, null);
 });
 
+test('API logins share the per-address login delays of the WebSocket', { timeout: 120000 }, async () => {
+  // a daemon of its own: delays after 2 wrong passwords from one address,
+  // accounts locked only after 4 in a row
+  const d = startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--threads', '2', '--login-address-free', '2', '--login-address-max-delay', '30',
+    '--login-max-failures', '4', '--login-lockout', '2']);
+  try {
+    const url = (await d.ready) + '/api/v1/sessions';
+    const post = async (username, password) => {
+      const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username, password }), signal: AbortSignal.timeout(WAIT) });
+      return { status: r.status, retry: r.headers.get('retry-after'), body: JSON.parse(await r.text()) };
+    };
+    // unknown user names: no account to lock, only the address counts
+    for (const u of ['nobody1', 'nobody2']) assert.equal((await post(u, 'x')).status, 401);
+    const held = await post('nobody3', 'x');
+    assert.equal(held.status, 429, JSON.stringify(held.body));
+    assert.equal(held.body.error.code, 'too_many_attempts');
+    assert.ok(Number(held.retry) >= 1, `Retry-After ${held.retry}`);
+    // the WebSocket's login from the same address waits as well
+    const c = await new Promise((resolve, reject) => {
+      const ws = new WebSocket(url.replace('http:', 'ws:').replace('/api/v1/sessions', '/ws'),
+        { handshakeTimeout: WAIT });
+      ws.on('open', () => resolve(ws));
+      ws.on('error', reject);
+    });
+    sockets.add(c);
+    const frame = await new Promise((resolve) => {
+      c.on('message', (m) => resolve(JSON.parse(m.toString())));
+      c.send(JSON.stringify({ type: 'login', id: 'l1', username: AGENT.username, password: AGENT.password }));
+    });
+    assert.equal(frame.type, 'error', JSON.stringify(frame));
+    assert.equal(frame.code, 'too_many_attempts');
+    c.close();
+  } finally {
+    await stopDaemon(d);
+  }
+});
+
 test('PostgreSQL stopped: 503 db_unavailable, then service again', { timeout: 120000 }, async () => {
   const token = await login();
   await pg('stop');

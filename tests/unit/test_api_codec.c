@@ -293,11 +293,11 @@ static void allow_lists_every_method_of_a_path(void **state)
 {
     (void)state;
     static const struct router_route table[] = {
-        {API_M_GET, "/a/{x}", api_me_get, 1, "a.get"},
-        {API_M_PATCH, "/a/{x}", api_me_get, 1, "a.patch"},
-        {API_M_DELETE, "/a/{x}", api_me_get, 1, "a.delete"},
-        {API_M_GET, "/a/{x}/b/{y}", api_me_get, 1, "b.get"},
-        {API_M_NONE, NULL, NULL, 0, NULL},
+        {API_M_GET, "/a/{x}", api_me_get, 1, "a.get", 0},
+        {API_M_PATCH, "/a/{x}", api_me_get, 1, "a.patch", 0},
+        {API_M_DELETE, "/a/{x}", api_me_get, 1, "a.delete", 0},
+        {API_M_GET, "/a/{x}/b/{y}", api_me_get, 1, "b.get", 0},
+        {API_M_NONE, NULL, NULL, 0, NULL, 0},
     };
     struct api_request req;
     memset(&req, 0, sizeof req);
