@@ -350,7 +350,7 @@ static void suggest_and_nav(void **state)
     assert_non_null(strstr(first, "打印"));
     json_decref(o);
     free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", &json, err, sizeof err), 0);
+    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", 0, &json, err, sizeof err), 0);
     o = json_loads(json, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "parent"), "id")),
                         "std-s004:8.3.4");
@@ -359,9 +359,9 @@ static void suggest_and_nav(void **state)
     assert_true(json_is_null(json_object_get(o, "prev")));
     json_decref(o);
     free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", &json, err, sizeof err),
+    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", 0, &json, err, sizeof err),
                      KB_SEARCH_ENOTFOUND);
-    assert_int_equal(kb_search_standards(g_s, &json, err, sizeof err), 0);
+    assert_int_equal(kb_search_standards(g_s, 0, &json, err, sizeof err), 0);
     o = json_loads(json, 0, NULL);
     assert_int_equal(json_array_size(o), 5);
     json_decref(o);
