@@ -782,18 +782,29 @@ async function readVisibility() {
   const ids = (await mustRun(INDEXER, ['list', '--index', index])).split('\n').filter(Boolean)
     .map((l) => l.split('\t')[0]);
   const docs = new Map();
-  let next = 0;
-  await Promise.all([0, 1, 2, 3].map(async () => {
-    while (next < ids.length) {
-      const id = ids[next++];
-      const out = await mustRun(INDEXER, ['show', '--index', index, '--terms', id]);
-      const end = out.indexOf('\n}\n') + 3;
-      const d = JSON.parse(out.slice(0, end));
-      const terms = out.slice(end).split('\n').filter((l) => l.includes('\twdf=') && !/^[A-Z]/.test(l))
-        .map((l) => l.slice(0, l.indexOf('\twdf=')));
-      docs.set(id, { visibility: d.visibility || 'public', terms, text: [d.body, d.symptom, d.cause, d.workaround, d.resolution].filter(Boolean).join('\n') });
+  const batches = [0, 1, 2, 3].map((k) => ids.filter((_, i) => i % 4 === k)).filter((b) => b.length);
+  await Promise.all(batches.map(async (batch) => {
+    // each document's JSON ("{" ... "}" lines), then its terms
+    const out = await mustRun(INDEXER, ['show', '--index', index, '--terms', ...batch]);
+    let json = null, doc = null;
+    for (const line of out.split('\n')) {
+      if (json !== null) {
+        json.push(line);
+        if (line === '}') {
+          const d = JSON.parse(json.join('\n'));
+          json = null;
+          doc = { visibility: d.visibility || 'public', terms: [],
+            text: [d.body, d.symptom, d.cause, d.workaround, d.resolution].filter(Boolean).join('\n') };
+          docs.set(d.id, doc);
+        }
+      } else if (line === '{') {
+        json = [line];
+      } else if (line.includes('\twdf=') && !/^[A-Z]/.test(line)) {
+        doc.terms.push(line.slice(0, line.indexOf('\twdf=')));
+      }
     }
   }));
+  assert.equal(docs.size, ids.length);
   const pub = new Set(), int = new Set();
   for (const d of docs.values()) for (const t of d.terms) (d.visibility === 'public' ? pub : int).add(t);
   const internalOnly = [...int].filter((t) => !pub.has(t)).sort();

@@ -83,23 +83,36 @@ async function pool(items, width, fn) {
 }
 
 // Every document of the index with its visibility, kind, text and
-// unprefixed terms (the words completions and spelling draw on).
+// unprefixed terms (the words completions and spelling draw on): `indexer
+// show --terms` prints each document's JSON ("{" ... "}" lines) and then its
+// terms ("term<TAB>wdf=...").
 async function readIndex(ix) {
   const { stdout } = await run(INDEXER, ['list', '--index', ix]);
   const ids = stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
   const out = new Map();
-  await pool(ids, 4, async (id) => {
-    const { stdout: s } = await run(INDEXER, ['show', '--index', ix, '--terms', id]);
-    const end = s.indexOf('\n}\n') + 3;
-    const doc = JSON.parse(s.slice(0, end));
-    const terms = new Set();
-    for (const line of s.slice(end).split('\n')) {
-      const tab = line.indexOf('\twdf=');
-      if (tab > 0 && !/^[A-Z]/.test(line)) terms.add(line.slice(0, tab));
+  const batches = [0, 1, 2, 3].map((k) => ids.filter((_, i) => i % 4 === k)).filter((b) => b.length);
+  await Promise.all(batches.map(async (batch) => {
+    const { stdout: s } = await run(INDEXER, ['show', '--index', ix, '--terms', ...batch]);
+    let json = null, doc = null;
+    for (const line of s.split('\n')) {
+      if (json !== null) {
+        json.push(line);
+        if (line === '}') {
+          const d = JSON.parse(json.join('\n'));
+          json = null;
+          const text = [d.body, d.symptom, d.cause, d.workaround, d.resolution].filter(Boolean).join('\n');
+          doc = { visibility: d.visibility || 'public', kind: d.kind, text, terms: new Set() };
+          out.set(d.id, doc);
+        }
+      } else if (line === '{') {
+        json = [line];
+      } else {
+        const tab = line.indexOf('\twdf=');
+        if (tab > 0 && !/^[A-Z]/.test(line)) doc.terms.add(line.slice(0, tab));
+      }
     }
-    const text = [doc.body, doc.symptom, doc.cause, doc.workaround, doc.resolution].filter(Boolean).join('\n');
-    out.set(id, { visibility: doc.visibility || 'public', kind: doc.kind, text, terms });
-  });
+  }));
+  assert.equal(out.size, ids.length);
   return out;
 }
 
