@@ -26,9 +26,8 @@
  * Category, tag, product, service values are normalised with kb_norm.
  *
  * Spelling table: the words of public documents as they are, the words of
- * internal documents shadowed (kb_vis_shadow: each code point moved into
- * the Supplementary Private Use Area-A), so a public lookup can never reach
- * them. kb_vis.h explains the rule and the reasons. */
+ * internal documents shadowed (kb_vis_shadow: each character moved into a
+ * Private Use Area), so a public lookup can never reach them. kb_vis.h explains the rule and the reasons. */
 #ifndef KB_SCHEMA_H
 #define KB_SCHEMA_H
 

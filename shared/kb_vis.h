@@ -15,12 +15,16 @@
  *     and "is this word known" are answered per caller from the one index;
  *   - Xapian 1.4 has one spelling table per database and no prefix for it:
  *     public documents' words go into it as they are, internal documents'
- *     words "shadowed", every code point c written as U+F0000 + c (Unicode's
- *     Supplementary Private Use Area-A). A shadowed word shares no fragment
- *     and no character with any word a user can type, so it is never within
- *     the edit distance of a public lookup; an agent's lookup asks for the
- *     word and for its shadow and takes the better answer. Both live in the
- *     one database and change in the indexer's one transaction.
+ *     words "shadowed": every character moved into a Private Use Area
+ *     (a..z to U+E040..U+E680, 64 apart, anything else c to U+F0000 + c).
+ *     Spelling words are 3 characters or more and a public lookup's word
+ *     holds no shadow character, so a shadowed word is at least 3 edits
+ *     from it, beyond Xapian's reach (we ask for 1 or 2); an agent's lookup
+ *     asks for the word and for its shadow and takes the better answer.
+ *     Both live in the one database and change in the indexer's one
+ *     transaction. (Xapian finds spelling candidates through byte
+ *     fragments; letters 64 code points apart differ in their second byte,
+ *     so an agent's shadow lookup does not weigh every internal word.)
  *
  * No allocation is kept: returned strings are the caller's (free). */
 #ifndef KB_VIS_H
@@ -33,7 +37,7 @@
  * is non-zero for an agent. Returns 1 or 0. */
 int kb_vis_may_see(const char *visibility, int internal);
 
-#define KB_VIS_SHADOW_BASE 0xF0000 /* shadowed code point = base + c */
+#define KB_VIS_SHADOW_BASE 0xF0000 /* shadow of c (not a..z) = base + c */
 
 /* The shadow of word[0..len) (valid UTF-8, every code point below
  * U+FFFE), NUL-terminated, caller frees; NULL when the word cannot be
@@ -44,8 +48,9 @@ char *kb_vis_shadow(const char *word, size_t len);
  * shadowed word (a character outside the shadow range, invalid UTF-8). */
 char *kb_vis_unshadow(const char *s, size_t len);
 
-/* Does s[0..len) hold a code point in the shadow range (or invalid
- * UTF-8)? Such a string never comes back to a public caller. */
+/* Does s[0..len) hold a code point of a Private Use Area (U+E000..U+F8FF,
+ * U+F0000 and above) or invalid UTF-8? Such a string is never looked up
+ * for, nor handed to, anyone. */
 int kb_vis_has_shadow(const char *s, size_t len);
 
 #endif
