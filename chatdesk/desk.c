@@ -1081,10 +1081,28 @@ static int transcript_msg(void *arg, const struct store_message *m)
     return 0;
 }
 
+/* A transcript's list of documents (suggestions shown, links): a
+ * requester's holds only documents they may see now (kb_vis.h's rule, through
+ * kb_search_may_see): an agent may have linked an internal known error, or
+ * a document shown may have become internal since. */
+struct doclist {
+    json_t *list;
+    struct desk *d;
+    int internal;
+};
+
+static int listable(const struct doclist *dl, const char *id)
+{
+    return dl->internal || kb_search_may_see(dl->d->ks, id, 0) == 1;
+}
+
 static int transcript_sugg(void *arg, const struct store_suggestion *sg)
 {
+    struct doclist *dl = arg;
+    if (!listable(dl, sg->doc_id))
+        return 0;
     json_array_append_new(
-        arg, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", sg->doc_id, "kind", sg->kind, "title",
+        dl->list, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", sg->doc_id, "kind", sg->kind, "title",
                        sg->title, "shown_at", proto_time(sg->shown_at), "helpful",
                        sg->helpful < 0 ? json_null() : json_boolean(sg->helpful)));
     return 0;
@@ -1092,7 +1110,10 @@ static int transcript_sugg(void *arg, const struct store_suggestion *sg)
 
 static int transcript_link(void *arg, const struct store_link *l)
 {
-    json_array_append_new(arg, json_pack("{s:s, s:s, s:o, s:o}", "item", l->doc_id, "relation",
+    struct doclist *dl = arg;
+    if (!listable(dl, l->doc_id))
+        return 0;
+    json_array_append_new(dl->list, json_pack("{s:s, s:s, s:o, s:o}", "item", l->doc_id, "relation",
                                          l->relation, "by",
                                          l->actor_name ? json_string(l->actor_name)
                                                        : json_null(),
@@ -1120,11 +1141,14 @@ static void on_open(struct req *r)
     int64_t viewer = r->who->person_id;
     struct transcript tr = {json_array(), viewer};
     json_t *sugg = json_array(), *links = json_array(), *events = json_array();
+    int agent = r->who->role == DESK_AGENT;
+    struct doclist sl = {sugg, r->d, agent}, ll = {links, r->d, agent};
+    refresh(r->d);
     int rc = store_messages_since(r->d->st, t.conversation_id, viewer, 0, transcript_msg, &tr);
     if (rc == 0)
-        rc = store_suggestions(r->d->st, t.conversation_id, viewer, transcript_sugg, sugg);
+        rc = store_suggestions(r->d->st, t.conversation_id, viewer, transcript_sugg, &sl);
     if (rc == 0)
-        rc = store_ticket_links(r->d->st, t.number, viewer, transcript_link, links);
+        rc = store_ticket_links(r->d->st, t.number, viewer, transcript_link, &ll);
     if (rc == 0)
         rc = store_ticket_events(r->d->st, t.number, viewer, transcript_event, events);
     if (store_error(r, rc, NULL)) {

@@ -6,6 +6,7 @@
 #include "kb_schema.h"
 #include "kb_stdparse.h"
 #include "kb_util.h"
+#include "kb_vis.h"
 #include "kb_xapian.h"
 #include "termgen.h"
 
@@ -220,31 +221,45 @@ static int spell_flush(struct builder *b)
     return rc;
 }
 
-/* Collects a document's spelling words into the struct paths ud. */
+/* A stored document's spelling words, and whether it was internal (its
+ * words then sit shadowed in the spelling table, see kb_vis.h). */
+struct unspell_ctx {
+    struct paths words;
+    int internal;
+};
+
 static int unspell(void *ud, const char *term, size_t len, uint32_t wdf,
                    const uint32_t *positions, size_t npos)
 {
     (void)wdf;
     (void)positions;
     (void)npos;
+    struct unspell_ctx *c = ud;
+    if (len == strlen(KB_PREFIX_VIS "internal") && !memcmp(term, KB_PREFIX_VIS "internal", len))
+        c->internal = 1;
     if (termgen_spelling_term(term, len))
-        paths_addn(ud, term, len);
+        paths_addn(&c->words, term, len);
     return 0;
 }
 
 /* Takes the spelling words of the indexed document with id term idt out of
- * the spelling table. Returns kbx_db_doc_terms's code. */
+ * the spelling table (shadowed for an internal document, as put_doc added
+ * them). Returns kbx_db_doc_terms's code. */
 static int unspell_doc(struct builder *b, const char *idt)
 {
-    struct paths words = {0};
-    int rc = kbx_db_doc_terms(b->db, idt, unspell, &words);
-    if (words.n) {
+    struct unspell_ctx c = {{0}, 0};
+    int rc = kbx_db_doc_terms(b->db, idt, unspell, &c);
+    if (c.words.n) {
         if (spell_flush(b) < 0)
             rc = KBX_ERR_XAPIAN;
-        for (size_t i = 0; rc == 0 && i < words.n; i++)
-            kbx_db_remove_spelling(b->db, words.v[i], 1);
+        for (size_t i = 0; rc == 0 && i < c.words.n; i++) {
+            char *w = c.internal ? kb_vis_shadow(c.words.v[i], strlen(c.words.v[i])) : NULL;
+            if (!c.internal || w)
+                kbx_db_remove_spelling(b->db, w ? w : c.words.v[i], 1);
+            free(w);
+        }
     }
-    paths_fin(&words);
+    paths_fin(&c.words);
     return rc;
 }
 
@@ -280,8 +295,15 @@ static int put_doc(struct builder *b, const struct kb_doc *d)
     if (rc == 0 && termgen_doc(b->an, d, &xd, &words, b->err, sizeof b->err) < 0)
         rc = 1; /* a document problem, not an index one */
     else if (rc == 0 && (rc = kbx_db_replace(b->db, t.data, xd)) == 0) {
-        for (size_t i = 0; i < words.n; i++)
-            spell_add(b, words.v[i]);
+        /* an internal document's words go in shadowed: never within reach
+           of a public spelling lookup (kb_vis.h) */
+        int internal = !kb_vis_may_see(d->visibility, 0);
+        for (size_t i = 0; i < words.n; i++) {
+            char *w = internal ? kb_vis_shadow(words.v[i], strlen(words.v[i])) : NULL;
+            if (!internal || w)
+                spell_add(b, w ? w : words.v[i]);
+            free(w);
+        }
         b->st->docs_indexed[d->kind]++;
     } else if (rc < 0) {
         kb_seterr(b->err, sizeof b->err, "index %s: %s", d->id, kbx_db_errmsg(b->db));

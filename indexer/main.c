@@ -2,7 +2,7 @@
  *
  *   indexer build --corpus DIR --index DIR [--full] [--quiet] [--strict]
  *   indexer stats --index DIR
- *   indexer show --index DIR [--terms] ID
+ *   indexer show --index DIR [--terms] ID...
  *   indexer list --index DIR
  *   indexer tokenize [--verbose] < text
  */
@@ -31,8 +31,8 @@ static void usage(FILE *f)
           "        --quiet                    no progress line\n"
           "        --strict                   exit 1 if any file was skipped as malformed\n"
           "  stats --index DIR                document counts by kind, standards, terms\n"
-          "  show --index DIR [--terms] ID    print a document (JSON); --terms adds its\n"
-          "                                   index terms with positions\n"
+          "  show --index DIR [--terms] ID... print each document (JSON); --terms adds\n"
+          "                                   its index terms with positions\n"
           "  list --index DIR                 every document: id, title, source file\n"
           "  tokenize [--verbose]             read text on stdin, print the terms it would\n"
           "                                   index, one per line (--verbose: position,\n"
@@ -311,16 +311,10 @@ static int print_doc_term(void *ud, const char *term, size_t len, uint32_t wdf,
     return 0;
 }
 
-static int cmd_show(const struct args *a, const char *id)
+/* Prints one document (and its terms) from db. Returns 0 or 1. */
+static int show_one(kbx_db *db, const struct args *a, const char *id)
 {
-    if (!id) {
-        fputs("indexer show: an ID is required\n", stderr);
-        return 2;
-    }
-    kbx_db *db;
-    int rc = open_ro(a->index, &db);
-    if (rc)
-        return rc;
+    int rc = 0;
     struct kb_buf t;
     kb_buf_init(&t);
     kb_buf_printf(&t, "%s%s", KB_PREFIX_ID, id);
@@ -354,6 +348,23 @@ static int cmd_show(const struct args *a, const char *id)
     }
     free(data);
     kb_buf_fin(&t);
+    return rc;
+}
+
+/* Several ids: each is printed in turn (one open of the index); a missing
+ * one is reported and the others still printed, exit status 1. */
+static int cmd_show(const struct args *a, char **ids, int n)
+{
+    if (n < 1) {
+        fputs("indexer show: an ID is required\n", stderr);
+        return 2;
+    }
+    kbx_db *db;
+    int rc = open_ro(a->index, &db);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++)
+        rc |= show_one(db, a, ids[i]);
     kbx_db_free(db);
     return rc;
 }
@@ -391,7 +402,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "stats"))
         return cmd_stats(&a);
     if (!strcmp(cmd, "show"))
-        return cmd_show(&a, optind < argc ? argv[optind] : NULL);
+        return cmd_show(&a, argv + optind, argc - optind);
     if (!strcmp(cmd, "list"))
         return cmd_list(&a);
     if (!strcmp(cmd, "tokenize"))

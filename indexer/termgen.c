@@ -1,7 +1,9 @@
-/* termgen: kb_doc -> Xapian document (see kb_schema.h for the layout). */
+/* termgen: kb_doc -> Xapian document (see kb_schema.h for the layout; an
+ * internal document's terms get their H twins here, kb_vis.h says why). */
 #include "termgen.h"
 #include "kb_schema.h"
 #include "kb_util.h"
+#include "kb_vis.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@ struct gen {
     uint32_t wdf;
     const char *extra;  /* also add each term with this prefix (no positions) */
     int failed;
+    int internal;       /* an internal document: H twins of its terms */
     struct termgen_words *words;
     struct kb_buf tmp;
 };
@@ -87,6 +90,13 @@ static int on_token(void *ud, const struct kb_token *tk)
     if (kbx_doc_add_posting(g->xd, tk->term, tk->len, g->base + tk->pos, g->wdf) < 0) {
         g->failed = 1;
         return 1;
+    }
+    if (g->internal && tk->len && !(tk->term[0] >= 'A' && tk->term[0] <= 'Z')) {
+        /* the twin that keeps this term out of public completions */
+        kb_buf_reset(&g->tmp);
+        kb_buf_adds(&g->tmp, KB_PREFIX_INTERNAL);
+        kb_buf_add(&g->tmp, tk->term, tk->len);
+        kbx_doc_add_boolean_term(g->xd, g->tmp.data, g->tmp.len);
     }
     if (g->extra && !(tk->flags & KB_TOKF_STEM)) {
         kb_buf_reset(&g->tmp);
@@ -206,6 +216,7 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     struct gen g = {0};
     g.xd = kbx_doc_new();
     g.words = words;
+    g.internal = !kb_vis_may_see(d->visibility, 0);
     kb_buf_init(&g.tmp);
     int rc = -1;
     if (!g.xd) {

@@ -105,14 +105,14 @@ static int do_json(kb_searcher *s, sd_cache *cache, enum call call,
             rc = kb_search_get_doc(s, req->id, req->internal, &json, err, sizeof err);
             break;
         case CALL_NAV:
-            rc = kb_search_clause_nav(s, req->id, &json, err, sizeof err);
+            rc = kb_search_clause_nav(s, req->id, req->internal, &json, err, sizeof err);
             break;
         case CALL_SUGGEST:
             rc = kb_search_suggest(s, req->q, req->qlen, req->internal, 0, &json, err,
                                    sizeof err);
             break;
         case CALL_STANDARDS:
-            rc = kb_search_standards(s, &json, err, sizeof err);
+            rc = kb_search_standards(s, req->internal, &json, err, sizeof err);
             break;
         }
         if (rc != KB_SEARCH_EINDEX || attempt == 1)

@@ -20,13 +20,22 @@
  *   E<service>  affected service     G<std slug>    the standard a clause is in
  *   N<clause>   clause number (with a wdf of 1, so it can also be
  *               weighted), and N<slug>:<clause> (boolean)
- * Category, tag, product, service values are normalised with kb_norm. */
+ *   H<term>     internal documents only: each of their unprefixed terms
+ *               again (wdf 0), so termfreq(t) - termfreq(Ht) counts the
+ *               public documents holding t (completions, known words)
+ * Category, tag, product, service values are normalised with kb_norm.
+ *
+ * Spelling table: the words of public documents as they are, the words of
+ * internal documents shadowed (kb_vis_shadow: each character moved into a
+ * Private Use Area), so a public lookup can never reach them. kb_vis.h explains the rule and the reasons. */
 #ifndef KB_SCHEMA_H
 #define KB_SCHEMA_H
 
 /* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
  * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
-#define KB_SCHEMA_VERSION "6"
+#define KB_SCHEMA_VERSION "7"
+/* What kb_searcher_new accepts: an index whose stored schema starts with
+ * KB_SCHEMA_VERSION "-" (an older layout would leak internal words). */
 
 /* value slots */
 enum {
@@ -61,6 +70,7 @@ enum { KB_FACET_KIND = 0, KB_FACET_CATEGORY = 1, KB_FACET_STD = 2, KB_FACET_PART
 #define KB_PREFIX_TITLE "S"
 #define KB_PREFIX_STDTITLE "B"
 #define KB_PREFIX_STEM "Z"
+#define KB_PREFIX_INTERNAL "H"
 
 #define KB_WDF_TITLE 3
 #define KB_WDF_PATH 2

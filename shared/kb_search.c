@@ -6,7 +6,12 @@
  * groups are ORed (relaxed matching ranked by BM25), then title matches and
  * query words found close together in a document add weight through
  * AND_MAYBE. Expert syntax ("phrase", -word, field:value) is taken out of
- * the text before tokenizing. */
+ * the text before tokenizing.
+ *
+ * Visibility: what a caller may see is decided in one section below
+ * ("visibility"), by the rule of kb_vis.h: documents (search filter, /doc,
+ * /nav, /standards, titles, ids linked from a body), index words
+ * (completions, known words) and spelling corrections. */
 #include "kb_search.h"
 #include "kb_analyzer.h"
 #include "kb_doc.h"
@@ -14,6 +19,7 @@
 #include "kb_schema.h"
 #include "kb_utf8.h"
 #include "kb_util.h"
+#include "kb_vis.h"
 #include "kb_xapian.h"
 
 #include <jansson.h>
@@ -76,7 +82,7 @@ struct title_entry {
     char *title;   /* as written */
     char *norm;    /* normalised, for matching */
     char *kind;
-    int internal;
+    char *visibility;
 };
 
 struct kb_searcher {
@@ -89,6 +95,8 @@ struct kb_searcher {
     size_t ntitles;
     uint64_t titles_rev;
     int titles_loaded;
+    int schema_ok;        /* the index has the layout this code reads */
+    char schema_err[KB_ERR_MAX];
 };
 
 static void titles_free(kb_searcher *s)
@@ -98,6 +106,7 @@ static void titles_free(kb_searcher *s)
         free(s->titles[i].title);
         free(s->titles[i].norm);
         free(s->titles[i].kind);
+        free(s->titles[i].visibility);
     }
     free(s->titles);
     s->titles = NULL;
@@ -105,12 +114,44 @@ static void titles_free(kb_searcher *s)
     s->titles_loaded = 0;
 }
 
-static void read_stats(kb_searcher *s)
+/* Reads the revision's counts and checks its schema: an index of another
+ * layout is refused (one built before the H twins and shadowed spelling
+ * would leak internal words to public callers), with a message saying
+ * what to do. Returns 0 or KB_SEARCH_EINDEX (message in err). */
+static int read_stats(kb_searcher *s, char *err, size_t errlen)
 {
     kbx_db_revision(s->db, &s->rev);
     kbx_db_doccount(s->db, &s->doccount);
     if (kbx_db_termfreq(s->db, KB_PREFIX_VIS "public", &s->public_docs) < 0)
         s->public_docs = 0; /* unknown: always filter */
+    char *v = NULL;
+    size_t n = 0;
+    const char *want = KB_SCHEMA_VERSION "-";
+    int rc = kbx_db_get_metadata(s->db, KB_META_SCHEMA, &v, &n);
+    s->schema_ok = rc == 0 && ((n == 0 && s->doccount == 0) ||
+                               (n > strlen(want) && strncmp(v, want, strlen(want)) == 0));
+    if (rc < 0)
+        kb_seterr(s->schema_err, sizeof s->schema_err, "[search] %s", kbx_db_errmsg(s->db));
+    else if (!s->schema_ok)
+        kb_seterr(s->schema_err, sizeof s->schema_err,
+                  "[search] the index has schema %s, this program reads schema %s: rebuild it "
+                  "with `indexer build`",
+                  n ? v : "(none)", KB_SCHEMA_VERSION);
+    free(v);
+    if (s->schema_ok)
+        return 0;
+    kb_seterr(err, errlen, "%s", s->schema_err);
+    return KB_SEARCH_EINDEX;
+}
+
+/* Every entry point starts here: 0, or KB_SEARCH_EINDEX while the index
+ * has a layout this code does not read. */
+static int usable(const kb_searcher *s, char *err, size_t errlen)
+{
+    if (s->schema_ok)
+        return 0;
+    kb_seterr(err, errlen, "%s", s->schema_err);
+    return KB_SEARCH_EINDEX;
 }
 
 int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, char *err,
@@ -126,7 +167,10 @@ int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, 
         kb_searcher_free(s);
         return KB_SEARCH_EINDEX;
     }
-    read_stats(s);
+    if (read_stats(s, err, errlen) < 0) {
+        kb_searcher_free(s);
+        return KB_SEARCH_EINDEX;
+    }
     *out = s;
     return 0;
 }
@@ -151,9 +195,10 @@ int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen)
         return KB_SEARCH_EINDEX;
     }
     if (ch) {
-        read_stats(s);
         if (changed)
             *changed = 1;
+        if (read_stats(s, err, errlen) < 0)
+            return KB_SEARCH_EINDEX;
     }
     return 0;
 }
@@ -166,6 +211,148 @@ uint64_t kb_searcher_revision(const kb_searcher *s)
 uint32_t kb_searcher_doccount(const kb_searcher *s)
 {
     return s->doccount;
+}
+
+/* ---- visibility ------------------------------------------------------------------ */
+
+/* The one place that decides what a caller sees (the rule is kb_vis.h's;
+ * internal is non-zero for an agent). Documents: vis_filter in every
+ * search, kb_vis_may_see on every stored document handed out (load_doc,
+ * titles) and kb_search_may_see for an id. Index words: visible_tf.
+ * Spelling: visible_spelling. */
+
+/* Does the index hold internal documents at this revision? */
+static int has_internal(const kb_searcher *s)
+{
+    return s->public_docs < s->doccount;
+}
+
+/* The filter a search of this caller needs, or NULL for none: every
+ * document has one visibility, so when all are public the filter is a
+ * no-op and is left out, sparing the matcher a posting list as long as
+ * the index. */
+static kbx_query *vis_filter(const kb_searcher *s, int internal)
+{
+    if (internal || !has_internal(s))
+        return NULL;
+    return kbx_query_term(KB_PREFIX_VIS "public", strlen(KB_PREFIX_VIS "public"), 1, 0);
+}
+
+/* The public documents among the tf holding a term of len bytes whose H
+ * twin is in twf documents. A term too long to have a twin counts as
+ * internal. */
+static uint32_t public_tf(uint32_t tf, uint32_t twf, size_t len)
+{
+    if (len + strlen(KB_PREFIX_INTERNAL) > KBX_MAX_TERM_LEN)
+        return 0;
+    return tf > twf ? tf - twf : 0;
+}
+
+/* How many documents the caller may see hold term t. */
+static uint32_t visible_tf(kb_searcher *s, const char *t, int internal)
+{
+    uint32_t tf = 0, twf = 0;
+    kbx_db_termfreq(s->db, t, &tf);
+    if (internal || !has_internal(s) || tf == 0)
+        return tf;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_printf(&b, "%s%s", KB_PREFIX_INTERNAL, t);
+    kbx_db_termfreq(s->db, b.data, &twf);
+    kb_buf_fin(&b);
+    return public_tf(tf, twf, strlen(t));
+}
+
+/* Edit distance (insertions, deletions, substitutions and transpositions
+ * of neighbours) between two words, counted in code points, as Xapian
+ * counts it for spelling; words over 64 code points are "far". */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    int32_t x[65], y[65];
+    size_t n = 0, m = 0, la = strlen(a), lb = strlen(b);
+    for (size_t i = 0; i < la && n < 65;)
+        x[n++] = kb_utf8_next(a, la, &i);
+    for (size_t i = 0; i < lb && m < 65;)
+        y[m++] = kb_utf8_next(b, lb, &i);
+    if (n > 64 || m > 64)
+        return 1000;
+    unsigned d[65][65];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            unsigned c = d[i - 1][j - 1] + (x[i - 1] != y[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && x[i - 1] == y[j - 2] && x[i - 2] == y[j - 1] &&
+                d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[n][m];
+}
+
+/* The spelling correction of word (within dist edits) the caller may see,
+ * or NULL (caller frees). Public documents' words are in the spelling
+ * table as they are, internal ones' shadowed (kb_vis.h): a public caller
+ * gets the plain table's answer only, an agent the better of the plain
+ * and the shadow answers (fewer edits, then more documents). A word or an
+ * answer holding a shadow character never goes out to anyone. */
+static char *visible_spelling(kb_searcher *s, const char *word, unsigned dist, int internal)
+{
+    size_t wl = strlen(word);
+    if (!wl || kb_vis_has_shadow(word, wl))
+        return NULL;
+    char *pub = NULL;
+    if (kbx_db_spelling_suggestion(s->db, word, dist, &pub) < 0 ||
+        (pub && kb_vis_has_shadow(pub, strlen(pub)))) {
+        free(pub);
+        pub = NULL;
+    }
+    if (!internal || !has_internal(s))
+        return pub;
+    char *sw = kb_vis_shadow(word, wl), *sfix = NULL, *priv = NULL;
+    if (sw && kbx_db_spelling_suggestion(s->db, sw, dist, &sfix) == 0 && sfix)
+        priv = kb_vis_unshadow(sfix, strlen(sfix));
+    free(sw);
+    free(sfix);
+    if (!priv || !pub)
+        return priv ? priv : pub;
+    unsigned dp = edit_distance(word, pub), di = edit_distance(word, priv);
+    uint32_t fp = 0, fi = 0;
+    if (di == dp) {
+        kbx_db_termfreq(s->db, pub, &fp);
+        kbx_db_termfreq(s->db, priv, &fi);
+    }
+    if (di < dp || (di == dp && fi > fp)) {
+        free(pub);
+        return priv;
+    }
+    free(priv);
+    return pub;
+}
+
+int kb_search_may_see(kb_searcher *s, const char *id, int internal)
+{
+    if (usable(s, NULL, 0) < 0)
+        return KB_SEARCH_EINDEX;
+    if (!id || !*id || strlen(id) > 200)
+        return 0;
+    struct kb_buf t;
+    kb_buf_init(&t);
+    kb_buf_printf(&t, "%s%s", KB_PREFIX_ID, id);
+    char *v = NULL;
+    size_t len = 0;
+    int rc = kbx_db_get_value(s->db, t.data, KB_SLOT_VISIBILITY, &v, &len);
+    kb_buf_fin(&t);
+    int ok = rc == 0 ? kb_vis_may_see(len ? v : NULL, internal)
+                     : rc == KBX_ERR_NOTFOUND ? 0 : KB_SEARCH_EINDEX;
+    free(v);
+    return ok;
 }
 
 /* ---- query building ----------------------------------------------------------- */
@@ -293,6 +480,7 @@ struct build {
     /* words the spelling suggestion may correct: (term, freq 0) */
     struct toks unknown;
     struct toks clauses;        /* clause numbers named in the query */
+    int internal;               /* the caller may see internal documents */
 };
 
 static void hl_add(struct build *b, const char *t, size_t len, double w)
@@ -494,16 +682,11 @@ static int is_clause_number(const char *t, size_t len)
     return digits && parts >= 2 && parts <= 5;
 }
 
-static uint32_t termfreq(struct build *b, const char *t)
-{
-    uint32_t n = 0;
-    kbx_db_termfreq(b->s->db, t, &n);
-    return n;
-}
-
+/* A word no document the caller may see holds is one the spelling
+   suggestion may correct. */
 static void note_unknown(struct build *b, const struct tok *t)
 {
-    if (termfreq(b, t->term) > 0)
+    if (visible_tf(b->s, t->term, b->internal) > 0)
         return;
     struct kb_token kt = {t->term, t->len, t->pos, 0, 0, t->flags};
     collect_tok(&b->unknown, &kt);
@@ -1343,7 +1526,7 @@ static char *spell(struct build *b, const char *nq)
         const struct tok *t = &b->unknown.v[i];
         char *fix = NULL;
         unsigned dist = (t->flags & KB_TOKF_CJK) ? 1 : (t->len > 6 ? 2 : 1);
-        if (kbx_db_spelling_suggestion(b->s->db, t->term, dist, &fix) == 0 && fix &&
+        if ((fix = visible_spelling(b->s, t->term, dist, b->internal)) &&
             strcmp(fix, t->term) != 0) {
             char *at = strstr(out.data, t->term);
             if (at) {
@@ -1397,6 +1580,7 @@ static int build_query(kb_searcher *s, const struct kb_search_req *req, const ch
     *out = NULL;
     memset(b, 0, sizeof *b);
     b->s = s;
+    b->internal = req->internal;
     b->hl = kb_map_new();
     struct syntax x;
     parse_syntax(nq, nqlen, &x);
@@ -1476,12 +1660,7 @@ static int build_query(kb_searcher *s, const struct kb_search_req *req, const ch
     ql_add(&f, filter_of(s, KB_PREFIX_LANG, x.field[2] ? x.field[2] : req->lang, 0));
     ql_add(&f, filter_of(s, KB_PREFIX_STD, x.field[3] ? x.field[3] : req->standard, 0));
     ql_add(&f, filter_of(s, KB_PREFIX_CLAUSE, x.field[4], 0));
-    /* every document has one visibility: when all are public (counted at
-       each reopen, so at the revision searched) the filter is a no-op and
-       is left out, sparing the matcher a posting list as long as the
-       index */
-    if (!req->internal && s->public_docs < s->doccount)
-        ql_add(&f, term_q(KB_PREFIX_VIS "public", strlen(KB_PREFIX_VIS "public")));
+    ql_add(&f, vis_filter(s, req->internal)); /* counted at each reopen */
     if (f.n) {
         kbx_query *filt = ql_combine(&f, KBX_OP_AND, 0);
         kbx_query *two[2] = {main, filt};
@@ -1754,6 +1933,8 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
 {
     memset(res, 0, sizeof *res);
     double t0 = now_ms();
+    if (usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
     if (req->qlen > KB_SEARCH_MAX_QUERY) {
         kb_seterr(err, errlen, "[search] query too long: %zu bytes (at most %d)", req->qlen,
                   KB_SEARCH_MAX_QUERY);
@@ -1939,17 +2120,61 @@ static struct kb_doc *load_doc(kb_searcher *s, const char *id, int internal, int
     }
     struct kb_doc *d = kb_doc_unpack(data, len, NULL, 0);
     free(data);
-    if (d && !internal && d->visibility && strcmp(d->visibility, "public") != 0) {
+    if (d && !kb_vis_may_see(d->visibility, internal)) {
         kb_doc_free(d);
         return NULL;
     }
     return d;
 }
 
+/* The ids named in a document's text (runs of letters, digits, '_' and
+ * '-' holding a '-' and a digit, as KB-0045) of the documents the caller
+ * may see, each once, in order: the page links these and shows every
+ * other id as plain text. */
+static json_t *doc_refs(kb_searcher *s, const struct kb_doc *d, int internal)
+{
+    json_t *refs = json_array();
+    const char *texts[] = {d->body, d->symptom, d->cause, d->workaround, d->resolution};
+    kb_map *seen = kb_map_new();
+    size_t looked = 0;
+    for (size_t k = 0; k < sizeof texts / sizeof *texts; k++) {
+        const char *p = texts[k];
+        while (p && *p && looked < 256) {
+            const char *e = p;
+            int dash = 0, digit = 0;
+            while ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') ||
+                   (*e >= '0' && *e <= '9') || *e == '-' || *e == '_') {
+                dash |= *e == '-';
+                digit |= *e >= '0' && *e <= '9';
+                e++;
+            }
+            if (e == p) {
+                p++;
+                continue;
+            }
+            if (dash && digit && e - p <= 200) {
+                char *id = kb_xstrndup(p, (size_t)(e - p));
+                if (strcmp(id, d->id ? d->id : "") != 0 && !kb_map_get(seen, id)) {
+                    kb_map_put(seen, id, (void *)1);
+                    looked++;
+                    if (kb_search_may_see(s, id, internal) == 1)
+                        json_array_append_new(refs, json_string(id));
+                }
+                free(id);
+            }
+            p = e;
+        }
+    }
+    kb_map_free(seen, NULL);
+    return refs;
+}
+
 int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
                       size_t errlen)
 {
     *json = NULL;
+    if (usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
     int ie;
     struct kb_doc *d = load_doc(s, id, internal, &ie);
     if (!d) {
@@ -1968,6 +2193,8 @@ int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json,
         json_object_set_new(o, "standard", json_string(label));
         free(label);
     }
+    if (o)
+        json_object_set_new(o, "refs", doc_refs(s, d, internal));
     free(slug);
     kb_doc_free(d);
     *json = dump(o);
@@ -2012,13 +2239,13 @@ static int cmp_clause_p(const void *a, const void *b)
     return clause_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-static json_t *clause_ref(kb_searcher *s, const char *slug, const char *clause)
+static json_t *clause_ref(kb_searcher *s, const char *slug, const char *clause, int internal)
 {
     struct kb_buf id;
     kb_buf_init(&id);
     kb_buf_printf(&id, "std-%s:%s", slug, clause);
     int ie;
-    struct kb_doc *d = load_doc(s, id.data, 1, &ie);
+    struct kb_doc *d = load_doc(s, id.data, internal, &ie);
     json_t *o = json_null();
     if (d) {
         o = json_object();
@@ -2043,11 +2270,14 @@ static int child_of(const char *c, const char *parent)
     return *c && !strchr(c, '.');
 }
 
-int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err, size_t errlen)
+int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **json, char *err,
+                         size_t errlen)
 {
     *json = NULL;
+    if (usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
     int ie;
-    struct kb_doc *d = load_doc(s, id, 1, &ie);
+    struct kb_doc *d = load_doc(s, id, internal, &ie);
     char *slug = d ? std_slug_of(d) : NULL;
     if (!d || !slug || d->kind != KB_KIND_STANDARD || !d->clause) {
         kb_seterr(err, errlen, "no standard clause with id %s", id ? id : "");
@@ -2071,7 +2301,8 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err,
     else
         parent[0] = '\0';
     json_t *o = json_object();
-    json_object_set_new(o, "parent", parent[0] ? clause_ref(s, slug, parent) : json_null());
+    json_object_set_new(o, "parent",
+                        parent[0] ? clause_ref(s, slug, parent, internal) : json_null());
     const char *prev = NULL, *next = NULL;
     int seen = 0;
     json_t *children = json_array();
@@ -2084,11 +2315,16 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err,
             else if (!next)
                 next = all.v[i];
         }
-        if (child_of(all.v[i], d->clause))
-            json_array_append_new(children, clause_ref(s, slug, all.v[i]));
+        if (child_of(all.v[i], d->clause)) {
+            json_t *c = clause_ref(s, slug, all.v[i], internal);
+            if (json_is_null(c))
+                json_decref(c); /* not one the caller may see */
+            else
+                json_array_append_new(children, c);
+        }
     }
-    json_object_set_new(o, "prev", prev ? clause_ref(s, slug, prev) : json_null());
-    json_object_set_new(o, "next", next ? clause_ref(s, slug, next) : json_null());
+    json_object_set_new(o, "prev", prev ? clause_ref(s, slug, prev, internal) : json_null());
+    json_object_set_new(o, "next", next ? clause_ref(s, slug, next, internal) : json_null());
     json_object_set_new(o, "children", children);
     *json = dump(o);
     for (size_t i = 0; i < all.n; i++)
@@ -2103,6 +2339,7 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err,
 struct std_ctx {
     kb_searcher *s;
     json_t *arr;
+    int internal;
 };
 
 static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
@@ -2123,7 +2360,7 @@ static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
         kb_buf_init(&id);
         kb_buf_printf(&id, "std-%s:%s", slug, first.v[0]);
         int ie;
-        struct kb_doc *d = load_doc(c->s, id.data, 1, &ie);
+        struct kb_doc *d = load_doc(c->s, id.data, c->internal, &ie);
         if (d) {
             json_object_set_new(o, "code", json_string(d->std_code ? d->std_code : ""));
             json_object_set_new(o, "title", json_string(d->std_title ? d->std_title : ""));
@@ -2140,9 +2377,12 @@ static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
     return 0;
 }
 
-int kb_search_standards(kb_searcher *s, char **json, char *err, size_t errlen)
+int kb_search_standards(kb_searcher *s, int internal, char **json, char *err, size_t errlen)
 {
-    struct std_ctx c = {s, json_array()};
+    *json = NULL;
+    if (usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
+    struct std_ctx c = {s, json_array(), internal};
     if (kbx_db_allterms(s->db, KB_PREFIX_STD, one_standard, &c) < 0) {
         kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
         json_decref(c.arr);
@@ -2175,7 +2415,7 @@ static int load_title(void *ud, const char *term, size_t len, uint32_t tf)
                 e->title = kb_xstrdup(d->title);
                 e->norm = norm;
                 e->kind = kb_xstrdup(kb_kind_name(d->kind));
-                e->internal = d->visibility && strcmp(d->visibility, "public") != 0;
+                e->visibility = kb_xstrdup(d->visibility);
             }
         }
         kb_doc_free(d);
@@ -2214,6 +2454,16 @@ static int collect_term(void *ud, const char *term, size_t len, uint32_t tf)
     return 0;
 }
 
+/* collect_term for a public caller: the term counts only the public
+   documents holding it (its H twin counts the internal ones), and a term
+   no public document holds is no completion. */
+static int collect_public_term(void *ud, const char *term, size_t len, uint32_t tf,
+                               uint32_t twf)
+{
+    uint32_t pub = public_tf(tf, twf, len);
+    return pub ? collect_term(ud, term, len, pub) : 0;
+}
+
 static int cmp_tf(const void *a, const void *b)
 {
     const struct term_sugg *x = a, *y = b;
@@ -2224,6 +2474,8 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
                       char **json, char *err, size_t errlen)
 {
     *json = NULL;
+    if (usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
     if (max == 0)
         max = 8;
     if (len > KB_SEARCH_MAX_PREFIX) {
@@ -2251,7 +2503,7 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
         for (int pass = 0; pass < 2 && n < max; pass++) {
             for (size_t i = 0; i < s->ntitles && n < max; i++) {
                 const struct title_entry *e = &s->titles[i];
-                if (e->internal && !internal)
+                if (!kb_vis_may_see(e->visibility, internal))
                     continue;
                 const char *at = strstr(e->norm, np);
                 if (!at || (pass == 0) != (at == e->norm))
@@ -2273,7 +2525,10 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
         if (n < max && ll) {
             struct term_ctx tc = {0};
             tc.plen = ll;
-            kbx_db_allterms(s->db, last, collect_term, &tc);
+            if (internal || !has_internal(s))
+                kbx_db_allterms(s->db, last, collect_term, &tc);
+            else
+                kbx_db_allterms_twin(s->db, last, KB_PREFIX_INTERNAL, collect_public_term, &tc);
             if (tc.n)
                 qsort(tc.v, tc.n, sizeof *tc.v, cmp_tf);
             for (size_t i = 0; i < tc.n && n < max; i++) {

@@ -18,7 +18,11 @@
  *   - a clause number (8.3.4) boosting that clause of every standard;
  *   - optional expert syntax: "exact phrase", -excluded, and field:value for
  *     kind, category, lang, standard and clause.
- * Internal documents are left out unless the request allows them.
+ * Internal documents are left out unless the request allows them, and so
+ * is everything derived from them: completions, spelling corrections,
+ * facet counts, ids linked from a body (see kb_vis.h for the rule and the
+ * index layout that keeps it). Every call fails with KB_SEARCH_EINDEX
+ * while the index has another schema than kb_schema.h's (rebuild it).
  *
  * Ownership: every string in a result is owned by the result and freed by
  * kb_search_res_fin; the caller owns the request's strings. */
@@ -139,19 +143,25 @@ char *kb_search_res_json(const struct kb_search_res *res, const char *query, siz
                          uint32_t offset, uint32_t limit);
 
 /* The stored document with this id, as JSON (the kb_doc fields plus "std"
- * for standard clauses), in *json (caller frees). Internal documents are
+ * for standard clauses, and "refs": the ids named in its text of the
+ * documents this caller may see, to be shown as links; other ids are plain
+ * text), in *json (caller frees). Internal documents are
  * KB_SEARCH_ENOTFOUND unless internal is non-zero. */
 int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
                       size_t errlen);
 
 /* For a standard clause: the clause's parent, previous and next sibling and
  * children, as JSON {"parent":{id,clause,heading}|null,"prev":...|null,
- * "next":...|null,"children":[...]} in *json (caller frees). */
-int kb_search_clause_nav(kb_searcher *s, const char *id, char **json, char *err, size_t errlen);
+ * "next":...|null,"children":[...]} in *json (caller frees). Clauses the
+ * caller may not see (internal zero: public ones only) are left out, and
+ * such a clause itself is KB_SEARCH_ENOTFOUND. */
+int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **json, char *err,
+                         size_t errlen);
 
 /* Completions for what a user is typing: titles and clause headings that
  * contain prefix (the start of a title ranks first), then frequent index
- * words that start with the last word of prefix. JSON in *json (caller
+ * words that start with the last word of prefix (for a public caller, words
+ * of public documents only, ranked by the number of public documents). JSON in *json (caller
  * frees): {"query":P,"suggestions":[{"text":T,"kind":"title"|"term",
  * "id":ID (titles only),"doc_kind":K (titles only)}]}. At most max entries
  * (0 means 8). Internal titles only with internal non-zero. A prefix longer
@@ -160,7 +170,14 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
                       char **json, char *err, size_t errlen);
 
 /* The standards in the index: JSON [{"std":slug,"code":C,"title":T,
- * "clauses":N}] in *json (caller frees). */
-int kb_search_standards(kb_searcher *s, char **json, char *err, size_t errlen);
+ * "clauses":N}] in *json (caller frees); code and title come from a
+ * clause the caller may see. */
+int kb_search_standards(kb_searcher *s, int internal, char **json, char *err, size_t errlen);
+
+/* The visibility rule (kb_vis.h) for one id: 1 if a document with this id
+ * exists and the caller (internal non-zero: an agent) may see it, 0 if
+ * not (absent, or internal for a public caller), KB_SEARCH_EINDEX when the
+ * index cannot be read or has another layout. */
+int kb_search_may_see(kb_searcher *s, const char *id, int internal);
 
 #endif

@@ -866,6 +866,30 @@ int kbx_db_allterms(kbx_db *db, const char *prefix, kbx_term_cb cb, void *ud) {
     KBX_CATCH(sink_str(&db->err))
 }
 
+int kbx_db_allterms_twin(kbx_db *db, const char *prefix, const char *twin, kbx_twin_cb cb,
+                         void *ud) {
+    int rc = db_enter(db);
+    if (rc) return rc;
+    if (!cb || !twin || !*twin) return bad_arg(db, "cb is NULL or twin is NULL or empty");
+    try {
+        const std::string p(prefix ? prefix : ""), tw(twin);
+        const std::string tp = tw + p;
+        Xapian::TermIterator u = db->db->allterms_begin(tp), ue = db->db->allterms_end(tp);
+        for (Xapian::TermIterator t = db->db->allterms_begin(p); t != db->db->allterms_end(p);
+             ++t) {
+            const std::string term = *t;
+            /* both ranges are in byte order: twin + term is at u or later */
+            const std::string want = tw + term;
+            while (u != ue && *u < want) ++u;
+            uint32_t twf = u != ue && *u == want ? u.get_termfreq() : 0;
+            int r = cb(ud, term.c_str(), term.size(), t.get_termfreq(), twf);
+            if (r) return r;
+        }
+        return 0;
+    }
+    KBX_CATCH(sink_str(&db->err))
+}
+
 int kbx_db_termfreq(kbx_db *db, const char *term, uint32_t *n) {
     int rc = db_enter(db);
     if (rc) return rc;

@@ -223,6 +223,14 @@ typedef int (*kbx_term_cb)(void *ud, const char *term, size_t len, uint32_t term
  * with the number of documents containing it. Returns 0, a callback's
  * non-zero value, or a negative code. */
 int kbx_db_allterms(kbx_db *db, const char *prefix, kbx_term_cb cb, void *ud);
+typedef int (*kbx_twin_cb)(void *ud, const char *term, size_t len, uint32_t termfreq,
+                           uint32_t twinfreq);
+/* As kbx_db_allterms, also giving for each term the number of documents
+ * containing twin + term (0 if none), in one ordered walk of both ranges
+ * (twin must be non-empty). Returns 0, a callback's non-zero value, or a
+ * negative code. */
+int kbx_db_allterms_twin(kbx_db *db, const char *prefix, const char *twin, kbx_twin_cb cb,
+                         void *ud);
 /* Stores the number of documents containing term in *n (0 if none).
  * Returns 0 or a negative code. */
 int kbx_db_termfreq(kbx_db *db, const char *term, uint32_t *n);

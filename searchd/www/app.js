@@ -103,7 +103,13 @@
     return out;
   }
 
-  /* "见 KE-0002" in an article: document ids of the corpus become links. */
+  /* The ids the document being shown may link to: its "refs", the
+   * documents named in it that this caller may see (searchd decides). */
+  let docRefs = new Set();
+
+  /* "见 KE-0002" in an article: ids of documents the caller may see become
+   * links; any other id (an internal document, for a caller without the
+   * agent token) stays plain text. */
   function linkIds(text) {
     const out = [];
     const re = /\b((?:KB|KE)-\d{3,6})\b/g;
@@ -111,7 +117,7 @@
     let m;
     while ((m = re.exec(text))) {
       if (m.index > last) out.push(text.slice(last, m.index));
-      out.push(docLink(m[1], m[1], 'doc-ref'));
+      out.push(docRefs.has(m[1]) ? docLink(m[1], m[1], 'doc-ref') : m[1]);
       last = m.index + m[1].length;
     }
     if (last < text.length) out.push(text.slice(last));
@@ -898,6 +904,7 @@
   }
 
   function docNodes(d, nav) {
+    docRefs = new Set(Array.isArray(d.refs) ? d.refs : []);
     const kind = KINDS.includes(d.kind) ? d.kind : 'article';
     const out = [];
     const badges = el('div', { class: 'doc-badges' },

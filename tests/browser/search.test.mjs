@@ -435,6 +435,24 @@ test('agent token shows internal documents', async (t) => {
   noProblems(problems);
 });
 
+test('an internal id named in a public document is plain text without the token, a link with it', async (t) => {
+  // KB-0044 (public) says "see KB-0045", an internal article
+  const { page, problems } = await openPage(t);
+  const doc = await (await fetch(base + '/doc/KB-0044')).json();
+  assert.ok(doc.body.includes('KB-0045') && !doc.refs.includes('KB-0045'), JSON.stringify(doc.refs));
+  await page.goto(base + '/?doc=KB-0044');
+  await page.getByTestId('doc-title').waitFor();
+  assert.ok((await text(page.getByTestId('doc-body'))).includes('KB-0045'));
+  assert.equal(await page.locator('a[data-doc="KB-0045"]').count(), 0);
+  await page.getByTestId('token-toggle').click();
+  await page.getByTestId('token-input').fill(TOKEN);
+  await page.getByTestId('token-input').press('Enter');
+  await page.locator('a[data-doc="KB-0045"]').waitFor();
+  await page.locator('a[data-doc="KB-0045"]').click();
+  await page.getByTestId('doc-title').filter({ hasText: 'pg_hba' }).waitFor();
+  noProblems(problems);
+});
+
 test('360 px wide: no horizontal scrolling, the document replaces the list', async (t) => {
   const { page, problems } = await openPage(t, { width: 360, height: 740 });
   await page.goto(base + '/?q=' + encodeURIComponent('服务台'));

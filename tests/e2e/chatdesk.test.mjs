@@ -798,6 +798,110 @@ test('agents search the knowledge base and read documents over /ws', { timeout: 
   await a.close();
 });
 
+// The internal-only terms of the index (terms no public document holds),
+// the internal ids, and every document's text: from `indexer list` and
+// `indexer show --terms`, as tests/e2e/visibility.test.mjs derives them.
+async function readVisibility() {
+  const ids = (await mustRun(INDEXER, ['list', '--index', index])).split('\n').filter(Boolean)
+    .map((l) => l.split('\t')[0]);
+  const docs = new Map();
+  const batches = [0, 1, 2, 3].map((k) => ids.filter((_, i) => i % 4 === k)).filter((b) => b.length);
+  await Promise.all(batches.map(async (batch) => {
+    // each document's JSON ("{" ... "}" lines), then its terms
+    const out = await mustRun(INDEXER, ['show', '--index', index, '--terms', ...batch]);
+    let json = null, doc = null;
+    for (const line of out.split('\n')) {
+      if (json !== null) {
+        json.push(line);
+        if (line === '}') {
+          const d = JSON.parse(json.join('\n'));
+          json = null;
+          doc = { visibility: d.visibility || 'public', terms: [],
+            text: [d.body, d.symptom, d.cause, d.workaround, d.resolution].filter(Boolean).join('\n') };
+          docs.set(d.id, doc);
+        }
+      } else if (line === '{') {
+        json = [line];
+      } else if (line.includes('\twdf=') && !/^[A-Z]/.test(line)) {
+        doc.terms.push(line.slice(0, line.indexOf('\twdf=')));
+      }
+    }
+  }));
+  assert.equal(docs.size, ids.length);
+  const pub = new Set(), int = new Set();
+  for (const d of docs.values()) for (const t of d.terms) (d.visibility === 'public' ? pub : int).add(t);
+  const internalOnly = [...int].filter((t) => !pub.has(t)).sort();
+  const internalIds = new Set([...docs].filter(([, d]) => d.visibility !== 'public').map(([id]) => id));
+  return { docs, internalOnly, internalIds };
+}
+
+test('a requester gets nothing of internal knowledge: suggestions, documents, links, ticket listings',
+  { timeout: 300000 }, async () => {
+    const { docs, internalOnly, internalIds } = await readVisibility();
+    const internalSet = new Set(internalOnly);
+    assert.ok(internalOnly.length >= 500 && internalIds.size >= 10, `${internalOnly.length} terms`);
+    const seen = []; // every text a requester was given
+    const u = await requester();
+    // every internal-only term, 80 to a message: the suggestions stay public
+    for (let i = 0; i < internalOnly.length; i += 80) {
+      const ack = await u.request({ type: 'message', text: internalOnly.slice(i, i + 80).join(' ') });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      const sg = await u.next((f) => f.type === 'suggestions' && f.for_seq === ack.seq);
+      for (const it of sg.items) {
+        assert.ok(!internalIds.has(it.id) && it.visibility === 'public', JSON.stringify(it));
+        // (a snippet is a cut of the hit's text: its first and last words may
+        // be parts of words, so the hit itself is what is checked)
+        seen.push(it.title, it.workaround || '');
+      }
+    }
+    // documents: an internal one is not found; the ids a public one names
+    // are links (refs) only when public
+    const named = [];
+    for (const [id, d] of docs) {
+      if (d.visibility !== 'public') continue;
+      for (const m of new Set(d.text.match(/\b(?:KB|KE)-\d{3,6}\b/g) || [])) if (m !== id && docs.has(m)) named.push([id, m]);
+    }
+    assert.ok(named.some(([, to]) => internalIds.has(to)), JSON.stringify(named));
+    const a = await agent('agent2');
+    for (const [from, to] of named) {
+      const pd = await u.request({ type: 'doc', item: from });
+      assert.equal(pd.type, 'doc', JSON.stringify(pd));
+      assert.equal(pd.doc.refs.includes(to), !internalIds.has(to), `${from} -> ${to}: ${pd.doc.refs}`);
+      seen.push(pd.doc.title, pd.doc.body || '', pd.doc.symptom || '', pd.doc.workaround || '');
+      const ad = await a.request({ type: 'doc', item: from });
+      assert.ok(ad.doc.refs.includes(to), `${from} -> ${to} (agent): ${ad.doc.refs}`);
+    }
+    const u2 = await requester(); // a fresh rate bucket for these requests
+    for (const id of internalIds) {
+      const e = await u2.request({ type: 'doc', item: id });
+      assert.deepEqual([e.type, e.code], ['error', 'not_found'], id);
+    }
+    await u2.close();
+    // no word of anything the requester was given is an internal-only term
+    const words = (await run(INDEXER, ['tokenize'], { input: seen.join('\n') })).stdout.split('\n');
+    assert.ok(words.length > 100, `${words.length} words`);
+    assert.deepEqual(words.filter((w) => internalSet.has(w)).slice(0, 10), []);
+    // the ticket: an agent links an internal and a public document; the
+    // requester's transcript lists the public one only
+    const t = await u.request({ type: 'escalate', impact: 3, urgency: 3 });
+    assert.equal(t.type, 'ticket', JSON.stringify(t));
+    assert.equal((await a.request({ type: 'take', ticket: t.number })).status, 'assigned');
+    const hidden = [...internalIds].sort()[0];
+    for (const item of [hidden, 'KB-0001']) {
+      const ln = await a.request({ type: 'link', ticket: t.number, item });
+      assert.equal(ln.type, 'linked', JSON.stringify(ln));
+    }
+    const ut = await u.request({ type: 'open', ticket: t.number });
+    assert.equal(ut.type, 'transcript');
+    assert.ok(ut.links.some((l) => l.item === 'KB-0001'), JSON.stringify(ut.links));
+    assert.deepEqual(ut.links.filter((l) => internalIds.has(l.item)), [], JSON.stringify(ut.links));
+    assert.deepEqual(ut.suggestions.filter((s) => internalIds.has(s.id)), []);
+    const at = await a.request({ type: 'open', ticket: t.number });
+    assert.ok(at.links.some((l) => l.item === hidden), JSON.stringify(at.links));
+    await u.close();
+    await a.close();
+  });
+
 test('a connection whose session ends is signed out and can sign in again', { timeout: 60000 }, async () => {
   // a requester whose session runs out (its row expired in PostgreSQL)
   const u = await requester();

@@ -78,6 +78,15 @@ check "8.3.4.1 path names its parents" grep -q '"path": "8 实施 > 8.3 过程 >
 "$INDEXER" show --index "$IDX" --terms std-s004:8.3.4.1 >"$T/c8341t" 2>&1
 check "show --terms lists positional terms" grep -q '^问题	wdf=[0-9]*	pos=' "$T/c8341t"
 check "clause filter term N8.3.4.1" grep -q '^N8.3.4.1	' "$T/c8341t"
+# several ids in one run; an unknown one is reported, the others printed
+"$INDEXER" show --index "$IDX" --terms std-s004:7.8 KB-NOSUCH std-s004:8.3.4.1 >"$T/two" 2>"$T/two.err"
+check "show ID...: exit 1 for an unknown id" test $? -eq 1
+check "show ID...: both known documents printed" test "$(grep -c '^  "id": "std-s004:' "$T/two")" -eq 2
+check "show ID...: the unknown id named" grep -q 'no document with id KB-NOSUCH' "$T/two.err"
+# an internal document's terms have H twins (kb_schema.h): public ones none
+"$INDEXER" show --index "$IDX" --terms KE-0003 KB-0001 >"$T/vis" 2>&1
+check "internal document: its terms have H twins" grep -q '^H10.10.2.11	wdf=0' "$T/vis"
+check "public document: no H twins" test "$("$INDEXER" show --index "$IDX" --terms KB-0001 | grep -c '^H')" -eq 0
 
 # ---- no-op rebuild -------------------------------------------------------------
 "$INDEXER" build --corpus "$T/corpus" --index "$IDX" >"$T/build2" 2>&1

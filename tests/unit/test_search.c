@@ -14,8 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kb_schema.h"
 #include "kb_search.h"
 #include "kb_util.h"
+#include "kb_vis.h"
+#include "kb_xapian.h"
 
 static char g_dir[64];
 static char g_index[128];
@@ -350,7 +353,7 @@ static void suggest_and_nav(void **state)
     assert_non_null(strstr(first, "打印"));
     json_decref(o);
     free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", &json, err, sizeof err), 0);
+    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", 0, &json, err, sizeof err), 0);
     o = json_loads(json, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "parent"), "id")),
                         "std-s004:8.3.4");
@@ -359,9 +362,9 @@ static void suggest_and_nav(void **state)
     assert_true(json_is_null(json_object_get(o, "prev")));
     json_decref(o);
     free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", &json, err, sizeof err),
+    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", 0, &json, err, sizeof err),
                      KB_SEARCH_ENOTFOUND);
-    assert_int_equal(kb_search_standards(g_s, &json, err, sizeof err), 0);
+    assert_int_equal(kb_search_standards(g_s, 0, &json, err, sizeof err), 0);
     o = json_loads(json, 0, NULL);
     assert_int_equal(json_array_size(o), 5);
     json_decref(o);
@@ -554,6 +557,144 @@ static void visibility_follows_index(void **state)
     assert_int_equal(run(cmd), 0);
 }
 
+/* The shadow alphabet of internal spelling words: round trip, refusals. */
+static void vis_shadow(void **state)
+{
+    (void)state;
+    assert_true(kb_vis_may_see("public", 0) && kb_vis_may_see(NULL, 0));
+    assert_false(kb_vis_may_see("internal", 0));
+    assert_true(kb_vis_may_see("internal", 1));
+    const char *words[] = {"radius", "配置管理数据库", "sqlserverwriter"};
+    for (size_t i = 0; i < 3; i++) {
+        char *sh = kb_vis_shadow(words[i], strlen(words[i]));
+        assert_non_null(sh);
+        assert_true(kb_vis_has_shadow(sh, strlen(sh)));
+        assert_false(kb_vis_has_shadow(words[i], strlen(words[i])));
+        assert_null(strstr(sh, words[i]));
+        char *back = kb_vis_unshadow(sh, strlen(sh));
+        assert_string_equal(back, words[i]);
+        assert_null(kb_vis_unshadow(words[i], strlen(words[i]))); /* not a shadow */
+        free(sh);
+        free(back);
+    }
+    assert_null(kb_vis_shadow("", 0));
+    assert_null(kb_vis_shadow("\xff", 1));              /* invalid UTF-8 */
+    assert_null(kb_vis_shadow("\xf0\x9f\x98\x80", 4)); /* U+1F600: out of range */
+}
+
+static char *suggest_json(const char *prefix, int internal)
+{
+    char *json = NULL, err[KB_ERR_MAX];
+    assert_int_equal(kb_search_suggest(g_s, prefix, strlen(prefix), internal, 8, &json, err,
+                                       sizeof err), 0);
+    return json;
+}
+
+/* Completions and spelling corrections from internal documents reach
+ * agents only; the rule for one id; refs of a public document. */
+static void visibility_of_words(void **state)
+{
+    (void)state;
+    /* KE-0003 (internal) holds the RADIUS servers 10.10.2.11 and .12 */
+    char *pub = suggest_json("10.10.2", 0), *agent = suggest_json("10.10.2", 1);
+    assert_null(strstr(pub, "10.10.2.1"));
+    assert_non_null(strstr(agent, "10.10.2.11"));
+    free(pub);
+    free(agent);
+    /* a public word still completes for everyone, counted by public docs */
+    pub = suggest_json("打印", 0);
+    assert_non_null(strstr(pub, "\"kind\":\"term\""));
+    free(pub);
+    /* sqlserverwriter is a word of KE-0033 (internal) only */
+    struct kb_search_res res;
+    search("sqlserverwritr", 0, NULL, &res);
+    assert_null(res.suggestion);
+    assert_null(res.corrected);
+    assert_int_equal(res.total, 0);
+    kb_search_res_fin(&res);
+    search("sqlserverwritr", 1, NULL, &res);
+    assert_non_null(res.suggestion);
+    assert_string_equal(res.suggestion, "sqlserverwriter");
+    assert_non_null(res.corrected);
+    kb_search_res_fin(&res);
+    /* a public misspelling is still corrected for a public caller */
+    search("outlok", 0, NULL, &res);
+    assert_non_null(res.suggestion);
+    assert_string_equal(res.suggestion, "outlook");
+    kb_search_res_fin(&res);
+    /* a shadow typed by hand is no way in */
+    char *sh = kb_vis_shadow("sqlserverwritr", strlen("sqlserverwritr"));
+    search(sh, 0, NULL, &res);
+    assert_null(res.suggestion);
+    kb_search_res_fin(&res);
+    free(sh);
+    assert_int_equal(kb_search_may_see(g_s, "KB-0045", 0), 0);
+    assert_int_equal(kb_search_may_see(g_s, "KB-0045", 1), 1);
+    assert_int_equal(kb_search_may_see(g_s, "KB-0044", 0), 1);
+    assert_int_equal(kb_search_may_see(g_s, "KB-99999", 1), 0);
+    assert_int_equal(kb_search_may_see(g_s, "", 1), 0);
+    char *json = NULL, err[KB_ERR_MAX];
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 0, &json, err, sizeof err), 0);
+    assert_null(strstr(strstr(json, "\"refs\""), "KB-0045"));
+    free(json);
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 1, &json, err, sizeof err), 0);
+    assert_non_null(strstr(strstr(json, "\"refs\""), "KB-0045"));
+    free(json);
+}
+
+/* An index of another schema (an older layout would leak internal words)
+ * is refused at open and, when it appears under a running searcher, at
+ * refresh and on every call after, with a message saying to rebuild. */
+static void other_schema_refused(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/kbschXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
+    assert_non_null(mkdtemp(dir));
+    snprintf(ix, sizeof ix, "%s/index", dir);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/c/articles && printf -- '---\\nid: KB-1\\nkind: article\\n"
+             "title: qvzmarker 公开\\n---\\n正文\\n' > %s/c/articles/KB-1.md && "
+             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
+             dir, dir, dir, ix);
+    assert_int_equal(run(cmd), 0);
+    kb_searcher *s = NULL;
+    assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
+    kbx_db *w = NULL;
+    assert_int_equal(kbx_db_open(ix, KBX_OPEN_WRITE, &w, err, sizeof err), 0);
+    assert_int_equal(kbx_db_set_metadata(w, KB_META_SCHEMA, "6-0", 3), 0);
+    assert_int_equal(kbx_db_commit(w), 0);
+    int changed = 0;
+    assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), KB_SEARCH_EINDEX);
+    assert_non_null(strstr(err, "rebuild"));
+    struct kb_search_req r = {0};
+    r.q = "qvzmarker";
+    r.qlen = strlen(r.q);
+    struct kb_search_res res;
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), KB_SEARCH_EINDEX);
+    char *json = NULL;
+    assert_int_equal(kb_search_suggest(s, "qvz", 3, 0, 8, &json, err, sizeof err),
+                     KB_SEARCH_EINDEX);
+    assert_int_equal(kb_search_get_doc(s, "KB-1", 0, &json, err, sizeof err), KB_SEARCH_EINDEX);
+    assert_null(json);
+    kb_searcher_free(s);
+    s = NULL;
+    assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), KB_SEARCH_EINDEX);
+    assert_null(s);
+    assert_non_null(strstr(err, "schema 6-0"));
+    /* the indexer rebuilds it, and it is served again */
+    kbx_db_free(w);
+    snprintf(cmd, sizeof cmd, "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
+             dir, ix);
+    assert_int_equal(run(cmd), 0);
+    assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 1);
+    kb_search_res_fin(&res);
+    kb_searcher_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(run(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +712,9 @@ int main(void)
         cmocka_unit_test(suggest_and_nav),
         cmocka_unit_test(live_refresh),
         cmocka_unit_test(visibility_follows_index),
+        cmocka_unit_test(vis_shadow),
+        cmocka_unit_test(visibility_of_words),
+        cmocka_unit_test(other_schema_refused),
         cmocka_unit_test(result_json_matches_jansson),
     };
     return cmocka_run_group_tests_name("search", tests, setup, teardown);

@@ -1006,6 +1006,33 @@ static void test_snippet(void **state) {
     kbx_db_free(w);
 }
 
+static int collect_twin(void *ud, const char *s, size_t len, uint32_t tf, uint32_t twf) {
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%.*s=%u/%u", (int)len, s, (unsigned)tf, (unsigned)twf);
+    return collect_str(ud, tmp, strlen(tmp));
+}
+
+/* Each term with the frequency of its twin (H + term), in one walk. */
+static void test_allterms_twin(void **state) {
+    struct fx *f = *state;
+    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
+    put(w, "Q1", "radius radiusd ra Hradius", 0, NULL);
+    put(w, "Q2", "radius Hradius Hradiusd", 0, NULL);
+    put(w, "Q3", "radio rb", 0, NULL);
+    assert_int_equal(kbx_db_commit(w), 0);
+    struct strs c = {0};
+    assert_int_equal(kbx_db_allterms_twin(w, "ra", "H", collect_twin, &c), 0);
+    assert_string_equal(c.buf, "ra=1/0|radio=1/0|radius=2/2|radiusd=1/1");
+    struct strs stop = {.stop_after = 2};
+    assert_int_equal(kbx_db_allterms_twin(w, "ra", "H", collect_twin, &stop), 7);
+    struct strs none = {0};
+    assert_int_equal(kbx_db_allterms_twin(w, "zz", "H", collect_twin, &none), 0);
+    assert_int_equal(none.n, 0);
+    assert_int_equal(kbx_db_allterms_twin(w, "ra", "", collect_twin, &none), KBX_ERR_INVALID);
+    assert_int_equal(kbx_db_allterms_twin(w, "ra", "H", NULL, NULL), KBX_ERR_INVALID);
+    kbx_db_free(w);
+}
+
 static void test_chinese_terms(void **state) {
     struct fx *f = *state;
     kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
@@ -1274,6 +1301,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_matching_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snippet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chinese_terms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_allterms_twin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
