@@ -2,6 +2,7 @@
 #
 #   make          build the programs (build/bin/indexer, ...)
 #   make test     deps, normal + ASan/UBSan builds, unit and end-to-end tests
+#   make soak     the fault soak alone (PostgreSQL restarts, chatdesk kill -9)
 #   make run      deps, build, index corpora/, start searchd, print the URLs
 #   make deps     install missing Debian packages (no-op when all are there)
 #
@@ -150,6 +151,15 @@ test: deps
 run: deps
 	$(MAKE) all
 	@sh scripts/run.sh
+
+# the fault soak alone (tests/soak/soak.test.mjs, about a minute; also part
+# of `make test`): PostgreSQL restarts and chatdesk kill -9 under traffic,
+# then lost and duplicated messages counted. SOAK_SEED=N replays a run's
+# pauses and fault order.
+.PHONY: soak
+soak: deps
+	$(MAKE) all
+	KB_BIN=$(B)/bin node --test --test-reporter=tap tests/soak/soak.test.mjs
 
 # relevance evaluation against the baselines; rewrites tests/eval/RESULTS.md
 eval: all $(EVAL)

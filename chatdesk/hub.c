@@ -10,8 +10,11 @@
  * Sequence bookkeeping for a requester connection following conversation
  * `conv`: `delivered` is the highest seq such that every message up to it
  * has been delivered or acknowledged on this connection; `seen` holds the
- * acknowledged seqs above it (the client's own messages whose ack overtook
- * a push of an earlier message).
+ * acknowledged seqs above it (the client's own messages whose ack came back
+ * before the push of an earlier message). Such an ack is held back, like a
+ * push after a gap, until a catch-up has filled the gap: a client resumes
+ * from the highest seq it has seen, so an ack sent ahead of an earlier
+ * message would make it skip that message after a reconnect.
  *
  * Suggestion searches (desk_suggest) run after the ack of their message
  * went out, as jobs of the pool's search stage, outside the connection's
@@ -45,6 +48,7 @@ struct item {
 struct held {
     struct held *next;
     int seq;
+    int ack;              /* the client's own ack (sent whatever its seq) */
     char *json;
     size_t len;
 };
@@ -384,6 +388,26 @@ static void enqueue_error_retry(struct hub_conn *c, int code, const char *messag
     enqueue_answer(c, json, len);
 }
 
+/* A catch-up could not start: the acks held for it go out now (the
+ * pushes held stay until the next catch-up). */
+static void release_acks(hub *h, struct hub_conn *c)
+{
+    struct held **pp = &c->held_head;
+    c->held_tail = NULL;
+    while (*pp) {
+        struct held *p = *pp;
+        if (!p->ack) {
+            c->held_tail = p;
+            pp = &p->next;
+            continue;
+        }
+        emit(h, c, p->json, p->len);
+        *pp = p->next;
+        free(p->json);
+        free(p);
+    }
+}
+
 /* Starts the connection's next request, sending ready answers on the way. */
 static void pump(hub *h, struct hub_conn *c)
 {
@@ -411,8 +435,10 @@ static void pump(hub *h, struct hub_conn *c)
         items_free(it);
         if (h->ops.submit(h->ops.ud, job)) {
             pool_job_free(job);
-            if (catchup)
+            if (catchup) {
                 c->catchup = 0; /* the held pushes go out as they are */
+                release_acks(h, c);
+            }
             size_t len;
             char *json = proto_error_frame(P_OVERLOADED, "the server is busy: retry shortly",
                                            id, NULL, &len);
@@ -554,10 +580,11 @@ static void mark_seen(struct hub_conn *c, int seq)
     absorb(c);
 }
 
-static void hold(struct hub_conn *c, int seq, const char *json, size_t len)
+static void hold(struct hub_conn *c, int seq, int ack, const char *json, size_t len)
 {
     struct held *hd = kb_xcalloc(1, sizeof *hd);
     hd->seq = seq;
+    hd->ack = ack;
     hd->json = kb_xstrndup(json, len);
     hd->len = len;
     if (c->held_tail)
@@ -571,7 +598,7 @@ static void hold(struct hub_conn *c, int seq, const char *json, size_t len)
 static void push_seq(hub *h, struct hub_conn *c, int seq, const char *json, size_t len)
 {
     if (c->catchup) {
-        hold(c, seq, json, len);
+        hold(c, seq, 0, json, len);
         return;
     }
     if (seq <= c->delivered || is_seen(c, seq))
@@ -584,9 +611,44 @@ static void push_seq(hub *h, struct hub_conn *c, int seq, const char *json, size
     }
     /* a gap: fetch what is missing first, then this one */
     kb_debug("conn %llu: seq %d after %d: catching up", c->id, seq, c->delivered);
-    hold(c, seq, json, len);
+    hold(c, seq, 0, json, len);
     request_catchup(c);
     pump(h, c);
+}
+
+/* The ack of the client's own message seq for requester connection c: sent
+ * at once unless an earlier seq has not reached c yet; then it waits for a
+ * catch-up. */
+static void ack_seq(hub *h, struct hub_conn *c, int seq, const char *json, size_t len)
+{
+    mark_seen(c, seq);
+    if (seq <= c->delivered || !c->conv) {
+        emit(h, c, json, len);
+        return;
+    }
+    kb_debug("conn %llu: ack %d after %d: catching up first", c->id, seq, c->delivered);
+    hold(c, seq, 1, json, len);
+    request_catchup(c);
+    pump(h, c);
+}
+
+/* After a catch-up: what was held back goes out, in its order; a push as
+ * if it came now (a gap still open holds it again), an ack as it is (the
+ * catch-up ran after its message was stored, so it filled every gap below
+ * it, unless the database failed: the ack is not kept back for that). */
+static void flush_held(hub *h, struct hub_conn *c)
+{
+    struct held *hd = c->held_head;
+    c->held_head = c->held_tail = NULL;
+    for (struct held *p = hd; p; p = p->next) {
+        if (p->ack && !c->catchup)
+            emit(h, c, p->json, p->len);
+        else if (p->ack)
+            hold(c, p->seq, 1, p->json, p->len); /* behind a held push */
+        else
+            push_seq(h, c, p->seq, p->json, p->len);
+    }
+    held_free(hd);
 }
 
 /* A replayed message (a catch-up's answer, in seq order). */
@@ -606,8 +668,8 @@ static void deliver(hub *h, struct hub_conn *self, const struct desk_frame *f)
         if (!self || !self->t)
             return;
         if (f->ack_seq && self->client.role == DESK_REQUESTER)
-            mark_seen(self, f->ack_seq);
-        if (f->seq && self->client.role == DESK_REQUESTER && self->conv)
+            ack_seq(h, self, f->ack_seq, f->json, f->len);
+        else if (f->seq && self->client.role == DESK_REQUESTER && self->conv)
             replay_seq(h, self, f->seq, f->json, f->len);
         else
             emit(h, self, f->json, f->len);
@@ -768,11 +830,7 @@ void hub_done(hub *h, struct desk_job *job)
             deliver(h, c, p);
         desk_frame_free(f);
         c->catchup = 0;
-        struct held *hd = c->held_head;
-        c->held_head = c->held_tail = NULL;
-        for (struct held *p = hd; p; p = p->next)
-            push_seq(h, c, p->seq, p->json, p->len);
-        held_free(hd);
+        flush_held(h, c);
     } else {
         struct desk_frame *f = desk_outbox_take(out);
         for (struct desk_frame *p = f; p; p = p->next)

@@ -3,6 +3,8 @@
 #   unit tests: build/asan/test/test_* (cmocka, under ASan + UBSan)
 #   end-to-end: tests/e2e/*.sh, run against the sanitizer binaries and the
 #               optimised ones (KB_BIN selects which)
+#   browser, soak (tests/soak: faults under traffic), eval, fuzz: once, with
+#               the optimised binaries
 # Exit status 0 only if nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -67,6 +69,12 @@ done
 for e in tests/browser/*.test.mjs; do
     [ -f "$e" ] || continue
     run_tap "browser $(basename "$e")" env KB_BIN=build/bin node --test --test-reporter=tap "$e"
+done
+for e in tests/soak/*.test.mjs; do
+    [ -f "$e" ] || continue
+    # the fault soak (about a minute): PostgreSQL restarts and chatdesk
+    # kill -9 under traffic, then lost / duplicated messages counted
+    run_tap "soak $(basename "$e")" env KB_BIN=build/bin node --test --test-reporter=tap "$e"
 done
 if [ -x build/bin/kbeval ]; then
     # relevance: kbdesk must beat the stronger baseline on every measure

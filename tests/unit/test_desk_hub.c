@@ -99,6 +99,14 @@ static void add_msg(struct desk_job *job, enum desk_target to, int64_t target, i
     job->out.tail->not_self = not_self;
 }
 
+/* {"type":"ack","id":id,"seq":seq}, the ack of the client's own message */
+static void add_ack(struct desk_job *job, const char *id, int seq)
+{
+    desk_outbox_add(&job->out, DESK_TO_SELF, 0,
+                    json_pack("{s:s, s:s, s:i}", "type", "ack", "id", id, "seq", seq));
+    job->out.tail->ack_seq = seq;
+}
+
 static void add_type(struct desk_job *job, enum desk_target to, int64_t target, const char *type)
 {
     desk_outbox_add(&job->out, to, target, json_pack("{s:s}", "type", type));
@@ -344,24 +352,34 @@ static void messages_exactly_once_in_order(void **state)
     assert_int_equal(seq_of(tr.sent[4]), 6);
     assert_int_equal(fk.njobs, 0);
 
-    /* the requester's own message (ack 8) overtakes the agent's 7 */
+    /* the requester's own message (ack 8) is stored after the agent's 7 but
+     * comes back first: the ack waits for 7 (a client resumes from the
+     * highest seq it has seen, so 7 must not come after 8) */
     frame(h, r, "{\"type\":\"message\",\"id\":\"m8\",\"text\":\"t\"}");
     struct desk_job *own = take_job(0);
-    desk_outbox_add(&own->out, DESK_TO_SELF, 0,
-                    json_pack("{s:s, s:s, s:i}", "type", "ack", "id", "m8", "seq", 8));
-    own->out.tail->ack_seq = 8;
+    add_ack(own, "m8", 8);
     add_msg(own, DESK_TO_CONV, 7, 8, 1); /* for other tabs */
     hub_done(h, own);
-    assert_int_equal(tr.n, 6);
-    assert_string_equal(type_of(tr.sent[5]), "ack");
+    assert_int_equal(tr.n, 5);           /* held */
+    assert_int_equal(fk.njobs, 1);
+    cu = take_job(0);
+    assert_int_equal(cu->msg.type, DM_CATCHUP);
+    assert_int_equal(cu->msg.after_seq, 6);
     frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"w\",\"text\":\"t\"}");
     rep = take_job(0);
     add_msg(rep, DESK_TO_CONV, 7, 7, 0);
     add_msg(rep, DESK_TO_CONV, 7, 7, 0); /* a duplicate push */
     hub_done(h, rep);
+    assert_int_equal(tr.n, 5);           /* held behind the catch-up */
+    add_msg(cu, DESK_TO_SELF, 0, 7, 0);
+    add_msg(cu, DESK_TO_SELF, 0, 8, 0);  /* the own message: acked, not replayed */
+    hub_done(h, cu);
     assert_int_equal(tr.n, 7);
-    assert_int_equal(seq_of(tr.sent[6]), 7);
-    assert_int_equal(fk.njobs, 0); /* 8 was acked: no gap, no catch-up */
+    assert_int_equal(seq_of(tr.sent[5]), 7);
+    assert_string_equal(type_of(tr.sent[5]), "message");
+    assert_string_equal(type_of(tr.sent[6]), "ack");
+    assert_int_equal(seq_of(tr.sent[6]), 8);
+    assert_int_equal(fk.njobs, 0);
     /* 9 follows directly */
     frame(h, a, "{\"type\":\"reply\",\"ticket\":\"INC-1\",\"id\":\"v\",\"text\":\"t\"}");
     rep = take_job(0);
@@ -369,6 +387,47 @@ static void messages_exactly_once_in_order(void **state)
     hub_done(h, rep);
     assert_int_equal(tr.n, 8);
     assert_int_equal(seq_of(tr.sent[7]), 9);
+    /* an ack that follows on (10) and a duplicate one (8 again) go out at once */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m10\",\"text\":\"t\"}");
+    own = take_job(0);
+    add_ack(own, "m10", 10);
+    hub_done(h, own);
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m8\",\"text\":\"t\"}");
+    own = take_job(0);
+    add_ack(own, "m8", 8);
+    hub_done(h, own);
+    assert_int_equal(tr.n, 10);
+    assert_int_equal(seq_of(tr.sent[8]), 10);
+    assert_int_equal(seq_of(tr.sent[9]), 8);
+    assert_int_equal(fk.njobs, 0);
+    /* the push of 11 is lost (its job failed after storing it): the ack of
+     * 12 waits for a catch-up, which brings 11 */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m12\",\"text\":\"t\"}");
+    own = take_job(0);
+    add_ack(own, "m12", 12);
+    hub_done(h, own);
+    assert_int_equal(tr.n, 10);
+    cu = take_job(0);
+    assert_int_equal(cu->msg.type, DM_CATCHUP);
+    assert_int_equal(cu->msg.after_seq, 10);
+    add_msg(cu, DESK_TO_SELF, 0, 11, 0);
+    add_msg(cu, DESK_TO_SELF, 0, 12, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 12);
+    assert_int_equal(seq_of(tr.sent[10]), 11);
+    assert_string_equal(type_of(tr.sent[11]), "ack");
+    assert_int_equal(seq_of(tr.sent[11]), 12);
+    /* a catch-up that cannot start (the pool is full) lets the ack go */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m14\",\"text\":\"t\"}");
+    own = take_job(0);
+    add_ack(own, "m14", 14);
+    fk.refuse = 1;
+    hub_done(h, own);
+    fk.refuse = 0;
+    assert_int_equal(tr.n, 14);
+    assert_string_equal(type_of(tr.sent[12]), "ack");
+    assert_int_equal(seq_of(tr.sent[12]), 14);
+    assert_string_equal(code_of(tr.sent[13]), "overloaded");
     /* a catch-up replaying acknowledged seqs skips them */
     assert_int_equal(fk.njobs, 0);
     hub_closed(h, r);
