@@ -292,7 +292,8 @@ class Requester extends Actor {
         email: `soak${this.i}@example.cn` });
     } else {
       send(ws, { type: 'hello', role: 'requester', id: 'hello',
-        resume: { session: this.session, last_seq: this.lastSeq, conversation: this.conv } });
+        resume: { session: this.session, last_seq: this.lastSeq,
+          ...(this.conv === null ? {} : { conversation: this.conv }) } });
     }
   }
 
@@ -333,11 +334,14 @@ class Requester extends Actor {
     if (f.type === 'welcome') {
       if (this.session) {
         stats.resumes++;
+        // a first message stored whose ack was lost: the resume names the
+        // conversation it created
+        if (this.conv === null && f.resumed && f.conversation) this.conv = f.conversation.id;
         if (!f.resumed || f.conversation.id !== this.conv)
           stats.anomalies.push(`${this.name}: resume gave ${JSON.stringify(f)}`);
       } else {
         this.session = f.session;
-        this.conv = f.conversation.id;
+        this.conv = f.conversation ? f.conversation.id : null;
       }
       if (f.ticket) this.ticket = f.ticket.number;
       this.conns.push({ base: this.lastSeq, events: [] });
@@ -346,6 +350,13 @@ class Requester extends Actor {
       this.topUp(ws);
       this.maybeEscalate(ws);
       this.check();
+      return;
+    }
+    if (f.id === 'hello' && f.code === 'session_expired' && this.conv === null) {
+      // hello stores nothing: the session, person and conversation exist
+      // only once the first message is stored, and none was
+      this.session = null;
+      this.signIn(ws);
       return;
     }
     if (f.id === 'hello') { // an error answering hello
@@ -365,6 +376,7 @@ class Requester extends Actor {
       if (f.duplicate) stats.dupAcks++;
       if (prev === undefined) stats.acks++;
       this.acked.set(f.id, f.seq);
+      if (f.conversation && this.conv === null) this.conv = f.conversation.id;
       this.pending.delete(f.id);
       this.seen(conn, 'ack', f.seq);
       this.later(ws, () => this.topUp(ws), THINK_MS);
