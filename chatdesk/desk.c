@@ -980,8 +980,9 @@ static void on_reply(struct req *r)
     if (!is_agent(r))
         return;
     int seq = 0, dup = 0;
+    int64_t conv = 0;
     int rc = store_ticket_reply(r->d->st, r->m->ticket, r->who->person_id, r->m->id, r->m->text,
-                                &seq, &dup);
+                                &seq, &dup, &conv);
     static const struct store_msgs msgs = {.notfound = "no such ticket",
                                            .forbidden = "you do not hold this ticket",
                                            .invalid = "the ticket is closed"};
@@ -990,17 +991,14 @@ static void on_reply(struct req *r)
     desk_outbox_add(r->out, DESK_TO_SELF, 0,
                     json_pack("{s:s, s:s, s:i, s:b, s:s}", "type", "ack", "id", r->m->id, "seq",
                               seq, "duplicate", dup, "ticket", r->m->ticket));
-    if (dup)
-        return;
-    struct store_ticket t;
-    if (store_ticket_get(r->d->st, r->m->ticket, r->who->person_id, &t) == 0) {
-        struct desk_frame *f =
-            add(r->out, DESK_TO_CONV, t.conversation_id,
-                proto_message(1, "agent", r->who->name, r->m->text, seq, (int64_t)time(NULL),
-                              NULL, t.number));
-        f->seq = seq;
-    }
-    store_ticket_fin(&t);
+    /* The message goes to the requester's connections, a resend too: its
+     * first push may have been lost with the answer to a COMMIT, and the
+     * hub gives each requester connection each seq once. */
+    struct desk_frame *f =
+        add(r->out, DESK_TO_CONV, conv,
+            proto_message(1, "agent", r->who->name, r->m->text, seq, (int64_t)time(NULL), NULL,
+                          r->m->ticket));
+    f->seq = seq;
 }
 
 static void on_link(struct req *r)

@@ -517,7 +517,8 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
 }
 
 int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
-                       const char *client_id, const char *body, int *seq, int *duplicate)
+                       const char *client_id, const char *body, int *seq, int *duplicate,
+                       int64_t *conv)
 {
     struct ticket_head h;
     int got = 0, dup = 0;
@@ -535,6 +536,8 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
     if (rc == 0) {
         *seq = got;
         *duplicate = dup;
+        if (conv)
+            *conv = h.conversation_id;
     }
     return rc;
 }

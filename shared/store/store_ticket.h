@@ -127,9 +127,12 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
  * ticket's conversation (same rules, same results, one transaction, retried
  * once on a conflict over its client id); writes a "replied" event, which
  * the table allows while assigned, resolved or reopened (closed:
- * STORE_EINVALID). */
+ * STORE_EINVALID). *conv (may be NULL) gets the ticket's conversation,
+ * also for a duplicate, so the caller can push the reply without reading
+ * the ticket again. */
 int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
-                       const char *client_id, const char *body, int *seq, int *duplicate);
+                       const char *client_id, const char *body, int *seq, int *duplicate,
+                       int64_t *conv);
 
 /* Links document doc_id to the ticket with relation "suggested", "viewed",
  * "helpful" or "used" (used to resolve it), in one transaction that locks

@@ -884,10 +884,10 @@ static void whole_flow(void **state)
     assert_string_equal(f.agent, "王工");
 
     /* replies: only the assigned agent; the first sets first_response_at */
-    RC(STORE_EFORBIDDEN, store_ticket_reply(g.s, number, a2, "r1", "我来看看", &seq, &dup));
-    OK(store_ticket_reply(g.s, number, a1, "r1", "请检查 SMTP 端口", &seq, &dup));
+    RC(STORE_EFORBIDDEN, store_ticket_reply(g.s, number, a2, "r1", "我来看看", &seq, &dup, NULL));
+    OK(store_ticket_reply(g.s, number, a1, "r1", "请检查 SMTP 端口", &seq, &dup, NULL));
     assert_int_equal(seq, 3);
-    OK(store_ticket_reply(g.s, number, a1, "r1", "请检查 SMTP 端口", &seq, &dup));
+    OK(store_ticket_reply(g.s, number, a1, "r1", "请检查 SMTP 端口", &seq, &dup, NULL));
     assert_int_equal(seq, 3);
     assert_int_equal(dup, 1);
     OK(store_message_add(g.s, conv, req, "c3", "端口是 25", &seq, &dup));
@@ -954,7 +954,7 @@ static void whole_flow(void **state)
     OK(store_conversation_get(g.s, conv, req, &c));
     assert_string_equal(c.status, "closed");
     RC(STORE_EINVALID, store_message_add(g.s, conv, req, "c9", "还有问题", &seq, &dup));
-    RC(STORE_EINVALID, store_ticket_reply(g.s, number, a1, "r9", "hello", &seq, &dup));
+    RC(STORE_EINVALID, store_ticket_reply(g.s, number, a1, "r9", "hello", &seq, &dup, NULL));
     RC(STORE_EINVALID, store_ticket_link(g.s, number, "KB-1", "used", a1, &added));
 
     /* rating: 1..5, once, only the requester */
@@ -1191,7 +1191,7 @@ static void access_control(void **state)
     RC(STORE_EFORBIDDEN, store_ticket_take(g.s, t.number, alice));
     RC(STORE_EFORBIDDEN, store_ticket_take(g.s, t.number, 999999));
     int seq, dup;
-    RC(STORE_EFORBIDDEN, store_ticket_reply(g.s, t.number, bob, "x", "hi", &seq, &dup));
+    RC(STORE_EFORBIDDEN, store_ticket_reply(g.s, t.number, bob, "x", "hi", &seq, &dup, NULL));
     OK(store_ticket_take(g.s, t.number, agent));
     RC(STORE_EFORBIDDEN, store_ticket_resolve(g.s, t.number, alice, "done"));
     RC(STORE_ENOTFOUND, store_ticket_resolve(g.s, "INC-999998", agent, "done"));

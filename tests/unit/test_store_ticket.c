@@ -255,7 +255,7 @@ static int transit(const char *event, const struct fixture *f)
     if (strcmp(event, "taken") == 0)
         return store_ticket_take(g.s, f->number, f->other_agent);
     if (strcmp(event, "replied") == 0)
-        return store_ticket_reply(g.s, f->number, f->agent, client_id, "请重启打印机", &seq, &dup);
+        return store_ticket_reply(g.s, f->number, f->agent, client_id, "请重启打印机", &seq, &dup, NULL);
     if (strcmp(event, "linked") == 0)
         return store_ticket_link(g.s, f->number, "KB-0042", "used", f->agent, &added);
     if (strcmp(event, "resolved") == 0)
@@ -374,7 +374,7 @@ static void refused_reply_stores_no_message(void **state)
                           " ON t.conversation_id = m.conversation_id WHERE t.number = $1",
                           f.number);
     int seq = -1, dup = -1;
-    assert_int_equal(store_ticket_reply(g.s, f.number, f.agent, "late", "还在吗", &seq, &dup),
+    assert_int_equal(store_ticket_reply(g.s, f.number, f.agent, "late", "还在吗", &seq, &dup, NULL),
                      STORE_EINVALID);
     assert_int_equal(seq, -1);
     assert_int_equal(q_ll("SELECT count(*) FROM messages m JOIN tickets t"
@@ -383,7 +383,7 @@ static void refused_reply_stores_no_message(void **state)
                      msgs);
     /* a new ticket has nobody to reply: refused for its status too */
     bring_to("new", 0, &f);
-    assert_int_equal(store_ticket_reply(g.s, f.number, f.agent, "early", "您好", &seq, &dup),
+    assert_int_equal(store_ticket_reply(g.s, f.number, f.agent, "early", "您好", &seq, &dup, NULL),
                      STORE_EINVALID);
 }
 
