@@ -13,6 +13,7 @@
  * conversation (the latest first when they exceed the query limit), public
  * articles and known errors for requesters, internal ones too for agents. */
 #include "desk.h"
+#include "kb_clock.h"
 #include "kb_util.h"
 
 #include <stdio.h>
@@ -126,13 +127,6 @@ void desk_outbox_error_retry(struct desk_outbox *out, int code, const char *mess
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
              const struct desk_config *cfg, struct desk **out, char *err, size_t errlen)
 {
@@ -150,7 +144,7 @@ int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
         desk_free(d);
         return -1;
     }
-    d->last_refresh = mono();
+    d->last_refresh = kb_clock_mono();
     *out = d;
     return 0;
 }
@@ -226,7 +220,7 @@ static int store_error(struct req *r, int rc, const struct store_msgs *msgs)
 
 static void refresh(struct desk *d)
 {
-    double now = mono();
+    double now = kb_clock_mono();
     if (now - d->last_refresh < REFRESH_EVERY)
         return;
     d->last_refresh = now;

@@ -9,6 +9,7 @@
  * the text before tokenizing. */
 #include "kb_search.h"
 #include "kb_analyzer.h"
+#include "kb_clock.h"
 #include "kb_doc.h"
 #include "kb_map.h"
 #include "kb_schema.h"
@@ -1368,13 +1369,6 @@ static char *spell(struct build *b, const char *nq)
 
 /* ---- running a search ---------------------------------------------------------------- */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
 static void build_fin(struct build *b)
 {
     ql_fin(&b->groups);
@@ -1753,7 +1747,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
                   char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
-    double t0 = now_ms();
+    double t0 = kb_clock_ms();
     if (req->qlen > KB_SEARCH_MAX_QUERY) {
         kb_seterr(err, errlen, "[search] query too long: %zu bytes (at most %d)", req->qlen,
                   KB_SEARCH_MAX_QUERY);
@@ -1794,7 +1788,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         kb_search_res_fin(res);
         return rc;
     }
-    res->took_ms = now_ms() - t0;
+    res->took_ms = kb_clock_ms() - t0;
     return 0;
 }
 
