@@ -1155,7 +1155,7 @@ static void on_search(struct req *r)
     q.kind = m->kind ? m->kind : "article,known_error";
     q.internal = 1; /* agents see internal knowledge */
     q.offset = (uint32_t)m->offset;
-    q.limit = (uint32_t)(m->limit > 0 ? m->limit : PROTO_SEARCH_LIMIT);
+    q.limit = kb_search_limit(m->limit > 0 ? (uint32_t)m->limit : 0);
     q.no_facets = 1;
     q.no_suggestion = 1;
     struct kb_search_res res;

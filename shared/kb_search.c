@@ -1369,6 +1369,11 @@ static char *spell(struct build *b, const char *nq)
 
 /* ---- running a search ---------------------------------------------------------------- */
 
+uint32_t kb_search_limit(uint32_t asked)
+{
+    return asked == 0 ? KB_SEARCH_DEFAULT_LIMIT : asked > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT : asked;
+}
+
 static void build_fin(struct build *b)
 {
     ql_fin(&b->groups);
@@ -1658,8 +1663,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     int rc = build_query(s, req, nq, nqlen, b, &q, err, errlen);
     if (rc < 0 || !q)
         return rc;
-    uint32_t limit = req->limit == 0 ? 10 : req->limit > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
-                                                                             : req->limit;
+    uint32_t limit = kb_search_limit(req->limit);
     /* the first RERANK_DEPTH results are fetched and re-ranked together,
        so a page boundary never splits a re-ranked group */
     int rerank = req->offset + limit <= RERANK_DEPTH;
