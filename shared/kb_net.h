@@ -64,6 +64,7 @@ struct kb_net_config {
 #define KB_NET_CONFIG_KEYS                                                                  \
     "max_connections", "max_connections_per_address", "max_open_files", "metrics_access",  \
         "metrics_token"
+#define KB_NET_CONFIG_NKEYS 5 /* how many KB_NET_CONFIG_KEYS are */
 
 /* Defaults: KB_NET_DEFAULT_MAX_CONNECTIONS in all, per_address_default per
  * address, max_open_files 0 (derived), metrics on loopback only. */
