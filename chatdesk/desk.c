@@ -1332,14 +1332,15 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
 {
     struct req r = {d, who, msg, out};
     if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN &&
-        msg->type != DM_PING && msg->type != DM_MAINTAIN) {
+        msg->type != DM_MAINTAIN) {
         error(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
     /* every frame of a signed-in client, except the daemon's own requests,
-     * ping (no database) and logout (which ends the session anyway) */
+     * and logout (which ends the session anyway); ping never gets here (the
+     * hub answers it on the service thread) */
     if (who->role != DESK_NONE && msg->type != DM_CATCHUP && msg->type != DM_MAINTAIN &&
-        msg->type != DM_PING && msg->type != DM_LOGOUT && !session_live(&r))
+        msg->type != DM_LOGOUT && !session_live(&r))
         return;
     switch (msg->type) {
     case DM_HELLO: on_hello(&r); break;
@@ -1361,13 +1362,6 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_DOC: on_doc(&r); break;
     case DM_CATCHUP: on_catchup(&r); break;
     case DM_MAINTAIN: on_maintain(&r); break;
-    case DM_PING: {
-        json_t *f = json_pack("{s:s}", "type", "pong");
-        if (msg->id)
-            json_object_set_new(f, "id", json_string(msg->id));
-        desk_outbox_add(out, DESK_TO_SELF, 0, f);
-        break;
-    }
     default:
         error(&r, P_UNKNOWN_TYPE, "unknown type");
     }
