@@ -83,10 +83,7 @@ void desk_msg_fin(struct desk_msg *m)
 
 size_t proto_utf8_chars(const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
+    return kb_utf8_count(s, strlen(s));
 }
 
 /* ---- parsing --------------------------------------------------------------- */

@@ -347,21 +347,6 @@ int codec_parse_head(const char *buf, size_t len, struct codec_head *h, size_t *
     return 0;
 }
 
-int codec_token_equal(const char *given, size_t given_len, const char *want)
-{
-    size_t wl = strlen(want);
-    if (wl == 0 || !given)
-        return 0;
-    /* every byte of want is looked at whatever given holds, so the time
-     * depends on the configured token's length only */
-    volatile unsigned char acc = (unsigned char)(given_len != wl);
-    for (size_t i = 0; i < wl; i++) {
-        unsigned char g = given_len ? (unsigned char)given[i % given_len] : 0;
-        acc |= (unsigned char)(g ^ (unsigned char)want[i]);
-    }
-    return acc == 0;
-}
-
 /* ---- the request target ------------------------------------------------------ */
 
 void sd_request_fin(struct sd_request *r)

@@ -96,9 +96,6 @@ void codec_head_overflow(const char *buf, size_t len, struct codec_error *err);
  * the blank line, or 0 if it is not in this chunk. *state starts at 0. */
 size_t codec_scan_head_end(unsigned *state, const char *chunk, size_t len);
 
-/* Constant-time comparison of a presented token with the configured one
- * (time depends only on the configured token's length). 1 if equal. */
-int codec_token_equal(const char *given, size_t given_len, const char *want);
 
 struct sd_request {
     enum sd_endpoint ep;

@@ -243,7 +243,7 @@ static void process_input(sd_http *h, struct conn *c)
     if (hd.has_body)
         c->close_after = 1; /* bodies are not read: the lingering close drops them */
     if (prc == 0 && h->cfg->agent_token && hd.token)
-        req.internal = codec_token_equal(hd.token, hd.token_len, h->cfg->agent_token);
+        req.internal = kb_net_token_equal(hd.token, hd.token_len, h->cfg->agent_token);
     if (prc == 0 && req.ep == SD_EP_METRICS &&
         !kb_net_metrics_allowed(&h->cfg->net, &c->peer, hd.token, hd.token_len)) {
         /* metrics_access (kb_net.h): loopback only, a token, or public */

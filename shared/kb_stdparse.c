@@ -142,15 +142,6 @@ static int is_dash_cp(uint32_t c)
            c == 0x2014 || c == 0x2015 || c == 0xFF0D || c == 0x2212;
 }
 
-static size_t count_cps(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            c++;
-    return c;
-}
-
 static int has_prefix(const char *s, size_t n, const char *pre)
 {
     size_t m = strlen(pre);
@@ -283,7 +274,7 @@ static int is_annex_heading(const char *s, size_t n)
 {
     char sq[256];
     size_t m = squeeze(s, n, sq, sizeof sq);
-    if (m >= sizeof sq || count_cps(sq, m) > 60)
+    if (m >= sizeof sq || kb_utf8_count(sq, m) > 60)
         return 0;
     /* a sentence mentioning an annex ("附录A中列出了……。") is not one */
     static const char *const stops[] = {"。", "；", "，", ",", ";"};
@@ -653,7 +644,7 @@ static void classify(struct parser *P)
             int j = i + d;
             while (j >= 0 && j < P->nlines && (P->lines[j].flags & LF_BLANK))
                 j += d;
-            if (j >= 0 && j < P->nlines && count_cps(P->lines[j].t, P->lines[j].n) == 1 &&
+            if (j >= 0 && j < P->nlines && kb_utf8_count(P->lines[j].t, P->lines[j].n) == 1 &&
                 !(P->lines[j].flags & LF_PAGENUM))
                 vertical = 1;
         }
@@ -783,7 +774,7 @@ static void mark_toc(struct parser *P)
                     squeeze(s, e, key, sizeof key);
             } else if (fw != FW_NONE) {
                 squeeze(L->t, L->n, key, sizeof key);
-            } else if (parse_num(L->t, L->n, &num, &r, &rn, &sep) && count_cps(r, rn) <= 60 &&
+            } else if (parse_num(L->t, L->n, &num, &r, &rn, &sep) && kb_utf8_count(r, rn) <= 60 &&
                        !(L->flags & LF_BULLET)) {
                 num_key(&num, key, sizeof key);
             } else if (is_annex_heading(L->t, L->n)) {
@@ -1056,7 +1047,7 @@ static void find_cands(struct parser *P)
                 continue;
             size_t st;
             uint32_t e = u8last(Q->t, Q->n, &st);
-            if (Q->cand < 0 && is_cjk(e) && count_cps(Q->t, Q->n) >= 30)
+            if (Q->cand < 0 && is_cjk(e) && kb_utf8_count(Q->t, Q->n) >= 30)
                 c.weight -= 3;
             break;
         }
@@ -1156,7 +1147,7 @@ static int title_like(const struct line *L)
         return 0;
     const char *s = L->t;
     size_t n = L->n;
-    if (count_cps(s, n) > 60 || looks_numbered(L) || is_list_marker(s, n) ||
+    if (kb_utf8_count(s, n) > 60 || looks_numbered(L) || is_list_marker(s, n) ||
         front_word(s, n) != FW_NONE)
         return 0;
     static const char *const bad[] = {"。", "；", "，", ",", ";", "本标准", "本规范", "本部分",
@@ -1281,11 +1272,11 @@ static void mark_title_lines(struct parser *P, int from)
     char want[4][512];
     int nw = 0;
     size_t m = squeeze(P->title, strlen(P->title), want[nw], sizeof want[0]);
-    if (m < sizeof want[0] && count_cps(want[nw], m) >= 4)
+    if (m < sizeof want[0] && kb_utf8_count(want[nw], m) >= 4)
         nw++;
     for (int q = 0; q < P->ntitle_parts && nw < 4; q++) {
         m = squeeze(P->title_parts[q], strlen(P->title_parts[q]), want[nw], sizeof want[0]);
-        if (m < sizeof want[0] && count_cps(want[nw], m) >= 4)
+        if (m < sizeof want[0] && kb_utf8_count(want[nw], m) >= 4)
             nw++;
     }
     for (int i = from; i < P->nlines; i++) {
