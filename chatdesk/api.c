@@ -104,7 +104,8 @@ static int login_status(const char *code)
     } map[] = {
         {"login_failed", 401}, {"bad_field", 400},       {"missing_field", 400},
         {"bad_json", 400},     {"rate_limited", 429},    {"overloaded", 503},
-        {"db_unavailable", 503}, {"forbidden", 403},
+        {"db_unavailable", 503}, {"forbidden", 403},   {"try_later", 503},
+        {"too_many_attempts", 429},
     };
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcmp(map[i].code, code) == 0)
