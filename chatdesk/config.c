@@ -3,16 +3,13 @@
  * comes from a file line or from a flag, so both are checked the same way.
  * Integer keys are described by a table (name, range). */
 #include "config.h"
+#include "kb_config.h"
 #include "kb_util.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 void cd_config_usage(FILE *f)
@@ -177,78 +174,6 @@ void cd_config_usage(FILE *f)
 
 /* ---- one key ---------------------------------------------------------------- */
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    if (!*s || strlen(s) > 12)
-        return -1;
-    for (const char *p = s; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return -1;
-    errno = 0;
-    long v = strtol(s, NULL, 10);
-    if (errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_listen(struct cd_config *cfg, const char *v, char *err, size_t errlen)
-{
-    const char *colon = strrchr(v, ':');
-    if (!colon || colon == v) {
-        kb_seterr(err, errlen, "listen: expected HOST:PORT, got \"%s\"", v);
-        return -1;
-    }
-    long port;
-    if (parse_int(colon + 1, 0, 65535, &port)) {
-        kb_seterr(err, errlen, "listen: bad port in \"%s\" (0..65535)", v);
-        return -1;
-    }
-    char host[128];
-    size_t hl = (size_t)(colon - v);
-    if (hl >= sizeof host) {
-        kb_seterr(err, errlen, "listen: host too long");
-        return -1;
-    }
-    memcpy(host, v, hl);
-    host[hl] = '\0';
-    const char *h = host;
-    if (host[0] == '[') {
-        unsigned char a6[16];
-        if (hl < 3 || host[hl - 1] != ']') {
-            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
-            return -1;
-        }
-        host[hl - 1] = '\0';
-        h = host + 1;
-        if (inet_pton(AF_INET6, h, a6) != 1) {
-            kb_seterr(err, errlen, "listen: bad IPv6 address in \"%s\"", v);
-            return -1;
-        }
-    } else if (strcmp(host, "localhost") == 0) {
-        h = "127.0.0.1";
-    } else if (strcmp(host, "*") == 0) {
-        h = "0.0.0.0";
-    } else {
-        unsigned char a4[4];
-        if (inet_pton(AF_INET, host, a4) != 1) {
-            kb_seterr(err, errlen,
-                      "listen: \"%s\" is not an IPv4 address, [IPv6], localhost or *", host);
-            return -1;
-        }
-    }
-    free(cfg->host);
-    cfg->host = kb_xstrdup(h);
-    cfg->port = (int)port;
-    return 0;
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* the integer keys: where they go and their range */
 static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
 {
@@ -305,7 +230,7 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
     long lo, hi, n;
     int *slot = int_slot(cfg, key, &lo, &hi);
     if (slot) {
-        if (parse_int(v, lo, hi, &n)) {
+        if (kb_config_int(v, lo, hi, &n)) {
             kb_seterr(err, errlen, "%s: \"%s\" is not a number %ld..%ld", key, v, lo, hi);
             return -1;
         }
@@ -315,16 +240,20 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
     } else if (strcmp(key, "db") == 0) {
         set_str(&cfg->db, v);
     } else if (strcmp(key, "listen") == 0) {
-        return parse_listen(cfg, v, err, errlen);
+        char *host;
+        if (kb_config_listen(v, &host, &cfg->port, err, errlen))
+            return -1;
+        free(cfg->host);
+        cfg->host = host;
     } else if (strcmp(key, "www") == 0) {
-        if (!is_dir(v)) {
+        if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
             return -1;
         }
         set_str(&cfg->www, v);
         cfg->www_explicit = 1;
     } else if (strcmp(key, "migrations") == 0) {
-        if (!is_dir(v)) {
+        if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "migrations: \"%s\" is not a folder", v);
             return -1;
         }
@@ -451,97 +380,15 @@ static const char *const file_keys[] = {
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
-int cd_config_file(struct cd_config *cfg, const char *path, char *err, size_t errlen)
+static int set_key(void *ud, const char *key, const char *value, char *err, size_t errlen)
 {
-    char *text;
-    size_t len;
-    char msg[KB_ERR_MAX];
-    if (kb_read_file(path, &text, &len, msg, sizeof msg)) {
-        kb_seterr(err, errlen, "%s: %s", path, msg);
-        return -1;
-    }
-    int rc = 0, seen[NKEYS] = {0};
-    unsigned lineno = 0;
-    const char *nul = memchr(text, '\0', len);
-    if (nul) {
-        for (const char *p = text; p < nul; p++)
-            lineno += *p == '\n';
-        kb_seterr(err, errlen, "%s:%u: NUL byte", path, lineno + 1);
-        free(text);
-        return -1;
-    }
-    char *line = text;
-    while (line && rc == 0) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        lineno++;
-        char *s = kb_strip(line);
-        if (*s && *s != '#') {
-            char *eq = strchr(s, '=');
-            if (!eq) {
-                kb_seterr(err, errlen, "%s:%u: expected `key = value`", path, lineno);
-                rc = -1;
-                break;
-            }
-            *eq = '\0';
-            char *key = kb_strip(s), *val = kb_strip(eq + 1);
-            size_t k;
-            for (k = 0; k < NKEYS; k++)
-                if (strcmp(key, file_keys[k]) == 0)
-                    break;
-            if (k == NKEYS) {
-                kb_seterr(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, key);
-                rc = -1;
-                break;
-            }
-            if (seen[k]++) {
-                kb_seterr(err, errlen, "%s:%u: repeated key \"%s\"", path, lineno, key);
-                rc = -1;
-                break;
-            }
-            if (config_set(cfg, key, val, msg, sizeof msg)) {
-                kb_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
-                rc = -1;
-                break;
-            }
-        }
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-    return rc;
+    return config_set(ud, key, value, err, errlen) ? -1 : 0;
 }
 
-/* ---- flags -------------------------------------------------------------------- */
-
-static const struct option long_opts[] = {
-    {"index", required_argument, NULL, 0},
-    {"db", required_argument, NULL, 0},
-    {"listen", required_argument, NULL, 0},
-    {"www", required_argument, NULL, 0},
-    {"migrations", required_argument, NULL, 0},
-    {"threads", required_argument, NULL, 0},
-    {"log-level", required_argument, NULL, 0},
-    {"max-frame", required_argument, NULL, 0},
-    {"rate", required_argument, NULL, 0},
-    {"burst", required_argument, NULL, 0},
-    {"session-ttl", required_argument, NULL, 0},
-    {"suggestions", required_argument, NULL, 0},
-    {"auto-close-days", required_argument, NULL, 0},
-    {"maintenance-interval", required_argument, NULL, 0},
-    {"allowed-origins", required_argument, NULL, 0},
-    {"login-max-failures", required_argument, NULL, 0},
-    {"login-lockout", required_argument, NULL, 0},
-    {"login-address-free", required_argument, NULL, 0},
-    {"login-address-max-delay", required_argument, NULL, 0},
-    {"login-hash-concurrency", required_argument, NULL, 0},
-    {"login-hash-queue", required_argument, NULL, 0},
-    {"hello-per-minute", required_argument, NULL, 0},
-    {"hello-burst", required_argument, NULL, 0},
-    {"config", required_argument, NULL, 0},
-    {"help", no_argument, NULL, 0},
-    {NULL, 0, NULL, 0},
-};
+int cd_config_file(struct cd_config *cfg, const char *path, char *err, size_t errlen)
+{
+    return kb_config_read(path, file_keys, NKEYS, set_key, cfg, err, errlen);
+}
 
 void cd_config_fin(struct cd_config *cfg)
 {
@@ -582,67 +429,14 @@ void cd_config_defaults(struct cd_config *cfg)
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     cd_config_defaults(cfg);
-    /* first pass: collect the flags, so the file can be applied before them */
-    struct {
-        int opt;
-        const char *val;
-    } flags[64];
-    size_t nflags = 0;
-    const char *config_path = NULL;
-    int c, idx;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", long_opts, &idx)) != -1) {
-        if (c == '?' || c == ':') {
-            if (c == ':')
-                kb_seterr(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
-            else
-                kb_seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
-            cd_config_fin(cfg);
-            return -1;
-        }
-        const char *name = long_opts[idx].name;
-        if (strcmp(name, "help") == 0) {
-            cd_config_usage(stdout);
-            cd_config_fin(cfg);
-            return 1;
-        }
-        if (strcmp(name, "config") == 0) {
-            config_path = optarg;
-            continue;
-        }
-        if (nflags == sizeof flags / sizeof *flags) {
-            kb_seterr(err, errlen, "too many options");
-            cd_config_fin(cfg);
-            return -1;
-        }
-        flags[nflags].opt = idx;
-        flags[nflags].val = optarg;
-        nflags++;
-    }
-    if (optind < argc) {
-        kb_seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+    /* the file keys but the connection caps' are flags too */
+    int rc = kb_config_args(argc, argv, file_keys, NKEYS, NKEYS - KB_NET_CONFIG_NKEYS, set_key, cfg,
+                            err, errlen);
+    if (rc == 1)
+        cd_config_usage(stdout);
+    if (rc) {
         cd_config_fin(cfg);
-        return -1;
-    }
-    if (config_path && cd_config_file(cfg, config_path, err, errlen)) {
-        cd_config_fin(cfg);
-        return -1;
-    }
-    for (size_t i = 0; i < nflags; i++) {
-        char msg[KB_ERR_MAX], key[64];
-        const char *name = long_opts[flags[i].opt].name;
-        snprintf(key, sizeof key, "%s", name);
-        for (char *p = key; *p; p++)
-            if (*p == '-')
-                *p = '_';
-        if (config_set(cfg, key, flags[i].val, msg, sizeof msg)) {
-            /* name the flag, not the key: "--threads: ..." */
-            const char *colon = strchr(msg, ':');
-            kb_seterr(err, errlen, "--%s%s", name, colon ? colon : msg);
-            cd_config_fin(cfg);
-            return -1;
-        }
+        return rc;
     }
     if (!cfg->index) {
         kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");

@@ -13,6 +13,7 @@
  * conversation (the latest first when they exceed the query limit), public
  * articles and known errors for requesters, internal ones too for agents. */
 #include "desk.h"
+#include "kb_clock.h"
 #include "kb_util.h"
 
 #include <stdio.h>
@@ -126,13 +127,6 @@ void desk_outbox_error_retry(struct desk_outbox *out, int code, const char *mess
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
              const struct desk_config *cfg, struct desk **out, char *err, size_t errlen)
 {
@@ -150,7 +144,7 @@ int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
         desk_free(d);
         return -1;
     }
-    d->last_refresh = mono();
+    d->last_refresh = kb_clock_mono();
     *out = d;
     return 0;
 }
@@ -226,7 +220,7 @@ static int store_error(struct req *r, int rc, const struct store_msgs *msgs)
 
 static void refresh(struct desk *d)
 {
-    double now = mono();
+    double now = kb_clock_mono();
     if (now - d->last_refresh < REFRESH_EVERY)
         return;
     d->last_refresh = now;
@@ -1183,7 +1177,7 @@ static void on_search(struct req *r)
     q.kind = m->kind ? m->kind : "article,known_error";
     q.internal = 1; /* agents see internal knowledge */
     q.offset = (uint32_t)m->offset;
-    q.limit = (uint32_t)(m->limit > 0 ? m->limit : PROTO_SEARCH_LIMIT);
+    q.limit = kb_search_limit(m->limit > 0 ? (uint32_t)m->limit : 0);
     q.no_facets = 1;
     q.no_suggestion = 1;
     struct kb_search_res res;
@@ -1360,14 +1354,15 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
 {
     struct req r = {d, who, msg, out};
     if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN &&
-        msg->type != DM_PING && msg->type != DM_MAINTAIN) {
+        msg->type != DM_MAINTAIN) {
         error(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
     /* every frame of a signed-in client, except the daemon's own requests,
-     * ping (no database) and logout (which ends the session anyway) */
+     * and logout (which ends the session anyway); ping never gets here (the
+     * hub answers it on the service thread) */
     if (who->role != DESK_NONE && msg->type != DM_CATCHUP && msg->type != DM_MAINTAIN &&
-        msg->type != DM_PING && msg->type != DM_LOGOUT && !session_live(&r))
+        msg->type != DM_LOGOUT && !session_live(&r))
         return;
     switch (msg->type) {
     case DM_HELLO: on_hello(&r); break;
@@ -1389,13 +1384,6 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_DOC: on_doc(&r); break;
     case DM_CATCHUP: on_catchup(&r); break;
     case DM_MAINTAIN: on_maintain(&r); break;
-    case DM_PING: {
-        json_t *f = json_pack("{s:s}", "type", "pong");
-        if (msg->id)
-            json_object_set_new(f, "id", json_string(msg->id));
-        desk_outbox_add(out, DESK_TO_SELF, 0, f);
-        break;
-    }
     default:
         error(&r, P_UNKNOWN_TYPE, "unknown type");
     }

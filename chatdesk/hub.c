@@ -778,12 +778,17 @@ void hub_done(hub *h, struct desk_job *job)
     }
     struct hub_conn *c = job->conn;
     struct desk_outbox *out = &job->out;
-    if (!c) { /* the daemon's own job */
+    if (!c) { /* the daemon's own job (hub_own_job): no connection asked, but
+               * its frames to people, agents and conversations go out */
         if (job->msg.type == DM_MAINTAIN &&
             (out->auto_closed || out->sessions_purged || out->requesters_purged))
             kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
                     "%d idle requester identities purged",
                     out->auto_closed, out->sessions_purged, out->requesters_purged);
+        struct desk_frame *f = desk_outbox_take(out);
+        for (struct desk_frame *p = f; p; p = p->next)
+            deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
+        desk_frame_free(f);
         pool_job_free(job);
         return;
     }
@@ -882,13 +887,22 @@ void hub_closed(hub *h, struct hub_conn *c)
     conn_free_if_idle(c);
 }
 
+int hub_own_job(hub *h, struct desk_job *job, const char *what)
+{
+    job->conn = NULL;
+    memset(&job->client, 0, sizeof job->client);
+    if (h->ops.submit(h->ops.ud, job)) {
+        kb_warn("%s skipped: the workers are saturated", what);
+        pool_job_free(job);
+        return -1;
+    }
+    return 0;
+}
+
 void hub_maintain(hub *h)
 {
     addrs_prune(h, h->ops.now());
     struct desk_job *job = pool_job_new();
     job->msg.type = DM_MAINTAIN;
-    if (h->ops.submit(h->ops.ud, job)) {
-        kb_warn("maintenance skipped: the workers are saturated");
-        pool_job_free(job);
-    }
+    hub_own_job(h, job, "maintenance");
 }

@@ -19,7 +19,8 @@
  *
  * It routes each finished job's outbox: frames to the connection itself, to
  * a person's connections, to a conversation's requester connections, or to
- * every agent.
+ * every agent; that of a job the daemon starts itself (hub_own_job: a
+ * timer's) too, though no connection asked for it.
  *
  * Everything here runs on the service thread; the hub never blocks (no
  * database, no index) and never touches a socket: it calls ops.send and
@@ -95,12 +96,23 @@ void hub_closed(hub *h, struct hub_conn *c);
  * of job. */
 void hub_done(hub *h, struct desk_job *job);
 
+/* Submits a job the daemon starts itself (a timer's: maintenance, later
+ * SLA warnings, scheduled purges): no connection and nobody signed in
+ * (job->conn and job->client are cleared). When it is done, hub_done
+ * delivers its outbox like any other job's, frames to a person, to every
+ * agent or to a conversation's requesters (DESK_TO_SELF frames have nobody
+ * to go to and are dropped). Takes ownership of job; returns 0, or -1 when
+ * the pool refused it (the job is freed and a warning naming `what` is
+ * logged). */
+int hub_own_job(hub *h, struct desk_job *job, const char *what);
+
 /* A job that will not run (the pool stopped): release it without
  * delivering anything. Takes ownership. */
 void hub_drop(hub *h, struct desk_job *job);
 
-/* Submits a maintenance job (auto-close, session and requester purge) and
- * forgets the addresses with nothing left to remember. */
+/* Submits a maintenance job (auto-close, session and requester purge;
+ * through hub_own_job) and forgets the addresses with nothing left to
+ * remember. */
 void hub_maintain(hub *h);
 
 /* Number of client addresses remembered (for tests). */

@@ -1,28 +1,20 @@
-/* pool: worker threads and job queues for chatdesk (see pool.h). One mutex
- * guards the queues; the workers of each stage wait on their stage's
- * condition variable. */
+/* pool: worker threads for chatdesk (see pool.h); the queues between them
+ * and the loop are a kb_workq with a queue per stage. */
 #define _GNU_SOURCE /* syscall(SYS_gettid) for the search threads' priority */
 #include "pool.h"
 #include "auth.h"
 #include "kb_log.h"
 #include "kb_lexicon.h"
 #include "kb_util.h"
+#include "kb_workq.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 enum { STAGE_REQUEST, STAGE_SEARCH, NSTAGES };
-
-struct queue {
-    struct desk_job *head, *tail;
-    size_t len;
-    pthread_cond_t cv;
-};
 
 struct worker {
     cd_pool *pool;
@@ -33,10 +25,7 @@ struct worker {
 };
 
 struct cd_pool {
-    pthread_mutex_t mu;
-    struct queue q[NSTAGES];          /* submitted, not started */
-    struct desk_job *d_head, *d_tail; /* done, not collected */
-    int stopping;
+    kb_workq *q;                      /* a queue per stage, and the done jobs */
     int stopped;                      /* threads joined */
     kb_lexicon *lexicon;              /* owned; shared read-only by the searchers */
     struct worker *workers;           /* owned array */
@@ -63,21 +52,27 @@ void pool_job_free(struct desk_job *job)
     free(job);
 }
 
-static void append(struct desk_job **head, struct desk_job **tail, struct desk_job *job)
+/* A list of jobs linked by next, built by kb_workq_take_done / _drain. */
+struct jlist {
+    struct desk_job *head, *tail;
+};
+
+static void jlist_add(void *arg, void *item)
 {
+    struct jlist *l = arg;
+    struct desk_job *job = item;
     job->next = NULL;
-    if (*tail)
-        (*tail)->next = job;
+    if (l->tail)
+        l->tail->next = job;
     else
-        *head = job;
-    *tail = job;
+        l->head = job;
+    l->tail = job;
 }
 
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     cd_pool *p = w->pool;
-    struct queue *q = &p->q[w->stage];
     if (w->stage == STAGE_SEARCH) {
         /* Linux: a thread's nice value is its own; failure only costs latency */
         pid_t tid = (pid_t)syscall(SYS_gettid);
@@ -85,19 +80,10 @@ static void *worker_main(void *arg)
             kb_debug("search thread: cannot lower its priority");
     }
     for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->stopping && !q->head)
-            pthread_cond_wait(&q->cv, &p->mu);
-        if (p->stopping) {
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
-        struct desk_job *job = q->head;
-        q->head = job->next;
-        if (!q->head)
-            q->tail = NULL;
-        q->len--;
-        pthread_mutex_unlock(&p->mu);
+        void *item;
+        if (kb_workq_pop(p->q, w->stage, 0, &item))
+            break; /* stopping */
+        struct desk_job *job = item;
 
         if (job->api)
             api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp);
@@ -110,9 +96,7 @@ static void *worker_main(void *arg)
                     job->search ? "suggestions" : proto_type_name(job->msg.type),
                     store_errmsg(desk_store(w->desk)));
 
-        pthread_mutex_lock(&p->mu);
-        append(&p->d_head, &p->d_tail, job);
-        pthread_mutex_unlock(&p->mu);
+        kb_workq_done(p->q, job);
         p->notify(p->ud);
     }
     return NULL;
@@ -123,9 +107,7 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
 {
     *out = NULL;
     cd_pool *p = kb_xcalloc(1, sizeof *p);
-    pthread_mutex_init(&p->mu, NULL);
-    for (int s = 0; s < NSTAGES; s++)
-        pthread_cond_init(&p->q[s].cv, NULL);
+    p->q = kb_workq_new(NSTAGES, POOL_MAX_QUEUE);
     p->notify = notify;
     p->ud = ud;
     p->desk_cfg = &cfg->desk;
@@ -147,82 +129,43 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
             return -1;
         }
     }
-    /* workers leave SIGINT/SIGTERM to the main thread and ignore SIGPIPE */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
-        int rc = pthread_create(&w->thread, NULL, worker_main, w);
-        if (rc) {
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
-            kb_seterr(err, errlen, "cannot start a worker thread: %s", strerror(rc));
+        if (kb_workq_thread(&w->thread, worker_main, w, err, errlen)) {
             pool_free(p);
             return -1;
         }
         w->started = 1;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     *out = p;
     return 0;
 }
 
 int pool_submit(cd_pool *p, struct desk_job *job)
 {
-    int rc = -1;
-    struct queue *q = &p->q[job->search ? STAGE_SEARCH : STAGE_REQUEST];
-    pthread_mutex_lock(&p->mu);
-    if (!p->stopping && q->len < POOL_MAX_QUEUE) {
-        append(&q->head, &q->tail, job);
-        q->len++;
-        pthread_cond_signal(&q->cv);
-        rc = 0;
-    }
-    pthread_mutex_unlock(&p->mu);
-    return rc;
+    return kb_workq_push(p->q, job->search ? STAGE_SEARCH : STAGE_REQUEST, job);
 }
 
 struct desk_job *pool_take_done(cd_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    struct desk_job *list = p->d_head;
-    p->d_head = p->d_tail = NULL;
-    pthread_mutex_unlock(&p->mu);
-    return list;
+    struct jlist l = {0};
+    kb_workq_take_done(p->q, jlist_add, &l);
+    return l.head;
 }
 
 struct desk_job *pool_stop(cd_pool *p)
 {
-    pthread_mutex_lock(&p->mu);
-    p->stopping = 1;
-    for (int s = 0; s < NSTAGES; s++)
-        pthread_cond_broadcast(&p->q[s].cv);
-    pthread_mutex_unlock(&p->mu);
+    kb_workq_stop(p->q);
     if (!p->stopped) {
         for (int i = 0; i < p->nworkers; i++)
             if (p->workers[i].started)
                 pthread_join(p->workers[i].thread, NULL);
         p->stopped = 1;
     }
-    /* no thread left: no lock needed; done jobs first, then each queue */
-    struct desk_job *list = p->d_head, *tail = p->d_tail;
-    for (int s = 0; s < NSTAGES; s++) {
-        struct queue *q = &p->q[s];
-        if (!q->head)
-            continue;
-        if (tail)
-            tail->next = q->head;
-        else
-            list = q->head;
-        tail = q->tail;
-        q->head = q->tail = NULL;
-        q->len = 0;
-    }
-    p->d_head = p->d_tail = NULL;
-    return list;
+    /* done jobs first, then each stage's queue */
+    struct jlist l = {0};
+    kb_workq_drain(p->q, jlist_add, &l);
+    return l.head;
 }
 
 void pool_free(cd_pool *p)
@@ -239,8 +182,6 @@ void pool_free(cd_pool *p)
         desk_free(p->workers[i].desk);
     free(p->workers);
     kb_lexicon_free(p->lexicon);
-    for (int s = 0; s < NSTAGES; s++)
-        pthread_cond_destroy(&p->q[s].cv);
-    pthread_mutex_destroy(&p->mu);
+    kb_workq_free(p->q);
     free(p);
 }

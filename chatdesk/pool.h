@@ -1,4 +1,4 @@
-/* pool: chatdesk's worker threads and the locked queues between them and
+/* pool: chatdesk's worker threads and the locked queues (a kb_workq) between them and
  * the service loop. The loop submits jobs (one client request, or one of the
  * daemon's own: catch-up, maintenance, a suggestion search); a free worker
  * runs it with its own struct desk (a PostgreSQL connection and an index

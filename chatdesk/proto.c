@@ -4,6 +4,7 @@
  * "id" (so later errors can echo it), "type", then the type's fields in the
  * order PROTOCOL.md lists them. */
 #include "proto.h"
+#include "kb_doc.h"
 #include "kb_utf8.h"
 #include "kb_util.h"
 
@@ -82,10 +83,7 @@ void desk_msg_fin(struct desk_msg *m)
 
 size_t proto_utf8_chars(const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
+    return kb_utf8_count(s, strlen(s));
 }
 
 /* ---- parsing --------------------------------------------------------------- */
@@ -278,13 +276,9 @@ static int parse_login(json_t *o, struct desk_msg *m, struct proto_error *err)
  * of them (no blanks, no empty element). */
 static int valid_kinds(const char *s)
 {
-    static const char *const kinds[] = {"article", "known_error", "standard"};
     for (;;) {
         size_t n = strcspn(s, ",");
-        int ok = 0;
-        for (size_t i = 0; i < sizeof kinds / sizeof *kinds && !ok; i++)
-            ok = strlen(kinds[i]) == n && strncmp(s, kinds[i], n) == 0;
-        if (!ok)
+        if (!kb_kind_valid(s, n))
             return 0;
         if (!s[n])
             return 1;

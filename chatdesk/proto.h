@@ -33,7 +33,7 @@
 #define PROTO_ITEM_MAX 200
 #define PROTO_COMMENT_MAX 2000
 #define PROTO_TICKET_MAX 24       /* "INC-" and up to 20 digits */
-#define PROTO_SEARCH_LIMIT 10     /* search: items by default */
+#define PROTO_SEARCH_LIMIT KB_SEARCH_DEFAULT_LIMIT /* search: items by default */
 #define PROTO_SEARCH_LIMIT_MAX 50 /* search: at most this many items */
 #define PROTO_SEARCH_OFFSET_MAX 10000
 #define PROTO_KIND_MAX 64         /* bytes of a search's kind list */

@@ -25,6 +25,7 @@
 #include "kb_net.h"
 #include "metrics.h"
 #include "pool.h"
+#include "kb_clock.h"
 #include "kb_util.h"
 
 #include <libwebsockets.h>
@@ -106,13 +107,6 @@ struct cd_server {
     struct lws_protocol_vhost_options pvo, pvo_default;
     lws_retry_bo_t retry;
 };
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- writing ----------------------------------------------------------------- */
 
@@ -747,7 +741,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
         lws_levels |= LLL_NOTICE;
     lws_set_log_level(lws_levels, lws_logger);
 
-    struct hub_ops ops = {ws_send, submit, s, mono};
+    struct hub_ops ops = {ws_send, submit, s, kb_clock_mono};
     struct hub_limits lim = {.max_frame = cfg->max_frame, .rate = cfg->rate, .burst = cfg->burst};
     lim.hello_per_minute = cfg->hello_per_minute;
     lim.hello_burst = cfg->hello_burst;

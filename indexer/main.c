@@ -95,11 +95,12 @@ static int cmd_tokenize(const struct args *a)
 {
     struct kb_buf in;
     kb_buf_init(&in);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-        kb_buf_add(&in, chunk, n);
     char err[KB_ERR_MAX];
+    if (kb_buf_read(&in, stdin)) {
+        fprintf(stderr, "indexer: tokenize: cannot read the standard input\n");
+        kb_buf_fin(&in);
+        return 1;
+    }
     kb_lexicon *lx = kb_lexicon_new_builtin();
     kb_analyzer *an = NULL;
     int rc = 1;

@@ -4,6 +4,7 @@
  * length it is given; decoded strings are fresh heap copies. */
 #include "codec.h"
 #include "kb_search.h"
+#include "kb_doc.h"
 #include "kb_utf8.h"
 #include "kb_util.h"
 
@@ -346,21 +347,6 @@ int codec_parse_head(const char *buf, size_t len, struct codec_head *h, size_t *
     return 0;
 }
 
-int codec_token_equal(const char *given, size_t given_len, const char *want)
-{
-    size_t wl = strlen(want);
-    if (wl == 0 || !given)
-        return 0;
-    /* every byte of want is looked at whatever given holds, so the time
-     * depends on the configured token's length only */
-    volatile unsigned char acc = (unsigned char)(given_len != wl);
-    for (size_t i = 0; i < wl; i++) {
-        unsigned char g = given_len ? (unsigned char)given[i % given_len] : 0;
-        acc |= (unsigned char)(g ^ (unsigned char)want[i]);
-    }
-    return acc == 0;
-}
-
 /* ---- the request target ------------------------------------------------------ */
 
 void sd_request_fin(struct sd_request *r)
@@ -455,9 +441,9 @@ static int parse_uint(const char *s, size_t n, uint32_t *out)
     return 0;
 }
 
-/* Is every comma-separated item of v (ignoring spaces and empty items) one
- * of allowed[]? */
-static int check_list(const char *v, const char *const *allowed)
+/* Is every comma-separated item of v (ignoring spaces and empty items)
+ * accepted by allowed(item, length)? 0 if so, else -1. */
+static int check_list(const char *v, int (*allowed)(const char *, size_t))
 {
     const char *p = v;
     while (*p) {
@@ -471,11 +457,7 @@ static int check_list(const char *v, const char *const *allowed)
             e--;
         if (e == b)
             continue;
-        size_t k;
-        for (k = 0; allowed[k]; k++)
-            if (strlen(allowed[k]) == (size_t)(e - b) && memcmp(allowed[k], b, (size_t)(e - b)) == 0)
-                break;
-        if (!allowed[k])
+        if (!allowed(b, (size_t)(e - b)))
             return -1;
     }
     return 0;
@@ -499,8 +481,15 @@ static void add_filter(char **slot, char *value)
     *slot = j;
 }
 
-static const char *const kinds[] = {"article", "known_error", "standard", NULL};
-static const char *const langs[] = {"zh", "en", "mixed", NULL};
+/* lang: one of the languages the corpus reader assigns (kb_doc.h) */
+static int lang_valid(const char *s, size_t n)
+{
+    static const char *const langs[] = {"zh", "en", "mixed"};
+    for (size_t i = 0; i < sizeof langs / sizeof *langs; i++)
+        if (strlen(langs[i]) == n && memcmp(langs[i], s, n) == 0)
+            return 1;
+    return 0;
+}
 
 /* One name=value pair of the query string, raw. */
 static int handle_param(struct sd_request *req, const char *p, size_t n, int *have_q,
@@ -581,9 +570,7 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
         }
         if (is_limit) {
             /* 0 means the default; above the maximum is clamped */
-            req->limit = v == 0 ? CODEC_DEFAULT_LIMIT
-                         : v > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
-                                                   : v;
+            req->limit = kb_search_limit(v);
             *have_limit = 1;
         } else {
             if (v > CODEC_MAX_OFFSET) {
@@ -609,11 +596,11 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
         set_err(err, 400, "bad_filter", "%s is longer than %d bytes", label, CODEC_MAX_VALUE);
         goto out;
     }
-    if (slot == &req->kind && check_list(val, kinds)) {
+    if (slot == &req->kind && check_list(val, kb_kind_valid)) {
         set_err(err, 400, "bad_kind", "kind must be article, known_error or standard");
         goto out;
     }
-    if (slot == &req->lang && check_list(val, langs)) {
+    if (slot == &req->lang && check_list(val, lang_valid)) {
         set_err(err, 400, "bad_lang", "lang must be zh, en or mixed");
         goto out;
     }

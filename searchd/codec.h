@@ -22,12 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kb_search.h"
+
 #define CODEC_MAX_HEAD (64 * 1024)           /* request line + headers */
 #define CODEC_MAX_DISCARD (16 * 1024 * 1024) /* an over-long head is read this far */
 #define CODEC_MAX_HEADERS 100
 #define CODEC_MAX_OFFSET 10000
 #define CODEC_MAX_VALUE 1024 /* bytes of a filter value or id after decoding */
-#define CODEC_DEFAULT_LIMIT 10
+#define CODEC_DEFAULT_LIMIT KB_SEARCH_DEFAULT_LIMIT
 /* /suggest's q: kb_search_suggest refuses longer prefixes (KB_SEARCH_EINPUT;
  * the limit lives in kb_search.c, not in its header) */
 #define CODEC_MAX_SUGGEST KB_SEARCH_MAX_PREFIX
@@ -94,9 +96,6 @@ void codec_head_overflow(const char *buf, size_t len, struct codec_error *err);
  * the blank line, or 0 if it is not in this chunk. *state starts at 0. */
 size_t codec_scan_head_end(unsigned *state, const char *chunk, size_t len);
 
-/* Constant-time comparison of a presented token with the configured one
- * (time depends only on the configured token's length). 1 if equal. */
-int codec_token_equal(const char *given, size_t given_len, const char *want);
 
 struct sd_request {
     enum sd_endpoint ep;

@@ -7,7 +7,6 @@
 #include "kb_search.h"
 #include "kb_util.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,43 +193,6 @@ static int set_key(void *ud, const char *key, const char *value, char *err, size
     return config_set(ud, key, value, err, errlen) ? -1 : 0;
 }
 
-static int load_file(struct sd_config *cfg, const char *path, char *err, size_t errlen)
-{
-    return kb_config_read(path, file_keys, NKEYS, set_key, cfg, err, errlen);
-}
-
-/* ---- flags -------------------------------------------------------------------- */
-
-enum { OPT_INDEX = 1, OPT_LISTEN, OPT_CONFIG, OPT_TOKEN, OPT_THREADS, OPT_WWW, OPT_LOG,
-       OPT_CACHE, OPT_HELP };
-
-static const struct option long_opts[] = {
-    {"index", required_argument, NULL, OPT_INDEX},
-    {"listen", required_argument, NULL, OPT_LISTEN},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"agent-token", required_argument, NULL, OPT_TOKEN},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"www", required_argument, NULL, OPT_WWW},
-    {"log-level", required_argument, NULL, OPT_LOG},
-    {"cache-mb", required_argument, NULL, OPT_CACHE},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-static const char *opt_key(int opt)
-{
-    switch (opt) {
-    case OPT_INDEX: return "index";
-    case OPT_LISTEN: return "listen";
-    case OPT_TOKEN: return "agent_token";
-    case OPT_THREADS: return "threads";
-    case OPT_WWW: return "www";
-    case OPT_LOG: return "log_level";
-    case OPT_CACHE: return "cache_mb";
-    default: return NULL;
-    }
-}
-
 void sd_config_fin(struct sd_config *cfg)
 {
     free(cfg->index);
@@ -253,60 +215,14 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->cache_mb = SD_DEFAULT_CACHE_MB;
     kb_net_config_init(&cfg->net, SD_DEFAULT_PER_ADDRESS);
 
-    /* first pass: collect the flags, so the file can be applied before them */
-    struct { int opt; const char *val; } flags[64];
-    size_t nflags = 0;
-    const char *config_path = NULL;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            sd_config_usage(stdout);
-            sd_config_fin(cfg);
-            return 1;
-        }
-        if (c == '?' || c == ':') {
-            if (c == ':')
-                kb_seterr(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
-            else
-                kb_seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
-            sd_config_fin(cfg);
-            return -1;
-        }
-        if (c == OPT_CONFIG) {
-            config_path = optarg;
-            continue;
-        }
-        if (nflags == sizeof flags / sizeof *flags) {
-            kb_seterr(err, errlen, "too many options");
-            sd_config_fin(cfg);
-            return -1;
-        }
-        flags[nflags].opt = c;
-        flags[nflags].val = optarg;
-        nflags++;
-    }
-    if (optind < argc) {
-        kb_seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+    /* the file keys but the connection caps' are flags too */
+    int rc = kb_config_args(argc, argv, file_keys, NKEYS, NKEYS - KB_NET_CONFIG_NKEYS, set_key, cfg,
+                            err, errlen);
+    if (rc == 1)
+        sd_config_usage(stdout);
+    if (rc) {
         sd_config_fin(cfg);
-        return -1;
-    }
-    if (config_path && load_file(cfg, config_path, err, errlen)) {
-        sd_config_fin(cfg);
-        return -1;
-    }
-    for (size_t i = 0; i < nflags; i++) {
-        char msg[KB_ERR_MAX];
-        const char *key = opt_key(flags[i].opt);
-        if (config_set(cfg, key, flags[i].val, msg, sizeof msg)) {
-            /* name the flag, not the key: "--threads: ..." */
-            const char *colon = strchr(msg, ':');
-            kb_seterr(err, errlen, "--%s%s", long_opts[flags[i].opt - 1].name,
-                      colon ? colon : msg);
-            sd_config_fin(cfg);
-            return -1;
-        }
+        return rc;
     }
     if (!cfg->index) {
         kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");

@@ -47,6 +47,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "kb_net.h"
+#include "kb_clock.h"
 #include "kb_util.h"
 
 #include <libwebsockets.h>
@@ -151,7 +152,7 @@ static void inflight(struct conn *c, int on)
 static void respond(struct conn *c, struct sd_response *resp, enum sd_endpoint ep,
                     double t_start)
 {
-    double secs = pool_now() - t_start;
+    double secs = kb_clock_mono() - t_start;
     metrics_request(ep, resp->status, secs);
     kb_debug("conn %llu: %s -> %d (%.2f ms)", c->id, codec_endpoint_name(ep), resp->status,
              secs * 1000);
@@ -199,7 +200,7 @@ static void start_discard(struct conn *c, const struct codec_error *e)
     c->discarded = c->in.len;
     kb_buf_reset(&c->in);
     if (k) { /* the end was already in the buffer */
-        respond_error(c, &c->pending, SD_EP_OTHER, pool_now());
+        respond_error(c, &c->pending, SD_EP_OTHER, kb_clock_mono());
         return;
     }
     c->st = CS_DISCARD;
@@ -219,7 +220,7 @@ static void process_input(sd_http *h, struct conn *c)
     int rc = codec_parse_head(c->in.data, c->in.len, &hd, &used, &e);
     if (rc == CODEC_MORE)
         return; /* the HEAD_SECS timeout was set when the head's first bytes came */
-    double t0 = pool_now();
+    double t0 = kb_clock_mono();
     c->close_after = 0;
     c->keepalive = 0;
     c->head_only = 0;
@@ -242,7 +243,7 @@ static void process_input(sd_http *h, struct conn *c)
     if (hd.has_body)
         c->close_after = 1; /* bodies are not read: the lingering close drops them */
     if (prc == 0 && h->cfg->agent_token && hd.token)
-        req.internal = codec_token_equal(hd.token, hd.token_len, h->cfg->agent_token);
+        req.internal = kb_net_token_equal(hd.token, hd.token_len, h->cfg->agent_token);
     if (prc == 0 && req.ep == SD_EP_METRICS &&
         !kb_net_metrics_allowed(&h->cfg->net, &c->peer, hd.token, hd.token_len)) {
         /* metrics_access (kb_net.h): loopback only, a token, or public */
@@ -366,7 +367,7 @@ static void on_rx(sd_http *h, struct conn *c, const char *in, size_t len)
         size_t k = codec_scan_head_end(&c->scan, in, len);
         c->discarded += len;
         if (k || c->discarded >= CODEC_MAX_DISCARD)
-            respond_error(c, &c->pending, SD_EP_OTHER, pool_now());
+            respond_error(c, &c->pending, SD_EP_OTHER, kb_clock_mono());
         return;
     }
     case CS_BUSY:
@@ -394,7 +395,7 @@ static void collect_done(sd_http *h)
             respond(c, &job->resp, job->req.ep, job->t_start);
         } else {
             /* the client went away meanwhile: count the answer, drop it */
-            metrics_request(job->req.ep, job->resp.status, pool_now() - job->t_start);
+            metrics_request(job->req.ep, job->resp.status, kb_clock_mono() - job->t_start);
         }
         conn_release(c);
         pool_job_free(job);
@@ -435,7 +436,7 @@ static void refuse(struct conn *c)
     }
     c->keepalive = 0;
     c->close_after = 1;
-    respond_error(c, &e, SD_EP_OTHER, pool_now());
+    respond_error(c, &e, SD_EP_OTHER, kb_clock_mono());
 }
 
 /* A connection adopted with refused / peer has closed: give its place back. */

@@ -1,5 +1,5 @@
-/* pool: searchd's worker threads and the two locked queues between them and
- * the service loop. The loop submits jobs (a parsed request); a worker runs
+/* pool: searchd's worker threads and the locked queues (a kb_workq)
+ * between them and the service loop. The loop submits jobs (a parsed request); a worker runs
  * it with its own kb_searcher (Xapian handles are not thread-safe, so each
  * worker has one, all sharing one read-only kb_lexicon), puts the finished
  * job on the done queue and calls the notify function (the transport's
@@ -21,7 +21,7 @@ struct sd_job {
     void *conn;              /* the transport's connection; opaque here */
     struct sd_request req;   /* owned by the job */
     struct sd_response resp; /* filled by the worker; owned by the job */
-    double t_start;          /* monotonic seconds: the request was complete */
+    double t_start;          /* kb_clock_mono seconds: the request was complete */
     int server_error;        /* the answer is a 5xx */
 };
 
@@ -57,8 +57,5 @@ struct sd_job *pool_stop(sd_pool *p);
 /* Stops (if needed) and frees the pool, its searchers and lexicon. Jobs not
  * collected are freed. NULL is a no-op. */
 void pool_free(sd_pool *p);
-
-/* Seconds on the monotonic clock. */
-double pool_now(void);
 
 #endif

@@ -1,10 +1,12 @@
-/* kb_config: `key = value` files, ranged integers, listen addresses. */
+/* kb_config: `key = value` files, the command line with the same keys,
+ * ranged integers, listen addresses. */
 #include "kb_config.h"
 #include "kb_util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,5 +138,73 @@ int kb_config_read(const char *path, const char *const *keys, size_t nkeys, kb_c
     }
     free(seen);
     free(text);
+    return rc;
+}
+
+enum { OPT_HELP = 1000, OPT_CONFIG, OPT_KEY }; /* OPT_KEY + i: keys[i] */
+
+int kb_config_args(int argc, char **argv, const char *const *keys, size_t nkeys, size_t nflags,
+                   kb_config_set_cb set, void *ud, char *err, size_t errlen)
+{
+    if (nflags > nkeys)
+        nflags = nkeys;
+    struct option *opts = kb_xcalloc(nflags + 3, sizeof *opts);
+    char **names = kb_xcalloc(nflags ? nflags : 1, sizeof *names);
+    for (size_t i = 0; i < nflags; i++) {
+        names[i] = kb_xstrdup(keys[i]);
+        for (char *p = names[i]; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        opts[i] = (struct option){names[i], required_argument, NULL, OPT_KEY + (int)i};
+    }
+    opts[nflags] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+    opts[nflags + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    /* first pass: collect the flags, so the file can be applied before them */
+    struct flag {
+        size_t key;
+        const char *val;
+    } *flags = kb_xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *flags);
+    size_t n = 0;
+    const char *config_path = NULL;
+    int rc = 0, c;
+    opterr = 0;
+    optind = 1;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == OPT_HELP)
+            rc = 1;
+        else if (c == ':' || c == '?' || c < OPT_HELP) {
+            if (c == ':')
+                kb_seterr(err, errlen, "%s needs a value (see --help)", argv[optind - 1]);
+            else
+                kb_seterr(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+            rc = -1;
+        } else if (c == OPT_CONFIG) {
+            config_path = optarg;
+        } else {
+            flags[n].key = (size_t)(c - OPT_KEY);
+            flags[n].val = optarg;
+            n++;
+        }
+    }
+    if (rc == 0 && optind < argc) {
+        kb_seterr(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        rc = -1;
+    }
+    if (rc == 0 && config_path)
+        rc = kb_config_read(config_path, keys, nkeys, set, ud, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char msg[KB_ERR_MAX];
+        if (set(ud, keys[flags[i].key], flags[i].val, msg, sizeof msg)) {
+            /* name the flag, not the key: "--threads: ..." */
+            const char *colon = strchr(msg, ':');
+            kb_seterr(err, errlen, "--%s%s", names[flags[i].key], colon ? colon : msg);
+            rc = -1;
+        }
+    }
+    free(flags);
+    for (size_t i = 0; i < nflags; i++)
+        free(names[i]);
+    free(names);
+    free(opts);
     return rc;
 }

@@ -19,6 +19,19 @@ typedef int (*kb_config_set_cb)(void *ud, const char *key, const char *value, ch
 int kb_config_read(const char *path, const char *const *keys, size_t nkeys, kb_config_set_cb set,
                    void *ud, char *err, size_t errlen);
 
+/* The command line of a daemon, with the same keys: each of the first
+ * nflags keys is also a flag --KEY (underscores written as dashes) taking a
+ * value; --config FILE reads the file (kb_config_read with all nkeys keys)
+ * before the flags are applied, whatever their order, so flags win; --help
+ * stops at once. set is called as for the file, with the key's name. An
+ * unknown option, a flag without its value, an argument that is not an
+ * option, or a value refused by set (its message then names the flag:
+ * "--max-frame: ...") is an error. Returns 0, 1 for --help (nothing set),
+ * or -1 with a message in err (values already set stay set). Uses getopt:
+ * not thread-safe. */
+int kb_config_args(int argc, char **argv, const char *const *keys, size_t nkeys, size_t nflags,
+                   kb_config_set_cb set, void *ud, char *err, size_t errlen);
+
 /* A decimal integer in [lo, hi] (digits only). Returns 0 and *out, or -1. */
 int kb_config_int(const char *s, long lo, long hi, long *out);
 

@@ -54,6 +54,14 @@ const char *kb_kind_name(enum kb_kind kind)
     return (unsigned)kind < KB_KIND_COUNT ? kind_names[kind] : "unknown";
 }
 
+int kb_kind_valid(const char *name, size_t n)
+{
+    for (int i = 0; i < KB_KIND_COUNT; i++)
+        if (strlen(kind_names[i]) == n && memcmp(name, kind_names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 int kb_kind_parse(const char *name)
 {
     for (int i = 0; i < KB_KIND_COUNT; i++)

@@ -63,10 +63,12 @@ struct kb_doc *kb_doc_new(enum kb_kind kind);
 /* Frees doc and all its strings. kb_doc_free(NULL) is a no-op. */
 void kb_doc_free(struct kb_doc *doc);
 
-/* "article", "known_error", "standard"; kb_kind_parse returns -1 for an
- * unknown name. */
+/* The one list of document kinds: "article", "known_error", "standard".
+ * kb_kind_parse returns -1 for an unknown name (or NULL); kb_kind_valid
+ * says whether the n bytes at name (not NUL-terminated) are a kind's name. */
 const char *kb_kind_name(enum kb_kind kind);
 int kb_kind_parse(const char *name);
+int kb_kind_valid(const char *name, size_t n);
 
 /* Replaces *field with a copy of value (NULL clears it). */
 void kb_doc_set(char **field, const char *value);

@@ -15,15 +15,6 @@ struct kb_lexicon {
     size_t maxchars;
 };
 
-static size_t count_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static size_t find_slot(const kb_lexicon *lx, const char *w, size_t len)
 {
     size_t mask = lx->cap - 1;
@@ -70,7 +61,7 @@ void kb_lexicon_free(kb_lexicon *lx)
 
 int kb_lexicon_add(kb_lexicon *lx, const char *word, size_t len)
 {
-    size_t chars = count_chars(word, len);
+    size_t chars = kb_utf8_count(word, len);
     if (chars < 2)
         return 0;
     size_t i = find_slot(lx, word, len);

@@ -175,12 +175,13 @@ int kb_net_config_check(const struct kb_net_config *c, char *err, size_t errlen)
     return 0;
 }
 
-/* Constant-time for a given want: every byte of want is looked at. */
-static int token_equal(const char *given, size_t given_len, const char *want)
+int kb_net_token_equal(const char *given, size_t given_len, const char *want)
 {
     size_t wl = strlen(want);
     if (wl == 0 || !given)
         return 0;
+    /* every byte of want is looked at whatever given holds, so the time
+     * depends on the configured token's length only */
     volatile unsigned char acc = (unsigned char)(given_len != wl);
     for (size_t i = 0; i < wl; i++) {
         unsigned char g = given_len ? (unsigned char)given[i % given_len] : 0;
@@ -196,7 +197,7 @@ int kb_net_metrics_allowed(const struct kb_net_config *c, const struct kb_addr *
     case KB_METRICS_PUBLIC:
         return 1;
     case KB_METRICS_TOKEN:
-        return c->metrics_token && token_equal(token, token_len, c->metrics_token);
+        return c->metrics_token && kb_net_token_equal(token, token_len, c->metrics_token);
     case KB_METRICS_LOOPBACK:
     default:
         return kb_addr_is_loopback(peer);

@@ -64,6 +64,7 @@ struct kb_net_config {
 #define KB_NET_CONFIG_KEYS                                                                  \
     "max_connections", "max_connections_per_address", "max_open_files", "metrics_access",  \
         "metrics_token"
+#define KB_NET_CONFIG_NKEYS 5 /* how many KB_NET_CONFIG_KEYS are */
 
 /* Defaults: KB_NET_DEFAULT_MAX_CONNECTIONS in all, per_address_default per
  * address, max_open_files 0 (derived), metrics on loopback only. */
@@ -80,6 +81,11 @@ int kb_net_config_check(const struct kb_net_config *c, char *err, size_t errlen)
 /* May a /metrics request from peer, carrying the bearer token token[0,
  * token_len) (NULL when none), be answered? The token is compared in time
  * that depends on the configured token's length only. */
+/* Constant-time comparison of a presented token (given_len bytes; given
+ * may be NULL) with the configured one, want (time depends only on want's
+ * length). 1 if equal; an empty want never matches. */
+int kb_net_token_equal(const char *given, size_t given_len, const char *want);
+
 int kb_net_metrics_allowed(const struct kb_net_config *c, const struct kb_addr *peer,
                            const char *token, size_t token_len);
 

@@ -14,6 +14,7 @@
  * (completions, known words) and spelling corrections. */
 #include "kb_search.h"
 #include "kb_analyzer.h"
+#include "kb_clock.h"
 #include "kb_doc.h"
 #include "kb_map.h"
 #include "kb_schema.h"
@@ -1551,11 +1552,9 @@ static char *spell(struct build *b, const char *nq)
 
 /* ---- running a search ---------------------------------------------------------------- */
 
-static double now_ms(void)
+uint32_t kb_search_limit(uint32_t asked)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
+    return asked == 0 ? KB_SEARCH_DEFAULT_LIMIT : asked > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT : asked;
 }
 
 static void build_fin(struct build *b)
@@ -1843,8 +1842,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     int rc = build_query(s, req, nq, nqlen, b, &q, err, errlen);
     if (rc < 0 || !q)
         return rc;
-    uint32_t limit = req->limit == 0 ? 10 : req->limit > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT
-                                                                             : req->limit;
+    uint32_t limit = kb_search_limit(req->limit);
     /* the first RERANK_DEPTH results are fetched and re-ranked together,
        so a page boundary never splits a re-ranked group */
     int rerank = req->offset + limit <= RERANK_DEPTH;
@@ -1932,7 +1930,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
                   char *err, size_t errlen)
 {
     memset(res, 0, sizeof *res);
-    double t0 = now_ms();
+    double t0 = kb_clock_ms();
     if (usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
     if (req->qlen > KB_SEARCH_MAX_QUERY) {
@@ -1975,7 +1973,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         kb_search_res_fin(res);
         return rc;
     }
-    res->took_ms = now_ms() - t0;
+    res->took_ms = kb_clock_ms() - t0;
     return 0;
 }
 

@@ -44,6 +44,11 @@ typedef struct kb_searcher kb_searcher;
 
 #define KB_SEARCH_MAX_QUERY 4096 /* bytes; longer queries are KB_SEARCH_EINPUT */
 #define KB_SEARCH_MAX_LIMIT 100  /* limit is clamped to this */
+#define KB_SEARCH_DEFAULT_LIMIT 10 /* limit 0 means this */
+
+/* The one result-limit clamp: 0 gives KB_SEARCH_DEFAULT_LIMIT, above
+ * KB_SEARCH_MAX_LIMIT gives the maximum, anything else itself. */
+uint32_t kb_search_limit(uint32_t asked);
 #define KB_SEARCH_MAX_PREFIX 256 /* bytes; a longer suggest prefix is KB_SEARCH_EINPUT */
 
 /* Opens index (read-only) with lexicon lx, which must outlive the searcher.
@@ -72,7 +77,7 @@ struct kb_search_req {
     const char *standard;     /* a standard's slug (see kb_std in results) */
     int internal;             /* non-zero: include internal documents */
     uint32_t offset;
-    uint32_t limit;           /* 0 means 10; clamped to KB_SEARCH_MAX_LIMIT */
+    uint32_t limit;           /* as kb_search_limit clamps it */
     size_t snippet_bytes;     /* 0 means 240 */
     int no_facets;            /* skip facet counting */
     int no_suggestion;        /* skip the spelling suggestion */

@@ -14,6 +14,7 @@
  *   7. find the title, then build and hand out the documents. */
 #include "kb_stdparse.h"
 #include "kb_doc.h"
+#include "kb_utf8.h"
 #include "kb_util.h"
 
 #include <stdint.h>
@@ -82,27 +83,18 @@ struct parser {
 
 /* ---- UTF-8 helpers (input is sanitised, so always valid) ---------------- */
 
+/* The code point at s[0..n) (kb_utf8_next) and its length in *adv; 0 with
+ * *adv 0 for n 0. */
 static uint32_t u8get(const char *s, size_t n, size_t *adv)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
     if (n == 0) {
         *adv = 0;
         return 0;
     }
-    if (p[0] < 0x80) {
-        *adv = 1;
-        return p[0];
-    }
-    size_t need = p[0] >= 0xF0 ? 3 : p[0] >= 0xE0 ? 2 : 1;
-    if (need >= n) { /* cannot happen on sanitised text; be safe */
-        *adv = n;
-        return 0xFFFD;
-    }
-    uint32_t cp = p[0] & (0x3F >> need);
-    for (size_t i = 1; i <= need; i++)
-        cp = (cp << 6) | (p[i] & 0x3F);
-    *adv = need + 1;
-    return cp;
+    int32_t cp = kb_utf8_next(s, n, &i);
+    *adv = i;
+    return cp < 0 ? 0xFFFD : (uint32_t)cp; /* cannot happen on sanitised text */
 }
 
 /* Last code point of s[0..n) and where it starts. */
@@ -121,25 +113,7 @@ static uint32_t u8last(const char *s, size_t n, size_t *start)
 static void u8put(struct kb_buf *b, uint32_t cp)
 {
     char t[4];
-    if (cp < 0x80) {
-        t[0] = (char)cp;
-        kb_buf_add(b, t, 1);
-    } else if (cp < 0x800) {
-        t[0] = (char)(0xC0 | (cp >> 6));
-        t[1] = (char)(0x80 | (cp & 0x3F));
-        kb_buf_add(b, t, 2);
-    } else if (cp < 0x10000) {
-        t[0] = (char)(0xE0 | (cp >> 12));
-        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (char)(0x80 | (cp & 0x3F));
-        kb_buf_add(b, t, 3);
-    } else {
-        t[0] = (char)(0xF0 | (cp >> 18));
-        t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[3] = (char)(0x80 | (cp & 0x3F));
-        kb_buf_add(b, t, 4);
-    }
+    kb_buf_add(b, t, kb_utf8_encode((int32_t)cp, t));
 }
 
 static int is_cjk(uint32_t c)
@@ -166,15 +140,6 @@ static int is_dash_cp(uint32_t c)
 {
     return c == '-' || c == 0x2010 || c == 0x2011 || c == 0x2012 || c == 0x2013 ||
            c == 0x2014 || c == 0x2015 || c == 0xFF0D || c == 0x2212;
-}
-
-static size_t count_cps(const char *s, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            c++;
-    return c;
 }
 
 static int has_prefix(const char *s, size_t n, const char *pre)
@@ -213,39 +178,15 @@ static void sanitise(const char *in, size_t len, struct kb_buf *out)
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp, min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else {
+        size_t next = i;
+        int32_t dec = kb_utf8_next(in, len, &next);
+        if (dec < 0) { /* an invalid or truncated sequence: one byte at a time */
             u8put(out, 0xFFFD);
             i++;
             continue;
         }
-        int bad = i + need >= len;
-        for (size_t j = 1; !bad && j <= need; j++) {
-            unsigned char d = (unsigned char)in[i + j];
-            if ((d & 0xC0) != 0x80)
-                bad = 1;
-            else
-                cp = (cp << 6) | (d & 0x3F);
-        }
-        if (bad || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-            u8put(out, 0xFFFD);
-            i++;
-            continue;
-        }
-        i += need + 1;
+        uint32_t cp = (uint32_t)dec;
+        i = next;
         if (cp == 0xFEFF || cp == 0x200B)
             continue;
         if (cp == 0x2028 || cp == 0x2029)
@@ -333,7 +274,7 @@ static int is_annex_heading(const char *s, size_t n)
 {
     char sq[256];
     size_t m = squeeze(s, n, sq, sizeof sq);
-    if (m >= sizeof sq || count_cps(sq, m) > 60)
+    if (m >= sizeof sq || kb_utf8_count(sq, m) > 60)
         return 0;
     /* a sentence mentioning an annex ("附录A中列出了……。") is not one */
     static const char *const stops[] = {"。", "；", "，", ",", ";"};
@@ -703,7 +644,7 @@ static void classify(struct parser *P)
             int j = i + d;
             while (j >= 0 && j < P->nlines && (P->lines[j].flags & LF_BLANK))
                 j += d;
-            if (j >= 0 && j < P->nlines && count_cps(P->lines[j].t, P->lines[j].n) == 1 &&
+            if (j >= 0 && j < P->nlines && kb_utf8_count(P->lines[j].t, P->lines[j].n) == 1 &&
                 !(P->lines[j].flags & LF_PAGENUM))
                 vertical = 1;
         }
@@ -833,7 +774,7 @@ static void mark_toc(struct parser *P)
                     squeeze(s, e, key, sizeof key);
             } else if (fw != FW_NONE) {
                 squeeze(L->t, L->n, key, sizeof key);
-            } else if (parse_num(L->t, L->n, &num, &r, &rn, &sep) && count_cps(r, rn) <= 60 &&
+            } else if (parse_num(L->t, L->n, &num, &r, &rn, &sep) && kb_utf8_count(r, rn) <= 60 &&
                        !(L->flags & LF_BULLET)) {
                 num_key(&num, key, sizeof key);
             } else if (is_annex_heading(L->t, L->n)) {
@@ -1106,7 +1047,7 @@ static void find_cands(struct parser *P)
                 continue;
             size_t st;
             uint32_t e = u8last(Q->t, Q->n, &st);
-            if (Q->cand < 0 && is_cjk(e) && count_cps(Q->t, Q->n) >= 30)
+            if (Q->cand < 0 && is_cjk(e) && kb_utf8_count(Q->t, Q->n) >= 30)
                 c.weight -= 3;
             break;
         }
@@ -1206,7 +1147,7 @@ static int title_like(const struct line *L)
         return 0;
     const char *s = L->t;
     size_t n = L->n;
-    if (count_cps(s, n) > 60 || looks_numbered(L) || is_list_marker(s, n) ||
+    if (kb_utf8_count(s, n) > 60 || looks_numbered(L) || is_list_marker(s, n) ||
         front_word(s, n) != FW_NONE)
         return 0;
     static const char *const bad[] = {"。", "；", "，", ",", ";", "本标准", "本规范", "本部分",
@@ -1331,11 +1272,11 @@ static void mark_title_lines(struct parser *P, int from)
     char want[4][512];
     int nw = 0;
     size_t m = squeeze(P->title, strlen(P->title), want[nw], sizeof want[0]);
-    if (m < sizeof want[0] && count_cps(want[nw], m) >= 4)
+    if (m < sizeof want[0] && kb_utf8_count(want[nw], m) >= 4)
         nw++;
     for (int q = 0; q < P->ntitle_parts && nw < 4; q++) {
         m = squeeze(P->title_parts[q], strlen(P->title_parts[q]), want[nw], sizeof want[0]);
-        if (m < sizeof want[0] && count_cps(want[nw], m) >= 4)
+        if (m < sizeof want[0] && kb_utf8_count(want[nw], m) >= 4)
             nw++;
     }
     for (int i = from; i < P->nlines; i++) {

@@ -111,3 +111,11 @@ const char *kb_utf8_strerror(int rc)
     default: return "unknown UTF-8 error";
     }
 }
+
+size_t kb_utf8_count(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}

@@ -42,6 +42,10 @@ static inline int32_t kb_utf8_next(const char *str, size_t len, size_t *i)
  * value that is not a Unicode scalar. */
 size_t kb_utf8_encode(int32_t cp, char *out);
 
+/* The number of code points in s[0..len) (UTF-8 known to be valid): the
+ * bytes that are not continuation bytes. */
+size_t kb_utf8_count(const char *s, size_t len);
+
 /* Describes an error code ("invalid UTF-8", ...). */
 const char *kb_utf8_strerror(int rc);
 

@@ -206,11 +206,7 @@ int kb_read_file(const char *path, char **out, size_t *len, char *err, size_t er
     }
     struct kb_buf b;
     kb_buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kb_buf_add(&b, chunk, n);
-    int bad = ferror(f);
+    int bad = kb_buf_read(&b, f);
     fclose(f);
     if (bad) {
         kb_seterr(err, errlen, "%s: read error", path);
@@ -220,6 +216,15 @@ int kb_read_file(const char *path, char **out, size_t *len, char *err, size_t er
     *len = b.len;
     *out = kb_buf_take(&b);
     return 0;
+}
+
+int kb_buf_read(struct kb_buf *b, FILE *f)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        kb_buf_add(b, chunk, n);
+    return ferror(f) ? -1 : 0;
 }
 
 uint64_t kb_hash64(const void *p, size_t n)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #define KB_ERR_MAX 512
 
@@ -43,6 +44,9 @@ void kb_buf_addc(struct kb_buf *b, char c);
 void kb_buf_printf(struct kb_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *kb_buf_take(struct kb_buf *b);
+/* Appends all that is left to read from f to b. Returns 0, or -1 on a read
+ * error (what was read before it stays in b). */
+int kb_buf_read(struct kb_buf *b, FILE *f);
 
 /* JSON written straight into a buffer, byte for byte as Jansson's compact
  * dump writes it (its JSON_COMPACT output, not ASCII-escaped): s[0, n) as a

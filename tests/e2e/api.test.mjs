@@ -6,13 +6,13 @@
 // No sleeps: every wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -23,56 +23,12 @@ const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 const BODY_MAX = 64 * 1024;
 
+const startDaemon = (args, timeoutMs = 30000) => startProc(CHATDESK, args, timeoutMs);
+const stopDaemon = (d, deadlineMs = 15000) => stopProc(d, deadlineMs);
 let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
 const sockets = new Set();
 
-function run(file, args, { input, env, timeoutMs = 120000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
-async function mustRun(file, args, opts) {
-  const r = await run(file, args, opts);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
 const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
-
-function startDaemon(args, timeoutMs = 30000) {
-  const child = spawn(CHATDESK, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    d.exited = { code, signal };
-    resolve(d.exited);
-  }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log += s; });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chatdesk not ready\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out += s;
-      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m.exec(d.out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    d.exit.then((e) => { clearTimeout(timer); reject(new Error(`chatdesk exited ${JSON.stringify(e)}\n${d.log}`)); });
-  });
-  return d;
-}
-
-async function stopDaemon(d, deadlineMs = 15000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
-}
 
 // ---- HTTP --------------------------------------------------------------------------
 
@@ -102,10 +58,16 @@ function assertError(r, status, code) {
   assert.equal(r.headers.get('cache-control'), 'no-store');
 }
 
+// Logs in; a 503 try_later (every place at the password-hashing gate is
+// taken, e.g. by logins of clients that left) is asked again until WAIT.
 async function login(username = AGENT.username, password = AGENT.password) {
-  const r = await api('POST', '/api/v1/sessions', { json: { username, password } });
-  assert.equal(r.status, 201, r.text);
-  return r.body.token;
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const r = await api('POST', '/api/v1/sessions', { json: { username, password } });
+    if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
+    assert.equal(r.status, 201, r.text);
+    return r.body.token;
+  }
 }
 
 // ---- WebSocket -----------------------------------------------------------------------

@@ -8,7 +8,7 @@
 // round trip marks "every earlier answer has arrived" on a connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { readdirSync } from 'node:fs';
 import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
+import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -26,26 +27,13 @@ const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const VPN_TEXT = '我的电脑连不上VPN了，提示错误809';
 const FRAME_WAIT = 20000; // ms: the sanitizer build is slow
 
+const startDaemon = (args, timeoutMs = 30000) => startProc(CHATDESK, args, timeoutMs);
+const stopDaemon = (d, deadlineMs = 15000) => stopProc(d, deadlineMs);
 let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
 const clients = new Set();
 const AGENTS = { agent1: 'correct horse 1', agent2: 'battery staple 2' };
 
 // ---- processes ----------------------------------------------------------------
-
-function run(file, args, { input, env, timeoutMs = 120000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr, err }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
-async function mustRun(file, args, opts) {
-  const r = await run(file, args, opts);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
 
@@ -67,43 +55,6 @@ async function sql(query, ...params) {
   return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
 }
 const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
-
-function startDaemon(args, timeoutMs = 30000) {
-  const child = spawn(CHATDESK, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    d.exited = { code, signal };
-    resolve(d.exited);
-  }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log += s; });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chatdesk not ready after ${timeoutMs} ms\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out += s;
-      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m.exec(d.out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    d.exit.then((e) => {
-      clearTimeout(timer);
-      reject(new Error(`chatdesk exited (${JSON.stringify(e)}) before listening\n${d.log}`));
-    });
-  });
-  return d;
-}
-
-async function stopDaemon(d, deadlineMs = 15000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
-}
 
 // ---- WebSocket clients --------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
+import { startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -20,6 +21,8 @@ const SEARCHD = path.join(BIN, 'searchd');
 const INTERNAL_ID = 'KB-0033'; // corpora/articles/KB-0033-otp-token-resync.md: visibility: internal
 const INTERNAL_QUERY = '动态口令 OTP 令牌同步';
 
+const startDaemon = (args, timeoutMs = 20000) => startProc(SEARCHD, args, timeoutMs);
+const stopDaemon = (d, deadlineMs = 8000) => stopProc(d, deadlineMs);
 let tmp, corpus, index, www, token, daemon, base, daemonArgs;
 const crashes = []; // daemons that died during the tests (restarted so later tests stay independent)
 
@@ -31,45 +34,6 @@ function run(file, args, timeoutMs = 60000) {
       (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
         : resolve({ stdout, stderr })));
   });
-}
-
-// Starts searchd; resolves once it printed its "listening on" line.
-function startDaemon(args, timeoutMs = 20000) {
-  const child = spawn(SEARCHD, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    d.exited = { code, signal };
-    resolve(d.exited);
-  }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log += s; });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`searchd not ready after ${timeoutMs} ms\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out += s;
-      const m = /^listening on (http:\/\/127\.0\.0\.1:(\d+))\n/m.exec(d.out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    d.exit.then((e) => {
-      clearTimeout(timer);
-      reject(new Error(`searchd exited (${JSON.stringify(e)}) before listening\n${d.log}`));
-    });
-  });
-  return d;
-}
-
-// SIGTERM, then SIGKILL after a deadline; resolves to the exit status.
-async function stopDaemon(d, deadlineMs = 8000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
 }
 
 async function get(pathname, { headers = {}, method = 'GET' } = {}) {

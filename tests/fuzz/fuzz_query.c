@@ -21,6 +21,7 @@
 #include "../../searchd/codec.c"
 
 #include "kb_lexicon.h"
+#include "kb_net.h"
 #include "kb_search.h"
 
 #include <ftw.h>
@@ -226,7 +227,7 @@ static void codec_raw(const uint8_t *data, size_t size)
         if (codec_parse_target(h.method, h.method_len, h.target, h.target_len, &req, &e) == 0)
             sd_request_fin(&req);
         if (h.token)
-            (void)codec_token_equal(h.token, h.token_len, "s3cret-token");
+            (void)kb_net_token_equal(h.token, h.token_len, "s3cret-token");
     } else if (rc < 0) {
         codec_head_overflow(buf, size, &e);
     }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "pgtest.h"
 #include "../../chatdesk/api.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
@@ -29,8 +30,7 @@
 #include "kb_lexicon.h"
 #include "kb_util.h"
 
-#define MIGRATIONS "shared/store/migrations"
-#define PG_SH "scripts/pg.sh"
+#define MIGRATIONS PGT_MIGRATIONS
 #define AGENT_USER "apiagent"
 #define AGENT_PW "api agent password"
 
@@ -46,36 +46,6 @@ static struct {
 } g;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    if (out && outlen)
-        out[0] = '\0';
-    int first = 1;
-    while (fgets(line, sizeof line, f)) {
-        if (first && out) {
-            size_t n = strcspn(line, "\n");
-            if (n >= outlen)
-                n = outlen - 1;
-            memcpy(out, line, n);
-            out[n] = '\0';
-        }
-        first = 0;
-    }
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int pg_ctl(const char *what)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " %s '%s/pg' >/dev/null", what, g.dir);
-    return sh(cmd, NULL, 0);
-}
 
 /* One API request through codec, router and service. token and body may
  * be NULL. Returns the status; *out gets the parsed body (NULL for none;
@@ -186,23 +156,10 @@ static int group_setup(void **state)
     (void)state;
     if (auth_init() != 0)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g.dir, sizeof g.dir, "%s/kbapi.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g.dir) || chmod(g.dir, 0755)) /* the postgres user must enter it */
+    if (pgt_start("kbapi", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
         return -1;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s/pg'", g.dir);
-    if (sh(cmd, g.conninfo, sizeof g.conninfo) != 0 || !strstr(g.conninfo, "host=")) {
-        fprintf(stderr, "could not start PostgreSQL: %s -> '%s'\n", cmd, g.conninfo);
+    if (pgt_index(g.dir, g.index, sizeof g.index))
         return -1;
-    }
-    snprintf(g.index, sizeof g.index, "%s/index", g.dir);
-    snprintf(cmd, sizeof cmd,
-             "build/bin/indexer build --quiet --corpus corpora --index '%s' >/dev/null", g.index);
-    if (sh(cmd, NULL, 0) != 0) {
-        fprintf(stderr, "indexer failed: %s\n", cmd);
-        return -1;
-    }
     struct store *st;
     char err[KB_ERR_MAX];
     char hash[AUTH_PWHASH_MAX];
@@ -231,9 +188,7 @@ static int group_teardown(void **state)
     desk_free(g.d);
     kb_lexicon_free(g.lx);
     PQfinish(g.pg);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PG_SH " destroy '%s/pg' >/dev/null && rm -rf '%s'", g.dir, g.dir);
-    return sh(cmd, NULL, 0) == 0 ? 0 : -1;
+    return pgt_destroy(g.dir);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -383,13 +338,13 @@ static void database_down_is_503_then_back(void **state)
     (void)state;
     char token[64];
     agent_login(token);
-    assert_int_equal(pg_ctl("stop"), 0);
+    assert_int_equal(pgt_ctl(g.dir, "stop", NULL, 0), 0);
     json_t *o;
     int st = call(API_M_GET, "/api/v1/me", token, NULL, &o, NULL, 0);
     int st2 = call(API_M_POST, "/api/v1/sessions", NULL,
                    "{\"username\":\"" AGENT_USER "\",\"password\":\"" AGENT_PW "\"}", NULL, NULL,
                    0);
-    assert_int_equal(pg_ctl("start"), 0);
+    assert_int_equal(pgt_ctl(g.dir, "start", NULL, 0), 0);
     assert_int_equal(st, 503);
     assert_string_equal(err_code(o), "db_unavailable");
     json_decref(o);

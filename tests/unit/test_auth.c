@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "../../chatdesk/auth.h"
+#include "kb_clock.h"
 
 static int setup(void **state)
 {
@@ -201,13 +202,6 @@ static void *gate_waiter(void *arg)
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* At most `running` checks hold a place, `waiting` more queue for one, any
  * other is refused at once; a queued caller gets the place when it is
  * left. auth_verify_count counts every check. */
@@ -221,9 +215,9 @@ static void the_gate_bounds_concurrent_checks(void **state)
     pthread_create(&th, NULL, gate_waiter, NULL);
     /* wait (bounded) until the thread is in the queue; then a third
      * caller is refused at once */
-    double deadline = now_s() + 10;
+    double deadline = kb_clock_mono() + 10;
     int running = 0, waiting = 0;
-    while (waiting < 1 && now_s() < deadline) {
+    while (waiting < 1 && kb_clock_mono() < deadline) {
         sched_yield();
         auth_gate_state(&running, &waiting);
     }

@@ -1,4 +1,5 @@
-/* Unit tests for kb_config: key = value files, integers, listen addresses. */
+/* Unit tests for kb_config: key = value files, command lines, integers,
+ * listen addresses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,6 +126,49 @@ static void listen_addresses(void **state)
     }
 }
 
+/* The command line: the first nflags keys are flags (--threads, not
+ * --listen here); --config is read first, so a flag wins over the file
+ * whatever the order; errors name the flag; --help stops. */
+static int args(struct seen *s, char *err, size_t errlen, int argc, ...)
+{
+    char *argv[16];
+    va_list ap;
+    va_start(ap, argc);
+    for (int i = 0; i < argc; i++)
+        argv[i] = va_arg(ap, char *);
+    va_end(ap);
+    argv[argc] = NULL;
+    return kb_config_args(argc, argv, keys, 3, 2, set, s, err, errlen);
+}
+
+static void command_lines(void **state)
+{
+    (void)state;
+    const char *text = "index = from-file\nthreads = 2\n";
+    char *path = tmpfile_with(text, strlen(text));
+    struct seen s = {{0}, 0};
+    char err[KB_ERR_MAX] = "";
+    assert_int_equal(args(&s, err, sizeof err, 5, "d", "--threads", "8", "--config", path), 0);
+    assert_string_equal(s.index, "from-file");
+    assert_int_equal(s.threads, 8);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(args(&s, err, sizeof err, 3, "d", "--threads", "0"), -1);
+    assert_string_equal(err, "--threads: expected 1..64, got \"0\"");
+    assert_int_equal(args(&s, err, sizeof err, 3, "d", "--listen", "1.2.3.4:5"), -1);
+    assert_string_equal(err, "unknown option --listen (see --help)"); /* not a flag */
+    assert_int_equal(args(&s, err, sizeof err, 2, "d", "--index"), -1);
+    assert_string_equal(err, "--index needs a value (see --help)");
+    assert_int_equal(args(&s, err, sizeof err, 2, "d", "stray"), -1);
+    assert_string_equal(err, "unexpected argument \"stray\" (see --help)");
+    assert_int_equal(args(&s, err, sizeof err, 3, "d", "--config", "/nonexistent/kb.conf"), -1);
+    assert_non_null(strstr(err, "/nonexistent/kb.conf"));
+    memset(&s, 0, sizeof s);
+    assert_int_equal(args(&s, err, sizeof err, 4, "d", "--help", "--index", "x"), 1);
+    assert_string_equal(s.index, ""); /* nothing set */
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +176,7 @@ int main(void)
         cmocka_unit_test(read_bad_files),
         cmocka_unit_test(integers),
         cmocka_unit_test(listen_addresses),
+        cmocka_unit_test(command_lines),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "pgtest.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
 #include "../../chatdesk/proto.h"
@@ -30,8 +31,7 @@
 #include "kb_lexicon.h"
 #include "kb_util.h"
 
-#define MIGRATIONS "shared/store/migrations"
-#define PG_SH "scripts/pg.sh"
+#define MIGRATIONS PGT_MIGRATIONS
 #define VPN_TEXT "我的电脑连不上VPN了，提示错误809"
 
 static struct {
@@ -46,36 +46,6 @@ static struct {
 } g;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    if (out && outlen)
-        out[0] = '\0';
-    int first = 1;
-    while (fgets(line, sizeof line, f)) {
-        if (first && out) {
-            size_t n = strcspn(line, "\n");
-            if (n >= outlen)
-                n = outlen - 1;
-            memcpy(out, line, n);
-            out[n] = '\0';
-        }
-        first = 0;
-    }
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int pg_ctl(const char *what)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " %s '%s/pg' >/dev/null", what, g.dir);
-    return sh(cmd, NULL, 0);
-}
 
 /* The first column of the first row of sql (one optional text parameter)
  * as a number (NULL: -1). */
@@ -335,23 +305,10 @@ static int group_setup(void **state)
     (void)state;
     if (auth_init() != 0)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g.dir, sizeof g.dir, "%s/kbdesk.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g.dir) || chmod(g.dir, 0755)) /* the postgres user must enter it */
+    if (pgt_start("kbdesk", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
         return -1;
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s/pg'", g.dir);
-    if (sh(cmd, g.conninfo, sizeof g.conninfo) != 0 || !strstr(g.conninfo, "host=")) {
-        fprintf(stderr, "could not start PostgreSQL: %s -> '%s'\n", cmd, g.conninfo);
+    if (pgt_index(g.dir, g.index, sizeof g.index))
         return -1;
-    }
-    snprintf(g.index, sizeof g.index, "%s/index", g.dir);
-    snprintf(cmd, sizeof cmd,
-             "build/bin/indexer build --quiet --corpus corpora --index '%s' >/dev/null", g.index);
-    if (sh(cmd, NULL, 0) != 0) {
-        fprintf(stderr, "indexer failed: %s\n", cmd);
-        return -1;
-    }
     struct store *st;
     char err[KB_ERR_MAX];
     if (store_open(g.conninfo, &st, err, sizeof err) || store_migrate(st, MIGRATIONS, NULL)) {
@@ -376,9 +333,7 @@ static int group_teardown(void **state)
     desk_free(g.d);
     kb_lexicon_free(g.lx);
     PQfinish(g.pg);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, PG_SH " destroy '%s/pg' >/dev/null && rm -rf '%s'", g.dir, g.dir);
-    return sh(cmd, NULL, 0) == 0 ? 0 : -1;
+    return pgt_destroy(g.dir);
 }
 
 /* ---- sign-in ------------------------------------------------------------ */
@@ -1484,7 +1439,7 @@ static void database_down_nothing_acked_then_back(void **state)
     struct desk_client c;
     mk_requester(&c, NULL);
     assert_int_equal(say(&c, "d1", "邮箱打不开"), 1);
-    assert_int_equal(pg_ctl("stop"), 0);
+    assert_int_equal(pgt_ctl(g.dir, "stop", NULL, 0), 0);
     struct reply r;
     run(&c, "{\"type\":\"message\",\"id\":\"d2\",\"text\":\"Outlook 一直转圈\"}", &r);
     assert_int_equal(r.n, 1);
@@ -1496,7 +1451,7 @@ static void database_down_nothing_acked_then_back(void **state)
     struct desk_client a = {0};
     expect_error(&a, "{\"type\":\"login\",\"username\":\"whoever\",\"password\":\"x\"}",
                  "db_unavailable");
-    assert_int_equal(pg_ctl("start"), 0);
+    assert_int_equal(pgt_ctl(g.dir, "start", NULL, 0), 0);
     /* the raw connection of the test reconnects too */
     PQreset(g.pg);
     assert_int_equal(PQstatus(g.pg), CONNECTION_OK);

@@ -4,7 +4,8 @@
  * keep the order of the requests, one job per connection at a time, the
  * rate limit, the routing of outbox frames, and the exactly-once, in-order
  * delivery of conversation messages to requester connections (gaps filled
- * by catch-up jobs, duplicates and acknowledged seqs skipped). */
+ * by catch-up jobs, duplicates and acknowledged seqs skipped), and the
+ * outboxes of the daemon's own (timer) jobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -788,6 +789,62 @@ static void the_address_reaches_the_workers(void **state)
     tconn_fin(&t);
 }
 
+/* A job the daemon starts itself (a timer's, like maintenance): no
+ * connection asked, yet its frames reach the connected agents, the person
+ * and the conversation they are for; a frame "to self" goes nowhere; a
+ * refused submission frees the job. */
+static void daemon_jobs_deliver_their_outbox(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(100, 100);
+    struct tconn ta = {0}, tr = {0}, tn = {0};
+    struct hub_conn *a = hub_open(h, &ta, "127.0.0.1"), *r = hub_open(h, &tr, "127.0.0.1");
+    hub_open(h, &tn, "127.0.0.1"); /* signed in as nobody */
+    sign_in(h, a, DESK_AGENT, 10, 0, 0);
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
+    while (fk.njobs) /* the catch-up finds nothing */
+        hub_done(h, take_job(0));
+    tconn_fin(&ta);
+    tconn_fin(&tr);
+
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_MAINTAIN;
+    assert_int_equal(hub_own_job(h, job, "test timer"), 0);
+    assert_int_equal(fk.njobs, 1);
+    job = take_job(0);
+    assert_null(job->conn);
+    assert_int_equal(job->client.role, DESK_NONE);
+    add_type(job, DESK_TO_AGENTS, 0, "queue_update");
+    add_type(job, DESK_TO_PERSON, 20, "ticket");
+    add_type(job, DESK_TO_CONV, 7, "resolved");
+    add_type(job, DESK_TO_SELF, 0, "stray");
+    hub_done(h, job);
+    assert_int_equal(ta.n, 1);
+    assert_string_equal(type_of(ta.sent[0]), "queue_update");
+    assert_int_equal(tr.n, 2);
+    assert_string_equal(type_of(tr.sent[0]), "ticket");
+    assert_string_equal(type_of(tr.sent[1]), "resolved");
+    assert_int_equal(tn.n, 0);
+    assert_int_equal(fk.njobs, 0); /* nothing started on anyone's behalf */
+
+    fk.refuse = 1;
+    job = pool_job_new();
+    assert_int_equal(hub_own_job(h, job, "test timer"), -1); /* freed: ASan would see a leak */
+    fk.refuse = 0;
+    hub_maintain(h); /* the same path */
+    assert_int_equal(fk.njobs, 1);
+    job = take_job(0);
+    assert_null(job->conn);
+    assert_int_equal(job->msg.type, DM_MAINTAIN);
+    add_type(job, DESK_TO_AGENTS, 0, "queue_update");
+    hub_done(h, job);
+    assert_int_equal(ta.n, 2);
+    assert_int_equal(tr.n, 2);
+    hub_free(h);
+    tconn_fin(&ta);
+    tconn_fin(&tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -800,6 +857,7 @@ int main(void)
         cmocka_unit_test(hellos_are_limited_per_address),
         cmocka_unit_test(wrong_passwords_slow_an_address_down),
         cmocka_unit_test(the_address_reaches_the_workers),
+        cmocka_unit_test(daemon_jobs_deliver_their_outbox),
     };
     return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
 }

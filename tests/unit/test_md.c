@@ -169,6 +169,11 @@ static void doc_json_roundtrip(void **state)
     kb_doc_free(NULL);
     assert_int_equal(kb_kind_parse("known_error"), KB_KIND_KNOWN_ERROR);
     assert_int_equal(kb_kind_parse(NULL), -1);
+    assert_true(kb_kind_valid("standard,x", 8)); /* n bytes, not up to a NUL */
+    assert_true(kb_kind_valid("known_error", 11));
+    assert_false(kb_kind_valid("known_erro", 10));
+    assert_false(kb_kind_valid("article ", 8));
+    assert_false(kb_kind_valid("", 0));
 }
 
 /* The stored form: packed documents read back whole; a short one stays

@@ -322,6 +322,11 @@ static void bad_and_empty_input(void **state)
     assert_int_equal(kb_search_run(g_s, &r, &res, err, sizeof err), 0);
     assert_true(res.nhits <= KB_SEARCH_MAX_LIMIT);
     kb_search_res_fin(&res);
+    /* the one clamp every caller uses */
+    assert_int_equal(kb_search_limit(0), KB_SEARCH_DEFAULT_LIMIT);
+    assert_int_equal(kb_search_limit(7), 7);
+    assert_int_equal(kb_search_limit(KB_SEARCH_MAX_LIMIT), KB_SEARCH_MAX_LIMIT);
+    assert_int_equal(kb_search_limit(100000), KB_SEARCH_MAX_LIMIT);
 }
 
 static void spelling(void **state)

@@ -22,11 +22,11 @@
 
 #include <libpq-fe.h>
 
+#include "pgtest.h"
 #include "../../chatdesk/auth.h"
 #include "store.h"
 
-#define MIGRATIONS "shared/store/migrations"
-#define PG_SH "scripts/pg.sh"
+#define MIGRATIONS PGT_MIGRATIONS
 
 static struct {
     char dir[256];
@@ -39,38 +39,6 @@ static struct {
 } g;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Runs a shell command; the first line of its output goes to out. Returns
- * the exit status (-1 if it could not run). */
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    if (out && outlen)
-        out[0] = '\0';
-    int first = 1;
-    while (fgets(line, sizeof line, f)) {
-        if (first && out) {
-            size_t n = strcspn(line, "\n");
-            if (n >= outlen)
-                n = outlen - 1;
-            memcpy(out, line, n);
-            out[n] = '\0';
-        }
-        first = 0;
-    }
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int pg_ctl(const char *what)
-{
-    char cmd[512], out[512];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " %s '%s'", what, g.dir);
-    return sh(cmd, out, sizeof out);
-}
 
 static const char *num(char *buf, long long x)
 {
@@ -202,18 +170,8 @@ static int group_setup(void **state)
     (void)state;
     if (auth_init() != 0)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g.dir, sizeof g.dir, "%s/kbstore.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g.dir)) {
-        fprintf(stderr, "mkdtemp %s failed\n", g.dir);
+    if (pgt_start("kbstore", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
         return -1;
-    }
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s'", g.dir);
-    if (sh(cmd, g.conninfo, sizeof g.conninfo) != 0 || !strstr(g.conninfo, "host=")) {
-        fprintf(stderr, "could not start PostgreSQL: %s -> '%s'\n", cmd, g.conninfo);
-        return -1;
-    }
     char err[STORE_ERR_MAX];
     if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
         fprintf(stderr, "store_open: %s\n", err);
@@ -237,7 +195,7 @@ static int group_teardown(void **state)
     (void)state;
     store_close(g.s);
     PQfinish(g.pg);
-    return pg_ctl("destroy") == 0 ? 0 : -1;
+    return pgt_destroy(g.dir);
 }
 
 /* ---- migrations ------------------------------------------------------- */
@@ -358,7 +316,7 @@ static void migrations_refused(void **state)
     char dir[300], cmd[700];
     snprintf(dir, sizeof dir, "%s/migr", g.dir);
     snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
-    assert_int_equal(sh(cmd, NULL, 0), 0);
+    assert_int_equal(pgt_sh(cmd, NULL, 0), 0);
 
     /* a file that fails half-way: its first statement is undone too, and
      * the file after it is not run */
@@ -388,22 +346,22 @@ static void migrations_refused(void **state)
 
     /* a renumbered or renamed migration */
     snprintf(cmd, sizeof cmd, "mv '%s/001_one.sql' '%s/001_uno.sql'", dir, dir);
-    assert_int_equal(sh(cmd, NULL, 0), 0);
+    assert_int_equal(pgt_sh(cmd, NULL, 0), 0);
     assert_int_equal(store_migrate(s, dir, &applied), STORE_EINVALID);
     assert_non_null(strstr(store_errmsg(s), "001_uno.sql"));
     snprintf(cmd, sizeof cmd, "mv '%s/001_uno.sql' '%s/001_one.sql'", dir, dir);
-    assert_int_equal(sh(cmd, NULL, 0), 0);
+    assert_int_equal(pgt_sh(cmd, NULL, 0), 0);
 
     /* bad names, two files with one number, a file with its own COMMIT */
     put_file(dir, "4-four.sql", "SELECT 1;");
     assert_int_equal(store_migrate(s, dir, &applied), STORE_EINVALID);
     snprintf(cmd, sizeof cmd, "rm '%s/4-four.sql'", dir);
-    assert_int_equal(sh(cmd, NULL, 0), 0);
+    assert_int_equal(pgt_sh(cmd, NULL, 0), 0);
     put_file(dir, "003_again.sql", "SELECT 1;");
     assert_int_equal(store_migrate(s, dir, &applied), STORE_EINVALID);
     assert_non_null(strstr(store_errmsg(s), "two migrations numbered 3"));
     snprintf(cmd, sizeof cmd, "rm '%s/003_again.sql'", dir);
-    assert_int_equal(sh(cmd, NULL, 0), 0);
+    assert_int_equal(pgt_sh(cmd, NULL, 0), 0);
     put_file(dir, "004_commits.sql", "COMMIT; CREATE TABLE four (x int);");
     assert_int_equal(store_migrate(s, dir, &applied), STORE_EINVALID);
     r = PQexec(c, "SELECT count(*) FROM schema_migrations WHERE version = 4");
@@ -1462,7 +1420,7 @@ static void database_goes_away(void **state)
     OK(store_message_add(g.s, conv, req, "c1", "before", &seq, &dup));
     assert_int_equal(seq, 1);
 
-    assert_int_equal(pg_ctl("stop"), 0);
+    assert_int_equal(pgt_ctl(g.dir, "stop", NULL, 0), 0);
     /* the store does not claim anything was stored */
     seq = -7;
     dup = -7;
@@ -1479,9 +1437,7 @@ static void database_goes_away(void **state)
     assert_non_null(strstr(store_errmsg(g.s), "database unavailable"));
 
     char out[512];
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s'", g.dir);
-    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_int_equal(pgt_ctl(g.dir, "start", out, sizeof out), 0);
     assert_string_equal(out, g.conninfo); /* the same address after a restart */
     PQreset(g.pg);
     assert_int_equal(PQstatus(g.pg), CONNECTION_OK);
@@ -1497,8 +1453,8 @@ static void database_goes_away(void **state)
                      2);
 
     /* a restart between two calls is invisible to the caller */
-    assert_int_equal(pg_ctl("stop"), 0);
-    assert_int_equal(sh(cmd, out, sizeof out), 0);
+    assert_int_equal(pgt_ctl(g.dir, "stop", NULL, 0), 0);
+    assert_int_equal(pgt_ctl(g.dir, "start", out, sizeof out), 0);
     PQreset(g.pg);
     OK(store_message_add(g.s, conv, req, "c3", "after", &seq, &dup));
     assert_int_equal(seq, 3);
