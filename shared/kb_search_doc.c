@@ -63,9 +63,9 @@ static struct kb_doc *load_doc(kb_searcher *s, const char *id, int internal, int
  * '-' holding a '-' and a digit, as KB-0045) of the documents the caller
  * may see, each once, in order: the page links these and shows every
  * other id as plain text. */
-static json_t *doc_refs(kb_searcher *s, const struct kb_doc *d, int internal)
+static void doc_refs(kb_searcher *s, const struct kb_doc *d, int internal,
+                     struct kb_search_doc *out)
 {
-    json_t *refs = json_array();
     const char *texts[] = {d->body, d->symptom, d->cause, d->workaround, d->resolution};
     kb_map *seen = kb_map_new();
     size_t looked = 0;
@@ -89,8 +89,11 @@ static json_t *doc_refs(kb_searcher *s, const struct kb_doc *d, int internal)
                 if (strcmp(id, d->id ? d->id : "") != 0 && !kb_map_get(seen, id)) {
                     kb_map_put(seen, id, (void *)1);
                     looked++;
-                    if (kb_search_may_see(s, id, internal) == 1)
-                        json_array_append_new(refs, json_string(id));
+                    if (kb_search_may_see(s, id, internal) == 1) {
+                        out->refs =
+                            kb_xrealloc(out->refs, (out->nrefs + 1) * sizeof *out->refs);
+                        out->refs[out->nrefs++] = kb_xstrdup(id);
+                    }
                 }
                 free(id);
             }
@@ -98,13 +101,12 @@ static json_t *doc_refs(kb_searcher *s, const struct kb_doc *d, int internal)
         }
     }
     kb_map_free(seen, NULL);
-    return refs;
 }
 
-int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
-                      size_t errlen)
+int kb_search_get_doc(kb_searcher *s, const char *id, int internal, struct kb_search_doc *out,
+                      char *err, size_t errlen)
 {
-    *json = NULL;
+    memset(out, 0, sizeof *out);
     if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
     int ie;
@@ -114,23 +116,25 @@ int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json,
                   ie ? kbx_db_errmsg(s->db) : id);
         return ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
     }
-    char *dj = kb_doc_to_json(d);
-    json_t *o = json_loads(dj, 0, NULL);
-    free(dj);
-    char *slug = kbs_std_slug(d);
-    if (o && slug)
-        json_object_set_new(o, "std", json_string(slug));
-    if (o && d->kind == KB_KIND_STANDARD) {
-        char *label = kbs_standard_label(d);
-        json_object_set_new(o, "standard", json_string(label));
-        free(label);
-    }
-    if (o)
-        json_object_set_new(o, "refs", doc_refs(s, d, internal));
-    free(slug);
-    kb_doc_free(d);
-    *json = kbs_dump(o);
+    out->doc = d;
+    out->std = kbs_std_slug(d);
+    if (d->kind == KB_KIND_STANDARD)
+        out->standard = kbs_standard_label(d);
+    doc_refs(s, d, internal, out);
     return 0;
+}
+
+void kb_search_doc_fin(struct kb_search_doc *d)
+{
+    if (!d)
+        return;
+    kb_doc_free(d->doc);
+    free(d->std);
+    free(d->standard);
+    for (size_t i = 0; i < d->nrefs; i++)
+        free(d->refs[i]);
+    free(d->refs);
+    memset(d, 0, sizeof *d);
 }
 
 struct clauses {
@@ -171,23 +175,63 @@ static int cmp_clause_p(const void *a, const void *b)
     return clause_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-static json_t *clause_ref(kb_searcher *s, const char *slug, const char *clause, int internal)
+/* The clause of this standard the caller may see, or 0 (*c zeroed). */
+static int clause_ref(kb_searcher *s, const char *slug, const char *clause, int internal,
+                      struct kb_search_clause *c)
 {
+    memset(c, 0, sizeof *c);
     struct kb_buf id;
     kb_buf_init(&id);
     kb_buf_printf(&id, "std-%s:%s", slug, clause);
     int ie;
     struct kb_doc *d = load_doc(s, id.data, internal, &ie);
-    json_t *o = json_null();
     if (d) {
-        o = json_object();
-        kbs_set_str(o, "id", d->id);
-        kbs_set_str(o, "clause", d->clause);
-        kbs_set_str(o, "heading", d->heading);
+        c->id = kb_xstrdup(d->id);
+        c->clause = kb_xstrdup(d->clause);
+        c->heading = kb_xstrdup(d->heading);
         kb_doc_free(d);
     }
     kb_buf_fin(&id);
-    return o;
+    return d != NULL;
+}
+
+/* A new clause reference for clause, or NULL when the caller may not see it. */
+static struct kb_search_clause *clause_new(kb_searcher *s, const char *slug, const char *clause,
+                                           int internal)
+{
+    struct kb_search_clause c;
+    if (!clause_ref(s, slug, clause, internal, &c))
+        return NULL;
+    struct kb_search_clause *r = kb_xmalloc(sizeof *r);
+    *r = c;
+    return r;
+}
+
+static void clause_fin(struct kb_search_clause *c)
+{
+    free(c->id);
+    free(c->clause);
+    free(c->heading);
+}
+
+static void clause_free(struct kb_search_clause *c)
+{
+    if (c)
+        clause_fin(c);
+    free(c);
+}
+
+void kb_search_nav_fin(struct kb_search_nav *n)
+{
+    if (!n)
+        return;
+    clause_free(n->parent);
+    clause_free(n->prev);
+    clause_free(n->next);
+    for (size_t i = 0; i < n->nchildren; i++)
+        clause_fin(&n->children[i]);
+    free(n->children);
+    memset(n, 0, sizeof *n);
 }
 
 /* Is c a direct child of parent ("" for top level)? */
@@ -202,10 +246,10 @@ static int child_of(const char *c, const char *parent)
     return *c && !strchr(c, '.');
 }
 
-int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **json, char *err,
-                         size_t errlen)
+int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, struct kb_search_nav *out,
+                         char *err, size_t errlen)
 {
-    *json = NULL;
+    memset(out, 0, sizeof *out);
     if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
     int ie;
@@ -232,12 +276,10 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **js
         *dot = '\0';
     else
         parent[0] = '\0';
-    json_t *o = json_object();
-    json_object_set_new(o, "parent",
-                        parent[0] ? clause_ref(s, slug, parent, internal) : json_null());
+    if (parent[0])
+        out->parent = clause_new(s, slug, parent, internal);
     const char *prev = NULL, *next = NULL;
     int seen = 0;
-    json_t *children = json_array();
     for (size_t i = 0; i < all.n; i++) {
         if (child_of(all.v[i], parent)) {
             if (!strcmp(all.v[i], d->clause))
@@ -247,18 +289,18 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **js
             else if (!next)
                 next = all.v[i];
         }
-        if (child_of(all.v[i], d->clause)) {
-            json_t *c = clause_ref(s, slug, all.v[i], internal);
-            if (json_is_null(c))
-                json_decref(c); /* not one the caller may see */
-            else
-                json_array_append_new(children, c);
+        struct kb_search_clause c;
+        /* a child the caller may not see is left out */
+        if (child_of(all.v[i], d->clause) && clause_ref(s, slug, all.v[i], internal, &c)) {
+            out->children =
+                kb_xrealloc(out->children, (out->nchildren + 1) * sizeof *out->children);
+            out->children[out->nchildren++] = c;
         }
     }
-    json_object_set_new(o, "prev", prev ? clause_ref(s, slug, prev, internal) : json_null());
-    json_object_set_new(o, "next", next ? clause_ref(s, slug, next, internal) : json_null());
-    json_object_set_new(o, "children", children);
-    *json = kbs_dump(o);
+    if (prev)
+        out->prev = clause_new(s, slug, prev, internal);
+    if (next)
+        out->next = clause_new(s, slug, next, internal);
     for (size_t i = 0; i < all.n; i++)
         free(all.v[i]);
     free(all.v);
@@ -270,7 +312,7 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **js
 
 struct std_ctx {
     kb_searcher *s;
-    json_t *arr;
+    struct kb_search_stds *out;
     int internal;
 };
 
@@ -285,8 +327,10 @@ static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
     first.plen = pre.len;
     kbx_db_allterms(c->s->db, pre.data, collect_clause, &first);
     kb_buf_fin(&pre);
-    json_t *o = json_object();
-    json_object_set_new(o, "std", json_string(slug));
+    c->out->v = kb_xrealloc(c->out->v, (c->out->n + 1) * sizeof *c->out->v);
+    struct kb_search_std *o = &c->out->v[c->out->n++];
+    memset(o, 0, sizeof *o);
+    o->std = slug;
     if (first.n) {
         struct kb_buf id;
         kb_buf_init(&id);
@@ -294,33 +338,43 @@ static int one_standard(void *ud, const char *term, size_t len, uint32_t tf)
         int ie;
         struct kb_doc *d = load_doc(c->s, id.data, c->internal, &ie);
         if (d) {
-            json_object_set_new(o, "code", json_string(d->std_code ? d->std_code : ""));
-            json_object_set_new(o, "title", json_string(d->std_title ? d->std_title : ""));
+            o->code = kb_xstrdup(d->std_code ? d->std_code : "");
+            o->title = kb_xstrdup(d->std_title ? d->std_title : "");
             kb_doc_free(d);
         }
         kb_buf_fin(&id);
     }
-    json_object_set_new(o, "clauses", json_integer(tf));
-    json_array_append_new(c->arr, o);
+    o->clauses = tf;
     for (size_t i = 0; i < first.n; i++)
         free(first.v[i]);
     free(first.v);
-    free(slug);
     return 0;
 }
 
-int kb_search_standards(kb_searcher *s, int internal, char **json, char *err, size_t errlen)
+int kb_search_standards(kb_searcher *s, int internal, struct kb_search_stds *out, char *err,
+                        size_t errlen)
 {
-    *json = NULL;
+    memset(out, 0, sizeof *out);
     if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
-    struct std_ctx c = {s, json_array(), internal};
+    struct std_ctx c = {s, out, internal};
     if (kbx_db_allterms(s->db, KB_PREFIX_STD, one_standard, &c) < 0) {
         kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
-        json_decref(c.arr);
-        *json = NULL;
+        kb_search_stds_fin(out);
         return KB_SEARCH_EINDEX;
     }
-    *json = kbs_dump(c.arr);
     return 0;
+}
+
+void kb_search_stds_fin(struct kb_search_stds *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].std);
+        free(l->v[i].code);
+        free(l->v[i].title);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
 }

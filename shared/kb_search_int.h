@@ -160,9 +160,5 @@ char *kbs_standard_label(const struct kb_doc *d);
 /* Frees the searcher's title cache (loaded again on the next completion). */
 void kbs_titles_free(kb_searcher *s);
 
-/* ---- JSON (kb_search_json.c) ------------------------------------------------- */
-#include <jansson.h>
-void kbs_set_str(json_t *o, const char *k, const char *v);
-char *kbs_dump(json_t *o);
 
 #endif

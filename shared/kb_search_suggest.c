@@ -101,10 +101,35 @@ static int cmp_tf(const void *a, const void *b)
     return x->tf < y->tf ? 1 : x->tf > y->tf ? -1 : strcmp(x->term, y->term);
 }
 
-int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
-                      char **json, char *err, size_t errlen)
+/* Appends a completion; id and doc_kind may be NULL. */
+static void add_completion(struct kb_search_completions *out, char *text, int title,
+                           const char *id, const char *doc_kind)
 {
-    *json = NULL;
+    out->v = kb_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
+    struct kb_search_completion *c = &out->v[out->n++];
+    c->text = text;
+    c->title = title;
+    c->id = id ? kb_xstrdup(id) : NULL;
+    c->doc_kind = doc_kind ? kb_xstrdup(doc_kind) : NULL;
+}
+
+void kb_search_completions_fin(struct kb_search_completions *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].text);
+        free(l->v[i].id);
+        free(l->v[i].doc_kind);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
+                      struct kb_search_completions *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
     if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
     if (max == 0)
@@ -127,7 +152,6 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
         s->titles_loaded = 1;
         s->titles_rev = s->rev;
     }
-    json_t *arr = json_array();
     size_t n = 0;
     if (nl) {
         /* titles: those starting with the prefix first, then containing it */
@@ -139,12 +163,7 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
                 const char *at = strstr(e->norm, np);
                 if (!at || (pass == 0) != (at == e->norm))
                     continue;
-                json_t *o = json_object();
-                json_object_set_new(o, "text", json_string(e->title));
-                json_object_set_new(o, "kind", json_string("title"));
-                json_object_set_new(o, "id", json_string(e->id));
-                json_object_set_new(o, "doc_kind", json_string(e->kind));
-                json_array_append_new(arr, o);
+                add_completion(out, kb_xstrdup(e->title), 1, e->id, e->kind);
                 n++;
             }
         }
@@ -167,11 +186,7 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
                 kb_buf_init(&t);
                 kb_buf_add(&t, np, (size_t)(last - np));
                 kb_buf_adds(&t, tc.v[i].term);
-                json_t *o = json_object();
-                json_object_set_new(o, "text", json_string(t.data));
-                json_object_set_new(o, "kind", json_string("term"));
-                json_array_append_new(arr, o);
-                kb_buf_fin(&t);
+                add_completion(out, kb_buf_take(&t), 0, NULL, NULL);
                 n++;
             }
             for (size_t i = 0; i < tc.n; i++)
@@ -179,10 +194,6 @@ int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int intern
             free(tc.v);
         }
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "query", json_stringn(prefix, len));
-    json_object_set_new(o, "suggestions", arr);
-    *json = kbs_dump(o);
     free(np);
     return 0;
 }

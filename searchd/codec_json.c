@@ -1,27 +1,20 @@
-/* kb_search_json: the search result as JSON. */
-#include "kb_search_int.h"
+/* codec_json: searchd's response bodies, rendered from the search core's
+ * result structs (kb_search.h): /search's result with a writer of its own
+ * (a search's answer is mostly snippets, copied once, no JSON tree built),
+ * and /doc, /nav, /suggest and /standards through Jansson. The bytes are
+ * what searchd has always answered (the e2e tests check them); the cache
+ * stores them as rendered. */
+#include "codec.h"
+#include "kb_search.h"
 #include "kb_utf8.h"
+#include "kb_util.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- JSON -------------------------------------------------------------------------- */
-
-void kbs_set_str(json_t *o, const char *k, const char *v)
-{
-    if (v)
-        json_object_set_new(o, k, json_string(v));
-}
-
-char *kbs_dump(json_t *o)
-{
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-    json_decref(o);
-    char *r = kb_xstrdup(s ? s : "null");
-    free(s);
-    return r;
-}
+/* ---- /search ----------------------------------------------------------------------- */
 
 /* The JSON writers below write what Jansson's compact dump of the same
    tree would (the unit test compares them), without building the tree: a
@@ -77,8 +70,8 @@ static void facets_json(struct kb_buf *b, int *first, const char *k, const struc
     kb_buf_addc(b, '}');
 }
 
-char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_t qlen,
-                         uint32_t offset, uint32_t limit)
+char *codec_search_json(const struct kb_search_res *r, const char *query, size_t qlen,
+                        uint32_t offset, uint32_t limit)
 {
     struct kb_buf b;
     kb_buf_init(&b);
@@ -124,4 +117,99 @@ char *kb_search_res_json(const struct kb_search_res *r, const char *query, size_
     member_or_null(&b, &first, "corrected", r->corrected);
     kb_buf_addc(&b, '}');
     return kb_buf_take(&b);
+}
+
+/* ---- /doc, /nav, /suggest, /standards ----------------------------------------------- */
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v)
+        json_object_set_new(o, k, json_string(v));
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
+    json_decref(o);
+    char *r = kb_xstrdup(s ? s : "null");
+    free(s);
+    return r;
+}
+
+static json_t *doc_tree(const struct kb_search_doc *d)
+{
+    char *dj = kb_doc_to_json(d->doc);
+    json_t *o = json_loads(dj, 0, NULL);
+    free(dj);
+    if (!o)
+        return NULL;
+    set_str(o, "std", d->std);
+    set_str(o, "standard", d->standard);
+    json_t *refs = json_array();
+    for (size_t i = 0; i < d->nrefs; i++)
+        json_array_append_new(refs, json_string(d->refs[i]));
+    json_object_set_new(o, "refs", refs);
+    return o;
+}
+
+char *codec_doc_json(const struct kb_search_doc *d)
+{
+    return dump(doc_tree(d));
+}
+
+static json_t *clause_json(const struct kb_search_clause *c)
+{
+    if (!c)
+        return json_null();
+    json_t *o = json_object();
+    set_str(o, "id", c->id);
+    set_str(o, "clause", c->clause);
+    set_str(o, "heading", c->heading);
+    return o;
+}
+
+char *codec_nav_json(const struct kb_search_nav *n)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "parent", clause_json(n->parent));
+    json_object_set_new(o, "prev", clause_json(n->prev));
+    json_object_set_new(o, "next", clause_json(n->next));
+    json_t *children = json_array();
+    for (size_t i = 0; i < n->nchildren; i++)
+        json_array_append_new(children, clause_json(&n->children[i]));
+    json_object_set_new(o, "children", children);
+    return dump(o);
+}
+
+char *codec_suggest_json(const struct kb_search_completions *l, const char *prefix, size_t len)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        const struct kb_search_completion *c = &l->v[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "text", json_string(c->text));
+        json_object_set_new(o, "kind", json_string(c->title ? "title" : "term"));
+        set_str(o, "id", c->id);
+        set_str(o, "doc_kind", c->doc_kind);
+        json_array_append_new(arr, o);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "query", json_stringn(prefix, len));
+    json_object_set_new(o, "suggestions", arr);
+    return dump(o);
+}
+
+char *codec_standards_json(const struct kb_search_stds *l)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < l->n; i++) {
+        const struct kb_search_std *s = &l->v[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "std", json_string(s->std));
+        set_str(o, "code", s->code);
+        set_str(o, "title", s->title);
+        json_object_set_new(o, "clauses", json_integer(s->clauses));
+        json_array_append_new(arr, o);
+    }
+    return dump(arr);
 }
