@@ -31,7 +31,7 @@
 #define CODEC_MAX_VALUE 1024 /* bytes of a filter value or id after decoding */
 #define CODEC_DEFAULT_LIMIT 10
 /* /suggest's q: kb_search_suggest refuses longer prefixes (KB_SEARCH_EINPUT;
- * the limit lives in kb_search.c, not in its header) */
+ * the limit is KB_SEARCH_MAX_PREFIX, in kb_search.h) */
 #define CODEC_MAX_SUGGEST KB_SEARCH_MAX_PREFIX
 
 enum sd_endpoint {

@@ -195,7 +195,6 @@ struct kbx_db {
 
 struct kbx_doc {
     Xapian::Document doc;
-    size_t skipped = 0;
     std::string err;
 };
 
@@ -305,8 +304,6 @@ std::shared_ptr<const FacetCache> facet_cache(kbx_db *db, Xapian::valueno slot) 
 struct kbx_mset {
     /* Declared before enq so they outlive it (members die in reverse). */
     std::unique_ptr<JoinedCountSpy> joined;
-    std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
-    std::vector<unsigned> spy_slots;
     Xapian::Enquire enq;
     Xapian::MSet mset;
     std::vector<MsetItem> items; /* sized once; never reallocated */
@@ -420,10 +417,7 @@ int doc_add(kbx_doc *doc, const char *term, size_t len, bool positional, uint32_
     doc->err.clear();
     if (!term || len == 0)
         return fail(sink_str(&doc->err), KBX_ERR_INVALID, "invalid argument: term is NULL or empty");
-    if (len > KBX_MAX_TERM_LEN) {
-        doc->skipped++;
-        return 0;
-    }
+    if (len > KBX_MAX_TERM_LEN) return 0; /* skipped: Xapian would refuse it */
     try {
         std::string t(term, len);
         if (positional)
@@ -446,28 +440,6 @@ int mset_item(kbx_mset *m, size_t i, MsetItem **out) {
     }
     *out = &it;
     return 0;
-}
-
-int mset_facets(kbx_mset *m, unsigned slot, size_t maxvalues, bool top, kbx_facet_cb cb,
-                void *ud) {
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: NULL callback");
-    try {
-        for (size_t k = 0; k < m->spy_slots.size(); k++) {
-            if (m->spy_slots[k] != slot) continue;
-            const Xapian::ValueCountMatchSpy &spy = *m->spies[k];
-            Xapian::TermIterator it = top ? spy.top_values_begin(maxvalues) : spy.values_begin();
-            for (; it != spy.values_end(); ++it) {
-                const std::string v = *it;
-                int r = cb(ud, v.c_str(), v.size(), it.get_termfreq());
-                if (r) return r;
-            }
-            return 0;
-        }
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "slot was not among the search's facet_slots");
-    }
-    KBX_CATCH(sink_str(&m->err))
 }
 
 }  // namespace
@@ -553,10 +525,6 @@ const char *kbx_db_errmsg(const kbx_db *db) {
     return db->err.c_str();
 }
 
-int kbx_db_writable(const kbx_db *db) {
-    return db && db->wdb ? 1 : 0;
-}
-
 int kbx_db_reopen(kbx_db *db, int *changed) {
     int rc = db_enter(db);
     if (changed) *changed = 0;
@@ -625,16 +593,6 @@ int kbx_db_cancel_tx(kbx_db *db) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_commit(kbx_db *db) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    try {
-        db->wdb->commit();
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 /* ---- documents ------------------------------------------------------------ */
 
 kbx_doc *kbx_doc_new(void) {
@@ -669,10 +627,6 @@ int kbx_doc_add_boolean_term(kbx_doc *doc, const char *term, size_t len) {
     return doc_add(doc, term, len, false, 0, 0);
 }
 
-size_t kbx_doc_skipped(const kbx_doc *doc) {
-    return doc ? doc->skipped : 0;
-}
-
 int kbx_doc_set_value(kbx_doc *doc, unsigned slot, const char *v, size_t len) {
     if (!doc) return KBX_ERR_INVALID;
     doc->err.clear();
@@ -702,7 +656,7 @@ int kbx_doc_set_data(kbx_doc *doc, const char *data, size_t len) {
 
 /* ---- documents by id term --------------------------------------------------- */
 
-int kbx_db_replace_docid(kbx_db *db, const char *idterm, kbx_doc *doc, uint32_t *docid) {
+int kbx_db_replace(kbx_db *db, const char *idterm, kbx_doc *doc) {
     int rc = db_enter_write(db);
     if (rc) return rc;
     if ((rc = check_idterm(db, idterm))) return rc;
@@ -710,24 +664,7 @@ int kbx_db_replace_docid(kbx_db *db, const char *idterm, kbx_doc *doc, uint32_t 
     try {
         const std::string id(idterm);
         doc->doc.add_boolean_term(id);
-        Xapian::docid did = db->wdb->replace_document(id, doc->doc);
-        if (docid) *docid = did;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_replace(kbx_db *db, const char *idterm, kbx_doc *doc) {
-    return kbx_db_replace_docid(db, idterm, doc, nullptr);
-}
-
-int kbx_db_add(kbx_db *db, kbx_doc *doc, uint32_t *docid) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    if (!doc) return bad_arg(db, "doc is NULL");
-    try {
-        Xapian::docid did = db->wdb->add_document(doc->doc);
-        if (docid) *docid = did;
+        db->wdb->replace_document(id, doc->doc);
         return 0;
     }
     KBX_CATCH(sink_str(&db->err))
@@ -746,31 +683,6 @@ int kbx_db_delete(kbx_db *db, const char *idterm) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_find_docid(kbx_db *db, const char *idterm, uint32_t *docid) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if ((rc = check_idterm(db, idterm))) return rc;
-    if (!docid) return bad_arg(db, "docid is NULL");
-    try {
-        Xapian::docid did = find_doc(*db->db, idterm);
-        if (!did) return notfound(db, "with that id term");
-        *docid = did;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_get_data_by_docid(kbx_db *db, uint32_t docid, char **data, size_t *len) {
-    if (data) *data = nullptr;
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!data || docid == 0) return bad_arg(db, "data is NULL or docid is 0");
-    try {
-        return give_string(db, db->db->get_document(docid).get_data(), data, len);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 int kbx_db_get_data(kbx_db *db, const char *idterm, char **data, size_t *len) {
     if (data) *data = nullptr;
     int rc = db_enter(db);
@@ -781,18 +693,6 @@ int kbx_db_get_data(kbx_db *db, const char *idterm, char **data, size_t *len) {
         Xapian::docid did = find_doc(*db->db, idterm);
         if (!did) return notfound(db, "with that id term");
         return give_string(db, db->db->get_document(did).get_data(), data, len);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_get_value_by_docid(kbx_db *db, uint32_t docid, unsigned slot, char **v,
-                              size_t *len) {
-    if (v) *v = nullptr;
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!v || docid == 0) return bad_arg(db, "v is NULL or docid is 0");
-    try {
-        return give_string(db, db->db->get_document(docid).get_value(slot), v, len);
     }
     KBX_CATCH(sink_str(&db->err))
 }
@@ -902,16 +802,6 @@ int kbx_db_termfreq(kbx_db *db, const char *term, uint32_t *n) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_doc_terms_by_docid(kbx_db *db, uint32_t docid, kbx_docterm_cb cb, void *ud) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!cb || docid == 0) return bad_arg(db, "cb is NULL or docid is 0");
-    try {
-        return doc_terms(db, docid, cb, ud);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 int kbx_db_doc_terms(kbx_db *db, const char *idterm, kbx_docterm_cb cb, void *ud) {
     int rc = db_enter(db);
     if (rc) return rc;
@@ -934,18 +824,6 @@ int kbx_db_add_synonym(kbx_db *db, const char *term, const char *synonym) {
         return rc;
     try {
         db->wdb->add_synonym(term, synonym);
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_remove_synonym(kbx_db *db, const char *term, const char *synonym) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    if ((rc = check_key(db, term, "term")) || (rc = check_key(db, synonym, "synonym")))
-        return rc;
-    try {
-        db->wdb->remove_synonym(term, synonym);
         return 0;
     }
     KBX_CATCH(sink_str(&db->err))
@@ -1039,13 +917,6 @@ kbx_query *kbx_query_match_all(void) {
     KBX_CATCH_NULL
 }
 
-kbx_query *kbx_query_match_nothing(void) {
-    try {
-        return new kbx_query{Xapian::Query()};
-    }
-    KBX_CATCH_NULL
-}
-
 kbx_query *kbx_query_combine(int op, kbx_query *const *subs, size_t n, uint32_t param) {
     Xapian::Query::op xop;
     bool uses_param = false;
@@ -1079,16 +950,6 @@ kbx_query *kbx_query_scale(const kbx_query *q, double factor) {
     if (!q || !(factor >= 0)) return nullptr;
     try {
         return new kbx_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor)};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_value_range(unsigned slot, const char *lo, const char *hi) {
-    if ((!lo && !hi) || slot == Xapian::BAD_VALUENO) return nullptr;
-    try {
-        if (!lo) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_LE, slot, hi)};
-        if (!hi) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lo)};
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
     }
     KBX_CATCH_NULL
 }
@@ -1139,36 +1000,11 @@ kbx_query *kbx_query_docids(const uint32_t *ids, size_t n) {
     KBX_CATCH_NULL
 }
 
-kbx_query *kbx_query_wildcard(const char *prefix, size_t len, uint32_t max_expansion) {
-    if (!prefix || len == 0) return nullptr;
-    try {
-        /* With LIMIT_MOST_FREQUENT a limit of 0 would keep no terms. */
-        int type = max_expansion ? Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT
-                                 : Xapian::Query::WILDCARD_LIMIT_ERROR;
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_WILDCARD, std::string(prefix, len),
-                                           max_expansion, type)};
-    }
-    KBX_CATCH_NULL
-}
-
 void kbx_query_free(kbx_query *q) {
     try {
         delete q;
     }
     KBX_CATCH_VOID
-}
-
-char *kbx_query_describe(const kbx_query *q) {
-    if (!q) return nullptr;
-    try {
-        const std::string s = q->q.get_description();
-        return dup_bytes(s.data(), s.size());
-    }
-    KBX_CATCH_NULL
-}
-
-int kbx_query_empty(const kbx_query *q) {
-    return !q || q->q.empty() ? 1 : 0;
 }
 
 /* ---- searching ----------------------------------------------------------------- */
@@ -1182,8 +1018,6 @@ void kbx_search_opts_init(struct kbx_search_opts *o) {
     o->bm25_k3 = 1;
     o->bm25_b = 0.5;
     o->bm25_min_normlen = 0.5;
-    o->sort_slot = -1;
-    o->collapse_slot = -1;
     o->facet_joined_slot = -1;
 }
 
@@ -1198,26 +1032,12 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
         kbx_search_opts_init(&defaults);
         opts = &defaults;
     }
-    if (opts->nfacets && !opts->facet_slots) return bad_arg(db, "facet_slots is NULL");
-    if (opts->percent_cutoff < 0 || opts->percent_cutoff > 100)
-        return bad_arg(db, "percent_cutoff outside 0..100");
     try {
         std::unique_ptr<kbx_mset> m(new kbx_mset(*db->db));
         m->enq.set_query(q->q);
         m->enq.set_weighting_scheme(Xapian::BM25Weight(opts->bm25_k1, opts->bm25_k2,
                                                        opts->bm25_k3, opts->bm25_b,
                                                        opts->bm25_min_normlen));
-        if (opts->sort_slot >= 0)
-            m->enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
-                                                    opts->sort_reverse != 0);
-        if (opts->collapse_slot >= 0)
-            m->enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
-        if (opts->percent_cutoff > 0) m->enq.set_cutoff(opts->percent_cutoff);
-        for (size_t k = 0; k < opts->nfacets; k++) {
-            m->spies.emplace_back(new Xapian::ValueCountMatchSpy(opts->facet_slots[k]));
-            m->spy_slots.push_back(opts->facet_slots[k]);
-            m->enq.add_matchspy(m->spies.back().get());
-        }
         if (opts->facet_joined_slot >= 0 && opts->facet_parts > 0) {
             Xapian::valueno js = static_cast<Xapian::valueno>(opts->facet_joined_slot);
             m->joined.reset(new JoinedCountSpy(js, opts->facet_parts, facet_cache(db, js)));
@@ -1249,14 +1069,6 @@ size_t kbx_mset_size(const kbx_mset *m) {
 
 uint32_t kbx_mset_matches_estimated(const kbx_mset *m) {
     return m ? m->mset.get_matches_estimated() : 0;
-}
-
-uint32_t kbx_mset_matches_lower_bound(const kbx_mset *m) {
-    return m ? m->mset.get_matches_lower_bound() : 0;
-}
-
-uint32_t kbx_mset_matches_upper_bound(const kbx_mset *m) {
-    return m ? m->mset.get_matches_upper_bound() : 0;
 }
 
 uint32_t kbx_mset_docid(const kbx_mset *m, size_t i) {
@@ -1329,10 +1141,6 @@ int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t 
     KBX_CATCH(sink_str(&m->err))
 }
 
-int kbx_mset_facets(kbx_mset *m, unsigned slot, kbx_facet_cb cb, void *ud) {
-    return mset_facets(m, slot, 0, false, cb, ud);
-}
-
 int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud) {
     if (!m) return KBX_ERR_INVALID;
     m->err.clear();
@@ -1348,81 +1156,6 @@ int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud) {
         return 0;
     }
     KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_top_facets(kbx_mset *m, unsigned slot, size_t maxvalues, kbx_facet_cb cb,
-                        void *ud) {
-    return mset_facets(m, slot, maxvalues, true, cb, ud);
-}
-
-int kbx_mset_matching_terms(kbx_mset *m, size_t i, kbx_str_cb cb, void *ud) {
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: cb is NULL");
-    if (i >= m->items.size())
-        return fail(sink_str(&m->err), KBX_ERR_RANGE, "mset index out of range");
-    try {
-        Xapian::MSetIterator mi = m->mset[static_cast<Xapian::doccount>(i)];
-        return each_string(m->enq.get_matching_terms_begin(mi), m->enq.get_matching_terms_end(mi),
-                           cb, ud);
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_snippet(kbx_mset *m, const char *text, size_t len, size_t length_bytes,
-                     int flags, const char *hl_start, const char *hl_end,
-                     const char *omit, char **out) {
-    if (out) *out = nullptr;
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if ((!text && len) || !out)
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: text or out is NULL");
-    const unsigned known = KBX_SNIPPET_BACKGROUND_MODEL | KBX_SNIPPET_EXHAUSTIVE |
-                           KBX_SNIPPET_EMPTY_WITHOUT_MATCH | KBX_SNIPPET_CJK_NGRAM;
-    if (flags < 0 || (static_cast<unsigned>(flags) & ~known))
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: unknown snippet flag");
-    try {
-        unsigned xf = 0;
-        if (flags & KBX_SNIPPET_BACKGROUND_MODEL) xf |= Xapian::MSet::SNIPPET_BACKGROUND_MODEL;
-        if (flags & KBX_SNIPPET_EXHAUSTIVE) xf |= Xapian::MSet::SNIPPET_EXHAUSTIVE;
-        if (flags & KBX_SNIPPET_EMPTY_WITHOUT_MATCH)
-            xf |= Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH;
-        if (flags & KBX_SNIPPET_CJK_NGRAM) xf |= Xapian::MSet::SNIPPET_CJK_NGRAM;
-        const std::string s = m->mset.snippet(len ? std::string(text, len) : std::string(),
-                                              length_bytes, Xapian::Stem(), xf,
-                                              hl_start ? hl_start : "<b>",
-                                              hl_end ? hl_end : "</b>", omit ? omit : "...");
-        char *p = dup_bytes(s.data(), s.size());
-        if (!p) return fail(sink_str(&m->err), KBX_ERR_NOMEM, "out of memory");
-        *out = p;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-/* ---- relevance feedback ------------------------------------------------------------ */
-
-int kbx_db_expand(kbx_db *db, const uint32_t *docids, size_t n, uint32_t nterms,
-                  kbx_eset_cb cb, void *ud) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!cb || (n && !docids)) return bad_arg(db, "cb or docids is NULL");
-    try {
-        Xapian::RSet rset;
-        for (size_t i = 0; i < n; i++) {
-            if (docids[i] == 0) return bad_arg(db, "docid 0");
-            rset.add_document(docids[i]);
-        }
-        Xapian::Enquire enq(*db->db);
-        Xapian::ESet eset = enq.get_eset(nterms, rset);
-        for (Xapian::ESetIterator e = eset.begin(); e != eset.end(); ++e) {
-            const std::string t = *e;
-            int r = cb(ud, t.c_str(), t.size(), e.get_weight());
-            if (r) return r;
-        }
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
 }
 
 }  // extern "C"

@@ -685,8 +685,9 @@ static void other_schema_refused(void **state)
     assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
     kbx_db *w = NULL;
     assert_int_equal(kbx_db_open(ix, KBX_OPEN_WRITE, &w, err, sizeof err), 0);
+    assert_int_equal(kbx_db_begin(w), 0);
     assert_int_equal(kbx_db_set_metadata(w, KB_META_SCHEMA, "6-0", 3), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(kbx_db_commit_tx(w), 0);
     int changed = 0;
     assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), KB_SEARCH_EINDEX);
     assert_non_null(strstr(err, "rebuild"));
