@@ -4,8 +4,8 @@
  * unique id term, metadata, term lists, synonyms, spelling, immutable query
  * trees, BM25 searches with facet counts over a joined value slot. It holds
  * what the indexer and the search core call, and no more: the unit tests
- * use the same entry points. The implementation
- * (kb_xapian.cc) catches every C++ exception at the boundary and turns it into
+ * use the same entry points. The implementation (kb_xapian.cc: databases;
+ * kb_xapian_search.cc: queries and searches) catches every C++ exception at the boundary and turns it into
  * a negative KBX_ERR_* code plus a message, so nothing ever throws into C.
  *
  * Conventions:
