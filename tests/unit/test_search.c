@@ -385,6 +385,42 @@ static void suggest_and_nav(void **state)
     kb_search_stds_fin(&stds);
 }
 
+/* The results of the look-ups belong to the caller: they stay whole after
+ * the searcher that made them is freed (ASan would see a use after free). */
+static void results_outlive_searcher(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    kb_searcher *s = NULL;
+    assert_int_equal(kb_searcher_new(g_index, g_lx, &s, err, sizeof err), 0);
+    struct kb_search_doc doc;
+    struct kb_search_nav nav;
+    struct kb_search_completions comp;
+    struct kb_search_stds stds;
+    assert_int_equal(kb_search_get_doc(s, "std-s004:8.3.4.1", 0, &doc, err, sizeof err), 0);
+    assert_int_equal(kb_search_clause_nav(s, "std-s004:8.3.4", 0, &nav, err, sizeof err), 0);
+    assert_int_equal(kb_search_suggest(s, "打印", strlen("打印"), 0, 8, &comp, err, sizeof err),
+                     0);
+    assert_int_equal(kb_search_standards(s, 0, &stds, err, sizeof err), 0);
+    kb_searcher_free(s);
+    assert_string_equal(doc.doc->id, "std-s004:8.3.4.1");
+    assert_string_equal(doc.std, "s004");
+    assert_non_null(doc.standard);
+    assert_true(nav.nchildren > 0);
+    assert_string_equal(nav.children[0].id, "std-s004:8.3.4.1");
+    assert_true(comp.n > 0);
+    assert_non_null(strstr(comp.v[0].text, "打印"));
+    assert_int_equal(stds.n, 5);
+    char *json = codec_doc_json(&doc);
+    assert_non_null(strstr(json, "\"std\":\"s004\""));
+    free(json);
+    kb_search_doc_fin(&doc);
+    kb_search_nav_fin(&nav);
+    kb_search_completions_fin(&comp);
+    kb_search_stds_fin(&stds);
+    kb_search_doc_fin(&doc); /* a second _fin is harmless */
+}
+
 static void live_refresh(void **state)
 {
     (void)state;
@@ -737,6 +773,7 @@ int main(void)
         cmocka_unit_test(bad_and_empty_input),
         cmocka_unit_test(spelling),
         cmocka_unit_test(suggest_and_nav),
+        cmocka_unit_test(results_outlive_searcher),
         cmocka_unit_test(live_refresh),
         cmocka_unit_test(visibility_follows_index),
         cmocka_unit_test(vis_shadow),
