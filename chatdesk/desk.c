@@ -999,20 +999,21 @@ static void on_link(struct req *r)
 {
     if (!is_agent(r))
         return;
-    char *doc = NULL, err[KB_ERR_MAX];
+    char err[KB_ERR_MAX];
+    struct kb_search_doc doc;
     refresh(r->d);
     int krc = kb_search_get_doc(r->d->ks, r->m->item, 1, &doc, err, sizeof err);
     if (krc == KB_SEARCH_ENOTFOUND || krc == KB_SEARCH_EINPUT) {
+        kb_search_doc_fin(&doc);
         error(r, P_NOT_FOUND, "no such item in the knowledge base");
         return;
     }
     if (krc) {
+        kb_search_doc_fin(&doc);
         error(r, P_INTERNAL, "the knowledge base cannot be read");
         return;
     }
-    json_t *dj = json_loads(doc, 0, NULL);
-    free(doc);
-    const char *title = dj ? json_string_value(json_object_get(dj, "title")) : NULL;
+    const char *title = doc.doc->title;
     const char *relation = r->m->relation ? r->m->relation : "used";
     int added = 0;
     int rc = store_ticket_link(r->d->st, r->m->ticket, r->m->item, relation, r->who->person_id,
@@ -1030,7 +1031,7 @@ static void on_link(struct req *r)
             json_object_set_new(f, "id", json_string(r->m->id));
         desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
     }
-    json_decref(dj);
+    kb_search_doc_fin(&doc);
 }
 
 static void on_resolve(struct req *r)
@@ -1204,13 +1205,14 @@ static void on_search(struct req *r)
 static void on_doc(struct req *r)
 {
     const struct desk_msg *m = r->m;
-    char *doc = NULL, err[KB_ERR_MAX];
+    char err[KB_ERR_MAX];
+    struct kb_search_doc doc;
     refresh(r->d);
     /* requesters read public documents only */
     int rc = kb_search_get_doc(r->d->ks, m->item, r->who->role == DESK_AGENT, &doc, err,
                                sizeof err);
-    json_t *dj = rc == 0 ? json_loads(doc, 0, NULL) : NULL;
-    free(doc);
+    json_t *dj = rc == 0 ? proto_doc(&doc) : NULL;
+    kb_search_doc_fin(&doc);
     if (rc == KB_SEARCH_ENOTFOUND || rc == KB_SEARCH_EINPUT) {
         error(r, P_NOT_FOUND, "no such item in the knowledge base");
         return;

@@ -594,6 +594,24 @@ json_t *proto_hit(const struct kb_hit *h)
     return o;
 }
 
+json_t *proto_doc(const struct kb_search_doc *d)
+{
+    char *dj = kb_doc_to_json(d->doc);
+    json_t *o = json_loads(dj, 0, NULL);
+    free(dj);
+    if (!o)
+        return NULL;
+    if (d->std)
+        json_object_set_new(o, "std", json_string(d->std));
+    if (d->standard)
+        json_object_set_new(o, "standard", json_string(d->standard));
+    json_t *refs = json_array();
+    for (size_t i = 0; i < d->nrefs; i++)
+        json_array_append_new(refs, json_string(d->refs[i]));
+    json_object_set_new(o, "refs", refs);
+    return o;
+}
+
 json_t *proto_message(int with_type, const char *role, const char *name, const char *text,
                       int seq, int64_t at, const char *client_id, const char *ticket)
 {

@@ -184,6 +184,12 @@ json_t *proto_ticket_frame(const struct store_ticket *t, const char *id);
  * clauses also get std, standard, clause, heading and path. */
 json_t *proto_hit(const struct kb_hit *h);
 
+/* A knowledge-base document as the "doc" frame carries it (new reference,
+ * or NULL if its fields do not make JSON): the kb_doc fields
+ * (kb_doc_to_json), then "std" and "standard" for standard clauses and
+ * "refs":[ids the reader may open]. The same object as searchd's /doc. */
+json_t *proto_doc(const struct kb_search_doc *d);
+
 /* A conversation message as sent to a client:
  * {"type":"message","from":..,"name":..,"text":..,"seq":..,"at":..
  *  [,"id":client_id][,"ticket":number]} (with_type 0 leaves out "type", for

@@ -4,7 +4,9 @@
  *   - a request target (path and query string) -> struct sd_request, with all
  *     the validation (URL-decoding, UTF-8, limits, filter values)
  *   - a response (status, content type, body) -> the response head bytes,
- *     and the JSON error bodies.
+ *     and the JSON error bodies;
+ *   - the search core's result structs -> the JSON response bodies
+ *     (codec_json.c).
  *
  * Why searchd parses HTTP itself: libwebsockets 4.1's HTTP parser decodes
  * the URI before any callback sees it and answers some bad input on its own:
@@ -31,7 +33,7 @@
 #define CODEC_MAX_VALUE 1024 /* bytes of a filter value or id after decoding */
 #define CODEC_DEFAULT_LIMIT KB_SEARCH_DEFAULT_LIMIT
 /* /suggest's q: kb_search_suggest refuses longer prefixes (KB_SEARCH_EINPUT;
- * the limit lives in kb_search.c, not in its header) */
+ * the limit is KB_SEARCH_MAX_PREFIX, in kb_search.h) */
 #define CODEC_MAX_SUGGEST KB_SEARCH_MAX_PREFIX
 
 enum sd_endpoint {
@@ -156,5 +158,39 @@ char *codec_format_head(const struct sd_response *r, int keepalive, long long no
 
 /* The reason phrase for a status ("OK", "Not Found", ...). */
 const char *codec_reason(int status);
+
+/* ---- response bodies from the search core's results (codec_json.c) ----
+ * Each returns a heap string the caller frees (never NULL); the result
+ * is only read. */
+struct kb_search_res;
+struct kb_search_doc;
+struct kb_search_nav;
+struct kb_search_completions;
+struct kb_search_stds;
+
+/* /search: {"query":Q,"total":N,"took_ms":F,"offset":N,"limit":N,
+ *   "hits":[{"id","kind","title","score","percent","snippet", and where
+ *            present "category","updated","visibility","workaround",
+ *            "status","service","std","standard","clause","heading","path"}],
+ *   "facets":{"kind":{V:N,...},"category":{V:N,...},"standard":{V:N,...}},
+ *   "suggestion":S|null, "corrected":S|null}
+ * query is echoed as given (it must be valid UTF-8); offset and limit as
+ * the request gave them. The bytes are what Jansson's compact dump of that
+ * tree would be (the unit test compares them); a string that is not valid
+ * UTF-8 leaves its member out. */
+char *codec_search_json(const struct kb_search_res *res, const char *query, size_t qlen,
+                        uint32_t offset, uint32_t limit);
+/* /doc: the kb_doc fields (kb_doc_to_json), then "std" and "standard" for
+ * standard clauses, and "refs":[ids]. */
+char *codec_doc_json(const struct kb_search_doc *d);
+/* /nav: {"parent":{id,clause,heading}|null,"prev":...|null,"next":...|null,
+ *  "children":[...]} */
+char *codec_nav_json(const struct kb_search_nav *n);
+/* /suggest: {"query":P,"suggestions":[{"text":T,"kind":"title"|"term",
+ *  "id":ID,"doc_kind":K (titles only)}]}; prefix echoed (valid UTF-8). */
+char *codec_suggest_json(const struct kb_search_completions *l, const char *prefix, size_t len);
+/* /standards: [{"std":slug,"code":C,"title":T,"clauses":N}] (code and title
+ *  absent when the caller may see none of the standard's clauses). */
+char *codec_standards_json(const struct kb_search_stds *l);
 
 #endif

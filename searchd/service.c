@@ -79,7 +79,7 @@ static int do_search(kb_searcher *s, sd_cache *cache, const struct sd_request *r
         kb_search_res_fin(&res);
         return fail(resp, rc, err, "search");
     }
-    char *json = kb_search_res_json(&res, req->q, req->qlen, req->offset, req->limit);
+    char *json = codec_search_json(&res, req->q, req->qlen, req->offset, req->limit);
     kb_search_res_fin(&res);
     if (!json)
         return fail(resp, KB_SEARCH_EINTERNAL, "result JSON", "search");
@@ -87,7 +87,8 @@ static int do_search(kb_searcher *s, sd_cache *cache, const struct sd_request *r
     return 0;
 }
 
-/* Runs one JSON-producing call with a retry after a refresh on EINDEX. */
+/* Runs one look-up with a retry after a refresh on EINDEX, and renders its
+ * result. */
 enum call { CALL_DOC, CALL_NAV, CALL_SUGGEST, CALL_STANDARDS };
 
 static int do_json(kb_searcher *s, sd_cache *cache, enum call call,
@@ -95,36 +96,59 @@ static int do_json(kb_searcher *s, sd_cache *cache, enum call call,
 {
     static const char *const names[] = {"doc", "nav", "suggest", "standards"};
     char err[KB_ERR_MAX];
-    char *json = NULL;
+    struct kb_search_doc doc = {0};
+    struct kb_search_nav nav = {0};
+    struct kb_search_completions comp = {0};
+    struct kb_search_stds stds = {0};
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         err[0] = '\0';
-        json = NULL;
         switch (call) {
         case CALL_DOC:
-            rc = kb_search_get_doc(s, req->id, req->internal, &json, err, sizeof err);
+            kb_search_doc_fin(&doc);
+            rc = kb_search_get_doc(s, req->id, req->internal, &doc, err, sizeof err);
             break;
         case CALL_NAV:
-            rc = kb_search_clause_nav(s, req->id, req->internal, &json, err, sizeof err);
+            kb_search_nav_fin(&nav);
+            rc = kb_search_clause_nav(s, req->id, req->internal, &nav, err, sizeof err);
             break;
         case CALL_SUGGEST:
-            rc = kb_search_suggest(s, req->q, req->qlen, req->internal, 0, &json, err,
+            kb_search_completions_fin(&comp);
+            rc = kb_search_suggest(s, req->q, req->qlen, req->internal, 0, &comp, err,
                                    sizeof err);
             break;
         case CALL_STANDARDS:
-            rc = kb_search_standards(s, req->internal, &json, err, sizeof err);
+            kb_search_stds_fin(&stds);
+            rc = kb_search_standards(s, req->internal, &stds, err, sizeof err);
             break;
         }
         if (rc != KB_SEARCH_EINDEX || attempt == 1)
             break;
         svc_refresh(s, cache);
     }
-    if (rc) {
-        free(json);
-        return fail(resp, rc, err, names[call]);
+    char *json = NULL;
+    if (rc == 0) {
+        switch (call) {
+        case CALL_DOC:
+            json = codec_doc_json(&doc);
+            break;
+        case CALL_NAV:
+            json = codec_nav_json(&nav);
+            break;
+        case CALL_SUGGEST:
+            json = codec_suggest_json(&comp, req->q, req->qlen);
+            break;
+        case CALL_STANDARDS:
+            json = codec_standards_json(&stds);
+            break;
+        }
     }
-    if (!json)
-        return fail(resp, KB_SEARCH_EINTERNAL, "no JSON", names[call]);
+    kb_search_doc_fin(&doc);
+    kb_search_nav_fin(&nav);
+    kb_search_completions_fin(&comp);
+    kb_search_stds_fin(&stds);
+    if (rc)
+        return fail(resp, rc, err, names[call]);
     codec_set_json(resp, 200, json);
     return 0;
 }

@@ -24,14 +24,20 @@
  * index layout that keeps it). Every call fails with KB_SEARCH_EINDEX
  * while the index has another schema than kb_schema.h's (rebuild it).
  *
- * Ownership: every string in a result is owned by the result and freed by
- * kb_search_res_fin; the caller owns the request's strings. */
+ * Results are C structs, rendered by the daemons' codecs (searchd/codec.h,
+ * chatdesk/proto.h). Ownership: every string in a result is owned by the
+ * result and freed by its _fin function (kb_search_res_fin, ...); a result
+ * does not depend on the searcher and stays valid until then. The caller
+ * owns the request's strings.
+ *
+ * The implementation is split by noun (kb_search_int.h lists the files). */
 #ifndef KB_SEARCH_H
 #define KB_SEARCH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kb_doc.h"
 #include "kb_lexicon.h"
 
 typedef struct kb_searcher kb_searcher;
@@ -136,48 +142,105 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
                   char *err, size_t errlen);
 void kb_search_res_fin(struct kb_search_res *res);
 
-/* The whole result as JSON (caller frees):
- *   {"query":Q,"total":N,"took_ms":F,"offset":N,"limit":N,
- *    "hits":[{"id","kind","title","score","percent","snippet", and where
- *             present "category","updated","visibility","workaround",
- *             "status","service","std","standard","clause","heading","path"}],
- *    "facets":{"kind":{V:N,...},"category":{V:N,...},"standard":{V:N,...}},
- *    "suggestion":S|null, "corrected":S|null}
- * query is echoed as given (it must be valid UTF-8). */
-char *kb_search_res_json(const struct kb_search_res *res, const char *query, size_t qlen,
-                         uint32_t offset, uint32_t limit);
+/* A stored document, for a caller allowed to see it. Everything is owned by
+ * the struct, freed by kb_search_doc_fin, and stays valid until then (it
+ * does not depend on the searcher, which may be refreshed or freed). */
+struct kb_search_doc {
+    struct kb_doc *doc; /* the stored fields (kb_doc.h) */
+    char *std;          /* standard clauses: the standard's slug ("s004"); else NULL */
+    char *standard;     /* standard clauses: "code title" of the standard; else NULL */
+    char **refs;        /* the ids named in its text of documents this caller may
+                           see, each once, in order of appearance (links; other
+                           ids are plain text) */
+    size_t nrefs;
+};
 
-/* The stored document with this id, as JSON (the kb_doc fields plus "std"
- * for standard clauses, and "refs": the ids named in its text of the
- * documents this caller may see, to be shown as links; other ids are plain
- * text), in *json (caller frees). Internal documents are
- * KB_SEARCH_ENOTFOUND unless internal is non-zero. */
-int kb_search_get_doc(kb_searcher *s, const char *id, int internal, char **json, char *err,
-                      size_t errlen);
+/* The stored document with this id in *out (kb_search_doc_fin it, whatever
+ * the result). Internal documents are KB_SEARCH_ENOTFOUND unless internal
+ * is non-zero; KB_SEARCH_EINDEX when the index cannot be read (message in
+ * err). */
+int kb_search_get_doc(kb_searcher *s, const char *id, int internal, struct kb_search_doc *out,
+                      char *err, size_t errlen);
+void kb_search_doc_fin(struct kb_search_doc *d);
 
-/* For a standard clause: the clause's parent, previous and next sibling and
- * children, as JSON {"parent":{id,clause,heading}|null,"prev":...|null,
- * "next":...|null,"children":[...]} in *json (caller frees). Clauses the
+/* A standard clause as a link: strings owned by the struct holding it;
+ * any may be NULL when the stored clause lacks it. */
+struct kb_search_clause {
+    char *id;
+    char *clause;
+    char *heading;
+};
+
+/* A standard clause's neighbours the caller may see. Owned by the struct,
+ * freed by kb_search_nav_fin, independent of the searcher. */
+struct kb_search_nav {
+    struct kb_search_clause *parent;   /* NULL: top level, or not visible */
+    struct kb_search_clause *prev;     /* previous sibling, or NULL */
+    struct kb_search_clause *next;     /* next sibling, or NULL */
+    struct kb_search_clause *children; /* in clause order */
+    size_t nchildren;
+};
+
+/* For a standard clause: its parent, previous and next sibling and
+ * children in *out (kb_search_nav_fin it, whatever the result). Clauses the
  * caller may not see (internal zero: public ones only) are left out, and
- * such a clause itself is KB_SEARCH_ENOTFOUND. */
-int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, char **json, char *err,
-                         size_t errlen);
+ * such a clause itself, or an id that is no clause, is
+ * KB_SEARCH_ENOTFOUND. */
+int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, struct kb_search_nav *out,
+                         char *err, size_t errlen);
+void kb_search_nav_fin(struct kb_search_nav *n);
+
+/* One completion: text to put in the search box; for a title, the
+ * document's id and kind ("article", ...), NULL for an index word. */
+struct kb_search_completion {
+    char *text;
+    int title;      /* 1: a document title or clause heading; 0: an index word */
+    char *id;
+    char *doc_kind;
+};
+
+/* Owned by the struct, freed by kb_search_completions_fin, independent of
+ * the searcher. */
+struct kb_search_completions {
+    struct kb_search_completion *v;
+    size_t n;
+};
 
 /* Completions for what a user is typing: titles and clause headings that
  * contain prefix (the start of a title ranks first), then frequent index
  * words that start with the last word of prefix (for a public caller, words
- * of public documents only, ranked by the number of public documents). JSON in *json (caller
- * frees): {"query":P,"suggestions":[{"text":T,"kind":"title"|"term",
- * "id":ID (titles only),"doc_kind":K (titles only)}]}. At most max entries
- * (0 means 8). Internal titles only with internal non-zero. A prefix longer
- * than KB_SEARCH_MAX_PREFIX bytes is KB_SEARCH_EINPUT. */
+ * of public documents only, ranked by the number of public documents), in
+ * *out (kb_search_completions_fin it, whatever the result). At most max
+ * entries (0 means 8). Internal titles only with internal non-zero. A
+ * prefix longer than KB_SEARCH_MAX_PREFIX bytes or not valid UTF-8 is
+ * KB_SEARCH_EINPUT. */
 int kb_search_suggest(kb_searcher *s, const char *prefix, size_t len, int internal, size_t max,
-                      char **json, char *err, size_t errlen);
+                      struct kb_search_completions *out, char *err, size_t errlen);
+void kb_search_completions_fin(struct kb_search_completions *l);
 
-/* The standards in the index: JSON [{"std":slug,"code":C,"title":T,
- * "clauses":N}] in *json (caller frees); code and title come from a
- * clause the caller may see. */
-int kb_search_standards(kb_searcher *s, int internal, char **json, char *err, size_t errlen);
+/* One standard in the index. code and title come from a clause the caller
+ * may see ("" when that clause has none); both NULL when the caller may
+ * see none of its clauses. */
+struct kb_search_std {
+    char *std;        /* slug */
+    char *code;
+    char *title;
+    uint32_t clauses; /* clauses indexed */
+};
+
+/* Owned by the struct, freed by kb_search_stds_fin, independent of the
+ * searcher. */
+struct kb_search_stds {
+    struct kb_search_std *v;
+    size_t n;
+};
+
+/* The standards in the index, in slug order, in *out (kb_search_stds_fin
+ * it, whatever the result); KB_SEARCH_EINDEX when the index cannot be
+ * read. */
+int kb_search_standards(kb_searcher *s, int internal, struct kb_search_stds *out, char *err,
+                        size_t errlen);
+void kb_search_stds_fin(struct kb_search_stds *l);
 
 /* The visibility rule (kb_vis.h) for one id: 1 if a document with this id
  * exists and the caller (internal non-zero: an agent) may see it, 0 if

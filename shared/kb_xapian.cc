@@ -1,345 +1,18 @@
-/* kb_xapian: implements the C interface declared in kb_xapian.h on top of
- * Xapian 1.4's C++ API. Each handle type is a small struct owning the Xapian
- * objects; every extern "C" entry point runs its body inside a try block whose
- * handlers (KBX_CATCH and friends) catch Xapian::Error, std::exception and
- * anything else, map the exception to a KBX_ERR_* code and store its message
- * in the handle or the caller's buffer, so no exception ever reaches C code.
- * Message storage itself never throws (fixed buffers, noexcept helpers). */
-#include "kb_xapian.h"
+/* kb_xapian: the database side of the C interface declared in kb_xapian.h,
+ * on top of Xapian 1.4's C++ API: opening, reopening and closing databases,
+ * transactions, documents replaced or deleted by id term, metadata, term
+ * lists, synonyms and spelling. (Queries, searches and result sets are in
+ * kb_xapian_search.cc; both share kb_xapian_int.h.) Every extern "C" entry
+ * point runs its body inside a try block whose handlers (KBX_CATCH and
+ * friends) catch Xapian::Error, std::exception and anything else, map the
+ * exception to a KBX_ERR_* code and store its message in the handle or the
+ * caller's buffer, so no exception ever reaches C code. Message storage
+ * itself never throws (fixed buffers, noexcept helpers). */
+#include "kb_xapian_int.h"
 
-#include <xapian.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
-#include <map>
-#include <memory>
-#include <new>
-#include <unordered_map>
-#include <string>
-#include <vector>
-
-/* ---- error plumbing ---------------------------------------------------- */
+/* ---- helpers of the database side -------------------------------------------- */
 
 namespace {
-
-/* Where a failure's message goes: a std::string owned by a handle, a caller
- * buffer, or nowhere. */
-struct Sink {
-    std::string *str;
-    char *buf;
-    size_t len;
-};
-
-Sink sink_str(std::string *s) { return Sink{s, nullptr, 0}; }
-Sink sink_buf(char *b, size_t n) { return Sink{nullptr, b, n}; }
-
-void sink_set(Sink s, const char *msg) noexcept {
-    if (!msg) msg = "";
-    if (s.str) {
-        try {
-            s.str->assign(msg);
-        } catch (...) {
-            s.str->clear();
-        }
-    }
-    if (s.buf && s.len > 0) std::snprintf(s.buf, s.len, "%s", msg);
-}
-
-void sink_clear(Sink s) noexcept {
-    if (s.str) s.str->clear();
-    if (s.buf && s.len > 0) s.buf[0] = '\0';
-}
-
-int fail(Sink s, int code, const char *msg) noexcept {
-    sink_set(s, msg);
-    return code;
-}
-
-/* Maps the Xapian::Error being handled to a code. Xapian::Error is not
- * polymorphic (no dynamic_cast), so this rethrows it and lets the handlers
- * pick the class, most specific first. Call only from inside a handler. */
-int xapian_code() noexcept {
-    try {
-        throw;
-    } catch (const Xapian::DatabaseLockError &) {
-        return KBX_ERR_LOCK;
-    } catch (const Xapian::DatabaseNotFoundError &) {
-        return KBX_ERR_NODB;
-    } catch (const Xapian::DatabaseVersionError &) {
-        return KBX_ERR_VERSION;
-    } catch (const Xapian::DatabaseOpeningError &) {
-        return KBX_ERR_OPENING;
-    } catch (const Xapian::DatabaseCreateError &) {
-        return KBX_ERR_CREATE;
-    } catch (const Xapian::DatabaseCorruptError &) {
-        return KBX_ERR_CORRUPT;
-    } catch (const Xapian::DatabaseModifiedError &) {
-        return KBX_ERR_MODIFIED;
-    } catch (const Xapian::DatabaseClosedError &) {
-        return KBX_ERR_CLOSED;
-    } catch (const Xapian::DatabaseError &) {
-        return KBX_ERR_DATABASE;
-    } catch (const Xapian::DocNotFoundError &) {
-        return KBX_ERR_NOTFOUND;
-    } catch (const Xapian::InvalidArgumentError &) {
-        return KBX_ERR_INVALID;
-    } catch (const Xapian::InvalidOperationError &) {
-        return KBX_ERR_INVALID_OP;
-    } catch (const Xapian::UnimplementedError &) {
-        return KBX_ERR_UNIMPLEMENTED;
-    } catch (const Xapian::RangeError &) {
-        return KBX_ERR_RANGE;
-    } catch (...) {
-        return KBX_ERR_XAPIAN;
-    }
-}
-
-/* Stores the message of e (the exception being handled) and returns its
- * code. */
-int fail_xapian(Sink s, const Xapian::Error &e) noexcept {
-    char msg[1024];
-    const char *type = e.get_type();
-    std::snprintf(msg, sizeof msg, "%s: %s", type ? type : "Xapian::Error", e.get_msg().c_str());
-    size_t used = std::strlen(msg);
-    if (!e.get_context().empty() && used < sizeof msg - 1) {
-        std::snprintf(msg + used, sizeof msg - used, " (context: %s)", e.get_context().c_str());
-        used = std::strlen(msg);
-    }
-    const char *errstr = e.get_error_string();
-    if (errstr && *errstr && used < sizeof msg - 1)
-        std::snprintf(msg + used, sizeof msg - used, " (%s)", errstr);
-    return fail(s, xapian_code(), msg);
-}
-
-int fail_std(Sink s, const std::exception &e) noexcept {
-    char msg[512];
-    int code = dynamic_cast<const std::bad_alloc *>(&e) ? KBX_ERR_NOMEM : KBX_ERR_INTERNAL;
-    std::snprintf(msg, sizeof msg, "C++ exception: %s", e.what());
-    return fail(s, code, msg);
-}
-
-int fail_unknown(Sink s) noexcept {
-    return fail(s, KBX_ERR_UNKNOWN, "unknown C++ exception");
-}
-
-/* Copies n bytes to a new NUL-terminated malloc'd buffer (NULL on OOM). */
-char *dup_bytes(const char *p, size_t n) noexcept {
-    char *r = static_cast<char *>(std::malloc(n + 1));
-    if (!r) return nullptr;
-    if (n) std::memcpy(r, p, n);
-    r[n] = '\0';
-    return r;
-}
-
-}  // namespace
-
-/* Handlers closing the try block of every entry point. */
-#define KBX_CATCH(SINK)                                                    \
-    catch (const Xapian::Error &kbx_e_) {                                  \
-        return fail_xapian((SINK), kbx_e_);                                \
-    }                                                                      \
-    catch (const std::exception &kbx_e_) {                                 \
-        return fail_std((SINK), kbx_e_);                                   \
-    }                                                                      \
-    catch (...) {                                                          \
-        return fail_unknown(SINK);                                         \
-    }
-
-/* For entry points that report failure as a plain value (NULL, 0) and have
- * no message sink. */
-#define KBX_CATCH_RET(VAL)                                                 \
-    catch (const Xapian::Error &) {                                        \
-        return (VAL);                                                      \
-    }                                                                      \
-    catch (const std::exception &) {                                       \
-        return (VAL);                                                      \
-    }                                                                      \
-    catch (...) {                                                          \
-        return (VAL);                                                      \
-    }
-#define KBX_CATCH_NULL KBX_CATCH_RET(nullptr)
-
-/* For void entry points (destructors): swallow everything. */
-#define KBX_CATCH_VOID                                                     \
-    catch (const Xapian::Error &) {                                        \
-    }                                                                      \
-    catch (const std::exception &) {                                       \
-    }                                                                      \
-    catch (...) {                                                          \
-    }
-
-/* ---- handle types ------------------------------------------------------ */
-
-/* A read-only database's facet_joined_slot, held in memory for one
-   revision (as Lucene's doc values): the value of every document,
-   interned. Reading a value from the index costs a B-tree lookup and often
-   a pread per matching document; this costs an array lookup. */
-struct FacetCache {
-    Xapian::valueno slot = 0;
-    Xapian::rev rev = 0;
-    std::vector<uint32_t> id_of;      /* by docid: index into values */
-    std::vector<std::string> values;  /* values[0] is "" (no value) */
-};
-
-struct kbx_db {
-    std::unique_ptr<Xapian::Database> db; /* the object; may be writable */
-    Xapian::WritableDatabase *wdb = nullptr; /* db as writable, or NULL */
-    /* shared with the result sets counting from it, so a rebuild for a new
-       revision never changes one under a result set still in use */
-    std::shared_ptr<const FacetCache> facets;
-    std::string err;
-};
-
-struct kbx_doc {
-    Xapian::Document doc;
-    size_t skipped = 0;
-    std::string err;
-};
-
-struct kbx_query {
-    Xapian::Query q;
-};
-
-namespace {
-
-struct MsetItem {
-    bool loaded = false;
-    Xapian::Document doc;
-    bool data_loaded = false;
-    std::string data;
-    std::map<unsigned, std::string> values; /* node-based: stable c_str() */
-};
-
-}  // namespace
-
-namespace {
-
-/* Counts the parts of one slot's joined value (KBX_FACET_SEP between
-   them), each in its own map: facets from a single value per document,
-   taken from the database's FacetCache when there is one. Used only on
-   local databases, so it is never serialised. */
-class JoinedCountSpy : public Xapian::MatchSpy {
-  public:
-    JoinedCountSpy(Xapian::valueno slot, size_t parts, std::shared_ptr<const FacetCache> cache)
-        : slot_(slot), cache_(std::move(cache)), parts_(parts) {
-        if (cache_) by_id_.assign(cache_->values.size(), 0);
-    }
-    void operator()(const Xapian::Document &doc, double) override {
-        Xapian::docid did = doc.get_docid();
-        if (cache_ && did < cache_->id_of.size())
-            by_id_[cache_->id_of[did]]++;
-        else
-            other_[doc.get_value(slot_)]++;
-    }
-    std::string name() const override { return "kbdesk.JoinedCountSpy"; }
-    size_t parts() const { return parts_; }
-    Xapian::valueno slot() const { return slot_; }
-    /* The document's value from the cache (stable while the spy lives), or
-       NULL when it is not there. */
-    const std::string *cached(Xapian::docid did) const {
-        if (!cache_ || did >= cache_->id_of.size()) return nullptr;
-        return &cache_->values[cache_->id_of[did]];
-    }
-    /* The counts of part k, by value. */
-    const std::map<std::string, uint32_t> &part(size_t k) {
-        if (counts_.empty()) split();
-        return counts_[k];
-    }
-
-  private:
-    void add(const std::string &v, uint32_t n) {
-        size_t start = 0;
-        for (size_t k = 0; k < parts_ && start <= v.size(); k++) {
-            size_t end = v.find(KBX_FACET_SEP, start);
-            if (end == std::string::npos) end = v.size();
-            if (end > start) counts_[k][v.substr(start, end - start)] += n;
-            start = end + 1;
-        }
-    }
-    void split() {
-        counts_.resize(parts_);
-        for (size_t i = 0; i < by_id_.size(); i++)
-            if (by_id_[i]) add(cache_->values[i], by_id_[i]);
-        for (const auto &e : other_) add(e.first, e.second);
-    }
-
-    Xapian::valueno slot_;
-    std::shared_ptr<const FacetCache> cache_;
-    size_t parts_;
-    std::vector<uint32_t> by_id_;                 /* counts by interned value */
-    std::map<std::string, uint32_t> other_;       /* counts of values read */
-    std::vector<std::map<std::string, uint32_t>> counts_;
-};
-
-/* The FacetCache of db for slot, built or rebuilt for the current
-   revision; empty for a writable database (its revision does not change
-   with uncommitted edits). */
-std::shared_ptr<const FacetCache> facet_cache(kbx_db *db, Xapian::valueno slot) {
-    if (db->wdb) return nullptr;
-    Xapian::rev rev = db->db->get_revision();
-    if (db->facets && db->facets->slot == slot && db->facets->rev == rev) return db->facets;
-    db->facets.reset();
-    auto c = std::make_shared<FacetCache>();
-    c->id_of.assign(static_cast<size_t>(db->db->get_lastdocid()) + 1, 0);
-    c->values.assign(1, std::string());
-    std::unordered_map<std::string, uint32_t> ids;
-    for (Xapian::ValueIterator it = db->db->valuestream_begin(slot);
-         it != db->db->valuestream_end(slot); ++it) {
-        Xapian::docid did = it.get_docid();
-        if (did >= c->id_of.size()) continue; /* cannot happen in one revision */
-        auto ins = ids.emplace(*it, static_cast<uint32_t>(c->values.size()));
-        if (ins.second) c->values.push_back(*it);
-        c->id_of[did] = ins.first->second;
-    }
-    c->slot = slot;
-    c->rev = rev;
-    db->facets = c;
-    return db->facets;
-}
-
-}  // namespace
-
-struct kbx_mset {
-    /* Declared before enq so they outlive it (members die in reverse). */
-    std::unique_ptr<JoinedCountSpy> joined;
-    std::vector<std::unique_ptr<Xapian::ValueCountMatchSpy>> spies;
-    std::vector<unsigned> spy_slots;
-    Xapian::Enquire enq;
-    Xapian::MSet mset;
-    std::vector<MsetItem> items; /* sized once; never reallocated */
-    std::string err;
-
-    explicit kbx_mset(const Xapian::Database &d) : enq(d) {}
-};
-
-/* ---- small helpers ------------------------------------------------------ */
-
-namespace {
-
-/* Clears db's message and checks it is usable; returns 0 or a code. */
-int db_enter(kbx_db *db) noexcept {
-    if (!db) return KBX_ERR_INVALID;
-    db->err.clear();
-    if (!db->db) return fail(sink_str(&db->err), KBX_ERR_CLOSED, "database handle is closed");
-    return 0;
-}
-
-int db_enter_write(kbx_db *db) noexcept {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!db->wdb)
-        return fail(sink_str(&db->err), KBX_ERR_READONLY, "database was opened read-only");
-    return 0;
-}
-
-int bad_arg(kbx_db *db, const char *what) noexcept {
-    char msg[256];
-    std::snprintf(msg, sizeof msg, "invalid argument: %s", what);
-    return fail(sink_str(&db->err), KBX_ERR_INVALID, msg);
-}
 
 /* Checks an id term: non-NULL, non-empty, not too long. */
 int check_idterm(kbx_db *db, const char *idterm) noexcept {
@@ -420,10 +93,7 @@ int doc_add(kbx_doc *doc, const char *term, size_t len, bool positional, uint32_
     doc->err.clear();
     if (!term || len == 0)
         return fail(sink_str(&doc->err), KBX_ERR_INVALID, "invalid argument: term is NULL or empty");
-    if (len > KBX_MAX_TERM_LEN) {
-        doc->skipped++;
-        return 0;
-    }
+    if (len > KBX_MAX_TERM_LEN) return 0; /* skipped: Xapian would refuse it */
     try {
         std::string t(term, len);
         if (positional)
@@ -433,41 +103,6 @@ int doc_add(kbx_doc *doc, const char *term, size_t len, bool positional, uint32_
         return 0;
     }
     KBX_CATCH(sink_str(&doc->err))
-}
-
-/* Fetches (once) the document of item i; 0 or a code with m->err set. */
-int mset_item(kbx_mset *m, size_t i, MsetItem **out) {
-    if (i >= m->items.size())
-        return fail(sink_str(&m->err), KBX_ERR_RANGE, "mset index out of range");
-    MsetItem &it = m->items[i];
-    if (!it.loaded) {
-        it.doc = m->mset[static_cast<Xapian::doccount>(i)].get_document();
-        it.loaded = true;
-    }
-    *out = &it;
-    return 0;
-}
-
-int mset_facets(kbx_mset *m, unsigned slot, size_t maxvalues, bool top, kbx_facet_cb cb,
-                void *ud) {
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: NULL callback");
-    try {
-        for (size_t k = 0; k < m->spy_slots.size(); k++) {
-            if (m->spy_slots[k] != slot) continue;
-            const Xapian::ValueCountMatchSpy &spy = *m->spies[k];
-            Xapian::TermIterator it = top ? spy.top_values_begin(maxvalues) : spy.values_begin();
-            for (; it != spy.values_end(); ++it) {
-                const std::string v = *it;
-                int r = cb(ud, v.c_str(), v.size(), it.get_termfreq());
-                if (r) return r;
-            }
-            return 0;
-        }
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "slot was not among the search's facet_slots");
-    }
-    KBX_CATCH(sink_str(&m->err))
 }
 
 }  // namespace
@@ -553,10 +188,6 @@ const char *kbx_db_errmsg(const kbx_db *db) {
     return db->err.c_str();
 }
 
-int kbx_db_writable(const kbx_db *db) {
-    return db && db->wdb ? 1 : 0;
-}
-
 int kbx_db_reopen(kbx_db *db, int *changed) {
     int rc = db_enter(db);
     if (changed) *changed = 0;
@@ -625,16 +256,6 @@ int kbx_db_cancel_tx(kbx_db *db) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_commit(kbx_db *db) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    try {
-        db->wdb->commit();
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 /* ---- documents ------------------------------------------------------------ */
 
 kbx_doc *kbx_doc_new(void) {
@@ -669,10 +290,6 @@ int kbx_doc_add_boolean_term(kbx_doc *doc, const char *term, size_t len) {
     return doc_add(doc, term, len, false, 0, 0);
 }
 
-size_t kbx_doc_skipped(const kbx_doc *doc) {
-    return doc ? doc->skipped : 0;
-}
-
 int kbx_doc_set_value(kbx_doc *doc, unsigned slot, const char *v, size_t len) {
     if (!doc) return KBX_ERR_INVALID;
     doc->err.clear();
@@ -702,7 +319,7 @@ int kbx_doc_set_data(kbx_doc *doc, const char *data, size_t len) {
 
 /* ---- documents by id term --------------------------------------------------- */
 
-int kbx_db_replace_docid(kbx_db *db, const char *idterm, kbx_doc *doc, uint32_t *docid) {
+int kbx_db_replace(kbx_db *db, const char *idterm, kbx_doc *doc) {
     int rc = db_enter_write(db);
     if (rc) return rc;
     if ((rc = check_idterm(db, idterm))) return rc;
@@ -710,24 +327,7 @@ int kbx_db_replace_docid(kbx_db *db, const char *idterm, kbx_doc *doc, uint32_t 
     try {
         const std::string id(idterm);
         doc->doc.add_boolean_term(id);
-        Xapian::docid did = db->wdb->replace_document(id, doc->doc);
-        if (docid) *docid = did;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_replace(kbx_db *db, const char *idterm, kbx_doc *doc) {
-    return kbx_db_replace_docid(db, idterm, doc, nullptr);
-}
-
-int kbx_db_add(kbx_db *db, kbx_doc *doc, uint32_t *docid) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    if (!doc) return bad_arg(db, "doc is NULL");
-    try {
-        Xapian::docid did = db->wdb->add_document(doc->doc);
-        if (docid) *docid = did;
+        db->wdb->replace_document(id, doc->doc);
         return 0;
     }
     KBX_CATCH(sink_str(&db->err))
@@ -746,31 +346,6 @@ int kbx_db_delete(kbx_db *db, const char *idterm) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_find_docid(kbx_db *db, const char *idterm, uint32_t *docid) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if ((rc = check_idterm(db, idterm))) return rc;
-    if (!docid) return bad_arg(db, "docid is NULL");
-    try {
-        Xapian::docid did = find_doc(*db->db, idterm);
-        if (!did) return notfound(db, "with that id term");
-        *docid = did;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_get_data_by_docid(kbx_db *db, uint32_t docid, char **data, size_t *len) {
-    if (data) *data = nullptr;
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!data || docid == 0) return bad_arg(db, "data is NULL or docid is 0");
-    try {
-        return give_string(db, db->db->get_document(docid).get_data(), data, len);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 int kbx_db_get_data(kbx_db *db, const char *idterm, char **data, size_t *len) {
     if (data) *data = nullptr;
     int rc = db_enter(db);
@@ -781,18 +356,6 @@ int kbx_db_get_data(kbx_db *db, const char *idterm, char **data, size_t *len) {
         Xapian::docid did = find_doc(*db->db, idterm);
         if (!did) return notfound(db, "with that id term");
         return give_string(db, db->db->get_document(did).get_data(), data, len);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_get_value_by_docid(kbx_db *db, uint32_t docid, unsigned slot, char **v,
-                              size_t *len) {
-    if (v) *v = nullptr;
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!v || docid == 0) return bad_arg(db, "v is NULL or docid is 0");
-    try {
-        return give_string(db, db->db->get_document(docid).get_value(slot), v, len);
     }
     KBX_CATCH(sink_str(&db->err))
 }
@@ -902,16 +465,6 @@ int kbx_db_termfreq(kbx_db *db, const char *term, uint32_t *n) {
     KBX_CATCH(sink_str(&db->err))
 }
 
-int kbx_db_doc_terms_by_docid(kbx_db *db, uint32_t docid, kbx_docterm_cb cb, void *ud) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!cb || docid == 0) return bad_arg(db, "cb is NULL or docid is 0");
-    try {
-        return doc_terms(db, docid, cb, ud);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
 int kbx_db_doc_terms(kbx_db *db, const char *idterm, kbx_docterm_cb cb, void *ud) {
     int rc = db_enter(db);
     if (rc) return rc;
@@ -934,18 +487,6 @@ int kbx_db_add_synonym(kbx_db *db, const char *term, const char *synonym) {
         return rc;
     try {
         db->wdb->add_synonym(term, synonym);
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-int kbx_db_remove_synonym(kbx_db *db, const char *term, const char *synonym) {
-    int rc = db_enter_write(db);
-    if (rc) return rc;
-    if ((rc = check_key(db, term, "term")) || (rc = check_key(db, synonym, "synonym")))
-        return rc;
-    try {
-        db->wdb->remove_synonym(term, synonym);
         return 0;
     }
     KBX_CATCH(sink_str(&db->err))
@@ -1018,409 +559,6 @@ int kbx_db_spelling_suggestion(kbx_db *db, const char *word, unsigned max_edit_d
         const std::string s = db->db->get_spelling_suggestion(word, max_edit_distance);
         if (s.empty()) return 0;
         return give_string(db, s, out, nullptr);
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-/* ---- queries ------------------------------------------------------------------- */
-
-kbx_query *kbx_query_term(const char *term, size_t len, uint32_t wqf, uint32_t pos) {
-    if (!term || len == 0) return nullptr;
-    try {
-        return new kbx_query{Xapian::Query(std::string(term, len), wqf, pos)};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_match_all(void) {
-    try {
-        return new kbx_query{Xapian::Query::MatchAll};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_match_nothing(void) {
-    try {
-        return new kbx_query{Xapian::Query()};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_combine(int op, kbx_query *const *subs, size_t n, uint32_t param) {
-    Xapian::Query::op xop;
-    bool uses_param = false;
-    switch (op) {
-    case KBX_OP_AND: xop = Xapian::Query::OP_AND; break;
-    case KBX_OP_OR: xop = Xapian::Query::OP_OR; break;
-    case KBX_OP_AND_NOT: xop = Xapian::Query::OP_AND_NOT; break;
-    case KBX_OP_AND_MAYBE: xop = Xapian::Query::OP_AND_MAYBE; break;
-    case KBX_OP_FILTER: xop = Xapian::Query::OP_FILTER; break;
-    case KBX_OP_XOR: xop = Xapian::Query::OP_XOR; break;
-    case KBX_OP_PHRASE: xop = Xapian::Query::OP_PHRASE; uses_param = true; break;
-    case KBX_OP_NEAR: xop = Xapian::Query::OP_NEAR; uses_param = true; break;
-    case KBX_OP_ELITE_SET: xop = Xapian::Query::OP_ELITE_SET; uses_param = true; break;
-    case KBX_OP_SYNONYM: xop = Xapian::Query::OP_SYNONYM; break;
-    case KBX_OP_MAX: xop = Xapian::Query::OP_MAX; break;
-    default: return nullptr;
-    }
-    if (n && !subs) return nullptr;
-    for (size_t i = 0; i < n; i++)
-        if (!subs[i]) return nullptr;
-    try {
-        std::vector<Xapian::Query> v;
-        v.reserve(n);
-        for (size_t i = 0; i < n; i++) v.push_back(subs[i]->q);
-        return new kbx_query{Xapian::Query(xop, v.begin(), v.end(), uses_param ? param : 0)};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_scale(const kbx_query *q, double factor) {
-    if (!q || !(factor >= 0)) return nullptr;
-    try {
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor)};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_value_range(unsigned slot, const char *lo, const char *hi) {
-    if ((!lo && !hi) || slot == Xapian::BAD_VALUENO) return nullptr;
-    try {
-        if (!lo) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_LE, slot, hi)};
-        if (!hi) return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_GE, slot, lo)};
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_VALUE_RANGE, slot, lo, hi)};
-    }
-    KBX_CATCH_NULL
-}
-
-namespace {
-
-/* A fixed, sorted list of document ids as a posting source (weight 0). */
-class DocidSource : public Xapian::PostingSource {
-    std::vector<Xapian::docid> ids;
-    size_t at = 0;
-    bool started = false;
-
-  public:
-    explicit DocidSource(std::vector<Xapian::docid> v) : ids(std::move(v)) {}
-    PostingSource *clone() const override { return new DocidSource(ids); }
-    void init(const Xapian::Database &) override {
-        at = 0;
-        started = false;
-    }
-    Xapian::doccount get_termfreq_min() const override { return 0; }
-    Xapian::doccount get_termfreq_est() const override { return ids.size(); }
-    Xapian::doccount get_termfreq_max() const override { return ids.size(); }
-    void next(double) override {
-        if (started)
-            at++;
-        started = true;
-    }
-    void skip_to(Xapian::docid did, double) override {
-        started = true;
-        while (at < ids.size() && ids[at] < did)
-            at++;
-    }
-    bool at_end() const override { return started && at >= ids.size(); }
-    Xapian::docid get_docid() const override { return ids[at]; }
-    std::string get_description() const override { return "DocidSource"; }
-};
-
-} // namespace
-
-kbx_query *kbx_query_docids(const uint32_t *ids, size_t n) {
-    if (!ids || n == 0) return nullptr;
-    try {
-        std::vector<Xapian::docid> v(ids, ids + n);
-        std::sort(v.begin(), v.end());
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-        return new kbx_query{Xapian::Query((new DocidSource(std::move(v)))->release())};
-    }
-    KBX_CATCH_NULL
-}
-
-kbx_query *kbx_query_wildcard(const char *prefix, size_t len, uint32_t max_expansion) {
-    if (!prefix || len == 0) return nullptr;
-    try {
-        /* With LIMIT_MOST_FREQUENT a limit of 0 would keep no terms. */
-        int type = max_expansion ? Xapian::Query::WILDCARD_LIMIT_MOST_FREQUENT
-                                 : Xapian::Query::WILDCARD_LIMIT_ERROR;
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_WILDCARD, std::string(prefix, len),
-                                           max_expansion, type)};
-    }
-    KBX_CATCH_NULL
-}
-
-void kbx_query_free(kbx_query *q) {
-    try {
-        delete q;
-    }
-    KBX_CATCH_VOID
-}
-
-char *kbx_query_describe(const kbx_query *q) {
-    if (!q) return nullptr;
-    try {
-        const std::string s = q->q.get_description();
-        return dup_bytes(s.data(), s.size());
-    }
-    KBX_CATCH_NULL
-}
-
-int kbx_query_empty(const kbx_query *q) {
-    return !q || q->q.empty() ? 1 : 0;
-}
-
-/* ---- searching ----------------------------------------------------------------- */
-
-void kbx_search_opts_init(struct kbx_search_opts *o) {
-    if (!o) return;
-    std::memset(o, 0, sizeof *o);
-    o->limit = 10;
-    o->bm25_k1 = 1;
-    o->bm25_k2 = 0;
-    o->bm25_k3 = 1;
-    o->bm25_b = 0.5;
-    o->bm25_min_normlen = 0.5;
-    o->sort_slot = -1;
-    o->collapse_slot = -1;
-    o->facet_joined_slot = -1;
-}
-
-int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
-               kbx_mset **out) {
-    if (out) *out = nullptr;
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!q || !out) return bad_arg(db, "query or out is NULL");
-    struct kbx_search_opts defaults;
-    if (!opts) {
-        kbx_search_opts_init(&defaults);
-        opts = &defaults;
-    }
-    if (opts->nfacets && !opts->facet_slots) return bad_arg(db, "facet_slots is NULL");
-    if (opts->percent_cutoff < 0 || opts->percent_cutoff > 100)
-        return bad_arg(db, "percent_cutoff outside 0..100");
-    try {
-        std::unique_ptr<kbx_mset> m(new kbx_mset(*db->db));
-        m->enq.set_query(q->q);
-        m->enq.set_weighting_scheme(Xapian::BM25Weight(opts->bm25_k1, opts->bm25_k2,
-                                                       opts->bm25_k3, opts->bm25_b,
-                                                       opts->bm25_min_normlen));
-        if (opts->sort_slot >= 0)
-            m->enq.set_sort_by_value_then_relevance(static_cast<Xapian::valueno>(opts->sort_slot),
-                                                    opts->sort_reverse != 0);
-        if (opts->collapse_slot >= 0)
-            m->enq.set_collapse_key(static_cast<Xapian::valueno>(opts->collapse_slot));
-        if (opts->percent_cutoff > 0) m->enq.set_cutoff(opts->percent_cutoff);
-        for (size_t k = 0; k < opts->nfacets; k++) {
-            m->spies.emplace_back(new Xapian::ValueCountMatchSpy(opts->facet_slots[k]));
-            m->spy_slots.push_back(opts->facet_slots[k]);
-            m->enq.add_matchspy(m->spies.back().get());
-        }
-        if (opts->facet_joined_slot >= 0 && opts->facet_parts > 0) {
-            Xapian::valueno js = static_cast<Xapian::valueno>(opts->facet_joined_slot);
-            m->joined.reset(new JoinedCountSpy(js, opts->facet_parts, facet_cache(db, js)));
-            m->enq.add_matchspy(m->joined.get());
-        }
-        m->mset = m->enq.get_mset(opts->offset, opts->limit, opts->check_at_least);
-        m->items.resize(m->mset.size());
-        *out = m.release();
-        return 0;
-    }
-    KBX_CATCH(sink_str(&db->err))
-}
-
-void kbx_mset_free(kbx_mset *m) {
-    try {
-        delete m;
-    }
-    KBX_CATCH_VOID
-}
-
-const char *kbx_mset_errmsg(const kbx_mset *m) {
-    if (!m) return "NULL kbx_mset handle";
-    return m->err.c_str();
-}
-
-size_t kbx_mset_size(const kbx_mset *m) {
-    return m ? m->items.size() : 0;
-}
-
-uint32_t kbx_mset_matches_estimated(const kbx_mset *m) {
-    return m ? m->mset.get_matches_estimated() : 0;
-}
-
-uint32_t kbx_mset_matches_lower_bound(const kbx_mset *m) {
-    return m ? m->mset.get_matches_lower_bound() : 0;
-}
-
-uint32_t kbx_mset_matches_upper_bound(const kbx_mset *m) {
-    return m ? m->mset.get_matches_upper_bound() : 0;
-}
-
-uint32_t kbx_mset_docid(const kbx_mset *m, size_t i) {
-    if (!m || i >= m->items.size()) return 0;
-    try {
-        return *m->mset[static_cast<Xapian::doccount>(i)];
-    }
-    KBX_CATCH_RET(0)
-}
-
-double kbx_mset_weight(const kbx_mset *m, size_t i) {
-    if (!m || i >= m->items.size()) return 0;
-    try {
-        return m->mset[static_cast<Xapian::doccount>(i)].get_weight();
-    }
-    KBX_CATCH_RET(0)
-}
-
-int kbx_mset_percent(const kbx_mset *m, size_t i) {
-    if (!m || i >= m->items.size()) return 0;
-    try {
-        return m->mset[static_cast<Xapian::doccount>(i)].get_percent();
-    }
-    KBX_CATCH_RET(0)
-}
-
-int kbx_mset_data(kbx_mset *m, size_t i, const char **data, size_t *len) {
-    if (data) *data = nullptr;
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!data) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: data is NULL");
-    try {
-        MsetItem *it;
-        int rc = mset_item(m, i, &it);
-        if (rc) return rc;
-        if (!it->data_loaded) {
-            it->data = it->doc.get_data();
-            it->data_loaded = true;
-        }
-        *data = it->data.c_str();
-        if (len) *len = it->data.size();
-        return 0;
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t *len) {
-    if (v) *v = nullptr;
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!v) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: v is NULL");
-    try {
-        if (m->joined && slot == m->joined->slot() && i < m->items.size()) {
-            const std::string *c = m->joined->cached(*m->mset[static_cast<Xapian::doccount>(i)]);
-            if (c) {
-                *v = c->c_str();
-                if (len) *len = c->size();
-                return 0;
-            }
-        }
-        MsetItem *it;
-        int rc = mset_item(m, i, &it);
-        if (rc) return rc;
-        auto f = it->values.find(slot);
-        if (f == it->values.end()) f = it->values.emplace(slot, it->doc.get_value(slot)).first;
-        *v = f->second.c_str();
-        if (len) *len = f->second.size();
-        return 0;
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_facets(kbx_mset *m, unsigned slot, kbx_facet_cb cb, void *ud) {
-    return mset_facets(m, slot, 0, false, cb, ud);
-}
-
-int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud) {
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: NULL callback");
-    if (!m->joined || part >= m->joined->parts())
-        return fail(sink_str(&m->err), KBX_ERR_INVALID,
-                    "no such part of the search's facet_joined_slot");
-    try {
-        for (const auto &e : m->joined->part(part)) {
-            int r = cb(ud, e.first.data(), e.first.size(), e.second);
-            if (r) return r;
-        }
-        return 0;
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_top_facets(kbx_mset *m, unsigned slot, size_t maxvalues, kbx_facet_cb cb,
-                        void *ud) {
-    return mset_facets(m, slot, maxvalues, true, cb, ud);
-}
-
-int kbx_mset_matching_terms(kbx_mset *m, size_t i, kbx_str_cb cb, void *ud) {
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if (!cb) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: cb is NULL");
-    if (i >= m->items.size())
-        return fail(sink_str(&m->err), KBX_ERR_RANGE, "mset index out of range");
-    try {
-        Xapian::MSetIterator mi = m->mset[static_cast<Xapian::doccount>(i)];
-        return each_string(m->enq.get_matching_terms_begin(mi), m->enq.get_matching_terms_end(mi),
-                           cb, ud);
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-int kbx_mset_snippet(kbx_mset *m, const char *text, size_t len, size_t length_bytes,
-                     int flags, const char *hl_start, const char *hl_end,
-                     const char *omit, char **out) {
-    if (out) *out = nullptr;
-    if (!m) return KBX_ERR_INVALID;
-    m->err.clear();
-    if ((!text && len) || !out)
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: text or out is NULL");
-    const unsigned known = KBX_SNIPPET_BACKGROUND_MODEL | KBX_SNIPPET_EXHAUSTIVE |
-                           KBX_SNIPPET_EMPTY_WITHOUT_MATCH | KBX_SNIPPET_CJK_NGRAM;
-    if (flags < 0 || (static_cast<unsigned>(flags) & ~known))
-        return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: unknown snippet flag");
-    try {
-        unsigned xf = 0;
-        if (flags & KBX_SNIPPET_BACKGROUND_MODEL) xf |= Xapian::MSet::SNIPPET_BACKGROUND_MODEL;
-        if (flags & KBX_SNIPPET_EXHAUSTIVE) xf |= Xapian::MSet::SNIPPET_EXHAUSTIVE;
-        if (flags & KBX_SNIPPET_EMPTY_WITHOUT_MATCH)
-            xf |= Xapian::MSet::SNIPPET_EMPTY_WITHOUT_MATCH;
-        if (flags & KBX_SNIPPET_CJK_NGRAM) xf |= Xapian::MSet::SNIPPET_CJK_NGRAM;
-        const std::string s = m->mset.snippet(len ? std::string(text, len) : std::string(),
-                                              length_bytes, Xapian::Stem(), xf,
-                                              hl_start ? hl_start : "<b>",
-                                              hl_end ? hl_end : "</b>", omit ? omit : "...");
-        char *p = dup_bytes(s.data(), s.size());
-        if (!p) return fail(sink_str(&m->err), KBX_ERR_NOMEM, "out of memory");
-        *out = p;
-        return 0;
-    }
-    KBX_CATCH(sink_str(&m->err))
-}
-
-/* ---- relevance feedback ------------------------------------------------------------ */
-
-int kbx_db_expand(kbx_db *db, const uint32_t *docids, size_t n, uint32_t nterms,
-                  kbx_eset_cb cb, void *ud) {
-    int rc = db_enter(db);
-    if (rc) return rc;
-    if (!cb || (n && !docids)) return bad_arg(db, "cb or docids is NULL");
-    try {
-        Xapian::RSet rset;
-        for (size_t i = 0; i < n; i++) {
-            if (docids[i] == 0) return bad_arg(db, "docid 0");
-            rset.add_document(docids[i]);
-        }
-        Xapian::Enquire enq(*db->db);
-        Xapian::ESet eset = enq.get_eset(nterms, rset);
-        for (Xapian::ESetIterator e = eset.begin(); e != eset.end(); ++e) {
-            const std::string t = *e;
-            int r = cb(ud, t.c_str(), t.size(), e.get_weight());
-            if (r) return r;
-        }
-        return 0;
     }
     KBX_CATCH(sink_str(&db->err))
 }

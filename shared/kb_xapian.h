@@ -2,9 +2,10 @@
  * kbdesk uses: opening, reopening and closing databases, transactions,
  * documents (terms with positions, values, data) replaced or deleted by a
  * unique id term, metadata, term lists, synonyms, spelling, immutable query
- * trees, BM25 searches with sorting, collapsing, facet counts, matching terms
- * and snippets, and relevance-feedback expansion. The implementation
- * (kb_xapian.cc) catches every C++ exception at the boundary and turns it into
+ * trees, BM25 searches with facet counts over a joined value slot. It holds
+ * what the indexer and the search core call, and no more: the unit tests
+ * use the same entry points. The implementation (kb_xapian.cc: databases;
+ * kb_xapian_search.cc: queries and searches) catches every C++ exception at the boundary and turns it into
  * a negative KBX_ERR_* code plus a message, so nothing ever throws into C.
  *
  * Conventions:
@@ -73,7 +74,7 @@ extern "C" {
 const char *kbx_strerror(int code);
 
 /* The longest term (in bytes) a database accepts; longer terms given to
- * kbx_doc_add_* are skipped (see kbx_doc_skipped). */
+ * kbx_doc_add_* are skipped. */
 #define KBX_MAX_TERM_LEN 245
 
 /* ---- databases -------------------------------------------------------- */
@@ -92,17 +93,14 @@ int kbx_db_open(const char *path, int mode, kbx_db **out, char *err, size_t errl
 
 /* Closes and frees the handle. For a writable handle, pending changes are
  * committed, except inside a transaction, which is cancelled; the write lock
- * is released. Errors while closing are ignored (call kbx_db_commit first to
- * see them). All msets made from db must be freed first. NULL is a no-op. */
+ * is released. Errors while closing are ignored (commit a transaction first
+ * to see them). All msets made from db must be freed first. NULL is a no-op. */
 void kbx_db_free(kbx_db *db);
 
 /* The message of the last failed call on db ("" if the last call succeeded).
  * Owned by db; valid until the next call on db or kbx_db_free. A NULL db
  * gives a static string. */
 const char *kbx_db_errmsg(const kbx_db *db);
-
-/* Returns 1 if db is writable, 0 if read-only or NULL. */
-int kbx_db_writable(const kbx_db *db);
 
 /* Moves a read-only handle to the latest committed revision; *changed (if
  * not NULL) is set to 1 if the revision moved, else 0. On a writable handle
@@ -120,7 +118,8 @@ int kbx_db_doccount(kbx_db *db, uint32_t *n);
 /* ---- transactions (writable handles; others give KBX_ERR_READONLY) ------ */
 
 /* Starts a flushed transaction: pending changes are committed first, and
- * kbx_db_commit_tx commits the transaction's changes. Nested transactions
+ * kbx_db_commit_tx commits the transaction's changes (so begin then
+ * commit_tx also commits changes made outside a transaction). Nested transactions
  * give KBX_ERR_INVALID_OP. Returns 0 or a negative code. */
 int kbx_db_begin(kbx_db *db);
 /* Commits the open transaction. Returns 0, KBX_ERR_INVALID_OP without one,
@@ -129,10 +128,6 @@ int kbx_db_commit_tx(kbx_db *db);
 /* Discards the open transaction's changes. Returns 0, KBX_ERR_INVALID_OP
  * without one, or another negative code. */
 int kbx_db_cancel_tx(kbx_db *db);
-/* Commits pending changes outside a transaction (KBX_ERR_INVALID_OP inside
- * one). Returns 0 or a negative code. */
-int kbx_db_commit(kbx_db *db);
-
 /* ---- documents -------------------------------------------------------- */
 
 typedef struct kbx_doc kbx_doc;
@@ -147,8 +142,7 @@ void kbx_doc_free(kbx_doc *doc);
 const char *kbx_doc_errmsg(const kbx_doc *doc);
 
 /* Adds term[len] at position pos, increasing its wdf by wdfinc (usually 1).
- * A term longer than KBX_MAX_TERM_LEN is skipped (counted by kbx_doc_skipped)
- * and 0 returned. Returns KBX_ERR_INVALID for a NULL doc/term or len 0, or
+ * A term longer than KBX_MAX_TERM_LEN is skipped and 0 returned. Returns KBX_ERR_INVALID for a NULL doc/term or len 0, or
  * another negative code. */
 int kbx_doc_add_posting(kbx_doc *doc, const char *term, size_t len, uint32_t pos,
                         uint32_t wdfinc);
@@ -157,8 +151,6 @@ int kbx_doc_add_term(kbx_doc *doc, const char *term, size_t len, uint32_t wdfinc
 /* Adds a term with wdf 0 and no position (for filters and ids). Same
  * errors as kbx_doc_add_posting. */
 int kbx_doc_add_boolean_term(kbx_doc *doc, const char *term, size_t len);
-/* Number of terms skipped so far because they were too long. */
-size_t kbx_doc_skipped(const kbx_doc *doc);
 /* Sets value slot to v[len] (copied); len 0 removes the value. Returns 0,
  * KBX_ERR_INVALID (NULL doc, NULL v with len > 0, slot 0xffffffff) or another
  * negative code. */
@@ -173,33 +165,17 @@ int kbx_doc_set_data(kbx_doc *doc, const char *data, size_t len);
  * and may be freed or reused at once. Returns 0, KBX_ERR_TOOLONG if idterm is
  * longer than KBX_MAX_TERM_LEN, KBX_ERR_READONLY, or another negative code. */
 int kbx_db_replace(kbx_db *db, const char *idterm, kbx_doc *doc);
-/* As kbx_db_replace, also storing the document's id in *docid (if not
- * NULL). */
-int kbx_db_replace_docid(kbx_db *db, const char *idterm, kbx_doc *doc, uint32_t *docid);
-/* Adds doc as a new document (no id term); stores its id in *docid (if not
- * NULL). Returns 0 or a negative code. */
-int kbx_db_add(kbx_db *db, kbx_doc *doc, uint32_t *docid);
 /* Deletes every document indexed by idterm. Returns 0, KBX_ERR_NOTFOUND if
  * there was none, KBX_ERR_READONLY, or another negative code. */
 int kbx_db_delete(kbx_db *db, const char *idterm);
-/* Stores the id of the (first) document indexed by idterm in *docid.
- * Returns 0, KBX_ERR_NOTFOUND, or another negative code. */
-int kbx_db_find_docid(kbx_db *db, const char *idterm, uint32_t *docid);
-
 /* Copies the data of the document indexed by idterm into *data (caller
  * frees; NUL-terminated) and its length into *len (may be NULL). Returns 0,
  * KBX_ERR_NOTFOUND when absent (then *data is NULL), or another code. */
 int kbx_db_get_data(kbx_db *db, const char *idterm, char **data, size_t *len);
-/* As kbx_db_get_data, by document id. */
-int kbx_db_get_data_by_docid(kbx_db *db, uint32_t docid, char **data, size_t *len);
 /* Copies value slot of the document indexed by idterm into *v (caller frees;
  * an unset value gives "" and length 0). Returns 0, KBX_ERR_NOTFOUND when
  * the document is absent (then *v is NULL), or another code. */
 int kbx_db_get_value(kbx_db *db, const char *idterm, unsigned slot, char **v, size_t *len);
-/* As kbx_db_get_value, by document id. */
-int kbx_db_get_value_by_docid(kbx_db *db, uint32_t docid, unsigned slot, char **v,
-                              size_t *len);
-
 /* ---- metadata --------------------------------------------------------- */
 
 /* Sets metadata key (non-empty, at most KBX_MAX_TERM_LEN bytes, else
@@ -242,9 +218,6 @@ typedef int (*kbx_docterm_cb)(void *ud, const char *term, size_t len, uint32_t w
  * Returns 0, KBX_ERR_NOTFOUND, a callback's non-zero value, or a negative
  * code. */
 int kbx_db_doc_terms(kbx_db *db, const char *idterm, kbx_docterm_cb cb, void *ud);
-/* As kbx_db_doc_terms, by document id. */
-int kbx_db_doc_terms_by_docid(kbx_db *db, uint32_t docid, kbx_docterm_cb cb, void *ud);
-
 /* ---- synonyms (changes need a writable handle) ------------------------ */
 
 /* Terms and synonyms given to the changing functions must be non-empty and at
@@ -253,8 +226,6 @@ int kbx_db_doc_terms_by_docid(kbx_db *db, uint32_t docid, kbx_docterm_cb cb, voi
 
 /* Adds synonym to the synonyms of term. Returns 0 or a negative code. */
 int kbx_db_add_synonym(kbx_db *db, const char *term, const char *synonym);
-/* Removes synonym from the synonyms of term. Returns 0 or a negative code. */
-int kbx_db_remove_synonym(kbx_db *db, const char *term, const char *synonym);
 /* Removes all synonyms of term. Returns 0 or a negative code. */
 int kbx_db_clear_synonyms(kbx_db *db, const char *term);
 /* Calls cb for each synonym of term, in byte order. Returns 0, a callback's
@@ -306,32 +277,17 @@ typedef struct kbx_query kbx_query;
 kbx_query *kbx_query_term(const char *term, size_t len, uint32_t wqf, uint32_t pos);
 /* Matches every document (weight 0). */
 kbx_query *kbx_query_match_all(void);
-/* Matches nothing (the empty query). */
-kbx_query *kbx_query_match_nothing(void);
 /* Combines subs[n] with KBX_OP_*. n may be 0 (subs then may be NULL), which
  * gives the empty query. NULL for an unknown op or a NULL element. */
 kbx_query *kbx_query_combine(int op, kbx_query *const *subs, size_t n, uint32_t param);
 /* q with its weights multiplied by factor (>= 0). */
 kbx_query *kbx_query_scale(const kbx_query *q, double factor);
-/* Documents whose value in slot lies in [lo, hi] by byte comparison; lo NULL
- * means no lower bound, hi NULL no upper bound (not both). Weight 0; usually
- * the right side of KBX_OP_FILTER. */
-kbx_query *kbx_query_value_range(unsigned slot, const char *lo, const char *hi);
 /* Exactly the documents ids[0..n) (n > 0; order and repeats do not
  * matter), weight 0: the right side of KBX_OP_FILTER to run a second query
  * over the results of a first one. */
 kbx_query *kbx_query_docids(const uint32_t *ids, size_t n);
-/* Terms starting with prefix[len] (len > 0), expanded at search time to the
- * max_expansion most frequent such terms (0 = all), combined as a synonym. */
-kbx_query *kbx_query_wildcard(const char *prefix, size_t len, uint32_t max_expansion);
 /* Frees q. NULL is a no-op. */
 void kbx_query_free(kbx_query *q);
-/* A human-readable description of q (caller frees), or NULL for a NULL q or
- * when out of memory. */
-char *kbx_query_describe(const kbx_query *q);
-/* Returns 1 if q is the empty query (matches nothing) or NULL, else 0. */
-int kbx_query_empty(const kbx_query *q);
-
 /* ---- searching -------------------------------------------------------- */
 
 typedef struct kbx_mset kbx_mset;
@@ -342,28 +298,20 @@ struct kbx_search_opts {
     uint32_t check_at_least;  /* examine at least this many matches (makes
                                  estimates and facet counts more exact) */
     double bm25_k1, bm25_k2, bm25_k3, bm25_b, bm25_min_normlen;
-    int sort_slot;            /* -1: by relevance; else by this value slot
-                                 (byte order), then by relevance */
-    int sort_reverse;         /* non-zero: descending value order */
-    int collapse_slot;        /* -1: none; else at most one result per value */
-    const unsigned *facet_slots; /* slots to count values of (kbx_mset_facets) */
-    size_t nfacets;
     int facet_joined_slot;    /* -1: none; else a slot whose value holds
                                  facet_parts values joined by KBX_FACET_SEP,
                                  each part counted as a facet of its own
                                  (kbx_mset_part_facets): one value read per
                                  document instead of one per facet */
     size_t facet_parts;
-    int percent_cutoff;       /* 0: none; else drop results below this % */
 };
 
 /* Separates the parts of a facet_joined_slot value. */
 #define KBX_FACET_SEP '\x1f'
 
 /* Fills o with Xapian's BM25 defaults (k1 1, k2 0, k3 1, b 0.5,
- * min_normlen 0.5), offset 0, limit 10, check_at_least 0, sort_slot -1,
- * sort_reverse 0, collapse_slot -1, no facets, facet_joined_slot -1,
- * percent_cutoff 0. */
+ * min_normlen 0.5), offset 0, limit 10, check_at_least 0, no facets
+ * (facet_joined_slot -1). */
 void kbx_search_opts_init(struct kbx_search_opts *o);
 
 /* Runs q against db with opts (NULL = kbx_search_opts_init defaults) and
@@ -382,10 +330,8 @@ const char *kbx_mset_errmsg(const kbx_mset *m);
 
 /* Number of results in m (0 for NULL). */
 size_t kbx_mset_size(const kbx_mset *m);
-/* Estimated total number of matches, and lower/upper bounds (0 for NULL). */
+/* Estimated total number of matches (0 for NULL). */
 uint32_t kbx_mset_matches_estimated(const kbx_mset *m);
-uint32_t kbx_mset_matches_lower_bound(const kbx_mset *m);
-uint32_t kbx_mset_matches_upper_bound(const kbx_mset *m);
 /* Document id, weight and percentage score of result i (0 when i is out of
  * range or m is NULL). */
 uint32_t kbx_mset_docid(const kbx_mset *m, size_t i);
@@ -404,49 +350,13 @@ int kbx_mset_data(kbx_mset *m, size_t i, const char **data, size_t *len);
 int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t *len);
 
 typedef int (*kbx_facet_cb)(void *ud, const char *value, size_t len, uint32_t count);
-/* Calls cb for each value seen in slot (which must be one of the search's
- * facet_slots, else KBX_ERR_INVALID), in byte order, with the number of
+/* Calls cb for each value seen in part `part` (0-based, below facet_parts)
+ * of the search's facet_joined_slot, in byte order, with the number of
  * matching documents examined that had it (all matches when check_at_least
- * is at least the number of matches). Returns 0, a callback's non-zero
- * value, or a negative code. */
-int kbx_mset_facets(kbx_mset *m, unsigned slot, kbx_facet_cb cb, void *ud);
-/* As kbx_mset_facets for part `part` (0-based, below facet_parts) of the
- * search's facet_joined_slot; empty parts are not counted. Returns 0, a
+ * is at least the number of matches); empty parts are not counted. Returns 0, a
  * callback's non-zero value, or KBX_ERR_INVALID (no joined slot, or part
  * out of range). */
 int kbx_mset_part_facets(kbx_mset *m, size_t part, kbx_facet_cb cb, void *ud);
-/* As kbx_mset_facets, but only the maxvalues most frequent values, most
- * frequent first. */
-int kbx_mset_top_facets(kbx_mset *m, unsigned slot, size_t maxvalues, kbx_facet_cb cb,
-                        void *ud);
-/* Calls cb for each term of the query that result i contains, in byte
- * order. Returns 0, KBX_ERR_RANGE, a callback's non-zero value, or a
- * negative code. */
-int kbx_mset_matching_terms(kbx_mset *m, size_t i, kbx_str_cb cb, void *ud);
-
-#define KBX_SNIPPET_BACKGROUND_MODEL 1 /* prefer context with rarer words */
-#define KBX_SNIPPET_EXHAUSTIVE 2       /* evaluate every candidate window */
-#define KBX_SNIPPET_EMPTY_WITHOUT_MATCH 4 /* "" when no query term matches */
-#define KBX_SNIPPET_CJK_NGRAM 2048     /* split CJK text into n-grams, as
-                                          the query terms were */
-/* Picks about length_bytes of text[len] around the query's matches, wraps
- * matches in hl_start/hl_end and puts omit where text was cut (NULL gives
- * "<b>", "</b>", "..."; no escaping is done), and stores the result in *out
- * (caller frees). No stemming is applied. Returns 0 or a negative code
- * (then *out is NULL). */
-int kbx_mset_snippet(kbx_mset *m, const char *text, size_t len, size_t length_bytes,
-                     int flags, const char *hl_start, const char *hl_end,
-                     const char *omit, char **out);
-
-/* ---- relevance feedback ----------------------------------------------- */
-
-typedef int (*kbx_eset_cb)(void *ud, const char *term, size_t len, double weight);
-/* Suggests up to nterms terms that characterise documents docids[n] (the
- * relevant set), best first, via cb. All terms are candidates, including id
- * and other prefixed terms; the callback can skip them. Returns 0, a
- * callback's non-zero value, or a negative code. */
-int kbx_db_expand(kbx_db *db, const uint32_t *docids, size_t n, uint32_t nterms,
-                  kbx_eset_cb cb, void *ud);
 
 #ifdef __cplusplus
 }

@@ -953,7 +953,7 @@ if rt(ip):
     i_cc = share(ip, r"^opencc_convert_utf8$", add=True)
     i_tok = share(ip, r"^kb_tok_run$")
     i_icu = share(ip, r"RuleBasedBreakIterator::next$")
-    i_x = share(ip, r"^kbx_db_replace_docid$|^kbx_db_add")
+    i_x = share(ip, r"^kbx_db_replace$")
     i_commit = share(ip, r"^kbx_db_commit_tx$")
     i_deflate = share(ip, r"^deflate$")
     i_malloc = share(ip, r"malloc")

@@ -5,7 +5,8 @@
  * into a mkdtemp folder and indexes it with the indexer's own build code, then
  * opens one kb_searcher. Each input is then used as
  *   - the q of kb_search_run (public and internal, with and without filters,
- *     offsets near the end) and of kb_search_suggest, plus the result JSON;
+ *     offsets near the end) and of kb_search_suggest, plus searchd's JSON of
+ *     both (codec_json.c);
  *   - a query string for searchd's codec ("/search?" + input), and what it
  *     parses is searched like searchd would;
  *   - a raw HTTP request head for the codec, and a request target.
@@ -14,11 +15,12 @@
  * out of bounds; errors are fine.
  *
  * The Makefile compiles only the shared/ sources besides this file, so the indexer's
- * build code and searchd's codec are included as sources. */
+ * build code and searchd's codec (both files) are included as sources. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "../../indexer/termgen.c"
 #include "../../indexer/build.c"
 #include "../../searchd/codec.c"
+#include "../../searchd/codec_json.c"
 
 #include "kb_lexicon.h"
 #include "kb_net.h"
@@ -166,17 +168,24 @@ static void search(const char *q, size_t qlen, const char *kind, const char *cat
                 abort(); /* an internal document leaked into a public search */
         /* the JSON wants valid UTF-8 for the echo; searchd checks it first */
         if (kb_utf8_check(q, qlen, 0, NULL) == 0)
-            free(kb_search_res_json(&res, q, qlen, offset, limit));
+            free(codec_search_json(&res, q, qlen, offset, limit));
     }
     kb_search_res_fin(&res);
 }
 
 static void suggest(const char *q, size_t qlen, int internal)
 {
-    char *json = NULL, err[KB_ERR_MAX];
-    if (kb_search_suggest(searcher, q, qlen, internal, 0, &json, err, sizeof err) == 0 && !json)
-        abort();
-    free(json);
+    char err[KB_ERR_MAX];
+    struct kb_search_completions comp;
+    if (kb_search_suggest(searcher, q, qlen, internal, 0, &comp, err, sizeof err) == 0) {
+        if (comp.n > 8)
+            abort();
+        for (size_t i = 0; i < comp.n; i++)
+            if (!comp.v[i].text || comp.v[i].title != (comp.v[i].id != NULL))
+                abort();
+        free(codec_suggest_json(&comp, q, qlen));
+    }
+    kb_search_completions_fin(&comp);
 }
 
 /* The codec on the input as a query string, then the search it asks for. */

@@ -20,6 +20,10 @@
 #include "kb_vis.h"
 #include "kb_xapian.h"
 
+/* searchd renders the result structs (codec_json.c); its /search writer is
+ * checked here against Jansson, on real results */
+#include "../../searchd/codec_json.c"
+
 static char g_dir[64];
 static char g_index[128];
 static kb_lexicon *g_lx;
@@ -170,14 +174,15 @@ static void visibility(void **state)
     search("域账号锁定 4740", 1, NULL, &res);
     assert_true(rank_of(&res, "KB-0030") >= 0);
     kb_search_res_fin(&res);
-    char *json = NULL;
+    struct kb_search_doc doc;
     char err[KB_ERR_MAX];
-    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 0, &json, err, sizeof err),
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 0, &doc, err, sizeof err),
                      KB_SEARCH_ENOTFOUND);
-    assert_null(json);
-    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 1, &json, err, sizeof err), 0);
-    assert_non_null(strstr(json, "\"id\":\"KB-0030\""));
-    free(json);
+    assert_null(doc.doc);
+    kb_search_doc_fin(&doc);
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0030", 1, &doc, err, sizeof err), 0);
+    assert_string_equal(doc.doc->id, "KB-0030");
+    kb_search_doc_fin(&doc);
 }
 
 static void filters_and_facets(void **state)
@@ -242,11 +247,13 @@ static void expert_syntax(void **state)
     search("\"共享打印机\"", 1, NULL, &res);
     assert_true(res.nhits > 0);
     for (size_t i = 0; i < res.nhits; i++) {
-        char *json = NULL;
+        struct kb_search_doc doc;
         char err[KB_ERR_MAX];
-        assert_int_equal(kb_search_get_doc(g_s, res.hits[i].id, 1, &json, err, sizeof err), 0);
+        assert_int_equal(kb_search_get_doc(g_s, res.hits[i].id, 1, &doc, err, sizeof err), 0);
+        char *json = codec_doc_json(&doc);
         assert_non_null(strstr(json, "共享打印机"));
         free(json);
+        kb_search_doc_fin(&doc);
     }
     kb_search_res_fin(&res);
     /* unbalanced quote and stray operators are still a query */
@@ -347,33 +354,76 @@ static void spelling(void **state)
 static void suggest_and_nav(void **state)
 {
     (void)state;
-    char *json = NULL;
     char err[KB_ERR_MAX];
-    assert_int_equal(kb_search_suggest(g_s, "打印", strlen("打印"), 0, 8, &json, err,
+    struct kb_search_completions comp;
+    assert_int_equal(kb_search_suggest(g_s, "打印", strlen("打印"), 0, 8, &comp, err,
                                        sizeof err), 0);
-    json_t *o = json_loads(json, 0, NULL);
-    json_t *arr = json_object_get(o, "suggestions");
-    assert_true(json_array_size(arr) > 0);
-    const char *first = json_string_value(json_object_get(json_array_get(arr, 0), "text"));
-    assert_non_null(strstr(first, "打印"));
-    json_decref(o);
+    assert_true(comp.n > 0 && comp.n <= 8);
+    assert_non_null(strstr(comp.v[0].text, "打印"));
+    assert_true(comp.v[0].title);
+    assert_non_null(comp.v[0].id);
+    kb_search_completions_fin(&comp);
+    assert_int_equal(comp.n, 0);
+    struct kb_search_nav nav;
+    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", 0, &nav, err, sizeof err), 0);
+    assert_non_null(nav.parent);
+    assert_string_equal(nav.parent->id, "std-s004:8.3.4");
+    assert_non_null(nav.next);
+    assert_string_equal(nav.next->id, "std-s004:8.3.4.2");
+    assert_null(nav.prev);
+    char *json = codec_nav_json(&nav);
+    assert_non_null(strstr(json, "\"prev\":null"));
     free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "std-s004:8.3.4.1", 0, &json, err, sizeof err), 0);
-    o = json_loads(json, 0, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "parent"), "id")),
-                        "std-s004:8.3.4");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "next"), "id")),
-                        "std-s004:8.3.4.2");
-    assert_true(json_is_null(json_object_get(o, "prev")));
-    json_decref(o);
-    free(json);
-    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", 0, &json, err, sizeof err),
+    kb_search_nav_fin(&nav);
+    assert_int_equal(kb_search_clause_nav(g_s, "KB-0001", 0, &nav, err, sizeof err),
                      KB_SEARCH_ENOTFOUND);
-    assert_int_equal(kb_search_standards(g_s, 0, &json, err, sizeof err), 0);
-    o = json_loads(json, 0, NULL);
-    assert_int_equal(json_array_size(o), 5);
-    json_decref(o);
+    assert_null(nav.parent);
+    kb_search_nav_fin(&nav);
+    struct kb_search_stds stds;
+    assert_int_equal(kb_search_standards(g_s, 0, &stds, err, sizeof err), 0);
+    assert_int_equal(stds.n, 5);
+    for (size_t i = 0; i < stds.n; i++) {
+        assert_non_null(stds.v[i].std);
+        assert_non_null(stds.v[i].title);
+        assert_true(stds.v[i].clauses > 0);
+    }
+    kb_search_stds_fin(&stds);
+}
+
+/* The results of the look-ups belong to the caller: they stay whole after
+ * the searcher that made them is freed (ASan would see a use after free). */
+static void results_outlive_searcher(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    kb_searcher *s = NULL;
+    assert_int_equal(kb_searcher_new(g_index, g_lx, &s, err, sizeof err), 0);
+    struct kb_search_doc doc;
+    struct kb_search_nav nav;
+    struct kb_search_completions comp;
+    struct kb_search_stds stds;
+    assert_int_equal(kb_search_get_doc(s, "std-s004:8.3.4.1", 0, &doc, err, sizeof err), 0);
+    assert_int_equal(kb_search_clause_nav(s, "std-s004:8.3.4", 0, &nav, err, sizeof err), 0);
+    assert_int_equal(kb_search_suggest(s, "打印", strlen("打印"), 0, 8, &comp, err, sizeof err),
+                     0);
+    assert_int_equal(kb_search_standards(s, 0, &stds, err, sizeof err), 0);
+    kb_searcher_free(s);
+    assert_string_equal(doc.doc->id, "std-s004:8.3.4.1");
+    assert_string_equal(doc.std, "s004");
+    assert_non_null(doc.standard);
+    assert_true(nav.nchildren > 0);
+    assert_string_equal(nav.children[0].id, "std-s004:8.3.4.1");
+    assert_true(comp.n > 0);
+    assert_non_null(strstr(comp.v[0].text, "打印"));
+    assert_int_equal(stds.n, 5);
+    char *json = codec_doc_json(&doc);
+    assert_non_null(strstr(json, "\"std\":\"s004\""));
     free(json);
+    kb_search_doc_fin(&doc);
+    kb_search_nav_fin(&nav);
+    kb_search_completions_fin(&comp);
+    kb_search_stds_fin(&stds);
+    kb_search_doc_fin(&doc); /* a second _fin is harmless */
 }
 
 static void live_refresh(void **state)
@@ -394,7 +444,7 @@ static void live_refresh(void **state)
     expect_first("zyxwvmarker", "KB-9999");
 }
 
-/* The reference for kb_search_res_json: the Jansson tree it used to build,
+/* The reference for codec_search_json: the Jansson tree it used to build,
  * dumped the same way. */
 static void ref_str(json_t *o, const char *k, const char *v)
 {
@@ -453,7 +503,7 @@ static char *ref_json(const struct kb_search_res *r, const char *query, size_t q
 static void expect_json_as_jansson(const struct kb_search_res *r, const char *q, size_t qlen,
                                    uint32_t offset, uint32_t limit)
 {
-    char *got = kb_search_res_json(r, q, qlen, offset, limit);
+    char *got = codec_search_json(r, q, qlen, offset, limit);
     char *want = ref_json(r, q, qlen, offset, limit);
     assert_non_null(want);
     if (strcmp(got, want) != 0)
@@ -589,9 +639,12 @@ static void vis_shadow(void **state)
 
 static char *suggest_json(const char *prefix, int internal)
 {
-    char *json = NULL, err[KB_ERR_MAX];
-    assert_int_equal(kb_search_suggest(g_s, prefix, strlen(prefix), internal, 8, &json, err,
+    char err[KB_ERR_MAX];
+    struct kb_search_completions comp;
+    assert_int_equal(kb_search_suggest(g_s, prefix, strlen(prefix), internal, 8, &comp, err,
                                        sizeof err), 0);
+    char *json = codec_suggest_json(&comp, prefix, strlen(prefix));
+    kb_search_completions_fin(&comp);
     return json;
 }
 
@@ -638,13 +691,20 @@ static void visibility_of_words(void **state)
     assert_int_equal(kb_search_may_see(g_s, "KB-0044", 0), 1);
     assert_int_equal(kb_search_may_see(g_s, "KB-99999", 1), 0);
     assert_int_equal(kb_search_may_see(g_s, "", 1), 0);
-    char *json = NULL, err[KB_ERR_MAX];
-    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 0, &json, err, sizeof err), 0);
+    char err[KB_ERR_MAX];
+    struct kb_search_doc doc;
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 0, &doc, err, sizeof err), 0);
+    for (size_t i = 0; i < doc.nrefs; i++)
+        assert_string_not_equal(doc.refs[i], "KB-0045");
+    char *json = codec_doc_json(&doc);
     assert_null(strstr(strstr(json, "\"refs\""), "KB-0045"));
     free(json);
-    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 1, &json, err, sizeof err), 0);
+    kb_search_doc_fin(&doc);
+    assert_int_equal(kb_search_get_doc(g_s, "KB-0044", 1, &doc, err, sizeof err), 0);
+    json = codec_doc_json(&doc);
     assert_non_null(strstr(strstr(json, "\"refs\""), "KB-0045"));
     free(json);
+    kb_search_doc_fin(&doc);
 }
 
 /* An index of another schema (an older layout would leak internal words)
@@ -666,8 +726,9 @@ static void other_schema_refused(void **state)
     assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
     kbx_db *w = NULL;
     assert_int_equal(kbx_db_open(ix, KBX_OPEN_WRITE, &w, err, sizeof err), 0);
+    assert_int_equal(kbx_db_begin(w), 0);
     assert_int_equal(kbx_db_set_metadata(w, KB_META_SCHEMA, "6-0", 3), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(kbx_db_commit_tx(w), 0);
     int changed = 0;
     assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), KB_SEARCH_EINDEX);
     assert_non_null(strstr(err, "rebuild"));
@@ -676,11 +737,13 @@ static void other_schema_refused(void **state)
     r.qlen = strlen(r.q);
     struct kb_search_res res;
     assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), KB_SEARCH_EINDEX);
-    char *json = NULL;
-    assert_int_equal(kb_search_suggest(s, "qvz", 3, 0, 8, &json, err, sizeof err),
+    struct kb_search_completions comp;
+    assert_int_equal(kb_search_suggest(s, "qvz", 3, 0, 8, &comp, err, sizeof err),
                      KB_SEARCH_EINDEX);
-    assert_int_equal(kb_search_get_doc(s, "KB-1", 0, &json, err, sizeof err), KB_SEARCH_EINDEX);
-    assert_null(json);
+    assert_int_equal(comp.n, 0);
+    struct kb_search_doc doc;
+    assert_int_equal(kb_search_get_doc(s, "KB-1", 0, &doc, err, sizeof err), KB_SEARCH_EINDEX);
+    assert_null(doc.doc);
     kb_searcher_free(s);
     s = NULL;
     assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), KB_SEARCH_EINDEX);
@@ -715,6 +778,7 @@ int main(void)
         cmocka_unit_test(bad_and_empty_input),
         cmocka_unit_test(spelling),
         cmocka_unit_test(suggest_and_nav),
+        cmocka_unit_test(results_outlive_searcher),
         cmocka_unit_test(live_refresh),
         cmocka_unit_test(visibility_follows_index),
         cmocka_unit_test(vis_shadow),

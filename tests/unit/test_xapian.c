@@ -97,6 +97,27 @@ static void add_words(kbx_doc *doc, const char *text, int positional) {
     }
 }
 
+/* The document id of the document indexed by idterm, found as the search
+ * core finds one (a search, kbx_mset_docid); it must exist. */
+static uint32_t docid_of(kbx_db *db, const char *idterm) {
+    kbx_query *q = kbx_query_term(idterm, strlen(idterm), 1, 0);
+    kbx_mset *m = NULL;
+    assert_int_equal(kbx_search(db, q, NULL, &m), 0);
+    assert_int_equal(kbx_mset_size(m), 1);
+    uint32_t did = kbx_mset_docid(m, 0);
+    assert_true(did > 0);
+    kbx_mset_free(m);
+    kbx_query_free(q);
+    return did;
+}
+
+/* Commits the changes made so far, as the indexer does: a flushed
+ * transaction commits pending changes when it starts. */
+static int commit(kbx_db *db) {
+    int rc = kbx_db_begin(db);
+    return rc ? rc : kbx_db_commit_tx(db);
+}
+
 /* Stores a document with id term idterm, words text (also its data) and,
  * if v is not NULL, value v in slot. */
 static uint32_t put(kbx_db *db, const char *idterm, const char *text, unsigned slot,
@@ -106,13 +127,11 @@ static uint32_t put(kbx_db *db, const char *idterm, const char *text, unsigned s
     add_words(doc, text, 1);
     assert_int_equal(kbx_doc_set_data(doc, text, strlen(text)), 0);
     if (v) assert_int_equal(kbx_doc_set_value(doc, slot, v, strlen(v)), 0);
-    uint32_t did = 0;
-    int rc = kbx_db_replace_docid(db, idterm, doc, &did);
+    int rc = kbx_db_replace(db, idterm, doc);
     if (rc) print_error("replace %s: %s\n", idterm, kbx_db_errmsg(db));
     assert_int_equal(rc, 0);
-    assert_true(did > 0);
     kbx_doc_free(doc);
-    return did;
+    return docid_of(db, idterm);
 }
 
 static kbx_query *T(const char *term) {
@@ -195,23 +214,22 @@ static int collect_facet(void *ud, const char *s, size_t len, uint32_t count) {
 static void test_open_create_reopen(void **state) {
     struct fx *f = *state;
     kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    assert_int_equal(kbx_db_writable(w), 1);
     uint32_t n = 99;
     assert_int_equal(kbx_db_doccount(w, &n), 0);
     assert_int_equal(n, 0);
     put(w, "Qa", "alpha", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     uint64_t rev1 = 0;
     assert_int_equal(kbx_db_revision(w, &rev1), 0);
     assert_true(rev1 >= 1);
 
     kbx_db *r = open_db(f->db, KBX_OPEN_READ);
-    assert_int_equal(kbx_db_writable(r), 0);
+    assert_int_equal(kbx_db_begin(r), KBX_ERR_READONLY); /* read-only */
     assert_int_equal(kbx_db_doccount(r, &n), 0);
     assert_int_equal(n, 1);
 
     put(w, "Qb", "beta", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     assert_int_equal(kbx_db_doccount(r, &n), 0);
     assert_int_equal(n, 1); /* still the old snapshot */
     int changed = -1;
@@ -234,7 +252,7 @@ static void test_open_create_reopen(void **state) {
     assert_int_equal(kbx_db_doccount(w2, &n), 0);
     assert_int_equal(n, 2);
     put(w2, "Qc", "gamma", 0, NULL);
-    assert_int_equal(kbx_db_commit(w2), 0);
+    assert_int_equal(commit(w2), 0);
     assert_int_equal(kbx_db_reopen(r, &changed), 0);
     assert_int_equal(changed, 1);
     assert_int_equal(kbx_db_doccount(r, &n), 0);
@@ -264,17 +282,16 @@ static void test_replace_delete(void **state) {
     uint32_t d2 = put(w, "QKB-0001", "second version", 0, NULL);
     assert_int_equal(d1, d2);
     put(w, "QKB-0002", "other", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
-    uint32_t n = 0, tf = 0, did = 0;
+    uint32_t n = 0, tf = 0;
     assert_int_equal(kbx_db_doccount(w, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(kbx_db_termfreq(w, "QKB-0001", &tf), 0);
     assert_int_equal(tf, 1);
     assert_int_equal(kbx_db_termfreq(w, "first", &tf), 0);
     assert_int_equal(tf, 0);
-    assert_int_equal(kbx_db_find_docid(w, "QKB-0001", &did), 0);
-    assert_int_equal(did, d1);
+    assert_int_equal(docid_of(w, "QKB-0001"), d1);
 
     char *data = NULL;
     size_t len = 0;
@@ -282,12 +299,9 @@ static void test_replace_delete(void **state) {
     assert_string_equal(data, "second version");
     assert_int_equal(len, strlen("second version"));
     free(data);
-    assert_int_equal(kbx_db_get_data_by_docid(w, d1, &data, &len), 0);
-    assert_string_equal(data, "second version");
-    free(data);
 
     assert_int_equal(kbx_db_delete(w, "QKB-0001"), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     assert_int_equal(kbx_db_doccount(w, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(kbx_db_delete(w, "QKB-0001"), KBX_ERR_NOTFOUND);
@@ -295,18 +309,14 @@ static void test_replace_delete(void **state) {
     assert_int_equal(kbx_db_get_data(w, "QKB-0001", &data, &len), KBX_ERR_NOTFOUND);
     assert_null(data);
     assert_true(strlen(kbx_db_errmsg(w)) > 0);
-    assert_int_equal(kbx_db_find_docid(w, "QKB-0001", &did), KBX_ERR_NOTFOUND);
-    /* A deleted docid: Xapian's DocNotFoundError maps to KBX_ERR_NOTFOUND. */
-    assert_int_equal(kbx_db_get_data_by_docid(w, d1, &data, &len), KBX_ERR_NOTFOUND);
-    assert_null(data);
-    assert_non_null(strstr(kbx_db_errmsg(w), "DocNotFoundError"));
+    assert_int_equal(count(w, T("QKB-0001")), 0);
     kbx_db_free(w);
 }
 
 static void test_transactions(void **state) {
     struct fx *f = *state;
     kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     kbx_db *r = open_db(f->db, KBX_OPEN_READ);
     uint32_t n = 99, tf = 99;
 
@@ -326,7 +336,6 @@ static void test_transactions(void **state) {
 
     assert_int_equal(kbx_db_begin(w), 0);
     assert_int_equal(kbx_db_begin(w), KBX_ERR_INVALID_OP); /* no nesting */
-    assert_int_equal(kbx_db_commit(w), KBX_ERR_INVALID_OP); /* not inside one */
     put(w, "Qt2", "kept words", 0, NULL);
     assert_int_equal(kbx_db_commit_tx(w), 0);
     /* A flushed transaction is committed: a reader sees it. */
@@ -352,7 +361,7 @@ static void test_metadata(void **state) {
     assert_int_equal(kbx_db_set_metadata(w, "kb:version", "3", 1), 0);
     assert_int_equal(kbx_db_set_metadata(w, "kb:built", "a\0b", 3), 0);
     assert_int_equal(kbx_db_set_metadata(w, "other", "y", 1), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     char *v = NULL;
     size_t len = 0;
@@ -395,14 +404,14 @@ static void test_metadata(void **state) {
     kbx_db_free(r);
 }
 
-static void test_values_range(void **state) {
+static void test_values(void **state) {
     struct fx *f = *state;
     kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
     put(w, "Q1", "common one", 1, "2023-05-01");
-    uint32_t d2 = put(w, "Q2", "common two", 1, "2024-01-15");
+    put(w, "Q2", "common two", 1, "2024-01-15");
     put(w, "Q3", "common three", 1, "2024-06-30");
     put(w, "Q4", "common four", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     char *v = NULL;
     size_t len = 0;
@@ -410,38 +419,30 @@ static void test_values_range(void **state) {
     assert_string_equal(v, "2024-01-15");
     assert_int_equal(len, 10);
     free(v);
-    assert_int_equal(kbx_db_get_value_by_docid(w, d2, 1, &v, &len), 0);
-    assert_string_equal(v, "2024-01-15");
-    free(v);
     assert_int_equal(kbx_db_get_value(w, "Q4", 1, &v, &len), 0);
     assert_int_equal(len, 0);
     free(v);
     assert_int_equal(kbx_db_get_value(w, "Q9", 1, &v, &len), KBX_ERR_NOTFOUND);
     assert_null(v);
 
-    kbx_query *q = C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, "2024-01-01", "2024-12-31"), 0);
+    kbx_query *q = C2(KBX_OP_FILTER, T("common"), C2(KBX_OP_OR, T("Q2"), T("Q3"), 0), 0);
     struct kbx_search_opts o;
     kbx_search_opts_init(&o);
-    o.sort_slot = 1;
     kbx_mset *m = run(w, q, &o);
     assert_int_equal(kbx_mset_size(m), 2);
+    size_t i2 = kbx_mset_docid(m, 0) == docid_of(w, "Q2") ? 0 : 1;
     const char *val = NULL;
-    assert_int_equal(kbx_mset_value(m, 0, 1, &val, &len), 0);
+    assert_int_equal(kbx_mset_value(m, i2, 1, &val, &len), 0);
     assert_string_equal(val, "2024-01-15");
     const char *val2 = NULL;
-    assert_int_equal(kbx_mset_value(m, 0, 1, &val2, &len), 0);
+    assert_int_equal(kbx_mset_value(m, i2, 1, &val2, &len), 0);
     assert_ptr_equal(val, val2); /* cached: same borrowed pointer */
-    assert_int_equal(kbx_mset_value(m, 1, 1, &val, &len), 0);
+    assert_int_equal(kbx_mset_value(m, 1 - i2, 1, &val, &len), 0);
     assert_string_equal(val, "2024-06-30");
     assert_int_equal(kbx_mset_value(m, 1, 5, &val, &len), 0);
     assert_int_equal(len, 0);
     kbx_mset_free(m);
     kbx_query_free(q);
-
-    /* Open-ended ranges. */
-    assert_int_equal(count(w, C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, NULL, "2023-12-31"), 0)), 1);
-    assert_int_equal(count(w, C2(KBX_OP_FILTER, T("common"), kbx_query_value_range(1, "2024-01-15", NULL), 0)), 2);
-    assert_null(kbx_query_value_range(1, NULL, NULL));
 
     /* A document value set and then removed. */
     kbx_doc *doc = kbx_doc_new();
@@ -454,41 +455,6 @@ static void test_values_range(void **state) {
     assert_int_equal(kbx_db_get_value(w, "Q5", 2, &v, &len), 0);
     assert_int_equal(len, 0);
     free(v);
-    kbx_db_free(w);
-}
-
-static void test_facets(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    put(w, "Q1", "x one", 2, "net");
-    put(w, "Q2", "x two", 2, "net");
-    put(w, "Q3", "x three", 2, "db");
-    put(w, "Q4", "x four", 2, "os");
-    put(w, "Q5", "y five", 2, "net");
-    assert_int_equal(kbx_db_commit(w), 0);
-
-    unsigned slots[1] = {2};
-    struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
-    o.facet_slots = slots;
-    o.nfacets = 1;
-    o.check_at_least = 100;
-    o.limit = 1; /* facets count all matches, not just the page */
-    kbx_query *q = T("x");
-    kbx_mset *m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 1);
-    assert_int_equal(kbx_mset_matches_estimated(m), 4);
-    assert_int_equal(kbx_mset_matches_lower_bound(m), 4);
-    struct strs c = {0};
-    assert_int_equal(kbx_mset_facets(m, 2, collect_facet, &c), 0);
-    assert_string_equal(c.buf, "db=1|net=2|os=1");
-    memset(&c, 0, sizeof c);
-    assert_int_equal(kbx_mset_top_facets(m, 2, 1, collect_facet, &c), 0);
-    assert_string_equal(c.buf, "net=2");
-    assert_int_equal(kbx_mset_facets(m, 3, collect_facet, &c), KBX_ERR_INVALID);
-    assert_true(strlen(kbx_mset_errmsg(m)) > 0);
-    kbx_mset_free(m);
-    kbx_query_free(q);
     kbx_db_free(w);
 }
 
@@ -510,7 +476,7 @@ static void test_part_facets(void **state) {
     put(w, "Q4", "x four", 4, "standard");     /* later parts missing */
     put(w, "Q5", "x five", 4, NULL);           /* no value at all */
     put(w, "Q6", "y six", 4, "article\x1f" "db\x1f"); /* does not match */
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     struct kbx_search_opts o;
     kbx_search_opts_init(&o);
@@ -546,7 +512,7 @@ static void test_part_facets(void **state) {
     kbx_mset *mold = run(r, q, &o); /* read only after the change */
     put(w, "Q1", "x one", 4, "known_error\x1fnet\x1f"); /* replaced */
     put(w, "Q7", "x seven", 4, "article\x1f" "db\x1f");
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     int changed = 0;
     assert_int_equal(kbx_db_reopen(r, &changed), 0);
     assert_int_equal(changed, 1);
@@ -591,10 +557,9 @@ static void test_docids(void **state) {
     for (int i = 0; i < 5; i++) {
         char idterm[16];
         snprintf(idterm, sizeof idterm, "Q%d", i + 1);
-        put(w, idterm, texts[i], 2, "net");
-        assert_int_equal(kbx_db_find_docid(w, idterm, &id[i]), 0);
+        id[i] = put(w, idterm, texts[i], 2, "net");
     }
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     assert_null(kbx_query_docids(NULL, 1));
     assert_null(kbx_query_docids(id, 0));
 
@@ -662,7 +627,7 @@ static void test_operators_positions(void **state) {
     uint32_t a = put(w, "QA", "quick brown fox", 0, NULL);
     put(w, "QB", "brown quick fox", 0, NULL);
     put(w, "QC", "quick red fox brown", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     assert_int_equal(count(w, C2(KBX_OP_AND, T("quick"), T("fox"), 0)), 3);
     assert_int_equal(count(w, C2(KBX_OP_AND, T("quick"), T("zebra"), 0)), 0);
@@ -681,10 +646,6 @@ static void test_operators_positions(void **state) {
     assert_int_equal(kbx_mset_size(m), 1);
     assert_int_equal(kbx_mset_docid(m, 0), a);
     kbx_mset_free(m);
-    char *desc = kbx_query_describe(ph);
-    assert_non_null(desc);
-    assert_non_null(strstr(desc, "PHRASE"));
-    free(desc);
     kbx_query_free(ph);
     assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("fox"), T("quick"), 0)), 0);
     assert_int_equal(count(w, C2(KBX_OP_PHRASE, T("red"), T("fox"), 0)), 1);
@@ -706,20 +667,15 @@ static void test_operators_positions(void **state) {
     assert_int_equal(rec.pos[0], 4);
     memset(&c, 0, sizeof c);
     memset(&rec, 0, sizeof rec);
-    assert_int_equal(kbx_db_doc_terms_by_docid(w, a, docterm_cb, &ctx), 0);
+    assert_int_equal(kbx_db_doc_terms(w, "QA", docterm_cb, &ctx), 0);
     assert_int_equal(rec.pos[0], 2);
     assert_int_equal(kbx_db_doc_terms(w, "QZ", docterm_cb, &ctx), KBX_ERR_NOTFOUND);
 
     /* Query construction edge cases. */
-    kbx_query *e = kbx_query_match_nothing();
-    assert_int_equal(kbx_query_empty(e), 1);
-    kbx_query_free(e);
-    e = kbx_query_combine(KBX_OP_AND, NULL, 0, 0);
+    kbx_query *e = kbx_query_combine(KBX_OP_AND, NULL, 0, 0);
     assert_non_null(e);
-    assert_int_equal(kbx_query_empty(e), 1);
-    kbx_query_free(e);
+    assert_int_equal(count(w, e), 0); /* the empty query matches nothing */
     kbx_query *t = T("quick");
-    assert_int_equal(kbx_query_empty(t), 0);
     kbx_query *bad[2] = {t, NULL};
     assert_null(kbx_query_combine(KBX_OP_AND, bad, 2, 0));
     assert_null(kbx_query_combine(99, bad, 1, 0));
@@ -727,7 +683,6 @@ static void test_operators_positions(void **state) {
     assert_null(kbx_query_scale(t, -1.0));
     kbx_query_free(t);
     assert_int_equal(count(w, kbx_query_match_all()), 3);
-    assert_int_equal(count(w, kbx_query_match_nothing()), 0);
     kbx_db_free(w);
 }
 
@@ -739,14 +694,11 @@ static void test_elite_set_scale(void **state) {
     put(w, "Q3", "common filler", 0, NULL);
     put(w, "Q4", "common filler", 0, NULL);
     put(w, "Q5", "common filler", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     assert_int_equal(count(w, C2(KBX_OP_OR, T("rare"), T("common"), 0)), 5);
     /* The elite set of size 1 keeps only the most discriminating term. */
     kbx_query *el = C2(KBX_OP_ELITE_SET, T("rare"), T("common"), 1);
-    char *desc = kbx_query_describe(el);
-    assert_non_null(strstr(desc, "ELITE_SET"));
-    free(desc);
     assert_int_equal(count(w, el), 1);
 
     struct kbx_search_opts o;
@@ -777,7 +729,7 @@ static void test_synonyms_spelling(void **state) {
     assert_int_equal(kbx_db_add_spelling(w, "database", 3), 0);
     assert_int_equal(kbx_db_add_spelling(w, "databank", 1), 0);
     assert_int_equal(kbx_db_add_spelling(w, "数据库", 1), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     struct strs c = {0};
     assert_int_equal(kbx_db_synonyms(w, "db", collect_str, &c), 0);
@@ -785,9 +737,10 @@ static void test_synonyms_spelling(void **state) {
     memset(&c, 0, sizeof c);
     assert_int_equal(kbx_db_synonym_keys(w, "d", collect_str, &c), 0);
     assert_string_equal(c.buf, "db|dns");
-    assert_int_equal(kbx_db_remove_synonym(w, "db", "database"), 0);
+    assert_int_equal(kbx_db_clear_synonyms(w, "db"), 0);
+    assert_int_equal(kbx_db_add_synonym(w, "db", "数据库"), 0);
     assert_int_equal(kbx_db_clear_synonyms(w, "dns"), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     memset(&c, 0, sizeof c);
     assert_int_equal(kbx_db_synonyms(w, "db", collect_str, &c), 0);
     assert_string_equal(c.buf, "数据库");
@@ -807,7 +760,7 @@ static void test_synonyms_spelling(void **state) {
     assert_int_equal(kbx_db_spelling_suggestion(w, "qqqqqqqq", 2, &s), 0);
     assert_null(s);
     assert_int_equal(kbx_db_remove_spelling(w, "database", 3), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     assert_int_equal(kbx_db_spelling_suggestion(w, "databse", 2, &s), 0);
     assert_null(s);
     kbx_db_free(w);
@@ -828,15 +781,14 @@ static void test_bm25_params(void **state) {
     put(w, "Q2", "alpha beta", 0, NULL);
     put(w, "Q3", "beta gamma", 0, NULL);
     put(w, "Q4", "gamma delta", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     struct kbx_search_opts o;
     kbx_search_opts_init(&o);
     assert_true(o.bm25_k1 == 1 && o.bm25_k2 == 0 && o.bm25_k3 == 1);
     assert_true(o.bm25_b == 0.5 && o.bm25_min_normlen == 0.5);
     assert_int_equal(o.limit, 10);
-    assert_int_equal(o.sort_slot, -1);
-    assert_int_equal(o.collapse_slot, -1);
+    assert_int_equal(o.facet_joined_slot, -1);
 
     kbx_query *q = T("alpha");
     kbx_mset *m = run(w, q, &o);
@@ -863,145 +815,6 @@ static void test_bm25_params(void **state) {
     assert_true(absd(kbx_mset_weight(m, 0) - kbx_mset_weight(m, 1)) < 1e-9);
     kbx_mset_free(m);
 
-    /* An out-of-range option: an error code and message, no mset. */
-    o.bm25_k1 = 1;
-    o.percent_cutoff = 101;
-    m = (kbx_mset *)1;
-    assert_int_equal(kbx_search(w, q, &o, &m), KBX_ERR_INVALID);
-    assert_null(m);
-    assert_true(strlen(kbx_db_errmsg(w)) > 0);
-    kbx_query_free(q);
-    kbx_db_free(w);
-}
-
-static void test_sort_collapse(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    put(w, "Q1", "doc b", 3, "b");
-    put(w, "Q2", "doc c", 3, "c");
-    put(w, "Q3", "doc a", 3, "a");
-    put(w, "Q4", "doc b2", 3, "b");
-    assert_int_equal(kbx_db_commit(w), 0);
-
-    struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
-    o.sort_slot = 3;
-    kbx_query *q = T("doc");
-    kbx_mset *m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 4);
-    char b0[64], b3[64];
-    assert_string_equal(data_of(m, 0, b0, sizeof b0), "doc a");
-    assert_string_equal(data_of(m, 3, b3, sizeof b3), "doc c");
-    kbx_mset_free(m);
-
-    o.sort_reverse = 1;
-    m = run(w, q, &o);
-    assert_string_equal(data_of(m, 0, b0, sizeof b0), "doc c");
-    assert_string_equal(data_of(m, 3, b3, sizeof b3), "doc a");
-    kbx_mset_free(m);
-
-    kbx_search_opts_init(&o);
-    o.collapse_slot = 3;
-    m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 3); /* one per value a, b, c */
-    kbx_mset_free(m);
-
-    kbx_search_opts_init(&o);
-    o.offset = 3;
-    m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 1);
-    kbx_mset_free(m);
-    kbx_query_free(q);
-    kbx_db_free(w);
-}
-
-static void test_matching_terms(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    put(w, "Q1", "apple cherry date", 0, NULL);
-    put(w, "Q2", "banana", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
-
-    kbx_query *subs[3] = {T("apple"), T("banana"), T("cherry")};
-    kbx_query *q = kbx_query_combine(KBX_OP_OR, subs, 3, 0);
-    assert_non_null(q);
-    for (int i = 0; i < 3; i++) kbx_query_free(subs[i]);
-    struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
-    kbx_mset *m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 2);
-    size_t i1 = 0;
-    const char *d = NULL;
-    assert_int_equal(kbx_mset_data(m, 0, &d, NULL), 0);
-    if (strcmp(d, "apple cherry date") != 0) i1 = 1;
-    struct strs c = {0};
-    assert_int_equal(kbx_mset_matching_terms(m, i1, collect_str, &c), 0);
-    assert_string_equal(c.buf, "apple|cherry");
-    memset(&c, 0, sizeof c);
-    assert_int_equal(kbx_mset_matching_terms(m, 1 - i1, collect_str, &c), 0);
-    assert_string_equal(c.buf, "banana");
-    assert_int_equal(kbx_mset_matching_terms(m, 2, collect_str, &c), KBX_ERR_RANGE);
-    assert_true(kbx_mset_percent(m, 0) > 0);
-    kbx_mset_free(m);
-    kbx_query_free(q);
-    kbx_db_free(w);
-}
-
-static void test_snippet(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    put(w, "Q1", "fox", 0, NULL);
-    kbx_doc *doc = kbx_doc_new();
-    assert_int_equal(kbx_doc_add_posting(doc, "数", strlen("数"), 1, 1), 0);
-    assert_int_equal(kbx_doc_add_posting(doc, "据", strlen("据"), 2, 1), 0);
-    assert_int_equal(kbx_db_replace(w, "Q2", doc), 0);
-    kbx_doc_free(doc);
-    assert_int_equal(kbx_db_commit(w), 0);
-
-    struct kbx_search_opts o;
-    kbx_search_opts_init(&o);
-    kbx_query *q = T("fox");
-    kbx_mset *m = run(w, q, &o);
-    const char *text = "The quick brown fox jumps over the lazy dog.";
-    char *s = NULL;
-    assert_int_equal(kbx_mset_snippet(m, text, strlen(text), 200, KBX_SNIPPET_EXHAUSTIVE,
-                                      "[[", "]]", "…", &s), 0);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "[[fox]]"));
-    assert_non_null(strstr(s, "quick"));
-    free(s);
-    const char *other = "Nothing relevant here at all.";
-    assert_int_equal(kbx_mset_snippet(m, other, strlen(other), 200,
-                                      KBX_SNIPPET_EMPTY_WITHOUT_MATCH, NULL, NULL, NULL, &s), 0);
-    assert_string_equal(s, "");
-    free(s);
-    assert_int_equal(kbx_mset_snippet(m, other, strlen(other), 200, 0, NULL, NULL, NULL, &s), 0);
-    assert_non_null(strstr(s, "Nothing"));
-    free(s);
-    assert_int_equal(kbx_mset_snippet(m, text, strlen(text), 200, 1 << 20, NULL, NULL, NULL, &s),
-                     KBX_ERR_INVALID);
-    assert_null(s);
-    kbx_mset_free(m);
-    kbx_query_free(q);
-
-    /* Chinese: in n-gram mode Xapian 1.4 highlights the CJK unigrams of
-     * the query. */
-    q = C2(KBX_OP_AND, T("数"), T("据"), 0);
-    m = run(w, q, &o);
-    assert_int_equal(kbx_mset_size(m), 1);
-    const char *zh = "我们的数据库运行正常，备份每天执行。";
-    assert_int_equal(kbx_mset_snippet(m, zh, strlen(zh), 200,
-                                      KBX_SNIPPET_CJK_NGRAM | KBX_SNIPPET_EXHAUSTIVE, "<em>",
-                                      "</em>", "...", &s), 0);
-    assert_non_null(s);
-    assert_non_null(strstr(s, "<em>数</em><em>据</em>库"));
-    free(s);
-    /* Without n-grams the run of Han characters is one word: no match. */
-    assert_int_equal(kbx_mset_snippet(m, zh, strlen(zh), 200, KBX_SNIPPET_EMPTY_WITHOUT_MATCH,
-                                      "<em>", "</em>", "...", &s), 0);
-    assert_string_equal(s, "");
-    free(s);
-    kbx_mset_free(m);
     kbx_query_free(q);
     kbx_db_free(w);
 }
@@ -1019,7 +832,7 @@ static void test_allterms_twin(void **state) {
     put(w, "Q1", "radius radiusd ra Hradius", 0, NULL);
     put(w, "Q2", "radius Hradius Hradiusd", 0, NULL);
     put(w, "Q3", "radio rb", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     struct strs c = {0};
     assert_int_equal(kbx_db_allterms_twin(w, "ra", "H", collect_twin, &c), 0);
     assert_string_equal(c.buf, "ra=1/0|radio=1/0|radius=2/2|radiusd=1/1");
@@ -1039,7 +852,7 @@ static void test_chinese_terms(void **state) {
     put(w, "QKE-0001", "数据库 连接 超时 故障", 0, NULL);
     put(w, "QKE-0002", "数据 备份 故障", 0, NULL);
     put(w, "QKB-0003", "服务器 重启", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
 
     uint32_t tf = 0;
     assert_int_equal(kbx_db_termfreq(w, "故障", &tf), 0);
@@ -1066,73 +879,6 @@ static void test_chinese_terms(void **state) {
     assert_int_equal(kbx_db_get_data(w, "QKE-0002", &data, NULL), 0);
     assert_string_equal(data, "数据 备份 故障");
     free(data);
-    kbx_db_free(w);
-}
-
-struct eset_rec {
-    char terms[1024];
-    int n;
-    double last;
-    int descending;
-};
-
-static int collect_eset(void *ud, const char *term, size_t len, double weight) {
-    struct eset_rec *r = ud;
-    size_t used = strlen(r->terms);
-    snprintf(r->terms + used, sizeof r->terms - used, "|%.*s|", (int)len, term);
-    if (r->n > 0 && weight > r->last + 1e-12) r->descending = 0;
-    r->last = weight;
-    r->n++;
-    return 0;
-}
-
-static int stop_first_eset(void *ud, const char *term, size_t len, double weight) {
-    (void)term;
-    (void)len;
-    (void)weight;
-    (*(int *)ud)++;
-    return 5;
-}
-
-static void test_expand(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    uint32_t d1 = put(w, "Q1", "network router switch vlan", 0, NULL);
-    uint32_t d2 = put(w, "Q2", "network router firewall", 0, NULL);
-    put(w, "Q3", "database index query", 0, NULL);
-    put(w, "Q4", "database backup", 0, NULL);
-    put(w, "Q5", "printer toner", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
-
-    uint32_t rel[2] = {d1, d2};
-    struct eset_rec r = {.descending = 1};
-    assert_int_equal(kbx_db_expand(w, rel, 2, 3, collect_eset, &r), 0);
-    assert_true(r.n > 0 && r.n <= 3);
-    assert_true(r.descending);
-    assert_non_null(strstr(r.terms, "|router|"));
-    assert_null(strstr(r.terms, "|database|"));
-
-    int calls = 0;
-    assert_int_equal(kbx_db_expand(w, rel, 2, 10, stop_first_eset, &calls), 5);
-    assert_int_equal(calls, 1);
-    assert_int_equal(kbx_db_expand(w, NULL, 1, 10, stop_first_eset, &calls), KBX_ERR_INVALID);
-    kbx_db_free(w);
-}
-
-static void test_wildcard(void **state) {
-    struct fx *f = *state;
-    kbx_db *w = open_db(f->db, KBX_OPEN_WRITE);
-    put(w, "Q1", "route", 0, NULL);
-    put(w, "Q2", "router", 0, NULL);
-    put(w, "Q3", "routing", 0, NULL);
-    put(w, "Q4", "rust", 0, NULL);
-    assert_int_equal(kbx_db_commit(w), 0);
-    kbx_query *q = kbx_query_wildcard("rout", 4, 0);
-    assert_non_null(q);
-    assert_int_equal(count(w, q), 3);
-    q = kbx_query_wildcard("rout", 4, 1);
-    assert_int_equal(count(w, q), 1);
-    assert_null(kbx_query_wildcard("", 0, 0));
     kbx_db_free(w);
 }
 
@@ -1181,8 +927,6 @@ static void test_errors(void **state) {
     assert_int_equal(kbx_doc_add_posting(NULL, "a", 1, 1, 1), KBX_ERR_INVALID);
     assert_null(kbx_query_term(NULL, 3, 1, 0));
     assert_null(kbx_query_scale(NULL, 1.0));
-    assert_null(kbx_query_describe(NULL));
-    assert_int_equal(kbx_query_empty(NULL), 1);
     assert_int_equal(kbx_mset_size(NULL), 0);
     assert_int_equal(kbx_mset_docid(NULL, 0), 0);
     kbx_db_free(NULL);
@@ -1199,11 +943,9 @@ static void test_errors(void **state) {
     assert_int_equal(kbx_doc_add_posting(doc, longterm, 300, 1, 1), 0);
     assert_int_equal(kbx_doc_add_term(doc, longterm, KBX_MAX_TERM_LEN + 1, 1), 0);
     assert_int_equal(kbx_doc_add_boolean_term(doc, longterm, sizeof longterm), 0);
-    assert_int_equal(kbx_doc_skipped(doc), 3);
     assert_int_equal(kbx_doc_add_posting(doc, longterm, KBX_MAX_TERM_LEN, 2, 1), 0);
-    assert_int_equal(kbx_doc_skipped(doc), 3);
     assert_int_equal(kbx_db_replace(w, "Qlong", doc), 0);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     char idlong[KBX_MAX_TERM_LEN + 2];
     memset(idlong, 'Q', sizeof idlong - 1);
     idlong[sizeof idlong - 1] = '\0';
@@ -1225,7 +967,7 @@ static void test_errors(void **state) {
     assert_int_equal(kbx_db_add_synonym(w, longkey, "v"), KBX_ERR_TOOLONG);
     assert_int_equal(kbx_db_add_synonym(w, "v", longkey), KBX_ERR_TOOLONG);
     assert_int_equal(kbx_db_add_spelling(w, longkey, 1), KBX_ERR_TOOLONG);
-    assert_int_equal(kbx_db_commit(w), 0);
+    assert_int_equal(commit(w), 0);
     /* A Xapian-side InvalidArgumentError (key too long for a lookup). */
     char *mv = NULL;
     rc = kbx_db_get_metadata(w, longkey, &mv, NULL);
@@ -1236,9 +978,10 @@ static void test_errors(void **state) {
         assert_null(mv);
     }
 
-    /* A phrase over a non-term subquery: Xapian throws while building it,
-     * the wrapper returns NULL. */
-    kbx_query *vr = kbx_query_value_range(1, "a", "b");
+    /* A phrase over an AND subquery: Xapian throws while building it
+     * (UnimplementedError: positional operators take leaf subqueries), the
+     * wrapper returns NULL. */
+    kbx_query *vr = C2(KBX_OP_AND, T("a"), T("b"), 0);
     kbx_query *x = T("x");
     kbx_query *mix[2] = {x, vr};
     assert_null(kbx_query_combine(KBX_OP_PHRASE, mix, 2, 0));
@@ -1259,9 +1002,6 @@ static void test_errors(void **state) {
     assert_true(strlen(kbx_mset_errmsg(m)) > 0);
     assert_int_equal(kbx_mset_docid(m, 5), 0);
     assert_true(kbx_mset_weight(m, 5) == 0);
-    char *s = (char *)1;
-    assert_int_equal(kbx_mset_snippet(m, NULL, 3, 10, 0, NULL, NULL, NULL, &s), KBX_ERR_INVALID);
-    assert_null(s);
     kbx_mset_free(m);
 
     /* Read-only handle writes. */
@@ -1269,7 +1009,7 @@ static void test_errors(void **state) {
     doc = kbx_doc_new();
     assert_int_equal(kbx_db_replace(r, "Qy", doc), KBX_ERR_READONLY);
     assert_int_equal(kbx_db_delete(r, "Qlong"), KBX_ERR_READONLY);
-    assert_int_equal(kbx_db_commit(r), KBX_ERR_READONLY);
+    assert_int_equal(kbx_db_begin(r), KBX_ERR_READONLY);
     kbx_doc_free(doc);
 
     /* An mset used after its db was freed fails cleanly (documented misuse). */
@@ -1289,21 +1029,15 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_replace_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_values_range, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_facets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_part_facets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_docids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operators_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_elite_set_scale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synonyms_spelling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bm25_params, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sort_collapse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_matching_terms, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snippet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chinese_terms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allterms_twin, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_expand, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

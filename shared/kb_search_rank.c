@@ -1,0 +1,431 @@
+/* kb_search_rank: running a search and the result structs.
+ *
+ * kb_search_run builds the query (kb_search_query.c), runs it in two passes
+ * (the plain query for the total, the facets and the best candidates; the
+ * title and proximity boosts over those candidates only), re-ranks
+ * standard sections below their own matching sub-clauses, fills the hits
+ * (snippets from kb_search_snippet.c) and, when little matched, offers a
+ * spelling correction the caller may see, and searches with it when the
+ * query matched nothing. */
+#include "kb_search_int.h"
+#include "kb_clock.h"
+#include "kb_schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- results ------------------------------------------------------------------- */
+
+static void hit_fin(struct kb_hit *h)
+{
+    char **f[] = {&h->id, &h->kind, &h->title, &h->snippet, &h->category, &h->updated,
+                  &h->visibility, &h->workaround, &h->status, &h->service, &h->std,
+                  &h->standard, &h->clause, &h->heading, &h->path};
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        free(*f[i]);
+}
+
+static void facets_fin(struct kb_facets *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->v[i].value);
+    free(f->v);
+    f->v = NULL;
+    f->n = 0;
+}
+
+void kb_search_res_fin(struct kb_search_res *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nhits; i++)
+        hit_fin(&r->hits[i]);
+    free(r->hits);
+    facets_fin(&r->kind);
+    facets_fin(&r->category);
+    facets_fin(&r->standard);
+    free(r->suggestion);
+    free(r->corrected);
+    memset(r, 0, sizeof *r);
+}
+
+static int add_facet(void *ud, const char *v, size_t len, uint32_t count)
+{
+    struct kb_facets *f = ud;
+    f->v = kb_xrealloc(f->v, (f->n + 1) * sizeof *f->v);
+    f->v[f->n].value = kb_xstrndup(v, len);
+    f->v[f->n].count = count;
+    f->n++;
+    return 0;
+}
+
+static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
+                     const struct kb_doc *d, struct kb_hit *h)
+{
+    h->id = kb_xstrdup(d->id);
+    h->kind = kb_xstrdup(kb_kind_name(d->kind));
+    h->title = kb_xstrdup(d->title ? d->title : d->id);
+    h->category = kb_xstrdup(d->category);
+    h->updated = kb_xstrdup(d->updated);
+    h->visibility = kb_xstrdup(d->visibility);
+    h->snippet = kbs_doc_snippet(s, hm, d, bytes);
+    if (d->kind == KB_KIND_KNOWN_ERROR) {
+        h->workaround = kb_xstrdup(d->workaround);
+        h->status = kb_xstrdup(d->status);
+        h->service = kb_xstrdup(d->service);
+    } else if (d->kind == KB_KIND_STANDARD) {
+        h->std = kbs_std_slug(d);
+        h->standard = kbs_standard_label(d);
+        h->clause = kb_xstrdup(d->clause);
+        h->heading = kb_xstrdup(d->heading);
+        h->path = kb_xstrdup(d->path);
+    }
+}
+
+/* ---- spelling --------------------------------------------------------------------- */
+
+/* Replaces each unknown word of the normalised query that has a spelling
+ * correction. Returns a new string (caller frees) or NULL if none. */
+static char *spell(struct build *b, const char *nq)
+{
+    struct kb_buf out;
+    kb_buf_init(&out);
+    kb_buf_adds(&out, nq);
+    int changed = 0;
+    for (size_t i = 0; i < b->unknown.n; i++) {
+        const struct tok *t = &b->unknown.v[i];
+        char *fix = NULL;
+        unsigned dist = (t->flags & KB_TOKF_CJK) ? 1 : (t->len > 6 ? 2 : 1);
+        if ((fix = kbs_visible_spelling(b->s, t->term, dist, b->internal)) &&
+            strcmp(fix, t->term) != 0) {
+            char *at = strstr(out.data, t->term);
+            if (at) {
+                struct kb_buf nb;
+                kb_buf_init(&nb);
+                kb_buf_add(&nb, out.data, (size_t)(at - out.data));
+                kb_buf_adds(&nb, fix);
+                kb_buf_adds(&nb, at + t->len);
+                kb_buf_fin(&out);
+                out = nb;
+                changed = 1;
+            }
+        }
+        free(fix);
+    }
+    if (!changed) {
+        kb_buf_fin(&out);
+        return NULL;
+    }
+    return kb_buf_take(&out);
+}
+
+/* ---- running a search ---------------------------------------------------------------- */
+
+uint32_t kb_search_limit(uint32_t asked)
+{
+    return asked == 0 ? KB_SEARCH_DEFAULT_LIMIT : asked > KB_SEARCH_MAX_LIMIT ? KB_SEARCH_MAX_LIMIT : asked;
+}
+
+/* ---- re-ranking ------------------------------------------------------------------------ */
+
+#define RERANK_DEPTH 50
+#define BOOST_DEPTH 50 /* candidates the title and proximity boosts may lift */
+#define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
+
+struct cand {
+    size_t i;           /* index in the mset */
+    double w;           /* weight after re-ranking */
+    struct kb_doc *doc; /* owned */
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w < y->w ? 1 : -1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* A clause with no text of its own (its body is its sub-clauses', see
+ * kb_doc.body_composed) is an entry for its section: when one of its own
+ * sub-clauses matched too, the sub-clause holds the text that matched, so
+ * the section ranks just below the best such sub-clause, unless the query
+ * names the section's own number or is its heading (服务台 -> 7.8 服务台). */
+/* Letters and digits of s only, for comparing a query with a heading. */
+static char *squeezed(kb_searcher *s, const char *text)
+{
+    char *norm = NULL;
+    size_t nl = 0;
+    if (kb_analyzer_normalize(s->an, text, strlen(text), &norm, &nl, NULL, 0) < 0)
+        return kb_xstrdup("");
+    size_t o = 0;
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char ch = (unsigned char)norm[i];
+        if (ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
+            norm[o++] = norm[i];
+    }
+    norm[o] = '\0';
+    return norm;
+}
+
+static void rerank_candidates(kb_searcher *s, struct cand *c, size_t n, const struct toks *named,
+                              const char *nq)
+{
+    char *q = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].doc || !c[i].doc->body_composed || !c[i].doc->id || !c[i].doc->clause)
+            continue;
+        int asked = 0; /* the query names this section's number: keep it */
+        for (size_t k = 0; k < named->n; k++)
+            asked |= strcmp(named->v[k].term, c[i].doc->clause) == 0;
+        if (!asked && c[i].doc->heading) { /* ... or is its heading, as typed */
+            if (!q)
+                q = squeezed(s, nq);
+            char *h = squeezed(s, c[i].doc->heading);
+            asked = *q && strcmp(q, h) == 0;
+            free(h);
+        }
+        if (asked)
+            continue;
+        size_t pl = strlen(c[i].doc->id);
+        double best = 0;
+        for (size_t j = 0; j < n; j++)
+            if (j != i && c[j].doc && c[j].doc->id &&
+                strncmp(c[j].doc->id, c[i].doc->id, pl) == 0 && c[j].doc->id[pl] == '.' &&
+                c[j].w > best)
+                best = c[j].w;
+        if (best > 0 && c[i].w > best * W_SECTION)
+            c[i].w = best * W_SECTION;
+    }
+    free(q);
+    if (n)
+        qsort(c, n, sizeof *c, cmp_cand);
+}
+
+/* The stored document of mset entry i, or NULL. Caller frees. */
+static struct kb_doc *load_cand(kbx_mset *m, size_t i)
+{
+    const char *data;
+    size_t len;
+    if (kbx_mset_data(m, i, &data, &len) != 0)
+        return NULL;
+    return kb_doc_unpack(data, len, NULL, 0);
+}
+
+/* Xapian's defaults with kbdesk's BM25 parameters: every pass of a search
+ * must weigh alike, since run_once adds the passes' weights. */
+static void search_opts_init(struct kbx_search_opts *o)
+{
+    kbx_search_opts_init(o);
+    o->bm25_k1 = 1.2;
+    o->bm25_b = 0.6;
+}
+
+/* kbx_search with the error handling every search needs: on failure a
+ * message in err, and a reopen when the index moved under us. */
+static int search_db(kb_searcher *s, const kbx_query *q, const struct kbx_search_opts *o,
+                     kbx_mset **m, char *err, size_t errlen)
+{
+    int rc = kbx_search(s->db, q, o, m);
+    if (rc < 0) {
+        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
+        if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
+            kb_searcher_refresh(s, NULL, NULL, 0);
+        return KB_SEARCH_EINDEX;
+    }
+    return 0;
+}
+
+/* Adds to each candidate c[0..n) (entries of m) the weight the boost query
+ * gives it. The boost query runs alone, restricted to the candidates'
+ * documents: the candidates' other weights are m's. (Running the boosted
+ * query restricted to the candidates instead gives wrong weights in Xapian
+ * 1.4.22: some candidates get weight from subqueries they do not match,
+ * it seems the phrase ones. With the boosts alone, the top hit of 130 of
+ * the 133 eval queries is the one-pass search's.) */
+static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struct cand *c,
+                      size_t n, char *err, size_t errlen)
+{
+    uint32_t *ids = kb_xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = kbx_mset_docid(m, c[i].i);
+    kbx_query *only = kbx_query_docids(ids, n);
+    kbx_query *two[2] = {(kbx_query *)boost, only};
+    kbx_query *bq = only ? kbx_query_combine(KBX_OP_FILTER, two, 2, 0) : NULL;
+    kbx_query_free(only);
+    int rc = -1;
+    if (!bq) {
+        kb_seterr(err, errlen, "[search] out of memory");
+        goto out;
+    }
+    struct kbx_search_opts o;
+    search_opts_init(&o);
+    o.limit = (uint32_t)n;
+    kbx_mset *mb = NULL;
+    rc = search_db(s, bq, &o, &mb, err, errlen);
+    kbx_query_free(bq);
+    if (rc < 0)
+        goto out;
+    for (size_t j = 0; j < kbx_mset_size(mb); j++) {
+        uint32_t id = kbx_mset_docid(mb, j);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id) {
+                c[i].w += kbx_mset_weight(mb, j);
+                break;
+            }
+    }
+    kbx_mset_free(mb);
+out:
+    free(ids);
+    return rc;
+}
+
+/* Two passes. The first runs the query without its title and proximity
+ * boosts (their posting lists and position checks would otherwise be
+ * evaluated for every match) and yields the total, the facets and the best
+ * BOOST_DEPTH candidates; the second runs the boosted query over those
+ * candidates only, which gives them exactly the weights the boosted query
+ * would give them over the whole index. A page past RERANK_DEPTH runs the
+ * boosted query once over everything. */
+static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
+                    struct kb_search_res *res, struct build *b, char *err, size_t errlen)
+{
+    kbx_query *q = NULL;
+    int rc = kbs_build_query(s, req, nq, nqlen, b, &q, err, errlen);
+    if (rc < 0 || !q)
+        return rc;
+    uint32_t limit = kb_search_limit(req->limit);
+    /* the first RERANK_DEPTH results are fetched and re-ranked together,
+       so a page boundary never splits a re-ranked group */
+    int rerank = req->offset + limit <= RERANK_DEPTH;
+    if (!rerank && b->boost) {
+        kbx_query *two[2] = {q, b->boost};
+        kbx_query *full = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
+        kbx_query_free(q);
+        q = full;
+    }
+    struct kbx_search_opts o;
+    search_opts_init(&o);
+    o.offset = rerank ? 0 : req->offset;
+    o.limit = !rerank ? limit : b->boost ? BOOST_DEPTH : RERANK_DEPTH;
+    if (!req->no_facets) {
+        o.facet_joined_slot = KB_SLOT_FACETS;
+        o.facet_parts = KB_FACET_PARTS;
+        o.check_at_least = 2000;
+    }
+    kbx_mset *m = NULL;
+    rc = search_db(s, q, &o, &m, err, errlen);
+    kbx_query_free(q);
+    if (rc < 0)
+        return rc;
+    res->total = kbx_mset_matches_estimated(m);
+    size_t n = kbx_mset_size(m);
+    struct cand *c = kb_xcalloc(n ? n : 1, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        c[i].i = i;
+        c[i].w = kbx_mset_weight(m, i);
+    }
+    if (rerank && b->boost && n > 0) {
+        if (add_boosts(s, b->boost, m, c, n, err, errlen) < 0) {
+            free(c);
+            kbx_mset_free(m);
+            return KB_SEARCH_EINDEX;
+        }
+        qsort(c, n, sizeof *c, cmp_cand);
+        if (n > RERANK_DEPTH)
+            n = RERANK_DEPTH;
+    }
+    /* re-ranking only looks at standard clauses: other candidates' stored
+       documents (long bodies) are parsed only if they become hits */
+    for (size_t i = 0; rerank && i < n; i++) {
+        const char *kind;
+        size_t klen;
+        /* the kind is the first part of the facet slot (held in memory
+           when the search counted facets) */
+        if (kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
+            memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP)
+            c[i].doc = load_cand(m, c[i].i);
+    }
+    if (rerank)
+        rerank_candidates(s, c, n, &b->clauses, nq);
+    size_t from = rerank ? req->offset : 0, to = rerank ? req->offset + limit : n;
+    if (to > n)
+        to = n;
+    res->hits = kb_xcalloc(to > from ? to - from : 1, sizeof *res->hits);
+    size_t bytes = req->snippet_bytes ? req->snippet_bytes : 240;
+    struct hl_match hm;
+    kbs_hl_match_init(&hm, b->hl);
+    for (size_t k = from; k < to; k++) {
+        if (!c[k].doc)
+            c[k].doc = load_cand(m, c[k].i);
+        if (!c[k].doc)
+            continue;
+        struct kb_hit *h = &res->hits[res->nhits++];
+        fill_hit(s, &hm, bytes, c[k].doc, h);
+        h->score = c[k].w;
+        h->percent = kbx_mset_percent(m, c[k].i);
+    }
+    kbs_hl_match_fin(&hm);
+    for (size_t i = 0; i < n; i++)
+        kb_doc_free(c[i].doc);
+    free(c);
+    if (!req->no_facets) {
+        kbx_mset_part_facets(m, KB_FACET_KIND, add_facet, &res->kind);
+        kbx_mset_part_facets(m, KB_FACET_CATEGORY, add_facet, &res->category);
+        kbx_mset_part_facets(m, KB_FACET_STD, add_facet, &res->standard);
+    }
+    kbx_mset_free(m);
+    return 0;
+}
+
+int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_search_res *res,
+                  char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    double t0 = kb_clock_ms();
+    if (kbs_usable(s, err, errlen) < 0)
+        return KB_SEARCH_EINDEX;
+    if (req->qlen > KB_SEARCH_MAX_QUERY) {
+        kb_seterr(err, errlen, "[search] query too long: %zu bytes (at most %d)", req->qlen,
+                  KB_SEARCH_MAX_QUERY);
+        return KB_SEARCH_EINPUT;
+    }
+    char *nq = NULL;
+    size_t nqlen = 0;
+    int rc = kb_analyzer_normalize(s->an, req->q ? req->q : "", req->q ? req->qlen : 0, &nq,
+                                   &nqlen, err, errlen);
+    if (rc < 0)
+        return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
+    struct build b;
+    rc = run_once(s, req, nq, nqlen, res, &b, err, errlen);
+    if (rc == 0 && !req->no_suggestion && res->total < 3 && b.unknown.n) {
+        res->suggestion = spell(&b, nq);
+        if (res->suggestion && res->total == 0) {
+            struct kb_search_res again;
+            struct build b2;
+            memset(&again, 0, sizeof again);
+            if (run_once(s, req, res->suggestion, strlen(res->suggestion), &again, &b2, NULL,
+                         0) == 0 &&
+                again.total > 0) {
+                char *sugg = res->suggestion;
+                res->suggestion = NULL;
+                kb_search_res_fin(res);
+                *res = again;
+                res->suggestion = sugg;
+                res->corrected = kb_xstrdup(sugg);
+            } else {
+                kb_search_res_fin(&again);
+            }
+            kbs_build_fin(&b2);
+        }
+    }
+    kbs_build_fin(&b);
+    free(nq);
+    if (rc < 0) {
+        kb_search_res_fin(res);
+        return rc;
+    }
+    res->took_ms = kb_clock_ms() - t0;
+    return 0;
+}

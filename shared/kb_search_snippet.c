@@ -1,0 +1,334 @@
+/* kb_search_snippet: the snippet of a hit. The query's highlight terms are
+ * prepared once per search (Latin ones looked up per token, CJK ones found
+ * as substrings of a CJK run, so a hit's text is never segmented by ICU);
+ * each field of the hit is scanned in chunks, the window with the most
+ * distinct query terms wins, and the text is HTML-escaped with the matches
+ * in <mark>. */
+#include "kb_search_int.h"
+#include "kb_tok.h"
+#include "kb_utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- snippets ------------------------------------------------------------------- */
+
+struct span {
+    size_t start, end; /* original byte offsets */
+    uint64_t th;       /* hash of the term, to count each term once */
+    double w;
+};
+
+/* The filter bit of a term or token s[0, len) (len >= 1). */
+static unsigned hl_latin_bit(const char *s, size_t len)
+{
+    unsigned a = (unsigned char)s[0], b = len > 1 ? (unsigned char)s[1] : 0;
+    return (a * 67u + b) & (HL_LATIN - 1);
+}
+
+/* The bucket of a term or text position by its first code point. */
+static unsigned hl_bucket(int32_t cp)
+{
+    return ((uint32_t)cp * 2654435761u) >> 26; /* 64 buckets: the top 6 bits */
+}
+
+void kbs_hl_match_init(struct hl_match *hm, kb_map *hl)
+{
+    memset(hm, 0, sizeof *hm);
+    hm->hl = hl;
+    for (size_t b = 0; b < HL_BUCKETS; b++)
+        hm->bucket[b] = -1;
+    size_t it = 0;
+    const char *key;
+    void *val;
+    while (kb_map_next(hl, &it, &key, &val)) {
+        size_t i = 0, len = strlen(key);
+        int32_t first = kb_utf8_next(key, len, &i);
+        if (!kb_tok_is_cjk(first)) {
+            unsigned bit = hl_latin_bit(key, len);
+            hm->latin[bit / 8] |= (uint8_t)(1u << (bit % 8));
+            if (key[0] == 'Z' && len > 1) {
+                unsigned char z = (unsigned char)key[1];
+                hm->zfirst[z / 8] |= (uint8_t)(1u << (z % 8));
+            }
+            continue;
+        }
+        hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
+        struct hl_cjk *t = &hm->v[hm->n];
+        t->s = key;
+        t->len = len;
+        t->th = kb_hash64(key, len);
+        t->w = (double)((intptr_t)val - 1) / 1000.0;
+        unsigned b = hl_bucket(first);
+        t->next = hm->bucket[b];
+        hm->bucket[b] = (int)hm->n++;
+    }
+}
+
+void kbs_hl_match_fin(struct hl_match *hm)
+{
+    free(hm->v);
+    hm->v = NULL;
+}
+
+struct spans {
+    struct span *v;
+    size_t n, cap;
+    const size_t *map;
+    const struct hl_match *hm;
+};
+
+#define SPANS_MAX 4000
+
+static void add_span(struct spans *sp, size_t start, size_t end, uint64_t th, double w)
+{
+    if (sp->n == sp->cap) {
+        sp->cap = sp->cap ? sp->cap * 2 : 32;
+        sp->v = kb_xrealloc(sp->v, sp->cap * sizeof *sp->v);
+    }
+    struct span *s = &sp->v[sp->n++];
+    s->start = sp->map[start];
+    s->end = sp->map[end];
+    s->th = th;
+    s->w = w;
+}
+
+static int collect_span(void *ud, const struct kb_token *t)
+{
+    struct spans *sp = ud;
+    const struct hl_match *hm = sp->hm;
+    if (t->flags & KB_TOKF_RUN) {
+        /* every occurrence of every CJK term in the run */
+        const char *p = t->term;
+        for (size_t i = 0, next = 0; i < t->len && sp->n < SPANS_MAX; i = next) {
+            int32_t cp = kb_utf8_next(p, t->len, &next);
+            for (int j = hm->bucket[hl_bucket(cp)]; j >= 0; j = hm->v[j].next) {
+                const struct hl_cjk *h = &hm->v[j];
+                if (h->len <= t->len - i && memcmp(p + i, h->s, h->len) == 0)
+                    add_span(sp, t->start + i, t->start + i + h->len, h->th, h->w);
+            }
+        }
+        return 0;
+    }
+    /* a word whose first letter starts no stem wants no stem: the
+       stemmer keeps a word's first letter */
+    unsigned char f = (unsigned char)t->term[0];
+    int rc = (t->flags & KB_TOKF_WORD) && !(hm->zfirst[f / 8] >> (f % 8) & 1) ? KB_TOK_NOSTEM
+                                                                               : 0;
+    unsigned bit = hl_latin_bit(t->term, t->len);
+    if (!(hm->latin[bit / 8] >> (bit % 8) & 1))
+        return rc; /* no term starts with these two bytes */
+    intptr_t w = (intptr_t)kb_map_getn(hm->hl, t->term, t->len);
+    if (!w || sp->n >= SPANS_MAX)
+        return rc;
+    add_span(sp, t->start, t->end, kb_hash64(t->term, t->len), (double)(w - 1) / 1000.0);
+    return rc;
+}
+
+
+/* Scores the window [ws, ws+bytes): distinct matched spans' weights. */
+static double window_score(const struct spans *sp, size_t ws, size_t bytes)
+{
+    double score = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        const struct span *a = &sp->v[i];
+        if (a->start < ws || a->end > ws + bytes)
+            continue;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = sp->v[j].th == a->th;
+        score += dup ? 0 : a->w;
+    }
+    return score;
+}
+
+static void add_escaped(struct kb_buf *b, const char *s, size_t n, int *space)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            if (!*space)
+                kb_buf_addc(b, ' ');
+            *space = 1;
+            continue;
+        }
+        if (c == '*' || c == '`' || c == '#')
+            continue; /* Markdown markers */
+        *space = 0;
+        switch (c) {
+        case '&': kb_buf_adds(b, "&amp;"); break;
+        case '<': kb_buf_adds(b, "&lt;"); break;
+        case '>': kb_buf_adds(b, "&gt;"); break;
+        case '"': kb_buf_adds(b, "&quot;"); break;
+        case '\'': kb_buf_adds(b, "&#39;"); break;
+        default: kb_buf_addc(b, c);
+        }
+    }
+}
+
+static size_t char_start(const char *s, size_t i)
+{
+    while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
+}
+
+#define SNIPPET_CHUNK 4096      /* bytes analysed at a time */
+#define SNIPPET_SCAN_MAX 262144  /* no match in this many bytes: the start */
+
+/* Adds the matches in text[0, len) (at byte offset off of the field) to sp. */
+static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_t len, size_t off)
+{
+    char *norm = NULL;
+    size_t nlen = 0, *map = NULL;
+    if (kb_analyzer_normalize_map(s->an, text, len, &norm, &nlen, &map, NULL, 0) < 0)
+        return -1;
+    size_t from = sp->n;
+    sp->map = map;
+    kb_analyzer_tokenize(s->an, KB_TOK_RUNS, norm, nlen, collect_span, sp, NULL, NULL, 0);
+    sp->map = NULL;
+    for (size_t i = from; i < sp->n; i++) {
+        sp->v[i].start += off;
+        sp->v[i].end += off;
+    }
+    free(norm);
+    free(map);
+    return 0;
+}
+
+/* The best snippet of one field text, its score in *score. Caller frees. */
+static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char *text,
+                           size_t bytes, double *score)
+{
+    *score = -1;
+    size_t len = strlen(text);
+    if (!len)
+        return NULL;
+    struct spans sp = {0};
+    sp.hm = hm;
+    /* A long text (a man page, a list of functions) is analysed a piece
+       at a time, up to the first piece with a match: the snippet comes
+       from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
+       not grow with the length of its body. */
+    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
+        size_t end = len;
+        if (len - off > SNIPPET_CHUNK) {
+            end = off + SNIPPET_CHUNK;
+            const char *nl = NULL;
+            for (size_t k = end; k > end - SNIPPET_CHUNK / 8 && !nl; k--)
+                if (text[k - 1] == '\n')
+                    nl = text + k;
+            end = nl ? (size_t)(nl - text) : char_start(text, end);
+        }
+        if (chunk_spans(s, &sp, text + off, end - off, off) < 0)
+            break;
+        off = end;
+    }
+    if (sp.n)
+        qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
+    /* best window start among the matches */
+    size_t best_ws = 0;
+    double best = 0;
+    size_t lead = bytes / 5;
+    for (size_t i = 0; i < sp.n; i++) {
+        size_t ws = sp.v[i].start > lead ? sp.v[i].start - lead : 0;
+        double sc = window_score(&sp, ws, bytes);
+        if (sc > best + 1e-9) {
+            best = sc;
+            best_ws = ws;
+        }
+    }
+    size_t ws = char_start(text, best_ws);
+    if (ws > 0 && best > 0) {
+        /* start after a sentence end close before the first match */
+        size_t first = ws + lead < len ? ws + lead : len;
+        for (size_t k = first; k > ws; k--) {
+            if (text[k - 1] == '\n' || (k >= 3 && (!memcmp(text + k - 3, "。", 3) ||
+                                                   !memcmp(text + k - 3, "；", 3) ||
+                                                   !memcmp(text + k - 3, "！", 3) ||
+                                                   !memcmp(text + k - 3, "？", 3)))) {
+                ws = k;
+                break;
+            }
+        }
+    }
+    size_t we = ws + bytes < len ? char_start(text, ws + bytes) : len;
+    for (size_t i = 0; i < sp.n; i++) /* never cut a match in half */
+        if (sp.v[i].start < we && sp.v[i].end > we)
+            we = sp.v[i].end;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    kb_buf_add(&b, "", 0);
+    if (ws > 0)
+        kb_buf_adds(&b, "…");
+    int space = 1;
+    size_t at = ws;
+    for (size_t i = 0; i < sp.n; i++) {
+        struct span m = sp.v[i];
+        if (m.start < at || m.start >= we)
+            continue;
+        /* merge overlapping or touching matches */
+        while (i + 1 < sp.n && sp.v[i + 1].start <= m.end) {
+            if (sp.v[i + 1].end > m.end)
+                m.end = sp.v[i + 1].end;
+            i++;
+        }
+        if (m.end > we)
+            m.end = we;
+        add_escaped(&b, text + at, m.start - at, &space);
+        kb_buf_adds(&b, "<mark>");
+        space = 0;
+        add_escaped(&b, text + m.start, m.end - m.start, &space);
+        kb_buf_adds(&b, "</mark>");
+        at = m.end;
+    }
+    if (at < we)
+        add_escaped(&b, text + at, we - at, &space);
+    while (b.len && b.data[b.len - 1] == ' ')
+        b.data[--b.len] = '\0';
+    if (we < len)
+        kb_buf_adds(&b, "…");
+    *score = best;
+    free(sp.v);
+    return kb_buf_take(&b);
+}
+
+char *kbs_doc_snippet(kb_searcher *s, const struct hl_match *hm, const struct kb_doc *d,
+                         size_t bytes)
+{
+    const char *fields[6] = {0};
+    size_t n = 0;
+    if (d->kind == KB_KIND_KNOWN_ERROR) {
+        fields[n++] = d->symptom;
+        fields[n++] = d->workaround;
+        fields[n++] = d->cause;
+        fields[n++] = d->resolution;
+        fields[n++] = d->body;
+    } else {
+        fields[n++] = d->body;
+    }
+    char *best = NULL;
+    double best_score = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!fields[i] || !*fields[i])
+            continue;
+        double sc;
+        char *sn = field_snippet(s, hm, fields[i], bytes, &sc);
+        if (sn && sc > best_score + 1e-9) {
+            free(best);
+            best = sn;
+            best_score = sc;
+        } else {
+            free(sn);
+        }
+    }
+    return best ? best : kb_xstrdup("");
+}

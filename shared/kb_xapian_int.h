@@ -1,0 +1,236 @@
+/* kb_xapian_int.h: what the two files of the Xapian wrapper share, private
+ * to them (C++ only): the error plumbing that turns every exception into a
+ * KBX_ERR_* code and a message (never throwing itself), the handle types of
+ * databases, documents and queries, and the entry checks of a database
+ * call. kb_xapian.cc holds the database side (open, transactions,
+ * documents, metadata, terms, synonyms, spelling), kb_xapian_search.cc the
+ * query side (queries, searches, result sets, facets). */
+#ifndef KB_XAPIAN_INT_H
+#define KB_XAPIAN_INT_H
+
+#include "kb_xapian.h"
+
+#include <xapian.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <new>
+#include <unordered_map>
+#include <string>
+#include <vector>
+
+/* ---- error plumbing ---------------------------------------------------- */
+
+namespace {
+
+/* Where a failure's message goes: a std::string owned by a handle, a caller
+ * buffer, or nowhere. */
+struct Sink {
+    std::string *str;
+    char *buf;
+    size_t len;
+};
+
+inline Sink sink_str(std::string *s) { return Sink{s, nullptr, 0}; }
+inline Sink sink_buf(char *b, size_t n) { return Sink{nullptr, b, n}; }
+
+inline void sink_set(Sink s, const char *msg) noexcept {
+    if (!msg) msg = "";
+    if (s.str) {
+        try {
+            s.str->assign(msg);
+        } catch (...) {
+            s.str->clear();
+        }
+    }
+    if (s.buf && s.len > 0) std::snprintf(s.buf, s.len, "%s", msg);
+}
+
+inline void sink_clear(Sink s) noexcept {
+    if (s.str) s.str->clear();
+    if (s.buf && s.len > 0) s.buf[0] = '\0';
+}
+
+inline int fail(Sink s, int code, const char *msg) noexcept {
+    sink_set(s, msg);
+    return code;
+}
+
+/* Maps the Xapian::Error being handled to a code. Xapian::Error is not
+ * polymorphic (no dynamic_cast), so this rethrows it and lets the handlers
+ * pick the class, most specific first. Call only from inside a handler. */
+inline int xapian_code() noexcept {
+    try {
+        throw;
+    } catch (const Xapian::DatabaseLockError &) {
+        return KBX_ERR_LOCK;
+    } catch (const Xapian::DatabaseNotFoundError &) {
+        return KBX_ERR_NODB;
+    } catch (const Xapian::DatabaseVersionError &) {
+        return KBX_ERR_VERSION;
+    } catch (const Xapian::DatabaseOpeningError &) {
+        return KBX_ERR_OPENING;
+    } catch (const Xapian::DatabaseCreateError &) {
+        return KBX_ERR_CREATE;
+    } catch (const Xapian::DatabaseCorruptError &) {
+        return KBX_ERR_CORRUPT;
+    } catch (const Xapian::DatabaseModifiedError &) {
+        return KBX_ERR_MODIFIED;
+    } catch (const Xapian::DatabaseClosedError &) {
+        return KBX_ERR_CLOSED;
+    } catch (const Xapian::DatabaseError &) {
+        return KBX_ERR_DATABASE;
+    } catch (const Xapian::DocNotFoundError &) {
+        return KBX_ERR_NOTFOUND;
+    } catch (const Xapian::InvalidArgumentError &) {
+        return KBX_ERR_INVALID;
+    } catch (const Xapian::InvalidOperationError &) {
+        return KBX_ERR_INVALID_OP;
+    } catch (const Xapian::UnimplementedError &) {
+        return KBX_ERR_UNIMPLEMENTED;
+    } catch (const Xapian::RangeError &) {
+        return KBX_ERR_RANGE;
+    } catch (...) {
+        return KBX_ERR_XAPIAN;
+    }
+}
+
+/* Stores the message of e (the exception being handled) and returns its
+ * code. */
+inline int fail_xapian(Sink s, const Xapian::Error &e) noexcept {
+    char msg[1024];
+    const char *type = e.get_type();
+    std::snprintf(msg, sizeof msg, "%s: %s", type ? type : "Xapian::Error", e.get_msg().c_str());
+    size_t used = std::strlen(msg);
+    if (!e.get_context().empty() && used < sizeof msg - 1) {
+        std::snprintf(msg + used, sizeof msg - used, " (context: %s)", e.get_context().c_str());
+        used = std::strlen(msg);
+    }
+    const char *errstr = e.get_error_string();
+    if (errstr && *errstr && used < sizeof msg - 1)
+        std::snprintf(msg + used, sizeof msg - used, " (%s)", errstr);
+    return fail(s, xapian_code(), msg);
+}
+
+inline int fail_std(Sink s, const std::exception &e) noexcept {
+    char msg[512];
+    int code = dynamic_cast<const std::bad_alloc *>(&e) ? KBX_ERR_NOMEM : KBX_ERR_INTERNAL;
+    std::snprintf(msg, sizeof msg, "C++ exception: %s", e.what());
+    return fail(s, code, msg);
+}
+
+inline int fail_unknown(Sink s) noexcept {
+    return fail(s, KBX_ERR_UNKNOWN, "unknown C++ exception");
+}
+
+/* Copies n bytes to a new NUL-terminated malloc'd buffer (NULL on OOM). */
+inline char *dup_bytes(const char *p, size_t n) noexcept {
+    char *r = static_cast<char *>(std::malloc(n + 1));
+    if (!r) return nullptr;
+    if (n) std::memcpy(r, p, n);
+    r[n] = '\0';
+    return r;
+}
+
+}  // namespace
+
+/* Handlers closing the try block of every entry point. */
+#define KBX_CATCH(SINK)                                                    \
+    catch (const Xapian::Error &kbx_e_) {                                  \
+        return fail_xapian((SINK), kbx_e_);                                \
+    }                                                                      \
+    catch (const std::exception &kbx_e_) {                                 \
+        return fail_std((SINK), kbx_e_);                                   \
+    }                                                                      \
+    catch (...) {                                                          \
+        return fail_unknown(SINK);                                         \
+    }
+
+/* For entry points that report failure as a plain value (NULL, 0) and have
+ * no message sink. */
+#define KBX_CATCH_RET(VAL)                                                 \
+    catch (const Xapian::Error &) {                                        \
+        return (VAL);                                                      \
+    }                                                                      \
+    catch (const std::exception &) {                                       \
+        return (VAL);                                                      \
+    }                                                                      \
+    catch (...) {                                                          \
+        return (VAL);                                                      \
+    }
+#define KBX_CATCH_NULL KBX_CATCH_RET(nullptr)
+
+/* For void entry points (destructors): swallow everything. */
+#define KBX_CATCH_VOID                                                     \
+    catch (const Xapian::Error &) {                                        \
+    }                                                                      \
+    catch (const std::exception &) {                                       \
+    }                                                                      \
+    catch (...) {                                                          \
+    }
+
+/* ---- handle types ------------------------------------------------------ */
+
+/* A read-only database's facet_joined_slot, held in memory for one
+   revision (as Lucene's doc values): the value of every document,
+   interned. Reading a value from the index costs a B-tree lookup and often
+   a pread per matching document; this costs an array lookup. */
+struct FacetCache {
+    Xapian::valueno slot = 0;
+    Xapian::rev rev = 0;
+    std::vector<uint32_t> id_of;      /* by docid: index into values */
+    std::vector<std::string> values;  /* values[0] is "" (no value) */
+};
+
+struct kbx_db {
+    std::unique_ptr<Xapian::Database> db; /* the object; may be writable */
+    Xapian::WritableDatabase *wdb = nullptr; /* db as writable, or NULL */
+    /* shared with the result sets counting from it, so a rebuild for a new
+       revision never changes one under a result set still in use */
+    std::shared_ptr<const FacetCache> facets;
+    std::string err;
+};
+
+struct kbx_doc {
+    Xapian::Document doc;
+    std::string err;
+};
+
+struct kbx_query {
+    Xapian::Query q;
+};
+
+/* ---- entry checks of a database call ---------------------------------------- */
+
+namespace {
+
+/* Clears db's message and checks it is usable; returns 0 or a code. */
+inline int db_enter(kbx_db *db) noexcept {
+    if (!db) return KBX_ERR_INVALID;
+    db->err.clear();
+    if (!db->db) return fail(sink_str(&db->err), KBX_ERR_CLOSED, "database handle is closed");
+    return 0;
+}
+
+inline int db_enter_write(kbx_db *db) noexcept {
+    int rc = db_enter(db);
+    if (rc) return rc;
+    if (!db->wdb)
+        return fail(sink_str(&db->err), KBX_ERR_READONLY, "database was opened read-only");
+    return 0;
+}
+
+inline int bad_arg(kbx_db *db, const char *what) noexcept {
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "invalid argument: %s", what);
+    return fail(sink_str(&db->err), KBX_ERR_INVALID, msg);
+}
+
+}  // namespace
+
+#endif
