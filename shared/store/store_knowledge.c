@@ -10,6 +10,7 @@
  * and the exporter read back the same struct kb_doc the files give. */
 #include "store_int.h"
 
+#include <poll.h>
 #include <string.h>
 
 #include "kb_doc.h"
@@ -128,9 +129,21 @@ void store_knowledge_fin(struct store_knowledge *k)
     memset(k, 0, sizeof *k);
 }
 
+static int date_ok(const char *d)
+{
+    if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+        return 0;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
+            return 0;
+    int m = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
+    return m >= 1 && m <= 12 && day >= 1 && day <= 31;
+}
+
 /* doc as the JSON of a version: a copy with id doc_id and no source, as a
  * heap string (caller frees); NULL with STORE_EINVALID in s->err when its
- * kind, title or visibility is not one the desk stores. */
+ * kind, title, visibility, lang, status or updated date is not one the
+ * Markdown corpus format allows (kb_md), so that every item exports. */
 static char *version_json(struct store *s, const struct kb_doc *doc, const char *doc_id)
 {
     if (doc->kind != KB_KIND_ARTICLE && doc->kind != KB_KIND_KNOWN_ERROR) {
@@ -145,6 +158,22 @@ static char *version_json(struct store *s, const struct kb_doc *doc, const char 
     if (!doc->visibility ||
         (strcmp(doc->visibility, "public") != 0 && strcmp(doc->visibility, "internal") != 0)) {
         st_seterr(s, STORE_EINVALID, "visibility is public or internal");
+        return NULL;
+    }
+    static const struct {
+        const char *name, *values;
+    } enums[] = {{"lang", "|zh|en|mixed|"}, {"status", "|open|workaround|resolved|"}};
+    const char *ev[] = {doc->lang, doc->status};
+    for (int i = 0; i < 2; i++) {
+        char bar[32];
+        snprintf(bar, sizeof bar, "|%s|", ev[i] ? ev[i] : "");
+        if (ev[i] && (!ev[i][0] || strlen(ev[i]) > 16 || !strstr(enums[i].values, bar))) {
+            st_seterr(s, STORE_EINVALID, "%s is one of %s", enums[i].name, enums[i].values);
+            return NULL;
+        }
+    }
+    if (doc->updated && !date_ok(doc->updated)) {
+        st_seterr(s, STORE_EINVALID, "updated is a date YYYY-MM-DD");
         return NULL;
     }
     char *js = kb_doc_to_json(doc);
@@ -693,4 +722,63 @@ int store_knowledge_changes(struct store *s, int64_t after, store_knowledge_live
     }
     PQclear(r);
     return rc;
+}
+
+/* ---- following the changes ------------------------------------------------------ */
+
+int store_knowledge_seq(struct store *s, int64_t *seq)
+{
+    *seq = 0;
+    int rc = st_single(s, "knowledge_seq");
+    if (rc)
+        return rc;
+    PGresult *r = st_run(s, &rc, "SELECT coalesce(max(index_seq), 0) FROM knowledge_items",
+                         NULL);
+    if (r)
+        *seq = g_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+int store_knowledge_listen(struct store *s)
+{
+    int rc = st_single(s, "knowledge_listen");
+    return rc ? rc : st_exec(s, "LISTEN " STORE_KNOWLEDGE_CHANNEL, NULL, NULL);
+}
+
+/* Consumes every pending notification; returns how many. */
+static int drain(struct store *s)
+{
+    int n = 0;
+    PGnotify *nt;
+    while ((nt = PQnotifies(s->conn)) != NULL) {
+        n++;
+        PQfreemem(nt);
+    }
+    return n;
+}
+
+int store_knowledge_wait(struct store *s, int timeout_ms, int *notified)
+{
+    *notified = 0;
+    s->op = "knowledge_wait";
+    s->err[0] = '\0';
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "not connected");
+    if (PQconsumeInput(s->conn) == 0)
+        return st_seterr(s, STORE_EDB, "%s", PQerrorMessage(s->conn));
+    if (drain(s)) {
+        *notified = 1;
+        return 0;
+    }
+    struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+    int pr = poll(&pfd, 1, timeout_ms);
+    if (pr < 0)
+        return 0; /* a signal: the caller looks at its flags */
+    if (pr > 0) {
+        if (PQconsumeInput(s->conn) == 0)
+            return st_seterr(s, STORE_EDB, "%s", PQerrorMessage(s->conn));
+        *notified = drain(s) > 0;
+    }
+    return 0;
 }

@@ -178,4 +178,19 @@ typedef int (*store_knowledge_live_cb)(void *arg, const char *doc_id, int64_t in
 int store_knowledge_changes(struct store *s, int64_t after, store_knowledge_live_cb cb,
                             void *arg, int64_t *last);
 
+/* The highest index_seq given so far (0: none) into *seq: a follower
+ * compares it with the last one it indexed (the safety poll behind
+ * NOTIFY). One statement. Returns 0 or STORE_EDB. */
+int store_knowledge_seq(struct store *s, int64_t *seq);
+
+/* LISTENs on STORE_KNOWLEDGE_CHANNEL on s's connection (call it again
+ * after a STORE_EDB: a new connection listens to nothing). Returns 0 or
+ * STORE_EDB. */
+int store_knowledge_listen(struct store *s);
+
+/* Waits at most timeout_ms for a notification on the channel listened to;
+ * *notified gets 1 if one (or more: all pending are consumed) came, else 0.
+ * Returns 0, or STORE_EDB when the connection broke. */
+int store_knowledge_wait(struct store *s, int timeout_ms, int *notified);
+
 #endif
