@@ -2,6 +2,8 @@
  *
  *   indexer build --corpus DIR --index DIR [--db CONNINFO] [--full] [--quiet] [--strict]
  *   indexer follow --corpus DIR --index DIR --db CONNINFO [--poll-ms N]
+ *   indexer import --corpus DIR --db CONNINFO --owner USERNAME
+ *   indexer export --db CONNINFO --out DIR
  *   indexer stats --index DIR
  *   indexer show --index DIR [--terms] ID...
  *   indexer list --index DIR
@@ -9,6 +11,7 @@
  */
 #include "build.h"
 #include "follow.h"
+#include "kio.h"
 #include "store.h"
 #include "kb_analyzer.h"
 #include "kb_schema.h"
@@ -42,6 +45,12 @@ static void usage(FILE *f)
           "                                   retire in PostgreSQL (LISTEN, and a poll\n"
           "                                   every N ms, default 1000) until SIGTERM;\n"
           "                                   prints \"following ...\" when up to date\n"
+          "  import --corpus DIR --db CONNINFO --owner USERNAME\n"
+          "                                   store the corpus's articles and known\n"
+          "                                   errors in PostgreSQL as published items of\n"
+          "                                   agent USERNAME (ids already there: left)\n"
+          "  export --db CONNINFO --out DIR   write every published item as Markdown:\n"
+          "                                   DIR/articles/ID.md, DIR/known_errors/ID.md\n"
           "  stats --index DIR                document counts by kind, standards, terms\n"
           "  show --index DIR [--terms] ID... print each document (JSON); --terms adds\n"
           "                                   its index terms with positions\n"
@@ -55,7 +64,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CORPUS = 1, OPT_INDEX, OPT_FULL, OPT_QUIET, OPT_STRICT, OPT_TERMS, OPT_VERBOSE,
-       OPT_HELP, OPT_DB, OPT_POLL, OPT_OUT };
+       OPT_HELP, OPT_DB, OPT_POLL, OPT_OUT, OPT_OWNER };
 
 static const struct option long_opts[] = {
     {"corpus", required_argument, NULL, OPT_CORPUS},
@@ -69,11 +78,12 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"poll-ms", required_argument, NULL, OPT_POLL},
     {"out", required_argument, NULL, OPT_OUT},
+    {"owner", required_argument, NULL, OPT_OWNER},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
-    const char *corpus, *index, *db, *out;
+    const char *corpus, *index, *db, *out, *owner;
     int full, quiet, strict, terms, verbose, poll_ms;
 };
 
@@ -218,6 +228,66 @@ static int cmd_follow(const struct args *a)
         fprintf(stderr, "indexer follow: %s\n", err);
         return 1;
     }
+    return 0;
+}
+
+/* ---- import, export ---------------------------------------------------------- */
+
+static int cmd_import(const struct args *a)
+{
+    if (!a->corpus || !a->db || !a->owner) {
+        fputs("indexer import: --corpus DIR, --db CONNINFO and --owner USERNAME are required\n",
+              stderr);
+        return 2;
+    }
+    char err[KB_ERR_MAX];
+    struct store *st = NULL;
+    if (store_open(a->db, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer import: %s\n", err);
+        return 1;
+    }
+    struct store_agent ag;
+    int rc = store_agent_by_username(st, a->owner, &ag);
+    memset(ag.password_hash, 0, sizeof ag.password_hash);
+    if (rc) {
+        fprintf(stderr, "indexer import: %s\n",
+                rc == STORE_ENOTFOUND ? "no such enabled agent (create it with chatdesk useradd)"
+                                      : store_errmsg(st));
+        store_close(st);
+        return 1;
+    }
+    struct kio_stats ks;
+    rc = kio_import(st, a->corpus, ag.id, stderr, &ks, err, sizeof err);
+    store_close(st);
+    printf("files: %u; imported %u, already there %u, refused %u\n", ks.files, ks.imported,
+           ks.existing, ks.failed);
+    if (rc < 0) {
+        fprintf(stderr, "indexer import: %s\n", err);
+        return 1;
+    }
+    return ks.failed ? 1 : 0;
+}
+
+static int cmd_export(const struct args *a)
+{
+    if (!a->db || !a->out) {
+        fputs("indexer export: --db CONNINFO and --out DIR are required\n", stderr);
+        return 2;
+    }
+    char err[KB_ERR_MAX];
+    struct store *st = NULL;
+    if (store_open(a->db, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer export: %s\n", err);
+        return 1;
+    }
+    struct kio_stats ks;
+    int rc = kio_export(st, a->out, &ks, err, sizeof err);
+    store_close(st);
+    if (rc < 0) {
+        fprintf(stderr, "indexer export: %s\n", err);
+        return 1;
+    }
+    printf("exported %u items to %s\n", ks.exported, a->out);
     return 0;
 }
 
@@ -457,6 +527,7 @@ int main(int argc, char **argv)
         case OPT_VERBOSE: a.verbose = 1; break;
         case OPT_DB: a.db = optarg; break;
         case OPT_OUT: a.out = optarg; break;
+        case OPT_OWNER: a.owner = optarg; break;
         case OPT_POLL:
             a.poll_ms = atoi(optarg);
             if (a.poll_ms < 10 || a.poll_ms > 600000) {
@@ -473,6 +544,10 @@ int main(int argc, char **argv)
         return cmd_build(&a);
     if (!strcmp(cmd, "follow"))
         return cmd_follow(&a);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(&a);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(&a);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(&a);
     if (!strcmp(cmd, "show"))

@@ -172,6 +172,13 @@ static char *version_json(struct store *s, const struct kb_doc *doc, const char 
             return NULL;
         }
     }
+    const char *one_line[] = {doc->title, doc->category, doc->tags, doc->product, doc->service};
+    static const char *const one_name[] = {"title", "category", "tags", "product", "service"};
+    for (int i = 0; i < 5; i++)
+        if (one_line[i] && strpbrk(one_line[i], "\r\n")) {
+            st_seterr(s, STORE_EINVALID, "%s is one line", one_name[i]);
+            return NULL;
+        }
     if (doc->updated && !date_ok(doc->updated)) {
         st_seterr(s, STORE_EINVALID, "updated is a date YYYY-MM-DD");
         return NULL;
