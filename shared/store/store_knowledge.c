@@ -16,6 +16,16 @@
 #include "kb_doc.h"
 #include "kb_util.h"
 
+/* pg_advisory_xact_lock key taken before an index_seq is drawn, held to
+ * the commit: index_seq values become visible in their order, so a reader
+ * that has seen seq N has seen every seq below N ("kbknow") */
+#define INDEX_SEQ_LOCK "107098110111119"
+
+static int index_seq_lock(struct store *s)
+{
+    return st_exec(s, "SELECT pg_advisory_xact_lock(" INDEX_SEQ_LOCK ")", NULL, NULL);
+}
+
 /* ---- the lifecycle: one table ------------------------------------------ */
 
 static const struct transition {
@@ -321,6 +331,10 @@ static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
     char *js = version_json(s, doc, doc_id);
     if (!js)
         return STORE_EINVALID;
+    if (strcmp(to, "published") == 0 && (rc = index_seq_lock(s)) != 0) {
+        free(js);
+        return rc;
+    }
     struct params p = {0};
     p_i64(&p, id);
     p_str(&p, doc_id);
@@ -501,6 +515,8 @@ static int transition(struct store *s, const char *op, const char *doc_id, int64
     p_i64(&p, it.id);
     p_str(&p, to);
     int index = strcmp(event, "published") == 0 || strcmp(event, "retired") == 0;
+    if (rc == 0 && index)
+        rc = index_seq_lock(s);
     if (rc == 0 && strcmp(event, "published") == 0) {
         p_time(&p, review_due);
         p_i64(&p, STORE_KNOWLEDGE_REVIEW_DAYS);

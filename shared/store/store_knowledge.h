@@ -30,7 +30,9 @@
  * the item, its version if any and its knowledge_events row. Publish and
  * retire move the item's index_seq (from the sequence knowledge_index_seq)
  * and NOTIFY channel STORE_KNOWLEDGE_CHANNEL, delivered at commit, which
- * the indexer's follower listens to. */
+ * the indexer's follower listens to. They draw index_seq under a
+ * transaction-level advisory lock, so the values commit in their order and
+ * a reader that saw N missed no smaller one. */
 #ifndef STORE_KNOWLEDGE_H
 #define STORE_KNOWLEDGE_H
 

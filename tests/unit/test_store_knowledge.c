@@ -520,6 +520,39 @@ static void import_and_due_for_review(void **state)
                      STORE_EINVALID);
 }
 
+/* What indexer follow relies on: the highest index_seq moves on publish,
+ * and a LISTENing connection is woken by the NOTIFY of the commit. */
+static void follow_primitives(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent(), r = mk_agent();
+    OK(store_role_set(g.s, r, "knowledge_reviewer", 1));
+    struct store *l = NULL;
+    char err[STORE_ERR_MAX];
+    assert_int_equal(store_open(g.conninfo, &l, err, sizeof err), 0);
+    assert_int_equal(store_knowledge_listen(l), 0);
+    int notified = -1;
+    assert_int_equal(store_knowledge_wait(l, 10, &notified), 0);
+    assert_int_equal(notified, 0);
+    int64_t before = 0, after = 0;
+    OK(store_knowledge_seq(g.s, &before));
+    char id[STORE_DOCID_MAX];
+    mk_item(a, "跟随测试", id);
+    OK(store_knowledge_submit(g.s, id, a, NULL));
+    OK(store_knowledge_approve(g.s, id, r, 0, NULL));
+    OK(store_knowledge_seq(g.s, &after));
+    assert_int_equal(after, before); /* nothing for the index yet */
+    OK(store_knowledge_publish(g.s, id, a, 0));
+    OK(store_knowledge_seq(g.s, &after));
+    assert_true(after > before);
+    assert_int_equal(store_knowledge_wait(l, 5000, &notified), 0);
+    assert_int_equal(notified, 1);
+    /* consumed: no second wake-up for the same commit */
+    assert_int_equal(store_knowledge_wait(l, 10, &notified), 0);
+    assert_int_equal(notified, 0);
+    store_close(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +561,7 @@ int main(void)
         cmocka_unit_test(restore_brings_back_old_text),
         cmocka_unit_test(requester_and_bad_input),
         cmocka_unit_test(import_and_due_for_review),
+        cmocka_unit_test(follow_primitives),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
