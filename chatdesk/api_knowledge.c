@@ -227,9 +227,11 @@ void api_knowledge_create(struct api_ctx *ctx)
     static const char *const extra[] = {"kind", NULL};
     char id[STORE_DOCID_MAX];
     if (doc_from_body(ctx, body, d, extra, 0) == 0) {
-        int rc = store_knowledge_create(desk_store(ctx->d), ctx->who->person_id, d, id);
+        int existed = 0;
+        int rc = store_knowledge_create(desk_store(ctx->d), ctx->who->person_id, d,
+                                        ctx->req->idempotency_key, id, &existed);
         if (rc == 0)
-            answer_item(ctx, 201, id);
+            answer_item(ctx, existed ? 200 : 201, id); /* a retry: the first one's item */
         else
             knowledge_failed(ctx, rc, 0);
     }

@@ -309,7 +309,8 @@ static int version_add(struct store *s, int64_t item, int version, const char *j
 /* The body of create and import: a new item doc_id (NULL: generated from
  * its row id) in the state the table gives event, version 1. */
 static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
-                       const char *event, const char *doc_id, char out[STORE_DOCID_MAX])
+                       const char *event, const char *doc_id, const char *idem,
+                       char out[STORE_DOCID_MAX])
 {
     char role[STORE_WORD_MAX];
     const char *to = store_knowledge_next(NULL, event);
@@ -342,12 +343,14 @@ static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
     p_str(&p, to);
     p_i64(&p, actor);
     p_i64(&p, STORE_KNOWLEDGE_REVIEW_DAYS);
+    p_str(&p, idem);
     rc = st_exec(s,
                  "INSERT INTO knowledge_items (id, doc_id, kind, state, version,"
-                 " published_version, owner_id, review_due, index_seq)"
+                 " published_version, owner_id, review_due, index_seq, idempotency_key)"
                  " VALUES ($1, $2, $3, $4, 1, CASE WHEN $4 = 'published' THEN 1 END, $5,"
                  " CASE WHEN $4 = 'published' THEN now() + make_interval(days => $6::int) END,"
-                 " CASE WHEN $4 = 'published' THEN nextval('knowledge_index_seq') ELSE 0 END)",
+                 " CASE WHEN $4 = 'published' THEN nextval('knowledge_index_seq') ELSE 0 END,"
+                 " $7)",
                  &p, NULL);
     if (rc == 0)
         rc = version_add(s, id, 1, js, actor, 0);
@@ -361,15 +364,58 @@ static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
     return rc;
 }
 
+/* The item actor created with idempotency key idem into out; *found 0 if
+ * none. */
+static int idem_find(struct store *s, int64_t actor, const char *idem,
+                     char out[STORE_DOCID_MAX], int *found)
+{
+    struct params p = {0};
+    p_i64(&p, actor);
+    p_str(&p, idem);
+    int rc = 0;
+    *found = 0;
+    PGresult *r = st_run(s, &rc,
+                         "SELECT doc_id FROM knowledge_items WHERE owner_id = $1"
+                         " AND idempotency_key = $2",
+                         &p);
+    if (r && PQntuples(r) > 0) {
+        *found = 1;
+        if (out)
+            g_copy(out, STORE_DOCID_MAX, r, 0, 0);
+    }
+    PQclear(r);
+    return rc;
+}
+
 int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *doc,
-                           char doc_id[STORE_DOCID_MAX])
+                           const char *idempotency_key, char doc_id[STORE_DOCID_MAX],
+                           int *existed)
 {
     if (doc_id)
         doc_id[0] = '\0';
-    int rc = st_begin(s, "knowledge_create");
-    if (rc)
-        return rc;
-    return st_finish(s, item_insert(s, actor, doc, "created", NULL, doc_id));
+    if (existed)
+        *existed = 0;
+    int rc = STORE_ECONFLICT;
+    /* twice at most: a concurrent request with the same key that committed
+     * first is a conflict the second round finds */
+    for (int round = 0; round < 2 && rc == STORE_ECONFLICT; round++) {
+        rc = st_begin(s, "knowledge_create");
+        if (rc)
+            return rc;
+        int found = 0;
+        if (idempotency_key) {
+            char role[STORE_WORD_MAX];
+            rc = staff_only(s, actor, role);
+            if (rc == 0)
+                rc = idem_find(s, actor, idempotency_key, doc_id, &found);
+        }
+        if (rc == 0 && found && existed)
+            *existed = 1;
+        if (rc == 0 && !found)
+            rc = item_insert(s, actor, doc, "created", NULL, idempotency_key, doc_id);
+        rc = st_finish(s, rc);
+    }
+    return rc;
 }
 
 int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *doc)
@@ -380,7 +426,7 @@ int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *
     if (!doc->id || !doc->id[0])
         rc = st_seterr(s, STORE_EINVALID, "an imported document needs its id");
     if (rc == 0)
-        rc = item_insert(s, actor, doc, "imported", doc->id, NULL);
+        rc = item_insert(s, actor, doc, "imported", doc->id, NULL, NULL);
     if (rc == STORE_ECONFLICT)
         rc = st_seterr(s, STORE_ECONFLICT, "%s exists already", doc->id);
     return st_finish(s, rc);

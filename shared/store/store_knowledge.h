@@ -83,10 +83,14 @@ void store_knowledge_fin(struct store_knowledge *k);
  * known_error, non-empty title, visibility public or internal) by actor,
  * who becomes its owner. doc->id is ignored: the item gets KB-D000001 (or
  * KE-... for a known error) from its row id; *doc_id (may be NULL) gets it.
- * One transaction. Returns 0, STORE_EFORBIDDEN (not an enabled agent or
+ * With an idempotency key (may be NULL; 1..255 bytes), an item actor
+ * created before with the same key is found instead: nothing is written,
+ * *doc_id is that item and *existed (may be NULL) is set to 1. One
+ * transaction. Returns 0, STORE_EFORBIDDEN (not an enabled agent or
  * admin), STORE_EINVALID (bad kind, title or visibility) or STORE_EDB. */
 int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *doc,
-                           char doc_id[STORE_DOCID_MAX]);
+                           const char *idempotency_key, char doc_id[STORE_DOCID_MAX],
+                           int *existed);
 
 /* Saves doc as a new version (event "saved") when the item's latest
  * version is expected_version, else STORE_ECONFLICT ("KB-D000001 is at

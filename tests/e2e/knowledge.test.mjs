@@ -198,9 +198,14 @@ test('write, review, publish: found within 5 s (internal: agents only); retire: 
 
   const v1 = { title: `${WORD}登录后白屏`, visibility: 'internal', category: '办公/报销',
     body: `打开${WORD}后页面一片空白。清除浏览器缓存后重试。`, lang: 'zh' };
-  const created = await api('POST', '/api/v1/knowledge', { token: author, json: v1 });
+  const key = { 'idempotency-key': `create-${randomBytes(8).toString('hex')}` };
+  const created = await api('POST', '/api/v1/knowledge', { token: author, json: v1, headers: key });
   assert.equal(created.status, 201, created.text);
   const id = created.body.id;
+  // a retry with the same Idempotency-Key creates nothing twice
+  const retried = await api('POST', '/api/v1/knowledge', { token: author, json: v1, headers: key });
+  assert.equal(retried.status, 200, retried.text);
+  assert.equal(retried.body.id, id);
   assert.match(id, /^KB-D\d{6}$/);
   assert.equal(created.body.state, 'draft');
   assert.equal(created.body.version, 1);
@@ -267,6 +272,7 @@ test('write, review, publish: found within 5 s (internal: agents only); retire: 
   // lists
   const drafts = await api('GET', '/api/v1/knowledge?state=draft', { token: author });
   assert.ok(drafts.body.items.some((i) => i.id === id), drafts.text);
+  assert.equal(drafts.body.items.length, 1, 'the retried create made no second item');
   const due = await api('GET', '/api/v1/knowledge?due_for_review=1', { token: author });
   assert.ok(!due.body.items.some((i) => i.id === id));
   assertError(await api('GET', '/api/v1/knowledge?state=lost', { token: author }), 400, 'bad_query');

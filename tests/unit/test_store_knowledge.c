@@ -173,7 +173,7 @@ static struct kb_doc *mk_doc(const char *title, const char *body, const char *vi
 static void mk_item(int64_t author, const char *title, char id[STORE_DOCID_MAX])
 {
     struct kb_doc *d = mk_doc(title, "第一版正文", "public");
-    OK(store_knowledge_create(g.s, author, d, id));
+    OK(store_knowledge_create(g.s, author, d, NULL, id, NULL));
     kb_doc_free(d);
 }
 
@@ -440,7 +440,7 @@ static void requester_and_bad_input(void **state)
     int64_t req = mk_requester(), a = mk_agent();
     char id[STORE_DOCID_MAX];
     struct kb_doc *d = mk_doc("标题", "正文", "public");
-    assert_int_equal(store_knowledge_create(g.s, req, d, id), STORE_EFORBIDDEN);
+    assert_int_equal(store_knowledge_create(g.s, req, d, NULL, id, NULL), STORE_EFORBIDDEN);
     assert_string_equal(id, "");
     mk_item(a, "内部条目", id);
     struct store_knowledge k;
@@ -449,14 +449,29 @@ static void requester_and_bad_input(void **state)
     assert_int_equal(store_knowledge_save(g.s, id, req, 1, d, NULL), STORE_EFORBIDDEN);
     long long items = q_ll("SELECT count(*) FROM knowledge_items", NULL);
     kb_doc_set(&d->visibility, "secret");
-    assert_int_equal(store_knowledge_create(g.s, a, d, id), STORE_EINVALID);
+    assert_int_equal(store_knowledge_create(g.s, a, d, NULL, id, NULL), STORE_EINVALID);
     kb_doc_set(&d->visibility, "public");
     kb_doc_set(&d->title, "");
-    assert_int_equal(store_knowledge_create(g.s, a, d, id), STORE_EINVALID);
+    assert_int_equal(store_knowledge_create(g.s, a, d, NULL, id, NULL), STORE_EINVALID);
     kb_doc_set(&d->title, "标准条款");
     d->kind = KB_KIND_STANDARD;
-    assert_int_equal(store_knowledge_create(g.s, a, d, id), STORE_EINVALID);
+    assert_int_equal(store_knowledge_create(g.s, a, d, NULL, id, NULL), STORE_EINVALID);
     assert_int_equal(q_ll("SELECT count(*) FROM knowledge_items", NULL), items);
+    /* a retried create with its idempotency key creates nothing twice */
+    d->kind = KB_KIND_ARTICLE;
+    char first[STORE_DOCID_MAX], again[STORE_DOCID_MAX];
+    int existed = -1;
+    OK(store_knowledge_create(g.s, a, d, "key-1", first, &existed));
+    assert_int_equal(existed, 0);
+    OK(store_knowledge_create(g.s, a, d, "key-1", again, &existed));
+    assert_int_equal(existed, 1);
+    assert_string_equal(again, first);
+    assert_int_equal(q_ll("SELECT count(*) FROM knowledge_items", NULL), items + 1);
+    /* the key is the person's own: another agent's same key is a new item */
+    int64_t b = mk_agent();
+    OK(store_knowledge_create(g.s, b, d, "key-1", again, &existed));
+    assert_int_equal(existed, 0);
+    assert_string_not_equal(again, first);
     assert_int_equal(store_knowledge_get(g.s, "KB-NOPE", a, 0, &k), STORE_ENOTFOUND);
     /* a comment over 2000 characters is refused, nothing written */
     char *big = malloc(2100);

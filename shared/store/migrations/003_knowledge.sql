@@ -40,11 +40,15 @@ CREATE TABLE knowledge_items (
     owner_id          bigint NOT NULL REFERENCES people (id),
     review_due        timestamptz,
     index_seq         bigint NOT NULL DEFAULT 0,
+    -- the creating request's Idempotency-Key: a retry finds this item
+    idempotency_key   text CHECK (idempotency_key IS NULL
+                                  OR char_length(idempotency_key) BETWEEN 1 AND 255),
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (state <> 'published' OR published_version = version),
     CHECK (state <> 'retired' OR published_version IS NULL),
-    CHECK ((published_version IS NULL) = (review_due IS NULL))
+    CHECK ((published_version IS NULL) = (review_due IS NULL)),
+    UNIQUE (owner_id, idempotency_key)
 );
 CREATE INDEX knowledge_items_state_idx ON knowledge_items (state, id);
 CREATE INDEX knowledge_items_index_seq_idx ON knowledge_items (index_seq);
