@@ -13,14 +13,14 @@
  * documents, if any, stay as they were. A changed schema version rebuilds
  * everything.
  *
- * The database (build_opts.store): published knowledge in PostgreSQL is a
- * source too, recorded as the pseudo-file "@db" whose hash is the last
- * knowledge index_seq indexed. A build asks the store for the items whose
- * index_seq moved since (store_knowledge_changes), indexes their published
- * version and removes the retired ones, in the same transaction as the
- * files. An id both in a file and in the database: the file wins; the
- * database item is reported and skipped (it comes back at its next
- * publish, or with --full, once the file is gone). */
+ * Another source (build_opts.source; indexer/dbsource.c gives the
+ * knowledge published in PostgreSQL) is recorded as a pseudo-file named
+ * after it ("@db") whose hash is the source's change mark (the last
+ * knowledge index_seq indexed). A build asks the source for the documents
+ * changed since, indexes them and removes those gone, in the same
+ * transaction as the files. An id both in a file and in the source: the
+ * file wins; the source's document is reported and skipped (it comes back
+ * at its next change, or with --full, once the file is gone). */
 #ifndef BUILD_H
 #define BUILD_H
 
@@ -28,7 +28,22 @@
 
 #include "kb_doc.h"
 
-struct store;
+/* Called by a source for each document changed since the mark: doc is the
+ * document to index under id, or NULL when id is gone. Returns 0 to go on,
+ * nonzero to stop (an index error). */
+typedef int (*build_change_cb)(void *cb_arg, const char *id, const struct kb_doc *doc);
+
+struct build_source {
+    const char *name;  /* "@db": the pseudo-file name; starts with '@' */
+    const char *label; /* for messages: "database item" */
+    /* Calls cb for every change after mark `after` (0: everything live),
+     * in order, and sets *mark to the last one's (after when none).
+     * Returns 0, the callback's nonzero value, or -1 with a message in err
+     * (nothing is committed then). */
+    int (*changes)(void *arg, long long after, build_change_cb cb, void *cb_arg, long long *mark,
+                   char *err, size_t errlen);
+    void *arg;
+};
 
 struct build_opts {
     const char *corpus;  /* corpus folder */
@@ -36,8 +51,8 @@ struct build_opts {
     int full;            /* ignore stored hashes: re-index every file */
     int progress;        /* print progress lines to stderr (a terminal) */
     FILE *log;           /* where file errors are reported (stderr) */
-    struct store *store; /* published knowledge from PostgreSQL (borrowed);
-                            NULL: files only */
+    const struct build_source *source; /* another source of documents
+                            (borrowed); NULL: files only */
 };
 
 struct build_stats {
@@ -48,8 +63,8 @@ struct build_stats {
     unsigned total_docs;
     unsigned glossary_groups;  /* loaded this run (0 when unchanged) */
     unsigned glossary_errors;  /* bad glossary lines, reported and skipped */
-    unsigned db_indexed, db_removed, db_skipped; /* database items this run */
-    long long db_seq;          /* the knowledge index_seq indexed up to */
+    unsigned src_indexed, src_removed, src_skipped; /* the other source's, this run */
+    long long src_mark;        /* its change mark indexed up to */
 };
 
 /* Runs a build. Returns 0 (file errors are counted in files_failed, not

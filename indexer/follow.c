@@ -4,6 +4,7 @@
  * knowledge index_seq moved past the one the index holds. */
 #include "follow.h"
 #include "build.h"
+#include "dbsource.h"
 #include "kb_util.h"
 #include "store.h"
 
@@ -16,20 +17,22 @@
 static int round_once(const struct follow_opts *o, struct store *st, int64_t *seq, char *err,
                       size_t errlen)
 {
+    struct build_source src;
+    dbsource_init(&src, st);
     struct build_opts bo = {
-        .corpus = o->corpus, .index = o->index, .log = o->log, .store = st,
+        .corpus = o->corpus, .index = o->index, .log = o->log, .source = &src,
     };
     struct build_stats bs;
     if (build_run(&bo, &bs, err, errlen) < 0)
-        return strstr(err, "database:") ? 1 : -1;
-    *seq = bs.db_seq;
-    if (bs.db_indexed || bs.db_removed || bs.db_skipped || bs.files_changed ||
+        return strncmp(err, DBSOURCE_ERR_PREFIX, strlen(DBSOURCE_ERR_PREFIX)) == 0 ? 1 : -1;
+    *seq = bs.src_mark;
+    if (bs.src_indexed || bs.src_removed || bs.src_skipped || bs.files_changed ||
         bs.files_removed) {
         fprintf(o->out,
                 "indexed: %u from the database, %u removed, %u skipped; %u files changed,"
                 " %u removed (knowledge seq %lld)\n",
-                bs.db_indexed, bs.db_removed, bs.db_skipped, bs.files_changed,
-                bs.files_removed, (long long)bs.db_seq);
+                bs.src_indexed, bs.src_removed, bs.src_skipped, bs.files_changed,
+                bs.files_removed, bs.src_mark);
         fflush(o->out);
     }
     return 0;

@@ -10,6 +10,7 @@
  *   indexer tokenize [--verbose] < text
  */
 #include "build.h"
+#include "dbsource.h"
 #include "follow.h"
 #include "kio.h"
 #include "store.h"
@@ -164,12 +165,18 @@ static int cmd_build(const struct args *a)
     };
     struct build_stats st;
     char err[KB_ERR_MAX];
-    if (a->db && store_open(a->db, &o.store, err, sizeof err) != 0) {
+    struct store *store = NULL;
+    struct build_source src;
+    if (a->db && store_open(a->db, &store, err, sizeof err) != 0) {
         fprintf(stderr, "indexer: build failed, index unchanged: %s\n", err);
         return 1;
     }
+    if (store) {
+        dbsource_init(&src, store);
+        o.source = &src;
+    }
     int brc = build_run(&o, &st, err, sizeof err);
-    store_close(o.store);
+    store_close(store);
     if (brc < 0) {
         fprintf(stderr, "indexer: build failed, index unchanged: %s\n", err);
         return 1;
@@ -182,7 +189,7 @@ static int cmd_build(const struct args *a)
            st.docs_indexed[KB_KIND_STANDARD], st.docs_deleted);
     if (a->db)
         printf("database: %u items indexed, %u removed, %u skipped (knowledge seq %lld)\n",
-               st.db_indexed, st.db_removed, st.db_skipped, st.db_seq);
+               st.src_indexed, st.src_removed, st.src_skipped, st.src_mark);
     if (st.glossary_groups || st.glossary_errors)
         printf("glossary: %u synonym groups loaded, %u bad lines skipped\n", st.glossary_groups,
                st.glossary_errors);
