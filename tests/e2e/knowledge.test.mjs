@@ -285,3 +285,29 @@ test('write, review, publish: found within 5 s (internal: agents only); retire: 
   assert.ok(/indexed: 1 from the database/.test(follower.out), follower.out);
   assert.ok(/0 from the database, 1 removed/.test(follower.out), follower.out);
 });
+
+test('indexer follow rides out a PostgreSQL restart: a publish afterwards is found within 5 s, by everyone when public', { timeout: 120000 }, async () => {
+  await mustRun(PG_SH, ['stop', pgdir]);
+  await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } });
+  // chatdesk reconnects by itself: a request may meet the dead connection once
+  let author;
+  for (let i = 0; i < 3 && !author; i++) {
+    const r = await api('POST', '/api/v1/sessions', { json: AUTHOR });
+    if (r.status === 201) author = r.body.token;
+    else assert.equal(r.status, 503, r.text);
+  }
+  assert.ok(author, 'chatdesk did not reconnect');
+  const reviewer = await login(REVIEWER);
+  const word = '青鸟考勤机';
+  const c = await api('POST', '/api/v1/knowledge', { token: author,
+    json: { kind: 'known_error', title: `${word}打卡失败`, visibility: 'public', symptom: `${word}显示“网络异常”`, status: 'open' } });
+  assert.equal(c.status, 201, c.text);
+  assert.match(c.body.id, /^KE-D\d{6}$/);
+  const id = c.body.id;
+  assert.equal((await api('POST', `/api/v1/knowledge/${id}/submit`, { token: author, json: {} })).status, 200);
+  assert.equal((await api('POST', `/api/v1/knowledge/${id}/approve`, { token: reviewer, json: {} })).status, 200);
+  assert.equal((await api('POST', `/api/v1/knowledge/${id}/publish`, { token: reviewer, json: {} })).status, 200);
+  const ms = await searchUntil(word, null, (ids) => ids.includes(id), VISIBLE_WITHIN);
+  console.log(`after a PostgreSQL restart: published -> found in ${ms} ms`);
+  assert.equal(follower.exited, null, 'the follower is still running');
+});
