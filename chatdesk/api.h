@@ -51,4 +51,18 @@ void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/curren
 void api_me_get(struct api_ctx *ctx);          /* GET /api/v1/me */
 void api_tickets_get(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number} */
 
+/* /api/v1/knowledge (api_knowledge.c) */
+void api_knowledge_create(struct api_ctx *ctx);   /* POST /api/v1/knowledge */
+void api_knowledge_list(struct api_ctx *ctx);     /* GET /api/v1/knowledge */
+void api_knowledge_get(struct api_ctx *ctx);      /* GET /api/v1/knowledge/{id} */
+void api_knowledge_put(struct api_ctx *ctx);      /* PUT /api/v1/knowledge/{id} */
+void api_knowledge_patch(struct api_ctx *ctx);    /* PATCH /api/v1/knowledge/{id} */
+void api_knowledge_versions(struct api_ctx *ctx); /* GET .../{id}/versions */
+void api_knowledge_restore(struct api_ctx *ctx);  /* POST .../{id}/versions/{n}/restore */
+void api_knowledge_submit(struct api_ctx *ctx);   /* POST .../{id}/submit */
+void api_knowledge_approve(struct api_ctx *ctx);  /* POST .../{id}/approve */
+void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
+void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
+void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
+
 #endif

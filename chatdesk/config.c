@@ -28,6 +28,7 @@ void cd_config_usage(FILE *f)
             "                [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "       chatdesk unlock USERNAME [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "       chatdesk lockouts [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "       chatdesk reviewer USERNAME [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "\n"
             "The kbdesk chat service desk: the chat page and the agent page (static\n"
             "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"
@@ -125,8 +126,9 @@ void cd_config_usage(FILE *f)
             "login_lockout, login_address_free, login_address_max_delay,\n"
             "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
-            "max_open_files, metrics_access, metrics_token. An unknown or repeated key or a\n"
-            "bad value is an error naming FILE:LINE. Precedence: defaults < file <\n"
+            "max_open_files, metrics_access, metrics_token, knowledge_self_approval. An\n"
+            "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
+            "Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
             "\n"
             "connections and /metrics (config file keys):\n"
@@ -150,6 +152,9 @@ void cd_config_usage(FILE *f)
             "                       on 127.0.0.0/8 or ::1; token: `Authorization: Bearer\n"
             "                       <metrics_token>`); others get 403 forbidden\n"
             "  metrics_token = TOKEN  the token for metrics_access = token\n"
+            "  knowledge_self_approval = 0|1\n"
+            "                       may a knowledge reviewer approve a version they\n"
+            "                       wrote themselves (default 0: no)\n"
             "\n"
             "useradd: creates an agent account USERNAME (letters, digits, . _ -; at\n"
             "most 64) with display name DISPLAY_NAME (default USERNAME). The password\n"
@@ -162,6 +167,8 @@ void cd_config_usage(FILE *f)
             "passwords), recorded in login_lockouts. lockouts: lists the latest 50\n"
             "lockouts (user, address, failures, from, until, unlocked by). Exit\n"
             "status: 0 done, 1 database error, 2 usage error, 3 no such agent.\n"
+            "reviewer: gives agent USERNAME the knowledge_reviewer role (approving\n"
+            "and returning knowledge in review); same exit statuses.\n"
             "\n"
             "daemon exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index or\n"
             "database cannot be opened, a migration fails, address in use), 2 usage or\n"
@@ -199,6 +206,8 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"login_hash_queue", &cfg->login_hash_queue, 0, 1000},
         {"hello_per_minute", &cfg->hello_per_minute, 1, 100000},
         {"hello_burst", &cfg->hello_burst, 1, 100000},
+        /* knowledge (file only) */
+        {"knowledge_self_approval", &cfg->desk.knowledge_self_approval, 0, 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(key, t[i].key) == 0) {
@@ -376,6 +385,7 @@ static const char *const file_keys[] = {
     /* logins and anonymous sessions */
     "login_max_failures", "login_lockout", "login_address_free", "login_address_max_delay",
     "login_hash_concurrency", "login_hash_queue", "hello_per_minute", "hello_burst",
+    "knowledge_self_approval",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)

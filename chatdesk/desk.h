@@ -32,11 +32,12 @@ struct desk_config {
     struct store_sla sla; /* response / resolution targets per priority */
     int login_max_failures; /* consecutive wrong passwords that lock an account */
     int login_lockout;      /* seconds an account stays locked */
+    int knowledge_self_approval; /* 1: a reviewer may approve their own version */
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the
  * store's default SLA, an account locked for 15 minutes after 5
- * consecutive wrong passwords. */
+ * consecutive wrong passwords, no approving one's own knowledge. */
 void desk_config_default(struct desk_config *cfg);
 
 enum desk_role { DESK_NONE = 0, DESK_REQUESTER, DESK_AGENT };

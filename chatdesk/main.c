@@ -2,7 +2,8 @@
  * (options and config, migrations, the server: lws context and workers, the
  * service loop until SIGTERM/SIGINT, a clean shutdown); `chatdesk useradd
  * --agent NAME` creates an agent account; `chatdesk unlock NAME` ends an
- * account's lockout and `chatdesk lockouts` lists the latest lockouts. See
+ * account's lockout and `chatdesk lockouts` lists the latest lockouts;
+ * `chatdesk reviewer NAME` makes an agent a knowledge reviewer. See
  * `chatdesk --help`. */
 #include "auth.h"
 #include "config.h"
@@ -291,6 +292,36 @@ static int unlock_cmd(int argc, char **argv)
     return rc;
 }
 
+/* chatdesk reviewer USERNAME: grants the knowledge_reviewer role. */
+static int reviewer_cmd(int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *user = NULL;
+    struct store *st = NULL;
+    int rc = admin_options("reviewer", argc, argv, 1, &cfg, &user);
+    if (rc == UA_OK)
+        rc = admin_store("reviewer", &cfg, &st);
+    if (rc == UA_OK) {
+        struct store_agent a;
+        int src = store_agent_by_username(st, user, &a);
+        if (src == 0)
+            src = store_role_set(st, a.id, "knowledge_reviewer", 1);
+        memset(a.password_hash, 0, sizeof a.password_hash);
+        if (src == STORE_ENOTFOUND) {
+            fprintf(stderr, "chatdesk reviewer: no enabled agent %s\n", user);
+            rc = UA_EXISTS;
+        } else if (src) {
+            fprintf(stderr, "chatdesk reviewer: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("agent %s is a knowledge reviewer\n", user);
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
 static void print_time(int64_t t)
 {
     char buf[32] = "-";
@@ -342,6 +373,8 @@ int main(int argc, char **argv)
         return unlock_cmd(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "lockouts") == 0)
         return lockouts_cmd(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "reviewer") == 0)
+        return reviewer_cmd(argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

@@ -1,4 +1,6 @@
-/* build: incremental, atomic indexing of a corpus folder. */
+/* build: incremental, atomic indexing of a corpus folder, and of another
+ * source of documents (the knowledge published in PostgreSQL, see
+ * build.h). */
 #include "build.h"
 #include "kb_analyzer.h"
 #include "kb_map.h"
@@ -17,6 +19,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+/* Does an owner (a corpus path, or a source's name) name the other source?
+ * Its names start with '@'; corpus paths never do (the walk skips dot
+ * files, and '@' names no folder or file of the corpus formats). */
+static int is_source(const char *owner)
+{
+    return owner && owner[0] == '@';
+}
 
 /* ---- corpus walk ---------------------------------------------------------- */
 
@@ -383,7 +393,8 @@ static int index_file(struct builder *b, const char *path, const char *hash, con
     for (size_t i = 0; i < docs.n; i++) {
         const char *id = docs.v[i]->id;
         const char *own = kb_map_get(b->owner, id);
-        if (kb_map_get(mine, id) || (own && strcmp(own, path) != 0)) {
+        /* an id from the other source is the file's now (the file wins) */
+        if (kb_map_get(mine, id) || (own && strcmp(own, path) != 0 && !is_source(own))) {
             char msg[KB_ERR_MAX];
             snprintf(msg, sizeof msg, "duplicate id %s (also in %s)", id,
                      own && strcmp(own, path) != 0 ? own : path);
@@ -451,6 +462,104 @@ static int remove_source(struct builder *b, const char *path, struct srcrec *r)
     kb_buf_fin(&key);
     b->st->files_removed++;
     return rc;
+}
+
+/* ---- another source ------------------------------------------------------------ */
+
+struct srcctx {
+    struct builder *b;
+    kb_map *ids; /* the ids the source has in the index */
+    int failed;  /* an index error, in b->err */
+};
+
+static int source_change(void *arg, const char *id, const struct kb_doc *doc)
+{
+    struct srcctx *c = arg;
+    struct builder *b = c->b;
+    const struct build_source *src = b->o->source;
+    const char *own = kb_map_get(b->owner, id);
+    if (own && strcmp(own, src->name) != 0) {
+        if (doc) {
+            fprintf(b->o->log, "%s %s: the id is also in %s/%s: the file wins\n", src->label,
+                    id, b->o->corpus, own);
+            b->st->src_skipped++;
+        }
+        return 0;
+    }
+    if (doc) {
+        if (!doc->id || strcmp(doc->id, id) != 0) {
+            fprintf(b->o->log, "%s %s: its document has another id\n", src->label, id);
+            b->st->src_skipped++;
+            return 0;
+        }
+        int rc = put_doc(b, doc);
+        if (rc < 0) {
+            c->failed = 1;
+            return 1;
+        }
+        if (rc > 0) { /* a document problem: reported, skipped */
+            fprintf(b->o->log, "%s %s: %s\n", src->label, id, b->err);
+            b->st->src_skipped++;
+            return 0;
+        }
+        kb_map_put(c->ids, id, (void *)1);
+        kb_map_put(b->owner, id, (void *)src->name);
+        b->st->src_indexed++;
+    } else if (own) {
+        if (delete_doc(b, id) < 0) {
+            c->failed = 1;
+            return 1;
+        }
+        kb_map_del(c->ids, id);
+        kb_map_del(b->owner, id);
+        b->st->src_removed++;
+    }
+    return 0;
+}
+
+/* Applies the other source's changes since its record's mark and writes
+ * the record. Returns 0 or -1 (message in b->err). */
+static int source_apply(struct builder *b)
+{
+    const struct build_source *src = b->o->source;
+    struct srcrec *rec = kb_map_get(b->src, src->name);
+    long long after = rec ? strtoll(rec->hash, NULL, 10) : 0, last = after;
+    struct srcctx c = {.b = b, .ids = kb_map_new()};
+    /* ids a file took over this run are the file's now */
+    for (size_t i = 0; rec && i < rec->ids.n; i++) {
+        const char *own = kb_map_get(b->owner, rec->ids.v[i]);
+        if (own && strcmp(own, src->name) == 0)
+            kb_map_put(c.ids, rec->ids.v[i], (void *)1);
+    }
+    char msg[KB_ERR_MAX] = "";
+    int rc = src->changes(src->arg, after, source_change, &c, &last, msg, sizeof msg);
+    if (rc && !c.failed)
+        kb_seterr(b->err, sizeof b->err, "%s: %s", src->name, msg);
+    if (rc == 0) {
+        struct kb_buf meta, key;
+        kb_buf_init(&meta);
+        kb_buf_init(&key);
+        kb_buf_printf(&meta, "%lld", last);
+        size_t it = 0;
+        const char *k;
+        void *v;
+        while (kb_map_next(c.ids, &it, &k, &v))
+            kb_buf_printf(&meta, "\n%s", k);
+        kb_buf_printf(&key, "%s%s", KB_META_SOURCE, src->name);
+        if (kbx_db_set_metadata(b->db, key.data, meta.data, meta.len) < 0) {
+            kb_seterr(b->err, sizeof b->err, "metadata: %s", kbx_db_errmsg(b->db));
+            rc = -1;
+        } else {
+            /* owner entries of the source point at src->name or at the
+               record's key in b->src, which a replaced value keeps */
+            srcrec_free(kb_map_put(b->src, src->name, srcrec_parse(meta.data, meta.len)));
+            b->st->src_mark = last;
+        }
+        kb_buf_fin(&meta);
+        kb_buf_fin(&key);
+    }
+    kb_map_free(c.ids, NULL);
+    return rc ? -1 : 0;
 }
 
 /* ---- glossary --------------------------------------------------------------- */
@@ -703,7 +812,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     struct paths gone = {0};
     it = 0;
     while (kb_map_next(b.src, &it, &k, &v))
-        if (!bsearch(&k, files.v, files.n, sizeof *files.v, cmp_str))
+        if (!is_source(k) && !bsearch(&k, files.v, files.n, sizeof *files.v, cmp_str))
             paths_add(&gone, k);
     for (size_t i = 0; i < gone.n; i++) {
         struct srcrec *r = kb_map_get(b.src, gone.v[i]);
@@ -753,6 +862,10 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
             st->files_changed++;
     }
     progress(&b, files.n, files.n, "");
+    if (o->source && source_apply(&b) < 0) {
+        kb_seterr(err, errlen, "%s", b.err);
+        goto out;
+    }
     char now[32];
     time_t t = time(NULL);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));

@@ -1,18 +1,26 @@
 /* indexer: fills and inspects kbdesk's Xapian index.
  *
- *   indexer build --corpus DIR --index DIR [--full] [--quiet] [--strict]
+ *   indexer build --corpus DIR --index DIR [--db CONNINFO] [--full] [--quiet] [--strict]
+ *   indexer follow --corpus DIR --index DIR --db CONNINFO [--poll-ms N]
+ *   indexer import --corpus DIR --db CONNINFO --owner USERNAME
+ *   indexer export --db CONNINFO --out DIR
  *   indexer stats --index DIR
  *   indexer show --index DIR [--terms] ID...
  *   indexer list --index DIR
  *   indexer tokenize [--verbose] < text
  */
 #include "build.h"
+#include "dbsource.h"
+#include "follow.h"
+#include "kio.h"
+#include "store.h"
 #include "kb_analyzer.h"
 #include "kb_schema.h"
 #include "kb_util.h"
 #include "kb_xapian.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +38,20 @@ static void usage(FILE *f)
           "        --full                     re-index every file\n"
           "        --quiet                    no progress line\n"
           "        --strict                   exit 1 if any file was skipped as malformed\n"
+          "        --db CONNINFO              also the knowledge published in PostgreSQL\n"
+          "                                   (an id in a file and the database: the\n"
+          "                                   file wins, the item is reported)\n"
+          "  follow --corpus DIR --index DIR --db CONNINFO [--poll-ms N]\n"
+          "                                   build, then keep following publish and\n"
+          "                                   retire in PostgreSQL (LISTEN, and a poll\n"
+          "                                   every N ms, default 1000) until SIGTERM;\n"
+          "                                   prints \"following ...\" when up to date\n"
+          "  import --corpus DIR --db CONNINFO --owner USERNAME\n"
+          "                                   store the corpus's articles and known\n"
+          "                                   errors in PostgreSQL as published items of\n"
+          "                                   agent USERNAME (ids already there: left)\n"
+          "  export --db CONNINFO --out DIR   write every published item as Markdown:\n"
+          "                                   DIR/articles/ID.md, DIR/known_errors/ID.md\n"
           "  stats --index DIR                document counts by kind, standards, terms\n"
           "  show --index DIR [--terms] ID... print each document (JSON); --terms adds\n"
           "                                   its index terms with positions\n"
@@ -43,7 +65,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CORPUS = 1, OPT_INDEX, OPT_FULL, OPT_QUIET, OPT_STRICT, OPT_TERMS, OPT_VERBOSE,
-       OPT_HELP };
+       OPT_HELP, OPT_DB, OPT_POLL, OPT_OUT, OPT_OWNER };
 
 static const struct option long_opts[] = {
     {"corpus", required_argument, NULL, OPT_CORPUS},
@@ -54,12 +76,16 @@ static const struct option long_opts[] = {
     {"terms", no_argument, NULL, OPT_TERMS},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"help", no_argument, NULL, OPT_HELP},
+    {"db", required_argument, NULL, OPT_DB},
+    {"poll-ms", required_argument, NULL, OPT_POLL},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"owner", required_argument, NULL, OPT_OWNER},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
-    const char *corpus, *index;
-    int full, quiet, strict, terms, verbose;
+    const char *corpus, *index, *db, *out, *owner;
+    int full, quiet, strict, terms, verbose, poll_ms;
 };
 
 /* ---- tokenize --------------------------------------------------------------- */
@@ -140,7 +166,19 @@ static int cmd_build(const struct args *a)
     };
     struct build_stats st;
     char err[KB_ERR_MAX];
-    if (build_run(&o, &st, err, sizeof err) < 0) {
+    struct store *store = NULL;
+    struct build_source src;
+    if (a->db && store_open(a->db, &store, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer: build failed, index unchanged: %s\n", err);
+        return 1;
+    }
+    if (store) {
+        dbsource_init(&src, store);
+        o.source = &src;
+    }
+    int brc = build_run(&o, &st, err, sizeof err);
+    store_close(store);
+    if (brc < 0) {
         fprintf(stderr, "indexer: build failed, index unchanged: %s\n", err);
         return 1;
     }
@@ -150,6 +188,9 @@ static int cmd_build(const struct args *a)
            "%u deleted\n",
            st.docs_indexed[KB_KIND_ARTICLE], st.docs_indexed[KB_KIND_KNOWN_ERROR],
            st.docs_indexed[KB_KIND_STANDARD], st.docs_deleted);
+    if (a->db)
+        printf("database: %u items indexed, %u removed, %u skipped (knowledge seq %lld)\n",
+               st.src_indexed, st.src_removed, st.src_skipped, st.src_mark);
     if (st.glossary_groups || st.glossary_errors)
         printf("glossary: %u synonym groups loaded, %u bad lines skipped\n", st.glossary_groups,
                st.glossary_errors);
@@ -157,6 +198,105 @@ static int cmd_build(const struct args *a)
            st.total_docs, st.total[KB_KIND_ARTICLE], st.total[KB_KIND_KNOWN_ERROR],
            st.total[KB_KIND_STANDARD]);
     return (st.files_failed || st.glossary_errors) && a->strict ? 1 : 0;
+}
+
+/* ---- follow ----------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int cmd_follow(const struct args *a)
+{
+    if (!a->corpus || !a->index || !a->db) {
+        fputs("indexer follow: --corpus DIR, --index DIR and --db CONNINFO are required\n",
+              stderr);
+        return 2;
+    }
+    /* no SA_RESTART: the wait for a notification returns at once */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    struct follow_opts o = {
+        .corpus = a->corpus,
+        .index = a->index,
+        .db = a->db,
+        .poll_ms = a->poll_ms > 0 ? a->poll_ms : 1000,
+        .out = stdout,
+        .log = stderr,
+    };
+    char err[KB_ERR_MAX];
+    if (follow_run(&o, &stop, err, sizeof err) < 0) {
+        fprintf(stderr, "indexer follow: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- import, export ---------------------------------------------------------- */
+
+static int cmd_import(const struct args *a)
+{
+    if (!a->corpus || !a->db || !a->owner) {
+        fputs("indexer import: --corpus DIR, --db CONNINFO and --owner USERNAME are required\n",
+              stderr);
+        return 2;
+    }
+    char err[KB_ERR_MAX];
+    struct store *st = NULL;
+    if (store_open(a->db, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer import: %s\n", err);
+        return 1;
+    }
+    struct store_agent ag;
+    int rc = store_agent_by_username(st, a->owner, &ag);
+    memset(ag.password_hash, 0, sizeof ag.password_hash);
+    if (rc) {
+        fprintf(stderr, "indexer import: %s\n",
+                rc == STORE_ENOTFOUND ? "no such enabled agent (create it with chatdesk useradd)"
+                                      : store_errmsg(st));
+        store_close(st);
+        return 1;
+    }
+    struct kio_stats ks;
+    rc = kio_import(st, a->corpus, ag.id, stderr, &ks, err, sizeof err);
+    store_close(st);
+    printf("files: %u; imported %u, already there %u, refused %u\n", ks.files, ks.imported,
+           ks.existing, ks.failed);
+    if (rc < 0) {
+        fprintf(stderr, "indexer import: %s\n", err);
+        return 1;
+    }
+    return ks.failed ? 1 : 0;
+}
+
+static int cmd_export(const struct args *a)
+{
+    if (!a->db || !a->out) {
+        fputs("indexer export: --db CONNINFO and --out DIR are required\n", stderr);
+        return 2;
+    }
+    char err[KB_ERR_MAX];
+    struct store *st = NULL;
+    if (store_open(a->db, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer export: %s\n", err);
+        return 1;
+    }
+    struct kio_stats ks;
+    int rc = kio_export(st, a->out, &ks, err, sizeof err);
+    store_close(st);
+    if (rc < 0) {
+        fprintf(stderr, "indexer export: %s\n", err);
+        return 1;
+    }
+    printf("exported %u items to %s\n", ks.exported, a->out);
+    return 0;
 }
 
 /* ---- stats ------------------------------------------------------------------ */
@@ -393,6 +533,16 @@ int main(int argc, char **argv)
         case OPT_STRICT: a.strict = 1; break;
         case OPT_TERMS: a.terms = 1; break;
         case OPT_VERBOSE: a.verbose = 1; break;
+        case OPT_DB: a.db = optarg; break;
+        case OPT_OUT: a.out = optarg; break;
+        case OPT_OWNER: a.owner = optarg; break;
+        case OPT_POLL:
+            a.poll_ms = atoi(optarg);
+            if (a.poll_ms < 10 || a.poll_ms > 600000) {
+                fputs("indexer: --poll-ms is 10..600000\n", stderr);
+                return 2;
+            }
+            break;
         case 'h':
         case OPT_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -400,6 +550,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "build"))
         return cmd_build(&a);
+    if (!strcmp(cmd, "follow"))
+        return cmd_follow(&a);
+    if (!strcmp(cmd, "import"))
+        return cmd_import(&a);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(&a);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(&a);
     if (!strcmp(cmd, "show"))

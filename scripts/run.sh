@@ -1,8 +1,10 @@
 #!/bin/sh
 # `make run`: index corpora/ into var/index (incrementally), start PostgreSQL
 # (the embedded cluster in var/pg, unless DATABASE_URL is set), searchd and
-# chatdesk on 127.0.0.1, create the demo agent, and print the URLs and the
-# demo login; Ctrl-C (or SIGTERM) stops everything this script started.
+# chatdesk on 127.0.0.1, create the demo agent (a knowledge reviewer), start
+# `indexer follow` (knowledge published in PostgreSQL reaches the index
+# within seconds), and print the URLs and the demo login; Ctrl-C (or
+# SIGTERM) stops everything this script started.
 #   SEARCHD_LISTEN   where searchd listens (default 127.0.0.1:8080)
 #   CHATDESK_LISTEN  where chatdesk listens (default 127.0.0.1:8081)
 #   DATABASE_URL     a PostgreSQL conninfo or URI to use instead of var/pg
@@ -26,13 +28,14 @@ TOKEN=$(cat var/agent-token)
 
 PID=""
 CHAT_PID=""
+FOLLOW_PID=""
 PG_STARTED=""
 stop_all() {
     trap - INT TERM EXIT
-    for p in $CHAT_PID $PID; do
+    for p in $FOLLOW_PID $CHAT_PID $PID; do
         kill -TERM "$p" 2>/dev/null || true
     done
-    for p in $CHAT_PID $PID; do
+    for p in $FOLLOW_PID $CHAT_PID $PID; do
         wait "$p" 2>/dev/null || true
     done
     if [ -n "$PG_STARTED" ]; then
@@ -92,11 +95,26 @@ case $rc in
        exit 1 ;;
 esac
 
+build/bin/chatdesk reviewer agent --db "$DB" >/dev/null
+
 CHAT_LOG=var/chatdesk.log
 build/bin/chatdesk --index "$INDEX" --db "$DB" --listen "$CHAT_LISTEN" --www chatdesk/www \
     >"$CHAT_LOG" 2>&1 &
 CHAT_PID=$!
 CHAT_URL=$(wait_listening "$CHAT_PID" "$CHAT_LOG" chatdesk)
+
+# published knowledge -> the index (LISTEN/NOTIFY, and a poll each second)
+FOLLOW_LOG=var/follow.log
+build/bin/indexer follow --corpus corpora --index "$INDEX" --db "$DB" >"$FOLLOW_LOG" 2>&1 &
+FOLLOW_PID=$!
+while kill -0 "$FOLLOW_PID" 2>/dev/null && ! grep -q '^following ' "$FOLLOW_LOG"; do
+    sleep 0.1
+done
+if ! kill -0 "$FOLLOW_PID" 2>/dev/null; then
+    echo "indexer follow failed to start:" >&2
+    cat "$FOLLOW_LOG" >&2
+    exit 1
+fi
 
 cat <<MSG
 
@@ -110,11 +128,13 @@ kbdesk is running
   WebSocket     ws://${CHAT_URL#http://}/ws
   demo login    user name: agent   password: $AGENT_PASSWORD   (var/demo-agent-password)
   PostgreSQL    $DB_SHOWN
-  logs          $LOG, $CHAT_LOG
+  knowledge API $CHAT_URL/api/v1/knowledge   (see README, Knowledge in PostgreSQL)
+  logs          $LOG, $CHAT_LOG, $FOLLOW_LOG
 Press Ctrl-C to stop.
 MSG
 # until Ctrl-C, or until a daemon ends (then the rest is stopped)
-while kill -0 "$PID" 2>/dev/null && kill -0 "$CHAT_PID" 2>/dev/null; do
+while kill -0 "$PID" 2>/dev/null && kill -0 "$CHAT_PID" 2>/dev/null &&
+    kill -0 "$FOLLOW_PID" 2>/dev/null; do
     sleep 1
 done
-echo "a daemon stopped (see $LOG and $CHAT_LOG); stopping the rest" >&2
+echo "a daemon stopped (see $LOG, $CHAT_LOG and $FOLLOW_LOG); stopping the rest" >&2

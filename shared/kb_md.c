@@ -335,3 +335,46 @@ out:
     free(v);
     return rc;
 }
+
+/* ---- writing ----------------------------------------------------------------- */
+
+char *kb_md_print(const struct kb_doc *d)
+{
+    if (d->kind != KB_KIND_ARTICLE && d->kind != KB_KIND_KNOWN_ERROR)
+        return NULL;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    const struct {
+        const char *key, *value;
+    } article[] = {{"category", d->category}, {"tags", d->tags},     {"product", d->product},
+                   {"lang", d->lang},         {"visibility", d->visibility},
+                   {"updated", d->updated}},
+      known[] = {{"service", d->service}, {"status", d->status}, {"visibility", d->visibility}};
+    kb_buf_printf(&b, "---\nid: %s\nkind: %s\ntitle: %s\n", d->id ? d->id : "",
+                  kb_kind_name(d->kind), d->title ? d->title : "");
+    int ke = d->kind == KB_KIND_KNOWN_ERROR;
+    size_t n = ke ? sizeof known / sizeof known[0] : sizeof article / sizeof article[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *key = ke ? known[i].key : article[i].key;
+        const char *v = ke ? known[i].value : article[i].value;
+        if (v)
+            kb_buf_printf(&b, "%s: %s\n", key, v);
+    }
+    kb_buf_adds(&b, "---\n");
+    if (d->body && *d->body)
+        kb_buf_printf(&b, "%s\n", d->body);
+    if (ke) {
+        const char *sec[SEC_N] = {d->symptom, d->cause, d->workaround, d->resolution};
+        for (int s = 0; s < SEC_N; s++) {
+            if (!sec[s])
+                continue;
+            /* a blank line between parts */
+            if (!(b.len >= 4 && memcmp(b.data + b.len - 4, "---\n", 4) == 0))
+                kb_buf_addc(&b, '\n');
+            kb_buf_printf(&b, "## %s\n", sec_names[s][0]);
+            if (*sec[s])
+                kb_buf_printf(&b, "%s\n", sec[s]);
+        }
+    }
+    return kb_buf_take(&b);
+}

@@ -31,4 +31,13 @@
 int kb_md_parse(const char *text, size_t len, const char *source, struct kb_doc **out, int *line,
                 char *err, size_t errlen);
 
+/* Writes doc (an article or known error) in the format kb_md_parse reads:
+ * the header fields it has, then the body (known errors: any text outside
+ * the sections first, then ## 症状, ## 原因, ## 临时解决方案, ## 解决方案 for
+ * those it has). kb_md_parse of the result gives the same fields back as
+ * long as no header value holds a line break or leading / trailing blanks
+ * and no text has them at its ends (the parser strips them). Returns a heap
+ * string the caller frees, or NULL for a standard clause. */
+char *kb_md_print(const struct kb_doc *doc);
+
 #endif

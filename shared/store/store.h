@@ -12,6 +12,8 @@
  *   store_conv.h     conversations, messages, suggestions, feedback
  *   store_ticket.h   tickets and their lifecycle (one transition table),
  *                    events, links, ratings
+ *   store_knowledge.h knowledge items, versions, their review lifecycle
+ *                    (one transition table), extra roles (reviewer)
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -27,5 +29,6 @@
 #include "store_session.h"
 #include "store_conv.h"
 #include "store_ticket.h"
+#include "store_knowledge.h"
 
 #endif

@@ -1,0 +1,487 @@
+/* api_knowledge: the service functions of /api/v1/knowledge (see api.h and
+ * chatdesk/openapi.yaml): desk-authored articles and known errors, their
+ * versions and their review lifecycle, over the store's knowledge
+ * functions (store_knowledge.h), which check who may do what and which
+ * state allows it; this file maps JSON to a struct kb_doc and the store's
+ * answers to HTTP ones:
+ *
+ *     STORE_ENOTFOUND   404 not_found
+ *     STORE_EFORBIDDEN  403 forbidden (requesters; approving without the
+ *                       reviewer role or one's own version; retiring
+ *                       without being a reviewer or the owner)
+ *     STORE_ECONFLICT   412 precondition_failed (If-Match was stale) or
+ *                       409 conflict (the body's "version" was)
+ *     STORE_EINVALID    422 invalid (a state the lifecycle refuses, a bad
+ *                       field value), with the store's message
+ *     STORE_EDB         503 db_unavailable
+ *
+ * A document travels as a flat JSON object of strings: title, body,
+ * visibility, category, tags, product, lang, updated (articles), symptom,
+ * cause, workaround, resolution, service, status (known errors). */
+#include "api.h"
+#include "kb_doc.h"
+#include "kb_log.h"
+#include "kb_util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    size_t off;
+} doc_fields[] = {
+    {"title", offsetof(struct kb_doc, title)},
+    {"body", offsetof(struct kb_doc, body)},
+    {"visibility", offsetof(struct kb_doc, visibility)},
+    {"category", offsetof(struct kb_doc, category)},
+    {"tags", offsetof(struct kb_doc, tags)},
+    {"product", offsetof(struct kb_doc, product)},
+    {"lang", offsetof(struct kb_doc, lang)},
+    {"updated", offsetof(struct kb_doc, updated)},
+    {"symptom", offsetof(struct kb_doc, symptom)},
+    {"cause", offsetof(struct kb_doc, cause)},
+    {"workaround", offsetof(struct kb_doc, workaround)},
+    {"resolution", offsetof(struct kb_doc, resolution)},
+    {"service", offsetof(struct kb_doc, service)},
+    {"status", offsetof(struct kb_doc, status)},
+};
+#define NDOC_FIELDS (sizeof doc_fields / sizeof doc_fields[0])
+
+static char **doc_slot(struct kb_doc *d, size_t i)
+{
+    return (char **)((char *)d + doc_fields[i].off);
+}
+
+/* The store's message without its "[store][op] " prefix. */
+static const char *store_msg(struct api_ctx *ctx)
+{
+    const char *m = store_errmsg(desk_store(ctx->d));
+    const char *p = strstr(m, "] ");
+    return p ? p + 2 : m;
+}
+
+static void knowledge_failed(struct api_ctx *ctx, int rc, int if_match)
+{
+    switch (rc) {
+    case STORE_ENOTFOUND:
+        api_response_error(ctx->resp, 404, "not_found", store_msg(ctx));
+        break;
+    case STORE_EFORBIDDEN:
+        api_response_error(ctx->resp, 403, "forbidden", store_msg(ctx));
+        break;
+    case STORE_ECONFLICT:
+        api_response_error(ctx->resp, if_match ? 412 : 409,
+                           if_match ? "precondition_failed" : "conflict", store_msg(ctx));
+        break;
+    case STORE_EINVALID:
+        api_response_error(ctx->resp, 422, "invalid", store_msg(ctx));
+        break;
+    case STORE_EDB:
+        kb_warn("api %s: the database is unavailable: %s", ctx->req->route->name,
+                store_errmsg(desk_store(ctx->d)));
+        api_response_error(ctx->resp, 503, "db_unavailable",
+                           "the database is unavailable: nothing was done; retry shortly");
+        break;
+    default:
+        kb_warn("api %s: %s", ctx->req->route->name, store_errmsg(desk_store(ctx->d)));
+        api_response_error(ctx->resp, 500, "internal", "internal error");
+    }
+}
+
+/* ---- codec ------------------------------------------------------------------ */
+
+static json_t *time_or_null(int64_t t)
+{
+    return t ? json_integer((json_int_t)t) : json_null();
+}
+
+/* The JSON of an item with its document. */
+static json_t *item_json(const struct store_knowledge *k)
+{
+    json_t *doc = json_object();
+    for (size_t i = 0; i < NDOC_FIELDS; i++) {
+        const char *v = *doc_slot(k->doc, i);
+        if (v)
+            json_object_set_new(doc, doc_fields[i].name, json_string(v));
+    }
+    return json_pack("{s:s, s:s, s:s, s:i, s:o, s:I, s:I, s:o, s:I, s:I, s:i, s:o}", "id",
+                     k->doc_id, "kind", k->kind, "state", k->state, "version", k->version,
+                     "published_version",
+                     k->published_version ? json_integer(k->published_version) : json_null(),
+                     "owner_id", (json_int_t)k->owner_id, "author_id",
+                     (json_int_t)k->author_id, "review_due", time_or_null(k->review_due),
+                     "created_at", (json_int_t)k->created_at, "updated_at",
+                     (json_int_t)k->updated_at, "document_version", k->doc_version, "document",
+                     doc);
+}
+
+/* Sets the document fields of body on d (a string sets, null clears when
+ * allow_null). Keys in extra (NULL-terminated) are skipped; any other key
+ * is refused. Returns 0, or -1 with 400 bad_field answered. */
+static int doc_from_body(struct api_ctx *ctx, const json_t *body, struct kb_doc *d,
+                         const char *const *extra, int allow_null)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v)
+    {
+        int skip = 0;
+        for (const char *const *e = extra; e && *e; e++)
+            skip |= strcmp(*e, key) == 0;
+        if (skip)
+            continue;
+        size_t i = 0;
+        while (i < NDOC_FIELDS && strcmp(doc_fields[i].name, key) != 0)
+            i++;
+        char msg[160];
+        if (i == NDOC_FIELDS) {
+            snprintf(msg, sizeof msg, "unknown field '%.64s'", key);
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return -1;
+        }
+        if (json_is_null(v) && allow_null) {
+            kb_doc_set(doc_slot(d, i), NULL);
+        } else if (json_is_string(v)) {
+            kb_doc_set(doc_slot(d, i), json_string_value(v));
+        } else {
+            snprintf(msg, sizeof msg, "%s must be a string%s", key, allow_null ? " or null" : "");
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The version the client edits from: If-Match ("3", W/"3" or 3), else the
+ * body's "version". *if_match says which. Returns it (>= 1), or -1 with 400
+ * or 428 answered. */
+static int expected_version(struct api_ctx *ctx, int *if_match)
+{
+    const char *h = ctx->req->if_match;
+    *if_match = h != NULL;
+    if (h) {
+        if (strncmp(h, "W/", 2) == 0)
+            h += 2;
+        char buf[32];
+        size_t n = strlen(h);
+        if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+            h++;
+            n -= 2;
+        }
+        snprintf(buf, sizeof buf, "%.*s", (int)(n < 31 ? n : 31), h);
+        char *end;
+        errno = 0;
+        long v = strtol(buf, &end, 10);
+        if (!buf[0] || *end || errno || v < 1 || v > 1000000000) {
+            api_response_error(ctx->resp, 400, "bad_header",
+                               "If-Match is the version number you edited, e.g. \"3\"");
+            return -1;
+        }
+        return (int)v;
+    }
+    json_t *v = json_object_get(ctx->req->body, "version");
+    if (json_is_integer(v) && json_integer_value(v) >= 1 &&
+        json_integer_value(v) <= 1000000000)
+        return (int)json_integer_value(v);
+    if (v) {
+        api_response_error(ctx->resp, 400, "bad_field", "version must be an integer >= 1");
+        return -1;
+    }
+    api_response_error(ctx->resp, 428, "precondition_required",
+                       "say which version you edited: If-Match: \"N\" or \"version\": N");
+    return -1;
+}
+
+/* Answers status with the item doc_id as it now is. */
+static void answer_item(struct api_ctx *ctx, int status, const char *doc_id)
+{
+    struct store_knowledge k;
+    int rc = store_knowledge_get(desk_store(ctx->d), doc_id, ctx->who->person_id, 0, &k);
+    if (rc == 0)
+        api_response_json(ctx->resp, status, item_json(&k));
+    else
+        knowledge_failed(ctx, rc, 0);
+    store_knowledge_fin(&k);
+}
+
+/* ---- handlers ------------------------------------------------------------------- */
+
+void api_knowledge_create(struct api_ctx *ctx)
+{
+    json_t *body = ctx->req->body;
+    if (!body) {
+        api_response_error(ctx->resp, 400, "bad_json",
+                           "send {\"kind\":\"article\",\"title\":...,\"visibility\":...}");
+        return;
+    }
+    json_t *jk = json_object_get(body, "kind");
+    const char *kname = jk ? json_string_value(jk) : "article";
+    int kind = kb_kind_parse(kname);
+    if (kind != KB_KIND_ARTICLE && kind != KB_KIND_KNOWN_ERROR) {
+        api_response_error(ctx->resp, 400, "bad_field", "kind is article or known_error");
+        return;
+    }
+    struct kb_doc *d = kb_doc_new((enum kb_kind)kind);
+    static const char *const extra[] = {"kind", NULL};
+    char id[STORE_DOCID_MAX];
+    if (doc_from_body(ctx, body, d, extra, 0) == 0) {
+        int existed = 0;
+        int rc = store_knowledge_create(desk_store(ctx->d), ctx->who->person_id, d,
+                                        ctx->req->idempotency_key, id, &existed);
+        if (rc == 0)
+            answer_item(ctx, existed ? 200 : 201, id); /* a retry: the first one's item */
+        else
+            knowledge_failed(ctx, rc, 0);
+    }
+    kb_doc_free(d);
+}
+
+void api_knowledge_get(struct api_ctx *ctx)
+{
+    int version = 0;
+    const char *v = api_request_arg(ctx->req, "version");
+    if (v) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (!*v || *end || n < 1 || n > 1000000000) {
+            api_response_error(ctx->resp, 400, "bad_query", "version is an integer >= 1");
+            return;
+        }
+        version = (int)n;
+    }
+    struct store_knowledge k;
+    int rc = store_knowledge_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
+                                 version, &k);
+    if (rc == 0)
+        api_response_json(ctx->resp, 200, item_json(&k));
+    else
+        knowledge_failed(ctx, rc, 0);
+    store_knowledge_fin(&k);
+}
+
+/* PUT replaces the document; PATCH changes the fields it names (null
+ * clears one) on the version named by If-Match. */
+static void save(struct api_ctx *ctx, int patch)
+{
+    json_t *body = ctx->req->body;
+    if (!body) {
+        api_response_error(ctx->resp, 400, "bad_json", "send the document as a JSON object");
+        return;
+    }
+    int if_match = 0;
+    int expected = expected_version(ctx, &if_match);
+    if (expected < 0)
+        return;
+    const char *doc_id = ctx->req->params[0];
+    struct store *st = desk_store(ctx->d);
+    struct store_knowledge k;
+    /* the kind (and for PATCH the fields) of the latest version; the store
+     * checks the version again when it saves, in the same transaction */
+    int rc = store_knowledge_get(st, doc_id, ctx->who->person_id, 0, &k);
+    if (rc) {
+        knowledge_failed(ctx, rc, if_match);
+        return;
+    }
+    if (patch && k.version != expected) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "%s is at version %d, not %d: someone saved it meanwhile;"
+                 " reload it and apply your change again",
+                 doc_id, k.version, expected);
+        api_response_error(ctx->resp, if_match ? 412 : 409,
+                           if_match ? "precondition_failed" : "conflict", msg);
+        store_knowledge_fin(&k);
+        return;
+    }
+    struct kb_doc *d = kb_doc_new(k.doc->kind);
+    if (patch) {
+        for (size_t i = 0; i < NDOC_FIELDS; i++)
+            kb_doc_set(doc_slot(d, i), *doc_slot(k.doc, i));
+    }
+    store_knowledge_fin(&k);
+    static const char *const extra[] = {"version", NULL};
+    if (doc_from_body(ctx, body, d, extra, patch) == 0) {
+        int v = 0;
+        rc = store_knowledge_save(st, doc_id, ctx->who->person_id, expected, d, &v);
+        if (rc == 0)
+            answer_item(ctx, 200, doc_id);
+        else
+            knowledge_failed(ctx, rc, if_match);
+    }
+    kb_doc_free(d);
+}
+
+void api_knowledge_put(struct api_ctx *ctx)
+{
+    save(ctx, 0);
+}
+
+void api_knowledge_patch(struct api_ctx *ctx)
+{
+    save(ctx, 1);
+}
+
+static int version_cb(void *arg, const struct store_kversion *v)
+{
+    json_array_append_new(arg, json_pack("{s:i, s:I, s:s?, s:s?, s:o, s:I}", "version",
+                                         v->version, "author_id", (json_int_t)v->author_id,
+                                         "author_name", v->author_name, "title", v->title,
+                                         "restored_from",
+                                         v->restored_from ? json_integer(v->restored_from)
+                                                          : json_null(),
+                                         "at", (json_int_t)v->at));
+    return 0;
+}
+
+void api_knowledge_versions(struct api_ctx *ctx)
+{
+    json_t *arr = json_array();
+    int rc = store_knowledge_versions(desk_store(ctx->d), ctx->req->params[0],
+                                      ctx->who->person_id, version_cb, arr);
+    if (rc == 0)
+        api_response_json(ctx->resp, 200, json_pack("{s:o}", "versions", arr));
+    else {
+        json_decref(arr);
+        knowledge_failed(ctx, rc, 0);
+    }
+}
+
+void api_knowledge_restore(struct api_ctx *ctx)
+{
+    char *end;
+    long from = strtol(ctx->req->params[1], &end, 10);
+    if (*end || from < 1 || from > 1000000000) {
+        api_response_error(ctx->resp, 404, "not_found", "no such version");
+        return;
+    }
+    int if_match = 0;
+    int expected = expected_version(ctx, &if_match);
+    if (expected < 0)
+        return;
+    int rc = store_knowledge_restore(desk_store(ctx->d), ctx->req->params[0],
+                                     ctx->who->person_id, expected, (int)from, NULL);
+    if (rc == 0)
+        answer_item(ctx, 200, ctx->req->params[0]);
+    else
+        knowledge_failed(ctx, rc, if_match);
+}
+
+/* The optional {"comment": "..."} of a lifecycle step into *comment
+ * (borrowed from the body). Returns 0, or -1 with 400 answered. */
+static int comment_of(struct api_ctx *ctx, const char **comment, const char *also)
+{
+    *comment = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(ctx->req->body, key, v)
+    {
+        if (strcmp(key, "comment") == 0 && json_is_string(v)) {
+            *comment = json_string_value(v);
+        } else if (!(also && strcmp(key, also) == 0)) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unexpected field '%.64s' (only a string \"comment\"%s%s)",
+                     key, also ? " and " : "", also ? also : "");
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+enum step { STEP_SUBMIT, STEP_APPROVE, STEP_RETURN, STEP_PUBLISH, STEP_RETIRE };
+
+static void lifecycle(struct api_ctx *ctx, enum step which)
+{
+    const char *comment = NULL;
+    time_t due = 0;
+    if (comment_of(ctx, &comment, which == STEP_PUBLISH ? "review_due" : NULL))
+        return;
+    if (which == STEP_PUBLISH) {
+        json_t *v = json_object_get(ctx->req->body, "review_due");
+        if (v && !(json_is_integer(v) && json_integer_value(v) > 0)) {
+            api_response_error(ctx->resp, 400, "bad_field",
+                               "review_due is a time in Unix seconds");
+            return;
+        }
+        due = v ? (time_t)json_integer_value(v) : 0;
+    }
+    struct store *st = desk_store(ctx->d);
+    const char *id = ctx->req->params[0];
+    int64_t who = ctx->who->person_id;
+    int rc = STORE_EINVALID;
+    switch (which) {
+    case STEP_SUBMIT: rc = store_knowledge_submit(st, id, who, comment); break;
+    case STEP_APPROVE:
+        rc = store_knowledge_approve(st, id, who, ctx->cfg->knowledge_self_approval, comment);
+        break;
+    case STEP_RETURN: rc = store_knowledge_return(st, id, who, comment); break;
+    case STEP_PUBLISH: rc = store_knowledge_publish(st, id, who, due); break;
+    case STEP_RETIRE: rc = store_knowledge_retire(st, id, who, comment); break;
+    }
+    if (rc == 0)
+        answer_item(ctx, 200, id);
+    else
+        knowledge_failed(ctx, rc, 0);
+}
+
+void api_knowledge_submit(struct api_ctx *ctx)
+{
+    lifecycle(ctx, STEP_SUBMIT);
+}
+
+void api_knowledge_approve(struct api_ctx *ctx)
+{
+    lifecycle(ctx, STEP_APPROVE);
+}
+
+void api_knowledge_return(struct api_ctx *ctx)
+{
+    lifecycle(ctx, STEP_RETURN);
+}
+
+void api_knowledge_publish(struct api_ctx *ctx)
+{
+    lifecycle(ctx, STEP_PUBLISH);
+}
+
+void api_knowledge_retire(struct api_ctx *ctx)
+{
+    lifecycle(ctx, STEP_RETIRE);
+}
+
+static int list_cb(void *arg, const struct store_knowledge *k)
+{
+    json_array_append_new(
+        arg, json_pack("{s:s, s:s, s:s, s:i, s:o, s:s?, s:s?, s:I, s:o, s:I}", "id", k->doc_id,
+                       "kind", k->kind, "state", k->state, "version", k->version,
+                       "published_version",
+                       k->published_version ? json_integer(k->published_version) : json_null(),
+                       "title", k->doc->title, "visibility", k->doc->visibility, "owner_id",
+                       (json_int_t)k->owner_id, "review_due", time_or_null(k->review_due),
+                       "updated_at", (json_int_t)k->updated_at));
+    return 0;
+}
+
+void api_knowledge_list(struct api_ctx *ctx)
+{
+    const char *state = api_request_arg(ctx->req, "state");
+    const char *due = api_request_arg(ctx->req, "due_for_review");
+    if (due && strcmp(due, "0") != 0 && strcmp(due, "1") != 0) {
+        api_response_error(ctx->resp, 400, "bad_query", "due_for_review is 0 or 1");
+        return;
+    }
+    json_t *arr = json_array();
+    int rc = store_knowledge_list(desk_store(ctx->d), ctx->who->person_id, state,
+                                  due && strcmp(due, "1") == 0, 0, list_cb, arr);
+    if (rc == 0) {
+        api_response_json(ctx->resp, 200, json_pack("{s:o}", "items", arr));
+    } else {
+        json_decref(arr);
+        if (rc == STORE_EINVALID)
+            api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
+        else
+            knowledge_failed(ctx, rc, 0);
+    }
+}
