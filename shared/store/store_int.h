@@ -206,6 +206,17 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
 
 /* ---- tickets (store_ticket.c), inside the caller's transaction --------- */
 
+/* One row of a lifecycle table (tickets, knowledge): an event, a state it
+ * may happen in (NULL: before the row exists) and the state after it. */
+struct st_transition {
+    const char *event, *from, *to;
+};
+
+/* The state after event in state from (NULL: before the row exists) by the
+ * table t of n rows, or NULL when the table does not allow it. */
+const char *st_transition_next(const struct st_transition *t, size_t n, const char *from,
+                               const char *event);
+
 /* Writes one ticket_events row at `at` (0: now). detail (may be NULL: {})
  * is stolen. Returns 0 or STORE_E*. */
 int st_ticket_event(struct store *s, int64_t ticket, int64_t actor, const char *type,

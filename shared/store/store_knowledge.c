@@ -28,9 +28,7 @@ static int index_seq_lock(struct store *s)
 
 /* ---- the lifecycle: one table ------------------------------------------ */
 
-static const struct transition {
-    const char *event, *from, *to;
-} transitions[] = {
+static const struct st_transition transitions[] = {
     {"created", NULL, "draft"},
     {"imported", NULL, "published"},
     {"saved", "draft", "draft"},
@@ -53,15 +51,7 @@ static const struct transition {
 
 const char *store_knowledge_next(const char *from, const char *event)
 {
-    if (!event)
-        return NULL;
-    for (size_t i = 0; i < NTRANSITIONS; i++) {
-        const struct transition *t = &transitions[i];
-        if (strcmp(t->event, event) == 0 &&
-            (t->from ? from && strcmp(t->from, from) == 0 : from == NULL))
-            return t->to;
-    }
-    return NULL;
+    return st_transition_next(transitions, NTRANSITIONS, from, event);
 }
 
 /* ---- roles --------------------------------------------------------------- */

@@ -309,3 +309,15 @@ int st_insert_id(struct store *s, const char *sql, const struct params *p, int64
     PQclear(r);
     return 0;
 }
+
+const char *st_transition_next(const struct st_transition *t, size_t n, const char *from,
+                               const char *event)
+{
+    if (!event)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].event, event) == 0 &&
+            (t[i].from ? from && strcmp(t[i].from, from) == 0 : from == NULL))
+            return t[i].to;
+    return NULL;
+}

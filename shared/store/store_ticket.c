@@ -22,9 +22,7 @@
 /* Every change a ticket may undergo: the event (ticket_events.type), a
  * status it may happen in (NULL: before the ticket exists) and the status
  * after it. An event missing for a status is refused in that status. */
-static const struct transition {
-    const char *event, *from, *to;
-} transitions[] = {
+static const struct st_transition transitions[] = {
     {"created", NULL, "new"},
     {"taken", "new", "assigned"},
     {"taken", "reopened", "assigned"},
@@ -47,15 +45,7 @@ static const struct transition {
 
 const char *store_ticket_next(const char *from, const char *event)
 {
-    if (!event)
-        return NULL;
-    for (size_t i = 0; i < NTRANSITIONS; i++) {
-        const struct transition *t = &transitions[i];
-        if (strcmp(t->event, event) == 0 &&
-            (t->from ? from && strcmp(t->from, from) == 0 : from == NULL))
-            return t->to;
-    }
-    return NULL;
+    return st_transition_next(transitions, NTRANSITIONS, from, event);
 }
 
 /* The status ticket `number` (now in status from) goes to on event, into
@@ -79,7 +69,7 @@ static void ticket_froms(const char *event, char *out, size_t n, const char **to
     *to = NULL;
     int first = 1, agree = 1;
     for (size_t i = 0; i < NTRANSITIONS; i++) {
-        const struct transition *t = &transitions[i];
+        const struct st_transition *t = &transitions[i];
         if (strcmp(t->event, event) != 0 || !t->from)
             continue;
         if (*to && strcmp(*to, t->to) != 0)

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -24,9 +23,8 @@
 #include "../../chatdesk/auth.h"
 #include "kb_doc.h"
 #include "store.h"
+#include "pgtest.h"
 
-#define MIGRATIONS "shared/store/migrations"
-#define PG_SH "scripts/pg.sh"
 
 static struct {
     char dir[256];
@@ -38,23 +36,6 @@ static struct {
 } g;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Runs a shell command; the first line of its output goes to out. Returns
- * the exit status (-1 if it could not run). */
-static int sh(const char *cmd, char *out, size_t outlen)
-{
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    if (out && outlen)
-        out[0] = '\0';
-    for (int first = 1; fgets(line, sizeof line, f); first = 0)
-        if (first && out)
-            snprintf(out, outlen, "%.*s", (int)strcspn(line, "\n"), line);
-    int st = pclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The first column of the first row of sql (one text parameter, may be
  * NULL) into a static buffer ("<null>"); fails the test on error. */
@@ -109,22 +90,14 @@ static int group_setup(void **state)
     (void)state;
     if (auth_init() != 0)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(g.dir, sizeof g.dir, "%s/kbknow.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g.dir))
+    if (pgt_start("kbknow", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo) != 0)
         return -1;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " start '%s'", g.dir);
-    if (sh(cmd, g.conninfo, sizeof g.conninfo) != 0 || !strstr(g.conninfo, "host=")) {
-        fprintf(stderr, "could not start PostgreSQL: %s -> '%s'\n", cmd, g.conninfo);
-        return -1;
-    }
     char err[STORE_ERR_MAX];
     if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
         fprintf(stderr, "store_open: %s\n", err);
         return -1;
     }
-    if (store_migrate(g.s, MIGRATIONS, NULL) != 0) {
+    if (store_migrate(g.s, PGT_MIGRATIONS, NULL) != 0) {
         fprintf(stderr, "store_migrate: %s\n", store_errmsg(g.s));
         return -1;
     }
@@ -139,9 +112,7 @@ static int group_teardown(void **state)
     (void)state;
     store_close(g.s);
     PQfinish(g.pg);
-    char cmd[512], out[256];
-    snprintf(cmd, sizeof cmd, "PG_FSYNC=off " PG_SH " destroy '%s'", g.dir);
-    return sh(cmd, out, sizeof out) == 0 ? 0 : -1;
+    return pgt_destroy(g.dir);
 }
 
 /* ---- helpers of this file ------------------------------------------------- */
