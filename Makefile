@@ -74,6 +74,8 @@ $(B)/obj/%.c.o: %.c
 $(B)/obj/%.cc.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+# kb_pinyin.c embeds its data file (.incbin): rebuild it when the file changes
+$(B)/obj/shared/kb_pinyin.c.o $(BA)/obj/shared/kb_pinyin.c.o: shared/kb_pinyin.txt
 $(LIBKB): $(call objs,$(B),$(SHARED_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^

@@ -4,9 +4,10 @@
  * (the plain query for the total, the facets and the best candidates; the
  * title and proximity boosts over those candidates only), re-ranks
  * standard sections below their own matching sub-clauses, fills the hits
- * (snippets from kb_search_snippet.c) and, when little matched, offers a
- * spelling correction the caller may see, and searches with it when the
- * query matched nothing. */
+ * (snippets from kb_search_snippet.c) and offers a spelling correction
+ * (kb_search_typo.c): a Chinese sound-alike fix whenever one is found, an
+ * English one when little matched; it searches with the correction when
+ * the query matched nothing, or at once for a "sure" Chinese fix. */
 #include "kb_search_int.h"
 #include "kb_clock.h"
 #include "kb_schema.h"
@@ -81,43 +82,6 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
         h->heading = kb_xstrdup(d->heading);
         h->path = kb_xstrdup(d->path);
     }
-}
-
-/* ---- spelling --------------------------------------------------------------------- */
-
-/* Replaces each unknown word of the normalised query that has a spelling
- * correction. Returns a new string (caller frees) or NULL if none. */
-static char *spell(struct build *b, const char *nq)
-{
-    struct kb_buf out;
-    kb_buf_init(&out);
-    kb_buf_adds(&out, nq);
-    int changed = 0;
-    for (size_t i = 0; i < b->unknown.n; i++) {
-        const struct tok *t = &b->unknown.v[i];
-        char *fix = NULL;
-        unsigned dist = (t->flags & KB_TOKF_CJK) ? 1 : (t->len > 6 ? 2 : 1);
-        if ((fix = kbs_visible_spelling(b->s, t->term, dist, b->internal)) &&
-            strcmp(fix, t->term) != 0) {
-            char *at = strstr(out.data, t->term);
-            if (at) {
-                struct kb_buf nb;
-                kb_buf_init(&nb);
-                kb_buf_add(&nb, out.data, (size_t)(at - out.data));
-                kb_buf_adds(&nb, fix);
-                kb_buf_adds(&nb, at + t->len);
-                kb_buf_fin(&out);
-                out = nb;
-                changed = 1;
-            }
-        }
-        free(fix);
-    }
-    if (!changed) {
-        kb_buf_fin(&out);
-        return NULL;
-    }
-    return kb_buf_take(&out);
 }
 
 /* ---- running a search ---------------------------------------------------------------- */
@@ -399,26 +363,31 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
     struct build b;
     rc = run_once(s, req, nq, nqlen, res, &b, err, errlen);
-    if (rc == 0 && !req->no_suggestion && res->total < 3 && b.unknown.n) {
-        res->suggestion = spell(&b, nq);
-        if (res->suggestion && res->total == 0) {
+    if (rc == 0 && !req->no_suggestion) {
+        int sure = 0;
+        char *fix = kbs_sound_alike(s, nq, req->internal, &sure);
+        if (!fix && res->total < 3 && b.unknown.n)
+            fix = kbs_spell(&b, nq);
+        else if (fix && res->total >= 3 && !sure) {
+            res->suggestion = fix; /* offered, not applied: the query found enough */
+            fix = NULL;
+        }
+        if (fix && (res->total == 0 || sure)) {
             struct kb_search_res again;
             struct build b2;
             memset(&again, 0, sizeof again);
-            if (run_once(s, req, res->suggestion, strlen(res->suggestion), &again, &b2, NULL,
-                         0) == 0 &&
+            if (run_once(s, req, fix, strlen(fix), &again, &b2, NULL, 0) == 0 &&
                 again.total > 0) {
-                char *sugg = res->suggestion;
-                res->suggestion = NULL;
                 kb_search_res_fin(res);
                 *res = again;
-                res->suggestion = sugg;
-                res->corrected = kb_xstrdup(sugg);
+                res->corrected = kb_xstrdup(fix);
             } else {
                 kb_search_res_fin(&again);
             }
             kbs_build_fin(&b2);
         }
+        if (fix)
+            res->suggestion = fix;
     }
     kbs_build_fin(&b);
     free(nq);
