@@ -76,17 +76,20 @@ int desk_search_kb(struct desk *d, const char *text, size_t len, int internal, i
     return kb_search_run(d->ks, &q, res, err, sizeof err);
 }
 
-/* A suggestions frame for hits: {"type":"suggestions","items":[...]}. */
+/* A suggestions frame for hits: {"type":"suggestions","items":[...],
+ * "no_good_match":bool}. */
 static json_t *suggestions_frame(const struct kb_search_res *res)
 {
     json_t *items = json_array();
     for (size_t i = 0; i < res->nhits; i++)
         json_array_append_new(items, proto_hit(&res->hits[i]));
-    return json_pack("{s:s, s:o}", "type", "suggestions", "items", items);
+    return json_pack("{s:s, s:o, s:b}", "type", "suggestions", "items", items, "no_good_match",
+                     res->no_good_match);
 }
 
 /* Suggestions for requester viewer over conv's text (recorded as shown, in
- * one commit), to out. */
+ * one commit), to out. When the best is no good match, none are shown: the
+ * frame says so and the chat offers a ticket instead of weak guesses. */
 static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t conv,
                               int64_t viewer, int for_seq)
 {
@@ -98,6 +101,8 @@ static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t c
     }
     struct kb_search_res res;
     if (desk_search_kb(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
+        if (res.no_good_match)
+            kb_search_res_keep(&res, 0);
         size_t n = res.nhits;
         const char **ids = kb_xcalloc(n + 1, sizeof *ids);
         const char **kinds = kb_xcalloc(n + 1, sizeof *kinds);

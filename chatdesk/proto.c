@@ -8,6 +8,7 @@
 #include "kb_utf8.h"
 #include "kb_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,6 +579,7 @@ json_t *proto_hit(const struct kb_hit *h)
     json_object_set_new(o, "title", json_string(h->title ? h->title : h->id));
     json_object_set_new(o, "snippet", json_string(h->snippet ? h->snippet : ""));
     json_object_set_new(o, "percent", json_integer(h->percent));
+    json_object_set_new(o, "confidence", json_real(round(h->confidence * 1000) / 1000));
     json_object_set_new(o, "visibility",
                         json_string(h->visibility && *h->visibility ? h->visibility : "public"));
     const struct {

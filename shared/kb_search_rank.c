@@ -12,6 +12,7 @@
 #include "kb_clock.h"
 #include "kb_schema.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +35,14 @@ static void facets_fin(struct kb_facets *f)
     free(f->v);
     f->v = NULL;
     f->n = 0;
+}
+
+void kb_search_res_keep(struct kb_search_res *res, size_t n)
+{
+    for (size_t i = n; i < res->nhits; i++)
+        hit_fin(&res->hits[i]);
+    if (n < res->nhits)
+        res->nhits = n;
 }
 
 void kb_search_res_fin(struct kb_search_res *r)
@@ -82,6 +91,34 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
         h->heading = kb_xstrdup(d->heading);
         h->path = kb_xstrdup(d->path);
     }
+}
+
+/* ---- confidence ------------------------------------------------------------------- */
+
+/* A logistic model of "this hit is the answer" over the hit's final score
+ * (ln(1 + score)), its score relative to the first hit's, and whether it is
+ * the first hit, fitted by tests/eval/calibrate.py on the judged queries
+ * of tests/eval/queries.tsv (grade 2 = right) and the out-of-scope
+ * questions of tests/eval/out_of_scope.tsv (nothing right); the table of
+ * confidence against the share right is in tests/eval/RESULTS.md. Scores
+ * depend on the index's statistics: refit when the corpus changes much. */
+#define CONF_BIAS -12.122
+#define CONF_LOGSCORE 1.818
+#define CONF_RELATIVE 5.667
+#define CONF_FIRST 1.417
+
+static void set_confidence(const struct kb_search_req *req, struct kb_search_res *res)
+{
+    double top = res->nhits ? res->hits[0].score : 0;
+    for (size_t i = 0; i < res->nhits; i++) {
+        struct kb_hit *h = &res->hits[i];
+        double z = CONF_BIAS + CONF_LOGSCORE * log1p(h->score > 0 ? h->score : 0) +
+                   CONF_RELATIVE * (top > 0 ? h->score / top : 0) +
+                   (i == 0 && req->offset == 0 ? CONF_FIRST : 0);
+        h->confidence = 1.0 / (1.0 + exp(-z));
+    }
+    double min = req->min_confidence > 0 ? req->min_confidence : KB_SEARCH_MIN_CONFIDENCE;
+    res->no_good_match = res->nhits == 0 || res->hits[0].confidence < min;
 }
 
 /* ---- running a search ---------------------------------------------------------------- */
@@ -395,6 +432,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         kb_search_res_fin(res);
         return rc;
     }
+    set_confidence(req, res);
     res->took_ms = kb_clock_ms() - t0;
     return 0;
 }

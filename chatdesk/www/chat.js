@@ -210,8 +210,10 @@
     for (const e of st.log) if (e.t === 'sugg' && e.conv === st.conv) for (const it of e.items) shown.add(it.id);
     const fresh = items.filter((it) => !shown.has(it.id));
     const repeated = items.length - fresh.length;
-    add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {} });
+    const noGood = f.no_good_match === true && !items.length;
+    add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {}, noGood });
     if (fresh.length) announce(`为您找到 ${fresh.length} 条${repeated ? '新的' : ''}可能有用的解决办法`);
+    else if (noGood) announce('知识库里没有能解决这个问题的内容，可以直接转人工');
     else if (!repeated) announce('没有找到相关的解决办法');
   }
 
@@ -510,6 +512,14 @@
     if (!e.items.length && e.repeated) {
       return el('li', { class: 'sys', 'data-testid': 'suggestions', 'data-count': '0' },
         el('span', { class: 'sys-text' }, '没有新的建议，上面的解决办法仍可参考。'));
+    }
+    if (!e.items.length && e.noGood) {
+      /* the search found nothing that fits well: say so, offer a person at once */
+      const canEscalate = !ended && st.convStatus === 'open' && !st.ticket;
+      return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0', 'data-no-good-match': 'true' },
+        el('p', { class: 'group-title' }, '知识库里没有找到能解决这个问题的内容'),
+        el('p', { class: 'muted' }, '与其给您不相关的建议，不如直接交给客服处理。'),
+        canEscalate ? el('button', { type: 'button', class: 'btn', 'data-testid': 'no-match-escalate', onclick: () => showEscalate(true) }, '直接转人工') : null);
     }
     if (!e.items.length) {
       return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0' },

@@ -157,6 +157,35 @@ test('ORA-12154 is the first hit for its code', async () => {
   assert.equal(res.hits[0]?.id, 'KB-0035', JSON.stringify(ids(res)));
 });
 
+// ---- confidence and no good match ------------------------------------------------
+
+test('every hit carries a confidence in [0, 1]; an answerable question is not flagged', async () => {
+  const res = await search({ q: '我的电脑连不上VPN了，提示错误809，怎么办' });
+  assert.equal(res.no_good_match, false);
+  assert.ok(res.hits.length > 1);
+  for (const h of res.hits) assert.ok(h.confidence >= 0 && h.confidence <= 1, JSON.stringify(h));
+  assert.ok(res.hits[0].confidence >= 0.25, JSON.stringify(res.hits[0]));
+  assert.ok(res.hits[0].confidence > res.hits[res.hits.length - 1].confidence);
+});
+
+test('out-of-scope questions come back with no_good_match', async () => {
+  let flagged = 0;
+  const qs = ['今天天气怎么样', '推荐一本好看的小说', 'tell me a joke', '红烧肉怎么做', 'who won the football match last night'];
+  for (const q of qs) if ((await search({ q })).no_good_match === true) flagged++;
+  assert.ok(flagged >= 4, `${flagged} of ${qs.length} flagged`);
+});
+
+test('min_confidence sets the threshold; a bad one is a 400 in the error shape', async () => {
+  const q = '我的电脑连不上VPN了，提示错误809，怎么办';
+  assert.equal((await search({ q, min_confidence: '0.999' })).no_good_match, true);
+  assert.equal((await search({ q, min_confidence: '0.001' })).no_good_match, false);
+  for (const v of ['0', '1.5', 'abc', '-0.2']) {
+    const r = await fetch(`${base}/search?q=vpn&min_confidence=${v}`);
+    assert.equal(r.status, 400, v);
+    assert.equal((await r.json()).error.code, 'bad_min_confidence');
+  }
+});
+
 // ---- typos ---------------------------------------------------------------------
 
 test('a Chinese sound-alike typo is corrected: 配制管理 finds the configuration-management clauses first', async () => {
