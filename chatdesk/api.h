@@ -36,14 +36,20 @@ struct api_ctx {
                                         for routes without auth) */
     const struct api_request *req;
     struct api_response *resp;
+    struct desk_outbox *out;         /* frames for WebSocket clients (people,
+                                        agents, conversations; never
+                                        DESK_TO_SELF), delivered once the
+                                        answer is written; NULL: none */
 };
 
 /* Answers req (req->route set by router_match) into resp (zeroed by the
  * caller, freed with api_response_fin): authenticates the bearer token when
  * the route needs it (401 unauthorized, 503 db_unavailable) and calls the
- * route's handler. Never fails: every problem is an error response. */
+ * route's handler, which may add frames for WebSocket clients to out (the
+ * caller's; NULL: they are dropped). Never fails: every problem is an error
+ * response. */
 void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
-                struct api_response *resp);
+                struct api_response *resp, struct desk_outbox *out);
 
 /* The handlers (router.c's table). */
 void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
