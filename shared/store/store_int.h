@@ -235,4 +235,13 @@ int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int6
 int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_id,
                                 const char *relation, int64_t actor);
 
+/* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */
+
+struct kb_doc;
+
+/* The body of store_knowledge_create without an idempotency key: a draft
+ * of doc by actor, its id into doc_id. Returns as store_knowledge_create. */
+int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
+                       char doc_id[STORE_DOCID_MAX]);
+
 #endif

@@ -408,6 +408,12 @@ int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *
     return rc;
 }
 
+int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
+                       char doc_id[STORE_DOCID_MAX])
+{
+    return item_insert(s, actor, doc, "created", NULL, NULL, doc_id);
+}
+
 int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *doc)
 {
     int rc = st_begin(s, "knowledge_import");
