@@ -71,4 +71,15 @@ void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
 
+/* /api/v1/problems (api_problem.c) */
+void api_problems_create(struct api_ctx *ctx);      /* POST /api/v1/problems */
+void api_problems_list(struct api_ctx *ctx);        /* GET /api/v1/problems */
+void api_problems_get(struct api_ctx *ctx);         /* GET /api/v1/problems/{number} */
+void api_problems_patch(struct api_ctx *ctx);       /* PATCH /api/v1/problems/{number} */
+void api_problems_step(struct api_ctx *ctx);        /* POST .../{number}/steps */
+void api_problems_link(struct api_ctx *ctx);        /* POST .../{number}/incidents */
+void api_problems_unlink(struct api_ctx *ctx);      /* DELETE .../{number}/incidents/{ticket} */
+void api_problems_known_error(struct api_ctx *ctx); /* POST .../{number}/known-error */
+void api_tickets_problems(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number}/problems */
+
 #endif
