@@ -64,5 +64,8 @@ void api_knowledge_approve(struct api_ctx *ctx);  /* POST .../{id}/approve */
 void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
+/* knowledge use (api_knowledge.c): any document id of the index or the desk */
+void api_knowledge_feedback(struct api_ctx *ctx); /* POST .../{id}/feedback */
+void api_knowledge_stats(struct api_ctx *ctx);    /* GET .../{id}/stats */
 
 #endif

@@ -235,4 +235,14 @@ int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int6
 int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_id,
                                 const char *relation, int64_t actor);
 
+/* ---- knowledge use (store_kuse.c), inside the caller's transaction ----- */
+
+/* A "linked" use of doc_id on ticket (its conversation too) by person.
+ * Returns 0 or STORE_E*. */
+int st_kuse_linked(struct store *s, const char *doc_id, int64_t person, int64_t ticket);
+
+/* A "self_solved" use of every document suggested in conversation conv,
+ * by person. Returns 0 or STORE_E*. */
+int st_kuse_self_solved(struct store *s, int64_t conv, int64_t person);
+
 #endif
