@@ -67,5 +67,6 @@ void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
 /* knowledge use (api_knowledge.c): any document id of the index or the desk */
 void api_knowledge_feedback(struct api_ctx *ctx); /* POST .../{id}/feedback */
 void api_knowledge_stats(struct api_ctx *ctx);    /* GET .../{id}/stats */
+void api_knowledge_feedback_list(struct api_ctx *ctx); /* GET .../{id}/feedback */
 
 #endif

@@ -384,6 +384,26 @@ void api_knowledge_stats(struct api_ctx *ctx)
     api_response_json(ctx->resp, 200, o);
 }
 
+void api_knowledge_feedback_list(struct api_ctx *ctx)
+{
+    if (ctx->who->role != DESK_AGENT) {
+        api_response_error(ctx->resp, 403, "forbidden", "agents only");
+        return;
+    }
+    const char *id = ctx->req->params[0];
+    if (doc_exists(ctx, id) <= 0)
+        return;
+    json_t *list = json_array();
+    int rc = store_kuse_feedback_list(desk_store(ctx->d), id, ctx->who->person_id,
+                                      STORE_KUSE_FEEDBACK_MAX, feedback_cb, list);
+    if (rc) {
+        json_decref(list);
+        knowledge_failed(ctx, rc, 0);
+        return;
+    }
+    api_response_json(ctx->resp, 200, json_pack("{s:s, s:o}", "id", id, "feedback", list));
+}
+
 void api_knowledge_feedback(struct api_ctx *ctx)
 {
     json_t *body = ctx->req->body;

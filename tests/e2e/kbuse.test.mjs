@@ -296,6 +296,11 @@ test('API: feedback for every reader, counters and feedback for agents only, bad
   assert.equal(ok.status, 201, ok.text);
   assert.deepEqual(ok.body, { item: 'KE-0002', verdict: 'out_of_date', comment: '网关已下线' });
   await assertMoved('KE-0002', k0, { out_of_date: 1 });
+  // a corpus file's feedback, for agents: GET .../feedback
+  const fl = await api('GET', '/api/v1/knowledge/KE-0002/feedback', { token: agentToken });
+  assert.equal(fl.status, 200, fl.text);
+  assert.deepEqual([fl.body.feedback[0].verdict, fl.body.feedback[0].comment, fl.body.feedback[0].by_role], ['out_of_date', '网关已下线', 'requester']);
+  assertError(await api('GET', '/api/v1/knowledge/KE-0002/feedback', { token: rtok }), 403, 'forbidden');
 
   // bad input: 4xx with a clear message, nothing stored
   const rows = await useRows();
