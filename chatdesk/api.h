@@ -70,6 +70,10 @@ void api_knowledge_approve(struct api_ctx *ctx);  /* POST .../{id}/approve */
 void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
+/* knowledge use (api_knowledge.c): any document id of the index or the desk */
+void api_knowledge_feedback(struct api_ctx *ctx); /* POST .../{id}/feedback */
+void api_knowledge_stats(struct api_ctx *ctx);    /* GET .../{id}/stats */
+void api_knowledge_feedback_list(struct api_ctx *ctx); /* GET .../{id}/feedback */
 
 /* /api/v1/problems (api_problem.c) */
 void api_problems_create(struct api_ctx *ctx);      /* POST /api/v1/problems */

@@ -44,6 +44,12 @@ const struct router_route router_routes[] = {
      "problems.known_error", 0},
     {API_M_GET, "/api/v1/tickets/{number}/problems", api_tickets_problems, 1,
      "tickets.problems", 0},
+    /* knowledge use: counters and readers' feedback */
+    {API_M_POST, "/api/v1/knowledge/{id}/feedback", api_knowledge_feedback, 1,
+     "knowledge.feedback", 0},
+    {API_M_GET, "/api/v1/knowledge/{id}/feedback", api_knowledge_feedback_list, 1,
+     "knowledge.feedback_list", 0},
+    {API_M_GET, "/api/v1/knowledge/{id}/stats", api_knowledge_stats, 1, "knowledge.stats", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

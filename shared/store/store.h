@@ -14,8 +14,10 @@
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table), extra roles (reviewer)
- *   store_problem    problem records, linked incidents, the known error
+ *   store_problem.h  problem records, linked incidents, the known error
  *                    drafted from a problem (one transition table)
+ *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
+ *                    and reader feedback
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -33,5 +35,6 @@
 #include "store_ticket.h"
 #include "store_knowledge.h"
 #include "store_problem.h"
+#include "store_kuse.h"
 
 #endif

@@ -1,4 +1,4 @@
--- 004_problems: problem management (the operations-and-maintenance
+-- 005_problems: problem management (the operations-and-maintenance
 -- standard, 8.3.4): problem records, incidents linked to them, root cause,
 -- workaround and permanent fix, and the known error drafted from a problem.
 --
