@@ -18,6 +18,8 @@
  *                    drafted from a problem (one transition table)
  *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
  *                    and reader feedback
+ *   store_ci.h       configuration items, their relations and what refers
+ *                    to them (tickets, problems, knowledge)
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -36,5 +38,6 @@
 #include "store_knowledge.h"
 #include "store_problem.h"
 #include "store_kuse.h"
+#include "store_ci.h"
 
 #endif

@@ -98,7 +98,7 @@ static int problem_by_number(struct store *s, const char *number, int lock,
         return st_seterr(s, STORE_ENOTFOUND, "no such problem");
     struct params p = {0};
     p_str(&p, number);
-    int rc;
+    int rc = 0;
     PGresult *r = st_run(s, &rc,
                          lock ? "SELECT " PROBLEM_COLS PROBLEM_FROM
                                 " WHERE p.number = $1 FOR UPDATE OF p"
@@ -362,7 +362,7 @@ static int incidents_each(struct store *s, int64_t id, int only_open,
     struct params p = {0};
     p_i64(&p, id);
     p_bool(&p, only_open);
-    int rc;
+    int rc = 0;
     PGresult *r = st_run(s, &rc,
                          "SELECT number, status, summary, agent_id, priority, " EPOCH("created_at")
                          " FROM tickets WHERE problem_id = $1"
