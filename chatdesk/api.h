@@ -86,4 +86,16 @@ void api_problems_unlink(struct api_ctx *ctx);      /* DELETE .../{number}/incid
 void api_problems_known_error(struct api_ctx *ctx); /* POST .../{number}/known-error */
 void api_tickets_problems(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number}/problems */
 
+/* /api/v1/cis (api_ci.c) */
+void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */
+void api_cis_list(struct api_ctx *ctx);     /* GET /api/v1/cis */
+void api_cis_get(struct api_ctx *ctx);      /* GET /api/v1/cis/{code} */
+void api_cis_patch(struct api_ctx *ctx);    /* PATCH /api/v1/cis/{code} */
+void api_cis_retire(struct api_ctx *ctx);   /* POST .../{code}/retire */
+void api_cis_relate(struct api_ctx *ctx);   /* POST .../{code}/relations */
+void api_cis_unrelate(struct api_ctx *ctx); /* DELETE .../{code}/relations/{type}/{to} */
+void api_cis_refer(struct api_ctx *ctx);    /* POST .../{code}/refs */
+void api_cis_unrefer(struct api_ctx *ctx);  /* DELETE .../{code}/refs/{kind}/{ref} */
+void api_tickets_cis(struct api_ctx *ctx);  /* GET /api/v1/tickets/{number}/cis */
+
 #endif

@@ -50,6 +50,18 @@ const struct router_route router_routes[] = {
     {API_M_GET, "/api/v1/knowledge/{id}/feedback", api_knowledge_feedback_list, 1,
      "knowledge.feedback_list", 0},
     {API_M_GET, "/api/v1/knowledge/{id}/stats", api_knowledge_stats, 1, "knowledge.stats", 0},
+    /* configuration items */
+    {API_M_POST, "/api/v1/cis", api_cis_create, 1, "cis.create", 0},
+    {API_M_GET, "/api/v1/cis", api_cis_list, 1, "cis.list", 0},
+    {API_M_GET, "/api/v1/cis/{code}", api_cis_get, 1, "cis.get", 0},
+    {API_M_PATCH, "/api/v1/cis/{code}", api_cis_patch, 1, "cis.patch", 0},
+    {API_M_POST, "/api/v1/cis/{code}/retire", api_cis_retire, 1, "cis.retire", 0},
+    {API_M_POST, "/api/v1/cis/{code}/relations", api_cis_relate, 1, "cis.relate", 0},
+    {API_M_DELETE, "/api/v1/cis/{code}/relations/{type}/{to}", api_cis_unrelate, 1,
+     "cis.unrelate", 0},
+    {API_M_POST, "/api/v1/cis/{code}/refs", api_cis_refer, 1, "cis.refer", 0},
+    {API_M_DELETE, "/api/v1/cis/{code}/refs/{kind}/{ref}", api_cis_unrefer, 1, "cis.unrefer", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/cis", api_tickets_cis, 1, "tickets.cis", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

@@ -523,6 +523,74 @@ test('problems: requesters may not see or change them; bad input is a clear erro
   await wsClose(r.c);
 });
 
+// ---- configuration items ------------------------------------------------------------------
+
+test('configuration items: relations, references from a ticket, a problem and a known error; open tickets first; requesters refused', { timeout: 90000 }, async () => {
+  const token = await login();
+  const mk = async (json) => {
+    const r = await api('POST', '/api/v1/cis', { token, json });
+    assert.equal(r.status, 201, r.text);
+    return r.body.code;
+  };
+  const mail = await mk({ type: 'service', name: '邮件服务', owner_team: '二线' });
+  const app = await mk({ type: 'application', name: 'Coremail', description: '邮件系统' });
+  const gw = await mk({ type: 'server', name: 'mail-gw-01' });
+  assert.match(mail, /^CI-\d{6}$/);
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'service', name: '邮件服务' } }), 409, 'conflict');
+  for (const [from, type, to] of [[mail, 'depends_on', app], [app, 'runs_on', gw]]) {
+    const r = await api('POST', `/api/v1/cis/${from}/relations`, { token, json: { type, to } });
+    assert.equal(r.status, 200, r.text);
+  }
+  // references: a closed-later ticket, an open one, a problem and a known error
+  const t1 = await requesterWithTicket();
+  const t2 = await requesterWithTicket();
+  const p = await api('POST', '/api/v1/problems', { token, json: { summary: '邮件网关异常' } });
+  for (const [kind, ref] of [['ticket', t1.number], ['ticket', t2.number], ['problem', p.body.number], ['knowledge', 'KE-0006']]) {
+    const r = await api('POST', `/api/v1/cis/${mail}/refs`, { token, json: { kind, ref } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const a = await wsOpen();
+  assert.equal((await wsRequest(a, { type: 'login', ...AGENT })).type, 'welcome');
+  assert.equal((await wsRequest(a, { type: 'take', ticket: t1.number })).type, 'ticket');
+  assert.equal((await wsRequest(a, { type: 'resolve', ticket: t1.number, resolution: '重启网关' })).type, 'ticket');
+  const got = await api('GET', `/api/v1/cis/${mail}`, { token });
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.body.open_tickets, 1);
+  assert.deepEqual(got.body.refs.map((r) => `${r.kind} ${r.ref} ${r.open}`),
+    [`ticket ${t2.number} true`, `ticket ${t1.number} false`, `problem ${p.body.number} true`, 'knowledge KE-0006 false']);
+  assert.deepEqual(got.body.relations.map((r) => `${r.direction} ${r.type} ${r.code}`), [`out depends_on ${app}`]);
+  const appGot = await api('GET', `/api/v1/cis/${app}`, { token });
+  assert.deepEqual(appGot.body.relations.map((r) => `${r.direction} ${r.type} ${r.code}`).sort(),
+    [`in depends_on ${mail}`, `out runs_on ${gw}`]);
+  const of = await api('GET', `/api/v1/tickets/${t2.number}/cis`, { token });
+  assert.deepEqual(of.body.cis.map((c) => c.code), [mail]);
+  const list = await api('GET', '/api/v1/cis?type=service&q=%E9%82%AE%E4%BB%B6', { token });
+  assert.deepEqual(list.body.items.map((c) => c.code), [mail]);
+  // edits, removal, retirement
+  const e = await api('PATCH', `/api/v1/cis/${gw}`, { token, json: { name: 'mail-gw-02', owner_id: null } });
+  assert.equal(e.body.name, 'mail-gw-02');
+  assert.equal((await api('DELETE', `/api/v1/cis/${app}/relations/runs_on/${gw}`, { token })).status, 200);
+  assertError(await api('DELETE', `/api/v1/cis/${app}/relations/runs_on/${gw}`, { token }), 404, 'not_found');
+  assert.equal((await api('POST', `/api/v1/cis/${gw}/retire`, { token })).status, 200);
+  assertError(await api('POST', `/api/v1/cis/${gw}/refs`, { token, json: { kind: 'ticket', ref: t2.number } }), 422, 'invalid');
+  assert.equal((await api('GET', '/api/v1/cis?type=server&q=mail-gw', { token })).body.items.length, 0);
+  assert.equal((await api('GET', '/api/v1/cis?type=server&q=mail-gw&retired=1', { token })).body.items.length, 1);
+  // bad input stores nothing
+  const before = (await api('GET', '/api/v1/cis?retired=1&limit=500', { token })).body.items.length;
+  assertError(await api('POST', '/api/v1/cis', { token, json: { name: 'x' } }), 400, 'missing_field');
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'boat', name: 'x' } }), 422, 'invalid');
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'server', name: 'x', colour: 'red' } }), 400, 'bad_field');
+  assertError(await api('POST', `/api/v1/cis/${mail}/relations`, { token, json: { type: 'loves', to: app } }), 422, 'invalid');
+  assertError(await api('POST', `/api/v1/cis/${mail}/refs`, { token, json: { kind: 'ticket', ref: 'INC-999999' } }), 404, 'not_found');
+  assertError(await api('GET', '/api/v1/cis?limit=501', { token }), 400, 'bad_query');
+  assert.equal((await api('GET', '/api/v1/cis?retired=1&limit=500', { token })).body.items.length, before);
+  // a requester's token gets nothing
+  for (const [m, path] of [['GET', '/api/v1/cis'], ['GET', `/api/v1/cis/${mail}`], ['GET', `/api/v1/tickets/${t2.number}/cis`]])
+    assertError(await api(m, path, { token: t2.session }), 403, 'forbidden');
+  assertError(await api('POST', '/api/v1/cis', { token: t2.session, json: { type: 'server', name: 'y' } }), 403, 'forbidden');
+  for (const c of [t1.c, t2.c, a]) await wsClose(c);
+});
+
 test('stops cleanly on SIGTERM with an API connection open', { timeout: 60000 }, async () => {
   const agent = new http.Agent({ keepAlive: true });
   const u = new URL(base);
