@@ -20,6 +20,7 @@
  *                    and reader feedback
  *   store_ci.h       configuration items, their relations and what refers
  *                    to them (tickets, problems, knowledge)
+ *   store_audit.h    the hash-chained data-access audit log
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -39,5 +40,6 @@
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"
+#include "store_audit.h"
 
 #endif
