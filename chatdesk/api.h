@@ -51,6 +51,12 @@ struct api_ctx {
 void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
                 struct api_response *resp, struct desk_outbox *out);
 
+/* An audit row (action "read", "change" or "export") for the caller's
+ * access to an object; detail may be NULL (borrowed). A failure is logged:
+ * the answer goes out (api.c). */
+void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
+               const char *object_id, const json_t *detail);
+
 /* The handlers (router.c's table). */
 void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
 void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/current */
@@ -85,6 +91,8 @@ void api_problems_link(struct api_ctx *ctx);        /* POST .../{number}/inciden
 void api_problems_unlink(struct api_ctx *ctx);      /* DELETE .../{number}/incidents/{ticket} */
 void api_problems_known_error(struct api_ctx *ctx); /* POST .../{number}/known-error */
 void api_tickets_problems(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number}/problems */
+
+void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 
 /* /api/v1/cis (api_ci.c) */
 void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */

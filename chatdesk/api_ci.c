@@ -190,6 +190,7 @@ void api_cis_get(struct api_ctx *ctx)
     if (rc == 0)
         rc = store_ci_refs(st, code, ctx->who->person_id, ref_cb, refs);
     if (rc == 0) {
+        api_audit(ctx, "read", "ci", ci.code, NULL);
         json_t *o = ci_json(&ci);
         json_object_set_new(o, "relations", rels);
         json_object_set_new(o, "refs", refs);

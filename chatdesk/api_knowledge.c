@@ -302,8 +302,10 @@ void api_knowledge_get(struct api_ctx *ctx)
     /* the item's use and its readers' feedback (only staff get here) */
     if (rc == 0)
         rc = add_usage(ctx, o, k.doc_id, 1);
-    if (rc == 0)
+    if (rc == 0) {
+        api_audit(ctx, "read", "knowledge", k.doc_id, NULL);
         api_response_json(ctx->resp, 200, o);
+    }
     else {
         json_decref(o);
         knowledge_failed(ctx, rc, 0);
@@ -616,10 +618,16 @@ static void lifecycle(struct api_ctx *ctx, enum step which)
     case STEP_PUBLISH: rc = store_knowledge_publish(st, id, who, due); break;
     case STEP_RETIRE: rc = store_knowledge_retire(st, id, who, comment); break;
     }
-    if (rc == 0)
+    static const char *const names[] = {"submitted", "approved", "returned", "published",
+                                        "retired"};
+    if (rc == 0) {
+        json_t *d = json_pack("{s:s}", "step", names[which]);
+        api_audit(ctx, "change", "knowledge", id, d);
+        json_decref(d);
         answer_item(ctx, 200, id);
-    else
+    } else {
         knowledge_failed(ctx, rc, 0);
+    }
 }
 
 void api_knowledge_submit(struct api_ctx *ctx)

@@ -234,6 +234,7 @@ void api_problems_get(struct api_ctx *ctx)
     if (rc == 0)
         rc = store_problem_events(st, number, ctx->who->person_id, event_cb, ev);
     if (rc == 0) {
+        api_audit(ctx, "read", "problem", p.number, NULL);
         json_t *o = problem_json(&p);
         json_object_set_new(o, "incident_list", inc);
         json_object_set_new(o, "events", ev);

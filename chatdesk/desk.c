@@ -14,6 +14,7 @@
  * used session alive. */
 #include "desk_int.h"
 #include "kb_clock.h"
+#include "kb_log.h"
 #include "kb_util.h"
 
 #include <stdio.h>
@@ -200,6 +201,19 @@ void desk_refresh(struct desk *d)
     d->last_refresh = now;
     char err[KB_ERR_MAX];
     kb_searcher_refresh(d->ks, NULL, err, sizeof err);
+}
+
+void desk_audit_read(struct req *r, const char *object_type, const char *object_id)
+{
+    struct store_audit_entry e = {r->who->person_id,
+                                  r->who->role == DESK_AGENT ? "agent" : "requester",
+                                  r->who->addr,
+                                  "read",
+                                  object_type,
+                                  object_id,
+                                  NULL};
+    if (store_audit_add(r->d->st, &e))
+        kb_warn("audit row not written: %s", store_errmsg(r->d->st));
 }
 
 json_t *desk_conversation_json(const struct store_conversation *c)

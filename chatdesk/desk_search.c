@@ -236,6 +236,7 @@ void desk_do_doc(struct req *r)
     if (store_kuse_record(r->d->st, "opened", r->who->person_id,
                           r->who->role == DESK_REQUESTER ? r->who->conv_id : 0, 1, ids))
         kb_warn("knowledge use not recorded: %s", store_errmsg(r->d->st));
+    desk_audit_read(r, "knowledge", m->item);
     json_t *f = json_pack("{s:s, s:o}", "type", "doc", "doc", dj);
     if (m->id)
         json_object_set_new(f, "id", json_string(m->id));

@@ -51,7 +51,7 @@ static int migrate(const char *conninfo, const char *dir, int *applied, char *er
 
 /* ---- useradd ------------------------------------------------------------------------ */
 
-enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3 };
+enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3, UA_BROKEN = 4 };
 
 /* Reads one line (the password) from stdin without its line end; echo is
  * off on a terminal. Returns 0, or -1 (nothing, too long, unreadable). */
@@ -259,6 +259,22 @@ static int admin_store(const char *cmd, const struct cd_config *cfg, struct stor
     return UA_OK;
 }
 
+/* An audit row for a change made from the command line (actor: the
+ * operating-system user, in detail). A failure is reported, not fatal:
+ * the change is made. */
+static void audit_cli(struct store *st, const char *object_type, const char *object_id,
+                      const char *what)
+{
+    const char *by = getenv("SUDO_USER");
+    if (!by || !*by)
+        by = getenv("USER");
+    json_t *d = json_pack("{s:s, s:s}", "change", what, "os_user", by && *by ? by : "unknown");
+    struct store_audit_entry e = {0, "cli", NULL, "change", object_type, object_id, d};
+    if (store_audit_add(st, &e))
+        fprintf(stderr, "chatdesk: the audit row was not written: %s\n", store_errmsg(st));
+    json_decref(d);
+}
+
 static int unlock_cmd(int argc, char **argv)
 {
     struct cd_config cfg;
@@ -285,6 +301,7 @@ static int unlock_cmd(int argc, char **argv)
         } else {
             printf(was ? "agent %s unlocked\n" : "agent %s was not locked (failures reset)\n",
                    user);
+            audit_cli(st, "person", user, "unlocked");
         }
     }
     store_close(st);
@@ -315,6 +332,7 @@ static int reviewer_cmd(int argc, char **argv)
             rc = UA_DB;
         } else {
             printf("agent %s is a knowledge reviewer\n", user);
+            audit_cli(st, "role", user, "granted knowledge_reviewer");
         }
     }
     store_close(st);
@@ -363,6 +381,54 @@ static int lockouts_cmd(int argc, char **argv)
     return rc;
 }
 
+/* chatdesk audit verify | chatdesk audit purge DAYS */
+static int audit_cmd(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    int verify = strcmp(sub, "verify") == 0, purge = strcmp(sub, "purge") == 0;
+    if (!verify && !purge) {
+        fprintf(stderr, "usage: chatdesk audit verify | purge DAYS"
+                        " [--db CONNINFO | --config FILE]\n");
+        return UA_USAGE;
+    }
+    struct cd_config cfg;
+    const char *days = NULL;
+    struct store *st = NULL;
+    int rc = admin_options(verify ? "audit verify" : "audit purge", argc - 1, argv + 1, purge,
+                           &cfg, &days);
+    if (rc == UA_OK)
+        rc = admin_store("audit", &cfg, &st);
+    if (rc == UA_OK && verify) {
+        struct store_audit_check c;
+        if (store_audit_verify(st, &c)) {
+            fprintf(stderr, "chatdesk audit verify: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else if (c.ok) {
+            printf("audit log: %lld rows checked, the chain is whole\n", (long long)c.rows);
+        } else {
+            printf("audit log: BROKEN: %s\n", c.why);
+            rc = UA_BROKEN;
+        }
+    } else if (rc == UA_OK) {
+        char *end = NULL;
+        long d = strtol(days, &end, 10);
+        int n = 0;
+        if (!*days || *end || d < 1 || d > 36500) {
+            fprintf(stderr, "chatdesk audit purge: DAYS is a whole number 1..36500\n");
+            rc = UA_USAGE;
+        } else if (store_audit_purge(st, (int)d, &n)) {
+            fprintf(stderr, "chatdesk audit purge: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("audit log: %d rows older than %ld days deleted\n", n, d);
+            audit_cli(st, "audit", "audit_log", "purged");
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
 /* ---- the daemon ---------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -375,6 +441,8 @@ int main(int argc, char **argv)
         return lockouts_cmd(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "reviewer") == 0)
         return reviewer_cmd(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "audit") == 0)
+        return audit_cmd(argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

@@ -1318,6 +1318,57 @@ test('an anonymous hello flood from one address is limited and stores nothing', 
   }
 });
 
+test('audit: reading a ticket and opening an article leave chained rows; an edited row is named by chatdesk audit verify; only admins read the log', { timeout: 90000 }, async () => {
+  const [r, number] = await ticketOf();
+  const a = await agent('agent1');
+  const tr = await a.request({ type: 'open', ticket: number });
+  assert.equal(tr.type, 'transcript', JSON.stringify(tr));
+  const u = await requester();
+  const d = await u.request({ type: 'doc', item: 'KB-0001' });
+  assert.equal(d.type, 'doc', JSON.stringify(d));
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE action = 'read' AND object_type = 'ticket'
+    AND object_id = $1 AND actor_role = 'agent' AND address = '127.0.0.1'`, number), '1');
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE action = 'read' AND object_type = 'knowledge'
+    AND object_id = 'KB-0001' AND actor_role = 'requester'`), '1');
+  const verify = () => run(CHATDESK, ['audit', 'verify', '--db', conninfo]);
+  let v = await verify();
+  assert.equal(v.code, 0, v.stderr + v.stdout);
+  assert.match(v.stdout, /chain is whole/);
+  // someone with database access edits a row: verify names it and fails
+  const id = await sqlOne(`SELECT id FROM audit_log WHERE object_id = $1 ORDER BY id LIMIT 1`, number);
+  const edit = (to) => sql(`BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard;
+    UPDATE audit_log SET object_id = '${to}' WHERE id = ${Number(id)};
+    ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard; COMMIT`);
+  await edit('INC-999999');
+  v = await verify();
+  assert.equal(v.code, 4, v.stderr + v.stdout);
+  assert.match(v.stdout, new RegExp(`row ${id} was changed`));
+  await edit(number); // put back exactly: whole again
+  v = await verify();
+  assert.equal(v.code, 0, v.stdout);
+  // the log is for administrators: an agent's token gets 403, an admin's the rows
+  const login = async (username, password) => {
+    const res = await fetch(`${base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }) });
+    assert.equal(res.status, 201);
+    return (await res.json()).token;
+  };
+  const q = `${base}/api/v1/audit?object_type=ticket&object_id=${number}`;
+  const agentToken = await login('agent2', AGENTS.agent2);
+  assert.equal((await fetch(q, { headers: { authorization: `Bearer ${agentToken}` } })).status, 403);
+  await sql(`UPDATE people SET role = 'admin' WHERE username = 'agent2'`);
+  const res = await fetch(q, { headers: { authorization: `Bearer ${agentToken}` } });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual(body.items.map((i) => [i.action, i.actor_role, i.address]), [['read', 'agent', '127.0.0.1']]);
+  await sql(`UPDATE people SET role = 'agent' WHERE username = 'agent2'`);
+  // reading the log is itself a row
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE object_type = 'audit' AND action = 'read'`), '1');
+  await r.close();
+  await a.close();
+  await u.close();
+});
+
 test('stops cleanly on SIGTERM', { timeout: 60000 }, async () => {
   const c = await requester(); // a connection open while stopping
   const e = await stopDaemon(daemon);
