@@ -556,3 +556,51 @@ test('an off-topic question: the chat says it has nothing good and offers a pers
   await page.locator('#escalate-form').waitFor({ state: 'visible' });
   noProblems(problems);
 });
+
+test('problem management, configuration items and the audit page, from the agent page', async (t) => {
+  const { page, problems } = await openPage(t);
+  await agentLogin(page);
+  await page.getByTestId('to-problems').click();
+  await page.getByTestId('problem-list').waitFor({ state: 'attached' });
+  // a new problem, its root cause and workaround saved
+  await page.getByTestId('new-summary').fill('外发邮件队列积压 <b>粗体</b>');
+  await page.getByTestId('new-submit').click();
+  await page.getByTestId('problem-view').waitFor();
+  const number = (await text(page.getByTestId('problem-number'))).split(' ')[0];
+  assert.match(number, /^PRB-\d{6}$/);
+  assert.equal(await page.locator('[data-testid=problem-number] b').count(), 0, 'text, not HTML');
+  assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'new');
+  await page.getByTestId('f-root').fill('反垃圾网关对 163 限速');
+  await page.getByTestId('f-workaround').fill('改走备用出口');
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '已保存');
+  await page.locator('[data-testid=problem-event][data-type=edited]').waitFor();
+  // a ticket that does not exist: a clear message, nothing linked
+  await page.getByTestId('link-ticket').fill('INC-999999');
+  await page.getByTestId('link-submit').click();
+  await page.waitForFunction(() => /未能关联/.test(document.querySelector('[data-testid=problem-message]').textContent));
+  assert.equal(await page.getByTestId('incident').count(), 0);
+  // the known error drafted into the knowledge lifecycle; then resolved
+  await page.getByTestId('draft-known-error').click();
+  await page.getByTestId('known-error-link').waitFor();
+  assert.match(await text(page.getByTestId('known-error-link')), /^KE-D\d{6}$/);
+  assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'known_error');
+  await page.getByTestId('step-resolved').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'resolved');
+  // a configuration item the problem refers to
+  await page.goto(base + '/cis.html');
+  await page.getByTestId('new-ci-name').fill('邮件网关 mail-gw');
+  await page.getByTestId('new-ci-type').selectOption('server');
+  await page.getByTestId('new-ci-submit').click();
+  await page.getByTestId('ci-view').waitFor();
+  await page.locator('#ref-kind').selectOption('problem');
+  await page.locator('#ref-id').fill(number);
+  await page.getByTestId('ref-submit').click();
+  await page.locator(`[data-testid=ci-ref]`).filter({ hasText: number }).waitFor();
+  // the audit log is for administrators: an agent is told so
+  await page.goto(base + '/audit.html');
+  await page.waitForFunction(() => /只有管理员/.test(document.querySelector('[data-testid=page-error]').textContent));
+  assert.equal(await page.getByTestId('audit-row').count(), 0);
+  // the refused link (404) and the audit log (403) show in the console as failed loads
+  noProblems(problems.filter((p) => !/status of 40[34]/.test(p)));
+});
