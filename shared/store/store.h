@@ -21,6 +21,7 @@
  *   store_ci.h       configuration items, their relations and what refers
  *                    to them (tickets, problems, knowledge)
  *   store_audit.h    the hash-chained data-access audit log
+ *   store_report.h   the key indicators over a period, from event rows
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -41,5 +42,6 @@
 #include "store_kuse.h"
 #include "store_ci.h"
 #include "store_audit.h"
+#include "store_report.h"
 
 #endif
