@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "config.h"
 #include "kb_log.h"
+#include "kb_lws.h"
 #include "store.h"
 #include "ws.h"
 #include "kb_util.h"
@@ -21,21 +22,16 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static cd_server *volatile server; /* for the signal handler */
-
-/* Only sets the flag and writes to lws's wake-up pipe. */
-static void on_signal(int sig)
+static int service(void *s)
 {
-    (void)sig;
-    stop = 1;
-    cd_server *s = server;
-    if (s)
-        cd_server_wake(s);
+    return cd_server_service(s);
 }
 
-/* Applies the migrations in dir on conninfo. Returns 0, or -1 with a
- * message in err. */
+static void wake(void *s)
+{
+    cd_server_wake(s);
+}
+
 static int migrate(const char *conninfo, const char *dir, int *applied, char *err,
                    size_t errlen)
 {
@@ -407,32 +403,11 @@ int main(int argc, char **argv)
         cd_config_fin(&cfg);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    server = s;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    int v6 = strchr(cfg.host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "",
-           cd_server_port(s));
-    fflush(stdout);
     kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
-
-    rc = 0;
-    while (!stop)
-        if (cd_server_service(s)) {
-            kb_err("the service loop failed");
-            rc = 1;
-            break;
-        }
+    rc = kb_lws_serve(cfg.host, cd_server_port(s), service, wake, s);
     /* the count of Argon2id checks tells how much hashing logins cost
      * (the e2e tests read it) */
     kb_info("shutting down after %lu password checks", auth_verify_count());
-    server = NULL;
     cd_server_free(s);
     cd_config_fin(&cfg);
     return rc;
