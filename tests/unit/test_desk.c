@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "pgtest.h"
+#include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
 #include "../../chatdesk/proto.h"
@@ -47,50 +47,9 @@ static struct {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The first column of the first row of sql (one optional text parameter)
- * as a number (NULL: -1). */
-static long long q_ll(const char *sql, const char *a)
-{
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, msg);
-    }
-    long long x = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return x;
-}
-
-static const char *q_str(const char *sql, const char *a)
-{
-    static char buf[2048];
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, msg);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
-
-static void q_exec(const char *sql, const char *a)
-{
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok)
-        fail_msg("SQL failed: %s: %s", sql, msg);
-}
+#define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
+#define q_str(sql, a) pgs_str(g.pg, sql, a, NULL)
+#define q_exec(sql, a) pgs_exec(g.pg, sql, a, NULL)
 
 /* The frames of one request, parsed. */
 struct reply {
