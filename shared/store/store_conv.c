@@ -280,19 +280,17 @@ int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, cons
     if (rc)
         return rc;
     struct params p = {0};
-    int rows = 0;
     p_i64(&p, conv);
     p_str(&p, doc_id);
     p_str(&p, kind);
     p_str(&p, title);
-    rc = st_exec(s,
-                 "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
-                 " SELECT id, $2, $3, $4 FROM conversations WHERE id = $1"
-                 " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
-                 " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
-                 &p, &rows);
-    if (rc == 0 && rows == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no conversation %lld", (long long)conv);
+    rc = st_exec_found(
+        s,
+        "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
+        " SELECT id, $2, $3, $4 FROM conversations WHERE id = $1"
+        " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
+        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
+        &p, "no conversation %lld", (long long)conv);
     return st_finish(s, rc);
 }
 
@@ -389,16 +387,13 @@ int store_feedback(struct store *s, int64_t conv, int64_t requester_id, const ch
         rc = st_seterr(s, STORE_EINVALID, "conversation %lld is %s", (long long)conv, c.status);
     if (rc == 0) {
         struct params p = {0};
-        int rows = 0;
         p_i64(&p, conv);
         p_str(&p, doc_id);
         p_bool(&p, helpful);
-        rc = st_exec(s,
-                     "UPDATE conversation_suggestions SET helpful = $3"
-                     " WHERE conversation_id = $1 AND doc_id = $2",
-                     &p, &rows);
-        if (rc == 0 && rows == 0)
-            rc = st_seterr(s, STORE_ENOTFOUND, "%s was not suggested in conversation %lld",
+        rc = st_exec_found(s,
+                           "UPDATE conversation_suggestions SET helpful = $3"
+                           " WHERE conversation_id = $1 AND doc_id = $2",
+                           &p, "%s was not suggested in conversation %lld",
                            doc_id ? doc_id : "(null)", (long long)conv);
     }
     if (rc == 0 && helpful && strcmp(c.status, "open") == 0) {
