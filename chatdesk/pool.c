@@ -109,12 +109,10 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
             return -1;
         }
     }
-    for (int i = 0; i < p->nworkers; i++) {
-        struct worker *w = &p->workers[i];
-        if (kb_workq_spawn(p->q, worker_main, w, err, errlen)) {
-            pool_free(p);
-            return -1;
-        }
+    if (kb_workq_spawn_all(p->q, worker_main, p->workers, sizeof *p->workers, p->nworkers, err,
+                           errlen)) {
+        pool_free(p);
+        return -1;
     }
     *out = p;
     return 0;
@@ -133,20 +131,21 @@ struct desk_job *pool_take_done(cd_pool *p)
 struct desk_job *pool_stop(cd_pool *p)
 {
     kb_workq_join(p->q);
-    /* done jobs first, then each stage's queue */
     return kb_workq_drain_list(p->q, offsetof(struct desk_job, next));
+}
+
+static void job_drop(void *arg, void *job)
+{
+    (void)arg;
+    pool_job_free(job);
 }
 
 void pool_free(cd_pool *p)
 {
     if (!p)
         return;
-    struct desk_job *left = pool_stop(p);
-    while (left) {
-        struct desk_job *next = left->next;
-        pool_job_free(left);
-        left = next;
-    }
+    kb_workq_join(p->q);
+    kb_workq_drain(p->q, job_drop, NULL);
     for (int i = 0; i < p->nworkers; i++)
         desk_free(p->workers[i].desk);
     free(p->workers);

@@ -114,12 +114,10 @@ int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
     svc_refresh(p->workers[0].searcher, p->cache); /* index metrics, cache revision */
     metrics_workers(p->nworkers);
 
-    for (int i = 0; i < p->nworkers; i++) {
-        struct worker *w = &p->workers[i];
-        if (kb_workq_spawn(p->q, worker_main, w, err, errlen)) {
-            pool_free(p);
-            return -1;
-        }
+    if (kb_workq_spawn_all(p->q, worker_main, p->workers, sizeof *p->workers, p->nworkers, err,
+                           errlen)) {
+        pool_free(p);
+        return -1;
     }
     *out = p;
     return 0;
@@ -138,20 +136,21 @@ struct sd_job *pool_take_done(sd_pool *p)
 struct sd_job *pool_stop(sd_pool *p)
 {
     kb_workq_join(p->q);
-    /* done jobs first, then each stage's queue */
     return kb_workq_drain_list(p->q, offsetof(struct sd_job, next));
+}
+
+static void job_drop(void *arg, void *job)
+{
+    (void)arg;
+    pool_job_free(job);
 }
 
 void pool_free(sd_pool *p)
 {
     if (!p)
         return;
-    struct sd_job *left = pool_stop(p);
-    while (left) {
-        struct sd_job *next = left->next;
-        pool_job_free(left);
-        left = next;
-    }
+    kb_workq_join(p->q);
+    kb_workq_drain(p->q, job_drop, NULL);
     for (int i = 0; i < p->nworkers; i++)
         kb_searcher_free(p->workers[i].searcher);
     free(p->workers);

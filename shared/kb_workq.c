@@ -226,6 +226,15 @@ int kb_workq_spawn(kb_workq *q, void *(*fn)(void *), void *arg, char *err, size_
     return 0;
 }
 
+int kb_workq_spawn_all(kb_workq *q, void *(*fn)(void *), void *workers, size_t size, int n,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (kb_workq_spawn(q, fn, (char *)workers + (size_t)i * size, err, errlen))
+            return -1;
+    return 0;
+}
+
 void kb_workq_join(kb_workq *q)
 {
     kb_workq_stop(q);

@@ -63,6 +63,11 @@ int kb_workq_thread(pthread_t *t, void *(*fn)(void *), void *arg, char *err, siz
  * (the threads started before stay running until kb_workq_join). */
 int kb_workq_spawn(kb_workq *q, void *(*fn)(void *), void *arg, char *err, size_t errlen);
 
+/* kb_workq_spawn for each of n workers: fn(&workers[i]), the array's
+ * elements being size bytes each. Returns 0, or -1 with a message in err. */
+int kb_workq_spawn_all(kb_workq *q, void *(*fn)(void *), void *workers, size_t size, int n,
+                       char *err, size_t errlen);
+
 /* kb_workq_stop, then waits for every thread kb_workq_spawn started (the
  * first call; later ones only stop). */
 void kb_workq_join(kb_workq *q);
