@@ -604,16 +604,6 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     }
 
     struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.user = s;
-    s->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
-    if (!s->ctx) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets context");
-        cd_server_free(s);
-        return -1;
-    }
-
     /* clients without Sec-WebSocket-Protocol get our protocol */
     s->pvo_default.name = "default";
     s->pvo_default.value = "1";
@@ -642,20 +632,16 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     info.protocols = protocols;
     info.pvo = &s->pvo;
     info.mounts = s->www_root ? &s->mount : &s->api_mount;
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come from admit() */
     info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.vhost_name = "chatdesk";
     info.retry_and_idle_policy = &s->retry;
     info.keepalive_timeout = 30;
-    s->vh = lws_create_vhost(s->ctx, &info);
-    if (!s->vh) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
-        cd_server_free(s);
-        return -1;
-    }
     /* the caps count the descriptors left now that PostgreSQL, the index,
      * the workers and lws hold theirs */
-    if (kb_lws_watch(&s->net, s->ctx, s->vh, "chatdesk-listen", &cfg->net, err, errlen)) {
+    int rc = kb_lws_start(&s->net, s, 0, &info, "chatdesk-listen", &cfg->net, err, errlen);
+    s->ctx = s->net.ctx;
+    s->vh = s->net.vh;
+    if (rc) {
         cd_server_free(s);
         return -1;
     }

@@ -545,31 +545,17 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
         return -1;
     }
 
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.user = h;
-    info.pt_serv_buf_size = 32 * 1024; /* bytes per read */
-    h->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
-    if (!h->ctx) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets context");
-        http_free(h);
-        return -1;
-    }
-
-    memset(&info, 0, sizeof info);
-    info.protocols = protocols;
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
-    info.vhost_name = "searchd";
-    h->vh = lws_create_vhost(h->ctx, &info);
-    if (!h->vh) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
-        http_free(h);
-        return -1;
-    }
     /* the caps count the descriptors left now that the index, the workers
      * and lws hold theirs */
-    if (kb_lws_watch(&h->net, h->ctx, h->vh, "searchd-listen", &cfg->net, err, errlen)) {
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.protocols = protocols;
+    info.vhost_name = "searchd";
+    int rc = kb_lws_start(&h->net, h, 32 * 1024 /* bytes per read */, &info, "searchd-listen",
+                          &cfg->net, err, errlen);
+    h->ctx = h->net.ctx;
+    h->vh = h->net.vh;
+    if (rc) {
         http_free(h);
         return -1;
     }

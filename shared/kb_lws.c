@@ -69,14 +69,30 @@ int kb_lws_listen(struct kb_lws *l, const char *host, int port, int *bound_port,
     return 0;
 }
 
-int kb_lws_watch(struct kb_lws *l, struct lws_context *ctx, struct lws_vhost *vh,
-                 const char *protocol, const struct kb_net_config *nc, char *err, size_t errlen)
+int kb_lws_start(struct kb_lws *l, void *user, int pt_serv_buf_size,
+                 struct lws_context_creation_info *vh, const char *listen_protocol,
+                 const struct kb_net_config *nc, char *err, size_t errlen)
 {
-    l->ctx = ctx;
-    l->vh = vh;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.user = user;
+    info.pt_serv_buf_size = (unsigned)pt_serv_buf_size;
+    l->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
+    if (!l->ctx) {
+        kb_seterr(err, errlen, "cannot create the libwebsockets context");
+        return -1;
+    }
+    vh->port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    l->vh = lws_create_vhost(l->ctx, vh);
+    if (!l->vh) {
+        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
+        return -1;
+    }
     lws_sock_file_fd_type lfd;
     lfd.filefd = l->lfd;
-    l->lwsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, lfd, protocol, NULL);
+    l->lwsi = lws_adopt_descriptor_vhost(l->vh, LWS_ADOPT_RAW_FILE_DESC, lfd, listen_protocol,
+                                         NULL);
     l->adopted = 1; /* adopted, or closed by lws on failure */
     if (!l->lwsi) {
         kb_seterr(err, errlen, "cannot watch the listening socket");

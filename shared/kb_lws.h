@@ -76,13 +76,18 @@ void kb_lws_init(struct kb_lws *l, const struct kb_lws_ops *ops, const struct kb
 int kb_lws_listen(struct kb_lws *l, const char *host, int port, int *bound_port, char *err,
                   size_t errlen);
 
-/* Adopts the listening socket into vh under protocol (whose callback
- * calls kb_lws_listen_event), opens the spare descriptor and sets the caps
- * from nc and the descriptors left now (logged when they allow fewer than
- * max_connections). Call once everything else the daemon keeps open is
- * open. Returns 0, or -1 with a message in err. */
-int kb_lws_watch(struct kb_lws *l, struct lws_context *ctx, struct lws_vhost *vh,
-                 const char *protocol, const struct kb_net_config *nc, char *err, size_t errlen);
+/* Creates the lws context (explicit vhosts; user as its user data;
+ * pt_serv_buf_size bytes per read, 0: lws's default) into l->ctx and the
+ * one vhost vh describes (its port set to no listening: connections come
+ * from the accept loop) into l->vh, then adopts the listening socket under
+ * listen_protocol (whose callback calls kb_lws_listen_event), opens the
+ * spare descriptor and sets the caps from nc and the descriptors left now
+ * (logged when they allow fewer than max_connections). Call once
+ * everything else the daemon keeps open is open. Returns 0, or -1 with a
+ * message in err; either way the caller destroys l->ctx when not NULL. */
+int kb_lws_start(struct kb_lws *l, void *user, int pt_serv_buf_size,
+                 struct lws_context_creation_info *vh, const char *listen_protocol,
+                 const struct kb_net_config *nc, char *err, size_t errlen);
 
 /* The listening socket's protocol callback: accepts on
  * LWS_CALLBACK_RAW_RX_FILE, forgets the wsi on LWS_CALLBACK_RAW_CLOSE_FILE.
