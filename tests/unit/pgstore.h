@@ -115,13 +115,14 @@ static inline int pgs_teardown(struct pgs *p)
     return pgt_destroy(p->dir);
 }
 
-/* A requester "Requester N" (email may be NULL). */
-static inline int64_t pgs_requester(struct pgs *p, const char *email)
+/* A requester named name (NULL: "Requester N") with email (may be NULL). */
+static inline int64_t pgs_requester(struct pgs *p, const char *name, const char *email)
 {
     int64_t id = 0;
-    char name[32];
-    snprintf(name, sizeof name, "Requester %d", ++p->people);
-    PGS_OK(p->s, store_requester_create(p->s, name, email, &id));
+    char made[32];
+    snprintf(made, sizeof made, "Requester %d", ++p->people);
+    PGS_OK(p->s, store_requester_create(p->s, name ? name : made, email, &id));
+    assert_true(id > 0);
     return id;
 }
 
@@ -133,6 +134,7 @@ static inline int64_t pgs_agent(struct pgs *p, const char *prefix, const char *d
     char user[32];
     snprintf(user, sizeof user, "%s%d", prefix, ++p->people);
     PGS_OK(p->s, store_agent_create(p->s, user, display ? display : user, p->pwhash, &id));
+    assert_true(id > 0);
     return id;
 }
 

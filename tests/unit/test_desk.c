@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "pgstore.h"
+#include "pgdesk.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
 #include "../../chatdesk/proto.h"
@@ -34,16 +35,7 @@
 #define MIGRATIONS PGT_MIGRATIONS
 #define VPN_TEXT "我的电脑连不上VPN了，提示错误809"
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    char index[320];
-    kb_lexicon *lx;
-    struct desk_config cfg;
-    struct desk *d;
-    PGconn *pg;
-    int people;
-} g;
+static struct pgdesk g;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -262,37 +254,13 @@ static void do_nothing_then(struct desk_client *c, const char *json)
 static int group_setup(void **state)
 {
     (void)state;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbdesk", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    if (pgt_index(g.dir, g.index, sizeof g.index))
-        return -1;
-    struct store *st;
-    char err[KB_ERR_MAX];
-    if (store_open(g.conninfo, &st, err, sizeof err) || store_migrate(st, MIGRATIONS, NULL)) {
-        fprintf(stderr, "migrations failed: %s\n", st ? store_errmsg(st) : err);
-        store_close(st);
-        return -1;
-    }
-    store_close(st);
-    g.lx = kb_lexicon_new_builtin();
-    desk_config_default(&g.cfg);
-    if (desk_new(g.conninfo, g.index, g.lx, &g.cfg, &g.d, err, sizeof err)) {
-        fprintf(stderr, "desk_new: %s\n", err);
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    return PQstatus(g.pg) == CONNECTION_OK ? 0 : -1;
+    return pgdesk_setup(&g, "kbdesk", NULL);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    desk_free(g.d);
-    kb_lexicon_free(g.lx);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    return pgdesk_teardown(&g);
 }
 
 /* ---- sign-in ------------------------------------------------------------ */

@@ -68,23 +68,12 @@ static void q_fails(const char *sql, const char *state)
 
 static int64_t mk_requester(const char *name)
 {
-    int64_t id = 0;
     char email[64];
-    snprintf(email, sizeof email, "user%d@example.cn", ++g.people);
-    OK(store_requester_create(g.s, name, email, &id));
-    assert_true(id > 0);
-    return id;
+    snprintf(email, sizeof email, "user%d@example.cn", g.people + 1); /* pgs_requester counts */
+    return pgs_requester(&g, name, email);
 }
 
-static int64_t mk_agent(const char *name)
-{
-    int64_t id = 0;
-    char user[32];
-    snprintf(user, sizeof user, "agent%d", ++g.people);
-    OK(store_agent_create(g.s, user, name, g.pwhash, &id));
-    assert_true(id > 0);
-    return id;
-}
+#define mk_agent(name) pgs_agent(&g, "agent", name)
 
 /* A conversation of requester with one message, escalated. */
 static void mk_ticket(int64_t requester, int impact, int urgency, struct store_ticket *t)

@@ -35,15 +35,9 @@ static struct pgs g;
 #define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
 #define OK(call) PGS_OK(g.s, call)
 
-static int64_t mk_requester(void)
-{
-    return pgs_requester(&g, NULL);
-}
+#define mk_requester() pgs_requester(&g, NULL, NULL)
+#define mk_agent() pgs_agent(&g, "tagent", NULL)
 
-static int64_t mk_agent(void)
-{
-    return pgs_agent(&g, "tagent", NULL);
-}
 static long long events_of(const char *number)
 {
     return q_ll("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
