@@ -138,4 +138,30 @@ static inline int64_t pgs_agent(struct pgs *p, const char *prefix, const char *d
     return id;
 }
 
+#ifdef PGS_ONE_GROUP
+/* A test file whose group is the one `static struct pgs g` defines
+ * PGS_ONE_GROUP before including this and writes PGS_GROUP(prefix) once:
+ * the group, its cmocka setup and teardown
+ * (group_setup, group_teardown: a cluster in prefix.XXXXXX), and short
+ * names for one-parameter queries (q_str, q_ll), store calls that must
+ * succeed (OK) and people (mk_requester, mk_agent). */
+#define PGS_GROUP(prefix)                                                                   \
+    static struct pgs g;                                                                    \
+    static int group_setup(void **state)                                                    \
+    {                                                                                       \
+        (void)state;                                                                        \
+        return pgs_setup(&g, prefix);                                                       \
+    }                                                                                       \
+    static int group_teardown(void **state)                                                 \
+    {                                                                                       \
+        (void)state;                                                                        \
+        return pgs_teardown(&g);                                                            \
+    }
+#define q_str(sql, a) pgs_str(g.pg, sql, a, NULL)
+#define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
+#define OK(call) PGS_OK(g.s, call)
+#define mk_requester() pgs_requester(&g, NULL, NULL)
+#define mk_agent() pgs_agent(&g, "tagent", NULL)
+#endif
+
 #endif

@@ -23,33 +23,12 @@
 #include "../../chatdesk/auth.h"
 #include "kb_doc.h"
 #include "store.h"
+#define PGS_ONE_GROUP
 #include "pgstore.h"
 
 
-static struct pgs g;
+PGS_GROUP("kbknow")
 
-/* ---- helpers ------------------------------------------------------------ */
-
-#define q_str(sql, a) pgs_str(g.pg, sql, a, NULL)
-#define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
-#define OK(call) PGS_OK(g.s, call)
-
-#define mk_requester() pgs_requester(&g, NULL, NULL)
-#define mk_agent() pgs_agent(&g, "tagent", NULL)
-
-/* ---- setup ---------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pgs_setup(&g, "kbknow");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pgs_teardown(&g);
-}
 /* ---- helpers of this file ------------------------------------------------- */
 
 static long long events_of(const char *doc_id)

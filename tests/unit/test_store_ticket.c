@@ -21,22 +21,14 @@
 
 #include <libpq-fe.h>
 
+#define PGS_ONE_GROUP
 #include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "store.h"
 
 #define MIGRATIONS PGT_MIGRATIONS
 
-static struct pgs g;
-
-/* ---- helpers ------------------------------------------------------------ */
-
-#define q_str(sql, a) pgs_str(g.pg, sql, a, NULL)
-#define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
-#define OK(call) PGS_OK(g.s, call)
-
-#define mk_requester() pgs_requester(&g, NULL, NULL)
-#define mk_agent() pgs_agent(&g, "tagent", NULL)
+PGS_GROUP("kbticket")
 
 static long long events_of(const char *number)
 {
@@ -45,19 +37,6 @@ static long long events_of(const char *number)
                 number);
 }
 
-/* ---- setup ---------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return pgs_setup(&g, "kbticket");
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    return pgs_teardown(&g);
-}
 /* ---- the table itself ------------------------------------------------------ */
 
 static const char *const statuses[] = {"new", "assigned", "resolved", "reopened", "closed"};
