@@ -79,7 +79,6 @@ struct cd_server {
     cd_pool *pool;
     hub *hub;
     char *www_root;
-    int port;
     /* the origins of the pages as served, "http://127.0.0.1:8081,..." (NULL
      * when listening on every address: then the request's Host decides) */
     char *own_origins;
@@ -598,7 +597,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     }
 
     /* the listening socket is ours (see the top of the file) */
-    if (kb_lws_listen(&s->net, cfg->host, cfg->port, &s->port, err, errlen)) {
+    if (kb_lws_listen(&s->net, cfg->host, cfg->port, err, errlen)) {
         cd_server_free(s);
         return -1;
     }
@@ -645,27 +644,16 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
         cd_server_free(s);
         return -1;
     }
-    s->own_origins = own_origins(cfg->host, s->port);
+    s->own_origins = own_origins(cfg->host, s->net.port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
     *out = s;
     return 0;
 }
 
-int cd_server_port(const cd_server *s)
+struct kb_lws *cd_server_net(cd_server *s)
 {
-    return s->port;
-}
-
-int cd_server_service(cd_server *s)
-{
-    return lws_service(s->ctx, 0) < 0 ? -1 : 0;
-}
-
-void cd_server_wake(cd_server *s)
-{
-    if (s && s->ctx)
-        lws_cancel_service(s->ctx);
+    return &s->net;
 }
 
 void cd_server_free(cd_server *s)

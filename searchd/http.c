@@ -99,7 +99,6 @@ struct sd_http {
     sd_pool *pool;
     sd_cache *cache; /* owned; NULL when off (outlives the pool) */
     char *www_root; /* realpath of cfg->www, or NULL */
-    int port;
     struct kb_lws net;  /* accepting (see the top of the file) */
     struct kb_lws_ops net_ops;
     unsigned long long next_id;
@@ -540,7 +539,7 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     }
 
     /* the listening socket is ours (see the top of the file) */
-    if (kb_lws_listen(&h->net, cfg->host, cfg->port, &h->port, err, errlen)) {
+    if (kb_lws_listen(&h->net, cfg->host, cfg->port, err, errlen)) {
         http_free(h);
         return -1;
     }
@@ -563,20 +562,9 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     return 0;
 }
 
-int http_port(const sd_http *h)
+struct kb_lws *http_net(sd_http *h)
 {
-    return h->port;
-}
-
-int http_service(sd_http *h)
-{
-    return lws_service(h->ctx, 0) < 0 ? -1 : 0;
-}
-
-void http_wake(sd_http *h)
-{
-    if (h && h->ctx)
-        lws_cancel_service(h->ctx);
+    return &h->net;
 }
 
 void http_free(sd_http *h)

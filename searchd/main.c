@@ -10,16 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 
-static int service(void *h)
-{
-    return http_service(h);
-}
-
-static void wake(void *h)
-{
-    http_wake(h);
-}
-
 int main(int argc, char **argv)
 {
     struct sd_config cfg;
@@ -41,7 +31,7 @@ int main(int argc, char **argv)
         return 1;
     }
     kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
-    rc = kb_lws_serve(cfg.host, http_port(h), service, wake, h);
+    rc = kb_lws_serve(cfg.host, http_net(h));
     kb_info("shutting down");
     http_free(h);
     sd_config_fin(&cfg);

@@ -59,10 +59,9 @@ void kb_lws_init(struct kb_lws *l, const struct kb_lws_ops *ops, const struct kb
         kb_info("RLIMIT_NOFILE: %ld descriptors (asked for %ld)", got, want);
 }
 
-int kb_lws_listen(struct kb_lws *l, const char *host, int port, int *bound_port, char *err,
-                  size_t errlen)
+int kb_lws_listen(struct kb_lws *l, const char *host, int port, char *err, size_t errlen)
 {
-    if (kb_net_listen(host, port, &l->lfd, bound_port, err, errlen)) {
+    if (kb_net_listen(host, port, &l->lfd, &l->port, err, errlen)) {
         l->lfd = -1;
         return -1;
     }
@@ -263,25 +262,22 @@ const char *kb_lws_metrics_forbidden(const struct kb_net_config *nc)
 
 /* the loop kb_lws_serve runs, for its signal handler */
 static volatile sig_atomic_t serve_stop;
-static void (*volatile serve_wake)(void *);
-static void *volatile serve_ud;
+static struct lws_context *volatile serve_ctx;
 
-/* Only sets the flag and wakes the loop. */
+/* Only sets the flag and writes to lws's wake-up pipe. */
 static void on_signal(int sig)
 {
     (void)sig;
     serve_stop = 1;
-    void (*wake)(void *) = serve_wake;
-    if (wake)
-        wake(serve_ud);
+    struct lws_context *ctx = serve_ctx;
+    if (ctx)
+        lws_cancel_service(ctx);
 }
 
-int kb_lws_serve(const char *host, int port, int (*service)(void *), void (*wake)(void *),
-                 void *ud)
+int kb_lws_serve(const char *host, struct kb_lws *l)
 {
     serve_stop = 0;
-    serve_ud = ud;
-    serve_wake = wake;
+    serve_ctx = l->ctx;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -291,15 +287,15 @@ int kb_lws_serve(const char *host, int port, int (*service)(void *), void (*wake
     sigaction(SIGINT, &sa, NULL);
 
     int v6 = strchr(host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
     fflush(stdout);
     int rc = 0;
     while (!serve_stop)
-        if (service(ud)) {
+        if (lws_service(l->ctx, 0) < 0) {
             kb_err("the service loop failed");
             rc = 1;
             break;
         }
-    serve_wake = NULL;
+    serve_ctx = NULL;
     return rc;
 }

@@ -50,6 +50,7 @@ struct kb_lws {
     struct lws_context *ctx;
     struct lws_vhost *vh;
     int lfd;            /* the listening socket, -1 when none (lws owns it once adopted) */
+    int port;           /* the port it is bound to */
     struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
     int adopted;        /* lws took lfd (and closes it) */
     int spare;          /* reserved descriptor for kb_net_accept, or -1 */
@@ -72,9 +73,9 @@ void kb_lws_log_setup(enum kb_log_level log_level);
 void kb_lws_init(struct kb_lws *l, const struct kb_lws_ops *ops, const struct kb_net_config *nc,
                  long extra_fds);
 
-/* Binds host:port (kb_net_listen). Returns 0, or -1 with a message in err. */
-int kb_lws_listen(struct kb_lws *l, const char *host, int port, int *bound_port, char *err,
-                  size_t errlen);
+/* Binds host:port (kb_net_listen; port 0: the kernel picks), the port
+ * bound into l->port. Returns 0, or -1 with a message in err. */
+int kb_lws_listen(struct kb_lws *l, const char *host, int port, char *err, size_t errlen);
 
 /* Creates the lws context (explicit vhosts; user as its user data;
  * pt_serv_buf_size bytes per read, 0: lws's default) into l->ctx and the
@@ -109,13 +110,12 @@ void kb_lws_stop(struct kb_lws *l);
  * listening socket if lws never took it and the spare, frees the caps. */
 void kb_lws_fin(struct kb_lws *l);
 
-/* A daemon's main loop: installs SIGTERM/SIGINT handlers (they only set
- * a flag and call wake(ud), which must be async-signal-safe, such as
- * lws_cancel_service), prints "listening on http://HOST:PORT" on stdout,
- * then calls service(ud) until a signal came. Returns 0, or 1 when
- * service failed (logged). One at a time per process. */
-int kb_lws_serve(const char *host, int port, int (*service)(void *), void (*wake)(void *),
-                 void *ud);
+/* A daemon's main loop over l (started): installs SIGTERM/SIGINT handlers
+ * (they only set a flag and wake the loop with lws_cancel_service), prints
+ * "listening on http://HOST:PORT" on stdout (host as configured, the port
+ * bound), then runs lws_service until a signal came. Returns 0, or 1 when
+ * the loop failed (logged). One at a time per process. */
+int kb_lws_serve(const char *host, struct kb_lws *l);
 
 /* The message of a 403 for /metrics under nc's metrics_access. Static. */
 const char *kb_lws_metrics_forbidden(const struct kb_net_config *nc);
