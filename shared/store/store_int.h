@@ -161,6 +161,13 @@ PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params 
  * code; *rows (may be NULL) gets the number of rows affected or returned. */
 int st_exec(struct store *s, const char *sql, const struct params *p, int *rows);
 
+/* st_exec for a statement that must touch a row: when it affects (or
+ * returns) none, STORE_ENOTFOUND with the message fmt, ... in s->err.
+ * Returns 0 or a STORE_E* code. */
+__attribute__((format(printf, 4, 5))) int st_exec_found(struct store *s, const char *sql,
+                                                        const struct params *p,
+                                                        const char *fmt, ...);
+
 /* The id of an INSERT ... RETURNING id into *id. Returns 0 or STORE_E*. */
 int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id);
 
@@ -185,12 +192,23 @@ int st_single(struct store *s, const char *op);
  * (unknown or disabled) or STORE_EDB. */
 int st_person_role(struct store *s, int64_t id, char role[STORE_WORD_MAX]);
 
+/* Inserts a requester (name and email may be NULL) into *id, inside the
+ * caller's transaction. Returns 0 or STORE_E*. */
+int st_requester_insert(struct store *s, const char *name, const char *email, int64_t *id);
+
 /* Is role "agent" or "admin"? */
 int st_is_staff(const char *role);
 
 /* Returns 0 if viewer may see what owner (a requester) owns: the owner or
  * an enabled agent or admin; else STORE_EFORBIDDEN (or STORE_EDB). */
 int st_may_view(struct store *s, int64_t owner, int64_t viewer);
+
+/* ---- sessions (store_session.c), inside the caller's transaction -------- */
+
+/* Inserts a session of person under token_hash living ttl_seconds (> 0).
+ * Returns 0 or STORE_E*. */
+int st_session_insert(struct store *s, int64_t person,
+                      const unsigned char token_hash[STORE_TOKEN_HASH_BYTES], int ttl_seconds);
 
 /* ---- conversations (store_conv.c), inside the caller's transaction ----- */
 

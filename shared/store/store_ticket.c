@@ -302,6 +302,42 @@ static int ticket_head(struct store *s, const char *number, int lock, struct tic
     return rc;
 }
 
+/* ticket_head (unlocked) of a ticket viewer may see (st_may_view). */
+static int viewed_head(struct store *s, const char *number, int64_t viewer,
+                       struct ticket_head *h)
+{
+    int rc = ticket_head(s, number, 0, h);
+    if (rc == 0)
+        rc = st_may_view(s, h->requester_id, viewer);
+    return rc;
+}
+
+/* Operation op: the rows of sql (its $1: the ticket's id) for a ticket
+ * viewer may see, in one transaction. Returns 0 and *out (caller clears),
+ * or STORE_E* with *out NULL. */
+static int ticket_rows(struct store *s, const char *op, const char *number, int64_t viewer,
+                       const char *sql, PGresult **out)
+{
+    struct ticket_head h;
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_begin(s, op);
+    if (rc)
+        return rc;
+    rc = viewed_head(s, number, viewer, &h);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, h.id);
+        r = st_run(s, &rc, sql, &p);
+    }
+    rc = st_finish(s, rc);
+    if (rc == 0)
+        *out = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
 int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const char *summary,
                    const char *category, int impact, int urgency, const struct store_sla *sla,
                    time_t now, struct store_ticket *out)
@@ -479,10 +515,7 @@ int store_ticket_access(struct store *s, const char *number, int64_t viewer_id)
     int rc = st_begin(s, "ticket_access");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
-    return st_finish(s, rc);
+    return st_finish(s, viewed_head(s, number, viewer_id, &h));
 }
 
 int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
@@ -493,9 +526,7 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
     int rc = st_single(s, "ticket_get");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
+    rc = viewed_head(s, number, viewer_id, &h);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, h.id);
@@ -774,24 +805,12 @@ int store_auto_close(struct store *s, int days, time_t now, int *closed)
 int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, store_link_cb cb,
                        void *arg)
 {
-    struct ticket_head h;
-    PGresult *r = NULL;
-    int rc = st_begin(s, "ticket_links");
-    if (rc)
-        return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, h.id);
-        r = st_run(s, &rc,
-                   "SELECT l.doc_id, l.relation, l.actor_id, p.name, " EPOCH("l.at")
-                   " FROM ticket_links l LEFT JOIN people p ON p.id = l.actor_id"
-                   " WHERE l.ticket_id = $1 ORDER BY l.at, l.doc_id, l.relation",
-                   &p);
-    }
-    rc = st_finish(s, rc);
+    PGresult *r;
+    int rc = ticket_rows(s, "ticket_links", number, viewer_id,
+                         "SELECT l.doc_id, l.relation, l.actor_id, p.name, " EPOCH("l.at")
+                         " FROM ticket_links l LEFT JOIN people p ON p.id = l.actor_id"
+                         " WHERE l.ticket_id = $1 ORDER BY l.at, l.doc_id, l.relation",
+                         &r);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_link l = {
             .doc_id = g_str(r, i, 0),
@@ -809,25 +828,13 @@ int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, s
 int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
                         store_event_cb cb, void *arg)
 {
-    struct ticket_head h;
-    PGresult *r = NULL;
-    int rc = st_begin(s, "ticket_events");
-    if (rc)
-        return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, h.id);
-        r = st_run(s, &rc,
-                   "SELECT e.id, e.actor_id, p.name, e.type, e.from_status, e.to_status,"
-                   " e.detail::text, " EPOCH("e.at")
-                   " FROM ticket_events e LEFT JOIN people p ON p.id = e.actor_id"
-                   " WHERE e.ticket_id = $1 ORDER BY e.id",
-                   &p);
-    }
-    rc = st_finish(s, rc);
+    PGresult *r;
+    int rc = ticket_rows(s, "ticket_events", number, viewer_id,
+                         "SELECT e.id, e.actor_id, p.name, e.type, e.from_status, e.to_status,"
+                         " e.detail::text, " EPOCH("e.at")
+                         " FROM ticket_events e LEFT JOIN people p ON p.id = e.actor_id"
+                         " WHERE e.ticket_id = $1 ORDER BY e.id",
+                         &r);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_event e = {
             .id = g_i64(r, i, 0),

@@ -16,12 +16,8 @@ import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems } from './lib.mjs';
 const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
@@ -67,49 +63,6 @@ function runWithInput(cmd, args, input, timeoutMs = 60000) {
   });
 }
 
-function startChatdesk(index, conninfo) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(CHATDESK, [
-      '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let settled = false;
-    const fail = (why) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const timer = setTimeout(() => fail('chatdesk printed no "listening on" line within 60 s'), 60000);
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
-    proc.stdout.on('data', (d) => {
-      out = (out + d).slice(-20000);
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] });
-      }
-    });
-    proc.on('error', (e) => fail(`chatdesk could not start: ${e.message}`));
-    proc.on('exit', (code, sig) => fail(`chatdesk exited early (${code ?? sig})`));
-  });
-}
-
-async function stopProc(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-chat-browser-'));
   // its own directory directly under /tmp: pg.sh hands it to the postgres user
@@ -125,14 +78,12 @@ before(async () => {
   assert.match(conninfo, /host=/, `pg.sh printed a conninfo: ${stdout}`);
   await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
   await runWithInput(CHATDESK, ['useradd', '--agent', AGENT2_USER, '--db', conninfo], `${AGENT2_PASS}\n`);
-  const started = await startChatdesk(index, conninfo);
+  const started = await startDaemon(CHATDESK, [
+    '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
+  ], 60000);
   chatdesk = started.proc;
   base = started.url;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -145,25 +96,9 @@ after(async () => {
 
 /* ---------- helpers ---------- */
 
-/* A fresh context (own storage) and page; collects page errors, console
- * errors (CSP violations show up there) and dialogs, which every test
- * checks at its end with noProblems(). */
-async function openPage(t, viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // a WebSocket the test itself cut shows up as a console error
-    if (m.type() === 'error' && !/WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { context, page, problems };
-}
-
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh page (lib.mjs); a WebSocket the test itself cut shows up as a
+ * console error. */
+const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /WebSocket/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
 /* The chat page, started with a name and an email. */

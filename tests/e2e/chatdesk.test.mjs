@@ -8,15 +8,14 @@
 // round trip marks "every earlier answer has arrived" on a connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { readdirSync } from 'node:fs';
-import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
+import { httpRaw, holdOpen, closeAll, waitFor, metric, refusedForNoFd, assertIdle, squeezeNofile,
+  metricsServed } from './conn.mjs';
 import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -995,10 +994,7 @@ test('caps: beyond max_connections every address is refused (reason total)', { t
     assert.match(r.reason, /server has too many connections/);
     assertPage503(await httpRaw(port, '/', { localAddress: '127.0.0.2' }), /server has too many/);
     await held.pop().close();
-    const text = await waitFor(async () => {
-      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return x.status === 200 && x.body;
-    }, 'a place to free up');
+    const text = await metricsServed(port, 'a place to free up');
     assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="total"}') >= 2, text);
     assert.equal(metric(text, 'chatdesk_connections_refused_total{reason="per_address"}'), 0, text);
     assert.equal(metric(text, 'chatdesk_connections_max'), 4);
@@ -1016,40 +1012,28 @@ test('caps: out of descriptors chatdesk refuses (no_fd), stays idle and serves a
     held = await holdOpen(port, 300);
     // another client is answered: at once, or (once the idle refused sockets
     // have given up their refusal slots) with the reason
-    const r = await waitFor(async () => {
-      const x = await httpRaw(port, '/', { localAddress: '127.0.0.2' });
-      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
-      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
-    }, 'a refusal for lack of descriptors');
+    const r = await refusedForNoFd(port, '/');
     assertPage503(r, /file descriptors/);
-    const busy = await cpuShare(pid, 2000);
-    assert.ok(busy <= 0.10, `chatdesk used ${(busy * 100).toFixed(1)}% of a core with the descriptors held`);
+    await assertIdle(pid, 'chatdesk', 'with the descriptors held');
     closeAll(held);
     held = [];
     const c = await waitFor(() => served(ws, '127.0.0.2').catch(() => null), 'a WebSocket after the sockets closed');
     await c.close();
-    const idle = await cpuShare(pid, 2000);
-    assert.ok(idle <= 0.10, `chatdesk used ${(idle * 100).toFixed(1)}% of a core idle afterwards`);
+    await assertIdle(pid, 'chatdesk', 'idle afterwards');
     const text = (await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' })).body;
     assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}') > 0, text);
     assert.equal(metric(text, 'chatdesk_open_files_limit'), 160);
 
     // accept() itself failing with EMFILE: the limit lowered under chatdesk's feet
     const before = metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}');
-    const open = readdirSync(`/proc/${pid}/fd`).length;
-    await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + 8}:`],
-      (e) => (e ? reject(e) : resolve())));
+    await squeezeNofile(pid);
     const logAt = d.log.length;
     held = await holdOpen(port, 200);
     await waitFor(() => /out of file descriptors/.test(d.log.slice(logAt)), 'EMFILE in the log');
-    const busy2 = await cpuShare(pid, 2000);
-    assert.ok(busy2 <= 0.10, `chatdesk used ${(busy2 * 100).toFixed(1)}% of a core at EMFILE`);
+    await assertIdle(pid, 'chatdesk', 'at EMFILE');
     closeAll(held);
     held = [];
-    const after = await waitFor(async () => {
-      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return x.status === 200 && x.body;
-    }, 'chatdesk serving after EMFILE');
+    const after = await metricsServed(port, 'chatdesk serving after EMFILE');
     assert.ok(metric(after, 'chatdesk_connections_refused_total{reason="no_fd"}') > before, after);
   } finally {
     closeAll(held);
