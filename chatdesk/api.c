@@ -243,6 +243,94 @@ void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
                 store_errmsg(desk_store(ctx->d)));
 }
 
+const char *api_store_msg(struct api_ctx *ctx)
+{
+    const char *m = store_errmsg(desk_store(ctx->d));
+    const char *p = strstr(m, "] ");
+    return p ? p + 2 : m;
+}
+
+void api_store_failed(struct api_ctx *ctx, int rc)
+{
+    static const struct {
+        int rc, status;
+        const char *code;
+    } map[] = {{STORE_ENOTFOUND, 404, "not_found"},
+               {STORE_EFORBIDDEN, 403, "forbidden"},
+               {STORE_ECONFLICT, 409, "conflict"},
+               {STORE_EINVALID, 422, "invalid"}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (map[i].rc == rc) {
+            api_response_error(ctx->resp, map[i].status, map[i].code, api_store_msg(ctx));
+            return;
+        }
+    store_failed(ctx, rc);
+}
+
+int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n, void *base,
+                    const char *extra)
+{
+    const json_t *body = ctx->req->body;
+    if (!body) {
+        api_response_error(ctx->resp, 400, "bad_json", "send a JSON object");
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)body, key, v)
+    {
+        if (extra && strcmp(key, extra) == 0)
+            continue;
+        size_t i = 0;
+        while (i < n && strcmp(t[i].name, key) != 0)
+            i++;
+        if (i == n || !json_is_string(v)) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     i == n ? "unknown field '%.64s'" : "%.64s must be a string", key);
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return -1;
+        }
+        *(const char **)((char *)base + t[i].off) = json_string_value(v);
+    }
+    return 0;
+}
+
+int api_page_args(struct api_ctx *ctx, const char *key, long long *at, long *limit, long def,
+                  long max)
+{
+    const char *a = api_request_arg(ctx->req, key), *l = api_request_arg(ctx->req, "limit");
+    char *end = NULL;
+    *at = a ? strtoll(a, &end, 10) : 0;
+    int bad = a && (!*a || *end || *at < 0);
+    *limit = l ? strtol(l, &end, 10) : def;
+    bad |= l && (!*l || *end || *limit < 1 || *limit > max);
+    if (bad) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s is the last id seen, limit 1..%ld", key, max);
+        api_response_error(ctx->resp, 400, "bad_query", msg);
+    }
+    return bad ? -1 : 0;
+}
+
+void api_page_answer(struct api_ctx *ctx, int rc, json_t *items, long limit, const char *next)
+{
+    if (rc == 0) {
+        size_t k = json_array_size(items);
+        json_t *last = k && k == (size_t)limit
+                           ? json_object_get(json_array_get(items, k - 1), "id")
+                           : NULL;
+        api_response_json(ctx->resp, 200,
+                          json_pack("{s:o, s:O?}", "items", items, next, last));
+        return;
+    }
+    json_decref(items);
+    if (rc == STORE_EINVALID)
+        api_response_error(ctx->resp, 400, "bad_query", api_store_msg(ctx));
+    else
+        api_store_failed(ctx, rc);
+}
+
 /* ---- the audit log ------------------------------------------------------------ */
 
 static int audit_row_cb(void *ud, const struct store_audit_row *r)
@@ -307,7 +395,8 @@ void api_audit_list(struct api_ctx *ctx)
     } else {
         json_decref(arr);
         if (rc == STORE_EFORBIDDEN)
-            api_response_error(ctx->resp, 403, "forbidden", "only administrators read the audit log");
+            api_response_error(ctx->resp, 403, "forbidden",
+                               "only administrators read the audit log");
         else if (rc == STORE_EINVALID)
             api_response_error(ctx->resp, 400, "bad_query",
                                "limit is 1..1000; object_type one the log knows");

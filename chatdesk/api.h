@@ -57,6 +57,39 @@ void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_
 void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
                const char *object_id, const json_t *detail);
 
+/* The store's last message without its "[store][op] " prefix (api.c). */
+const char *api_store_msg(struct api_ctx *ctx);
+
+/* Answers a store failure rc: 404 not_found, 403 forbidden, 409 conflict,
+ * 422 invalid with the store's message; 503 db_unavailable; else 500
+ * (logged) (api.c). */
+void api_store_failed(struct api_ctx *ctx, int rc);
+
+/* A string member of a request body and where it goes. */
+struct api_strfield {
+    const char *name;
+    size_t off; /* of a const char * in the caller's struct */
+};
+
+/* Points the caller's fields (base + off) at the body's string members
+ * named in t[0..n) (borrowed from the body); the member named extra (may
+ * be NULL) is left for the caller; any other member, or a non-string one,
+ * is 400 bad_field, and no body 400 bad_json. Returns 0 or -1 (answered)
+ * (api.c). */
+int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n, void *base,
+                    const char *extra);
+
+/* A keyset page's arguments: ?<key>= (an id, default 0) and ?limit=
+ * (1..max, default def). 400 bad_query when one is not. Returns 0 or -1
+ * (answered) (api.c). */
+int api_page_args(struct api_ctx *ctx, const char *key, long long *at, long *limit, long def,
+                  long max);
+
+/* Answers a page: rc 0 is 200 {"items": items, "next_<key>": the last
+ * item's "id" when the page is full}; STORE_EINVALID 400 bad_query; other
+ * failures as api_store_failed. Takes items (api.c). */
+void api_page_answer(struct api_ctx *ctx, int rc, json_t *items, long limit, const char *next);
+
 /* The handlers (router.c's table). */
 void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
 void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/current */

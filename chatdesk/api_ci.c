@@ -12,35 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *store_msg(struct api_ctx *ctx)
-{
-    const char *m = store_errmsg(desk_store(ctx->d));
-    const char *p = strstr(m, "] ");
-    return p ? p + 2 : m;
-}
-
-static void failed(struct api_ctx *ctx, int rc)
-{
-    static const struct {
-        int rc, status;
-        const char *code;
-    } map[] = {{STORE_ENOTFOUND, 404, "not_found"},
-               {STORE_EFORBIDDEN, 403, "forbidden"},
-               {STORE_ECONFLICT, 409, "conflict"},
-               {STORE_EINVALID, 422, "invalid"}};
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (map[i].rc == rc) {
-            api_response_error(ctx->resp, map[i].status, map[i].code, store_msg(ctx));
-            return;
-        }
-    kb_warn("api %s: %s", ctx->req->route->name, store_errmsg(desk_store(ctx->d)));
-    if (rc == STORE_EDB)
-        api_response_error(ctx->resp, 503, "db_unavailable",
-                           "the database is unavailable: nothing was done; retry shortly");
-    else
-        api_response_error(ctx->resp, 500, "internal", "internal error");
-}
-
 static json_t *ci_json(const struct store_ci *ci)
 {
     return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s?, s:b, s:i, s:I, s:I}", "id",
@@ -58,47 +29,23 @@ static json_t *ci_json(const struct store_ci *ci)
  * keys and wrong types. Returns 0 or -1 (answered). */
 static int fields_from_body(struct api_ctx *ctx, struct store_ci_fields *f)
 {
+    static const struct api_strfield str[] = {
+        {"type", offsetof(struct store_ci_fields, type)},
+        {"name", offsetof(struct store_ci_fields, name)},
+        {"description", offsetof(struct store_ci_fields, description)},
+        {"owner_team", offsetof(struct store_ci_fields, owner_team)}};
     memset(f, 0, sizeof *f);
     f->owner_id = -1;
-    const json_t *body = ctx->req->body;
-    if (!body) {
-        api_response_error(ctx->resp, 400, "bad_json", "send a JSON object");
+    if (api_body_fields(ctx, str, sizeof str / sizeof *str, f, "owner_id"))
+        return -1;
+    json_t *v = json_object_get(ctx->req->body, "owner_id");
+    if (v && !json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1)) {
+        api_response_error(ctx->resp, 400, "bad_field",
+                           "owner_id is a person's id, or null for none");
         return -1;
     }
-    static const struct {
-        const char *name;
-        size_t off;
-    } str[] = {{"type", offsetof(struct store_ci_fields, type)},
-               {"name", offsetof(struct store_ci_fields, name)},
-               {"description", offsetof(struct store_ci_fields, description)},
-               {"owner_team", offsetof(struct store_ci_fields, owner_team)}};
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)body, key, v)
-    {
-        char msg[160];
-        if (strcmp(key, "owner_id") == 0) {
-            if (!json_is_null(v) && (!json_is_integer(v) || json_integer_value(v) < 1)) {
-                api_response_error(ctx->resp, 400, "bad_field",
-                                   "owner_id is a person's id, or null for none");
-                return -1;
-            }
-            f->owner_id = json_is_null(v) ? 0 : (int64_t)json_integer_value(v);
-            continue;
-        }
-        size_t i = 0;
-        while (i < sizeof str / sizeof *str && strcmp(str[i].name, key) != 0)
-            i++;
-        if (i == sizeof str / sizeof *str || !json_is_string(v)) {
-            snprintf(msg, sizeof msg,
-                     i == sizeof str / sizeof *str ? "unknown field '%.64s'"
-                                                   : "%.64s must be a string",
-                     key);
-            api_response_error(ctx->resp, 400, "bad_field", msg);
-            return -1;
-        }
-        *(const char **)((char *)f + str[i].off) = json_string_value(v);
-    }
+    if (v)
+        f->owner_id = json_is_null(v) ? 0 : (int64_t)json_integer_value(v);
     return 0;
 }
 
@@ -116,7 +63,7 @@ void api_cis_create(struct api_ctx *ctx)
     if (rc == 0)
         api_response_json(ctx->resp, 201, ci_json(&ci));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     store_ci_fin(&ci);
 }
 
@@ -131,34 +78,18 @@ void api_cis_list(struct api_ctx *ctx)
     const char *type = api_request_arg(ctx->req, "type");
     const char *q = api_request_arg(ctx->req, "q");
     const char *ret = api_request_arg(ctx->req, "retired");
-    const char *after = api_request_arg(ctx->req, "after");
-    const char *limit = api_request_arg(ctx->req, "limit");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    int bad = after && (!*after || *end || a < 0);
-    long n = limit ? strtol(limit, &end, 10) : 100;
-    bad |= limit && (!*limit || *end || n < 1 || n > 500);
-    bad |= ret && strcmp(ret, "0") != 0 && strcmp(ret, "1") != 0;
-    if (bad) {
-        api_response_error(ctx->resp, 400, "bad_query",
-                           "after is the last id seen, limit 1..500, retired 0 or 1");
+    long long after;
+    long n;
+    if (api_page_args(ctx, "after", &after, &n, 100, 500))
+        return;
+    if (ret && strcmp(ret, "0") != 0 && strcmp(ret, "1") != 0) {
+        api_response_error(ctx->resp, 400, "bad_query", "retired is 0 or 1");
         return;
     }
     json_t *arr = json_array();
     int rc = store_ci_list(desk_store(ctx->d), ctx->who->person_id, type && *type ? type : NULL,
-                           q && *q ? q : NULL, ret && *ret == '1', a, (int)n, list_cb, arr);
-    if (rc == 0) {
-        size_t k = json_array_size(arr);
-        json_t *next = k == (size_t)n ? json_object_get(json_array_get(arr, k - 1), "id") : NULL;
-        api_response_json(ctx->resp, 200,
-                          json_pack("{s:o, s:O?}", "items", arr, "next_after", next));
-    } else {
-        json_decref(arr);
-        if (rc == STORE_EINVALID)
-            api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
-        else
-            failed(ctx, rc);
-    }
+                           q && *q ? q : NULL, ret && *ret == '1', after, (int)n, list_cb, arr);
+    api_page_answer(ctx, rc, arr, n, "next_after");
 }
 
 static int rel_cb(void *ud, const struct store_ci_relation *r)
@@ -198,7 +129,7 @@ void api_cis_get(struct api_ctx *ctx)
     } else {
         json_decref(rels);
         json_decref(refs);
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     }
     store_ci_fin(&ci);
 }
@@ -213,7 +144,7 @@ void api_cis_patch(struct api_ctx *ctx)
     if (rc == 0)
         api_response_json(ctx->resp, 200, ci_json(&ci));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     store_ci_fin(&ci);
 }
 
@@ -224,7 +155,7 @@ void api_cis_retire(struct api_ctx *ctx)
         api_response_json(ctx->resp, 200,
                           json_pack("{s:s, s:b}", "code", ctx->req->params[0], "retired", 1));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
 }
 
 /* A required string member of the body, or NULL with 400 answered. */
@@ -249,7 +180,7 @@ static void relate(struct api_ctx *ctx, const char *type, const char *to, int on
                           json_pack("{s:s, s:s, s:s, s:b}", "from", ctx->req->params[0], "type",
                                     type, "to", to, "related", on));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
 }
 
 void api_cis_relate(struct api_ctx *ctx)
@@ -274,7 +205,7 @@ static void refer(struct api_ctx *ctx, const char *kind, const char *ref, int on
                           json_pack("{s:s, s:s, s:s, s:b}", "code", ctx->req->params[0], "kind",
                                     kind, "ref", ref, "referred", on));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
 }
 
 void api_cis_refer(struct api_ctx *ctx)
@@ -300,6 +231,6 @@ void api_tickets_cis(struct api_ctx *ctx)
                           json_pack("{s:s, s:o}", "ticket", ctx->req->params[0], "cis", arr));
     } else {
         json_decref(arr);
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     }
 }

@@ -24,44 +24,13 @@
 #include "kb_util.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RESEMBLE_MIN 3      /* features in common, at least */
 #define RESEMBLE_SHARE 0.3  /* of the ticket's features, at least */
 #define RESEMBLE_TOP 3
-
-/* The store's message without its "[store][op] " prefix. */
-static const char *store_msg(struct api_ctx *ctx)
-{
-    const char *m = store_errmsg(desk_store(ctx->d));
-    const char *p = strstr(m, "] ");
-    return p ? p + 2 : m;
-}
-
-static void failed(struct api_ctx *ctx, int rc)
-{
-    switch (rc) {
-    case STORE_ENOTFOUND:
-        api_response_error(ctx->resp, 404, "not_found", store_msg(ctx));
-        break;
-    case STORE_EFORBIDDEN:
-        api_response_error(ctx->resp, 403, "forbidden", store_msg(ctx));
-        break;
-    case STORE_EINVALID:
-        api_response_error(ctx->resp, 422, "invalid", store_msg(ctx));
-        break;
-    case STORE_EDB:
-        kb_warn("api %s: the database is unavailable: %s", ctx->req->route->name,
-                store_errmsg(desk_store(ctx->d)));
-        api_response_error(ctx->resp, 503, "db_unavailable",
-                           "the database is unavailable: nothing was done; retry shortly");
-        break;
-    default:
-        kb_warn("api %s: %s", ctx->req->route->name, store_errmsg(desk_store(ctx->d)));
-        api_response_error(ctx->resp, 500, "internal", "internal error");
-    }
-}
 
 /* ---- codec ------------------------------------------------------------------ */
 
@@ -85,54 +54,27 @@ static json_t *problem_json(const struct store_problem *p)
                      time_or_null(p->closed_at));
 }
 
-/* The fields of body into f (strings borrowed from body). Unknown keys,
- * wrong types are 400 bad_field. Returns 0 or -1 (answered). */
+/* The fields of the body into f (strings borrowed from it); 400 for
+ * unknown keys, wrong types and an impact outside 1..3. Returns 0 or -1
+ * (answered). */
 static int fields_from_body(struct api_ctx *ctx, struct store_problem_fields *f)
 {
+    static const struct api_strfield str[] = {
+        {"summary", offsetof(struct store_problem_fields, summary)},
+        {"description", offsetof(struct store_problem_fields, description)},
+        {"service", offsetof(struct store_problem_fields, service)},
+        {"root_cause", offsetof(struct store_problem_fields, root_cause)},
+        {"workaround", offsetof(struct store_problem_fields, workaround)},
+        {"fix", offsetof(struct store_problem_fields, fix)}};
     memset(f, 0, sizeof *f);
-    const json_t *body = ctx->req->body;
-    if (!body) {
-        api_response_error(ctx->resp, 400, "bad_json", "send a JSON object");
+    if (api_body_fields(ctx, str, sizeof str / sizeof *str, f, "impact"))
+        return -1;
+    json_t *v = json_object_get(ctx->req->body, "impact");
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3)) {
+        api_response_error(ctx->resp, 400, "bad_field", "impact must be 1 (high), 2 or 3 (low)");
         return -1;
     }
-    static const struct {
-        const char *name;
-        size_t off;
-    } str[] = {{"summary", offsetof(struct store_problem_fields, summary)},
-               {"description", offsetof(struct store_problem_fields, description)},
-               {"service", offsetof(struct store_problem_fields, service)},
-               {"root_cause", offsetof(struct store_problem_fields, root_cause)},
-               {"workaround", offsetof(struct store_problem_fields, workaround)},
-               {"fix", offsetof(struct store_problem_fields, fix)}};
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)body, key, v)
-    {
-        char msg[160];
-        if (strcmp(key, "impact") == 0) {
-            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3) {
-                api_response_error(ctx->resp, 400, "bad_field",
-                                   "impact must be 1 (high), 2 or 3 (low)");
-                return -1;
-            }
-            f->impact = (int)json_integer_value(v);
-            continue;
-        }
-        size_t i = 0;
-        while (i < sizeof str / sizeof *str && strcmp(str[i].name, key) != 0)
-            i++;
-        if (i == sizeof str / sizeof *str) {
-            snprintf(msg, sizeof msg, "unknown field '%.64s'", key);
-            api_response_error(ctx->resp, 400, "bad_field", msg);
-            return -1;
-        }
-        if (!json_is_string(v)) {
-            snprintf(msg, sizeof msg, "%s must be a string", key);
-            api_response_error(ctx->resp, 400, "bad_field", msg);
-            return -1;
-        }
-        *(const char **)((char *)f + str[i].off) = json_string_value(v);
-    }
+    f->impact = v ? (int)json_integer_value(v) : 0;
     return 0;
 }
 
@@ -152,7 +94,7 @@ void api_problems_create(struct api_ctx *ctx)
     if (rc == 0)
         api_response_json(ctx->resp, 201, problem_json(&p));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     store_problem_fin(&p);
 }
 
@@ -167,34 +109,14 @@ static int list_cb(void *ud, const struct store_problem *p)
 void api_problems_list(struct api_ctx *ctx)
 {
     const char *status = api_request_arg(ctx->req, "status");
-    const char *after = api_request_arg(ctx->req, "after");
-    const char *limit = api_request_arg(ctx->req, "limit");
-    char *end = NULL;
-    long long a = after ? strtoll(after, &end, 10) : 0;
-    if (after && (!*after || *end || a < 0)) {
-        api_response_error(ctx->resp, 400, "bad_query", "after is the id of the last problem seen");
+    long long after;
+    long n;
+    if (api_page_args(ctx, "after", &after, &n, 50, 200))
         return;
-    }
-    long n = limit ? strtol(limit, &end, 10) : 50;
-    if (limit && (!*limit || *end || n < 1 || n > 200)) {
-        api_response_error(ctx->resp, 400, "bad_query", "limit is 1..200");
-        return;
-    }
     json_t *arr = json_array();
     int rc = store_problem_list(desk_store(ctx->d), ctx->who->person_id,
-                                status && *status ? status : NULL, a, (int)n, list_cb, arr);
-    if (rc == 0) {
-        size_t k = json_array_size(arr);
-        json_t *next = k == (size_t)n ? json_object_get(json_array_get(arr, k - 1), "id") : NULL;
-        api_response_json(ctx->resp, 200, json_pack("{s:o, s:O?}", "items", arr, "next_after",
-                                                     next));
-    } else {
-        json_decref(arr);
-        if (rc == STORE_EINVALID)
-            api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
-        else
-            failed(ctx, rc);
-    }
+                                status && *status ? status : NULL, after, (int)n, list_cb, arr);
+    api_page_answer(ctx, rc, arr, n, "next_after");
 }
 
 static int incident_cb(void *ud, const struct store_problem_incident *t)
@@ -242,7 +164,7 @@ void api_problems_get(struct api_ctx *ctx)
     } else {
         json_decref(inc);
         json_decref(ev);
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     }
     store_problem_fin(&p);
 }
@@ -258,7 +180,7 @@ void api_problems_patch(struct api_ctx *ctx)
     if (rc == 0)
         api_response_json(ctx->resp, 200, problem_json(&p));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     store_problem_fin(&p);
 }
 
@@ -326,7 +248,7 @@ void api_problems_step(struct api_ctx *ctx)
         json_object_set_new(o, "told", json_integer((json_int_t)json_array_size(open)));
         api_response_json(ctx->resp, 200, o);
     } else {
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     }
     json_decref(open);
     store_problem_fin(&p);
@@ -341,7 +263,7 @@ static void link(struct api_ctx *ctx, const char *ticket, int on)
                                                      ctx->req->params[0], "ticket", ticket,
                                                      "linked", on));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
 }
 
 void api_problems_link(struct api_ctx *ctx)
@@ -371,7 +293,7 @@ void api_problems_known_error(struct api_ctx *ctx)
                           json_pack("{s:s, s:s, s:b}", "problem", ctx->req->params[0],
                                     "knowledge_id", doc, "existed", existed));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
 }
 
 /* ---- resemblance ---------------------------------------------------------------------- */
@@ -483,7 +405,7 @@ void api_tickets_problems(struct api_ctx *ctx)
         api_response_json(ctx->resp, 200,
                           json_pack("{s:s, s:O}", "ticket", t.number, "problems", r.best));
     else
-        failed(ctx, rc);
+        api_store_failed(ctx, rc);
     json_decref(r.best);
     kb_map_free(r.mine, NULL);
     kb_buf_fin(&text);

@@ -125,7 +125,8 @@ int store_audit_purge(struct store *s, int days, int *n)
         struct params p = {0};
         p_i64(&p, days);
         r = st_run(s, &rc,
-                   "SELECT max(id) FROM audit_log WHERE at < now() - make_interval(days => $1::int)",
+                   "SELECT max(id) FROM audit_log"
+                   " WHERE at < now() - make_interval(days => $1::int)",
                    &p);
         if (r) {
             cut = g_i64(r, 0, 0);

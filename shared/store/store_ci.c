@@ -30,16 +30,6 @@ void store_ci_fin(struct store_ci *ci)
     memset(ci, 0, sizeof *ci);
 }
 
-static int staff_only(struct store *s, int64_t who)
-{
-    char role[STORE_WORD_MAX];
-    int rc = st_person_role(s, who, role);
-    if (rc == STORE_ENOTFOUND || (rc == 0 && !st_is_staff(role)))
-        return st_seterr(s, STORE_EFORBIDDEN, "person %lld may not work on configuration items",
-                         (long long)who);
-    return rc;
-}
-
 /* ---- reading ------------------------------------------------------------------- */
 
 #define CI_COLS                                                                            \
@@ -93,15 +83,22 @@ static int ci_by_code(struct store *s, const char *code, int lock, struct store_
     return ci_by(s, "c.code = $1", code, lock, out);
 }
 
-int store_ci_get(struct store *s, const char *code, int64_t viewer, struct store_ci *out)
+/* The reads of one item: operation op for viewer, item code into *out. */
+static int ci_open(struct store *s, const char *op, const char *code, int64_t viewer,
+                   struct store_ci *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = st_single(s, "ci_get");
+    int rc = st_single(s, op);
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "configuration items");
     if (rc == 0)
         rc = ci_by_code(s, code, 0, out);
     return rc;
+}
+
+int store_ci_get(struct store *s, const char *code, int64_t viewer, struct store_ci *out)
+{
+    return ci_open(s, "ci_get", code, viewer, out);
 }
 
 int store_ci_list(struct store *s, int64_t viewer, const char *type, const char *q,
@@ -117,7 +114,7 @@ int store_ci_list(struct store *s, int64_t viewer, const char *type, const char 
         return st_seterr(s, STORE_EINVALID, "unknown type '%.32s'", type);
     if (q && strlen(q) > 200)
         return st_seterr(s, STORE_EINVALID, "the name searched is longer than 200 bytes");
-    if ((rc = staff_only(s, viewer)) != 0)
+    if ((rc = st_staff_only(s, viewer, "configuration items")) != 0)
         return rc;
     struct params p = {0};
     p_str(&p, type);
@@ -150,15 +147,12 @@ int store_ci_list(struct store *s, int64_t viewer, const char *type, const char 
 
 static int event_add(struct store *s, int64_t ci, int64_t actor, const char *type, json_t *detail)
 {
-    if (!detail)
-        detail = json_object();
-    char *d = json_dumps(detail, JSON_COMPACT);
-    json_decref(detail);
+    char *d = st_detail_text(detail);
     struct params p = {0};
     p_i64(&p, ci);
     p_id(&p, actor);
     p_str(&p, type);
-    p_str(&p, d ? d : "{}");
+    p_str(&p, d);
     int rc = st_exec(s,
                      "INSERT INTO ci_events (ci_id, actor_id, type, detail)"
                      " VALUES ($1, $2, $3, $4::jsonb)",
@@ -167,34 +161,17 @@ static int event_add(struct store *s, int64_t ci, int64_t actor, const char *typ
     return rc;
 }
 
-static int text_ok(struct store *s, const char *name, const char *v, size_t min, size_t max)
-{
-    if (!v)
-        return 0;
-    size_t len = strlen(v), bad;
-    if (kb_utf8_check(v, len, 0, &bad) != 0)
-        return st_seterr(s, STORE_EINVALID, "%s is not valid UTF-8", name);
-    size_t n = kb_utf8_count(v, len);
-    int blank = 1;
-    for (const char *c = v; *c && blank; c++)
-        blank = *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r';
-    if (n < min || n > max || (min && blank))
-        return st_seterr(s, STORE_EINVALID, "%s must be %zu..%zu characters%s", name, min, max,
-                         min ? ", not blank" : "");
-    return 0;
-}
-
 static int fields_ok(struct store *s, const struct store_ci_fields *f)
 {
     if (f->type && !one_of(f->type, store_ci_types))
         return st_seterr(s, STORE_EINVALID,
                          "type must be service, application, system, server, network, device,"
                          " database or other");
-    int rc = text_ok(s, "name", f->name, 1, 200);
+    int rc = st_text_ok(s, "name", f->name, 1, 200);
     if (rc == 0)
-        rc = text_ok(s, "description", f->description, 0, 20000);
+        rc = st_text_ok(s, "description", f->description, 0, 20000);
     if (rc == 0)
-        rc = text_ok(s, "owner_team", f->owner_team, 0, 200);
+        rc = st_text_ok(s, "owner_team", f->owner_team, 0, 200);
     if (rc == 0 && f->owner_id > 0) {
         char role[STORE_WORD_MAX];
         rc = st_person_role(s, f->owner_id, role);
@@ -219,7 +196,7 @@ int store_ci_create(struct store *s, int64_t actor, const struct store_ci_fields
     int rc = st_begin(s, "ci_create");
     if (rc)
         return rc;
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "configuration items");
     if (rc == 0 && (!f->type || !f->name))
         rc = st_seterr(s, STORE_EINVALID, "type and name are required");
     if (rc == 0)
@@ -264,7 +241,7 @@ int store_ci_edit(struct store *s, const char *code, int64_t actor,
         return rc;
     struct store_ci cur;
     memset(&cur, 0, sizeof cur);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "configuration items");
     if (rc == 0)
         rc = fields_ok(s, f);
     if (rc == 0)
@@ -322,7 +299,7 @@ int store_ci_retire(struct store *s, const char *code, int64_t actor)
         return rc;
     struct store_ci cur;
     memset(&cur, 0, sizeof cur);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "configuration items");
     if (rc == 0)
         rc = ci_by_code(s, code, 1, &cur);
     if (rc == 0 && !cur.retired) {
@@ -346,7 +323,7 @@ int store_ci_relate(struct store *s, const char *from, const char *type, const c
     struct store_ci a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "configuration items");
     if (rc == 0 && !one_of(type, store_ci_relation_types))
         rc = st_seterr(s, STORE_EINVALID,
                        "the relation must be runs_on, depends_on, part_of or connects_to");
@@ -391,13 +368,8 @@ int store_ci_relate(struct store *s, const char *from, const char *type, const c
 int store_ci_relations(struct store *s, const char *code, int64_t viewer,
                        int (*cb)(void *ud, const struct store_ci_relation *r), void *ud)
 {
-    int rc = st_single(s, "ci_relations");
     struct store_ci ci;
-    memset(&ci, 0, sizeof ci);
-    if (rc == 0)
-        rc = staff_only(s, viewer);
-    if (rc == 0)
-        rc = ci_by_code(s, code, 0, &ci);
+    int rc = ci_open(s, "ci_relations", code, viewer, &ci);
     PGresult *r = NULL;
     if (rc == 0) {
         struct params p = {0};
@@ -462,7 +434,7 @@ int store_ci_refer(struct store *s, const char *code, const char *kind, const ch
         return rc;
     struct store_ci ci;
     memset(&ci, 0, sizeof ci);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "configuration items");
     if (rc == 0 && !one_of(kind, ref_kinds))
         rc = st_seterr(s, STORE_EINVALID, "a reference is from a ticket, a problem or knowledge");
     if (rc == 0)
@@ -504,13 +476,8 @@ int store_ci_refer(struct store *s, const char *code, const char *kind, const ch
 int store_ci_refs(struct store *s, const char *code, int64_t viewer,
                   int (*cb)(void *ud, const struct store_ci_ref *r), void *ud)
 {
-    int rc = st_single(s, "ci_refs");
     struct store_ci ci;
-    memset(&ci, 0, sizeof ci);
-    if (rc == 0)
-        rc = staff_only(s, viewer);
-    if (rc == 0)
-        rc = ci_by_code(s, code, 0, &ci);
+    int rc = ci_open(s, "ci_refs", code, viewer, &ci);
     PGresult *r = NULL;
     if (rc == 0) {
         struct params p = {0};
@@ -553,7 +520,7 @@ int store_ci_of(struct store *s, const char *kind, const char *ref, int64_t view
 {
     int rc = st_single(s, "ci_of");
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "configuration items");
     if (rc == 0 && !one_of(kind, ref_kinds))
         rc = st_seterr(s, STORE_EINVALID, "a reference is from a ticket, a problem or knowledge");
     if (rc)

@@ -199,6 +199,19 @@ int st_requester_insert(struct store *s, const char *name, const char *email, in
 /* Is role "agent" or "admin"? */
 int st_is_staff(const char *role);
 
+/* 0 when who is an enabled agent or admin; else STORE_EFORBIDDEN ("person
+ * N may not work on WHAT") or STORE_EDB. */
+int st_staff_only(struct store *s, int64_t who, const char *what);
+
+/* Checks an optional text field v (NULL passes): valid UTF-8, min..max
+ * characters, not blank when min > 0. Returns 0 or STORE_EINVALID naming
+ * the field (store_pg.c). */
+int st_text_ok(struct store *s, const char *name, const char *v, size_t min, size_t max);
+
+/* An event's detail as compact JSON text (caller frees); detail (may be
+ * NULL: "{}") is stolen (store_pg.c). */
+char *st_detail_text(json_t *detail);
+
 /* Returns 0 if viewer may see what owner (a requester) owns: the owner or
  * an enabled agent or admin; else STORE_EFORBIDDEN (or STORE_EDB). */
 int st_may_view(struct store *s, int64_t owner, int64_t viewer);

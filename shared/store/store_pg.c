@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kb_util.h"
+#include "kb_utf8.h"
 
 static void prep_forget(struct store *s)
 {
@@ -259,6 +260,42 @@ int st_finish(struct store *s, int rc)
  * each is its own transaction), without BEGIN / COMMIT round trips: for one
  * write, or for reads (under READ COMMITTED a transaction would not give
  * them one snapshot anyway). */
+int st_staff_only(struct store *s, int64_t who, const char *what)
+{
+    char role[STORE_WORD_MAX];
+    int rc = st_person_role(s, who, role);
+    if (rc == STORE_ENOTFOUND || (rc == 0 && !st_is_staff(role)))
+        return st_seterr(s, STORE_EFORBIDDEN, "person %lld may not work on %s", (long long)who,
+                         what);
+    return rc;
+}
+
+int st_text_ok(struct store *s, const char *name, const char *v, size_t min, size_t max)
+{
+    if (!v)
+        return 0;
+    size_t len = strlen(v), bad;
+    if (kb_utf8_check(v, len, 0, &bad) != 0)
+        return st_seterr(s, STORE_EINVALID, "%s is not valid UTF-8", name);
+    size_t n = kb_utf8_count(v, len);
+    int blank = 1;
+    for (const char *c = v; *c && blank; c++)
+        blank = *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r';
+    if (n < min || n > max || (min && blank))
+        return st_seterr(s, STORE_EINVALID, "%s must be %zu..%zu characters%s", name, min, max,
+                         min ? ", not blank" : "");
+    return 0;
+}
+
+char *st_detail_text(json_t *detail)
+{
+    if (!detail)
+        return kb_xstrdup("{}");
+    char *d = json_dumps(detail, JSON_COMPACT);
+    json_decref(detail);
+    return d ? d : kb_xstrdup("{}");
+}
+
 int st_single(struct store *s, const char *op)
 {
     s->op = op;

@@ -38,16 +38,6 @@ void store_problem_fin(struct store_problem *p)
     memset(p, 0, sizeof *p);
 }
 
-static int staff_only(struct store *s, int64_t actor)
-{
-    char role[STORE_WORD_MAX];
-    int rc = st_person_role(s, actor, role);
-    if (rc == STORE_ENOTFOUND || (rc == 0 && !st_is_staff(role)))
-        return st_seterr(s, STORE_EFORBIDDEN, "person %lld may not work on problems",
-                         (long long)actor);
-    return rc;
-}
-
 /* ---- reading ------------------------------------------------------------------- */
 
 #define PROBLEM_COLS                                                                       \
@@ -114,13 +104,32 @@ static int problem_by_number(struct store *s, const char *number, int lock,
     return rc;
 }
 
+/* Ends a change: reads problem id into *out when rc is 0, then commits
+ * (or rolls back); *out is freed on failure. Returns the result. */
+static int finish_with(struct store *s, int rc, int64_t id, struct store_problem *out)
+{
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, id);
+        PGresult *r = st_run(s, &rc, "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.id = $1", &p);
+        if (r) {
+            problem_read(r, 0, out);
+            PQclear(r);
+        }
+    }
+    rc = st_finish(s, rc);
+    if (rc)
+        store_problem_fin(out);
+    return rc;
+}
+
 int store_problem_get(struct store *s, const char *number, int64_t viewer,
                       struct store_problem *out)
 {
     memset(out, 0, sizeof *out);
     int rc = st_single(s, "problem_get");
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "problems");
     if (rc == 0)
         rc = problem_by_number(s, number, 0, out);
     return rc;
@@ -143,7 +152,7 @@ int store_problem_list(struct store *s, int64_t viewer, const char *status, int6
         return st_seterr(s, STORE_EINVALID,
                          "status must be open, new, investigating, known_error, resolved or"
                          " closed");
-    if ((rc = staff_only(s, viewer)) != 0)
+    if ((rc = st_staff_only(s, viewer, "problems")) != 0)
         return rc;
     struct params p = {0};
     p_str(&p, status);
@@ -172,36 +181,19 @@ int store_problem_list(struct store *s, int64_t viewer, const char *status, int6
 
 /* ---- writing ------------------------------------------------------------------- */
 
-static int check_text(struct store *s, const char *name, const char *v, size_t min, size_t max)
-{
-    if (!v)
-        return 0;
-    size_t len = strlen(v), bad;
-    if (kb_utf8_check(v, len, 0, &bad) != 0)
-        return st_seterr(s, STORE_EINVALID, "%s is not valid UTF-8", name);
-    size_t n = kb_utf8_count(v, len);
-    int blank = 1;
-    for (const char *c = v; *c && blank; c++)
-        blank = *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r';
-    if (n < min || n > max || (min && blank))
-        return st_seterr(s, STORE_EINVALID, "%s must be %zu..%zu characters%s", name, min, max,
-                         min ? ", not blank" : "");
-    return 0;
-}
-
 static int check_fields(struct store *s, const struct store_problem_fields *f)
 {
-    int rc = check_text(s, "summary", f->summary, 1, STORE_PROBLEM_SUMMARY_MAX);
+    int rc = st_text_ok(s, "summary", f->summary, 1, STORE_PROBLEM_SUMMARY_MAX);
     if (rc == 0)
-        rc = check_text(s, "description", f->description, 0, STORE_PROBLEM_TEXT_MAX);
+        rc = st_text_ok(s, "description", f->description, 0, STORE_PROBLEM_TEXT_MAX);
     if (rc == 0)
-        rc = check_text(s, "service", f->service, 0, 200);
+        rc = st_text_ok(s, "service", f->service, 0, 200);
     if (rc == 0)
-        rc = check_text(s, "root_cause", f->root_cause, 0, STORE_PROBLEM_TEXT_MAX);
+        rc = st_text_ok(s, "root_cause", f->root_cause, 0, STORE_PROBLEM_TEXT_MAX);
     if (rc == 0)
-        rc = check_text(s, "workaround", f->workaround, 0, STORE_PROBLEM_TEXT_MAX);
+        rc = st_text_ok(s, "workaround", f->workaround, 0, STORE_PROBLEM_TEXT_MAX);
     if (rc == 0)
-        rc = check_text(s, "fix", f->fix, 0, STORE_PROBLEM_TEXT_MAX);
+        rc = st_text_ok(s, "fix", f->fix, 0, STORE_PROBLEM_TEXT_MAX);
     if (rc == 0 && (f->impact < 0 || f->impact > 3))
         rc = st_seterr(s, STORE_EINVALID, "impact must be 1 (high), 2 or 3 (low)");
     return rc;
@@ -211,10 +203,7 @@ static int check_fields(struct store *s, const struct store_problem_fields *f)
 static int event_add(struct store *s, int64_t problem, int64_t actor, const char *type,
                      const char *from, const char *to, int64_t ticket, json_t *detail)
 {
-    if (!detail)
-        detail = json_object();
-    char *d = json_dumps(detail, JSON_COMPACT);
-    json_decref(detail);
+    char *d = st_detail_text(detail);
     struct params p = {0};
     p_i64(&p, problem);
     p_id(&p, actor);
@@ -222,7 +211,7 @@ static int event_add(struct store *s, int64_t problem, int64_t actor, const char
     p_str(&p, from);
     p_str(&p, to);
     p_id(&p, ticket);
-    p_str(&p, d ? d : "{}");
+    p_str(&p, d);
     int rc = st_exec(s,
                      "INSERT INTO problem_events (problem_id, actor_id, type, from_status,"
                      " to_status, ticket_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
@@ -238,7 +227,7 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     int rc = st_begin(s, "problem_create");
     if (rc)
         return rc;
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "problems");
     if (rc == 0 && !f->summary)
         rc = st_seterr(s, STORE_EINVALID, "summary is required");
     if (rc == 0)
@@ -263,19 +252,7 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     if (rc == 0)
         rc = event_add(s, id, actor, "created", NULL, store_problem_next(NULL, "created"), 0,
                        NULL);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, id);
-        PGresult *r = st_run(s, &rc, "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.id = $1", &p);
-        if (r) {
-            problem_read(r, 0, out);
-            PQclear(r);
-        }
-    }
-    rc = st_finish(s, rc);
-    if (rc)
-        store_problem_fin(out);
-    return rc;
+    return finish_with(s, rc, id, out);
 }
 
 static int same(const char *a, const char *b)
@@ -292,7 +269,7 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
         return rc;
     struct store_problem cur;
     memset(&cur, 0, sizeof cur);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "problems");
     if (rc == 0)
         rc = check_fields(s, f);
     if (rc == 0)
@@ -340,19 +317,7 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
     json_decref(changed);
     int64_t id = cur.id;
     store_problem_fin(&cur);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, id);
-        PGresult *r = st_run(s, &rc, "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.id = $1", &p);
-        if (r) {
-            problem_read(r, 0, out);
-            PQclear(r);
-        }
-    }
-    rc = st_finish(s, rc);
-    if (rc)
-        store_problem_fin(out);
-    return rc;
+    return finish_with(s, rc, id, out);
 }
 
 /* Calls cb for each incident of problem id matching the extra condition. */
@@ -407,9 +372,9 @@ int store_problem_step(struct store *s, const char *number, int64_t actor, const
         rc = st_seterr(s, STORE_EINVALID,
                        "unknown step (investigating, known_error, resolved, closed, reopened)");
     if (rc == 0)
-        rc = staff_only(s, actor);
+        rc = st_staff_only(s, actor, "problems");
     if (rc == 0)
-        rc = check_text(s, "comment", comment, 0, 2000);
+        rc = st_text_ok(s, "comment", comment, 0, 2000);
     if (rc == 0)
         rc = problem_by_number(s, number, 1, &cur);
     const char *to = NULL;
@@ -434,19 +399,7 @@ int store_problem_step(struct store *s, const char *number, int64_t actor, const
         rc = incidents_each(s, cur.id, 1, open_cb, ud);
     int64_t id = cur.id;
     store_problem_fin(&cur);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, id);
-        PGresult *r = st_run(s, &rc, "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.id = $1", &p);
-        if (r) {
-            problem_read(r, 0, out);
-            PQclear(r);
-        }
-    }
-    rc = st_finish(s, rc);
-    if (rc)
-        store_problem_fin(out);
-    return rc;
+    return finish_with(s, rc, id, out);
 }
 
 int store_problem_link(struct store *s, const char *number, const char *ticket, int64_t actor,
@@ -457,7 +410,7 @@ int store_problem_link(struct store *s, const char *number, const char *ticket, 
         return rc;
     struct store_problem cur;
     memset(&cur, 0, sizeof cur);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "problems");
     if (rc == 0)
         rc = problem_by_number(s, number, 1, &cur);
     if (rc == 0 && link && strcmp(cur.status, "closed") == 0)
@@ -522,7 +475,7 @@ int store_problem_incidents(struct store *s, const char *number, int64_t viewer,
     struct store_problem cur;
     memset(&cur, 0, sizeof cur);
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "problems");
     if (rc == 0)
         rc = problem_by_number(s, number, 0, &cur);
     if (rc == 0)
@@ -538,7 +491,7 @@ int store_problem_events(struct store *s, const char *number, int64_t viewer,
     struct store_problem cur;
     memset(&cur, 0, sizeof cur);
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "problems");
     if (rc == 0)
         rc = problem_by_number(s, number, 0, &cur);
     PGresult *r = NULL;
@@ -595,7 +548,7 @@ int store_problem_draft_known_error(struct store *s, const char *number, int64_t
         return rc;
     struct store_problem cur;
     memset(&cur, 0, sizeof cur);
-    rc = staff_only(s, actor);
+    rc = st_staff_only(s, actor, "problems");
     if (rc == 0)
         rc = problem_by_number(s, number, 1, &cur);
     if (rc == 0 && cur.known_error_doc[0]) {
@@ -673,11 +626,12 @@ int store_problem_open_texts(struct store *s, int64_t viewer,
 {
     int rc = st_single(s, "problem_open_texts");
     if (rc == 0)
-        rc = staff_only(s, viewer);
+        rc = st_staff_only(s, viewer, "problems");
     if (rc)
         return rc;
     PGresult *r = st_run(s, &rc,
-                         "SELECT " PROBLEM_COLS ", p.summary || E'\\n' || p.description || E'\\n' ||"
+                         "SELECT " PROBLEM_COLS ","
+                         " p.summary || E'\\n' || p.description || E'\\n' ||"
                          " coalesce((SELECT string_agg(t.summary, E'\\n') FROM tickets t"
                          "           WHERE t.problem_id = p.id), '')" PROBLEM_FROM
                          " WHERE p.status NOT IN ('resolved', 'closed')"

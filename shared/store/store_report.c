@@ -57,8 +57,8 @@ static void bind(struct params *q, const struct store_report_period *p)
 }
 
 /* Runs sql (one row of integer columns) into the ints at v[0..n). */
-static int ints(struct store *s, const char *sql, const struct store_report_period *p, int *const *v,
-                int n)
+static int ints(struct store *s, const char *sql, const struct store_report_period *p,
+                int *const *v, int n)
 {
     struct params q = {0};
     bind(&q, p);
@@ -221,9 +221,11 @@ int store_report_docs(struct store *s, int64_t viewer, const struct store_report
                          "   AND c2.created_at <= s.at + make_interval(days => $4::int)"
                          "   AND (EXISTS (SELECT 1 FROM conversation_suggestions g"
                          "        WHERE g.conversation_id = c2.id AND g.doc_id = s.doc_id)"
-                         "    OR EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c2.id))))"
+                         "    OR EXISTS (SELECT 1 FROM tickets t"
+                         "     WHERE t.conversation_id = c2.id))))"
                          "  AS honest FROM solved s GROUP BY s.doc_id),"
-                         " use AS (SELECT u.doc_id, count(*) FILTER (WHERE kind = 'shown') AS shown,"
+                         " use AS (SELECT u.doc_id,"
+                         "  count(*) FILTER (WHERE kind = 'shown') AS shown,"
                          "  count(*) FILTER (WHERE kind = 'opened') AS opened,"
                          "  count(*) FILTER (WHERE kind = 'helpful') AS helpful,"
                          "  count(*) FILTER (WHERE kind = 'linked') AS linked"

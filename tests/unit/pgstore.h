@@ -138,6 +138,26 @@ static inline int64_t pgs_agent(struct pgs *p, const char *prefix, const char *d
     return id;
 }
 
+/* A ticket: a new requester's chat with one message text, escalated; its
+ * number into number, the requester into *requester (may be NULL); taken
+ * by agent unless agent is 0. */
+static inline void pgs_ticket(struct pgs *p, const char *text, char number[STORE_NUMBER_MAX],
+                              int64_t *requester, int64_t agent)
+{
+    int64_t req = pgs_requester(p, NULL, NULL), conv = 0;
+    int seq, dup;
+    struct store_ticket t;
+    PGS_OK(p->s, store_conversation_create(p->s, req, &conv));
+    PGS_OK(p->s, store_message_add(p->s, conv, req, "c1", text, &seq, &dup));
+    PGS_OK(p->s, store_escalate(p->s, conv, req, text, NULL, 2, 2, NULL, 0, &t));
+    snprintf(number, STORE_NUMBER_MAX, "%s", t.number);
+    store_ticket_fin(&t);
+    if (requester)
+        *requester = req;
+    if (agent)
+        PGS_OK(p->s, store_ticket_take(p->s, number, agent));
+}
+
 #ifdef PGS_ONE_GROUP
 /* A test file whose group is the one `static struct pgs g` defines
  * PGS_ONE_GROUP before including this and writes PGS_GROUP(prefix) once:

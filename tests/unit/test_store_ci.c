@@ -38,17 +38,7 @@ static long long events_of(const char *code, const char *type)
     return q_ll(sql, code);
 }
 
-static void mk_ticket(const char *text, char number[STORE_NUMBER_MAX])
-{
-    int64_t req = mk_requester(), conv = 0;
-    int seq, dup;
-    struct store_ticket t;
-    OK(store_conversation_create(g.s, req, &conv));
-    OK(store_message_add(g.s, conv, req, "c1", text, &seq, &dup));
-    OK(store_escalate(g.s, conv, req, text, NULL, 2, 2, NULL, 0, &t));
-    snprintf(number, STORE_NUMBER_MAX, "%s", t.number);
-    store_ticket_fin(&t);
-}
+#define mk_ticket(text, number) pgs_ticket(&g, text, number, NULL, 0)
 
 static void mk_ci(int64_t actor, const char *type, const char *name, struct store_ci *ci)
 {

@@ -36,20 +36,7 @@ static long long events_of(const char *number)
                 " WHERE p.number = $1", number);
 }
 
-/* A ticket of a new requester, escalated; its number into number. */
-static void mk_ticket(const char *text, char number[STORE_NUMBER_MAX], int64_t agent)
-{
-    int64_t req = mk_requester(), conv = 0;
-    int seq, dup;
-    struct store_ticket t;
-    OK(store_conversation_create(g.s, req, &conv));
-    OK(store_message_add(g.s, conv, req, "c1", text, &seq, &dup));
-    OK(store_escalate(g.s, conv, req, text, NULL, 2, 2, NULL, 0, &t));
-    snprintf(number, STORE_NUMBER_MAX, "%s", t.number);
-    store_ticket_fin(&t);
-    if (agent)
-        OK(store_ticket_take(g.s, number, agent));
-}
+#define mk_ticket(text, number, agent) pgs_ticket(&g, text, number, NULL, agent)
 
 static void mk_problem(int64_t agent, const char *summary, struct store_problem *p)
 {

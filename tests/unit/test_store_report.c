@@ -81,24 +81,14 @@ struct tk {
 
 static void ticket(struct tk *t, int64_t agent, int replies, int resolve)
 {
-    t->requester = mk_requester();
-    int64_t conv = 0;
+    pgs_ticket(&g, "打印机脱机", t->number, &t->requester, agent);
     int seq, dup;
-    struct store_ticket st;
-    OK(store_conversation_create(g.s, t->requester, &conv));
-    OK(store_message_add(g.s, conv, t->requester, "c1", "打印机脱机", &seq, &dup));
-    OK(store_escalate(g.s, conv, t->requester, "打印机脱机", NULL, 2, 2, NULL, 0, &st));
-    snprintf(t->number, sizeof t->number, "%s", st.number);
-    store_ticket_fin(&st);
-    if (!agent)
-        return;
-    OK(store_ticket_take(g.s, t->number, agent));
-    for (int i = 0; i < replies; i++) {
+    for (int i = 0; agent && i < replies; i++) {
         char cid[16];
         snprintf(cid, sizeof cid, "r%d", i);
         OK(store_ticket_reply(g.s, t->number, agent, cid, "请重启打印机", &seq, &dup, NULL));
     }
-    if (resolve)
+    if (agent && resolve)
         OK(store_ticket_resolve(g.s, t->number, agent, "已解决"));
 }
 
