@@ -127,6 +127,10 @@ void api_tickets_problems(struct api_ctx *ctx);     /* GET /api/v1/tickets/{numb
 
 void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 
+/* /api/v1/reports (api_report.c) */
+void api_reports_indicators(struct api_ctx *ctx); /* GET /api/v1/reports/indicators */
+void api_reports_documents(struct api_ctx *ctx);  /* GET /api/v1/reports/documents */
+
 /* /api/v1/cis (api_ci.c) */
 void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */
 void api_cis_list(struct api_ctx *ctx);     /* GET /api/v1/cis */

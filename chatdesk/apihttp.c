@@ -118,9 +118,15 @@ static int on_writeable(struct apihttp_conn *c)
         unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
         if (c->head) /* HEAD: no body may follow the head */
             c->resp.len = 0;
+        char disposition[96];
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
+                 c->resp.filename);
         if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status,
-                                        "application/json; charset=utf-8",
+                                        c->resp.content_type ? c->resp.content_type
+                                                             : "application/json; charset=utf-8",
                                         (lws_filepos_t)c->resp.len, &p, end) ||
+            (c->resp.filename[0] &&
+             add_header(wsi, "content-disposition:", disposition, &p, end)) ||
             add_header(wsi, "cache-control:", "no-store", &p, end) ||
             (c->resp.allow[0] && add_header(wsi, "allow:", c->resp.allow, &p, end)) ||
             (c->resp.bearer_challenge &&

@@ -67,6 +67,18 @@ void api_response_json(struct api_response *resp, int status, json_t *o)
     }
 }
 
+void api_response_file(struct api_response *resp, char *body, size_t len,
+                       const char *content_type, const char *filename)
+{
+    api_response_fin(resp);
+    resp->status = 200;
+    resp->body = body;
+    resp->len = len;
+    resp->content_type = content_type;
+    if (filename)
+        snprintf(resp->filename, sizeof resp->filename, "%s", filename);
+}
+
 void api_response_error(struct api_response *resp, int status, const char *code,
                         const char *message)
 {

@@ -93,6 +93,8 @@ struct api_response {
     int retry_after;            /* > 0: send Retry-After with these seconds */
     int login;                  /* POST /api/v1/sessions: what the password check came
                                    to (DESK_LOGIN_*), for the per-address count */
+    const char *content_type;   /* a static string; NULL: JSON */
+    char filename[64];          /* "" or a download's name (Content-Disposition) */
 };
 
 /* Fills req from raw (req is overwritten; free with api_request_fin). The
@@ -121,6 +123,11 @@ void api_response_error(struct api_response *resp, int status, const char *code,
 /* Sets resp to status with body o serialised (its reference is dropped);
  * o NULL means no body. */
 void api_response_json(struct api_response *resp, int status, json_t *o);
+
+/* Sets a 200 answer of body (taken; len bytes) with content_type (a static
+ * string) to be saved as filename ([A-Za-z0-9._-], may be NULL). */
+void api_response_file(struct api_response *resp, char *body, size_t len,
+                       const char *content_type, const char *filename);
 
 /* Frees resp's body and zeroes it. NULL is a no-op. */
 void api_response_fin(struct api_response *resp);

@@ -591,6 +591,62 @@ test('configuration items: relations, references from a ticket, a problem and a 
   for (const c of [t1.c, t2.c, a]) await wsClose(c);
 });
 
+// ---- reports ---------------------------------------------------------------------------------
+
+test('reports: the indicators of today as JSON and CSV agree, move with a resolved and rated ticket, and are refused to requesters', { timeout: 90000 }, async () => {
+  const token = await login();
+  const day = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10); // Asia/Shanghai
+  const q = `from=${day}&to=${day}`;
+  const get = async () => {
+    const r = await api('GET', `/api/v1/reports/indicators?${q}`, { token });
+    assert.equal(r.status, 200, r.text);
+    return r.body;
+  };
+  const before = await get();
+  assert.deepEqual(before.period, { from: day, to: day, tz: 'Asia/Shanghai', recontact_days: 7 });
+  // one more ticket received, resolved and rated 5 today
+  const t = await requesterWithTicket();
+  const a = await wsOpen();
+  assert.equal((await wsRequest(a, { type: 'login', ...AGENT })).type, 'welcome');
+  assert.equal((await wsRequest(a, { type: 'take', ticket: t.number })).type, 'ticket');
+  assert.equal((await wsRequest(a, { type: 'reply', ticket: t.number, text: '请重新添加打印机' })).type, 'ack');
+  assert.equal((await wsRequest(a, { type: 'resolve', ticket: t.number, resolution: '重新添加打印机' })).type, 'ticket');
+  assert.equal((await wsRequest(t.c, { type: 'confirm', ticket: t.number, accepted: true })).type, 'ticket');
+  const rated = await wsRequest(t.c, { type: 'rate', ticket: t.number, score: 5 });
+  assert.notEqual(rated.type, 'error', JSON.stringify(rated));
+  const after = await get();
+  assert.equal(after.desk.received, before.desk.received + 1);
+  assert.equal(after.desk.resolved, before.desk.resolved + 1);
+  assert.equal(after.desk.first_contact, before.desk.first_contact + 1);
+  assert.equal(after.satisfaction.ratings, before.satisfaction.ratings + 1);
+  assert.equal(after.satisfaction.ratings_good, before.satisfaction.ratings_good + 1);
+  assert.equal(after.satisfaction.closed, before.satisfaction.closed + 1);
+  // the CSV holds the same figures
+  const r = await fetch(`${base}/api/v1/reports/indicators?${q}&format=csv`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/csv/);
+  assert.match(r.headers.get('content-disposition'), /attachment; filename="kbdesk-indicators.csv"/);
+  const rows = (await r.text()).split('\r\n').filter((l) => l && !l.startsWith('#')).slice(1).map((l) => l.split(','));
+  for (const [sec, name, value] of rows) {
+    if (name.startsWith('items_')) continue;
+    const j = after[sec][name];
+    if (j === null) assert.equal(value, '', `${sec}.${name}`);
+    else assert.ok(Math.abs(Number(value) - j) < 0.0001, `${sec}.${name}: csv ${value}, json ${j}`);
+  }
+  assert.ok(rows.length >= 29);
+  // reading a report is audited; requesters are refused; bad periods are clear errors
+  assertError(await api('GET', `/api/v1/reports/indicators?${q}`, { token: t.session }), 403, 'forbidden');
+  assertError(await api('GET', '/api/v1/reports/indicators', { token }), 400, 'bad_query');
+  assertError(await api('GET', `/api/v1/reports/indicators?from=${day}&to=2000-01-01`, { token }), 400, 'bad_query');
+  assertError(await api('GET', `/api/v1/reports/indicators?${q}&tz=Mars/Base`, { token }), 400, 'bad_query');
+  assertError(await api('GET', `/api/v1/reports/indicators?${q}&format=pdf`, { token }), 400, 'bad_query');
+  const docs = await api('GET', `/api/v1/reports/documents?${q}`, { token });
+  assert.equal(docs.status, 200, docs.text);
+  assert.ok(Array.isArray(docs.body.items));
+  await wsClose(t.c);
+  await wsClose(a);
+});
+
 test('stops cleanly on SIGTERM with an API connection open', { timeout: 60000 }, async () => {
   const agent = new http.Agent({ keepAlive: true });
   const u = new URL(base);

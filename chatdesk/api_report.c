@@ -1,0 +1,222 @@
+/* api_report: the service functions of /api/v1/reports (see api.h and
+ * chatdesk/openapi.yaml): the key indicators of a period and the
+ * per-document figures, as JSON or, with ?format=csv, as CSV of the very
+ * same struct (store_report.h), so the page, the API and the export show
+ * one number from one definition. Agents and admins (403 otherwise); each
+ * read is an audit row. */
+#include "api.h"
+#include "kb_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TZ "Asia/Shanghai"
+#define DEFAULT_RECONTACT 7
+
+/* The period from the query: from, to (YYYY-MM-DD, required), tz, and
+ * recontact_days. Returns 0, or -1 with 400 answered. */
+static int period_of(struct api_ctx *ctx, struct store_report_period *p, int *csv)
+{
+    memset(p, 0, sizeof *p);
+    const char *from = api_request_arg(ctx->req, "from"), *to = api_request_arg(ctx->req, "to");
+    const char *tz = api_request_arg(ctx->req, "tz"), *days = api_request_arg(ctx->req,
+                                                                           "recontact_days");
+    const char *format = api_request_arg(ctx->req, "format");
+    if (!from || !to || strlen(from) != 10 || strlen(to) != 10) {
+        api_response_error(ctx->resp, 400, "bad_query",
+                           "from and to are required dates YYYY-MM-DD (to inclusive)");
+        return -1;
+    }
+    if (tz && (!*tz || strlen(tz) >= sizeof p->tz)) {
+        api_response_error(ctx->resp, 400, "bad_query", "tz is a time-zone name");
+        return -1;
+    }
+    char *end = NULL;
+    long d = days ? strtol(days, &end, 10) : DEFAULT_RECONTACT;
+    if (days && (!*days || *end)) {
+        api_response_error(ctx->resp, 400, "bad_query", "recontact_days is a number of days");
+        return -1;
+    }
+    if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        api_response_error(ctx->resp, 400, "bad_query", "format is json or csv");
+        return -1;
+    }
+    *csv = format && strcmp(format, "csv") == 0;
+    snprintf(p->from, sizeof p->from, "%s", from);
+    snprintf(p->to, sizeof p->to, "%s", to);
+    snprintf(p->tz, sizeof p->tz, "%s", tz ? tz : DEFAULT_TZ);
+    p->recontact_days = d < 0 || d > 1000 ? 0 : (int)d;
+    return 0;
+}
+
+static json_t *rate_json(double r)
+{
+    return r < 0 ? json_null() : json_real((double)(long long)(r * 10000 + 0.5) / 10000);
+}
+
+/* One figure: its section, name and value (an integer, or a rate/-1). */
+struct figure {
+    const char *section, *name;
+    long long count;
+    double value; /* used when is_rate */
+    int is_rate;
+};
+
+static size_t figures(const struct store_indicators *o, struct figure *f)
+{
+    size_t n = 0;
+#define C(sec, nm, v) f[n++] = (struct figure){sec, nm, (long long)(v), 0, 0}
+#define R(sec, nm, v) f[n++] = (struct figure){sec, nm, 0, (v), 1}
+    C("desk", "received", o->received);
+    C("desk", "resolved", o->resolved);
+    C("desk", "received_resolved", o->received_resolved);
+    R("desk", "resolution_rate", o->resolution_rate);
+    C("desk", "first_contact", o->first_contact);
+    R("desk", "first_contact_resolution_rate", o->fcr_rate);
+    C("desk", "conversations", o->conversations);
+    C("desk", "self_solved", o->self_solved);
+    R("desk", "self_service_rate", o->self_service_rate);
+    C("desk", "deflected", o->deflected);
+    R("desk", "deflection_rate", o->deflection_rate);
+    C("satisfaction", "ratings", o->ratings);
+    C("satisfaction", "ratings_good", o->ratings_good);
+    R("satisfaction", "csat", o->csat);
+    C("satisfaction", "closed", o->closed);
+    C("satisfaction", "closed_rated", o->closed_rated);
+    R("satisfaction", "rating_response_rate", o->rating_response_rate);
+    C("knowledge", "new", o->k_new);
+    C("knowledge", "updated", o->k_updated);
+    C("knowledge", "retired", o->k_retired);
+    C("knowledge", "past_review", o->k_past_review);
+    C("knowledge", "tickets_with_knowledge", o->tickets_with_knowledge);
+    R("knowledge", "utilisation", o->utilisation);
+    C("problems", "opened", o->p_opened);
+    C("problems", "resolved", o->p_resolved);
+    C("problems", "opened_resolved", o->p_opened_resolved);
+    R("problems", "resolution_rate", o->p_resolution_rate);
+    C("problems", "open_known_errors", o->p_open_known_errors);
+    f[n++] = (struct figure){"problems", "mean_hours_to_resolve", 0, o->p_mttr_hours, 2};
+#undef C
+#undef R
+    return n;
+}
+
+static const char *const KINDS[] = {"article", "known_error"};
+static const char *const STATES[] = {"draft", "in_review", "approved", "published", "retired"};
+
+void api_reports_indicators(struct api_ctx *ctx)
+{
+    struct store_report_period p;
+    int csv = 0;
+    if (period_of(ctx, &p, &csv))
+        return;
+    struct store_indicators o;
+    int rc = store_report_indicators(desk_store(ctx->d), ctx->who->person_id, &p, &o);
+    if (rc) {
+        api_page_answer(ctx, rc, json_array(), 0, "next");
+        return;
+    }
+    struct figure f[40];
+    size_t n = figures(&o, f);
+    char detail[96];
+    snprintf(detail, sizeof detail, "indicators %s..%s", p.from, p.to);
+    api_audit(ctx, csv ? "export" : "read", "report", detail, NULL);
+    if (csv) {
+        struct kb_buf b;
+        kb_buf_init(&b);
+        kb_buf_printf(&b, "# kbdesk indicators %s..%s, time zone %s, recontact window %d days\r\n",
+                      p.from, p.to, p.tz, p.recontact_days);
+        kb_buf_adds(&b, "section,indicator,value\r\n");
+        for (size_t i = 0; i < n; i++) {
+            if (!f[i].is_rate)
+                kb_buf_printf(&b, "%s,%s,%lld\r\n", f[i].section, f[i].name, f[i].count);
+            else if (f[i].value < 0)
+                kb_buf_printf(&b, "%s,%s,\r\n", f[i].section, f[i].name);
+            else
+                kb_buf_printf(&b, "%s,%s,%.4f\r\n", f[i].section, f[i].name, f[i].value);
+        }
+        for (int k = 0; k < 2; k++)
+            for (int s = 0; s < 5; s++)
+                kb_buf_printf(&b, "knowledge,items_%s_%s,%d\r\n", KINDS[k], STATES[s],
+                              o.k_items[k][s]);
+        size_t len = b.len;
+        api_response_file(ctx->resp, kb_buf_take(&b), len, "text/csv; charset=utf-8",
+                          "kbdesk-indicators.csv");
+        return;
+    }
+    json_t *root = json_pack("{s:{s:s, s:s, s:s, s:i}}", "period", "from", p.from, "to", p.to,
+                             "tz", p.tz, "recontact_days", p.recontact_days);
+    for (size_t i = 0; i < n; i++) {
+        json_t *sec = json_object_get(root, f[i].section);
+        if (!sec) {
+            sec = json_object();
+            json_object_set_new(root, f[i].section, sec);
+        }
+        json_object_set_new(sec, f[i].name,
+                            f[i].is_rate ? rate_json(f[i].value) : json_integer(f[i].count));
+    }
+    json_t *items = json_object();
+    for (int k = 0; k < 2; k++) {
+        json_t *by = json_object();
+        for (int s = 0; s < 5; s++)
+            json_object_set_new(by, STATES[s], json_integer(o.k_items[k][s]));
+        json_object_set_new(items, KINDS[k], by);
+    }
+    json_object_set_new(json_object_get(root, "knowledge"), "items", items);
+    api_response_json(ctx->resp, 200, root);
+}
+
+struct docs {
+    json_t *arr;
+    struct kb_buf *csv;
+};
+
+static int doc_cb(void *ud, const struct store_report_doc *d)
+{
+    struct docs *x = ud;
+    if (x->csv)
+        kb_buf_printf(x->csv, "%s,%d,%d,%d,%d,%d,%d\r\n", d->doc_id, d->self_solved,
+                      d->deflected, d->shown, d->opened, d->helpful, d->linked);
+    else
+        json_array_append_new(x->arr,
+                              json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i}", "id", d->doc_id,
+                                        "self_solved", d->self_solved, "deflected", d->deflected,
+                                        "shown", d->shown, "opened", d->opened, "helpful",
+                                        d->helpful, "linked", d->linked));
+    return 0;
+}
+
+void api_reports_documents(struct api_ctx *ctx)
+{
+    struct store_report_period p;
+    int csv = 0;
+    if (period_of(ctx, &p, &csv))
+        return;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    if (csv)
+        kb_buf_adds(&b, "id,self_solved,deflected,shown,opened,helpful,linked\r\n");
+    struct docs x = {json_array(), csv ? &b : NULL};
+    int rc = store_report_docs(desk_store(ctx->d), ctx->who->person_id, &p, doc_cb, &x);
+    if (rc) {
+        kb_buf_fin(&b);
+        api_page_answer(ctx, rc, x.arr, 0, "next");
+        return;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "documents %s..%s", p.from, p.to);
+    api_audit(ctx, csv ? "export" : "read", "report", detail, NULL);
+    if (csv) {
+        json_decref(x.arr);
+        size_t len = b.len;
+        api_response_file(ctx->resp, kb_buf_take(&b), len, "text/csv; charset=utf-8",
+                          "kbdesk-documents.csv");
+        return;
+    }
+    kb_buf_fin(&b);
+    api_response_json(ctx->resp, 200,
+                      json_pack("{s:{s:s, s:s, s:s, s:i}, s:o}", "period", "from", p.from, "to",
+                                p.to, "tz", p.tz, "recontact_days", p.recontact_days, "items",
+                                x.arr));
+}
