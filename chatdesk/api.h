@@ -64,5 +64,7 @@ void api_knowledge_approve(struct api_ctx *ctx);  /* POST .../{id}/approve */
 void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
+/* POST /api/v1/tickets/{number}/knowledge: a draft from a resolved ticket */
+void api_tickets_knowledge(struct api_ctx *ctx);
 
 #endif

@@ -31,6 +31,9 @@ const struct router_route router_routes[] = {
      "knowledge.publish", 0},
     {API_M_POST, "/api/v1/knowledge/{id}/retire", api_knowledge_retire, 1, "knowledge.retire",
      0},
+    /* knowledge from a ticket (api_knowledge.c) */
+    {API_M_POST, "/api/v1/tickets/{number}/knowledge", api_tickets_knowledge, 1,
+     "tickets.knowledge", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 
