@@ -313,7 +313,8 @@
     for (const n of document.querySelectorAll('.ke-only')) n.hidden = cur.kind !== 'known_error';
     $('e-body-label').textContent = cur.kind === 'known_error' ? '其他说明（Markdown）' : '正文（Markdown）';
     renderUsage(item);
-    renderVersions();
+    $('versions-box').hidden = !item;
+    if (item) renderVersions();
   }
 
   function renderUsage(item) {
