@@ -217,10 +217,17 @@ void api_sessions_delete(struct api_ctx *ctx)
 void api_me_get(struct api_ctx *ctx)
 {
     const struct desk_client *who = ctx->who;
+    /* may this person approve and return knowledge (the knowledge page) */
+    int reviewer = 0;
+    int rc = store_knowledge_may_review(desk_store(ctx->d), who->person_id, &reviewer);
+    if (rc) {
+        store_failed(ctx, rc);
+        return;
+    }
     api_response_json(ctx->resp, 200,
-                      json_pack("{s:I, s:s, s:s}", "id", (json_int_t)who->person_id, "role",
+                      json_pack("{s:I, s:s, s:s, s:b}", "id", (json_int_t)who->person_id, "role",
                                 who->role == DESK_REQUESTER ? "requester" : "agent", "name",
-                                who->name));
+                                who->name, "knowledge_reviewer", reviewer));
 }
 
 /* ---- tickets ----------------------------------------------------------------------- */

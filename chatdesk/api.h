@@ -142,5 +142,7 @@ void api_cis_unrelate(struct api_ctx *ctx); /* DELETE .../{code}/relations/{type
 void api_cis_refer(struct api_ctx *ctx);    /* POST .../{code}/refs */
 void api_cis_unrefer(struct api_ctx *ctx);  /* DELETE .../{code}/refs/{kind}/{ref} */
 void api_tickets_cis(struct api_ctx *ctx);  /* GET /api/v1/tickets/{number}/cis */
+/* POST /api/v1/tickets/{number}/knowledge: a draft from a resolved ticket */
+void api_tickets_knowledge(struct api_ctx *ctx);
 
 #endif

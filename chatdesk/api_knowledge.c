@@ -108,7 +108,7 @@ static json_t *item_json(const struct store_knowledge *k)
         if (v)
             json_object_set_new(doc, doc_fields[i].name, json_string(v));
     }
-    return json_pack("{s:s, s:s, s:s, s:i, s:o, s:I, s:I, s:o, s:I, s:I, s:i, s:o}", "id",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:o, s:I, s:I, s:o, s:I, s:I, s:i, s:o}", "id",
                      k->doc_id, "kind", k->kind, "state", k->state, "version", k->version,
                      "published_version",
                      k->published_version ? json_integer(k->published_version) : json_null(),
@@ -117,6 +117,10 @@ static json_t *item_json(const struct store_knowledge *k)
                      "created_at", (json_int_t)k->created_at, "updated_at",
                      (json_int_t)k->updated_at, "document_version", k->doc_version, "document",
                      doc);
+    /* the ticket it was written from (POST /api/v1/tickets/{number}/knowledge) */
+    json_object_set_new(o, "source_ticket",
+                        k->source_ticket[0] ? json_string(k->source_ticket) : json_null());
+    return o;
 }
 
 /* Sets the document fields of body on d (a string sets, null clears when
@@ -718,4 +722,44 @@ void api_knowledge_list(struct api_ctx *ctx)
         else
             knowledge_failed(ctx, rc, 0);
     }
+}
+
+/* ---- from ticket to knowledge ----------------------------------------------- */
+
+void api_tickets_knowledge(struct api_ctx *ctx)
+{
+    json_t *body = ctx->req->body;
+    const char *key;
+    json_t *v;
+    const char *kind = NULL;
+    if (!body) {
+        api_response_error(ctx->resp, 400, "bad_json",
+                           "send {\"kind\":\"article\"} or {\"kind\":\"known_error\"}");
+        return;
+    }
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "kind") == 0 && json_is_string(v)) {
+            kind = json_string_value(v);
+        } else {
+            api_response_error(ctx->resp, 400, "bad_field",
+                               "only \"kind\": \"article\" or \"known_error\"");
+            return;
+        }
+    }
+    if (!kind || (strcmp(kind, "article") != 0 && strcmp(kind, "known_error") != 0)) {
+        api_response_error(ctx->resp, 400, "bad_field", "kind is article or known_error");
+        return;
+    }
+    char id[STORE_DOCID_MAX];
+    int existed = 0;
+    int rc = store_knowledge_from_ticket(desk_store(ctx->d), ctx->req->params[0],
+                                         ctx->who->person_id, kind,
+                                         ctx->req->idempotency_key, id, &existed);
+    if (rc == 0)
+        answer_item(ctx, existed ? 200 : 201, id);
+    else if (rc == STORE_ECONFLICT)
+        api_response_error(ctx->resp, 409, "conflict", store_msg(ctx));
+    else
+        knowledge_failed(ctx, rc, 0);
 }

@@ -66,6 +66,9 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/cis/{code}/refs", api_cis_refer, 1, "cis.refer", 0},
     {API_M_DELETE, "/api/v1/cis/{code}/refs/{kind}/{ref}", api_cis_unrefer, 1, "cis.unrefer", 0},
     {API_M_GET, "/api/v1/tickets/{number}/cis", api_tickets_cis, 1, "tickets.cis", 0},
+    /* knowledge from a ticket (api_knowledge.c) */
+    {API_M_POST, "/api/v1/tickets/{number}/knowledge", api_tickets_knowledge, 1,
+     "tickets.knowledge", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

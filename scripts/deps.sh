@@ -27,3 +27,16 @@ cd "$(dirname "$0")/../tests"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
 fi
+# the knowledge page's libraries (chatdesk/vendor/package.json, pinned):
+# markdown-it renders the editor's preview, DOMPurify sanitises it, diff
+# (jsdiff) compares versions; their browser builds are copied into
+# chatdesk/www/vendor/, which chatdesk serves (never from a CDN)
+cd ../chatdesk/vendor
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+mkdir -p ../www/vendor
+for f in node_modules/markdown-it/dist/browser/markdown-it.umd.min.js \
+         node_modules/dompurify/dist/purify.min.js node_modules/diff/dist/diff.min.js; do
+    cmp -s "$f" "../www/vendor/$(basename "$f")" || cp "$f" ../www/vendor/
+done

@@ -587,6 +587,7 @@
     if (t.status === 'resolved' && !ui.resolveMsg.textContent) setResolveMsg(RESOLVED_TEXT, 'good');
     if (t.status !== 'resolved' && ui.resolveMsg.textContent === RESOLVED_TEXT) setResolveMsg('', '');
     if (!cur.loaded) ui.resolveForm.hidden = true;
+    if (window.kbdeskTicketKnowledge) window.kbdeskTicketKnowledge(cur.loaded ? t : null); /* agent_knowledge.js */
   }
 
   function setTicketMsg(text, cls) {

@@ -300,7 +300,7 @@ static int version_add(struct store *s, int64_t item, int version, const char *j
  * its row id) in the state the table gives event, version 1. */
 static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
                        const char *event, const char *doc_id, const char *idem,
-                       char out[STORE_DOCID_MAX])
+                       int64_t source_ticket, const char *comment, char out[STORE_DOCID_MAX])
 {
     char role[STORE_WORD_MAX];
     const char *to = store_knowledge_next(NULL, event);
@@ -334,19 +334,21 @@ static int item_insert(struct store *s, int64_t actor, const struct kb_doc *doc,
     p_i64(&p, actor);
     p_i64(&p, STORE_KNOWLEDGE_REVIEW_DAYS);
     p_str(&p, idem);
+    p_id(&p, source_ticket);
     rc = st_exec(s,
                  "INSERT INTO knowledge_items (id, doc_id, kind, state, version,"
-                 " published_version, owner_id, review_due, index_seq, idempotency_key)"
+                 " published_version, owner_id, review_due, index_seq, idempotency_key,"
+                 " source_ticket)"
                  " VALUES ($1, $2, $3, $4, 1, CASE WHEN $4 = 'published' THEN 1 END, $5,"
                  " CASE WHEN $4 = 'published' THEN now() + make_interval(days => $6::int) END,"
                  " CASE WHEN $4 = 'published' THEN nextval('knowledge_index_seq') ELSE 0 END,"
-                 " $7)",
+                 " $7, $8)",
                  &p, NULL);
     if (rc == 0)
         rc = version_add(s, id, 1, js, actor, 0);
     free(js);
     if (rc == 0)
-        rc = event_add(s, id, actor, event, NULL, to, 1, NULL);
+        rc = event_add(s, id, actor, event, NULL, to, 1, comment);
     if (rc == 0 && strcmp(to, "published") == 0)
         rc = st_exec(s, "NOTIFY " STORE_KNOWLEDGE_CHANNEL, NULL, NULL);
     if (rc == 0 && out)
@@ -402,7 +404,7 @@ int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *
         if (rc == 0 && found && existed)
             *existed = 1;
         if (rc == 0 && !found)
-            rc = item_insert(s, actor, doc, "created", NULL, idempotency_key, doc_id);
+            rc = item_insert(s, actor, doc, "created", NULL, idempotency_key, 0, NULL, doc_id);
         rc = st_finish(s, rc);
     }
     return rc;
@@ -411,7 +413,7 @@ int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *
 int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
                        char doc_id[STORE_DOCID_MAX])
 {
-    return item_insert(s, actor, doc, "created", NULL, NULL, doc_id);
+    return item_insert(s, actor, doc, "created", NULL, NULL, 0, NULL, doc_id);
 }
 
 int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *doc)
@@ -422,7 +424,7 @@ int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *
     if (!doc->id || !doc->id[0])
         rc = st_seterr(s, STORE_EINVALID, "an imported document needs its id");
     if (rc == 0)
-        rc = item_insert(s, actor, doc, "imported", doc->id, NULL, NULL);
+        rc = item_insert(s, actor, doc, "imported", doc->id, NULL, 0, NULL, NULL);
     if (rc == STORE_ECONFLICT)
         rc = st_seterr(s, STORE_ECONFLICT, "%s exists already", doc->id);
     return st_finish(s, rc);
@@ -626,7 +628,8 @@ int store_knowledge_retire(struct store *s, const char *doc_id, int64_t actor,
 #define ITEM_SELECT                                                                          \
     "SELECT i.id, i.doc_id, i.kind, i.state, i.version, i.published_version, i.owner_id,"  \
     " v.author_id, " EPOCH("i.review_due") ", " EPOCH("i.created_at") ", "                   \
-    EPOCH("i.updated_at") ", v.version, v.doc::text"                                         \
+    EPOCH("i.updated_at") ", v.version, v.doc::text,"                                        \
+    " (SELECT t.number FROM tickets t WHERE t.id = i.source_ticket)"                         \
     " FROM knowledge_items i JOIN knowledge_versions v ON v.item_id = i.id "
 
 /* Fills k from an ITEM_SELECT row, parsing its document. */
@@ -646,6 +649,7 @@ static int item_from_row(struct store *s, const PGresult *r, int row, struct sto
     k->updated_at = g_i64(r, row, 10);
     k->doc_version = g_int(r, row, 11);
     k->doc = doc_parse(s, g_str(r, row, 12));
+    g_copy(k->source_ticket, sizeof k->source_ticket, r, row, 13);
     return k->doc ? 0 : STORE_EINVALID;
 }
 
@@ -861,4 +865,161 @@ int store_knowledge_wait(struct store *s, int timeout_ms, int *notified)
         *notified = drain(s) > 0;
     }
     return 0;
+}
+
+/* ---- from ticket to knowledge, and who may review ------------------------- */
+
+int store_knowledge_may_review(struct store *s, int64_t person_id, int *may)
+{
+    *may = 0;
+    char role[STORE_WORD_MAX];
+    int rc = st_single(s, "knowledge_may_review");
+    if (rc == 0)
+        rc = st_person_role(s, person_id, role);
+    if (rc == STORE_ENOTFOUND || (rc == 0 && !st_is_staff(role)))
+        return 0;
+    if (rc == 0 && strcmp(role, "admin") == 0)
+        *may = 1;
+    else if (rc == 0)
+        rc = role_has(s, person_id, "knowledge_reviewer", may);
+    return rc;
+}
+
+/* text with every line prefixed "> " (a Markdown quote), appended to b. */
+static void quote_to(struct kb_buf *b, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        kb_buf_adds(b, n ? "> " : ">");
+        kb_buf_add(b, p, n);
+        kb_buf_addc(b, '\n');
+        p += n;
+        if (*p == '\n')
+            p++;
+    }
+}
+
+/* The draft's document from the ticket's fields (requester_words may be
+ * NULL); caller frees with kb_doc_free. */
+static struct kb_doc *ticket_doc(enum kb_kind kind, const char *summary, const char *category,
+                                 const char *resolution, const char *requester_words)
+{
+    struct kb_doc *d = kb_doc_new(kind);
+    kb_doc_set(&d->title, summary);
+    kb_doc_set(&d->visibility, "internal");
+    if (category && *category)
+        kb_doc_set(&d->category, category);
+    struct kb_buf b;
+    kb_buf_init(&b);
+    if (kind == KB_KIND_ARTICLE) {
+        kb_buf_adds(&b, "## 问题\n\n");
+        kb_buf_adds(&b, summary);
+        kb_buf_adds(&b, "\n");
+        if (requester_words && *requester_words) {
+            kb_buf_adds(&b, "\n用户的描述：\n\n");
+            quote_to(&b, requester_words);
+        }
+        kb_buf_adds(&b, "\n## 解决方案\n\n");
+        kb_buf_adds(&b, resolution && *resolution ? resolution : "（待补充）");
+        kb_buf_adds(&b, "\n");
+        char *body = kb_buf_take(&b);
+        kb_doc_set(&d->body, body);
+        free(body);
+    } else {
+        kb_buf_adds(&b, summary);
+        kb_buf_adds(&b, "\n");
+        if (requester_words && *requester_words) {
+            kb_buf_adds(&b, "\n用户的描述：\n\n");
+            quote_to(&b, requester_words);
+        }
+        char *symptom = kb_buf_take(&b);
+        kb_doc_set(&d->symptom, symptom);
+        free(symptom);
+        if (resolution && *resolution)
+            kb_doc_set(&d->resolution, resolution);
+        kb_doc_set(&d->status, resolution && *resolution ? "resolved" : "open");
+    }
+    return d;
+}
+
+/* The body of store_knowledge_from_ticket, inside its transaction. */
+static int from_ticket(struct store *s, const char *number, int64_t actor, enum kb_kind kind,
+                       const char *idem, char doc_id[STORE_DOCID_MAX], int *existed,
+                       int *refused)
+{
+    char role[STORE_WORD_MAX];
+    int rc = staff_only(s, actor, role);
+    int found = 0;
+    if (rc == 0 && idem)
+        rc = idem_find(s, actor, idem, doc_id, &found);
+    if (rc || found) {
+        if (found && existed)
+            *existed = 1;
+        return rc;
+    }
+    struct params p = {0};
+    p_str(&p, number);
+    /* the requester's words: their messages in the ticket's conversation,
+     * oldest first, at most 4000 characters */
+    PGresult *r = st_run(s, &rc,
+                         "SELECT t.id, t.status, t.summary, t.category, t.resolution,"
+                         " (SELECT left(string_agg(m.body, E'\\n\\n' ORDER BY m.seq), 4000)"
+                         "  FROM messages m WHERE m.conversation_id = t.conversation_id"
+                         "  AND m.sender_role = 'requester')"
+                         " FROM tickets t WHERE t.number = $1",
+                         &p);
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return st_seterr(s, STORE_ENOTFOUND, "no ticket %s", number);
+    }
+    const char *status = g_str(r, 0, 1);
+    if (strcmp(status, "resolved") != 0 && strcmp(status, "closed") != 0) {
+        rc = st_seterr(s, STORE_ECONFLICT,
+                       "%s is %s: only a resolved or closed ticket can become knowledge",
+                       number, status);
+        *refused = 1;
+        PQclear(r);
+        return rc;
+    }
+    int64_t ticket = g_i64(r, 0, 0);
+    struct kb_doc *d = ticket_doc(kind, g_str(r, 0, 2), PQgetisnull(r, 0, 3) ? NULL : g_str(r, 0, 3),
+                                  PQgetisnull(r, 0, 4) ? NULL : g_str(r, 0, 4),
+                                  PQgetisnull(r, 0, 5) ? NULL : g_str(r, 0, 5));
+    PQclear(r);
+    char comment[64];
+    snprintf(comment, sizeof comment, "from ticket %s", number);
+    rc = item_insert(s, actor, d, "created", NULL, idem, ticket, comment, doc_id);
+    kb_doc_free(d);
+    return rc;
+}
+
+int store_knowledge_from_ticket(struct store *s, const char *number, int64_t actor,
+                                const char *kind, const char *idempotency_key,
+                                char doc_id[STORE_DOCID_MAX], int *existed)
+{
+    if (doc_id)
+        doc_id[0] = '\0';
+    if (existed)
+        *existed = 0;
+    int k = kb_kind_parse(kind ? kind : "");
+    if (k != KB_KIND_ARTICLE && k != KB_KIND_KNOWN_ERROR)
+        return st_seterr(s, STORE_EINVALID, "kind is article or known_error");
+    int rc = STORE_ECONFLICT;
+    /* as store_knowledge_create: a concurrent request with the same key
+     * that committed first is found in the second round */
+    for (int round = 0; round < 2; round++) {
+        rc = st_begin(s, "knowledge_from_ticket");
+        if (rc)
+            return rc;
+        int refused = 0;
+        rc = st_finish(s, from_ticket(s, number ? number : "", actor, (enum kb_kind)k,
+                                      idempotency_key, doc_id, existed, &refused));
+        /* a refused status is a conflict too, but no retry answers otherwise */
+        if (rc != STORE_ECONFLICT || !idempotency_key || refused)
+            break;
+    }
+    return rc;
 }

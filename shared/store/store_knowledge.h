@@ -73,6 +73,7 @@ struct store_knowledge {
     int64_t review_due;             /* 0 while nothing is live */
     int64_t created_at, updated_at;
     int doc_version;                /* the version doc holds */
+    char source_ticket[STORE_NUMBER_MAX]; /* the ticket it was written from, "" if none */
     struct kb_doc *doc;             /* owned: free with store_knowledge_fin */
 };
 
@@ -205,5 +206,32 @@ int store_knowledge_listen(struct store *s);
  * *notified gets 1 if one (or more: all pending are consumed) came, else 0.
  * Returns 0, or STORE_EDB when the connection broke. */
 int store_knowledge_wait(struct store *s, int timeout_ms, int *notified);
+
+/* ---- from ticket to knowledge, and who may review ------------------------- */
+
+/* May person_id approve and return knowledge (the knowledge_reviewer role,
+ * or an admin)? *may gets 1 or 0 (0 also for a requester or nobody). One
+ * autocommit read. Returns 0 or STORE_EDB. */
+int store_knowledge_may_review(struct store *s, int64_t person_id, int *may);
+
+/* Creates a draft of kind ("article" or "known_error") from ticket number
+ * by actor (an enabled agent or admin, who becomes its owner), as
+ * store_knowledge_create does (event "created", its comment naming the
+ * ticket; the same idempotency key rule), pre-filled from the ticket: the
+ * title is its summary, the category its category, visibility internal;
+ * an article's body has a problem section (the summary and the requester's
+ * messages, quoted) and a solution section (the resolution); a known
+ * error's symptom is the summary and the requester's messages, its
+ * resolution the ticket's resolution, its status "resolved". The item's
+ * source_ticket is the ticket. Only a resolved or closed ticket qualifies:
+ * otherwise STORE_ECONFLICT ("INC-000001 is assigned: ...") and nothing
+ * written. One transaction. Returns 0, STORE_EFORBIDDEN (not an enabled
+ * agent or admin), STORE_ENOTFOUND (no such ticket), STORE_ECONFLICT,
+ * STORE_EINVALID (bad kind) or STORE_EDB; *doc_id (may be NULL) gets the
+ * item's id and *existed (may be NULL) 1 when the key found an earlier
+ * one. */
+int store_knowledge_from_ticket(struct store *s, const char *number, int64_t actor,
+                                const char *kind, const char *idempotency_key,
+                                char doc_id[STORE_DOCID_MAX], int *existed);
 
 #endif

@@ -231,6 +231,120 @@ test('write, review, publish: found within 5 s (internal: agents only); retire: 
   assert.ok(/0 from the database, 1 removed/.test(follower.out), follower.out);
 });
 
+// A WebSocket client whose request(obj) resolves with the frame answering
+// its id (bounded by WAIT).
+async function wsClient() {
+  const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  const frames = [];
+  let n = 0;
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString('utf8'))));
+  return {
+    request(obj) {
+      const id = `r${++n}`;
+      ws.send(JSON.stringify({ ...obj, id }));
+      return new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const check = () => {
+          const f = frames.find((x) => x.id === id);
+          if (f) { ws.off('message', check); clearTimeout(timer); resolve(f); }
+        };
+        const timer = setTimeout(() => { ws.off('message', check); reject(new Error(`no answer to ${obj.type} in ${Date.now() - t0} ms: ${JSON.stringify(frames)}`)); }, WAIT);
+        ws.on('message', check);
+        check();
+      });
+    },
+    close() { ws.close(); },
+  };
+}
+
+test('POST /api/v1/tickets/{n}/knowledge: a draft from a resolved ticket; 409 while open; requesters 403', { timeout: 120000 }, async () => {
+  const author = await login(AUTHOR);
+  const reviewer = await login(REVIEWER);
+  const me = await api('GET', '/api/v1/me', { token: author });
+  assert.equal(me.status, 200, me.text);
+  assert.equal(me.body.knowledge_reviewer, false);
+  assert.equal((await api('GET', '/api/v1/me', { token: reviewer })).body.knowledge_reviewer, true);
+
+  // a requester's words, escalated into a ticket
+  const words = '紫藤差旅系统提交报销单时提示 E-4711，\n附件也传不上去';
+  const rq = await wsClient();
+  const w = await rq.request({ type: 'hello', name: '工单访客', email: 'visitor@example.cn' });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  assert.equal((await rq.request({ type: 'message', text: words })).type, 'ack');
+  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2, summary: '紫藤差旅系统报销单提交失败' });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const number = t.number;
+  const requester = w.session;
+
+  // while open: 409 with nothing written
+  const before = (await api('GET', '/api/v1/knowledge', { token: author })).body.items.length;
+  assertError(await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: author, json: { kind: 'article' } }),
+    409, 'conflict');
+  assert.equal((await api('GET', '/api/v1/knowledge', { token: author })).body.items.length, before);
+
+  // the author takes and resolves it over the WebSocket
+  const ag = await wsClient();
+  assert.equal((await ag.request({ type: 'login', ...AUTHOR })).type, 'welcome');
+  await ag.request({ type: 'take', ticket: number });
+  const resolution = '在 IE 兼容模式下清除缓存，并把附件大小控制在 10 MB 以内后重新提交。';
+  const rs = await ag.request({ type: 'resolve', ticket: number, resolution });
+  assert.notEqual(rs.type, 'error', JSON.stringify(rs));
+
+  // the requester (whose ticket it is) may not; nor may nobody; bad input is refused
+  assertError(await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: requester, json: { kind: 'article' } }),
+    403, 'forbidden');
+  assertError(await api('POST', `/api/v1/tickets/${number}/knowledge`, { json: { kind: 'article' } }), 401, 'unauthorized');
+  assertError(await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: author, json: { kind: 'standard' } }),
+    400, 'bad_field');
+  assertError(await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: author, json: { kind: 'article', x: 1 } }),
+    400, 'bad_field');
+  assertError(await api('POST', '/api/v1/tickets/INC-999999/knowledge', { token: author, json: { kind: 'article' } }),
+    404, 'not_found');
+  assert.equal((await api('GET', '/api/v1/knowledge', { token: author })).body.items.length, before);
+
+  // an article: summary, the requester's words quoted, the resolution, the ticket
+  const key = { 'idempotency-key': `from-${number}` };
+  const a = await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: author, json: { kind: 'article' }, headers: key });
+  assert.equal(a.status, 201, a.text);
+  assert.match(a.body.id, /^KB-D\d{6}$/);
+  assert.equal(a.body.state, 'draft');
+  assert.equal(a.body.version, 1);
+  assert.equal(a.body.owner_id, me.body.id);
+  assert.equal(a.body.source_ticket, number);
+  assert.equal(a.body.document.title, '紫藤差旅系统报销单提交失败');
+  assert.equal(a.body.document.visibility, 'internal');
+  assert.ok(a.body.document.body.includes('> 紫藤差旅系统提交报销单时提示 E-4711，\n> 附件也传不上去'), a.body.document.body);
+  assert.ok(a.body.document.body.includes(resolution), a.body.document.body);
+  // the same key again: the same draft, nothing new
+  const again = await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: author, json: { kind: 'article' }, headers: key });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(again.body.id, a.body.id);
+  // it reads back with its ticket and is an ordinary draft (saved, submitted)
+  const g = await api('GET', `/api/v1/knowledge/${a.body.id}`, { token: reviewer });
+  assert.equal(g.body.source_ticket, number);
+  const put = await api('PUT', `/api/v1/knowledge/${a.body.id}`, { token: author, headers: { 'if-match': '"1"' },
+    json: { ...a.body.document, title: '紫藤差旅系统报销单提交失败（E-4711）' } });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.body.source_ticket, number);
+
+  // a known error: the symptom is the summary and the words, the resolution the ticket's
+  const k = await api('POST', `/api/v1/tickets/${number}/knowledge`, { token: reviewer, json: { kind: 'known_error' } });
+  assert.equal(k.status, 201, k.text);
+  assert.match(k.body.id, /^KE-D\d{6}$/);
+  assert.equal(k.body.kind, 'known_error');
+  assert.ok(k.body.document.symptom.startsWith('紫藤差旅系统报销单提交失败'), k.body.document.symptom);
+  assert.ok(k.body.document.symptom.includes('附件也传不上去'), k.body.document.symptom);
+  assert.equal(k.body.document.resolution, resolution);
+  assert.equal(k.body.document.status, 'resolved');
+  assert.equal(k.body.source_ticket, number);
+  // an item written from scratch has none
+  const plain = await api('POST', '/api/v1/knowledge', { token: author, json: { title: '无来源', visibility: 'internal' } });
+  assert.equal(plain.body.source_ticket, null);
+  rq.close();
+  ag.close();
+});
+
 test('indexer follow rides out a PostgreSQL restart: a publish afterwards is found within 5 s, by everyone when public', { timeout: 120000 }, async () => {
   await mustRun(PG_SH, ['stop', pgdir]);
   await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } });

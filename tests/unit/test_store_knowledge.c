@@ -453,6 +453,102 @@ static void follow_primitives(void **state)
     store_close(l);
 }
 
+/* ---- from ticket to knowledge ------------------------------------------------ */
+
+static void from_ticket_prefills_and_writes_its_event(void **state)
+{
+    (void)state;
+    int64_t req = mk_requester(), agent = mk_agent(), other = mk_agent();
+    int64_t conv = 0;
+    int seq = 0, dup = 0;
+    OK(store_conversation_create(g.s, req, &conv));
+    OK(store_message_add(g.s, conv, req, "c1", "打印机脱机\n无法打印", &seq, &dup));
+    OK(store_message_add(g.s, conv, req, "c2", "换了网线也不行", &seq, &dup));
+    struct store_ticket t;
+    OK(store_escalate(g.s, conv, req, "打印机脱机", "硬件/打印机", 2, 2, NULL, 0, &t));
+    char number[STORE_NUMBER_MAX];
+    snprintf(number, sizeof number, "%s", t.number);
+    store_ticket_fin(&t);
+    char id[STORE_DOCID_MAX];
+    int existed = -1;
+    long long items = q_ll("SELECT count(*) FROM knowledge_items", NULL);
+
+    /* open: refused, nothing written */
+    assert_int_equal(store_knowledge_from_ticket(g.s, number, agent, "article", NULL, id, &existed),
+                     STORE_ECONFLICT);
+    assert_non_null(strstr(store_errmsg(g.s), "resolved or closed"));
+    assert_string_equal(id, "");
+    OK(store_ticket_take(g.s, number, agent));
+    assert_int_equal(store_knowledge_from_ticket(g.s, number, agent, "article", NULL, id, NULL),
+                     STORE_ECONFLICT);
+    OK(store_ticket_resolve(g.s, number, agent, "更新打印机驱动后恢复"));
+    /* who may not, what does not exist */
+    assert_int_equal(store_knowledge_from_ticket(g.s, number, req, "article", NULL, id, NULL),
+                     STORE_EFORBIDDEN);
+    assert_int_equal(store_knowledge_from_ticket(g.s, number, agent, "standard", NULL, id, NULL),
+                     STORE_EINVALID);
+    assert_int_equal(store_knowledge_from_ticket(g.s, "INC-999999", agent, "article", NULL, id, NULL),
+                     STORE_ENOTFOUND);
+    assert_int_equal(q_ll("SELECT count(*) FROM knowledge_items", NULL), items);
+
+    /* an article: another agent may write it too */
+    OK(store_knowledge_from_ticket(g.s, number, other, "article", "k1", id, &existed));
+    assert_int_equal(existed, 0);
+    assert_non_null(strstr(id, "KB-D"));
+    struct store_knowledge k;
+    OK(store_knowledge_get(g.s, id, agent, 0, &k));
+    assert_string_equal(k.state, "draft");
+    assert_string_equal(k.source_ticket, number);
+    assert_int_equal(k.owner_id, other);
+    assert_string_equal(k.doc->title, "打印机脱机");
+    assert_string_equal(k.doc->category, "硬件/打印机");
+    assert_string_equal(k.doc->visibility, "internal");
+    assert_non_null(strstr(k.doc->body, "> 打印机脱机\n> 无法打印\n>\n> 换了网线也不行\n"));
+    assert_non_null(strstr(k.doc->body, "## 解决方案\n\n更新打印机驱动后恢复"));
+    store_knowledge_fin(&k);
+    char want[64];
+    snprintf(want, sizeof want, "created|from ticket %s", number);
+    assert_string_equal(q_str("SELECT e.type || '|' || e.comment FROM knowledge_events e JOIN"
+                              " knowledge_items i ON i.id = e.item_id WHERE i.doc_id = $1",
+                              id),
+                        want);
+    assert_int_equal(events_of(id), 1);
+    /* the same key: the same item, nothing written */
+    char again[STORE_DOCID_MAX];
+    OK(store_knowledge_from_ticket(g.s, number, other, "article", "k1", again, &existed));
+    assert_int_equal(existed, 1);
+    assert_string_equal(again, id);
+    assert_int_equal(q_ll("SELECT count(*) FROM knowledge_items", NULL), items + 1);
+
+    /* a known error */
+    OK(store_knowledge_from_ticket(g.s, number, agent, "known_error", NULL, id, NULL));
+    OK(store_knowledge_get(g.s, id, agent, 0, &k));
+    assert_string_equal(k.kind, "known_error");
+    assert_non_null(strstr(k.doc->symptom, "打印机脱机\n"));
+    assert_non_null(strstr(k.doc->symptom, "> 换了网线也不行"));
+    assert_string_equal(k.doc->resolution, "更新打印机驱动后恢复");
+    assert_string_equal(k.doc->status, "resolved");
+    assert_string_equal(k.source_ticket, number);
+    store_knowledge_fin(&k);
+    /* an item written from scratch has no ticket */
+    char plain[STORE_DOCID_MAX];
+    mk_item(agent, "无来源", plain);
+    OK(store_knowledge_get(g.s, plain, agent, 0, &k));
+    assert_string_equal(k.source_ticket, "");
+    store_knowledge_fin(&k);
+
+    /* who may review */
+    int may = -1;
+    OK(store_knowledge_may_review(g.s, agent, &may));
+    assert_int_equal(may, 0);
+    OK(store_knowledge_may_review(g.s, req, &may));
+    assert_int_equal(may, 0);
+    OK(store_role_set(g.s, agent, "knowledge_reviewer", 1));
+    OK(store_knowledge_may_review(g.s, agent, &may));
+    assert_int_equal(may, 1);
+    OK(store_role_set(g.s, agent, "knowledge_reviewer", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -462,6 +558,7 @@ int main(void)
         cmocka_unit_test(requester_and_bad_input),
         cmocka_unit_test(import_and_due_for_review),
         cmocka_unit_test(follow_primitives),
+        cmocka_unit_test(from_ticket_prefills_and_writes_its_event),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
