@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
 libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
-postgresql chromium nodejs npm curl wamerican"
+postgresql chromium fonts-wqy-microhei nodejs npm curl wamerican"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
@@ -29,7 +29,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 # the knowledge page's libraries (chatdesk/vendor/package.json, pinned):
 # markdown-it renders the editor's preview, DOMPurify sanitises it, diff
-# (jsdiff) compares versions; their browser builds are copied into
+# (jsdiff) compares versions; the reports page draws with Apache ECharts;
+# their browser builds are copied into
 # chatdesk/www/vendor/, which chatdesk serves (never from a CDN)
 cd ../chatdesk/vendor
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -37,6 +38,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 mkdir -p ../www/vendor
 for f in node_modules/markdown-it/dist/browser/markdown-it.umd.min.js \
-         node_modules/dompurify/dist/purify.min.js node_modules/diff/dist/diff.min.js; do
+         node_modules/dompurify/dist/purify.min.js node_modules/diff/dist/diff.min.js \
+         node_modules/echarts/dist/echarts.min.js; do
     cmp -s "$f" "../www/vendor/$(basename "$f")" || cp "$f" ../www/vendor/
 done

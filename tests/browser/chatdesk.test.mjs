@@ -539,3 +539,34 @@ test('problem management, configuration items and the audit page, from the agent
   // the refused link (404) and the audit log (403) show in the console as failed loads
   noProblems(problems.filter((p) => !/status of 40[34]/.test(p)));
 });
+
+test('the reports page: indicators equal the API, charts drawn, and the PDF has a page per section', async (t) => {
+  const { page, problems } = await openPage(t);
+  await agentLogin(page);
+  await page.getByTestId('to-reports').click();
+  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  // each card shows the API's figure for the same period
+  const api = await page.evaluate(async () => {
+    const tok = JSON.parse(sessionStorage.getItem('kbdesk.agent.session'));
+    const q = `from=${document.getElementById('from').value}&to=${document.getElementById('to').value}`;
+    const r = await fetch(`/api/v1/reports/indicators?${q}`, { headers: { authorization: `Bearer ${tok}` } });
+    return r.json();
+  });
+  const shown = await page.getByTestId('kpi').evaluateAll((els) => els.map((e) => [e.dataset.name, e.dataset.value]));
+  assert.ok(shown.length >= 15);
+  for (const [name, value] of shown) {
+    const [sec, key] = name.split('.');
+    const want = api[sec][key];
+    assert.equal(value, want === null ? '' : String(want), name);
+  }
+  // ECharts drew into both charts (a canvas each)
+  assert.equal(await page.locator('[data-testid=chart-desk] canvas').count(), 1);
+  assert.equal(await page.locator('[data-testid=chart-docs] canvas').count(), 1);
+  assert.match(await text(page.getByTestId('tz')), /Asia\/Shanghai/);
+  await page.screenshot({ path: '/tmp/kbdesk-reports.png', fullPage: true });
+  // printed to PDF: one page per section at least
+  const pdf = await page.pdf({ format: 'A4', printBackground: true, path: '/tmp/kbdesk-report.pdf' });
+  const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  assert.ok(pages >= 4, `${pages} pages`);
+  noProblems(problems);
+});
