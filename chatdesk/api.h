@@ -130,6 +130,7 @@ void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 /* /api/v1/reports (api_report.c) */
 void api_reports_indicators(struct api_ctx *ctx); /* GET /api/v1/reports/indicators */
 void api_reports_documents(struct api_ctx *ctx);  /* GET /api/v1/reports/documents */
+void api_reports_queries(struct api_ctx *ctx);    /* GET /api/v1/reports/queries */
 
 /* /api/v1/cis (api_ci.c) */
 void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */

@@ -97,6 +97,14 @@ static size_t figures(const struct store_indicators *o, struct figure *f)
     R("problems", "resolution_rate", o->p_resolution_rate);
     C("problems", "open_known_errors", o->p_open_known_errors);
     f[n++] = (struct figure){"problems", "mean_hours_to_resolve", 0, o->p_mttr_hours, 2};
+    C("search", "searches", o->searches);
+    C("search", "zero_result", o->zero_result);
+    R("search", "zero_result_rate", o->zero_result_rate);
+    C("search", "low_confidence", o->low_confidence);
+    R("search", "low_confidence_rate", o->low_confidence_rate);
+    C("search", "searches_with_hits", o->searches_with_hits);
+    C("search", "clicked", o->clicked);
+    R("search", "click_through", o->click_through);
 #undef C
 #undef R
     return n;
@@ -219,4 +227,34 @@ void api_reports_documents(struct api_ctx *ctx)
                       json_pack("{s:{s:s, s:s, s:s, s:i}, s:o}", "period", "from", p.from, "to",
                                 p.to, "tz", p.tz, "recontact_days", p.recontact_days, "items",
                                 x.arr));
+}
+
+static int query_cb(void *ud, const struct store_report_query *q)
+{
+    json_array_append_new(ud, json_pack("{s:s, s:i, s:i}", "query", q->query, "count", q->count,
+                                        "no_good_match", q->no_good_match));
+    return 0;
+}
+
+void api_reports_queries(struct api_ctx *ctx)
+{
+    struct store_report_period p;
+    int csv = 0;
+    if (period_of(ctx, &p, &csv))
+        return;
+    const char *gaps = api_request_arg(ctx->req, "gaps");
+    json_t *arr = json_array();
+    int rc = store_report_queries(desk_store(ctx->d), ctx->who->person_id, &p,
+                                  gaps && strcmp(gaps, "1") == 0, query_cb, arr);
+    if (rc) {
+        api_page_answer(ctx, rc, arr, 0, "next");
+        return;
+    }
+    char detail[96];
+    snprintf(detail, sizeof detail, "queries %s..%s", p.from, p.to);
+    api_audit(ctx, "read", "report", detail, NULL);
+    api_response_json(ctx->resp, 200,
+                      json_pack("{s:{s:s, s:s, s:s}, s:b, s:o}", "period", "from", p.from, "to",
+                                p.to, "tz", p.tz, "gaps", gaps && strcmp(gaps, "1") == 0,
+                                "items", arr));
 }

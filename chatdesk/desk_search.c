@@ -94,6 +94,18 @@ static void record_shown(struct desk *d, const struct kb_search_res *res, int64_
     free(ids);
 }
 
+/* Logs one search for the report's search indicators (a failure is
+ * logged, the answer goes out anyway). */
+static void log_search(struct desk *d, const char *source, int64_t person, int64_t conv,
+                       const char *query, const struct kb_search_res *res)
+{
+    const struct kb_hit *top = res->nhits ? &res->hits[0] : NULL;
+    if (query && *query &&
+        store_search_log(d->st, source, person, conv, query, (int)res->nhits,
+                         top ? top->confidence : -1, res->no_good_match, top ? top->id : NULL))
+        kb_warn("search not logged: %s", store_errmsg(d->st));
+}
+
 /* A suggestions frame for hits: {"type":"suggestions","items":[...],
  * "no_good_match":bool}. */
 static json_t *suggestions_frame(const struct kb_search_res *res)
@@ -121,6 +133,9 @@ static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t c
     if (desk_search_kb(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
         if (res.no_good_match)
             kb_search_res_keep(&res, 0);
+        /* the query people typed last: the latest message */
+        const char *nl = strrchr(t.all.data, '\n');
+        log_search(d, "chat", viewer, conv, nl ? nl + 1 : t.all.data, &res);
         size_t n = res.nhits;
         const char **ids = kb_xcalloc(n + 1, sizeof *ids);
         const char **kinds = kb_xcalloc(n + 1, sizeof *kinds);
@@ -200,6 +215,8 @@ void desk_do_search(struct req *r)
         desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
     } else {
         record_shown(r->d, &res, r->who->person_id, 0);
+        if (m->offset == 0)
+            log_search(r->d, "agent", r->who->person_id, 0, m->q, &res);
         json_t *items = json_array();
         for (size_t i = 0; i < res.nhits; i++)
             json_array_append_new(items, proto_hit(&res.hits[i]));

@@ -54,6 +54,7 @@ const struct router_route router_routes[] = {
     {API_M_GET, "/api/v1/reports/indicators", api_reports_indicators, 1, "reports.indicators",
      0},
     {API_M_GET, "/api/v1/reports/documents", api_reports_documents, 1, "reports.documents", 0},
+    {API_M_GET, "/api/v1/reports/queries", api_reports_queries, 1, "reports.queries", 0},
     /* configuration items */
     {API_M_POST, "/api/v1/cis", api_cis_create, 1, "cis.create", 0},
     {API_M_GET, "/api/v1/cis", api_cis_list, 1, "cis.list", 0},

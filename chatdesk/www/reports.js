@@ -14,10 +14,11 @@
       self_service_rate: '自助解决率', deflection_rate: '真实分流率' },
     satisfaction: { ratings: '评价数', csat: '满意度 (4–5 分)', rating_response_rate: '评价回收率' },
     knowledge: { new: '新增知识', updated: '更新知识', retired: '停用知识', past_review: '逾期未复审', utilisation: '知识利用率' },
+    search: { searches: '搜索次数', zero_result_rate: '无结果率', low_confidence_rate: '无合适结果率', click_through: '点击率' },
     problems: { opened: '新增问题', resolved: '解决问题', resolution_rate: '问题解决率', mean_hours_to_resolve: '平均解决时长（小时）',
       open_known_errors: '未关闭的已知错误' },
   };
-  const RATES = new Set(['resolution_rate', 'first_contact_resolution_rate', 'self_service_rate', 'deflection_rate', 'csat',
+  const RATES = new Set(['zero_result_rate', 'low_confidence_rate', 'click_through', 'resolution_rate', 'first_contact_resolution_rate', 'self_service_rate', 'deflection_rate', 'csat',
     'rating_response_rate', 'utilisation']);
 
   const iso = (d) => d.toISOString().slice(0, 10);

@@ -142,6 +142,86 @@ static const char SQL_PROBLEMS[] =
     "  coalesce((SELECT round(avg(extract(epoch FROM res.at - p.created_at)) / 36)::bigint"
     "   FROM res JOIN problems p ON p.id = res.problem_id), -100)";
 
+static const char SQL_SEARCH[] =
+    BOUNDS ","
+    " sl AS (SELECT l.* FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi)"
+    " SELECT (SELECT count(*) FROM sl), (SELECT count(*) FROM sl WHERE hits = 0),"
+    "  (SELECT count(*) FROM sl WHERE no_good_match), (SELECT count(*) FROM sl WHERE hits > 0),"
+    "  (SELECT count(*) FROM sl WHERE hits > 0 AND EXISTS (SELECT 1 FROM knowledge_use u"
+    "   WHERE u.person_id = sl.person_id AND u.kind IN ('opened', 'helpful')"
+    "   AND u.at >= sl.at AND u.at < sl.at + interval '30 minutes'))";
+
+int store_search_log(struct store *s, const char *source, int64_t person, int64_t conv,
+                     const char *query, int hits, double top_confidence, int no_good_match,
+                     const char *top_doc)
+{
+    int rc = st_single(s, "search_log");
+    if (rc)
+        return rc;
+    char q[4 * 200 + 1];
+    size_t n = 0, chars = 0;
+    for (const char *c = query ? query : ""; *c && chars < 200; chars++) {
+        size_t len = 1;
+        while ((c[len] & 0xC0) == 0x80)
+            len++;
+        memcpy(q + n, c, len);
+        n += len;
+        c += len;
+    }
+    q[n] = '\0';
+    if (!n)
+        return st_seterr(s, STORE_EINVALID, "a logged search needs its query");
+    char conf[32];
+    snprintf(conf, sizeof conf, "%.4f", top_confidence);
+    struct params p = {0};
+    p_str(&p, source);
+    p_id(&p, person);
+    p_id(&p, conv);
+    p_str(&p, q);
+    p_i64(&p, hits);
+    p_str(&p, top_confidence < 0 ? NULL : conf);
+    p_bool(&p, no_good_match);
+    p_str(&p, top_doc);
+    return st_exec(s,
+                   "INSERT INTO search_log (source, person_id, conversation_id, query, hits,"
+                   " top_confidence, no_good_match, top_doc)"
+                   " VALUES ($1, $2, $3, $4, $5, $6::real, $7, $8)",
+                   &p, NULL);
+}
+
+int store_report_queries(struct store *s, int64_t viewer, const struct store_report_period *p,
+                         int gaps, int (*cb)(void *ud, const struct store_report_query *q),
+                         void *ud)
+{
+    int rc = st_single(s, "report_queries");
+    if (rc == 0)
+        rc = check(s, viewer, p);
+    if (rc)
+        return rc;
+    struct params q = {0};
+    bind(&q, p);
+    PGresult *r = st_run(s, &rc,
+                         gaps ? BOUNDS
+                         " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"
+                         " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi"
+                         " GROUP BY 1 HAVING count(*) FILTER (WHERE no_good_match) > 0"
+                         " ORDER BY 3 DESC, 2 DESC, 1 LIMIT 20"
+                              : BOUNDS
+                         " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"
+                         " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi"
+                         " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
+                         &q);
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_report_query x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2)};
+        if (cb(ud, &x))
+            break;
+    }
+    PQclear(r);
+    return 0;
+}
+
 int store_report_indicators(struct store *s, int64_t viewer, const struct store_report_period *p,
                             struct store_indicators *out)
 {
@@ -171,6 +251,11 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
                   (int *const[]){&o->p_opened, &o->p_resolved, &o->p_opened_resolved,
                                  &o->p_open_known_errors, &mttr_centi},
                   5);
+    if (rc == 0)
+        rc = ints(s, SQL_SEARCH, p,
+                  (int *const[]){&o->searches, &o->zero_result, &o->low_confidence,
+                                 &o->searches_with_hits, &o->clicked},
+                  5);
     if (rc == 0) {
         PGresult *r = st_run(s, &rc,
                              "SELECT kind, state, count(*) FROM knowledge_items GROUP BY 1, 2",
@@ -196,6 +281,9 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
     o->utilisation = rate(o->tickets_with_knowledge, o->received);
     o->p_resolution_rate = rate(o->p_opened_resolved, o->p_opened);
     o->p_mttr_hours = o->p_resolved ? mttr_centi / 100.0 : -1;
+    o->zero_result_rate = rate(o->zero_result, o->searches);
+    o->low_confidence_rate = rate(o->low_confidence, o->searches);
+    o->click_through = rate(o->clicked, o->searches_with_hits);
     return 0;
 }
 

@@ -59,7 +59,26 @@ struct store_indicators {
     int p_open_known_errors;  /* problems in status known_error now */
     double p_resolution_rate; /* p_opened_resolved / p_opened */
     double p_mttr_hours;      /* mean hours from creation to resolution of p_resolved */
+    /* search (search_log) */
+    int searches;             /* searches in the period (chat suggestions, agents' searches) */
+    int zero_result;          /* of those, with no hit */
+    int low_confidence;       /* of those, answered "no good match" (zero results included) */
+    int searches_with_hits;   /* of those, with a hit shown */
+    int clicked;              /* of those with hits, after which the same person opened or
+                                 marked helpful a document within 30 minutes */
+    double zero_result_rate;  /* zero_result / searches */
+    double low_confidence_rate; /* low_confidence / searches */
+    double click_through;     /* clicked / searches_with_hits */
 };
+
+/* One search of the desk, for the search indicators: source "chat" (a
+ * requester's suggestions; conv set) or "agent"; query (cut to 200
+ * characters at a character boundary); hits shown, the best one's
+ * confidence (< 0: none), whether it was no good match, the best hit's id
+ * (may be NULL). One statement. Returns 0, STORE_EINVALID or STORE_EDB. */
+int store_search_log(struct store *s, const char *source, int64_t person, int64_t conv,
+                     const char *query, int hits, double top_confidence, int no_good_match,
+                     const char *top_doc);
 
 /* Computes the indicators for viewer (an enabled agent or admin) into
  * *out. Returns 0, STORE_EFORBIDDEN, STORE_EINVALID (bad dates, from after
@@ -80,5 +99,17 @@ struct store_report_doc {
  * store_report_indicators. */
 int store_report_docs(struct store *s, int64_t viewer, const struct store_report_period *p,
                       int (*cb)(void *ud, const struct store_report_doc *d), void *ud);
+
+struct store_report_query {
+    const char *query; /* borrowed, lower-cased */
+    int count, no_good_match;
+};
+
+/* The period's most frequent queries (gaps 0) or those that most often
+ * found nothing good (gaps 1: content gaps), at most 20, to cb. Returns as
+ * store_report_indicators. */
+int store_report_queries(struct store *s, int64_t viewer, const struct store_report_period *p,
+                         int gaps, int (*cb)(void *ud, const struct store_report_query *q),
+                         void *ud);
 
 #endif

@@ -614,7 +614,23 @@ test('reports: the indicators of today as JSON and CSV agree, move with a resolv
   assert.equal((await wsRequest(t.c, { type: 'confirm', ticket: t.number, accepted: true })).type, 'ticket');
   const rated = await wsRequest(t.c, { type: 'rate', ticket: t.number, score: 5 });
   assert.notEqual(rated.type, 'error', JSON.stringify(rated));
+  // an off-topic question: a search that found nothing good, a content gap
+  const off = await wsOpen();
+  assert.equal((await wsRequest(off, { type: 'hello', name: '闲聊用户', email: 'chat@example.cn' })).type, 'welcome');
+  assert.equal((await wsRequest(off, { type: 'message', text: '今天天气怎么样' })).type, 'ack');
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no suggestions')), 20000);
+    const check = () => { if (off.frames.some((f) => f.type === 'suggestions')) { clearTimeout(timer); resolve(); } };
+    off.waiters.push(check);
+    check();
+  });
   const after = await get();
+  assert.ok(after.search.searches >= before.search.searches + 2, JSON.stringify(after.search));
+  assert.ok(after.search.low_confidence >= before.search.low_confidence + 1);
+  const gaps = await api('GET', `/api/v1/reports/queries?${q}&gaps=1`, { token });
+  assert.equal(gaps.status, 200, gaps.text);
+  assert.ok(gaps.body.items.some((i) => i.query === '今天天气怎么样' && i.no_good_match >= 1), gaps.text);
+  await wsClose(off);
   assert.equal(after.desk.received, before.desk.received + 1);
   assert.equal(after.desk.resolved, before.desk.resolved + 1);
   assert.equal(after.desk.first_contact, before.desk.first_contact + 1);
