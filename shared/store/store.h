@@ -14,6 +14,8 @@
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table), extra roles (reviewer)
+ *   store_sla.h      calendars and their versions, services, SLA policies,
+ *                    tickets' service-level clocks, the warning/breach timer
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -30,5 +32,6 @@
 #include "store_conv.h"
 #include "store_ticket.h"
 #include "store_knowledge.h"
+#include "store_sla.h"
 
 #endif

@@ -235,4 +235,16 @@ int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int6
 int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_id,
                                 const char *relation, int64_t actor);
 
+/* ---- service levels (store_sla.c), inside the caller's transaction ----- */
+
+/* Starts the service-level clock of new ticket `ticket` (status new, its
+ * priority set): the default service's policy, its calendar's current
+ * version, deadlines in working time written to ticket_sla and the
+ * ticket, an "sla_applied" event at now (0: the server's clock). When no
+ * default service exists (no SLA data loaded) it does nothing and returns
+ * 0: the ticket keeps the deadlines store_escalate gave it. Returns 0,
+ * STORE_EINVALID (no policy for the priority, a calendar without working
+ * time) or STORE_EDB. */
+int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
+
 #endif

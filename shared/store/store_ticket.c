@@ -395,6 +395,8 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
                              json_pack("{s:i, s:i, s:i, s:i}", "impact", impact, "urgency", urgency,
                                  "priority", prio, "suggested", suggested),
                              now);
+    if (rc == 0) /* deadlines in working time, when SLA data is loaded */
+        rc = st_sla_ticket_created(s, ticket, now);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, ticket);
