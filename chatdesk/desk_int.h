@@ -1,0 +1,96 @@
+/* desk_int: what the desk's files share (desk.c, desk_session.c, desk_chat.c,
+ * desk_ticket.c, desk_search.c); not for other modules. A request's context
+ * is a struct req; handlers (desk_do_*) add frames to r->out and report
+ * store failures as error frames through desk_store_err. */
+#ifndef KB_DESK_INT_H
+#define KB_DESK_INT_H
+
+#include "desk.h"
+#include "kb_util.h"
+
+struct desk {
+    struct store *st;
+    kb_searcher *ks;
+    const struct desk_config *cfg;
+    double last_refresh;
+};
+
+/* A request's context: the desk, the client, the message and the outbox. */
+struct req {
+    struct desk *d;
+    const struct desk_client *who;
+    const struct desk_msg *m;
+    struct desk_outbox *out;
+};
+
+/* Texts per store failure code for desk_store_err (NULL: a generic one). */
+struct store_msgs {
+    const char *notfound, *forbidden, *conflict, *invalid;
+    int conflict_code; /* P_* for STORE_ECONFLICT (0: invalid_state) */
+};
+
+/* The requester's messages of conv (seen by viewer), collected by
+ * store_messages_since; desk_texts_fin frees them. */
+struct texts {
+    struct kb_buf all;   /* joined with newlines */
+    char *first;         /* the first requester message */
+    int count;
+};
+
+/* desk.c: an error frame answering r->m */
+void desk_err(struct req *r, int code, const char *message);
+/* desk.c: turns a store failure into an error frame (msgs: texts per code,
+ * NULL: generic ones). Returns rc. */
+int desk_store_err(struct req *r, int rc, const struct store_msgs *msgs);
+/* desk.c: picks up a new index revision, at most once a second */
+void desk_refresh(struct desk *d);
+/* desk.c: appends a frame (the outbox owns it; json's reference is taken) */
+struct desk_frame *desk_outbox_frame(struct desk_outbox *out, enum desk_target to, int64_t target,
+                                     json_t *json);
+json_t *desk_conversation_json(const struct store_conversation *c);
+/* desk.c: {"type":"queue_update","event":event,"ticket":{...}} for every agent */
+void desk_queue_update(struct req *r, const char *event, const struct store_ticket *t);
+/* desk.c: role checks; on failure a forbidden error frame is added */
+int desk_is_requester(struct req *r);
+int desk_is_agent(struct req *r);
+/* desk.c: a new session for person: the token for the client, its hash in cl */
+int desk_new_session(struct req *r, int64_t person, char token[AUTH_TOKEN_LEN + 1],
+                     struct desk_client *cl);
+/* desk.c: a ticket look-up as r->who may see it (see the definitions) */
+int desk_ticket_rc(const struct req *r, int rc);
+int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t);
+
+/* desk_session.c */
+int desk_current_conversation(struct req *r, int64_t person, struct store_conversation *c);
+void desk_do_hello(struct req *r);
+void desk_do_login(struct req *r);
+void desk_do_logout(struct req *r);
+
+/* desk_search.c */
+int desk_conv_texts(struct desk *d, int64_t conv, int64_t viewer, struct texts *t);
+void desk_texts_fin(struct texts *t);
+int desk_search_kb(struct desk *d, const char *text, size_t len, int internal, int limit,
+                   struct kb_search_res *res);
+void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, int64_t viewer,
+                        const char *ticket, enum desk_target to, int64_t target);
+void desk_do_search(struct req *r);
+void desk_do_doc(struct req *r);
+
+/* desk_chat.c */
+void desk_do_message(struct req *r);
+void desk_do_feedback(struct req *r);
+void desk_do_escalate(struct req *r);
+void desk_do_confirm(struct req *r);
+void desk_do_rate(struct req *r);
+void desk_do_typing(struct req *r);
+void desk_do_catchup(struct req *r);
+
+/* desk_ticket.c */
+void desk_do_queue(struct req *r);
+void desk_do_take(struct req *r);
+void desk_do_reply(struct req *r);
+void desk_do_link(struct req *r);
+void desk_do_resolve(struct req *r);
+void desk_do_open(struct req *r);
+
+#endif

@@ -1,0 +1,214 @@
+/* desk_search: the desk's knowledge look-ups (see desk.h): suggestions
+ * searched over the requester's messages of a conversation (the latest first
+ * when they exceed the query limit; public articles and known errors for
+ * requesters, internal ones too for agents), an agent's search and a
+ * document opened from a suggestion or a hit. */
+#include "desk_int.h"
+#include "kb_clock.h"
+#include "kb_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* bytes of conversation text searched (kb_search's limit is 4096) */
+#define QUERY_BYTES 4000
+
+static int collect_text(void *arg, const struct store_message *m)
+{
+    struct texts *t = arg;
+    if (strcmp(m->sender_role, "requester") != 0)
+        return 0;
+    if (t->all.len)
+        kb_buf_addc(&t->all, '\n');
+    kb_buf_adds(&t->all, m->body);
+    if (!t->first)
+        t->first = kb_xstrdup(m->body);
+    t->count++;
+    return 0;
+}
+
+int desk_conv_texts(struct desk *d, int64_t conv, int64_t viewer, struct texts *t)
+{
+    memset(t, 0, sizeof *t);
+    kb_buf_init(&t->all);
+    return store_messages_since(d->st, conv, viewer, 0, collect_text, t);
+}
+
+void desk_texts_fin(struct texts *t)
+{
+    kb_buf_fin(&t->all);
+    free(t->first);
+}
+
+/* The last QUERY_BYTES of s (at a character boundary). */
+static const char *query_tail(const char *s, size_t len, size_t *qlen)
+{
+    if (len <= QUERY_BYTES) {
+        *qlen = len;
+        return s;
+    }
+    const char *p = s + len - QUERY_BYTES;
+    while (((unsigned char)*p & 0xC0) == 0x80)
+        p++;
+    *qlen = (size_t)(s + len - p);
+    return p;
+}
+
+/* Searches articles and known errors for text; internal for agents. */
+int desk_search_kb(struct desk *d, const char *text, size_t len, int internal, int limit,
+                   struct kb_search_res *res)
+{
+    desk_refresh(d);
+    struct kb_search_req q;
+    memset(&q, 0, sizeof q);
+    size_t qlen;
+    q.q = query_tail(text, len, &qlen);
+    q.qlen = qlen;
+    q.kind = "article,known_error";
+    q.internal = internal;
+    q.limit = (uint32_t)limit;
+    q.no_facets = 1;
+    q.no_suggestion = 1;
+    char err[KB_ERR_MAX];
+    memset(res, 0, sizeof *res);
+    return kb_search_run(d->ks, &q, res, err, sizeof err);
+}
+
+/* A suggestions frame for hits: {"type":"suggestions","items":[...]}. */
+static json_t *suggestions_frame(const struct kb_search_res *res)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; i < res->nhits; i++)
+        json_array_append_new(items, proto_hit(&res->hits[i]));
+    return json_pack("{s:s, s:o}", "type", "suggestions", "items", items);
+}
+
+/* Suggestions for requester viewer over conv's text (recorded as shown, in
+ * one commit), to out. */
+static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t conv,
+                              int64_t viewer, int for_seq)
+{
+    struct texts t;
+    int rc = desk_conv_texts(d, conv, viewer, &t);
+    if (rc || t.count == 0) {
+        desk_texts_fin(&t);
+        return; /* the ack went out; suggestions are a bonus */
+    }
+    struct kb_search_res res;
+    if (desk_search_kb(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
+        size_t n = res.nhits;
+        const char **ids = kb_xcalloc(n + 1, sizeof *ids);
+        const char **kinds = kb_xcalloc(n + 1, sizeof *kinds);
+        const char **titles = kb_xcalloc(n + 1, sizeof *titles);
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = res.hits[i].id;
+            kinds[i] = res.hits[i].kind;
+            titles[i] = res.hits[i].title;
+        }
+        store_suggestions_add(d->st, conv, n, ids, kinds, titles);
+        free(ids);
+        free(kinds);
+        free(titles);
+        json_t *f = suggestions_frame(&res);
+        json_object_set_new(f, "for_seq", json_integer(for_seq));
+        desk_outbox_add(out, DESK_TO_SELF, 0, f);
+    }
+    kb_search_res_fin(&res);
+    desk_texts_fin(&t);
+}
+
+/* Suggestions including internal knowledge for an agent (viewer) about
+ * ticket (conversation conv), to `to`/`target`. */
+void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, int64_t viewer,
+                        const char *ticket, enum desk_target to, int64_t target)
+{
+    struct texts t;
+    int rc = desk_conv_texts(d, conv, viewer, &t);
+    if (rc == 0 && t.count > 0) {
+        struct kb_search_res res;
+        if (desk_search_kb(d, t.all.data, t.all.len, 1, d->cfg->suggestions, &res) == 0) {
+            json_t *f = suggestions_frame(&res);
+            json_object_set_new(f, "ticket", json_string(ticket));
+            desk_outbox_add(out, to, target, f);
+        }
+        kb_search_res_fin(&res);
+    }
+    desk_texts_fin(&t);
+}
+
+void desk_suggest(struct desk *d, const struct desk_client *who, const struct desk_suggest *sg,
+                  struct desk_outbox *out)
+{
+    if (sg->requester && who->role == DESK_REQUESTER)
+        suggest_requester(d, out, sg->conv, who->person_id, sg->for_seq);
+    if (sg->agent && sg->agent_id)
+        desk_suggest_agent(d, out, sg->conv, sg->agent_id, sg->ticket, DESK_TO_PERSON,
+                           sg->agent_id);
+}
+
+/* ---- knowledge: search, doc ------------------------------------------------------------ */
+
+void desk_do_search(struct req *r)
+{
+    const struct desk_msg *m = r->m;
+    if (!desk_is_agent(r))
+        return;
+    desk_refresh(r->d);
+    struct kb_search_req q;
+    memset(&q, 0, sizeof q);
+    q.q = m->q;
+    q.qlen = strlen(m->q);
+    q.kind = m->kind ? m->kind : "article,known_error";
+    q.internal = 1; /* agents see internal knowledge */
+    q.offset = (uint32_t)m->offset;
+    q.limit = kb_search_limit(m->limit > 0 ? (uint32_t)m->limit : 0);
+    q.no_facets = 1;
+    q.no_suggestion = 1;
+    struct kb_search_res res;
+    char err[KB_ERR_MAX];
+    memset(&res, 0, sizeof res);
+    int rc = kb_search_run(r->d->ks, &q, &res, err, sizeof err);
+    if (rc == KB_SEARCH_EINPUT) {
+        desk_outbox_error(r->out, P_BAD_FIELD, "q cannot be searched", m->id, "q");
+    } else if (rc) {
+        desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i < res.nhits; i++)
+            json_array_append_new(items, proto_hit(&res.hits[i]));
+        json_t *f = json_pack("{s:s, s:s, s:I, s:i, s:o}", "type", "search_results", "q", m->q,
+                              "total", (json_int_t)res.total, "offset", m->offset, "items", items);
+        if (m->id)
+            json_object_set_new(f, "id", json_string(m->id));
+        desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+    }
+    kb_search_res_fin(&res);
+}
+
+void desk_do_doc(struct req *r)
+{
+    const struct desk_msg *m = r->m;
+    char err[KB_ERR_MAX];
+    struct kb_search_doc doc;
+    desk_refresh(r->d);
+    /* requesters read public documents only */
+    int rc = kb_search_get_doc(r->d->ks, m->item, r->who->role == DESK_AGENT, &doc, err,
+                               sizeof err);
+    json_t *dj = rc == 0 ? proto_doc(&doc) : NULL;
+    kb_search_doc_fin(&doc);
+    if (rc == KB_SEARCH_ENOTFOUND || rc == KB_SEARCH_EINPUT) {
+        desk_err(r, P_NOT_FOUND, "no such item in the knowledge base");
+        return;
+    }
+    if (rc || !dj) {
+        json_decref(dj);
+        desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
+        return;
+    }
+    json_t *f = json_pack("{s:s, s:o}", "type", "doc", "doc", dj);
+    if (m->id)
+        json_object_set_new(f, "id", json_string(m->id));
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+}
