@@ -247,4 +247,18 @@ int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_i
  * time) or STORE_EDB. */
 int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
 
+/* A ticket's service-level state in SQL, from tickets t and ticket_sla ts
+ * (LEFT JOINed: NULL when it has no clock): 'breached' or 'warning' when a
+ * clock still running (or missed) carries that mark, else 'ok'. A response
+ * or resolution given by its deadline ends that clock. */
+#define SLA_LIVE_RESP "(t.first_response_at IS NULL OR t.first_response_at > ts.response_due)"
+#define SLA_LIVE_RES "(t.resolved_at IS NULL OR t.resolved_at > ts.resolve_due)"
+#define SLA_STATE_SQL                                                                       \
+    "CASE WHEN ts.ticket_id IS NULL THEN NULL"                                              \
+    " WHEN (ts.response_breached_at IS NOT NULL AND " SLA_LIVE_RESP ")"                     \
+    "  OR (ts.resolve_breached_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'breached'"        \
+    " WHEN (ts.response_warned_at IS NOT NULL AND " SLA_LIVE_RESP ")"                       \
+    "  OR (ts.resolve_warned_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'warning'"           \
+    " ELSE 'ok' END"
+
 #endif

@@ -9,10 +9,16 @@
  * the creation step (st_sla_ticket_created) runs inside store_escalate's. */
 #include "store_int.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "kb_calendar.h"
 #include "kb_util.h"
+
+static double g_dbl(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
 
 /* ---- the events: one table ---------------------------------------------- */
 
@@ -224,7 +230,7 @@ int store_services(struct store *s, store_service_cb cb, void *arg)
         for (; i < n && g_i64(r, i, 0) == v.id; i++) {
             int pr = g_int(r, i, 7);
             if (pr >= 1 && pr <= 4)
-                v.policy[pr - 1] = (struct store_sla_policy){pr, g_int(r, i, 8), g_int(r, i, 9),
+                v.policy[pr - 1] = (struct store_sla_policy){pr, g_dbl(r, i, 8), g_dbl(r, i, 9),
                                                              g_int(r, i, 10)};
         }
         rc = cb(arg, &v);
@@ -341,25 +347,30 @@ static int load_policies(struct store *s, json_t *pols, struct store_sla_loaded 
         const char *svc = jstr(v, "service");
         json_t *pr = json_object_get(v, "priority"), *resp = json_object_get(v, "response_minutes");
         json_t *resol = json_object_get(v, "resolve_minutes"), *warn = json_object_get(v, "warn_percent");
-        if (!svc || !json_is_integer(pr) || !json_is_integer(resp) || !json_is_integer(resol) ||
+        if (!svc || !json_is_integer(pr) || !json_is_number(resp) || !json_is_number(resol) ||
             (warn && !json_is_integer(warn)))
             return st_seterr(s, STORE_EINVALID,
                              "policies[%zu]: needs \"service\", integer \"priority\","
-                             " \"response_minutes\", \"resolve_minutes\" (and \"warn_percent\")",
+                             " numbers \"response_minutes\", \"resolve_minutes\""
+                             " (and integer \"warn_percent\")",
                              i);
-        json_int_t a = json_integer_value(pr), b = json_integer_value(resp),
-                   c = json_integer_value(resol), w = warn ? json_integer_value(warn) : 75;
-        if (a < 1 || a > 4 || b < 1 || c < b || c > 5256000 || w < 1 || w > 99)
+        json_int_t a = json_integer_value(pr), w = warn ? json_integer_value(warn) : 75;
+        double b = json_number_value(resp), c = json_number_value(resol);
+        /* whole milliseconds: what numeric(12, 4) minutes keep exactly */
+        if (a < 1 || a > 4 || !(b >= 0.0001) || c < b || c > 5256000 || w < 1 || w > 99)
             return st_seterr(s, STORE_EINVALID,
-                             "policies[%zu] %s: priority 1..4, 1 <= response_minutes <="
+                             "policies[%zu] %s: priority 1..4, 0 < response_minutes <="
                              " resolve_minutes <= 5256000, warn_percent 1..99",
                              i, svc);
+        char bs[32], cs[32];
+        snprintf(bs, sizeof bs, "%.4f", b);
+        snprintf(cs, sizeof cs, "%.4f", c);
         struct params p = {0};
         int rows = 0;
         p_str(&p, svc);
         p_i64(&p, a);
-        p_i64(&p, b);
-        p_i64(&p, c);
+        p_str(&p, bs);
+        p_str(&p, cs);
         p_i64(&p, w);
         int rc = st_exec(s,
                          "INSERT INTO sla_policies (service_id, priority, response_minutes,"
@@ -456,7 +467,11 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
         return rc;
     }
     int64_t policy = g_i64(r, 0, 0), cal_id = g_i64(r, 0, 4);
-    int resp = g_int(r, 0, 1), resol = g_int(r, 0, 2), warn = g_int(r, 0, 3);
+    double resp = g_dbl(r, 0, 1), resol = g_dbl(r, 0, 2);
+    int warn = g_int(r, 0, 3);
+    char resp_s[32], resol_s[32]; /* the numeric values as the database has them */
+    g_copy(resp_s, sizeof resp_s, r, 0, 1);
+    g_copy(resol_s, sizeof resol_s, r, 0, 2);
     int cal_version = g_int(r, 0, 5);
     char svc_name[STORE_SLA_NAME_MAX], cal_name[STORE_SLA_NAME_MAX];
     g_copy(svc_name, sizeof svc_name, r, 0, 6);
@@ -481,7 +496,7 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
         return st_seterr(s, STORE_EINVALID, "calendar %s version %d: %s", cal_name, cal_version,
                          err);
     int64_t rdue, sdue, rwarn, swarn;
-    int64_t rsec = (int64_t)resp * 60, ssec = (int64_t)resol * 60;
+    int64_t rsec = llround(resp * 60), ssec = llround(resol * 60);
     crc = kbcal_add(&cal, started, rsec, &rdue);
     if (!crc)
         crc = kbcal_add(&cal, started, ssec, &sdue);
@@ -500,8 +515,8 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
     p_i64(&u, policy);
     p_i64(&u, cal_id);
     p_i64(&u, cal_version);
-    p_i64(&u, resp);
-    p_i64(&u, resol);
+    p_str(&u, resp_s);
+    p_str(&u, resol_s);
     p_i64(&u, warn);
     p_i64(&u, started);
     p_i64(&u, rdue);
@@ -550,7 +565,7 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
     }
     if (rc == 0)
         rc = st_ticket_event(s, ticket, actor, "sla_applied", tstatus, to,
-                             json_pack("{s:s, s:s, s:i, s:s, s:i, s:i, s:i, s:I, s:I}", "reason",
+                             json_pack("{s:s, s:s, s:i, s:s, s:i, s:f, s:f, s:I, s:I}", "reason",
                                        reason, "service", svc_name, "priority", priority,
                                        "calendar", cal_name, "calendar_version", cal_version,
                                        "response_minutes", resp, "resolve_minutes", resol,
@@ -740,7 +755,8 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
                          EPOCH("ts.resolve_warn_at") ", " EPOCH("t.first_response_at") ", "
                          EPOCH("t.resolved_at") ", " EPOCH("ts.response_warned_at") ", "
                          EPOCH("ts.response_breached_at") ", " EPOCH("ts.resolve_warned_at") ", "
-                         EPOCH("ts.resolve_breached_at") ", ts.ticket_id IS NOT NULL"
+                         EPOCH("ts.resolve_breached_at") ", ts.ticket_id IS NOT NULL, "
+                         SLA_STATE_SQL
                          " FROM tickets t LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"
                          " LEFT JOIN services v ON v.id = ts.service_id"
                          " LEFT JOIN calendars c ON c.id = ts.calendar_id WHERE t.number = $1",
@@ -762,8 +778,8 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
             out->policy_id = g_i64(r, 0, 4);
             g_copy(out->calendar, sizeof out->calendar, r, 0, 5);
             out->calendar_version = g_int(r, 0, 6);
-            out->response_minutes = g_int(r, 0, 7);
-            out->resolve_minutes = g_int(r, 0, 8);
+            out->response_minutes = g_dbl(r, 0, 7);
+            out->resolve_minutes = g_dbl(r, 0, 8);
             out->warn_percent = g_int(r, 0, 9);
             int64_t *f[] = {&out->started_at,         &out->response_due,
                             &out->resolve_due,        &out->response_warn_at,
@@ -773,15 +789,7 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
                             &out->resolve_breached_at};
             for (int i = 0; i < 11; i++)
                 *f[i] = g_i64(r, 0, 10 + i);
-            /* a clock ended in time drops out; the worst mark of the rest */
-            int resp_live = !out->first_response_at || out->first_response_at > out->response_due;
-            int res_live = !out->resolved_at || out->resolved_at > out->resolve_due;
-            const char *st = "ok";
-            if ((resp_live && out->response_warned_at) || (res_live && out->resolve_warned_at))
-                st = "warning";
-            if ((resp_live && out->response_breached_at) || (res_live && out->resolve_breached_at))
-                st = "breached";
-            snprintf(out->state, sizeof out->state, "%s", st);
+            g_copy(out->state, sizeof out->state, r, 0, 22);
         }
     }
     PQclear(r);

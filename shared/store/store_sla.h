@@ -73,8 +73,8 @@ int store_calendar_get(struct store *s, const char *name, int version, struct st
 
 struct store_sla_policy {
     int priority;        /* 1..4; 0: this priority has no policy */
-    int response_minutes;
-    int resolve_minutes;
+    double response_minutes; /* working minutes (fractions allowed) */
+    double resolve_minutes;
     int warn_percent;
 };
 
@@ -120,7 +120,8 @@ struct store_ticket_sla {
     int64_t policy_id;
     char calendar[STORE_SLA_NAME_MAX];
     int calendar_version;
-    int response_minutes, resolve_minutes, warn_percent;
+    double response_minutes, resolve_minutes;
+    int warn_percent;
     int64_t started_at, response_due, resolve_due, response_warn_at, resolve_warn_at;
     int64_t first_response_at, resolved_at;           /* 0: not yet */
     int64_t response_warned_at, response_breached_at; /* 0: not marked */

@@ -73,6 +73,9 @@ struct store_ticket {
     char *resolution;                       /* latest resolution text, NULL if none */
     char *requester_name;
     char *agent_name;                       /* NULL if nobody */
+    /* service levels (store_sla.h); "" when the ticket has no clock */
+    char service[65];                       /* the service's name */
+    char sla_state[STORE_WORD_MAX];         /* "ok", "warning", "breached" */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate

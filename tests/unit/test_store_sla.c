@@ -459,6 +459,12 @@ static void tick_marks_each_threshold_once(void **state)
     assert_int_equal(al.n, 1);
     OK(store_ticket_sla_get(g.s, t.number, req, &s));
     assert_string_equal(s.state, "warning");
+    /* the ticket itself carries the state and service (the queue shows it) */
+    struct store_ticket tt;
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.sla_state, "warning");
+    assert_string_equal(tt.service, "tick-svc");
+    store_ticket_fin(&tt);
     /* 12:00: the response breach and the resolution warning */
     OK(store_sla_tick(g.s, SH(2028, 1, 3, 12, 0), 100, collect, &al, &marked));
     assert_int_equal(al.n, 3);

@@ -11,8 +11,9 @@
 --   calendar its targets count in; at most one is the default (a ticket that
 --   names no service gets it).
 -- * sla_policies: per service x priority (1..4) a response and a resolution
---   target in working minutes of the service's calendar, and the share of a
---   target at which a warning goes out.
+--   target in working minutes of the service's calendar (fractions allowed:
+--   deadlines are counted in whole seconds), and the share of a target at
+--   which a warning goes out.
 -- * ticket_sla: a ticket's service, policy, the targets and calendar
 --   version it was computed with, when its clock started, the deadlines and
 --   the instants of the warnings, and when each warning and breach was
@@ -65,8 +66,11 @@ CREATE TABLE sla_policies (
     id               bigserial PRIMARY KEY,
     service_id       bigint NOT NULL REFERENCES services (id),
     priority         smallint NOT NULL CHECK (priority BETWEEN 1 AND 4),
-    response_minutes integer NOT NULL CHECK (response_minutes BETWEEN 1 AND 5256000),
-    resolve_minutes  integer NOT NULL CHECK (resolve_minutes BETWEEN 1 AND 5256000),
+    -- minutes, to the millisecond (0.05 is 3 s: tests), at most ten years
+    response_minutes numeric(12, 4) NOT NULL CHECK (response_minutes > 0
+                                                    AND response_minutes <= 5256000),
+    resolve_minutes  numeric(12, 4) NOT NULL CHECK (resolve_minutes > 0
+                                                    AND resolve_minutes <= 5256000),
     warn_percent     smallint NOT NULL DEFAULT 75 CHECK (warn_percent BETWEEN 1 AND 99),
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (service_id, priority),
@@ -80,8 +84,8 @@ CREATE TABLE ticket_sla (
     calendar_id         bigint NOT NULL,
     calendar_version    integer NOT NULL,
     -- the targets used (a later policy edit changes them only on re-apply)
-    response_minutes    integer NOT NULL,
-    resolve_minutes     integer NOT NULL,
+    response_minutes    numeric(12, 4) NOT NULL,
+    resolve_minutes     numeric(12, 4) NOT NULL,
     warn_percent        smallint NOT NULL,
     started_at          timestamptz NOT NULL,
     response_due        timestamptz NOT NULL,
