@@ -65,4 +65,12 @@ void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
 
+/* service levels (api_sla.c) */
+void api_services_list(struct api_ctx *ctx); /* GET /api/v1/services */
+void api_calendars_get(struct api_ctx *ctx); /* GET /api/v1/calendars/{name} */
+/* The full SLA object of ticket number as the caller may see it (the
+ * ticket's permissions), caller owns it; NULL when the ticket has no clock
+ * or it cannot be read (the ticket's answer then keeps its short "sla"). */
+json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
+
 #endif

@@ -785,6 +785,8 @@ void hub_done(hub *h, struct desk_job *job)
             kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
                     "%d idle requester identities purged",
                     out->auto_closed, out->sessions_purged, out->requesters_purged);
+        if (job->msg.type == DM_SLA && out->sla_marked)
+            kb_info("service levels: %d warnings and breaches marked", out->sla_marked);
         struct desk_frame *f = desk_outbox_take(out);
         for (struct desk_frame *p = f; p; p = p->next)
             deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
@@ -897,6 +899,13 @@ int hub_own_job(hub *h, struct desk_job *job, const char *what)
         return -1;
     }
     return 0;
+}
+
+void hub_sla(hub *h)
+{
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_SLA;
+    hub_own_job(h, job, "the SLA check");
 }
 
 void hub_maintain(hub *h)
