@@ -68,6 +68,7 @@ void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
 /* service levels (api_sla.c) */
 void api_services_list(struct api_ctx *ctx); /* GET /api/v1/services */
 void api_calendars_get(struct api_ctx *ctx); /* GET /api/v1/calendars/{name} */
+void api_tickets_patch(struct api_ctx *ctx); /* PATCH /api/v1/tickets/{number} */
 /* The full SLA object of ticket number as the caller may see it (the
  * ticket's permissions), caller owns it; NULL when the ticket has no clock
  * or it cannot be read (the ticket's answer then keeps its short "sla"). */

@@ -1,7 +1,9 @@
 /* api_sla: the service-level part of chatdesk's JSON API: the service
  * catalogue with its policies (GET /api/v1/services), a calendar version
- * (GET /api/v1/calendars/{name}[?version=N]) and the SLA object of a
- * ticket (GET /api/v1/tickets/{number} calls api_sla_ticket). Any signed-in
+ * (GET /api/v1/calendars/{name}[?version=N]), the SLA object of a
+ * ticket (GET /api/v1/tickets/{number} calls api_sla_ticket) and an
+ * agent's change of a ticket's service or priority (PATCH
+ * /api/v1/tickets/{number}). Any signed-in
  * person may read the catalogue and calendars (they say when the desk
  * works); a ticket's SLA follows the ticket's own permissions. */
 #include "api.h"
@@ -120,4 +122,66 @@ json_t *api_sla_ticket(struct api_ctx *ctx, const char *number)
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
         json_object_set_new(o, times[i].key, proto_time(times[i].t));
     return o;
+}
+
+/* PATCH /api/v1/tickets/{number}: {"service":"network"} or {"priority":1}
+ * (agents): the ticket's deadlines are recomputed (store_sla_set_service /
+ * store_sla_set_priority, an sla_applied event); answers the ticket like
+ * GET. One change per request, so each is one transaction. */
+void api_tickets_patch(struct api_ctx *ctx)
+{
+    json_t *body = ctx->req->body;
+    if (!json_is_object(body)) {
+        api_response_error(ctx->resp, 400, "bad_json",
+                           "send {\"service\":NAME} or {\"priority\":1..4} as the JSON body");
+        return;
+    }
+    json_t *svc = json_object_get(body, "service"), *pr = json_object_get(body, "priority");
+    if (json_object_size(body) != 1 || (!svc && !pr) || (svc && !json_is_string(svc) &&
+                                                         !json_is_null(svc)) ||
+        (pr && !json_is_integer(pr))) {
+        api_response_error(ctx->resp, 400, "bad_field",
+                           "give exactly one of \"service\" (a name, or null: the default) and"
+                           " \"priority\" (an integer)");
+        return;
+    }
+    if (ctx->who->role != DESK_AGENT) {
+        api_response_error(ctx->resp, 403, "forbidden", "agents change a ticket's service level");
+        return;
+    }
+    struct store *st = desk_store(ctx->d);
+    const char *number = ctx->req->params[0];
+    struct store_ticket t;
+    int rc = store_ticket_get(st, number, ctx->who->person_id, &t);
+    store_ticket_fin(&t);
+    if (rc == 0) {
+        if (svc)
+            rc = store_sla_set_service(st, number, ctx->who->person_id, json_string_value(svc));
+        else
+            rc = store_sla_set_priority(st, number, ctx->who->person_id,
+                                        (int)json_integer_value(pr));
+        if (rc == STORE_ENOTFOUND) /* the ticket exists: the service does not */
+            rc = STORE_EINVALID;
+    }
+    if (rc == 0)
+        rc = store_ticket_get(st, number, ctx->who->person_id, &t);
+    if (rc == 0) {
+        json_t *o = proto_ticket(&t);
+        json_t *sla = api_sla_ticket(ctx, t.number);
+        if (sla)
+            json_object_set_new(o, "sla", sla);
+        api_response_json(ctx->resp, 200, o);
+    } else if (rc == STORE_ENOTFOUND) {
+        api_response_error(ctx->resp, 404, "not_found", "no such ticket");
+    } else if (rc == STORE_EFORBIDDEN) {
+        api_response_error(ctx->resp, 403, "forbidden", "agents change a ticket's service level");
+    } else if (rc == STORE_EINVALID) {
+        /* the store's message says what: unknown service, no policy, closed */
+        const char *m = store_errmsg(st);
+        const char *e = strrchr(m, ']');
+        api_response_error(ctx->resp, 422, "invalid", e ? e + 2 : m);
+    } else {
+        failed(ctx, rc);
+    }
+    store_ticket_fin(&t);
 }

@@ -34,6 +34,7 @@ const struct router_route router_routes[] = {
     /* service levels (api_sla.c) */
     {API_M_GET, "/api/v1/services", api_services_list, 1, "services.list", 0},
     {API_M_GET, "/api/v1/calendars/{name}", api_calendars_get, 1, "calendars.get", 0},
+    {API_M_PATCH, "/api/v1/tickets/{number}", api_tickets_patch, 1, "tickets.patch", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

@@ -79,8 +79,10 @@ class Client {
   close() { this.ws.close(); }
 }
 
-async function api(p, token) {
-  const r = await fetch(base + p, { headers: token ? { authorization: `Bearer ${token}` } : {},
+async function api(p, token, method = 'GET', json) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
     signal: AbortSignal.timeout(WAIT) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null, text };
@@ -126,7 +128,8 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
   assert.equal(w.type, 'welcome', JSON.stringify(w));
 
   const rq = await Client.open();
-  assert.equal((await rq.request({ type: 'hello', name: '计时用户' })).type, 'welcome');
+  const hello = await rq.request({ type: 'hello', name: '计时用户' });
+  assert.equal(hello.type, 'welcome');
   assert.equal((await rq.request({ type: 'message', text: '邮箱收不到邮件' })).type, 'ack');
   const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
   assert.equal(t.type, 'ticket', JSON.stringify(t));
@@ -189,11 +192,45 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
   assert.equal((await api('/api/v1/calendars/nope', token)).status, 404);
   assert.equal((await api('/api/v1/services')).status, 401);
 
+  // an agent changes the priority, then the service: recomputed from the
+  // creation (the marks stay: their thresholds lie in the past)
+  const p1 = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', { priority: 1 });
+  assert.equal(p1.status, 200, p1.text);
+  assert.equal(p1.body.priority, 1);
+  assert.equal(p1.body.sla.priority, 1);
+  const net = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', { service: 'network' });
+  assert.equal(net.status, 200, net.text);
+  assert.equal(net.body.sla.service, 'network');
+  assert.equal(net.body.sla.calendar, '7x24');
+  assert.equal(net.body.sla.response_minutes, 10); // network P1
+  assert.equal(net.body.response_due - t.created_at, 600);
+  assert.equal(net.body.sla.state, 'ok'); // the new thresholds lie ahead: marks cleared
+  // refused, and nothing changes
+  const bad = [
+    [{ service: 'nope' }, 422, 'invalid'], [{ priority: 9 }, 422, 'invalid'],
+    [{ priority: 1, service: 'fast' }, 400, 'bad_field'], [{ colour: 'red' }, 400, 'bad_field'],
+  ];
+  for (const [json, status, code] of bad) {
+    const r = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', json);
+    assert.equal(r.status, status, `${JSON.stringify(json)}: ${r.text}`);
+    assert.equal(r.body.error.code, code);
+  }
+  const asRequester = await api(`/api/v1/tickets/${t.number}`, hello.session, 'PATCH', { priority: 4 });
+  assert.equal(asRequester.status, 403, asRequester.text);
+  assert.equal((await api('/api/v1/tickets/INC-999999', token, 'PATCH', { priority: 2 })).status, 404);
+  const after = await api(`/api/v1/tickets/${t.number}`, hello.session);
+  assert.equal(after.status, 200, after.text); // the requester reads their own ticket's clock
+  assert.equal(after.body.sla.service, 'network');
+  assert.equal(after.body.priority, 1);
+  await mustRun(CHATDESK, ['sla-load', path.join(tmp, 'fast.json'), '--db', conninfo]);
+
   // re-applying from the command line recomputes (and the ticket keeps its marks:
   // the thresholds lie in the past)
   assert.match(await mustRun(CHATDESK, ['sla-reapply', t.number, '--db', conninfo]),
     /recomputed the deadlines of 1 ticket/);
-  assert.equal((await api(`/api/v1/tickets/${t.number}`, token)).body.sla.state, 'breached');
+  const re = (await api(`/api/v1/tickets/${t.number}`, token)).body;
+  assert.equal(re.sla.service, 'network');
+  assert.equal(re.sla.calendar_version, 1);
   ag.close();
   rq.close();
 });
