@@ -803,16 +803,16 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
 /* The four marks: which threshold column, which mark column, what stops
  * the clock. The column names are constants of this file, never input. */
 static const struct mark {
-    const char *kind, *target, *event, *at, *mark, *due, *running;
+    const char *kind, *target, *event, *at, *mark, *due, *running, *done;
 } marks[] = {
     {"warning", "response", "sla_warning", "response_warn_at", "response_warned_at",
-     "response_due", "t.first_response_at IS NULL"},
+     "response_due", "t.first_response_at IS NULL", "response_done"},
     {"warning", "resolution", "sla_warning", "resolve_warn_at", "resolve_warned_at",
-     "resolve_due", "true"},
+     "resolve_due", "true", "resolve_done"},
     {"breach", "response", "sla_breach", "response_due", "response_breached_at", "response_due",
-     "t.first_response_at IS NULL"},
+     "t.first_response_at IS NULL", "response_done"},
     {"breach", "resolution", "sla_breach", "resolve_due", "resolve_breached_at", "resolve_due",
-     "true"},
+     "true", "resolve_done"},
 };
 
 int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb, void *arg,
@@ -826,6 +826,29 @@ int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb
     int rc = st_begin(s, "sla_tick");
     if (rc)
         return rc;
+    /* clocks that ended for good leave the timer's indexes first (a
+     * response once given; a closed ticket), so each run looks only at
+     * clocks still running */
+    if (rc == 0) {
+        struct params p = {0};
+        p_time(&p, now);
+        rc = st_exec(s,
+                     "UPDATE ticket_sla ts SET response_done = true FROM tickets t"
+                     " WHERE t.id = ts.ticket_id AND NOT ts.response_done"
+                     " AND ts.response_warn_at <= coalesce(to_timestamp($1::float8), now())"
+                     " AND t.first_response_at IS NOT NULL",
+                     &p, NULL);
+    }
+    if (rc == 0) {
+        struct params p = {0};
+        p_time(&p, now);
+        rc = st_exec(s,
+                     "UPDATE ticket_sla ts SET resolve_done = true FROM tickets t"
+                     " WHERE t.id = ts.ticket_id AND NOT ts.resolve_done"
+                     " AND ts.resolve_warn_at <= coalesce(to_timestamp($1::float8), now())"
+                     " AND t.status = 'closed'",
+                     &p, NULL);
+    }
     for (int k = 0; rc == 0 && k < 4; k++) {
         const struct mark *m = &marks[k];
         char froms[128], sql[2048];
@@ -835,7 +858,8 @@ int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb
         snprintf(sql, sizeof sql,
                  "WITH n AS (SELECT coalesce(to_timestamp($1::float8), now()) AS t),"
                  " due AS (SELECT ts.ticket_id FROM ticket_sla ts JOIN tickets t"
-                 "  ON t.id = ts.ticket_id, n WHERE ts.%s IS NULL AND ts.%s <= n.t"
+                 "  ON t.id = ts.ticket_id, n WHERE ts.%s IS NULL AND NOT ts.%s"
+                 "  AND ts.%s <= n.t"
                  "  AND t.status = ANY ($2::text[]) AND %s"
                  "  ORDER BY ts.%s LIMIT $3 FOR UPDATE OF ts SKIP LOCKED),"
                  " up AS (UPDATE ticket_sla x SET %s = n.t FROM due, n"
@@ -847,7 +871,7 @@ int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb
                  "  FROM up JOIN tickets t ON t.id = up.ticket_id)"
                  " SELECT up.ticket_id, t.number, t.agent_id, t.priority, " EPOCH("up.due")
                  " FROM up JOIN tickets t ON t.id = up.ticket_id ORDER BY up.ticket_id",
-                 m->mark, m->at, m->running, m->at, m->mark, m->mark, m->due);
+                 m->mark, m->done, m->at, m->running, m->at, m->mark, m->mark, m->due);
         struct params p = {0};
         p_time(&p, now);
         p_str(&p, froms);

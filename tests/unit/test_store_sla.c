@@ -493,6 +493,12 @@ static void tick_marks_each_threshold_once(void **state)
     assert_int_equal(al.n, 1); /* only the resolution warning (09:00 + 60 min) */
     snprintf(want, sizeof want, "%s resolution warning", t.number);
     assert_string_equal(al.seen[0], want);
+    /* the answered clock has left the timer's index; the resolution runs on */
+    assert_string_equal(q_str("SELECT ts.response_done::text || ts.resolve_done::text"
+                              " FROM ticket_sla ts JOIN tickets t ON t.id = ts.ticket_id"
+                              " WHERE t.number = $1",
+                              t.number),
+                        "truefalse");
     store_ticket_fin(&t);
 }
 

@@ -96,16 +96,29 @@ CREATE TABLE ticket_sla (
     response_breached_at timestamptz,
     resolve_warned_at   timestamptz,
     resolve_breached_at timestamptz,
+    -- the clock ended for good (first response given; ticket closed): the
+    -- timer's indexes forget the row
+    response_done       boolean NOT NULL DEFAULT false,
+    resolve_done        boolean NOT NULL DEFAULT false,
     updated_at          timestamptz NOT NULL DEFAULT now(),
     FOREIGN KEY (calendar_id, calendar_version) REFERENCES calendar_versions (calendar_id, version),
     CHECK (response_warn_at <= response_due AND resolve_warn_at <= resolve_due
            AND response_due <= resolve_due AND started_at <= response_due)
 );
--- the timer's look-ups: clocks with a threshold not yet marked
-CREATE INDEX ticket_sla_response_idx ON ticket_sla (response_warn_at)
-    WHERE response_breached_at IS NULL;
-CREATE INDEX ticket_sla_resolve_idx ON ticket_sla (resolve_warn_at)
-    WHERE resolve_breached_at IS NULL;
+-- the timer's look-ups: each threshold not yet marked on a clock still
+-- running, and the running clocks (to find those that ended)
+CREATE INDEX ticket_sla_response_warn_idx ON ticket_sla (response_warn_at)
+    WHERE response_warned_at IS NULL AND NOT response_done;
+CREATE INDEX ticket_sla_response_due_idx ON ticket_sla (response_due)
+    WHERE response_breached_at IS NULL AND NOT response_done;
+CREATE INDEX ticket_sla_response_live_idx ON ticket_sla (response_warn_at)
+    WHERE NOT response_done;
+CREATE INDEX ticket_sla_resolve_warn_idx ON ticket_sla (resolve_warn_at)
+    WHERE resolve_warned_at IS NULL AND NOT resolve_done;
+CREATE INDEX ticket_sla_resolve_due_idx ON ticket_sla (resolve_due)
+    WHERE resolve_breached_at IS NULL AND NOT resolve_done;
+CREATE INDEX ticket_sla_resolve_live_idx ON ticket_sla (resolve_warn_at)
+    WHERE NOT resolve_done;
 
 ALTER TABLE ticket_events DROP CONSTRAINT ticket_events_type_check;
 ALTER TABLE ticket_events ADD CONSTRAINT ticket_events_type_check
