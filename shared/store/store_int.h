@@ -242,9 +242,10 @@ int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_i
  * version, deadlines in working time written to ticket_sla and the
  * ticket, an "sla_applied" event at now (0: the server's clock). When no
  * default service exists (no SLA data loaded) it does nothing and returns
- * 0: the ticket keeps the deadlines store_escalate gave it. Returns 0,
- * STORE_EINVALID (no policy for the priority, a calendar without working
- * time) or STORE_EDB. */
+ * 0: the ticket keeps the deadlines store_escalate gave it; so it does
+ * when the default service has no policy for the ticket's priority or its
+ * calendar too little working time (nothing written). Returns 0 or
+ * STORE_EDB. */
 int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
 
 /* A ticket's service-level state in SQL, from tickets t and ticket_sla ts

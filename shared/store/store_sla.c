@@ -86,6 +86,16 @@ static int calendar_save(struct store *s, const char *name, const char *title, c
     int crc = kbcal_from_json(body, len, &cal, err, sizeof err);
     if (crc)
         return st_seterr(s, STORE_EINVALID, "calendar %s: %s", name, err);
+    int hours = cal.always || cal.nworkdays > 0;
+    for (int w = 0; w < 7; w++)
+        hours |= cal.week[w].n > 0;
+    if (!hours) {
+        kbcal_fin(&cal);
+        return st_seterr(s, STORE_EINVALID,
+                         "calendar %s has no working hours (give \"week\" hours or"
+                         " \"always\": true)",
+                         name);
+    }
     char *canon = kbcal_to_json(&cal);
     char tz[64];
     snprintf(tz, sizeof tz, "%s", cal.tz);
@@ -645,7 +655,10 @@ int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now)
     if (rc == 0)
         rc = sla_apply(s, h.id, h.status, h.created_at, svc, h.priority, CAL_CURRENT, 0, "created",
                        now);
-    return rc;
+    /* no policy for this priority, or a calendar without working time:
+     * refused before anything was written; a ticket is never refused for
+     * it (it keeps its plain deadlines; the error stays in the handle) */
+    return rc == STORE_EINVALID ? 0 : rc;
 }
 
 static int check_staff(struct store *s, int64_t actor, int admin_only)

@@ -89,7 +89,8 @@ void store_ticket_fin(struct store_ticket *t);
  * conversation marked escalated and a "created" event written. When
  * service-level data is loaded (store_sla.h: a default service exists),
  * the default service's policy for the priority replaces those deadlines
- * with ones in working time and an "sla_applied" event follows. *out is
+ * with ones in working time and an "sla_applied" event follows (a priority
+ * without a policy keeps them). *out is
  * filled (free with store_ticket_fin). All in one transaction that locks
  * the conversation. Returns 0, STORE_EINVALID (impact or
  * urgency not 1..3, empty summary, bad sla, the conversation ended),

@@ -189,6 +189,8 @@ static void load_refuses_bad_files_whole(void **state)
         {"{\"policies\":[{\"service\":\"ghost\",\"priority\":1,\"response_minutes\":1,"
          "\"resolve_minutes\":2}]}",
          "unknown service ghost"},
+        {"{\"calendars\":[{\"name\":\"idle\",\"tz\":\"UTC\",\"week\":{\"sat\":[]}}]}",
+         "calendar idle has no working hours"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(store_sla_load(g.s, bad[i].json, strlen(bad[i].json), 0, NULL),
@@ -555,6 +557,30 @@ static void two_tickers_mark_once(void **state)
     }
 }
 
+/* A default service without a policy for a priority never refuses a
+ * ticket: it keeps its plain deadlines. */
+static void missing_policy_never_refuses_a_ticket(void **state)
+{
+    (void)state;
+    const char *file =
+        "{\"services\":[{\"name\":\"partial\",\"title\":\"P\",\"calendar\":\"7x24\","
+        "\"default\":true}],\"policies\":[{\"service\":\"partial\",\"priority\":3,"
+        "\"response_minutes\":5,\"resolve_minutes\":10}]}";
+    OK(store_sla_load(g.s, file, strlen(file), 0, NULL));
+    struct store_ticket t;
+    mk_ticket(SH(2026, 12, 7, 9, 0), 3, 3, &t, NULL); /* P4: no policy */
+    assert_int_equal(t.priority, 4);
+    assert_int_equal(t.response_due, SH(2026, 12, 7, 17, 0)); /* 8 h of calendar time */
+    assert_string_equal(t.sla_state, "");
+    struct store_ticket_sla s;
+    assert_int_equal(store_ticket_sla_get(g.s, t.number, t.requester_id, &s), STORE_ENOTFOUND);
+    store_ticket_fin(&t);
+    mk_ticket(SH(2026, 12, 7, 9, 0), 2, 2, &t, NULL); /* P3: 5 min on 7x24 */
+    assert_int_equal(t.response_due, SH(2026, 12, 7, 9, 5));
+    assert_string_equal(t.service, "partial");
+    store_ticket_fin(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +592,7 @@ int main(void)
         cmocka_unit_test(priority_and_service_changes_recompute),
         cmocka_unit_test(tick_marks_each_threshold_once),
         cmocka_unit_test(two_tickers_mark_once),
+        cmocka_unit_test(missing_policy_never_refuses_a_ticket),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
     store_ticket_fin(&before_holiday);
