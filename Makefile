@@ -74,6 +74,8 @@ $(B)/obj/%.c.o: %.c
 $(B)/obj/%.cc.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+# kb_pinyin.c embeds its data file (.incbin): rebuild it when the file changes
+$(B)/obj/shared/kb_pinyin.c.o $(BA)/obj/shared/kb_pinyin.c.o: shared/kb_pinyin.txt
 $(LIBKB): $(call objs,$(B),$(SHARED_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
@@ -166,7 +168,8 @@ eval: all $(EVAL)
 	@mkdir -p build/eval
 	$(B)/bin/indexer build --quiet --corpus corpora --index build/eval/index
 	$(B)/bin/kbeval --corpus corpora --index build/eval/index --work build/eval \
-	    --queries tests/eval/queries.tsv --out tests/eval/RESULTS.md
+	    --queries tests/eval/queries.tsv --oos tests/eval/out_of_scope.tsv \
+	    --dump-hits build/eval/hits.tsv --out tests/eval/RESULTS.md
 
 # benchmarks on real Chinese/English text from Debian packages, against
 # Xapian's scriptindex and PostgreSQL full-text search measured in the same

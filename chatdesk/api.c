@@ -79,18 +79,18 @@ static int authenticate(struct api_ctx *ctx, struct desk_client *who)
 }
 
 void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
-                struct api_response *resp)
+                struct api_response *resp, struct desk_outbox *out)
 {
     struct desk_client who;
     memset(&who, 0, sizeof who);
-    struct api_ctx ctx = {d, cfg, &who, req, resp};
-    if (!req->route) { /* the transport routes first; be safe */
+    struct desk_outbox none;
+    desk_outbox_init(&none);
+    struct api_ctx ctx = {d, cfg, &who, req, resp, out ? out : &none};
+    if (!req->route) /* the transport routes first; be safe */
         api_response_error(resp, 404, "not_found", "no such endpoint");
-        return;
-    }
-    if (req->route->auth && authenticate(&ctx, &who))
-        return;
-    req->route->handler(&ctx);
+    else if (!req->route->auth || !authenticate(&ctx, &who))
+        req->route->handler(&ctx);
+    desk_outbox_fin(&none);
 }
 
 /* ---- sessions --------------------------------------------------------------- */

@@ -348,6 +348,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_TYPING: desk_do_typing(&r); break;
     case DM_SEARCH: desk_do_search(&r); break;
     case DM_DOC: desk_do_doc(&r); break;
+    case DM_KB_FEEDBACK: desk_do_kb_feedback(&r); break;
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;
     case DM_SLA: desk_do_sla(&r); break;

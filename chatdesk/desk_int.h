@@ -75,6 +75,7 @@ void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, i
                         const char *ticket, enum desk_target to, int64_t target);
 void desk_do_search(struct req *r);
 void desk_do_doc(struct req *r);
+void desk_do_kb_feedback(struct req *r);
 
 /* desk_chat.c */
 void desk_do_message(struct req *r);

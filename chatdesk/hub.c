@@ -770,6 +770,13 @@ static void suggest_done(hub *h, struct desk_job *job)
     suggest(h, c, &next);
 }
 
+void hub_deliver(hub *h, struct desk_frame *f)
+{
+    for (struct desk_frame *p = f; p; p = p->next)
+        deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
+    desk_frame_free(f);
+}
+
 void hub_done(hub *h, struct desk_job *job)
 {
     if (job->search && job->conn) {
@@ -787,10 +794,7 @@ void hub_done(hub *h, struct desk_job *job)
                     out->auto_closed, out->sessions_purged, out->requesters_purged);
         if (job->msg.type == DM_SLA && out->sla_marked)
             kb_info("service levels: %d warnings and breaches marked", out->sla_marked);
-        struct desk_frame *f = desk_outbox_take(out);
-        for (struct desk_frame *p = f; p; p = p->next)
-            deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
-        desk_frame_free(f);
+        hub_deliver(h, desk_outbox_take(out));
         pool_job_free(job);
         return;
     }

@@ -86,7 +86,7 @@ static void *worker_main(void *arg)
         struct desk_job *job = item;
 
         if (job->api)
-            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp);
+            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp, &job->out);
         else if (job->search)
             desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
         else

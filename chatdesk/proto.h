@@ -92,6 +92,7 @@ enum desk_msg_type {
     DM_LOGOUT,
     DM_SEARCH,   /* agents: knowledge search */
     DM_DOC,      /* one stored document */
+    DM_KB_FEEDBACK, /* a reader's verdict on a document (kb_feedback) */
     /* internal */
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
     DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
@@ -136,6 +137,8 @@ struct desk_msg {
     char *kind;          /* NULL, or a comma list of article, known_error, standard */
     int limit;           /* 1..PROTO_SEARCH_LIMIT_MAX (default PROTO_SEARCH_LIMIT) */
     int offset;          /* 0..PROTO_SEARCH_OFFSET_MAX */
+    /* kb_feedback: item, verdict, comment (NULL when absent or blank) */
+    char *verdict;       /* helpful, not_helpful, out_of_date */
 };
 
 /* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */

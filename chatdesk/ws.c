@@ -288,9 +288,12 @@ static void collect(cd_server *s)
     while (job) {
         struct desk_job *next = job->next;
         cd_metrics_job_done(job->search ? CD_STAGE_SEARCH : CD_STAGE_REQUEST);
-        if (job->api)
+        if (job->api) {
+            /* the answer first, then what the request tells others */
+            struct desk_frame *f = desk_outbox_take(&job->out);
             apihttp_done(&s->api_ops, job);
-        else
+            hub_deliver(s->hub, f);
+        } else
             hub_done(s->hub, job);
         job = next;
     }

@@ -16,6 +16,10 @@
  *                    (one transition table), extra roles (reviewer)
  *   store_sla.h      calendars and their versions, services, SLA policies,
  *                    tickets' service-level clocks, the warning/breach timer
+ *   store_problem.h  problem records, linked incidents, the known error
+ *                    drafted from a problem (one transition table)
+ *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
+ *                    and reader feedback
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -33,5 +37,7 @@
 #include "store_ticket.h"
 #include "store_knowledge.h"
 #include "store_sla.h"
+#include "store_problem.h"
+#include "store_kuse.h"
 
 #endif

@@ -317,16 +317,22 @@ int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *c
     int rows = 0;
     p_i64(&p, conv);
     p_str(&p, js);
-    /* one statement is one transaction: all of them or none */
+    /* one statement is one transaction: all of them or none, with a
+     * "shown" use of each (knowledge_use, store_kuse.h) */
     PGresult *r = st_run(
         s, &rc,
-        "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
+        "WITH g AS (INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind,"
+        " title)"
         " SELECT DISTINCT ON (x.id) c.id, x.id, x.kind, x.title"
         " FROM conversations c,"
         "  jsonb_to_recordset($2::jsonb) AS x(id text, kind text, title text)"
         " WHERE c.id = $1 ORDER BY x.id"
         " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
-        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
+        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()"
+        " RETURNING conversation_id, doc_id)"
+        " INSERT INTO knowledge_use (doc_id, kind, person_id, conversation_id)"
+        " SELECT g.doc_id, 'shown', c.requester_id, c.id"
+        " FROM g JOIN conversations c ON c.id = g.conversation_id",
         &p);
     if (r) {
         rows = atoi(PQcmdTuples(r));
@@ -410,6 +416,9 @@ int store_feedback(struct store *s, int64_t conv, int64_t requester_id, const ch
                      "           updated_at = now() WHERE id = $1)"
                      " INSERT INTO deflections (conversation_id, doc_id) VALUES ($1, $2)",
                      &p, NULL);
+        /* every document suggested in it counts a self-solved use */
+        if (rc == 0)
+            rc = st_kuse_self_solved(s, conv, requester_id);
         self_solved = rc == 0;
     } else if (rc == 0 && helpful) {
         rc = st_ticket_link_conversation(s, conv, doc_id, "helpful", requester_id);

@@ -261,5 +261,22 @@ int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
     " WHEN (ts.response_warned_at IS NOT NULL AND " SLA_LIVE_RESP ")"                       \
     "  OR (ts.resolve_warned_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'warning'"           \
     " ELSE 'ok' END"
+/* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */
+
+struct kb_doc;
+
+/* The body of store_knowledge_create without an idempotency key: a draft
+ * of doc by actor, its id into doc_id. Returns as store_knowledge_create. */
+int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
+                       char doc_id[STORE_DOCID_MAX]);
+/* ---- knowledge use (store_kuse.c), inside the caller's transaction ----- */
+
+/* A "linked" use of doc_id on ticket (its conversation too) by person.
+ * Returns 0 or STORE_E*. */
+int st_kuse_linked(struct store *s, const char *doc_id, int64_t person, int64_t ticket);
+
+/* A "self_solved" use of every document suggested in conversation conv,
+ * by person. Returns 0 or STORE_E*. */
+int st_kuse_self_solved(struct store *s, int64_t conv, int64_t person);
 
 #endif

@@ -1,4 +1,4 @@
-/* store_sla: service levels in PostgreSQL (migration 004_sla.sql):
+/* store_sla: service levels in PostgreSQL (migration 006_sla.sql):
  * business calendars and their versions, the service catalogue, SLA
  * policies per service x priority, each ticket's service-level clock
  * (service, policy, the calendar version used, deadlines counted in working

@@ -564,6 +564,9 @@ int store_ticket_link(struct store *s, const char *number, const char *doc_id,
     }
     if (rc == 0)
         rc = link_add(s, h.id, number, h.status, doc_id, relation, actor_id, &got);
+    /* a new link counts as a "linked" use of the document (store_kuse.h) */
+    if (rc == 0 && got)
+        rc = st_kuse_linked(s, doc_id, actor_id, h.id);
     rc = st_finish(s, rc);
     if (rc == 0 && added)
         *added = got;

@@ -542,3 +542,17 @@ test('an agent whose session ends elsewhere is sent back to the login, then carr
   noProblems(agent.problems);
   noProblems(user.problems);
 });
+
+test('an off-topic question: the chat says it has nothing good and offers a person at once', async (t) => {
+  const { page, problems } = await openPage(t);
+  await startChat(page, '赵六', 'zhao@example.cn');
+  await say(page, '今天天气怎么样，中午吃什么好');
+  const group = page.locator('[data-testid=suggestions][data-no-good-match=true]');
+  await group.waitFor();
+  assert.equal(await group.getByTestId('suggestion').count(), 0, 'no weak suggestions shown');
+  assert.match(await text(group), /没有找到能解决这个问题的内容/);
+  assert.equal(await page.locator('#escalate-form').isHidden(), true);
+  await group.getByTestId('no-match-escalate').click();
+  await page.locator('#escalate-form').waitFor({ state: 'visible' });
+  noProblems(problems);
+});

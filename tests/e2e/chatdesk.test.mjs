@@ -362,6 +362,29 @@ test('the whole flow: suggestion, escalation, take, reply, link, resolve, confir
     await a1.close();
   });
 
+test('an off-topic question gets no weak suggestions: no_good_match, and the escalated ticket has no guessed category', { timeout: 60000 }, async () => {
+  const u = await requester();
+  await u.request({ type: 'message', text: '今天天气怎么样，中午吃什么好' });
+  const sg = await u.next('suggestions');
+  assert.equal(sg.no_good_match, true, JSON.stringify(sg));
+  assert.deepEqual(sg.items, []);
+  assert.equal(await sqlOne('SELECT count(*) FROM conversation_suggestions s JOIN conversations c ON c.id = s.conversation_id WHERE c.id = $1', u.conversation), '0');
+  const t = await u.request({ type: 'escalate', impact: 3, urgency: 3 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  assert.equal(await sqlOne("SELECT coalesce(category, '(none)') FROM tickets WHERE number = $1", t.number), '(none)');
+  await u.close();
+  // an answerable problem is not flagged, and its ticket's category comes from a good match
+  const v = await requester();
+  await v.request({ type: 'message', text: VPN_TEXT });
+  const sv = await v.next('suggestions');
+  assert.equal(sv.no_good_match, false);
+  assert.ok(sv.items.length > 0 && sv.items[0].confidence >= 0.25, JSON.stringify(sv.items[0]));
+  assert.ok(sv.items.every((i) => i.confidence >= 0 && i.confidence <= 1));
+  const tv = await v.request({ type: 'escalate', impact: 2, urgency: 2 });
+  assert.ok(await sqlOne('SELECT category FROM tickets WHERE number = $1', tv.number));
+  await v.close();
+});
+
 test('a helpful suggestion ends the chat as self-solved', { timeout: 60000 }, async () => {
   const u = await requester();
   await u.request({ type: 'message', text: '打印机脱机了，无法打印' });

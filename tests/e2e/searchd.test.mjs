@@ -157,6 +157,75 @@ test('ORA-12154 is the first hit for its code', async () => {
   assert.equal(res.hits[0]?.id, 'KB-0035', JSON.stringify(ids(res)));
 });
 
+// ---- confidence and no good match ------------------------------------------------
+
+test('every hit carries a confidence in [0, 1]; an answerable question is not flagged', async () => {
+  const res = await search({ q: '我的电脑连不上VPN了，提示错误809，怎么办' });
+  assert.equal(res.no_good_match, false);
+  assert.ok(res.hits.length > 1);
+  for (const h of res.hits) assert.ok(h.confidence >= 0 && h.confidence <= 1, JSON.stringify(h));
+  assert.ok(res.hits[0].confidence >= 0.25, JSON.stringify(res.hits[0]));
+  assert.ok(res.hits[0].confidence > res.hits[res.hits.length - 1].confidence);
+});
+
+test('out-of-scope questions come back with no_good_match', async () => {
+  let flagged = 0;
+  const qs = ['今天天气怎么样', '推荐一本好看的小说', 'tell me a joke', '红烧肉怎么做', 'who won the football match last night'];
+  for (const q of qs) if ((await search({ q })).no_good_match === true) flagged++;
+  assert.ok(flagged >= 4, `${flagged} of ${qs.length} flagged`);
+});
+
+test('min_confidence sets the threshold; a bad one is a 400 in the error shape', async () => {
+  const q = '我的电脑连不上VPN了，提示错误809，怎么办';
+  assert.equal((await search({ q, min_confidence: '0.999' })).no_good_match, true);
+  assert.equal((await search({ q, min_confidence: '0.001' })).no_good_match, false);
+  for (const v of ['0', '1.5', 'abc', '-0.2']) {
+    const r = await fetch(`${base}/search?q=vpn&min_confidence=${v}`);
+    assert.equal(r.status, 400, v);
+    assert.equal((await r.json()).error.code, 'bad_min_confidence');
+  }
+});
+
+// ---- typos ---------------------------------------------------------------------
+
+test('a Chinese sound-alike typo is corrected: 配制管理 finds the configuration-management clauses first', async () => {
+  const res = await search({ q: '配制管理' });
+  assert.equal(res.corrected, '配置管理', JSON.stringify(res.corrected));
+  assert.equal(res.suggestion, '配置管理');
+  const top = res.hits.slice(0, 3);
+  assert.ok(top.length === 3 && top.every((h) => h.title.includes('配置管理')), JSON.stringify(ids(res)));
+  const plain = await search({ q: '配置管理' });
+  assert.equal(plain.corrected ?? null, null, 'a correct query is left alone');
+  assert.equal(plain.suggestion ?? null, null);
+});
+
+test('知识哭 is searched as 知识库; 已知错吴 as 已知错误', async () => {
+  const a = await search({ q: '知识哭' });
+  assert.equal(a.corrected, '知识库');
+  assert.ok(a.hits[0]?.title.includes('知识库'), JSON.stringify(ids(a)));
+  const b = await search({ q: '已知错吴' });
+  assert.equal(b.corrected, '已知错误');
+});
+
+test('function characters are not "corrected": 邮件发不出去 keeps its 不', async () => {
+  const res = await search({ q: '邮件发不出去' });
+  assert.equal(res.suggestion ?? null, null, JSON.stringify(res.suggestion));
+  assert.equal(res.corrected ?? null, null);
+});
+
+test('prnter offline suggests printer offline (an English word is not a typo)', async () => {
+  const res = await search({ q: 'prnter offline' });
+  assert.equal(res.suggestion, 'printer offline');
+});
+
+test('codes and versions are never corrected', async () => {
+  for (const q of ['ORA-12514', '0x80070035', 'KB5005565', '10.0.19045', 'v2.3.1']) {
+    const res = await search({ q });
+    assert.equal(res.suggestion ?? null, null, `${q}: ${JSON.stringify(res.suggestion)}`);
+    assert.equal(res.corrected ?? null, null, q);
+  }
+});
+
 test('clause 8.3.4.1 finds that clause of the O&M standard with its fields', async () => {
   const res = await search({ q: '8.3.4.1' });
   const hit = res.hits.slice(0, 3).find((h) => h.id === 'std-s004:8.3.4.1');

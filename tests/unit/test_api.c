@@ -74,7 +74,7 @@ static int call(enum api_method m, const char *path, const char *token, const ch
     if (httpreq_parse(&raw, &req, &resp) == 0) {
         int st = router_match(&req, allow, sizeof allow);
         if (st == 200)
-            api_handle(g.d, &g.cfg, &req, &resp);
+            api_handle(g.d, &g.cfg, &req, &resp, NULL);
         else
             api_response_error(&resp, st, "routing", "not routed");
         api_request_fin(&req);

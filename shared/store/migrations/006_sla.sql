@@ -1,4 +1,4 @@
--- 004_sla: service levels. Business calendars with versions, the service
+-- 006_sla: service levels. Business calendars with versions, the service
 -- catalogue, SLA policies per service and priority, and each ticket's
 -- service-level clock.
 --
