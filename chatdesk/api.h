@@ -146,4 +146,13 @@ void api_tickets_cis(struct api_ctx *ctx);  /* GET /api/v1/tickets/{number}/cis 
 /* POST /api/v1/tickets/{number}/knowledge: a draft from a resolved ticket */
 void api_tickets_knowledge(struct api_ctx *ctx);
 
+/* service levels (api_sla.c) */
+void api_services_list(struct api_ctx *ctx); /* GET /api/v1/services */
+void api_calendars_get(struct api_ctx *ctx); /* GET /api/v1/calendars/{name} */
+void api_tickets_patch(struct api_ctx *ctx); /* PATCH /api/v1/tickets/{number} */
+/* The full SLA object of ticket number as the caller may see it (the
+ * ticket's permissions), caller owns it; NULL when the ticket has no clock
+ * or it cannot be read (the ticket's answer then keeps its short "sla"). */
+json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
+
 #endif

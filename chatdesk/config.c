@@ -20,6 +20,7 @@ void cd_config_usage(FILE *f)
             "                [--max-frame BYTES] [--rate N] [--burst N] [--session-ttl SECS]\n"
             "                [--suggestions N] [--auto-close-days N]\n"
             "                [--maintenance-interval SECS] [--allowed-origins LIST]\n"
+            "                [--sla-interval SECS]\n"
             "                [--login-max-failures N] [--login-lockout SECS]\n"
             "                [--login-address-free N] [--login-address-max-delay SECS]\n"
             "                [--login-hash-concurrency N] [--login-hash-queue N]\n"
@@ -29,6 +30,9 @@ void cd_config_usage(FILE *f)
             "       chatdesk unlock USERNAME [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "       chatdesk lockouts [--db CONNINFO | --config FILE] [--migrations DIR]\n"
             "       chatdesk reviewer USERNAME [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "       chatdesk sla-load FILE [--db CONNINFO | --config FILE] [--migrations DIR]\n"
+            "       chatdesk sla-reapply NUMBER|all [--db CONNINFO | --config FILE]\n"
+            "                [--migrations DIR]\n"
             "\n"
             "The kbdesk chat service desk: the chat page and the agent page (static\n"
             "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"
@@ -76,6 +80,9 @@ void cd_config_usage(FILE *f)
             "                       how often auto-closing and the purge of expired\n"
             "                       sessions run, 1..86400 (key: maintenance_interval;\n"
             "                       default 600; also once at start-up)\n"
+            "  --sla-interval SECS  how often tickets reaching an SLA warning or breach\n"
+            "                       are marked and the agents told, 1..3600 (key:\n"
+            "                       sla_interval; default 30)\n"
             "  --allowed-origins LIST\n"
             "                       web origins allowed to open the WebSocket besides\n"
             "                       chatdesk's own, comma-separated, e.g.\n"
@@ -125,6 +132,7 @@ void cd_config_usage(FILE *f)
             "auto_close_days, maintenance_interval, allowed_origins, login_max_failures,\n"
             "login_lockout, login_address_free, login_address_max_delay,\n"
             "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
+            "sla_interval,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
             "max_open_files, metrics_access, metrics_token, knowledge_self_approval. An\n"
             "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
@@ -197,6 +205,7 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"suggestions", &cfg->desk.suggestions, 1, 20},
         {"auto_close_days", &cfg->desk.auto_close_days, 1, 365},
         {"maintenance_interval", &cfg->maintenance_interval, 1, 86400},
+        {"sla_interval", &cfg->sla_interval, 1, 3600},
         /* logins and anonymous sessions */
         {"login_max_failures", &cfg->desk.login_max_failures, 1, 1000},
         {"login_lockout", &cfg->desk.login_lockout, 1, 86400},
@@ -359,6 +368,8 @@ static const char *const file_keys[] = {
     "login_max_failures", "login_lockout", "login_address_free", "login_address_max_delay",
     "login_hash_concurrency", "login_hash_queue", "hello_per_minute", "hello_burst",
     "knowledge_self_approval",
+    /* service levels */
+    "sla_interval",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
@@ -399,6 +410,7 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->rate = 20;
     cfg->burst = 40;
     cfg->maintenance_interval = 600;
+    cfg->sla_interval = 30;
     desk_config_default(&cfg->desk);
     kb_net_config_init(&cfg->net, CD_DEFAULT_PER_ADDRESS);
     cfg->login_address_free = 5;

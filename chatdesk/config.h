@@ -33,6 +33,7 @@ struct cd_config {
     int rate;             /* frames per second per connection (token bucket) */
     int burst;            /* bucket size */
     int maintenance_interval; /* seconds between auto-close / session purge runs */
+    int sla_interval;         /* seconds between SLA warning / breach checks */
     char *allowed_origins;    /* NULL, or origins ("http://host:port") allowed to open
                                  /ws besides the server's own, comma-separated,
                                  lowercase, as cd_origins_normalise made them */

@@ -333,15 +333,15 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
                      struct desk_outbox *out)
 {
     struct req r = {d, who, msg, out};
-    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN &&
-        msg->type != DM_MAINTAIN) {
+    int own = msg->type == DM_MAINTAIN || msg->type == DM_SLA; /* the daemon's timers */
+    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN && !own) {
         desk_err(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
     /* every frame of a signed-in client, except the daemon's own requests,
      * and logout (which ends the session anyway); ping never gets here (the
      * hub answers it on the service thread) */
-    if (who->role != DESK_NONE && msg->type != DM_CATCHUP && msg->type != DM_MAINTAIN &&
+    if (who->role != DESK_NONE && msg->type != DM_CATCHUP && !own &&
         msg->type != DM_LOGOUT && !session_live(&r))
         return;
     switch (msg->type) {
@@ -365,6 +365,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_KB_FEEDBACK: desk_do_kb_feedback(&r); break;
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;
+    case DM_SLA: desk_do_sla(&r); break;
     default:
         desk_err(&r, P_UNKNOWN_TYPE, "unknown type");
     }

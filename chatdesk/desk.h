@@ -104,6 +104,7 @@ struct desk_outbox {
     int auto_closed;           /* DM_MAINTAIN: tickets closed */
     int sessions_purged;       /* DM_MAINTAIN: sessions deleted */
     int requesters_purged;     /* DM_MAINTAIN: idle requester identities deleted */
+    int sla_marked;            /* DM_SLA: warnings and breaches marked */
     int login;                 /* DM_LOGIN with a password: DESK_LOGIN_* */
     int locked_for;            /* DM_LOGIN: this failure locked the account for
                                   this many seconds (0: it did not) */

@@ -88,6 +88,8 @@ void desk_do_confirm(struct req *r);
 void desk_do_rate(struct req *r);
 void desk_do_typing(struct req *r);
 void desk_do_catchup(struct req *r);
+/* desk_sla.c: the SLA timer's step (DM_SLA) */
+void desk_do_sla(struct req *r);
 
 /* desk_ticket.c */
 void desk_do_queue(struct req *r);

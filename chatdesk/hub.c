@@ -792,6 +792,8 @@ void hub_done(hub *h, struct desk_job *job)
             kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
                     "%d idle requester identities purged",
                     out->auto_closed, out->sessions_purged, out->requesters_purged);
+        if (job->msg.type == DM_SLA && out->sla_marked)
+            kb_info("service levels: %d warnings and breaches marked", out->sla_marked);
         hub_deliver(h, desk_outbox_take(out));
         pool_job_free(job);
         return;
@@ -901,6 +903,13 @@ int hub_own_job(hub *h, struct desk_job *job, const char *what)
         return -1;
     }
     return 0;
+}
+
+void hub_sla(hub *h)
+{
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_SLA;
+    hub_own_job(h, job, "the SLA check");
 }
 
 void hub_maintain(hub *h)

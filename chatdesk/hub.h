@@ -121,6 +121,11 @@ void hub_drop(hub *h, struct desk_job *job);
  * remember. */
 void hub_maintain(hub *h);
 
+/* Submits an SLA check (DM_SLA, through hub_own_job): tickets reaching a
+ * warning or breach are marked once each, and the agents get an
+ * sla_warning / sla_breach frame. */
+void hub_sla(hub *h);
+
 /* Number of client addresses remembered (for tests). */
 size_t hub_addr_count(const hub *h);
 

@@ -3,7 +3,9 @@
  * service loop until SIGTERM/SIGINT, a clean shutdown); `chatdesk useradd
  * --agent NAME` creates an agent account; `chatdesk unlock NAME` ends an
  * account's lockout and `chatdesk lockouts` lists the latest lockouts;
- * `chatdesk reviewer NAME` makes an agent a knowledge reviewer. See
+ * `chatdesk reviewer NAME` makes an agent a knowledge reviewer; `chatdesk
+ * sla-load FILE` loads calendars, services and SLA policies and `chatdesk
+ * sla-reapply NUMBER|all` recomputes running tickets' deadlines. See
  * `chatdesk --help`. */
 #include "auth.h"
 #include "config.h"
@@ -408,6 +410,74 @@ static int audit_cmd(int argc, char **argv)
     return rc;
 }
 
+/* ---- service levels ------------------------------------------------------------------ */
+
+/* chatdesk sla-load FILE: loads calendars, services and policies (the form
+ * of corpora/calendars/cn-2026-2027.json) in one transaction. */
+static int sla_load_cmd(int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *file = NULL;
+    struct store *st = NULL;
+    int rc = admin_options("sla-load", argc, argv, 1, &cfg, &file);
+    char *json = NULL;
+    size_t len = 0;
+    char err[KB_ERR_MAX];
+    if (rc == UA_OK && kb_read_file(file, &json, &len, err, sizeof err)) {
+        fprintf(stderr, "chatdesk sla-load: %s\n", err);
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK)
+        rc = admin_store("sla-load", &cfg, &st);
+    if (rc == UA_OK) {
+        struct store_sla_loaded res;
+        int src = store_sla_load(st, json, len, 0, &res);
+        if (src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk sla-load: %s: %s (nothing loaded)\n", file,
+                    store_errmsg(st));
+            rc = UA_USAGE;
+        } else if (src) {
+            fprintf(stderr, "chatdesk sla-load: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("%s: %d calendars (%d new versions), %d services, %d policies\n", file,
+                   res.calendars, res.calendar_versions, res.services, res.policies);
+        }
+    }
+    free(json);
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
+/* chatdesk sla-reapply NUMBER|all: recomputes running tickets' deadlines
+ * with the current policies and calendar versions. */
+static int sla_reapply_cmd(int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *which = NULL;
+    struct store *st = NULL;
+    int rc = admin_options("sla-reapply", argc, argv, 1, &cfg, &which);
+    if (rc == UA_OK)
+        rc = admin_store("sla-reapply", &cfg, &st);
+    if (rc == UA_OK) {
+        int n = 0;
+        int src = store_sla_reapply(st, strcmp(which, "all") == 0 ? NULL : which, 0, &n);
+        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk sla-reapply: %s (nothing changed)\n", store_errmsg(st));
+            rc = UA_EXISTS;
+        } else if (src) {
+            fprintf(stderr, "chatdesk sla-reapply: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("recomputed the deadlines of %d ticket%s\n", n, n == 1 ? "" : "s");
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
 /* ---- the daemon ---------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -422,6 +492,10 @@ int main(int argc, char **argv)
         return admin_cmd("reviewer", argc - 1, argv + 1, 1, reviewer_act);
     if (argc > 1 && strcmp(argv[1], "audit") == 0)
         return audit_cmd(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "sla-load") == 0)
+        return sla_load_cmd(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "sla-reapply") == 0)
+        return sla_reapply_cmd(argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

@@ -55,6 +55,7 @@ static const char *const type_names[] = {
     [DM_RATE] = "rate",      [DM_OPEN] = "open",       [DM_TYPING] = "typing",
     [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_SEARCH] = "search",
     [DM_DOC] = "doc",        [DM_CATCHUP] = "catchup", [DM_MAINTAIN] = "maintain",
+    [DM_SLA] = "sla",
     [DM_KB_FEEDBACK] = "kb_feedback",
 };
 
@@ -568,6 +569,11 @@ static void ticket_fields(json_t *o, const struct store_ticket *t)
     json_object_set_new(o, "closed_at", proto_time(t->closed_at));
     json_object_set_new(o, "resolution", str_or_null(t->resolution));
     json_object_set_new(o, "rating", t->rating ? json_integer(t->rating) : json_null());
+    /* service levels: null when the ticket has no clock (no SLA data) */
+    json_object_set_new(o, "sla",
+                        t->sla_state[0] ? json_pack("{s:s, s:s}", "service", t->service,
+                                                    "state", t->sla_state)
+                                        : json_null());
 }
 
 json_t *proto_ticket(const struct store_ticket *t)

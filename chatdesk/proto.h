@@ -96,6 +96,7 @@ enum desk_msg_type {
     /* internal */
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
     DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
+    DM_SLA,      /* mark SLA warnings and breaches, tell the agents */
 };
 
 /* The wire name of a type ("hello", ...; "catchup" / "maintain" for the

@@ -31,6 +31,10 @@ const struct router_route router_routes[] = {
      "knowledge.publish", 0},
     {API_M_POST, "/api/v1/knowledge/{id}/retire", api_knowledge_retire, 1, "knowledge.retire",
      0},
+    /* service levels (api_sla.c) */
+    {API_M_GET, "/api/v1/services", api_services_list, 1, "services.list", 0},
+    {API_M_GET, "/api/v1/calendars/{name}", api_calendars_get, 1, "calendars.get", 0},
+    {API_M_PATCH, "/api/v1/tickets/{number}", api_tickets_patch, 1, "tickets.patch", 0},
     {API_M_POST, "/api/v1/problems", api_problems_create, 1, "problems.create", 0},
     {API_M_GET, "/api/v1/problems", api_problems_list, 1, "problems.list", 0},
     {API_M_GET, "/api/v1/problems/{number}", api_problems_get, 1, "problems.get", 0},

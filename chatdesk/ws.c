@@ -85,6 +85,7 @@ struct cd_server {
     lws_sorted_usec_list_t sul_maint;
     struct kb_lws net;  /* accepting (see the top of the file) */
     struct kb_lws_ops net_ops;
+    lws_sorted_usec_list_t sul_sla; /* the SLA check, every sla_interval */
     struct lws_http_mount mount;
     struct lws_http_mount api_mount;
     struct apihttp_ops api_ops;
@@ -564,6 +565,14 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
+static void sla_check(lws_sorted_usec_list_t *sul)
+{
+    cd_server *s = lws_container_of(sul, cd_server, sul_sla);
+    hub_sla(s->hub);
+    lws_sul_schedule(s->ctx, 0, &s->sul_sla, sla_check,
+                     (lws_usec_t)s->cfg->sla_interval * LWS_US_PER_SEC);
+}
+
 int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -650,6 +659,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->own_origins = own_origins(cfg->host, s->net.port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
+    lws_sul_schedule(s->ctx, 0, &s->sul_sla, sla_check, 2);
     *out = s;
     return 0;
 }
@@ -679,6 +689,7 @@ void cd_server_free(cd_server *s)
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
         kb_lws_stop(&s->net);
+        lws_sul_cancel(&s->sul_sla);
         struct lws_context *ctx = s->ctx;
         /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */
         lws_context_destroy(ctx);

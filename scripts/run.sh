@@ -97,6 +97,10 @@ esac
 
 build/bin/chatdesk reviewer agent --db "$DB" >/dev/null
 
+# service levels: the China 5x8 and 7x24 calendars, demo services and
+# policies (a changed file adds calendar versions; nothing changed: no-op)
+build/bin/chatdesk sla-load corpora/calendars/cn-2026-2027.json --db "$DB"
+
 CHAT_LOG=var/chatdesk.log
 build/bin/chatdesk --index "$INDEX" --db "$DB" --listen "$CHAT_LISTEN" --www chatdesk/www \
     >"$CHAT_LOG" 2>&1 &

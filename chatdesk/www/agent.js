@@ -101,6 +101,7 @@
       case 'doc': onDoc(f); break;
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
+      case 'sla_warning': case 'sla_breach': onSlaAlert(f); break;
       case 'logged_out': break;
       default:
     }
@@ -441,6 +442,30 @@
 
   setInterval(() => { for (const s of document.querySelectorAll('.sla[data-due]')) paintSla(s); }, 1000);
 
+  /* ---------- service levels: a badge per ticket, the timer's alerts ---------- */
+
+  const SLA_TEXT = { warning: 'SLA 预警', breached: 'SLA 超时' };
+  const SLA_TARGET = { response: '响应', resolution: '解决' };
+
+  /* The ticket's SLA state ("sla": {service, state}) as a badge; null when ok or none. */
+  function slaBadge(t) {
+    const st = t.sla && t.sla.state;
+    if (!SLA_TEXT[st]) return null;
+    return el('span', { class: `badge sla-badge ${st}`, 'data-testid': 'queue-sla', title: t.sla.service || '' }, SLA_TEXT[st]);
+  }
+
+  /* sla_warning / sla_breach: mark the ticket in the queue and say so. */
+  function onSlaAlert(f) {
+    const t = queue.get(f.ticket);
+    const breach = f.type === 'sla_breach';
+    if (t) {
+      const was = t.sla && t.sla.state;
+      t.sla = { ...(t.sla || {}), state: breach || was === 'breached' ? 'breached' : 'warning' };
+      renderQueue();
+    }
+    announce(`工单 ${f.ticket} ${SLA_TARGET[f.target] || ''}${breach ? '已超时' : '即将超时'}`);
+  }
+
   const canTake = (t) => t.status === 'new' || (t.status === 'reopened' && !t.agent);
   const isMine = (t) => !!t.agent && t.agent === me.name;
 
@@ -472,6 +497,7 @@
       el('button', { type: 'button', class: 'btn-link qi-no', 'data-testid': 'queue-open', 'aria-label': `打开工单 ${t.number}`, onclick: () => openTicket(t.number, { focus: true }) }, t.number),
       K.priorityBadge(t.priority, 'queue-priority'),
       K.statusBadge(t.status, 'queue-status'),
+      slaBadge(t),
       n ? el('span', { class: 'badge kind-known_error', 'data-testid': 'unread' }, `${n} 条新消息`) : null),
     el('div', { class: 'qi-sum', 'data-testid': 'queue-summary', title: t.summary || '' }, t.summary || '（无摘要）'),
     el('div', { class: 'qi-meta' },

@@ -14,6 +14,8 @@
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table), extra roles (reviewer)
+ *   store_sla.h      calendars and their versions, services, SLA policies,
+ *                    tickets' service-level clocks, the warning/breach timer
  *   store_problem.h  problem records, linked incidents, the known error
  *                    drafted from a problem (one transition table)
  *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
@@ -38,6 +40,7 @@
 #include "store_conv.h"
 #include "store_ticket.h"
 #include "store_knowledge.h"
+#include "store_sla.h"
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"

@@ -266,6 +266,32 @@ int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int6
 int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_id,
                                 const char *relation, int64_t actor);
 
+/* ---- service levels (store_sla.c), inside the caller's transaction ----- */
+
+/* Starts the service-level clock of new ticket `ticket` (status new, its
+ * priority set): the default service's policy, its calendar's current
+ * version, deadlines in working time written to ticket_sla and the
+ * ticket, an "sla_applied" event at now (0: the server's clock). When no
+ * default service exists (no SLA data loaded) it does nothing and returns
+ * 0: the ticket keeps the deadlines store_escalate gave it; so it does
+ * when the default service has no policy for the ticket's priority or its
+ * calendar too little working time (nothing written). Returns 0 or
+ * STORE_EDB. */
+int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
+
+/* A ticket's service-level state in SQL, from tickets t and ticket_sla ts
+ * (LEFT JOINed: NULL when it has no clock): 'breached' or 'warning' when a
+ * clock still running (or missed) carries that mark, else 'ok'. A response
+ * or resolution given by its deadline ends that clock. */
+#define SLA_LIVE_RESP "(t.first_response_at IS NULL OR t.first_response_at > ts.response_due)"
+#define SLA_LIVE_RES "(t.resolved_at IS NULL OR t.resolved_at > ts.resolve_due)"
+#define SLA_STATE_SQL                                                                       \
+    "CASE WHEN ts.ticket_id IS NULL THEN NULL"                                              \
+    " WHEN (ts.response_breached_at IS NOT NULL AND " SLA_LIVE_RESP ")"                     \
+    "  OR (ts.resolve_breached_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'breached'"        \
+    " WHEN (ts.response_warned_at IS NOT NULL AND " SLA_LIVE_RESP ")"                       \
+    "  OR (ts.resolve_warned_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'warning'"           \
+    " ELSE 'ok' END"
 /* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */
 
 struct kb_doc;

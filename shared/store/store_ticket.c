@@ -216,9 +216,12 @@ void store_ticket_fin(struct store_ticket *t)
     " t.impact, t.urgency, t.priority, " EPOCH("t.response_due") ", "                       \
     EPOCH("t.resolution_due") ", " EPOCH("t.first_response_at") ", "                        \
     EPOCH("t.resolved_at") ", " EPOCH("t.closed_at") ", " EPOCH("t.created_at") ", "        \
-    EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name"  \
+    EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name," \
+    " sv.name, " SLA_STATE_SQL                                                              \
     " FROM tickets t JOIN people r ON r.id = t.requester_id"                                \
-    " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id "
+    " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id"    \
+    " LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"                                       \
+    " LEFT JOIN services sv ON sv.id = ts.service_id "
 
 /* Fills t from a TICKET_SELECT row: strings borrowed from r, or copies
  * (owned by t) when copy. */
@@ -248,6 +251,8 @@ static void ticket_from_row(const PGresult *r, int row, struct store_ticket *t, 
         const char *v = g_str(r, row, 17 + i);
         *str[i] = copy ? kb_xstrdup(v) : (char *)v;
     }
+    g_copy(t->service, sizeof t->service, r, row, 22);
+    g_copy(t->sla_state, sizeof t->sla_state, r, row, 23);
 }
 
 /* Reads one ticket (owned strings) by a TICKET_SELECT query of one param. */
@@ -431,6 +436,8 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
                              json_pack("{s:i, s:i, s:i, s:i}", "impact", impact, "urgency", urgency,
                                  "priority", prio, "suggested", suggested),
                              now);
+    if (rc == 0) /* deadlines in working time, when SLA data is loaded */
+        rc = st_sla_ticket_created(s, ticket, now);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, ticket);

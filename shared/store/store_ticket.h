@@ -73,6 +73,9 @@ struct store_ticket {
     char *resolution;                       /* latest resolution text, NULL if none */
     char *requester_name;
     char *agent_name;                       /* NULL if nobody */
+    /* service levels (store_sla.h); "" when the ticket has no clock */
+    char service[65];                       /* the service's name */
+    char sla_state[STORE_WORD_MAX];         /* "ok", "warning", "breached" */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate
@@ -83,7 +86,11 @@ void store_ticket_fin(struct store_ticket *t);
  * priority from store_priority, response_due and resolution_due from sla
  * (NULL: the defaults) counted from now (0: the server's clock), the
  * documents suggested in the conversation linked as "suggested", the
- * conversation marked escalated and a "created" event written. *out is
+ * conversation marked escalated and a "created" event written. When
+ * service-level data is loaded (store_sla.h: a default service exists),
+ * the default service's policy for the priority replaces those deadlines
+ * with ones in working time and an "sla_applied" event follows (a priority
+ * without a policy keeps them). *out is
  * filled (free with store_ticket_fin). All in one transaction that locks
  * the conversation. Returns 0, STORE_EINVALID (impact or
  * urgency not 1..3, empty summary, bad sla, the conversation ended),

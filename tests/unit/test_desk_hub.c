@@ -845,6 +845,47 @@ static void daemon_jobs_deliver_their_outbox(void **state)
     tconn_fin(&tr);
 }
 
+/* The SLA timer's job (hub_sla, every sla_interval): a job of its own
+ * type on nobody's behalf, whose sla_warning / sla_breach frames reach the
+ * signed-in agents and no requester; a refused submission frees it. */
+static void sla_job_reaches_agents_only(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(100, 100);
+    struct tconn ta = {0}, tr = {0};
+    struct hub_conn *a = hub_open(h, &ta, "127.0.0.1"), *r = hub_open(h, &tr, "127.0.0.1");
+    sign_in(h, a, DESK_AGENT, 10, 0, 0);
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 0);
+    while (fk.njobs)
+        hub_done(h, take_job(0));
+    tconn_fin(&ta);
+    tconn_fin(&tr);
+
+    hub_sla(h);
+    assert_int_equal(fk.njobs, 1);
+    struct desk_job *job = take_job(0);
+    assert_null(job->conn);
+    assert_int_equal(job->msg.type, DM_SLA);
+    assert_string_equal(proto_type_name(DM_SLA), "sla");
+    add_type(job, DESK_TO_AGENTS, 0, "sla_warning");
+    add_type(job, DESK_TO_AGENTS, 0, "sla_breach");
+    job->out.sla_marked = 2;
+    hub_done(h, job);
+    assert_int_equal(ta.n, 2);
+    assert_string_equal(type_of(ta.sent[0]), "sla_warning");
+    assert_string_equal(type_of(ta.sent[1]), "sla_breach");
+    assert_int_equal(tr.n, 0);
+    assert_int_equal(fk.njobs, 0);
+
+    fk.refuse = 1;
+    hub_sla(h); /* refused: freed (ASan would see a leak) */
+    fk.refuse = 0;
+    assert_int_equal(fk.njobs, 0);
+    hub_free(h);
+    tconn_fin(&ta);
+    tconn_fin(&tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -858,6 +899,7 @@ int main(void)
         cmocka_unit_test(wrong_passwords_slow_an_address_down),
         cmocka_unit_test(the_address_reaches_the_workers),
         cmocka_unit_test(daemon_jobs_deliver_their_outbox),
+        cmocka_unit_test(sla_job_reaches_agents_only),
     };
     return cmocka_run_group_tests_name("desk_hub", tests, NULL, NULL);
 }

@@ -1,0 +1,236 @@
+// End-to-end test of service levels (KB_BIN selects the binaries folder):
+// a real PostgreSQL 15 (scripts/pg.sh, fsync off), `chatdesk sla-load` of
+// the shipped calendars and of a file with a seconds-short policy on a 7x24
+// calendar, chatdesk with --sla-interval 1, a real agent WebSocket and a
+// requester who escalates. The agent's page connection must get an
+// sla_warning and an sla_breach frame for the ticket's response and
+// resolution, each exactly once, and the API must show the clock
+// (GET /api/v1/tickets/{number}, /api/v1/services, /api/v1/calendars/{name}).
+// No sleeps: every wait is for a frame or an answer, bounded in time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const PG_SH = path.join(ROOT, 'scripts/pg.sh');
+const WAIT = 20000; // ms: the sanitizer build is slow
+const AGENT = { username: 'slaagent', password: 'sla agent password 1' };
+
+// 7x24, response 3 s (warning at 50%: 1.5 s), resolution 6 s (warning 3 s)
+const FAST = {
+  calendars: [{ name: 'fast-7x24', tz: 'Asia/Shanghai', always: true }],
+  services: [{ name: 'fast', title: '测试 / fast test service', calendar: 'fast-7x24', default: true }],
+  policies: [1, 2, 3, 4].map((p) => ({ service: 'fast', priority: p, response_minutes: 0.05,
+    resolve_minutes: 0.1, warn_percent: 50 })),
+};
+
+let tmp, pgdir, conninfo, chat, base;
+
+class Client {
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.waiters = [];
+    ws.on('message', (d) => {
+      this.frames.push(JSON.parse(d.toString('utf8')));
+      for (const w of [...this.waiters]) w();
+    });
+  }
+
+  static open() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
+      ws.once('open', () => resolve(new Client(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  // the first frame matching pred (seen already or coming), within ms
+  wait(pred, what, ms = WAIT) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = this.frames.find(pred);
+        if (!f) return false;
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve(f);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
+      }, ms);
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  request(obj) {
+    const id = `r${Math.random().toString(36).slice(2)}`;
+    this.ws.send(JSON.stringify({ ...obj, id }));
+    return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
+  }
+
+  close() { this.ws.close(); }
+}
+
+async function api(p, token, method = 'GET', json) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+    signal: AbortSignal.timeout(WAIT) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null, text };
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbsla-'));
+  await chmod(tmp, 0o755);
+  pgdir = path.join(tmp, 'pg');
+  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
+  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--db', conninfo],
+    { input: `${AGENT.password}\n` });
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
+}, { timeout: 180000 });
+
+after(async () => {
+  await stopDaemon(chat);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+test('sla-load: a bad file loads nothing and says why; the shipped file and a short policy load', { timeout: 60000 }, async () => {
+  const bad = path.join(tmp, 'bad.json');
+  await writeFile(bad, JSON.stringify({ ...FAST, services: [{ ...FAST.services[0], calendar: 'missing' }] }));
+  const r = await run(CHATDESK, ['sla-load', bad, '--db', conninfo]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /services\[0\] fast: unknown calendar missing \(nothing loaded\)/);
+  const out = await mustRun(CHATDESK, ['sla-load', 'corpora/calendars/cn-2026-2027.json', '--db', conninfo]);
+  assert.match(out, /2 calendars \(2 new versions\), 4 services, 16 policies/);
+  const fast = path.join(tmp, 'fast.json');
+  await writeFile(fast, JSON.stringify(FAST));
+  assert.match(await mustRun(CHATDESK, ['sla-load', fast, '--db', conninfo]), /1 calendars \(1 new versions\)/);
+  assert.equal((await run(CHATDESK, ['sla-reapply', 'INC-999999', '--db', conninfo])).code, 3);
+});
+
+test('a ticket on a short policy: the agent gets sla_warning and sla_breach once each; the API shows the clock', { timeout: 90000 }, async () => {
+  chat = startDaemon(CHATDESK, ['--index', path.join(tmp, 'index'), '--db', conninfo,
+    '--listen', '127.0.0.1:0', '--www', 'chatdesk/www', '--threads', '2', '--sla-interval', '1']);
+  base = await chat.ready;
+
+  const ag = await Client.open();
+  const w = await ag.request({ type: 'login', username: AGENT.username, password: AGENT.password });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+
+  const rq = await Client.open();
+  const hello = await rq.request({ type: 'hello', name: '计时用户' });
+  assert.equal(hello.type, 'welcome');
+  assert.equal((await rq.request({ type: 'message', text: '邮箱收不到邮件' })).type, 'ack');
+  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  assert.deepEqual(t.sla, { service: 'fast', state: 'ok' });
+  // 3 s of 7x24 time: the deadlines are the creation plus 3 and 6 s
+  assert.equal(t.response_due - t.created_at, 3);
+  assert.equal(t.resolution_due - t.created_at, 6);
+
+  const is = (type, target) => (f) => f.type === type && f.ticket === t.number && f.target === target;
+  const rw = await ag.wait(is('sla_warning', 'response'), 'response warning');
+  const rb = await ag.wait(is('sla_breach', 'response'), 'response breach');
+  await ag.wait(is('sla_warning', 'resolution'), 'resolution warning');
+  const sb = await ag.wait(is('sla_breach', 'resolution'), 'resolution breach');
+  assert.equal(rw.due, t.response_due);
+  assert.equal(rb.assigned, false);
+  assert.equal(sb.due, t.resolution_due);
+  assert.equal(sb.priority, 3);
+  // the checks ran every second for 3 s after the response's marks: each
+  // mark went out once
+  for (const type of ['sla_warning', 'sla_breach'])
+    for (const target of ['response', 'resolution'])
+      assert.equal(ag.frames.filter(is(type, target)).length, 1, `${type} ${target}`);
+  // the requester's connection gets none of it
+  assert.equal(rq.frames.filter((f) => f.type.startsWith('sla_')).length, 0);
+
+  // the API: the agent reads the whole clock
+  const lg = await fetch(`${base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(AGENT), signal: AbortSignal.timeout(WAIT) });
+  assert.equal(lg.status, 201);
+  const token = (await lg.json()).token;
+  const tk = await api(`/api/v1/tickets/${t.number}`, token);
+  assert.equal(tk.status, 200, tk.text);
+  assert.equal(tk.body.sla.state, 'breached');
+  assert.equal(tk.body.sla.service, 'fast');
+  assert.equal(tk.body.sla.calendar, 'fast-7x24');
+  assert.equal(tk.body.sla.calendar_version, 1);
+  assert.equal(tk.body.sla.response_minutes, 0.05);
+  assert.equal(tk.body.sla.response_due, t.response_due);
+  assert.ok(tk.body.sla.response_breached_at >= t.response_due, tk.text);
+  assert.ok(tk.body.sla.resolve_breached_at >= t.resolution_due, tk.text);
+
+  const sv = await api('/api/v1/services', token);
+  assert.equal(sv.status, 200);
+  const names = sv.body.services.map((s) => s.name);
+  assert.deepEqual(names, ['email', 'fast', 'general', 'network', 'office-pc']);
+  assert.deepEqual(sv.body.services.filter((s) => s.default).map((s) => s.name), ['fast']);
+  const pc = sv.body.services.find((s) => s.name === 'office-pc');
+  assert.equal(pc.title, '办公电脑 / Office PC');
+  assert.deepEqual(pc.policies.map((p) => p.priority), [1, 2, 3, 4]);
+
+  const cal = await api('/api/v1/calendars/cn-5x8', token);
+  assert.equal(cal.status, 200, cal.text);
+  assert.equal(cal.body.version, 1);
+  assert.equal(cal.body.calendar.utc_offset, '+08:00');
+  assert.ok(cal.body.calendar.holidays.includes('2026-10-01'));
+  assert.deepEqual(cal.body.calendar.week.mon, ['08:30-12:00', '13:30-17:30']);
+  assert.ok(cal.body.calendar.workdays.some((d) => d.date === '2026-10-10'));
+  assert.equal((await api('/api/v1/calendars/cn-5x8?version=2', token)).status, 404);
+  assert.equal((await api('/api/v1/calendars/cn-5x8?version=x', token)).status, 400);
+  assert.equal((await api('/api/v1/calendars/nope', token)).status, 404);
+  assert.equal((await api('/api/v1/services')).status, 401);
+
+  // an agent changes the priority, then the service: recomputed from the
+  // creation (the marks stay: their thresholds lie in the past)
+  const p1 = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', { priority: 1 });
+  assert.equal(p1.status, 200, p1.text);
+  assert.equal(p1.body.priority, 1);
+  assert.equal(p1.body.sla.priority, 1);
+  const net = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', { service: 'network' });
+  assert.equal(net.status, 200, net.text);
+  assert.equal(net.body.sla.service, 'network');
+  assert.equal(net.body.sla.calendar, '7x24');
+  assert.equal(net.body.sla.response_minutes, 10); // network P1
+  assert.equal(net.body.response_due - t.created_at, 600);
+  assert.equal(net.body.sla.state, 'ok'); // the new thresholds lie ahead: marks cleared
+  // refused, and nothing changes
+  const bad = [
+    [{ service: 'nope' }, 422, 'invalid'], [{ priority: 9 }, 422, 'invalid'],
+    [{ priority: 1, service: 'fast' }, 400, 'bad_field'], [{ colour: 'red' }, 400, 'bad_field'],
+  ];
+  for (const [json, status, code] of bad) {
+    const r = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', json);
+    assert.equal(r.status, status, `${JSON.stringify(json)}: ${r.text}`);
+    assert.equal(r.body.error.code, code);
+  }
+  const asRequester = await api(`/api/v1/tickets/${t.number}`, hello.session, 'PATCH', { priority: 4 });
+  assert.equal(asRequester.status, 403, asRequester.text);
+  assert.equal((await api('/api/v1/tickets/INC-999999', token, 'PATCH', { priority: 2 })).status, 404);
+  const after = await api(`/api/v1/tickets/${t.number}`, hello.session);
+  assert.equal(after.status, 200, after.text); // the requester reads their own ticket's clock
+  assert.equal(after.body.sla.service, 'network');
+  assert.equal(after.body.priority, 1);
+  await mustRun(CHATDESK, ['sla-load', path.join(tmp, 'fast.json'), '--db', conninfo]);
+
+  // re-applying from the command line recomputes (and the ticket keeps its marks:
+  // the thresholds lie in the past)
+  assert.match(await mustRun(CHATDESK, ['sla-reapply', t.number, '--db', conninfo]),
+    /recomputed the deadlines of 1 ticket/);
+  const re = (await api(`/api/v1/tickets/${t.number}`, token)).body;
+  assert.equal(re.sla.service, 'network');
+  assert.equal(re.sla.calendar_version, 1);
+  ag.close();
+  rq.close();
+});
