@@ -12,7 +12,8 @@
 // submits it; a reviewer approves and publishes it in the page, and searchd
 // finds it within 5 s. Two pages editing one item: the second save shows
 // the conflict and keeps its text. A resolved ticket becomes a draft from
-// the agent page. Every wait is a condition, never a fixed sleep.
+// the agent page; an item's counters and feedback are shown when the API
+// sends them. Every wait is a condition, never a fixed sleep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
@@ -393,6 +394,27 @@ test('a resolved ticket becomes a draft from the agent page and opens in the wor
   // the preview renders the quote
   await page.locator('[data-testid=kw-preview] blockquote', { hasText: '闪红灯' }).waitFor();
   assert.equal(await text(page.getByTestId('kw-state')), '草稿');
+  // no counters or feedback in today's item JSON: no usage section
+  assert.equal(await page.getByTestId('kw-usage').isVisible(), false);
+  // when the API sends them (the item answer extended in flight), they are
+  // shown, a feedback comment as text
+  const id = await text(page.getByTestId('kw-id'));
+  await page.route(`**/api/v1/knowledge/${id}`, async (route) => {
+    const res = await route.fetch();
+    const item = await res.json();
+    item.counters = { shown: 12, opened: 5, helpful: 3, not_helpful: 1, out_of_date: 0, linked: 2, self_solved: 1 };
+    item.feedback = [{ verdict: 'out_of_date', comment: '<img src=x onerror="window.__pwned=4">固件已更新', at: 1767225600, by: '王小明' }];
+    await route.fulfill({ response: res, json: item });
+  });
+  await page.reload();
+  await page.getByTestId('kw-usage').waitFor();
+  assert.equal(await text(page.getByTestId('kw-counter-shown')), '12');
+  assert.equal(await text(page.getByTestId('kw-counter-self_solved')), '1');
+  const fb = page.getByTestId('kw-feedback-item');
+  assert.match(await text(fb), /已过时.*王小明/);
+  assert.ok((await text(fb)).includes('<img src=x onerror="window.__pwned=4">固件已更新'));
+  assert.equal(await page.locator('[data-testid=kw-feedback] img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
   rq.close();
   noProblems(problems);
 });
