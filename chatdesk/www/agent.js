@@ -99,6 +99,7 @@
       case 'linked': onLinked(f); break;
       case 'search_results': onSearchResults(f); break;
       case 'doc': onDoc(f); break;
+      case 'problem_update': if (window.kbdeskProblemUpdate) window.kbdeskProblemUpdate(f); break; /* agent_problems.js */
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
       case 'sla_warning': case 'sla_breach': onSlaAlert(f); break;
@@ -614,6 +615,7 @@
     if (t.status !== 'resolved' && ui.resolveMsg.textContent === RESOLVED_TEXT) setResolveMsg('', '');
     if (!cur.loaded) ui.resolveForm.hidden = true;
     if (window.kbdeskTicketKnowledge) window.kbdeskTicketKnowledge(cur.loaded ? t : null); /* agent_knowledge.js */
+    if (window.kbdeskTicketProblems) window.kbdeskTicketProblems(cur.loaded ? t : null); /* agent_problems.js */
   }
 
   function setTicketMsg(text, cls) {

@@ -570,3 +570,44 @@ test('the reports page: indicators equal the API, charts drawn, and the PDF has 
   assert.ok(pages >= 4, `${pages} pages`);
   noProblems(problems);
 });
+
+test('the agent page offers the open problem a new ticket resembles, links it, and tells the agent when the problem is resolved', async (t) => {
+  // two requesters with the same trouble
+  const mkTicket = async (text) => {
+    const { page } = await openPage(t);
+    await startChat(page, '用户', 'u@example.cn');
+    await say(page, text);
+    await page.getByTestId('escalate-toggle').click();
+    await page.getByTestId('escalate-submit').click();
+    await page.getByTestId('ticket-bar').waitFor();
+    return (await (page.getByTestId('ticket-number')).textContent()).trim();
+  };
+  const first = await mkTicket('外发邮件一直卡在发件箱，发往163的邮件延迟几个小时');
+  const second = await mkTicket('发往163的外发邮件延迟，发件箱卡住了');
+  const { page, problems } = await openPage(t);
+  await agentLogin(page);
+  // a problem with the first ticket as its incident, through the API with the page's token
+  const prb = await page.evaluate(async (inc) => {
+    const tok = JSON.parse(sessionStorage.getItem('kbdesk.agent.session'));
+    const h = { authorization: `Bearer ${tok}`, 'content-type': 'application/json' };
+    const p = await (await fetch('/api/v1/problems', { method: 'POST', headers: h, body: JSON.stringify({ summary: '外发邮件队列积压' }) })).json();
+    await fetch(`/api/v1/problems/${p.number}/incidents`, { method: 'POST', headers: h, body: JSON.stringify({ ticket: inc }) });
+    return p.number;
+  }, first);
+  // the second ticket: take it, the problem is offered, link it
+  await queueItem(page, second).getByTestId('take-button').click();
+  const offer = page.locator(`[data-testid=ticket-problem][data-number="${prb}"]`);
+  await offer.waitFor();
+  await offer.getByTestId('ticket-problem-link').click();
+  await page.waitForFunction((p) => document.querySelector('[data-testid=ticket-problem-message]').textContent === `已关联到 ${p}`, prb);
+  // resolving the problem tells this agent about the ticket they hold
+  await page.evaluate(async (p) => {
+    const tok = JSON.parse(sessionStorage.getItem('kbdesk.agent.session'));
+    await fetch(`/api/v1/problems/${p}/steps`, { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event: 'resolved' }) });
+  }, prb);
+  const note = page.getByTestId('problem-notice').filter({ hasText: second });
+  await note.waitFor();
+  assert.match(await text(note), new RegExp(`问题 ${prb}`));
+  noProblems(problems);
+});

@@ -1,0 +1,64 @@
+/* kbdesk agent page: problem management on the open ticket. agent.js
+ * calls window.kbdeskTicketProblems(ticket) when it draws the open ticket
+ * (null while it loads): the open problems that resemble it
+ * (GET /api/v1/tickets/{number}/problems) are listed with a "link" button
+ * (POST /api/v1/problems/{p}/incidents). A "problem_update" frame (a
+ * problem of the agent's tickets was resolved) is shown as a notice at the
+ * top of the desk (window.kbdeskProblemUpdate). Text is set as text. */
+'use strict';
+
+window.kbdeskTicketProblems = (() => {
+  const K = window.kbdesk;
+  const box = document.getElementById('t-prb');
+  const list = document.getElementById('t-prb-list');
+  const msg = document.getElementById('t-prb-msg');
+  let number = null;
+  const token = () => K.session.get('kbdesk.agent.session', null);
+
+  async function link(problem) {
+    msg.textContent = '正在关联…';
+    try {
+      const r = await fetch(`/api/v1/problems/${encodeURIComponent(problem)}/incidents`, {
+        method: 'POST', headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ticket: number }),
+      });
+      const b = await r.json().catch(() => null);
+      msg.textContent = r.ok ? `已关联到 ${problem}` : `未能关联：${b && b.error ? b.error.message : r.status}`;
+    } catch { msg.textContent = '未能关联：无法连接服务器'; }
+  }
+
+  async function load(n) {
+    try {
+      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(n)}/problems`, { headers: { authorization: `Bearer ${token()}` } });
+      const b = r.ok ? await r.json() : null;
+      if (n !== number || !b) return;
+      list.replaceChildren(...b.problems.map((p) => K.el('li', { 'data-testid': 'ticket-problem', 'data-number': p.number },
+        K.el('a', { href: `problems.html#${encodeURIComponent(p.number)}` }, p.number), ' ', p.summary,
+        K.el('span', { class: 'muted' }, `（${p.incidents} 个相关工单）`), ' ',
+        K.el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'ticket-problem-link', onclick: () => link(p.number) }, '关联'))));
+      box.hidden = b.problems.length === 0;
+    } catch { box.hidden = true; }
+  }
+
+  return (t) => {
+    const n = t ? t.number : null;
+    if (n === number) return;
+    number = n;
+    msg.textContent = '';
+    list.replaceChildren();
+    box.hidden = true;
+    if (n && t.status !== 'closed') load(n);
+  };
+})();
+
+window.kbdeskProblemUpdate = (() => {
+  const K = window.kbdesk;
+  return (f) => {
+    if (!f || f.event !== 'resolved' || !Array.isArray(f.tickets)) return;
+    const desk = document.getElementById('desk');
+    const note = K.el('p', { class: 'notice', role: 'status', 'data-testid': 'problem-notice' },
+      `问题 ${f.problem}（${f.summary || ''}）已解决，涉及工单：${f.tickets.join('、')}。请告知请求人并确认。`,
+      ' ', K.el('button', { type: 'button', class: 'btn btn-sm', onclick: () => note.remove() }, '知道了'));
+    desk.prepend(note);
+  };
+})();
