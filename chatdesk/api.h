@@ -131,6 +131,8 @@ void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 void api_reports_indicators(struct api_ctx *ctx); /* GET /api/v1/reports/indicators */
 void api_reports_documents(struct api_ctx *ctx);  /* GET /api/v1/reports/documents */
 void api_reports_queries(struct api_ctx *ctx);    /* GET /api/v1/reports/queries */
+void api_tickets_followup(struct api_ctx *ctx);   /* POST /api/v1/tickets/{number}/followup */
+void api_followups_due(struct api_ctx *ctx);      /* GET /api/v1/followups */
 
 /* /api/v1/cis (api_ci.c) */
 void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */

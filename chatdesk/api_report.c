@@ -105,6 +105,9 @@ static size_t figures(const struct store_indicators *o, struct figure *f)
     C("search", "searches_with_hits", o->searches_with_hits);
     C("search", "clicked", o->clicked);
     R("search", "click_through", o->click_through);
+    C("desk", "followups", o->followups);
+    C("desk", "recontacts", o->followups_recurred);
+    R("desk", "stayed_solved_rate", o->stayed_solved_rate);
 #undef C
 #undef R
     return n;
@@ -257,4 +260,55 @@ void api_reports_queries(struct api_ctx *ctx)
                       json_pack("{s:{s:s, s:s, s:s}, s:b, s:o}", "period", "from", p.from, "to",
                                 p.to, "tz", p.tz, "gaps", gaps && strcmp(gaps, "1") == 0,
                                 "items", arr));
+}
+
+/* ---- follow-ups (回访) ---------------------------------------------------------------- */
+
+void api_tickets_followup(struct api_ctx *ctx)
+{
+    const json_t *b = ctx->req->body;
+    const char *outcome = b ? json_string_value(json_object_get(b, "outcome")) : NULL;
+    json_t *note = b ? json_object_get(b, "note") : NULL;
+    if (!outcome) {
+        api_response_error(ctx->resp, 400, "missing_field",
+                           "outcome is required (stayed_solved, recurred, no_answer)");
+        return;
+    }
+    if (note && !json_is_string(note) && !json_is_null(note)) {
+        api_response_error(ctx->resp, 400, "bad_field", "note must be a string");
+        return;
+    }
+    int rc = store_followup_record(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
+                                   outcome, note ? json_string_value(note) : NULL);
+    if (rc == 0)
+        api_response_json(ctx->resp, 201, json_pack("{s:s, s:s}", "ticket", ctx->req->params[0],
+                                                     "outcome", outcome));
+    else
+        api_store_failed(ctx, rc);
+}
+
+static int due_cb(void *ud, const struct store_followup_due *f)
+{
+    json_array_append_new(ud, json_pack("{s:s, s:s, s:s, s:I}", "ticket", f->number, "summary",
+                                        f->summary ? f->summary : "", "requester",
+                                        f->requester ? f->requester : "", "closed_at",
+                                        (json_int_t)f->closed_at));
+    return 0;
+}
+
+void api_followups_due(struct api_ctx *ctx)
+{
+    const char *d = api_request_arg(ctx->req, "days");
+    char *end = NULL;
+    long days = d ? strtol(d, &end, 10) : 7;
+    if (d && (!*d || *end)) {
+        api_response_error(ctx->resp, 400, "bad_query", "days is a number 1..90");
+        return;
+    }
+    json_t *arr = json_array();
+    int rc = store_followup_due(desk_store(ctx->d), ctx->who->person_id, (int)days, due_cb, arr);
+    if (rc == 0)
+        api_response_json(ctx->resp, 200, json_pack("{s:i, s:o}", "days", (int)days, "items", arr));
+    else
+        api_page_answer(ctx, rc, arr, 0, "next");
 }

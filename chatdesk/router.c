@@ -59,6 +59,9 @@ const struct router_route router_routes[] = {
      0},
     {API_M_GET, "/api/v1/reports/documents", api_reports_documents, 1, "reports.documents", 0},
     {API_M_GET, "/api/v1/reports/queries", api_reports_queries, 1, "reports.queries", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/followup", api_tickets_followup, 1,
+     "tickets.followup", 0},
+    {API_M_GET, "/api/v1/followups", api_followups_due, 1, "followups.due", 0},
     /* configuration items */
     {API_M_POST, "/api/v1/cis", api_cis_create, 1, "cis.create", 0},
     {API_M_GET, "/api/v1/cis", api_cis_list, 1, "cis.list", 0},

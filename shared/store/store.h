@@ -24,6 +24,7 @@
  *                    to them (tickets, problems, knowledge)
  *   store_audit.h    the hash-chained data-access audit log
  *   store_report.h   the key indicators over a period, from event rows
+ *   store_followup.h the follow-up after a ticket closes (回访)
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -46,5 +47,6 @@
 #include "store_ci.h"
 #include "store_audit.h"
 #include "store_report.h"
+#include "store_followup.h"
 
 #endif

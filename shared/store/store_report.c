@@ -151,6 +151,12 @@ static const char SQL_SEARCH[] =
     "   WHERE u.person_id = sl.person_id AND u.kind IN ('opened', 'helpful')"
     "   AND u.at >= sl.at AND u.at < sl.at + interval '30 minutes'))";
 
+static const char SQL_FOLLOWUP[] =
+    BOUNDS
+    " SELECT count(*), count(*) FILTER (WHERE outcome = 'recurred'),"
+    "  count(*) FILTER (WHERE outcome = 'stayed_solved')"
+    " FROM followups f, b WHERE f.at >= b.lo AND f.at < b.hi";
+
 int store_search_log(struct store *s, const char *source, int64_t person, int64_t conv,
                      const char *query, int hits, double top_confidence, int no_good_match,
                      const char *top_doc)
@@ -256,6 +262,10 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
                   (int *const[]){&o->searches, &o->zero_result, &o->low_confidence,
                                  &o->searches_with_hits, &o->clicked},
                   5);
+    int stayed = 0;
+    if (rc == 0)
+        rc = ints(s, SQL_FOLLOWUP, p,
+                  (int *const[]){&o->followups, &o->followups_recurred, &stayed}, 3);
     if (rc == 0) {
         PGresult *r = st_run(s, &rc,
                              "SELECT kind, state, count(*) FROM knowledge_items GROUP BY 1, 2",
@@ -284,6 +294,7 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
     o->zero_result_rate = rate(o->zero_result, o->searches);
     o->low_confidence_rate = rate(o->low_confidence, o->searches);
     o->click_through = rate(o->clicked, o->searches_with_hits);
+    o->stayed_solved_rate = rate(stayed, stayed + o->followups_recurred);
     return 0;
 }
 

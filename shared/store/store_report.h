@@ -69,6 +69,10 @@ struct store_indicators {
     double zero_result_rate;  /* zero_result / searches */
     double low_confidence_rate; /* low_confidence / searches */
     double click_through;     /* clicked / searches_with_hits */
+    /* follow-ups (回访) */
+    int followups;            /* follow-ups recorded in the period */
+    int followups_recurred;   /* of those, the problem had come back: recontacts */
+    double stayed_solved_rate; /* stayed solved / (stayed solved + recurred) */
 };
 
 /* One search of the desk, for the search indicators: source "chat" (a

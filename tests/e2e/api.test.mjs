@@ -626,7 +626,19 @@ test('reports: the indicators of today as JSON and CSV agree, move with a resolv
     off.waiters.push(check);
     check();
   });
+  // the follow-up (回访) the desk owes on the closed ticket, then recorded
+  const due = await api('GET', '/api/v1/followups?days=7', { token });
+  assert.ok(due.body.items.some((i) => i.ticket === t.number), due.text);
+  assertError(await api('POST', `/api/v1/tickets/${t.number}/followup`, { token, json: { outcome: 'fine' } }), 422, 'invalid');
+  assertError(await api('POST', `/api/v1/tickets/${t.number}/followup`, { token, json: {} }), 400, 'missing_field');
+  assertError(await api('POST', `/api/v1/tickets/${t.number}/followup`, { token: t.session, json: { outcome: 'recurred' } }), 403, 'forbidden');
+  const fu = await api('POST', `/api/v1/tickets/${t.number}/followup`, { token, json: { outcome: 'recurred', note: '又出现了' } });
+  assert.equal(fu.status, 201, fu.text);
+  assertError(await api('POST', `/api/v1/tickets/${t.number}/followup`, { token, json: { outcome: 'stayed_solved' } }), 409, 'conflict');
+  assert.ok(!(await api('GET', '/api/v1/followups?days=7', { token })).body.items.some((i) => i.ticket === t.number));
   const after = await get();
+  assert.equal(after.desk.followups, before.desk.followups + 1);
+  assert.equal(after.desk.recontacts, before.desk.recontacts + 1);
   assert.ok(after.search.searches >= before.search.searches + 2, JSON.stringify(after.search));
   assert.ok(after.search.low_confidence >= before.search.low_confidence + 1);
   const gaps = await api('GET', `/api/v1/reports/queries?${q}&gaps=1`, { token });
