@@ -303,6 +303,21 @@ int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n,
     return 0;
 }
 
+int api_version_arg(struct api_ctx *ctx, int *version)
+{
+    const char *v = api_request_arg(ctx->req, "version");
+    if (!v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 1 || n > 1000000000) {
+        api_response_error(ctx->resp, 400, "bad_query", "version is an integer >= 1");
+        return -1;
+    }
+    *version = (int)n;
+    return 0;
+}
+
 int api_page_args(struct api_ctx *ctx, const char *key, long long *at, long *limit, long def,
                   long max)
 {

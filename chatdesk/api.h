@@ -90,6 +90,10 @@ int api_page_args(struct api_ctx *ctx, const char *key, long long *at, long *lim
  * failures as api_store_failed. Takes items (api.c). */
 void api_page_answer(struct api_ctx *ctx, int rc, json_t *items, long limit, const char *next);
 
+/* ?version=N (an integer >= 1) into *version (absent: left as it is).
+ * Returns 0, or -1 with 400 bad_query answered (api.c). */
+int api_version_arg(struct api_ctx *ctx, int *version);
+
 /* The handlers (router.c's table). */
 void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
 void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/current */

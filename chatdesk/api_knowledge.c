@@ -289,16 +289,8 @@ static int add_usage(struct api_ctx *ctx, json_t *o, const char *doc_id, int fee
 void api_knowledge_get(struct api_ctx *ctx)
 {
     int version = 0;
-    const char *v = api_request_arg(ctx->req, "version");
-    if (v) {
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (!*v || *end || n < 1 || n > 1000000000) {
-            api_response_error(ctx->resp, 400, "bad_query", "version is an integer >= 1");
-            return;
-        }
-        version = (int)n;
-    }
+    if (api_version_arg(ctx, &version))
+        return;
     struct store_knowledge k;
     int rc = store_knowledge_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
                                  version, &k);

@@ -62,16 +62,8 @@ void api_services_list(struct api_ctx *ctx)
 void api_calendars_get(struct api_ctx *ctx)
 {
     int version = 0;
-    const char *v = api_request_arg(ctx->req, "version");
-    if (v) {
-        char *end;
-        long n = strtol(v, &end, 10);
-        if (!*v || *end || n < 1 || n > 1000000000) {
-            api_response_error(ctx->resp, 400, "bad_query", "version is an integer >= 1");
-            return;
-        }
-        version = (int)n;
-    }
+    if (api_version_arg(ctx, &version))
+        return;
     struct store_calendar c;
     int rc = store_calendar_get(desk_store(ctx->d), ctx->req->params[0], version, &c);
     if (rc == 0) {
