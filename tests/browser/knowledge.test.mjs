@@ -394,8 +394,8 @@ test('a resolved ticket becomes a draft from the agent page and opens in the wor
   // the preview renders the quote
   await page.locator('[data-testid=kw-preview] blockquote', { hasText: '闪红灯' }).waitFor();
   assert.equal(await text(page.getByTestId('kw-state')), '草稿');
-  // no counters or feedback in today's item JSON: no usage section
-  assert.equal(await page.getByTestId('kw-usage').isVisible(), false);
+  // the item JSON carries its use counters (knowledge_use): the usage section shows them
+  await page.getByTestId('kw-usage').waitFor();
   // when the API sends them (the item answer extended in flight), they are
   // shown, a feedback comment as text
   const id = await text(page.getByTestId('kw-id'));
