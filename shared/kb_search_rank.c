@@ -102,10 +102,10 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
  * questions of tests/eval/out_of_scope.tsv (nothing right); the table of
  * confidence against the share right is in tests/eval/RESULTS.md. Scores
  * depend on the index's statistics: refit when the corpus changes much. */
-#define CONF_BIAS -12.122
-#define CONF_LOGSCORE 1.818
-#define CONF_RELATIVE 5.667
-#define CONF_FIRST 1.417
+#define CONF_BIAS -12.541
+#define CONF_LOGSCORE 1.976
+#define CONF_RELATIVE 5.585
+#define CONF_FIRST 1.748
 
 static void set_confidence(const struct kb_search_req *req, struct kb_search_res *res)
 {
