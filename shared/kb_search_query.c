@@ -25,7 +25,6 @@
 #define W_PART 0.4        /* a part of a code */
 #define W_CLAUSE 4.0      /* N<clause>: the clause itself */
 #define W_BIGRAM 0.35     /* a CJK bigram */
-#define W_XBIGRAM 0.25    /* a CJK bigram across two words */
 #define W_SINGLE 0.3      /* a one-character CJK word */
 #define W_SUBWORD 0.5     /* factor for a word inside a longer query word */
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
@@ -495,25 +494,23 @@ static void build_groups(struct build *b, const struct toks *ts)
                         note_unknown(b, t);
                 }
             } else if (t->flags & KB_TOKF_BIGRAM) {
-                /* bigrams inside a known word, or among characters no word
-                   covers; not across two words nor through chatty words */
-                int inside = 0, in_chatty = 0;
-                for (size_t j = 0; j < ts->n; j++) {
+                /* every bigram of the query but those inside a chatty word
+                   (怎么 of 怎么办): also across two words and next to a
+                   one-character function word (用该, 选的), since the
+                   segmenter cuts a fragment or a user's run of characters
+                   differently from the page's sentence, and a bigram's
+                   BM25 weight already says how common it is */
+                int in_chatty = 0;
+                for (size_t j = 0; j < ts->n && !in_chatty; j++) {
                     const struct tok *u = &ts->v[j];
-                    if (!(u->flags & KB_TOKF_WORD) || !(u->flags & KB_TOKF_CJK) ||
-                        u->pos > t->pos || t->pos + 2 > u->pos + u->nchars)
-                        continue;
-                    if (is_chatty(u->term, u->len))
-                        in_chatty = 1;
-                    else if (u->nchars > 2)
-                        inside = 1;
+                    in_chatty = (u->flags & KB_TOKF_WORD) && (u->flags & KB_TOKF_CJK) &&
+                                u->pos <= t->pos && t->pos + 2 <= u->pos + u->nchars &&
+                                is_chatty(u->term, u->len);
                 }
-                int free_chars = !cov[t->pos] && !cov[t->pos + 1];
                 if (in_chatty)
                     continue;
-                double bw = (!inside && !free_chars) ? W_XBIGRAM : W_BIGRAM;
-                add_group(b, term_q(t->term, t->len), bw);
-                hl_add(b, t->term, t->len, bw);
+                add_group(b, term_q(t->term, t->len), W_BIGRAM);
+                hl_add(b, t->term, t->len, W_BIGRAM);
             }
             continue;
         }
