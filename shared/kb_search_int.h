@@ -104,15 +104,18 @@ struct build {
     struct toks unknown;
     struct toks clauses;        /* clause numbers named in the query */
     int internal;               /* the caller may see internal documents */
+    size_t nphrases;            /* "quoted" phrases required by the query */
 };
 
 /* Builds the query for the normalised text nq into b (always: the caller
  * calls kbs_build_fin(b) whatever the result); *out (caller frees) NULL
  * means "matches nothing". Returns 0 or KB_SEARCH_EINPUT (unknown kind,
  * message in err). The title and proximity boosts are left out of *out
- * and kept in b->boost. */
+ * and kept in b->boost. With quotes_as_text, "quoted" text is free text
+ * like the rest (b->nphrases stays 0). */
 int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
-                    size_t nqlen, struct build *b, kbx_query **out, char *err, size_t errlen);
+                    size_t nqlen, int quotes_as_text, struct build *b, kbx_query **out,
+                    char *err, size_t errlen);
 void kbs_build_fin(struct build *b);
 
 /* ---- typo correction (kb_search_typo.c) ------------------------------------------- */

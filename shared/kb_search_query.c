@@ -30,7 +30,8 @@
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
 #define W_CONCEPT 2.0     /* a multi-word glossary entry (service desk) */
 #define W_IN_CONCEPT 0.3  /* factor for a word that is part of such an entry */
-#define W_TITLE 0.8       /* title / heading matches (AND_MAYBE) */
+#define W_TITLE 0.4       /* title / heading matches (AND_MAYBE): the body's
+                             title terms already carry KB_WDF_TITLE */
 #define W_NEAR 0.3        /* neighbouring query words near each other */
 #define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
 #define ELITE_ABOVE 24
@@ -493,17 +494,20 @@ static void build_groups(struct build *b, const struct toks *ts)
                         note_unknown(b, t);
                 }
             } else if (t->flags & KB_TOKF_BIGRAM) {
-                /* bigrams inside a known word, or among characters no word
-                   covers; not across two words nor through chatty words */
-                int inside = 0;
-                for (size_t j = 0; j < ts->n && !inside; j++) {
+                /* every bigram of the query but those inside a chatty word
+                   (怎么 of 怎么办): also across two words and next to a
+                   one-character function word (用该, 选的), since the
+                   segmenter cuts a fragment or a user's run of characters
+                   differently from the page's sentence, and a bigram's
+                   BM25 weight already says how common it is */
+                int in_chatty = 0;
+                for (size_t j = 0; j < ts->n && !in_chatty; j++) {
                     const struct tok *u = &ts->v[j];
-                    inside = (u->flags & KB_TOKF_WORD) && (u->flags & KB_TOKF_CJK) &&
-                             u->nchars > 2 && u->pos <= t->pos &&
-                             t->pos + 2 <= u->pos + u->nchars && !is_chatty(u->term, u->len);
+                    in_chatty = (u->flags & KB_TOKF_WORD) && (u->flags & KB_TOKF_CJK) &&
+                                u->pos <= t->pos && t->pos + 2 <= u->pos + u->nchars &&
+                                is_chatty(u->term, u->len);
                 }
-                int free_chars = !cov[t->pos] && !cov[t->pos + 1];
-                if ((!inside && !free_chars) || chat[t->pos] || chat[t->pos + 1])
+                if (in_chatty)
                     continue;
                 add_group(b, term_q(t->term, t->len), W_BIGRAM);
                 hl_add(b, t->term, t->len, W_BIGRAM);
@@ -623,7 +627,7 @@ static int is_space(const char *s)
 
 /* Splits normalised query text into free text, "phrases", -exclusions and
  * field:value filters. A quote without its closing quote is plain text. */
-static void parse_syntax(const char *q, size_t len, struct syntax *x)
+static void parse_syntax(const char *q, size_t len, int quotes_as_text, struct syntax *x)
 {
     memset(x, 0, sizeof *x);
     kb_buf_add(&x->free_text, "", 0);
@@ -632,6 +636,11 @@ static void parse_syntax(const char *q, size_t len, struct syntax *x)
         int at_start = i == 0 || is_space(q + i - 1);
         /* "..." or “...” */
         size_t ql = q[i] == '"' ? 1 : (len - i >= 3 && !memcmp(q + i, "\xe2\x80\x9c", 3)) ? 3 : 0;
+        if (ql && quotes_as_text) { /* the quote is just text */
+            kb_buf_addc(&x->free_text, ' ');
+            i += ql;
+            continue;
+        }
         if (ql) {
             size_t j = i + ql, end = len, next = len;
             for (size_t k = j; k < len; k++) {
@@ -762,7 +771,8 @@ void kbs_build_fin(struct build *b)
  * nothing". The title and proximity boosts are left out of *out and kept in
  * b->boost, for run_once to apply to the best candidates only. */
 int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
-                       size_t nqlen, struct build *b, kbx_query **out, char *err, size_t errlen)
+                    size_t nqlen, int quotes_as_text, struct build *b, kbx_query **out,
+                    char *err, size_t errlen)
 {
     *out = NULL;
     memset(b, 0, sizeof *b);
@@ -770,7 +780,8 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     b->internal = req->internal;
     b->hl = kb_map_new();
     struct syntax x;
-    parse_syntax(nq, nqlen, &x);
+    parse_syntax(nq, nqlen, quotes_as_text, &x);
+    b->nphrases = x.nphrases;
     int rc = 0;
     const char *kind = x.field[0] ? x.field[0] : req->kind;
     if (!valid_kinds(kind)) {

@@ -102,10 +102,10 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
  * questions of tests/eval/out_of_scope.tsv (nothing right); the table of
  * confidence against the share right is in tests/eval/RESULTS.md. Scores
  * depend on the index's statistics: refit when the corpus changes much. */
-#define CONF_BIAS -12.122
-#define CONF_LOGSCORE 1.818
-#define CONF_RELATIVE 5.667
-#define CONF_FIRST 1.417
+#define CONF_BIAS -12.541
+#define CONF_LOGSCORE 1.976
+#define CONF_RELATIVE 5.585
+#define CONF_FIRST 1.748
 
 static void set_confidence(const struct kb_search_req *req, struct kb_search_res *res)
 {
@@ -132,6 +132,7 @@ uint32_t kb_search_limit(uint32_t asked)
 
 #define RERANK_DEPTH 50
 #define BOOST_DEPTH 50 /* candidates the title and proximity boosts may lift */
+#define BOOST_K1 0.5   /* BM25 k1 of the boost pass (titles, proximity) */
 #define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
 
 struct cand {
@@ -214,8 +215,8 @@ static struct kb_doc *load_cand(kbx_mset *m, size_t i)
     return kb_doc_unpack(data, len, NULL, 0);
 }
 
-/* Xapian's defaults with kbdesk's BM25 parameters: every pass of a search
- * must weigh alike, since run_once adds the passes' weights. */
+/* Xapian's defaults with kbdesk's BM25 parameters (the boost pass changes
+ * only k1, see add_boosts). */
 static void search_opts_init(struct kbx_search_opts *o)
 {
     kbx_search_opts_init(o);
@@ -262,6 +263,11 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
     }
     struct kbx_search_opts o;
     search_opts_init(&o);
+    /* a title or heading names a page once: its terms' frequency says
+       little, so their weight saturates sooner than the body's (with the
+       body's k1 a list page whose title repeats a query word outranked
+       the page the words came from) */
+    o.bm25_k1 = BOOST_K1;
     o.limit = (uint32_t)n;
     kbx_mset *mb = NULL;
     rc = search_db(s, bq, &o, &mb, err, errlen);
@@ -290,10 +296,11 @@ out:
  * would give them over the whole index. A page past RERANK_DEPTH runs the
  * boosted query once over everything. */
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
-                    struct kb_search_res *res, struct build *b, char *err, size_t errlen)
+                    int quotes_as_text, struct kb_search_res *res, struct build *b, char *err,
+                    size_t errlen)
 {
     kbx_query *q = NULL;
-    int rc = kbs_build_query(s, req, nq, nqlen, b, &q, err, errlen);
+    int rc = kbs_build_query(s, req, nq, nqlen, quotes_as_text, b, &q, err, errlen);
     if (rc < 0 || !q)
         return rc;
     uint32_t limit = kb_search_limit(req->limit);
@@ -399,7 +406,23 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
     if (rc < 0)
         return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
     struct build b;
-    rc = run_once(s, req, nq, nqlen, res, &b, err, errlen);
+    rc = run_once(s, req, nq, nqlen, 0, res, &b, err, errlen);
+    if (rc == 0 && res->total == 0 && b.nphrases) {
+        /* a quoted error message that no document holds as it is (cut
+           short, or worded a little differently): its words still count */
+        struct kb_search_res again;
+        struct build b2;
+        memset(&again, 0, sizeof again);
+        if (run_once(s, req, nq, nqlen, 1, &again, &b2, NULL, 0) == 0 && again.total > 0) {
+            kb_search_res_fin(res);
+            *res = again;
+            kbs_build_fin(&b);
+            b = b2;
+        } else {
+            kb_search_res_fin(&again);
+            kbs_build_fin(&b2);
+        }
+    }
     if (rc == 0 && !req->no_suggestion) {
         int sure = 0;
         char *fix = kbs_sound_alike(s, nq, req->internal, &sure);
@@ -413,7 +436,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
             struct kb_search_res again;
             struct build b2;
             memset(&again, 0, sizeof again);
-            if (run_once(s, req, fix, strlen(fix), &again, &b2, NULL, 0) == 0 &&
+            if (run_once(s, req, fix, strlen(fix), 0, &again, &b2, NULL, 0) == 0 &&
                 again.total > 0) {
                 kb_search_res_fin(res);
                 *res = again;

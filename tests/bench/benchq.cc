@@ -3,6 +3,7 @@
 //
 //   benchq --engine E (--index DIR | --db CONNINFO) --queries FILE
 //          [--repeat N] [--max N] [--warm N] [--timeout-ms N] [--raw FILE]
+//          [--ranks FILE]
 //
 // Engines
 //   kbdesk      kb_search_run (limit 10, public documents, snippets and
@@ -30,7 +31,10 @@
 // (hit@10 and MRR@10 of the query's source document, from the first
 // repeat), zero-hit queries, errors and timeouts. --raw FILE writes every
 // timed query as a line: latency (ms), a tab, the number of results, in
-// query order, repeat after repeat.
+// query order, repeat after repeat. --ranks FILE writes, for every query of
+// the first repeat, the known item's rank (1-10, 0 when not in the top 10),
+// the query's type, language, source and text and the top three ids, tab
+// separated, and for kbdesk the correction it searched instead, if any (tests/bench/known.sh compares two engines' files).
 
 extern "C" {
 #include "kb_lexicon.h"
@@ -59,6 +63,7 @@ struct Query {
 
 struct Result {
     std::vector<std::string> ids;
+    std::string corrected; /* kbdesk: the query it searched instead */
     bool error = false, timeout = false;
 };
 
@@ -138,6 +143,8 @@ class KbEngine : public Engine {
         } else {
             for (size_t i = 0; i < res.nhits; i++)
                 r.ids.push_back(res.hits[i].id);
+            if (res.corrected)
+                r.corrected = res.corrected;
         }
         kb_search_res_fin(&res);
         return r;
@@ -270,7 +277,7 @@ double pct(std::vector<double> v, double p)
 
 int main(int argc, char **argv)
 {
-    std::string engine, index, db, queries, raw;
+    std::string engine, index, db, queries, raw, ranks;
     int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -297,6 +304,8 @@ int main(int argc, char **argv)
             timeout_ms = std::atoi(next().c_str());
         else if (a == "--raw")
             raw = next();
+        else if (a == "--ranks")
+            ranks = next();
         else
             die("unknown argument " + a);
     }
@@ -319,6 +328,9 @@ int main(int argc, char **argv)
         e->run(qs[i].text);
 
     std::FILE *rf = raw.empty() ? nullptr : std::fopen(raw.c_str(), "w");
+    std::FILE *kf = ranks.empty() ? nullptr : std::fopen(ranks.c_str(), "w");
+    if ((!raw.empty() && !rf) || (!ranks.empty() && !kf))
+        die("cannot write " + ((!ranks.empty() && !kf) ? ranks : raw));
     std::ostringstream reps;
     size_t hits10 = 0, known = 0, zero = 0, errors = 0, timeouts = 0;
     double rr = 0;
@@ -342,14 +354,25 @@ int main(int argc, char **argv)
                     timeouts++;
                 if (res.ids.empty())
                     zero++;
+                size_t rank = 0;
                 if (!q.source.empty() && q.source != "-") {
                     known++;
                     for (size_t k = 0; k < res.ids.size() && k < 10; k++)
                         if (res.ids[k] == q.source) {
                             hits10++;
                             rr += 1.0 / (k + 1);
+                            rank = k + 1;
                             break;
                         }
+                }
+                if (kf) {
+                    std::fprintf(kf, "%zu\t%s\t%s\t%s\t%s", rank, q.type.c_str(), q.lang.c_str(),
+                                 q.source.c_str(), q.text.c_str());
+                    for (size_t k = 0; k < 3; k++)
+                        std::fprintf(kf, "\t%s", k < res.ids.size() ? res.ids[k].c_str() : "-");
+                    if (!res.corrected.empty())
+                        std::fprintf(kf, "\tcorrected: %s", res.corrected.c_str());
+                    std::fputc('\n', kf);
                 }
             }
         }
@@ -367,6 +390,8 @@ int main(int argc, char **argv)
     }
     if (rf)
         std::fclose(rf);
+    if (kf)
+        std::fclose(kf);
     delete e;
     std::printf("{\"engine\":\"%s\",\"queries\":%zu,\"repeats\":[%s],\"known\":%zu,\"hit10\":%.4f,"
                 "\"mrr10\":%.4f,\"zero_hits\":%zu,\"errors\":%zu,\"timeouts\":%zu}\n",

@@ -33,6 +33,8 @@ json() {
     printf '{%s}\n' "$out"
 }
 jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 
 if [ -n "$QUICK" ]; then
     REPS=1; SIZES="10000 20000"; WRK_D=3; WRK_D1=2; IDLE_N=2000; CHAT_D=5; QEVERY=8; SLOWQ=40
@@ -41,20 +43,8 @@ else
 fi
 
 # ---- packages ---------------------------------------------------------------
-PKGS="libreoffice-help-zh-cn libreoffice-help-en-us manpages-zh debian-reference-zh-cn
-debian-reference-en xapian-tools xapian-omega wrk gnuplot-nox postgresql-contrib
-linux-perf time util-linux python3 libpq-dev"
-missing=""
-for p in $PKGS; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    log "installing$missing"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086
+bench_packages $BENCH_TEXT_PKGS wrk gnuplot-nox postgresql-contrib linux-perf time util-linux libpq-dev
 
 mkdir -p "$W/bin"
 if [ "${1:-}" = "--queries" ]; then
@@ -74,14 +64,8 @@ trap cleanup EXIT
 
 # ---- build the query driver -------------------------------------------------
 log "building benchq"
-[ -f build/lib/libkb.a ] && [ -x build/bin/indexer ] && [ -x build/bin/searchd ] ||
-    { echo "bench: build first (make all), or run make bench" >&2; exit 1; }
-KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd"
-# shellcheck disable=SC2046
-c++ -std=c++17 -O2 -g -Ishared $(pkg-config --cflags $KBPKGS) -I"$(pg_config --includedir)" \
-    -o "$W/bin/benchq" tests/bench/benchq.cc build/lib/libkb.a \
-    $(pkg-config --libs $KBPKGS) -lxapian -lpq -lstdc++ -lm -lpthread
-BENCHQ=$W/bin/benchq
+[ -x build/bin/searchd ] || { echo "bench: build first (make all), or run make bench" >&2; exit 1; }
+bench_benchq
 
 # ---- machine ----------------------------------------------------------------
 {
@@ -104,9 +88,7 @@ lscpu >"$R/lscpu.txt"
 
 # ---- 1. corpora ---------------------------------------------------------------
 log "converting the Debian packages' text into articles"
-rm -rf "$W/real"
-python3 tests/bench/convert.py "$W/real" >"$R/sources.json"
-python3 tests/bench/scale.py formats "$W/real/docs.jsonl" "$W/real/docs"
+bench_convert "$R/sources.json"
 REAL_DOCS=$(wc -l <"$W/real/docs.jsonl")
 REAL_BYTES=$(python3 -c 'import json,sys; print(sum(x["text_bytes"] for x in json.load(open(sys.argv[1]))))' "$R/sources.json")
 json docs=$REAL_DOCS text_bytes=$REAL_BYTES >"$R/real.json"
@@ -203,11 +185,9 @@ dir_bytes() { du -sb "$1" | cut -f1; }
 for rep in $(seq 1 $REPS); do
     log "indexing the real corpus ($REAL_DOCS documents), repeat $rep/$REPS"
     cat "$W"/real/corpus/*/*.md "$W/real/docs.si" "$W/real/docs.tsv" >/dev/null
-    rm -rf "$W/ix-real"
-    timed "$R/idx_kbdesk_$rep.time" build/bin/indexer build --corpus "$W/real/corpus" --index "$W/ix-real" --quiet >/dev/null
+    bench_index_kbdesk "$W/ix-real" timed "$R/idx_kbdesk_$rep.time"
     json bytes=$(dir_bytes "$W/ix-real") >"$R/idx_kbdesk_$rep.size"
-    rm -rf "$W/xi-real"
-    XAPIAN_CJK_NGRAM=1 timed "$R/idx_xapian_$rep.time" scriptindex "$W/xi-real" tests/bench/xapian.si "$W/real/docs.si" >/dev/null
+    bench_index_xapian "$W/xi-real" timed "$R/idx_xapian_$rep.time"
     json bytes=$(dir_bytes "$W/xi-real") >"$R/idx_xapian_$rep.size"
     pg_load "$R/idx_pg_$rep.json" "$W/real/docs.tsv"
 done

@@ -256,6 +256,12 @@ static void expert_syntax(void **state)
         kb_search_doc_fin(&doc);
     }
     kb_search_res_fin(&res);
+    /* a quoted message no document holds word for word (cut short, as
+       pasted): its words are searched instead of nothing */
+    search("\"VPN 连接 809 打印机 共享\"", 1, NULL, &res);
+    assert_true(res.nhits > 0);
+    assert_true(rank_of(&res, "KB-0001") >= 0);
+    kb_search_res_fin(&res);
     /* unbalanced quote and stray operators are still a query */
     search("\"VPN 809 - : kind:", 1, NULL, &res);
     assert_true(res.nhits > 0);
