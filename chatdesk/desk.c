@@ -36,6 +36,11 @@ void desk_config_default(struct desk_config *cfg)
     store_sla_default(&cfg->sla);
     cfg->login_max_failures = 5;
     cfg->login_lockout = 15 * 60;
+    cfg->mail_retry_min = 30;
+    cfg->mail_retry_max = 3600;
+    cfg->mail_max_attempts = 20;
+    cfg->signin_code_ttl = 600;
+    cfg->signin_max_tries = 5;
 }
 
 /* ---- outbox ------------------------------------------------------------------ */
@@ -319,15 +324,16 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
                      struct desk_outbox *out)
 {
     struct req r = {d, who, msg, out};
-    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN &&
-        msg->type != DM_MAINTAIN) {
+    int own = msg->type == DM_MAINTAIN || msg->type == DM_MAIL || msg->type == DM_AWAY;
+    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN && !own &&
+        msg->type != DM_SIGNIN_REQUEST && msg->type != DM_SIGNIN) {
         desk_err(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
     /* every frame of a signed-in client, except the daemon's own requests,
      * and logout (which ends the session anyway); ping never gets here (the
      * hub answers it on the service thread) */
-    if (who->role != DESK_NONE && msg->type != DM_CATCHUP && msg->type != DM_MAINTAIN &&
+    if (who->role != DESK_NONE && msg->type != DM_CATCHUP && !own &&
         msg->type != DM_LOGOUT && !session_live(&r))
         return;
     switch (msg->type) {
@@ -350,6 +356,14 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_DOC: desk_do_doc(&r); break;
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;
+    case DM_SIGNIN_REQUEST: desk_do_signin_request(&r); break;
+    case DM_SIGNIN: desk_do_signin(&r); break;
+    case DM_PRIVATE_LINK: desk_do_private_link(&r); break;
+    case DM_MY_TICKETS: desk_do_my_tickets(&r); break;
+    case DM_FOLLOW: desk_do_follow(&r); break;
+    case DM_MAIL_PREFS: desk_do_mail_prefs(&r); break;
+    case DM_MAIL: desk_do_mail(&r); break;
+    case DM_AWAY: desk_do_away(&r); break;
     default:
         desk_err(&r, P_UNKNOWN_TYPE, "unknown type");
     }

@@ -115,6 +115,10 @@ void hub_drop(hub *h, struct desk_job *job);
  * remember. */
 void hub_maintain(hub *h);
 
+/* Submits a round of the mail sender (DM_MAIL, through hub_own_job) unless
+ * one is still out: due mails of the outbox go to the relay on a worker. */
+void hub_mail(hub *h);
+
 /* Number of client addresses remembered (for tests). */
 size_t hub_addr_count(const hub *h);
 

@@ -31,6 +31,8 @@ const struct router_route router_routes[] = {
      "knowledge.publish", 0},
     {API_M_POST, "/api/v1/knowledge/{id}/retire", api_knowledge_retire, 1, "knowledge.retire",
      0},
+    /* a requester's own tickets (api_portal.c) */
+    {API_M_GET, "/api/v1/me/tickets", api_me_tickets, 1, "me.tickets", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

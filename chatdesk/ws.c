@@ -91,6 +91,7 @@ struct cd_server {
      * when listening on every address: then the request's Host decides) */
     char *own_origins;
     lws_sorted_usec_list_t sul_maint;
+    lws_sorted_usec_list_t sul_mail; /* the mail sender's timer (mail_interval_ms) */
     /* accepting (see the top of the file) */
     int lfd;            /* the listening socket (owned by lws once adopted) */
     struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
@@ -696,6 +697,16 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
+/* The mail sender: a round on a worker every mail_interval_ms (with a
+ * relay configured; without one the mails stay queued). */
+static void mail_round(lws_sorted_usec_list_t *sul)
+{
+    cd_server *s = lws_container_of(sul, cd_server, sul_mail);
+    hub_mail(s->hub);
+    lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round,
+                     (lws_usec_t)s->cfg->mail_interval_ms * LWS_US_PER_MS);
+}
+
 /* Sets RLIMIT_NOFILE to what the config asks (max_open_files, or raised to
  * enough for max_connections) before anything is opened, and logs the
  * outcome. */
@@ -843,6 +854,8 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->own_origins = own_origins(cfg->host, s->port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
+    if (cfg->smtp_url)
+        lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round, 1);
     *out = s;
     return 0;
 }
@@ -882,6 +895,7 @@ void cd_server_free(cd_server *s)
     }
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
+        lws_sul_cancel(&s->sul_mail);
         lws_sul_cancel(&s->sul_backoff);
         struct lws_context *ctx = s->ctx;
         /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */

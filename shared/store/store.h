@@ -14,6 +14,8 @@
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table), extra roles (reviewer)
+ *   store_portal.h   private links, e-mail sign-in codes, my tickets
+ *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -30,5 +32,7 @@
 #include "store_conv.h"
 #include "store_ticket.h"
 #include "store_knowledge.h"
+#include "store_portal.h"
+#include "store_mail.h"
 
 #endif
