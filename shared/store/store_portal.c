@@ -132,9 +132,44 @@ int store_signin_request(struct store *s, const char *email,
     return st_finish(s, rc);
 }
 
-/* The person whose verified address is email, or anon made that person, or
- * a new requester; *merged when anon's conversations moved. Inside the
+/* Attaches requester from's conversations (with their tickets and
+ * messages) and waiting mails to requester to, ends from's sessions and
+ * links; *moved gets the number of conversations moved. One statement for
+ * the rows tied by composite keys, so they hold at its end. Inside the
  * caller's transaction. */
+static int attach(struct store *s, int64_t from, int64_t to, int *moved)
+{
+    struct params q = {0};
+    p_i64(&q, from);
+    p_i64(&q, to);
+    int rows = 0;
+    int rc = st_exec(s,
+                     "WITH c AS (UPDATE conversations SET requester_id = $2"
+                     "           WHERE requester_id = $1 RETURNING id),"
+                     " t AS (UPDATE tickets SET requester_id = $2 WHERE requester_id = $1"
+                     "       RETURNING id),"
+                     " m AS (UPDATE messages SET sender_id = $2 WHERE sender_id = $1"
+                     "       RETURNING id),"
+                     " o AS (UPDATE mail_outbox SET person_id = $2 WHERE person_id = $1"
+                     "       RETURNING id),"
+                     " l AS (UPDATE requester_links SET revoked_at = now()"
+                     "       WHERE person_id = $1 AND revoked_at IS NULL RETURNING 1)"
+                     " SELECT id FROM c",
+                     &q, &rows);
+    if (rc == 0) {
+        struct params d = {0};
+        p_i64(&d, from);
+        rc = st_exec(s, "DELETE FROM sessions WHERE person_id = $1", &d, NULL);
+    }
+    *moved += rows;
+    return rc;
+}
+
+/* The person whose verified address is email, or anon made that person, or
+ * a new requester; anon's conversations, and those of requesters who gave
+ * this address without proving it (its mails, with their private links,
+ * went to this address anyway), are attached to that person (*merged).
+ * Inside the caller's transaction. */
 static int signin_person(struct store *s, const char *email, int64_t anon,
                          struct store_signin *out)
 {
@@ -195,31 +230,22 @@ static int signin_person(struct store *s, const char *email, int64_t anon,
             return rc;
         snprintf(out->name, sizeof out->name, "%s", name);
     }
-    if (anon && anon != found) {
-        /* attach the anonymous requester's conversations (with their
-         * tickets and messages) to the person: one statement, so the
-         * composite keys between them hold at its end */
+    int moved = 0;
+    if (anon && anon != found)
+        rc = attach(s, anon, found, &moved);
+    if (rc == 0) {
         struct params q = {0};
-        p_i64(&q, anon);
+        p_str(&q, email);
         p_i64(&q, found);
-        int rows = 0;
-        rc = st_exec(s,
-                     "WITH c AS (UPDATE conversations SET requester_id = $2"
-                     "           WHERE requester_id = $1 RETURNING id),"
-                     " t AS (UPDATE tickets SET requester_id = $2 WHERE requester_id = $1"
-                     "       RETURNING id),"
-                     " m AS (UPDATE messages SET sender_id = $2 WHERE sender_id = $1"
-                     "       RETURNING id),"
-                     " o AS (UPDATE mail_outbox SET person_id = $2 WHERE person_id = $1"
-                     "       RETURNING id),"
-                     " l AS (UPDATE requester_links SET revoked_at = now()"
-                     "       WHERE person_id = $1 AND revoked_at IS NULL RETURNING 1)"
-                     " SELECT id FROM c",
-                     &q, &rows);
-        if (rc == 0)
-            rc = st_exec(s, "DELETE FROM sessions WHERE person_id = $1", &q, NULL);
-        out->merged = rows > 0;
+        r = st_run(s, &rc,
+                   "SELECT id FROM people WHERE role = 'requester' AND NOT email_verified"
+                   " AND lower(email) = lower($1) AND id <> $2 ORDER BY id FOR UPDATE",
+                   &q);
+        for (int i = 0; r && rc == 0 && i < PQntuples(r); i++)
+            rc = attach(s, g_i64(r, i, 0), found, &moved);
+        PQclear(r);
     }
+    out->merged = moved > 0;
     out->person = found;
     return rc;
 }

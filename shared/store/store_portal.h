@@ -58,8 +58,10 @@ struct store_signin {
  * finds the person whose verified address it is or makes one (the
  * anonymous requester anon, if not 0 and not verified yet, becomes that
  * person; otherwise a new requester named after the address), attaches
- * anon's conversations and tickets to that person when anon is someone
- * else, and starts a session under session_hash (valid ttl_seconds); one
+ * to that person the conversations and tickets of anon when anon is
+ * someone else, and of every requester who gave this address without
+ * proving it (the ticket mails, with their private links, went to it
+ * anyway), ending those identities' sessions and links, and starts a session under session_hash (valid ttl_seconds); one
  * transaction. Returns 0 with *out filled, STORE_ENOTFOUND (no live code:
  * none, used, expired or replaced; for a link, unknown), STORE_EFORBIDDEN
  * (wrong code; out->tries_left says how many remain), STORE_ECONFLICT (too

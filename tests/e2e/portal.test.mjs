@@ -369,6 +369,24 @@ test('e-mail sign-in: the mailed code signs in, attaches the anonymous conversat
   for (const c of [r.c, x, r2.c]) await wsClose(c);
 });
 
+test('signing in with an address given at hello (unproven) finds the tickets raised under it', { timeout: 90000 }, async () => {
+  const email = 'gave.it@example.cn';
+  const r = await requesterWithTicket('127.0.0.11', email);
+  await wsClose(r.c);
+  const x = await wsOpen('127.0.0.11');
+  const seen = new Set();
+  const { code } = await mailedCode(x, email, seen);
+  const w = await req(x, { type: 'signin', email, code });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  const mt = await req(x, { type: 'my_tickets' });
+  assert.deepEqual(mt.tickets.map((t) => t.number), [r.number]);
+  // the old identity's link and session were ended with the move
+  const y = await wsOpen('127.0.0.11');
+  assert.equal((await req(y, { type: 'hello', link: r.link })).code, 'login_failed');
+  await wsClose(x);
+  await wsClose(y);
+});
+
 test('a requester sees only their own tickets, through every path', { timeout: 90000 }, async () => {
   const a = await requesterWithTicket('127.0.0.7', 'owner@example.cn');
   const b = await requesterWithTicket('127.0.0.7', 'other@example.cn', 'Outlook 无法发送邮件');
