@@ -231,8 +231,19 @@ static int signin_person(struct store *s, const char *email, int64_t anon,
         snprintf(out->name, sizeof out->name, "%s", name);
     }
     int moved = 0;
-    if (anon && anon != found)
-        rc = attach(s, anon, found, &moved);
+    if (anon && anon != found) {
+        /* only an identity no address was proven for is attached: a
+         * person signed in with another proven address stays whole */
+        struct params q = {0};
+        p_i64(&q, anon);
+        int rows = 0;
+        rc = st_exec(s,
+                     "SELECT 1 FROM people WHERE id = $1 AND role = 'requester'"
+                     " AND NOT email_verified",
+                     &q, &rows);
+        if (rc == 0 && rows > 0)
+            rc = attach(s, anon, found, &moved);
+    }
     if (rc == 0) {
         struct params q = {0};
         p_str(&q, email);

@@ -359,6 +359,10 @@ test('e-mail sign-in: the mailed code signs in, attaches the anonymous conversat
   assert.equal(w3.type, 'welcome');
   const mt2 = await req(r2.c, { type: 'my_tickets' });
   assert.deepEqual(mt2.tickets.map((t) => t.number), [r2.number, r.number]);
+  // signing in to another proven address from there moves nothing
+  const { code: code4 } = await mailedCode(r2.c, 'second@example.cn', seen);
+  assert.equal((await req(r2.c, { type: 'signin', email: 'second@example.cn', code: code4 })).type, 'welcome');
+  assert.deepEqual((await req(r2.c, { type: 'my_tickets' })).tickets, []);
   // from any device: follow the older ticket and reply in it
   const f = await req(x, { type: 'follow', ticket: r.number });
   assert.equal(f.type, 'conversation');
