@@ -34,6 +34,8 @@ DESK_MAIN   := $(wildcard chatdesk/main.c)
 PQ_CFLAGS   := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 STORE_LIBS  := -lpq
 DESK_LIBS   := $(STORE_LIBS) -lsodium
+# outgoing mail (chatdesk/mail.c): libcurl's SMTP
+DESK_LIBS   += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
 LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
 LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)

@@ -100,6 +100,9 @@ void api_sessions_delete(struct api_ctx *ctx); /* DELETE /api/v1/sessions/curren
 void api_me_get(struct api_ctx *ctx);          /* GET /api/v1/me */
 void api_tickets_get(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number} */
 
+/* a requester's own tickets (api_portal.c) */
+void api_me_tickets(struct api_ctx *ctx);         /* GET /api/v1/me/tickets */
+
 /* /api/v1/knowledge (api_knowledge.c) */
 void api_knowledge_create(struct api_ctx *ctx);   /* POST /api/v1/knowledge */
 void api_knowledge_list(struct api_ctx *ctx);     /* GET /api/v1/knowledge */

@@ -124,6 +124,24 @@ void cd_config_usage(FILE *f)
             "                       more get rate_limited with retry_after\n"
             "  --hello-burst N      bucket size for --hello-per-minute, 1..100000 (key:\n"
             "                       hello_burst; default 20)\n"
+            "requesters' private links, e-mail sign-in and mail (see README, Mail):\n"
+            "  --public-url URL     the chat page as requesters reach it\n"
+            "                       (http://host:port); links in mails start with it\n"
+            "  --smtp-url URL       the relay, smtp://host:port or smtps://host:port;\n"
+            "                       unset: mails stay queued in mail_outbox\n"
+            "  --smtp-from ADDR     the sender's address (needed with --smtp-url)\n"
+            "  --smtp-user U, --smtp-password P\n"
+            "                       optional relay login (prefer the file for P)\n"
+            "  --smtp-starttls 0|1  require STARTTLS on smtp:// (default 0)\n"
+            "  --mail-interval-ms N how often the sender looks for due mails,\n"
+            "                       10..3600000 (default 5000)\n"
+            "  --mail-retry-min S, --mail-retry-max S\n"
+            "                       back-off after a failed send: S, 2S, 4S, ... up to\n"
+            "                       the max (defaults 30 and 3600)\n"
+            "  --mail-max-attempts N\n"
+            "                       attempts before a mail is marked failed (default 20)\n"
+            "  --signin-code-ttl S  seconds a mailed sign-in code lives (default 600)\n"
+            "  --signin-max-tries N wrong codes before it is locked (default 5)\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and blank\n"
@@ -215,6 +233,14 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"login_hash_queue", &cfg->login_hash_queue, 0, 1000},
         {"hello_per_minute", &cfg->hello_per_minute, 1, 100000},
         {"hello_burst", &cfg->hello_burst, 1, 100000},
+        /* requesters' links, sign-in and mail */
+        {"smtp_starttls", &cfg->desk.smtp_starttls, 0, 1},
+        {"mail_interval_ms", &cfg->mail_interval_ms, 10, 3600000},
+        {"mail_retry_min", &cfg->desk.mail_retry_min, 1, 86400},
+        {"mail_retry_max", &cfg->desk.mail_retry_max, 1, 604800},
+        {"mail_max_attempts", &cfg->desk.mail_max_attempts, 1, 1000},
+        {"signin_code_ttl", &cfg->desk.signin_code_ttl, 60, 86400},
+        {"signin_max_tries", &cfg->desk.signin_max_tries, 1, 100},
         /* knowledge (file only) */
         {"knowledge_self_approval", &cfg->desk.knowledge_self_approval, 0, 1},
     };
@@ -263,6 +289,31 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
         }
         free(cfg->allowed_origins);
         cfg->allowed_origins = list;
+    } else if (strcmp(key, "public_url") == 0 || strcmp(key, "smtp_url") == 0 ||
+               strcmp(key, "smtp_from") == 0 || strcmp(key, "smtp_user") == 0 ||
+               strcmp(key, "smtp_password") == 0) {
+        /* requesters' links, sign-in and mail */
+        char **slot = strcmp(key, "public_url") == 0  ? &cfg->public_url
+                      : strcmp(key, "smtp_url") == 0  ? &cfg->smtp_url
+                      : strcmp(key, "smtp_from") == 0 ? &cfg->smtp_from
+                      : strcmp(key, "smtp_user") == 0 ? &cfg->smtp_user
+                                                      : &cfg->smtp_password;
+        if (strcspn(v, "\r\n") != strlen(v)) {
+            kb_seterr(err, errlen, "%s: a line break in the value", key);
+            return -1;
+        }
+        if ((slot == &cfg->public_url && strncmp(v, "http://", 7) != 0 &&
+             strncmp(v, "https://", 8) != 0) ||
+            (slot == &cfg->smtp_url && strncmp(v, "smtp://", 7) != 0 &&
+             strncmp(v, "smtps://", 8) != 0) ||
+            (slot == &cfg->smtp_from && (!strchr(v, '@') || strpbrk(v, "<>, ")))) {
+            kb_seterr(err, errlen, "%s: \"%s\" is not %s", key, v,
+                      slot == &cfg->public_url ? "an http:// or https:// address"
+                      : slot == &cfg->smtp_url ? "an smtp:// or smtps:// URL"
+                                               : "a mail address");
+            return -1;
+        }
+        set_str(slot, v);
     } else {
         return 1;
     }
@@ -370,6 +421,10 @@ static const char *const file_keys[] = {
     "knowledge_self_approval",
     /* service levels */
     "sla_interval",
+    /* requesters' links, sign-in and mail */
+    "public_url", "smtp_url", "smtp_from", "smtp_user", "smtp_password", "smtp_starttls",
+    "mail_interval_ms", "mail_retry_min", "mail_retry_max", "mail_max_attempts",
+    "signin_code_ttl", "signin_max_tries",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
@@ -392,6 +447,11 @@ void cd_config_fin(struct cd_config *cfg)
     free(cfg->www);
     free(cfg->migrations);
     free(cfg->allowed_origins);
+    free(cfg->public_url);
+    free(cfg->smtp_url);
+    free(cfg->smtp_from);
+    free(cfg->smtp_user);
+    free(cfg->smtp_password);
     kb_net_config_fin(&cfg->net);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -419,6 +479,7 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->login_hash_queue = 2;
     cfg->hello_per_minute = 60;
     cfg->hello_burst = 20;
+    cfg->mail_interval_ms = 5000;
 }
 
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -431,7 +492,18 @@ int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size
         kb_seterr(err, errlen, "no database: give --db CONNINFO or `db = ...` (see --help)");
         rc = -1;
     }
-    if (rc)
+    if (rc == 0 && cfg->smtp_url && !cfg->smtp_from) {
+        kb_seterr(err, errlen, "smtp_url needs smtp_from (the sender's address)");
+        rc = -1;
+    }
+    if (rc) {
         cd_config_fin(cfg);
-    return rc;
+        return rc;
+    }
+    cfg->desk.public_url = cfg->public_url;
+    cfg->desk.smtp_url = cfg->smtp_url;
+    cfg->desk.smtp_from = cfg->smtp_from;
+    cfg->desk.smtp_user = cfg->smtp_user;
+    cfg->desk.smtp_password = cfg->smtp_password;
+    return 0;
 }

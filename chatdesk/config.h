@@ -47,6 +47,10 @@ struct cd_config {
     int login_hash_queue;        /* ... and waiting for a place */
     int hello_per_minute;        /* new chats per address per minute */
     int hello_burst;             /* ... in a burst */
+    /* requesters' links, sign-in and mail (README "Mail"); desk.* points
+     * at these strings */
+    char *public_url, *smtp_url, *smtp_from, *smtp_user, *smtp_password;
+    int mail_interval_ms;        /* the sender's timer */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

@@ -37,6 +37,11 @@ void desk_config_default(struct desk_config *cfg)
     store_sla_default(&cfg->sla);
     cfg->login_max_failures = 5;
     cfg->login_lockout = 15 * 60;
+    cfg->mail_retry_min = 30;
+    cfg->mail_retry_max = 3600;
+    cfg->mail_max_attempts = 20;
+    cfg->signin_code_ttl = 600;
+    cfg->signin_max_tries = 5;
 }
 
 /* ---- outbox ------------------------------------------------------------------ */
@@ -333,8 +338,10 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
                      struct desk_outbox *out)
 {
     struct req r = {d, who, msg, out};
-    int own = msg->type == DM_MAINTAIN || msg->type == DM_SLA; /* the daemon's timers */
-    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN && !own) {
+    int own = msg->type == DM_MAINTAIN || msg->type == DM_SLA || msg->type == DM_MAIL ||
+              msg->type == DM_AWAY; /* the daemon's timers and its own jobs */
+    if (who->role == DESK_NONE && msg->type != DM_HELLO && msg->type != DM_LOGIN && !own &&
+        msg->type != DM_SIGNIN_REQUEST && msg->type != DM_SIGNIN) {
         desk_err(&r, P_NOT_AUTHENTICATED, "send hello (requesters) or login (agents) first");
         return;
     }
@@ -366,6 +373,14 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;
     case DM_SLA: desk_do_sla(&r); break;
+    case DM_SIGNIN_REQUEST: desk_do_signin_request(&r); break;
+    case DM_SIGNIN: desk_do_signin(&r); break;
+    case DM_PRIVATE_LINK: desk_do_private_link(&r); break;
+    case DM_MY_TICKETS: desk_do_my_tickets(&r); break;
+    case DM_FOLLOW: desk_do_follow(&r); break;
+    case DM_MAIL_PREFS: desk_do_mail_prefs(&r); break;
+    case DM_MAIL: desk_do_mail(&r); break;
+    case DM_AWAY: desk_do_away(&r); break;
     default:
         desk_err(&r, P_UNKNOWN_TYPE, "unknown type");
     }

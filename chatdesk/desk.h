@@ -33,6 +33,18 @@ struct desk_config {
     int login_max_failures; /* consecutive wrong passwords that lock an account */
     int login_lockout;      /* seconds an account stays locked */
     int knowledge_self_approval; /* 1: a reviewer may approve their own version */
+    /* requesters' private links, e-mail sign-in and mail (desk_portal.c,
+     * mail.c); the strings are owned by whoever fills the struct (chatdesk:
+     * its cd_config), NULL when not set */
+    const char *public_url;    /* the chat page as requesters reach it; links in
+                                  mails start with it (NULL: no absolute links) */
+    const char *smtp_url;      /* smtp:// or smtps:// relay (NULL: mails stay queued) */
+    const char *smtp_from;     /* envelope and From: address */
+    const char *smtp_user, *smtp_password; /* optional */
+    int smtp_starttls;         /* 1: require STARTTLS on smtp:// */
+    int mail_retry_min, mail_retry_max, mail_max_attempts; /* back-off, seconds */
+    int signin_code_ttl;       /* seconds a mailed sign-in code lives (600) */
+    int signin_max_tries;      /* wrong codes before it is locked (5) */
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the
@@ -109,6 +121,8 @@ struct desk_outbox {
     int locked_for;            /* DM_LOGIN: this failure locked the account for
                                   this many seconds (0: it did not) */
     struct desk_suggest suggest; /* DM_MESSAGE: searches to run next (desk_suggest) */
+    int mail_sent, mail_failed;  /* DM_MAIL: this round's mails */
+    int mail_queued;             /* DM_AWAY: a mail was queued */
 };
 
 /* What a password login came to, for the daemon's per-address count. */

@@ -243,6 +243,10 @@ void desk_do_escalate(struct req *r)
     desk_outbox_frame(r->out, DESK_TO_CONV, conv, proto_ticket_frame(&tk, NULL))->not_self = 1;
     desk_queue_update(r, "new", &tk);
     store_ticket_fin(&tk);
+    /* the requester's private link, to come back from any device (its
+     * ticket-created mail, held for it, goes with it: desk_portal.c); the
+     * ticket stands if this fails */
+    desk_portal_issue_link(r, r->who->person_id);
 }
 
 void desk_do_confirm(struct req *r)

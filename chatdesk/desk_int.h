@@ -65,6 +65,10 @@ int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t);
 
 /* desk_session.c */
 int desk_current_conversation(struct req *r, int64_t person, struct store_conversation *c);
+/* the welcome frame of requester cl (session token, resumed, conversation
+ * c followed from seq after) and the client's new state */
+void desk_welcome_requester(struct req *r, const struct desk_client *cl, const char *token,
+                            int resumed, const struct store_conversation *c, int after);
 void desk_do_hello(struct req *r);
 void desk_do_login(struct req *r);
 void desk_do_logout(struct req *r);
@@ -90,6 +94,18 @@ void desk_do_typing(struct req *r);
 void desk_do_catchup(struct req *r);
 /* desk_sla.c: the SLA timer's step (DM_SLA) */
 void desk_do_sla(struct req *r);
+
+/* desk_portal.c: private links, e-mail sign-in, my tickets, mail jobs */
+int desk_portal_issue_link(struct req *r, int64_t person);
+void desk_portal_hello_link(struct req *r);
+void desk_do_private_link(struct req *r);
+void desk_do_signin_request(struct req *r);
+void desk_do_signin(struct req *r);
+void desk_do_my_tickets(struct req *r);
+void desk_do_follow(struct req *r);
+void desk_do_mail_prefs(struct req *r);
+void desk_do_mail(struct req *r);
+void desk_do_away(struct req *r);
 
 /* desk_ticket.c */
 void desk_do_queue(struct req *r);

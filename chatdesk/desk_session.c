@@ -14,8 +14,8 @@
 /* ---- hello / login / logout ------------------------------------------------------- */
 
 /* Sends welcome for a requester and follows conv from seq after. */
-static void welcome_requester(struct req *r, const struct desk_client *cl, const char *token,
-                              int resumed, const struct store_conversation *c, int after)
+void desk_welcome_requester(struct req *r, const struct desk_client *cl, const char *token,
+                            int resumed, const struct store_conversation *c, int after)
 {
     json_t *ticket = json_null();
     if (c->ticket[0]) {
@@ -31,6 +31,14 @@ static void welcome_requester(struct req *r, const struct desk_client *cl, const
                           "conversation", desk_conversation_json(c), "ticket", ticket);
     if (r->m->id)
         json_object_set_new(w, "id", json_string(r->m->id));
+    /* signed in with a verified address (desk_portal.c): it, and the mail
+     * preference */
+    char email[256];
+    int ticket_mail = 0;
+    if (cl->person_id && store_person_contact(r->d->st, cl->person_id, email, &ticket_mail) == 0) {
+        json_object_set_new(w, "email", email[0] ? json_string(email) : json_null());
+        json_object_set_new(w, "ticket_mail", json_boolean(ticket_mail));
+    }
     desk_outbox_add(r->out, DESK_TO_SELF, 0, w);
     r->out->client_set = 1;
     r->out->client = *cl;
@@ -57,6 +65,10 @@ void desk_do_hello(struct req *r)
     const struct desk_msg *m = r->m;
     if (r->who->role != DESK_NONE) {
         desk_err(r, P_ALREADY_AUTHENTICATED, "already signed in on this connection");
+        return;
+    }
+    if (m->link) { /* a private link (desk_portal.c) */
+        desk_portal_hello_link(r);
         return;
     }
     struct desk_client cl;
@@ -92,7 +104,7 @@ void desk_do_hello(struct req *r)
                 after = 0;
             if (after > c.last_seq)
                 after = c.last_seq;
-            welcome_requester(r, &cl, m->session, 1, &c, after);
+            desk_welcome_requester(r, &cl, m->session, 1, &c, after);
             return;
         }
         if (!m->name) {
@@ -114,7 +126,7 @@ void desk_do_hello(struct req *r)
     struct store_conversation none;
     memset(&none, 0, sizeof none);
     snprintf(none.status, sizeof none.status, "open");
-    welcome_requester(r, &cl, token, 0, &none, 0);
+    desk_welcome_requester(r, &cl, token, 0, &none, 0);
 }
 
 static void welcome_agent(struct req *r, const struct desk_client *cl, const char *token,

@@ -89,6 +89,7 @@ struct hub {
     size_t nconns;
     unsigned long long next_id;
     kb_map *addrs;                /* address -> struct addr_state (owned) */
+    int mailing;                  /* a mail sender round (DM_MAIL) is out */
 };
 
 hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
@@ -513,15 +514,19 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
         } else if (c->q_len >= HUB_MAX_PENDING) {
             enqueue_error(c, P_OVERLOADED, "too many frames waiting for an answer", m.id, NULL);
             desk_msg_fin(&m);
-        } else if (m.type == DM_HELLO && c->client.role == DESK_NONE &&
+        } else if (((m.type == DM_HELLO && c->client.role == DESK_NONE && !m.link) ||
+                    m.type == DM_SIGNIN_REQUEST) &&
                    (wait = hello_wait(h, c->akey, now)) > 0) {
+            /* a sign-in mail costs like a new chat */
             char msg[120];
             snprintf(msg, sizeof msg,
                      "too many new chats from your address: try again in %d s", wait);
             enqueue_error_retry(c, P_RATE_LIMITED, msg, m.id, wait);
             desk_msg_fin(&m);
-        } else if (m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE &&
+        } else if (((m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE) ||
+                    (m.type == DM_HELLO && m.link) || m.type == DM_SIGNIN) &&
                    (wait = login_wait(h, c->akey, now)) > 0) {
+            /* private links and sign-in codes are guessed like passwords */
             char msg[120];
             snprintf(msg, sizeof msg,
                      "too many wrong passwords from your address: try again in %d s", wait);
@@ -701,6 +706,20 @@ static void deliver(hub *h, struct hub_conn *self, const struct desk_frame *f)
     }
 }
 
+/* An agent's message seq in conversation conv: when no requester
+ * connection follows conv, a job queues the "agent replied" mail. */
+static void away_mail(hub *h, int64_t conv, int seq)
+{
+    for (struct hub_conn *c = h->conns; c; c = c->next)
+        if (c->t && c->client.role == DESK_REQUESTER && c->conv == conv)
+            return;
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_AWAY;
+    job->msg.conv = conv;
+    job->msg.after_seq = seq;
+    hub_own_job(h, job, "reply mail");
+}
+
 static void release(hub *h, struct hub_conn *c)
 {
     c->busy = 0;
@@ -787,6 +806,12 @@ void hub_done(hub *h, struct desk_job *job)
     struct desk_outbox *out = &job->out;
     if (!c) { /* the daemon's own job (hub_own_job): no connection asked, but
                * its frames to people, agents and conversations go out */
+        if (job->msg.type == DM_MAIL) {
+            h->mailing = 0;
+            if (out->mail_sent || out->mail_failed)
+                kb_info("mail: %d sent, %d failed (retried later)", out->mail_sent,
+                        out->mail_failed);
+        }
         if (job->msg.type == DM_MAINTAIN &&
             (out->auto_closed || out->sessions_purged || out->requesters_purged))
             kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
@@ -798,7 +823,8 @@ void hub_done(hub *h, struct desk_job *job)
         pool_job_free(job);
         return;
     }
-    if (job->msg.type == DM_LOGIN) {
+    if (job->msg.type == DM_LOGIN || job->msg.type == DM_SIGNIN ||
+        (job->msg.type == DM_HELLO && job->msg.link)) {
         login_result(h, c->akey, out->login, h->ops.now());
         if (out->locked_for > 0)
             kb_warn("login: account %s locked for %d s after repeated wrong passwords "
@@ -844,8 +870,11 @@ void hub_done(hub *h, struct desk_job *job)
         flush_held(h, c);
     } else {
         struct desk_frame *f = desk_outbox_take(out);
-        for (struct desk_frame *p = f; p; p = p->next)
+        for (struct desk_frame *p = f; p; p = p->next) {
             deliver(h, c, p);
+            if (job->msg.type == DM_REPLY && p->to == DESK_TO_CONV && p->seq > 0)
+                away_mail(h, p->target, p->seq);
+        }
         desk_frame_free(f);
     }
     /* the ack is out: now the suggestions' search (with the client as
@@ -910,6 +939,16 @@ void hub_sla(hub *h)
     struct desk_job *job = pool_job_new();
     job->msg.type = DM_SLA;
     hub_own_job(h, job, "the SLA check");
+}
+
+void hub_mail(hub *h)
+{
+    if (h->mailing)
+        return; /* one round at a time */
+    struct desk_job *job = pool_job_new();
+    job->msg.type = DM_MAIL;
+    if (hub_own_job(h, job, "mail round") == 0)
+        h->mailing = 1;
 }
 
 void hub_maintain(hub *h)

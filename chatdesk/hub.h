@@ -125,6 +125,9 @@ void hub_maintain(hub *h);
  * warning or breach are marked once each, and the agents get an
  * sla_warning / sla_breach frame. */
 void hub_sla(hub *h);
+/* Submits a round of the mail sender (DM_MAIL, through hub_own_job) unless
+ * one is still out: due mails of the outbox go to the relay on a worker. */
+void hub_mail(hub *h);
 
 /* Number of client addresses remembered (for tests). */
 size_t hub_addr_count(const hub *h);

@@ -9,6 +9,7 @@
  * `chatdesk --help`. */
 #include "auth.h"
 #include "config.h"
+#include "mail.h"
 #include "kb_log.h"
 #include "kb_lws.h"
 #include "store.h"
@@ -513,6 +514,13 @@ int main(int argc, char **argv)
         cd_config_fin(&cfg);
         return 1;
     }
+    if (mail_init()) { /* libcurl, before the workers start */
+        kb_err("libcurl cannot start");
+        cd_config_fin(&cfg);
+        return 1;
+    }
+    if (!cfg.smtp_url)
+        kb_info("mail: no relay configured (smtp_url): mails stay queued in mail_outbox");
     int applied = 0;
     if (migrate(cfg.db, cfg.migrations, &applied, err, sizeof err)) {
         kb_err("%s", err);

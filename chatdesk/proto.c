@@ -57,6 +57,10 @@ static const char *const type_names[] = {
     [DM_DOC] = "doc",        [DM_CATCHUP] = "catchup", [DM_MAINTAIN] = "maintain",
     [DM_SLA] = "sla",
     [DM_KB_FEEDBACK] = "kb_feedback",
+    [DM_SIGNIN_REQUEST] = "signin_request", [DM_SIGNIN] = "signin",
+    [DM_PRIVATE_LINK] = "private_link", [DM_MY_TICKETS] = "my_tickets",
+    [DM_FOLLOW] = "follow", [DM_MAIL_PREFS] = "mail_prefs", [DM_MAIL] = "mail",
+    [DM_AWAY] = "away",
 };
 
 const char *proto_type_name(enum desk_msg_type t)
@@ -78,7 +82,7 @@ void desk_msg_fin(struct desk_msg *m)
     char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
                     m->password, m->text,  m->item,    m->summary,  m->category,
                     m->ticket, m->relation, m->resolution, m->comment, m->q,
-                    m->kind,   m->verdict};
+                    m->kind,   m->verdict, m->link, m->code};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free(strs[i]);
     memset(m, 0, sizeof *m);
@@ -255,8 +259,13 @@ static int parse_hello(json_t *o, struct desk_msg *m, struct proto_error *err)
             return rc;
         }
     }
-    int rc = get_str(o, "name", m->resume ? OPTIONAL : REQUIRED, 1, PROTO_NAME_MAX, S_NOBLANK,
-                     &m->name, err);
+    int rc = get_str(o, "link", OPTIONAL, 1, PROTO_SESSION_MAX, S_BYTES, &m->link, err);
+    if (rc)
+        return rc;
+    if (m->link && m->resume)
+        return fail(err, P_BAD_FIELD, "link", "give link or resume, not both");
+    rc = get_str(o, "name", m->resume || m->link ? OPTIONAL : REQUIRED, 1, PROTO_NAME_MAX,
+                 S_NOBLANK, &m->name, err);
     if (!rc)
         rc = get_str(o, "email", OPTIONAL, PROTO_EMAIL_MIN, PROTO_EMAIL_MAX, 0, &m->email, err);
     if (!rc && m->email && !strchr(m->email, '@'))
@@ -319,7 +328,45 @@ static const struct {
     {"open", DM_OPEN},       {"typing", DM_TYPING},   {"ping", DM_PING},
     {"logout", DM_LOGOUT},   {"search", DM_SEARCH},   {"doc", DM_DOC},
     {"kb_feedback", DM_KB_FEEDBACK},
+    {"signin_request", DM_SIGNIN_REQUEST}, {"signin", DM_SIGNIN},
+    {"private_link", DM_PRIVATE_LINK}, {"my_tickets", DM_MY_TICKETS},
+    {"follow", DM_FOLLOW}, {"mail_prefs", DM_MAIL_PREFS},
 };
+
+/* An e-mail address as sign-in takes it: 3..254 characters, one @ with
+ * something on both sides, no blanks, controls, quotes or brackets. */
+static int get_email(json_t *o, char **out, struct proto_error *err)
+{
+    int rc = get_str(o, "email", REQUIRED, PROTO_EMAIL_MIN, PROTO_EMAIL_MAX, 0, out, err);
+    if (rc)
+        return rc;
+    const char *at = strchr(*out, '@');
+    int ok = at && at != *out && at[1] && !strchr(at + 1, '@');
+    for (const char *p = *out; ok && *p; p++)
+        if ((unsigned char)*p <= ' ' || strchr("<>,;:\"()[]\\", *p) || (unsigned char)*p == 0x7f)
+            ok = 0;
+    if (!ok)
+        return fail(err, P_BAD_FIELD, "email", "email must be an address like name@example.com");
+    return 0;
+}
+
+static int parse_signin(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    int rc = get_str(o, "link", OPTIONAL, 1, PROTO_SESSION_MAX, S_BYTES, &m->link, err);
+    if (rc || m->link)
+        return rc;
+    rc = get_email(o, &m->email, err);
+    if (!rc)
+        rc = get_str(o, "code", REQUIRED, 1, 16, S_BYTES, &m->code, err);
+    if (!rc) {
+        int ok = strlen(m->code) == PROTO_CODE_LEN;
+        for (const char *p = m->code; ok && *p; p++)
+            ok = *p >= '0' && *p <= '9';
+        if (!ok)
+            return fail(err, P_BAD_FIELD, "code", "code must be the six digits of the mail");
+    }
+    return rc;
+}
 
 static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
 {
@@ -419,6 +466,17 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
             m->comment = NULL;
         }
         return rc;
+    case DM_SIGNIN_REQUEST:
+        return get_email(o, &m->email, err);
+    case DM_SIGNIN:
+        return parse_signin(o, m, err);
+    case DM_PRIVATE_LINK:
+    case DM_MY_TICKETS:
+        return 0;
+    case DM_FOLLOW:
+        return get_ticket(o, REQUIRED, &m->ticket, err);
+    case DM_MAIL_PREFS:
+        return get_bool(o, "ticket_mail", REQUIRED, &m->ticket_mail, err);
     case DM_TYPING:
         m->active = 1;
         rc = get_ticket(o, OPTIONAL, &m->ticket, err);

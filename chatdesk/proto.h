@@ -37,6 +37,7 @@
 #define PROTO_SEARCH_LIMIT_MAX 50 /* search: at most this many items */
 #define PROTO_SEARCH_OFFSET_MAX 10000
 #define PROTO_KIND_MAX 64         /* bytes of a search's kind list */
+#define PROTO_CODE_LEN 6          /* a mailed sign-in code: six digits */
 
 /* Error codes of error frames. proto_code_name gives the wire name. */
 enum proto_code {
@@ -97,6 +98,17 @@ enum desk_msg_type {
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
     DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
     DM_SLA,      /* mark SLA warnings and breaches, tell the agents */
+    /* requesters' identity (desk_portal.c) */
+    DM_SIGNIN_REQUEST, /* mail a sign-in code to email */
+    DM_SIGNIN,         /* sign in with email + code, or a mailed link token */
+    DM_PRIVATE_LINK,   /* a new private link (the old one stops working) */
+    DM_MY_TICKETS,     /* the requester's tickets, whole */
+    DM_FOLLOW,         /* continue in ticket's conversation */
+    DM_MAIL_PREFS,     /* ticket mails on or off */
+    /* internal */
+    DM_MAIL,           /* the mail sender's round */
+    DM_AWAY,           /* an agent's message seq after_seq in conv found no
+                          requester connected: queue the mail */
 };
 
 /* The wire name of a type ("hello", ...; "catchup" / "maintain" for the
@@ -139,6 +151,11 @@ struct desk_msg {
     int offset;          /* 0..PROTO_SEARCH_OFFSET_MAX */
     /* kb_feedback: item, verdict, comment (NULL when absent or blank) */
     char *verdict;       /* helpful, not_helpful, out_of_date */
+    /* requesters' identity */
+    char *link;          /* hello: a private link's token; signin: a mailed link's */
+    char *code;          /* signin: the six digits */
+    int ticket_mail;     /* mail_prefs */
+    int64_t conv;        /* DM_AWAY */
 };
 
 /* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */

@@ -77,6 +77,8 @@ const struct router_route router_routes[] = {
     /* knowledge from a ticket (api_knowledge.c) */
     {API_M_POST, "/api/v1/tickets/{number}/knowledge", api_tickets_knowledge, 1,
      "tickets.knowledge", 0},
+    /* a requester's own tickets (api_portal.c) */
+    {API_M_GET, "/api/v1/me/tickets", api_me_tickets, 1, "me.tickets", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

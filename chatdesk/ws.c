@@ -86,6 +86,7 @@ struct cd_server {
     struct kb_lws net;  /* accepting (see the top of the file) */
     struct kb_lws_ops net_ops;
     lws_sorted_usec_list_t sul_sla; /* the SLA check, every sla_interval */
+    lws_sorted_usec_list_t sul_mail; /* the mail sender's timer (mail_interval_ms) */
     struct lws_http_mount mount;
     struct lws_http_mount api_mount;
     struct apihttp_ops api_ops;
@@ -565,6 +566,16 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
+/* The mail sender: a round on a worker every mail_interval_ms (with a
+ * relay configured; without one the mails stay queued). */
+static void mail_round(lws_sorted_usec_list_t *sul)
+{
+    cd_server *s = lws_container_of(sul, cd_server, sul_mail);
+    hub_mail(s->hub);
+    lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round,
+                     (lws_usec_t)s->cfg->mail_interval_ms * LWS_US_PER_MS);
+}
+
 static void sla_check(lws_sorted_usec_list_t *sul)
 {
     cd_server *s = lws_container_of(sul, cd_server, sul_sla);
@@ -660,6 +671,8 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
     lws_sul_schedule(s->ctx, 0, &s->sul_sla, sla_check, 2);
+    if (cfg->smtp_url)
+        lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round, 1);
     *out = s;
     return 0;
 }
@@ -690,6 +703,7 @@ void cd_server_free(cd_server *s)
         lws_sul_cancel(&s->sul_maint);
         kb_lws_stop(&s->net);
         lws_sul_cancel(&s->sul_sla);
+        lws_sul_cancel(&s->sul_mail);
         struct lws_context *ctx = s->ctx;
         /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */
         lws_context_destroy(ctx);

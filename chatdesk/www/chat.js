@@ -93,6 +93,12 @@
 
   function sendHello() {
     ready = false;
+    /* a private link opened in this browser (?t=...): the link's person,
+     * a new session; a mailed sign-in link (?signin=...): signs in */
+    if (!st.session && st.pendingLink) { link.send({ type: 'hello', id: 'hello', link: st.pendingLink }); return; }
+    if (!st.session && st.pendingSignin) { link.send({ type: 'signin', id: 'hello', link: st.pendingSignin }); return; }
+    /* signing in by e-mail from the start page: no chat until signed in */
+    if (!st.session && !st.profile.name) { ready = true; link.established(); K.portal?.ready(); return; }
     const f = { type: 'hello', role: 'requester', id: 'hello', name: st.profile.name };
     if (st.profile.email) f.email = st.profile.email;
     if (st.session) {
@@ -120,9 +126,20 @@
       case 'ticket': updateTicket(f, false); break;
       case 'resolved': onResolved(f); break;
       case 'typing': if (f.from === 'agent') showTyping(f.active !== false); break;
-      case 'conversation': onConversation(f.conversation || {}); break;
+      case 'conversation':
+        if (f.ticket && typeof f.ticket.number === 'string') { /* follow: an older ticket's conversation */
+          st.dividerPending = true;
+          onConversation(f.conversation || {});
+          add({ t: 'sys', ticket: f.ticket.number, text: `工单 ${f.ticket.number}：${f.ticket.summary || ''}` });
+          updateTicket(f.ticket, true);
+        } else {
+          onConversation(f.conversation || {});
+        }
+        break;
       case 'rated': onRated(f); break;
-      case 'error': onError(f); break;
+      case 'private_link': onPrivateLink(f); break;
+      case 'signin_sent': case 'my_tickets': case 'mail_prefs': K.portal?.onFrame(f); break;
+      case 'error': if (!K.portal?.onError(f)) onError(f); break;
       default: /* pong, logged_out, anything newer: nothing to show */
     }
   }
@@ -132,6 +149,14 @@
     const hadSession = !!st.session;
     st.session = typeof f.session === 'string' ? f.session : st.session;
     if (typeof f.name === 'string' && f.name) st.profile.name = f.name;
+    /* signed in with a verified address (e-mail sign-in) */
+    if (typeof f.email === 'string' && f.email) { st.profile.email = f.email; st.signedIn = true; }
+    if (st.pendingLink || st.pendingSignin) {
+      delete st.pendingLink;
+      delete st.pendingSignin;
+      if (!st.log.length) addSys(`${st.profile.name}，欢迎回来，已为您恢复之前的对话。`);
+    }
+    K.portal?.onWelcome(f);
     /* a session whose chat never got a message was never stored: a new
      * one is no news to the user */
     if (hadSession && f.resumed === false && st.conv) {
@@ -322,6 +347,16 @@
     syncControls();
   }
 
+  /* The private link of this requester (after a ticket is raised, or on
+   * request): shown once in the log, the newest replacing the older. */
+  function onPrivateLink(f) {
+    if (typeof f.link !== 'string') return;
+    const url = `${location.origin}${location.pathname}?t=${f.link}`;
+    for (const e of st.log) if (e.t === 'link' && !e.old) { e.old = true; refresh(e); }
+    add({ t: 'link', url });
+    announce('已生成您的私密链接');
+  }
+
   function onRated(f) {
     for (const e of st.log) {
       if (e.t === 'rate' && e.ticket === f.ticket) {
@@ -357,6 +392,13 @@
       if (f.code === 'session_expired') {
         st.session = null;
         sendHello();
+        return;
+      }
+      if (st.pendingLink || st.pendingSignin) {
+        delete st.pendingLink;
+        delete st.pendingSignin;
+        link.stop();
+        showError(f.code === 'too_many_attempts' ? '' : '链接无效或已被新的链接取代：', f);
         return;
       }
       showError('无法开始咨询：', f);
@@ -479,8 +521,24 @@
       case 'sugg': return renderSuggestions(e);
       case 'resolved': return renderResolution(e);
       case 'rate': return renderRating(e);
+      case 'link': return renderLink(e);
       default: return el('li', { class: 'sys', 'data-testid': 'system-message' }, el('span', { class: 'sys-text' }, e.text));
     }
+  }
+
+  function renderLink(e) {
+    if (e.old) {
+      return el('li', { class: 'sys', 'data-testid': 'private-link-old' },
+        el('span', { class: 'sys-text' }, '（之前的私密链接已失效）'));
+    }
+    const input = el('input', { type: 'text', readonly: '', value: e.url, class: 'link-box', 'data-testid': 'private-link',
+      'aria-label': '私密链接', onfocus: (ev) => ev.target.select() });
+    return el('li', { class: 'group', 'data-testid': 'private-link-entry' },
+      el('p', { class: 'group-title' }, '请保存这个私密链接，用它可以在任何设备上回到本次对话（请勿转发给他人）：'),
+      input,
+      el('div', { class: 'row' },
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { navigator.clipboard?.writeText(e.url); input.select(); } }, '复制链接'),
+        el('span', { class: 'muted' }, 'Keep this link to come back from any device.')));
   }
 
   const STATE_TEXT = { pending: '发送中…', sent: '已发送', failed: '发送失败' };
@@ -1078,13 +1136,49 @@
 
   /* ---------- start ---------- */
 
-  st = loadState();
+  /* a private link (?t=) or a mailed sign-in link (?signin=): a fresh
+   * state for that person, and the token off the address bar */
+  const params = new URLSearchParams(location.search);
+  const tokenRe = /^[A-Za-z0-9_-]{43}$/;
+  const opened = { t: params.get('t'), signin: params.get('signin') };
+  if (tokenRe.test(opened.t || '') || tokenRe.test(opened.signin || '')) {
+    history.replaceState(null, '', location.pathname);
+    K.session.set(STATE_KEY, null);
+    st = fresh({ name: '', email: '' });
+    if (tokenRe.test(opened.t || '')) st.pendingLink = opened.t;
+    else st.pendingSignin = opened.signin;
+    save();
+  } else {
+    st = loadState();
+  }
   if (st) {
     showChat();
     link.start();
   } else {
     showStart();
   }
+  /* what the portal's views (portal.js) need of the chat */
+  K.chat = {
+    send: (f) => ready && link.send(f),
+    state: () => st,
+    /* e-mail sign-in from the start page: a connection without a chat */
+    startSignin() {
+      st = fresh({ name: '', email: '' });
+      save();
+      showChat();
+      link.start();
+    },
+    /* back to the start page (a sign-in given up before it was done) */
+    reset() { ui.newChat.click(); },
+    /* continue in an older ticket's conversation */
+    follow(number) {
+      st.log = [];
+      st.lastSeq = 0;
+      st.ticket = null;
+      renderAll();
+      link.send({ type: 'follow', ticket: number, id: `follow-${number}` });
+    },
+  };
   loadConfig();
   window.addEventListener('pagehide', () => stopTyping());
 })();

@@ -25,6 +25,8 @@
  *   store_audit.h    the hash-chained data-access audit log
  *   store_report.h   the key indicators over a period, from event rows
  *   store_followup.h the follow-up after a ticket closes (回访)
+ *   store_portal.h   private links, e-mail sign-in codes, my tickets
+ *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -48,5 +50,7 @@
 #include "store_audit.h"
 #include "store_report.h"
 #include "store_followup.h"
+#include "store_portal.h"
+#include "store_mail.h"
 
 #endif

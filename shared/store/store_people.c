@@ -141,7 +141,11 @@ int store_requester_purge(struct store *s, int *count)
                   " AND NOT EXISTS (SELECT 1 FROM sessions x WHERE x.person_id = p.id)"
                   " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.requester_id = p.id)"
                   " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.sender_id = p.id)"
-                  " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.requester_id = p.id)",
+                  " AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.requester_id = p.id)"
+                  /* a requester whose tickets moved to the address they
+                   * signed in with (store_signin_verify) may still be an
+                   * event's actor */
+                  " AND NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.actor_id = p.id)",
                   NULL, &rows);
     rc = st_finish(s, rc);
     if (count)

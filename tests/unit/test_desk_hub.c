@@ -479,6 +479,14 @@ static void signed_out_connections_hear_nothing_more(void **state)
     assert_int_equal(tr.n, nr);
     assert_int_equal(ta.n, na);
     assert_int_equal(tx.n, nx + 1); /* the still signed-in agent */
+    /* nobody follows the conversation now: the reply is to be mailed */
+    assert_int_equal(fk.njobs, 1);
+    struct desk_job *away = take_job(0);
+    assert_int_equal(away->msg.type, DM_AWAY);
+    assert_int_equal(away->msg.conv, 7);
+    assert_int_equal(away->msg.after_seq, 1);
+    assert_null(away->conn);
+    hub_done(h, away);
     /* their next frames go to the workers as nobody's */
     frame(h, r, "{\"type\":\"message\",\"id\":\"m2\",\"text\":\"t\"}");
     struct desk_job *j = take_job(0);

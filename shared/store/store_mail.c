@@ -1,0 +1,118 @@
+/* store_mail: the mail outbox's queue operations (see store_mail.h): the
+ * sender's claim, send and mark, in one transaction per batch, and the
+ * "agent replied while you were away" mail. */
+#include "store_int.h"
+
+#include <string.h>
+
+int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
+                       store_mail_send_cb send, void *arg, int *sent, int *failed)
+{
+    int nsent = 0, nfailed = 0;
+    if (sent)
+        *sent = 0;
+    if (failed)
+        *failed = 0;
+    int batch = policy->batch < 1 ? 1 : policy->batch > 100 ? 100 : policy->batch;
+    int rc = st_begin(s, "mail_deliver");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_i64(&p, batch);
+    p_str(&p, policy->portal_url ? policy->portal_url : "");
+    PGresult *r = st_run(s, &rc,
+                         "SELECT id, kind, to_addr, subject,"
+                         " replace(CASE WHEN status = 'held' THEN replace(body, '{link}', $2)"
+                         "         ELSE body END, '{portal}', $2), attempts"
+                         " FROM mail_outbox"
+                         " WHERE (status = 'queued' AND next_attempt_at <= now())"
+                         "    OR (status = 'held' AND created_at <= now() - interval '10 minutes')"
+                         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                         &p);
+    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
+        struct store_mail m = {
+            .id = g_i64(r, i, 0),
+            .kind = g_str(r, i, 1),
+            .to = g_str(r, i, 2),
+            .subject = g_str(r, i, 3),
+            .body = g_str(r, i, 4),
+            .attempts = g_int(r, i, 5),
+        };
+        char err[512] = "";
+        int bad = send(arg, &m, err, sizeof err);
+        struct params q = {0};
+        p_i64(&q, m.id);
+        if (!bad) {
+            rc = st_exec(s,
+                         "UPDATE mail_outbox SET status = 'sent', sent_at = now(),"
+                         " attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                         &q, NULL);
+            nsent++;
+            continue;
+        }
+        p_str(&q, err[0] ? err : "failed");
+        p_i64(&q, policy->retry_min > 0 ? policy->retry_min : 1);
+        p_i64(&q, policy->retry_max > 0 ? policy->retry_max : 3600);
+        p_i64(&q, policy->max_attempts > 0 ? policy->max_attempts : 10);
+        rc = st_exec(s,
+                     "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2,"
+                     " status = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'queued' END,"
+                     " next_attempt_at = now() + least($4::float8,"
+                     "   $3::float8 * power(2, least(attempts, 30))) * interval '1 second'"
+                     " WHERE id = $1",
+                     &q, NULL);
+        nfailed++;
+    }
+    PQclear(r);
+    rc = st_finish(s, rc);
+    if (rc == 0) {
+        if (sent)
+            *sent = nsent;
+        if (failed)
+            *failed = nfailed;
+    }
+    return rc;
+}
+
+int store_mail_reply_away(struct store *s, int64_t conv, int seq, int *queued)
+{
+    if (queued)
+        *queued = 0;
+    int rc = st_begin(s, "mail_reply_away");
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_i64(&p, conv);
+    p_i64(&p, seq);
+    int rows = 0;
+    PGresult *r = st_run(s, &rc,
+                         "SELECT 1 FROM messages m JOIN tickets t ON t.conversation_id = m.conversation_id"
+                         " WHERE m.conversation_id = $1 AND m.seq = $2"
+                         "   AND m.sender_role IN ('agent', 'admin')",
+                         &p);
+    if (r && PQntuples(r) == 0)
+        rc = st_seterr(s, STORE_ENOTFOUND, "no such agent message in a ticket");
+    PQclear(r);
+    if (rc == 0)
+        rc = st_exec(s,
+                     "INSERT INTO mail_outbox (kind, person_id, ticket_id, to_addr, subject, body)"
+                     " SELECT 'agent_replied', p.id, t.id, p.email,"
+                     "  '工单 ' || t.number || ' 有新回复 / New reply on ticket ' || t.number,"
+                     "  p.name || '，您好：' || E'\\n\\n' || '服务台（' || a.name || '）回复了您的工单 '"
+                     "  || t.number || '：' || E'\\n\\n' || m.body || E'\\n\\n'"
+                     "  || '回到聊天页面继续对话（私密链接或邮箱登录）：' || E'\\n' || '{portal}'"
+                     "  || E'\\n\\n' || 'The service desk replied to ticket ' || t.number"
+                     "  || '. Continue on the chat page.' || E'\\n'"
+                     " FROM messages m JOIN tickets t ON t.conversation_id = m.conversation_id"
+                     " JOIN people p ON p.id = t.requester_id JOIN people a ON a.id = m.sender_id"
+                     " WHERE m.conversation_id = $1 AND m.seq = $2"
+                     "   AND p.email IS NOT NULL AND p.ticket_mail AND NOT p.disabled"
+                     "   AND p.email !~ '[\\r\\n<>,]'"
+                     "   AND NOT EXISTS (SELECT 1 FROM mail_outbox o WHERE o.ticket_id = t.id"
+                     "                   AND o.kind = 'agent_replied' AND o.status = 'queued')",
+                     &p, &rows);
+    rc = st_finish(s, rc);
+    if (rc == 0 && queued)
+        *queued = rows > 0;
+    return rc;
+}
