@@ -14,6 +14,8 @@
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table), extra roles (reviewer)
+ *   store_workspace.h teams, roles, the ticket list and search, edits,
+ *                    internal notes, transfers, merges
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -30,5 +32,6 @@
 #include "store_conv.h"
 #include "store_ticket.h"
 #include "store_knowledge.h"
+#include "store_workspace.h"
 
 #endif

@@ -73,6 +73,12 @@ struct store_ticket {
     char *resolution;                       /* latest resolution text, NULL if none */
     char *requester_name;
     char *agent_name;                       /* NULL if nobody */
+    /* the agent workspace (store_workspace.h) */
+    int64_t team_id;                        /* 0: no team */
+    char team[40];                          /* the team's slug, "" if none */
+    char *team_name;                        /* NULL if no team */
+    char *rating_comment;                   /* the requester's, NULL if none */
+    char merged_into[STORE_NUMBER_MAX];     /* the surviving ticket, "" if not merged */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate
