@@ -65,4 +65,17 @@ void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
 
+/* the agents' workspace (api_tickets.c) */
+void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */
+void api_people_list(struct api_ctx *ctx);      /* GET /api/v1/people */
+void api_tickets_list(struct api_ctx *ctx);     /* GET /api/v1/tickets */
+void api_tickets_patch(struct api_ctx *ctx);    /* PATCH /api/v1/tickets/{number} */
+void api_tickets_events(struct api_ctx *ctx);   /* GET .../{number}/events */
+void api_tickets_notes(struct api_ctx *ctx);    /* GET .../{number}/notes */
+void api_tickets_note_add(struct api_ctx *ctx); /* POST .../{number}/notes */
+void api_tickets_transfer(struct api_ctx *ctx); /* POST .../{number}/transfer */
+void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
+/* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
+json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
+
 #endif

@@ -31,6 +31,18 @@ const struct router_route router_routes[] = {
      "knowledge.publish", 0},
     {API_M_POST, "/api/v1/knowledge/{id}/retire", api_knowledge_retire, 1, "knowledge.retire",
      0},
+    /* the agents' workspace (api_tickets.c) */
+    {API_M_GET, "/api/v1/teams", api_teams_list, 1, "teams.list", 0},
+    {API_M_GET, "/api/v1/people", api_people_list, 1, "people.list", 0},
+    {API_M_GET, "/api/v1/tickets", api_tickets_list, 1, "tickets.list", 0},
+    {API_M_PATCH, "/api/v1/tickets/{number}", api_tickets_patch, 1, "tickets.patch", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/events", api_tickets_events, 1, "tickets.events", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/notes", api_tickets_notes, 1, "tickets.notes", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/notes", api_tickets_note_add, 1, "tickets.note_add",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
+     "tickets.transfer", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

@@ -193,7 +193,8 @@ test('a token reads tickets: agents any, requesters their own; others get the 40
   // the fields chatdesk/openapi.yaml promises (the WebSocket's ticket object)
   assert.deepEqual(Object.keys(r.body).sort(), ['agent', 'category', 'closed_at', 'created_at',
     'first_response_at', 'impact', 'number', 'priority', 'rating', 'requester', 'resolution',
-    'resolution_due', 'resolved_at', 'response_due', 'status', 'summary', 'updated_at', 'urgency']);
+    'resolution_due', 'resolved_at', 'response_due', 'status', 'summary', 'updated_at', 'urgency',
+    'rating_comment', 'team', 'team_name', 'merged_into'].sort());
 
   // the requester's WebSocket session token is a bearer token too
   const own = await api('GET', `/api/v1/tickets/${number}`, { token: session });
