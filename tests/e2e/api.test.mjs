@@ -228,7 +228,7 @@ test('bad requests get their status in the error shape and the server goes on', 
   assertError(await api('POST', '/api/v1/sessions', { body: '["demo"]', headers: { 'content-type': 'application/json' } }), 400, 'bad_json');
   assertError(await api('POST', '/api/v1/sessions', { body: JSON.stringify(AGENT), headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
   assertError(await api('POST', '/api/v1/sessions'), 400, 'bad_json'); // no body at all
-  for (const p of ['/api/v1/nothing', '/api/v1/tickets', '/api/v1/tickets/INC-1/extra', '/api/v2/me', '/api', '/api/v1/me/']) {
+  for (const p of ['/api/v1/nothing', '/api/v1/ticket', '/api/v1/tickets/INC-1/extra', '/api/v2/me', '/api', '/api/v1/me/']) {
     assertError(await api('GET', p, { token }), 404, 'not_found');
   }
   assertError(await api('GET', '/api/v1/me', { token, headers: { 'idempotency-key': 'k'.repeat(300) } }), 400, 'bad_header');
