@@ -181,8 +181,8 @@
       } else say('ws-note-msg', '连接中断，请稍后再试。', 'err');
     });
 
-    const teamSel = select('team', [['', '（不变）'], ...teams.map((x) => [x.slug, x.name])], 'transfer-team');
-    const agentSel = select('agent', [['', '（不指定坐席）'], ...agents.map((a) => [String(a.id), a.name])], 'transfer-agent');
+    const teamSel = select('team', [['', '（不变）']], 'transfer-team');
+    const agentSel = select('agent', [['', '（不指定坐席）']], 'transfer-agent');
     const transferForm = el('form', { class: 'ws-transfer', 'data-testid': 'transfer-form' },
       field('转到团队', teamSel), field('指派给', agentSel),
       field('原因', el('input', { name: 'reason', maxlength: '2000', 'data-testid': 'transfer-reason' })),
@@ -205,6 +205,15 @@
         el('ol', { class: 'plain-list', id: 'ws-notes', 'data-testid': 'notes' }), noteForm),
       el('section', { 'aria-labelledby': 'ws-transfer-title' }, el('h3', { id: 'ws-transfer-title' }, '转派 / 指派'), transferForm),
     ];
+  }
+
+  /* The transfer form's teams and agents, once they are known (the forms
+   * may be built before they arrive). */
+  function fillTransferOptions() {
+    const team = box().querySelector('select[name=team]');
+    const agent = box().querySelector('select[name=agent]');
+    if (team && team.options.length === 1) for (const x of teams) team.append(el('option', { value: x.slug }, x.name));
+    if (agent && agent.options.length === 1) for (const a of agents) agent.append(el('option', { value: String(a.id) }, a.name));
   }
 
   function say(id, text, cls) {
@@ -237,6 +246,7 @@
         const sel = root().querySelector('select[name=team]');
         for (const x of teams) sel.append(el('option', { value: x.slug }, x.name));
         fillForm();
+        fillTransferOptions();
       }).catch(() => { /* the forms work without the names */ });
       load('');
     },
@@ -256,6 +266,7 @@
       notes = Array.isArray(f.notes) ? f.notes : [];
       const keep = box().contains(document.activeElement);
       if (!keep) K.fill(box(), ...ticketForms(f.ticket));
+      fillTransferOptions();
       renderNotes();
     },
     onTicket(f) {

@@ -45,6 +45,7 @@ static const struct st_transition transitions[] = {
     {"edited", "assigned", "assigned"},
     {"edited", "resolved", "resolved"},
     {"edited", "reopened", "reopened"},
+    {"edited", "closed", "closed"},
     {"noted", "new", "new"},
     {"noted", "assigned", "assigned"},
     {"noted", "resolved", "resolved"},

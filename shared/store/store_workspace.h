@@ -153,8 +153,8 @@ struct store_ticket_edit {
  * ({"field":..,"from":..,"to":..}), priority recomputed by store_priority
  * when impact or urgency change (its own "edited" event), the summary's
  * terms renewed; one transaction that locks the ticket. Nothing changing
- * is not an error (*changed 0). Allowed in new, assigned, resolved,
- * reopened (closed: STORE_EINVALID). *changed (may be NULL) gets the
+ * is not an error (*changed 0). Allowed in every status (a closed
+ * ticket's category or priority may be corrected for reporting). *changed (may be NULL) gets the
  * number of events written. Returns 0, STORE_ENOTFOUND, STORE_EFORBIDDEN
  * (st_may_work's rule), STORE_EINVALID or STORE_EDB. */
 int store_ticket_edit(struct store *s, const char *number, int64_t actor,
