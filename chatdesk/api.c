@@ -79,18 +79,18 @@ static int authenticate(struct api_ctx *ctx, struct desk_client *who)
 }
 
 void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
-                struct api_response *resp)
+                struct api_response *resp, struct desk_outbox *out)
 {
     struct desk_client who;
     memset(&who, 0, sizeof who);
-    struct api_ctx ctx = {d, cfg, &who, req, resp};
-    if (!req->route) { /* the transport routes first; be safe */
+    struct desk_outbox none;
+    desk_outbox_init(&none);
+    struct api_ctx ctx = {d, cfg, &who, req, resp, out ? out : &none};
+    if (!req->route) /* the transport routes first; be safe */
         api_response_error(resp, 404, "not_found", "no such endpoint");
-        return;
-    }
-    if (req->route->auth && authenticate(&ctx, &who))
-        return;
-    req->route->handler(&ctx);
+    else if (!req->route->auth || !authenticate(&ctx, &who))
+        req->route->handler(&ctx);
+    desk_outbox_fin(&none);
 }
 
 /* ---- sessions --------------------------------------------------------------- */
@@ -225,11 +225,104 @@ void api_me_get(struct api_ctx *ctx)
 
 /* ---- tickets ----------------------------------------------------------------------- */
 
+void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
+               const char *object_id, const json_t *detail)
+{
+    const struct desk_client *w = ctx->who;
+    struct store_audit_entry e = {w->person_id,
+                                  w->role == DESK_AGENT ? "agent"
+                                  : w->role == DESK_REQUESTER ? "requester"
+                                                              : NULL,
+                                  ctx->req->peer,
+                                  action,
+                                  object_type,
+                                  object_id,
+                                  detail};
+    if (store_audit_add(desk_store(ctx->d), &e))
+        kb_warn("api %s: audit row not written: %s", ctx->req->route->name,
+                store_errmsg(desk_store(ctx->d)));
+}
+
+/* ---- the audit log ------------------------------------------------------------ */
+
+static int audit_row_cb(void *ud, const struct store_audit_row *r)
+{
+    json_error_t jerr;
+    json_t *detail = r->detail ? json_loads(r->detail, 0, &jerr) : NULL;
+    json_array_append_new(ud, json_pack("{s:I, s:I, s:o, s:s?, s:s?, s:s?, s:s, s:s, s:s, s:o}",
+                                        "id", (json_int_t)r->id, "at", (json_int_t)r->at,
+                                        "actor_id",
+                                        r->actor_id ? json_integer((json_int_t)r->actor_id)
+                                                    : json_null(),
+                                        "actor", r->actor_name, "actor_role", r->actor_role,
+                                        "address", r->address, "action", r->action,
+                                        "object_type", r->object_type, "object_id",
+                                        r->object_id, "detail",
+                                        detail ? detail : json_object()));
+    return 0;
+}
+
+/* A whole non-negative number argument into *v (absent: unchanged).
+ * Returns 0, or -1 when present and not one. */
+static int arg_num(struct api_ctx *ctx, const char *name, long long *v)
+{
+    const char *a = api_request_arg(ctx->req, name);
+    if (!a)
+        return 0;
+    char *end = NULL;
+    long long n = strtoll(a, &end, 10);
+    if (!*a || *end || n < 0)
+        return -1;
+    *v = n;
+    return 0;
+}
+
+void api_audit_list(struct api_ctx *ctx)
+{
+    long long actor = 0, from = 0, to = 0, before = 0, limit = 100;
+    if (arg_num(ctx, "actor", &actor) || arg_num(ctx, "from", &from) ||
+        arg_num(ctx, "to", &to) || arg_num(ctx, "before", &before) ||
+        arg_num(ctx, "limit", &limit)) {
+        api_response_error(ctx->resp, 400, "bad_query",
+                           "actor, from, to (Unix seconds), before and limit are whole numbers");
+        return;
+    }
+    const char *type = api_request_arg(ctx->req, "object_type");
+    const char *id = api_request_arg(ctx->req, "object_id");
+    struct store_audit_query q = {actor, type && *type ? type : NULL, id && *id ? id : NULL,
+                                  from, to, before, (int)(limit > 100000 ? 100000 : limit)};
+    json_t *arr = json_array();
+    int rc = store_audit_search(desk_store(ctx->d), ctx->who->person_id, &q, audit_row_cb, arr);
+    if (rc == 0) {
+        size_t k = json_array_size(arr);
+        json_t *next = k && k == (size_t)q.limit
+                           ? json_object_get(json_array_get(arr, k - 1), "id")
+                           : NULL;
+        json_t *d = json_pack("{s:s?, s:s?, s:I}", "object_type", q.object_type, "object_id",
+                              q.object_id, "actor", (json_int_t)actor);
+        api_audit(ctx, "read", "audit", "audit_log", d);
+        json_decref(d);
+        api_response_json(ctx->resp, 200, json_pack("{s:o, s:O?}", "items", arr, "next_before",
+                                                     next));
+    } else {
+        json_decref(arr);
+        if (rc == STORE_EFORBIDDEN)
+            api_response_error(ctx->resp, 403, "forbidden", "only administrators read the audit log");
+        else if (rc == STORE_EINVALID)
+            api_response_error(ctx->resp, 400, "bad_query",
+                               "limit is 1..1000; object_type one the log knows");
+        else
+            store_failed(ctx, rc);
+    }
+}
+
 void api_tickets_get(struct api_ctx *ctx)
 {
     struct store_ticket t;
     int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
     if (rc == 0) {
+        if (ctx->who->role == DESK_AGENT)
+            api_audit(ctx, "read", "ticket", t.number, NULL);
         api_response_json(ctx->resp, 200, proto_ticket(&t));
     } else if (rc == STORE_ENOTFOUND || rc == STORE_EFORBIDDEN) {
         /* someone else's ticket is answered like one that does not exist */

@@ -36,14 +36,26 @@ struct api_ctx {
                                         for routes without auth) */
     const struct api_request *req;
     struct api_response *resp;
+    struct desk_outbox *out;         /* frames for WebSocket clients (people,
+                                        agents, conversations; never
+                                        DESK_TO_SELF), delivered once the
+                                        answer is written; NULL: none */
 };
 
 /* Answers req (req->route set by router_match) into resp (zeroed by the
  * caller, freed with api_response_fin): authenticates the bearer token when
  * the route needs it (401 unauthorized, 503 db_unavailable) and calls the
- * route's handler. Never fails: every problem is an error response. */
+ * route's handler, which may add frames for WebSocket clients to out (the
+ * caller's; NULL: they are dropped). Never fails: every problem is an error
+ * response. */
 void api_handle(struct desk *d, const struct desk_config *cfg, const struct api_request *req,
-                struct api_response *resp);
+                struct api_response *resp, struct desk_outbox *out);
+
+/* An audit row (action "read", "change" or "export") for the caller's
+ * access to an object; detail may be NULL (borrowed). A failure is logged:
+ * the answer goes out (api.c). */
+void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
+               const char *object_id, const json_t *detail);
 
 /* The handlers (router.c's table). */
 void api_sessions_create(struct api_ctx *ctx); /* POST /api/v1/sessions */
@@ -64,6 +76,35 @@ void api_knowledge_approve(struct api_ctx *ctx);  /* POST .../{id}/approve */
 void api_knowledge_return(struct api_ctx *ctx);   /* POST .../{id}/return */
 void api_knowledge_publish(struct api_ctx *ctx);  /* POST .../{id}/publish */
 void api_knowledge_retire(struct api_ctx *ctx);   /* POST .../{id}/retire */
+/* knowledge use (api_knowledge.c): any document id of the index or the desk */
+void api_knowledge_feedback(struct api_ctx *ctx); /* POST .../{id}/feedback */
+void api_knowledge_stats(struct api_ctx *ctx);    /* GET .../{id}/stats */
+void api_knowledge_feedback_list(struct api_ctx *ctx); /* GET .../{id}/feedback */
+
+/* /api/v1/problems (api_problem.c) */
+void api_problems_create(struct api_ctx *ctx);      /* POST /api/v1/problems */
+void api_problems_list(struct api_ctx *ctx);        /* GET /api/v1/problems */
+void api_problems_get(struct api_ctx *ctx);         /* GET /api/v1/problems/{number} */
+void api_problems_patch(struct api_ctx *ctx);       /* PATCH /api/v1/problems/{number} */
+void api_problems_step(struct api_ctx *ctx);        /* POST .../{number}/steps */
+void api_problems_link(struct api_ctx *ctx);        /* POST .../{number}/incidents */
+void api_problems_unlink(struct api_ctx *ctx);      /* DELETE .../{number}/incidents/{ticket} */
+void api_problems_known_error(struct api_ctx *ctx); /* POST .../{number}/known-error */
+void api_tickets_problems(struct api_ctx *ctx);     /* GET /api/v1/tickets/{number}/problems */
+
+void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
+
+/* /api/v1/cis (api_ci.c) */
+void api_cis_create(struct api_ctx *ctx);   /* POST /api/v1/cis */
+void api_cis_list(struct api_ctx *ctx);     /* GET /api/v1/cis */
+void api_cis_get(struct api_ctx *ctx);      /* GET /api/v1/cis/{code} */
+void api_cis_patch(struct api_ctx *ctx);    /* PATCH /api/v1/cis/{code} */
+void api_cis_retire(struct api_ctx *ctx);   /* POST .../{code}/retire */
+void api_cis_relate(struct api_ctx *ctx);   /* POST .../{code}/relations */
+void api_cis_unrelate(struct api_ctx *ctx); /* DELETE .../{code}/relations/{type}/{to} */
+void api_cis_refer(struct api_ctx *ctx);    /* POST .../{code}/refs */
+void api_cis_unrefer(struct api_ctx *ctx);  /* DELETE .../{code}/refs/{kind}/{ref} */
+void api_tickets_cis(struct api_ctx *ctx);  /* GET /api/v1/tickets/{number}/cis */
 
 /* the agents' workspace (api_tickets.c) */
 void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */

@@ -21,10 +21,12 @@
 #include "api.h"
 #include "kb_doc.h"
 #include "kb_log.h"
+#include "kb_utf8.h"
 #include "kb_util.h"
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,6 +240,48 @@ void api_knowledge_create(struct api_ctx *ctx)
     kb_doc_free(d);
 }
 
+/* {"shown":..,"opened":..,...} (new reference) */
+static json_t *counters_json(const struct store_kcounters *c)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "shown", (json_int_t)c->shown,
+                     "opened", (json_int_t)c->opened, "helpful", (json_int_t)c->helpful,
+                     "not_helpful", (json_int_t)c->not_helpful, "out_of_date",
+                     (json_int_t)c->out_of_date, "linked", (json_int_t)c->linked,
+                     "self_solved", (json_int_t)c->self_solved);
+}
+
+static int feedback_cb(void *arg, const struct store_kfeedback *f)
+{
+    json_array_append_new(
+        arg, json_pack("{s:s, s:o, s:I, s:o, s:o, s:o}", "verdict", f->verdict, "comment",
+                       f->comment ? json_string(f->comment) : json_null(), "at",
+                       (json_int_t)f->at, "by", f->by_name ? json_string(f->by_name) : json_null(),
+                       "by_id", f->by_id ? json_integer(f->by_id) : json_null(), "by_role",
+                       f->by_role ? json_string(f->by_role) : json_null()));
+    return 0;
+}
+
+/* Adds "counters" (and, with feedback, "feedback": the newest first) of
+ * doc_id to o. Returns 0, or a STORE_E* code (o unchanged). */
+static int add_usage(struct api_ctx *ctx, json_t *o, const char *doc_id, int feedback)
+{
+    struct store *st = desk_store(ctx->d);
+    struct store_kcounters c;
+    int rc = store_kuse_counters(st, doc_id, 0, 0, &c);
+    json_t *list = feedback ? json_array() : NULL;
+    if (rc == 0 && feedback)
+        rc = store_kuse_feedback_list(st, doc_id, ctx->who->person_id, STORE_KUSE_FEEDBACK_MAX,
+                                      feedback_cb, list);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    json_object_set_new(o, "counters", counters_json(&c));
+    if (list)
+        json_object_set_new(o, "feedback", list);
+    return 0;
+}
+
 void api_knowledge_get(struct api_ctx *ctx)
 {
     int version = 0;
@@ -254,11 +298,165 @@ void api_knowledge_get(struct api_ctx *ctx)
     struct store_knowledge k;
     int rc = store_knowledge_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
                                  version, &k);
+    json_t *o = rc == 0 ? item_json(&k) : NULL;
+    /* the item's use and its readers' feedback (only staff get here) */
     if (rc == 0)
-        api_response_json(ctx->resp, 200, item_json(&k));
-    else
+        rc = add_usage(ctx, o, k.doc_id, 1);
+    if (rc == 0) {
+        api_audit(ctx, "read", "knowledge", k.doc_id, NULL);
+        api_response_json(ctx->resp, 200, o);
+    }
+    else {
+        json_decref(o);
         knowledge_failed(ctx, rc, 0);
+    }
     store_knowledge_fin(&k);
+}
+
+/* Does document id exist for the caller: in the index as they may read it
+ * (requesters: public documents only), or, for staff, as a desk item in
+ * any state? Returns 1, 0 (404 not_found answered) or -1 (error answered). */
+static int doc_exists(struct api_ctx *ctx, const char *id)
+{
+    int staff = ctx->who->role == DESK_AGENT;
+    int vis = desk_doc_visible(ctx->d, id, staff);
+    if (vis < 0) {
+        api_response_error(ctx->resp, 500, "internal", "the knowledge base cannot be read");
+        return -1;
+    }
+    if (vis == 0 && staff) {
+        struct store_knowledge k;
+        int rc = store_knowledge_get(desk_store(ctx->d), id, ctx->who->person_id, 0, &k);
+        store_knowledge_fin(&k);
+        if (rc && rc != STORE_ENOTFOUND) {
+            knowledge_failed(ctx, rc, 0);
+            return -1;
+        }
+        vis = rc == 0;
+    }
+    if (!vis)
+        api_response_error(ctx->resp, 404, "not_found", "no such item in the knowledge base");
+    return vis;
+}
+
+/* A time query argument (Unix seconds) into *t (0 when absent). Returns 0,
+ * or -1 with 400 answered. */
+static int time_arg(struct api_ctx *ctx, const char *name, time_t *t)
+{
+    const char *v = api_request_arg(ctx->req, name);
+    *t = 0;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < 1 || n > 253402300799LL) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s is a time in Unix seconds", name);
+        api_response_error(ctx->resp, 400, "bad_query", msg);
+        return -1;
+    }
+    *t = (time_t)n;
+    return 0;
+}
+
+void api_knowledge_stats(struct api_ctx *ctx)
+{
+    if (ctx->who->role != DESK_AGENT) {
+        api_response_error(ctx->resp, 403, "forbidden", "agents only");
+        return;
+    }
+    const char *id = ctx->req->params[0];
+    time_t from = 0, to = 0;
+    if (time_arg(ctx, "from", &from) || time_arg(ctx, "to", &to))
+        return;
+    if (doc_exists(ctx, id) <= 0)
+        return;
+    struct store_kcounters c;
+    int rc = store_kuse_counters(desk_store(ctx->d), id, from, to, &c);
+    if (rc) {
+        knowledge_failed(ctx, rc, 0);
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:o}", "id", id, "counters", counters_json(&c));
+    if (from)
+        json_object_set_new(o, "from", json_integer((json_int_t)from));
+    if (to)
+        json_object_set_new(o, "to", json_integer((json_int_t)to));
+    api_response_json(ctx->resp, 200, o);
+}
+
+void api_knowledge_feedback_list(struct api_ctx *ctx)
+{
+    if (ctx->who->role != DESK_AGENT) {
+        api_response_error(ctx->resp, 403, "forbidden", "agents only");
+        return;
+    }
+    const char *id = ctx->req->params[0];
+    if (doc_exists(ctx, id) <= 0)
+        return;
+    json_t *list = json_array();
+    int rc = store_kuse_feedback_list(desk_store(ctx->d), id, ctx->who->person_id,
+                                      STORE_KUSE_FEEDBACK_MAX, feedback_cb, list);
+    if (rc) {
+        json_decref(list);
+        knowledge_failed(ctx, rc, 0);
+        return;
+    }
+    api_response_json(ctx->resp, 200, json_pack("{s:s, s:o}", "id", id, "feedback", list));
+}
+
+void api_knowledge_feedback(struct api_ctx *ctx)
+{
+    json_t *body = ctx->req->body;
+    if (!json_is_object(body)) {
+        api_response_error(ctx->resp, 400, "bad_json",
+                           "send {\"verdict\":\"helpful\"|\"not_helpful\"|\"out_of_date\","
+                           "\"comment\":\"...\"}");
+        return;
+    }
+    const char *verdict = NULL, *comment = NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "verdict") == 0 && json_is_string(v)) {
+            verdict = json_string_value(v);
+        } else if (strcmp(key, "comment") == 0 && (json_is_string(v) || json_is_null(v))) {
+            comment = json_string_value(v);
+        } else {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "unexpected field '%.64s' (only a string \"verdict\" and \"comment\")", key);
+            api_response_error(ctx->resp, 400, "bad_field", msg);
+            return;
+        }
+    }
+    if (!store_kuse_verdict_ok(verdict)) {
+        api_response_error(ctx->resp, 400, "bad_field",
+                           "verdict must be helpful, not_helpful or out_of_date");
+        return;
+    }
+    if (comment && kb_utf8_count(comment, strlen(comment)) > STORE_KUSE_COMMENT_MAX) {
+        api_response_error(ctx->resp, 400, "bad_field", "comment has at most 2000 characters");
+        return;
+    }
+    const char *id = ctx->req->params[0];
+    if (doc_exists(ctx, id) <= 0)
+        return;
+    int rc = store_kuse_feedback(desk_store(ctx->d), id, ctx->who->person_id,
+                                 ctx->who->role == DESK_REQUESTER ? ctx->who->conv_id : 0,
+                                 verdict, comment);
+    if (rc) {
+        knowledge_failed(ctx, rc, 0);
+        return;
+    }
+    int blank = 1;
+    for (const char *p = comment; p && *p; p++)
+        blank &= strchr(" \t\r\n", *p) != NULL;
+    api_response_json(ctx->resp, 201,
+                      json_pack("{s:s, s:s, s:o}", "item", id, "verdict", verdict, "comment",
+                                comment && !blank ? json_string(comment) : json_null()));
 }
 
 /* PUT replaces the document; PATCH changes the fields it names (null
@@ -420,10 +618,16 @@ static void lifecycle(struct api_ctx *ctx, enum step which)
     case STEP_PUBLISH: rc = store_knowledge_publish(st, id, who, due); break;
     case STEP_RETIRE: rc = store_knowledge_retire(st, id, who, comment); break;
     }
-    if (rc == 0)
+    static const char *const names[] = {"submitted", "approved", "returned", "published",
+                                        "retired"};
+    if (rc == 0) {
+        json_t *d = json_pack("{s:s}", "step", names[which]);
+        api_audit(ctx, "change", "knowledge", id, d);
+        json_decref(d);
         answer_item(ctx, 200, id);
-    else
+    } else {
         knowledge_failed(ctx, rc, 0);
+    }
 }
 
 void api_knowledge_submit(struct api_ctx *ctx)
@@ -451,6 +655,10 @@ void api_knowledge_retire(struct api_ctx *ctx)
     lifecycle(ctx, STEP_RETIRE);
 }
 
+/* items per page of the list: by default, at most */
+#define LIST_LIMIT 100
+#define LIST_LIMIT_MAX 500
+
 static int list_cb(void *arg, const struct store_knowledge *k)
 {
     json_array_append_new(
@@ -472,11 +680,37 @@ void api_knowledge_list(struct api_ctx *ctx)
         api_response_error(ctx->resp, 400, "bad_query", "due_for_review is 0 or 1");
         return;
     }
+    const char *after = api_request_arg(ctx->req, "after");
+    if (after && (!after[0] || strlen(after) >= STORE_DOCID_MAX ||
+                  after[strspn(after, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789._-")])) {
+        api_response_error(ctx->resp, 400, "bad_query",
+                           "after is the last id of the previous page (\"next\")");
+        return;
+    }
+    long limit = LIST_LIMIT;
+    const char *lv = api_request_arg(ctx->req, "limit");
+    if (lv) {
+        char *end;
+        limit = strtol(lv, &end, 10);
+        if (!*lv || *end || limit < 1 || limit > LIST_LIMIT_MAX) {
+            api_response_error(ctx->resp, 400, "bad_query", "limit is an integer 1..500");
+            return;
+        }
+    }
     json_t *arr = json_array();
-    int rc = store_knowledge_list(desk_store(ctx->d), ctx->who->person_id, state,
-                                  due && strcmp(due, "1") == 0, 0, list_cb, arr);
+    /* one more than the page: whether a next page exists */
+    int rc = store_knowledge_page(desk_store(ctx->d), ctx->who->person_id, state,
+                                  due && strcmp(due, "1") == 0, 0, after, (int)limit + 1,
+                                  list_cb, arr);
     if (rc == 0) {
-        api_response_json(ctx->resp, 200, json_pack("{s:o}", "items", arr));
+        json_t *next = json_null();
+        if (json_array_size(arr) > (size_t)limit) {
+            json_array_remove(arr, (size_t)limit);
+            json_t *last = json_object_get(json_array_get(arr, (size_t)limit - 1), "id");
+            next = json_string(json_string_value(last));
+        }
+        api_response_json(ctx->resp, 200, json_pack("{s:o, s:o}", "items", arr, "next", next));
     } else {
         json_decref(arr);
         if (rc == STORE_EINVALID)

@@ -236,38 +236,16 @@ static void set_str(char **slot, const char *v)
 static int config_set(struct cd_config *cfg, const char *key, const char *v, char *err,
                       size_t errlen)
 {
-    if (!*v) {
-        kb_seterr(err, errlen, "%s: empty value", key);
-        return -1;
-    }
-    int nrc = kb_net_config_set(&cfg->net, key, v, err, errlen);
-    if (nrc <= 0)
-        return nrc;
-    long lo, hi, n;
+    struct kb_config_daemon d = KB_CONFIG_DAEMON(cfg);
+    int rc = kb_config_daemon_set(&d, key, v, err, errlen);
+    if (rc <= 0)
+        return rc;
+    long lo, hi;
     int *slot = int_slot(cfg, key, &lo, &hi);
     if (slot) {
-        if (kb_config_int(v, lo, hi, &n)) {
-            kb_seterr(err, errlen, "%s: \"%s\" is not a number %ld..%ld", key, v, lo, hi);
-            return -1;
-        }
-        *slot = (int)n;
-    } else if (strcmp(key, "index") == 0) {
-        set_str(&cfg->index, v);
+        return kb_config_int_key(key, v, lo, hi, slot, err, errlen);
     } else if (strcmp(key, "db") == 0) {
         set_str(&cfg->db, v);
-    } else if (strcmp(key, "listen") == 0) {
-        char *host;
-        if (kb_config_listen(v, &host, &cfg->port, err, errlen))
-            return -1;
-        free(cfg->host);
-        cfg->host = host;
-    } else if (strcmp(key, "www") == 0) {
-        if (!kb_config_is_dir(v)) {
-            kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
-            return -1;
-        }
-        set_str(&cfg->www, v);
-        cfg->www_explicit = 1;
     } else if (strcmp(key, "migrations") == 0) {
         if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "migrations: \"%s\" is not a folder", v);
@@ -283,11 +261,6 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
         }
         free(cfg->allowed_origins);
         cfg->allowed_origins = list;
-    } else if (strcmp(key, "log_level") == 0) {
-        if (kb_log_parse_level(v, &cfg->log_level)) {
-            kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
-            return -1;
-        }
     } else {
         return 1;
     }
@@ -446,28 +419,14 @@ void cd_config_defaults(struct cd_config *cfg)
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     cd_config_defaults(cfg);
-    /* the file keys but the connection caps' are flags too */
-    int rc = kb_config_args(argc, argv, file_keys, NKEYS, NKEYS - KB_NET_CONFIG_NKEYS, set_key, cfg,
-                            err, errlen);
-    if (rc == 1)
-        cd_config_usage(stdout);
-    if (rc) {
-        cd_config_fin(cfg);
-        return rc;
-    }
-    if (!cfg->index) {
-        kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
-        cd_config_fin(cfg);
-        return -1;
-    }
-    if (!cfg->db) {
+    struct kb_config_daemon d = KB_CONFIG_DAEMON(cfg);
+    int rc = kb_config_daemon_load(&d, argc, argv, file_keys, NKEYS, set_key, cfg, cd_config_usage,
+                                   err, errlen);
+    if (rc == 0 && !cfg->db) {
         kb_seterr(err, errlen, "no database: give --db CONNINFO or `db = ...` (see --help)");
-        cd_config_fin(cfg);
-        return -1;
+        rc = -1;
     }
-    if (kb_net_config_check(&cfg->net, err, errlen)) {
+    if (rc)
         cd_config_fin(cfg);
-        return -1;
-    }
-    return 0;
+    return rc;
 }

@@ -14,6 +14,7 @@
  * used session alive. */
 #include "desk_int.h"
 #include "kb_clock.h"
+#include "kb_log.h"
 #include "kb_util.h"
 
 #include <stdio.h>
@@ -210,6 +211,19 @@ void desk_refresh(struct desk *d)
     kb_searcher_refresh(d->ks, NULL, err, sizeof err);
 }
 
+void desk_audit_read(struct req *r, const char *object_type, const char *object_id)
+{
+    struct store_audit_entry e = {r->who->person_id,
+                                  r->who->role == DESK_AGENT ? "agent" : "requester",
+                                  r->who->addr,
+                                  "read",
+                                  object_type,
+                                  object_id,
+                                  NULL};
+    if (store_audit_add(r->d->st, &e))
+        kb_warn("audit row not written: %s", store_errmsg(r->d->st));
+}
+
 json_t *desk_conversation_json(const struct store_conversation *c)
 {
     /* id null: a new requester's conversation, created by its first message */
@@ -359,6 +373,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_EDIT: desk_do_edit(&r); break;
     case DM_NOTE: desk_do_note(&r); break;
     case DM_TRANSFER: desk_do_transfer(&r); break;
+    case DM_KB_FEEDBACK: desk_do_kb_feedback(&r); break;
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;
     default:

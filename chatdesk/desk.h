@@ -145,6 +145,12 @@ void desk_free(struct desk *d);
 /* The desk's store (for tests). */
 struct store *desk_store(struct desk *d);
 
+/* Can a reader open document id in the index (internal: an agent, who
+ * sees internal documents too; else public ones only)? Returns 1, 0 (no
+ * such document, or not for this reader) or -1 (the index cannot be read).
+ * Picks up a new index revision first, like the desk's own look-ups. */
+int desk_doc_visible(struct desk *d, const char *id, int internal);
+
 /* Handles msg from who into out (initialised by the caller). Never fails:
  * problems become error frames. A requester's message is stored and
  * acknowledged without searching: the suggestions to search next are left

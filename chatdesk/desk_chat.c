@@ -216,9 +216,11 @@ void desk_do_escalate(struct req *r)
     char *category = r->m->category ? kb_xstrdup(r->m->category) : NULL;
     if (!category) {
         struct kb_search_res res;
+        /* from knowledge that fits well enough, never a guess */
         if (desk_search_kb(r->d, t.all.data, t.all.len, 0, 5, &res) == 0)
             for (size_t i = 0; i < res.nhits && !category; i++)
-                if (res.hits[i].category && *res.hits[i].category)
+                if (res.hits[i].confidence >= KB_SEARCH_MIN_CONFIDENCE &&
+                    res.hits[i].category && *res.hits[i].category)
                     category = kb_xstrdup(res.hits[i].category);
         kb_search_res_fin(&res);
     }

@@ -58,6 +58,9 @@ int desk_is_agent(struct req *r);
 /* desk.c: a new session for person: the token for the client, its hash in cl */
 int desk_new_session(struct req *r, int64_t person, char token[AUTH_TOKEN_LEN + 1],
                      struct desk_client *cl);
+/* desk.c: an audit row for what r->who just read (a failure is logged:
+ * the answer goes out) */
+void desk_audit_read(struct req *r, const char *object_type, const char *object_id);
 /* desk.c: a ticket look-up as r->who may see it (see the definitions) */
 int desk_ticket_rc(const struct req *r, int rc);
 int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t);
@@ -77,6 +80,7 @@ void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, i
                         const char *ticket, enum desk_target to, int64_t target);
 void desk_do_search(struct req *r);
 void desk_do_doc(struct req *r);
+void desk_do_kb_feedback(struct req *r);
 
 /* desk_chat.c */
 void desk_do_message(struct req *r);

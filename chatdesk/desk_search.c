@@ -1,10 +1,13 @@
 /* desk_search: the desk's knowledge look-ups (see desk.h): suggestions
  * searched over the requester's messages of a conversation (the latest first
  * when they exceed the query limit; public articles and known errors for
- * requesters, internal ones too for agents), an agent's search and a
- * document opened from a suggestion or a hit. */
+ * requesters, internal ones too for agents), an agent's search, a
+ * document opened from a suggestion or a hit, and a reader's feedback on a
+ * document (kb_feedback). Each of them records its knowledge use
+ * (store_kuse.h: shown, opened, helpful / not_helpful / out_of_date). */
 #include "desk_int.h"
 #include "kb_clock.h"
+#include "kb_log.h"
 #include "kb_util.h"
 
 #include <stdio.h>
@@ -76,17 +79,35 @@ int desk_search_kb(struct desk *d, const char *text, size_t len, int internal, i
     return kb_search_run(d->ks, &q, res, err, sizeof err);
 }
 
-/* A suggestions frame for hits: {"type":"suggestions","items":[...]}. */
+/* Records a "shown" use of every hit of res by viewer (in conv, 0: none),
+ * in one statement; a failure is logged, the answer goes out anyway. */
+static void record_shown(struct desk *d, const struct kb_search_res *res, int64_t viewer,
+                         int64_t conv)
+{
+    if (res->nhits == 0)
+        return;
+    const char **ids = kb_xcalloc(res->nhits, sizeof *ids);
+    for (size_t i = 0; i < res->nhits; i++)
+        ids[i] = res->hits[i].id;
+    if (store_kuse_record(d->st, "shown", viewer, conv, res->nhits, ids))
+        kb_warn("knowledge use not recorded: %s", store_errmsg(d->st));
+    free(ids);
+}
+
+/* A suggestions frame for hits: {"type":"suggestions","items":[...],
+ * "no_good_match":bool}. */
 static json_t *suggestions_frame(const struct kb_search_res *res)
 {
     json_t *items = json_array();
     for (size_t i = 0; i < res->nhits; i++)
         json_array_append_new(items, proto_hit(&res->hits[i]));
-    return json_pack("{s:s, s:o}", "type", "suggestions", "items", items);
+    return json_pack("{s:s, s:o, s:b}", "type", "suggestions", "items", items, "no_good_match",
+                     res->no_good_match);
 }
 
 /* Suggestions for requester viewer over conv's text (recorded as shown, in
- * one commit), to out. */
+ * one commit), to out. When the best is no good match, none are shown: the
+ * frame says so and the chat offers a ticket instead of weak guesses. */
 static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t conv,
                               int64_t viewer, int for_seq)
 {
@@ -98,6 +119,8 @@ static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t c
     }
     struct kb_search_res res;
     if (desk_search_kb(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
+        if (res.no_good_match)
+            kb_search_res_keep(&res, 0);
         size_t n = res.nhits;
         const char **ids = kb_xcalloc(n + 1, sizeof *ids);
         const char **kinds = kb_xcalloc(n + 1, sizeof *kinds);
@@ -129,6 +152,7 @@ void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, i
     if (rc == 0 && t.count > 0) {
         struct kb_search_res res;
         if (desk_search_kb(d, t.all.data, t.all.len, 1, d->cfg->suggestions, &res) == 0) {
+            record_shown(d, &res, viewer, conv);
             json_t *f = suggestions_frame(&res);
             json_object_set_new(f, "ticket", json_string(ticket));
             desk_outbox_add(out, to, target, f);
@@ -175,6 +199,7 @@ void desk_do_search(struct req *r)
     } else if (rc) {
         desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
     } else {
+        record_shown(r->d, &res, r->who->person_id, 0);
         json_t *items = json_array();
         for (size_t i = 0; i < res.nhits; i++)
             json_array_append_new(items, proto_hit(&res.hits[i]));
@@ -207,7 +232,64 @@ void desk_do_doc(struct req *r)
         desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
         return;
     }
+    const char *ids[1] = {m->item};
+    if (store_kuse_record(r->d->st, "opened", r->who->person_id,
+                          r->who->role == DESK_REQUESTER ? r->who->conv_id : 0, 1, ids))
+        kb_warn("knowledge use not recorded: %s", store_errmsg(r->d->st));
+    desk_audit_read(r, "knowledge", m->item);
     json_t *f = json_pack("{s:s, s:o}", "type", "doc", "doc", dj);
+    if (m->id)
+        json_object_set_new(f, "id", json_string(m->id));
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+}
+
+int desk_doc_visible(struct desk *d, const char *id, int internal)
+{
+    char err[KB_ERR_MAX];
+    struct kb_search_doc doc;
+    desk_refresh(d);
+    int rc = kb_search_get_doc(d->ks, id, internal, &doc, err, sizeof err);
+    kb_search_doc_fin(&doc);
+    if (rc == KB_SEARCH_ENOTFOUND || rc == KB_SEARCH_EINPUT)
+        return 0;
+    return rc ? -1 : 1;
+}
+
+void desk_do_kb_feedback(struct req *r)
+{
+    const struct desk_msg *m = r->m;
+    int agent = r->who->role == DESK_AGENT;
+    /* a reader gives feedback on what they may open: requesters on public
+     * documents of the index, agents on any, and on desk items not
+     * published yet */
+    int vis = desk_doc_visible(r->d, m->item, agent);
+    if (vis < 0) {
+        desk_err(r, P_INTERNAL, "the knowledge base cannot be read");
+        return;
+    }
+    if (vis == 0 && agent) {
+        struct store_knowledge k;
+        int rc = store_knowledge_get(r->d->st, m->item, r->who->person_id, 0, &k);
+        store_knowledge_fin(&k);
+        if (rc != STORE_ENOTFOUND && desk_store_err(r, rc, NULL))
+            return;
+        vis = rc == 0;
+    }
+    if (!vis) {
+        desk_err(r, P_NOT_FOUND, "no such item in the knowledge base");
+        return;
+    }
+    int rc = store_kuse_feedback(r->d->st, m->item, r->who->person_id,
+                                 r->who->role == DESK_REQUESTER ? r->who->conv_id : 0,
+                                 m->verdict, m->comment);
+    static const struct store_msgs msgs = {
+        .invalid = "the feedback was refused: a verdict and at most 2000 characters of comment"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    json_t *f = json_pack("{s:s, s:s, s:s}", "type", "kb_feedback_ack", "item", m->item,
+                          "verdict", m->verdict);
+    if (m->comment)
+        json_object_set_new(f, "comment", json_string(m->comment));
     if (m->id)
         json_object_set_new(f, "id", json_string(m->id));
     desk_outbox_add(r->out, DESK_TO_SELF, 0, f);

@@ -260,7 +260,9 @@ void desk_do_open(struct req *r)
     if (r->m->id)
         json_object_set_new(f, "id", json_string(r->m->id));
     desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
-    if (r->who->role == DESK_AGENT)
+    if (r->who->role == DESK_AGENT) {
+        desk_audit_read(r, "ticket", t.number);
         desk_suggest_agent(r->d, r->out, t.conversation_id, viewer, t.number, DESK_TO_SELF, 0);
+    }
     store_ticket_fin(&t);
 }

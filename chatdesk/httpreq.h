@@ -32,7 +32,7 @@
 /* the client's address as text ("127.0.0.1", "::1") */
 #define API_PEER_MAX 64
 /* path parameters ("{number}") per route, and bytes of each with its NUL */
-#define API_PARAMS_MAX 2
+#define API_PARAMS_MAX 3
 #define API_PARAM_MAX 64
 
 enum api_method {

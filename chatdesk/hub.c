@@ -770,6 +770,13 @@ static void suggest_done(hub *h, struct desk_job *job)
     suggest(h, c, &next);
 }
 
+void hub_deliver(hub *h, struct desk_frame *f)
+{
+    for (struct desk_frame *p = f; p; p = p->next)
+        deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
+    desk_frame_free(f);
+}
+
 void hub_done(hub *h, struct desk_job *job)
 {
     if (job->search && job->conn) {
@@ -785,10 +792,7 @@ void hub_done(hub *h, struct desk_job *job)
             kb_info("maintenance: %d resolved tickets closed, %d expired sessions purged, "
                     "%d idle requester identities purged",
                     out->auto_closed, out->sessions_purged, out->requesters_purged);
-        struct desk_frame *f = desk_outbox_take(out);
-        for (struct desk_frame *p = f; p; p = p->next)
-            deliver(h, NULL, p); /* DESK_TO_SELF has nobody to go to */
-        desk_frame_free(f);
+        hub_deliver(h, desk_outbox_take(out));
         pool_job_free(job);
         return;
     }

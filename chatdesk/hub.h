@@ -96,6 +96,12 @@ void hub_closed(hub *h, struct hub_conn *c);
  * of job. */
 void hub_done(hub *h, struct desk_job *job);
 
+/* Delivers frames no connection asked for (a JSON API request's, a timer
+ * job's): to a person, to every agent or to a conversation's requesters;
+ * DESK_TO_SELF frames have nobody to go to and are dropped. Takes ownership
+ * of the list f (NULL: nothing). */
+void hub_deliver(hub *h, struct desk_frame *f);
+
 /* Submits a job the daemon starts itself (a timer's: maintenance, later
  * SLA warnings, scheduled purges): no connection and nobody signed in
  * (job->conn and job->client are cleared). When it is done, hub_done

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "config.h"
 #include "kb_log.h"
+#include "kb_lws.h"
 #include "store.h"
 #include "ws.h"
 #include "kb_util.h"
@@ -22,21 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static cd_server *volatile server; /* for the signal handler */
-
-/* Only sets the flag and writes to lws's wake-up pipe. */
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-    cd_server *s = server;
-    if (s)
-        cd_server_wake(s);
-}
-
-/* Applies the migrations in dir on conninfo. Returns 0, or -1 with a
- * message in err. */
 static int migrate(const char *conninfo, const char *dir, int *applied, char *err,
                    size_t errlen)
 {
@@ -52,7 +38,7 @@ static int migrate(const char *conninfo, const char *dir, int *applied, char *er
 
 /* ---- useradd ------------------------------------------------------------------------ */
 
-enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3 };
+enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3, UA_BROKEN = 4 };
 
 /* Reads one line (the password) from stdin without its line end; echo is
  * off on a terminal. Returns 0, or -1 (nothing, too long, unreadable). */
@@ -269,66 +255,88 @@ static int admin_store(const char *cmd, const struct cd_config *cfg, struct stor
     return UA_OK;
 }
 
-static int unlock_cmd(int argc, char **argv)
+/* An audit row for a change made from the command line (actor: the
+ * operating-system user, in detail). A failure is reported, not fatal:
+ * the change is made. */
+static void audit_cli(struct store *st, const char *object_type, const char *object_id,
+                      const char *what)
+{
+    const char *by = getenv("SUDO_USER");
+    if (!by || !*by)
+        by = getenv("USER");
+    json_t *d = json_pack("{s:s, s:s}", "change", what, "os_user", by && *by ? by : "unknown");
+    struct store_audit_entry e = {0, "cli", NULL, "change", object_type, object_id, d};
+    if (store_audit_add(st, &e))
+        fprintf(stderr, "chatdesk: the audit row was not written: %s\n", store_errmsg(st));
+    json_decref(d);
+}
+
+/* The exit status of an admin command's store call src: UA_OK; UA_EXISTS
+ * with "chatdesk CMD: NOTFOUND USER" when nothing was found; UA_DB with
+ * the store's message otherwise. */
+static int admin_result(const char *cmd, struct store *st, int src, const char *notfound,
+                        const char *user)
+{
+    if (src == STORE_ENOTFOUND) {
+        fprintf(stderr, "chatdesk %s: %s %s\n", cmd, notfound, user);
+        return UA_EXISTS;
+    }
+    if (src) {
+        fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
+        return UA_DB;
+    }
+    return UA_OK;
+}
+
+/* An admin command: its options (with a USERNAME argument when want_arg),
+ * the migrated store, then act(st, user); returns the exit status. */
+static int admin_cmd(const char *cmd, int argc, char **argv, int want_arg,
+                     int (*act)(struct store *st, const char *user))
 {
     struct cd_config cfg;
     const char *user = NULL;
     struct store *st = NULL;
-    int rc = admin_options("unlock", argc, argv, 1, &cfg, &user);
+    int rc = admin_options(cmd, argc, argv, want_arg, &cfg, want_arg ? &user : NULL);
     if (rc == UA_OK)
-        rc = admin_store("unlock", &cfg, &st);
-    if (rc == UA_OK) {
-        /* who unlocked: the operating-system user running this command */
-        const char *by = getenv("SUDO_USER");
-        if (!by || !*by)
-            by = getenv("USER");
-        char who[160];
-        snprintf(who, sizeof who, "chatdesk unlock (%s)", by && *by ? by : "unknown user");
-        int was = 0;
-        int src = store_login_unlock(st, user, who, &was);
-        if (src == STORE_ENOTFOUND) {
-            fprintf(stderr, "chatdesk unlock: no agent %s\n", user);
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk unlock: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf(was ? "agent %s unlocked\n" : "agent %s was not locked (failures reset)\n",
-                   user);
-        }
-    }
+        rc = admin_store(cmd, &cfg, &st);
+    if (rc == UA_OK)
+        rc = act(st, user);
     store_close(st);
     cd_config_fin(&cfg);
     return rc;
 }
 
-/* chatdesk reviewer USERNAME: grants the knowledge_reviewer role. */
-static int reviewer_cmd(int argc, char **argv)
+/* chatdesk unlock USERNAME: ends an agent's lockout. */
+static int unlock_act(struct store *st, const char *user)
 {
-    struct cd_config cfg;
-    const char *user = NULL;
-    struct store *st = NULL;
-    int rc = admin_options("reviewer", argc, argv, 1, &cfg, &user);
+    /* who unlocked: the operating-system user running this command */
+    const char *by = getenv("SUDO_USER");
+    if (!by || !*by)
+        by = getenv("USER");
+    char who[160];
+    snprintf(who, sizeof who, "chatdesk unlock (%s)", by && *by ? by : "unknown user");
+    int was = 0;
+    int rc = admin_result("unlock", st, store_login_unlock(st, user, who, &was), "no agent", user);
     if (rc == UA_OK)
-        rc = admin_store("reviewer", &cfg, &st);
-    if (rc == UA_OK) {
-        struct store_agent a;
-        int src = store_agent_by_username(st, user, &a);
-        if (src == 0)
-            src = store_role_set(st, a.id, "knowledge_reviewer", 1);
-        memset(a.password_hash, 0, sizeof a.password_hash);
-        if (src == STORE_ENOTFOUND) {
-            fprintf(stderr, "chatdesk reviewer: no enabled agent %s\n", user);
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk reviewer: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("agent %s is a knowledge reviewer\n", user);
-        }
-    }
-    store_close(st);
-    cd_config_fin(&cfg);
+        printf(was ? "agent %s unlocked\n" : "agent %s was not locked (failures reset)\n", user);
+    if (rc == UA_OK)
+        audit_cli(st, "person", user, "unlocked");
+    return rc;
+}
+
+/* chatdesk reviewer USERNAME: grants the knowledge_reviewer role. */
+static int reviewer_act(struct store *st, const char *user)
+{
+    struct store_agent a;
+    int src = store_agent_by_username(st, user, &a);
+    if (src == 0)
+        src = store_role_set(st, a.id, "knowledge_reviewer", 1);
+    memset(a.password_hash, 0, sizeof a.password_hash);
+    int rc = admin_result("reviewer", st, src, "no enabled agent", user);
+    if (rc == UA_OK)
+        printf("agent %s is a knowledge reviewer\n", user);
+    if (rc == UA_OK)
+        audit_cli(st, "role", user, "granted knowledge_reviewer");
     return rc;
 }
 
@@ -415,18 +423,55 @@ static int print_lockout(void *arg, const struct store_lockout *l)
     return 0;
 }
 
-static int lockouts_cmd(int argc, char **argv)
+/* chatdesk lockouts: the latest lockouts. */
+static int lockouts_act(struct store *st, const char *user)
 {
+    (void)user;
+    printf("username\taddress\tfailures\tlocked_at\tlocked_until\tstate\tunlocked_by\n");
+    return admin_result("lockouts", st, store_lockouts(st, 50, print_lockout, NULL), "", "");
+}
+
+/* chatdesk audit verify | chatdesk audit purge DAYS */
+static int audit_cmd(int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "";
+    int verify = strcmp(sub, "verify") == 0, purge = strcmp(sub, "purge") == 0;
+    if (!verify && !purge) {
+        fprintf(stderr, "usage: chatdesk audit verify | purge DAYS"
+                        " [--db CONNINFO | --config FILE]\n");
+        return UA_USAGE;
+    }
     struct cd_config cfg;
+    const char *days = NULL;
     struct store *st = NULL;
-    int rc = admin_options("lockouts", argc, argv, 0, &cfg, NULL);
+    int rc = admin_options(verify ? "audit verify" : "audit purge", argc - 1, argv + 1, purge,
+                           &cfg, &days);
     if (rc == UA_OK)
-        rc = admin_store("lockouts", &cfg, &st);
-    if (rc == UA_OK) {
-        printf("username\taddress\tfailures\tlocked_at\tlocked_until\tstate\tunlocked_by\n");
-        if (store_lockouts(st, 50, print_lockout, NULL)) {
-            fprintf(stderr, "chatdesk lockouts: %s\n", store_errmsg(st));
+        rc = admin_store("audit", &cfg, &st);
+    if (rc == UA_OK && verify) {
+        struct store_audit_check c;
+        if (store_audit_verify(st, &c)) {
+            fprintf(stderr, "chatdesk audit verify: %s\n", store_errmsg(st));
             rc = UA_DB;
+        } else if (c.ok) {
+            printf("audit log: %lld rows checked, the chain is whole\n", (long long)c.rows);
+        } else {
+            printf("audit log: BROKEN: %s\n", c.why);
+            rc = UA_BROKEN;
+        }
+    } else if (rc == UA_OK) {
+        char *end = NULL;
+        long d = strtol(days, &end, 10);
+        int n = 0;
+        if (!*days || *end || d < 1 || d > 36500) {
+            fprintf(stderr, "chatdesk audit purge: DAYS is a whole number 1..36500\n");
+            rc = UA_USAGE;
+        } else if (store_audit_purge(st, (int)d, &n)) {
+            fprintf(stderr, "chatdesk audit purge: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("audit log: %d rows older than %ld days deleted\n", n, d);
+            audit_cli(st, "audit", "audit_log", "purged");
         }
     }
     store_close(st);
@@ -441,11 +486,13 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "useradd") == 0)
         return useradd(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "unlock") == 0)
-        return unlock_cmd(argc - 1, argv + 1);
+        return admin_cmd("unlock", argc - 1, argv + 1, 1, unlock_act);
     if (argc > 1 && strcmp(argv[1], "lockouts") == 0)
-        return lockouts_cmd(argc - 1, argv + 1);
+        return admin_cmd("lockouts", argc - 1, argv + 1, 0, lockouts_act);
     if (argc > 1 && strcmp(argv[1], "reviewer") == 0)
-        return reviewer_cmd(argc - 1, argv + 1);
+        return admin_cmd("reviewer", argc - 1, argv + 1, 1, reviewer_act);
+    if (argc > 1 && strcmp(argv[1], "audit") == 0)
+        return audit_cmd(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "team-add") == 0 || strcmp(argv[1], "team-member") == 0 ||
                      strcmp(argv[1], "role") == 0))
         return team_cmd(argv[1], argc - 1, argv + 1);
@@ -481,32 +528,11 @@ int main(int argc, char **argv)
         cd_config_fin(&cfg);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    server = s;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    int v6 = strchr(cfg.host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "",
-           cd_server_port(s));
-    fflush(stdout);
     kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
-
-    rc = 0;
-    while (!stop)
-        if (cd_server_service(s)) {
-            kb_err("the service loop failed");
-            rc = 1;
-            break;
-        }
+    rc = kb_lws_serve(cfg.host, cd_server_net(s));
     /* the count of Argon2id checks tells how much hashing logins cost
      * (the e2e tests read it) */
     kb_info("shutting down after %lu password checks", auth_verify_count());
-    server = NULL;
     cd_server_free(s);
     cd_config_fin(&cfg);
     return rc;

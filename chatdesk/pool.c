@@ -8,7 +8,7 @@
 #include "kb_util.h"
 #include "kb_workq.h"
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -20,13 +20,10 @@ struct worker {
     cd_pool *pool;
     int stage;
     struct desk *desk; /* owned, used only by this worker's thread */
-    pthread_t thread;
-    int started;
 };
 
 struct cd_pool {
     kb_workq *q;                      /* a queue per stage, and the done jobs */
-    int stopped;                      /* threads joined */
     kb_lexicon *lexicon;              /* owned; shared read-only by the searchers */
     struct worker *workers;           /* owned array */
     int nworkers;
@@ -52,23 +49,6 @@ void pool_job_free(struct desk_job *job)
     free(job);
 }
 
-/* A list of jobs linked by next, built by kb_workq_take_done / _drain. */
-struct jlist {
-    struct desk_job *head, *tail;
-};
-
-static void jlist_add(void *arg, void *item)
-{
-    struct jlist *l = arg;
-    struct desk_job *job = item;
-    job->next = NULL;
-    if (l->tail)
-        l->tail->next = job;
-    else
-        l->head = job;
-    l->tail = job;
-}
-
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -86,7 +66,7 @@ static void *worker_main(void *arg)
         struct desk_job *job = item;
 
         if (job->api)
-            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp);
+            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp, &job->out);
         else if (job->search)
             desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
         else
@@ -129,13 +109,10 @@ int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_p
             return -1;
         }
     }
-    for (int i = 0; i < p->nworkers; i++) {
-        struct worker *w = &p->workers[i];
-        if (kb_workq_thread(&w->thread, worker_main, w, err, errlen)) {
-            pool_free(p);
-            return -1;
-        }
-        w->started = 1;
+    if (kb_workq_spawn_all(p->q, worker_main, p->workers, sizeof *p->workers, p->nworkers, err,
+                           errlen)) {
+        pool_free(p);
+        return -1;
     }
     *out = p;
     return 0;
@@ -148,36 +125,27 @@ int pool_submit(cd_pool *p, struct desk_job *job)
 
 struct desk_job *pool_take_done(cd_pool *p)
 {
-    struct jlist l = {0};
-    kb_workq_take_done(p->q, jlist_add, &l);
-    return l.head;
+    return kb_workq_take_done_list(p->q, offsetof(struct desk_job, next));
 }
 
 struct desk_job *pool_stop(cd_pool *p)
 {
-    kb_workq_stop(p->q);
-    if (!p->stopped) {
-        for (int i = 0; i < p->nworkers; i++)
-            if (p->workers[i].started)
-                pthread_join(p->workers[i].thread, NULL);
-        p->stopped = 1;
-    }
-    /* done jobs first, then each stage's queue */
-    struct jlist l = {0};
-    kb_workq_drain(p->q, jlist_add, &l);
-    return l.head;
+    kb_workq_join(p->q);
+    return kb_workq_drain_list(p->q, offsetof(struct desk_job, next));
+}
+
+static void job_drop(void *arg, void *job)
+{
+    (void)arg;
+    pool_job_free(job);
 }
 
 void pool_free(cd_pool *p)
 {
     if (!p)
         return;
-    struct desk_job *left = pool_stop(p);
-    while (left) {
-        struct desk_job *next = left->next;
-        pool_job_free(left);
-        left = next;
-    }
+    kb_workq_join(p->q);
+    kb_workq_drain(p->q, job_drop, NULL);
     for (int i = 0; i < p->nworkers; i++)
         desk_free(p->workers[i].desk);
     free(p->workers);

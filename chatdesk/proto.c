@@ -8,6 +8,7 @@
 #include "kb_utf8.h"
 #include "kb_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ static const char *const type_names[] = {
     [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_SEARCH] = "search",
     [DM_DOC] = "doc",        [DM_CATCHUP] = "catchup", [DM_MAINTAIN] = "maintain",
     [DM_EDIT] = "edit",      [DM_NOTE] = "note",       [DM_TRANSFER] = "transfer",
+    [DM_KB_FEEDBACK] = "kb_feedback",
 };
 
 const char *proto_type_name(enum desk_msg_type t)
@@ -76,7 +78,7 @@ void desk_msg_fin(struct desk_msg *m)
     char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
                     m->password, m->text,  m->item,    m->summary,  m->category,
                     m->ticket, m->relation, m->resolution, m->comment, m->q,
-                    m->kind, m->team, m->reason};
+                    m->kind, m->team, m->reason, m->verdict};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free(strs[i]);
     memset(m, 0, sizeof *m);
@@ -317,6 +319,7 @@ static const struct {
     {"open", DM_OPEN},       {"typing", DM_TYPING},   {"ping", DM_PING},
     {"logout", DM_LOGOUT},   {"search", DM_SEARCH},   {"doc", DM_DOC},
     {"edit", DM_EDIT},       {"note", DM_NOTE},       {"transfer", DM_TRANSFER},
+    {"kb_feedback", DM_KB_FEEDBACK},
 };
 
 static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
@@ -437,6 +440,20 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
                          err);
         if (!rc && !m->team && !m->agent)
             return fail(err, P_MISSING_FIELD, "team", "transfer to a team or an agent");
+        return rc;
+    case DM_KB_FEEDBACK:
+        rc = get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
+        if (!rc)
+            rc = get_str(o, "verdict", REQUIRED, 1, 16, 0, &m->verdict, err);
+        if (!rc && !store_kuse_verdict_ok(m->verdict))
+            return fail(err, P_BAD_FIELD, "verdict",
+                        "verdict must be helpful, not_helpful or out_of_date");
+        if (!rc)
+            rc = get_str(o, "comment", OPTIONAL, 0, PROTO_COMMENT_MAX, 0, &m->comment, err);
+        if (!rc && m->comment && blank(m->comment)) {
+            free(m->comment);
+            m->comment = NULL;
+        }
         return rc;
     case DM_TYPING:
         m->active = 1;
@@ -620,6 +637,7 @@ json_t *proto_hit(const struct kb_hit *h)
     json_object_set_new(o, "title", json_string(h->title ? h->title : h->id));
     json_object_set_new(o, "snippet", json_string(h->snippet ? h->snippet : ""));
     json_object_set_new(o, "percent", json_integer(h->percent));
+    json_object_set_new(o, "confidence", json_real(round(h->confidence * 1000) / 1000));
     json_object_set_new(o, "visibility",
                         json_string(h->visibility && *h->visibility ? h->visibility : "public"));
     const struct {

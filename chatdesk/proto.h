@@ -97,6 +97,7 @@ enum desk_msg_type {
     DM_EDIT,     /* agents: edit a ticket's fields */
     DM_NOTE,     /* agents: an internal note on a ticket */
     DM_TRANSFER, /* agents: assign / transfer a ticket */
+    DM_KB_FEEDBACK, /* a reader's verdict on a document (kb_feedback) */
     /* internal */
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
     DM_MAINTAIN, /* auto-close resolved tickets, purge expired sessions */
@@ -145,6 +146,8 @@ struct desk_msg {
     char *team;          /* a team slug */
     int64_t agent;       /* a person id (0: none) */
     char *reason;
+    /* kb_feedback: item, verdict, comment (NULL when absent or blank) */
+    char *verdict;       /* helpful, not_helpful, out_of_date */
 };
 
 /* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */

@@ -5,23 +5,20 @@
  * for it is at a worker: hub_closed tells the hub that the transport handle
  * is gone, so late answers are dropped instead of touching a freed wsi.
  *
- * Accepting: chatdesk listens itself (kb_net_listen) and hands the
- * listening socket to lws as a raw file descriptor, so accept() is ours
- * (lws 4.1 spins on a listening socket whose accept() fails with EMFILE).
- * Each connection is admitted against the caps (kb_admit: in all, per
- * client address, and what the descriptors allow) and adopted by the
- * vhost for HTTP with a struct peer as its opaque user data, freed at
- * LWS_CALLBACK_WSI_DESTROY. A refused connection is still adopted so it
- * can be told why: a page request gets HTTP 503 too_many_connections, a
- * WebSocket completes its handshake and is closed with code 1013 (try
- * again later). Out of descriptors, kb_net_accept sheds waiting
- * connections with its spare descriptor; if even that fails, the
- * listening socket is left out of the poll set for a back-off period. */
+ * Accepting: chatdesk listens itself and accepts through kb_lws (the
+ * accept loop, the caps in all, per client address and by descriptors,
+ * and the back-off out of descriptors: kb_lws.h). Each connection is
+ * adopted by the vhost for HTTP with a struct peer as its opaque user
+ * data, freed at LWS_CALLBACK_WSI_DESTROY. A refused connection is still
+ * adopted so it can be told why: a page request gets HTTP 503
+ * too_many_connections, a WebSocket completes its handshake and is closed
+ * with code 1013 (try again later). */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "ws.h"
 #include "apihttp.h"
 #include "hub.h"
 #include "kb_log.h"
+#include "kb_lws.h"
 #include "kb_net.h"
 #include "metrics.h"
 #include "pool.h"
@@ -44,11 +41,7 @@
 /* longest Origin / Host header considered (a longer one is refused) */
 #define WS_ORIGIN_MAX 512
 #define WS_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry: "Try Again Later" */
-#define ACCEPT_BATCH 64     /* accepts per wake-up of the listening socket */
-#define REFUSING_MAX 32     /* refused connections being answered at one time */
 #define REFUSING_SECS 2     /* ... each waits this long at most for its request */
-#define BACKOFF_MIN_MS 20   /* accept() paused for lack of descriptors: first pause */
-#define BACKOFF_MAX_MS 1000 /* ... doubling up to this */
 #define RETRY_AFTER "5"     /* seconds, for a 503 */
 
 /* What chatdesk knows of a connection lws adopted: its opaque user data. */
@@ -86,21 +79,12 @@ struct cd_server {
     cd_pool *pool;
     hub *hub;
     char *www_root;
-    int port;
     /* the origins of the pages as served, "http://127.0.0.1:8081,..." (NULL
      * when listening on every address: then the request's Host decides) */
     char *own_origins;
     lws_sorted_usec_list_t sul_maint;
-    /* accepting (see the top of the file) */
-    int lfd;            /* the listening socket (owned by lws once adopted) */
-    struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
-    int spare;          /* reserved descriptor for kb_net_accept, or -1 */
-    kb_admit *admit;    /* the caps and the connections they count */
-    int refusing;       /* refused connections being answered */
-    long nofile;        /* RLIMIT_NOFILE (soft) in force */
-    int backoff_ms;     /* current pause of accept(), 0 when accepting */
-    lws_sorted_usec_list_t sul_backoff;
-    unsigned long long no_fd; /* connections shed for lack of descriptors */
+    struct kb_lws net;  /* accepting (see the top of the file) */
+    struct kb_lws_ops net_ops;
     struct lws_http_mount mount;
     struct lws_http_mount api_mount;
     struct apihttp_ops api_ops;
@@ -287,9 +271,12 @@ static void collect(cd_server *s)
     while (job) {
         struct desk_job *next = job->next;
         cd_metrics_job_done(job->search ? CD_STAGE_SEARCH : CD_STAGE_REQUEST);
-        if (job->api)
+        if (job->api) {
+            /* the answer first, then what the request tells others */
+            struct desk_frame *f = desk_outbox_take(&job->out);
             apihttp_done(&s->api_ops, job);
-        else
+            hub_deliver(s->hub, f);
+        } else
             hub_done(s->hub, job);
         job = next;
     }
@@ -309,20 +296,6 @@ static const char *refusal_message(enum kb_refusal r)
     }
 }
 
-/* written at once, without lws, when even a polite refusal is too much */
-static const char refusal_now[] = KB_NET_REFUSAL;
-
-/* The place a closed (or never adopted) connection held is free again. */
-static void give_back(cd_server *s, const struct peer *p)
-{
-    if (p->refused) {
-        s->refusing--;
-        return;
-    }
-    kb_admit_release(s->admit, &p->addr);
-    cd_metrics_conn_open(kb_admit_open(s->admit));
-}
-
 /* LWS_CALLBACK_WSI_DESTROY: the wsi (any role) is going away. */
 static void peer_destroyed(cd_server *s, struct lws *wsi)
 {
@@ -330,54 +303,22 @@ static void peer_destroyed(cd_server *s, struct lws *wsi)
     if (!p)
         return;
     lws_set_opaque_user_data(wsi, NULL);
-    give_back(s, p);
+    kb_lws_release(&s->net, p->refused, &p->addr);
     if (p->in_adopt)
         p->gone = 1; /* admit() frees it */
     else
         free(p);
 }
 
-/* A connection shed for lack of descriptors: counted, and logged for the
- * first and then every 1000th. */
-static void count_no_fd(cd_server *s)
+/* kb_lws_ops.adopt: hands fd to lws for HTTP, with a struct peer. */
+static void adopt(void *ud, int fd, const struct kb_addr *addr, enum kb_refusal why)
 {
-    cd_metrics_refused(KB_REFUSE_NO_FD);
-    if (s->no_fd++ % 1000 == 0)
-        kb_warn("out of file descriptors: %llu connection(s) refused so far (see "
-                "max_open_files)",
-                s->no_fd);
-}
-
-/* Admits fd (accepted from addr) or refuses it, and hands it to lws. */
-static void admit(cd_server *s, int fd, const struct kb_addr *addr)
-{
-    enum kb_refusal why = kb_admit_take(s->admit, addr);
-    if (why) {
-        cd_metrics_refused(why);
-        if (s->refusing >= REFUSING_MAX) {
-            kb_net_refuse_now(fd, refusal_now, sizeof refusal_now - 1);
-            return;
-        }
-        s->refusing++;
-        if (KB_LOG_DEBUG <= kb_log_level) {
-            char a[KB_ADDR_STRLEN];
-            kb_addr_format(addr, a, sizeof a);
-            kb_debug("refusing a connection from %s (%s)", a, kb_refusal_name(why));
-        }
-    } else {
-        cd_metrics_conn_open(kb_admit_open(s->admit));
-    }
+    cd_server *s = ud;
     struct peer *p = kb_xcalloc(1, sizeof *p);
     p->addr = *addr;
     p->refused = why;
     p->in_adopt = 1;
-    lws_adopt_desc_t info;
-    memset(&info, 0, sizeof info);
-    info.vh = s->vh;
-    info.type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;
-    info.fd.sockfd = fd;
-    info.opaque = p;
-    struct lws *w = lws_adopt_descriptor_vhost_via_info(&info);
+    struct lws *w = kb_lws_adopt(&s->net, fd, LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP, NULL, p);
     p->in_adopt = 0;
     if (w && !p->gone) {
         /* the wsi owns p until WSI_DESTROY; a refused client that sends no
@@ -387,58 +328,8 @@ static void admit(cd_server *s, int fd, const struct kb_addr *addr)
         return;
     }
     if (!p->gone) /* lws gave up (and closed fd) before the wsi took p */
-        give_back(s, p);
+        kb_lws_release(&s->net, why, addr);
     free(p);
-}
-
-static void accept_resume(lws_sorted_usec_list_t *sul)
-{
-    cd_server *s = lws_container_of(sul, cd_server, sul_backoff);
-    if (s->spare < 0)
-        s->spare = kb_net_spare_open();
-    if (s->lwsi)
-        lws_rx_flow_control(s->lwsi, 1);
-}
-
-/* Out of descriptors with nothing to shed with: stop polling the listening
- * socket for a while (doubling while it lasts), instead of spinning on it. */
-static void accept_pause(cd_server *s)
-{
-    s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (s->backoff_ms > BACKOFF_MAX_MS)
-        s->backoff_ms = BACKOFF_MAX_MS;
-    cd_metrics_accept_paused();
-    if (s->backoff_ms == BACKOFF_MIN_MS)
-        kb_warn("out of file descriptors: accepting paused (see max_open_files)");
-    lws_rx_flow_control(s->lwsi, 0);
-    lws_sul_schedule(s->ctx, 0, &s->sul_backoff, accept_resume,
-                     (lws_usec_t)s->backoff_ms * LWS_US_PER_MS);
-}
-
-static void accept_ready(cd_server *s)
-{
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd;
-        struct kb_addr addr;
-        enum kb_accept_result r =
-            kb_net_accept(s->lfd, &s->spare, refusal_now, sizeof refusal_now - 1, &fd, &addr);
-        switch (r) {
-        case KB_ACCEPT_OK:
-            s->backoff_ms = 0;
-            admit(s, fd, &addr);
-            continue;
-        case KB_ACCEPT_SHED:
-            count_no_fd(s);
-            continue;
-        case KB_ACCEPT_AGAIN:
-            return;
-        case KB_ACCEPT_NOFD:
-        case KB_ACCEPT_ERROR:
-        default:
-            accept_pause(s);
-            return;
-        }
-    }
 }
 
 /* The listening socket, adopted as a raw file descriptor. */
@@ -449,16 +340,7 @@ static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     (void)in;
     (void)len;
     cd_server *s = lws_context_user(lws_get_context(wsi));
-    switch (reason) {
-    case LWS_CALLBACK_RAW_RX_FILE:
-        accept_ready(s);
-        return 0;
-    case LWS_CALLBACK_RAW_CLOSE_FILE:
-        s->lwsi = NULL;
-        return 0;
-    default:
-        return 0;
-    }
+    return kb_lws_listen_event(&s->net, reason);
 }
 
 /* ---- HTTP answers of our own ------------------------------------------------------ */
@@ -522,10 +404,7 @@ static int filter_http(cd_server *s, struct lws *wsi, const char *uri, size_t le
     struct kb_addr none;
     memset(&none, 0, sizeof none);
     if (!kb_net_metrics_allowed(&s->cfg->net, p ? &p->addr : &none, token, token_len))
-        return reply_error(wsi, 403, "forbidden",
-                           s->cfg->net.metrics_access == KB_METRICS_TOKEN
-                               ? "/metrics is not served to this client without its token"
-                               : "/metrics is not served to this client");
+        return reply_error(wsi, 403, "forbidden", kb_lws_metrics_forbidden(&s->cfg->net));
     size_t mlen;
     char *text = cd_metrics_render(&mlen);
     int rc = reply(wsi, 200, CD_METRICS_CONTENT_TYPE, text, mlen, 0);
@@ -646,17 +525,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_logger(int level, const char *line)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    enum kb_log_level l = level == LLL_ERR    ? KB_LOG_ERROR
-                          : level == LLL_WARN ? KB_LOG_WARN
-                                              : KB_LOG_DEBUG;
-    KB_LOG(l, "lws: %.*s", (int)n, line);
-}
-
 /* pool notify: a worker finished a job */
 static void wake(void *ud)
 {
@@ -696,50 +564,24 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
-/* Sets RLIMIT_NOFILE to what the config asks (max_open_files, or raised to
- * enough for max_connections) before anything is opened, and logs the
- * outcome. */
-static void set_nofile(cd_server *s)
-{
-    const struct kb_net_config *nc = &s->cfg->net;
-    int in_use = kb_net_count_open_fds();
-    /* request and search workers hold a PostgreSQL connection and index files */
-    long want = nc->max_open_files
-                    ? nc->max_open_files
-                    : (long)nc->max_connections + KB_NET_FD_RESERVE +
-                          (in_use > 0 ? in_use : 0) + 16L * 5 * s->cfg->threads;
-    long got = 0, hard = 0;
-    if (kb_net_set_nofile(want, nc->max_open_files != 0, &got, &hard)) {
-        kb_warn("cannot read RLIMIT_NOFILE; assuming 1024 descriptors");
-        s->nofile = 1024;
-        return;
-    }
-    s->nofile = got;
-    if (got < want)
-        kb_warn("RLIMIT_NOFILE: asked for %ld descriptors, got %ld (hard limit %ld)", want, got,
-                hard);
-    else
-        kb_info("RLIMIT_NOFILE: %ld descriptors (asked for %ld)", got, want);
-}
-
 int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen)
 {
     *out = NULL;
     cd_server *s = kb_xcalloc(1, sizeof *s);
     s->cfg = cfg;
-    s->lfd = -1;
-    s->spare = -1;
-    set_nofile(s);
+    s->net_ops = (struct kb_lws_ops){.ud = s, .adopt = adopt, .limits = cd_metrics_limits,
+                                     .conn_open = cd_metrics_conn_open,
+                                     .refused = cd_metrics_refused,
+                                     .accept_paused = cd_metrics_accept_paused};
+    /* request and search workers hold a PostgreSQL connection and index files */
+    kb_lws_init(&s->net, &s->net_ops, &cfg->net, 16L * 5 * cfg->threads);
     char real[PATH_MAX];
     if (cfg->www && realpath(cfg->www, real))
         s->www_root = kb_xstrdup(real);
     else
         kb_warn("no pages: %s is not there (only /ws is served)", cfg->www);
 
-    int lws_levels = LLL_ERR | LLL_WARN;
-    if (cfg->log_level >= KB_LOG_DEBUG)
-        lws_levels |= LLL_NOTICE;
-    lws_set_log_level(lws_levels, lws_logger);
+    kb_lws_log_setup(cfg->log_level);
 
     struct hub_ops ops = {ws_send, submit, s, kb_clock_mono};
     struct hub_limits lim = {.max_frame = cfg->max_frame, .rate = cfg->rate, .burst = cfg->burst};
@@ -758,23 +600,12 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     }
 
     /* the listening socket is ours (see the top of the file) */
-    if (kb_net_listen(cfg->host, cfg->port, &s->lfd, &s->port, err, errlen)) {
-        s->lfd = -1;
+    if (kb_lws_listen(&s->net, cfg->host, cfg->port, err, errlen)) {
         cd_server_free(s);
         return -1;
     }
 
     struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.user = s;
-    s->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
-    if (!s->ctx) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets context");
-        cd_server_free(s);
-        return -1;
-    }
-
     /* clients without Sec-WebSocket-Protocol get our protocol */
     s->pvo_default.name = "default";
     s->pvo_default.value = "1";
@@ -803,64 +634,29 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     info.protocols = protocols;
     info.pvo = &s->pvo;
     info.mounts = s->www_root ? &s->mount : &s->api_mount;
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come from admit() */
     info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE;
     info.vhost_name = "chatdesk";
     info.retry_and_idle_policy = &s->retry;
     info.keepalive_timeout = 30;
-    s->vh = lws_create_vhost(s->ctx, &info);
-    if (!s->vh) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
+    /* the caps count the descriptors left now that PostgreSQL, the index,
+     * the workers and lws hold theirs */
+    int rc = kb_lws_start(&s->net, s, 0, &info, "chatdesk-listen", &cfg->net, err, errlen);
+    s->ctx = s->net.ctx;
+    s->vh = s->net.vh;
+    if (rc) {
         cd_server_free(s);
         return -1;
     }
-    lws_sock_file_fd_type lfd;
-    lfd.filefd = s->lfd;
-    s->lwsi = lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, lfd, "chatdesk-listen",
-                                         NULL);
-    if (!s->lwsi) {
-        s->lfd = -1; /* closed by lws */
-        kb_seterr(err, errlen, "cannot watch the listening socket");
-        cd_server_free(s);
-        return -1;
-    }
-    s->spare = kb_net_spare_open();
-    /* what the descriptors leave for connections, now that PostgreSQL, the
-     * index, the workers and lws hold theirs */
-    int in_use = kb_net_count_open_fds();
-    long budget = s->nofile - (in_use > 0 ? in_use : 64) - KB_NET_FD_RESERVE;
-    if (budget < 1)
-        budget = 1;
-    if (budget > INT_MAX)
-        budget = INT_MAX;
-    const struct kb_net_config *nc = &cfg->net;
-    s->admit = kb_admit_new(nc->max_connections, nc->max_per_address, (int)budget);
-    cd_metrics_limits(nc->max_connections, nc->max_per_address, (int)budget, s->nofile);
-    if (budget < nc->max_connections)
-        kb_warn("the descriptor limit (%ld) leaves room for %ld connections, fewer than "
-                "max_connections (%d): more are refused (no_fd)",
-                s->nofile, budget, nc->max_connections);
-    s->own_origins = own_origins(cfg->host, s->port);
+    s->own_origins = own_origins(cfg->host, s->net.port);
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
     *out = s;
     return 0;
 }
 
-int cd_server_port(const cd_server *s)
+struct kb_lws *cd_server_net(cd_server *s)
 {
-    return s->port;
-}
-
-int cd_server_service(cd_server *s)
-{
-    return lws_service(s->ctx, 0) < 0 ? -1 : 0;
-}
-
-void cd_server_wake(cd_server *s)
-{
-    if (s && s->ctx)
-        lws_cancel_service(s->ctx);
+    return &s->net;
 }
 
 void cd_server_free(cd_server *s)
@@ -882,17 +678,13 @@ void cd_server_free(cd_server *s)
     }
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
-        lws_sul_cancel(&s->sul_backoff);
+        kb_lws_stop(&s->net);
         struct lws_context *ctx = s->ctx;
         /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */
         lws_context_destroy(ctx);
         s->ctx = NULL;
-    } else if (s->lfd >= 0) {
-        close(s->lfd);
     }
-    if (s->spare >= 0)
-        close(s->spare);
-    kb_admit_free(s->admit);
+    kb_lws_fin(&s->net);
     pool_free(s->pool);
     hub_free(s->hub);
     free(s->www_root);

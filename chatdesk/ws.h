@@ -17,13 +17,15 @@
  * caps (in all, per client address, by descriptors; kb_net.h): a refused
  * page request gets HTTP 503, a refused WebSocket the close code 1013.
  * GET /metrics (metrics.h) is answered under cfg->net.metrics_access.
- * Everything runs on the one service thread, except cd_server_wake. */
+ * Everything runs on the one service thread (kb_lws_serve runs it). */
 #ifndef CD_WS_H
 #define CD_WS_H
 
 #include "config.h"
 
 #include <stddef.h>
+
+struct kb_lws;
 
 /* a connection with more answers than this waiting to be written (it does
  * not read) is closed */
@@ -39,14 +41,9 @@ typedef struct cd_server cd_server;
  * with a message in err. */
 int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_t errlen);
 
-/* The port actually bound (useful with port 0). */
-int cd_server_port(const cd_server *s);
-
-/* Runs the event loop once. Returns 0, or -1 if the loop failed. */
-int cd_server_service(cd_server *s);
-
-/* Wakes cd_server_service from another thread or a signal handler. */
-void cd_server_wake(cd_server *s);
+/* The accepting side and its lws context, for kb_lws_serve (the service
+ * loop until a signal; the port bound is its ->port). Lives as long as s. */
+struct kb_lws *cd_server_net(cd_server *s);
 
 /* Stops and joins the workers, closes every connection, destroys the
  * context and frees everything. NULL is a no-op. */

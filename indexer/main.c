@@ -241,6 +241,18 @@ static int cmd_follow(const struct args *a)
 
 /* ---- import, export ---------------------------------------------------------- */
 
+/* The store at conninfo db for `indexer cmd`, or NULL (the reason printed). */
+static struct store *open_db(const char *cmd, const char *db)
+{
+    char err[KB_ERR_MAX];
+    struct store *st = NULL;
+    if (store_open(db, &st, err, sizeof err) != 0) {
+        fprintf(stderr, "indexer %s: %s\n", cmd, err);
+        return NULL;
+    }
+    return st;
+}
+
 static int cmd_import(const struct args *a)
 {
     if (!a->corpus || !a->db || !a->owner) {
@@ -249,11 +261,9 @@ static int cmd_import(const struct args *a)
         return 2;
     }
     char err[KB_ERR_MAX];
-    struct store *st = NULL;
-    if (store_open(a->db, &st, err, sizeof err) != 0) {
-        fprintf(stderr, "indexer import: %s\n", err);
+    struct store *st = open_db("import", a->db);
+    if (!st)
         return 1;
-    }
     struct store_agent ag;
     int rc = store_agent_by_username(st, a->owner, &ag);
     memset(ag.password_hash, 0, sizeof ag.password_hash);
@@ -283,11 +293,9 @@ static int cmd_export(const struct args *a)
         return 2;
     }
     char err[KB_ERR_MAX];
-    struct store *st = NULL;
-    if (store_open(a->db, &st, err, sizeof err) != 0) {
-        fprintf(stderr, "indexer export: %s\n", err);
+    struct store *st = open_db("export", a->db);
+    if (!st)
         return 1;
-    }
     struct kio_stats ks;
     int rc = kio_export(st, a->out, &ks, err, sizeof err);
     store_close(st);

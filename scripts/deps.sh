@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
 libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
-postgresql chromium nodejs npm curl"
+postgresql chromium nodejs npm curl wamerican"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

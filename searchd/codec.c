@@ -510,7 +510,7 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
         goto out;
     /* known names only in messages: an unknown one may be anything */
     static const char *const known[] = {"q", "kind", "category", "lang", "standard",
-                                        "limit", "offset", NULL};
+                                        "limit", "offset", "min_confidence", NULL};
     const char *label = "a parameter";
     for (size_t k = 0; known[k]; k++)
         if (strcmp(name, known[k]) == 0)
@@ -580,6 +580,21 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
             }
             req->offset = v;
         }
+        rc = 0;
+        goto out;
+    }
+    if (strcmp(name, "min_confidence") == 0) {
+        /* a number in (0, 1], at most three decimals; empty: the default */
+        char *end = NULL;
+        double v = vallen ? strtod(val, &end) : 0;
+        if (vallen && (end != val + vallen || !(v > 0 && v <= 1))) {
+            set_err(err, 400, "bad_min_confidence",
+                    "min_confidence must be a number above 0 and at most 1");
+            goto out;
+        }
+        req->min_conf = vallen ? (uint32_t)(v * 1000 + 0.5) : 0;
+        if (vallen && req->min_conf == 0)
+            req->min_conf = 1;
         rc = 0;
         goto out;
     }

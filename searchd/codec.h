@@ -108,6 +108,8 @@ struct sd_request {
     char *kind, *category, *lang, *standard; /* filters, NULL when absent */
     uint32_t limit;  /* effective: 1..KB_SEARCH_MAX_LIMIT */
     uint32_t offset; /* 0..CODEC_MAX_OFFSET */
+    uint32_t min_conf; /* search: no_good_match threshold in thousandths
+                          (1..1000); 0: the default */
     char *id;        /* doc, nav */
     char *path;      /* static: decoded path, starts with '/' */
 };

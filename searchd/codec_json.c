@@ -95,6 +95,7 @@ char *codec_search_json(const struct kb_search_res *r, const char *query, size_t
         member_s(&b, &hf, "title", h->title);
         member_real(&b, &hf, "score", round(h->score * 10000) / 10000);
         member_int(&b, &hf, "percent", h->percent);
+        member_real(&b, &hf, "confidence", round(h->confidence * 1000) / 1000);
         const char *rest[][2] = {
             {"snippet", h->snippet},       {"category", h->category}, {"updated", h->updated},
             {"visibility", h->visibility}, {"workaround", h->workaround},
@@ -115,6 +116,8 @@ char *codec_search_json(const struct kb_search_res *r, const char *query, size_t
     kb_buf_addc(&b, '}');
     member_or_null(&b, &first, "suggestion", r->suggestion);
     member_or_null(&b, &first, "corrected", r->corrected);
+    kb_buf_json_key(&b, &first, "no_good_match");
+    kb_buf_adds(&b, r->no_good_match ? "true" : "false");
     kb_buf_addc(&b, '}');
     return kb_buf_take(&b);
 }

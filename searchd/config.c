@@ -106,80 +106,22 @@ void sd_config_usage(FILE *f)
 
 /* ---- one key ---------------------------------------------------------------- */
 
-static int config_listen(struct sd_config *cfg, const char *v, char *err, size_t errlen)
-{
-    char *host;
-    int port;
-    if (kb_config_listen(v, &host, &port, err, errlen))
-        return -1;
-    free(cfg->host);
-    cfg->host = host;
-    cfg->port = port;
-    return 0;
-}
-
 /* Validates value for key and stores it. Returns 0, 1 for an unknown key, or
  * -1 with a message in err. */
 static int config_set(struct sd_config *cfg, const char *key, const char *v, char *err,
                       size_t errlen)
 {
-    if (!*v) {
-        kb_seterr(err, errlen, "%s: empty value", key);
-        return -1;
-    }
-    int nrc = kb_net_config_set(&cfg->net, key, v, err, errlen);
-    if (nrc <= 0)
-        return nrc;
-    if (strcmp(key, "index") == 0) {
-        free(cfg->index);
-        cfg->index = kb_xstrdup(v);
-    } else if (strcmp(key, "listen") == 0) {
-        return config_listen(cfg, v, err, errlen);
-    } else if (strcmp(key, "agent_token") == 0) {
-        size_t n = strlen(v);
-        if (n > SD_MAX_TOKEN) {
-            kb_seterr(err, errlen, "agent_token: longer than %d bytes", SD_MAX_TOKEN);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (v[i] <= 0x20 || v[i] >= 0x7f) {
-                kb_seterr(err, errlen,
-                          "agent_token: only printable ASCII without spaces is allowed");
-                return -1;
-            }
-        free(cfg->agent_token);
-        cfg->agent_token = kb_xstrdup(v);
-    } else if (strcmp(key, "threads") == 0) {
-        long n;
-        if (kb_config_int(v, 1, SD_MAX_THREADS, &n)) {
-            kb_seterr(err, errlen, "threads: \"%s\" is not a number 1..%d", v, SD_MAX_THREADS);
-            return -1;
-        }
-        cfg->threads = (int)n;
-    } else if (strcmp(key, "cache_mb") == 0) {
-        long n;
-        if (kb_config_int(v, 0, SD_MAX_CACHE_MB, &n)) {
-            kb_seterr(err, errlen, "cache_mb: \"%s\" is not a number 0..%d", v, SD_MAX_CACHE_MB);
-            return -1;
-        }
-        cfg->cache_mb = (int)n;
-    } else if (strcmp(key, "www") == 0) {
-        if (!kb_config_is_dir(v)) {
-            kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
-            return -1;
-        }
-        free(cfg->www);
-        cfg->www = kb_xstrdup(v);
-        cfg->www_explicit = 1;
-    } else if (strcmp(key, "log_level") == 0) {
-        if (kb_log_parse_level(v, &cfg->log_level)) {
-            kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
-            return -1;
-        }
-    } else {
-        return 1;
-    }
-    return 0;
+    struct kb_config_daemon d = KB_CONFIG_DAEMON(cfg);
+    int rc = kb_config_daemon_set(&d, key, v, err, errlen);
+    if (rc <= 0)
+        return rc;
+    if (strcmp(key, "agent_token") == 0)
+        return kb_config_token(key, v, SD_MAX_TOKEN, &cfg->agent_token, err, errlen);
+    if (strcmp(key, "threads") == 0)
+        return kb_config_int_key(key, v, 1, SD_MAX_THREADS, &cfg->threads, err, errlen);
+    if (strcmp(key, "cache_mb") == 0)
+        return kb_config_int_key(key, v, 0, SD_MAX_CACHE_MB, &cfg->cache_mb, err, errlen);
+    return 1;
 }
 
 /* ---- the file ----------------------------------------------------------------- */
@@ -215,23 +157,10 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->cache_mb = SD_DEFAULT_CACHE_MB;
     kb_net_config_init(&cfg->net, SD_DEFAULT_PER_ADDRESS);
 
-    /* the file keys but the connection caps' are flags too */
-    int rc = kb_config_args(argc, argv, file_keys, NKEYS, NKEYS - KB_NET_CONFIG_NKEYS, set_key, cfg,
-                            err, errlen);
-    if (rc == 1)
-        sd_config_usage(stdout);
-    if (rc) {
+    struct kb_config_daemon d = KB_CONFIG_DAEMON(cfg);
+    int rc = kb_config_daemon_load(&d, argc, argv, file_keys, NKEYS, set_key, cfg, sd_config_usage,
+                                   err, errlen);
+    if (rc)
         sd_config_fin(cfg);
-        return rc;
-    }
-    if (!cfg->index) {
-        kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
-        sd_config_fin(cfg);
-        return -1;
-    }
-    if (kb_net_config_check(&cfg->net, err, errlen)) {
-        sd_config_fin(cfg);
-        return -1;
-    }
-    return 0;
+    return rc;
 }

@@ -31,14 +31,9 @@
  * Accepting: searchd listens itself (kb_net_listen) and hands the listening
  * socket to lws as a raw file descriptor, so that accept() is ours: lws
  * 4.1 only logs an accept() failing with EMFILE and polls the still
- * readable socket again, spinning at 100% CPU. Each accepted connection is
- * admitted against the caps (kb_admit: in all, per client address, and
- * what the descriptors allow) before lws adopts it; a refused one is
- * adopted too but only answered 503 too_many_connections and closed (at
- * most REFUSING_MAX of them at a time; beyond that the refusal is written
- * at once and the socket closed). Out of descriptors, kb_net_accept sheds
- * waiting connections with its spare descriptor, and if even that fails
- * the listening socket is left out of the poll set for a back-off period. */
+ * readable socket again, spinning at 100% CPU. The accept loop, the caps and the
+ * back-off are kb_lws's (kb_lws.h); a refused connection is adopted too
+ * but only answered 503 too_many_connections and closed. */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "http.h"
 #include "cache.h"
@@ -46,6 +41,7 @@
 #include "kb_log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "kb_lws.h"
 #include "kb_net.h"
 #include "kb_clock.h"
 #include "kb_util.h"
@@ -65,10 +61,6 @@
 #define WRITE_SECS 60    /* a response chunk must leave within this */
 #define DISCARD_SECS 60  /* an over-long head must end by then */
 #define LINGER_SECS 2    /* lingering close */
-#define ACCEPT_BATCH 64  /* accepts per wake-up of the listening socket */
-#define REFUSING_MAX 32  /* refused connections being answered at one time */
-#define BACKOFF_MIN_MS 20   /* accept() paused for lack of descriptors: first pause */
-#define BACKOFF_MAX_MS 1000 /* ... doubling up to this */
 
 enum conn_state { CS_READ, CS_BUSY, CS_WRITE, CS_DISCARD, CS_CLOSING, CS_DRAIN };
 
@@ -107,17 +99,8 @@ struct sd_http {
     sd_pool *pool;
     sd_cache *cache; /* owned; NULL when off (outlives the pool) */
     char *www_root; /* realpath of cfg->www, or NULL */
-    int port;
-    /* accepting (see the top of the file) */
-    int lfd;            /* the listening socket (owned by lws once adopted) */
-    struct lws *lwsi;   /* its wsi, NULL until adopted or after close */
-    int spare;          /* reserved descriptor for kb_net_accept, or -1 */
-    kb_admit *admit;    /* the caps and the connections they count */
-    int refusing;       /* refused connections being answered */
-    long nofile;        /* RLIMIT_NOFILE (soft) in force */
-    int backoff_ms;     /* current pause of accept(), 0 when accepting */
-    lws_sorted_usec_list_t sul_backoff;
-    unsigned long long no_fd; /* connections shed for lack of descriptors */
+    struct kb_lws net;  /* accepting (see the top of the file) */
+    struct kb_lws_ops net_ops;
     unsigned long long next_id;
     unsigned char wbuf[LWS_PRE + SEND_CHUNK]; /* write scratch (service thread) */
 };
@@ -251,8 +234,7 @@ static void process_input(sd_http *h, struct conn *c)
         prc = -1;
         e.status = 403;
         e.code = "forbidden";
-        snprintf(e.message, sizeof e.message, "/metrics is not served to this client%s",
-                 h->cfg->net.metrics_access == KB_METRICS_TOKEN ? " without its token" : "");
+        snprintf(e.message, sizeof e.message, "%s", kb_lws_metrics_forbidden(&h->cfg->net));
     }
     consume(&c->in, used); /* hd's pointers are dead from here */
     if (prc) {
@@ -413,9 +395,6 @@ struct adoption {
     int taken; /* RAW_ADOPT took it over */
 };
 
-/* written at once, without lws, when even a polite refusal is too much */
-static const char refusal_now[] = KB_NET_REFUSAL;
-
 /* A refused connection: answer 503 too_many_connections (with Retry-After)
  * without waiting for its request, then the lingering close. */
 static void refuse(struct conn *c)
@@ -439,111 +418,18 @@ static void refuse(struct conn *c)
     respond_error(c, &e, SD_EP_OTHER, kb_clock_mono());
 }
 
-/* A connection adopted with refused / peer has closed: give its place back. */
-static void conn_gone(sd_http *h, enum kb_refusal refused, const struct kb_addr *peer)
+/* kb_lws_ops.adopt: hands fd to lws, which calls RAW_ADOPT with ad. */
+static void adopt(void *ud, int fd, const struct kb_addr *peer, enum kb_refusal refused)
 {
-    if (refused) {
-        h->refusing--;
-        return;
-    }
-    kb_admit_release(h->admit, peer);
-    metrics_conn_open(kb_admit_open(h->admit));
-}
-
-/* A connection shed for lack of descriptors: counted, and logged for the
- * first and then every 1000th (not a line per refusal). */
-static void count_no_fd(sd_http *h)
-{
-    metrics_conn_refused(KB_REFUSE_NO_FD);
-    if (h->no_fd++ % 1000 == 0)
-        kb_warn("out of file descriptors: %llu connection(s) refused so far (see "
-                "max_open_files)",
-                h->no_fd);
-}
-
-/* Admits fd (accepted from peer) or refuses it, and hands it to lws. */
-static void admit(sd_http *h, int fd, const struct kb_addr *peer)
-{
-    struct adoption ad = {*peer, kb_admit_take(h->admit, peer), 0};
-    if (ad.refused) {
-        metrics_conn_refused(ad.refused);
-        if (h->refusing >= REFUSING_MAX) {
-            kb_net_refuse_now(fd, refusal_now, sizeof refusal_now - 1);
-            return;
-        }
-        h->refusing++;
-        if (KB_LOG_DEBUG <= kb_log_level) {
-            char a[KB_ADDR_STRLEN];
-            kb_addr_format(peer, a, sizeof a);
-            kb_debug("refusing a connection from %s (%s)", a, kb_refusal_name(ad.refused));
-        }
-    } else {
-        metrics_conn_open(kb_admit_open(h->admit));
-    }
-    lws_adopt_desc_t info;
-    memset(&info, 0, sizeof info);
-    info.vh = h->vh;
-    info.type = LWS_ADOPT_SOCKET;
-    info.fd.sockfd = fd;
-    info.vh_prot_name = "searchd-http";
-    info.opaque = &ad;
-    struct lws *w = lws_adopt_descriptor_vhost_via_info(&info);
+    sd_http *h = ud;
+    struct adoption ad = {*peer, refused, 0};
+    struct lws *w = kb_lws_adopt(&h->net, fd, LWS_ADOPT_SOCKET, "searchd-http", &ad);
     if (w && ad.taken)
         return;
     if (w)
         lws_set_opaque_user_data(w, NULL);
     if (!ad.taken) /* lws gave up before RAW_ADOPT (and closed fd) */
-        conn_gone(h, ad.refused, peer);
-}
-
-static void accept_resume(lws_sorted_usec_list_t *sul)
-{
-    sd_http *h = lws_container_of(sul, sd_http, sul_backoff);
-    if (h->spare < 0)
-        h->spare = kb_net_spare_open();
-    if (h->lwsi)
-        lws_rx_flow_control(h->lwsi, 1);
-}
-
-/* Out of descriptors with nothing to shed with: stop polling the listening
- * socket for a while (doubling while it lasts), instead of spinning on it. */
-static void accept_pause(sd_http *h)
-{
-    h->backoff_ms = h->backoff_ms ? h->backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (h->backoff_ms > BACKOFF_MAX_MS)
-        h->backoff_ms = BACKOFF_MAX_MS;
-    metrics_accept_paused();
-    if (h->backoff_ms == BACKOFF_MIN_MS)
-        kb_warn("out of file descriptors: accepting paused (see max_open_files)");
-    lws_rx_flow_control(h->lwsi, 0);
-    lws_sul_schedule(h->ctx, 0, &h->sul_backoff, accept_resume,
-                     (lws_usec_t)h->backoff_ms * LWS_US_PER_MS);
-}
-
-static void accept_ready(sd_http *h)
-{
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd;
-        struct kb_addr peer;
-        enum kb_accept_result r =
-            kb_net_accept(h->lfd, &h->spare, refusal_now, sizeof refusal_now - 1, &fd, &peer);
-        switch (r) {
-        case KB_ACCEPT_OK:
-            h->backoff_ms = 0;
-            admit(h, fd, &peer);
-            continue;
-        case KB_ACCEPT_SHED:
-            count_no_fd(h);
-            continue;
-        case KB_ACCEPT_AGAIN:
-            return;
-        case KB_ACCEPT_NOFD:
-        case KB_ACCEPT_ERROR:
-        default:
-            accept_pause(h);
-            return;
-        }
-    }
+        kb_lws_release(&h->net, refused, peer);
 }
 
 /* The listening socket, adopted as a raw file descriptor. */
@@ -554,16 +440,7 @@ static int listen_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     (void)in;
     (void)len;
     sd_http *h = lws_context_user(lws_get_context(wsi));
-    switch (reason) {
-    case LWS_CALLBACK_RAW_RX_FILE:
-        accept_ready(h);
-        return 0;
-    case LWS_CALLBACK_RAW_CLOSE_FILE:
-        h->lwsi = NULL;
-        return 0;
-    default:
-        return 0;
-    }
+    return kb_lws_listen_event(&h->net, reason);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -609,7 +486,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->c = NULL;
             c->wsi = NULL;
             inflight(c, 0);
-            conn_gone(h, c->refused, &c->peer);
+            kb_lws_release(&h->net, c->refused, &c->peer);
             conn_release(c);
         }
         return 0;
@@ -627,46 +504,11 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_logger(int level, const char *line)
-{
-    size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        n--;
-    enum kb_log_level l = level == LLL_ERR ? KB_LOG_ERROR
-                          : level == LLL_WARN ? KB_LOG_WARN
-                                              : KB_LOG_DEBUG;
-    KB_LOG(l, "lws: %.*s", (int)n, line);
-}
-
 static void wake(void *ud)
 {
     sd_http *h = ud;
     if (h->ctx)
         lws_cancel_service(h->ctx);
-}
-
-/* Raises RLIMIT_NOFILE to what the config asks (max_open_files, or enough
- * for max_connections) before anything is opened, and logs the outcome. */
-static void raise_nofile(sd_http *h)
-{
-    const struct kb_net_config *nc = &h->cfg->net;
-    int in_use = kb_net_count_open_fds();
-    long want = nc->max_open_files
-                    ? nc->max_open_files
-                    : (long)nc->max_connections + KB_NET_FD_RESERVE +
-                          (in_use > 0 ? in_use : 0) + 16L * h->cfg->threads;
-    long got = 0, hard = 0;
-    if (kb_net_set_nofile(want, nc->max_open_files != 0, &got, &hard)) {
-        kb_warn("cannot read RLIMIT_NOFILE; assuming 1024 descriptors");
-        h->nofile = 1024;
-        return;
-    }
-    h->nofile = got;
-    if (got < want)
-        kb_warn("RLIMIT_NOFILE: asked for %ld descriptors, got %ld (hard limit %ld)", want, got,
-                hard);
-    else
-        kb_info("RLIMIT_NOFILE: %ld descriptors (asked for %ld)", got, want);
 }
 
 int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errlen)
@@ -680,14 +522,13 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     else
         kb_warn("no static files: %s is not there (GET / gives 404)", cfg->www);
 
-    int lws_levels = LLL_ERR | LLL_WARN;
-    if (cfg->log_level >= KB_LOG_DEBUG)
-        lws_levels |= LLL_NOTICE;
-    lws_set_log_level(lws_levels, lws_logger);
+    kb_lws_log_setup(cfg->log_level);
 
-    h->lfd = -1;
-    h->spare = -1;
-    raise_nofile(h);
+    h->net_ops = (struct kb_lws_ops){.ud = h, .adopt = adopt, .limits = metrics_conn_limits,
+                                     .conn_open = metrics_conn_open,
+                                     .refused = metrics_conn_refused,
+                                     .accept_paused = metrics_accept_paused};
+    kb_lws_init(&h->net, &h->net_ops, &cfg->net, 16L * cfg->threads);
 
     h->cache = cache_new((size_t)cfg->cache_mb * 1024 * 1024);
 
@@ -698,78 +539,32 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     }
 
     /* the listening socket is ours (see the top of the file) */
-    if (kb_net_listen(cfg->host, cfg->port, &h->lfd, &h->port, err, errlen)) {
-        h->lfd = -1;
+    if (kb_lws_listen(&h->net, cfg->host, cfg->port, err, errlen)) {
         http_free(h);
         return -1;
     }
 
+    /* the caps count the descriptors left now that the index, the workers
+     * and lws hold theirs */
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
-    info.user = h;
-    info.pt_serv_buf_size = 32 * 1024; /* bytes per read */
-    h->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
-    if (!h->ctx) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets context");
-        http_free(h);
-        return -1;
-    }
-
-    memset(&info, 0, sizeof info);
     info.protocols = protocols;
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.vhost_name = "searchd";
-    h->vh = lws_create_vhost(h->ctx, &info);
-    if (!h->vh) {
-        kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
+    int rc = kb_lws_start(&h->net, h, 32 * 1024 /* bytes per read */, &info, "searchd-listen",
+                          &cfg->net, err, errlen);
+    h->ctx = h->net.ctx;
+    h->vh = h->net.vh;
+    if (rc) {
         http_free(h);
         return -1;
     }
-    lws_sock_file_fd_type lfd;
-    lfd.filefd = h->lfd;
-    h->lwsi = lws_adopt_descriptor_vhost(h->vh, LWS_ADOPT_RAW_FILE_DESC, lfd, "searchd-listen",
-                                         NULL);
-    if (!h->lwsi) {
-        h->lfd = -1; /* closed by lws */
-        kb_seterr(err, errlen, "cannot watch the listening socket");
-        http_free(h);
-        return -1;
-    }
-    h->spare = kb_net_spare_open();
-    /* what the descriptors leave for connections, now that the index, the
-     * workers and lws hold theirs */
-    int in_use = kb_net_count_open_fds();
-    long budget = h->nofile - (in_use > 0 ? in_use : 64) - KB_NET_FD_RESERVE;
-    if (budget < 1)
-        budget = 1;
-    if (budget > INT_MAX)
-        budget = INT_MAX;
-    const struct kb_net_config *nc = &cfg->net;
-    h->admit = kb_admit_new(nc->max_connections, nc->max_per_address, (int)budget);
-    metrics_conn_limits(nc->max_connections, nc->max_per_address, (int)budget, h->nofile);
-    if (budget < nc->max_connections)
-        kb_warn("the descriptor limit (%ld) leaves room for %ld connections, fewer than "
-                "max_connections (%d): more are refused (no_fd)",
-                h->nofile, budget, nc->max_connections);
     *out = h;
     return 0;
 }
 
-int http_port(const sd_http *h)
+struct kb_lws *http_net(sd_http *h)
 {
-    return h->port;
-}
-
-int http_service(sd_http *h)
-{
-    return lws_service(h->ctx, 0) < 0 ? -1 : 0;
-}
-
-void http_wake(sd_http *h)
-{
-    if (h && h->ctx)
-        lws_cancel_service(h->ctx);
+    return &h->net;
 }
 
 void http_free(sd_http *h)
@@ -789,15 +584,11 @@ void http_free(sd_http *h)
     }
     if (h->ctx) {
         struct lws_context *ctx = h->ctx;
-        lws_sul_cancel(&h->sul_backoff);
+        kb_lws_stop(&h->net);
         lws_context_destroy(ctx); /* RAW_CLOSE for every connection, closes lfd */
         h->ctx = NULL;
-    } else if (h->lfd >= 0) {
-        close(h->lfd);
     }
-    if (h->spare >= 0)
-        close(h->spare);
-    kb_admit_free(h->admit);
+    kb_lws_fin(&h->net);
     pool_free(h->pool);
     cache_free(h->cache);
     free(h->www_root);

@@ -6,13 +6,15 @@
  * cfg->net's caps (in all, per client address, by descriptors; kb_net.h);
  * a refused one is answered 503 too_many_connections. /metrics is served
  * only as cfg->net.metrics_access allows (403 otherwise).
- * Everything here runs on the one service thread, except http_wake. */
+ * Everything here runs on the one service thread (kb_lws_serve runs it). */
 #ifndef SD_HTTP_H
 #define SD_HTTP_H
 
 #include "config.h"
 
 #include <stddef.h>
+
+struct kb_lws;
 
 typedef struct sd_http sd_http;
 
@@ -23,16 +25,9 @@ typedef struct sd_http sd_http;
  * Returns 0 and *out (free with http_free), or -1 with a message in err. */
 int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errlen);
 
-/* The port actually bound (useful with port 0). */
-int http_port(const sd_http *h);
-
-/* Runs the event loop once (waits for and handles events). Returns 0, or -1
- * if the loop failed. */
-int http_service(sd_http *h);
-
-/* Wakes http_service from another thread or a signal handler (only a write
- * to lws's wake-up pipe). */
-void http_wake(sd_http *h);
+/* The accepting side and its lws context, for kb_lws_serve (the service
+ * loop until a signal; the port bound is its ->port). Lives as long as h. */
+struct kb_lws *http_net(sd_http *h);
 
 /* Stops and joins the workers, closes every connection, destroys the
  * context and frees everything. NULL is a no-op. */

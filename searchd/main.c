@@ -4,24 +4,11 @@
 #include "config.h"
 #include "http.h"
 #include "kb_log.h"
+#include "kb_lws.h"
 #include "kb_util.h"
 
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
-
-static volatile sig_atomic_t stop;
-static sd_http *volatile server; /* for the signal handler */
-
-/* Only sets the flag and writes to lws's wake-up pipe. */
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-    sd_http *h = server;
-    if (h)
-        http_wake(h);
-}
 
 int main(int argc, char **argv)
 {
@@ -43,30 +30,9 @@ int main(int argc, char **argv)
         sd_config_fin(&cfg);
         return 1;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    server = h;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
-    int v6 = strchr(cfg.host, ':') != NULL;
-    printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", cfg.host, v6 ? "]" : "",
-           http_port(h));
-    fflush(stdout);
     kb_info("serving %s with %d worker threads", cfg.index, cfg.threads);
-
-    rc = 0;
-    while (!stop)
-        if (http_service(h)) {
-            kb_err("the service loop failed");
-            rc = 1;
-            break;
-        }
+    rc = kb_lws_serve(cfg.host, http_net(h));
     kb_info("shutting down");
-    server = NULL;
     http_free(h);
     sd_config_fin(&cfg);
     return rc;

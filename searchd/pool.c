@@ -11,7 +11,7 @@
 #include "kb_util.h"
 #include "kb_workq.h"
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 /* a worker refreshes its searcher when this long has passed since the last
@@ -23,14 +23,11 @@
 struct worker {
     sd_pool *pool;
     kb_searcher *searcher; /* owned, used only by this worker's thread */
-    pthread_t thread;
-    int started;
     int index;
 };
 
 struct sd_pool {
-    kb_workq *q;  /* submitted jobs (one queue) and done ones */
-    int stopped;  /* threads joined */
+    kb_workq *q;  /* submitted jobs (one queue) and done ones; the threads */
     kb_lexicon *lexicon;            /* owned; shared read-only by the searchers */
     struct worker *workers;         /* owned array */
     int nworkers;
@@ -47,23 +44,6 @@ void pool_job_free(struct sd_job *job)
     sd_request_fin(&job->req);
     sd_response_fin(&job->resp);
     free(job);
-}
-
-/* A list of jobs linked by next, built by kb_workq_take_done / _drain. */
-struct jlist {
-    struct sd_job *head, *tail;
-};
-
-static void jlist_add(void *arg, void *item)
-{
-    struct jlist *l = arg;
-    struct sd_job *job = item;
-    job->next = NULL;
-    if (l->tail)
-        l->tail->next = job;
-    else
-        l->head = job;
-    l->tail = job;
 }
 
 static void run_job(struct worker *w, struct sd_job *job)
@@ -134,13 +114,10 @@ int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
     svc_refresh(p->workers[0].searcher, p->cache); /* index metrics, cache revision */
     metrics_workers(p->nworkers);
 
-    for (int i = 0; i < p->nworkers; i++) {
-        struct worker *w = &p->workers[i];
-        if (kb_workq_thread(&w->thread, worker_main, w, err, errlen)) {
-            pool_free(p);
-            return -1;
-        }
-        w->started = 1;
+    if (kb_workq_spawn_all(p->q, worker_main, p->workers, sizeof *p->workers, p->nworkers, err,
+                           errlen)) {
+        pool_free(p);
+        return -1;
     }
     *out = p;
     return 0;
@@ -153,35 +130,27 @@ int pool_submit(sd_pool *p, struct sd_job *job)
 
 struct sd_job *pool_take_done(sd_pool *p)
 {
-    struct jlist l = {0};
-    kb_workq_take_done(p->q, jlist_add, &l);
-    return l.head;
+    return kb_workq_take_done_list(p->q, offsetof(struct sd_job, next));
 }
 
 struct sd_job *pool_stop(sd_pool *p)
 {
-    kb_workq_stop(p->q);
-    if (!p->stopped) {
-        for (int i = 0; i < p->nworkers; i++)
-            if (p->workers[i].started)
-                pthread_join(p->workers[i].thread, NULL);
-        p->stopped = 1;
-    }
-    struct jlist l = {0};
-    kb_workq_drain(p->q, jlist_add, &l);
-    return l.head;
+    kb_workq_join(p->q);
+    return kb_workq_drain_list(p->q, offsetof(struct sd_job, next));
+}
+
+static void job_drop(void *arg, void *job)
+{
+    (void)arg;
+    pool_job_free(job);
 }
 
 void pool_free(sd_pool *p)
 {
     if (!p)
         return;
-    struct sd_job *left = pool_stop(p);
-    while (left) {
-        struct sd_job *next = left->next;
-        pool_job_free(left);
-        left = next;
-    }
+    kb_workq_join(p->q);
+    kb_workq_drain(p->q, job_drop, NULL);
     for (int i = 0; i < p->nworkers; i++)
         kb_searcher_free(p->workers[i].searcher);
     free(p->workers);

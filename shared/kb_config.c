@@ -1,5 +1,6 @@
 /* kb_config: `key = value` files, the command line with the same keys,
- * ranged integers, listen addresses. */
+ * ranged integers, tokens, listen addresses, and the daemons' shared keys
+ * and loading order. */
 #include "kb_config.h"
 #include "kb_util.h"
 
@@ -207,4 +208,90 @@ int kb_config_args(int argc, char **argv, const char *const *keys, size_t nkeys,
     free(names);
     free(opts);
     return rc;
+}
+
+int kb_config_int_key(const char *key, const char *v, long lo, long hi, int *out, char *err,
+                      size_t errlen)
+{
+    long n;
+    if (kb_config_int(v, lo, hi, &n)) {
+        kb_seterr(err, errlen, "%s: \"%s\" is not a number %ld..%ld", key, v, lo, hi);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
+}
+
+int kb_config_token(const char *key, const char *v, size_t max, char **slot, char *err,
+                    size_t errlen)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len > max) {
+        kb_seterr(err, errlen, "%s: 1..%zu bytes", key, max);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (v[i] <= 0x20 || v[i] >= 0x7f) {
+            kb_seterr(err, errlen, "%s: only printable ASCII without spaces is allowed", key);
+            return -1;
+        }
+    free(*slot);
+    *slot = kb_xstrdup(v);
+    return 0;
+}
+
+int kb_config_daemon_set(const struct kb_config_daemon *d, const char *key, const char *v,
+                         char *err, size_t errlen)
+{
+    if (!*v) {
+        kb_seterr(err, errlen, "%s: empty value", key);
+        return -1;
+    }
+    int nrc = kb_net_config_set(d->net, key, v, err, errlen);
+    if (nrc <= 0)
+        return nrc;
+    if (strcmp(key, "index") == 0) {
+        free(*d->index);
+        *d->index = kb_xstrdup(v);
+    } else if (strcmp(key, "listen") == 0) {
+        char *host;
+        if (kb_config_listen(v, &host, d->port, err, errlen))
+            return -1;
+        free(*d->host);
+        *d->host = host;
+    } else if (strcmp(key, "www") == 0) {
+        if (!kb_config_is_dir(v)) {
+            kb_seterr(err, errlen, "www: \"%s\" is not a folder", v);
+            return -1;
+        }
+        free(*d->www);
+        *d->www = kb_xstrdup(v);
+        *d->www_explicit = 1;
+    } else if (strcmp(key, "log_level") == 0) {
+        if (kb_log_parse_level(v, d->level)) {
+            kb_seterr(err, errlen, "log_level: \"%s\" is not error, warn, info or debug", v);
+            return -1;
+        }
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
+int kb_config_daemon_load(const struct kb_config_daemon *d, int argc, char **argv,
+                          const char *const *keys, size_t nkeys, kb_config_set_cb set, void *ud,
+                          void (*usage)(FILE *), char *err, size_t errlen)
+{
+    /* the file keys but the connection caps' are flags too */
+    int rc = kb_config_args(argc, argv, keys, nkeys, nkeys - KB_NET_CONFIG_NKEYS, set, ud, err,
+                            errlen);
+    if (rc == 1)
+        usage(stdout);
+    if (rc)
+        return rc;
+    if (!*d->index) {
+        kb_seterr(err, errlen, "no index: give --index DIR or `index = DIR` (see --help)");
+        return -1;
+    }
+    return kb_net_config_check(d->net, err, errlen);
 }

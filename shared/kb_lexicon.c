@@ -86,6 +86,16 @@ size_t kb_lexicon_maxchars(const kb_lexicon *lx)
     return lx->maxchars;
 }
 
+int kb_lexicon_next(const kb_lexicon *lx, size_t *it, const char **word)
+{
+    for (; *it < lx->cap; (*it)++)
+        if (lx->slots[*it]) {
+            *word = lx->slots[(*it)++];
+            return 1;
+        }
+    return 0;
+}
+
 size_t kb_lexicon_size(const kb_lexicon *lx)
 {
     return lx->n;

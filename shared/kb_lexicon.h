@@ -32,6 +32,9 @@ int kb_lexicon_has(const kb_lexicon *lx, const char *word, size_t len);
 /* The longest word in characters (code points). */
 size_t kb_lexicon_maxchars(const kb_lexicon *lx);
 size_t kb_lexicon_size(const kb_lexicon *lx);
+/* Iteration over the words: start with *it = 0; returns 1 with *word set
+ * (owned by the lexicon, NUL-terminated), or 0 at the end. */
+int kb_lexicon_next(const kb_lexicon *lx, size_t *it, const char **word);
 
 /* A hash of the built-in word list: part of the index schema id, since the
  * lexicon decides how text is tokenized. */

@@ -147,19 +147,7 @@ int kb_net_config_set(struct kb_net_config *c, const char *key, const char *v, c
             return -1;
         }
     } else if (strcmp(key, "metrics_token") == 0) {
-        size_t len = strlen(v);
-        if (len == 0 || len > KB_NET_MAX_TOKEN) {
-            kb_seterr(err, errlen, "metrics_token: 1..%d bytes", KB_NET_MAX_TOKEN);
-            return -1;
-        }
-        for (size_t i = 0; i < len; i++)
-            if (v[i] <= 0x20 || v[i] >= 0x7f) {
-                kb_seterr(err, errlen,
-                          "metrics_token: only printable ASCII without spaces is allowed");
-                return -1;
-            }
-        free(c->metrics_token);
-        c->metrics_token = kb_xstrdup(v);
+        return kb_config_token(key, v, KB_NET_MAX_TOKEN, &c->metrics_token, err, errlen);
     } else {
         return 1;
     }

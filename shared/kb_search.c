@@ -66,6 +66,8 @@ int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, 
 {
     *out = NULL;
     kb_searcher *s = kb_xcalloc(1, sizeof *s);
+    s->lx = lx;
+    kbs_typo_init();
     if (kb_analyzer_new(lx, &s->an, err, errlen) < 0) {
         kb_searcher_free(s);
         return KB_SEARCH_EINTERNAL;
@@ -87,6 +89,7 @@ void kb_searcher_free(kb_searcher *s)
     if (!s)
         return;
     kbs_titles_free(s);
+    kbs_sound_map_free(s);
     kbx_db_free(s->db);
     kb_analyzer_free(s->an);
     free(s);

@@ -87,7 +87,15 @@ struct kb_search_req {
     size_t snippet_bytes;     /* 0 means 240 */
     int no_facets;            /* skip facet counting */
     int no_suggestion;        /* skip the spelling suggestion */
+    double min_confidence;    /* no_good_match below this; 0 means
+                                 KB_SEARCH_MIN_CONFIDENCE */
 };
+
+/* The default confidence under which the best hit is "no good match": the
+ * point where, on the judged and out-of-scope sets of tests/eval/, most
+ * out-of-scope questions fall below and almost no answerable one does
+ * (tests/eval/RESULTS.md). */
+#define KB_SEARCH_MIN_CONFIDENCE 0.25
 
 struct kb_hit {
     char *id;
@@ -95,6 +103,8 @@ struct kb_hit {
     char *title;
     double score;      /* BM25 weight */
     int percent;
+    double confidence; /* in [0, 1]: calibrated so that about that share of
+                          hits with it are the answer (kb_search_rank.c) */
     char *snippet;     /* HTML-escaped text, matches in <mark>...</mark> */
     char *category;    /* articles; NULL otherwise */
     char *updated;
@@ -128,6 +138,8 @@ struct kb_search_res {
     struct kb_facets category; /* full category paths */
     struct kb_facets standard; /* slugs */
     char *suggestion;          /* a corrected query, or NULL */
+    int no_good_match;         /* no hit, or the best hit's confidence is
+                                  below the request's min_confidence */
     char *corrected;           /* when the query matched nothing and the
                                   suggestion did, the hits are for this query
                                   (equal to suggestion); NULL otherwise */
@@ -141,6 +153,9 @@ struct kb_search_res {
 int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_search_res *res,
                   char *err, size_t errlen);
 void kb_search_res_fin(struct kb_search_res *res);
+/* Frees the hits after the first n (keeps them all when there are n or
+ * fewer). */
+void kb_search_res_keep(struct kb_search_res *res, size_t n);
 
 /* A stored document, for a caller allowed to see it. Everything is owned by
  * the struct, freed by kb_search_doc_fin, and stays valid until then (it

@@ -32,6 +32,8 @@ struct title_entry {
 struct kb_searcher {
     kbx_db *db;
     kb_analyzer *an;
+    const kb_lexicon *lx; /* the analyzer's (borrowed) */
+    kb_map *sound;        /* lexicon words by sound key (kb_search_typo.c), built on first use */
     uint64_t rev;
     uint32_t doccount;
     uint32_t public_docs; /* documents with visibility public */
@@ -112,6 +114,21 @@ struct build {
 int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
                     size_t nqlen, struct build *b, kbx_query **out, char *err, size_t errlen);
 void kbs_build_fin(struct build *b);
+
+/* ---- typo correction (kb_search_typo.c) ------------------------------------------- */
+
+/* nq with each unknown Latin word of b (not an English word) replaced by
+ * its visible spelling correction; NULL when nothing changed. Caller frees. */
+char *kbs_spell(struct build *b, const char *nq);
+/* Loads the English word list once per process (kb_searcher_new calls it,
+ * so that no query pays for it). */
+void kbs_typo_init(void);
+/* Frees s's sound-key map (kb_searcher_free calls it). */
+void kbs_sound_map_free(kb_searcher *s);
+/* nq with Chinese characters replaced by sound-alikes that make domain
+ * words the caller's documents hold; NULL when nothing changed. *sure is
+ * set when every fixed word has three or more characters. Caller frees. */
+char *kbs_sound_alike(kb_searcher *s, const char *nq, int internal, int *sure);
 
 /* ---- snippets (kb_search_snippet.c) ------------------------------------------ */
 

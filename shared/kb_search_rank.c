@@ -4,13 +4,15 @@
  * (the plain query for the total, the facets and the best candidates; the
  * title and proximity boosts over those candidates only), re-ranks
  * standard sections below their own matching sub-clauses, fills the hits
- * (snippets from kb_search_snippet.c) and, when little matched, offers a
- * spelling correction the caller may see, and searches with it when the
- * query matched nothing. */
+ * (snippets from kb_search_snippet.c) and offers a spelling correction
+ * (kb_search_typo.c): a Chinese sound-alike fix whenever one is found, an
+ * English one when little matched; it searches with the correction when
+ * the query matched nothing, or at once for a "sure" Chinese fix. */
 #include "kb_search_int.h"
 #include "kb_clock.h"
 #include "kb_schema.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +35,14 @@ static void facets_fin(struct kb_facets *f)
     free(f->v);
     f->v = NULL;
     f->n = 0;
+}
+
+void kb_search_res_keep(struct kb_search_res *res, size_t n)
+{
+    for (size_t i = n; i < res->nhits; i++)
+        hit_fin(&res->hits[i]);
+    if (n < res->nhits)
+        res->nhits = n;
 }
 
 void kb_search_res_fin(struct kb_search_res *r)
@@ -83,41 +93,32 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
     }
 }
 
-/* ---- spelling --------------------------------------------------------------------- */
+/* ---- confidence ------------------------------------------------------------------- */
 
-/* Replaces each unknown word of the normalised query that has a spelling
- * correction. Returns a new string (caller frees) or NULL if none. */
-static char *spell(struct build *b, const char *nq)
+/* A logistic model of "this hit is the answer" over the hit's final score
+ * (ln(1 + score)), its score relative to the first hit's, and whether it is
+ * the first hit, fitted by tests/eval/calibrate.py on the judged queries
+ * of tests/eval/queries.tsv (grade 2 = right) and the out-of-scope
+ * questions of tests/eval/out_of_scope.tsv (nothing right); the table of
+ * confidence against the share right is in tests/eval/RESULTS.md. Scores
+ * depend on the index's statistics: refit when the corpus changes much. */
+#define CONF_BIAS -12.122
+#define CONF_LOGSCORE 1.818
+#define CONF_RELATIVE 5.667
+#define CONF_FIRST 1.417
+
+static void set_confidence(const struct kb_search_req *req, struct kb_search_res *res)
 {
-    struct kb_buf out;
-    kb_buf_init(&out);
-    kb_buf_adds(&out, nq);
-    int changed = 0;
-    for (size_t i = 0; i < b->unknown.n; i++) {
-        const struct tok *t = &b->unknown.v[i];
-        char *fix = NULL;
-        unsigned dist = (t->flags & KB_TOKF_CJK) ? 1 : (t->len > 6 ? 2 : 1);
-        if ((fix = kbs_visible_spelling(b->s, t->term, dist, b->internal)) &&
-            strcmp(fix, t->term) != 0) {
-            char *at = strstr(out.data, t->term);
-            if (at) {
-                struct kb_buf nb;
-                kb_buf_init(&nb);
-                kb_buf_add(&nb, out.data, (size_t)(at - out.data));
-                kb_buf_adds(&nb, fix);
-                kb_buf_adds(&nb, at + t->len);
-                kb_buf_fin(&out);
-                out = nb;
-                changed = 1;
-            }
-        }
-        free(fix);
+    double top = res->nhits ? res->hits[0].score : 0;
+    for (size_t i = 0; i < res->nhits; i++) {
+        struct kb_hit *h = &res->hits[i];
+        double z = CONF_BIAS + CONF_LOGSCORE * log1p(h->score > 0 ? h->score : 0) +
+                   CONF_RELATIVE * (top > 0 ? h->score / top : 0) +
+                   (i == 0 && req->offset == 0 ? CONF_FIRST : 0);
+        h->confidence = 1.0 / (1.0 + exp(-z));
     }
-    if (!changed) {
-        kb_buf_fin(&out);
-        return NULL;
-    }
-    return kb_buf_take(&out);
+    double min = req->min_confidence > 0 ? req->min_confidence : KB_SEARCH_MIN_CONFIDENCE;
+    res->no_good_match = res->nhits == 0 || res->hits[0].confidence < min;
 }
 
 /* ---- running a search ---------------------------------------------------------------- */
@@ -399,26 +400,31 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         return rc == KB_AN_EINPUT ? KB_SEARCH_EINPUT : KB_SEARCH_EINTERNAL;
     struct build b;
     rc = run_once(s, req, nq, nqlen, res, &b, err, errlen);
-    if (rc == 0 && !req->no_suggestion && res->total < 3 && b.unknown.n) {
-        res->suggestion = spell(&b, nq);
-        if (res->suggestion && res->total == 0) {
+    if (rc == 0 && !req->no_suggestion) {
+        int sure = 0;
+        char *fix = kbs_sound_alike(s, nq, req->internal, &sure);
+        if (!fix && res->total < 3 && b.unknown.n)
+            fix = kbs_spell(&b, nq);
+        else if (fix && res->total >= 3 && !sure) {
+            res->suggestion = fix; /* offered, not applied: the query found enough */
+            fix = NULL;
+        }
+        if (fix && (res->total == 0 || sure)) {
             struct kb_search_res again;
             struct build b2;
             memset(&again, 0, sizeof again);
-            if (run_once(s, req, res->suggestion, strlen(res->suggestion), &again, &b2, NULL,
-                         0) == 0 &&
+            if (run_once(s, req, fix, strlen(fix), &again, &b2, NULL, 0) == 0 &&
                 again.total > 0) {
-                char *sugg = res->suggestion;
-                res->suggestion = NULL;
                 kb_search_res_fin(res);
                 *res = again;
-                res->suggestion = sugg;
-                res->corrected = kb_xstrdup(sugg);
+                res->corrected = kb_xstrdup(fix);
             } else {
                 kb_search_res_fin(&again);
             }
             kbs_build_fin(&b2);
         }
+        if (fix)
+            res->suggestion = fix;
     }
     kbs_build_fin(&b);
     free(nq);
@@ -426,6 +432,7 @@ int kb_search_run(kb_searcher *s, const struct kb_search_req *req, struct kb_sea
         kb_search_res_fin(res);
         return rc;
     }
+    set_confidence(req, res);
     res->took_ms = kb_clock_ms() - t0;
     return 0;
 }

@@ -32,6 +32,9 @@ struct kb_workq {
     size_t max;
     struct list done;
     int stopping;
+    pthread_t *threads; /* started by kb_workq_spawn, nthreads of them */
+    int nthreads;
+    int joined;
 };
 
 static void list_add(struct list *l, struct node *n)
@@ -88,6 +91,8 @@ void kb_workq_free(kb_workq *q)
 {
     if (!q)
         return;
+    kb_workq_join(q);
+    free(q->threads);
     for (int i = 0; i < q->nq; i++) {
         list_free(&q->q[i].l);
         pthread_cond_destroy(&q->q[i].cv);
@@ -209,4 +214,64 @@ int kb_workq_thread(pthread_t *t, void *(*fn)(void *), void *arg, char *err, siz
         return -1;
     }
     return 0;
+}
+
+int kb_workq_spawn(kb_workq *q, void *(*fn)(void *), void *arg, char *err, size_t errlen)
+{
+    pthread_t t;
+    if (kb_workq_thread(&t, fn, arg, err, errlen))
+        return -1;
+    q->threads = kb_xrealloc(q->threads, (size_t)(q->nthreads + 1) * sizeof *q->threads);
+    q->threads[q->nthreads++] = t;
+    return 0;
+}
+
+int kb_workq_spawn_all(kb_workq *q, void *(*fn)(void *), void *workers, size_t size, int n,
+                       char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (kb_workq_spawn(q, fn, (char *)workers + (size_t)i * size, err, errlen))
+            return -1;
+    return 0;
+}
+
+void kb_workq_join(kb_workq *q)
+{
+    kb_workq_stop(q);
+    if (q->joined)
+        return;
+    for (int i = 0; i < q->nthreads; i++)
+        pthread_join(q->threads[i], NULL);
+    q->joined = 1;
+}
+
+/* A list of items linked through the pointer at byte offset off in each. */
+struct chain {
+    void *head, *tail;
+    size_t off;
+};
+
+static void chain_add(void *arg, void *item)
+{
+    struct chain *c = arg;
+    memset((char *)item + c->off, 0, sizeof(void *));
+    if (c->tail)
+        memcpy((char *)c->tail + c->off, &item, sizeof item);
+    else
+        c->head = item;
+    c->tail = item;
+}
+
+void *kb_workq_take_done_list(kb_workq *q, size_t next_off)
+{
+    struct chain c = {NULL, NULL, next_off};
+    kb_workq_take_done(q, chain_add, &c);
+    return c.head;
+}
+
+void *kb_workq_drain_list(kb_workq *q, size_t next_off)
+{
+    struct chain c = {NULL, NULL, next_off};
+    kb_workq_drain(q, chain_add, &c);
+    return c.head;
 }

@@ -20,9 +20,10 @@ typedef struct kb_workq kb_workq;
  * with kb_workq_free. */
 kb_workq *kb_workq_new(int nqueues, size_t max);
 
-/* Frees the queue and its nodes, not the items (take them back with
- * kb_workq_drain first; those left are forgotten). No thread may still use
- * it. NULL is a no-op. */
+/* Stops the queue and joins the threads kb_workq_spawn started
+ * (kb_workq_join), then frees the queue and its nodes, not the items (take
+ * them back with kb_workq_drain first; those left are forgotten). No other
+ * thread may still use it. NULL is a no-op. */
 void kb_workq_free(kb_workq *q);
 
 /* Appends item to queue `queue` and wakes one of its waiters. Returns 0, or
@@ -56,5 +57,26 @@ size_t kb_workq_drain(kb_workq *q, void (*fn)(void *arg, void *item), void *arg)
  * blocked (the main thread handles the first two). Returns 0, or -1 with a
  * message in err. */
 int kb_workq_thread(pthread_t *t, void *(*fn)(void *), void *arg, char *err, size_t errlen);
+
+/* A worker of the queue: starts fn(arg) as kb_workq_thread does and keeps
+ * the thread for kb_workq_join. Returns 0, or -1 with a message in err
+ * (the threads started before stay running until kb_workq_join). */
+int kb_workq_spawn(kb_workq *q, void *(*fn)(void *), void *arg, char *err, size_t errlen);
+
+/* kb_workq_spawn for each of n workers: fn(&workers[i]), the array's
+ * elements being size bytes each. Returns 0, or -1 with a message in err. */
+int kb_workq_spawn_all(kb_workq *q, void *(*fn)(void *), void *workers, size_t size, int n,
+                       char *err, size_t errlen);
+
+/* kb_workq_stop, then waits for every thread kb_workq_spawn started (the
+ * first call; later ones only stop). */
+void kb_workq_join(kb_workq *q);
+
+/* kb_workq_take_done / kb_workq_drain for items that link themselves: the
+ * items, in the same order, chained through the pointer at byte offset
+ * next_off in each (offsetof(struct job, next)); the last one's is NULL.
+ * Returns the first, or NULL when none. The caller owns them. */
+void *kb_workq_take_done_list(kb_workq *q, size_t next_off);
+void *kb_workq_drain_list(kb_workq *q, size_t next_off);
 
 #endif

@@ -13,6 +13,11 @@
  * - messages are resent with the same client id until acknowledged (the
  *   server stores a client id once).
  *
+ * A suggestion's whole document opens in a reader inside the chat (a modal
+ * <dialog>, the `doc` request), with the reader's feedback (helpful / not
+ * helpful / out of date, an optional comment: `kb_feedback`), before the
+ * chat's own "did this help".
+ *
  * Safety: text from the server is always inserted as text (see common.js). */
 'use strict';
 
@@ -110,6 +115,8 @@
       case 'ack': onAck(f); break;
       case 'suggestions': onSuggestions(f); break;
       case 'feedback_ack': onFeedbackAck(f); break;
+      case 'doc': onReaderDoc(f); break;
+      case 'kb_feedback_ack': onReaderFeedbackAck(f); break;
       case 'ticket': updateTicket(f, false); break;
       case 'resolved': onResolved(f); break;
       case 'typing': if (f.from === 'agent') showTyping(f.active !== false); break;
@@ -210,8 +217,10 @@
     for (const e of st.log) if (e.t === 'sugg' && e.conv === st.conv) for (const it of e.items) shown.add(it.id);
     const fresh = items.filter((it) => !shown.has(it.id));
     const repeated = items.length - fresh.length;
-    add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {} });
+    const noGood = f.no_good_match === true && !items.length;
+    add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {}, noGood });
     if (fresh.length) announce(`为您找到 ${fresh.length} 条${repeated ? '新的' : ''}可能有用的解决办法`);
+    else if (noGood) announce('知识库里没有能解决这个问题的内容，可以直接转人工');
     else if (!repeated) announce('没有找到相关的解决办法');
   }
 
@@ -327,6 +336,7 @@
 
   function onError(f) {
     const id = typeof f.id === 'string' ? f.id : '';
+    if (readerError(id, f)) return;
     const mine = id && st.log.find((e) => e.t === 'me' && e.id === id);
     if (mine) {
       if (f.code === 'db_unavailable' || f.code === 'overloaded' || f.code === 'rate_limited') {
@@ -511,6 +521,14 @@
       return el('li', { class: 'sys', 'data-testid': 'suggestions', 'data-count': '0' },
         el('span', { class: 'sys-text' }, '没有新的建议，上面的解决办法仍可参考。'));
     }
+    if (!e.items.length && e.noGood) {
+      /* the search found nothing that fits well: say so, offer a person at once */
+      const canEscalate = !ended && st.convStatus === 'open' && !st.ticket;
+      return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0', 'data-no-good-match': 'true' },
+        el('p', { class: 'group-title' }, '知识库里没有找到能解决这个问题的内容'),
+        el('p', { class: 'muted' }, '与其给您不相关的建议，不如直接交给客服处理。'),
+        canEscalate ? el('button', { type: 'button', class: 'btn', 'data-testid': 'no-match-escalate', onclick: () => showEscalate(true) }, '直接转人工') : null);
+    }
     if (!e.items.length) {
       return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0' },
         el('p', { class: 'group-title' }, '暂时没有找到相关的解决办法'),
@@ -575,6 +593,7 @@
     } else {
       actions.append(el('a', { href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-open' }, '查看全文'));
     }
+    actions.append(el('button', { type: 'button', class: 'btn-link', 'data-testid': 'suggestion-read', 'aria-haspopup': 'dialog', onclick: () => openReader(it) }, '阅读全文'));
     actions.append(el('span', { class: 'sep' }));
     if (o.verdict === 'yes') actions.append(el('span', { class: 'verdict yes', 'data-testid': 'verdict' }, '✓ 您认为有帮助'));
     else if (o.verdict === 'no') actions.append(el('span', { class: 'verdict', 'data-testid': 'verdict' }, '您认为没帮助'));
@@ -586,6 +605,154 @@
     }
     li.append(actions);
     return li;
+  }
+
+  /* ---------- the whole document, read inside the chat ---------- */
+
+  const VERDICTS = [['helpful', '有帮助', 'reader-helpful'], ['not_helpful', '没帮助', 'reader-not-helpful'], ['out_of_date', '内容已过时', 'reader-out-of-date']];
+  const VERDICT_DONE = { helpful: '有帮助', not_helpful: '没帮助', out_of_date: '内容已过时' };
+  const COMMENT_MAX = 2000;
+  /* the reader's state: the item, the doc request and the feedback sent */
+  const reader = { dialog: null, it: null, docId: '', doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' };
+
+  function openReader(it) {
+    Object.assign(reader, { it, doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' });
+    reader.docId = `doc:${K.clientId()}`;
+    if (!send({ type: 'doc', id: reader.docId, item: it.id })) reader.error = '连接中断，请稍后再试';
+    if (!reader.dialog) {
+      reader.dialog = el('dialog', { class: 'reader', 'data-testid': 'reader', 'aria-labelledby': 'reader-title' });
+      reader.dialog.addEventListener('close', () => { reader.docId = ''; });
+      document.body.append(reader.dialog);
+    }
+    renderReader();
+    if (!reader.dialog.open) reader.dialog.showModal();
+  }
+
+  function onReaderDoc(f) {
+    if (!reader.docId || f.id !== reader.docId || !f.doc || typeof f.doc !== 'object') return;
+    reader.doc = f.doc;
+    renderReader();
+  }
+
+  function onReaderFeedbackAck(f) {
+    if (!reader.fbId || f.id !== reader.fbId) return;
+    reader.sent = f.verdict;
+    reader.fbId = '';
+    renderReader();
+  }
+
+  /* An error frame answering the reader's doc or kb_feedback: shown in it. */
+  function readerError(id, f) {
+    if (!id || (id !== reader.docId && id !== reader.fbId)) return false;
+    if (id === reader.docId) reader.error = K.errorText(f);
+    else { reader.fbError = K.errorText(f); reader.fbId = ''; reader.verdict = ''; }
+    renderReader();
+    return true;
+  }
+
+  function sendReaderFeedback(verdict) {
+    const area = reader.dialog.querySelector('[data-testid=reader-comment]');
+    reader.comment = area ? area.value : '';
+    if (Array.from(reader.comment).length > COMMENT_MAX) {
+      reader.fbError = `意见最多 ${COMMENT_MAX} 个字`;
+      renderReader();
+      return;
+    }
+    reader.fbError = '';
+    reader.verdict = verdict;
+    reader.fbId = `kbfb:${K.clientId()}`;
+    const f = { type: 'kb_feedback', id: reader.fbId, item: reader.it.id, verdict };
+    if (reader.comment.trim()) f.comment = reader.comment;
+    if (!send(f)) { reader.fbId = ''; reader.verdict = ''; reader.fbError = '连接中断，请稍后再试'; }
+    renderReader();
+  }
+
+  /* Markdown-ish text as elements, every piece of it as text: headings,
+   * fenced code, list items and paragraphs; emphasis and backticks dropped. */
+  function mdNodes(text) {
+    const out = [];
+    let para = [], list = null, code = null;
+    const inline = (l) => l.replace(/\*\*|`/g, '');
+    const flush = () => {
+      if (para.length) out.push(el('p', null, inline(para.join('\n'))));
+      para = [];
+      list = null;
+    };
+    for (const raw of String(text || '').replace(/\r\n?/g, '\n').split('\n')) {
+      if (code) {
+        if (/^\s*(`{3,}|~{3,})/.test(raw)) { out.push(el('pre', null, code.join('\n'))); code = null; } else code.push(raw);
+        continue;
+      }
+      if (/^\s*(`{3,}|~{3,})/.test(raw)) { flush(); code = []; continue; }
+      const l = raw.trim();
+      if (!l) { flush(); continue; }
+      const h = /^(#{1,6})\s+(.*)$/.exec(l);
+      if (h) { flush(); out.push(el('h4', null, inline(h[2]))); continue; }
+      const li = /^([-*+]|\d{1,3}[.)])\s+(.*)$/.exec(l);
+      if (li) {
+        const ordered = /\d/.test(li[1]);
+        if (para.length) { out.push(el('p', null, inline(para.join('\n')))); para = []; }
+        if (!list || (list.tagName === 'OL') !== ordered) { list = el(ordered ? 'ol' : 'ul'); out.push(list); }
+        list.append(el('li', null, inline(li[2])));
+        continue;
+      }
+      if (list && /^\s/.test(raw)) { list.lastChild.append('\n' + inline(l)); continue; }
+      list = null;
+      para.push(l);
+    }
+    if (code) out.push(el('pre', null, code.join('\n')));
+    flush();
+    return out;
+  }
+
+  const READER_SECTIONS = [['symptom', '现象'], ['cause', '原因'], ['workaround', '临时解决方案'], ['resolution', '解决方案'], ['body', '']];
+
+  function renderReader() {
+    const d = reader.dialog;
+    if (!d) return;
+    const it = reader.it;
+    const doc = reader.doc;
+    const kind = K.KINDS.includes((doc && doc.kind) || it.kind) ? ((doc && doc.kind) || it.kind) : 'article';
+    let main;
+    if (reader.error) main = el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-error' }, `无法打开全文：${reader.error}`);
+    else if (!doc) main = el('p', { class: 'muted', 'aria-busy': 'true' }, '正在读取全文…');
+    else {
+      const meta = [];
+      if (doc.category) meta.push(['分类', String(doc.category).split('/').join(' / ')]);
+      if (doc.product) meta.push(['适用', doc.product]);
+      if (doc.service) meta.push(['影响服务', doc.service]);
+      if (doc.status) meta.push(['状态', K.KE_STATUS_LABEL[doc.status] || doc.status]);
+      if (doc.updated) meta.push(['更新日期', doc.updated]);
+      const secs = READER_SECTIONS.filter(([k]) => typeof doc[k] === 'string' && doc[k].trim())
+        .map(([k, h]) => el('section', { class: `reader-sec reader-${k}`, 'data-testid': `reader-${k}` },
+          h ? el('h3', null, h) : null, mdNodes(doc[k])));
+      main = el('div', { class: 'reader-doc', 'data-testid': 'reader-doc', 'data-id': doc.id || it.id },
+        meta.length ? el('p', { class: 'muted' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+        secs.length ? secs : el('p', { class: 'muted' }, '（全文为空）'));
+    }
+    let fb;
+    if (reader.sent) {
+      fb = el('p', { class: 'verdict yes', role: 'status', 'data-testid': 'reader-feedback-done' }, `已提交反馈：${VERDICT_DONE[reader.sent] || reader.sent}，谢谢！`);
+    } else {
+      const area = el('textarea', { id: 'reader-comment', rows: 3, maxlength: COMMENT_MAX, 'data-testid': 'reader-comment', placeholder: '补充意见（可选，最多 2000 字）', disabled: !!reader.fbId, oninput: (e) => { reader.comment = e.target.value; } });
+      area.value = reader.comment;
+      fb = el('div', { class: 'reader-fb' },
+        el('label', { for: 'reader-comment' }, '这篇内容对您有帮助吗？'),
+        area,
+        el('div', { class: 'card-actions' }, VERDICTS.map(([v, label, testid]) => el('button', {
+          type: 'button', class: 'btn btn-sm', 'data-testid': testid, disabled: !doc || !!reader.fbId,
+          'aria-pressed': String(reader.verdict === v), onclick: () => sendReaderFeedback(v),
+        }, label)), reader.fbId ? el('span', { class: 'verdict' }, '正在提交…') : null),
+        reader.fbError ? el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-feedback-error' }, reader.fbError) : null);
+    }
+    K.fill(d,
+      el('div', { class: 'reader-head' },
+        el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
+        el('h2', { id: 'reader-title', 'data-testid': 'reader-title' }, (doc && doc.title) || it.title || it.id),
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'reader-close', onclick: () => d.close() }, '返回对话')),
+      el('div', { class: 'reader-main' }, main),
+      fb,
+      el('p', { class: 'muted' }, '看完后可回到对话，在建议下方告诉我们问题是否已解决。'));
   }
 
   function renderResolution(e) {

@@ -16,6 +16,14 @@
  *                    (one transition table), extra roles (reviewer)
  *   store_workspace.h teams, roles, the ticket list and search, edits,
  *                    internal notes, transfers, merges
+ *   store_problem.h  problem records, linked incidents, the known error
+ *                    drafted from a problem (one transition table)
+ *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
+ *                    and reader feedback
+ *   store_ci.h       configuration items, their relations and what refers
+ *                    to them (tickets, problems, knowledge)
+ *   store_audit.h    the hash-chained data-access audit log
+ *   store_report.h   the key indicators over a period, from event rows
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -33,5 +41,10 @@
 #include "store_ticket.h"
 #include "store_knowledge.h"
 #include "store_workspace.h"
+#include "store_problem.h"
+#include "store_kuse.h"
+#include "store_ci.h"
+#include "store_audit.h"
+#include "store_report.h"
 
 #endif

@@ -238,26 +238,36 @@ int store_message_add(struct store *s, int64_t conv, int64_t sender_id, const ch
     return store_message_post(s, conv, sender_id, client_id, body, seq, duplicate, NULL);
 }
 
+/* Inside the running operation: the rows of sql about conversation conv
+ * ($1; $2: *arg when arg is not NULL) once viewer (0: anybody) may see it.
+ * Returns the result (caller clears), or NULL with *rc set. */
+static PGresult *conv_rows(struct store *s, int64_t conv, int64_t viewer, const int *arg,
+                           const char *sql, int *rc)
+{
+    struct store_conversation c;
+    *rc = st_conv_read(s, conv, viewer ? viewer : -1, 0, &c);
+    if (*rc)
+        return NULL;
+    struct params p = {0};
+    p_i64(&p, conv);
+    if (arg)
+        p_i64(&p, *arg);
+    return st_run(s, rc, sql, &p);
+}
+
 int store_messages_since(struct store *s, int64_t conv, int64_t viewer_id, int after_seq,
                          store_message_cb cb, void *arg)
 {
-    struct store_conversation c;
     PGresult *r = NULL;
     int rc = st_single(s, "messages_since");
     if (rc)
         return rc;
-    rc = st_conv_read(s, conv, viewer_id ? viewer_id : -1, 0, &c);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, conv);
-        p_i64(&p, after_seq);
-        r = st_run(s, &rc,
-                   "SELECT m.seq, m.sender_id, m.sender_role, p.name, m.client_id, m.body, "
-                   EPOCH("m.created_at")
-                   " FROM messages m JOIN people p ON p.id = m.sender_id"
-                   " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq",
-                   &p);
-    }
+    r = conv_rows(s, conv, viewer_id, &after_seq,
+                  "SELECT m.seq, m.sender_id, m.sender_role, p.name, m.client_id, m.body, "
+                  EPOCH("m.created_at")
+                  " FROM messages m JOIN people p ON p.id = m.sender_id"
+                  " WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq",
+                  &rc);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_message m = {
             .conversation_id = conv,
@@ -284,19 +294,17 @@ int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, cons
     if (rc)
         return rc;
     struct params p = {0};
-    int rows = 0;
     p_i64(&p, conv);
     p_str(&p, doc_id);
     p_str(&p, kind);
     p_str(&p, title);
-    rc = st_exec(s,
-                 "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
-                 " SELECT id, $2, $3, $4 FROM conversations WHERE id = $1"
-                 " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
-                 " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
-                 &p, &rows);
-    if (rc == 0 && rows == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no conversation %lld", (long long)conv);
+    rc = st_exec_found(
+        s,
+        "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
+        " SELECT id, $2, $3, $4 FROM conversations WHERE id = $1"
+        " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
+        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
+        &p, "no conversation %lld", (long long)conv);
     return st_finish(s, rc);
 }
 
@@ -321,16 +329,22 @@ int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *c
     int rows = 0;
     p_i64(&p, conv);
     p_str(&p, js);
-    /* one statement is one transaction: all of them or none */
+    /* one statement is one transaction: all of them or none, with a
+     * "shown" use of each (knowledge_use, store_kuse.h) */
     PGresult *r = st_run(
         s, &rc,
-        "INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind, title)"
+        "WITH g AS (INSERT INTO conversation_suggestions (conversation_id, doc_id, doc_kind,"
+        " title)"
         " SELECT DISTINCT ON (x.id) c.id, x.id, x.kind, x.title"
         " FROM conversations c,"
         "  jsonb_to_recordset($2::jsonb) AS x(id text, kind text, title text)"
         " WHERE c.id = $1 ORDER BY x.id"
         " ON CONFLICT (conversation_id, doc_id) DO UPDATE"
-        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()",
+        " SET doc_kind = EXCLUDED.doc_kind, title = EXCLUDED.title, shown_at = now()"
+        " RETURNING conversation_id, doc_id)"
+        " INSERT INTO knowledge_use (doc_id, kind, person_id, conversation_id)"
+        " SELECT g.doc_id, 'shown', c.requester_id, c.id"
+        " FROM g JOIN conversations c ON c.id = g.conversation_id",
         &p);
     if (r) {
         rows = atoi(PQcmdTuples(r));
@@ -345,21 +359,15 @@ int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *c
 int store_suggestions(struct store *s, int64_t conv, int64_t viewer_id, store_suggestion_cb cb,
                       void *arg)
 {
-    struct store_conversation c;
     PGresult *r = NULL;
     int rc = st_begin(s, "suggestions");
     if (rc)
         return rc;
-    rc = st_conv_read(s, conv, viewer_id ? viewer_id : -1, 0, &c);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, conv);
-        r = st_run(s, &rc,
-                   "SELECT doc_id, doc_kind, title, " EPOCH("shown_at") ", helpful"
-                   " FROM conversation_suggestions WHERE conversation_id = $1"
-                   " ORDER BY shown_at, doc_id",
-                   &p);
-    }
+    r = conv_rows(s, conv, viewer_id, NULL,
+                  "SELECT doc_id, doc_kind, title, " EPOCH("shown_at") ", helpful"
+                  " FROM conversation_suggestions WHERE conversation_id = $1"
+                  " ORDER BY shown_at, doc_id",
+                  &rc);
     rc = st_finish(s, rc);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_suggestion sg = {
@@ -393,16 +401,13 @@ int store_feedback(struct store *s, int64_t conv, int64_t requester_id, const ch
         rc = st_seterr(s, STORE_EINVALID, "conversation %lld is %s", (long long)conv, c.status);
     if (rc == 0) {
         struct params p = {0};
-        int rows = 0;
         p_i64(&p, conv);
         p_str(&p, doc_id);
         p_bool(&p, helpful);
-        rc = st_exec(s,
-                     "UPDATE conversation_suggestions SET helpful = $3"
-                     " WHERE conversation_id = $1 AND doc_id = $2",
-                     &p, &rows);
-        if (rc == 0 && rows == 0)
-            rc = st_seterr(s, STORE_ENOTFOUND, "%s was not suggested in conversation %lld",
+        rc = st_exec_found(s,
+                           "UPDATE conversation_suggestions SET helpful = $3"
+                           " WHERE conversation_id = $1 AND doc_id = $2",
+                           &p, "%s was not suggested in conversation %lld",
                            doc_id ? doc_id : "(null)", (long long)conv);
     }
     if (rc == 0 && helpful && strcmp(c.status, "open") == 0) {
@@ -414,6 +419,9 @@ int store_feedback(struct store *s, int64_t conv, int64_t requester_id, const ch
                      "           updated_at = now() WHERE id = $1)"
                      " INSERT INTO deflections (conversation_id, doc_id) VALUES ($1, $2)",
                      &p, NULL);
+        /* every document suggested in it counts a self-solved use */
+        if (rc == 0)
+            rc = st_kuse_self_solved(s, conv, requester_id);
         self_solved = rc == 0;
     } else if (rc == 0 && helpful) {
         rc = st_ticket_link_conversation(s, conv, doc_id, "helpful", requester_id);

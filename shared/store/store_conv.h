@@ -95,8 +95,10 @@ int store_suggestion_add(struct store *s, int64_t conv, const char *doc_id, cons
  * for one, in one statement (one commit). The arrays are the documents'
  * ids, kinds and titles (a NULL title: the id); a document listed twice
  * counts once. n == 0 does nothing. A duplicate is not a conflict: it
- * updates the title and time. Returns 0, STORE_ENOTFOUND (no such
- * conversation), STORE_EINVALID or STORE_EDB. */
+ * updates the title and time. Each document also gets a "shown" row in
+ * knowledge_use (store_kuse.h) by the conversation's requester, in the same
+ * statement. Returns 0, STORE_ENOTFOUND (no such conversation),
+ * STORE_EINVALID or STORE_EDB. */
 int store_suggestions_add(struct store *s, int64_t conv, size_t n, const char *const *doc_ids,
                           const char *const *kinds, const char *const *titles);
 
@@ -119,7 +121,8 @@ int store_suggestions(struct store *s, int64_t conv, int64_t viewer_id, store_su
 
 /* The requester's verdict on a suggestion of their conversation. helpful on
  * an open conversation ends it as self_solved and records a deflection
- * (*ended = 1); helpful on an escalated one links the document to the
+ * (*ended = 1) and a "self_solved" use (store_kuse.h) of every document
+ * suggested there, in the same transaction; helpful on an escalated one links the document to the
  * ticket as "helpful". Not helpful only records the verdict. *ended may be
  * NULL. Returns 0, STORE_ENOTFOUND (no such conversation, or the document
  * was not suggested there), STORE_EFORBIDDEN (not the requester's),

@@ -164,6 +164,13 @@ PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params 
  * code; *rows (may be NULL) gets the number of rows affected or returned. */
 int st_exec(struct store *s, const char *sql, const struct params *p, int *rows);
 
+/* st_exec for a statement that must touch a row: when it affects (or
+ * returns) none, STORE_ENOTFOUND with the message fmt, ... in s->err.
+ * Returns 0 or a STORE_E* code. */
+__attribute__((format(printf, 4, 5))) int st_exec_found(struct store *s, const char *sql,
+                                                        const struct params *p,
+                                                        const char *fmt, ...);
+
 /* The id of an INSERT ... RETURNING id into *id. Returns 0 or STORE_E*. */
 int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id);
 
@@ -188,12 +195,23 @@ int st_single(struct store *s, const char *op);
  * (unknown or disabled) or STORE_EDB. */
 int st_person_role(struct store *s, int64_t id, char role[STORE_WORD_MAX]);
 
+/* Inserts a requester (name and email may be NULL) into *id, inside the
+ * caller's transaction. Returns 0 or STORE_E*. */
+int st_requester_insert(struct store *s, const char *name, const char *email, int64_t *id);
+
 /* Is role "agent" or "admin"? */
 int st_is_staff(const char *role);
 
 /* Returns 0 if viewer may see what owner (a requester) owns: the owner or
  * an enabled agent or admin; else STORE_EFORBIDDEN (or STORE_EDB). */
 int st_may_view(struct store *s, int64_t owner, int64_t viewer);
+
+/* ---- sessions (store_session.c), inside the caller's transaction -------- */
+
+/* Inserts a session of person under token_hash living ttl_seconds (> 0).
+ * Returns 0 or STORE_E*. */
+int st_session_insert(struct store *s, int64_t person,
+                      const unsigned char token_hash[STORE_TOKEN_HASH_BYTES], int ttl_seconds);
 
 /* ---- conversations (store_conv.c), inside the caller's transaction ----- */
 
@@ -274,5 +292,22 @@ int st_conv_terms_add(struct store *s, int64_t conv, const char *body);
 
 /* Sets ticket's summary_terms to the analyzer's terms of summary. */
 int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary);
+/* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */
+
+struct kb_doc;
+
+/* The body of store_knowledge_create without an idempotency key: a draft
+ * of doc by actor, its id into doc_id. Returns as store_knowledge_create. */
+int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
+                       char doc_id[STORE_DOCID_MAX]);
+/* ---- knowledge use (store_kuse.c), inside the caller's transaction ----- */
+
+/* A "linked" use of doc_id on ticket (its conversation too) by person.
+ * Returns 0 or STORE_E*. */
+int st_kuse_linked(struct store *s, const char *doc_id, int64_t person, int64_t ticket);
+
+/* A "self_solved" use of every document suggested in conversation conv,
+ * by person. Returns 0 or STORE_E*. */
+int st_kuse_self_solved(struct store *s, int64_t conv, int64_t person);
 
 #endif

@@ -408,6 +408,12 @@ int store_knowledge_create(struct store *s, int64_t actor, const struct kb_doc *
     return rc;
 }
 
+int st_knowledge_draft(struct store *s, int64_t actor, const struct kb_doc *doc,
+                       char doc_id[STORE_DOCID_MAX])
+{
+    return item_insert(s, actor, doc, "created", NULL, NULL, doc_id);
+}
+
 int store_knowledge_import(struct store *s, int64_t actor, const struct kb_doc *doc)
 {
     int rc = st_begin(s, "knowledge_import");
@@ -714,6 +720,13 @@ static const char *const states[] = {"draft", "in_review", "approved", "publishe
 int store_knowledge_list(struct store *s, int64_t viewer, const char *state, int due_only,
                          time_t now, store_knowledge_cb cb, void *arg)
 {
+    return store_knowledge_page(s, viewer, state, due_only, now, NULL, 0, cb, arg);
+}
+
+int store_knowledge_page(struct store *s, int64_t viewer, const char *state, int due_only,
+                         time_t now, const char *after, int limit, store_knowledge_cb cb,
+                         void *arg)
+{
     char role[STORE_WORD_MAX];
     int rc = st_single(s, "knowledge_list");
     if (rc == 0)
@@ -731,12 +744,20 @@ int store_knowledge_list(struct store *s, int64_t viewer, const char *state, int
     p_str(&p, state);
     p_bool(&p, due_only);
     p_time(&p, now);
+    p_str(&p, after);
+    if (limit > 0)
+        p_i64(&p, limit);
+    else
+        p_add(&p, NULL, 0, 0);
+    /* keyset paging on the unique doc_id (knowledge_items_doc_id_key) */
     PGresult *r = st_run(s, &rc,
                          ITEM_SELECT "WHERE v.version = i.version"
                                      " AND ($1::text IS NULL OR i.state = $1)"
                                      " AND (NOT $2::bool OR (i.published_version IS NOT NULL"
                                      "  AND i.review_due < coalesce(to_timestamp($3::float8),"
-                                     "  now()))) ORDER BY i.doc_id",
+                                     "  now())))"
+                                     " AND ($4::text IS NULL OR i.doc_id > $4)"
+                                     " ORDER BY i.doc_id LIMIT $5::bigint",
                          &p);
     for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
         struct store_knowledge k;

@@ -170,6 +170,13 @@ typedef int (*store_knowledge_cb)(void *arg, const struct store_knowledge *k);
 int store_knowledge_list(struct store *s, int64_t viewer, const char *state, int due_only,
                          time_t now, store_knowledge_cb cb, void *arg);
 
+/* store_knowledge_list, one page of it: only items whose doc_id sorts
+ * after `after` (NULL: from the first), at most limit of them (0: all).
+ * The caller pages on with the last doc_id it got (keyset paging). */
+int store_knowledge_page(struct store *s, int64_t viewer, const char *state, int due_only,
+                         time_t now, const char *after, int limit, store_knowledge_cb cb,
+                         void *arg);
+
 /* For the indexer: one item whose index_seq is above after, ordered by
  * index_seq. doc is its published version (owned by the library, valid
  * during the call), or NULL when nothing of it is live (retired). */

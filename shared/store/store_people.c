@@ -103,23 +103,9 @@ int store_requester_start(struct store *s, const char *name, const char *email,
         return rc;
     if (ttl_seconds <= 0)
         return st_finish(s, st_seterr(s, STORE_EINVALID, "a session lives a positive time"));
-    struct params p = {0};
-    p_str(&p, name);
-    p_str(&p, email);
-    rc = st_insert_id(s,
-                   "INSERT INTO people (role, name, email) VALUES ('requester', $1, $2)"
-                   " RETURNING id",
-                   &p, &pid);
-    if (rc == 0) {
-        struct params q = {0};
-        p_bin(&q, token_hash, STORE_TOKEN_HASH_BYTES);
-        p_i64(&q, pid);
-        p_i64(&q, ttl_seconds);
-        rc = st_exec(s,
-                  "INSERT INTO sessions (token_hash, person_id, expires_at)"
-                  " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
-                  &q, NULL);
-    }
+    rc = st_requester_insert(s, name, email, &pid);
+    if (rc == 0)
+        rc = st_session_insert(s, pid, token_hash, ttl_seconds);
     if (rc == 0) {
         struct params q = {0};
         p_i64(&q, pid);
@@ -163,20 +149,24 @@ int store_requester_purge(struct store *s, int *count)
     return rc;
 }
 
+int st_requester_insert(struct store *s, const char *name, const char *email, int64_t *id)
+{
+    struct params p = {0};
+    p_str(&p, name);
+    p_str(&p, email);
+    return st_insert_id(s,
+                        "INSERT INTO people (role, name, email) VALUES ('requester', $1, $2)"
+                        " RETURNING id",
+                        &p, id);
+}
+
 int store_requester_create(struct store *s, const char *name, const char *email, int64_t *id)
 {
     int64_t got = 0;
     int rc = st_begin(s, "requester_create");
     if (rc)
         return rc;
-    struct params p = {0};
-    p_str(&p, name);
-    p_str(&p, email);
-    rc = st_insert_id(s,
-                      "INSERT INTO people (role, name, email) VALUES ('requester', $1, $2)"
-                      " RETURNING id",
-                      &p, &got);
-    rc = st_finish(s, rc);
+    rc = st_finish(s, st_requester_insert(s, name, email, &got));
     if (rc == 0)
         *id = got;
     return rc;
@@ -188,11 +178,9 @@ int store_person_set_disabled(struct store *s, int64_t person_id, int disabled)
     if (rc)
         return rc;
     struct params p = {0};
-    int rows = 0;
     p_i64(&p, person_id);
     p_bool(&p, disabled);
-    rc = st_exec(s, "UPDATE people SET disabled = $2 WHERE id = $1", &p, &rows);
-    if (rc == 0 && rows == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no person %lld", (long long)person_id);
+    rc = st_exec_found(s, "UPDATE people SET disabled = $2 WHERE id = $1", &p, "no person %lld",
+                       (long long)person_id);
     return st_finish(s, rc);
 }

@@ -175,6 +175,22 @@ int st_exec(struct store *s, const char *sql, const struct params *p, int *rows)
     return 0;
 }
 
+int st_exec_found(struct store *s, const char *sql, const struct params *p, const char *fmt,
+                  ...)
+{
+    int rows = 0;
+    int rc = st_exec(s, sql, p, &rows);
+    if (rc == 0 && rows == 0) {
+        char msg[STORE_ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        rc = st_seterr(s, STORE_ENOTFOUND, "%s", msg);
+    }
+    return rc;
+}
+
 /* ---- connection and transactions ---------------------------------------- */
 
 static void quiet_notices(void *arg, const char *message)

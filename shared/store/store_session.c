@@ -5,23 +5,28 @@
 
 #include <string.h>
 
+int st_session_insert(struct store *s, int64_t person,
+                      const unsigned char token_hash[STORE_TOKEN_HASH_BYTES], int ttl_seconds)
+{
+    if (ttl_seconds <= 0)
+        return st_seterr(s, STORE_EINVALID, "a session lives a positive time");
+    struct params p = {0};
+    p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
+    p_i64(&p, person);
+    p_i64(&p, ttl_seconds);
+    return st_exec(s,
+                   "INSERT INTO sessions (token_hash, person_id, expires_at)"
+                   " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
+                   &p, NULL);
+}
+
 int store_session_create(struct store *s, int64_t person_id,
                          const unsigned char token_hash[STORE_TOKEN_HASH_BYTES], int ttl_seconds)
 {
     int rc = st_begin(s, "session_create");
     if (rc)
         return rc;
-    if (ttl_seconds <= 0)
-        return st_finish(s, st_seterr(s, STORE_EINVALID, "a session lives a positive time"));
-    struct params p = {0};
-    p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
-    p_i64(&p, person_id);
-    p_i64(&p, ttl_seconds);
-    rc = st_exec(s,
-                 "INSERT INTO sessions (token_hash, person_id, expires_at)"
-                 " VALUES ($1, $2, now() + $3::integer * interval '1 second')",
-                 &p, NULL);
-    return st_finish(s, rc);
+    return st_finish(s, st_session_insert(s, person_id, token_hash, ttl_seconds));
 }
 
 int store_session_lookup(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
@@ -58,16 +63,13 @@ int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TO
     if (rc)
         return rc;
     struct params p = {0};
-    int rows = 0;
     p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
     p_i64(&p, ttl_seconds > 0 ? ttl_seconds : 0);
-    rc = st_exec(s,
-                 "UPDATE sessions SET last_seen_at = now(),"
-                 " expires_at = greatest(expires_at, now() + $2::integer * interval '1 second')"
-                 " WHERE token_hash = $1 AND expires_at > now()",
-                 &p, &rows);
-    if (rc == 0 && rows == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such session, or it expired");
+    rc = st_exec_found(s,
+                       "UPDATE sessions SET last_seen_at = now(),"
+                       " expires_at = greatest(expires_at, now() + $2::integer * interval '1 second')"
+                       " WHERE token_hash = $1 AND expires_at > now()",
+                       &p, "no such session, or it expired");
     return st_finish(s, rc);
 }
 
@@ -111,11 +113,8 @@ int store_session_delete(struct store *s, const unsigned char token_hash[STORE_T
     if (rc)
         return rc;
     struct params p = {0};
-    int rows = 0;
     p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
-    rc = st_exec(s, "DELETE FROM sessions WHERE token_hash = $1", &p, &rows);
-    if (rc == 0 && rows == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such session");
+    rc = st_exec_found(s, "DELETE FROM sessions WHERE token_hash = $1", &p, "no such session");
     return st_finish(s, rc);
 }
 

@@ -267,7 +267,7 @@ static void ticket_from_row(const PGresult *r, int row, struct store_ticket *t, 
         const char *v = g_str(r, row, 17 + i);
         *str[i] = copy ? kb_xstrdup(v) : (char *)v;
     }
-    /* the workspace's columns (004_workspace.sql) */
+    /* the workspace's columns (008_workspace.sql) */
     t->team_id = g_i64(r, row, 22);
     g_copy(t->team, sizeof t->team, r, row, 23);
     const char *tn = g_str(r, row, 24), *rc = g_str(r, row, 25);
@@ -330,6 +330,42 @@ static int ticket_head(struct store *s, const char *number, int lock, struct tic
         g_copy(h->status, sizeof h->status, r, 0, 4);
     }
     PQclear(r);
+    return rc;
+}
+
+/* ticket_head (unlocked) of a ticket viewer may see (st_may_view). */
+static int viewed_head(struct store *s, const char *number, int64_t viewer,
+                       struct ticket_head *h)
+{
+    int rc = ticket_head(s, number, 0, h);
+    if (rc == 0)
+        rc = st_may_view(s, h->requester_id, viewer);
+    return rc;
+}
+
+/* Operation op: the rows of sql (its $1: the ticket's id) for a ticket
+ * viewer may see, in one transaction. Returns 0 and *out (caller clears),
+ * or STORE_E* with *out NULL. */
+static int ticket_rows(struct store *s, const char *op, const char *number, int64_t viewer,
+                       const char *sql, PGresult **out)
+{
+    struct ticket_head h;
+    PGresult *r = NULL;
+    *out = NULL;
+    int rc = st_begin(s, op);
+    if (rc)
+        return rc;
+    rc = viewed_head(s, number, viewer, &h);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, h.id);
+        r = st_run(s, &rc, sql, &p);
+    }
+    rc = st_finish(s, rc);
+    if (rc == 0)
+        *out = r;
+    else
+        PQclear(r);
     return rc;
 }
 
@@ -514,10 +550,7 @@ int store_ticket_access(struct store *s, const char *number, int64_t viewer_id)
     int rc = st_begin(s, "ticket_access");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
-    return st_finish(s, rc);
+    return st_finish(s, viewed_head(s, number, viewer_id, &h));
 }
 
 int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
@@ -528,9 +561,7 @@ int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
     int rc = st_single(s, "ticket_get");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
+    rc = viewed_head(s, number, viewer_id, &h);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, h.id);
@@ -592,6 +623,9 @@ int store_ticket_link(struct store *s, const char *number, const char *doc_id,
     }
     if (rc == 0)
         rc = link_add(s, h.id, number, h.status, doc_id, relation, actor_id, &got);
+    /* a new link counts as a "linked" use of the document (store_kuse.h) */
+    if (rc == 0 && got)
+        rc = st_kuse_linked(s, doc_id, actor_id, h.id);
     rc = st_finish(s, rc);
     if (rc == 0 && added)
         *added = got;
@@ -806,24 +840,12 @@ int store_auto_close(struct store *s, int days, time_t now, int *closed)
 int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, store_link_cb cb,
                        void *arg)
 {
-    struct ticket_head h;
-    PGresult *r = NULL;
-    int rc = st_begin(s, "ticket_links");
-    if (rc)
-        return rc;
-    rc = ticket_head(s, number, 0, &h);
-    if (rc == 0)
-        rc = st_may_view(s, h.requester_id, viewer_id);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, h.id);
-        r = st_run(s, &rc,
-                   "SELECT l.doc_id, l.relation, l.actor_id, p.name, " EPOCH("l.at")
-                   " FROM ticket_links l LEFT JOIN people p ON p.id = l.actor_id"
-                   " WHERE l.ticket_id = $1 ORDER BY l.at, l.doc_id, l.relation",
-                   &p);
-    }
-    rc = st_finish(s, rc);
+    PGresult *r;
+    int rc = ticket_rows(s, "ticket_links", number, viewer_id,
+                         "SELECT l.doc_id, l.relation, l.actor_id, p.name, " EPOCH("l.at")
+                         " FROM ticket_links l LEFT JOIN people p ON p.id = l.actor_id"
+                         " WHERE l.ticket_id = $1 ORDER BY l.at, l.doc_id, l.relation",
+                         &r);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_link l = {
             .doc_id = g_str(r, i, 0),

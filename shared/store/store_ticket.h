@@ -145,7 +145,7 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
  * the ticket. Agents may link anything; the ticket's requester only
  * "viewed" and "helpful". A link that exists already is left alone
  * (*added = 0: not a conflict); a new one writes a "linked" event
- * (*added = 1). *added may be NULL. Returns 0, STORE_ENOTFOUND,
+ * and a "linked" use of the document (store_kuse.h) (*added = 1). *added may be NULL. Returns 0, STORE_ENOTFOUND,
  * STORE_EFORBIDDEN, STORE_EINVALID (bad relation, closed ticket) or
  * STORE_EDB. */
 int store_ticket_link(struct store *s, const char *number, const char *doc_id,

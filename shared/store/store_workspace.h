@@ -1,7 +1,7 @@
 /* store_workspace: the agents' workspace over tickets: teams and roles,
  * the ticket list with filters, text search and keyset paging, editing a
  * ticket's fields, internal notes, assigning and transferring, merging a
- * duplicate. Tables of migration 004_workspace.sql.
+ * duplicate. Tables of migration 008_workspace.sql.
  *
  * Roles. people.role is requester, agent or admin; person_roles adds
  * knowledge_reviewer (store_knowledge.h) and team_lead. Who may do what

@@ -16,12 +16,8 @@ import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems } from './lib.mjs';
 const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
@@ -67,49 +63,6 @@ function runWithInput(cmd, args, input, timeoutMs = 60000) {
   });
 }
 
-function startChatdesk(index, conninfo) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(CHATDESK, [
-      '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let settled = false;
-    const fail = (why) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const timer = setTimeout(() => fail('chatdesk printed no "listening on" line within 60 s'), 60000);
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
-    proc.stdout.on('data', (d) => {
-      out = (out + d).slice(-20000);
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] });
-      }
-    });
-    proc.on('error', (e) => fail(`chatdesk could not start: ${e.message}`));
-    proc.on('exit', (code, sig) => fail(`chatdesk exited early (${code ?? sig})`));
-  });
-}
-
-async function stopProc(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-chat-browser-'));
   // its own directory directly under /tmp: pg.sh hands it to the postgres user
@@ -125,14 +78,12 @@ before(async () => {
   assert.match(conninfo, /host=/, `pg.sh printed a conninfo: ${stdout}`);
   await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
   await runWithInput(CHATDESK, ['useradd', '--agent', AGENT2_USER, '--db', conninfo], `${AGENT2_PASS}\n`);
-  const started = await startChatdesk(index, conninfo);
+  const started = await startDaemon(CHATDESK, [
+    '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
+  ], 60000);
   chatdesk = started.proc;
   base = started.url;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -145,25 +96,9 @@ after(async () => {
 
 /* ---------- helpers ---------- */
 
-/* A fresh context (own storage) and page; collects page errors, console
- * errors (CSP violations show up there) and dialogs, which every test
- * checks at its end with noProblems(). */
-async function openPage(t, viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // a WebSocket the test itself cut shows up as a console error
-    if (m.type() === 'error' && !/WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { context, page, problems };
-}
-
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh page (lib.mjs); a WebSocket the test itself cut shows up as a
+ * console error. */
+const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /WebSocket/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
 /* The chat page, started with a name and an email. */
@@ -541,4 +476,66 @@ test('an agent whose session ends elsewhere is sent back to the login, then carr
   await apage.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
   noProblems(agent.problems);
   noProblems(user.problems);
+});
+
+test('an off-topic question: the chat says it has nothing good and offers a person at once', async (t) => {
+  const { page, problems } = await openPage(t);
+  await startChat(page, '赵六', 'zhao@example.cn');
+  await say(page, '今天天气怎么样，中午吃什么好');
+  const group = page.locator('[data-testid=suggestions][data-no-good-match=true]');
+  await group.waitFor();
+  assert.equal(await group.getByTestId('suggestion').count(), 0, 'no weak suggestions shown');
+  assert.match(await text(group), /没有找到能解决这个问题的内容/);
+  assert.equal(await page.locator('#escalate-form').isHidden(), true);
+  await group.getByTestId('no-match-escalate').click();
+  await page.locator('#escalate-form').waitFor({ state: 'visible' });
+  noProblems(problems);
+});
+
+test('problem management, configuration items and the audit page, from the agent page', async (t) => {
+  const { page, problems } = await openPage(t);
+  await agentLogin(page);
+  await page.getByTestId('to-problems').click();
+  await page.getByTestId('problem-list').waitFor({ state: 'attached' });
+  // a new problem, its root cause and workaround saved
+  await page.getByTestId('new-summary').fill('外发邮件队列积压 <b>粗体</b>');
+  await page.getByTestId('new-submit').click();
+  await page.getByTestId('problem-view').waitFor();
+  const number = (await text(page.getByTestId('problem-number'))).split(' ')[0];
+  assert.match(number, /^PRB-\d{6}$/);
+  assert.equal(await page.locator('[data-testid=problem-number] b').count(), 0, 'text, not HTML');
+  assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'new');
+  await page.getByTestId('f-root').fill('反垃圾网关对 163 限速');
+  await page.getByTestId('f-workaround').fill('改走备用出口');
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '已保存');
+  await page.locator('[data-testid=problem-event][data-type=edited]').waitFor();
+  // a ticket that does not exist: a clear message, nothing linked
+  await page.getByTestId('link-ticket').fill('INC-999999');
+  await page.getByTestId('link-submit').click();
+  await page.waitForFunction(() => /未能关联/.test(document.querySelector('[data-testid=problem-message]').textContent));
+  assert.equal(await page.getByTestId('incident').count(), 0);
+  // the known error drafted into the knowledge lifecycle; then resolved
+  await page.getByTestId('draft-known-error').click();
+  await page.getByTestId('known-error-link').waitFor();
+  assert.match(await text(page.getByTestId('known-error-link')), /^KE-D\d{6}$/);
+  assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'known_error');
+  await page.getByTestId('step-resolved').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'resolved');
+  // a configuration item the problem refers to
+  await page.goto(base + '/cis.html');
+  await page.getByTestId('new-ci-name').fill('邮件网关 mail-gw');
+  await page.getByTestId('new-ci-type').selectOption('server');
+  await page.getByTestId('new-ci-submit').click();
+  await page.getByTestId('ci-view').waitFor();
+  await page.locator('#ref-kind').selectOption('problem');
+  await page.locator('#ref-id').fill(number);
+  await page.getByTestId('ref-submit').click();
+  await page.locator(`[data-testid=ci-ref]`).filter({ hasText: number }).waitFor();
+  // the audit log is for administrators: an agent is told so
+  await page.goto(base + '/audit.html');
+  await page.waitForFunction(() => /只有管理员/.test(document.querySelector('[data-testid=page-error]').textContent));
+  assert.equal(await page.getByTestId('audit-row').count(), 0);
+  // the refused link (404) and the audit log (403) show in the console as failed loads
+  noProblems(problems.filter((p) => !/status of 40[34]/.test(p)));
 });

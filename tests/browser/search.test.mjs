@@ -9,16 +9,12 @@
 // A screenshot of the desktop layout goes to /tmp/kbdesk-search.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems } from './lib.mjs';
 const TOKEN = 'browser-test-agent-token-7f3a9c';
 const SHOT = '/tmp/kbdesk-search.png';
 const WAIT = 15000; // ms, for each condition
@@ -30,92 +26,31 @@ let browser;
 
 /* ---------- the daemon ---------- */
 
-function startSearchd(index) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(path.join(KB_BIN, 'searchd'), [
-      '--index', index, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'searchd', 'www'),
-      '--agent-token', TOKEN, '--threads', '2',
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let settled = false;
-    const fail = (why) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const timer = setTimeout(() => fail('searchd printed no "listening on" line within 30 s'), 30000);
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
-    proc.stdout.on('data', (d) => {
-      out = (out + d).slice(-20000);
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] });
-      }
-    });
-    proc.on('error', (e) => fail(`searchd could not start: ${e.message}`));
-    proc.on('exit', (code, sig) => fail(`searchd exited early (${code ?? sig})`));
-  });
-}
-
-async function stopSearchd(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-browser-'));
   const index = path.join(tmp, 'index');
   await promisify(execFile)(path.join(KB_BIN, 'indexer'),
     ['build', '--quiet', '--corpus', 'corpora', '--index', index], { cwd: ROOT, timeout: 300000 });
-  const started = await startSearchd(index);
+  const started = await startDaemon(path.join(KB_BIN, 'searchd'), [
+    '--index', index, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'searchd', 'www'),
+    '--agent-token', TOKEN, '--threads', '2',
+  ]);
   searchd = started.proc;
   base = started.url;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  await stopSearchd(searchd);
+  await stopProc(searchd);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 /* ---------- helpers ---------- */
 
-/* A fresh context (own storage) and page; collects page errors, console
- * errors (CSP violations show up there) and dialogs, which every test
- * checks at its end with noProblems(). */
-async function openPage(t, viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // a 4xx answer the test asked for is logged as "Failed to load resource"
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { context, page, problems };
-}
-
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh page (lib.mjs); a 4xx answer the test asked for is logged as
+ * "Failed to load resource". */
+const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /Failed to load resource/ });
 
 async function api(p) {
   const r = await fetch(base + p);

@@ -379,6 +379,219 @@ test('PostgreSQL stopped: 503 db_unavailable, then service again', { timeout: 12
   assert.equal(daemon.exited, null);
 });
 
+// ---- problems ---------------------------------------------------------------------------
+
+// A requester's ticket about text (escalated); { c, number }.
+async function ticketAbout(text) {
+  const c = await wsOpen();
+  const w = await wsRequest(c, { type: 'hello', name: `问题用户${++people}`, email: `prb${people}@example.cn` });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  assert.equal((await wsRequest(c, { type: 'message', text })).type, 'ack');
+  const t = await wsRequest(c, { type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  return { c, number: t.number, session: w.session };
+}
+
+// Waits until c has a frame matching pred; returns it.
+function wsWait(c, pred) {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const f = c.frames.find(pred);
+      if (!f) return;
+      clearTimeout(timer);
+      c.waiters.splice(c.waiters.indexOf(check), 1);
+      resolve(f);
+    };
+    const timer = setTimeout(() => reject(new Error(`no such frame: ${JSON.stringify(c.frames.slice(-5))}`)), WAIT);
+    c.waiters.push(check);
+    check();
+  });
+}
+
+test('problems: three incidents, a known-error draft in the review list, resolving tells the open incidents\' agents', { timeout: 120000 }, async () => {
+  await mustRun(CHATDESK, ['useradd', '--agent', 'agent2', '--name', '二线坐席', '--db', conninfo],
+    { input: 'second agent pw 2\n' });
+  const token = await login();
+  const token2 = await login('agent2', 'second agent pw 2');
+  // the holding agent and another one, connected over WebSocket
+  const a1 = await wsOpen();
+  assert.equal((await wsRequest(a1, { type: 'login', ...AGENT })).type, 'welcome');
+  const a2 = await wsOpen();
+  assert.equal((await wsRequest(a2, { type: 'login', username: 'agent2', password: 'second agent pw 2' })).type, 'welcome');
+
+  const texts = ['Coremail 发往 163 的邮件一直在发件箱，几个小时才发出去', '外发邮件延迟，发件箱卡住很久', '发给外单位的邮件被延迟好几个小时'];
+  const tickets = [];
+  for (const t of texts) tickets.push(await ticketAbout(t));
+  assert.equal((await wsRequest(a1, { type: 'take', ticket: tickets[0].number })).type, 'ticket');
+  assert.equal((await wsRequest(a1, { type: 'take', ticket: tickets[1].number })).type, 'ticket');
+  // tickets[2] stays in the queue
+
+  const created = await api('POST', '/api/v1/problems', { token, json: { summary: '外发邮件队列积压', description: '多个用户外发邮件延迟', service: '邮件', impact: 2 } });
+  assert.equal(created.status, 201, created.text);
+  const n = created.body.number;
+  assert.match(n, /^PRB-\d{6}$/);
+  assert.equal(created.body.status, 'new');
+  for (const t of tickets) {
+    const l = await api('POST', `/api/v1/problems/${n}/incidents`, { token, json: { ticket: t.number } });
+    assert.equal(l.status, 200, l.text);
+  }
+  const edited = await api('PATCH', `/api/v1/problems/${n}`, { token, json: { root_cause: '反垃圾网关对 163 限速', workaround: '改走备用出口' } });
+  assert.equal(edited.status, 200, edited.text);
+  let got = await api('GET', `/api/v1/problems/${n}`, { token: token2 });
+  assert.equal(got.status, 200, got.text);
+  assert.deepEqual(got.body.incident_list.map((i) => i.number), tickets.map((t) => t.number));
+  assert.deepEqual(got.body.events.map((e) => e.type), ['created', 'linked', 'linked', 'linked', 'edited']);
+  assert.deepEqual(got.body.events[4].detail.fields, ['root_cause', 'workaround']);
+
+  // the known error: a draft, then in the review list once submitted
+  const ke = await api('POST', `/api/v1/problems/${n}/known-error`, { token });
+  assert.equal(ke.status, 201, ke.text);
+  const doc = ke.body.knowledge_id;
+  assert.match(doc, /^KE-D\d{6}$/);
+  const item = await api('GET', `/api/v1/knowledge/${doc}`, { token });
+  assert.equal(item.status, 200, item.text);
+  assert.equal(item.body.state, 'draft');
+  assert.equal(item.body.document.cause, '反垃圾网关对 163 限速');
+  assert.ok(item.body.document.symptom.includes(tickets[2].number));
+  assert.equal((await api('POST', `/api/v1/knowledge/${doc}/submit`, { token, json: {} })).status, 200);
+  const review = await api('GET', '/api/v1/knowledge?state=in_review', { token });
+  assert.ok(review.body.items.some((i) => i.id === doc), review.text);
+  got = await api('GET', `/api/v1/problems/${n}`, { token });
+  assert.equal(got.body.status, 'known_error');
+  assert.equal(got.body.known_error, doc);
+  const again = await api('POST', `/api/v1/problems/${n}/known-error`, { token });
+  assert.deepEqual([again.status, again.body.knowledge_id, again.body.existed], [200, doc, true]);
+
+  // a new ticket that resembles the incidents is matched to the problem; an unrelated one is not
+  const similar = await ticketAbout('邮件发不出去，发件箱里的外发邮件延迟了几个小时');
+  const m = await api('GET', `/api/v1/tickets/${similar.number}/problems`, { token });
+  assert.equal(m.status, 200, m.text);
+  assert.equal(m.body.problems[0]?.number, n, m.text);
+  const other = await ticketAbout('投影仪没有信号，会议室 HDMI 接上没反应');
+  const m2 = await api('GET', `/api/v1/tickets/${other.number}/problems`, { token });
+  assert.deepEqual(m2.body.problems, [], m2.text);
+
+  // resolving tells agent (holds 0 and 1) about its tickets, every agent about the queued one
+  const res = await api('POST', `/api/v1/problems/${n}/steps`, { token: token2, json: { event: 'resolved', comment: '网关策略已调整' } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.status, 'resolved');
+  assert.equal(res.body.told, 3);
+  const mine = await wsWait(a1, (f) => f.type === 'problem_update' && f.tickets.includes(tickets[0].number));
+  assert.deepEqual([mine.event, mine.problem], ['resolved', n]);
+  await wsWait(a1, (f) => f.type === 'problem_update' && f.tickets.includes(tickets[1].number));
+  const queued = await wsWait(a2, (f) => f.type === 'problem_update' && f.tickets.includes(tickets[2].number));
+  assert.equal(queued.summary, '外发邮件队列积压');
+  assert.ok(!a2.frames.some((f) => f.type === 'problem_update' && f.tickets.includes(tickets[0].number)),
+    'another agent is not told about a ticket someone holds');
+  for (const t of [...tickets, similar, other]) await wsClose(t.c);
+  await wsClose(a1);
+  await wsClose(a2);
+});
+
+test('problems: requesters may not see or change them; bad input is a clear error and stores nothing', { timeout: 60000 }, async () => {
+  const token = await login();
+  const r = await requesterWithTicket();
+  const p = await api('POST', '/api/v1/problems', { token, json: { summary: '打印机批量脱机' } });
+  assert.equal(p.status, 201, p.text);
+  const n = p.body.number;
+  // the requester's session token is a bearer token too, and gets nothing
+  assertError(await api('GET', '/api/v1/problems', { token: r.session }), 403, 'forbidden');
+  assertError(await api('GET', `/api/v1/problems/${n}`, { token: r.session }), 403, 'forbidden');
+  assertError(await api('POST', '/api/v1/problems', { token: r.session, json: { summary: 'x' } }), 403, 'forbidden');
+  assertError(await api('POST', `/api/v1/problems/${n}/incidents`, { token: r.session, json: { ticket: r.number } }), 403, 'forbidden');
+  assertError(await api('GET', `/api/v1/tickets/${r.number}/problems`, { token: r.session }), 403, 'forbidden');
+  // bad input
+  const before = (await api('GET', '/api/v1/problems?limit=200', { token })).body.items.length;
+  assertError(await api('POST', '/api/v1/problems', { token, json: {} }), 400, 'missing_field');
+  assertError(await api('POST', '/api/v1/problems', { token, json: { summary: '  ' } }), 422, 'invalid');
+  assertError(await api('POST', '/api/v1/problems', { token, json: { summary: 'x', impact: 5 } }), 400, 'bad_field');
+  assertError(await api('POST', '/api/v1/problems', { token, json: { summary: 'x', owner: 3 } }), 400, 'bad_field');
+  assertError(await api('POST', '/api/v1/problems', { token, json: { summary: 7 } }), 400, 'bad_field');
+  assert.equal((await api('GET', '/api/v1/problems?limit=200', { token })).body.items.length, before);
+  assertError(await api('GET', '/api/v1/problems?status=bogus', { token }), 400, 'bad_query');
+  assertError(await api('GET', '/api/v1/problems?limit=0', { token }), 400, 'bad_query');
+  assertError(await api('POST', `/api/v1/problems/${n}/steps`, { token, json: { event: 'closed' } }), 422, 'invalid');
+  assertError(await api('POST', `/api/v1/problems/${n}/steps`, { token, json: {} }), 400, 'missing_field');
+  assertError(await api('POST', `/api/v1/problems/${n}/incidents`, { token, json: { ticket: 'INC-999999' } }), 404, 'not_found');
+  assertError(await api('DELETE', `/api/v1/problems/${n}/incidents/${r.number}`, { token }), 404, 'not_found');
+  assertError(await api('GET', '/api/v1/problems/PRB-999999', { token }), 404, 'not_found');
+  const got = await api('GET', `/api/v1/problems/${n}`, { token });
+  assert.deepEqual(got.body.events.map((e) => e.type), ['created'], 'nothing refused was written');
+  // a closed problem takes no incidents
+  assert.equal((await api('POST', `/api/v1/problems/${n}/steps`, { token, json: { event: 'resolved' } })).status, 200);
+  assert.equal((await api('POST', `/api/v1/problems/${n}/steps`, { token, json: { event: 'closed' } })).status, 200);
+  assertError(await api('POST', `/api/v1/problems/${n}/incidents`, { token, json: { ticket: r.number } }), 422, 'invalid');
+  await wsClose(r.c);
+});
+
+// ---- configuration items ------------------------------------------------------------------
+
+test('configuration items: relations, references from a ticket, a problem and a known error; open tickets first; requesters refused', { timeout: 90000 }, async () => {
+  const token = await login();
+  const mk = async (json) => {
+    const r = await api('POST', '/api/v1/cis', { token, json });
+    assert.equal(r.status, 201, r.text);
+    return r.body.code;
+  };
+  const mail = await mk({ type: 'service', name: '邮件服务', owner_team: '二线' });
+  const app = await mk({ type: 'application', name: 'Coremail', description: '邮件系统' });
+  const gw = await mk({ type: 'server', name: 'mail-gw-01' });
+  assert.match(mail, /^CI-\d{6}$/);
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'service', name: '邮件服务' } }), 409, 'conflict');
+  for (const [from, type, to] of [[mail, 'depends_on', app], [app, 'runs_on', gw]]) {
+    const r = await api('POST', `/api/v1/cis/${from}/relations`, { token, json: { type, to } });
+    assert.equal(r.status, 200, r.text);
+  }
+  // references: a closed-later ticket, an open one, a problem and a known error
+  const t1 = await requesterWithTicket();
+  const t2 = await requesterWithTicket();
+  const p = await api('POST', '/api/v1/problems', { token, json: { summary: '邮件网关异常' } });
+  for (const [kind, ref] of [['ticket', t1.number], ['ticket', t2.number], ['problem', p.body.number], ['knowledge', 'KE-0006']]) {
+    const r = await api('POST', `/api/v1/cis/${mail}/refs`, { token, json: { kind, ref } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const a = await wsOpen();
+  assert.equal((await wsRequest(a, { type: 'login', ...AGENT })).type, 'welcome');
+  assert.equal((await wsRequest(a, { type: 'take', ticket: t1.number })).type, 'ticket');
+  assert.equal((await wsRequest(a, { type: 'resolve', ticket: t1.number, resolution: '重启网关' })).type, 'ticket');
+  const got = await api('GET', `/api/v1/cis/${mail}`, { token });
+  assert.equal(got.status, 200, got.text);
+  assert.equal(got.body.open_tickets, 1);
+  assert.deepEqual(got.body.refs.map((r) => `${r.kind} ${r.ref} ${r.open}`),
+    [`ticket ${t2.number} true`, `ticket ${t1.number} false`, `problem ${p.body.number} true`, 'knowledge KE-0006 false']);
+  assert.deepEqual(got.body.relations.map((r) => `${r.direction} ${r.type} ${r.code}`), [`out depends_on ${app}`]);
+  const appGot = await api('GET', `/api/v1/cis/${app}`, { token });
+  assert.deepEqual(appGot.body.relations.map((r) => `${r.direction} ${r.type} ${r.code}`).sort(),
+    [`in depends_on ${mail}`, `out runs_on ${gw}`]);
+  const of = await api('GET', `/api/v1/tickets/${t2.number}/cis`, { token });
+  assert.deepEqual(of.body.cis.map((c) => c.code), [mail]);
+  const list = await api('GET', '/api/v1/cis?type=service&q=%E9%82%AE%E4%BB%B6', { token });
+  assert.deepEqual(list.body.items.map((c) => c.code), [mail]);
+  // edits, removal, retirement
+  const e = await api('PATCH', `/api/v1/cis/${gw}`, { token, json: { name: 'mail-gw-02', owner_id: null } });
+  assert.equal(e.body.name, 'mail-gw-02');
+  assert.equal((await api('DELETE', `/api/v1/cis/${app}/relations/runs_on/${gw}`, { token })).status, 200);
+  assertError(await api('DELETE', `/api/v1/cis/${app}/relations/runs_on/${gw}`, { token }), 404, 'not_found');
+  assert.equal((await api('POST', `/api/v1/cis/${gw}/retire`, { token })).status, 200);
+  assertError(await api('POST', `/api/v1/cis/${gw}/refs`, { token, json: { kind: 'ticket', ref: t2.number } }), 422, 'invalid');
+  assert.equal((await api('GET', '/api/v1/cis?type=server&q=mail-gw', { token })).body.items.length, 0);
+  assert.equal((await api('GET', '/api/v1/cis?type=server&q=mail-gw&retired=1', { token })).body.items.length, 1);
+  // bad input stores nothing
+  const before = (await api('GET', '/api/v1/cis?retired=1&limit=500', { token })).body.items.length;
+  assertError(await api('POST', '/api/v1/cis', { token, json: { name: 'x' } }), 400, 'missing_field');
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'boat', name: 'x' } }), 422, 'invalid');
+  assertError(await api('POST', '/api/v1/cis', { token, json: { type: 'server', name: 'x', colour: 'red' } }), 400, 'bad_field');
+  assertError(await api('POST', `/api/v1/cis/${mail}/relations`, { token, json: { type: 'loves', to: app } }), 422, 'invalid');
+  assertError(await api('POST', `/api/v1/cis/${mail}/refs`, { token, json: { kind: 'ticket', ref: 'INC-999999' } }), 404, 'not_found');
+  assertError(await api('GET', '/api/v1/cis?limit=501', { token }), 400, 'bad_query');
+  assert.equal((await api('GET', '/api/v1/cis?retired=1&limit=500', { token })).body.items.length, before);
+  // a requester's token gets nothing
+  for (const [m, path] of [['GET', '/api/v1/cis'], ['GET', `/api/v1/cis/${mail}`], ['GET', `/api/v1/tickets/${t2.number}/cis`]])
+    assertError(await api(m, path, { token: t2.session }), 403, 'forbidden');
+  assertError(await api('POST', '/api/v1/cis', { token: t2.session, json: { type: 'server', name: 'y' } }), 403, 'forbidden');
+  for (const c of [t1.c, t2.c, a]) await wsClose(c);
+});
+
 test('stops cleanly on SIGTERM with an API connection open', { timeout: 60000 }, async () => {
   const agent = new http.Agent({ keepAlive: true });
   const u = new URL(base);

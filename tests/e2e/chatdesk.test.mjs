@@ -8,15 +8,14 @@
 // round trip marks "every earlier answer has arrived" on a connection.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { readdirSync } from 'node:fs';
-import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
+import { httpRaw, holdOpen, closeAll, waitFor, metric, refusedForNoFd, assertIdle, squeezeNofile,
+  metricsServed } from './conn.mjs';
 import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -361,6 +360,29 @@ test('the whole flow: suggestion, escalation, take, reply, link, resolve, confir
     await u.close();
     await a1.close();
   });
+
+test('an off-topic question gets no weak suggestions: no_good_match, and the escalated ticket has no guessed category', { timeout: 60000 }, async () => {
+  const u = await requester();
+  await u.request({ type: 'message', text: '今天天气怎么样，中午吃什么好' });
+  const sg = await u.next('suggestions');
+  assert.equal(sg.no_good_match, true, JSON.stringify(sg));
+  assert.deepEqual(sg.items, []);
+  assert.equal(await sqlOne('SELECT count(*) FROM conversation_suggestions s JOIN conversations c ON c.id = s.conversation_id WHERE c.id = $1', u.conversation), '0');
+  const t = await u.request({ type: 'escalate', impact: 3, urgency: 3 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  assert.equal(await sqlOne("SELECT coalesce(category, '(none)') FROM tickets WHERE number = $1", t.number), '(none)');
+  await u.close();
+  // an answerable problem is not flagged, and its ticket's category comes from a good match
+  const v = await requester();
+  await v.request({ type: 'message', text: VPN_TEXT });
+  const sv = await v.next('suggestions');
+  assert.equal(sv.no_good_match, false);
+  assert.ok(sv.items.length > 0 && sv.items[0].confidence >= 0.25, JSON.stringify(sv.items[0]));
+  assert.ok(sv.items.every((i) => i.confidence >= 0 && i.confidence <= 1));
+  const tv = await v.request({ type: 'escalate', impact: 2, urgency: 2 });
+  assert.ok(await sqlOne('SELECT category FROM tickets WHERE number = $1', tv.number));
+  await v.close();
+});
 
 test('a helpful suggestion ends the chat as self-solved', { timeout: 60000 }, async () => {
   const u = await requester();
@@ -972,10 +994,7 @@ test('caps: beyond max_connections every address is refused (reason total)', { t
     assert.match(r.reason, /server has too many connections/);
     assertPage503(await httpRaw(port, '/', { localAddress: '127.0.0.2' }), /server has too many/);
     await held.pop().close();
-    const text = await waitFor(async () => {
-      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return x.status === 200 && x.body;
-    }, 'a place to free up');
+    const text = await metricsServed(port, 'a place to free up');
     assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="total"}') >= 2, text);
     assert.equal(metric(text, 'chatdesk_connections_refused_total{reason="per_address"}'), 0, text);
     assert.equal(metric(text, 'chatdesk_connections_max'), 4);
@@ -993,40 +1012,28 @@ test('caps: out of descriptors chatdesk refuses (no_fd), stays idle and serves a
     held = await holdOpen(port, 300);
     // another client is answered: at once, or (once the idle refused sockets
     // have given up their refusal slots) with the reason
-    const r = await waitFor(async () => {
-      const x = await httpRaw(port, '/', { localAddress: '127.0.0.2' });
-      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
-      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
-    }, 'a refusal for lack of descriptors');
+    const r = await refusedForNoFd(port, '/');
     assertPage503(r, /file descriptors/);
-    const busy = await cpuShare(pid, 2000);
-    assert.ok(busy <= 0.10, `chatdesk used ${(busy * 100).toFixed(1)}% of a core with the descriptors held`);
+    await assertIdle(pid, 'chatdesk', 'with the descriptors held');
     closeAll(held);
     held = [];
     const c = await waitFor(() => served(ws, '127.0.0.2').catch(() => null), 'a WebSocket after the sockets closed');
     await c.close();
-    const idle = await cpuShare(pid, 2000);
-    assert.ok(idle <= 0.10, `chatdesk used ${(idle * 100).toFixed(1)}% of a core idle afterwards`);
+    await assertIdle(pid, 'chatdesk', 'idle afterwards');
     const text = (await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' })).body;
     assert.ok(metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}') > 0, text);
     assert.equal(metric(text, 'chatdesk_open_files_limit'), 160);
 
     // accept() itself failing with EMFILE: the limit lowered under chatdesk's feet
     const before = metric(text, 'chatdesk_connections_refused_total{reason="no_fd"}');
-    const open = readdirSync(`/proc/${pid}/fd`).length;
-    await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + 8}:`],
-      (e) => (e ? reject(e) : resolve())));
+    await squeezeNofile(pid);
     const logAt = d.log.length;
     held = await holdOpen(port, 200);
     await waitFor(() => /out of file descriptors/.test(d.log.slice(logAt)), 'EMFILE in the log');
-    const busy2 = await cpuShare(pid, 2000);
-    assert.ok(busy2 <= 0.10, `chatdesk used ${(busy2 * 100).toFixed(1)}% of a core at EMFILE`);
+    await assertIdle(pid, 'chatdesk', 'at EMFILE');
     closeAll(held);
     held = [];
-    const after = await waitFor(async () => {
-      const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return x.status === 200 && x.body;
-    }, 'chatdesk serving after EMFILE');
+    const after = await metricsServed(port, 'chatdesk serving after EMFILE');
     assert.ok(metric(after, 'chatdesk_connections_refused_total{reason="no_fd"}') > before, after);
   } finally {
     closeAll(held);
@@ -1293,6 +1300,57 @@ test('an anonymous hello flood from one address is limited and stores nothing', 
   } finally {
     await stopDaemon(d);
   }
+});
+
+test('audit: reading a ticket and opening an article leave chained rows; an edited row is named by chatdesk audit verify; only admins read the log', { timeout: 90000 }, async () => {
+  const [r, number] = await ticketOf();
+  const a = await agent('agent1');
+  const tr = await a.request({ type: 'open', ticket: number });
+  assert.equal(tr.type, 'transcript', JSON.stringify(tr));
+  const u = await requester();
+  const d = await u.request({ type: 'doc', item: 'KB-0001' });
+  assert.equal(d.type, 'doc', JSON.stringify(d));
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE action = 'read' AND object_type = 'ticket'
+    AND object_id = $1 AND actor_role = 'agent' AND address = '127.0.0.1'`, number), '1');
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE action = 'read' AND object_type = 'knowledge'
+    AND object_id = 'KB-0001' AND actor_role = 'requester'`), '1');
+  const verify = () => run(CHATDESK, ['audit', 'verify', '--db', conninfo]);
+  let v = await verify();
+  assert.equal(v.code, 0, v.stderr + v.stdout);
+  assert.match(v.stdout, /chain is whole/);
+  // someone with database access edits a row: verify names it and fails
+  const id = await sqlOne(`SELECT id FROM audit_log WHERE object_id = $1 ORDER BY id LIMIT 1`, number);
+  const edit = (to) => sql(`BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_guard;
+    UPDATE audit_log SET object_id = '${to}' WHERE id = ${Number(id)};
+    ALTER TABLE audit_log ENABLE TRIGGER audit_log_guard; COMMIT`);
+  await edit('INC-999999');
+  v = await verify();
+  assert.equal(v.code, 4, v.stderr + v.stdout);
+  assert.match(v.stdout, new RegExp(`row ${id} was changed`));
+  await edit(number); // put back exactly: whole again
+  v = await verify();
+  assert.equal(v.code, 0, v.stdout);
+  // the log is for administrators: an agent's token gets 403, an admin's the rows
+  const login = async (username, password) => {
+    const res = await fetch(`${base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }) });
+    assert.equal(res.status, 201);
+    return (await res.json()).token;
+  };
+  const q = `${base}/api/v1/audit?object_type=ticket&object_id=${number}`;
+  const agentToken = await login('agent2', AGENTS.agent2);
+  assert.equal((await fetch(q, { headers: { authorization: `Bearer ${agentToken}` } })).status, 403);
+  await sql(`UPDATE people SET role = 'admin' WHERE username = 'agent2'`);
+  const res = await fetch(q, { headers: { authorization: `Bearer ${agentToken}` } });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.deepEqual(body.items.map((i) => [i.action, i.actor_role, i.address]), [['read', 'agent', '127.0.0.1']]);
+  await sql(`UPDATE people SET role = 'agent' WHERE username = 'agent2'`);
+  // reading the log is itself a row
+  assert.equal(await sqlOne(`SELECT count(*) FROM audit_log WHERE object_type = 'audit' AND action = 'read'`), '1');
+  await r.close();
+  await a.close();
+  await u.close();
 });
 
 test('stops cleanly on SIGTERM', { timeout: 60000 }, async () => {

@@ -1,10 +1,14 @@
 // Helpers for the connection-cap tests of both daemons: raw HTTP requests
 // from a chosen loopback address (127.0.0.2 is on loopback too, so a second
 // client address needs no other interface), connections held open, the
-// CPU a process used (from /proc/PID/stat), and bounded waiting.
+// CPU a process used (from /proc/PID/stat), and bounded waiting; and the
+// steps both daemons' descriptor tests take (a refusal for lack of
+// descriptors, a process staying idle, RLIMIT_NOFILE lowered under a
+// running process, /metrics once served again).
+import assert from 'node:assert/strict';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
 
 // One HTTP/1.1 request on a new connection from localAddress. With keep:
 // the connection stays open after the answer (resolves with .socket);
@@ -108,4 +112,37 @@ export function metric(text, name) {
   if (typeof text !== 'string') return undefined;
   const line = text.split('\n').find((l) => l.startsWith(name + ' '));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
+}
+
+// Waits for a request to pathname from 127.0.0.2 to be refused with 503
+// too_many_connections for lack of file descriptors; resolves to the answer.
+export function refusedForNoFd(port, pathname) {
+  return waitFor(async () => {
+    const x = await httpRaw(port, pathname, { localAddress: '127.0.0.2' });
+    if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
+    return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
+  }, 'a refusal for lack of descriptors');
+}
+
+// Asserts that process pid (called name) uses at most 10% of a core over two
+// seconds; when says in which state (for the message).
+export async function assertIdle(pid, name, when) {
+  const busy = await cpuShare(pid, 2000);
+  assert.ok(busy <= 0.10, `${name} used ${(busy * 100).toFixed(1)}% of a core ${when}`);
+}
+
+// Lowers the soft RLIMIT_NOFILE of the running process pid to what it has
+// open plus extra (prlimit), so that its accept() fails with EMFILE.
+export async function squeezeNofile(pid, extra = 8) {
+  const open = readdirSync(`/proc/${pid}/fd`).length;
+  await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + extra}:`],
+    (e) => (e ? reject(e) : resolve())));
+}
+
+// Waits for /metrics to be answered 200 from 127.0.0.2; resolves to its text.
+export function metricsServed(port, what) {
+  return waitFor(async () => {
+    const x = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
+    return x.status === 200 && x.body;
+  }, what);
 }

@@ -8,20 +8,16 @@
 // answer or a condition, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { ROOT, PG_SH, run, mustRun, startProgram as start, stopDaemon as stop, startPg, destroyPg }
+  from './daemon.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
 const INDEXER = path.join(BIN, 'indexer');
 const SEARCHD = path.join(BIN, 'searchd');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const VISIBLE_WITHIN = 5000; // ms: the issue's promise for publish and retire
 const AUTHOR = { username: 'author', password: 'author password 1' };
@@ -29,53 +25,6 @@ const REVIEWER = { username: 'reviewer', password: 'reviewer password 1' };
 const WORD = '蓝鲸报销系统'; // in no corpus file
 
 let tmp, pgdir, conninfo, index, chat, searchd, follower, base, sbase, agentToken;
-
-function run(file, args, { input, env, timeoutMs = 120000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
-async function mustRun(file, args, opts) {
-  const r = await run(file, args, opts);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-// Starts a program; ready resolves with the first match of re in its stdout.
-function start(file, args, re, timeoutMs = 30000) {
-  const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    d.exited = { code, signal };
-    resolve(d.exited);
-  }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log += s; });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} not ready\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out += s;
-      const m = re.exec(d.out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    d.exit.then((e) => { clearTimeout(timer); reject(new Error(`${file} exited ${JSON.stringify(e)}\n${d.log}`)); });
-  });
-  return d;
-}
-
-async function stop(d, deadlineMs = 15000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
-}
 
 async function api(method, p, { token, json, headers = {} } = {}) {
   const h = { ...headers };
@@ -146,10 +95,7 @@ async function searchUntil(q, token, want, deadline) {
 }
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbknow-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
+  ({ tmp, pgdir, conninfo } = await startPg('kbknow'));
   index = path.join(tmp, 'index');
   for (const a of [AUTHOR, REVIEWER])
     await mustRun(CHATDESK, ['useradd', '--agent', a.username, '--db', conninfo], { input: `${a.password}\n` });
@@ -172,8 +118,7 @@ after(async () => {
   await stop(chat);
   const f = await stop(follower);
   await stop(searchd);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg({ tmp, pgdir });
   assert.deepEqual(f, { code: 0, signal: null }, `indexer follow: ${follower?.log}`);
 }, { timeout: 60000 });
 

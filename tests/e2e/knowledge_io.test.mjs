@@ -8,29 +8,19 @@
 // database is indexed once, from the file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, chmod, mkdir, writeFile, readdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
+import { mkdir, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { ROOT, run as run0, startPg, destroyPg } from './daemon.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
 const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 
 let tmp, pgdir, conninfo;
 
-function run(file, args, { input, env, timeoutMs = 180000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
+// imports and exports of the whole corpus take longer than the default
+const run = (file, args, opts) => run0(file, args, { timeoutMs: 180000, ...opts });
+// run, asserting exit status 0; resolves to the whole result (stdout and stderr)
 async function mustRun(file, args, opts) {
   const r = await run(file, args, opts);
   assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
@@ -57,16 +47,12 @@ async function documents(index) {
 }
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbkio-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).stdout.trim();
+  ({ tmp, pgdir, conninfo } = await startPg('kbkio'));
   await mustRun(CHATDESK, ['useradd', '--agent', 'importer', '--db', conninfo], { input: 'importer password 1\n' });
 }, { timeout: 120000 });
 
 after(async () => {
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg({ tmp, pgdir });
 }, { timeout: 60000 });
 
 test('import corpora/ into an empty database, export: the same fields come back', { timeout: 300000 }, async () => {

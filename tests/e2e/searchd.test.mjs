@@ -5,13 +5,13 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, cp, rm, writeFile } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { httpRaw, holdOpen, closeAll, cpuShare, waitFor, metric } from './conn.mjs';
+import { httpRaw, holdOpen, closeAll, waitFor, metric, refusedForNoFd, assertIdle, squeezeNofile,
+  metricsServed } from './conn.mjs';
 import { startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -155,6 +155,75 @@ test('error code 0x80070005 finds the Windows Update article and known error', a
 test('ORA-12154 is the first hit for its code', async () => {
   const res = await search({ q: 'ORA-12154' });
   assert.equal(res.hits[0]?.id, 'KB-0035', JSON.stringify(ids(res)));
+});
+
+// ---- confidence and no good match ------------------------------------------------
+
+test('every hit carries a confidence in [0, 1]; an answerable question is not flagged', async () => {
+  const res = await search({ q: '我的电脑连不上VPN了，提示错误809，怎么办' });
+  assert.equal(res.no_good_match, false);
+  assert.ok(res.hits.length > 1);
+  for (const h of res.hits) assert.ok(h.confidence >= 0 && h.confidence <= 1, JSON.stringify(h));
+  assert.ok(res.hits[0].confidence >= 0.25, JSON.stringify(res.hits[0]));
+  assert.ok(res.hits[0].confidence > res.hits[res.hits.length - 1].confidence);
+});
+
+test('out-of-scope questions come back with no_good_match', async () => {
+  let flagged = 0;
+  const qs = ['今天天气怎么样', '推荐一本好看的小说', 'tell me a joke', '红烧肉怎么做', 'who won the football match last night'];
+  for (const q of qs) if ((await search({ q })).no_good_match === true) flagged++;
+  assert.ok(flagged >= 4, `${flagged} of ${qs.length} flagged`);
+});
+
+test('min_confidence sets the threshold; a bad one is a 400 in the error shape', async () => {
+  const q = '我的电脑连不上VPN了，提示错误809，怎么办';
+  assert.equal((await search({ q, min_confidence: '0.999' })).no_good_match, true);
+  assert.equal((await search({ q, min_confidence: '0.001' })).no_good_match, false);
+  for (const v of ['0', '1.5', 'abc', '-0.2']) {
+    const r = await fetch(`${base}/search?q=vpn&min_confidence=${v}`);
+    assert.equal(r.status, 400, v);
+    assert.equal((await r.json()).error.code, 'bad_min_confidence');
+  }
+});
+
+// ---- typos ---------------------------------------------------------------------
+
+test('a Chinese sound-alike typo is corrected: 配制管理 finds the configuration-management clauses first', async () => {
+  const res = await search({ q: '配制管理' });
+  assert.equal(res.corrected, '配置管理', JSON.stringify(res.corrected));
+  assert.equal(res.suggestion, '配置管理');
+  const top = res.hits.slice(0, 3);
+  assert.ok(top.length === 3 && top.every((h) => h.title.includes('配置管理')), JSON.stringify(ids(res)));
+  const plain = await search({ q: '配置管理' });
+  assert.equal(plain.corrected ?? null, null, 'a correct query is left alone');
+  assert.equal(plain.suggestion ?? null, null);
+});
+
+test('知识哭 is searched as 知识库; 已知错吴 as 已知错误', async () => {
+  const a = await search({ q: '知识哭' });
+  assert.equal(a.corrected, '知识库');
+  assert.ok(a.hits[0]?.title.includes('知识库'), JSON.stringify(ids(a)));
+  const b = await search({ q: '已知错吴' });
+  assert.equal(b.corrected, '已知错误');
+});
+
+test('function characters are not "corrected": 邮件发不出去 keeps its 不', async () => {
+  const res = await search({ q: '邮件发不出去' });
+  assert.equal(res.suggestion ?? null, null, JSON.stringify(res.suggestion));
+  assert.equal(res.corrected ?? null, null);
+});
+
+test('prnter offline suggests printer offline (an English word is not a typo)', async () => {
+  const res = await search({ q: 'prnter offline' });
+  assert.equal(res.suggestion, 'printer offline');
+});
+
+test('codes and versions are never corrected', async () => {
+  for (const q of ['ORA-12514', '0x80070035', 'KB5005565', '10.0.19045', 'v2.3.1']) {
+    const res = await search({ q });
+    assert.equal(res.suggestion ?? null, null, `${q}: ${JSON.stringify(res.suggestion)}`);
+    assert.equal(res.corrected ?? null, null, q);
+  }
 });
 
 test('clause 8.3.4.1 finds that clause of the O&M standard with its fields', async () => {
@@ -853,10 +922,7 @@ test('caps: beyond max_connections every address gets 503 (reason total)', async
     for (let i = 0; i < 5; i++) held.push(await admitted(port, '127.0.0.1'));
     assertRefused(await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' }), /server has too many connections/);
     held.pop().destroy();
-    const text = await waitFor(async () => {
-      const r = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return r.status === 200 && r.body;
-    }, 'a place to free up');
+    const text = await metricsServed(port, 'a place to free up');
     // (the waiting above may have been refused too before the place was free)
     assert.ok(metric(text, 'searchd_connections_refused_total{reason="total"}') >= 1, text);
     assert.equal(metric(text, 'searchd_connections_refused_total{reason="per_address"}'), 0, text);
@@ -877,20 +943,14 @@ test('caps: out of descriptors searchd refuses (no_fd), stays idle and serves ag
     // another client is still answered, not left hanging: at once, or (once
     // the idle refused sockets have given up their refusal slots) with the
     // reason
-    const r = await waitFor(async () => {
-      const x = await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' });
-      if (x.status === 503) assert.equal(x.json?.error?.code, 'too_many_connections', x.body);
-      return x.status === 503 && /file descriptors/.test(x.json.error.message) && x;
-    }, 'a refusal for lack of descriptors');
+    const r = await refusedForNoFd(port, '/healthz');
     assertRefused(r, /file descriptors/);
-    const busy = await cpuShare(pid, 2000);
-    assert.ok(busy <= 0.10, `searchd used ${(busy * 100).toFixed(1)}% of a core with the descriptors held`);
+    await assertIdle(pid, 'searchd', 'with the descriptors held');
     closeAll(held);
     held = [];
     await waitFor(async () => (await httpRaw(port, '/healthz', { localAddress: '127.0.0.2' })).status === 200,
       'searchd serving after the sockets closed');
-    const idle = await cpuShare(pid, 2000);
-    assert.ok(idle <= 0.10, `searchd used ${(idle * 100).toFixed(1)}% of a core idle afterwards`);
+    await assertIdle(pid, 'searchd', 'idle afterwards');
     const text = await metricsFrom(port);
     assert.ok(metric(text, 'searchd_connections_refused_total{reason="no_fd"}') > 0, text);
     assert.equal(metric(text, 'searchd_open_files_limit'), 128);
@@ -899,21 +959,15 @@ test('caps: out of descriptors searchd refuses (no_fd), stays idle and serves ag
 
     // accept() itself failing with EMFILE: the limit lowered under searchd's
     // feet (below what it counted on when it started)
-    const open = readdirSync(`/proc/${pid}/fd`).length;
-    await new Promise((resolve, reject) => execFile('prlimit', ['--pid', String(pid), `--nofile=${open + 8}:`],
-      (e) => (e ? reject(e) : resolve())));
+    await squeezeNofile(pid);
     const logAt = d.log.length;
     held = await holdOpen(port, 200);
     await waitFor(() => /out of file descriptors/.test(d.log.slice(logAt)), 'EMFILE in the log');
     const before = metric(text, 'searchd_connections_refused_total{reason="no_fd"}');
-    const busy2 = await cpuShare(pid, 2000);
-    assert.ok(busy2 <= 0.10, `searchd used ${(busy2 * 100).toFixed(1)}% of a core at EMFILE`);
+    await assertIdle(pid, 'searchd', 'at EMFILE');
     closeAll(held);
     held = [];
-    const after = await waitFor(async () => {
-      const r = await httpRaw(port, '/metrics', { localAddress: '127.0.0.2' });
-      return r.status === 200 && r.body;
-    }, 'searchd serving after EMFILE');
+    const after = await metricsServed(port, 'searchd serving after EMFILE');
     assert.ok(metric(after, 'searchd_connections_refused_total{reason="no_fd"}') > before, after);
   } finally {
     closeAll(held);

@@ -6,14 +6,13 @@
 // hand, and every one of them is probed; with the token they come back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, cp, rm, readFile, writeFile, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { ROOT, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const INDEXER = path.join(BIN, 'indexer');
 const SEARCHD = path.join(BIN, 'searchd');
@@ -25,42 +24,6 @@ let internalSet;   // the same, as a Set
 let internalIds;   // Set of internal document ids
 
 // ---- helpers ----------------------------------------------------------------
-
-function run(file, args, timeoutMs = 120000) {
-  return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${file} ${args.join(' ')}: ${err.message}\n${stderr}`))
-        : resolve({ stdout, stderr })));
-  });
-}
-
-function startDaemon(args, timeoutMs = 30000) {
-  const child = spawn(SEARCHD, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => { d.exited = { code, signal }; resolve(d.exited); }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log += s; });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`searchd not ready after ${timeoutMs} ms\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out += s;
-      const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m.exec(d.out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    d.exit.then((e) => { clearTimeout(timer); reject(new Error(`searchd exited ${JSON.stringify(e)}\n${d.log}`)); });
-  });
-  return d;
-}
-
-async function stopDaemon(d, deadlineMs = 8000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
-}
 
 async function getJson(b, pathname, agent) {
   const r = await fetch(b + pathname, { headers: agent ? { Authorization: `Bearer ${token}` } : {} });
@@ -87,12 +50,12 @@ async function pool(items, width, fn) {
 // show --terms` prints each document's JSON ("{" ... "}" lines) and then its
 // terms ("term<TAB>wdf=...").
 async function readIndex(ix) {
-  const { stdout } = await run(INDEXER, ['list', '--index', ix]);
+  const stdout = await mustRun(INDEXER, ['list', '--index', ix]);
   const ids = stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]);
   const out = new Map();
   const batches = [0, 1, 2, 3].map((k) => ids.filter((_, i) => i % 4 === k)).filter((b) => b.length);
   await Promise.all(batches.map(async (batch) => {
-    const { stdout: s } = await run(INDEXER, ['show', '--index', ix, '--terms', ...batch]);
+    const s = await mustRun(INDEXER, ['show', '--index', ix, '--terms', ...batch]);
     let json = null, doc = null;
     for (const line of s.split('\n')) {
       if (json !== null) {
@@ -150,19 +113,19 @@ before(async () => {
   corpus = path.join(tmp, 'corpus');
   index = path.join(tmp, 'index');
   await cp(path.join(ROOT, 'corpora'), corpus, { recursive: true });
-  await run(INDEXER, ['build', '--quiet', '--corpus', corpus, '--index', index]);
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', corpus, '--index', index]);
   docs = await readIndex(index);
   internalIds = new Set([...docs].filter(([, d]) => d.visibility !== 'public').map(([id]) => id));
   internalOnly = onlyInternal(docs);
   internalSet = new Set(internalOnly);
   token = randomBytes(16).toString('hex');
-  daemon = startDaemon(['--index', index, '--listen', '127.0.0.1:0', '--agent-token', token,
+  daemon = startProc(SEARCHD, ['--index', index, '--listen', '127.0.0.1:0', '--agent-token', token,
     '--www', path.join(ROOT, 'searchd/www'), '--threads', '2', '--cache-mb', '0']);
   base = await daemon.ready;
 });
 
 after(async () => {
-  await stopDaemon(daemon);
+  await stopProc(daemon, 8000);
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
@@ -285,11 +248,11 @@ test('completions and spelling follow an internal document through edits, a visi
   let d2;
   try {
     await cp(corpus, c, { recursive: true });
-    await run(INDEXER, ['build', '--quiet', '--corpus', c, '--index', ix]);
+    await mustRun(INDEXER, ['build', '--quiet', '--corpus', c, '--index', ix]);
     // one search worker: once /healthz shows a new revision, every answer
     // is from it (with two, the other worker may still answer from the old
     // one for up to its 0.1 s refresh interval)
-    d2 = startDaemon(['--index', ix, '--listen', '127.0.0.1:0', '--agent-token', token,
+    d2 = startProc(SEARCHD, ['--index', ix, '--listen', '127.0.0.1:0', '--agent-token', token,
       '--www', path.join(ROOT, 'searchd/www'), '--threads', '1', '--cache-mb', '0']);
     const b = await d2.ready;
     // the internal document with the most words of its own (letters only)
@@ -298,7 +261,7 @@ test('completions and spelling follow an internal document through edits, a visi
     const id = [...internalIds].sort((x, y) => own(y).length - own(x).length)[0];
     const words = own(id);
     assert.ok(words.length >= 3, `${id}: ${words}`);
-    const file = path.join(c, (await run(INDEXER, ['show', '--index', ix, id])).stdout.match(/"source": "([^"]+)"/)[1]);
+    const file = path.join(c, (await mustRun(INDEXER, ['show', '--index', ix, id])).match(/"source": "([^"]+)"/)[1]);
     const corrected = async (w, agent) => (await getJson(b, `/search?limit=1&q=${misspell(w)}`, agent)).suggestion === w;
     const completed = async (w, agent) => (await getJson(b, `/suggest?q=${prefixOf(w)}`, agent))
       .suggestions.some((s) => s.kind === 'term' && lastWord(s.text) === w);
@@ -314,7 +277,7 @@ test('completions and spelling follow an internal document through edits, a visi
     const text = await readFile(file, 'utf8');
     const rebuild = async (newText) => {
       if (newText === null) await unlink(file); else await writeFile(file, newText);
-      await run(INDEXER, ['build', '--quiet', '--corpus', c, '--index', ix]);
+      await mustRun(INDEXER, ['build', '--quiet', '--corpus', c, '--index', ix]);
       rev = await nextRevision(b, rev);
     };
     // made public: its words are everyone's, with the same answers the agent had
@@ -329,7 +292,7 @@ test('completions and spelling follow an internal document through edits, a visi
     assert.doesNotMatch(await state(true), /[SC]/);
     assert.doesNotMatch(await state(false), /[SC]/);
   } finally {
-    await stopDaemon(d2);
+    await stopProc(d2, 8000);
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -316,10 +316,12 @@ std::vector<Query> load_queries(const std::string &path, const Corpus &c)
 struct Hit {
     std::string id, title;
     double score;
+    double confidence = 0; // kbdesk only
 };
 
 struct Run {
     std::vector<Hit> hits;
+    bool no_good = false;   // kbdesk only: no_good_match at the default threshold
     bool error = false; // the engine rejected the query (counts as no results)
     std::string msg;
 };
@@ -422,7 +424,9 @@ Run run_kbdesk(kb_searcher *s, const std::string &text, unsigned limit)
     } else {
         for (size_t i = 0; i < res.nhits; i++)
             r.hits.push_back({res.hits[i].id ? res.hits[i].id : "",
-                              res.hits[i].title ? res.hits[i].title : "", res.hits[i].score});
+                              res.hits[i].title ? res.hits[i].title : "", res.hits[i].score,
+                              res.hits[i].confidence});
+        r.no_good = res.no_good_match != 0;
     }
     kb_search_res_fin(&res);
     return r;
@@ -536,13 +540,15 @@ std::string code(const std::string &s)
 // ---- command line ---------------------------------------------------------
 
 struct Opts {
-    std::string corpus, index, work, queries, out, engine, query;
+    std::string corpus, index, work, queries, out, engine, query, oos, dump;
     bool check = false, have_query = false, verbose = false;
 };
 
 void usage()
 {
     std::fputs("usage: kbeval --corpus DIR --index DIR --work DIR --queries FILE [--out FILE] [--check]\n"
+               "              [--oos FILE]  (out-of-scope questions: confidence and no_good_match)\n"
+               "              [--dump-hits FILE]  (kbdesk's hits as TSV for tests/eval/calibrate.py)\n"
                "              [--verbose]   (per query: each engine's rank of the answer, top 3 hits)\n"
                "       kbeval --engine kbdesk|qp|bag --query TEXT --index DIR [--corpus DIR --work DIR]\n",
                stderr);
@@ -569,6 +575,10 @@ bool parse_args(int argc, char **argv, Opts &o)
             ok = val(o.queries);
         else if (a == "--out")
             ok = val(o.out);
+        else if (a == "--oos")
+            ok = val(o.oos);
+        else if (a == "--dump-hits")
+            ok = val(o.dump);
         else if (a == "--engine")
             ok = val(o.engine);
         else if (a == "--query")
@@ -723,6 +733,52 @@ int evaluate(const Opts &o)
             }
         }
     }
+    // confidence: kbdesk's hits of the judged queries (right = grade 2) and of
+    // the out-of-scope questions (none right)
+    struct Conf {
+        double c;
+        bool right;
+    };
+    std::vector<Conf> confs;
+    std::vector<double> top_ans, top_oos; // the first hit's confidence (0: no hit)
+    size_t flag_ans = 0, flag_oos = 0;
+    std::ofstream dump;
+    if (!o.dump.empty())
+        dump.open(o.dump, std::ios::binary | std::ios::trunc);
+    auto add_run = [&](const Run &r, const Query *q, const std::string &qid, bool oos) {
+        for (size_t i = 0; i < r.hits.size(); i++) {
+            bool right = false;
+            if (q)
+                for (const Judged &j : q->rel)
+                    right |= j.id == r.hits[i].id && j.grade == 2;
+            confs.push_back({r.hits[i].confidence, right});
+            if (dump.is_open())
+                dump << (oos ? "oos" : "ans") << '\t' << qid << '\t' << i << '\t' << r.hits[i].score
+                     << '\t' << (right ? 1 : 0) << '\n';
+        }
+        (oos ? top_oos : top_ans).push_back(r.hits.empty() ? 0 : r.hits[0].confidence);
+        (oos ? flag_oos : flag_ans) += r.no_good ? 1 : 0;
+    };
+    for (const Query &q : qs)
+        add_run(run_kbdesk(s, q.text, K), &q, q.qid, false);
+    if (!o.oos.empty()) {
+        std::ifstream in(o.oos, std::ios::binary);
+        if (!in)
+            throw std::runtime_error(o.oos + ": cannot read");
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty() || line[0] == '#')
+                continue;
+            size_t tab = line.find('\t');
+            std::string qid = tab == std::string::npos ? "" : line.substr(0, tab);
+            std::string text = trim(tab == std::string::npos ? line : line.substr(tab + 1));
+            if (!text.empty())
+                add_run(run_kbdesk(s, text, K), nullptr, qid, true);
+        }
+    }
+    if (dump.is_open() && !dump.good())
+        throw std::runtime_error(o.dump + ": cannot write");
+
     kb_searcher_free(s);
     kb_lexicon_free(lx);
 
@@ -742,6 +798,8 @@ int evaluate(const Opts &o)
     std::printf("%-44s %8s %8s %8s\n", "kbdesk - best baseline", fmt_signed(overall[2].get(0) - best[0]).c_str(),
                 fmt_signed(overall[2].get(1) - best[1]).c_str(), fmt_signed(overall[2].get(2) - best[2]).c_str());
     std::printf("kbdesk first hit not a grade-2 document: %zu of %zu queries\n", failures.size(), qs.size());
+    std::printf("no_good_match: %zu of %zu answerable queries, %zu of %zu out-of-scope questions\n",
+                flag_ans, top_ans.size(), flag_oos, top_oos.size());
 
     if (!o.out.empty()) {
         std::ostringstream md;
@@ -805,6 +863,43 @@ int evaluate(const Opts &o)
             md << " | " << fmt(overall[0].get(m)) << " / " << fmt(overall[1].get(m)) << " / "
                << fmt(overall[2].get(m));
         md << " |\n\n";
+
+        md << "## Confidence and \"no good match\"\n\n"
+           << "Each kbdesk hit carries `confidence`, a logistic model of \"this hit is the answer\" "
+              "over its score, its score relative to the first hit's and whether it is first "
+              "(`shared/kb_search_rank.c`, fitted by `tests/eval/calibrate.py` on these judged "
+              "queries and the out-of-scope questions of `tests/eval/out_of_scope.tsv`). Among "
+              "the hits in each band, the share that is the answer:\n\n"
+           << "| confidence | hits | share right |\n|---|---:|---:|\n";
+        for (int bnd = 0; bnd < 10; bnd++) {
+            size_t n = 0, k = 0;
+            for (const Conf &cf : confs)
+                if (std::min(9, int(cf.c * 10)) == bnd) {
+                    n++;
+                    k += cf.right ? 1 : 0;
+                }
+            char band[32];
+            std::snprintf(band, sizeof band, "%.1f–%.1f", bnd / 10.0, (bnd + 1) / 10.0);
+            md << "| " << band << " | " << n << " | " << (n ? fmt(double(k) / double(n)) : "—") << " |\n";
+        }
+        md << "\n`no_good_match` is set when there is no hit or the first hit's confidence is "
+              "below the threshold (default "
+           << KB_SEARCH_MIN_CONFIDENCE << ", `min_confidence` on `/search`). At the default: "
+           << flag_ans << " of " << top_ans.size() << " answerable queries flagged, " << flag_oos
+           << " of " << top_oos.size() << " out-of-scope questions flagged. Other thresholds:\n\n"
+           << "| threshold | answerable flagged | out-of-scope flagged |\n|---:|---:|---:|\n";
+        for (double thr : {0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40}) {
+            size_t fa = 0, fo = 0;
+            for (double c : top_ans)
+                fa += c < thr ? 1 : 0;
+            for (double c : top_oos)
+                fo += c < thr ? 1 : 0;
+            char t[16];
+            std::snprintf(t, sizeof t, "%.2f", thr);
+            md << "| " << t << " | " << fa << " of " << top_ans.size() << " | " << fo << " of "
+               << top_oos.size() << " |\n";
+        }
+        md << "\n";
 
         md << "## Where kbdesk's first hit is not the answer\n\n";
         if (failures.empty()) {

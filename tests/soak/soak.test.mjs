@@ -20,13 +20,12 @@
 // drawn from a PRNG seeded with SOAK_SEED (logged).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { run, mustRun, startPg, destroyPg } from '../e2e/daemon.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -77,21 +76,6 @@ const stats = {
 let soakReport = null;     // the soak's outcome, checked by the tests below
 
 // ---- processes ----------------------------------------------------------------
-
-function run(file, args, { input, env, timeoutMs = 120000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
-async function mustRun(file, args, opts) {
-  const r = await run(file, args, opts);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 function pgBin(name) {
   for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
@@ -588,11 +572,8 @@ function stateDump(t, actors) {
 // ---- setup ----------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbsoak-'));
-  await chmod(tmp, 0o755); // the postgres user must enter it
-  pgdir = path.join(tmp, 'pg');
   // fsync stays on: a committed row must survive an immediate stop
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'on' } })).trim();
+  ({ tmp, pgdir, conninfo } = await startPg('kbsoak', { fsync: 'on' }));
   index = path.join(tmp, 'index');
   await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
   for (let j = 1; j <= AGENTS; j++) {
@@ -607,8 +588,7 @@ before(async () => {
 after(async () => {
   if (desk) await killDesk('SIGTERM').catch(() => {});
   for (const d of deskLogs) if (!d.exited) { d.killed = true; d.child.kill('SIGKILL'); }
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg({ tmp, pgdir });
 }, { timeout: 60000 });
 
 // ---- the soak ----------------------------------------------------------------------

@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "pgtest.h"
+#include "pgdesk.h"
 #include "../../chatdesk/api.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
@@ -34,16 +34,7 @@
 #define AGENT_USER "apiagent"
 #define AGENT_PW "api agent password"
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    char index[320];
-    kb_lexicon *lx;
-    struct desk_config cfg;
-    struct desk *d;
-    PGconn *pg;
-    int people;
-} g;
+static struct pgdesk g;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -74,7 +65,7 @@ static int call(enum api_method m, const char *path, const char *token, const ch
     if (httpreq_parse(&raw, &req, &resp) == 0) {
         int st = router_match(&req, allow, sizeof allow);
         if (st == 200)
-            api_handle(g.d, &g.cfg, &req, &resp);
+            api_handle(g.d, &g.cfg, &req, &resp, NULL);
         else
             api_response_error(&resp, st, "routing", "not routed");
         api_request_fin(&req);
@@ -151,44 +142,25 @@ static void agent_login(char token[64])
 
 /* ---- setup ------------------------------------------------------------ */
 
+/* the agent the tests log in as */
+static int seed_agent(struct store *st)
+{
+    char hash[AUTH_PWHASH_MAX];
+    int64_t id;
+    return auth_hash_password(AGENT_PW, hash) ||
+           store_agent_create(st, AGENT_USER, "接口坐席", hash, &id);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbapi", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    if (pgt_index(g.dir, g.index, sizeof g.index))
-        return -1;
-    struct store *st;
-    char err[KB_ERR_MAX];
-    char hash[AUTH_PWHASH_MAX];
-    int64_t id;
-    if (store_open(g.conninfo, &st, err, sizeof err) || store_migrate(st, MIGRATIONS, NULL) ||
-        auth_hash_password(AGENT_PW, hash) ||
-        store_agent_create(st, AGENT_USER, "接口坐席", hash, &id)) {
-        fprintf(stderr, "setup failed: %s\n", st ? store_errmsg(st) : err);
-        store_close(st);
-        return -1;
-    }
-    store_close(st);
-    g.lx = kb_lexicon_new_builtin();
-    desk_config_default(&g.cfg);
-    if (desk_new(g.conninfo, g.index, g.lx, &g.cfg, &g.d, err, sizeof err)) {
-        fprintf(stderr, "desk_new: %s\n", err);
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    return PQstatus(g.pg) == CONNECTION_OK ? 0 : -1;
+    return pgdesk_setup(&g, "kbapi", seed_agent);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    desk_free(g.d);
-    kb_lexicon_free(g.lx);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    return pgdesk_teardown(&g);
 }
 
 /* ---- tests ------------------------------------------------------------ */

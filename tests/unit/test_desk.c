@@ -23,7 +23,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "pgtest.h"
+#include "pgstore.h"
+#include "pgdesk.h"
 #include "../../chatdesk/auth.h"
 #include "../../chatdesk/desk.h"
 #include "../../chatdesk/proto.h"
@@ -34,63 +35,13 @@
 #define MIGRATIONS PGT_MIGRATIONS
 #define VPN_TEXT "我的电脑连不上VPN了，提示错误809"
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    char index[320];
-    kb_lexicon *lx;
-    struct desk_config cfg;
-    struct desk *d;
-    PGconn *pg;
-    int people;
-} g;
+static struct pgdesk g;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The first column of the first row of sql (one optional text parameter)
- * as a number (NULL: -1). */
-static long long q_ll(const char *sql, const char *a)
-{
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, msg);
-    }
-    long long x = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return x;
-}
-
-static const char *q_str(const char *sql, const char *a)
-{
-    static char buf[2048];
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, msg);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
-
-static void q_exec(const char *sql, const char *a)
-{
-    const char *v[1] = {a};
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, v, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok)
-        fail_msg("SQL failed: %s: %s", sql, msg);
-}
+#define q_ll(sql, a) pgs_ll(g.pg, sql, a, NULL)
+#define q_str(sql, a) pgs_str(g.pg, sql, a, NULL)
+#define q_exec(sql, a) pgs_exec(g.pg, sql, a, NULL)
 
 /* The frames of one request, parsed. */
 struct reply {
@@ -303,37 +254,13 @@ static void do_nothing_then(struct desk_client *c, const char *json)
 static int group_setup(void **state)
 {
     (void)state;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbdesk", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    if (pgt_index(g.dir, g.index, sizeof g.index))
-        return -1;
-    struct store *st;
-    char err[KB_ERR_MAX];
-    if (store_open(g.conninfo, &st, err, sizeof err) || store_migrate(st, MIGRATIONS, NULL)) {
-        fprintf(stderr, "migrations failed: %s\n", st ? store_errmsg(st) : err);
-        store_close(st);
-        return -1;
-    }
-    store_close(st);
-    g.lx = kb_lexicon_new_builtin();
-    desk_config_default(&g.cfg);
-    if (desk_new(g.conninfo, g.index, g.lx, &g.cfg, &g.d, err, sizeof err)) {
-        fprintf(stderr, "desk_new: %s\n", err);
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    return PQstatus(g.pg) == CONNECTION_OK ? 0 : -1;
+    return pgdesk_setup(&g, "kbdesk", NULL);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    desk_free(g.d);
-    kb_lexicon_free(g.lx);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    return pgdesk_teardown(&g);
 }
 
 /* ---- sign-in ------------------------------------------------------------ */

@@ -360,12 +360,56 @@ static void error_frames_and_objects(void **state)
     json_decref(o);
 }
 
+/* kb_feedback: a reader's verdict on a document, comment optional. */
+static void kb_feedback_frames(void **state)
+{
+    (void)state;
+    struct desk_msg m;
+    good("{\"type\":\"kb_feedback\",\"id\":\"f1\",\"item\":\"KE-0001\",\"verdict\":\"out_of_date\","
+         "\"comment\":\"网关已更换\"}", &m);
+    assert_int_equal(m.type, DM_KB_FEEDBACK);
+    assert_string_equal(proto_type_name(m.type), "kb_feedback");
+    assert_string_equal(m.item, "KE-0001");
+    assert_string_equal(m.verdict, "out_of_date");
+    assert_string_equal(m.comment, "网关已更换");
+    desk_msg_fin(&m);
+    good("{\"type\":\"kb_feedback\",\"item\":\"KB-0001\",\"verdict\":\"helpful\",\"comment\":\" \\n \"}", &m);
+    assert_null(m.comment); /* blank: none */
+    desk_msg_fin(&m);
+    good("{\"type\":\"kb_feedback\",\"item\":\"KB-0001\",\"verdict\":\"not_helpful\",\"comment\":null}", &m);
+    assert_null(m.comment);
+    desk_msg_fin(&m);
+    bad("{\"type\":\"kb_feedback\",\"item\":\"KB-1\",\"id\":\"x\"}", P_MISSING_FIELD, "verdict", "x");
+    bad("{\"type\":\"kb_feedback\",\"verdict\":\"helpful\"}", P_MISSING_FIELD, "item", NULL);
+    bad("{\"type\":\"kb_feedback\",\"item\":\"KB-1\",\"verdict\":\"great\"}", P_BAD_FIELD, "verdict", NULL);
+    bad("{\"type\":\"kb_feedback\",\"item\":\"KB-1\",\"verdict\":true}", P_BAD_FIELD, "verdict", NULL);
+    bad("{\"type\":\"kb_feedback\",\"item\":\"KB-1\",\"verdict\":\"helpful\",\"comment\":5}", P_BAD_FIELD,
+        "comment", NULL);
+    /* 2000 characters of comment are fine, 2001 are not */
+    char buf[8000];
+    for (int n = 2000; n <= 2001; n++) {
+        int len = snprintf(buf, sizeof buf,
+                           "{\"type\":\"kb_feedback\",\"item\":\"KB-1\",\"verdict\":\"helpful\",\"comment\":\"");
+        for (int i = 0; i < n; i++)
+            len += snprintf(buf + len, sizeof buf - (size_t)len, "长");
+        snprintf(buf + len, sizeof buf - (size_t)len, "\"}");
+        if (n == 2000) {
+            good(buf, &m);
+            assert_int_equal(proto_utf8_chars(m.comment), 2000);
+            desk_msg_fin(&m);
+        } else {
+            bad(buf, P_BAD_FIELD, "comment", NULL);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_every_client_frame),
         cmocka_unit_test(rejects_bad_frames),
         cmocka_unit_test(search_and_doc_frames),
+        cmocka_unit_test(kb_feedback_frames),
         cmocka_unit_test(text_limits_count_characters),
         cmocka_unit_test(error_frames_and_objects),
     };

@@ -478,6 +478,7 @@ static char *ref_json(const struct kb_search_res *r, const char *query, size_t q
         ref_str(j, "title", h->title);
         json_object_set_new(j, "score", json_real(round(h->score * 10000) / 10000));
         json_object_set_new(j, "percent", json_integer(h->percent));
+        json_object_set_new(j, "confidence", json_real(round(h->confidence * 1000) / 1000));
         const char *f[] = {"snippet", h->snippet, "category", h->category, "updated", h->updated,
                            "visibility", h->visibility, "workaround", h->workaround,
                            "status", h->status, "service", h->service, "std", h->std,
@@ -495,6 +496,7 @@ static char *ref_json(const struct kb_search_res *r, const char *query, size_t q
     json_object_set_new(o, "facets", fa);
     json_object_set_new(o, "suggestion", r->suggestion ? json_string(r->suggestion) : json_null());
     json_object_set_new(o, "corrected", r->corrected ? json_string(r->corrected) : json_null());
+    json_object_set_new(o, "no_good_match", json_boolean(r->no_good_match));
     char *d = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
     json_decref(o);
     return d;

@@ -22,21 +22,13 @@
 
 #include <libpq-fe.h>
 
-#include "pgtest.h"
+#include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "store.h"
 
 #define MIGRATIONS PGT_MIGRATIONS
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    struct store *s;
-    PGconn *pg;
-    char pwhash[AUTH_PWHASH_MAX];
-    int applied_at_setup;
-    int people; /* for unique user names */
-} g;
+static struct pgs g;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -47,48 +39,9 @@ static const char *num(char *buf, long long x)
 }
 #define S(x) num((char[24]){0}, (long long)(x))
 
-/* Runs raw SQL with up to two text parameters (NULL: fewer); fails the test
- * on error. Caller clears. */
-static PGresult *q(const char *sql, const char *a, const char *b)
-{
-    const char *v[2] = {a, b};
-    int n = a ? (b ? 2 : 1) : 0;
-    PGresult *r = PQexecParams(g.pg, sql, n, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, msg);
-    }
-    return r;
-}
-
-/* The first column of the first row as a number (NULL: -1). */
-static long long q_ll(const char *sql, const char *a, const char *b)
-{
-    PGresult *r = q(sql, a, b);
-    if (PQntuples(r) < 1) {
-        PQclear(r);
-        fail_msg("no row from %s", sql);
-    }
-    long long v = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-/* The first column of the first row as text into a static buffer ("<null>"). */
-static const char *q_str(const char *sql, const char *a, const char *b)
-{
-    static char buf[1024];
-    PGresult *r = q(sql, a, b);
-    if (PQntuples(r) < 1) {
-        PQclear(r);
-        fail_msg("no row from %s", sql);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
+#define q(sql, a, b) pgs_q(g.pg, sql, a, b)
+#define q_ll(sql, a, b) pgs_ll(g.pg, sql, a, b)
+#define q_str(sql, a, b) pgs_str(g.pg, sql, a, b)
 
 /* Raw SQL that must fail with SQLSTATE state. */
 static void q_fails(const char *sql, const char *state)
@@ -104,12 +57,7 @@ static void q_fails(const char *sql, const char *state)
         fail_msg("%s", msg);
 }
 
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != 0)                                                                    \
-            fail_msg("%s: %d %s", #call, rc_, store_errmsg(g.s));                        \
-    } while (0)
+#define OK(call) PGS_OK(g.s, call)
 
 #define RC(want, call)                                                                   \
     do {                                                                                 \
@@ -120,23 +68,12 @@ static void q_fails(const char *sql, const char *state)
 
 static int64_t mk_requester(const char *name)
 {
-    int64_t id = 0;
     char email[64];
-    snprintf(email, sizeof email, "user%d@example.cn", ++g.people);
-    OK(store_requester_create(g.s, name, email, &id));
-    assert_true(id > 0);
-    return id;
+    snprintf(email, sizeof email, "user%d@example.cn", g.people + 1); /* pgs_requester counts */
+    return pgs_requester(&g, name, email);
 }
 
-static int64_t mk_agent(const char *name)
-{
-    int64_t id = 0;
-    char user[32];
-    snprintf(user, sizeof user, "agent%d", ++g.people);
-    OK(store_agent_create(g.s, user, name, g.pwhash, &id));
-    assert_true(id > 0);
-    return id;
-}
+#define mk_agent(name) pgs_agent(&g, "agent", name)
 
 /* A conversation of requester with one message, escalated. */
 static void mk_ticket(int64_t requester, int impact, int urgency, struct store_ticket *t)
@@ -168,36 +105,14 @@ static int count_sql_files(void)
 static int group_setup(void **state)
 {
     (void)state;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbstore", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    char err[STORE_ERR_MAX];
-    if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    if (store_migrate(g.s, MIGRATIONS, &g.applied_at_setup) != 0) {
-        fprintf(stderr, "store_migrate: %s\n", store_errmsg(g.s));
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    if (PQstatus(g.pg) != CONNECTION_OK) {
-        fprintf(stderr, "connect: %s\n", PQerrorMessage(g.pg));
-        return -1;
-    }
-    /* one real Argon2id hash for every agent (hashing costs 0.1 s) */
-    return auth_hash_password("agent password", g.pwhash);
+    return pgs_setup(&g, "kbstore");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    store_close(g.s);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    return pgs_teardown(&g);
 }
-
 /* ---- migrations ------------------------------------------------------- */
 
 static void migrations_apply_once(void **state)
@@ -205,7 +120,7 @@ static void migrations_apply_once(void **state)
     (void)state;
     int files = count_sql_files();
     assert_true(files >= 1);
-    assert_int_equal(g.applied_at_setup, files);
+    assert_int_equal(g.applied, files);
     assert_int_equal(q_ll("SELECT count(*) FROM schema_migrations", NULL, NULL), files);
     assert_string_equal(q_str("SELECT name FROM schema_migrations WHERE version = 1", NULL, NULL),
                         "init");
@@ -1524,7 +1439,7 @@ static void login_failures_counted_across_connections(void **state)
     assert_int_equal(q_ll("SELECT failed_logins FROM people WHERE id = $1", id, NULL), 2);
     struct store_agent a;
     char user[32];
-    snprintf(user, sizeof user, "%s", q_str("SELECT username FROM people WHERE id = $1", id, NULL));
+    snprintf(user, sizeof user, "%.31s", q_str("SELECT username FROM people WHERE id = $1", id, NULL));
     OK(store_agent_by_username(g.s, user, &a));
     assert_true(a.locked_for > 590 && a.locked_for <= 600);
     /* a success clears the count, not the lockout; an unlock clears both */

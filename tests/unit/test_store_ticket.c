@@ -21,106 +21,20 @@
 
 #include <libpq-fe.h>
 
-#include "pgtest.h"
+#define PGS_ONE_GROUP
+#include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "store.h"
 
 #define MIGRATIONS PGT_MIGRATIONS
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    struct store *s;
-    PGconn *pg;
-    char pwhash[AUTH_PWHASH_MAX];
-    int people;
-} g;
-
-/* ---- helpers ------------------------------------------------------------ */
-
-/* The first column of the first row of sql (one text parameter, may be
- * NULL) into a static buffer ("<null>"); fails the test on error. */
-static const char *q_str(const char *sql, const char *a)
-{
-    static char buf[256];
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, &a, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        snprintf(buf, sizeof buf, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, buf);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
-
-static long long q_ll(const char *sql, const char *a)
-{
-    return strtoll(q_str(sql, a), NULL, 10);
-}
-
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != 0)                                                                    \
-            fail_msg("%s: %d %s", #call, rc_, store_errmsg(g.s));                        \
-    } while (0)
-
-static int64_t mk_requester(void)
-{
-    int64_t id = 0;
-    char name[32];
-    snprintf(name, sizeof name, "Requester %d", ++g.people);
-    OK(store_requester_create(g.s, name, NULL, &id));
-    return id;
-}
-
-static int64_t mk_agent(void)
-{
-    int64_t id = 0;
-    char user[32];
-    snprintf(user, sizeof user, "tagent%d", ++g.people);
-    OK(store_agent_create(g.s, user, user, g.pwhash, &id));
-    return id;
-}
+PGS_GROUP("kbticket")
 
 static long long events_of(const char *number)
 {
     return q_ll("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
                 " WHERE t.number = $1",
                 number);
-}
-
-/* ---- setup ---------------------------------------------------------------- */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbticket", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    char err[STORE_ERR_MAX];
-    if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    if (store_migrate(g.s, MIGRATIONS, NULL) != 0) {
-        fprintf(stderr, "store_migrate: %s\n", store_errmsg(g.s));
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    if (PQstatus(g.pg) != CONNECTION_OK)
-        return -1;
-    return auth_hash_password("agent password", g.pwhash);
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    store_close(g.s);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
 }
 
 /* ---- the table itself ------------------------------------------------------ */

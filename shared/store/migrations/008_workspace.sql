@@ -1,4 +1,4 @@
--- 004_workspace: the agent workspace: teams, roles, ticket fields an agent
+-- 008_workspace: the agent workspace: teams, roles, ticket fields an agent
 -- edits, internal notes, transfers, merges and text search over tickets.
 --
 -- * teams and team_members: the teams tickets are routed to (seeded: 一线

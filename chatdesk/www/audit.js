@@ -1,0 +1,67 @@
+/* The audit-log page (audit.html), for administrators: searches
+ * GET /api/v1/audit with the session token the agent page keeps in
+ * sessionStorage, pages on by `before`, and exports what is shown as CSV
+ * (built here from the same rows, UTF-8 with a byte-order mark so that
+ * spreadsheet programs read Chinese). Text is always set as text. */
+(() => {
+  'use strict';
+  const K = window.kbdesk;
+  const { $, el } = K;
+  const token = K.session.get('kbdesk.agent.session', null);
+  let rows = [];
+  let before = null;
+
+  const day = (v, end) => (v ? Math.floor(new Date(`${v}T00:00:00+08:00`).getTime() / 1000) + (end ? 86400 : 0) : null);
+
+  async function search(more) {
+    const q = new URLSearchParams({ limit: '200' });
+    const type = $('f-type').value, id = $('f-id').value.trim(), actor = $('f-actor').value.trim();
+    if (type) q.set('object_type', type);
+    if (id) q.set('object_id', id);
+    if (actor) q.set('actor', actor);
+    const from = day($('f-from').value, false), to = day($('f-to').value, true);
+    if (from) q.set('from', String(from));
+    if (to) q.set('to', String(to));
+    if (more && before) q.set('before', String(before));
+    const r = await fetch(`/api/v1/audit?${q}`, { headers: { authorization: `Bearer ${token}` } });
+    const body = await r.json().catch(() => null);
+    if (!r.ok) {
+      $('page-error').textContent = r.status === 403 ? '只有管理员可以查看审计日志。'
+        : `查询失败：${body && body.error ? body.error.message : r.status}`;
+      $('page-error').hidden = false;
+      return;
+    }
+    $('page-error').hidden = true;
+    if (!more) { rows = []; $('rows').replaceChildren(); }
+    for (const x of body.items) {
+      rows.push(x);
+      $('rows').append(el('tr', { 'data-testid': 'audit-row' },
+        el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : '系统')),
+        el('td', null, x.actor_role || ''), el('td', null, x.address || ''), el('td', null, x.action),
+        el('td', null, `${x.object_type} ${x.object_id}`), el('td', null, JSON.stringify(x.detail))));
+    }
+    before = body.next_before || null;
+    $('more').hidden = !before;
+  }
+
+  function csvCell(v) {
+    const s = v === null || v === undefined ? '' : String(v);
+    return /[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  $('csv').addEventListener('click', () => {
+    const head = ['id', 'at', 'actor_id', 'actor', 'actor_role', 'address', 'action', 'object_type', 'object_id', 'detail'];
+    const lines = [head.join(',')].concat(rows.map((x) => head.map((k) =>
+      csvCell(k === 'at' ? new Date(x.at * 1000).toISOString() : k === 'detail' ? JSON.stringify(x.detail) : x[k])).join(',')));
+    const blob = new Blob(['\ufeff' + lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
+    const a = el('a', { href: URL.createObjectURL(blob), download: 'audit-log.csv' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  });
+
+  $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); search(false); });
+  $('more').addEventListener('click', () => search(true));
+  if (!token) { $('signin').hidden = false; return; }
+  search(false);
+})();

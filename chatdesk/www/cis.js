@@ -1,0 +1,89 @@
+/* The configuration-item page (cis.html): items over the JSON API
+ * (/api/v1/cis) with the agent's session token from sessionStorage. A
+ * list with a name search and type filter, a new-item form, and an item's
+ * view: its relations both ways (add), what refers to it with open tickets
+ * first (add), and retiring it. Text from the server is set as text. */
+(() => {
+  'use strict';
+  const K = window.kbdesk;
+  const { $, el } = K;
+  const TYPES = { service: '服务', application: '应用', system: '系统', server: '服务器', network: '网络设备',
+    device: '终端设备', database: '数据库', other: '其他' };
+  const REL = { runs_on: '运行于', depends_on: '依赖', part_of: '属于', connects_to: '连接' };
+  const token = K.session.get('kbdesk.agent.session', null);
+  let current = null;
+
+  async function api(method, path, json) {
+    const r = await fetch(path, { method, headers: { authorization: `Bearer ${token}`,
+      ...(json ? { 'content-type': 'application/json' } : {}) }, body: json ? JSON.stringify(json) : undefined });
+    const body = await r.json().catch(() => null);
+    if (!r.ok) throw new Error(body && body.error ? body.error.message : `HTTP ${r.status}`);
+    return body;
+  }
+  const say = (t) => { $('c-msg').textContent = t; };
+
+  for (const [k, v] of Object.entries(TYPES)) {
+    $('type-filter').append(el('option', { value: k }, v));
+    $('new-type').append(el('option', { value: k }, v));
+  }
+
+  async function load() {
+    const q = new URLSearchParams({ limit: '200' });
+    if ($('q').value.trim()) q.set('q', $('q').value.trim());
+    if ($('type-filter').value) q.set('type', $('type-filter').value);
+    try {
+      const r = await api('GET', `/api/v1/cis?${q}`);
+      $('list').replaceChildren(...r.items.map((c) => el('li', { class: 'qi', 'data-testid': 'ci-item', 'data-code': c.code },
+        el('button', { type: 'button', class: 'btn-link qi-no', onclick: () => open(c.code) }, c.code),
+        ' ', el('span', null, c.name), ' ', el('span', { class: 'badge' }, TYPES[c.type] || c.type),
+        c.open_tickets ? el('span', { class: 'muted' }, ` 未解决工单 ${c.open_tickets}`) : null)));
+    } catch (e) { $('page-error').textContent = e.message; $('page-error').hidden = false; }
+  }
+
+  function fill(c) {
+    current = c;
+    $('detail').hidden = false;
+    $('c-title').textContent = `${c.code} ${c.name}`;
+    $('c-meta').textContent = `${TYPES[c.type] || c.type} · ${c.owner ? `负责人 ${c.owner.name}` : ''} ${c.owner_team ? `团队 ${c.owner_team}` : ''}${c.retired ? ' · 已停用' : ''}`;
+    $('rels').replaceChildren(...c.relations.map((r) => el('li', { 'data-testid': 'ci-relation' },
+      r.direction === 'out' ? `${REL[r.type] || r.type} → ` : `← ${REL[r.type] || r.type} `,
+      el('button', { type: 'button', class: 'btn-link', onclick: () => open(r.code) }, r.code), ` ${r.name}`)));
+    $('refs').replaceChildren(...c.refs.map((r) => el('li', { 'data-testid': 'ci-ref', 'data-open': String(r.open) },
+      el('span', { class: 'ticket-no' }, r.ref), ' ', r.title || '', r.status ? el('span', { class: 'muted' }, ` ${r.status}`) : null)));
+    $('retire').hidden = c.retired;
+  }
+
+  async function open(code) {
+    try { fill(await api('GET', `/api/v1/cis/${encodeURIComponent(code)}`)); say(''); history.replaceState(null, '', `#${code}`); }
+    catch (e) { say(e.message); }
+  }
+  const reopen = () => open(current.code);
+
+  $('find').addEventListener('submit', (ev) => { ev.preventDefault(); load(); });
+  $('new-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const c = await api('POST', '/api/v1/cis', { type: $('new-type').value, name: $('new-name').value.trim() });
+      $('new-name').value = '';
+      await load();
+      await open(c.code);
+    } catch (e) { $('page-error').textContent = e.message; $('page-error').hidden = false; }
+  });
+  $('rel-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try { await api('POST', `/api/v1/cis/${current.code}/relations`, { type: $('rel-type').value, to: $('rel-to').value.trim().toUpperCase() }); await reopen(); }
+    catch (e) { say(`未能添加关系：${e.message}`); }
+  });
+  $('ref-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try { await api('POST', `/api/v1/cis/${current.code}/refs`, { kind: $('ref-kind').value, ref: $('ref-id').value.trim() }); await reopen(); }
+    catch (e) { say(`未能添加引用：${e.message}`); }
+  });
+  $('retire').addEventListener('click', async () => {
+    try { await api('POST', `/api/v1/cis/${current.code}/retire`); await reopen(); await load(); }
+    catch (e) { say(`未能停用：${e.message}`); }
+  });
+
+  if (!token) { $('signin').hidden = false; return; }
+  load().then(() => { const c = decodeURIComponent(location.hash.slice(1)); if (/^CI-\d+$/.test(c)) open(c); });
+})();

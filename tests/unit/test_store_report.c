@@ -1,0 +1,274 @@
+/* Unit tests for the key indicators (shared/store/store_report.c) on a
+ * seeded data set whose times are set by hand around the edges of a month
+ * in Asia/Shanghai (a ticket resolved at 00:30 local on the 1st, one
+ * created at 23:30 on the last day, one just after), with a reopened
+ * ticket, ratings, linked knowledge, self-solved chats with and without a
+ * recontact, and problems; every figure is compared with the value counted
+ * by hand below, against a real
+ * PostgreSQL 15 server started with scripts/pg.sh in a fresh temporary
+ * directory, with shared/store/migrations applied; the teardown destroys
+ * it. Run from the repository root (scripts/testrun.sh does). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "../../chatdesk/auth.h"
+#include "kb_doc.h"
+#include "store.h"
+#define PGS_ONE_GROUP
+#include "pgstore.h"
+
+PGS_GROUP("kbreport")
+
+/* ---- helpers of this file ------------------------------------------------- */
+
+/* SQL as the superuser with the event tables' append-only guards off. */
+static void sql(const char *q)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf,
+             "BEGIN; ALTER TABLE ticket_events DISABLE TRIGGER ticket_events_append_only;"
+             " ALTER TABLE problem_events DISABLE TRIGGER problem_events_append_only; %s;"
+             " ALTER TABLE ticket_events ENABLE TRIGGER ticket_events_append_only;"
+             " ALTER TABLE problem_events ENABLE TRIGGER problem_events_append_only; COMMIT",
+             q);
+    PGresult *r = PQexec(g.pg, buf);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("sql: %s: %s", q, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* Sets every time of ticket number's row and events: created at c, each
+ * event of type ty at t (local Shanghai times, "2026-11-02 10:00"). */
+static void ticket_times(const char *number, const char *created)
+{
+    char q[1024];
+    snprintf(q, sizeof q,
+             "UPDATE tickets SET created_at = '%s+08', response_due = '%s+08',"
+             " resolution_due = '%s+08' WHERE number = '%s';"
+             " UPDATE conversations SET created_at = '%s+08' WHERE id = (SELECT conversation_id"
+             " FROM tickets WHERE number = '%s');"
+             " UPDATE ticket_events SET at = '%s+08' WHERE ticket_id = (SELECT id FROM tickets"
+             " WHERE number = '%s')",
+             created, created, created, number, created, number, created, number);
+    sql(q);
+}
+
+static void event_time(const char *number, const char *type, int nth, const char *at)
+{
+    char q[512];
+    snprintf(q, sizeof q,
+             "UPDATE ticket_events SET at = '%s+08' WHERE id = (SELECT e.id FROM ticket_events e"
+             " JOIN tickets t ON t.id = e.ticket_id WHERE t.number = '%s' AND e.type = '%s'"
+             " ORDER BY e.id OFFSET %d LIMIT 1)",
+             at, number, type, nth);
+    sql(q);
+}
+
+struct tk {
+    char number[STORE_NUMBER_MAX];
+    int64_t requester;
+};
+
+static void ticket(struct tk *t, int64_t agent, int replies, int resolve)
+{
+    t->requester = mk_requester();
+    int64_t conv = 0;
+    int seq, dup;
+    struct store_ticket st;
+    OK(store_conversation_create(g.s, t->requester, &conv));
+    OK(store_message_add(g.s, conv, t->requester, "c1", "打印机脱机", &seq, &dup));
+    OK(store_escalate(g.s, conv, t->requester, "打印机脱机", NULL, 2, 2, NULL, 0, &st));
+    snprintf(t->number, sizeof t->number, "%s", st.number);
+    store_ticket_fin(&st);
+    if (!agent)
+        return;
+    OK(store_ticket_take(g.s, t->number, agent));
+    for (int i = 0; i < replies; i++) {
+        char cid[16];
+        snprintf(cid, sizeof cid, "r%d", i);
+        OK(store_ticket_reply(g.s, t->number, agent, cid, "请重启打印机", &seq, &dup, NULL));
+    }
+    if (resolve)
+        OK(store_ticket_resolve(g.s, t->number, agent, "已解决"));
+}
+
+/* A chat of requester that ends self-solved by doc at local time at. */
+static int64_t solved_chat(int64_t requester, const char *doc, const char *at)
+{
+    int64_t conv = 0;
+    int seq, dup, ended = 0;
+    OK(store_conversation_create(g.s, requester, &conv));
+    OK(store_message_add(g.s, conv, requester, "m1", "打印机脱机", &seq, &dup));
+    const char *ids[] = {doc}, *kinds[] = {"article"}, *titles[] = {"打印机脱机的处理"};
+    OK(store_suggestions_add(g.s, conv, 1, ids, kinds, titles));
+    OK(store_feedback(g.s, conv, requester, doc, 1, &ended));
+    assert_int_equal(ended, 1);
+    char q[1024];
+    snprintf(q, sizeof q,
+             "UPDATE conversations SET created_at = '%s+08' WHERE id = %lld;"
+             " UPDATE deflections SET at = '%s+08' WHERE conversation_id = %lld",
+             at, (long long)conv, at, (long long)conv);
+    sql(q);
+    return conv;
+}
+
+/* ---- the test -------------------------------------------------------------- */
+
+static void november_by_hand(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent();
+    struct tk t1, t2, t3, t4, t5, t6, t7;
+    ticket(&t1, a, 1, 1); /* FCR */
+    ticket(&t2, a, 2, 1); /* two replies: not first contact */
+    ticket(&t3, a, 1, 1); /* reopened, resolved again */
+    OK(store_ticket_confirm(g.s, t3.number, t3.requester, 0));
+    OK(store_ticket_take(g.s, t3.number, a));
+    OK(store_ticket_resolve(g.s, t3.number, a, "再次解决"));
+    ticket(&t4, 0, 0, 0); /* still open */
+    ticket(&t5, a, 1, 1); /* created in October, resolved at 00:30 on 1 November */
+    ticket(&t6, 0, 0, 0); /* created 23:30 on 30 November */
+    ticket(&t7, 0, 0, 0); /* created 00:10 on 1 December: outside */
+    ticket_times(t1.number, "2026-11-02 10:00");
+    event_time(t1.number, "resolved", 0, "2026-11-03 09:00");
+    ticket_times(t2.number, "2026-11-05 10:00");
+    event_time(t2.number, "resolved", 0, "2026-11-06 09:00");
+    ticket_times(t3.number, "2026-11-10 10:00");
+    event_time(t3.number, "resolved", 0, "2026-11-11 09:00");
+    event_time(t3.number, "reopened", 0, "2026-11-12 09:00");
+    event_time(t3.number, "resolved", 1, "2026-11-13 09:00");
+    ticket_times(t4.number, "2026-11-20 10:00");
+    ticket_times(t5.number, "2026-10-30 10:00");
+    event_time(t5.number, "resolved", 0, "2026-11-01 00:30");
+    ticket_times(t6.number, "2026-11-30 23:30");
+    ticket_times(t7.number, "2026-12-01 00:10");
+    /* knowledge linked to t1 and t4 */
+    int added;
+    OK(store_ticket_link(g.s, t1.number, "KB-0022", "used", a, &added));
+    OK(store_ticket_link(g.s, t4.number, "KB-0022", "used", a, &added));
+    /* closed and rated: t1 (5, closed 4 Nov), t2 (3, closed 7 Nov) */
+    OK(store_ticket_confirm(g.s, t1.number, t1.requester, 1));
+    OK(store_ticket_rate(g.s, t1.number, t1.requester, 5, "很快"));
+    OK(store_ticket_confirm(g.s, t2.number, t2.requester, 1));
+    OK(store_ticket_rate(g.s, t2.number, t2.requester, 3, NULL));
+    char q[2048];
+    snprintf(q, sizeof q,
+             "UPDATE tickets SET closed_at = '2026-11-04 10:00+08' WHERE number = '%s';"
+             " UPDATE tickets SET closed_at = '2026-11-07 10:00+08' WHERE number = '%s';"
+             " UPDATE ratings SET at = '2026-11-04 10:05+08' WHERE ticket_id IN (SELECT id FROM"
+             " tickets WHERE number IN ('%s', '%s'));"
+             " UPDATE ticket_events SET at = '2026-11-04 10:00+08' WHERE type IN ('confirmed',"
+             " 'closed', 'rated') AND ticket_id IN (SELECT id FROM tickets WHERE number IN"
+             " ('%s', '%s'))",
+             t1.number, t2.number, t1.number, t2.number, t1.number, t2.number);
+    sql(q);
+    /* chats: r1 self-solved on 3 Nov, back on 5 Nov shown the same article;
+       r2 self-solved on 4 Nov and not back */
+    int64_t r1 = mk_requester(), r2 = mk_requester();
+    solved_chat(r1, "KB-0022", "2026-11-03 12:00");
+    int64_t again = 0;
+    int seq, dup;
+    OK(store_conversation_create(g.s, r1, &again));
+    OK(store_message_add(g.s, again, r1, "m1", "打印机又脱机了", &seq, &dup));
+    const char *ids[] = {"KB-0022"}, *kinds[] = {"article"}, *titles[] = {"打印机脱机的处理"};
+    OK(store_suggestions_add(g.s, again, 1, ids, kinds, titles));
+    snprintf(q, sizeof q, "UPDATE conversations SET created_at = '2026-11-05 12:00+08'"
+                          " WHERE id = %lld", (long long)again);
+    sql(q);
+    solved_chat(r2, "KB-0031", "2026-11-04 12:00");
+    /* problems: p1 opened 2 Nov, resolved 3 Nov 12:00 (26 h); p2 opened 10 Nov,
+       known error; p3 opened in October, resolved 5 Nov 00:00 (the 1st at 00:00 + ...) */
+    struct store_problem p1, p2, p3, x;
+    struct store_problem_fields f1 = {.summary = "p1"}, f2 = {.summary = "p2"}, f3 = {.summary = "p3"};
+    OK(store_problem_create(g.s, a, &f1, &p1));
+    OK(store_problem_create(g.s, a, &f2, &p2));
+    OK(store_problem_create(g.s, a, &f3, &p3));
+    OK(store_problem_step(g.s, p1.number, a, "resolved", NULL, &x, NULL, NULL));
+    store_problem_fin(&x);
+    OK(store_problem_step(g.s, p2.number, a, "known_error", NULL, &x, NULL, NULL));
+    store_problem_fin(&x);
+    OK(store_problem_step(g.s, p3.number, a, "resolved", NULL, &x, NULL, NULL));
+    store_problem_fin(&x);
+    snprintf(q, sizeof q,
+             "UPDATE problems SET created_at = '2026-11-02 10:00+08' WHERE number = '%s';"
+             " UPDATE problem_events SET at = '2026-11-03 12:00+08' WHERE type = 'resolved'"
+             " AND problem_id = (SELECT id FROM problems WHERE number = '%s');"
+             " UPDATE problems SET created_at = '2026-11-10 10:00+08' WHERE number = '%s';"
+             " UPDATE problems SET created_at = '2026-10-31 12:00+08' WHERE number = '%s';"
+             " UPDATE problem_events SET at = '2026-11-02 12:00+08' WHERE type = 'resolved'"
+             " AND problem_id = (SELECT id FROM problems WHERE number = '%s')",
+             p1.number, p1.number, p2.number, p3.number, p3.number);
+    sql(q);
+
+    struct store_report_period per = {"2026-11-01", "2026-11-30", "Asia/Shanghai", 7};
+    struct store_indicators o;
+    OK(store_report_indicators(g.s, a, &per, &o));
+    /* desk: received t1 t2 t3 t4 t6; resolved t1 t2 t3 t5; of the received
+       resolved t1 t2 t3; first contact t1 t5 */
+    assert_int_equal(q_ll("SELECT count(*) FROM tickets", NULL), 7);
+    assert_int_equal(o.received, 5);
+    assert_int_equal(o.resolved, 4);
+    assert_int_equal(o.received_resolved, 3);
+    assert_int_equal(o.first_contact, 2);
+    assert_true(o.resolution_rate > 0.5999 && o.resolution_rate < 0.6001);
+    assert_true(o.fcr_rate > 0.4999 && o.fcr_rate < 0.5001);
+    /* chats started in November with a message: the five tickets' and three */
+    assert_int_equal(o.conversations, 8);
+    assert_int_equal(o.self_solved, 2);
+    assert_int_equal(o.deflected, 1); /* r1 came back about the same article */
+    assert_true(o.self_service_rate > 0.2499 && o.self_service_rate < 0.2501);
+    /* satisfaction: two ratings, one good; two closed, both rated */
+    assert_int_equal(o.ratings, 2);
+    assert_int_equal(o.ratings_good, 1);
+    assert_true(o.csat > 0.4999 && o.csat < 0.5001);
+    assert_int_equal(o.closed, 2);
+    assert_true(o.rating_response_rate > 0.9999);
+    /* knowledge: linked to t1 and t4 of the five received */
+    assert_int_equal(o.tickets_with_knowledge, 2);
+    assert_true(o.utilisation > 0.3999 && o.utilisation < 0.4001);
+    /* problems: opened p1 p2; resolved p1 p3; of the opened resolved p1; p2 a
+       known error; time to resolve p1 26 h, p3 (31 Oct 12:00 to 2 Nov 12:00) 48 h */
+    assert_int_equal(o.p_opened, 2);
+    assert_int_equal(o.p_resolved, 2);
+    assert_int_equal(o.p_opened_resolved, 1);
+    assert_int_equal(o.p_open_known_errors, 1);
+    assert_true(o.p_mttr_hours > 36.99 && o.p_mttr_hours < 37.01);
+    /* the same data in UTC moves the edges: t5's resolution (31 Oct 16:30
+       UTC) leaves the month, t6 (30 Nov 15:30 UTC) stays, t7 (30 Nov 16:10 UTC) enters */
+    struct store_report_period utc = {"2026-11-01", "2026-11-30", "UTC", 7};
+    OK(store_report_indicators(g.s, a, &utc, &o));
+    assert_int_equal(o.resolved, 3);
+    assert_int_equal(o.received, 6);
+    /* a requester may not; bad periods are refused */
+    int64_t r = mk_requester();
+    assert_int_equal(store_report_indicators(g.s, r, &per, &o), STORE_EFORBIDDEN);
+    struct store_report_period bad1 = {"2026-11-30", "2026-11-01", "Asia/Shanghai", 7};
+    struct store_report_period bad2 = {"2026-13-01", "2026-11-01", "Asia/Shanghai", 7};
+    struct store_report_period bad3 = {"2026-11-01", "2026-11-30", "Mars/Olympus", 7};
+    struct store_report_period bad4 = {"2026-11-01", "2026-11-30", "Asia/Shanghai", 0};
+    assert_int_equal(store_report_indicators(g.s, a, &bad1, &o), STORE_EINVALID);
+    assert_int_equal(store_report_indicators(g.s, a, &bad2, &o), STORE_EINVALID);
+    assert_int_equal(store_report_indicators(g.s, a, &bad3, &o), STORE_EINVALID);
+    assert_int_equal(store_report_indicators(g.s, a, &bad4, &o), STORE_EINVALID);
+    store_problem_fin(&p1);
+    store_problem_fin(&p2);
+    store_problem_fin(&p3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(november_by_hand),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
