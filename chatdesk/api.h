@@ -158,10 +158,25 @@ void api_tickets_knowledge(struct api_ctx *ctx);
 /* service levels (api_sla.c) */
 void api_services_list(struct api_ctx *ctx); /* GET /api/v1/services */
 void api_calendars_get(struct api_ctx *ctx); /* GET /api/v1/calendars/{name} */
-void api_tickets_patch(struct api_ctx *ctx); /* PATCH /api/v1/tickets/{number} */
+/* PATCH /api/v1/tickets/{number} with "service" or "priority" (called by
+ * api_tickets_patch) */
+void api_sla_patch(struct api_ctx *ctx);
 /* The full SLA object of ticket number as the caller may see it (the
  * ticket's permissions), caller owns it; NULL when the ticket has no clock
  * or it cannot be read (the ticket's answer then keeps its short "sla"). */
 json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
+
+/* the agents' workspace (api_tickets.c) */
+void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */
+void api_people_list(struct api_ctx *ctx);      /* GET /api/v1/people */
+void api_tickets_list(struct api_ctx *ctx);     /* GET /api/v1/tickets */
+void api_tickets_patch(struct api_ctx *ctx);    /* PATCH /api/v1/tickets/{number} */
+void api_tickets_events(struct api_ctx *ctx);   /* GET .../{number}/events */
+void api_tickets_notes(struct api_ctx *ctx);    /* GET .../{number}/notes */
+void api_tickets_note_add(struct api_ctx *ctx); /* POST .../{number}/notes */
+void api_tickets_transfer(struct api_ctx *ctx); /* POST .../{number}/transfer */
+void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
+/* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
+json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
 #endif

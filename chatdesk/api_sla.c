@@ -116,11 +116,12 @@ json_t *api_sla_ticket(struct api_ctx *ctx, const char *number)
     return o;
 }
 
-/* PATCH /api/v1/tickets/{number}: {"service":"network"} or {"priority":1}
- * (agents): the ticket's deadlines are recomputed (store_sla_set_service /
- * store_sla_set_priority, an sla_applied event); answers the ticket like
- * GET. One change per request, so each is one transaction. */
-void api_tickets_patch(struct api_ctx *ctx)
+/* PATCH /api/v1/tickets/{number} with {"service":"network"} or
+ * {"priority":1} (agents; api_tickets_patch hands these here): the ticket's
+ * deadlines are recomputed (store_sla_set_service / store_sla_set_priority,
+ * an sla_applied event); answers the ticket like GET. One change per
+ * request, so each is one transaction. */
+void api_sla_patch(struct api_ctx *ctx)
 {
     json_t *body = ctx->req->body;
     if (!json_is_object(body)) {
@@ -133,8 +134,8 @@ void api_tickets_patch(struct api_ctx *ctx)
                                                          !json_is_null(svc)) ||
         (pr && !json_is_integer(pr))) {
         api_response_error(ctx->resp, 400, "bad_field",
-                           "give exactly one of \"service\" (a name, or null: the default) and"
-                           " \"priority\" (an integer)");
+                           "\"service\" (a name, or null: the default) and \"priority\" (an"
+                           " integer) are changed alone, one per request");
         return;
     }
     if (ctx->who->role != DESK_AGENT) {

@@ -139,6 +139,13 @@ int desk_new(const char *conninfo, const char *index, const kb_lexicon *lx,
         desk_free(d);
         return -1;
     }
+    /* the analyzer the indexer uses makes the terms of ticket search */
+    if (kb_analyzer_new(lx, &d->an, msg, sizeof msg)) {
+        kb_seterr(err, errlen, "cannot start the analyzer: %s", msg);
+        desk_free(d);
+        return -1;
+    }
+    store_terms_set(d->st, store_terms_kb, d->an);
     d->last_refresh = kb_clock_mono();
     *out = d;
     return 0;
@@ -150,6 +157,7 @@ void desk_free(struct desk *d)
         return;
     store_close(d->st);
     kb_searcher_free(d->ks);
+    kb_analyzer_free(d->an);
     free(d);
 }
 
@@ -369,6 +377,9 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_TYPING: desk_do_typing(&r); break;
     case DM_SEARCH: desk_do_search(&r); break;
     case DM_DOC: desk_do_doc(&r); break;
+    case DM_EDIT: desk_do_edit(&r); break;
+    case DM_NOTE: desk_do_note(&r); break;
+    case DM_TRANSFER: desk_do_transfer(&r); break;
     case DM_KB_FEEDBACK: desk_do_kb_feedback(&r); break;
     case DM_CATCHUP: desk_do_catchup(&r); break;
     case DM_MAINTAIN: desk_do_maintain(&r); break;

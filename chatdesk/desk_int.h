@@ -6,11 +6,13 @@
 #define KB_DESK_INT_H
 
 #include "desk.h"
+#include "kb_analyzer.h"
 #include "kb_util.h"
 
 struct desk {
     struct store *st;
     kb_searcher *ks;
+    kb_analyzer *an;    /* the terms of messages and ticket searches (store_terms_set) */
     const struct desk_config *cfg;
     double last_refresh;
 };
@@ -114,5 +116,13 @@ void desk_do_reply(struct req *r);
 void desk_do_link(struct req *r);
 void desk_do_resolve(struct req *r);
 void desk_do_open(struct req *r);
+
+/* desk_work.c: the workspace's changes (store_workspace.h) */
+void desk_do_edit(struct req *r);
+void desk_do_note(struct req *r);
+void desk_do_transfer(struct req *r);
+/* the notes of a ticket for an agent's transcript (new reference; NULL on
+ * a store failure, rc in *rc) */
+json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
 #endif

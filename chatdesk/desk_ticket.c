@@ -23,7 +23,8 @@ void desk_do_queue(struct req *r)
     if (!desk_is_agent(r))
         return;
     json_t *list = json_array();
-    int rc = store_queue(r->d->st, queue_cb, list);
+    /* the agent's queue: tickets of no team, of the agent's teams, their own */
+    int rc = store_queue_for(r->d->st, r->who->person_id, queue_cb, list);
     if (desk_store_err(r, rc, NULL)) {
         json_decref(list);
         return;
@@ -200,13 +201,21 @@ static int transcript_link(void *arg, const struct store_link *l)
     return 0;
 }
 
+struct events {
+    json_t *list;
+    int agent; /* agents also get each event's detail (old -> new, reasons) */
+};
+
 static int transcript_event(void *arg, const struct store_event *e)
 {
-    json_array_append_new(
-        arg, json_pack("{s:s, s:o, s:o, s:s, s:o}", "type", e->type, "by",
-                       e->actor_name ? json_string(e->actor_name) : json_null(), "from",
-                       e->from_status ? json_string(e->from_status) : json_null(), "to",
-                       e->to_status, "at", proto_time(e->at)));
+    struct events *ev = arg;
+    json_t *o = json_pack("{s:s, s:o, s:o, s:s, s:o}", "type", e->type, "by",
+                          e->actor_name ? json_string(e->actor_name) : json_null(), "from",
+                          e->from_status ? json_string(e->from_status) : json_null(), "to",
+                          e->to_status, "at", proto_time(e->at));
+    if (ev->agent && e->detail)
+        json_object_set_new(o, "detail", json_loads(e->detail, 0, NULL));
+    json_array_append_new(ev->list, o);
     return 0;
 }
 
@@ -222,6 +231,7 @@ void desk_do_open(struct req *r)
     json_t *sugg = json_array(), *links = json_array(), *events = json_array();
     int agent = r->who->role == DESK_AGENT;
     struct doclist sl = {sugg, r->d, agent}, ll = {links, r->d, agent};
+    struct events ev = {events, agent};
     desk_refresh(r->d);
     int rc = store_messages_since(r->d->st, t.conversation_id, viewer, 0, transcript_msg, &tr);
     if (rc == 0)
@@ -229,18 +239,24 @@ void desk_do_open(struct req *r)
     if (rc == 0)
         rc = store_ticket_links(r->d->st, t.number, viewer, transcript_link, &ll);
     if (rc == 0)
-        rc = store_ticket_events(r->d->st, t.number, viewer, transcript_event, events);
+        rc = store_ticket_events(r->d->st, t.number, viewer, transcript_event, &ev);
+    json_t *notes = NULL;
+    if (rc == 0 && agent)
+        notes = desk_notes_json(r->d, t.number, viewer, &rc);
     if (desk_store_err(r, rc, NULL)) {
         json_decref(tr.list);
         json_decref(sugg);
         json_decref(links);
         json_decref(events);
+        json_decref(notes);
         store_ticket_fin(&t);
         return;
     }
     json_t *f = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "type", "transcript", "ticket",
                           proto_ticket(&t), "messages", tr.list, "suggestions", sugg, "links",
                           links, "events", events);
+    if (notes) /* agents only: a requester's transcript never has the key */
+        json_object_set_new(f, "notes", notes);
     if (r->m->id)
         json_object_set_new(f, "id", json_string(r->m->id));
     desk_outbox_add(r->out, DESK_TO_SELF, 0, f);

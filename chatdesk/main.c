@@ -4,8 +4,9 @@
  * --agent NAME` creates an agent account; `chatdesk unlock NAME` ends an
  * account's lockout and `chatdesk lockouts` lists the latest lockouts;
  * `chatdesk reviewer NAME` makes an agent a knowledge reviewer; `chatdesk
- * sla-load FILE` loads calendars, services and SLA policies and `chatdesk
- * sla-reapply NUMBER|all` recomputes running tickets' deadlines. See
+ * sla-load FILE` loads calendars, services and SLA policies, `chatdesk
+ * sla-reapply NUMBER|all` recomputes running tickets' deadlines, and
+ * `chatdesk team-add`, `team-member` and `role` manage teams and roles. See
  * `chatdesk --help`. */
 #include "auth.h"
 #include "config.h"
@@ -179,9 +180,15 @@ static int useradd(int argc, char **argv)
 
 /* ---- unlock, lockouts ------------------------------------------------------------- */
 
+/* The positional arguments admin_options saw (for commands taking more
+ * than one). */
+static int admin_nargs;
+static char **admin_args;
+
 /* The options of unlock / lockouts (--db, --config, --migrations) into cfg
- * and the one positional argument into *arg (when want_arg). Returns 0, or
- * UA_USAGE with the message printed. */
+ * and the one positional argument into *arg (when want_arg is 1; a negative
+ * want_arg -n takes 1..n of them, in admin_args). Returns 0, or UA_USAGE
+ * with the message printed. */
 static int admin_options(const char *cmd, int argc, char **argv, int want_arg,
                          struct cd_config *cfg, const char **arg)
 {
@@ -207,10 +214,13 @@ static int admin_options(const char *cmd, int argc, char **argv, int want_arg,
             return UA_USAGE;
         }
     }
-    if (argc - optind != (want_arg ? 1 : 0)) {
+    admin_nargs = argc - optind;
+    admin_args = argv + optind;
+    if (want_arg < 0 ? admin_nargs < 1 || admin_nargs > -want_arg
+                     : admin_nargs != (want_arg ? 1 : 0)) {
         fprintf(stderr, "usage: chatdesk %s%s [--db CONNINFO | --config FILE]"
                         " [--migrations DIR]\n",
-                cmd, want_arg ? " USERNAME" : "");
+                cmd, want_arg < 0 ? " ARGUMENTS (see --help)" : want_arg ? " USERNAME" : "");
         return UA_USAGE;
     }
     if (want_arg)
@@ -330,6 +340,67 @@ static int reviewer_act(struct store *st, const char *user)
         printf("agent %s is a knowledge reviewer\n", user);
     if (rc == UA_OK)
         audit_cli(st, "role", user, "granted knowledge_reviewer");
+    return rc;
+}
+
+/* ---- teams and roles ---------------------------------------------------------- */
+
+/* chatdesk team-add SLUG NAME [ENGLISH_NAME]; team-member USERNAME TEAM
+ * (-TEAM removes the agent from it); role USERNAME ROLE (agent, admin,
+ * team_lead, knowledge_reviewer; -ROLE takes an extra role away). Exit
+ * status: 0, 2 usage, 3 refused (unknown agent or team, a
+ * slug taken, a bad role), 1 database. */
+static int team_cmd(const char *cmd, int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *first = NULL;
+    struct store *st = NULL;
+    int rc = admin_options(cmd, argc, argv, -3, &cfg, &first);
+    int adding = strcmp(cmd, "team-add") == 0;
+    if (rc == UA_OK && (admin_nargs < 2 || (!adding && admin_nargs != 2))) {
+        fprintf(stderr, "usage: chatdesk team-add SLUG NAME [ENGLISH_NAME] | team-member USERNAME "
+                        "[-]TEAM | role USERNAME [-]ROLE\n");
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK)
+        rc = admin_store(cmd, &cfg, &st);
+    if (rc == UA_OK) {
+        int src = 0, told = 0;
+        if (adding) {
+            src = store_team_create(st, admin_args[0], admin_args[1],
+                                    admin_nargs > 2 ? admin_args[2] : NULL, NULL);
+            if (src == 0)
+                printf("team %s (%s) created\n", admin_args[0], admin_args[1]);
+        } else {
+            struct store_agent a;
+            const char *what = admin_args[1];
+            int add = what[0] != '-';
+            if (!add)
+                what++;
+            src = store_agent_by_username(st, admin_args[0], &a);
+            memset(a.password_hash, 0, sizeof a.password_hash);
+            if (src == STORE_ENOTFOUND) {
+                fprintf(stderr, "chatdesk %s: no enabled agent %s\n", cmd, admin_args[0]);
+                told = 1;
+            } else if (src == 0 && strcmp(cmd, "team-member") == 0)
+                src = store_team_member(st, a.id, what, add);
+            else if (src == 0)
+                src = store_person_role(st, a.id, what, add);
+            if (src == 0)
+                printf("%s %s %s %s\n", admin_args[0], add ? "now in/holds" : "no longer in/holds",
+                       strcmp(cmd, "role") == 0 ? "role" : "team", what);
+        }
+        if (src == STORE_ENOTFOUND || src == STORE_ECONFLICT || src == STORE_EINVALID) {
+            if (!told)
+                fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
+            rc = UA_EXISTS;
+        } else if (src) {
+            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
+            rc = UA_DB;
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
     return rc;
 }
 
@@ -497,6 +568,9 @@ int main(int argc, char **argv)
         return sla_load_cmd(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "sla-reapply") == 0)
         return sla_reapply_cmd(argc - 1, argv + 1);
+    if (argc > 1 && (strcmp(argv[1], "team-add") == 0 || strcmp(argv[1], "team-member") == 0 ||
+                     strcmp(argv[1], "role") == 0))
+        return team_cmd(argv[1], argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

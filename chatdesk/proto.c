@@ -56,6 +56,7 @@ static const char *const type_names[] = {
     [DM_PING] = "ping",      [DM_LOGOUT] = "logout",   [DM_SEARCH] = "search",
     [DM_DOC] = "doc",        [DM_CATCHUP] = "catchup", [DM_MAINTAIN] = "maintain",
     [DM_SLA] = "sla",
+    [DM_EDIT] = "edit",      [DM_NOTE] = "note",       [DM_TRANSFER] = "transfer",
     [DM_KB_FEEDBACK] = "kb_feedback",
     [DM_SIGNIN_REQUEST] = "signin_request", [DM_SIGNIN] = "signin",
     [DM_PRIVATE_LINK] = "private_link", [DM_MY_TICKETS] = "my_tickets",
@@ -82,7 +83,7 @@ void desk_msg_fin(struct desk_msg *m)
     char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
                     m->password, m->text,  m->item,    m->summary,  m->category,
                     m->ticket, m->relation, m->resolution, m->comment, m->q,
-                    m->kind,   m->verdict, m->link, m->code};
+                    m->kind,   m->verdict, m->link, m->code, m->team, m->reason};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free(strs[i]);
     memset(m, 0, sizeof *m);
@@ -327,6 +328,7 @@ static const struct {
     {"resolve", DM_RESOLVE}, {"confirm", DM_CONFIRM}, {"rate", DM_RATE},
     {"open", DM_OPEN},       {"typing", DM_TYPING},   {"ping", DM_PING},
     {"logout", DM_LOGOUT},   {"search", DM_SEARCH},   {"doc", DM_DOC},
+    {"edit", DM_EDIT},       {"note", DM_NOTE},       {"transfer", DM_TRANSFER},
     {"kb_feedback", DM_KB_FEEDBACK},
     {"signin_request", DM_SIGNIN_REQUEST}, {"signin", DM_SIGNIN},
     {"private_link", DM_PRIVATE_LINK}, {"my_tickets", DM_MY_TICKETS},
@@ -452,6 +454,41 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
         return parse_search(o, m, err);
     case DM_DOC:
         return get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
+    case DM_EDIT:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "summary", OPTIONAL, 1, PROTO_SUMMARY_MAX, S_NOBLANK, &m->summary,
+                         err);
+        if (!rc)
+            rc = get_str(o, "category", OPTIONAL, 0, PROTO_CATEGORY_MAX, 0, &m->category, err);
+        if (!rc && m->category && m->category[0] && blank(m->category))
+            return fail(err, P_BAD_FIELD, "category", "category must not be blank");
+        if (!rc)
+            rc = get_int(o, "impact", OPTIONAL, 1, 3, &v, err);
+        m->impact = (int)v;
+        v = 0;
+        if (!rc)
+            rc = get_int(o, "urgency", OPTIONAL, 1, 3, &v, err);
+        m->urgency = (int)v;
+        return rc;
+    case DM_NOTE:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+        return rc;
+    case DM_TRANSFER:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "team", OPTIONAL, 1, PROTO_TEAM_MAX, S_BYTES, &m->team, err);
+        if (!rc)
+            rc = get_int(o, "agent", OPTIONAL, 1, INT64_MAX, &v, err);
+        m->agent = v;
+        if (!rc)
+            rc = get_str(o, "reason", REQUIRED, 1, PROTO_REASON_MAX, S_NOBLANK, &m->reason,
+                         err);
+        if (!rc && !m->team && !m->agent)
+            return fail(err, P_MISSING_FIELD, "team", "transfer to a team or an agent");
+        return rc;
     case DM_KB_FEEDBACK:
         rc = get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
         if (!rc)
@@ -632,6 +669,11 @@ static void ticket_fields(json_t *o, const struct store_ticket *t)
                         t->sla_state[0] ? json_pack("{s:s, s:s}", "service", t->service,
                                                     "state", t->sla_state)
                                         : json_null());
+    json_object_set_new(o, "rating_comment", str_or_null(t->rating_comment));
+    json_object_set_new(o, "team", t->team[0] ? json_string(t->team) : json_null());
+    json_object_set_new(o, "team_name", str_or_null(t->team_name));
+    json_object_set_new(o, "merged_into",
+                        t->merged_into[0] ? json_string(t->merged_into) : json_null());
 }
 
 json_t *proto_ticket(const struct store_ticket *t)

@@ -33,6 +33,8 @@
 #define PROTO_ITEM_MAX 200
 #define PROTO_COMMENT_MAX 2000
 #define PROTO_TICKET_MAX 24       /* "INC-" and up to 20 digits */
+#define PROTO_TEAM_MAX 32         /* a team slug */
+#define PROTO_REASON_MAX 2000
 #define PROTO_SEARCH_LIMIT KB_SEARCH_DEFAULT_LIMIT /* search: items by default */
 #define PROTO_SEARCH_LIMIT_MAX 50 /* search: at most this many items */
 #define PROTO_SEARCH_OFFSET_MAX 10000
@@ -93,6 +95,9 @@ enum desk_msg_type {
     DM_LOGOUT,
     DM_SEARCH,   /* agents: knowledge search */
     DM_DOC,      /* one stored document */
+    DM_EDIT,     /* agents: edit a ticket's fields */
+    DM_NOTE,     /* agents: an internal note on a ticket */
+    DM_TRANSFER, /* agents: assign / transfer a ticket */
     DM_KB_FEEDBACK, /* a reader's verdict on a document (kb_feedback) */
     /* internal */
     DM_CATCHUP,  /* replay the conversation after after_seq to this connection */
@@ -149,6 +154,11 @@ struct desk_msg {
     char *kind;          /* NULL, or a comma list of article, known_error, standard */
     int limit;           /* 1..PROTO_SEARCH_LIMIT_MAX (default PROTO_SEARCH_LIMIT) */
     int offset;          /* 0..PROTO_SEARCH_OFFSET_MAX */
+    /* edit (summary, category: "" clears it, impact, urgency: 0 unchanged),
+     * note (text), transfer */
+    char *team;          /* a team slug */
+    int64_t agent;       /* a person id (0: none) */
+    char *reason;
     /* kb_feedback: item, verdict, comment (NULL when absent or blank) */
     char *verdict;       /* helpful, not_helpful, out_of_date */
     /* requesters' identity */

@@ -34,7 +34,6 @@ const struct router_route router_routes[] = {
     /* service levels (api_sla.c) */
     {API_M_GET, "/api/v1/services", api_services_list, 1, "services.list", 0},
     {API_M_GET, "/api/v1/calendars/{name}", api_calendars_get, 1, "calendars.get", 0},
-    {API_M_PATCH, "/api/v1/tickets/{number}", api_tickets_patch, 1, "tickets.patch", 0},
     {API_M_POST, "/api/v1/problems", api_problems_create, 1, "problems.create", 0},
     {API_M_GET, "/api/v1/problems", api_problems_list, 1, "problems.list", 0},
     {API_M_GET, "/api/v1/problems/{number}", api_problems_get, 1, "problems.get", 0},
@@ -79,6 +78,18 @@ const struct router_route router_routes[] = {
      "tickets.knowledge", 0},
     /* a requester's own tickets (api_portal.c) */
     {API_M_GET, "/api/v1/me/tickets", api_me_tickets, 1, "me.tickets", 0},
+    /* the agents' workspace (api_tickets.c) */
+    {API_M_GET, "/api/v1/teams", api_teams_list, 1, "teams.list", 0},
+    {API_M_GET, "/api/v1/people", api_people_list, 1, "people.list", 0},
+    {API_M_GET, "/api/v1/tickets", api_tickets_list, 1, "tickets.list", 0},
+    {API_M_PATCH, "/api/v1/tickets/{number}", api_tickets_patch, 1, "tickets.patch", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/events", api_tickets_events, 1, "tickets.events", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/notes", api_tickets_notes, 1, "tickets.notes", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/notes", api_tickets_note_add, 1, "tickets.note_add",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
+     "tickets.transfer", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

@@ -8,12 +8,18 @@
  * replies with their client ids (the server stores each id once; messages
  * are deduplicated by seq).
  *
+ * The workspace (ticket list and search, editing fields, internal notes,
+ * transfers, the URL hash) is tickets.js, loaded first: it registers
+ * window.kbdeskWorkspace, which this file calls at the points marked "ws".
+ *
  * Safety: text from the server is always inserted as text (see common.js). */
 'use strict';
 
 (() => {
   const K = window.kbdesk;
   const { $, el } = K;
+  /* ws: the workspace (tickets.js); every call is guarded, so the page works without it */
+  const WS = window.kbdeskWorkspace || null;
 
   const SESSION_KEY = 'kbdesk.agent.session';
   const CURRENT_KEY = 'kbdesk.agent.current';
@@ -100,6 +106,7 @@
       case 'search_results': onSearchResults(f); break;
       case 'doc': onDoc(f); break;
       case 'problem_update': if (window.kbdeskProblemUpdate) window.kbdeskProblemUpdate(f); break; /* agent_problems.js */
+      case 'note': if (WS) WS.onNote(f); break;
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
       case 'sla_warning': case 'sla_breach': onSlaAlert(f); break;
@@ -127,7 +134,10 @@
     showDesk();
     hideDeskError();
     send({ type: 'queue', id: 'queue' });
-    const reopen = (cur && cur.number) || K.session.get(CURRENT_KEY, null);
+    if (WS) WS.ready(workspaceApi);
+    /* the ticket in the URL, else the one open before a reload: opened
+     * again, neither taken nor released (reading changes nothing) */
+    const reopen = (cur && cur.number) || (WS && WS.hashTicket()) || K.session.get(CURRENT_KEY, null);
     if (reopen) openTicket(reopen, { quiet: true });
     for (const o of outbox) send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
   }
@@ -144,8 +154,13 @@
   function onQueueUpdate(f) {
     const t = f.ticket;
     if (!t || typeof t.number !== 'string') return;
-    const open = ['new', 'assigned', 'reopened'].includes(t.status);
-    if (open) queue.set(t.number, t); else queue.delete(t.number);
+    if (f.event === 'transferred' || f.event === 'assigned') {
+      /* the queue is by team: ask the server for it again */
+      send({ type: 'queue', id: 'queue' });
+    } else {
+      const open = ['new', 'assigned', 'reopened'].includes(t.status);
+      if (open) queue.set(t.number, t); else queue.delete(t.number);
+    }
     if (f.event === 'new') announce(`新工单 ${t.number}：${K.shorten(t.summary, 60)}`);
     else if (f.event === 'reopened' && t.agent === me.name) announce(`工单 ${t.number} 被用户重新打开`);
     if (f.event === 'taken' && t.agent && t.agent !== me.name && !pendingTake.has(t.number)) {
@@ -168,6 +183,7 @@
     const open = ['new', 'assigned', 'reopened'].includes(t.status);
     if (open) queue.set(t.number, t); else queue.delete(t.number);
     const id = typeof f.id === 'string' ? f.id : '';
+    if (WS && /^(edit|transfer):/.test(id)) WS.onTicket(f);
     if (id.startsWith('take:')) {
       pendingTake.delete(t.number);
       queueMsg.set(t.number, { text: '您已接单', cls: 'good' });
@@ -209,6 +225,7 @@
     renderQueue();
     renderHead();
     renderSide();
+    if (WS) WS.onTranscript(f);
     if (first) scrollLog(true);
   }
 
@@ -293,6 +310,7 @@
       return;
     }
     const [kind, key] = parseId(id);
+    if (WS && (kind === 'edit' || kind === 'note' || kind === 'transfer')) { WS.onError(kind, key, f); return; }
     if (kind === 'search') {
       if (cur && cur.search && cur.search.id === id) {
         cur.search.pending = false;
@@ -549,6 +567,7 @@
       stopTyping();
     }
     K.session.set(CURRENT_KEY, number);
+    if (WS) WS.onOpen(number);
     ui.placeholder.hidden = true;
     ui.content.hidden = false;
     ui.desk.classList.add('has-ticket');
@@ -565,6 +584,7 @@
   function closeTicket() {
     cur = null;
     K.session.set(CURRENT_KEY, null);
+    if (WS) WS.onClose();
     ui.content.hidden = true;
     ui.placeholder.hidden = false;
     ui.desk.classList.remove('has-ticket');
@@ -597,7 +617,10 @@
       el('span', null, '处理人 ', el('strong', { 'data-testid': 'ticket-agent' }, t.agent || '未分配')),
       t.created_at ? el('span', null, '创建 ', el('strong', null, K.fmtTime(t.created_at))) : null,
       slaParts(t).map((p) => slaNode(p, p.label === '响应' ? 'ticket-sla-response' : 'ticket-sla-resolution')),
-      t.rating ? el('span', null, '评价 ', el('strong', null, '★'.repeat(t.rating))) : null);
+      t.rating ? el('span', { 'data-testid': 'ticket-rating' }, '评价 ', el('strong', null, '★'.repeat(t.rating)),
+        t.rating_comment ? el('q', { class: 'rating-comment', 'data-testid': 'ticket-rating-comment' }, t.rating_comment) : null) : null,
+      t.team_name ? el('span', null, '团队 ', el('strong', { 'data-testid': 'ticket-team' }, t.team_name)) : null,
+      t.merged_into ? el('span', null, '已合并到 ', el('strong', { 'data-testid': 'ticket-merged-into' }, t.merged_into)) : null);
     const taking = pendingTake.has(t.number);
     ui.take.hidden = !(t.status && canTake(t));
     ui.take.disabled = taking;
@@ -781,12 +804,15 @@
       : [el('li', { class: 'muted inline-msg' }, '还没有关联知识。解决工单前，请关联用到的文章或已知错误。')]));
     ui.events.replaceChildren(...cur.events.map((e) => el('li', { 'data-testid': 'event' },
       el('time', null, K.fmtTime(e.at)), ' ', el('strong', null, EVENT_LABEL[e.type] || e.type),
-      e.by ? ` · ${e.by}` : ' · 系统', e.to && e.from ? `（${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}）` : '')));
+      e.by ? ` · ${e.by}` : ' · 系统',
+      WS && WS.eventDetail(e) ? ` ${WS.eventDetail(e)}`
+        : e.to && e.from && e.to !== e.from ? `（${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}）` : '')));
   }
 
   const EVENT_LABEL = {
     created: '创建工单', taken: '接单', replied: '回复', linked: '关联知识', resolved: '解决',
     reopened: '重新打开', confirmed: '用户确认解决', closed: '关闭', auto_closed: '超时自动关闭', rated: '用户评价',
+    edited: '修改', noted: '内部备注', assigned: '指派', transferred: '转派', merged: '合并到其他工单', merged_from: '合并了重复工单',
   };
 
   function titleOf(id, fallback) {
@@ -1007,6 +1033,15 @@
     ui.announce.textContent = text;
     announceTimer = setTimeout(() => { ui.announce.textContent = ''; }, 5000);
   }
+
+  /* ---------- the workspace's view of this page (tickets.js) ---------- */
+
+  const workspaceApi = {
+    send, rid, me, announce,
+    token: () => session,
+    current: () => cur,
+    openTicket: (number) => openTicket(number, { focus: true }),
+  };
 
   /* ---------- start ---------- */
 

@@ -16,6 +16,8 @@
  *                    (one transition table), extra roles (reviewer)
  *   store_sla.h      calendars and their versions, services, SLA policies,
  *                    tickets' service-level clocks, the warning/breach timer
+ *   store_workspace.h teams, roles, the ticket list and search, edits,
+ *                    internal notes, transfers, merges
  *   store_problem.h  problem records, linked incidents, the known error
  *                    drafted from a problem (one transition table)
  *   store_kuse.h     knowledge utilisation (shown, opened, linked, ...)
@@ -44,6 +46,7 @@
 #include "store_ticket.h"
 #include "store_knowledge.h"
 #include "store_sla.h"
+#include "store_workspace.h"
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"

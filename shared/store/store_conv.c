@@ -196,6 +196,10 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
         return rc;
     int got = g_int(r, 0, 0);
     PQclear(r);
+    /* the message's terms for ticket search, in this transaction */
+    rc = st_conv_terms_add(s, conv, body);
+    if (rc)
+        return rc;
 
     if (staff) {
         rc = st_ticket_replied(s, ticket, tstatus, sender, got);

@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 
 #include "store.h"
+#include "store_workspace.h"
 
 /* Seconds since the epoch of a timestamptz expression, in SQL. */
 #define EPOCH(x) "floor(extract(epoch FROM " x "))::bigint"
@@ -45,6 +46,8 @@ struct store {
     char err[STORE_ERR_MAX];
     struct prepared prep[PREP_SLOTS];
     int nprep;
+    store_terms_fn terms;  /* the analyzer's terms (store_terms_set); NULL: none */
+    void *terms_ctx;
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */
@@ -61,7 +64,7 @@ int st_pgfail(struct store *s, const PGresult *r);
 
 /* ---- parameters and results ------------------------------------------- */
 
-#define PMAX 12
+#define PMAX 20
 
 /* Query parameters in text format (binary for bytea). Never copy one: the
  * value pointers point into it. */
@@ -279,6 +282,13 @@ int st_ticket_link_conversation(struct store *s, int64_t conv, const char *doc_i
  * STORE_EDB. */
 int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
 
+/* Recomputes the clock of ticket (row locked by the caller or not) after its
+ * priority changed in the caller's transaction: the policy of its service
+ * (the default one if it has no clock yet) for the new priority, its
+ * calendar version kept, an "sla_applied" event by actor. No SLA data or no
+ * policy for that priority: nothing changes. Returns 0 or STORE_EDB. */
+int st_sla_priority_changed(struct store *s, int64_t ticket, int64_t actor);
+
 /* A ticket's service-level state in SQL, from tickets t and ticket_sla ts
  * (LEFT JOINed: NULL when it has no clock): 'breached' or 'warning' when a
  * clock still running (or missed) carries that mark, else 'ok'. A response
@@ -292,6 +302,44 @@ int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
     " WHEN (ts.response_warned_at IS NOT NULL AND " SLA_LIVE_RESP ")"                       \
     "  OR (ts.resolve_warned_at IS NOT NULL AND " SLA_LIVE_RES ") THEN 'warning'"           \
     " ELSE 'ok' END"
+/* ---- the agent workspace (store_workspace.c, store_team.c) ------------- */
+
+/* The columns of a ticket as st_ticket_from_row reads them: "SELECT ...
+ * FROM tickets t ..." to which a WHERE clause is appended. */
+#define ST_TICKET_COLS                                                                      \
+    "t.id, t.number, t.conversation_id, t.requester_id, t.agent_id, t.status,"             \
+    " t.impact, t.urgency, t.priority, " EPOCH("t.response_due") ", "                       \
+    EPOCH("t.resolution_due") ", " EPOCH("t.first_response_at") ", "                        \
+    EPOCH("t.resolved_at") ", " EPOCH("t.closed_at") ", " EPOCH("t.created_at") ", "        \
+    EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name," \
+    " sv.name, " SLA_STATE_SQL ", t.team_id, tm.slug, tm.name, g.comment, mt.number"
+#define ST_TICKET_COLS_N 29
+#define ST_TICKET_FROM                                                                      \
+    " FROM tickets t JOIN people r ON r.id = t.requester_id"                                \
+    " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id"    \
+    " LEFT JOIN teams tm ON tm.id = t.team_id LEFT JOIN tickets mt ON mt.id = t.merged_into" \
+    " LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"                                       \
+    " LEFT JOIN services sv ON sv.id = ts.service_id "
+#define ST_TICKET_SELECT "SELECT " ST_TICKET_COLS ST_TICKET_FROM
+
+/* Fills t from an ST_TICKET_SELECT row: strings borrowed from r, or copies
+ * (owned by t, free with store_ticket_fin) when copy. */
+void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int copy);
+
+/* May actor work on ticket (take, edit, note, transfer it)? An enabled
+ * admin may; an enabled agent may when the ticket has no team, is in a team
+ * the agent belongs to, or is held by the agent. *lead (may be NULL) gets
+ * whether the actor is an admin or a team lead of the ticket's team (or of
+ * any team, for a ticket without one). Returns 0, STORE_EFORBIDDEN,
+ * STORE_ENOTFOUND (no ticket) or STORE_EDB. */
+int st_may_work(struct store *s, int64_t ticket, int64_t actor, int *lead);
+
+/* Appends the analyzer's terms of body to conversation conv's terms (no-op
+ * without a terms hook). Returns 0 or STORE_E*. */
+int st_conv_terms_add(struct store *s, int64_t conv, const char *body);
+
+/* Sets ticket's summary_terms to the analyzer's terms of summary. */
+int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary);
 /* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */
 
 struct kb_doc;

@@ -661,6 +661,21 @@ int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now)
     return rc == STORE_EINVALID ? 0 : rc;
 }
 
+int st_sla_priority_changed(struct store *s, int64_t ticket, int64_t actor)
+{
+    struct sla_head h;
+    int rc = sla_head(s, NULL, ticket, &h);
+    int64_t svc = h.service_id;
+    if (rc == 0 && svc == 0)
+        rc = service_id(s, NULL, &svc);
+    if (rc || svc == 0)
+        return rc; /* no service-level data: plain deadlines stay */
+    rc = sla_apply(s, h.id, h.status, h.created_at, svc, h.priority,
+                   h.service_id ? CAL_KEEP : CAL_CURRENT, actor, "priority", 0);
+    /* no policy for the new priority: the old deadlines stay, as at creation */
+    return rc == STORE_EINVALID ? 0 : rc;
+}
+
 static int check_staff(struct store *s, int64_t actor, int admin_only)
 {
     char role[STORE_WORD_MAX];

@@ -40,6 +40,30 @@ static const struct st_transition transitions[] = {
     {"auto_closed", "resolved", "closed"},
     {"rated", "resolved", "resolved"},
     {"rated", "closed", "closed"},
+    /* the agent workspace (store_workspace.h) */
+    {"edited", "new", "new"},
+    {"edited", "assigned", "assigned"},
+    {"edited", "resolved", "resolved"},
+    {"edited", "reopened", "reopened"},
+    {"edited", "closed", "closed"},
+    {"noted", "new", "new"},
+    {"noted", "assigned", "assigned"},
+    {"noted", "resolved", "resolved"},
+    {"noted", "reopened", "reopened"},
+    {"noted", "closed", "closed"},
+    {"assigned", "new", "assigned"},
+    {"assigned", "assigned", "assigned"},
+    {"assigned", "reopened", "assigned"},
+    {"transferred", "new", "new"},
+    {"transferred", "assigned", "new"},
+    {"transferred", "reopened", "reopened"},
+    {"merged", "new", "closed"},
+    {"merged", "assigned", "closed"},
+    {"merged", "reopened", "closed"},
+    {"merged_from", "new", "new"},
+    {"merged_from", "assigned", "assigned"},
+    {"merged_from", "resolved", "resolved"},
+    {"merged_from", "reopened", "reopened"},
 };
 #define NTRANSITIONS (sizeof transitions / sizeof transitions[0])
 
@@ -208,20 +232,12 @@ void store_ticket_fin(struct store_ticket *t)
     free(t->resolution);
     free(t->requester_name);
     free(t->agent_name);
+    free(t->team_name);
+    free(t->rating_comment);
     memset(t, 0, sizeof *t);
 }
 
-#define TICKET_SELECT                                                                       \
-    "SELECT t.id, t.number, t.conversation_id, t.requester_id, t.agent_id, t.status,"      \
-    " t.impact, t.urgency, t.priority, " EPOCH("t.response_due") ", "                       \
-    EPOCH("t.resolution_due") ", " EPOCH("t.first_response_at") ", "                        \
-    EPOCH("t.resolved_at") ", " EPOCH("t.closed_at") ", " EPOCH("t.created_at") ", "        \
-    EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name," \
-    " sv.name, " SLA_STATE_SQL                                                              \
-    " FROM tickets t JOIN people r ON r.id = t.requester_id"                                \
-    " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id"    \
-    " LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"                                       \
-    " LEFT JOIN services sv ON sv.id = ts.service_id "
+#define TICKET_SELECT ST_TICKET_SELECT
 
 /* Fills t from a TICKET_SELECT row: strings borrowed from r, or copies
  * (owned by t) when copy. */
@@ -251,8 +267,21 @@ static void ticket_from_row(const PGresult *r, int row, struct store_ticket *t, 
         const char *v = g_str(r, row, 17 + i);
         *str[i] = copy ? kb_xstrdup(v) : (char *)v;
     }
+    /* service levels (010_sla.sql) */
     g_copy(t->service, sizeof t->service, r, row, 22);
     g_copy(t->sla_state, sizeof t->sla_state, r, row, 23);
+    /* the workspace's columns (013_workspace.sql) */
+    t->team_id = g_i64(r, row, 24);
+    g_copy(t->team, sizeof t->team, r, row, 25);
+    const char *tn = g_str(r, row, 26), *rc = g_str(r, row, 27);
+    t->team_name = copy ? kb_xstrdup(tn) : (char *)tn;
+    t->rating_comment = copy ? kb_xstrdup(rc) : (char *)rc;
+    g_copy(t->merged_into, sizeof t->merged_into, r, row, 28);
+}
+
+void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int copy)
+{
+    ticket_from_row(r, row, t, copy);
 }
 
 /* Reads one ticket (owned strings) by a TICKET_SELECT query of one param. */
@@ -432,6 +461,8 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
                      &p, &suggested);
     }
     if (rc == 0)
+        rc = st_ticket_summary_terms(s, ticket, summary);
+    if (rc == 0)
         rc = st_ticket_event(s, ticket, requester_id, "created", NULL, to,
                              json_pack("{s:i, s:i, s:i, s:i}", "impact", impact, "urgency", urgency,
                                  "priority", prio, "suggested", suggested),
@@ -491,6 +522,8 @@ int store_ticket_take(struct store *s, const char *number, int64_t agent_id)
      * second waits, then reads the first one's row and is told so */
     if (rc == 0)
         rc = ticket_head(s, number, 1, &h);
+    if (rc == 0)
+        rc = st_may_work(s, h.id, agent_id, NULL);
     if (rc != 0)
         return st_finish(s, rc);
     /* held: it has an agent working on it (a ticket its agent could
@@ -835,13 +868,32 @@ int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, s
 int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
                         store_event_cb cb, void *arg)
 {
-    PGresult *r;
-    int rc = ticket_rows(s, "ticket_events", number, viewer_id,
-                         "SELECT e.id, e.actor_id, p.name, e.type, e.from_status, e.to_status,"
-                         " e.detail::text, " EPOCH("e.at")
-                         " FROM ticket_events e LEFT JOIN people p ON p.id = e.actor_id"
-                         " WHERE e.ticket_id = $1 ORDER BY e.id",
-                         &r);
+    struct ticket_head h;
+    PGresult *r = NULL;
+    int rc = st_begin(s, "ticket_events");
+    if (rc)
+        return rc;
+    rc = ticket_head(s, number, 0, &h);
+    if (rc == 0)
+        rc = st_may_view(s, h.requester_id, viewer_id);
+    char role[STORE_WORD_MAX] = "";
+    if (rc == 0)
+        rc = st_person_role(s, viewer_id, role);
+    if (rc == 0) {
+        /* a requester never sees the internal events (notes, transfers,
+         * assignments, merges: their details are the staff's) */
+        struct params p = {0};
+        p_i64(&p, h.id);
+        p_bool(&p, st_is_staff(role));
+        r = st_run(s, &rc,
+                   "SELECT e.id, e.actor_id, p.name, e.type, e.from_status, e.to_status,"
+                   " e.detail::text, " EPOCH("e.at")
+                   " FROM ticket_events e LEFT JOIN people p ON p.id = e.actor_id"
+                   " WHERE e.ticket_id = $1 AND ($2::boolean OR e.type NOT IN"
+                   " ('noted', 'assigned', 'transferred', 'merged', 'merged_from')) ORDER BY e.id",
+                   &p);
+    }
+    rc = st_finish(s, rc);
     for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
         struct store_event e = {
             .id = g_i64(r, i, 0),

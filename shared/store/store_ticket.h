@@ -76,6 +76,12 @@ struct store_ticket {
     /* service levels (store_sla.h); "" when the ticket has no clock */
     char service[65];                       /* the service's name */
     char sla_state[STORE_WORD_MAX];         /* "ok", "warning", "breached" */
+    /* the agent workspace (store_workspace.h) */
+    int64_t team_id;                        /* 0: no team */
+    char team[40];                          /* the team's slug, "" if none */
+    char *team_name;                        /* NULL if no team */
+    char *rating_comment;                   /* the requester's, NULL if none */
+    char merged_into[STORE_NUMBER_MAX];     /* the surviving ticket, "" if not merged */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate

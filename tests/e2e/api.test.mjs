@@ -194,7 +194,7 @@ test('a token reads tickets: agents any, requesters their own; others get the 40
   assert.deepEqual(Object.keys(r.body).sort(), ['agent', 'category', 'closed_at', 'created_at',
     'first_response_at', 'impact', 'number', 'priority', 'rating', 'requester', 'resolution',
     'resolution_due', 'resolved_at', 'response_due', 'sla', 'status', 'summary', 'updated_at',
-    'urgency']);
+    'urgency', 'rating_comment', 'team', 'team_name', 'merged_into'].sort());
   assert.equal(r.body.sla, null); // no service-level data loaded here
 
   // the requester's WebSocket session token is a bearer token too
@@ -229,7 +229,7 @@ test('bad requests get their status in the error shape and the server goes on', 
   assertError(await api('POST', '/api/v1/sessions', { body: '["demo"]', headers: { 'content-type': 'application/json' } }), 400, 'bad_json');
   assertError(await api('POST', '/api/v1/sessions', { body: JSON.stringify(AGENT), headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
   assertError(await api('POST', '/api/v1/sessions'), 400, 'bad_json'); // no body at all
-  for (const p of ['/api/v1/nothing', '/api/v1/tickets', '/api/v1/tickets/INC-1/extra', '/api/v2/me', '/api', '/api/v1/me/']) {
+  for (const p of ['/api/v1/nothing', '/api/v1/ticket', '/api/v1/tickets/INC-1/extra', '/api/v2/me', '/api', '/api/v1/me/']) {
     assertError(await api('GET', p, { token }), 404, 'not_found');
   }
   assertError(await api('GET', '/api/v1/me', { token, headers: { 'idempotency-key': 'k'.repeat(300) } }), 400, 'bad_header');

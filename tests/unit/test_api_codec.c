@@ -260,7 +260,7 @@ static void not_found_and_method_not_allowed(void **state)
     struct api_request req;
     char allow[64];
     static const char *const missing[] = {
-        "/api/v1/ticket/INC-1", "/api/v1/tickets", "/api/v1/tickets/", "/api/v1/tickets/INC-1/",
+        "/api/v1/ticket/INC-1", "/api/v1/ticketz", "/api/v1/tickets/", "/api/v1/tickets/INC-1/",
         "/api/v1/tickets/INC-1/x", "/api/v1/me/", "/api/v1", "/api", "/", "", "/api/v2/me",
         "/api/v1/mex", "/api/v1/sessions/other", "//api/v1/me",
     };

@@ -1,0 +1,108 @@
+/* desk_work: an agent's workspace changes over WebSocket (PROTOCOL.md:
+ * edit, note, transfer). Each is one store call (store_workspace.h), which
+ * checks who may (st_may_work: the ticket's team, its holder, team leads,
+ * admins) and what the ticket's status allows, and writes the change and
+ * its event rows in one transaction; the answers are frames. A note goes
+ * to the agent who wrote it and nowhere else: never to the requester's
+ * connections. */
+#include "desk_int.h"
+#include "kb_util.h"
+
+#include <string.h>
+
+/* The ticket after a change: to the agent (answering r->m), to the
+ * requester's connections (the ticket object only) when to_conv, and a
+ * queue_update for every agent. */
+static void changed(struct req *r, const char *event, int to_conv)
+{
+    struct store_ticket t;
+    if (desk_get_ticket(r, r->m->ticket, &t))
+        return;
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
+    if (to_conv)
+        desk_outbox_add(r->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
+    desk_queue_update(r, event, &t);
+    store_ticket_fin(&t);
+}
+
+void desk_do_edit(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    struct store_ticket_edit e = {
+        .summary = r->m->summary,
+        .category = r->m->category,
+        .impact = r->m->impact,
+        .urgency = r->m->urgency,
+    };
+    int n = 0;
+    int rc = store_ticket_edit(r->d->st, r->m->ticket, r->who->person_id, &e, &n);
+    static const struct store_msgs msgs = {
+        .notfound = "no such ticket",
+        .forbidden = "the ticket is in a team you are not in",
+        .invalid = "the ticket is closed, or a value is not allowed"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, "edited", 1);
+}
+
+static json_t *note_json(const struct store_note *n)
+{
+    return json_pack("{s:I, s:o, s:s, s:o}", "id", (json_int_t)n->id, "by",
+                     n->author_name ? json_string(n->author_name) : json_null(), "text", n->body,
+                     "at", proto_time(n->at));
+}
+
+static int notes_cb(void *arg, const struct store_note *n)
+{
+    json_array_append_new(arg, note_json(n));
+    return 0;
+}
+
+json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc)
+{
+    json_t *list = json_array();
+    *rc = store_ticket_notes(d->st, number, viewer, notes_cb, list);
+    if (*rc) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
+}
+
+void desk_do_note(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int64_t id = 0;
+    int rc = store_ticket_note(r->d->st, r->m->ticket, r->who->person_id, r->m->text, &id);
+    static const struct store_msgs msgs = {
+        .notfound = "no such ticket",
+        .forbidden = "the ticket is in a team you are not in",
+        .invalid = "the note is empty or too long"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    json_t *f = json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:o}}", "type", "note", "ticket",
+                          r->m->ticket, "note", "id", (json_int_t)id, "by", r->who->name, "text",
+                          r->m->text, "at", proto_time(time(NULL)));
+    if (r->m->id)
+        json_object_set_new(f, "id", json_string(r->m->id));
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+}
+
+void desk_do_transfer(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int rc = store_ticket_transfer(r->d->st, r->m->ticket, r->who->person_id, r->m->team,
+                                   r->m->agent, r->m->reason);
+    static const struct store_msgs msgs = {
+        .notfound = "no such ticket, team or agent",
+        .forbidden = "you may not move this ticket (another agent holds it, or it is in a "
+                     "team you are not in)",
+        .invalid = "not possible: the agent is not in that team, or the ticket is resolved "
+                   "or closed"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, r->m->agent ? "assigned" : "transferred", 1);
+}

@@ -1,0 +1,391 @@
+// Browser test of the agents' workspace (chatdesk/www/tickets.js with
+// agent.js): a real PostgreSQL (scripts/pg.sh), the real indexer and
+// chatdesk, headless Debian chromium (playwright-core). An agent finds a
+// closed ticket by a Chinese word from its messages, sees its rating and
+// comment, edits its priority (the event appears in the history), writes a
+// note that the requester's page and API never receive, reloads the page
+// and is back on the same ticket and filters (the ticket neither closed nor
+// released), transfers a ticket to a team whose member then sees it in
+// their queue.
+//
+//   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/workspace.test.mjs
+//
+// Every wait is a condition (waitFor / waitForFunction), never a fixed sleep.
+// Screenshot: /tmp/kbdesk-workspace.png (the agent page with the list).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(KB_BIN, 'chatdesk');
+const AGENT_USER = 'demo';
+const AGENT_PASS = 'secret';
+const MEMBER_USER = 'member';
+const MEMBER_PASS = 'member-secret';
+const SHOT = '/tmp/kbdesk-workspace.png';
+const WAIT = 20000; // ms, for each condition
+
+const run = promisify(execFile);
+
+let tmp;      // index and other files
+let pgDir;    // the PostgreSQL cluster
+let pgStarted = false;
+let chatdesk;
+let base;
+let browser;
+let wsUrl;
+
+/* ---------- the daemons ---------- */
+
+/* Runs a program with text on stdin; resolves with stdout, rejects with
+ * stdout and stderr on a non-zero exit or after timeoutMs. */
+function runWithInput(cmd, args, input, timeoutMs = 60000) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: timed out\n${out}${err}`)); }, timeoutMs);
+    p.stdout.setEncoding('utf8');
+    p.stderr.setEncoding('utf8');
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\nstdout: ${out}\nstderr: ${err}`));
+    });
+    p.stdin.end(input);
+  });
+}
+
+function startChatdesk(index, conninfo) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(CHATDESK, [
+      '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
+    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let settled = false;
+    const fail = (why) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      proc.kill('SIGKILL');
+      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    const timer = setTimeout(() => fail('chatdesk printed no "listening on" line within 60 s'), 60000);
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
+    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
+    proc.stdout.on('data', (d) => {
+      out = (out + d).slice(-20000);
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({ proc, url: m[1] });
+      }
+    });
+    proc.on('error', (e) => fail(`chatdesk could not start: ${e.message}`));
+    proc.on('exit', (code, sig) => fail(`chatdesk exited early (${code ?? sig})`));
+  });
+}
+
+async function stopProc(proc) {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-ws-browser-'));
+  // its own directory directly under /tmp: pg.sh hands it to the postgres user
+  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-ws-pg-'));
+  const index = path.join(tmp, 'index');
+  const pg = run(path.join(ROOT, 'scripts', 'pg.sh'), ['start', pgDir],
+    { cwd: ROOT, timeout: 120000, env: { ...process.env, PG_FSYNC: 'off' } });
+  const indexed = run(path.join(KB_BIN, 'indexer'),
+    ['build', '--quiet', '--corpus', 'corpora', '--index', index], { cwd: ROOT, timeout: 300000 });
+  const [{ stdout }] = await Promise.all([pg, indexed]);
+  pgStarted = true;
+  const conninfo = stdout.trim().split('\n').pop();
+  assert.match(conninfo, /host=/, `pg.sh printed a conninfo: ${stdout}`);
+  await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
+  await runWithInput(CHATDESK, ['useradd', '--agent', MEMBER_USER, '--db', conninfo], `${MEMBER_PASS}\n`);
+  await runWithInput(CHATDESK, ['team-member', MEMBER_USER, 'second-line', '--db', conninfo], '');
+  const started = await startChatdesk(index, conninfo);
+  chatdesk = started.proc;
+  base = started.url;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  await stopProc(chatdesk);
+  if (pgStarted) await run(path.join(ROOT, 'scripts', 'pg.sh'), ['stop', pgDir], { cwd: ROOT, timeout: 120000 }).catch(() => {});
+  if (pgDir) await rm(pgDir, { recursive: true, force: true });
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/* ---------- helpers ---------- */
+
+/* A fresh context (own storage) and page; collects page errors, console
+ * errors (CSP violations show up there) and dialogs, which every test
+ * checks at its end with noProblems(). */
+async function openPage(t, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    // a WebSocket the test itself cut shows up as a console error
+    if (m.type() === 'error' && !/WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  return { context, page, problems };
+}
+
+const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+const text = (loc) => loc.textContent().then((s) => (s || '').trim());
+
+/* The chat page, started with a name and an email. */
+async function startChat(page, name, email) {
+  await page.goto(base + '/');
+  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
+  await page.getByTestId('name-input').fill(name);
+  await page.getByTestId('email-input').fill(email);
+  await page.getByTestId('start-button').click();
+  await page.getByTestId('message-input').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
+}
+
+/* Sends a message from the chat page and waits until the server acknowledged it. */
+async function say(page, msg) {
+  const input = page.getByTestId('message-input');
+  await input.fill(msg);
+  await input.press('Enter');
+  await waitMine(page, msg, 'sent');
+}
+
+function waitMine(page, msg, state) {
+  return page.waitForFunction(([m, s]) => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
+    .some((li) => li.querySelector('[data-testid=msg-text]').textContent === m && (!s || li.dataset.state === s)), [msg, state]);
+}
+
+/* The texts of the chat page's messages, in order: "me: ..." / "agent: ...". */
+const chatMessages = (page) => page.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) =>
+  els.map((li) => `${li.dataset.from}: ${li.querySelector('[data-testid=msg-text]').textContent}`));
+
+async function agentLogin(page, user = AGENT_USER, pass = AGENT_PASS) {
+  await page.goto(base + '/agent.html');
+  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
+  await page.getByTestId('login-username').fill(user);
+  await page.getByTestId('login-password').fill(pass);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('desk').waitFor();
+  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
+}
+
+const queueItem = (page, number) => page.locator(`[data-testid=queue-item][data-number="${number}"]`);
+
+/* Does the page overflow horizontally (at 360 px everything must fit)? */
+const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+
+/* ---------- a WebSocket client, for the parts not under test ---------- */
+
+function wsClient() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
+    const frames = [];
+    const waiters = [];
+    let n = 0;
+    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
+    ws.once('error', reject);
+    ws.once('open', () => resolve({
+      ws, frames,
+      request(obj) {
+        const id = `w${++n}`;
+        ws.send(JSON.stringify({ ...obj, id }));
+        return new Promise((res, rej) => {
+          const check = () => {
+            const f = frames.find((x) => x.id === id && x.type !== 'message');
+            if (!f) return;
+            clearTimeout(timer);
+            waiters.splice(waiters.indexOf(check), 1);
+            res(f);
+          };
+          const timer = setTimeout(() => rej(new Error(`no answer to ${obj.type}`)), WAIT);
+          waiters.push(check);
+          check();
+        });
+      },
+      close() { ws.close(); },
+    }));
+  });
+}
+
+/* A ticket raised, resolved, confirmed and rated through the protocol. */
+async function closedTicket(messages) {
+  const u = await wsClient();
+  assert.equal((await u.request({ type: 'hello', name: '关单用户' })).type, 'welcome');
+  for (const text of messages) assert.equal((await u.request({ type: 'message', text })).type, 'ack');
+  const t = await u.request({ type: 'escalate', impact: 2, urgency: 2 });
+  const a = await wsClient();
+  assert.equal((await a.request({ type: 'login', username: AGENT_USER, password: AGENT_PASS })).type, 'welcome');
+  assert.equal((await a.request({ type: 'take', ticket: t.number })).type, 'ticket');
+  assert.equal((await a.request({ type: 'resolve', ticket: t.number, resolution: '更换了 HDMI 线' })).type, 'ticket');
+  assert.notEqual((await u.request({ type: 'confirm', ticket: t.number, accepted: true })).type, 'error');
+  assert.notEqual((await u.request({ type: 'rate', ticket: t.number, score: 4, comment: '处理及时，投影已恢复' })).type, 'error');
+  u.close();
+  a.close();
+  return t.number;
+}
+
+async function search(page, q, status) {
+  await page.getByTestId('list-q').fill(q);
+  await page.getByTestId('list-status').selectOption(status);
+  await page.getByTestId('list-search').click();
+  await page.waitForFunction(() => !/正在查找/.test(document.querySelector('[data-testid=list-message]').textContent));
+  return page.locator('[data-testid=list-item]').evaluateAll((els) => els.map((li) => li.dataset.number));
+}
+
+const events = (page) => page.locator('[data-testid=events] [data-testid=event]').allTextContents();
+
+/* ---------- tests ---------- */
+
+test('find a closed ticket by a Chinese word, see its rating, edit its priority, write a note', async (t) => {
+  const number = await closedTicket(['会议室的投影仪没有信号', '笔记本是 ThinkPad']);
+  const other = await closedTicket(['打印机卡纸']);
+  const { page, problems } = await openPage(t);
+  await agentLogin(page);
+  await page.getByTestId('ticket-list').waitFor();
+
+  let found = await search(page, '投影仪', 'closed');
+  assert.ok(found.includes(number), `found by a word of its messages: ${found}`);
+  assert.ok(!found.includes(other), 'not the ticket without the word');
+  found = await search(page, '防火墙', '');
+  assert.ok(!found.includes(number), 'not by a word it does not hold');
+  found = await search(page, '投影仪', 'closed');
+  await page.screenshot({ path: SHOT, fullPage: true });
+
+  await page.locator(`[data-testid=list-item][data-number="${number}"] [data-testid=list-open]`).click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=ticket-number]').textContent === n, number);
+  await page.getByTestId('edit-form').waitFor();
+  assert.match(await text(page.getByTestId('ticket-rating')), /★★★★/);
+  assert.equal(await text(page.getByTestId('ticket-rating-comment')), '处理及时，投影已恢复');
+
+  // priority P3 -> P1 by impact and urgency; the history shows it
+  await page.getByTestId('edit-impact').selectOption('1');
+  await page.getByTestId('edit-urgency').selectOption('1');
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => li.textContent.includes('优先级：P3 → P1')), null, { timeout: WAIT });
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-priority]').textContent.startsWith('P1'));
+  assert.ok((await events(page)).some((e) => e.includes('修改') && e.includes('影响：中 → 高')));
+
+  // a note shows for the agent
+  await page.getByTestId('note-input').fill('内部：投影仪是租的，合同在行政 internalonly');
+  await page.getByTestId('note-save').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=note-text]')]
+    .some((n) => n.textContent.includes('internalonly')));
+
+  // a reload keeps the ticket and the filters
+  await page.reload();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=ticket-number]').textContent === n, number);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=note-text]')].length === 1);
+  assert.equal(await page.getByTestId('list-q').inputValue(), '投影仪');
+  assert.equal(await page.getByTestId('list-status').inputValue(), 'closed');
+  assert.match(page.url(), new RegExp(`#ticket=${number}`));
+  noProblems(problems);
+});
+
+test('a note never reaches the requester; a reload keeps the ticket taken; a transfer reaches the team\'s queue', async (t) => {
+  const user = await openPage(t);
+  const upage = user.page;
+  await startChat(upage, '李雷', 'lilei@example.cn');
+  await say(upage, '财务系统 SAPGUI 登录报错');
+  await upage.getByTestId('escalate-toggle').click();
+  await upage.getByTestId('escalate-submit').click();
+  await upage.getByTestId('ticket-bar').waitFor();
+  const number = await text(upage.getByTestId('ticket-number'));
+
+  const agent = await openPage(t);
+  const apage = agent.page;
+  await agentLogin(apage);
+  await queueItem(apage, number).waitFor();
+  await queueItem(apage, number).getByTestId('take-button').click();
+  await apage.waitForFunction(() => document.querySelector('[data-testid=ticket-agent]')?.textContent === 'demo');
+
+  // reload: the same ticket, still taken by this agent, still assigned
+  await apage.reload();
+  await apage.waitForFunction((n) => document.querySelector('[data-testid=ticket-number]').textContent === n, number);
+  await apage.waitForFunction(() => document.querySelector('[data-testid=ticket-agent]')?.textContent === 'demo');
+  await apage.getByTestId('edit-form').waitFor();
+  assert.equal(await text(apage.getByTestId('ticket-status')), '处理中');
+
+  // the note, then a reply: when the reply is on the requester's page, the note would be too
+  const SECRET = '备注：此用户上周也报过 secretnote42';
+  await apage.getByTestId('note-input').fill(SECRET);
+  await apage.getByTestId('note-save').click();
+  await apage.waitForFunction(() => [...document.querySelectorAll('[data-testid=note-text]')].some((n) => n.textContent.includes('secretnote42')));
+  await apage.getByTestId('reply-input').fill('请提供报错截图');
+  await apage.getByTestId('reply-input').press('Enter');
+  await upage.waitForFunction(() => document.body.textContent.includes('请提供报错截图'));
+  assert.ok(!(await upage.content()).includes('secretnote42'), 'the requester\'s page never shows the note');
+  // the requester's API: their own session token reads the ticket, never the note
+  const token = await upage.evaluate(() => JSON.parse(sessionStorage.getItem('kbdesk.chat.state')).session);
+  const got = await upage.evaluate(async ([n, tk]) => {
+    const h = { authorization: `Bearer ${tk}` };
+    const r = await Promise.all([`/api/v1/tickets/${n}`, `/api/v1/tickets/${n}/events`, `/api/v1/tickets/${n}/notes`]
+      .map((p) => fetch(p, { headers: h }).then(async (x) => [x.status, await x.text()])));
+    return r;
+  }, [number, token]);
+  assert.deepEqual(got.map((x) => x[0]), [200, 200, 404]);
+  assert.ok(!got.some((x) => x[1].includes('secretnote42') || x[1].includes('noted')), JSON.stringify(got));
+  // a reload of the requester's page (catch-up from the server) still has no note
+  await upage.reload();
+  await upage.waitForFunction(() => document.body.textContent.includes('请提供报错截图'));
+  assert.ok(!(await upage.content()).includes('secretnote42'));
+
+  // transfer to the second line: the member sees it in the queue
+  await apage.getByTestId('transfer-team').selectOption('second-line');
+  await apage.getByTestId('transfer-reason').fill('需要 SAP 顾问');
+  await apage.getByTestId('transfer-save').click();
+  await apage.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => li.textContent.includes('需要 SAP 顾问')));
+  const member = await openPage(t);
+  await agentLogin(member.page, MEMBER_USER, MEMBER_PASS);
+  await queueItem(member.page, number).waitFor();
+  assert.equal(await queueItem(member.page, number).getByTestId('take-button').isVisible(), true, 'the member can take it');
+  // the agent outside the team (on a fresh page) no longer has it in the queue
+  const outside = await openPage(t);
+  await agentLogin(outside.page);
+  assert.equal(await queueItem(outside.page, number).count(), 0, 'not in the queue of an agent outside the team');
+  noProblems(outside.problems);
+  // the one 404 on the requester's page is the test's own request for the notes
+  noProblems(user.problems.filter((x) => !/status of 404/.test(x)));
+  assert.equal(user.problems.length, 1, user.problems.join('\n'));
+  noProblems(agent.problems);
+  noProblems(member.problems);
+});

@@ -1,0 +1,369 @@
+// End-to-end tests of the agents' workspace (teams and roles, the ticket
+// list and its text search, edits, internal notes, transfers; README "The
+// agents' workspace") through the real daemon: the JSON API and the
+// WebSocket, a real PostgreSQL 15 (scripts/pg.sh, fsync off), a real index
+// of corpora/, agents and teams made with the chatdesk commands. Permissions
+// are checked from the side of whoever must not see: a requester (WebSocket
+// frames, catch-up, transcript, API) and an agent outside the ticket's team.
+// No sleeps: every wait is for an answer, bounded in time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const PG_SH = path.join(ROOT, 'scripts/pg.sh');
+const WAIT = 20000; // ms: the sanitizer build is slow
+const AGENT = { username: 'agent', password: 'demo agent pw 1' };
+const MEMBER = { username: 'member', password: 'member agent pw 1' };
+const OUTSIDER = { username: 'outsider', password: 'outsider agent pw 1' };
+
+let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
+const sockets = new Set();
+
+const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+
+// ---- HTTP --------------------------------------------------------------------------
+
+// A request with fetch; returns { status, headers, body (parsed JSON or null), text }.
+async function api(method, p, { token, json, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (json !== undefined) {
+    h['content-type'] = 'application/json';
+    body = JSON.stringify(json);
+  }
+  const r = await fetch(base + p, { method, headers: h, body, signal: AbortSignal.timeout(WAIT) });
+  const text = await r.text();
+  let parsed = null;
+  if (text) parsed = JSON.parse(text); // every answer is JSON
+  return { status: r.status, headers: r.headers, body: parsed, text };
+}
+
+// The one error shape, exactly.
+function assertError(r, status, code) {
+  assert.equal(r.status, status, r.text);
+  assert.deepEqual(Object.keys(r.body), ['error'], r.text);
+  assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message'], r.text);
+  assert.equal(r.body.error.code, code, r.text);
+  assert.ok(r.body.error.message.length > 0);
+  assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+  assert.equal(r.headers.get('cache-control'), 'no-store');
+}
+
+// Logs in; a 503 try_later (every place at the password-hashing gate is
+// taken, e.g. by logins of clients that left) is asked again until WAIT.
+async function login(username = AGENT.username, password = AGENT.password) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const r = await api('POST', '/api/v1/sessions', { json: { username, password } });
+    if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
+    assert.equal(r.status, 201, r.text);
+    return r.body.token;
+  }
+}
+
+// ---- WebSocket -----------------------------------------------------------------------
+
+function wsOpen() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
+    const frames = [];
+    const waiters = [];
+    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
+    ws.once('open', () => { sockets.add(ws); resolve({ ws, frames, waiters }); });
+    ws.once('error', reject);
+  });
+}
+
+// Sends obj with an id and waits for the answer carrying that id.
+function wsRequest(c, obj) {
+  const id = `r${Math.random().toString(36).slice(2)}`;
+  c.ws.send(JSON.stringify({ ...obj, id }));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
+      if (!f) return;
+      clearTimeout(timer);
+      c.waiters.splice(c.waiters.indexOf(check), 1);
+      resolve(f);
+    };
+    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
+    c.waiters.push(check);
+    check();
+  });
+}
+
+function wsClose(c) {
+  sockets.delete(c.ws);
+  return new Promise((resolve) => {
+    if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+    c.ws.once('close', resolve);
+    c.ws.close();
+  });
+}
+
+async function wsLogin(who) {
+  const c = await wsOpen();
+  const w = await wsRequest(c, { type: 'login', username: who.username, password: who.password });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  return c;
+}
+
+// A requester with a ticket raised from messages: { c, session, number, conversation }.
+let people = 0;
+async function requesterWithTicket(messages) {
+  const c = await wsOpen();
+  const w = await wsRequest(c, { type: 'hello', name: `工作台用户${++people}` });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  for (const text of messages) assert.equal((await wsRequest(c, { type: 'message', text })).type, 'ack');
+  const t = await wsRequest(c, { type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  return { c, session: w.session, number: t.number };
+}
+
+const chatdesk = (args) => run(CHATDESK, [...args, '--db', conninfo]);
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbwork-'));
+  await chmod(tmp, 0o755); // the postgres user must enter it
+  pgdir = path.join(tmp, 'pg');
+  conninfo = (await pg('start')).trim();
+  index = path.join(tmp, 'index');
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
+  for (const [who, name] of [[AGENT, '演示坐席'], [MEMBER, '二线坐席'], [OUTSIDER, '外组坐席']])
+    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
+      { input: `${who.password}\n` });
+  daemon = startProc(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2']);
+  base = await daemon.ready;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+}, { timeout: 180000 });
+
+after(async () => {
+  for (const ws of sockets) ws.terminate();
+  await stopProc(daemon);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+test('teams and roles: the commands, GET /api/v1/teams and /api/v1/people; requesters get 403', { timeout: 60000 }, async () => {
+  let r = await chatdesk(['team-member', MEMBER.username, 'second-line']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chatdesk(['team-member', OUTSIDER.username, 'specialists']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chatdesk(['team-add', 'network', '网络组', 'Network']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chatdesk(['team-add', 'network', '又一个']);
+  assert.equal(r.code, 3, 'a slug taken');
+  assert.match(r.stderr, /exists already/);
+  r = await chatdesk(['role', MEMBER.username, 'team_lead']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chatdesk(['role', MEMBER.username, 'emperor']);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /unknown role/);
+  r = await chatdesk(['team-member', 'nobody', 'second-line']);
+  assert.equal(r.code, 3);
+  r = await chatdesk(['team-member', MEMBER.username, 'nowhere']);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /no team/);
+
+  const token = await login();
+  const teams = await api('GET', '/api/v1/teams', { token });
+  assert.equal(teams.status, 200, teams.text);
+  const bySlug = Object.fromEntries(teams.body.teams.map((t) => [t.slug, t]));
+  assert.deepEqual(['first-line', 'second-line', 'specialists', 'network'].map((s) => bySlug[s]?.name),
+    ['一线', '二线', '专家', '网络组']);
+  assert.equal(bySlug['first-line'].name_en, 'First line');
+  assert.deepEqual(bySlug['second-line'].members.map((m) => m.name), ['二线坐席']);
+  const agents = await api('GET', '/api/v1/people?role=agent', { token });
+  assert.equal(agents.status, 200, agents.text);
+  assert.deepEqual(agents.body.people.map((p) => p.username).sort(), ['agent', 'member', 'outsider']);
+  const leads = await api('GET', '/api/v1/people?role=team_lead', { token });
+  assert.deepEqual(leads.body.people.map((p) => [p.username, p.teams, p.roles]),
+    [['member', ['second-line'], ['agent', 'team_lead']]]);
+  assertError(await api('GET', '/api/v1/people?role=pope', { token }), 400, 'bad_query');
+
+  const { session } = await requesterWithTicket(['我的键盘坏了']);
+  assertError(await api('GET', '/api/v1/teams', { token: session }), 403, 'forbidden');
+  assertError(await api('GET', '/api/v1/people?role=agent', { token: session }), 403, 'forbidden');
+  assertError(await api('GET', '/api/v1/tickets', { token: session }), 403, 'forbidden');
+});
+
+test('a closed ticket is found by a Chinese word of its messages and an English product name, not by a word it lacks', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['会议室的投影仪没有信号', '另外 Photoshop 打开就闪退']);
+  const a = await wsLogin(AGENT);
+  assert.equal((await wsRequest(a, { type: 'take', ticket: u.number })).type, 'ticket');
+  assert.equal((await wsRequest(a, { type: 'resolve', ticket: u.number, resolution: '换了 HDMI 线' })).type, 'ticket');
+  const cf = await wsRequest(u.c, { type: 'confirm', ticket: u.number, accepted: true });
+  assert.notEqual(cf.type, 'error', JSON.stringify(cf));
+  const token = await login();
+  const got = await api('GET', `/api/v1/tickets/${u.number}`, { token });
+  assert.equal(got.body.status, 'closed');
+
+  const find = async (q, extra = '') => {
+    const r = await api('GET', `/api/v1/tickets?q=${encodeURIComponent(q)}${extra}`, { token });
+    assert.equal(r.status, 200, r.text);
+    return r.body.tickets.map((t) => t.number);
+  };
+  assert.ok((await find('投影仪')).includes(u.number), 'a Chinese word from a message');
+  assert.ok((await find('photoshop')).includes(u.number), 'an English product name');
+  assert.ok((await find('Photoshop', '&status=closed')).includes(u.number));
+  assert.ok(!(await find('打印机')).includes(u.number), 'a word the ticket does not hold');
+  assert.ok(!(await find('photoshop', '&status=new,assigned')).includes(u.number));
+  // a bad query is 400 with what is wrong
+  assertError(await api('GET', '/api/v1/tickets?priority=9', { token }), 400, 'bad_query');
+  assertError(await api('GET', '/api/v1/tickets?sort=sideways', { token }), 400, 'bad_query');
+  assertError(await api('GET', '/api/v1/tickets?after=zz', { token }), 400, 'bad_query');
+  assertError(await api('GET', '/api/v1/tickets?created_from=2026-13-01', { token }), 400, 'bad_query');
+});
+
+test('the list pages by cursor over every ticket, each once', { timeout: 60000 }, async () => {
+  const token = await login();
+  const seen = [];
+  let after = null;
+  for (let page = 0; page < 50; page++) {
+    const r = await api('GET', `/api/v1/tickets?sort=created&limit=1${after ? `&after=${after}` : ''}`, { token });
+    assert.equal(r.status, 200, r.text);
+    seen.push(...r.body.tickets.map((t) => t.number));
+    after = r.body.next;
+    if (!after) break;
+  }
+  const all = await api('GET', '/api/v1/tickets?sort=created&limit=100', { token });
+  assert.deepEqual(seen, all.body.tickets.map((t) => t.number));
+  assert.equal(new Set(seen).size, seen.length);
+  assert.ok(seen.length >= 2);
+});
+
+test('PATCH edits fields, one event each, priority from the matrix; requesters get 404', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['邮件发不出去']);
+  const token = await login();
+  const before = (await api('GET', `/api/v1/tickets/${u.number}`, { token })).body;
+  assert.notEqual(before.category, '邮件/发送');
+  const r = await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { impact: 1, urgency: 1, category: '邮件/发送' } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.priority, r.body.impact, r.body.urgency, r.body.category], [1, 1, 1, '邮件/发送']);
+  const ev = await api('GET', `/api/v1/tickets/${u.number}/events`, { token });
+  const edits = ev.body.events.filter((e) => e.type === 'edited').map((e) => [e.detail.field, e.detail.from, e.detail.to, e.by]);
+  assert.deepEqual(edits, [['category', before.category, '邮件/发送', '演示坐席'], ['impact', 2, 1, '演示坐席'],
+    ['urgency', 2, 1, '演示坐席'], ['priority', 3, 1, '演示坐席']]);
+  // over the WebSocket too
+  const a = await wsLogin(AGENT);
+  const w = await wsRequest(a, { type: 'edit', ticket: u.number, summary: 'Outlook 邮件发不出去' });
+  assert.equal(w.type, 'ticket', JSON.stringify(w));
+  assert.equal(w.summary, 'Outlook 邮件发不出去');
+  // bad values change nothing
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { impact: 4 } }), 400, 'bad_field');
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { priority: 1 } }), 400, 'bad_field');
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { summary: '   ' } }), 400, 'bad_field');
+  // the requester: 404 on PATCH, their own ticket or not
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token: u.session, json: { impact: 3 } }), 404, 'not_found');
+  const after = await api('GET', `/api/v1/tickets/${u.number}/events`, { token });
+  assert.equal(after.body.events.filter((e) => e.type === 'edited').length, 5);
+});
+
+test('a note never reaches the requester: frames, catch-up, transcript, API', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['共享打印机不能用了']);
+  const a = await wsLogin(AGENT);
+  assert.equal((await wsRequest(a, { type: 'take', ticket: u.number })).type, 'ticket');
+  const SECRET = '内部备注：机房钥匙在前台 sekritcode';
+  const token = await login();
+  const n = await api('POST', `/api/v1/tickets/${u.number}/notes`, { token, json: { text: SECRET } });
+  assert.equal(n.status, 201, n.text);
+  const wn = await wsRequest(a, { type: 'note', ticket: u.number, text: `${SECRET} (2)` });
+  assert.equal(wn.type, 'note', JSON.stringify(wn));
+  // then a reply: once the requester has it, anything sent before it has arrived too
+  await wsRequest(a, { type: 'reply', ticket: u.number, text: '正在处理' });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no reply reached the requester')), WAIT);
+    const check = () => {
+      if (u.c.frames.some((f) => f.type === 'message' && f.text === '正在处理')) { clearTimeout(timer); resolve(); }
+    };
+    u.c.waiters.push(check);
+    check();
+  });
+  assert.ok(!JSON.stringify(u.c.frames).includes('sekritcode'), 'no frame to the requester holds the note');
+  // the agent's transcript has the notes
+  const at = await wsRequest(a, { type: 'open', ticket: u.number });
+  assert.deepEqual(at.notes.map((x) => x.text), [SECRET, `${SECRET} (2)`]);
+  assert.ok(at.events.some((e) => e.type === 'noted'));
+  // the requester's transcript, catch-up after a reconnect, and API
+  const rt = await wsRequest(u.c, { type: 'open', ticket: u.number });
+  assert.equal(rt.type, 'transcript');
+  assert.ok(!('notes' in rt));
+  assert.ok(!rt.events.some((e) => e.type === 'noted'));
+  assert.ok(!JSON.stringify(rt).includes('sekritcode'));
+  const c2 = await wsOpen();
+  const w2 = await wsRequest(c2, { type: 'hello', resume: { session: u.session, last_seq: 0 } });
+  assert.equal(w2.type, 'welcome', JSON.stringify(w2));
+  await wsRequest(c2, { type: 'open', ticket: u.number });
+  assert.ok(!JSON.stringify(c2.frames).includes('sekritcode'));
+  assertError(await api('GET', `/api/v1/tickets/${u.number}/notes`, { token: u.session }), 404, 'not_found');
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/notes`, { token: u.session, json: { text: 'x' } }), 404, 'not_found');
+  const rev = await api('GET', `/api/v1/tickets/${u.number}/events`, { token: u.session });
+  assert.equal(rev.status, 200, rev.text);
+  assert.ok(!rev.text.includes('noted') && !rev.text.includes('sekritcode'));
+  const rget = await api('GET', `/api/v1/tickets/${u.number}`, { token: u.session });
+  assert.ok(!rget.text.includes('sekritcode'));
+  const notes = await api('GET', `/api/v1/tickets/${u.number}/notes`, { token });
+  assert.deepEqual(notes.body.notes.map((x) => x.text), [SECRET, `${SECRET} (2)`]);
+  // and a requester asking over the WebSocket is refused
+  const rn = await wsRequest(u.c, { type: 'note', ticket: u.number, text: 'x' });
+  assert.equal(rn.code, 'forbidden');
+});
+
+test('transfer to a team: its member sees it in the queue; an agent outside may read, not work on it', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['数据库备份失败，报错 ORA-19502']);
+  const a = await wsLogin(AGENT);
+  assert.equal((await wsRequest(a, { type: 'take', ticket: u.number })).type, 'ticket');
+  const token = await login();
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token, json: { team: 'second-line' } }), 400, 'missing_field');
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token, json: { team: 'nowhere', reason: 'x' } }), 404, 'not_found');
+  const r = await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token, json: { team: 'second-line', reason: '需要 DBA' } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.team, r.body.team_name, r.body.agent, r.body.status], ['second-line', '二线', null, 'new']);
+  const m = await wsLogin(MEMBER);
+  const o = await wsLogin(OUTSIDER);
+  const mq = await wsRequest(m, { type: 'queue' });
+  assert.ok(mq.tickets.some((t) => t.number === u.number), 'in the team member\'s queue');
+  const oq = await wsRequest(o, { type: 'queue' });
+  assert.ok(!oq.tickets.some((t) => t.number === u.number), 'not in the outsider\'s queue');
+  // the outsider: reads it, cannot take, edit, note or move it
+  const otoken = await login(OUTSIDER.username, OUTSIDER.password);
+  assert.equal((await api('GET', `/api/v1/tickets/${u.number}`, { token: otoken })).status, 200);
+  assert.equal((await wsRequest(o, { type: 'take', ticket: u.number })).code, 'forbidden');
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token: otoken, json: { urgency: 1 } }), 403, 'forbidden');
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/notes`, { token: otoken, json: { text: 'x' } }), 403, 'forbidden');
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token: otoken, json: { team: 'specialists', reason: '抢' } }), 403, 'forbidden');
+  // the requester cannot move it either, and sees no reason
+  assertError(await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token: u.session, json: { team: 'first-line', reason: 'x' } }), 404, 'not_found');
+  const rev = await api('GET', `/api/v1/tickets/${u.number}/events`, { token: u.session });
+  assert.ok(!rev.text.includes('需要 DBA') && !rev.text.includes('transferred'));
+  // the member takes it; the history says who moved it and why
+  assert.equal((await wsRequest(m, { type: 'take', ticket: u.number })).type, 'ticket');
+  const ev = await api('GET', `/api/v1/tickets/${u.number}/events`, { token });
+  const tr = ev.body.events.find((e) => e.type === 'transferred');
+  assert.deepEqual([tr.by, tr.detail.reason, tr.detail.to_team, tr.from, tr.to], ['演示坐席', '需要 DBA', 'second-line', 'assigned', 'new']);
+});
+
+test('a duplicate merged into another ticket is closed with a link, found through the survivor', { timeout: 60000 }, async () => {
+  const keep = await requesterWithTicket(['VPN 连不上']);
+  const dup = await requesterWithTicket(['VPN 又断了 anyconnectx']);
+  const token = await login();
+  assertError(await api('POST', `/api/v1/tickets/${dup.number}/merge`, { token, json: {} }), 400, 'bad_field');
+  const r = await api('POST', `/api/v1/tickets/${dup.number}/merge`, { token, json: { into: keep.number } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([r.body.status, r.body.merged_into], ['closed', keep.number]);
+  const found = await api('GET', '/api/v1/tickets?q=anyconnectx&status=new', { token });
+  assert.deepEqual(found.body.tickets.map((t) => t.number), [keep.number]);
+  const ev = await api('GET', `/api/v1/tickets/${keep.number}/events`, { token });
+  assert.ok(ev.body.events.some((e) => e.type === 'merged_from' && e.detail.from === dup.number));
+  assertError(await api('POST', `/api/v1/tickets/${dup.number}/merge`, { token, json: { into: keep.number } }), 422, 'invalid');
+});
