@@ -179,4 +179,14 @@ void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* notifications (api_hooks.c) */
+void api_me_prefs_get(struct api_ctx *ctx);    /* GET /api/v1/me/preferences */
+void api_me_prefs_put(struct api_ctx *ctx);    /* PUT /api/v1/me/preferences */
+void api_robots_list(struct api_ctx *ctx);     /* GET /api/v1/robots (admins) */
+void api_robots_create(struct api_ctx *ctx);   /* POST /api/v1/robots */
+void api_robots_delete(struct api_ctx *ctx);   /* DELETE /api/v1/robots/{id} */
+void api_webhooks_list(struct api_ctx *ctx);   /* GET /api/v1/webhooks (admins) */
+void api_webhooks_create(struct api_ctx *ctx); /* POST /api/v1/webhooks */
+void api_webhooks_delete(struct api_ctx *ctx); /* DELETE /api/v1/webhooks/{id} */
+
 #endif

@@ -123,6 +123,7 @@ struct desk_outbox {
     struct desk_suggest suggest; /* DM_MESSAGE: searches to run next (desk_suggest) */
     int mail_sent, mail_failed;  /* DM_MAIL: this round's mails */
     int mail_queued;             /* DM_AWAY: a mail was queued */
+    int hook_sent, hook_failed;  /* DM_MAIL: this round's robot and webhook deliveries */
 };
 
 /* What a password login came to, for the daemon's per-address count. */

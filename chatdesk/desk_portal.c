@@ -5,12 +5,14 @@
  * requester's tickets with their conversations), following an older
  * ticket's conversation from any device (follow), the ticket-mail
  * preference, and two of the daemon's own jobs: the mail sender's round
- * (DM_MAIL: the outbox through mail.c) and the "agent replied while you
+ * (DM_MAIL: the outbox through mail.c, and the robots' and webhooks'
+ * deliveries through hook.c) and the "agent replied while you
  * were away" mail (DM_AWAY). Tokens and codes go to the client or the mail
  * only; the store keeps their BLAKE2b hashes. */
 #include "desk_int.h"
 #include "desk_portal.h"
 #include "mail.h"
+#include "hook.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -359,9 +361,39 @@ static int send_one(void *arg, const struct store_mail *m, char *err, size_t err
     return rc;
 }
 
+static int post_one(void *arg, const struct store_delivery *d, char *err, size_t errlen)
+{
+    (void)arg;
+    struct hook_request hr;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (hook_request(d->kind, d->url, d->secret, d->payload, now_ms, &hr, err, errlen))
+        return -1;
+    int rc = hook_post(&hr, strcmp(d->kind, "webhook") != 0, err, errlen);
+    hook_request_fin(&hr);
+    return rc;
+}
+
+/* The robots' and webhooks' round: due deliveries of webhook_outbox,
+ * posted with the mail's retry policy. */
+static void do_hooks(struct req *r)
+{
+    const struct desk_config *cfg = r->d->cfg;
+    struct store_mail_policy pol = {MAIL_BATCH, cfg->mail_retry_min, cfg->mail_retry_max,
+                                    cfg->mail_max_attempts, NULL};
+    int sent = 0, failed = 0;
+    int rc = store_hook_deliver(r->d->st, &pol, post_one, NULL, &sent, &failed);
+    if (rc == STORE_EDB)
+        r->out->db_error = 1;
+    r->out->hook_sent = sent;
+    r->out->hook_failed = failed;
+}
+
 void desk_do_mail(struct req *r)
 {
     const struct desk_config *cfg = r->d->cfg;
+    do_hooks(r);
     if (!cfg->smtp_url)
         return; /* no relay: the mails stay queued */
     char base[512];

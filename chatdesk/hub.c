@@ -811,6 +811,9 @@ void hub_done(hub *h, struct desk_job *job)
             if (out->mail_sent || out->mail_failed)
                 kb_info("mail: %d sent, %d failed (retried later)", out->mail_sent,
                         out->mail_failed);
+            if (out->hook_sent || out->hook_failed)
+                kb_info("hooks: %d delivered, %d failed (retried later)", out->hook_sent,
+                        out->hook_failed);
         }
         if (job->msg.type == DM_MAINTAIN &&
             (out->auto_closed || out->sessions_purged || out->requesters_purged))

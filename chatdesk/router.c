@@ -90,6 +90,15 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
      "tickets.transfer", 0},
     {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
+    /* notifications: preferences, group robots, webhooks (api_hooks.c) */
+    {API_M_GET, "/api/v1/me/preferences", api_me_prefs_get, 1, "me.preferences_get", 0},
+    {API_M_PUT, "/api/v1/me/preferences", api_me_prefs_put, 1, "me.preferences_put", 0},
+    {API_M_GET, "/api/v1/robots", api_robots_list, 1, "robots.list", 0},
+    {API_M_POST, "/api/v1/robots", api_robots_create, 1, "robots.create", 0},
+    {API_M_DELETE, "/api/v1/robots/{id}", api_robots_delete, 1, "robots.delete", 0},
+    {API_M_GET, "/api/v1/webhooks", api_webhooks_list, 1, "webhooks.list", 0},
+    {API_M_POST, "/api/v1/webhooks", api_webhooks_create, 1, "webhooks.create", 0},
+    {API_M_DELETE, "/api/v1/webhooks/{id}", api_webhooks_delete, 1, "webhooks.delete", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

@@ -1,0 +1,403 @@
+// End-to-end tests of the notifications beyond the requester's mail: the
+// group robots of WeCom, DingTalk and Feishu in their documented bodies
+// (with the DingTalk and Feishu signatures checked), the integration
+// webhooks signed with HMAC-SHA256, their outbox retried while the target
+// is down, the agents' mails (assigned to me, new in my team) and the
+// preferences that stop them; against the real chatdesk (KB_BIN), a real
+// PostgreSQL, a local HTTP sink (a node http server on 127.0.0.1 in this
+// test) and the SMTP sink (tests/e2e/smtpsink.py). No sleeps: every wait is
+// for a condition, bounded in time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, chmod, writeFile, readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const PG_SH = path.join(ROOT, 'scripts/pg.sh');
+const WAIT = 20000; // ms: the sanitizer build is slow
+const ADMIN = { username: 'hookadmin', password: 'hook admin pw 1' };
+const MEMBER = { username: 'hookmember', password: 'hook member pw 1' };
+const DING_SECRET = 'SECdingtalk-test-secret-0123456789';
+const FEISHU_SECRET = 'feishu-test-secret';
+const HOOK_SECRET = 'integration-secret-0123456789abcdef';
+
+let tmp, pgdir, conninfo, daemon, base, wsUrl, mailDir, smtpPort, smtp, httpPort, sinkServer;
+const sockets = new Set();
+const received = []; // { path, query, headers, raw, body } of every POST the HTTP sink took
+
+const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+const chatdesk = (args) => run(CHATDESK, [...args, '--db', conninfo]);
+
+function psqlBin() {
+  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
+    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
+  }
+  return 'psql';
+}
+
+async function sql(query, ...params) {
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo];
+  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
+  const out = await mustRun(psqlBin(), [...args, '-f', '-'],
+    { input: `${query.replace(/\$(\d)/g, ":'p$1'")};\n` });
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
+}
+const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
+
+async function until(what, check, ms = WAIT) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+// ---- the HTTP sink: answers the robots' {"errcode":0} ------------------------------------
+
+function startHttpSink() {
+  return new Promise((resolve, reject) => {
+    const s = http.createServer((rq, rs) => {
+      const chunks = [];
+      rq.on('data', (c) => chunks.push(c));
+      rq.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const u = new URL(rq.url, 'http://127.0.0.1');
+        let body = null;
+        try { body = JSON.parse(raw); } catch { /* kept raw */ }
+        received.push({ path: u.pathname, query: u.searchParams, headers: rq.headers, raw, body });
+        rs.writeHead(200, { 'content-type': 'application/json' });
+        rs.end(u.pathname === '/feishu' ? '{"code":0,"msg":"success"}' : '{"errcode":0,"errmsg":"ok"}');
+      });
+    });
+    s.on('error', reject);
+    s.listen(httpPort, '127.0.0.1', () => resolve(s));
+  });
+}
+
+function stopHttpSink(s) {
+  return new Promise((resolve) => { s.closeAllConnections?.(); s.close(() => resolve()); });
+}
+
+// ---- the SMTP sink ------------------------------------------------------------------------
+
+function startSmtp() {
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests/e2e/smtpsink.py'), String(smtpPort), mailDir],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const s = { child, log: '' };
+  s.exit = new Promise((resolve) => child.on('exit', resolve));
+  child.stderr.on('data', (d) => { s.log += d; });
+  s.ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), WAIT);
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+    s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
+  });
+  return s;
+}
+
+async function stopSmtp(s) {
+  if (!s || s.child.exitCode !== null) return;
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
+  await s.exit;
+  clearTimeout(timer);
+}
+
+function decodeHeader(v) {
+  return v.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g,
+    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+}
+
+async function mails() {
+  const files = (await readdir(mailDir)).filter((f) => f.endsWith('.eml')).sort();
+  const out = [];
+  for (const f of files) {
+    const raw = await readFile(path.join(mailDir, f), 'latin1');
+    const rcpt = (await readFile(path.join(mailDir, f.replace('.eml', '.rcpt')), 'utf8')).trim().split('\n');
+    const end = raw.indexOf('\r\n\r\n');
+    const m = /\r\nSubject: (.*(?:\r\n .*)*)/.exec(raw.slice(0, end));
+    const body = Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
+    out.push({ file: f, rcpt, subject: decodeHeader(m ? m[1] : ''), body });
+  }
+  return out;
+}
+
+// ---- WebSocket and HTTP clients -----------------------------------------------------------
+
+function wsOpen() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
+    const c = { ws, frames: [], waiters: [] };
+    ws.on('message', (d) => { c.frames.push(JSON.parse(d.toString('utf8'))); c.waiters.forEach((w) => w()); });
+    ws.once('open', () => { sockets.add(ws); resolve(c); });
+    ws.once('error', reject);
+  });
+}
+
+let nid = 0;
+function req(c, obj) {
+  const id = `r${++nid}`;
+  c.ws.send(JSON.stringify({ ...obj, id }));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
+      if (!f) return;
+      clearTimeout(timer);
+      c.waiters.splice(c.waiters.indexOf(check), 1);
+      resolve(f);
+    };
+    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
+    c.waiters.push(check);
+    check();
+  });
+}
+
+let people = 0;
+async function raiseTicket(text = '打印机脱机，无法打印') {
+  const c = await wsOpen();
+  const w = await req(c, { type: 'hello', name: `机器人用户${++people}` });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  assert.equal((await req(c, { type: 'message', text })).type, 'ack');
+  const t = await req(c, { type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  sockets.delete(c.ws);
+  c.ws.close();
+  return { number: t.number, session: w.session };
+}
+
+async function api(method, p, { token, json } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+    signal: AbortSignal.timeout(WAIT) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(who) {
+  const r = await api('POST', '/api/v1/sessions', { json: who });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.token;
+}
+
+const hmac = (key, msg, enc) => crypto.createHmac('sha256', key).update(msg).digest(enc);
+
+// ---- setup --------------------------------------------------------------------------------
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbhooks-'));
+  await chmod(tmp, 0o755);
+  pgdir = path.join(tmp, 'pg');
+  mailDir = path.join(tmp, 'mail');
+  conninfo = (await pg('start')).trim();
+  const index = path.join(tmp, 'index');
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
+  for (const [who, name] of [[ADMIN, '机器人管理员'], [MEMBER, '二线坐席']])
+    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
+      { input: `${who.password}\n` });
+  await sql(`UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`);
+  assert.equal((await chatdesk(['team-member', MEMBER.username, 'second-line'])).code, 0);
+  smtpPort = await freePort();
+  httpPort = await freePort();
+  smtp = startSmtp();
+  await smtp.ready;
+  sinkServer = await startHttpSink();
+  const conf = path.join(tmp, 'chatdesk.conf');
+  await writeFile(conf, [
+    `smtp_url = smtp://127.0.0.1:${smtpPort}`, 'smtp_from = desk@example.cn',
+    'public_url = http://desk.example.cn', 'mail_interval_ms = 100', 'mail_retry_min = 1',
+    'mail_retry_max = 1', ''].join('\n'));
+  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2', '--config', conf]);
+  base = await daemon.ready;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+}, { timeout: 180000 });
+
+after(async () => {
+  for (const ws of sockets) ws.terminate();
+  await stopDaemon(daemon);
+  await stopSmtp(smtp);
+  if (sinkServer) await stopHttpSink(sinkServer);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+// ---- tests --------------------------------------------------------------------------------
+
+test('robots and webhooks: only admins manage them, bad input is refused and nothing is kept', { timeout: 60000 }, async () => {
+  const admin = await login(ADMIN);
+  const member = await login(MEMBER);
+  const sink = `http://127.0.0.1:${httpPort}`;
+  // the side that must not: an agent, and a requester
+  let r = await api('POST', '/api/v1/robots', { token: member, json: { kind: 'wecom', name: 'x', url: `${sink}/x` } });
+  assert.equal(r.status, 403, JSON.stringify(r.body));
+  assert.equal((await api('GET', '/api/v1/webhooks', { token: member })).status, 403);
+  const requester = (await raiseTicket('无线网络连不上')).session;
+  assert.equal((await api('GET', '/api/v1/robots', { token: requester })).status, 403);
+  assert.equal((await api('POST', '/api/v1/webhooks', { token: requester, json: { url: `${sink}/x`, secret: HOOK_SECRET } })).status, 403);
+  // bad input
+  for (const [p, json, status] of [
+    ['/api/v1/robots', { kind: 'slack', name: 'x', url: `${sink}/x` }, 422],
+    ['/api/v1/robots', { kind: 'wecom', name: 'x', url: 'file:///etc/passwd' }, 422],
+    ['/api/v1/robots', { kind: 'wecom', name: 'x', url: 'ftp://127.0.0.1/x' }, 422],
+    ['/api/v1/robots', { kind: 'wecom', name: 'x', url: `${sink}/x`, events: ['exploded'] }, 422],
+    ['/api/v1/robots', { kind: 'wecom', name: 'x', url: `${sink}/x`, team: 'nowhere' }, 404],
+    ['/api/v1/robots', { kind: 'wecom', url: `${sink}/x` }, 400],
+    ['/api/v1/robots', { kind: 'wecom', name: 'x', url: `${sink}/x`, colour: 'red' }, 400],
+    ['/api/v1/webhooks', { url: `${sink}/x`, secret: 'short' }, 422],
+    ['/api/v1/webhooks', { url: `${sink}/x` }, 400],
+    ['/api/v1/webhooks', { url: `${sink}/x`, secret: HOOK_SECRET, events: 'created' }, 400],
+  ]) {
+    r = await api('POST', p, { token: admin, json });
+    assert.equal(r.status, status, `${p} ${JSON.stringify(json)}: ${JSON.stringify(r.body)}`);
+  }
+  assert.equal(await sqlOne('SELECT (SELECT count(*) FROM robots) + (SELECT count(*) FROM webhooks)'), '0');
+  assert.equal((await api('DELETE', '/api/v1/robots/999', { token: admin })).status, 404);
+});
+
+test('each robot kind gets its documented body, DingTalk and Feishu signatures verify, the webhook HMAC verifies', { timeout: 90000 }, async () => {
+  const admin = await login(ADMIN);
+  const sink = `http://127.0.0.1:${httpPort}`;
+  const events = ['created'];
+  const mk = async (p, json) => {
+    const r = await api('POST', p, { token: admin, json });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id;
+  };
+  await mk('/api/v1/robots', { kind: 'wecom', name: '企业微信群', url: `${sink}/wecom?key=k1`, events });
+  await mk('/api/v1/robots', { kind: 'dingtalk', name: '钉钉群', url: `${sink}/ding?access_token=t1`, secret: DING_SECRET, events });
+  await mk('/api/v1/robots', { kind: 'feishu', name: '飞书群', url: `${sink}/feishu`, secret: FEISHU_SECRET, events });
+  const hookId = await mk('/api/v1/webhooks', { url: `${sink}/hook`, secret: HOOK_SECRET, events: ['*'] });
+  const list = await api('GET', '/api/v1/robots', { token: admin });
+  assert.equal(list.status, 200);
+  assert.deepEqual(list.body.items.map((x) => x.kind), ['wecom', 'dingtalk', 'feishu']);
+  assert.ok(list.body.items.every((x) => !('secret' in x)), 'a secret is never read back');
+
+  const started = Date.now();
+  const { number } = await raiseTicket('邮箱登录不了，提示密码错误');
+  const got = (p) => received.find((x) => x.path === p && x.raw.includes(number));
+  await until('the four deliveries', () => got('/wecom') && got('/ding') && got('/feishu') && got('/hook'));
+
+  const wecom = got('/wecom');
+  assert.equal(wecom.query.get('key'), 'k1');
+  assert.equal(wecom.body.msgtype, 'markdown');
+  assert.deepEqual(Object.keys(wecom.body.markdown), ['content']);
+  assert.match(wecom.body.markdown.content, new RegExp(`${number}[\\s\\S]*邮箱登录不了`));
+
+  const ding = got('/ding');
+  assert.equal(ding.body.msgtype, 'markdown');
+  assert.match(ding.body.markdown.title, new RegExp(number));
+  assert.match(ding.body.markdown.text, /邮箱登录不了/);
+  assert.equal(ding.query.get('access_token'), 't1');
+  const ts = ding.query.get('timestamp');
+  assert.match(ts, /^\d{13}$/); // milliseconds
+  assert.ok(Math.abs(Number(ts) - started) < 60000, ts);
+  assert.equal(ding.query.get('sign'), hmac(DING_SECRET, `${ts}\n${DING_SECRET}`, 'base64'));
+
+  const fs = got('/feishu');
+  assert.equal(fs.body.msg_type, 'text');
+  assert.match(fs.body.content.text, new RegExp(number));
+  assert.match(fs.body.timestamp, /^\d{10}$/); // seconds, a string
+  assert.equal(fs.body.sign, hmac(`${fs.body.timestamp}\n${FEISHU_SECRET}`, '', 'base64'));
+
+  const hook = got('/hook');
+  assert.equal(hook.headers['x-kbdesk-signature'], `sha256=${hmac(HOOK_SECRET, hook.raw, 'hex')}`);
+  assert.notEqual(hook.headers['x-kbdesk-signature'], `sha256=${hmac('another secret 0123456789', hook.raw, 'hex')}`);
+  assert.equal(hook.headers['x-kbdesk-event'], 'created');
+  assert.equal(hook.headers['x-kbdesk-delivery'], String(hook.body.delivery));
+  assert.match(hook.headers['x-kbdesk-timestamp'], /^\d{10}$/);
+  assert.equal(hook.body.event, 'created');
+  assert.equal(hook.body.ticket.number, number);
+  assert.equal(hook.body.ticket.summary.includes('邮箱登录不了'), true);
+
+  const wl = await api('GET', '/api/v1/webhooks', { token: admin });
+  const me = wl.body.items.find((x) => x.id === hookId);
+  assert.ok(me.deliveries.sent >= 1, JSON.stringify(me));
+  assert.equal(me.has_secret, true);
+});
+
+test('with the sink down tickets still flow; the deliveries arrive once it is back', { timeout: 120000 }, async () => {
+  await stopHttpSink(sinkServer);
+  sinkServer = null;
+  const t0 = Date.now();
+  const { number } = await raiseTicket('VPN 连接超时');
+  const flowMs = Date.now() - t0;
+  // the failed attempts are counted with the error, the ticket is there
+  await until('a failed attempt', async () =>
+    Number(await sqlOne(`SELECT count(*) FROM webhook_outbox o JOIN ticket_events e ON e.id = o.event_id
+      JOIN tickets t ON t.id = e.ticket_id WHERE t.number = $1 AND o.attempts >= 1
+      AND o.status = 'queued' AND o.last_error IS NOT NULL`, number)) >= 4);
+  assert.ok(!received.some((x) => x.raw.includes(number)));
+  sinkServer = await startHttpSink();
+  const got = (p) => received.find((x) => x.path === p && x.raw.includes(number));
+  await until('the retried deliveries', () => got('/wecom') && got('/ding') && got('/feishu') && got('/hook'));
+  assert.equal(await sqlOne(`SELECT count(*) FROM webhook_outbox o JOIN ticket_events e ON e.id = o.event_id
+      JOIN tickets t ON t.id = e.ticket_id WHERE t.number = $1 AND o.status = 'sent' AND o.attempts >= 2`, number), '4');
+  console.log(`# raising a ticket with the sink down took ${flowMs} ms`);
+});
+
+test('agents\' mails: new ticket in my team, assigned to me; the preference off stops them', { timeout: 120000 }, async () => {
+  const admin = await login(ADMIN);
+  const member = await login(MEMBER);
+  const requester = (await raiseTicket('共享盘无法访问')).session;
+  // preferences: the caller's own; a requester may not set an address this way
+  let r = await api('GET', '/api/v1/me/preferences', { token: member });
+  assert.deepEqual(r.body, { mail_assigned: true, mail_team: true, browser_assigned: true, browser_team: true, email: null });
+  assert.equal((await api('PUT', '/api/v1/me/preferences', { token: requester, json: { email: 'x@example.cn' } })).status, 403);
+  assert.equal((await api('PUT', '/api/v1/me/preferences', { token: member, json: { email: 'not an address' } })).status, 422);
+  assert.equal((await api('PUT', '/api/v1/me/preferences', { token: member, json: { mail_team: 'yes' } })).status, 400);
+  assert.equal((await api('PUT', '/api/v1/me/preferences', { token: member, json: { volume: 11 } })).status, 400);
+  r = await api('PUT', '/api/v1/me/preferences', { token: member, json: { email: 'member@example.cn' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.email, 'member@example.cn');
+  const memberId = await sqlOne(`SELECT id FROM people WHERE username = '${MEMBER.username}'`);
+
+  // to the team: its member is mailed (the actor is not)
+  const a = await raiseTicket('打印机卡纸');
+  r = await api('POST', `/api/v1/tickets/${a.number}/transfer`, { token: admin, json: { team: 'second-line', reason: '需要二线' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const teamMail = await until('the team mail', async () =>
+    (await mails()).find((m) => m.rcpt.includes('member@example.cn') && m.subject.includes(a.number)));
+  assert.match(teamMail.subject, /新工单/);
+  assert.match(teamMail.body, /打印机卡纸/);
+
+  // assigned to the member
+  r = await api('POST', `/api/v1/tickets/${a.number}/transfer`, { token: admin, json: { agent: Number(memberId), reason: '请处理' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const assigned = await until('the assigned mail', async () =>
+    (await mails()).find((m) => m.rcpt.includes('member@example.cn') && /分配给您/.test(m.subject) && m.subject.includes(a.number)));
+  assert.match(assigned.body, /请处理/);
+
+  // preferences off: nothing is queued (the rows are written with the event)
+  r = await api('PUT', '/api/v1/me/preferences', { token: member, json: { mail_assigned: false, mail_team: false } });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.mail_assigned, false);
+  const b = await raiseTicket('显示器不亮');
+  assert.equal((await api('POST', `/api/v1/tickets/${b.number}/transfer`, { token: admin, json: { team: 'second-line', reason: '二线' } })).status, 200);
+  assert.equal((await api('POST', `/api/v1/tickets/${b.number}/transfer`, { token: admin, json: { agent: Number(memberId), reason: '请处理' } })).status, 200);
+  assert.equal(await sqlOne(`SELECT count(*) FROM mail_outbox o JOIN tickets t ON t.id = o.ticket_id
+    WHERE t.number = $1 AND o.kind IN ('team_ticket', 'ticket_assigned')`, b.number), '0');
+  // and the ones of the first ticket were exactly one each
+  assert.equal(await sqlOne(`SELECT string_agg(kind, ',' ORDER BY kind) FROM mail_outbox o JOIN tickets t ON t.id = o.ticket_id
+    WHERE t.number = $1 AND o.kind IN ('team_ticket', 'ticket_assigned')`, a.number), 'team_ticket,ticket_assigned');
+});
