@@ -135,6 +135,7 @@
     hideDeskError();
     send({ type: 'queue', id: 'queue' });
     if (WS) WS.ready(workspaceApi);
+    if (window.KN) KN.prefsPanel(document.querySelector('.top-right'), session, me);
     /* the ticket in the URL, else the one open before a reload: opened
      * again, neither taken nor released (reading changes nothing) */
     const reopen = (cur && cur.number) || (WS && WS.hashTicket()) || K.session.get(CURRENT_KEY, null);
@@ -161,6 +162,7 @@
       const open = ['new', 'assigned', 'reopened'].includes(t.status);
       if (open) queue.set(t.number, t); else queue.delete(t.number);
     }
+    if (window.KN) KN.onQueueUpdate(f, me, (n) => openTicket(n, { focus: true }));
     if (f.event === 'new') announce(`新工单 ${t.number}：${K.shorten(t.summary, 60)}`);
     else if (f.event === 'reopened' && t.agent === me.name) announce(`工单 ${t.number} 被用户重新打开`);
     if (f.event === 'taken' && t.agent && t.agent !== me.name && !pendingTake.has(t.number)) {

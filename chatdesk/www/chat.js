@@ -210,6 +210,8 @@
     }
     add({ t: 'in', from: 'agent', name: typeof f.name === 'string' ? f.name : '', text: String(f.text || ''), seq, conv: st.conv, at: f.at });
     announce(`客服${f.name ? ' ' + f.name : ''}：${K.shorten(f.text, 140)}`);
+    /* a notice (and a browser notification) when the page is not in front */
+    if (window.KN && document.visibilityState !== 'visible') KN.notice(`客服回复：${K.shorten(f.text, 80)}`);
   }
 
   function onAck(f) {
@@ -334,6 +336,7 @@
     if (!hasOpenResolution(f.ticket)) add({ t: 'resolved', ticket: f.ticket, resolution: String(f.resolution || ''), answer: null });
     showTyping(false);
     announce('客服已提交解决方案，请确认问题是否解决');
+    if (window.KN) KN.notice(`工单 ${f.ticket} 已解决，请确认问题是否解决`);
   }
 
   function onConversation(c) {

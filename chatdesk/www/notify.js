@@ -1,0 +1,182 @@
+/* notify.js: in-page notices and browser notifications for both pages
+ * (window.KN). A notice is a short message in a corner area (role status,
+ * read by screen readers) that goes away after a while or when closed;
+ * when the person allowed browser notifications (asked only on a click of
+ * the button this module adds, never on load) and the page is not in
+ * front, the same text also goes to the browser's Notification API. The
+ * agent page also gets the person's notification preferences (GET/PUT
+ * /api/v1/me/preferences with the session token) as a small panel, and
+ * turns its queue_update frames into notices: a ticket assigned to me, a
+ * ticket transferred to one of my teams. */
+(function () {
+  'use strict';
+
+  const NOTICE_MS = 12000;
+  let area = null;
+  let prefs = { mail_assigned: true, mail_team: true, browser_assigned: true, browser_team: true, email: null };
+  let myTeams = new Set();
+
+  function ensureArea() {
+    if (area && area.isConnected) return area;
+    area = document.createElement('div');
+    area.className = 'notices';
+    area.setAttribute('role', 'status');
+    area.setAttribute('aria-live', 'polite');
+    area.dataset.testid = 'notices';
+    document.body.appendChild(area);
+    return area;
+  }
+
+  const canNotify = () => typeof window.Notification === 'function';
+
+  /* Shows text as a notice (and a browser notification when allowed and the
+   * page is not visible). onclick (optional) runs when either is clicked. */
+  function notice(text, { onclick, tag } = {}) {
+    const el = document.createElement('div');
+    el.className = 'notice';
+    el.dataset.testid = 'notice';
+    const span = document.createElement('span');
+    span.textContent = text;
+    el.appendChild(span);
+    if (onclick) {
+      span.classList.add('notice-link');
+      span.addEventListener('click', () => { onclick(); el.remove(); });
+    }
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'notice-close';
+    close.setAttribute('aria-label', '关闭通知');
+    close.textContent = '×';
+    close.addEventListener('click', () => el.remove());
+    el.appendChild(close);
+    ensureArea().appendChild(el);
+    setTimeout(() => el.remove(), NOTICE_MS);
+    if (canNotify() && Notification.permission === 'granted' && document.visibilityState !== 'visible') {
+      try {
+        const n = new Notification('kbdesk', { body: text, tag: tag || undefined });
+        n.onclick = () => { window.focus(); if (onclick) onclick(); n.close(); };
+      } catch { /* some browsers allow notifications from a service worker only */ }
+    }
+    return el;
+  }
+
+  /* A button into container that asks for the browser's permission on a
+   * click (hidden when the browser has no notifications or already
+   * answered). */
+  function permissionButton(container) {
+    if (!container || !canNotify()) return null;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'btn btn-sm';
+    b.dataset.testid = 'notify-permission';
+    b.textContent = '开启桌面通知';
+    const update = () => { b.hidden = Notification.permission !== 'default'; };
+    b.addEventListener('click', () => {
+      Promise.resolve(Notification.requestPermission()).then(update, update);
+    });
+    update();
+    container.appendChild(b);
+    return b;
+  }
+
+  async function call(method, path, token, body) {
+    const r = await fetch(path, {
+      method,
+      headers: Object.assign({ authorization: `Bearer ${token}` }, body ? { 'content-type': 'application/json' } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const j = await r.json().catch(() => null);
+    if (!r.ok) throw new Error((j && j.message) || `HTTP ${r.status}`);
+    return j;
+  }
+
+  const FLAGS = [
+    ['mail_assigned', '邮件：分配给我的工单'],
+    ['mail_team', '邮件：我的团队的新工单'],
+    ['browser_assigned', '页面通知：分配给我的工单'],
+    ['browser_team', '页面通知：我的团队的新工单'],
+  ];
+
+  /* The preferences panel (a details element) into container, for the
+   * session token; loads the preferences and the caller's teams. */
+  function prefsPanel(container, token, me) {
+    if (!container) return;
+    const old = container.querySelector('.notify-prefs');
+    if (old) old.remove();
+    const d = document.createElement('details');
+    d.className = 'notify-prefs';
+    d.dataset.testid = 'notify-prefs';
+    const sum = document.createElement('summary');
+    sum.textContent = '通知设置';
+    d.appendChild(sum);
+    const form = document.createElement('form');
+    form.className = 'notify-form';
+    const boxes = {};
+    for (const [k, label] of FLAGS) {
+      const l = document.createElement('label');
+      const c = document.createElement('input');
+      c.type = 'checkbox';
+      c.name = k;
+      c.dataset.testid = `pref-${k}`;
+      boxes[k] = c;
+      l.append(c, ' ', label);
+      form.appendChild(l);
+    }
+    const el = document.createElement('label');
+    el.textContent = '通知邮箱 ';
+    const email = document.createElement('input');
+    email.type = 'email';
+    email.maxLength = 254;
+    email.dataset.testid = 'pref-email';
+    el.appendChild(email);
+    form.appendChild(el);
+    const save = document.createElement('button');
+    save.type = 'submit';
+    save.className = 'btn btn-sm';
+    save.textContent = '保存';
+    save.dataset.testid = 'pref-save';
+    const msg = document.createElement('span');
+    msg.className = 'inline-msg';
+    msg.setAttribute('role', 'status');
+    msg.dataset.testid = 'pref-msg';
+    form.append(save, msg);
+    d.appendChild(form);
+    permissionButton(d);
+    container.appendChild(d);
+    const show = () => {
+      for (const [k] of FLAGS) boxes[k].checked = !!prefs[k];
+      email.value = prefs.email || '';
+    };
+    call('GET', '/api/v1/me/preferences', token).then((p) => { prefs = p; show(); }, (e) => { msg.textContent = `读取失败：${e.message}`; });
+    call('GET', '/api/v1/teams', token).then((j) => {
+      myTeams = new Set((j.teams || []).filter((t) => (t.members || []).some((m) => m.name === me.name)).map((t) => t.slug));
+    }, () => {});
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const body = { email: email.value.trim() || null };
+      for (const [k] of FLAGS) body[k] = boxes[k].checked;
+      msg.textContent = '正在保存…';
+      call('PUT', '/api/v1/me/preferences', token, body).then((p) => { prefs = p; show(); msg.textContent = '已保存'; },
+        (e) => { msg.textContent = `未保存：${e.message}`; });
+    });
+  }
+
+  /* The agent page's queue_update frame f, for the agent me ({name}):
+   * a notice for a ticket assigned to me or moved into one of my teams. */
+  function onQueueUpdate(f, me, open) {
+    const t = f && f.ticket;
+    if (!t || typeof t.number !== 'string') return;
+    const short = String(t.summary || '').slice(0, 60);
+    const go = open ? () => open(t.number) : undefined;
+    if (f.event === 'assigned' && me.name && t.agent === me.name) {
+      if (prefs.browser_assigned) notice(`工单 ${t.number} 已分配给您：${short}`, { onclick: go, tag: t.number });
+    } else if (f.event === 'transferred' && t.team && myTeams.has(t.team) && t.agent !== me.name) {
+      if (prefs.browser_team) notice(`团队「${t.team_name || t.team}」有新工单 ${t.number}：${short}`, { onclick: go, tag: t.number });
+    }
+  }
+
+  window.KN = { notice, permissionButton, prefsPanel, onQueueUpdate, prefs: () => prefs };
+  /* the chat page's slot for the permission button (deferred scripts run
+   * once the document is parsed) */
+  permissionButton(document.getElementById('notify-slot'));
+})();

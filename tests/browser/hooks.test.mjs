@@ -1,0 +1,194 @@
+// Browser test of the in-page notices (chatdesk/www/notify.js): a real
+// PostgreSQL, the real indexer and chatdesk, headless Debian chromium
+// (playwright-core). An agent in the agent page gets a notice when a ticket
+// is transferred to their team and when one is assigned to them, turns the
+// "assigned" notice off in the preferences panel (stored through PUT
+// /api/v1/me/preferences) and gets no more of those; a requester on the
+// chat page gets a notice when their ticket is resolved; the browser's
+// notification permission is asked only on a click, never on load.
+//
+//   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/hooks.test.mjs
+//
+// Every wait is a condition, never a fixed sleep.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage, noProblems } from './lib.mjs';
+
+const CHATDESK = path.join(KB_BIN, 'chatdesk');
+const ADMIN = { username: 'boss', password: 'boss-secret-1' };
+const MEMBER = { username: 'member', password: 'member-secret-1' };
+const WAIT = 20000;
+const run = promisify(execFile);
+
+let tmp, pgDir, pgStarted = false, conninfo, chatdesk, base, wsUrl, browser;
+const sockets = new Set();
+
+function runWithInput(cmd, args, input) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd}: timed out`)); }, 60000);
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { out += d; });
+    p.on('exit', (code) => { clearTimeout(timer); code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: ${out}`)); });
+    p.stdin.end(input);
+  });
+}
+
+function wsOpen() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
+    const c = { ws, frames: [], waiters: [] };
+    ws.on('message', (d) => { c.frames.push(JSON.parse(d.toString('utf8'))); c.waiters.forEach((w) => w()); });
+    ws.once('open', () => { sockets.add(ws); resolve(c); });
+    ws.once('error', reject);
+  });
+}
+
+let nid = 0;
+function req(c, obj) {
+  const id = `h${++nid}`;
+  c.ws.send(JSON.stringify({ ...obj, id }));
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
+      if (!f) return;
+      clearTimeout(timer);
+      c.waiters.splice(c.waiters.indexOf(check), 1);
+      resolve(f);
+    };
+    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames).slice(-1500)}`)), WAIT);
+    c.waiters.push(check);
+    check();
+  });
+}
+
+let people = 0;
+async function raiseTicket(text) {
+  const c = await wsOpen();
+  assert.equal((await req(c, { type: 'hello', name: `通知用户${++people}` })).type, 'welcome');
+  assert.equal((await req(c, { type: 'message', text })).type, 'ack');
+  const t = await req(c, { type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  return t.number;
+}
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-hooks-browser-'));
+  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-hooks-pg-'));
+  const index = path.join(tmp, 'index');
+  const pg = run(path.join(ROOT, 'scripts', 'pg.sh'), ['start', pgDir],
+    { cwd: ROOT, timeout: 120000, env: { ...process.env, PG_FSYNC: 'off' } });
+  const indexed = run(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index],
+    { cwd: ROOT, timeout: 300000 });
+  const [{ stdout }] = await Promise.all([pg, indexed]);
+  pgStarted = true;
+  conninfo = stdout.trim().split('\n').pop();
+  await runWithInput(CHATDESK, ['useradd', '--agent', ADMIN.username, '--name', '值班长', '--db', conninfo], `${ADMIN.password}\n`);
+  await runWithInput(CHATDESK, ['useradd', '--agent', MEMBER.username, '--name', '二线小张', '--db', conninfo], `${MEMBER.password}\n`);
+  await runWithInput(CHATDESK, ['team-member', MEMBER.username, 'second-line', '--db', conninfo], '');
+  // the shift lead moves tickets: an administrator
+  await run('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c',
+    `UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`], { timeout: 60000 });
+  const started = await startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
+  chatdesk = started.proc;
+  base = started.url;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  browser = await launchBrowser();
+}, { timeout: 300000 });
+
+after(async () => {
+  for (const ws of sockets) ws.terminate();
+  if (browser) await browser.close().catch(() => {});
+  await stopProc(chatdesk);
+  if (pgStarted) await run(path.join(ROOT, 'scripts', 'pg.sh'), ['stop', pgDir], { cwd: ROOT, timeout: 120000 }).catch(() => {});
+  if (pgDir) await rm(pgDir, { recursive: true, force: true });
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+const notices = (page) => page.locator('[data-testid=notice]').allTextContents();
+
+test('agent page: notices for a ticket moved into my team and one assigned to me; the preference turns them off', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(browser, t, { wait: WAIT, allowedConsole: /WebSocket/ });
+  await page.goto(base + '/agent.html');
+  await page.getByTestId('login-username').fill(MEMBER.username);
+  await page.getByTestId('login-password').fill(MEMBER.password);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('desk').waitFor();
+  // the panel loaded the preferences (all on) and asked for nothing on load
+  await page.getByTestId('notify-prefs').locator('summary').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=pref-browser_assigned]').checked);
+  assert.equal(await page.evaluate(() => Notification.permission), 'default');
+  assert.equal(await page.getByTestId('notify-permission').isVisible(), true);
+
+  const boss = await wsOpen();
+  const w = await req(boss, { type: 'login', ...ADMIN });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  const peopleList = await (await fetch(`${base}/api/v1/people`, { headers: { authorization: `Bearer ${w.session}` } })).json();
+  const memberId = peopleList.people.find((p) => p.name === '二线小张').id;
+
+  const a = await raiseTicket('ERP 登录报错 500');
+  assert.equal((await req(boss, { type: 'transfer', ticket: a, team: 'second-line', reason: '二线处理' })).type, 'ticket');
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=notice]')].some((e) => e.textContent.includes(n) && e.textContent.includes('新工单')), a);
+  assert.equal((await req(boss, { type: 'transfer', ticket: a, agent: memberId, reason: '交给小张' })).type, 'ticket');
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=notice]')].some((e) => e.textContent.includes(n) && e.textContent.includes('分配给您')), a);
+
+  // turn "assigned" notices off in the panel
+  await page.getByTestId('pref-browser_assigned').uncheck();
+  await page.getByTestId('pref-save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=pref-msg]').textContent === '已保存');
+  // stored: a fresh load of the panel shows it off
+  await page.reload();
+  await page.getByTestId('desk').waitFor();
+  await page.getByTestId('notify-prefs').locator('summary').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=pref-browser_team]').checked
+    && !document.querySelector('[data-testid=pref-browser_assigned]').checked);
+  const b = await raiseTicket('打印机卡纸');
+  const c = await raiseTicket('邮箱满了');
+  assert.equal((await req(boss, { type: 'transfer', ticket: b, team: 'second-line', reason: '二线' })).type, 'ticket');
+  assert.equal((await req(boss, { type: 'transfer', ticket: b, agent: memberId, reason: '交给小张' })).type, 'ticket');
+  // the frames come in order: once c's team notice is there, b's assignment was handled
+  assert.equal((await req(boss, { type: 'transfer', ticket: c, team: 'second-line', reason: '二线' })).type, 'ticket');
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=notice]')].some((e) => e.textContent.includes(n)), c);
+  const all = await notices(page);
+  assert.ok(all.some((s) => s.includes(b) && s.includes('新工单')), all.join('\n'));
+  assert.ok(!all.some((s) => s.includes(b) && s.includes('分配给您')), all.join('\n'));
+  await page.screenshot({ path: '/tmp/kbdesk-notices.png' });
+  noProblems(problems);
+});
+
+test('chat page: a notice when the ticket is resolved; notification permission only on a click', { timeout: 120000 }, async (t) => {
+  const { context, page, problems } = await openPage(browser, t, { wait: WAIT, allowedConsole: /WebSocket/ });
+  await page.goto(base + '/');
+  assert.equal(await page.getByTestId('notify-permission').isVisible(), true);
+  assert.equal(await page.evaluate(() => Notification.permission), 'default');
+  await page.getByTestId('name-input').fill('陈静');
+  await page.getByTestId('email-input').fill('chen.jing@example.cn');
+  await page.getByTestId('start-button').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
+  await page.getByTestId('message-input').fill('共享盘打不开');
+  await page.getByTestId('message-input').press('Enter');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=msg][data-from=me]')].some((li) => li.dataset.state === 'sent'));
+  await page.getByTestId('escalate-toggle').click();
+  await page.getByTestId('escalate-submit').click();
+  await page.waitForFunction(() => /INC-\d+/.test(document.querySelector('[data-testid=ticket-number]')?.textContent || ''));
+  const number = (await page.getByTestId('ticket-number').textContent()).match(/INC-\d+/)[0];
+  const boss = await wsOpen();
+  assert.equal((await req(boss, { type: 'login', ...ADMIN })).type, 'welcome');
+  assert.equal((await req(boss, { type: 'take', ticket: number })).type, 'ticket');
+  assert.equal((await req(boss, { type: 'resolve', ticket: number, resolution: '重新映射了网络驱动器' })).type, 'ticket');
+  await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid=notice]')].some((e) => e.textContent.includes(n) && e.textContent.includes('已解决')), number);
+  // a granted permission hides the button (the request itself needs a real user)
+  await context.grantPermissions(['notifications'], { origin: base });
+  await page.reload();
+  await page.waitForFunction(() => Notification.permission === 'granted');
+  assert.equal(await page.getByTestId('notify-permission').isVisible(), false);
+  noProblems(problems);
+});
