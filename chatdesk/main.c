@@ -550,6 +550,82 @@ static int sla_reapply_cmd(int argc, char **argv)
     return rc;
 }
 
+/* ---- group robots and webhooks ------------------------------------------------------- */
+
+static int print_hook(void *arg, const struct store_hook *h)
+{
+    (void)arg;
+    printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\n", (long long)h->id, h->kind,
+           h->name ? h->name : "-", h->team ? h->team : "-", h->url, h->events,
+           h->has_secret ? "secret" : "-", h->queued, h->sent, h->failed,
+           h->last_error ? h->last_error : "-");
+    return 0;
+}
+
+/* chatdesk robot-add | webhook-add | robots | webhooks | robot-del | webhook-del */
+static int hook_cmd(const char *cmd, int argc, char **argv)
+{
+    int webhooks = strncmp(cmd, "webhook", 7) == 0;
+    int adding = strstr(cmd, "-add") != NULL, deleting = strstr(cmd, "-del") != NULL;
+    struct cd_config cfg;
+    const char *first = NULL;
+    struct store *st = NULL;
+    int rc = admin_options(cmd, argc, argv, adding ? -5 : deleting ? 1 : 0, &cfg, &first);
+    if (rc == UA_OK && adding &&
+        (webhooks ? admin_nargs < 2 || admin_nargs > 3 : admin_nargs < 3)) {
+        fprintf(stderr, "usage: chatdesk robot-add KIND NAME URL [TEAM|-] [SECRET] |"
+                        " webhook-add URL SECRET [EVENT,...|*]\n");
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK)
+        rc = admin_store(cmd, &cfg, &st);
+    if (rc == UA_OK) {
+        int src = 0;
+        if (adding) {
+            struct store_hook_new h = {0};
+            if (webhooks) {
+                h.kind = "webhook";
+                h.url = admin_args[0];
+                h.secret = admin_args[1];
+                h.events = admin_nargs > 2 ? admin_args[2] : "*";
+            } else {
+                h.kind = admin_args[0];
+                h.name = admin_args[1];
+                h.url = admin_args[2];
+                h.team = admin_nargs > 3 && strcmp(admin_args[3], "-") ? admin_args[3] : NULL;
+                h.secret = admin_nargs > 4 ? admin_args[4] : NULL;
+                h.events = "created,assigned,transferred,resolved,sla_breach";
+            }
+            int64_t id = 0;
+            src = store_hook_create(st, 0, &h, &id);
+            if (src == 0)
+                printf("%s %lld added\n", webhooks ? "webhook" : "robot", (long long)id);
+        } else if (deleting) {
+            char *end = NULL;
+            long long id = strtoll(first, &end, 10);
+            src = *first && !*end && id > 0 ? store_hook_delete(st, 0, webhooks, id)
+                                            : STORE_ENOTFOUND;
+            if (src == 0)
+                printf("%s %lld deleted\n", webhooks ? "webhook" : "robot", id);
+            else if (src == STORE_ENOTFOUND && (!*first || *end || id < 1))
+                fprintf(stderr, "chatdesk %s: ID is a number\n", cmd);
+        } else {
+            printf("id\tkind\tname\tteam\turl\tevents\tsecret\tqueued/sent/failed\tlast_error\n");
+            src = store_hook_list(st, 0, webhooks, print_hook, NULL);
+        }
+        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
+            rc = UA_EXISTS;
+        } else if (src) {
+            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
+            rc = UA_DB;
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
 /* ---- the daemon ---------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -571,6 +647,10 @@ int main(int argc, char **argv)
     if (argc > 1 && (strcmp(argv[1], "team-add") == 0 || strcmp(argv[1], "team-member") == 0 ||
                      strcmp(argv[1], "role") == 0))
         return team_cmd(argv[1], argc - 1, argv + 1);
+    if (argc > 1 && (strcmp(argv[1], "robot-add") == 0 || strcmp(argv[1], "webhook-add") == 0 ||
+                     strcmp(argv[1], "robots") == 0 || strcmp(argv[1], "webhooks") == 0 ||
+                     strcmp(argv[1], "robot-del") == 0 || strcmp(argv[1], "webhook-del") == 0))
+        return hook_cmd(argv[1], argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

@@ -401,3 +401,30 @@ test('agents\' mails: new ticket in my team, assigned to me; the preference off 
   assert.equal(await sqlOne(`SELECT string_agg(kind, ',' ORDER BY kind) FROM mail_outbox o JOIN tickets t ON t.id = o.ticket_id
     WHERE t.number = $1 AND o.kind IN ('team_ticket', 'ticket_assigned')`, a.number), 'team_ticket,ticket_assigned');
 });
+
+test('the chatdesk commands add, list and delete robots and webhooks; bad input exits non-zero and adds nothing', { timeout: 60000 }, async () => {
+  const before = await sqlOne('SELECT count(*) FROM robots');
+  let r = await chatdesk(['robot-add', 'slack', '群', `http://127.0.0.1:${httpPort}/cli`]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /wecom, dingtalk or feishu/);
+  r = await chatdesk(['robot-add', 'wecom', '群', 'gopher://127.0.0.1/x']);
+  assert.equal(r.code, 3, r.stderr);
+  r = await chatdesk(['robot-add', 'wecom', '群', `http://127.0.0.1:${httpPort}/cli`, 'nowhere']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(await sqlOne('SELECT count(*) FROM robots'), before);
+  r = await chatdesk(['robot-add', 'dingtalk', '二线钉钉群', `http://127.0.0.1:${httpPort}/cli`, 'second-line', 'SECcli']);
+  assert.equal(r.code, 0, r.stderr);
+  const id = /robot (\d+) added/.exec(r.stdout)[1];
+  r = await chatdesk(['robots']);
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split('\n').find((l) => l.startsWith(`${id}\t`));
+  assert.match(line, /^\d+\tdingtalk\t二线钉钉群\tsecond-line\thttp:\/\/127\.0\.0\.1:\d+\/cli\t[a-z_,]+\tsecret\t/);
+  assert.ok(!r.stdout.includes('SECcli'), 'the secret is never printed');
+  r = await chatdesk(['webhook-add', `http://127.0.0.1:${httpPort}/cli`, 'short']);
+  assert.equal(r.code, 3, r.stderr);
+  r = await chatdesk(['robot-del', id]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await chatdesk(['robot-del', id]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.equal(await sqlOne('SELECT count(*) FROM robots'), before);
+});
