@@ -38,7 +38,7 @@ ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check
     CHECK (kind IN ('signin_code', 'ticket_created', 'agent_replied', 'ticket_resolved',
                     'ticket_assigned', 'team_ticket'));
 
-CREATE FUNCTION ticket_events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ticket_events_agent_mail() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     t tickets%ROWTYPE;
     tm teams%ROWTYPE;
@@ -86,8 +86,8 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER ticket_events_notify AFTER INSERT ON ticket_events
-    FOR EACH ROW EXECUTE FUNCTION ticket_events_notify();
+CREATE TRIGGER ticket_events_agent_mail AFTER INSERT ON ticket_events
+    FOR EACH ROW EXECUTE FUNCTION ticket_events_agent_mail();
 
 CREATE TABLE robots (
     id         bigserial PRIMARY KEY,
@@ -129,7 +129,7 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_due_idx ON webhook_outbox (next_attempt_at) WHERE status = 'queued';
 
-CREATE FUNCTION ticket_events_hooks() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ticket_events_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     pl jsonb;
 BEGIN
@@ -161,5 +161,5 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER ticket_events_hooks AFTER INSERT ON ticket_events
-    FOR EACH ROW EXECUTE FUNCTION ticket_events_hooks();
+CREATE TRIGGER ticket_events_webhooks AFTER INSERT ON ticket_events
+    FOR EACH ROW EXECUTE FUNCTION ticket_events_webhooks();
