@@ -428,3 +428,10 @@ test('the chatdesk commands add, list and delete robots and webhooks; bad input 
   assert.equal(r.code, 3, r.stderr);
   assert.equal(await sqlOne('SELECT count(*) FROM robots'), before);
 });
+
+test('the daemon stops cleanly: exit status 0, no sanitizer report (leaks included)', { timeout: 60000 }, async () => {
+  const e = await stopDaemon(daemon);
+  assert.deepEqual(e, { code: 0, signal: null }, daemon.log.slice(-3000));
+  assert.doesNotMatch(daemon.log, /Sanitizer|runtime error/, daemon.log.slice(-3000));
+  assert.match(daemon.log, /hooks: \d+ delivered/); // the rounds were logged
+});
