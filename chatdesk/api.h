@@ -165,6 +165,10 @@ void api_sla_patch(struct api_ctx *ctx);
  * ticket's permissions), caller owns it; NULL when the ticket has no clock
  * or it cannot be read (the ticket's answer then keeps its short "sla"). */
 json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
+/* The ticket t as the API answers it (GET, PATCH, notes, transfers):
+ * proto_ticket with the whole SLA object when it has a clock. Caller owns
+ * the result. */
+json_t *api_ticket_json(struct api_ctx *ctx, const struct store_ticket *t);
 
 /* the agents' workspace (api_tickets.c) */
 void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */

@@ -138,8 +138,8 @@ void api_sla_patch(struct api_ctx *ctx)
                            " integer) are changed alone, one per request");
         return;
     }
-    if (ctx->who->role != DESK_AGENT) {
-        api_response_error(ctx->resp, 403, "forbidden", "agents change a ticket's service level");
+    if (ctx->who->role != DESK_AGENT) { /* a requester learns nothing, as for field edits */
+        api_response_error(ctx->resp, 404, "not_found", "no such ticket");
         return;
     }
     struct store *st = desk_store(ctx->d);
@@ -159,11 +159,7 @@ void api_sla_patch(struct api_ctx *ctx)
     if (rc == 0)
         rc = store_ticket_get(st, number, ctx->who->person_id, &t);
     if (rc == 0) {
-        json_t *o = proto_ticket(&t);
-        json_t *sla = api_sla_ticket(ctx, t.number);
-        if (sla)
-            json_object_set_new(o, "sla", sla);
-        api_response_json(ctx->resp, 200, o);
+        api_response_json(ctx->resp, 200, api_ticket_json(ctx, &t));
     } else if (rc == STORE_ENOTFOUND) {
         api_response_error(ctx->resp, 404, "not_found", "no such ticket");
     } else if (rc == STORE_EFORBIDDEN) {

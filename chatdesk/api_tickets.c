@@ -114,7 +114,7 @@ static void answer_ticket(struct api_ctx *ctx, int status)
     struct store_ticket t;
     int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
     if (rc == 0)
-        api_response_json(ctx->resp, status, proto_ticket(&t));
+        api_response_json(ctx->resp, status, api_ticket_json(ctx, &t));
     else
         failed(ctx, rc);
     store_ticket_fin(&t);
