@@ -226,6 +226,7 @@ void api_tickets_list(struct api_ctx *ctx)
         .status = api_request_arg(req, "status"),
         .team = api_request_arg(req, "team"),
         .category = api_request_arg(req, "category"),
+        .sla = api_request_arg(req, "sla"),
         .q = api_request_arg(req, "q"),
         .sort = api_request_arg(req, "sort"),
         .after = api_request_arg(req, "after"),

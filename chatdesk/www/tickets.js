@@ -79,6 +79,7 @@
       field('团队', select('team', [['', '全部'], ['none', '未分组']], 'list-team')),
       field('处理人', select('assignee', [['', '全部'], ['me', '我'], ['none', '未分配']], 'list-assignee')),
       field('分类', el('input', { name: 'category', type: 'text', maxlength: '200', 'data-testid': 'list-category' })),
+      field('SLA', select('sla', [['', '全部'], ['warning', '预警'], ['breached', '超时'], ['ok', '正常'], ['none', '无 SLA']], 'list-sla')),
       field('创建自', el('input', { name: 'created_from', type: 'date', 'data-testid': 'list-created-from' })),
       field('创建至', el('input', { name: 'created_to', type: 'date', 'data-testid': 'list-created-to' })),
       field('更新自', el('input', { name: 'updated_from', type: 'date' })),

@@ -170,6 +170,15 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
   assert.equal(tk.body.sla.response_due, t.response_due);
   assert.ok(tk.body.sla.response_breached_at >= t.response_due, tk.text);
   assert.ok(tk.body.sla.resolve_breached_at >= t.resolution_due, tk.text);
+  // the ticket list filters by the SLA state
+  const listed = async (sla) => {
+    const r = await api(`/api/v1/tickets?sla=${sla}&limit=100`, token);
+    assert.equal(r.status, 200, r.text);
+    return r.body.tickets.map((x) => x.number);
+  };
+  assert.ok((await listed('breached')).includes(t.number));
+  for (const other of ['ok', 'warning', 'none']) assert.ok(!(await listed(other)).includes(t.number), other);
+  assert.equal((await api('/api/v1/tickets?sla=late', token)).status, 400);
 
   const sv = await api('/api/v1/services', token);
   assert.equal(sv.status, 200);
