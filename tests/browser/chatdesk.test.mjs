@@ -11,7 +11,7 @@
 // (chat page, 360 px wide), /tmp/kbdesk-agent.png (agent page, desktop).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
