@@ -100,7 +100,7 @@ class Requester {
   hello() {
     return new Promise((resolve) => {
       this.onWelcome = resolve;
-      this.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `压测用户${this.id}` }));
+      this.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `压测用户${this.id}`, email: `load${this.id}@example.cn` }));
     });
   }
   onMsg(m) {
