@@ -1,8 +1,12 @@
 /* store_report: the key indicators (see store_report.h), each a count in
  * SQL over event rows (ticket_events, conversations and deflections,
- * ratings, knowledge_events and knowledge_use, problem_events) between
- * the period's bounds, which PostgreSQL turns from local dates in the
- * time zone into instants; the rates are divided here. */
+ * ratings, knowledge_events and knowledge_use, problem_events, ticket_sla)
+ * between the period's bounds, which PostgreSQL turns from local dates in
+ * the time zone into instants; the rates are divided here. Every counted
+ * set is a named CTE (TICKET_SETS, CHAT_SETS, PROBLEM_SETS): a figure is
+ * its count(*), its drill-down (store_report_items) its rows. Working
+ * hours need the ticket's calendar version (kb_calendar), which SQL cannot
+ * do: the rows of the timed sets come from SQL and are summed here. */
 #include "store_int.h"
 
 #include <stdlib.h>
