@@ -138,6 +138,8 @@ void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 void api_reports_indicators(struct api_ctx *ctx); /* GET /api/v1/reports/indicators */
 void api_reports_documents(struct api_ctx *ctx);  /* GET /api/v1/reports/documents */
 void api_reports_queries(struct api_ctx *ctx);    /* GET /api/v1/reports/queries */
+/* GET /api/v1/reports/indicators/{name}/items: the rows behind a figure */
+void api_reports_items(struct api_ctx *ctx);
 void api_tickets_followup(struct api_ctx *ctx);   /* POST /api/v1/tickets/{number}/followup */
 void api_followups_due(struct api_ctx *ctx);      /* GET /api/v1/followups */
 

@@ -164,6 +164,13 @@ void api_people_list(struct api_ctx *ctx)
                                api_request_arg(ctx->req, "role"),
                                api_request_arg(ctx->req, "team"), person_cb, arr);
     if (rc == 0) {
+        /* a read of person records: an audit row (8.6.1) */
+        const char *role = api_request_arg(ctx->req, "role"), *team = api_request_arg(ctx->req,
+                                                                                    "team");
+        json_t *d = json_pack("{s:s?, s:s?, s:I}", "role", role, "team", team, "count",
+                              (json_int_t)json_array_size(arr));
+        api_audit(ctx, "read", "person", "list", d);
+        json_decref(d);
         api_response_json(ctx->resp, 200, json_pack("{s:o}", "people", arr));
         return;
     }

@@ -90,6 +90,9 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
      "tickets.transfer", 0},
     {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
+    /* reports: the rows behind a figure (api_report.c) */
+    {API_M_GET, "/api/v1/reports/indicators/{name}/items", api_reports_items, 1,
+     "reports.items", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

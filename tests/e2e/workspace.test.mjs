@@ -121,6 +121,35 @@ test('teams and roles: the commands, GET /api/v1/teams and /api/v1/people; reque
   assertError(await api('GET', '/api/v1/tickets', { token: session }), 403, 'forbidden');
 });
 
+test('audit: the role and team commands and the reads of person records leave audit rows; a refused command none', { timeout: 60000 }, async () => {
+  // (the commands of the previous test ran; the reads of /api/v1/people too)
+  const q = async (query) => (await mustRun('/usr/lib/postgresql/15/bin/psql',
+    ['-X', '-At', '-d', conninfo, '-c', query])).trim();
+  const rows = async (type, id) => (await q(`SELECT action || ' ' || (detail->>'change') FROM audit_log
+    WHERE object_type = '${type}' AND object_id = '${id}' ORDER BY id`)).split('\n').filter(Boolean);
+  assert.deepEqual(await rows('role', 'member'), ['change granted team membership second-line',
+    'change granted role team_lead']);
+  assert.deepEqual(await rows('role', 'outsider'), ['change granted team membership specialists']);
+  assert.deepEqual(await rows('setting', 'network'), ['change team created']);
+  // useradd made the accounts: each an audit row
+  assert.deepEqual(await rows('person', 'member'), ['change agent account created']);
+  // a refused command (unknown role) wrote nothing
+  assert.equal(await q(`SELECT count(*) FROM audit_log WHERE detail->>'change' LIKE '%emperor%'`), '0');
+  // reading person records: one row per answered read, with the filter, by the agent
+  const before = Number(await q(`SELECT count(*) FROM audit_log WHERE object_type = 'person' AND object_id = 'list'`));
+  const token = await login();
+  const got = await api('GET', '/api/v1/people?role=agent', { token });
+  assert.equal(got.status, 200, got.text);
+  assertError(await api('GET', '/api/v1/people?role=pope', { token }), 400, 'bad_query');
+  assert.equal(Number(await q(`SELECT count(*) FROM audit_log WHERE object_type = 'person' AND object_id = 'list'`)), before + 1);
+  assert.equal(await q(`SELECT action || ' ' || actor_role || ' ' || (detail->>'role') || ' ' || (detail->>'count')
+    FROM audit_log WHERE object_type = 'person' AND object_id = 'list' ORDER BY id DESC LIMIT 1`),
+  `read agent agent ${got.body.people.length}`);
+  // the chain still verifies
+  const v = await run(path.join(BIN, 'chatdesk'), ['audit', 'verify', '--db', conninfo]);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
 test('a closed ticket is found by a Chinese word of its messages and an English product name, not by a word it lacks', { timeout: 60000 }, async () => {
   const u = await requesterWithTicket(['会议室的投影仪没有信号', '另外 Photoshop 打开就闪退']);
   const a = await wsLogin(AGENT);
