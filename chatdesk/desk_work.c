@@ -106,3 +106,32 @@ void desk_do_transfer(struct req *r)
         return;
     changed(r, r->m->agent ? "assigned" : "transferred", 1);
 }
+
+/* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
+
+void desk_do_pending(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int rc = store_ticket_pending(r->d->st, r->m->ticket, r->who->person_id, r->m->reason);
+    static const struct store_msgs msgs = {
+        .notfound = "no such ticket",
+        .forbidden = "you do not hold this ticket",
+        .invalid = "only a ticket you hold, assigned or reopened, can wait for its requester"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, "pending", 1);
+}
+
+void desk_do_resume(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int rc = store_ticket_resume(r->d->st, r->m->ticket, r->who->person_id);
+    static const struct store_msgs msgs = {.notfound = "no such ticket",
+                                           .forbidden = "you do not hold this ticket",
+                                           .invalid = "the ticket is not waiting for its requester"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, "resumed", 1);
+}

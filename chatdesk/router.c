@@ -90,6 +90,10 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
      "tickets.transfer", 0},
     {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
+    /* waiting for the requester (api_tickets.c) */
+    {API_M_POST, "/api/v1/tickets/{number}/pending", api_tickets_pending, 1, "tickets.pending",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/resume", api_tickets_resume, 1, "tickets.resume", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 
