@@ -429,7 +429,8 @@ void api_tickets_pending(struct api_ctx *ctx)
     struct desk_msg m;
     if (!staff_only(ctx) || body_frame(ctx, "pending", allowed, &m))
         return;
-    int rc = store_ticket_pending(desk_store(ctx->d), m.ticket, ctx->who->person_id, m.reason);
+    int rc = store_ticket_pending(desk_store(ctx->d), m.ticket, ctx->who->person_id, m.reason,
+                                  0);
     desk_msg_fin(&m);
     if (rc)
         failed(ctx, rc);
@@ -445,7 +446,8 @@ void api_tickets_resume(struct api_ctx *ctx)
         api_response_error(ctx->resp, 400, "bad_field", "send an empty object {} (or no body)");
         return;
     }
-    int rc = store_ticket_resume(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id);
+    int rc = store_ticket_resume(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
+                                 0);
     if (rc)
         failed(ctx, rc);
     else

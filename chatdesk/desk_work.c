@@ -113,7 +113,8 @@ void desk_do_pending(struct req *r)
 {
     if (!desk_is_agent(r))
         return;
-    int rc = store_ticket_pending(r->d->st, r->m->ticket, r->who->person_id, r->m->reason);
+    int rc = store_ticket_pending(r->d->st, r->m->ticket, r->who->person_id, r->m->reason,
+                                  0);
     static const struct store_msgs msgs = {
         .notfound = "no such ticket",
         .forbidden = "you do not hold this ticket",
@@ -127,7 +128,7 @@ void desk_do_resume(struct req *r)
 {
     if (!desk_is_agent(r))
         return;
-    int rc = store_ticket_resume(r->d->st, r->m->ticket, r->who->person_id);
+    int rc = store_ticket_resume(r->d->st, r->m->ticket, r->who->person_id, 0);
     static const struct store_msgs msgs = {.notfound = "no such ticket",
                                            .forbidden = "you do not hold this ticket",
                                            .invalid = "the ticket is not waiting for its requester"};

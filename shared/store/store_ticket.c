@@ -935,7 +935,7 @@ int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
 /* ---- waiting for the requester (014_pause.sql) ------------------------------ */
 
 int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
-                         const char *reason)
+                         const char *reason, time_t now)
 {
     struct ticket_head h;
     const char *to = NULL;
@@ -968,9 +968,9 @@ int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
     }
     if (rc == 0)
         rc = st_ticket_event(s, h.id, agent_id, "pending", h.status, to,
-                             json_pack("{s:s}", "reason", reason), 0);
+                             json_pack("{s:s}", "reason", reason), now);
     if (rc == 0)
-        rc = st_sla_clock_pause(s, h.id, reason, 0);
+        rc = st_sla_clock_pause(s, h.id, reason, now);
     return st_finish(s, rc);
 }
 
@@ -981,7 +981,7 @@ int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
  * message: the agent's changes lock the ticket, and a message to a
  * pending ticket locks it here). */
 static int ticket_resume(struct store *s, int64_t ticket, const char *number, const char *from,
-                         int64_t actor, const char *by, int seq)
+                         int64_t actor, const char *by, int seq, time_t now)
 {
     const char *to = NULL;
     int rc = ticket_step(s, number, from, "resumed", "resume it (it is not pending)", &to);
@@ -1009,9 +1009,9 @@ static int ticket_resume(struct store *s, int64_t ticket, const char *number, co
         return 0;
     if (seq > 0)
         json_object_set_new(d, "seq", json_integer(seq));
-    rc = st_ticket_event(s, ticket, actor, "resumed", from, to, d, 0);
+    rc = st_ticket_event(s, ticket, actor, "resumed", from, to, d, now);
     if (rc == 0)
-        rc = st_sla_clock_resume(s, ticket, actor, "resumed", 0);
+        rc = st_sla_clock_resume(s, ticket, actor, "resumed", now);
     return rc;
 }
 
@@ -1031,12 +1031,12 @@ int st_ticket_requester_wrote(struct store *s, int64_t ticket, const char *tstat
     if (PQntuples(r) > 0)
         g_copy(number, sizeof number, r, 0, 0);
     PQclear(r);
-    rc = ticket_resume(s, ticket, number, tstatus, requester, "requester", seq);
+    rc = ticket_resume(s, ticket, number, tstatus, requester, "requester", seq, 0);
     *resumed = rc == 0;
     return rc;
 }
 
-int store_ticket_resume(struct store *s, const char *number, int64_t agent_id)
+int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, time_t now)
 {
     struct ticket_head h;
     int rc = st_begin(s, "ticket_resume");
@@ -1049,6 +1049,6 @@ int store_ticket_resume(struct store *s, const char *number, int64_t agent_id)
         rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
                        (long long)agent_id);
     if (rc == 0)
-        rc = ticket_resume(s, h.id, number, h.status, agent_id, "agent", 0);
+        rc = ticket_resume(s, h.id, number, h.status, agent_id, "agent", 0, now);
     return st_finish(s, rc);
 }

@@ -260,19 +260,21 @@ int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
 /* The agent holding ticket number sets it pending (event "pending":
  * assigned or reopened -> pending) with reason (1..500 characters of
  * UTF-8, not blank), and pauses its resolution clock (a paused segment
- * from now), in one transaction that locks the ticket. Returns 0,
+ * from now; 0: the server's clock), in one transaction that locks the
+ * ticket. Returns 0,
  * STORE_ENOTFOUND, STORE_EFORBIDDEN (not an enabled agent, or not the
  * holder), STORE_EINVALID (bad reason; a status the table does not
  * allow, e.g. pending twice) or STORE_EDB; nothing is written on error. */
 int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
-                         const char *reason);
+                         const char *reason, time_t now);
 
 /* The agent holding ticket number resumes it (event "resumed": pending ->
- * assigned, by "agent"): the reason cleared, the clock's pause ended and
- * its deadlines recomputed from the segments, in one transaction that
+ * assigned, by "agent"): the reason cleared, the clock's pause ended at
+ * now (0: the server's clock) and its deadlines recomputed from the
+ * segments, in one transaction that
  * locks the ticket. Returns 0, STORE_ENOTFOUND, STORE_EFORBIDDEN,
  * STORE_EINVALID (not pending) or STORE_EDB. (A requester's message
  * resumes it too: store_conv.h.) */
-int store_ticket_resume(struct store *s, const char *number, int64_t agent_id);
+int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, time_t now);
 
 #endif
