@@ -922,7 +922,10 @@
         K.statusBadge(t.status, 'ticket-status'),
         t.agent ? el('span', { class: 'muted' }, `客服 ${t.agent}`) : null,
         closedLike ? null : due('响应时限', t.response_due, !!t.first_response_at, 'response-due'),
-        closedLike ? null : due('解决时限', t.resolution_due, false, 'resolution-due'));
+        closedLike || t.status === 'pending' ? null : due('解决时限', t.resolution_due, false, 'resolution-due'),
+        /* the desk waits for this person's answer (the clock is paused) */
+        t.status === 'pending' ? el('span', { class: 'pending-note', role: 'status', 'data-testid': 'ticket-pending' },
+          '客服正在等待您的回复', t.pending_reason ? `：${t.pending_reason}` : '', '（回复后自动继续处理）') : null);
     };
     draw();
     ui.ticketBar.hidden = false;
