@@ -280,6 +280,7 @@
       number: t.number, status: t.status, priority: t.priority, impact: t.impact, urgency: t.urgency,
       agent: t.agent || null, response_due: t.response_due, resolution_due: t.resolution_due,
       first_response_at: t.first_response_at || null, resolution: t.resolution || null, rating: t.rating || null,
+      pending_reason: t.pending_reason || null,
     };
     st.ticket = next;
     if (!prev) {
