@@ -1,7 +1,8 @@
 /* api_tickets: the service functions of the agents' workspace in the JSON
  * API (see api.h and chatdesk/openapi.yaml): teams, people, the ticket list
  * with filters and text search, editing a ticket, its history, internal
- * notes, transfers and merges. Who may do what is the store's one rule
+ * notes, transfers and merges, and waiting for the requester (pending,
+ * resume). Who may do what is the store's one rule
  * (store_workspace.h), the same as over WebSocket; a request body is
  * checked by the WebSocket's own codec (proto_parse, on a frame built from
  * the body), so both doors accept exactly the same values. Answers:

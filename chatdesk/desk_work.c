@@ -1,5 +1,6 @@
 /* desk_work: an agent's workspace changes over WebSocket (PROTOCOL.md:
- * edit, note, transfer). Each is one store call (store_workspace.h), which
+ * edit, note, transfer; pending and resume: waiting for the requester,
+ * store_ticket.h). Each is one store call (store_workspace.h), which
  * checks who may (st_may_work: the ticket's team, its holder, team leads,
  * admins) and what the ticket's status allows, and writes the change and
  * its event rows in one transaction; the answers are frames. A note goes

@@ -6,7 +6,11 @@
  * so the timer is a plain comparison in SQL. Every change of a clock
  * checks the ticket's status against the one table below and writes the
  * ticket_sla row, the ticket's deadlines and the event in one transaction;
- * the creation step (st_sla_ticket_created) runs inside store_escalate's. */
+ * the creation step (st_sla_ticket_created) runs inside store_escalate's.
+ * The resolution clock's segments (ticket_sla_segments, 014_pause.sql) are
+ * appended here too (st_sla_clock_pause / st_sla_clock_resume, inside the
+ * ticket transitions of store_ticket.c), and every computation of the
+ * resolution deadline counts over the running segments (kb_slaclock). */
 #include "store_int.h"
 
 #include <math.h>

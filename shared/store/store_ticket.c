@@ -10,7 +10,9 @@
  * links) is here too, and so are the ticket side of an agent's message and
  * of a requester's verdict on a suggestion (st_ticket_replied,
  * st_ticket_link_conversation), which store_conv.c calls inside its own
- * transactions. */
+ * transactions, and waiting for the requester (pending / resumed, with the
+ * clock's pause in store_sla.c; a requester's message resumes through
+ * st_ticket_requester_wrote). */
 #include "store_int.h"
 
 #include <string.h>
