@@ -73,6 +73,9 @@ test('等待用户: the agent pauses a ticket with a reason, the requester sees 
   await upage.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
   await input.fill('打印机一直卡纸');
   await input.press('Enter');
+  // escalate only once the server acknowledged the first message
+  await upage.waitForFunction(() => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
+    .some((li) => li.dataset.state === 'sent'));
   await upage.getByTestId('escalate-toggle').click();
   await upage.getByTestId('escalate-submit').click();
   await upage.getByTestId('ticket-bar').waitFor();
