@@ -182,6 +182,11 @@ void api_tickets_notes(struct api_ctx *ctx);    /* GET .../{number}/notes */
 void api_tickets_note_add(struct api_ctx *ctx); /* POST .../{number}/notes */
 void api_tickets_transfer(struct api_ctx *ctx); /* POST .../{number}/transfer */
 void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
+/* waiting for the requester (api_tickets.c): the holder sets it, with
+ * {"reason"}, or ends it; 200 with the ticket, 422 in a status that does
+ * not allow it, 403 for another agent's ticket or a requester */
+void api_tickets_pending(struct api_ctx *ctx);  /* POST .../{number}/pending */
+void api_tickets_resume(struct api_ctx *ctx);   /* POST .../{number}/resume */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 

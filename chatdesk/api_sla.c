@@ -113,6 +113,10 @@ json_t *api_sla_ticket(struct api_ctx *ctx, const char *number)
     };
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
         json_object_set_new(o, times[i].key, proto_time(times[i].t));
+    /* the resolution clock's pauses (waiting for the requester): since
+     * when it is paused (null: running) and the seconds of all pauses */
+    json_object_set_new(o, "paused_since", proto_time(s.paused_since));
+    json_object_set_new(o, "paused_seconds", json_integer(s.paused_seconds));
     return o;
 }
 

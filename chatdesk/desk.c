@@ -392,6 +392,8 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_MAIL_PREFS: desk_do_mail_prefs(&r); break;
     case DM_MAIL: desk_do_mail(&r); break;
     case DM_AWAY: desk_do_away(&r); break;
+    case DM_PENDING: desk_do_pending(&r); break;
+    case DM_RESUME: desk_do_resume(&r); break;
     default:
         desk_err(&r, P_UNKNOWN_TYPE, "unknown type");
     }

@@ -93,6 +93,10 @@ const struct router_route router_routes[] = {
     /* reports: the rows behind a figure (api_report.c) */
     {API_M_GET, "/api/v1/reports/indicators/{name}/items", api_reports_items, 1,
      "reports.items", 0},
+    /* waiting for the requester (api_tickets.c) */
+    {API_M_POST, "/api/v1/tickets/{number}/pending", api_tickets_pending, 1, "tickets.pending",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/resume", api_tickets_resume, 1, "tickets.resume", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

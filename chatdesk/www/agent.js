@@ -149,7 +149,8 @@
     renderQueue();
   }
 
-  const EVENT_TEXT = { new: '新工单', taken: '已被接单', resolved: '已解决', reopened: '被用户重新打开', closed: '已关闭' };
+  const EVENT_TEXT = { new: '新工单', taken: '已被接单', resolved: '已解决', reopened: '被用户重新打开', closed: '已关闭',
+    pending: '等待用户反馈', resumed: '已恢复处理' };
 
   function onQueueUpdate(f) {
     const t = f.ticket;
@@ -158,11 +159,12 @@
       /* the queue is by team: ask the server for it again */
       send({ type: 'queue', id: 'queue' });
     } else {
-      const open = ['new', 'assigned', 'reopened'].includes(t.status);
+      const open = ['new', 'assigned', 'pending', 'reopened'].includes(t.status);
       if (open) queue.set(t.number, t); else queue.delete(t.number);
     }
     if (f.event === 'new') announce(`新工单 ${t.number}：${K.shorten(t.summary, 60)}`);
     else if (f.event === 'reopened' && t.agent === me.name) announce(`工单 ${t.number} 被用户重新打开`);
+    else if (f.event === 'resumed' && t.agent === me.name) announce(`工单 ${t.number} 已恢复处理（用户已回复）`);
     if (f.event === 'taken' && t.agent && t.agent !== me.name && !pendingTake.has(t.number)) {
       queueMsg.set(t.number, { text: `已由 ${t.agent} 接单`, cls: 'muted' });
     }
@@ -180,7 +182,7 @@
   function onTicket(f) {
     if (typeof f.number !== 'string') return;
     const t = f;
-    const open = ['new', 'assigned', 'reopened'].includes(t.status);
+    const open = ['new', 'assigned', 'pending', 'reopened'].includes(t.status);
     if (open) queue.set(t.number, t); else queue.delete(t.number);
     const id = typeof f.id === 'string' ? f.id : '';
     if (WS && /^(edit|transfer):/.test(id)) WS.onTicket(f);
@@ -217,7 +219,7 @@
     cur.seen = Array.isArray(f.suggestions) ? f.suggestions.filter((s) => s && typeof s.id === 'string') : [];
     cur.links = Array.isArray(f.links) ? f.links.filter((l) => l && typeof l.item === 'string') : [];
     cur.events = Array.isArray(f.events) ? f.events : [];
-    if (queue.has(t.number) || ['new', 'assigned', 'reopened'].includes(t.status)) queue.set(t.number, t);
+    if (queue.has(t.number) || ['new', 'assigned', 'pending', 'reopened'].includes(t.status)) queue.set(t.number, t);
     if (first) ui.log.setAttribute('aria-busy', 'true');
     for (const m of Array.isArray(f.messages) ? f.messages : []) addMessage(m);
     ui.log.removeAttribute('aria-busy');
@@ -620,7 +622,8 @@
       t.rating ? el('span', { 'data-testid': 'ticket-rating' }, '评价 ', el('strong', null, '★'.repeat(t.rating)),
         t.rating_comment ? el('q', { class: 'rating-comment', 'data-testid': 'ticket-rating-comment' }, t.rating_comment) : null) : null,
       t.team_name ? el('span', null, '团队 ', el('strong', { 'data-testid': 'ticket-team' }, t.team_name)) : null,
-      t.merged_into ? el('span', null, '已合并到 ', el('strong', { 'data-testid': 'ticket-merged-into' }, t.merged_into)) : null);
+      t.merged_into ? el('span', null, '已合并到 ', el('strong', { 'data-testid': 'ticket-merged-into' }, t.merged_into)) : null,
+      t.status === 'pending' ? el('span', null, '等待用户 ', el('strong', { 'data-testid': 'ticket-pending-reason' }, t.pending_reason || '')) : null);
     const taking = pendingTake.has(t.number);
     ui.take.hidden = !(t.status && canTake(t));
     ui.take.disabled = taking;
@@ -630,7 +633,7 @@
     ui.reply.disabled = !writable;
     ui.replySend.disabled = !writable;
     ui.replyNote.textContent = writable ? '' : t.status === 'closed' ? '工单已关闭。' : t.agent ? `该工单由 ${t.agent} 处理，您只能查看。` : '接单后才能回复用户。';
-    const resolvable = mine && (t.status === 'assigned' || t.status === 'reopened');
+    const resolvable = mine && (t.status === 'assigned' || t.status === 'reopened' || t.status === 'pending');
     ui.resolveForm.hidden = !(mine && t.status !== 'closed');
     ui.resolution.disabled = !resolvable;
     ui.resolveButton.disabled = !resolvable;
@@ -639,6 +642,7 @@
     if (!cur.loaded) ui.resolveForm.hidden = true;
     if (window.kbdeskTicketKnowledge) window.kbdeskTicketKnowledge(cur.loaded ? t : null); /* agent_knowledge.js */
     if (window.kbdeskTicketProblems) window.kbdeskTicketProblems(cur.loaded ? t : null); /* agent_problems.js */
+    if (window.kbdeskTicketPending) window.kbdeskTicketPending(cur.loaded ? t : null, mine); /* agent_pending.js */
   }
 
   function setTicketMsg(text, cls) {
@@ -813,6 +817,7 @@
     created: '创建工单', taken: '接单', replied: '回复', linked: '关联知识', resolved: '解决',
     reopened: '重新打开', confirmed: '用户确认解决', closed: '关闭', auto_closed: '超时自动关闭', rated: '用户评价',
     edited: '修改', noted: '内部备注', assigned: '指派', transferred: '转派', merged: '合并到其他工单', merged_from: '合并了重复工单',
+    pending: '等待用户反馈', resumed: '恢复处理', sla_applied: '时限计算', sla_warning: '时限预警', sla_breach: '时限超时',
   };
 
   function titleOf(id, fallback) {

@@ -280,6 +280,7 @@
       number: t.number, status: t.status, priority: t.priority, impact: t.impact, urgency: t.urgency,
       agent: t.agent || null, response_due: t.response_due, resolution_due: t.resolution_due,
       first_response_at: t.first_response_at || null, resolution: t.resolution || null, rating: t.rating || null,
+      pending_reason: t.pending_reason || null,
     };
     st.ticket = next;
     if (!prev) {
@@ -922,7 +923,10 @@
         K.statusBadge(t.status, 'ticket-status'),
         t.agent ? el('span', { class: 'muted' }, `客服 ${t.agent}`) : null,
         closedLike ? null : due('响应时限', t.response_due, !!t.first_response_at, 'response-due'),
-        closedLike ? null : due('解决时限', t.resolution_due, false, 'resolution-due'));
+        closedLike || t.status === 'pending' ? null : due('解决时限', t.resolution_due, false, 'resolution-due'),
+        /* the desk waits for this person's answer (the clock is paused) */
+        t.status === 'pending' ? el('span', { class: 'pending-note', role: 'status', 'data-testid': 'ticket-pending' },
+          '客服正在等待您的回复', t.pending_reason ? `：${t.pending_reason}` : '', '（回复后自动继续处理）') : null);
     };
     draw();
     ui.ticketBar.hidden = false;

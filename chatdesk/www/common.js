@@ -96,6 +96,7 @@ window.kbdesk = (() => {
   const KE_STATUS_LABEL = { open: '未解决', workaround: '有临时方案', resolved: '已解决' };
   const TICKET_STATUS_LABEL = {
     new: '待受理', assigned: '处理中', resolved: '已解决待确认', reopened: '重新打开', closed: '已关闭',
+    pending: '待用户反馈',
   };
   const PRIORITY_LABEL = { 1: '紧急', 2: '高', 3: '中', 4: '低' };
   const IMPACT_LABEL = { 1: '大（整个部门或很多人）', 2: '中（几位同事或一个小组）', 3: '小（只有我自己）' };

@@ -74,7 +74,7 @@
   function buildList() {
     const form = el('form', { class: 'ws-filters', 'data-testid': 'list-form', role: 'search' },
       field('搜索（摘要和对话，中英文）', el('input', { name: 'q', type: 'search', maxlength: '200', 'data-testid': 'list-q' })),
-      field('状态', select('status', [['', '全部'], ['new,assigned,reopened', '未解决'], ['resolved', '已解决'], ['closed', '已关闭']], 'list-status')),
+      field('状态', select('status', [['', '全部'], ['new,assigned,pending,reopened', '未解决'], ['pending', '待用户反馈'], ['resolved', '已解决'], ['closed', '已关闭']], 'list-status')),
       field('优先级', select('priority', [['', '全部'], ['1', 'P1'], ['2', 'P2'], ['3', 'P3'], ['4', 'P4']], 'list-priority')),
       field('团队', select('team', [['', '全部'], ['none', '未分组']], 'list-team')),
       field('处理人', select('assignee', [['', '全部'], ['me', '我'], ['none', '未分配']], 'list-assignee')),

@@ -260,7 +260,7 @@ int store_queue_for(struct store *s, int64_t viewer, int (*cb)(void *, const str
         p_i64(&p, viewer);
         p_bool(&p, strcmp(role, "admin") == 0);
         r = st_run(s, &rc,
-                   ST_TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened')"
+                   ST_TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened', 'pending')"
                    " AND ($2::boolean OR t.team_id IS NULL OR t.agent_id = $1 OR t.team_id IN"
                    "  (SELECT team_id FROM team_members WHERE person_id = $1))"
                    " ORDER BY t.priority, t.created_at, t.id",

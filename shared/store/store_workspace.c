@@ -204,12 +204,13 @@ static int change_begin(struct store *s, const char *number, int64_t actor, cons
 
 static int valid_status_list(const char *v)
 {
-    static const char *const ok[] = {"new", "assigned", "resolved", "reopened", "closed"};
+    static const char *const ok[] = {"new", "assigned", "resolved", "reopened", "closed",
+                                     "pending"};
     const char *p = v;
     while (*p) {
         size_t n = strcspn(p, ",");
         int found = 0;
-        for (size_t i = 0; i < 5; i++)
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
             if (strlen(ok[i]) == n && strncmp(ok[i], p, n) == 0)
                 found = 1;
         if (!found)
@@ -269,7 +270,8 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
                          "sort is updated, created, priority or relevance (with q)");
     if (f->status && !valid_status_list(f->status))
         return st_seterr(s, STORE_EINVALID,
-                         "status is a comma list of new, assigned, resolved, reopened, closed");
+                         "status is a comma list of new, assigned, pending, resolved, reopened,"
+                         " closed");
     if (f->priority < 0 || f->priority > 4)
         return st_seterr(s, STORE_EINVALID, "priority is 1..4");
     if (f->sla && strcmp(f->sla, "ok") != 0 && strcmp(f->sla, "warning") != 0 &&
