@@ -190,4 +190,19 @@ void api_tickets_resume(struct api_ctx *ctx);   /* POST .../{number}/resume */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* the administration page (api_admin.c): administrators only, 403 for
+ * anyone else; every change audited */
+void api_admin_people(struct api_ctx *ctx);          /* GET /api/v1/admin/people */
+void api_admin_person_patch(struct api_ctx *ctx);    /* PATCH /api/v1/admin/people/{id} */
+void api_admin_team_create(struct api_ctx *ctx);     /* POST /api/v1/admin/teams */
+void api_admin_team_patch(struct api_ctx *ctx);      /* PATCH /api/v1/admin/teams/{slug} */
+void api_admin_member_put(struct api_ctx *ctx);      /* PUT .../teams/{slug}/members/{id} */
+void api_admin_member_delete(struct api_ctx *ctx);   /* DELETE .../teams/{slug}/members/{id} */
+void api_admin_categories(struct api_ctx *ctx);      /* GET /api/v1/admin/categories */
+void api_admin_category_create(struct api_ctx *ctx); /* POST /api/v1/admin/categories */
+void api_admin_category_patch(struct api_ctx *ctx);  /* PATCH /api/v1/admin/categories/{id} */
+void api_admin_category_delete(struct api_ctx *ctx); /* DELETE /api/v1/admin/categories/{id} */
+void api_admin_settings(struct api_ctx *ctx);        /* GET /api/v1/admin/settings */
+void api_admin_settings_patch(struct api_ctx *ctx);  /* PATCH /api/v1/admin/settings */
+
 #endif

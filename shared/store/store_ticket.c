@@ -451,10 +451,15 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
                           "WITH n AS (SELECT coalesce(to_timestamp($10::float8), now()) AS t)"
                           " INSERT INTO tickets (conversation_id, requester_id, summary, category,"
                           " impact, urgency, priority, response_due, resolution_due, created_at,"
-                          " updated_at, status)"
+                          " updated_at, status, team_id)"
                           " SELECT $1, $2, $3, $4, $5, $6, $7,"
                           " n.t + $8::integer * interval '1 second',"
-                          " n.t + $9::integer * interval '1 second', n.t, n.t, $11 FROM n"
+                          " n.t + $9::integer * interval '1 second', n.t, n.t, $11,"
+                          /* the default team of the longest managed category that is
+                           * the ticket's or a path prefix of it (015_i18n.sql) */
+                          " (SELECT c.team_id FROM ticket_categories c WHERE $4::text = c.name"
+                          "  OR left($4::text, char_length(c.name) + 1) = c.name || '/'"
+                          "  ORDER BY char_length(c.name) DESC LIMIT 1) FROM n"
                           " RETURNING id",
                           &p, &ticket);
     }
@@ -480,10 +485,23 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
     }
     if (rc == 0)
         rc = st_ticket_summary_terms(s, ticket, summary);
+    char team[40] = ""; /* a slug: 1..32 bytes */
+    if (rc == 0 && category) { /* routed by its category: the event names the team */
+        struct params p = {0};
+        p_i64(&p, ticket);
+        PGresult *r = st_run(s, &rc,
+                             "SELECT t.slug FROM tickets k JOIN teams t ON t.id = k.team_id"
+                             " WHERE k.id = $1",
+                             &p);
+        if (r && PQntuples(r))
+            g_copy(team, sizeof team, r, 0, 0);
+        PQclear(r);
+    }
     if (rc == 0)
         rc = st_ticket_event(s, ticket, requester_id, "created", NULL, to,
-                             json_pack("{s:i, s:i, s:i, s:i}", "impact", impact, "urgency", urgency,
-                                 "priority", prio, "suggested", suggested),
+                             json_pack("{s:i, s:i, s:i, s:i, s:s?}", "impact", impact, "urgency",
+                                       urgency, "priority", prio, "suggested", suggested, "team",
+                                       team[0] ? team : NULL),
                              now);
     if (rc == 0) /* deadlines in working time, when SLA data is loaded */
         rc = st_sla_ticket_created(s, ticket, now);
