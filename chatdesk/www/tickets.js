@@ -108,7 +108,9 @@
     for (const input of form.elements) if (input.name) input.value = filters.get(input.name) || '';
   }
 
+  let loadSeq = 0; /* the latest load(); an older answer arriving later is dropped */
   async function load(after) {
+    const seq = ++loadSeq;
     const msg = document.getElementById('ws-list-msg');
     const q = new URLSearchParams(filters);
     if (after) q.set('after', after);
@@ -117,6 +119,7 @@
     msg.textContent = kbt('tickets.022');
     try {
       const r = await api('GET', `/api/v1/tickets?${q}`);
+      if (seq !== loadSeq) return; /* a newer search was started meanwhile */
       cursors.push(after || '');
       nextCursor = r.next;
       const list = document.getElementById('ws-results');
@@ -126,6 +129,7 @@
       document.getElementById('ws-next').hidden = !r.next;
       document.getElementById('ws-prev').hidden = cursors.length < 2;
     } catch (e) {
+      if (seq !== loadSeq) return;
       msg.textContent = kbt('tickets.025', [e.message]);
       msg.className = 'inline-msg err';
     }
