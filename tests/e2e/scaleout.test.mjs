@@ -163,6 +163,12 @@ test('two replicas and a local + remote two-shard search give the top 10 of one 
   // a filter, a second page, and a document served from the remote shard
   const f = '&kind=article&offset=5';
   assert.deepEqual(top(await search(bases.shards, '网络', f)), top(await search(bases.one, '网络', f)));
+  // the other endpoints read the union too
+  for (const p of ['/suggest?q=%E6%89%93', '/suggest?q=vp', '/standards']) {
+    const [a, b] = [await get(bases.one, p), await get(bases.shards, p)];
+    assert.equal(b.status, 200, `${p}: ${b.body}`);
+    assert.deepEqual(b.json, a.json, p);
+  }
   const remoteId = (await search(bases.shards, 'VPN')).hits.map((h) => h.id)
     .find((id) => shardOf(id, 2) === 1);
   assert.ok(remoteId);
