@@ -337,7 +337,7 @@ static int reviewer_act(struct store *st, const char *user)
     struct store_agent a;
     int src = store_agent_by_username(st, user, &a);
     if (src == 0)
-        src = store_role_set(st, a.id, "knowledge_reviewer", 1);
+        src = store_person_role(st, a.id, "knowledge_reviewer", 1);
     memset(a.password_hash, 0, sizeof a.password_hash);
     int rc = admin_result("reviewer", st, src, "no enabled agent", user);
     if (rc == UA_OK)

@@ -359,6 +359,11 @@ void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int 
  * STORE_ENOTFOUND (no ticket) or STORE_EDB. */
 int st_may_work(struct store *s, int64_t ticket, int64_t actor, int *lead);
 
+/* Does person_id hold the extra role (person_roles: "team_lead",
+ * "knowledge_reviewer")? *has gets 1 or 0, inside the caller's transaction.
+ * Returns 0 or STORE_EDB. */
+int st_role_has(struct store *s, int64_t person_id, const char *role, int *has);
+
 /* Appends the analyzer's terms of body to conversation conv's terms (no-op
  * without a terms hook). Returns 0 or STORE_E*. */
 int st_conv_terms_add(struct store *s, int64_t conv, const char *body);

@@ -160,6 +160,25 @@ int store_person_role(struct store *s, int64_t person_id, const char *role, int 
     return st_finish(s, rc);
 }
 
+int st_role_has(struct store *s, int64_t person_id, const char *role, int *has)
+{
+    struct params p = {0};
+    p_i64(&p, person_id);
+    p_str(&p, role);
+    int rows = 0;
+    int rc = st_exec(s, "SELECT 1 FROM person_roles WHERE person_id = $1 AND role = $2", &p,
+                     &rows);
+    *has = rc == 0 && rows > 0;
+    return rc;
+}
+
+int store_role_has(struct store *s, int64_t person_id, const char *role, int *has)
+{
+    *has = 0;
+    int rc = st_single(s, "role_has");
+    return rc ? rc : st_role_has(s, person_id, role, has);
+}
+
 /* STORE_EFORBIDDEN unless viewer is enabled staff. */
 static int staff_viewer(struct store *s, int64_t viewer)
 {

@@ -67,6 +67,10 @@ int store_team_member(struct store *s, int64_t person_id, const char *team, int 
  * STORE_EDB. */
 int store_person_role(struct store *s, int64_t person_id, const char *role, int grant);
 
+/* Does person_id hold the extra role role ("team_lead",
+ * "knowledge_reviewer")? *has gets 1 or 0. Returns 0 or STORE_EDB. */
+int store_role_has(struct store *s, int64_t person_id, const char *role, int *has);
+
 struct store_team {
     int64_t id;
     const char *slug, *name, *name_en; /* name_en may be NULL */
