@@ -12,9 +12,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log() { echo "bench chat: $*" >&2; }
 OUT=$W/chatdesk.out
 PID=
-# every load client connects from 127.0.0.1: lift the per-address cap
+# every load client connects from 127.0.0.1: lift the per-address caps on
+# connections and on new chats (each requester starts a new chat every 5
+# messages)
 CONF=$W/chatdesk-bench.conf
-printf 'max_connections = 100000\nmax_connections_per_address = 0\n' >"$CONF"
+printf 'max_connections = 100000\nmax_connections_per_address = 0\nhello_per_minute = 100000\nhello_burst = 100000\n' >"$CONF"
 start_desk() {
     : >"$OUT"
     build/bin/chatdesk --config "$CONF" --index "$W/ix-real" --db "$DB" --listen 127.0.0.1:0 --www chatdesk/www \
