@@ -12,6 +12,8 @@
   'use strict';
 
   const NOTICE_MS = 12000;
+  /* every text through i18n.js (loaded first); the key itself without it */
+  const t = (key, args) => (typeof window.kbt === 'function' ? window.kbt(key, args) : key);
   let area = null;
   let prefs = { mail_assigned: true, mail_team: true, browser_assigned: true, browser_team: true, email: null };
   let myTeams = new Set();
@@ -45,7 +47,7 @@
     const close = document.createElement('button');
     close.type = 'button';
     close.className = 'notice-close';
-    close.setAttribute('aria-label', '关闭通知');
+    close.setAttribute('aria-label', t('hooks.close_notice'));
     close.textContent = '×';
     close.addEventListener('click', () => el.remove());
     el.appendChild(close);
@@ -69,7 +71,7 @@
     b.type = 'button';
     b.className = 'btn btn-sm';
     b.dataset.testid = 'notify-permission';
-    b.textContent = '开启桌面通知';
+    b.textContent = t('hooks.permission');
     const update = () => { b.hidden = Notification.permission !== 'default'; };
     b.addEventListener('click', () => {
       Promise.resolve(Notification.requestPermission()).then(update, update);
@@ -91,10 +93,10 @@
   }
 
   const FLAGS = [
-    ['mail_assigned', '邮件：分配给我的工单'],
-    ['mail_team', '邮件：我的团队的新工单'],
-    ['browser_assigned', '页面通知：分配给我的工单'],
-    ['browser_team', '页面通知：我的团队的新工单'],
+    ['mail_assigned', 'hooks.mail_assigned'],
+    ['mail_team', 'hooks.mail_team'],
+    ['browser_assigned', 'hooks.browser_assigned'],
+    ['browser_team', 'hooks.browser_team'],
   ];
 
   /* The preferences panel (a details element) into container, for the
@@ -107,7 +109,7 @@
     d.className = 'notify-prefs';
     d.dataset.testid = 'notify-prefs';
     const sum = document.createElement('summary');
-    sum.textContent = '通知设置';
+    sum.textContent = t('hooks.prefs');
     d.appendChild(sum);
     const form = document.createElement('form');
     form.className = 'notify-form';
@@ -119,11 +121,11 @@
       c.name = k;
       c.dataset.testid = `pref-${k}`;
       boxes[k] = c;
-      l.append(c, ' ', label);
+      l.append(c, ' ', t(label));
       form.appendChild(l);
     }
     const el = document.createElement('label');
-    el.textContent = '通知邮箱 ';
+    el.textContent = `${t('hooks.email')} `;
     const email = document.createElement('input');
     email.type = 'email';
     email.maxLength = 254;
@@ -133,7 +135,7 @@
     const save = document.createElement('button');
     save.type = 'submit';
     save.className = 'btn btn-sm';
-    save.textContent = '保存';
+    save.textContent = t('hooks.save');
     save.dataset.testid = 'pref-save';
     const msg = document.createElement('span');
     msg.className = 'inline-msg';
@@ -147,7 +149,7 @@
       for (const [k] of FLAGS) boxes[k].checked = !!prefs[k];
       email.value = prefs.email || '';
     };
-    call('GET', '/api/v1/me/preferences', token).then((p) => { prefs = p; show(); }, (e) => { msg.textContent = `读取失败：${e.message}`; });
+    call('GET', '/api/v1/me/preferences', token).then((p) => { prefs = p; show(); }, (e) => { msg.textContent = t('hooks.load_failed', [e.message]); });
     call('GET', '/api/v1/teams', token).then((j) => {
       myTeams = new Set((j.teams || []).filter((t) => (t.members || []).some((m) => m.name === me.name)).map((t) => t.slug));
     }, () => {});
@@ -155,23 +157,23 @@
       ev.preventDefault();
       const body = { email: email.value.trim() || null };
       for (const [k] of FLAGS) body[k] = boxes[k].checked;
-      msg.textContent = '正在保存…';
-      call('PUT', '/api/v1/me/preferences', token, body).then((p) => { prefs = p; show(); msg.textContent = '已保存'; },
-        (e) => { msg.textContent = `未保存：${e.message}`; });
+      msg.textContent = t('hooks.saving');
+      call('PUT', '/api/v1/me/preferences', token, body).then((p) => { prefs = p; show(); msg.textContent = t('hooks.saved'); },
+        (e) => { msg.textContent = t('hooks.not_saved', [e.message]); });
     });
   }
 
   /* The agent page's queue_update frame f, for the agent me ({name}):
    * a notice for a ticket assigned to me or moved into one of my teams. */
   function onQueueUpdate(f, me, open) {
-    const t = f && f.ticket;
-    if (!t || typeof t.number !== 'string') return;
-    const short = String(t.summary || '').slice(0, 60);
-    const go = open ? () => open(t.number) : undefined;
-    if (f.event === 'assigned' && me.name && t.agent === me.name) {
-      if (prefs.browser_assigned) notice(`工单 ${t.number} 已分配给您：${short}`, { onclick: go, tag: t.number });
-    } else if (f.event === 'transferred' && t.team && myTeams.has(t.team) && t.agent !== me.name) {
-      if (prefs.browser_team) notice(`团队「${t.team_name || t.team}」有新工单 ${t.number}：${short}`, { onclick: go, tag: t.number });
+    const tk = f && f.ticket;
+    if (!tk || typeof tk.number !== 'string') return;
+    const short = String(tk.summary || '').slice(0, 60);
+    const go = open ? () => open(tk.number) : undefined;
+    if (f.event === 'assigned' && me.name && tk.agent === me.name) {
+      if (prefs.browser_assigned) notice(t('hooks.assigned_notice', [tk.number, short]), { onclick: go, tag: tk.number });
+    } else if (f.event === 'transferred' && tk.team && myTeams.has(tk.team) && tk.agent !== me.name) {
+      if (prefs.browser_team) notice(t('hooks.team_notice', [tk.team_name || tk.team, tk.number, short]), { onclick: go, tag: tk.number });
     }
   }
 

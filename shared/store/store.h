@@ -56,6 +56,7 @@
 #include "store_followup.h"
 #include "store_portal.h"
 #include "store_mail.h"
+#include "store_admin.h"
 #include "store_hook.h"
 
 #endif

@@ -1,6 +1,6 @@
 /* store_hook: agents' notification preferences, group robots, integration
  * webhooks and their delivery outbox (tables notify_prefs, robots,
- * webhooks, webhook_outbox; migration 014_hooks.sql). Deliveries are rows
+ * webhooks, webhook_outbox; migration 017_hooks.sql). Deliveries are rows
  * written by a trigger on ticket_events in the transaction of the event
  * (the event as a JSON payload); a sender takes the due rows with SELECT
  * ... FOR UPDATE SKIP LOCKED, posts each and marks it sent or counts the

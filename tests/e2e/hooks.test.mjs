@@ -5,7 +5,7 @@
 // is down, the agents' mails (assigned to me, new in my team) and the
 // preferences that stop them; against the real chatdesk (KB_BIN), a real
 // PostgreSQL, a local HTTP sink (a node http server on 127.0.0.1 in this
-// test) and the SMTP sink (tests/e2e/smtpsink.py). No sleeps: every wait is
+// test) and the SMTP sink (scripts/mailsink.py). No sleeps: every wait is
 // for a condition, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,7 +101,7 @@ function stopHttpSink(s) {
 // ---- the SMTP sink ------------------------------------------------------------------------
 
 function startSmtp() {
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests/e2e/smtpsink.py'), String(smtpPort), mailDir],
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(smtpPort), mailDir],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   const s = { child, log: '' };
   s.exit = new Promise((resolve) => child.on('exit', resolve));

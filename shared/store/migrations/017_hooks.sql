@@ -1,4 +1,4 @@
--- 014_hooks: notifications beyond the requester's mail: agents' mails,
+-- 017_hooks: notifications beyond the requester's mail: agents' mails,
 -- per-person preferences, group robots (WeCom, DingTalk, Feishu) and
 -- outgoing integration webhooks, delivered from an outbox.
 --
