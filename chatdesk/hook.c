@@ -60,6 +60,8 @@ static const char *event_words(const char *e)
         {"merged", "已合并 / Merged"},
         {"edited", "已修改 / Edited"},
         {"noted", "内部备注 / Internal note"},
+        {"pending", "等待用户反馈 / Waiting for the requester"},
+        {"resumed", "已恢复处理 / Resumed"},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(t[i][0], e) == 0)

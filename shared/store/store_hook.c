@@ -102,7 +102,7 @@ static int event_ok(const char *e, size_t n)
         "created",   "taken",       "replied",   "linked",      "resolved",   "reopened",
         "confirmed", "closed",      "auto_closed", "rated",     "sla_applied", "sla_warning",
         "sla_breach", "edited",     "noted",     "assigned",    "transferred", "merged",
-        "merged_from"};
+        "merged_from", "pending",   "resumed"};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (strlen(types[i]) == n && memcmp(types[i], e, n) == 0)
             return 1;
