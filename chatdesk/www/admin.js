@@ -3,7 +3,8 @@
  * teams, and the runtime settings, through /api/v1/admin/... with the
  * session token the agent page keeps in sessionStorage. Anyone else gets
  * the refusal (the API answers 403 before reading anything). Every change
- * is audited by the server. Text is always set as text. */
+ * is audited by the server. The group robots and integration webhooks
+ * (/api/v1/robots, /api/v1/webhooks) are listed, added and deleted here too. Text is always set as text. */
 (() => {
   'use strict';
   const K = window.kbdesk;
@@ -92,6 +93,7 @@
     teams = t.data.teams;
     $('team-list').replaceChildren(...teams.map((team) => teamItem(team, staff)));
     fillTeamSelect($('cat-team'), '');
+    fillTeamSelect($('hook-team'), $('hook-team').value);
   }
 
   function teamItem(team, staff) {
@@ -185,6 +187,39 @@
     return true;
   }
 
+  /* ---------- group robots and webhooks (/api/v1/robots, /api/v1/webhooks) ---------- */
+
+  const KIND_LABEL = (k) => kbt(`hooks.kind_${k}`);
+
+  async function loadHooks() {
+    const [ro, wh] = await Promise.all([api('GET', '/api/v1/robots'), api('GET', '/api/v1/webhooks')]);
+    for (const r of [ro, wh]) if (!r.ok) { failed(r); return; }
+    const rows = ro.data.items.map((h) => [h, false]).concat(wh.data.items.map((h) => [h, true]));
+    $('hook-rows').replaceChildren(...rows.map(([h, webhook]) => {
+      const d = h.deliveries;
+      return el('tr', { 'data-testid': 'admin-hook', 'data-kind': h.kind, 'data-id': h.id },
+        el('td', null, KIND_LABEL(h.kind)), el('td', null, h.name || ''), el('td', null, el('code', null, h.url)),
+        el('td', null, webhook ? '' : h.team || kbt('hooks.all_tickets')), el('td', null, h.events.join(', ')),
+        el('td', { title: h.last_error || '' }, `${d.queued} / ${d.sent} / ${d.failed}`,
+          h.last_error ? el('span', { class: 'muted' }, ` ${h.last_error}`) : null),
+        el('td', null, el('button', {
+          type: 'button', class: 'btn btn-sm', 'data-testid': 'admin-hook-delete',
+          onclick: async () => {
+            const x = await api('DELETE', `/api/v1/${webhook ? 'webhooks' : 'robots'}/${h.id}`);
+            if (!x.ok) { failed(x); return; }
+            say(kbt('hooks.deleted', [h.name || h.url]));
+            await loadHooks();
+          },
+        }, kbt('admin.delete'))));
+    }));
+  }
+
+  function hookKindChanged() {
+    const webhook = $('hook-kind').value === 'webhook';
+    $('hook-name').disabled = webhook;
+    $('hook-team').disabled = webhook;
+  }
+
   /* ---------- start ---------- */
 
   async function start() {
@@ -192,7 +227,7 @@
     if (!(await loadSettings())) return;
     $('panes').hidden = false;
     await loadTeams();
-    await Promise.all([loadPeople(), loadCategories()]);
+    await Promise.all([loadPeople(), loadCategories(), loadHooks()]);
   }
 
   $('people-form').addEventListener('submit', (ev) => { ev.preventDefault(); loadPeople(); });
@@ -211,6 +246,24 @@
     say(kbt('admin.saved_category', [r.data.name]));
     $('cat-form').reset();
     await loadCategories();
+  });
+  $('hook-kind').addEventListener('change', hookKindChanged);
+  $('hook-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const kind = $('hook-kind').value;
+    const webhook = kind === 'webhook';
+    const body = { url: $('hook-url').value.trim() };
+    const secret = $('hook-secret').value;
+    if (secret || webhook) body.secret = secret;
+    const events = $('hook-events').value.split(',').map((e) => e.trim()).filter(Boolean);
+    if (events.length) body.events = events;
+    if (!webhook) Object.assign(body, { kind, name: $('hook-name').value.trim(), team: $('hook-team').value || null });
+    const r = await api('POST', webhook ? '/api/v1/webhooks' : '/api/v1/robots', body);
+    if (!r.ok) { failed(r); return; }
+    say(kbt('hooks.added', [webhook ? body.url : body.name]));
+    $('hook-form').reset();
+    hookKindChanged();
+    await loadHooks();
   });
   start().catch(() => say(kbt('aknow.002'), true));
 })();

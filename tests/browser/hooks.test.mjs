@@ -5,7 +5,9 @@
 // "assigned" notice off in the preferences panel (stored through PUT
 // /api/v1/me/preferences) and gets no more of those; a requester on the
 // chat page gets a notice when their ticket is resolved; the browser's
-// notification permission is asked only on a click, never on load.
+// notification permission is asked only on a click, never on load; an
+// administrator adds and deletes a group robot on admin.html, and a webhook
+// with too short a secret is refused there and stored nowhere.
 //
 //   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/hooks.test.mjs
 //
@@ -190,5 +192,51 @@ test('chat page: a notice when the ticket is resolved; notification permission o
   await page.reload();
   await page.waitForFunction(() => Notification.permission === 'granted');
   assert.equal(await page.getByTestId('notify-permission').isVisible(), false);
+  noProblems(problems);
+});
+
+test('admin page: an administrator adds a group robot, a bad webhook is refused and adds nothing, the robot is deleted', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(browser, t, { wait: WAIT, allowedConsole: /WebSocket|status of 422/ });
+  await page.goto(base + '/agent.html');
+  await page.getByTestId('login-username').fill(ADMIN.username);
+  await page.getByTestId('login-password').fill(ADMIN.password);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('desk').waitFor();
+  await page.goto(base + '/admin.html');
+  await page.getByTestId('admin-hooks').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#hook-team option[value=second-line]').length === 1);
+  const before = await page.getByTestId('admin-hook').count();
+  // a DingTalk robot of the second line (never posted to: no event follows)
+  await page.getByTestId('admin-hook-kind').selectOption('dingtalk');
+  await page.getByTestId('admin-hook-name').fill('二线群');
+  await page.getByTestId('admin-hook-url').fill('http://127.0.0.1:9/robot/send?access_token=t');
+  await page.getByTestId('admin-hook-secret').fill('SECadmin');
+  await page.getByTestId('admin-hook-team').selectOption('second-line');
+  await page.getByTestId('admin-hook-events').fill('created, resolved');
+  await page.getByTestId('admin-hook-add').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=admin-msg]').textContent === '已添加 二线群。');
+  const row = page.locator('[data-testid=admin-hook][data-kind=dingtalk]');
+  await row.waitFor();
+  const text = await row.textContent();
+  assert.match(text, /钉钉群机器人/);
+  assert.match(text, /二线群/);
+  assert.match(text, /second-line/);
+  assert.match(text, /created, resolved/);
+  assert.match(text, /0 \/ 0 \/ 0/);
+  assert.doesNotMatch(await page.locator('#hook-rows').textContent(), /SECadmin/, 'the secret is never shown');
+  // a webhook with a short secret: a clear error, no row
+  await page.getByTestId('admin-hook-kind').selectOption('webhook');
+  assert.equal(await page.getByTestId('admin-hook-name').isDisabled(), true);
+  await page.getByTestId('admin-hook-url').fill('http://127.0.0.1:9/hook');
+  await page.getByTestId('admin-hook-secret').fill('short');
+  await page.getByTestId('admin-hook-add').click();
+  await page.waitForFunction(() => /^操作失败：/.test(document.querySelector('[data-testid=admin-msg]').textContent));
+  assert.equal(await page.getByTestId('admin-hook').count(), before + 1);
+  const api = await (await fetch(`${base}/api/v1/webhooks`, { headers: { authorization: `Bearer ${await page.evaluate(() => JSON.parse(sessionStorage.getItem('kbdesk.agent.session')))}` } })).json();
+  assert.equal(api.items.filter((h) => h.url === 'http://127.0.0.1:9/hook').length, 0, 'the refused webhook was not stored');
+  // deleted
+  await row.getByTestId('admin-hook-delete').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=admin-hook][data-kind=dingtalk]'));
+  assert.equal(await page.getByTestId('admin-hook').count(), before);
   noProblems(problems);
 });
