@@ -129,7 +129,7 @@
 
   function fillTeamSelect(sel, value) {
     sel.replaceChildren(el('option', { value: '' }, kbt('admin.no_team')),
-      teams.map((t) => el('option', { value: t.slug, selected: t.slug === value }, teamName(t))));
+      ...teams.map((t) => el('option', { value: t.slug, selected: t.slug === value }, teamName(t))));
     return sel;
   }
 
