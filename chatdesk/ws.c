@@ -566,8 +566,9 @@ static void maintain(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->cfg->maintenance_interval * LWS_US_PER_SEC);
 }
 
-/* The mail sender: a round on a worker every mail_interval_ms (with a
- * relay configured; without one the mails stay queued). */
+/* The mail sender: a round on a worker every mail_interval_ms that posts
+ * the robots' and webhooks' due deliveries and, with a relay configured,
+ * sends the mails (without one the mails stay queued). */
 static void mail_round(lws_sorted_usec_list_t *sul)
 {
     cd_server *s = lws_container_of(sul, cd_server, sul_mail);
@@ -671,8 +672,8 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     /* maintenance once at start-up, then every interval */
     lws_sul_schedule(s->ctx, 0, &s->sul_maint, maintain, 1);
     lws_sul_schedule(s->ctx, 0, &s->sul_sla, sla_check, 2);
-    if (cfg->smtp_url)
-        lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round, 1);
+    /* always: the robots' and webhooks' deliveries need no relay */
+    lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round, 1);
     *out = s;
     return 0;
 }

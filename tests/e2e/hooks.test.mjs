@@ -435,3 +435,21 @@ test('the daemon stops cleanly: exit status 0, no sanitizer report (leaks includ
   assert.doesNotMatch(daemon.log, /Sanitizer|runtime error/, daemon.log.slice(-3000));
   assert.match(daemon.log, /hooks: \d+ delivered/); // the rounds were logged
 });
+
+test('without a mail relay (no smtp_url) the robots\' and webhooks\' deliveries still go out', { timeout: 120000 }, async () => {
+  const conf = path.join(tmp, 'norelay.conf');
+  await writeFile(conf, ['mail_interval_ms = 100', 'mail_retry_min = 1', 'mail_retry_max = 1', ''].join('\n'));
+  daemon = startDaemon(CHATDESK, ['--index', path.join(tmp, 'index'), '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2', '--config', conf]);
+  base = await daemon.ready;
+  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  const admin = await login(ADMIN);
+  const r = await api('POST', '/api/v1/webhooks', { token: admin, json: { url: `http://127.0.0.1:${httpPort}/norelay`, secret: HOOK_SECRET, events: ['created'] } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const { number } = await raiseTicket('没有邮件中继时的推送');
+  const got = await until('the delivery without a relay', () => received.find((x) => x.path === '/norelay' && x.raw.includes(number)));
+  assert.equal(got.headers['x-kbdesk-signature'], `sha256=${hmac(HOOK_SECRET, got.raw, 'hex')}`);
+  const e = await stopDaemon(daemon);
+  assert.deepEqual(e, { code: 0, signal: null }, daemon.log.slice(-3000));
+  assert.doesNotMatch(daemon.log, /Sanitizer|runtime error/, daemon.log.slice(-3000));
+});
