@@ -291,10 +291,10 @@
       if (h.path) meta.push(el('span', { class: 'meta-path' }, String(h.path).split(' > ').join(' › ')));
     } else if (kind === 'known_error') {
       if (h.service) meta.push(el('span', null, h.service));
-      if (h.updated) meta.push(el('span', null, kbt('sp.updated', [h.updated])));
+      if (h.updated) meta.push(el('span', { class: 'meta-updated' }, kbt('sp.updated', [h.updated])));
     } else {
       if (h.category) meta.push(el('span', null, String(h.category).split('/').join(' / ')));
-      if (h.updated) meta.push(el('span', null, kbt('sp.updated', [h.updated])));
+      if (h.updated) meta.push(el('span', { class: 'meta-updated' }, kbt('sp.updated', [h.updated])));
     }
 
     const li = el('li', { class: 'hit', 'data-testid': 'result-item', 'data-kind': kind, 'data-id': h.id },
