@@ -76,6 +76,9 @@ function waitDocTitle(page, title) {
   }, title);
 }
 
+/* Waits until <html lang> is l (after a language switch reloaded the page). */
+const langIs = (page, l) => page.waitForFunction((x) => document.documentElement.lang === x, l);
+
 /* The expected citation: std_code (or std_title when there is no code), clause, heading. */
 const citationOf = (d) => `${d.std_code || d.std_title} ${d.clause} ${d.heading}`;
 
@@ -402,6 +405,15 @@ test('360 px wide: no horizontal scrolling, the document replaces the list', asy
   await page.getByTestId('result-item').first().waitFor();
   assert.equal(urlParam(page, 'doc'), null);
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'result-link', 'focus back on the result');
+  // the English labels (longer) fit too
+  await page.getByTestId('lang-en').click();
+  await langIs(page, 'en');
+  await searchDone(page);
+  assert.ok((await overflow()) <= 0, 'English results fit');
+  await page.getByTestId('result-link').first().click();
+  await page.getByTestId('doc-title').waitFor();
+  assert.ok((await overflow()) <= 0, 'the document fits in English');
+  await page.screenshot({ path: '/tmp/kbdesk-search-en-360.png', fullPage: false });
   noProblems(problems);
 });
 
@@ -531,7 +543,6 @@ const chromeText = (page) => page.evaluate(() => {
   return out;
 });
 
-const langIs = (page, l) => page.waitForFunction((x) => document.documentElement.lang === x, l);
 
 test('English interface: the switch, kept across reloads, and Chinese again', async (t) => {
   const { page, problems } = await openPage(t);
