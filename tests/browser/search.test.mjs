@@ -458,6 +458,7 @@ test('a document body: headings below the title, a table, code blocks, lists, id
     '| 列 A | 列 B |', '| :--- | ---: |', '| a1 | KE-0002 |', '',
     '```xml', '<site-list version="12">KB-0001</site-list>', '```', '',
     '> 引用 [KB-0001 的说明](https://example.invalid/kb)', '',
+    '地址 https://example.invalid/auto 自动成为链接，文件名 install.sh 不会。', '',
   ].join('\n');
   await rewriteDoc(page, 'KB-0044', md, ['KB-0001', 'KE-0002']);
   const doc44 = await api('/doc/KB-0044');
@@ -487,6 +488,8 @@ test('a document body: headings below the title, a table, code blocks, lists, id
   const ext = body.locator('blockquote a');
   assert.equal(await ext.getAttribute('href'), 'https://example.invalid/kb');
   assert.equal(await ext.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.deepEqual(await body.locator('a:not([data-doc])').evaluateAll((els) => els.map((a) => a.getAttribute('href'))),
+    ['https://example.invalid/kb', 'https://example.invalid/auto'], 'an address with a scheme is linked, a file name is not');
   // an id link opens that document in place
   const ke = await api('/doc/KE-0002');
   await body.locator('p > a[data-doc="KE-0002"]').click();
