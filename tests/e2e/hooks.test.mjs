@@ -3,7 +3,8 @@
 // (with the DingTalk and Feishu signatures checked), the integration
 // webhooks signed with HMAC-SHA256, their outbox retried while the target
 // is down, the agents' mails (assigned to me, new in my team) and the
-// preferences that stop them; against the real chatdesk (KB_BIN), a real
+// preferences that stop them, the team mail of a ticket routed by its
+// category, deliveries of a daemon without a mail relay; against the real chatdesk (KB_BIN), a real
 // PostgreSQL, a local HTTP sink (a node http server on 127.0.0.1 in this
 // test) and the SMTP sink (scripts/mailsink.py). No sleeps: every wait is
 // for a condition, bounded in time.
@@ -172,12 +173,12 @@ function req(c, obj) {
 }
 
 let people = 0;
-async function raiseTicket(text = '打印机脱机，无法打印') {
+async function raiseTicket(text = '打印机脱机，无法打印', category) {
   const c = await wsOpen();
   const w = await req(c, { type: 'hello', name: `机器人用户${++people}` });
   assert.equal(w.type, 'welcome', JSON.stringify(w));
   assert.equal((await req(c, { type: 'message', text })).type, 'ack');
-  const t = await req(c, { type: 'escalate', impact: 2, urgency: 2 });
+  const t = await req(c, { type: 'escalate', impact: 2, urgency: 2, ...(category ? { category } : {}) });
   assert.equal(t.type, 'ticket', JSON.stringify(t));
   sockets.delete(c.ws);
   c.ws.close();
@@ -400,6 +401,25 @@ test('agents\' mails: new ticket in my team, assigned to me; the preference off 
   // and the ones of the first ticket were exactly one each
   assert.equal(await sqlOne(`SELECT string_agg(kind, ',' ORDER BY kind) FROM mail_outbox o JOIN tickets t ON t.id = o.ticket_id
     WHERE t.number = $1 AND o.kind IN ('team_ticket', 'ticket_assigned')`, a.number), 'team_ticket,ticket_assigned');
+});
+
+test('a ticket routed to a team by its category (the admin page\'s categories) mails the team at creation', { timeout: 120000 }, async () => {
+  const admin = await login(ADMIN);
+  const member = await login(MEMBER);
+  let r = await api('PUT', '/api/v1/me/preferences', { token: member, json: { mail_team: true } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await api('POST', '/api/v1/admin/categories', { token: admin, json: { name: '硬件/打印', team: 'second-line' } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const a = await raiseTicket('打印机一直缺纸报错', '硬件/打印/缺纸');
+  assert.equal(await sqlOne(`SELECT m.slug FROM tickets t JOIN teams m ON m.id = t.team_id WHERE t.number = $1`, a.number), 'second-line');
+  const mail = await until('the team mail of a routed ticket', async () =>
+    (await mails()).find((m) => m.rcpt.includes('member@example.cn') && m.subject.includes(a.number)));
+  assert.match(mail.subject, /新工单/);
+  assert.match(mail.body, /打印机一直缺纸报错/);
+  // a ticket of a category no entry covers has no team and mails nobody
+  const b = await raiseTicket('鼠标没反应', '外设');
+  assert.equal(await sqlOne(`SELECT count(*) FROM mail_outbox o JOIN tickets t ON t.id = o.ticket_id
+    WHERE t.number = $1 AND o.kind = 'team_ticket'`, b.number), '0');
 });
 
 test('the chatdesk commands add, list and delete robots and webhooks; bad input exits non-zero and adds nothing', { timeout: 60000 }, async () => {
