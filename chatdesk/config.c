@@ -145,6 +145,11 @@ void cd_config_usage(FILE *f)
             "                       attempts before a mail is marked failed (default 20)\n"
             "  --signin-code-ttl S  seconds a mailed sign-in code lives (default 600)\n"
             "  --signin-max-tries N wrong codes before it is locked (default 5)\n"
+            "several instances on one database (see README, Deployment):\n"
+            "  --cluster 0|1        1: send the events other people must see to the\n"
+            "                       other chatdesk instances on the same database and\n"
+            "                       receive theirs (LISTEN/NOTIFY on channel kbdesk;\n"
+            "                       key: cluster; default 0). Give every instance 1\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and blank\n"
@@ -153,7 +158,7 @@ void cd_config_usage(FILE *f)
             "auto_close_days, maintenance_interval, allowed_origins, login_max_failures,\n"
             "login_lockout, login_address_free, login_address_max_delay,\n"
             "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
-            "sla_interval,\n"
+            "sla_interval, cluster,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
             "max_open_files, metrics_access, metrics_token, knowledge_self_approval. An\n"
             "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
@@ -250,6 +255,8 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"signin_max_tries", &cfg->desk.signin_max_tries, 1, 100},
         /* knowledge (file only) */
         {"knowledge_self_approval", &cfg->desk.knowledge_self_approval, 0, 1},
+        /* several instances */
+        {"cluster", &cfg->cluster, 0, 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(key, t[i].key) == 0) {
@@ -432,6 +439,8 @@ static const char *const file_keys[] = {
     "public_url", "smtp_url", "smtp_from", "smtp_user", "smtp_password", "smtp_starttls",
     "mail_interval_ms", "mail_retry_min", "mail_retry_max", "mail_max_attempts",
     "signin_code_ttl", "signin_max_tries",
+    /* several instances */
+    "cluster",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)

@@ -29,6 +29,7 @@
  *   store_followup.h the follow-up after a ticket closes (回访)
  *   store_portal.h   private links, e-mail sign-in codes, my tickets
  *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
+ *   store_cluster.h  LISTEN / NOTIFY between chatdesk instances
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -56,5 +57,6 @@
 #include "store_portal.h"
 #include "store_mail.h"
 #include "store_admin.h"
+#include "store_cluster.h"
 
 #endif
