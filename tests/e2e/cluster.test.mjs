@@ -12,7 +12,7 @@
 // No sleeps: every wait is for a frame or an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, run, mustRun, startDaemon, stopDaemon, startPg, destroyPg, PG_SH } from './daemon.mjs';
@@ -286,4 +286,64 @@ test('an instance killed with SIGKILL mid-conversation: its requester resumes on
   await a.wait((f) => f.type === 'message' && f.seq === N + 3, 'the requester message on the agent side');
   await Promise.all([a.close(), u2.close()]);
   nodes.splice(2, 1);
+});
+
+test('report_db: the reports read from a streaming standby (pg_basebackup -R)', { timeout: 120000 }, async () => {
+  const PGBIN = '/usr/lib/postgresql/15/bin';
+  const asPg = (bin, args) => (process.getuid() === 0
+    ? mustRun('runuser', ['-u', 'postgres', '--', path.join(PGBIN, bin), ...args])
+    : mustRun(path.join(PGBIN, bin), args));
+  const sb = path.join(pg.tmp, 'sb');
+  await mkdir(sb, { mode: 0o700 });
+  if (process.getuid() === 0) await mustRun('chown', ['postgres:postgres', sb]);
+  const host = /host=(\S+)/.exec(pg.conninfo)[1];
+  await asPg('pg_basebackup', ['-h', host, '-p', '5432', '-U', 'postgres', '-D', path.join(sb, 'data'), '-R', '-X', 'stream']);
+  await asPg('pg_ctl', ['-D', path.join(sb, 'data'), '-l', path.join(sb, 'log'), '-w', '-o',
+    `-c listen_addresses='' -k ${sb} -p 5433`, 'start']);
+  const standby = `host=${sb} port=5433 user=postgres dbname=postgres`;
+  const psql = (conninfo, q) => mustRun(path.join(PGBIN, 'psql'), ['-X', '-At', '-d', conninfo, '-c', q]).then((s) => s.trim());
+  let d;
+  try {
+    assert.equal(await psql(standby, 'SELECT pg_is_in_recovery()'), 't');
+    // bounded: the standby has replayed what the primary wrote so far
+    const caughtUp = async () => {
+      const lsn = await psql(pg.conninfo, 'SELECT pg_current_wal_lsn()');
+      for (const deadline = Date.now() + WAIT; ;) {
+        if (await psql(standby, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`) === 't') return;
+        assert.ok(Date.now() < deadline, 'the standby did not catch up');
+      }
+    };
+    d = startDaemon(CHATDESK, ['--index', index, '--db', pg.conninfo, '--report-db', standby,
+      '--listen', '127.0.0.1:0', '--www', 'chatdesk/www', '--threads', '1', '--cluster', '1']);
+    const node = { base: await d.ready };
+    node.ws = node.base.replace('http:', 'ws:') + '/ws';
+    const login = await fetch(`${node.base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'agent3', password: AGENTS.agent3 }), signal: AbortSignal.timeout(WAIT) });
+    assert.equal(login.status, 201);
+    const { token } = await login.json();
+    const day = new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10); // Asia/Shanghai
+    const received = async () => {
+      const r = await fetch(`${node.base}/api/v1/reports/indicators?from=${day}&to=${day}`,
+        { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(WAIT) });
+      const body = await r.json();
+      assert.equal(r.status, 200, JSON.stringify(body));
+      return body.desk.received;
+    };
+    await caughtUp();
+    const r0 = await received();
+    // replay paused: a new ticket is on the primary but not in the report
+    await psql(standby, 'SELECT pg_wal_replay_pause()');
+    const u = await requester(node, '报表用户');
+    await u.request({ type: 'message', text: '报表测试：打印机卡纸' });
+    const t = await u.request({ type: 'escalate', impact: 3, urgency: 3 });
+    assert.equal(t.type, 'ticket');
+    assert.equal(await received(), r0);
+    await psql(standby, 'SELECT pg_wal_replay_resume()');
+    await caughtUp();
+    assert.equal(await received(), r0 + 1);
+    await u.close();
+  } finally {
+    await stopDaemon(d);
+    await asPg('pg_ctl', ['-D', path.join(sb, 'data'), '-m', 'fast', '-w', 'stop']);
+  }
 });
