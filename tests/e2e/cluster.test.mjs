@@ -8,7 +8,8 @@
 // warning is marked and pushed once with three instances checking every
 // second; PostgreSQL restarted under the instances, the listeners come back
 // and nothing is lost; one instance killed with SIGKILL mid-conversation,
-// its requester resumes on another with nothing lost or duplicated.
+// its requester resumes on another with nothing lost or duplicated; a
+// streaming standby (pg_basebackup -R) serves the reports (--report-db).
 // No sleeps: every wait is for a frame or an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
