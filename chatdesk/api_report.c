@@ -194,7 +194,7 @@ void api_reports_indicators(struct api_ctx *ctx)
     if (period_of(ctx, &p, &csv))
         return;
     struct store_indicators o;
-    int rc = store_report_indicators(desk_store(ctx->d), ctx->who->person_id, &p, &o);
+    int rc = store_report_indicators(desk_report_store(ctx->d), ctx->who->person_id, &p, &o);
     if (rc) {
         api_page_answer(ctx, rc, json_array(), 0, "next");
         return;
@@ -202,7 +202,7 @@ void api_reports_indicators(struct api_ctx *ctx)
     struct figure f[64];
     size_t n = figures(&o, f);
     json_t *pols = json_array();
-    rc = store_report_policies(desk_store(ctx->d), ctx->who->person_id, &p, policy_cb, pols);
+    rc = store_report_policies(desk_report_store(ctx->d), ctx->who->person_id, &p, policy_cb, pols);
     if (rc) {
         api_page_answer(ctx, rc, pols, 0, "next");
         return;
@@ -304,7 +304,7 @@ void api_reports_documents(struct api_ctx *ctx)
     if (csv)
         kb_buf_adds(&b, "id,self_solved,deflected,shown,opened,helpful,linked\r\n");
     struct docs x = {json_array(), csv ? &b : NULL};
-    int rc = store_report_docs(desk_store(ctx->d), ctx->who->person_id, &p, doc_cb, &x);
+    int rc = store_report_docs(desk_report_store(ctx->d), ctx->who->person_id, &p, doc_cb, &x);
     if (rc) {
         kb_buf_fin(&b);
         api_page_answer(ctx, rc, x.arr, 0, "next");
@@ -342,7 +342,7 @@ void api_reports_queries(struct api_ctx *ctx)
         return;
     const char *gaps = api_request_arg(ctx->req, "gaps");
     json_t *arr = json_array();
-    int rc = store_report_queries(desk_store(ctx->d), ctx->who->person_id, &p,
+    int rc = store_report_queries(desk_report_store(ctx->d), ctx->who->person_id, &p,
                                   gaps && strcmp(gaps, "1") == 0, query_cb, arr);
     if (rc) {
         api_page_answer(ctx, rc, arr, 0, "next");
@@ -412,7 +412,7 @@ void api_reports_items(struct api_ctx *ctx)
     if (csv)
         kb_buf_adds(&b, "kind,id,summary,status,service,resolution,priority,working_hours\r\n");
     struct items x = {json_array(), csv ? &b : NULL};
-    int rc = store_report_items(desk_store(ctx->d), ctx->who->person_id, &p, name, item_cb, &x);
+    int rc = store_report_items(desk_report_store(ctx->d), ctx->who->person_id, &p, name, item_cb, &x);
     if (rc) {
         kb_buf_fin(&b);
         if (rc == STORE_ENOTFOUND) {

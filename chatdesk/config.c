@@ -150,6 +150,14 @@ void cd_config_usage(FILE *f)
             "                       attempts before a mail is marked failed (default 20)\n"
             "  --signin-code-ttl S  seconds a mailed sign-in code lives (default 600)\n"
             "  --signin-max-tries N wrong codes before it is locked (default 5)\n"
+            "several instances on one database (see README, Deployment):\n"
+            "  --cluster 0|1        1: send the events other people must see to the\n"
+            "                       other chatdesk instances on the same database and\n"
+            "                       receive theirs (LISTEN/NOTIFY on channel kbdesk;\n"
+            "                       key: cluster; default 0). Give every instance 1\n"
+            "  --report-db CONNINFO the reports (/api/v1/reports/...) read from this\n"
+            "                       database, a streaming standby of db (key:\n"
+            "                       report_db; default: db itself)\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and blank\n"
@@ -158,7 +166,7 @@ void cd_config_usage(FILE *f)
             "auto_close_days, maintenance_interval, allowed_origins, login_max_failures,\n"
             "login_lockout, login_address_free, login_address_max_delay,\n"
             "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
-            "sla_interval,\n"
+            "sla_interval, cluster, report_db,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
             "max_open_files, metrics_access, metrics_token, knowledge_self_approval. An\n"
             "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
@@ -255,6 +263,8 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"signin_max_tries", &cfg->desk.signin_max_tries, 1, 100},
         /* knowledge (file only) */
         {"knowledge_self_approval", &cfg->desk.knowledge_self_approval, 0, 1},
+        /* several instances */
+        {"cluster", &cfg->cluster, 0, 1},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(key, t[i].key) == 0) {
@@ -286,6 +296,8 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
         return kb_config_int_key(key, v, lo, hi, slot, err, errlen);
     } else if (strcmp(key, "db") == 0) {
         set_str(&cfg->db, v);
+    } else if (strcmp(key, "report_db") == 0) {
+        set_str(&cfg->report_db, v); /* several instances: a standby for reports */
     } else if (strcmp(key, "migrations") == 0) {
         if (!kb_config_is_dir(v)) {
             kb_seterr(err, errlen, "migrations: \"%s\" is not a folder", v);
@@ -437,6 +449,8 @@ static const char *const file_keys[] = {
     "public_url", "smtp_url", "smtp_from", "smtp_user", "smtp_password", "smtp_starttls",
     "mail_interval_ms", "mail_retry_min", "mail_retry_max", "mail_max_attempts",
     "signin_code_ttl", "signin_max_tries",
+    /* several instances */
+    "cluster", "report_db",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
@@ -464,6 +478,7 @@ void cd_config_fin(struct cd_config *cfg)
     free(cfg->smtp_from);
     free(cfg->smtp_user);
     free(cfg->smtp_password);
+    free(cfg->report_db);
     kb_net_config_fin(&cfg->net);
     memset(cfg, 0, sizeof *cfg);
 }
@@ -517,5 +532,6 @@ int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size
     cfg->desk.smtp_from = cfg->smtp_from;
     cfg->desk.smtp_user = cfg->smtp_user;
     cfg->desk.smtp_password = cfg->smtp_password;
+    cfg->desk.report_db = cfg->report_db;
     return 0;
 }

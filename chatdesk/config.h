@@ -51,6 +51,9 @@ struct cd_config {
      * at these strings */
     char *public_url, *smtp_url, *smtp_from, *smtp_user, *smtp_password;
     int mail_interval_ms;        /* the sender's timer */
+    /* several instances on one database (README "Deployment") */
+    int cluster;                 /* 1: LISTEN / NOTIFY with the other instances */
+    char *report_db;             /* conninfo of a standby for report reads (NULL: db) */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

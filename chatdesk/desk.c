@@ -156,6 +156,7 @@ void desk_free(struct desk *d)
     if (!d)
         return;
     store_close(d->st);
+    store_close(d->report_st);
     kb_searcher_free(d->ks);
     kb_analyzer_free(d->an);
     free(d);
@@ -164,6 +165,21 @@ void desk_free(struct desk *d)
 struct store *desk_store(struct desk *d)
 {
     return d->st;
+}
+
+struct store *desk_report_store(struct desk *d)
+{
+    if (!d->cfg->report_db)
+        return d->st;
+    if (!d->report_st) {
+        char err[STORE_ERR_MAX];
+        if (store_open(d->cfg->report_db, &d->report_st, err, sizeof err)) {
+            kb_warn("reports: the report database cannot be reached (%s): reading the "
+                    "primary", err);
+            return d->st;
+        }
+    }
+    return d->report_st;
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */

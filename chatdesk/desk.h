@@ -45,6 +45,9 @@ struct desk_config {
     int mail_retry_min, mail_retry_max, mail_max_attempts; /* back-off, seconds */
     int signin_code_ttl;       /* seconds a mailed sign-in code lives (600) */
     int signin_max_tries;      /* wrong codes before it is locked (5) */
+    /* several instances (README "Deployment"): a standby the report reads
+     * go to (NULL: the primary); owned like the strings above */
+    const char *report_db;
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the
@@ -160,6 +163,13 @@ void desk_free(struct desk *d);
 
 /* The desk's store (for tests). */
 struct store *desk_store(struct desk *d);
+
+/* The store the reports read from: a connection to cfg->report_db (a
+ * streaming standby), opened at the first call and reconnected by the
+ * store like any other; without report_db, or while it cannot be opened
+ * (a warning is logged; the next call tries again), the desk's own store.
+ * Owned by the desk. */
+struct store *desk_report_store(struct desk *d);
 
 /* Can a reader open document id in the index (internal: an agent, who
  * sees internal documents too; else public ones only)? Returns 1, 0 (no

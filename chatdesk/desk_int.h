@@ -15,6 +15,7 @@ struct desk {
     kb_analyzer *an;    /* the terms of messages and ticket searches (store_terms_set) */
     const struct desk_config *cfg;
     double last_refresh;
+    struct store *report_st; /* cfg->report_db's, opened on first use (NULL: not yet) */
 };
 
 /* A request's context: the desk, the client, the message and the outbox. */

@@ -961,3 +961,14 @@ void hub_maintain(hub *h)
     job->msg.type = DM_MAINTAIN;
     hub_own_job(h, job, "maintenance");
 }
+
+/* ---- several instances (cluster.c) ----------------------------------------------- */
+
+void hub_resync(hub *h)
+{
+    for (struct hub_conn *c = h->conns; c; c = c->next)
+        if (c->t && c->client.role == DESK_REQUESTER && c->conv) {
+            request_catchup(c);
+            pump(h, c);
+        }
+}

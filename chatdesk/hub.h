@@ -142,4 +142,9 @@ size_t hub_count(const hub *h);
 int hub_login_wait(hub *h, const char *addr);
 void hub_login_result(hub *h, const char *addr, int result);
 
+/* Several instances (cluster.h): some frames of other instances may have
+ * been missed, so every requester connection following a conversation
+ * catches up from the database (a DM_CATCHUP ahead of its queue). */
+void hub_resync(hub *h);
+
 #endif

@@ -30,6 +30,7 @@ struct cd_pool {
     void (*notify)(void *);
     void *ud;
     const struct desk_config *desk_cfg; /* the API's session ttl */
+    cd_cluster *cluster;              /* NULL: a single instance */
 };
 
 struct desk_job *pool_job_new(void)
@@ -47,6 +48,19 @@ void pool_job_free(struct desk_job *job)
     desk_outbox_fin(&job->out);
     api_call_free(job->api);
     free(job);
+}
+
+/* Several instances: the job's frames for others go to the other
+ * instances too (its commit is done). A failure costs only their live
+ * push: requesters catch up from the database. */
+static void publish(cd_cluster *c, struct desk *d, const struct desk_job *job)
+{
+    int rc = cluster_publish(c, desk_store(d), &job->out);
+    if (rc < 0)
+        kb_warn("cluster: frames of %s not sent to the other instances: %s",
+                job->api ? "an API request" : job->search ? "suggestions"
+                                                          : proto_type_name(job->msg.type),
+                store_errmsg(desk_store(d)));
 }
 
 static void *worker_main(void *arg)
@@ -75,6 +89,8 @@ static void *worker_main(void *arg)
             kb_warn("%s: the database is unavailable: %s",
                     job->search ? "suggestions" : proto_type_name(job->msg.type),
                     store_errmsg(desk_store(w->desk)));
+        if (p->cluster)
+            publish(p->cluster, w->desk, job);
 
         kb_workq_done(p->q, job);
         p->notify(p->ud);
@@ -82,11 +98,12 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_pool **out,
-             char *err, size_t errlen)
+int pool_new(const struct cd_config *cfg, cd_cluster *cluster, void (*notify)(void *), void *ud,
+             cd_pool **out, char *err, size_t errlen)
 {
     *out = NULL;
     cd_pool *p = kb_xcalloc(1, sizeof *p);
+    p->cluster = cluster;
     p->q = kb_workq_new(NSTAGES, POOL_MAX_QUEUE);
     p->notify = notify;
     p->ud = ud;

@@ -24,6 +24,7 @@
 #define CD_POOL_H
 
 #include "api.h"
+#include "cluster.h"
 #include "config.h"
 #include "desk.h"
 
@@ -58,9 +59,11 @@ typedef struct cd_pool cd_pool;
 /* Opens one desk (store on cfg->db, searcher on cfg->index) per worker
  * (see above for how many) and starts the worker threads. notify(ud) is
  * called from a worker after each job is done. cfg must outlive the pool. Returns 0 and *out (free with pool_free), or -1 with a message in
- * err (nothing left running). */
-int pool_new(const struct cd_config *cfg, void (*notify)(void *), void *ud, cd_pool **out,
-             char *err, size_t errlen);
+ * err (nothing left running). cluster (may be NULL; must outlive the
+ * pool): after each job, before notify, its frames for others are
+ * published to the other instances (cluster_publish). */
+int pool_new(const struct cd_config *cfg, cd_cluster *cluster, void (*notify)(void *), void *ud,
+             cd_pool **out, char *err, size_t errlen);
 
 /* Queues job on its stage's queue (the pool owns it until pool_take_done
  * hands it back). Returns 0, or -1 when that queue is full or the pool is

@@ -78,6 +78,7 @@ struct cd_server {
     struct lws_vhost *vh;
     cd_pool *pool;
     hub *hub;
+    cd_cluster *cluster; /* several instances (cfg->cluster); else NULL */
     char *www_root;
     /* the origins of the pages as served, "http://127.0.0.1:8081,..." (NULL
      * when listening on every address: then the request's Host decides) */
@@ -281,6 +282,14 @@ static void collect(cd_server *s)
         } else
             hub_done(s->hub, job);
         job = next;
+    }
+    if (s->cluster) {
+        /* other instances' frames, delivered like our own */
+        int resync = 0;
+        struct desk_frame *f = cluster_take(s->cluster, &resync);
+        if (resync)
+            hub_resync(s->hub);
+        hub_deliver(s->hub, f);
     }
 }
 
@@ -615,7 +624,15 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
 
     /* the workers first: a missing index or database fails before anything
      * listens */
-    if (pool_new(cfg, wake, s, &s->pool, err, errlen)) {
+    if (cfg->cluster) {
+        if (cluster_new(cfg->db, wake, s, &s->cluster, err, errlen)) {
+            cd_server_free(s);
+            return -1;
+        }
+        kb_info("cluster: instance %s listening for the other instances' events",
+                cluster_id(s->cluster));
+    }
+    if (pool_new(cfg, s->cluster, wake, s, &s->pool, err, errlen)) {
         cd_server_free(s);
         return -1;
     }
@@ -700,6 +717,8 @@ void cd_server_free(cd_server *s)
             left = next;
         }
     }
+    cluster_free(s->cluster); /* its thread stops before the context goes */
+    s->cluster = NULL;
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
         kb_lws_stop(&s->net);

@@ -30,6 +30,7 @@
  *   store_portal.h   private links, e-mail sign-in codes, my tickets
  *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
  *   store_hook.h     notification preferences, robots, webhooks, their outbox
+ *   store_cluster.h  LISTEN / NOTIFY between chatdesk instances
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -58,5 +59,6 @@
 #include "store_mail.h"
 #include "store_admin.h"
 #include "store_hook.h"
+#include "store_cluster.h"
 
 #endif

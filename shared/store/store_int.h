@@ -48,6 +48,7 @@ struct store {
     int nprep;
     store_terms_fn terms;  /* the analyzer's terms (store_terms_set); NULL: none */
     void *terms_ctx;
+    int listen_pid; /* the backend LISTENing (store_cluster.c); 0: none */
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */
