@@ -179,4 +179,7 @@ void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* escalation rules and quiet hours (api_sla.c): GET /api/v1/escalation-rules */
+void api_escalation_rules(struct api_ctx *ctx);
+
 #endif

@@ -36,6 +36,8 @@ void cd_config_usage(FILE *f)
             "       chatdesk team-add SLUG NAME [ENGLISH_NAME] [--db CONNINFO | --config FILE]\n"
             "       chatdesk team-member USERNAME [-]TEAM [--db CONNINFO | --config FILE]\n"
             "       chatdesk role USERNAME [-]ROLE [--db CONNINFO | --config FILE]\n"
+            "       chatdesk escalation-load FILE [--db CONNINFO | --config FILE]\n"
+            "       chatdesk agent-email USERNAME ADDRESS|- [--db CONNINFO | --config FILE]\n"
             "\n"
             "The kbdesk chat service desk: the chat page and the agent page (static\n"
             "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"

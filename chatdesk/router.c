@@ -90,6 +90,8 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
      "tickets.transfer", 0},
     {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
+    /* escalation rules and quiet hours (api_sla.c, 014_escal) */
+    {API_M_GET, "/api/v1/escalation-rules", api_escalation_rules, 1, "escalation.rules", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

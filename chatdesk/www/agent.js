@@ -482,8 +482,21 @@
       t.sla = { ...(t.sla || {}), state: breach || was === 'breached' ? 'breached' : 'warning' };
       renderQueue();
     }
-    announce(`工单 ${f.ticket} ${SLA_TARGET[f.target] || ''}${breach ? '已超时' : '即将超时'}`);
+    const text = `工单 ${f.ticket} ${SLA_TARGET[f.target] || ''}${breach ? '已超时' : '即将超时'}`;
+    announce(text);
+    slaBrowserNotice(f.ticket, text);
   }
+
+  /* The browser's notification for an SLA frame sent to this agent (the
+   * server sends it to the assignee, the team and its leads only), when
+   * the agent allowed notifications; the permission is asked at the first
+   * click on the page (browsers want a user gesture). */
+  function slaBrowserNotice(ticket, text) {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    try { new Notification('kbdesk SLA', { body: text, tag: `sla-${ticket}` }); } catch (e) { /* not allowed here */ }
+  }
+  if (typeof Notification !== 'undefined' && Notification.permission === 'default')
+    document.addEventListener('click', () => { Notification.requestPermission().catch(() => {}); }, { once: true });
 
   const canTake = (t) => t.status === 'new' || (t.status === 'reopened' && !t.agent);
   const isMine = (t) => !!t.agent && t.agent === me.name;

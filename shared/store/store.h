@@ -29,6 +29,7 @@
  *   store_followup.h the follow-up after a ticket closes (回访)
  *   store_portal.h   private links, e-mail sign-in codes, my tickets
  *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
+ *   store_escalation.h who hears of SLA marks, escalation rules, quiet hours
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -47,6 +48,7 @@
 #include "store_knowledge.h"
 #include "store_sla.h"
 #include "store_workspace.h"
+#include "store_escalation.h"
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"

@@ -358,4 +358,23 @@ int st_kuse_linked(struct store *s, const char *doc_id, int64_t person, int64_t 
  * by person. Returns 0 or STORE_E*. */
 int st_kuse_self_solved(struct store *s, int64_t conv, int64_t person);
 
+/* ---- escalation (store_escalation.c, store_workspace.c), inside the
+ * caller's transaction ---------------------------------------------------- */
+
+/* After the timer marked the kind x target threshold of ticket (held by
+ * agent, 0: nobody; deadline due) at now (0: the server's clock): applies
+ * the escalation rules (a functional move through st_ticket_escalate_team),
+ * records who is told (sla_notifications) and queues their mails, held
+ * until the calendar's quiet hours end. Returns 0 or STORE_EDB. */
+int st_sla_marked(struct store *s, int64_t ticket, int64_t agent, const char *kind,
+                  const char *target, int64_t due, time_t now);
+
+/* Moves ticket number (locked here) to team_id by the system, as a
+ * transfer to a team does (agent cleared, the status the table gives a
+ * "transferred" event, that event with reason), when the ticket is in
+ * another team and its status allows a transfer (*moved = 1), else
+ * nothing (*moved = 0). Returns 0 or STORE_E*. */
+int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id,
+                            const char *reason, int *moved);
+
 #endif
