@@ -90,7 +90,34 @@ const struct router_route router_routes[] = {
     {API_M_POST, "/api/v1/tickets/{number}/transfer", api_tickets_transfer, 1,
      "tickets.transfer", 0},
     {API_M_POST, "/api/v1/tickets/{number}/merge", api_tickets_merge, 1, "tickets.merge", 0},
-    /* escalation rules and quiet hours (api_sla.c, 014_escal) */
+    /* reports: the rows behind a figure (api_report.c) */
+    {API_M_GET, "/api/v1/reports/indicators/{name}/items", api_reports_items, 1,
+     "reports.items", 0},
+    /* waiting for the requester (api_tickets.c) */
+    {API_M_POST, "/api/v1/tickets/{number}/pending", api_tickets_pending, 1, "tickets.pending",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/resume", api_tickets_resume, 1, "tickets.resume", 0},
+    /* the administration page (api_admin.c) */
+    {API_M_GET, "/api/v1/admin/people", api_admin_people, 1, "admin.people", 0},
+    {API_M_PATCH, "/api/v1/admin/people/{id}", api_admin_person_patch, 1, "admin.person_patch",
+     0},
+    {API_M_POST, "/api/v1/admin/teams", api_admin_team_create, 1, "admin.team_create", 0},
+    {API_M_PATCH, "/api/v1/admin/teams/{slug}", api_admin_team_patch, 1, "admin.team_patch", 0},
+    {API_M_PUT, "/api/v1/admin/teams/{slug}/members/{id}", api_admin_member_put, 1,
+     "admin.member_put", 0},
+    {API_M_DELETE, "/api/v1/admin/teams/{slug}/members/{id}", api_admin_member_delete, 1,
+     "admin.member_delete", 0},
+    {API_M_GET, "/api/v1/admin/categories", api_admin_categories, 1, "admin.categories", 0},
+    {API_M_POST, "/api/v1/admin/categories", api_admin_category_create, 1,
+     "admin.category_create", 0},
+    {API_M_PATCH, "/api/v1/admin/categories/{id}", api_admin_category_patch, 1,
+     "admin.category_patch", 0},
+    {API_M_DELETE, "/api/v1/admin/categories/{id}", api_admin_category_delete, 1,
+     "admin.category_delete", 0},
+    {API_M_GET, "/api/v1/admin/settings", api_admin_settings, 1, "admin.settings", 0},
+    {API_M_PATCH, "/api/v1/admin/settings", api_admin_settings_patch, 1, "admin.settings_patch",
+     0},
+    /* escalation rules and quiet hours (api_sla.c, 018_escal) */
     {API_M_GET, "/api/v1/escalation-rules", api_escalation_rules, 1, "escalation.rules", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };

@@ -57,5 +57,6 @@
 #include "store_followup.h"
 #include "store_portal.h"
 #include "store_mail.h"
+#include "store_admin.h"
 
 #endif

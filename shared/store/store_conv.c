@@ -205,6 +205,14 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
         rc = st_ticket_replied(s, ticket, tstatus, sender, got);
         if (rc)
             return rc;
+    } else if (ticket != 0) {
+        /* the requester's answer ends a wait for it (014_pause.sql) */
+        int resumed = 0;
+        rc = st_ticket_requester_wrote(s, ticket, tstatus, sender, got, &resumed);
+        if (rc)
+            return rc;
+        if (info)
+            info->resumed = resumed;
     }
     *seq = got;
     return 0;

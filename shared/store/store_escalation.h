@@ -1,5 +1,5 @@
 /* store_escalation: what a service-level warning or breach does beyond its
- * mark (migration 014_escal.sql): who is told (the assignee, the members
+ * mark (migration 018_escal.sql): who is told (the assignee, the members
  * and leads of the ticket's team, the leads of the service's owner team by
  * rule), the notification mails (written in the transaction of the mark,
  * held until a calendar's quiet hours end), escalation rules (functional:

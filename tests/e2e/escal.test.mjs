@@ -4,7 +4,7 @@
 // calendar, `chatdesk escalation-load` of rules (a functional move to the
 // next team on a response breach, a hierarchical note to the leads), agents
 // in teams with addresses (`chatdesk agent-email`), a real SMTP sink
-// (tests/e2e/smtpsink.py, aiosmtpd on 127.0.0.1) and chatdesk with
+// (scripts/mailsink.py, aiosmtpd on 127.0.0.1) and chatdesk with
 // --sla-interval 1. An unanswered ticket held by a first-line agent: the
 // assignee's socket gets the warning and then the breach, their mail
 // reaches the sink, the breach moves the ticket to second-line (a
@@ -90,7 +90,7 @@ function freePort() {
 }
 
 function startSink(port) {
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests/e2e/smtpsink.py'), String(port), mailDir],
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), mailDir],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   const s = { child, log: '' };
   s.exit = new Promise((resolve) => child.on('exit', resolve));

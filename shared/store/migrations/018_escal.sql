@@ -1,4 +1,4 @@
--- 014_escal: who hears of a service-level warning or breach, escalation
+-- 018_escal: who hears of a service-level warning or breach, escalation
 -- rules and quiet hours.
 --
 -- * sla_notifications: one row per person told of one mark (ticket x
@@ -18,7 +18,9 @@
 -- * calendar_quiet: a calendar's quiet hours, local minutes of the day
 --   [from_min, to_min) (to_min < from_min: over midnight); notification
 --   mails that fall inside wait (next_attempt_at) until the quiet hours end.
--- * mail_outbox.kind gains sla_warning, sla_breach and sla_escalated.
+-- * mail_outbox.kind gains sla_warning, sla_breach and sla_escalated (the
+--   list keeps every earlier kind, 017_hooks' ticket_assigned and team_ticket
+--   included).
 
 CREATE TABLE sla_notifications (
     ticket_id bigint NOT NULL REFERENCES tickets (id),
@@ -61,4 +63,5 @@ CREATE TABLE calendar_quiet (
 ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
 ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check
     CHECK (kind IN ('signin_code', 'ticket_created', 'agent_replied', 'ticket_resolved',
+                    'ticket_assigned', 'team_ticket',
                     'sla_warning', 'sla_breach', 'sla_escalated'));
