@@ -207,4 +207,10 @@ void api_admin_category_delete(struct api_ctx *ctx); /* DELETE /api/v1/admin/cat
 void api_admin_settings(struct api_ctx *ctx);        /* GET /api/v1/admin/settings */
 void api_admin_settings_patch(struct api_ctx *ctx);  /* PATCH /api/v1/admin/settings */
 
+/* major incidents (api_major.c, 019_major.sql) */
+void api_tickets_major(struct api_ctx *ctx);       /* POST .../tickets/{number}/major */
+void api_tickets_major_clear(struct api_ctx *ctx); /* DELETE .../tickets/{number}/major */
+void api_tickets_major_get(struct api_ctx *ctx);   /* GET .../tickets/{number}/major */
+void api_tickets_major_link(struct api_ctx *ctx);  /* POST .../{number}/major/links */
+
 #endif

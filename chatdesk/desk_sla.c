@@ -59,4 +59,6 @@ void desk_do_sla(struct req *r)
     int rc = store_sla_tick(r->d->st, 0, 200, sla_frame, r, NULL);
     if (rc == STORE_EDB)
         r->out->db_error = 1;
+    /* major incidents by the priority rule (desk_major.c) */
+    desk_do_major_sweep(r);
 }

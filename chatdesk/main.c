@@ -605,6 +605,9 @@ static int escalation_load_cmd(int argc, char **argv)
         } else {
             printf("%s: %d rules, %d quiet hours, %d teams in order\n", file, res.rules,
                    res.quiet_hours, res.team_order);
+            if (res.major_priority)
+                printf("%s: priority %d and more urgent: major incidents\n", file,
+                       res.major_priority);
         }
     }
     free(json);

@@ -30,6 +30,7 @@
  *   store_portal.h   private links, e-mail sign-in codes, my tickets
  *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
  *   store_escalation.h who hears of SLA marks, escalation rules, quiet hours
+ *   store_major.h    major incidents, their linked tickets, requesters' banners
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -49,6 +50,7 @@
 #include "store_sla.h"
 #include "store_workspace.h"
 #include "store_escalation.h"
+#include "store_major.h"
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"

@@ -92,6 +92,15 @@ int st_sla_marked(struct store *s, int64_t ticket, int64_t agent, const char *ki
             quiet_until = store_quiet_end(at, cal.utc_offset, g_int(r, 0, 6), g_int(r, 0, 7));
     }
     PQclear(r);
+    /* a major incident (its own or the one it is linked to) is told at once,
+     * whatever the quiet hours (019_major.sql) */
+    if (quiet_until) {
+        int touched = st_major_touches(s, ticket, &rc);
+        if (touched < 0)
+            return rc;
+        if (touched)
+            quiet_until = 0;
+    }
 
     /* the rules, in order: the first functional one moves, every
      * hierarchical one adds whom it names */
@@ -500,6 +509,15 @@ int store_escalation_load(struct store *s, const char *json, size_t len,
         rc = load_rules(s, rules, &res);
     if (rc == 0)
         rc = load_quiet(s, quiet, &res);
+    /* major incidents by priority (019_major.sql): absent or 0 is off */
+    json_t *mp = json_object_get(root, "major_priority");
+    if (rc == 0 && mp && !json_is_integer(mp))
+        rc = st_seterr(s, STORE_EINVALID, "major_priority is 1..4 (0 or absent: off)");
+    if (rc == 0) {
+        json_int_t v = mp ? json_integer_value(mp) : 0;
+        rc = st_major_rule_set(s, v < 0 || v > 4 ? -1 : (int)v);
+        res.major_priority = (int)(v < 0 || v > 4 ? 0 : v);
+    }
     json_decref(root);
     rc = st_finish(s, rc);
     if (rc == 0 && out)

@@ -42,6 +42,7 @@ int64_t store_quiet_end(int64_t t, int32_t utc_offset, int from_min, int to_min)
 /* What store_escalation_load did. */
 struct store_esc_loaded {
     int rules, quiet_hours, team_order;
+    int major_priority; /* the major incident rule (store_major.h), 0: off */
 };
 
 /* Loads an escalation file, replacing every rule and every calendar's
@@ -52,7 +53,10 @@ struct store_esc_loaded {
  *              (optional), "action":"functional", "to_team":"slug"
  *              (optional: the next team)} |
  *             {..., "action":"hierarchical", "notify":"lead"|"owner"}],
- *    "quiet_hours":[{"calendar":"cn-5x8", "from":"20:00", "to":"08:00"}]}
+ *    "quiet_hours":[{"calendar":"cn-5x8", "from":"20:00", "to":"08:00"}],
+ *    "major_priority":1 (optional: an open ticket at this priority or a
+ *    more urgent one becomes a major incident, store_major.h; 0 or absent:
+ *    off)}
  * team_order sets each listed team's next team (the last gets none).
  * Returns 0, STORE_EINVALID with the message naming the entry
  * ("rules[1]: unknown team x") and nothing written, or STORE_EDB. *out
