@@ -8,7 +8,7 @@
  *     {"type":"major_banner","ticket":"INC-000002",
  *      "major":{"ticket":"INC-000001","message":"...","since":1791428400}
  *      (null once cleared)}
- *   to every agent: {"type":"queue_update","event":"major_declared"|
+ *   to every agent: {"type":"major_update","event":"major_declared"|
  *     "major_cleared"|"major_linked","ticket":"INC-000001"} (the number
  *     only: a page reloads the ticket).
  * Frames are owned by the outbox once added. */
@@ -48,7 +48,7 @@ int desk_major_changed(struct desk *d, struct desk_outbox *out, const char *majo
     char ev[32];
     snprintf(ev, sizeof ev, "major_%s", event);
     desk_outbox_add(out, DESK_TO_AGENTS, 0,
-                    json_pack("{s:s, s:s, s:s}", "type", "queue_update", "event", ev, "ticket",
+                    json_pack("{s:s, s:s, s:s}", "type", "major_update", "event", ev, "ticket",
                               major));
     return store_major_affected(desk_store(d), major, banner, out);
 }

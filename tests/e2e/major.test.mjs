@@ -314,7 +314,7 @@ test('declare, link, banner, clear; refused from the side of those who must not'
   assert.deepEqual([ban.ticket, ban.major.ticket, ban.major.message], [a.t.number, a.t.number, '网络中断，工程师正在处理']);
   // the plain agent and the outsider hear of it in the queue only
   for (const ws of [plainWs, outsiderWs])
-    await ws.wait((f) => f.type === 'queue_update' && f.event === 'major_declared' && f.ticket === a.t.number, 'queue_update');
+    await ws.wait((f) => f.type === 'major_update' && f.event === 'major_declared' && f.ticket === a.t.number, 'queue_update');
   assert.ok(!plainWs.frames.some((f) => f.type === 'major_incident'));
   assert.ok(!outsiderWs.frames.some((f) => f.type === 'major_incident'));
   // mails at once (quiet hours cover now) to the lead and the owner team only
