@@ -196,9 +196,10 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
         return rc;
     int got = g_int(r, 0, 0);
     PQclear(r);
-    /* the message's terms for ticket search, in this transaction */
-    rc = st_conv_terms_add(s, conv, body);
-    if (rc)
+    /* the message's terms for ticket search, in this transaction; a chat
+     * without a ticket is not searched, and most end in self-service: its
+     * messages get their terms at escalation (st_conv_terms_backfill) */
+    if (ticket != 0 && (rc = st_conv_terms_add(s, conv, body)) != 0)
         return rc;
 
     if (staff) {

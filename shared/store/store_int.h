@@ -377,6 +377,11 @@ int st_role_has(struct store *s, int64_t person_id, const char *role, int *has);
  * without a terms hook). Returns 0 or STORE_E*. */
 int st_conv_terms_add(struct store *s, int64_t conv, const char *body);
 
+/* Stores the analyzer's terms of every message conversation conv holds so
+ * far (at escalation: messages are indexed for ticket search only once
+ * their conversation has a ticket). Returns 0 or STORE_E*. */
+int st_conv_terms_backfill(struct store *s, int64_t conv);
+
 /* Sets ticket's summary_terms to the analyzer's terms of summary. */
 int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary);
 /* ---- knowledge (store_knowledge.c), inside the caller's transaction ---- */

@@ -491,6 +491,8 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
     }
     if (rc == 0)
         rc = st_ticket_summary_terms(s, ticket, summary);
+    if (rc == 0)
+        rc = st_conv_terms_backfill(s, conv);
     char team[40] = ""; /* a slug: 1..32 bytes */
     if (rc == 0 && category) { /* routed by its category: the event names the team */
         struct params p = {0};

@@ -97,6 +97,21 @@ int st_conv_terms_add(struct store *s, int64_t conv, const char *body)
     return rc;
 }
 
+int st_conv_terms_backfill(struct store *s, int64_t conv)
+{
+    if (!s->terms)
+        return 0;
+    struct params p = {0};
+    p_i64(&p, conv);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc,
+                         "SELECT body FROM messages WHERE conversation_id = $1 ORDER BY seq", &p);
+    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++)
+        rc = st_conv_terms_add(s, conv, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return rc;
+}
+
 int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary)
 {
     struct kb_buf b;

@@ -18,8 +18,9 @@
  * Text search uses the project's analyzer (shared/kb_analyzer), which the
  * store does not link to a lexicon itself: the program registers a hook
  * (store_terms_set) that turns a text into terms, and the store keeps the
- * terms of every message (appended in the transaction that stores it) and
- * of each ticket's summary in text[] columns with GIN indexes. */
+ * terms of every message of a ticket's conversation (those before the
+ * escalation in its transaction, later ones in the transaction that stores
+ * each) and of each ticket's summary in text[] columns with GIN indexes. */
 #ifndef STORE_WORKSPACE_H
 #define STORE_WORKSPACE_H
 

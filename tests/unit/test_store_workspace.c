@@ -295,6 +295,39 @@ static void search_finds_a_closed_ticket(void **state)
     assert_non_null(strstr(store_errmsg(g.s), "status"));
 }
 
+/* A chat without a ticket writes no search terms; its escalation stores the
+ * terms of the messages so far, and a later message adds its own. */
+static void terms_are_written_from_the_escalation_on(void **state)
+{
+    (void)state;
+    int64_t req = mk_requester(), conv = 0;
+    int seq, dup;
+    char cid[32];
+    OK(store_conversation_create(g.s, req, &conv));
+    OK(store_message_add(g.s, conv, req, NULL, "共享盘映射失败 错误 0x80070035", &seq, &dup));
+    snprintf(cid, sizeof cid, "%lld", (long long)conv);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversation_terms WHERE conversation_id = $1",
+                          cid),
+                     0);
+    struct store_ticket t;
+    OK(store_escalate(g.s, conv, req, "共享盘", "网络/VPN", 2, 2, NULL, 0, &t));
+    long long before = q_ll("SELECT cardinality(terms) FROM conversation_terms"
+                            " WHERE conversation_id = $1",
+                            cid);
+    assert_true(before > 2);
+    OK(store_message_add(g.s, conv, req, NULL, "打印机也脱机了", &seq, &dup));
+    assert_true(q_ll("SELECT cardinality(terms) FROM conversation_terms"
+                     " WHERE conversation_id = $1",
+                     cid) > before);
+    /* a word of the message before the escalation finds the ticket */
+    struct store_ticket_filter f = {.q = "共享盘映射"};
+    struct got x;
+    char next[STORE_CURSOR_MAX];
+    OK(list(mk_agent(), &f, &x, next));
+    assert_true(has(&x, t.number));
+    store_ticket_fin(&t);
+}
+
 static void list_pages_by_cursor(void **state)
 {
     (void)state;
@@ -629,6 +662,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(teams_and_roles),
         cmocka_unit_test(search_finds_a_closed_ticket),
+        cmocka_unit_test(terms_are_written_from_the_escalation_on),
         cmocka_unit_test(list_pages_by_cursor),
         cmocka_unit_test(edit_writes_one_event_per_field),
         cmocka_unit_test(notes_never_reach_the_requester),
