@@ -190,6 +190,8 @@ void api_tickets_resume(struct api_ctx *ctx);   /* POST .../{number}/resume */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* escalation rules and quiet hours (api_sla.c): GET /api/v1/escalation-rules */
+void api_escalation_rules(struct api_ctx *ctx);
 /* the administration page (api_admin.c): administrators only, 403 for
  * anyone else; every change audited */
 void api_admin_people(struct api_ctx *ctx);          /* GET /api/v1/admin/people */
@@ -213,5 +215,11 @@ void api_robots_delete(struct api_ctx *ctx);   /* DELETE /api/v1/robots/{id} */
 void api_webhooks_list(struct api_ctx *ctx);   /* GET /api/v1/webhooks (admins) */
 void api_webhooks_create(struct api_ctx *ctx); /* POST /api/v1/webhooks */
 void api_webhooks_delete(struct api_ctx *ctx); /* DELETE /api/v1/webhooks/{id} */
+
+/* major incidents (api_major.c, 019_major.sql) */
+void api_tickets_major(struct api_ctx *ctx);       /* POST .../tickets/{number}/major */
+void api_tickets_major_clear(struct api_ctx *ctx); /* DELETE .../tickets/{number}/major */
+void api_tickets_major_get(struct api_ctx *ctx);   /* GET .../tickets/{number}/major */
+void api_tickets_major_link(struct api_ctx *ctx);  /* POST .../{number}/major/links */
 
 #endif

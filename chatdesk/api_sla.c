@@ -178,3 +178,37 @@ void api_sla_patch(struct api_ctx *ctx)
     }
     store_ticket_fin(&t);
 }
+
+/* ---- escalation rules and quiet hours (018_escal) ------------------------------ */
+
+static int rule_json(void *arg, const struct store_esc_rule_row *r)
+{
+    json_t *o = json_pack("{s:i, s:o, s:o, s:s, s:o, s:s, s:o, s:o}", "position", r->position,
+                          "service", str_or_null(r->service), "priority",
+                          r->priority ? json_integer(r->priority) : json_null(), "on",
+                          r->on_kind, "target", str_or_null(r->target), "action", r->action,
+                          "to_team", str_or_null(r->to_team), "notify", str_or_null(r->notify));
+    json_array_append_new(json_object_get(arg, "rules"), o);
+    return 0;
+}
+
+static int quiet_json(void *arg, const struct store_quiet_row *q)
+{
+    json_array_append_new(json_object_get(arg, "quiet_hours"),
+                          json_pack("{s:s, s:s, s:s}", "calendar", q->calendar, "from", q->from,
+                                    "to", q->to));
+    return 0;
+}
+
+void api_escalation_rules(struct api_ctx *ctx)
+{
+    json_t *o = json_pack("{s:[], s:[]}", "rules", "quiet_hours");
+    int rc = store_escalation_list(desk_store(ctx->d), ctx->who->person_id, rule_json,
+                                   quiet_json, o);
+    if (rc == 0)
+        api_response_json(ctx->resp, 200, o);
+    else {
+        json_decref(o);
+        api_store_failed(ctx, rc);
+    }
+}

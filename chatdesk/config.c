@@ -41,6 +41,8 @@ void cd_config_usage(FILE *f)
             "       chatdesk webhook-add URL SECRET [EVENT,...|*] [--db CONNINFO | --config FILE]\n"
             "       chatdesk robots | webhooks [--db CONNINFO | --config FILE]\n"
             "       chatdesk robot-del ID | webhook-del ID [--db CONNINFO | --config FILE]\n"
+            "       chatdesk escalation-load FILE [--db CONNINFO | --config FILE]\n"
+            "       chatdesk agent-email USERNAME ADDRESS|- [--db CONNINFO | --config FILE]\n"
             "\n"
             "The kbdesk chat service desk: the chat page and the agent page (static\n"
             "files) and a WebSocket endpoint /ws (JSON text frames, chatdesk/PROTOCOL.md)\n"

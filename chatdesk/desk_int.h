@@ -98,6 +98,15 @@ void desk_do_catchup(struct req *r);
 /* desk_sla.c: the SLA timer's step (DM_SLA) */
 void desk_do_sla(struct req *r);
 
+/* major incidents (desk_major.c): a frame to the person told (arg: the
+ * outbox; store_major_told_cb), the banners and queue_update after a change
+ * of incident major (event "declared", "cleared", "linked"; returns 0 or
+ * STORE_E*), the priority rule's step (in the SLA job) */
+int desk_major_told(void *arg, const struct store_major_told *t);
+int desk_major_changed(struct desk *d, struct desk_outbox *out, const char *major,
+                       const char *event);
+void desk_do_major_sweep(struct req *r);
+
 /* desk_portal.c: private links, e-mail sign-in, my tickets, mail jobs */
 int desk_portal_issue_link(struct req *r, int64_t person);
 void desk_portal_hello_link(struct req *r);

@@ -648,6 +648,82 @@ static int hook_cmd(const char *cmd, int argc, char **argv)
 
 /* ---- the daemon ---------------------------------------------------------------------- */
 
+/* ---- escalation (018_escal) ---------------------------------------------------------- */
+
+/* chatdesk escalation-load FILE: escalation rules, team order and quiet
+ * hours (store_escalation_load's form), replacing the loaded ones. Exit
+ * status: 0, 2 a bad file (nothing loaded), 1 database. */
+static int escalation_load_cmd(int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *file = NULL;
+    struct store *st = NULL;
+    int rc = admin_options("escalation-load", argc, argv, 1, &cfg, &file);
+    char *json = NULL;
+    size_t len = 0;
+    char err[KB_ERR_MAX];
+    if (rc == UA_OK && kb_read_file(file, &json, &len, err, sizeof err)) {
+        fprintf(stderr, "chatdesk escalation-load: %s\n", err);
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK)
+        rc = admin_store("escalation-load", &cfg, &st);
+    if (rc == UA_OK) {
+        struct store_esc_loaded res;
+        int src = store_escalation_load(st, json, len, &res);
+        if (src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk escalation-load: %s: %s (nothing loaded)\n", file,
+                    store_errmsg(st));
+            rc = UA_USAGE;
+        } else if (src) {
+            fprintf(stderr, "chatdesk escalation-load: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("%s: %d rules, %d quiet hours, %d teams in order\n", file, res.rules,
+                   res.quiet_hours, res.team_order);
+            if (res.major_priority)
+                printf("%s: priority %d and more urgent: major incidents\n", file,
+                       res.major_priority);
+        }
+    }
+    free(json);
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
+/* chatdesk agent-email USERNAME ADDRESS|-: the address notification mails
+ * go to ("-": none). Exit status: 0, 2 usage, 3 refused, 1 database. */
+static int agent_email_cmd(int argc, char **argv)
+{
+    struct cd_config cfg;
+    const char *first = NULL;
+    struct store *st = NULL;
+    int rc = admin_options("agent-email", argc, argv, -2, &cfg, &first);
+    if (rc == UA_OK && admin_nargs != 2) {
+        fprintf(stderr, "usage: chatdesk agent-email USERNAME ADDRESS|-\n");
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK)
+        rc = admin_store("agent-email", &cfg, &st);
+    if (rc == UA_OK) {
+        const char *addr = strcmp(admin_args[1], "-") == 0 ? NULL : admin_args[1];
+        int src = store_agent_email(st, admin_args[0], addr);
+        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
+            fprintf(stderr, "chatdesk agent-email: %s\n", store_errmsg(st));
+            rc = UA_EXISTS;
+        } else if (src) {
+            fprintf(stderr, "chatdesk agent-email: %s\n", store_errmsg(st));
+            rc = UA_DB;
+        } else {
+            printf("%s: mail to %s\n", admin_args[0], addr ? addr : "(none)");
+        }
+    }
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "useradd") == 0)
@@ -671,6 +747,10 @@ int main(int argc, char **argv)
                      strcmp(argv[1], "robots") == 0 || strcmp(argv[1], "webhooks") == 0 ||
                      strcmp(argv[1], "robot-del") == 0 || strcmp(argv[1], "webhook-del") == 0))
         return hook_cmd(argv[1], argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "escalation-load") == 0)
+        return escalation_load_cmd(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "agent-email") == 0)
+        return agent_email_cmd(argc - 1, argv + 1);
 
     struct cd_config cfg;
     char err[KB_ERR_MAX];

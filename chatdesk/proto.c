@@ -686,6 +686,13 @@ static void ticket_fields(json_t *o, const struct store_ticket *t)
                         t->merged_into[0] ? json_string(t->merged_into) : json_null());
     /* waiting for the requester: why (null unless status is pending) */
     json_object_set_new(o, "pending_reason", str_or_null(t->pending_reason));
+    /* the major incident that touches the ticket (its own or the one it is
+     * linked to): {"ticket","message","since"}, null if none */
+    json_object_set_new(o, "major",
+                        t->major[0] ? json_pack("{s:s, s:o, s:o}", "ticket", t->major, "message",
+                                                str_or_null(t->major_message), "since",
+                                                proto_time(t->major_since))
+                                    : json_null());
 }
 
 json_t *proto_ticket(const struct store_ticket *t)

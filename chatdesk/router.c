@@ -126,6 +126,16 @@ const struct router_route router_routes[] = {
     {API_M_GET, "/api/v1/webhooks", api_webhooks_list, 1, "webhooks.list", 0},
     {API_M_POST, "/api/v1/webhooks", api_webhooks_create, 1, "webhooks.create", 0},
     {API_M_DELETE, "/api/v1/webhooks/{id}", api_webhooks_delete, 1, "webhooks.delete", 0},
+    /* escalation rules and quiet hours (api_sla.c, 018_escal) */
+    {API_M_GET, "/api/v1/escalation-rules", api_escalation_rules, 1, "escalation.rules", 0},
+    /* major incidents (api_major.c, 019_major) */
+    {API_M_POST, "/api/v1/tickets/{number}/major", api_tickets_major, 1, "tickets.major", 0},
+    {API_M_DELETE, "/api/v1/tickets/{number}/major", api_tickets_major_clear, 1,
+     "tickets.major_clear", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/major", api_tickets_major_get, 1, "tickets.major_get",
+     0},
+    {API_M_POST, "/api/v1/tickets/{number}/major/links", api_tickets_major_link, 1,
+     "tickets.major_link", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
 

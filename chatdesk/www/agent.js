@@ -110,6 +110,7 @@
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
       case 'sla_warning': case 'sla_breach': onSlaAlert(f); break;
+      case 'major_incident': case 'major_update': if (window.kbdeskMajorFrame) window.kbdeskMajorFrame(f); break; /* agent_major.js */
       case 'logged_out': break;
       default:
     }
@@ -486,8 +487,21 @@
       t.sla = { ...(t.sla || {}), state: breach || was === 'breached' ? 'breached' : 'warning' };
       renderQueue();
     }
-    announce(kbt('agent.040', [f.ticket, SLA_TARGET[f.target] || '', breach ? kbt('agent.038') : kbt('agent.039')]));
+    const text = kbt('agent.040', [f.ticket, SLA_TARGET[f.target] || '', breach ? kbt('agent.038') : kbt('agent.039')]);
+    announce(text);
+    slaBrowserNotice(f.ticket, text);
   }
+
+  /* The browser's notification for an SLA frame sent to this agent (the
+   * server sends it to the assignee, the team and its leads only), when
+   * the agent allowed notifications; the permission is asked at the first
+   * click on the page (browsers want a user gesture). */
+  function slaBrowserNotice(ticket, text) {
+    if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+    try { new Notification('kbdesk SLA', { body: text, tag: `sla-${ticket}` }); } catch (e) { /* not allowed here */ }
+  }
+  if (typeof Notification !== 'undefined' && Notification.permission === 'default')
+    document.addEventListener('click', () => { Notification.requestPermission().catch(() => {}); }, { once: true });
 
   const canTake = (t) => t.status === 'new' || (t.status === 'reopened' && !t.agent);
   const isMine = (t) => !!t.agent && t.agent === me.name;
@@ -554,6 +568,7 @@
 
   /* ---------- the open ticket ---------- */
 
+  window.kbdeskReopenTicket = (number) => { if (cur && cur.number === number) openTicket(number); }; /* agent_major.js */
   function openTicket(number, opts = {}) {
     const same = cur && cur.number === number;
     if (!same) {
@@ -645,6 +660,7 @@
     if (window.kbdeskTicketKnowledge) window.kbdeskTicketKnowledge(cur.loaded ? t : null); /* agent_knowledge.js */
     if (window.kbdeskTicketProblems) window.kbdeskTicketProblems(cur.loaded ? t : null); /* agent_problems.js */
     if (window.kbdeskTicketPending) window.kbdeskTicketPending(cur.loaded ? t : null, mine); /* agent_pending.js */
+    if (window.kbdeskTicketMajor) window.kbdeskTicketMajor(cur.loaded ? t : null); /* agent_major.js */
   }
 
   function setTicketMsg(text, cls) {
@@ -820,6 +836,7 @@
     reopened: kbt('common.010'), confirmed: kbt('agent.090'), closed: kbt('agent.091'), auto_closed: kbt('agent.092'), rated: kbt('agent.093'),
     edited: kbt('agent.094'), noted: kbt('agent.095'), assigned: kbt('agent.096'), transferred: kbt('agent.097'), merged: kbt('agent.098'), merged_from: kbt('agent.099'),
     pending: kbt('x.ev_pending'), resumed: kbt('x.ev_resumed'), sla_applied: kbt('x.sla_applied'), sla_warning: kbt('x.sla_warning'), sla_breach: kbt('x.sla_breach'),
+    major_declared: kbt('major.ev_declared'), major_cleared: kbt('major.ev_cleared'), major_linked: kbt('major.ev_linked'),
   };
 
   function titleOf(id, fallback) {

@@ -124,6 +124,9 @@
       case 'doc': onReaderDoc(f); break;
       case 'kb_feedback_ack': onReaderFeedbackAck(f); break;
       case 'ticket': updateTicket(f, false); break;
+      case 'major_banner': /* a major incident touches this ticket (null: cleared) */
+        if (st && st.ticket && st.ticket.number === f.ticket) { st.ticket.major = f.major || null; renderTicketBar(); }
+        break;
       case 'resolved': onResolved(f); break;
       case 'typing': if (f.from === 'agent') showTyping(f.active !== false); break;
       case 'conversation':
@@ -929,11 +932,20 @@
         closedLike || t.status === 'pending' ? null : due(kbt('chat.082'), t.resolution_due, false, 'resolution-due'),
         /* the desk waits for this person's answer (the clock is paused) */
         t.status === 'pending' ? el('span', { class: 'pending-note', role: 'status', 'data-testid': 'ticket-pending' },
-          kbt('x.chat_pending'), t.pending_reason ? `：${t.pending_reason}` : '', kbt('x.chat_pending_tail')) : null);
+          kbt('x.chat_pending'), t.pending_reason ? `：${t.pending_reason}` : '', kbt('x.chat_pending_tail')) : null,
+        majorBanner(t));
     };
     draw();
     ui.ticketBar.hidden = false;
     barTimer = setInterval(draw, 30000);
+  }
+
+  /* The status banner of a major incident that touches the ticket (its own
+   * or the one it is linked to), with the desk's message. */
+  function majorBanner(t) {
+    if (!t.major || typeof t.major.ticket !== 'string') return null;
+    return el('div', { class: 'major-banner', role: 'alert', 'data-testid': 'major-banner' },
+      kbt('major.banner', [t.major.ticket]), t.major.message ? ` ${t.major.message}` : '');
   }
 
   let shownStatus = null;

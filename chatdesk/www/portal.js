@@ -79,6 +79,9 @@
     return el('li', { class: 'my-ticket card', 'data-testid': 'my-ticket', 'data-number': t.number, 'data-status': t.status },
       el('h3', null, `${t.number} · ${STATUS[t.status] || t.status}`),
       el('p', { 'data-testid': 'my-ticket-summary' }, t.summary || ''),
+      /* a major incident touches it: its status banner */
+      t.major && typeof t.major.ticket === 'string' ? el('p', { class: 'major-banner', role: 'status', 'data-testid': 'my-ticket-major' },
+        kbt('major.banner', [t.major.ticket]), t.major.message ? ` ${t.major.message}` : '') : null,
       t.resolution ? el('p', { 'data-testid': 'my-ticket-resolution' }, kbt('portal.007', [t.resolution])) : null,
       el('p', { 'data-testid': 'my-ticket-rating', 'data-score': t.rating || 0 },
         kbt('portal.008', [rating, t.rating_comment ? `（${t.rating_comment}）` : ''])),

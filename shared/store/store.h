@@ -31,6 +31,8 @@
  *   store_mail.h     the mail outbox (claimed FOR UPDATE SKIP LOCKED)
  *   store_hook.h     notification preferences, robots, webhooks, their outbox
  *   store_cluster.h  LISTEN / NOTIFY between chatdesk instances
+ *   store_escalation.h who hears of SLA marks, escalation rules, quiet hours
+ *   store_major.h    major incidents, their linked tickets, requesters' banners
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -49,6 +51,8 @@
 #include "store_knowledge.h"
 #include "store_sla.h"
 #include "store_workspace.h"
+#include "store_escalation.h"
+#include "store_major.h"
 #include "store_problem.h"
 #include "store_kuse.h"
 #include "store_ci.h"

@@ -338,14 +338,23 @@ int st_sla_clock_resume(struct store *s, int64_t ticket, int64_t actor, const ch
     EPOCH("t.resolved_at") ", " EPOCH("t.closed_at") ", " EPOCH("t.created_at") ", "        \
     EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name," \
     " sv.name, " SLA_STATE_SQL ", t.team_id, tm.slug, tm.name, g.comment, mt.number,"     \
-    " t.pending_reason"
-#define ST_TICKET_COLS_N 30
+    " t.pending_reason, mj.number, mj.message, " EPOCH("mj.declared_at")
+#define ST_TICKET_COLS_N 33
 #define ST_TICKET_FROM                                                                      \
     " FROM tickets t JOIN people r ON r.id = t.requester_id"                                \
     " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id"    \
     " LEFT JOIN teams tm ON tm.id = t.team_id LEFT JOIN tickets mt ON mt.id = t.merged_into" \
     " LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"                                       \
-    " LEFT JOIN services sv ON sv.id = ts.service_id "
+    " LEFT JOIN services sv ON sv.id = ts.service_id"                                      \
+    ST_TICKET_MAJOR_JOIN
+/* The major incident that touches a ticket (019_major.sql): the ticket's
+ * own, or the one it is linked to, while not cleared. */
+#define ST_TICKET_MAJOR_JOIN                                                                \
+    " LEFT JOIN LATERAL (SELECT mt2.number, mi.message, mi.declared_at"                    \
+    "  FROM major_incidents mi JOIN tickets mt2 ON mt2.id = mi.ticket_id"                   \
+    "  WHERE mi.cleared_at IS NULL AND (mi.ticket_id = t.id OR mi.ticket_id ="              \
+    "  (SELECT ml.major_id FROM major_links ml WHERE ml.ticket_id = t.id))"                 \
+    "  ORDER BY mi.ticket_id = t.id DESC LIMIT 1) mj ON true "
 #define ST_TICKET_SELECT "SELECT " ST_TICKET_COLS ST_TICKET_FROM
 
 /* Fills t from an ST_TICKET_SELECT row: strings borrowed from r, or copies
@@ -393,5 +402,34 @@ int st_kuse_linked(struct store *s, const char *doc_id, int64_t person, int64_t 
 /* A "self_solved" use of every document suggested in conversation conv,
  * by person. Returns 0 or STORE_E*. */
 int st_kuse_self_solved(struct store *s, int64_t conv, int64_t person);
+
+/* ---- escalation (store_escalation.c, store_workspace.c), inside the
+ * caller's transaction ---------------------------------------------------- */
+
+/* After the timer marked the kind x target threshold of ticket (held by
+ * agent, 0: nobody; deadline due) at now (0: the server's clock): applies
+ * the escalation rules (a functional move through st_ticket_escalate_team),
+ * records who is told (sla_notifications) and queues their mails, held
+ * until the calendar's quiet hours end. Returns 0 or STORE_EDB. */
+int st_sla_marked(struct store *s, int64_t ticket, int64_t agent, const char *kind,
+                  const char *target, int64_t due, time_t now);
+
+/* Moves ticket number (locked here) to team_id by the system, as a
+ * transfer to a team does (agent cleared, the status the table gives a
+ * "transferred" event, that event with reason), when the ticket is in
+ * another team and its status allows a transfer (*moved = 1), else
+ * nothing (*moved = 0). Returns 0 or STORE_E*. */
+int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id,
+                            const char *reason, int *moved);
+
+/* ---- major incidents (store_major.c), inside the caller's transaction --- */
+
+/* Sets the priority rule of major incidents (1..4; 0: off), for
+ * store_escalation_load. Returns 0, STORE_EINVALID or STORE_EDB. */
+int st_major_rule_set(struct store *s, int priority);
+
+/* 1 when ticket is touched by a major incident not cleared (its own or the
+ * one it is linked to), else 0; -1 on a database error (rc set). */
+int st_major_touches(struct store *s, int64_t ticket, int *rc);
 
 #endif

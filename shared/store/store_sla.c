@@ -1072,6 +1072,10 @@ int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb
         p_str(&p, m->event);
         p_str(&p, m->target);
         res[k] = st_run(s, &rc, sql, &p);
+        /* who is told, their mails, escalation rules (store_escalation.c) */
+        for (int i = 0; rc == 0 && res[k] && i < PQntuples(res[k]); i++)
+            rc = st_sla_marked(s, g_i64(res[k], i, 0), g_i64(res[k], i, 2), m->kind, m->target,
+                               g_i64(res[k], i, 4), now);
     }
     rc = st_finish(s, rc);
     for (int k = 0; k < 4; k++) {

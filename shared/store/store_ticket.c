@@ -249,6 +249,7 @@ void store_ticket_fin(struct store_ticket *t)
     free(t->team_name);
     free(t->rating_comment);
     free(t->pending_reason);
+    free(t->major_message);
     memset(t, 0, sizeof *t);
 }
 
@@ -295,6 +296,11 @@ static void ticket_from_row(const PGresult *r, int row, struct store_ticket *t, 
     /* waiting for the requester (014_pause.sql) */
     const char *pr = g_str(r, row, 29);
     t->pending_reason = copy ? kb_xstrdup(pr) : (char *)pr;
+    /* the major incident that touches it (019_major.sql) */
+    g_copy(t->major, sizeof t->major, r, row, 30);
+    const char *mm = g_str(r, row, 31);
+    t->major_message = copy ? kb_xstrdup(mm) : (char *)mm;
+    t->major_since = g_i64(r, row, 32);
 }
 
 void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int copy)

@@ -93,6 +93,11 @@ struct store_ticket {
     char *rating_comment;                   /* the requester's, NULL if none */
     char merged_into[STORE_NUMBER_MAX];     /* the surviving ticket, "" if not merged */
     char *pending_reason;                   /* status pending: why (owned), else NULL */
+    /* major incidents (store_major.h): the one that touches the ticket (its
+     * own or the one it is linked to) while not cleared; "" if none */
+    char major[STORE_NUMBER_MAX];           /* the major incident's ticket number */
+    char *major_message;                    /* its message to requesters, NULL if none */
+    int64_t major_since;                    /* when it was declared */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate

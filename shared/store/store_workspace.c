@@ -686,3 +686,45 @@ int store_ticket_merge(struct store *s, const char *duplicate, const char *targe
     whead_fin(&t);
     return st_finish(s, rc);
 }
+
+/* ---- escalation ----------------------------------------------------------------- */
+
+int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id,
+                            const char *reason, int *moved)
+{
+    struct whead h;
+    memset(&h, 0, sizeof h);
+    *moved = 0;
+    int rc = whead_read(s, number, 1, &h);
+    const char *to = rc == 0 ? store_ticket_next(h.status, "transferred") : NULL;
+    char slug[64] = "";
+    if (rc == 0 && to && h.team_id != team_id) {
+        struct params p = {0};
+        p_i64(&p, team_id);
+        PGresult *r = st_run(s, &rc, "SELECT slug FROM teams WHERE id = $1", &p);
+        if (r && PQntuples(r) == 1)
+            g_copy(slug, sizeof slug, r, 0, 0);
+        PQclear(r);
+    }
+    if (rc == 0 && slug[0]) {
+        struct params p = {0};
+        p_i64(&p, h.id);
+        p_i64(&p, team_id);
+        p_str(&p, to);
+        rc = st_exec(s,
+                     "UPDATE tickets SET agent_id = NULL, team_id = $2, status = $3,"
+                     " updated_at = now() WHERE id = $1",
+                     &p, NULL);
+        if (rc == 0) {
+            json_t *d = json_pack("{s:s, s:o, s:s, s:o, s:n}", "reason", reason, "from_team",
+                                  jstr(h.team), "to_team", slug, "from_agent",
+                                  h.agent_id ? json_integer(h.agent_id) : json_null(),
+                                  "to_agent");
+            rc = st_ticket_event(s, h.id, 0, "transferred", h.status, to, d, 0);
+        }
+        if (rc == 0)
+            *moved = 1;
+    }
+    whead_fin(&h);
+    return rc;
+}

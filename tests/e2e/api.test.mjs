@@ -119,7 +119,7 @@ test('a token reads tickets: agents any, requesters their own; others get the 40
   assert.deepEqual(Object.keys(r.body).sort(), ['agent', 'category', 'closed_at', 'created_at',
     'first_response_at', 'impact', 'number', 'priority', 'rating', 'requester', 'resolution',
     'resolution_due', 'resolved_at', 'response_due', 'sla', 'status', 'summary', 'updated_at',
-    'urgency', 'rating_comment', 'team', 'team_name', 'merged_into', 'pending_reason'].sort());
+    'urgency', 'rating_comment', 'team', 'team_name', 'merged_into', 'pending_reason', 'major'].sort());
   assert.equal(r.body.sla, null); // no service-level data loaded here
 
   // the requester's WebSocket session token is a bearer token too

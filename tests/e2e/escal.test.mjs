@@ -1,0 +1,383 @@
+// End-to-end test of SLA notifications, escalation rules and quiet hours
+// (KB_BIN selects the binaries folder): a real PostgreSQL 15 (scripts/pg.sh,
+// fsync off), `chatdesk sla-load` of a seconds-short policy on a 7x24
+// calendar, `chatdesk escalation-load` of rules (a functional move to the
+// next team on a response breach, a hierarchical note to the leads), agents
+// in teams with addresses (`chatdesk agent-email`), a real SMTP sink
+// (scripts/mailsink.py, aiosmtpd on 127.0.0.1) and chatdesk with
+// --sla-interval 1. An unanswered ticket held by a first-line agent: the
+// assignee's socket gets the warning and then the breach, their mail
+// reaches the sink, the breach moves the ticket to second-line (a
+// "transferred" event by the system, the second-line member sees it in the
+// queue), and an agent of another team gets no frame of it. Quiet hours on
+// the calendar covering now: the frame still comes, the mail waits in the
+// outbox until they end. Bad files load nothing. No sleeps: every wait is
+// for a frame, a file or an answer, bounded in time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, chmod, writeFile, readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ROOT, PG_SH, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const WAIT = 30000; // ms: the sanitizer build is slow
+const PW = 'escalation password 1';
+const ASSIGNEE = { username: 'holder', email: 'holder@example.cn' };
+const LEAD = { username: 'lead1', email: 'lead1@example.cn' };
+const SECOND = { username: 'second', email: 'second@example.cn' };
+const OUTSIDER = { username: 'outsider', email: 'outsider@example.cn' };
+
+// 7x24; response 12 s (warning at 50%: 6 s), resolution 60 s
+const FAST = {
+  calendars: [{ name: 'fast-7x24', tz: 'Asia/Shanghai', always: true }],
+  services: [{ name: 'fast', title: '测试 / fast test service', calendar: 'fast-7x24', default: true }],
+  policies: [1, 2, 3, 4].map((p) => ({ service: 'fast', priority: p, response_minutes: 0.2,
+    resolve_minutes: 1, warn_percent: 50 })),
+};
+const RULES = {
+  team_order: ['first-line', 'second-line', 'specialists'],
+  rules: [
+    { on: 'breach', target: 'response', action: 'functional' },
+    { on: 'breach', action: 'hierarchical', notify: 'lead' },
+    { service: 'fast', priority: 1, on: 'warning', action: 'functional', to_team: 'specialists' },
+  ],
+};
+
+let tmp, pgdir, conninfo, chat, base, mailDir, sink;
+const ids = {};
+
+// ---- helpers ------------------------------------------------------------------------
+
+function psqlBin() {
+  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin'])
+    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
+  return 'psql';
+}
+
+async function sql(query, ...params) {
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo];
+  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
+  const out = await mustRun(psqlBin(), [...args, '-f', '-'],
+    { input: `${query.replace(/\$(\d)/g, ":'p$1'")};\n` });
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
+}
+
+async function until(what, check, ms = WAIT) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+function startSink(port) {
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), mailDir],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const s = { child, log: '' };
+  s.exit = new Promise((resolve) => child.on('exit', resolve));
+  child.stderr.on('data', (d) => { s.log += d; });
+  s.ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), WAIT);
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+    s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
+  });
+  return s;
+}
+
+async function stopSink(s) {
+  if (!s || s.child.exitCode !== null) return;
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
+  await s.exit;
+  clearTimeout(timer);
+}
+
+const decodeHeader = (v) => v.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g,
+  (_, b) => Buffer.from(b, 'base64').toString('utf8'));
+
+async function mails() {
+  const out = [];
+  for (const f of (await readdir(mailDir)).filter((x) => x.endsWith('.eml')).sort()) {
+    const raw = await readFile(path.join(mailDir, f), 'latin1');
+    const rcpt = (await readFile(path.join(mailDir, f.replace('.eml', '.rcpt')), 'utf8')).trim().split('\n');
+    const end = raw.indexOf('\r\n\r\n');
+    const headers = {};
+    for (const m of raw.slice(0, end).replace(/\r\n[ \t]/g, '\r\n ').split(/\r\n(?! )/)) {
+      const i = m.indexOf(':');
+      headers[m.slice(0, i).toLowerCase()] = m.slice(i + 1).trim();
+    }
+    const body = Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
+    out.push({ file: f, rcpt, subject: decodeHeader(headers.subject || ''), body });
+  }
+  return out;
+}
+
+class Client {
+  constructor(ws) {
+    this.ws = ws;
+    this.frames = [];
+    this.waiters = [];
+    ws.on('message', (d) => {
+      this.frames.push(JSON.parse(d.toString('utf8')));
+      for (const w of [...this.waiters]) w();
+    });
+  }
+
+  static open() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
+      ws.once('open', () => resolve(new Client(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  wait(pred, what, ms = WAIT) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = this.frames.find(pred);
+        if (!f) return false;
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve(f);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
+      }, ms);
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  request(obj) {
+    const id = `r${Math.random().toString(36).slice(2)}`;
+    this.ws.send(JSON.stringify({ ...obj, id }));
+    return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
+  }
+
+  close() { this.ws.close(); }
+}
+
+async function api(p, token, method = 'GET', json) {
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
+    signal: AbortSignal.timeout(WAIT) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null, text };
+}
+
+async function token(who) {
+  const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: PW });
+  assert.equal(r.status, 201, r.text);
+  return r.body.token;
+}
+
+async function agentSocket(who) {
+  const c = await Client.open();
+  const w = await c.request({ type: 'login', username: who.username, password: PW });
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  return c;
+}
+
+// A requester's ticket (priority 3), then the lead hands it to the assignee in first-line.
+async function heldTicket(leadToken, text) {
+  const rq = await Client.open();
+  assert.equal((await rq.request({ type: 'hello', name: '升级测试用户' })).type, 'welcome');
+  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
+  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
+  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const tr = await api(`/api/v1/tickets/${t.number}/transfer`, leadToken, 'POST',
+    { team: 'first-line', agent: ids.holder, reason: '分派' });
+  assert.equal(tr.status, 200, tr.text);
+  assert.deepEqual([tr.body.team, tr.body.status], ['first-line', 'assigned']);
+  return { rq, t };
+}
+
+// ---- setup ------------------------------------------------------------------------------
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbescal-'));
+  await chmod(tmp, 0o755);
+  pgdir = path.join(tmp, 'pg');
+  mailDir = path.join(tmp, 'mail');
+  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
+  for (const who of [ASSIGNEE, LEAD, SECOND, OUTSIDER]) {
+    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--db', conninfo], { input: `${PW}\n` });
+    await mustRun(CHATDESK, ['agent-email', who.username, who.email, '--db', conninfo]);
+  }
+  for (const [who, team] of [[ASSIGNEE, 'first-line'], [LEAD, 'first-line'], [SECOND, 'second-line'], [OUTSIDER, 'specialists']])
+    await mustRun(CHATDESK, ['team-member', who.username, team, '--db', conninfo]);
+  await mustRun(CHATDESK, ['role', LEAD.username, 'team_lead', '--db', conninfo]);
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
+  const smtpPort = await freePort();
+  sink = startSink(smtpPort);
+  await sink.ready;
+  const conf = path.join(tmp, 'chatdesk.conf');
+  await writeFile(conf, [`smtp_url = smtp://127.0.0.1:${smtpPort}`, 'smtp_from = desk@example.cn',
+    'public_url = http://desk.example.cn', 'mail_interval_ms = 100', 'mail_retry_min = 1', 'mail_retry_max = 1', ''].join('\n'));
+  const fast = path.join(tmp, 'fast.json');
+  await writeFile(fast, JSON.stringify(FAST));
+  await mustRun(CHATDESK, ['sla-load', fast, '--db', conninfo]);
+  chat = startDaemon(CHATDESK, ['--index', path.join(tmp, 'index'), '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2', '--sla-interval', '1', '--config', conf]);
+  base = await chat.ready;
+  const people = await api('/api/v1/people?role=agent', await token(LEAD));
+  assert.equal(people.status, 200, people.text);
+  for (const p of people.body.people) ids[p.username] = p.id;
+}, { timeout: 180000 });
+
+after(async () => {
+  await stopDaemon(chat);
+  await stopSink(sink);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+// ---- tests ------------------------------------------------------------------------------
+
+test('escalation-load: a bad file loads nothing and says why; the rules load and are listed to agents only', { timeout: 60000 }, async () => {
+  const bad = path.join(tmp, 'bad.json');
+  for (const [rules, re] of [
+    [[RULES.rules[0], { on: 'breach', action: 'functional', to_team: 'nowhere' }], /rules\[1\]: unknown team nowhere/],
+    [[{ on: 'soon', action: 'functional' }], /rules\[0\]: "on" is warning or breach/],
+    [[{ on: 'breach', action: 'hierarchical' }], /rules\[0\]: a hierarchical rule has "notify"/],
+    [[{ service: 'gone', on: 'breach', action: 'functional' }], /rules\[0\]: unknown service gone/],
+  ]) {
+    await writeFile(bad, JSON.stringify({ ...RULES, rules }));
+    const r = await chatdesk(['escalation-load', bad]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, /nothing loaded/);
+  }
+  await writeFile(bad, JSON.stringify({ quiet_hours: [{ calendar: 'fast-7x24', from: '25:00', to: '08:00' }] }));
+  assert.match((await chatdesk(['escalation-load', bad])).stderr, /quiet_hours\[0\]/);
+  assert.equal(Number((await sql('SELECT count(*) FROM escalation_rules'))[0][0]), 0, 'nothing written');
+
+  const good = path.join(tmp, 'rules.json');
+  await writeFile(good, JSON.stringify(RULES));
+  assert.match((await mustRun(CHATDESK, ['escalation-load', good, '--db', conninfo])), /3 rules, 0 quiet hours, 3 teams in order/);
+  const r = await api('/api/v1/escalation-rules', await token(SECOND));
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.rules.map((x) => [x.position, x.on, x.target, x.action, x.to_team, x.notify, x.service, x.priority]), [
+    [0, 'breach', 'response', 'functional', null, null, null, null],
+    [1, 'breach', null, 'hierarchical', null, 'lead', null, null],
+    [2, 'warning', null, 'functional', 'specialists', null, 'fast', 1],
+  ]);
+  assert.deepEqual(r.body.quiet_hours, []);
+  // a requester may not read the rules
+  const rq = await Client.open();
+  const hello = await rq.request({ type: 'hello', name: '旁观者' });
+  assert.equal((await rq.request({ type: 'message', text: '我只是看看' })).type, 'ack');
+  assert.equal((await api('/api/v1/escalation-rules', hello.session)).status, 403);
+  assert.equal((await api('/api/v1/escalation-rules')).status, 401);
+  rq.close();
+  // an address that is not one is refused
+  const e = await chatdesk(['agent-email', ASSIGNEE.username, 'not an address']);
+  assert.equal(e.code, 3, e.stderr);
+});
+
+test('warning then breach reach the assignee, a mail reaches the sink, the breach moves the ticket to the next team', { timeout: 120000 }, async () => {
+  const holder = await agentSocket(ASSIGNEE);
+  const lead = await agentSocket(LEAD);
+  const second = await agentSocket(SECOND);
+  const outsider = await agentSocket(OUTSIDER);
+  const leadToken = await token(LEAD);
+  const { rq, t } = await heldTicket(leadToken, '打印机一直卡纸');
+  const is = (type, target) => (f) => f.type === type && f.ticket === t.number && f.target === target;
+
+  const w = await holder.wait(is('sla_warning', 'response'), 'the response warning at the assignee');
+  assert.deepEqual([w.why, w.assigned, w.due], ['assignee', true, t.response_due]);
+  const b = await holder.wait(is('sla_breach', 'response'), 'the response breach at the assignee');
+  assert.equal(b.why, 'assignee');
+  // the lead of first-line heard of both; second-line of the breach (the ticket is theirs now)
+  assert.equal((await lead.wait(is('sla_warning', 'response'), 'warning at the lead')).why, 'lead');
+  await lead.wait(is('sla_breach', 'response'), 'breach at the lead');
+  assert.equal((await second.wait(is('sla_breach', 'response'), 'breach at second-line')).why, 'team');
+  assert.equal(second.frames.filter(is('sla_warning', 'response')).length, 0, 'second-line was not told of the warning');
+
+  // the mails: the assignee's warning and breach, the lead's escalation
+  const warnMail = await until('the warning mail at the sink', async () => (await mails()).find((m) =>
+    m.rcpt.includes(ASSIGNEE.email) && m.subject.includes(t.number) && /response deadline near/.test(m.subject)));
+  assert.match(warnMail.body, new RegExp(`Ticket ${t.number} \\(service fast, priority 3\\)`));
+  assert.match(warnMail.body, /http:\/\/desk\.example\.cn/);
+  await until('the breach mail at the sink', async () => (await mails()).find((m) =>
+    m.rcpt.includes(ASSIGNEE.email) && m.subject.includes(t.number) && /deadline missed/.test(m.subject)));
+  await until('the escalation mail to the lead', async () => (await mails()).find((m) =>
+    m.rcpt.includes(LEAD.email) && m.subject.includes(`Escalation: ticket ${t.number} response breach`)));
+
+  // the functional escalation: a transfer by the system with its event
+  const tok = await token(SECOND);
+  const ev = await api(`/api/v1/tickets/${t.number}/events`, tok);
+  assert.equal(ev.status, 200, ev.text);
+  const tr = ev.body.events.filter((e) => e.type === 'transferred');
+  assert.equal(tr.length, 1, ev.text); // the lead's hand-over was an "assigned" event
+  assert.deepEqual([tr[0].by, tr[0].detail.reason, tr[0].detail.from_team, tr[0].detail.to_team, tr[0].detail.from_agent, tr[0].to],
+    [null, 'SLA breach escalation', 'first-line', 'second-line', ids.holder, 'new']);
+  const tk = await api(`/api/v1/tickets/${t.number}`, tok);
+  assert.deepEqual([tk.body.team, tk.body.agent], ['second-line', null]);
+  const q = await second.request({ type: 'queue' });
+  assert.ok(q.tickets.some((x) => x.number === t.number), 'in second-line\'s queue');
+
+  // each threshold once: the resolution warning comes later; meanwhile the
+  // response marks were not sent again
+  await second.wait(is('sla_warning', 'resolution'), 'the resolution warning at second-line', 60000);
+  for (const c of [holder, lead])
+    for (const type of ['sla_warning', 'sla_breach'])
+      assert.equal(c.frames.filter(is(type, 'response')).length, 1, `${type} once`);
+  const rows = await sql("SELECT count(*) FROM mail_outbox m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = $1 AND m.to_addr = $2 AND m.kind = 'sla_warning'",
+    t.number, ASSIGNEE.email);
+  assert.equal(rows[0][0], '1');
+  // nobody outside: the specialist and the requester got no frame of it
+  assert.equal(outsider.frames.filter((f) => f.ticket === t.number && String(f.type).startsWith('sla_')).length, 0);
+  assert.equal(rq.frames.filter((f) => String(f.type).startsWith('sla_')).length, 0);
+  assert.ok(!(await mails()).some((m) => m.rcpt.includes(OUTSIDER.email)), 'no mail to the outsider');
+  for (const c of [holder, lead, second, outsider, rq]) c.close();
+});
+
+test('quiet hours: the frame still comes, the mail waits in the outbox until they end', { timeout: 90000 }, async () => {
+  // quiet hours on the ticket's calendar from an hour ago to an hour ahead (local +08:00)
+  const local = (d) => new Date(d + 8 * 3600 * 1000).toISOString().slice(11, 16);
+  const now = Date.now();
+  const quiet = { ...RULES, rules: [], quiet_hours: [{ calendar: 'fast-7x24', from: local(now - 3600e3), to: local(now + 3600e3) }] };
+  const file = path.join(tmp, 'quiet.json');
+  await writeFile(file, JSON.stringify(quiet));
+  assert.match(await mustRun(CHATDESK, ['escalation-load', file, '--db', conninfo]), /0 rules, 1 quiet hours/);
+  const listed = await api('/api/v1/escalation-rules', await token(LEAD));
+  assert.deepEqual(listed.body.quiet_hours, quiet.quiet_hours.map((x) => ({ calendar: 'fast-7x24', ...x })));
+
+  const holder = await agentSocket(ASSIGNEE);
+  const { rq, t } = await heldTicket(await token(LEAD), '会议室投影仪没有信号');
+  const w = await holder.wait((f) => f.type === 'sla_warning' && f.ticket === t.number && f.target === 'response', 'the warning frame in quiet hours');
+  assert.equal(w.why, 'assignee');
+  const rows = await sql("SELECT m.status, m.attempts, extract(epoch FROM m.next_attempt_at)::bigint FROM mail_outbox m JOIN tickets t ON t.id = m.ticket_id WHERE t.number = $1 AND m.to_addr = $2 AND m.kind = 'sla_warning'",
+    t.number, ASSIGNEE.email);
+  assert.equal(rows.length, 1, JSON.stringify(rows));
+  const [status, attempts, next] = rows[0];
+  assert.deepEqual([status, attempts], ['queued', '0']);
+  // held until the quiet hours end: about an hour from now (the interval is in whole minutes)
+  const end = Math.floor((now + 3600e3) / 60000) * 60;
+  assert.ok(Math.abs(Number(next) - end) <= 60, `next attempt ${next}, quiet hours end ${end}`);
+  assert.ok(!(await mails()).some((m) => m.subject.includes(t.number)), 'nothing sent for it');
+  holder.close();
+  rq.close();
+});
