@@ -184,7 +184,7 @@ bench: deps
 	@BENCH_QUICK="$(BENCH_QUICK)" bash tests/bench/run.sh
 
 # the chat desk's larger points, apart from `make bench` and `make test`
-# (tests/bench/big.sh, about 15 minutes on 2 cores): desk capacity (1,000
+# (tests/bench/big.sh, about 10 minutes on 2 cores): desk capacity (1,000
 # agents, 10,000 requesters) and 100,000 idle WebSocket connections;
 # replaces the bench-big section of tests/bench/RESULTS.md.
 .PHONY: bench-big

@@ -208,8 +208,7 @@ if i:
     md.append("")
     ext = mb(i["rss0_kb"] + 100000 * per)
     md.append(
-        f"Extrapolated linearly to 100,000 connections (the per-connection cost is the same "
-        f"at 10,000 in section 4): {fmt(mb(i['rss0_kb']))} + 100,000 × {per:.1f} kB = "
+        f"Extrapolated linearly to 100,000 connections: {fmt(mb(i['rss0_kb']))} + 100,000 × {per:.1f} kB = "
         f"**{ext:,.0f} MB** resident, against the goal of 1 GB "
         f"({'met by the extrapolation, not by a measurement' if ext < 1024 else 'not met'}). "
         "Measuring 100,000 needs a machine where chatdesk's descriptor limit can be raised "
@@ -217,6 +216,26 @@ if i:
         "second client address or server port beyond ~64,000 (one client address and one "
         "server port give at most 64,512 local ports).")
     md.append("")
+    md.append(
+        "Where an idle connection's memory goes (read from the code, not measured part by "
+        "part): at the upgrade libwebsockets allocates each WebSocket connection a receive "
+        "buffer of the protocol's `rx_buffer_size` plus `LWS_PRE`, of which an idle connection "
+        "touches little more than the first page, and its own connection structures; chatdesk "
+        "adds a `ws_conn` and a `hub_conn` (about 0.4 kB: the last 64 seqs sent, the address "
+        "key). chatdesk reassembles fragmented frames itself, so the buffer need not hold a "
+        "whole frame: it is 2 KiB (chatdesk/ws.c; an e2e test sends a 39,000-byte message and "
+        "reads it back whole).")
+    md.append("")
+    bf = load("idle-before-rx2k.json")
+    if bf:
+        md.append(
+            f"Before, with a 16 KiB receive buffer (the same run otherwise, load average "
+            f"{bf['load_start']}): {bf['opened']:,} connections, chatdesk RSS "
+            f"{fmt(mb(bf['rss0_kb']))} → {fmt(mb(bf['rss1_kb']))} MB, **{bf['kb_per_conn']:.1f} kB "
+            f"per connection** (as at 10,000 in section 4), 100,000 extrapolated to "
+            f"{mb(bf['rss0_kb'] + 100000 * bf['kb_per_conn']):,.0f} MB; with 2 KiB "
+            f"{per:.1f} kB ({100 * (per - bf['kb_per_conn']) / bf['kb_per_conn']:+.0f} %).")
+        md.append("")
 md.append(END)
 section = "\n".join(md) + "\n"
 
