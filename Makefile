@@ -183,6 +183,14 @@ bench: deps
 	$(MAKE) all $(EVAL)
 	@BENCH_QUICK="$(BENCH_QUICK)" bash tests/bench/run.sh
 
+# the chat desk's larger points, apart from `make bench` and `make test`
+# (tests/bench/big.sh, about 10 minutes on 2 cores): desk capacity (1,000
+# agents, 10,000 requesters) and 100,000 idle WebSocket connections;
+# replaces the bench-big section of tests/bench/RESULTS.md.
+.PHONY: bench-big
+bench-big: all
+	@bash tests/bench/big.sh && python3 tests/bench/bigreport.py build/bench-big/results tests/bench/RESULTS.md
+
 clean:
 	rm -rf build
 

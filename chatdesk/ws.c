@@ -530,7 +530,10 @@ static int api_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 static const struct lws_protocols protocols[] = {
     {"http", http_callback, 0, 0, 0, NULL, 0},
-    {WS_PROTOCOL, callback, sizeof(struct pss), 16 * 1024, 0, NULL, 0},
+    /* rx_buffer_size: libwebsockets allocates it for every connection at the
+     * upgrade; 2 KiB (not 16) because on_receive reassembles a frame from
+     * any number of pieces, and an idle connection then costs less */
+    {WS_PROTOCOL, callback, sizeof(struct pss), 2 * 1024, 0, NULL, 0},
     {API_PROTOCOL, api_callback, sizeof(struct apihttp_pss), 0, 0, NULL, 0},
     {"chatdesk-listen", listen_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},

@@ -1155,6 +1155,14 @@ set grid
 plot {plots}
 """)
 
+# the section `make bench-big` writes (tests/bench/big.sh) between its
+# markers is kept as it is: make bench does not measure it
+big = ""
+if os.path.exists(OUT):
+    old = open(OUT, encoding="utf-8").read()
+    a, b = old.find("<!-- bench-big:start -->"), old.find("<!-- bench-big:end -->")
+    if a >= 0 and b > a:
+        big = "\n" + old[a:b] + "<!-- bench-big:end -->\n"
 with open(OUT, "w", encoding="utf-8") as fh:
-    fh.write("\n".join(md) + "\n")
+    fh.write("\n".join(md) + "\n" + big)
 print(f"report: wrote {OUT}", file=sys.stderr)

@@ -622,6 +622,26 @@ test('frames over the rate limit are refused, then the connection goes on', { ti
   await u.close();
 });
 
+test('a message of many receive buffers arrives whole (fragment reassembly)', { timeout: 60000 }, async () => {
+  // 13,000 different ideographs, 39,000 bytes: libwebsockets hands it over
+  // in pieces of its per-connection receive buffer (2 KiB), which chatdesk
+  // must put back together in order
+  const text = Array.from({ length: 13000 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919) % 20000))).join('');
+  const u = await requester();
+  const ack = await u.request({ type: 'message', id: 'long-1', text });
+  assert.deepEqual([ack.type, ack.seq], ['ack', 1], JSON.stringify(ack).slice(0, 200));
+  // read it back as stored: a resume replays the conversation
+  const u2 = await Client.open();
+  const w = await u2.request({ type: 'hello', resume: { session: u.session, last_seq: 0, conversation: ack.conversation.id } });
+  assert.equal(w.resumed, true);
+  const m = await u2.next('message');
+  assert.equal(m.seq, 1);
+  assert.equal(m.text.length, text.length);
+  assert.ok(m.text === text, 'the stored text differs from the one sent');
+  await u.close();
+  await u2.close();
+});
+
 test('PostgreSQL stopped and restarted during a chat', { timeout: 120000 }, async () => {
   const u = await requester();
   const a0 = await u.request({ type: 'message', id: 'before', text: '共享盘打不开' });
