@@ -24,7 +24,7 @@
 #define W_CODE 2.5        /* a code kept whole (0x80070005, ora-12154) */
 #define W_PART 0.4        /* a part of a code */
 #define W_CLAUSE 4.0      /* N<clause>: the clause itself */
-#define W_BIGRAM 0.35     /* a CJK bigram */
+#define W_BIGRAM 0.35      /* a CJK bigram */
 #define W_SINGLE 0.3      /* a one-character CJK word */
 #define W_SUBWORD 0.5     /* factor for a word inside a longer query word */
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
@@ -34,6 +34,9 @@
                              title terms already carry KB_WDF_TITLE */
 #define W_NEAR 0.3        /* neighbouring query words near each other */
 #define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
+#define W_RUN 1.0         /* a run of three or more CJK characters of the query
+                             found as it is (AND_MAYBE) */
+#define MAX_RUNS 4
 #define ELITE_ABOVE 24
 #define MAX_NEAR 10
 
@@ -164,9 +167,9 @@ static void hl_add(struct build *b, const char *t, size_t len, double w)
 
 /* Builds a phrase query from analysed tokens: Latin words and codes in
  * order, CJK runs as a chain of bigrams (every adjacent character pair is
- * indexed at its position), within the window the tokens span. NULL if no
- * usable token. */
-static kbx_query *phrase_from(const struct toks *ts, struct build *b)
+ * indexed at its position), within the window the tokens span plus slack
+ * positions. NULL if no usable token. */
+static kbx_query *phrase_from(const struct toks *ts, struct build *b, uint32_t slack)
 {
     struct qlist l = {0};
     uint32_t first = 0, last = 0;
@@ -209,7 +212,7 @@ static kbx_query *phrase_from(const struct toks *ts, struct build *b)
     }
     if (l.n == 0)
         return NULL;
-    uint32_t window = last - first + 2;
+    uint32_t window = last - first + 1 + slack;
     return ql_combine(&l, KBX_OP_PHRASE, l.n > 1 ? window : 0);
 }
 
@@ -257,7 +260,7 @@ static int add_synonym(void *ud, const char *syn, size_t len)
                 hl_add(c->b, stem->term, stem->len, W_WORD);
             }
         } else {
-            ql_add(c->alts, phrase_from(&ts, c->b));
+            ql_add(c->alts, phrase_from(&ts, c->b, 1));
         }
     }
     toks_fin(&ts);
@@ -598,6 +601,40 @@ static void build_boosts(struct build *b)
     }
 }
 
+/* Exact-run boosts: each run of three or more consecutive CJK characters
+ * of the query (a heading, a phrase cut from a page, a problem worded as
+ * the page words it) becomes a phrase of its bigrams, a boost for pages
+ * that hold the run as it is, whatever the segmenter made of its words
+ * (a fragment cut across words: 以编辑配). At most MAX_RUNS runs. */
+static void build_run_boosts(struct build *b, const struct toks *ts)
+{
+    size_t start = 0, nruns = 0;
+    while (start < ts->n && nruns < MAX_RUNS) {
+        if (!(ts->v[start].flags & KB_TOKF_CJK)) {
+            start++;
+            continue;
+        }
+        /* tokens of one run cover contiguous positions */
+        uint32_t first = ts->v[start].pos, end = first + ts->v[start].nchars;
+        size_t i = start + 1;
+        while (i < ts->n && (ts->v[i].flags & KB_TOKF_CJK) && ts->v[i].pos >= first &&
+               ts->v[i].pos <= end) {
+            if (ts->v[i].pos + ts->v[i].nchars > end)
+                end = ts->v[i].pos + ts->v[i].nchars;
+            i++;
+        }
+        if (end - first >= 3) {
+            struct toks run = {ts->v + start, i - start, i - start};
+            kbx_query *ph = phrase_from(&run, NULL, 0) /* as it is */;
+            if (ph) {
+                ql_add(&b->boosts, scaled(ph, W_RUN));
+                nruns++;
+            }
+        }
+        start = i;
+    }
+}
+
 /* ---- expert syntax ---------------------------------------------------------- */
 
 struct syntax {
@@ -780,6 +817,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     b->internal = req->internal;
     b->hl = kb_map_new();
     struct syntax x;
+    struct toks runs = {0};
     parse_syntax(nq, nqlen, quotes_as_text, &x);
     b->nphrases = x.nphrases;
     int rc = 0;
@@ -793,7 +831,8 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     struct toks ts = {0};
     analyse(s, x.free_text.data, x.free_text.len, &ts);
     build_groups(b, &ts);
-    toks_fin(&ts);
+    runs = ts; /* the query's tokens, kept for the run boosts */
+    memset(&ts, 0, sizeof ts);
     if (b->groups.n == 0) { /* 怎么办 alone: the chatty words are the query */
         struct qlist t = b->groups;
         b->groups = b->chatty;
@@ -809,7 +848,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     for (size_t i = 0; i < x.nphrases; i++) {
         struct toks pt = {0};
         analyse(s, x.phrases[i].data, x.phrases[i].len, &pt);
-        ql_add(&req_l, phrase_from(&pt, b));
+        ql_add(&req_l, phrase_from(&pt, b, 1));
         toks_fin(&pt);
     }
     if (req_l.n) {
@@ -826,6 +865,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     if (main) {
         build_boosts(b);
+        build_run_boosts(b, &runs);
         if (b->boosts.n)
             b->boost = ql_combine(&b->boosts, KBX_OP_OR, 0);
     } else if (x.field[0] || x.field[1] || x.field[2] || x.field[3] || x.field[4]) {
@@ -869,6 +909,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     *out = main;
 done:
+    toks_fin(&runs);
     syntax_fin(&x);
     return rc;
 }

@@ -771,6 +771,27 @@ static void other_schema_refused(void **state)
     assert_int_equal(run(cmd), 0);
 }
 
+/* A run of Chinese characters found as it is in a page lifts that page
+ * over one holding the same words more often but apart (the exact-run
+ * boost of kb_search_query.c). */
+static void exact_run_boost(void **state)
+{
+    (void)state;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "printf -- '---\\nid: KB-9996\\nkind: article\\ntitle: qzrunmark 甲\\n---\\n"
+             "请先编辑配置表单。\\n' > %s/corpus/articles/KB-9996.md && "
+             "printf -- '---\\nid: KB-9995\\nkind: article\\ntitle: qzrunmark 乙\\n---\\n"
+             "表单的编辑，配置的表单，编辑表单，配置表单，编辑与配置。\\n' > %s/corpus/articles/KB-9995.md && "
+             "build/bin/indexer build --quiet --corpus %s/corpus --index %s >/dev/null",
+             g_dir, g_dir, g_dir, g_index);
+    assert_int_equal(run(cmd), 0);
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_searcher_refresh(g_s, NULL, err, sizeof err), 0);
+    expect_top("qzrunmark 表单", "KB-9995", 1); /* more of the words: first without a run */
+    expect_first("qzrunmark 编辑配置表单", "KB-9996");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -793,6 +814,7 @@ int main(void)
         cmocka_unit_test(visibility_of_words),
         cmocka_unit_test(other_schema_refused),
         cmocka_unit_test(result_json_matches_jansson),
+        cmocka_unit_test(exact_run_boost),
     };
     return cmocka_run_group_tests_name("search", tests, setup, teardown);
 }
