@@ -64,6 +64,7 @@ static void make_key(const struct sd_request *r, struct kb_buf *b)
     key_u32(b, r->limit);
     key_u32(b, r->offset);
     key_u32(b, r->min_conf);
+    key_u32(b, r->facets ? 1 : 0);
     key_str(b, r->q, r->qlen);
     key_str(b, r->kind, r->kind ? strlen(r->kind) : 0);
     key_str(b, r->category, r->category ? strlen(r->category) : 0);

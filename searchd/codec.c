@@ -510,7 +510,8 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
         goto out;
     /* known names only in messages: an unknown one may be anything */
     static const char *const known[] = {"q", "kind", "category", "lang", "standard",
-                                        "limit", "offset", "min_confidence", NULL};
+                                        "limit", "offset", "min_confidence", "facets",
+                                        NULL};
     const char *label = "a parameter";
     for (size_t k = 0; known[k]; k++)
         if (strcmp(name, known[k]) == 0)
@@ -595,6 +596,19 @@ static int handle_param(struct sd_request *req, const char *p, size_t n, int *ha
         req->min_conf = vallen ? (uint32_t)(v * 1000 + 0.5) : 0;
         if (vallen && req->min_conf == 0)
             req->min_conf = 1;
+        rc = 0;
+        goto out;
+    }
+    if (strcmp(name, "facets") == 0) {
+        /* 1 or true: count the facets; 0, false or empty: do not */
+        int on = (vallen == 1 && val[0] == '1') || (vallen == 4 && !memcmp(val, "true", 4));
+        int off = vallen == 0 || (vallen == 1 && val[0] == '0') ||
+                  (vallen == 5 && !memcmp(val, "false", 5));
+        if (!on && !off) {
+            set_err(err, 400, "bad_facets", "facets must be 1, true, 0 or false");
+            goto out;
+        }
+        req->facets = on;
         rc = 0;
         goto out;
     }

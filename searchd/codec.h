@@ -110,6 +110,7 @@ struct sd_request {
     uint32_t offset; /* 0..CODEC_MAX_OFFSET */
     uint32_t min_conf; /* search: no_good_match threshold in thousandths
                           (1..1000); 0: the default */
+    int facets;      /* search: facets=1 asks for the facet counts */
     char *id;        /* doc, nav */
     char *path;      /* static: decoded path, starts with '/' */
 };

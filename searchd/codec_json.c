@@ -108,12 +108,16 @@ char *codec_search_json(const struct kb_search_res *r, const char *query, size_t
     }
     kb_buf_addc(&b, ']');
     kb_buf_json_key(&b, &first, "facets");
-    kb_buf_addc(&b, '{');
-    int ff = 1;
-    facets_json(&b, &ff, "kind", &r->kind);
-    facets_json(&b, &ff, "category", &r->category);
-    facets_json(&b, &ff, "standard", &r->standard);
-    kb_buf_addc(&b, '}');
+    if (r->has_facets) {
+        kb_buf_addc(&b, '{');
+        int ff = 1;
+        facets_json(&b, &ff, "kind", &r->kind);
+        facets_json(&b, &ff, "category", &r->category);
+        facets_json(&b, &ff, "standard", &r->standard);
+        kb_buf_addc(&b, '}');
+    } else {
+        kb_buf_adds(&b, "null"); /* not asked for (facets=1) */
+    }
     member_or_null(&b, &first, "suggestion", r->suggestion);
     member_or_null(&b, &first, "corrected", r->corrected);
     kb_buf_json_key(&b, &first, "no_good_match");

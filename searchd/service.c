@@ -65,6 +65,7 @@ static int do_search(kb_searcher *s, sd_cache *cache, const struct sd_request *r
     sr.offset = req->offset;
     sr.limit = req->limit;
     sr.min_confidence = req->min_conf / 1000.0;
+    sr.no_facets = !req->facets; /* counted only when asked (facets=1) */
     struct kb_search_res res;
     char err[KB_ERR_MAX];
     int rc = 0;

@@ -158,6 +158,8 @@ struct kb_search_res {
     char *corrected;           /* when the query matched nothing and the
                                   suggestion did, the hits are for this query
                                   (equal to suggestion); NULL otherwise */
+    int has_facets;            /* kind, category and standard were counted
+                                  (the request's no_facets was 0) */
 };
 
 /* Runs a search. Returns 0 with *res filled (the caller calls

@@ -408,6 +408,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         kb_doc_free(c[i].doc);
     free(c);
     if (!req->no_facets) {
+        res->has_facets = 1;
         kbx_mset_part_facets(m, KB_FACET_KIND, add_facet, &res->kind);
         kbx_mset_part_facets(m, KB_FACET_CATEGORY, add_facet, &res->category);
         kbx_mset_part_facets(m, KB_FACET_STD, add_facet, &res->standard);

@@ -162,7 +162,8 @@
     ui.results.setAttribute('aria-busy', 'true');
     ui.results.classList.add('loading');
 
-    const base = { q: s.q, kind: s.kind, category: s.category, standard: s.standard };
+    /* facets=1: searchd counts the facets only when asked */
+    const base = { q: s.q, kind: s.kind, category: s.category, standard: s.standard, facets: 1 };
     const main = api('/search?' + qs({ ...base, offset: s.offset || '', limit: PAGE_SIZE }), signal);
     /* Counts for a field whose filter is set come from the same search
      * without that filter, so the other choices keep their counts. */

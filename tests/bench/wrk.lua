@@ -8,6 +8,8 @@
 --   wrk ... -s tests/bench/wrk.lua URL -- QUERYFILE groonga
 -- asks Groonga's HTTP server instead, as benchq's groonga engine does:
 -- GET /d/select on table Docs with the query's syntax characters escaped.
+--   wrk ... -s tests/bench/wrk.lua URL -- QUERYFILE facets
+-- asks searchd for the facet counts too (/search?facets=1&q=...).
 
 local threads = {}
 local paths = {}
@@ -31,11 +33,12 @@ end
 function init(args)
   local f = assert(io.open(args[1], "r"))
   local groonga = args[2] == "groonga"
+  local prefix = args[2] == "facets" and "/search?facets=1&q=" or "/search?q="
   for line in f:lines() do
     if line:sub(1, 1) ~= "#" then
       local q = line:match("^[^\t]*\t[^\t]*\t[^\t]*\t(.*)$")
       if q and #q > 0 then
-        paths[#paths + 1] = groonga and groonga_path(q) or ("/search?q=" .. urlencode(q))
+        paths[#paths + 1] = groonga and groonga_path(q) or (prefix .. urlencode(q))
       end
     end
   end

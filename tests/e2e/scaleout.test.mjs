@@ -53,7 +53,7 @@ async function get(base, pathname) {
 }
 
 async function search(base, q, extra = '') {
-  const r = await get(base, `/search?q=${encodeURIComponent(q)}&limit=10${extra}`);
+  const r = await get(base, `/search?q=${encodeURIComponent(q)}&limit=10&facets=1${extra}`);
   assert.equal(r.status, 200, r.body);
   return r.json;
 }

@@ -309,15 +309,31 @@ test('snippets hold <mark> and no other tag, and are HTML-escaped', async () => 
 // ---- facets and filters ------------------------------------------------------------
 
 test('kind facets sum to at most the total and follow the kind filter', async () => {
-  const all = await search({ q: 'VPN' });
+  const all = await search({ q: 'VPN', facets: '1' });
   const sum = Object.values(all.facets.kind).reduce((a, b) => a + b, 0);
   assert.ok(sum > 0 && sum <= all.total, `${sum} vs ${all.total}`);
   assert.ok(Object.keys(all.facets.kind).length >= 2, JSON.stringify(all.facets.kind));
-  const art = await search({ q: 'VPN', kind: 'article' });
+  const art = await search({ q: 'VPN', kind: 'article', facets: 'true' });
   assert.deepEqual(Object.keys(art.facets.kind), ['article']);
   assert.equal(art.facets.kind.article, all.facets.kind.article);
   assert.ok(art.total < all.total);
   assert.ok(art.hits.every((h) => h.kind === 'article'));
+});
+
+test('facets are counted only when asked; a bad facets value is a 400', async () => {
+  const asked = await search({ q: 'VPN', facets: '1' });
+  const plain = await search({ q: 'VPN' });
+  const off = await search({ q: 'VPN', facets: '0' });
+  assert.ok(Object.keys(asked.facets.kind).length >= 2, JSON.stringify(asked.facets));
+  assert.equal(plain.facets, null);
+  assert.equal(off.facets, null);
+  // the same hits either way
+  assert.deepEqual(ids(plain), ids(asked));
+  for (const v of ['2', 'yes', 'on']) {
+    const r = await get(`/search?q=vpn&facets=${v}`);
+    assert.equal(r.status, 400, r.body);
+    assert.equal(r.json.error.code, 'bad_facets');
+  }
 });
 
 test('kind=standard returns only standard clauses', async () => {
@@ -327,14 +343,14 @@ test('kind=standard returns only standard clauses', async () => {
 });
 
 test('category filter keeps that category (and works on a parent level)', async () => {
-  const all = await search({ q: 'VPN 证书' });
+  const all = await search({ q: 'VPN 证书', facets: '1' });
   const cat = Object.keys(all.facets.category).find((c) => c.includes('/'));
   assert.ok(cat, JSON.stringify(all.facets.category));
-  const res = await search({ q: 'VPN 证书', category: cat });
+  const res = await search({ q: 'VPN 证书', category: cat, facets: '1' });
   assert.ok(res.hits.length > 0);
   assert.ok(res.hits.every((h) => h.category === cat), JSON.stringify(res.hits.map((h) => h.category)));
   const parent = cat.split('/')[0];
-  const up = await search({ q: 'VPN 证书', category: parent });
+  const up = await search({ q: 'VPN 证书', category: parent, facets: '1' });
   assert.ok(up.hits.every((h) => h.category === parent || h.category.startsWith(parent + '/')));
   assert.ok(up.total >= res.total);
 });

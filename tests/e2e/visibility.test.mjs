@@ -197,10 +197,10 @@ test('facet counts without the token count public documents only', async () => {
   const count = (kind, pub) => [...docs.values()].filter((d) => d.kind === kind && (!pub || d.visibility === 'public')).length;
   for (const kind of ['article', 'known_error']) {
     assert.ok(count(kind, true) < count(kind, false), `${kind}: the corpus has internal ones`);
-    const pub = await getJson(base, `/search?limit=1&q=${encodeURIComponent(`kind:${kind}`)}`);
+    const pub = await getJson(base, `/search?limit=1&facets=1&q=${encodeURIComponent(`kind:${kind}`)}`);
     assert.equal(pub.facets.kind[kind], count(kind, true), JSON.stringify(pub.facets.kind));
     assert.equal(pub.total, count(kind, true));
-    const all = await getJson(base, `/search?limit=1&q=${encodeURIComponent(`kind:${kind}`)}`, true);
+    const all = await getJson(base, `/search?limit=1&facets=1&q=${encodeURIComponent(`kind:${kind}`)}`, true);
     assert.equal(all.facets.kind[kind], count(kind, false), JSON.stringify(all.facets.kind));
   }
 });

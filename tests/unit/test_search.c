@@ -499,6 +499,10 @@ static char *ref_json(const struct kb_search_res *r, const char *query, size_t q
     json_object_set_new(fa, "kind", ref_facets(&r->kind));
     json_object_set_new(fa, "category", ref_facets(&r->category));
     json_object_set_new(fa, "standard", ref_facets(&r->standard));
+    if (!r->has_facets) { /* not counted: null */
+        json_decref(fa);
+        fa = json_null();
+    }
     json_object_set_new(o, "facets", fa);
     json_object_set_new(o, "suggestion", r->suggestion ? json_string(r->suggestion) : json_null());
     json_object_set_new(o, "corrected", r->corrected ? json_string(r->corrected) : json_null());
@@ -523,6 +527,31 @@ static void expect_json_as_jansson(const struct kb_search_res *r, const char *q,
 /* The result JSON is written directly, byte for byte what Jansson wrote:
  * real searches (facets, suggestions, corrections, no hits) and made-up
  * results with every escape, invalid UTF-8, missing fields and odd reals. */
+/* no_facets leaves the facets uncounted and says so (has_facets); the hits
+ * are the same. */
+static void facets_only_when_asked(void **state)
+{
+    (void)state;
+    struct kb_search_req r = {0};
+    r.q = "VPN";
+    r.qlen = 3;
+    r.limit = 10;
+    char err[KB_ERR_MAX] = "";
+    struct kb_search_res with, without;
+    assert_int_equal(kb_search_run(g_s, &r, &with, err, sizeof err), 0);
+    r.no_facets = 1;
+    assert_int_equal(kb_search_run(g_s, &r, &without, err, sizeof err), 0);
+    assert_int_equal(with.has_facets, 1);
+    assert_true(with.kind.n >= 1);
+    assert_int_equal(without.has_facets, 0);
+    assert_int_equal(without.kind.n + without.category.n + without.standard.n, 0);
+    assert_int_equal(with.nhits, without.nhits);
+    for (size_t i = 0; i < with.nhits; i++)
+        assert_string_equal(with.hits[i].id, without.hits[i].id);
+    kb_search_res_fin(&with);
+    kb_search_res_fin(&without);
+}
+
 static void result_json_matches_jansson(void **state)
 {
     (void)state;
@@ -563,7 +592,14 @@ static void result_json_matches_jansson(void **state)
     r.category.v = fv;
     r.category.n = 2;
     r.suggestion = "vpn error";
+    r.has_facets = 1;
     expect_json_as_jansson(&r, "a\0b", 3, 20, 50); /* a NUL in the query is kept */
+    r.has_facets = 0; /* facets not asked for: "facets":null */
+    expect_json_as_jansson(&r, "a\0b", 3, 20, 50);
+    char *nf = codec_search_json(&r, "q", 1, 0, 10);
+    assert_non_null(strstr(nf, "\"facets\":null"));
+    free(nf);
+    r.has_facets = 1;
     r.took_ms = 1e12;
     r.suggestion = "bad \xc3";
     r.corrected = "fine";
@@ -802,6 +838,7 @@ int main(void)
         cmocka_unit_test(traditional_and_regional),
         cmocka_unit_test(visibility),
         cmocka_unit_test(filters_and_facets),
+        cmocka_unit_test(facets_only_when_asked),
         cmocka_unit_test(expert_syntax),
         cmocka_unit_test(snippets),
         cmocka_unit_test(bad_and_empty_input),
