@@ -179,4 +179,10 @@ void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* attachments (api_attach.c) */
+void api_attachments_upload(struct api_ctx *ctx);  /* POST /api/v1/attachments (a file) */
+void api_attachments_get(struct api_ctx *ctx);     /* GET /api/v1/attachments/{id} */
+void api_tickets_attach(struct api_ctx *ctx);      /* POST .../{number}/attachments */
+void api_tickets_attachments(struct api_ctx *ctx); /* GET .../{number}/attachments */
+
 #endif

@@ -51,6 +51,7 @@ struct cd_config {
      * at these strings */
     char *public_url, *smtp_url, *smtp_from, *smtp_user, *smtp_password;
     int mail_interval_ms;        /* the sender's timer */
+    char *attach_dir;            /* attachments' files (desk.attach_dir points here) */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

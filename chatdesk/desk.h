@@ -45,6 +45,10 @@ struct desk_config {
     int mail_retry_min, mail_retry_max, mail_max_attempts; /* back-off, seconds */
     int signin_code_ttl;       /* seconds a mailed sign-in code lives (600) */
     int signin_max_tries;      /* wrong codes before it is locked (5) */
+    /* attachments (api_attach.c): the folder of their files (owned by the
+     * filler; NULL: uploads refused) and the largest upload in bytes */
+    const char *attach_dir;
+    int attach_max;
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the

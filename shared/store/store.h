@@ -55,5 +55,6 @@
 #include "store_followup.h"
 #include "store_portal.h"
 #include "store_mail.h"
+#include "store_attach.h"
 
 #endif
