@@ -261,7 +261,7 @@
     try {
       const a = await K.attach.upload(session, file);
       if (!ui.reply.disabled) {
-        const text = ui.reply.value.replace(/^\s+|\s+$/g, '') || `📎 ${a.name}`;
+        const text = ui.reply.value.replace(/^\s+|\s+$/g, '') || `[附件] ${a.name}`;
         const o = { id: K.clientId(), ticket: number, text, att: [a.id], atts: [a] };
         outbox.push(o);
         saveOutbox();

@@ -60,7 +60,7 @@
       return open;
     }
     const link = el('a', { href: '#', class: 'att att-file', 'data-testid': 'attachment', 'data-id': String(a.id) },
-      `📎 ${name}`, el('span', { class: 'muted' }, ` (${size(Number(a.size) || 0)})`));
+      `[附件] ${name}`, el('span', { class: 'muted' }, ` (${size(Number(a.size) || 0)})`));
     link.addEventListener('click', async (ev) => {
       ev.preventDefault();
       try {

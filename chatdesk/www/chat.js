@@ -1068,7 +1068,7 @@
       const typed = ui.input.value.replace(/^\s+|\s+$/g, '');
       ui.input.value = '';
       hideError();
-      sendMessage(typed || `📎 ${a.name}`, [a]);
+      sendMessage(typed || `[附件] ${a.name}`, [a]);
     } catch (e) {
       showError('附件未发送：', { message: e.message });
     }
