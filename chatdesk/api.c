@@ -427,6 +427,15 @@ void api_audit_list(struct api_ctx *ctx)
     }
 }
 
+json_t *api_ticket_json(struct api_ctx *ctx, const struct store_ticket *t)
+{
+    json_t *o = proto_ticket(t);
+    json_t *sla = api_sla_ticket(ctx, t->number); /* service levels: the whole clock */
+    if (sla)
+        json_object_set_new(o, "sla", sla);
+    return o;
+}
+
 void api_tickets_get(struct api_ctx *ctx)
 {
     struct store_ticket t;
@@ -434,11 +443,7 @@ void api_tickets_get(struct api_ctx *ctx)
     if (rc == 0) {
         if (ctx->who->role == DESK_AGENT)
             api_audit(ctx, "read", "ticket", t.number, NULL);
-        json_t *o = proto_ticket(&t);
-        json_t *sla = api_sla_ticket(ctx, t.number); /* service levels: the whole clock */
-        if (sla)
-            json_object_set_new(o, "sla", sla);
-        api_response_json(ctx->resp, 200, o);
+        api_response_json(ctx->resp, 200, api_ticket_json(ctx, &t));
     } else if (rc == STORE_ENOTFOUND || rc == STORE_EFORBIDDEN) {
         /* someone else's ticket is answered like one that does not exist */
         api_response_error(ctx->resp, 404, "not_found", "no such ticket");

@@ -138,6 +138,8 @@ void api_audit_list(struct api_ctx *ctx); /* GET /api/v1/audit (admins) */
 void api_reports_indicators(struct api_ctx *ctx); /* GET /api/v1/reports/indicators */
 void api_reports_documents(struct api_ctx *ctx);  /* GET /api/v1/reports/documents */
 void api_reports_queries(struct api_ctx *ctx);    /* GET /api/v1/reports/queries */
+/* GET /api/v1/reports/indicators/{name}/items: the rows behind a figure */
+void api_reports_items(struct api_ctx *ctx);
 void api_tickets_followup(struct api_ctx *ctx);   /* POST /api/v1/tickets/{number}/followup */
 void api_followups_due(struct api_ctx *ctx);      /* GET /api/v1/followups */
 
@@ -165,6 +167,10 @@ void api_sla_patch(struct api_ctx *ctx);
  * ticket's permissions), caller owns it; NULL when the ticket has no clock
  * or it cannot be read (the ticket's answer then keeps its short "sla"). */
 json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
+/* The ticket t as the API answers it (GET, PATCH, notes, transfers):
+ * proto_ticket with the whole SLA object when it has a clock. Caller owns
+ * the result. */
+json_t *api_ticket_json(struct api_ctx *ctx, const struct store_ticket *t);
 
 /* the agents' workspace (api_tickets.c) */
 void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */
@@ -176,9 +182,28 @@ void api_tickets_notes(struct api_ctx *ctx);    /* GET .../{number}/notes */
 void api_tickets_note_add(struct api_ctx *ctx); /* POST .../{number}/notes */
 void api_tickets_transfer(struct api_ctx *ctx); /* POST .../{number}/transfer */
 void api_tickets_merge(struct api_ctx *ctx);    /* POST .../{number}/merge */
+/* waiting for the requester (api_tickets.c): the holder sets it, with
+ * {"reason"}, or ends it; 200 with the ticket, 422 in a status that does
+ * not allow it, 403 for another agent's ticket or a requester */
+void api_tickets_pending(struct api_ctx *ctx);  /* POST .../{number}/pending */
+void api_tickets_resume(struct api_ctx *ctx);   /* POST .../{number}/resume */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* the administration page (api_admin.c): administrators only, 403 for
+ * anyone else; every change audited */
+void api_admin_people(struct api_ctx *ctx);          /* GET /api/v1/admin/people */
+void api_admin_person_patch(struct api_ctx *ctx);    /* PATCH /api/v1/admin/people/{id} */
+void api_admin_team_create(struct api_ctx *ctx);     /* POST /api/v1/admin/teams */
+void api_admin_team_patch(struct api_ctx *ctx);      /* PATCH /api/v1/admin/teams/{slug} */
+void api_admin_member_put(struct api_ctx *ctx);      /* PUT .../teams/{slug}/members/{id} */
+void api_admin_member_delete(struct api_ctx *ctx);   /* DELETE .../teams/{slug}/members/{id} */
+void api_admin_categories(struct api_ctx *ctx);      /* GET /api/v1/admin/categories */
+void api_admin_category_create(struct api_ctx *ctx); /* POST /api/v1/admin/categories */
+void api_admin_category_patch(struct api_ctx *ctx);  /* PATCH /api/v1/admin/categories/{id} */
+void api_admin_category_delete(struct api_ctx *ctx); /* DELETE /api/v1/admin/categories/{id} */
+void api_admin_settings(struct api_ctx *ctx);        /* GET /api/v1/admin/settings */
+void api_admin_settings_patch(struct api_ctx *ctx);  /* PATCH /api/v1/admin/settings */
 /* attachments (api_attach.c) */
 void api_attachments_upload(struct api_ctx *ctx);  /* POST /api/v1/attachments (a file) */
 void api_attachments_get(struct api_ctx *ctx);     /* GET /api/v1/attachments/{id} */

@@ -607,9 +607,13 @@ static void lifecycle(struct api_ctx *ctx, enum step which)
     int rc = STORE_EINVALID;
     switch (which) {
     case STEP_SUBMIT: rc = store_knowledge_submit(st, id, who, comment); break;
-    case STEP_APPROVE:
-        rc = store_knowledge_approve(st, id, who, ctx->cfg->knowledge_self_approval, comment);
+    case STEP_APPROVE: {
+        /* the administration page's value, else the config file's */
+        int self = ctx->cfg->knowledge_self_approval;
+        store_setting_get(st, "knowledge_self_approval", self, &self);
+        rc = store_knowledge_approve(st, id, who, self, comment);
         break;
+    }
     case STEP_RETURN: rc = store_knowledge_return(st, id, who, comment); break;
     case STEP_PUBLISH: rc = store_knowledge_publish(st, id, who, due); break;
     case STEP_RETIRE: rc = store_knowledge_retire(st, id, who, comment); break;

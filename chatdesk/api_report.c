@@ -7,6 +7,7 @@
 #include "api.h"
 #include "kb_util.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,33 @@ static int period_of(struct api_ctx *ctx, struct store_report_period *p, int *cs
     if (format && strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
         api_response_error(ctx->resp, 400, "bad_query", "format is json or csv");
         return -1;
+    }
+    /* the filters of the ticket figures */
+    static const struct {
+        const char *arg;
+        size_t off, size;
+    } filters[] = {
+        {"service", offsetof(struct store_report_period, service), sizeof p->service},
+        {"team", offsetof(struct store_report_period, team), sizeof p->team},
+        {"category", offsetof(struct store_report_period, category), sizeof p->category},
+        {"channel", offsetof(struct store_report_period, channel), sizeof p->channel},
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
+        const char *v = api_request_arg(ctx->req, filters[i].arg);
+        if (v && strlen(v) >= filters[i].size) {
+            api_response_error(ctx->resp, 400, "bad_query", "a filter is too long");
+            return -1;
+        }
+        if (v)
+            snprintf((char *)p + filters[i].off, filters[i].size, "%s", v);
+    }
+    const char *prio = api_request_arg(ctx->req, "priority");
+    if (prio && *prio) {
+        if (strlen(prio) != 1 || prio[0] < '1' || prio[0] > '4') {
+            api_response_error(ctx->resp, 400, "bad_query", "priority is 1..4");
+            return -1;
+        }
+        p->priority = prio[0] - '0';
     }
     *csv = format && strcmp(format, "csv") == 0;
     snprintf(p->from, sizeof p->from, "%s", from);
@@ -108,9 +136,52 @@ static size_t figures(const struct store_indicators *o, struct figure *f)
     C("desk", "followups", o->followups);
     C("desk", "recontacts", o->followups_recurred);
     R("desk", "stayed_solved_rate", o->stayed_solved_rate);
+    C("desk", "priority1", o->priority1);
+    C("timeliness", "response_due", o->response_due);
+    C("timeliness", "response_met", o->response_met);
+    R("timeliness", "response_attainment", o->response_attainment);
+    C("timeliness", "resolve_due", o->resolve_due);
+    C("timeliness", "resolve_met", o->resolve_met);
+    R("timeliness", "resolve_attainment", o->resolve_attainment);
+    C("timeliness", "breached", o->breached);
+    C("timeliness", "response_timed", o->response_timed);
+    f[n++] = (struct figure){"timeliness", "response_mean_hours", 0, o->response_mean_hours, 2};
+    f[n++] = (struct figure){"timeliness", "response_p90_hours", 0, o->response_p90_hours, 2};
+    C("timeliness", "resolve_timed", o->resolve_timed);
+    f[n++] = (struct figure){"timeliness", "resolve_mean_hours", 0, o->resolve_mean_hours, 2};
+    f[n++] = (struct figure){"timeliness", "resolve_p90_hours", 0, o->resolve_p90_hours, 2};
 #undef C
 #undef R
     return n;
+}
+
+static int policy_cb(void *ud, const struct store_report_policy *x)
+{
+    json_array_append_new(ud, json_pack("{s:s, s:i, s:i, s:i, s:o, s:i, s:i, s:o}", "service",
+                                        x->service, "priority", x->priority, "response_due",
+                                        x->response_due, "response_met", x->response_met,
+                                        "response_attainment",
+                                        rate_json(x->response_due
+                                                      ? (double)x->response_met / x->response_due
+                                                      : -1),
+                                        "resolve_due", x->resolve_due, "resolve_met",
+                                        x->resolve_met, "resolve_attainment",
+                                        rate_json(x->resolve_due
+                                                      ? (double)x->resolve_met / x->resolve_due
+                                                      : -1)));
+    return 0;
+}
+
+/* The filters in force, as the answer states them (null: all). */
+static json_t *filters_json(const struct store_report_period *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "service", p->service[0] ? json_string(p->service) : json_null());
+    json_object_set_new(o, "team", p->team[0] ? json_string(p->team) : json_null());
+    json_object_set_new(o, "category", p->category[0] ? json_string(p->category) : json_null());
+    json_object_set_new(o, "channel", p->channel[0] ? json_string(p->channel) : json_null());
+    json_object_set_new(o, "priority", p->priority ? json_integer(p->priority) : json_null());
+    return o;
 }
 
 static const char *const KINDS[] = {"article", "known_error"};
@@ -128,8 +199,14 @@ void api_reports_indicators(struct api_ctx *ctx)
         api_page_answer(ctx, rc, json_array(), 0, "next");
         return;
     }
-    struct figure f[40];
+    struct figure f[64];
     size_t n = figures(&o, f);
+    json_t *pols = json_array();
+    rc = store_report_policies(desk_store(ctx->d), ctx->who->person_id, &p, policy_cb, pols);
+    if (rc) {
+        api_page_answer(ctx, rc, pols, 0, "next");
+        return;
+    }
     char detail[96];
     snprintf(detail, sizeof detail, "indicators %s..%s", p.from, p.to);
     api_audit(ctx, csv ? "export" : "read", "report", detail, NULL);
@@ -138,6 +215,8 @@ void api_reports_indicators(struct api_ctx *ctx)
         kb_buf_init(&b);
         kb_buf_printf(&b, "# kbdesk indicators %s..%s, time zone %s, recontact window %d days\r\n",
                       p.from, p.to, p.tz, p.recontact_days);
+        kb_buf_printf(&b, "# filters: service=%s team=%s category=%s channel=%s priority=%d\r\n",
+                      p.service, p.team, p.category, p.channel, p.priority);
         kb_buf_adds(&b, "section,indicator,value\r\n");
         for (size_t i = 0; i < n; i++) {
             if (!f[i].is_rate)
@@ -151,6 +230,20 @@ void api_reports_indicators(struct api_ctx *ctx)
             for (int s = 0; s < 5; s++)
                 kb_buf_printf(&b, "knowledge,items_%s_%s,%d\r\n", KINDS[k], STATES[s],
                               o.k_items[k][s]);
+        /* per policy: section policy, indicator SERVICE/P<n>/name */
+        size_t i;
+        json_t *x;
+        json_array_foreach(pols, i, x)
+        {
+            const char *sv = json_string_value(json_object_get(x, "service"));
+            int pr = (int)json_integer_value(json_object_get(x, "priority"));
+            static const char *const keys[] = {"response_due", "response_met", "resolve_due",
+                                               "resolve_met"};
+            for (int k = 0; k < 4; k++)
+                kb_buf_printf(&b, "policy,%s/P%d/%s,%lld\r\n", sv, pr, keys[k],
+                              (long long)json_integer_value(json_object_get(x, keys[k])));
+        }
+        json_decref(pols);
         size_t len = b.len;
         api_response_file(ctx->resp, kb_buf_take(&b), len, "text/csv; charset=utf-8",
                           "kbdesk-indicators.csv");
@@ -175,6 +268,8 @@ void api_reports_indicators(struct api_ctx *ctx)
         json_object_set_new(items, KINDS[k], by);
     }
     json_object_set_new(json_object_get(root, "knowledge"), "items", items);
+    json_object_set_new(json_object_get(root, "timeliness"), "policies", pols);
+    json_object_set_new(root, "filters", filters_json(&p));
     api_response_json(ctx->resp, 200, root);
 }
 
@@ -260,6 +355,90 @@ void api_reports_queries(struct api_ctx *ctx)
                       json_pack("{s:{s:s, s:s, s:s}, s:b, s:o}", "period", "from", p.from, "to",
                                 p.to, "tz", p.tz, "gaps", gaps && strcmp(gaps, "1") == 0,
                                 "items", arr));
+}
+
+/* ---- drill-down ------------------------------------------------------------------------ */
+
+struct items {
+    json_t *arr;
+    struct kb_buf *csv;
+};
+
+static void csv_field(struct kb_buf *b, const char *v)
+{
+    kb_buf_adds(b, "\"");
+    for (const char *c = v ? v : ""; *c; c++)
+        kb_buf_printf(b, *c == '"' ? "\"\"" : "%c", *c);
+    kb_buf_adds(b, "\"");
+}
+
+static int item_cb(void *ud, const struct store_report_item *it)
+{
+    struct items *x = ud;
+    if (x->csv) {
+        const char *f[] = {it->kind, it->id, it->summary, it->status, it->service,
+                           it->resolution};
+        for (int i = 0; i < 6; i++) {
+            csv_field(x->csv, f[i]);
+            kb_buf_adds(x->csv, ",");
+        }
+        if (it->hours >= 0)
+            kb_buf_printf(x->csv, "%d,%.4f\r\n", it->priority, it->hours);
+        else
+            kb_buf_printf(x->csv, "%d,\r\n", it->priority);
+        return 0;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?}", "kind", it->kind, "id", it->id,
+                          "summary", it->summary, "status", it->status, "service", it->service,
+                          "resolution", it->resolution);
+    if (it->priority)
+        json_object_set_new(o, "priority", json_integer(it->priority));
+    if (it->hours >= 0)
+        json_object_set_new(o, "working_hours",
+                            json_real((double)(long long)(it->hours * 10000 + 0.5) / 10000));
+    json_array_append_new(x->arr, o);
+    return 0;
+}
+
+void api_reports_items(struct api_ctx *ctx)
+{
+    struct store_report_period p;
+    int csv = 0;
+    if (period_of(ctx, &p, &csv))
+        return;
+    const char *name = ctx->req->params[0];
+    struct kb_buf b;
+    kb_buf_init(&b);
+    if (csv)
+        kb_buf_adds(&b, "kind,id,summary,status,service,resolution,priority,working_hours\r\n");
+    struct items x = {json_array(), csv ? &b : NULL};
+    int rc = store_report_items(desk_store(ctx->d), ctx->who->person_id, &p, name, item_cb, &x);
+    if (rc) {
+        kb_buf_fin(&b);
+        if (rc == STORE_ENOTFOUND) {
+            json_decref(x.arr);
+            api_response_error(ctx->resp, 404, "not_found", api_store_msg(ctx));
+        } else {
+            api_page_answer(ctx, rc, x.arr, 0, "next");
+        }
+        return;
+    }
+    char detail[160];
+    snprintf(detail, sizeof detail, "items %.64s %s..%s", name, p.from, p.to);
+    api_audit(ctx, csv ? "export" : "read", "report", detail, NULL);
+    if (csv) {
+        json_decref(x.arr);
+        size_t len = b.len;
+        api_response_file(ctx->resp, kb_buf_take(&b), len, "text/csv; charset=utf-8",
+                          "kbdesk-items.csv");
+        return;
+    }
+    kb_buf_fin(&b);
+    json_t *root = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:I, s:o}", "indicator", name,
+                             "period", "from", p.from, "to", p.to, "tz", p.tz, "filters",
+                             filters_json(&p), "count", (json_int_t)json_array_size(x.arr),
+                             "items", x.arr);
+    api_response_json(ctx->resp, 200, root);
 }
 
 /* ---- follow-ups (回访) ---------------------------------------------------------------- */

@@ -113,6 +113,10 @@ json_t *api_sla_ticket(struct api_ctx *ctx, const char *number)
     };
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
         json_object_set_new(o, times[i].key, proto_time(times[i].t));
+    /* the resolution clock's pauses (waiting for the requester): since
+     * when it is paused (null: running) and the seconds of all pauses */
+    json_object_set_new(o, "paused_since", proto_time(s.paused_since));
+    json_object_set_new(o, "paused_seconds", json_integer(s.paused_seconds));
     return o;
 }
 
@@ -138,8 +142,8 @@ void api_sla_patch(struct api_ctx *ctx)
                            " integer) are changed alone, one per request");
         return;
     }
-    if (ctx->who->role != DESK_AGENT) {
-        api_response_error(ctx->resp, 403, "forbidden", "agents change a ticket's service level");
+    if (ctx->who->role != DESK_AGENT) { /* a requester learns nothing, as for field edits */
+        api_response_error(ctx->resp, 404, "not_found", "no such ticket");
         return;
     }
     struct store *st = desk_store(ctx->d);
@@ -159,11 +163,7 @@ void api_sla_patch(struct api_ctx *ctx)
     if (rc == 0)
         rc = store_ticket_get(st, number, ctx->who->person_id, &t);
     if (rc == 0) {
-        json_t *o = proto_ticket(&t);
-        json_t *sla = api_sla_ticket(ctx, t.number);
-        if (sla)
-            json_object_set_new(o, "sla", sla);
-        api_response_json(ctx->resp, 200, o);
+        api_response_json(ctx->resp, 200, api_ticket_json(ctx, &t));
     } else if (rc == STORE_ENOTFOUND) {
         api_response_error(ctx->resp, 404, "not_found", "no such ticket");
     } else if (rc == STORE_EFORBIDDEN) {

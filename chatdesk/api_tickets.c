@@ -1,7 +1,8 @@
 /* api_tickets: the service functions of the agents' workspace in the JSON
  * API (see api.h and chatdesk/openapi.yaml): teams, people, the ticket list
  * with filters and text search, editing a ticket, its history, internal
- * notes, transfers and merges. Who may do what is the store's one rule
+ * notes, transfers and merges, and waiting for the requester (pending,
+ * resume). Who may do what is the store's one rule
  * (store_workspace.h), the same as over WebSocket; a request body is
  * checked by the WebSocket's own codec (proto_parse, on a frame built from
  * the body), so both doors accept exactly the same values. Answers:
@@ -114,7 +115,7 @@ static void answer_ticket(struct api_ctx *ctx, int status)
     struct store_ticket t;
     int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
     if (rc == 0)
-        api_response_json(ctx->resp, status, proto_ticket(&t));
+        api_response_json(ctx->resp, status, api_ticket_json(ctx, &t));
     else
         failed(ctx, rc);
     store_ticket_fin(&t);
@@ -164,6 +165,13 @@ void api_people_list(struct api_ctx *ctx)
                                api_request_arg(ctx->req, "role"),
                                api_request_arg(ctx->req, "team"), person_cb, arr);
     if (rc == 0) {
+        /* a read of person records: an audit row (8.6.1) */
+        const char *role = api_request_arg(ctx->req, "role"), *team = api_request_arg(ctx->req,
+                                                                                    "team");
+        json_t *d = json_pack("{s:s?, s:s?, s:I}", "role", role, "team", team, "count",
+                              (json_int_t)json_array_size(arr));
+        api_audit(ctx, "read", "person", "list", d);
+        json_decref(d);
         api_response_json(ctx->resp, 200, json_pack("{s:o}", "people", arr));
         return;
     }
@@ -226,6 +234,7 @@ void api_tickets_list(struct api_ctx *ctx)
         .status = api_request_arg(req, "status"),
         .team = api_request_arg(req, "team"),
         .category = api_request_arg(req, "category"),
+        .sla = api_request_arg(req, "sla"),
         .q = api_request_arg(req, "q"),
         .sort = api_request_arg(req, "sort"),
         .after = api_request_arg(req, "after"),
@@ -400,4 +409,56 @@ void api_tickets_merge(struct api_ctx *ctx)
         failed(ctx, rc);
     else
         answer_ticket(ctx, 200);
+}
+
+/* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
+
+/* After a change by the API: the ticket to the requester's connections and
+ * a queue_update to every agent (as the WebSocket does), and the ticket as
+ * the answer. */
+static void changed_ticket(struct api_ctx *ctx, const char *event)
+{
+    struct store_ticket t;
+    int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
+    if (rc) {
+        failed(ctx, rc);
+        return;
+    }
+    desk_outbox_add(ctx->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
+    desk_outbox_add(ctx->out, DESK_TO_AGENTS, 0,
+                    json_pack("{s:s, s:s, s:o}", "type", "queue_update", "event", event,
+                              "ticket", proto_ticket(&t)));
+    api_response_json(ctx->resp, 200, proto_ticket(&t));
+    store_ticket_fin(&t);
+}
+
+void api_tickets_pending(struct api_ctx *ctx)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    struct desk_msg m;
+    if (!staff_only(ctx) || body_frame(ctx, "pending", allowed, &m))
+        return;
+    int rc = store_ticket_pending(desk_store(ctx->d), m.ticket, ctx->who->person_id, m.reason,
+                                  0);
+    desk_msg_fin(&m);
+    if (rc)
+        failed(ctx, rc);
+    else
+        changed_ticket(ctx, "pending");
+}
+
+void api_tickets_resume(struct api_ctx *ctx)
+{
+    if (!staff_only(ctx))
+        return;
+    if (ctx->req->body && json_object_size(ctx->req->body) != 0) {
+        api_response_error(ctx->resp, 400, "bad_field", "send an empty object {} (or no body)");
+        return;
+    }
+    int rc = store_ticket_resume(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
+                                 0);
+    if (rc)
+        failed(ctx, rc);
+    else
+        changed_ticket(ctx, "resumed");
 }

@@ -295,8 +295,9 @@ int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t)
 
 void desk_do_maintain(struct req *r)
 {
-    int n = 0;
-    int rc = store_auto_close(r->d->st, r->d->cfg->auto_close_days, 0, &n);
+    int n = 0, days = r->d->cfg->auto_close_days;
+    store_setting_get(r->d->st, "auto_close_days", days, &days); /* admin page, else file */
+    int rc = store_auto_close(r->d->st, days, 0, &n);
     if (rc == STORE_EDB)
         r->out->db_error = 1;
     r->out->auto_closed = n;
@@ -393,6 +394,8 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_MAIL_PREFS: desk_do_mail_prefs(&r); break;
     case DM_MAIL: desk_do_mail(&r); break;
     case DM_AWAY: desk_do_away(&r); break;
+    case DM_PENDING: desk_do_pending(&r); break;
+    case DM_RESUME: desk_do_resume(&r); break;
     default:
         desk_err(&r, P_UNKNOWN_TYPE, "unknown type");
     }

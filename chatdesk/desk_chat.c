@@ -36,6 +36,15 @@ static void after_requester_message(struct req *r, int64_t conv, int seq,
                                (int64_t)time(NULL), NULL, ticket);
     desk_attach_set(am, atts);
     desk_outbox_add(r->out, DESK_TO_PERSON, info->agent_id, am);
+    /* the answer ended the ticket's wait for it: the ticket as it is now to
+     * the conversation (this page shows the wait no more) and to every
+     * agent's queue */
+    struct store_ticket t;
+    if (info->resumed && store_ticket_get(r->d->st, ticket, r->who->person_id, &t) == 0) {
+        desk_outbox_add(r->out, DESK_TO_CONV, conv, proto_ticket_frame(&t, NULL));
+        desk_queue_update(r, "resumed", &t);
+        store_ticket_fin(&t);
+    }
     struct desk_suggest *sg = &r->out->suggest;
     sg->agent = 1;
     sg->conv = conv;

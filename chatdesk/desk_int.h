@@ -115,6 +115,9 @@ void desk_do_take(struct req *r);
 void desk_do_reply(struct req *r);
 void desk_do_link(struct req *r);
 void desk_do_resolve(struct req *r);
+/* desk_work.c: waiting for the requester */
+void desk_do_pending(struct req *r);
+void desk_do_resume(struct req *r);
 void desk_do_open(struct req *r);
 
 /* desk_work.c: the workspace's changes (store_workspace.h) */

@@ -117,6 +117,15 @@ static json_t *suggestions_frame(const struct kb_search_res *res)
                      res->no_good_match);
 }
 
+/* Items per suggestions frame: the administration page's value (table
+ * settings), else the config file's. */
+static int suggestions(struct desk *d)
+{
+    int n = d->cfg->suggestions;
+    store_setting_get(d->st, "suggestions", n, &n);
+    return n;
+}
+
 /* Suggestions for requester viewer over conv's text (recorded as shown, in
  * one commit), to out. When the best is no good match, none are shown: the
  * frame says so and the chat offers a ticket instead of weak guesses. */
@@ -130,7 +139,7 @@ static void suggest_requester(struct desk *d, struct desk_outbox *out, int64_t c
         return; /* the ack went out; suggestions are a bonus */
     }
     struct kb_search_res res;
-    if (desk_search_kb(d, t.all.data, t.all.len, 0, d->cfg->suggestions, &res) == 0) {
+    if (desk_search_kb(d, t.all.data, t.all.len, 0, suggestions(d), &res) == 0) {
         if (res.no_good_match)
             kb_search_res_keep(&res, 0);
         /* the query people typed last: the latest message */
@@ -166,7 +175,7 @@ void desk_suggest_agent(struct desk *d, struct desk_outbox *out, int64_t conv, i
     int rc = desk_conv_texts(d, conv, viewer, &t);
     if (rc == 0 && t.count > 0) {
         struct kb_search_res res;
-        if (desk_search_kb(d, t.all.data, t.all.len, 1, d->cfg->suggestions, &res) == 0) {
+        if (desk_search_kb(d, t.all.data, t.all.len, 1, suggestions(d), &res) == 0) {
             record_shown(d, &res, viewer, conv);
             json_t *f = suggestions_frame(&res);
             json_object_set_new(f, "ticket", json_string(ticket));

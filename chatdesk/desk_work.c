@@ -1,5 +1,6 @@
 /* desk_work: an agent's workspace changes over WebSocket (PROTOCOL.md:
- * edit, note, transfer). Each is one store call (store_workspace.h), which
+ * edit, note, transfer; pending and resume: waiting for the requester,
+ * store_ticket.h). Each is one store call (store_workspace.h), which
  * checks who may (st_may_work: the ticket's team, its holder, team leads,
  * admins) and what the ticket's status allows, and writes the change and
  * its event rows in one transaction; the answers are frames. A note goes
@@ -105,4 +106,34 @@ void desk_do_transfer(struct req *r)
     if (desk_store_err(r, rc, &msgs))
         return;
     changed(r, r->m->agent ? "assigned" : "transferred", 1);
+}
+
+/* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
+
+void desk_do_pending(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int rc = store_ticket_pending(r->d->st, r->m->ticket, r->who->person_id, r->m->reason,
+                                  0);
+    static const struct store_msgs msgs = {
+        .notfound = "no such ticket",
+        .forbidden = "you do not hold this ticket",
+        .invalid = "only a ticket you hold, assigned or reopened, can wait for its requester"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, "pending", 1);
+}
+
+void desk_do_resume(struct req *r)
+{
+    if (!desk_is_agent(r))
+        return;
+    int rc = store_ticket_resume(r->d->st, r->m->ticket, r->who->person_id, 0);
+    static const struct store_msgs msgs = {.notfound = "no such ticket",
+                                           .forbidden = "you do not hold this ticket",
+                                           .invalid = "the ticket is not waiting for its requester"};
+    if (desk_store_err(r, rc, &msgs))
+        return;
+    changed(r, "resumed", 1);
 }

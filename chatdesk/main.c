@@ -41,6 +41,9 @@ static int migrate(const char *conninfo, const char *dir, int *applied, char *er
 
 /* ---- useradd ------------------------------------------------------------------------ */
 
+static void audit_cli(struct store *st, const char *object_type, const char *object_id,
+                      const char *what);
+
 enum { UA_OK = 0, UA_DB = 1, UA_USAGE = 2, UA_EXISTS = 3, UA_BROKEN = 4 };
 
 /* Reads one line (the password) from stdin without its line end; echo is
@@ -171,6 +174,7 @@ static int useradd(int argc, char **argv)
             rc = UA_DB;
         } else {
             printf("agent %s created (id %lld)\n", agent, (long long)id);
+            audit_cli(st, "person", agent, "agent account created");
         }
     }
     store_close(st);
@@ -333,7 +337,7 @@ static int reviewer_act(struct store *st, const char *user)
     struct store_agent a;
     int src = store_agent_by_username(st, user, &a);
     if (src == 0)
-        src = store_role_set(st, a.id, "knowledge_reviewer", 1);
+        src = store_person_role(st, a.id, "knowledge_reviewer", 1);
     memset(a.password_hash, 0, sizeof a.password_hash);
     int rc = admin_result("reviewer", st, src, "no enabled agent", user);
     if (rc == UA_OK)
@@ -369,8 +373,10 @@ static int team_cmd(const char *cmd, int argc, char **argv)
         if (adding) {
             src = store_team_create(st, admin_args[0], admin_args[1],
                                     admin_nargs > 2 ? admin_args[2] : NULL, NULL);
-            if (src == 0)
+            if (src == 0) {
                 printf("team %s (%s) created\n", admin_args[0], admin_args[1]);
+                audit_cli(st, "setting", admin_args[0], "team created");
+            }
         } else {
             struct store_agent a;
             const char *what = admin_args[1];
@@ -386,9 +392,15 @@ static int team_cmd(const char *cmd, int argc, char **argv)
                 src = store_team_member(st, a.id, what, add);
             else if (src == 0)
                 src = store_person_role(st, a.id, what, add);
-            if (src == 0)
+            if (src == 0) {
+                int role = strcmp(cmd, "role") == 0;
                 printf("%s %s %s %s\n", admin_args[0], add ? "now in/holds" : "no longer in/holds",
-                       strcmp(cmd, "role") == 0 ? "role" : "team", what);
+                       role ? "role" : "team", what);
+                char change[160];
+                snprintf(change, sizeof change, "%s %s %.64s", add ? "granted" : "removed",
+                         role ? "role" : "team membership", what);
+                audit_cli(st, "role", admin_args[0], change);
+            }
         }
         if (src == STORE_ENOTFOUND || src == STORE_ECONFLICT || src == STORE_EINVALID) {
             if (!told)
@@ -514,6 +526,12 @@ static int sla_load_cmd(int argc, char **argv)
         } else {
             printf("%s: %d calendars (%d new versions), %d services, %d policies\n", file,
                    res.calendars, res.calendar_versions, res.services, res.policies);
+            char change[160];
+            snprintf(change, sizeof change,
+                     "service levels loaded: %d calendars (%d new versions), %d services,"
+                     " %d policies",
+                     res.calendars, res.calendar_versions, res.services, res.policies);
+            audit_cli(st, "setting", "sla", change);
         }
     }
     free(json);
@@ -543,6 +561,8 @@ static int sla_reapply_cmd(int argc, char **argv)
             rc = UA_DB;
         } else {
             printf("recomputed the deadlines of %d ticket%s\n", n, n == 1 ? "" : "s");
+            audit_cli(st, strcmp(which, "all") == 0 ? "setting" : "ticket", which,
+                      "deadlines recomputed (sla-reapply)");
         }
     }
     store_close(st);

@@ -62,6 +62,7 @@ static const char *const type_names[] = {
     [DM_PRIVATE_LINK] = "private_link", [DM_MY_TICKETS] = "my_tickets",
     [DM_FOLLOW] = "follow", [DM_MAIL_PREFS] = "mail_prefs", [DM_MAIL] = "mail",
     [DM_AWAY] = "away",
+    [DM_PENDING] = "pending", [DM_RESUME] = "resume",
 };
 
 const char *proto_type_name(enum desk_msg_type t)
@@ -361,6 +362,7 @@ static const struct {
     {"signin_request", DM_SIGNIN_REQUEST}, {"signin", DM_SIGNIN},
     {"private_link", DM_PRIVATE_LINK}, {"my_tickets", DM_MY_TICKETS},
     {"follow", DM_FOLLOW}, {"mail_prefs", DM_MAIL_PREFS},
+    {"pending", DM_PENDING}, {"resume", DM_RESUME},
 };
 
 /* An e-mail address as sign-in takes it: 3..254 characters, one @ with
@@ -509,6 +511,14 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
         if (!rc)
             rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
         return rc;
+    case DM_PENDING:
+        rc = get_ticket(o, REQUIRED, &m->ticket, err);
+        if (!rc)
+            rc = get_str(o, "reason", REQUIRED, 1, PROTO_PENDING_REASON_MAX, S_NOBLANK,
+                         &m->reason, err);
+        return rc;
+    case DM_RESUME:
+        return get_ticket(o, REQUIRED, &m->ticket, err);
     case DM_TRANSFER:
         rc = get_ticket(o, REQUIRED, &m->ticket, err);
         if (!rc)
@@ -707,6 +717,8 @@ static void ticket_fields(json_t *o, const struct store_ticket *t)
     json_object_set_new(o, "team_name", str_or_null(t->team_name));
     json_object_set_new(o, "merged_into",
                         t->merged_into[0] ? json_string(t->merged_into) : json_null());
+    /* waiting for the requester: why (null unless status is pending) */
+    json_object_set_new(o, "pending_reason", str_or_null(t->pending_reason));
 }
 
 json_t *proto_ticket(const struct store_ticket *t)

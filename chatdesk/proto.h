@@ -36,6 +36,8 @@
 #define PROTO_TICKET_MAX 24       /* "INC-" and up to 20 digits */
 #define PROTO_TEAM_MAX 32         /* a team slug */
 #define PROTO_REASON_MAX 2000
+/* pending: the reason of a wait for the requester, in characters */
+#define PROTO_PENDING_REASON_MAX 500
 #define PROTO_SEARCH_LIMIT KB_SEARCH_DEFAULT_LIMIT /* search: items by default */
 #define PROTO_SEARCH_LIMIT_MAX 50 /* search: at most this many items */
 #define PROTO_SEARCH_OFFSET_MAX 10000
@@ -115,6 +117,9 @@ enum desk_msg_type {
     DM_MAIL,           /* the mail sender's round */
     DM_AWAY,           /* an agent's message seq after_seq in conv found no
                           requester connected: queue the mail */
+    /* waiting for the requester (desk_work.c) */
+    DM_PENDING,        /* agents: ticket waits for its requester, with reason */
+    DM_RESUME,         /* agents: end that wait */
 };
 
 /* The wire name of a type ("hello", ...; "catchup" / "maintain" for the

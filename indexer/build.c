@@ -292,11 +292,39 @@ static int delete_doc(struct builder *b, const char *id)
     return rc;
 }
 
+unsigned build_shard_of(const char *id, unsigned n)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return n ? h % n : 0;
+}
+
+/* A document of another shard: removed if present (the split changed),
+ * else nothing to do. */
+static int put_elsewhere(struct builder *b, const char *idt, const char *id)
+{
+    int rc = unspell_doc(b, idt);
+    if (rc == 0)
+        rc = kbx_db_delete(b->db, idt);
+    if (rc == KBX_ERR_NOTFOUND)
+        return 0;
+    if (rc < 0)
+        kb_seterr(b->err, sizeof b->err, "remove %s of another shard: %s", id,
+                  kbx_db_errmsg(b->db));
+    return rc;
+}
+
 static int put_doc(struct builder *b, const struct kb_doc *d)
 {
     struct kb_buf t;
     kb_buf_init(&t);
     idterm(&t, d->id);
+    if (b->o->nshards > 1 && build_shard_of(d->id, b->o->nshards) != b->o->shard) {
+        int rc = put_elsewhere(b, t.data, d->id);
+        kb_buf_fin(&t);
+        return rc;
+    }
     int rc = unspell_doc(b, t.data);
     if (rc == KBX_ERR_NOTFOUND)
         rc = 0;

@@ -53,7 +53,14 @@ struct build_opts {
     FILE *log;           /* where file errors are reported (stderr) */
     const struct build_source *source; /* another source of documents
                             (borrowed); NULL: files only */
+    unsigned shard, nshards; /* nshards > 1: keep only the documents whose
+                            build_shard_of(id, nshards) is shard (others
+                            are removed if present); 0 or 1: all */
 };
+
+/* The shard (0..n-1) of document id among n > 0: FNV-1a (32 bits) of the
+ * id's bytes modulo n, the same on every machine and every run. */
+unsigned build_shard_of(const char *id, unsigned n);
 
 struct build_stats {
     unsigned files, files_changed, files_unchanged, files_removed, files_failed;

@@ -21,6 +21,7 @@ static int round_once(const struct follow_opts *o, struct store *st, int64_t *se
     dbsource_init(&src, st);
     struct build_opts bo = {
         .corpus = o->corpus, .index = o->index, .log = o->log, .source = &src,
+        .shard = o->shard, .nshards = o->nshards,
     };
     struct build_stats bs;
     if (build_run(&bo, &bs, err, errlen) < 0)

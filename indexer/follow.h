@@ -21,6 +21,7 @@ struct follow_opts {
     int poll_ms;         /* safety poll interval, > 0 */
     FILE *out;           /* one line per round that changed something */
     FILE *log;           /* errors */
+    unsigned shard, nshards; /* as build_opts: keep shard I of N only */
 };
 
 /* Follows until *stop. A database that is down is retried every poll

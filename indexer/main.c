@@ -41,6 +41,10 @@ static void usage(FILE *f)
           "        --db CONNINFO              also the knowledge published in PostgreSQL\n"
           "                                   (an id in a file and the database: the\n"
           "                                   file wins, the item is reported)\n"
+          "        --shard I/N                keep only shard I of N (0 <= I < N <= 16):\n"
+          "                                   the documents whose id hashes to I (FNV-1a\n"
+          "                                   mod N); one index per shard, searched as\n"
+          "                                   one by searchd --index A,B,...\n"
           "  follow --corpus DIR --index DIR --db CONNINFO [--poll-ms N]\n"
           "                                   build, then keep following publish and\n"
           "                                   retire in PostgreSQL (LISTEN, and a poll\n"
@@ -65,7 +69,7 @@ static void usage(FILE *f)
 }
 
 enum { OPT_CORPUS = 1, OPT_INDEX, OPT_FULL, OPT_QUIET, OPT_STRICT, OPT_TERMS, OPT_VERBOSE,
-       OPT_HELP, OPT_DB, OPT_POLL, OPT_OUT, OPT_OWNER };
+       OPT_HELP, OPT_DB, OPT_POLL, OPT_OUT, OPT_OWNER, OPT_SHARD };
 
 static const struct option long_opts[] = {
     {"corpus", required_argument, NULL, OPT_CORPUS},
@@ -80,12 +84,14 @@ static const struct option long_opts[] = {
     {"poll-ms", required_argument, NULL, OPT_POLL},
     {"out", required_argument, NULL, OPT_OUT},
     {"owner", required_argument, NULL, OPT_OWNER},
+    {"shard", required_argument, NULL, OPT_SHARD},
     {NULL, 0, NULL, 0},
 };
 
 struct args {
     const char *corpus, *index, *db, *out, *owner;
     int full, quiet, strict, terms, verbose, poll_ms;
+    unsigned shard, nshards; /* --shard I/N */
 };
 
 /* ---- tokenize --------------------------------------------------------------- */
@@ -163,6 +169,8 @@ static int cmd_build(const struct args *a)
         .full = a->full,
         .progress = !a->quiet && isatty(2),
         .log = stderr,
+        .shard = a->shard,
+        .nshards = a->nshards,
     };
     struct build_stats st;
     char err[KB_ERR_MAX];
@@ -230,6 +238,8 @@ static int cmd_follow(const struct args *a)
         .poll_ms = a->poll_ms > 0 ? a->poll_ms : 1000,
         .out = stdout,
         .log = stderr,
+        .shard = a->shard,
+        .nshards = a->nshards,
     };
     char err[KB_ERR_MAX];
     if (follow_run(&o, &stop, err, sizeof err) < 0) {
@@ -544,6 +554,17 @@ int main(int argc, char **argv)
         case OPT_DB: a.db = optarg; break;
         case OPT_OUT: a.out = optarg; break;
         case OPT_OWNER: a.owner = optarg; break;
+        case OPT_SHARD: {
+            unsigned i, n;
+            char end;
+            if (sscanf(optarg, "%u/%u%c", &i, &n, &end) != 2 || n < 1 || n > 16 || i >= n) {
+                fputs("indexer: --shard is I/N with 0 <= I < N <= 16\n", stderr);
+                return 2;
+            }
+            a.shard = i;
+            a.nshards = n;
+            break;
+        }
         case OPT_POLL:
             a.poll_ms = atoi(optarg);
             if (a.poll_ms < 10 || a.poll_ms > 600000) {

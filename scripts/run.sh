@@ -3,11 +3,15 @@
 # (the embedded cluster in var/pg, unless DATABASE_URL is set), searchd and
 # chatdesk on 127.0.0.1, create the demo agent (a knowledge reviewer), start
 # `indexer follow` (knowledge published in PostgreSQL reaches the index
-# within seconds), and print the URLs and the demo login; Ctrl-C (or
-# SIGTERM) stops everything this script started.
+# within seconds), a demo mailbox (a local SMTP sink writing to var/mail/,
+# unless SMTP_URL names a real relay) and print the URLs and the demo login;
+# Ctrl-C (or SIGTERM) stops everything this script started.
 #   SEARCHD_LISTEN   where searchd listens (default 127.0.0.1:8080)
 #   CHATDESK_LISTEN  where chatdesk listens (default 127.0.0.1:8081)
 #   DATABASE_URL     a PostgreSQL conninfo or URI to use instead of var/pg
+#   SMTP_URL         a mail relay (smtp://host:port) instead of the demo
+#                    mailbox; SMTP_FROM its sender (default desk@kbdesk.localhost)
+#   MAILBOX_PORT     the demo mailbox's port on 127.0.0.1 (default 8025)
 # The agent token that unlocks internal documents in searchd is kept in
 # var/agent-token, the demo agent's password in var/demo-agent-password
 # (both created on first run).
@@ -29,13 +33,14 @@ TOKEN=$(cat var/agent-token)
 PID=""
 CHAT_PID=""
 FOLLOW_PID=""
+MAIL_PID=""
 PG_STARTED=""
 stop_all() {
     trap - INT TERM EXIT
-    for p in $FOLLOW_PID $CHAT_PID $PID; do
+    for p in $FOLLOW_PID $CHAT_PID $MAIL_PID $PID; do
         kill -TERM "$p" 2>/dev/null || true
     done
-    for p in $FOLLOW_PID $CHAT_PID $PID; do
+    for p in $FOLLOW_PID $CHAT_PID $MAIL_PID $PID; do
         wait "$p" 2>/dev/null || true
     done
     if [ -n "$PG_STARTED" ]; then
@@ -101,9 +106,31 @@ build/bin/chatdesk reviewer agent --db "$DB" >/dev/null
 # policies (a changed file adds calendar versions; nothing changed: no-op)
 build/bin/chatdesk sla-load corpora/calendars/cn-2026-2027.json --db "$DB"
 
+# mail: a relay, or the demo mailbox (every mail as var/mail/N.eml and a
+# readable var/mail/N.txt: sign-in codes, ticket mails)
+MAIL_LOG=var/mailbox.log
+if [ -n "${SMTP_URL:-}" ]; then
+    MAIL_URL=$SMTP_URL
+    MAIL_SHOWN="$SMTP_URL"
+else
+    MAIL_URL=smtp://127.0.0.1:${MAILBOX_PORT:-8025}
+    /usr/bin/python3 scripts/mailsink.py "${MAILBOX_PORT:-8025}" var/mail </dev/null >"$MAIL_LOG" 2>&1 &
+    MAIL_PID=$!
+    while kill -0 "$MAIL_PID" 2>/dev/null && ! grep -q '^ready' "$MAIL_LOG"; do
+        sleep 0.1
+    done
+    if ! kill -0 "$MAIL_PID" 2>/dev/null; then
+        echo "the demo mailbox failed to start (is port ${MAILBOX_PORT:-8025} taken? set MAILBOX_PORT):" >&2
+        cat "$MAIL_LOG" >&2
+        exit 1
+    fi
+    MAIL_SHOWN="var/mail/ (the demo mailbox: each mail as N.txt, readable)"
+fi
+
 CHAT_LOG=var/chatdesk.log
 build/bin/chatdesk --index "$INDEX" --db "$DB" --listen "$CHAT_LISTEN" --www chatdesk/www \
-    >"$CHAT_LOG" 2>&1 &
+    --smtp-url "$MAIL_URL" --smtp-from "${SMTP_FROM:-desk@kbdesk.localhost}" \
+    --public-url "http://$CHAT_LISTEN" >"$CHAT_LOG" 2>&1 &
 CHAT_PID=$!
 CHAT_URL=$(wait_listening "$CHAT_PID" "$CHAT_LOG" chatdesk)
 
@@ -133,6 +160,7 @@ kbdesk is running
   demo login    user name: agent   password: $AGENT_PASSWORD   (var/demo-agent-password)
   PostgreSQL    $DB_SHOWN
   knowledge API $CHAT_URL/api/v1/knowledge   (see README, Knowledge in PostgreSQL)
+  mail          $MAIL_SHOWN
   logs          $LOG, $CHAT_LOG, $FOLLOW_LOG
 Press Ctrl-C to stop.
 MSG

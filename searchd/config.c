@@ -49,11 +49,17 @@ void sd_config_usage(FILE *f)
             "                       when the index revision changes. A cached answer\n"
             "                       carries \"cached\":true; its took_ms is the time\n"
             "                       the original search took.\n"
+            "  --shard-timeout-ms N bound on every operation on a remote shard,\n"
+            "                       10..600000 (key: shard_timeout_ms; default %d).\n"
+            "                       --index may list shards, comma-separated: index\n"
+            "                       folders and tcp:HOST:PORT (xapian-tcpsrv), searched\n"
+            "                       as one ranked list; a shard down is left out and\n"
+            "                       named in \"failed_shards\" with \"partial\":true.\n"
             "  --help               this text\n"
             "\n"
             "config file: one `key = value` per line; lines starting with # and\n"
             "blank lines are ignored; keys: index, listen, agent_token, threads,\n"
-            "www, log_level, cache_mb, and (file only) max_connections,\n"
+            "www, log_level, cache_mb, shard_timeout_ms, and (file only) max_connections,\n"
             "max_connections_per_address, max_open_files, metrics_access,\n"
             "metrics_token. An unknown or repeated key or a bad value is an error\n"
             "naming FILE:LINE. Precedence: defaults < file < flags.\n"
@@ -98,7 +104,8 @@ void sd_config_usage(FILE *f)
             "\n"
             "exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index cannot be\n"
             "opened, address in use), 2 usage or configuration error\n",
-            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, KB_NET_MAX_CONNECTIONS_LIMIT,
+            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, SD_DEFAULT_SHARD_TIMEOUT_MS,
+            KB_NET_MAX_CONNECTIONS_LIMIT,
             KB_NET_DEFAULT_MAX_CONNECTIONS, KB_NET_MAX_CONNECTIONS_LIMIT, SD_DEFAULT_PER_ADDRESS,
             KB_NET_FD_RESERVE, KB_NET_FD_RESERVE, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
             CODEC_MAX_OFFSET, CODEC_MAX_SUGGEST, CODEC_MAX_HEAD / 1024, CODEC_MAX_DISCARD / (1024 * 1024));
@@ -121,13 +128,16 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         return kb_config_int_key(key, v, 1, SD_MAX_THREADS, &cfg->threads, err, errlen);
     if (strcmp(key, "cache_mb") == 0)
         return kb_config_int_key(key, v, 0, SD_MAX_CACHE_MB, &cfg->cache_mb, err, errlen);
+    if (strcmp(key, "shard_timeout_ms") == 0)
+        return kb_config_int_key(key, v, 10, 600000, &cfg->shard_timeout_ms, err, errlen);
     return 1;
 }
 
 /* ---- the file ----------------------------------------------------------------- */
 
 static const char *const file_keys[] = {"index", "listen",    "agent_token", "threads",
-                                        "www",   "log_level", "cache_mb",    KB_NET_CONFIG_KEYS};
+                                        "www",   "log_level", "cache_mb",    "shard_timeout_ms",
+                                        KB_NET_CONFIG_KEYS};
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
 static int set_key(void *ud, const char *key, const char *value, char *err, size_t errlen)
@@ -155,6 +165,7 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->www = kb_xstrdup("searchd/www");
     cfg->log_level = KB_LOG_INFO;
     cfg->cache_mb = SD_DEFAULT_CACHE_MB;
+    cfg->shard_timeout_ms = SD_DEFAULT_SHARD_TIMEOUT_MS;
     kb_net_config_init(&cfg->net, SD_DEFAULT_PER_ADDRESS);
 
     struct kb_config_daemon d = KB_CONFIG_DAEMON(cfg);

@@ -17,6 +17,7 @@
 #define SD_MAX_CACHE_MB 65536
 /* default cap on connections from one address (max_connections_per_address) */
 #define SD_DEFAULT_PER_ADDRESS 256
+#define SD_DEFAULT_SHARD_TIMEOUT_MS 2000
 
 struct sd_config {
     char *index;       /* index folder (required) */
@@ -29,6 +30,8 @@ struct sd_config {
     enum kb_log_level log_level;
     int cache_mb;      /* result cache size in MiB; 0: no cache */
     struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
+    int shard_timeout_ms; /* bound on each remote shard operation (index =
+                             a list of shards; see kb_searcher_new_shards) */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv.

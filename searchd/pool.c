@@ -105,7 +105,8 @@ int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
         w->pool = p;
         w->index = i;
         char msg[KB_ERR_MAX];
-        if (kb_searcher_new(cfg->index, p->lexicon, &w->searcher, msg, sizeof msg)) {
+        if (kb_searcher_new_shards(cfg->index, (unsigned)cfg->shard_timeout_ms, p->lexicon,
+                                   &w->searcher, msg, sizeof msg)) {
             kb_seterr(err, errlen, "cannot open the index %s: %s", cfg->index, msg);
             pool_free(p);
             return -1;

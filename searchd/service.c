@@ -4,6 +4,7 @@
 #include "service.h"
 #include "kb_log.h"
 #include "metrics.h"
+#include "shards.h"
 #include "kb_util.h"
 
 #include <jansson.h>
@@ -82,6 +83,8 @@ static int do_search(kb_searcher *s, sd_cache *cache, const struct sd_request *r
     }
     char *json = codec_search_json(&res, req->q, req->qlen, req->offset, req->limit);
     kb_search_res_fin(&res);
+    if (json)
+        json = shards_annotate(s, json); /* "partial" when a shard is down */
     if (!json)
         return fail(resp, KB_SEARCH_EINTERNAL, "result JSON", "search");
     codec_set_json(resp, 200, json);
@@ -161,6 +164,8 @@ static int do_healthz(kb_searcher *s, struct sd_response *resp)
                           (json_int_t)kb_searcher_revision(s));
     char *json = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
+    if (json)
+        json = shards_annotate(s, json);
     if (!json)
         return fail(resp, KB_SEARCH_EINTERNAL, "healthz JSON", "healthz");
     codec_set_json(resp, 200, json);

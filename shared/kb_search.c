@@ -61,8 +61,49 @@ int kbs_usable(const kb_searcher *s, char *err, size_t errlen)
     return KB_SEARCH_EINDEX;
 }
 
+/* Opens index: one folder, or a comma-separated list of shards (folders
+ * and tcp:HOST:PORT), spaces around the commas ignored. */
+static int open_index(const char *index, unsigned timeout_ms, kbx_db **db, char *err,
+                      size_t errlen)
+{
+    if (!kb_searcher_is_sharded(index))
+        return kbx_db_open(index, KBX_OPEN_READ, db, err, errlen);
+    char *copy = kb_xstrdup(index);
+    const char *specs[KBX_MAX_SHARDS + 1];
+    size_t n = 0;
+    int rc = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ' || *t == '\t')
+            t++;
+        size_t len = strlen(t);
+        while (len && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+            t[--len] = '\0';
+        if (n == KBX_MAX_SHARDS || !len) {
+            kb_seterr(err, errlen, "index: 1 to %d shards, none empty", KBX_MAX_SHARDS);
+            rc = KBX_ERR_INVALID;
+            break;
+        }
+        specs[n++] = t;
+    }
+    if (rc == 0)
+        rc = kbx_db_open_shards(specs, n, timeout_ms, db, err, errlen);
+    free(copy);
+    return rc;
+}
+
+int kb_searcher_is_sharded(const char *index)
+{
+    return strchr(index, ',') != NULL || strncmp(index, "tcp:", 4) == 0;
+}
+
 int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, char *err,
                     size_t errlen)
+{
+    return kb_searcher_new_shards(index, 0, lx, out, err, errlen);
+}
+
+int kb_searcher_new_shards(const char *index, unsigned shard_timeout_ms, const kb_lexicon *lx,
+                           kb_searcher **out, char *err, size_t errlen)
 {
     *out = NULL;
     kb_searcher *s = kb_xcalloc(1, sizeof *s);
@@ -72,7 +113,7 @@ int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, 
         kb_searcher_free(s);
         return KB_SEARCH_EINTERNAL;
     }
-    if (kbx_db_open(index, KBX_OPEN_READ, &s->db, err, errlen) < 0) {
+    if (open_index(index, shard_timeout_ms, &s->db, err, errlen) < 0) {
         kb_searcher_free(s);
         return KB_SEARCH_EINDEX;
     }
@@ -121,6 +162,16 @@ uint64_t kb_searcher_revision(const kb_searcher *s)
 uint32_t kb_searcher_doccount(const kb_searcher *s)
 {
     return s->doccount;
+}
+
+size_t kb_searcher_shard_count(const kb_searcher *s)
+{
+    return kbx_db_shard_count(s->db);
+}
+
+const char *kb_searcher_shard(const kb_searcher *s, size_t i, const char **why)
+{
+    return kbx_db_shard(s->db, i, why);
 }
 
 /* ---- visibility ------------------------------------------------------------------ */

@@ -64,6 +64,21 @@ int kb_searcher_new(const char *index, const kb_lexicon *lx, kb_searcher **out, 
                     size_t errlen);
 void kb_searcher_free(kb_searcher *s);
 
+/* Shards (kbx_db_open_shards): index may also be a comma-separated list of
+ * index folders and tcp:HOST:PORT databases served by xapian-tcpsrv,
+ * searched as one; shard_timeout_ms bounds each remote operation (0:
+ * 10000). A shard down is left out (see kb_searcher_shard) and retried at
+ * each refresh. Same returns as kb_searcher_new. */
+int kb_searcher_new_shards(const char *index, unsigned shard_timeout_ms, const kb_lexicon *lx,
+                           kb_searcher **out, char *err, size_t errlen);
+/* Non-zero when index names shards (a comma, or tcp:) rather than a folder. */
+int kb_searcher_is_sharded(const char *index);
+/* The number of shards (0 for a single index), and shard i's spec (borrowed
+ * from s, valid until the next call on s; NULL when out of range) with *why
+ * (may be NULL) set to NULL while it is up, else to why it is down. */
+size_t kb_searcher_shard_count(const kb_searcher *s);
+const char *kb_searcher_shard(const kb_searcher *s, size_t i, const char **why);
+
 /* Picks up the latest committed index revision (cheap when nothing
  * changed). *changed (may be NULL) is set to 1 if the revision moved.
  * Returns 0 or KB_SEARCH_EINDEX with a message in err. */

@@ -239,6 +239,35 @@ static int search_db(kb_searcher *s, const kbx_query *q, const struct kbx_search
     return 0;
 }
 
+/* The candidates c[0..n) of m as an OR of their id terms, or NULL: the
+ * filter of the boost pass over remote shards, which cannot run our docid
+ * posting source (xapian-tcpsrv knows only Xapian's own classes). A filter
+ * gives no weight, so the boosts are the same as with the docids. */
+static kbx_query *idterms_query(kbx_mset *m, const struct cand *c, size_t n)
+{
+    kbx_query **t = kb_xcalloc(n, sizeof *t);
+    size_t k = 0;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        struct kb_doc *d = c[i].doc ? NULL : load_cand(m, c[i].i);
+        const struct kb_doc *dd = c[i].doc ? c[i].doc : d;
+        if (dd && dd->id) {
+            kb_buf_reset(&b);
+            kb_buf_printf(&b, "%s%s", KB_PREFIX_ID, dd->id);
+            if ((t[k] = kbx_query_term(b.data, b.len, 1, 0)))
+                k++;
+        }
+        kb_doc_free(d);
+    }
+    kbx_query *q = k ? kbx_query_combine(KBX_OP_OR, t, k, 0) : NULL;
+    for (size_t i = 0; i < k; i++)
+        kbx_query_free(t[i]);
+    free(t);
+    kb_buf_fin(&b);
+    return q;
+}
+
 /* Adds to each candidate c[0..n) (entries of m) the weight the boost query
  * gives it. The boost query runs alone, restricted to the candidates'
  * documents: the candidates' other weights are m's. (Running the boosted
@@ -252,7 +281,7 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
     uint32_t *ids = kb_xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++)
         ids[i] = kbx_mset_docid(m, c[i].i);
-    kbx_query *only = kbx_query_docids(ids, n);
+    kbx_query *only = kbx_db_has_remote(s->db) ? idterms_query(m, c, n) : kbx_query_docids(ids, n);
     kbx_query *two[2] = {(kbx_query *)boost, only};
     kbx_query *bq = only ? kbx_query_combine(KBX_OP_FILTER, two, 2, 0) : NULL;
     kbx_query_free(only);

@@ -61,6 +61,21 @@ int give_string(kbx_db *db, const std::string &s, char **out, size_t *len) noexc
     return 0;
 }
 
+/* The text of the stub file path/XAPIANDB ("" when there is none). A
+ * replica kept by xapian-replicate is such a folder: the stub names the
+ * replica_N subfolder holding the current copy, and a full copy is written
+ * beside it and switched in by renaming a new stub over the old one. */
+std::string read_stub(const std::string &path) {
+    std::string text;
+    FILE *f = std::fopen((path + "/XAPIANDB").c_str(), "rb");
+    if (!f) return text;
+    char buf[512];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() < 65536) text.append(buf, n);
+    std::fclose(f);
+    return text;
+}
+
 /* Runs cb over a TermIterator range; returns 0 or the callback's value. */
 int each_string(Xapian::TermIterator it, Xapian::TermIterator end, kbx_str_cb cb, void *ud) {
     for (; it != end; ++it) {
@@ -150,6 +165,8 @@ int kbx_db_open(const char *path, int mode, kbx_db **out, char *err, size_t errl
         std::unique_ptr<kbx_db> h(new kbx_db);
         switch (mode) {
         case KBX_OPEN_READ:
+            h->path = path;
+            h->stub = read_stub(h->path);
             h->db.reset(new Xapian::Database(path));
             break;
         case KBX_OPEN_WRITE:
@@ -193,7 +210,28 @@ int kbx_db_reopen(kbx_db *db, int *changed) {
     if (changed) *changed = 0;
     if (rc) return rc;
     if (db->wdb) return 0;
+    if (db->shards) {
+        try {
+            return shard_reopen(db, changed);
+        }
+        KBX_CATCH(sink_str(&db->err))
+    }
     try {
+        if (!db->stub.empty()) {
+            /* a replica: a full copy switched in is a new database (the old
+               copy's files go away); changesets applied in place are seen
+               by reopen below. The stub is switched only once the copy is
+               complete, so a half-copied index is never opened. */
+            std::string now = read_stub(db->path);
+            if (!now.empty() && now != db->stub) {
+                std::unique_ptr<Xapian::Database> fresh(new Xapian::Database(db->path));
+                db->db = std::move(fresh);
+                db->facets.reset();
+                db->stub = now;
+                if (changed) *changed = 1;
+                return 0;
+            }
+        }
         Xapian::rev before = db->db->get_revision();
         db->db->reopen();
         if (changed) *changed = db->db->get_revision() != before;
@@ -207,7 +245,7 @@ int kbx_db_revision(kbx_db *db, uint64_t *rev) {
     if (rc) return rc;
     if (!rev) return bad_arg(db, "rev is NULL");
     try {
-        *rev = static_cast<uint64_t>(db->db->get_revision());
+        *rev = db->shards ? shard_revision(db) : static_cast<uint64_t>(db->db->get_revision());
         return 0;
     }
     KBX_CATCH(sink_str(&db->err))

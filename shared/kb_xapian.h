@@ -115,6 +115,43 @@ int kbx_db_revision(kbx_db *db, uint64_t *rev);
 /* Stores the number of documents in *n. Returns 0 or a negative code. */
 int kbx_db_doccount(kbx_db *db, uint32_t *n);
 
+/* ---- shards: several databases searched as one ------------------------- */
+
+#define KBX_MAX_SHARDS 16
+#define KBX_SHARD_RETRY_MS 1000 /* a shard down is tried again after this */
+#define KBX_SHARD_HUNG_RETRY_MS 10000 /* ... or this, when its last call ran
+                                         into the timeout (a hung server) */
+
+/* Opens specs[0..n) (1 <= n <= KBX_MAX_SHARDS) read-only as one database
+ * whose searches rank the documents of all of them in one list, with
+ * statistics over all of them (Xapian's Database::add_database). A spec is
+ * a database folder, or tcp:HOST:PORT for a database served by
+ * xapian-tcpsrv (HOST may be [::1]); timeout_ms bounds the connection and
+ * every operation on a remote shard (0: 10000). A shard that cannot be
+ * opened is left out and retried at each kbx_db_reopen (at most every
+ * KBX_SHARD_RETRY_MS, or KBX_SHARD_HUNG_RETRY_MS after a timeout); one that fails during a search is dropped and that
+ * search returns KBX_ERR_MODIFIED (docids of the union moved: reopen and
+ * run it again). kbx_db_shard tells which shards are down. The revision
+ * (kbx_db_revision) is the sum of the revisions of the shards up (for a
+ * remote one, which gives none, the number of reopens of this handle that
+ * saw it change), shifted left by KBX_MAX_SHARDS bits, plus the bit mask of
+ * the shards up: it changes when any of them changes. Stores a new handle in *out (free with
+ * kbx_db_free) and returns 0 even when every shard is down (the union is
+ * then empty); returns KBX_ERR_INVALID for bad arguments or specs (message
+ * in err). Documents, terms and metadata are read from the union: the
+ * metadata of the first shard up. */
+int kbx_db_open_shards(const char *const *specs, size_t n, unsigned timeout_ms, kbx_db **out,
+                       char *err, size_t errlen);
+/* The number of shards of db (0 for a database not opened as shards). */
+size_t kbx_db_shard_count(const kbx_db *db);
+/* The spec of shard i (NULL when i is out of range); *why (may be NULL) is
+ * set to NULL while the shard is up, else to the reason it is down. Both
+ * strings are owned by db and valid until the next call on db. */
+const char *kbx_db_shard(const kbx_db *db, size_t i, const char **why);
+/* Non-zero when some shard of db is remote: custom posting sources
+ * (kbx_query_docids) cannot be sent to it. */
+int kbx_db_has_remote(const kbx_db *db);
+
 /* ---- transactions (writable handles; others give KBX_ERR_READONLY) ------ */
 
 /* Starts a flushed transaction: pending changes are committed first, and

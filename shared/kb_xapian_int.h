@@ -151,6 +151,18 @@ inline char *dup_bytes(const char *p, size_t n) noexcept {
         return fail_unknown(SINK);                                         \
     }
 
+/* As KBX_CATCH, storing the code in VAR instead of returning it. */
+#define KBX_CATCH_SET(SINK, VAR)                                           \
+    catch (const Xapian::Error &kbx_e_) {                                  \
+        (VAR) = fail_xapian((SINK), kbx_e_);                               \
+    }                                                                      \
+    catch (const std::exception &kbx_e_) {                                 \
+        (VAR) = fail_std((SINK), kbx_e_);                                  \
+    }                                                                      \
+    catch (...) {                                                          \
+        (VAR) = fail_unknown(SINK);                                        \
+    }
+
 /* For entry points that report failure as a plain value (NULL, 0) and have
  * no message sink. */
 #define KBX_CATCH_RET(VAL)                                                 \
@@ -187,8 +199,34 @@ struct FacetCache {
     std::vector<std::string> values;  /* values[0] is "" (no value) */
 };
 
+/* One shard of a database opened with kbx_db_open_shards
+   (kb_xapian_shard.cc): its spec, its own handle while it is up, and why
+   it is down otherwise. */
+struct Shard {
+    std::string spec;                 /* a folder, or tcp:HOST:PORT */
+    std::unique_ptr<Xapian::Database> db; /* NULL while down */
+    std::string why;                  /* the last failure ("" while up) */
+    double retry_at = 0;              /* monotonic s: next reopen attempt */
+    bool remote = false;              /* tcp:HOST:PORT */
+    uint64_t gen = 0;                 /* a remote database gives no revision:
+                                         counts the reopens that saw a change */
+};
+
+struct ShardSet {
+    std::vector<Shard> v;
+    unsigned timeout_ms = 0;
+    bool remote = false;  /* some shard is remote (no custom spies/sources) */
+    bool dirty = false;   /* the set of shards up changed: reopen reports it */
+};
+
 struct kbx_db {
-    std::unique_ptr<Xapian::Database> db; /* the object; may be writable */
+    std::unique_ptr<Xapian::Database> db; /* the object; may be writable; for
+                                             shards, the union of those up */
+    std::unique_ptr<ShardSet> shards;     /* NULL unless opened as shards */
+    /* a read-only folder holding a stub file (XAPIANDB: a replica kept by
+       xapian-replicate): its path and the stub's text when opened; a new
+       text at reopen means a full copy was switched in (kb_xapian.cc) */
+    std::string path, stub;
     Xapian::WritableDatabase *wdb = nullptr; /* db as writable, or NULL */
     /* shared with the result sets counting from it, so a rebuild for a new
        revision never changes one under a result set still in use */
@@ -204,6 +242,19 @@ struct kbx_doc {
 struct kbx_query {
     Xapian::Query q;
 };
+
+/* ---- shards (kb_xapian_shard.cc) ------------------------------------------- */
+
+/* kbx_db_reopen of a shard set: *changed when a revision or the set of
+   shards up moved. May throw. */
+int shard_reopen(kbx_db *db, int *changed);
+/* The synthetic revision of a shard set (see kbx_db_open_shards). */
+uint64_t shard_revision(kbx_db *db);
+/* After a failed call on a shard set: finds the shards that no longer
+   answer, drops them and rebuilds the union. Returns true when one was
+   dropped (the caller reports KBX_ERR_MODIFIED: docids moved). Never
+   throws. */
+bool shard_drop_failed(kbx_db *db) noexcept;
 
 /* ---- entry checks of a database call ---------------------------------------- */
 

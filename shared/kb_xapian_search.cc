@@ -31,6 +31,16 @@ class JoinedCountSpy : public Xapian::MatchSpy {
         : slot_(slot), cache_(std::move(cache)), parts_(parts) {
         if (cache_) by_id_.assign(cache_->values.size(), 0);
     }
+    /* Over remote shards a spy of our own cannot run (xapian-tcpsrv knows
+       only Xapian's registered classes): the joined values are counted by
+       Xapian's ValueCountMatchSpy instead, which the servers run and whose
+       counts Xapian merges; split() then splits each value into its parts,
+       which gives the same counts. The caller adds spy() to the Enquire. */
+    Xapian::MatchSpy *use_value_count() {
+        vc_.reset(new Xapian::ValueCountMatchSpy(slot_));
+        return vc_.get();
+    }
+    Xapian::MatchSpy *spy() { return vc_ ? static_cast<Xapian::MatchSpy *>(vc_.get()) : this; }
     void operator()(const Xapian::Document &doc, double) override {
         Xapian::docid did = doc.get_docid();
         if (cache_ && did < cache_->id_of.size())
@@ -68,6 +78,9 @@ class JoinedCountSpy : public Xapian::MatchSpy {
         for (size_t i = 0; i < by_id_.size(); i++)
             if (by_id_[i]) add(cache_->values[i], by_id_[i]);
         for (const auto &e : other_) add(e.first, e.second);
+        if (vc_)
+            for (Xapian::TermIterator t = vc_->values_begin(); t != vc_->values_end(); ++t)
+                add(*t, t.get_termfreq());
     }
 
     Xapian::valueno slot_;
@@ -76,13 +89,14 @@ class JoinedCountSpy : public Xapian::MatchSpy {
     std::vector<uint32_t> by_id_;                 /* counts by interned value */
     std::map<std::string, uint32_t> other_;       /* counts of values read */
     std::vector<std::map<std::string, uint32_t>> counts_;
+    std::unique_ptr<Xapian::ValueCountMatchSpy> vc_; /* remote shards only */
 };
 
 /* The FacetCache of db for slot, built or rebuilt for the current
    revision; empty for a writable database (its revision does not change
    with uncommitted edits). */
 std::shared_ptr<const FacetCache> facet_cache(kbx_db *db, Xapian::valueno slot) {
-    if (db->wdb) return nullptr;
+    if (db->wdb || db->shards) return nullptr; /* no single revision */
     Xapian::rev rev = db->db->get_revision();
     if (db->facets && db->facets->slot == slot && db->facets->rev == rev) return db->facets;
     db->facets.reset();
@@ -277,14 +291,29 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
         if (opts->facet_joined_slot >= 0 && opts->facet_parts > 0) {
             Xapian::valueno js = static_cast<Xapian::valueno>(opts->facet_joined_slot);
             m->joined.reset(new JoinedCountSpy(js, opts->facet_parts, facet_cache(db, js)));
-            m->enq.add_matchspy(m->joined.get());
+            if (db->shards && db->shards->remote) m->joined->use_value_count();
+            m->enq.add_matchspy(m->joined->spy());
         }
         m->mset = m->enq.get_mset(opts->offset, opts->limit, opts->check_at_least);
         m->items.resize(m->mset.size());
         *out = m.release();
         return 0;
     }
-    KBX_CATCH(sink_str(&db->err))
+    catch (...) {
+        /* a shard that fails mid-search is dropped; the docids of the
+           union change, so the caller reopens and runs its query again */
+        int code;
+        try {
+            throw;
+        }
+        KBX_CATCH_SET(sink_str(&db->err), code)
+        if (db->shards && shard_drop_failed(db)) {
+            char why[1100];
+            std::snprintf(why, sizeof why, "a shard failed and was dropped: %s", db->err.c_str());
+            return fail(sink_str(&db->err), KBX_ERR_MODIFIED, why);
+        }
+        return code;
+    }
 }
 
 void kbx_mset_free(kbx_mset *m) {

@@ -117,7 +117,7 @@
 
   function onWelcome(f) {
     if (f.role && f.role !== 'agent' && f.role !== 'admin') {
-      showLoginError('此账号不是坐席账号。');
+      showLoginError(kbt('agent.001'));
       return;
     }
     ready = true;
@@ -129,7 +129,7 @@
     K.session.set(SESSION_KEY, session);
     me.name = typeof f.name === 'string' ? f.name : '';
     me.username = typeof f.username === 'string' ? f.username : '';
-    ui.who.textContent = me.name ? `坐席：${me.name}` : '';
+    ui.who.textContent = me.name ? kbt('agent.002', [me.name]) : '';
     ui.who.hidden = !me.name;
     showDesk();
     hideDeskError();
@@ -149,7 +149,8 @@
     renderQueue();
   }
 
-  const EVENT_TEXT = { new: '新工单', taken: '已被接单', resolved: '已解决', reopened: '被用户重新打开', closed: '已关闭' };
+  const EVENT_TEXT = { new: kbt('agent.003'), taken: kbt('agent.004'), resolved: kbt('common.006'), reopened: kbt('agent.005'), closed: kbt('common.011'),
+    pending: kbt('x.pending'), resumed: kbt('x.resumed') };
 
   function onQueueUpdate(f) {
     const t = f.ticket;
@@ -158,19 +159,20 @@
       /* the queue is by team: ask the server for it again */
       send({ type: 'queue', id: 'queue' });
     } else {
-      const open = ['new', 'assigned', 'reopened'].includes(t.status);
+      const open = ['new', 'assigned', 'pending', 'reopened'].includes(t.status);
       if (open) queue.set(t.number, t); else queue.delete(t.number);
     }
-    if (f.event === 'new') announce(`新工单 ${t.number}：${K.shorten(t.summary, 60)}`);
-    else if (f.event === 'reopened' && t.agent === me.name) announce(`工单 ${t.number} 被用户重新打开`);
+    if (f.event === 'new') announce(kbt('agent.006', [t.number, K.shorten(t.summary, 60)]));
+    else if (f.event === 'reopened' && t.agent === me.name) announce(kbt('agent.007', [t.number]));
+    else if (f.event === 'resumed' && t.agent === me.name) announce(kbt('x.resumed_announce', [t.number]));
     if (f.event === 'taken' && t.agent && t.agent !== me.name && !pendingTake.has(t.number)) {
-      queueMsg.set(t.number, { text: `已由 ${t.agent} 接单`, cls: 'muted' });
+      queueMsg.set(t.number, { text: kbt('agent.008', [t.agent]), cls: 'muted' });
     }
     renderQueue();
     if (cur && cur.number === t.number) {
       cur.ticket = t;
       renderHead();
-      if (f.event !== 'taken' || t.agent !== me.name) setTicketMsg(`工单${EVENT_TEXT[f.event] || '已更新'}`, f.event === 'taken' && t.agent !== me.name ? 'err' : '');
+      if (f.event !== 'taken' || t.agent !== me.name) setTicketMsg(kbt('agent.010', [EVENT_TEXT[f.event] || kbt('agent.009')]), f.event === 'taken' && t.agent !== me.name ? 'err' : '');
       /* reload the history (events, links) */
       send({ type: 'open', id: rid('open', t.number), ticket: t.number });
     }
@@ -180,16 +182,16 @@
   function onTicket(f) {
     if (typeof f.number !== 'string') return;
     const t = f;
-    const open = ['new', 'assigned', 'reopened'].includes(t.status);
+    const open = ['new', 'assigned', 'pending', 'reopened'].includes(t.status);
     if (open) queue.set(t.number, t); else queue.delete(t.number);
     const id = typeof f.id === 'string' ? f.id : '';
     if (WS && /^(edit|transfer):/.test(id)) WS.onTicket(f);
     if (id.startsWith('take:')) {
       pendingTake.delete(t.number);
-      queueMsg.set(t.number, { text: '您已接单', cls: 'good' });
-      announce(`已接单 ${t.number}`);
+      queueMsg.set(t.number, { text: kbt('agent.011'), cls: 'good' });
+      announce(kbt('agent.012', [t.number]));
       renderQueue();
-      openTicket(t.number, { focus: true, msg: { text: '您已接单，可以回复用户了。', cls: 'good' } });
+      openTicket(t.number, { focus: true, msg: { text: kbt('agent.013'), cls: 'good' } });
       return;
     }
     if (id.startsWith('resolve:')) {
@@ -198,7 +200,7 @@
         ui.resolution.value = '';
         setResolveMsg(RESOLVED_TEXT, 'good');
       }
-      announce(`工单 ${t.number} 已标记为已解决`);
+      announce(kbt('agent.014', [t.number]));
     }
     renderQueue();
     if (cur && cur.number === t.number) {
@@ -217,7 +219,7 @@
     cur.seen = Array.isArray(f.suggestions) ? f.suggestions.filter((s) => s && typeof s.id === 'string') : [];
     cur.links = Array.isArray(f.links) ? f.links.filter((l) => l && typeof l.item === 'string') : [];
     cur.events = Array.isArray(f.events) ? f.events : [];
-    if (queue.has(t.number) || ['new', 'assigned', 'reopened'].includes(t.status)) queue.set(t.number, t);
+    if (queue.has(t.number) || ['new', 'assigned', 'pending', 'reopened'].includes(t.status)) queue.set(t.number, t);
     if (first) ui.log.setAttribute('aria-busy', 'true');
     for (const m of Array.isArray(f.messages) ? f.messages : []) addMessage(m);
     ui.log.removeAttribute('aria-busy');
@@ -293,11 +295,11 @@
     const number = typeof f.ticket === 'string' ? f.ticket : '';
     if (cur && number === cur.number && cur.loaded) {
       addMessage(f, true);
-      if (f.from === 'requester') { showTyping(false); announce(`${f.name || '用户'}：${K.shorten(f.text, 140)}`); }
+      if (f.from === 'requester') { showTyping(false); announce(`${f.name || kbt('agent.015')}：${K.shorten(f.text, 140)}`); }
     } else if (number && f.from === 'requester') {
       unread.set(number, (unread.get(number) || 0) + 1);
       renderQueue();
-      announce(`工单 ${number} 有新消息`);
+      announce(kbt('agent.016', [number]));
     }
   }
 
@@ -314,7 +316,7 @@
     li.dataset.state = 'sent';
     if (Number.isInteger(seq)) { li.dataset.seq = String(seq); cur.msgs.set(seq, li); }
     const s = li.querySelector('.msg-state');
-    if (s) { s.textContent = '已发送'; s.dataset.state = 'sent'; }
+    if (s) { s.textContent = kbt('agent.017'); s.dataset.state = 'sent'; }
     const e = li.querySelector('.msg-err');
     if (e) e.remove();
   }
@@ -324,8 +326,8 @@
     if (!cur.links.some((l) => l.item === f.item && l.relation === (f.relation || 'used'))) {
       cur.links.push({ item: f.item, relation: f.relation || 'used', by: me.name, at: Math.floor(Date.now() / 1000), title: f.title });
     }
-    cur.linkMsg = { item: f.item, text: f.added === false ? '已关联过' : '已关联到工单', cls: 'good' };
-    announce(`已关联 ${f.item}`);
+    cur.linkMsg = { item: f.item, text: f.added === false ? kbt('agent.018') : kbt('agent.019'), cls: 'good' };
+    announce(kbt('agent.020', [f.item]));
     renderSide();
   }
 
@@ -336,16 +338,16 @@
         loggingIn = false;
         pendingLogin = null;
         link.stop();
-        showLogin(f.code === 'login_failed' ? '用户名或密码错误。' : K.errorText(f));
+        showLogin(f.code === 'login_failed' ? kbt('agent.021') : K.errorText(f));
       } else if (f.code === 'session_expired' || f.code === 'login_failed' || f.code === 'forbidden') {
         session = null;
         K.session.set(SESSION_KEY, null);
         ready = false;
         link.stop();
-        showLogin('登录已过期，请重新登录。');
+        showLogin(kbt('agent.022'));
       } else if (session) {
         /* the database is away: try the session again a little later */
-        showDeskError('暂时无法恢复登录：', f);
+        showDeskError(kbt('agent.023'), f);
         setTimeout(() => { if (!ready && session && link.isOpen()) link.send({ type: 'login', id: 'login', session }); }, RETRY_MS);
       }
       return;
@@ -360,7 +362,7 @@
       pendingTake.clear();
       ui.resolveButton.disabled = false;
       link.stop();
-      showLogin('登录已过期，请重新登录。');
+      showLogin(kbt('agent.022'));
       return;
     }
     const [kind, key] = parseId(id);
@@ -383,7 +385,7 @@
     if (kind === 'take') {
       pendingTake.delete(key);
       const text = f.code === 'already_taken'
-        ? `该工单已被其他坐席接单${queue.get(key) && queue.get(key).agent ? `（${queue.get(key).agent}）` : ''}，请选择其他工单。`
+        ? kbt('agent.024', [queue.get(key) && queue.get(key).agent ? `（${queue.get(key).agent}）` : ''])
         : K.errorText(f);
       queueMsg.set(key, { text, cls: 'err' });
       renderQueue();
@@ -394,8 +396,8 @@
     if (kind === 'open') {
       if (cur && cur.number === key) {
         if (f.code === 'not_found' || f.code === 'forbidden') {
-          setTicketMsg(`无法打开工单 ${key}：${K.errorText(f)}`, 'err');
-        } else setTicketMsg(`无法读取工单：${K.errorText(f)}`, 'err');
+          setTicketMsg(kbt('agent.025', [key, K.errorText(f)]), 'err');
+        } else setTicketMsg(kbt('agent.026', [K.errorText(f)]), 'err');
       }
       return;
     }
@@ -417,7 +419,7 @@
       if (li) markFailed(li, K.errorText(f), !retry, o);
       return;
     }
-    if (id.startsWith('queue')) { showDeskError('无法读取队列：', f); return; }
+    if (id.startsWith('queue')) { showDeskError(kbt('agent.027'), f); return; }
     showDeskError('', f);
   }
 
@@ -429,7 +431,7 @@
     ui.logout.hidden = true;
     ui.who.hidden = true;
     ui.loginButton.disabled = false;
-    ui.loginButton.textContent = '登录';
+    ui.loginButton.textContent = kbt('agent.028');
     if (error) showLoginError(error); else ui.loginError.hidden = true;
     (ui.username.value ? ui.password : ui.username).focus();
   }
@@ -438,7 +440,7 @@
     ui.loginError.textContent = text;
     ui.loginError.hidden = false;
     ui.loginButton.disabled = false;
-    ui.loginButton.textContent = '登录';
+    ui.loginButton.textContent = kbt('agent.028');
   }
 
   function showDesk() {
@@ -454,13 +456,13 @@
     const username = ui.username.value.trim();
     const password = ui.password.value;
     if (!username || !password) {
-      showLoginError(!username ? '请输入用户名。' : '请输入密码。');
+      showLoginError(!username ? kbt('agent.029') : kbt('agent.030'));
       (!username ? ui.username : ui.password).focus();
       return;
     }
     ui.loginError.hidden = true;
     ui.loginButton.disabled = true;
-    ui.loginButton.textContent = '正在登录…';
+    ui.loginButton.textContent = kbt('agent.031');
     pendingLogin = { username, password };
     loggingIn = true;
     session = null;
@@ -489,15 +491,15 @@
   function slaParts(t) {
     const out = [];
     if (t.status === 'resolved' || t.status === 'closed') return out;
-    if (t.first_response_at) out.push({ label: '响应', met: true });
-    else out.push({ label: '响应', due: t.response_due });
-    out.push({ label: '解决', due: t.resolution_due });
+    if (t.first_response_at) out.push({ label: kbt('agent.032'), met: true });
+    else out.push({ label: kbt('agent.032'), due: t.response_due });
+    out.push({ label: kbt('agent.033'), due: t.resolution_due });
     return out;
   }
 
   function slaNode(p, testid) {
     const span = el('span', { class: 'sla', 'data-testid': testid });
-    if (p.met) { span.classList.add('met'); span.textContent = `${p.label} 已响应`; return span; }
+    if (p.met) { span.classList.add('met'); span.textContent = kbt('agent.034', [p.label]); return span; }
     span.dataset.due = String(p.due || '');
     span.dataset.label = p.label;
     paintSla(span);
@@ -510,15 +512,15 @@
     span.classList.toggle('overdue', c.cls === 'overdue');
     span.classList.toggle('soon', c.cls === 'soon');
     const d = K.toDate(span.dataset.due);
-    span.title = d ? `${span.dataset.label}时限 ${K.fmtTime(d)}` : '';
+    span.title = d ? kbt('agent.035', [span.dataset.label, K.fmtTime(d)]) : '';
   }
 
   setInterval(() => { for (const s of document.querySelectorAll('.sla[data-due]')) paintSla(s); }, 1000);
 
   /* ---------- service levels: a badge per ticket, the timer's alerts ---------- */
 
-  const SLA_TEXT = { warning: 'SLA 预警', breached: 'SLA 超时' };
-  const SLA_TARGET = { response: '响应', resolution: '解决' };
+  const SLA_TEXT = { warning: kbt('agent.036'), breached: kbt('agent.037') };
+  const SLA_TARGET = { response: kbt('agent.032'), resolution: kbt('agent.033') };
 
   /* The ticket's SLA state ("sla": {service, state}) as a badge; null when ok or none. */
   function slaBadge(t) {
@@ -536,7 +538,7 @@
       t.sla = { ...(t.sla || {}), state: breach || was === 'breached' ? 'breached' : 'warning' };
       renderQueue();
     }
-    announce(`工单 ${f.ticket} ${SLA_TARGET[f.target] || ''}${breach ? '已超时' : '即将超时'}`);
+    announce(kbt('agent.040', [f.ticket, SLA_TARGET[f.target] || '', breach ? kbt('agent.038') : kbt('agent.039')]));
   }
 
   const canTake = (t) => t.status === 'new' || (t.status === 'reopened' && !t.agent);
@@ -548,9 +550,9 @@
     const list = Array.from(queue.values()).sort((a, b) =>
       (K.priorityNum(a.priority) || 9) - (K.priorityNum(b.priority) || 9) || (Number(a.created_at) || 0) - (Number(b.created_at) || 0));
     ui.queue.replaceChildren(...list.map(queueItem));
-    ui.queueCount.textContent = queueLoaded ? `${list.length} 个未关闭` : '';
+    ui.queueCount.textContent = queueLoaded ? kbt('agent.041', [list.length]) : '';
     ui.queueEmpty.hidden = list.length > 0;
-    ui.queueEmpty.textContent = queueLoaded ? '队列中没有未关闭的工单。' : '正在读取队列…';
+    ui.queueEmpty.textContent = queueLoaded ? kbt('agent.042') : kbt('agent.043');
     if (focusKey) {
       const li = ui.queue.querySelector(`li[data-number="${CSS.escape(focusKey[0] || '')}"]`);
       const f = li && li.querySelector(`[data-testid="${focusKey[1]}"]`);
@@ -567,24 +569,24 @@
       'data-number': t.number, 'data-status': t.status, 'data-testid': 'queue-item',
     },
     el('div', { class: 'qi-head' },
-      el('button', { type: 'button', class: 'btn-link qi-no', 'data-testid': 'queue-open', 'aria-label': `打开工单 ${t.number}`, onclick: () => openTicket(t.number, { focus: true }) }, t.number),
+      el('button', { type: 'button', class: 'btn-link qi-no', 'data-testid': 'queue-open', 'aria-label': kbt('agent.044', [t.number]), onclick: () => openTicket(t.number, { focus: true }) }, t.number),
       K.priorityBadge(t.priority, 'queue-priority'),
       K.statusBadge(t.status, 'queue-status'),
       slaBadge(t),
-      n ? el('span', { class: 'badge kind-known_error', 'data-testid': 'unread' }, `${n} 条新消息`) : null),
-    el('div', { class: 'qi-sum', 'data-testid': 'queue-summary', title: t.summary || '' }, t.summary || '（无摘要）'),
+      n ? el('span', { class: 'badge kind-known_error', 'data-testid': 'unread' }, kbt('agent.045', [n])) : null),
+    el('div', { class: 'qi-sum', 'data-testid': 'queue-summary', title: t.summary || '' }, t.summary || kbt('agent.046')),
     el('div', { class: 'qi-meta' },
-      el('span', { 'data-testid': 'queue-requester' }, `用户 ${t.requester || '—'}`),
-      el('span', null, t.agent ? `处理人 ${t.agent}` : '未分配'),
-      slaParts(t).map((p) => slaNode(p, p.label === '响应' ? 'sla-response' : 'sla-resolution'))));
+      el('span', { 'data-testid': 'queue-requester' }, kbt('agent.047', [t.requester || '—'])),
+      el('span', null, t.agent ? kbt('agent.048', [t.agent]) : kbt('agent.049')),
+      slaParts(t).map((p) => slaNode(p, p.label === kbt('agent.032') ? 'sla-response' : 'sla-resolution'))));
     const actions = el('div', { class: 'qi-actions' });
     if (canTake(t)) {
       actions.append(el('button', {
         type: 'button', class: 'btn-primary btn-sm', 'data-testid': 'take-button', disabled: taking,
-        'aria-label': `接单 ${t.number}`, onclick: () => takeTicket(t.number),
-      }, taking ? '正在接单…' : '接单'));
+        'aria-label': kbt('agent.050', [t.number]), onclick: () => takeTicket(t.number),
+      }, taking ? kbt('agent.051') : kbt('agent.052')));
     }
-    actions.append(el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'queue-view', 'aria-label': `查看工单 ${t.number}`, onclick: () => openTicket(t.number, { focus: true }) }, '查看'));
+    actions.append(el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'queue-view', 'aria-label': kbt('agent.053', [t.number]), onclick: () => openTicket(t.number, { focus: true }) }, kbt('agent.054')));
     li.append(actions);
     if (msg) li.append(el('p', { class: `inline-msg ${msg.cls || ''}`, role: msg.cls === 'err' ? 'alert' : null, 'data-testid': 'queue-item-message' }, msg.text));
     return li;
@@ -593,7 +595,7 @@
   function takeTicket(number) {
     queueMsg.delete(number);
     if (!send({ type: 'take', id: rid('take', number), ticket: number })) {
-      queueMsg.set(number, { text: '连接中断，请稍后再试。', cls: 'err' });
+      queueMsg.set(number, { text: kbt('agent.055'), cls: 'err' });
       renderQueue();
       return;
     }
@@ -654,8 +656,8 @@
     if (b) b.focus();
   });
 
-  const IMPACT_SHORT = { 1: '高', 2: '中', 3: '低' };
-  const RESOLVED_TEXT = '已标记为已解决，等待用户确认。';
+  const IMPACT_SHORT = { 1: kbt('common.013'), 2: kbt('common.014'), 3: kbt('common.015') };
+  const RESOLVED_TEXT = kbt('agent.056');
 
   function renderHead() {
     if (!cur) return;
@@ -664,28 +666,29 @@
     K.fill(ui.badges,
       t.priority ? K.priorityBadge(t.priority, 'ticket-priority') : '',
       t.status ? K.statusBadge(t.status, 'ticket-status') : '');
-    ui.summary.textContent = t.summary || (cur.loaded ? '' : '正在读取…');
+    ui.summary.textContent = t.summary || (cur.loaded ? '' : kbt('agent.057'));
     K.fill(ui.meta,
-      el('span', null, '用户 ', el('strong', { 'data-testid': 'ticket-requester' }, t.requester || '—')),
-      t.category ? el('span', null, '分类 ', el('strong', null, String(t.category).split('/').join(' / '))) : null,
-      t.impact ? el('span', null, '影响 ', el('strong', null, IMPACT_SHORT[t.impact] || t.impact), ' · 紧急 ', el('strong', null, IMPACT_SHORT[t.urgency] || t.urgency)) : null,
-      el('span', null, '处理人 ', el('strong', { 'data-testid': 'ticket-agent' }, t.agent || '未分配')),
-      t.created_at ? el('span', null, '创建 ', el('strong', null, K.fmtTime(t.created_at))) : null,
-      slaParts(t).map((p) => slaNode(p, p.label === '响应' ? 'ticket-sla-response' : 'ticket-sla-resolution')),
-      t.rating ? el('span', { 'data-testid': 'ticket-rating' }, '评价 ', el('strong', null, '★'.repeat(t.rating)),
+      el('span', null, kbt('agent.058'), el('strong', { 'data-testid': 'ticket-requester' }, t.requester || '—')),
+      t.category ? el('span', null, kbt('agent.059'), el('strong', null, String(t.category).split('/').join(' / '))) : null,
+      t.impact ? el('span', null, kbt('agent.060'), el('strong', null, IMPACT_SHORT[t.impact] || t.impact), kbt('agent.061'), el('strong', null, IMPACT_SHORT[t.urgency] || t.urgency)) : null,
+      el('span', null, kbt('agent.062'), el('strong', { 'data-testid': 'ticket-agent' }, t.agent || kbt('agent.049'))),
+      t.created_at ? el('span', null, kbt('agent.063'), el('strong', null, K.fmtTime(t.created_at))) : null,
+      slaParts(t).map((p) => slaNode(p, p.label === kbt('agent.032') ? 'ticket-sla-response' : 'ticket-sla-resolution')),
+      t.rating ? el('span', { 'data-testid': 'ticket-rating' }, kbt('agent.064'), el('strong', null, '★'.repeat(t.rating)),
         t.rating_comment ? el('q', { class: 'rating-comment', 'data-testid': 'ticket-rating-comment' }, t.rating_comment) : null) : null,
-      t.team_name ? el('span', null, '团队 ', el('strong', { 'data-testid': 'ticket-team' }, t.team_name)) : null,
-      t.merged_into ? el('span', null, '已合并到 ', el('strong', { 'data-testid': 'ticket-merged-into' }, t.merged_into)) : null);
+      t.team_name ? el('span', null, kbt('agent.065'), el('strong', { 'data-testid': 'ticket-team' }, t.team_name)) : null,
+      t.merged_into ? el('span', null, kbt('agent.066'), el('strong', { 'data-testid': 'ticket-merged-into' }, t.merged_into)) : null,
+      t.status === 'pending' ? el('span', null, kbt('x.pending_label'), el('strong', { 'data-testid': 'ticket-pending-reason' }, t.pending_reason || '')) : null);
     const taking = pendingTake.has(t.number);
     ui.take.hidden = !(t.status && canTake(t));
     ui.take.disabled = taking;
-    ui.take.textContent = taking ? '正在接单…' : '接单';
+    ui.take.textContent = taking ? kbt('agent.051') : kbt('agent.052');
     const mine = isMine(t);
     const writable = mine && t.status !== 'closed';
     ui.reply.disabled = !writable;
     ui.replySend.disabled = !writable;
-    ui.replyNote.textContent = writable ? '' : t.status === 'closed' ? '工单已关闭。' : t.agent ? `该工单由 ${t.agent} 处理，您只能查看。` : '接单后才能回复用户。';
-    const resolvable = mine && (t.status === 'assigned' || t.status === 'reopened');
+    ui.replyNote.textContent = writable ? '' : t.status === 'closed' ? kbt('agent.067') : t.agent ? kbt('agent.068', [t.agent]) : kbt('agent.069');
+    const resolvable = mine && (t.status === 'assigned' || t.status === 'reopened' || t.status === 'pending');
     ui.resolveForm.hidden = !(mine && t.status !== 'closed');
     ui.resolution.disabled = !resolvable;
     ui.resolveButton.disabled = !resolvable;
@@ -694,6 +697,7 @@
     if (!cur.loaded) ui.resolveForm.hidden = true;
     if (window.kbdeskTicketKnowledge) window.kbdeskTicketKnowledge(cur.loaded ? t : null); /* agent_knowledge.js */
     if (window.kbdeskTicketProblems) window.kbdeskTicketProblems(cur.loaded ? t : null); /* agent_problems.js */
+    if (window.kbdeskTicketPending) window.kbdeskTicketPending(cur.loaded ? t : null, mine); /* agent_pending.js */
   }
 
   function setTicketMsg(text, cls) {
@@ -710,11 +714,11 @@
 
   /* ---------- transcript ---------- */
 
-  const STATE_TEXT = { pending: '发送中…', sent: '已发送', failed: '发送失败' };
+  const STATE_TEXT = { pending: kbt('agent.070'), sent: kbt('agent.017'), failed: kbt('agent.071') };
 
   function messageNode(m) {
     const fromMe = m.from === 'agent' && (!m.name || m.name === me.name);
-    const who = m.from === 'requester' ? `用户 ${m.name || ''}`.trim() : m.from === 'agent' ? `坐席 ${m.name || ''}`.trim() : '系统';
+    const who = m.from === 'requester' ? kbt('agent.047', [m.name || '']).trim() : m.from === 'agent' ? kbt('agent.072', [m.name || '']).trim() : kbt('agent.073');
     return el('li', {
       class: `msg ${m.from === 'requester' ? 'requester' : fromMe ? 'me' : 'agent'}`,
       'data-testid': 'msg', 'data-from': m.from === 'requester' ? 'requester' : 'agent', 'data-seq': m.seq,
@@ -742,7 +746,7 @@
 
   function appendPending(o) {
     const li = el('li', { class: 'msg me pending', 'data-testid': 'msg', 'data-from': 'agent', 'data-state': 'pending', 'data-id': o.id },
-      el('div', { class: 'msg-meta' }, el('span', null, `坐席 ${me.name}`.trim())),
+      el('div', { class: 'msg-meta' }, el('span', null, kbt('agent.072', [me.name]).trim())),
       el('div', { class: 'bubble', 'data-testid': 'msg-text' }, o.text),
       K.attach.row(session, o.atts),
       el('div', { class: 'msg-meta' }, el('span', { class: 'msg-state', 'data-state': 'pending', 'data-testid': 'msg-state' }, STATE_TEXT.pending)));
@@ -776,7 +780,7 @@
           if (!outbox.some((x) => x.id === o.id)) { outbox.push(o); saveOutbox(); }
           send(replyFrame(o));
         },
-      }, '重试'));
+      }, kbt('agent.074')));
     }
   }
 
@@ -827,7 +831,7 @@
   function showTyping(on) {
     clearTimeout(typingHide);
     const name = cur && cur.ticket && cur.ticket.requester;
-    ui.typing.textContent = on ? `${name || '用户'} 正在输入` : '';
+    ui.typing.textContent = on ? kbt('agent.075', [name || kbt('agent.015')]) : '';
     if (on) typingHide = setTimeout(() => { ui.typing.textContent = ''; }, TYPING_SHOW_MS);
   }
 
@@ -853,35 +857,36 @@
 
   /* ---------- knowledge: suggestions, search, links ---------- */
 
-  const RELATION_TEXT = { suggested: '已向用户展示', viewed: '用户查看过', helpful: '用户认为有帮助', used: '用于解决' };
+  const RELATION_TEXT = { suggested: kbt('agent.076'), viewed: kbt('agent.077'), helpful: kbt('agent.078'), used: kbt('agent.079') };
 
   function renderSide() {
     if (!cur) return;
     renderKb();
     ui.seen.replaceChildren(...(cur.seen.length ? cur.seen.map((s) => el('li', { class: 'seen-row', 'data-testid': 'seen-item', 'data-id': s.id },
-      el('span', { class: `badge kind-${K.KINDS.includes(s.kind) ? s.kind : 'article'}` }, K.KIND_LABEL[s.kind] || '文档'),
+      el('span', { class: `badge kind-${K.KINDS.includes(s.kind) ? s.kind : 'article'}` }, K.KIND_LABEL[s.kind] || kbt('agent.080')),
       el('span', { class: 'seen-title' }, s.title || s.id),
       el('span', { class: `verdict${s.helpful === true ? ' yes' : ''}` },
-        s.helpful === true ? '有帮助' : s.helpful === false ? '没帮助' : '未评价'),
+        s.helpful === true ? kbt('agent.081') : s.helpful === false ? kbt('agent.082') : kbt('agent.083')),
       linkButton(s.id, s.title),
       linkNote(s.id)))
-      : [el('li', { class: 'muted inline-msg' }, cur.loaded ? '用户没有看到过建议。' : '正在读取…')]));
+      : [el('li', { class: 'muted inline-msg' }, cur.loaded ? kbt('agent.084') : kbt('agent.057'))]));
     const used = cur.links.filter((l) => l.relation !== 'suggested');
     ui.links.replaceChildren(...(used.length ? used.map((l) => el('li', { 'data-testid': 'link-item', 'data-id': l.item },
       el('span', { class: 'card-id' }, l.item), ' ', titleOf(l.item, l.title), ' ',
       el('span', { class: 'verdict' }, `${RELATION_TEXT[l.relation] || l.relation}${l.by ? ' · ' + l.by : ''}`)))
-      : [el('li', { class: 'muted inline-msg' }, '还没有关联知识。解决工单前，请关联用到的文章或已知错误。')]));
+      : [el('li', { class: 'muted inline-msg' }, kbt('agent.085'))]));
     ui.events.replaceChildren(...cur.events.map((e) => el('li', { 'data-testid': 'event' },
       el('time', null, K.fmtTime(e.at)), ' ', el('strong', null, EVENT_LABEL[e.type] || e.type),
-      e.by ? ` · ${e.by}` : ' · 系统',
+      e.by ? ` · ${e.by}` : kbt('agent.086'),
       WS && WS.eventDetail(e) ? ` ${WS.eventDetail(e)}`
         : e.to && e.from && e.to !== e.from ? `（${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}）` : '')));
   }
 
   const EVENT_LABEL = {
-    created: '创建工单', taken: '接单', replied: '回复', linked: '关联知识', resolved: '解决',
-    reopened: '重新打开', confirmed: '用户确认解决', closed: '关闭', auto_closed: '超时自动关闭', rated: '用户评价',
-    edited: '修改', noted: '内部备注', assigned: '指派', transferred: '转派', merged: '合并到其他工单', merged_from: '合并了重复工单',
+    created: kbt('agent.087'), taken: kbt('agent.052'), replied: kbt('agent.088'), linked: kbt('agent.089'), resolved: kbt('agent.033'),
+    reopened: kbt('common.010'), confirmed: kbt('agent.090'), closed: kbt('agent.091'), auto_closed: kbt('agent.092'), rated: kbt('agent.093'),
+    edited: kbt('agent.094'), noted: kbt('agent.095'), assigned: kbt('agent.096'), transferred: kbt('agent.097'), merged: kbt('agent.098'), merged_from: kbt('agent.099'),
+    pending: kbt('x.ev_pending'), resumed: kbt('x.ev_resumed'), sla_applied: kbt('x.sla_applied'), sla_warning: kbt('x.sla_warning'), sla_breach: kbt('x.sla_breach'),
   };
 
   function titleOf(id, fallback) {
@@ -893,12 +898,12 @@
 
   function linkButton(id, title) {
     const writable = cur.ticket && isMine(cur.ticket) && cur.ticket.status !== 'closed';
-    if (isLinked(id)) return el('span', { class: 'verdict yes', 'data-testid': 'linked' }, '✓ 已关联');
+    if (isLinked(id)) return el('span', { class: 'verdict yes', 'data-testid': 'linked' }, kbt('agent.100'));
     return el('button', {
       type: 'button', class: 'btn btn-sm', 'data-testid': 'link-button', disabled: !writable,
-      title: writable ? '' : '接单后才能关联', 'aria-label': `关联到工单：${title || id}`,
+      title: writable ? '' : kbt('agent.101'), 'aria-label': kbt('agent.102', [title || id]),
       onclick: () => linkItem(id),
-    }, '关联到工单');
+    }, kbt('agent.103'));
   }
 
   function linkNote(id) {
@@ -910,7 +915,7 @@
     if (!cur) return;
     cur.linkMsg = null;
     if (!send({ type: 'link', id: rid('link', id), ticket: cur.number, item: id, relation: 'used' })) {
-      cur.linkMsg = { item: id, text: '连接中断，请稍后再试。', cls: 'err' };
+      cur.linkMsg = { item: id, text: kbt('agent.055'), cls: 'err' };
     }
     renderSide();
   }
@@ -930,21 +935,21 @@
     let list;
     if (sr) {
       list = sr.items;
-      if (sr.error) ui.kbNote.textContent = `搜索失败：${sr.error}`;
-      else if (sr.pending) ui.kbNote.textContent = '正在搜索知识库…';
-      else if (!list.length) ui.kbNote.textContent = '知识库中没有找到相关内容。可换个说法，或输入文档编号直接关联。';
-      else ui.kbNote.textContent = `知识库中找到 ${sr.total} 条${sr.total > list.length ? `，显示前 ${list.length} 条` : ''}（含内部文档）`;
+      if (sr.error) ui.kbNote.textContent = kbt('agent.104', [sr.error]);
+      else if (sr.pending) ui.kbNote.textContent = kbt('agent.105');
+      else if (!list.length) ui.kbNote.textContent = kbt('agent.106');
+      else ui.kbNote.textContent = kbt('agent.108', [sr.total, sr.total > list.length ? kbt('agent.107', [list.length]) : '']);
     } else {
       list = [...cur.suggestions];
       for (const s of cur.seen) if (!list.some((x) => x.id === s.id)) list.push({ ...s, seenOnly: true });
-      if (!list.length) ui.kbNote.textContent = cur.loaded ? '暂无建议。输入关键词可搜索整个知识库，或输入文档编号直接关联。' : '';
-      else ui.kbNote.textContent = `为本工单建议的知识（${list.length} 条，含内部文档）`;
+      if (!list.length) ui.kbNote.textContent = cur.loaded ? kbt('agent.109') : '';
+      else ui.kbNote.textContent = kbt('agent.110', [list.length]);
     }
     const items = list.map((s) => kbCard(s, !!sr));
     if (raw && DOC_ID_RE.test(raw) && !list.some((s) => s.id.toLowerCase() === raw.toLowerCase())) {
       items.push(el('li', { class: 'card', 'data-testid': 'kb-id-item', 'data-id': raw },
-        el('div', { class: 'card-head' }, el('span', { class: 'card-title' }, `按编号关联：${raw}`)),
-        el('div', { class: 'card-actions' }, el('span', { class: 'verdict' }, '编号需存在于知识库中'), el('span', { class: 'sep' }), linkButton(raw, raw)),
+        el('div', { class: 'card-head' }, el('span', { class: 'card-title' }, kbt('agent.111', [raw]))),
+        el('div', { class: 'card-actions' }, el('span', { class: 'verdict' }, kbt('agent.112')), el('span', { class: 'sep' }), linkButton(raw, raw)),
         linkNote(raw)));
     }
     ui.kbResults.replaceChildren(...items);
@@ -964,23 +969,23 @@
     },
     el('div', { class: 'card-head' },
       el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
-      s.visibility === 'internal' ? el('span', { class: 'badge internal', 'data-testid': 'kb-internal' }, '内部') : null,
+      s.visibility === 'internal' ? el('span', { class: 'badge internal', 'data-testid': 'kb-internal' }, kbt('agent.113')) : null,
       el('span', { class: 'card-title', 'data-testid': 'kb-title' }, s.title || s.id)),
     kind === 'standard' && (s.standard || s.path) ? el('p', { class: 'muted doc-meta' }, [s.standard, s.path].filter(Boolean).join(' · ')) : null,
     s.snippet ? el('p', { class: 'snippet', 'data-testid': 'kb-snippet' }, K.snippetNodes(s.snippet)) : null);
     const first = K.firstLine(s.workaround);
-    if (first) li.append(el('p', { class: 'workaround' }, el('span', { class: 'workaround-label' }, '临时方案'), first));
+    if (first) li.append(el('p', { class: 'workaround' }, el('span', { class: 'workaround-label' }, kbt('agent.114')), first));
     const open = cur.expanded.has(s.id);
     const fullId = `kb-doc-${s.id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     const expand = el('button', {
       type: 'button', class: 'btn-link', 'data-testid': 'kb-expand', 'aria-expanded': String(open), 'aria-controls': fullId,
       onclick: () => toggleDoc(s.id),
-    }, open ? '收起全文' : '展开全文');
+    }, open ? kbt('agent.115') : kbt('agent.116'));
     li.append(
       el('div', { class: 'card-actions' },
         el('span', { class: 'card-id' }, s.id),
         expand,
-        s.seenOnly || cur.seen.some((x) => x.id === s.id) ? el('span', { class: 'verdict' }, '用户已看过') : null,
+        s.seenOnly || cur.seen.some((x) => x.id === s.id) ? el('span', { class: 'verdict' }, kbt('agent.117')) : null,
         el('span', { class: 'sep' }), linkButton(s.id, s.title)),
       linkNote(s.id) || '',
       open ? docView(s.id, fullId) : '');
@@ -999,33 +1004,33 @@
       const d = docs.get(id);
       if (!d || d.error) {
         if (send({ type: 'doc', id: rid('doc', id), item: id })) docs.set(id, { pending: true });
-        else docs.set(id, { error: '连接中断，请稍后再试。' });
+        else docs.set(id, { error: kbt('agent.055') });
       }
     }
     renderKb();
   }
 
-  const DOC_SECTIONS = [['symptom', '现象'], ['cause', '原因'], ['workaround', '临时方案'], ['resolution', '解决方案'], ['body', '']];
+  const DOC_SECTIONS = [['symptom', kbt('agent.118')], ['cause', kbt('agent.119')], ['workaround', kbt('agent.114')], ['resolution', kbt('agent.120')], ['body', '']];
 
   function docView(id, domId) {
     const d = docs.get(id);
-    if (!d || d.pending) return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'aria-busy': 'true' }, '正在读取全文…');
-    if (d.error) return el('div', { class: 'doc-full inline-msg err', id: domId, role: 'alert', 'data-testid': 'kb-doc-error' }, `无法读取全文：${d.error}`);
+    if (!d || d.pending) return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'aria-busy': 'true' }, kbt('agent.121'));
+    if (d.error) return el('div', { class: 'doc-full inline-msg err', id: domId, role: 'alert', 'data-testid': 'kb-doc-error' }, kbt('agent.122', [d.error]));
     const doc = d.doc;
     const meta = [];
-    if (doc.category) meta.push(['分类', String(doc.category).split('/').join(' / ')]);
-    if (doc.product) meta.push(['适用', doc.product]);
-    if (doc.service) meta.push(['影响服务', doc.service]);
-    if (doc.status) meta.push(['状态', K.KE_STATUS_LABEL[doc.status] || doc.status]);
-    if (doc.standard || doc.std_title) meta.push(['标准', doc.standard || doc.std_title]);
-    if (doc.path) meta.push(['位置', doc.path]);
-    if (doc.updated) meta.push(['更新日期', doc.updated]);
+    if (doc.category) meta.push([kbt('agent.123'), String(doc.category).split('/').join(' / ')]);
+    if (doc.product) meta.push([kbt('agent.124'), doc.product]);
+    if (doc.service) meta.push([kbt('agent.125'), doc.service]);
+    if (doc.status) meta.push([kbt('agent.126'), K.KE_STATUS_LABEL[doc.status] || doc.status]);
+    if (doc.standard || doc.std_title) meta.push([kbt('agent.127'), doc.standard || doc.std_title]);
+    if (doc.path) meta.push([kbt('agent.128'), doc.path]);
+    if (doc.updated) meta.push([kbt('agent.129'), doc.updated]);
     const sections = DOC_SECTIONS.filter(([k]) => typeof doc[k] === 'string' && doc[k].trim())
       .map(([k, h]) => el('section', { class: 'doc-sec' }, h ? el('h4', null, h) : null,
         el('div', { class: 'doc-text', 'data-testid': 'kb-doc-text' }, K.plainText(doc[k]))));
     return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'data-id': doc.id || id },
       meta.length ? el('p', { class: 'muted doc-meta' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
-      sections.length ? sections : el('p', { class: 'muted' }, '（全文为空）'));
+      sections.length ? sections : el('p', { class: 'muted' }, kbt('agent.130')));
   }
 
   function onDoc(f) {
@@ -1053,7 +1058,7 @@
     const prev = cur.search ? cur.search.items : [];
     cur.search = { q, id, pending: true, items: prev, total: prev.length, error: '' };
     if (!send({ type: 'search', id, q, limit: SEARCH_LIMIT })) {
-      cur.search = { q, id, pending: false, items: [], total: 0, error: '连接中断，请稍后再试。' };
+      cur.search = { q, id, pending: false, items: [], total: 0, error: kbt('agent.055') };
     }
     renderKb();
   }
@@ -1079,13 +1084,13 @@
     ev.preventDefault();
     if (!cur) return;
     const text = ui.resolution.value.trim();
-    if (!text) { setResolveMsg('请填写解决方案。', 'err'); ui.resolution.focus(); return; }
+    if (!text) { setResolveMsg(kbt('agent.131'), 'err'); ui.resolution.focus(); return; }
     if (!send({ type: 'resolve', id: rid('resolve', cur.number), ticket: cur.number, resolution: text })) {
-      setResolveMsg('连接中断，请稍后再试。', 'err');
+      setResolveMsg(kbt('agent.055'), 'err');
       return;
     }
     ui.resolveButton.disabled = true;
-    setResolveMsg('正在提交…', '');
+    setResolveMsg(kbt('agent.132'), '');
   });
 
   /* ---------- page-level messages ---------- */

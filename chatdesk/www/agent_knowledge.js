@@ -19,7 +19,7 @@ window.kbdeskTicketKnowledge = (() => {
     if (!number) return;
     const token = K.session.get('kbdesk.agent.session', null);
     for (const b of Object.values(buttons)) b.disabled = true;
-    msg.textContent = '正在创建草稿…';
+    msg.textContent = kbt('aknow.001');
     msg.className = 'inline-msg';
     let r = null;
     let body = null;
@@ -36,9 +36,9 @@ window.kbdeskTicketKnowledge = (() => {
       location.href = `knowledge.html#${encodeURIComponent(body.id)}`;
       return;
     }
-    const err = (body && body.error) || { code: 'network', message: r ? `HTTP ${r.status}` : '无法连接服务器' };
+    const err = (body && body.error) || { code: 'network', message: r ? `HTTP ${r.status}` : kbt('aknow.002') };
     msg.className = 'inline-msg err';
-    K.fill(msg, K.errorNodes('创建失败：', err));
+    K.fill(msg, K.errorNodes(kbt('aknow.003'), err));
   }
 
   buttons.article.addEventListener('click', () => create('article'));

@@ -16,15 +16,15 @@ window.kbdeskTicketProblems = (() => {
   const token = () => K.session.get('kbdesk.agent.session', null);
 
   async function link(problem) {
-    msg.textContent = '正在关联…';
+    msg.textContent = kbt('aprob.001');
     try {
       const r = await fetch(`/api/v1/problems/${encodeURIComponent(problem)}/incidents`, {
         method: 'POST', headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
         body: JSON.stringify({ ticket: number }),
       });
       const b = await r.json().catch(() => null);
-      msg.textContent = r.ok ? `已关联到 ${problem}` : `未能关联：${b && b.error ? b.error.message : r.status}`;
-    } catch { msg.textContent = '未能关联：无法连接服务器'; }
+      msg.textContent = r.ok ? kbt('aprob.002', [problem]) : kbt('aprob.003', [b && b.error ? b.error.message : r.status]);
+    } catch { msg.textContent = kbt('aprob.004'); }
   }
 
   async function load(n) {
@@ -34,8 +34,8 @@ window.kbdeskTicketProblems = (() => {
       if (n !== number || !b) return;
       list.replaceChildren(...b.problems.map((p) => K.el('li', { 'data-testid': 'ticket-problem', 'data-number': p.number },
         K.el('a', { href: `problems.html#${encodeURIComponent(p.number)}` }, p.number), ' ', p.summary,
-        K.el('span', { class: 'muted' }, `（${p.incidents} 个相关工单）`), ' ',
-        K.el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'ticket-problem-link', onclick: () => link(p.number) }, '关联'))));
+        K.el('span', { class: 'muted' }, kbt('aprob.005', [p.incidents])), ' ',
+        K.el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'ticket-problem-link', onclick: () => link(p.number) }, kbt('aprob.006')))));
       box.hidden = b.problems.length === 0;
     } catch { box.hidden = true; }
   }
@@ -57,8 +57,8 @@ window.kbdeskProblemUpdate = (() => {
     if (!f || f.event !== 'resolved' || !Array.isArray(f.tickets)) return;
     const desk = document.getElementById('desk');
     const note = K.el('p', { class: 'notice', role: 'status', 'data-testid': 'problem-notice' },
-      `问题 ${f.problem}（${f.summary || ''}）已解决，涉及工单：${f.tickets.join('、')}。请告知请求人并确认。`,
-      ' ', K.el('button', { type: 'button', class: 'btn btn-sm', onclick: () => note.remove() }, '知道了'));
+      kbt('aprob.007', [f.problem, f.summary || '', f.tickets.join('、')]),
+      ' ', K.el('button', { type: 'button', class: 'btn btn-sm', onclick: () => note.remove() }, kbt('aprob.008')));
     desk.prepend(note);
   };
 })();

@@ -130,7 +130,7 @@
         if (f.ticket && typeof f.ticket.number === 'string') { /* follow: an older ticket's conversation */
           st.dividerPending = true;
           onConversation(f.conversation || {});
-          add({ t: 'sys', ticket: f.ticket.number, text: `工单 ${f.ticket.number}：${f.ticket.summary || ''}` });
+          add({ t: 'sys', ticket: f.ticket.number, text: kbt('chat.001', [f.ticket.number, f.ticket.summary || '']) });
           updateTicket(f.ticket, true);
         } else {
           onConversation(f.conversation || {});
@@ -154,21 +154,21 @@
     if (st.pendingLink || st.pendingSignin) {
       delete st.pendingLink;
       delete st.pendingSignin;
-      if (!st.log.length) addSys(`${st.profile.name}，欢迎回来，已为您恢复之前的对话。`);
+      if (!st.log.length) addSys(kbt('chat.002', [st.profile.name]));
     }
     K.portal?.onWelcome(f);
     /* a session whose chat never got a message was never stored: a new
      * one is no news to the user */
     if (hadSession && f.resumed === false && st.conv) {
       /* the old session expired: the server started a new chat */
-      addSys('之前的会话已过期，已为您开始新的咨询。');
+      addSys(kbt('chat.003'));
       st.ticket = null;
       st.lastSeq = 0;
     } else if (st.conv && conv.id && conv.id !== st.conv) {
       /* the old conversation ended: the server replays the current one from the start */
       st.lastSeq = 0;
       st.ticket = null;
-      if (st.log.length) addSys('—— 新的咨询 ——');
+      if (st.log.length) addSys(kbt('chat.004'));
     }
     if (conv.id) st.conv = conv.id;
     else if (f.resumed === false) st.conv = null; /* a new chat: its first message makes it */
@@ -210,7 +210,7 @@
       renderTicketBar();
     }
     add({ t: 'in', from: 'agent', name: typeof f.name === 'string' ? f.name : '', text: String(f.text || ''), seq, conv: st.conv, at: f.at, atts: f.attachments });
-    announce(`客服${f.name ? ' ' + f.name : ''}：${K.shorten(f.text, 140)}`);
+    announce(kbt('chat.005', [f.name ? ' ' + f.name : '', K.shorten(f.text, 140)]));
   }
 
   function onAck(f) {
@@ -246,9 +246,9 @@
     const repeated = items.length - fresh.length;
     const noGood = f.no_good_match === true && !items.length;
     add({ t: 'sugg', conv: st.conv, forSeq, items: fresh, repeated, verdicts: {}, noGood });
-    if (fresh.length) announce(`为您找到 ${fresh.length} 条${repeated ? '新的' : ''}可能有用的解决办法`);
-    else if (noGood) announce('知识库里没有能解决这个问题的内容，可以直接转人工');
-    else if (!repeated) announce('没有找到相关的解决办法');
+    if (fresh.length) announce(kbt('chat.007', [fresh.length, repeated ? kbt('chat.006') : '']));
+    else if (noGood) announce(kbt('chat.008'));
+    else if (!repeated) announce(kbt('chat.009'));
   }
 
   function onFeedbackAck(f) {
@@ -264,7 +264,7 @@
     }
     if (f.ended) {
       st.convStatus = f.status || 'self_solved';
-      addSys('很高兴问题已经解决，本次咨询已结束。如还有其他问题，直接输入即可开始新的咨询。');
+      addSys(kbt('chat.010'));
       syncControls();
     }
   }
@@ -282,6 +282,7 @@
       number: t.number, status: t.status, priority: t.priority, impact: t.impact, urgency: t.urgency,
       agent: t.agent || null, response_due: t.response_due, resolution_due: t.resolution_due,
       first_response_at: t.first_response_at || null, resolution: t.resolution || null, rating: t.rating || null,
+      pending_reason: t.pending_reason || null,
     };
     st.ticket = next;
     if (!prev) {
@@ -289,16 +290,16 @@
         const due = K.toDate(t.response_due);
         add({
           t: 'sys', ticket: t.number,
-          text: `已为您创建工单 ${t.number}（优先级 P${K.priorityNum(t.priority) || '?'}${K.PRIORITY_LABEL[K.priorityNum(t.priority)] ? ' ' + K.PRIORITY_LABEL[K.priorityNum(t.priority)] : ''}）。`
-            + (due ? `客服将在 ${K.fmtTime(due)} 前回复您，请不要关闭本页面。` : '客服将尽快回复您。'),
+          text: kbt('chat.011', [t.number, K.priorityNum(t.priority) || '?', K.PRIORITY_LABEL[K.priorityNum(t.priority)] ? ' ' + K.PRIORITY_LABEL[K.priorityNum(t.priority)] : ''])
+            + (due ? kbt('chat.012', [K.fmtTime(due)]) : kbt('chat.013')),
         });
-        announce(`已创建工单 ${t.number}`);
+        announce(kbt('chat.014', [t.number]));
       }
       st.convStatus = t.status === 'closed' ? 'closed' : 'escalated';
     } else if (prev.status !== next.status || prev.agent !== next.agent) {
-      if (next.status === 'assigned' && prev.status === 'new') addSys(next.agent ? `客服 ${next.agent} 已接单，正在为您处理。` : '客服已接单，正在为您处理。');
-      else if (next.status === 'reopened') addSys(`工单 ${next.number} 已重新打开，客服会继续处理。`);
-      else if (next.status === 'closed') addSys(`工单 ${next.number} 已关闭。`);
+      if (next.status === 'assigned' && prev.status === 'new') addSys(next.agent ? kbt('chat.015', [next.agent]) : kbt('chat.016'));
+      else if (next.status === 'reopened') addSys(kbt('chat.017', [next.number]));
+      else if (next.status === 'closed') addSys(kbt('chat.018', [next.number]));
     }
     if (next.status === 'closed') st.convStatus = 'closed';
     /* the answer to a resolution */
@@ -335,7 +336,7 @@
     if (typeof f.ticket !== 'string') return;
     if (!hasOpenResolution(f.ticket)) add({ t: 'resolved', ticket: f.ticket, resolution: String(f.resolution || ''), answer: null });
     showTyping(false);
-    announce('客服已提交解决方案，请确认问题是否解决');
+    announce(kbt('chat.019'));
   }
 
   function onConversation(c) {
@@ -343,7 +344,7 @@
     st.convStatus = c.status || 'open';
     st.lastSeq = Number(c.last_seq) || 0;
     st.ticket = null;
-    if (!st.dividerPending) addSys('—— 新的咨询 ——');
+    if (!st.dividerPending) addSys(kbt('chat.004'));
     st.dividerPending = false;
     renderTicketBar();
     syncControls();
@@ -356,7 +357,7 @@
     const url = `${location.origin}${location.pathname}?t=${f.link}`;
     for (const e of st.log) if (e.t === 'link' && !e.old) { e.old = true; refresh(e); }
     add({ t: 'link', url });
-    announce('已生成您的私密链接');
+    announce(kbt('chat.020'));
   }
 
   function onRated(f) {
@@ -400,16 +401,16 @@
         delete st.pendingLink;
         delete st.pendingSignin;
         link.stop();
-        showError(f.code === 'too_many_attempts' ? '' : '链接无效或已被新的链接取代：', f);
+        showError(f.code === 'too_many_attempts' ? '' : kbt('chat.021'), f);
         return;
       }
-      showError('无法开始咨询：', f);
+      showError(kbt('chat.022'), f);
       return;
     }
     if (id.startsWith('esc-')) {
       ui.escSubmit.disabled = false;
       setEscError(f.code === 'invalid_state' && !st.log.some((e) => e.t === 'me')
-        ? '请先在下方描述您遇到的问题，再转人工。' : K.errorText(f));
+        ? kbt('chat.023') : K.errorText(f));
       return;
     }
     const [kind, key] = id.split(':');
@@ -447,7 +448,7 @@
   function sendMessage(text, atts) {
     if (st.convStatus === 'self_solved' || st.convStatus === 'closed') {
       /* the server starts a new conversation with this message */
-      if (!st.dividerPending) addSys('—— 新的咨询 ——');
+      if (!st.dividerPending) addSys(kbt('chat.004'));
       st.dividerPending = true;
     }
     const id = K.clientId();
@@ -539,19 +540,19 @@
   function renderLink(e) {
     if (e.old) {
       return el('li', { class: 'sys', 'data-testid': 'private-link-old' },
-        el('span', { class: 'sys-text' }, '（之前的私密链接已失效）'));
+        el('span', { class: 'sys-text' }, kbt('chat.024')));
     }
     const input = el('input', { type: 'text', readonly: '', value: e.url, class: 'link-box', 'data-testid': 'private-link',
-      'aria-label': '私密链接', onfocus: (ev) => ev.target.select() });
+      'aria-label': kbt('chat.025'), onfocus: (ev) => ev.target.select() });
     return el('li', { class: 'group', 'data-testid': 'private-link-entry' },
-      el('p', { class: 'group-title' }, '请保存这个私密链接，用它可以在任何设备上回到本次对话（请勿转发给他人）：'),
+      el('p', { class: 'group-title' }, kbt('chat.026')),
       input,
       el('div', { class: 'row' },
-        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { navigator.clipboard?.writeText(e.url); input.select(); } }, '复制链接'),
+        el('button', { type: 'button', class: 'btn btn-sm', onclick: () => { navigator.clipboard?.writeText(e.url); input.select(); } }, kbt('chat.027')),
         el('span', { class: 'muted' }, 'Keep this link to come back from any device.')));
   }
 
-  const STATE_TEXT = { pending: '发送中…', sent: '已发送', failed: '发送失败' };
+  const STATE_TEXT = { pending: kbt('agent.070'), sent: kbt('agent.017'), failed: kbt('agent.071') };
 
   function renderMine(e) {
     const meta = el('div', { class: 'msg-meta' },
@@ -569,18 +570,18 @@
           resendOne(e.id);
           save();
         },
-      }, '重试'));
+      }, kbt('agent.074')));
     }
     return el('li', {
       class: `msg me ${e.state}`, 'data-testid': 'msg', 'data-from': 'me', 'data-state': e.state,
       'data-seq': e.seq || null, 'data-id': e.id || null,
-    }, el('span', { class: 'visually-hidden' }, '我：'), el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text),
+    }, el('span', { class: 'visually-hidden' }, kbt('chat.028')), el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text),
     K.attach.row(st.session, e.atts), meta);
   }
 
   function renderAgent(e) {
     return el('li', { class: 'msg agent', 'data-testid': 'msg', 'data-from': 'agent', 'data-seq': e.seq },
-      el('div', { class: 'msg-meta' }, el('span', null, e.name ? `客服 ${e.name}` : '客服'), e.at ? el('time', null, K.fmtTime(e.at)) : null),
+      el('div', { class: 'msg-meta' }, el('span', null, e.name ? kbt('chat.029', [e.name]) : kbt('chat.030')), e.at ? el('time', null, K.fmtTime(e.at)) : null),
       el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text), K.attach.row(st.session, e.atts));
   }
 
@@ -588,24 +589,24 @@
     const ended = st.convStatus === 'self_solved' || st.convStatus === 'closed' || e.conv !== st.conv;
     if (!e.items.length && e.repeated) {
       return el('li', { class: 'sys', 'data-testid': 'suggestions', 'data-count': '0' },
-        el('span', { class: 'sys-text' }, '没有新的建议，上面的解决办法仍可参考。'));
+        el('span', { class: 'sys-text' }, kbt('chat.031')));
     }
     if (!e.items.length && e.noGood) {
       /* the search found nothing that fits well: say so, offer a person at once */
       const canEscalate = !ended && st.convStatus === 'open' && !st.ticket;
       return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0', 'data-no-good-match': 'true' },
-        el('p', { class: 'group-title' }, '知识库里没有找到能解决这个问题的内容'),
-        el('p', { class: 'muted' }, '与其给您不相关的建议，不如直接交给客服处理。'),
-        canEscalate ? el('button', { type: 'button', class: 'btn', 'data-testid': 'no-match-escalate', onclick: () => showEscalate(true) }, '直接转人工') : null);
+        el('p', { class: 'group-title' }, kbt('chat.032')),
+        el('p', { class: 'muted' }, kbt('chat.033')),
+        canEscalate ? el('button', { type: 'button', class: 'btn', 'data-testid': 'no-match-escalate', onclick: () => showEscalate(true) }, kbt('chat.034')) : null);
     }
     if (!e.items.length) {
       return el('li', { class: 'group empty', 'data-testid': 'suggestions', 'data-count': '0' },
-        el('p', { class: 'group-title' }, '暂时没有找到相关的解决办法'),
-        el('p', { class: 'muted' }, '可以换个说法、补充错误提示或错误码再试，也可以点击下方的“转人工”。'));
+        el('p', { class: 'group-title' }, kbt('chat.035')),
+        el('p', { class: 'muted' }, kbt('chat.036')));
     }
     const verdictDone = Object.values(e.verdicts).includes('yes');
     return el('li', { class: 'group', 'data-testid': 'suggestions', 'data-count': e.items.length },
-      el('p', { class: 'group-title' }, e.repeated ? `新的可能有用的解决办法（${e.items.length} 条，另有 ${e.repeated} 条见上文）` : `可能有用的解决办法（${e.items.length} 条）`),
+      el('p', { class: 'group-title' }, e.repeated ? kbt('chat.037', [e.items.length, e.repeated]) : kbt('chat.038', [e.items.length])),
       el('ol', { class: 'cards' }, e.items.map((it) => card(it, {
         verdict: e.verdicts[it.id], pending: e.pendingItem === it.id, disabled: ended || !!e.pendingItem,
         onVerdict: (helpful) => {
@@ -614,14 +615,14 @@
           refresh(e);
           if (!send({ type: 'feedback', id: `fb:${e.k}`, item: it.id, helpful })) {
             delete e.pendingItem;
-            e.err = '连接中断，请稍后再试';
+            e.err = kbt('chat.039');
             refresh(e);
           }
           save();
         },
       }))),
       e.err ? el('p', { class: 'inline-msg err', role: 'alert' }, e.err) : null,
-      !verdictDone && !ended && st.convStatus === 'open' && !st.ticket ? el('p', { class: 'muted inline-msg' }, '都没有帮助？可以补充更多细节，或点击“转人工”。') : null);
+      !verdictDone && !ended && st.convStatus === 'open' && !st.ticket ? el('p', { class: 'muted inline-msg' }, kbt('chat.040')) : null);
   }
 
   /* A suggestion card: title (a link to the search page if configured),
@@ -637,40 +638,40 @@
     const wa = typeof it.workaround === 'string' ? it.workaround.trim() : '';
     const first = K.firstLine(wa);
     if (kind === 'known_error' && first) {
-      li.append(el('p', { class: 'workaround', 'data-testid': 'suggestion-workaround' }, el('span', { class: 'workaround-label' }, '临时方案'), first));
+      li.append(el('p', { class: 'workaround', 'data-testid': 'suggestion-workaround' }, el('span', { class: 'workaround-label' }, kbt('agent.114')), first));
     }
     const details = [];
-    if (it.category) details.push(['分类', String(it.category).split('/').join(' / ')]);
-    if (it.service) details.push(['影响服务', it.service]);
-    if (it.status) details.push(['状态', K.KE_STATUS_LABEL[it.status] || it.status]);
-    if (it.updated) details.push(['更新日期', it.updated]);
+    if (it.category) details.push([kbt('agent.123'), String(it.category).split('/').join(' / ')]);
+    if (it.service) details.push([kbt('agent.125'), it.service]);
+    if (it.status) details.push([kbt('agent.126'), K.KE_STATUS_LABEL[it.status] || it.status]);
+    if (it.updated) details.push([kbt('agent.129'), it.updated]);
     const fullWa = K.plainText(wa);
     const more = el('div', { class: 'card-more', 'data-testid': 'suggestion-details', hidden: true, id: `more-${it.id}-${Math.random().toString(36).slice(2, 8)}` },
-      fullWa && fullWa !== first ? el('div', null, el('strong', null, '临时方案：'), el('div', { class: 'pre-line' }, fullWa)) : null,
+      fullWa && fullWa !== first ? el('div', null, el('strong', null, kbt('chat.041')), el('div', { class: 'pre-line' }, fullWa)) : null,
       details.length ? el('div', { class: 'muted' }, details.map(([k, v]) => `${k}：${v}`).join('　')) : null,
-      el('div', { class: 'muted' }, `文档编号 ${it.id}`));
+      el('div', { class: 'muted' }, kbt('chat.042', [it.id])));
     li.append(more);
     const actions = el('div', { class: 'card-actions' });
     if (!searchdUrl) {
-      const btn = el('button', { type: 'button', class: 'btn-link', 'aria-expanded': 'false', 'aria-controls': more.id, 'data-testid': 'suggestion-expand' }, '展开详情');
+      const btn = el('button', { type: 'button', class: 'btn-link', 'aria-expanded': 'false', 'aria-controls': more.id, 'data-testid': 'suggestion-expand' }, kbt('chat.043'));
       btn.addEventListener('click', () => {
         more.hidden = !more.hidden;
         btn.setAttribute('aria-expanded', String(!more.hidden));
-        btn.textContent = more.hidden ? '展开详情' : '收起详情';
+        btn.textContent = more.hidden ? kbt('chat.043') : kbt('chat.044');
       });
       actions.append(btn);
     } else {
-      actions.append(el('a', { href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-open' }, '查看全文'));
+      actions.append(el('a', { href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-open' }, kbt('chat.045')));
     }
-    actions.append(el('button', { type: 'button', class: 'btn-link', 'data-testid': 'suggestion-read', 'aria-haspopup': 'dialog', onclick: () => openReader(it) }, '阅读全文'));
+    actions.append(el('button', { type: 'button', class: 'btn-link', 'data-testid': 'suggestion-read', 'aria-haspopup': 'dialog', onclick: () => openReader(it) }, kbt('chat.046')));
     actions.append(el('span', { class: 'sep' }));
-    if (o.verdict === 'yes') actions.append(el('span', { class: 'verdict yes', 'data-testid': 'verdict' }, '✓ 您认为有帮助'));
-    else if (o.verdict === 'no') actions.append(el('span', { class: 'verdict', 'data-testid': 'verdict' }, '您认为没帮助'));
-    else if (o.pending) actions.append(el('span', { class: 'verdict' }, '正在提交…'));
+    if (o.verdict === 'yes') actions.append(el('span', { class: 'verdict yes', 'data-testid': 'verdict' }, kbt('chat.047')));
+    else if (o.verdict === 'no') actions.append(el('span', { class: 'verdict', 'data-testid': 'verdict' }, kbt('chat.048')));
+    else if (o.pending) actions.append(el('span', { class: 'verdict' }, kbt('agent.132')));
     if (!o.verdict && o.onVerdict) {
       actions.append(
-        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-yes', disabled: o.disabled, 'aria-label': `有帮助：${it.title || it.id}`, onclick: () => o.onVerdict(true) }, '有帮助'),
-        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-no', disabled: o.disabled, 'aria-label': `没帮助：${it.title || it.id}`, onclick: () => o.onVerdict(false) }, '没帮助'));
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-yes', disabled: o.disabled, 'aria-label': kbt('chat.049', [it.title || it.id]), onclick: () => o.onVerdict(true) }, kbt('agent.081')),
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'helpful-no', disabled: o.disabled, 'aria-label': kbt('chat.050', [it.title || it.id]), onclick: () => o.onVerdict(false) }, kbt('agent.082')));
     }
     li.append(actions);
     return li;
@@ -678,8 +679,8 @@
 
   /* ---------- the whole document, read inside the chat ---------- */
 
-  const VERDICTS = [['helpful', '有帮助', 'reader-helpful'], ['not_helpful', '没帮助', 'reader-not-helpful'], ['out_of_date', '内容已过时', 'reader-out-of-date']];
-  const VERDICT_DONE = { helpful: '有帮助', not_helpful: '没帮助', out_of_date: '内容已过时' };
+  const VERDICTS = [['helpful', kbt('agent.081'), 'reader-helpful'], ['not_helpful', kbt('agent.082'), 'reader-not-helpful'], ['out_of_date', kbt('chat.051'), 'reader-out-of-date']];
+  const VERDICT_DONE = { helpful: kbt('agent.081'), not_helpful: kbt('agent.082'), out_of_date: kbt('chat.051') };
   const COMMENT_MAX = 2000;
   /* the reader's state: the item, the doc request and the feedback sent */
   const reader = { dialog: null, it: null, docId: '', doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' };
@@ -687,7 +688,7 @@
   function openReader(it) {
     Object.assign(reader, { it, doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' });
     reader.docId = `doc:${K.clientId()}`;
-    if (!send({ type: 'doc', id: reader.docId, item: it.id })) reader.error = '连接中断，请稍后再试';
+    if (!send({ type: 'doc', id: reader.docId, item: it.id })) reader.error = kbt('chat.039');
     if (!reader.dialog) {
       reader.dialog = el('dialog', { class: 'reader', 'data-testid': 'reader', 'aria-labelledby': 'reader-title' });
       reader.dialog.addEventListener('close', () => { reader.docId = ''; });
@@ -723,7 +724,7 @@
     const area = reader.dialog.querySelector('[data-testid=reader-comment]');
     reader.comment = area ? area.value : '';
     if (Array.from(reader.comment).length > COMMENT_MAX) {
-      reader.fbError = `意见最多 ${COMMENT_MAX} 个字`;
+      reader.fbError = kbt('chat.052', [COMMENT_MAX]);
       renderReader();
       return;
     }
@@ -732,7 +733,7 @@
     reader.fbId = `kbfb:${K.clientId()}`;
     const f = { type: 'kb_feedback', id: reader.fbId, item: reader.it.id, verdict };
     if (reader.comment.trim()) f.comment = reader.comment;
-    if (!send(f)) { reader.fbId = ''; reader.verdict = ''; reader.fbError = '连接中断，请稍后再试'; }
+    if (!send(f)) { reader.fbId = ''; reader.verdict = ''; reader.fbError = kbt('chat.039'); }
     renderReader();
   }
 
@@ -774,7 +775,7 @@
     return out;
   }
 
-  const READER_SECTIONS = [['symptom', '现象'], ['cause', '原因'], ['workaround', '临时解决方案'], ['resolution', '解决方案'], ['body', '']];
+  const READER_SECTIONS = [['symptom', kbt('agent.118')], ['cause', kbt('agent.119')], ['workaround', kbt('chat.053')], ['resolution', kbt('agent.120')], ['body', '']];
 
   function renderReader() {
     const d = reader.dialog;
@@ -783,57 +784,57 @@
     const doc = reader.doc;
     const kind = K.KINDS.includes((doc && doc.kind) || it.kind) ? ((doc && doc.kind) || it.kind) : 'article';
     let main;
-    if (reader.error) main = el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-error' }, `无法打开全文：${reader.error}`);
-    else if (!doc) main = el('p', { class: 'muted', 'aria-busy': 'true' }, '正在读取全文…');
+    if (reader.error) main = el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-error' }, kbt('chat.054', [reader.error]));
+    else if (!doc) main = el('p', { class: 'muted', 'aria-busy': 'true' }, kbt('agent.121'));
     else {
       const meta = [];
-      if (doc.category) meta.push(['分类', String(doc.category).split('/').join(' / ')]);
-      if (doc.product) meta.push(['适用', doc.product]);
-      if (doc.service) meta.push(['影响服务', doc.service]);
-      if (doc.status) meta.push(['状态', K.KE_STATUS_LABEL[doc.status] || doc.status]);
-      if (doc.updated) meta.push(['更新日期', doc.updated]);
+      if (doc.category) meta.push([kbt('agent.123'), String(doc.category).split('/').join(' / ')]);
+      if (doc.product) meta.push([kbt('agent.124'), doc.product]);
+      if (doc.service) meta.push([kbt('agent.125'), doc.service]);
+      if (doc.status) meta.push([kbt('agent.126'), K.KE_STATUS_LABEL[doc.status] || doc.status]);
+      if (doc.updated) meta.push([kbt('agent.129'), doc.updated]);
       const secs = READER_SECTIONS.filter(([k]) => typeof doc[k] === 'string' && doc[k].trim())
         .map(([k, h]) => el('section', { class: `reader-sec reader-${k}`, 'data-testid': `reader-${k}` },
           h ? el('h3', null, h) : null, mdNodes(doc[k])));
       main = el('div', { class: 'reader-doc', 'data-testid': 'reader-doc', 'data-id': doc.id || it.id },
         meta.length ? el('p', { class: 'muted' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
-        secs.length ? secs : el('p', { class: 'muted' }, '（全文为空）'));
+        secs.length ? secs : el('p', { class: 'muted' }, kbt('agent.130')));
     }
     let fb;
     if (reader.sent) {
-      fb = el('p', { class: 'verdict yes', role: 'status', 'data-testid': 'reader-feedback-done' }, `已提交反馈：${VERDICT_DONE[reader.sent] || reader.sent}，谢谢！`);
+      fb = el('p', { class: 'verdict yes', role: 'status', 'data-testid': 'reader-feedback-done' }, kbt('chat.055', [VERDICT_DONE[reader.sent] || reader.sent]));
     } else {
-      const area = el('textarea', { id: 'reader-comment', rows: 3, maxlength: COMMENT_MAX, 'data-testid': 'reader-comment', placeholder: '补充意见（可选，最多 2000 字）', disabled: !!reader.fbId, oninput: (e) => { reader.comment = e.target.value; } });
+      const area = el('textarea', { id: 'reader-comment', rows: 3, maxlength: COMMENT_MAX, 'data-testid': 'reader-comment', placeholder: kbt('chat.056'), disabled: !!reader.fbId, oninput: (e) => { reader.comment = e.target.value; } });
       area.value = reader.comment;
       fb = el('div', { class: 'reader-fb' },
-        el('label', { for: 'reader-comment' }, '这篇内容对您有帮助吗？'),
+        el('label', { for: 'reader-comment' }, kbt('chat.057')),
         area,
         el('div', { class: 'card-actions' }, VERDICTS.map(([v, label, testid]) => el('button', {
           type: 'button', class: 'btn btn-sm', 'data-testid': testid, disabled: !doc || !!reader.fbId,
           'aria-pressed': String(reader.verdict === v), onclick: () => sendReaderFeedback(v),
-        }, label)), reader.fbId ? el('span', { class: 'verdict' }, '正在提交…') : null),
+        }, label)), reader.fbId ? el('span', { class: 'verdict' }, kbt('agent.132')) : null),
         reader.fbError ? el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-feedback-error' }, reader.fbError) : null);
     }
     K.fill(d,
       el('div', { class: 'reader-head' },
         el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
         el('h2', { id: 'reader-title', 'data-testid': 'reader-title' }, (doc && doc.title) || it.title || it.id),
-        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'reader-close', onclick: () => d.close() }, '返回对话')),
+        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'reader-close', onclick: () => d.close() }, kbt('chat.058'))),
       el('div', { class: 'reader-main' }, main),
       fb,
-      el('p', { class: 'muted' }, '看完后可回到对话，在建议下方告诉我们问题是否已解决。'));
+      el('p', { class: 'muted' }, kbt('chat.059')));
   }
 
   function renderResolution(e) {
     const li = el('li', { class: 'panel resolution', 'data-testid': 'resolution', 'data-ticket': e.ticket },
-      el('h2', null, `客服已处理您的问题（工单 ${e.ticket}）`),
-      el('p', { class: 'res-text', 'data-testid': 'resolution-text' }, e.resolution || '（未填写处理说明）'));
+      el('h2', null, kbt('chat.060', [e.ticket])),
+      el('p', { class: 'res-text', 'data-testid': 'resolution-text' }, e.resolution || kbt('chat.061')));
     if (e.answer === 'accepted') {
-      li.append(el('p', { class: 'verdict yes', 'data-testid': 'confirm-result' }, '✓ 您已确认问题解决，工单已关闭。'));
+      li.append(el('p', { class: 'verdict yes', 'data-testid': 'confirm-result' }, kbt('chat.062')));
     } else if (e.answer === 'rejected') {
-      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, '您反馈问题仍未解决，工单已重新打开，客服会继续处理。'));
+      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, kbt('chat.063')));
     } else if (e.answer === 'stale') {
-      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, '该处理结果已不需要确认。'));
+      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, kbt('chat.064')));
     } else {
       const answer = (accepted) => {
         e.pending = true;
@@ -842,29 +843,29 @@
         refresh(e);
         if (!send({ type: 'confirm', id: `cf:${e.k}`, ticket: e.ticket, accepted })) {
           delete e.pending;
-          e.err = '连接中断，请稍后再试';
+          e.err = kbt('chat.039');
           refresh(e);
         }
         save();
       };
-      li.append(el('p', null, '您的问题解决了吗？'),
+      li.append(el('p', null, kbt('chat.065')),
         el('div', { class: 'row' },
-          el('button', { type: 'button', class: 'btn-primary', 'data-testid': 'confirm-yes', disabled: !!e.pending, onclick: () => answer(true) }, '确认解决'),
-          el('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no', disabled: !!e.pending, onclick: () => answer(false) }, '仍未解决')));
+          el('button', { type: 'button', class: 'btn-primary', 'data-testid': 'confirm-yes', disabled: !!e.pending, onclick: () => answer(true) }, kbt('chat.066')),
+          el('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no', disabled: !!e.pending, onclick: () => answer(false) }, kbt('chat.067'))));
     }
     if (e.err) li.append(el('p', { class: 'inline-msg err', role: 'alert' }, e.err));
     return li;
   }
 
-  const STAR_TEXT = { 1: '很不满意', 2: '不满意', 3: '一般', 4: '满意', 5: '非常满意' };
+  const STAR_TEXT = { 1: kbt('chat.068'), 2: kbt('chat.069'), 3: kbt('chat.070'), 4: kbt('chat.071'), 5: kbt('chat.072') };
 
   function renderRating(e) {
     if (e.score) {
       return el('li', { class: 'panel rating', 'data-testid': 'rating', 'data-done': 'true' },
-        el('p', { class: 'verdict yes', 'data-testid': 'rating-done' }, `感谢您的评价：${'★'.repeat(e.score)}${'☆'.repeat(5 - e.score)}（${STAR_TEXT[e.score] || e.score}）`));
+        el('p', { class: 'verdict yes', 'data-testid': 'rating-done' }, kbt('chat.073', ['★'.repeat(e.score), '☆'.repeat(5 - e.score), STAR_TEXT[e.score] || e.score])));
     }
     const name = `score-${e.k}`;
-    const stars = el('fieldset', { class: 'stars' }, el('legend', null, `请为本次服务打分（工单 ${e.ticket}）`));
+    const stars = el('fieldset', { class: 'stars' }, el('legend', null, kbt('chat.074', [e.ticket])));
     const glyphs = [];
     const label = el('span', { class: 'star-text', 'aria-hidden': 'true' });
     const paint = (n) => {
@@ -876,7 +877,7 @@
       const glyph = el('span', { class: 'star-glyph', 'aria-hidden': 'true' }, '★');
       glyphs.push(glyph);
       input.addEventListener('change', () => { e.draft = n; paint(n); });
-      const lab = el('label', { class: 'star' }, input, glyph, el('span', { class: 'visually-hidden' }, `${n} 星 ${STAR_TEXT[n]}`));
+      const lab = el('label', { class: 'star' }, input, glyph, el('span', { class: 'visually-hidden' }, kbt('chat.075', [n, STAR_TEXT[n]])));
       lab.addEventListener('mouseenter', () => paint(n));
       lab.addEventListener('mouseleave', () => paint(e.draft || 0));
       stars.append(lab);
@@ -888,19 +889,19 @@
     const err = el('p', { class: 'inline-msg err', role: 'alert', hidden: !e.err }, e.err || '');
     const form = el('form', { novalidate: true },
       stars,
-      el('label', { class: 'fld', for: comment.id }, el('span', null, '意见或建议（可选）'), comment),
-      el('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'rate-submit', disabled: !!e.pending }, e.pending ? '正在提交…' : '提交评价'),
+      el('label', { class: 'fld', for: comment.id }, el('span', null, kbt('chat.076')), comment),
+      el('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'rate-submit', disabled: !!e.pending }, e.pending ? kbt('agent.132') : kbt('chat.077')),
       err);
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      if (!e.draft) { err.textContent = '请先选择 1 到 5 颗星。'; err.hidden = false; return; }
+      if (!e.draft) { err.textContent = kbt('chat.078'); err.hidden = false; return; }
       e.pending = true;
       e.pendingScore = e.draft;
       delete e.err;
       const f = { type: 'rate', id: `rate:${e.k}`, ticket: e.ticket, score: e.draft };
       const c = (e.comment || '').trim();
       if (c) f.comment = c;
-      if (!send(f)) { delete e.pending; e.err = '连接中断，请稍后再试'; }
+      if (!send(f)) { delete e.pending; e.err = kbt('chat.039'); }
       refresh(e);
       save();
     });
@@ -924,16 +925,19 @@
         const c = K.countdown(d, now, true);
         return el('span', { class: 'due', 'data-testid': testid },
           `${label} `, el('strong', null, K.fmtTime(d)),
-          done ? el('span', { class: 'muted' }, '（已达成）') : el('span', { class: c.cls }, `（${c.text}）`));
+          done ? el('span', { class: 'muted' }, kbt('chat.079')) : el('span', { class: c.cls }, `（${c.text}）`));
       };
       const closedLike = t.status === 'resolved' || t.status === 'closed';
       K.fill(ui.ticketBar,
-        el('span', null, '工单 ', el('span', { class: 'ticket-no', 'data-testid': 'ticket-number' }, t.number)),
+        el('span', null, kbt('chat.080'), el('span', { class: 'ticket-no', 'data-testid': 'ticket-number' }, t.number)),
         K.priorityBadge(t.priority, 'ticket-priority'),
         K.statusBadge(t.status, 'ticket-status'),
-        t.agent ? el('span', { class: 'muted' }, `客服 ${t.agent}`) : null,
-        closedLike ? null : due('响应时限', t.response_due, !!t.first_response_at, 'response-due'),
-        closedLike ? null : due('解决时限', t.resolution_due, false, 'resolution-due'));
+        t.agent ? el('span', { class: 'muted' }, kbt('chat.029', [t.agent])) : null,
+        closedLike ? null : due(kbt('chat.081'), t.response_due, !!t.first_response_at, 'response-due'),
+        closedLike || t.status === 'pending' ? null : due(kbt('chat.082'), t.resolution_due, false, 'resolution-due'),
+        /* the desk waits for this person's answer (the clock is paused) */
+        t.status === 'pending' ? el('span', { class: 'pending-note', role: 'status', 'data-testid': 'ticket-pending' },
+          kbt('x.chat_pending'), t.pending_reason ? `：${t.pending_reason}` : '', kbt('x.chat_pending_tail')) : null);
     };
     draw();
     ui.ticketBar.hidden = false;
@@ -953,11 +957,11 @@
     ui.escToggle.hidden = hasTicket || ended;
     if (ui.escToggle.hidden) showEscalate(false);
     ui.ended.hidden = !ended;
-    ui.ended.textContent = ended ? '本次咨询已结束，继续输入将开始新的咨询。' : '';
+    ui.ended.textContent = ended ? kbt('chat.083') : '';
     ui.newChat.hidden = !ended;
     ui.who.hidden = false;
     ui.who.textContent = st.profile.email ? `${st.profile.name}（${st.profile.email}）` : st.profile.name;
-    ui.input.placeholder = hasTicket ? '回复客服…' : '用自己的话描述问题，如：电脑连不上 VPN，提示错误 809';
+    ui.input.placeholder = hasTicket ? kbt('chat.084') : kbt('chat.085');
   }
 
   /* ---------- typing ---------- */
@@ -966,7 +970,7 @@
   function showTyping(on) {
     clearTimeout(typingHide);
     const agent = st && st.ticket && st.ticket.agent;
-    ui.typing.textContent = on ? (agent ? `客服 ${agent} 正在输入` : '客服正在输入') : '';
+    ui.typing.textContent = on ? (agent ? kbt('chat.086', [agent]) : kbt('chat.087')) : '';
     if (on) typingHide = setTimeout(() => { ui.typing.textContent = ''; }, TYPING_SHOW_MS);
   }
 
@@ -1029,16 +1033,16 @@
   ui.escForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     if (!st.log.some((e) => e.t === 'me' || e.t === 'in')) {
-      setEscError('请先在下方描述您遇到的问题，再转人工。');
+      setEscError(kbt('chat.023'));
       ui.input.focus();
       return;
     }
     if (st.outbox.length) {
-      setEscError('还有消息正在发送，请稍候再试。');
+      setEscError(kbt('chat.088'));
       return;
     }
     const f = { type: 'escalate', id: `esc-${Date.now()}`, impact: Number(ui.impact.value), urgency: Number(ui.urgency.value) };
-    if (!send(f)) { setEscError('连接中断，正在重连，请稍后再试。'); return; }
+    if (!send(f)) { setEscError(kbt('chat.089')); return; }
     ui.escSubmit.disabled = true;
     setEscError('');
   });
@@ -1048,7 +1052,7 @@
   function submitComposer() {
     const text = ui.input.value.replace(/^\s+|\s+$/g, '');
     if (!text) { ui.input.focus(); return; }
-    if (Array.from(text).length > 20000) { showError('', { message: '消息过长，请分几次发送（每条最多 20000 字）。' }); return; }
+    if (Array.from(text).length > 20000) { showError('', { message: kbt('chat.090') }); return; }
     ui.input.value = '';
     sendMessage(text);
     ui.input.focus();
@@ -1108,10 +1112,10 @@
     const name = ui.name.value.trim();
     const email = ui.email.value.trim();
     const problems = [];
-    if (!name) problems.push('请填写姓名。');
-    else if (Array.from(name).length > 128) problems.push('姓名最多 128 个字。');
-    if (!email) problems.push('请填写邮箱，便于客服联系您。');
-    else if (!EMAIL_RE.test(email) || email.length > 254) problems.push('邮箱格式不正确。');
+    if (!name) problems.push(kbt('chat.091'));
+    else if (Array.from(name).length > 128) problems.push(kbt('chat.092'));
+    if (!email) problems.push(kbt('chat.093'));
+    else if (!EMAIL_RE.test(email) || email.length > 254) problems.push(kbt('chat.094'));
     ui.name.setAttribute('aria-invalid', String(!name));
     ui.email.setAttribute('aria-invalid', String(!email || !EMAIL_RE.test(email)));
     if (problems.length) {
@@ -1131,7 +1135,7 @@
   });
 
   function addGreeting() {
-    add({ t: 'sys', text: `${st.profile.name}，您好！请描述您遇到的问题，我们会先为您查找解决办法。` });
+    add({ t: 'sys', text: kbt('chat.095', [st.profile.name]) });
   }
 
   ui.newChat.addEventListener('click', () => {

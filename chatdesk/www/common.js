@@ -92,14 +92,15 @@ window.kbdesk = (() => {
   /* ---------- labels ---------- */
 
   const KINDS = ['article', 'known_error', 'standard'];
-  const KIND_LABEL = { article: '知识文章', known_error: '已知错误', standard: '标准条款' };
-  const KE_STATUS_LABEL = { open: '未解决', workaround: '有临时方案', resolved: '已解决' };
+  const KIND_LABEL = { article: kbt('common.001'), known_error: kbt('common.002'), standard: kbt('common.003') };
+  const KE_STATUS_LABEL = { open: kbt('common.004'), workaround: kbt('common.005'), resolved: kbt('common.006') };
   const TICKET_STATUS_LABEL = {
-    new: '待受理', assigned: '处理中', resolved: '已解决待确认', reopened: '重新打开', closed: '已关闭',
+    new: kbt('common.007'), assigned: kbt('common.008'), resolved: kbt('common.009'), reopened: kbt('common.010'), closed: kbt('common.011'),
+    pending: kbt('x.status_pending'),
   };
-  const PRIORITY_LABEL = { 1: '紧急', 2: '高', 3: '中', 4: '低' };
-  const IMPACT_LABEL = { 1: '大（整个部门或很多人）', 2: '中（几位同事或一个小组）', 3: '小（只有我自己）' };
-  const URGENCY_LABEL = { 1: '高（完全无法工作）', 2: '中（影响工作，还能勉强继续）', 3: '低（可以稍后处理）' };
+  const PRIORITY_LABEL = { 1: kbt('common.012'), 2: kbt('common.013'), 3: kbt('common.014'), 4: kbt('common.015') };
+  const IMPACT_LABEL = { 1: kbt('common.016'), 2: kbt('common.017'), 3: kbt('common.018') };
+  const URGENCY_LABEL = { 1: kbt('common.019'), 2: kbt('common.020'), 3: kbt('common.021') };
 
   /* "P2" / 2 / "2" -> 2; anything else -> 0. */
   function priorityNum(p) {
@@ -109,7 +110,7 @@ window.kbdesk = (() => {
 
   function priorityBadge(p, testid) {
     const n = priorityNum(p);
-    return el('span', { class: `badge prio prio-${n || 'x'}`, 'data-testid': testid || 'priority', title: '优先级' },
+    return el('span', { class: `badge prio prio-${n || 'x'}`, 'data-testid': testid || 'priority', title: kbt('common.022') },
       n ? `P${n} ${PRIORITY_LABEL[n]}` : String(p || '—'));
   }
 
@@ -142,8 +143,8 @@ window.kbdesk = (() => {
     const now = new Date();
     const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
     if (d.toDateString() === now.toDateString()) return hm;
-    const md = `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
-    return d.getFullYear() === now.getFullYear() ? md : `${d.getFullYear()}年${md}`;
+    const md = kbt('common.023', [d.getMonth() + 1, d.getDate(), hm]);
+    return d.getFullYear() === now.getFullYear() ? md : kbt('common.024', [d.getFullYear(), md]);
   }
 
   /* A duration in seconds as 1天2小时, 3小时05分, 12分30秒, 45秒. */
@@ -152,11 +153,11 @@ window.kbdesk = (() => {
     const d = Math.floor(s / 86400); s -= d * 86400;
     const h = Math.floor(s / 3600); s -= h * 3600;
     const m = Math.floor(s / 60); s -= m * 60;
-    if (d) return `${d}天${h}小时`;
-    if (coarse) return h ? `${h}小时${m}分钟` : m ? `${m}分钟` : '不到1分钟';
-    if (h) return `${h}小时${pad(m)}分`;
-    if (m) return `${m}分${pad(s)}秒`;
-    return `${s}秒`;
+    if (d) return kbt('common.025', [d, h]);
+    if (coarse) return h ? kbt('common.026', [h, m]) : m ? kbt('common.027', [m]) : kbt('common.028');
+    if (h) return kbt('common.029', [h, pad(m)]);
+    if (m) return kbt('common.030', [m, pad(s)]);
+    return kbt('common.031', [s]);
   }
 
   /* {text, cls} for a deadline: "剩 12分30秒" or "已超时 3分05秒"
@@ -165,8 +166,8 @@ window.kbdesk = (() => {
     const d = toDate(due);
     if (!d) return { text: '—', cls: '' };
     const left = (d.getTime() - (now || Date.now())) / 1000;
-    if (left < 0) return { text: `已超时 ${fmtDuration(-left, coarse)}`, cls: 'overdue' };
-    return { text: `剩 ${fmtDuration(left, coarse)}`, cls: left < 15 * 60 ? 'soon' : '' };
+    if (left < 0) return { text: kbt('common.032', [fmtDuration(-left, coarse)]), cls: 'overdue' };
+    return { text: kbt('common.033', [fmtDuration(left, coarse)]), cls: left < 15 * 60 ? 'soon' : '' };
   }
 
   /* ---------- storage (may be disabled: then nothing is remembered) ---------- */
@@ -342,17 +343,17 @@ window.kbdesk = (() => {
     return (state, info) => {
       clearInterval(tick);
       elem.dataset.state = state;
-      if (state === 'open') elem.textContent = '已连接';
-      else if (state === 'connecting') elem.textContent = '正在连接…';
-      else if (state === 'stopped') elem.textContent = '未连接';
+      if (state === 'open') elem.textContent = kbt('common.034');
+      else if (state === 'connecting') elem.textContent = kbt('common.035');
+      else if (state === 'stopped') elem.textContent = kbt('common.036');
       else if (state === 'waiting') {
         /* the live region says it once; the seconds are not announced */
         const secs = el('span', { 'aria-hidden': 'true' });
-        elem.replaceChildren('连接中断，正在重连', secs);
+        elem.replaceChildren(kbt('common.037'), secs);
         const end = Date.now() + (info.delay || 0);
         const show = () => {
           const s = Math.ceil((end - Date.now()) / 1000);
-          secs.textContent = s > 0 ? `（${s} 秒）` : '…';
+          secs.textContent = s > 0 ? kbt('common.038', [s]) : '…';
         };
         show();
         if (info.delay > 1500) tick = setInterval(show, 1000);
@@ -365,39 +366,39 @@ window.kbdesk = (() => {
   /* Chinese wording for the server's error codes; the server's message is
    * kept as detail for codes we do not know. */
   const ERROR_TEXT = {
-    bad_json: '请求格式错误',
-    bad_encoding: '内容包含无效字符',
-    bad_frame: '请求格式错误',
-    too_large: '内容过长，请缩短后再试',
-    not_object: '请求格式错误',
-    missing_field: '请求缺少必要的内容',
-    bad_field: '内容无效或过长，请检查后重试',
-    unknown_type: '服务不支持此操作',
-    rate_limited: '操作太频繁，请稍候再试',
-    overloaded: '服务繁忙，请稍后重试',
-    not_authenticated: '连接尚未就绪，请稍候',
-    already_authenticated: '已经登录',
-    login_failed: '用户名或密码错误',
-    session_expired: '会话已过期，请重新开始',
-    forbidden: '没有权限执行此操作',
-    not_found: '未找到相应的工单或文档',
-    already_taken: '该工单已被其他坐席接单',
-    invalid_state: '当前状态下不能执行此操作',
-    already_rated: '已经评价过了',
-    db_unavailable: '服务暂时无法保存数据（数据库连接中断），稍后会自动重试',
-    internal: '服务内部错误，请稍后重试',
-    too_many_attempts: '密码错误次数过多，账号或本机已被暂时锁定，请稍后再试或联系管理员解锁',
-    try_later: '登录请求较多，请稍后再试',
+    bad_json: kbt('common.039'),
+    bad_encoding: kbt('common.040'),
+    bad_frame: kbt('common.039'),
+    too_large: kbt('common.041'),
+    not_object: kbt('common.039'),
+    missing_field: kbt('common.042'),
+    bad_field: kbt('common.043'),
+    unknown_type: kbt('common.044'),
+    rate_limited: kbt('common.045'),
+    overloaded: kbt('common.046'),
+    not_authenticated: kbt('common.047'),
+    already_authenticated: kbt('common.048'),
+    login_failed: kbt('common.049'),
+    session_expired: kbt('common.050'),
+    forbidden: kbt('common.051'),
+    not_found: kbt('common.052'),
+    already_taken: kbt('common.053'),
+    invalid_state: kbt('common.054'),
+    already_rated: kbt('common.055'),
+    db_unavailable: kbt('common.056'),
+    internal: kbt('common.057'),
+    too_many_attempts: kbt('common.058'),
+    try_later: kbt('common.059'),
   };
 
 
   function errorText(f) {
     const code = f && typeof f.code === 'string' ? f.code : '';
     const msg = f && typeof f.message === 'string' ? f.message : '';
-    const text = ERROR_TEXT[code] || msg || '发生错误';
+    const text = ERROR_TEXT[code] || msg || kbt('common.060');
     /* retry_after: seconds the server asks the client to wait */
     const wait = f && Number.isInteger(f.retry_after) && f.retry_after > 0 ? f.retry_after : 0;
-    return wait ? `${text}（约 ${wait >= 120 ? Math.ceil(wait / 60) + ' 分钟' : wait + ' 秒'}后）` : text;
+    return wait ? kbt('common.063', [text, wait >= 120 ? Math.ceil(wait / 60) + kbt('common.061') : wait + kbt('common.062')]) : text;
   }
 
   /* Nodes for an error box: the Chinese text, and the server's own words

@@ -12,7 +12,7 @@
 (() => {
   const K = window.kbdesk;
   const { $, el } = K;
-  const STATUS = { new: '待处理', assigned: '处理中', resolved: '已解决，待确认', reopened: '已重新打开', closed: '已关闭' };
+  const STATUS = { new: kbt('portal.001'), assigned: kbt('common.008'), resolved: kbt('portal.002'), reopened: kbt('portal.003'), closed: kbt('common.011') };
   const ui = {
     signinOpen: $('signin-open'), startSignin: $('start-signin'), ticketsOpen: $('tickets-open'),
     signin: $('signin-dialog'), signinForm: $('signin-form'), email: $('signin-email'), code: $('signin-code'),
@@ -49,21 +49,21 @@
   ui.signin.addEventListener('cancel', (ev) => { ev.preventDefault(); closeSignin(); });
   ui.sendCode.addEventListener('click', () => {
     const email = ui.email.value.trim();
-    if (!/^[^\s@]+@[^\s@]+$/.test(email)) { setMsg('邮箱格式不正确。', true); ui.email.focus(); return; }
-    if (!K.chat.send({ type: 'signin_request', id: 'signin-request', email })) { setMsg('连接中断，请稍后再试。', true); return; }
+    if (!/^[^\s@]+@[^\s@]+$/.test(email)) { setMsg(kbt('chat.094'), true); ui.email.focus(); return; }
+    if (!K.chat.send({ type: 'signin_request', id: 'signin-request', email })) { setMsg(kbt('agent.055'), true); return; }
     ui.sendCode.disabled = true;
-    setMsg('正在发送…');
+    setMsg(kbt('portal.004'));
   });
   ui.signinForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const code = ui.code.value.trim();
-    if (!/^\d{6}$/.test(code)) { setMsg('请输入邮件中的 6 位数字验证码。', true); ui.code.focus(); return; }
-    if (!K.chat.send({ type: 'signin', id: 'signin', email: ui.email.value.trim(), code })) { setMsg('连接中断，请稍后再试。', true); return; }
+    if (!/^\d{6}$/.test(code)) { setMsg(kbt('portal.005'), true); ui.code.focus(); return; }
+    if (!K.chat.send({ type: 'signin', id: 'signin', email: ui.email.value.trim(), code })) { setMsg(kbt('agent.055'), true); return; }
     ui.submit.disabled = true;
   });
 
   ui.ticketsOpen.addEventListener('click', () => {
-    ui.list.replaceChildren(el('p', { class: 'muted' }, '正在读取…'));
+    ui.list.replaceChildren(el('p', { class: 'muted' }, kbt('agent.057')));
     if (!ui.tickets.open) ui.tickets.showModal();
     K.chat.send({ type: 'my_tickets', id: 'my-tickets' });
   });
@@ -75,29 +75,29 @@
   function renderTicket(t) {
     const open = t.status !== 'closed';
     const msgs = Array.isArray(t.messages) ? t.messages : [];
-    const rating = t.rating ? `${'★'.repeat(t.rating)}${'☆'.repeat(5 - t.rating)}` : '未评分';
+    const rating = t.rating ? `${'★'.repeat(t.rating)}${'☆'.repeat(5 - t.rating)}` : kbt('portal.006');
     return el('li', { class: 'my-ticket card', 'data-testid': 'my-ticket', 'data-number': t.number, 'data-status': t.status },
       el('h3', null, `${t.number} · ${STATUS[t.status] || t.status}`),
       el('p', { 'data-testid': 'my-ticket-summary' }, t.summary || ''),
-      t.resolution ? el('p', { 'data-testid': 'my-ticket-resolution' }, `解决方案：${t.resolution}`) : null,
+      t.resolution ? el('p', { 'data-testid': 'my-ticket-resolution' }, kbt('portal.007', [t.resolution])) : null,
       el('p', { 'data-testid': 'my-ticket-rating', 'data-score': t.rating || 0 },
-        `评分：${rating}${t.rating_comment ? `（${t.rating_comment}）` : ''}`),
-      el('details', null, el('summary', null, `对话记录（${msgs.length} 条）`),
+        kbt('portal.008', [rating, t.rating_comment ? `（${t.rating_comment}）` : ''])),
+      el('details', null, el('summary', null, kbt('portal.009', [msgs.length])),
         el('ol', { class: 'my-ticket-log' }, ...msgs.map((m) => el('li', { 'data-from': m.from },
-          el('span', { class: 'muted' }, m.from === 'agent' ? `客服 ${m.name || ''}：` : '我：'), m.text)))),
+          el('span', { class: 'muted' }, m.from === 'agent' ? kbt('portal.010', [m.name || '']) : kbt('chat.028')), m.text)))),
       open ? el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'my-ticket-continue',
-        onclick: () => { ui.tickets.close(); K.chat.follow(t.number); } }, '继续对话') : null);
+        onclick: () => { ui.tickets.close(); K.chat.follow(t.number); } }, kbt('portal.011')) : null);
   }
 
   /* what a refused sign-in says (common.js's texts are for passwords) */
   function signinError(f) {
     const left = /(\d+) tr(y|ies) left/.exec(f.message || '');
-    if (f.code === 'login_failed' && f.field === 'code') return `验证码不正确${left ? `，还可以再试 ${left[1]} 次` : ''}。`;
-    if (f.code === 'login_failed') return '验证码已失效、已使用或已被新的验证码取代，请重新获取。';
-    if (f.code === 'too_many_attempts' && f.retry_after) return `尝试过于频繁，请 ${f.retry_after} 秒后再试。`;
-    if (f.code === 'too_many_attempts') return '验证码错误次数过多，已失效，请重新获取。';
-    if (f.code === 'rate_limited') return `请求过于频繁，请 ${f.retry_after || 60} 秒后再试。`;
-    if (f.code === 'bad_field') return f.field === 'email' ? '邮箱格式不正确。' : '请输入邮件中的 6 位数字验证码。';
+    if (f.code === 'login_failed' && f.field === 'code') return kbt('portal.013', [left ? kbt('portal.012', [left[1]]) : '']);
+    if (f.code === 'login_failed') return kbt('portal.014');
+    if (f.code === 'too_many_attempts' && f.retry_after) return kbt('portal.015', [f.retry_after]);
+    if (f.code === 'too_many_attempts') return kbt('portal.016');
+    if (f.code === 'rate_limited') return kbt('portal.017', [f.retry_after || 60]);
+    if (f.code === 'bad_field') return f.field === 'email' ? kbt('chat.094') : kbt('portal.005');
     return K.errorText(f);
   }
 
@@ -116,11 +116,11 @@
         ui.sendCode.disabled = false;
         ui.codeRow.hidden = false;
         ui.submit.hidden = false;
-        setMsg(`验证码已发送到 ${f.email}，${Math.round((f.expires_in || 600) / 60)} 分钟内有效。`);
+        setMsg(kbt('portal.018', [f.email, Math.round((f.expires_in || 600) / 60)]));
         ui.code.focus();
       } else if (f.type === 'my_tickets') {
         const list = Array.isArray(f.tickets) ? f.tickets : [];
-        ui.list.replaceChildren(...(list.length ? list.map(renderTicket) : [el('p', { class: 'muted', 'data-testid': 'my-tickets-empty' }, '还没有工单。')]));
+        ui.list.replaceChildren(...(list.length ? list.map(renderTicket) : [el('p', { class: 'muted', 'data-testid': 'my-tickets-empty' }, kbt('portal.019'))]));
       }
     },
     /* errors of the portal's own requests; true when handled */

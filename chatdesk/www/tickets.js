@@ -28,8 +28,8 @@
   let notes = [];
   let openNumber = null;
 
-  const FIELD = { summary: '摘要', category: '分类', impact: '影响', urgency: '紧急度', priority: '优先级' };
-  const LEVEL = { 1: '高', 2: '中', 3: '低' };
+  const FIELD = { summary: kbt('tickets.001'), category: kbt('agent.123'), impact: kbt('tickets.002'), urgency: kbt('tickets.003'), priority: kbt('common.022') };
+  const LEVEL = { 1: kbt('common.013'), 2: kbt('common.014'), 3: kbt('common.015') };
 
   /* ---------- the URL hash ---------- */
 
@@ -73,18 +73,19 @@
 
   function buildList() {
     const form = el('form', { class: 'ws-filters', 'data-testid': 'list-form', role: 'search' },
-      field('搜索（摘要和对话，中英文）', el('input', { name: 'q', type: 'search', maxlength: '200', 'data-testid': 'list-q' })),
-      field('状态', select('status', [['', '全部'], ['new,assigned,reopened', '未解决'], ['resolved', '已解决'], ['closed', '已关闭']], 'list-status')),
-      field('优先级', select('priority', [['', '全部'], ['1', 'P1'], ['2', 'P2'], ['3', 'P3'], ['4', 'P4']], 'list-priority')),
-      field('团队', select('team', [['', '全部'], ['none', '未分组']], 'list-team')),
-      field('处理人', select('assignee', [['', '全部'], ['me', '我'], ['none', '未分配']], 'list-assignee')),
-      field('分类', el('input', { name: 'category', type: 'text', maxlength: '200', 'data-testid': 'list-category' })),
-      field('创建自', el('input', { name: 'created_from', type: 'date', 'data-testid': 'list-created-from' })),
-      field('创建至', el('input', { name: 'created_to', type: 'date', 'data-testid': 'list-created-to' })),
-      field('更新自', el('input', { name: 'updated_from', type: 'date' })),
-      field('更新至', el('input', { name: 'updated_to', type: 'date' })),
-      field('排序', select('sort', [['', '默认（搜索时按相关度）'], ['updated', '最近更新'], ['created', '最近创建'], ['priority', '优先级']], 'list-sort')),
-      el('button', { type: 'submit', class: 'btn', 'data-testid': 'list-search' }, '查找'));
+      field(kbt('tickets.004'), el('input', { name: 'q', type: 'search', maxlength: '200', 'data-testid': 'list-q' })),
+      field(kbt('agent.126'), select('status', [['', kbt('tickets.005')], ['new,assigned,pending,reopened', kbt('common.004')], ['pending', kbt('x.status_pending')], ['resolved', kbt('common.006')], ['closed', kbt('common.011')]], 'list-status')),
+      field(kbt('common.022'), select('priority', [['', kbt('tickets.005')], ['1', 'P1'], ['2', 'P2'], ['3', 'P3'], ['4', 'P4']], 'list-priority')),
+      field(kbt('tickets.006'), select('team', [['', kbt('tickets.005')], ['none', kbt('tickets.007')]], 'list-team')),
+      field(kbt('tickets.008'), select('assignee', [['', kbt('tickets.005')], ['me', kbt('tickets.009')], ['none', kbt('agent.049')]], 'list-assignee')),
+      field(kbt('agent.123'), el('input', { name: 'category', type: 'text', maxlength: '200', 'data-testid': 'list-category' })),
+      field(kbt('x.sla'), select('sla', [['', kbt('tickets.005')], ['warning', kbt('x.sla_warning_opt')], ['breached', kbt('x.sla_breached_opt')], ['ok', kbt('x.sla_ok_opt')], ['none', kbt('x.sla_none_opt')]], 'list-sla')),
+      field(kbt('tickets.010'), el('input', { name: 'created_from', type: 'date', 'data-testid': 'list-created-from' })),
+      field(kbt('tickets.011'), el('input', { name: 'created_to', type: 'date', 'data-testid': 'list-created-to' })),
+      field(kbt('tickets.012'), el('input', { name: 'updated_from', type: 'date' })),
+      field(kbt('tickets.013'), el('input', { name: 'updated_to', type: 'date' })),
+      field(kbt('tickets.014'), select('sort', [['', kbt('tickets.015')], ['updated', kbt('tickets.016')], ['created', kbt('tickets.017')], ['priority', kbt('common.022')]], 'list-sort')),
+      el('button', { type: 'submit', class: 'btn', 'data-testid': 'list-search' }, kbt('tickets.018')));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       filters = new URLSearchParams();
@@ -93,13 +94,13 @@
       load('');
     });
     K.fill(root(),
-      el('h2', { id: 'ws-list-title' }, '查找工单'),
+      el('h2', { id: 'ws-list-title' }, kbt('tickets.019')),
       form,
       el('p', { class: 'inline-msg', role: 'status', 'data-testid': 'list-message', id: 'ws-list-msg' }),
       el('ol', { class: 'queue ws-results', id: 'ws-results', 'data-testid': 'list-results' }),
       el('div', { class: 'row' },
-        el('button', { type: 'button', class: 'btn btn-sm', id: 'ws-prev', 'data-testid': 'list-prev', hidden: true, onclick: () => { cursors.pop(); load(cursors.pop() || ''); } }, '上一页'),
-        el('button', { type: 'button', class: 'btn btn-sm', id: 'ws-next', 'data-testid': 'list-next', hidden: true, onclick: () => load(nextCursor) }, '下一页')));
+        el('button', { type: 'button', class: 'btn btn-sm', id: 'ws-prev', 'data-testid': 'list-prev', hidden: true, onclick: () => { cursors.pop(); load(cursors.pop() || ''); } }, kbt('tickets.020')),
+        el('button', { type: 'button', class: 'btn btn-sm', id: 'ws-next', 'data-testid': 'list-next', hidden: true, onclick: () => load(nextCursor) }, kbt('tickets.021'))));
   }
 
   function fillForm() {
@@ -107,25 +108,29 @@
     for (const input of form.elements) if (input.name) input.value = filters.get(input.name) || '';
   }
 
+  let loadSeq = 0; /* the latest load(); an older answer arriving later is dropped */
   async function load(after) {
+    const seq = ++loadSeq;
     const msg = document.getElementById('ws-list-msg');
     const q = new URLSearchParams(filters);
     if (after) q.set('after', after);
     q.set('limit', '20');
     writeHash();
-    msg.textContent = '正在查找…';
+    msg.textContent = kbt('tickets.022');
     try {
       const r = await api('GET', `/api/v1/tickets?${q}`);
+      if (seq !== loadSeq) return; /* a newer search was started meanwhile */
       cursors.push(after || '');
       nextCursor = r.next;
       const list = document.getElementById('ws-results');
       list.replaceChildren(...r.tickets.map(listItem));
-      msg.textContent = r.tickets.length ? `第 ${cursors.length} 页` : '没有找到工单。';
+      msg.textContent = r.tickets.length ? kbt('tickets.023', [cursors.length]) : kbt('tickets.024');
       msg.className = 'inline-msg muted';
       document.getElementById('ws-next').hidden = !r.next;
       document.getElementById('ws-prev').hidden = cursors.length < 2;
     } catch (e) {
-      msg.textContent = `无法查找：${e.message}`;
+      if (seq !== loadSeq) return;
+      msg.textContent = kbt('tickets.025', [e.message]);
       msg.className = 'inline-msg err';
     }
   }
@@ -137,9 +142,9 @@
         K.priorityBadge(t.priority, 'list-priority-badge'), K.statusBadge(t.status, 'list-status-badge')),
       el('div', { class: 'qi-sum' }, t.summary || ''),
       el('div', { class: 'qi-meta' },
-        el('span', null, t.team_name ? `团队 ${t.team_name}` : '未分组'),
-        el('span', null, t.agent ? `处理人 ${t.agent}` : '未分配'),
-        el('span', null, `更新 ${K.fmtTime(t.updated_at)}`)));
+        el('span', null, t.team_name ? kbt('tickets.026', [t.team_name]) : kbt('tickets.007')),
+        el('span', null, t.agent ? kbt('agent.048', [t.agent]) : kbt('agent.049')),
+        el('span', null, kbt('tickets.027', [K.fmtTime(t.updated_at)]))));
   }
 
   /* ---------- the open ticket ---------- */
@@ -148,12 +153,12 @@
 
   function ticketForms(t) {
     const editForm = el('form', { class: 'ws-edit', 'data-testid': 'edit-form' },
-      field('摘要', el('input', { name: 'summary', value: t.summary || '', maxlength: '1000', 'data-testid': 'edit-summary' })),
-      field('分类', el('input', { name: 'category', value: t.category || '', maxlength: '200', 'data-testid': 'edit-category' })),
-      field('影响', select('impact', [['1', '高'], ['2', '中'], ['3', '低']], 'edit-impact')),
-      field('紧急度', select('urgency', [['1', '高'], ['2', '中'], ['3', '低']], 'edit-urgency')),
-      el('p', { class: 'muted inline-msg' }, '优先级由影响 × 紧急度决定（高×高 P1 … 低×低 P4）。'),
-      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'edit-save' }, '保存修改'),
+      field(kbt('tickets.001'), el('input', { name: 'summary', value: t.summary || '', maxlength: '1000', 'data-testid': 'edit-summary' })),
+      field(kbt('agent.123'), el('input', { name: 'category', value: t.category || '', maxlength: '200', 'data-testid': 'edit-category' })),
+      field(kbt('tickets.002'), select('impact', [['1', kbt('common.013')], ['2', kbt('common.014')], ['3', kbt('common.015')]], 'edit-impact')),
+      field(kbt('tickets.003'), select('urgency', [['1', kbt('common.013')], ['2', kbt('common.014')], ['3', kbt('common.015')]], 'edit-urgency')),
+      el('p', { class: 'muted inline-msg' }, kbt('tickets.028')),
+      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'edit-save' }, kbt('tickets.029')),
       el('span', { class: 'inline-msg', role: 'status', 'data-testid': 'edit-message', id: 'ws-edit-msg' }));
     editForm.elements.impact.value = String(t.impact || 2);
     editForm.elements.urgency.value = String(t.urgency || 2);
@@ -163,13 +168,13 @@
       const frame = { type: 'edit', id: page.rid('edit', t.number), ticket: t.number,
         impact: Number(f.impact.value), urgency: Number(f.urgency.value), category: f.category.value.trim() };
       if (f.summary.value.trim()) frame.summary = f.summary.value.trim();
-      say('ws-edit-msg', page.send(frame) ? '正在保存…' : '连接中断，请稍后再试。', '');
+      say('ws-edit-msg', page.send(frame) ? kbt('tickets.030') : kbt('agent.055'), '');
     });
 
     const noteForm = el('form', { class: 'ws-note', 'data-testid': 'note-form' },
-      el('label', { class: 'fld' }, el('span', null, '内部备注（只有坐席能看到，用户永远看不到）'),
+      el('label', { class: 'fld' }, el('span', null, kbt('tickets.031')),
         el('textarea', { name: 'text', rows: '2', maxlength: '20000', 'data-testid': 'note-input' })),
-      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'note-save' }, '添加备注'),
+      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'note-save' }, kbt('tickets.032')),
       el('span', { class: 'inline-msg', role: 'status', id: 'ws-note-msg', 'data-testid': 'note-message' }));
     noteForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -177,16 +182,16 @@
       if (!text) return;
       if (page.send({ type: 'note', id: page.rid('note', t.number), ticket: t.number, text })) {
         noteForm.elements.text.value = '';
-        say('ws-note-msg', '正在保存…', '');
-      } else say('ws-note-msg', '连接中断，请稍后再试。', 'err');
+        say('ws-note-msg', kbt('tickets.030'), '');
+      } else say('ws-note-msg', kbt('agent.055'), 'err');
     });
 
-    const teamSel = select('team', [['', '（不变）']], 'transfer-team');
-    const agentSel = select('agent', [['', '（不指定坐席）']], 'transfer-agent');
+    const teamSel = select('team', [['', kbt('tickets.033')]], 'transfer-team');
+    const agentSel = select('agent', [['', kbt('tickets.034')]], 'transfer-agent');
     const transferForm = el('form', { class: 'ws-transfer', 'data-testid': 'transfer-form' },
-      field('转到团队', teamSel), field('指派给', agentSel),
-      field('原因', el('input', { name: 'reason', maxlength: '2000', 'data-testid': 'transfer-reason' })),
-      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'transfer-save' }, '转派'),
+      field(kbt('tickets.035'), teamSel), field(kbt('tickets.036'), agentSel),
+      field(kbt('agent.119'), el('input', { name: 'reason', maxlength: '2000', 'data-testid': 'transfer-reason' })),
+      el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'transfer-save' }, kbt('agent.097')),
       el('span', { class: 'inline-msg', role: 'status', id: 'ws-transfer-msg', 'data-testid': 'transfer-message' }));
     transferForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -194,16 +199,16 @@
       const frame = { type: 'transfer', id: page.rid('transfer', t.number), ticket: t.number, reason: f.reason.value.trim() };
       if (f.team.value) frame.team = f.team.value;
       if (f.agent.value) frame.agent = Number(f.agent.value);
-      if (!frame.reason) { say('ws-transfer-msg', '请写明转派原因。', 'err'); return; }
-      if (!frame.team && !frame.agent) { say('ws-transfer-msg', '请选择团队或坐席。', 'err'); return; }
-      say('ws-transfer-msg', page.send(frame) ? '正在转派…' : '连接中断，请稍后再试。', '');
+      if (!frame.reason) { say('ws-transfer-msg', kbt('tickets.037'), 'err'); return; }
+      if (!frame.team && !frame.agent) { say('ws-transfer-msg', kbt('tickets.038'), 'err'); return; }
+      say('ws-transfer-msg', page.send(frame) ? kbt('tickets.039') : kbt('agent.055'), '');
     });
 
     return [
-      el('section', { 'aria-labelledby': 'ws-edit-title' }, el('h3', { id: 'ws-edit-title' }, '工单字段'), editForm),
-      el('section', { 'aria-labelledby': 'ws-notes-title' }, el('h3', { id: 'ws-notes-title' }, '内部备注'),
+      el('section', { 'aria-labelledby': 'ws-edit-title' }, el('h3', { id: 'ws-edit-title' }, kbt('tickets.040')), editForm),
+      el('section', { 'aria-labelledby': 'ws-notes-title' }, el('h3', { id: 'ws-notes-title' }, kbt('agent.095')),
         el('ol', { class: 'plain-list', id: 'ws-notes', 'data-testid': 'notes' }), noteForm),
-      el('section', { 'aria-labelledby': 'ws-transfer-title' }, el('h3', { id: 'ws-transfer-title' }, '转派 / 指派'), transferForm),
+      el('section', { 'aria-labelledby': 'ws-transfer-title' }, el('h3', { id: 'ws-transfer-title' }, kbt('tickets.041')), transferForm),
     ];
   }
 
@@ -226,7 +231,7 @@
     if (!list) return;
     list.replaceChildren(...(notes.length ? notes.map((n) => el('li', { 'data-testid': 'note' },
       el('time', null, K.fmtTime(n.at)), ` ${n.by || ''}：`, el('span', { 'data-testid': 'note-text' }, n.text)))
-      : [el('li', { class: 'muted inline-msg' }, '还没有内部备注。')]));
+      : [el('li', { class: 'muted inline-msg' }, kbt('tickets.042'))]));
   }
 
   /* ---------- hooks called by agent.js ---------- */
@@ -271,15 +276,15 @@
     },
     onTicket(f) {
       const [kind] = f.id.split(':');
-      if (kind === 'edit') { say('ws-edit-msg', '已保存。', 'good'); page.announce(`工单 ${f.number} 已修改`); }
-      if (kind === 'transfer') { say('ws-transfer-msg', '已转派。', 'good'); page.announce(`工单 ${f.number} 已转派`); }
+      if (kind === 'edit') { say('ws-edit-msg', kbt('tickets.043'), 'good'); page.announce(kbt('tickets.044', [f.number])); }
+      if (kind === 'transfer') { say('ws-transfer-msg', kbt('tickets.045'), 'good'); page.announce(kbt('tickets.046', [f.number])); }
     },
     onNote(f) {
       const cur = page && page.current();
       if (!cur || f.ticket !== cur.number || !f.note) return;
       notes.push(f.note);
       renderNotes();
-      say('ws-note-msg', '备注已保存（用户看不到）。', 'good');
+      say('ws-note-msg', kbt('tickets.047'), 'good');
       page.send({ type: 'open', id: page.rid('open', f.ticket), ticket: f.ticket });
     },
     onError(kind, key, f) {
@@ -291,17 +296,17 @@
       const d = e.detail;
       if (!d) return '';
       if (e.type === 'edited' && d.field) {
-        const v = (x) => (x === null || x === undefined || x === '' ? '（空）'
+        const v = (x) => (x === null || x === undefined || x === '' ? kbt('tickets.048')
           : d.field === 'priority' ? `P${x}` : d.field === 'impact' || d.field === 'urgency' ? LEVEL[x] || x : x);
         return `${FIELD[d.field] || d.field}：${v(d.from)} → ${v(d.to)}`;
       }
       if (e.type === 'transferred' || e.type === 'assigned') {
         const team = (s) => (teams.find((x) => x.slug === s) || {}).name || s || '—';
         const who = (id) => (agents.find((a) => a.id === id) || {}).name || (id ? `#${id}` : '—');
-        return `${team(d.from_team)} → ${team(d.to_team)}${e.type === 'assigned' ? `，指派给 ${who(d.to_agent)}` : ''}；原因：${d.reason}`;
+        return kbt('tickets.050', [team(d.from_team), team(d.to_team), e.type === 'assigned' ? kbt('tickets.049', [who(d.to_agent)]) : '', d.reason]);
       }
-      if (e.type === 'merged') return `合并到 ${d.into}`;
-      if (e.type === 'merged_from') return `合并了 ${d.from}`;
+      if (e.type === 'merged') return kbt('tickets.051', [d.into]);
+      if (e.type === 'merged_from') return kbt('tickets.052', [d.from]);
       if (e.type === 'rated' && d.score) return `${'★'.repeat(d.score)}`;
       return '';
     },

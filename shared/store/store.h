@@ -55,6 +55,7 @@
 #include "store_followup.h"
 #include "store_portal.h"
 #include "store_mail.h"
+#include "store_admin.h"
 #include "store_attach.h"
 
 #endif

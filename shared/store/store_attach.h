@@ -1,4 +1,4 @@
-/* store_attach: the rows of attachments (migration 014_attach.sql): one
+/* store_attach: the rows of attachments (migration 016_attach.sql): one
  * per upload, naming the content by its SHA-256 (the bytes are on disk,
  * chatdesk/attach.h), and what it is attached to: a message of a
  * conversation or a ticket. Who may read one: its uploader, and whoever

@@ -35,7 +35,7 @@ void store_ci_fin(struct store_ci *ci)
 #define CI_COLS                                                                            \
     "c.id, c.code, c.type, c.name, c.description, c.owner_id, o.name, c.owner_team,"       \
     " c.retired, (SELECT count(*) FROM ci_refs r JOIN tickets t ON t.id = r.ticket_id"     \
-    "  WHERE r.ci_id = c.id AND t.status IN ('new', 'assigned', 'reopened')), "            \
+    "  WHERE r.ci_id = c.id AND t.status IN ('new', 'assigned', 'reopened', 'pending')), "            \
     EPOCH("c.created_at") ", " EPOCH("c.updated_at")
 #define CI_FROM " FROM cis c LEFT JOIN people o ON o.id = c.owner_id"
 
@@ -485,7 +485,7 @@ int store_ci_refs(struct store *s, const char *code, int64_t viewer,
         r = st_run(s, &rc,
                    "SELECT k, ref, title, status, open FROM ("
                    " SELECT 'ticket' AS k, t.number AS ref, t.summary AS title, t.status,"
-                   "  t.status IN ('new', 'assigned', 'reopened') AS open, 0 AS o, t.id AS i"
+                   "  t.status IN ('new', 'assigned', 'reopened', 'pending') AS open, 0 AS o, t.id AS i"
                    "  FROM ci_refs r JOIN tickets t ON t.id = r.ticket_id WHERE r.ci_id = $1"
                    " UNION ALL"
                    " SELECT 'problem', p.number, p.summary, p.status,"

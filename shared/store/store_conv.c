@@ -196,15 +196,24 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
         return rc;
     int got = g_int(r, 0, 0);
     PQclear(r);
-    /* the message's terms for ticket search, in this transaction */
-    rc = st_conv_terms_add(s, conv, body);
-    if (rc)
+    /* the message's terms for ticket search, in this transaction; a chat
+     * without a ticket is not searched, and most end in self-service: its
+     * messages get their terms at escalation (st_conv_terms_backfill) */
+    if (ticket != 0 && (rc = st_conv_terms_add(s, conv, body)) != 0)
         return rc;
 
     if (staff) {
         rc = st_ticket_replied(s, ticket, tstatus, sender, got);
         if (rc)
             return rc;
+    } else if (ticket != 0) {
+        /* the requester's answer ends a wait for it (014_pause.sql) */
+        int resumed = 0;
+        rc = st_ticket_requester_wrote(s, ticket, tstatus, sender, got, &resumed);
+        if (rc)
+            return rc;
+        if (info)
+            info->resumed = resumed;
     }
     *seq = got;
     return 0;

@@ -55,6 +55,8 @@ struct store_posted {
     char status[STORE_WORD_MAX];    /* the conversation's: "open", "escalated", ... */
     char ticket[STORE_NUMBER_MAX];  /* its ticket's number, "" if none */
     int64_t agent_id;               /* the agent holding that ticket, 0 if none */
+    int resumed;                    /* the requester's message ended the ticket's
+                                       wait for them (pending -> assigned) */
 };
 
 /* store_message_add (same rules, same results, one transaction) that also

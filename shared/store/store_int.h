@@ -263,6 +263,14 @@ int st_ticket_event(struct store *s, int64_t ticket, int64_t actor, const char *
 int st_ticket_replied(struct store *s, int64_t ticket, const char *tstatus, int64_t agent,
                       int seq);
 
+/* A requester wrote message seq in the conversation of ticket (status
+ * tstatus, read under the conversation's lock): a pending ticket goes back
+ * to its agent ("resumed" event by the requester, the clock's pause ended
+ * and the deadlines recomputed); *resumed says whether it did. Any other
+ * status: nothing. Returns 0 or STORE_E*. */
+int st_ticket_requester_wrote(struct store *s, int64_t ticket, const char *tstatus,
+                              int64_t requester, int seq, int *resumed);
+
 /* Links doc_id to the ticket of conversation conv, if it has one, with
  * relation by actor ("linked" event when new). Returns 0 (also when the
  * conversation has no ticket), STORE_EINVALID or STORE_EDB. */
@@ -289,6 +297,22 @@ int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now);
  * policy for that priority: nothing changes. Returns 0 or STORE_EDB. */
 int st_sla_priority_changed(struct store *s, int64_t ticket, int64_t actor);
 
+/* Pauses ticket's resolution clock at now (0: the server's clock): closes
+ * its open running segment and appends a paused one with reason (may be
+ * NULL); nothing if it is paused already. The ticket's row is locked by
+ * the caller. Returns 0 or STORE_EDB. */
+int st_sla_clock_pause(struct store *s, int64_t ticket, const char *reason, time_t now);
+
+/* Ends the pause of ticket's resolution clock at now (0: the server's
+ * clock): closes the paused segment, appends a running one with reason,
+ * and recomputes the deadlines from the segments with the ticket's own
+ * targets and calendar version ("sla_applied" by actor with reason), in
+ * the status the caller has already written. Nothing if the clock runs.
+ * Returns 0, STORE_EINVALID (the ticket's status allows no clock change)
+ * or STORE_EDB. */
+int st_sla_clock_resume(struct store *s, int64_t ticket, int64_t actor, const char *reason,
+                        time_t now);
+
 /* A ticket's service-level state in SQL, from tickets t and ticket_sla ts
  * (LEFT JOINed: NULL when it has no clock): 'breached' or 'warning' when a
  * clock still running (or missed) carries that mark, else 'ok'. A response
@@ -312,8 +336,9 @@ int st_sla_priority_changed(struct store *s, int64_t ticket, int64_t actor);
     EPOCH("t.resolution_due") ", " EPOCH("t.first_response_at") ", "                        \
     EPOCH("t.resolved_at") ", " EPOCH("t.closed_at") ", " EPOCH("t.created_at") ", "        \
     EPOCH("t.updated_at") ", g.score, t.summary, t.category, t.resolution, r.name, a.name," \
-    " sv.name, " SLA_STATE_SQL ", t.team_id, tm.slug, tm.name, g.comment, mt.number"
-#define ST_TICKET_COLS_N 29
+    " sv.name, " SLA_STATE_SQL ", t.team_id, tm.slug, tm.name, g.comment, mt.number,"     \
+    " t.pending_reason"
+#define ST_TICKET_COLS_N 30
 #define ST_TICKET_FROM                                                                      \
     " FROM tickets t JOIN people r ON r.id = t.requester_id"                                \
     " LEFT JOIN people a ON a.id = t.agent_id LEFT JOIN ratings g ON g.ticket_id = t.id"    \
@@ -334,9 +359,19 @@ void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int 
  * STORE_ENOTFOUND (no ticket) or STORE_EDB. */
 int st_may_work(struct store *s, int64_t ticket, int64_t actor, int *lead);
 
+/* Does person_id hold the extra role (person_roles: "team_lead",
+ * "knowledge_reviewer")? *has gets 1 or 0, inside the caller's transaction.
+ * Returns 0 or STORE_EDB. */
+int st_role_has(struct store *s, int64_t person_id, const char *role, int *has);
+
 /* Appends the analyzer's terms of body to conversation conv's terms (no-op
  * without a terms hook). Returns 0 or STORE_E*. */
 int st_conv_terms_add(struct store *s, int64_t conv, const char *body);
+
+/* Stores the analyzer's terms of every message conversation conv holds so
+ * far (at escalation: messages are indexed for ticket search only once
+ * their conversation has a ticket). Returns 0 or STORE_E*. */
+int st_conv_terms_backfill(struct store *s, int64_t conv);
 
 /* Sets ticket's summary_terms to the analyzer's terms of summary. */
 int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary);

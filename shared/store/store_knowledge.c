@@ -1,10 +1,10 @@
 /* store_knowledge: knowledge items, their versions and their review
- * lifecycle (tables knowledge_items, knowledge_versions, knowledge_events)
- * and the extra roles of person_roles. The lifecycle is one table,
- * `transitions` below: each function that changes an item locks its row,
- * checks who asks, asks store_knowledge_next() whether the item's state
- * allows the change and what state follows, and writes the item, its new
- * version if any and its knowledge_events row in the same transaction; no
+ * lifecycle (tables knowledge_items, knowledge_versions, knowledge_events).
+ * The lifecycle is one table, `transitions` below: each function that
+ * changes an item locks its row, checks who asks, asks
+ * store_knowledge_next() whether the item's state allows the change and
+ * what state follows, and writes the item, its new version if any and its
+ * knowledge_events row in the same transaction; no
  * function writes a state of its own choosing. A version is stored as the
  * JSON kb_doc_to_json writes, with the item's doc id in it, so the indexer
  * and the exporter read back the same struct kb_doc the files give. */
@@ -54,59 +54,7 @@ const char *store_knowledge_next(const char *from, const char *event)
     return st_transition_next(transitions, NTRANSITIONS, from, event);
 }
 
-/* ---- roles --------------------------------------------------------------- */
-
-static int role_known(const char *role)
-{
-    return role && strcmp(role, "knowledge_reviewer") == 0;
-}
-
-int store_role_set(struct store *s, int64_t person_id, const char *role, int grant)
-{
-    int rc = st_single(s, "role_set");
-    if (rc)
-        return rc;
-    if (!role_known(role))
-        return st_seterr(s, STORE_EINVALID, "unknown role '%s'", role ? role : "");
-    struct params p = {0};
-    p_i64(&p, person_id);
-    p_str(&p, role);
-    int rows = 0;
-    if (grant)
-        rc = st_exec(s,
-                     "INSERT INTO person_roles (person_id, role) SELECT id, $2 FROM people"
-                     " WHERE id = $1 ON CONFLICT DO NOTHING",
-                     &p, NULL);
-    else
-        rc = st_exec(s, "DELETE FROM person_roles WHERE person_id = $1 AND role = $2", &p, NULL);
-    if (rc == 0 && grant) {
-        struct params q = {0};
-        p_i64(&q, person_id);
-        rc = st_exec(s, "SELECT 1 FROM people WHERE id = $1", &q, &rows);
-        if (rc == 0 && rows == 0)
-            rc = st_seterr(s, STORE_ENOTFOUND, "no person %lld", (long long)person_id);
-    }
-    return rc;
-}
-
-static int role_has(struct store *s, int64_t person_id, const char *role, int *has)
-{
-    struct params p = {0};
-    p_i64(&p, person_id);
-    p_str(&p, role);
-    int rows = 0;
-    int rc = st_exec(s, "SELECT 1 FROM person_roles WHERE person_id = $1 AND role = $2", &p,
-                     &rows);
-    *has = rc == 0 && rows > 0;
-    return rc;
-}
-
-int store_role_has(struct store *s, int64_t person_id, const char *role, int *has)
-{
-    *has = 0;
-    int rc = st_single(s, "role_has");
-    return rc ? rc : role_has(s, person_id, role, has);
-}
+/* ---- who may author ------------------------------------------------------ */
 
 /* The role of actor, who must be an enabled agent or admin, into role;
  * STORE_EFORBIDDEN otherwise. */
@@ -541,7 +489,7 @@ static int transition(struct store *s, const char *op, const char *doc_id, int64
         rc = item_read(s, doc_id, 1, &it);
     if (rc == 0 && who != ANY_STAFF) {
         int reviewer = 0;
-        rc = role_has(s, actor, "knowledge_reviewer", &reviewer);
+        rc = st_role_has(s, actor, "knowledge_reviewer", &reviewer);
         reviewer = reviewer || strcmp(role, "admin") == 0;
         if (rc == 0 && !reviewer && !(who == REVIEWER_OR_OWNER && actor == it.owner_id))
             rc = st_seterr(s, STORE_EFORBIDDEN, "person %lld is not a knowledge reviewer%s",
@@ -881,7 +829,7 @@ int store_knowledge_may_review(struct store *s, int64_t person_id, int *may)
     if (rc == 0 && strcmp(role, "admin") == 0)
         *may = 1;
     else if (rc == 0)
-        rc = role_has(s, person_id, "knowledge_reviewer", may);
+        rc = st_role_has(s, person_id, "knowledge_reviewer", may);
     return rc;
 }
 

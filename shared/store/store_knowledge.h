@@ -21,7 +21,7 @@
  *
  * Who may: every enabled agent or admin may create, save, restore, submit
  * and publish an approved item; approve and return need the
- * knowledge_reviewer role (store_role_grant) or an admin, and approving a
+ * knowledge_reviewer role (store_person_role) or an admin, and approving a
  * version one wrote oneself needs allow_self; retire needs a reviewer, an
  * admin or the item's owner. Requesters may do none of it
  * (STORE_EFORBIDDEN).
@@ -51,15 +51,6 @@ struct kb_doc;
  * knowledge_events.type; from NULL: no item yet), by the table above; NULL
  * when the table does not allow it. The string is static. */
 const char *store_knowledge_next(const char *from, const char *event);
-
-/* Grants (or, with grant 0, revokes) role (today only
- * "knowledge_reviewer") to person_id, in one statement; granting twice is
- * not an error. Returns 0, STORE_ENOTFOUND, STORE_EINVALID (unknown role)
- * or STORE_EDB. */
-int store_role_set(struct store *s, int64_t person_id, const char *role, int grant);
-
-/* Does person_id hold role? *has gets 1 or 0. Returns 0 or STORE_EDB. */
-int store_role_has(struct store *s, int64_t person_id, const char *role, int *has);
 
 struct store_knowledge {
     int64_t id;

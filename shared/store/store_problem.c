@@ -45,7 +45,7 @@ void store_problem_fin(struct store_problem *p)
     " p.workaround, p.fix, p.impact, p.known_error_doc, p.owner_id, o.name,"               \
     " (SELECT count(*) FROM tickets t WHERE t.problem_id = p.id),"                         \
     " (SELECT count(*) FROM tickets t WHERE t.problem_id = p.id"                           \
-    "  AND t.status IN ('new', 'assigned', 'reopened')), " EPOCH("p.created_at") ", "      \
+    "  AND t.status IN ('new', 'assigned', 'reopened', 'pending')), " EPOCH("p.created_at") ", "      \
     EPOCH("p.updated_at") ", " EPOCH("p.resolved_at") ", " EPOCH("p.closed_at")
 #define PROBLEM_FROM " FROM problems p JOIN people o ON o.id = p.owner_id"
 
@@ -331,7 +331,7 @@ static int incidents_each(struct store *s, int64_t id, int only_open,
     PGresult *r = st_run(s, &rc,
                          "SELECT number, status, summary, agent_id, priority, " EPOCH("created_at")
                          " FROM tickets WHERE problem_id = $1"
-                         " AND (NOT $2 OR status IN ('new', 'assigned', 'reopened'))"
+                         " AND (NOT $2 OR status IN ('new', 'assigned', 'reopened', 'pending'))"
                          " ORDER BY id",
                          &p);
     if (!r)

@@ -1,17 +1,127 @@
 /* store_report: the key indicators (see store_report.h), each a count in
  * SQL over event rows (ticket_events, conversations and deflections,
- * ratings, knowledge_events and knowledge_use, problem_events) between
- * the period's bounds, which PostgreSQL turns from local dates in the
- * time zone into instants; the rates are divided here. */
+ * ratings, knowledge_events and knowledge_use, problem_events, ticket_sla)
+ * between the period's bounds, which PostgreSQL turns from local dates in
+ * the time zone into instants; the rates are divided here. Every counted
+ * set is a named CTE (TICKET_SETS, CHAT_SETS, PROBLEM_SETS): a figure is
+ * its count(*), its drill-down (store_report_items) its rows. Working
+ * hours need the ticket's calendar version (kb_calendar), which SQL cannot
+ * do: the rows of the timed sets come from SQL and are summed here. */
 #include "store_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "kb_calendar.h"
+#include "kb_util.h"
+
 /* The period's bounds: $1 from-date, $2 to-date (inclusive), $3 tz, $4 the
- * recontact window in days (every statement binds all four). */
+ * recontact window in days; tf the tickets the filters let through ($5
+ * service, $6 team, $7 category, $8 channel, $9 priority; '' / 0 = all).
+ * Every statement binds all nine. A ticket's channel is TICKET_CHANNEL:
+ * every ticket is raised from a requester's chat today; a second way in
+ * (mail, API) is a column here. */
+#define TICKET_CHANNEL "'chat'"
 #define BOUNDS                                                                              \
     "WITH b AS (SELECT ($1::date)::timestamp AT TIME ZONE $3 AS lo,"                        \
-    " ($2::date + 1)::timestamp AT TIME ZONE $3 AS hi, $4::int AS days)"
+    " ($2::date + 1)::timestamp AT TIME ZONE $3 AS hi, $4::int AS days),"                   \
+    " tf AS (SELECT t.id FROM tickets t WHERE ($5::text = '' OR EXISTS (SELECT 1"           \
+    "  FROM ticket_sla ts JOIN services v ON v.id = ts.service_id"                          \
+    "  WHERE ts.ticket_id = t.id AND v.name = $5))"                                         \
+    "  AND ($6::text = '' OR t.team_id = (SELECT id FROM teams WHERE slug = $6))"           \
+    "  AND ($7::text = '' OR t.category = $7"                                               \
+    "   OR left(t.category, char_length($7) + 1) = $7 || '/')"                              \
+    "  AND ($8::text = '' OR " TICKET_CHANNEL " = $8)"                                      \
+    "  AND ($9::int = 0 OR t.priority = $9))"
+
+/* The sets of tickets every ticket figure counts, one CTE each (a figure
+ * is count(*) of its set; its drill-down lists the same set). Unused CTEs
+ * cost nothing: PostgreSQL does not run them. */
+#define TICKET_SETS                                                                         \
+    BOUNDS ","                                                                              \
+    /* each ticket's last resolved / reopened event before the end */                       \
+    " ev AS (SELECT e.ticket_id, e.type, e.at, row_number() OVER"                           \
+    "        (PARTITION BY e.ticket_id ORDER BY e.id DESC) AS n"                            \
+    "        FROM ticket_events e, b WHERE e.type IN ('resolved', 'reopened') AND e.at < b.hi" \
+    "        AND e.ticket_id IN (SELECT id FROM tf)),"                                      \
+    " last AS (SELECT ticket_id, type, at FROM ev WHERE n = 1),"                            \
+    " recv AS (SELECT t.id FROM tickets t, b WHERE t.created_at >= b.lo AND t.created_at < b.hi" \
+    "          AND t.id IN (SELECT id FROM tf)),"                                           \
+    " res AS (SELECT l.ticket_id AS id FROM last l, b WHERE l.type = 'resolved' AND l.at >= b.lo)," \
+    " recv_res AS (SELECT recv.id FROM recv JOIN last l ON l.ticket_id = recv.id"           \
+    "              AND l.type = 'resolved'),"                                               \
+    " fcr AS (SELECT r.id FROM res r WHERE NOT EXISTS (SELECT 1 FROM ticket_events e"       \
+    "         WHERE e.ticket_id = r.id AND e.type = 'reopened')"                            \
+    "         AND (SELECT count(*) FROM ticket_events e WHERE e.ticket_id = r.id"           \
+    "              AND e.type = 'replied') <= 1),"                                          \
+    " with_k AS (SELECT recv.id FROM recv WHERE EXISTS (SELECT 1 FROM ticket_links k"       \
+    "            WHERE k.ticket_id = recv.id)),"                                            \
+    " p1 AS (SELECT recv.id FROM recv JOIN tickets t ON t.id = recv.id WHERE t.priority = 1)," \
+    " cl AS (SELECT t.id FROM tickets t, b WHERE t.closed_at >= b.lo AND t.closed_at < b.hi" \
+    "        AND t.id IN (SELECT id FROM tf)),"                                             \
+    " cl_rated AS (SELECT cl.id FROM cl JOIN ratings r ON r.ticket_id = cl.id),"            \
+    " rt AS (SELECT r.ticket_id AS id, r.score FROM ratings r, b WHERE r.at >= b.lo"        \
+    "        AND r.at < b.hi AND r.ticket_id IN (SELECT id FROM tf)),"                      \
+    " rt_good AS (SELECT id FROM rt WHERE score >= 4),"                                     \
+    /* timeliness: deadlines in the period, decided (answered / resolved by    \
+       the end, or the deadline has passed) */                                              \
+    " rsp_due AS (SELECT ts.ticket_id AS id FROM ticket_sla ts JOIN tickets t"              \
+    "  ON t.id = ts.ticket_id, b WHERE ts.response_due >= b.lo AND ts.response_due < b.hi"  \
+    "  AND ts.ticket_id IN (SELECT id FROM tf)"                                             \
+    "  AND ((t.first_response_at IS NOT NULL AND t.first_response_at < b.hi)"              \
+    "       OR ts.response_due <= now())),"                                                 \
+    " rsp_met AS (SELECT d.id FROM rsp_due d JOIN ticket_sla ts ON ts.ticket_id = d.id"     \
+    "  JOIN tickets t ON t.id = d.id WHERE t.first_response_at <= ts.response_due),"        \
+    " rsl_due AS (SELECT ts.ticket_id AS id FROM ticket_sla ts LEFT JOIN last l"            \
+    "  ON l.ticket_id = ts.ticket_id AND l.type = 'resolved', b"                            \
+    "  WHERE ts.resolve_due >= b.lo AND ts.resolve_due < b.hi"                              \
+    "  AND ts.ticket_id IN (SELECT id FROM tf)"                                             \
+    "  AND (l.at IS NOT NULL OR ts.resolve_due <= now())),"                                 \
+    " rsl_met AS (SELECT d.id FROM rsl_due d JOIN ticket_sla ts ON ts.ticket_id = d.id"     \
+    "  JOIN last l ON l.ticket_id = d.id AND l.type = 'resolved'"                           \
+    "  WHERE l.at <= ts.resolve_due),"                                                      \
+    " breached AS ((SELECT id FROM rsp_due EXCEPT SELECT id FROM rsp_met)"                  \
+    "  UNION (SELECT id FROM rsl_due EXCEPT SELECT id FROM rsl_met)),"                      \
+    /* working times: started -> first reply, started -> last resolution */                 \
+    " rsp_timed AS (SELECT t.id, ts.started_at AS a, t.first_response_at AS z"              \
+    "  FROM tickets t JOIN ticket_sla ts ON ts.ticket_id = t.id, b"                         \
+    "  WHERE t.first_response_at >= b.lo AND t.first_response_at < b.hi"                    \
+    "  AND t.id IN (SELECT id FROM tf)),"                                                   \
+    " rsl_timed AS (SELECT r.id, ts.started_at AS a, l.at AS z FROM res r"                  \
+    "  JOIN ticket_sla ts ON ts.ticket_id = r.id JOIN last l ON l.ticket_id = r.id)"
+
+/* The chat sets: chats started in the period with a requester message,
+ * those that ended self-solved, and of those the honest deflections. */
+#define CHAT_SETS                                                                           \
+    BOUNDS ","                                                                              \
+    " conv AS (SELECT c.id, c.requester_id, c.created_at FROM conversations c, b"           \
+    "          WHERE c.created_at >= b.lo AND c.created_at < b.hi AND c.last_seq > 0),"     \
+    " solved AS (SELECT conv.*, d.doc_id, d.at FROM conv JOIN deflections d"                \
+    "            ON d.conversation_id = conv.id),"                                          \
+    /* a recontact: another chat of the same requester within the window that  \
+       was shown the same document, or any ticket raised in that time */                   \
+    " honest AS (SELECT s.id, s.doc_id FROM solved s WHERE NOT EXISTS (SELECT 1"            \
+    "   FROM conversations c2"                                                              \
+    "   WHERE c2.requester_id = s.requester_id AND c2.id <> s.id AND c2.created_at > s.at"  \
+    "   AND c2.created_at <= s.at + make_interval(days => $4::int)"                         \
+    "   AND (EXISTS (SELECT 1 FROM conversation_suggestions g WHERE g.conversation_id = c2.id" \
+    "                AND g.doc_id = s.doc_id)"                                              \
+    "        OR EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c2.id))))"
+
+/* The problem sets: opened in the period; resolved in it (the last
+ * resolved / reopened event before the end is a resolution in the period). */
+#define PROBLEM_SETS                                                                        \
+    BOUNDS ","                                                                              \
+    " op AS (SELECT p.id FROM problems p, b WHERE p.created_at >= b.lo"                     \
+    "        AND p.created_at < b.hi),"                                                     \
+    " pev AS (SELECT e.problem_id, e.type, e.at, row_number() OVER"                         \
+    "        (PARTITION BY e.problem_id ORDER BY e.id DESC) AS n FROM problem_events e, b"  \
+    "        WHERE e.type IN ('resolved', 'reopened') AND e.at < b.hi),"                    \
+    " plast AS (SELECT problem_id, type, at FROM pev WHERE n = 1),"                         \
+    " pres AS (SELECT l.problem_id AS id, l.at FROM plast l, b WHERE l.type = 'resolved'"   \
+    "          AND l.at >= b.lo)"
+
+static void bind(struct params *q, const struct store_report_period *p);
 
 static int check(struct store *s, int64_t viewer, const struct store_report_period *p)
 {
@@ -40,6 +150,115 @@ static int check(struct store *s, int64_t viewer, const struct store_report_peri
         return st_seterr(s, STORE_EINVALID, "from must not be after to; at most 366 days");
     if (!tz)
         return st_seterr(s, STORE_EINVALID, "unknown time zone '%.64s'", p->tz);
+    if (p->channel[0] && strcmp(p->channel, "chat") != 0)
+        return st_seterr(s, STORE_EINVALID,
+                         "unknown channel '%.16s' (every ticket is raised from a chat: chat)",
+                         p->channel);
+    if (p->priority < 0 || p->priority > 4)
+        return st_seterr(s, STORE_EINVALID, "priority is 1..4");
+    struct params f = {0};
+    p_str(&f, p->service);
+    p_str(&f, p->team);
+    r = st_run(s, &rc,
+               "SELECT $1::text = '' OR EXISTS (SELECT 1 FROM services WHERE name = $1),"
+               " $2::text = '' OR EXISTS (SELECT 1 FROM teams WHERE slug = $2)",
+               &f);
+    if (!r)
+        return rc;
+    int service_ok = g_bool(r, 0, 0), team_ok = g_bool(r, 0, 1);
+    PQclear(r);
+    if (!service_ok)
+        return st_seterr(s, STORE_EINVALID, "unknown service '%.64s'", p->service);
+    if (!team_ok)
+        return st_seterr(s, STORE_EINVALID, "unknown team '%.33s'", p->team);
+    return 0;
+}
+
+/* ---- working times ------------------------------------------------------------ */
+
+/* The calendar versions met in one report, each parsed once. */
+struct calcache {
+    struct calentry {
+        int64_t id;
+        int version;
+        struct kbcal cal;
+        int ok;
+    } *v;
+    size_t n;
+};
+
+static void calcache_fin(struct calcache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        kbcal_fin(&c->v[i].cal);
+    free(c->v);
+    c->v = NULL;
+    c->n = 0;
+}
+
+/* Working seconds of [a, z) in calendar version (id, version) whose JSON
+ * is body; -1 when the body does not parse (never, for stored versions). */
+static int64_t worked(struct calcache *c, int64_t id, int version, const char *body, int64_t a,
+                      int64_t z)
+{
+    size_t i = 0;
+    while (i < c->n && !(c->v[i].id == id && c->v[i].version == version))
+        i++;
+    if (i == c->n) {
+        c->v = kb_xrealloc(c->v, (c->n + 1) * sizeof *c->v);
+        struct calentry *e = &c->v[c->n++];
+        e->id = id;
+        e->version = version;
+        e->ok = kbcal_from_json(body, strlen(body), &e->cal, NULL, 0) == 0;
+        if (!e->ok)
+            kbcal_init(&e->cal);
+    }
+    return c->v[i].ok ? kbcal_between(&c->v[i].cal, a, z) : -1;
+}
+
+/* The columns a timed set's rows carry after its own: the working-time
+ * span and its calendar version (id, version, body). */
+#define TIMED_COLS                                                                              EPOCH("x.a") ", " EPOCH("x.z") ", ts.calendar_id, ts.calendar_version, cv.body::text"
+#define TIMED_JOIN                                                                              " JOIN ticket_sla ts ON ts.ticket_id = x.id JOIN calendar_versions cv"                      " ON cv.calendar_id = ts.calendar_id AND cv.version = ts.calendar_version"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mean and 90th percentile (nearest rank: the ceil(0.9 n)-th smallest) of
+ * the working hours of one timed set ("rsp_timed" / "rsl_timed"). */
+static int timed(struct store *s, struct calcache *cc, const struct store_report_period *p,
+                 const char *set, int *n, double *mean, double *p90)
+{
+    char sql[sizeof(TICKET_SETS) + 512];
+    snprintf(sql, sizeof sql, "%s SELECT " TIMED_COLS " FROM %s x" TIMED_JOIN " ORDER BY x.id",
+             TICKET_SETS, set);
+    struct params q = {0};
+    bind(&q, p);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc, sql, &q);
+    if (!r)
+        return rc;
+    int rows = PQntuples(r);
+    double *h = kb_xmalloc(((size_t)rows + 1) * sizeof *h), sum = 0;
+    for (int i = 0; i < rows; i++) {
+        int64_t w = worked(cc, g_i64(r, i, 2), g_int(r, i, 3), g_str(r, i, 4), g_i64(r, i, 0),
+                           g_i64(r, i, 1));
+        h[i] = w < 0 ? 0 : (double)w / 3600.0;
+        sum += h[i];
+    }
+    PQclear(r);
+    *n = rows;
+    *mean = *p90 = -1;
+    if (rows) {
+        qsort(h, (size_t)rows, sizeof *h, cmp_double);
+        *mean = sum / rows;
+        int k = (9 * rows + 9) / 10; /* ceil(0.9 n) */
+        *p90 = h[k - 1];
+    }
+    free(h);
     return 0;
 }
 
@@ -54,6 +273,11 @@ static void bind(struct params *q, const struct store_report_period *p)
     p_str(q, p->to);
     p_str(q, p->tz);
     p_i64(q, p->recontact_days);
+    p_str(q, p->service);
+    p_str(q, p->team);
+    p_str(q, p->category);
+    p_str(q, p->channel);
+    p_i64(q, p->priority);
 }
 
 /* Runs sql (one row of integer columns) into the ints at v[0..n). */
@@ -73,48 +297,20 @@ static int ints(struct store *s, const char *sql, const struct store_report_peri
 }
 
 static const char SQL_DESK[] =
-    BOUNDS ","
-    /* each ticket's last resolved / reopened event before the end */
-    " ev AS (SELECT e.ticket_id, e.type, e.at, row_number() OVER"
-    "        (PARTITION BY e.ticket_id ORDER BY e.id DESC) AS n"
-    "        FROM ticket_events e, b WHERE e.type IN ('resolved', 'reopened') AND e.at < b.hi),"
-    " last AS (SELECT ticket_id, type, at FROM ev WHERE n = 1),"
-    " recv AS (SELECT t.id FROM tickets t, b WHERE t.created_at >= b.lo AND t.created_at < b.hi),"
-    " res AS (SELECT l.ticket_id FROM last l, b WHERE l.type = 'resolved' AND l.at >= b.lo),"
-    " fcr AS (SELECT r.ticket_id FROM res r WHERE NOT EXISTS (SELECT 1 FROM ticket_events e"
-    "         WHERE e.ticket_id = r.ticket_id AND e.type = 'reopened')"
-    "         AND (SELECT count(*) FROM ticket_events e WHERE e.ticket_id = r.ticket_id"
-    "              AND e.type = 'replied') <= 1)"
+    TICKET_SETS
     " SELECT (SELECT count(*) FROM recv), (SELECT count(*) FROM res),"
-    "  (SELECT count(*) FROM recv JOIN last l ON l.ticket_id = recv.id AND l.type = 'resolved'),"
-    "  (SELECT count(*) FROM fcr),"
-    "  (SELECT count(*) FROM recv WHERE EXISTS (SELECT 1 FROM ticket_links k"
-    "   WHERE k.ticket_id = recv.id))";
+    "  (SELECT count(*) FROM recv_res), (SELECT count(*) FROM fcr),"
+    "  (SELECT count(*) FROM with_k), (SELECT count(*) FROM p1),"
+    "  (SELECT count(*) FROM rt), (SELECT count(*) FROM rt_good),"
+    "  (SELECT count(*) FROM cl), (SELECT count(*) FROM cl_rated),"
+    "  (SELECT count(*) FROM rsp_due), (SELECT count(*) FROM rsp_met),"
+    "  (SELECT count(*) FROM rsl_due), (SELECT count(*) FROM rsl_met),"
+    "  (SELECT count(*) FROM breached)";
 
 static const char SQL_CHAT[] =
-    BOUNDS ","
-    " conv AS (SELECT c.id, c.requester_id, c.created_at FROM conversations c, b"
-    "          WHERE c.created_at >= b.lo AND c.created_at < b.hi AND c.last_seq > 0),"
-    " solved AS (SELECT conv.*, d.doc_id, d.at FROM conv JOIN deflections d"
-    "            ON d.conversation_id = conv.id),"
-    /* a recontact: another chat of the same requester within the window that
-       was shown the same document, or any ticket raised in that time */
-    " honest AS (SELECT s.id FROM solved s WHERE NOT EXISTS (SELECT 1 FROM conversations c2"
-    "   WHERE c2.requester_id = s.requester_id AND c2.id <> s.id AND c2.created_at > s.at"
-    "   AND c2.created_at <= s.at + make_interval(days => $4::int)"
-    "   AND (EXISTS (SELECT 1 FROM conversation_suggestions g WHERE g.conversation_id = c2.id"
-    "                AND g.doc_id = s.doc_id)"
-    "        OR EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c2.id))))"
+    CHAT_SETS
     " SELECT (SELECT count(*) FROM conv), (SELECT count(*) FROM solved),"
     "  (SELECT count(*) FROM honest)";
-
-static const char SQL_RATINGS[] =
-    BOUNDS ","
-    " cl AS (SELECT t.id FROM tickets t, b WHERE t.closed_at >= b.lo AND t.closed_at < b.hi)"
-    " SELECT (SELECT count(*) FROM ratings r, b WHERE r.at >= b.lo AND r.at < b.hi),"
-    "  (SELECT count(*) FROM ratings r, b WHERE r.at >= b.lo AND r.at < b.hi AND r.score >= 4),"
-    "  (SELECT count(*) FROM cl),"
-    "  (SELECT count(*) FROM cl JOIN ratings r ON r.ticket_id = cl.id)";
 
 static const char SQL_KNOWLEDGE[] =
     BOUNDS
@@ -128,19 +324,12 @@ static const char SQL_KNOWLEDGE[] =
     "   AND review_due < now())";
 
 static const char SQL_PROBLEMS[] =
-    BOUNDS ","
-    " op AS (SELECT p.id FROM problems p, b WHERE p.created_at >= b.lo AND p.created_at < b.hi),"
-    /* each problem's last resolved / reopened event before the end */
-    " ev AS (SELECT e.problem_id, e.type, e.at, row_number() OVER"
-    "        (PARTITION BY e.problem_id ORDER BY e.id DESC) AS n FROM problem_events e, b"
-    "        WHERE e.type IN ('resolved', 'reopened') AND e.at < b.hi),"
-    " last AS (SELECT problem_id, type, at FROM ev WHERE n = 1),"
-    " res AS (SELECT l.problem_id, l.at FROM last l, b WHERE l.type = 'resolved' AND l.at >= b.lo)"
-    " SELECT (SELECT count(*) FROM op), (SELECT count(*) FROM res),"
-    "  (SELECT count(*) FROM op JOIN last l ON l.problem_id = op.id AND l.type = 'resolved'),"
+    PROBLEM_SETS
+    " SELECT (SELECT count(*) FROM op), (SELECT count(*) FROM pres),"
+    "  (SELECT count(*) FROM op JOIN plast l ON l.problem_id = op.id AND l.type = 'resolved'),"
     "  (SELECT count(*) FROM problems WHERE status = 'known_error'),"
-    "  coalesce((SELECT round(avg(extract(epoch FROM res.at - p.created_at)) / 36)::bigint"
-    "   FROM res JOIN problems p ON p.id = res.problem_id), -100)";
+    "  coalesce((SELECT round(avg(extract(epoch FROM pres.at - p.created_at)) / 36)::bigint"
+    "   FROM pres JOIN problems p ON p.id = pres.id), -100)";
 
 static const char SQL_SEARCH[] =
     BOUNDS ","
@@ -241,14 +430,21 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
     int mttr_centi = 0;
     rc = ints(s, SQL_DESK, p,
               (int *const[]){&o->received, &o->resolved, &o->received_resolved, &o->first_contact,
-                             &o->tickets_with_knowledge},
-              5);
+                             &o->tickets_with_knowledge, &o->priority1, &o->ratings,
+                             &o->ratings_good, &o->closed, &o->closed_rated, &o->response_due,
+                             &o->response_met, &o->resolve_due, &o->resolve_met, &o->breached},
+              15);
+    struct calcache cc = {0};
+    if (rc == 0)
+        rc = timed(s, &cc, p, "rsp_timed", &o->response_timed, &o->response_mean_hours,
+                   &o->response_p90_hours);
+    if (rc == 0)
+        rc = timed(s, &cc, p, "rsl_timed", &o->resolve_timed, &o->resolve_mean_hours,
+                   &o->resolve_p90_hours);
+    calcache_fin(&cc);
     if (rc == 0)
         rc = ints(s, SQL_CHAT, p, (int *const[]){&o->conversations, &o->self_solved, &o->deflected},
                   3);
-    if (rc == 0)
-        rc = ints(s, SQL_RATINGS, p,
-                  (int *const[]){&o->ratings, &o->ratings_good, &o->closed, &o->closed_rated}, 4);
     if (rc == 0)
         rc = ints(s, SQL_KNOWLEDGE, p,
                   (int *const[]){&o->k_new, &o->k_updated, &o->k_retired, &o->k_past_review}, 4);
@@ -295,6 +491,8 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
     o->low_confidence_rate = rate(o->low_confidence, o->searches);
     o->click_through = rate(o->clicked, o->searches_with_hits);
     o->stayed_solved_rate = rate(stayed, stayed + o->followups_recurred);
+    o->response_attainment = rate(o->response_met, o->response_due);
+    o->resolve_attainment = rate(o->resolve_met, o->resolve_due);
     return 0;
 }
 
@@ -346,6 +544,152 @@ int store_report_docs(struct store *s, int64_t viewer, const struct store_report
         if (cb(ud, &d))
             break;
     }
+    PQclear(r);
+    return 0;
+}
+
+int store_report_policies(struct store *s, int64_t viewer, const struct store_report_period *p,
+                          int (*cb)(void *ud, const struct store_report_policy *x), void *ud)
+{
+    int rc = st_single(s, "report_policies");
+    if (rc == 0)
+        rc = check(s, viewer, p);
+    if (rc)
+        return rc;
+    struct params q = {0};
+    bind(&q, p);
+    PGresult *r = st_run(s, &rc,
+                         TICKET_SETS ","
+                         " x AS (SELECT id, 0 AS k FROM rsp_due UNION ALL SELECT id, 1 FROM rsp_met"
+                         "  UNION ALL SELECT id, 2 FROM rsl_due UNION ALL SELECT id, 3 FROM rsl_met)"
+                         " SELECT v.name, sp.priority, count(*) FILTER (WHERE x.k = 0),"
+                         "  count(*) FILTER (WHERE x.k = 1), count(*) FILTER (WHERE x.k = 2),"
+                         "  count(*) FILTER (WHERE x.k = 3)"
+                         " FROM x JOIN ticket_sla ts ON ts.ticket_id = x.id"
+                         " JOIN services v ON v.id = ts.service_id"
+                         " JOIN sla_policies sp ON sp.id = ts.policy_id"
+                         " GROUP BY 1, 2 ORDER BY 1, 2",
+                         &q);
+    if (!r)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_report_policy x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2),
+                                        g_int(r, i, 3), g_int(r, i, 4), g_int(r, i, 5)};
+        if (cb(ud, &x))
+            break;
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* ---- drill-down ------------------------------------------------------------------ */
+
+/* indicator -> its set; kind 0 tickets, 1 timed tickets, 2 problems, 3 chats */
+static const struct itemset {
+    const char *name, *set;
+    int kind;
+} ITEMSETS[] = {
+    {"desk.received", "recv", 0},
+    {"desk.resolved", "res", 0},
+    {"desk.received_resolved", "recv_res", 0},
+    {"desk.first_contact", "fcr", 0},
+    {"desk.priority1", "p1", 0},
+    {"desk.conversations", "conv", 3},
+    {"desk.self_solved", "solved", 3},
+    {"desk.deflected", "honest", 3},
+    {"satisfaction.ratings", "rt", 0},
+    {"satisfaction.ratings_good", "rt_good", 0},
+    {"satisfaction.closed", "cl", 0},
+    {"satisfaction.closed_rated", "cl_rated", 0},
+    {"knowledge.tickets_with_knowledge", "with_k", 0},
+    {"timeliness.response_due", "rsp_due", 0},
+    {"timeliness.response_met", "rsp_met", 0},
+    {"timeliness.resolve_due", "rsl_due", 0},
+    {"timeliness.resolve_met", "rsl_met", 0},
+    {"timeliness.breached", "breached", 0},
+    {"timeliness.response_timed", "rsp_timed", 1},
+    {"timeliness.resolve_timed", "rsl_timed", 1},
+    {"problems.opened", "op", 2},
+    {"problems.resolved", "pres", 2},
+};
+#define NITEMSETS (sizeof ITEMSETS / sizeof ITEMSETS[0])
+
+const char *const store_report_item_names[NITEMSETS + 1] = {
+    "desk.received", "desk.resolved", "desk.received_resolved", "desk.first_contact",
+    "desk.priority1", "desk.conversations", "desk.self_solved", "desk.deflected",
+    "satisfaction.ratings", "satisfaction.ratings_good", "satisfaction.closed",
+    "satisfaction.closed_rated", "knowledge.tickets_with_knowledge", "timeliness.response_due",
+    "timeliness.response_met", "timeliness.resolve_due", "timeliness.resolve_met",
+    "timeliness.breached", "timeliness.response_timed", "timeliness.resolve_timed",
+    "problems.opened", "problems.resolved", NULL};
+
+#define ITEM_TICKET_COLS                                                                    \
+    " t.number, t.summary, t.status, (SELECT v.name FROM ticket_sla s2 JOIN services v"     \
+    " ON v.id = s2.service_id WHERE s2.ticket_id = t.id), t.resolution, t.priority"
+
+int store_report_items(struct store *s, int64_t viewer, const struct store_report_period *p,
+                       const char *indicator,
+                       int (*cb)(void *ud, const struct store_report_item *it), void *ud)
+{
+    const struct itemset *set = NULL;
+    for (size_t i = 0; indicator && i < NITEMSETS; i++)
+        if (strcmp(ITEMSETS[i].name, indicator) == 0)
+            set = &ITEMSETS[i];
+    int rc = st_single(s, "report_items");
+    if (rc == 0)
+        rc = check(s, viewer, p);
+    if (rc)
+        return rc;
+    if (!set)
+        return st_seterr(s, STORE_ENOTFOUND, "no list behind indicator '%.64s'",
+                         indicator ? indicator : "");
+    char sql[sizeof(TICKET_SETS) + 1024];
+    switch (set->kind) {
+    case 0:
+        snprintf(sql, sizeof sql,
+                 "%s SELECT" ITEM_TICKET_COLS " FROM (SELECT DISTINCT id FROM %s) x"
+                 " JOIN tickets t ON t.id = x.id ORDER BY t.id",
+                 TICKET_SETS, set->set);
+        break;
+    case 1:
+        snprintf(sql, sizeof sql,
+                 "%s SELECT" ITEM_TICKET_COLS ", " TIMED_COLS " FROM %s x"
+                 " JOIN tickets t ON t.id = x.id" TIMED_JOIN " ORDER BY t.id",
+                 TICKET_SETS, set->set);
+        break;
+    case 2:
+        snprintf(sql, sizeof sql,
+                 "%s SELECT pr.number, pr.summary, pr.status, pr.service,"
+                 " nullif(concat_ws(' / ', nullif(pr.root_cause, ''), nullif(pr.fix, '')), ''), 0"
+                 " FROM %s x JOIN problems pr ON pr.id = x.id ORDER BY pr.id",
+                 PROBLEM_SETS, set->set);
+        break;
+    default:
+        snprintf(sql, sizeof sql,
+                 "%s SELECT x.id::text, %s, c.status, NULL, NULL, 0"
+                 " FROM %s x JOIN conversations c ON c.id = x.id ORDER BY x.id",
+                 CHAT_SETS, strcmp(set->set, "conv") == 0 ? "NULL" : "x.doc_id", set->set);
+    }
+    struct params q = {0};
+    bind(&q, p);
+    PGresult *r = st_run(s, &rc, sql, &q);
+    if (!r)
+        return rc;
+    static const char *const kinds[] = {"ticket", "ticket", "problem", "conversation"};
+    struct calcache cc = {0};
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct store_report_item it = {kinds[set->kind], g_str(r, i, 0), g_str(r, i, 1),
+                                       g_str(r, i, 2), g_str(r, i, 3), g_str(r, i, 4),
+                                       g_int(r, i, 5), -1};
+        if (set->kind == 1) {
+            int64_t w = worked(&cc, g_i64(r, i, 8), g_int(r, i, 9), g_str(r, i, 10),
+                               g_i64(r, i, 6), g_i64(r, i, 7));
+            it.hours = w < 0 ? 0 : (double)w / 3600.0;
+        }
+        if (cb(ud, &it))
+            break;
+    }
+    calcache_fin(&cc);
     PQclear(r);
     return 0;
 }

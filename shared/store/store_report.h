@@ -20,6 +20,13 @@ struct store_report_period {
     char from[STORE_DATE_MAX], to[STORE_DATE_MAX]; /* local dates, to inclusive */
     char tz[STORE_TZ_MAX];                         /* "Asia/Shanghai" */
     int recontact_days;                            /* deflection window, 1..90 */
+    /* filters of the ticket figures (desk, satisfaction, utilisation,
+     * timeliness); "" or 0 = all. service: a service's name (the ticket's
+     * SLA service); team: a team's slug; category: exact or a whole leading
+     * path ("网络" matches "网络/VPN"); channel: how the ticket was raised,
+     * "chat" (every ticket is raised from a chat today); priority 1..4. */
+    char service[64], team[33], category[201], channel[16];
+    int priority;
 };
 
 struct store_indicators {
@@ -73,6 +80,22 @@ struct store_indicators {
     int followups;            /* follow-ups recorded in the period */
     int followups_recurred;   /* of those, the problem had come back: recontacts */
     double stayed_solved_rate; /* stayed solved / (stayed solved + recurred) */
+    /* timeliness (ticket_sla): a clock "due in the period" has its deadline
+     * in the period and is decided (answered / resolved by the period's
+     * end, or its deadline has passed) */
+    int response_due;         /* tickets whose response deadline fell in the period */
+    int response_met;         /* of those, first agent reply at or before the deadline */
+    int resolve_due;          /* tickets whose resolution deadline fell in the period */
+    int resolve_met;          /* of those, resolved (not reopened) at or before it */
+    int breached;             /* tickets with a response or resolution deadline in the
+                                 period that was missed */
+    double response_attainment; /* response_met / response_due */
+    double resolve_attainment;  /* resolve_met / resolve_due */
+    int response_timed;       /* tickets with an SLA clock first answered in the period */
+    double response_mean_hours, response_p90_hours; /* working hours, started -> reply */
+    int resolve_timed;        /* tickets with an SLA clock resolved in the period */
+    double resolve_mean_hours, resolve_p90_hours;   /* working hours, started -> resolution */
+    int priority1;            /* tickets received in the period with priority 1 */
 };
 
 /* One search of the desk, for the search indicators: source "chat" (a
@@ -115,5 +138,44 @@ struct store_report_query {
 int store_report_queries(struct store *s, int64_t viewer, const struct store_report_period *p,
                          int gaps, int (*cb)(void *ud, const struct store_report_query *q),
                          void *ud);
+
+/* ---- timeliness per policy, drill-down ---------------------------------------- */
+
+struct store_report_policy {
+    const char *service; /* borrowed */
+    int priority;
+    int response_due, response_met, resolve_due, resolve_met; /* as in store_indicators */
+};
+
+/* The timeliness counts per service x priority (the ticket's SLA policy),
+ * ordered by service and priority, to cb (non-zero stops). Returns as
+ * store_report_indicators. */
+int store_report_policies(struct store *s, int64_t viewer, const struct store_report_period *p,
+                          int (*cb)(void *ud, const struct store_report_policy *x), void *ud);
+
+struct store_report_item {
+    const char *kind;       /* "ticket", "problem" or "conversation" */
+    const char *id;         /* INC-000001, PRB-000001, a conversation's id; borrowed */
+    const char *summary;    /* ticket / problem summary; a conversation's document; may be NULL */
+    const char *status;     /* may be NULL */
+    const char *service;    /* the ticket's SLA service; may be NULL */
+    const char *resolution; /* the ticket's or problem's resolution text; may be NULL */
+    int priority;           /* tickets; 0 otherwise */
+    double hours;           /* response_timed / resolve_timed: the working hours counted;
+                               -1 otherwise */
+};
+
+/* The rows behind one countable indicator, named "section.name" as in the
+ * API (desk.received, timeliness.breached, problems.opened, ...; the list
+ * is store_report_item_names), from the same SQL as the figure, so there
+ * are exactly as many rows as the figure says; to cb in id order (non-zero
+ * stops). Returns as store_report_indicators, and STORE_ENOTFOUND for a
+ * name with no list. */
+int store_report_items(struct store *s, int64_t viewer, const struct store_report_period *p,
+                       const char *indicator,
+                       int (*cb)(void *ud, const struct store_report_item *it), void *ud);
+
+/* The names store_report_items knows, NULL-terminated (static). */
+extern const char *const store_report_item_names[];
 
 #endif

@@ -6,13 +6,19 @@
  * so the timer is a plain comparison in SQL. Every change of a clock
  * checks the ticket's status against the one table below and writes the
  * ticket_sla row, the ticket's deadlines and the event in one transaction;
- * the creation step (st_sla_ticket_created) runs inside store_escalate's. */
+ * the creation step (st_sla_ticket_created) runs inside store_escalate's.
+ * The resolution clock's segments (ticket_sla_segments, 014_pause.sql) are
+ * appended here too (st_sla_clock_pause / st_sla_clock_resume, inside the
+ * ticket transitions of store_ticket.c), and every computation of the
+ * resolution deadline counts over the running segments (kb_slaclock). */
 #include "store_int.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "kb_calendar.h"
+#include "kb_slaclock.h"
 #include "kb_util.h"
 
 static double g_dbl(const PGresult *r, int row, int col)
@@ -28,6 +34,10 @@ static const struct st_transition sla_transitions[] = {
     {"sla_warning", "new", "new"},         {"sla_warning", "assigned", "assigned"},
     {"sla_warning", "reopened", "reopened"}, {"sla_breach", "new", "new"},
     {"sla_breach", "assigned", "assigned"}, {"sla_breach", "reopened", "reopened"},
+    /* waiting for the requester (014_pause.sql): the resolution clock is
+     * paused (the timer skips it), the response clock runs on */
+    {"sla_applied", "pending", "pending"},  {"sla_warning", "pending", "pending"},
+    {"sla_breach", "pending", "pending"},
 };
 #define NSLA (sizeof sla_transitions / sizeof sla_transitions[0])
 
@@ -436,13 +446,49 @@ int store_sla_load(struct store *s, const char *json, size_t len, int64_t actor,
 /* ---- a ticket's clock ------------------------------------------------------ */
 
 /* How a recomputation picks the calendar version. */
-enum cal_pick { CAL_CURRENT, CAL_KEEP };
+enum cal_pick { CAL_CURRENT, CAL_KEEP, CAL_STORED };
+
+/* The paused segments of ticket's clock (ticket_sla_segments, in order)
+ * into a new array *out of *n (caller frees; NULL when none); an open
+ * pause ends at now (0: the server's clock). */
+static int sla_pauses(struct store *s, int64_t ticket, time_t now, struct kbclock_pause **out,
+                      size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    struct params p = {0};
+    p_i64(&p, ticket);
+    p_time(&p, now);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc,
+                         "SELECT " EPOCH("started_at") ", " EPOCH("coalesce(ended_at,"
+                         " greatest(started_at, coalesce(to_timestamp($2::float8), now())))")
+                         " FROM ticket_sla_segments WHERE ticket_id = $1 AND kind = 'paused'"
+                         " ORDER BY seq",
+                         &p);
+    if (!r)
+        return rc;
+    int rows = PQntuples(r);
+    if (rows > 0) {
+        *out = kb_xmalloc((size_t)rows * sizeof **out);
+        for (int i = 0; i < rows; i++)
+            (*out)[i] = (struct kbclock_pause){g_i64(r, i, 0), g_i64(r, i, 1)};
+        *n = (size_t)rows;
+    }
+    PQclear(r);
+    return 0;
+}
 
 /* (Re)computes the clock of ticket (locked by the caller, status tstatus,
  * created at started) for service_id and priority: policy, calendar
  * version (the ticket's own if keep and the calendar is the same, else the
- * current one), deadlines, marks, the ticket's due columns and priority,
- * and an "sla_applied" event with reason. */
+ * current one; CAL_STORED: the policy, targets and version the ticket has
+ * already, service_id and priority its own), deadlines, marks, the
+ * ticket's due columns and priority, and an "sla_applied" event with
+ * reason. The response deadline counts from started; the resolution
+ * deadline and its warning count working time over the running segments
+ * of ticket_sla_segments only (kbclock_due: paused working time pushes
+ * them later; an open pause as if it ended now). */
 static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64_t started,
                      int64_t service_id, int priority, enum cal_pick pick, int64_t actor,
                      const char *reason, time_t now)
@@ -457,9 +503,19 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
     p_i64(&p, ticket);
     p_bool(&p, pick == CAL_KEEP);
     int rc = 0;
+    struct params st = {0};
+    p_i64(&st, ticket);
     /* the policy, and the calendar version: the ticket's own when asked to
      * keep it and it is of the same calendar, else the current one */
-    PGresult *r = st_run(s, &rc,
+    PGresult *r = pick == CAL_STORED
+                      ? st_run(s, &rc,
+                               "SELECT ts.policy_id, ts.response_minutes, ts.resolve_minutes,"
+                               " ts.warn_percent, ts.calendar_id, ts.calendar_version, v.name,"
+                               " c.name FROM ticket_sla ts JOIN services v ON v.id = ts.service_id"
+                               " JOIN calendars c ON c.id = ts.calendar_id"
+                               " WHERE ts.ticket_id = $1",
+                               &st)
+                      : st_run(s, &rc,
                          "SELECT p.id, p.response_minutes, p.resolve_minutes, p.warn_percent,"
                          " c.id, CASE WHEN $4 AND ts.calendar_id = c.id THEN ts.calendar_version"
                          " ELSE c.current_version END, v.name, c.name"
@@ -505,15 +561,25 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
     if (crc)
         return st_seterr(s, STORE_EINVALID, "calendar %s version %d: %s", cal_name, cal_version,
                          err);
+    struct kbclock_pause *pauses = NULL;
+    size_t npauses = 0;
+    rc = sla_pauses(s, ticket, now, &pauses, &npauses);
+    if (rc) {
+        kbcal_fin(&cal);
+        return rc;
+    }
+    int64_t at = now ? (int64_t)now : (int64_t)time(NULL);
     int64_t rdue, sdue, rwarn, swarn;
     int64_t rsec = llround(resp * 60), ssec = llround(resol * 60);
     crc = kbcal_add(&cal, started, rsec, &rdue);
     if (!crc)
-        crc = kbcal_add(&cal, started, ssec, &sdue);
+        crc = kbclock_due(&cal, started, ssec, pauses, npauses, at, &sdue);
     if (!crc)
         crc = kbcal_add(&cal, started, rsec * warn / 100, &rwarn);
     if (!crc)
-        crc = kbcal_add(&cal, started, ssec * warn / 100, &swarn);
+        crc = kbclock_due(&cal, started, ssec * warn / 100, pauses, npauses, at, &swarn);
+    int64_t paused = kbclock_paused(&cal, pauses, npauses, at);
+    free(pauses);
     kbcal_fin(&cal);
     if (crc)
         return st_seterr(s, STORE_EINVALID, "calendar %s version %d has too little working time",
@@ -575,12 +641,12 @@ static int sla_apply(struct store *s, int64_t ticket, const char *tstatus, int64
     }
     if (rc == 0)
         rc = st_ticket_event(s, ticket, actor, "sla_applied", tstatus, to,
-                             json_pack("{s:s, s:s, s:i, s:s, s:i, s:f, s:f, s:I, s:I}", "reason",
-                                       reason, "service", svc_name, "priority", priority,
-                                       "calendar", cal_name, "calendar_version", cal_version,
-                                       "response_minutes", resp, "resolve_minutes", resol,
-                                       "response_due", (json_int_t)rdue, "resolve_due",
-                                       (json_int_t)sdue),
+                             json_pack("{s:s, s:s, s:i, s:s, s:i, s:f, s:f, s:I, s:I, s:I}",
+                                       "reason", reason, "service", svc_name, "priority",
+                                       priority, "calendar", cal_name, "calendar_version",
+                                       cal_version, "response_minutes", resp, "resolve_minutes",
+                                       resol, "response_due", (json_int_t)rdue, "resolve_due",
+                                       (json_int_t)sdue, "paused_seconds", (json_int_t)paused),
                              now);
     return rc;
 }
@@ -644,10 +710,102 @@ static int service_id(struct store *s, const char *name, int64_t *id)
     return rc;
 }
 
+/* ---- the clock's segments (ticket_sla_segments) ------------------------------ */
+
+/* Gives ticket's clock its first segment (running, from the ticket's
+ * creation) when it has none. */
+static int segments_start(struct store *s, int64_t ticket)
+{
+    struct params p = {0};
+    p_i64(&p, ticket);
+    return st_exec(s,
+                   "INSERT INTO ticket_sla_segments (ticket_id, seq, kind, started_at, reason)"
+                   " SELECT t.id, 1, 'running', coalesce(ts.started_at, t.created_at), 'created'"
+                   " FROM tickets t LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"
+                   " WHERE t.id = $1 AND NOT EXISTS (SELECT 1 FROM ticket_sla_segments g"
+                   "  WHERE g.ticket_id = $1)",
+                   &p, NULL);
+}
+
+/* Closes ticket's open segment at now (0: the server's clock) and appends
+ * one of kind with reason (may be NULL); nothing when the open segment is
+ * of that kind already (*changed = 0). */
+static int segment_append(struct store *s, int64_t ticket, const char *kind, const char *reason,
+                          time_t now, int *changed)
+{
+    *changed = 0;
+    int rc = segments_start(s, ticket);
+    struct params p = {0};
+    p_i64(&p, ticket);
+    PGresult *r = rc ? NULL
+                     : st_run(s, &rc,
+                              "SELECT kind, (SELECT max(seq) FROM ticket_sla_segments"
+                              " WHERE ticket_id = $1) FROM ticket_sla_segments"
+                              " WHERE ticket_id = $1 AND ended_at IS NULL",
+                              &p);
+    if (!r)
+        return rc;
+    int same = PQntuples(r) > 0 && strcmp(g_str(r, 0, 0), kind) == 0;
+    int open = PQntuples(r) > 0;
+    PQclear(r);
+    if (same)
+        return 0;
+    struct params q = {0};
+    p_i64(&q, ticket);
+    p_time(&q, now);
+    if (open)
+        rc = st_exec(s,
+                     "UPDATE ticket_sla_segments SET ended_at = greatest(started_at,"
+                     " coalesce(to_timestamp($2::float8), now()))"
+                     " WHERE ticket_id = $1 AND ended_at IS NULL",
+                     &q, NULL);
+    struct params u = {0};
+    p_i64(&u, ticket);
+    p_time(&u, now);
+    p_str(&u, kind);
+    p_str(&u, reason);
+    /* the new segment starts where the last one ended, never before */
+    if (rc == 0)
+        rc = st_exec(s,
+                     "INSERT INTO ticket_sla_segments (ticket_id, seq, kind, started_at, reason)"
+                     " SELECT $1, g.seq + 1, $3, greatest(g.ended_at,"
+                     " coalesce(to_timestamp($2::float8), now())), $4"
+                     " FROM ticket_sla_segments g WHERE g.ticket_id = $1"
+                     " ORDER BY g.seq DESC LIMIT 1",
+                     &u, NULL);
+    *changed = rc == 0;
+    return rc;
+}
+
+int st_sla_clock_pause(struct store *s, int64_t ticket, const char *reason, time_t now)
+{
+    int changed;
+    /* an open pause derives the same deadlines as the running clock had
+     * (kbclock_due ends it at now): nothing to recompute until it ends */
+    return segment_append(s, ticket, "paused", reason, now, &changed);
+}
+
+int st_sla_clock_resume(struct store *s, int64_t ticket, int64_t actor, const char *reason,
+                        time_t now)
+{
+    int changed;
+    int rc = segment_append(s, ticket, "running", reason, now, &changed);
+    struct sla_head h;
+    if (rc == 0 && changed)
+        rc = sla_head(s, NULL, ticket, &h);
+    if (rc || !changed || h.service_id == 0)
+        return rc; /* no clock in working time: the plain deadlines stay */
+    return sla_apply(s, h.id, h.status, h.created_at, h.service_id, h.priority, CAL_STORED, actor,
+                     reason, now);
+}
+
 int st_sla_ticket_created(struct store *s, int64_t ticket, time_t now)
 {
     int64_t svc;
-    int rc = service_id(s, NULL, &svc);
+    int rc = segments_start(s, ticket);
+    if (rc)
+        return rc;
+    rc = service_id(s, NULL, &svc);
     if (rc || svc == 0)
         return rc; /* no service-level data loaded: the ticket keeps its plain deadlines */
     struct sla_head h;
@@ -784,7 +942,12 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
                          EPOCH("t.resolved_at") ", " EPOCH("ts.response_warned_at") ", "
                          EPOCH("ts.response_breached_at") ", " EPOCH("ts.resolve_warned_at") ", "
                          EPOCH("ts.resolve_breached_at") ", ts.ticket_id IS NOT NULL, "
-                         SLA_STATE_SQL
+                         SLA_STATE_SQL ", (SELECT " EPOCH("g.started_at")
+                         " FROM ticket_sla_segments g WHERE g.ticket_id = t.id"
+                         " AND g.ended_at IS NULL AND g.kind = 'paused'),"
+                         " (SELECT coalesce(sum(extract(epoch FROM coalesce(g.ended_at, now())"
+                         " - g.started_at)), 0)::bigint FROM ticket_sla_segments g"
+                         " WHERE g.ticket_id = t.id AND g.kind = 'paused')"
                          " FROM tickets t LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id"
                          " LEFT JOIN services v ON v.id = ts.service_id"
                          " LEFT JOIN calendars c ON c.id = ts.calendar_id WHERE t.number = $1",
@@ -818,6 +981,8 @@ int store_ticket_sla_get(struct store *s, const char *number, int64_t viewer_id,
             for (int i = 0; i < 11; i++)
                 *f[i] = g_i64(r, 0, 10 + i);
             g_copy(out->state, sizeof out->state, r, 0, 22);
+            out->paused_since = g_i64(r, 0, 23);
+            out->paused_seconds = g_i64(r, 0, 24);
         }
     }
     PQclear(r);
@@ -836,11 +1001,11 @@ static const struct mark {
     {"warning", "response", "sla_warning", "response_warn_at", "response_warned_at",
      "response_due", "t.first_response_at IS NULL", "response_done"},
     {"warning", "resolution", "sla_warning", "resolve_warn_at", "resolve_warned_at",
-     "resolve_due", "true", "resolve_done"},
+     "resolve_due", "t.status <> 'pending'", "resolve_done"},
     {"breach", "response", "sla_breach", "response_due", "response_breached_at", "response_due",
      "t.first_response_at IS NULL", "response_done"},
     {"breach", "resolution", "sla_breach", "resolve_due", "resolve_breached_at", "resolve_due",
-     "true", "resolve_done"},
+     "t.status <> 'pending'", "resolve_done"},
 };
 
 int store_sla_tick(struct store *s, time_t now, int limit, store_sla_alert_cb cb, void *arg,

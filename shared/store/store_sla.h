@@ -12,6 +12,7 @@
  *     sla_applied  new, assigned, reopened, resolved  -> same
  *     sla_warning  new, assigned, reopened            -> same
  *     sla_breach   new, assigned, reopened            -> same
+ *     (and each of the three in pending -> pending, 014_pause.sql)
  *
  * Versions: saving a calendar whose content changed adds a version; a
  * ticket keeps the version (and the targets) it was computed with until a
@@ -21,6 +22,18 @@
  * change of service, or a re-apply, takes the current version. Deadlines
  * always count from the ticket's creation. A warning or breach already
  * marked stays marked unless the recomputed threshold lies in the future.
+ *
+ * Pauses (014_pause.sql): the resolution clock is an append-only list of
+ * running and paused segments (ticket_sla_segments); a ticket waiting for
+ * its requester (status pending) has an open paused segment. The
+ * resolution deadline and its warning count the target's working time
+ * over the running segments only (kb_slaclock.h), so every recomputation
+ * (priority, service, re-apply, the end of a pause) derives them from the
+ * segments and keeps the paused time earned. While paused, the stored
+ * instants are those the clock would have if it resumed at once and the
+ * timer does not mark the resolution clock; the end of the pause
+ * recomputes them ("sla_applied", reason "resumed"). The response clock
+ * never pauses: the first human answer meets it.
  *
  * Strings handed to callbacks are borrowed (valid during the call);
  * structs filled here own nothing unless they have a _fin. */
@@ -130,6 +143,9 @@ struct store_ticket_sla {
      * running or missed (a response given in time, a resolution in time,
      * end that clock) */
     char state[STORE_WORD_MAX];
+    /* the resolution clock's pauses (ticket_sla_segments): when the open
+     * pause began (0: running) and the wall-clock seconds of all pauses */
+    int64_t paused_since, paused_seconds;
 };
 
 /* The clock of ticket number for viewer_id (access as

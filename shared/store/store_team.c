@@ -160,6 +160,25 @@ int store_person_role(struct store *s, int64_t person_id, const char *role, int 
     return st_finish(s, rc);
 }
 
+int st_role_has(struct store *s, int64_t person_id, const char *role, int *has)
+{
+    struct params p = {0};
+    p_i64(&p, person_id);
+    p_str(&p, role);
+    int rows = 0;
+    int rc = st_exec(s, "SELECT 1 FROM person_roles WHERE person_id = $1 AND role = $2", &p,
+                     &rows);
+    *has = rc == 0 && rows > 0;
+    return rc;
+}
+
+int store_role_has(struct store *s, int64_t person_id, const char *role, int *has)
+{
+    *has = 0;
+    int rc = st_single(s, "role_has");
+    return rc ? rc : st_role_has(s, person_id, role, has);
+}
+
 /* STORE_EFORBIDDEN unless viewer is enabled staff. */
 static int staff_viewer(struct store *s, int64_t viewer)
 {
@@ -260,7 +279,7 @@ int store_queue_for(struct store *s, int64_t viewer, int (*cb)(void *, const str
         p_i64(&p, viewer);
         p_bool(&p, strcmp(role, "admin") == 0);
         r = st_run(s, &rc,
-                   ST_TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened')"
+                   ST_TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened', 'pending')"
                    " AND ($2::boolean OR t.team_id IS NULL OR t.agent_id = $1 OR t.team_id IN"
                    "  (SELECT team_id FROM team_members WHERE person_id = $1))"
                    " ORDER BY t.priority, t.created_at, t.id",

@@ -10,11 +10,14 @@
  * links) is here too, and so are the ticket side of an agent's message and
  * of a requester's verdict on a suggestion (st_ticket_replied,
  * st_ticket_link_conversation), which store_conv.c calls inside its own
- * transactions. */
+ * transactions, and waiting for the requester (pending / resumed, with the
+ * clock's pause in store_sla.c; a requester's message resumes through
+ * st_ticket_requester_wrote). */
 #include "store_int.h"
 
 #include <string.h>
 
+#include "kb_utf8.h"
 #include "kb_util.h"
 
 /* ---- the lifecycle: one table ------------------------------------------ */
@@ -64,6 +67,17 @@ static const struct st_transition transitions[] = {
     {"merged_from", "assigned", "assigned"},
     {"merged_from", "resolved", "resolved"},
     {"merged_from", "reopened", "reopened"},
+    /* waiting for the requester (014_pause.sql): set by the agent holding
+     * the ticket, left by the requester's next message or the agent */
+    {"pending", "assigned", "pending"},
+    {"pending", "reopened", "pending"},
+    {"resumed", "pending", "assigned"},
+    {"replied", "pending", "pending"},
+    {"linked", "pending", "pending"},
+    {"edited", "pending", "pending"},
+    {"noted", "pending", "pending"},
+    {"resolved", "pending", "resolved"},
+    {"merged_from", "pending", "pending"},
 };
 #define NTRANSITIONS (sizeof transitions / sizeof transitions[0])
 
@@ -234,6 +248,7 @@ void store_ticket_fin(struct store_ticket *t)
     free(t->agent_name);
     free(t->team_name);
     free(t->rating_comment);
+    free(t->pending_reason);
     memset(t, 0, sizeof *t);
 }
 
@@ -277,6 +292,9 @@ static void ticket_from_row(const PGresult *r, int row, struct store_ticket *t, 
     t->team_name = copy ? kb_xstrdup(tn) : (char *)tn;
     t->rating_comment = copy ? kb_xstrdup(rc) : (char *)rc;
     g_copy(t->merged_into, sizeof t->merged_into, r, row, 28);
+    /* waiting for the requester (014_pause.sql) */
+    const char *pr = g_str(r, row, 29);
+    t->pending_reason = copy ? kb_xstrdup(pr) : (char *)pr;
 }
 
 void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int copy)
@@ -433,10 +451,15 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
                           "WITH n AS (SELECT coalesce(to_timestamp($10::float8), now()) AS t)"
                           " INSERT INTO tickets (conversation_id, requester_id, summary, category,"
                           " impact, urgency, priority, response_due, resolution_due, created_at,"
-                          " updated_at, status)"
+                          " updated_at, status, team_id)"
                           " SELECT $1, $2, $3, $4, $5, $6, $7,"
                           " n.t + $8::integer * interval '1 second',"
-                          " n.t + $9::integer * interval '1 second', n.t, n.t, $11 FROM n"
+                          " n.t + $9::integer * interval '1 second', n.t, n.t, $11,"
+                          /* the default team of the longest managed category that is
+                           * the ticket's or a path prefix of it (015_i18n.sql) */
+                          " (SELECT c.team_id FROM ticket_categories c WHERE $4::text = c.name"
+                          "  OR left($4::text, char_length(c.name) + 1) = c.name || '/'"
+                          "  ORDER BY char_length(c.name) DESC LIMIT 1) FROM n"
                           " RETURNING id",
                           &p, &ticket);
     }
@@ -463,9 +486,24 @@ int store_escalate(struct store *s, int64_t conv, int64_t requester_id, const ch
     if (rc == 0)
         rc = st_ticket_summary_terms(s, ticket, summary);
     if (rc == 0)
+        rc = st_conv_terms_backfill(s, conv);
+    char team[40] = ""; /* a slug: 1..32 bytes */
+    if (rc == 0 && category) { /* routed by its category: the event names the team */
+        struct params p = {0};
+        p_i64(&p, ticket);
+        PGresult *r = st_run(s, &rc,
+                             "SELECT t.slug FROM tickets k JOIN teams t ON t.id = k.team_id"
+                             " WHERE k.id = $1",
+                             &p);
+        if (r && PQntuples(r))
+            g_copy(team, sizeof team, r, 0, 0);
+        PQclear(r);
+    }
+    if (rc == 0)
         rc = st_ticket_event(s, ticket, requester_id, "created", NULL, to,
-                             json_pack("{s:i, s:i, s:i, s:i}", "impact", impact, "urgency", urgency,
-                                 "priority", prio, "suggested", suggested),
+                             json_pack("{s:i, s:i, s:i, s:i, s:s?}", "impact", impact, "urgency",
+                                       urgency, "priority", prio, "suggested", suggested, "team",
+                                       team[0] ? team : NULL),
                              now);
     if (rc == 0) /* deadlines in working time, when SLA data is loaded */
         rc = st_sla_ticket_created(s, ticket, now);
@@ -486,7 +524,8 @@ int store_queue(struct store *s, store_ticket_cb cb, void *arg)
     if (rc)
         return rc;
     PGresult *r = st_run(s, &rc,
-                         TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened')"
+                         TICKET_SELECT "WHERE t.status IN ('new', 'assigned', 'reopened',"
+                                    " 'pending')"
                                     " ORDER BY t.priority, t.created_at, t.id",
                          NULL);
     rc = st_finish(s, rc);
@@ -662,8 +701,8 @@ int store_ticket_resolve(struct store *s, const char *number, int64_t agent_id,
         p_str(&p, resolution);
         rc = st_exec(s,
                      "UPDATE tickets SET status = $2, resolved_at = now(), resolution = $3,"
-                     " first_response_at = coalesce(first_response_at, now()), updated_at = now()"
-                     " WHERE id = $1",
+                     " first_response_at = coalesce(first_response_at, now()), updated_at = now(),"
+                     " pending_reason = NULL WHERE id = $1",
                      &p, NULL);
     }
     if (rc == 0) {
@@ -671,6 +710,10 @@ int store_ticket_resolve(struct store *s, const char *number, int64_t agent_id,
         rc = d ? st_ticket_event(s, h.id, agent_id, "resolved", h.status, to, d, 0)
                : st_seterr(s, STORE_EINVALID, "the resolution is not valid UTF-8");
     }
+    /* resolved while waiting for the requester: the pause ends here (a
+     * reopening counts on from the segments) */
+    if (rc == 0 && strcmp(h.status, "pending") == 0)
+        rc = st_sla_clock_resume(s, h.id, agent_id, "resolved", 0);
     return st_finish(s, rc);
 }
 
@@ -909,4 +952,125 @@ int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
     }
     PQclear(r);
     return rc;
+}
+
+/* ---- waiting for the requester (014_pause.sql) ------------------------------ */
+
+int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
+                         const char *reason, time_t now)
+{
+    struct ticket_head h;
+    const char *to = NULL;
+    int rc = st_begin(s, "ticket_pending");
+    if (rc)
+        return rc;
+    if (!reason || kb_utf8_check(reason, strlen(reason), 0, NULL) != 0 ||
+        kb_utf8_count(reason, strlen(reason)) > STORE_PENDING_REASON_MAX ||
+        strspn(reason, " \t\r\n") == strlen(reason))
+        return st_finish(s, st_seterr(s, STORE_EINVALID,
+                                      "a pending ticket needs a reason (1..%d characters)",
+                                      STORE_PENDING_REASON_MAX));
+    rc = check_agent(s, agent_id);
+    if (rc == 0)
+        rc = ticket_head(s, number, 1, &h);
+    if (rc == 0 && h.agent_id != agent_id)
+        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
+                       (long long)agent_id);
+    if (rc == 0)
+        rc = ticket_step(s, number, h.status, "pending", "wait for the requester", &to);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, h.id);
+        p_str(&p, to);
+        p_str(&p, reason);
+        rc = st_exec(s,
+                     "UPDATE tickets SET status = $2, pending_reason = $3, updated_at = now()"
+                     " WHERE id = $1",
+                     &p, NULL);
+    }
+    if (rc == 0)
+        rc = st_ticket_event(s, h.id, agent_id, "pending", h.status, to,
+                             json_pack("{s:s}", "reason", reason), now);
+    if (rc == 0)
+        rc = st_sla_clock_pause(s, h.id, reason, now);
+    return st_finish(s, rc);
+}
+
+/* pending -> the table's next status: the reason cleared, a "resumed"
+ * event by actor (by: "requester" with the message's seq, or "agent"),
+ * the clock's pause ended and its deadlines recomputed. The ticket's row
+ * is locked by the caller (or its conversation, for a requester's
+ * message: the agent's changes lock the ticket, and a message to a
+ * pending ticket locks it here). */
+static int ticket_resume(struct store *s, int64_t ticket, const char *number, const char *from,
+                         int64_t actor, const char *by, int seq, time_t now)
+{
+    const char *to = NULL;
+    int rc = ticket_step(s, number, from, "resumed", "resume it (it is not pending)", &to);
+    PGresult *r = NULL;
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, ticket);
+        p_str(&p, to);
+        /* the status re-checked under the row's lock: of a requester's
+         * message and the agent's "resume" at once, the second finds it
+         * running and changes nothing */
+        r = st_run(s, &rc,
+                   "WITH o AS (SELECT id, pending_reason FROM tickets WHERE id = $1"
+                   "  AND status = 'pending' FOR UPDATE)"
+                   " UPDATE tickets t SET status = $2, pending_reason = NULL, updated_at = now()"
+                   " FROM o WHERE t.id = o.id RETURNING o.pending_reason",
+                   &p);
+    }
+    if (!r)
+        return rc;
+    int changed = PQntuples(r) > 0;
+    json_t *d = changed ? json_pack("{s:s, s:s}", "by", by, "reason", g_str(r, 0, 0)) : NULL;
+    PQclear(r);
+    if (!changed)
+        return 0;
+    if (seq > 0)
+        json_object_set_new(d, "seq", json_integer(seq));
+    rc = st_ticket_event(s, ticket, actor, "resumed", from, to, d, now);
+    if (rc == 0)
+        rc = st_sla_clock_resume(s, ticket, actor, "resumed", now);
+    return rc;
+}
+
+int st_ticket_requester_wrote(struct store *s, int64_t ticket, const char *tstatus,
+                              int64_t requester, int seq, int *resumed)
+{
+    *resumed = 0;
+    if (strcmp(tstatus, "pending") != 0)
+        return 0;
+    char number[STORE_NUMBER_MAX] = "";
+    struct params p = {0};
+    p_i64(&p, ticket);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc, "SELECT number FROM tickets WHERE id = $1", &p);
+    if (!r)
+        return rc;
+    if (PQntuples(r) > 0)
+        g_copy(number, sizeof number, r, 0, 0);
+    PQclear(r);
+    rc = ticket_resume(s, ticket, number, tstatus, requester, "requester", seq, 0);
+    *resumed = rc == 0;
+    return rc;
+}
+
+int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, time_t now)
+{
+    struct ticket_head h;
+    int rc = st_begin(s, "ticket_resume");
+    if (rc)
+        return rc;
+    rc = check_agent(s, agent_id);
+    if (rc == 0)
+        rc = ticket_head(s, number, 1, &h);
+    if (rc == 0 && h.agent_id != agent_id)
+        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
+                       (long long)agent_id);
+    if (rc == 0)
+        rc = ticket_resume(s, h.id, number, h.status, agent_id, "agent", 0, now);
+    return st_finish(s, rc);
 }

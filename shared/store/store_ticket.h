@@ -17,6 +17,16 @@
  *     confirmed    resolved                -> closed
  *     auto_closed  resolved                -> closed
  *     rated        resolved, closed        -> same
+ *     pending      assigned, reopened      -> pending   (014_pause.sql)
+ *     resumed      pending                 -> assigned
+ *     (and replied, linked, edited, noted, merged_from: pending -> same;
+ *      resolved: pending -> resolved)
+ *
+ * A pending ticket waits for its requester (待用户反馈): the agent holding
+ * it set it with a reason; its resolution clock is paused (store_sla.h);
+ * the requester's next message in its conversation resumes it, or the
+ * agent does. It cannot be transferred, assigned or merged away while it
+ * waits (resume it first).
  *
  * A change asked of a ticket whose status the table does not list for it
  * is refused with STORE_EINVALID and writes nothing. Who may ask is checked
@@ -62,7 +72,7 @@ struct store_ticket {
     int64_t conversation_id;
     int64_t requester_id;
     int64_t agent_id;                       /* 0: nobody */
-    char status[STORE_WORD_MAX];            /* new, assigned, resolved, reopened, closed */
+    char status[STORE_WORD_MAX];            /* new, assigned, pending, resolved, reopened, closed */
     int impact, urgency, priority;
     int64_t response_due, resolution_due;
     int64_t first_response_at, resolved_at, closed_at; /* 0: not yet */
@@ -82,6 +92,7 @@ struct store_ticket {
     char *team_name;                        /* NULL if no team */
     char *rating_comment;                   /* the requester's, NULL if none */
     char merged_into[STORE_NUMBER_MAX];     /* the surviving ticket, "" if not merged */
+    char *pending_reason;                   /* status pending: why (owned), else NULL */
 };
 
 /* Frees the strings of a ticket filled by store_ticket_get or store_escalate
@@ -240,5 +251,30 @@ typedef int (*store_event_cb)(void *arg, const struct store_event *e);
  * STORE_EDB. */
 int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
                         store_event_cb cb, void *arg);
+
+/* ---- waiting for the requester (014_pause.sql) ------------------------ */
+
+/* the longest reason of a pending ticket, in characters */
+#define STORE_PENDING_REASON_MAX 500
+
+/* The agent holding ticket number sets it pending (event "pending":
+ * assigned or reopened -> pending) with reason (1..500 characters of
+ * UTF-8, not blank), and pauses its resolution clock (a paused segment
+ * from now; 0: the server's clock), in one transaction that locks the
+ * ticket. Returns 0,
+ * STORE_ENOTFOUND, STORE_EFORBIDDEN (not an enabled agent, or not the
+ * holder), STORE_EINVALID (bad reason; a status the table does not
+ * allow, e.g. pending twice) or STORE_EDB; nothing is written on error. */
+int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
+                         const char *reason, time_t now);
+
+/* The agent holding ticket number resumes it (event "resumed": pending ->
+ * assigned, by "agent"): the reason cleared, the clock's pause ended at
+ * now (0: the server's clock) and its deadlines recomputed from the
+ * segments, in one transaction that
+ * locks the ticket. Returns 0, STORE_ENOTFOUND, STORE_EFORBIDDEN,
+ * STORE_EINVALID (not pending) or STORE_EDB. (A requester's message
+ * resumes it too: store_conv.h.) */
+int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, time_t now);
 
 #endif

@@ -97,6 +97,21 @@ int st_conv_terms_add(struct store *s, int64_t conv, const char *body)
     return rc;
 }
 
+int st_conv_terms_backfill(struct store *s, int64_t conv)
+{
+    if (!s->terms)
+        return 0;
+    struct params p = {0};
+    p_i64(&p, conv);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc,
+                         "SELECT body FROM messages WHERE conversation_id = $1 ORDER BY seq", &p);
+    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++)
+        rc = st_conv_terms_add(s, conv, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return rc;
+}
+
 int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary)
 {
     struct kb_buf b;
@@ -204,12 +219,13 @@ static int change_begin(struct store *s, const char *number, int64_t actor, cons
 
 static int valid_status_list(const char *v)
 {
-    static const char *const ok[] = {"new", "assigned", "resolved", "reopened", "closed"};
+    static const char *const ok[] = {"new", "assigned", "resolved", "reopened", "closed",
+                                     "pending"};
     const char *p = v;
     while (*p) {
         size_t n = strcspn(p, ",");
         int found = 0;
-        for (size_t i = 0; i < 5; i++)
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
             if (strlen(ok[i]) == n && strncmp(ok[i], p, n) == 0)
                 found = 1;
         if (!found)
@@ -269,9 +285,13 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
                          "sort is updated, created, priority or relevance (with q)");
     if (f->status && !valid_status_list(f->status))
         return st_seterr(s, STORE_EINVALID,
-                         "status is a comma list of new, assigned, resolved, reopened, closed");
+                         "status is a comma list of new, assigned, pending, resolved, reopened,"
+                         " closed");
     if (f->priority < 0 || f->priority > 4)
         return st_seterr(s, STORE_EINVALID, "priority is 1..4");
+    if (f->sla && strcmp(f->sla, "ok") != 0 && strcmp(f->sla, "warning") != 0 &&
+        strcmp(f->sla, "breached") != 0 && strcmp(f->sla, "none") != 0)
+        return st_seterr(s, STORE_EINVALID, "sla is ok, warning, breached or none");
     int limit = f->limit ? f->limit : 25;
     if (limit < 1 || limit > 100)
         return st_seterr(s, STORE_EINVALID, "limit is 1..100");
@@ -295,7 +315,8 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
                   "  ELSE ARRAY(SELECT DISTINCT unnest($1::text[])) END AS t),"
                   " base AS (SELECT t.id AS bid, mm.m AS matches, %s AS k1, %s AS k2"
                   "  FROM tickets t LEFT JOIN conversation_terms ct"
-                  "  ON ct.conversation_id = t.conversation_id CROSS JOIN qt,"
+                  "  ON ct.conversation_id = t.conversation_id"
+                  "  LEFT JOIN ticket_sla ts ON ts.ticket_id = t.id CROSS JOIN qt,"
                   "  LATERAL (SELECT count(*)::int AS m FROM unnest(qt.t) x"
                   "   WHERE x = ANY(t.summary_terms) OR x = ANY(coalesce(ct.terms, '{}'))) mm"
                   "  WHERE ($2::text[] IS NULL OR t.status = ANY($2::text[]))"
@@ -311,7 +332,8 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
                   "  AND ($9::float8 IS NULL OR t.updated_at >= to_timestamp($9::float8))"
                   "  AND ($10::float8 IS NULL OR t.updated_at < to_timestamp($10::float8 + 1))"
                   "  AND (qt.t IS NULL OR ((t.summary_terms && qt.t OR ct.terms && qt.t)"
-                  "   AND mm.m >= greatest(1, (cardinality(qt.t) + 1) / 2))))"
+                  "   AND mm.m >= greatest(1, (cardinality(qt.t) + 1) / 2)))"
+                  "  AND ($15::text IS NULL OR coalesce(" SLA_STATE_SQL ", 'none') = $15))"
                   " SELECT " ST_TICKET_COLS ", b.matches, b.k1, b.k2"
                   ST_TICKET_FROM " JOIN base b ON b.bid = t.id"
                   " WHERE ($11::bigint IS NULL OR (b.k1, b.k2, t.id) %s"
@@ -350,6 +372,7 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
             p_str(&p, NULL);
         }
         p_i64(&p, limit + 1);
+        p_str(&p, f->sla);
         r = st_run(s, &rc, sql.data, &p);
     }
     kb_buf_fin(&sql);

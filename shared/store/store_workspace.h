@@ -18,8 +18,9 @@
  * Text search uses the project's analyzer (shared/kb_analyzer), which the
  * store does not link to a lexicon itself: the program registers a hook
  * (store_terms_set) that turns a text into terms, and the store keeps the
- * terms of every message (appended in the transaction that stores it) and
- * of each ticket's summary in text[] columns with GIN indexes. */
+ * terms of every message of a ticket's conversation (those before the
+ * escalation in its transaction, later ones in the transaction that stores
+ * each) and of each ticket's summary in text[] columns with GIN indexes. */
 #ifndef STORE_WORKSPACE_H
 #define STORE_WORKSPACE_H
 
@@ -66,6 +67,10 @@ int store_team_member(struct store *s, int64_t person_id, const char *team, int 
  * STORE_ENOTFOUND, STORE_EINVALID (unknown role, a requester) or
  * STORE_EDB. */
 int store_person_role(struct store *s, int64_t person_id, const char *role, int grant);
+
+/* Does person_id hold the extra role role ("team_lead",
+ * "knowledge_reviewer")? *has gets 1 or 0. Returns 0 or STORE_EDB. */
+int store_role_has(struct store *s, int64_t person_id, const char *role, int *has);
 
 struct store_team {
     int64_t id;
@@ -116,6 +121,7 @@ struct store_ticket_filter {
     const char *team;         /* a team slug, or "none" */
     int64_t assignee;         /* a person id; -1: nobody */
     const char *category;     /* exact, or a prefix path: "网络" matches "网络/VPN" */
+    const char *sla;          /* the SLA state: ok, warning, breached, or none (no clock) */
     int64_t created_from, created_to, updated_from, updated_to; /* Unix seconds, inclusive */
     const char *q;            /* text: the analyzer's terms (see below) */
     const char *sort;         /* updated (default without q), created, priority,
@@ -151,7 +157,8 @@ struct store_ticket_edit {
 
 /* actor edits ticket number: one "edited" event per field that changes
  * ({"field":..,"from":..,"to":..}), priority recomputed by store_priority
- * when impact or urgency change (its own "edited" event), the summary's
+ * when impact or urgency change (its own "edited" event; the SLA clock is
+ * then recomputed, st_sla_priority_changed), the summary's
  * terms renewed; one transaction that locks the ticket. Nothing changing
  * is not an error (*changed 0). Allowed in every status (a closed
  * ticket's category or priority may be corrected for reporting). *changed (may be NULL) gets the

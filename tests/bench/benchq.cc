@@ -10,6 +10,8 @@
 //               facets as searchd computes them) on the kbdesk index.
 //   kbdesk-nofacets  the same with req.no_facets = 1 (a diagnostic: no
 //               match spies, no check_at_least of 2,000).
+//   kbdesk-lean the same with no_facets and no_suggestion: what searchd's
+//               /search computes when the request asks for neither.
 //   xapian-qp   Xapian::QueryParser, FLAG_DEFAULT|FLAG_CJK_NGRAM, English
 //               stemmer (STEM_SOME), default operator, BM25, top 10, on the
 //               scriptindex database (a parse error counts as an error).
@@ -20,9 +22,26 @@
 //   pg-fts-or   the same with the tsquery's terms ORed.
 //   pg-trgm     pg_trgm: txt %> q (word_similarity above the threshold,
 //               GIN-indexed) ordered by word_similarity, top 10.
+//   groonga     Groonga's HTTP server (--index http://127.0.0.1:PORT):
+//               /d/select on table Docs, --query with the text (its query
+//               syntax's operators \ " ( ) + - < > ~ * escaped, so every
+//               query is valid; --query_flags NONE: no column or
+//               pragma syntax), match_columns 'title * 10 || body', sorted
+//               by -_score, top 10; one keep-alive connection (libcurl).
+//   sphinx      Sphinx searchd through SphinxQL (--db HOST:PORT, the MySQL
+//               protocol): SELECT key FROM docs WHERE MATCH(text with the
+//               extended syntax's operators escaped) LIMIT 10 (the default
+//               ranker, proximity_bm25; the terms ANDed).
 // PostgreSQL statements are prepared once; --timeout-ms sets
 // statement_timeout (a timed-out query counts as a timeout, with the
 // timeout as its latency).
+//
+// --clients N --seconds S: a throughput run instead: N threads, each with
+// its own engine (its own connection), cycling through the queries from
+// different starting points for S seconds, one query at a time each (a
+// closed loop, as wrk's connections); prints one JSON line in wrk.lua's
+// shape (requests, rps, p50/p90/p99/mean/max in ms, errors as
+// err_status, timeouts as err_timeout).
 //
 // Each query line is "type<TAB>lang<TAB>source-id<TAB>query". --warm N runs
 // the first N queries once untimed; then all (or --max) queries run --repeat
@@ -41,7 +60,10 @@ extern "C" {
 #include "kb_search.h"
 }
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
+#include <mariadb/mysql.h>
 #include <xapian.h>
 
 #include <algorithm>
@@ -52,7 +74,9 @@ extern "C" {
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -111,10 +135,11 @@ class Engine {
 class KbEngine : public Engine {
     kb_lexicon *lx;
     kb_searcher *s = nullptr;
-    bool no_facets;
+    bool no_facets, no_suggestion;
 
   public:
-    KbEngine(const std::string &index, bool no_facets_) : no_facets(no_facets_)
+    KbEngine(const std::string &index, bool no_facets_, bool no_suggestion_)
+        : no_facets(no_facets_), no_suggestion(no_suggestion_)
     {
         lx = kb_lexicon_new_builtin();
         char err[512];
@@ -135,6 +160,7 @@ class KbEngine : public Engine {
         req.qlen = q.size();
         req.limit = 10;
         req.no_facets = no_facets;
+        req.no_suggestion = no_suggestion;
         struct kb_search_res res;
         std::memset(&res, 0, sizeof res);
         char err[512];
@@ -262,6 +288,119 @@ class PgEngine : public Engine {
     }
 };
 
+class GroongaEngine : public Engine {
+    std::string base;
+    CURL *h;
+    std::string body;
+
+    static size_t collect(char *p, size_t sz, size_t n, void *ud)
+    {
+        static_cast<std::string *>(ud)->append(p, sz * n);
+        return sz * n;
+    }
+
+  public:
+    GroongaEngine(const std::string &url, int timeout_ms) : base(url)
+    {
+        h = curl_easy_init();
+        if (!h)
+            die("curl_easy_init");
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    }
+    ~GroongaEngine() override { curl_easy_cleanup(h); }
+    Result run(const std::string &text) override
+    {
+        Result r;
+        std::string q;
+        for (char ch : text) {
+            if (std::strchr("\\\"()+-<>~*", ch) && ch)
+                q += '\\';
+            q += ch;
+        }
+        char *eq = curl_easy_escape(h, q.data(), (int)q.size());
+        std::string url = base + "/d/select?table=Docs&match_columns=title+*+10+%7C%7C+body"
+                                 "&output_columns=_key&limit=10&sort_keys=-_score"
+                                 "&query_flags=NONE&query=" + eq;
+        curl_free(eq);
+        body.clear();
+        curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+        CURLcode rc = curl_easy_perform(h);
+        if (rc != CURLE_OK) {
+            r.timeout = rc == CURLE_OPERATION_TIMEDOUT;
+            r.error = !r.timeout;
+            return r;
+        }
+        // [[status, start, elapsed], [[[n], [columns], [key], ...]]]
+        json_t *j = json_loadb(body.data(), body.size(), 0, nullptr);
+        json_t *head = json_array_get(j, 0);
+        json_t *recs = json_array_get(json_array_get(j, 1), 0);
+        if (!j || json_integer_value(json_array_get(head, 0)) != 0 || !recs) {
+            r.error = true;
+        } else {
+            for (size_t i = 2; i < json_array_size(recs); i++)
+            {
+                const char *id = json_string_value(json_array_get(json_array_get(recs, i), 0));
+                r.ids.push_back(id ? id : "");
+            }
+        }
+        json_decref(j);
+        return r;
+    }
+};
+
+class SphinxEngine : public Engine {
+    MYSQL *c;
+
+  public:
+    SphinxEngine(const std::string &hostport, int timeout_ms)
+    {
+        c = mysql_init(nullptr);
+        size_t colon = hostport.rfind(':');
+        std::string host = hostport.substr(0, colon);
+        unsigned port = (unsigned)std::atoi(hostport.c_str() + colon + 1);
+        unsigned t = (unsigned)(timeout_ms + 999) / 1000;
+        mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &t);
+        if (!mysql_real_connect(c, host.c_str(), nullptr, nullptr, nullptr, port, nullptr, 0))
+            die(std::string("SphinxQL: ") + mysql_error(c));
+    }
+    ~SphinxEngine() override { mysql_close(c); }
+    Result run(const std::string &text) override
+    {
+        Result r;
+        // the extended query syntax's operators escaped with a backslash,
+        // then the SQL string literal's quote and backslash escaped
+        std::string m;
+        for (char ch : text) {
+            if (std::strchr("\\()|-!@~\"&/^$=<>*[]:", ch) && ch)
+                m += '\\';
+            m += ch;
+        }
+        std::string lit;
+        for (char ch : m) {
+            if (ch == '\\' || ch == '\'')
+                lit += '\\';
+            lit += ch;
+        }
+        std::string sql = "SELECT key FROM docs WHERE MATCH('" + lit + "') LIMIT 10";
+        if (mysql_real_query(c, sql.data(), sql.size()) != 0) {
+            r.error = true;
+            return r;
+        }
+        MYSQL_RES *res = mysql_store_result(c);
+        if (!res) {
+            r.error = true;
+            return r;
+        }
+        while (MYSQL_ROW row = mysql_fetch_row(res))
+            r.ids.push_back(row[0] ? row[0] : "");
+        mysql_free_result(res);
+        return r;
+    }
+};
+
 double pct(std::vector<double> v, double p)
 {
     if (v.empty())
@@ -278,7 +417,8 @@ double pct(std::vector<double> v, double p)
 int main(int argc, char **argv)
 {
     std::string engine, index, db, queries, raw, ranks;
-    int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000;
+    int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000, clients = 0;
+    double seconds = 0;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -306,6 +446,10 @@ int main(int argc, char **argv)
             raw = next();
         else if (a == "--ranks")
             ranks = next();
+        else if (a == "--clients")
+            clients = std::atoi(next().c_str());
+        else if (a == "--seconds")
+            seconds = std::atof(next().c_str());
         else
             die("unknown argument " + a);
     }
@@ -314,15 +458,67 @@ int main(int argc, char **argv)
     std::vector<Query> qs = load_queries(queries);
     if (maxq > 0 && (size_t)maxq < qs.size())
         qs.resize(maxq);
-    Engine *e;
-    if (engine == "kbdesk" || engine == "kbdesk-nofacets")
-        e = new KbEngine(index, engine == "kbdesk-nofacets");
-    else if (engine == "xapian-qp" || engine == "xapian-bag")
-        e = new XapianEngine(index, engine == "xapian-bag");
-    else if (engine == "pg-fts" || engine == "pg-fts-or" || engine == "pg-trgm")
-        e = new PgEngine(db, engine, timeout_ms);
-    else
+    auto make = [&]() -> Engine * {
+        if (engine == "kbdesk" || engine == "kbdesk-nofacets" || engine == "kbdesk-lean")
+            return new KbEngine(index, engine != "kbdesk", engine == "kbdesk-lean");
+        if (engine == "xapian-qp" || engine == "xapian-bag")
+            return new XapianEngine(index, engine == "xapian-bag");
+        if (engine == "pg-fts" || engine == "pg-fts-or" || engine == "pg-trgm")
+            return new PgEngine(db, engine, timeout_ms);
+        if (engine == "groonga")
+            return new GroongaEngine(index, timeout_ms);
+        if (engine == "sphinx")
+            return new SphinxEngine(db, timeout_ms);
         die("unknown engine " + engine);
+    };
+    if (clients > 0) {
+        if (seconds <= 0 || qs.empty())
+            die("--clients needs --seconds and queries");
+        std::vector<Engine *> es;
+        for (int c = 0; c < clients; c++)
+            es.push_back(make());
+        std::vector<std::vector<double>> lats(clients);
+        std::vector<size_t> errs(clients), touts(clients);
+        std::atomic<bool> stop(false);
+        std::vector<std::thread> th;
+        auto t0 = std::chrono::steady_clock::now();
+        for (int c = 0; c < clients; c++)
+            th.emplace_back([&, c]() {
+                for (size_t i = (size_t)c * 977 % qs.size(); !stop.load(); i = (i + 1) % qs.size()) {
+                    auto a = std::chrono::steady_clock::now();
+                    Result res = es[c]->run(qs[i].text);
+                    lats[c].push_back(std::chrono::duration<double, std::milli>(
+                                          std::chrono::steady_clock::now() - a).count());
+                    errs[c] += res.error;
+                    touts[c] += res.timeout;
+                }
+            });
+        std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+        stop = true;
+        for (auto &t : th)
+            t.join();
+        double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<double> all;
+        size_t ne = 0, nt = 0;
+        for (int c = 0; c < clients; c++) {
+            all.insert(all.end(), lats[c].begin(), lats[c].end());
+            ne += errs[c];
+            nt += touts[c];
+            delete es[c];
+        }
+        double sum = 0, mx = 0;
+        for (double x : all) {
+            sum += x;
+            mx = std::max(mx, x);
+        }
+        std::printf("{\"requests\":%zu,\"duration_s\":%.3f,\"rps\":%.1f,\"p50\":%.3f,\"p90\":%.3f,"
+                    "\"p99\":%.3f,\"mean\":%.3f,\"max\":%.3f,\"err_connect\":0,\"err_read\":0,"
+                    "\"err_write\":0,\"err_status\":%zu,\"err_timeout\":%zu}\n",
+                    all.size(), wall, all.size() / wall, pct(all, 50), pct(all, 90), pct(all, 99),
+                    all.empty() ? 0 : sum / all.size(), mx, ne, nt);
+        return 0;
+    }
+    Engine *e = make();
 
     for (int i = 0; i < warm && i < (int)qs.size(); i++)
         e->run(qs[i].text);

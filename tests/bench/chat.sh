@@ -12,9 +12,11 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 log() { echo "bench chat: $*" >&2; }
 OUT=$W/chatdesk.out
 PID=
-# every load client connects from 127.0.0.1: lift the per-address cap
+# every load client connects from 127.0.0.1: lift the per-address caps on
+# connections and on new chats (each requester starts a new chat every 5
+# messages)
 CONF=$W/chatdesk-bench.conf
-printf 'max_connections = 100000\nmax_connections_per_address = 0\n' >"$CONF"
+printf 'max_connections = 100000\nmax_connections_per_address = 0\nhello_per_minute = 100000\nhello_burst = 100000\n' >"$CONF"
 start_desk() {
     : >"$OUT"
     build/bin/chatdesk --config "$CONF" --index "$W/ix-real" --db "$DB" --listen 127.0.0.1:0 --www chatdesk/www \
@@ -64,15 +66,16 @@ log "idle: $(cat "$R/chat_idle.json")"
 sleep 2
 
 # each load run gets a fresh chatdesk, so an overloaded run's backlog does
-# not spill into the next one
+# not spill into the next one; a load client that has not finished a
+# minute after its run should have is stopped (the run then fails)
 for rep in $(seq 1 "$REPS"); do
     stop_desk; start_desk
-    node tests/bench/chatload.mjs rate "$URL" 100 500 "$D" tests/bench/queries.txt >"$R/chat_rate_$rep.json"
+    timeout $((D + 60)) node tests/bench/chatload.mjs rate "$URL" 100 500 "$D" tests/bench/queries.txt >"$R/chat_rate_$rep.json"
     log "500 msg/s: $(cut -c1-220 "$R/chat_rate_$rep.json")"
     stop_desk; start_desk
-    node tests/bench/chatload.mjs rate "$URL" 20 20 "$D" tests/bench/queries.txt >"$R/chat_low_$rep.json"
+    timeout $((D + 60)) node tests/bench/chatload.mjs rate "$URL" 20 20 "$D" tests/bench/queries.txt >"$R/chat_low_$rep.json"
     log "20 msg/s: $(cut -c1-220 "$R/chat_low_$rep.json")"
     stop_desk; start_desk
-    node tests/bench/chatload.mjs saturate "$URL" 50 "$D" tests/bench/queries.txt >"$R/chat_sat_$rep.json"
+    timeout $((D + 60)) node tests/bench/chatload.mjs saturate "$URL" 50 "$D" tests/bench/queries.txt >"$R/chat_sat_$rep.json"
     log "saturation: $(cut -c1-220 "$R/chat_sat_$rep.json")"
 done

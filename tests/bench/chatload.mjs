@@ -98,14 +98,21 @@ class Requester {
     await this.hello();
   }
   hello() {
-    return new Promise((resolve) => {
+    // a refused hello (an error frame while no welcome came) fails the run
+    // loudly instead of leaving this requester waiting for ever
+    return new Promise((resolve, reject) => {
       this.onWelcome = resolve;
-      this.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `压测用户${this.id}` }));
+      this.onRefused = reject;
+      this.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `压测用户${this.id}`, email: `load${this.id}@example.cn` }));
     });
   }
   onMsg(m) {
     const t = now();
     if (m.type === 'welcome' && this.onWelcome) { const f = this.onWelcome; this.onWelcome = null; f(); }
+    else if (m.type === 'error' && this.onWelcome && !m.id) {
+      this.onWelcome = null;
+      this.onRefused(new Error(`hello refused: ${m.code}: ${m.message}`));
+    }
     else if (m.type === 'logged_out' && this.onLogout) { const f = this.onLogout; this.onLogout = null; f(); }
     else if (m.type === 'ack') {
       const t0 = this.pending.get(m.id);

@@ -27,7 +27,7 @@ bench_benchq() {
     [ -f build/lib/libkb.a ] && [ -x build/bin/indexer ] ||
         { echo "bench: build first (make all)" >&2; exit 1; }
     mkdir -p "$W/bin"
-    local KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd"
+    local KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd libcurl libmariadb"
     # shellcheck disable=SC2046
     c++ -std=c++17 -O2 -g -Ishared $(pkg-config --cflags $KBPKGS) -I"$(pg_config --includedir)" \
         -o "$W/bin/benchq" tests/bench/benchq.cc build/lib/libkb.a \

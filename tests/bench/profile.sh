@@ -3,7 +3,10 @@
 # call graphs on (1) the indexer building the Chinese man pages and Debian
 # reference (about 5 MB, one core), (2) the query path (benchq kbdesk
 # over 150 queries of the log on the real-corpus index) and (3) the same
-# over 80 of them on the largest scale-set index. Writes the
+# over 80 of them on the largest scale-set index, (4) searchd under load
+# (--threads 1 on CPU 0, result cache off, wrk with 32 connections on CPU 1
+# over the titles and keyword queries: where the HTTP throughput goes).
+# Writes the
 # inclusive ("children") and self profiles by symbol to RESULTS/prof_*.txt.
 #   profile.sh WORKDIR RESULTS
 set -euo pipefail
@@ -37,4 +40,24 @@ if [ -d "$W/ix-scale" ]; then
         >"$P/qs.json" 2>/dev/null
     report "$P/qs.data" "$R/prof_query_scale"
 fi
-rm -f "$P/idx.data" "$P/q.data" "$P/qs.data"
+# (4) searchd under wrk, the real corpus, cache off
+if command -v wrk >/dev/null && [ -f "$W/queries.short.txt" ]; then
+    : >"$P/sd.out"
+    taskset -c 0 build/bin/searchd --index "$W/ix-real" --listen 127.0.0.1:0 --threads 1 \
+        --log-level error --cache-mb 0 >"$P/sd.out" 2>&1 &
+    sd=$!
+    for _ in $(seq 1 100); do grep -q 'listening on' "$P/sd.out" && break; sleep 0.1; done
+    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$P/sd.out" | head -1)
+    if [ -n "$url" ]; then
+        taskset -c 1 wrk -t1 -c32 -d2s -s tests/bench/wrk.lua "$url" -- "$W/queries.short.txt" >/dev/null 2>&1 || true
+        taskset -c 1 wrk -t1 -c32 -d8s -s tests/bench/wrk.lua "$url" -- "$W/queries.short.txt" 2>/dev/null \
+            | grep '^{' >"$R/prof_searchd_wrk.json" &
+        wk=$!
+        perf record -q -F 499 --call-graph dwarf,32768 -p "$sd" -o "$P/sd.data" -- sleep 6 >/dev/null 2>&1 || true
+        wait "$wk" || true
+        report "$P/sd.data" "$R/prof_searchd"
+    fi
+    kill "$sd" 2>/dev/null || true
+    wait "$sd" 2>/dev/null || true
+fi
+rm -f "$P/idx.data" "$P/q.data" "$P/qs.data" "$P/sd.data"

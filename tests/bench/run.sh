@@ -1,8 +1,8 @@
 #!/bin/bash
 # make bench: kbdesk's indexing, query and chat-desk benchmarks on real text
 # from Debian packages, with Xapian's scriptindex and PostgreSQL full-text
-# search (tsvector GIN, pg_trgm) measured in the same run on the same
-# documents. Writes the raw figures to build/bench/results/ and regenerates
+# search (tsvector GIN, pg_trgm), Groonga and Sphinx (tests/bench/peers.sh)
+# measured in the same run on the same documents. Writes the raw figures to build/bench/results/ and regenerates
 # tests/bench/RESULTS.md and its plots (tests/bench/plots/*.svg).
 #
 #   make bench                 the full run (3 repeats, scale set to 200,000)
@@ -35,6 +35,8 @@ json() {
 jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 # shellcheck source=tests/bench/lib.sh
 . tests/bench/lib.sh
+# shellcheck source=tests/bench/peers.sh
+. tests/bench/peers.sh
 
 if [ -n "$QUICK" ]; then
     REPS=1; SIZES="10000 20000"; WRK_D=3; WRK_D1=2; IDLE_N=2000; CHAT_D=5; QEVERY=8; SLOWQ=40
@@ -44,7 +46,7 @@ fi
 
 # ---- packages ---------------------------------------------------------------
 # shellcheck disable=SC2086
-bench_packages $BENCH_TEXT_PKGS wrk gnuplot-nox postgresql-contrib linux-perf time util-linux libpq-dev
+bench_packages $BENCH_TEXT_PKGS wrk gnuplot-nox postgresql-contrib linux-perf time util-linux libpq-dev $PEERS_PKGS
 
 mkdir -p "$W/bin"
 if [ "${1:-}" = "--queries" ]; then
@@ -79,6 +81,8 @@ bench_benchq
     echo "xapian: $(dpkg-query -W -f='${Version}' libxapian30 2>/dev/null)"
     echo "postgresql: $(/usr/lib/postgresql/15/bin/postgres --version | sed 's/.*) //')"
     echo "wrk: $(dpkg-query -W -f='${Version}' wrk)"
+    echo "groonga: $(dpkg-query -W -f='${Version}' groonga-bin)"
+    echo "sphinx: $(dpkg-query -W -f='${Version}' sphinxsearch)"
     echo "icu: $(dpkg-query -W -f='${Version}' libicu72 2>/dev/null)"
     echo "node: $(node --version 2>/dev/null || echo none)"
     echo "disk: $(df -h "$W" | awk 'NR==2{print $2" total, "$4" free"}')"
@@ -100,6 +104,7 @@ awk -F'\t' -v k=$QEVERY '/^#/{next} {n++} n%k==1' "$Q" >"$W/queries.sample.txt"
 cp "$W/queries.sample.txt" "$R/queries.sample.txt"
 # typical 2-5 term queries for the HTTP throughput target
 awk -F'\t' '$1=="keywords" || $1=="title" {print}' "$Q" >"$W/queries.short.txt"
+peers_inputs
 
 # ---- PostgreSQL -----------------------------------------------------------------
 log "starting PostgreSQL (fsync on, server pinned to CPU 0)"
@@ -190,16 +195,21 @@ for rep in $(seq 1 $REPS); do
     bench_index_xapian "$W/xi-real" timed "$R/idx_xapian_$rep.time"
     json bytes=$(dir_bytes "$W/xi-real") >"$R/idx_xapian_$rep.size"
     pg_load "$R/idx_pg_$rep.json" "$W/real/docs.tsv"
+    peers_index $rep
 done
+# the peers' servers on CPU 0, as PostgreSQL's (benchq runs on CPU 1)
+peers_start 0
 
 # ---- 3. queries on the real corpus --------------------------------------------
 log "queries on the real corpus: known-item pass over all $(grep -vc '^#' $Q) queries, every engine"
 # pg_trgm takes about a second a query here: it gets the first $SLOWQ queries
 # of the sample, once, with a 1 s statement timeout (also for the known item)
-for e in kbdesk xapian-qp xapian-bag pg-fts pg-fts-or pg-trgm; do
+for e in kbdesk xapian-qp xapian-bag pg-fts pg-fts-or pg-trgm groonga sphinx; do
     case $e in
         kbdesk) a=(--index "$W/ix-real") ;;
         xapian-*) a=(--index "$W/xi-real") ;;
+        groonga) a=(--index "$GROONGA_URL" --timeout-ms 2000) ;;
+        sphinx) a=(--db "$SPHINX_ADDR" --timeout-ms 2000) ;;
         pg-trgm) a=(--db "$PGB" --timeout-ms 1000 --max $SLOWQ --warm 10); qf=$W/queries.sample.txt ;;
         *) a=(--db "$PGB" --timeout-ms 2000) ;;
     esac
@@ -209,10 +219,12 @@ for e in kbdesk xapian-qp xapian-bag pg-fts pg-fts-or pg-trgm; do
     log "  $e: $(cut -c1-160 "$R/known_$e.json")"
 done
 log "latency on the real corpus: $(wc -l <"$W/queries.sample.txt") queries x $REPS"
-for e in kbdesk kbdesk-nofacets xapian-qp xapian-bag pg-fts pg-fts-or; do
+for e in kbdesk kbdesk-nofacets xapian-qp xapian-bag pg-fts pg-fts-or groonga sphinx; do
     case $e in
         kbdesk*) a=(--index "$W/ix-real") ;;
         xapian-*) a=(--index "$W/xi-real") ;;
+        groonga) a=(--index "$GROONGA_URL" --timeout-ms 2000) ;;
+        sphinx) a=(--db "$SPHINX_ADDR" --timeout-ms 2000) ;;
         *) a=(--db "$PGB" --timeout-ms 2000) ;;
     esac
     taskset -c 1 "$BENCHQ" --engine $e "${a[@]}" --queries "$W/queries.sample.txt" --repeat $REPS \
@@ -309,6 +321,8 @@ log "HTTP: /healthz, the ceiling of the HTTP path"
 healthz_runs
 log "HTTP on the real corpus (typical short queries: titles and 2-5 keywords)"
 http_runs real_short "$W/ix-real" "$W/queries.short.txt" cached
+log "HTTP: Groonga (its HTTP server) and Sphinx (SphinxQL), same short queries, 2 cores"
+peers_http real_short "$W/queries.short.txt"
 log "HTTP on the real corpus (the whole query log)"
 http_runs real_all "$W/ix-real" "$Q" cached
 

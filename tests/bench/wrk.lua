@@ -5,6 +5,9 @@
 --   wrk -t T -c C -d D -s tests/bench/wrk.lua URL -- QUERYFILE
 -- With an empty QUERYFILE (/dev/null) every request is GET URL's own path
 -- (for /healthz).
+--   wrk ... -s tests/bench/wrk.lua URL -- QUERYFILE groonga
+-- asks Groonga's HTTP server instead, as benchq's groonga engine does:
+-- GET /d/select on table Docs with the query's syntax characters escaped.
 
 local threads = {}
 local paths = {}
@@ -19,13 +22,20 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local function groonga_path(q)
+  local esc = q:gsub('[\\"()+%-<>~*]', function(c) return "\\" .. c end)
+  return "/d/select?table=Docs&match_columns=" .. urlencode("title * 10 || body") ..
+    "&output_columns=_key&limit=10&sort_keys=-_score&query_flags=NONE&query=" .. urlencode(esc)
+end
+
 function init(args)
   local f = assert(io.open(args[1], "r"))
+  local groonga = args[2] == "groonga"
   for line in f:lines() do
     if line:sub(1, 1) ~= "#" then
       local q = line:match("^[^\t]*\t[^\t]*\t[^\t]*\t(.*)$")
       if q and #q > 0 then
-        paths[#paths + 1] = "/search?q=" .. urlencode(q)
+        paths[#paths + 1] = groonga and groonga_path(q) or ("/search?q=" .. urlencode(q))
       end
     end
   end

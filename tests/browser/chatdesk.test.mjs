@@ -11,13 +11,14 @@
 // (chat page, 360 px wide), /tmp/kbdesk-agent.png (agent page, desktop).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems } from './lib.mjs';
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems, runWithInput,
+  deskPages } from './lib.mjs';
 const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
@@ -41,27 +42,6 @@ let browser;
 
 /* ---------- the daemons ---------- */
 
-/* Runs a program with text on stdin; resolves with stdout, rejects with
- * stdout and stderr on a non-zero exit or after timeoutMs. */
-function runWithInput(cmd, args, input, timeoutMs = 60000) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: timed out\n${out}${err}`)); }, timeoutMs);
-    p.stdout.setEncoding('utf8');
-    p.stderr.setEncoding('utf8');
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); reject(e); });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\nstdout: ${out}\nstderr: ${err}`));
-    });
-    p.stdin.end(input);
-  });
-}
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-chat-browser-'));
@@ -101,48 +81,8 @@ after(async () => {
 const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /WebSocket/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
-/* The chat page, started with a name and an email. */
-async function startChat(page, name, email) {
-  await page.goto(base + '/');
-  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
-  await page.getByTestId('name-input').fill(name);
-  await page.getByTestId('email-input').fill(email);
-  await page.getByTestId('start-button').click();
-  await page.getByTestId('message-input').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
-}
-
-/* Sends a message from the chat page and waits until the server acknowledged it. */
-async function say(page, msg) {
-  const input = page.getByTestId('message-input');
-  await input.fill(msg);
-  await input.press('Enter');
-  await waitMine(page, msg, 'sent');
-}
-
-function waitMine(page, msg, state) {
-  return page.waitForFunction(([m, s]) => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
-    .some((li) => li.querySelector('[data-testid=msg-text]').textContent === m && (!s || li.dataset.state === s)), [msg, state]);
-}
-
-/* The texts of the chat page's messages, in order: "me: ..." / "agent: ...". */
-const chatMessages = (page) => page.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) =>
-  els.map((li) => `${li.dataset.from}: ${li.querySelector('[data-testid=msg-text]').textContent}`));
-
-async function agentLogin(page, user = AGENT_USER, pass = AGENT_PASS) {
-  await page.goto(base + '/agent.html');
-  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
-  await page.getByTestId('login-username').fill(user);
-  await page.getByTestId('login-password').fill(pass);
-  await page.getByTestId('login-button').click();
-  await page.getByTestId('desk').waitFor();
-  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
-}
-
-const queueItem = (page, number) => page.locator(`[data-testid=queue-item][data-number="${number}"]`);
-
-/* Does the page overflow horizontally (at 360 px everything must fit)? */
-const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+const { startChat, say, waitMine, chatMessages, agentLogin, queueItem, overflowX } =
+  deskPages(() => base, { user: AGENT_USER, pass: AGENT_PASS });
 
 /* ---------- tests ---------- */
 

@@ -1,7 +1,7 @@
 // Browser test of the requester portal on the chat page (chatdesk/www:
 // chat.js, portal.js): a real PostgreSQL (scripts/pg.sh), the real index,
 // the real chatdesk with its mail sender pointed at a local SMTP sink
-// (Debian's aiosmtpd, tests/e2e/smtpsink.py, on 127.0.0.1), headless Debian
+// (Debian's aiosmtpd, scripts/mailsink.py, on 127.0.0.1), headless Debian
 // chromium (playwright-core) for the requester, and a WebSocket client for
 // the agent (the agent page has its own test).
 //
@@ -110,7 +110,7 @@ before(async () => {
   await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--name', '李坐席', '--db', conninfo],
     { input: `${AGENT.password}\n` });
   const port = await freePort();
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests/e2e/smtpsink.py'), String(port), mailDir],
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), mailDir],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   sink = child;
   await new Promise((resolve, reject) => {

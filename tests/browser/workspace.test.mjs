@@ -14,17 +14,15 @@
 // Screenshot: /tmp/kbdesk-workspace.png (the agent page with the list).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems, runWithInput,
+  deskPages } from './lib.mjs';
 import WebSocket from 'ws';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
@@ -45,70 +43,8 @@ let wsUrl;
 
 /* ---------- the daemons ---------- */
 
-/* Runs a program with text on stdin; resolves with stdout, rejects with
- * stdout and stderr on a non-zero exit or after timeoutMs. */
-function runWithInput(cmd, args, input, timeoutMs = 60000) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd} ${args.join(' ')}: timed out\n${out}${err}`)); }, timeoutMs);
-    p.stdout.setEncoding('utf8');
-    p.stderr.setEncoding('utf8');
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('error', (e) => { clearTimeout(timer); reject(e); });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code}\nstdout: ${out}\nstderr: ${err}`));
-    });
-    p.stdin.end(input);
-  });
-}
 
-function startChatdesk(index, conninfo) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(CHATDESK, [
-      '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', path.join(ROOT, 'chatdesk', 'www'),
-    ], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let settled = false;
-    const fail = (why) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      proc.kill('SIGKILL');
-      reject(new Error(`${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const timer = setTimeout(() => fail('chatdesk printed no "listening on" line within 60 s'), 60000);
-    proc.stdout.setEncoding('utf8');
-    proc.stderr.setEncoding('utf8');
-    // keep reading both pipes for the daemon's whole life, so it never blocks on a full pipe
-    proc.stderr.on('data', (d) => { err = (err + d).slice(-20000); });
-    proc.stdout.on('data', (d) => {
-      out = (out + d).slice(-20000);
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({ proc, url: m[1] });
-      }
-    });
-    proc.on('error', (e) => fail(`chatdesk could not start: ${e.message}`));
-    proc.on('exit', (code, sig) => fail(`chatdesk exited early (${code ?? sig})`));
-  });
-}
 
-async function stopProc(proc) {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-ws-browser-'));
@@ -126,15 +62,12 @@ before(async () => {
   await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
   await runWithInput(CHATDESK, ['useradd', '--agent', MEMBER_USER, '--db', conninfo], `${MEMBER_PASS}\n`);
   await runWithInput(CHATDESK, ['team-member', MEMBER_USER, 'second-line', '--db', conninfo], '');
-  const started = await startChatdesk(index, conninfo);
+  const started = await startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
+    '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
   chatdesk = started.proc;
   base = started.url;
   wsUrl = base.replace('http:', 'ws:') + '/ws';
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -147,69 +80,13 @@ after(async () => {
 
 /* ---------- helpers ---------- */
 
-/* A fresh context (own storage) and page; collects page errors, console
- * errors (CSP violations show up there) and dialogs, which every test
- * checks at its end with noProblems(). */
-async function openPage(t, viewport = { width: 1280, height: 860 }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // a WebSocket the test itself cut shows up as a console error
-    if (m.type() === 'error' && !/WebSocket/.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { context, page, problems };
-}
-
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh page (lib.mjs); a WebSocket the test itself cut shows up as a
+ * console error. */
+const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /WebSocket/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
-/* The chat page, started with a name and an email. */
-async function startChat(page, name, email) {
-  await page.goto(base + '/');
-  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
-  await page.getByTestId('name-input').fill(name);
-  await page.getByTestId('email-input').fill(email);
-  await page.getByTestId('start-button').click();
-  await page.getByTestId('message-input').waitFor();
-  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
-}
-
-/* Sends a message from the chat page and waits until the server acknowledged it. */
-async function say(page, msg) {
-  const input = page.getByTestId('message-input');
-  await input.fill(msg);
-  await input.press('Enter');
-  await waitMine(page, msg, 'sent');
-}
-
-function waitMine(page, msg, state) {
-  return page.waitForFunction(([m, s]) => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
-    .some((li) => li.querySelector('[data-testid=msg-text]').textContent === m && (!s || li.dataset.state === s)), [msg, state]);
-}
-
-/* The texts of the chat page's messages, in order: "me: ..." / "agent: ...". */
-const chatMessages = (page) => page.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) =>
-  els.map((li) => `${li.dataset.from}: ${li.querySelector('[data-testid=msg-text]').textContent}`));
-
-async function agentLogin(page, user = AGENT_USER, pass = AGENT_PASS) {
-  await page.goto(base + '/agent.html');
-  assert.equal(await page.evaluate(() => document.characterSet), 'UTF-8');
-  await page.getByTestId('login-username').fill(user);
-  await page.getByTestId('login-password').fill(pass);
-  await page.getByTestId('login-button').click();
-  await page.getByTestId('desk').waitFor();
-  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
-}
-
-const queueItem = (page, number) => page.locator(`[data-testid=queue-item][data-number="${number}"]`);
-
-/* Does the page overflow horizontally (at 360 px everything must fit)? */
-const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+const { startChat, say, waitMine, chatMessages, agentLogin, queueItem, overflowX } =
+  deskPages(() => base, { user: AGENT_USER, pass: AGENT_PASS });
 
 
 /* ---------- a WebSocket client, for the parts not under test ---------- */

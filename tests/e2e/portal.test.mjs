@@ -3,7 +3,7 @@
 // GET /api/v1/me/tickets), and the mail outbox with its sender, against the
 // real chatdesk (KB_BIN selects the binaries folder), a real PostgreSQL
 // (scripts/pg.sh), a real index, real WebSocket clients and a real SMTP
-// server: Debian's aiosmtpd (tests/e2e/smtpsink.py) on 127.0.0.1, which
+// server: Debian's aiosmtpd (scripts/mailsink.py) on 127.0.0.1, which
 // writes each message it accepts to a folder. No sleeps: every wait is for
 // a condition (an answer, a file, a row), bounded in time. Each test talks
 // from its own loopback address (127.0.0.x), so the per-address delays of
@@ -71,7 +71,7 @@ function freePort() {
 
 // Starts the sink on smtpPort; resolves once it printed "ready".
 function startSink() {
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'tests/e2e/smtpsink.py'), String(smtpPort), mailDir],
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(smtpPort), mailDir],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   const s = { child, log: '' };
   s.exit = new Promise((resolve) => child.on('exit', resolve));

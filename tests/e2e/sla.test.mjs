@@ -170,6 +170,15 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
   assert.equal(tk.body.sla.response_due, t.response_due);
   assert.ok(tk.body.sla.response_breached_at >= t.response_due, tk.text);
   assert.ok(tk.body.sla.resolve_breached_at >= t.resolution_due, tk.text);
+  // the ticket list filters by the SLA state
+  const listed = async (sla) => {
+    const r = await api(`/api/v1/tickets?sla=${sla}&limit=100`, token);
+    assert.equal(r.status, 200, r.text);
+    return r.body.tickets.map((x) => x.number);
+  };
+  assert.ok((await listed('breached')).includes(t.number));
+  for (const other of ['ok', 'warning', 'none']) assert.ok(!(await listed(other)).includes(t.number), other);
+  assert.equal((await api('/api/v1/tickets?sla=late', token)).status, 400);
 
   const sv = await api('/api/v1/services', token);
   assert.equal(sv.status, 200);
@@ -216,12 +225,22 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
     assert.equal(r.body.error.code, code);
   }
   const asRequester = await api(`/api/v1/tickets/${t.number}`, hello.session, 'PATCH', { priority: 4 });
-  assert.equal(asRequester.status, 403, asRequester.text);
+  assert.equal(asRequester.status, 404, asRequester.text); // a requester edits nothing, learns nothing
   assert.equal((await api('/api/v1/tickets/INC-999999', token, 'PATCH', { priority: 2 })).status, 404);
   const after = await api(`/api/v1/tickets/${t.number}`, hello.session);
   assert.equal(after.status, 200, after.text); // the requester reads their own ticket's clock
   assert.equal(after.body.sla.service, 'network');
   assert.equal(after.body.priority, 1);
+  // a field edit that changes the priority (impact x urgency) recomputes the clock too
+  const e4 = await api(`/api/v1/tickets/${t.number}`, token, 'PATCH', { impact: 3, urgency: 3 });
+  assert.equal(e4.status, 200, e4.text);
+  assert.equal(e4.body.priority, 4);
+  assert.equal(e4.body.sla.priority, 4);
+  assert.equal(e4.body.sla.service, 'network'); // the service stays
+  const evs = (await api(`/api/v1/tickets/${t.number}/events`, token)).body.events;
+  const applied = evs.filter((e) => e.type === 'sla_applied');
+  assert.deepEqual([applied.at(-1).detail.reason, applied.at(-1).detail.priority], ['priority', 4]);
+  assert.ok(evs.some((e) => e.type === 'edited' && e.detail.field === 'priority' && e.detail.to === 4));
   await mustRun(CHATDESK, ['sla-load', path.join(tmp, 'fast.json'), '--db', conninfo]);
 
   // re-applying from the command line recomputes (and the ticket keeps its marks:

@@ -12,8 +12,8 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+import { deskClient } from './desk.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -26,89 +26,13 @@ const MEMBER = { username: 'member', password: 'member agent pw 1' };
 const OUTSIDER = { username: 'outsider', password: 'outsider agent pw 1' };
 
 let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
-const sockets = new Set();
 
 const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
 
-// ---- HTTP --------------------------------------------------------------------------
-
-// A request with fetch; returns { status, headers, body (parsed JSON or null), text }.
-async function api(method, p, { token, json, body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (token) h.authorization = `Bearer ${token}`;
-  if (json !== undefined) {
-    h['content-type'] = 'application/json';
-    body = JSON.stringify(json);
-  }
-  const r = await fetch(base + p, { method, headers: h, body, signal: AbortSignal.timeout(WAIT) });
-  const text = await r.text();
-  let parsed = null;
-  if (text) parsed = JSON.parse(text); // every answer is JSON
-  return { status: r.status, headers: r.headers, body: parsed, text };
-}
-
-// The one error shape, exactly.
-function assertError(r, status, code) {
-  assert.equal(r.status, status, r.text);
-  assert.deepEqual(Object.keys(r.body), ['error'], r.text);
-  assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message'], r.text);
-  assert.equal(r.body.error.code, code, r.text);
-  assert.ok(r.body.error.message.length > 0);
-  assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
-  assert.equal(r.headers.get('cache-control'), 'no-store');
-}
-
-// Logs in; a 503 try_later (every place at the password-hashing gate is
-// taken, e.g. by logins of clients that left) is asked again until WAIT.
-async function login(username = AGENT.username, password = AGENT.password) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const r = await api('POST', '/api/v1/sessions', { json: { username, password } });
-    if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
-    assert.equal(r.status, 201, r.text);
-    return r.body.token;
-  }
-}
-
-// ---- WebSocket -----------------------------------------------------------------------
-
-function wsOpen() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const frames = [];
-    const waiters = [];
-    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve({ ws, frames, waiters }); });
-    ws.once('error', reject);
-  });
-}
-
-// Sends obj with an id and waits for the answer carrying that id.
-function wsRequest(c, obj) {
-  const id = `r${Math.random().toString(36).slice(2)}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
-
-function wsClose(c) {
-  sockets.delete(c.ws);
-  return new Promise((resolve) => {
-    if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-    c.ws.once('close', resolve);
-    c.ws.close();
-  });
-}
+// the API and WebSocket clients (tests/e2e/desk.mjs)
+const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } =
+  deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
 
 async function wsLogin(who) {
   const c = await wsOpen();
@@ -197,6 +121,35 @@ test('teams and roles: the commands, GET /api/v1/teams and /api/v1/people; reque
   assertError(await api('GET', '/api/v1/tickets', { token: session }), 403, 'forbidden');
 });
 
+test('audit: the role and team commands and the reads of person records leave audit rows; a refused command none', { timeout: 60000 }, async () => {
+  // (the commands of the previous test ran; the reads of /api/v1/people too)
+  const q = async (query) => (await mustRun('/usr/lib/postgresql/15/bin/psql',
+    ['-X', '-At', '-d', conninfo, '-c', query])).trim();
+  const rows = async (type, id) => (await q(`SELECT action || ' ' || (detail->>'change') FROM audit_log
+    WHERE object_type = '${type}' AND object_id = '${id}' ORDER BY id`)).split('\n').filter(Boolean);
+  assert.deepEqual(await rows('role', 'member'), ['change granted team membership second-line',
+    'change granted role team_lead']);
+  assert.deepEqual(await rows('role', 'outsider'), ['change granted team membership specialists']);
+  assert.deepEqual(await rows('setting', 'network'), ['change team created']);
+  // useradd made the accounts: each an audit row
+  assert.deepEqual(await rows('person', 'member'), ['change agent account created']);
+  // a refused command (unknown role) wrote nothing
+  assert.equal(await q(`SELECT count(*) FROM audit_log WHERE detail->>'change' LIKE '%emperor%'`), '0');
+  // reading person records: one row per answered read, with the filter, by the agent
+  const before = Number(await q(`SELECT count(*) FROM audit_log WHERE object_type = 'person' AND object_id = 'list'`));
+  const token = await login();
+  const got = await api('GET', '/api/v1/people?role=agent', { token });
+  assert.equal(got.status, 200, got.text);
+  assertError(await api('GET', '/api/v1/people?role=pope', { token }), 400, 'bad_query');
+  assert.equal(Number(await q(`SELECT count(*) FROM audit_log WHERE object_type = 'person' AND object_id = 'list'`)), before + 1);
+  assert.equal(await q(`SELECT action || ' ' || actor_role || ' ' || (detail->>'role') || ' ' || (detail->>'count')
+    FROM audit_log WHERE object_type = 'person' AND object_id = 'list' ORDER BY id DESC LIMIT 1`),
+  `read agent agent ${got.body.people.length}`);
+  // the chain still verifies
+  const v = await run(path.join(BIN, 'chatdesk'), ['audit', 'verify', '--db', conninfo]);
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
 test('a closed ticket is found by a Chinese word of its messages and an English product name, not by a word it lacks', { timeout: 60000 }, async () => {
   const u = await requesterWithTicket(['会议室的投影仪没有信号', '另外 Photoshop 打开就闪退']);
   const a = await wsLogin(AGENT);
@@ -261,7 +214,10 @@ test('PATCH edits fields, one event each, priority from the matrix; requesters g
   assert.equal(w.summary, 'Outlook 邮件发不出去');
   // bad values change nothing
   assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { impact: 4 } }), 400, 'bad_field');
-  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { priority: 1 } }), 400, 'bad_field');
+  // priority (and service) go alone, to the service level: not mixed with fields,
+  // and refused while no SLA data is loaded
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { priority: 1, impact: 2 } }), 400, 'bad_field');
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { priority: 1 } }), 422, 'invalid');
   assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { summary: '   ' } }), 400, 'bad_field');
   // the requester: 404 on PATCH, their own ticket or not
   assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token: u.session, json: { impact: 3 } }), 404, 'not_found');

@@ -1697,6 +1697,91 @@ static void blank_messages_are_refused(void **state)
     assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", conv), 1);
 }
 
+/* Waiting for the requester over the service layer: who may, the frames to
+ * the agent, the requester's connections and every agent's queue, and the
+ * requester's message that ends the wait. */
+static void pending_and_resume_frames(void **state)
+{
+    (void)state;
+    struct desk_client req, ag, other;
+    char number[32], user[32], json[256];
+    mk_ticket(&req, number);
+    mk_agent(&ag, user);
+    mk_agent(&other, user);
+    snprintf(json, sizeof json, "{\"type\":\"take\",\"ticket\":\"%s\"}", number);
+    do_ok(&ag, json, "ticket");
+    /* the requester, another agent, a blank or missing reason: refused */
+    snprintf(json, sizeof json, "{\"type\":\"pending\",\"ticket\":\"%s\",\"reason\":\"x\"}", number);
+    expect_error(&req, json, "forbidden");
+    expect_error(&other, json, "forbidden");
+    /* the codec refuses a blank or missing reason before the service */
+    struct desk_msg m;
+    struct proto_error e;
+    snprintf(json, sizeof json, "{\"type\":\"pending\",\"ticket\":\"%s\",\"reason\":\" \"}", number);
+    assert_int_equal(proto_parse(json, strlen(json), &m, &e), P_BAD_FIELD);
+    assert_string_equal(e.field, "reason");
+    snprintf(json, sizeof json, "{\"type\":\"pending\",\"ticket\":\"%s\"}", number);
+    assert_int_equal(proto_parse(json, strlen(json), &m, &e), P_MISSING_FIELD);
+    snprintf(json, sizeof json, "{\"type\":\"resume\",\"ticket\":\"%s\"}", number);
+    expect_error(&ag, json, "invalid_state");
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+                          " WHERE t.number = $1 AND e.type IN ('pending', 'resumed')",
+                          number),
+                     0);
+
+    struct reply r;
+    snprintf(json, sizeof json,
+             "{\"type\":\"pending\",\"id\":\"p1\",\"ticket\":\"%s\",\"reason\":\"请提供截图\"}",
+             number);
+    run(&ag, json, &r);
+    json_t *t = must(&r, "ticket");
+    assert_string_equal(s_of(t, "status"), "pending");
+    assert_string_equal(s_of(t, "pending_reason"), "请提供截图");
+    assert_string_equal(s_of(t, "id"), "p1");
+    int conv = find(&r, "ticket", DESK_TO_CONV);
+    assert_true(conv >= 0);
+    assert_string_equal(s_of(r.f[conv], "status"), "pending");
+    int q = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_true(q >= 0);
+    assert_string_equal(s_of(r.f[q], "event"), "pending");
+    reply_fin(&r);
+    snprintf(json, sizeof json, "{\"type\":\"pending\",\"ticket\":\"%s\",\"reason\":\"again\"}",
+             number);
+    expect_error(&ag, json, "invalid_state");
+
+    /* the requester answers: the ticket goes back to its agent */
+    run(&req, "{\"type\":\"message\",\"id\":\"m9\",\"text\":\"截图在附件里\"}", &r);
+    must(&r, "ack");
+    q = find(&r, "queue_update", DESK_TO_AGENTS);
+    assert_true(q >= 0);
+    assert_string_equal(s_of(r.f[q], "event"), "resumed");
+    assert_string_equal(s_of(json_object_get(r.f[q], "ticket"), "status"), "assigned");
+    conv = find(&r, "ticket", DESK_TO_CONV);
+    assert_true(conv >= 0);
+    assert_true(json_is_null(json_object_get(r.f[conv], "pending_reason")));
+    reply_fin(&r);
+    /* a second message changes nothing more */
+    run(&req, "{\"type\":\"message\",\"id\":\"m10\",\"text\":\"还有别的吗\"}", &r);
+    assert_int_equal(find(&r, "queue_update", -1), -1);
+    reply_fin(&r);
+
+    /* pending again, resumed by the agent */
+    snprintf(json, sizeof json, "{\"type\":\"pending\",\"ticket\":\"%s\",\"reason\":\"等确认\"}",
+             number);
+    do_ok(&ag, json, "ticket");
+    snprintf(json, sizeof json, "{\"type\":\"resume\",\"ticket\":\"%s\"}", number);
+    expect_error(&other, json, "forbidden");
+    run(&ag, json, &r);
+    assert_string_equal(s_of(must(&r, "ticket"), "status"), "assigned");
+    reply_fin(&r);
+    assert_string_equal(q_str("SELECT string_agg(e.type || ':' || coalesce(e.detail->>'by', '-'), ','"
+                              " ORDER BY e.id) FROM ticket_events e JOIN tickets t"
+                              " ON t.id = e.ticket_id WHERE t.number = $1"
+                              " AND e.type IN ('pending', 'resumed')",
+                              number),
+                        "pending:-,resumed:requester,pending:-,resumed:agent");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1708,6 +1793,7 @@ int main(void)
         cmocka_unit_test(internal_knowledge_only_for_agents),
         cmocka_unit_test(requester_cannot_do_agent_things),
         cmocka_unit_test(escalate_take_reply_link_resolve_confirm_rate),
+        cmocka_unit_test(pending_and_resume_frames),
         cmocka_unit_test(feedback_helpful_ends_the_chat),
         cmocka_unit_test(resume_replays_what_was_missed),
         cmocka_unit_test(a_draw_takes_one_winner),

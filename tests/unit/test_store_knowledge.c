@@ -151,14 +151,14 @@ static void lifecycle_end_to_end(void **state)
 {
     (void)state;
     int64_t author = mk_agent(), reviewer = mk_agent(), other = mk_agent();
-    OK(store_role_set(g.s, reviewer, "knowledge_reviewer", 1));
-    OK(store_role_set(g.s, reviewer, "knowledge_reviewer", 1)); /* twice: fine */
+    OK(store_person_role(g.s, reviewer, "knowledge_reviewer", 1));
+    OK(store_person_role(g.s, reviewer, "knowledge_reviewer", 1)); /* twice: fine */
     int has = 0;
     OK(store_role_has(g.s, reviewer, "knowledge_reviewer", &has));
     assert_int_equal(has, 1);
     OK(store_role_has(g.s, other, "knowledge_reviewer", &has));
     assert_int_equal(has, 0);
-    assert_int_equal(store_role_set(g.s, other, "pope", 1), STORE_EINVALID);
+    assert_int_equal(store_person_role(g.s, other, "pope", 1), STORE_EINVALID);
 
     struct seen before = {0};
     OK(store_knowledge_changes(g.s, 0, seen_cb, &before, &before.last));
@@ -201,7 +201,7 @@ static void lifecycle_end_to_end(void **state)
     assert_int_equal(store_knowledge_save(g.s, id, author, 2, d, &v), STORE_EINVALID);
     /* the author may not approve their own version unless allowed; a
      * non-reviewer may not at all */
-    OK(store_role_set(g.s, author, "knowledge_reviewer", 1));
+    OK(store_person_role(g.s, author, "knowledge_reviewer", 1));
     assert_int_equal(store_knowledge_approve(g.s, id, author, 0, NULL), STORE_EFORBIDDEN);
     assert_int_equal(store_knowledge_approve(g.s, id, other, 1, NULL), STORE_EFORBIDDEN);
     assert_int_equal(store_knowledge_return(g.s, id, other, "不行"), STORE_EFORBIDDEN);
@@ -426,7 +426,7 @@ static void follow_primitives(void **state)
 {
     (void)state;
     int64_t a = mk_agent(), r = mk_agent();
-    OK(store_role_set(g.s, r, "knowledge_reviewer", 1));
+    OK(store_person_role(g.s, r, "knowledge_reviewer", 1));
     struct store *l = NULL;
     char err[STORE_ERR_MAX];
     assert_int_equal(store_open(g.conninfo, &l, err, sizeof err), 0);
@@ -543,10 +543,10 @@ static void from_ticket_prefills_and_writes_its_event(void **state)
     assert_int_equal(may, 0);
     OK(store_knowledge_may_review(g.s, req, &may));
     assert_int_equal(may, 0);
-    OK(store_role_set(g.s, agent, "knowledge_reviewer", 1));
+    OK(store_person_role(g.s, agent, "knowledge_reviewer", 1));
     OK(store_knowledge_may_review(g.s, agent, &may));
     assert_int_equal(may, 1);
-    OK(store_role_set(g.s, agent, "knowledge_reviewer", 0));
+    OK(store_person_role(g.s, agent, "knowledge_reviewer", 0));
 }
 
 int main(void)

@@ -200,7 +200,7 @@ static void november_by_hand(void **state)
              p1.number, p1.number, p2.number, p3.number, p3.number);
     sql(q);
 
-    struct store_report_period per = {"2026-11-01", "2026-11-30", "Asia/Shanghai", 7};
+    struct store_report_period per = {.from = "2026-11-01", .to = "2026-11-30", .tz = "Asia/Shanghai", .recontact_days = 7};
     struct store_indicators o;
     OK(store_report_indicators(g.s, a, &per, &o));
     /* desk: received t1 t2 t3 t4 t6; resolved t1 t2 t3 t5; of the received
@@ -235,17 +235,17 @@ static void november_by_hand(void **state)
     assert_true(o.p_mttr_hours > 36.99 && o.p_mttr_hours < 37.01);
     /* the same data in UTC moves the edges: t5's resolution (31 Oct 16:30
        UTC) leaves the month, t6 (30 Nov 15:30 UTC) stays, t7 (30 Nov 16:10 UTC) enters */
-    struct store_report_period utc = {"2026-11-01", "2026-11-30", "UTC", 7};
+    struct store_report_period utc = {.from = "2026-11-01", .to = "2026-11-30", .tz = "UTC", .recontact_days = 7};
     OK(store_report_indicators(g.s, a, &utc, &o));
     assert_int_equal(o.resolved, 3);
     assert_int_equal(o.received, 6);
     /* a requester may not; bad periods are refused */
     int64_t r = mk_requester();
     assert_int_equal(store_report_indicators(g.s, r, &per, &o), STORE_EFORBIDDEN);
-    struct store_report_period bad1 = {"2026-11-30", "2026-11-01", "Asia/Shanghai", 7};
-    struct store_report_period bad2 = {"2026-13-01", "2026-11-01", "Asia/Shanghai", 7};
-    struct store_report_period bad3 = {"2026-11-01", "2026-11-30", "Mars/Olympus", 7};
-    struct store_report_period bad4 = {"2026-11-01", "2026-11-30", "Asia/Shanghai", 0};
+    struct store_report_period bad1 = {.from = "2026-11-30", .to = "2026-11-01", .tz = "Asia/Shanghai", .recontact_days = 7};
+    struct store_report_period bad2 = {.from = "2026-13-01", .to = "2026-11-01", .tz = "Asia/Shanghai", .recontact_days = 7};
+    struct store_report_period bad3 = {.from = "2026-11-01", .to = "2026-11-30", .tz = "Mars/Olympus", .recontact_days = 7};
+    struct store_report_period bad4 = {.from = "2026-11-01", .to = "2026-11-30", .tz = "Asia/Shanghai", .recontact_days = 0};
     assert_int_equal(store_report_indicators(g.s, a, &bad1, &o), STORE_EINVALID);
     assert_int_equal(store_report_indicators(g.s, a, &bad2, &o), STORE_EINVALID);
     assert_int_equal(store_report_indicators(g.s, a, &bad3, &o), STORE_EINVALID);
@@ -255,10 +255,249 @@ static void november_by_hand(void **state)
     store_problem_fin(&p3);
 }
 
+/* ---- timeliness ------------------------------------------------------------ */
+
+/* Sets ticket number's clock by hand (local Shanghai times): created and
+ * started at c, response and resolution deadlines rd / sd, first agent
+ * reply fr and resolution rs (NULL: none). */
+static void sla_times(const char *number, const char *c, const char *rd, const char *sd,
+                      const char *fr, const char *rs)
+{
+    char q[2048], frv[64], rsv[64];
+    snprintf(frv, sizeof frv, fr ? "'%s+08'" : "NULL", fr);
+    snprintf(rsv, sizeof rsv, rs ? "'%s+08'" : "NULL", rs);
+    ticket_times(number, c);
+    snprintf(q, sizeof q,
+             "UPDATE tickets SET response_due = '%s+08', resolution_due = '%s+08',"
+             " first_response_at = %s, resolved_at = %s WHERE number = '%s';"
+             " UPDATE ticket_sla SET started_at = '%s+08', response_due = '%s+08',"
+             " response_warn_at = '%s+08', resolve_due = '%s+08', resolve_warn_at = '%s+08'"
+             " WHERE ticket_id = (SELECT id FROM tickets WHERE number = '%s')",
+             rd, sd, frv, rsv, number, c, rd, rd, sd, sd, number);
+    sql(q);
+    if (rs)
+        event_time(number, "resolved", 0, rs);
+}
+
+struct counted {
+    int n;
+    double hours[8];
+    char ids[8][STORE_NUMBER_MAX];
+};
+
+static int count_item(void *ud, const struct store_report_item *it)
+{
+    struct counted *c = ud;
+    if (c->n < 8) {
+        c->hours[c->n] = it->hours;
+        snprintf(c->ids[c->n], sizeof c->ids[0], "%s", it->id);
+    }
+    c->n++;
+    return 0;
+}
+
+static int items_of(const struct store_report_period *p, int64_t viewer, const char *name,
+                    struct counted *c)
+{
+    memset(c, 0, sizeof *c);
+    OK(store_report_items(g.s, viewer, p, name, count_item, c));
+    return c->n;
+}
+
+struct pol {
+    int n;
+    struct {
+        char service[16];
+        int priority, rd, rm, sd, sm;
+    } v[8];
+};
+
+static int pol_cb(void *ud, const struct store_report_policy *x)
+{
+    struct pol *p = ud;
+    if (p->n < 8) {
+        snprintf(p->v[p->n].service, sizeof p->v[0].service, "%s", x->service);
+        p->v[p->n].priority = x->priority;
+        p->v[p->n].rd = x->response_due;
+        p->v[p->n].rm = x->response_met;
+        p->v[p->n].sd = x->resolve_due;
+        p->v[p->n].sm = x->resolve_met;
+    }
+    p->n++;
+    return 0;
+}
+
+#define NEAR(x, want) assert_true((x) > (want)-0.0001 && (x) < (want) + 0.0001)
+
+/* September 2026 in a 5x8 calendar (09:00-12:00, 13:00-18:00 Monday to
+ * Friday, Asia/Shanghai) with Friday 25 September a holiday; response
+ * target 60 working minutes, resolution 480. Worked out by hand:
+ *   A created Thu 24 Sep 17:30, replied Mon 28 09:15 (Thu 0.5 h + the
+ *     holiday and the weekend 0 + Mon 0.25 h = 0.75 h; due Mon 09:30: met),
+ *     resolved Mon 28 14:00 (0.5 + 3 + 1 = 4.5 h; due Mon 17:30: met);
+ *   B created Tue 1 Sep 16:00, replied Wed 2 10:00 across the night (2 + 1
+ *     = 3 h; due Tue 17:00: missed), resolved Wed 17:00 (2 + 3 + 4 = 9 h;
+ *     due Wed 16:00: missed);
+ *   C (priority 2, team second-line, category 网络/VPN) created Mon 7 Sep
+ *     09:00, replied 09:30 (0.5 h, due 10:00: met), resolved 11:00 (2 h,
+ *     due 18:00: met);
+ *   D created Wed 9 Sep 10:00, never answered: response due 11:00 and
+ *     resolution due Thu 10 10:00 both passed and missed.
+ * Response: 4 due, 2 met; resolution: 4 due, 2 met; breached B and D;
+ * response times 0.75, 3, 0.5 (mean 4.25 / 3, 90th percentile the 3rd of
+ * 3: 3 h); resolution times 4.5, 9, 2 (mean 15.5 / 3, p90 9 h). */
+static void september_timeliness(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent();
+    static const char file[] =
+        "{\"calendars\":[{\"name\":\"t5x8\",\"tz\":\"Asia/Shanghai\",\"week\":{"
+        "\"mon\":[\"09:00-12:00\",\"13:00-18:00\"],\"tue\":[\"09:00-12:00\",\"13:00-18:00\"],"
+        "\"wed\":[\"09:00-12:00\",\"13:00-18:00\"],\"thu\":[\"09:00-12:00\",\"13:00-18:00\"],"
+        "\"fri\":[\"09:00-12:00\",\"13:00-18:00\"],\"sat\":[],\"sun\":[]},"
+        "\"holidays\":[\"2026-09-25\"]}],"
+        "\"services\":[{\"name\":\"tsvc\",\"title\":\"测试服务\",\"calendar\":\"t5x8\","
+        "\"default\":true}],\"policies\":["
+        "{\"service\":\"tsvc\",\"priority\":1,\"response_minutes\":60,\"resolve_minutes\":480},"
+        "{\"service\":\"tsvc\",\"priority\":2,\"response_minutes\":60,\"resolve_minutes\":480},"
+        "{\"service\":\"tsvc\",\"priority\":3,\"response_minutes\":60,\"resolve_minutes\":480},"
+        "{\"service\":\"tsvc\",\"priority\":4,\"response_minutes\":60,\"resolve_minutes\":480}]}";
+    OK(store_sla_load(g.s, file, strlen(file), 0, NULL));
+    struct tk ta, tb, tc, td;
+    ticket(&ta, a, 1, 1);
+    ticket(&tb, a, 1, 1);
+    ticket(&tc, a, 1, 1);
+    ticket(&td, 0, 0, 0);
+    assert_int_equal(q_ll("SELECT count(*) FROM ticket_sla", NULL), 4);
+    sla_times(ta.number, "2026-09-24 17:30", "2026-09-28 09:30", "2026-09-28 17:30",
+              "2026-09-28 09:15", "2026-09-28 14:00");
+    sla_times(tb.number, "2026-09-01 16:00", "2026-09-01 17:00", "2026-09-02 16:00",
+              "2026-09-02 10:00", "2026-09-02 17:00");
+    sla_times(tc.number, "2026-09-07 09:00", "2026-09-07 10:00", "2026-09-07 18:00",
+              "2026-09-07 09:30", "2026-09-07 11:00");
+    sla_times(td.number, "2026-09-09 10:00", "2026-09-09 11:00", "2026-09-10 10:00", NULL, NULL);
+    char q[1024];
+    snprintf(q, sizeof q,
+             "UPDATE tickets SET priority = 2, category = '网络/VPN',"
+             " team_id = (SELECT id FROM teams WHERE slug = 'second-line') WHERE number = '%s';"
+             " UPDATE ticket_sla SET policy_id = (SELECT p.id FROM sla_policies p"
+             " JOIN services v ON v.id = p.service_id WHERE v.name = 'tsvc' AND p.priority = 2)"
+             " WHERE ticket_id = (SELECT id FROM tickets WHERE number = '%s')",
+             tc.number, tc.number);
+    sql(q);
+
+    struct store_report_period per = {.from = "2026-09-01", .to = "2026-09-30",
+                                      .tz = "Asia/Shanghai", .recontact_days = 7};
+    struct store_indicators o;
+    OK(store_report_indicators(g.s, a, &per, &o));
+    assert_int_equal(o.response_due, 4);
+    assert_int_equal(o.response_met, 2);
+    NEAR(o.response_attainment, 0.5);
+    assert_int_equal(o.resolve_due, 4);
+    assert_int_equal(o.resolve_met, 2);
+    NEAR(o.resolve_attainment, 0.5);
+    assert_int_equal(o.breached, 2);
+    assert_int_equal(o.response_timed, 3);
+    NEAR(o.response_mean_hours, 4.25 / 3);
+    NEAR(o.response_p90_hours, 3.0);
+    assert_int_equal(o.resolve_timed, 3);
+    NEAR(o.resolve_mean_hours, 15.5 / 3);
+    NEAR(o.resolve_p90_hours, 9.0);
+    assert_int_equal(o.received, 4);
+    /* per policy: tsvc P2 is C alone (met twice); the others' priority */
+    struct pol pl = {0};
+    OK(store_report_policies(g.s, a, &per, pol_cb, &pl));
+    assert_int_equal(pl.n, 2);
+    int i2 = pl.v[0].priority == 2 ? 0 : 1;
+    assert_string_equal(pl.v[i2].service, "tsvc");
+    assert_int_equal(pl.v[i2].priority, 2);
+    assert_int_equal(pl.v[i2].rd, 1);
+    assert_int_equal(pl.v[i2].rm, 1);
+    assert_int_equal(pl.v[i2].sd, 1);
+    assert_int_equal(pl.v[i2].sm, 1);
+    assert_int_equal(pl.v[1 - i2].rd, 3);
+    assert_int_equal(pl.v[1 - i2].rm, 1);
+    assert_int_equal(pl.v[1 - i2].sd, 3);
+    assert_int_equal(pl.v[1 - i2].sm, 1);
+
+    /* drill-down: each list is as long as its figure, and lists the tickets */
+    struct counted c;
+    assert_int_equal(items_of(&per, a, "timeliness.response_due", &c), o.response_due);
+    assert_int_equal(items_of(&per, a, "timeliness.response_met", &c), o.response_met);
+    assert_int_equal(items_of(&per, a, "timeliness.resolve_due", &c), o.resolve_due);
+    assert_int_equal(items_of(&per, a, "timeliness.resolve_met", &c), o.resolve_met);
+    assert_int_equal(items_of(&per, a, "desk.received", &c), o.received);
+    assert_int_equal(items_of(&per, a, "timeliness.breached", &c), o.breached);
+    assert_string_equal(c.ids[0], tb.number);
+    assert_string_equal(c.ids[1], td.number);
+    assert_int_equal(items_of(&per, a, "timeliness.response_timed", &c), o.response_timed);
+    NEAR(c.hours[0], 0.75); /* A */
+    NEAR(c.hours[1], 3.0);  /* B */
+    NEAR(c.hours[2], 0.5);  /* C */
+    assert_int_equal(items_of(&per, a, "timeliness.resolve_timed", &c), o.resolve_timed);
+    NEAR(c.hours[0], 4.5);
+    NEAR(c.hours[1], 9.0);
+    NEAR(c.hours[2], 2.0);
+    /* November of the other test: the lists of several figures */
+    struct store_report_period nov = {.from = "2026-11-01", .to = "2026-11-30",
+                                      .tz = "Asia/Shanghai", .recontact_days = 7};
+    struct store_indicators n;
+    OK(store_report_indicators(g.s, a, &nov, &n));
+    assert_int_equal(items_of(&nov, a, "desk.received", &c), n.received);
+    assert_int_equal(items_of(&nov, a, "desk.resolved", &c), n.resolved);
+    assert_int_equal(items_of(&nov, a, "desk.first_contact", &c), n.first_contact);
+    assert_int_equal(items_of(&nov, a, "desk.self_solved", &c), n.self_solved);
+    assert_int_equal(items_of(&nov, a, "desk.deflected", &c), n.deflected);
+    assert_int_equal(items_of(&nov, a, "satisfaction.ratings_good", &c), n.ratings_good);
+    assert_int_equal(items_of(&nov, a, "knowledge.tickets_with_knowledge", &c),
+                     n.tickets_with_knowledge);
+    assert_int_equal(items_of(&nov, a, "problems.opened", &c), n.p_opened);
+    assert_int_equal(items_of(&nov, a, "problems.resolved", &c), n.p_resolved);
+    assert_true(n.received > 0 && n.p_resolved > 0 && n.deflected > 0);
+
+    /* filters: C alone is priority 2, in second-line, in 网络 (a leading path) */
+    struct store_report_period f = per;
+    snprintf(f.team, sizeof f.team, "second-line");
+    OK(store_report_indicators(g.s, a, &f, &o));
+    assert_int_equal(o.response_due, 1);
+    assert_int_equal(o.received, 1);
+    f = per;
+    snprintf(f.category, sizeof f.category, "网络");
+    OK(store_report_indicators(g.s, a, &f, &o));
+    assert_int_equal(o.resolve_met, 1);
+    assert_int_equal(items_of(&f, a, "timeliness.resolve_met", &c), 1);
+    assert_string_equal(c.ids[0], tc.number);
+    f = per;
+    f.priority = 2;
+    OK(store_report_indicators(g.s, a, &f, &o));
+    assert_int_equal(o.breached, 0);
+    f = per;
+    snprintf(f.service, sizeof f.service, "tsvc");
+    snprintf(f.channel, sizeof f.channel, "chat");
+    OK(store_report_indicators(g.s, a, &f, &o));
+    assert_int_equal(o.breached, 2);
+    /* bad filters and names are refused, and a requester may not drill down */
+    f = per;
+    snprintf(f.channel, sizeof f.channel, "fax");
+    assert_int_equal(store_report_indicators(g.s, a, &f, &o), STORE_EINVALID);
+    f = per;
+    snprintf(f.service, sizeof f.service, "nosuch");
+    assert_int_equal(store_report_indicators(g.s, a, &f, &o), STORE_EINVALID);
+    f = per;
+    snprintf(f.team, sizeof f.team, "nosuch");
+    assert_int_equal(store_report_indicators(g.s, a, &f, &o), STORE_EINVALID);
+    assert_int_equal(store_report_items(g.s, a, &per, "desk.nosuch", count_item, &c),
+                     STORE_ENOTFOUND);
+    assert_int_equal(store_report_items(g.s, mk_requester(), &per, "desk.received", count_item,
+                                        &c),
+                     STORE_EFORBIDDEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(november_by_hand),
+        cmocka_unit_test(september_timeliness),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -557,6 +557,189 @@ static void two_tickers_mark_once(void **state)
     }
 }
 
+/* ---- waiting for the requester: the clock's pauses (014_pause.sql) -------- */
+
+static int only_of(void *arg, const struct store_sla_alert *a)
+{
+    struct alerts *al = arg;
+    if (strcmp(a->number, al->seen[15]) == 0)
+        collect(arg, a);
+    return 0;
+}
+
+static long long segments(const char *number, const char *where)
+{
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM ticket_sla_segments g JOIN tickets t ON t.id = g.ticket_id"
+             " WHERE t.number = $1 AND %s",
+             where);
+    return q_ll(sql, number);
+}
+
+static void pending_pauses_the_resolution_clock(void **state)
+{
+    (void)state;
+    assert_string_equal(store_ticket_next("assigned", "pending"), "pending");
+    assert_string_equal(store_ticket_next("reopened", "pending"), "pending");
+    assert_string_equal(store_ticket_next("pending", "resumed"), "assigned");
+    assert_string_equal(store_ticket_next("pending", "replied"), "pending");
+    assert_string_equal(store_ticket_next("pending", "resolved"), "resolved");
+    assert_null(store_ticket_next("new", "pending"));
+    assert_null(store_ticket_next("pending", "pending"));
+    assert_null(store_ticket_next("assigned", "resumed"));
+    assert_null(store_ticket_next("pending", "transferred"));
+    assert_string_equal(store_sla_next("pending", "sla_applied"), "pending");
+
+    int64_t agent = mk_agent(), other = mk_agent(), req;
+    struct store_ticket t;
+    /* Monday 2 November 2026 09:00, P3 on "general" (5x8, 08:30-12:00,
+     * 13:30-17:30): 1350 working minutes = 22.5 h: Mon 7 h, Tue 7.5, Wed
+     * 7.5, Thu 0.5: Thursday 09:00 */
+    mk_ticket(SH(2026, 11, 2, 9, 0), 2, 2, &t, &req);
+    assert_int_equal(t.resolution_due, SH(2026, 11, 5, 9, 0));
+    assert_int_equal(segments(t.number, "g.kind = 'running' AND g.ended_at IS NULL"), 1);
+    /* not held yet: nobody may set it pending */
+    assert_int_equal(store_ticket_pending(g.s, t.number, agent, "截图", SH(2026, 11, 2, 10, 0)),
+                     STORE_EFORBIDDEN);
+    OK(store_ticket_take(g.s, t.number, agent));
+    /* bad reasons and other people: refused, nothing written */
+    assert_int_equal(store_ticket_pending(g.s, t.number, agent, " \t", 0), STORE_EINVALID);
+    assert_int_equal(store_ticket_pending(g.s, t.number, agent, NULL, 0), STORE_EINVALID);
+    char longer[STORE_PENDING_REASON_MAX * 3 + 4] = "";
+    for (int i = 0; i <= STORE_PENDING_REASON_MAX; i++)
+        strcat(longer, "图");
+    assert_int_equal(store_ticket_pending(g.s, t.number, agent, longer, 0), STORE_EINVALID);
+    assert_int_equal(store_ticket_pending(g.s, t.number, other, "截图", 0), STORE_EFORBIDDEN);
+    assert_int_equal(store_ticket_pending(g.s, t.number, req, "截图", 0), STORE_EFORBIDDEN);
+    assert_int_equal(store_ticket_resume(g.s, t.number, agent, 0), STORE_EINVALID);
+    assert_int_equal(sla_events(t.number, "pending"), 0);
+
+    /* the first human answer meets the response clock (it never pauses) */
+    int seq, dup;
+    OK(store_ticket_reply(g.s, t.number, agent, "p0", "请发一张报错截图", &seq, &dup, NULL));
+    /* Monday 11:00: waiting for a screenshot */
+    OK(store_ticket_pending(g.s, t.number, agent, "请提供报错截图", SH(2026, 11, 2, 11, 0)));
+    struct store_ticket tt;
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.status, "pending");
+    assert_string_equal(tt.pending_reason, "请提供报错截图");
+    store_ticket_fin(&tt);
+    assert_int_equal(sla_events(t.number, "pending"), 1);
+    assert_string_equal(last_detail(t.number, "reason"), "请提供报错截图");
+    assert_int_equal(store_ticket_pending(g.s, t.number, agent, "again", 0), STORE_EINVALID);
+    assert_int_equal(store_ticket_resume(g.s, t.number, other, 0), STORE_EFORBIDDEN);
+    struct store_ticket_sla s;
+    OK(store_ticket_sla_get(g.s, t.number, req, &s));
+    assert_int_equal(s.paused_since, SH(2026, 11, 2, 11, 0));
+
+    /* Thursday 10:00, past the running clock's deadline: the timer marks
+     * no resolution warning or breach of a paused clock */
+    struct alerts al = {0};
+    snprintf(al.seen[15], sizeof al.seen[15], "%s", t.number);
+    int marked = 0;
+    OK(store_sla_tick(g.s, SH(2026, 11, 5, 10, 0), 1000, only_of, &al, &marked));
+    assert_int_equal(al.n, 0);
+
+    /* a change of priority during the pause (P2: 450 min) recomputes from
+     * the segments (the open pause as if it ended now) */
+    OK(store_sla_set_priority(g.s, t.number, agent, 2));
+    assert_string_equal(last_detail(t.number, "reason"), "priority");
+    /* Tuesday 10:00 the agent resumes: paused working time Mon 11-12,
+     * 13:30-17:30, Tue 08:30-10:00 = 6.5 h, kept: 7.5 h counted over Mon
+     * 09-11 and from Tue 10:00: 10-12, 13:30-17:00 */
+    OK(store_ticket_resume(g.s, t.number, agent, SH(2026, 11, 3, 10, 0)));
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.status, "assigned");
+    assert_null(tt.pending_reason);
+    assert_int_equal(tt.resolution_due, SH(2026, 11, 3, 17, 0));
+    store_ticket_fin(&tt);
+    OK(store_ticket_sla_get(g.s, t.number, req, &s));
+    assert_int_equal(s.resolve_due, SH(2026, 11, 3, 17, 0));
+    /* 75% of 7.5 h = 5 h 37 min 30 s: Mon 2 h, Tue 10-12, 13:30 + 1 h 37.5 min */
+    assert_int_equal(s.resolve_warn_at, SH(2026, 11, 3, 15, 7) + 30);
+    assert_int_equal(s.paused_since, 0);
+    assert_int_equal(s.paused_seconds, 23 * 3600); /* wall clock: Mon 11:00 .. Tue 10:00 */
+    assert_string_equal(last_detail(t.number, "reason"), "resumed");
+    assert_string_equal(last_detail(t.number, "paused_seconds"), "23400");
+    assert_int_equal(sla_events(t.number, "resumed"), 1);
+    assert_int_equal(segments(t.number, "true"), 3);
+    assert_int_equal(segments(t.number, "g.kind = 'paused' AND g.ended_at IS NOT NULL"), 1);
+    /* the timer fires once, after the resumption, when due */
+    OK(store_sla_tick(g.s, SH(2026, 11, 3, 15, 7) + 29, 1000, only_of, &al, &marked));
+    assert_int_equal(al.n, 0);
+    OK(store_sla_tick(g.s, SH(2026, 11, 3, 15, 7) + 30, 1000, only_of, &al, &marked));
+    assert_int_equal(al.n, 1);
+    char want[64];
+    snprintf(want, sizeof want, "%s resolution warning", t.number);
+    assert_string_equal(al.seen[0], want);
+    OK(store_sla_tick(g.s, SH(2026, 11, 3, 16, 0), 1000, only_of, &al, &marked));
+    assert_int_equal(al.n, 1);
+    OK(store_sla_tick(g.s, SH(2026, 11, 3, 17, 0), 1000, only_of, &al, &marked));
+    assert_int_equal(al.n, 2);
+    snprintf(want, sizeof want, "%s resolution breach", t.number);
+    assert_string_equal(al.seen[1], want);
+
+    /* segments are append-only: a closed one cannot change, none can go */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE ticket_sla_segments SET ended_at = ended_at + interval '1 hour'"
+             " WHERE ticket_id = %lld AND seq = 2",
+             (long long)t.id);
+    PGresult *r = PQexec(g.pg, sql);
+    assert_int_not_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    snprintf(sql, sizeof sql, "DELETE FROM ticket_sla_segments WHERE ticket_id = %lld",
+             (long long)t.id);
+    r = PQexec(g.pg, sql);
+    assert_int_not_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+
+    /* pending again; the agent's own message keeps it waiting, the
+     * requester's answer resumes it (in the message's transaction) */
+    OK(store_ticket_pending(g.s, t.number, agent, "请确认是否已重启", 0));
+    OK(store_ticket_reply(g.s, t.number, agent, "p1", "重启后还有问题吗？", &seq, &dup, NULL));
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.status, "pending");
+    store_ticket_fin(&tt);
+    struct store_posted info;
+    OK(store_message_post(g.s, t.conversation_id, req, "q2", "重启了，还是不行", &seq, &dup,
+                          &info));
+    assert_int_equal(info.resumed, 1);
+    assert_string_equal(info.ticket, t.number);
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.status, "assigned");
+    assert_null(tt.pending_reason);
+    store_ticket_fin(&tt);
+    assert_int_equal(sla_events(t.number, "resumed"), 2);
+    assert_string_equal(q_str("SELECT e.detail->>'by' || ' ' || (e.detail->>'seq')"
+                              " || ' ' || e.from_status || '>' || e.to_status"
+                              " FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+                              " WHERE t.number = $1 AND e.type = 'resumed'"
+                              " ORDER BY e.id DESC LIMIT 1",
+                              t.number),
+                        q_str("SELECT 'requester ' || $1 || ' pending>assigned'",
+                              seq == 0 ? "0" : (snprintf(want, sizeof want, "%d", seq), want)));
+    /* the same message again (a resend) resumes nothing */
+    OK(store_message_post(g.s, t.conversation_id, req, "q2", "重启了，还是不行", &seq, &dup,
+                          &info));
+    assert_int_equal(dup, 1);
+    assert_int_equal(info.resumed, 0);
+    /* a ticket that waits cannot be transferred away: resume it first */
+    OK(store_ticket_pending(g.s, t.number, agent, "等用户回复", 0));
+    assert_int_equal(store_ticket_transfer(g.s, t.number, agent, NULL, other, "换人"),
+                     STORE_EINVALID);
+    /* resolving a pending ticket ends the pause */
+    OK(store_ticket_resolve(g.s, t.number, agent, "已更换网线"));
+    OK(store_ticket_get(g.s, t.number, agent, &tt));
+    assert_string_equal(tt.status, "resolved");
+    assert_null(tt.pending_reason);
+    store_ticket_fin(&tt);
+    assert_int_equal(segments(t.number, "g.ended_at IS NULL AND g.kind = 'running'"), 1);
+    assert_int_equal(segments(t.number, "g.kind = 'paused'"), 3);
+    store_ticket_fin(&t);
+}
+
 /* A default service without a policy for a priority never refuses a
  * ticket: it keeps its plain deadlines. */
 static void missing_policy_never_refuses_a_ticket(void **state)
@@ -592,6 +775,7 @@ int main(void)
         cmocka_unit_test(priority_and_service_changes_recompute),
         cmocka_unit_test(tick_marks_each_threshold_once),
         cmocka_unit_test(two_tickers_mark_once),
+        cmocka_unit_test(pending_pauses_the_resolution_clock),
         cmocka_unit_test(missing_policy_never_refuses_a_ticket),
     };
     int rc = cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -295,6 +295,39 @@ static void search_finds_a_closed_ticket(void **state)
     assert_non_null(strstr(store_errmsg(g.s), "status"));
 }
 
+/* A chat without a ticket writes no search terms; its escalation stores the
+ * terms of the messages so far, and a later message adds its own. */
+static void terms_are_written_from_the_escalation_on(void **state)
+{
+    (void)state;
+    int64_t req = mk_requester(), conv = 0;
+    int seq, dup;
+    char cid[32];
+    OK(store_conversation_create(g.s, req, &conv));
+    OK(store_message_add(g.s, conv, req, NULL, "共享盘映射失败 错误 0x80070035", &seq, &dup));
+    snprintf(cid, sizeof cid, "%lld", (long long)conv);
+    assert_int_equal(q_ll("SELECT count(*) FROM conversation_terms WHERE conversation_id = $1",
+                          cid),
+                     0);
+    struct store_ticket t;
+    OK(store_escalate(g.s, conv, req, "共享盘", "网络/VPN", 2, 2, NULL, 0, &t));
+    long long before = q_ll("SELECT cardinality(terms) FROM conversation_terms"
+                            " WHERE conversation_id = $1",
+                            cid);
+    assert_true(before > 2);
+    OK(store_message_add(g.s, conv, req, NULL, "打印机也脱机了", &seq, &dup));
+    assert_true(q_ll("SELECT cardinality(terms) FROM conversation_terms"
+                     " WHERE conversation_id = $1",
+                     cid) > before);
+    /* a word of the message before the escalation finds the ticket */
+    struct store_ticket_filter f = {.q = "共享盘映射"};
+    struct got x;
+    char next[STORE_CURSOR_MAX];
+    OK(list(mk_agent(), &f, &x, next));
+    assert_true(has(&x, t.number));
+    store_ticket_fin(&t);
+}
+
 static void list_pages_by_cursor(void **state)
 {
     (void)state;
@@ -556,16 +589,86 @@ static void merge_closes_the_duplicate(void **state)
     assert_int_equal(store_ticket_merge(g.s, dup, keep, agent), STORE_EINVALID);
 }
 
+/* ---- the administration page's data (store_admin.c) ---------------------------- */
+
+static int cat_cb(void *arg, const struct store_category *c)
+{
+    struct names *n = arg;
+    size_t used = strlen(n->text);
+    snprintf(n->text + used, sizeof n->text - used, "%s=%s;", c->name, c->team ? c->team : "-");
+    return 0;
+}
+
+static void admin_categories_route_and_settings(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent(), admin = mk_agent();
+    OK(store_person_role(g.s, admin, "admin", 1));
+    assert_int_equal(store_admin_check(g.s, a), STORE_EFORBIDDEN);
+    OK(store_admin_check(g.s, admin));
+
+    int64_t net = 0, vpn = 0;
+    OK(store_category_put(g.s, 0, "网络", "second-line", &net));
+    OK(store_category_put(g.s, 0, "网络/VPN", "specialists", &vpn));
+    assert_int_equal(store_category_put(g.s, 0, "网络", NULL, NULL), STORE_ECONFLICT);
+    assert_int_equal(store_category_put(g.s, 0, " 网络", NULL, NULL), STORE_EINVALID);
+    assert_int_equal(store_category_put(g.s, 0, "", NULL, NULL), STORE_EINVALID);
+    assert_int_equal(store_category_put(g.s, 0, "硬件", "nowhere", NULL), STORE_ENOTFOUND);
+    assert_int_equal(store_category_put(g.s, 999999, "硬件", NULL, NULL), STORE_ENOTFOUND);
+    struct names n = {""};
+    OK(store_categories(g.s, cat_cb, &n));
+    assert_string_equal(n.text, "网络=second-line;网络/VPN=specialists;");
+
+    /* mk_ticket's category is 网络/VPN: the longest entry routes it */
+    char number[STORE_NUMBER_MAX];
+    mk_ticket("VPN 不通", NULL, number, NULL);
+    assert_string_equal(q_str("SELECT tm.slug FROM tickets t JOIN teams tm ON tm.id = t.team_id"
+                              " WHERE t.number = $1", number), "specialists");
+    assert_string_equal(q_str("SELECT detail->>'team' FROM ticket_events e JOIN tickets t"
+                              " ON t.id = e.ticket_id WHERE t.number = $1 AND e.type = 'created'",
+                              number), "specialists");
+    OK(store_category_delete(g.s, vpn));
+    mk_ticket("VPN 又不通", NULL, number, NULL);
+    assert_string_equal(q_str("SELECT tm.slug FROM tickets t JOIN teams tm ON tm.id = t.team_id"
+                              " WHERE t.number = $1", number), "second-line");
+    OK(store_category_delete(g.s, net));
+    assert_int_equal(store_category_delete(g.s, net), STORE_ENOTFOUND);
+    mk_ticket("VPN 还是不通", NULL, number, NULL);
+    assert_string_equal(q_str("SELECT coalesce(team_id::text, '<none>') FROM tickets"
+                              " WHERE number = $1", number), "<none>");
+
+    int v = 0, old = -1, had = -1;
+    OK(store_setting_get(g.s, "suggestions", 5, &v));
+    assert_int_equal(v, 5);
+    OK(store_setting_set(g.s, "suggestions", 1, 3, admin, &old, &had));
+    assert_int_equal(had, 0);
+    OK(store_setting_get(g.s, "suggestions", 5, &v));
+    assert_int_equal(v, 3);
+    assert_int_equal(store_setting_set(g.s, "suggestions", 1, 21, admin, NULL, NULL), STORE_EINVALID);
+    assert_int_equal(store_setting_set(g.s, "session_ttl", 1, 1, admin, NULL, NULL), STORE_EINVALID);
+    assert_int_equal(store_setting_get(g.s, "session_ttl", 7, &v), STORE_EINVALID);
+    assert_int_equal(v, 7);
+    OK(store_setting_get(g.s, "suggestions", 5, &v));
+    assert_int_equal(v, 3); /* unchanged by the refused value */
+    OK(store_setting_set(g.s, "suggestions", 0, 0, admin, &old, &had));
+    assert_int_equal(had, 1);
+    assert_int_equal(old, 3);
+    OK(store_setting_get(g.s, "suggestions", 5, &v));
+    assert_int_equal(v, 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(teams_and_roles),
         cmocka_unit_test(search_finds_a_closed_ticket),
+        cmocka_unit_test(terms_are_written_from_the_escalation_on),
         cmocka_unit_test(list_pages_by_cursor),
         cmocka_unit_test(edit_writes_one_event_per_field),
         cmocka_unit_test(notes_never_reach_the_requester),
         cmocka_unit_test(transfer_to_a_team_and_who_may),
         cmocka_unit_test(merge_closes_the_duplicate),
+        cmocka_unit_test(admin_categories_route_and_settings),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,4 +1,4 @@
--- 014_attach: attachments on chat messages and tickets.
+-- 016_attach: attachments on chat messages and tickets.
 --
 -- The bytes live on disk, content-addressed by their SHA-256 under the
 -- configured directory (chatdesk's attach_dir: ab/cdef...); each row here

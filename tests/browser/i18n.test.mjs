@@ -1,0 +1,200 @@
+// Browser test of the English interface (chatdesk/www/i18n.js) and the
+// administration page (admin.html): a real PostgreSQL (scripts/pg.sh), the
+// real indexer and chatdesk, headless Debian chromium (playwright-core).
+// With an English browser (context locale en-US) the chat page and the
+// agent page show English, and the agent page's static chrome holds no
+// Chinese; the 中文 switch turns them Chinese and the choice survives a
+// reload. An admin changes a person's role on admin.html and the audit log
+// has the row; an agent opening admin.html, or calling the admin API from
+// that page, is refused.
+//
+//   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/i18n.test.mjs
+//
+// Every wait is a condition (waitFor / waitForFunction), never a fixed sleep.
+// Screenshots: /tmp/kbdesk-agent-en.png, /tmp/kbdesk-admin.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
+import { launchBrowser } from './lib.mjs';
+
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const PG_SH = path.join(ROOT, 'scripts/pg.sh');
+const WAIT = 20000;
+const ADMIN = { username: 'boss', password: 'i18n admin pw 1', name: 'Boss Admin' };
+const TARGET = { username: 'target', password: 'i18n target pw 1', name: 'Target Agent' };
+const PLAIN = { username: 'plain', password: 'i18n plain pw 1', name: 'Plain Agent' };
+const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+
+let tmp, pgdir, conninfo, daemon, base, browser;
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbi18n-'));
+  await chmod(tmp, 0o755); // the postgres user must enter it
+  pgdir = path.join(tmp, 'pg');
+  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
+  const index = path.join(tmp, 'index');
+  await mustRun(path.join(BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
+  for (const who of [ADMIN, TARGET, PLAIN])
+    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', who.name, '--db', conninfo], { input: `${who.password}\n` });
+  await mustRun(CHATDESK, ['role', ADMIN.username, 'admin', '--db', conninfo]);
+  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', 'chatdesk/www', '--threads', '2']);
+  base = await daemon.ready;
+  browser = await launchBrowser();
+}, { timeout: 300000 });
+
+after(async () => {
+  if (browser) await browser.close().catch(() => {});
+  await stopDaemon(daemon);
+  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+}, { timeout: 60000 });
+
+/* A fresh context in locale and its page; page errors, console errors (CSP
+ * violations show there) and dialogs are collected for noProblems(). */
+async function openPage(t, locale) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error' && !/WebSocket|status of 403/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  return { page, problems };
+}
+const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+const text = (loc) => loc.textContent().then((s) => (s || '').trim());
+
+async function agentLogin(page, who) {
+  await page.goto(base + '/agent.html');
+  await page.getByTestId('login-username').fill(who.username);
+  await page.getByTestId('login-password').fill(who.password);
+  await page.getByTestId('login-button').click();
+  await page.getByTestId('desk').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=queue-count]').textContent !== '');
+}
+
+/* The agent page's static chrome: the header, every translated element and
+ * attribute, the queue pane's head; the switch's own "中文" excepted. */
+const chrome = (page) => page.evaluate(() => {
+  const out = [];
+  const header = document.querySelector('header').cloneNode(true);
+  header.querySelector('[data-testid=lang-zh]').remove();
+  out.push(header.textContent);
+  for (const e of document.querySelectorAll('[data-i18n]')) out.push(e.textContent);
+  for (const a of ['placeholder', 'aria-label', 'title'])
+    for (const e of document.querySelectorAll(`[data-i18n-${a}]`)) out.push(e.getAttribute(a));
+  out.push(document.title, document.querySelector('[data-testid=queue-count]').textContent,
+    document.querySelector('[data-testid=queue-empty]').textContent);
+  return out;
+});
+
+test('an English browser gets the chat page in English; 中文 switches it and survives a reload', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'en-US');
+  await page.goto(base + '/');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  assert.equal(await text(page.locator('#start-title')), 'Hello, what problem can we help with?');
+  assert.equal(await text(page.getByTestId('start-button')), 'Start');
+  assert.equal(await text(page.locator('label[for=name] span')), 'Name');
+  assert.equal(await page.getByTestId('message-input').getAttribute('placeholder'),
+    'Describe the problem in your own words, e.g. my computer cannot connect to the VPN, error 809');
+  assert.equal(await page.getByTestId('lang-en').getAttribute('aria-pressed'), 'true');
+  const visible = await page.locator('#start').innerText();
+  assert.doesNotMatch(visible, CJK, `the start card is all English: ${visible}`);
+  // a conversation: the greeting and the connection state are English too
+  await page.getByTestId('name-input').fill('Alice');
+  await page.getByTestId('email-input').fill('alice@example.com');
+  await page.getByTestId('start-button').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
+  assert.equal(await text(page.getByTestId('conn-status')), 'Connected');
+  await page.waitForFunction(() => /Hello Alice!/.test(document.querySelector('[data-testid=transcript]').textContent));
+  assert.equal(await text(page.getByTestId('escalate-toggle')), 'Talk to an agent');
+
+  await page.getByTestId('lang-zh').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN' && document.querySelector('[data-testid=escalate-toggle]').textContent === '转人工');
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').textContent === '已连接');
+  assert.equal(await page.evaluate(() => localStorage.getItem('kbdesk.lang')), 'zh');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn-status]').textContent === '已连接');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
+  assert.equal(await text(page.getByTestId('send-button')), '发送');
+  assert.equal(await page.getByTestId('lang-zh').getAttribute('aria-pressed'), 'true');
+  noProblems(problems);
+});
+
+test('the agent page in English has no Chinese in its static chrome; 中文 switches it and survives a reload', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'en-US');
+  await page.goto(base + '/agent.html');
+  assert.equal(await text(page.locator('#login-title')), 'Agent sign-in');
+  assert.equal(await text(page.getByTestId('login-button')), 'Sign in');
+  await agentLogin(page, PLAIN);
+  assert.match(await text(page.getByTestId('queue-count')), /^\d+ open$/);
+  assert.equal(await text(page.locator('#queue-title')), 'Ticket queue');
+  assert.equal(await text(page.getByTestId('to-problems')), 'Problems');
+  assert.equal(await text(page.getByTestId('logout')), 'Sign out');
+  assert.equal(await page.title(), 'Agent workspace · kbdesk');
+  const parts = await chrome(page);
+  const cjk = parts.filter((s) => CJK.test(s || ''));
+  assert.deepEqual(cjk, [], 'no Chinese left in the static chrome');
+  await page.screenshot({ path: '/tmp/kbdesk-agent-en.png' });
+
+  await page.getByTestId('lang-zh').click();
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await page.getByTestId('desk').waitFor(); // the session is kept across the reload
+  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
+  assert.equal(await text(page.locator('#queue-title')), '工单队列');
+  await page.reload();
+  await page.getByTestId('desk').waitFor();
+  await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
+  assert.equal(await text(page.getByTestId('logout')), '退出登录');
+  noProblems(problems);
+});
+
+test('an admin changes a role on admin.html and the audit log has the row', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'zh-CN');
+  await agentLogin(page, ADMIN);
+  await page.getByTestId('to-admin').click();
+  await page.getByTestId('admin-people-table').waitFor();
+  const row = page.locator(`[data-testid=admin-person][data-username=${TARGET.username}]`);
+  await row.waitFor();
+  assert.equal(await row.getByTestId('admin-role').inputValue(), 'agent');
+  await row.getByTestId('admin-role').selectOption('admin');
+  await row.getByTestId('admin-team_lead').check();
+  await row.getByTestId('admin-person-save').click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=admin-msg]').textContent === `已保存 ${n}。`, TARGET.name);
+  await page.locator(`[data-testid=admin-person][data-username=${TARGET.username}] [data-testid=admin-role]`).waitFor();
+  assert.equal(await page.locator(`[data-testid=admin-person][data-username=${TARGET.username}] [data-testid=admin-role]`).inputValue(), 'admin');
+  await page.screenshot({ path: '/tmp/kbdesk-admin.png', fullPage: true });
+  // the audit log page, searched for role changes, shows the change
+  await page.goto(base + '/audit.html');
+  await page.locator('#f-type').selectOption('role');
+  await page.getByTestId('audit-search').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=audit-row]')].some((r) => /"to":\s*"admin"/.test(r.textContent)));
+  const rows = await page.getByTestId('audit-row').allTextContents();
+  assert.ok(rows.some((r) => r.includes(ADMIN.name) && /"field":\s*"role"/.test(r)), rows.join('\n'));
+  assert.ok(rows.some((r) => /"field":\s*"team_lead"/.test(r)), rows.join('\n'));
+  noProblems(problems);
+});
+
+test('an agent opening admin.html is refused, and so is the admin API called from that page', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'en-US');
+  await agentLogin(page, PLAIN);
+  await page.goto(base + '/admin.html');
+  await page.getByTestId('admin-refused').waitFor();
+  assert.equal(await text(page.locator('#refused h1')), 'Not allowed');
+  assert.equal(await page.locator('#panes').isHidden(), true);
+  assert.equal(await page.getByTestId('admin-people-table').isVisible(), false);
+  const got = await page.evaluate(async () => {
+    const token = JSON.parse(sessionStorage.getItem('kbdesk.agent.session'));
+    const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const a = await fetch('/api/v1/admin/people', { headers: h });
+    const b = await fetch('/api/v1/admin/settings', { method: 'PATCH', headers: h, body: JSON.stringify({ suggestions: 1 }) });
+    return [a.status, (await a.json()).error.code, b.status];
+  });
+  assert.deepEqual(got, [403, 'forbidden', 403]);
+  noProblems(problems);
+});

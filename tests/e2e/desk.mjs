@@ -1,0 +1,95 @@
+// Clients of a running chatdesk that the end-to-end tests share: JSON API
+// calls with fetch, the API's one error shape, agent logins over the API
+// (asked again while the password-hashing gate answers try_later), and
+// WebSocket clients that keep every frame and wait (bounded) for the answer
+// to a request. deskClient(where) takes a function giving {base, wsUrl}, as
+// the tests learn the daemon's port only in before().
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+
+export function deskClient(where, { wait = 20000 } = {}) {
+  const WAIT = wait;
+  const sockets = new Set(); // open clients, for after() to terminate
+
+  // ---- HTTP --------------------------------------------------------------------------
+
+  // A request with fetch; returns { status, headers, body (parsed JSON or null), text }.
+  async function api(method, p, { token, json, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (token) h.authorization = `Bearer ${token}`;
+    if (json !== undefined) {
+      h['content-type'] = 'application/json';
+      body = JSON.stringify(json);
+    }
+    const r = await fetch(where().base + p, { method, headers: h, body, signal: AbortSignal.timeout(WAIT) });
+    const text = await r.text();
+    let parsed = null;
+    if (text) parsed = JSON.parse(text); // every answer is JSON
+    return { status: r.status, headers: r.headers, body: parsed, text };
+  }
+
+  // The one error shape, exactly.
+  function assertError(r, status, code) {
+    assert.equal(r.status, status, r.text);
+    assert.deepEqual(Object.keys(r.body), ['error'], r.text);
+    assert.deepEqual(Object.keys(r.body.error).sort(), ['code', 'message'], r.text);
+    assert.equal(r.body.error.code, code, r.text);
+    assert.ok(r.body.error.message.length > 0);
+    assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+  }
+
+  // Logs in; a 503 try_later (every place at the password-hashing gate is
+  // taken, e.g. by logins of clients that left) is asked again until WAIT.
+  async function login(username, password) {
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const r = await api('POST', '/api/v1/sessions', { json: { username, password } });
+      if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
+      assert.equal(r.status, 201, r.text);
+      return r.body.token;
+    }
+  }
+
+  // ---- WebSocket -----------------------------------------------------------------------
+
+  function wsOpen() {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(where().wsUrl, { handshakeTimeout: WAIT });
+      const frames = [];
+      const waiters = [];
+      ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
+      ws.once('open', () => { sockets.add(ws); resolve({ ws, frames, waiters }); });
+      ws.once('error', reject);
+    });
+  }
+
+  // Sends obj with an id and waits for the answer carrying that id.
+  function wsRequest(c, obj) {
+    const id = `r${Math.random().toString(36).slice(2)}`;
+    c.ws.send(JSON.stringify({ ...obj, id }));
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const f = c.frames.find((x) => x.id === id && x.type !== 'message');
+        if (!f) return;
+        clearTimeout(timer);
+        c.waiters.splice(c.waiters.indexOf(check), 1);
+        resolve(f);
+      };
+      const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
+      c.waiters.push(check);
+      check();
+    });
+  }
+
+  function wsClose(c) {
+    sockets.delete(c.ws);
+    return new Promise((resolve) => {
+      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+      c.ws.once('close', resolve);
+      c.ws.close();
+    });
+  }
+
+  return { api, assertError, login, wsOpen, wsRequest, wsClose, sockets };
+}
