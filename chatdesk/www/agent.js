@@ -252,7 +252,7 @@
       if (!row) { row = K.attach.row(session, [a]); if (row) li.append(row); } else { const n = K.attach.node(session, a); if (n) row.append(n); }
     }
     const own = items.filter((a) => !a.seq);
-    ui.ticketAtts.replaceChildren(...(own.length ? [el('h3', null, '工单附件'), K.attach.row(session, own)] : []));
+    ui.ticketAtts.replaceChildren(...(own.length ? [el('h3', null, kbt('attach.011')), K.attach.row(session, own)] : []));
   }
 
   /* an attachment to the open ticket: uploaded, then sent with a reply
@@ -263,7 +263,7 @@
     try {
       const a = await K.attach.upload(session, file);
       if (!ui.reply.disabled) {
-        const text = ui.reply.value.replace(/^\s+|\s+$/g, '') || `[附件] ${a.name}`;
+        const text = ui.reply.value.replace(/^\s+|\s+$/g, '') || kbt('attach.009', [a.name]);
         const o = { id: K.clientId(), ticket: number, text, att: [a.id], atts: [a] };
         outbox.push(o);
         saveOutbox();
@@ -281,7 +281,7 @@
       if (r.status !== 201) throw new Error(b?.error?.message || `HTTP ${r.status}`);
       loadAttachments(number);
     } catch (e) {
-      ui.replyNote.textContent = `附件未添加：${e.message}`;
+      ui.replyNote.textContent = kbt('attach.012', [e.message]);
     }
   }
 

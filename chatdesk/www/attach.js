@@ -5,6 +5,7 @@
  * other files as links that download them. The bytes are fetched with the
  * session's bearer token (an <img src> could not send it) and shown through
  * a data: URL, which the pages' Content-Security-Policy allows for images.
+ * Its text comes from the i18n tables (keys attach.*, chatdesk/www/i18n.js).
  * Exposed as window.kbdesk.attach. */
 'use strict';
 
@@ -12,8 +13,25 @@
   const K = window.kbdesk;
   const { el } = K;
 
+  /* The page's words for an upload refused with code (HTTP status): the
+   * attachment codes here, the common ones through K.errorText, and the
+   * server's own message after them (it names the reason, e.g. the type
+   * found in the file). */
+  const UPLOAD_ERROR = {
+    type_not_allowed: 'attach.004', too_large: 'attach.005', empty: 'attach.006', attachments_off: 'attach.007',
+  };
+  function uploadError(status, err) {
+    const code = err && typeof err.code === 'string' ? err.code : '';
+    const msg = err && typeof err.message === 'string' ? err.message : '';
+    const text = UPLOAD_ERROR[code] ? kbt(UPLOAD_ERROR[code]) : code ? K.errorText(err) : kbt('attach.003', [status]);
+    const e = new Error(msg && msg !== text ? `${text} (${msg})` : text);
+    e.code = code;
+    return e;
+  }
+
   /* Uploads file with token. Resolves to the attachment's description, or
-   * rejects with an Error whose message is the server's. */
+   * rejects with an Error whose message is the page's words for the refusal
+   * (uploadError). */
   async function upload(token, file) {
     const r = await fetch('/api/v1/attachments', {
       method: 'POST',
@@ -23,7 +41,7 @@
     });
     let body = null;
     try { body = await r.json(); } catch { body = null; }
-    if (r.status !== 201) throw new Error(body?.error?.message || `上传失败 (HTTP ${r.status})`);
+    if (r.status !== 201) throw uploadError(r.status, body?.error);
     return body;
   }
 
@@ -53,14 +71,14 @@
     if (a.image) {
       const img = el('img', { class: 'att-thumb', alt: name, title: name, 'data-testid': 'attachment-thumb', 'data-id': String(a.id) });
       fetchBlob(token, a).then(dataUrl).then((u) => { img.src = u; img.dataset.loaded = '1'; })
-        .catch(() => { img.alt = `${name}（无法加载）`; });
+        .catch(() => { img.alt = kbt('attach.008', [name]); });
       /* a click shows it at full width, another one as a thumbnail again */
       const open = el('a', { href: '#', class: 'att att-image', 'data-testid': 'attachment', title: name }, img);
       open.addEventListener('click', (ev) => { ev.preventDefault(); img.classList.toggle('att-full'); });
       return open;
     }
     const link = el('a', { href: '#', class: 'att att-file', 'data-testid': 'attachment', 'data-id': String(a.id) },
-      `[附件] ${name}`, el('span', { class: 'muted' }, ` (${size(Number(a.size) || 0)})`));
+      kbt('attach.009', [name]), el('span', { class: 'muted' }, ` (${size(Number(a.size) || 0)})`));
     link.addEventListener('click', async (ev) => {
       ev.preventDefault();
       try {
@@ -70,7 +88,7 @@
         d.click();
         d.remove();
         setTimeout(() => URL.revokeObjectURL(u), 60000);
-      } catch (e) { link.title = `下载失败：${e.message}`; }
+      } catch (e) { link.title = kbt('attach.010', [e.message]); }
     });
     return link;
   }

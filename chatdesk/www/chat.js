@@ -1066,15 +1066,15 @@
     const file = ui.attachInput.files && ui.attachInput.files[0];
     ui.attachInput.value = '';
     if (!file) return;
-    if (!st.session || !st.conv) { showError('', { message: '请先发送一条消息描述问题，再添加附件。' }); return; }
+    if (!st.session || !st.conv) { showError('', { message: kbt('attach.013') }); return; }
     try {
       const a = await K.attach.upload(st.session, file);
       const typed = ui.input.value.replace(/^\s+|\s+$/g, '');
       ui.input.value = '';
       hideError();
-      sendMessage(typed || `[附件] ${a.name}`, [a]);
+      sendMessage(typed || kbt('attach.009', [a.name]), [a]);
     } catch (e) {
-      showError('附件未发送：', { message: e.message });
+      showError(kbt('attach.014'), { message: e.message });
     }
   });
   ui.input.addEventListener('keydown', (ev) => {
