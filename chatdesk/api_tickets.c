@@ -15,6 +15,7 @@
  *                       out of range), 400 bad_query for a bad list query
  *     STORE_EDB         503 db_unavailable */
 #include "api.h"
+#include "kb_calendar.h"
 #include "kb_log.h"
 #include "kb_util.h"
 
@@ -196,24 +197,10 @@ static int time_arg(const char *v, int end_of_day, int64_t *out)
         *out = strtoll(v, NULL, 10);
         return *out > 0 ? 0 : -1;
     }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    if (n != 10 || v[4] != '-' || v[7] != '-' || strspn(v, "0123456789-") != n)
+    int32_t days;
+    if (kbcal_parse_date(v, &days) != 0)
         return -1;
-    tm.tm_year = atoi(v) - 1900;
-    tm.tm_mon = atoi(v + 5) - 1;
-    tm.tm_mday = atoi(v + 8);
-    if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31)
-        return -1;
-    /* days since the epoch of a proleptic Gregorian date (no timegm in C11) */
-    int y = tm.tm_year + 1900, m = tm.tm_mon + 1, d = tm.tm_mday;
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    *out = days * 86400 + (end_of_day ? 86399 : 0);
+    *out = (int64_t)days * 86400 + (end_of_day ? 86399 : 0);
     return 0;
 }
 

@@ -44,3 +44,10 @@ for f in node_modules/markdown-it/dist/browser/markdown-it.umd.min.js \
          node_modules/echarts/dist/echarts.min.js; do
     cmp -s "$f" "../www/vendor/$(basename "$f")" || cp "$f" ../www/vendor/
 done
+# searchd's search page renders documents with the same two libraries
+# (markdown-it and DOMPurify, pinned above); searchd serves searchd/www/,
+# so their browser builds are copied into searchd/www/vendor/ as well
+mkdir -p ../../searchd/www/vendor
+for f in node_modules/markdown-it/dist/browser/markdown-it.umd.min.js node_modules/dompurify/dist/purify.min.js; do
+    cmp -s "$f" "../../searchd/www/vendor/$(basename "$f")" || cp "$f" ../../searchd/www/vendor/
+done

@@ -319,13 +319,15 @@ static int parse_hours(json_t *arr, struct kbcal_hours *h, char *err, size_t err
     return 0;
 }
 
-static int parse_date(const char *s, int32_t *day)
+int kbcal_parse_date(const char *s, int32_t *day)
 {
-    int y, m, d;
-    char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
         return -1;
-    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1970 || y > 9999)
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1970)
         return -1;
     int32_t z = kbcal_day_of(y, m, d);
     int yy, mm, dd;
@@ -415,7 +417,7 @@ static int from_json(json_t *o, struct kbcal *c, char *err, size_t errsz)
     json_array_foreach(hol, i, v) {
         int32_t day;
         const char *s = json_string_value(v);
-        if (parse_date(s, &day) != 0)
+        if (kbcal_parse_date(s, &day) != 0)
             return fail(err, errsz, "holidays: bad date %s (want YYYY-MM-DD)",
                         s ? s : "(not a string)");
         int rc = kbcal_add_holiday(c, day);
@@ -429,7 +431,7 @@ static int from_json(json_t *o, struct kbcal *c, char *err, size_t errsz)
         const char *ds = json_is_string(v) ? json_string_value(v)
                                            : json_string_value(json_object_get(v, "date"));
         int32_t day;
-        if (parse_date(ds, &day) != 0)
+        if (kbcal_parse_date(ds, &day) != 0)
             return fail(err, errsz, "workdays: bad date %s (want YYYY-MM-DD)",
                         ds ? ds : "(missing)");
         struct kbcal_hours h = c->week[0];

@@ -116,6 +116,10 @@ int kbcal_add_workday(struct kbcal *c, int32_t day, const struct kbcal_hours *h)
 /* Local day number of a civil date (proleptic Gregorian), and back. */
 int32_t kbcal_day_of(int y, int m, int d);
 void kbcal_date_of(int32_t day, int *y, int *m, int *d);
+/* A date written YYYY-MM-DD (digits only, a real day of a year from 1970
+ * on: 2026-02-30 is refused) into *day (kbcal_day_of's numbering).
+ * Returns 0, or -1 for anything else (s may be NULL). */
+int kbcal_parse_date(const char *s, int32_t *day);
 /* 0 = Monday .. 6 = Sunday */
 int kbcal_weekday(int32_t day);
 /* A local wall-clock time in calendar c as a Unix instant. */

@@ -1,6 +1,7 @@
 /* kb_md: header + Markdown body parser for articles and known errors. */
 #include "kb_md.h"
 #include "kb_utf8.h"
+#include "kb_calendar.h"
 #include "kb_util.h"
 
 #include <stdlib.h>
@@ -63,17 +64,6 @@ static int valid_id(const char *id)
             return 0;
     }
     return 1;
-}
-
-static int valid_date(const char *d)
-{
-    if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
-        return 0;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
-            return 0;
-    int m = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
-    return m >= 1 && m <= 12 && day >= 1 && day <= 31;
 }
 
 /* "zh" when most letters are Han, "en" when few are, else "mixed". */
@@ -248,7 +238,7 @@ int kb_md_parse(const char *text, size_t len, const char *source, struct kb_doc 
         kb_seterr(err, errlen, "status must be open, workaround or resolved, not '%s'", val[10]);
         goto free_vals;
     }
-    if (val[8] && !valid_date(val[8])) {
+    if (val[8] && kbcal_parse_date(val[8], &(int32_t){0}) != 0) {
         *line = at[8];
         kb_seterr(err, errlen, "updated must be a date YYYY-MM-DD, not '%s'", val[8]);
         goto free_vals;

@@ -1,297 +1,40 @@
-/* kbdesk search page: talks to searchd's JSON API (/search, /suggest, /doc,
- * /nav, /standards) and keeps its state in the URL
- * (?q=&kind=&category=&standard=&offset=&doc=).
+/* kbdesk search page: the search itself, talking to searchd's JSON API
+ * (/search, /suggest, /standards; api.js) and keeping its state in the URL
+ * (?q=&kind=&category=&standard=&offset=&doc=): the URL state and history,
+ * the results with their snippets, the filters by kind, category and
+ * standard with counts, paging, completions as you type, the welcome panel
+ * and the agent token. The document view is docview.js (K.doc); the DOM,
+ * snippet and Markdown helpers are render.js; every label comes from
+ * i18n.js (kbt). Loaded last: it reads the URL and starts the page.
  *
  * Safety rule: every string that comes from the index is inserted as text
- * (textContent / text nodes). The only markup we accept is the search
- * snippet's <mark>...</mark>, which is rebuilt node by node (snippetNodes);
- * nothing is ever assigned to innerHTML. */
+ * (textContent / text nodes); a snippet's <mark> is rebuilt node by node
+ * (K.snippetNodes); nothing is ever assigned to innerHTML. */
 'use strict';
 
 (() => {
+  const K = window.kbsearch;
+  const { $, el, plainClick, snippetNodes, emphasise, firstLine, api, errorNodes, getToken, setToken, qs } = K;
   const PAGE_SIZE = 10;
   const SUGGEST_DELAY_MS = 150;
-  const TOKEN_KEY = 'kbdesk.agentToken';
   const KINDS = ['article', 'known_error', 'standard'];
-  const KIND_LABEL = { article: '知识文章', known_error: '已知错误', standard: '标准条款' };
-  const KIND_SHORT = { article: '文章', known_error: '已知错误', standard: '标准' };
-  const STATUS_LABEL = { open: '未解决', workaround: '有临时方案', resolved: '已解决' };
-  const LANG_LABEL = { zh: '中文', en: '英文', mixed: '中英混合' };
+  const kindLabel = (k) => kbt('sp.kind.' + k);
+  const kindShort = (k) => (KINDS.includes(k) ? kbt('sp.kind_short.' + k) : kbt('sp.kind_short.doc'));
+  const statusLabel = (s) => (['open', 'workaround', 'resolved'].includes(s) ? kbt('sp.status.' + s) : s);
+  /* queries into the corpus, in its language */
   const EXAMPLES = ['VPN 错误 809', 'ORA-12154', '打印机 0x0000011b', '账号锁定', '服务级别协议', '事件管理', '服务台'];
 
-  const $ = (id) => document.getElementById(id);
   const ui = {
     form: $('search-form'), input: $('q'), list: $('suggest-list'),
-    layout: $('layout'), results: $('results'), filters: $('filters'), status: $('status'), notice: $('notice'),
+    results: $('results'), filters: $('filters'), status: $('status'), notice: $('notice'),
     error: $('error'), hits: $('hits'), pager: $('pager'), prev: $('prev-page'), next: $('next-page'),
     pageInfo: $('page-info'), welcome: $('welcome'), examples: $('examples'), stdList: $('std-list'),
     kindBtns: Array.from(document.querySelectorAll('.kind-btn')),
     category: $('category'), categoryField: $('category-field'),
     standard: $('standard'), standardField: $('standard-field'), clear: $('clear-filters'),
-    docPane: $('doc-pane'), doc: $('doc'), docError: $('doc-error'), docLoading: $('doc-loading'),
-    docClose: $('doc-close'), copyStatus: $('copy-status'),
     tokenToggle: $('token-toggle'), tokenPanel: $('token-panel'), tokenInput: $('token-input'),
     tokenClear: $('token-clear'),
   };
-
-  /* ---------- small DOM helpers ---------- */
-
-  /* el('a', {href: x, class: 'c'}, 'text', node, ...): strings become text nodes. */
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    if (attrs) {
-      for (const [k, v] of Object.entries(attrs)) {
-        if (v === null || v === undefined || v === false) continue;
-        if (k === 'class') e.className = v;
-        else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
-        else e.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of kids.flat(Infinity)) {
-      if (c === null || c === undefined || c === false || c === '') continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
-  }
-
-  const ENTITIES = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&#34;': '"', '&apos;': "'" };
-  /* One pass, so "&amp;lt;" becomes the text "&lt;", never "<". Anything
-   * else that looks like an entity stays as literal text. */
-  function decodeEntities(s) {
-    return s.replace(/&(?:amp|lt|gt|quot|apos|#39|#x27|#34);/g, (m) => ENTITIES[m]);
-  }
-
-  /* The snippet is HTML-escaped text whose only markup is <mark>...</mark>:
-   * split on those literal tags and rebuild text nodes and <mark> elements. */
-  function snippetNodes(snippet) {
-    const frag = document.createDocumentFragment();
-    let mark = null;
-    for (const part of String(snippet || '').split(/(<mark>|<\/mark>)/)) {
-      if (part === '<mark>') {
-        if (!mark) { mark = document.createElement('mark'); frag.append(mark); }
-      } else if (part === '</mark>') {
-        mark = null;
-      } else if (part) {
-        (mark || frag).append(document.createTextNode(decodeEntities(part)));
-      }
-    }
-    return frag;
-  }
-
-  /* Text with the (case-insensitive) first occurrence of needle in <strong>. */
-  function emphasise(text, needle) {
-    const i = needle ? text.toLowerCase().indexOf(needle.toLowerCase()) : -1;
-    if (i < 0 || !needle) return [text];
-    return [text.slice(0, i), el('strong', null, text.slice(i, i + needle.length)), text.slice(i + needle.length)];
-  }
-
-  /* ---------- a small Markdown subset, built as DOM nodes ---------- */
-
-  const LIST_RE = /^(\s*)([-*+]|\d{1,3}[.)])\s+(.*)$/;
-  const FENCE_RE = /^(\s*)(`{3,}|~{3,})\s*[\w+#.-]*\s*$/;
-  const TABLE_RE = /^\s*\|.*\|\s*$/;
-  const indentOf = (s) => s.match(/^\s*/)[0].length;
-
-  function inline(text) {
-    const out = [];
-    for (const part of text.split(/(`[^`]+`|\*\*[^*]+\*\*)/)) {
-      if (!part) continue;
-      if (part.length > 2 && part.startsWith('`') && part.endsWith('`')) out.push(el('code', null, part.slice(1, -1)));
-      else if (part.length > 4 && part.startsWith('**') && part.endsWith('**')) out.push(el('strong', null, part.slice(2, -2)));
-      else out.push(...linkIds(part));
-    }
-    return out;
-  }
-
-  /* The ids the document being shown may link to: its "refs", the
-   * documents named in it that this caller may see (searchd decides). */
-  let docRefs = new Set();
-
-  /* "见 KE-0002" in an article: ids of documents the caller may see become
-   * links; any other id (an internal document, for a caller without the
-   * agent token) stays plain text. */
-  function linkIds(text) {
-    const out = [];
-    const re = /\b((?:KB|KE)-\d{3,6})\b/g;
-    let last = 0;
-    let m;
-    while ((m = re.exec(text))) {
-      if (m.index > last) out.push(text.slice(last, m.index));
-      out.push(docRefs.has(m[1]) ? docLink(m[1], m[1], 'doc-ref') : m[1]);
-      last = m.index + m[1].length;
-    }
-    if (last < text.length) out.push(text.slice(last));
-    return out;
-  }
-
-  function isBlockStart(line) {
-    return FENCE_RE.test(line) || /^#{1,6}\s/.test(line) || TABLE_RE.test(line) || /^\s*>/.test(line) || LIST_RE.test(line);
-  }
-
-  function dedent(lines) {
-    const ind = Math.min(...lines.filter((l) => l.trim()).map(indentOf));
-    return Number.isFinite(ind) ? lines.map((l) => l.slice(Math.min(ind, indentOf(l)))) : lines;
-  }
-
-  function tableNode(rows) {
-    const cells = (r) => r.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((c) => c.trim());
-    const body = rows.filter((r) => !/^\s*\|?\s*:?-{2,}/.test(r));
-    if (!body.length) return null;
-    const [head, ...rest] = body;
-    return el('div', { class: 'table-wrap' }, el('table', null,
-      el('thead', null, el('tr', null, cells(head).map((c) => el('th', { scope: 'col' }, inline(c))))),
-      el('tbody', null, rest.map((r) => el('tr', null, cells(r).map((c) => el('td', null, inline(c))))))));
-  }
-
-  function renderBlocks(lines, parent) {
-    let i = 0;
-    while (i < lines.length) {
-      const line = lines[i];
-      let m;
-      if (!line.trim()) { i++; continue; }
-      if ((m = line.match(FENCE_RE))) {
-        const fence = m[2];
-        const code = [];
-        for (i++; i < lines.length && !lines[i].trim().startsWith(fence); i++) code.push(lines[i]);
-        i++;
-        parent.append(el('pre', { class: 'code' }, el('code', null, dedent(code).join('\n'))));
-      } else if ((m = line.match(/^(#{1,6})\s+(.*?)\s*#*\s*$/))) {
-        parent.append(el('h' + Math.min(6, Math.max(3, m[1].length + 1)), null, inline(m[2])));
-        i++;
-      } else if (TABLE_RE.test(line)) {
-        const rows = [];
-        while (i < lines.length && TABLE_RE.test(lines[i])) rows.push(lines[i++]);
-        const t = tableNode(rows);
-        if (t) parent.append(t);
-      } else if (/^\s*>/.test(line)) {
-        const inner = [];
-        while (i < lines.length && /^\s*>/.test(lines[i])) inner.push(lines[i++].replace(/^\s*>\s?/, ''));
-        const bq = el('blockquote');
-        renderBlocks(inner, bq);
-        parent.append(bq);
-      } else if ((m = line.match(LIST_RE))) {
-        const ordered = /\d/.test(m[2]);
-        const base = m[1].length;
-        const list = el(ordered ? 'ol' : 'ul');
-        if (ordered && parseInt(m[2], 10) !== 1) list.setAttribute('start', String(parseInt(m[2], 10)));
-        const sameList = (l) => { const x = l.match(LIST_RE); return x && x[1].length === base && /\d/.test(x[2]) === ordered; };
-        while (i < lines.length && sameList(lines[i])) {
-          const item = [lines[i].match(LIST_RE)[3]];
-          i++;
-          const more = [];
-          while (i < lines.length) {
-            if (!lines[i].trim()) {
-              let j = i;
-              while (j < lines.length && !lines[j].trim()) j++;
-              if (j < lines.length && indentOf(lines[j]) > base && !LIST_RE.test(lines[j].slice(base))) {
-                for (; i < j; i++) more.push('');
-                continue;
-              }
-              break;
-            }
-            if (indentOf(lines[i]) > base) { more.push(lines[i]); i++; continue; }
-            break;
-          }
-          const li = el('li');
-          renderBlocks(item.concat(dedent(more)), li);
-          list.append(li);
-          let j = i;
-          while (j < lines.length && !lines[j].trim()) j++;
-          if (j < lines.length && sameList(lines[j])) i = j; else break;
-        }
-        parent.append(list);
-      } else {
-        const p = el('p');
-        let first = true;
-        while (i < lines.length && lines[i].trim() && (first || !isBlockStart(lines[i]))) {
-          if (!first) p.append(el('br'));
-          p.append(...inline(lines[i].trim()));
-          first = false;
-          i++;
-        }
-        parent.append(p);
-      }
-    }
-  }
-
-  function markdown(text) {
-    const box = el('div', { class: 'md' });
-    renderBlocks(String(text || '').replace(/\r\n?/g, '\n').split('\n'), box);
-    return box;
-  }
-
-  /* ---------- API ---------- */
-
-  /* Chinese wording for the API's error codes; the server's own message
-   * is kept as detail. */
-  const ERROR_TEXT = {
-    network: '无法连接搜索服务，请检查网络后重试',
-    bad_offset: '页码超出范围',
-    bad_limit: '每页条数无效',
-    bad_kind: '文档类型筛选无效',
-    bad_lang: '语言筛选无效',
-    bad_filter: '筛选条件过长',
-    bad_encoding: '查询包含无效字符',
-    bad_escape: '查询包含无效字符',
-    bad_query: '查询无法处理',
-    missing_query: '请输入查询内容',
-    query_too_long: '查询内容过长，请缩短后再试',
-    uri_too_long: '请求过长',
-    not_found: '未找到',
-    index_unavailable: '索引暂时不可用，请稍后重试',
-    overloaded: '服务繁忙，请稍后重试',
-    internal: '服务内部错误，请稍后重试',
-  };
-
-  function errorNodes(prefix, e) {
-    const nodes = [el('strong', null, prefix), ERROR_TEXT[e.code] || e.message];
-    if (ERROR_TEXT[e.code] && e.detail) nodes.push(el('span', { class: 'err-detail' }, e.detail));
-    return nodes;
-  }
-
-  class ApiError extends Error {
-    constructor(message, status, code, detail) { super(message); this.status = status; this.code = code; this.detail = detail; }
-  }
-
-  function getToken() {
-    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
-  }
-
-  function setToken(t) {
-    try { if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY); } catch { /* storage disabled */ }
-  }
-
-  async function api(path, signal) {
-    const headers = { Accept: 'application/json' };
-    const token = getToken();
-    if (token) headers.Authorization = 'Bearer ' + token;
-    let r;
-    try {
-      r = await fetch(path, { headers, signal, cache: 'no-store' });
-    } catch (e) {
-      if (e.name === 'AbortError') throw e;
-      throw new ApiError('无法连接搜索服务，请检查网络后重试。', 0, 'network');
-    }
-    let body = null;
-    try { body = await r.json(); } catch (e) { if (e.name === 'AbortError') throw e; }
-    if (!r.ok) {
-      const err = (body && body.error) || {};
-      const detail = typeof err.message === 'string' ? err.message : '';
-      let msg = detail || `服务返回错误（HTTP ${r.status}）`;
-      if (r.status === 401 || r.status === 403) msg += '（请检查坐席令牌）';
-      throw new ApiError(msg, r.status, typeof err.code === 'string' ? err.code : '', detail);
-    }
-    if (body === null) throw new ApiError('服务返回的内容无法解析。', r.status, 'bad_json');
-    return body;
-  }
-
-  const qs = (o) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of Object.entries(o)) if (v !== '' && v !== null && v !== undefined) p.set(k, String(v));
-    return p.toString();
-  };
-  /* Document ids are ASCII letters, digits, "-_.:"; keep ':' readable in paths. */
-  const idPath = (id) => encodeURIComponent(id).replace(/%3A/gi, ':');
 
   /* ---------- URL state ---------- */
 
@@ -334,16 +77,17 @@
   function update(prev, opts = {}) {
     if (ui.input.value !== state.q && document.activeElement !== ui.input) ui.input.value = state.q;
     if (!prev || opts.force || searchKey(prev) !== searchKey(state)) runSearch(opts.focus === 'results');
-    if (!prev || opts.forceDoc || prev.doc !== state.doc) loadDoc(opts.focus === 'doc');
-    else if (opts.focus === 'doc') focusDoc();
+    if (!prev || opts.forceDoc || prev.doc !== state.doc) K.doc.load(opts.focus === 'doc');
+    else if (opts.focus === 'doc') K.doc.focus();
     updateTitle();
   }
 
   function updateTitle() {
     const parts = [];
-    if (state.doc && currentDoc && currentDoc.id === state.doc) parts.push(currentDoc.title);
-    if (state.q) parts.push(`“${state.q}”的搜索结果`);
-    parts.push('kbdesk 知识库检索');
+    const cur = K.doc.current();
+    if (state.doc && cur && cur.id === state.doc) parts.push(cur.title);
+    if (state.q) parts.push(kbt('sp.title.results', [state.q]));
+    parts.push(kbt('sp.title.page'));
     document.title = parts.join(' · ');
   }
 
@@ -442,7 +186,7 @@
       ui.status.textContent = '';
       lastFacets = null;
       renderFacets(null);
-      ui.error.replaceChildren(...errorNodes('搜索失败：', e));
+      ui.error.replaceChildren(...errorNodes(kbt('sp.search_failed'), e));
       ui.error.hidden = false;
     } finally {
       if (seq === searchSeq) {
@@ -481,22 +225,22 @@
       }
     }
 
-    const quoted = `“${shorten(shownQuery, 40)}”`;
+    const quoted = kbt('sp.quoted', [shorten(shownQuery, 40)]);
     if (total === 0 || (!hits.length && offset === 0)) {
-      ui.status.textContent = `没有找到与${quoted}相关的结果`;
+      ui.status.textContent = kbt('sp.status_none', [quoted]);
     } else if (!hits.length) {
-      ui.status.textContent = `${quoted}共 ${total} 条结果，本页没有结果`;
+      ui.status.textContent = kbt('sp.status_empty_page', [quoted, total]);
     } else {
-      ui.status.textContent = `${quoted}共 ${total} 条结果，第 ${offset + 1}–${offset + hits.length} 条（用时 ${fmtMs(res.took_ms)} 毫秒）`;
+      ui.status.textContent = kbt('sp.status_hits', [quoted, total, offset + 1, offset + hits.length, fmtMs(res.took_ms)]);
     }
 
     if (res.corrected) {
-      ui.notice.append(`未找到“${state.q}”的结果，已显示 `,
-        el('strong', { 'data-testid': 'corrected' }, res.corrected), ' 的结果。');
+      ui.notice.append(kbt('sp.corrected_before', [state.q]),
+        el('strong', { 'data-testid': 'corrected' }, res.corrected), kbt('sp.corrected_after'));
       ui.notice.hidden = false;
     } else if (res.suggestion && res.suggestion !== state.q) {
       const sugg = res.suggestion;
-      ui.notice.append('您是不是要找：', el('a', {
+      ui.notice.append(kbt('sp.did_you_mean'), el('a', {
         href: urlFor({ ...state, q: sugg, offset: 0, doc: '' }),
         'data-testid': 'suggestion-link',
         onclick: (ev) => {
@@ -513,10 +257,10 @@
     if (!hits.length && total > 0 && offset > 0) {
       ui.hits.append(el('li', { class: 'empty' }, el('button', {
         type: 'button', class: 'btn', onclick: () => navigate({ offset: 0 }, { focus: 'results' }),
-      }, '回到第一页')));
+      }, kbt('sp.first_page'))));
     } else if (!hits.length) {
-      const tips = ['检查错别字，或换用更短、更通用的词', '错误码可以直接输入，如 0x80070005、ORA-12154'];
-      if (state.kind || state.category || state.standard) tips.unshift('清除筛选条件后再试');
+      const tips = [kbt('sp.tip.spelling'), kbt('sp.tip.codes')];
+      if (state.kind || state.category || state.standard) tips.unshift(kbt('sp.tip.filters'));
       ui.hits.append(el('li', { class: 'empty' }, el('ul', null, tips.map((t) => el('li', null, t)))));
     }
 
@@ -525,7 +269,7 @@
     ui.pager.hidden = total <= limit && offset === 0;
     ui.prev.disabled = offset <= 0;
     ui.next.disabled = offset + limit >= total;
-    ui.pageInfo.textContent = `第 ${page} / ${pages} 页`;
+    ui.pageInfo.textContent = kbt('sp.page_info', [page, pages]);
 
     lastFacets = facets;
     renderFacets(facets);
@@ -538,8 +282,8 @@
     const title = el('a', {
       class: 'hit-title', href, 'data-testid': 'result-link', 'data-doc': h.id,
     }, h.title || h.id);
-    const badges = [el('span', { class: `badge kind-${kind}`, 'data-testid': 'kind-badge' }, KIND_LABEL[kind])];
-    if (h.visibility === 'internal') badges.push(el('span', { class: 'badge internal' }, '内部'));
+    const badges = [el('span', { class: `badge kind-${kind}`, 'data-testid': 'kind-badge' }, kindLabel(kind))];
+    if (h.visibility === 'internal') badges.push(el('span', { class: 'badge internal' }, kbt('sp.internal')));
 
     const meta = [];
     if (kind === 'standard') {
@@ -547,10 +291,10 @@
       if (h.path) meta.push(el('span', { class: 'meta-path' }, String(h.path).split(' > ').join(' › ')));
     } else if (kind === 'known_error') {
       if (h.service) meta.push(el('span', null, h.service));
-      if (h.updated) meta.push(el('span', null, '更新 ' + h.updated));
+      if (h.updated) meta.push(el('span', { class: 'meta-updated' }, kbt('sp.updated', [h.updated])));
     } else {
       if (h.category) meta.push(el('span', null, String(h.category).split('/').join(' / ')));
-      if (h.updated) meta.push(el('span', null, '更新 ' + h.updated));
+      if (h.updated) meta.push(el('span', { class: 'meta-updated' }, kbt('sp.updated', [h.updated])));
     }
 
     const li = el('li', { class: 'hit', 'data-testid': 'result-item', 'data-kind': kind, 'data-id': h.id },
@@ -560,23 +304,12 @@
 
     if (kind === 'known_error') {
       const row = el('p', { class: 'hit-ke' });
-      if (h.status) row.append(el('span', { class: `badge status-${h.status}`, 'data-testid': 'ke-status' }, STATUS_LABEL[h.status] || h.status));
+      if (h.status) row.append(el('span', { class: `badge status-${h.status}`, 'data-testid': 'ke-status' }, statusLabel(h.status)));
       const wa = firstLine(h.workaround);
-      if (wa) row.append(el('span', { class: 'wa', 'data-testid': 'ke-workaround' }, el('span', { class: 'wa-label' }, '临时方案：'), wa));
+      if (wa) row.append(el('span', { class: 'wa', 'data-testid': 'ke-workaround' }, el('span', { class: 'wa-label' }, kbt('sp.workaround_label')), wa));
       if (row.childNodes.length) li.append(row);
     }
     return li;
-  }
-
-  /* The first meaningful line of a Markdown text, without list markers and backticks. */
-  function firstLine(text) {
-    if (!text) return '';
-    for (const raw of String(text).split('\n')) {
-      const l = raw.trim();
-      if (!l || /^(`{3,}|~{3,}|\|)/.test(l)) continue;
-      return l.replace(/^([-*+]|\d{1,3}[.)])\s+/, '').replace(/^#+\s*/, '').replace(/`|\*\*/g, '');
-    }
-    return '';
   }
 
   function markCurrentHit() {
@@ -639,15 +372,15 @@
       return x.length - y.length;
     };
     const cats = Array.from(levels.keys()).sort(byLevels);
-    setOptions(ui.category, '全部分类', cats.map((c) => {
+    setOptions(ui.category, kbt('sp.all_categories'), cats.map((c) => {
       const shown = categoryLabel.get(c.toLowerCase()) || c;
       const depth = c.split('/').length - 1;
-      return [c, '\u3000'.repeat(depth) + shown.split('/').pop() + `（${levels.get(c)}）`];
+      return [c, '\u3000'.repeat(depth) + kbt('sp.with_count', [shown.split('/').pop(), levels.get(c)])];
     }), state.category);
 
     const sf = (facets && facets.standard) || {};
     const stds = Object.keys(sf).sort((a, b) => stdName(a).localeCompare(stdName(b), 'zh-CN'));
-    setOptions(ui.standard, '全部标准', stds.map((s) => [s, `${stdName(s)}（${sf[s]}）`]), state.standard);
+    setOptions(ui.standard, kbt('sp.all_standards'), stds.map((s) => [s, kbt('sp.with_count', [stdName(s), sf[s]])]), state.standard);
 
     const showCat = !!state.category || ((state.kind === '' || state.kind === 'article') && cats.length > 0);
     const showStd = !!state.standard || ((state.kind === '' || state.kind === 'standard') && stds.length > 0);
@@ -720,8 +453,8 @@
     ui.list.replaceChildren(...sugItems.map((s, i) => {
       const isTitle = s.kind === 'title' && s.id;
       const tag = isTitle
-        ? el('span', { class: `badge kind-${KINDS.includes(s.doc_kind) ? s.doc_kind : 'article'}` }, KIND_SHORT[s.doc_kind] || '文档')
-        : el('span', { class: 'badge term' }, '搜索');
+        ? el('span', { class: `badge kind-${KINDS.includes(s.doc_kind) ? s.doc_kind : 'article'}` }, kindShort(s.doc_kind))
+        : el('span', { class: 'badge term' }, kbt('sp.kind_short.term'));
       const li = el('li', {
         id: 'sug-' + i, role: 'option', 'aria-selected': 'false', class: 'sug',
         'data-testid': 'suggestion-item', 'data-kind': isTitle ? 'title' : 'term',
@@ -820,229 +553,6 @@
     navigate({ q, offset: 0, doc: '' }, { force: true });
   });
 
-  /* ---------- document view ---------- */
-
-  let docSeq = 0;
-  let docCtl = null;
-  let currentDoc = null;
-
-  function focusDoc() {
-    const h = $('doc-title');
-    if (h) h.focus({ preventScroll: false });
-    else ui.docPane.focus();
-  }
-
-  async function loadDoc(focus) {
-    const id = state.doc;
-    const seq = ++docSeq;
-    if (docCtl) docCtl.abort();
-    ui.layout.classList.toggle('has-doc', !!id);
-    markCurrentHit();
-    if (!id) {
-      currentDoc = null;
-      ui.docPane.hidden = true;
-      ui.doc.replaceChildren();
-      ui.docError.hidden = true;
-      updateTitle();
-      return;
-    }
-    docCtl = new AbortController();
-    const signal = docCtl.signal;
-    ui.docPane.hidden = false;
-    ui.docLoading.hidden = false;
-    ui.docPane.setAttribute('aria-busy', 'true');
-    try {
-      const navP = id.startsWith('std-')
-        ? api('/nav/' + idPath(id), signal).catch((e) => { if (e.name === 'AbortError') throw e; return null; })
-        : Promise.resolve(null);
-      const [d, nav] = await Promise.all([api('/doc/' + idPath(id), signal), navP]);
-      if (seq !== docSeq) return;
-      currentDoc = d;
-      ui.docError.hidden = true;
-      ui.doc.replaceChildren(...docNodes(d, d.kind === 'standard' ? nav : null));
-      ui.docPane.scrollTop = 0;
-      if (focus) focusDoc();
-    } catch (e) {
-      if (e.name === 'AbortError' || seq !== docSeq) return;
-      currentDoc = null;
-      ui.doc.replaceChildren();
-      if (e.status === 404) ui.docError.replaceChildren(el('strong', null, '无法打开文档：'), `没有编号为 ${id} 的文档，或您无权查看。`);
-      else ui.docError.replaceChildren(...errorNodes('无法打开文档：', e));
-      ui.docError.hidden = false;
-      if (focus) ui.docClose.focus();
-    } finally {
-      if (seq === docSeq) {
-        ui.docLoading.hidden = true;
-        ui.docPane.removeAttribute('aria-busy');
-      }
-      updateTitle();
-    }
-  }
-
-  function docLink(id, text, testid, rel) {
-    return el('a', { href: urlFor({ ...state, doc: id }), 'data-doc': id, 'data-testid': testid, rel }, text);
-  }
-
-  function metaList(pairs) {
-    const dl = el('dl', { class: 'doc-meta' });
-    for (const [k, v] of pairs) {
-      if (v === null || v === undefined || v === '' || (Array.isArray(v) && !v.length)) continue;
-      dl.append(el('div', null, el('dt', null, k), el('dd', null, v)));
-    }
-    return dl;
-  }
-
-  function tagList(tags) {
-    const list = Array.isArray(tags) ? tags : String(tags || '').split(/[,，]/);
-    const clean = list.map((t) => String(t).trim()).filter(Boolean);
-    return clean.length ? el('ul', { class: 'tags' }, clean.map((t) => el('li', null, t))) : null;
-  }
-
-  function citationText(d) {
-    const std = d.std_code || d.std_title || '';
-    return [std, d.clause, d.heading].filter(Boolean).join(' ');
-  }
-
-  function docNodes(d, nav) {
-    docRefs = new Set(Array.isArray(d.refs) ? d.refs : []);
-    const kind = KINDS.includes(d.kind) ? d.kind : 'article';
-    const out = [];
-    const badges = el('div', { class: 'doc-badges' },
-      el('span', { class: `badge kind-${kind}` }, KIND_LABEL[kind]),
-      d.visibility === 'internal' ? el('span', { class: 'badge internal' }, '内部') : null,
-      kind === 'known_error' && d.status ? el('span', { class: `badge status-${d.status}` }, STATUS_LABEL[d.status] || d.status) : null,
-      el('span', { class: 'doc-id' }, d.id));
-    out.push(badges);
-
-    if (kind === 'standard') out.push(breadcrumbs(d));
-    out.push(el('h2', { id: 'doc-title', tabindex: '-1', 'data-testid': 'doc-title' }, d.title || d.id));
-
-    if (kind === 'standard') {
-      out.push(metaList([
-        ['标准', [d.std_code, d.std_title].filter(Boolean).join(' ')],
-        ['条款', d.clause],
-      ]));
-      out.push(citationBox(d));
-      const body = el('div', { class: 'plain', 'data-testid': 'doc-body' });
-      body.textContent = d.body || '';
-      out.push(el('section', { class: 'doc-section' }, body));
-      if (nav) out.push(clauseNav(nav));
-    } else if (kind === 'known_error') {
-      out.push(metaList([['影响服务', d.service], ['状态', STATUS_LABEL[d.status] || d.status], ['更新日期', d.updated], ['产品', d.product]]));
-      const sections = [['症状', d.symptom], ['原因', d.cause], ['临时解决方案', d.workaround], ['解决方案', d.resolution], ['补充说明', d.body]];
-      for (const [name, text] of sections) {
-        if (!text || !String(text).trim()) continue;
-        out.push(el('section', { class: 'doc-section', 'data-testid': 'ke-section' }, el('h3', null, name), markdown(text)));
-      }
-      if (!d.resolution && !d.workaround) out.push(el('p', { class: 'muted' }, '暂无临时或最终解决方案。'));
-    } else {
-      out.push(metaList([
-        ['分类', d.category ? String(d.category).split('/').join(' / ') : ''],
-        ['产品', d.product], ['标签', tagList(d.tags)],
-        ['语言', LANG_LABEL[d.lang] || d.lang], ['更新日期', d.updated],
-      ]));
-      out.push(el('section', { class: 'doc-section', 'data-testid': 'doc-body' }, markdown(d.body)));
-    }
-    if (d.source) out.push(el('p', { class: 'doc-source' }, '来源：', el('code', null, d.source)));
-    return out;
-  }
-
-  function breadcrumbs(d) {
-    const ol = el('ol');
-    ol.append(el('li', null, el('span', { class: 'crumb-std' }, d.std_code || d.std_title || d.std || '标准')));
-    const slug = d.std || (d.id.startsWith('std-') ? d.id.slice(4, d.id.lastIndexOf(':')) : '');
-    for (const part of String(d.path || '').split(' > ').map((s) => s.trim()).filter(Boolean)) {
-      const num = (part.match(/^(\d+(?:\.\d+)*)\s/) || [])[1];
-      ol.append(el('li', null, num && slug ? docLink(`std-${slug}:${num}`, part, 'crumb-link') : part));
-    }
-    ol.append(el('li', { 'aria-current': 'page' }, [d.clause, d.heading].filter(Boolean).join(' ') || d.title));
-    return el('nav', { class: 'crumbs', 'aria-label': '条款位置', 'data-testid': 'breadcrumbs' }, ol);
-  }
-
-  function citationBox(d) {
-    const text = citationText(d);
-    const code = el('span', { class: 'cite-text', 'data-testid': 'citation' }, text);
-    const btn = el('button', { type: 'button', class: 'btn', 'data-testid': 'copy-citation' }, '复制引用');
-    btn.addEventListener('click', async () => {
-      const ok = await copyText(text);
-      if (ok) {
-        btn.textContent = '已复制';
-        ui.copyStatus.textContent = '引用已复制到剪贴板';
-      } else {
-        const r = document.createRange();
-        r.selectNodeContents(code);
-        const sel = window.getSelection();
-        sel.removeAllRanges();
-        sel.addRange(r);
-        btn.textContent = '请按 Ctrl+C 复制';
-        ui.copyStatus.textContent = '无法自动复制，引用文字已选中，请按 Ctrl+C 复制';
-      }
-      setTimeout(() => { btn.textContent = '复制引用'; ui.copyStatus.textContent = ''; }, 2500);
-    });
-    return el('div', { class: 'cite' }, el('span', { class: 'cite-label' }, '引用'), code, btn);
-  }
-
-  async function copyText(text) {
-    try {
-      if (navigator.clipboard && window.isSecureContext) {
-        await navigator.clipboard.writeText(text);
-        return true;
-      }
-    } catch { /* fall through to the old way */ }
-    const ta = el('textarea', { class: 'clip', readonly: true, 'aria-hidden': 'true', tabindex: '-1' });
-    ta.value = text;
-    const active = document.activeElement;
-    document.body.append(ta);
-    ta.select();
-    let ok = false;
-    try { ok = document.execCommand('copy'); } catch { ok = false; }
-    ta.remove();
-    if (active && active.focus) active.focus();
-    return ok;
-  }
-
-  function clauseNav(nav) {
-    const ref = (r) => [r.clause, r.heading].filter(Boolean).join(' ') || r.id;
-    const rows = [];
-    if (nav.parent) rows.push(el('li', null, el('span', { class: 'nav-label' }, '上级'), docLink(nav.parent.id, ref(nav.parent), 'nav-parent', 'up')));
-    if (nav.prev) rows.push(el('li', null, el('span', { class: 'nav-label' }, '上一条'), docLink(nav.prev.id, ref(nav.prev), 'nav-prev', 'prev')));
-    if (nav.next) rows.push(el('li', null, el('span', { class: 'nav-label' }, '下一条'), docLink(nav.next.id, ref(nav.next), 'nav-next', 'next')));
-    const box = el('nav', { class: 'clause-nav', 'aria-label': '条款导航', 'data-testid': 'clause-nav' });
-    if (rows.length) box.append(el('ul', { class: 'nav-rows' }, rows));
-    const kids = Array.isArray(nav.children) ? nav.children : [];
-    if (kids.length) {
-      box.append(el('h3', null, `下级条款（${kids.length}）`),
-        el('ul', { class: 'nav-children' }, kids.map((c) => el('li', null, docLink(c.id, ref(c), 'nav-child')))));
-    }
-    return box;
-  }
-
-  /* Links to documents (results, breadcrumbs, clause navigation, standards
-   * list) open in place; modified clicks keep the browser's behaviour. */
-  function plainClick(ev) {
-    return ev.button === 0 && !ev.metaKey && !ev.ctrlKey && !ev.shiftKey && !ev.altKey;
-  }
-  document.addEventListener('click', (ev) => {
-    const a = ev.target.closest && ev.target.closest('a[data-doc]');
-    if (!a || !plainClick(ev)) return;
-    ev.preventDefault();
-    navigate({ doc: a.dataset.doc }, { focus: 'doc' });
-  });
-
-  ui.docClose.addEventListener('click', () => {
-    const id = state.doc;
-    navigate({ doc: '' });
-    const link = Array.from(ui.hits.querySelectorAll('a[data-doc]')).find((a) => a.dataset.doc === id);
-    if (link) link.focus(); else ui.input.focus();
-  });
-
-  document.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && state.doc && !ev.defaultPrevented && document.activeElement !== ui.input
-        && ui.tokenPanel.hidden && window.matchMedia('(max-width: 899px)').matches) {
-      ui.docClose.click();
-    }
-  });
-
   /* ---------- welcome ---------- */
 
   function renderWelcome() {
@@ -1059,17 +569,17 @@
     const stds = Array.from(standards.values());
     ui.stdList.replaceChildren(...(stds.length ? stds.map((s) => el('li', null,
       el('span', { class: 'std-name' }, [s.code, s.title].filter(Boolean).join(' ') || s.std),
-      el('span', { class: 'std-count' }, `${s.clauses} 条`),
-      docLink(`std-${s.std}:1`, '从第 1 章阅读', 'std-browse'))) : [el('li', { class: 'muted' }, stdListFailed ? '无法读取标准目录。' : '正在读取标准目录…')]));
+      el('span', { class: 'std-count' }, kbt('sp.std_clauses', [s.clauses])),
+      K.doc.link(`std-${s.std}:1`, kbt('sp.std_browse'), 'std-browse'))) : [el('li', { class: 'muted' }, kbt(stdListFailed ? 'sp.std_failed' : 'sp.std_loading'))]));
   }
 
   /* ---------- agent token ---------- */
 
   function syncToken() {
     const has = !!getToken();
-    ui.tokenToggle.textContent = has ? '坐席令牌 ✓' : '坐席令牌';
+    ui.tokenToggle.textContent = kbt(has ? 'sp.token.on' : 'sp.token');
     ui.tokenToggle.classList.toggle('on', has);
-    ui.tokenToggle.title = has ? '已使用坐席令牌：可查看内部文档' : '输入坐席令牌以查看内部文档';
+    ui.tokenToggle.title = kbt(has ? 'sp.token.on_title' : 'sp.token.title');
   }
   function showTokenPanel(show) {
     ui.tokenPanel.hidden = !show;
@@ -1098,6 +608,8 @@
   }
 
   /* ---------- start ---------- */
+
+  Object.assign(K, { state: () => state, urlFor, navigate, markCurrentHit, updateTitle });
 
   state = readUrl();
   ui.input.value = state.q;

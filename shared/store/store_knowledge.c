@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kb_doc.h"
+#include "kb_calendar.h"
 #include "kb_util.h"
 
 /* pg_advisory_xact_lock key taken before an index_seq is drawn, held to
@@ -77,17 +78,6 @@ void store_knowledge_fin(struct store_knowledge *k)
     memset(k, 0, sizeof *k);
 }
 
-static int date_ok(const char *d)
-{
-    if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
-        return 0;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (d[i] < '0' || d[i] > '9'))
-            return 0;
-    int m = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
-    return m >= 1 && m <= 12 && day >= 1 && day <= 31;
-}
-
 /* doc as the JSON of a version: a copy with id doc_id and no source, as a
  * heap string (caller frees); NULL with STORE_EINVALID in s->err when its
  * kind, title, visibility, lang, status or updated date is not one the
@@ -127,7 +117,7 @@ static char *version_json(struct store *s, const struct kb_doc *doc, const char 
             st_seterr(s, STORE_EINVALID, "%s is one line", one_name[i]);
             return NULL;
         }
-    if (doc->updated && !date_ok(doc->updated)) {
+    if (doc->updated && kbcal_parse_date(doc->updated, &(int32_t){0}) != 0) {
         st_seterr(s, STORE_EINVALID, "updated is a date YYYY-MM-DD");
         return NULL;
     }

@@ -122,6 +122,8 @@
     "          AND l.at >= b.lo)"
 
 static void bind(struct params *q, const struct store_report_period *p);
+static PGresult *run_period(struct store *s, int *rc, const char *sql,
+                            const struct store_report_period *p);
 
 static int check(struct store *s, int64_t viewer, const struct store_report_period *p)
 {
@@ -235,10 +237,8 @@ static int timed(struct store *s, struct calcache *cc, const struct store_report
     char sql[sizeof(TICKET_SETS) + 512];
     snprintf(sql, sizeof sql, "%s SELECT " TIMED_COLS " FROM %s x" TIMED_JOIN " ORDER BY x.id",
              TICKET_SETS, set);
-    struct params q = {0};
-    bind(&q, p);
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, &q);
+    PGresult *r = run_period(s, &rc, sql, p);
     if (!r)
         return rc;
     int rows = PQntuples(r);
@@ -280,14 +280,31 @@ static void bind(struct params *q, const struct store_report_period *p)
     p_i64(q, p->priority);
 }
 
+/* sql with the period's parameters ($1.. as bind() sets them); the result
+ * (caller clears) or NULL with *rc set. */
+static PGresult *run_period(struct store *s, int *rc, const char *sql,
+                            const struct store_report_period *p)
+{
+    struct params q = {0};
+    bind(&q, p);
+    return st_run(s, rc, sql, &q);
+}
+
+/* The start of every public read: no transaction of its own (st_single),
+ * then who asks and the period (check). */
+static int begin_read(struct store *s, const char *op, int64_t viewer,
+                      const struct store_report_period *p)
+{
+    int rc = st_single(s, op);
+    return rc ? rc : check(s, viewer, p);
+}
+
 /* Runs sql (one row of integer columns) into the ints at v[0..n). */
 static int ints(struct store *s, const char *sql, const struct store_report_period *p,
                 int *const *v, int n)
 {
-    struct params q = {0};
-    bind(&q, p);
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, &q);
+    PGresult *r = run_period(s, &rc, sql, p);
     if (!r)
         return rc;
     for (int i = 0; i < n; i++)
@@ -384,28 +401,23 @@ int store_search_log(struct store *s, const char *source, int64_t person, int64_
                    &p, NULL);
 }
 
+/* each query of the period: its count and how many had no good match */
+#define QUERY_COUNTS                                                                     \
+    BOUNDS " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"     \
+           " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi GROUP BY 1"
+
 int store_report_queries(struct store *s, int64_t viewer, const struct store_report_period *p,
                          int gaps, int (*cb)(void *ud, const struct store_report_query *q),
                          void *ud)
 {
-    int rc = st_single(s, "report_queries");
-    if (rc == 0)
-        rc = check(s, viewer, p);
+    int rc = begin_read(s, "report_queries", viewer, p);
     if (rc)
         return rc;
-    struct params q = {0};
-    bind(&q, p);
-    PGresult *r = st_run(s, &rc,
-                         gaps ? BOUNDS
-                         " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"
-                         " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi"
-                         " GROUP BY 1 HAVING count(*) FILTER (WHERE no_good_match) > 0"
-                         " ORDER BY 3 DESC, 2 DESC, 1 LIMIT 20"
-                              : BOUNDS
-                         " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"
-                         " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi"
-                         " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 20",
-                         &q);
+    PGresult *r = run_period(s, &rc,
+                             gaps ? QUERY_COUNTS " HAVING count(*) FILTER (WHERE no_good_match) > 0"
+                                                 " ORDER BY 3 DESC, 2 DESC, 1 LIMIT 20"
+                                  : QUERY_COUNTS " ORDER BY 2 DESC, 1 LIMIT 20",
+                             p);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -421,9 +433,7 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
                             struct store_indicators *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = st_single(s, "report_indicators");
-    if (rc == 0)
-        rc = check(s, viewer, p);
+    int rc = begin_read(s, "report_indicators", viewer, p);
     if (rc)
         return rc;
     struct store_indicators *o = out;
@@ -496,45 +506,44 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
     return 0;
 }
 
+/* per document: the chats it solved in the period, those that stayed solved
+ * (no recontact about it within $4 days), and its use counts */
+static const char SQL_DOCS[] =
+    BOUNDS ","
+    " solved AS (SELECT c.id, c.requester_id, d.doc_id, d.at"
+    "  FROM conversations c JOIN deflections d ON d.conversation_id = c.id, b"
+    "  WHERE c.created_at >= b.lo AND c.created_at < b.hi),"
+    " per AS (SELECT s.doc_id, count(*) AS solved, count(*) FILTER (WHERE"
+    "  NOT EXISTS (SELECT 1 FROM conversations c2"
+    "   WHERE c2.requester_id = s.requester_id AND c2.id <> s.id"
+    "   AND c2.created_at > s.at"
+    "   AND c2.created_at <= s.at + make_interval(days => $4::int)"
+    "   AND (EXISTS (SELECT 1 FROM conversation_suggestions g"
+    "        WHERE g.conversation_id = c2.id AND g.doc_id = s.doc_id)"
+    "    OR EXISTS (SELECT 1 FROM tickets t"
+    "     WHERE t.conversation_id = c2.id))))"
+    "  AS honest FROM solved s GROUP BY s.doc_id),"
+    " use AS (SELECT u.doc_id,"
+    "  count(*) FILTER (WHERE kind = 'shown') AS shown,"
+    "  count(*) FILTER (WHERE kind = 'opened') AS opened,"
+    "  count(*) FILTER (WHERE kind = 'helpful') AS helpful,"
+    "  count(*) FILTER (WHERE kind = 'linked') AS linked"
+    "  FROM knowledge_use u, b WHERE u.at >= b.lo AND u.at < b.hi"
+    "  GROUP BY u.doc_id)"
+    " SELECT coalesce(per.doc_id, use.doc_id), coalesce(per.solved, 0),"
+    "  coalesce(per.honest, 0), coalesce(use.shown, 0),"
+    "  coalesce(use.opened, 0), coalesce(use.helpful, 0),"
+    "  coalesce(use.linked, 0)"
+    " FROM per FULL JOIN use ON use.doc_id = per.doc_id"
+    " ORDER BY 2 DESC, 4 DESC, 1 LIMIT 100";
+
 int store_report_docs(struct store *s, int64_t viewer, const struct store_report_period *p,
                       int (*cb)(void *ud, const struct store_report_doc *d), void *ud)
 {
-    int rc = st_single(s, "report_docs");
-    if (rc == 0)
-        rc = check(s, viewer, p);
+    int rc = begin_read(s, "report_docs", viewer, p);
     if (rc)
         return rc;
-    struct params q = {0};
-    bind(&q, p);
-    PGresult *r = st_run(s, &rc,
-                         BOUNDS ","
-                         " solved AS (SELECT c.id, c.requester_id, d.doc_id, d.at"
-                         "  FROM conversations c JOIN deflections d ON d.conversation_id = c.id, b"
-                         "  WHERE c.created_at >= b.lo AND c.created_at < b.hi),"
-                         " per AS (SELECT s.doc_id, count(*) AS solved, count(*) FILTER (WHERE"
-                         "  NOT EXISTS (SELECT 1 FROM conversations c2"
-                         "   WHERE c2.requester_id = s.requester_id AND c2.id <> s.id"
-                         "   AND c2.created_at > s.at"
-                         "   AND c2.created_at <= s.at + make_interval(days => $4::int)"
-                         "   AND (EXISTS (SELECT 1 FROM conversation_suggestions g"
-                         "        WHERE g.conversation_id = c2.id AND g.doc_id = s.doc_id)"
-                         "    OR EXISTS (SELECT 1 FROM tickets t"
-                         "     WHERE t.conversation_id = c2.id))))"
-                         "  AS honest FROM solved s GROUP BY s.doc_id),"
-                         " use AS (SELECT u.doc_id,"
-                         "  count(*) FILTER (WHERE kind = 'shown') AS shown,"
-                         "  count(*) FILTER (WHERE kind = 'opened') AS opened,"
-                         "  count(*) FILTER (WHERE kind = 'helpful') AS helpful,"
-                         "  count(*) FILTER (WHERE kind = 'linked') AS linked"
-                         "  FROM knowledge_use u, b WHERE u.at >= b.lo AND u.at < b.hi"
-                         "  GROUP BY u.doc_id)"
-                         " SELECT coalesce(per.doc_id, use.doc_id), coalesce(per.solved, 0),"
-                         "  coalesce(per.honest, 0), coalesce(use.shown, 0),"
-                         "  coalesce(use.opened, 0), coalesce(use.helpful, 0),"
-                         "  coalesce(use.linked, 0)"
-                         " FROM per FULL JOIN use ON use.doc_id = per.doc_id"
-                         " ORDER BY 2 DESC, 4 DESC, 1 LIMIT 100",
-                         &q);
+    PGresult *r = run_period(s, &rc, SQL_DOCS, p);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -548,28 +557,26 @@ int store_report_docs(struct store *s, int64_t viewer, const struct store_report
     return 0;
 }
 
+/* per service and priority: responses and resolutions due and met */
+static const char SQL_POLICIES[] =
+    TICKET_SETS ","
+    " x AS (SELECT id, 0 AS k FROM rsp_due UNION ALL SELECT id, 1 FROM rsp_met"
+    "  UNION ALL SELECT id, 2 FROM rsl_due UNION ALL SELECT id, 3 FROM rsl_met)"
+    " SELECT v.name, sp.priority, count(*) FILTER (WHERE x.k = 0),"
+    "  count(*) FILTER (WHERE x.k = 1), count(*) FILTER (WHERE x.k = 2),"
+    "  count(*) FILTER (WHERE x.k = 3)"
+    " FROM x JOIN ticket_sla ts ON ts.ticket_id = x.id"
+    " JOIN services v ON v.id = ts.service_id"
+    " JOIN sla_policies sp ON sp.id = ts.policy_id"
+    " GROUP BY 1, 2 ORDER BY 1, 2";
+
 int store_report_policies(struct store *s, int64_t viewer, const struct store_report_period *p,
                           int (*cb)(void *ud, const struct store_report_policy *x), void *ud)
 {
-    int rc = st_single(s, "report_policies");
-    if (rc == 0)
-        rc = check(s, viewer, p);
+    int rc = begin_read(s, "report_policies", viewer, p);
     if (rc)
         return rc;
-    struct params q = {0};
-    bind(&q, p);
-    PGresult *r = st_run(s, &rc,
-                         TICKET_SETS ","
-                         " x AS (SELECT id, 0 AS k FROM rsp_due UNION ALL SELECT id, 1 FROM rsp_met"
-                         "  UNION ALL SELECT id, 2 FROM rsl_due UNION ALL SELECT id, 3 FROM rsl_met)"
-                         " SELECT v.name, sp.priority, count(*) FILTER (WHERE x.k = 0),"
-                         "  count(*) FILTER (WHERE x.k = 1), count(*) FILTER (WHERE x.k = 2),"
-                         "  count(*) FILTER (WHERE x.k = 3)"
-                         " FROM x JOIN ticket_sla ts ON ts.ticket_id = x.id"
-                         " JOIN services v ON v.id = ts.service_id"
-                         " JOIN sla_policies sp ON sp.id = ts.policy_id"
-                         " GROUP BY 1, 2 ORDER BY 1, 2",
-                         &q);
+    PGresult *r = run_period(s, &rc, SQL_POLICIES, p);
     if (!r)
         return rc;
     for (int i = 0; i < PQntuples(r); i++) {
@@ -635,9 +642,7 @@ int store_report_items(struct store *s, int64_t viewer, const struct store_repor
     for (size_t i = 0; indicator && i < NITEMSETS; i++)
         if (strcmp(ITEMSETS[i].name, indicator) == 0)
             set = &ITEMSETS[i];
-    int rc = st_single(s, "report_items");
-    if (rc == 0)
-        rc = check(s, viewer, p);
+    int rc = begin_read(s, "report_items", viewer, p);
     if (rc)
         return rc;
     if (!set)
@@ -670,9 +675,7 @@ int store_report_items(struct store *s, int64_t viewer, const struct store_repor
                  " FROM %s x JOIN conversations c ON c.id = x.id ORDER BY x.id",
                  CHAT_SETS, strcmp(set->set, "conv") == 0 ? "NULL" : "x.doc_id", set->set);
     }
-    struct params q = {0};
-    bind(&q, p);
-    PGresult *r = st_run(s, &rc, sql, &q);
+    PGresult *r = run_period(s, &rc, sql, p);
     if (!r)
         return rc;
     static const char *const kinds[] = {"ticket", "ticket", "problem", "conversation"};

@@ -76,6 +76,9 @@ function waitDocTitle(page, title) {
   }, title);
 }
 
+/* Waits until <html lang> is l (after a language switch reloaded the page). */
+const langIs = (page, l) => page.waitForFunction((x) => document.documentElement.lang === x, l);
+
 /* The expected citation: std_code (or std_title when there is no code), clause, heading. */
 const citationOf = (d) => `${d.std_code || d.std_title} ${d.clause} ${d.heading}`;
 
@@ -402,5 +405,233 @@ test('360 px wide: no horizontal scrolling, the document replaces the list', asy
   await page.getByTestId('result-item').first().waitFor();
   assert.equal(urlParam(page, 'doc'), null);
   assert.equal(await page.evaluate(() => document.activeElement.dataset.testid), 'result-link', 'focus back on the result');
+  // the English labels (longer) fit too
+  await page.getByTestId('lang-en').click();
+  await langIs(page, 'en');
+  await searchDone(page);
+  assert.ok((await overflow()) <= 0, 'English results fit');
+  await page.getByTestId('result-link').first().click();
+  await page.getByTestId('doc-title').waitFor();
+  assert.ok((await overflow()) <= 0, 'the document fits in English');
+  await page.screenshot({ path: '/tmp/kbdesk-search-en-360.png', fullPage: false });
+  noProblems(problems);
+});
+
+/* ---------- Markdown bodies (markdown-it + DOMPurify) ---------- */
+
+/* Serves doc's answer with body and refs replaced (the rest is searchd's). */
+function rewriteDoc(page, id, body, refs) {
+  return page.route((u) => u.pathname === '/doc/' + id, async (route) => {
+    const resp = await route.fetch();
+    const json = await resp.json();
+    json.body = body;
+    json.refs = refs;
+    await route.fulfill({ response: resp, json });
+  });
+}
+
+test('a document body: headings below the title, a table, code blocks, lists, ids linked from refs only', async (t) => {
+  const { page, problems } = await openPage(t);
+  // a corpus article: "## 现象" under the h2 title, a table, a code block inside an ordered list
+  const real = await api('/doc/KB-0004');
+  await page.goto(base + '/?doc=KB-0004');
+  await waitDocTitle(page, real.title);
+  const body = page.getByTestId('doc-body');
+  assert.deepEqual((await body.locator('h3').allTextContents()).slice(0, 3), ['现象', '原因', '处理步骤']);
+  assert.equal(await body.locator('h1, h2').count(), 0, 'no heading at or above the title');
+  assert.deepEqual(await body.locator('div.table-wrap > table > thead th').allTextContents(), ['VPN Type', '端口 / 协议']);
+  assert.equal(await body.locator('div.table-wrap > table > tbody > tr').count(), 4);
+  assert.match(await text(body.locator('ol > li pre.code > code').first()), /^Test-NetConnection fj-vpn\.example\.gov\.cn -Port 443$/);
+  assert.equal(await body.locator('ol').first().locator(':scope > li').count(), 3);
+  assert.equal(await body.locator('blockquote').count(), 1);
+  for (const id of ['KB-0001', 'KB-0003']) {
+    assert.ok(real.refs.includes(id), `${id} in refs ${real.refs}`);
+    assert.equal(await body.locator(`a[data-doc="${id}"]`).count(), 1, `${id} is a link`);
+  }
+
+  // a body written for the test: every construct, and ids in text, code, a link and outside refs
+  const md = [
+    '# 一级', '', '## 二级', '', '### 三级', '', '#### 四级', '',
+    '第一行 *强调* **加粗**', '第二行见 KB-0001 与 KE-0002，又见 KB-0099。', '',
+    '- 项目一', '- 项目二 `KB-0001`', '  - 子项', '',
+    '3. 第三步', '4. 第四步', '',
+    '| 列 A | 列 B |', '| :--- | ---: |', '| a1 | KE-0002 |', '',
+    '```xml', '<site-list version="12">KB-0001</site-list>', '```', '',
+    '> 引用 [KB-0001 的说明](https://example.invalid/kb)', '',
+    '地址 https://example.invalid/auto 自动成为链接，文件名 install.sh 不会。', '',
+  ].join('\n');
+  await rewriteDoc(page, 'KB-0044', md, ['KB-0001', 'KE-0002']);
+  const doc44 = await api('/doc/KB-0044');
+  await page.goto(base + '/?doc=KB-0044');
+  await waitDocTitle(page, doc44.title);
+  assert.deepEqual(await body.locator('h3, h4, h5, h6').evaluateAll((els) => els.map((e) => `${e.tagName}:${e.textContent}`)),
+    ['H3:一级', 'H3:二级', 'H4:三级', 'H5:四级']);
+  assert.equal(await text(body.locator('p em')), '强调');
+  assert.equal(await text(body.locator('p strong')), '加粗');
+  assert.equal(await body.locator('p br').count(), 1, 'a line break in a paragraph stays one');
+  assert.deepEqual(await body.locator('ul > li').evaluateAll((els) => els.map((e) => e.firstChild.textContent.trim())), ['项目一', '项目二', '子项']);
+  assert.equal(await body.locator('ul ul > li').count(), 1, 'a nested list');
+  assert.equal(await body.locator('ol').getAttribute('start'), '3');
+  assert.deepEqual(await body.locator('ol > li').allTextContents(), ['第三步', '第四步']);
+  assert.equal(await body.locator('div.table-wrap > table th[scope=col]').count(), 2);
+  assert.equal(await body.locator('td.al-right').count(), 1, 'alignment as a class');
+  assert.equal(await page.locator('#doc [style]').count(), 0, 'no style attribute (CSP)');
+  assert.equal(await text(body.locator('pre.code > code')), '<site-list version="12">KB-0001</site-list>');
+  assert.equal(await page.locator('#doc site-list').count(), 0);
+  // KB-0001: linked once (the paragraph), not in inline code, the code block or inside the other link
+  assert.equal(await body.locator('a[data-doc="KB-0001"]').count(), 1);
+  assert.equal(await body.locator('p > a[data-doc="KB-0001"]').count(), 1);
+  assert.equal(await body.locator('code a, pre a, a a').count(), 0);
+  assert.equal(await body.locator('td a[data-doc="KE-0002"]').count(), 1, 'an id in a table cell');
+  assert.equal(await body.locator('a[data-doc="KB-0099"]').count(), 0, 'an id outside refs stays text');
+  assert.ok((await text(body)).includes('KB-0099'));
+  const ext = body.locator('blockquote a');
+  assert.equal(await ext.getAttribute('href'), 'https://example.invalid/kb');
+  assert.equal(await ext.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.deepEqual(await body.locator('a:not([data-doc])').evaluateAll((els) => els.map((a) => a.getAttribute('href'))),
+    ['https://example.invalid/kb', 'https://example.invalid/auto'], 'an address with a scheme is linked, a file name is not');
+  // an id link opens that document in place
+  const ke = await api('/doc/KE-0002');
+  await body.locator('p > a[data-doc="KE-0002"]').click();
+  await waitDocTitle(page, ke.title);
+  assert.equal(urlParam(page, 'doc'), 'KE-0002');
+  noProblems(problems);
+});
+
+test('hostile Markdown in a body renders inert: raw HTML is text, javascript: and data: links are not links', async (t) => {
+  const { page, problems } = await openPage(t);
+  const md = [
+    '<img src=x onerror=alert(1)>', '',
+    '<script>alert(2)</script>', '',
+    'inline <img src=y onerror=alert(3)> and <b onclick=alert(4)>b</b>', '',
+    '[one](javascript:alert(5)) [two](JaVaScRiPt:alert(6)) [three](java&#115;cript:alert(7)) <javascript:alert(8)>', '',
+    '[four](data:text/html;base64,PHNjcmlwdD5hbGVydCg5KTwvc2NyaXB0Pg==) [five](vbscript:msgbox)', '',
+    '<a href="javascript:alert(10)">raw link</a> <style>body{display:none}</style> <iframe src="/"></iframe>', '',
+    '| <img src=z onerror=alert(11)> | [six](javascript:alert(12)) |', '| --- | --- |', '| x | y |', '',
+    '[safe](https://example.invalid/ok) [rel](/?q=VPN)',
+  ].join('\n');
+  await rewriteDoc(page, 'KB-0044', md, []);
+  const doc44 = await api('/doc/KB-0044');
+  await page.goto(base + '/?doc=KB-0044');
+  await waitDocTitle(page, doc44.title);
+  const body = page.getByTestId('doc-body');
+  const shown = await text(body);
+  for (const s of ['<img src=x onerror=alert(1)>', '<script>alert(2)</script>', '<b onclick=alert(4)>b</b>',
+    '<a href="javascript:alert(10)">raw link</a>', '<style>body{display:none}</style>', '<img src=z onerror=alert(11)>']) {
+    assert.ok(shown.includes(s), `shown as text: ${s}`);
+  }
+  assert.equal(await page.locator('#doc img, #doc script, #doc style, #doc iframe, #doc b, #doc [onerror], #doc [onclick]').count(), 0);
+  const hrefs = await body.locator('a').evaluateAll((els) => els.map((a) => a.getAttribute('href')));
+  assert.deepEqual(hrefs, ['https://example.invalid/ok', '/?q=VPN'], 'only the safe links are links');
+  assert.equal(await page.evaluate(() => document.body.style.display), '');
+  noProblems(problems);
+});
+
+/* ---------- English interface ---------- */
+
+const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
+
+/* The interface text of the page: static labels, built labels, status
+ * lines (not documents, titles, snippets or the example queries). */
+const chromeText = (page) => page.evaluate(() => {
+  const sel = ['body [data-i18n]', '#status', '#page-info', '#notice', '#error', '#doc-error > strong', '.kind-btn', '.badge',
+    '.meta-updated', '.wa-label', '.doc-meta dt', '[data-testid=ke-section] > h3', '.cite-label', '.nav-label',
+    '.clause-nav h3', '#token-toggle', '#category option:first-child', '#standard option:first-child', '.std-count', '[data-testid=std-browse]'];
+  const out = [];
+  for (const e of document.querySelectorAll(sel.join(','))) out.push(e.textContent);
+  const attrs = ['placeholder', 'aria-label', 'title'];
+  for (const e of document.querySelectorAll(attrs.map((a) => `[${a}]`).join(','))) {
+    for (const a of attrs) if (e.hasAttribute(a) && !e.closest('#doc')) out.push(e.getAttribute(a));
+  }
+  return out;
+});
+
+
+test('English interface: the switch, kept across reloads, and Chinese again', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(base + '/?q=VPN');
+  await searchDone(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN', 'a Chinese browser gets Chinese');
+  assert.equal(await text(page.getByTestId('search-button')), '搜索');
+  assert.equal(await page.getByTestId('lang-zh').getAttribute('aria-pressed'), 'true');
+
+  await page.getByTestId('lang-en').click(); // saves the choice and reloads
+  await langIs(page, 'en');
+  await searchDone(page);
+  assert.equal(await page.evaluate(() => localStorage.getItem('kbdesk.lang')), 'en', 'the desk pages\' key');
+  assert.equal(await page.getByTestId('lang-en').getAttribute('aria-pressed'), 'true');
+  assert.equal(urlParam(page, 'q'), 'VPN', 'the search is still there');
+  assert.equal(await text(page.getByTestId('search-button')), 'Search');
+  assert.equal(await page.getByTestId('search-input').getAttribute('placeholder'),
+    'A problem, an error code or a clause number, e.g. VPN 809, ORA-12154, 8.2.2');
+  assert.equal(await text(page.getByTestId('kind-all').locator('[data-i18n]')), 'All');
+  assert.equal(await text(page.getByTestId('kind-known_error').locator('[data-i18n]')), 'Known errors');
+  assert.match(await text(page.getByTestId('result-status')), /^“VPN”: \d+ results, 1–10 shown \(took [\d.]+ ms\)$/);
+  assert.match(await text(page.locator('#page-info')), /^Page 1 of \d+$/);
+  assert.equal(await text(page.getByTestId('token-toggle')), 'Agent token');
+  const badges = new Set(await page.getByTestId('kind-badge').allTextContents());
+  assert.ok([...badges].every((b) => ['Articles', 'Known errors', 'Standard clauses'].includes(b)), [...badges].join());
+  assert.match(await page.title(), /^Results for “VPN” · kbdesk knowledge search$/);
+  let chrome = await chromeText(page);
+  assert.deepEqual(chrome.filter((s) => CJK.test(s)), [], 'no Chinese left in the results\' interface');
+
+  // a known error: English section names, the body stays as written
+  await page.goto(base + '/?doc=KE-0017');
+  await page.getByTestId('doc-title').waitFor();
+  assert.deepEqual(await page.locator('[data-testid=ke-section] > h3').allTextContents(), ['Symptom', 'Cause', 'Workaround', 'Resolution']);
+  assert.ok(CJK.test(await text(page.getByTestId('doc-view'))), 'the Chinese document itself is not translated');
+  // a clause: citation, navigation
+  await page.goto(base + '/?doc=' + encodeURIComponent('std-db21t1799.1:8.2.2.2'));
+  await waitDocTitle(page, '8.2.2.2 服务等级协议内容');
+  assert.equal(await text(page.getByTestId('copy-citation')), 'Copy citation');
+  assert.equal(await page.getByTestId('breadcrumbs').getAttribute('aria-label'), 'Clause position');
+  chrome = await chromeText(page);
+  assert.deepEqual(chrome.filter((s) => CJK.test(s)), [], 'no Chinese left in the document view\'s interface');
+  // errors
+  await page.goto(base + '/?doc=KB-does-not-exist');
+  await page.getByTestId('doc-error').waitFor();
+  assert.equal(await text(page.getByTestId('doc-error')), 'The document cannot be opened: there is no document KB-does-not-exist, or you may not see it.');
+  await page.goto(base + '/?q=VPN&offset=20000');
+  await page.getByTestId('search-error').waitFor();
+  assert.match(await text(page.getByTestId('search-error')), /^Search failed: The page is out of range/);
+
+  // the welcome panel, after a reload
+  await page.goto(base + '/');
+  await page.reload();
+  await langIs(page, 'en');
+  await page.getByTestId('std-browse').first().waitFor();
+  assert.equal(await text(page.locator('#welcome h2').first()), 'Common searches');
+  assert.equal(await text(page.getByTestId('hint')), 'Advanced: "exact phrase", -excluded, kind:standard, clause:8.3.');
+  chrome = await chromeText(page);
+  assert.deepEqual(chrome.filter((s) => CJK.test(s)), [], 'no Chinese left on the welcome panel\'s interface');
+
+  // back to Chinese
+  await page.getByTestId('lang-zh').click();
+  await langIs(page, 'zh-CN');
+  await page.getByTestId('std-browse').first().waitFor();
+  assert.equal(await page.evaluate(() => localStorage.getItem('kbdesk.lang')), 'zh');
+  assert.equal(await text(page.locator('#welcome h2').first()), '常用检索');
+  assert.equal(await text(page.getByTestId('search-button')), '搜索');
+  assert.equal(await text(page.getByTestId('std-browse').first()), '从第 1 章阅读');
+  noProblems(problems);
+});
+
+test('an English browser gets the English interface; a saved choice wins over the browser', async (t) => {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  await page.goto(base + '/?q=' + encodeURIComponent('服务台'));
+  await searchDone(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  assert.match(await text(page.getByTestId('result-status')), /^“服务台”: \d+ results/);
+  await page.evaluate(() => localStorage.setItem('kbdesk.lang', 'zh'));
+  await page.reload();
+  await langIs(page, 'zh-CN');
+  await searchDone(page);
+  assert.match(await text(page.getByTestId('result-status')), /^“服务台”共 \d+ 条结果/);
   noProblems(problems);
 });

@@ -84,6 +84,19 @@ static void dates_and_zone(void **state)
     int y, m, d;
     kbcal_date_of(kbcal_day_of(2028, 2, 29), &y, &m, &d);
     assert_int_equal(y * 10000 + m * 100 + d, 20280229);
+    /* the one parser of YYYY-MM-DD (calendars, documents' updated, the
+     * ticket list's date bounds) */
+    int32_t day = -1;
+    assert_int_equal(kbcal_parse_date("2028-02-29", &day), 0);
+    assert_int_equal(day, kbcal_day_of(2028, 2, 29));
+    assert_int_equal(kbcal_parse_date("1970-01-01", &day), 0);
+    assert_int_equal(day, 0);
+    static const char *const bad[] = {"2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
+                                      "2026-4-01",  "2026-+4-01", "2026/04/01", " 2026-04-01",
+                                      "1969-12-31", "2026-04-01x", "",          NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_int_equal(kbcal_parse_date(bad[i], &day), -1);
+    assert_int_equal(kbcal_parse_date(NULL, &day), -1);
     int32_t off;
     assert_int_equal(kbcal_zone_offset("Asia/Shanghai", &off), 0);
     assert_int_equal(off, 28800);
