@@ -221,5 +221,10 @@ void api_tickets_major(struct api_ctx *ctx);       /* POST .../tickets/{number}/
 void api_tickets_major_clear(struct api_ctx *ctx); /* DELETE .../tickets/{number}/major */
 void api_tickets_major_get(struct api_ctx *ctx);   /* GET .../tickets/{number}/major */
 void api_tickets_major_link(struct api_ctx *ctx);  /* POST .../{number}/major/links */
+/* attachments (api_attach.c) */
+void api_attachments_upload(struct api_ctx *ctx);  /* POST /api/v1/attachments (a file) */
+void api_attachments_get(struct api_ctx *ctx);     /* GET /api/v1/attachments/{id} */
+void api_tickets_attach(struct api_ctx *ctx);      /* POST .../{number}/attachments */
+void api_tickets_attachments(struct api_ctx *ctx); /* GET .../{number}/attachments */
 
 #endif

@@ -34,7 +34,13 @@ struct apihttp_conn {
     char peer[API_PEER_MAX];
     int header_too_long;
     long long content_length;
-    struct kb_buf body;     /* at most API_BODY_MAX bytes kept */
+    struct kb_buf body;     /* at most body_max bytes kept */
+    /* an upload route (attachments): its body is a file of up to
+     * ops->upload_max bytes, named by X-Filename */
+    int upload;
+    size_t body_max;        /* API_BODY_MAX, or ops->upload_max for an upload */
+    char filename[API_HEADER_MAX * 2 + 2];
+    int has_filename;
     struct api_response early; /* an answer decided before the body was read */
     int has_early;
     /* the answer being written */
@@ -119,8 +125,8 @@ static int on_writeable(struct apihttp_conn *c)
         if (c->head) /* HEAD: no body may follow the head */
             c->resp.len = 0;
         char disposition[96];
-        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"",
-                 c->resp.filename);
+        snprintf(disposition, sizeof disposition, "%s; filename=\"%s\"",
+                 c->resp.inline_file ? "inline" : "attachment", c->resp.filename);
         if (lws_add_http_common_headers(wsi, (unsigned)c->resp.status,
                                         c->resp.content_type ? c->resp.content_type
                                                              : "application/json; charset=utf-8",
@@ -224,6 +230,8 @@ static void read_head(struct apihttp_conn *c)
                 &c->has_if_match);
     copy_header(c, WSI_TOKEN_COUNT, "idempotency-key:", c->idempotency_key,
                 (int)sizeof c->idempotency_key, &c->has_idempotency_key);
+    copy_header(c, WSI_TOKEN_COUNT, "x-filename:", c->filename, (int)sizeof c->filename,
+                &c->has_filename);
     const char *peer = lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     if (!peer)
         c->peer[0] = '\0';
@@ -257,6 +265,9 @@ static void dispatch(const struct apihttp_ops *ops, struct apihttp_conn *c)
     raw.header_too_long = c->header_too_long;
     raw.body = c->body.data;
     raw.body_len = c->body.len;
+    raw.raw_body = c->upload;
+    raw.raw_max = c->body_max;
+    raw.filename = c->has_filename ? c->filename : NULL;
 
     struct api_call *call = kb_xcalloc(1, sizeof *call);
     struct api_response err = {0};
@@ -306,6 +317,20 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
     probe.path = c->path;
     char allow[64];
     int status = router_match(&probe, allow, sizeof allow);
+    c->body_max = API_BODY_MAX;
+    long long drain_max = API_BODY_DRAIN_MAX;
+    if (status == 200 && router_is_upload(probe.route) && ops->upload_max > 0) {
+        /* a file: up to upload_max kept; a larger one is read and dropped
+         * up to a few times that, so the client gets its 413 */
+        c->upload = 1;
+        c->body_max = ops->upload_max;
+        drain_max = (long long)ops->upload_max * 4 + API_BODY_DRAIN_MAX;
+    }
+    char too_large[128];
+    snprintf(too_large, sizeof too_large,
+             c->upload ? "the file is larger than the limit of %zu bytes"
+                       : "the body is larger than %zu bytes",
+             c->body_max);
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
         c->content_length == 0) {
         /* a chunked body: not taken; its bytes cannot be skipped safely */
@@ -318,10 +343,8 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
         c->close_after = 1;
         c->has_early = 1;
         c->content_length = 0;
-    } else if (c->content_length > API_BODY_DRAIN_MAX) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "the body is larger than %d bytes", API_BODY_MAX);
-        api_response_error(&c->early, 413, "too_large", msg);
+    } else if (c->content_length > drain_max) {
+        api_response_error(&c->early, 413, "too_large", too_large);
         c->close_after = 1; /* its bytes are not read */
         c->has_early = 1;
         c->content_length = 0;
@@ -334,10 +357,8 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
         api_response_error(&c->early, 405, "method_not_allowed", msg);
         snprintf(c->early.allow, sizeof c->early.allow, "%s", allow);
         c->has_early = 1;
-    } else if (c->content_length > API_BODY_MAX) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "the body is larger than %d bytes", API_BODY_MAX);
-        api_response_error(&c->early, 413, "too_large", msg);
+    } else if (c->content_length > (long long)c->body_max) {
+        api_response_error(&c->early, 413, "too_large", too_large);
         c->has_early = 1;
     }
     if (c->content_length > 0) {
@@ -350,7 +371,7 @@ static int on_request(const struct apihttp_ops *ops, struct apihttp_conn *c)
 
 static void on_body(struct apihttp_conn *c, const void *in, size_t len)
 {
-    if (!c->has_early && c->body.len + len <= API_BODY_MAX)
+    if (!c->has_early && c->body.len + len <= c->body_max)
         kb_buf_add(&c->body, in, len);
 }
 

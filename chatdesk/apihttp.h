@@ -2,7 +2,7 @@
  * transport. ws.c mounts it at /api (an LWSMPRO_CALLBACK mount on its own
  * protocol) and forwards that protocol's callbacks here. Per request it
  * copies the method, path, query arguments, headers (Authorization,
- * Content-Type, If-Match, Idempotency-Key) and the client's address out of
+ * Content-Type, If-Match, Idempotency-Key, X-Filename) and the client's address out of
  * lws, reads the body (LWS_CALLBACK_HTTP_BODY, at most API_BODY_MAX bytes;
  * a longer one is read and dropped up to API_BODY_DRAIN_MAX and answered
  * 413, a longer declared one is answered 413 at once and the connection
@@ -11,7 +11,10 @@
  * with job->api set. The answer comes back through the pool's done queue
  * (apihttp_done, on the service thread) and is written in
  * LWS_CALLBACK_HTTP_WRITEABLE: status, Content-Type: application/json;
- * charset=utf-8, Cache-Control: no-store, Content-Length, and Allow or
+ * charset=utf-8 (or a file's type, with Content-Disposition),
+ * Cache-Control: no-store (X-Content-Type-Options: nosniff comes with lws's
+ * security headers),
+ * Content-Length, and Allow or
  * WWW-Authenticate where they apply, then the body.
  *
  * Ownership: a connection's state (struct apihttp_conn) lives while lws
@@ -40,6 +43,9 @@ struct apihttp_ops {
     int (*login_wait)(void *ud, const char *peer);
     void (*login_result)(void *ud, const char *peer, int result);
     void *ud;
+    /* the largest body of an upload route (router.h: upload), bytes;
+     * 0: such a route gets API_BODY_MAX like any other */
+    size_t upload_max;
 };
 
 /* The API protocol's lws callback, given the ops of the server. */

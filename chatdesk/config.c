@@ -170,7 +170,8 @@ void cd_config_usage(FILE *f)
             "login_hash_concurrency, login_hash_queue, hello_per_minute, hello_burst,\n"
             "sla_interval, cluster, report_db,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
-            "max_open_files, metrics_access, metrics_token, knowledge_self_approval. An\n"
+            "max_open_files, metrics_access, metrics_token, knowledge_self_approval,\n"
+            "attach_dir, attach_max. An\n"
             "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
             "Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
@@ -199,6 +200,10 @@ void cd_config_usage(FILE *f)
             "  knowledge_self_approval = 0|1\n"
             "                       may a knowledge reviewer approve a version they\n"
             "                       wrote themselves (default 0: no)\n"
+            "  attach_dir = DIR     attachments' files, named by SHA-256 (default\n"
+            "                       var/attachments, created when needed)\n"
+            "  attach_max = BYTES   the largest attachment, 1024..1073741824 (default\n"
+            "                       10485760: 10 MB); a larger upload is 413\n"
             "\n"
             "useradd: creates an agent account USERNAME (letters, digits, . _ -; at\n"
             "most 64) with display name DISPLAY_NAME (default USERNAME). The password\n"
@@ -267,6 +272,8 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"knowledge_self_approval", &cfg->desk.knowledge_self_approval, 0, 1},
         /* several instances */
         {"cluster", &cfg->cluster, 0, 1},
+        /* attachments */
+        {"attach_max", &cfg->desk.attach_max, 1024, 1 << 30},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(key, t[i].key) == 0) {
@@ -340,6 +347,12 @@ static int config_set(struct cd_config *cfg, const char *key, const char *v, cha
             return -1;
         }
         set_str(slot, v);
+    } else if (strcmp(key, "attach_dir") == 0) { /* attachments */
+        if (!*v) {
+            kb_seterr(err, errlen, "attach_dir: empty");
+            return -1;
+        }
+        set_str(&cfg->attach_dir, v);
     } else {
         return 1;
     }
@@ -453,6 +466,8 @@ static const char *const file_keys[] = {
     "signin_code_ttl", "signin_max_tries",
     /* several instances */
     "cluster", "report_db",
+    /* attachments */
+    "attach_dir", "attach_max",
     KB_NET_CONFIG_KEYS,
 };
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
@@ -476,6 +491,7 @@ void cd_config_fin(struct cd_config *cfg)
     free(cfg->migrations);
     free(cfg->allowed_origins);
     free(cfg->public_url);
+    free(cfg->attach_dir);
     free(cfg->smtp_url);
     free(cfg->smtp_from);
     free(cfg->smtp_user);
@@ -509,6 +525,7 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->hello_per_minute = 60;
     cfg->hello_burst = 20;
     cfg->mail_interval_ms = 5000;
+    set_str(&cfg->attach_dir, "var/attachments");
 }
 
 int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -535,5 +552,6 @@ int cd_config_load(struct cd_config *cfg, int argc, char **argv, char *err, size
     cfg->desk.smtp_user = cfg->smtp_user;
     cfg->desk.smtp_password = cfg->smtp_password;
     cfg->desk.report_db = cfg->report_db;
+    cfg->desk.attach_dir = cfg->attach_dir;
     return 0;
 }

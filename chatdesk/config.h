@@ -54,6 +54,7 @@ struct cd_config {
     /* several instances on one database (README "Deployment") */
     int cluster;                 /* 1: LISTEN / NOTIFY with the other instances */
     char *report_db;             /* conninfo of a standby for report reads (NULL: db) */
+    char *attach_dir;            /* attachments' files (desk.attach_dir points here) */
 };
 
 /* Fills cfg from defaults, the file named by --config and argv (argv[0] is

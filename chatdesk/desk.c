@@ -42,6 +42,7 @@ void desk_config_default(struct desk_config *cfg)
     cfg->mail_max_attempts = 20;
     cfg->signin_code_ttl = 600;
     cfg->signin_max_tries = 5;
+    cfg->attach_max = 10 * 1024 * 1024;
 }
 
 /* ---- outbox ------------------------------------------------------------------ */

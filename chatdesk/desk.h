@@ -48,6 +48,10 @@ struct desk_config {
     /* several instances (README "Deployment"): a standby the report reads
      * go to (NULL: the primary); owned like the strings above */
     const char *report_db;
+    /* attachments (api_attach.c): the folder of their files (owned by the
+     * filler; NULL: uploads refused) and the largest upload in bytes */
+    const char *attach_dir;
+    int attach_max;
 };
 
 /* Defaults: sessions 7 days, 5 suggestions, auto-close after 3 days, the

@@ -2,6 +2,7 @@
  * PROTOCOL.md): chat messages and their acknowledgement, feedback on
  * suggestions, escalation into a ticket, confirming the resolution, the
  * rating, typing indicators both ways and the catch-up after a reconnect. */
+#include "attach.h"
 #include "desk_int.h"
 #include "kb_clock.h"
 #include "kb_util.h"
@@ -20,19 +21,21 @@
  * conversation then): tell the requester's other connections, and the
  * agent holding the ticket, whose suggestions follow (out->suggest). */
 static void after_requester_message(struct req *r, int64_t conv, int seq,
-                                    const struct store_posted *info)
+                                    const struct store_posted *info, const json_t *atts)
 {
     const char *ticket = info->ticket[0] ? info->ticket : NULL;
     json_t *msg = proto_message(1, "requester", r->who->name, r->m->text, seq,
                                 (int64_t)time(NULL), r->m->id, ticket);
+    desk_attach_set(msg, atts);
     struct desk_frame *f = desk_outbox_frame(r->out, DESK_TO_CONV, conv, msg);
     f->seq = seq;
     f->not_self = 1;
     if (!ticket || !info->agent_id)
         return;
-    desk_outbox_add(r->out, DESK_TO_PERSON, info->agent_id,
-                    proto_message(1, "requester", r->who->name, r->m->text, seq,
-                                  (int64_t)time(NULL), NULL, ticket));
+    json_t *am = proto_message(1, "requester", r->who->name, r->m->text, seq,
+                               (int64_t)time(NULL), NULL, ticket);
+    desk_attach_set(am, atts);
+    desk_outbox_add(r->out, DESK_TO_PERSON, info->agent_id, am);
     /* the answer ended the ticket's wait for it: the ticket as it is now to
      * the conversation (this page shows the wait no more) and to every
      * agent's queue */
@@ -90,6 +93,8 @@ void desk_do_message(struct req *r)
     }
     /* the person as stored (a new requester's id was set just now) */
     int64_t me = started ? r->out->client.person_id : r->who->person_id;
+    if (desk_attach_check(r, me))
+        return;
     int seq = 0, dup = 0;
     struct store_posted info;
     int rc = store_message_post(r->d->st, conv, me, r->m->id, r->m->text, &seq,
@@ -137,10 +142,13 @@ void desk_do_message(struct req *r)
         json_object_set_new(aj, "conversation",
                             json_pack("{s:I, s:s, s:i}", "id", (json_int_t)conv, "status",
                                       info.status, "last_seq", seq));
+    json_t *atts = dup ? NULL : desk_attach_link(r, me, conv, seq);
+    desk_attach_set(aj, atts);
     struct desk_frame *ack = desk_outbox_frame(r->out, DESK_TO_SELF, 0, aj);
     ack->ack_seq = seq;
     if (!dup)
-        after_requester_message(r, conv, seq, &info);
+        after_requester_message(r, conv, seq, &info, atts);
+    json_decref(atts);
     /* suggestions follow while the conversation is open; the search runs
      * after the ack has gone out (desk_suggest) */
     if (strcmp(info.status, "open") == 0) {
@@ -346,13 +354,30 @@ struct catchup {
     struct desk_outbox *out;
     int64_t viewer;
     const char *ticket;
+    json_t *atts; /* attachments: {"seq": [...]} */
 };
+
+static int catchup_att(void *arg, const struct store_attachment *a)
+{
+    char key[16];
+    snprintf(key, sizeof key, "%d", a->message_seq);
+    json_t *list = json_object_get(arg, key);
+    if (!list) {
+        list = json_array();
+        json_object_set_new(arg, key, list);
+    }
+    json_array_append_new(list, attach_json(a));
+    return 0;
+}
 
 static int catchup_msg(void *arg, const struct store_message *m)
 {
     struct catchup *cu = arg;
     json_t *msg = proto_message(1, m->sender_role, m->sender_name, m->body, m->seq, m->created_at,
                                 m->sender_id == cu->viewer ? m->client_id : NULL, cu->ticket);
+    char key[16];
+    snprintf(key, sizeof key, "%d", m->seq);
+    desk_attach_set(msg, json_object_get(cu->atts, key));
     struct desk_frame *f = desk_outbox_frame(cu->out, DESK_TO_SELF, 0, msg);
     f->seq = m->seq;
     return 0;
@@ -364,9 +389,13 @@ void desk_do_catchup(struct req *r)
         return;
     struct store_conversation c;
     int rc = store_conversation_get(r->d->st, r->who->conv_id, r->who->person_id, &c);
-    struct catchup cu = {r->out, r->who->person_id, c.ticket[0] ? c.ticket : NULL};
+    struct catchup cu = {r->out, r->who->person_id, c.ticket[0] ? c.ticket : NULL, json_object()};
+    if (rc == 0)
+        rc = store_attach_of_conversation(r->d->st, r->who->conv_id, r->who->person_id,
+                                          catchup_att, cu.atts);
     if (rc == 0)
         rc = store_messages_since(r->d->st, r->who->conv_id, r->who->person_id,
                                   r->m->after_seq, catchup_msg, &cu);
+    json_decref(cu.atts);
     desk_store_err(r, rc, NULL);
 }

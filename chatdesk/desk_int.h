@@ -138,4 +138,13 @@ void desk_do_transfer(struct req *r);
  * a store failure, rc in *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
 
+/* desk_attach.c: a message's attachments (r->m->attach). Check: 0, or -1
+ * with an error frame (not the sender's unattached uploads). Link: attaches
+ * them to message seq of conv and returns their descriptions (caller owns;
+ * NULL: none, or an error frame was added). Set: adds a copy of atts (may
+ * be NULL) to frame as "attachments". */
+int desk_attach_check(struct req *r, int64_t person);
+json_t *desk_attach_link(struct req *r, int64_t person, int64_t conv, int seq);
+void desk_attach_set(json_t *frame, const json_t *atts);
+
 #endif

@@ -63,6 +63,8 @@ void desk_do_reply(struct req *r)
         return;
     int seq = 0, dup = 0;
     int64_t conv = 0;
+    if (desk_attach_check(r, r->who->person_id))
+        return;
     int rc = store_ticket_reply(r->d->st, r->m->ticket, r->who->person_id, r->m->id, r->m->text,
                                 &seq, &dup, &conv);
     static const struct store_msgs msgs = {.notfound = "no such ticket",
@@ -70,14 +72,18 @@ void desk_do_reply(struct req *r)
                                            .invalid = "the ticket is closed"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0,
-                    json_pack("{s:s, s:s, s:i, s:b, s:s}", "type", "ack", "id", r->m->id, "seq",
-                              seq, "duplicate", dup, "ticket", r->m->ticket));
+    json_t *atts = dup ? NULL : desk_attach_link(r, r->who->person_id, conv, seq);
+    json_t *ack = json_pack("{s:s, s:s, s:i, s:b, s:s}", "type", "ack", "id", r->m->id, "seq",
+                            seq, "duplicate", dup, "ticket", r->m->ticket);
+    desk_attach_set(ack, atts);
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, ack);
     /* The message goes to the requester's connections, a resend too: its
      * first push may have been lost with the answer to a COMMIT, and the
      * hub gives each requester connection each seq once. */
     json_t *msg = proto_message(1, "agent", r->who->name, r->m->text, seq, (int64_t)time(NULL),
                                 NULL, r->m->ticket);
+    desk_attach_set(msg, atts);
+    json_decref(atts);
     struct desk_frame *f = desk_outbox_frame(r->out, DESK_TO_CONV, conv, msg);
     f->seq = seq;
 }

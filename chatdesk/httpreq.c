@@ -158,6 +158,9 @@ void api_request_fin(struct api_request *req)
     free(req->if_match);
     free(req->idempotency_key);
     json_decref(req->body);
+    free(req->raw);
+    free(req->content_type);
+    free(req->filename);
     memset(req, 0, sizeof *req);
 }
 
@@ -193,6 +196,25 @@ int httpreq_parse(const struct httpreq_raw *raw, struct api_request *req,
         req->if_match = kb_xstrdup(raw->if_match);
     if (raw->idempotency_key)
         req->idempotency_key = kb_xstrdup(raw->idempotency_key);
+    if (raw->raw_body) { /* an upload: bytes of any type */
+        if (raw->body_len > raw->raw_max) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the file is larger than the limit of %zu bytes",
+                     raw->raw_max);
+            api_response_error(err, 413, "too_large", msg);
+            goto fail;
+        }
+        if (raw->body && raw->body_len > 0) {
+            req->raw = kb_xmalloc(raw->body_len);
+            memcpy(req->raw, raw->body, raw->body_len);
+            req->raw_len = raw->body_len;
+        }
+        if (raw->content_type)
+            req->content_type = kb_xstrdup(raw->content_type);
+        if (raw->filename)
+            req->filename = kb_xstrdup(raw->filename);
+        return 0;
+    }
     if (raw->body && raw->body_len > 0) {
         if (raw->body_len > API_BODY_MAX) {
             char msg[96];

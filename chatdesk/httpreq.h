@@ -64,6 +64,10 @@ struct httpreq_raw {
     int header_too_long;         /* a header above was longer than API_HEADER_MAX */
     const char *body;            /* body_len bytes (NULL: no body) */
     size_t body_len;
+    /* attachments: an upload route takes its body as bytes of any type */
+    int raw_body;                /* keep the body as it came (req->raw) */
+    size_t raw_max;              /* ... at most this many bytes (more: 413) */
+    const char *filename;        /* X-Filename (percent-encoded UTF-8), NULL if none */
 };
 
 struct router_route;
@@ -82,6 +86,12 @@ struct api_request {
     /* set by the router (router.h) */
     const struct router_route *route;
     char params[API_PARAMS_MAX][API_PARAM_MAX];         /* path parameters, in pattern order */
+    /* an upload route's body (raw_body): its bytes, Content-Type and
+     * X-Filename as sent (each NULL when absent) */
+    char *raw;
+    size_t raw_len;
+    char *content_type;
+    char *filename;
 };
 
 struct api_response {
@@ -95,6 +105,7 @@ struct api_response {
                                    to (DESK_LOGIN_*), for the per-address count */
     const char *content_type;   /* a static string; NULL: JSON */
     char filename[64];          /* "" or a download's name (Content-Disposition) */
+    int inline_file;            /* Content-Disposition: inline (else attachment) */
 };
 
 /* Fills req from raw (req is overwritten; free with api_request_fin). The
@@ -102,7 +113,9 @@ struct api_response {
  * insensitive); another scheme or a malformed value leaves token empty with
  * has_auth set, which the service answers 401. A body must be
  * application/json (charset utf-8 or none) and a JSON object of valid
- * UTF-8. Returns 0, or -1 with the error answer in *err (400 bad_json,
+ * UTF-8; with raw->raw_body the body is kept as bytes in req->raw
+ * instead (any type, at most raw->raw_max bytes). Returns 0, or -1 with
+ * the error answer in *err (400 bad_json,
  * 400 bad_header, 413 too_large, 415 unsupported_media_type), which the
  * caller frees with api_response_fin. */
 int httpreq_parse(const struct httpreq_raw *raw, struct api_request *req,

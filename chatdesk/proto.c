@@ -180,6 +180,34 @@ static int get_str(json_t *o, const char *key, int required, size_t min, size_t 
     return 0;
 }
 
+/* Reads "attachments" (optional): an array of at most PROTO_ATTACH_MAX
+ * distinct positive integer ids into m->attach. */
+static int get_attachments(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    json_t *a = json_object_get(o, "attachments");
+    if (!a || json_is_null(a))
+        return 0;
+    if (!json_is_array(a) || json_array_size(a) > PROTO_ATTACH_MAX)
+        return fail(err, P_BAD_FIELD, "attachments",
+                    "attachments must be an array of at most %d attachment ids",
+                    PROTO_ATTACH_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+            return fail(err, P_BAD_FIELD, "attachments",
+                        "attachments must hold attachment ids (positive integers)");
+        int64_t id = (int64_t)json_integer_value(v);
+        for (int k = 0; k < m->nattach; k++)
+            if (m->attach[k] == id)
+                return fail(err, P_BAD_FIELD, "attachments", "attachment %lld given twice",
+                            (long long)id);
+        m->attach[m->nattach++] = id;
+    }
+    return 0;
+}
+
 /* Reads integer field key in lo..hi. *present (may be NULL) tells whether
  * it was there; an absent optional field leaves *out alone. */
 static int get_int(json_t *o, const char *key, int required, long long lo, long long hi,
@@ -384,7 +412,10 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
     case DM_MESSAGE:
         if (!m->id)
             return fail(err, P_MISSING_FIELD, "id", "id is required (a client id)");
-        return get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+        rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+        if (!rc)
+            rc = get_attachments(o, m, err);
+        return rc;
     case DM_FEEDBACK:
         rc = get_str(o, "item", REQUIRED, 1, PROTO_ITEM_MAX, 0, &m->item, err);
         if (!rc)
@@ -416,6 +447,8 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
             return fail(err, P_MISSING_FIELD, "id", "id is required (a client id)");
         if (!rc)
             rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
+        if (!rc)
+            rc = get_attachments(o, m, err);
         return rc;
     case DM_LINK:
         rc = get_ticket(o, REQUIRED, &m->ticket, err);

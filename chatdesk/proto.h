@@ -28,6 +28,7 @@
 #define PROTO_PASSWORD_MAX 1024   /* bytes */
 #define PROTO_SESSION_MAX 64      /* bytes */
 #define PROTO_TEXT_MAX 20000
+#define PROTO_ATTACH_MAX 8   /* attachments per message or reply */
 #define PROTO_SUMMARY_MAX 1000
 #define PROTO_CATEGORY_MAX 200
 #define PROTO_ITEM_MAX 200
@@ -171,6 +172,9 @@ struct desk_msg {
     char *code;          /* signin: the six digits */
     int ticket_mail;     /* mail_prefs */
     int64_t conv;        /* DM_AWAY */
+    /* message, reply: "attachments": ids of the sender's uploads (0..8) */
+    int64_t attach[PROTO_ATTACH_MAX];
+    int nattach;
 };
 
 /* Frees m's strings (wiping the password) and zeroes it. NULL is a no-op. */

@@ -136,8 +136,20 @@ const struct router_route router_routes[] = {
      0},
     {API_M_POST, "/api/v1/tickets/{number}/major/links", api_tickets_major_link, 1,
      "tickets.major_link", 0},
+    /* attachments (api_attach.c) */
+    {API_M_POST, "/api/v1/attachments", api_attachments_upload, 1, "attachments.upload", 0},
+    {API_M_GET, "/api/v1/attachments/{id}", api_attachments_get, 1, "attachments.get", 0},
+    {API_M_POST, "/api/v1/tickets/{number}/attachments", api_tickets_attach, 1,
+     "tickets.attach", 0},
+    {API_M_GET, "/api/v1/tickets/{number}/attachments", api_tickets_attachments, 1,
+     "tickets.attachments", 0},
     {API_M_NONE, NULL, NULL, 0, NULL, 0},
 };
+
+int router_is_upload(const struct router_route *route)
+{
+    return route && route->handler == api_attachments_upload;
+}
 
 /* Does path match pattern? Fills params (API_PARAMS_MAX of them). */
 static int match(const char *pattern, const char *path, char params[][API_PARAM_MAX])

@@ -23,6 +23,10 @@ struct router_route {
     int login;               /* checks a password: the per-address login delays apply */
 };
 
+/* Does route take a file as its body (attachments: req->raw, up to
+ * apihttp_ops.upload_max bytes) instead of JSON? */
+int router_is_upload(const struct router_route *route);
+
 /* The whole table, terminated by a route with a NULL pattern. */
 extern const struct router_route router_routes[];
 

@@ -668,6 +668,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->api_ops.login_wait = api_login_wait;
     s->api_ops.login_result = api_login_result;
     s->api_ops.ud = s;
+    s->api_ops.upload_max = (size_t)cfg->desk.attach_max;
     s->retry.secs_since_valid_ping = 30;
     s->retry.secs_since_valid_hangup = 60;
 

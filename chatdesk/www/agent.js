@@ -38,7 +38,7 @@
     placeholder: $('t-placeholder'), content: $('t-content'), back: $('t-back'), number: $('t-number'), badges: $('t-badges'),
     take: $('t-take'), summary: $('t-summary'), meta: $('t-meta'), tmsg: $('t-msg'),
     log: $('t-log'), typing: $('t-typing'), replyForm: $('reply-form'), reply: $('reply-input'), replySend: $('reply-send'),
-    replyNote: $('reply-note'), kbForm: $('kb-form'), kbQ: $('kb-q'), kbNote: $('kb-note'), kbResults: $('kb-results'),
+    replyNote: $('reply-note'), attachInput: $('t-attach-input'), ticketAtts: $('t-attachments'), kbForm: $('kb-form'), kbQ: $('kb-q'), kbNote: $('kb-note'), kbResults: $('kb-results'),
     seen: $('seen'), links: $('links'), events: $('events'),
     resolveForm: $('resolve-form'), resolution: $('resolution'), resolveButton: $('resolve-button'), resolveMsg: $('resolve-msg'),
     announce: $('announce'),
@@ -141,7 +141,7 @@
      * again, neither taken nor released (reading changes nothing) */
     const reopen = (cur && cur.number) || (WS && WS.hashTicket()) || K.session.get(CURRENT_KEY, null);
     if (reopen) openTicket(reopen, { quiet: true });
-    for (const o of outbox) send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+    for (const o of outbox) send(replyFrame(o));
   }
 
   function onQueue(f) {
@@ -232,6 +232,60 @@
     renderSide();
     if (WS) WS.onTranscript(f);
     if (first) scrollLog(true);
+    loadAttachments(t.number);
+  }
+
+  /* The ticket's attachments (GET /api/v1/tickets/{number}/attachments):
+   * those of messages go under their message, the ticket's own in the
+   * attachments box above the reply form. */
+  async function loadAttachments(number) {
+    let items = [];
+    try {
+      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/attachments`,
+        { headers: { authorization: `Bearer ${session}` } });
+      if (!r.ok) return;
+      items = (await r.json()).items || [];
+    } catch { return; }
+    if (!cur || cur.number !== number) return;
+    for (const a of items) {
+      if (!a.seq) continue;
+      const li = cur.msgs.get(Number(a.seq));
+      if (!li || li.querySelector(`.atts [data-id="${a.id}"]`)) continue;
+      let row = li.querySelector('.atts');
+      if (!row) { row = K.attach.row(session, [a]); if (row) li.append(row); } else { const n = K.attach.node(session, a); if (n) row.append(n); }
+    }
+    const own = items.filter((a) => !a.seq);
+    ui.ticketAtts.replaceChildren(...(own.length ? [el('h3', null, kbt('attach.011')), K.attach.row(session, own)] : []));
+  }
+
+  /* an attachment to the open ticket: uploaded, then sent with a reply
+   * (when the agent may reply) or attached to the ticket itself */
+  async function attachFile(file) {
+    if (!cur) return;
+    const number = cur.number;
+    try {
+      const a = await K.attach.upload(session, file);
+      if (!ui.reply.disabled) {
+        const text = ui.reply.value.replace(/^\s+|\s+$/g, '') || kbt('attach.009', [a.name]);
+        const o = { id: K.clientId(), ticket: number, text, att: [a.id], atts: [a] };
+        outbox.push(o);
+        saveOutbox();
+        appendPending(o);
+        ui.reply.value = '';
+        send(replyFrame(o));
+        ui.replyNote.textContent = '';
+        return;
+      }
+      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/attachments`, {
+        method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: a.id }),
+      });
+      const b = await r.json().catch(() => null);
+      if (r.status !== 201) throw new Error(b?.error?.message || `HTTP ${r.status}`);
+      loadAttachments(number);
+    } catch (e) {
+      ui.replyNote.textContent = kbt('attach.012', [e.message]);
+    }
   }
 
   function onSuggestions(f) {
@@ -363,7 +417,7 @@
     if (o) {
       const li = ui.log.querySelector(`li[data-id="${CSS.escape(id)}"]`);
       const retry = f.code === 'db_unavailable' || f.code === 'overloaded' || f.code === 'rate_limited';
-      if (retry) setTimeout(() => { const x = outbox.find((y) => y.id === id); if (x) send({ type: 'reply', id: x.id, ticket: x.ticket, text: x.text }); }, RETRY_MS);
+      if (retry) setTimeout(() => { const x = outbox.find((y) => y.id === id); if (x) send(replyFrame(x)); }, RETRY_MS);
       else { outbox = outbox.filter((x) => x.id !== id); saveOutbox(); }
       if (li) markFailed(li, K.errorText(f), !retry, o);
       return;
@@ -579,6 +633,7 @@
       clearTimeout(searchTimer);
       ui.log.replaceChildren();
       ui.reply.value = '';
+      ui.ticketAtts.replaceChildren();
       ui.resolution.value = '';
       ui.kbQ.value = '';
       setResolveMsg('', '');
@@ -687,7 +742,8 @@
       'data-testid': 'msg', 'data-from': m.from === 'requester' ? 'requester' : 'agent', 'data-seq': m.seq,
     },
     el('div', { class: 'msg-meta' }, el('span', null, who), m.at ? el('time', null, K.fmtTime(m.at)) : null),
-    el('div', { class: 'bubble', 'data-testid': 'msg-text' }, String(m.text || '')));
+    el('div', { class: 'bubble', 'data-testid': 'msg-text' }, String(m.text || '')),
+    K.attach.row(session, m.attachments));
   }
 
   /* Inserts a stored message in seq order, once. */
@@ -710,6 +766,7 @@
     const li = el('li', { class: 'msg me pending', 'data-testid': 'msg', 'data-from': 'agent', 'data-state': 'pending', 'data-id': o.id },
       el('div', { class: 'msg-meta' }, el('span', null, kbt('agent.072', [me.name]).trim())),
       el('div', { class: 'bubble', 'data-testid': 'msg-text' }, o.text),
+      K.attach.row(session, o.atts),
       el('div', { class: 'msg-meta' }, el('span', { class: 'msg-state', 'data-state': 'pending', 'data-testid': 'msg-state' }, STATE_TEXT.pending)));
     ui.log.append(li);
     scrollLog();
@@ -739,7 +796,7 @@
           s.dataset.state = 'pending';
           e.remove();
           if (!outbox.some((x) => x.id === o.id)) { outbox.push(o); saveOutbox(); }
-          send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+          send(replyFrame(o));
         },
       }, kbt('agent.074')));
     }
@@ -752,6 +809,13 @@
     ui.log.scrollTop = ui.log.scrollHeight;
   }
 
+  /* the reply frame of an outbox entry (with its attachments' ids) */
+  function replyFrame(o) {
+    const f = { type: 'reply', id: o.id, ticket: o.ticket, text: o.text };
+    if (Array.isArray(o.att) && o.att.length) f.attachments = o.att;
+    return f;
+  }
+
   function submitReply() {
     if (!cur || ui.reply.disabled) return;
     const text = ui.reply.value.replace(/^\s+|\s+$/g, '');
@@ -762,11 +826,16 @@
     appendPending(o);
     ui.reply.value = '';
     stopTyping();
-    send({ type: 'reply', id: o.id, ticket: o.ticket, text: o.text });
+    send(replyFrame(o));
     ui.reply.focus();
   }
 
   ui.replyForm.addEventListener('submit', (ev) => { ev.preventDefault(); submitReply(); });
+  ui.attachInput.addEventListener('change', () => {
+    const file = ui.attachInput.files && ui.attachInput.files[0];
+    ui.attachInput.value = '';
+    if (file) attachFile(file);
+  });
   ui.reply.addEventListener('keydown', (ev) => {
     if (ev.isComposing || ev.keyCode === 229) return;
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {

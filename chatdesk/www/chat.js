@@ -42,7 +42,7 @@
     escForm: $('escalate-form'), impact: $('impact'), urgency: $('urgency'), escSubmit: $('escalate-submit'),
     escCancel: $('escalate-cancel'), escToggle: $('escalate-toggle'),
     composer: $('composer'), input: $('message-input'), send: $('send'), ended: $('ended'), announce: $('announce'),
-    offline: $('offline'),
+    offline: $('offline'), attachInput: $('attach-input'),
   };
 
   /* ---------- state ---------- */
@@ -197,13 +197,14 @@
       const mine = (typeof f.id === 'string' && st.log.find((e) => e.t === 'me' && !e.seq && e.id === f.id))
         || st.log.find((e) => e.t === 'me' && !e.seq && e.text === f.text);
       if (mine) {
+        if (Array.isArray(f.attachments)) mine.atts = f.attachments;
         mine.seq = seq;
         mine.conv = st.conv;
         mine.state = 'sent';
         refresh(mine);
         return;
       }
-      add({ t: 'me', text: String(f.text || ''), seq, conv: st.conv, state: 'sent', at: f.at });
+      add({ t: 'me', text: String(f.text || ''), seq, conv: st.conv, state: 'sent', at: f.at, atts: f.attachments });
       return;
     }
     showTyping(false);
@@ -211,7 +212,7 @@
       st.ticket.first_response_at = Number(f.at) || Math.floor(Date.now() / 1000);
       renderTicketBar();
     }
-    add({ t: 'in', from: 'agent', name: typeof f.name === 'string' ? f.name : '', text: String(f.text || ''), seq, conv: st.conv, at: f.at });
+    add({ t: 'in', from: 'agent', name: typeof f.name === 'string' ? f.name : '', text: String(f.text || ''), seq, conv: st.conv, at: f.at, atts: f.attachments });
     announce(kbt('chat.005', [f.name ? ' ' + f.name : '', K.shorten(f.text, 140)]));
     /* a notice (and a browser notification) when the page is not in front */
     if (window.KN && document.visibilityState !== 'visible') KN.notice(kbt('hooks.agent_replied', [K.shorten(f.text, 80)]));
@@ -231,6 +232,7 @@
     e.seq = Number.isInteger(seq) ? seq : e.seq;
     e.conv = st.conv;
     e.state = 'sent';
+    if (Array.isArray(f.attachments)) e.atts = f.attachments;
     delete e.err;
     refresh(e);
     hideError();
@@ -434,24 +436,32 @@
   /* ---------- outbox ---------- */
 
   function flushOutbox() {
-    for (const o of st.outbox) send({ type: 'message', id: o.id, text: o.text });
+    for (const o of st.outbox) send(outFrame(o));
   }
 
   function resendOne(id) {
     const o = st.outbox.find((x) => x.id === id);
-    if (o) send({ type: 'message', id: o.id, text: o.text });
+    if (o) send(outFrame(o));
   }
 
-  function sendMessage(text) {
+  /* the message frame of an outbox entry (with its attachments' ids) */
+  function outFrame(o) {
+    const f = { type: 'message', id: o.id, text: o.text };
+    if (Array.isArray(o.att) && o.att.length) f.attachments = o.att;
+    return f;
+  }
+
+  function sendMessage(text, atts) {
     if (st.convStatus === 'self_solved' || st.convStatus === 'closed') {
       /* the server starts a new conversation with this message */
       if (!st.dividerPending) addSys(kbt('chat.004'));
       st.dividerPending = true;
     }
     const id = K.clientId();
-    st.outbox.push({ id, text });
-    add({ t: 'me', id, text, seq: null, conv: null, state: 'pending', at: Math.floor(Date.now() / 1000) }, true);
-    send({ type: 'message', id, text });
+    const o = { id, text, att: (atts || []).map((a) => a.id) };
+    st.outbox.push(o);
+    add({ t: 'me', id, text, seq: null, conv: null, state: 'pending', at: Math.floor(Date.now() / 1000), atts }, true);
+    send(outFrame(o));
     stopTyping();
     save();
   }
@@ -561,7 +571,7 @@
         onclick: () => {
           e.state = 'pending';
           delete e.err;
-          if (!st.outbox.some((o) => o.id === e.id)) st.outbox.push({ id: e.id, text: e.text });
+          if (!st.outbox.some((o) => o.id === e.id)) st.outbox.push({ id: e.id, text: e.text, att: (e.atts || []).map((a) => a.id) });
           refresh(e);
           resendOne(e.id);
           save();
@@ -571,13 +581,14 @@
     return el('li', {
       class: `msg me ${e.state}`, 'data-testid': 'msg', 'data-from': 'me', 'data-state': e.state,
       'data-seq': e.seq || null, 'data-id': e.id || null,
-    }, el('span', { class: 'visually-hidden' }, kbt('chat.028')), el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text), meta);
+    }, el('span', { class: 'visually-hidden' }, kbt('chat.028')), el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text),
+    K.attach.row(st.session, e.atts), meta);
   }
 
   function renderAgent(e) {
     return el('li', { class: 'msg agent', 'data-testid': 'msg', 'data-from': 'agent', 'data-seq': e.seq },
       el('div', { class: 'msg-meta' }, el('span', null, e.name ? kbt('chat.029', [e.name]) : kbt('chat.030')), e.at ? el('time', null, K.fmtTime(e.at)) : null),
-      el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text));
+      el('div', { class: 'bubble', 'data-testid': 'msg-text' }, e.text), K.attach.row(st.session, e.atts));
   }
 
   function renderSuggestions(e) {
@@ -1063,6 +1074,24 @@
   }
 
   ui.composer.addEventListener('submit', (ev) => { ev.preventDefault(); submitComposer(); });
+
+  /* an attachment: uploaded first, then sent with the text typed so far
+   * (or its name) as one message */
+  ui.attachInput.addEventListener('change', async () => {
+    const file = ui.attachInput.files && ui.attachInput.files[0];
+    ui.attachInput.value = '';
+    if (!file) return;
+    if (!st.session || !st.conv) { showError('', { message: kbt('attach.013') }); return; }
+    try {
+      const a = await K.attach.upload(st.session, file);
+      const typed = ui.input.value.replace(/^\s+|\s+$/g, '');
+      ui.input.value = '';
+      hideError();
+      sendMessage(typed || kbt('attach.009', [a.name]), [a]);
+    } catch (e) {
+      showError(kbt('attach.014'), { message: e.message });
+    }
+  });
   ui.input.addEventListener('keydown', (ev) => {
     if (ev.isComposing || ev.keyCode === 229) return; // the IME is composing
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {

@@ -33,6 +33,7 @@
  *   store_cluster.h  LISTEN / NOTIFY between chatdesk instances
  *   store_escalation.h who hears of SLA marks, escalation rules, quiet hours
  *   store_major.h    major incidents, their linked tickets, requesters' banners
+ *   store_attach.h   attachments: files by content hash, on messages and tickets
  *
  * A new aggregate (knowledge, problems, SLAs, reports) gets a
  * store_<noun>.h / store_<noun>.c pair here, its tables in a new numbered
@@ -64,5 +65,6 @@
 #include "store_admin.h"
 #include "store_hook.h"
 #include "store_cluster.h"
+#include "store_attach.h"
 
 #endif
