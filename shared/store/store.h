@@ -13,9 +13,10 @@
  *   store_ticket.h   tickets and their lifecycle (one transition table),
  *                    events, links, ratings
  *   store_knowledge.h knowledge items, versions, their review lifecycle
- *                    (one transition table), extra roles (reviewer)
- *   store_sla.h      calendars and their versions, services, SLA policies,
- *                    tickets' service-level clocks, the warning/breach timer
+ *                    (one transition table)
+ *   store_sla.h      calendars and their versions, services, SLA policies
+ *                    (store_catalog.c), tickets' service-level clocks, the
+ *                    warning/breach timer (store_sla.c)
  *   store_workspace.h teams, roles, the ticket list and search, edits,
  *                    internal notes, transfers, merges
  *   store_problem.h  problem records, linked incidents, the known error

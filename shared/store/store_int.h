@@ -143,6 +143,11 @@ static inline int g_int(const PGresult *r, int row, int col)
     return (int)g_i64(r, row, col);
 }
 
+static inline double g_dbl(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
 static inline int g_bool(const PGresult *r, int row, int col)
 {
     return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
