@@ -11,7 +11,8 @@
  *   store_session.h  signed-in sessions
  *   store_conv.h     conversations, messages, suggestions, feedback
  *   store_ticket.h   tickets and their lifecycle (one transition table),
- *                    events, links, ratings
+ *                    events, links, ratings; waiting for the requester
+ *                    (store_pause.c)
  *   store_knowledge.h knowledge items, versions, their review lifecycle
  *                    (one transition table)
  *   store_sla.h      calendars and their versions, services, SLA policies

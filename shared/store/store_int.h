@@ -366,6 +366,26 @@ int st_sla_clock_resume(struct store *s, int64_t ticket, int64_t actor, const ch
  * (owned by t, free with store_ticket_fin) when copy. */
 void st_ticket_from_row(const PGresult *r, int row, struct store_ticket *t, int copy);
 
+/* The fields of a ticket the state changes look at (store_ticket.c). */
+struct st_ticket_head {
+    int64_t id, conversation_id, requester_id, agent_id;
+    char status[STORE_WORD_MAX];
+};
+
+/* Reads (and locks, if lock) ticket number's head. Returns 0,
+ * STORE_EINVALID (no number), STORE_ENOTFOUND or STORE_EDB. */
+int st_ticket_head(struct store *s, const char *number, int lock, struct st_ticket_head *h);
+
+/* The status ticket `number` (now in status from) goes to on event, by
+ * store_ticket.c's one transition table, into *to; STORE_EINVALID
+ * ("INC-000001 is closed: cannot <what>") when the table does not allow it. */
+int st_ticket_step(struct store *s, const char *number, const char *from, const char *event,
+                   const char *what, const char **to);
+
+/* 0 when agent is an enabled agent or admin; STORE_EFORBIDDEN ("person N is
+ * not an enabled agent") or STORE_EDB otherwise. */
+int st_check_agent(struct store *s, int64_t agent);
+
 /* May actor work on ticket (take, edit, note, transfer it)? An enabled
  * admin may; an enabled agent may when the ticket has no team, is in a team
  * the agent belongs to, or is held by the agent. *lead (may be NULL) gets

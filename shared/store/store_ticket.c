@@ -10,9 +10,8 @@
  * links) is here too, and so are the ticket side of an agent's message and
  * of a requester's verdict on a suggestion (st_ticket_replied,
  * st_ticket_link_conversation), which store_conv.c calls inside its own
- * transactions, and waiting for the requester (pending / resumed, with the
- * clock's pause in store_sla.c; a requester's message resumes through
- * st_ticket_requester_wrote). */
+ * transactions. Waiting for the requester (pending / resumed) is in
+ * store_pause.c, on the same table (st_ticket_step). */
 #include "store_int.h"
 
 #include <string.h>
@@ -89,7 +88,7 @@ const char *store_ticket_next(const char *from, const char *event)
 /* The status ticket `number` (now in status from) goes to on event, into
  * *to; STORE_EINVALID ("INC-000001 is closed: cannot <what>") when the
  * table does not allow it. */
-static int ticket_step(struct store *s, const char *number, const char *from, const char *event,
+int st_ticket_step(struct store *s, const char *number, const char *from, const char *event,
                        const char *what, const char **to)
 {
     *to = store_ticket_next(from, event);
@@ -154,7 +153,7 @@ static int link_add(struct store *s, int64_t ticket, const char *number, const c
                     const char *doc_id, const char *relation, int64_t actor, int *added)
 {
     const char *to = NULL;
-    int rc = ticket_step(s, number, tstatus, "linked", "link to it", &to);
+    int rc = st_ticket_step(s, number, tstatus, "linked", "link to it", &to);
     struct params p = {0};
     int rows = 0;
     p_i64(&p, ticket);
@@ -324,14 +323,8 @@ static int ticket_load(struct store *s, const char *sql, const struct params *p,
     return rc;
 }
 
-/* The fields of a ticket the state changes look at. */
-struct ticket_head {
-    int64_t id, conversation_id, requester_id, agent_id;
-    char status[STORE_WORD_MAX];
-};
-
 /* Reads (and locks, if lock) ticket number's head. */
-static int ticket_head(struct store *s, const char *number, int lock, struct ticket_head *h)
+int st_ticket_head(struct store *s, const char *number, int lock, struct st_ticket_head *h)
 {
     memset(h, 0, sizeof *h);
     if (!number)
@@ -362,9 +355,9 @@ static int ticket_head(struct store *s, const char *number, int lock, struct tic
 
 /* ticket_head (unlocked) of a ticket viewer may see (st_may_view). */
 static int viewed_head(struct store *s, const char *number, int64_t viewer,
-                       struct ticket_head *h)
+                       struct st_ticket_head *h)
 {
-    int rc = ticket_head(s, number, 0, h);
+    int rc = st_ticket_head(s, number, 0, h);
     if (rc == 0)
         rc = st_may_view(s, h->requester_id, viewer);
     return rc;
@@ -376,7 +369,7 @@ static int viewed_head(struct store *s, const char *number, int64_t viewer,
 static int ticket_rows(struct store *s, const char *op, const char *number, int64_t viewer,
                        const char *sql, PGresult **out)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     PGresult *r = NULL;
     *out = NULL;
     int rc = st_begin(s, op);
@@ -545,7 +538,7 @@ int store_queue(struct store *s, store_ticket_cb cb, void *arg)
 }
 
 /* Checks that agent is an enabled agent or admin. */
-static int check_agent(struct store *s, int64_t agent)
+int st_check_agent(struct store *s, int64_t agent)
 {
     char role[STORE_WORD_MAX];
     int rc = st_person_role(s, agent, role);
@@ -557,16 +550,16 @@ static int check_agent(struct store *s, int64_t agent)
 
 int store_ticket_take(struct store *s, const char *number, int64_t agent_id)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     const char *to = NULL;
     int rc = st_begin(s, "ticket_take");
     if (rc)
         return rc;
-    rc = check_agent(s, agent_id);
+    rc = st_check_agent(s, agent_id);
     /* the row lock decides a race: of two agents taking at once, the
      * second waits, then reads the first one's row and is told so */
     if (rc == 0)
-        rc = ticket_head(s, number, 1, &h);
+        rc = st_ticket_head(s, number, 1, &h);
     if (rc == 0)
         rc = st_may_work(s, h.id, agent_id, NULL);
     if (rc != 0)
@@ -579,7 +572,7 @@ int store_ticket_take(struct store *s, const char *number, int64_t agent_id)
         return st_finish(s, st_seterr(s, STORE_ECONFLICT, "%s is already taken by another agent",
                                       number));
     }
-    rc = ticket_step(s, number, h.status, "taken", "take it", &to);
+    rc = st_ticket_step(s, number, h.status, "taken", "take it", &to);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, h.id);
@@ -596,7 +589,7 @@ int store_ticket_take(struct store *s, const char *number, int64_t agent_id)
 
 int store_ticket_access(struct store *s, const char *number, int64_t viewer_id)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     int rc = st_begin(s, "ticket_access");
     if (rc)
         return rc;
@@ -606,7 +599,7 @@ int store_ticket_access(struct store *s, const char *number, int64_t viewer_id)
 int store_ticket_get(struct store *s, const char *number, int64_t viewer_id,
                      struct store_ticket *out)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     memset(out, 0, sizeof *out);
     int rc = st_single(s, "ticket_get");
     if (rc)
@@ -626,7 +619,7 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
                        const char *client_id, const char *body, int *seq, int *duplicate,
                        int64_t *conv)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     int got = 0, dup = 0;
     int rc = STORE_ECONFLICT;
     /* a conflict: the same client id stored meanwhile (see message_add) */
@@ -634,7 +627,7 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
         rc = st_begin(s, "ticket_reply");
         if (rc)
             return rc;
-        rc = ticket_head(s, number, 0, &h);
+        rc = st_ticket_head(s, number, 0, &h);
         if (rc == 0)
             rc = st_message_add(s, h.conversation_id, agent_id, client_id, body, &got, &dup, NULL);
         rc = st_finish(s, rc);
@@ -651,7 +644,7 @@ int store_ticket_reply(struct store *s, const char *number, int64_t agent_id,
 int store_ticket_link(struct store *s, const char *number, const char *doc_id,
                       const char *relation, int64_t actor_id, int *added)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     char role[STORE_WORD_MAX] = "";
     int got = 0;
     if (added)
@@ -659,7 +652,7 @@ int store_ticket_link(struct store *s, const char *number, const char *doc_id,
     int rc = st_begin(s, "ticket_link");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 1, &h);
+    rc = st_ticket_head(s, number, 1, &h);
     if (rc == 0) {
         rc = st_person_role(s, actor_id, role);
         if (rc == STORE_ENOTFOUND)
@@ -685,18 +678,18 @@ int store_ticket_link(struct store *s, const char *number, const char *doc_id,
 int store_ticket_resolve(struct store *s, const char *number, int64_t agent_id,
                          const char *resolution)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     const char *to = NULL;
     int rc = st_begin(s, "ticket_resolve");
     if (rc)
         return rc;
     if (!resolution)
         return st_finish(s, st_seterr(s, STORE_EINVALID, "a resolution needs a text"));
-    rc = check_agent(s, agent_id);
+    rc = st_check_agent(s, agent_id);
     if (rc == 0)
-        rc = ticket_head(s, number, 1, &h);
+        rc = st_ticket_head(s, number, 1, &h);
     if (rc == 0)
-        rc = ticket_step(s, number, h.status, "resolved", "resolve it", &to);
+        rc = st_ticket_step(s, number, h.status, "resolved", "resolve it", &to);
     if (rc == 0 && h.agent_id != agent_id)
         rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not assigned to agent %lld", number,
                        (long long)agent_id);
@@ -726,9 +719,9 @@ int store_ticket_resolve(struct store *s, const char *number, int64_t agent_id,
 /* Reads and locks the ticket of a requester's answer (confirm, reopen,
  * rate). */
 static int requester_ticket(struct store *s, const char *number, int64_t requester,
-                            struct ticket_head *h)
+                            struct st_ticket_head *h)
 {
-    int rc = ticket_head(s, number, 1, h);
+    int rc = st_ticket_head(s, number, 1, h);
     if (rc == 0 && h->requester_id != requester)
         rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not this requester's", number);
     return rc;
@@ -736,14 +729,14 @@ static int requester_ticket(struct store *s, const char *number, int64_t request
 
 int store_ticket_close_confirmed(struct store *s, const char *number, int64_t requester_id)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     const char *to = NULL;
     int rc = st_begin(s, "ticket_confirm");
     if (rc)
         return rc;
     rc = requester_ticket(s, number, requester_id, &h);
     if (rc == 0)
-        rc = ticket_step(s, number, h.status, "confirmed", "confirm it", &to);
+        rc = st_ticket_step(s, number, h.status, "confirmed", "confirm it", &to);
     if (rc == 0) {
         struct params p = {0};
         p_i64(&p, h.id);
@@ -763,14 +756,14 @@ int store_ticket_close_confirmed(struct store *s, const char *number, int64_t re
 
 int store_ticket_reopen(struct store *s, const char *number, int64_t requester_id)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     const char *to = NULL;
     int rc = st_begin(s, "ticket_reopen");
     if (rc)
         return rc;
     rc = requester_ticket(s, number, requester_id, &h);
     if (rc == 0)
-        rc = ticket_step(s, number, h.status, "reopened", "reopen it", &to);
+        rc = st_ticket_step(s, number, h.status, "reopened", "reopen it", &to);
     PGresult *r = NULL;
     if (rc == 0) {
         /* back to its agent, or to the queue if the agent was disabled */
@@ -804,7 +797,7 @@ int store_ticket_confirm(struct store *s, const char *number, int64_t requester_
 int store_ticket_rate(struct store *s, const char *number, int64_t requester_id, int score,
                       const char *comment)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     const char *to = NULL;
     int rc = st_begin(s, "ticket_rate");
     if (rc)
@@ -813,7 +806,7 @@ int store_ticket_rate(struct store *s, const char *number, int64_t requester_id,
         return st_finish(s, st_seterr(s, STORE_EINVALID, "a rating is 1..5 (got %d)", score));
     rc = requester_ticket(s, number, requester_id, &h);
     if (rc == 0)
-        rc = ticket_step(s, number, h.status, "rated", "rate it before it is resolved", &to);
+        rc = st_ticket_step(s, number, h.status, "rated", "rate it before it is resolved", &to);
     if (rc == 0) {
         struct params p = {0};
         int rows = 0;
@@ -917,12 +910,12 @@ int store_ticket_links(struct store *s, const char *number, int64_t viewer_id, s
 int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
                         store_event_cb cb, void *arg)
 {
-    struct ticket_head h;
+    struct st_ticket_head h;
     PGresult *r = NULL;
     int rc = st_begin(s, "ticket_events");
     if (rc)
         return rc;
-    rc = ticket_head(s, number, 0, &h);
+    rc = st_ticket_head(s, number, 0, &h);
     if (rc == 0)
         rc = st_may_view(s, h.requester_id, viewer_id);
     char role[STORE_WORD_MAX] = "";
@@ -958,125 +951,4 @@ int store_ticket_events(struct store *s, const char *number, int64_t viewer_id,
     }
     PQclear(r);
     return rc;
-}
-
-/* ---- waiting for the requester (014_pause.sql) ------------------------------ */
-
-int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
-                         const char *reason, time_t now)
-{
-    struct ticket_head h;
-    const char *to = NULL;
-    int rc = st_begin(s, "ticket_pending");
-    if (rc)
-        return rc;
-    if (!reason || kb_utf8_check(reason, strlen(reason), 0, NULL) != 0 ||
-        kb_utf8_count(reason, strlen(reason)) > STORE_PENDING_REASON_MAX ||
-        strspn(reason, " \t\r\n") == strlen(reason))
-        return st_finish(s, st_seterr(s, STORE_EINVALID,
-                                      "a pending ticket needs a reason (1..%d characters)",
-                                      STORE_PENDING_REASON_MAX));
-    rc = check_agent(s, agent_id);
-    if (rc == 0)
-        rc = ticket_head(s, number, 1, &h);
-    if (rc == 0 && h.agent_id != agent_id)
-        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
-                       (long long)agent_id);
-    if (rc == 0)
-        rc = ticket_step(s, number, h.status, "pending", "wait for the requester", &to);
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, h.id);
-        p_str(&p, to);
-        p_str(&p, reason);
-        rc = st_exec(s,
-                     "UPDATE tickets SET status = $2, pending_reason = $3, updated_at = now()"
-                     " WHERE id = $1",
-                     &p, NULL);
-    }
-    if (rc == 0)
-        rc = st_ticket_event(s, h.id, agent_id, "pending", h.status, to,
-                             json_pack("{s:s}", "reason", reason), now);
-    if (rc == 0)
-        rc = st_sla_clock_pause(s, h.id, reason, now);
-    return st_finish(s, rc);
-}
-
-/* pending -> the table's next status: the reason cleared, a "resumed"
- * event by actor (by: "requester" with the message's seq, or "agent"),
- * the clock's pause ended and its deadlines recomputed. The ticket's row
- * is locked by the caller (or its conversation, for a requester's
- * message: the agent's changes lock the ticket, and a message to a
- * pending ticket locks it here). */
-static int ticket_resume(struct store *s, int64_t ticket, const char *number, const char *from,
-                         int64_t actor, const char *by, int seq, time_t now)
-{
-    const char *to = NULL;
-    int rc = ticket_step(s, number, from, "resumed", "resume it (it is not pending)", &to);
-    PGresult *r = NULL;
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, ticket);
-        p_str(&p, to);
-        /* the status re-checked under the row's lock: of a requester's
-         * message and the agent's "resume" at once, the second finds it
-         * running and changes nothing */
-        r = st_run(s, &rc,
-                   "WITH o AS (SELECT id, pending_reason FROM tickets WHERE id = $1"
-                   "  AND status = 'pending' FOR UPDATE)"
-                   " UPDATE tickets t SET status = $2, pending_reason = NULL, updated_at = now()"
-                   " FROM o WHERE t.id = o.id RETURNING o.pending_reason",
-                   &p);
-    }
-    if (!r)
-        return rc;
-    int changed = PQntuples(r) > 0;
-    json_t *d = changed ? json_pack("{s:s, s:s}", "by", by, "reason", g_str(r, 0, 0)) : NULL;
-    PQclear(r);
-    if (!changed)
-        return 0;
-    if (seq > 0)
-        json_object_set_new(d, "seq", json_integer(seq));
-    rc = st_ticket_event(s, ticket, actor, "resumed", from, to, d, now);
-    if (rc == 0)
-        rc = st_sla_clock_resume(s, ticket, actor, "resumed", now);
-    return rc;
-}
-
-int st_ticket_requester_wrote(struct store *s, int64_t ticket, const char *tstatus,
-                              int64_t requester, int seq, int *resumed)
-{
-    *resumed = 0;
-    if (strcmp(tstatus, "pending") != 0)
-        return 0;
-    char number[STORE_NUMBER_MAX] = "";
-    struct params p = {0};
-    p_i64(&p, ticket);
-    int rc = 0;
-    PGresult *r = st_run(s, &rc, "SELECT number FROM tickets WHERE id = $1", &p);
-    if (!r)
-        return rc;
-    if (PQntuples(r) > 0)
-        g_copy(number, sizeof number, r, 0, 0);
-    PQclear(r);
-    rc = ticket_resume(s, ticket, number, tstatus, requester, "requester", seq, 0);
-    *resumed = rc == 0;
-    return rc;
-}
-
-int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, time_t now)
-{
-    struct ticket_head h;
-    int rc = st_begin(s, "ticket_resume");
-    if (rc)
-        return rc;
-    rc = check_agent(s, agent_id);
-    if (rc == 0)
-        rc = ticket_head(s, number, 1, &h);
-    if (rc == 0 && h.agent_id != agent_id)
-        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
-                       (long long)agent_id);
-    if (rc == 0)
-        rc = ticket_resume(s, h.id, number, h.status, agent_id, "agent", 0, now);
-    return st_finish(s, rc);
 }
