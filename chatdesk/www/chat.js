@@ -13,10 +13,8 @@
  * - messages are resent with the same client id until acknowledged (the
  *   server stores a client id once).
  *
- * A suggestion's whole document opens in a reader inside the chat (a modal
- * <dialog>, the `doc` request), with the reader's feedback (helpful / not
- * helpful / out of date, an optional comment: `kb_feedback`), before the
- * chat's own "did this help".
+ * A suggestion's whole document opens in a reader inside the chat
+ * (chat_reader.js), before the chat's own "did this help".
  *
  * Safety: text from the server is always inserted as text (see common.js). */
 'use strict';
@@ -121,8 +119,8 @@
       case 'ack': onAck(f); break;
       case 'suggestions': onSuggestions(f); break;
       case 'feedback_ack': onFeedbackAck(f); break;
-      case 'doc': onReaderDoc(f); break;
-      case 'kb_feedback_ack': onReaderFeedbackAck(f); break;
+      case 'doc': reader.onDoc(f); break;
+      case 'kb_feedback_ack': reader.onFeedbackAck(f); break;
       case 'ticket': updateTicket(f, false); break;
       case 'major_banner': /* a major incident touches this ticket (null: cleared) */
         if (st && st.ticket && st.ticket.number === f.ticket) { st.ticket.major = f.major || null; renderTicketBar(); }
@@ -380,7 +378,7 @@
 
   function onError(f) {
     const id = typeof f.id === 'string' ? f.id : '';
-    if (readerError(id, f)) return;
+    if (reader.error(id, f)) return;
     const mine = id && st.log.find((e) => e.t === 'me' && e.id === id);
     if (mine) {
       if (f.code === 'db_unavailable' || f.code === 'overloaded' || f.code === 'rate_limited') {
@@ -536,8 +534,8 @@
       case 'me': return renderMine(e);
       case 'in': return renderAgent(e);
       case 'sugg': return renderSuggestions(e);
-      case 'resolved': return renderResolution(e);
-      case 'rate': return renderRating(e);
+      case 'resolved': return verdict.resolution(e);
+      case 'rate': return verdict.rating(e);
       case 'link': return renderLink(e);
       default: return el('li', { class: 'sys', 'data-testid': 'system-message' }, el('span', { class: 'sys-text' }, e.text));
     }
@@ -669,7 +667,7 @@
     } else {
       actions.append(el('a', { href: `${searchdUrl}/?doc=${encodeURIComponent(it.id)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'suggestion-open' }, kbt('chat.045')));
     }
-    actions.append(el('button', { type: 'button', class: 'btn-link', 'data-testid': 'suggestion-read', 'aria-haspopup': 'dialog', onclick: () => openReader(it) }, kbt('chat.046')));
+    actions.append(el('button', { type: 'button', class: 'btn-link', 'data-testid': 'suggestion-read', 'aria-haspopup': 'dialog', onclick: () => reader.open(it) }, kbt('chat.046')));
     actions.append(el('span', { class: 'sep' }));
     if (o.verdict === 'yes') actions.append(el('span', { class: 'verdict yes', 'data-testid': 'verdict' }, kbt('chat.047')));
     else if (o.verdict === 'no') actions.append(el('span', { class: 'verdict', 'data-testid': 'verdict' }, kbt('chat.048')));
@@ -683,237 +681,13 @@
     return li;
   }
 
-  /* ---------- the whole document, read inside the chat ---------- */
+  /* ---------- the whole document, read inside the chat (chat_reader.js) ---------- */
 
-  const VERDICTS = [['helpful', kbt('agent.081'), 'reader-helpful'], ['not_helpful', kbt('agent.082'), 'reader-not-helpful'], ['out_of_date', kbt('chat.051'), 'reader-out-of-date']];
-  const VERDICT_DONE = { helpful: kbt('agent.081'), not_helpful: kbt('agent.082'), out_of_date: kbt('chat.051') };
-  const COMMENT_MAX = 2000;
-  /* the reader's state: the item, the doc request and the feedback sent */
-  const reader = { dialog: null, it: null, docId: '', doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' };
+  const reader = K.chatReader(send);
 
-  function openReader(it) {
-    Object.assign(reader, { it, doc: null, error: '', fbId: '', verdict: '', sent: '', fbError: '', comment: '' });
-    reader.docId = `doc:${K.clientId()}`;
-    if (!send({ type: 'doc', id: reader.docId, item: it.id })) reader.error = kbt('chat.039');
-    if (!reader.dialog) {
-      reader.dialog = el('dialog', { class: 'reader', 'data-testid': 'reader', 'aria-labelledby': 'reader-title' });
-      reader.dialog.addEventListener('close', () => { reader.docId = ''; });
-      document.body.append(reader.dialog);
-    }
-    renderReader();
-    if (!reader.dialog.open) reader.dialog.showModal();
-  }
+  /* ---------- the resolution to confirm and the rating (chat_verdict.js) ---------- */
 
-  function onReaderDoc(f) {
-    if (!reader.docId || f.id !== reader.docId || !f.doc || typeof f.doc !== 'object') return;
-    reader.doc = f.doc;
-    renderReader();
-  }
-
-  function onReaderFeedbackAck(f) {
-    if (!reader.fbId || f.id !== reader.fbId) return;
-    reader.sent = f.verdict;
-    reader.fbId = '';
-    renderReader();
-  }
-
-  /* An error frame answering the reader's doc or kb_feedback: shown in it. */
-  function readerError(id, f) {
-    if (!id || (id !== reader.docId && id !== reader.fbId)) return false;
-    if (id === reader.docId) reader.error = K.errorText(f);
-    else { reader.fbError = K.errorText(f); reader.fbId = ''; reader.verdict = ''; }
-    renderReader();
-    return true;
-  }
-
-  function sendReaderFeedback(verdict) {
-    const area = reader.dialog.querySelector('[data-testid=reader-comment]');
-    reader.comment = area ? area.value : '';
-    if (Array.from(reader.comment).length > COMMENT_MAX) {
-      reader.fbError = kbt('chat.052', [COMMENT_MAX]);
-      renderReader();
-      return;
-    }
-    reader.fbError = '';
-    reader.verdict = verdict;
-    reader.fbId = `kbfb:${K.clientId()}`;
-    const f = { type: 'kb_feedback', id: reader.fbId, item: reader.it.id, verdict };
-    if (reader.comment.trim()) f.comment = reader.comment;
-    if (!send(f)) { reader.fbId = ''; reader.verdict = ''; reader.fbError = kbt('chat.039'); }
-    renderReader();
-  }
-
-  /* Markdown-ish text as elements, every piece of it as text: headings,
-   * fenced code, list items and paragraphs; emphasis and backticks dropped. */
-  function mdNodes(text) {
-    const out = [];
-    let para = [], list = null, code = null;
-    const inline = (l) => l.replace(/\*\*|`/g, '');
-    const flush = () => {
-      if (para.length) out.push(el('p', null, inline(para.join('\n'))));
-      para = [];
-      list = null;
-    };
-    for (const raw of String(text || '').replace(/\r\n?/g, '\n').split('\n')) {
-      if (code) {
-        if (/^\s*(`{3,}|~{3,})/.test(raw)) { out.push(el('pre', null, code.join('\n'))); code = null; } else code.push(raw);
-        continue;
-      }
-      if (/^\s*(`{3,}|~{3,})/.test(raw)) { flush(); code = []; continue; }
-      const l = raw.trim();
-      if (!l) { flush(); continue; }
-      const h = /^(#{1,6})\s+(.*)$/.exec(l);
-      if (h) { flush(); out.push(el('h4', null, inline(h[2]))); continue; }
-      const li = /^([-*+]|\d{1,3}[.)])\s+(.*)$/.exec(l);
-      if (li) {
-        const ordered = /\d/.test(li[1]);
-        if (para.length) { out.push(el('p', null, inline(para.join('\n')))); para = []; }
-        if (!list || (list.tagName === 'OL') !== ordered) { list = el(ordered ? 'ol' : 'ul'); out.push(list); }
-        list.append(el('li', null, inline(li[2])));
-        continue;
-      }
-      if (list && /^\s/.test(raw)) { list.lastChild.append('\n' + inline(l)); continue; }
-      list = null;
-      para.push(l);
-    }
-    if (code) out.push(el('pre', null, code.join('\n')));
-    flush();
-    return out;
-  }
-
-  const READER_SECTIONS = [['symptom', kbt('agent.118')], ['cause', kbt('agent.119')], ['workaround', kbt('chat.053')], ['resolution', kbt('agent.120')], ['body', '']];
-
-  function renderReader() {
-    const d = reader.dialog;
-    if (!d) return;
-    const it = reader.it;
-    const doc = reader.doc;
-    const kind = K.KINDS.includes((doc && doc.kind) || it.kind) ? ((doc && doc.kind) || it.kind) : 'article';
-    let main;
-    if (reader.error) main = el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-error' }, kbt('chat.054', [reader.error]));
-    else if (!doc) main = el('p', { class: 'muted', 'aria-busy': 'true' }, kbt('agent.121'));
-    else {
-      const meta = [];
-      if (doc.category) meta.push([kbt('agent.123'), String(doc.category).split('/').join(' / ')]);
-      if (doc.product) meta.push([kbt('agent.124'), doc.product]);
-      if (doc.service) meta.push([kbt('agent.125'), doc.service]);
-      if (doc.status) meta.push([kbt('agent.126'), K.KE_STATUS_LABEL[doc.status] || doc.status]);
-      if (doc.updated) meta.push([kbt('agent.129'), doc.updated]);
-      const secs = READER_SECTIONS.filter(([k]) => typeof doc[k] === 'string' && doc[k].trim())
-        .map(([k, h]) => el('section', { class: `reader-sec reader-${k}`, 'data-testid': `reader-${k}` },
-          h ? el('h3', null, h) : null, mdNodes(doc[k])));
-      main = el('div', { class: 'reader-doc', 'data-testid': 'reader-doc', 'data-id': doc.id || it.id },
-        meta.length ? el('p', { class: 'muted' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
-        secs.length ? secs : el('p', { class: 'muted' }, kbt('agent.130')));
-    }
-    let fb;
-    if (reader.sent) {
-      fb = el('p', { class: 'verdict yes', role: 'status', 'data-testid': 'reader-feedback-done' }, kbt('chat.055', [VERDICT_DONE[reader.sent] || reader.sent]));
-    } else {
-      const area = el('textarea', { id: 'reader-comment', rows: 3, maxlength: COMMENT_MAX, 'data-testid': 'reader-comment', placeholder: kbt('chat.056'), disabled: !!reader.fbId, oninput: (e) => { reader.comment = e.target.value; } });
-      area.value = reader.comment;
-      fb = el('div', { class: 'reader-fb' },
-        el('label', { for: 'reader-comment' }, kbt('chat.057')),
-        area,
-        el('div', { class: 'card-actions' }, VERDICTS.map(([v, label, testid]) => el('button', {
-          type: 'button', class: 'btn btn-sm', 'data-testid': testid, disabled: !doc || !!reader.fbId,
-          'aria-pressed': String(reader.verdict === v), onclick: () => sendReaderFeedback(v),
-        }, label)), reader.fbId ? el('span', { class: 'verdict' }, kbt('agent.132')) : null),
-        reader.fbError ? el('p', { class: 'inline-msg err', role: 'alert', 'data-testid': 'reader-feedback-error' }, reader.fbError) : null);
-    }
-    K.fill(d,
-      el('div', { class: 'reader-head' },
-        el('span', { class: `badge kind-${kind}` }, K.KIND_LABEL[kind]),
-        el('h2', { id: 'reader-title', 'data-testid': 'reader-title' }, (doc && doc.title) || it.title || it.id),
-        el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'reader-close', onclick: () => d.close() }, kbt('chat.058'))),
-      el('div', { class: 'reader-main' }, main),
-      fb,
-      el('p', { class: 'muted' }, kbt('chat.059')));
-  }
-
-  function renderResolution(e) {
-    const li = el('li', { class: 'panel resolution', 'data-testid': 'resolution', 'data-ticket': e.ticket },
-      el('h2', null, kbt('chat.060', [e.ticket])),
-      el('p', { class: 'res-text', 'data-testid': 'resolution-text' }, e.resolution || kbt('chat.061')));
-    if (e.answer === 'accepted') {
-      li.append(el('p', { class: 'verdict yes', 'data-testid': 'confirm-result' }, kbt('chat.062')));
-    } else if (e.answer === 'rejected') {
-      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, kbt('chat.063')));
-    } else if (e.answer === 'stale') {
-      li.append(el('p', { class: 'verdict', 'data-testid': 'confirm-result' }, kbt('chat.064')));
-    } else {
-      const answer = (accepted) => {
-        e.pending = true;
-        delete e.err;
-        e.pendingAnswer = accepted ? 'accepted' : 'rejected';
-        refresh(e);
-        if (!send({ type: 'confirm', id: `cf:${e.k}`, ticket: e.ticket, accepted })) {
-          delete e.pending;
-          e.err = kbt('chat.039');
-          refresh(e);
-        }
-        save();
-      };
-      li.append(el('p', null, kbt('chat.065')),
-        el('div', { class: 'row' },
-          el('button', { type: 'button', class: 'btn-primary', 'data-testid': 'confirm-yes', disabled: !!e.pending, onclick: () => answer(true) }, kbt('chat.066')),
-          el('button', { type: 'button', class: 'btn', 'data-testid': 'confirm-no', disabled: !!e.pending, onclick: () => answer(false) }, kbt('chat.067'))));
-    }
-    if (e.err) li.append(el('p', { class: 'inline-msg err', role: 'alert' }, e.err));
-    return li;
-  }
-
-  const STAR_TEXT = { 1: kbt('chat.068'), 2: kbt('chat.069'), 3: kbt('chat.070'), 4: kbt('chat.071'), 5: kbt('chat.072') };
-
-  function renderRating(e) {
-    if (e.score) {
-      return el('li', { class: 'panel rating', 'data-testid': 'rating', 'data-done': 'true' },
-        el('p', { class: 'verdict yes', 'data-testid': 'rating-done' }, kbt('chat.073', ['★'.repeat(e.score), '☆'.repeat(5 - e.score), STAR_TEXT[e.score] || e.score])));
-    }
-    const name = `score-${e.k}`;
-    const stars = el('fieldset', { class: 'stars' }, el('legend', null, kbt('chat.074', [e.ticket])));
-    const glyphs = [];
-    const label = el('span', { class: 'star-text', 'aria-hidden': 'true' });
-    const paint = (n) => {
-      glyphs.forEach((g, i) => g.classList.toggle('lit', i < n));
-      label.textContent = STAR_TEXT[n] || '';
-    };
-    for (let n = 1; n <= 5; n++) {
-      const input = el('input', { type: 'radio', name, value: n, 'data-testid': `star-${n}`, checked: e.draft === n });
-      const glyph = el('span', { class: 'star-glyph', 'aria-hidden': 'true' }, '★');
-      glyphs.push(glyph);
-      input.addEventListener('change', () => { e.draft = n; paint(n); });
-      const lab = el('label', { class: 'star' }, input, glyph, el('span', { class: 'visually-hidden' }, kbt('chat.075', [n, STAR_TEXT[n]])));
-      lab.addEventListener('mouseenter', () => paint(n));
-      lab.addEventListener('mouseleave', () => paint(e.draft || 0));
-      stars.append(lab);
-    }
-    stars.append(label);
-    const comment = el('textarea', { rows: 2, maxlength: 2000, id: `comment-${e.k}`, 'data-testid': 'rating-comment' });
-    comment.value = e.comment || '';
-    comment.addEventListener('input', () => { e.comment = comment.value; });
-    const err = el('p', { class: 'inline-msg err', role: 'alert', hidden: !e.err }, e.err || '');
-    const form = el('form', { novalidate: true },
-      stars,
-      el('label', { class: 'fld', for: comment.id }, el('span', null, kbt('chat.076')), comment),
-      el('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'rate-submit', disabled: !!e.pending }, e.pending ? kbt('agent.132') : kbt('chat.077')),
-      err);
-    form.addEventListener('submit', (ev) => {
-      ev.preventDefault();
-      if (!e.draft) { err.textContent = kbt('chat.078'); err.hidden = false; return; }
-      e.pending = true;
-      e.pendingScore = e.draft;
-      delete e.err;
-      const f = { type: 'rate', id: `rate:${e.k}`, ticket: e.ticket, score: e.draft };
-      const c = (e.comment || '').trim();
-      if (c) f.comment = c;
-      if (!send(f)) { delete e.pending; e.err = kbt('chat.039'); }
-      refresh(e);
-      save();
-    });
-    paint(e.draft || 0);
-    return el('li', { class: 'panel rating', 'data-testid': 'rating' }, form);
-  }
+  const verdict = K.chatVerdict({ send, refresh: (e) => refresh(e), save: () => save() });
 
   /* ---------- ticket bar, controls ---------- */
 
