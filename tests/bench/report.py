@@ -1155,14 +1155,16 @@ set grid
 plot {plots}
 """)
 
-# the section `make bench-big` writes (tests/bench/big.sh) between its
-# markers is kept as it is: make bench does not measure it
+# sections make bench does not measure are kept as they are: the one
+# `make bench-big` writes (tests/bench/big.sh) and the figures of separate
+# scripts (scale_out.sh, profiles), each between its markers
 big = ""
 if os.path.exists(OUT):
     old = open(OUT, encoding="utf-8").read()
-    a, b = old.find("<!-- bench-big:start -->"), old.find("<!-- bench-big:end -->")
-    if a >= 0 and b > a:
-        big = "\n" + old[a:b] + "<!-- bench-big:end -->\n"
+    for name in ("bench-big", "kept"):
+        a, b = old.find(f"<!-- {name}:start -->"), old.find(f"<!-- {name}:end -->")
+        if a >= 0 and b > a:
+            big += "\n" + old[a:b] + f"<!-- {name}:end -->\n"
 with open(OUT, "w", encoding="utf-8") as fh:
     fh.write("\n".join(md) + "\n" + big)
 print(f"report: wrote {OUT}", file=sys.stderr)
