@@ -343,28 +343,12 @@ int store_hook_deliver(struct store *s, const struct store_mail_policy *policy,
         };
         char err[512] = "";
         int bad = post(arg, &d, err, sizeof err);
-        struct params q = {0};
-        p_i64(&q, d.id);
-        if (!bad) {
-            rc = st_exec(s,
-                         "UPDATE webhook_outbox SET status = 'sent', sent_at = now(),"
-                         " attempts = attempts + 1, last_error = NULL WHERE id = $1",
-                         &q, NULL);
+        rc = st_outbox_mark(s, "webhook_outbox", d.id, bad ? (err[0] ? err : "failed") : NULL,
+                            policy);
+        if (bad)
+            nfailed++;
+        else
             nsent++;
-            continue;
-        }
-        p_str(&q, err[0] ? err : "failed");
-        p_i64(&q, policy->retry_min > 0 ? policy->retry_min : 1);
-        p_i64(&q, policy->retry_max > 0 ? policy->retry_max : 3600);
-        p_i64(&q, policy->max_attempts > 0 ? policy->max_attempts : 10);
-        rc = st_exec(s,
-                     "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $2,"
-                     " status = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'queued' END,"
-                     " next_attempt_at = now() + least($4::float8,"
-                     "   $3::float8 * power(2, least(attempts, 30))) * interval '1 second'"
-                     " WHERE id = $1",
-                     &q, NULL);
-        nfailed++;
     }
     PQclear(r);
     rc = st_finish(s, rc);

@@ -457,4 +457,13 @@ int st_major_rule_set(struct store *s, int priority);
  * one it is linked to), else 0; -1 on a database error (rc set). */
 int st_major_touches(struct store *s, int64_t ticket, int *rc);
 
+/* After one attempt at row id of an outbox table ("mail_outbox" or
+ * "webhook_outbox", store_mail.c): sent (err NULL), or failed with err,
+ * then queued again after the policy's back-off (retry_min doubling up to
+ * retry_max seconds) or 'failed' after its max_attempts. Inside the
+ * caller's transaction. Returns 0 or STORE_EDB. */
+struct store_mail_policy;
+int st_outbox_mark(struct store *s, const char *table, int64_t id, const char *err,
+                   const struct store_mail_policy *policy);
+
 #endif

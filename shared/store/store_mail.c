@@ -5,6 +5,34 @@
 
 #include <string.h>
 
+int st_outbox_mark(struct store *s, const char *table, int64_t id, const char *err,
+                   const struct store_mail_policy *policy)
+{
+    int webhook = strcmp(table, "webhook_outbox") == 0;
+    struct params q = {0};
+    p_i64(&q, id);
+    if (!err)
+        return st_exec(s,
+                       webhook ? "UPDATE webhook_outbox SET status = 'sent', sent_at = now(),"
+                                 " attempts = attempts + 1, last_error = NULL WHERE id = $1"
+                               : "UPDATE mail_outbox SET status = 'sent', sent_at = now(),"
+                                 " attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                       &q, NULL);
+    p_str(&q, err);
+    p_i64(&q, policy->retry_min > 0 ? policy->retry_min : 1);
+    p_i64(&q, policy->retry_max > 0 ? policy->retry_max : 3600);
+    p_i64(&q, policy->max_attempts > 0 ? policy->max_attempts : 10);
+#define OUTBOX_FAILED(t)                                                                     \
+    "UPDATE " t " SET attempts = attempts + 1, last_error = $2,"                             \
+    " status = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'queued' END,"                \
+    " next_attempt_at = now() + least($4::float8,"                                           \
+    "   $3::float8 * power(2, least(attempts, 30))) * interval '1 second'"                   \
+    " WHERE id = $1"
+    return st_exec(s, webhook ? OUTBOX_FAILED("webhook_outbox") : OUTBOX_FAILED("mail_outbox"),
+                   &q, NULL);
+#undef OUTBOX_FAILED
+}
+
 int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
                        store_mail_send_cb send, void *arg, int *sent, int *failed)
 {
@@ -40,28 +68,12 @@ int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
         };
         char err[512] = "";
         int bad = send(arg, &m, err, sizeof err);
-        struct params q = {0};
-        p_i64(&q, m.id);
-        if (!bad) {
-            rc = st_exec(s,
-                         "UPDATE mail_outbox SET status = 'sent', sent_at = now(),"
-                         " attempts = attempts + 1, last_error = NULL WHERE id = $1",
-                         &q, NULL);
+        rc = st_outbox_mark(s, "mail_outbox", m.id, bad ? (err[0] ? err : "failed") : NULL,
+                            policy);
+        if (bad)
+            nfailed++;
+        else
             nsent++;
-            continue;
-        }
-        p_str(&q, err[0] ? err : "failed");
-        p_i64(&q, policy->retry_min > 0 ? policy->retry_min : 1);
-        p_i64(&q, policy->retry_max > 0 ? policy->retry_max : 3600);
-        p_i64(&q, policy->max_attempts > 0 ? policy->max_attempts : 10);
-        rc = st_exec(s,
-                     "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2,"
-                     " status = CASE WHEN attempts + 1 >= $5 THEN 'failed' ELSE 'queued' END,"
-                     " next_attempt_at = now() + least($4::float8,"
-                     "   $3::float8 * power(2, least(attempts, 30))) * interval '1 second'"
-                     " WHERE id = $1",
-                     &q, NULL);
-        nfailed++;
     }
     PQclear(r);
     rc = st_finish(s, rc);
