@@ -51,14 +51,12 @@
 
   /* The browser's notification for an SLA frame sent to this agent (the
    * server sends it to the assignee, the team and its leads only), when
-   * the agent allowed notifications; the permission is asked at the first
-   * click on the page (browsers want a user gesture). */
+   * the agent allowed notifications. The permission is asked only by the
+   * notifications button of notify.js, never by any other click. */
   function slaBrowserNotice(ticket, text) {
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     try { new Notification('kbdesk SLA', { body: text, tag: `sla-${ticket}` }); } catch (e) { /* not allowed here */ }
   }
-  if (typeof Notification !== 'undefined' && Notification.permission === 'default')
-    document.addEventListener('click', () => { Notification.requestPermission().catch(() => {}); }, { once: true });
 
   K.agentSla = { slaParts, slaNode, slaBadge, slaBrowserNotice };
 })();
