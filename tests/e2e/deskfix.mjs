@@ -2,9 +2,10 @@
 // (tests/e2e/escal.test.mjs, major.test.mjs): psql queries against the
 // test cluster, a bounded wait for a condition, a free loopback port, the
 // SMTP sink (scripts/mailsink.py) and the mails it wrote, a WebSocket
-// client that waits for frames, and the JSON API. deskFixture(WAIT, ctx)
-// binds them to a test file: ctx() returns that file's current
-// { conninfo, base, mailDir } (set in its before()), read at each call.
+// client that waits for frames, the JSON API, and agents' logins (password
+// PW). deskFixture(WAIT, ctx, PW) binds them to a test file: ctx() returns
+// that file's current { conninfo, base, mailDir } (set in its before()),
+// read at each call.
 // No sleeps: every wait is for a condition, bounded by WAIT.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, mustRun } from './daemon.mjs';
 
-export function deskFixture(WAIT, ctx) {
+export function deskFixture(WAIT, ctx, PW) {
 
   function psqlBin() {
     for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin'])
@@ -146,5 +147,29 @@ export function deskFixture(WAIT, ctx) {
     return { status: r.status, body: text ? JSON.parse(text) : null, text };
   }
 
-  return { sql, until, freePort, startSink, stopSink, mails, Client, api };
+  // a bearer token and a logged-in agent socket for who (password PW);
+  // logins wait at the password-hashing gate: a try_later is asked again
+  // (bounded)
+  async function token(who) {
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: PW });
+      if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
+      assert.equal(r.status, 201, r.text);
+      return r.body.token;
+    }
+  }
+
+  async function agentSocket(who) {
+    const c = await Client.open();
+    const deadline = Date.now() + WAIT;
+    for (;;) {
+      const w = await c.request({ type: 'login', username: who.username, password: PW });
+      if (w.type === 'error' && w.code === 'try_later' && Date.now() < deadline) continue;
+      assert.equal(w.type, 'welcome', JSON.stringify(w));
+      return c;
+    }
+  }
+
+  return { sql, until, freePort, startSink, stopSink, mails, Client, api, token, agentSocket };
 }

@@ -52,23 +52,10 @@ const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, freePort, startSink, stopSink, mails, Client, api } =
-  deskFixture(WAIT, () => ({ conninfo, base, mailDir }));
+const { sql, until, freePort, startSink, stopSink, mails, Client, api, token, agentSocket } =
+  deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
 
 const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
-
-async function token(who) {
-  const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: PW });
-  assert.equal(r.status, 201, r.text);
-  return r.body.token;
-}
-
-async function agentSocket(who) {
-  const c = await Client.open();
-  const w = await c.request({ type: 'login', username: who.username, password: PW });
-  assert.equal(w.type, 'welcome', JSON.stringify(w));
-  return c;
-}
 
 // A requester's ticket (priority 3), then the lead hands it to the assignee in first-line.
 async function heldTicket(leadToken, text) {

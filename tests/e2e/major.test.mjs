@@ -57,32 +57,10 @@ const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, freePort, startSink, stopSink, mails, Client, api } =
-  deskFixture(WAIT, () => ({ conninfo, base, mailDir }));
+const { sql, until, freePort, startSink, stopSink, mails, Client, api, token, agentSocket } =
+  deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
 
 const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
-
-// logins wait at the password-hashing gate: a try_later is asked again (bounded)
-async function token(who) {
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: PW });
-    if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
-    assert.equal(r.status, 201, r.text);
-    return r.body.token;
-  }
-}
-
-async function agentSocket(who) {
-  const c = await Client.open();
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    const w = await c.request({ type: 'login', username: who.username, password: PW });
-    if (w.type === 'error' && w.code === 'try_later' && Date.now() < deadline) continue;
-    assert.equal(w.type, 'welcome', JSON.stringify(w));
-    return c;
-  }
-}
 
 // A requester's new ticket: { rq, t, hello }; with team, handed to first-line.
 async function newTicket(name, text, { impact = 2, urgency = 2, team, leadToken } = {}) {
