@@ -142,85 +142,103 @@ static int hex4(const char *p, const char *end, int32_t *v)
 }
 
 /* Parses the string at *pp (at its opening quote) into a new heap string
- * (NULL out: skipped). Returns 0 and moves *pp past it, or -1. */
+ * (*out). Returns 0 and moves *pp past it, or -1.
+ * The decoded string is never longer than its escaped form, so it is
+ * written into one allocation of that size: a long body with a "\n" on
+ * every line cost a buffer call (and a growth check) per escape. */
 static int fast_string(const char **pp, const char *end, char **out)
 {
-    const char *p = *pp + 1, *run = p;
-    struct kb_buf b;
-    kb_buf_init(&b);
-    kb_buf_add(&b, "", 0);
+    const char *p = *pp + 1;
+    /* the closing quote: the first '"' after no or an even run of '\' */
+    const char *q = p;
     for (;;) {
-        /* eight bytes at a time while none is a quote, a backslash or a
-           control character */
-        while (end - p >= 8) {
+        const char *quote = memchr(q, '"', (size_t)(end - q));
+        if (!quote)
+            return -1;
+        const char *k = quote;
+        while (k > p && k[-1] == '\\')
+            k--;
+        if ((quote - k) % 2 == 0) {
+            q = quote;
+            break;
+        }
+        q = quote + 1;
+    }
+    char *d = kb_xmalloc((size_t)(q - p) + 1);
+    size_t o = 0;
+    const char *run = p;
+    while (p < q) {
+        /* eight bytes at a time while none is a backslash or a control
+           character (the quote is q) */
+        while (q - p >= 8) {
             uint64_t v;
             memcpy(&v, p, 8);
             const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-            uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
-            uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((v - ones * 0x20) & ~v);
+            uint64_t bs = v ^ (ones * '\\');
+            uint64_t special = ((bs - ones) & ~bs) | ((v - ones * 0x20) & ~v);
             if (special & highs)
                 break;
             p += 8;
         }
-        if (p >= end)
-            goto fail;
+        if (p >= q)
+            break;
         unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\') {
-            kb_buf_add(&b, run, (size_t)(p - run));
-            if (c == '"')
-                break;
-            if (++p >= end)
+        if (c != '\\') {
+            if (c < 0x20)
                 goto fail;
-            char e = *p++, ch = 0;
-            switch (e) {
-            case '"': ch = '"'; break;
-            case '\\': ch = '\\'; break;
-            case '/': ch = '/'; break;
-            case 'b': ch = '\b'; break;
-            case 'f': ch = '\f'; break;
-            case 'n': ch = '\n'; break;
-            case 'r': ch = '\r'; break;
-            case 't': ch = '\t'; break;
-            case 'u': {
-                int32_t cp, lo;
-                if (hex4(p, end, &cp) < 0)
-                    goto fail;
-                p += 4;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) < 0 ||
-                        lo < 0xDC00 || lo > 0xDFFF)
-                        goto fail;
-                    p += 6;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                }
-                char u[4];
-                size_t n = cp ? kb_utf8_encode(cp, u) : 0;
-                if (!n)
-                    goto fail; /* \u0000 or a lone surrogate */
-                kb_buf_add(&b, u, n);
-                break;
-            }
-            default: goto fail;
-            }
-            if (ch)
-                kb_buf_addc(&b, ch);
-            run = p;
+            p++;
             continue;
         }
-        if (c < 0x20)
+        memcpy(d + o, run, (size_t)(p - run));
+        o += (size_t)(p - run);
+        if (++p >= q)
             goto fail;
-        p++;
+        char e = *p++, ch = 0;
+        switch (e) {
+        case '"': ch = '"'; break;
+        case '\\': ch = '\\'; break;
+        case '/': ch = '/'; break;
+        case 'b': ch = '\b'; break;
+        case 'f': ch = '\f'; break;
+        case 'n': ch = '\n'; break;
+        case 'r': ch = '\r'; break;
+        case 't': ch = '\t'; break;
+        case 'u': {
+            int32_t cp, lo;
+            if (hex4(p, q, &cp) < 0)
+                goto fail;
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                if (q - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, q, &lo) < 0 ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    goto fail;
+                p += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            char u[4];
+            size_t n = cp ? kb_utf8_encode(cp, u) : 0;
+            if (!n)
+                goto fail; /* \u0000 or a lone surrogate */
+            memcpy(d + o, u, n); /* at most 4 bytes from 6 (or 12) */
+            o += n;
+            break;
+        }
+        default: goto fail;
+        }
+        if (ch)
+            d[o++] = ch;
+        run = p;
     }
-    if (kb_utf8_check(b.data, b.len, 0, NULL) < 0)
+    memcpy(d + o, run, (size_t)(q - run));
+    o += (size_t)(q - run);
+    d[o] = '\0';
+    if (kb_utf8_check(d, o, 0, NULL) < 0)
         goto fail;
-    *pp = p + 1;
-    if (out)
-        *out = kb_buf_take(&b);
-    else
-        kb_buf_fin(&b);
+    *out = d;
+    *pp = q + 1;
     return 0;
 fail:
-    kb_buf_fin(&b);
+    free(d);
     return -1;
 }
 

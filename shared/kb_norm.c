@@ -381,7 +381,25 @@ int kb_norm_text_map(kb_norm *n, const char *text, size_t len, char **out, size_
     for (size_t i = 0; i < len;) {
         size_t at = i;
         /* ASCII and CJK Unified Ideographs (the most of it) written
-           straight out */
+           straight out; eight ASCII bytes at a time while none is a NUL
+           or a CR (A-Z folded, nothing else changes) */
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, text + i, 8);
+            const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            uint64_t cr = v ^ (ones * '\r');
+            if (!((v | ((v - ones) & ~v) | ((cr - ones) & ~cr)) & highs)) {
+                reserve(&buf, &m, &cap, o + 8);
+                for (size_t k = 0; k < 8; k++) {
+                    char c = text[i + k];
+                    m[o + k] = i + k;
+                    buf[o + k] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+                }
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
         if ((unsigned char)text[i] < 0x80) {
             if (text[i++] == '\0')
                 return map_fail(KB_UTF8_ENUL, at, buf, m, err, errlen);

@@ -31,6 +31,8 @@ static int read_stats(kb_searcher *s, char *err, size_t errlen)
     kbx_db_doccount(s->db, &s->doccount);
     if (kbx_db_termfreq(s->db, KB_PREFIX_VIS "public", &s->public_docs) < 0)
         s->public_docs = 0; /* unknown: always filter */
+    if (kbx_db_termfreq(s->db, KB_PREFIX_KIND "standard", &s->standard_docs) < 0)
+        s->standard_docs = UINT32_MAX; /* unknown: look at every candidate */
     char *v = NULL;
     size_t n = 0;
     const char *want = KB_SCHEMA_VERSION "-";

@@ -37,6 +37,7 @@ struct kb_searcher {
     uint64_t rev;
     uint32_t doccount;
     uint32_t public_docs; /* documents with visibility public */
+    uint32_t standard_docs; /* standard clauses (UINT32_MAX: unknown) */
     struct title_entry *titles; /* loaded on first suggest, per revision */
     size_t ntitles;
     uint64_t titles_rev;

@@ -126,26 +126,61 @@ static int collect_span(void *ud, const struct kb_token *t)
 }
 
 
-/* Scores the window [ws, ws+bytes): distinct matched spans' weights. */
-static double window_score(const struct spans *sp, size_t ws, size_t bytes)
+/* Which spans of sp count towards a window's score: first[i] is 1 when no
+ * span before i (in sp's order) has i's term. Caller frees. */
+static unsigned char *first_of_term(const struct spans *sp)
+{
+    unsigned char *first = kb_xcalloc(sp->n ? sp->n : 1, 1);
+    size_t size = 16;
+    while (size < 2 * sp->n)
+        size *= 2;
+    uint64_t *seen = kb_xcalloc(size, sizeof *seen);
+    unsigned char *used = kb_xcalloc(size, 1);
+    for (size_t i = 0; i < sp->n; i++) {
+        uint64_t th = sp->v[i].th;
+        size_t k = (size_t)(th ^ th >> 29) & (size - 1);
+        while (used[k] && seen[k] != th)
+            k = (k + 1) & (size - 1);
+        if (!used[k]) {
+            used[k] = 1;
+            seen[k] = th;
+            first[i] = 1;
+        }
+    }
+    free(seen);
+    free(used);
+    return first;
+}
+
+/* Scores the window [ws, ws+bytes): the weights of the spans inside it
+ * that are the first of their term in sp (sorted by start). */
+static double window_score(const struct spans *sp, const unsigned char *first, size_t ws,
+                           size_t bytes)
 {
     double score = 0;
     for (size_t i = 0; i < sp->n; i++) {
         const struct span *a = &sp->v[i];
-        if (a->start < ws || a->end > ws + bytes)
+        if (a->start > ws + bytes)
+            break; /* so are all after it: none ends inside the window */
+        if (a->start < ws || a->end > ws + bytes || !first[i])
             continue;
-        int dup = 0;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = sp->v[j].th == a->th;
-        score += dup ? 0 : a->w;
+        score += a->w;
     }
     return score;
 }
 
 static void add_escaped(struct kb_buf *b, const char *s, size_t n, int *space)
 {
+    size_t run = 0; /* start of the bytes copied as they are */
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
+        if (c != '\n' && c != '\r' && c != '\t' && c != ' ' && c != '*' && c != '`' &&
+            c != '#' && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'') {
+            *space = 0;
+            continue;
+        }
+        kb_buf_add(b, s + run, i - run);
+        run = i + 1;
         if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
             if (!*space)
                 kb_buf_addc(b, ' ');
@@ -160,10 +195,10 @@ static void add_escaped(struct kb_buf *b, const char *s, size_t n, int *space)
         case '<': kb_buf_adds(b, "&lt;"); break;
         case '>': kb_buf_adds(b, "&gt;"); break;
         case '"': kb_buf_adds(b, "&quot;"); break;
-        case '\'': kb_buf_adds(b, "&#39;"); break;
-        default: kb_buf_addc(b, c);
+        default: kb_buf_adds(b, "&#39;"); break;
         }
     }
+    kb_buf_add(b, s + run, n - run);
 }
 
 static size_t char_start(const char *s, size_t i)
@@ -238,14 +273,16 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
     size_t best_ws = 0;
     double best = 0;
     size_t lead = bytes / 5;
+    unsigned char *first = first_of_term(&sp);
     for (size_t i = 0; i < sp.n; i++) {
         size_t ws = sp.v[i].start > lead ? sp.v[i].start - lead : 0;
-        double sc = window_score(&sp, ws, bytes);
+        double sc = window_score(&sp, first, ws, bytes);
         if (sc > best + 1e-9) {
             best = sc;
             best_ws = ws;
         }
     }
+    free(first);
     size_t ws = char_start(text, best_ws);
     if (ws > 0 && best > 0) {
         /* start after a sentence end close before the first match */

@@ -343,6 +343,15 @@ static void doc_json_matches_jansson(void **state)
         "{\"kind\":\"article\" \"title\":\"t\"}",
         "{\"kind\":\"article\",\"title\":\"unterminated}",
         "{\"kind\":\"article\",\"title\":\"t\"",
+        /* the closing quote after runs of backslashes (even: it closes;
+           odd: it is escaped) and escapes past the eight-byte stride */
+        "{\"kind\":\"article\",\"title\":\"ab\\\\\\\\\",\"body\":\"x\"}",
+        "{\"kind\":\"article\",\"title\":\"ab\\\\\\\"\",\"body\":\"x\"}",
+        "{\"kind\":\"article\",\"title\":\"\\\\\"}",
+        "{\"kind\":\"article\",\"title\":\"ab\\\"}",
+        "{\"kind\":\"article\",\"title\":\"ab\\\\\\\"}",
+        "{\"kind\":\"article\",\"body\":\"0123456789服务台\\n服务台\\\"end\\u00e9\\\\\"}",
+        "{\"kind\":\"article\",\"body\":\"0123456789abcdefgh\\ud83d\\ude00\\ud83d\"}",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         expect_as_jansson(cases[i], strlen(cases[i]));

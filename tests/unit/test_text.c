@@ -197,6 +197,49 @@ static void norm_errors(void **state)
     kb_norm_free(NULL);
 }
 
+/* kb_norm_text_map reads ASCII eight bytes at a time: the same text as
+ * kb_norm_text, each byte mapped to its source, around CRs, NULs and
+ * non-ASCII at every offset of the eight-byte step. */
+static void norm_map_ascii_blocks(void **state)
+{
+    (void)state;
+    kb_norm *n;
+    char err[KB_ERR_MAX] = "";
+    assert_int_equal(kb_norm_new(&n, err, sizeof err), 0);
+    const char *inserts[] = {"\r\n", "\r", "É", "服", "\t"};
+    for (size_t k = 0; k < sizeof inserts / sizeof *inserts; k++)
+        for (size_t at = 0; at < 20; at++) {
+            char text[64];
+            snprintf(text, sizeof text, "%.*s%sABCDEFGHIJklmnopQRSTUVWX", (int)at,
+                     "Hello WORLD Vpn 809 xyz", inserts[k]);
+            size_t tl = strlen(text), ol = 0, ml = 0, *map = NULL;
+            char *o = NULL, *m = NULL;
+            assert_int_equal(kb_norm_text(n, text, tl, &o, &ol, err, sizeof err), 0);
+            assert_int_equal(kb_norm_text_map(n, text, tl, &m, &ml, &map, err, sizeof err), 0);
+            assert_int_equal(ml, ol);
+            assert_memory_equal(m, o, ol);
+            for (size_t i = 0; i < ml; i++) {
+                unsigned char c = (unsigned char)text[map[i]];
+                assert_true(map[i] < tl && (i == 0 || map[i] >= map[i - 1]));
+                if (c < 0x80 && c != '\r')
+                    assert_int_equal(m[i], c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+            assert_int_equal(map[ml], tl);
+            free(o);
+            free(m);
+            free(map);
+        }
+    char nul[] = "ABCDEFGHIJ\0KLMNOPQRS";
+    char *m = (char *)1;
+    size_t ml, *map = (size_t *)1;
+    assert_int_equal(kb_norm_text_map(n, nul, sizeof nul - 1, &m, &ml, &map, err, sizeof err),
+                     KB_NORM_ENUL);
+    assert_null(m);
+    assert_null(map);
+    assert_non_null(strstr(err, "at byte 10"));
+    kb_norm_free(n);
+}
+
 /* ---- tokenizer through the analyzer --------------------------------------- */
 
 struct terms {
@@ -620,6 +663,7 @@ int main(void)
         cmocka_unit_test(utf8_fast_paths),
         cmocka_unit_test(norm_cases),
         cmocka_unit_test(norm_errors),
+        cmocka_unit_test(norm_map_ascii_blocks),
         cmocka_unit_test(tok_chinese_words_and_bigrams),
         cmocka_unit_test(tok_lexicon_overrides_icu),
         cmocka_unit_test(tok_codes_whole),
