@@ -145,6 +145,7 @@ compact() {
     out=$1; shift
     complete "$out" && return 0
     rm -rf "$out" "$out.tmp"
+    mkdir -p "$(dirname "$out")"
     xapian-compact "$@" "$out.tmp" >/dev/null
     mv "$out.tmp" "$out"
     : >"$out/.complete"
