@@ -135,15 +135,15 @@ demo_indexes() {
     done
 }
 
-# complete DIR: true when DIR was completed (by this run or an earlier one)
-complete() { [ -f "$1/.complete" ]; }
+# is_complete DIR: true when DIR was completed (by this run or an earlier one)
+is_complete() { [ -f "$1/.complete" ]; }
 # ids DIR: the sorted document ids of an index
 ids() { $B/indexer list --index "$1" | cut -f1 | sort; }
 # compact OUT SRC...: xapian-compact of the sources into OUT (skipped when
 # complete)
 compact() {
     out=$1; shift
-    complete "$out" && return 0
+    is_complete "$out" && return 0
     rm -rf "$out" "$out.tmp"
     mkdir -p "$(dirname "$out")"
     xapian-compact "$@" "$out.tmp" >/dev/null
@@ -160,9 +160,9 @@ scale_indexes() {
     OUT=$S/results
     mkdir -p "$OUT"
     # the real corpus (convert.py), as make bench converts it
-    if ! complete "$S/real"; then
+    if ! is_complete "$S/real"; then
         for f in /usr/share/libreoffice/help/zh-CN /usr/share/debian-reference; do
-            [ -e "$f" ] || { echo "scale_out: the Debian text packages are missing: apt-get install $(echo $BENCH_TEXT_PKGS)" >&2; exit 1; }
+            [ -e "$f" ] || { echo "scale_out: the Debian text packages are missing: apt-get install $(echo "$BENCH_TEXT_PKGS" | tr "\n" " ")" >&2; exit 1; }
         done
         log "converting the Debian packages' text (tests/bench/convert.py)"
         rm -rf "$S/real" "$S/real.tmp"
@@ -174,7 +174,7 @@ scale_indexes() {
     REAL=$(wc -l <"$S/real/docs.jsonl")
     [ "$SCALE" -ge "$REAL" ] || { echo "scale_out: --scale must be at least the real corpus, $REAL" >&2; exit 2; }
     C=$S/corpus-$SCALE
-    if ! complete "$C"; then
+    if ! is_complete "$C"; then
         log "writing the $SCALE-document scale set (tests/bench/scale.py variants 0..$((SCALE - REAL - 1)))"
         rm -rf "$C" "$C.tmp"
         mkdir -p "$C.tmp"
@@ -206,7 +206,7 @@ scale_indexes() {
     for pair in "0 1" "2 3"; do
         BUILDS=""
         for i in $pair; do
-            complete "$X/raw4.$i" && continue
+            is_complete "$X/raw4.$i" && continue
             log "indexer build --shard $i/4 of $SCALE documents"
             rm -rf "$X/raw4.$i"
             ( /usr/bin/time -f '{"shard":"'"$i"'/4","seconds":%e,"user_s":%U,"sys_s":%S,"max_rss_kb":%M}' \
@@ -283,6 +283,7 @@ EOF
     SAME=""
     for s in 2 4; do
         spec=""
+        # shellcheck disable=SC2046 # the folders, split on purpose
         set -- $(eval echo "\$SHARDS_$s")
         spec=$1; shift
         for d in "$@"; do start_tcpsrv "$d"; spec="$spec,$TCP"; done
@@ -345,6 +346,7 @@ EOF
         log "round $round: $n replica(s) done"
     done
     for s in 1 2 4; do
+        # shellcheck disable=SC2046 # the folders, split on purpose
         set -- $(eval echo "\$SHARDS_$s")
         warm_files "$@"
         spec=$1; shift
