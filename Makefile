@@ -191,6 +191,18 @@ bench: deps
 bench-big: all
 	@bash tests/bench/big.sh && python3 tests/bench/bigreport.py build/bench-big/results tests/bench/RESULTS.md
 
+# searchd replicas (1, 2, 3 processes) and shards (1, 2, 4) at the largest
+# scale point, apart from `make bench` and `make test` (tests/bench/
+# scale_out.sh --scale; the scale set and its indexes are kept in
+# build/bench-scale/ and reused, so only the first run builds them).
+# Prints the tables of tests/bench/RESULTS.md section 8 (also in
+# build/bench-scale/results/tables.md), which are pasted there by hand.
+SCALEOUT_DOCS ?= 200000
+SCALEOUT_SECONDS ?= 15
+.PHONY: bench-scaleout
+bench-scaleout: all
+	@sh tests/bench/scale_out.sh --scale $(SCALEOUT_DOCS) $(SCALEOUT_SECONDS)
+
 clean:
 	rm -rf build
 
