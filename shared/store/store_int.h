@@ -49,6 +49,9 @@ struct store {
     store_terms_fn terms;  /* the analyzer's terms (store_terms_set); NULL: none */
     void *terms_ctx;
     int listen_pid; /* the backend LISTENing (store_cluster.c); 0: none */
+    int batch;      /* inside store_batch_begin ... store_batch_commit: each
+                       operation is a savepoint of the batch's transaction,
+                       and a lost connection is not reconnected */
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */

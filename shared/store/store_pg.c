@@ -9,7 +9,10 @@
  * is prepared once per connection. Results are read in text format;
  * timestamps are converted to Unix seconds in SQL (EPOCH). Callbacks run
  * after COMMIT on the kept PGresult, so a callback may call back into the
- * store. Errors are mapped to STORE_E* codes from their SQLSTATE here. */
+ * store. Errors are mapped to STORE_E* codes from their SQLSTATE here.
+ * Group commit (store_batch_*) runs several operations in one transaction:
+ * there st_begin / st_finish make and release a savepoint instead, and
+ * nothing reconnects (s->batch). */
 #include "store_int.h"
 
 #include <stdarg.h>
@@ -204,6 +207,9 @@ int st_connected(struct store *s)
 {
     if (PQstatus(s->conn) == CONNECTION_OK)
         return 0;
+    if (s->batch) /* a new session would not hold the batch's transaction */
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
     prep_forget(s); /* a new session knows none of them */
     PQreset(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
@@ -211,11 +217,24 @@ int st_connected(struct store *s)
     return st_seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
 }
 
-/* Starts the transaction of operation op. */
+/* Runs a savepoint command of a batch. Returns 0 or the failure's code. */
+static int batch_cmd(struct store *s, const char *sql)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : st_pgfail(s, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Starts the transaction of operation op (in a batch: its savepoint). */
 int st_begin(struct store *s, const char *op)
 {
     s->op = op;
     s->err[0] = '\0';
+    if (s->batch) {
+        int rc = st_connected(s);
+        return rc ? rc : batch_cmd(s, "SAVEPOINT st_op");
+    }
     for (int attempt = 0;; attempt++) {
         int rc = st_connected(s);
         if (rc)
@@ -242,6 +261,15 @@ int st_begin(struct store *s, const char *op)
  * result), else ROLLBACK keeping rc and its message. */
 int st_finish(struct store *s, int rc)
 {
+    if (s->batch) {
+        if (rc == 0)
+            return batch_cmd(s, "RELEASE SAVEPOINT st_op");
+        if (PQstatus(s->conn) == CONNECTION_OK) {
+            PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_op"));
+            PQclear(PQexec(s->conn, "RELEASE SAVEPOINT st_op"));
+        }
+        return rc;
+    }
     if (rc == 0) {
         PGresult *r = PQexec(s->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -301,9 +329,60 @@ int st_single(struct store *s, const char *op)
     s->op = op;
     s->err[0] = '\0';
     int rc = st_connected(s);
-    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+    if (rc == 0 && !s->batch && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
+}
+
+/* ---- group commit ----------------------------------------------------------- */
+
+int store_batch_begin(struct store *s)
+{
+    int rc = st_begin(s, "batch");
+    if (rc == 0)
+        s->batch = 1;
+    return rc;
+}
+
+int store_batch_item_begin(struct store *s)
+{
+    s->op = "batch_item";
+    s->err[0] = '\0';
+    int rc = st_connected(s);
+    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_INTRANS)
+        rc = st_seterr(s, STORE_EDB, "the batch's transaction is not usable");
+    return rc ? rc : batch_cmd(s, "SAVEPOINT st_item");
+}
+
+int store_batch_item_end(struct store *s)
+{
+    s->op = "batch_item";
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
+    if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS &&
+        batch_cmd(s, "RELEASE SAVEPOINT st_item") == 0)
+        return 0;
+    /* aborted (a statement failed outside an operation's savepoint): undo
+     * the item, keep the batch */
+    PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_item"));
+    PQclear(PQexec(s->conn, "RELEASE SAVEPOINT st_item"));
+    return st_seterr(s, STORE_EDB, "an item of the batch failed and was rolled back");
+}
+
+int store_batch_commit(struct store *s)
+{
+    s->batch = 0;
+    s->op = "batch_commit";
+    s->err[0] = '\0';
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
+    if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        return st_seterr(s, STORE_EDB, "the batch's transaction was aborted: nothing stored");
+    }
+    return st_finish(s, 0);
 }
 
 int store_open(const char *conninfo, struct store **out, char *err, size_t errlen)
