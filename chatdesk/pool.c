@@ -96,9 +96,9 @@ static void job_finish(struct worker *w, struct desk_job *job)
  * others waiting now (up to POOL_CHAT_BATCH) and stores them all in one
  * transaction, each in a savepoint of its own, ordered by conversation (two
  * writers lock conversations in the same order; a conversation's messages
- * keep the order they came in). An item whose savepoint had to be rolled
- * back, or all of them when the batch cannot commit, runs again alone with
- * an empty outbox: no answer leaves before its commit. */
+ * keep the order they came in). When the batch cannot commit (an item
+ * aborted its transaction, the connection broke), every item runs again
+ * alone with an empty outbox: no answer leaves before its commit. */
 static void chat_batch(struct worker *w, struct desk_job *first)
 {
     cd_pool *p = w->pool;

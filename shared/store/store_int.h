@@ -52,6 +52,8 @@ struct store {
     int batch;      /* inside store_batch_begin ... store_batch_commit: each
                        operation is a savepoint of the batch's transaction,
                        and a lost connection is not reconnected */
+    int batch_sp;     /* the last operation's savepoint is still open */
+    int batch_doomed; /* an item aborted the batch: its commit will fail */
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */

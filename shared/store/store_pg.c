@@ -233,7 +233,14 @@ int st_begin(struct store *s, const char *op)
     s->err[0] = '\0';
     if (s->batch) {
         int rc = st_connected(s);
-        return rc ? rc : batch_cmd(s, "SAVEPOINT st_op");
+        if (rc)
+            return rc;
+        /* the last operation's savepoint is released here, in the same
+         * round trip (COMMIT releases the last one) */
+        rc = batch_cmd(s, s->batch_sp ? "RELEASE SAVEPOINT st_op; SAVEPOINT st_op"
+                                      : "SAVEPOINT st_op");
+        s->batch_sp = rc == 0;
+        return rc;
     }
     for (int attempt = 0;; attempt++) {
         int rc = st_connected(s);
@@ -263,11 +270,10 @@ int st_finish(struct store *s, int rc)
 {
     if (s->batch) {
         if (rc == 0)
-            return batch_cmd(s, "RELEASE SAVEPOINT st_op");
-        if (PQstatus(s->conn) == CONNECTION_OK) {
-            PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_op"));
-            PQclear(PQexec(s->conn, "RELEASE SAVEPOINT st_op"));
-        }
+            return 0; /* kept open until the next operation or the commit */
+        if (s->batch_sp && PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_op; RELEASE SAVEPOINT st_op"));
+        s->batch_sp = 0;
         return rc;
     }
     if (rc == 0) {
@@ -339,8 +345,11 @@ int st_single(struct store *s, const char *op)
 int store_batch_begin(struct store *s)
 {
     int rc = st_begin(s, "batch");
-    if (rc == 0)
+    if (rc == 0) {
         s->batch = 1;
+        s->batch_sp = 0;
+        s->batch_doomed = 0;
+    }
     return rc;
 }
 
@@ -349,25 +358,24 @@ int store_batch_item_begin(struct store *s)
     s->op = "batch_item";
     s->err[0] = '\0';
     int rc = st_connected(s);
-    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_INTRANS)
+    if (rc == 0 && (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS))
         rc = st_seterr(s, STORE_EDB, "the batch's transaction is not usable");
-    return rc ? rc : batch_cmd(s, "SAVEPOINT st_item");
+    return rc;
 }
 
 int store_batch_item_end(struct store *s)
 {
     s->op = "batch_item";
-    if (PQstatus(s->conn) != CONNECTION_OK)
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        s->batch_doomed = 1;
         return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
                          PQerrorMessage(s->conn));
-    if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS &&
-        batch_cmd(s, "RELEASE SAVEPOINT st_item") == 0)
+    }
+    if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS)
         return 0;
-    /* aborted (a statement failed outside an operation's savepoint): undo
-     * the item, keep the batch */
-    PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_item"));
-    PQclear(PQexec(s->conn, "RELEASE SAVEPOINT st_item"));
-    return st_seterr(s, STORE_EDB, "an item of the batch failed and was rolled back");
+    /* aborted: a statement failed outside an operation's savepoint */
+    s->batch_doomed = 1;
+    return st_seterr(s, STORE_EDB, "an item aborted the batch's transaction");
 }
 
 int store_batch_commit(struct store *s)
@@ -378,7 +386,7 @@ int store_batch_commit(struct store *s)
     if (PQstatus(s->conn) != CONNECTION_OK)
         return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
                          PQerrorMessage(s->conn));
-    if (PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+    if (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
         PQclear(PQexec(s->conn, "ROLLBACK"));
         return st_seterr(s, STORE_EDB, "the batch's transaction was aborted: nothing stored");
     }
