@@ -1,8 +1,12 @@
 /* pool: worker threads for chatdesk (see pool.h); the queues between them
- * and the loop are a kb_workq with a queue per stage. */
+ * and the loop are a kb_workq with a queue per stage. The chat writers
+ * store the chat messages waiting at the moment in one transaction (group
+ * commit, store_batch_* in store_pg.h) and hand them back only once it is
+ * committed. */
 #define _GNU_SOURCE /* syscall(SYS_gettid) for the search threads' priority */
 #include "pool.h"
 #include "auth.h"
+#include "kb_clock.h"
 #include "kb_log.h"
 #include "kb_lexicon.h"
 #include "kb_util.h"
@@ -14,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum { STAGE_REQUEST, STAGE_SEARCH, NSTAGES };
+enum { STAGE_REQUEST, STAGE_CHAT, STAGE_SEARCH, NSTAGES };
 
 struct worker {
     cd_pool *pool;
@@ -63,6 +67,89 @@ static void publish(cd_cluster *c, struct desk *d, const struct desk_job *job)
                 store_errmsg(desk_store(d)));
 }
 
+/* Runs job with the worker's desk, each store call in its own transaction. */
+static void job_run(struct worker *w, struct desk_job *job)
+{
+    if (job->api)
+        api_handle(w->desk, w->pool->desk_cfg, &job->api->req, &job->api->resp, &job->out);
+    else if (job->search)
+        desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
+    else
+        desk_on_message(w->desk, &job->client, &job->msg, &job->out);
+}
+
+/* Hands a job that ran (its writes committed) back to the loop; the
+ * caller notifies it. */
+static void job_finish(struct worker *w, struct desk_job *job)
+{
+    cd_pool *p = w->pool;
+    if (!job->api && job->out.db_error)
+        kb_warn("%s: the database is unavailable: %s",
+                job->search ? "suggestions" : proto_type_name(job->msg.type),
+                store_errmsg(desk_store(w->desk)));
+    if (p->cluster)
+        publish(p->cluster, w->desk, job);
+    kb_workq_done(p->q, job);
+}
+
+/* A chat writer's turn, first being the chat message it took: it takes the
+ * others waiting now (up to POOL_CHAT_BATCH) and stores them all in one
+ * transaction, each in a savepoint of its own, ordered by conversation (two
+ * writers lock conversations in the same order; a conversation's messages
+ * keep the order they came in). When the batch cannot commit (an item
+ * aborted its transaction, the connection broke), every item runs again
+ * alone with an empty outbox: no answer leaves before its commit. */
+static void chat_batch(struct worker *w, struct desk_job *first)
+{
+    cd_pool *p = w->pool;
+    struct desk_job *jobs[POOL_CHAT_BATCH];
+    int redo[POOL_CHAT_BATCH];
+    size_t n = 0;
+    void *item;
+    jobs[n++] = first;
+    while (n < POOL_CHAT_BATCH && kb_workq_pop(p->q, STAGE_CHAT, kb_clock_mono(), &item) == 0)
+        jobs[n++] = item;
+    for (size_t i = 1; i < n; i++) { /* stable: by conversation, then arrival */
+        struct desk_job *j = jobs[i];
+        size_t k = i;
+        for (; k > 0 && jobs[k - 1]->client.conv_id > j->client.conv_id; k--)
+            jobs[k] = jobs[k - 1];
+        jobs[k] = j;
+    }
+    struct store *st = desk_store(w->desk);
+    int batched = n > 1 && store_batch_begin(st) == 0;
+    for (size_t i = 0; i < n; i++)
+        redo[i] = !batched;
+    if (batched) {
+        for (size_t i = 0; i < n; i++) {
+            if (store_batch_item_begin(st)) {
+                redo[i] = 1;
+                continue;
+            }
+            job_run(w, jobs[i]);
+            redo[i] = store_batch_item_end(st) != 0;
+        }
+        if (store_batch_commit(st)) {
+            kb_warn("chat: a batch of %zu messages was not committed (%s): each is stored "
+                    "again on its own",
+                    n, store_errmsg(st));
+            for (size_t i = 0; i < n; i++)
+                redo[i] = 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (redo[i]) {
+            if (batched) { /* its answers were not committed: void */
+                desk_outbox_fin(&jobs[i]->out);
+                desk_outbox_init(&jobs[i]->out);
+            }
+            job_run(w, jobs[i]);
+        }
+        job_finish(w, jobs[i]);
+    }
+    p->notify(p->ud);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -77,22 +164,12 @@ static void *worker_main(void *arg)
         void *item;
         if (kb_workq_pop(p->q, w->stage, 0, &item))
             break; /* stopping */
-        struct desk_job *job = item;
-
-        if (job->api)
-            api_handle(w->desk, p->desk_cfg, &job->api->req, &job->api->resp, &job->out);
-        else if (job->search)
-            desk_suggest(w->desk, &job->client, &job->suggest, &job->out);
-        else
-            desk_on_message(w->desk, &job->client, &job->msg, &job->out);
-        if (!job->api && job->out.db_error)
-            kb_warn("%s: the database is unavailable: %s",
-                    job->search ? "suggestions" : proto_type_name(job->msg.type),
-                    store_errmsg(desk_store(w->desk)));
-        if (p->cluster)
-            publish(p->cluster, w->desk, job);
-
-        kb_workq_done(p->q, job);
+        if (w->stage == STAGE_CHAT) {
+            chat_batch(w, item);
+            continue;
+        }
+        job_run(w, item);
+        job_finish(w, item);
         p->notify(p->ud);
     }
     return NULL;
@@ -115,12 +192,13 @@ int pool_new(const struct cd_config *cfg, cd_cluster *cluster, void (*notify)(vo
     int nreq = cfg->threads * POOL_DB_PER_THREAD, nsearch = cfg->threads;
     if (nreq > POOL_MAX_DB_WORKERS)
         nreq = cfg->threads > POOL_MAX_DB_WORKERS ? cfg->threads : POOL_MAX_DB_WORKERS;
-    p->nworkers = nreq + nsearch;
+    int nchat = cfg->threads * POOL_CHAT_PER_THREAD;
+    p->nworkers = nreq + nchat + nsearch;
     p->workers = kb_xcalloc((size_t)p->nworkers, sizeof *p->workers);
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         w->pool = p;
-        w->stage = i < nreq ? STAGE_REQUEST : STAGE_SEARCH;
+        w->stage = i < nreq ? STAGE_REQUEST : i < nreq + nchat ? STAGE_CHAT : STAGE_SEARCH;
         if (desk_new(cfg->db, cfg->index, p->lexicon, &cfg->desk, &w->desk, err, errlen)) {
             pool_free(p);
             return -1;
@@ -137,7 +215,10 @@ int pool_new(const struct cd_config *cfg, cd_cluster *cluster, void (*notify)(vo
 
 int pool_submit(cd_pool *p, struct desk_job *job)
 {
-    return kb_workq_push(p->q, job->search ? STAGE_SEARCH : STAGE_REQUEST, job);
+    int stage = job->search                                ? STAGE_SEARCH
+                : !job->api && job->msg.type == DM_MESSAGE ? STAGE_CHAT
+                                                           : STAGE_REQUEST;
+    return kb_workq_push(p->q, stage, job);
 }
 
 struct desk_job *pool_take_done(cd_pool *p)

@@ -14,6 +14,14 @@
  *   PostgreSQL (commits wait for fsync; concurrent ones
  *   share it), so there are more of them than cores; JSON API requests
  *   (job->api: api_handle) run here too;
+ * - chat messages (DM_MESSAGE requests): POOL_CHAT_PER_THREAD *
+ *   cfg->threads chat writers; each takes every chat message waiting (up to
+ *   POOL_CHAT_BATCH) and stores them in one transaction, one commit and one
+ *   fsync for all (group commit; store_batch_begin in store_pg.h); their
+ *   acknowledgements are handed back only after that commit; a message
+ *   the database refuses fails alone (its savepoint), and when the batch
+ *   cannot commit every message of it is stored again on its own before
+ *   anything is answered;
  * - suggestion searches (job->search != 0, desk_suggest): cfg->threads
  *   workers at a lower CPU priority (nice POOL_SEARCH_NICE), so that they
  *   take the cores the request workers and the event loop leave.
@@ -34,6 +42,11 @@
 #define POOL_DB_PER_THREAD 4       /* request workers per cfg->threads */
 #define POOL_MAX_DB_WORKERS 32     /* ... but not more than this (or cfg->threads) */
 #define POOL_SEARCH_NICE 10
+#define POOL_CHAT_PER_THREAD 2     /* chat writers per cfg->threads */
+#define POOL_CHAT_BATCH 32         /* chat messages stored in one transaction, at most
+                                      (a savepoint each: under PostgreSQL's 64 cached
+                                      subtransactions, a new requester's first message
+                                      taking two) */
 
 struct desk_job {
     struct desk_job *next;

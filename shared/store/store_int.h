@@ -49,6 +49,11 @@ struct store {
     store_terms_fn terms;  /* the analyzer's terms (store_terms_set); NULL: none */
     void *terms_ctx;
     int listen_pid; /* the backend LISTENing (store_cluster.c); 0: none */
+    int batch;      /* inside store_batch_begin ... store_batch_commit: each
+                       operation is a savepoint of the batch's transaction,
+                       and a lost connection is not reconnected */
+    int batch_sp;     /* the last operation's savepoint is still open */
+    int batch_doomed; /* an item aborted the batch: its commit will fail */
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */

@@ -9,7 +9,10 @@
  * is prepared once per connection. Results are read in text format;
  * timestamps are converted to Unix seconds in SQL (EPOCH). Callbacks run
  * after COMMIT on the kept PGresult, so a callback may call back into the
- * store. Errors are mapped to STORE_E* codes from their SQLSTATE here. */
+ * store. Errors are mapped to STORE_E* codes from their SQLSTATE here.
+ * Group commit (store_batch_*) runs several operations in one transaction:
+ * there st_begin / st_finish make and release a savepoint instead, and
+ * nothing reconnects (s->batch). */
 #include "store_int.h"
 
 #include <stdarg.h>
@@ -204,6 +207,9 @@ int st_connected(struct store *s)
 {
     if (PQstatus(s->conn) == CONNECTION_OK)
         return 0;
+    if (s->batch) /* a new session would not hold the batch's transaction */
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
     prep_forget(s); /* a new session knows none of them */
     PQreset(s->conn);
     if (PQstatus(s->conn) == CONNECTION_OK)
@@ -211,11 +217,31 @@ int st_connected(struct store *s)
     return st_seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
 }
 
-/* Starts the transaction of operation op. */
+/* Runs a savepoint command of a batch. Returns 0 or the failure's code. */
+static int batch_cmd(struct store *s, const char *sql)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : st_pgfail(s, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Starts the transaction of operation op (in a batch: its savepoint). */
 int st_begin(struct store *s, const char *op)
 {
     s->op = op;
     s->err[0] = '\0';
+    if (s->batch) {
+        int rc = st_connected(s);
+        if (rc)
+            return rc;
+        /* the last operation's savepoint is released here, in the same
+         * round trip (COMMIT releases the last one) */
+        rc = batch_cmd(s, s->batch_sp ? "RELEASE SAVEPOINT st_op; SAVEPOINT st_op"
+                                      : "SAVEPOINT st_op");
+        s->batch_sp = rc == 0;
+        return rc;
+    }
     for (int attempt = 0;; attempt++) {
         int rc = st_connected(s);
         if (rc)
@@ -242,6 +268,14 @@ int st_begin(struct store *s, const char *op)
  * result), else ROLLBACK keeping rc and its message. */
 int st_finish(struct store *s, int rc)
 {
+    if (s->batch) {
+        if (rc == 0)
+            return 0; /* kept open until the next operation or the commit */
+        if (s->batch_sp && PQstatus(s->conn) == CONNECTION_OK)
+            PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_op; RELEASE SAVEPOINT st_op"));
+        s->batch_sp = 0;
+        return rc;
+    }
     if (rc == 0) {
         PGresult *r = PQexec(s->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -301,9 +335,62 @@ int st_single(struct store *s, const char *op)
     s->op = op;
     s->err[0] = '\0';
     int rc = st_connected(s);
-    if (rc == 0 && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+    if (rc == 0 && !s->batch && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
         PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
+}
+
+/* ---- group commit ----------------------------------------------------------- */
+
+int store_batch_begin(struct store *s)
+{
+    int rc = st_begin(s, "batch");
+    if (rc == 0) {
+        s->batch = 1;
+        s->batch_sp = 0;
+        s->batch_doomed = 0;
+    }
+    return rc;
+}
+
+int store_batch_item_begin(struct store *s)
+{
+    s->op = "batch_item";
+    s->err[0] = '\0';
+    int rc = st_connected(s);
+    if (rc == 0 && (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS))
+        rc = st_seterr(s, STORE_EDB, "the batch's transaction is not usable");
+    return rc;
+}
+
+int store_batch_item_end(struct store *s)
+{
+    s->op = "batch_item";
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        s->batch_doomed = 1;
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
+    }
+    if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS)
+        return 0;
+    /* aborted: a statement failed outside an operation's savepoint */
+    s->batch_doomed = 1;
+    return st_seterr(s, STORE_EDB, "an item aborted the batch's transaction");
+}
+
+int store_batch_commit(struct store *s)
+{
+    s->batch = 0;
+    s->op = "batch_commit";
+    s->err[0] = '\0';
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
+                         PQerrorMessage(s->conn));
+    if (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        return st_seterr(s, STORE_EDB, "the batch's transaction was aborted: nothing stored");
+    }
+    return st_finish(s, 0);
 }
 
 int store_open(const char *conninfo, struct store **out, char *err, size_t errlen)

@@ -80,4 +80,53 @@ const char *store_errmsg(const struct store *s);
  * every call first reconnects a broken connection by itself. */
 int store_reconnect(struct store *s);
 
+/* ---- group commit -------------------------------------------------------
+ * Several operations in one transaction, so that they share one commit
+ * (one fsync): chatdesk's chat writers store every message waiting at that
+ * moment this way. Between store_batch_begin and store_batch_commit the
+ * operations of s keep their contracts (results, errors, ownership), except
+ * that what they write is durable only once store_batch_commit returned 0:
+ * nothing they did may be announced before that. Each operation runs in a
+ * savepoint of its own (BEGIN ... COMMIT become SAVEPOINT ... RELEASE, a
+ * failure rolls back to it), so one that fails leaves the others' writes
+ * whole. Autocommit reads run inside the batch's transaction. A lost
+ * connection is not reconnected inside a batch: the operation fails with
+ * STORE_EDB, and so does the commit. Row locks taken by an operation are
+ * held until the batch's end: callers order their items (by conversation)
+ * so that two batches lock in the same order.
+ *
+ * Each savepoint makes a subtransaction with an id of its own: keep a
+ * batch under 64 of them (PostgreSQL's per-backend cache of subtransaction
+ * ids; beyond it every snapshot of every session gets slower).
+ *
+ * The items: store_batch_item_begin and store_batch_item_end around the
+ * operations of one item (one request) say whether the batch can still be
+ * committed. */
+
+/* Opens the batch's transaction (reconnecting a broken connection first).
+ * Returns 0, or STORE_EDB (no batch is open then). Not nested. */
+int store_batch_begin(struct store *s);
+
+/* Starts an item of the open batch. Returns 0, or STORE_EDB: the batch
+ * cannot be committed any more (see store_batch_item_end); the item must
+ * run alone after it. */
+int store_batch_item_begin(struct store *s);
+
+/* Ends the item started last. Returns 0: its writes stay in the batch,
+ * whatever its operations returned (a failed operation wrote nothing). Or
+ * STORE_EDB when one of its statements failed outside an operation's
+ * savepoint (the transaction is aborted) or the connection was lost:
+ * store_batch_commit will then fail and store nothing, and every item of
+ * the batch must run again alone (cheap, and rare: the operations that can
+ * abort a transaction so are one-statement writes refused by the
+ * database). */
+int store_batch_item_end(struct store *s);
+
+/* Commits the batch and leaves batch mode (also when it fails). Returns 0:
+ * every item of it is durable; or STORE_EDB (or the code of the failed
+ * COMMIT): nothing of the batch is stored (if the connection broke during
+ * COMMIT, the outcome is unknown, as for any operation: see above), and
+ * each item must run again alone. */
+int store_batch_commit(struct store *s);
+
 #endif

@@ -1,0 +1,91 @@
+#!/bin/bash
+# tests/bench/chatsat.sh: chat saturation alone, for comparing chatdesk
+# binaries back to back on a shared machine:
+#   bash tests/bench/chatsat.sh SECONDS ROUNDS CHATDESK [CHATDESK...]
+# Starts a throwaway PostgreSQL (scripts/pg.sh, fsync on) and builds an
+# index of corpora/ (build/bin/indexer), then, ROUNDS times, runs each
+# binary in turn (A B A B ...) on a fresh database with
+# `chatload.mjs saturate` (50 requesters in a closed loop, as chat.sh's
+# saturation run, --threads 2), and prints one JSON line per run with the
+# binary, the load average before it and chatload's figures (achieved_rate:
+# acknowledged messages/s; ack_ms: message -> ack, committed), and what
+# each acknowledged message cost: WAL flushes (pg_stat_wal.wal_sync),
+# commits (pg_stat_database.xact_commit, reads included) and CPU
+# milliseconds of chatdesk (suggestion searches included) and of the
+# PostgreSQL processes, read from /proc: figures that a loaded machine
+# disturbs less than the rate. Needs tests/node_modules/ws. Everything it
+# made is removed at the end.
+set -euo pipefail
+D=$1 ROUNDS=$2
+shift 2
+W=$(mktemp -d /tmp/kbchatsat.XXXXXX)
+chmod 755 "$W"
+PID=
+cleanup() {
+    [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    scripts/pg.sh destroy "$W/pg" >/dev/null 2>&1 || true
+    rm -rf "$W"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+PGC=$(PG_FSYNC=on scripts/pg.sh start "$W/pg")
+build/bin/indexer build --quiet --corpus corpora --index "$W/ix"
+CONF=$W/chatdesk.conf
+printf 'max_connections = 100000\nmax_connections_per_address = 0\nhello_per_minute = 100000\nhello_burst = 100000\n' >"$CONF"
+TCK=$(getconf CLK_TCK)
+# cpu_ticks PID...: utime + stime of the processes
+cpu_ticks() {
+    local t=0 p
+    for p in "$@"; do
+        [ -r /proc/$p/stat ] && t=$((t + $(sed 's/^.*) //' /proc/$p/stat | awk '{print $12 + $13}')))
+    done
+    echo $t
+}
+pg_pids() {
+    local pm
+    pm=$(head -1 "$W/pg/data/postmaster.pid")
+    echo "$pm" $(ps -o pid= --ppid "$pm")
+}
+pg_counts() { psql "$PGC" -qAt -c "SELECT (SELECT wal_sync FROM pg_stat_wal) || ' ' || (SELECT sum(xact_commit) FROM pg_stat_database)"; }
+n=0
+for round in $(seq 1 "$ROUNDS"); do
+    for bin in "$@"; do
+        n=$((n + 1))
+        psql "$PGC" -qAt -c "CREATE DATABASE chat$n" >/dev/null
+        OUT=$W/out.$n
+        "$bin" --config "$CONF" --index "$W/ix" --db "${PGC/dbname=postgres/dbname=chat$n}" \
+            --listen 127.0.0.1:0 --www chatdesk/www --migrations shared/store/migrations \
+            --threads 2 --rate 10000 --burst 100000 --log-level error >"$OUT" 2>&1 &
+        PID=$!
+        for _ in $(seq 1 300); do
+            grep -q 'listening on' "$OUT" && break
+            kill -0 $PID 2>/dev/null || break
+            sleep 0.1
+        done
+        HTTP=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$OUT" | head -1)
+        [ -n "$HTTP" ] || { cat "$OUT" >&2; echo "chatdesk did not start" >&2; exit 1; }
+        LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+        C0=$(pg_counts) D0=$(cpu_ticks $PID) P0=$(cpu_ticks $(pg_pids))
+        R=$(timeout $((D + 60)) node tests/bench/chatload.mjs saturate "ws://${HTTP#http://}/ws" 50 "$D" \
+            tests/bench/queries.txt)
+        C1=$(pg_counts) D1=$(cpu_ticks $PID) P1=$(cpu_ticks $(pg_pids))
+        kill $PID
+        wait $PID 2>/dev/null || true
+        PID=
+        python3 - "$bin" "$LOAD" "$R" "$round" "$C0" "$C1" "$((D1 - D0))" "$((P1 - P0))" "$TCK" <<'PY'
+import json, sys
+b, load, r, rnd, c0, c1, dt, pt, tck = sys.argv[1:]
+d = json.loads(r)
+n = max(1, d["acked"])
+w0, x0 = map(int, c0.split()); w1, x1 = map(int, c1.split())
+ms = 1000 / int(tck)
+print(json.dumps({"bin": b, "round": int(rnd), "load_before": load,
+    "rate": round(d["achieved_rate"], 1), "acked": d["acked"], "unacked": d["unacked"],
+    "ack_p50": round(d["ack_ms"]["p50"], 1), "ack_p99": round(d["ack_ms"]["p99"], 1),
+    "sugg_p99": round(d["suggestions_ms"]["p99"], 1), "errors": d["errors"],
+    "wal_syncs_per_msg": round((w1 - w0) / n, 3), "commits_per_msg": round((x1 - x0) / n, 2),
+    "chatdesk_cpu_ms_per_msg": round(int(dt) * ms / n, 3),
+    "pg_cpu_ms_per_msg": round(int(pt) * ms / n, 3)}))
+PY
+    done
+done

@@ -1,0 +1,185 @@
+// End-to-end test of group commit in chatdesk (KB_BIN selects the
+// binaries folder): chat messages waiting at the same moment are stored in
+// one transaction (chatdesk/pool.c, store_batch_* in shared/store), and an
+// acknowledgement still means "committed". A real PostgreSQL 15 (scripts/
+// pg.sh, fsync on), a real index of corpora/, the real daemon on a free
+// port of 127.0.0.1 and real WebSocket clients (npm `ws`): 40 requesters
+// each send their messages at once (so the writers find many waiting),
+// chatdesk is killed with SIGKILL right after the first acknowledgements,
+// and every acknowledged message must be in the database with the seq its
+// ack named, in the order each requester sent them; rows sharing a
+// created_at (now(): the time their transaction started; a batch's items
+// are savepoints, each with an xid of its own) show that batches were
+// formed. Then chatdesk
+// starts again on the same database and a requester resuming its session
+// gets its acknowledged messages replayed. No sleeps: every wait is for a
+// frame, an exit or an answer, bounded in time.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { ROOT, run, mustRun, startDaemon, stopDaemon, startPg, destroyPg } from './daemon.mjs';
+
+const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+const CHATDESK = path.join(BIN, 'chatdesk');
+const INDEXER = path.join(BIN, 'indexer');
+const WAIT = 30000; // ms: the sanitizer build is slow
+const REQUESTERS = 40;
+const PER = 12; // messages each
+
+let pg, index, daemon, wsUrl;
+const sockets = new Set();
+
+function psqlBin() {
+  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
+    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
+  }
+  return 'psql';
+}
+async function sqlRows(query) {
+  const out = await mustRun(psqlBin(), ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', pg.conninfo,
+    '-c', query]);
+  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
+}
+
+function start() {
+  daemon = startDaemon(CHATDESK, ['--index', index, '--db', pg.conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '1', '--hello-per-minute', '100000',
+    '--hello-burst', '100000', '--rate', '10000', '--burst', '10000']);
+  return daemon.ready.then((base) => { wsUrl = base.replace('http:', 'ws:') + '/ws'; });
+}
+
+// A WebSocket client keeping every frame; wait(pred) resolves to the first
+// frame matching pred (seen or coming), bounded by WAIT.
+function open() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
+    const c = { ws, frames: [], waiters: [] };
+    ws.on('message', (d) => {
+      c.frames.push(JSON.parse(d.toString('utf8')));
+      for (const w of [...c.waiters]) w();
+    });
+    ws.on('close', () => { c.closed = true; for (const w of [...c.waiters]) w(); });
+    c.wait = (pred, what) => new Promise((res, rej) => {
+      const check = () => {
+        const f = c.frames.find(pred);
+        if (f || c.closed) {
+          clearTimeout(timer);
+          c.waiters = c.waiters.filter((w) => w !== check);
+          if (f) res(f); else rej(new Error(`closed before ${what}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        c.waiters = c.waiters.filter((w) => w !== check);
+        rej(new Error(`no ${what} within ${WAIT} ms; got ${JSON.stringify(c.frames).slice(-800)}`));
+      }, WAIT);
+      c.waiters.push(check);
+      check();
+    });
+    ws.once('open', () => { sockets.add(ws); resolve(c); });
+    ws.once('error', reject);
+  });
+}
+
+before(async () => {
+  pg = await startPg('kbbatch', { fsync: 'on' });
+  index = path.join(pg.tmp, 'index');
+  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
+  await start();
+}, { timeout: 180000 });
+
+after(async () => {
+  for (const ws of sockets) ws.terminate();
+  await stopDaemon(daemon);
+  await destroyPg(pg);
+}, { timeout: 60000 });
+
+test('acknowledged chat messages survive SIGKILL right after their acks; batches share commits',
+  { timeout: 180000 }, async () => {
+    // everyone says hello and sends a first message (its conversation)
+    const users = [];
+    for (let i = 0; i < REQUESTERS; i++) {
+      const c = await open();
+      c.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `批量${i}`,
+        email: `b${i}@example.cn` }));
+      const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
+      assert.equal(w.type, 'welcome', JSON.stringify(w));
+      c.session = w.session;
+      c.ws.send(JSON.stringify({ type: 'message', id: `u${i}-0`, text: `打印机第 ${i} 台脱机` }));
+      const a = await c.wait((f) => f.type === 'ack' || f.type === 'error', 'first ack');
+      assert.equal(a.type, 'ack', JSON.stringify(a));
+      c.conversation = a.conversation.id;
+      users.push(c);
+    }
+    // then all of them send PER messages at once, without waiting
+    for (let k = 1; k <= PER; k++) {
+      users.forEach((c, i) => c.ws.send(JSON.stringify({ type: 'message', id: `u${i}-${k}`,
+        text: `VPN 断线第 ${k} 次，错误 809` })));
+    }
+    // SIGKILL once a quarter of them are acknowledged
+    const acks = () => users.reduce((n, c) => n + c.frames.filter((f) => f.type === 'ack').length, 0);
+    const quarter = REQUESTERS + (REQUESTERS * PER) / 4;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${acks()} acks within ${WAIT} ms`)), WAIT);
+      const check = () => {
+        if (acks() >= quarter) { clearTimeout(timer); resolve(); }
+      };
+      for (const c of users) c.waiters.push(check);
+      check();
+    });
+    daemon.child.kill('SIGKILL');
+    const e = await daemon.exit;
+    assert.equal(e.signal, 'SIGKILL');
+    // whatever reached the clients before the kill (the sockets then close)
+    await Promise.all(users.map((c) => c.closed || new Promise((r) => c.ws.once('close', r))));
+
+    // every acknowledged message is stored, with its seq, in sending order
+    const rows = await sqlRows('SELECT conversation_id, client_id, seq, created_at FROM messages' +
+      " WHERE client_id LIKE 'u%'");
+    const stored = new Map(rows.map(([conv, id, seq]) => [id, { conv: Number(conv), seq: Number(seq) }]));
+    let acked = 0, errors = 0;
+    users.forEach((c, i) => {
+      let last = 0;
+      for (const f of c.frames) {
+        if (f.type === 'error') errors++;
+        if (f.type !== 'ack') continue;
+        acked++;
+        const s = stored.get(f.id);
+        assert.ok(s, `acknowledged ${f.id} (seq ${f.seq}) is not in the database`);
+        assert.equal(s.seq, f.seq, f.id);
+        assert.equal(s.conv, c.conversation, f.id);
+        assert.ok(f.seq > last, `${f.id}: seq ${f.seq} after ${last}`);
+        last = f.seq;
+      }
+      // a requester's stored messages are its own in the order sent
+      const mine = rows.filter(([, id]) => id.startsWith(`u${i}-`))
+        .map(([, id, seq]) => [Number(id.split('-')[1]), Number(seq)]).sort((a, b) => a[1] - b[1]);
+      mine.forEach(([k, seq], j) => { assert.equal(k, j, `u${i}: order`); assert.equal(seq, j + 1); });
+    });
+    assert.equal(errors, 0, 'no error frames');
+    assert.ok(acked >= quarter, `${acked} acks`);
+    // group commit: some rows were written by the same transaction
+    const xacts = new Set(rows.map((r) => r[3]));
+    assert.ok(xacts.size < rows.length,
+      `${rows.length} messages in ${xacts.size} transactions: no batch was formed`);
+
+    // chatdesk again, on the same database: a requester resuming gets its
+    // acknowledged messages replayed
+    await start();
+    const u = users[0];
+    const c = await open();
+    c.ws.send(JSON.stringify({ type: 'hello', resume: { session: u.session, last_seq: 0,
+      conversation: u.conversation } }));
+    const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    const ackedSeqs = u.frames.filter((f) => f.type === 'ack').map((f) => f.seq);
+    const top = Math.max(...ackedSeqs);
+    await c.wait((f) => f.type === 'message' && f.seq === top, `replayed seq ${top}`);
+    const replayed = c.frames.filter((f) => f.type === 'message').map((f) => f.seq);
+    for (const s of ackedSeqs) assert.ok(replayed.includes(s), `seq ${s} replayed`);
+    // and the daemon takes new messages
+    c.ws.send(JSON.stringify({ type: 'message', id: 'after-restart', text: '重启之后' }));
+    const a = await c.wait((f) => (f.type === 'ack' && f.id === 'after-restart') || f.type === 'error', 'ack');
+    assert.equal(a.type, 'ack', JSON.stringify(a));
+  });
