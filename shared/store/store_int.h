@@ -466,4 +466,19 @@ struct store_mail_policy;
 int st_outbox_mark(struct store *s, const char *table, int64_t id, const char *err,
                    const struct store_mail_policy *policy);
 
+/* One row of a claimed outbox batch: attempt(ctx, r, i, err, errlen) sends
+ * row i of r (column 0: the row's id) and returns 0, or nonzero with a
+ * message in err (may stay empty). */
+typedef int (*st_outbox_attempt)(void *ctx, PGresult *r, int i, char *err, size_t errlen);
+
+/* One batch of an outbox, in one transaction (named what): claims the due
+ * rows with claim ($1: the batch size, policy->batch clamped to 1..100;
+ * $2: arg2 when not NULL), which ends in FOR UPDATE SKIP LOCKED; hands
+ * each row to attempt and marks it sent or failed (st_outbox_mark on
+ * table). Returns 0 with *sent / *failed (either may be NULL) set, or a
+ * store error (nothing marked, the rows stay due). store_mail.c. */
+int st_outbox_run(struct store *s, const char *what, const char *table, const char *claim,
+                  const char *arg2, const struct store_mail_policy *policy,
+                  st_outbox_attempt attempt, void *ctx, int *sent, int *failed);
+
 #endif
