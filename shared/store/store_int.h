@@ -190,6 +190,13 @@ int st_begin(struct store *s, const char *op);
  * result), else ROLLBACK keeping rc and its message. Returns the result. */
 int st_finish(struct store *s, int rc);
 
+/* Starts the transaction of operation op for a JSON document loaded in
+ * one go (json, len bytes) and parses it into *root (the caller's, freed
+ * with json_decref; NULL on failure). Returns 0 inside the transaction, or
+ * STORE_EDB / STORE_EINVALID ("line N: ...", the transaction ended). */
+int st_begin_json(struct store *s, const char *op, const char *json, size_t len,
+                  json_t **root);
+
 /* Prepares operation op made of statements sent on their own (autocommit:
  * each is its own transaction), without BEGIN / COMMIT round trips: for one
  * write, or for reads. Returns 0 or STORE_EDB. */
