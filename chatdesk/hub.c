@@ -468,6 +468,17 @@ static void request_catchup(struct hub_conn *c)
 
 /* ---- frames from the client ---------------------------------------------------- */
 
+/* Refuses frame m (and frees it) with code and "WHAT: try again in WAIT s",
+ * retry_after WAIT seconds. */
+static void refuse_wait(struct hub_conn *c, int code, const char *what, struct desk_msg *m,
+                        int wait)
+{
+    char msg[120];
+    snprintf(msg, sizeof msg, "%s: try again in %d s", what, wait);
+    enqueue_error_retry(c, code, msg, m->id, wait);
+    desk_msg_fin(m);
+}
+
 void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int binary,
                int too_large)
 {
@@ -518,20 +529,13 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
                     m.type == DM_SIGNIN_REQUEST) &&
                    (wait = hello_wait(h, c->akey, now)) > 0) {
             /* a sign-in mail costs like a new chat */
-            char msg[120];
-            snprintf(msg, sizeof msg,
-                     "too many new chats from your address: try again in %d s", wait);
-            enqueue_error_retry(c, P_RATE_LIMITED, msg, m.id, wait);
-            desk_msg_fin(&m);
+            refuse_wait(c, P_RATE_LIMITED, "too many new chats from your address", &m, wait);
         } else if (((m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE) ||
                     (m.type == DM_HELLO && m.link) || m.type == DM_SIGNIN) &&
                    (wait = login_wait(h, c->akey, now)) > 0) {
             /* private links and sign-in codes are guessed like passwords */
-            char msg[120];
-            snprintf(msg, sizeof msg,
-                     "too many wrong passwords from your address: try again in %d s", wait);
-            enqueue_error_retry(c, P_TOO_MANY_ATTEMPTS, msg, m.id, wait);
-            desk_msg_fin(&m);
+            refuse_wait(c, P_TOO_MANY_ATTEMPTS, "too many wrong passwords from your address", &m,
+                        wait);
         } else {
             struct item *it = kb_xcalloc(1, sizeof *it);
             it->is_job = 1;

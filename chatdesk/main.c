@@ -182,19 +182,39 @@ static int useradd(int argc, char **argv)
     return rc;
 }
 
-/* ---- unlock, lockouts ------------------------------------------------------------- */
+/* ---- the admin commands -------------------------------------------------------------- */
 
-/* The positional arguments admin_options saw (for commands taking more
- * than one). */
-static int admin_nargs;
-static char **admin_args;
+/* One call of an admin command: its name, its positional arguments and,
+ * for a command that loads a file (args[0]), the file's bytes (owned by
+ * admin_run, freed after act). */
+struct admin_call {
+    const char *cmd;
+    int nargs;
+    char **args;
+    char *json;
+    size_t len;
+};
 
-/* The options of unlock / lockouts (--db, --config, --migrations) into cfg
- * and the one positional argument into *arg (when want_arg is 1; a negative
- * want_arg -n takes 1..n of them, in admin_args). Returns 0, or UA_USAGE
+/* An admin command of the table below: the positional arguments
+ * admin_options takes (want_arg), the further count check (min_args..
+ * max_args, when usage is set; usage is printed after "usage: chatdesk "
+ * otherwise), whether args[0] is a file read before the store opens, and
+ * act, which returns the exit status. */
+struct admin_command {
+    const char *name;
+    int want_arg;
+    int min_args, max_args;
+    const char *usage;
+    int loads_file;
+    int (*act)(struct store *st, const struct admin_call *c);
+};
+
+/* The options of an admin command (--db, --config, --migrations) into cfg
+ * and its positional arguments into *nargs / *args: exactly one when
+ * want_arg is 1, none when 0, 1..n when it is -n. Returns 0, or UA_USAGE
  * with the message printed. */
 static int admin_options(const char *cmd, int argc, char **argv, int want_arg,
-                         struct cd_config *cfg, const char **arg)
+                         struct cd_config *cfg, int *nargs, char ***args)
 {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},
@@ -218,17 +238,14 @@ static int admin_options(const char *cmd, int argc, char **argv, int want_arg,
             return UA_USAGE;
         }
     }
-    admin_nargs = argc - optind;
-    admin_args = argv + optind;
-    if (want_arg < 0 ? admin_nargs < 1 || admin_nargs > -want_arg
-                     : admin_nargs != (want_arg ? 1 : 0)) {
+    *nargs = argc - optind;
+    *args = argv + optind;
+    if (want_arg < 0 ? *nargs < 1 || *nargs > -want_arg : *nargs != (want_arg ? 1 : 0)) {
         fprintf(stderr, "usage: chatdesk %s%s [--db CONNINFO | --config FILE]"
                         " [--migrations DIR]\n",
                 cmd, want_arg < 0 ? " ARGUMENTS (see --help)" : want_arg ? " USERNAME" : "");
         return UA_USAGE;
     }
-    if (want_arg)
-        *arg = argv[optind];
     char err[KB_ERR_MAX];
     if (config && cd_config_file(cfg, config, err, sizeof err)) {
         fprintf(stderr, "chatdesk %s: %s\n", cmd, err);
@@ -249,17 +266,35 @@ static int admin_options(const char *cmd, int argc, char **argv, int want_arg,
     return 0;
 }
 
-/* Opens the store of cfg after applying the migrations. UA_OK or UA_DB. */
-static int admin_store(const char *cmd, const struct cd_config *cfg, struct store **st)
+/* Runs the admin command ac on argv (argv[0] is its name): the options
+ * and argument counts, the file it loads, the migrated store, then act.
+ * Returns the exit status (UA_USAGE, UA_DB, or act's). */
+static int admin_run(const struct admin_command *ac, int argc, char **argv)
 {
+    struct cd_config cfg;
+    struct admin_call c = {ac->name, 0, NULL, NULL, 0};
+    struct store *st = NULL;
     char err[KB_ERR_MAX];
-    *st = NULL;
-    if (migrate(cfg->db, cfg->migrations, NULL, err, sizeof err) ||
-        store_open(cfg->db, st, err, sizeof err)) {
-        fprintf(stderr, "chatdesk %s: %s\n", cmd, err);
-        return UA_DB;
+    int rc = admin_options(ac->name, argc, argv, ac->want_arg, &cfg, &c.nargs, &c.args);
+    if (rc == UA_OK && ac->usage && (c.nargs < ac->min_args || c.nargs > ac->max_args)) {
+        fprintf(stderr, "usage: chatdesk %s\n", ac->usage);
+        rc = UA_USAGE;
     }
-    return UA_OK;
+    if (rc == UA_OK && ac->loads_file && kb_read_file(c.args[0], &c.json, &c.len, err, sizeof err)) {
+        fprintf(stderr, "chatdesk %s: %s\n", ac->name, err);
+        rc = UA_USAGE;
+    }
+    if (rc == UA_OK && (migrate(cfg.db, cfg.migrations, NULL, err, sizeof err) ||
+                        store_open(cfg.db, &st, err, sizeof err))) {
+        fprintf(stderr, "chatdesk %s: %s\n", ac->name, err);
+        rc = UA_DB;
+    }
+    if (rc == UA_OK)
+        rc = ac->act(st, &c);
+    free(c.json);
+    store_close(st);
+    cd_config_fin(&cfg);
+    return rc;
 }
 
 /* An audit row for a change made from the command line (actor: the
@@ -295,27 +330,47 @@ static int admin_result(const char *cmd, struct store *st, int src, const char *
     return UA_OK;
 }
 
-/* An admin command: its options (with a USERNAME argument when want_arg),
- * the migrated store, then act(st, user); returns the exit status. */
-static int admin_cmd(const char *cmd, int argc, char **argv, int want_arg,
-                     int (*act)(struct store *st, const char *user))
+/* The exit status of store call src of a command that changes settings:
+ * UA_OK; UA_EXISTS after "chatdesk CMD: MESSAGE[SUFFIX]" when the store
+ * refused (nothing found, a conflict, a bad value); UA_DB after the
+ * store's message otherwise. */
+static int admin_refused(const struct admin_call *c, struct store *st, int src,
+                         const char *suffix)
 {
-    struct cd_config cfg;
-    const char *user = NULL;
-    struct store *st = NULL;
-    int rc = admin_options(cmd, argc, argv, want_arg, &cfg, want_arg ? &user : NULL);
-    if (rc == UA_OK)
-        rc = admin_store(cmd, &cfg, &st);
-    if (rc == UA_OK)
-        rc = act(st, user);
-    store_close(st);
-    cd_config_fin(&cfg);
-    return rc;
+    if (src == STORE_ENOTFOUND || src == STORE_ECONFLICT || src == STORE_EINVALID) {
+        fprintf(stderr, "chatdesk %s: %s%s\n", c->cmd, store_errmsg(st), suffix);
+        return UA_EXISTS;
+    }
+    if (src) {
+        fprintf(stderr, "chatdesk %s: %s\n", c->cmd, store_errmsg(st));
+        return UA_DB;
+    }
+    return UA_OK;
 }
 
-/* chatdesk unlock USERNAME: ends an agent's lockout. */
-static int unlock_act(struct store *st, const char *user)
+/* The exit status of a command that loads file args[0] in one
+ * transaction: UA_OK; UA_USAGE after "chatdesk CMD: FILE: MESSAGE
+ * (nothing loaded)" for a bad file; UA_DB after the store's message. */
+static int admin_loaded(const struct admin_call *c, struct store *st, int src)
 {
+    if (src == STORE_EINVALID) {
+        fprintf(stderr, "chatdesk %s: %s: %s (nothing loaded)\n", c->cmd, c->args[0],
+                store_errmsg(st));
+        return UA_USAGE;
+    }
+    if (src) {
+        fprintf(stderr, "chatdesk %s: %s\n", c->cmd, store_errmsg(st));
+        return UA_DB;
+    }
+    return UA_OK;
+}
+
+/* ---- unlock, lockouts, reviewer ------------------------------------------------------ */
+
+/* chatdesk unlock USERNAME: ends an agent's lockout. */
+static int unlock_act(struct store *st, const struct admin_call *c)
+{
+    const char *user = c->args[0];
     /* who unlocked: the operating-system user running this command */
     const char *by = getenv("SUDO_USER");
     if (!by || !*by)
@@ -332,8 +387,9 @@ static int unlock_act(struct store *st, const char *user)
 }
 
 /* chatdesk reviewer USERNAME: grants the knowledge_reviewer role. */
-static int reviewer_act(struct store *st, const char *user)
+static int reviewer_act(struct store *st, const struct admin_call *c)
 {
+    const char *user = c->args[0];
     struct store_agent a;
     int src = store_agent_by_username(st, user, &a);
     if (src == 0)
@@ -344,75 +400,6 @@ static int reviewer_act(struct store *st, const char *user)
         printf("agent %s is a knowledge reviewer\n", user);
     if (rc == UA_OK)
         audit_cli(st, "role", user, "granted knowledge_reviewer");
-    return rc;
-}
-
-/* ---- teams and roles ---------------------------------------------------------- */
-
-/* chatdesk team-add SLUG NAME [ENGLISH_NAME]; team-member USERNAME TEAM
- * (-TEAM removes the agent from it); role USERNAME ROLE (agent, admin,
- * team_lead, knowledge_reviewer; -ROLE takes an extra role away). Exit
- * status: 0, 2 usage, 3 refused (unknown agent or team, a
- * slug taken, a bad role), 1 database. */
-static int team_cmd(const char *cmd, int argc, char **argv)
-{
-    struct cd_config cfg;
-    const char *first = NULL;
-    struct store *st = NULL;
-    int rc = admin_options(cmd, argc, argv, -3, &cfg, &first);
-    int adding = strcmp(cmd, "team-add") == 0;
-    if (rc == UA_OK && (admin_nargs < 2 || (!adding && admin_nargs != 2))) {
-        fprintf(stderr, "usage: chatdesk team-add SLUG NAME [ENGLISH_NAME] | team-member USERNAME "
-                        "[-]TEAM | role USERNAME [-]ROLE\n");
-        rc = UA_USAGE;
-    }
-    if (rc == UA_OK)
-        rc = admin_store(cmd, &cfg, &st);
-    if (rc == UA_OK) {
-        int src = 0, told = 0;
-        if (adding) {
-            src = store_team_create(st, admin_args[0], admin_args[1],
-                                    admin_nargs > 2 ? admin_args[2] : NULL, NULL);
-            if (src == 0) {
-                printf("team %s (%s) created\n", admin_args[0], admin_args[1]);
-                audit_cli(st, "setting", admin_args[0], "team created");
-            }
-        } else {
-            struct store_agent a;
-            const char *what = admin_args[1];
-            int add = what[0] != '-';
-            if (!add)
-                what++;
-            src = store_agent_by_username(st, admin_args[0], &a);
-            memset(a.password_hash, 0, sizeof a.password_hash);
-            if (src == STORE_ENOTFOUND) {
-                fprintf(stderr, "chatdesk %s: no enabled agent %s\n", cmd, admin_args[0]);
-                told = 1;
-            } else if (src == 0 && strcmp(cmd, "team-member") == 0)
-                src = store_team_member(st, a.id, what, add);
-            else if (src == 0)
-                src = store_person_role(st, a.id, what, add);
-            if (src == 0) {
-                int role = strcmp(cmd, "role") == 0;
-                printf("%s %s %s %s\n", admin_args[0], add ? "now in/holds" : "no longer in/holds",
-                       role ? "role" : "team", what);
-                char change[160];
-                snprintf(change, sizeof change, "%s %s %.64s", add ? "granted" : "removed",
-                         role ? "role" : "team membership", what);
-                audit_cli(st, "role", admin_args[0], change);
-            }
-        }
-        if (src == STORE_ENOTFOUND || src == STORE_ECONFLICT || src == STORE_EINVALID) {
-            if (!told)
-                fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
-            rc = UA_DB;
-        }
-    }
-    store_close(st);
-    cd_config_fin(&cfg);
     return rc;
 }
 
@@ -439,134 +426,159 @@ static int print_lockout(void *arg, const struct store_lockout *l)
 }
 
 /* chatdesk lockouts: the latest lockouts. */
-static int lockouts_act(struct store *st, const char *user)
+static int lockouts_act(struct store *st, const struct admin_call *c)
 {
-    (void)user;
+    (void)c;
     printf("username\taddress\tfailures\tlocked_at\tlocked_until\tstate\tunlocked_by\n");
     return admin_result("lockouts", st, store_lockouts(st, 50, print_lockout, NULL), "", "");
 }
 
-/* chatdesk audit verify | chatdesk audit purge DAYS */
-static int audit_cmd(int argc, char **argv)
+/* ---- teams and roles ---------------------------------------------------------- */
+
+/* chatdesk team-add SLUG NAME [ENGLISH_NAME]. Exit status: 0, 2 usage,
+ * 3 refused (a slug taken, a bad name), 1 database. */
+static int team_add_act(struct store *st, const struct admin_call *c)
 {
-    const char *sub = argc > 1 ? argv[1] : "";
-    int verify = strcmp(sub, "verify") == 0, purge = strcmp(sub, "purge") == 0;
-    if (!verify && !purge) {
-        fprintf(stderr, "usage: chatdesk audit verify | purge DAYS"
-                        " [--db CONNINFO | --config FILE]\n");
-        return UA_USAGE;
+    int src = store_team_create(st, c->args[0], c->args[1], c->nargs > 2 ? c->args[2] : NULL,
+                                NULL);
+    if (src == 0) {
+        printf("team %s (%s) created\n", c->args[0], c->args[1]);
+        audit_cli(st, "setting", c->args[0], "team created");
     }
-    struct cd_config cfg;
-    const char *days = NULL;
-    struct store *st = NULL;
-    int rc = admin_options(verify ? "audit verify" : "audit purge", argc - 1, argv + 1, purge,
-                           &cfg, &days);
-    if (rc == UA_OK)
-        rc = admin_store("audit", &cfg, &st);
-    if (rc == UA_OK && verify) {
-        struct store_audit_check c;
-        if (store_audit_verify(st, &c)) {
-            fprintf(stderr, "chatdesk audit verify: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else if (c.ok) {
-            printf("audit log: %lld rows checked, the chain is whole\n", (long long)c.rows);
-        } else {
-            printf("audit log: BROKEN: %s\n", c.why);
-            rc = UA_BROKEN;
-        }
-    } else if (rc == UA_OK) {
-        char *end = NULL;
-        long d = strtol(days, &end, 10);
-        int n = 0;
-        if (!*days || *end || d < 1 || d > 36500) {
-            fprintf(stderr, "chatdesk audit purge: DAYS is a whole number 1..36500\n");
-            rc = UA_USAGE;
-        } else if (store_audit_purge(st, (int)d, &n)) {
-            fprintf(stderr, "chatdesk audit purge: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("audit log: %d rows older than %ld days deleted\n", n, d);
-            audit_cli(st, "audit", "audit_log", "purged");
-        }
-    }
-    store_close(st);
-    cd_config_fin(&cfg);
-    return rc;
+    return admin_refused(c, st, src, "");
 }
 
-/* ---- service levels ------------------------------------------------------------------ */
+/* chatdesk team-member USERNAME TEAM (-TEAM removes the agent from it);
+ * role USERNAME ROLE (agent, admin, team_lead, knowledge_reviewer; -ROLE
+ * takes an extra role away). Exit status: 0, 2 usage, 3 refused (unknown
+ * agent or team, a bad role), 1 database. */
+static int membership_act(struct store *st, const struct admin_call *c)
+{
+    struct store_agent a;
+    const char *what = c->args[1];
+    int add = what[0] != '-', role = strcmp(c->cmd, "role") == 0;
+    if (!add)
+        what++;
+    int src = store_agent_by_username(st, c->args[0], &a);
+    memset(a.password_hash, 0, sizeof a.password_hash);
+    if (src == STORE_ENOTFOUND) {
+        fprintf(stderr, "chatdesk %s: no enabled agent %s\n", c->cmd, c->args[0]);
+        return UA_EXISTS;
+    }
+    if (src == 0)
+        src = role ? store_person_role(st, a.id, what, add)
+                   : store_team_member(st, a.id, what, add);
+    if (src == 0) {
+        printf("%s %s %s %s\n", c->args[0], add ? "now in/holds" : "no longer in/holds",
+               role ? "role" : "team", what);
+        char change[160];
+        snprintf(change, sizeof change, "%s %s %.64s", add ? "granted" : "removed",
+                 role ? "role" : "team membership", what);
+        audit_cli(st, "role", c->args[0], change);
+    }
+    return admin_refused(c, st, src, "");
+}
+
+/* ---- the audit log ------------------------------------------------------------------- */
+
+/* chatdesk audit verify: checks the hash chain. Exit status 4 when broken. */
+static int audit_verify_act(struct store *st, const struct admin_call *c)
+{
+    (void)c;
+    struct store_audit_check chk;
+    if (store_audit_verify(st, &chk)) {
+        fprintf(stderr, "chatdesk audit verify: %s\n", store_errmsg(st));
+        return UA_DB;
+    }
+    if (!chk.ok) {
+        printf("audit log: BROKEN: %s\n", chk.why);
+        return UA_BROKEN;
+    }
+    printf("audit log: %lld rows checked, the chain is whole\n", (long long)chk.rows);
+    return UA_OK;
+}
+
+/* chatdesk audit purge DAYS: deletes the rows older than DAYS days. */
+static int audit_purge_act(struct store *st, const struct admin_call *c)
+{
+    const char *days = c->args[0];
+    char *end = NULL;
+    long d = strtol(days, &end, 10);
+    int n = 0;
+    if (!*days || *end || d < 1 || d > 36500) {
+        fprintf(stderr, "chatdesk audit purge: DAYS is a whole number 1..36500\n");
+        return UA_USAGE;
+    }
+    if (store_audit_purge(st, (int)d, &n)) {
+        fprintf(stderr, "chatdesk audit purge: %s\n", store_errmsg(st));
+        return UA_DB;
+    }
+    printf("audit log: %d rows older than %ld days deleted\n", n, d);
+    audit_cli(st, "audit", "audit_log", "purged");
+    return UA_OK;
+}
+
+/* ---- service levels and escalation ------------------------------------------------- */
 
 /* chatdesk sla-load FILE: loads calendars, services and policies (the form
  * of corpora/calendars/cn-2026-2027.json) in one transaction. */
-static int sla_load_cmd(int argc, char **argv)
+static int sla_load_act(struct store *st, const struct admin_call *c)
 {
-    struct cd_config cfg;
-    const char *file = NULL;
-    struct store *st = NULL;
-    int rc = admin_options("sla-load", argc, argv, 1, &cfg, &file);
-    char *json = NULL;
-    size_t len = 0;
-    char err[KB_ERR_MAX];
-    if (rc == UA_OK && kb_read_file(file, &json, &len, err, sizeof err)) {
-        fprintf(stderr, "chatdesk sla-load: %s\n", err);
-        rc = UA_USAGE;
-    }
-    if (rc == UA_OK)
-        rc = admin_store("sla-load", &cfg, &st);
+    struct store_sla_loaded res;
+    int rc = admin_loaded(c, st, store_sla_load(st, c->json, c->len, 0, &res));
     if (rc == UA_OK) {
-        struct store_sla_loaded res;
-        int src = store_sla_load(st, json, len, 0, &res);
-        if (src == STORE_EINVALID) {
-            fprintf(stderr, "chatdesk sla-load: %s: %s (nothing loaded)\n", file,
-                    store_errmsg(st));
-            rc = UA_USAGE;
-        } else if (src) {
-            fprintf(stderr, "chatdesk sla-load: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("%s: %d calendars (%d new versions), %d services, %d policies\n", file,
-                   res.calendars, res.calendar_versions, res.services, res.policies);
-            char change[160];
-            snprintf(change, sizeof change,
-                     "service levels loaded: %d calendars (%d new versions), %d services,"
-                     " %d policies",
-                     res.calendars, res.calendar_versions, res.services, res.policies);
-            audit_cli(st, "setting", "sla", change);
-        }
+        printf("%s: %d calendars (%d new versions), %d services, %d policies\n", c->args[0],
+               res.calendars, res.calendar_versions, res.services, res.policies);
+        char change[160];
+        snprintf(change, sizeof change,
+                 "service levels loaded: %d calendars (%d new versions), %d services,"
+                 " %d policies",
+                 res.calendars, res.calendar_versions, res.services, res.policies);
+        audit_cli(st, "setting", "sla", change);
     }
-    free(json);
-    store_close(st);
-    cd_config_fin(&cfg);
     return rc;
 }
 
 /* chatdesk sla-reapply NUMBER|all: recomputes running tickets' deadlines
  * with the current policies and calendar versions. */
-static int sla_reapply_cmd(int argc, char **argv)
+static int sla_reapply_act(struct store *st, const struct admin_call *c)
 {
-    struct cd_config cfg;
-    const char *which = NULL;
-    struct store *st = NULL;
-    int rc = admin_options("sla-reapply", argc, argv, 1, &cfg, &which);
-    if (rc == UA_OK)
-        rc = admin_store("sla-reapply", &cfg, &st);
+    const char *which = c->args[0];
+    int all = strcmp(which, "all") == 0, n = 0;
+    int rc = admin_refused(c, st, store_sla_reapply(st, all ? NULL : which, 0, &n),
+                           " (nothing changed)");
     if (rc == UA_OK) {
-        int n = 0;
-        int src = store_sla_reapply(st, strcmp(which, "all") == 0 ? NULL : which, 0, &n);
-        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
-            fprintf(stderr, "chatdesk sla-reapply: %s (nothing changed)\n", store_errmsg(st));
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk sla-reapply: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("recomputed the deadlines of %d ticket%s\n", n, n == 1 ? "" : "s");
-            audit_cli(st, strcmp(which, "all") == 0 ? "setting" : "ticket", which,
-                      "deadlines recomputed (sla-reapply)");
-        }
+        printf("recomputed the deadlines of %d ticket%s\n", n, n == 1 ? "" : "s");
+        audit_cli(st, all ? "setting" : "ticket", which, "deadlines recomputed (sla-reapply)");
     }
-    store_close(st);
-    cd_config_fin(&cfg);
+    return rc;
+}
+
+/* chatdesk escalation-load FILE: escalation rules, team order and quiet
+ * hours (store_escalation_load's form), replacing the loaded ones. Exit
+ * status: 0, 2 a bad file (nothing loaded), 1 database. */
+static int escalation_load_act(struct store *st, const struct admin_call *c)
+{
+    struct store_esc_loaded res;
+    int rc = admin_loaded(c, st, store_escalation_load(st, c->json, c->len, &res));
+    if (rc == UA_OK) {
+        printf("%s: %d rules, %d quiet hours, %d teams in order\n", c->args[0], res.rules,
+               res.quiet_hours, res.team_order);
+        if (res.major_priority)
+            printf("%s: priority %d and more urgent: major incidents\n", c->args[0],
+                   res.major_priority);
+    }
+    return rc;
+}
+
+/* chatdesk agent-email USERNAME ADDRESS|-: the address notification mails
+ * go to ("-": none). Exit status: 0, 2 usage, 3 refused, 1 database. */
+static int agent_email_act(struct store *st, const struct admin_call *c)
+{
+    const char *addr = strcmp(c->args[1], "-") == 0 ? NULL : c->args[1];
+    int rc = admin_refused(c, st, store_agent_email(st, c->args[0], addr), "");
+    if (rc == UA_OK)
+        printf("%s: mail to %s\n", c->args[0], addr ? addr : "(none)");
     return rc;
 }
 
@@ -582,176 +594,116 @@ static int print_hook(void *arg, const struct store_hook *h)
     return 0;
 }
 
-/* chatdesk robot-add | webhook-add | robots | webhooks | robot-del | webhook-del */
-static int hook_cmd(const char *cmd, int argc, char **argv)
+/* chatdesk robot-add KIND NAME URL [TEAM|-] [SECRET] | webhook-add URL
+ * SECRET [EVENT,...|*] */
+static int hook_add_act(struct store *st, const struct admin_call *c)
 {
-    int webhooks = strncmp(cmd, "webhook", 7) == 0;
-    int adding = strstr(cmd, "-add") != NULL, deleting = strstr(cmd, "-del") != NULL;
-    struct cd_config cfg;
-    const char *first = NULL;
-    struct store *st = NULL;
-    int rc = admin_options(cmd, argc, argv, adding ? -5 : deleting ? 1 : 0, &cfg, &first);
-    if (rc == UA_OK && adding &&
-        (webhooks ? admin_nargs < 2 || admin_nargs > 3 : admin_nargs < 3)) {
-        fprintf(stderr, "usage: chatdesk robot-add KIND NAME URL [TEAM|-] [SECRET] |"
-                        " webhook-add URL SECRET [EVENT,...|*]\n");
-        rc = UA_USAGE;
+    int webhooks = strcmp(c->cmd, "webhook-add") == 0;
+    struct store_hook_new h = {0};
+    if (webhooks) {
+        h.kind = "webhook";
+        h.url = c->args[0];
+        h.secret = c->args[1];
+        h.events = c->nargs > 2 ? c->args[2] : "*";
+    } else {
+        h.kind = c->args[0];
+        h.name = c->args[1];
+        h.url = c->args[2];
+        h.team = c->nargs > 3 && strcmp(c->args[3], "-") ? c->args[3] : NULL;
+        h.secret = c->nargs > 4 ? c->args[4] : NULL;
+        h.events = "created,assigned,transferred,resolved,sla_breach";
     }
-    if (rc == UA_OK)
-        rc = admin_store(cmd, &cfg, &st);
-    if (rc == UA_OK) {
-        int src = 0;
-        if (adding) {
-            struct store_hook_new h = {0};
-            if (webhooks) {
-                h.kind = "webhook";
-                h.url = admin_args[0];
-                h.secret = admin_args[1];
-                h.events = admin_nargs > 2 ? admin_args[2] : "*";
-            } else {
-                h.kind = admin_args[0];
-                h.name = admin_args[1];
-                h.url = admin_args[2];
-                h.team = admin_nargs > 3 && strcmp(admin_args[3], "-") ? admin_args[3] : NULL;
-                h.secret = admin_nargs > 4 ? admin_args[4] : NULL;
-                h.events = "created,assigned,transferred,resolved,sla_breach";
-            }
-            int64_t id = 0;
-            src = store_hook_create(st, 0, &h, &id);
-            if (src == 0)
-                printf("%s %lld added\n", webhooks ? "webhook" : "robot", (long long)id);
-        } else if (deleting) {
-            char *end = NULL;
-            long long id = strtoll(first, &end, 10);
-            src = *first && !*end && id > 0 ? store_hook_delete(st, 0, webhooks, id)
-                                            : STORE_ENOTFOUND;
-            if (src == 0)
-                printf("%s %lld deleted\n", webhooks ? "webhook" : "robot", id);
-            else if (src == STORE_ENOTFOUND && (!*first || *end || id < 1))
-                fprintf(stderr, "chatdesk %s: ID is a number\n", cmd);
-        } else {
-            printf("id\tkind\tname\tteam\turl\tevents\tsecret\tqueued/sent/failed\tlast_error\n");
-            src = store_hook_list(st, 0, webhooks, print_hook, NULL);
-        }
-        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
-            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk %s: %s\n", cmd, store_errmsg(st));
-            rc = UA_DB;
-        }
-    }
-    store_close(st);
-    cd_config_fin(&cfg);
-    return rc;
+    int64_t id = 0;
+    int src = store_hook_create(st, 0, &h, &id);
+    if (src == 0)
+        printf("%s %lld added\n", webhooks ? "webhook" : "robot", (long long)id);
+    return admin_refused(c, st, src, "");
 }
 
-/* ---- the daemon ---------------------------------------------------------------------- */
-
-/* ---- escalation (018_escal) ---------------------------------------------------------- */
-
-/* chatdesk escalation-load FILE: escalation rules, team order and quiet
- * hours (store_escalation_load's form), replacing the loaded ones. Exit
- * status: 0, 2 a bad file (nothing loaded), 1 database. */
-static int escalation_load_cmd(int argc, char **argv)
+/* chatdesk robot-del ID | webhook-del ID */
+static int hook_del_act(struct store *st, const struct admin_call *c)
 {
-    struct cd_config cfg;
-    const char *file = NULL;
-    struct store *st = NULL;
-    int rc = admin_options("escalation-load", argc, argv, 1, &cfg, &file);
-    char *json = NULL;
-    size_t len = 0;
-    char err[KB_ERR_MAX];
-    if (rc == UA_OK && kb_read_file(file, &json, &len, err, sizeof err)) {
-        fprintf(stderr, "chatdesk escalation-load: %s\n", err);
-        rc = UA_USAGE;
+    int webhooks = strcmp(c->cmd, "webhook-del") == 0;
+    const char *first = c->args[0];
+    char *end = NULL;
+    long long id = strtoll(first, &end, 10);
+    if (!*first || *end || id < 1) {
+        fprintf(stderr, "chatdesk %s: ID is a number\n", c->cmd);
+        return UA_EXISTS;
     }
-    if (rc == UA_OK)
-        rc = admin_store("escalation-load", &cfg, &st);
-    if (rc == UA_OK) {
-        struct store_esc_loaded res;
-        int src = store_escalation_load(st, json, len, &res);
-        if (src == STORE_EINVALID) {
-            fprintf(stderr, "chatdesk escalation-load: %s: %s (nothing loaded)\n", file,
-                    store_errmsg(st));
-            rc = UA_USAGE;
-        } else if (src) {
-            fprintf(stderr, "chatdesk escalation-load: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("%s: %d rules, %d quiet hours, %d teams in order\n", file, res.rules,
-                   res.quiet_hours, res.team_order);
-            if (res.major_priority)
-                printf("%s: priority %d and more urgent: major incidents\n", file,
-                       res.major_priority);
-        }
-    }
-    free(json);
-    store_close(st);
-    cd_config_fin(&cfg);
-    return rc;
+    int src = store_hook_delete(st, 0, webhooks, id);
+    if (src == 0)
+        printf("%s %lld deleted\n", webhooks ? "webhook" : "robot", id);
+    return admin_refused(c, st, src, "");
 }
 
-/* chatdesk agent-email USERNAME ADDRESS|-: the address notification mails
- * go to ("-": none). Exit status: 0, 2 usage, 3 refused, 1 database. */
-static int agent_email_cmd(int argc, char **argv)
+/* chatdesk robots | webhooks: the list, with delivery counts. */
+static int hook_list_act(struct store *st, const struct admin_call *c)
 {
-    struct cd_config cfg;
-    const char *first = NULL;
-    struct store *st = NULL;
-    int rc = admin_options("agent-email", argc, argv, -2, &cfg, &first);
-    if (rc == UA_OK && admin_nargs != 2) {
-        fprintf(stderr, "usage: chatdesk agent-email USERNAME ADDRESS|-\n");
-        rc = UA_USAGE;
+    printf("id\tkind\tname\tteam\turl\tevents\tsecret\tqueued/sent/failed\tlast_error\n");
+    return admin_refused(c, st, store_hook_list(st, 0, strcmp(c->cmd, "webhooks") == 0,
+                                                print_hook, NULL),
+                         "");
+}
+
+/* ---- the table ------------------------------------------------------------------------ */
+
+#define TEAM_USAGE                                                                             \
+    "team-add SLUG NAME [ENGLISH_NAME] | team-member USERNAME [-]TEAM | role USERNAME [-]ROLE"
+#define HOOK_USAGE "robot-add KIND NAME URL [TEAM|-] [SECRET] | webhook-add URL SECRET [EVENT,...|*]"
+
+static const struct admin_command admin_commands[] = {
+    {"unlock", 1, 0, 0, NULL, 0, unlock_act},
+    {"lockouts", 0, 0, 0, NULL, 0, lockouts_act},
+    {"reviewer", 1, 0, 0, NULL, 0, reviewer_act},
+    {"sla-load", 1, 0, 0, NULL, 1, sla_load_act},
+    {"sla-reapply", 1, 0, 0, NULL, 0, sla_reapply_act},
+    {"team-add", -3, 2, 3, TEAM_USAGE, 0, team_add_act},
+    {"team-member", -3, 2, 2, TEAM_USAGE, 0, membership_act},
+    {"role", -3, 2, 2, TEAM_USAGE, 0, membership_act},
+    {"robot-add", -5, 3, 5, HOOK_USAGE, 0, hook_add_act},
+    {"webhook-add", -5, 2, 3, HOOK_USAGE, 0, hook_add_act},
+    {"robot-del", 1, 0, 0, NULL, 0, hook_del_act},
+    {"webhook-del", 1, 0, 0, NULL, 0, hook_del_act},
+    {"robots", 0, 0, 0, NULL, 0, hook_list_act},
+    {"webhooks", 0, 0, 0, NULL, 0, hook_list_act},
+    {"escalation-load", 1, 0, 0, NULL, 1, escalation_load_act},
+    {"agent-email", -2, 2, 2, "agent-email USERNAME ADDRESS|-", 0, agent_email_act},
+    {"audit verify", 0, 0, 0, NULL, 0, audit_verify_act},
+    {"audit purge", 1, 0, 0, NULL, 0, audit_purge_act},
+    {NULL, 0, 0, 0, NULL, 0, NULL},
+};
+
+/* The admin command argv[1] names (argv[1] argv[2] for audit), or NULL. */
+static const struct admin_command *admin_find(int argc, char **argv, int *skip)
+{
+    char name[64];
+    *skip = 1;
+    if (argc > 2 && strcmp(argv[1], "audit") == 0) {
+        snprintf(name, sizeof name, "audit %.40s", argv[2]);
+        *skip = 2;
+    } else {
+        snprintf(name, sizeof name, "%.60s", argc > 1 ? argv[1] : "");
     }
-    if (rc == UA_OK)
-        rc = admin_store("agent-email", &cfg, &st);
-    if (rc == UA_OK) {
-        const char *addr = strcmp(admin_args[1], "-") == 0 ? NULL : admin_args[1];
-        int src = store_agent_email(st, admin_args[0], addr);
-        if (src == STORE_ENOTFOUND || src == STORE_EINVALID) {
-            fprintf(stderr, "chatdesk agent-email: %s\n", store_errmsg(st));
-            rc = UA_EXISTS;
-        } else if (src) {
-            fprintf(stderr, "chatdesk agent-email: %s\n", store_errmsg(st));
-            rc = UA_DB;
-        } else {
-            printf("%s: mail to %s\n", admin_args[0], addr ? addr : "(none)");
-        }
-    }
-    store_close(st);
-    cd_config_fin(&cfg);
-    return rc;
+    for (const struct admin_command *ac = admin_commands; ac->name; ac++)
+        if (strcmp(ac->name, name) == 0)
+            return ac;
+    return NULL;
 }
 
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "useradd") == 0)
         return useradd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "unlock") == 0)
-        return admin_cmd("unlock", argc - 1, argv + 1, 1, unlock_act);
-    if (argc > 1 && strcmp(argv[1], "lockouts") == 0)
-        return admin_cmd("lockouts", argc - 1, argv + 1, 0, lockouts_act);
-    if (argc > 1 && strcmp(argv[1], "reviewer") == 0)
-        return admin_cmd("reviewer", argc - 1, argv + 1, 1, reviewer_act);
-    if (argc > 1 && strcmp(argv[1], "audit") == 0)
-        return audit_cmd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "sla-load") == 0)
-        return sla_load_cmd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "sla-reapply") == 0)
-        return sla_reapply_cmd(argc - 1, argv + 1);
-    if (argc > 1 && (strcmp(argv[1], "team-add") == 0 || strcmp(argv[1], "team-member") == 0 ||
-                     strcmp(argv[1], "role") == 0))
-        return team_cmd(argv[1], argc - 1, argv + 1);
-    if (argc > 1 && (strcmp(argv[1], "robot-add") == 0 || strcmp(argv[1], "webhook-add") == 0 ||
-                     strcmp(argv[1], "robots") == 0 || strcmp(argv[1], "webhooks") == 0 ||
-                     strcmp(argv[1], "robot-del") == 0 || strcmp(argv[1], "webhook-del") == 0))
-        return hook_cmd(argv[1], argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "escalation-load") == 0)
-        return escalation_load_cmd(argc - 1, argv + 1);
-    if (argc > 1 && strcmp(argv[1], "agent-email") == 0)
-        return agent_email_cmd(argc - 1, argv + 1);
-
+    int skip = 1;
+    const struct admin_command *ac = admin_find(argc, argv, &skip);
+    if (ac)
+        return admin_run(ac, argc - skip, argv + skip);
+    if (argc > 1 && strcmp(argv[1], "audit") == 0) {
+        fprintf(stderr, "usage: chatdesk audit verify | purge DAYS"
+                        " [--db CONNINFO | --config FILE]\n");
+        return UA_USAGE;
+    }
     struct cd_config cfg;
     char err[KB_ERR_MAX];
     int rc = cd_config_load(&cfg, argc, argv, err, sizeof err);

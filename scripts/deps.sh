@@ -51,3 +51,12 @@ mkdir -p ../../searchd/www/vendor
 for f in node_modules/markdown-it/dist/browser/markdown-it.umd.min.js node_modules/dompurify/dist/purify.min.js; do
     cmp -s "$f" "../../searchd/www/vendor/$(basename "$f")" || cp "$f" ../../searchd/www/vendor/
 done
+# what both daemons' pages share (shared/www/: the language code, the DOM
+# helpers, the base style sheet) is copied into each daemon's www/shared/,
+# so each serves it from its own origin (the pages' CSP allows only 'self')
+for d in ../../chatdesk/www/shared ../../searchd/www/shared; do
+    mkdir -p "$d"
+    for f in ../../shared/www/*; do
+        cmp -s "$f" "$d/$(basename "$f")" || cp "$f" "$d/"
+    done
+done

@@ -5,7 +5,7 @@
  * other files as links that download them. The bytes are fetched with the
  * session's bearer token (an <img src> could not send it) and shown through
  * a data: URL, which the pages' Content-Security-Policy allows for images.
- * Its text comes from the i18n tables (keys attach.*, chatdesk/www/i18n.js).
+ * Its text comes from the i18n tables (keys attach.*, chatdesk/www/i18n_zh.js, i18n_en.js).
  * Exposed as window.kbdesk.attach. */
 'use strict';
 

@@ -1,7 +1,8 @@
-/* kbdesk search page: the DOM helpers, the snippet renderer and the
+/* kbdesk search page: the DOM helpers (those of shared/www/dom.js, which
+ * the desk's pages share, plus plainClick), the snippet renderer and the
  * Markdown renderer the other scripts share (window.kbsearch, created
- * here; loaded after i18n.js and the two vendored libraries, before
- * api.js, docview.js and app.js).
+ * here; loaded after i18n.js, dom.js and the two vendored libraries,
+ * before api.js, docview.js and app.js).
  *
  * Safety rule: every string that comes from the index is inserted as text
  * (textContent / text nodes), with two exceptions, both rebuilt or
@@ -15,25 +16,7 @@
 'use strict';
 
 window.kbsearch = (() => {
-  const $ = (id) => document.getElementById(id);
-
-  /* el('a', {href: x, class: 'c'}, 'text', node, ...): strings become text nodes. */
-  function el(tag, attrs, ...kids) {
-    const e = document.createElement(tag);
-    if (attrs) {
-      for (const [k, v] of Object.entries(attrs)) {
-        if (v === null || v === undefined || v === false) continue;
-        if (k === 'class') e.className = v;
-        else if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
-        else e.setAttribute(k, v === true ? '' : String(v));
-      }
-    }
-    for (const c of kids.flat(Infinity)) {
-      if (c === null || c === undefined || c === false || c === '') continue;
-      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-    }
-    return e;
-  }
+  const { $, el, snippetNodes, firstLine } = window.kbdom; /* shared/www/dom.js */
 
   /* A plain left click (a modified click keeps the browser's behaviour:
    * a new tab, a download ...). */
@@ -43,46 +26,11 @@ window.kbsearch = (() => {
 
   /* ---------- snippets ---------- */
 
-  const ENTITIES = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#x27;': "'", '&#34;': '"', '&apos;': "'" };
-  /* One pass, so "&amp;lt;" becomes the text "&lt;", never "<". Anything
-   * else that looks like an entity stays as literal text. */
-  function decodeEntities(s) {
-    return s.replace(/&(?:amp|lt|gt|quot|apos|#39|#x27|#34);/g, (m) => ENTITIES[m]);
-  }
-
-  /* The snippet is HTML-escaped text whose only markup is <mark>...</mark>:
-   * split on those literal tags and rebuild text nodes and <mark> elements. */
-  function snippetNodes(snippet) {
-    const frag = document.createDocumentFragment();
-    let mark = null;
-    for (const part of String(snippet || '').split(/(<mark>|<\/mark>)/)) {
-      if (part === '<mark>') {
-        if (!mark) { mark = document.createElement('mark'); frag.append(mark); }
-      } else if (part === '</mark>') {
-        mark = null;
-      } else if (part) {
-        (mark || frag).append(document.createTextNode(decodeEntities(part)));
-      }
-    }
-    return frag;
-  }
-
   /* Text with the (case-insensitive) first occurrence of needle in <strong>. */
   function emphasise(text, needle) {
     const i = needle ? text.toLowerCase().indexOf(needle.toLowerCase()) : -1;
     if (i < 0 || !needle) return [text];
     return [text.slice(0, i), el('strong', null, text.slice(i, i + needle.length)), text.slice(i + needle.length)];
-  }
-
-  /* The first meaningful line of a Markdown text, without list markers and backticks. */
-  function firstLine(text) {
-    if (!text) return '';
-    for (const raw of String(text).split('\n')) {
-      const l = raw.trim();
-      if (!l || /^(`{3,}|~{3,}|\|)/.test(l)) continue;
-      return l.replace(/^([-*+]|\d{1,3}[.)])\s+/, '').replace(/^#+\s*/, '').replace(/`|\*\*/g, '');
-    }
-    return '';
   }
 
   /* ---------- Markdown ---------- */

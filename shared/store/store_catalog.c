@@ -370,13 +370,10 @@ int store_sla_load(struct store *s, const char *json, size_t len, int64_t actor,
     struct store_sla_loaded res = {0};
     if (out)
         *out = res;
-    int rc = st_begin(s, "sla_load");
+    json_t *root;
+    int rc = st_begin_json(s, "sla_load", json, len, &root);
     if (rc)
         return rc;
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return st_finish(s, st_seterr(s, STORE_EINVALID, "line %d: %s", je.line, je.text));
     json_t *cals = json_object_get(root, "calendars"), *svcs = json_object_get(root, "services");
     json_t *pols = json_object_get(root, "policies");
     if (!json_is_object(root) || (cals && !json_is_array(cals)) || (svcs && !json_is_array(svcs)) ||

@@ -490,13 +490,10 @@ int store_escalation_load(struct store *s, const char *json, size_t len,
     struct store_esc_loaded res = {0};
     if (out)
         *out = res;
-    int rc = st_begin(s, "escalation_load");
+    json_t *root;
+    int rc = st_begin_json(s, "escalation_load", json, len, &root);
     if (rc)
         return rc;
-    json_error_t je;
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return st_finish(s, st_seterr(s, STORE_EINVALID, "line %d: %s", je.line, je.text));
     json_t *order = json_object_get(root, "team_order"), *rules = json_object_get(root, "rules");
     json_t *quiet = json_object_get(root, "quiet_hours");
     if (!json_is_object(root) || (order && !json_is_array(order)) ||

@@ -308,21 +308,31 @@ int store_hook_delete(struct store *s, int64_t actor, int webhooks, int64_t id)
     return st_finish(s, rc);
 }
 
+struct hook_post_ctx {
+    store_delivery_cb post;
+    void *arg;
+};
+
+/* st_outbox_attempt for a webhook_outbox row (store_hook_deliver's columns). */
+static int hook_attempt(void *ctx, PGresult *r, int i, char *err, size_t errlen)
+{
+    const struct hook_post_ctx *c = ctx;
+    struct store_delivery d = {
+        .id = g_i64(r, i, 0),
+        .kind = g_str(r, i, 1),
+        .url = g_str(r, i, 2),
+        .secret = PQgetisnull(r, i, 3) ? NULL : g_str(r, i, 3),
+        .payload = g_str(r, i, 4),
+        .attempts = g_int(r, i, 5),
+    };
+    return c->post(c->arg, &d, err, errlen);
+}
+
 int store_hook_deliver(struct store *s, const struct store_mail_policy *policy,
                        store_delivery_cb post, void *arg, int *sent, int *failed)
 {
-    int nsent = 0, nfailed = 0;
-    if (sent)
-        *sent = 0;
-    if (failed)
-        *failed = 0;
-    int batch = policy->batch < 1 ? 1 : policy->batch > 100 ? 100 : policy->batch;
-    int rc = st_begin(s, "hook_deliver");
-    if (rc)
-        return rc;
-    struct params p = {0};
-    p_i64(&p, batch);
-    PGresult *r = st_run(s, &rc,
+    struct hook_post_ctx c = {post, arg};
+    return st_outbox_run(s, "hook_deliver", "webhook_outbox",
                          "SELECT o.id, coalesce(r.kind, 'webhook'), coalesce(r.url, w.url),"
                          " coalesce(r.secret, w.secret),"
                          " (o.payload || jsonb_build_object('delivery', o.id))::text, o.attempts"
@@ -331,32 +341,5 @@ int store_hook_deliver(struct store *s, const struct store_mail_policy *policy,
                          " WHERE o.status = 'queued' AND o.next_attempt_at <= now()"
                          " ORDER BY o.next_attempt_at, o.id LIMIT $1"
                          " FOR UPDATE OF o SKIP LOCKED",
-                         &p);
-    for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
-        struct store_delivery d = {
-            .id = g_i64(r, i, 0),
-            .kind = g_str(r, i, 1),
-            .url = g_str(r, i, 2),
-            .secret = PQgetisnull(r, i, 3) ? NULL : g_str(r, i, 3),
-            .payload = g_str(r, i, 4),
-            .attempts = g_int(r, i, 5),
-        };
-        char err[512] = "";
-        int bad = post(arg, &d, err, sizeof err);
-        rc = st_outbox_mark(s, "webhook_outbox", d.id, bad ? (err[0] ? err : "failed") : NULL,
-                            policy);
-        if (bad)
-            nfailed++;
-        else
-            nsent++;
-    }
-    PQclear(r);
-    rc = st_finish(s, rc);
-    if (rc == 0) {
-        if (sent)
-            *sent = nsent;
-        if (failed)
-            *failed = nfailed;
-    }
-    return rc;
+                         NULL, policy, hook_attempt, &c, sent, failed);
 }

@@ -195,6 +195,13 @@ int st_begin(struct store *s, const char *op);
  * result), else ROLLBACK keeping rc and its message. Returns the result. */
 int st_finish(struct store *s, int rc);
 
+/* Starts the transaction of operation op for a JSON document loaded in
+ * one go (json, len bytes) and parses it into *root (the caller's, freed
+ * with json_decref; NULL on failure). Returns 0 inside the transaction, or
+ * STORE_EDB / STORE_EINVALID ("line N: ...", the transaction ended). */
+int st_begin_json(struct store *s, const char *op, const char *json, size_t len,
+                  json_t **root);
+
 /* Prepares operation op made of statements sent on their own (autocommit:
  * each is its own transaction), without BEGIN / COMMIT round trips: for one
  * write, or for reads. Returns 0 or STORE_EDB. */
@@ -470,5 +477,20 @@ int st_major_touches(struct store *s, int64_t ticket, int *rc);
 struct store_mail_policy;
 int st_outbox_mark(struct store *s, const char *table, int64_t id, const char *err,
                    const struct store_mail_policy *policy);
+
+/* One row of a claimed outbox batch: attempt(ctx, r, i, err, errlen) sends
+ * row i of r (column 0: the row's id) and returns 0, or nonzero with a
+ * message in err (may stay empty). */
+typedef int (*st_outbox_attempt)(void *ctx, PGresult *r, int i, char *err, size_t errlen);
+
+/* One batch of an outbox, in one transaction (named what): claims the due
+ * rows with claim ($1: the batch size, policy->batch clamped to 1..100;
+ * $2: arg2 when not NULL), which ends in FOR UPDATE SKIP LOCKED; hands
+ * each row to attempt and marks it sent or failed (st_outbox_mark on
+ * table). Returns 0 with *sent / *failed (either may be NULL) set, or a
+ * store error (nothing marked, the rows stay due). store_mail.c. */
+int st_outbox_run(struct store *s, const char *what, const char *table, const char *claim,
+                  const char *arg2, const struct store_mail_policy *policy,
+                  st_outbox_attempt attempt, void *ctx, int *sent, int *failed);
 
 #endif

@@ -1,6 +1,8 @@
 /* store_mail: the mail outbox's queue operations (see store_mail.h): the
- * sender's claim, send and mark, in one transaction per batch, and the
- * "agent replied while you were away" mail. */
+ * sender's claim, send and mark, in one transaction per batch (the batch
+ * loop and the mark, st_outbox_run / st_outbox_mark, serve the webhook
+ * outbox of store_hook.c too), and the "agent replied while you were
+ * away" mail. */
 #include "store_int.h"
 
 #include <string.h>
@@ -33,8 +35,9 @@ int st_outbox_mark(struct store *s, const char *table, int64_t id, const char *e
 #undef OUTBOX_FAILED
 }
 
-int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
-                       store_mail_send_cb send, void *arg, int *sent, int *failed)
+int st_outbox_run(struct store *s, const char *what, const char *table, const char *claim,
+                  const char *arg2, const struct store_mail_policy *policy,
+                  st_outbox_attempt attempt, void *ctx, int *sent, int *failed)
 {
     int nsent = 0, nfailed = 0;
     if (sent)
@@ -42,33 +45,18 @@ int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
     if (failed)
         *failed = 0;
     int batch = policy->batch < 1 ? 1 : policy->batch > 100 ? 100 : policy->batch;
-    int rc = st_begin(s, "mail_deliver");
+    int rc = st_begin(s, what);
     if (rc)
         return rc;
     struct params p = {0};
     p_i64(&p, batch);
-    p_str(&p, policy->portal_url ? policy->portal_url : "");
-    PGresult *r = st_run(s, &rc,
-                         "SELECT id, kind, to_addr, subject,"
-                         " replace(CASE WHEN status = 'held' THEN replace(body, '{link}', $2)"
-                         "         ELSE body END, '{portal}', $2), attempts"
-                         " FROM mail_outbox"
-                         " WHERE (status = 'queued' AND next_attempt_at <= now())"
-                         "    OR (status = 'held' AND created_at <= now() - interval '10 minutes')"
-                         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                         &p);
+    if (arg2)
+        p_str(&p, arg2);
+    PGresult *r = st_run(s, &rc, claim, &p);
     for (int i = 0; r && rc == 0 && i < PQntuples(r); i++) {
-        struct store_mail m = {
-            .id = g_i64(r, i, 0),
-            .kind = g_str(r, i, 1),
-            .to = g_str(r, i, 2),
-            .subject = g_str(r, i, 3),
-            .body = g_str(r, i, 4),
-            .attempts = g_int(r, i, 5),
-        };
         char err[512] = "";
-        int bad = send(arg, &m, err, sizeof err);
-        rc = st_outbox_mark(s, "mail_outbox", m.id, bad ? (err[0] ? err : "failed") : NULL,
+        int bad = attempt(ctx, r, i, err, sizeof err);
+        rc = st_outbox_mark(s, table, g_i64(r, i, 0), bad ? (err[0] ? err : "failed") : NULL,
                             policy);
         if (bad)
             nfailed++;
@@ -84,6 +72,42 @@ int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
             *failed = nfailed;
     }
     return rc;
+}
+
+struct mail_send_ctx {
+    store_mail_send_cb send;
+    void *arg;
+};
+
+/* st_outbox_attempt for a mail_outbox row (store_mail_deliver's columns). */
+static int mail_attempt(void *ctx, PGresult *r, int i, char *err, size_t errlen)
+{
+    const struct mail_send_ctx *c = ctx;
+    struct store_mail m = {
+        .id = g_i64(r, i, 0),
+        .kind = g_str(r, i, 1),
+        .to = g_str(r, i, 2),
+        .subject = g_str(r, i, 3),
+        .body = g_str(r, i, 4),
+        .attempts = g_int(r, i, 5),
+    };
+    return c->send(c->arg, &m, err, errlen);
+}
+
+int store_mail_deliver(struct store *s, const struct store_mail_policy *policy,
+                       store_mail_send_cb send, void *arg, int *sent, int *failed)
+{
+    struct mail_send_ctx c = {send, arg};
+    return st_outbox_run(s, "mail_deliver", "mail_outbox",
+                         "SELECT id, kind, to_addr, subject,"
+                         " replace(CASE WHEN status = 'held' THEN replace(body, '{link}', $2)"
+                         "         ELSE body END, '{portal}', $2), attempts"
+                         " FROM mail_outbox"
+                         " WHERE (status = 'queued' AND next_attempt_at <= now())"
+                         "    OR (status = 'held' AND created_at <= now() - interval '10 minutes')"
+                         " ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                         policy->portal_url ? policy->portal_url : "", policy, mail_attempt, &c,
+                         sent, failed);
 }
 
 int store_mail_reply_away(struct store *s, int64_t conv, int seq, int *queued)

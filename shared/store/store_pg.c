@@ -290,6 +290,20 @@ int st_finish(struct store *s, int rc)
     return rc;
 }
 
+int st_begin_json(struct store *s, const char *op, const char *json, size_t len,
+                  json_t **root)
+{
+    *root = NULL;
+    int rc = st_begin(s, op);
+    if (rc)
+        return rc;
+    json_error_t je;
+    *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*root)
+        return st_finish(s, st_seterr(s, STORE_EINVALID, "line %d: %s", je.line, je.text));
+    return 0;
+}
+
 /* Prepares operation op made of statements sent on their own (autocommit:
  * each is its own transaction), without BEGIN / COMMIT round trips: for one
  * write, or for reads (under READ COMMITTED a transaction would not give
