@@ -10,44 +10,23 @@
 // Screenshots: /tmp/kbdesk-attach-chat.png, /tmp/kbdesk-attach-agent.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
 import { makePng } from '../e2e/png.mjs';
-import { launchBrowser, openPage, noProblems } from './lib.mjs';
+import { startDesk, stopDesk, deskPages, openPage, noProblems } from './lib.mjs';
 
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(KB_BIN, 'chatdesk');
-const PG_SH = path.join(ROOT, 'scripts', 'pg.sh');
 const USER = 'attachdemo';
 const PASS = 'attach demo password';
 const WAIT = 20000;
 
-let tmp, pgdir, chat, base, browser;
+const d = {};
+const pages = deskPages(() => d.base, { user: USER, pass: PASS });
 
-before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbattach-browser-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  const conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  const index = path.join(tmp, 'index');
-  await mustRun(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  await mustRun(CHATDESK, ['useradd', '--agent', USER, '--name', '图片坐席', '--db', conninfo], { input: `${PASS}\n` });
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, `attach_dir = ${path.join(tmp, 'attachments')}\n`);
-  chat = startDaemon(CHATDESK, ['--config', conf, '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www']);
-  base = await chat.ready;
-  browser = await launchBrowser();
-}, { timeout: 180000 });
+before(() => startDesk(d, 'kbattach-browser', {
+  agents: [{ username: USER, password: PASS, name: '图片坐席' }],
+  config: (tmp) => `attach_dir = ${path.join(tmp, 'attachments')}\n`,
+}), { timeout: 180000 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopDaemon(chat);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, { timeout: 60000 });
+after(() => stopDesk(d), { timeout: 60000 });
 
 /* Waits until a thumbnail inside scope (a CSS selector) shows an image
  * decoded at width w. */
@@ -58,19 +37,10 @@ const thumbShown = (page, scope, w) => page.waitForFunction(([s, width]) =>
 
 test('a requester\'s image and an agent\'s reply image show as thumbnails in the chat page and the agent page', { timeout: 120000 }, async (t) => {
   // the refused executable's 415 shows up as a console error, and only it
-  const { page: chatPage, problems: chatProblems } = await openPage(browser, t, { wait: WAIT,
+  const { page: chatPage, problems: chatProblems } = await openPage(d.browser, t, { wait: WAIT,
     allowedConsole: /WebSocket|status of 415 \(Unsupported Media Type\)/ });
-  await chatPage.goto(base + '/');
-  await chatPage.getByTestId('name-input').fill('附件测试用户');
-  await chatPage.getByTestId('email-input').fill('attach.user@example.com');
-  await chatPage.getByTestId('start-button').click();
-  await chatPage.getByTestId('message-input').waitFor();
-  await chatPage.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
-  const input = chatPage.getByTestId('message-input');
-  await input.fill('打印机报错，截图如下');
-  await input.press('Enter');
-  await chatPage.waitForFunction(() => [...document.querySelectorAll('[data-testid=transcript] [data-testid=msg][data-from=me]')]
-    .some((li) => li.dataset.state === 'sent'));
+  await pages.startChat(chatPage, '附件测试用户', 'attach.user@example.com');
+  await pages.say(chatPage, '打印机报错，截图如下');
 
   // attach a 96x72 PNG: it is uploaded and sent as a message with its thumbnail
   const png = makePng(96, 72, 4);
@@ -84,17 +54,11 @@ test('a requester\'s image and an agent\'s reply image show as thumbnails in the
   assert.equal(await chatPage.locator('[data-testid=transcript] [data-testid=msg]').count(), msgsBefore);
 
   // escalate from the page
-  await chatPage.getByTestId('escalate-toggle').click();
-  await chatPage.getByTestId('escalate-submit').click();
-  await chatPage.getByTestId('ticket-bar').waitFor();
+  await pages.escalate(chatPage);
 
   // the agent: open the ticket, see the thumbnail, take it, reply with an image
-  const { page: agentPage, problems: agentProblems } = await openPage(browser, t, { wait: WAIT, allowedConsole: /WebSocket/ });
-  await agentPage.goto(base + '/agent.html');
-  await agentPage.getByTestId('login-username').fill(USER);
-  await agentPage.getByTestId('login-password').fill(PASS);
-  await agentPage.getByTestId('login-button').click();
-  await agentPage.getByTestId('desk').waitFor();
+  const { page: agentPage, problems: agentProblems } = await openPage(d.browser, t, { wait: WAIT, allowedConsole: /WebSocket/ });
+  await pages.agentLogin(agentPage);
   await agentPage.getByTestId('queue-open').first().click();
   await thumbShown(agentPage, '[data-testid=agent-transcript] [data-from=requester]', 96);
   await agentPage.getByTestId('take-button').first().click();

@@ -14,105 +14,37 @@
 // Every wait is a condition, never a fixed sleep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import WebSocket from 'ws';
-import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage, noProblems } from './lib.mjs';
+import { mustRun } from '../e2e/daemon.mjs';
+import { deskClient } from '../e2e/desk.mjs';
+import { startDesk, stopDesk, openPage, noProblems } from './lib.mjs';
 
-const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const ADMIN = { username: 'boss', password: 'boss-secret-1' };
 const MEMBER = { username: 'member', password: 'member-secret-1' };
 const WAIT = 20000;
-const run = promisify(execFile);
 
-let tmp, pgDir, pgStarted = false, conninfo, chatdesk, base, wsUrl, browser;
-const sockets = new Set();
+const d = {};
+let base, wsUrl, browser;
 
-function runWithInput(cmd, args, input) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error(`${cmd}: timed out`)); }, 60000);
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
-    p.on('exit', (code) => { clearTimeout(timer); code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')}: ${out}`)); });
-    p.stdin.end(input);
-  });
-}
-
-function wsOpen() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const c = { ws, frames: [], waiters: [] };
-    ws.on('message', (d) => { c.frames.push(JSON.parse(d.toString('utf8'))); c.waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve(c); });
-    ws.once('error', reject);
-  });
-}
-
-let nid = 0;
-function req(c, obj) {
-  const id = `h${++nid}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames).slice(-1500)}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
-
+// WebSocket clients (all kept in sockets) and requesters' tickets
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { wsOpen, sockets } = desk;
+const req = desk.wsRequest;
 let people = 0;
-async function raiseTicket(text) {
-  const c = await wsOpen();
-  assert.equal((await req(c, { type: 'hello', name: `通知用户${++people}` })).type, 'welcome');
-  assert.equal((await req(c, { type: 'message', text })).type, 'ack');
-  const t = await req(c, { type: 'escalate', impact: 2, urgency: 2 });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
-  return t.number;
-}
+const raiseTicket = (text) => desk.wsEscalate(`通知用户${++people}`, text);
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-hooks-browser-'));
-  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-hooks-pg-'));
-  const index = path.join(tmp, 'index');
-  const pg = run(path.join(ROOT, 'scripts', 'pg.sh'), ['start', pgDir],
-    { cwd: ROOT, timeout: 120000, env: { ...process.env, PG_FSYNC: 'off' } });
-  const indexed = run(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index],
-    { cwd: ROOT, timeout: 300000 });
-  const [{ stdout }] = await Promise.all([pg, indexed]);
-  pgStarted = true;
-  conninfo = stdout.trim().split('\n').pop();
-  await runWithInput(CHATDESK, ['useradd', '--agent', ADMIN.username, '--name', '值班长', '--db', conninfo], `${ADMIN.password}\n`);
-  await runWithInput(CHATDESK, ['useradd', '--agent', MEMBER.username, '--name', '二线小张', '--db', conninfo], `${MEMBER.password}\n`);
-  await runWithInput(CHATDESK, ['team-member', MEMBER.username, 'second-line', '--db', conninfo], '');
-  // the shift lead moves tickets: an administrator
-  await run('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c',
-    `UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`], { timeout: 60000 });
-  const started = await startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
-  chatdesk = started.proc;
-  base = started.url;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
-  browser = await launchBrowser();
+  await startDesk(d, 'kbdesk-hooks-browser', {
+    agents: [{ ...ADMIN, name: '值班长' }, { ...MEMBER, name: '二线小张', team: 'second-line' }],
+    // the shift lead moves tickets: an administrator
+    prepare: () => mustRun('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', d.conninfo,
+      '-c', `UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`], { timeoutMs: 60000 }),
+  });
+  ({ base, wsUrl, browser } = d);
 }, { timeout: 300000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  if (browser) await browser.close().catch(() => {});
-  await stopProc(chatdesk);
-  if (pgStarted) await run(path.join(ROOT, 'scripts', 'pg.sh'), ['stop', pgDir], { cwd: ROOT, timeout: 120000 }).catch(() => {});
-  if (pgDir) await rm(pgDir, { recursive: true, force: true });
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 const notices = (page) => page.locator('[data-testid=notice]').allTextContents();

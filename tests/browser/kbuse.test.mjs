@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
+import { launchBrowser } from './lib.mjs';
 
 const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(KB_BIN, 'chatdesk');
@@ -45,11 +45,7 @@ before(async () => {
   daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
     '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
   base = await daemon.ready;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 }, { timeout: 300000 });
 
 after(async () => {

@@ -16,14 +16,14 @@
 // sends them. Every wait is a condition, never a fixed sleep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
+import * as daemon from '../e2e/daemon.mjs';
+import { launchBrowser } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -39,52 +39,12 @@ const WORD = '孔雀门禁系统'; // in no corpus file
 
 let tmp, pgdir, conninfo, index, chat, searchd, follower, base, sbase, agentToken, browser;
 
-function run(file, args, { input, env, timeoutMs = 300000 } = {}) {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { cwd: ROOT, timeout: timeoutMs, maxBuffer: 16 << 20,
-      env: { ...process.env, ...env } },
-    (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 1) : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-  });
-}
-
-async function mustRun(file, args, opts) {
-  const r = await run(file, args, opts);
-  assert.equal(r.code, 0, `${file} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-// Starts a program; ready resolves with the first match of re in its stdout.
-function start(file, args, re, timeoutMs = 60000) {
-  const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const d = { child, log: '', out: '', exited: null };
-  d.exit = new Promise((resolve) => child.on('exit', (code, signal) => {
-    d.exited = { code, signal };
-    resolve(d.exited);
-  }));
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s) => { d.log = (d.log + s).slice(-20000); });
-  child.stdout.setEncoding('utf8');
-  d.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} not ready\n${d.log}`)), timeoutMs);
-    child.stdout.on('data', (s) => {
-      d.out = (d.out + s).slice(-20000);
-      const m = re.exec(d.out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    d.exit.then((e) => { clearTimeout(timer); reject(new Error(`${file} exited ${JSON.stringify(e)}\n${d.log}`)); });
-  });
-  return d;
-}
-
-async function stop(d, deadlineMs = 15000) {
-  if (!d || d.exited) return d?.exited;
-  d.child.kill('SIGTERM');
-  const timer = setTimeout(() => d.child.kill('SIGKILL'), deadlineMs);
-  const e = await d.exit;
-  clearTimeout(timer);
-  return e;
-}
+// programs run to their end (5 minutes at most), and daemons started and
+// stopped (tests/e2e/daemon.mjs)
+const run = (file, args, opts = {}) => daemon.run(file, args, { timeoutMs: 300000, ...opts });
+const mustRun = (file, args, opts = {}) => daemon.mustRun(file, args, { timeoutMs: 300000, ...opts });
+const start = (file, args, re, timeoutMs = 60000) => daemon.startProgram(file, args, re, timeoutMs);
+const stop = daemon.stopDaemon;
 
 async function api(method, p, { token, json, headers = {} } = {}) {
   const h = { ...headers };
@@ -154,11 +114,7 @@ before(async () => {
   chat = start(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
     '--www', 'chatdesk/www', '--threads', '2'], /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
   base = await chat.ready;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 }, { timeout: 300000 });
 
 after(async () => {

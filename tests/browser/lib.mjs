@@ -2,12 +2,16 @@
 // and waiting (bounded) for its "listening on" line, stopping it (SIGTERM,
 // then SIGKILL), launching headless Debian chromium (playwright-core), and
 // a fresh page that collects page errors, console errors (CSP violations
-// show up there) and dialogs for noProblems() to check.
+// show up there) and dialogs for noProblems() to check; a whole chatdesk
+// with its cluster, index, agents and SLA data (startDesk / stopDesk); the
+// chat page's and the agent page's common steps (deskPages).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as daemon from '../e2e/daemon.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -153,8 +157,80 @@ export function deskPages(getBase, agent) {
 
   const queueItem = (page, number) => page.locator(`[data-testid=queue-item][data-number="${number}"]`);
 
+  /* Escalates the chat page's conversation; resolves to the ticket's number. */
+  async function escalate(page) {
+    await page.getByTestId('escalate-toggle').click();
+    await page.getByTestId('escalate-submit').click();
+    await page.getByTestId('ticket-bar').waitFor();
+    return (await page.getByTestId('ticket-number').textContent() || '').trim();
+  }
+
+  /* The agent page takes ticket number from the queue and waits until the
+   * reply box can be used. */
+  async function take(page, number) {
+    await queueItem(page, number).getByTestId('take-button').click();
+    await page.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
+  }
+
   /* Does the page overflow horizontally (at 360 px everything must fit)? */
   const overflowX = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 
-  return { startChat, say, waitMine, chatMessages, agentLogin, queueItem, overflowX };
+  return { startChat, say, waitMine, chatMessages, agentLogin, queueItem, escalate, take, overflowX };
+}
+
+/* SLA data for `chatdesk sla-load`: one round-the-clock service name (the
+ * default; its title: title, else name) whose four priorities p get
+ * response and resolution minutes from minutes(p) ({response_minutes,
+ * resolve_minutes, ...}). */
+export const allDaySla = (name, minutes, title = name) => ({
+  calendars: [{ name, tz: 'Asia/Shanghai', always: true }],
+  services: [{ name, title, calendar: name, default: true }],
+  policies: [1, 2, 3, 4].map((p) => ({ service: name, priority: p, ...minutes(p) })),
+});
+
+/* A chatdesk for a browser test, set up in d (an empty object, filled as
+ * it goes so that stopDesk(d) also undoes a start that failed half way): a
+ * PostgreSQL cluster in a fresh folder prefix-XXXXXX (d.tmp, d.pgdir,
+ * d.conninfo), the demo corpus indexed (d.index), the agents made (each
+ * {username, password, name?, team?, role?}), the SLA data sla loaded (if
+ * given), a configuration file config(d.tmp) written (if given),
+ * prepare(d) run (if given), chatdesk started serving chatdesk/www with
+ * args added (d.chat, ready within startMs; its address d.base, d.wsUrl)
+ * and headless chromium launched (d.browser). */
+export async function startDesk(d, prefix, { agents = [], sla, config, prepare, args = [], startMs = 60000 } = {}) {
+  const chatdesk = path.join(KB_BIN, 'chatdesk');
+  Object.assign(d, await daemon.startPg(prefix));
+  d.index = path.join(d.tmp, 'index');
+  await daemon.mustRun(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', d.index]);
+  for (const a of agents) {
+    await daemon.mustRun(chatdesk, ['useradd', '--agent', a.username, ...(a.name ? ['--name', a.name] : []),
+      '--db', d.conninfo], { input: `${a.password}\n` });
+    if (a.team) await daemon.mustRun(chatdesk, ['team-member', a.username, a.team, '--db', d.conninfo]);
+    if (a.role) await daemon.mustRun(chatdesk, ['role', a.username, a.role, '--db', d.conninfo]);
+  }
+  if (sla) {
+    const file = path.join(d.tmp, 'sla.json');
+    await writeFile(file, JSON.stringify(sla));
+    await daemon.mustRun(chatdesk, ['sla-load', file, '--db', d.conninfo]);
+  }
+  const conf = [];
+  if (config) {
+    conf.push('--config', path.join(d.tmp, 'chatdesk.conf'));
+    await writeFile(conf[1], config(d.tmp));
+  }
+  if (prepare) await prepare(d);
+  d.chat = daemon.startDaemon(chatdesk, [...conf, '--index', d.index, '--db', d.conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', ...args], startMs);
+  d.base = await d.chat.ready;
+  d.wsUrl = d.base.replace('http:', 'ws:') + '/ws';
+  d.browser = await launchBrowser();
+  return d;
+}
+
+/* Closes the browser, stops chatdesk and destroys the cluster and folder
+ * that startDesk(d) made (whatever of them it got to). */
+export async function stopDesk(d) {
+  if (d.browser) await d.browser.close().catch(() => {});
+  await daemon.stopDaemon(d.chat);
+  await daemon.destroyPg(d);
 }

@@ -16,16 +16,10 @@
 // Every wait is a condition, never a fixed sleep.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile, readFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import WebSocket from 'ws';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
-import { launchBrowser, openPage as open, noProblems } from './lib.mjs';
+import { mustRun } from '../e2e/daemon.mjs';
+import { deskClient } from '../e2e/desk.mjs';
+import { startDesk, stopDesk, allDaySla, openPage as open, noProblems } from './lib.mjs';
 
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(KB_BIN, 'chatdesk');
-const PG_SH = path.join(ROOT, 'scripts', 'pg.sh');
 const PSQL = '/usr/lib/postgresql/15/bin/psql';
 const USER = 'repdemo';
 const PASS = 'reports demo password';
@@ -34,7 +28,8 @@ const SHOT = '/tmp/kbdesk-reports-drill.png';
 const PDF = '/tmp/kbdesk-monthly-report.pdf';
 const CAUSE = '核心交换机电源故障，已更换电源模块';
 
-let tmp, pgdir, conninfo, chat, base, browser, token, month;
+const d = {};
+let conninfo, base, browser, token, month;
 const numbers = [];
 
 const sql = async (q) => (await mustRun(PSQL, ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', q])).trim();
@@ -47,55 +42,15 @@ async function api(method, p, json) {
   return body;
 }
 
-// A WebSocket client that answers requests by id.
-async function wsClient() {
-  const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const frames = [];
-  ws.on('message', (d) => frames.push(JSON.parse(d.toString('utf8'))));
-  let n = 0;
-  const ask = async (obj) => {
-    const id = `q${++n}`;
-    ws.send(JSON.stringify({ ...obj, id }));
-    const end = Date.now() + WAIT;
-    for (;;) {
-      const f = frames.find((x) => x.id === id && x.type !== 'message');
-      if (f) return f;
-      if (Date.now() > end) throw new Error(`no answer to ${obj.type}: ${JSON.stringify(frames.slice(-5))}`);
-      await new Promise((r) => ws.once('message', r));
-    }
-  };
-  return { ws, ask };
-}
-
-async function escalate(text, impact, urgency) {
-  const c = await wsClient();
-  assert.equal((await c.ask({ type: 'hello', name: '报表用户' })).type, 'welcome');
-  assert.equal((await c.ask({ type: 'message', text })).type, 'ack');
-  const t = await c.ask({ type: 'escalate', impact, urgency });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
-  c.ws.close();
-  return t.number;
-}
+const desk = deskClient(() => ({ base, wsUrl: base.replace('http:', 'ws:') + '/ws' }), { wait: WAIT });
+const escalate = (text, impact, urgency) => desk.wsEscalate('报表用户', text, impact, urgency);
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbrep-browser-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  const index = path.join(tmp, 'index');
-  await mustRun(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  await mustRun(CHATDESK, ['useradd', '--agent', USER, '--db', conninfo], { input: `${PASS}\n` });
-  const file = path.join(tmp, 'levels.json');
-  await writeFile(file, JSON.stringify({
-    calendars: [{ name: 'round', tz: 'Asia/Shanghai', always: true }],
-    services: [{ name: 'network', title: '网络', calendar: 'round', default: true }],
-    policies: [1, 2, 3, 4].map((p) => ({ service: 'network', priority: p, response_minutes: 30 * p, resolve_minutes: 240 * p })),
-  }));
-  await mustRun(CHATDESK, ['sla-load', file, '--db', conninfo]);
-  chat = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', 'chatdesk/www']);
-  base = await chat.ready;
-  browser = await launchBrowser();
+  await startDesk(d, 'kbrep-browser', {
+    agents: [{ username: USER, password: PASS }],
+    sla: allDaySla('network', (p) => ({ response_minutes: 30 * p, resolve_minutes: 240 * p }), '网络'),
+  });
+  ({ conninfo, base, browser } = d);
   const s = await fetch(`${base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username: USER, password: PASS }) });
   token = (await s.json()).token;
@@ -103,12 +58,13 @@ before(async () => {
   numbers.push(await escalate('整栋楼断网了，交换机灯全灭', 1, 1));
   numbers.push(await escalate('打印机卡纸', 2, 2));
   numbers.push(await escalate('邮箱收不到外部邮件', 2, 2));
-  const a = await wsClient();
-  assert.equal((await a.ask({ type: 'login', username: USER, password: PASS })).type, 'welcome');
-  for (const n of [numbers[0], numbers[2]]) assert.equal((await a.ask({ type: 'take', ticket: n })).type, 'ticket');
-  assert.equal((await a.ask({ type: 'reply', ticket: numbers[2], text: '正在检查' })).type, 'ack');
-  assert.equal((await a.ask({ type: 'resolve', ticket: numbers[0], resolution: CAUSE })).type, 'ticket');
-  a.ws.close();
+  const a = await desk.wsOpen();
+  const ask = (obj) => desk.wsRequest(a, obj);
+  assert.equal((await ask({ type: 'login', username: USER, password: PASS })).type, 'welcome');
+  for (const n of [numbers[0], numbers[2]]) assert.equal((await ask({ type: 'take', ticket: n })).type, 'ticket');
+  assert.equal((await ask({ type: 'reply', ticket: numbers[2], text: '正在检查' })).type, 'ack');
+  assert.equal((await ask({ type: 'resolve', ticket: numbers[0], resolution: CAUSE })).type, 'ticket');
+  await desk.wsClose(a);
   // the P1's and the printer's deadlines passed a minute ago: two breaches
   // (set in PostgreSQL: the clock is not what this test is about)
   await sql(`UPDATE ticket_sla SET started_at = now() - interval '3 minutes', response_warn_at = now() - interval '2 minutes',
@@ -121,12 +77,7 @@ before(async () => {
   numbers.push(p.number);
 }, { timeout: 180000 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopDaemon(chat);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, { timeout: 60000 });
+after(() => stopDesk(d), { timeout: 60000 });
 
 const openPage = (t) => open(browser, t, { wait: WAIT, allowedConsole: /^$/ });
 

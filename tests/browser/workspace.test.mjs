@@ -14,16 +14,9 @@
 // Screenshot: /tmp/kbdesk-workspace.png (the agent page with the list).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { ROOT, KB_BIN, startDaemon, stopProc, launchBrowser, openPage as open, noProblems, runWithInput,
-  deskPages } from './lib.mjs';
+import { startDesk, stopDesk, openPage as open, noProblems, deskPages } from './lib.mjs';
 import WebSocket from 'ws';
 
-const CHATDESK = path.join(KB_BIN, 'chatdesk');
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
 const MEMBER_USER = 'member';
@@ -31,52 +24,22 @@ const MEMBER_PASS = 'member-secret';
 const SHOT = '/tmp/kbdesk-workspace.png';
 const WAIT = 20000; // ms, for each condition
 
-const run = promisify(execFile);
-
-let tmp;      // index and other files
-let pgDir;    // the PostgreSQL cluster
-let pgStarted = false;
-let chatdesk;
+const d = {};
 let base;
 let browser;
 let wsUrl;
 
 /* ---------- the daemons ---------- */
 
-
-
-
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-ws-browser-'));
-  // its own directory directly under /tmp: pg.sh hands it to the postgres user
-  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbdesk-ws-pg-'));
-  const index = path.join(tmp, 'index');
-  const pg = run(path.join(ROOT, 'scripts', 'pg.sh'), ['start', pgDir],
-    { cwd: ROOT, timeout: 120000, env: { ...process.env, PG_FSYNC: 'off' } });
-  const indexed = run(path.join(KB_BIN, 'indexer'),
-    ['build', '--quiet', '--corpus', 'corpora', '--index', index], { cwd: ROOT, timeout: 300000 });
-  const [{ stdout }] = await Promise.all([pg, indexed]);
-  pgStarted = true;
-  const conninfo = stdout.trim().split('\n').pop();
-  assert.match(conninfo, /host=/, `pg.sh printed a conninfo: ${stdout}`);
-  await runWithInput(CHATDESK, ['useradd', '--agent', AGENT_USER, '--db', conninfo], `${AGENT_PASS}\n`);
-  await runWithInput(CHATDESK, ['useradd', '--agent', MEMBER_USER, '--db', conninfo], `${MEMBER_PASS}\n`);
-  await runWithInput(CHATDESK, ['team-member', MEMBER_USER, 'second-line', '--db', conninfo], '');
-  const started = await startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
-  chatdesk = started.proc;
-  base = started.url;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
-  browser = await launchBrowser();
+  await startDesk(d, 'kbdesk-ws-browser', {
+    agents: [{ username: AGENT_USER, password: AGENT_PASS },
+      { username: MEMBER_USER, password: MEMBER_PASS, team: 'second-line' }],
+  });
+  ({ base, browser, wsUrl } = d);
 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopProc(chatdesk);
-  if (pgStarted) await run(path.join(ROOT, 'scripts', 'pg.sh'), ['stop', pgDir], { cwd: ROOT, timeout: 120000 }).catch(() => {});
-  if (pgDir) await rm(pgDir, { recursive: true, force: true });
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+after(() => stopDesk(d));
 
 /* ---------- helpers ---------- */
 

@@ -9,56 +9,32 @@
 // tested from their side. No sleeps: every wait is for an answer, bounded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import path from 'node:path';
-import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 import { deskClient } from './desk.mjs';
+import { startDesk, stopDesk } from './deskfix.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const ADMIN = { username: 'boss', password: 'admin pw for tests 1' };
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 
-let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
-
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+const d = {};
+let tmp, conninfo, index, daemon, base, wsUrl;
 
 // the API and WebSocket clients (tests/e2e/desk.mjs)
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } =
-  deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
 const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
 
-async function wsLogin(who) {
-  const c = await wsOpen();
-  const w = await wsRequest(c, { type: 'login', username: who.username, password: who.password });
-  assert.equal(w.type, 'welcome', JSON.stringify(w));
-  return c;
-}
+const { wsLogin } = desk;
 
 
 let adminToken, agentToken, agentId, adminId;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbadmin-'));
-  await chmod(tmp, 0o755); // the postgres user must enter it
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await pg('start')).trim();
-  index = path.join(tmp, 'index');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  for (const [who, name] of [[ADMIN, '管理员'], [AGENT, '普通坐席']])
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
-      { input: `${who.password}\n` });
-  await mustRun(CHATDESK, ['role', ADMIN.username, 'admin', '--db', conninfo]);
-  daemon = startProc(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2']);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  await startDesk(d, 'kbadmin', {
+    agents: [{ ...ADMIN, name: '管理员', role: 'admin' }, { ...AGENT, name: '普通坐席' }], wait: WAIT,
+  });
+  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
   adminToken = await login(ADMIN.username, ADMIN.password);
   agentToken = await login(AGENT.username, AGENT.password);
   const people = (await api('GET', '/api/v1/admin/people', { token: adminToken })).body.people;
@@ -68,9 +44,7 @@ before(async () => {
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  await stopProc(daemon);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 const person = async (id) => (await api('GET', '/api/v1/admin/people', { token: adminToken })).body.people.find((p) => p.id === id);

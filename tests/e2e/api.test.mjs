@@ -6,33 +6,31 @@
 // No sleeps: every wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+import { PG_SH, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 import { deskClient } from './desk.mjs';
+import { startDesk, stopDesk } from './deskfix.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 const BODY_MAX = 64 * 1024;
 
 const startDaemon = (args, timeoutMs = 30000) => startProc(CHATDESK, args, timeoutMs);
 const stopDaemon = (d, deadlineMs = 15000) => stopProc(d, deadlineMs);
-let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
+const d = {};
+let tmp, conninfo, index, daemon, base, wsUrl;
 
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+const pg = (what) => mustRun(PG_SH, [what, d.pgdir], { env: { PG_FSYNC: 'off' } });
 
 // the API and WebSocket clients (tests/e2e/desk.mjs)
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } =
-  deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
 const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
 
 // A requester with an escalated ticket: { c, session, number }.
@@ -50,25 +48,14 @@ async function requesterWithTicket() {
 // ---- setup --------------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbapi-'));
-  await chmod(tmp, 0o755); // the postgres user must enter it
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await pg('start')).trim();
-  index = path.join(tmp, 'index');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--name', '演示坐席', '--db', conninfo],
-    { input: `${AGENT.password}\n` });
-  daemon = startDaemon(['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2']);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  await startDesk(d, 'kbapi', { agents: [{ ...AGENT, name: '演示坐席' }], wait: WAIT });
+  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
   await stopDaemon(daemon);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 // ---- tests -------------------------------------------------------------------------------
@@ -319,20 +306,7 @@ async function ticketAbout(text) {
 }
 
 // Waits until c has a frame matching pred; returns it.
-function wsWait(c, pred) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find(pred);
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no such frame: ${JSON.stringify(c.frames.slice(-5))}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
+const wsWait = (c, pred) => desk.wsWait(c, pred, 'such frame');
 
 test('problems: three incidents, a known-error draft in the review list, resolving tells the open incidents\' agents', { timeout: 120000 }, async () => {
   await mustRun(CHATDESK, ['useradd', '--agent', 'agent2', '--name', '二线坐席', '--db', conninfo],

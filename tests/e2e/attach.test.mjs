@@ -9,30 +9,22 @@
 // wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { makePng } from './png.mjs';
-import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+import { mustRun } from './daemon.mjs';
+import { deskClient } from './desk.mjs';
+import { startDesk, stopDesk } from './deskfix.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 30000; // ms: the sanitizer build is slow
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 const MEMBER = { username: 'member', password: 'member agent pw 1' };
 const OUTSIDER = { username: 'outsider', password: 'outsider agent pw 1' };
 
-let tmp, pgdir, conninfo, index, daemon, base, wsUrl, attachDir;
-const sockets = new Set();
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
-
+const d = {};
+let tmp, conninfo, index, daemon, base, wsUrl, attachDir;
 function psqlBin() {
   for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin'])
     if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
@@ -85,41 +77,10 @@ async function login(who) {
 
 // ---- WebSocket -----------------------------------------------------------------------
 
-function wsOpen() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const frames = [];
-    const waiters = [];
-    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve({ ws, frames, waiters }); });
-    ws.once('error', reject);
-  });
-}
-function waitFrame(c, pred, what) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find(pred);
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no ${what}: ${JSON.stringify(c.frames)}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
-function wsRequest(c, obj) {
-  const id = `r${Math.random().toString(36).slice(2)}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return waitFrame(c, (x) => x.id === id && x.type !== 'message', `answer to ${obj.type}`);
-}
-async function wsLogin(who) {
-  const c = await wsOpen();
-  const w = await wsRequest(c, { type: 'login', username: who.username, password: who.password });
-  assert.equal(w.type, 'welcome', JSON.stringify(w));
-  return c;
-}
+// WebSocket clients (tests/e2e/desk.mjs), all kept in sockets
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { wsOpen, wsRequest, wsLogin, sockets } = desk;
+const waitFrame = desk.wsWait;
 let people = 0;
 async function requester(text = '打印机卡纸了') {
   const c = await wsOpen();
@@ -142,31 +103,19 @@ async function filesUnder(dir) {
 }
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbattach-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await pg('start')).trim();
-  index = path.join(tmp, 'index');
+  await startDesk(d, 'kbattach', {
+    agents: [{ ...AGENT, name: '演示坐席' }, { ...MEMBER, name: '二线坐席', team: 'second-line' },
+      { ...OUTSIDER, name: '外组坐席', team: 'specialists' }],
+    conf: (x) => [`attach_dir = ${path.join(x.tmp, 'attachments')}`], // attach_max: the default 10 MB
+    wait: WAIT,
+  });
+  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
   attachDir = path.join(tmp, 'attachments');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  for (const [who, name] of [[AGENT, '演示坐席'], [MEMBER, '二线坐席'], [OUTSIDER, '外组坐席']])
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
-      { input: `${who.password}\n` });
-  for (const args of [['team-member', MEMBER.username, 'second-line'], ['team-member', OUTSIDER.username, 'specialists']])
-    await mustRun(CHATDESK, [...args, '--db', conninfo]);
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, `attach_dir = ${attachDir}\n`); // attach_max: the default 10 MB
-  daemon = startProc(CHATDESK, ['--config', conf, '--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2']);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
 }, { timeout: 180000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  await stopProc(daemon);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 test('an image round-trips byte for byte, typed by its content, inline, nosniff, stored once per content, each read audited', { timeout: 90000 }, async () => {

@@ -53,9 +53,11 @@ export function deskClient(where, { wait = 20000 } = {}) {
 
   // ---- WebSocket -----------------------------------------------------------------------
 
-  function wsOpen() {
+  // A client on where().wsUrl (from localAddress, default the system's
+  // choice) that keeps every frame.
+  function wsOpen(localAddress) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(where().wsUrl, { handshakeTimeout: WAIT });
+      const ws = new WebSocket(where().wsUrl, { handshakeTimeout: WAIT, ...(localAddress ? { localAddress } : {}) });
       const frames = [];
       const waiters = [];
       ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
@@ -64,19 +66,25 @@ export function deskClient(where, { wait = 20000 } = {}) {
     });
   }
 
-  // Sends obj with an id and waits for the answer carrying that id.
+  // Sends obj with an id (its own, else a fresh one) and waits for the
+  // answer carrying that id.
   function wsRequest(c, obj) {
-    const id = `r${Math.random().toString(36).slice(2)}`;
+    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
     c.ws.send(JSON.stringify({ ...obj, id }));
+    return wsWait(c, (x) => x.id === id && x.type !== 'message', `answer to ${obj.type}`);
+  }
+
+  // Waits (bounded by WAIT) for the first frame of c that pred accepts.
+  function wsWait(c, pred, what) {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const f = c.frames.find((x) => x.id === id && x.type !== 'message');
+        const f = c.frames.find(pred);
         if (!f) return;
         clearTimeout(timer);
         c.waiters.splice(c.waiters.indexOf(check), 1);
         resolve(f);
       };
-      const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
+      const timer = setTimeout(() => reject(new Error(`no ${what}: ${JSON.stringify(c.frames).slice(-2000)}`)), WAIT);
       c.waiters.push(check);
       check();
     });
@@ -91,5 +99,27 @@ export function deskClient(where, { wait = 20000 } = {}) {
     });
   }
 
-  return { api, assertError, login, wsOpen, wsRequest, wsClose, sockets };
+  // A new requester (name) says text over a WebSocket and escalates it
+  // (impact, urgency); each answer must be the expected frame. Resolves to
+  // the ticket's number.
+  async function wsEscalate(name, text, impact = 2, urgency = 2) {
+    const c = await wsOpen();
+    assert.equal((await wsRequest(c, { type: 'hello', name })).type, 'welcome');
+    assert.equal((await wsRequest(c, { type: 'message', text })).type, 'ack');
+    const t = await wsRequest(c, { type: 'escalate', impact, urgency });
+    assert.equal(t.type, 'ticket', JSON.stringify(t));
+    await wsClose(c);
+    return t.number;
+  }
+
+  // An agent who (username, password) logged in over a new WebSocket; the
+  // client (answered welcome, else the test fails).
+  async function wsLogin(who) {
+    const c = await wsOpen();
+    const w = await wsRequest(c, { type: 'login', username: who.username, password: who.password });
+    assert.equal(w.type, 'welcome', JSON.stringify(w));
+    return c;
+  }
+
+  return { api, assertError, login, wsOpen, wsRequest, wsWait, wsClose, wsEscalate, wsLogin, sockets };
 }

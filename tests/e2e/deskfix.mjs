@@ -1,20 +1,22 @@
-// deskfix: what the e2e tests of the SLA timer's notifications share
-// (tests/e2e/escal.test.mjs, major.test.mjs): psql queries against the
-// test cluster, a bounded wait for a condition, a free loopback port, the
-// SMTP sink (scripts/mailsink.py) and the mails it wrote, a WebSocket
-// client that waits for frames, the JSON API, and agents' logins (password
-// PW). deskFixture(WAIT, ctx, PW) binds them to a test file: ctx() returns
-// that file's current { conninfo, base, mailDir } (set in its before()),
-// read at each call.
-// No sleeps: every wait is for a condition, bounded by WAIT.
+// deskfix: what the e2e tests of the desk share (escal.test.mjs,
+// major.test.mjs, hooks.test.mjs, portal.test.mjs, pause.test.mjs,
+// sla.test.mjs): a whole chatdesk with its cluster, index, agents, SLA data,
+// escalation rules and SMTP sink (startDesk / stopDesk), and
+// deskFixture(WAIT, ctx, PW), which binds to a test file psql queries
+// against the test cluster, a bounded wait for a condition, a free loopback
+// port, the SMTP sink and the mails it wrote, a WebSocket client that waits
+// for frames (each stamped with when it came, _at), the JSON API, and
+// agents' logins (password who.password, else PW); ctx() returns that
+// file's current { conninfo, base, mailDir } (set in its before()), read at
+// each call. No sleeps: every wait is for a condition, bounded by WAIT.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { ROOT, mustRun } from './daemon.mjs';
+import { ROOT, mustRun, startPg, destroyPg, startDaemon, stopDaemon } from './daemon.mjs';
 
 export function deskFixture(WAIT, ctx, PW) {
 
@@ -32,6 +34,9 @@ export function deskFixture(WAIT, ctx, PW) {
     return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
   }
 
+  // the first column of the first row (undefined: no row)
+  const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
+
   async function until(what, check, ms = WAIT) {
     const deadline = Date.now() + ms;
     for (;;) {
@@ -42,35 +47,7 @@ export function deskFixture(WAIT, ctx, PW) {
     }
   }
 
-  function freePort() {
-    return new Promise((resolve, reject) => {
-      const s = net.createServer();
-      s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-      s.on('error', reject);
-    });
-  }
-
-  function startSink(port) {
-    const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), ctx().mailDir],
-      { stdio: ['pipe', 'pipe', 'pipe'] });
-    const s = { child, log: '' };
-    s.exit = new Promise((resolve) => child.on('exit', resolve));
-    child.stderr.on('data', (d) => { s.log += d; });
-    s.ready = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), WAIT);
-      child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
-      s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
-    });
-    return s;
-  }
-
-  async function stopSink(s) {
-    if (!s || s.child.exitCode !== null) return;
-    s.child.kill('SIGTERM');
-    const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
-    await s.exit;
-    clearTimeout(timer);
-  }
+  const startSink = (port) => startMailSink(port, ctx().mailDir, WAIT);
 
   const decodeHeader = (v) => v.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g,
     (_, b) => Buffer.from(b, 'base64').toString('utf8'));
@@ -81,16 +58,20 @@ export function deskFixture(WAIT, ctx, PW) {
       const raw = await readFile(path.join(ctx().mailDir, f), 'latin1');
       const rcpt = (await readFile(path.join(ctx().mailDir, f.replace('.eml', '.rcpt')), 'utf8')).trim().split('\n');
       const end = raw.indexOf('\r\n\r\n');
+      const head = raw.slice(0, end);
       const headers = {};
-      for (const m of raw.slice(0, end).replace(/\r\n[ \t]/g, '\r\n ').split(/\r\n(?! )/)) {
+      for (const m of head.replace(/\r\n[ \t]/g, '\r\n ').split(/\r\n(?! )/)) {
         const i = m.indexOf(':');
         headers[m.slice(0, i).toLowerCase()] = m.slice(i + 1).trim();
       }
       const body = Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
-      out.push({ file: f, rcpt, subject: decodeHeader(headers.subject || ''), body });
+      out.push({ file: f, rcpt, head, headers, subject: decodeHeader(headers.subject || ''), body });
     }
     return out;
   }
+
+  // every Client opened, for after() to terminate
+  const clients = new Set();
 
   class Client {
     constructor(ws) {
@@ -98,7 +79,10 @@ export function deskFixture(WAIT, ctx, PW) {
       this.frames = [];
       this.waiters = [];
       ws.on('message', (d) => {
-        this.frames.push(JSON.parse(d.toString('utf8')));
+        const f = JSON.parse(d.toString('utf8'));
+        // when it came (seconds), not part of the frame's JSON
+        Object.defineProperty(f, '_at', { value: Date.now() / 1000 });
+        this.frames.push(f);
         for (const w of [...this.waiters]) w();
       });
     }
@@ -106,7 +90,7 @@ export function deskFixture(WAIT, ctx, PW) {
     static open() {
       return new Promise((resolve, reject) => {
         const ws = new WebSocket(ctx().base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-        ws.once('open', () => resolve(new Client(ws)));
+        ws.once('open', () => { const c = new Client(ws); clients.add(c); resolve(c); });
         ws.once('error', reject);
       });
     }
@@ -153,7 +137,7 @@ export function deskFixture(WAIT, ctx, PW) {
   async function token(who) {
     const deadline = Date.now() + WAIT;
     for (;;) {
-      const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: PW });
+      const r = await api('/api/v1/sessions', null, 'POST', { username: who.username, password: who.password ?? PW });
       if (r.status === 503 && r.body?.error?.code === 'try_later' && Date.now() < deadline) continue;
       assert.equal(r.status, 201, r.text);
       return r.body.token;
@@ -164,12 +148,110 @@ export function deskFixture(WAIT, ctx, PW) {
     const c = await Client.open();
     const deadline = Date.now() + WAIT;
     for (;;) {
-      const w = await c.request({ type: 'login', username: who.username, password: PW });
+      const w = await c.request({ type: 'login', username: who.username, password: who.password ?? PW });
       if (w.type === 'error' && w.code === 'try_later' && Date.now() < deadline) continue;
       assert.equal(w.type, 'welcome', JSON.stringify(w));
       return c;
     }
   }
 
-  return { sql, until, freePort, startSink, stopSink, mails, Client, api, token, agentSocket };
+  return { sql, sqlOne, until, freePort: freeLoopbackPort, startSink, stopSink, decodeHeader, mails, Client, clients, api, token,
+    agentSocket };
+}
+
+// The SMTP sink (scripts/mailsink.py) on 127.0.0.1:port, writing each mail
+// it accepts to dir; s.ready resolves once it printed "ready" (rejects if
+// it exits first or after wait ms); stopSink(s) ends it.
+export function startMailSink(port, dir, wait) {
+  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), dir],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  const s = { child, log: '' };
+  s.exit = new Promise((resolve) => child.on('exit', resolve));
+  child.stderr.on('data', (d) => { s.log += d; });
+  s.ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), wait);
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
+    s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
+  });
+  return s;
+}
+
+// SIGTERM to the sink (SIGKILL after 10 s); resolves once it is gone.
+export async function stopSink(s) {
+  if (!s || s.child.exitCode !== null) return;
+  s.child.kill('SIGTERM');
+  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
+  await s.exit;
+  clearTimeout(timer);
+}
+
+function freeLoopbackPort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    s.on('error', reject);
+  });
+}
+
+// A chatdesk for an end-to-end test, set up in d (an empty object, filled
+// as it goes so that stopDesk(d) also undoes a start that failed half way):
+// a cluster in a fresh folder prefix-XXXXXX (d.tmp, d.pgdir, d.conninfo),
+// the corpus indexed (d.index), the agents made (each {username, password,
+// name?, email?, team?, role?}; password else opts.password), the SLA data
+// sla and the escalation rules escalation loaded (objects, if given), with
+// mail ({ publicUrl }) the SMTP sink on a free port (d.sink, d.smtpPort,
+// writing to d.mailDir) and chatdesk's mail keys pointed at it, prepare(d)
+// run (if given), then chatdesk started with --threads 2, the mail keys and
+// the configuration lines conf (or conf(d)) in d.tmp/chatdesk.conf, and args added
+// (d.chat; its address d.base, d.wsUrl). Every wait is bounded by wait ms.
+export async function startDesk(d, prefix, { agents = [], password, sla, escalation, mail, conf = [], prepare,
+  args = [], wait = 20000 } = {}) {
+  const bin = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+  const chatdesk = (a, opts) => mustRun(path.join(bin, 'chatdesk'), [...a, '--db', d.conninfo], opts);
+  Object.assign(d, await startPg(prefix));
+  d.index = path.join(d.tmp, 'index');
+  await mustRun(path.join(bin, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', d.index]);
+  for (const a of agents) {
+    await chatdesk(['useradd', '--agent', a.username, ...(a.name ? ['--name', a.name] : [])],
+      { input: `${a.password ?? password}\n` });
+    if (a.email) await chatdesk(['agent-email', a.username, a.email]);
+    if (a.team) await chatdesk(['team-member', a.username, a.team]);
+    if (a.role) await chatdesk(['role', a.username, a.role]);
+  }
+  for (const [what, data] of [['sla-load', sla], ['escalation-load', escalation]]) {
+    if (!data) continue;
+    const file = path.join(d.tmp, `${what}.json`);
+    await writeFile(file, JSON.stringify(data));
+    await chatdesk([what, file]);
+  }
+  const lines = typeof conf === 'function' ? conf(d) : [...conf];
+  if (mail) {
+    d.mailDir = path.join(d.tmp, 'mail');
+    await mkdir(d.mailDir, { recursive: true });
+    d.smtpPort = await freeLoopbackPort();
+    d.sink = startMailSink(d.smtpPort, d.mailDir, wait);
+    await d.sink.ready;
+    lines.push(`smtp_url = smtp://127.0.0.1:${d.smtpPort}`, 'smtp_from = desk@example.cn',
+      `public_url = ${mail.publicUrl || 'http://desk.example.cn'}`, 'mail_interval_ms = 100', 'mail_retry_min = 1',
+      'mail_retry_max = 1');
+  }
+  if (prepare) await prepare(d);
+  const confArgs = [];
+  if (lines.length) {
+    confArgs.push('--config', path.join(d.tmp, 'chatdesk.conf'));
+    await writeFile(confArgs[1], [...lines, ''].join('\n'));
+  }
+  d.chat = startDaemon(path.join(bin, 'chatdesk'), ['--index', d.index, '--db', d.conninfo, '--listen', '127.0.0.1:0',
+    '--www', 'chatdesk/www', '--threads', '2', ...args, ...confArgs]);
+  d.base = await d.chat.ready;
+  d.wsUrl = d.base.replace('http:', 'ws:') + '/ws';
+  return d;
+}
+
+// Stops what startDesk(d) started (chatdesk, the sink) and destroys the
+// cluster and the folder (whatever of them it got to).
+export async function stopDesk(d) {
+  await stopDaemon(d.chat);
+  await stopSink(d.sink);
+  await destroyPg(d);
 }

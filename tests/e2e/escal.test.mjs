@@ -15,15 +15,13 @@
 // for a frame, a file or an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT, PG_SH, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
-import { deskFixture } from './deskfix.mjs';
+import { ROOT, run, mustRun } from './daemon.mjs';
+import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
 const WAIT = 30000; // ms: the sanitizer build is slow
 const PW = 'escalation password 1';
 const ASSIGNEE = { username: 'holder', email: 'holder@example.cn' };
@@ -47,12 +45,13 @@ const RULES = {
   ],
 };
 
-let tmp, pgdir, conninfo, chat, base, mailDir, sink;
+const d = {};
+let tmp, conninfo, base, mailDir;
 const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, freePort, startSink, stopSink, mails, Client, api, token, agentSocket } =
+const { sql, until, mails, Client, api, token, agentSocket } =
   deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
 
 const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
@@ -74,42 +73,18 @@ async function heldTicket(leadToken, text) {
 // ---- setup ------------------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbescal-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  mailDir = path.join(tmp, 'mail');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  for (const who of [ASSIGNEE, LEAD, SECOND, OUTSIDER]) {
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--db', conninfo], { input: `${PW}\n` });
-    await mustRun(CHATDESK, ['agent-email', who.username, who.email, '--db', conninfo]);
-  }
-  for (const [who, team] of [[ASSIGNEE, 'first-line'], [LEAD, 'first-line'], [SECOND, 'second-line'], [OUTSIDER, 'specialists']])
-    await mustRun(CHATDESK, ['team-member', who.username, team, '--db', conninfo]);
-  await mustRun(CHATDESK, ['role', LEAD.username, 'team_lead', '--db', conninfo]);
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
-  const smtpPort = await freePort();
-  sink = startSink(smtpPort);
-  await sink.ready;
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, [`smtp_url = smtp://127.0.0.1:${smtpPort}`, 'smtp_from = desk@example.cn',
-    'public_url = http://desk.example.cn', 'mail_interval_ms = 100', 'mail_retry_min = 1', 'mail_retry_max = 1', ''].join('\n'));
-  const fast = path.join(tmp, 'fast.json');
-  await writeFile(fast, JSON.stringify(FAST));
-  await mustRun(CHATDESK, ['sla-load', fast, '--db', conninfo]);
-  chat = startDaemon(CHATDESK, ['--index', path.join(tmp, 'index'), '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2', '--sla-interval', '1', '--config', conf]);
-  base = await chat.ready;
+  await startDesk(d, 'kbescal', {
+    agents: [[ASSIGNEE, 'first-line'], [LEAD, 'first-line'], [SECOND, 'second-line'], [OUTSIDER, 'specialists']]
+      .map(([who, team]) => ({ ...who, team, role: who === LEAD ? 'team_lead' : undefined })),
+    password: PW, sla: FAST, mail: {}, args: ['--sla-interval', '1'], wait: WAIT,
+  });
+  ({ tmp, conninfo, base, mailDir } = d);
   const people = await api('/api/v1/people?role=agent', await token(LEAD));
   assert.equal(people.status, 200, people.text);
   for (const p of people.body.people) ids[p.username] = p.id;
 }, { timeout: 180000 });
 
-after(async () => {
-  await stopDaemon(chat);
-  await stopSink(sink);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, { timeout: 60000 });
+after(() => stopDesk(d), { timeout: 60000 });
 
 // ---- tests ------------------------------------------------------------------------------
 

@@ -10,21 +10,16 @@
 // for a condition, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile, readdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+import { ROOT, run, startDaemon, stopDaemon } from './daemon.mjs';
+import { deskClient } from './desk.mjs';
+import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const ADMIN = { username: 'hookadmin', password: 'hook admin pw 1' };
 const MEMBER = { username: 'hookmember', password: 'hook member pw 1' };
@@ -32,46 +27,13 @@ const DING_SECRET = 'SECdingtalk-test-secret-0123456789';
 const FEISHU_SECRET = 'feishu-test-secret';
 const HOOK_SECRET = 'integration-secret-0123456789abcdef';
 
-let tmp, pgdir, conninfo, daemon, base, wsUrl, mailDir, smtpPort, smtp, httpPort, sinkServer;
-const sockets = new Set();
+const d = {};
+let tmp, conninfo, daemon, base, wsUrl, mailDir, httpPort, sinkServer;
 const received = []; // { path, query, headers, raw, body } of every POST the HTTP sink took
 
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
 const chatdesk = (args) => run(CHATDESK, [...args, '--db', conninfo]);
 
-function psqlBin() {
-  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
-    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
-  }
-  return 'psql';
-}
-
-async function sql(query, ...params) {
-  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo];
-  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
-  const out = await mustRun(psqlBin(), [...args, '-f', '-'],
-    { input: `${query.replace(/\$(\d)/g, ":'p$1'")};\n` });
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
-}
-const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
-
-async function until(what, check, ms = WAIT) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
+const { sql, sqlOne, until, freePort, mails } = deskFixture(WAIT, () => ({ conninfo, base, mailDir }));
 
 // ---- the HTTP sink: answers the robots' {"errcode":0} ------------------------------------
 
@@ -99,78 +61,11 @@ function stopHttpSink(s) {
   return new Promise((resolve) => { s.closeAllConnections?.(); s.close(() => resolve()); });
 }
 
-// ---- the SMTP sink ------------------------------------------------------------------------
-
-function startSmtp() {
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(smtpPort), mailDir],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
-  const s = { child, log: '' };
-  s.exit = new Promise((resolve) => child.on('exit', resolve));
-  child.stderr.on('data', (d) => { s.log += d; });
-  s.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), WAIT);
-    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
-    s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
-  });
-  return s;
-}
-
-async function stopSmtp(s) {
-  if (!s || s.child.exitCode !== null) return;
-  s.child.kill('SIGTERM');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
-  await s.exit;
-  clearTimeout(timer);
-}
-
-function decodeHeader(v) {
-  return v.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g,
-    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
-}
-
-async function mails() {
-  const files = (await readdir(mailDir)).filter((f) => f.endsWith('.eml')).sort();
-  const out = [];
-  for (const f of files) {
-    const raw = await readFile(path.join(mailDir, f), 'latin1');
-    const rcpt = (await readFile(path.join(mailDir, f.replace('.eml', '.rcpt')), 'utf8')).trim().split('\n');
-    const end = raw.indexOf('\r\n\r\n');
-    const m = /\r\nSubject: (.*(?:\r\n .*)*)/.exec(raw.slice(0, end));
-    const body = Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
-    out.push({ file: f, rcpt, subject: decodeHeader(m ? m[1] : ''), body });
-  }
-  return out;
-}
-
 // ---- WebSocket and HTTP clients -----------------------------------------------------------
 
-function wsOpen() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const c = { ws, frames: [], waiters: [] };
-    ws.on('message', (d) => { c.frames.push(JSON.parse(d.toString('utf8'))); c.waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve(c); });
-    ws.once('error', reject);
-  });
-}
-
-let nid = 0;
-function req(c, obj) {
-  const id = `r${++nid}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find((x) => x.id === id && x.type !== 'message');
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(c.frames)}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { api, wsOpen, wsClose, sockets } = desk;
+const req = desk.wsRequest;
 
 let people = 0;
 async function raiseTicket(text = '打印机脱机，无法打印', category) {
@@ -180,67 +75,35 @@ async function raiseTicket(text = '打印机脱机，无法打印', category) {
   assert.equal((await req(c, { type: 'message', text })).type, 'ack');
   const t = await req(c, { type: 'escalate', impact: 2, urgency: 2, ...(category ? { category } : {}) });
   assert.equal(t.type, 'ticket', JSON.stringify(t));
-  sockets.delete(c.ws);
-  c.ws.close();
+  await wsClose(c);
   return { number: t.number, session: w.session };
 }
 
-async function api(method, p, { token, json } = {}) {
-  const headers = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
-    signal: AbortSignal.timeout(WAIT) });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null };
-}
-
-async function login(who) {
-  const r = await api('POST', '/api/v1/sessions', { json: who });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.token;
-}
+const login = (who) => desk.login(who.username, who.password);
 
 const hmac = (key, msg, enc) => crypto.createHmac('sha256', key).update(msg).digest(enc);
 
 // ---- setup --------------------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbhooks-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  mailDir = path.join(tmp, 'mail');
-  conninfo = (await pg('start')).trim();
-  const index = path.join(tmp, 'index');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  for (const [who, name] of [[ADMIN, '机器人管理员'], [MEMBER, '二线坐席']])
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
-      { input: `${who.password}\n` });
-  await sql(`UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`);
-  assert.equal((await chatdesk(['team-member', MEMBER.username, 'second-line'])).code, 0);
-  smtpPort = await freePort();
-  httpPort = await freePort();
-  smtp = startSmtp();
-  await smtp.ready;
-  sinkServer = await startHttpSink();
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, [
-    `smtp_url = smtp://127.0.0.1:${smtpPort}`, 'smtp_from = desk@example.cn',
-    'public_url = http://desk.example.cn', 'mail_interval_ms = 100', 'mail_retry_min = 1',
-    'mail_retry_max = 1', ''].join('\n'));
-  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2', '--config', conf]);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  await startDesk(d, 'kbhooks', {
+    agents: [{ ...ADMIN, name: '机器人管理员' }, { ...MEMBER, name: '二线坐席', team: 'second-line' }],
+    mail: {}, wait: WAIT,
+    prepare: async () => {
+      conninfo = d.conninfo;
+      await sql(`UPDATE people SET role = 'admin' WHERE username = '${ADMIN.username}'`);
+      httpPort = await freePort();
+      sinkServer = await startHttpSink();
+    },
+  });
+  ({ tmp, conninfo, base, wsUrl, mailDir, chat: daemon } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
   await stopDaemon(daemon);
-  await stopSmtp(smtp);
+  await stopDesk(d);
   if (sinkServer) await stopHttpSink(sinkServer);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
 }, { timeout: 60000 });
 
 // ---- tests --------------------------------------------------------------------------------

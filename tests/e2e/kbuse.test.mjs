@@ -15,8 +15,8 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+import { Client as ChatClient, clients } from './chatfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
@@ -29,7 +29,6 @@ const AGENT = { username: 'agent1', password: 'correct horse 1' };
 const ZERO = { shown: 0, opened: 0, helpful: 0, not_helpful: 0, out_of_date: 0, linked: 0, self_solved: 0 };
 
 let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
-const clients = new Set();
 
 function psqlBin() {
   for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
@@ -44,62 +43,8 @@ async function sqlOne(query) {
 }
 const useRows = async () => Number(await sqlOne('SELECT count(*) FROM knowledge_use'));
 
-class Client {
-  constructor(ws) {
-    this.ws = ws;
-    this.frames = [];
-    this.unread = [];
-    this.waiters = [];
-    ws.on('message', (data) => {
-      const f = JSON.parse(data.toString('utf8'));
-      this.frames.push(f);
-      this.unread.push(f);
-      for (const w of [...this.waiters]) w();
-    });
-    ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
-  }
-
-  static open() {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-      const c = new Client(ws);
-      ws.once('open', () => { clients.add(c); resolve(c); });
-      ws.once('error', reject);
-    });
-  }
-
-  send(obj) { this.ws.send(JSON.stringify(obj)); }
-
-  next(want, timeoutMs = WAIT) {
-    const match = typeof want === 'function' ? want : (f) => f.type === want;
-    return new Promise((resolve, reject) => {
-      const done = () => { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); };
-      const check = () => {
-        const i = this.unread.findIndex(match);
-        if (i >= 0) { const [f] = this.unread.splice(i, 1); done(); resolve(f); return true; }
-        if (this.closed) { done(); reject(new Error(`closed; got ${JSON.stringify(this.frames).slice(-1500)}`)); return true; }
-        return false;
-      };
-      const timer = setTimeout(() => { done(); reject(new Error(`no frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(-1500)}`)); }, timeoutMs);
-      if (!check()) this.waiters.push(check);
-    });
-  }
-
-  async request(obj) {
-    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
-    this.send({ ...obj, id });
-    return this.next((f) => f.id === id && f.type !== 'message');
-  }
-
-  close() {
-    clients.delete(this);
-    return new Promise((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
-      this.ws.once('close', resolve);
-      this.ws.close();
-    });
-  }
-}
+// WebSocket clients that keep every frame (chatfix.mjs), on this file's daemon
+const Client = { open: () => ChatClient.open(wsUrl, undefined, { handshakeTimeout: WAIT }) };
 
 let people = 0;
 async function requester() {

@@ -19,8 +19,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+import { deskFixture } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
@@ -42,82 +42,20 @@ const FAST = {
 };
 
 let tmp, pgdir, conninfo, chat, base;
-const clients = [];
 
-class Client {
-  constructor(ws) {
-    this.ws = ws;
-    this.frames = [];
-    this.waiters = [];
-    ws.on('message', (d) => {
-      const f = JSON.parse(d.toString('utf8'));
-      f._at = Date.now() / 1000;
-      this.frames.push(f);
-      for (const w of [...this.waiters]) w();
-    });
-  }
+// WebSocket clients (each frame stamped with when it came, _at; all kept
+// in clients) and the JSON API
+const fx = deskFixture(WAIT, () => ({ conninfo, base }));
+const { Client, clients, api } = fx;
 
-  static open() {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-      ws.once('open', () => { const c = new Client(ws); clients.push(c); resolve(c); });
-      ws.once('error', reject);
-    });
-  }
-
-  wait(pred, what, ms = WAIT) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const f = this.frames.find(pred);
-        if (!f) return false;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve(f);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
-      }, ms);
-      if (!check()) this.waiters.push(check);
-    });
-  }
-
-  request(obj) {
-    const id = `r${Math.random().toString(36).slice(2)}`;
-    this.ws.send(JSON.stringify({ ...obj, id }));
-    return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
-  }
-
-  close() { this.ws.close(); }
-}
-
-async function api(p, token, method = 'GET', json) {
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
-    signal: AbortSignal.timeout(WAIT) });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null, text };
-}
-
-async function signin(who) {
-  const r = await api('/api/v1/sessions', null, 'POST', who);
-  assert.equal(r.status, 201, r.text);
-  return r.body.token;
-}
+// a bearer token of who, and who's logged-in agent socket
+const signin = fx.token;
+const agentSocket = (who = AGENT) => fx.agentSocket(who);
 
 function startChat() {
   chat = startDaemon(CHATDESK, ['--index', path.join(tmp, 'index'), '--db', conninfo,
     '--listen', '127.0.0.1:0', '--www', 'chatdesk/www', '--threads', '2', '--sla-interval', '1']);
   return chat.ready;
-}
-
-async function agentSocket(who = AGENT) {
-  const ag = await Client.open();
-  const w = await ag.request({ type: 'login', username: who.username, password: who.password });
-  assert.equal(w.type, 'welcome', JSON.stringify(w));
-  return ag;
 }
 
 // a requester's new ticket: [client, ticket frame, hello]

@@ -10,113 +10,21 @@
 // one do not reach another.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile, readdir, readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import WebSocket from 'ws';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+import { deskClient } from './desk.mjs';
+import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
-const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'agent', password: 'portal agent pw 1' };
 const PUBLIC = 'http://desk.example.cn:8081';
 
-let tmp, pgdir, conninfo, index, daemon, base, wsUrl, mailDir, smtpPort, sink;
-const sockets = new Set();
+const d = {};
+let conninfo, base, wsUrl, mailDir, smtpPort, sink;
 
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
-
-function psqlBin() {
-  for (const d of [process.env.PG_BIN, '/usr/lib/postgresql/15/bin']) {
-    if (d && existsSync(path.join(d, 'psql'))) return path.join(d, 'psql');
-  }
-  return 'psql';
-}
-
-async function sql(query, ...params) {
-  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-d', conninfo];
-  params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
-  const out = await mustRun(psqlBin(), [...args, '-f', '-'],
-    { input: `${query.replace(/\$(\d)/g, ":'p$1'")};\n` });
-  return out.split('\n').filter((l) => l !== '').map((l) => l.split('|'));
-}
-const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
-
-// Waits until check() gives something truthy (polled every 50 ms), at most ms.
-async function until(what, check, ms = WAIT) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-// ---- the SMTP sink --------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
-
-// Starts the sink on smtpPort; resolves once it printed "ready".
-function startSink() {
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(smtpPort), mailDir],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
-  const s = { child, log: '' };
-  s.exit = new Promise((resolve) => child.on('exit', resolve));
-  child.stderr.on('data', (d) => { s.log += d; });
-  s.ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`smtp sink not ready: ${s.log}`)), WAIT);
-    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
-    s.exit.then(() => { clearTimeout(timer); reject(new Error(`smtp sink exited: ${s.log}`)); });
-  });
-  return s;
-}
-
-async function stopSink(s) {
-  if (!s || s.child.exitCode !== null) return;
-  s.child.kill('SIGTERM');
-  const timer = setTimeout(() => s.child.kill('SIGKILL'), 10000);
-  await s.exit;
-  clearTimeout(timer);
-}
-
-// Decodes one RFC 2047 header value ("=?UTF-8?B?...?=" words).
-function decodeHeader(v) {
-  return v.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g,
-    (_, b) => Buffer.from(b, 'base64').toString('utf8'));
-}
-
-// Every message the sink holds: { file, rcpt, headers, subject, body }.
-async function mails() {
-  const files = (await readdir(mailDir)).filter((f) => f.endsWith('.eml')).sort();
-  const out = [];
-  for (const f of files) {
-    const raw = await readFile(path.join(mailDir, f), 'latin1');
-    const rcpt = (await readFile(path.join(mailDir, f.replace('.eml', '.rcpt')), 'utf8')).trim().split('\n');
-    const end = raw.indexOf('\r\n\r\n');
-    const head = raw.slice(0, end);
-    const headers = {};
-    for (const m of head.replace(/\r\n[ \t]/g, '\r\n ').split(/\r\n(?! )/)) {
-      const i = m.indexOf(':');
-      headers[m.slice(0, i).toLowerCase()] = m.slice(i + 1).trim();
-    }
-    const body = Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8');
-    out.push({ file: f, rcpt, head, headers, subject: decodeHeader(headers.subject || ''), body });
-  }
-  return out;
-}
+// psql queries, bounded waits, a free port and the SMTP sink on smtpPort
+// with the mails it holds ({ file, rcpt, head, headers, subject, body })
+const fx = deskFixture(WAIT, () => ({ conninfo, base, mailDir }));
+const { sql, sqlOne, until, stopSink, mails } = fx;
+const startSink = () => fx.startSink(smtpPort);
 
 // Waits for a mail to `to` whose subject matches re (and that is not in seen).
 async function mailTo(to, re, seen = new Set()) {
@@ -126,54 +34,13 @@ async function mailTo(to, re, seen = new Set()) {
 
 // ---- WebSocket ---------------------------------------------------------------------------
 
-function wsOpen(localAddress = '127.0.0.1') {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT, localAddress });
-    const c = { ws, frames: [], waiters: [] };
-    ws.on('message', (d) => { c.frames.push(JSON.parse(d.toString('utf8'))); c.waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve(c); });
-    ws.once('error', reject);
-  });
-}
-
-let nid = 0;
-// Sends obj with an id and waits for the answer carrying that id.
-function req(c, obj) {
-  const id = obj.id || `r${++nid}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return waitFrame(c, (f) => f.id === id && f.type !== 'message', `an answer to ${obj.type}`);
-}
-
-function waitFrame(c, pred, what) {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find(pred);
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no ${what}: ${JSON.stringify(c.frames).slice(-2000)}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
-
-function wsClose(c) {
-  sockets.delete(c.ws);
-  return new Promise((resolve) => {
-    if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-    c.ws.once('close', resolve);
-    c.ws.close();
-  });
-}
-
-async function api(method, p, token) {
-  const r = await fetch(base + p, { method, headers: token ? { authorization: `Bearer ${token}` } : {},
-    signal: AbortSignal.timeout(WAIT) });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null, text };
-}
+// WebSocket clients from a loopback address of their own, and the API
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { wsClose, sockets } = desk;
+const wsOpen = (localAddress = '127.0.0.1') => desk.wsOpen(localAddress);
+const req = desk.wsRequest;
+const waitFrame = desk.wsWait;
+const api = (method, p, token) => desk.api(method, p, { token });
 
 // A requester who raised a ticket: { c, session, number, link, conv }.
 let people = 0;
@@ -212,34 +79,16 @@ async function mailedCode(c, email, seen) {
 // ---- setup ----------------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbportal-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  mailDir = path.join(tmp, 'mail');
-  conninfo = (await pg('start')).trim();
-  index = path.join(tmp, 'index');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--name', '门户坐席', '--db', conninfo],
-    { input: `${AGENT.password}\n` });
-  smtpPort = await freePort();
-  sink = startSink();
-  await sink.ready;
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, [
-    `smtp_url = smtp://127.0.0.1:${smtpPort}`, 'smtp_from = desk@example.cn', `public_url = ${PUBLIC}`,
-    'mail_interval_ms = 100', 'mail_retry_min = 1', 'mail_retry_max = 1', ''].join('\n'));
-  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2', '--config', conf]);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  await startDesk(d, 'kbportal', {
+    agents: [{ ...AGENT, name: '门户坐席' }], mail: { publicUrl: PUBLIC }, wait: WAIT,
+  });
+  ({ conninfo, base, wsUrl, mailDir, smtpPort, sink } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  await stopDaemon(daemon);
   await stopSink(sink);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 // ---- tests ----------------------------------------------------------------------------

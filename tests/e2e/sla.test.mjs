@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
+import { deskFixture } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
@@ -32,61 +32,8 @@ const FAST = {
 
 let tmp, pgdir, conninfo, chat, base;
 
-class Client {
-  constructor(ws) {
-    this.ws = ws;
-    this.frames = [];
-    this.waiters = [];
-    ws.on('message', (d) => {
-      this.frames.push(JSON.parse(d.toString('utf8')));
-      for (const w of [...this.waiters]) w();
-    });
-  }
-
-  static open() {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-      ws.once('open', () => resolve(new Client(ws)));
-      ws.once('error', reject);
-    });
-  }
-
-  // the first frame matching pred (seen already or coming), within ms
-  wait(pred, what, ms = WAIT) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const f = this.frames.find(pred);
-        if (!f) return false;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve(f);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
-      }, ms);
-      if (!check()) this.waiters.push(check);
-    });
-  }
-
-  request(obj) {
-    const id = `r${Math.random().toString(36).slice(2)}`;
-    this.ws.send(JSON.stringify({ ...obj, id }));
-    return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
-  }
-
-  close() { this.ws.close(); }
-}
-
-async function api(p, token, method = 'GET', json) {
-  const headers = token ? { authorization: `Bearer ${token}` } : {};
-  if (json !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(base + p, { method, headers, body: json === undefined ? undefined : JSON.stringify(json),
-    signal: AbortSignal.timeout(WAIT) });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : null, text };
-}
+// WebSocket clients and the JSON API
+const { Client, api } = deskFixture(WAIT, () => ({ conninfo, base }));
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbsla-'));

@@ -8,38 +8,29 @@
 // No sleeps: every wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import os from 'node:os';
 import path from 'node:path';
-import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
+import { run, mustRun } from './daemon.mjs';
 import { deskClient } from './desk.mjs';
+import { startDesk, stopDesk } from './deskfix.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 const MEMBER = { username: 'member', password: 'member agent pw 1' };
 const OUTSIDER = { username: 'outsider', password: 'outsider agent pw 1' };
 
-let tmp, pgdir, conninfo, index, daemon, base, wsUrl;
-
-const pg = (what) => mustRun(PG_SH, [what, pgdir], { env: { PG_FSYNC: 'off' } });
+const d = {};
+let tmp, conninfo, index, daemon, base, wsUrl;
 
 // the API and WebSocket clients (tests/e2e/desk.mjs)
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } =
-  deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
+const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
 const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
 
-async function wsLogin(who) {
-  const c = await wsOpen();
-  const w = await wsRequest(c, { type: 'login', username: who.username, password: who.password });
-  assert.equal(w.type, 'welcome', JSON.stringify(w));
-  return c;
-}
+const { wsLogin } = desk;
 
 // A requester with a ticket raised from messages: { c, session, number, conversation }.
 let people = 0;
@@ -56,26 +47,15 @@ async function requesterWithTicket(messages) {
 const chatdesk = (args) => run(CHATDESK, [...args, '--db', conninfo]);
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbwork-'));
-  await chmod(tmp, 0o755); // the postgres user must enter it
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await pg('start')).trim();
-  index = path.join(tmp, 'index');
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  for (const [who, name] of [[AGENT, '演示坐席'], [MEMBER, '二线坐席'], [OUTSIDER, '外组坐席']])
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', name, '--db', conninfo],
-      { input: `${who.password}\n` });
-  daemon = startProc(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2']);
-  base = await daemon.ready;
-  wsUrl = base.replace('http:', 'ws:') + '/ws';
+  await startDesk(d, 'kbwork', {
+    agents: [{ ...AGENT, name: '演示坐席' }, { ...MEMBER, name: '二线坐席' }, { ...OUTSIDER, name: '外组坐席' }], wait: WAIT,
+  });
+  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const ws of sockets) ws.terminate();
-  await stopProc(daemon);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 test('teams and roles: the commands, GET /api/v1/teams and /api/v1/people; requesters get 403', { timeout: 60000 }, async () => {

@@ -158,6 +158,15 @@ static inline void pgs_ticket(struct pgs *p, const char *text, char number[STORE
         PGS_OK(p->s, store_ticket_take(p->s, number, agent));
 }
 
+/* How many events of type (NULL: any) ticket number has. */
+static inline long long pgs_events(struct pgs *p, const char *number, const char *type)
+{
+    return pgs_ll(p->pg,
+                  "SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
+                  " WHERE t.number = $1 AND ($2::text IS NULL OR e.type = $2)",
+                  number, type);
+}
+
 #ifdef PGS_ONE_GROUP
 /* A test file whose group is the one `static struct pgs g` defines
  * PGS_ONE_GROUP before including this and writes PGS_GROUP(prefix) once:

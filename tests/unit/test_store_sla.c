@@ -21,7 +21,8 @@
 
 #include <libpq-fe.h>
 
-#include "pgtest.h"
+#define PGS_ONE_GROUP
+#include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "kb_calendar.h"
 #include "kb_util.h"
@@ -29,62 +30,11 @@
 
 #define DATA "corpora/calendars/cn-2026-2027.json"
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    struct store *s;
-    PGconn *pg;
-    char pwhash[AUTH_PWHASH_MAX];
-    int people;
-    struct kbcal sh; /* for local times in Shanghai */
-} g;
-
-static const char *q_str(const char *sql, const char *a)
-{
-    static char buf[512];
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, &a, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        snprintf(buf, sizeof buf, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, buf);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
-
-static long long q_ll(const char *sql, const char *a)
-{
-    return strtoll(q_str(sql, a), NULL, 10);
-}
-
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != 0)                                                                    \
-            fail_msg("%s: %d %s", #call, rc_, store_errmsg(g.s));                        \
-    } while (0)
+static struct pgs g;
+static struct kbcal sh; /* for local times in Shanghai */
 
 /* Shanghai local time as a Unix instant */
-#define SH(y, mo, d, h, mi) kbcal_instant(&g.sh, y, mo, d, h, mi, 0)
-
-static int64_t mk_requester(void)
-{
-    int64_t id = 0;
-    char name[32];
-    snprintf(name, sizeof name, "Requester %d", ++g.people);
-    OK(store_requester_create(g.s, name, NULL, &id));
-    return id;
-}
-
-static int64_t mk_agent(void)
-{
-    int64_t id = 0;
-    char user[32];
-    snprintf(user, sizeof user, "slaagent%d", ++g.people);
-    OK(store_agent_create(g.s, user, user, g.pwhash, &id));
-    return id;
-}
+#define SH(y, mo, d, h, mi) kbcal_instant(&sh, y, mo, d, h, mi, 0)
 
 /* A new ticket of a new requester, created at `at`, impact x urgency. */
 static void mk_ticket(time_t at, int impact, int urgency, struct store_ticket *t, int64_t *req)
@@ -98,15 +48,7 @@ static void mk_ticket(time_t at, int impact, int urgency, struct store_ticket *t
         *req = r;
 }
 
-static long long sla_events(const char *number, const char *type)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
-             " WHERE t.number = $1 AND e.type = '%s'",
-             type);
-    return q_ll(sql, number);
-}
+#define sla_events(number, type) pgs_events(&g, number, type)
 
 static const char *last_detail(const char *number, const char *key)
 {
@@ -121,33 +63,15 @@ static const char *last_detail(const char *number, const char *key)
 static int group_setup(void **state)
 {
     (void)state;
-    kbcal_init(&g.sh);
-    g.sh.utc_offset = 8 * 3600;
-    if (auth_init() != 0)
-        return -1;
-    if (pgt_start("kbsla", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    char err[STORE_ERR_MAX];
-    if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    if (store_migrate(g.s, PGT_MIGRATIONS, NULL) != 0) {
-        fprintf(stderr, "store_migrate: %s\n", store_errmsg(g.s));
-        return -1;
-    }
-    g.pg = PQconnectdb(g.conninfo);
-    if (PQstatus(g.pg) != CONNECTION_OK)
-        return -1;
-    return auth_hash_password("agent password", g.pwhash);
+    kbcal_init(&sh);
+    sh.utc_offset = 8 * 3600;
+    return pgs_setup(&g, "kbsla");
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    store_close(g.s);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    return pgs_teardown(&g);
 }
 
 /* ---- before and while loading ------------------------------------------------ */

@@ -17,65 +17,16 @@
 
 #include <libpq-fe.h>
 
-#include "pgtest.h"
+#define PGS_ONE_GROUP
+#include "pgstore.h"
 #include "../../chatdesk/auth.h"
 #include "kb_analyzer.h"
+#include "kb_util.h"
 #include "store.h"
 
-static struct {
-    char dir[256];
-    char conninfo[512];
-    struct store *s;
-    PGconn *pg;
-    kb_lexicon *lx;
-    kb_analyzer *an;
-    char pwhash[AUTH_PWHASH_MAX];
-    int people;
-} g;
-
-#define OK(call)                                                                         \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != 0)                                                                    \
-            fail_msg("%s: %d %s", #call, rc_, store_errmsg(g.s));                        \
-    } while (0)
-
-static const char *q_str(const char *sql, const char *a)
-{
-    static char buf[512];
-    PGresult *r = PQexecParams(g.pg, sql, a ? 1 : 0, NULL, &a, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
-        snprintf(buf, sizeof buf, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("SQL failed: %s: %s", sql, buf);
-    }
-    snprintf(buf, sizeof buf, "%s", PQgetisnull(r, 0, 0) ? "<null>" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return buf;
-}
-
-static long long q_ll(const char *sql, const char *a)
-{
-    return strtoll(q_str(sql, a), NULL, 10);
-}
-
-static int64_t mk_requester(void)
-{
-    int64_t id = 0;
-    char name[32];
-    snprintf(name, sizeof name, "Requester %d", ++g.people);
-    OK(store_requester_create(g.s, name, NULL, &id));
-    return id;
-}
-
-static int64_t mk_agent(void)
-{
-    int64_t id = 0;
-    char user[32];
-    snprintf(user, sizeof user, "wagent%d", ++g.people);
-    OK(store_agent_create(g.s, user, user, g.pwhash, &id));
-    return id;
-}
+static struct pgs g;
+static kb_lexicon *lx;
+static kb_analyzer *an;
 
 /* A ticket of a new requester with messages msgs (NULL-terminated) and
  * summary; *requester (may be NULL) gets its requester. */
@@ -95,15 +46,7 @@ static void mk_ticket(const char *summary, const char *const *msgs, char number[
         *requester = req;
 }
 
-static long long events_of(const char *number, const char *type)
-{
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT count(*) FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id"
-             " WHERE t.number = $1 AND e.type = '%s'",
-             type);
-    return q_ll(sql, number);
-}
+#define events_of(number, type) pgs_events(&g, number, type)
 
 /* The numbers a list call returned, space-separated. */
 struct got {
@@ -139,39 +82,25 @@ static int has(const struct got *x, const char *number)
 static int group_setup(void **state)
 {
     (void)state;
-    if (auth_init() != 0)
+    if (pgs_setup(&g, "kbwork") != 0)
         return -1;
-    if (pgt_start("kbwork", g.dir, sizeof g.dir, g.conninfo, sizeof g.conninfo))
-        return -1;
-    char err[STORE_ERR_MAX];
-    if (store_open(g.conninfo, &g.s, err, sizeof err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        return -1;
-    }
-    if (store_migrate(g.s, PGT_MIGRATIONS, NULL) != 0) {
-        fprintf(stderr, "store_migrate: %s\n", store_errmsg(g.s));
-        return -1;
-    }
-    g.lx = kb_lexicon_new_builtin();
-    if (kb_analyzer_new(g.lx, &g.an, err, sizeof err) != 0) {
+    char err[KB_ERR_MAX];
+    lx = kb_lexicon_new_builtin();
+    if (kb_analyzer_new(lx, &an, err, sizeof err) != 0) {
         fprintf(stderr, "kb_analyzer_new: %s\n", err);
         return -1;
     }
-    store_terms_set(g.s, store_terms_kb, g.an);
-    g.pg = PQconnectdb(g.conninfo);
-    if (PQstatus(g.pg) != CONNECTION_OK)
-        return -1;
-    return auth_hash_password("agent password", g.pwhash);
+    store_terms_set(g.s, store_terms_kb, an);
+    return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    store_close(g.s);
-    kb_analyzer_free(g.an);
-    kb_lexicon_free(g.lx);
-    PQfinish(g.pg);
-    return pgt_destroy(g.dir);
+    int rc = pgs_teardown(&g);
+    kb_analyzer_free(an);
+    kb_lexicon_free(lx);
+    return rc;
 }
 
 /* ---- teams and roles ------------------------------------------------------- */
