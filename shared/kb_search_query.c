@@ -696,6 +696,7 @@ static void build_latin_run_boosts(struct build *b, const struct toks *ts)
             ql_add(&b->boosts, scaled(ql_combine(&l, KBX_OP_PHRASE, 3), W_LATIN_RUN));
         ql_fin(&l);
         ntriples++;
+        b->norder++;
     }
 }
 
