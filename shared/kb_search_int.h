@@ -106,6 +106,7 @@ struct build {
     struct toks clauses;        /* clause numbers named in the query */
     int internal;               /* the caller may see internal documents */
     size_t nphrases;            /* "quoted" phrases required by the query */
+    size_t norder;              /* Latin word-order (three-word) boosts */
 };
 
 /* Builds the query for the normalised text nq into b (always: the caller

@@ -6,9 +6,13 @@
  * groups are ORed (relaxed matching ranked by BM25), then title matches and
  * query words found close together in a document add weight through
  * AND_MAYBE (kept apart in the build, for kb_search_rank.c to apply to the
- * best candidates). Expert syntax ("phrase", -word, field:value) is taken
- * out of the text before tokenizing; filters (kind, category, lang,
- * standard, clause, and the caller's visibility) are ANDed as a FILTER. */
+ * best candidates), as do the query's runs of CJK characters and of Latin
+ * words found as they are (three words at a time). Bigrams across CJK words weigh more the more
+ * of the query's Chinese is in no dictionary word (a fragment cut from a
+ * page rather than a user's words). Expert syntax ("phrase", -word,
+ * field:value) is taken out of the text before tokenizing; filters (kind,
+ * category, lang, standard, clause, and the caller's visibility) are ANDed
+ * as a FILTER. */
 #include "kb_search_int.h"
 #include "kb_schema.h"
 #include "kb_utf8.h"
@@ -24,7 +28,11 @@
 #define W_CODE 2.5        /* a code kept whole (0x80070005, ora-12154) */
 #define W_PART 0.4        /* a part of a code */
 #define W_CLAUSE 4.0      /* N<clause>: the clause itself */
-#define W_BIGRAM 0.35      /* a CJK bigram */
+#define W_BIGRAM 0.35     /* a CJK bigram across words, in a query made of
+                             dictionary words */
+#define W_BIGRAM_FRAG 1.2 /* ... in a query none of whose characters is in a
+                             word of two or more: between the two, by the
+                             share of such characters (build_groups) */
 #define W_SINGLE 0.3      /* a one-character CJK word */
 #define W_SUBWORD 0.5     /* factor for a word inside a longer query word */
 #define W_CHATTY 0.12     /* 怎么办, please, ... */
@@ -36,6 +44,9 @@
 #define W_STDTITLE 0.5    /* query words naming a standard (AND_MAYBE) */
 #define W_RUN 1.0         /* a run of three or more CJK characters of the query
                              found as it is (AND_MAYBE) */
+#define W_LATIN_RUN 0.5   /* three consecutive Latin words of the query
+                             found in that order (AND_MAYBE) */
+#define MAX_TRIPLES 8
 #define MAX_RUNS 4
 #define ELITE_ABOVE 24
 #define MAX_NEAR 10
@@ -467,6 +478,24 @@ static void build_groups(struct build *b, const struct toks *ts)
             }
         }
     }
+    /* share of the query's CJK characters in no word of two characters or
+       more (a fragment cut across words: 以编辑配), which moves the
+       cross-word bigrams' weight from W_BIGRAM towards W_BIGRAM_FRAG */
+    unsigned char *cjk = kb_xcalloc(maxpos + 1, 1);
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tok *t = &ts->v[i];
+        if ((t->flags & KB_TOKF_CJK) && (t->flags & KB_TOKF_WORD))
+            for (uint32_t k = t->pos; k < t->pos + t->nchars && k <= maxpos; k++)
+                cjk[k] = 1;
+    }
+    size_t ncjk = 0, nloose = 0;
+    for (uint32_t k = 0; k <= maxpos; k++) {
+        ncjk += cjk[k];
+        nloose += cjk[k] && !cov[k] && !chat[k];
+    }
+    free(cjk);
+    double frag = ncjk ? (double)nloose / (double)ncjk : 0;
+    double w_bigram = W_BIGRAM + (W_BIGRAM_FRAG - W_BIGRAM) * frag;
     for (size_t i = 0; i < ts->n; i++) {
         const struct tok *t = &ts->v[i];
         if (t->flags & KB_TOKF_STEM)
@@ -512,8 +541,8 @@ static void build_groups(struct build *b, const struct toks *ts)
                 }
                 if (in_chatty)
                     continue;
-                add_group(b, term_q(t->term, t->len), W_BIGRAM);
-                hl_add(b, t->term, t->len, W_BIGRAM);
+                add_group(b, term_q(t->term, t->len), w_bigram);
+                hl_add(b, t->term, t->len, w_bigram);
             }
             continue;
         }
@@ -632,6 +661,42 @@ static void build_run_boosts(struct build *b, const struct toks *ts)
             }
         }
         start = i;
+    }
+}
+
+/* Latin word order boosts: each three consecutive Latin words of the
+ * query, the little words included (at the start of, cannot be opened),
+ * become a phrase: a boost for the pages that hold them so, in order.
+ * Words alone say little when most of them are common (how, the, of);
+ * their order says more. At most MAX_TRIPLES of them. */
+static void build_latin_run_boosts(struct build *b, const struct toks *ts)
+{
+    const struct tok *w[3] = {NULL, NULL, NULL};
+    size_t have = 0, ntriples = 0;
+    for (size_t i = 0; i < ts->n && ntriples < MAX_TRIPLES; i++) {
+        const struct tok *t = &ts->v[i];
+        if (t->flags & (KB_TOKF_STEM | KB_TOKF_PART))
+            continue;
+        if (!latin_word(t) || (have && t->pos != w[have - 1]->pos + 1))
+            have = 0;
+        if (!latin_word(t))
+            continue;
+        if (have == 3) {
+            w[0] = w[1];
+            w[1] = w[2];
+            have = 2;
+        }
+        w[have++] = t;
+        if (have < 3)
+            continue;
+        struct qlist l = {0};
+        for (size_t k = 0; k < 3; k++)
+            ql_add(&l, term_q(w[k]->term, w[k]->len));
+        if (l.n == 3)
+            ql_add(&b->boosts, scaled(ql_combine(&l, KBX_OP_PHRASE, 3), W_LATIN_RUN));
+        ql_fin(&l);
+        ntriples++;
+        b->norder++;
     }
 }
 
@@ -866,6 +931,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     if (main) {
         build_boosts(b);
         build_run_boosts(b, &runs);
+        build_latin_run_boosts(b, &runs);
         if (b->boosts.n)
             b->boost = ql_combine(&b->boosts, KBX_OP_OR, 0);
     } else if (x.field[0] || x.field[1] || x.field[2] || x.field[3] || x.field[4]) {

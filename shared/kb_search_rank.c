@@ -132,6 +132,10 @@ uint32_t kb_search_limit(uint32_t asked)
 
 #define RERANK_DEPTH 50
 #define BOOST_DEPTH 50 /* candidates the title and proximity boosts may lift */
+#define ORDER_DEPTH 150 /* ... when the query has Latin word-order boosts: its
+                           words are mostly common ones (how, the, of), which
+                           rank the first pass poorly, and the page holding
+                           them in order may come far down */
 #define BOOST_K1 0.5   /* BM25 k1 of the boost pass (titles, proximity) */
 #define W_SECTION 0.95 /* a section entry yields to its own matching sub-clause */
 
@@ -320,8 +324,9 @@ out:
 /* Two passes. The first runs the query without its title and proximity
  * boosts (their posting lists and position checks would otherwise be
  * evaluated for every match) and yields the total, the facets and the best
- * BOOST_DEPTH candidates; the second runs the boosted query over those
- * candidates only, which gives them exactly the weights the boosted query
+ * BOOST_DEPTH candidates (ORDER_DEPTH with Latin word-order boosts); the
+ * second runs the boosted query over those candidates only, which gives
+ * them exactly the weights the boosted query
  * would give them over the whole index. A page past RERANK_DEPTH runs the
  * boosted query once over everything. */
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
@@ -345,7 +350,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     struct kbx_search_opts o;
     search_opts_init(&o);
     o.offset = rerank ? 0 : req->offset;
-    o.limit = !rerank ? limit : b->boost ? BOOST_DEPTH : RERANK_DEPTH;
+    o.limit = !rerank ? limit : !b->boost ? RERANK_DEPTH : b->norder ? ORDER_DEPTH : BOOST_DEPTH;
     if (!req->no_facets) {
         o.facet_joined_slot = KB_SLOT_FACETS;
         o.facet_parts = KB_FACET_PARTS;

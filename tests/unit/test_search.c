@@ -828,6 +828,47 @@ static void exact_run_boost(void **state)
     expect_first("qzrunmark 编辑配置表单", "KB-9996");
 }
 
+/* A fragment cut across words (its characters in no dictionary word of
+ * the query) is found by its bigrams: the page that holds them, once,
+ * comes before a page holding each of its characters alone many times
+ * (the cross-word bigrams weigh more the less of the query is words). */
+static void fragment_bigrams(void **state)
+{
+    (void)state;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "printf -- '---\\nid: KB-9994\\nkind: article\\ntitle: qzfragmark 丙\\n---\\n"
+             "图表数据标签格式可以修改。\\n' > %s/corpus/articles/KB-9994.md && "
+             "printf -- '---\\nid: KB-9993\\nkind: article\\ntitle: qzfragmark 丁\\n---\\n"
+             "表。数。签。格。表。数。签。格。表。数。签。格。\\n' > %s/corpus/articles/KB-9993.md && "
+             "build/bin/indexer build --quiet --corpus %s/corpus --index %s >/dev/null",
+             g_dir, g_dir, g_dir, g_index);
+    assert_int_equal(run(cmd), 0);
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_searcher_refresh(g_s, NULL, err, sizeof err), 0);
+    expect_first("qzfragmark 表数 签格", "KB-9994");
+}
+
+/* Three or more Latin words of the query found in that order, little
+ * words included, lift the page that holds them so over one holding the
+ * same words more often but apart (the Latin run boost). */
+static void latin_run_boost(void **state)
+{
+    (void)state;
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "printf -- '---\\nid: KB-9992\\nkind: article\\ntitle: qzlatmark one\\n---\\n"
+             "Click the border of the frame to move it.\\n' > %s/corpus/articles/KB-9992.md && "
+             "printf -- '---\\nid: KB-9991\\nkind: article\\ntitle: qzlatmark two\\n---\\n"
+             "Click a border of a frame and the border moves.\\n' > %s/corpus/articles/KB-9991.md && "
+             "build/bin/indexer build --quiet --corpus %s/corpus --index %s >/dev/null",
+             g_dir, g_dir, g_dir, g_index);
+    assert_int_equal(run(cmd), 0);
+    char err[KB_ERR_MAX];
+    assert_int_equal(kb_searcher_refresh(g_s, NULL, err, sizeof err), 0);
+    expect_first("qzlatmark click the border of the frame", "KB-9992");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +893,8 @@ int main(void)
         cmocka_unit_test(other_schema_refused),
         cmocka_unit_test(result_json_matches_jansson),
         cmocka_unit_test(exact_run_boost),
+        cmocka_unit_test(fragment_bigrams),
+        cmocka_unit_test(latin_run_boost),
     };
     return cmocka_run_group_tests_name("search", tests, setup, teardown);
 }
