@@ -81,6 +81,14 @@ struct pgs {
             fail_msg("%s: %d %s", #call, rc_, store_errmsg(st));                           \
     } while (0)
 
+/* Fails the test unless call returns want (a store return code). */
+#define PGS_RC(st, want, call)                                                             \
+    do {                                                                                   \
+        int rc_ = (call);                                                                  \
+        if (rc_ != (want))                                                                 \
+            fail_msg("%s: wanted %d, got %d (%s)", #call, (want), rc_, store_errmsg(st));  \
+    } while (0)
+
 /* Starts a cluster (folder prefix.XXXXXX), applies the migrations and
  * opens p->s and p->pg. Returns 0, or -1 (reported on stderr). */
 static inline int pgs_setup(struct pgs *p, const char *prefix)

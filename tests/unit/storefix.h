@@ -53,12 +53,7 @@ static inline void q_fails(const char *sql, const char *state)
 
 #define OK(call) PGS_OK(g.s, call)
 
-#define RC(want, call)                                                                   \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != (want))                                                               \
-            fail_msg("%s: wanted %d, got %d (%s)", #call, (want), rc_, store_errmsg(g.s)); \
-    } while (0)
+#define RC(want, call) PGS_RC(g.s, want, call)
 
 static inline int64_t mk_requester(const char *name)
 {

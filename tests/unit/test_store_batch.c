@@ -36,12 +36,7 @@ static const char *num(char *buf, long long x)
 }
 #define S(x) num((char[24]){0}, (long long)(x))
 
-#define RC(want, call)                                                                   \
-    do {                                                                                 \
-        int rc_ = (call);                                                                \
-        if (rc_ != (want))                                                               \
-            fail_msg("%s: wanted %d, got %d (%s)", #call, (want), rc_, store_errmsg(g.s)); \
-    } while (0)
+#define RC(want, call) PGS_RC(g.s, want, call)
 
 static long long count_msgs(int64_t conv)
 {
