@@ -268,10 +268,9 @@ stop_all
 
 # ---- a check: the 2- and 4-shard layouts give the single index's top 10 -------
 CHECKQ=20
-check_top10() {
-    start_searchd "$SHARDS_1"
-    base=$URL
-    python3 - "$base" "$Q" "$CHECKQ" >"$W/top.1" <<'EOF'
+# The first CHECKQ queries' top-10 ids (and whether partial) from searchd at $1.
+top10_ids() {
+    python3 - "$1" "$Q" "$CHECKQ" <<'EOF'
 import json, sys, urllib.parse, urllib.request
 url, qf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 qs = [l.rstrip("\n").split("\t")[3] for l in open(qf, encoding="utf-8") if not l.startswith("#")][:n]
@@ -279,6 +278,12 @@ for q in qs:
     d = json.load(urllib.request.urlopen(url + "/search?q=" + urllib.parse.quote(q), timeout=60))
     print(json.dumps([h["id"] for h in d["hits"]][:10]), bool(d.get("partial")))
 EOF
+}
+
+check_top10() {
+    start_searchd "$SHARDS_1"
+    base=$URL
+    top10_ids "$base" >"$W/top.1"
     stop_all
     SAME=""
     for s in 2 4; do
@@ -288,14 +293,7 @@ EOF
         spec=$1; shift
         for d in "$@"; do start_tcpsrv "$d"; spec="$spec,$TCP"; done
         start_searchd "$spec"
-        python3 - "$URL" "$Q" "$CHECKQ" >"$W/top.$s" <<'EOF'
-import json, sys, urllib.parse, urllib.request
-url, qf, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-qs = [l.rstrip("\n").split("\t")[3] for l in open(qf, encoding="utf-8") if not l.startswith("#")][:n]
-for q in qs:
-    d = json.load(urllib.request.urlopen(url + "/search?q=" + urllib.parse.quote(q), timeout=60))
-    print(json.dumps([h["id"] for h in d["hits"]][:10]), bool(d.get("partial")))
-EOF
+        top10_ids "$URL" >"$W/top.$s"
         stop_all
         same=$(python3 - "$W/top.1" "$W/top.$s" <<'EOF'
 import json, sys
