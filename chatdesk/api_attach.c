@@ -88,6 +88,21 @@ static int upload_name(struct api_ctx *ctx, char *name, size_t len)
     return 0;
 }
 
+/* After a store call that left attachment id in place (rc 0): the
+ * attachment as the viewer sees it (JSON, the caller's). On a failure of
+ * that call (rc) or of reading it back, answers it and returns NULL. */
+static json_t *stored_attachment(struct api_ctx *ctx, int rc, int64_t id)
+{
+    struct store_attachment a;
+    if (rc == 0)
+        rc = store_attach_get(desk_store(ctx->d), id, ctx->who->person_id, &a);
+    if (rc) {
+        api_store_failed(ctx, rc);
+        return NULL;
+    }
+    return attach_json(&a);
+}
+
 void api_attachments_upload(struct api_ctx *ctx)
 {
     const struct api_request *req = ctx->req;
@@ -130,17 +145,9 @@ void api_attachments_upload(struct api_ctx *ctx)
     int64_t id = 0;
     int rc = store_attach_add(desk_store(ctx->d), ctx->who->person_id, hex,
                               (int64_t)req->raw_len, kind.type, name, &id);
-    if (rc) {
-        api_store_failed(ctx, rc);
+    json_t *o = stored_attachment(ctx, rc, id);
+    if (!o)
         return;
-    }
-    struct store_attachment a;
-    rc = store_attach_get(desk_store(ctx->d), id, ctx->who->person_id, &a);
-    if (rc) {
-        api_store_failed(ctx, rc);
-        return;
-    }
-    json_t *o = attach_json(&a);
     json_object_set_new(o, "deduplicated", json_boolean(existed));
     api_response_json(ctx->resp, 201, o);
 }
@@ -210,17 +217,9 @@ void api_tickets_attach(struct api_ctx *ctx)
     int64_t id = (int64_t)json_integer_value(idv);
     const char *number = ctx->req->params[0];
     int rc = store_attach_to_ticket(desk_store(ctx->d), ctx->who->person_id, id, number);
-    if (rc) {
-        api_store_failed(ctx, rc);
-        return;
-    }
-    struct store_attachment a;
-    rc = store_attach_get(desk_store(ctx->d), id, ctx->who->person_id, &a);
-    if (rc) {
-        api_store_failed(ctx, rc);
-        return;
-    }
-    api_response_json(ctx->resp, 201, attach_json(&a));
+    json_t *o = stored_attachment(ctx, rc, id);
+    if (o)
+        api_response_json(ctx->resp, 201, o);
 }
 
 static int list_one(void *arg, const struct store_attachment *a)

@@ -59,6 +59,18 @@ static void failed(struct api_ctx *ctx, int rc)
     }
 }
 
+/* A list read failed with rc: arr (what it gathered) is dropped, a bad
+ * filter is answered 400 bad_query with the store's message, anything
+ * else as failed() answers it. */
+static void list_failed(struct api_ctx *ctx, int rc, json_t *arr)
+{
+    json_decref(arr);
+    if (rc == STORE_EINVALID)
+        api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
+    else
+        failed(ctx, rc);
+}
+
 /* Requesters get 403 on staff-only collections. */
 static int staff_only(struct api_ctx *ctx)
 {
@@ -176,11 +188,7 @@ void api_people_list(struct api_ctx *ctx)
         api_response_json(ctx->resp, 200, json_pack("{s:o}", "people", arr));
         return;
     }
-    json_decref(arr);
-    if (rc == STORE_EINVALID)
-        api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
-    else
-        failed(ctx, rc);
+    list_failed(ctx, rc, arr);
 }
 
 /* ---- the list ---------------------------------------------------------------------- */
@@ -277,11 +285,7 @@ void api_tickets_list(struct api_ctx *ctx)
                                     next[0] ? json_string(next) : json_null()));
         return;
     }
-    json_decref(arr);
-    if (rc == STORE_EINVALID)
-        api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
-    else
-        failed(ctx, rc);
+    list_failed(ctx, rc, arr);
 }
 
 /* ---- changes ------------------------------------------------------------------------ */

@@ -149,17 +149,30 @@ enum { OPTIONAL = 0, REQUIRED = 1 };
 #define S_NOBLANK 1 /* not only blanks */
 #define S_BYTES 2   /* min / max count bytes, not characters */
 
+/* Field key of o, or NULL when it is absent or null: then *rc is 0, or
+ * the P_MISSING_FIELD failure when the field is required. */
+static json_t *get_field(json_t *o, const char *key, int required, int *rc,
+                         struct proto_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    *rc = 0;
+    if (!v || json_is_null(v)) {
+        if (required)
+            *rc = fail(err, P_MISSING_FIELD, key, "%s is required", key);
+        return NULL;
+    }
+    return v;
+}
+
 /* Reads string field key of o into *out (a copy; NULL when absent or null
  * and optional). Length limits in characters (or bytes with S_BYTES). */
 static int get_str(json_t *o, const char *key, int required, size_t min, size_t max, int flags,
                    char **out, struct proto_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
-        return 0;
-    }
+    int rc;
+    json_t *v = get_field(o, key, required, &rc, err);
+    if (!v)
+        return rc;
     if (!json_is_string(v))
         return fail(err, P_BAD_FIELD, key, "%s must be a string", key);
     const char *s = json_string_value(v);
@@ -213,12 +226,10 @@ static int get_attachments(json_t *o, struct desk_msg *m, struct proto_error *er
 static int get_int(json_t *o, const char *key, int required, long long lo, long long hi,
                    long long *out, struct proto_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
-        return 0;
-    }
+    int rc;
+    json_t *v = get_field(o, key, required, &rc, err);
+    if (!v)
+        return rc;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
         return fail(err, P_BAD_FIELD, key, "%s must be an integer %lld..%lld", key, lo, hi);
     *out = json_integer_value(v);
@@ -228,12 +239,10 @@ static int get_int(json_t *o, const char *key, int required, long long lo, long 
 static int get_bool(json_t *o, const char *key, int required, int *out,
                     struct proto_error *err)
 {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) {
-        if (required)
-            return fail(err, P_MISSING_FIELD, key, "%s is required", key);
-        return 0;
-    }
+    int rc;
+    json_t *v = get_field(o, key, required, &rc, err);
+    if (!v)
+        return rc;
     if (!json_is_boolean(v))
         return fail(err, P_BAD_FIELD, key, "%s must be true or false", key);
     *out = json_is_true(v);

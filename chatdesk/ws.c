@@ -13,7 +13,6 @@
  * adopted so it can be told why: a page request gets HTTP 503
  * too_many_connections, a WebSocket completes its handshake and is closed
  * with code 1013 (try again later). */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include "ws.h"
 #include "apihttp.h"
 #include "hub.h"
@@ -608,11 +607,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
                                      .accept_paused = cd_metrics_accept_paused};
     /* request and search workers hold a PostgreSQL connection and index files */
     kb_lws_init(&s->net, &s->net_ops, &cfg->net, 16L * 5 * cfg->threads);
-    char real[PATH_MAX];
-    if (cfg->www && realpath(cfg->www, real))
-        s->www_root = kb_xstrdup(real);
-    else
-        kb_warn("no pages: %s is not there (only /ws is served)", cfg->www);
+    s->www_root = kb_lws_www_root(cfg->www, "no pages", "only /ws is served");
 
     kb_lws_log_setup(cfg->log_level);
 
@@ -725,15 +720,11 @@ void cd_server_free(cd_server *s)
     s->cluster = NULL;
     if (s->ctx) {
         lws_sul_cancel(&s->sul_maint);
-        kb_lws_stop(&s->net);
         lws_sul_cancel(&s->sul_sla);
         lws_sul_cancel(&s->sul_mail);
-        struct lws_context *ctx = s->ctx;
-        /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection; closes lfd */
-        lws_context_destroy(ctx);
-        s->ctx = NULL;
     }
-    kb_lws_fin(&s->net);
+    kb_lws_fin(&s->net); /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection */
+    s->ctx = NULL;
     pool_free(s->pool);
     hub_free(s->hub);
     free(s->www_root);

@@ -34,7 +34,6 @@
  * readable socket again, spinning at 100% CPU. The accept loop, the caps and the
  * back-off are kb_lws's (kb_lws.h); a refused connection is adopted too
  * but only answered 503 too_many_connections and closed. */
-#define _XOPEN_SOURCE 700 /* realpath */
 #include "http.h"
 #include "cache.h"
 #include "codec.h"
@@ -516,11 +515,7 @@ int http_new(const struct sd_config *cfg, sd_http **out, char *err, size_t errle
     *out = NULL;
     sd_http *h = kb_xcalloc(1, sizeof *h);
     h->cfg = cfg;
-    char real[PATH_MAX];
-    if (cfg->www && realpath(cfg->www, real))
-        h->www_root = kb_xstrdup(real);
-    else
-        kb_warn("no static files: %s is not there (GET / gives 404)", cfg->www);
+    h->www_root = kb_lws_www_root(cfg->www, "no static files", "GET / gives 404");
 
     kb_lws_log_setup(cfg->log_level);
 
@@ -582,13 +577,8 @@ void http_free(sd_http *h)
             left = next;
         }
     }
-    if (h->ctx) {
-        struct lws_context *ctx = h->ctx;
-        kb_lws_stop(&h->net);
-        lws_context_destroy(ctx); /* RAW_CLOSE for every connection, closes lfd */
-        h->ctx = NULL;
-    }
-    kb_lws_fin(&h->net);
+    kb_lws_fin(&h->net); /* RAW_CLOSE for every connection */
+    h->ctx = NULL;
     pool_free(h->pool);
     cache_free(h->cache);
     free(h->www_root);

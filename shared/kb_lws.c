@@ -2,13 +2,15 @@
  * the listening socket watched as a raw file descriptor, the accept loop
  * with its admission, refusal slots, shedding and back-off, the
  * descriptor limit and budget, lws's logging into kb_log, and the
- * service loop until SIGTERM/SIGINT. */
+ * service loop until SIGTERM/SIGINT, and the static-file folder's path. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "kb_lws.h"
 #include "kb_util.h"
 
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -235,14 +237,16 @@ int kb_lws_listen_event(struct kb_lws *l, enum lws_callback_reasons reason)
     }
 }
 
-void kb_lws_stop(struct kb_lws *l)
-{
-    if (l->ctx)
-        lws_sul_cancel(&l->sul_backoff);
-}
-
 void kb_lws_fin(struct kb_lws *l)
 {
+    if (l->ctx) {
+        lws_sul_cancel(&l->sul_backoff);
+        /* closes every connection (their CLOSED / RAW_CLOSE callbacks) and
+         * the listening socket once lws adopted it */
+        lws_context_destroy(l->ctx);
+        l->ctx = NULL;
+        l->vh = NULL;
+    }
     if (!l->adopted && l->lfd >= 0)
         close(l->lfd);
     l->lfd = -1;
@@ -298,4 +302,13 @@ int kb_lws_serve(const char *host, struct kb_lws *l)
         }
     serve_ctx = NULL;
     return rc;
+}
+
+char *kb_lws_www_root(const char *www, const char *what, const char *without)
+{
+    char real[PATH_MAX];
+    if (www && realpath(www, real))
+        return kb_xstrdup(real);
+    kb_warn("%s: %s is not there (%s)", what, www ? www : "(null)", without);
+    return NULL;
 }

@@ -85,7 +85,7 @@ int kb_lws_listen(struct kb_lws *l, const char *host, int port, char *err, size_
  * spare descriptor and sets the caps from nc and the descriptors left now
  * (logged when they allow fewer than max_connections). Call once
  * everything else the daemon keeps open is open. Returns 0, or -1 with a
- * message in err; either way the caller destroys l->ctx when not NULL. */
+ * message in err; either way the caller ends l with kb_lws_fin. */
 int kb_lws_start(struct kb_lws *l, void *user, int pt_serv_buf_size,
                  struct lws_context_creation_info *vh, const char *listen_protocol,
                  const struct kb_net_config *nc, char *err, size_t errlen);
@@ -104,10 +104,10 @@ struct lws *kb_lws_adopt(struct kb_lws *l, int fd, int type, const char *protoco
  * refusal slot) is free again. */
 void kb_lws_release(struct kb_lws *l, enum kb_refusal refused, const struct kb_addr *peer);
 
-/* Before lws_context_destroy: cancels the back-off timer. */
-void kb_lws_stop(struct kb_lws *l);
-/* After lws_context_destroy (or when there was no context): closes the
- * listening socket if lws never took it and the spare, frees the caps. */
+/* Ends l: cancels the back-off timer and destroys l->ctx (when there is
+ * one: every connection's close callback runs, on this thread), then
+ * closes the listening socket if lws never took it and the spare, and
+ * frees the caps. The daemon cancels its own timers first. */
 void kb_lws_fin(struct kb_lws *l);
 
 /* A daemon's main loop over l (started): installs SIGTERM/SIGINT handlers
@@ -116,6 +116,10 @@ void kb_lws_fin(struct kb_lws *l);
  * bound), then runs lws_service until a signal came. Returns 0, or 1 when
  * the loop failed (logged). One at a time per process. */
 int kb_lws_serve(const char *host, struct kb_lws *l);
+
+/* The real path of a daemon's static-file folder www (may be NULL; caller
+ * frees), or NULL after the warning "WHAT: WWW is not there (WITHOUT)". */
+char *kb_lws_www_root(const char *www, const char *what, const char *without);
 
 /* The message of a 403 for /metrics under nc's metrics_access. Static. */
 const char *kb_lws_metrics_forbidden(const struct kb_net_config *nc);

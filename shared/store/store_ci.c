@@ -57,6 +57,23 @@ static void ci_read(const PGresult *r, int row, struct store_ci *ci)
 }
 
 /* Reads one item where the condition on $1 holds (locking it if lock). */
+/* The callback of a list of items and its argument, for ci_row. */
+struct ci_cb {
+    int (*cb)(void *ud, const struct store_ci *ci);
+    void *ud;
+};
+
+/* st_rows reader: row i of a CI_COLS result to the callback in arg. */
+static int ci_row(const PGresult *r, int i, void *arg)
+{
+    const struct ci_cb *c = arg;
+    struct store_ci ci;
+    ci_read(r, i, &ci);
+    int stop = c->cb(c->ud, &ci);
+    store_ci_fin(&ci);
+    return stop;
+}
+
 static int ci_by(struct store *s, const char *where, const char *arg, int lock,
                  struct store_ci *out)
 {
@@ -96,6 +113,22 @@ static int ci_open(struct store *s, const char *op, const char *code, int64_t vi
     return rc;
 }
 
+/* The rows of sql (its $1: the item's id) about item code, for viewer, in
+ * operation op, each to row(r, i, arg). Returns 0 or STORE_E*. */
+static int ci_rows(struct store *s, const char *op, const char *code, int64_t viewer,
+                   const char *sql, int (*row)(const PGresult *r, int i, void *arg), void *arg)
+{
+    struct store_ci ci;
+    int rc = ci_open(s, op, code, viewer, &ci);
+    if (rc == 0) {
+        struct params p = {0};
+        p_i64(&p, ci.id);
+        rc = st_rows(s, sql, &p, row, arg);
+    }
+    store_ci_fin(&ci);
+    return rc;
+}
+
 int store_ci_get(struct store *s, const char *code, int64_t viewer, struct store_ci *out)
 {
     return ci_open(s, "ci_get", code, viewer, out);
@@ -105,11 +138,9 @@ int store_ci_list(struct store *s, int64_t viewer, const char *type, const char 
                   int with_retired, int64_t after, int limit,
                   int (*cb)(void *ud, const struct store_ci *ci), void *ud)
 {
-    int rc = st_single(s, "ci_list");
+    int rc = st_list_open(s, "ci_list", limit, 500);
     if (rc)
         return rc;
-    if (limit < 1 || limit > 500)
-        return st_seterr(s, STORE_EINVALID, "limit must be 1..500");
     if (type && !one_of(type, store_ci_types))
         return st_seterr(s, STORE_EINVALID, "unknown type '%.32s'", type);
     if (q && strlen(q) > 200)
@@ -122,25 +153,14 @@ int store_ci_list(struct store *s, int64_t viewer, const char *type, const char 
     p_bool(&p, with_retired);
     p_i64(&p, after);
     p_i64(&p, limit);
-    PGresult *r = st_run(s, &rc,
-                         "SELECT " CI_COLS CI_FROM
-                         " WHERE ($1::text IS NULL OR c.type = $1)"
-                         " AND ($2::text IS NULL OR strpos(lower(c.name), lower($2)) > 0)"
-                         " AND ($3 OR NOT c.retired) AND c.id > $4"
-                         " ORDER BY c.id LIMIT $5",
-                         &p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_ci ci;
-        ci_read(r, i, &ci);
-        int stop = cb(ud, &ci);
-        store_ci_fin(&ci);
-        if (stop)
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct ci_cb c = {cb, ud};
+    return st_rows(s,
+                   "SELECT " CI_COLS CI_FROM
+                   " WHERE ($1::text IS NULL OR c.type = $1)"
+                   " AND ($2::text IS NULL OR strpos(lower(c.name), lower($2)) > 0)"
+                   " AND ($3 OR NOT c.retired) AND c.id > $4"
+                   " ORDER BY c.id LIMIT $5",
+                   &p, ci_row, &c);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -365,38 +385,37 @@ int store_ci_relate(struct store *s, const char *from, const char *type, const c
     return st_finish(s, rc);
 }
 
+struct relation_cb {
+    int (*cb)(void *ud, const struct store_ci_relation *r);
+    void *ud;
+};
+
+/* st_rows reader of store_ci_relations. */
+static int relation_row(const PGresult *r, int i, void *arg)
+{
+    const struct relation_cb *c = arg;
+    struct store_ci_relation x;
+    memset(&x, 0, sizeof x);
+    x.outgoing = g_bool(r, i, 0);
+    g_copy(x.type, sizeof x.type, r, i, 1);
+    g_copy(x.other, sizeof x.other, r, i, 2);
+    x.other_name = g_str(r, i, 3);
+    g_copy(x.other_type, sizeof x.other_type, r, i, 4);
+    return c->cb(c->ud, &x);
+}
+
 int store_ci_relations(struct store *s, const char *code, int64_t viewer,
                        int (*cb)(void *ud, const struct store_ci_relation *r), void *ud)
 {
-    struct store_ci ci;
-    int rc = ci_open(s, "ci_relations", code, viewer, &ci);
-    PGresult *r = NULL;
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, ci.id);
-        r = st_run(s, &rc,
+    struct relation_cb c = {cb, ud};
+    return ci_rows(s, "ci_relations", code, viewer,
                    "SELECT true, l.type, o.code, o.name, o.type FROM ci_relations l"
                    " JOIN cis o ON o.id = l.to_id WHERE l.from_id = $1"
                    " UNION ALL"
                    " SELECT false, l.type, o.code, o.name, o.type FROM ci_relations l"
                    " JOIN cis o ON o.id = l.from_id WHERE l.to_id = $1"
                    " ORDER BY 1 DESC, 2, 3",
-                   &p);
-    }
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        struct store_ci_relation x;
-        memset(&x, 0, sizeof x);
-        x.outgoing = g_bool(r, i, 0);
-        g_copy(x.type, sizeof x.type, r, i, 1);
-        g_copy(x.other, sizeof x.other, r, i, 2);
-        x.other_name = g_str(r, i, 3);
-        g_copy(x.other_type, sizeof x.other_type, r, i, 4);
-        if (cb(ud, &x))
-            break;
-    }
-    PQclear(r);
-    store_ci_fin(&ci);
-    return rc;
+                   relation_row, &c);
 }
 
 /* The id of a ticket or problem by number into *id (knowledge: 0). */
@@ -473,16 +492,30 @@ int store_ci_refer(struct store *s, const char *code, const char *kind, const ch
     return st_finish(s, rc);
 }
 
+struct ref_cb {
+    int (*cb)(void *ud, const struct store_ci_ref *r);
+    void *ud;
+};
+
+/* st_rows reader of store_ci_refs. */
+static int ref_row(const PGresult *r, int i, void *arg)
+{
+    const struct ref_cb *c = arg;
+    struct store_ci_ref x;
+    memset(&x, 0, sizeof x);
+    g_copy(x.kind, sizeof x.kind, r, i, 0);
+    x.ref = g_str(r, i, 1);
+    x.title = g_str(r, i, 2);
+    x.status = g_str(r, i, 3);
+    x.open = g_bool(r, i, 4);
+    return c->cb(c->ud, &x);
+}
+
 int store_ci_refs(struct store *s, const char *code, int64_t viewer,
                   int (*cb)(void *ud, const struct store_ci_ref *r), void *ud)
 {
-    struct store_ci ci;
-    int rc = ci_open(s, "ci_refs", code, viewer, &ci);
-    PGresult *r = NULL;
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, ci.id);
-        r = st_run(s, &rc,
+    struct ref_cb c = {cb, ud};
+    return ci_rows(s, "ci_refs", code, viewer,
                    "SELECT k, ref, title, status, open FROM ("
                    " SELECT 'ticket' AS k, t.number AS ref, t.summary AS title, t.status,"
                    "  t.status IN ('new', 'assigned', 'reopened', 'pending') AS open, 0 AS o, t.id AS i"
@@ -497,22 +530,7 @@ int store_ci_refs(struct store *s, const char *code, int64_t viewer,
                    "  LEFT JOIN knowledge_versions v ON v.item_id = k.id AND v.version = k.version"
                    "  WHERE r.ci_id = $1 AND r.doc_id IS NOT NULL"
                    ") x ORDER BY (k = 'ticket' AND open) DESC, o, i DESC, ref",
-                   &p);
-    }
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        struct store_ci_ref x;
-        memset(&x, 0, sizeof x);
-        g_copy(x.kind, sizeof x.kind, r, i, 0);
-        x.ref = g_str(r, i, 1);
-        x.title = g_str(r, i, 2);
-        x.status = g_str(r, i, 3);
-        x.open = g_bool(r, i, 4);
-        if (cb(ud, &x))
-            break;
-    }
-    PQclear(r);
-    store_ci_fin(&ci);
-    return rc;
+                   ref_row, &c);
 }
 
 int store_ci_of(struct store *s, const char *kind, const char *ref, int64_t viewer,
@@ -537,17 +555,6 @@ int store_ci_of(struct store *s, const char *kind, const char *ref, int64_t view
                             " ORDER BY c.id"
                           : "SELECT " CI_COLS CI_FROM " JOIN ci_refs r ON r.ci_id = c.id"
                             " WHERE r.doc_id = $1 ORDER BY c.id";
-    PGresult *r = st_run(s, &rc, sql, &p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_ci ci;
-        ci_read(r, i, &ci);
-        int stop = cb(ud, &ci);
-        store_ci_fin(&ci);
-        if (stop)
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct ci_cb c = {cb, ud};
+    return st_rows(s, sql, &p, ci_row, &c);
 }

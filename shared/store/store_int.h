@@ -207,6 +207,19 @@ int st_begin_json(struct store *s, const char *op, const char *json, size_t len,
  * write, or for reads. Returns 0 or STORE_EDB. */
 int st_single(struct store *s, const char *op);
 
+/* ---- list reads (store_rows.c) ------------------------------------------ */
+
+/* st_single(s, op) for a list of limit rows at most: STORE_EINVALID
+ * ("limit must be 1..max") when limit is outside 1..max. Returns 0 or
+ * STORE_E*. */
+int st_list_open(struct store *s, const char *op, int limit, int max);
+
+/* Runs sql (parameters p, may be NULL) and calls row(r, i, ud) for its rows
+ * in order until one returns nonzero; r is valid during the call only.
+ * Returns 0, or STORE_E* when the statement failed (then no call). */
+int st_rows(struct store *s, const char *sql, const struct params *p,
+            int (*row)(const PGresult *r, int i, void *ud), void *ud);
+
 /* ---- people (store_people.c), inside the caller's transaction ---------- */
 
 /* The role of an enabled person into role. Returns 0, STORE_ENOTFOUND
@@ -383,6 +396,13 @@ struct st_ticket_head {
     int64_t id, conversation_id, requester_id, agent_id;
     char status[STORE_WORD_MAX];
 };
+
+/* Runs "SELECT cols FROM tickets t WHERE t.number = $1" (cols name the
+ * table as t; "FOR UPDATE OF t" when lock). Returns 0 and *out (one row;
+ * the caller clears), or STORE_EINVALID (no number), STORE_ENOTFOUND or
+ * STORE_EDB with *out NULL. */
+int st_ticket_select(struct store *s, const char *number, int lock, const char *cols,
+                     PGresult **out);
 
 /* Reads (and locks, if lock) ticket number's head. Returns 0,
  * STORE_EINVALID (no number), STORE_ENOTFOUND or STORE_EDB. */

@@ -106,6 +106,17 @@ static int mhead_read(struct store *s, const char *number, struct mhead *h)
     return 0;
 }
 
+/* mhead_read of number for actor, who may declare and clear (may_declare);
+ * h is zeroed first, so the caller frees h->summary on failure too. */
+static int declarer_head(struct store *s, int64_t actor, const char *number, struct mhead *h)
+{
+    memset(h, 0, sizeof *h);
+    int rc = may_declare(s, actor);
+    if (rc == 0)
+        rc = mhead_read(s, number, h);
+    return rc;
+}
+
 static int is_open(const char *status)
 {
     return strcmp(status, "resolved") != 0 && strcmp(status, "closed") != 0;
@@ -191,11 +202,8 @@ int store_major_declare(struct store *s, const char *number, int64_t actor, cons
     int rc = st_begin(s, "major_declare");
     if (rc)
         return rc;
-    rc = may_declare(s, actor);
     struct mhead h;
-    memset(&h, 0, sizeof h);
-    if (rc == 0)
-        rc = mhead_read(s, number, &h);
+    rc = declarer_head(s, actor, number, &h);
     int fresh = 0;
     PGresult *tr = NULL;
     if (rc == 0 && h.major_row && !h.cleared) {
@@ -226,11 +234,8 @@ int store_major_clear(struct store *s, const char *number, int64_t actor, time_t
     int rc = st_begin(s, "major_clear");
     if (rc)
         return rc;
-    rc = may_declare(s, actor);
     struct mhead h;
-    memset(&h, 0, sizeof h);
-    if (rc == 0)
-        rc = mhead_read(s, number, &h);
+    rc = declarer_head(s, actor, number, &h);
     if (rc == 0 && (!h.major_row || h.cleared))
         rc = st_seterr(s, STORE_EINVALID, "ticket %s is not a major incident now", h.number);
     PGresult *tr = NULL;

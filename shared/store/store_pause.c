@@ -14,6 +14,21 @@
 
 /* ---- waiting for the requester (014_pause.sql) ------------------------------ */
 
+/* The head of ticket number, locked, which agent_id (an enabled agent)
+ * holds: 0, or STORE_EFORBIDDEN ("INC-... is not held by agent N"), or the
+ * codes of st_check_agent and st_ticket_head. */
+static int held_head(struct store *s, const char *number, int64_t agent_id,
+                     struct st_ticket_head *h)
+{
+    int rc = st_check_agent(s, agent_id);
+    if (rc == 0)
+        rc = st_ticket_head(s, number, 1, h);
+    if (rc == 0 && h->agent_id != agent_id)
+        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
+                       (long long)agent_id);
+    return rc;
+}
+
 int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
                          const char *reason, time_t now)
 {
@@ -28,12 +43,7 @@ int store_ticket_pending(struct store *s, const char *number, int64_t agent_id,
         return st_finish(s, st_seterr(s, STORE_EINVALID,
                                       "a pending ticket needs a reason (1..%d characters)",
                                       STORE_PENDING_REASON_MAX));
-    rc = st_check_agent(s, agent_id);
-    if (rc == 0)
-        rc = st_ticket_head(s, number, 1, &h);
-    if (rc == 0 && h.agent_id != agent_id)
-        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
-                       (long long)agent_id);
+    rc = held_head(s, number, agent_id, &h);
     if (rc == 0)
         rc = st_ticket_step(s, number, h.status, "pending", "wait for the requester", &to);
     if (rc == 0) {
@@ -122,12 +132,7 @@ int store_ticket_resume(struct store *s, const char *number, int64_t agent_id, t
     int rc = st_begin(s, "ticket_resume");
     if (rc)
         return rc;
-    rc = st_check_agent(s, agent_id);
-    if (rc == 0)
-        rc = st_ticket_head(s, number, 1, &h);
-    if (rc == 0 && h.agent_id != agent_id)
-        rc = st_seterr(s, STORE_EFORBIDDEN, "%s is not held by agent %lld", number,
-                       (long long)agent_id);
+    rc = held_head(s, number, agent_id, &h);
     if (rc == 0)
         rc = ticket_resume(s, h.id, number, h.status, agent_id, "agent", 0, now);
     return st_finish(s, rc);

@@ -123,11 +123,13 @@ static int finish_with(struct store *s, int rc, int64_t id, struct store_problem
     return rc;
 }
 
-int store_problem_get(struct store *s, const char *number, int64_t viewer,
-                      struct store_problem *out)
+/* The reads of one problem: operation op for viewer, problem number into
+ * *out (the caller frees it with store_problem_fin, on failure too). */
+static int problem_open(struct store *s, const char *op, const char *number, int64_t viewer,
+                        struct store_problem *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = st_single(s, "problem_get");
+    int rc = st_single(s, op);
     if (rc == 0)
         rc = st_staff_only(s, viewer, "problems");
     if (rc == 0)
@@ -135,14 +137,35 @@ int store_problem_get(struct store *s, const char *number, int64_t viewer,
     return rc;
 }
 
+int store_problem_get(struct store *s, const char *number, int64_t viewer,
+                      struct store_problem *out)
+{
+    return problem_open(s, "problem_get", number, viewer, out);
+}
+
+/* The callback of a list of problems and its argument, for problem_row. */
+struct problem_cb {
+    int (*cb)(void *ud, const struct store_problem *p);
+    void *ud;
+};
+
+/* st_rows reader: row i of a PROBLEM_COLS result to the callback in arg. */
+static int problem_row(const PGresult *r, int i, void *arg)
+{
+    const struct problem_cb *c = arg;
+    struct store_problem pr;
+    problem_read(r, i, &pr);
+    int stop = c->cb(c->ud, &pr);
+    store_problem_fin(&pr);
+    return stop;
+}
+
 int store_problem_list(struct store *s, int64_t viewer, const char *status, int64_t after,
                        int limit, int (*cb)(void *ud, const struct store_problem *p), void *ud)
 {
-    int rc = st_single(s, "problem_list");
+    int rc = st_list_open(s, "problem_list", limit, 200);
     if (rc)
         return rc;
-    if (limit < 1 || limit > 200)
-        return st_seterr(s, STORE_EINVALID, "limit must be 1..200");
     static const char *const states[] = {"open", "new", "investigating", "known_error",
                                          "resolved", "closed"};
     int known = !status;
@@ -158,25 +181,14 @@ int store_problem_list(struct store *s, int64_t viewer, const char *status, int6
     p_str(&p, status);
     p_i64(&p, after);
     p_i64(&p, limit);
-    PGresult *r = st_run(s, &rc,
-                         "SELECT " PROBLEM_COLS PROBLEM_FROM
-                         " WHERE ($1::text IS NULL OR p.status = $1"
-                         "        OR ($1 = 'open' AND p.status NOT IN ('resolved', 'closed')))"
-                         " AND ($2::bigint = 0 OR p.id < $2)"
-                         " ORDER BY p.id DESC LIMIT $3",
-                         &p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_problem pr;
-        problem_read(r, i, &pr);
-        int stop = cb(ud, &pr);
-        store_problem_fin(&pr);
-        if (stop)
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct problem_cb c = {cb, ud};
+    return st_rows(s,
+                   "SELECT " PROBLEM_COLS PROBLEM_FROM
+                   " WHERE ($1::text IS NULL OR p.status = $1"
+                   "        OR ($1 = 'open' AND p.status NOT IN ('resolved', 'closed')))"
+                   " AND ($2::bigint = 0 OR p.id < $2)"
+                   " ORDER BY p.id DESC LIMIT $3",
+                   &p, problem_row, &c);
 }
 
 /* ---- writing ------------------------------------------------------------------- */
@@ -320,6 +332,28 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
     return finish_with(s, rc, id, out);
 }
 
+struct incident_cb {
+    int (*cb)(void *ud, const struct store_problem_incident *t); /* NULL: none */
+    void *ud;
+};
+
+/* st_rows reader of incidents_each. */
+static int incident_row(const PGresult *r, int i, void *arg)
+{
+    const struct incident_cb *c = arg;
+    if (!c->cb)
+        return 1;
+    struct store_problem_incident t;
+    memset(&t, 0, sizeof t);
+    g_copy(t.number, sizeof t.number, r, i, 0);
+    g_copy(t.status, sizeof t.status, r, i, 1);
+    t.summary = g_str(r, i, 2);
+    t.agent_id = g_i64(r, i, 3);
+    t.priority = g_int(r, i, 4);
+    t.created_at = g_i64(r, i, 5);
+    return c->cb(c->ud, &t);
+}
+
 /* Calls cb for each incident of problem id matching the extra condition. */
 static int incidents_each(struct store *s, int64_t id, int only_open,
                           int (*cb)(void *ud, const struct store_problem_incident *t), void *ud)
@@ -327,29 +361,13 @@ static int incidents_each(struct store *s, int64_t id, int only_open,
     struct params p = {0};
     p_i64(&p, id);
     p_bool(&p, only_open);
-    int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         "SELECT number, status, summary, agent_id, priority, " EPOCH("created_at")
-                         " FROM tickets WHERE problem_id = $1"
-                         " AND (NOT $2 OR status IN ('new', 'assigned', 'reopened', 'pending'))"
-                         " ORDER BY id",
-                         &p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r) && cb; i++) {
-        struct store_problem_incident t;
-        memset(&t, 0, sizeof t);
-        g_copy(t.number, sizeof t.number, r, i, 0);
-        g_copy(t.status, sizeof t.status, r, i, 1);
-        t.summary = g_str(r, i, 2);
-        t.agent_id = g_i64(r, i, 3);
-        t.priority = g_int(r, i, 4);
-        t.created_at = g_i64(r, i, 5);
-        if (cb(ud, &t))
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct incident_cb c = {cb, ud};
+    return st_rows(s,
+                   "SELECT number, status, summary, agent_id, priority, " EPOCH("created_at")
+                   " FROM tickets WHERE problem_id = $1"
+                   " AND (NOT $2 OR status IN ('new', 'assigned', 'reopened', 'pending'))"
+                   " ORDER BY id",
+                   &p, incident_row, &c);
 }
 
 int store_problem_step(struct store *s, const char *number, int64_t actor, const char *event,
@@ -471,56 +489,52 @@ int store_problem_incidents(struct store *s, const char *number, int64_t viewer,
                             int (*cb)(void *ud, const struct store_problem_incident *t),
                             void *ud)
 {
-    int rc = st_single(s, "problem_incidents");
     struct store_problem cur;
-    memset(&cur, 0, sizeof cur);
-    if (rc == 0)
-        rc = st_staff_only(s, viewer, "problems");
-    if (rc == 0)
-        rc = problem_by_number(s, number, 0, &cur);
+    int rc = problem_open(s, "problem_incidents", number, viewer, &cur);
     if (rc == 0)
         rc = incidents_each(s, cur.id, 0, cb, ud);
     store_problem_fin(&cur);
     return rc;
 }
 
+struct event_cb {
+    int (*cb)(void *ud, const struct store_problem_event *e);
+    void *ud;
+};
+
+/* st_rows reader of store_problem_events. */
+static int event_row(const PGresult *r, int i, void *arg)
+{
+    const struct event_cb *c = arg;
+    struct store_problem_event e;
+    memset(&e, 0, sizeof e);
+    g_copy(e.type, sizeof e.type, r, i, 0);
+    g_copy(e.from, sizeof e.from, r, i, 1);
+    g_copy(e.to, sizeof e.to, r, i, 2);
+    e.actor_id = g_i64(r, i, 3);
+    e.actor_name = g_str(r, i, 4);
+    e.ticket = g_str(r, i, 5);
+    e.detail = g_str(r, i, 6);
+    e.at = g_i64(r, i, 7);
+    return c->cb(c->ud, &e);
+}
+
 int store_problem_events(struct store *s, const char *number, int64_t viewer,
                          int (*cb)(void *ud, const struct store_problem_event *e), void *ud)
 {
-    int rc = st_single(s, "problem_events");
     struct store_problem cur;
-    memset(&cur, 0, sizeof cur);
+    int rc = problem_open(s, "problem_events", number, viewer, &cur);
+    struct event_cb c = {cb, ud};
+    struct params p = {0};
+    p_i64(&p, cur.id);
     if (rc == 0)
-        rc = st_staff_only(s, viewer, "problems");
-    if (rc == 0)
-        rc = problem_by_number(s, number, 0, &cur);
-    PGresult *r = NULL;
-    if (rc == 0) {
-        struct params p = {0};
-        p_i64(&p, cur.id);
-        r = st_run(s, &rc,
-                   "SELECT e.type, e.from_status, e.to_status, e.actor_id, a.name, t.number,"
-                   " e.detail::text, " EPOCH("e.at")
-                   " FROM problem_events e LEFT JOIN people a ON a.id = e.actor_id"
-                   " LEFT JOIN tickets t ON t.id = e.ticket_id"
-                   " WHERE e.problem_id = $1 ORDER BY e.id",
-                   &p);
-    }
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        struct store_problem_event e;
-        memset(&e, 0, sizeof e);
-        g_copy(e.type, sizeof e.type, r, i, 0);
-        g_copy(e.from, sizeof e.from, r, i, 1);
-        g_copy(e.to, sizeof e.to, r, i, 2);
-        e.actor_id = g_i64(r, i, 3);
-        e.actor_name = g_str(r, i, 4);
-        e.ticket = g_str(r, i, 5);
-        e.detail = g_str(r, i, 6);
-        e.at = g_i64(r, i, 7);
-        if (cb(ud, &e))
-            break;
-    }
-    PQclear(r);
+        rc = st_rows(s,
+                     "SELECT e.type, e.from_status, e.to_status, e.actor_id, a.name, t.number,"
+                     " e.detail::text, " EPOCH("e.at")
+                     " FROM problem_events e LEFT JOIN people a ON a.id = e.actor_id"
+                     " LEFT JOIN tickets t ON t.id = e.ticket_id"
+                     " WHERE e.problem_id = $1 ORDER BY e.id",
+                     &p, event_row, &c);
     store_problem_fin(&cur);
     return rc;
 }

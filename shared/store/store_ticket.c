@@ -323,34 +323,47 @@ static int ticket_load(struct store *s, const char *sql, const struct params *p,
     return rc;
 }
 
+int st_ticket_select(struct store *s, const char *number, int lock, const char *cols,
+                     PGresult **out)
+{
+    *out = NULL;
+    if (!number)
+        return st_seterr(s, STORE_EINVALID, "no ticket number");
+    struct kb_buf sql;
+    kb_buf_init(&sql);
+    kb_buf_printf(&sql, "SELECT %s FROM tickets t WHERE t.number = $1%s", cols,
+                  lock ? " FOR UPDATE OF t" : "");
+    struct params p = {0};
+    p_str(&p, number);
+    int rc = 0;
+    PGresult *r = st_run(s, &rc, sql.data, &p);
+    kb_buf_fin(&sql);
+    if (!r)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return st_seterr(s, STORE_ENOTFOUND, "no ticket %s", number);
+    }
+    *out = r;
+    return 0;
+}
+
 /* Reads (and locks, if lock) ticket number's head. */
 int st_ticket_head(struct store *s, const char *number, int lock, struct st_ticket_head *h)
 {
     memset(h, 0, sizeof *h);
-    if (!number)
-        return st_seterr(s, STORE_EINVALID, "no ticket number");
-    struct params p = {0};
-    p_str(&p, number);
-    int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         lock ? "SELECT id, conversation_id, requester_id, agent_id, status"
-                             " FROM tickets WHERE number = $1 FOR UPDATE"
-                           : "SELECT id, conversation_id, requester_id, agent_id, status"
-                             " FROM tickets WHERE number = $1",
-                         &p);
-    if (!r)
+    PGresult *r;
+    int rc = st_ticket_select(s, number, lock,
+                              "t.id, t.conversation_id, t.requester_id, t.agent_id, t.status", &r);
+    if (rc)
         return rc;
-    if (PQntuples(r) == 0) {
-        rc = st_seterr(s, STORE_ENOTFOUND, "no ticket %s", number);
-    } else {
-        h->id = g_i64(r, 0, 0);
-        h->conversation_id = g_i64(r, 0, 1);
-        h->requester_id = g_i64(r, 0, 2);
-        h->agent_id = g_i64(r, 0, 3);
-        g_copy(h->status, sizeof h->status, r, 0, 4);
-    }
+    h->id = g_i64(r, 0, 0);
+    h->conversation_id = g_i64(r, 0, 1);
+    h->requester_id = g_i64(r, 0, 2);
+    h->agent_id = g_i64(r, 0, 3);
+    g_copy(h->status, sizeof h->status, r, 0, 4);
     PQclear(r);
-    return rc;
+    return 0;
 }
 
 /* ticket_head (unlocked) of a ticket viewer may see (st_may_view). */

@@ -152,44 +152,30 @@ static void whead_fin(struct whead *h)
 static int whead_read(struct store *s, const char *number, int lock, struct whead *h)
 {
     memset(h, 0, sizeof *h);
-    if (!number)
-        return st_seterr(s, STORE_EINVALID, "no ticket number");
-    struct params p = {0};
-    p_str(&p, number);
-    int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         lock ? "SELECT t.id, t.conversation_id, t.requester_id, t.agent_id,"
-                                " t.team_id, t.impact, t.urgency, t.priority, t.status,"
-                                " t.summary, t.category, (SELECT slug FROM teams"
-                                " WHERE id = t.team_id), t.number"
-                                " FROM tickets t WHERE t.number = $1 FOR UPDATE OF t"
-                              : "SELECT t.id, t.conversation_id, t.requester_id, t.agent_id,"
-                                " t.team_id, t.impact, t.urgency, t.priority, t.status,"
-                                " t.summary, t.category, (SELECT slug FROM teams"
-                                " WHERE id = t.team_id), t.number"
-                                " FROM tickets t WHERE t.number = $1",
-                         &p);
-    if (!r)
+    PGresult *r;
+    int rc = st_ticket_select(s, number, lock,
+                              "t.id, t.conversation_id, t.requester_id, t.agent_id,"
+                              " t.team_id, t.impact, t.urgency, t.priority, t.status,"
+                              " t.summary, t.category, (SELECT slug FROM teams"
+                              " WHERE id = t.team_id), t.number",
+                              &r);
+    if (rc)
         return rc;
-    if (PQntuples(r) == 0) {
-        rc = st_seterr(s, STORE_ENOTFOUND, "no ticket %s", number);
-    } else {
-        h->id = g_i64(r, 0, 0);
-        h->conversation_id = g_i64(r, 0, 1);
-        h->requester_id = g_i64(r, 0, 2);
-        h->agent_id = g_i64(r, 0, 3);
-        h->team_id = g_i64(r, 0, 4);
-        h->impact = g_int(r, 0, 5);
-        h->urgency = g_int(r, 0, 6);
-        h->priority = g_int(r, 0, 7);
-        g_copy(h->status, sizeof h->status, r, 0, 8);
-        h->summary = kb_xstrdup(g_str(r, 0, 9));
-        h->category = g_str(r, 0, 10) ? kb_xstrdup(g_str(r, 0, 10)) : NULL;
-        h->team = g_str(r, 0, 11) ? kb_xstrdup(g_str(r, 0, 11)) : NULL;
-        g_copy(h->number, sizeof h->number, r, 0, 12);
-    }
+    h->id = g_i64(r, 0, 0);
+    h->conversation_id = g_i64(r, 0, 1);
+    h->requester_id = g_i64(r, 0, 2);
+    h->agent_id = g_i64(r, 0, 3);
+    h->team_id = g_i64(r, 0, 4);
+    h->impact = g_int(r, 0, 5);
+    h->urgency = g_int(r, 0, 6);
+    h->priority = g_int(r, 0, 7);
+    g_copy(h->status, sizeof h->status, r, 0, 8);
+    h->summary = kb_xstrdup(g_str(r, 0, 9));
+    h->category = g_str(r, 0, 10) ? kb_xstrdup(g_str(r, 0, 10)) : NULL;
+    h->team = g_str(r, 0, 11) ? kb_xstrdup(g_str(r, 0, 11)) : NULL;
+    g_copy(h->number, sizeof h->number, r, 0, 12);
     PQclear(r);
-    return rc;
+    return 0;
 }
 
 /* The status after event in h's status into *to, or STORE_EINVALID. */

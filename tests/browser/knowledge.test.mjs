@@ -17,19 +17,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import * as daemon from '../e2e/daemon.mjs';
+import { wsClient as openWs } from '../e2e/desk.mjs';
+import { startKnowledgeStack } from '../e2e/knowfix.mjs';
 import { launchBrowser } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const SEARCHD = path.join(BIN, 'searchd');
 const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms, for each condition
 const VISIBLE_WITHIN = 5000; // ms: publish to found in /search
@@ -70,29 +67,7 @@ async function searchIds(q, token) {
 }
 
 // A WebSocket client whose request(obj) resolves with the frame answering its id.
-async function wsClient() {
-  const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const frames = [];
-  let n = 0;
-  ws.on('message', (d) => frames.push(JSON.parse(d.toString('utf8'))));
-  return {
-    request(obj) {
-      const id = `r${++n}`;
-      ws.send(JSON.stringify({ ...obj, id }));
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const f = frames.find((x) => x.id === id);
-          if (f) { ws.off('message', check); clearTimeout(timer); resolve(f); }
-        };
-        const timer = setTimeout(() => { ws.off('message', check); reject(new Error(`no answer to ${obj.type}: ${JSON.stringify(frames)}`)); }, WAIT);
-        ws.on('message', check);
-        check();
-      });
-    },
-    close() { ws.close(); },
-  };
-}
+const wsClient = () => openWs(base.replace('http:', 'ws:') + '/ws', { wait: WAIT });
 
 before(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'kbkw-'));
@@ -100,20 +75,8 @@ before(async () => {
   pgdir = path.join(tmp, 'pg');
   conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim().split('\n').pop();
   index = path.join(tmp, 'index');
-  for (const a of [AUTHOR, REVIEWER])
-    await mustRun(CHATDESK, ['useradd', '--agent', a.username, '--db', conninfo], { input: `${a.password}\n` });
-  await mustRun(CHATDESK, ['reviewer', REVIEWER.username, '--db', conninfo]);
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index, '--db', conninfo]);
-  agentToken = randomBytes(16).toString('hex');
-  searchd = start(SEARCHD, ['--index', index, '--listen', '127.0.0.1:0', '--agent-token', agentToken,
-    '--www', 'searchd/www', '--threads', '2'], /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-  sbase = await searchd.ready;
-  follower = start(INDEXER, ['follow', '--corpus', 'corpora', '--index', index, '--db', conninfo,
-    '--poll-ms', '1000'], /^(following .*)\n/m);
-  await follower.ready;
-  chat = start(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2'], /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-  base = await chat.ready;
+  ({ agentToken, searchd, sbase, follower, chat, base } = await startKnowledgeStack({
+    bin: BIN, conninfo, index, author: AUTHOR, reviewer: REVIEWER, mustRun, start }));
   browser = await launchBrowser();
 }, { timeout: 300000 });
 

@@ -15,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startDesk, stopDesk, openPage as open, noProblems, deskPages } from './lib.mjs';
-import WebSocket from 'ws';
+import { wsClient as openWs } from '../e2e/desk.mjs';
 
 const AGENT_USER = 'demo';
 const AGENT_PASS = 'secret';
@@ -54,36 +54,7 @@ const { startChat, say, waitMine, chatMessages, agentLogin, queueItem, overflowX
 
 /* ---------- a WebSocket client, for the parts not under test ---------- */
 
-function wsClient() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const frames = [];
-    const waiters = [];
-    let n = 0;
-    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
-    ws.once('error', reject);
-    ws.once('open', () => resolve({
-      ws, frames,
-      request(obj) {
-        const id = `w${++n}`;
-        ws.send(JSON.stringify({ ...obj, id }));
-        return new Promise((res, rej) => {
-          const check = () => {
-            const f = frames.find((x) => x.id === id && x.type !== 'message');
-            if (!f) return;
-            clearTimeout(timer);
-            waiters.splice(waiters.indexOf(check), 1);
-            res(f);
-          };
-          const timer = setTimeout(() => rej(new Error(`no answer to ${obj.type}`)), WAIT);
-          waiters.push(check);
-          check();
-        });
-      },
-      close() { ws.close(); },
-    }));
-  });
-}
+const wsClient = () => openWs(wsUrl, { wait: WAIT });
 
 /* A ticket raised, resolved, confirmed and rated through the protocol. */
 async function closedTicket(messages) {

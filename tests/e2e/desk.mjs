@@ -123,3 +123,12 @@ export function deskClient(where, { wait = 20000 } = {}) {
 
   return { api, assertError, login, wsOpen, wsRequest, wsWait, wsClose, wsEscalate, wsLogin, sockets };
 }
+
+// One WebSocket client on url, for a test that keeps no deskClient: its
+// request(obj) resolves with the frame answering obj (bounded by wait),
+// close() ends it; ws and frames are the socket and every frame so far.
+export async function wsClient(url, { wait = 20000 } = {}) {
+  const d = deskClient(() => ({ wsUrl: url }), { wait });
+  const c = await d.wsOpen();
+  return { ws: c.ws, frames: c.frames, request: (obj) => d.wsRequest(c, obj), close: () => d.wsClose(c) };
+}

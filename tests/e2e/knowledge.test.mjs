@@ -10,14 +10,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ROOT, PG_SH, run, mustRun, startProgram as start, stopDaemon as stop, startPg, destroyPg }
   from './daemon.mjs';
+import { wsClient as openWs } from './desk.mjs';
+import { startKnowledgeStack } from './knowfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const SEARCHD = path.join(BIN, 'searchd');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const VISIBLE_WITHIN = 5000; // ms: the issue's promise for publish and retire
 const AUTHOR = { username: 'author', password: 'author password 1' };
@@ -53,25 +52,11 @@ async function login({ username, password }) {
 
 // A requester's session token (the WebSocket's hello and a first message).
 async function requesterToken() {
-  const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-  const frames = [];
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const answer = (id) => new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer: ${JSON.stringify(frames)}`)), WAIT);
-    const check = () => {
-      const f = frames.find((x) => x.id === id);
-      if (f) { clearTimeout(timer); ws.off('message', check); resolve(f); }
-    };
-    ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); check(); });
-  });
-  const hello = answer('h1');
-  ws.send(JSON.stringify({ type: 'hello', id: 'h1', name: '知识访客' }));
-  const w = await hello;
+  const c = await wsClient();
+  const w = await c.request({ type: 'hello', name: '知识访客' });
   assert.equal(w.type, 'welcome', JSON.stringify(w));
-  const ack = answer('m1');
-  ws.send(JSON.stringify({ type: 'message', id: 'm1', text: '报销系统打不开' }));
-  assert.equal((await ack).type, 'ack');
-  ws.close();
+  assert.equal((await c.request({ type: 'message', text: '报销系统打不开' })).type, 'ack');
+  await c.close();
   return w.session;
 }
 
@@ -97,21 +82,9 @@ async function searchUntil(q, token, want, deadline) {
 before(async () => {
   ({ tmp, pgdir, conninfo } = await startPg('kbknow'));
   index = path.join(tmp, 'index');
-  for (const a of [AUTHOR, REVIEWER])
-    await mustRun(CHATDESK, ['useradd', '--agent', a.username, '--db', conninfo], { input: `${a.password}\n` });
-  await mustRun(CHATDESK, ['reviewer', REVIEWER.username, '--db', conninfo]);
+  ({ agentToken, searchd, sbase, follower, chat, base } = await startKnowledgeStack({
+    bin: BIN, conninfo, index, author: AUTHOR, reviewer: REVIEWER, mustRun, start }));
   assert.notEqual((await run(CHATDESK, ['reviewer', 'nobody', '--db', conninfo])).code, 0);
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index, '--db', conninfo]);
-  agentToken = randomBytes(16).toString('hex');
-  searchd = start(SEARCHD, ['--index', index, '--listen', '127.0.0.1:0', '--agent-token', agentToken,
-    '--www', 'searchd/www', '--threads', '2'], /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-  sbase = await searchd.ready;
-  follower = start(INDEXER, ['follow', '--corpus', 'corpora', '--index', index, '--db', conninfo,
-    '--poll-ms', '1000'], /^(following .*)\n/m);
-  await follower.ready;
-  chat = start(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2'], /^listening on (http:\/\/127\.0\.0\.1:\d+)\n/m);
-  base = await chat.ready;
 }, { timeout: 180000 });
 
 after(async () => {
@@ -233,30 +206,7 @@ test('write, review, publish: found within 5 s (internal: agents only); retire: 
 
 // A WebSocket client whose request(obj) resolves with the frame answering
 // its id (bounded by WAIT).
-async function wsClient() {
-  const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  const frames = [];
-  let n = 0;
-  ws.on('message', (d) => frames.push(JSON.parse(d.toString('utf8'))));
-  return {
-    request(obj) {
-      const id = `r${++n}`;
-      ws.send(JSON.stringify({ ...obj, id }));
-      return new Promise((resolve, reject) => {
-        const t0 = Date.now();
-        const check = () => {
-          const f = frames.find((x) => x.id === id);
-          if (f) { ws.off('message', check); clearTimeout(timer); resolve(f); }
-        };
-        const timer = setTimeout(() => { ws.off('message', check); reject(new Error(`no answer to ${obj.type} in ${Date.now() - t0} ms: ${JSON.stringify(frames)}`)); }, WAIT);
-        ws.on('message', check);
-        check();
-      });
-    },
-    close() { ws.close(); },
-  };
-}
+const wsClient = () => openWs(base.replace('http:', 'ws:') + '/ws', { wait: WAIT });
 
 test('POST /api/v1/tickets/{n}/knowledge: a draft from a resolved ticket; 409 while open; requesters 403', { timeout: 120000 }, async () => {
   const author = await login(AUTHOR);

@@ -1,0 +1,1 @@
+"""Sections of tests/bench/RESULTS.md, written by tests/bench/report.py."""
