@@ -29,6 +29,10 @@
 
 #define KB_BLOCKMAP_MAX_FD 65536
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Turns mapping of newly opened glass files on (non-zero) or off. Files
  * already mapped stay mapped until closed. Cannot fail. */
 void kb_blockmap_set(int on);
@@ -51,5 +55,9 @@ void kb_blockmap_stats(struct kb_blockmap_stats *out);
 /* Whether fd is currently served from a mapping, and the mapped length
  * (for tests). Returns 0 when not mapped. */
 int kb_blockmap_mapped(int fd, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
