@@ -44,7 +44,7 @@ int kb_blockmap_enabled(void);
  * replaced the handler since (a test framework does, per test). */
 void kb_blockmap_catch_sigbus(void);
 
-/* Counters since start, for tests and /metrics-like reports: preads served
+/* Counters since start (for tests): preads served
  * from a mapping, preads passed to the real call on a mapped-eligible fd
  * (past the end, after a SIGBUS), files mapped, SIGBUS caught. */
 struct kb_blockmap_stats {
