@@ -22,7 +22,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT, run, mustRun } from './daemon.mjs';
+import { ROOT, mustRun } from './daemon.mjs';
 import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -51,15 +51,12 @@ function quietNow() {
 }
 
 const d = {};
-let tmp, conninfo, base, mailDir;
+let tmp, conninfo;
 const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, mails, Client, api, token, agentSocket } =
-  deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
-
-const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
+const { sql, until, mails, Client, api, token, agentSocket, chatdesk } = deskFixture(WAIT, () => d, PW);
 
 // A requester's new ticket: { rq, t, hello }; with team, handed to first-line.
 async function newTicket(name, text, { impact = 2, urgency = 2, team, leadToken } = {}) {
@@ -87,7 +84,7 @@ before(async () => {
     password: PW, sla: FAST, escalation: { rules: [], quiet_hours: quietNow() }, mail: {},
     args: ['--sla-interval', '1'], wait: WAIT,
   });
-  ({ tmp, conninfo, base, mailDir } = d);
+  ({ tmp, conninfo } = d);
 }, { timeout: 180000 });
 
 after(() => stopDesk(d), { timeout: 60000 });

@@ -16,16 +16,12 @@
 // measured delays from threshold to frame are printed as diagnostics.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
-import { deskFixture } from './deskfix.mjs';
+import { ROOT, startDaemon, stopDaemon, destroyPg } from './daemon.mjs';
+import { deskData, deskFixture } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'pauseagent', password: 'pause agent password 1' };
 const OTHER = { username: 'otheragent', password: 'other agent password 1' };
@@ -41,7 +37,8 @@ const FAST = {
     { service: 'kill9', priority: p, response_minutes: 0.1, resolve_minutes: 1 / 3, warn_percent: 60 }]),
 };
 
-let tmp, pgdir, conninfo, chat, base;
+const d = {};
+let tmp, conninfo, chat, base;
 
 // WebSocket clients (each frame stamped with when it came, _at; all kept
 // in clients) and the JSON API
@@ -72,23 +69,14 @@ async function newTicket(name, text) {
 const mark = (number, type, target) => (f) => f.type === type && f.ticket === number && f.target === target;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbpause-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  for (const a of [AGENT, OTHER])
-    await mustRun(CHATDESK, ['useradd', '--agent', a.username, '--db', conninfo], { input: `${a.password}\n` });
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
-  const fast = path.join(tmp, 'fast.json');
-  await writeFile(fast, JSON.stringify(FAST));
-  await mustRun(CHATDESK, ['sla-load', fast, '--db', conninfo]);
+  await deskData(d, 'kbpause', { agents: [AGENT, OTHER], sla: FAST });
+  ({ tmp, conninfo } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const c of clients) c.ws.terminate();
   await stopDaemon(chat);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg(d);
 }, { timeout: 60000 });
 
 test('a pending-requester pause stops the clock and its resumption restarts it', { timeout: 120000 }, async (t) => {
