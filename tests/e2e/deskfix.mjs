@@ -6,7 +6,8 @@
 // against the test cluster, a bounded wait for a condition, a free loopback
 // port, the SMTP sink and the mails it wrote, a WebSocket client that waits
 // for frames (each stamped with when it came, _at), the JSON API, and
-// agents' logins (password who.password, else PW) and chatdesk's commands
+// agents' logins (password who.password, else PW), a requester's new
+// ticket (requesterTicket) and chatdesk's commands
 // on the cluster (chatdesk(args): run's { code, stdout, stderr }); ctx()
 // returns that file's current { conninfo, base, mailDir } (set in its
 // before(); startDesk's d has them), read at each call. deskData,
@@ -159,11 +160,23 @@ export function deskFixture(WAIT, ctx, PW) {
     }
   }
 
+  // A requester named name who says text and escalates it (impact, urgency):
+  // { rq: their Client, t: the ticket frame, hello: the welcome frame }.
+  async function requesterTicket(name, text, { impact = 2, urgency = 2 } = {}) {
+    const rq = await Client.open();
+    const hello = await rq.request({ type: 'hello', name });
+    assert.equal(hello.type, 'welcome');
+    assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
+    const t = await rq.request({ type: 'escalate', impact, urgency });
+    assert.equal(t.type, 'ticket', JSON.stringify(t));
+    return { rq, t, hello };
+  }
+
   const chatdeskBin = path.join(path.resolve(ROOT, process.env.KB_BIN || 'build/bin'), 'chatdesk');
   const chatdesk = (args, opts) => run(chatdeskBin, [...args, '--db', ctx().conninfo], opts);
 
   return { sql, sqlOne, until, freePort: freeLoopbackPort, startSink, stopSink, decodeHeader, mails, Client, clients, api, token,
-    agentSocket, chatdesk };
+    agentSocket, requesterTicket, chatdesk };
 }
 
 // The SMTP sink (scripts/mailsink.py) on 127.0.0.1:port, writing each mail

@@ -51,15 +51,12 @@ const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, mails, Client, api, token, agentSocket, chatdesk } = deskFixture(WAIT, () => d, PW);
+const { sql, until, mails, Client, api, token, agentSocket, requesterTicket, chatdesk } =
+  deskFixture(WAIT, () => d, PW);
 
 // A requester's ticket (priority 3), then the lead hands it to the assignee in first-line.
 async function heldTicket(leadToken, text) {
-  const rq = await Client.open();
-  assert.equal((await rq.request({ type: 'hello', name: '升级测试用户' })).type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const { rq, t } = await requesterTicket('升级测试用户', text);
   const tr = await api(`/api/v1/tickets/${t.number}/transfer`, leadToken, 'POST',
     { team: 'first-line', agent: ids.holder, reason: '分派' });
   assert.equal(tr.status, 200, tr.text);

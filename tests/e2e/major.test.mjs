@@ -56,16 +56,12 @@ const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, mails, Client, api, token, agentSocket, chatdesk } = deskFixture(WAIT, () => d, PW);
+const { sql, until, mails, api, token, agentSocket, requesterTicket, chatdesk } =
+  deskFixture(WAIT, () => d, PW);
 
 // A requester's new ticket: { rq, t, hello }; with team, handed to first-line.
 async function newTicket(name, text, { impact = 2, urgency = 2, team, leadToken } = {}) {
-  const rq = await Client.open();
-  const hello = await rq.request({ type: 'hello', name });
-  assert.equal(hello.type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact, urgency });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const { rq, t, hello } = await requesterTicket(name, text, { impact, urgency });
   if (team) {
     const tr = await api(`/api/v1/tickets/${t.number}/transfer`, leadToken, 'POST', { team, reason: '分派' });
     assert.equal(tr.status, 200, tr.text);

@@ -43,7 +43,7 @@ let tmp, conninfo, chat, base;
 // WebSocket clients (each frame stamped with when it came, _at; all kept
 // in clients) and the JSON API
 const fx = deskFixture(WAIT, () => ({ conninfo, base }));
-const { Client, clients, api } = fx;
+const { clients, api } = fx;
 
 // a bearer token of who, and who's logged-in agent socket
 const signin = fx.token;
@@ -55,16 +55,8 @@ function startChat() {
   return chat.ready;
 }
 
-// a requester's new ticket: [client, ticket frame, hello]
-async function newTicket(name, text) {
-  const rq = await Client.open();
-  const hello = await rq.request({ type: 'hello', name });
-  assert.equal(hello.type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
-  return [rq, t, hello];
-}
+// a requester's new ticket: { rq: client, t: ticket frame, hello }
+const newTicket = fx.requesterTicket;
 
 const mark = (number, type, target) => (f) => f.type === type && f.ticket === number && f.target === target;
 
@@ -84,7 +76,7 @@ test('a pending-requester pause stops the clock and its resumption restarts it',
   const ag = await agentSocket();
   const token = await signin(AGENT);
   const otherToken = await signin(OTHER);
-  const [rq, tk, hello] = await newTicket('等待用户', '打印机卡纸');
+  const { rq, t: tk, hello } = await newTicket('等待用户', '打印机卡纸');
   assert.equal(tk.resolution_due - tk.created_at, 6);
   assert.equal((await ag.request({ type: 'take', ticket: tk.number })).status, 'assigned');
   // the first human answer meets the response clock
@@ -132,7 +124,7 @@ test('a pending-requester pause stops the clock and its resumption restarts it',
   // a control ticket created now, not paused: its warning and breach come
   // after this ticket's unpaused deadline (created earlier); when its
   // breach is out the timer has run past ours
-  const [rq2, ctl] = await newTicket('对照用户', '显示器不亮');
+  const { rq: rq2, t: ctl } = await newTicket('对照用户', '显示器不亮');
   assert.ok(ctl.resolution_due >= tk.resolution_due);
   await ag.wait(mark(ctl.number, 'sla_breach', 'resolution'), 'control ticket breach');
   for (const type of ['sla_warning', 'sla_breach'])
@@ -198,7 +190,7 @@ test('after kill -9 and restart of chatdesk the pending warning still fires exac
   if (!chat || chat.exited) base = await startChat();
   let ag = await agentSocket();
   const token = await signin(AGENT);
-  const [rq, tk] = await newTicket('重启用户', 'VPN 连不上');
+  const { rq, t: tk } = await newTicket('重启用户', 'VPN 连不上');
   const svc = await api(`/api/v1/tickets/${tk.number}`, token, 'PATCH', { service: 'kill9' });
   assert.equal(svc.status, 200, svc.text);
   assert.equal(svc.body.resolution_due - tk.created_at, 20);
