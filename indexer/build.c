@@ -943,6 +943,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
             continue;
         }
         kb_buf_fin(&full);
+        st->files_read++;
         char head[32 + 128];
         snprintf(head, sizeof head, "%016" PRIx64 "%s%s", kb_hash64(text, len),
                  *stamp ? " " : "", stamp);

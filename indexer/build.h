@@ -66,6 +66,7 @@ unsigned build_shard_of(const char *id, unsigned n);
 
 struct build_stats {
     unsigned files, files_changed, files_unchanged, files_removed, files_failed;
+    unsigned files_read; /* opened and hashed (a matching stat stamp skips both) */
     unsigned docs_indexed[KB_KIND_COUNT]; /* added or replaced this run */
     unsigned docs_deleted;
     unsigned total[KB_KIND_COUNT];        /* in the index after the build */
