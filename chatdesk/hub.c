@@ -61,6 +61,13 @@ struct addr_state {
     double next_login;               /* no password login before this */
 };
 
+/* The delivery indexes: frames to a person, to a conversation's requesters
+ * and to every agent find their connections without a scan of all of them
+ * (with thousands open, that scan per frame was the loop's largest cost
+ * after poll()). Person and conversation ids hash into HUB_BUCKETS chains. */
+enum { HUB_IX_PERSON, HUB_IX_CONV, HUB_IX_AGENT, HUB_IX_N };
+#define HUB_BUCKETS 4096 /* a power of two */
+
 struct hub_conn {
     struct hub_conn *prev, *next; /* the open connections */
     void *t;                      /* transport handle; NULL once closed */
@@ -80,6 +87,12 @@ struct hub_conn {
     int nseen;
     int catchup;                  /* a catch-up is queued or running */
     struct held *held_head, *held_tail;
+    /* the indexes deliver uses (index_update): its chain in the person
+     * bucket (signed in), the conversation bucket (a requester following
+     * one) and the agents' list; ix_* say where it is linked */
+    struct hub_conn *ix_prev[HUB_IX_N], *ix_next[HUB_IX_N];
+    int ix_in[HUB_IX_N];
+    size_t ix_slot[HUB_IX_N];
 };
 
 struct hub {
@@ -90,7 +103,64 @@ struct hub {
     unsigned long long next_id;
     kb_map *addrs;                /* address -> struct addr_state (owned) */
     int mailing;                  /* a mail sender round (DM_MAIL) is out */
+    struct hub_conn *person_ix[HUB_BUCKETS]; /* chains by person id */
+    struct hub_conn *conv_ix[HUB_BUCKETS];   /* requesters' chains by conversation */
+    struct hub_conn *agents;                 /* the agents' connections */
 };
+
+static size_t ix_bucket(int64_t id)
+{
+    uint64_t x = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 52) & (HUB_BUCKETS - 1);
+}
+
+static struct hub_conn **ix_head(hub *h, int ix, size_t slot)
+{
+    return ix == HUB_IX_PERSON ? &h->person_ix[slot] : ix == HUB_IX_CONV ? &h->conv_ix[slot]
+                                                                         : &h->agents;
+}
+
+static void ix_unlink(hub *h, struct hub_conn *c, int ix)
+{
+    if (!c->ix_in[ix])
+        return;
+    if (c->ix_prev[ix])
+        c->ix_prev[ix]->ix_next[ix] = c->ix_next[ix];
+    else
+        *ix_head(h, ix, c->ix_slot[ix]) = c->ix_next[ix];
+    if (c->ix_next[ix])
+        c->ix_next[ix]->ix_prev[ix] = c->ix_prev[ix];
+    c->ix_prev[ix] = c->ix_next[ix] = NULL;
+    c->ix_in[ix] = 0;
+}
+
+static void ix_link(hub *h, struct hub_conn *c, int ix, size_t slot)
+{
+    struct hub_conn **head = ix_head(h, ix, slot);
+    c->ix_slot[ix] = slot;
+    c->ix_prev[ix] = NULL;
+    c->ix_next[ix] = *head;
+    if (*head)
+        (*head)->ix_prev[ix] = c;
+    *head = c;
+    c->ix_in[ix] = 1;
+}
+
+/* Puts c in the indexes its client and conversation call for now (none
+ * once closed). Call after either changes. */
+static void index_update(hub *h, struct hub_conn *c)
+{
+    for (int ix = 0; ix < HUB_IX_N; ix++)
+        ix_unlink(h, c, ix);
+    if (!c->t)
+        return;
+    if (c->client.role != DESK_NONE)
+        ix_link(h, c, HUB_IX_PERSON, ix_bucket(c->client.person_id));
+    if (c->client.role == DESK_REQUESTER && c->conv)
+        ix_link(h, c, HUB_IX_CONV, ix_bucket(c->conv));
+    if (c->client.role == DESK_AGENT)
+        ix_link(h, c, HUB_IX_AGENT, 0);
+}
 
 hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
 {
@@ -684,29 +754,37 @@ static void deliver(hub *h, struct hub_conn *self, const struct desk_frame *f)
             emit(h, self, f->json, f->len);
         return;
     }
-    for (struct hub_conn *c = h->conns; c; c = c->next) {
-        if (!c->t || (f->not_self && c == self))
-            continue;
-        switch (f->to) {
-        case DESK_TO_PERSON:
-            if (c->client.role != DESK_NONE && c->client.person_id == f->target)
+    struct hub_conn *c, *next;
+    switch (f->to) {
+    case DESK_TO_PERSON:
+        for (c = h->person_ix[ix_bucket(f->target)]; c; c = next) {
+            next = c->ix_next[HUB_IX_PERSON];
+            if (c->t && !(f->not_self && c == self) && c->client.role != DESK_NONE &&
+                c->client.person_id == f->target)
                 emit(h, c, f->json, f->len);
-            break;
-        case DESK_TO_CONV:
-            if (c->client.role == DESK_REQUESTER && c->conv == f->target) {
-                if (f->seq)
-                    push_seq(h, c, f->seq, f->json, f->len);
-                else
-                    emit(h, c, f->json, f->len);
-            }
-            break;
-        case DESK_TO_AGENTS:
-            if (c->client.role == DESK_AGENT)
-                emit(h, c, f->json, f->len);
-            break;
-        default:
-            break;
         }
+        break;
+    case DESK_TO_CONV:
+        for (c = h->conv_ix[ix_bucket(f->target)]; c; c = next) {
+            next = c->ix_next[HUB_IX_CONV];
+            if (!c->t || (f->not_self && c == self) || c->client.role != DESK_REQUESTER ||
+                c->conv != f->target)
+                continue;
+            if (f->seq)
+                push_seq(h, c, f->seq, f->json, f->len);
+            else
+                emit(h, c, f->json, f->len);
+        }
+        break;
+    case DESK_TO_AGENTS:
+        for (c = h->agents; c; c = next) {
+            next = c->ix_next[HUB_IX_AGENT];
+            if (c->t && !(f->not_self && c == self) && c->client.role == DESK_AGENT)
+                emit(h, c, f->json, f->len);
+        }
+        break;
+    default:
+        break;
     }
 }
 
@@ -714,7 +792,7 @@ static void deliver(hub *h, struct hub_conn *self, const struct desk_frame *f)
  * connection follows conv, a job queues the "agent replied" mail. */
 static void away_mail(hub *h, int64_t conv, int seq)
 {
-    for (struct hub_conn *c = h->conns; c; c = c->next)
+    for (struct hub_conn *c = h->conv_ix[ix_bucket(conv)]; c; c = c->ix_next[HUB_IX_CONV])
         if (c->t && c->client.role == DESK_REQUESTER && c->conv == conv)
             return;
     struct desk_job *job = pool_job_new();
@@ -867,6 +945,8 @@ void hub_done(hub *h, struct desk_job *job)
         c->catchup = 0;
         request_catchup(c);
     }
+    if (out->client_set || out->attach)
+        index_update(h, c);
     if (job->msg.type == DM_CATCHUP && !out->attach) {
         /* the replay comes first, then what was held back meanwhile */
         struct desk_frame *f = desk_outbox_take(out);
@@ -912,6 +992,7 @@ void hub_closed(hub *h, struct hub_conn *c)
 {
     kb_debug("conn %llu: closed", c->id);
     c->t = NULL;
+    index_update(h, c); /* out of every index */
     if (c->prev)
         c->prev->next = c->next;
     else

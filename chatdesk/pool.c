@@ -78,6 +78,12 @@ static void job_run(struct worker *w, struct desk_job *job)
         desk_on_message(w->desk, &job->client, &job->msg, &job->out);
 }
 
+/* The conversation a chat message or suggestion search is about. */
+static int64_t job_conv(const struct desk_job *job)
+{
+    return job->search ? job->suggest.conv : job->client.conv_id;
+}
+
 /* Hands a job that ran (its writes committed) back to the loop; the
  * caller notifies it. */
 static void job_finish(struct worker *w, struct desk_job *job)
@@ -92,32 +98,38 @@ static void job_finish(struct worker *w, struct desk_job *job)
     kb_workq_done(p->q, job);
 }
 
-/* A chat writer's turn, first being the chat message it took: it takes the
- * others waiting now (up to POOL_CHAT_BATCH) and stores them all in one
- * transaction, each in a savepoint of its own, ordered by conversation (two
- * writers lock conversations in the same order; a conversation's messages
- * keep the order they came in). When the batch cannot commit (an item
- * aborted its transaction, the connection broke), every item runs again
- * alone with an empty outbox: no answer leaves before its commit. */
-static void chat_batch(struct worker *w, struct desk_job *first)
+/* A chat writer's or search worker's turn, first being the job it took
+ * from stage: it takes the others of stage waiting now (up to max, at most
+ * POOL_CHAT_BATCH) and runs them all in one transaction, each in a
+ * savepoint of its own, ordered by conversation (two workers lock
+ * conversations in the same order; a conversation's messages keep the order
+ * they came in): one commit (one fsync) for all their writes. When the batch
+ * cannot commit (an item aborted its transaction, the connection broke),
+ * every item runs again alone with an empty outbox: no answer leaves before
+ * its commit. */
+static void run_batch(struct worker *w, struct desk_job *first, int stage, size_t max)
 {
     cd_pool *p = w->pool;
     struct desk_job *jobs[POOL_CHAT_BATCH];
     int redo[POOL_CHAT_BATCH];
     size_t n = 0;
     void *item;
+    if (max > POOL_CHAT_BATCH)
+        max = POOL_CHAT_BATCH;
     jobs[n++] = first;
-    while (n < POOL_CHAT_BATCH && kb_workq_pop(p->q, STAGE_CHAT, kb_clock_mono(), &item) == 0)
+    while (n < max && kb_workq_pop(p->q, stage, kb_clock_mono(), &item) == 0)
         jobs[n++] = item;
     for (size_t i = 1; i < n; i++) { /* stable: by conversation, then arrival */
         struct desk_job *j = jobs[i];
         size_t k = i;
-        for (; k > 0 && jobs[k - 1]->client.conv_id > j->client.conv_id; k--)
+        for (; k > 0 && job_conv(jobs[k - 1]) > job_conv(j); k--)
             jobs[k] = jobs[k - 1];
         jobs[k] = j;
     }
     struct store *st = desk_store(w->desk);
-    int batched = n > 1 && store_batch_begin(st) == 0;
+    /* a search's writes (its search log row, its suggestions) share one
+     * commit even alone */
+    int batched = (n > 1 || stage == STAGE_SEARCH) && store_batch_begin(st) == 0;
     for (size_t i = 0; i < n; i++)
         redo[i] = !batched;
     if (batched) {
@@ -130,9 +142,9 @@ static void chat_batch(struct worker *w, struct desk_job *first)
             redo[i] = store_batch_item_end(st) != 0;
         }
         if (store_batch_commit(st)) {
-            kb_warn("chat: a batch of %zu messages was not committed (%s): each is stored "
-                    "again on its own",
-                    n, store_errmsg(st));
+            kb_warn("%s: a batch of %zu was not committed (%s): each is stored again on "
+                    "its own",
+                    stage == STAGE_SEARCH ? "suggestions" : "chat", n, store_errmsg(st));
             for (size_t i = 0; i < n; i++)
                 redo[i] = 1;
         }
@@ -164,8 +176,9 @@ static void *worker_main(void *arg)
         void *item;
         if (kb_workq_pop(p->q, w->stage, 0, &item))
             break; /* stopping */
-        if (w->stage == STAGE_CHAT) {
-            chat_batch(w, item);
+        if (w->stage == STAGE_CHAT || w->stage == STAGE_SEARCH) {
+            run_batch(w, item, w->stage,
+                      w->stage == STAGE_CHAT ? POOL_CHAT_BATCH : POOL_SEARCH_BATCH);
             continue;
         }
         job_run(w, item);

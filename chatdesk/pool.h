@@ -24,7 +24,11 @@
  *   anything is answered;
  * - suggestion searches (job->search != 0, desk_suggest): cfg->threads
  *   workers at a lower CPU priority (nice POOL_SEARCH_NICE), so that they
- *   take the cores the request workers and the event loop leave.
+ *   take the cores the request workers and the event loop leave; each
+ *   takes the searches waiting (up to POOL_SEARCH_BATCH) and records their
+ *   search log rows and suggestions in one transaction, as the chat
+ *   writers do (one commit, also for a search alone); the suggestions go
+ *   out only after that commit.
  * Any worker of a stage may run any job of it: the loop keeps at most one
  * request job per connection in flight, which keeps each connection's
  * answers in order. Workers never look inside job->conn. */
@@ -42,6 +46,7 @@
 #define POOL_DB_PER_THREAD 4       /* request workers per cfg->threads */
 #define POOL_MAX_DB_WORKERS 32     /* ... but not more than this (or cfg->threads) */
 #define POOL_SEARCH_NICE 10
+#define POOL_SEARCH_BATCH 8       /* suggestion searches recorded in one transaction */
 #define POOL_CHAT_PER_THREAD 2     /* chat writers per cfg->threads */
 #define POOL_CHAT_BATCH 32         /* chat messages stored in one transaction, at most
                                       (a savepoint each: under PostgreSQL's 64 cached

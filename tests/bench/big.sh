@@ -18,7 +18,8 @@
 #     BIG_PWLOGINS=40: agents signing in with the password, the others with
 #     a session made in the store; BIG_TAG=T writes desk-T.json instead of
 #     desk.json: a further load level, reported beside the main one)
-#     BIG_CORPUS=corpora: the index the suggestions search)
+#     BIG_CORPUS=corpora: the index the suggestions search; BIG_CHATDESK=PATH:
+#     another chatdesk binary, for A/B runs)
 # Needs `make all` and tests/node_modules/ws. Everything runs on loopback
 # (127.0.0.1); every step is bounded by a timeout, and the processes
 # and the temporary folder are removed on exit, also on failure.
@@ -90,7 +91,7 @@ OUT=
 DESK=
 start_desk() {
     OUT=$W/chatdesk.$1.out
-    build/bin/chatdesk --config "$CONF" --index "$W/index" --db "$DB" --listen 127.0.0.1:0 \
+    "${BIG_CHATDESK:-build/bin/chatdesk}" --config "$CONF" --index "$W/index" --db "$DB" --listen 127.0.0.1:0 \
         --www chatdesk/www --migrations shared/store/migrations --threads 2 \
         --log-level error >"$OUT" 2>&1 &
     DESK=$!

@@ -183,3 +183,56 @@ test('acknowledged chat messages survive SIGKILL right after their acks; batches
     const a = await c.wait((f) => (f.type === 'ack' && f.id === 'after-restart') || f.type === 'error', 'ack');
     assert.equal(a.type, 'ack', JSON.stringify(a));
   });
+
+// Suggestion searches record what they show in one transaction per batch of
+// searches (chatdesk/pool.c): a suggestions frame leaves only after that
+// commit. Many requesters ask at once, chatdesk is killed with SIGKILL once
+// some suggestions arrived, and every item any requester was shown is in
+// conversation_suggestions for its conversation.
+test('suggested items that reached a requester are recorded, also under SIGKILL',
+  { timeout: 180000 }, async () => {
+    const N = 30;
+    const users = [];
+    for (let i = 0; i < N; i++) {
+      const c = await open();
+      c.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `建议${i}`,
+        email: `s${i}@example.cn` }));
+      const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
+      assert.equal(w.type, 'welcome', JSON.stringify(w));
+      users.push(c);
+    }
+    // everyone asks at once, twice (the searches queue up behind each other)
+    for (let k = 0; k < 2; k++) {
+      users.forEach((c, i) => c.ws.send(JSON.stringify({ type: 'message', id: `s${i}-${k}`,
+        text: k ? 'VPN 连接失败，错误 809' : '打印机脱机怎么办' })));
+    }
+    const shown = () => users.reduce((n, c) => n + c.frames.filter((f) => f.type === 'suggestions' &&
+      f.items.length > 0).length, 0);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${shown()} suggestions within ${WAIT} ms`)), WAIT);
+      const check = () => { if (shown() >= N / 3) { clearTimeout(timer); resolve(); } };
+      for (const c of users) c.waiters.push(check);
+      check();
+    });
+    daemon.child.kill('SIGKILL');
+    const e = await daemon.exit;
+    assert.equal(e.signal, 'SIGKILL');
+    await Promise.all(users.map((c) => c.closed || new Promise((r) => c.ws.once('close', r))));
+
+    const rows = await sqlRows('SELECT conversation_id, doc_id FROM conversation_suggestions');
+    const recorded = new Set(rows.map(([conv, doc]) => `${conv}/${doc}`));
+    let items = 0;
+    for (const c of users) {
+      const ack = c.frames.find((f) => f.type === 'ack' && f.conversation);
+      for (const f of c.frames.filter((x) => x.type === 'suggestions')) {
+        assert.ok(ack, 'suggestions come after the first ack');
+        for (const it of f.items) {
+          items++;
+          assert.ok(recorded.has(`${ack.conversation.id}/${it.id}`),
+            `${it.id} shown in conversation ${ack.conversation.id} is not recorded`);
+        }
+      }
+    }
+    assert.ok(items > 0, 'some items were shown');
+    await start(); // for whatever runs after
+  });
