@@ -75,7 +75,7 @@ void kbs_hl_match_fin(struct hl_match *hm)
 struct spans {
     struct span *v;
     size_t n, cap;
-    const size_t *map;
+    const size_t *map; /* normalised -> original offsets; NULL: the same */
     const struct hl_match *hm;
 };
 
@@ -88,8 +88,8 @@ static void add_span(struct spans *sp, size_t start, size_t end, uint64_t th, do
         sp->v = kb_xrealloc(sp->v, sp->cap * sizeof *sp->v);
     }
     struct span *s = &sp->v[sp->n++];
-    s->start = sp->map[start];
-    s->end = sp->map[end];
+    s->start = sp->map ? sp->map[start] : start;
+    s->end = sp->map ? sp->map[end] : end;
     s->th = th;
     s->w = w;
 }
@@ -243,14 +243,7 @@ static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_
  * over the same text. Returns 0, or -1 when f is damaged. */
 static int stored_spans(struct spans *sp, const struct kb_snipsrc_field *f)
 {
-    size_t *map = kb_snipsrc_map(f);
-    if (!map)
-        return -1;
-    sp->map = map;
-    int rc = kb_snipsrc_tokens(f, collect_span, sp);
-    sp->map = NULL;
-    free(map);
-    return rc < 0 ? -1 : 0;
+    return kb_snipsrc_tokens(f, collect_span, sp) < 0 ? -1 : 0; /* offsets: the text's */
 }
 
 /* The best snippet of one field text[0, len), its score in *score. Caller

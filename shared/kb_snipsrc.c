@@ -3,6 +3,7 @@
  * every length and offset against the bytes it was given, so a damaged
  * source is an error, never a read out of bounds. */
 #include "kb_snipsrc.h"
+#include "kb_utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -84,23 +85,39 @@ size_t kb_snipsrc_chunk_end(const char *text, size_t len, size_t off)
 
 struct writer {
     struct kb_buf *b;
-    const char *norm;
+    const char *text, *norm;
+    const size_t *map;
     size_t prev_start;
+    int bad; /* a run not the same bytes at the same offsets in text */
 };
 
 static int write_token(void *ud, const struct kb_token *t)
 {
     struct writer *w = ud;
+    size_t s = w->map[t->start], e = w->map[t->end];
+    if (t->flags & KB_TOKF_RUN) {
+        /* the search finds terms in a run by offset: its bytes must be the
+           original's, one for one (the map is read at character starts) */
+        for (size_t k = 0; k < t->len && !w->bad;) {
+            w->bad = w->map[t->start + k] != s + k;
+            kb_utf8_next(t->term, t->len, &k);
+        }
+        w->bad |= e != s + t->len;
+        if (w->bad || memcmp(t->term, w->text + s, t->len) != 0) {
+            w->bad = 1;
+            return 1;
+        }
+    }
     put_varint(w->b, t->flags);
-    put_varint(w->b, zigzag((int64_t)t->start - (int64_t)w->prev_start));
-    put_varint(w->b, t->end - t->start);
-    if (t->len == t->end - t->start && t->term == w->norm + t->start) {
+    put_varint(w->b, zigzag((int64_t)s - (int64_t)w->prev_start));
+    put_varint(w->b, e - s);
+    if (t->len == e - s && memcmp(t->term, w->text + s, t->len) == 0) {
         put_varint(w->b, 0);
     } else {
         put_varint(w->b, t->len + 1);
         kb_buf_add(w->b, t->term, t->len);
     }
-    w->prev_start = t->start;
+    w->prev_start = s;
     return 0; /* every stem too: the search decides which it wants */
 }
 
@@ -110,41 +127,23 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
     size_t rawlen = len - chunk <= KB_SNIPSRC_TAIL ? len : char_start(text, chunk + KB_SNIPSRC_TAIL);
     char *norm = NULL;
     size_t nlen = 0, *map = NULL;
+    struct kb_buf tb;
+    kb_buf_init(&tb);
     int ok = kb_analyzer_normalize_map(an, text, chunk, &norm, &nlen, &map, NULL, 0) == 0;
+    if (ok) {
+        struct writer w = {&tb, text, norm, map, 0, 0};
+        kb_analyzer_tokenize(an, KB_TOK_RUNS, norm, nlen, write_token, &w, NULL, NULL, 0);
+        ok = !w.bad;
+    }
     put_varint(b, (uint64_t)field);
     put_varint(b, (uint64_t)ok);
     put_varint(b, len);
     put_varint(b, chunk);
     put_varint(b, rawlen);
     kb_buf_add(b, text, rawlen);
-    if (!ok) {
-        put_varint(b, 0); /* norm, map, tokens */
-        put_varint(b, 0);
-        put_varint(b, 0);
-        return rawlen == len;
-    }
-    put_varint(b, nlen);
-    kb_buf_add(b, norm, nlen);
-    struct kb_buf mb, tb;
-    kb_buf_init(&mb);
-    kb_buf_init(&tb);
-    size_t last = 0; /* entries before it are written or predicted */
-    for (size_t i = 0; i <= nlen; i++) {
-        size_t pred = i ? map[i - 1] + 1 : 0;
-        if (map[i] == pred)
-            continue;
-        put_varint(&mb, i - last);
-        put_varint(&mb, zigzag((int64_t)map[i] - (int64_t)pred));
-        last = i + 1;
-    }
-    put_varint(b, mb.len);
-    kb_buf_add(b, mb.data, mb.len);
-    struct writer w = {&tb, norm, 0};
-    /* the tokenizer's pointer into norm says whether a term is the text */
-    kb_analyzer_tokenize(an, KB_TOK_RUNS, norm, nlen, write_token, &w, NULL, NULL, 0);
-    put_varint(b, tb.len);
-    kb_buf_add(b, tb.data, tb.len);
-    kb_buf_fin(&mb);
+    put_varint(b, ok ? tb.len : 0);
+    if (ok)
+        kb_buf_add(b, tb.data, tb.len);
     kb_buf_fin(&tb);
     free(norm);
     free(map);
@@ -158,11 +157,10 @@ static int read_record(const unsigned char **p, const unsigned char *end,
                        struct kb_snipsrc_field *f)
 {
     uint64_t field, flags, flen, chunk;
-    const unsigned char *raw, *norm;
+    const unsigned char *raw;
     if (get_varint(p, end, &field) < 0 || field >= KB_SNIPSRC_NFIELDS ||
         get_varint(p, end, &flags) < 0 || flags > 1 || get_varint(p, end, &flen) < 0 ||
         get_varint(p, end, &chunk) < 0 || get_bytes(p, end, &raw, &f->rawlen) < 0 ||
-        get_bytes(p, end, &norm, &f->nlen) < 0 || get_bytes(p, end, &f->map, &f->maplen) < 0 ||
         get_bytes(p, end, &f->tok, &f->toklen) < 0)
         return -1;
     if (f->rawlen > flen || chunk > f->rawlen || flen == 0)
@@ -172,7 +170,6 @@ static int read_record(const unsigned char **p, const unsigned char *end,
     f->flen = (size_t)flen;
     f->chunk = (size_t)chunk;
     f->raw = (const char *)raw;
-    f->norm = (const char *)norm;
     return 0;
 }
 
@@ -189,33 +186,9 @@ int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_fi
     return 0;
 }
 
-size_t *kb_snipsrc_map(const struct kb_snipsrc_field *f)
-{
-    size_t n = f->nlen + 1;
-    size_t *map = kb_xmalloc(n * sizeof *map);
-    const unsigned char *p = f->map, *end = f->map + f->maplen;
-    size_t i = 0;
-    while (p < end) {
-        uint64_t skip, dv;
-        if (get_varint(&p, end, &skip) < 0 || get_varint(&p, end, &dv) < 0 || skip >= n - i)
-            goto bad;
-        for (size_t k = 0; k < skip; k++, i++)
-            map[i] = i ? map[i - 1] + 1 : 0;
-        int64_t v = (int64_t)(i ? map[i - 1] + 1 : 0) + unzigzag(dv);
-        if (v < 0)
-            goto bad;
-        map[i++] = (size_t)v;
-    }
-    for (; i < n; i++)
-        map[i] = i ? map[i - 1] + 1 : 0;
-    for (i = 0; i < n; i++)
-        if (map[i] > f->chunk)
-            goto bad;
-    return map;
-bad:
-    free(map);
-    return NULL;
-}
+/* get_varint for the common one-byte case inline */
+#define VARINT(p, end, v)                                                                  \
+    ((p) < (end) && !(*(p) & 0x80) ? ((v) = *(p)++, 0) : get_varint(&(p), (end), &(v)))
 
 int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
 {
@@ -223,11 +196,11 @@ int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
     size_t start = 0, nostem_at = (size_t)-1;
     while (p < end) {
         uint64_t flags, ds, span, tl;
-        if (get_varint(&p, end, &flags) < 0 || get_varint(&p, end, &ds) < 0 ||
-            get_varint(&p, end, &span) < 0 || get_varint(&p, end, &tl) < 0)
+        if (VARINT(p, end, flags) < 0 || VARINT(p, end, ds) < 0 || VARINT(p, end, span) < 0 ||
+            VARINT(p, end, tl) < 0)
             return KB_SNIPSRC_EDAMAGED;
         int64_t s = (int64_t)start + unzigzag(ds);
-        if (s < 0 || (uint64_t)s > f->nlen || span > f->nlen - (uint64_t)s)
+        if (s < 0 || (uint64_t)s > f->chunk || span > f->chunk - (uint64_t)s)
             return KB_SNIPSRC_EDAMAGED;
         struct kb_token t;
         t.start = (size_t)s;
@@ -235,7 +208,7 @@ int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
         t.pos = 0; /* the snippet has no use for positions */
         t.flags = (unsigned)flags;
         if (tl == 0) {
-            t.term = f->norm + t.start;
+            t.term = f->raw + t.start;
             t.len = (size_t)span;
         } else {
             if (tl - 1 > (uint64_t)(end - p) || (flags & KB_TOKF_RUN))

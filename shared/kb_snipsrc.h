@@ -5,25 +5,26 @@
  * A snippet is taken from the first chunk of a field (about
  * KB_SNIPSRC_CHUNK bytes, ending at a line end when one is near, see
  * kb_snipsrc_chunk_end) that holds a query term. For that first chunk the
- * record keeps exactly what kb_search_snippet.c would compute from it: the
- * normalised text, the map from normalised to original offsets, and every
- * token kb_analyzer_tokenize (KB_TOK_RUNS) hands over, in order; and the
- * original text up to KB_SNIPSRC_TAIL bytes past the chunk (the whole field
- * when it is not longer), which the snippet is cut from. A search needs
- * the whole field only when the first chunk holds no query term and the
- * field goes on, or when a snippet reaches past the kept text.
+ * record keeps every token kb_analyzer_tokenize (KB_TOK_RUNS) hands over
+ * for its normalised text, in order, with the token's offsets already
+ * mapped back to the original text (what the snippet code would compute
+ * through kb_analyzer_normalize_map); and the original text up to
+ * KB_SNIPSRC_TAIL bytes past the chunk (the whole field when it is not
+ * longer), which the snippet is cut from and which holds the terms that are
+ * the same bytes as the text. A CJK run must be its original bytes, one
+ * for one (the snippet code finds terms in it by offset); a field where one
+ * is not (a traditional character, a compatibility ideograph) is marked
+ * not analysed. A search needs the whole field only then, when the first
+ * chunk holds no query term and the field goes on, or when a snippet
+ * reaches past the kept text.
  *
  * A snippet source is a series of records, one per non-empty field:
  *   varint field (KB_SNIPSRC_*), varint flags (1: analysed), varint flen
  *   (the field's length), varint chunk (end of the first chunk), varint
- *   rawlen + raw text, varint nlen + normalised text, varint maplen + map,
- *   varint toklen + tokens.
- * map: pairs (varint skip, varint zigzag delta): skip entries equal to the
- * previous entry + 1 (the first: 0), then one entry that differs from that
- * by delta; the entries after the last pair follow the same rule. tokens:
- * varint flags, varint zigzag (start - previous start), varint (end -
- * start), varint tl: 0 when the term is norm[start, end), else its length
- * + 1 followed by its bytes (stems). */
+ *   rawlen + the original text, varint toklen + tokens.
+ * tokens: varint flags, varint zigzag (start - previous start), varint
+ * (end - start), varint tl: 0 when the term is the text's [start, end),
+ * else its length + 1 followed by its bytes (lower-cased words, stems). */
 #ifndef KB_SNIPSRC_H
 #define KB_SNIPSRC_H
 
@@ -67,10 +68,8 @@ struct kb_snipsrc_field {
     size_t chunk;                 /* end of the first chunk (<= rawlen) */
     const char *raw;              /* the field's first rawlen bytes */
     size_t rawlen;                /* == flen when the whole field is kept */
-    const char *norm;             /* the chunk normalised */
-    size_t nlen;
-    const unsigned char *map, *tok;
-    size_t maplen, toklen;
+    const unsigned char *tok;     /* the tokens, encoded */
+    size_t toklen;
 };
 
 /* Finds field's record in src[0, len). Returns 1 with *f filled (pointers
@@ -78,12 +77,8 @@ struct kb_snipsrc_field {
  * valid UTF-8), or KB_SNIPSRC_EDAMAGED when src is not a snippet source. */
 int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_field *f);
 
-/* The offset map of f's chunk: nlen + 1 entries, each <= chunk. Returns a
- * heap array the caller frees, or NULL when the map is damaged. */
-size_t *kb_snipsrc_map(const struct kb_snipsrc_field *f);
-
 /* Hands f's tokens to cb in their order, as kb_analyzer_tokenize did over
- * the normalised chunk (offsets in it): a stem right after a word for which
+ * the normalised chunk, but with offsets in the original text: a stem right after a word for which
  * cb returned KB_TOK_NOSTEM is skipped, as the tokenizer skips it. Returns
  * 0, cb's other non-zero value, or KB_SNIPSRC_EDAMAGED (tokens up to the
  * damage have been handed over). */
