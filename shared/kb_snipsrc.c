@@ -87,7 +87,9 @@ struct writer {
     struct kb_buf *b;
     const char *text, *norm;
     const size_t *map;
-    size_t prev_start;
+    size_t prev_start, prev_end;
+    char prev[KB_TOK_MAX_TERM + 1]; /* the previous token's term */
+    size_t prev_len;
     int bad; /* a run not the same bytes at the same offsets in text */
 };
 
@@ -108,7 +110,25 @@ static int write_token(void *ud, const struct kb_token *t)
             return 1;
         }
     }
-    put_varint(w->b, t->flags);
+    if (t->flags == 0 || t->flags > 0xFF || t->len > KB_TOK_MAX_TERM + 1) {
+        w->bad = 1; /* not a token this layout knows */
+        return 1;
+    }
+    if (t->flags == KB_TOKF_STEM && w->prev_len && s == w->prev_start && e == w->prev_end &&
+        t->term[0] == 'Z') {
+        /* the stem of the word before: its prefix, or its own bytes */
+        size_t n = t->len - 1;
+        kb_buf_addc(w->b, 0);
+        if (n <= w->prev_len && memcmp(t->term + 1, w->prev, n) == 0) {
+            put_varint(w->b, 2 * (uint64_t)n);
+        } else {
+            put_varint(w->b, 2 * (uint64_t)n + 1);
+            kb_buf_add(w->b, t->term + 1, n);
+        }
+        w->prev_len = 0;
+        return 0;
+    }
+    kb_buf_addc(w->b, (char)t->flags);
     put_varint(w->b, zigzag((int64_t)s - (int64_t)w->prev_start));
     put_varint(w->b, e - s);
     if (t->len == e - s && memcmp(t->term, w->text + s, t->len) == 0) {
@@ -118,6 +138,9 @@ static int write_token(void *ud, const struct kb_token *t)
         kb_buf_add(w->b, t->term, t->len);
     }
     w->prev_start = s;
+    w->prev_end = e;
+    w->prev_len = t->len <= KB_TOK_MAX_TERM ? t->len : 0;
+    memcpy(w->prev, t->term, w->prev_len);
     return 0; /* every stem too: the search decides which it wants */
 }
 
@@ -131,7 +154,12 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
     kb_buf_init(&tb);
     int ok = kb_analyzer_normalize_map(an, text, chunk, &norm, &nlen, &map, NULL, 0) == 0;
     if (ok) {
-        struct writer w = {&tb, text, norm, map, 0, 0};
+        struct writer w;
+        memset(&w, 0, sizeof w);
+        w.b = &tb;
+        w.text = text;
+        w.norm = norm;
+        w.map = map;
         kb_analyzer_tokenize(an, KB_TOK_RUNS, norm, nlen, write_token, &w, NULL, NULL, 0);
         ok = !w.bad;
     }
@@ -194,32 +222,58 @@ int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
 {
     const unsigned char *p = f->tok, *end = f->tok + f->toklen;
     size_t start = 0, nostem_at = (size_t)-1;
+    struct kb_token prev = {0};
+    char stem[KB_TOK_MAX_TERM + 2];
     while (p < end) {
-        uint64_t flags, ds, span, tl;
-        if (VARINT(p, end, flags) < 0 || VARINT(p, end, ds) < 0 || VARINT(p, end, span) < 0 ||
-            VARINT(p, end, tl) < 0)
-            return KB_SNIPSRC_EDAMAGED;
-        int64_t s = (int64_t)start + unzigzag(ds);
-        if (s < 0 || (uint64_t)s > f->chunk || span > f->chunk - (uint64_t)s)
-            return KB_SNIPSRC_EDAMAGED;
+        unsigned flags = *p++;
         struct kb_token t;
-        t.start = (size_t)s;
-        t.end = t.start + (size_t)span;
-        t.pos = 0; /* the snippet has no use for positions */
-        t.flags = (unsigned)flags;
-        if (tl == 0) {
-            t.term = f->raw + t.start;
-            t.len = (size_t)span;
+        if (flags == 0) { /* the stem of the token before */
+            uint64_t code;
+            if (!prev.term || VARINT(p, end, code) < 0 || code / 2 > KB_TOK_MAX_TERM)
+                return KB_SNIPSRC_EDAMAGED;
+            size_t n = (size_t)(code / 2);
+            stem[0] = 'Z';
+            if (code & 1) {
+                if (n > (size_t)(end - p))
+                    return KB_SNIPSRC_EDAMAGED;
+                memcpy(stem + 1, p, n);
+                p += n;
+            } else {
+                if (n > prev.len)
+                    return KB_SNIPSRC_EDAMAGED;
+                memcpy(stem + 1, prev.term, n);
+            }
+            t = prev;
+            t.term = stem;
+            t.len = n + 1;
+            t.flags = KB_TOKF_STEM;
+            prev.term = NULL;
         } else {
-            if (tl - 1 > (uint64_t)(end - p) || (flags & KB_TOKF_RUN))
-                return KB_SNIPSRC_EDAMAGED; /* a run is always the text */
-            t.term = (const char *)p;
-            t.len = (size_t)(tl - 1);
-            p += t.len;
+            uint64_t ds, span, tl;
+            if (VARINT(p, end, ds) < 0 || VARINT(p, end, span) < 0 || VARINT(p, end, tl) < 0)
+                return KB_SNIPSRC_EDAMAGED;
+            int64_t s = (int64_t)start + unzigzag(ds);
+            if (s < 0 || (uint64_t)s > f->chunk || span > f->chunk - (uint64_t)s)
+                return KB_SNIPSRC_EDAMAGED;
+            t.start = (size_t)s;
+            t.end = t.start + (size_t)span;
+            t.pos = 0; /* the snippet has no use for positions */
+            t.flags = flags;
+            if (tl == 0) {
+                t.term = f->raw + t.start;
+                t.len = (size_t)span;
+            } else {
+                if (tl - 1 > (uint64_t)(end - p) || (flags & KB_TOKF_RUN))
+                    return KB_SNIPSRC_EDAMAGED; /* a run is always the text */
+                t.term = (const char *)p;
+                t.len = (size_t)(tl - 1);
+                p += t.len;
+            }
+            if (t.len == 0)
+                return KB_SNIPSRC_EDAMAGED;
+            start = t.start;
+            prev = t;
         }
-        start = t.start;
-        if (t.len == 0)
-            return KB_SNIPSRC_EDAMAGED;
         if ((t.flags & KB_TOKF_STEM) && nostem_at == t.start)
             continue; /* the tokenizer would not have made it */
         nostem_at = (size_t)-1;

@@ -22,9 +22,12 @@
  *   varint field (KB_SNIPSRC_*), varint flags (1: analysed), varint flen
  *   (the field's length), varint chunk (end of the first chunk), varint
  *   rawlen + the original text, varint toklen + tokens.
- * tokens: varint flags, varint zigzag (start - previous start), varint
- * (end - start), varint tl: 0 when the term is the text's [start, end),
- * else its length + 1 followed by its bytes (lower-cased words, stems). */
+ * tokens: a byte of flags (KB_TOKF_*), varint zigzag (start - previous
+ * start), varint (end - start), varint tl: 0 when the term is the text's
+ * [start, end), else its length + 1 followed by its bytes (lower-cased
+ * words); or, for the "Z" stem of the token before (same offsets), a 0 byte
+ * and varint code: 2n for "Z" + that token's first n bytes, 2n + 1 for "Z"
+ * + the n bytes that follow. */
 #ifndef KB_SNIPSRC_H
 #define KB_SNIPSRC_H
 
