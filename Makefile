@@ -25,7 +25,10 @@ ALL_CXXFLAGS = -std=c++17 $(WARN) $(CXXFLAGS) -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lxapian -lstdc++ -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-SHARED_SRC  := $(wildcard shared/*.c) $(wildcard shared/*.cc)
+# kb_blockmap.c interposes open/close/pread (served from mappings): linked
+# into searchd and test_blockmap only, never into libkb.a
+BLOCKMAP_SRC := shared/kb_blockmap.c
+SHARED_SRC  := $(filter-out $(BLOCKMAP_SRC),$(wildcard shared/*.c)) $(wildcard shared/*.cc)
 STORE_SRC   := $(wildcard shared/store/*.c)
 INDEXER_SRC := $(wildcard indexer/*.c)
 SEARCHD_SRC := $(wildcard searchd/*.c)
@@ -87,7 +90,7 @@ $(LIBSTORE): $(call objs,$(B),$(STORE_SRC))
 $(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBSTORE) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(STORE_LIBS) $(LDLIBS)
-$(B)/bin/searchd: $(call objs,$(B),$(SEARCHD_SRC)) $(LIBKB)
+$(B)/bin/searchd: $(call objs,$(B),$(SEARCHD_SRC) $(BLOCKMAP_SRC)) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
 $(B)/bin/kbeval: $(call objs,$(B),$(EVAL_SRC)) $(LIBKB)
@@ -102,6 +105,7 @@ $(B)/bin/chatdesk: $(call objs,$(B),$(DESK_MAIN)) $(LIBDESK) $(LIBSTORE) $(LIBKB
 $(B)/test/%: $(B)/obj/tests/unit/%.c.o $(LIBDESK) $(LIBSTORE) $(LIBKB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
+$(B)/test/test_blockmap: $(call objs,$(B),$(BLOCKMAP_SRC))
 
 # ---- sanitizer variant ----------------------------------------------------
 $(BA)/obj/%.c.o: %.c
@@ -119,7 +123,7 @@ $(LIBSTORE_A): $(call objs,$(BA),$(STORE_SRC))
 $(BA)/bin/indexer: $(call objs,$(BA),$(INDEXER_SRC)) $(LIBSTORE_A) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(STORE_LIBS) $(LDLIBS)
-$(BA)/bin/searchd: $(call objs,$(BA),$(SEARCHD_SRC)) $(LIBKB_A)
+$(BA)/bin/searchd: $(call objs,$(BA),$(SEARCHD_SRC) $(BLOCKMAP_SRC)) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(LWS_LIBS) $(LDLIBS)
 $(LIBDESK_A): $(call objs,$(BA),$(DESK_SRC))
@@ -131,6 +135,7 @@ $(BA)/bin/chatdesk: $(call objs,$(BA),$(DESK_MAIN)) $(LIBDESK_A) $(LIBSTORE_A) $
 $(BA)/test/%: $(BA)/obj/tests/unit/%.c.o $(LIBDESK_A) $(LIBSTORE_A) $(LIBKB_A)
 	@mkdir -p $(dir $@)
 	$(CXX) $(SAN) -o $@ $^ $(DESK_LIBS) $(LDLIBS) -lcmocka
+$(BA)/test/test_blockmap: $(call objs,$(BA),$(BLOCKMAP_SRC))
 
 # ---- fuzzing (clang + libFuzzer), sources built straight from the tree ------
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Ishared $(PKG_CFLAGS)

@@ -65,6 +65,11 @@ void desk_audit_read(struct req *r, const char *object_type, const char *object_
 /* desk.c: a ticket look-up as r->who may see it (see the definitions) */
 int desk_ticket_rc(const struct req *r, int rc);
 int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t);
+/* The ticket r->m->ticket after a change (read back as r's asker may see
+ * it): to the asker (answering r->m), to the requester's connections (the
+ * ticket object only) when to_conv, and a queue_update event for every
+ * agent; when it cannot be read, the error frame instead. */
+void desk_ticket_changed(struct req *r, const char *event, int to_conv);
 
 /* desk_session.c */
 int desk_current_conversation(struct req *r, int64_t person, struct store_conversation *c);

@@ -46,15 +46,8 @@ void desk_do_take(struct req *r)
         .conflict_code = P_ALREADY_TAKEN,
         .invalid = "the ticket is resolved or closed: nothing to take",
     };
-    if (desk_store_err(r, rc, &msgs))
-        return;
-    struct store_ticket t;
-    if (desk_get_ticket(r, r->m->ticket, &t))
-        return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
-    desk_outbox_add(r->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
-    desk_queue_update(r, "taken", &t);
-    store_ticket_fin(&t);
+    if (!desk_store_err(r, rc, &msgs))
+        desk_ticket_changed(r, "taken", 1);
 }
 
 void desk_do_reply(struct req *r)

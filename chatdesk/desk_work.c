@@ -11,21 +11,6 @@
 
 #include <string.h>
 
-/* The ticket after a change: to the agent (answering r->m), to the
- * requester's connections (the ticket object only) when to_conv, and a
- * queue_update for every agent. */
-static void changed(struct req *r, const char *event, int to_conv)
-{
-    struct store_ticket t;
-    if (desk_get_ticket(r, r->m->ticket, &t))
-        return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
-    if (to_conv)
-        desk_outbox_add(r->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
-    desk_queue_update(r, event, &t);
-    store_ticket_fin(&t);
-}
-
 void desk_do_edit(struct req *r)
 {
     if (!desk_is_agent(r))
@@ -44,7 +29,7 @@ void desk_do_edit(struct req *r)
         .invalid = "the ticket is closed, or a value is not allowed"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    changed(r, "edited", 1);
+    desk_ticket_changed(r, "edited", 1);
 }
 
 static json_t *note_json(const struct store_note *n)
@@ -105,7 +90,7 @@ void desk_do_transfer(struct req *r)
                    "or closed"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    changed(r, r->m->agent ? "assigned" : "transferred", 1);
+    desk_ticket_changed(r, r->m->agent ? "assigned" : "transferred", 1);
 }
 
 /* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
@@ -122,7 +107,7 @@ void desk_do_pending(struct req *r)
         .invalid = "only a ticket you hold, assigned or reopened, can wait for its requester"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    changed(r, "pending", 1);
+    desk_ticket_changed(r, "pending", 1);
 }
 
 void desk_do_resume(struct req *r)
@@ -135,5 +120,5 @@ void desk_do_resume(struct req *r)
                                            .invalid = "the ticket is not waiting for its requester"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    changed(r, "resumed", 1);
+    desk_ticket_changed(r, "resumed", 1);
 }

@@ -35,14 +35,17 @@ struct paths {
     size_t n, cap;
 };
 
-/* Appends a copy of s[0, n). */
+/* Appends a copy of s[0, n) (which may hold a NUL: see walk) and a NUL. */
 static void paths_addn(struct paths *p, const char *s, size_t n)
 {
     if (p->n == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 64;
         p->v = kb_xrealloc(p->v, p->cap * sizeof *p->v);
     }
-    p->v[p->n++] = kb_xstrndup(s, n);
+    char *c = kb_xmalloc(n + 1);
+    memcpy(c, s, n);
+    c[n] = '\0';
+    p->v[p->n++] = c;
 }
 
 static void paths_add(struct paths *p, const char *s)
@@ -83,8 +86,36 @@ static int wanted(const char *rel, const char *name)
     return is_std_file(rel);
 }
 
-/* Collects corpus-relative paths below root/rel. Returns 0 or -1. */
-static int walk(const char *root, const char *rel, struct paths *out, char *err, size_t errlen)
+/* A file's stat stamp, "<size> <mtime> <ctime> <inode>" (times in ns),
+ * kept after its content hash in its source record: a later build that
+ * finds the same stamp takes the file as unchanged without reading it. A
+ * file changed less than KB_STAMP_RACY seconds before the build started
+ * gets no stamp ("") and is read and hashed next time too, so a change
+ * made within one clock tick of the build is not missed. */
+#define KB_STAMP_RACY 2
+static void stamp_of(const struct stat *sb, time_t start, char *out, size_t cap)
+{
+    if (sb->st_mtim.tv_sec + KB_STAMP_RACY > start || sb->st_ctim.tv_sec + KB_STAMP_RACY > start) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(out, cap, "%lld %lld%09ld %lld%09ld %llu", (long long)sb->st_size,
+             (long long)sb->st_mtim.tv_sec, (long)sb->st_mtim.tv_nsec,
+             (long long)sb->st_ctim.tv_sec, (long)sb->st_ctim.tv_nsec,
+             (unsigned long long)sb->st_ino);
+}
+
+/* The stamp the walk stored after a path's NUL (see walk). */
+static const char *path_stamp(const char *path)
+{
+    return path + strlen(path) + 1;
+}
+
+/* Collects corpus-relative paths below root/rel; each string is the path,
+ * a NUL, then its stamp (path_stamp), so sorting and lookups see the path.
+ * Returns 0 or -1. */
+static int walk(const char *root, const char *rel, time_t start, struct paths *out, char *err,
+                size_t errlen)
 {
     struct kb_buf dirpath;
     kb_buf_init(&dirpath);
@@ -107,10 +138,15 @@ static int walk(const char *root, const char *rel, struct paths *out, char *err,
         kb_buf_printf(&full, "%s/%s", root, r.data);
         struct stat sb;
         if (stat(full.data, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode))
-                rc = walk(root, r.data, out, err, errlen);
-            else if (S_ISREG(sb.st_mode) && wanted(r.data, e->d_name))
-                paths_add(out, r.data);
+            if (S_ISDIR(sb.st_mode)) {
+                rc = walk(root, r.data, start, out, err, errlen);
+            } else if (S_ISREG(sb.st_mode) && wanted(r.data, e->d_name)) {
+                char stamp[128];
+                stamp_of(&sb, start, stamp, sizeof stamp);
+                kb_buf_addc(&r, '\0');
+                kb_buf_adds(&r, stamp);
+                paths_addn(out, r.data, r.len);
+            }
         }
         kb_buf_fin(&r);
         kb_buf_fin(&full);
@@ -127,9 +163,11 @@ static int cmp_str(const void *a, const void *b)
 
 /* ---- stored source records ------------------------------------------------ */
 
-/* "src:<path>" = "<hash>\n<id>\n<id>..." */
+/* "src:<path>" = "<hash>[ <stamp>]\n<id>\n<id>..." (the stamp: see
+ * stamp_of; records written before it have none) */
 struct srcrec {
     char *hash;
+    char *stamp; /* "" when none */
     struct paths ids;
 };
 
@@ -139,6 +177,7 @@ static void srcrec_free(void *p)
     if (!r)
         return;
     free(r->hash);
+    free(r->stamp);
     paths_fin(&r->ids);
     free(r);
 }
@@ -152,9 +191,13 @@ static struct srcrec *srcrec_parse(const char *v, size_t len)
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         char *s = kb_xstrndup(p, n);
-        if (first)
+        if (first) {
+            char *sp = strchr(s, ' ');
+            r->stamp = kb_xstrdup(sp ? sp + 1 : "");
+            if (sp)
+                *sp = '\0';
             r->hash = s;
-        else {
+        } else {
             paths_add(&r->ids, s);
             free(s);
         }
@@ -163,6 +206,8 @@ static struct srcrec *srcrec_parse(const char *v, size_t len)
     }
     if (!r->hash)
         r->hash = kb_xstrdup("");
+    if (!r->stamp)
+        r->stamp = kb_xstrdup("");
     return r;
 }
 
@@ -405,9 +450,10 @@ static int parse_file(struct builder *b, const char *path, const char *text, siz
     return 0;
 }
 
-/* Handles one changed file. Returns 0, 1 for a file error (reported,
- * skipped), or -1 for an index error (in b->err). */
-static int index_file(struct builder *b, const char *path, const char *hash, const char *text,
+/* Handles one changed file; head is its record's first line (hash and
+ * stamp). Returns 0, 1 for a file error (reported, skipped), or -1 for an
+ * index error (in b->err). */
+static int index_file(struct builder *b, const char *path, const char *head, const char *text,
                       size_t len)
 {
     struct doclist docs = {0};
@@ -451,7 +497,7 @@ static int index_file(struct builder *b, const char *path, const char *hash, con
         struct kb_buf meta, key;
         kb_buf_init(&meta);
         kb_buf_init(&key);
-        kb_buf_adds(&meta, hash);
+        kb_buf_adds(&meta, head);
         for (size_t i = 0; i < docs.n; i++)
             kb_buf_printf(&meta, "\n%s", docs.v[i]->id);
         kb_buf_printf(&key, "%s%s", KB_META_SOURCE, path);
@@ -472,6 +518,29 @@ static int index_file(struct builder *b, const char *path, const char *hash, con
 out:
     doclist_fin(&docs);
     return rc;
+}
+
+/* An unchanged file (same hash) with another stamp: its record gets the
+ * new one, so the next build need not read it. Returns 0 or -1 (message in
+ * b->err). */
+static int restamp(struct builder *b, const char *path, struct srcrec *r, const char *head)
+{
+    struct kb_buf meta, key;
+    kb_buf_init(&meta);
+    kb_buf_init(&key);
+    kb_buf_adds(&meta, head);
+    for (size_t i = 0; i < r->ids.n; i++)
+        kb_buf_printf(&meta, "\n%s", r->ids.v[i]);
+    kb_buf_printf(&key, "%s%s", KB_META_SOURCE, path);
+    int rc = kbx_db_set_metadata(b->db, key.data, meta.data, meta.len);
+    if (rc < 0)
+        kb_seterr(b->err, sizeof b->err, "metadata: %s", kbx_db_errmsg(b->db));
+    const char *sp = strchr(head, ' ');
+    free(r->stamp);
+    r->stamp = kb_xstrdup(sp ? sp + 1 : "");
+    kb_buf_fin(&meta);
+    kb_buf_fin(&key);
+    return rc < 0 ? -1 : 0;
 }
 
 static int remove_source(struct builder *b, const char *path, struct srcrec *r)
@@ -805,7 +874,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     struct builder b = {.o = o, .st = st};
     struct paths files = {0};
     int rc = -1, in_tx = 0;
-    if (walk(o->corpus, "", &files, err, errlen) < 0)
+    if (walk(o->corpus, "", time(NULL), &files, err, errlen) < 0)
         goto out;
     if (files.n)
         qsort(files.v, files.n, sizeof *files.v, cmp_str);
@@ -855,6 +924,12 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         const char *path = files.v[i];
         progress(&b, i + 1, files.n, path);
         st->files++;
+        const char *stamp = path_stamp(path);
+        struct srcrec *r = kb_map_get(b.src, path);
+        if (r && !o->full && *stamp && strcmp(r->stamp, stamp) == 0) {
+            st->files_unchanged++; /* same stamp: not read again */
+            continue;
+        }
         struct kb_buf full;
         kb_buf_init(&full);
         kb_buf_printf(&full, "%s/%s", o->corpus, path);
@@ -868,17 +943,22 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
             continue;
         }
         kb_buf_fin(&full);
-        char hash[32];
-        snprintf(hash, sizeof hash, "%016" PRIx64, kb_hash64(text, len));
-        struct srcrec *r = kb_map_get(b.src, path);
-        if (r && !o->full && strcmp(r->hash, hash) == 0) {
+        st->files_read++;
+        char head[32 + 128];
+        snprintf(head, sizeof head, "%016" PRIx64 "%s%s", kb_hash64(text, len),
+                 *stamp ? " " : "", stamp);
+        if (r && !o->full && strncmp(r->hash, head, 16) == 0 && strlen(r->hash) == 16) {
             st->files_unchanged++;
             free(text);
+            if (strcmp(r->stamp, stamp) != 0 && restamp(&b, path, r, head) < 0) {
+                kb_seterr(err, errlen, "%s", b.err);
+                goto out;
+            }
             continue;
         }
         /* owner entries point at the path string in files.v, which lives
            until the end of the build */
-        int frc = index_file(&b, path, hash, text, len);
+        int frc = index_file(&b, path, head, text, len);
         free(text);
         if (frc < 0) {
             kb_seterr(err, errlen, "%s", b.err);

@@ -3,8 +3,10 @@
  * Files: *.md anywhere under the corpus (articles, known errors; README.md
  * files are skipped) and *.txt in a folder named standards (one document per
  * clause). For each file the index's metadata keeps "src:<path>" = its
- * content hash and the ids it produced. A build re-parses only files whose
- * hash changed, replaces their documents, deletes ids they no longer
+ * content hash, its stat stamp (size, mtime, ctime, inode; not for a file
+ * changed within 2 s of the build) and the ids it produced. A file with the
+ * stamp of its record is not even read; the others are read and hashed. A
+ * build re-parses only files whose hash changed, replaces their documents, deletes ids they no longer
  * produce, and deletes the documents of files that are gone, all inside one
  * Xapian transaction, so a reader sees the old index or the new one. A
  * The glossary (<corpus>/glossary.txt) becomes the index's synonym table
@@ -64,6 +66,7 @@ unsigned build_shard_of(const char *id, unsigned n);
 
 struct build_stats {
     unsigned files, files_changed, files_unchanged, files_removed, files_failed;
+    unsigned files_read; /* opened and hashed (a matching stat stamp skips both) */
     unsigned docs_indexed[KB_KIND_COUNT]; /* added or replaced this run */
     unsigned docs_deleted;
     unsigned total[KB_KIND_COUNT];        /* in the index after the build */

@@ -29,6 +29,7 @@ struct sd_config {
     int www_explicit;  /* www came from the file or a flag (must exist) */
     enum kb_log_level log_level;
     int cache_mb;      /* result cache size in MiB; 0: no cache */
+    int block_map;     /* 1: glass tables read through mappings (kb_blockmap) */
     struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
     int shard_timeout_ms; /* bound on each remote shard operation (index =
                              a list of shards; see kb_searcher_new_shards) */

@@ -3,6 +3,7 @@
  * shutdown. See `searchd --help`. */
 #include "config.h"
 #include "http.h"
+#include "kb_blockmap.h"
 #include "kb_log.h"
 #include "kb_lws.h"
 #include "kb_util.h"
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     }
     kb_log_setup("searchd", cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    kb_blockmap_set(cfg.block_map); /* before the index is opened */
 
     sd_http *h;
     if (http_new(&cfg, &h, err, sizeof err)) {

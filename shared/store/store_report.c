@@ -299,6 +299,21 @@ static int begin_read(struct store *s, const char *op, int64_t viewer,
     return rc ? rc : check(s, viewer, p);
 }
 
+/* A public drill-down read: begin_read(op), then the rows of sql with the
+ * period's parameters, each to row(r, i, ud) until one returns nonzero (as
+ * st_rows). Returns 0 or STORE_E*. */
+static int period_rows(struct store *s, const char *op, int64_t viewer,
+                       const struct store_report_period *p, const char *sql,
+                       int (*row)(const PGresult *r, int i, void *ud), void *ud)
+{
+    int rc = begin_read(s, op, viewer, p);
+    if (rc)
+        return rc;
+    struct params q = {0};
+    bind(&q, p);
+    return st_rows(s, sql, &q, row, ud);
+}
+
 /* Runs sql (one row of integer columns) into the ints at v[0..n). */
 static int ints(struct store *s, const char *sql, const struct store_report_period *p,
                 int *const *v, int n)
@@ -406,27 +421,29 @@ int store_search_log(struct store *s, const char *source, int64_t person, int64_
     BOUNDS " SELECT lower(l.query), count(*), count(*) FILTER (WHERE no_good_match)"     \
            " FROM search_log l, b WHERE l.at >= b.lo AND l.at < b.hi GROUP BY 1"
 
+struct query_cb {
+    int (*cb)(void *ud, const struct store_report_query *q);
+    void *ud;
+};
+
+/* period_rows reader of store_report_queries. */
+static int query_row(const PGresult *r, int i, void *arg)
+{
+    const struct query_cb *c = arg;
+    struct store_report_query x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2)};
+    return c->cb(c->ud, &x);
+}
+
 int store_report_queries(struct store *s, int64_t viewer, const struct store_report_period *p,
                          int gaps, int (*cb)(void *ud, const struct store_report_query *q),
                          void *ud)
 {
-    int rc = begin_read(s, "report_queries", viewer, p);
-    if (rc)
-        return rc;
-    PGresult *r = run_period(s, &rc,
-                             gaps ? QUERY_COUNTS " HAVING count(*) FILTER (WHERE no_good_match) > 0"
-                                                 " ORDER BY 3 DESC, 2 DESC, 1 LIMIT 20"
-                                  : QUERY_COUNTS " ORDER BY 2 DESC, 1 LIMIT 20",
-                             p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_report_query x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2)};
-        if (cb(ud, &x))
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct query_cb c = {cb, ud};
+    return period_rows(s, "report_queries", viewer, p,
+                       gaps ? QUERY_COUNTS " HAVING count(*) FILTER (WHERE no_good_match) > 0"
+                                           " ORDER BY 3 DESC, 2 DESC, 1 LIMIT 20"
+                            : QUERY_COUNTS " ORDER BY 2 DESC, 1 LIMIT 20",
+                       query_row, &c);
 }
 
 int store_report_indicators(struct store *s, int64_t viewer, const struct store_report_period *p,
@@ -537,24 +554,25 @@ static const char SQL_DOCS[] =
     " FROM per FULL JOIN use ON use.doc_id = per.doc_id"
     " ORDER BY 2 DESC, 4 DESC, 1 LIMIT 100";
 
+struct doc_cb {
+    int (*cb)(void *ud, const struct store_report_doc *d);
+    void *ud;
+};
+
+/* period_rows reader of store_report_docs. */
+static int doc_row(const PGresult *r, int i, void *arg)
+{
+    const struct doc_cb *c = arg;
+    struct store_report_doc d = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2), g_int(r, i, 3),
+                                 g_int(r, i, 4), g_int(r, i, 5), g_int(r, i, 6)};
+    return c->cb(c->ud, &d);
+}
+
 int store_report_docs(struct store *s, int64_t viewer, const struct store_report_period *p,
                       int (*cb)(void *ud, const struct store_report_doc *d), void *ud)
 {
-    int rc = begin_read(s, "report_docs", viewer, p);
-    if (rc)
-        return rc;
-    PGresult *r = run_period(s, &rc, SQL_DOCS, p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_report_doc d = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2),
-                                     g_int(r, i, 3), g_int(r, i, 4), g_int(r, i, 5),
-                                     g_int(r, i, 6)};
-        if (cb(ud, &d))
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct doc_cb c = {cb, ud};
+    return period_rows(s, "report_docs", viewer, p, SQL_DOCS, doc_row, &c);
 }
 
 /* per service and priority: responses and resolutions due and met */
@@ -570,23 +588,25 @@ static const char SQL_POLICIES[] =
     " JOIN sla_policies sp ON sp.id = ts.policy_id"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 
+struct policy_cb {
+    int (*cb)(void *ud, const struct store_report_policy *x);
+    void *ud;
+};
+
+/* period_rows reader of store_report_policies. */
+static int policy_row(const PGresult *r, int i, void *arg)
+{
+    const struct policy_cb *c = arg;
+    struct store_report_policy x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2),
+                                    g_int(r, i, 3), g_int(r, i, 4), g_int(r, i, 5)};
+    return c->cb(c->ud, &x);
+}
+
 int store_report_policies(struct store *s, int64_t viewer, const struct store_report_period *p,
                           int (*cb)(void *ud, const struct store_report_policy *x), void *ud)
 {
-    int rc = begin_read(s, "report_policies", viewer, p);
-    if (rc)
-        return rc;
-    PGresult *r = run_period(s, &rc, SQL_POLICIES, p);
-    if (!r)
-        return rc;
-    for (int i = 0; i < PQntuples(r); i++) {
-        struct store_report_policy x = {g_str(r, i, 0), g_int(r, i, 1), g_int(r, i, 2),
-                                        g_int(r, i, 3), g_int(r, i, 4), g_int(r, i, 5)};
-        if (cb(ud, &x))
-            break;
-    }
-    PQclear(r);
-    return 0;
+    struct policy_cb c = {cb, ud};
+    return period_rows(s, "report_policies", viewer, p, SQL_POLICIES, policy_row, &c);
 }
 
 /* ---- drill-down ------------------------------------------------------------------ */

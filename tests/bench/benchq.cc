@@ -3,7 +3,7 @@
 //
 //   benchq --engine E (--index DIR | --db CONNINFO) --queries FILE
 //          [--repeat N] [--max N] [--warm N] [--timeout-ms N] [--raw FILE]
-//          [--ranks FILE]
+//          [--ranks FILE] [--block-map 0|1]
 //
 // Engines
 //   kbdesk      kb_search_run (limit 10, public documents, snippets and
@@ -43,6 +43,11 @@
 // shape (requests, rps, p50/p90/p99/mean/max in ms, errors as
 // err_status, timeouts as err_timeout).
 //
+// --block-map 1 reads the index tables through read-only mappings, as
+// searchd does by default (shared/kb_blockmap.h); 0 through pread. The
+// default is 1 for the kbdesk engines and 0 for the others, so the Xapian
+// baselines read their tables as Xapian does.
+//
 // Each query line is "type<TAB>lang<TAB>source-id<TAB>query". --warm N runs
 // the first N queries once untimed; then all (or --max) queries run --repeat
 // times. Output: one JSON object on stdout with, per repeat, p50/p90/p99/
@@ -56,6 +61,7 @@
 // separated, and for kbdesk the correction it searched instead, if any (tests/bench/known.sh compares two engines' files).
 
 extern "C" {
+#include "kb_blockmap.h"
 #include "kb_lexicon.h"
 #include "kb_search.h"
 }
@@ -417,7 +423,7 @@ double pct(std::vector<double> v, double p)
 int main(int argc, char **argv)
 {
     std::string engine, index, db, queries, raw, ranks;
-    int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000, clients = 0;
+    int repeat = 3, maxq = 0, warm = 200, timeout_ms = 5000, clients = 0, block_map = -1;
     double seconds = 0;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -450,11 +456,16 @@ int main(int argc, char **argv)
             clients = std::atoi(next().c_str());
         else if (a == "--seconds")
             seconds = std::atof(next().c_str());
+        else if (a == "--block-map")
+            block_map = std::atoi(next().c_str());
         else
             die("unknown argument " + a);
     }
     if (engine.empty() || queries.empty())
         die("usage: benchq --engine E (--index DIR | --db CONNINFO) --queries FILE [...]");
+    if (block_map < 0)
+        block_map = engine.rfind("kbdesk", 0) == 0;
+    kb_blockmap_set(block_map); /* before any index is opened */
     std::vector<Query> qs = load_queries(queries);
     if (maxq > 0 && (size_t)maxq < qs.size())
         qs.resize(maxq);

@@ -15,38 +15,18 @@
 //       closed loop: each of CONNS requesters sends its next message as
 //       soon as the previous one is acknowledged.
 // Message texts are the Chinese and mixed queries of the query log.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { sleep, pct, texts, open as wsOpen } from './wsload.mjs';
 const require = createRequire(import.meta.url);
 const WebSocket = require('../node_modules/ws');
 
 const [mode, url] = process.argv.slice(2, 4);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function pct(a, p) {
-  if (!a.length) return null;
-  const s = Float64Array.from(a).sort();
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 function stats(a) {
-  return { n: a.length, p50: pct(a, 50), p90: pct(a, 90), p99: pct(a, 99), max: pct(a, 100) };
+  const s = Float64Array.from(a).sort();
+  return { n: s.length, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: pct(s, 100) };
 }
-function texts(file) {
-  return readFileSync(file, 'utf8').split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.split('\t'))
-    .filter((f) => f.length >= 4 && (f[1] === 'zh' || f[0] === 'mixed'))
-    .map((f) => f[3]);
-}
-
-function open(u) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(u, { perMessageDeflate: false, handshakeTimeout: 20000 });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
+const open = (u) => wsOpen(u, 20000);
 
 async function idle(n, holdS) {
   const socks = [];

@@ -201,6 +201,18 @@ ROFF_CHARS = {"em": "—", "en": "–", "hy": "-", "bu": "•", "lq": "“", "rq
               "fm": "′", "sq": "□", "ci": "○", "lh": "☜", "rh": "☞"}
 
 
+def roff_name_end(s, i):
+    """Where the name after an escape such as \\f, \\* or \\n that starts at
+    s[i] ends: a one-letter name x, a two-letter (xx or a bracketed [name]."""
+    n = len(s)
+    if i < n and s[i] == "(":
+        return i + 3
+    if i < n and s[i] == "[":
+        j = s.find("]", i)
+        return j + 1 if j >= 0 else n
+    return i + 1
+
+
 def roff_inline(s):
     out = []
     i = 0
@@ -217,13 +229,7 @@ def roff_inline(s):
         c = s[i]
         i += 1
         if c == "f":                          # \fB \f(CW \f[I]
-            if i < n and s[i] == "(":
-                i += 3
-            elif i < n and s[i] == "[":
-                j = s.find("]", i)
-                i = j + 1 if j >= 0 else n
-            else:
-                i += 1
+            i = roff_name_end(s, i)
         elif c == "(":                        # \(xx
             out.append(ROFF_CHARS.get(s[i:i + 2], ""))
             i += 2
@@ -233,24 +239,12 @@ def roff_inline(s):
             out.append(ROFF_CHARS.get(name, ""))
             i = j + 1 if j >= 0 else n
         elif c == "*":                        # \*x \*(xx \*[..] strings
-            if i < n and s[i] == "(":
-                i += 3
-            elif i < n and s[i] == "[":
-                j = s.find("]", i)
-                i = j + 1 if j >= 0 else n
-            else:
-                i += 1
+            i = roff_name_end(s, i)
         elif c in "sS":                       # \s+2 \s0 \s(12
             while i < n and (s[i] in "+-0123456789(["):
                 i += 1
         elif c in "nmgkFV$":                  # registers, colours, ...
-            if i < n and s[i] == "(":
-                i += 3
-            elif i < n and s[i] == "[":
-                j = s.find("]", i)
-                i = j + 1 if j >= 0 else n
-            else:
-                i += 1
+            i = roff_name_end(s, i)
         elif c in "hvwlLoHxDNbXRzYZ":         # \h'..' and friends
             if i < n and s[i] == "'":
                 j = s.find("'", i + 1)

@@ -29,39 +29,20 @@
 // counts, errors by code, the process's own CPU seconds over the window)
 // and exits 0. Exit 1 if connecting or signing in failed.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
-const WebSocket = require('../node_modules/ws');
+import { sleep, pct, texts, open as wsOpen } from './wsload.mjs';
 
 const [mode, url] = process.argv.slice(2, 4);
 // epoch milliseconds with sub-millisecond resolution, comparable between
 // the load processes on this machine (the reply-delivery latency)
 const wall = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rnd = (a, b) => a + Math.random() * (b - a);
 
-function pct(s, p) {
-  return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : null;
-}
 function stats(a) {
   const s = Float64Array.from(a).sort();
   const r = (x) => (x === null ? null : Math.round(x * 100) / 100);
   return { n: s.length, p50: r(pct(s, 50)), p90: r(pct(s, 90)), p99: r(pct(s, 99)), max: r(pct(s, 100)) };
 }
-function texts(file) {
-  return readFileSync(file, 'utf8').split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.split('\t'))
-    .filter((f) => f.length >= 4 && (f[1] === 'zh' || f[0] === 'mixed'))
-    .map((f) => f[3]);
-}
-function open(u) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(u, { perMessageDeflate: false, handshakeTimeout: 30000 });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
+const open = (u) => wsOpen(u, 30000);
 
 // what is measured: only frames sent inside the window count
 const rec = { login: [], ack: [], sugg: [], reply_ack: [], delivery: [], take: [], errors: {}, counts: {} };

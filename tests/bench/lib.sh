@@ -22,15 +22,15 @@ BENCH_TEXT_PKGS="libreoffice-help-zh-cn libreoffice-help-en-us manpages-zh debia
 debian-reference-en xapian-tools xapian-omega python3"
 
 # bench_benchq: builds the query driver $W/bin/benchq against build/lib/libkb.a
-# (make all must have run); sets BENCHQ
+# and searchd's block map (make all must have run); sets BENCHQ
 bench_benchq() {
-    [ -f build/lib/libkb.a ] && [ -x build/bin/indexer ] ||
+    [ -f build/lib/libkb.a ] && [ -x build/bin/indexer ] && [ -f build/obj/shared/kb_blockmap.c.o ] ||
         { echo "bench: build first (make all)" >&2; exit 1; }
     mkdir -p "$W/bin"
     local KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd libcurl libmariadb"
     # shellcheck disable=SC2046
     c++ -std=c++17 -O2 -g -Ishared $(pkg-config --cflags $KBPKGS) -I"$(pg_config --includedir)" \
-        -o "$W/bin/benchq" tests/bench/benchq.cc build/lib/libkb.a \
+        -o "$W/bin/benchq" tests/bench/benchq.cc build/obj/shared/kb_blockmap.c.o build/lib/libkb.a \
         $(pkg-config --libs $KBPKGS) -lxapian -lpq -lstdc++ -lm -lpthread
     BENCHQ=$W/bin/benchq
 }

@@ -10,22 +10,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { deskClient } from './desk.mjs';
-import { startDesk, stopDesk } from './deskfix.mjs';
+import { startDesk, deskClientOf } from './deskfix.mjs';
 
 const WAIT = 20000; // ms: the sanitizer build is slow
 const ADMIN = { username: 'boss', password: 'admin pw for tests 1' };
 const AGENT = { username: 'agent', password: 'demo agent pw 1' };
 
 const d = {};
-let tmp, conninfo, index, daemon, base, wsUrl;
 
-// the API and WebSocket clients (tests/e2e/desk.mjs)
-const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
-const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
-
-const { wsLogin } = desk;
+// the API and WebSocket clients of the desk in d (tests/e2e/deskfix.mjs)
+const { api, assertError, login, wsOpen, wsRequest, wsClose, stop } = deskClientOf(d, AGENT, WAIT);
 
 
 let adminToken, agentToken, agentId, adminId;
@@ -34,7 +28,6 @@ before(async () => {
   await startDesk(d, 'kbadmin', {
     agents: [{ ...ADMIN, name: '管理员', role: 'admin' }, { ...AGENT, name: '普通坐席' }], wait: WAIT,
   });
-  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
   adminToken = await login(ADMIN.username, ADMIN.password);
   agentToken = await login(AGENT.username, AGENT.password);
   const people = (await api('GET', '/api/v1/admin/people', { token: adminToken })).body.people;
@@ -42,10 +35,7 @@ before(async () => {
   adminId = people.find((p) => p.username === ADMIN.username).id;
 }, { timeout: 180000 });
 
-after(async () => {
-  for (const ws of sockets) ws.terminate();
-  await stopDesk(d);
-}, { timeout: 60000 });
+after(stop, { timeout: 60000 });
 
 const person = async (id) => (await api('GET', '/api/v1/admin/people', { token: adminToken })).body.people.find((p) => p.id === id);
 const auditRows = async (type, id) => (await api('GET', `/api/v1/audit?object_type=${type}&object_id=${encodeURIComponent(id)}`,

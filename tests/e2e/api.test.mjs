@@ -11,8 +11,7 @@ import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { PG_SH, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
-import { deskClient } from './desk.mjs';
-import { startDesk, stopDesk } from './deskfix.mjs';
+import { startDesk, stopDesk, deskClientOf } from './deskfix.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -28,10 +27,9 @@ let tmp, conninfo, index, daemon, base, wsUrl;
 
 const pg = (what) => mustRun(PG_SH, [what, d.pgdir], { env: { PG_FSYNC: 'off' } });
 
-// the API and WebSocket clients (tests/e2e/desk.mjs)
-const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
-const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
+// the API and WebSocket clients of the desk in d (tests/e2e/deskfix.mjs)
+const { api, assertError, login, wsOpen, wsRequest, wsClose, sockets, wsWait: deskWait } =
+  deskClientOf(d, AGENT, WAIT);
 
 // A requester with an escalated ticket: { c, session, number }.
 let people = 0;
@@ -306,7 +304,7 @@ async function ticketAbout(text) {
 }
 
 // Waits until c has a frame matching pred; returns it.
-const wsWait = (c, pred) => desk.wsWait(c, pred, 'such frame');
+const wsWait = (c, pred) => deskWait(c, pred, 'such frame');
 
 test('problems: three incidents, a known-error draft in the review list, resolving tells the open incidents\' agents', { timeout: 120000 }, async () => {
   await mustRun(CHATDESK, ['useradd', '--agent', 'agent2', '--name', '二线坐席', '--db', conninfo],

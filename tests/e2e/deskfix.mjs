@@ -6,9 +6,13 @@
 // against the test cluster, a bounded wait for a condition, a free loopback
 // port, the SMTP sink and the mails it wrote, a WebSocket client that waits
 // for frames (each stamped with when it came, _at), the JSON API, and
-// agents' logins (password who.password, else PW); ctx() returns that
-// file's current { conninfo, base, mailDir } (set in its before()), read at
-// each call. No sleeps: every wait is for a condition, bounded by WAIT.
+// agents' logins (password who.password, else PW), a requester's new
+// ticket (requesterTicket) and chatdesk's commands
+// on the cluster (chatdesk(args): run's { code, stdout, stderr }); ctx()
+// returns that file's current { conninfo, base, mailDir } (set in its
+// before(); startDesk's d has them), read at each call. deskData,
+// deskClientOf: see below. No sleeps: every wait is for a condition,
+// bounded by WAIT.
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -16,7 +20,8 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { ROOT, mustRun, startPg, destroyPg, startDaemon, stopDaemon } from './daemon.mjs';
+import { ROOT, run, mustRun, startPg, destroyPg, startDaemon, stopDaemon } from './daemon.mjs';
+import { deskClient } from './desk.mjs';
 
 export function deskFixture(WAIT, ctx, PW) {
 
@@ -155,8 +160,23 @@ export function deskFixture(WAIT, ctx, PW) {
     }
   }
 
+  // A requester named name who says text and escalates it (impact, urgency):
+  // { rq: their Client, t: the ticket frame, hello: the welcome frame }.
+  async function requesterTicket(name, text, { impact = 2, urgency = 2 } = {}) {
+    const rq = await Client.open();
+    const hello = await rq.request({ type: 'hello', name });
+    assert.equal(hello.type, 'welcome');
+    assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
+    const t = await rq.request({ type: 'escalate', impact, urgency });
+    assert.equal(t.type, 'ticket', JSON.stringify(t));
+    return { rq, t, hello };
+  }
+
+  const chatdeskBin = path.join(path.resolve(ROOT, process.env.KB_BIN || 'build/bin'), 'chatdesk');
+  const chatdesk = (args, opts) => run(chatdeskBin, [...args, '--db', ctx().conninfo], opts);
+
   return { sql, sqlOne, until, freePort: freeLoopbackPort, startSink, stopSink, decodeHeader, mails, Client, clients, api, token,
-    agentSocket };
+    agentSocket, requesterTicket, chatdesk };
 }
 
 // The SMTP sink (scripts/mailsink.py) on 127.0.0.1:port, writing each mail
@@ -193,19 +213,15 @@ function freeLoopbackPort() {
   });
 }
 
-// A chatdesk for an end-to-end test, set up in d (an empty object, filled
-// as it goes so that stopDesk(d) also undoes a start that failed half way):
-// a cluster in a fresh folder prefix-XXXXXX (d.tmp, d.pgdir, d.conninfo),
-// the corpus indexed (d.index), the agents made (each {username, password,
-// name?, email?, team?, role?}; password else opts.password), the SLA data
-// sla and the escalation rules escalation loaded (objects, if given), with
-// mail ({ publicUrl }) the SMTP sink on a free port (d.sink, d.smtpPort,
-// writing to d.mailDir) and chatdesk's mail keys pointed at it, prepare(d)
-// run (if given), then chatdesk started with --threads 2, the mail keys and
-// the configuration lines conf (or conf(d)) in d.tmp/chatdesk.conf, and args added
-// (d.chat; its address d.base, d.wsUrl). Every wait is bounded by wait ms.
-export async function startDesk(d, prefix, { agents = [], password, sla, escalation, mail, conf = [], prepare,
-  args = [], wait = 20000 } = {}) {
+// The data of a desk, set up in d (an empty object, filled as it goes so
+// that destroyPg(d) undoes a set-up that failed half way): a cluster in a
+// fresh folder prefix-XXXXXX (d.tmp, d.pgdir, d.conninfo), the corpus
+// indexed (d.index), the agents made (each {username, password, name?,
+// email?, team?, role?}; password else opts.password), the SLA data sla and
+// the escalation rules escalation loaded (objects, if given; written to
+// d.tmp/sla-load.json, d.tmp/escalation-load.json). For the tests that start
+// chatdesk themselves; startDesk starts it too.
+export async function deskData(d, prefix, { agents = [], password, sla, escalation } = {}) {
   const bin = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
   const chatdesk = (a, opts) => mustRun(path.join(bin, 'chatdesk'), [...a, '--db', d.conninfo], opts);
   Object.assign(d, await startPg(prefix));
@@ -224,6 +240,21 @@ export async function startDesk(d, prefix, { agents = [], password, sla, escalat
     await writeFile(file, JSON.stringify(data));
     await chatdesk([what, file]);
   }
+  return d;
+}
+
+// A chatdesk for an end-to-end test, set up in d (as deskData, so that
+// stopDesk(d) also undoes a start that failed half way): the data of
+// deskData(d, prefix, opts), with mail ({ publicUrl }) the SMTP sink on a
+// free port (d.sink, d.smtpPort, writing to d.mailDir) and chatdesk's mail
+// keys pointed at it, prepare(d) run (if given), then chatdesk started with
+// --threads 2, the mail keys and the configuration lines conf (or conf(d))
+// in d.tmp/chatdesk.conf, and args added (d.chat; its address d.base,
+// d.wsUrl). Every wait is bounded by wait ms.
+export async function startDesk(d, prefix, { agents = [], password, sla, escalation, mail, conf = [], prepare,
+  args = [], wait = 20000 } = {}) {
+  const bin = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
+  await deskData(d, prefix, { agents, password, sla, escalation });
   const lines = typeof conf === 'function' ? conf(d) : [...conf];
   if (mail) {
     d.mailDir = path.join(d.tmp, 'mail');
@@ -254,4 +285,18 @@ export async function stopDesk(d) {
   await stopDaemon(d.chat);
   await stopSink(d.sink);
   await destroyPg(d);
+}
+
+// The API and WebSocket clients (tests/e2e/desk.mjs deskClient) of the desk
+// startDesk(d) starts, with login() signing in as who unless given a username
+// and password, and stop() (for after()): ends the sockets the clients opened,
+// then stopDesk(d). Every wait is bounded by wait ms.
+export function deskClientOf(d, who, wait = 20000) {
+  const desk = deskClient(() => d, { wait });
+  const login = (username = who.username, password = who.password) => desk.login(username, password);
+  const stop = async () => {
+    for (const ws of desk.sockets) ws.terminate();
+    await stopDesk(d);
+  };
+  return { ...desk, login, stop };
 }

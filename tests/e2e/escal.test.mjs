@@ -17,7 +17,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT, run, mustRun } from './daemon.mjs';
+import { ROOT, mustRun } from './daemon.mjs';
 import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -46,23 +46,17 @@ const RULES = {
 };
 
 const d = {};
-let tmp, conninfo, base, mailDir;
+let tmp, conninfo;
 const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, mails, Client, api, token, agentSocket } =
-  deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
-
-const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
+const { sql, until, mails, Client, api, token, agentSocket, requesterTicket, chatdesk } =
+  deskFixture(WAIT, () => d, PW);
 
 // A requester's ticket (priority 3), then the lead hands it to the assignee in first-line.
 async function heldTicket(leadToken, text) {
-  const rq = await Client.open();
-  assert.equal((await rq.request({ type: 'hello', name: '升级测试用户' })).type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const { rq, t } = await requesterTicket('升级测试用户', text);
   const tr = await api(`/api/v1/tickets/${t.number}/transfer`, leadToken, 'POST',
     { team: 'first-line', agent: ids.holder, reason: '分派' });
   assert.equal(tr.status, 200, tr.text);
@@ -78,7 +72,7 @@ before(async () => {
       .map(([who, team]) => ({ ...who, team, role: who === LEAD ? 'team_lead' : undefined })),
     password: PW, sla: FAST, mail: {}, args: ['--sla-interval', '1'], wait: WAIT,
   });
-  ({ tmp, conninfo, base, mailDir } = d);
+  ({ tmp, conninfo } = d);
   const people = await api('/api/v1/people?role=agent', await token(LEAD));
   assert.equal(people.status, 200, people.text);
   for (const p of people.body.people) ids[p.username] = p.id;

@@ -22,7 +22,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT, run, mustRun } from './daemon.mjs';
+import { ROOT, mustRun } from './daemon.mjs';
 import { deskFixture, startDesk, stopDesk } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -51,24 +51,17 @@ function quietNow() {
 }
 
 const d = {};
-let tmp, conninfo, base, mailDir;
+let tmp, conninfo;
 const ids = {};
 
 // ---- helpers (tests/e2e/deskfix.mjs) ------------------------------------------------
 
-const { sql, until, mails, Client, api, token, agentSocket } =
-  deskFixture(WAIT, () => ({ conninfo, base, mailDir }), PW);
-
-const chatdesk = (args, opts) => run(CHATDESK, [...args, '--db', conninfo], opts);
+const { sql, until, mails, api, token, agentSocket, requesterTicket, chatdesk } =
+  deskFixture(WAIT, () => d, PW);
 
 // A requester's new ticket: { rq, t, hello }; with team, handed to first-line.
 async function newTicket(name, text, { impact = 2, urgency = 2, team, leadToken } = {}) {
-  const rq = await Client.open();
-  const hello = await rq.request({ type: 'hello', name });
-  assert.equal(hello.type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact, urgency });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
+  const { rq, t, hello } = await requesterTicket(name, text, { impact, urgency });
   if (team) {
     const tr = await api(`/api/v1/tickets/${t.number}/transfer`, leadToken, 'POST', { team, reason: '分派' });
     assert.equal(tr.status, 200, tr.text);
@@ -87,7 +80,7 @@ before(async () => {
     password: PW, sla: FAST, escalation: { rules: [], quiet_hours: quietNow() }, mail: {},
     args: ['--sla-interval', '1'], wait: WAIT,
   });
-  ({ tmp, conninfo, base, mailDir } = d);
+  ({ tmp, conninfo } = d);
 }, { timeout: 180000 });
 
 after(() => stopDesk(d), { timeout: 60000 });

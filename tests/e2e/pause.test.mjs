@@ -16,16 +16,12 @@
 // measured delays from threshold to frame are printed as diagnostics.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
-import { deskFixture } from './deskfix.mjs';
+import { ROOT, startDaemon, stopDaemon, destroyPg } from './daemon.mjs';
+import { deskData, deskFixture } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'pauseagent', password: 'pause agent password 1' };
 const OTHER = { username: 'otheragent', password: 'other agent password 1' };
@@ -41,12 +37,13 @@ const FAST = {
     { service: 'kill9', priority: p, response_minutes: 0.1, resolve_minutes: 1 / 3, warn_percent: 60 }]),
 };
 
-let tmp, pgdir, conninfo, chat, base;
+const d = {};
+let tmp, conninfo, chat, base;
 
 // WebSocket clients (each frame stamped with when it came, _at; all kept
 // in clients) and the JSON API
 const fx = deskFixture(WAIT, () => ({ conninfo, base }));
-const { Client, clients, api } = fx;
+const { clients, api } = fx;
 
 // a bearer token of who, and who's logged-in agent socket
 const signin = fx.token;
@@ -58,37 +55,20 @@ function startChat() {
   return chat.ready;
 }
 
-// a requester's new ticket: [client, ticket frame, hello]
-async function newTicket(name, text) {
-  const rq = await Client.open();
-  const hello = await rq.request({ type: 'hello', name });
-  assert.equal(hello.type, 'welcome');
-  assert.equal((await rq.request({ type: 'message', text })).type, 'ack');
-  const t = await rq.request({ type: 'escalate', impact: 2, urgency: 2 });
-  assert.equal(t.type, 'ticket', JSON.stringify(t));
-  return [rq, t, hello];
-}
+// a requester's new ticket: { rq: client, t: ticket frame, hello }
+const newTicket = fx.requesterTicket;
 
 const mark = (number, type, target) => (f) => f.type === type && f.ticket === number && f.target === target;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbpause-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  for (const a of [AGENT, OTHER])
-    await mustRun(CHATDESK, ['useradd', '--agent', a.username, '--db', conninfo], { input: `${a.password}\n` });
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
-  const fast = path.join(tmp, 'fast.json');
-  await writeFile(fast, JSON.stringify(FAST));
-  await mustRun(CHATDESK, ['sla-load', fast, '--db', conninfo]);
+  await deskData(d, 'kbpause', { agents: [AGENT, OTHER], sla: FAST });
+  ({ tmp, conninfo } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   for (const c of clients) c.ws.terminate();
   await stopDaemon(chat);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg(d);
 }, { timeout: 60000 });
 
 test('a pending-requester pause stops the clock and its resumption restarts it', { timeout: 120000 }, async (t) => {
@@ -96,7 +76,7 @@ test('a pending-requester pause stops the clock and its resumption restarts it',
   const ag = await agentSocket();
   const token = await signin(AGENT);
   const otherToken = await signin(OTHER);
-  const [rq, tk, hello] = await newTicket('等待用户', '打印机卡纸');
+  const { rq, t: tk, hello } = await newTicket('等待用户', '打印机卡纸');
   assert.equal(tk.resolution_due - tk.created_at, 6);
   assert.equal((await ag.request({ type: 'take', ticket: tk.number })).status, 'assigned');
   // the first human answer meets the response clock
@@ -144,7 +124,7 @@ test('a pending-requester pause stops the clock and its resumption restarts it',
   // a control ticket created now, not paused: its warning and breach come
   // after this ticket's unpaused deadline (created earlier); when its
   // breach is out the timer has run past ours
-  const [rq2, ctl] = await newTicket('对照用户', '显示器不亮');
+  const { rq: rq2, t: ctl } = await newTicket('对照用户', '显示器不亮');
   assert.ok(ctl.resolution_due >= tk.resolution_due);
   await ag.wait(mark(ctl.number, 'sla_breach', 'resolution'), 'control ticket breach');
   for (const type of ['sla_warning', 'sla_breach'])
@@ -210,7 +190,7 @@ test('after kill -9 and restart of chatdesk the pending warning still fires exac
   if (!chat || chat.exited) base = await startChat();
   let ag = await agentSocket();
   const token = await signin(AGENT);
-  const [rq, tk] = await newTicket('重启用户', 'VPN 连不上');
+  const { rq, t: tk } = await newTicket('重启用户', 'VPN 连不上');
   const svc = await api(`/api/v1/tickets/${tk.number}`, token, 'PATCH', { service: 'kill9' });
   assert.equal(svc.status, 200, svc.text);
   assert.equal(svc.body.resolution_due - tk.created_at, 20);

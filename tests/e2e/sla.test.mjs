@@ -9,16 +9,13 @@
 // No sleeps: every wait is for a frame or an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from './daemon.mjs';
-import { deskFixture } from './deskfix.mjs';
+import { ROOT, run, mustRun, startDaemon, stopDaemon, destroyPg } from './daemon.mjs';
+import { deskData, deskFixture } from './deskfix.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
 const CHATDESK = path.join(BIN, 'chatdesk');
-const INDEXER = path.join(BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000; // ms: the sanitizer build is slow
 const AGENT = { username: 'slaagent', password: 'sla agent password 1' };
 
@@ -30,25 +27,20 @@ const FAST = {
     resolve_minutes: 0.1, warn_percent: 50 })),
 };
 
-let tmp, pgdir, conninfo, chat, base;
+const d = {};
+let tmp, conninfo, chat, base;
 
 // WebSocket clients and the JSON API
 const { Client, api } = deskFixture(WAIT, () => ({ conninfo, base }));
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbsla-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--db', conninfo],
-    { input: `${AGENT.password}\n` });
-  await mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', path.join(tmp, 'index')]);
+  await deskData(d, 'kbsla', { agents: [AGENT] });
+  ({ tmp, conninfo } = d);
 }, { timeout: 180000 });
 
 after(async () => {
   await stopDaemon(chat);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await destroyPg(d);
 }, { timeout: 60000 });
 
 test('sla-load: a bad file loads nothing and says why; the shipped file and a short policy load', { timeout: 60000 }, async () => {

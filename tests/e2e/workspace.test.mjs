@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { run, mustRun } from './daemon.mjs';
-import { deskClient } from './desk.mjs';
-import { startDesk, stopDesk } from './deskfix.mjs';
+import { startDesk, deskClientOf } from './deskfix.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -23,14 +22,10 @@ const MEMBER = { username: 'member', password: 'member agent pw 1' };
 const OUTSIDER = { username: 'outsider', password: 'outsider agent pw 1' };
 
 const d = {};
-let tmp, conninfo, index, daemon, base, wsUrl;
+let conninfo;
 
-// the API and WebSocket clients (tests/e2e/desk.mjs)
-const desk = deskClient(() => ({ base, wsUrl }), { wait: WAIT });
-const { api, assertError, login: loginAs, wsOpen, wsRequest, wsClose, sockets } = desk;
-const login = (username = AGENT.username, password = AGENT.password) => loginAs(username, password);
-
-const { wsLogin } = desk;
+// the API and WebSocket clients of the desk in d (tests/e2e/deskfix.mjs)
+const { api, assertError, login, wsOpen, wsRequest, wsClose, wsLogin, stop } = deskClientOf(d, AGENT, WAIT);
 
 // A requester with a ticket raised from messages: { c, session, number, conversation }.
 let people = 0;
@@ -50,13 +45,10 @@ before(async () => {
   await startDesk(d, 'kbwork', {
     agents: [{ ...AGENT, name: '演示坐席' }, { ...MEMBER, name: '二线坐席' }, { ...OUTSIDER, name: '外组坐席' }], wait: WAIT,
   });
-  ({ tmp, conninfo, index, chat: daemon, base, wsUrl } = d);
+  ({ conninfo } = d);
 }, { timeout: 180000 });
 
-after(async () => {
-  for (const ws of sockets) ws.terminate();
-  await stopDesk(d);
-}, { timeout: 60000 });
+after(stop, { timeout: 60000 });
 
 test('teams and roles: the commands, GET /api/v1/teams and /api/v1/people; requesters get 403', { timeout: 60000 }, async () => {
   let r = await chatdesk(['team-member', MEMBER.username, 'second-line']);

@@ -609,14 +609,15 @@ static void result_json_matches_jansson(void **state)
     expect_json_as_jansson(&r, NULL, 0, 0, 0);
 }
 
-/* The public filter is left out while every document is public; once an
- * internal one arrives (seen at the next refresh) it is applied again. */
-static void visibility_follows_index(void **state)
+/* In a fresh folder dir (a mkdtemp pattern, filled in), the index ix
+ * (ixlen bytes) of one public article KB-1 titled "qvzmarker 公开" in the
+ * corpus dir/c, built by the real indexer; returns a searcher on it (the
+ * caller frees it, then removes the folder with scratch_rm). */
+static kb_searcher *one_article_index(char *dir, char *ix, size_t ixlen)
 {
-    (void)state;
-    char dir[64] = "/tmp/kbvisXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
+    char cmd[1024], err[KB_ERR_MAX];
     assert_non_null(mkdtemp(dir));
-    snprintf(ix, sizeof ix, "%s/index", dir);
+    snprintf(ix, ixlen, "%s/index", dir);
     snprintf(cmd, sizeof cmd,
              "mkdir -p %s/c/articles && printf -- '---\\nid: KB-1\\nkind: article\\n"
              "title: qvzmarker 公开\\n---\\n正文\\n' > %s/c/articles/KB-1.md && "
@@ -625,6 +626,24 @@ static void visibility_follows_index(void **state)
     assert_int_equal(run(cmd), 0);
     kb_searcher *s = NULL;
     assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
+    return s;
+}
+
+/* Removes the folder dir of one_article_index. */
+static void scratch_rm(const char *dir)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(run(cmd), 0);
+}
+
+/* The public filter is left out while every document is public; once an
+ * internal one arrives (seen at the next refresh) it is applied again. */
+static void visibility_follows_index(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/kbvisXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
+    kb_searcher *s = one_article_index(dir, ix, sizeof ix);
     struct kb_search_req r = {0};
     r.q = "qvzmarker";
     r.qlen = strlen(r.q);
@@ -652,8 +671,7 @@ static void visibility_follows_index(void **state)
     assert_int_equal(res.nhits, 2);
     kb_search_res_fin(&res);
     kb_searcher_free(s);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(run(cmd), 0);
+    scratch_rm(dir);
 }
 
 /* The shadow alphabet of internal spelling words: round trip, refusals. */
@@ -758,16 +776,7 @@ static void other_schema_refused(void **state)
 {
     (void)state;
     char dir[64] = "/tmp/kbschXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
-    assert_non_null(mkdtemp(dir));
-    snprintf(ix, sizeof ix, "%s/index", dir);
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p %s/c/articles && printf -- '---\\nid: KB-1\\nkind: article\\n"
-             "title: qvzmarker 公开\\n---\\n正文\\n' > %s/c/articles/KB-1.md && "
-             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
-             dir, dir, dir, ix);
-    assert_int_equal(run(cmd), 0);
-    kb_searcher *s = NULL;
-    assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), 0);
+    kb_searcher *s = one_article_index(dir, ix, sizeof ix);
     kbx_db *w = NULL;
     assert_int_equal(kbx_db_open(ix, KBX_OPEN_WRITE, &w, err, sizeof err), 0);
     assert_int_equal(kbx_db_begin(w), 0);
@@ -803,8 +812,7 @@ static void other_schema_refused(void **state)
     assert_int_equal(res.nhits, 1);
     kb_search_res_fin(&res);
     kb_searcher_free(s);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(run(cmd), 0);
+    scratch_rm(dir);
 }
 
 /* A run of Chinese characters found as it is in a page lifts that page
