@@ -306,7 +306,7 @@ int termgen_doc(kb_analyzer *an, const struct kb_doc *d, kbx_doc **out,
     set_value(xd, KB_SLOT_SOURCE, d->source);
     set_value(xd, KB_SLOT_STATUS, d->status);
     size_t plen = 0;
-    char *packed = kb_doc_pack(d, &plen);
+    char *packed = kb_doc_pack(d, an, &plen);
     kbx_doc_set_data(xd, packed, plen);
     free(packed);
     *out = g.xd;

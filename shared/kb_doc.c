@@ -2,6 +2,7 @@
  * is what the index stores as document data and what `indexer show`,
  * searchd's /doc and chatdesk return. */
 #include "kb_doc.h"
+#include "kb_snipsrc.h"
 #include "kb_utf8.h"
 #include "kb_util.h"
 
@@ -15,15 +16,18 @@
 struct field {
     const char *name;
     size_t off;
+    int head; /* stored in the head: what a search hit shows (kb_doc_pack) */
 };
-#define F(x) { #x, offsetof(struct kb_doc, x) }
+#define F(x) { #x, offsetof(struct kb_doc, x), 1 }
+#define R(x) { #x, offsetof(struct kb_doc, x), 0 }
 static const struct field fields[] = {
-    F(id), F(title), F(body), F(visibility), F(source),
-    F(category), F(tags), F(product), F(lang), F(updated),
-    F(symptom), F(cause), F(workaround), F(resolution), F(service), F(status),
+    F(id), F(title), R(body), F(visibility), R(source),
+    F(category), R(tags), R(product), R(lang), F(updated),
+    R(symptom), R(cause), F(workaround), R(resolution), F(service), F(status),
     F(std_code), F(std_title), F(clause), F(heading), F(path),
 };
 #undef F
+#undef R
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 static char **slot(struct kb_doc *d, size_t i)
@@ -408,42 +412,224 @@ static int is_zstd(const char *p, size_t len)
            (unsigned char)p[2] == 0x2F && (unsigned char)p[3] == 0xFD;
 }
 
-char *kb_doc_pack(const struct kb_doc *doc, size_t *len)
+/* in[0, n) as a zstd frame, or a copy when that is not smaller. Caller
+ * frees. */
+static char *squeeze(const char *in, size_t n, size_t *outlen)
+{
+    size_t bound = ZSTD_compressBound(n);
+    char *out = kb_xmalloc(bound);
+    size_t z = ZSTD_compress2(zctx_get()->c, out, bound, in, n);
+    if (ZSTD_isError(z) || z >= n) {
+        memcpy(out, in, n);
+        z = n;
+    }
+    *outlen = z;
+    return out;
+}
+
+/* What squeeze wrote (or anything not a zstd frame, as it is), in a new
+ * NUL-terminated buffer (*out, caller frees). Returns 0, or -1 with a
+ * message in err: a damaged frame. */
+static int unsqueeze(const char *data, size_t len, char **out, size_t *outlen, char *err,
+                     size_t errlen)
+{
+    *out = NULL;
+    if (!is_zstd(data, len)) {
+        *out = kb_xmalloc(len + 1);
+        memcpy(*out, data, len);
+        (*out)[len] = '\0';
+        *outlen = len;
+        return 0;
+    }
+    unsigned long long size = ZSTD_getFrameContentSize(data, len);
+    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > PACK_MAX) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: bad zstd frame header");
+        return -1;
+    }
+    char *buf = kb_xmalloc((size_t)size + 1);
+    size_t n = ZSTD_decompressDCtx(zctx_get()->d, buf, (size_t)size, data, len);
+    if (ZSTD_isError(n) || n != size) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: %s",
+                  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *outlen = n;
+    return 0;
+}
+
+static void put_u32(struct kb_buf *b, size_t v)
+{
+    unsigned char c[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    kb_buf_add(b, (const char *)c, 4);
+}
+
+static size_t get_u32(const char *p)
+{
+    const unsigned char *c = (const unsigned char *)p;
+    return (size_t)c[0] | (size_t)c[1] << 8 | (size_t)c[2] << 16 | (size_t)c[3] << 24;
+}
+
+/* The text fields with a snippet source, by KB_SNIPSRC_* */
+static char **snip_slot(struct kb_doc *d, int k)
+{
+    switch (k) {
+    case KB_SNIPSRC_BODY: return &d->body;
+    case KB_SNIPSRC_SYMPTOM: return &d->symptom;
+    case KB_SNIPSRC_WORKAROUND: return &d->workaround;
+    case KB_SNIPSRC_CAUSE: return &d->cause;
+    default: return &d->resolution;
+    }
+}
+
+static char *pack_json(const struct kb_doc *doc, size_t *len)
 {
     char *json = kb_doc_to_json(doc);
-    size_t jl = strlen(json);
-    size_t bound = ZSTD_compressBound(jl);
-    char *out = kb_xmalloc(bound);
-    size_t n = ZSTD_compress2(zctx_get()->c, out, bound, json, jl);
-    if (ZSTD_isError(n) || n >= jl) {
-        free(out);
-        *len = jl;
-        return json;
-    }
+    char *out = squeeze(json, strlen(json), len);
     free(json);
-    *len = n;
     return out;
+}
+
+char *kb_doc_pack(const struct kb_doc *doc, kb_analyzer *an, size_t *len)
+{
+    if (!an)
+        return pack_json(doc, len);
+    /* the head and the rest: shallow copies of doc's fields */
+    struct kb_doc head, rest;
+    memset(&head, 0, sizeof head);
+    memset(&rest, 0, sizeof rest);
+    head.kind = rest.kind = doc->kind;
+    for (size_t i = 0; i < NFIELDS; i++)
+        *slot(fields[i].head ? &head : &rest, i) = *slot((struct kb_doc *)doc, i);
+    head.body_composed = doc->body_composed;
+    rest.source_line = doc->source_line;
+    struct kb_buf a;
+    kb_buf_init(&a);
+    char *hj = kb_doc_to_json(&head);
+    put_u32(&a, strlen(hj));
+    kb_buf_adds(&a, hj);
+    free(hj);
+    for (int k = 0; k < KB_SNIPSRC_NFIELDS; k++) {
+        const char *t = *snip_slot((struct kb_doc *)doc, k);
+        size_t n = t ? strlen(t) : 0;
+        if (!n || kb_utf8_check(t, n, 0, NULL) < 0)
+            continue; /* no snippet from it (the JSON leaves it out) */
+        /* a text kept whole in the snippet source is not stored twice
+           (the workaround is in the head) */
+        if (kb_snipsrc_add(an, k, t, n, &a) && k != KB_SNIPSRC_WORKAROUND)
+            *snip_slot(&rest, k) = NULL;
+    }
+    char *rj = kb_doc_to_json(&rest);
+    size_t zal = 0, zrl = 0;
+    char *za = squeeze(a.data, a.len, &zal);
+    char *zr = squeeze(rj, strlen(rj), &zrl);
+    struct kb_buf out;
+    kb_buf_init(&out);
+    kb_buf_addc(&out, KB_DOC_PACK_SPLIT);
+    put_u32(&out, zal);
+    kb_buf_add(&out, za, zal);
+    kb_buf_add(&out, zr, zrl);
+    kb_buf_fin(&a);
+    free(rj);
+    free(za);
+    free(zr);
+    *len = out.len;
+    return kb_buf_take(&out);
+}
+
+/* The head document and snippet source of the split form. */
+static struct kb_doc *unpack_head(const char *data, size_t len, char **src, size_t *srclen,
+                                  char *err, size_t errlen)
+{
+    *src = NULL;
+    *srclen = 0;
+    size_t al = len >= 5 ? get_u32(data + 1) : 0;
+    if (len < 5 || al > len - 5) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: cut short");
+        return NULL;
+    }
+    char *a = NULL;
+    size_t an = 0;
+    if (unsqueeze(data + 5, al, &a, &an, err, errlen) < 0)
+        return NULL;
+    size_t hl = an >= 4 ? get_u32(a) : 0;
+    if (an < 4 || hl > an - 4) {
+        kb_seterr(err, errlen, "[doc] damaged stored document: bad head");
+        free(a);
+        return NULL;
+    }
+    struct kb_doc *d = kb_doc_from_json(a + 4, hl, err, errlen);
+    if (!d) {
+        free(a);
+        return NULL;
+    }
+    memmove(a, a + 4 + hl, an - 4 - hl);
+    *src = a;
+    *srclen = an - 4 - hl;
+    return d;
+}
+
+struct kb_doc *kb_doc_unpack_head(const char *data, size_t len, char **src, size_t *srclen,
+                                  char *err, size_t errlen)
+{
+    if (len && data[0] == KB_DOC_PACK_SPLIT)
+        return unpack_head(data, len, src, srclen, err, errlen);
+    *src = NULL;
+    *srclen = 0;
+    return kb_doc_unpack(data, len, err, errlen);
 }
 
 struct kb_doc *kb_doc_unpack(const char *data, size_t len, char *err, size_t errlen)
 {
-    if (!is_zstd(data, len))
-        return kb_doc_from_json(data, len, err, errlen);
-    unsigned long long size = ZSTD_getFrameContentSize(data, len);
-    if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR || size > PACK_MAX) {
-        kb_seterr(err, errlen, "[doc] damaged stored document: bad zstd frame header");
-        return NULL;
-    }
-    char *json = kb_xmalloc((size_t)size + 1);
-    size_t n = ZSTD_decompressDCtx(zctx_get()->d, json, (size_t)size, data, len);
-    if (ZSTD_isError(n) || n != size) {
-        kb_seterr(err, errlen, "[doc] damaged stored document: %s",
-                  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong length");
+    char *json = NULL;
+    size_t n = 0;
+    if (!len || data[0] != KB_DOC_PACK_SPLIT) {
+        if (!is_zstd(data, len))
+            return kb_doc_from_json(data, len, err, errlen);
+        if (unsqueeze(data, len, &json, &n, err, errlen) < 0)
+            return NULL;
+        struct kb_doc *d = kb_doc_from_json(json, n, err, errlen);
         free(json);
-        return NULL;
+        return d;
     }
-    json[n] = '\0';
-    struct kb_doc *d = kb_doc_from_json(json, n, err, errlen);
+    char *src = NULL;
+    size_t srclen = 0;
+    struct kb_doc *d = unpack_head(data, len, &src, &srclen, err, errlen), *rest = NULL;
+    if (!d)
+        return NULL;
+    size_t al = get_u32(data + 1);
+    if (unsqueeze(data + 5 + al, len - 5 - al, &json, &n, err, errlen) < 0 ||
+        !(rest = kb_doc_from_json(json, n, err, errlen)))
+        goto fail;
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (!fields[i].head && *slot(rest, i)) {
+            free(*slot(d, i));
+            *slot(d, i) = *slot(rest, i);
+            *slot(rest, i) = NULL;
+        }
+    d->source_line = rest->source_line;
+    for (int k = 0; k < KB_SNIPSRC_NFIELDS; k++) {
+        struct kb_snipsrc_field f;
+        int rc = kb_snipsrc_find(src, srclen, k, &f);
+        if (rc < 0) {
+            kb_seterr(err, errlen, "[doc] damaged stored document: bad snippet source");
+            goto fail;
+        }
+        char **t = snip_slot(d, k);
+        if (rc == 1 && !*t && f.rawlen == f.flen) /* kept whole there only */
+            *t = kb_xstrndup(f.raw, f.rawlen);
+    }
+    kb_doc_free(rest);
     free(json);
+    free(src);
     return d;
+fail:
+    kb_doc_free(rest);
+    kb_doc_free(d);
+    free(json);
+    free(src);
+    return NULL;
 }

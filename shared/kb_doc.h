@@ -80,18 +80,35 @@ char *kb_doc_to_json(const struct kb_doc *doc);
  * NULL with a message in err. */
 struct kb_doc *kb_doc_from_json(const char *json, size_t len, char *err, size_t errlen);
 
-/* The form a document is stored in as index document data: kb_doc_to_json's
- * JSON compressed with zstd (level 3, with the frame's content checksum), or
- * the JSON itself when compressing does not make it smaller. Xapian would deflate the JSON itself; zstd's
- * output does not deflate, so Xapian stores it as it is, and reading it back
- * costs a zstd decompression instead of an inflate (measured when the change
- * was made: inflate was 9 % of a query's instructions; with zstd the mean
- * query became 9 % faster).
+/* The form a document is stored in as index document data. Given an
+ * analyzer (the indexer's), the split form:
+ *   KB_DOC_PACK_SPLIT, 4 bytes (little-endian) the length of part A, part A,
+ *   part B
+ * part A (a zstd frame, or as it is when that is not smaller): 4 bytes the
+ * length of the head, the head (kb_doc_to_json of the fields a search hit
+ * shows: id, kind, title, category, updated, visibility, the known error's
+ * workaround, status and service, the standard's fields, body_composed),
+ * then the snippet source of the text fields (kb_snipsrc.h); part B (zstd
+ * or plain JSON): the other fields as JSON, less each text field the
+ * snippet source keeps whole. A search hit reads part A only.
+ * Without an analyzer (an == NULL): kb_doc_to_json's JSON compressed with
+ * zstd (level 3, with the frame's content checksum), or the JSON itself
+ * when compressing does not make it smaller. (Xapian would deflate JSON
+ * itself; zstd's output does not deflate, so Xapian stores it as it is,
+ * and reading it back costs a zstd decompression instead of an inflate.)
  * Returns a heap buffer the caller frees, its length in *len. */
-char *kb_doc_pack(const struct kb_doc *doc, size_t *len);
-/* Reads what kb_doc_pack wrote, or plain JSON (document data written before
- * packing existed). Returns a new document (caller frees) or NULL with a
- * message in err: a damaged zstd frame is an error, never a crash. */
+#define KB_DOC_PACK_SPLIT '\x02'
+typedef struct kb_analyzer kb_analyzer;
+char *kb_doc_pack(const struct kb_doc *doc, kb_analyzer *an, size_t *len);
+/* Reads any form kb_doc_pack wrote, or plain JSON (document data written
+ * before packing existed). Returns a new document (caller frees) or NULL
+ * with a message in err: damaged data is an error, never a crash. */
 struct kb_doc *kb_doc_unpack(const char *data, size_t len, char *err, size_t errlen);
+/* Of the split form, only the head document (its other fields NULL) and a
+ * copy of the snippet source (*src, *srclen; caller frees both); of the
+ * other forms the whole document and *src = NULL. NULL (and *src = NULL)
+ * with a message in err when the data is damaged. */
+struct kb_doc *kb_doc_unpack_head(const char *data, size_t len, char **src, size_t *srclen,
+                                  char *err, size_t errlen);
 
 #endif

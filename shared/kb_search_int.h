@@ -168,6 +168,13 @@ void kbs_hl_match_fin(struct hl_match *hm);
  * <mark>. Never NULL ("" when nothing fits); caller frees. */
 char *kbs_doc_snippet(kb_searcher *s, const struct hl_match *hm, const struct kb_doc *d,
                       size_t bytes);
+/* The same snippet from a stored snippet source (kb_snipsrc.h) of a
+ * document of this kind, without its text; NULL when the source cannot
+ * tell (a match may lie past its first chunk, the snippet reaches past the
+ * kept text, or the source is damaged): then kbs_doc_snippet over the whole
+ * document gives it. Caller frees. */
+char *kbs_src_snippet(kb_searcher *s, const struct hl_match *hm, enum kb_kind kind,
+                      const char *src, size_t srclen, size_t bytes);
 
 /* ---- documents (kb_search_doc.c) --------------------------------------------- */
 

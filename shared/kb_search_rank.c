@@ -70,8 +70,14 @@ static int add_facet(void *ud, const char *v, size_t len, uint32_t count)
     return 0;
 }
 
+static struct kb_doc *load_doc_data(kbx_mset *m, size_t i);
+
+/* Fills hit h from the stored head d of mset entry i of m and its snippet
+ * source src (NULL: d is the whole document); the whole document is read
+ * only when the snippet source cannot give the snippet. */
 static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
-                     const struct kb_doc *d, struct kb_hit *h)
+                     const struct kb_doc *d, const char *src, size_t srclen, kbx_mset *m,
+                     size_t i, struct kb_hit *h)
 {
     h->id = kb_xstrdup(d->id);
     h->kind = kb_xstrdup(kb_kind_name(d->kind));
@@ -79,7 +85,12 @@ static void fill_hit(kb_searcher *s, const struct hl_match *hm, size_t bytes,
     h->category = kb_xstrdup(d->category);
     h->updated = kb_xstrdup(d->updated);
     h->visibility = kb_xstrdup(d->visibility);
-    h->snippet = kbs_doc_snippet(s, hm, d, bytes);
+    h->snippet = src ? kbs_src_snippet(s, hm, d->kind, src, srclen, bytes) : NULL;
+    if (!h->snippet) {
+        struct kb_doc *full = src ? load_doc_data(m, i) : NULL;
+        h->snippet = kbs_doc_snippet(s, hm, full ? full : d, bytes);
+        kb_doc_free(full);
+    }
     if (d->kind == KB_KIND_KNOWN_ERROR) {
         h->workaround = kb_xstrdup(d->workaround);
         h->status = kb_xstrdup(d->status);
@@ -142,7 +153,9 @@ uint32_t kb_search_limit(uint32_t asked)
 struct cand {
     size_t i;           /* index in the mset */
     double w;           /* weight after re-ranking */
-    struct kb_doc *doc; /* owned */
+    struct kb_doc *doc; /* owned: the stored head (kb_doc_unpack_head) */
+    char *src;          /* owned: its snippet source, or NULL */
+    size_t srclen;
 };
 
 static int cmp_cand(const void *a, const void *b)
@@ -209,14 +222,24 @@ static void rerank_candidates(kb_searcher *s, struct cand *c, size_t n, const st
         qsort(c, n, sizeof *c, cmp_cand);
 }
 
-/* The stored document of mset entry i, or NULL. Caller frees. */
-static struct kb_doc *load_cand(kbx_mset *m, size_t i)
+/* The whole stored document of mset entry i, or NULL. Caller frees. */
+static struct kb_doc *load_doc_data(kbx_mset *m, size_t i)
 {
     const char *data;
     size_t len;
     if (kbx_mset_data(m, i, &data, &len) != 0)
         return NULL;
     return kb_doc_unpack(data, len, NULL, 0);
+}
+
+/* Loads the stored head and snippet source of candidate c (entry c->i of
+ * m) into c->doc and c->src; c->doc stays NULL on failure. */
+static void load_cand(kbx_mset *m, struct cand *c)
+{
+    const char *data;
+    size_t len;
+    if (kbx_mset_data(m, c->i, &data, &len) == 0)
+        c->doc = kb_doc_unpack_head(data, len, &c->src, &c->srclen, NULL, 0);
 }
 
 /* Xapian's defaults with kbdesk's BM25 parameters (the boost pass changes
@@ -254,7 +277,7 @@ static kbx_query *idterms_query(kbx_mset *m, const struct cand *c, size_t n)
     struct kb_buf b;
     kb_buf_init(&b);
     for (size_t i = 0; i < n; i++) {
-        struct kb_doc *d = c[i].doc ? NULL : load_cand(m, c[i].i);
+        struct kb_doc *d = c[i].doc ? NULL : load_doc_data(m, c[i].i);
         const struct kb_doc *dd = c[i].doc ? c[i].doc : d;
         if (dd && dd->id) {
             kb_buf_reset(&b);
@@ -389,7 +412,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
            when the search counted facets) */
         if (kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
             memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP)
-            c[i].doc = load_cand(m, c[i].i);
+            load_cand(m, &c[i]);
     }
     if (rerank)
         rerank_candidates(s, c, n, &b->clauses, nq);
@@ -402,17 +425,19 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     kbs_hl_match_init(&hm, b->hl);
     for (size_t k = from; k < to; k++) {
         if (!c[k].doc)
-            c[k].doc = load_cand(m, c[k].i);
+            load_cand(m, &c[k]);
         if (!c[k].doc)
             continue;
         struct kb_hit *h = &res->hits[res->nhits++];
-        fill_hit(s, &hm, bytes, c[k].doc, h);
+        fill_hit(s, &hm, bytes, c[k].doc, c[k].src, c[k].srclen, m, c[k].i, h);
         h->score = c[k].w;
         h->percent = kbx_mset_percent(m, c[k].i);
     }
     kbs_hl_match_fin(&hm);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         kb_doc_free(c[i].doc);
+        free(c[i].src);
+    }
     free(c);
     if (!req->no_facets) {
         res->has_facets = 1;

@@ -1,10 +1,12 @@
 /* kb_search_snippet: the snippet of a hit. The query's highlight terms are
  * prepared once per search (Latin ones looked up per token, CJK ones found
  * as substrings of a CJK run, so a hit's text is never segmented by ICU);
- * each field of the hit is scanned in chunks, the window with the most
- * distinct query terms wins, and the text is HTML-escaped with the matches
- * in <mark>. */
+ * each field of the hit is scanned in chunks (the first one's tokens read
+ * from the stored snippet source, kb_snipsrc.h, when the index has one),
+ * the window with the most distinct query terms wins, and the text is
+ * HTML-escaped with the matches in <mark>. */
 #include "kb_search_int.h"
+#include "kb_snipsrc.h"
 #include "kb_tok.h"
 #include "kb_utf8.h"
 
@@ -74,7 +76,7 @@ void kbs_hl_match_fin(struct hl_match *hm)
 struct spans {
     struct span *v;
     size_t n, cap;
-    const size_t *map;
+    const size_t *map; /* normalised -> original offsets; NULL: the same */
     const struct hl_match *hm;
 };
 
@@ -87,8 +89,8 @@ static void add_span(struct spans *sp, size_t start, size_t end, uint64_t th, do
         sp->v = kb_xrealloc(sp->v, sp->cap * sizeof *sp->v);
     }
     struct span *s = &sp->v[sp->n++];
-    s->start = sp->map[start];
-    s->end = sp->map[end];
+    s->start = sp->map ? sp->map[start] : start;
+    s->end = sp->map ? sp->map[end] : end;
     s->th = th;
     s->w = w;
 }
@@ -216,7 +218,6 @@ static int cmp_span(const void *a, const void *b)
     return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
 }
 
-#define SNIPPET_CHUNK 4096      /* bytes analysed at a time */
 #define SNIPPET_SCAN_MAX 262144  /* no match in this many bytes: the start */
 
 /* Adds the matches in text[0, len) (at byte offset off of the field) to sp. */
@@ -239,30 +240,36 @@ static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_
     return 0;
 }
 
-/* The best snippet of one field text, its score in *score. Caller frees. */
+/* Adds the matches of the stored first chunk f to sp, as chunk_spans would
+ * over the same text. Returns 0, or -1 when f is damaged. */
+static int stored_spans(struct spans *sp, const struct kb_snipsrc_field *f)
+{
+    return kb_snipsrc_tokens(f, collect_span, sp) < 0 ? -1 : 0; /* offsets: the text's */
+}
+
+/* The best snippet of one field text[0, len), its score in *score. Caller
+ * frees. With a stored source f, text is f's kept text (avail bytes): NULL
+ * with *more set when the snippet needs text past it (or f is damaged). */
 static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char *text,
-                           size_t bytes, double *score)
+                           size_t avail, size_t len, const struct kb_snipsrc_field *f,
+                           size_t bytes, double *score, int *more)
 {
     *score = -1;
-    size_t len = strlen(text);
     if (!len)
         return NULL;
     struct spans sp = {0};
     sp.hm = hm;
+    if (f && (!f->analysed || stored_spans(&sp, f) < 0 || (!sp.n && len > f->chunk))) {
+        free(sp.v); /* the first chunk does not say: the next ones are needed */
+        *more = 1;
+        return NULL;
+    }
     /* A long text (a man page, a list of functions) is analysed a piece
        at a time, up to the first piece with a match: the snippet comes
-       from the first SNIPPET_CHUNK bytes that match, and a hit's cost does
+       from the first KB_SNIPSRC_CHUNK bytes that match, and a hit's cost does
        not grow with the length of its body. */
-    for (size_t off = 0; off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
-        size_t end = len;
-        if (len - off > SNIPPET_CHUNK) {
-            end = off + SNIPPET_CHUNK;
-            const char *nl = NULL;
-            for (size_t k = end; k > end - SNIPPET_CHUNK / 8 && !nl; k--)
-                if (text[k - 1] == '\n')
-                    nl = text + k;
-            end = nl ? (size_t)(nl - text) : char_start(text, end);
-        }
+    for (size_t off = 0; !f && off < len && off < SNIPPET_SCAN_MAX && !sp.n;) {
+        size_t end = kb_snipsrc_chunk_end(text, len, off);
         if (chunk_spans(s, &sp, text + off, end - off, off) < 0)
             break;
         off = end;
@@ -296,6 +303,11 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
                 break;
             }
         }
+    }
+    if (avail < len && ws + bytes >= avail) {
+        free(sp.v); /* the snippet goes past the kept text */
+        *more = 1;
+        return NULL;
     }
     size_t we = ws + bytes < len ? char_start(text, ws + bytes) : len;
     for (size_t i = 0; i < sp.n; i++) /* never cut a match in half */
@@ -338,34 +350,75 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
     return kb_buf_take(&b);
 }
 
+/* The snippet fields of a kind of document, in the order they are tried. */
+static size_t snippet_fields(enum kb_kind kind, int *v)
+{
+    size_t n = 0;
+    if (kind == KB_KIND_KNOWN_ERROR) {
+        v[n++] = KB_SNIPSRC_SYMPTOM;
+        v[n++] = KB_SNIPSRC_WORKAROUND;
+        v[n++] = KB_SNIPSRC_CAUSE;
+        v[n++] = KB_SNIPSRC_RESOLUTION;
+    }
+    v[n++] = KB_SNIPSRC_BODY;
+    return n;
+}
+
+/* Keeps sn in *best when it scores better. */
+static void keep_best(char **best, double *best_score, char *sn, double sc)
+{
+    if (sn && sc > *best_score + 1e-9) {
+        free(*best);
+        *best = sn;
+        *best_score = sc;
+    } else {
+        free(sn);
+    }
+}
+
 char *kbs_doc_snippet(kb_searcher *s, const struct hl_match *hm, const struct kb_doc *d,
                          size_t bytes)
 {
-    const char *fields[6] = {0};
-    size_t n = 0;
-    if (d->kind == KB_KIND_KNOWN_ERROR) {
-        fields[n++] = d->symptom;
-        fields[n++] = d->workaround;
-        fields[n++] = d->cause;
-        fields[n++] = d->resolution;
-        fields[n++] = d->body;
-    } else {
-        fields[n++] = d->body;
-    }
+    const char *text[KB_SNIPSRC_NFIELDS] = {d->body, d->symptom, d->workaround, d->cause,
+                                            d->resolution};
+    int order[KB_SNIPSRC_NFIELDS];
+    size_t n = snippet_fields(d->kind, order);
     char *best = NULL;
     double best_score = -1;
     for (size_t i = 0; i < n; i++) {
-        if (!fields[i] || !*fields[i])
+        const char *t = text[order[i]];
+        if (!t || !*t)
             continue;
         double sc;
-        char *sn = field_snippet(s, hm, fields[i], bytes, &sc);
-        if (sn && sc > best_score + 1e-9) {
+        int more = 0;
+        size_t len = strlen(t);
+        char *sn = field_snippet(s, hm, t, len, len, NULL, bytes, &sc, &more);
+        keep_best(&best, &best_score, sn, sc);
+    }
+    return best ? best : kb_xstrdup("");
+}
+
+char *kbs_src_snippet(kb_searcher *s, const struct hl_match *hm, enum kb_kind kind,
+                      const char *src, size_t srclen, size_t bytes)
+{
+    int order[KB_SNIPSRC_NFIELDS];
+    size_t n = snippet_fields(kind, order);
+    char *best = NULL;
+    double best_score = -1;
+    for (size_t i = 0; i < n; i++) {
+        struct kb_snipsrc_field f;
+        int rc = kb_snipsrc_find(src, srclen, order[i], &f);
+        if (rc == 0)
+            continue; /* the field is empty */
+        double sc;
+        int more = 0;
+        char *sn = rc < 0 ? NULL
+                          : field_snippet(s, hm, f.raw, f.rawlen, f.flen, &f, bytes, &sc, &more);
+        if (rc < 0 || more) {
             free(best);
-            best = sn;
-            best_score = sc;
-        } else {
-            free(sn);
+            return NULL;
         }
+        keep_best(&best, &best_score, sn, sc);
     }
     return best ? best : kb_xstrdup("");
 }

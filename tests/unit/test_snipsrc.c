@@ -1,0 +1,302 @@
+/* Unit tests for kb_snipsrc (the stored snippet source) and the split form
+ * of kb_doc_pack that carries it: what is stored replays exactly what the
+ * analyzer gives for the first chunk, and damaged data is an error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kb_analyzer.h"
+#include "kb_doc.h"
+#include "kb_lexicon.h"
+#include "kb_snipsrc.h"
+#include "kb_util.h"
+
+static kb_lexicon *g_lx;
+static kb_analyzer *g_an;
+
+static int setup(void **state)
+{
+    (void)state;
+    char err[KB_ERR_MAX];
+    g_lx = kb_lexicon_new_builtin();
+    return kb_analyzer_new(g_lx, &g_an, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    kb_analyzer_free(g_an);
+    kb_lexicon_free(g_lx);
+    return 0;
+}
+
+/* Tokens as one line each: flags start end term. With nostem, the callback
+ * asks for no stems of words starting with a vowel. */
+struct rec {
+    struct kb_buf b;
+    int nostem;
+    const size_t *map; /* offsets through it (NULL: as they are) */
+};
+
+static int rec_tok(void *ud, const struct kb_token *t)
+{
+    struct rec *r = ud;
+    kb_buf_printf(&r->b, "%u %zu %zu ", t->flags, r->map ? r->map[t->start] : t->start,
+                  r->map ? r->map[t->end] : t->end);
+    kb_buf_add(&r->b, t->term, t->len);
+    kb_buf_addc(&r->b, '\n');
+    if (r->nostem && (t->flags & KB_TOKF_WORD) && strchr("aeiou", t->term[0]))
+        return KB_TOK_NOSTEM;
+    return 0;
+}
+
+/* Checks field k's record for text against the analyzer run on the first
+ * chunk, with and without stems asked for. */
+static void check_field(const char *text)
+{
+    size_t len = strlen(text);
+    struct kb_buf src;
+    kb_buf_init(&src);
+    kb_buf_adds(&src, ""); /* data never NULL */
+    int whole = kb_snipsrc_add(g_an, KB_SNIPSRC_CAUSE, text, len, &src);
+    size_t chunk = kb_snipsrc_chunk_end(text, len, 0);
+    struct kb_snipsrc_field f;
+    assert_int_equal(kb_snipsrc_find(src.data, src.len, KB_SNIPSRC_BODY, &f), 0);
+    assert_int_equal(kb_snipsrc_find(src.data, src.len, KB_SNIPSRC_CAUSE, &f), 1);
+    assert_int_equal(f.analysed, 1);
+    assert_int_equal(f.flen, len);
+    assert_int_equal(f.chunk, chunk);
+    assert_int_equal(whole, f.rawlen == len);
+    assert_true(f.rawlen >= chunk);
+    assert_true(f.rawlen >= len || f.rawlen >= chunk + KB_SNIPSRC_TAIL - 3);
+    assert_memory_equal(f.raw, text, f.rawlen);
+    char *norm = NULL;
+    size_t nlen = 0, *map = NULL;
+    assert_int_equal(kb_analyzer_normalize_map(g_an, text, chunk, &norm, &nlen, &map, NULL, 0),
+                     0);
+    for (int nostem = 0; nostem < 2; nostem++) {
+        struct rec want = {.nostem = nostem, .map = map}, got = {.nostem = nostem};
+        kb_buf_init(&want.b);
+        kb_buf_init(&got.b);
+        kb_buf_adds(&want.b, "");
+        kb_buf_adds(&got.b, "");
+        kb_analyzer_tokenize(g_an, KB_TOK_RUNS, norm, nlen, rec_tok, &want, NULL, NULL, 0);
+        assert_int_equal(kb_snipsrc_tokens(&f, rec_tok, &got), 0);
+        assert_string_equal(got.b.data, want.b.data);
+        assert_true(want.b.len > 0);
+        kb_buf_fin(&want.b);
+        kb_buf_fin(&got.b);
+    }
+    free(norm);
+    free(map);
+    kb_buf_fin(&src);
+}
+
+static void test_round_trip_short(void **state)
+{
+    (void)state;
+    check_field("VPN error 809: the L2TP connections are failing; check NAT-T.");
+    check_field("ＩＴ服务台：知识库 Apple电脑 win10 升级失败 0x80070005，ora-12154 到 8.3.4.1。");
+    check_field("中文");
+}
+
+/* A run whose normalised bytes are not the text's: marked not analysed,
+ * so the search reads the field itself. */
+static void test_not_analysed(void **state)
+{
+    (void)state;
+    const char *text = "電腦 ＡＢＣ 服務台 \xef\xa9\xb1 ok"; /* traditional, full width, U+FA71 */
+    char *norm = NULL;
+    size_t nlen = 0, *map = NULL;
+    assert_int_equal(
+        kb_analyzer_normalize_map(g_an, text, strlen(text), &norm, &nlen, &map, NULL, 0), 0);
+    struct kb_buf src;
+    kb_buf_init(&src);
+    kb_snipsrc_add(g_an, KB_SNIPSRC_BODY, text, strlen(text), &src);
+    struct kb_snipsrc_field f;
+    assert_int_equal(kb_snipsrc_find(src.data, src.len, KB_SNIPSRC_BODY, &f), 1);
+    /* the normaliser changes the CJK runs here, whatever else it does */
+    assert_true(strstr(norm, "電腦") == NULL || strstr(norm, "\xef\xa9\xb1") == NULL);
+    assert_int_equal(f.analysed, 0);
+    assert_int_equal(f.toklen, 0);
+    assert_int_equal(f.rawlen, strlen(text));
+    assert_memory_equal(f.raw, text, f.rawlen);
+    kb_buf_fin(&src);
+    free(norm);
+    free(map);
+}
+
+static void test_round_trip_long(void **state)
+{
+    (void)state;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    for (int i = 0; i < 300; i++) /* lines: the chunk ends at a line end */
+        kb_buf_printf(&b, "第 %d 段：Printers are spooling jobs，打印机队列 ＡＢＣ%d\n", i, i);
+    check_field(b.data);
+    kb_buf_reset(&b);
+    for (int i = 0; i < 3000; i++) /* no line end: at a character start */
+        kb_buf_adds(&b, i % 7 ? "服务" : "x");
+    check_field(b.data);
+    kb_buf_reset(&b);
+    for (int i = 0; i < 4096 + KB_SNIPSRC_TAIL - 3; i++) /* just within the tail */
+        kb_buf_addc(&b, i % 9 ? 'a' : ' ');
+    check_field(b.data);
+    kb_buf_fin(&b);
+}
+
+/* Every cut and many changed bytes of a source: an error or a record,
+ * never a read out of bounds (run under ASan). */
+static void test_damaged(void **state)
+{
+    (void)state;
+    const char *text = "Outlook 无法连接 Exchange：重新创建配置文件 profiles，then restart.";
+    struct kb_buf src;
+    kb_buf_init(&src);
+    kb_snipsrc_add(g_an, KB_SNIPSRC_BODY, text, strlen(text), &src);
+    kb_snipsrc_add(g_an, KB_SNIPSRC_WORKAROUND, text, strlen(text), &src);
+    struct kb_snipsrc_field f;
+    int errors = 0;
+    for (size_t cut = 0; cut < src.len; cut++) {
+        char *p = kb_xmalloc(cut + 1);
+        memcpy(p, src.data, cut);
+        int rc = kb_snipsrc_find(p, cut, KB_SNIPSRC_WORKAROUND, &f);
+        errors += rc < 0;
+        assert_true(rc != 1); /* the second record is never whole */
+        free(p);
+    }
+    assert_true(errors > 0);
+    struct rec r = {.nostem = 0};
+    kb_buf_init(&r.b);
+    for (size_t at = 0; at < src.len; at++) {
+        for (int x = 1; x < 256; x += 85) {
+            char *p = kb_xmalloc(src.len);
+            memcpy(p, src.data, src.len);
+            p[at] = (char)(p[at] ^ x);
+            if (kb_snipsrc_find(p, src.len, KB_SNIPSRC_BODY, &f) == 1) {
+                assert_true(f.chunk <= f.rawlen && f.rawlen <= f.flen);
+                kb_buf_reset(&r.b);
+                kb_snipsrc_tokens(&f, rec_tok, &r);
+            }
+            free(p);
+        }
+    }
+    kb_buf_fin(&r.b);
+    assert_int_equal(kb_snipsrc_find("\x09", 1, 0, &f), KB_SNIPSRC_EDAMAGED);
+    kb_buf_fin(&src);
+}
+
+static void assert_same_str(const char *a, const char *b)
+{
+    if (!a || !b)
+        assert_ptr_equal(a, b);
+    else
+        assert_string_equal(a, b);
+}
+
+/* kb_doc_pack with an analyzer: kb_doc_unpack gives back every field,
+ * kb_doc_unpack_head the head alone with the source. */
+static void pack_round_trip(struct kb_doc *d)
+{
+    size_t len = 0;
+    char *packed = kb_doc_pack(d, g_an, &len);
+    assert_int_equal(packed[0], KB_DOC_PACK_SPLIT);
+    char err[KB_ERR_MAX];
+    struct kb_doc *e = kb_doc_unpack(packed, len, err, sizeof err);
+    assert_non_null(e);
+    char *a = kb_doc_to_json(d), *b = kb_doc_to_json(e);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    char *src = NULL;
+    size_t srclen = 0;
+    struct kb_doc *h = kb_doc_unpack_head(packed, len, &src, &srclen, err, sizeof err);
+    assert_non_null(h);
+    assert_same_str(h->id, d->id);
+    assert_same_str(h->title, d->title);
+    assert_same_str(h->workaround, d->workaround);
+    assert_same_str(h->status, d->status);
+    assert_null(h->body);
+    assert_null(h->symptom);
+    assert_int_equal(h->kind, d->kind);
+    struct kb_snipsrc_field f;
+    int want = d->body && *d->body;
+    assert_int_equal(kb_snipsrc_find(src, srclen, KB_SNIPSRC_BODY, &f), want);
+    if (want) {
+        assert_int_equal(f.flen, strlen(d->body));
+        assert_memory_equal(f.raw, d->body, f.rawlen);
+    }
+    free(src);
+    kb_doc_free(h);
+    /* cut short anywhere: an error */
+    for (size_t cut = 0; cut < len; cut += cut < 80 ? 1 : 61) {
+        err[0] = '\0';
+        assert_null(kb_doc_unpack(packed, cut, err, sizeof err));
+        assert_true(err[0] != '\0');
+    }
+    /* a changed byte: an error or some document, never a crash */
+    for (size_t at = 0; at < len; at += len < 200 ? 1 : 7) {
+        char *bad = kb_xmalloc(len);
+        memcpy(bad, packed, len);
+        bad[at] ^= 0x41;
+        kb_doc_free(kb_doc_unpack(bad, len, NULL, 0));
+        h = kb_doc_unpack_head(bad, len, &src, &srclen, NULL, 0);
+        kb_doc_free(h);
+        free(src);
+        free(bad);
+    }
+    kb_doc_free(e);
+    free(packed);
+}
+
+static void test_doc_pack(void **state)
+{
+    (void)state;
+    struct kb_doc *d = kb_doc_new(KB_KIND_KNOWN_ERROR);
+    kb_doc_set(&d->id, "KE-0001");
+    kb_doc_set(&d->title, "VPN 错误 809");
+    kb_doc_set(&d->symptom, "连接 VPN 时报错 809。");
+    kb_doc_set(&d->workaround, "改用 SSTP。");
+    kb_doc_set(&d->cause, ""); /* empty: kept as it is */
+    kb_doc_set(&d->status, "open");
+    kb_doc_set(&d->tags, "vpn,l2tp");
+    d->source_line = 12;
+    pack_round_trip(d); /* no body */
+    struct kb_buf b;
+    kb_buf_init(&b);
+    for (int i = 0; i < 400; i++)
+        kb_buf_printf(&b, "第 %d 段：L2TP 连接失败，检查 NAT-T 设置 \"quoted\"\n", i);
+    kb_doc_set(&d->body, b.data); /* longer than the kept text */
+    kb_doc_set(&d->resolution, b.data);
+    pack_round_trip(d);
+    kb_doc_free(d);
+    d = kb_doc_new(KB_KIND_STANDARD);
+    kb_doc_set(&d->id, "std-x:8.3");
+    kb_doc_set(&d->body, "短的正文 with English words");
+    kb_doc_set(&d->clause, "8.3");
+    d->body_composed = 1;
+    pack_round_trip(d);
+    kb_doc_free(d);
+    d = kb_doc_new(KB_KIND_ARTICLE);
+    kb_doc_set(&d->id, "a");
+    pack_round_trip(d); /* nothing but an id */
+    kb_doc_free(d);
+    kb_buf_fin(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_short),
+        cmocka_unit_test(test_round_trip_long),
+        cmocka_unit_test(test_not_analysed),
+        cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_doc_pack),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
