@@ -15,6 +15,8 @@
 # its took_ms removed, to check that two builds answer the same) and
 # OUTDIR/summary.txt (total instructions and per request).
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 IX=$1 Q=$2 OUT=$3 SD=${4:-build/bin/searchd}
 command -v valgrind >/dev/null || { echo "callgrind_http: valgrind missing" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -26,14 +28,8 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" --dump-instr
     >"$LOG" 2>&1 &
 VG=$!
 trap 'kill $VG 2>/dev/null || true' EXIT
-url=
-for _ in $(seq 1 600); do # valgrind starts slowly: up to 60 s
-    url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$LOG" | head -1)
-    [ -n "$url" ] && break
-    kill -0 $VG 2>/dev/null || { cat "$LOG" >&2; exit 1; }
-    sleep 0.1
-done
-[ -n "$url" ] || { echo "callgrind_http: searchd did not start" >&2; exit 1; }
+# valgrind starts slowly: up to 60 s
+url=$(bench_listen_url "$LOG" $VG 600) || { echo "callgrind_http: searchd did not start" >&2; exit 1; }
 python3 tests/bench/httpq.py "$url" "$Q" --warm 20 --answers "$OUT/answers.txt" \
     --before "callgrind_control -z $VG" --after "callgrind_control -d $VG" >"$OUT/client.txt"
 kill $VG

@@ -66,3 +66,17 @@ bench_known() {
     local e=$1 ix=$2 qf=$3 out=$4; shift 4
     taskset -c 1 "$BENCHQ" --engine "$e" --warm 200 --index "$ix" --queries "$qf" --repeat 1 "$@" >"$out"
 }
+
+# bench_listen_url LOG PID TENTHS: prints the URL a daemon (PID, logging to
+# LOG) announces with "listening on http://...", waiting up to TENTHS tenths
+# of a second; returns 1 (the log on stderr) if it died or never said it
+bench_listen_url() {
+    local log=$1 pid=$2 n=$3 url
+    for _ in $(seq 1 "$n"); do
+        url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log" | head -1)
+        [ -n "$url" ] && { echo "$url"; return 0; }
+        kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; return 1; }
+        sleep 0.1
+    done
+    return 1
+}

@@ -12,6 +12,8 @@
 # (each answer without its took_ms; the two must be equal, checked here)
 # and OUTDIR/summary.txt: per request, all system calls and the preads.
 set -euo pipefail
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
 IX=$1 Q=$2 OUT=$3 SD=${4:-build/bin/searchd}
 command -v strace >/dev/null || { echo "syscalls_http: strace missing" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -23,14 +25,7 @@ for map in 1 0; do
         --log-level error >"$LOG" 2>&1 &
     SDP=$!
     trap 'kill $SDP 2>/dev/null || true' EXIT
-    url=
-    for _ in $(seq 1 100); do
-        url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$LOG" | head -1)
-        [ -n "$url" ] && break
-        kill -0 $SDP 2>/dev/null || { cat "$LOG" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$url" ] || { echo "syscalls_http: searchd did not start" >&2; exit 1; }
+    url=$(bench_listen_url "$LOG" $SDP 100) || { echo "syscalls_http: searchd did not start" >&2; exit 1; }
     # warm-up: every query once (page cache, index handles)
     python3 tests/bench/httpq.py "$url" "$Q" --warm 0 >/dev/null
     ntask=$(ls /proc/$SDP/task | wc -l)

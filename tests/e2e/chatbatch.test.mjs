@@ -82,6 +82,17 @@ function open() {
   });
 }
 
+// a connection that said hello as a requester and got its welcome
+// (c.session: the session it was given)
+async function requester(name, email) {
+  const c = await open();
+  c.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name, email }));
+  const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
+  assert.equal(w.type, 'welcome', JSON.stringify(w));
+  c.session = w.session;
+  return c;
+}
+
 before(async () => {
   pg = await startPg('kbbatch', { fsync: 'on' });
   index = path.join(pg.tmp, 'index');
@@ -100,12 +111,7 @@ test('acknowledged chat messages survive SIGKILL right after their acks; batches
     // everyone says hello and sends a first message (its conversation)
     const users = [];
     for (let i = 0; i < REQUESTERS; i++) {
-      const c = await open();
-      c.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `批量${i}`,
-        email: `b${i}@example.cn` }));
-      const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
-      assert.equal(w.type, 'welcome', JSON.stringify(w));
-      c.session = w.session;
+      const c = await requester(`批量${i}`, `b${i}@example.cn`);
       c.ws.send(JSON.stringify({ type: 'message', id: `u${i}-0`, text: `打印机第 ${i} 台脱机` }));
       const a = await c.wait((f) => f.type === 'ack' || f.type === 'error', 'first ack');
       assert.equal(a.type, 'ack', JSON.stringify(a));
@@ -194,11 +200,7 @@ test('suggested items that reached a requester are recorded, also under SIGKILL'
     const N = 30;
     const users = [];
     for (let i = 0; i < N; i++) {
-      const c = await open();
-      c.ws.send(JSON.stringify({ type: 'hello', role: 'requester', name: `建议${i}`,
-        email: `s${i}@example.cn` }));
-      const w = await c.wait((f) => f.type === 'welcome' || f.type === 'error', 'welcome');
-      assert.equal(w.type, 'welcome', JSON.stringify(w));
+      const c = await requester(`建议${i}`, `s${i}@example.cn`);
       users.push(c);
     }
     // everyone asks at once, twice (the searches queue up behind each other)
