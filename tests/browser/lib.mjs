@@ -72,19 +72,20 @@ export function launchBrowser() {
   });
 }
 
-/* A fresh context (own storage) and page of browser, closed after test t;
- * collects page errors, console errors other than those matching
- * allowedConsole, and dialogs, which every test checks at its end with
- * noProblems(). */
-export async function openPage(browser, t, { viewport = { width: 1280, height: 860 }, wait, allowedConsole }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+/* A fresh context (own storage, in locale) and page of browser, closed
+ * after test t; collects page errors, console errors other than those
+ * matching allowedConsole (if given), and dialogs, which every test checks
+ * at its end with noProblems(). */
+export async function openPage(browser, t, { viewport = { width: 1280, height: 860 }, locale = 'zh-CN', wait,
+  allowedConsole }) {
+  const context = await browser.newContext({ viewport, locale });
   t.after(() => context.close());
   const page = await context.newPage();
   page.setDefaultTimeout(wait);
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !allowedConsole.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !allowedConsole?.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
   return { context, page, problems };
