@@ -86,12 +86,12 @@ export class FrameClient {
 
   // The first unread frame matching want (a type or a predicate), taken out
   // of unread.
-  next(want, ms = this.waitMs) {
+  next(want, ms = this.waitMs, what = typeof want === 'string' ? `${want} frame` : 'matching frame') {
     const match = typeof want === 'function' ? want : (f) => f.type === want;
     return this.until(() => {
       const i = this.unread.findIndex(match);
       return i < 0 ? undefined : this.unread.splice(i, 1)[0];
-    }, typeof want === 'string' ? `${want} frame` : 'matching frame', ms);
+    }, what, ms);
   }
 
   send(obj) {
@@ -107,14 +107,14 @@ export class FrameClient {
   request(obj, ms) {
     const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
     this.send({ ...obj, id });
-    return this.next((f) => f.id === id && f.type !== 'message', ms);
+    return this.next((f) => f.id === id && f.type !== 'message', ms, `answer to ${obj.type}`);
   }
 
   // A ping/pong round trip: every answer to earlier frames has arrived.
   async sync() {
     const id = `sync-${++this.pings}`;
     this.send({ type: 'ping', id });
-    await this.next((f) => f.type === 'pong' && f.id === id);
+    await this.next((f) => f.type === 'pong' && f.id === id, this.waitMs, 'pong');
   }
 
   // Closes the socket; resolves once it is closed.
