@@ -14,59 +14,27 @@
 // Screenshots: /tmp/kbdesk-agent-en.png, /tmp/kbdesk-admin.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
-import { launchBrowser } from './lib.mjs';
+import { noProblems, openPage as openPageOf, startDesk, stopDesk } from './lib.mjs';
 
-const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000;
 const ADMIN = { username: 'boss', password: 'i18n admin pw 1', name: 'Boss Admin' };
 const TARGET = { username: 'target', password: 'i18n target pw 1', name: 'Target Agent' };
 const PLAIN = { username: 'plain', password: 'i18n plain pw 1', name: 'Plain Agent' };
 const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
 
-let tmp, pgdir, conninfo, daemon, base, browser;
+const d = {};
+let base, browser;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbi18n-'));
-  await chmod(tmp, 0o755); // the postgres user must enter it
-  pgdir = path.join(tmp, 'pg');
-  conninfo = (await mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } })).trim();
-  const index = path.join(tmp, 'index');
-  await mustRun(path.join(BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index]);
-  for (const who of [ADMIN, TARGET, PLAIN])
-    await mustRun(CHATDESK, ['useradd', '--agent', who.username, '--name', who.name, '--db', conninfo], { input: `${who.password}\n` });
-  await mustRun(CHATDESK, ['role', ADMIN.username, 'admin', '--db', conninfo]);
-  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0', '--www', 'chatdesk/www', '--threads', '2']);
-  base = await daemon.ready;
-  browser = await launchBrowser();
+  await startDesk(d, 'kbi18n', { agents: [{ ...ADMIN, role: 'admin' }, TARGET, PLAIN], args: ['--threads', '2'] });
+  ({ base, browser } = d);
 }, { timeout: 300000 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopDaemon(daemon);
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, { timeout: 60000 });
+after(() => stopDesk(d), { timeout: 60000 });
 
-/* A fresh context in locale and its page; page errors, console errors (CSP
- * violations show there) and dialogs are collected for noProblems(). */
-async function openPage(t, locale) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error' && !/WebSocket|status of 403/.test(m.text())) problems.push(`console: ${m.text()}`); });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { page, problems };
-}
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh context in locale and its page (lib.mjs openPage; the refused
+ * WebSocket and 403 answers the test provokes are not problems). */
+const openPage = (t, locale) => openPageOf(browser, t, { locale, wait: WAIT, allowedConsole: /WebSocket|status of 403/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
 async function agentLogin(page, who) {

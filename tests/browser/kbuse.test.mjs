@@ -12,49 +12,30 @@
 //   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/kbuse.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
-import { launchBrowser } from './lib.mjs';
+import { mustRun } from '../e2e/daemon.mjs';
+import { KB_BIN, openPage, startDesk, stopDesk } from './lib.mjs';
 
-const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(KB_BIN, 'chatdesk');
-const INDEXER = path.join(KB_BIN, 'indexer');
-const PG_SH = path.join(ROOT, 'scripts', 'pg.sh');
 const AGENT = { username: 'owner', password: 'owner password 1' };
 const WAIT = 20000; // ms, for each condition
 const QUESTION = 'SSL VPN 客户端连接时提示服务器证书不受信任，继续连接后 30 秒就断开了';
 const SHOT = '/tmp/kbdesk-reader.png'; // the reader open over the chat
 const COMMENT = '按第 3 步安装根证书后可以连上了 <b>谢谢</b>';
 
-let tmp, pgDir, daemon, base, browser;
+const d = {};
+let base, browser;
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbuse-browser-'));
-  pgDir = await mkdtemp(path.join(os.tmpdir(), 'kbuse-pg-'));
-  const index = path.join(tmp, 'index');
-  const [pgOut] = await Promise.all([
-    mustRun(PG_SH, ['start', pgDir], { env: { PG_FSYNC: 'off' } }),
-    mustRun(INDEXER, ['build', '--quiet', '--corpus', 'corpora', '--index', index]),
-  ]);
-  const conninfo = pgOut.trim().split('\n').pop();
-  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--db', conninfo], { input: `${AGENT.password}\n` });
-  // the corpus as published desk items, owned by the agent: GET /api/v1/knowledge/{id} reads them
-  await mustRun(INDEXER, ['import', '--corpus', 'corpora', '--db', conninfo, '--owner', AGENT.username]);
-  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', path.join(ROOT, 'chatdesk', 'www')], 60000);
-  base = await daemon.ready;
-  browser = await launchBrowser();
+  await startDesk(d, 'kbuse-browser', {
+    agents: [AGENT],
+    // the corpus as published desk items, owned by the agent: GET /api/v1/knowledge/{id} reads them
+    prepare: (dd) => mustRun(path.join(KB_BIN, 'indexer'), ['import', '--corpus', 'corpora', '--db', dd.conninfo,
+      '--owner', AGENT.username]),
+  });
+  ({ base, browser } = d);
 }, { timeout: 300000 });
 
-after(async () => {
-  if (browser) await browser.close().catch(() => {});
-  await stopDaemon(daemon);
-  if (pgDir) await run(PG_SH, ['destroy', pgDir]);
-  if (pgDir) await rm(pgDir, { recursive: true, force: true });
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-}, { timeout: 120000 });
+after(() => stopDesk(d), { timeout: 120000 });
 
 async function api(method, p, { token, json } = {}) {
   const headers = {};
@@ -75,14 +56,7 @@ test('a requester reads a known error in full inside the chat, marks it helpful 
   assert.equal(before0.status, 200, before0.text);
   assert.deepEqual([before0.body.counters.opened, before0.body.counters.helpful, before0.body.feedback.length], [0, 0, 0]);
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
+  const { page, problems } = await openPage(browser, t, { wait: WAIT });
 
   await page.goto(base + '/');
   await page.getByTestId('name-input').fill('李读者');

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import * as daemon from '../e2e/daemon.mjs';
 import { wsClient as openWs } from '../e2e/desk.mjs';
 import { startKnowledgeStack } from '../e2e/knowfix.mjs';
-import { launchBrowser } from './lib.mjs';
+import { launchBrowser, noProblems, openPage as openPageOf } from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -91,25 +91,11 @@ after(async () => {
 
 /* ---------- helpers ---------- */
 
-/* A fresh context and page; collects page errors, console errors and
- * dialogs. allowed: HTTP statuses the test provokes on purpose (a 412 is a
- * console error in Chromium). */
-async function openPage(t, allowed = []) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 950 }, locale: 'zh-CN' });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    const provoked = allowed.some((st) => m.text().includes(`status of ${st} `));
-    if (m.type() === 'error' && !/WebSocket/.test(m.text()) && !provoked) problems.push(`console: ${m.text()}`);
-  });
-  page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  return { context, page, problems };
-}
-
-const noProblems = (problems) => assert.deepEqual(problems, [], 'no page errors, console errors or dialogs');
+/* A fresh context and page (lib.mjs openPage); console errors about the
+ * WebSocket are not problems, nor those of the HTTP statuses allowed, which
+ * the test provokes on purpose (a 412 is a console error in Chromium). */
+const openPage = (t, allowed = []) => openPageOf(browser, t, { viewport: { width: 1400, height: 950 }, wait: WAIT,
+  allowedConsole: new RegExp(['WebSocket', ...allowed.map((st) => `status of ${st} `)].join('|')) });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
 async function kwLogin(page, who, hash = '') {

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as daemon from '../e2e/daemon.mjs';
+import { deskData } from '../e2e/deskfix.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const KB_BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -71,19 +72,20 @@ export function launchBrowser() {
   });
 }
 
-/* A fresh context (own storage) and page of browser, closed after test t;
- * collects page errors, console errors other than those matching
- * allowedConsole, and dialogs, which every test checks at its end with
- * noProblems(). */
-export async function openPage(browser, t, { viewport = { width: 1280, height: 860 }, wait, allowedConsole }) {
-  const context = await browser.newContext({ viewport, locale: 'zh-CN' });
+/* A fresh context (own storage, in locale) and page of browser, closed
+ * after test t; collects page errors, console errors other than those
+ * matching allowedConsole (if given), and dialogs, which every test checks
+ * at its end with noProblems(). */
+export async function openPage(browser, t, { viewport = { width: 1280, height: 860 }, locale = 'zh-CN', wait,
+  allowedConsole }) {
+  const context = await browser.newContext({ viewport, locale });
   t.after(() => context.close());
   const page = await context.newPage();
   page.setDefaultTimeout(wait);
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !allowedConsole.test(m.text())) problems.push(`console: ${m.text()}`);
+    if (m.type() === 'error' && !allowedConsole?.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
   return { context, page, problems };
@@ -189,30 +191,18 @@ export const allDaySla = (name, minutes, title = name) => ({
 });
 
 /* A chatdesk for a browser test, set up in d (an empty object, filled as
- * it goes so that stopDesk(d) also undoes a start that failed half way): a
- * PostgreSQL cluster in a fresh folder prefix-XXXXXX (d.tmp, d.pgdir,
- * d.conninfo), the demo corpus indexed (d.index), the agents made (each
- * {username, password, name?, team?, role?}), the SLA data sla loaded (if
- * given), a configuration file config(d.tmp) written (if given),
+ * it goes so that stopDesk(d) also undoes a start that failed half way):
+ * the desk's data of tests/e2e/deskfix.mjs deskData(d, prefix, { agents,
+ * sla }) (a PostgreSQL cluster in a fresh folder prefix-XXXXXX: d.tmp,
+ * d.pgdir, d.conninfo; the demo corpus indexed: d.index; the agents made,
+ * each {username, password, name?, team?, role?}; the SLA data sla loaded,
+ * if given), a configuration file config(d.tmp) written (if given),
  * prepare(d) run (if given), chatdesk started serving chatdesk/www with
  * args added (d.chat, ready within startMs; its address d.base, d.wsUrl)
  * and headless chromium launched (d.browser). */
 export async function startDesk(d, prefix, { agents = [], sla, config, prepare, args = [], startMs = 60000 } = {}) {
   const chatdesk = path.join(KB_BIN, 'chatdesk');
-  Object.assign(d, await daemon.startPg(prefix));
-  d.index = path.join(d.tmp, 'index');
-  await daemon.mustRun(path.join(KB_BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', d.index]);
-  for (const a of agents) {
-    await daemon.mustRun(chatdesk, ['useradd', '--agent', a.username, ...(a.name ? ['--name', a.name] : []),
-      '--db', d.conninfo], { input: `${a.password}\n` });
-    if (a.team) await daemon.mustRun(chatdesk, ['team-member', a.username, a.team, '--db', d.conninfo]);
-    if (a.role) await daemon.mustRun(chatdesk, ['role', a.username, a.role, '--db', d.conninfo]);
-  }
-  if (sla) {
-    const file = path.join(d.tmp, 'sla.json');
-    await writeFile(file, JSON.stringify(sla));
-    await daemon.mustRun(chatdesk, ['sla-load', file, '--db', d.conninfo]);
-  }
+  await deskData(d, prefix, { agents, sla });
   const conf = [];
   if (config) {
     conf.push('--config', path.join(d.tmp, 'chatdesk.conf'));

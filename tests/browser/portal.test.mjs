@@ -11,137 +11,34 @@
 // Screenshot: /tmp/kbdesk-my-tickets.png ("my tickets" after sign-in).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, chmod, writeFile, readdir, readFile } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
-import WebSocket from 'ws';
-import { ROOT, run, mustRun, startDaemon, stopDaemon } from '../e2e/daemon.mjs';
+import { deskFixture, startDesk, stopDesk } from '../e2e/deskfix.mjs';
+import { launchBrowser } from './lib.mjs';
 
-const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
-const CHATDESK = path.join(BIN, 'chatdesk');
-const PG_SH = path.join(ROOT, 'scripts/pg.sh');
 const WAIT = 20000;
 const AGENT = { username: 'agent', password: 'portal browser pw' };
 const SHOT = '/tmp/kbdesk-my-tickets.png';
 
-let tmp, pgdir, conninfo, daemon, base, mailDir, sink, browser;
-const sockets = new Set();
-
-async function until(what, check, ms = WAIT) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-    s.on('error', reject);
-  });
-}
+// the desk (tests/e2e/deskfix.mjs startDesk, with the SMTP sink) and the
+// fixture's bounded waits, the sink's mails and the agent's WebSocket client
+const d = {};
+let base, browser;
+const { until, mails, Client, clients } = deskFixture(WAIT, () => d);
 
 // The sink's mails to `to`: decoded subject and body.
-async function mailsTo(to) {
-  const out = [];
-  for (const f of (await readdir(mailDir)).filter((x) => x.endsWith('.eml')).sort()) {
-    const rcpt = await readFile(path.join(mailDir, f.replace('.eml', '.rcpt')), 'utf8');
-    if (!rcpt.split('\n').includes(to)) continue;
-    const raw = await readFile(path.join(mailDir, f), 'latin1');
-    const end = raw.indexOf('\r\n\r\n');
-    const subj = /\r\nSubject: ((?:.|\r\n )*)/.exec(raw.slice(0, end))?.[1] || '';
-    out.push({
-      subject: subj.replace(/\r\n /g, '').replace(/=\?UTF-8\?B\?([A-Za-z0-9+/=]+)\?=/g, (_, b) => Buffer.from(b, 'base64').toString('utf8')),
-      body: Buffer.from(raw.slice(end + 4).replace(/\r\n/g, ''), 'base64').toString('utf8'),
-    });
-  }
-  return out;
-}
-
-// ---- the agent, over a WebSocket ----------------------------------------------------
-
-function wsOpen() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-    const c = { ws, frames: [], waiters: [] };
-    ws.on('message', (d) => { c.frames.push(JSON.parse(String(d))); c.waiters.forEach((w) => w()); });
-    ws.once('open', () => { sockets.add(ws); resolve(c); });
-    ws.once('error', reject);
-  });
-}
-let nid = 0;
-function req(c, obj) {
-  const id = `a${++nid}`;
-  c.ws.send(JSON.stringify({ ...obj, id }));
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const f = c.frames.find((x) => x.id === id);
-      if (!f) return;
-      clearTimeout(timer);
-      c.waiters.splice(c.waiters.indexOf(check), 1);
-      resolve(f);
-    };
-    const timer = setTimeout(() => reject(new Error(`no answer to ${obj.type}`)), WAIT);
-    c.waiters.push(check);
-    check();
-  });
-}
+const mailsTo = async (to) => (await mails()).filter((m) => m.rcpt.includes(to));
 
 // ---- setup ---------------------------------------------------------------------------
 
 before(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'kbportal-browser-'));
-  await chmod(tmp, 0o755);
-  pgdir = path.join(tmp, 'pg');
-  mailDir = path.join(tmp, 'mail');
-  const index = path.join(tmp, 'index');
-  const [pgOut] = await Promise.all([
-    mustRun(PG_SH, ['start', pgdir], { env: { PG_FSYNC: 'off' } }),
-    mustRun(path.join(BIN, 'indexer'), ['build', '--quiet', '--corpus', 'corpora', '--index', index]),
-  ]);
-  conninfo = pgOut.trim();
-  await mustRun(CHATDESK, ['useradd', '--agent', AGENT.username, '--name', '李坐席', '--db', conninfo],
-    { input: `${AGENT.password}\n` });
-  const port = await freePort();
-  const child = spawn('/usr/bin/python3', [path.join(ROOT, 'scripts/mailsink.py'), String(port), mailDir],
-    { stdio: ['pipe', 'pipe', 'pipe'] });
-  sink = child;
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('smtp sink not ready')), WAIT);
-    child.stdout.on('data', (d) => { if (String(d).includes('ready')) { clearTimeout(timer); resolve(); } });
-    child.on('exit', () => reject(new Error('smtp sink exited')));
-  });
-  const conf = path.join(tmp, 'chatdesk.conf');
-  await writeFile(conf, [`smtp_url = smtp://127.0.0.1:${port}`, 'smtp_from = desk@example.cn',
-    'mail_interval_ms = 100', 'mail_retry_min = 1', ''].join('\n'));
-  daemon = startDaemon(CHATDESK, ['--index', index, '--db', conninfo, '--listen', '127.0.0.1:0',
-    '--www', 'chatdesk/www', '--threads', '2', '--config', conf]);
-  base = await daemon.ready;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  await startDesk(d, 'kbportal-browser', { agents: [{ ...AGENT, name: '李坐席' }], mail: {}, wait: WAIT });
+  base = d.base;
+  browser = await launchBrowser();
 }, { timeout: 300000 });
 
 after(async () => {
-  for (const ws of sockets) ws.terminate();
+  for (const c of clients) c.ws.terminate();
   if (browser) await browser.close().catch(() => {});
-  await stopDaemon(daemon);
-  if (sink && sink.exitCode === null) {
-    const gone = new Promise((r) => sink.once('exit', r));
-    sink.kill('SIGTERM');
-    await gone;
-  }
-  if (pgdir) await run(PG_SH, ['destroy', pgdir]);
-  if (tmp) await rm(tmp, { recursive: true, force: true });
+  await stopDesk(d);
 }, { timeout: 60000 });
 
 async function openPage(t) {
@@ -188,10 +85,10 @@ test('an anonymous requester raises a ticket, closes the page, and continues in 
   await a.context.close(); // the page and its storage are gone
 
   // the agent takes it and replies while the requester is away
-  const ag = await wsOpen();
-  assert.equal((await req(ag, { type: 'login', ...AGENT })).type, 'welcome');
-  assert.equal((await req(ag, { type: 'take', ticket: number })).type, 'ticket');
-  assert.equal((await req(ag, { type: 'reply', ticket: number, text: '请问打印机型号是什么？' })).type, 'ack');
+  const ag = await Client.open();
+  assert.equal((await ag.request({ type: 'login', ...AGENT })).type, 'welcome');
+  assert.equal((await ag.request({ type: 'take', ticket: number })).type, 'ticket');
+  assert.equal((await ag.request({ type: 'reply', ticket: number, text: '请问打印机型号是什么？' })).type, 'ack');
 
   // another browser (a fresh context: no storage) opens the link
   const b = await openPage(t);
@@ -225,10 +122,10 @@ test('a signed-in requester (code from the SMTP sink) sees the closed ticket wit
   await a.page.getByTestId('private-link').waitFor();
   const number = (await a.page.getByTestId('ticket-number').textContent()).match(/INC-\d+/)[0];
   // the agent resolves; the requester confirms and rates on the page
-  const ag = await wsOpen();
-  await req(ag, { type: 'login', ...AGENT });
-  await req(ag, { type: 'take', ticket: number });
-  await req(ag, { type: 'resolve', ticket: number, resolution: '重建了 Outlook 配置文件。' });
+  const ag = await Client.open();
+  await ag.request({ type: 'login', ...AGENT });
+  await ag.request({ type: 'take', ticket: number });
+  await ag.request({ type: 'resolve', ticket: number, resolution: '重建了 Outlook 配置文件。' });
   await a.page.getByTestId('confirm-yes').click();
   await a.page.getByTestId('star-4').check();
   await a.page.getByTestId('rating-comment').fill('很快解决了');

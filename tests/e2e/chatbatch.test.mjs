@@ -18,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { FrameClient } from './wsclient.mjs';
 import { ROOT, run, mustRun, startDaemon, stopDaemon, startPg, destroyPg } from './daemon.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -50,36 +50,13 @@ function start() {
   return daemon.ready.then((base) => { wsUrl = base.replace('http:', 'ws:') + '/ws'; });
 }
 
-// A WebSocket client keeping every frame; wait(pred) resolves to the first
-// frame matching pred (seen or coming), bounded by WAIT.
-function open() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl, { handshakeTimeout: WAIT });
-    const c = { ws, frames: [], waiters: [] };
-    ws.on('message', (d) => {
-      c.frames.push(JSON.parse(d.toString('utf8')));
-      for (const w of [...c.waiters]) w();
-    });
-    ws.on('close', () => { c.closed = true; for (const w of [...c.waiters]) w(); });
-    c.wait = (pred, what) => new Promise((res, rej) => {
-      const check = () => {
-        const f = c.frames.find(pred);
-        if (f || c.closed) {
-          clearTimeout(timer);
-          c.waiters = c.waiters.filter((w) => w !== check);
-          if (f) res(f); else rej(new Error(`closed before ${what}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        c.waiters = c.waiters.filter((w) => w !== check);
-        rej(new Error(`no ${what} within ${WAIT} ms; got ${JSON.stringify(c.frames).slice(-800)}`));
-      }, WAIT);
-      c.waiters.push(check);
-      check();
-    });
-    ws.once('open', () => { sockets.add(ws); resolve(c); });
-    ws.once('error', reject);
-  });
+// A WebSocket client (wsclient.mjs) keeping every frame; wait(pred)
+// resolves to the first frame matching pred (seen or coming), bounded by
+// WAIT, and fails once the connection closed.
+async function open() {
+  const c = await FrameClient.connect(wsUrl, { wait: WAIT });
+  sockets.add(c.ws);
+  return c;
 }
 
 // a connection that said hello as a requester and got its welcome

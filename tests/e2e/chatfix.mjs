@@ -1,8 +1,8 @@
 // chatfix: what the end-to-end tests of chatdesk's WebSocket service share
 // (chatdesk.test.mjs, chatdesk_conn.test.mjs): the binaries (KB_BIN), psql
-// queries against the test cluster, a WebSocket client that keeps every
-// frame and waits (bounded) for the next one matching, with ping/pong
-// syncs, requesters, agents and escalated tickets made over it, and
+// queries against the test cluster, a WebSocket client (wsclient.mjs) that
+// keeps every frame and waits (bounded) for the next one matching, with
+// ping/pong syncs, requesters, agents and escalated tickets made over it, and
 // useChatdesk(prefix), which registers the file's before() and after(): a
 // real PostgreSQL 15 (scripts/pg.sh, fsync off), a real index of corpora/,
 // the agents of AGENTS made with `chatdesk useradd` (password on stdin) and
@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { FrameClient } from './wsclient.mjs';
 import { run, mustRun, startDaemon as startProc, stopDaemon as stopProc } from './daemon.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,97 +58,16 @@ export const sqlOne = async (q, ...p) => (await sql(q, ...p))[0]?.[0];
 
 // ---- WebSocket clients --------------------------------------------------------------
 
-export class Client {
-  constructor(ws) {
-    this.ws = ws;
-    this.frames = [];   // every frame received, in order
-    this.unread = [];   // not yet taken by next()
-    this.waiters = [];
-    this.pings = 0;
-    ws.on('message', (data, isBinary) => {
-      const text = data.toString('utf8');
-      let f;
-      try { f = JSON.parse(text); } catch { f = { type: '<not json>', text, isBinary }; }
-      this.frames.push(f);
-      this.unread.push(f);
-      // a new requester's conversation exists from its first message's ack
-      if (f.type === 'ack' && f.conversation && f.conversation.id) this.conversation = f.conversation.id;
-      for (const w of [...this.waiters]) w();
-    });
-    ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
-  }
-
+// chatfix's client (wsclient.mjs) on wsUrl (or url), in clients until
+// closed; a new requester's conversation (c.conversation) exists from its
+// first message's ack.
+export class Client extends FrameClient {
   static open(url = wsUrl, protocols, options = {}) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, protocols, { handshakeTimeout: 10000, ...options });
-      const c = new Client(ws);
-      ws.once('open', () => { clients.add(c); resolve(c); });
-      ws.once('error', reject);
-    });
+    return this.connect(url, { protocols, options: { handshakeTimeout: 10000, ...options }, clients, wait: FRAME_WAIT });
   }
 
-  send(obj) {
-    this.ws.send(typeof obj === 'string' || Buffer.isBuffer(obj) ? obj : JSON.stringify(obj));
-  }
-
-  sendRaw(buf, binary) {
-    this.ws.send(buf, { binary });
-  }
-
-  // Waits for the first unread frame matching want (a type or a predicate);
-  // takes it out of the unread list.
-  next(want, timeoutMs = FRAME_WAIT) {
-    const match = typeof want === 'function' ? want : (f) => f.type === want;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const i = this.unread.findIndex(match);
-        if (i >= 0) {
-          const [f] = this.unread.splice(i, 1);
-          done();
-          resolve(f);
-          return true;
-        }
-        if (this.closed) {
-          done();
-          reject(new Error(`connection closed waiting for ${want}; got ${JSON.stringify(this.frames).slice(-2000)}`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no ${typeof want === 'string' ? want : 'matching'} frame in ${timeoutMs} ms; got ${JSON.stringify(this.frames).slice(-2000)}`));
-      }, timeoutMs);
-      const waiter = () => check();
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-      };
-      if (!check()) this.waiters.push(waiter);
-    });
-  }
-
-  // Sends a request and waits for its direct answer (a frame with its id).
-  async request(obj, timeoutMs) {
-    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
-    this.send({ ...obj, id });
-    return this.next((f) => f.id === id && f.type !== 'message', timeoutMs);
-  }
-
-  // A ping/pong round trip: every answer to earlier frames has arrived.
-  async sync() {
-    const id = `sync-${++this.pings}`;
-    this.send({ type: 'ping', id });
-    await this.next((f) => f.type === 'pong' && f.id === id);
-  }
-
-  close() {
-    clients.delete(this);
-    return new Promise((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
-      this.ws.once('close', resolve);
-      this.ws.close();
-    });
+  received(f) {
+    if (f.type === 'ack' && f.conversation && f.conversation.id) this.conversation = f.conversation.id;
   }
 }
 

@@ -15,7 +15,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { FrameClient } from './wsclient.mjs';
 import { ROOT, run, mustRun, startDaemon, stopDaemon, startPg, destroyPg, PG_SH } from './daemon.mjs';
 
 const BIN = path.resolve(ROOT, process.env.KB_BIN || 'build/bin');
@@ -28,67 +28,11 @@ let pg, index;
 const nodes = []; // {d, base, ws}
 const clients = new Set();
 
-class Client {
-  constructor(ws) {
-    this.ws = ws;
-    this.frames = [];
-    this.waiters = [];
-    ws.on('message', (d) => {
-      const f = JSON.parse(d.toString('utf8'));
-      f.at = performance.now();
-      this.frames.push(f);
-      for (const w of [...this.waiters]) w();
-    });
-    ws.on('close', () => { this.closed = true; for (const w of [...this.waiters]) w(); });
-  }
-
+// the test's client (wsclient.mjs) on node, each frame stamped with when
+// it came (at, performance.now())
+class Client extends FrameClient {
   static open(node) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(node.ws, { handshakeTimeout: WAIT });
-      ws.once('open', () => { const c = new Client(ws); clients.add(c); resolve(c); });
-      ws.once('error', reject);
-    });
-  }
-
-  // the first frame matching pred after index `from` (seen already or coming)
-  wait(pred, what, from = 0, ms = WAIT) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const f = this.frames.slice(from).find(pred);
-        if (f) {
-          clearTimeout(timer);
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve(f);
-        }
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
-      }, ms);
-      this.waiters.push(check);
-      check();
-    });
-  }
-
-  request(obj) {
-    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
-    this.ws.send(JSON.stringify({ ...obj, id }));
-    return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
-  }
-
-  async sync() {
-    const id = `sync-${Math.random().toString(36).slice(2)}`;
-    this.ws.send(JSON.stringify({ type: 'ping', id }));
-    await this.wait((f) => f.type === 'pong' && f.id === id, 'pong');
-  }
-
-  close() {
-    clients.delete(this);
-    return new Promise((resolve) => {
-      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
-      this.ws.once('close', resolve);
-      this.ws.close();
-    });
+    return this.connect(node.ws, { clients, wait: WAIT, stamp: (f) => { f.at = performance.now(); } });
   }
 }
 
@@ -152,7 +96,7 @@ test('a requester and an agent on different instances: the whole flow; cross-ins
     const from = u.frames.length;
     const t0 = performance.now();
     a.ws.send(JSON.stringify({ type: 'reply', ticket: t.number, id: `x-${i}`, text: `回复 ${i}` }));
-    const m = await u.wait((f) => f.type === 'message' && f.text === `回复 ${i}`, `reply ${i}`, from);
+    const m = await u.wait((f) => f.type === 'message' && f.text === `回复 ${i}`, `reply ${i}`, { from });
     cross.push(m.at - t0);
   }
   const seqs = u.frames.filter((f) => f.type === 'message' && f.from === 'agent').map((f) => f.seq);
@@ -171,7 +115,7 @@ test('a requester and an agent on different instances: the whole flow; cross-ins
     const from = v.frames.length;
     const t0 = performance.now();
     a.ws.send(JSON.stringify({ type: 'reply', ticket: t2.number, id: `s-${i}`, text: `同 ${i}` }));
-    const m = await v.wait((f) => f.type === 'message' && f.text === `同 ${i}`, `same ${i}`, from);
+    const m = await v.wait((f) => f.type === 'message' && f.text === `同 ${i}`, `same ${i}`, { from });
     same.push(m.at - t0);
   }
   console.log(`# reply delivery, agent's send to requester's receipt over ${N} replies:`

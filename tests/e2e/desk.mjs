@@ -1,11 +1,11 @@
 // Clients of a running chatdesk that the end-to-end tests share: JSON API
 // calls with fetch, the API's one error shape, agent logins over the API
 // (asked again while the password-hashing gate answers try_later), and
-// WebSocket clients that keep every frame and wait (bounded) for the answer
-// to a request. deskClient(where) takes a function giving {base, wsUrl}, as
-// the tests learn the daemon's port only in before().
+// WebSocket clients (wsclient.mjs) that keep every frame and wait (bounded)
+// for the answer to a request. deskClient(where) takes a function giving
+// {base, wsUrl}, as the tests learn the daemon's port only in before().
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { FrameClient } from './wsclient.mjs';
 
 export function deskClient(where, { wait = 20000 } = {}) {
   const WAIT = wait;
@@ -53,50 +53,24 @@ export function deskClient(where, { wait = 20000 } = {}) {
 
   // ---- WebSocket -----------------------------------------------------------------------
 
-  // A client on where().wsUrl (from localAddress, default the system's
-  // choice) that keeps every frame.
-  function wsOpen(localAddress) {
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(where().wsUrl, { handshakeTimeout: WAIT, ...(localAddress ? { localAddress } : {}) });
-      const frames = [];
-      const waiters = [];
-      ws.on('message', (d) => { frames.push(JSON.parse(d.toString('utf8'))); waiters.forEach((w) => w()); });
-      ws.once('open', () => { sockets.add(ws); resolve({ ws, frames, waiters }); });
-      ws.once('error', reject);
-    });
+  // A client (wsclient.mjs) on where().wsUrl (from localAddress, default the
+  // system's choice) that keeps every frame.
+  async function wsOpen(localAddress) {
+    const c = await FrameClient.connect(where().wsUrl, { options: localAddress ? { localAddress } : {}, wait: WAIT });
+    sockets.add(c.ws);
+    return c;
   }
 
   // Sends obj with an id (its own, else a fresh one) and waits for the
   // answer carrying that id.
-  function wsRequest(c, obj) {
-    const id = obj.id || `r${Math.random().toString(36).slice(2)}`;
-    c.ws.send(JSON.stringify({ ...obj, id }));
-    return wsWait(c, (x) => x.id === id && x.type !== 'message', `answer to ${obj.type}`);
-  }
+  const wsRequest = (c, obj) => c.request(obj);
 
   // Waits (bounded by WAIT) for the first frame of c that pred accepts.
-  function wsWait(c, pred, what) {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const f = c.frames.find(pred);
-        if (!f) return;
-        clearTimeout(timer);
-        c.waiters.splice(c.waiters.indexOf(check), 1);
-        resolve(f);
-      };
-      const timer = setTimeout(() => reject(new Error(`no ${what}: ${JSON.stringify(c.frames).slice(-2000)}`)), WAIT);
-      c.waiters.push(check);
-      check();
-    });
-  }
+  const wsWait = (c, pred, what) => c.wait(pred, what);
 
   function wsClose(c) {
     sockets.delete(c.ws);
-    return new Promise((resolve) => {
-      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-      c.ws.once('close', resolve);
-      c.ws.close();
-    });
+    return c.close();
   }
 
   // A new requester (name) says text over a WebSocket and escalates it

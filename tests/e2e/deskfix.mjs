@@ -4,8 +4,8 @@
 // escalation rules and SMTP sink (startDesk / stopDesk), and
 // deskFixture(WAIT, ctx, PW), which binds to a test file psql queries
 // against the test cluster, a bounded wait for a condition, a free loopback
-// port, the SMTP sink and the mails it wrote, a WebSocket client that waits
-// for frames (each stamped with when it came, _at), the JSON API, and
+// port, the SMTP sink and the mails it wrote, a WebSocket client
+// (wsclient.mjs) that waits for frames (each stamped with when it came, _at), the JSON API, and
 // agents' logins (password who.password, else PW), a requester's new
 // ticket (requesterTicket) and chatdesk's commands
 // on the cluster (chatdesk(args): run's { code, stdout, stderr }); ctx()
@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import WebSocket from 'ws';
+import { FrameClient } from './wsclient.mjs';
 import { ROOT, run, mustRun, startPg, destroyPg, startDaemon, stopDaemon } from './daemon.mjs';
 import { deskClient } from './desk.mjs';
 
@@ -78,53 +78,13 @@ export function deskFixture(WAIT, ctx, PW) {
   // every Client opened, for after() to terminate
   const clients = new Set();
 
-  class Client {
-    constructor(ws) {
-      this.ws = ws;
-      this.frames = [];
-      this.waiters = [];
-      ws.on('message', (d) => {
-        const f = JSON.parse(d.toString('utf8'));
-        // when it came (seconds), not part of the frame's JSON
-        Object.defineProperty(f, '_at', { value: Date.now() / 1000 });
-        this.frames.push(f);
-        for (const w of [...this.waiters]) w();
-      });
-    }
-
+  // the fixture's client (wsclient.mjs) on ctx().base, each frame stamped
+  // with when it came (_at, seconds; not part of the frame's JSON)
+  class Client extends FrameClient {
     static open() {
-      return new Promise((resolve, reject) => {
-        const ws = new WebSocket(ctx().base.replace('http:', 'ws:') + '/ws', { handshakeTimeout: WAIT });
-        ws.once('open', () => { const c = new Client(ws); clients.add(c); resolve(c); });
-        ws.once('error', reject);
-      });
+      return this.connect(ctx().base.replace('http:', 'ws:') + '/ws', { clients, wait: WAIT,
+        stamp: (f) => Object.defineProperty(f, '_at', { value: Date.now() / 1000 }) });
     }
-
-    wait(pred, what, ms = WAIT) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const f = this.frames.find(pred);
-          if (!f) return false;
-          clearTimeout(timer);
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve(f);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== check);
-          reject(new Error(`no ${what} within ${ms} ms; got ${JSON.stringify(this.frames).slice(-1500)}`));
-        }, ms);
-        if (!check()) this.waiters.push(check);
-      });
-    }
-
-    request(obj) {
-      const id = `r${Math.random().toString(36).slice(2)}`;
-      this.ws.send(JSON.stringify({ ...obj, id }));
-      return this.wait((f) => f.id === id && f.type !== 'message', `answer to ${obj.type}`);
-    }
-
-    close() { this.ws.close(); }
   }
 
   async function api(p, token, method = 'GET', json) {

@@ -167,7 +167,7 @@ test('warning then breach reach the assignee, a mail reaches the sink, the breac
 
   // each threshold once: the resolution warning comes later; meanwhile the
   // response marks were not sent again
-  await second.wait(is('sla_warning', 'resolution'), 'the resolution warning at second-line', 60000);
+  await second.wait(is('sla_warning', 'resolution'), 'the resolution warning at second-line', { ms: 60000 });
   for (const c of [holder, lead])
     for (const type of ['sla_warning', 'sla_breach'])
       assert.equal(c.frames.filter(is(type, 'response')).length, 1, `${type} once`);

@@ -218,8 +218,8 @@ test('after kill -9 and restart of chatdesk the pending warning still fires exac
   // restart on the same database; the agent signs in again
   base = await startChat();
   ag = await agentSocket();
-  const w = await ag.wait(mark(tk.number, 'sla_warning', 'resolution'), 'the warning after the restart', 40000);
-  const b = await ag.wait(mark(tk.number, 'sla_breach', 'resolution'), 'the breach after the restart', 40000);
+  const w = await ag.wait(mark(tk.number, 'sla_warning', 'resolution'), 'the warning after the restart', { ms: 40000 });
+  const b = await ag.wait(mark(tk.number, 'sla_breach', 'resolution'), 'the breach after the restart', { ms: 40000 });
   assert.ok(w._at >= warnAt - 1);
   // the timer ran on past the warning (the breach is 8 s later): still one
   assert.equal(ag.frames.filter(mark(tk.number, 'sla_warning', 'resolution')).length, 1);
