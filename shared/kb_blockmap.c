@@ -278,24 +278,29 @@ static mode_t open_mode(int flags, va_list ap)
     return 0;
 }
 
+/* open and open64: the mode argument is there only with O_CREAT/O_TMPFILE */
+static int open_via(const open_fn *real, const char *path, int flags, va_list ap)
+{
+    RESOLVED(); /* *real is read only after this */
+    return after_open((*real)(path, flags, open_mode(flags, ap)), path, flags);
+}
+
 int open(const char *path, int flags, ...)
 {
-    RESOLVED();
     va_list ap;
     va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
+    int fd = open_via(&real_open, path, flags, ap);
     va_end(ap);
-    return after_open(real_open(path, flags, mode), path, flags);
+    return fd;
 }
 
 int open64(const char *path, int flags, ...)
 {
-    RESOLVED();
     va_list ap;
     va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
+    int fd = open_via(&real_open64, path, flags, ap);
     va_end(ap);
-    return after_open(real_open64(path, flags, mode), path, flags);
+    return fd;
 }
 
 int close(int fd)

@@ -70,6 +70,22 @@ async function requester(name, email) {
   return c;
 }
 
+// Waits until count() over the users' frames reaches atLeast (what: for
+// the error), then kills chatdesk with SIGKILL and waits until every user's
+// socket has closed (what reached them before the kill is in their frames).
+async function killWhen(users, count, atLeast, what) {
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${count()} ${what} within ${WAIT} ms`)), WAIT);
+    const check = () => { if (count() >= atLeast) { clearTimeout(timer); resolve(); } };
+    for (const c of users) c.waiters.push(check);
+    check();
+  });
+  daemon.child.kill('SIGKILL');
+  const e = await daemon.exit;
+  assert.equal(e.signal, 'SIGKILL');
+  await Promise.all(users.map((c) => c.closed || new Promise((r) => c.ws.once('close', r))));
+}
+
 before(async () => {
   pg = await startPg('kbbatch', { fsync: 'on' });
   index = path.join(pg.tmp, 'index');
@@ -103,19 +119,8 @@ test('acknowledged chat messages survive SIGKILL right after their acks; batches
     // SIGKILL once a quarter of them are acknowledged
     const acks = () => users.reduce((n, c) => n + c.frames.filter((f) => f.type === 'ack').length, 0);
     const quarter = REQUESTERS + (REQUESTERS * PER) / 4;
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${acks()} acks within ${WAIT} ms`)), WAIT);
-      const check = () => {
-        if (acks() >= quarter) { clearTimeout(timer); resolve(); }
-      };
-      for (const c of users) c.waiters.push(check);
-      check();
-    });
-    daemon.child.kill('SIGKILL');
-    const e = await daemon.exit;
-    assert.equal(e.signal, 'SIGKILL');
     // whatever reached the clients before the kill (the sockets then close)
-    await Promise.all(users.map((c) => c.closed || new Promise((r) => c.ws.once('close', r))));
+    await killWhen(users, acks, quarter, 'acks');
 
     // every acknowledged message is stored, with its seq, in sending order
     const rows = await sqlRows('SELECT conversation_id, client_id, seq, created_at FROM messages' +
@@ -187,16 +192,7 @@ test('suggested items that reached a requester are recorded, also under SIGKILL'
     }
     const shown = () => users.reduce((n, c) => n + c.frames.filter((f) => f.type === 'suggestions' &&
       f.items.length > 0).length, 0);
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${shown()} suggestions within ${WAIT} ms`)), WAIT);
-      const check = () => { if (shown() >= N / 3) { clearTimeout(timer); resolve(); } };
-      for (const c of users) c.waiters.push(check);
-      check();
-    });
-    daemon.child.kill('SIGKILL');
-    const e = await daemon.exit;
-    assert.equal(e.signal, 'SIGKILL');
-    await Promise.all(users.map((c) => c.closed || new Promise((r) => c.ws.once('close', r))));
+    await killWhen(users, shown, N / 3, 'suggestions');
 
     const rows = await sqlRows('SELECT conversation_id, doc_id FROM conversation_suggestions');
     const recorded = new Set(rows.map(([conv, doc]) => `${conv}/${doc}`));
