@@ -10,11 +10,14 @@
 #   2. IDLE idle WebSocket connections to one chatdesk
 #      (tests/bench/idleconn.mjs), from 127.0.0.1 with explicit local
 #      ports, as many as the descriptor limit allows; chatdesk RSS before
-#      and while holding them.
+#      and while holding them;
+#   3. 1,000,000 documents (tests/bench/big1m.sh, which also runs alone):
+#      the scale set of `make bench` grown to 1,000,000 documents, its
+#      indexing, and in-process latency at 200,000 and 1,000,000 alternating.
 # Writes build/bench-big/results/*.json and replaces the bench-big section
 # of tests/bench/RESULTS.md (tests/bench/bigreport.py).
 #   bash tests/bench/big.sh       (environment: BIG_AGENTS=1000
-#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle
+#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle,1m
 #     BIG_PWLOGINS=40: agents signing in with the password, the others with
 #     a session made in the store; BIG_TAG=T writes desk-T.json instead of
 #     desk.json: a further load level, reported beside the main one)
@@ -26,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 AGENTS=${BIG_AGENTS:-1000} REQS=${BIG_REQUESTERS:-10000} SECS=${BIG_SECONDS:-180}
-IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle} CORPUS=${BIG_CORPUS:-corpora}
+IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle,1m} CORPUS=${BIG_CORPUS:-corpora}
 [ -x build/bin/chatdesk ] && [ -f tests/node_modules/ws/package.json ] ||
     { echo "bench-big: build first (make all) and install tests/node_modules" >&2; exit 1; }
 R=build/bench-big/results
@@ -49,6 +52,11 @@ ulimit -Hn "$NOFILE" 2>/dev/null || true
 ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 log "ulimit -n $(ulimit -n), load $(loadavg)"
+# only the 1,000,000-document point: no chatdesk, no PostgreSQL
+if [[ $PARTS != *desk* && $PARTS != *idle* ]]; then
+    [[ $PARTS != *1m* ]] || bash tests/bench/big1m.sh
+    exit 0
+fi
 
 # wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds (exit 1
 # after SECONDS)
@@ -252,4 +260,7 @@ json.dump(d, open(out, "w"), indent=1)
 EOF
     log "idle: $(head -c 400 "$R/idle.json")"
 fi
+
+# ---- 3. 1,000,000 documents ----------------------------------------------------------
+[[ $PARTS != *1m* ]] || bash tests/bench/big1m.sh
 log "done, load $(loadavg)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the `make bench-big` section of tests/bench/RESULTS.md from
-build/bench-big/results (tests/bench/big.sh): desk capacity and idle
-connections. The section sits between <!-- bench-big:start --> and
+build/bench-big/results (tests/bench/big.sh): desk capacity, idle
+connections and the 1,000,000-document point (tests/bench/big1m.sh,
+1m.json). The section sits between <!-- bench-big:start --> and
 <!-- bench-big:end -->; it is replaced, or appended when missing, and
 tests/bench/report.py (make bench) keeps it as it is.
 
@@ -236,6 +237,83 @@ if i:
             f"{mb(bf['rss0_kb'] + 100000 * bf['kb_per_conn']):,.0f} MB; with 2 KiB "
             f"{per:.1f} kB ({100 * (per - bf['kb_per_conn']) / bf['kb_per_conn']:+.0f} %).")
         md.append("")
+
+m = load("1m.json")
+if m:
+    b, t = m["base"], m["top"]
+    md += [f"### {t:,} documents: indexing and in-process latency", ""]
+    md.append(
+        f"The scale set of `make bench` (tests/bench/scale.py, same generator and seed: the "
+        f"{m['real_docs']:,} real documents plus variants) grown to {t:,} documents by "
+        "tests/bench/big1m.sh (also runs alone: `bash tests/bench/big1m.sh`). Indexes: "
+        f"{b:,} documents from scratch, then a copy of that index grown to {t:,} "
+        "incrementally (`indexer build` parses only the new files), both under `nice -n 10` "
+        "(the machine is shared, so the wall-clock seconds include time the indexer waited "
+        "for the CPU; user + system CPU seconds are given too).")
+    md.append("")
+    md += ["| documents | added | seconds | docs/s (added) | CPU s (user+sys) | docs/CPU s | "
+           "index on disk (MB) | peak RSS (MB) | load average (start → end) |",
+           "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for k, n in (("base", b), ("top", t)):
+        x = m["index"][k]
+        cpu = x["user"] + x["sys"]
+        md.append(f"| {n:,} | {x['added']:,} | {fmt(x['wall'])} | {x['added'] / x['wall']:,.0f} | "
+                  f"{fmt(cpu)} | {x['added'] / cpu:,.0f} | {x['bytes'] / 1e6:,.0f} | "
+                  f"{mb(x['maxrss_kb']):,.0f} | {x['load_start']} → {x['load_end']} |")
+    md.append("")
+    lat = m["latency"]
+
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+    def cell(rows, k, nd=2, bold=True):
+        v = [r[k] for r in rows]
+        s = fmt(med(v), nd)
+        s = f"**{s}**" if bold else s
+        return s + (f" ({fmt(min(v), nd)}–{fmt(max(v), nd)})" if len(v) > 1 else "")
+
+    md.append(
+        f"In-process latency as in the scale table of section 3 (benchq on core 1, the "
+        f"{m['queries']} sampled queries of `make bench`, 100 warm-up queries; "
+        "`kb_search_run`: top 10, snippets, with facets as searchd computes them and without, "
+        f"`no_facets`), {b:,} and {t:,} documents in the same run: {m['rounds']} rounds, the "
+        f"sizes alternating, one pass each; **median** (min–max) over the rounds, in ms. "
+        "Both indexes were read into the page cache first.")
+    md.append("")
+    md += ["| documents | engine | p50 | p95 | p99 | mean | queries/s |",
+           "|---:|---|---:|---:|---:|---:|---:|"]
+    for e in ("kbdesk", "kbdesk-nofacets"):
+        for n in (b, t):
+            rows = [r for r in lat if r["engine"] == e and r["docs"] == n]
+            if rows:
+                md.append(f"| {n:,} | {'with facets' if e == 'kbdesk' else 'without facets'} | "
+                          f"{cell(rows, 'p50')} | {cell(rows, 'p95')} | {cell(rows, 'p99')} | "
+                          f"{cell(rows, 'mean')} | {cell(rows, 'qps', 0, False)} |")
+    md.append("")
+    ratios = []
+    for e in ("kbdesk", "kbdesk-nofacets"):
+        for k in ("p50", "p99", "mean"):
+            rb = [r for r in lat if r["engine"] == e and r["docs"] == b]
+            rt = [r for r in lat if r["engine"] == e and r["docs"] == t]
+            if rb and rt:
+                ratios.append(f"{e} {k} {med([r[k] for r in rt]) / med([r[k] for r in rb]):.1f}×")
+    md.append(f"{t // b}× the documents, ratio of the medians ({t:,} / {b:,}): " + ", ".join(ratios) + ".")
+    md.append("")
+    md.append("Each pass with the load average before → after it:")
+    md.append("")
+    md += ["| round | documents | engine | p50 | p95 | p99 | mean | load average |",
+           "|---:|---:|---|---:|---:|---:|---:|---|"]
+    for r in lat:
+        md.append(f"| {r['round']} | {r['docs']:,} | {r['engine']} | {fmt(r['p50'], 2)} | "
+                  f"{fmt(r['p95'], 2)} | {fmt(r['p99'], 2)} | {fmt(r['mean'], 2)} | "
+                  f"{r['load_start']} → {r['load_end']} |")
+    md.append("")
+    p99 = med([r["p99"] for r in lat if r["engine"] == "kbdesk" and r["docs"] == t])
+    md.append(f"Goal at {t:,} documents, p99 < 10 ms in-process: "
+              f"{'**met**' if p99 < 10 else '**not met**'} (median p99 with facets "
+              f"{fmt(p99, 2)} ms).")
+    md.append("")
 md.append(END)
 section = "\n".join(md) + "\n"
 
