@@ -5,10 +5,10 @@
 #   1. the scale set of `make bench` (tests/bench/scale.py: the real corpus of
 #      tests/bench/convert.py plus its variants, same generator and seed),
 #      at BASE (200,000) and TOP (1,000,000) documents;
-#   2. indexes: BASE from scratch, then a copy of it grown to TOP
-#      incrementally (only the new variants are parsed), each under
-#      `nice -n 10` (the machine is shared) and /usr/bin/time: seconds,
-#      docs/s of the added documents, index on disk, peak RSS, load average;
+#   2. indexes of both from scratch, the two builds at the same time (one
+#      per core), each under `nice -n 10` (the machine is shared) and
+#      /usr/bin/time: seconds, CPU seconds, docs/s, index on disk, peak RSS,
+#      load average;
 #   3. in-process latency as in the scale table of RESULTS.md section 3
 #      (tests/bench/benchq.cc on core 1, the query sample of `make bench`:
 #      every 4th query of tests/bench/queries.txt, 100 warm-up queries),
@@ -59,13 +59,14 @@ if ! done_mark gen-base; then
     mark gen-base
 fi
 
-# timed_index NAME INDEX: `indexer build` of $W/corpus into INDEX under nice
+# timed_index NAME INDEX: `indexer build` of the NAME corpus into INDEX under nice
 # and /usr/bin/time; $W/idx_NAME.json gets the figures
 timed_index() {
-    local name=$1 ix=$2 l0 l1
+    local name=$1 ix=$2 l0 l1 corpus=$W/corpus
+    [ "$1" = base ] || corpus=$W/corpus-$1
     l0=$(loadavg)
     /usr/bin/time -f '{"wall":%e,"user":%U,"sys":%S,"maxrss_kb":%M}' -o "$W/idx_$name.time" \
-        nice -n 10 build/bin/indexer build --corpus "$W/corpus" --index "$ix" --quiet >/dev/null
+        nice -n 10 build/bin/indexer build --corpus "$corpus" --index "$ix" --quiet >/dev/null
     l1=$(loadavg)
     python3 - "$W/idx_$name.time" "$(du -sb "$ix" | cut -f1)" "$l0" "$l1" >"$W/idx_$name.json" <<'PY'
 import json, sys
@@ -74,15 +75,7 @@ t.update(bytes=int(sys.argv[2]), load_start=sys.argv[3], load_end=sys.argv[4])
 print(json.dumps(t))
 PY
 }
-if ! done_mark index-base; then
-    log "indexing $BASE documents from scratch (nice -n 10)"
-    rm -rf "$W/ix-base"
-    timed_index base "$W/ix-base"
-    mark index-base
-    log "  $(cat "$W/idx_base.json")"
-fi
-
-# ---- 2. TOP documents ------------------------------------------------------------------
+# ---- 2. TOP documents, and both indexes ---------------------------------------------------
 if ! done_mark gen-top; then
     log "variants $((BASE - REAL))..$((TOP - REAL - 1)) ($TOP documents)"
     rm -rf "$W/more"
@@ -91,18 +84,27 @@ if ! done_mark gen-top; then
         --from $((BASE - REAL)) --to $((TOP - REAL)) >"$W/gen_top.json"
     mark gen-top
 fi
-if ! done_mark index-top; then
-    # the corpus grows to TOP (hard links: folder vNNN may be shared by both
-    # ranges) and the index of BASE, copied, takes the new documents
-    cp -rl "$W/more/." "$W/corpus/"
-    rm -rf "$W/ix-top"
-    cp -a "$W/ix-base" "$W/ix-top"
-    log "indexing $((TOP - BASE)) more documents into a copy of the $BASE index (nice -n 10)"
-    timed_index top "$W/ix-top"
-    mark index-top
-    log "  $(cat "$W/idx_top.json")"
+if ! done_mark corpus-top; then
+    # the TOP corpus: hard links to the BASE corpus and the new variants
+    # (folder vNNN may hold both ranges)
+    rm -rf "$W/corpus-top"
+    cp -rl "$W/corpus" "$W/corpus-top"
+    cp -rl "$W/more/." "$W/corpus-top/"
+    mark corpus-top
 fi
-[ "$(find "$W/corpus" -name '*.md' | wc -l)" -eq "$TOP" ] || { log "the corpus does not hold $TOP documents"; exit 1; }
+[ "$(find "$W/corpus" -name '*.md' | wc -l)" -eq "$BASE" ] || { log "the corpus does not hold $BASE documents"; exit 1; }
+[ "$(find "$W/corpus-top" -name '*.md' | wc -l)" -eq "$TOP" ] || { log "the corpus does not hold $TOP documents"; exit 1; }
+# both from scratch, at the same time (two cores; each under nice)
+BUILDS=()
+for s in base top; do
+    done_mark "index-$s" && continue
+    log "indexing the $s corpus from scratch (nice -n 10)"
+    rm -rf "$W/ix-$s"
+    ( timed_index "$s" "$W/ix-$s" && mark "index-$s" ) &
+    BUILDS+=($!)
+done
+for p in "${BUILDS[@]}"; do wait "$p"; done
+for s in base top; do done_mark "index-$s" || { log "index $s failed"; exit 1; }; log "  $s: $(cat "$W/idx_$s.json")"; done
 
 # ---- 3. latency, BASE and TOP alternating ----------------------------------------------
 bench_benchq
@@ -144,7 +146,7 @@ d = {"base": base, "top": top, "rounds": rounds, "real_docs": real,
      "index": {"base": jl(os.path.join(w, "idx_base.json")), "top": jl(os.path.join(w, "idx_top.json"))},
      "latency": []}
 d["index"]["base"]["added"] = base
-d["index"]["top"]["added"] = top - base
+d["index"]["top"]["added"] = top
 for r in range(1, rounds + 1):
     for s in ("base", "top"):
         for e in ("kbdesk", "kbdesk-nofacets"):
@@ -162,6 +164,6 @@ json.dump(d, open(out, "w"), indent=1)
 PY
 log "wrote $R/1m.json"
 if [ -n "${BIG_1M_CLEAN:-}" ]; then
-    rm -rf "$W/corpus" "$W/more" "$W/ix-base" "$W/ix-top" "$W"/*.complete
+    rm -rf "$W/corpus" "$W/corpus-top" "$W/more" "$W/ix-base" "$W/ix-top" "$W"/*.complete
 fi
 log "done, disk: $(df -h "$W" | awk 'NR==2{print $4" free"}')"
