@@ -22,15 +22,16 @@
 # kept in build/bench-big/1m/ (about 7 GB at 1,000,000) and reused by the
 # next run: every step whose output is complete (its .complete mark) is
 # skipped; BIG_1M_CLEAN=1 removes them at the end.
-# Environment: BIG_1M_DOCS=1000000 BIG_1M_BASE=200000 BIG_1M_ROUNDS=3.
+# Environment: BIG_1M_DOCS=1000000 BIG_1M_BASE=200000 BIG_1M_ROUNDS=3
+# (BIG_1M_DIR, BIG_1M_RESULTS: other folders, e.g. for a small trial run).
 # Needs make all and the Debian text packages of `make bench` (lib.sh
 # BENCH_TEXT_PKGS).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 TOP=${BIG_1M_DOCS:-1000000} BASE=${BIG_1M_BASE:-200000} ROUNDS=${BIG_1M_ROUNDS:-3}
-W=$ROOT/build/bench-big/1m
-R=$ROOT/build/bench-big/results
+W=${BIG_1M_DIR:-$ROOT/build/bench-big/1m}
+R=${BIG_1M_RESULTS:-$ROOT/build/bench-big/results}
 mkdir -p "$W" "$R/1m"
 log() { echo "bench-big 1m [$(date -u +%H:%M:%S), load $(loadavg)]: $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
