@@ -301,7 +301,7 @@ if m:
             rt = [r for r in lat if r["engine"] == e and r["docs"] == t]
             if rb and rt:
                 ratios.append(f"{e} {k} {med([r[k] for r in rt]) / med([r[k] for r in rb]):.1f}×")
-    md.append(f"{t / b:g}× the documents, ratio of the medians ({t:,} / {b:,}): " + ", ".join(ratios) + ".")
+    md.append(f"{t / b:.3g}× the documents, ratio of the medians ({t:,} / {b:,}): " + ", ".join(ratios) + ".")
     md.append("")
     md.append("Each pass with the load average before → after it:")
     md.append("")
