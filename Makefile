@@ -191,9 +191,9 @@ bench: deps
 # the larger points, apart from `make bench` and `make test` (tests/bench/
 # big.sh): desk capacity (1,000 agents, 10,000 requesters) and 100,000 idle
 # WebSocket connections (about 20 minutes on 2 cores), and 1,000,000
-# documents (tests/bench/big1m.sh: about 35 minutes more the first time,
-# for the corpus and the two index builds, kept in build/bench-big/1m/ and
-# reused, then about 5); replaces the bench-big section of
+# documents (tests/bench/big1m.sh: an estimated 40 minutes more the first
+# time on a quiet machine, for the corpus and the two index builds, kept in
+# build/bench-big/1m/ and reused, then about 5); replaces the bench-big section of
 # tests/bench/RESULTS.md. BIG_PARTS=desk,idle,1m picks the parts.
 .PHONY: bench-big
 bench-big: all
