@@ -193,7 +193,7 @@ bench: deps
 # WebSocket connections (about 20 minutes on 2 cores), and 1,000,000
 # documents (tests/bench/big1m.sh: an estimated 40 minutes more the first
 # time on a quiet machine, for the corpus and the two index builds, kept in
-# build/bench-big/1m/ and reused, then about 5); replaces the bench-big section of
+# build/bench-big/1m/ and reused, then about 2); replaces the bench-big section of
 # tests/bench/RESULTS.md. BIG_PARTS=desk,idle,1m picks the parts.
 .PHONY: bench-big
 bench-big: all
