@@ -11,7 +11,7 @@ command -v valgrind >/dev/null || { echo "matchprobe: valgrind missing" >&2; exi
 [ -f build/lib/libkb.a ] || { echo "matchprobe: build first (make all)" >&2; exit 1; }
 mkdir -p "$OUT"
 KBPKGS="libutf8proc jansson icu-uc icu-i18n opencc libzstd"
-# shellcheck disable=SC2046
+# shellcheck disable=SC2046,SC2086
 c++ -std=c++17 -O2 -g -Ishared $(pkg-config --cflags $KBPKGS) -o "$OUT/matchprobe" \
     tests/bench/matchprobe.cc build/lib/libkb.a $(pkg-config --libs $KBPKGS) -lxapian -lm -lpthread
 n=$(grep -vc '^#' "$Q")
