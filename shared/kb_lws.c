@@ -306,6 +306,20 @@ static void on_signal(int sig)
         lws_cancel_service(ctx);
 }
 
+/* lws 4.1's libev plugin re-arms its one timer with ev_timer_set on the
+ * watcher while it is still armed, which libev ignores: a timer lws
+ * schedules from an I/O callback (a connection's timeout, the accept
+ * back-off) earlier than the one armed ran only when the armed one came
+ * due (seconds later). Waking lws through its wake-up pipe makes it run
+ * what is due after the wake-up; this does so every KB_LWS_NUDGE_S. */
+#define KB_LWS_NUDGE_S 0.1
+static void nudge(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    lws_cancel_service(w->data);
+}
+
 int kb_lws_serve(const char *host, struct kb_lws *l)
 {
     serve_stop = 0;
@@ -322,8 +336,15 @@ int kb_lws_serve(const char *host, struct kb_lws *l)
     printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
     fflush(stdout);
     int rc = 0;
-    while (!serve_stop && l->evloop) /* the wake-up pipe is one of its watchers */
-        ev_run(l->evloop, EVRUN_ONCE);
+    if (l->evloop) {
+        ev_timer nudger;
+        ev_timer_init(&nudger, nudge, KB_LWS_NUDGE_S, KB_LWS_NUDGE_S);
+        nudger.data = l->ctx;
+        ev_timer_start(l->evloop, &nudger);
+        while (!serve_stop) /* the wake-up pipe is one of its watchers */
+            ev_run(l->evloop, EVRUN_ONCE);
+        ev_timer_stop(l->evloop, &nudger);
+    }
     while (!serve_stop)
         if (lws_service(l->ctx, 0) < 0) {
             kb_err("the service loop failed");

@@ -121,8 +121,9 @@ void kb_lws_fin(struct kb_lws *l);
 /* A daemon's main loop over l (started): installs SIGTERM/SIGINT handlers
  * (they only set a flag and wake the loop with lws_cancel_service), prints
  * "listening on http://HOST:PORT" on stdout (host as configured, the port
- * bound), then runs lws_service (or the libev loop, see kb_lws_start)
- * until a signal came. Returns 0, or 1 when
+ * bound), then runs lws_service (or the libev loop, see kb_lws_start,
+ * with a timer of ours that wakes lws every 0.1 s so that no lws timer
+ * runs later than that past its time) until a signal came. Returns 0, or 1 when
  * the loop failed (logged). One at a time per process. */
 int kb_lws_serve(const char *host, struct kb_lws *l);
 
