@@ -41,7 +41,7 @@ DESK_LIBS   := $(STORE_LIBS) -lsodium
 DESK_LIBS   += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
 LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
-LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)
+LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null) -lev
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 # $(call objs,VARIANT_DIR,SOURCES)

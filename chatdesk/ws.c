@@ -677,6 +677,9 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     info.keepalive_timeout = 30;
     /* the caps count the descriptors left now that PostgreSQL, the index,
      * the workers and lws hold theirs */
+    /* epoll through libev: with thousands of connections, lws's poll()
+     * over all of them on every wake-up was most of the loop's time */
+    s->net.epoll = 1;
     int rc = kb_lws_start(&s->net, s, 0, &info, "chatdesk-listen", &cfg->net, err, errlen);
     s->ctx = s->net.ctx;
     s->vh = s->net.vh;
