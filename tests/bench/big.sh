@@ -14,10 +14,12 @@
 # Writes build/bench-big/results/*.json and replaces the bench-big section
 # of tests/bench/RESULTS.md (tests/bench/bigreport.py).
 #   bash tests/bench/big.sh       (environment: BIG_AGENTS=1000
-#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle
+#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle,idlemany
 #     BIG_PWLOGINS=40: agents signing in with the password, the others with
 #     a session made in the store; BIG_TAG=T writes desk-T.json instead of
 #     desk.json: a further load level, reported beside the main one)
+#     BIG_IDLE_MANY=100000 BIG_IDLE_INSTANCES=6: part idlemany, idle
+#     connections over several chatdesk instances of one cluster;
 #     BIG_CORPUS=corpora: the index the suggestions search; BIG_CHATDESK=PATH:
 #     another chatdesk binary, for A/B runs)
 # Needs `make all` and tests/node_modules/ws. Everything runs on loopback
@@ -26,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 AGENTS=${BIG_AGENTS:-1000} REQS=${BIG_REQUESTERS:-10000} SECS=${BIG_SECONDS:-180}
-IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle} CORPUS=${BIG_CORPUS:-corpora}
+IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle,idlemany} CORPUS=${BIG_CORPUS:-corpora}
 [ -x build/bin/chatdesk ] && [ -f tests/node_modules/ws/package.json ] ||
     { echo "bench-big: build first (make all) and install tests/node_modules" >&2; exit 1; }
 R=build/bench-big/results
@@ -194,7 +196,7 @@ fi
 # CAP_SYS_RESOURCE): that caps one chatdesk's connections below IDLE on a
 # machine whose hard limit is lower; the run then holds as many as fit and
 # records the limit (idle.json: hard_nofile, attempted).
-if [[ $PARTS == *idle* ]]; then
+if [[ ,$PARTS, == *,idle,* ]]; then
     start_desk idle
     HARD=$(ulimit -Hn)
     N=$IDLE
@@ -252,4 +254,6 @@ json.dump(d, open(out, "w"), indent=1)
 EOF
     log "idle: $(head -c 400 "$R/idle.json")"
 fi
+# ---- 3. idle connections over several instances (tests/bench/idlemany.sh) ----------
+if [[ ,$PARTS, == *,idlemany,* ]]; then . tests/bench/idlemany.sh; fi
 log "done, load $(loadavg)"

@@ -236,6 +236,50 @@ if i:
             f"{mb(bf['rss0_kb'] + 100000 * bf['kb_per_conn']):,.0f} MB; with 2 KiB "
             f"{per:.1f} kB ({100 * (per - bf['kb_per_conn']) / bf['kb_per_conn']:+.0f} %).")
         md.append("")
+# idle connections over several instances of one cluster (idle-many.json,
+# tests/bench/idlemany.sh)
+im = load("idle-many.json")
+if im:
+    r0, r1 = sum(im["chatdesk_rss0_kb"]), sum(im["chatdesk_rss1_kb"])
+    tot0, tot1 = r0 + im["pg_pss0_kb"], r1 + im["pg_pss1_kb"]
+    n = max(1, im["opened"])
+    md += [f"### {im['requested']:,} idle WebSocket connections over {im['instances']} instances", ""]
+    md.append(
+        f"{im['instances']} chatdesk instances of one cluster (`--cluster 1`, `--threads 2`, one "
+        f"PostgreSQL), each on its own port of 127.0.0.1, so each has its own 64k local ports for "
+        f"the clients and holds under the {im['hard_nofile']:,} descriptors a process may have; "
+        f"{im['client_processes']} client processes (tests/bench/idleconn.mjs, explicit local ports "
+        f"from 127.0.0.1). `BIG_PARTS=idlemany` runs this part alone (tests/bench/idlemany.sh).")
+    md.append("")
+    md.append(
+        f"**{im['opened']:,} of {im['requested']:,} opened** ({im['failed']} failed) in "
+        f"{im['connect_s']} s, held {im['hold_s']} s ({im['closed_during_hold']} closed meanwhile; "
+        f"{im['ws_pings_answered']:,} of chatdesk's WebSocket pings answered; open by the "
+        f"instances' metrics {sum(im['open_metric']):,}), then **{im['pongs']:,} answered a "
+        f"protocol ping**. Load average {im['load_start']} at the start, {im['load_end']} while "
+        "holding.")
+    md.append("")
+    md += ["| process | before (MB) | holding (MB) | connections | kB per connection |",
+           "|---|---:|---:|---:|---:|"]
+    for k, (a, b) in enumerate(zip(im["chatdesk_rss0_kb"], im["chatdesk_rss1_kb"])):
+        c = im["open_metric"][k]
+        md.append(f"| chatdesk {k + 1} (RSS) | {fmt(mb(a))} | {fmt(mb(b))} | {c:,} | "
+                  f"{(b - a) / max(1, c):.1f} |")
+    md.append(f"| chatdesk, all {im['instances']} (RSS) | {fmt(mb(r0))} | {fmt(mb(r1))} | "
+              f"{im['opened']:,} | {(r1 - r0) / n:.1f} |")
+    md.append(f"| PostgreSQL, {im['pg_processes']} processes (PSS summed) | {fmt(mb(im['pg_pss0_kb']))} | "
+              f"{fmt(mb(im['pg_pss1_kb']))} | | |")
+    md.append(f"| PostgreSQL, the same (RSS summed: shared buffers counted in each) | "
+              f"{fmt(mb(im['pg_rss0_kb']))} | {fmt(mb(im['pg_rss1_kb']))} | | |")
+    md.append(f"| **kbdesk in all** (chatdesk RSS + PostgreSQL PSS) | {fmt(mb(tot0))} | "
+              f"**{fmt(mb(tot1))}** | {im['opened']:,} | {(tot1 - tot0) / n:.1f} |")
+    md.append(f"| client processes (RSS) | — | {fmt(mb(im['clients_rss_kb']))} | | |")
+    md.append("")
+    md.append(f"Goal < 1 GB resident for {im['requested']:,}: "
+              f"{'**met**' if tot1 < 1024 * 1024 and im['pongs'] >= im['requested'] else '**not met**'} "
+              f"({fmt(mb(tot1))} MB, {fmt(tot1 / n, 2)} kB per connection with every instance's "
+              "and PostgreSQL's fixed part).")
+    md.append("")
 md.append(END)
 section = "\n".join(md) + "\n"
 
