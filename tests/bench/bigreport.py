@@ -245,17 +245,24 @@ if im:
     n = max(1, im["opened"])
     md += [f"### {im['requested']:,} idle WebSocket connections over {im['instances']} instances", ""]
     md.append(
-        f"{im['instances']} chatdesk instances of one cluster (`--cluster 1`, `--threads 2`, one "
+        f"{im['instances']} chatdesk instances of one cluster (`--cluster 1`, `--threads {im.get('threads', 2)}`, one "
         f"PostgreSQL), each on its own port of 127.0.0.1, so each has its own 64k local ports for "
         f"the clients and holds under the {im['hard_nofile']:,} descriptors a process may have; "
         f"{im['client_processes']} client processes (tests/bench/idleconn.mjs, explicit local ports "
-        f"from 127.0.0.1). `BIG_PARTS=idlemany` runs this part alone (tests/bench/idlemany.sh).")
+        f"from 127.0.0.1). `BIG_PARTS=idlemany` runs this part alone (tests/bench/idlemany.sh). "
+        f"The instances ping a connection after `ws_ping_interval = {im['ws_ping_interval']}` s of "
+        "silence (default 30): libwebsockets 4.1 keeps every connection's timer in one sorted list "
+        "per process and re-inserts it, walking the list, at every ping and pong, so at ~17,000 "
+        "connections per instance the 30 s pings alone took more CPU than the 2 shared cores gave "
+        "and the opening stalled.")
     md.append("")
     md.append(
         f"**{im['opened']:,} of {im['requested']:,} opened** ({im['failed']} failed) in "
         f"{im['connect_s']} s, held {im['hold_s']} s ({im['closed_during_hold']} closed meanwhile; "
-        f"{im['ws_pings_answered']:,} of chatdesk's WebSocket pings answered; open by the "
-        f"instances' metrics {sum(im['open_metric']):,}), then **{im['pongs']:,} answered a "
+        + (f"{im['ws_pings_answered']:,} of chatdesk's WebSocket pings answered; "
+           if im["ws_ping_interval"] < im["hold_s"] else "no WebSocket ping was due; ")
+        + f"open by the instances' metrics {sum(im['open_metric']):,}, each counting the "
+        f"`/metrics` request itself), then **{im['pongs']:,} answered a "
         f"protocol ping**. Load average {im['load_start']} at the start, {im['load_end']} while "
         "holding.")
     md.append("")
@@ -274,6 +281,14 @@ if im:
     md.append(f"| **kbdesk in all** (chatdesk RSS + PostgreSQL PSS) | {fmt(mb(tot0))} | "
               f"**{fmt(mb(tot1))}** | {im['opened']:,} | {(tot1 - tot0) / n:.1f} |")
     md.append(f"| client processes (RSS) | — | {fmt(mb(im['clients_rss_kb']))} | | |")
+    md.append("")
+    sc = im["smaps_rollup_instance0_holding"]["Shared_Clean"]
+    once = tot1 - (im["instances"] - 1) * sc
+    md.append(f"RSS counts the pages of the shared libraries (`Shared_Clean` in smaps_rollup, "
+              f"{fmt(mb(sc))} MB in instance 1) in every instance; counted once, kbdesk's total "
+              f"while holding is {fmt(mb(once))} MB. Instance 1 before → holding (smaps_rollup): "
+              f"anonymous {fmt(mb(im['smaps_rollup_instance0_before']['Anonymous']))} → "
+              f"{fmt(mb(im['smaps_rollup_instance0_holding']['Anonymous']))} MB.")
     md.append("")
     md.append(f"Goal < 1 GB resident for {im['requested']:,}: "
               f"{'**met**' if tot1 < 1024 * 1024 and im['pongs'] >= im['requested'] else '**not met**'} "

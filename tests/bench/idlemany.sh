@@ -1,7 +1,8 @@
 # Sourced by tests/bench/big.sh (part `idlemany`, BIG_PARTS=idlemany runs
 # it alone): MANY idle WebSocket connections (BIG_IDLE_MANY, default
 # 100000) spread over INST chatdesk instances of one cluster
-# (BIG_IDLE_INSTANCES, default 6; `--cluster 1`, the same PostgreSQL), since
+# (BIG_IDLE_INSTANCES, default 6; `--cluster 1`, `--threads BIG_IDLE_THREADS`,
+# default 2; the same PostgreSQL), since
 # one process may hold at most `ulimit -Hn` descriptors (20,000 here).
 # Each instance listens on its own port of 127.0.0.1, so each has its own
 # 64k local ports for the clients (tests/bench/idleconn.mjs, at most 9,000
@@ -27,14 +28,14 @@ rollup() {
 # pong re-inserts it by walking that list: at ~17,000 connections per
 # instance, chatdesk's default 30 s ping costs more than 2 cores can give
 # (RESULTS.md); the instances here ping after BIG_IDLE_PING s (default 300)
-PING=${BIG_IDLE_PING:-300}
+PING=${BIG_IDLE_PING:-300} THREADS=${BIG_IDLE_THREADS:-2}
 MCONF=$W/chatdesk.many.conf
 { cat "$CONF"; echo "ws_ping_interval = $PING"; } >"$MCONF"
 MD=() MPORT=()
 for k in $(seq 0 $((INST - 1))); do
     o=$W/chatdesk.many.$k.out
     "${BIG_CHATDESK:-build/bin/chatdesk}" --config "$MCONF" --index "$W/index" --db "$DB" --listen 127.0.0.1:0 \
-        --www chatdesk/www --migrations shared/store/migrations --threads 2 --cluster 1 \
+        --www chatdesk/www --migrations shared/store/migrations --threads "$THREADS" --cluster 1 \
         --log-level error >"$o" 2>&1 &
     MD+=($!); PIDS+=($!)
     wait_for 60 grep -q 'listening on' "$o" || { cat "$o" >&2; log "chatdesk instance $k did not start"; exit 1; }
@@ -91,7 +92,7 @@ rss0, rss1 = $(j "${RSS0[@]}"), $(j "${RSS1[@]}")
 d = {"requested": $MANY, "instances": $INST, "hard_nofile": $HARD, "opened": opened,
      "failed": sum(c["failed"] for c in cl), "pongs": sum(c["pongs"] for c in cl),
      "ws_pings_answered": sum(c["ws_pings"] for c in cl),
-     "closed_during_hold": sum(c["closed_during_hold"] for c in cl), "hold_s": 35, "ws_ping_interval": $PING,
+     "closed_during_hold": sum(c["closed_during_hold"] for c in cl), "hold_s": 35, "ws_ping_interval": $PING, "threads": $THREADS,
      "connect_s": $CONNECT_S, "chatdesk_rss0_kb": rss0, "chatdesk_rss1_kb": rss1,
      "open_metric": [int(x or 0) for x in "${OPEN[*]}".split(" ")],
      "refused_no_fd": [int(x or 0) for x in "${NOFD[*]}".split(" ")],
