@@ -56,12 +56,25 @@ struct held {
 enum { HUB_IX_PERSON, HUB_IX_CONV, HUB_IX_AGENT, HUB_IX_N };
 #define HUB_BUCKETS 4096 /* a power of two */
 
+/* Who is on a connection: struct desk_client without its two long strings
+ * inline (1.5 kB, most connections never fill them): name and email are
+ * allocated, owned here, NULL when empty. client_get makes the copy a job
+ * carries, client_set takes what a job's outbox says. */
+struct hub_client {
+    enum desk_role role;
+    int64_t person_id;
+    int64_t conv_id;
+    unsigned char token_hash[sizeof ((struct desk_client *)0)->token_hash];
+    char addr[sizeof ((struct desk_client *)0)->addr];
+    char *name, *email;
+};
+
 struct hub_conn {
     struct hub_conn *prev, *next; /* the open connections */
     void *t;                      /* transport handle; NULL once closed */
     unsigned long long id;
     char akey[STORE_ADDR_MAX + 4]; /* the key of its address's limits (addr_key) */
-    struct desk_client client;
+    struct hub_client client;
     int busy;                     /* a request job is at the workers */
     int searching;                /* a suggestion search is at the workers */
     struct desk_suggest next_sugg; /* the search to run when it is back */
@@ -208,7 +221,36 @@ static void conn_free(struct hub_conn *c)
 {
     items_free(c->q_head);
     held_free(c->held_head);
+    free(c->client.name);
+    free(c->client.email);
     free(c);
+}
+
+static void client_get(const struct hub_client *hc, struct desk_client *cl)
+{
+    memset(cl, 0, sizeof *cl);
+    cl->role = hc->role;
+    cl->person_id = hc->person_id;
+    cl->conv_id = hc->conv_id;
+    memcpy(cl->token_hash, hc->token_hash, sizeof cl->token_hash);
+    memcpy(cl->addr, hc->addr, sizeof cl->addr);
+    if (hc->name)
+        snprintf(cl->name, sizeof cl->name, "%s", hc->name);
+    if (hc->email)
+        snprintf(cl->email, sizeof cl->email, "%s", hc->email);
+}
+
+/* all but the address, which stays the connection's whoever signs in */
+static void client_set(struct hub_client *hc, const struct desk_client *cl)
+{
+    hc->role = cl->role;
+    hc->person_id = cl->person_id;
+    hc->conv_id = cl->conv_id;
+    memcpy(hc->token_hash, cl->token_hash, sizeof hc->token_hash);
+    free(hc->name);
+    free(hc->email);
+    hc->name = cl->name[0] ? kb_xstrdup(cl->name) : NULL;
+    hc->email = cl->email[0] ? kb_xstrdup(cl->email) : NULL;
 }
 
 /* Frees a closed connection once no job of it is at the workers. */
@@ -218,7 +260,7 @@ static void conn_free_if_idle(struct hub_conn *c)
         conn_free(c);
 }
 
-static int same_person(const struct desk_client *a, const struct desk_client *b)
+static int same_person(const struct hub_client *a, const struct desk_client *b)
 {
     return a->role == b->role && a->person_id == b->person_id;
 }
@@ -341,7 +383,7 @@ static void pump(hub *h, struct hub_conn *c)
         }
         struct desk_job *job = pool_job_new();
         job->conn = c;
-        job->client = c->client;
+        client_get(&c->client, &job->client);
         job->msg = it->msg;
         memset(&it->msg, 0, sizeof it->msg);
         if (it->catchup)
@@ -683,7 +725,7 @@ static void suggest(hub *h, struct hub_conn *c, const struct desk_suggest *sg)
     }
     struct desk_job *job = pool_job_new();
     job->conn = c;
-    job->client = c->client;
+    client_get(&c->client, &job->client);
     job->search = 1;
     job->suggest = *sg;
     if (h->ops.submit(h->ops.ud, job)) {
@@ -769,7 +811,7 @@ void hub_done(hub *h, struct desk_job *job)
         return;
     }
     if (out->client_set) {
-        if (!same_person(&out->client, &c->client)) {
+        if (!same_person(&c->client, &out->client)) {
             memset(&c->next_sugg, 0, sizeof c->next_sugg); /* someone else's */
             kb_debug("conn %llu: signed in as person %lld (%s)", c->id,
                      (long long)out->client.person_id,
@@ -777,10 +819,7 @@ void hub_done(hub *h, struct desk_job *job)
                      : out->client.role == DESK_REQUESTER ? "requester"
                                                           : "nobody");
         }
-        char addr[sizeof c->client.addr];
-        memcpy(addr, c->client.addr, sizeof addr);
-        c->client = out->client;
-        memcpy(c->client.addr, addr, sizeof addr); /* the connection's, whoever signs in */
+        client_set(&c->client, &out->client);
     }
     if (out->attach) {
         c->conv = out->attach_conv;
