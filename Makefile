@@ -41,7 +41,7 @@ DESK_LIBS   := $(STORE_LIBS) -lsodium
 DESK_LIBS   += $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 EVAL_SRC    := $(wildcard tests/eval/*.c) $(wildcard tests/eval/*.cc)
 LWS_CFLAGS  := $(shell pkg-config --cflags libwebsockets 2>/dev/null)
-LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null)
+LWS_LIBS    := $(shell pkg-config --libs libwebsockets 2>/dev/null) -lev
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 
 # $(call objs,VARIANT_DIR,SOURCES)
@@ -193,8 +193,9 @@ bench: deps
 # WebSocket connections (about 20 minutes on 2 cores), and 1,000,000
 # documents (tests/bench/big1m.sh: an estimated 40 minutes more the first
 # time on a quiet machine, for the corpus and the two index builds, kept in
-# build/bench-big/1m/ and reused, then about 2); replaces the bench-big section of
-# tests/bench/RESULTS.md. BIG_PARTS=desk,idle,1m picks the parts.
+# build/bench-big/1m/ and reused, then about 2); replaces the bench-big
+# section of tests/bench/RESULTS.md. BIG_PARTS=desk,idle,idlemany,1m picks
+# the parts.
 .PHONY: bench-big
 bench-big: all
 	@bash tests/bench/big.sh && python3 tests/bench/bigreport.py build/bench-big/results tests/bench/RESULTS.md

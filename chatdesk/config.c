@@ -172,7 +172,9 @@ void cd_config_usage(FILE *f)
             "sla_interval, cluster, report_db,\n"
             "and (file only) max_connections, max_connections_per_address,\n"
             "max_open_files, metrics_access, metrics_token, knowledge_self_approval,\n"
-            "attach_dir, attach_max. An\n"
+            "attach_dir, attach_max, ws_ping_interval (seconds a WebSocket may be\n"
+            "silent before chatdesk pings it, 5..3600, default 30; closed at twice\n"
+            "that). An\n"
             "unknown or repeated key or a bad value is an error naming FILE:LINE.\n"
             "Precedence: defaults < file <\n"
             "flags. Prefer the file for a conninfo with a password: flags show in ps.\n"
@@ -261,6 +263,7 @@ static int *int_slot(struct cd_config *cfg, const char *key, long *lo, long *hi)
         {"login_hash_queue", &cfg->login_hash_queue, 0, 1000},
         {"hello_per_minute", &cfg->hello_per_minute, 1, 100000},
         {"hello_burst", &cfg->hello_burst, 1, 100000},
+        {"ws_ping_interval", &cfg->ws_ping_interval, 5, 3600},
         /* requesters' links, sign-in and mail */
         {"smtp_starttls", &cfg->desk.smtp_starttls, 0, 1},
         {"mail_interval_ms", &cfg->mail_interval_ms, 10, 3600000},
@@ -458,7 +461,7 @@ static const char *const file_keys[] = {
     /* logins and anonymous sessions */
     "login_max_failures", "login_lockout", "login_address_free", "login_address_max_delay",
     "login_hash_concurrency", "login_hash_queue", "hello_per_minute", "hello_burst",
-    "knowledge_self_approval",
+    "knowledge_self_approval", "ws_ping_interval",
     /* service levels */
     "sla_interval",
     /* requesters' links, sign-in and mail */
@@ -525,6 +528,7 @@ void cd_config_defaults(struct cd_config *cfg)
     cfg->login_hash_queue = 2;
     cfg->hello_per_minute = 60;
     cfg->hello_burst = 20;
+    cfg->ws_ping_interval = 30;
     cfg->mail_interval_ms = 5000;
     set_str(&cfg->attach_dir, "var/attachments");
 }

@@ -47,6 +47,8 @@ struct cd_config {
     int login_hash_queue;        /* ... and waiting for a place */
     int hello_per_minute;        /* new chats per address per minute */
     int hello_burst;             /* ... in a burst */
+    int ws_ping_interval;        /* seconds a WebSocket may be silent before a ping;
+                                    closed at twice that (file only) */
     /* requesters' links, sign-in and mail (README "Mail"); desk.* points
      * at these strings */
     char *public_url, *smtp_url, *smtp_from, *smtp_user, *smtp_password;

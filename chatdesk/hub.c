@@ -23,14 +23,10 @@
  * message's, which covers the text of those before it): when messages come
  * faster than searches, the earlier ones get no suggestions of their own. */
 #include "hub.h"
+#include "hub_addr.h"
 #include "kb_log.h"
 #include "kb_util.h"
 
-#include "kb_map.h"
-
-#include <arpa/inet.h>
-#include <math.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,14 +49,6 @@ struct held {
     size_t len;
 };
 
-/* What is remembered of one client address. */
-struct addr_state {
-    double hello_tokens, hello_last; /* hello token bucket */
-    int fails;                       /* wrong passwords in a row */
-    double last_fail;
-    double next_login;               /* no password login before this */
-};
-
 /* The delivery indexes: frames to a person, to a conversation's requesters
  * and to every agent find their connections without a scan of all of them
  * (with thousands open, that scan per frame was the loop's largest cost
@@ -68,12 +56,25 @@ struct addr_state {
 enum { HUB_IX_PERSON, HUB_IX_CONV, HUB_IX_AGENT, HUB_IX_N };
 #define HUB_BUCKETS 4096 /* a power of two */
 
+/* Who is on a connection: struct desk_client without its two long strings
+ * inline (1.5 kB, most connections never fill them): name and email are
+ * allocated, owned here, NULL when empty. client_get makes the copy a job
+ * carries, client_set takes what a job's outbox says. */
+struct hub_client {
+    enum desk_role role;
+    int64_t person_id;
+    int64_t conv_id;
+    unsigned char token_hash[sizeof ((struct desk_client *)0)->token_hash];
+    char addr[sizeof ((struct desk_client *)0)->addr];
+    char *name, *email;
+};
+
 struct hub_conn {
     struct hub_conn *prev, *next; /* the open connections */
     void *t;                      /* transport handle; NULL once closed */
     unsigned long long id;
     char akey[STORE_ADDR_MAX + 4]; /* the key of its address's limits (addr_key) */
-    struct desk_client client;
+    struct hub_client client;
     int busy;                     /* a request job is at the workers */
     int searching;                /* a suggestion search is at the workers */
     struct desk_suggest next_sugg; /* the search to run when it is back */
@@ -101,7 +102,7 @@ struct hub {
     struct hub_conn *conns;
     size_t nconns;
     unsigned long long next_id;
-    kb_map *addrs;                /* address -> struct addr_state (owned) */
+    struct hub_addrs addrs;       /* the per-address limits */
     int mailing;                  /* a mail sender round (DM_MAIL) is out */
     struct hub_conn *person_ix[HUB_BUCKETS]; /* chains by person id */
     struct hub_conn *conv_ix[HUB_BUCKETS];   /* requesters' chains by conversation */
@@ -167,169 +168,27 @@ hub *hub_new(const struct hub_ops *ops, const struct hub_limits *lim)
     hub *h = kb_xcalloc(1, sizeof *h);
     h->ops = *ops;
     h->lim = *lim;
-    h->addrs = kb_map_new();
+    hub_addrs_init(&h->addrs, &h->lim);
     return h;
 }
 
 size_t hub_addr_count(const hub *h)
 {
-    return kb_map_count(h->addrs);
-}
-
-/* Has address state a nothing worth keeping at now (a full hello bucket, no
- * failure to remember)? */
-static int addr_idle(const hub *h, const struct addr_state *a, double now)
-{
-    double tokens = a->hello_tokens;
-    if (h->lim.hello_per_minute > 0)
-        tokens += (now - a->hello_last) * h->lim.hello_per_minute / 60.0;
-    int hello_full = h->lim.hello_per_minute <= 0 || tokens >= h->lim.hello_burst;
-    int fails_gone = a->fails == 0 || now - a->last_fail > h->lim.login_forget;
-    return hello_full && fails_gone && now >= a->next_login;
-}
-
-/* Drops the idle addresses. */
-static void addrs_prune(hub *h, double now)
-{
-    size_t n = kb_map_count(h->addrs), k = 0, it = 0;
-    if (!n)
-        return;
-    char **drop = kb_xcalloc(n, sizeof *drop);
-    const char *key;
-    void *val;
-    while (kb_map_next(h->addrs, &it, &key, &val))
-        if (addr_idle(h, val, now))
-            drop[k++] = kb_xstrdup(key);
-    for (size_t i = 0; i < k; i++) {
-        free(kb_map_del(h->addrs, drop[i]));
-        free(drop[i]);
-    }
-    free(drop);
-}
-
-/* The key under which an address's limits are kept, in key: an IPv4
- * address as it is, an IPv6 address as its /64 network (one subscriber
- * usually has a whole /64: counting each address would let it pass every
- * limit), an IPv4-mapped IPv6 address as the IPv4 one. */
-static void addr_key(const char *addr, char *key, size_t size)
-{
-    struct in6_addr a6;
-    if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.')) {
-        snprintf(key, size, "%s", addr + 7);
-    } else if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
-        char net[INET6_ADDRSTRLEN];
-        memset(a6.s6_addr + 8, 0, 8);
-        inet_ntop(AF_INET6, &a6, net, sizeof net);
-        snprintf(key, size, "%s/64", net);
-    } else {
-        snprintf(key, size, "%s", addr);
-    }
-}
-
-/* The state of address key addr, created (with a full hello bucket) if
- * new. When HUB_MAX_ADDRS addresses are active, the new ones share one
- * state ("*"): memory stays bounded and they are limited together. */
-static struct addr_state *addr_get(hub *h, const char *addr, double now)
-{
-    struct addr_state *a = kb_map_get(h->addrs, addr);
-    if (a)
-        return a;
-    if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
-        addrs_prune(h, now);
-    if (kb_map_count(h->addrs) >= HUB_MAX_ADDRS) {
-        addr = "*";
-        a = kb_map_get(h->addrs, addr);
-        if (a)
-            return a;
-    }
-    a = kb_xcalloc(1, sizeof *a);
-    a->hello_tokens = h->lim.hello_burst;
-    a->hello_last = now;
-    kb_map_put(h->addrs, addr, a);
-    return a;
-}
-
-/* The state of address key addr, or NULL (the shared one once the table
- * is full). */
-static struct addr_state *addr_find(const hub *h, const char *addr)
-{
-    struct addr_state *a = kb_map_get(h->addrs, addr);
-    if (!a && kb_map_count(h->addrs) >= HUB_MAX_ADDRS)
-        a = kb_map_get(h->addrs, "*");
-    return a;
-}
-
-/* May addr start a chat now? 0, or the seconds to wait. */
-static int hello_wait(hub *h, const char *addr, double now)
-{
-    if (h->lim.hello_per_minute <= 0)
-        return 0;
-    struct addr_state *a = addr_get(h, addr, now);
-    double per_s = h->lim.hello_per_minute / 60.0;
-    a->hello_tokens += (now - a->hello_last) * per_s;
-    if (a->hello_tokens > h->lim.hello_burst)
-        a->hello_tokens = h->lim.hello_burst;
-    a->hello_last = now;
-    if (a->hello_tokens >= 1.0) {
-        a->hello_tokens -= 1.0;
-        return 0;
-    }
-    int wait = (int)ceil((1.0 - a->hello_tokens) / per_s);
-    return wait < 1 ? 1 : wait;
-}
-
-/* May addr try a password now? 0, or the seconds to wait. */
-static int login_wait(hub *h, const char *addr, double now)
-{
-    if (h->lim.login_free <= 0)
-        return 0;
-    struct addr_state *a = addr_find(h, addr);
-    if (!a || now >= a->next_login)
-        return 0;
-    int wait = (int)ceil(a->next_login - now);
-    return wait < 1 ? 1 : wait;
-}
-
-/* A password login from addr came to result (DESK_LOGIN_*). */
-static void login_result(hub *h, const char *addr, int result, double now)
-{
-    if (h->lim.login_free <= 0 || result == DESK_LOGIN_NONE)
-        return;
-    struct addr_state *a = result == DESK_LOGIN_OK ? addr_find(h, addr)
-                                                   : addr_get(h, addr, now);
-    if (!a)
-        return;
-    if (result == DESK_LOGIN_OK) {
-        a->fails = 0;
-        a->next_login = 0;
-        return;
-    }
-    if (a->fails && now - a->last_fail > h->lim.login_forget)
-        a->fails = 0;
-    a->fails++;
-    a->last_fail = now;
-    if (a->fails >= h->lim.login_free) {
-        /* 1 s after the login_free-th failure, then doubling */
-        int shift = a->fails - h->lim.login_free;
-        double delay = shift >= 30 ? h->lim.login_max_delay : (double)(1L << shift);
-        if (delay > h->lim.login_max_delay)
-            delay = h->lim.login_max_delay;
-        a->next_login = now + delay;
-    }
+    return hub_addrs_count(&h->addrs);
 }
 
 int hub_login_wait(hub *h, const char *addr)
 {
     char key[STORE_ADDR_MAX + 4];
-    addr_key(addr ? addr : "", key, sizeof key);
-    return login_wait(h, key, h->ops.now());
+    hub_addr_key(addr ? addr : "", key, sizeof key);
+    return hub_addrs_login_wait(&h->addrs, key, h->ops.now());
 }
 
 void hub_login_result(hub *h, const char *addr, int result)
 {
     char key[STORE_ADDR_MAX + 4];
-    addr_key(addr ? addr : "", key, sizeof key);
-    login_result(h, key, result, h->ops.now());
+    hub_addr_key(addr ? addr : "", key, sizeof key);
+    hub_addrs_login_result(&h->addrs, key, result, h->ops.now());
 }
 
 size_t hub_count(const hub *h)
@@ -362,7 +221,36 @@ static void conn_free(struct hub_conn *c)
 {
     items_free(c->q_head);
     held_free(c->held_head);
+    free(c->client.name);
+    free(c->client.email);
     free(c);
+}
+
+static void client_get(const struct hub_client *hc, struct desk_client *cl)
+{
+    memset(cl, 0, sizeof *cl);
+    cl->role = hc->role;
+    cl->person_id = hc->person_id;
+    cl->conv_id = hc->conv_id;
+    memcpy(cl->token_hash, hc->token_hash, sizeof cl->token_hash);
+    memcpy(cl->addr, hc->addr, sizeof cl->addr);
+    if (hc->name)
+        snprintf(cl->name, sizeof cl->name, "%s", hc->name);
+    if (hc->email)
+        snprintf(cl->email, sizeof cl->email, "%s", hc->email);
+}
+
+/* all but the address, which stays the connection's whoever signs in */
+static void client_set(struct hub_client *hc, const struct desk_client *cl)
+{
+    hc->role = cl->role;
+    hc->person_id = cl->person_id;
+    hc->conv_id = cl->conv_id;
+    memcpy(hc->token_hash, cl->token_hash, sizeof hc->token_hash);
+    free(hc->name);
+    free(hc->email);
+    hc->name = cl->name[0] ? kb_xstrdup(cl->name) : NULL;
+    hc->email = cl->email[0] ? kb_xstrdup(cl->email) : NULL;
 }
 
 /* Frees a closed connection once no job of it is at the workers. */
@@ -372,7 +260,7 @@ static void conn_free_if_idle(struct hub_conn *c)
         conn_free(c);
 }
 
-static int same_person(const struct desk_client *a, const struct desk_client *b)
+static int same_person(const struct hub_client *a, const struct desk_client *b)
 {
     return a->role == b->role && a->person_id == b->person_id;
 }
@@ -387,7 +275,7 @@ void hub_free(hub *h)
         conn_free(c);
         c = next;
     }
-    kb_map_free(h->addrs, free);
+    hub_addrs_free(&h->addrs);
     free(h);
 }
 
@@ -396,7 +284,7 @@ struct hub_conn *hub_open(hub *h, void *t, const char *addr)
     struct hub_conn *c = kb_xcalloc(1, sizeof *c);
     c->t = t;
     snprintf(c->client.addr, sizeof c->client.addr, "%s", addr ? addr : "");
-    addr_key(c->client.addr, c->akey, sizeof c->akey);
+    hub_addr_key(c->client.addr, c->akey, sizeof c->akey);
     c->id = ++h->next_id;
     c->tokens = h->lim.burst;
     c->last = h->ops.now();
@@ -495,7 +383,7 @@ static void pump(hub *h, struct hub_conn *c)
         }
         struct desk_job *job = pool_job_new();
         job->conn = c;
-        job->client = c->client;
+        client_get(&c->client, &job->client);
         job->msg = it->msg;
         memset(&it->msg, 0, sizeof it->msg);
         if (it->catchup)
@@ -597,12 +485,12 @@ void hub_frame(hub *h, struct hub_conn *c, const char *data, size_t len, int bin
             desk_msg_fin(&m);
         } else if (((m.type == DM_HELLO && c->client.role == DESK_NONE && !m.link) ||
                     m.type == DM_SIGNIN_REQUEST) &&
-                   (wait = hello_wait(h, c->akey, now)) > 0) {
+                   (wait = hub_addrs_hello_wait(&h->addrs, c->akey, now)) > 0) {
             /* a sign-in mail costs like a new chat */
             refuse_wait(c, P_RATE_LIMITED, "too many new chats from your address", &m, wait);
         } else if (((m.type == DM_LOGIN && m.password && c->client.role == DESK_NONE) ||
                     (m.type == DM_HELLO && m.link) || m.type == DM_SIGNIN) &&
-                   (wait = login_wait(h, c->akey, now)) > 0) {
+                   (wait = hub_addrs_login_wait(&h->addrs, c->akey, now)) > 0) {
             /* private links and sign-in codes are guessed like passwords */
             refuse_wait(c, P_TOO_MANY_ATTEMPTS, "too many wrong passwords from your address", &m,
                         wait);
@@ -837,7 +725,7 @@ static void suggest(hub *h, struct hub_conn *c, const struct desk_suggest *sg)
     }
     struct desk_job *job = pool_job_new();
     job->conn = c;
-    job->client = c->client;
+    client_get(&c->client, &job->client);
     job->search = 1;
     job->suggest = *sg;
     if (h->ops.submit(h->ops.ud, job)) {
@@ -910,7 +798,7 @@ void hub_done(hub *h, struct desk_job *job)
     }
     if (job->msg.type == DM_LOGIN || job->msg.type == DM_SIGNIN ||
         (job->msg.type == DM_HELLO && job->msg.link)) {
-        login_result(h, c->akey, out->login, h->ops.now());
+        hub_addrs_login_result(&h->addrs, c->akey, out->login, h->ops.now());
         if (out->locked_for > 0)
             kb_warn("login: account %s locked for %d s after repeated wrong passwords "
                     "(the last from %s)",
@@ -923,7 +811,7 @@ void hub_done(hub *h, struct desk_job *job)
         return;
     }
     if (out->client_set) {
-        if (!same_person(&out->client, &c->client)) {
+        if (!same_person(&c->client, &out->client)) {
             memset(&c->next_sugg, 0, sizeof c->next_sugg); /* someone else's */
             kb_debug("conn %llu: signed in as person %lld (%s)", c->id,
                      (long long)out->client.person_id,
@@ -931,10 +819,7 @@ void hub_done(hub *h, struct desk_job *job)
                      : out->client.role == DESK_REQUESTER ? "requester"
                                                           : "nobody");
         }
-        char addr[sizeof c->client.addr];
-        memcpy(addr, c->client.addr, sizeof addr);
-        c->client = out->client;
-        memcpy(c->client.addr, addr, sizeof addr); /* the connection's, whoever signs in */
+        client_set(&c->client, &out->client);
     }
     if (out->attach) {
         c->conv = out->attach_conv;
@@ -1041,7 +926,7 @@ void hub_mail(hub *h)
 
 void hub_maintain(hub *h)
 {
-    addrs_prune(h, h->ops.now());
+    hub_addrs_prune(&h->addrs, h->ops.now());
     struct desk_job *job = pool_job_new();
     job->msg.type = DM_MAINTAIN;
     hub_own_job(h, job, "maintenance");

@@ -664,8 +664,11 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->api_ops.login_result = api_login_result;
     s->api_ops.ud = s;
     s->api_ops.upload_max = (size_t)cfg->desk.attach_max;
-    s->retry.secs_since_valid_ping = 30;
-    s->retry.secs_since_valid_hangup = 60;
+    /* lws keeps each connection's timer in one sorted list (an insertion
+     * walks it): with tens of thousands of connections, pinging every 30 s
+     * costs more CPU than the connections do (tests/bench/RESULTS.md) */
+    s->retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval;
+    s->retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->ws_ping_interval);
 
     memset(&info, 0, sizeof info);
     info.protocols = protocols;
@@ -677,6 +680,9 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     info.keepalive_timeout = 30;
     /* the caps count the descriptors left now that PostgreSQL, the index,
      * the workers and lws hold theirs */
+    /* epoll through libev: with thousands of connections, lws's poll()
+     * over all of them on every wake-up was most of the loop's time */
+    s->net.epoll = 1;
     int rc = kb_lws_start(&s->net, s, 0, &info, "chatdesk-listen", &cfg->net, err, errlen);
     s->ctx = s->net.ctx;
     s->vh = s->net.vh;

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
-libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libpq-dev
+libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libev-dev libpq-dev
 postgresql chromium fonts-wqy-microhei nodejs npm curl wamerican
 libcurl4-openssl-dev python3-aiosmtpd
 poppler-utils"

@@ -7,6 +7,7 @@
 #include "kb_lws.h"
 #include "kb_util.h"
 
+#include <ev.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,6 +79,17 @@ int kb_lws_start(struct kb_lws *l, void *user, int pt_serv_buf_size,
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
     info.user = user;
+    if (l->epoll) {
+        /* a foreign loop: lws installs no signal watcher of its own, and
+         * kb_lws_serve runs it */
+        l->evloop = ev_loop_new(EVBACKEND_EPOLL);
+        if (!l->evloop) {
+            kb_seterr(err, errlen, "cannot create the libev loop (epoll)");
+            return -1;
+        }
+        info.options |= LWS_SERVER_OPTION_LIBEV;
+        info.foreign_loops = &l->evloop;
+    }
     info.pt_serv_buf_size = (unsigned)pt_serv_buf_size;
     l->ctx = lws_create_context(&info); /* sizes its tables from RLIMIT_NOFILE */
     if (!l->ctx) {
@@ -88,6 +100,19 @@ int kb_lws_start(struct kb_lws *l, void *user, int pt_serv_buf_size,
     l->vh = lws_create_vhost(l->ctx, vh);
     if (!l->vh) {
         kb_seterr(err, errlen, "cannot create the libwebsockets vhost");
+        return -1;
+    }
+    /* lws runs the vhost's protocol init (PROTOCOL_INIT, and the "default"
+     * pvo that makes the WebSocket protocol the vhost's default) from a
+     * timer it schedules at context creation. Its poll() loop runs that
+     * timer before its first wait, but its libev loop only after a first
+     * I/O event: a connection accepted on that event was bound to
+     * protocols[0] and its frames were dropped. So it is done here, before
+     * the listening socket is watched. */
+    lws_state_manager_t *mgr = lws_system_get_state_manager(l->ctx);
+    if (!mgr || lws_state_transition_steps(mgr, LWS_SYSTATE_OPERATIONAL) ||
+        mgr->state != LWS_SYSTATE_OPERATIONAL) {
+        kb_seterr(err, errlen, "cannot bring the libwebsockets context up (protocol init)");
         return -1;
     }
     lws_sock_file_fd_type lfd;
@@ -247,6 +272,9 @@ void kb_lws_fin(struct kb_lws *l)
         l->ctx = NULL;
         l->vh = NULL;
     }
+    if (l->evloop)
+        ev_loop_destroy(l->evloop);
+    l->evloop = NULL;
     if (!l->adopted && l->lfd >= 0)
         close(l->lfd);
     l->lfd = -1;
@@ -278,6 +306,20 @@ static void on_signal(int sig)
         lws_cancel_service(ctx);
 }
 
+/* lws 4.1's libev plugin re-arms its one timer with ev_timer_set on the
+ * watcher while it is still armed, which libev ignores: a timer lws
+ * schedules from an I/O callback (a connection's timeout, the accept
+ * back-off) earlier than the one armed ran only when the armed one came
+ * due (seconds later). Waking lws through its wake-up pipe makes it run
+ * what is due after the wake-up; this does so every KB_LWS_NUDGE_S. */
+#define KB_LWS_NUDGE_S 0.1
+static void nudge(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    lws_cancel_service(w->data);
+}
+
 int kb_lws_serve(const char *host, struct kb_lws *l)
 {
     serve_stop = 0;
@@ -294,6 +336,15 @@ int kb_lws_serve(const char *host, struct kb_lws *l)
     printf("listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "", l->port);
     fflush(stdout);
     int rc = 0;
+    if (l->evloop) {
+        ev_timer nudger;
+        ev_timer_init(&nudger, nudge, KB_LWS_NUDGE_S, KB_LWS_NUDGE_S);
+        nudger.data = l->ctx;
+        ev_timer_start(l->evloop, &nudger);
+        while (!serve_stop) /* the wake-up pipe is one of its watchers */
+            ev_run(l->evloop, EVRUN_ONCE);
+        ev_timer_stop(l->evloop, &nudger);
+    }
     while (!serve_stop)
         if (lws_service(l->ctx, 0) < 0) {
             kb_err("the service loop failed");

@@ -60,6 +60,10 @@ struct kb_lws {
     int backoff_ms;     /* current pause of accept(), 0 when accepting */
     lws_sorted_usec_list_t sul_backoff;
     unsigned long long no_fd; /* connections shed for lack of descriptors */
+    int epoll;          /* set before kb_lws_start: lws runs on a libev loop of
+                           ours (epoll: a wake-up costs the ready descriptors,
+                           not a poll() over every connection) */
+    void *evloop;       /* that loop (struct ev_loop *), owned; NULL: lws's poll() */
 };
 
 /* Routes lws's log lines into kb_log (errors, warnings; notices too at
@@ -78,9 +82,12 @@ void kb_lws_init(struct kb_lws *l, const struct kb_lws_ops *ops, const struct kb
 int kb_lws_listen(struct kb_lws *l, const char *host, int port, char *err, size_t errlen);
 
 /* Creates the lws context (explicit vhosts; user as its user data;
+ * with l->epoll set, on a libev loop l owns (epoll, not poll());
  * pt_serv_buf_size bytes per read, 0: lws's default) into l->ctx and the
  * one vhost vh describes (its port set to no listening: connections come
- * from the accept loop) into l->vh, then adopts the listening socket under
+ * from the accept loop) into l->vh, runs the vhost's protocol init (the
+ * protocols' PROTOCOL_INIT, the "default" pvo) at once, then adopts the
+ * listening socket under
  * listen_protocol (whose callback calls kb_lws_listen_event), opens the
  * spare descriptor and sets the caps from nc and the descriptors left now
  * (logged when they allow fewer than max_connections). Call once
@@ -105,7 +112,8 @@ struct lws *kb_lws_adopt(struct kb_lws *l, int fd, int type, const char *protoco
 void kb_lws_release(struct kb_lws *l, enum kb_refusal refused, const struct kb_addr *peer);
 
 /* Ends l: cancels the back-off timer and destroys l->ctx (when there is
- * one: every connection's close callback runs, on this thread), then
+ * one: every connection's close callback runs, on this thread) and the
+ * libev loop, then
  * closes the listening socket if lws never took it and the spare, and
  * frees the caps. The daemon cancels its own timers first. */
 void kb_lws_fin(struct kb_lws *l);
@@ -113,7 +121,9 @@ void kb_lws_fin(struct kb_lws *l);
 /* A daemon's main loop over l (started): installs SIGTERM/SIGINT handlers
  * (they only set a flag and wake the loop with lws_cancel_service), prints
  * "listening on http://HOST:PORT" on stdout (host as configured, the port
- * bound), then runs lws_service until a signal came. Returns 0, or 1 when
+ * bound), then runs lws_service (or the libev loop, see kb_lws_start,
+ * with a timer of ours that wakes lws every 0.1 s so that no lws timer
+ * runs later than that past its time) until a signal came. Returns 0, or 1 when
  * the loop failed (logged). One at a time per process. */
 int kb_lws_serve(const char *host, struct kb_lws *l);
 

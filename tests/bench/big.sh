@@ -11,16 +11,20 @@
 #      (tests/bench/idleconn.mjs), from 127.0.0.1 with explicit local
 #      ports, as many as the descriptor limit allows; chatdesk RSS before
 #      and while holding them;
-#   3. 1,000,000 documents (tests/bench/big1m.sh, which also runs alone):
+#   3. idle connections over several chatdesk instances of one cluster
+#      (tests/bench/idlemany.sh);
+#   4. 1,000,000 documents (tests/bench/big1m.sh, which also runs alone):
 #      the scale set of `make bench` grown to 1,000,000 documents, its
 #      indexing, and in-process latency at 200,000 and 1,000,000 alternating.
 # Writes build/bench-big/results/*.json and replaces the bench-big section
 # of tests/bench/RESULTS.md (tests/bench/bigreport.py).
 #   bash tests/bench/big.sh       (environment: BIG_AGENTS=1000
-#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle,1m
+#     BIG_REQUESTERS=10000 BIG_SECONDS=180 BIG_IDLE=100000 BIG_PARTS=desk,idle,idlemany,1m
 #     BIG_PWLOGINS=40: agents signing in with the password, the others with
 #     a session made in the store; BIG_TAG=T writes desk-T.json instead of
 #     desk.json: a further load level, reported beside the main one)
+#     BIG_IDLE_MANY=100000 BIG_IDLE_INSTANCES=6: part idlemany, idle
+#     connections over several chatdesk instances of one cluster;
 #     BIG_CORPUS=corpora: the index the suggestions search; BIG_CHATDESK=PATH:
 #     another chatdesk binary, for A/B runs)
 # Needs `make all` and tests/node_modules/ws. Everything runs on loopback
@@ -29,7 +33,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 AGENTS=${BIG_AGENTS:-1000} REQS=${BIG_REQUESTERS:-10000} SECS=${BIG_SECONDS:-180}
-IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle,1m} CORPUS=${BIG_CORPUS:-corpora}
+IDLE=${BIG_IDLE:-100000} PWLOGINS=${BIG_PWLOGINS:-40} PARTS=${BIG_PARTS:-desk,idle,idlemany,1m} CORPUS=${BIG_CORPUS:-corpora}
 [ -x build/bin/chatdesk ] && [ -f tests/node_modules/ws/package.json ] ||
     { echo "bench-big: build first (make all) and install tests/node_modules" >&2; exit 1; }
 R=build/bench-big/results
@@ -53,8 +57,8 @@ ulimit -n "$NOFILE" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 log "ulimit -n $(ulimit -n), load $(loadavg)"
 # only the 1,000,000-document point: no chatdesk, no PostgreSQL
-if [[ $PARTS != *desk* && $PARTS != *idle* ]]; then
-    [[ $PARTS != *1m* ]] || bash tests/bench/big1m.sh
+if [[ ,$PARTS, != *,desk,* && ,$PARTS, != *,idle,* && ,$PARTS, != *,idlemany,* ]]; then
+    [[ ,$PARTS, != *,1m,* ]] || bash tests/bench/big1m.sh
     exit 0
 fi
 
@@ -202,7 +206,7 @@ fi
 # CAP_SYS_RESOURCE): that caps one chatdesk's connections below IDLE on a
 # machine whose hard limit is lower; the run then holds as many as fit and
 # records the limit (idle.json: hard_nofile, attempted).
-if [[ $PARTS == *idle* ]]; then
+if [[ ,$PARTS, == *,idle,* ]]; then
     start_desk idle
     HARD=$(ulimit -Hn)
     N=$IDLE
@@ -260,7 +264,9 @@ json.dump(d, open(out, "w"), indent=1)
 EOF
     log "idle: $(head -c 400 "$R/idle.json")"
 fi
+# ---- 3. idle connections over several instances (tests/bench/idlemany.sh) ----------
+if [[ ,$PARTS, == *,idlemany,* ]]; then . tests/bench/idlemany.sh; fi
 
-# ---- 3. 1,000,000 documents ----------------------------------------------------------
-[[ $PARTS != *1m* ]] || bash tests/bench/big1m.sh
+# ---- 4. 1,000,000 documents ----------------------------------------------------------
+[[ ,$PARTS, != *,1m,* ]] || bash tests/bench/big1m.sh
 log "done, load $(loadavg)"

@@ -237,6 +237,65 @@ if i:
             f"{mb(bf['rss0_kb'] + 100000 * bf['kb_per_conn']):,.0f} MB; with 2 KiB "
             f"{per:.1f} kB ({100 * (per - bf['kb_per_conn']) / bf['kb_per_conn']:+.0f} %).")
         md.append("")
+# idle connections over several instances of one cluster (idle-many.json,
+# tests/bench/idlemany.sh)
+im = load("idle-many.json")
+if im:
+    r0, r1 = sum(im["chatdesk_rss0_kb"]), sum(im["chatdesk_rss1_kb"])
+    tot0, tot1 = r0 + im["pg_pss0_kb"], r1 + im["pg_pss1_kb"]
+    n = max(1, im["opened"])
+    md += [f"### {im['requested']:,} idle WebSocket connections over {im['instances']} instances", ""]
+    md.append(
+        f"{im['instances']} chatdesk instances of one cluster (`--cluster 1`, `--threads {im.get('threads', 2)}`, one "
+        f"PostgreSQL), each on its own port of 127.0.0.1, so each has its own 64k local ports for "
+        f"the clients and holds under the {im['hard_nofile']:,} descriptors a process may have; "
+        f"{im['client_processes']} client processes (tests/bench/idleconn.mjs, explicit local ports "
+        f"from 127.0.0.1). `BIG_PARTS=idlemany` runs this part alone (tests/bench/idlemany.sh). "
+        f"The instances ping a connection after `ws_ping_interval = {im.get('ws_ping_interval', 30)}` s of "
+        "silence (default 30): libwebsockets 4.1 keeps every connection's timer in one sorted list "
+        "per process and re-inserts it, walking the list, at every ping and pong, so at ~17,000 "
+        "connections per instance the 30 s pings alone took more CPU than the 2 shared cores gave "
+        "and the opening stalled.")
+    md.append("")
+    md.append(
+        f"**{im['opened']:,} of {im['requested']:,} opened** ({im['failed']} failed) in "
+        f"{im['connect_s']} s, held {im['hold_s']} s ({im['closed_during_hold']} closed meanwhile; "
+        + f"{im['ws_pings_answered']:,} WebSocket pings of chatdesk answered by the clients "
+        "in all, hold and ping check; "
+        + f"open by the instances' metrics {sum(im['open_metric']):,}, each counting the "
+        f"`/metrics` request itself), then **{im['pongs']:,} answered a "
+        f"protocol ping**. Load average {im['load_start']} at the start, {im['load_end']} while "
+        "holding.")
+    md.append("")
+    md += ["| process | before (MB) | holding (MB) | connections | kB per connection |",
+           "|---|---:|---:|---:|---:|"]
+    for k, (a, b) in enumerate(zip(im["chatdesk_rss0_kb"], im["chatdesk_rss1_kb"])):
+        c = im["open_metric"][k]
+        md.append(f"| chatdesk {k + 1} (RSS) | {fmt(mb(a))} | {fmt(mb(b))} | {c:,} | "
+                  f"{(b - a) / max(1, c):.1f} |")
+    md.append(f"| chatdesk, all {im['instances']} (RSS) | {fmt(mb(r0))} | {fmt(mb(r1))} | "
+              f"{im['opened']:,} | {(r1 - r0) / n:.1f} |")
+    md.append(f"| PostgreSQL, {im['pg_processes']} processes (PSS summed) | {fmt(mb(im['pg_pss0_kb']))} | "
+              f"{fmt(mb(im['pg_pss1_kb']))} | | |")
+    md.append(f"| PostgreSQL, the same (RSS summed: shared buffers counted in each) | "
+              f"{fmt(mb(im['pg_rss0_kb']))} | {fmt(mb(im['pg_rss1_kb']))} | | |")
+    md.append(f"| **kbdesk in all** (chatdesk RSS + PostgreSQL PSS) | {fmt(mb(tot0))} | "
+              f"**{fmt(mb(tot1))}** | {im['opened']:,} | {(tot1 - tot0) / n:.1f} |")
+    md.append(f"| client processes (RSS) | — | {fmt(mb(im['clients_rss_kb']))} | | |")
+    md.append("")
+    sc = im["smaps_rollup_instance0_holding"]["Shared_Clean"]
+    once = tot1 - (im["instances"] - 1) * sc
+    md.append(f"RSS counts the pages of the shared libraries (`Shared_Clean` in smaps_rollup, "
+              f"{fmt(mb(sc))} MB in instance 1) in every instance; counted once, kbdesk's total "
+              f"while holding is {fmt(mb(once))} MB. Instance 1 before → holding (smaps_rollup): "
+              f"anonymous {fmt(mb(im['smaps_rollup_instance0_before']['Anonymous']))} → "
+              f"{fmt(mb(im['smaps_rollup_instance0_holding']['Anonymous']))} MB.")
+    md.append("")
+    md.append((f"Goal < 1 GB resident for {im['requested']:,}: memory "
+              f"{'**met**' if tot1 < 1024 * 1024 else '**not met**'} "
+              f"({fmt(mb(tot1))} MB, {fmt(tot1 / n, 2)} kB per connection with every instance's "
+              "and PostgreSQL's fixed part); every connection answering at the end: "
+              + ("**yes**." if im["pongs"] >= im["requested"] else f"**no** ({im['pongs']:,} answered).")))
 
 m = load("1m.json")
 if m:

@@ -2,7 +2,7 @@
 // (tests/bench/big.sh), on plain sockets (a minimal WebSocket client, so
 // that one node process holds tens of thousands):
 //
-//   node idleconn.mjs HOST PORT N PORT_FROM PORT_TO HOLD_S
+//   node idleconn.mjs HOST PORT N PORT_FROM PORT_TO HOLD_S [PONG_S]
 //
 // Opens N connections to HOST:PORT (127.0.0.1 or ::1), each bound to the
 // same loopback address and an explicit local port taken in turn from
@@ -10,14 +10,14 @@
 // a time; answers chatdesk's WebSocket pings (opcode 9) with pongs, as a
 // browser does. Prints {"phase":"held",...} once all are open (or have
 // failed), waits for SIGUSR1 (or HOLD_S seconds), then sends a protocol
-// `ping` frame on every connection and counts the `pong` answers (20 s at
-// most). Prints one JSON object and exits 0.
+// `ping` frame on every connection and counts the `pong` answers (PONG_S
+// seconds at most, default 20). Prints one JSON object and exits 0.
 import net from 'node:net';
 import crypto from 'node:crypto';
 
-const [host, portArg, nArg, fromArg, toArg, holdArg] = process.argv.slice(2);
+const [host, portArg, nArg, fromArg, toArg, holdArg, pongArg] = process.argv.slice(2);
 const port = Number(portArg), n = Number(nArg), from = Number(fromArg), to = Number(toArg);
-const holdS = Number(holdArg || 30);
+const holdS = Number(holdArg || 30), pongS = Number(pongArg || 20);
 
 // a masked client frame (RFC 6455 5.3); payloads here are < 126 bytes
 function frame(opcode, payload) {
@@ -97,7 +97,7 @@ await new Promise((resolve) => {
   let left = conns.length;
   if (!left) resolve();
   const one = () => { if (--left === 0) resolve(); };
-  setTimeout(resolve, 20000);
+  setTimeout(resolve, pongS * 1000);
   conns.forEach((c, k) => {
     if (c.s.destroyed) { one(); return; }
     c.onPong = () => { tally.pongs++; one(); };

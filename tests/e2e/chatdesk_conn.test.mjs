@@ -186,15 +186,35 @@ test('/metrics: loopback by default with message and job counts; token mode; 403
 test('config: connection keys are checked and documented', { timeout: 60000 }, async () => {
   const h = await run(CHATDESK, ['--help']);
   for (const k of ['max_connections', 'max_connections_per_address', 'max_open_files', 'metrics_access',
-    'metrics_token', '1013']) assert.ok(h.stdout.includes(k), k);
+    'metrics_token', '1013', 'ws_ping_interval']) assert.ok(h.stdout.includes(k), k);
   const conf = path.join(tmp, 'caps-bad.conf');
   for (const [line, re] of [['max_connections = none', /:3: max_connections/],
     ['max_open_files = 5', /:3: max_open_files/],
+    ['ws_ping_interval = 4', /:3: ws_ping_interval/],
     ['metrics_access = token', /metrics_token/]]) {
     await writeFile(conf, `index = ${index}\ndb = ${conninfo}\n${line}\n`);
     const r = await run(CHATDESK, ['--config', conf]);
     assert.equal(r.code, 2, line);
     assert.match(r.stderr, re);
+  }
+});
+
+test('ws_ping_interval: a silent WebSocket is pinged after N s and closed at 2 N without a pong', { timeout: 60000 }, async () => {
+  const s = await startWith(['ws_ping_interval = 5']);
+  try {
+    // autoPong off: this client never answers, as a vanished peer
+    const ws = new WebSocket(s.ws, { autoPong: false });
+    const t0 = await new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(performance.now()));
+      ws.once('error', reject);
+    });
+    const pinged = await new Promise((resolve) => ws.once('ping', () => resolve(performance.now())));
+    const closed = await new Promise((resolve) => ws.once('close', () => resolve(performance.now())));
+    const ping = (pinged - t0) / 1000, close = (closed - t0) / 1000;
+    assert.ok(ping >= 4.5 && ping < 20, `pinged after ${ping} s`);
+    assert.ok(close >= 9.5 && close < 30, `closed after ${close} s`);
+  } finally {
+    await stopDaemon(s.d);
   }
 });
 
