@@ -15,9 +15,11 @@
  * out of bounds; errors are fine.
  *
  * The Makefile compiles only the shared/ sources besides this file, so the indexer's
- * build code and searchd's codec (both files) are included as sources. */
+ * build code (its three files) and searchd's codec (both files) are included
+ * as sources. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "../../indexer/termgen.c"
+#include "../../indexer/walk.c"
 #include "../../indexer/build.c"
 #include "../../searchd/codec.c"
 #include "../../searchd/codec_json.c"
