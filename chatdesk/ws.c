@@ -64,7 +64,13 @@ struct ws_conn {
     int oversize;        /* it passed max_frame: its bytes are dropped */
     struct out_frame *w_head, *w_tail;
     size_t w_bytes;
-    int dead;            /* too much queued: being closed */
+    int dead;            /* too much queued, or silent: being closed */
+    /* silence (see sweep): the monotonic time of the last frame received
+     * (kb_clock_mono), and the ping of this silence: PING_WANTED once the
+     * sweep asked for a writable callback, PING_SENT once written */
+    double last_rx;
+    enum { PING_NONE, PING_WANTED, PING_SENT } ping;
+    struct ws_conn *prev, *next; /* cd_server.conns */
 };
 
 struct pss {
@@ -92,9 +98,18 @@ struct cd_server {
     struct apihttp_ops api_ops;
     struct lws_protocol_vhost_options pvo, pvo_default;
     lws_retry_bo_t retry;
+    lws_sorted_usec_list_t sul_sweep; /* silent WebSockets, every second */
+    struct ws_conn *conns; /* every WebSocket connection (ESTABLISHED..CLOSED) */
 };
 
 /* ---- writing ----------------------------------------------------------------- */
+
+/* Closes c at the next service (LWS_CALLBACK_CLOSED follows). */
+static void conn_kill(struct ws_conn *c)
+{
+    c->dead = 1;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+}
 
 /* hub_ops.send: queues a copy of json for c. */
 static void ws_send(void *t, const char *json, size_t len)
@@ -104,8 +119,7 @@ static void ws_send(void *t, const char *json, size_t len)
         return;
     if (c->w_bytes + len > WS_MAX_QUEUED) {
         kb_warn("closing a connection that does not read its answers");
-        c->dead = 1;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_REASON_BASE, LWS_TO_KILL_ASYNC);
+        conn_kill(c);
         return;
     }
     struct out_frame *f = kb_xmalloc(sizeof *f + LWS_PRE + len);
@@ -128,6 +142,16 @@ static int on_writeable(struct ws_conn *c)
 {
     if (c->dead)
         return -1;
+    if (c->ping == PING_WANTED) {
+        /* not empty: lws 4.1 does not pass an empty pong to the callback */
+        unsigned char ping[LWS_PRE + 2] = {[LWS_PRE] = 'k', [LWS_PRE + 1] = 'b'};
+        c->ping = PING_SENT;
+        if (lws_write(c->wsi, ping + LWS_PRE, 2, LWS_WRITE_PING) < 0)
+            return -1;
+        if (c->w_head)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     struct out_frame *f = c->w_head;
     if (!f)
         return 0;
@@ -158,8 +182,42 @@ static void conn_free(struct ws_conn *c)
 
 /* ---- reading ------------------------------------------------------------------ */
 
+/* A frame (or a piece of one, or a pong) came from c: it is not silent. */
+static void heard(struct ws_conn *c)
+{
+    c->last_rx = kb_clock_mono();
+    c->ping = PING_NONE;
+}
+
+/* Once a second: a WebSocket silent for ws_ping_interval gets one PING
+ * (written at its next writable callback), one silent for twice that is
+ * closed. Ours rather than lws's retry policy: lws keeps a timer per
+ * connection in one sorted list and re-inserts it, walking the list, at each
+ * ping and pong (tests/bench/RESULTS.md); this walk is O(connections) per
+ * second. */
+static void sweep(lws_sorted_usec_list_t *sul)
+{
+    cd_server *s = lws_container_of(sul, cd_server, sul_sweep);
+    double now = kb_clock_mono();
+    double ping_after = s->cfg->ws_ping_interval;
+    for (struct ws_conn *c = s->conns; c; c = c->next) {
+        double silent = now - c->last_rx;
+        if (c->dead || silent < ping_after)
+            continue;
+        if (silent >= 2 * ping_after) {
+            kb_debug("closing a WebSocket silent for %.0f s", silent);
+            conn_kill(c);
+        } else if (c->ping == PING_NONE) {
+            c->ping = PING_WANTED;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
+    lws_sul_schedule(s->ctx, 0, &s->sul_sweep, sweep, LWS_US_PER_SEC);
+}
+
 static void on_receive(cd_server *s, struct ws_conn *c, const void *in, size_t len)
 {
+    heard(c);
     if (!c->oversize) {
         if (c->rx.len + len > (size_t)s->cfg->max_frame) {
             c->oversize = 1;
@@ -479,6 +537,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         struct ws_conn *c = kb_xcalloc(1, sizeof *c);
         c->wsi = wsi;
         kb_buf_init(&c->rx);
+        heard(c);
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
         /* the peer's address, for the hub's per-address limits (a proxy in
          * front would make every client one address: see README) */
         char addr[STORE_ADDR_MAX] = "";
@@ -492,6 +555,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return -1;
         on_receive(s, pss->c, in, len);
         return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pss && pss->c)
+            heard(pss->c);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (!pss || !pss->c)
             return 0;
@@ -500,6 +567,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (pss && pss->c) {
             struct ws_conn *c = pss->c;
             pss->c = NULL;
+            if (c->prev)
+                c->prev->next = c->next;
+            else
+                s->conns = c->next;
+            if (c->next)
+                c->next->prev = c->prev;
             cd_metrics_ws_add(-1);
             hub_closed(s->hub, c->hc);
             conn_free(c);
@@ -664,11 +737,12 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     s->api_ops.login_result = api_login_result;
     s->api_ops.ud = s;
     s->api_ops.upload_max = (size_t)cfg->desk.attach_max;
-    /* lws keeps each connection's timer in one sorted list (an insertion
-     * walks it): with tens of thousands of connections, pinging every 30 s
-     * costs more CPU than the connections do (tests/bench/RESULTS.md) */
-    s->retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping_interval;
-    s->retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->ws_ping_interval);
+    /* no lws validity timers: a policy is needed (without one the vhost
+     * takes the context's, which pings at 300 s), and with
+     * secs_since_valid_hangup 0 lws 4.1 neither schedules the per-connection
+     * timer nor pings; sweep pings and closes silent WebSockets instead */
+    s->retry.secs_since_valid_ping = 0;
+    s->retry.secs_since_valid_hangup = 0;
 
     memset(&info, 0, sizeof info);
     info.protocols = protocols;
@@ -696,6 +770,7 @@ int cd_server_new(const struct cd_config *cfg, cd_server **out, char *err, size_
     lws_sul_schedule(s->ctx, 0, &s->sul_sla, sla_check, 2);
     /* always: the robots' and webhooks' deliveries need no relay */
     lws_sul_schedule(s->ctx, 0, &s->sul_mail, mail_round, 1);
+    lws_sul_schedule(s->ctx, 0, &s->sul_sweep, sweep, LWS_US_PER_SEC);
     *out = s;
     return 0;
 }
@@ -728,6 +803,7 @@ void cd_server_free(cd_server *s)
         lws_sul_cancel(&s->sul_maint);
         lws_sul_cancel(&s->sul_sla);
         lws_sul_cancel(&s->sul_mail);
+        lws_sul_cancel(&s->sul_sweep);
     }
     kb_lws_fin(&s->net); /* LWS_CALLBACK_CLOSED and WSI_DESTROY for every connection */
     s->ctx = NULL;

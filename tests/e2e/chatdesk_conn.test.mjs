@@ -218,6 +218,30 @@ test('ws_ping_interval: a silent WebSocket is pinged after N s and closed at 2 N
   }
 });
 
+test('ws_ping_interval: a WebSocket that answers the pings stays open and is pinged again', { timeout: 60000 }, async () => {
+  const s = await startWith(['ws_ping_interval = 5']);
+  try {
+    // autoPong on (the default), as a browser: each pong counts as a frame,
+    // so the server pings again after another 5 s instead of closing at 10 s
+    const ws = new WebSocket(s.ws);
+    const t0 = await new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(performance.now()));
+      ws.once('error', reject);
+    });
+    const pings = [];
+    const outcome = await new Promise((resolve) => {
+      ws.on('ping', () => { pings.push((performance.now() - t0) / 1000); if (pings.length === 2) resolve('pinged twice'); });
+      ws.once('close', (code) => resolve(`closed (${code}) after pings at ${pings}`));
+    });
+    assert.equal(outcome, 'pinged twice');
+    assert.ok(pings[1] - pings[0] >= 4.5, `pings at ${pings}`);
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    ws.close();
+  } finally {
+    await stopDaemon(s.d);
+  }
+});
+
 // ---- logins and anonymous sessions --------------------------------------------------
 
 // Resident memory of a process, in MB (VmRSS of /proc/PID/status).
