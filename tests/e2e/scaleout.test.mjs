@@ -203,6 +203,10 @@ test('the replicas follow new revisions (full copy, then a changeset); lag measu
         await waitFor(async () => (await search(bases[name], word)).hits.some((h) => h.id === `KB-990${i}`),
           `${name} sees revision ${i}`, 15000);
       lags.push(Date.now() - t0);
+      // the searchd on the master's folder reopens on its own schedule: the
+      // replica is compared with it once it serves the same revision
+      await waitFor(async () => (await search(bases.one, word)).hits.some((h) => h.id === `KB-990${i}`),
+        `the master's searchd sees revision ${i}`, 15000);
       assert.deepEqual(top(await search(bases.rep1, 'VPN 连接失败')),
         top(await search(bases.one, 'VPN 连接失败')));
     }
