@@ -201,6 +201,18 @@ EOF
     log "desk: $(head -c 600 "$R/desk${BIG_TAG:+-$BIG_TAG}.json")"
 fi
 
+# Waits (up to 900 s) until every idleconn.mjs client writing $W/PREFIX.*.out
+# has opened all its connections; sets CONNECT_S; exits naming WHO if not.
+wait_idle_clients() {
+    local prefix=$1 who=$2 t0=$SECONDS
+    held() {
+        local f
+        for f in "$W/$prefix".*.out; do grep -q '"phase":"held"' "$f" || return 1; done
+    }
+    wait_for 900 held || { cat "$W/$prefix".*.err >&2; log "$who did not finish connecting"; exit 1; }
+    CONNECT_S=$((SECONDS - t0))
+}
+
 # ---- 2. idle connections -------------------------------------------------------------
 # Each process may hold at most `ulimit -Hn` descriptors (raising it needs
 # CAP_SYS_RESOURCE): that caps one chatdesk's connections below IDLE on a
@@ -229,13 +241,7 @@ if [[ ,$PARTS, == *,idle,* ]]; then
         IC+=($!); PIDS+=($!)
         left=$((left - n)); k=$((k + 1))
     done
-    held() {
-        local f
-        for f in "$W"/idle.*.out; do grep -q '"phase":"held"' "$f" || return 1; done
-    }
-    T0=$SECONDS
-    wait_for 900 held || { cat "$W"/idle.*.err >&2; log "the idle clients did not finish connecting"; exit 1; }
-    CONNECT_S=$((SECONDS - T0))
+    wait_idle_clients idle "the idle clients"
     # hold 35 s (chatdesk pings each connection after 30 s idle; the
     # clients answer), then read the memory and ask every connection for a
     # protocol pong
