@@ -242,6 +242,11 @@ int st_staff_only(struct store *s, int64_t who, const char *what);
  * the field (store_pg.c). */
 int st_text_ok(struct store *s, const char *name, const char *v, size_t min, size_t max);
 
+/* An edit's list of changed fields: appends field to the JSON array
+ * changed when the edit sets it (now not NULL) to other text than old
+ * (NULL reads as "") (store_pg.c). */
+void st_changed_text(json_t *changed, const char *field, const char *now, const char *old);
+
 /* An event's detail as compact JSON text (caller frees); detail (may be
  * NULL: "{}") is stolen (store_pg.c). */
 char *st_detail_text(json_t *detail);

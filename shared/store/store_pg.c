@@ -335,6 +335,12 @@ int st_text_ok(struct store *s, const char *name, const char *v, size_t min, siz
     return 0;
 }
 
+void st_changed_text(json_t *changed, const char *field, const char *now, const char *old)
+{
+    if (now && strcmp(now, old ? old : "") != 0)
+        json_array_append_new(changed, json_string(field));
+}
+
 char *st_detail_text(json_t *detail)
 {
     if (!detail)
