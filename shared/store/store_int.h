@@ -402,6 +402,13 @@ struct st_ticket_head {
     char status[STORE_WORD_MAX];
 };
 
+/* The head's columns for st_ticket_select, first in its cols; a caller may
+ * add its own after them (from column 5 on). */
+#define ST_TICKET_HEAD_COLS "t.id, t.conversation_id, t.requester_id, t.agent_id, t.status"
+
+/* Reads the ST_TICKET_HEAD_COLS of r's row 0 into h (store_ticket.c). */
+void st_ticket_head_read(const PGresult *r, struct st_ticket_head *h);
+
 /* Runs "SELECT cols FROM tickets t WHERE t.number = $1" (cols name the
  * table as t; "FOR UPDATE OF t" when lock). Returns 0 and *out (one row;
  * the caller clears), or STORE_EINVALID (no number), STORE_ENOTFOUND or
