@@ -84,13 +84,10 @@ static int ci_by(struct store *s, const char *where, const char *arg, int lock,
     struct params p = {0};
     p_str(&p, arg ? arg : "");
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, &p);
+    PGresult *r = st_run_row(s, &rc, sql, &p, "no such configuration item %s", arg ? arg : "");
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such configuration item %s", arg ? arg : "");
-    else
-        ci_read(r, 0, out);
+    ci_read(r, 0, out);
     PQclear(r);
     return rc;
 }
@@ -431,16 +428,12 @@ static int ref_target(struct store *s, const char *kind, const char *ref, int64_
     struct params p = {0};
     p_str(&p, ref);
     int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         strcmp(kind, "ticket") == 0 ? "SELECT id FROM tickets WHERE number = $1"
-                                                     : "SELECT id FROM problems WHERE number = $1",
-                         &p);
+    const char *sql = strcmp(kind, "ticket") == 0 ? "SELECT id FROM tickets WHERE number = $1"
+                                                  : "SELECT id FROM problems WHERE number = $1";
+    PGresult *r = st_run_row(s, &rc, sql, &p, "no such %s %s", kind, ref);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such %s %s", kind, ref);
-    else
-        *id = g_i64(r, 0, 0);
+    *id = g_i64(r, 0, 0);
     PQclear(r);
     return rc;
 }

@@ -182,6 +182,15 @@ __attribute__((format(printf, 4, 5))) int st_exec_found(struct store *s, const c
                                                         const struct params *p,
                                                         const char *fmt, ...);
 
+/* st_run for a statement that must return a row: when it returns none,
+ * NULL with *rc = STORE_ENOTFOUND and the message fmt, ... in s->err.
+ * Returns its result (caller clears; at least one row) or NULL with *rc
+ * set. */
+__attribute__((format(printf, 5, 6))) PGresult *st_run_row(struct store *s, int *rc,
+                                                           const char *sql,
+                                                           const struct params *p,
+                                                           const char *fmt, ...);
+
 /* The id of an INSERT ... RETURNING id into *id. Returns 0 or STORE_E*. */
 int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id);
 

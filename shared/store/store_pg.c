@@ -195,6 +195,23 @@ int st_exec_found(struct store *s, const char *sql, const struct params *p, cons
     return rc;
 }
 
+PGresult *st_run_row(struct store *s, int *rc, const char *sql, const struct params *p,
+                     const char *fmt, ...)
+{
+    PGresult *r = st_run(s, rc, sql, p);
+    if (r && PQntuples(r) == 0) {
+        PQclear(r);
+        char msg[STORE_ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        *rc = st_seterr(s, STORE_ENOTFOUND, "%s", msg);
+        return NULL;
+    }
+    return r;
+}
+
 /* ---- connection and transactions ---------------------------------------- */
 
 static void quiet_notices(void *arg, const char *message)

@@ -89,17 +89,14 @@ static int problem_by_number(struct store *s, const char *number, int lock,
     struct params p = {0};
     p_str(&p, number);
     int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         lock ? "SELECT " PROBLEM_COLS PROBLEM_FROM
-                                " WHERE p.number = $1 FOR UPDATE OF p"
-                              : "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.number = $1",
-                         &p);
+    PGresult *r = st_run_row(s, &rc,
+                             lock ? "SELECT " PROBLEM_COLS PROBLEM_FROM
+                                    " WHERE p.number = $1 FOR UPDATE OF p"
+                                  : "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.number = $1",
+                             &p, "no such problem %s", number);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such problem %s", number);
-    else
-        problem_read(r, 0, out);
+    problem_read(r, 0, out);
     PQclear(r);
     return rc;
 }
@@ -441,15 +438,12 @@ int store_problem_link(struct store *s, const char *number, const char *ticket, 
     if (rc == 0) {
         struct params p = {0};
         p_str(&p, ticket ? ticket : "");
-        PGresult *r = st_run(s, &rc, "SELECT id, problem_id FROM tickets WHERE number = $1"
-                                     " FOR UPDATE", &p);
+        PGresult *r = st_run_row(s, &rc,
+                                 "SELECT id, problem_id FROM tickets WHERE number = $1 FOR UPDATE",
+                                 &p, "no such ticket %s", ticket ? ticket : "");
         if (r) {
-            if (PQntuples(r) == 0)
-                rc = st_seterr(s, STORE_ENOTFOUND, "no such ticket %s", ticket ? ticket : "");
-            else {
-                tid = g_i64(r, 0, 0);
-                was = g_i64(r, 0, 1);
-            }
+            tid = g_i64(r, 0, 0);
+            was = g_i64(r, 0, 1);
             PQclear(r);
         }
     }

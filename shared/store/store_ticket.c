@@ -312,13 +312,10 @@ static int ticket_load(struct store *s, const char *sql, const struct params *p,
                        struct store_ticket *out)
 {
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, p);
+    PGresult *r = st_run_row(s, &rc, sql, p, "no such ticket");
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such ticket");
-    else
-        ticket_from_row(r, 0, out, 1);
+    ticket_from_row(r, 0, out, 1);
     PQclear(r);
     return rc;
 }
