@@ -244,45 +244,30 @@ int store_ci_create(struct store *s, int64_t actor, const struct store_ci_fields
     return rc;
 }
 
-/* The start of a change to item code by actor: the transaction of op, the
- * actor checked as staff, the fields f checked (NULL: none), the item read
- * into *cur with its row locked. Returns 0 inside the transaction, or a
- * STORE_E* code with the transaction ended and *cur owning nothing. */
-static int ci_change(struct store *s, const char *op, const char *code, int64_t actor,
-                     const struct store_ci_fields *f, struct store_ci *cur)
-{
-    memset(cur, 0, sizeof *cur);
-    int rc = st_begin(s, op);
-    if (rc)
-        return rc;
-    rc = st_staff_only(s, actor, "configuration items");
-    if (rc == 0 && f)
-        rc = fields_ok(s, f);
-    if (rc == 0)
-        rc = ci_by_code(s, code, 1, cur);
-    if (rc) {
-        store_ci_fin(cur);
-        return st_finish(s, rc);
-    }
-    return 0;
-}
-
 int store_ci_edit(struct store *s, const char *code, int64_t actor,
                   const struct store_ci_fields *f, struct store_ci *out)
 {
     memset(out, 0, sizeof *out);
-    struct store_ci cur;
-    int rc = ci_change(s, "ci_edit", code, actor, f, &cur);
+    int rc = st_begin(s, "ci_edit");
     if (rc)
         return rc;
+    struct store_ci cur;
+    memset(&cur, 0, sizeof cur);
+    rc = st_staff_only(s, actor, "configuration items");
+    if (rc == 0)
+        rc = fields_ok(s, f);
+    if (rc == 0)
+        rc = ci_by_code(s, code, 1, &cur);
     json_t *changed = json_array();
-    st_changed_text(changed, "type", f->type, cur.type);
-    st_changed_text(changed, "name", f->name, cur.name);
-    st_changed_text(changed, "description", f->description, cur.description);
-    st_changed_text(changed, "owner_team", f->owner_team, cur.owner_team);
-    if (f->owner_id >= 0 && f->owner_id != cur.owner_id)
-        json_array_append_new(changed, json_string("owner"));
-    if (json_array_size(changed)) {
+    if (rc == 0) {
+        st_changed_text(changed, "type", f->type, cur.type);
+        st_changed_text(changed, "name", f->name, cur.name);
+        st_changed_text(changed, "description", f->description, cur.description);
+        st_changed_text(changed, "owner_team", f->owner_team, cur.owner_team);
+        if (f->owner_id >= 0 && f->owner_id != cur.owner_id)
+            json_array_append_new(changed, json_string("owner"));
+    }
+    if (rc == 0 && json_array_size(changed)) {
         struct params p = {0};
         p_i64(&p, cur.id);
         p_str(&p, f->type);
@@ -317,11 +302,12 @@ int store_ci_edit(struct store *s, const char *code, int64_t actor,
 
 int store_ci_retire(struct store *s, const char *code, int64_t actor)
 {
-    struct store_ci cur;
-    int rc = ci_change(s, "ci_retire", code, actor, NULL, &cur);
+    int rc = st_begin_staff(s, "ci_retire", actor, "configuration items");
     if (rc)
         return rc;
-    if (!cur.retired) {
+    struct store_ci cur;
+    rc = ci_by_code(s, code, 1, &cur);
+    if (rc == 0 && !cur.retired) {
         struct params p = {0};
         p_i64(&p, cur.id);
         rc = st_exec(s, "UPDATE cis SET retired = true, updated_at = now() WHERE id = $1", &p,

@@ -204,6 +204,12 @@ int st_begin(struct store *s, const char *op);
  * result), else ROLLBACK keeping rc and its message. Returns the result. */
 int st_finish(struct store *s, int rc);
 
+/* st_begin for an operation only staff may run: the transaction of op,
+ * then actor checked by st_staff_only (what: as there). Returns 0 inside
+ * the transaction, or STORE_EDB / STORE_EFORBIDDEN with the transaction
+ * ended (store_pg.c). */
+int st_begin_staff(struct store *s, const char *op, int64_t actor, const char *what);
+
 /* Starts the transaction of operation op for a JSON document loaded in
  * one go (json, len bytes) and parses it into *root (the caller's, freed
  * with json_decref; NULL on failure). Returns 0 inside the transaction, or

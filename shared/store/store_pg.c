@@ -195,6 +195,14 @@ int st_exec_found(struct store *s, const char *sql, const struct params *p, cons
     return rc;
 }
 
+int st_begin_staff(struct store *s, const char *op, int64_t actor, const char *what)
+{
+    int rc = st_begin(s, op);
+    if (rc == 0 && (rc = st_staff_only(s, actor, what)) != 0)
+        rc = st_finish(s, rc);
+    return rc;
+}
+
 PGresult *st_run_row(struct store *s, int *rc, const char *sql, const struct params *p,
                      const char *fmt, ...)
 {

@@ -264,48 +264,32 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     return finish_with(s, rc, id, out);
 }
 
-/* The start of a change to problem number by actor: the transaction of
- * op, the actor checked as staff, the fields f checked (NULL: none), the
- * problem read into *cur with its row locked. Returns 0 inside the
- * transaction, or a STORE_E* code with the transaction ended and *cur
- * owning nothing. */
-static int problem_change(struct store *s, const char *op, const char *number, int64_t actor,
-                          const struct store_problem_fields *f, struct store_problem *cur)
-{
-    memset(cur, 0, sizeof *cur);
-    int rc = st_begin(s, op);
-    if (rc)
-        return rc;
-    rc = st_staff_only(s, actor, "problems");
-    if (rc == 0 && f)
-        rc = check_fields(s, f);
-    if (rc == 0)
-        rc = problem_by_number(s, number, 1, cur);
-    if (rc) {
-        store_problem_fin(cur);
-        return st_finish(s, rc);
-    }
-    return 0;
-}
-
 int store_problem_edit(struct store *s, const char *number, int64_t actor,
                        const struct store_problem_fields *f, struct store_problem *out)
 {
     memset(out, 0, sizeof *out);
-    struct store_problem cur;
-    int rc = problem_change(s, "problem_edit", number, actor, f, &cur);
+    int rc = st_begin(s, "problem_edit");
     if (rc)
         return rc;
+    struct store_problem cur;
+    memset(&cur, 0, sizeof cur);
+    rc = st_staff_only(s, actor, "problems");
+    if (rc == 0)
+        rc = check_fields(s, f);
+    if (rc == 0)
+        rc = problem_by_number(s, number, 1, &cur);
     json_t *changed = json_array();
-    st_changed_text(changed, "summary", f->summary, cur.summary);
-    st_changed_text(changed, "description", f->description, cur.description);
-    st_changed_text(changed, "service", f->service, cur.service);
-    st_changed_text(changed, "root_cause", f->root_cause, cur.root_cause);
-    st_changed_text(changed, "workaround", f->workaround, cur.workaround);
-    st_changed_text(changed, "fix", f->fix, cur.fix);
-    if (f->impact && f->impact != cur.impact)
-        json_array_append_new(changed, json_string("impact"));
-    if (json_array_size(changed)) {
+    if (rc == 0) {
+        st_changed_text(changed, "summary", f->summary, cur.summary);
+        st_changed_text(changed, "description", f->description, cur.description);
+        st_changed_text(changed, "service", f->service, cur.service);
+        st_changed_text(changed, "root_cause", f->root_cause, cur.root_cause);
+        st_changed_text(changed, "workaround", f->workaround, cur.workaround);
+        st_changed_text(changed, "fix", f->fix, cur.fix);
+        if (f->impact && f->impact != cur.impact)
+            json_array_append_new(changed, json_string("impact"));
+    }
+    if (rc == 0 && json_array_size(changed)) {
         struct params p = {0};
         p_i64(&p, cur.id);
         p_str(&p, f->summary);
@@ -426,12 +410,12 @@ int store_problem_step(struct store *s, const char *number, int64_t actor, const
 int store_problem_link(struct store *s, const char *number, const char *ticket, int64_t actor,
                        int link)
 {
-    struct store_problem cur;
-    int rc = problem_change(s, link ? "problem_link" : "problem_unlink", number, actor, NULL,
-                            &cur);
+    int rc = st_begin_staff(s, link ? "problem_link" : "problem_unlink", actor, "problems");
     if (rc)
         return rc;
-    if (link && strcmp(cur.status, "closed") == 0)
+    struct store_problem cur;
+    rc = problem_by_number(s, number, 1, &cur);
+    if (rc == 0 && link && strcmp(cur.status, "closed") == 0)
         rc = st_seterr(s, STORE_EINVALID, "%s is closed: incidents cannot be linked to it",
                        cur.number);
     int64_t tid = 0, was = 0;
@@ -554,11 +538,12 @@ int store_problem_draft_known_error(struct store *s, const char *number, int64_t
     doc_id[0] = '\0';
     if (existed)
         *existed = 0;
-    struct store_problem cur;
-    int rc = problem_change(s, "problem_known_error", number, actor, NULL, &cur);
+    int rc = st_begin_staff(s, "problem_known_error", actor, "problems");
     if (rc)
         return rc;
-    if (cur.known_error_doc[0]) {
+    struct store_problem cur;
+    rc = problem_by_number(s, number, 1, &cur);
+    if (rc == 0 && cur.known_error_doc[0]) {
         snprintf(doc_id, STORE_DOCID_MAX, "%s", cur.known_error_doc);
         if (existed)
             *existed = 1;
