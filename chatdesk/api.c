@@ -303,6 +303,26 @@ int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n,
     return 0;
 }
 
+int api_body_str_and_opt(struct api_ctx *ctx, const char *req, const char *missing,
+                         const char **req_v, const char *opt, const char **opt_v)
+{
+    const json_t *body = ctx->req->body;
+    *req_v = body ? json_string_value(json_object_get(body, req)) : NULL;
+    json_t *o = body ? json_object_get(body, opt) : NULL;
+    *opt_v = o ? json_string_value(o) : NULL;
+    if (!*req_v) {
+        api_response_error(ctx->resp, 400, "missing_field", missing);
+        return -1;
+    }
+    if (o && !json_is_string(o) && !json_is_null(o)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be a string", opt);
+        api_response_error(ctx->resp, 400, "bad_field", msg);
+        return -1;
+    }
+    return 0;
+}
+
 int api_version_arg(struct api_ctx *ctx, int *version)
 {
     const char *v = api_request_arg(ctx->req, "version");

@@ -79,6 +79,14 @@ struct api_strfield {
 int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n, void *base,
                     const char *extra);
 
+/* The body's string member req into *req_v (absent or not a string: 400
+ * missing_field with the message missing) and its optional string member
+ * opt into *opt_v (absent or null: NULL; anything else: 400 bad_field
+ * "<opt> must be a string"), both borrowed from the body; other members
+ * are not looked at. Returns 0 or -1 (answered) (api.c). */
+int api_body_str_and_opt(struct api_ctx *ctx, const char *req, const char *missing,
+                         const char **req_v, const char *opt, const char **opt_v);
+
 /* A keyset page's arguments: ?<key>= (an id, default 0) and ?limit=
  * (1..max, default def). 400 bad_query when one is not. Returns 0 or -1
  * (answered) (api.c). */

@@ -171,54 +171,58 @@ static const char *body_str(struct api_ctx *ctx, const char *name)
     return json_string_value(v);
 }
 
-static void relate(struct api_ctx *ctx, const char *type, const char *to, int on)
+/* The two links of an item set from the API: a relation to another item
+ * (store_ci_relate: type, to) and a reference from a ticket, problem or
+ * document (store_ci_refer: kind, ref). The names are the JSON members of
+ * the request body and of the answer. */
+struct link {
+    int (*set)(struct store *s, const char *code, const char *a, const char *b, int64_t actor,
+               int on);
+    const char *self, *a, *b, *done;
+};
+static const struct link relation = {store_ci_relate, "from", "type", "to", "related"};
+static const struct link reference = {store_ci_refer, "code", "kind", "ref", "referred"};
+
+/* Sets (on) or clears link l between item params[0] and a, b. */
+static void link_set(struct api_ctx *ctx, const struct link *l, const char *a, const char *b,
+                     int on)
 {
-    int rc = store_ci_relate(desk_store(ctx->d), ctx->req->params[0], type, to,
-                             ctx->who->person_id, on);
+    int rc = l->set(desk_store(ctx->d), ctx->req->params[0], a, b, ctx->who->person_id, on);
     if (rc == 0)
         api_response_json(ctx->resp, 200,
-                          json_pack("{s:s, s:s, s:s, s:b}", "from", ctx->req->params[0], "type",
-                                    type, "to", to, "related", on));
+                          json_pack("{s:s, s:s, s:s, s:b}", l->self, ctx->req->params[0], l->a,
+                                    a, l->b, b, l->done, on));
     else
         api_store_failed(ctx, rc);
+}
+
+/* Sets link l named by the request body's members l->a and l->b. */
+static void link_from_body(struct api_ctx *ctx, const struct link *l)
+{
+    const char *a = body_str(ctx, l->a);
+    const char *b = a ? body_str(ctx, l->b) : NULL;
+    if (b)
+        link_set(ctx, l, a, b, 1);
 }
 
 void api_cis_relate(struct api_ctx *ctx)
 {
-    const char *type = body_str(ctx, "type");
-    const char *to = type ? body_str(ctx, "to") : NULL;
-    if (to)
-        relate(ctx, type, to, 1);
+    link_from_body(ctx, &relation);
 }
 
 void api_cis_unrelate(struct api_ctx *ctx)
 {
-    relate(ctx, ctx->req->params[1], ctx->req->params[2], 0);
-}
-
-static void refer(struct api_ctx *ctx, const char *kind, const char *ref, int on)
-{
-    int rc = store_ci_refer(desk_store(ctx->d), ctx->req->params[0], kind, ref,
-                            ctx->who->person_id, on);
-    if (rc == 0)
-        api_response_json(ctx->resp, 200,
-                          json_pack("{s:s, s:s, s:s, s:b}", "code", ctx->req->params[0], "kind",
-                                    kind, "ref", ref, "referred", on));
-    else
-        api_store_failed(ctx, rc);
+    link_set(ctx, &relation, ctx->req->params[1], ctx->req->params[2], 0);
 }
 
 void api_cis_refer(struct api_ctx *ctx)
 {
-    const char *kind = body_str(ctx, "kind");
-    const char *ref = kind ? body_str(ctx, "ref") : NULL;
-    if (ref)
-        refer(ctx, kind, ref, 1);
+    link_from_body(ctx, &reference);
 }
 
 void api_cis_unrefer(struct api_ctx *ctx)
 {
-    refer(ctx, ctx->req->params[1], ctx->req->params[2], 0);
+    link_set(ctx, &reference, ctx->req->params[1], ctx->req->params[2], 0);
 }
 
 void api_tickets_cis(struct api_ctx *ctx)

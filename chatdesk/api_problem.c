@@ -225,23 +225,16 @@ static void tell_resolved(struct api_ctx *ctx, const struct store_problem *p, js
 
 void api_problems_step(struct api_ctx *ctx)
 {
-    const json_t *body = ctx->req->body;
-    const char *event = body ? json_string_value(json_object_get(body, "event")) : NULL;
-    json_t *c = body ? json_object_get(body, "comment") : NULL;
-    if (!event) {
-        api_response_error(ctx->resp, 400, "missing_field",
-                           "event is required (investigating, known_error, resolved, closed,"
-                           " reopened)");
+    const char *event, *comment;
+    if (api_body_str_and_opt(ctx, "event",
+                             "event is required (investigating, known_error, resolved, closed,"
+                             " reopened)",
+                             &event, "comment", &comment))
         return;
-    }
-    if (c && !json_is_string(c) && !json_is_null(c)) {
-        api_response_error(ctx->resp, 400, "bad_field", "comment must be a string");
-        return;
-    }
     struct store_problem p;
     json_t *open = json_array();
     int rc = store_problem_step(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
-                                event, c ? json_string_value(c) : NULL, &p, note_open, open);
+                                event, comment, &p, note_open, open);
     if (rc == 0) {
         tell_resolved(ctx, &p, open);
         json_t *o = problem_json(&p);

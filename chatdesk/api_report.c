@@ -445,20 +445,13 @@ void api_reports_items(struct api_ctx *ctx)
 
 void api_tickets_followup(struct api_ctx *ctx)
 {
-    const json_t *b = ctx->req->body;
-    const char *outcome = b ? json_string_value(json_object_get(b, "outcome")) : NULL;
-    json_t *note = b ? json_object_get(b, "note") : NULL;
-    if (!outcome) {
-        api_response_error(ctx->resp, 400, "missing_field",
-                           "outcome is required (stayed_solved, recurred, no_answer)");
+    const char *outcome, *note;
+    if (api_body_str_and_opt(ctx, "outcome",
+                             "outcome is required (stayed_solved, recurred, no_answer)", &outcome,
+                             "note", &note))
         return;
-    }
-    if (note && !json_is_string(note) && !json_is_null(note)) {
-        api_response_error(ctx->resp, 400, "bad_field", "note must be a string");
-        return;
-    }
     int rc = store_followup_record(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
-                                   outcome, note ? json_string_value(note) : NULL);
+                                   outcome, note);
     if (rc == 0)
         api_response_json(ctx->resp, 201, json_pack("{s:s, s:s}", "ticket", ctx->req->params[0],
                                                      "outcome", outcome));

@@ -307,12 +307,19 @@ int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t)
     return desk_store_err(r, rc, &msgs);
 }
 
+int desk_ticket_answer(struct req *r, struct store_ticket *t)
+{
+    if (desk_get_ticket(r, r->m->ticket, t))
+        return -1;
+    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(t, r->m->id));
+    return 0;
+}
+
 void desk_ticket_changed(struct req *r, const char *event, int to_conv)
 {
     struct store_ticket t;
-    if (desk_get_ticket(r, r->m->ticket, &t))
+    if (desk_ticket_answer(r, &t))
         return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
     if (to_conv)
         desk_outbox_add(r->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
     desk_queue_update(r, event, &t);

@@ -278,9 +278,8 @@ void desk_do_confirm(struct req *r)
     if (desk_store_err(r, rc, &msgs))
         return;
     struct store_ticket t;
-    if (desk_get_ticket(r, r->m->ticket, &t))
+    if (desk_ticket_answer(r, &t))
         return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
     desk_outbox_frame(r->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL))
         ->not_self = 1;
     desk_queue_update(r, r->m->accepted ? "closed" : "reopened", &t);

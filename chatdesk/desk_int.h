@@ -65,6 +65,11 @@ void desk_audit_read(struct req *r, const char *object_type, const char *object_
 /* desk.c: a ticket look-up as r->who may see it (see the definitions) */
 int desk_ticket_rc(const struct req *r, int rc);
 int desk_get_ticket(struct req *r, const char *number, struct store_ticket *t);
+/* Reads ticket r->m->ticket back after a change (as r's asker may see it)
+ * into t and answers r->m with it. Returns 0 (the caller frees t with
+ * store_ticket_fin), or nonzero with an error frame added instead (t owns
+ * nothing). */
+int desk_ticket_answer(struct req *r, struct store_ticket *t);
 /* The ticket r->m->ticket after a change (read back as r's asker may see
  * it): to the asker (answering r->m), to the requester's connections (the
  * ticket object only) when to_conv, and a queue_update event for every

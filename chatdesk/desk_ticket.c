@@ -132,9 +132,8 @@ void desk_do_resolve(struct req *r)
     if (desk_store_err(r, rc, &msgs))
         return;
     struct store_ticket t;
-    if (desk_get_ticket(r, r->m->ticket, &t))
+    if (desk_ticket_answer(r, &t))
         return;
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, proto_ticket_frame(&t, r->m->id));
     desk_outbox_add(r->out, DESK_TO_CONV, t.conversation_id,
                     json_pack("{s:s, s:s, s:s}", "type", "resolved", "ticket", t.number,
                               "resolution", t.resolution ? t.resolution : r->m->resolution));

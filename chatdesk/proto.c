@@ -267,6 +267,29 @@ static int get_ticket(json_t *o, int required, char **out, struct proto_error *e
     return 0;
 }
 
+/* The ticket (required) and one required, not blank text field key of at
+ * most max characters into *text. */
+static int get_ticket_text(json_t *o, char **ticket, const char *key, size_t max, char **text,
+                           struct proto_error *err)
+{
+    int rc = get_ticket(o, REQUIRED, ticket, err);
+    if (!rc)
+        rc = get_str(o, key, REQUIRED, 1, max, S_NOBLANK, text, err);
+    return rc;
+}
+
+/* The optional "comment" of a rating or feedback into *out; a blank one
+ * reads as absent (NULL). */
+static int get_comment(json_t *o, char **out, struct proto_error *err)
+{
+    int rc = get_str(o, "comment", OPTIONAL, 0, PROTO_COMMENT_MAX, 0, out, err);
+    if (!rc && *out && blank(*out)) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int parse_hello(json_t *o, struct desk_msg *m, struct proto_error *err)
 {
     json_t *role = json_object_get(o, "role");
@@ -472,11 +495,7 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
                         "relation must be used, viewed, helpful or suggested");
         return rc;
     case DM_RESOLVE:
-        rc = get_ticket(o, REQUIRED, &m->ticket, err);
-        if (!rc)
-            rc = get_str(o, "resolution", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK,
-                         &m->resolution, err);
-        return rc;
+        return get_ticket_text(o, &m->ticket, "resolution", PROTO_TEXT_MAX, &m->resolution, err);
     case DM_CONFIRM:
         rc = get_ticket(o, REQUIRED, &m->ticket, err);
         if (!rc)
@@ -488,11 +507,7 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
             rc = get_int(o, "score", REQUIRED, 1, 5, &v, err);
         m->score = (int)v;
         if (!rc)
-            rc = get_str(o, "comment", OPTIONAL, 0, PROTO_COMMENT_MAX, 0, &m->comment, err);
-        if (!rc && m->comment && blank(m->comment)) {
-            free(m->comment);
-            m->comment = NULL;
-        }
+            rc = get_comment(o, &m->comment, err);
         return rc;
     case DM_SEARCH:
         return parse_search(o, m, err);
@@ -516,16 +531,10 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
         m->urgency = (int)v;
         return rc;
     case DM_NOTE:
-        rc = get_ticket(o, REQUIRED, &m->ticket, err);
-        if (!rc)
-            rc = get_str(o, "text", REQUIRED, 1, PROTO_TEXT_MAX, S_NOBLANK, &m->text, err);
-        return rc;
+        return get_ticket_text(o, &m->ticket, "text", PROTO_TEXT_MAX, &m->text, err);
     case DM_PENDING:
-        rc = get_ticket(o, REQUIRED, &m->ticket, err);
-        if (!rc)
-            rc = get_str(o, "reason", REQUIRED, 1, PROTO_PENDING_REASON_MAX, S_NOBLANK,
-                         &m->reason, err);
-        return rc;
+        return get_ticket_text(o, &m->ticket, "reason", PROTO_PENDING_REASON_MAX, &m->reason,
+                               err);
     case DM_RESUME:
         return get_ticket(o, REQUIRED, &m->ticket, err);
     case DM_TRANSFER:
@@ -549,11 +558,7 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
             return fail(err, P_BAD_FIELD, "verdict",
                         "verdict must be helpful, not_helpful or out_of_date");
         if (!rc)
-            rc = get_str(o, "comment", OPTIONAL, 0, PROTO_COMMENT_MAX, 0, &m->comment, err);
-        if (!rc && m->comment && blank(m->comment)) {
-            free(m->comment);
-            m->comment = NULL;
-        }
+            rc = get_comment(o, &m->comment, err);
         return rc;
     case DM_SIGNIN_REQUEST:
         return get_email(o, &m->email, err);

@@ -66,6 +66,20 @@ struct kb_net_config {
         "metrics_token"
 #define KB_NET_CONFIG_NKEYS 5 /* how many KB_NET_CONFIG_KEYS are */
 
+/* The --help lines every daemon shares for max_connections_per_address and
+ * the start of max_open_files, for its usage text: printf format text whose
+ * arguments are KB_NET_MAX_CONNECTIONS_LIMIT, the daemon's default per
+ * address and KB_NET_FD_RESERVE; the daemon goes on with which program logs
+ * and what its reserved descriptors are for. */
+#define KB_NET_HELP_PER_ADDRESS_OPEN_FILES                                            \
+    "  max_connections_per_address = N\n"                                              \
+    "                       open connections from one client address, 0..%d\n"         \
+    "                       (default %d; 0: no cap). Behind a reverse proxy every\n"   \
+    "                       client has the proxy's address: raise it or use 0\n"       \
+    "  max_open_files = N   RLIMIT_NOFILE (soft) set at start, 32.. (default 0:\n"     \
+    "                       raised, never lowered, to max_connections + %d +\n"        \
+    "                       what is open at start); if the hard limit is lower,\n"
+
 /* Defaults: KB_NET_DEFAULT_MAX_CONNECTIONS in all, per_address_default per
  * address, max_open_files 0 (derived), metrics on loopback only. */
 void kb_net_config_init(struct kb_net_config *c, int per_address_default);

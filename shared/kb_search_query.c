@@ -141,6 +141,16 @@ static kbx_query *ql_combine(struct qlist *l, int op, uint32_t param)
     return q;
 }
 
+/* a op b (KBX_OP_*), freeing a and b. */
+static kbx_query *q_pair(int op, kbx_query *a, kbx_query *b)
+{
+    kbx_query *two[2] = {a, b};
+    kbx_query *q = kbx_query_combine(op, two, 2, 0);
+    kbx_query_free(a);
+    kbx_query_free(b);
+    return q;
+}
+
 static kbx_query *scaled(kbx_query *q, double w)
 {
     if (!q || w == 1.0)
@@ -918,15 +928,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     if (req_l.n) {
         kbx_query *must = ql_combine(&req_l, KBX_OP_AND, 0);
-        if (main) {
-            kbx_query *two[2] = {must, main};
-            kbx_query *q = kbx_query_combine(KBX_OP_AND_MAYBE, two, 2, 0);
-            kbx_query_free(must);
-            kbx_query_free(main);
-            main = q;
-        } else {
-            main = must;
-        }
+        main = main ? q_pair(KBX_OP_AND_MAYBE, must, main) : must;
     }
     if (main) {
         build_boosts(b);
@@ -949,13 +951,8 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
                 ql_add(&ex, term_q(et.v[i].term, et.v[i].len));
         toks_fin(&et);
         kbx_query *exq = ql_combine(&ex, KBX_OP_OR, 0);
-        if (exq) {
-            kbx_query *two[2] = {main, exq};
-            kbx_query *q = kbx_query_combine(KBX_OP_AND_NOT, two, 2, 0);
-            kbx_query_free(main);
-            kbx_query_free(exq);
-            main = q;
-        }
+        if (exq)
+            main = q_pair(KBX_OP_AND_NOT, main, exq);
     }
     /* filters: AND across fields, OR within one */
     struct qlist f = {0};
@@ -966,12 +963,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     ql_add(&f, filter_of(s, KB_PREFIX_CLAUSE, x.field[4], 0));
     ql_add(&f, kbs_vis_filter(s, req->internal)); /* counted at each reopen */
     if (f.n) {
-        kbx_query *filt = ql_combine(&f, KBX_OP_AND, 0);
-        kbx_query *two[2] = {main, filt};
-        kbx_query *q = kbx_query_combine(KBX_OP_FILTER, two, 2, 0);
-        kbx_query_free(main);
-        kbx_query_free(filt);
-        main = q;
+        main = q_pair(KBX_OP_FILTER, main, ql_combine(&f, KBX_OP_AND, 0));
     }
     *out = main;
 done:

@@ -84,13 +84,11 @@ int store_attach_get(struct store *s, int64_t id, int64_t viewer, struct store_a
         return rc;
     struct params p = {0};
     p_i64(&p, id);
-    PGresult *r = st_run(s, &rc, "SELECT " ATT_COLS ATT_FROM "WHERE a.id = $1", &p);
+    PGresult *r = st_run_row(s, &rc, "SELECT " ATT_COLS ATT_FROM "WHERE a.id = $1", &p,
+                             "no attachment %lld", (long long)id);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no attachment %lld", (long long)id);
-    else
-        rc = att_visible(s, r, 0, viewer);
+    rc = att_visible(s, r, 0, viewer);
     if (rc == 0)
         att_from_row(r, 0, out);
     PQclear(r);
@@ -162,20 +160,16 @@ int store_attach_to_ticket(struct store *s, int64_t person, int64_t id, const ch
         return rc;
     struct params p = {0};
     p_str(&p, number ? number : "");
-    PGresult *r = st_run(s, &rc,
-                         "SELECT id, requester_id, status FROM tickets WHERE number = $1"
-                         " FOR UPDATE",
-                         &p);
+    PGresult *r = st_run_row(s, &rc,
+                             "SELECT id, requester_id, status FROM tickets WHERE number = $1"
+                             " FOR UPDATE",
+                             &p, "no ticket %s", number ? number : "");
     int64_t ticket = 0, requester = 0;
     char status[STORE_WORD_MAX] = "";
     if (r) {
-        if (PQntuples(r) == 0) {
-            rc = st_seterr(s, STORE_ENOTFOUND, "no ticket %s", number ? number : "");
-        } else {
-            ticket = g_i64(r, 0, 0);
-            requester = g_i64(r, 0, 1);
-            g_copy(status, sizeof status, r, 0, 2);
-        }
+        ticket = g_i64(r, 0, 0);
+        requester = g_i64(r, 0, 1);
+        g_copy(status, sizeof status, r, 0, 2);
         PQclear(r);
     }
     if (rc == 0) {

@@ -84,13 +84,10 @@ static int ci_by(struct store *s, const char *where, const char *arg, int lock,
     struct params p = {0};
     p_str(&p, arg ? arg : "");
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, &p);
+    PGresult *r = st_run_row(s, &rc, sql, &p, "no such configuration item %s", arg ? arg : "");
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such configuration item %s", arg ? arg : "");
-    else
-        ci_read(r, 0, out);
+    ci_read(r, 0, out);
     PQclear(r);
     return rc;
 }
@@ -247,11 +244,6 @@ int store_ci_create(struct store *s, int64_t actor, const struct store_ci_fields
     return rc;
 }
 
-static int differs(const char *now, const char *old)
-{
-    return now && strcmp(now, old ? old : "") != 0;
-}
-
 int store_ci_edit(struct store *s, const char *code, int64_t actor,
                   const struct store_ci_fields *f, struct store_ci *out)
 {
@@ -268,14 +260,10 @@ int store_ci_edit(struct store *s, const char *code, int64_t actor,
         rc = ci_by_code(s, code, 1, &cur);
     json_t *changed = json_array();
     if (rc == 0) {
-        if (differs(f->type, cur.type))
-            json_array_append_new(changed, json_string("type"));
-        if (differs(f->name, cur.name))
-            json_array_append_new(changed, json_string("name"));
-        if (differs(f->description, cur.description))
-            json_array_append_new(changed, json_string("description"));
-        if (differs(f->owner_team, cur.owner_team))
-            json_array_append_new(changed, json_string("owner_team"));
+        st_changed_text(changed, "type", f->type, cur.type);
+        st_changed_text(changed, "name", f->name, cur.name);
+        st_changed_text(changed, "description", f->description, cur.description);
+        st_changed_text(changed, "owner_team", f->owner_team, cur.owner_team);
         if (f->owner_id >= 0 && f->owner_id != cur.owner_id)
             json_array_append_new(changed, json_string("owner"));
     }
@@ -314,14 +302,11 @@ int store_ci_edit(struct store *s, const char *code, int64_t actor,
 
 int store_ci_retire(struct store *s, const char *code, int64_t actor)
 {
-    int rc = st_begin(s, "ci_retire");
+    int rc = st_begin_staff(s, "ci_retire", actor, "configuration items");
     if (rc)
         return rc;
     struct store_ci cur;
-    memset(&cur, 0, sizeof cur);
-    rc = st_staff_only(s, actor, "configuration items");
-    if (rc == 0)
-        rc = ci_by_code(s, code, 1, &cur);
+    rc = ci_by_code(s, code, 1, &cur);
     if (rc == 0 && !cur.retired) {
         struct params p = {0};
         p_i64(&p, cur.id);
@@ -429,16 +414,12 @@ static int ref_target(struct store *s, const char *kind, const char *ref, int64_
     struct params p = {0};
     p_str(&p, ref);
     int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         strcmp(kind, "ticket") == 0 ? "SELECT id FROM tickets WHERE number = $1"
-                                                     : "SELECT id FROM problems WHERE number = $1",
-                         &p);
+    const char *sql = strcmp(kind, "ticket") == 0 ? "SELECT id FROM tickets WHERE number = $1"
+                                                  : "SELECT id FROM problems WHERE number = $1";
+    PGresult *r = st_run_row(s, &rc, sql, &p, "no such %s %s", kind, ref);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such %s %s", kind, ref);
-    else
-        *id = g_i64(r, 0, 0);
+    *id = g_i64(r, 0, 0);
     PQclear(r);
     return rc;
 }

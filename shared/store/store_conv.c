@@ -50,16 +50,13 @@ int st_conv_read(struct store *s, int64_t id, int64_t viewer, int lock,
     struct params p = {0};
     p_i64(&p, id);
     int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         lock ? CONV_SELECT "WHERE c.id = $1 FOR UPDATE OF c"
-                           : CONV_SELECT "WHERE c.id = $1",
-                         &p);
+    PGresult *r = st_run_row(s, &rc,
+                             lock ? CONV_SELECT "WHERE c.id = $1 FOR UPDATE OF c"
+                               : CONV_SELECT "WHERE c.id = $1",
+                             &p, "no conversation %lld", (long long)id);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no conversation %lld", (long long)id);
-    else
-        conv_from_row(r, 0, out);
+    conv_from_row(r, 0, out);
     PQclear(r);
     if (rc == 0 && viewer != 0)
         rc = st_may_view(s, out->requester_id, viewer);

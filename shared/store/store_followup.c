@@ -20,11 +20,10 @@ int store_followup_record(struct store *s, const char *number, int64_t agent, co
     if (rc == 0) {
         struct params p = {0};
         p_str(&p, number ? number : "");
-        PGresult *r = st_run(s, &rc, "SELECT id, status FROM tickets WHERE number = $1", &p);
+        PGresult *r = st_run_row(s, &rc, "SELECT id, status FROM tickets WHERE number = $1", &p,
+                                 "no such ticket %s", number ? number : "");
         if (r) {
-            if (PQntuples(r) == 0)
-                rc = st_seterr(s, STORE_ENOTFOUND, "no such ticket %s", number ? number : "");
-            else if (strcmp(g_str(r, 0, 1), "closed") != 0)
+            if (strcmp(g_str(r, 0, 1), "closed") != 0)
                 rc = st_seterr(s, STORE_EINVALID, "%s is not closed: follow up once it is",
                                number);
             else

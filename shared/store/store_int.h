@@ -182,6 +182,15 @@ __attribute__((format(printf, 4, 5))) int st_exec_found(struct store *s, const c
                                                         const struct params *p,
                                                         const char *fmt, ...);
 
+/* st_run for a statement that must return a row: when it returns none,
+ * NULL with *rc = STORE_ENOTFOUND and the message fmt, ... in s->err.
+ * Returns its result (caller clears; at least one row) or NULL with *rc
+ * set. */
+__attribute__((format(printf, 5, 6))) PGresult *st_run_row(struct store *s, int *rc,
+                                                           const char *sql,
+                                                           const struct params *p,
+                                                           const char *fmt, ...);
+
 /* The id of an INSERT ... RETURNING id into *id. Returns 0 or STORE_E*. */
 int st_insert_id(struct store *s, const char *sql, const struct params *p, int64_t *id);
 
@@ -194,6 +203,12 @@ int st_begin(struct store *s, const char *op);
 /* Ends the transaction: COMMIT when rc is 0 (whose failure becomes the
  * result), else ROLLBACK keeping rc and its message. Returns the result. */
 int st_finish(struct store *s, int rc);
+
+/* st_begin for an operation only staff may run: the transaction of op,
+ * then actor checked by st_staff_only (what: as there). Returns 0 inside
+ * the transaction, or STORE_EDB / STORE_EFORBIDDEN with the transaction
+ * ended (store_pg.c). */
+int st_begin_staff(struct store *s, const char *op, int64_t actor, const char *what);
 
 /* Starts the transaction of operation op for a JSON document loaded in
  * one go (json, len bytes) and parses it into *root (the caller's, freed
@@ -241,6 +256,11 @@ int st_staff_only(struct store *s, int64_t who, const char *what);
  * characters, not blank when min > 0. Returns 0 or STORE_EINVALID naming
  * the field (store_pg.c). */
 int st_text_ok(struct store *s, const char *name, const char *v, size_t min, size_t max);
+
+/* An edit's list of changed fields: appends field to the JSON array
+ * changed when the edit sets it (now not NULL) to other text than old
+ * (NULL reads as "") (store_pg.c). */
+void st_changed_text(json_t *changed, const char *field, const char *now, const char *old);
 
 /* An event's detail as compact JSON text (caller frees); detail (may be
  * NULL: "{}") is stolen (store_pg.c). */
@@ -396,6 +416,13 @@ struct st_ticket_head {
     int64_t id, conversation_id, requester_id, agent_id;
     char status[STORE_WORD_MAX];
 };
+
+/* The head's columns for st_ticket_select, first in its cols; a caller may
+ * add its own after them (from column 5 on). */
+#define ST_TICKET_HEAD_COLS "t.id, t.conversation_id, t.requester_id, t.agent_id, t.status"
+
+/* Reads the ST_TICKET_HEAD_COLS of r's row 0 into h (store_ticket.c). */
+void st_ticket_head_read(const PGresult *r, struct st_ticket_head *h);
 
 /* Runs "SELECT cols FROM tickets t WHERE t.number = $1" (cols name the
  * table as t; "FOR UPDATE OF t" when lock). Returns 0 and *out (one row;

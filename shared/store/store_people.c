@@ -12,13 +12,11 @@ int st_person_role(struct store *s, int64_t id, char role[STORE_WORD_MAX])
     struct params p = {0};
     p_i64(&p, id);
     int rc = 0;
-    PGresult *r = st_run(s, &rc, "SELECT role FROM people WHERE id = $1 AND NOT disabled", &p);
+    PGresult *r = st_run_row(s, &rc, "SELECT role FROM people WHERE id = $1 AND NOT disabled", &p,
+                             "no enabled person %lld", (long long)id);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no enabled person %lld", (long long)id);
-    else
-        g_copy(role, STORE_WORD_MAX, r, 0, 0);
+    g_copy(role, STORE_WORD_MAX, r, 0, 0);
     PQclear(r);
     return rc;
 }

@@ -195,6 +195,31 @@ int st_exec_found(struct store *s, const char *sql, const struct params *p, cons
     return rc;
 }
 
+int st_begin_staff(struct store *s, const char *op, int64_t actor, const char *what)
+{
+    int rc = st_begin(s, op);
+    if (rc == 0 && (rc = st_staff_only(s, actor, what)) != 0)
+        rc = st_finish(s, rc);
+    return rc;
+}
+
+PGresult *st_run_row(struct store *s, int *rc, const char *sql, const struct params *p,
+                     const char *fmt, ...)
+{
+    PGresult *r = st_run(s, rc, sql, p);
+    if (r && PQntuples(r) == 0) {
+        PQclear(r);
+        char msg[STORE_ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        *rc = st_seterr(s, STORE_ENOTFOUND, "%s", msg);
+        return NULL;
+    }
+    return r;
+}
+
 /* ---- connection and transactions ---------------------------------------- */
 
 static void quiet_notices(void *arg, const char *message)
@@ -333,6 +358,12 @@ int st_text_ok(struct store *s, const char *name, const char *v, size_t min, siz
         return st_seterr(s, STORE_EINVALID, "%s must be %zu..%zu characters%s", name, min, max,
                          min ? ", not blank" : "");
     return 0;
+}
+
+void st_changed_text(json_t *changed, const char *field, const char *now, const char *old)
+{
+    if (now && strcmp(now, old ? old : "") != 0)
+        json_array_append_new(changed, json_string(field));
 }
 
 char *st_detail_text(json_t *detail)

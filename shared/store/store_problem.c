@@ -89,17 +89,14 @@ static int problem_by_number(struct store *s, const char *number, int lock,
     struct params p = {0};
     p_str(&p, number);
     int rc = 0;
-    PGresult *r = st_run(s, &rc,
-                         lock ? "SELECT " PROBLEM_COLS PROBLEM_FROM
-                                " WHERE p.number = $1 FOR UPDATE OF p"
-                              : "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.number = $1",
-                         &p);
+    PGresult *r = st_run_row(s, &rc,
+                             lock ? "SELECT " PROBLEM_COLS PROBLEM_FROM
+                                    " WHERE p.number = $1 FOR UPDATE OF p"
+                                  : "SELECT " PROBLEM_COLS PROBLEM_FROM " WHERE p.number = $1",
+                             &p, "no such problem %s", number);
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such problem %s", number);
-    else
-        problem_read(r, 0, out);
+    problem_read(r, 0, out);
     PQclear(r);
     return rc;
 }
@@ -267,11 +264,6 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     return finish_with(s, rc, id, out);
 }
 
-static int same(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
 int store_problem_edit(struct store *s, const char *number, int64_t actor,
                        const struct store_problem_fields *f, struct store_problem *out)
 {
@@ -288,17 +280,12 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
         rc = problem_by_number(s, number, 1, &cur);
     json_t *changed = json_array();
     if (rc == 0) {
-        struct {
-            const char *name, *now, *old;
-        } t[] = {{"summary", f->summary, cur.summary},
-                 {"description", f->description, cur.description},
-                 {"service", f->service, cur.service},
-                 {"root_cause", f->root_cause, cur.root_cause},
-                 {"workaround", f->workaround, cur.workaround},
-                 {"fix", f->fix, cur.fix}};
-        for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-            if (t[i].now && !same(t[i].now, t[i].old))
-                json_array_append_new(changed, json_string(t[i].name));
+        st_changed_text(changed, "summary", f->summary, cur.summary);
+        st_changed_text(changed, "description", f->description, cur.description);
+        st_changed_text(changed, "service", f->service, cur.service);
+        st_changed_text(changed, "root_cause", f->root_cause, cur.root_cause);
+        st_changed_text(changed, "workaround", f->workaround, cur.workaround);
+        st_changed_text(changed, "fix", f->fix, cur.fix);
         if (f->impact && f->impact != cur.impact)
             json_array_append_new(changed, json_string("impact"));
     }
@@ -423,14 +410,11 @@ int store_problem_step(struct store *s, const char *number, int64_t actor, const
 int store_problem_link(struct store *s, const char *number, const char *ticket, int64_t actor,
                        int link)
 {
-    int rc = st_begin(s, link ? "problem_link" : "problem_unlink");
+    int rc = st_begin_staff(s, link ? "problem_link" : "problem_unlink", actor, "problems");
     if (rc)
         return rc;
     struct store_problem cur;
-    memset(&cur, 0, sizeof cur);
-    rc = st_staff_only(s, actor, "problems");
-    if (rc == 0)
-        rc = problem_by_number(s, number, 1, &cur);
+    rc = problem_by_number(s, number, 1, &cur);
     if (rc == 0 && link && strcmp(cur.status, "closed") == 0)
         rc = st_seterr(s, STORE_EINVALID, "%s is closed: incidents cannot be linked to it",
                        cur.number);
@@ -438,15 +422,12 @@ int store_problem_link(struct store *s, const char *number, const char *ticket, 
     if (rc == 0) {
         struct params p = {0};
         p_str(&p, ticket ? ticket : "");
-        PGresult *r = st_run(s, &rc, "SELECT id, problem_id FROM tickets WHERE number = $1"
-                                     " FOR UPDATE", &p);
+        PGresult *r = st_run_row(s, &rc,
+                                 "SELECT id, problem_id FROM tickets WHERE number = $1 FOR UPDATE",
+                                 &p, "no such ticket %s", ticket ? ticket : "");
         if (r) {
-            if (PQntuples(r) == 0)
-                rc = st_seterr(s, STORE_ENOTFOUND, "no such ticket %s", ticket ? ticket : "");
-            else {
-                tid = g_i64(r, 0, 0);
-                was = g_i64(r, 0, 1);
-            }
+            tid = g_i64(r, 0, 0);
+            was = g_i64(r, 0, 1);
             PQclear(r);
         }
     }
@@ -557,14 +538,11 @@ int store_problem_draft_known_error(struct store *s, const char *number, int64_t
     doc_id[0] = '\0';
     if (existed)
         *existed = 0;
-    int rc = st_begin(s, "problem_known_error");
+    int rc = st_begin_staff(s, "problem_known_error", actor, "problems");
     if (rc)
         return rc;
     struct store_problem cur;
-    memset(&cur, 0, sizeof cur);
-    rc = st_staff_only(s, actor, "problems");
-    if (rc == 0)
-        rc = problem_by_number(s, number, 1, &cur);
+    rc = problem_by_number(s, number, 1, &cur);
     if (rc == 0 && cur.known_error_doc[0]) {
         snprintf(doc_id, STORE_DOCID_MAX, "%s", cur.known_error_doc);
         if (existed)

@@ -312,13 +312,10 @@ static int ticket_load(struct store *s, const char *sql, const struct params *p,
                        struct store_ticket *out)
 {
     int rc = 0;
-    PGresult *r = st_run(s, &rc, sql, p);
+    PGresult *r = st_run_row(s, &rc, sql, p, "no such ticket");
     if (!r)
         return rc;
-    if (PQntuples(r) == 0)
-        rc = st_seterr(s, STORE_ENOTFOUND, "no such ticket");
-    else
-        ticket_from_row(r, 0, out, 1);
+    ticket_from_row(r, 0, out, 1);
     PQclear(r);
     return rc;
 }
@@ -353,17 +350,21 @@ int st_ticket_head(struct store *s, const char *number, int lock, struct st_tick
 {
     memset(h, 0, sizeof *h);
     PGresult *r;
-    int rc = st_ticket_select(s, number, lock,
-                              "t.id, t.conversation_id, t.requester_id, t.agent_id, t.status", &r);
+    int rc = st_ticket_select(s, number, lock, ST_TICKET_HEAD_COLS, &r);
     if (rc)
         return rc;
+    st_ticket_head_read(r, h);
+    PQclear(r);
+    return 0;
+}
+
+void st_ticket_head_read(const PGresult *r, struct st_ticket_head *h)
+{
     h->id = g_i64(r, 0, 0);
     h->conversation_id = g_i64(r, 0, 1);
     h->requester_id = g_i64(r, 0, 2);
     h->agent_id = g_i64(r, 0, 3);
     g_copy(h->status, sizeof h->status, r, 0, 4);
-    PQclear(r);
-    return 0;
 }
 
 /* ticket_head (unlocked) of a ticket viewer may see (st_may_view). */

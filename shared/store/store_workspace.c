@@ -133,9 +133,9 @@ int st_ticket_summary_terms(struct store *s, int64_t ticket, const char *summary
 /* ---- a ticket's head -------------------------------------------------------- */
 
 struct whead {
-    int64_t id, conversation_id, requester_id, agent_id, team_id;
+    struct st_ticket_head head;
+    int64_t team_id;
     int impact, urgency, priority;
-    char status[STORE_WORD_MAX];
     char number[STORE_NUMBER_MAX];
     char *summary, *category, *team; /* owned */
 };
@@ -154,22 +154,17 @@ static int whead_read(struct store *s, const char *number, int lock, struct whea
     memset(h, 0, sizeof *h);
     PGresult *r;
     int rc = st_ticket_select(s, number, lock,
-                              "t.id, t.conversation_id, t.requester_id, t.agent_id,"
-                              " t.team_id, t.impact, t.urgency, t.priority, t.status,"
-                              " t.summary, t.category, (SELECT slug FROM teams"
+                              ST_TICKET_HEAD_COLS ", t.team_id, t.impact, t.urgency,"
+                              " t.priority, t.summary, t.category, (SELECT slug FROM teams"
                               " WHERE id = t.team_id), t.number",
                               &r);
     if (rc)
         return rc;
-    h->id = g_i64(r, 0, 0);
-    h->conversation_id = g_i64(r, 0, 1);
-    h->requester_id = g_i64(r, 0, 2);
-    h->agent_id = g_i64(r, 0, 3);
-    h->team_id = g_i64(r, 0, 4);
-    h->impact = g_int(r, 0, 5);
-    h->urgency = g_int(r, 0, 6);
-    h->priority = g_int(r, 0, 7);
-    g_copy(h->status, sizeof h->status, r, 0, 8);
+    st_ticket_head_read(r, &h->head);
+    h->team_id = g_i64(r, 0, 5);
+    h->impact = g_int(r, 0, 6);
+    h->urgency = g_int(r, 0, 7);
+    h->priority = g_int(r, 0, 8);
     h->summary = kb_xstrdup(g_str(r, 0, 9));
     h->category = g_str(r, 0, 10) ? kb_xstrdup(g_str(r, 0, 10)) : NULL;
     h->team = g_str(r, 0, 11) ? kb_xstrdup(g_str(r, 0, 11)) : NULL;
@@ -181,9 +176,9 @@ static int whead_read(struct store *s, const char *number, int lock, struct whea
 /* The status after event in h's status into *to, or STORE_EINVALID. */
 static int step(struct store *s, const struct whead *h, const char *event, const char **to)
 {
-    *to = store_ticket_next(h->status, event);
+    *to = store_ticket_next(h->head.status, event);
     if (!*to)
-        return st_seterr(s, STORE_EINVALID, "%s is %s: cannot be %s", h->number, h->status,
+        return st_seterr(s, STORE_EINVALID, "%s is %s: cannot be %s", h->number, h->head.status,
                          event);
     return 0;
 }
@@ -195,7 +190,7 @@ static int change_begin(struct store *s, const char *number, int64_t actor, cons
 {
     int rc = whead_read(s, number, 1, h);
     if (rc == 0)
-        rc = st_may_work(s, h->id, actor, lead);
+        rc = st_may_work(s, h->head.id, actor, lead);
     if (rc == 0)
         rc = step(s, h, event, to);
     return rc;
@@ -390,7 +385,7 @@ static int edited(struct store *s, const struct whead *h, int64_t actor, const c
                           "to", to ? to : json_null());
     if (!d)
         return st_seterr(s, STORE_EINVALID, "the %s is not valid UTF-8", field);
-    return st_ticket_event(s, h->id, actor, "edited", h->status, to_status, d, 0);
+    return st_ticket_event(s, h->head.id, actor, "edited", h->head.status, to_status, d, 0);
 }
 
 static json_t *jstr(const char *v)
@@ -419,7 +414,7 @@ int store_ticket_edit(struct store *s, const char *number, int64_t actor,
     if (rc == 0 && e->summary && strcmp(e->summary, h.summary) != 0) {
         rc = edited(s, &h, actor, to, "summary", jstr(h.summary), jstr(e->summary));
         if (rc == 0)
-            rc = st_ticket_summary_terms(s, h.id, e->summary);
+            rc = st_ticket_summary_terms(s, h.head.id, e->summary);
         n++;
     }
     if (rc == 0 && e->category &&
@@ -441,7 +436,7 @@ int store_ticket_edit(struct store *s, const char *number, int64_t actor,
     }
     if (rc == 0 && n > 0) {
         struct params p = {0};
-        p_i64(&p, h.id);
+        p_i64(&p, h.head.id);
         p_str(&p, e->summary ? e->summary : h.summary);
         p_str(&p, e->category ? cat : h.category);
         p_i64(&p, impact);
@@ -454,7 +449,7 @@ int store_ticket_edit(struct store *s, const char *number, int64_t actor,
                      &p, NULL);
     }
     if (rc == 0 && prio != h.priority) /* the deadlines follow the priority */
-        rc = st_sla_priority_changed(s, h.id, actor);
+        rc = st_sla_priority_changed(s, h.head.id, actor);
     whead_fin(&h);
     rc = st_finish(s, rc);
     if (rc == 0 && changed)
@@ -478,7 +473,7 @@ int store_ticket_note(struct store *s, const char *number, int64_t actor, const 
         rc = st_seterr(s, STORE_EINVALID, "a note needs a text");
     if (rc == 0) {
         struct params p = {0};
-        p_i64(&p, h.id);
+        p_i64(&p, h.head.id);
         p_i64(&p, actor);
         p_str(&p, body);
         rc = st_insert_id(s,
@@ -487,7 +482,7 @@ int store_ticket_note(struct store *s, const char *number, int64_t actor, const 
                           &p, &got);
     }
     if (rc == 0)
-        rc = st_ticket_event(s, h.id, actor, "noted", h.status, to,
+        rc = st_ticket_event(s, h.head.id, actor, "noted", h.head.status, to,
                              json_pack("{s:I}", "note", (json_int_t)got), 0);
     whead_fin(&h);
     rc = st_finish(s, rc);
@@ -552,7 +547,7 @@ int store_ticket_transfer(struct store *s, const char *number, int64_t actor, co
         rc = st_seterr(s, STORE_EINVALID, "a transfer needs a reason");
     if (rc == 0 && !agent && !team)
         rc = st_seterr(s, STORE_EINVALID, "transfer to an agent or a team");
-    if (rc == 0 && h.agent_id && h.agent_id != actor && !lead)
+    if (rc == 0 && h.head.agent_id && h.head.agent_id != actor && !lead)
         rc = st_seterr(s, STORE_EFORBIDDEN,
                        "%s is held by another agent: only a team lead or an admin moves it",
                        number);
@@ -585,7 +580,7 @@ int store_ticket_transfer(struct store *s, const char *number, int64_t actor, co
     }
     if (rc == 0) {
         struct params p = {0};
-        p_i64(&p, h.id);
+        p_i64(&p, h.head.id);
         p_id(&p, agent);
         p_id(&p, tid);
         p_str(&p, to);
@@ -597,9 +592,9 @@ int store_ticket_transfer(struct store *s, const char *number, int64_t actor, co
     if (rc == 0) {
         json_t *d = json_pack("{s:s, s:o, s:o, s:o, s:o}", "reason", reason, "from_team",
                               jstr(h.team), "to_team", jstr(team ? team : h.team), "from_agent",
-                              h.agent_id ? json_integer(h.agent_id) : json_null(), "to_agent",
-                              agent ? json_integer(agent) : json_null());
-        rc = d ? st_ticket_event(s, h.id, actor, event, h.status, to, d, 0)
+                              h.head.agent_id ? json_integer(h.head.agent_id) : json_null(),
+                              "to_agent", agent ? json_integer(agent) : json_null());
+        rc = d ? st_ticket_event(s, h.head.id, actor, event, h.head.status, to, d, 0)
                : st_seterr(s, STORE_EINVALID, "the reason is not valid UTF-8");
     }
     whead_fin(&h);
@@ -627,22 +622,22 @@ int store_ticket_merge(struct store *s, const char *duplicate, const char *targe
     if (rc == 0)
         rc = whead_read(s, dfirst ? target : duplicate, 1, dfirst ? &t : &d);
     if (rc == 0)
-        rc = st_may_work(s, d.id, actor, NULL);
+        rc = st_may_work(s, d.head.id, actor, NULL);
     if (rc == 0)
-        rc = st_may_work(s, t.id, actor, NULL);
+        rc = st_may_work(s, t.head.id, actor, NULL);
     if (rc == 0)
         rc = step(s, &d, "merged", &dto);
-    if (rc == 0 && !(tto = store_ticket_next(t.status, "merged_from")))
+    if (rc == 0 && !(tto = store_ticket_next(t.head.status, "merged_from")))
         rc = st_seterr(s, STORE_EINVALID, "%s cannot take a merge", target);
-    if (rc == 0 && strcmp(t.status, "closed") == 0)
+    if (rc == 0 && strcmp(t.head.status, "closed") == 0)
         rc = st_seterr(s, STORE_EINVALID, "%s is closed: merge into an open ticket", target);
     if (rc == 0) {
         struct params p = {0};
-        p_i64(&p, d.id);
-        p_i64(&p, t.id);
+        p_i64(&p, d.head.id);
+        p_i64(&p, t.head.id);
         p_str(&p, dto);
-        p_i64(&p, d.conversation_id);
-        p_i64(&p, t.conversation_id);
+        p_i64(&p, d.head.conversation_id);
+        p_i64(&p, t.head.conversation_id);
         rc = st_exec(s,
                      "WITH k AS (UPDATE tickets SET status = $3, merged_into = $2,"
                      "  resolution = coalesce(resolution, 'merged'),"
@@ -659,14 +654,14 @@ int store_ticket_merge(struct store *s, const char *duplicate, const char *targe
     }
     if (rc == 0) {
         struct params p = {0};
-        p_i64(&p, t.id);
+        p_i64(&p, t.head.id);
         rc = st_exec(s, "UPDATE tickets SET updated_at = now() WHERE id = $1", &p, NULL);
     }
     if (rc == 0)
-        rc = st_ticket_event(s, d.id, actor, "merged", d.status, dto,
+        rc = st_ticket_event(s, d.head.id, actor, "merged", d.head.status, dto,
                              json_pack("{s:s, s:s}", "into", t.number, "role", "duplicate"), 0);
     if (rc == 0)
-        rc = st_ticket_event(s, t.id, actor, "merged_from", t.status, tto,
+        rc = st_ticket_event(s, t.head.id, actor, "merged_from", t.head.status, tto,
                              json_pack("{s:s, s:s}", "from", d.number, "role", "survivor"), 0);
     whead_fin(&d);
     whead_fin(&t);
@@ -682,7 +677,7 @@ int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id
     memset(&h, 0, sizeof h);
     *moved = 0;
     int rc = whead_read(s, number, 1, &h);
-    const char *to = rc == 0 ? store_ticket_next(h.status, "transferred") : NULL;
+    const char *to = rc == 0 ? store_ticket_next(h.head.status, "transferred") : NULL;
     char slug[64] = "";
     if (rc == 0 && to && h.team_id != team_id) {
         struct params p = {0};
@@ -694,7 +689,7 @@ int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id
     }
     if (rc == 0 && slug[0]) {
         struct params p = {0};
-        p_i64(&p, h.id);
+        p_i64(&p, h.head.id);
         p_i64(&p, team_id);
         p_str(&p, to);
         rc = st_exec(s,
@@ -704,9 +699,9 @@ int st_ticket_escalate_team(struct store *s, const char *number, int64_t team_id
         if (rc == 0) {
             json_t *d = json_pack("{s:s, s:o, s:s, s:o, s:n}", "reason", reason, "from_team",
                                   jstr(h.team), "to_team", slug, "from_agent",
-                                  h.agent_id ? json_integer(h.agent_id) : json_null(),
+                                  h.head.agent_id ? json_integer(h.head.agent_id) : json_null(),
                                   "to_agent");
-            rc = st_ticket_event(s, h.id, 0, "transferred", h.status, to, d, 0);
+            rc = st_ticket_event(s, h.head.id, 0, "transferred", h.head.status, to, d, 0);
         }
         if (rc == 0)
             *moved = 1;

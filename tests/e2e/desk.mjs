@@ -13,8 +13,10 @@ export function deskClient(where, { wait = 20000 } = {}) {
 
   // ---- HTTP --------------------------------------------------------------------------
 
-  // A request with fetch; returns { status, headers, body (parsed JSON or null), text }.
-  async function api(method, p, { token, json, body, headers = {} } = {}) {
+  // A request with fetch; returns { status, headers, body (parsed JSON or
+  // null), text, bytes }. Every answer is JSON, except with binary (a file
+  // download), where body is parsed only when the answer says it is JSON.
+  async function api(method, p, { token, json, body, headers = {}, binary = false } = {}) {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     if (json !== undefined) {
@@ -22,10 +24,12 @@ export function deskClient(where, { wait = 20000 } = {}) {
       body = JSON.stringify(json);
     }
     const r = await fetch(where().base + p, { method, headers: h, body, signal: AbortSignal.timeout(WAIT) });
-    const text = await r.text();
+    const bytes = Buffer.from(await r.arrayBuffer());
+    const text = bytes.toString('utf8');
     let parsed = null;
-    if (text) parsed = JSON.parse(text); // every answer is JSON
-    return { status: r.status, headers: r.headers, body: parsed, text };
+    if (text && (!binary || (r.headers.get('content-type') || '').startsWith('application/json')))
+      parsed = JSON.parse(text);
+    return { status: r.status, headers: r.headers, body: parsed, text, bytes };
   }
 
   // The one error shape, exactly.
