@@ -15,6 +15,10 @@
 # PostgreSQL processes, read from /proc: figures that a loaded machine
 # disturbs less than the rate. Needs tests/node_modules/ws. Everything it
 # made is removed at the end.
+# Environment: CHATSAT_RATE=R runs chat.sh's steady run instead (`chatload.mjs
+# rate`, R messages/s offered) with CHATSAT_CONNS requesters (default 100;
+# 50 for saturation); CHATSAT_INDEX=DIR uses that index instead of building
+# one of corpora/ (chat.sh uses the real corpus's, build/bench/ix-real).
 set -euo pipefail
 D=$1 ROUNDS=$2
 shift 2
@@ -29,7 +33,13 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PGC=$(PG_FSYNC=on scripts/pg.sh start "$W/pg")
-build/bin/indexer build --quiet --corpus corpora --index "$W/ix"
+RATE=${CHATSAT_RATE:-0}
+CONNS=${CHATSAT_CONNS:-$([ "$RATE" -gt 0 ] && echo 100 || echo 50)}
+IX=${CHATSAT_INDEX:-}
+if [ -z "$IX" ]; then
+    IX=$W/ix
+    build/bin/indexer build --quiet --corpus corpora --index "$IX"
+fi
 CONF=$W/chatdesk.conf
 printf 'max_connections = 100000\nmax_connections_per_address = 0\nhello_per_minute = 100000\nhello_burst = 100000\n' >"$CONF"
 TCK=$(getconf CLK_TCK)
@@ -53,7 +63,7 @@ for round in $(seq 1 "$ROUNDS"); do
         n=$((n + 1))
         psql "$PGC" -qAt -c "CREATE DATABASE chat$n" >/dev/null
         OUT=$W/out.$n
-        "$bin" --config "$CONF" --index "$W/ix" --db "${PGC/dbname=postgres/dbname=chat$n}" \
+        "$bin" --config "$CONF" --index "$IX" --db "${PGC/dbname=postgres/dbname=chat$n}" \
             --listen 127.0.0.1:0 --www chatdesk/www --migrations shared/store/migrations \
             --threads 2 --rate 10000 --burst 100000 --log-level error >"$OUT" 2>&1 &
         PID=$!
@@ -66,22 +76,29 @@ for round in $(seq 1 "$ROUNDS"); do
         [ -n "$HTTP" ] || { cat "$OUT" >&2; echo "chatdesk did not start" >&2; exit 1; }
         LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
         C0=$(pg_counts) D0=$(cpu_ticks $PID) P0=$(cpu_ticks $(pg_pids))
-        R=$(timeout $((D + 60)) node tests/bench/chatload.mjs saturate "ws://${HTTP#http://}/ws" 50 "$D" \
-            tests/bench/queries.txt)
+        if [ "$RATE" -gt 0 ]; then
+            MODE=(rate "ws://${HTTP#http://}/ws" "$CONNS" "$RATE")
+        else
+            MODE=(saturate "ws://${HTTP#http://}/ws" "$CONNS")
+        fi
+        R=$(timeout $((D + 60)) node tests/bench/chatload.mjs "${MODE[@]}" "$D" tests/bench/queries.txt)
         C1=$(pg_counts) D1=$(cpu_ticks $PID) P1=$(cpu_ticks $(pg_pids))
+        LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
         kill $PID
         wait $PID 2>/dev/null || true
         PID=
-        python3 - "$bin" "$LOAD" "$R" "$round" "$C0" "$C1" "$((D1 - D0))" "$((P1 - P0))" "$TCK" <<'PY'
+        python3 - "$bin" "$LOAD -> $LOAD1" "$R" "$round" "$C0" "$C1" "$((D1 - D0))" "$((P1 - P0))" "$TCK" <<'PY'
 import json, sys
 b, load, r, rnd, c0, c1, dt, pt, tck = sys.argv[1:]
 d = json.loads(r)
 n = max(1, d["acked"])
 w0, x0 = map(int, c0.split()); w1, x1 = map(int, c1.split())
 ms = 1000 / int(tck)
-print(json.dumps({"bin": b, "round": int(rnd), "load_before": load,
+print(json.dumps({"bin": b, "round": int(rnd), "load": load,
     "rate": round(d["achieved_rate"], 1), "acked": d["acked"], "unacked": d["unacked"],
-    "ack_p50": round(d["ack_ms"]["p50"], 1), "ack_p99": round(d["ack_ms"]["p99"], 1),
+    "ack_p50": round(d["ack_ms"]["p50"], 1), "ack_p90": round(d["ack_ms"]["p90"], 1),
+    "ack_p99": round(d["ack_ms"]["p99"], 1), "ack_max": round(d["ack_ms"]["max"], 1),
+    "sugg_p50": round(d["suggestions_ms"]["p50"], 1),
     "sugg_p99": round(d["suggestions_ms"]["p99"], 1), "errors": d["errors"],
     "wal_syncs_per_msg": round((w1 - w0) / n, 3), "commits_per_msg": round((x1 - x0) / n, 2),
     "chatdesk_cpu_ms_per_msg": round(int(dt) * ms / n, 3),
