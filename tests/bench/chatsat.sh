@@ -100,6 +100,7 @@ print(json.dumps({"bin": b, "round": int(rnd), "load": load,
     "ack_p99": round(d["ack_ms"]["p99"], 1), "ack_max": round(d["ack_ms"]["max"], 1),
     "sugg_p50": round(d["suggestions_ms"]["p50"], 1),
     "sugg_p99": round(d["suggestions_ms"]["p99"], 1), "errors": d["errors"],
+    "client_lag_p99": round(d["client_lag_ms"]["p99"], 1), "client_lag_max": round(d["client_lag_ms"]["max"], 1),
     "wal_syncs_per_msg": round((w1 - w0) / n, 3), "commits_per_msg": round((x1 - x0) / n, 2),
     "chatdesk_cpu_ms_per_msg": round(int(dt) * ms / n, 3),
     "pg_cpu_ms_per_msg": round(int(pt) * ms / n, 3)}))
