@@ -48,10 +48,15 @@
 #define POOL_SEARCH_NICE 10
 #define POOL_SEARCH_BATCH 8       /* suggestion searches recorded in one transaction */
 #define POOL_CHAT_PER_THREAD 2     /* chat writers per cfg->threads */
-#define POOL_CHAT_BATCH 32         /* chat messages stored in one transaction, at most
+#define POOL_CHAT_BATCH 8          /* chat messages stored in one transaction, at most
                                       (a savepoint each: under PostgreSQL's 64 cached
                                       subtransactions, a new requester's first message
-                                      taking two) */
+                                      taking two). Each item costs a few round trips
+                                      and every item of a batch waits for all of
+                                      them: with 8 rather than 32 a backlog is
+                                      shared by the writers instead of taken whole
+                                      by one (tests/bench/RESULTS.md, branch
+                                      chatlat) */
 
 struct desk_job {
     struct desk_job *next;

@@ -43,7 +43,12 @@ int store_conversation_create(struct store *s, int64_t requester_id, int64_t *id
 }
 
 /* Reads conversation id (locking it if lock), checking that viewer may see
- * it when viewer is not 0. */
+ * it when viewer is not 0. The lock (FOR NO KEY UPDATE) makes the
+ * conversation's other writers wait, but not the transactions that only
+ * insert rows referring to it (their foreign key takes FOR KEY SHARE):
+ * FOR UPDATE would make a chat message wait for a search worker's
+ * suggestions batch, which stays open while it searches (no writer changes
+ * a conversation's id, so FOR UPDATE is never needed). */
 int st_conv_read(struct store *s, int64_t id, int64_t viewer, int lock,
                      struct store_conversation *out)
 {
@@ -51,7 +56,7 @@ int st_conv_read(struct store *s, int64_t id, int64_t viewer, int lock,
     p_i64(&p, id);
     int rc = 0;
     PGresult *r = st_run_row(s, &rc,
-                             lock ? CONV_SELECT "WHERE c.id = $1 FOR UPDATE OF c"
+                             lock ? CONV_SELECT "WHERE c.id = $1 FOR NO KEY UPDATE OF c"
                                : CONV_SELECT "WHERE c.id = $1",
                              &p, "no conversation %lld", (long long)id);
     if (!r)
@@ -114,7 +119,9 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
     p_i64(&p, sender);
     p_str(&p, client_id);
     int rc = 0;
-    /* locking the conversation serialises its writers. The duplicate check
+    /* locking the conversation serialises its writers (FOR NO KEY UPDATE:
+     * see st_conv_read; not the inserts that only refer to it, such as
+     * suggestions recorded meanwhile). The duplicate check
      * rides along (one round trip), but runs on the statement's snapshot,
      * taken before the lock: a duplicate committed while this waited for
      * the lock is missed here and then violates the unique (conversation,
@@ -126,7 +133,7 @@ int st_message_add(struct store *s, int64_t conv, int64_t sender, const char *cl
                          "   AND m.sender_id = $2 AND m.client_id = $3)"
                          " FROM conversations c JOIN people p ON p.id = $2"
                          " LEFT JOIN tickets t ON t.conversation_id = c.id"
-                         " WHERE c.id = $1 FOR UPDATE OF c",
+                         " WHERE c.id = $1 FOR NO KEY UPDATE OF c",
                          &p);
     if (!r)
         return rc;

@@ -15,7 +15,14 @@
 //       closed loop: each of CONNS requesters sends its next message as
 //       soon as the previous one is acknowledged.
 // Message texts are the Chinese and mixed queries of the query log.
+// rate and saturate also report this process's own event-loop delay while
+// sending (client_lag_ms: what a late timer or callback adds to the figures)
+// and, with CHATLOAD_TRACE=FILE, write one line per acknowledged message to
+// FILE: its client id, send and ack times (ms, CLOCK_MONOTONIC like
+// chatdesk's kb_clock_mono, so the two can be joined).
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeFileSync } from 'node:fs';
 import { sleep, pct, texts, open as wsOpen } from './wsload.mjs';
 const require = createRequire(import.meta.url);
 const WebSocket = require('../node_modules/ws');
@@ -99,6 +106,7 @@ class Requester {
       if (t0 !== undefined) {
         this.pending.delete(m.id);
         this.rec.ack.push(t - t0);
+        if (this.rec.trace) this.rec.trace.push(`${m.id} ${t0.toFixed(3)} ${t.toFixed(3)}`);
         this.bySeq.set(m.seq, t0);
         const w = this.waiters.shift();
         if (w) w();
@@ -140,7 +148,8 @@ class Requester {
 
 async function load(conns, seconds, rate, file) {
   const list = texts(file);
-  const rec = { ack: [], sugg: [], sent: 0, items: 0, errors: {} };
+  const rec = { ack: [], sugg: [], sent: 0, items: 0, errors: {},
+                trace: process.env.CHATLOAD_TRACE ? [] : null };
   const reqs = [];
   for (let i = 0; i < conns; i += 25) {
     const b = [];
@@ -151,6 +160,10 @@ async function load(conns, seconds, rate, file) {
     }
     await Promise.all(b);
   }
+  // this process's own event-loop delay while it loads (a late timer or a
+  // late 'message' callback adds to the latencies it measures)
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const t0 = now();
   const end = t0 + seconds * 1000;
   if (rate > 0) {
@@ -176,16 +189,20 @@ async function load(conns, seconds, rate, file) {
     }));
   }
   const sendEnd = now();
+  lag.disable();
   // wait (at most 10 s) for the last acks and suggestions
   const drain = now() + 10000;
   while (now() < drain && reqs.some((r) => r.pending.size || r.bySeq.size)) await sleep(50);
   const unacked = reqs.reduce((a, r) => a + r.pending.size, 0);
   for (const r of reqs) r.ws.terminate();
+  if (rec.trace) writeFileSync(process.env.CHATLOAD_TRACE, rec.trace.join('\n') + '\n');
   const dur = (sendEnd - t0) / 1000;
   return { mode: rate > 0 ? 'rate' : 'saturate', conns, target_rate: rate, seconds: dur,
            sent: rec.sent, acked: rec.ack.length, unacked, achieved_rate: rec.ack.length / dur,
            ack_ms: stats(rec.ack), suggestions_ms: stats(rec.sugg),
-           mean_items: rec.sugg.length ? rec.items / rec.sugg.length : 0, errors: rec.errors };
+           mean_items: rec.sugg.length ? rec.items / rec.sugg.length : 0, errors: rec.errors,
+           client_lag_ms: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6,
+                            max: lag.max / 1e6 } };
 }
 
 let out;

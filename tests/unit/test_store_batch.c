@@ -6,7 +6,10 @@
  * refuse to commit, storing nothing, and each item then stores alone; a
  * connection lost inside a batch is not
  * silently reconnected (the operation and the commit fail, nothing is
- * stored) and the next call after the batch reconnects. Against a real
+ * stored) and the next call after the batch reconnects; a chat message
+ * does not wait for another transaction that recorded suggestions for its
+ * conversation, nor the suggestions for a batch holding a message of it,
+ * while two writers of one conversation still wait for each other. Against a real
  * PostgreSQL 15 server started with scripts/pg.sh in a fresh temporary
  * directory, with shared/store/migrations applied; the teardown destroys
  * it. Run from the repository root (scripts/testrun.sh does). */
@@ -206,6 +209,66 @@ static void lost_connection_fails_the_batch(void **state)
     assert_int_equal(count_msgs(a), 2);
 }
 
+/* A second store on the same database whose lock waits fail after 2 s
+ * (lock_timeout) instead of waiting for the other transaction. */
+static struct store *impatient_store(void)
+{
+    char ci[640];
+    snprintf(ci, sizeof ci, "%s options='-c lock_timeout=2000'", g.conninfo);
+    struct store *s2 = NULL;
+    char err[STORE_ERR_MAX];
+    if (store_open(ci, &s2, err, sizeof err) != 0)
+        fail_msg("store_open: %s", err);
+    return s2;
+}
+
+/* chatdesk's search workers record suggestions in a batch that stays open
+ * while they search for the next items, and its chat writers lock each
+ * message's conversation: the two must not wait for each other (a key
+ * share lock, taken by the suggestions' foreign key, and the conversation
+ * lock of a message are compatible), or an acknowledgement waits for
+ * searches. */
+static void suggestions_and_messages_do_not_wait(void **state)
+{
+    (void)state;
+    int64_t ra, rb, rq;
+    int64_t a = mk_conv(&ra), b = mk_conv(&rb), c = mk_conv(&rq);
+    struct store *s2 = impatient_store();
+    const char *ids[] = {"kb-1"}, *kinds[] = {"article"}, *titles[] = {"打印机"};
+    int seq = 0, dup = 0, end = 0;
+    /* suggestions for a recorded, not committed: a message to a goes in */
+    OK(store_batch_begin(g.s));
+    OK(store_batch_item_begin(g.s));
+    OK(store_suggestions_add(g.s, a, 1, ids, kinds, titles));
+    OK(store_batch_item_end(g.s));
+    PGS_OK(s2, store_message_add(s2, a, ra, "a1", "打印机脱机", &seq, &dup));
+    assert_int_equal(seq, 1);
+    OK(store_batch_commit(g.s));
+    /* a message to b stored, not committed: suggestions for b go in */
+    OK(store_batch_begin(g.s));
+    OK(post_item(b, rb, "b1", "VPN 809", &seq, &end));
+    assert_int_equal(end, 0);
+    PGS_OK(s2, store_suggestions_add(s2, b, 1, ids, kinds, titles));
+    OK(store_batch_commit(g.s));
+    assert_int_equal(count_msgs(a), 1);
+    assert_int_equal(count_msgs(b), 1);
+    const char *nsugg = "SELECT count(*) FROM conversation_suggestions WHERE conversation_id = $1";
+    assert_int_equal(q_ll(nsugg, S(a)), 1);
+    assert_int_equal(q_ll(nsugg, S(b)), 1);
+    /* two messages to c: the second writer waits for the first's commit
+     * (here it gives up after lock_timeout), so seqs stay in order */
+    OK(store_batch_begin(g.s));
+    OK(post_item(c, rq, "c1", "first", &seq, &end));
+    seq = -1;
+    PGS_RC(s2, STORE_EDB, store_message_add(s2, c, rq, "c2", "second", &seq, &dup));
+    assert_int_equal(seq, -1);
+    assert_non_null(strstr(store_errmsg(s2), "55P03"));
+    OK(store_batch_commit(g.s));
+    PGS_OK(s2, store_message_add(s2, c, rq, "c2", "second", &seq, &dup));
+    assert_int_equal(seq, 2);
+    store_close(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +276,7 @@ int main(void)
         cmocka_unit_test(refused_message_loses_only_itself),
         cmocka_unit_test(aborted_item_fails_the_batch),
         cmocka_unit_test(lost_connection_fails_the_batch),
+        cmocka_unit_test(suggestions_and_messages_do_not_wait),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
