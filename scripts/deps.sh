@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libxapian-dev xapian-tools libutf8proc-dev libjansson-dev libicu-dev
 libopencc-dev opencc libzstd-dev libcmocka-dev libsodium-dev libwebsockets-dev libev-dev libpq-dev
 postgresql chromium fonts-wqy-microhei nodejs npm curl wamerican
-libcurl4-openssl-dev python3-aiosmtpd
+libcurl4-openssl-dev python3-aiosmtpd libtcmalloc-minimal4
 poppler-utils"
 missing=""
 for p in $PKGS; do
