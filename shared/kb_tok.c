@@ -37,6 +37,7 @@ struct kb_tok {
     int32_t *u16off;   /* UTF-16 offset of each char, plus the end */
     int *icu_end;      /* char index where the ICU word starting here ends, or -1 */
     int *lex_end;      /* same for the longest lexicon word */
+    size_t *pairmax;   /* kb_lexicon_pairmax of the two chars starting here */
     unsigned char *covered; /* char lies inside a lexicon word of 2+ chars */
     size_t charcap;
     char stembuf[KB_TOK_MAX_TERM + 2];
@@ -113,6 +114,7 @@ void kb_tok_free(kb_tok *t)
     free(t->u16off);
     free(t->icu_end);
     free(t->lex_end);
+    free(t->pairmax);
     free(t->covered);
     free(t->stemc);
     free(t);
@@ -129,6 +131,7 @@ static void reserve_chars(kb_tok *t, size_t n)
     t->u16off = kb_xrealloc(t->u16off, cap * sizeof *t->u16off);
     t->icu_end = kb_xrealloc(t->icu_end, cap * sizeof *t->icu_end);
     t->lex_end = kb_xrealloc(t->lex_end, cap * sizeof *t->lex_end);
+    t->pairmax = kb_xrealloc(t->pairmax, cap * sizeof *t->pairmax);
     t->covered = kb_xrealloc(t->covered, cap);
     t->charcap = cap;
 }
@@ -230,10 +233,15 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
     }
     (void)prev;
 
-    /* longest lexicon word starting at each char */
-    size_t maxc = t->lx ? kb_lexicon_maxchars(t->lx) : 0;
-    for (size_t k = 0; maxc >= 2 && k + 1 < n; k++) {
-        size_t lim = n - k < maxc ? n - k : maxc;
+    /* longest lexicon word starting at each char; pairmax[k] bounds the
+       length of the lexicon words starting there (0: none), so most
+       chars look nothing up */
+    for (size_t k = 0; k < n; k++)
+        t->pairmax[k] = t->lx && k + 1 < n
+                            ? kb_lexicon_pairmax(t->lx, text + t->off[k], t->off[k + 2] - t->off[k])
+                            : 0;
+    for (size_t k = 0; k + 1 < n; k++) {
+        size_t lim = n - k < t->pairmax[k] ? n - k : t->pairmax[k];
         for (size_t l = lim; l >= 2; l--) {
             if (kb_lexicon_has(t->lx, text + t->off[k], t->off[k + l] - t->off[k])) {
                 t->lex_end[k] = (int)(k + l);
@@ -252,8 +260,8 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
         /* ICU word, unless a one-char fragment inside a lexicon word */
         if (icu > 0 && !(icu - (int)k == 1 && t->covered[k] && lex != icu)) {
             unsigned fl = KB_TOKF_WORD | KB_TOKF_CJK;
-            if (icu == lex || (t->lx && kb_lexicon_has(t->lx, text + t->off[k],
-                                                         t->off[icu] - t->off[k])))
+            if (icu == lex || (icu - (int)k >= 2 && (size_t)(icu - (int)k) <= t->pairmax[k] &&
+                               kb_lexicon_has(t->lx, text + t->off[k], t->off[icu] - t->off[k])))
                 fl |= KB_TOKF_LEX;
             if (icu - (int)k == 2 && bigram) {
                 fl |= KB_TOKF_BIGRAM;
