@@ -26,6 +26,19 @@ struct stem_ent {
     char s[STEMC_STEM];
 };
 
+/* ICU's words of short CJK runs, cached: a run's words depend on its text
+ * alone (ubrk_setText starts afresh on each run), and short runs (2字, 选择,
+ * 单击) recur all through a corpus. Direct-mapped by the run's hash; an
+ * entry holds the run and the set of char indices where its words start
+ * (the words are contiguous and end at the run's end). */
+#define SEGC_SIZE 8192  /* entries, a power of two */
+#define SEGC_BYTES 24   /* longest run cached, in bytes (8 CJK chars) */
+struct seg_ent {
+    uint8_t len;        /* 0: empty */
+    char run[SEGC_BYTES];
+    uint32_t starts;    /* bit k: a word starts at char k */
+};
+
 struct kb_tok {
     const kb_lexicon *lx;
     UBreakIterator *bi;
@@ -42,6 +55,7 @@ struct kb_tok {
     size_t charcap;
     char stembuf[KB_TOK_MAX_TERM + 2];
     struct stem_ent *stemc; /* owned, STEMC_SIZE entries */
+    struct seg_ent *segc;   /* owned, SEGC_SIZE entries */
 };
 
 int kb_tok_is_cjk(int32_t c)
@@ -99,6 +113,7 @@ int kb_tok_new(const kb_lexicon *lx, kb_tok **out, char *err, size_t errlen)
     t->bi = bi;
     t->stem = stem;
     t->stemc = kb_xcalloc(STEMC_SIZE, sizeof *t->stemc);
+    t->segc = kb_xcalloc(SEGC_SIZE, sizeof *t->segc);
     *out = t;
     return 0;
 }
@@ -117,6 +132,7 @@ void kb_tok_free(kb_tok *t)
     free(t->pairmax);
     free(t->covered);
     free(t->stemc);
+    free(t->segc);
     free(t);
 }
 
@@ -176,21 +192,25 @@ static int emit(kb_tok_cb cb, void *ud, const char *term, size_t len, uint32_t p
     return rc;
 }
 
-/* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
-static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t pos0,
-                   uint32_t *nchars, kb_tok_cb cb, void *ud, char *err, size_t errlen)
+/* Sets t->icu_end for the CJK run text[rs..re) of n chars (t->off filled,
+ * t->icu_end all -1): ICU's words, through the cache for a short run.
+ * Returns 0, or -1 with a message in err. */
+static int icu_words(kb_tok *t, const char *text, size_t rs, size_t re, size_t n, char *err,
+                     size_t errlen)
 {
-    /* char offsets and UTF-16 */
-    size_t n = 0;
-    for (size_t i = rs; i < re; n++) {
-        reserve_chars(t, n + 1);
-        t->off[n] = i;
-        kb_utf8_next(text, re, &i);
+    struct seg_ent *e = NULL;
+    if (re - rs <= SEGC_BYTES) {
+        e = &t->segc[kb_hash64(text + rs, re - rs) & (SEGC_SIZE - 1)];
+        if (e->len == re - rs && memcmp(e->run, text + rs, re - rs) == 0) {
+            size_t k = 0; /* a word starts at 0 */
+            for (size_t j = 1; j <= n; j++)
+                if (j == n || (e->starts >> j & 1)) {
+                    t->icu_end[k] = (int)j;
+                    k = j;
+                }
+            return 0;
+        }
     }
-    reserve_chars(t, n);
-    t->off[n] = re;
-    *nchars = (uint32_t)n;
-
     if (t->u16cap < (re - rs) + 1) {
         t->u16cap = (re - rs) + 1;
         t->u16 = kb_xrealloc(t->u16, t->u16cap * sizeof(UChar));
@@ -209,11 +229,6 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
     }
     t->u16off[n] = u16len;
 
-    for (size_t k = 0; k <= n; k++) {
-        t->icu_end[k] = -1;
-        t->lex_end[k] = -1;
-        t->covered[k] = 0;
-    }
     UErrorCode st = U_ZERO_ERROR;
     ubrk_setText(t->bi, t->u16, u16len, &st);
     if (U_FAILURE(st)) {
@@ -232,6 +247,43 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
         prev = b;
     }
     (void)prev;
+    /* cached only as a chain of words from char 0 to the end */
+    uint32_t starts = 1;
+    size_t k = 0;
+    while (k < n && t->icu_end[k] > (int)k) {
+        k = (size_t)t->icu_end[k];
+        starts |= k < n ? 1u << k : 0;
+    }
+    if (e && k == n) {
+        e->len = (uint8_t)(re - rs);
+        memcpy(e->run, text + rs, re - rs);
+        e->starts = starts;
+    }
+    return 0;
+}
+
+/* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
+static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t pos0,
+                   uint32_t *nchars, kb_tok_cb cb, void *ud, char *err, size_t errlen)
+{
+    /* char offsets */
+    size_t n = 0;
+    for (size_t i = rs; i < re; n++) {
+        reserve_chars(t, n + 1);
+        t->off[n] = i;
+        kb_utf8_next(text, re, &i);
+    }
+    reserve_chars(t, n);
+    t->off[n] = re;
+    *nchars = (uint32_t)n;
+
+    for (size_t k = 0; k <= n; k++) {
+        t->icu_end[k] = -1;
+        t->lex_end[k] = -1;
+        t->covered[k] = 0;
+    }
+    if (icu_words(t, text, rs, re, n, err, errlen) < 0)
+        return -1;
 
     /* longest lexicon word starting at each char; pairmax[k] bounds the
        length of the lexicon words starting there (0: none), so most
