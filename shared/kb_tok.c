@@ -33,6 +33,7 @@ struct stem_ent {
  * (the words are contiguous and end at the run's end). */
 #define SEGC_SIZE 8192  /* entries, a power of two */
 #define SEGC_BYTES 24   /* longest run cached, in bytes (8 CJK chars) */
+_Static_assert(SEGC_BYTES < 32, "a cached run's word starts fit in 32 bits");
 struct seg_ent {
     uint8_t len;        /* 0: empty */
     char run[SEGC_BYTES];
@@ -247,14 +248,17 @@ static int icu_words(kb_tok *t, const char *text, size_t rs, size_t re, size_t n
         prev = b;
     }
     (void)prev;
-    /* cached only as a chain of words from char 0 to the end */
+    if (!e)
+        return 0;
+    /* cached only as a chain of words from char 0 to the end (n is at
+       most SEGC_BYTES) */
     uint32_t starts = 1;
     size_t k = 0;
     while (k < n && t->icu_end[k] > (int)k) {
         k = (size_t)t->icu_end[k];
         starts |= k < n ? 1u << k : 0;
     }
-    if (e && k == n) {
+    if (k == n) {
         e->len = (uint8_t)(re - rs);
         memcpy(e->run, text + rs, re - rs);
         e->starts = starts;
