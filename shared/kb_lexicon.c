@@ -8,12 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LEX_PAIRS 65536 /* buckets of the first-two-characters filter */
+
 struct kb_lexicon {
     char **slots;    /* NULL or an owned word */
     size_t cap;      /* power of two */
     size_t n;
     size_t maxchars;
+    /* per bucket of a hash of the first two characters' bytes: the longest
+       word there, in characters (255: 255 or more), 0 for none */
+    uint8_t pairmax[LEX_PAIRS];
 };
+
+/* The filter bucket of two characters' UTF-8 bytes s[0..len). */
+static size_t pair_bucket(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return (h ^ (h >> 16)) & (LEX_PAIRS - 1);
+}
 
 static size_t find_slot(const kb_lexicon *lx, const char *w, size_t len)
 {
@@ -71,6 +85,12 @@ int kb_lexicon_add(kb_lexicon *lx, const char *word, size_t len)
     lx->n++;
     if (chars > lx->maxchars)
         lx->maxchars = chars;
+    size_t two = 0;
+    kb_utf8_next(word, len, &two);
+    kb_utf8_next(word, len, &two);
+    uint8_t *pm = &lx->pairmax[pair_bucket(word, two)];
+    if (chars > *pm)
+        *pm = chars > 255 ? 255 : (uint8_t)chars;
     if (lx->n * 2 > lx->cap)
         rehash(lx, lx->cap * 2);
     return 1;
@@ -84,6 +104,12 @@ int kb_lexicon_has(const kb_lexicon *lx, const char *word, size_t len)
 size_t kb_lexicon_maxchars(const kb_lexicon *lx)
 {
     return lx->maxchars;
+}
+
+size_t kb_lexicon_pairmax(const kb_lexicon *lx, const char *pair, size_t len)
+{
+    uint8_t m = lx->pairmax[pair_bucket(pair, len)];
+    return m == 255 ? lx->maxchars : m;
 }
 
 int kb_lexicon_next(const kb_lexicon *lx, size_t *it, const char **word)

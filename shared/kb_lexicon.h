@@ -31,6 +31,12 @@ int kb_lexicon_has(const kb_lexicon *lx, const char *word, size_t len);
 
 /* The longest word in characters (code points). */
 size_t kb_lexicon_maxchars(const kb_lexicon *lx);
+/* An upper bound on the length in characters of the words that start with
+ * the two characters pair[0..len): 0 when certainly none does (then
+ * kb_lexicon_has is false for every text starting with them), else at
+ * least the longest such word's length. A filter for the tokenizer, which
+ * would otherwise look up every length at every character. */
+size_t kb_lexicon_pairmax(const kb_lexicon *lx, const char *pair, size_t len);
 size_t kb_lexicon_size(const kb_lexicon *lx);
 /* Iteration over the words: start with *it = 0; returns 1 with *word set
  * (owned by the lexicon, NUL-terminated), or 0 at the end. */

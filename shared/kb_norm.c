@@ -275,6 +275,126 @@ static char *convert(kb_norm *n, const char *s, size_t len, char *err, size_t er
     return r;
 }
 
+/* Normalising text piece by piece. utf8proc_map decodes the whole text to
+ * UTF-32 and back, which costs more than everything else kb_norm does on
+ * Chinese text, although NFKC and case folding leave ASCII (but A-Z and
+ * CR) and CJK Unified Ideographs as they are. So the text is cut where the
+ * normal form of the whole is the normal forms of the pieces one after the
+ * other: before a "safe" character, a starter (canonical combining class
+ * 0) whose normal form begins with a starter that never composes with what
+ * precedes it, so no reordering or composition crosses the cut, and CR LF
+ * (both ASCII) is never cut. A safe character followed by another safe one
+ * (or the end) is a piece by itself, written straight out (ASCII, CJK) or
+ * through norm_char's cache (punctuation); anything else goes to
+ * utf8proc_map as a piece that starts at the safe character before it and
+ * runs up to the next safe character, so a combining mark or an ignorable
+ * stays with what it could combine with (and a CR with an LF after
+ * ignorables: such a piece runs on past LF). tests/unit/test_norm_skip.c
+ * checks every safe punctuation mark, in context, against utf8proc_map of
+ * the whole text.
+ *
+ * Safe: 2 for ASCII and CJK Unified Ideographs (kept as they are, A-Z
+ * folded, CR LF and CR made LF), 1 for the punctuation below (each has no
+ * canonical combining class and is no second character of any canonical
+ * composition; their compatibility forms are ASCII, CJK or such marks
+ * too), 0 for anything else. Ignorables (U+200B..U+200F, U+202A..U+202E,
+ * U+2060..) are not safe: they vanish, and what they separated could
+ * combine. */
+static int safe_class(int32_t cp)
+{
+    if (cp < 0x80 || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF))
+        return 2;
+    if ((cp >= 0x3000 && cp <= 0x3029) || (cp >= 0x3030 && cp <= 0x303F) || /* CJK marks */
+        (cp >= 0xFF01 && cp <= 0xFF5E) ||                                    /* full width */
+        (cp >= 0x2010 && cp <= 0x2027) || (cp >= 0x2030 && cp <= 0x205E))    /* general */
+        return 1;
+    return 0;
+}
+
+/* The code point at text[*i] (valid UTF-8), advancing *i. */
+static int32_t next_cp(const char *text, size_t len, size_t *i)
+{
+    if ((unsigned char)text[*i] < 0x80)
+        return (unsigned char)text[(*i)++];
+    return kb_utf8_next(text, len, i);
+}
+
+static utf8proc_ssize_t norm_char(kb_norm *n, int32_t cp, const char *src, size_t srclen,
+                                  char *out, utf8proc_uint8_t **long_out);
+
+/* Appends s[0..sl) to the piece buffer *buf (length *o, capacity *cap). */
+static void piece_add(char **buf, size_t *o, size_t *cap, const char *s, size_t sl)
+{
+    if (*o + sl + 1 > *cap) {
+        *cap = (*o + sl + 1) * 2;
+        *buf = kb_xrealloc(*buf, *cap);
+    }
+    memcpy(*buf + *o, s, sl);
+    *o += sl;
+}
+
+/* What utf8proc_map with NORM_OPTS makes of text[0..len) (valid UTF-8, no
+ * NUL), piece by piece as above. Returns a heap string (caller frees) and
+ * *outlen, or NULL on a utf8proc error (its code in *uerr). */
+static char *norm_pieces(kb_norm *n, const char *text, size_t len, size_t *outlen,
+                         utf8proc_ssize_t *uerr)
+{
+    size_t cap = len + 64, o = 0;
+    char *buf = kb_xmalloc(cap);
+    for (size_t i = 0; i < len;) {
+        size_t at = i;
+        int32_t cp = next_cp(text, len, &i);
+        int cls = safe_class(cp);
+        if (cls) {
+            size_t j = i;
+            if (j == len || safe_class(next_cp(text, len, &j))) {
+                char piece[KB_NORM_CHAR_MAX];
+                utf8proc_uint8_t *long_form = NULL;
+                utf8proc_ssize_t ml;
+                if (cp < 0x80) {
+                    if (crlf_at(text, len, at))
+                        continue;
+                    piece[0] = fold_ascii(text[at]);
+                    piece_add(&buf, &o, &cap, piece, 1);
+                } else if (cls == 2) {
+                    piece_add(&buf, &o, &cap, text + at, i - at);
+                } else if ((ml = norm_char(n, cp, text + at, i - at, piece, &long_form)) < 0) {
+                    free(buf);
+                    *uerr = ml;
+                    return NULL;
+                } else {
+                    piece_add(&buf, &o, &cap, long_form ? (const char *)long_form : piece,
+                              (size_t)ml);
+                    free(long_form);
+                }
+                continue;
+            }
+        }
+        /* a piece for utf8proc: up to the next safe character other than
+           LF (utf8proc drops ignorables before it joins CR and LF, so a CR
+           in the piece may pair with an LF after them) */
+        for (size_t j = i; i < len; j = i) {
+            int32_t d = next_cp(text, len, &j);
+            if (d != '\n' && safe_class(d))
+                break;
+            i = j;
+        }
+        utf8proc_uint8_t *mapped = NULL;
+        utf8proc_ssize_t ml = utf8proc_map((const utf8proc_uint8_t *)text + at,
+                                           (utf8proc_ssize_t)(i - at), &mapped, NORM_OPTS);
+        if (ml < 0) {
+            free(buf);
+            *uerr = ml;
+            return NULL;
+        }
+        piece_add(&buf, &o, &cap, (const char *)mapped, (size_t)ml);
+        free(mapped);
+    }
+    buf[o] = '\0';
+    *outlen = o;
+    return buf;
+}
+
 int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *outlen,
                  char *err, size_t errlen)
 {
@@ -292,20 +412,19 @@ int kb_norm_text(kb_norm *n, const char *text, size_t len, char **out, size_t *o
     }
     if ((*out = norm_ascii(text, len, outlen)))
         return 0; /* no Han either: OpenCC has nothing to do */
-    utf8proc_uint8_t *folded = NULL;
-    utf8proc_ssize_t fl = utf8proc_map((const utf8proc_uint8_t *)text, (utf8proc_ssize_t)len,
-                                       &folded, NORM_OPTS);
-    if (fl < 0) {
-        kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(fl));
+    utf8proc_ssize_t uerr = 0;
+    size_t fl = 0;
+    char *folded = norm_pieces(n, text, len, &fl, &uerr);
+    if (!folded) {
+        kb_seterr(err, errlen, "[norm][utf8proc] %s", utf8proc_errmsg(uerr));
         return KB_NORM_EUTF8PROC;
     }
-    if (!has_han((const char *)folded, (size_t)fl) ||
-        !needs_opencc(n, (const char *)folded, (size_t)fl)) {
-        *out = (char *)folded;
-        *outlen = (size_t)fl;
+    if (!has_han(folded, fl) || !needs_opencc(n, folded, fl)) {
+        *out = folded;
+        *outlen = fl;
         return 0;
     }
-    char *conv = convert(n, (const char *)folded, (size_t)fl, err, errlen);
+    char *conv = convert(n, folded, fl, err, errlen);
     free(folded);
     if (!conv)
         return KB_NORM_EOPENCC;

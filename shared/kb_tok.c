@@ -26,6 +26,20 @@ struct stem_ent {
     char s[STEMC_STEM];
 };
 
+/* ICU's words of short CJK runs, cached: a run's words depend on its text
+ * alone (ubrk_setText starts afresh on each run), and short runs (2字, 选择,
+ * 单击) recur all through a corpus. Direct-mapped by the run's hash; an
+ * entry holds the run and the set of char indices where its words start
+ * (the words are contiguous and end at the run's end). */
+#define SEGC_SIZE 8192  /* entries, a power of two */
+#define SEGC_BYTES 24   /* longest run cached, in bytes (8 CJK chars) */
+_Static_assert(SEGC_BYTES < 32, "a cached run's word starts fit in 32 bits");
+struct seg_ent {
+    uint8_t len;        /* 0: empty */
+    char run[SEGC_BYTES];
+    uint32_t starts;    /* bit k: a word starts at char k */
+};
+
 struct kb_tok {
     const kb_lexicon *lx;
     UBreakIterator *bi;
@@ -37,10 +51,12 @@ struct kb_tok {
     int32_t *u16off;   /* UTF-16 offset of each char, plus the end */
     int *icu_end;      /* char index where the ICU word starting here ends, or -1 */
     int *lex_end;      /* same for the longest lexicon word */
+    size_t *pairmax;   /* kb_lexicon_pairmax of the two chars starting here */
     unsigned char *covered; /* char lies inside a lexicon word of 2+ chars */
     size_t charcap;
     char stembuf[KB_TOK_MAX_TERM + 2];
     struct stem_ent *stemc; /* owned, STEMC_SIZE entries */
+    struct seg_ent *segc;   /* owned, SEGC_SIZE entries */
 };
 
 int kb_tok_is_cjk(int32_t c)
@@ -98,6 +114,7 @@ int kb_tok_new(const kb_lexicon *lx, kb_tok **out, char *err, size_t errlen)
     t->bi = bi;
     t->stem = stem;
     t->stemc = kb_xcalloc(STEMC_SIZE, sizeof *t->stemc);
+    t->segc = kb_xcalloc(SEGC_SIZE, sizeof *t->segc);
     *out = t;
     return 0;
 }
@@ -113,8 +130,10 @@ void kb_tok_free(kb_tok *t)
     free(t->u16off);
     free(t->icu_end);
     free(t->lex_end);
+    free(t->pairmax);
     free(t->covered);
     free(t->stemc);
+    free(t->segc);
     free(t);
 }
 
@@ -129,6 +148,7 @@ static void reserve_chars(kb_tok *t, size_t n)
     t->u16off = kb_xrealloc(t->u16off, cap * sizeof *t->u16off);
     t->icu_end = kb_xrealloc(t->icu_end, cap * sizeof *t->icu_end);
     t->lex_end = kb_xrealloc(t->lex_end, cap * sizeof *t->lex_end);
+    t->pairmax = kb_xrealloc(t->pairmax, cap * sizeof *t->pairmax);
     t->covered = kb_xrealloc(t->covered, cap);
     t->charcap = cap;
 }
@@ -173,21 +193,25 @@ static int emit(kb_tok_cb cb, void *ud, const char *term, size_t len, uint32_t p
     return rc;
 }
 
-/* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
-static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t pos0,
-                   uint32_t *nchars, kb_tok_cb cb, void *ud, char *err, size_t errlen)
+/* Sets t->icu_end for the CJK run text[rs..re) of n chars (t->off filled,
+ * t->icu_end all -1): ICU's words, through the cache for a short run.
+ * Returns 0, or -1 with a message in err. */
+static int icu_words(kb_tok *t, const char *text, size_t rs, size_t re, size_t n, char *err,
+                     size_t errlen)
 {
-    /* char offsets and UTF-16 */
-    size_t n = 0;
-    for (size_t i = rs; i < re; n++) {
-        reserve_chars(t, n + 1);
-        t->off[n] = i;
-        kb_utf8_next(text, re, &i);
+    struct seg_ent *e = NULL;
+    if (re - rs <= SEGC_BYTES) {
+        e = &t->segc[kb_hash64(text + rs, re - rs) & (SEGC_SIZE - 1)];
+        if (e->len == re - rs && memcmp(e->run, text + rs, re - rs) == 0) {
+            size_t k = 0; /* a word starts at 0 */
+            for (size_t j = 1; j <= n; j++)
+                if (j == n || (e->starts >> j & 1)) {
+                    t->icu_end[k] = (int)j;
+                    k = j;
+                }
+            return 0;
+        }
     }
-    reserve_chars(t, n);
-    t->off[n] = re;
-    *nchars = (uint32_t)n;
-
     if (t->u16cap < (re - rs) + 1) {
         t->u16cap = (re - rs) + 1;
         t->u16 = kb_xrealloc(t->u16, t->u16cap * sizeof(UChar));
@@ -206,11 +230,6 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
     }
     t->u16off[n] = u16len;
 
-    for (size_t k = 0; k <= n; k++) {
-        t->icu_end[k] = -1;
-        t->lex_end[k] = -1;
-        t->covered[k] = 0;
-    }
     UErrorCode st = U_ZERO_ERROR;
     ubrk_setText(t->bi, t->u16, u16len, &st);
     if (U_FAILURE(st)) {
@@ -229,11 +248,56 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
         prev = b;
     }
     (void)prev;
+    if (!e)
+        return 0;
+    /* cached only as a chain of words from char 0 to the end (n is at
+       most SEGC_BYTES) */
+    uint32_t starts = 1;
+    size_t k = 0;
+    while (k < n && t->icu_end[k] > (int)k) {
+        k = (size_t)t->icu_end[k];
+        starts |= k < n ? 1u << k : 0;
+    }
+    if (k == n) {
+        e->len = (uint8_t)(re - rs);
+        memcpy(e->run, text + rs, re - rs);
+        e->starts = starts;
+    }
+    return 0;
+}
 
-    /* longest lexicon word starting at each char */
-    size_t maxc = t->lx ? kb_lexicon_maxchars(t->lx) : 0;
-    for (size_t k = 0; maxc >= 2 && k + 1 < n; k++) {
-        size_t lim = n - k < maxc ? n - k : maxc;
+/* A CJK run text[rs..re): ICU words, lexicon words and bigrams. */
+static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t pos0,
+                   uint32_t *nchars, kb_tok_cb cb, void *ud, char *err, size_t errlen)
+{
+    /* char offsets */
+    size_t n = 0;
+    for (size_t i = rs; i < re; n++) {
+        reserve_chars(t, n + 1);
+        t->off[n] = i;
+        kb_utf8_next(text, re, &i);
+    }
+    reserve_chars(t, n);
+    t->off[n] = re;
+    *nchars = (uint32_t)n;
+
+    for (size_t k = 0; k <= n; k++) {
+        t->icu_end[k] = -1;
+        t->lex_end[k] = -1;
+        t->covered[k] = 0;
+    }
+    if (icu_words(t, text, rs, re, n, err, errlen) < 0)
+        return -1;
+
+    /* longest lexicon word starting at each char; pairmax[k] bounds the
+       length of the lexicon words starting there (0: none), so most
+       chars look nothing up */
+    for (size_t k = 0; k < n; k++)
+        t->pairmax[k] = t->lx && k + 1 < n
+                            ? kb_lexicon_pairmax(t->lx, text + t->off[k], t->off[k + 2] - t->off[k])
+                            : 0;
+    for (size_t k = 0; k + 1 < n; k++) {
+        size_t lim = n - k < t->pairmax[k] ? n - k : t->pairmax[k];
         for (size_t l = lim; l >= 2; l--) {
             if (kb_lexicon_has(t->lx, text + t->off[k], t->off[k + l] - t->off[k])) {
                 t->lex_end[k] = (int)(k + l);
@@ -252,8 +316,8 @@ static int run_cjk(kb_tok *t, const char *text, size_t rs, size_t re, uint32_t p
         /* ICU word, unless a one-char fragment inside a lexicon word */
         if (icu > 0 && !(icu - (int)k == 1 && t->covered[k] && lex != icu)) {
             unsigned fl = KB_TOKF_WORD | KB_TOKF_CJK;
-            if (icu == lex || (t->lx && kb_lexicon_has(t->lx, text + t->off[k],
-                                                         t->off[icu] - t->off[k])))
+            if (icu == lex || (icu - (int)k >= 2 && (size_t)(icu - (int)k) <= t->pairmax[k] &&
+                               kb_lexicon_has(t->lx, text + t->off[k], t->off[icu] - t->off[k])))
                 fl |= KB_TOKF_LEX;
             if (icu - (int)k == 2 && bigram) {
                 fl |= KB_TOKF_BIGRAM;

@@ -97,6 +97,21 @@ static char *norm(struct fix *f, const char *s)
     return out;
 }
 
+/* Writes to buf 1 to max (a power of two) strings drawn at random from
+ * a[0..na) and b[0..nb), one after the other. */
+static void random_text(uint64_t *seed, unsigned max, const char *const *a, size_t na,
+                        const char *const *b, size_t nb, char *buf)
+{
+    buf[0] = '\0';
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    size_t n = 1 + (size_t)((*seed >> 33) & (max - 1));
+    for (size_t k = 0; k < n; k++) {
+        *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t i = (*seed >> 33) % (na + nb);
+        strcat(buf, i < na ? a[i] : b[i - na]);
+    }
+}
+
 static void skip_fixed_cases(void **state)
 {
     struct fix *f = *state;
@@ -130,16 +145,10 @@ static void skip_matches_opencc(void **state)
         "文", "件", "夾", "知", "識", "庫", "数", "据", "库", "的", "是", "乾", "隆", "著",
         "名", "干", "了", "A", "b", " ", "。", "，", "\n", "1", "😀", "𠀀",
     };
-    const size_t na = sizeof alpha / sizeof *alpha;
     uint64_t seed = 20260511;
     for (int iter = 0; iter < 3000; iter++) {
-        char buf[256] = "";
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        size_t n = 1 + (size_t)(seed >> 60);
-        for (size_t k = 0; k < n; k++) {
-            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-            strcat(buf, alpha[(seed >> 33) % na]);
-        }
+        char buf[256];
+        random_text(&seed, 16, alpha, sizeof alpha / sizeof *alpha, NULL, 0, buf);
         check(f, buf);
     }
 }
@@ -201,6 +210,64 @@ static void char_cache_matches_reference(void **state)
     free(map);
 }
 
+/* kb_norm_text against the reference only (kb_norm_text_map normalises
+ * character by character, so combining sequences differ there by design). */
+static void check_text(struct fix *f, const char *s)
+{
+    char *ref = reference(f, s), *out = norm(f, s);
+    assert_string_equal(out, ref);
+    free(ref);
+    free(out);
+}
+
+/* Characters that combine with or vanish next to their neighbours: combining
+ * marks (U+0301, U+0338 makes = into U+2260), kana voicing (U+3099, and the
+ * half-width U+FF9E that becomes it), Hangul jamo (L + V + T compose), an
+ * ignorable (U+200B), Kannada vowel signs that compose (U+0CC6 + U+0CD5),
+ * NEL and CR LF (line breaks). */
+static const char *const tricky[] = {
+    "", "a", "E", "中", "=", "\r", "\n", "\r\n", "\u0301", "\u0338", "\u3099", "\uFF9E",
+    "\u200B", "\u200B\u0301", "\u1100", "\u1161", "\u11A8", "가", "か", "\u0CC6", "\u0CD5",
+    "\xC2\x85" /* NEL */, "Ａ", "ﬁ", "𠀀",
+};
+
+/* kb_norm_text cuts the text before ASCII, CJK ideographs and the safe
+ * punctuation marks and normalises the pieces apart: every safe mark between
+ * every pair of tricky neighbours normalises as utf8proc does on the whole. */
+static void pieces_safe_marks(void **state)
+{
+    struct fix *f = *state;
+    static const int32_t ranges[][2] = {
+        {0x3000, 0x3029}, {0x3030, 0x303F}, {0xFF01, 0xFF5E}, {0x2010, 0x2027}, {0x2030, 0x205E},
+    };
+    const size_t nt = sizeof tricky / sizeof *tricky;
+    for (size_t r = 0; r < sizeof ranges / sizeof *ranges; r++)
+        for (int32_t c = ranges[r][0]; c <= ranges[r][1]; c++) {
+            char mark[5];
+            mark[utf8proc_encode_char(c, (utf8proc_uint8_t *)mark)] = '\0';
+            for (size_t p = 0; p < nt; p++)
+                for (size_t q = 0; q < nt; q++) {
+                    char buf[64];
+                    snprintf(buf, sizeof buf, "%s%s%s", tricky[p], mark, tricky[q]);
+                    check_text(f, buf);
+                }
+        }
+}
+
+/* Random strings of tricky characters, safe marks, ASCII and Han. */
+static void pieces_random(void **state)
+{
+    struct fix *f = *state;
+    static const char *const more[] = {"，", "。", "“", "…", "①", "\u00A0", "Ω", "\u3000", "文"};
+    uint64_t seed = 20261207;
+    for (int iter = 0; iter < 20000; iter++) {
+        char buf[512];
+        random_text(&seed, 32, tricky, sizeof tricky / sizeof *tricky, more,
+                    sizeof more / sizeof *more, buf);
+        check_text(f, buf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +276,8 @@ int main(void)
         cmocka_unit_test(ascii_matches_utf8proc),
         cmocka_unit_test(cjk_matches_reference),
         cmocka_unit_test(char_cache_matches_reference),
+        cmocka_unit_test(pieces_safe_marks),
+        cmocka_unit_test(pieces_random),
     };
     return cmocka_run_group_tests_name("norm_skip", tests, setup, teardown);
 }
