@@ -90,7 +90,8 @@ $(LIBSTORE): $(call objs,$(B),$(STORE_SRC))
 # The indexer's malloc is tcmalloc (Debian's libtcmalloc-minimal4): Xapian's
 # inverter allocates a map node per term and document, and a build of the
 # real corpus took 7 % less CPU with it, same index (tests/bench/RESULTS.md,
-# branch idxspeed). The sanitizer build keeps ASan's own allocator.
+# "Indexing: the spelling table, and the analysis third made cheaper"). The
+# sanitizer build keeps ASan's own allocator.
 # `make INDEXER_MALLOC=` links glibc's malloc instead.
 INDEXER_MALLOC ?= -Wl,--push-state,--no-as-needed -l:libtcmalloc_minimal.so.4 -Wl,--pop-state
 $(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBSTORE) $(LIBKB)

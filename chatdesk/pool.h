@@ -55,8 +55,8 @@
                                       and every item of a batch waits for all of
                                       them: with 8 rather than 32 a backlog is
                                       shared by the writers instead of taken whole
-                                      by one (tests/bench/RESULTS.md, branch
-                                      chatlat) */
+                                      by one (tests/bench/RESULTS.md, "Chat
+                                      acknowledgement latency") */
 
 struct desk_job {
     struct desk_job *next;

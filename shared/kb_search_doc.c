@@ -59,21 +59,6 @@ static struct kb_doc *load_doc(kb_searcher *s, const char *id, int internal, int
     return d;
 }
 
-/* The start of a look-up of one document: checks that s is usable, then
- * loads document id as load_doc does into *d (NULL when it cannot be
- * shown; *index_error says whether the index failed). Returns 0, or
- * KB_SEARCH_EINDEX with a message in err (then *d is NULL). */
-static int open_doc(kb_searcher *s, const char *id, int internal, struct kb_doc **d,
-                    int *index_error, char *err, size_t errlen)
-{
-    *d = NULL;
-    *index_error = 0;
-    if (kbs_usable(s, err, errlen) < 0)
-        return KB_SEARCH_EINDEX;
-    *d = load_doc(s, id, internal, index_error);
-    return 0;
-}
-
 /* The ids named in a document's text (runs of letters, digits, '_' and
  * '-' holding a '-' and a digit, as KB-0045) of the documents the caller
  * may see, each once, in order: the page links these and shows every
@@ -122,10 +107,10 @@ int kb_search_get_doc(kb_searcher *s, const char *id, int internal, struct kb_se
                       char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    struct kb_doc *d;
-    int ie;
-    if (open_doc(s, id, internal, &d, &ie, err, errlen))
+    if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
+    int ie;
+    struct kb_doc *d = load_doc(s, id, internal, &ie);
     if (!d) {
         kb_seterr(err, errlen, ie ? "[search] %s" : "no document with id %s",
                   ie ? kbx_db_errmsg(s->db) : id);
@@ -265,10 +250,10 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, struct kb
                          char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    struct kb_doc *d;
-    int ie;
-    if (open_doc(s, id, internal, &d, &ie, err, errlen))
+    if (kbs_usable(s, err, errlen) < 0)
         return KB_SEARCH_EINDEX;
+    int ie;
+    struct kb_doc *d = load_doc(s, id, internal, &ie);
     char *slug = d ? kbs_std_slug(d) : NULL;
     if (!d || !slug || d->kind != KB_KIND_STANDARD || !d->clause) {
         kb_seterr(err, errlen, "no standard clause with id %s", id ? id : "");

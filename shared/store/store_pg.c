@@ -179,18 +179,25 @@ int st_exec(struct store *s, const char *sql, const struct params *p, int *rows)
     return 0;
 }
 
+/* STORE_ENOTFOUND with the message fmt, ap in s->err. */
+__attribute__((format(printf, 2, 0))) static int not_found(struct store *s, const char *fmt,
+                                                         va_list ap)
+{
+    char msg[STORE_ERR_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return st_seterr(s, STORE_ENOTFOUND, "%s", msg);
+}
+
 int st_exec_found(struct store *s, const char *sql, const struct params *p, const char *fmt,
                   ...)
 {
     int rows = 0;
     int rc = st_exec(s, sql, p, &rows);
     if (rc == 0 && rows == 0) {
-        char msg[STORE_ERR_MAX];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        rc = not_found(s, fmt, ap);
         va_end(ap);
-        rc = st_seterr(s, STORE_ENOTFOUND, "%s", msg);
     }
     return rc;
 }
@@ -209,12 +216,10 @@ PGresult *st_run_row(struct store *s, int *rc, const char *sql, const struct par
     PGresult *r = st_run(s, rc, sql, p);
     if (r && PQntuples(r) == 0) {
         PQclear(r);
-        char msg[STORE_ERR_MAX];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        *rc = not_found(s, fmt, ap);
         va_end(ap);
-        *rc = st_seterr(s, STORE_ENOTFOUND, "%s", msg);
         return NULL;
     }
     return r;
