@@ -27,6 +27,7 @@
 #include "kb_log.h"
 #include "kb_util.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -347,15 +348,16 @@ static void enqueue_error_retry(struct hub_conn *c, int code, const char *messag
     enqueue_answer(c, json, len);
 }
 
-/* A catch-up could not start: the acks held for it go out now (the
- * pushes held stay until the next catch-up). */
-static void release_acks(hub *h, struct hub_conn *c)
+/* The acks held for seqs up to upto go out now, in their order (the
+ * pushes held stay until the next catch-up): every seq below them has
+ * reached c, or (upto INT_MAX) a catch-up could not start. */
+static void release_acks(hub *h, struct hub_conn *c, int upto)
 {
     struct held **pp = &c->held_head;
     c->held_tail = NULL;
     while (*pp) {
         struct held *p = *pp;
-        if (!p->ack) {
+        if (!p->ack || p->seq > upto) {
             c->held_tail = p;
             pp = &p->next;
             continue;
@@ -396,7 +398,7 @@ static void pump(hub *h, struct hub_conn *c)
             pool_job_free(job);
             if (catchup) {
                 c->catchup = 0; /* the held pushes go out as they are */
-                release_acks(h, c);
+                release_acks(h, c, INT_MAX);
             }
             size_t len;
             char *json = proto_error_frame(P_OVERLOADED, "the server is busy: retry shortly",
@@ -618,11 +620,14 @@ static void flush_held(hub *h, struct hub_conn *c)
     held_free(hd);
 }
 
-/* A replayed message (a catch-up's answer, in seq order). */
+/* A replayed message (a catch-up's answer, in seq order): the acks held
+ * for the client's own messages below it go out first (the replay also
+ * brings what was stored after them, which must not overtake them). */
 static void replay_seq(hub *h, struct hub_conn *c, int seq, const char *json, size_t len)
 {
     if (seq <= c->delivered)
         return;
+    release_acks(h, c, seq - 1);
     if (!is_seen(c, seq))
         emit(h, c, json, len);
     c->delivered = seq;

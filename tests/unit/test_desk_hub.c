@@ -438,6 +438,78 @@ static void messages_exactly_once_in_order(void **state)
     tconn_fin(&ta);
 }
 
+/* An ack held for a catch-up keeps its place among the messages around it:
+ * the replay also brings messages stored after the ack's own, and those go
+ * out after the ack, not before it. */
+static void held_acks_keep_their_place(void **state)
+{
+    (void)state;
+    hub *h = mk_hub(1000, 1000);
+    struct tconn tr = {0};
+    struct hub_conn *r = hub_open(h, &tr, "127.0.0.1");
+    sign_in(h, r, DESK_REQUESTER, 20, 7, 2);
+    hub_done(h, take_job(0)); /* the catch-up: nothing after 2 */
+    assert_int_equal(tr.n, 1);
+
+    /* own message 4 is acked while 3 (an agent's) has not reached r; the
+     * catch-up also brings 5 and 6, stored meanwhile */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m4\",\"text\":\"t\"}");
+    struct desk_job *own = take_job(0);
+    add_ack(own, "m4", 4);
+    hub_done(h, own);
+    assert_int_equal(tr.n, 1);
+    struct desk_job *cu = take_job(0);
+    assert_int_equal(cu->msg.type, DM_CATCHUP);
+    assert_int_equal(cu->msg.after_seq, 2);
+    for (int seq = 3; seq <= 6; seq++)
+        add_msg(cu, DESK_TO_SELF, 0, seq, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 5);
+    const char *want_type[] = {"message", "ack", "message", "message"};
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(type_of(tr.sent[1 + i]), want_type[i]);
+        assert_int_equal(seq_of(tr.sent[1 + i]), 3 + i);
+    }
+    assert_int_equal(fk.njobs, 0);
+
+    /* two own acks (9, 10) wait for 7 and 8; the replay ends with the
+     * second: both go out, each after the message below it */
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m8\",\"text\":\"t\"}");
+    own = take_job(0);
+    add_ack(own, "m8", 8);
+    hub_done(h, own);
+    cu = take_job(0);
+    assert_int_equal(cu->msg.after_seq, 6);
+    frame(h, r, "{\"type\":\"message\",\"id\":\"m10\",\"text\":\"t\"}");
+    for (int seq = 7; seq <= 8; seq++)
+        add_msg(cu, DESK_TO_SELF, 0, seq, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 7);
+    assert_string_equal(type_of(tr.sent[5]), "message");
+    assert_int_equal(seq_of(tr.sent[5]), 7);
+    assert_string_equal(type_of(tr.sent[6]), "ack");
+    assert_int_equal(seq_of(tr.sent[6]), 8);
+    own = take_job(0);
+    add_ack(own, "m10", 10);
+    hub_done(h, own);
+    cu = take_job(0);
+    assert_int_equal(cu->msg.after_seq, 8);
+    for (int seq = 9; seq <= 11; seq++)
+        add_msg(cu, DESK_TO_SELF, 0, seq, 0);
+    hub_done(h, cu);
+    assert_int_equal(tr.n, 10);
+    assert_string_equal(type_of(tr.sent[7]), "message");
+    assert_int_equal(seq_of(tr.sent[7]), 9);
+    assert_string_equal(type_of(tr.sent[8]), "ack");
+    assert_int_equal(seq_of(tr.sent[8]), 10);
+    assert_string_equal(type_of(tr.sent[9]), "message");
+    assert_int_equal(seq_of(tr.sent[9]), 11);
+    assert_int_equal(fk.njobs, 0);
+    hub_closed(h, r);
+    hub_free(h);
+    tconn_fin(&tr);
+}
+
 /* A job whose outbox signs its connection out (session_expired, logout). */
 static void sign_out(hub *h, struct hub_conn *c, const char *frame_json)
 {
@@ -901,6 +973,7 @@ int main(void)
         cmocka_unit_test(bad_frames_rate_limit_and_overload),
         cmocka_unit_test(routing),
         cmocka_unit_test(messages_exactly_once_in_order),
+        cmocka_unit_test(held_acks_keep_their_place),
         cmocka_unit_test(signed_out_connections_hear_nothing_more),
         cmocka_unit_test(suggestions_follow_acks_without_holding_them),
         cmocka_unit_test(hellos_are_limited_per_address),
