@@ -229,7 +229,7 @@ static void a_batch_item_costs_only_its_statements(void **state)
     t0 = store_round_trips(g.s);
     OK(store_batch_begin(g.s));
     for (int i = 0; i < 3; i++) {
-        char cid[8];
+        char cid[16];
         snprintf(cid, sizeof cid, "b%d", i);
         OK(post_item(a, ra, cid, "in a batch", &seq, &end));
         assert_int_equal(end, 0);
