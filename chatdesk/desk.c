@@ -352,39 +352,6 @@ void desk_do_maintain(struct req *r)
 
 /* ---- dispatch ------------------------------------------------------------------ */
 
-/* How long a session goes untouched: SESSION_TOUCH_EVERY s, or a tenth of
- * a shorter lifetime. */
-static int touch_every(const struct desk *d)
-{
-    int ttl = d->cfg->session_ttl;
-    return ttl / 10 < SESSION_TOUCH_EVERY ? ttl / 10 : SESSION_TOUCH_EVERY;
-}
-
-void desk_check_sessions(struct desk *d, struct desk_client *const *who, size_t n)
-{
-    unsigned char(*hash)[STORE_TOKEN_HASH_BYTES] = kb_xcalloc(n ? n : 1, sizeof *hash);
-    int64_t *person = kb_xcalloc(n ? n : 1, sizeof *person);
-    int *live = kb_xcalloc(n ? n : 1, sizeof *live);
-    size_t *of = kb_xcalloc(n ? n : 1, sizeof *of);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        who[i]->session_checked = 0;
-        if (who[i]->role == DESK_NONE || who[i]->person_id == 0)
-            continue;
-        memcpy(hash[m], who[i]->token_hash, STORE_TOKEN_HASH_BYTES);
-        person[m] = who[i]->person_id;
-        of[m++] = i;
-    }
-    if (store_session_check_many(d->st, m, (const unsigned char(*)[STORE_TOKEN_HASH_BYTES])hash,
-                                 person, d->cfg->session_ttl, touch_every(d), live) == 0)
-        for (size_t k = 0; k < m; k++)
-            who[of[k]]->session_checked = live[k];
-    free(hash);
-    free(person);
-    free(live);
-    free(of);
-}
-
 /* Is the signed-in client's session still live? If not (expired, ended by
  * a logout elsewhere, its person disabled), the connection is signed out
  * and the frame answered session_expired; the connection stays open for a
@@ -393,10 +360,9 @@ static int session_live(struct req *r)
 {
     if (r->who->role == DESK_REQUESTER && r->who->person_id == 0)
         return 1; /* a new requester: its session is stored with its first message */
-    if (r->who->session_checked)
-        return 1;
-    int rc = store_session_check(r->d->st, r->who->token_hash, r->who->person_id,
-                                 r->d->cfg->session_ttl, touch_every(r->d));
+    int ttl = r->d->cfg->session_ttl;
+    int every = ttl / 10 < SESSION_TOUCH_EVERY ? ttl / 10 : SESSION_TOUCH_EVERY;
+    int rc = store_session_check(r->d->st, r->who->token_hash, r->who->person_id, ttl, every);
     if (rc == 0)
         return 1;
     if (rc != STORE_ENOTFOUND) {

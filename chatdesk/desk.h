@@ -75,9 +75,6 @@ struct desk_client {
     unsigned char token_hash[AUTH_TOKEN_HASH_BYTES]; /* the session's */
     char addr[STORE_ADDR_MAX]; /* the client's network address (set by the
                                   daemon, kept across sign-ins; "" if unknown) */
-    int session_checked;       /* this request's session was found live just
-                                  before it (desk_check_sessions: one check
-                                  for a batch of requests); only that sets it */
 };
 
 /* Where a frame goes. */
@@ -170,12 +167,6 @@ void desk_free(struct desk *d);
 
 /* The desk's store (for tests). */
 struct store *desk_store(struct desk *d);
-
-/* Checks the sessions of n signed-in clients in one round trip (a chat
- * writer's batch, inside its transaction) and sets session_checked on
- * those found live, so that desk_on_message does not check them again;
- * the others (and all of them if the check fails) are checked as usual. */
-void desk_check_sessions(struct desk *d, struct desk_client *const *who, size_t n);
 
 /* The store the reports read from: a connection to cfg->report_db (a
  * streaming standby), opened at the first call and reconnected by the

@@ -103,8 +103,7 @@ static void job_finish(struct worker *w, struct desk_job *job)
  * POOL_CHAT_BATCH) and runs them all in one transaction, each in a
  * savepoint of its own, ordered by conversation (two workers lock
  * conversations in the same order; a conversation's messages keep the order
- * they came in): one commit (one fsync) for all their writes, and for chat
- * messages one check of all their senders' sessions. When the batch
+ * they came in): one commit (one fsync) for all their writes. When the batch
  * cannot commit (an item aborted its transaction, the connection broke),
  * every item runs again alone with an empty outbox: no answer leaves before
  * its commit. */
@@ -133,13 +132,6 @@ static void run_batch(struct worker *w, struct desk_job *first, int stage, size_
     int batched = (n > 1 || stage == STAGE_SEARCH) && store_batch_begin(st) == 0;
     for (size_t i = 0; i < n; i++)
         redo[i] = !batched;
-    if (batched && stage == STAGE_CHAT) {
-        /* the senders' sessions, all in one round trip instead of one each */
-        struct desk_client *who[POOL_CHAT_BATCH];
-        for (size_t i = 0; i < n; i++)
-            who[i] = &jobs[i]->client;
-        desk_check_sessions(w->desk, who, n);
-    }
     if (batched) {
         for (size_t i = 0; i < n; i++) {
             if (store_batch_item_begin(st)) {
@@ -162,7 +154,6 @@ static void run_batch(struct worker *w, struct desk_job *first, int stage, size_
             if (batched) { /* its answers were not committed: void */
                 desk_outbox_fin(&jobs[i]->out);
                 desk_outbox_init(&jobs[i]->out);
-                jobs[i]->client.session_checked = 0; /* nor was the check's touch */
             }
             job_run(w, jobs[i]);
         }

@@ -54,11 +54,6 @@ struct store {
                        and a lost connection is not reconnected */
     int batch_sp;     /* the last operation's savepoint is still open */
     int batch_doomed; /* an item aborted the batch: its commit will fail */
-    unsigned long trips; /* round trips (store_round_trips) */
-    int pend_begin;   /* the batch's BEGIN waits for its first statement */
-    int pend_sp;      /* the operation's savepoint waits for its first
-                         statement (both go in that statement's round trip:
-                         st_run, libpq's pipeline mode) */
 };
 
 /* ---- errors (store_pg.c) ---------------------------------------------- */

@@ -12,10 +12,7 @@
  * store. Errors are mapped to STORE_E* codes from their SQLSTATE here.
  * Group commit (store_batch_*) runs several operations in one transaction:
  * there st_begin / st_finish make and release a savepoint instead, and
- * nothing reconnects (s->batch). A batch's BEGIN and each operation's
- * savepoint are not sent on their own: they wait for the next statement
- * and travel with it, one round trip for all (libpq's pipeline mode), so
- * that an operation costs no round trip more inside a batch than alone. */
+ * nothing reconnects (s->batch). */
 #include "store_int.h"
 
 #include <stdarg.h>
@@ -51,18 +48,6 @@ const char *store_strerror(int code)
 const char *store_errmsg(const struct store *s)
 {
     return s ? s->err : "";
-}
-
-unsigned long store_round_trips(const struct store *s)
-{
-    return s->trips;
-}
-
-/* Runs a command without parameters and waits for it: one round trip. */
-static PGresult *exec_cmd(struct store *s, const char *sql)
-{
-    s->trips++;
-    return PQexec(s->conn, sql);
 }
 
 /* Formats "[store][op] message" into s->err on one line; returns code. */
@@ -136,7 +121,6 @@ static int prepared(struct store *s, const char *sql, char name[16])
         /* a free slot: prepare it here, keeping a quarter of the table free */
         if (s->nprep >= PREP_SLOTS * 3 / 4 || PQtransactionStatus(s->conn) == PQTRANS_INERROR)
             return 0;
-        s->trips++;
         PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
@@ -149,108 +133,8 @@ static int prepared(struct store *s, const char *sql, char name[16])
     return 0;
 }
 
-/* The commands a batch has deferred to its next statement, in cmds;
- * returns how many (0: none). */
-static int deferred(const struct store *s, const char *cmds[3])
-{
-    int n = 0;
-    if (s->pend_begin)
-        cmds[n++] = "BEGIN";
-    if (s->pend_sp) {
-        if (s->batch_sp) /* the last operation's: COMMIT would release it */
-            cmds[n++] = "RELEASE SAVEPOINT st_op";
-        cmds[n++] = "SAVEPOINT st_op";
-    }
-    return n;
-}
-
-/* Sends cmds[0..n) and then sql (prepared as name, or NULL) with p in one
- * round trip: libpq's pipeline mode, one Sync after the statement. Returns
- * the statement's result, or NULL with *rc set from the first failure (a
- * failed command stops the statement); *done gets how many of cmds
- * succeeded. A pipeline that cannot be ended leaves the connection reset:
- * the batch fails and its items run again alone. */
-static PGresult *run_deferred(struct store *s, int *rc, const char *const *cmds, int n,
-                              int *done, const char *name, const char *sql,
-                              const struct params *p)
-{
-    PGconn *c = s->conn;
-    *done = 0;
-    s->trips++;
-    int ok = PQenterPipelineMode(c);
-    for (int i = 0; ok && i < n; i++)
-        ok = PQsendQueryParams(c, cmds[i], 0, NULL, NULL, NULL, NULL, 0);
-    if (ok)
-        ok = name ? PQsendQueryPrepared(c, name, p ? p->n : 0, p ? p->v : NULL,
-                                        p ? p->len : NULL, p ? p->fmt : NULL, 0)
-                  : PQsendQueryParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
-                                      p ? p->len : NULL, p ? p->fmt : NULL, 0);
-    if (ok)
-        ok = PQpipelineSync(c);
-    PGresult *out = NULL, *fail = NULL;
-    /* each query's result (or PGRES_PIPELINE_ABORTED after a failure), then
-     * NULL; then the Sync's PGRES_PIPELINE_SYNC */
-    for (int i = 0; ok && i <= n; i++) {
-        PGresult *r = PQgetResult(c);
-        if (!r) {
-            ok = 0;
-            break;
-        }
-        ExecStatusType st = PQresultStatus(r);
-        int good = i < n ? st == PGRES_COMMAND_OK
-                         : st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-        if (!fail && good && i < n)
-            (*done)++;
-        if (!fail && !good)
-            fail = r;
-        else if (!fail && i == n)
-            out = r;
-        else
-            PQclear(r);
-        for (PGresult *more; (more = PQgetResult(c)) != NULL;)
-            PQclear(more); /* a query's results end with NULL */
-    }
-    if (ok) {
-        PGresult *r = PQgetResult(c);
-        ok = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-        PQclear(r);
-    }
-    if (!PQexitPipelineMode(c) || !ok) {
-        if (!fail)
-            *rc = st_seterr(s, STORE_EDB, "a pipelined statement failed: %s",
-                            PQerrorMessage(c));
-        s->batch_doomed = 1;
-        if (PQpipelineStatus(c) != PQ_PIPELINE_OFF)
-            PQreset(c); /* a connection stuck in pipeline mode serves nobody */
-    }
-    if (fail) {
-        *rc = st_pgfail(s, fail);
-        PQclear(fail);
-        PQclear(out);
-        return NULL;
-    }
-    if (!out && *rc == 0)
-        *rc = st_seterr(s, STORE_EDB, "a pipelined statement returned nothing");
-    return out;
-}
-
 PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params *p)
 {
-    const char *cmds[3];
-    int ncmds = s->batch ? deferred(s, cmds) : 0;
-    if (ncmds) {
-        char name[16];
-        int prep = PQstatus(s->conn) == CONNECTION_OK && prepared(s, sql, name);
-        int done = 0;
-        *rc = 0;
-        PGresult *r = run_deferred(s, rc, cmds, ncmds, &done, prep ? name : NULL, sql, p);
-        /* sent, whatever became of them; the savepoint (the last command)
-         * exists if it succeeded, for st_finish to roll back to */
-        if (s->pend_sp)
-            s->batch_sp = done == ncmds;
-        s->pend_begin = s->pend_sp = 0;
-        return r;
-    }
     /* outside a transaction, a connection that died while idle is
      * reconnected and the statement sent once more: it had not run, or
      * (lost on the way back) it is one of our autocommit statements, which
@@ -259,10 +143,8 @@ PGresult *st_run(struct store *s, int *rc, const char *sql, const struct params 
                PQtransactionStatus(s->conn) == PQTRANS_IDLE;
     for (int attempt = 0;; attempt++) {
         char name[16];
-        int prep = PQstatus(s->conn) == CONNECTION_OK && prepared(s, sql, name);
-        s->trips++;
         PGresult *r =
-            prep
+            PQstatus(s->conn) == CONNECTION_OK && prepared(s, sql, name)
                 ? PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL,
                                  p ? p->len : NULL, p ? p->fmt : NULL, 0)
                 : PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
@@ -365,6 +247,15 @@ int st_connected(struct store *s)
     return st_seterr(s, STORE_EDB, "database unavailable: %s", PQerrorMessage(s->conn));
 }
 
+/* Runs a savepoint command of a batch. Returns 0 or the failure's code. */
+static int batch_cmd(struct store *s, const char *sql)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : st_pgfail(s, r);
+    PQclear(r);
+    return rc;
+}
+
 /* Starts the transaction of operation op (in a batch: its savepoint). */
 int st_begin(struct store *s, const char *op)
 {
@@ -374,18 +265,20 @@ int st_begin(struct store *s, const char *op)
         int rc = st_connected(s);
         if (rc)
             return rc;
-        /* made (and the last operation's released) with the operation's
-         * first statement (st_run) */
-        s->pend_sp = 1;
-        return 0;
+        /* the last operation's savepoint is released here, in the same
+         * round trip (COMMIT releases the last one) */
+        rc = batch_cmd(s, s->batch_sp ? "RELEASE SAVEPOINT st_op; SAVEPOINT st_op"
+                                      : "SAVEPOINT st_op");
+        s->batch_sp = rc == 0;
+        return rc;
     }
     for (int attempt = 0;; attempt++) {
         int rc = st_connected(s);
         if (rc)
             return rc;
         if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-            PQclear(exec_cmd(s, "ROLLBACK"));
-        PGresult *r = exec_cmd(s, "BEGIN");
+            PQclear(PQexec(s->conn, "ROLLBACK"));
+        PGresult *r = PQexec(s->conn, "BEGIN");
         if (PQresultStatus(r) == PGRES_COMMAND_OK) {
             PQclear(r);
             return 0;
@@ -408,17 +301,13 @@ int st_finish(struct store *s, int rc)
     if (s->batch) {
         if (rc == 0)
             return 0; /* kept open until the next operation or the commit */
-        if (s->pend_sp) { /* no statement ran: nothing to undo */
-            s->pend_sp = 0;
-            return rc;
-        }
         if (s->batch_sp && PQstatus(s->conn) == CONNECTION_OK)
-            PQclear(exec_cmd(s, "ROLLBACK TO SAVEPOINT st_op; RELEASE SAVEPOINT st_op"));
+            PQclear(PQexec(s->conn, "ROLLBACK TO SAVEPOINT st_op; RELEASE SAVEPOINT st_op"));
         s->batch_sp = 0;
         return rc;
     }
     if (rc == 0) {
-        PGresult *r = exec_cmd(s, "COMMIT");
+        PGresult *r = PQexec(s->conn, "COMMIT");
         if (PQresultStatus(r) != PGRES_COMMAND_OK)
             rc = st_pgfail(s, r);
         else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
@@ -426,7 +315,7 @@ int st_finish(struct store *s, int rc)
         PQclear(r);
     } else if (PQstatus(s->conn) == CONNECTION_OK &&
                PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-        PQclear(exec_cmd(s, "ROLLBACK"));
+        PQclear(PQexec(s->conn, "ROLLBACK"));
     }
     return rc;
 }
@@ -497,31 +386,19 @@ int st_single(struct store *s, const char *op)
     s->err[0] = '\0';
     int rc = st_connected(s);
     if (rc == 0 && !s->batch && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
-        PQclear(exec_cmd(s, "ROLLBACK"));
+        PQclear(PQexec(s->conn, "ROLLBACK"));
     return rc;
 }
 
 /* ---- group commit ----------------------------------------------------------- */
 
-/* The transaction status a usable batch has: idle until its first
- * statement has carried the BEGIN. */
-static int batch_usable(const struct store *s)
-{
-    return !s->batch_doomed && PQtransactionStatus(s->conn) ==
-                                   (s->pend_begin ? PQTRANS_IDLE : PQTRANS_INTRANS);
-}
-
 int store_batch_begin(struct store *s)
 {
-    /* connected and idle (anything left open rolled back); BEGIN goes with
-     * the first statement */
-    int rc = st_single(s, "batch");
+    int rc = st_begin(s, "batch");
     if (rc == 0) {
         s->batch = 1;
         s->batch_sp = 0;
         s->batch_doomed = 0;
-        s->pend_begin = 1;
-        s->pend_sp = 0;
     }
     return rc;
 }
@@ -531,7 +408,7 @@ int store_batch_item_begin(struct store *s)
     s->op = "batch_item";
     s->err[0] = '\0';
     int rc = st_connected(s);
-    if (rc == 0 && !batch_usable(s))
+    if (rc == 0 && (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS))
         rc = st_seterr(s, STORE_EDB, "the batch's transaction is not usable");
     return rc;
 }
@@ -544,7 +421,7 @@ int store_batch_item_end(struct store *s)
         return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
                          PQerrorMessage(s->conn));
     }
-    if (batch_usable(s))
+    if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS)
         return 0;
     /* aborted: a statement failed outside an operation's savepoint */
     s->batch_doomed = 1;
@@ -556,17 +433,11 @@ int store_batch_commit(struct store *s)
     s->batch = 0;
     s->op = "batch_commit";
     s->err[0] = '\0';
-    s->pend_sp = 0; /* COMMIT releases every savepoint */
-    if (s->pend_begin && batch_usable(s)) { /* no statement ran: nothing to commit */
-        s->pend_begin = 0;
-        return 0;
-    }
-    s->pend_begin = 0;
     if (PQstatus(s->conn) != CONNECTION_OK)
         return st_seterr(s, STORE_EDB, "database connection lost in a batch: %s",
                          PQerrorMessage(s->conn));
     if (s->batch_doomed || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
-        PQclear(exec_cmd(s, "ROLLBACK"));
+        PQclear(PQexec(s->conn, "ROLLBACK"));
         return st_seterr(s, STORE_EDB, "the batch's transaction was aborted: nothing stored");
     }
     return st_finish(s, 0);

@@ -76,12 +76,6 @@ void store_close(struct store *s);
  * call on s; owned by s. */
 const char *store_errmsg(const struct store *s);
 
-/* How many round trips to the server s's operations have made since it
- * was opened (each statement, BEGIN, COMMIT, savepoint command and
- * statement preparation that waited for an answer): for tests and
- * measurements. */
-unsigned long store_round_trips(const struct store *s);
-
 /* Drops and re-opens the connection. Returns 0 or STORE_EDB. Rarely needed:
  * every call first reconnects a broken connection by itself. */
 int store_reconnect(struct store *s);
@@ -95,10 +89,7 @@ int store_reconnect(struct store *s);
  * nothing they did may be announced before that. Each operation runs in a
  * savepoint of its own (BEGIN ... COMMIT become SAVEPOINT ... RELEASE, a
  * failure rolls back to it), so one that fails leaves the others' writes
- * whole. The batch's BEGIN and each operation's savepoint travel with the
- * operation's first statement (one round trip for them all), so an
- * operation costs no round trip more in a batch than its statements.
- * Autocommit reads run inside the batch's transaction. A lost
+ * whole. Autocommit reads run inside the batch's transaction. A lost
  * connection is not reconnected inside a batch: the operation fails with
  * STORE_EDB, and so does the commit. Row locks taken by an operation are
  * held until the batch's end: callers order their items (by conversation)
@@ -112,9 +103,8 @@ int store_reconnect(struct store *s);
  * operations of one item (one request) say whether the batch can still be
  * committed. */
 
-/* Opens the batch's transaction (reconnecting a broken connection first;
- * its BEGIN is sent with the first statement). Returns 0, or STORE_EDB (no
- * batch is open then). Not nested. */
+/* Opens the batch's transaction (reconnecting a broken connection first).
+ * Returns 0, or STORE_EDB (no batch is open then). Not nested. */
 int store_batch_begin(struct store *s);
 
 /* Starts an item of the open batch. Returns 0, or STORE_EDB: the batch

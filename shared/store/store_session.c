@@ -3,11 +3,7 @@
  * expiry, logout and purging the expired ones. */
 #include "store_int.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "kb_util.h"
 
 int st_session_insert(struct store *s, int64_t person,
                       const unsigned char token_hash[STORE_TOKEN_HASH_BYTES], int ttl_seconds)
@@ -77,58 +73,25 @@ int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TO
     return st_finish(s, rc);
 }
 
-int store_session_check_many(struct store *s, size_t n,
-                             const unsigned char (*token_hash)[STORE_TOKEN_HASH_BYTES],
-                             const int64_t *person_id, int ttl_seconds, int touch_after,
-                             int *live)
+int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
+                        int64_t person_id, int ttl_seconds, int touch_after)
 {
-    for (size_t i = 0; i < n; i++)
-        live[i] = 0;
-    if (n == 0)
-        return 0;
     /* one statement, no BEGIN / COMMIT around it: one round trip */
     int rc = st_single(s, "session_check");
     if (rc)
         return rc;
-    /* the pairs as two array literals: {hex,...} and {id,...} */
-    static const char hex[] = "0123456789abcdef";
-    size_t hlen = 2 + n * (2 * STORE_TOKEN_HASH_BYTES + 1), ilen = 2 + n * 21;
-    char *hashes = kb_xmalloc(hlen + 1), *ids = kb_xmalloc(ilen + 1);
-    char *h = hashes, *d = ids;
-    *h++ = '{';
-    *d++ = '{';
-    for (size_t i = 0; i < n; i++) {
-        if (i) {
-            *h++ = ',';
-            *d++ = ',';
-        }
-        for (int k = 0; k < STORE_TOKEN_HASH_BYTES; k++) {
-            *h++ = hex[token_hash[i][k] >> 4];
-            *h++ = hex[token_hash[i][k] & 15];
-        }
-        d += snprintf(d, 22, "%lld", (long long)person_id[i]);
-    }
-    *h++ = '}';
-    *h = '\0';
-    *d++ = '}';
-    *d = '\0';
     struct params p = {0};
-    p_str(&p, hashes);
-    p_str(&p, ids);
+    p_bin(&p, token_hash, STORE_TOKEN_HASH_BYTES);
+    p_i64(&p, person_id);
     p_i64(&p, ttl_seconds > 0 ? ttl_seconds : 0);
     p_i64(&p, touch_after > 0 ? touch_after : 0);
     /* the UPDATE of a data-modifying WITH runs whether or not it is read */
     PGresult *r = st_run(s, &rc,
-                         "WITH q AS ("
-                         "  SELECT decode(u.h, 'hex') AS token_hash, u.person_id, u.ord"
-                         "  FROM unnest($1::text[], $2::bigint[])"
-                         "   WITH ORDINALITY AS u(h, person_id, ord)),"
-                         " live AS ("
-                         "  SELECT q.ord, s.token_hash, s.last_seen_at"
-                         "  FROM q JOIN sessions s ON s.token_hash = q.token_hash"
-                         "   AND s.person_id = q.person_id"
-                         "  JOIN people p ON p.id = s.person_id"
-                         "  WHERE s.expires_at > now() AND NOT p.disabled),"
+                         "WITH live AS ("
+                         "  SELECT s.token_hash, s.last_seen_at"
+                         "  FROM sessions s JOIN people p ON p.id = s.person_id"
+                         "  WHERE s.token_hash = $1 AND s.person_id = $2"
+                         "    AND s.expires_at > now() AND NOT p.disabled),"
                          " touched AS ("
                          "  UPDATE sessions SET last_seen_at = now(),"
                          "   expires_at = greatest(expires_at,"
@@ -136,27 +99,11 @@ int store_session_check_many(struct store *s, size_t n,
                          "  WHERE token_hash IN (SELECT token_hash FROM live"
                          "   WHERE last_seen_at <= now() - $4::integer * interval '1 second')"
                          "  RETURNING 1)"
-                         " SELECT ord FROM live",
+                         " SELECT count(*) FROM live",
                          &p);
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        int64_t ord = g_i64(r, i, 0);
-        if (ord >= 1 && (size_t)ord <= n)
-            live[ord - 1] = 1;
-    }
-    PQclear(r);
-    free(hashes);
-    free(ids);
-    return rc;
-}
-
-int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
-                        int64_t person_id, int ttl_seconds, int touch_after)
-{
-    int live = 0;
-    int rc = store_session_check_many(s, 1, (const unsigned char (*)[STORE_TOKEN_HASH_BYTES])token_hash,
-                                      &person_id, ttl_seconds, touch_after, &live);
-    if (rc == 0 && !live)
+    if (r && g_i64(r, 0, 0) == 0)
         rc = st_seterr(s, STORE_ENOTFOUND, "no such session, or it expired");
+    PQclear(r);
     return rc;
 }
 

@@ -6,8 +6,6 @@
 
 #include "store_pg.h"
 
-#include <stddef.h>
-
 struct store_session {
     int64_t person_id;
     char role[STORE_WORD_MAX];
@@ -42,16 +40,6 @@ int store_session_touch(struct store *s, const unsigned char token_hash[STORE_TO
  * STORE_EDB. */
 int store_session_check(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES],
                         int64_t person_id, int ttl_seconds, int touch_after);
-
-/* store_session_check for n sessions at once (token_hash[i] of
- * person_id[i]), in one statement: live[i] gets 1 for a live one (touched
- * as store_session_check does), 0 for a dead one. Returns 0 or STORE_EDB
- * (then every live[i] is 0: nothing was checked). chatdesk's chat writers
- * check a batch's senders so, in one round trip. */
-int store_session_check_many(struct store *s, size_t n,
-                             const unsigned char (*token_hash)[STORE_TOKEN_HASH_BYTES],
-                             const int64_t *person_id, int ttl_seconds, int touch_after,
-                             int *live);
 
 /* Deletes a session (logout). Returns 0, STORE_ENOTFOUND or STORE_EDB. */
 int store_session_delete(struct store *s, const unsigned char token_hash[STORE_TOKEN_HASH_BYTES]);

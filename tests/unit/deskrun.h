@@ -78,10 +78,8 @@ static inline void run_msg(struct desk_client *c, const struct desk_msg *m, stru
         r->fr[r->n] = f;
         r->n++;
     }
-    if (r->out.client_set) {
+    if (r->out.client_set)
         *c = r->out.client;
-        c->session_checked = 0; /* a request's own, never kept (as the hub does) */
-    }
 }
 
 static inline void run(struct desk_client *c, const char *json, struct reply *r)

@@ -499,45 +499,6 @@ static void expired_session_stops_the_connection(void **state)
     assert_int_equal(say(&c, "e3", "邮箱满了"), 1);
 }
 
-/* A chat writer checks the sessions of its batch's senders at once
- * (desk_check_sessions): a live one is not checked again by its request,
- * one round trip fewer; an expired one is not marked, and its message is
- * refused as before, storing nothing. */
-static void sessions_checked_for_a_batch(void **state)
-{
-    (void)state;
-    struct desk_client c1, c2;
-    char t1[64], t2[64];
-    mk_requester(&c1, t1);
-    mk_requester(&c2, t2);
-    assert_int_equal(say(&c1, "k1", "邮箱满了"), 1);
-    assert_int_equal(say(&c2, "k1", "打印机脱机"), 1);
-    int64_t conv2 = c2.conv_id;
-    expire_session(&c2);
-    c1.session_checked = c2.session_checked = 1; /* whatever they held before */
-    struct desk_client *who[2] = {&c1, &c2};
-    desk_check_sessions(g.d, who, 2);
-    assert_int_equal(c1.session_checked, 1);
-    assert_int_equal(c2.session_checked, 0);
-    /* the expired one's message is refused, nothing stored */
-    struct reply r;
-    run(&c2, "{\"type\":\"message\",\"id\":\"k2\",\"text\":\"还是不行\"}", &r);
-    assert_string_equal(error_code(&r), "session_expired");
-    reply_fin(&r);
-    char cv[24];
-    snprintf(cv, sizeof cv, "%lld", (long long)conv2);
-    assert_int_equal(q_ll("SELECT count(*) FROM messages WHERE conversation_id = $1", cv), 1);
-    /* the live one's request skips its own check: one round trip fewer */
-    struct store *st = desk_store(g.d);
-    unsigned long t0 = store_round_trips(st);
-    assert_int_equal(say(&c1, "k2", "邮箱还是满的"), 2); /* checked by its batch */
-    unsigned long marked = store_round_trips(st) - t0;
-    c1.session_checked = 0; /* the next request was in no batch */
-    t0 = store_round_trips(st);
-    assert_int_equal(say(&c1, "k3", "邮箱还是满的"), 3); /* checks itself */
-    assert_int_equal(store_round_trips(st) - t0, marked + 1);
-}
-
 static void logout_elsewhere_ends_every_connection(void **state)
 {
     (void)state;
@@ -950,7 +911,6 @@ int main(void)
         cmocka_unit_test(internal_knowledge_only_for_agents),
         cmocka_unit_test(requester_cannot_do_agent_things),
         cmocka_unit_test(expired_session_stops_the_connection),
-        cmocka_unit_test(sessions_checked_for_a_batch),
         cmocka_unit_test(logout_elsewhere_ends_every_connection),
         cmocka_unit_test(frames_keep_a_session_alive),
         cmocka_unit_test(wrong_passwords_lock_the_account),

@@ -347,68 +347,6 @@ static void sessions(void **state)
     RC(STORE_ENOTFOUND, store_session_delete(g.s, h));
 }
 
-/* Several sessions checked in one statement: each pair's answer is its
- * own (live; another person's token; expired; a disabled person's; logged
- * out; unknown), the live ones are touched as store_session_check touches,
- * and the single check agrees with every answer. */
-static void sessions_checked_together(void **state)
-{
-    (void)state;
-    int64_t a = mk_agent("Many A"), b = mk_agent("Many B"), c = mk_agent("Many C");
-    char tok[AUTH_TOKEN_LEN + 1];
-    unsigned char h[6][AUTH_TOKEN_HASH_BYTES];
-    for (int i = 0; i < 6; i++) {
-        auth_new_token(tok);
-        assert_int_equal(auth_token_hash(tok, h[i]), 0);
-    }
-    OK(store_session_create(g.s, a, h[0], 3600)); /* live */
-    OK(store_session_create(g.s, b, h[1], 3600)); /* asked for as a's */
-    OK(store_session_create(g.s, a, h[2], 3600)); /* expired below */
-    OK(store_session_create(g.s, c, h[3], 3600)); /* c is disabled below */
-    OK(store_session_create(g.s, b, h[4], 3600)); /* logged out below */
-    /* h[5]: never created */
-    /* a's two sessions were last seen two hours ago; h[2] has expired */
-    char hex2[2 * AUTH_TOKEN_HASH_BYTES + 1];
-    for (int k = 0; k < AUTH_TOKEN_HASH_BYTES; k++)
-        snprintf(hex2 + 2 * k, 3, "%02x", h[2][k]);
-    PQclear(q("UPDATE sessions SET last_seen_at = now() - interval '2 hours'"
-              " WHERE person_id = $1",
-              S(a), NULL));
-    PQclear(q("UPDATE sessions SET created_at = now() - interval '3 hours',"
-              " expires_at = now() - interval '1 second'"
-              " WHERE token_hash = decode($1, 'hex')",
-              hex2, NULL));
-    OK(store_session_delete(g.s, h[4]));
-    OK(store_person_set_disabled(g.s, c, 1));
-    int64_t who[6] = {a, a, a, c, b, b};
-    int live[6] = {-1, -1, -1, -1, -1, -1};
-    OK(store_session_check_many(g.s, 6, (const unsigned char(*)[STORE_TOKEN_HASH_BYTES])h, who,
-                                3600, 60, live));
-    int want[6] = {1, 0, 0, 0, 0, 0};
-    for (int i = 0; i < 6; i++)
-        assert_int_equal(live[i], want[i]);
-    /* once prepared, one round trip */
-    unsigned long t0 = store_round_trips(g.s);
-    OK(store_session_check_many(g.s, 6, (const unsigned char(*)[STORE_TOKEN_HASH_BYTES])h, who,
-                                3600, 60, live));
-    assert_int_equal(store_round_trips(g.s) - t0, 1);
-    for (int i = 0; i < 6; i++) {
-        assert_int_equal(live[i], want[i]);
-        assert_int_equal(store_session_check(g.s, h[i], who[i], 3600, 60),
-                         want[i] ? 0 : STORE_ENOTFOUND);
-    }
-    /* the live one was touched (seen now), the expired one not */
-    assert_int_equal(q_ll("SELECT count(*) FROM sessions WHERE person_id = $1"
-                          " AND last_seen_at > now() - interval '1 minute'",
-                          S(a), NULL),
-                     1);
-    /* none asked: nothing sent */
-    t0 = store_round_trips(g.s);
-    OK(store_session_check_many(g.s, 0, NULL, NULL, 3600, 60, NULL));
-    assert_int_equal(store_round_trips(g.s) - t0, 0);
-    OK(store_person_set_disabled(g.s, c, 0));
-}
-
 /* ---- conversations and messages ----------------------------------------- */
 
 static void messages_and_replay(void **state)
@@ -727,7 +665,6 @@ int main(void)
         cmocka_unit_test(open_refused),
         cmocka_unit_test(people),
         cmocka_unit_test(sessions),
-        cmocka_unit_test(sessions_checked_together),
         cmocka_unit_test(messages_and_replay),
         cmocka_unit_test(concurrent_messages),
         cmocka_unit_test(login_failures_counted_across_connections),

@@ -6,8 +6,7 @@
  * refuse to commit, storing nothing, and each item then stores alone; a
  * connection lost inside a batch is not
  * silently reconnected (the operation and the commit fail, nothing is
- * stored) and the next call after the batch reconnects; inside a batch an
- * operation costs only its own statements' round trips; a chat message
+ * stored) and the next call after the batch reconnects; a chat message
  * does not wait for another transaction that recorded suggestions for its
  * conversation, nor the suggestions for a batch holding a message of it,
  * while two writers of one conversation still wait for each other. Against a real
@@ -210,55 +209,6 @@ static void lost_connection_fails_the_batch(void **state)
     assert_int_equal(count_msgs(a), 2);
 }
 
-/* Inside a batch an operation costs its statements only: BEGIN and each
- * operation's savepoint travel with the next statement, and the batch
- * ends with one COMMIT. A batch that ran no statement costs nothing. */
-static void a_batch_item_costs_only_its_statements(void **state)
-{
-    (void)state;
-    int64_t ra;
-    int64_t a = mk_conv(&ra);
-    int seq = 0, dup = 0, end = 0;
-    /* alone: BEGIN, its statements, COMMIT (prepared by now) */
-    OK(store_message_add(g.s, a, ra, "warm", "prepares the statements", &seq, &dup));
-    unsigned long t0 = store_round_trips(g.s);
-    OK(store_message_add(g.s, a, ra, "alone", "on its own", &seq, &dup));
-    unsigned long alone = store_round_trips(g.s) - t0;
-    assert_true(alone >= 3);
-    unsigned long stmts = alone - 2;
-    t0 = store_round_trips(g.s);
-    OK(store_batch_begin(g.s));
-    for (int i = 0; i < 3; i++) {
-        char cid[16];
-        snprintf(cid, sizeof cid, "b%d", i);
-        OK(post_item(a, ra, cid, "in a batch", &seq, &end));
-        assert_int_equal(end, 0);
-    }
-    OK(store_batch_commit(g.s));
-    assert_int_equal(store_round_trips(g.s) - t0, 3 * stmts + 1);
-    assert_int_equal(count_msgs(a), 5);
-    /* a failed operation rolls back to its own savepoint: the others stay */
-    t0 = store_round_trips(g.s);
-    OK(store_batch_begin(g.s));
-    OK(post_item(a, ra, "c1", "kept", &seq, &end));
-    assert_int_equal(seq, 6);
-    RC(STORE_EINVALID, post_item(a, ra, "c2", NULL, &seq, &end)); /* no body: refused */
-    assert_int_equal(end, 0);
-    OK(post_item(a, ra, "c3", "kept too", &seq, &end));
-    assert_int_equal(seq, 7);
-    OK(store_batch_commit(g.s));
-    assert_int_equal(store_round_trips(g.s) - t0, 2 * stmts + 1);
-    assert_string_equal(body_at(a, 7), "kept too");
-    /* nothing ran: nothing sent */
-    t0 = store_round_trips(g.s);
-    OK(store_batch_begin(g.s));
-    OK(store_batch_item_begin(g.s));
-    OK(store_batch_item_end(g.s));
-    OK(store_batch_commit(g.s));
-    assert_int_equal(store_round_trips(g.s) - t0, 0);
-    assert_int_equal(count_msgs(a), 7);
-}
-
 /* A second store on the same database whose lock waits fail after 2 s
  * (lock_timeout) instead of waiting for the other transaction. */
 static struct store *impatient_store(void)
@@ -326,7 +276,6 @@ int main(void)
         cmocka_unit_test(refused_message_loses_only_itself),
         cmocka_unit_test(aborted_item_fails_the_batch),
         cmocka_unit_test(lost_connection_fails_the_batch),
-        cmocka_unit_test(a_batch_item_costs_only_its_statements),
         cmocka_unit_test(suggestions_and_messages_do_not_wait),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
