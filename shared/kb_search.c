@@ -110,6 +110,8 @@ int kb_searcher_new_shards(const char *index, unsigned shard_timeout_ms, const k
     *out = NULL;
     kb_searcher *s = kb_xcalloc(1, sizeof *s);
     s->lx = lx;
+    s->common_share = KB_SEARCH_COMMON_SHARE;
+    s->common_min = KB_SEARCH_COMMON_MIN;
     kbs_typo_init();
     if (kb_analyzer_new(lx, &s->an, err, errlen) < 0) {
         kb_searcher_free(s);
@@ -125,6 +127,12 @@ int kb_searcher_new_shards(const char *index, unsigned shard_timeout_ms, const k
     }
     *out = s;
     return 0;
+}
+
+void kb_searcher_set_common(kb_searcher *s, double share, uint32_t least)
+{
+    s->common_share = share > 0 ? share : 0;
+    s->common_min = least;
 }
 
 void kb_searcher_free(kb_searcher *s)

@@ -83,6 +83,18 @@ const char *kb_searcher_shard(const kb_searcher *s, size_t i, const char **why);
  * changed). *changed (may be NULL) is set to 1 if the revision moved.
  * Returns 0 or KB_SEARCH_EINDEX with a message in err. */
 int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen);
+/* Query words most documents have (more than share × the documents, and
+ * more than least) only add weight to the documents the query's other
+ * words find, when it has others: a document with nothing but such words
+ * is no candidate, and the matcher does not walk their long posting lists
+ * to find it; a document that has another word of the query weighs what
+ * it would weigh anyway. Defaults KB_SEARCH_COMMON_SHARE and
+ * KB_SEARCH_COMMON_MIN (below that many documents nothing is common);
+ * share 0 turns it off. For tests and measurements. */
+#define KB_SEARCH_COMMON_SHARE 0.03
+#define KB_SEARCH_COMMON_MIN 1000
+void kb_searcher_set_common(kb_searcher *s, double share, uint32_t least);
+
 /* The index revision this searcher reads, and its document count. */
 uint64_t kb_searcher_revision(const kb_searcher *s);
 uint32_t kb_searcher_doccount(const kb_searcher *s);

@@ -42,6 +42,8 @@ struct kb_searcher {
     size_t ntitles;
     uint64_t titles_rev;
     int titles_loaded;
+    double common_share;  /* kb_searcher_set_common */
+    uint32_t common_min;
     int schema_ok;        /* the index has the layout this code reads */
     char schema_err[KB_ERR_MAX];
 };
@@ -91,6 +93,8 @@ struct qlist {
 struct build {
     kb_searcher *s;
     struct qlist groups;        /* weighted concept subqueries */
+    uint32_t gfreq[MAX_GROUPS]; /* documents with each group's word (0: not
+                                   looked up: a phrase or clause group) */
     struct qlist chatty;        /* chatty words' groups: used alone only */
     struct qlist boosts;        /* title and proximity boosts */
     kbx_query *boost;           /* owned: boosts ORed (NULL: none) */

@@ -3,7 +3,8 @@
  * A query goes through the same analyzer as the documents. Its tokens become
  * "groups" (one concept each: a word with its stem and synonyms, a code, a
  * bigram), each a Xapian subquery scaled by how informative it is; the
- * groups are ORed (relaxed matching ranked by BM25), then title matches and
+ * groups are ORed (relaxed matching ranked by BM25; words most documents
+ * have only weigh the documents the others find), then title matches and
  * query words found close together in a document add weight through
  * AND_MAYBE (kept apart in the build, for kb_search_rank.c to apply to the
  * best candidates), as do the query's runs of CJK characters and of Latin
@@ -323,9 +324,22 @@ static void add_to(struct qlist *l, kbx_query *q, double w)
     ql_add(l, scaled(q, w));
 }
 
-static void add_group(struct build *b, kbx_query *q, double w)
+/* Adds group q with weight w; freq: how many documents have its word. */
+static void add_group(struct build *b, kbx_query *q, double w, uint32_t freq)
 {
+    size_t n = b->groups.n;
     add_to(&b->groups, q, w);
+    if (b->groups.n > n)
+        b->gfreq[n] = freq;
+}
+
+/* How many documents have term t (NUL-terminated); 0 if unknown. */
+static uint32_t tf(const struct build *b, const char *t)
+{
+    uint32_t n = 0;
+    if (kbx_db_termfreq(b->s->db, t, &n) < 0)
+        n = 0;
+    return n;
 }
 
 /* A chatty word's group (怎么办, how, the) is searched only when the query
@@ -437,7 +451,7 @@ static void find_concepts(struct build *b, const struct toks *ts, unsigned char 
                 for (size_t k = 0; k < len; k++)
                     ql_add(&ph, term_q(ts->v[idx[k]].term, ts->v[idx[k]].len));
                 ql_add(&alts, ql_combine(&ph, KBX_OP_PHRASE, (uint32_t)len + 1));
-                add_group(b, ql_combine(&alts, KBX_OP_OR, 0), W_CONCEPT);
+                add_group(b, ql_combine(&alts, KBX_OP_OR, 0), W_CONCEPT, 0);
                 for (size_t k = 0; k < len; k++)
                     if (ts->v[idx[k]].pos <= maxpos)
                         covered[ts->v[idx[k]].pos] = 1;
@@ -529,7 +543,7 @@ static void build_groups(struct build *b, const struct toks *ts)
                 if (c)
                     add_chatty(b, ql_combine(&alts, KBX_OP_SYNONYM, 0));
                 else
-                    add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+                    add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w, tf(b, t->term));
                 if (!c && t->nchars >= 2) {
                     add_prim(b, t->term, t->len, t->pos, w);
                     if (t->nchars >= 3)
@@ -551,14 +565,14 @@ static void build_groups(struct build *b, const struct toks *ts)
                 }
                 if (in_chatty)
                     continue;
-                add_group(b, term_q(t->term, t->len), w_bigram);
+                add_group(b, term_q(t->term, t->len), w_bigram, tf(b, t->term));
                 hl_add(b, t->term, t->len, w_bigram);
             }
             continue;
         }
         /* Latin words, numbers, codes and their parts */
         if (t->flags & KB_TOKF_PART) {
-            add_group(b, term_q(t->term, t->len), W_PART);
+            add_group(b, term_q(t->term, t->len), W_PART, tf(b, t->term));
             hl_add(b, t->term, t->len, W_PART);
             continue;
         }
@@ -583,8 +597,10 @@ static void build_groups(struct build *b, const struct toks *ts)
             add_synonyms2(b, t->term, stem ? stem->term + 1 : NULL, &alts);
         if (c)
             add_chatty(b, ql_combine(&alts, KBX_OP_SYNONYM, 0));
-        else
-            add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w);
+        else {
+            uint32_t f = tf(b, t->term), fs = stem ? tf(b, stem->term) : 0;
+            add_group(b, ql_combine(&alts, KBX_OP_SYNONYM, 0), w, f > fs ? f : fs);
+        }
         if (!c) {
             const struct tok *p = stem ? stem : t;
             add_prim(b, p->term, p->len, t->pos, w);
@@ -592,7 +608,7 @@ static void build_groups(struct build *b, const struct toks *ts)
                 note_unknown(b, t);
         }
         if (code && is_clause_number(t->term, t->len)) {
-            add_group(b, prefixed_q(KB_PREFIX_CLAUSE, t->term, t->len), W_CLAUSE);
+            add_group(b, prefixed_q(KB_PREFIX_CLAUSE, t->term, t->len), W_CLAUSE, 0);
             struct kb_token kt = {t->term, t->len, t->pos, 0, 0, t->flags};
             collect_tok(&b->clauses, &kt);
         }
@@ -882,6 +898,31 @@ void kbs_build_fin(struct build *b)
 /* Builds the query for normalised text nq; *out NULL means "matches
  * nothing". The title and proximity boosts are left out of *out and kept in
  * b->boost, for run_once to apply to the best candidates only. */
+/* The groups ORed, except that when some of them are words most documents
+ * have and others are not (kb_searcher_set_common), the common ones only
+ * add weight to the documents the others find (AND_MAYBE): a document with
+ * nothing but common words of the query is no candidate, and the matcher
+ * does not walk their long posting lists to find it. A document that has
+ * a rarer group weighs what it weighed in the plain OR. */
+static kbx_query *common_apart(struct build *b)
+{
+    const kb_searcher *s = b->s;
+    double cut = s->common_share * s->doccount;
+    if (cut < s->common_min)
+        cut = s->common_min;
+    struct qlist rare = {0}, common = {0};
+    for (size_t i = 0; i < b->groups.n; i++)
+        ql_add(s->common_share > 0 && b->gfreq[i] > cut ? &common : &rare, b->groups.v[i]);
+    b->groups.n = 0;
+    ql_fin(&b->groups);
+    if (rare.n == 0)
+        return ql_combine(&common, KBX_OP_OR, 0);
+    kbx_query *r = ql_combine(&rare, KBX_OP_OR, 0);
+    if (common.n == 0)
+        return r;
+    return q_pair(KBX_OP_AND_MAYBE, r, ql_combine(&common, KBX_OP_OR, 0));
+}
+
 int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
                     size_t nqlen, int quotes_as_text, struct build *b, kbx_query **out,
                     char *err, size_t errlen)
@@ -917,7 +958,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     if (b->groups.n > ELITE_ABOVE)
         main = ql_combine(&b->groups, KBX_OP_ELITE_SET, ELITE_ABOVE);
     else
-        main = ql_combine(&b->groups, KBX_OP_OR, 0);
+        main = common_apart(b);
     /* required phrases */
     struct qlist req_l = {0};
     for (size_t i = 0; i < x.nphrases; i++) {

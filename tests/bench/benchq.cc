@@ -12,6 +12,9 @@
 //               match spies, no check_at_least of 2,000).
 //   kbdesk-lean the same with no_facets and no_suggestion: what searchd's
 //               /search computes when the request asks for neither.
+//   kbdesk-allor  kbdesk with every word of the query in the candidates'
+//               OR, common ones too (kb_searcher_set_common(s, 0, 0): a
+//               diagnostic, the search as it was before that rule).
 //   xapian-qp   Xapian::QueryParser, FLAG_DEFAULT|FLAG_CJK_NGRAM, English
 //               stemmer (STEM_SOME), default operator, BM25, top 10, on the
 //               scriptindex database (a parse error counts as an error).
@@ -144,13 +147,15 @@ class KbEngine : public Engine {
     bool no_facets, no_suggestion;
 
   public:
-    KbEngine(const std::string &index, bool no_facets_, bool no_suggestion_)
+    KbEngine(const std::string &index, bool no_facets_, bool no_suggestion_, bool all_or)
         : no_facets(no_facets_), no_suggestion(no_suggestion_)
     {
         lx = kb_lexicon_new_builtin();
         char err[512];
         if (kb_searcher_new(index.c_str(), lx, &s, err, sizeof err) != 0)
             die(std::string("kbdesk: ") + err);
+        if (all_or)
+            kb_searcher_set_common(s, 0, 0);
     }
     ~KbEngine() override
     {
@@ -470,8 +475,10 @@ int main(int argc, char **argv)
     if (maxq > 0 && (size_t)maxq < qs.size())
         qs.resize(maxq);
     auto make = [&]() -> Engine * {
-        if (engine == "kbdesk" || engine == "kbdesk-nofacets" || engine == "kbdesk-lean")
-            return new KbEngine(index, engine != "kbdesk", engine == "kbdesk-lean");
+        if (engine == "kbdesk" || engine == "kbdesk-nofacets" || engine == "kbdesk-lean" ||
+            engine == "kbdesk-allor")
+            return new KbEngine(index, engine == "kbdesk-nofacets" || engine == "kbdesk-lean",
+                                engine == "kbdesk-lean", engine == "kbdesk-allor");
         if (engine == "xapian-qp" || engine == "xapian-bag")
             return new XapianEngine(index, engine == "xapian-bag");
         if (engine == "pg-fts" || engine == "pg-fts-or" || engine == "pg-trgm")

@@ -233,6 +233,72 @@ static void filters_and_facets(void **state)
     assert_non_null(strstr(err, "memo"));
 }
 
+/* Hits of q (internal, up to 100). */
+static void search_all(const char *q, struct kb_search_res *res)
+{
+    struct kb_search_req r = {0};
+    r.q = q;
+    r.qlen = strlen(q);
+    r.internal = 1;
+    r.limit = 100;
+    char err[KB_ERR_MAX] = "";
+    if (kb_search_run(g_s, &r, res, err, sizeof err) != 0)
+        fail_msg("search '%s' failed: %s", q, err);
+}
+
+/* Words most documents have (here: more than 25 of them) only add weight
+ * to what the query's rarer words find: with 网络 common and 邮箱 not,
+ * every hit of "网络 邮箱" has 邮箱, each with the score it has without the
+ * rule, while without it documents with 网络 alone are hits too; a query of
+ * common words alone is searched as before; below the floor (the demo
+ * corpus has 109 documents, the default floor is 1,000) nothing changes. */
+static void common_words_weigh_the_others(void **state)
+{
+    (void)state;
+    struct kb_search_res plain, tuned, rare, alone, alone_t, dflt;
+    kb_searcher_set_common(g_s, 0, 0); /* off */
+    search_all("网络 邮箱", &plain);
+    search_all("邮箱", &rare);
+    search_all("网络", &alone);
+    kb_searcher_set_common(g_s, KB_SEARCH_COMMON_SHARE, KB_SEARCH_COMMON_MIN);
+    search_all("网络 邮箱", &dflt);
+    kb_searcher_set_common(g_s, 0.0001, 25);
+    search_all("网络 邮箱", &tuned);
+    search_all("网络", &alone_t);
+    kb_searcher_set_common(g_s, KB_SEARCH_COMMON_SHARE, KB_SEARCH_COMMON_MIN);
+    assert_true(alone.total > 25); /* 网络 is common at this floor */
+    assert_true(rare.total > 0 && rare.total <= 25);
+    /* without the rule some hits have 网络 only */
+    int common_only = 0;
+    for (size_t i = 0; i < plain.nhits; i++)
+        common_only += rank_of(&rare, plain.hits[i].id) < 0;
+    assert_true(common_only > 0);
+    /* with it, every hit has 邮箱, and weighs what it weighed */
+    assert_true(tuned.nhits > 0);
+    assert_true(tuned.total < plain.total);
+    for (size_t i = 0; i < tuned.nhits; i++) {
+        assert_true(rank_of(&rare, tuned.hits[i].id) >= 0);
+        int k = rank_of(&plain, tuned.hits[i].id);
+        assert_true(k >= 0);
+        assert_float_equal(tuned.hits[i].score, plain.hits[k].score, 1e-9);
+    }
+    /* common words alone, and the default floor on a small corpus: as before */
+    assert_int_equal(alone_t.total, alone.total);
+    assert_int_equal(alone_t.nhits, alone.nhits);
+    for (size_t i = 0; i < alone.nhits; i++)
+        assert_string_equal(alone_t.hits[i].id, alone.hits[i].id);
+    assert_int_equal(dflt.total, plain.total);
+    assert_int_equal(dflt.nhits, plain.nhits);
+    for (size_t i = 0; i < plain.nhits; i++)
+        assert_string_equal(dflt.hits[i].id, plain.hits[i].id);
+    kb_search_res_fin(&plain);
+    kb_search_res_fin(&tuned);
+    kb_search_res_fin(&rare);
+    kb_search_res_fin(&alone);
+    kb_search_res_fin(&alone_t);
+    kb_search_res_fin(&dflt);
+}
+
 static void expert_syntax(void **state)
 {
     (void)state;
@@ -881,6 +947,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(chatty_problem_description),
+        cmocka_unit_test(common_words_weigh_the_others),
         cmocka_unit_test(error_codes),
         cmocka_unit_test(clause_number),
         cmocka_unit_test(sections_and_sub_clauses),
