@@ -305,7 +305,9 @@ elif rj("chat_failed.json") and not chat_idle:
 if chat_idle:
     w("chatdesk (`--threads 2`, both cores, shared with the Node load client "
       "`tests/bench/chatload.mjs`), the real-corpus index, PostgreSQL with fsync on "
-      "(`synchronous_commit` on), per-connection rate limit lifted (`--rate 10000`).")
+      "(`synchronous_commit` on) and on both cores too (the query benchmarks above pin it "
+      "to CPU 0; `chat.sh` lets it use both again), per-connection rate limit lifted "
+      "(`--rate 10000`).")
     w("")
     w(f"**Idle connections**: {chat_idle['opened']:,} of {chat_idle['requested']:,} opened "
       f"({chat_idle['failed']} failed) in {chat_idle['connect_s']:.1f} s, held {chat_idle['hold_s']} s "
