@@ -90,7 +90,8 @@ int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen);
  * to find it; a document that has another word of the query weighs what
  * it would weigh anyway. Defaults KB_SEARCH_COMMON_SHARE and
  * KB_SEARCH_COMMON_MIN (below that many documents nothing is common);
- * share 0 turns it off. For tests and measurements. */
+ * share 0 turns it off, and so do remote shards (tcp:, whose term
+ * frequencies would cost a round trip each). For tests and measurements. */
 #define KB_SEARCH_COMMON_SHARE 0.03
 #define KB_SEARCH_COMMON_MIN 1000
 void kb_searcher_set_common(kb_searcher *s, double share, uint32_t least);

@@ -94,7 +94,10 @@ struct build {
     kb_searcher *s;
     struct qlist groups;        /* weighted concept subqueries */
     uint32_t gfreq[MAX_GROUPS]; /* documents with each group's word (0: not
-                                   looked up: a phrase or clause group) */
+                                   looked up: a phrase or clause group, or
+                                   common is 0) */
+    int common;                 /* the query's words may be common ones
+                                   (kb_searcher_set_common) */
     struct qlist chatty;        /* chatty words' groups: used alone only */
     struct qlist boosts;        /* title and proximity boosts */
     kbx_query *boost;           /* owned: boosts ORed (NULL: none) */

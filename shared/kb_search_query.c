@@ -333,11 +333,12 @@ static void add_group(struct build *b, kbx_query *q, double w, uint32_t freq)
         b->gfreq[n] = freq;
 }
 
-/* How many documents have term t (NUL-terminated); 0 if unknown. */
+/* How many documents have term t (NUL-terminated); 0 if unknown, or when
+ * no word of this query can be common (may_have_common). */
 static uint32_t tf(const struct build *b, const char *t)
 {
     uint32_t n = 0;
-    if (kbx_db_termfreq(b->s->db, t, &n) < 0)
+    if (!b->common || kbx_db_termfreq(b->s->db, t, &n) < 0)
         n = 0;
     return n;
 }
@@ -895,9 +896,6 @@ void kbs_build_fin(struct build *b)
     toks_fin(&b->clauses);
 }
 
-/* Builds the query for normalised text nq; *out NULL means "matches
- * nothing". The title and proximity boosts are left out of *out and kept in
- * b->boost, for run_once to apply to the best candidates only. */
 /* The groups ORed, except that when some of them are words most documents
  * have and others are not (kb_searcher_set_common), the common ones only
  * add weight to the documents the others find (AND_MAYBE): a document with
@@ -906,13 +904,15 @@ void kbs_build_fin(struct build *b)
  * a rarer group weighs what it weighed in the plain OR. */
 static kbx_query *common_apart(struct build *b)
 {
+    if (!b->common)
+        return ql_combine(&b->groups, KBX_OP_OR, 0);
     const kb_searcher *s = b->s;
     double cut = s->common_share * s->doccount;
     if (cut < s->common_min)
         cut = s->common_min;
     struct qlist rare = {0}, common = {0};
     for (size_t i = 0; i < b->groups.n; i++)
-        ql_add(s->common_share > 0 && b->gfreq[i] > cut ? &common : &rare, b->groups.v[i]);
+        ql_add(b->gfreq[i] > cut ? &common : &rare, b->groups.v[i]);
     b->groups.n = 0;
     ql_fin(&b->groups);
     if (rare.n == 0)
@@ -923,6 +923,24 @@ static kbx_query *common_apart(struct build *b)
     return q_pair(KBX_OP_AND_MAYBE, r, ql_combine(&common, KBX_OP_OR, 0));
 }
 
+/* Whether a query of s may have common words (common_apart): the rule is
+ * on, the index holds more documents than the floor, and no shard is
+ * remote (each term frequency would cost a round trip to it). */
+static int may_have_common(kb_searcher *s)
+{
+    if (s->common_share <= 0 || s->doccount <= s->common_min)
+        return 0;
+    for (size_t i = 0; i < kb_searcher_shard_count(s); i++) {
+        const char *spec = kb_searcher_shard(s, i, NULL);
+        if (spec && strncmp(spec, "tcp:", 4) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Builds the query for normalised text nq; *out NULL means "matches
+ * nothing". The title and proximity boosts are left out of *out and kept in
+ * b->boost, for run_once to apply to the best candidates only. */
 int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char *nq,
                     size_t nqlen, int quotes_as_text, struct build *b, kbx_query **out,
                     char *err, size_t errlen)
@@ -946,6 +964,7 @@ int kbs_build_query(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     struct toks ts = {0};
     analyse(s, x.free_text.data, x.free_text.len, &ts);
+    b->common = may_have_common(s);
     build_groups(b, &ts);
     runs = ts; /* the query's tokens, kept for the run boosts */
     memset(&ts, 0, sizeof ts);
