@@ -16,7 +16,8 @@ void sd_config_usage(FILE *f)
     fprintf(f,
             "usage: searchd --index DIR [--listen HOST:PORT] [--config FILE]\n"
             "               [--agent-token TOKEN] [--threads N] [--www DIR]\n"
-            "               [--log-level LEVEL] [--cache-mb N] [--block-map 0|1]\n"
+            "               [--log-level LEVEL] [--cache-mb N] [--doc-cache-mb N]\n"
+            "               [--block-map 0|1]\n"
             "\n"
             "The kbdesk search daemon: HTTP/1.1 + JSON over the Xapian index built by\n"
             "`indexer build`. Picks up a newly committed index within a second.\n"
@@ -49,6 +50,13 @@ void sd_config_usage(FILE *f)
             "                       when the index revision changes. A cached answer\n"
             "                       carries \"cached\":true; its took_ms is the time\n"
             "                       the original search took.\n"
+            "  --doc-cache-mb N     decoded heads of the hits' stored documents kept in\n"
+            "                       memory, in MiB in all, 0..%d (key: doc_cache_mb;\n"
+            "                       default %d; 0 turns it off): a hit shown again is\n"
+            "                       neither read from the index nor decompressed.\n"
+            "                       Shared out among the worker threads, emptied\n"
+            "                       when the index revision changes; the answers are\n"
+            "                       the same (not used with shards).\n"
             "  --block-map 0|1      1: read the index tables through read-only file\n"
             "                       mappings instead of a pread system call per\n"
             "                       block (same answers, less CPU); 0: pread (key:\n"
@@ -63,7 +71,8 @@ void sd_config_usage(FILE *f)
             "\n"
             "config file: one `key = value` per line; lines starting with # and\n"
             "blank lines are ignored; keys: index, listen, agent_token, threads,\n"
-            "www, log_level, cache_mb, block_map, shard_timeout_ms, and (file only)\n"
+            "www, log_level, cache_mb, doc_cache_mb, block_map, shard_timeout_ms, and\n"
+            "(file only)\n"
             "max_connections, max_connections_per_address, max_open_files,\n"
             "metrics_access, metrics_token. An unknown or repeated key or a bad\n"
             "value is an error naming FILE:LINE. Precedence: defaults < file < flags.\n"
@@ -102,7 +111,8 @@ void sd_config_usage(FILE *f)
             "\n"
             "exit status: 0 after SIGTERM/SIGINT, 1 runtime error (index cannot be\n"
             "opened, address in use), 2 usage or configuration error\n",
-            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, SD_DEFAULT_SHARD_TIMEOUT_MS,
+            SD_MAX_THREADS, SD_MAX_CACHE_MB, SD_DEFAULT_CACHE_MB, SD_MAX_CACHE_MB,
+            SD_DEFAULT_DOC_CACHE_MB, SD_DEFAULT_SHARD_TIMEOUT_MS,
             KB_NET_MAX_CONNECTIONS_LIMIT,
             KB_NET_DEFAULT_MAX_CONNECTIONS, KB_NET_MAX_CONNECTIONS_LIMIT, SD_DEFAULT_PER_ADDRESS,
             KB_NET_FD_RESERVE, KB_NET_FD_RESERVE, KB_SEARCH_MAX_QUERY, KB_SEARCH_MAX_LIMIT, KB_SEARCH_MAX_LIMIT,
@@ -126,6 +136,8 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
         return kb_config_int_key(key, v, 1, SD_MAX_THREADS, &cfg->threads, err, errlen);
     if (strcmp(key, "cache_mb") == 0)
         return kb_config_int_key(key, v, 0, SD_MAX_CACHE_MB, &cfg->cache_mb, err, errlen);
+    if (strcmp(key, "doc_cache_mb") == 0)
+        return kb_config_int_key(key, v, 0, SD_MAX_CACHE_MB, &cfg->doc_cache_mb, err, errlen);
     if (strcmp(key, "block_map") == 0)
         return kb_config_int_key(key, v, 0, 1, &cfg->block_map, err, errlen);
     if (strcmp(key, "shard_timeout_ms") == 0)
@@ -137,7 +149,7 @@ static int config_set(struct sd_config *cfg, const char *key, const char *v, cha
 
 static const char *const file_keys[] = {"index", "listen",    "agent_token", "threads",
                                         "www",   "log_level", "cache_mb",    "shard_timeout_ms",
-                                        "block_map",
+                                        "block_map", "doc_cache_mb",
                                         KB_NET_CONFIG_KEYS};
 #define NKEYS (sizeof file_keys / sizeof *file_keys)
 
@@ -167,6 +179,7 @@ int sd_config_load(struct sd_config *cfg, int argc, char **argv, char *err, size
     cfg->log_level = KB_LOG_INFO;
     cfg->cache_mb = SD_DEFAULT_CACHE_MB;
     cfg->block_map = 1;
+    cfg->doc_cache_mb = SD_DEFAULT_DOC_CACHE_MB;
     cfg->shard_timeout_ms = SD_DEFAULT_SHARD_TIMEOUT_MS;
     kb_net_config_init(&cfg->net, SD_DEFAULT_PER_ADDRESS);
 

@@ -15,6 +15,7 @@
 #define SD_MAX_TOKEN 256
 #define SD_DEFAULT_CACHE_MB 64
 #define SD_MAX_CACHE_MB 65536
+#define SD_DEFAULT_DOC_CACHE_MB 32
 /* default cap on connections from one address (max_connections_per_address) */
 #define SD_DEFAULT_PER_ADDRESS 256
 #define SD_DEFAULT_SHARD_TIMEOUT_MS 2000
@@ -30,6 +31,8 @@ struct sd_config {
     enum kb_log_level log_level;
     int cache_mb;      /* result cache size in MiB; 0: no cache */
     int block_map;     /* 1: glass tables read through mappings (kb_blockmap) */
+    int doc_cache_mb;  /* decoded document heads, MiB in all, shared out among the
+                          workers' searchers (kb_searcher_set_doc_cache); 0: none */
     struct kb_net_config net; /* connection caps, RLIMIT_NOFILE, /metrics access */
     int shard_timeout_ms; /* bound on each remote shard operation (index =
                              a list of shards; see kb_searcher_new_shards) */

@@ -111,6 +111,8 @@ int pool_new(const struct sd_config *cfg, const char *www_root, sd_cache *cache,
             pool_free(p);
             return -1;
         }
+        kb_searcher_set_doc_cache(w->searcher,
+                                  (size_t)cfg->doc_cache_mb * 1024 * 1024 / (size_t)p->nworkers);
     }
     svc_refresh(p->workers[0].searcher, p->cache); /* index metrics, cache revision */
     metrics_workers(p->nworkers);

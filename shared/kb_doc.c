@@ -540,28 +540,42 @@ char *kb_doc_pack(const struct kb_doc *doc, kb_analyzer *an, size_t *len)
     return kb_buf_take(&out);
 }
 
-/* The head document and snippet source of the split form. */
-static struct kb_doc *unpack_head(const char *data, size_t len, char **src, size_t *srclen,
-                                  char *err, size_t errlen)
+/* Part A of the split form, decompressed (caller frees), or NULL with a
+ * message in err. */
+static char *head_bytes(const char *data, size_t len, size_t *an, char *err, size_t errlen)
 {
-    *src = NULL;
-    *srclen = 0;
     size_t al = len >= 5 ? get_u32(data + 1) : 0;
     if (len < 5 || al > len - 5) {
         kb_seterr(err, errlen, "[doc] damaged stored document: cut short");
         return NULL;
     }
     char *a = NULL;
-    size_t an = 0;
-    if (unsqueeze(data + 5, al, &a, &an, err, errlen) < 0)
+    if (unsqueeze(data + 5, al, &a, an, err, errlen) < 0)
         return NULL;
-    size_t hl = an >= 4 ? get_u32(a) : 0;
-    if (an < 4 || hl > an - 4) {
+    return a;
+}
+
+/* The head document of part A's bytes a[0..an), the length of its JSON in
+ * *hl (the snippet source follows it), or NULL with a message in err. */
+static struct kb_doc *head_doc(const char *a, size_t an, size_t *hl, char *err, size_t errlen)
+{
+    *hl = an >= 4 ? get_u32(a) : 0;
+    if (an < 4 || *hl > an - 4) {
         kb_seterr(err, errlen, "[doc] damaged stored document: bad head");
-        free(a);
         return NULL;
     }
-    struct kb_doc *d = kb_doc_from_json(a + 4, hl, err, errlen);
+    return kb_doc_from_json(a + 4, *hl, err, errlen);
+}
+
+/* The head document and snippet source of the split form. */
+static struct kb_doc *unpack_head(const char *data, size_t len, char **src, size_t *srclen,
+                                  char *err, size_t errlen)
+{
+    *src = NULL;
+    *srclen = 0;
+    size_t an = 0, hl = 0;
+    char *a = head_bytes(data, len, &an, err, errlen);
+    struct kb_doc *d = a ? head_doc(a, an, &hl, err, errlen) : NULL;
     if (!d) {
         free(a);
         return NULL;
@@ -569,6 +583,32 @@ static struct kb_doc *unpack_head(const char *data, size_t len, char **src, size
     memmove(a, a + 4 + hl, an - 4 - hl);
     *src = a;
     *srclen = an - 4 - hl;
+    return d;
+}
+
+char *kb_doc_head_bytes(const char *data, size_t len, size_t *outlen, char *err, size_t errlen)
+{
+    *outlen = 0;
+    if (err && errlen)
+        err[0] = '\0';
+    if (!len || data[0] != KB_DOC_PACK_SPLIT)
+        return NULL;
+    return head_bytes(data, len, outlen, err, errlen);
+}
+
+struct kb_doc *kb_doc_head_from_bytes(const char *a, size_t an, char **src, size_t *srclen,
+                                      char *err, size_t errlen)
+{
+    *src = NULL;
+    *srclen = 0;
+    size_t hl = 0;
+    struct kb_doc *d = head_doc(a, an, &hl, err, errlen);
+    if (!d)
+        return NULL;
+    *srclen = an - 4 - hl;
+    *src = kb_xmalloc(*srclen + 1);
+    memcpy(*src, a + 4 + hl, *srclen);
+    (*src)[*srclen] = '\0';
     return d;
 }
 

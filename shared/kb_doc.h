@@ -110,5 +110,17 @@ struct kb_doc *kb_doc_unpack(const char *data, size_t len, char *err, size_t err
  * with a message in err when the data is damaged. */
 struct kb_doc *kb_doc_unpack_head(const char *data, size_t len, char **src, size_t *srclen,
                                   char *err, size_t errlen);
+/* kb_doc_unpack_head in two steps, for a cache of decoded heads
+ * (kb_doccache.h): part A of the split form decompressed, a heap buffer the
+ * caller frees (its length in *outlen), or NULL: data is not the split form
+ * (err empty) or is damaged (message in err). */
+char *kb_doc_head_bytes(const char *data, size_t len, size_t *outlen, char *err, size_t errlen);
+/* The head document and a copy of the snippet source (*src, *srclen;
+ * caller frees both) from part A's bytes a[0..an) as kb_doc_head_bytes
+ * returned them (they stay the caller's): what kb_doc_unpack_head gives
+ * for the split form. NULL (and *src = NULL) with a message in err when
+ * they are damaged. */
+struct kb_doc *kb_doc_head_from_bytes(const char *a, size_t an, char **src, size_t *srclen,
+                                      char *err, size_t errlen);
 
 #endif

@@ -27,6 +27,7 @@
  * what to do. Returns 0 or KB_SEARCH_EINDEX (message in err). */
 static int read_stats(kb_searcher *s, char *err, size_t errlen)
 {
+    kb_doccache_clear(s->dc); /* document ids are one revision's */
     kbx_db_revision(s->db, &s->rev);
     kbx_db_doccount(s->db, &s->doccount);
     if (kbx_db_termfreq(s->db, KB_PREFIX_VIS "public", &s->public_docs) < 0)
@@ -135,10 +136,25 @@ void kb_searcher_set_common(kb_searcher *s, double share, uint32_t least)
     s->common_min = least;
 }
 
+void kb_searcher_set_doc_cache(kb_searcher *s, size_t bytes)
+{
+    kb_doccache_free(s->dc);
+    s->dc = kbx_db_shard_count(s->db) <= 1 && !kbx_db_has_remote(s->db) ? kb_doccache_new(bytes)
+                                                                        : NULL;
+}
+
+size_t kb_searcher_doc_cache_bytes(const kb_searcher *s, size_t *entries)
+{
+    if (entries)
+        *entries = kb_doccache_count(s->dc);
+    return kb_doccache_bytes(s->dc);
+}
+
 void kb_searcher_free(kb_searcher *s)
 {
     if (!s)
         return;
+    kb_doccache_free(s->dc);
     kbs_titles_free(s);
     kbs_sound_map_free(s);
     kbx_db_free(s->db);

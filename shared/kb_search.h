@@ -95,6 +95,15 @@ int kb_searcher_refresh(kb_searcher *s, int *changed, char *err, size_t errlen);
 #define KB_SEARCH_COMMON_SHARE 0.03
 #define KB_SEARCH_COMMON_MIN 1000
 void kb_searcher_set_common(kb_searcher *s, double share, uint32_t least);
+/* Keeps the decoded heads of the hits' stored documents (kb_doccache.h),
+ * at most bytes of them (0: none, the default): a hit shown again reads
+ * neither its stored data nor decompresses it. Emptied whenever the
+ * searcher moves to another revision. Only for a searcher of one local
+ * index (with shards it does nothing: their document ids are the union's).
+ * Answers are the same with it and without. */
+void kb_searcher_set_doc_cache(kb_searcher *s, size_t bytes);
+/* Bytes and entries in it now (0 without one). */
+size_t kb_searcher_doc_cache_bytes(const kb_searcher *s, size_t *entries);
 
 /* The index revision this searcher reads, and its document count. */
 uint64_t kb_searcher_revision(const kb_searcher *s);

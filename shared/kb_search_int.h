@@ -13,6 +13,7 @@
 #include "kb_search.h"
 #include "kb_analyzer.h"
 #include "kb_doc.h"
+#include "kb_doccache.h"
 #include "kb_map.h"
 #include "kb_util.h"
 #include "kb_xapian.h"
@@ -44,6 +45,7 @@ struct kb_searcher {
     int titles_loaded;
     double common_share;  /* kb_searcher_set_common */
     uint32_t common_min;
+    kb_doccache *dc;      /* decoded heads (kb_searcher_set_doc_cache), or NULL */
     int schema_ok;        /* the index has the layout this code reads */
     char schema_err[KB_ERR_MAX];
 };

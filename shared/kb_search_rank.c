@@ -233,13 +233,31 @@ static struct kb_doc *load_doc_data(kbx_mset *m, size_t i)
 }
 
 /* Loads the stored head and snippet source of candidate c (entry c->i of
- * m) into c->doc and c->src; c->doc stays NULL on failure. */
-static void load_cand(kbx_mset *m, struct cand *c)
+ * m) into c->doc and c->src; c->doc stays NULL on failure. Through s's
+ * cache of decoded heads when it has one. */
+static void load_cand(kb_searcher *s, kbx_mset *m, struct cand *c)
 {
+    uint32_t id = s->dc ? kbx_mset_docid(m, c->i) : 0;
+    size_t an = 0;
+    const char *a = s->dc ? kb_doccache_get(s->dc, id, &an) : NULL;
+    if (a) {
+        c->doc = kb_doc_head_from_bytes(a, an, &c->src, &c->srclen, NULL, 0);
+        return;
+    }
     const char *data;
     size_t len;
-    if (kbx_mset_data(m, c->i, &data, &len) == 0)
+    if (kbx_mset_data(m, c->i, &data, &len) != 0)
+        return;
+    char *bytes = s->dc ? kb_doc_head_bytes(data, len, &an, NULL, 0) : NULL;
+    if (!bytes) { /* no cache, damaged, or not the split form */
         c->doc = kb_doc_unpack_head(data, len, &c->src, &c->srclen, NULL, 0);
+        return;
+    }
+    c->doc = kb_doc_head_from_bytes(bytes, an, &c->src, &c->srclen, NULL, 0);
+    if (c->doc)
+        kb_doccache_put(s->dc, id, bytes, an);
+    else
+        free(bytes);
 }
 
 /* Xapian's defaults with kbdesk's BM25 parameters (the boost pass changes
@@ -412,7 +430,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
            when the search counted facets) */
         if (kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
             memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP)
-            load_cand(m, &c[i]);
+            load_cand(s, m, &c[i]);
     }
     if (rerank)
         rerank_candidates(s, c, n, &b->clauses, nq);
@@ -425,7 +443,7 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     kbs_hl_match_init(&hm, b->hl);
     for (size_t k = from; k < to; k++) {
         if (!c[k].doc)
-            load_cand(m, &c[k]);
+            load_cand(s, m, &c[k]);
         if (!c[k].doc)
             continue;
         struct kb_hit *h = &res->hits[res->nhits++];

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Two searchd builds over HTTP in the same window, alternated: each round
-# runs A, then B, then B with --block-map 0, every one with --threads 2 on
+# runs A, then B, then B with the options in C_OPTS (default
+# `--block-map 0`; the line's label is B_opts), every one with --threads 2 on
 # both cores, the result cache off (--cache-mb 0), a 2 s warm-up, then
 # `wrk -t2 -c32 -d10s` over the titles + keywords queries; prints one line
 # per run: the load average, searchd's CPU (user + system, in clock ticks)
@@ -35,5 +36,6 @@ run() { # LABEL SEARCHD INDEX [searchd options...]
 for _ in $(seq 1 "$ROUNDS"); do
     run A "$A" "$AIX"
     run B "$B" "$BIX"
-    run B_nomap "$B" "$BIX" --block-map 0
+    # shellcheck disable=SC2086
+    run B_opts "$B" "$BIX" ${C_OPTS:---block-map 0}
 done

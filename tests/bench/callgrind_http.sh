@@ -9,6 +9,8 @@
 #
 #   callgrind_http.sh INDEX QUERIES OUTDIR [SEARCHD]
 #
+# Environment: WARM (20) warm-up queries, the first of QUERIES; SD_OPTS
+# further searchd options (e.g. --doc-cache-mb 0).
 # QUERIES: the benchmark's format (type<TAB>lang<TAB>source<TAB>query).
 # Writes OUTDIR/callgrind.out (the raw profile), OUTDIR/inclusive.txt and
 # OUTDIR/self.txt (callgrind_annotate), OUTDIR/answers.txt (each answer with
@@ -23,14 +25,15 @@ mkdir -p "$OUT"
 rm -f "$OUT"/callgrind.out*
 LOG=$OUT/searchd.log
 : >"$LOG"
+# shellcheck disable=SC2086
 valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" --dump-instr=no \
     "$SD" --index "$IX" --listen 127.0.0.1:0 --threads 1 --cache-mb 0 --log-level error \
-    >"$LOG" 2>&1 &
+    ${SD_OPTS:-} >"$LOG" 2>&1 &
 VG=$!
 trap 'kill $VG 2>/dev/null || true' EXIT
 # valgrind starts slowly: up to 60 s
 url=$(bench_listen_url "$LOG" $VG 600) || { echo "callgrind_http: searchd did not start" >&2; exit 1; }
-python3 tests/bench/httpq.py "$url" "$Q" --warm 20 --answers "$OUT/answers.txt" \
+python3 tests/bench/httpq.py "$url" "$Q" --warm "${WARM:-20}" --answers "$OUT/answers.txt" \
     --before "callgrind_control -z $VG" --after "callgrind_control -d $VG" >"$OUT/client.txt"
 kill $VG
 wait $VG 2>/dev/null || true

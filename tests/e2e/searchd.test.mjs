@@ -457,6 +457,37 @@ test('cache: --cache-mb 0 turns it off', async () => {
   assert.match(e.message, /--cache-mb: "lots" is not a number/);
 });
 
+test('doc cache: hits read from the cache of decoded heads answer as without it', async () => {
+  const start = (mb) => startDaemon(['--index', index, '--listen', '127.0.0.1:0', '--www', www,
+    '--threads', '1', '--cache-mb', '0', '--doc-cache-mb', mb]);
+  const on = start('8'), off = start('0');
+  try {
+    const [uon, uoff] = await Promise.all([on.ready, off.ready]);
+    const body = async (url, q) => {
+      const r = await fetch(url + '/search?' + qs(q));
+      assert.equal(r.status, 200);
+      const j = await r.json();
+      assert.equal(j.cached, undefined);
+      delete j.took_ms;
+      return j;
+    };
+    const queries = [{ q: 'VPN 连不上' }, { q: '打印机卡纸' }, { q: '8.3.4.1' }, { q: '服务级别' },
+      { q: 'password reset', facets: '1' }, { q: '密码', limit: '20' }, { q: '网络 故障' }];
+    for (let round = 0; round < 2; round++) { // the second round's hits come from the cache
+      for (const q of queries) {
+        const a = await body(uon, q), b = await body(uoff, q);
+        assert.ok(a.hits.length > 0, q.q);
+        assert.deepEqual(a, b, q.q);
+      }
+    }
+  } finally {
+    assert.deepEqual(await stopDaemon(on), { code: 0, signal: null }, on.log);
+    assert.deepEqual(await stopDaemon(off), { code: 0, signal: null }, off.log);
+  }
+  const e = await run(SEARCHD, ['--index', index, '--doc-cache-mb', '-1']).then(() => null, (x) => x);
+  assert.match(e.message, /--doc-cache-mb/);
+});
+
 test('static files: the page with strict security headers; no escape from www', async () => {
   const page = await get('/');
   assert.equal(page.status, 200);

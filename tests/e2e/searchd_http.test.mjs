@@ -202,7 +202,8 @@ test('a slow client does not stall a normal request', async () => {
 test('--help documents every flag and config key', async () => {
   const { stdout } = await run(SEARCHD, ['--help']);
   for (const s of ['--index', '--listen', '--config', '--agent-token', '--threads', '--www', '--log-level',
-    '--cache-mb', 'agent_token', 'log_level', 'threads', 'www', 'cache_mb', '413', 'clamped']) {
+    '--cache-mb', '--doc-cache-mb', 'agent_token', 'log_level', 'threads', 'www', 'cache_mb',
+    'doc_cache_mb', '413', 'clamped']) {
     assert.ok(stdout.includes(s), s);
   }
 });

@@ -703,12 +703,119 @@ static void scratch_rm(const char *dir)
     assert_int_equal(run(cmd), 0);
 }
 
+/* Writes articles/NAME.md of one_article_index's corpus (dir) with text (a
+ * printf format without arguments), rebuilds the index ix and refreshes s,
+ * which must see a new revision. */
+static void rewrite_article(kb_searcher *s, const char *dir, const char *ix, const char *name,
+                            const char *text)
+{
+    char cmd[1024], err[KB_ERR_MAX];
+    snprintf(cmd, sizeof cmd,
+             "printf -- '%s' > %s/c/articles/%s.md && "
+             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
+             text, dir, name, dir, ix);
+    assert_int_equal(run(cmd), 0);
+    int changed = 0;
+    assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), 0);
+    assert_int_equal(changed, 1);
+}
+
+/* The whole /search answer of s for q (took_ms left out), caller frees. */
+static char *answer_json(kb_searcher *s, const char *q, int internal, int facets)
+{
+    struct kb_search_req r = {0};
+    r.q = q;
+    r.qlen = strlen(q);
+    r.internal = internal;
+    r.limit = 10;
+    r.no_facets = !facets;
+    struct kb_search_res res;
+    char err[KB_ERR_MAX] = "";
+    if (kb_search_run(s, &r, &res, err, sizeof err) != 0)
+        fail_msg("search '%s' failed: %s", q, err);
+    res.took_ms = 0;
+    char *j = codec_search_json(&res, q, strlen(q), 0, 10);
+    kb_search_res_fin(&res);
+    return j;
+}
+
+/* A searcher with the cache of decoded heads answers every query as one
+ * without, the first time (heads read and kept) and again (heads from the
+ * cache): hits, titles, snippets, scores, facets. */
+static void doc_cache_same_answers(void **state)
+{
+    (void)state;
+    static const char *const qs[] = {
+        "打印机卡纸怎么办", "VPN 连不上 错误 809", "8.3.4.1", "服务级别管理",
+        "outlook password reset", "网络 打印", "知识管理 已知错误", "事件管理",
+        "磁盘空间不足", "账号 锁定",
+    };
+    char err[KB_ERR_MAX];
+    kb_searcher *c = NULL;
+    assert_int_equal(kb_searcher_new(g_index, g_lx, &c, err, sizeof err), 0);
+    kb_searcher_set_doc_cache(c, 1 << 20);
+    size_t entries = 0;
+    assert_int_equal(kb_searcher_doc_cache_bytes(c, &entries), 0);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+            for (int internal = 0; internal < 2; internal++) {
+                char *want = answer_json(g_s, qs[i], internal, pass);
+                char *got = answer_json(c, qs[i], internal, pass);
+                if (strcmp(want, got) != 0)
+                    fail_msg("'%s' (pass %d, internal %d):\nwithout: %s\nwith:    %s", qs[i],
+                             pass, internal, want, got);
+                free(want);
+                free(got);
+            }
+    size_t bytes = kb_searcher_doc_cache_bytes(c, &entries);
+    assert_true(entries > 10); /* the second pass read from it */
+    assert_true(bytes > 0 && bytes <= 1 << 20);
+    kb_searcher_free(c);
+}
+
+/* A document changed under a searcher with the cache: after the refresh
+ * its hit shows the new title and text, not the head kept for the same
+ * document id (Xapian keeps a replaced document's id). */
+static void doc_cache_follows_index(void **state)
+{
+    (void)state;
+    char dir[64] = "/tmp/kbdcXXXXXX", ix[128], err[KB_ERR_MAX];
+    kb_searcher *s = one_article_index(dir, ix, sizeof ix);
+    kb_searcher_set_doc_cache(s, 1 << 20);
+    struct kb_search_req r = {0};
+    r.q = "qvzmarker";
+    r.qlen = strlen(r.q);
+    struct kb_search_res res;
+    for (int i = 0; i < 2; i++) { /* read, then from the cache */
+        assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+        assert_int_equal(res.nhits, 1);
+        assert_string_equal(res.hits[0].title, "qvzmarker 公开");
+        kb_search_res_fin(&res);
+    }
+    size_t entries = 0;
+    kb_searcher_doc_cache_bytes(s, &entries);
+    assert_int_equal(entries, 1);
+    rewrite_article(s, dir, ix, "KB-1",
+                    "---\\nid: KB-1\\nkind: article\\ntitle: qvzmarker 改过\\n---\\n"
+                    "新的正文 qvzmarker\\n");
+    kb_searcher_doc_cache_bytes(s, &entries);
+    assert_int_equal(entries, 0);
+    assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
+    assert_int_equal(res.nhits, 1);
+    assert_string_equal(res.hits[0].id, "KB-1");
+    assert_string_equal(res.hits[0].title, "qvzmarker 改过");
+    assert_non_null(strstr(res.hits[0].snippet, "新的正文"));
+    kb_search_res_fin(&res);
+    kb_searcher_free(s);
+    scratch_rm(dir);
+}
+
 /* The public filter is left out while every document is public; once an
  * internal one arrives (seen at the next refresh) it is applied again. */
 static void visibility_follows_index(void **state)
 {
     (void)state;
-    char dir[64] = "/tmp/kbvisXXXXXX", cmd[1024], ix[128], err[KB_ERR_MAX];
+    char dir[64] = "/tmp/kbvisXXXXXX", ix[128], err[KB_ERR_MAX];
     kb_searcher *s = one_article_index(dir, ix, sizeof ix);
     struct kb_search_req r = {0};
     r.q = "qvzmarker";
@@ -718,15 +825,9 @@ static void visibility_follows_index(void **state)
     assert_int_equal(res.nhits, 1);
     kb_search_res_fin(&res);
 
-    snprintf(cmd, sizeof cmd,
-             "printf -- '---\\nid: KB-2\\nkind: article\\nvisibility: internal\\n"
-             "title: qvzmarker 内部\\n---\\n正文\\n' > %s/c/articles/KB-2.md && "
-             "build/bin/indexer build --quiet --corpus %s/c --index %s >/dev/null",
-             dir, dir, ix);
-    assert_int_equal(run(cmd), 0);
-    int changed = 0;
-    assert_int_equal(kb_searcher_refresh(s, &changed, err, sizeof err), 0);
-    assert_int_equal(changed, 1);
+    rewrite_article(s, dir, ix, "KB-2",
+                    "---\\nid: KB-2\\nkind: article\\nvisibility: internal\\n"
+                    "title: qvzmarker 内部\\n---\\n正文\\n");
     assert_int_equal(kb_search_run(s, &r, &res, err, sizeof err), 0);
     assert_int_equal(res.nhits, 1);
     assert_string_equal(res.hits[0].id, "KB-1");
@@ -962,6 +1063,8 @@ int main(void)
         cmocka_unit_test(suggest_and_nav),
         cmocka_unit_test(results_outlive_searcher),
         cmocka_unit_test(live_refresh),
+        cmocka_unit_test(doc_cache_same_answers),
+        cmocka_unit_test(doc_cache_follows_index),
         cmocka_unit_test(visibility_follows_index),
         cmocka_unit_test(vis_shadow),
         cmocka_unit_test(visibility_of_words),

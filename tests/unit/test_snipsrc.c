@@ -231,6 +231,42 @@ static void pack_round_trip(struct kb_doc *d)
         assert_int_equal(f.flen, strlen(d->body));
         assert_memory_equal(f.raw, d->body, f.rawlen);
     }
+    /* the two steps a cache of decoded heads takes give the same */
+    size_t an = 0, srclen2 = 0;
+    char *abytes = kb_doc_head_bytes(packed, len, &an, err, sizeof err), *src2 = NULL;
+    assert_non_null(abytes);
+    struct kb_doc *h2 = kb_doc_head_from_bytes(abytes, an, &src2, &srclen2, err, sizeof err);
+    assert_non_null(h2);
+    a = kb_doc_to_json(h);
+    b = kb_doc_to_json(h2);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    assert_int_equal(srclen2, srclen);
+    assert_memory_equal(src2, src, srclen);
+    kb_doc_free(h2);
+    free(src2);
+    /* the bytes stay the caller's and can be read again */
+    h2 = kb_doc_head_from_bytes(abytes, an, &src2, &srclen2, err, sizeof err);
+    assert_non_null(h2);
+    assert_same_str(h2->title, d->title);
+    kb_doc_free(h2);
+    free(src2);
+    /* cut short within the head (4 bytes of length, then its JSON): an
+       error, never a crash */
+    const unsigned char *u = (const unsigned char *)abytes;
+    size_t hl = (size_t)u[0] | (size_t)u[1] << 8 | (size_t)u[2] << 16 | (size_t)u[3] << 24;
+    assert_true(4 + hl <= an);
+    for (size_t cut = 0; cut < 4 + hl; cut += cut < 80 ? 1 : 61) {
+        err[0] = '\0';
+        assert_null(kb_doc_head_from_bytes(abytes, cut, &src2, &srclen2, err, sizeof err));
+        assert_null(src2);
+        assert_true(err[0] != '\0');
+    }
+    free(abytes);
+    /* not the split form: NULL and no message */
+    assert_null(kb_doc_head_bytes("{\"id\":\"x\"}", 10, &an, err, sizeof err));
+    assert_string_equal(err, "");
     free(src);
     kb_doc_free(h);
     /* cut short anywhere: an error */
@@ -248,6 +284,12 @@ static void pack_round_trip(struct kb_doc *d)
         h = kb_doc_unpack_head(bad, len, &src, &srclen, NULL, 0);
         kb_doc_free(h);
         free(src);
+        abytes = kb_doc_head_bytes(bad, len, &an, NULL, 0);
+        if (abytes) {
+            kb_doc_free(kb_doc_head_from_bytes(abytes, an, &src, &srclen, NULL, 0));
+            free(src);
+            free(abytes);
+        }
         free(bad);
     }
     kb_doc_free(e);
