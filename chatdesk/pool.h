@@ -45,7 +45,11 @@
 #define POOL_MAX_QUEUE 4096        /* per stage */
 #define POOL_DB_PER_THREAD 4       /* request workers per cfg->threads */
 #define POOL_MAX_DB_WORKERS 32     /* ... but not more than this (or cfg->threads) */
-#define POOL_SEARCH_NICE 10
+#define POOL_SEARCH_NICE 5         /* 10 starved the suggestions at desk load (p99
+                                      49-57 ms against 39-46 at 5, 1,000 agents and
+                                      10,000 requesters); 0 cost a tenth of the chat
+                                      saturation rate, 5 a thirtieth (RESULTS.md,
+                                      "The search workers' priority") */
 #define POOL_SEARCH_BATCH 8       /* suggestion searches recorded in one transaction */
 #define POOL_CHAT_PER_THREAD 2     /* chat writers per cfg->threads */
 #define POOL_CHAT_BATCH 8          /* chat messages stored in one transaction, at most
