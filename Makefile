@@ -93,9 +93,10 @@ $(LIBSTORE): $(call objs,$(B),$(STORE_SRC))
 # (tests/bench/RESULTS.md, "Indexing: the spelling table, and the analysis
 # third made cheaper"). A search allocates its query tree, posting lists and
 # hits: searchd answered 3 % more requests per second over HTTP with it
-# (RESULTS.md, "searchd with tcmalloc"). The sanitizer build keeps ASan's own
-# allocator; chatdesk keeps glibc's (its memory per idle connection was
-# measured with it). `make FAST_MALLOC=` links glibc's malloc instead.
+# (RESULTS.md, "A cache of decoded heads, and tcmalloc in searchd"). The
+# sanitizer build keeps ASan's own allocator; chatdesk keeps glibc's (its
+# memory per idle connection was measured with it). `make FAST_MALLOC=`
+# links glibc's malloc instead.
 FAST_MALLOC ?= -Wl,--push-state,--no-as-needed -l:libtcmalloc_minimal.so.4 -Wl,--pop-state
 $(B)/bin/indexer: $(call objs,$(B),$(INDEXER_SRC)) $(LIBSTORE) $(LIBKB)
 	@mkdir -p $(dir $@)
