@@ -92,7 +92,7 @@ $(LIBSTORE): $(call objs,$(B),$(STORE_SRC))
 # document: a build of the real corpus took 7 % less CPU with it, same index
 # (tests/bench/RESULTS.md, "Indexing: the spelling table, and the analysis
 # third made cheaper"). A search allocates its query tree, posting lists and
-# hits: searchd answered 3 % more requests per second over HTTP with it
+# hits: searchd answered 2-3 % more requests per second over HTTP with it
 # (RESULTS.md, "A cache of decoded heads, and tcmalloc in searchd"). The
 # sanitizer build keeps ASan's own allocator; chatdesk keeps glibc's (its
 # memory per idle connection was measured with it). `make FAST_MALLOC=`
