@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs every test and prints the closing line "N passed, N failed".
-#   unit tests: build/asan/test/test_* (cmocka, under ASan + UBSan)
+#   unit tests: build/asan/test/test_* (cmocka, under ASan + UBSan), then
+#               build/test/test_*, optimised (-O2 compiles some undefined
+#               behaviour differently from the sanitizer build's -O1)
 #   end-to-end: tests/e2e/*.sh, run against the sanitizer binaries and the
 #               optimised ones (KB_BIN selects which)
 #   browser, soak (tests/soak: faults under traffic), eval, fuzz: once, with
@@ -17,8 +19,9 @@ trap 'rm -f "$log"' EXIT
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
-for t in build/asan/test/test_*; do
+for t in build/asan/test/test_* build/test/test_*; do
     [ -x "$t" ] || continue
+    case $t in build/asan/*) variant=asan ;; *) variant=release ;; esac
     "$t" >"$log" 2>&1
     rc=$?
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
@@ -31,10 +34,10 @@ for t in build/asan/test/test_*; do
     pass=$((pass + p))
     fail=$((fail + f))
     if [ "$f" -ne 0 ]; then
-        failed_names="$failed_names $(basename "$t")"
+        failed_names="$failed_names $(basename "$t")[$variant]"
         cat "$log"
     fi
-    echo "unit $(basename "$t"): $p passed, $f failed"
+    echo "unit $(basename "$t") [$variant]: $p passed, $f failed"
 done
 
 # run_tap NAME CMD...: count a TAP-like run's top-level "ok" / "not ok" lines

@@ -30,6 +30,18 @@
 
 /* ---- peer addresses ---------------------------------------------------------- */
 
+/* An IPv6 address into out: an IPv4-mapped one (::ffff:a.b.c.d) as IPv4. */
+static void addr_from_in6(struct kb_addr *out, const struct in6_addr *a6)
+{
+    if (IN6_IS_ADDR_V4MAPPED(a6)) {
+        out->family = AF_INET;
+        memcpy(out->a, a6->s6_addr + 12, 4);
+    } else {
+        out->family = AF_INET6;
+        memcpy(out->a, a6, 16);
+    }
+}
+
 void kb_addr_from_sockaddr(struct kb_addr *out, const struct sockaddr *sa, socklen_t len)
 {
     memset(out, 0, sizeof *out);
@@ -40,32 +52,26 @@ void kb_addr_from_sockaddr(struct kb_addr *out, const struct sockaddr *sa, sockl
         out->family = AF_INET;
         memcpy(out->a, &s4->sin_addr, 4);
     } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-            out->family = AF_INET;
-            memcpy(out->a, s6->sin6_addr.s6_addr + 12, 4);
-        } else {
-            out->family = AF_INET6;
-            memcpy(out->a, &s6->sin6_addr, 16);
-        }
+        addr_from_in6(out, &((const struct sockaddr_in6 *)sa)->sin6_addr);
     }
 }
 
+/* Straight from the parsed address, not through a sockaddr: writing a
+   sockaddr_in's family and reading it back as a sockaddr's breaks C's
+   aliasing rules, and gcc -O2 dropped the write (every address parsed as
+   family 0; the ASan build at -O1 kept it). */
 int kb_addr_parse(const char *text, struct kb_addr *out)
 {
     memset(out, 0, sizeof *out);
-    struct sockaddr_in s4;
-    struct sockaddr_in6 s6;
-    memset(&s4, 0, sizeof s4);
-    memset(&s6, 0, sizeof s6);
-    if (inet_pton(AF_INET, text, &s4.sin_addr) == 1) {
-        s4.sin_family = AF_INET;
-        kb_addr_from_sockaddr(out, (struct sockaddr *)&s4, sizeof s4);
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, text, &a4) == 1) {
+        out->family = AF_INET;
+        memcpy(out->a, &a4, 4);
         return 0;
     }
-    if (inet_pton(AF_INET6, text, &s6.sin6_addr) == 1) {
-        s6.sin6_family = AF_INET6;
-        kb_addr_from_sockaddr(out, (struct sockaddr *)&s6, sizeof s6);
+    if (inet_pton(AF_INET6, text, &a6) == 1) {
+        addr_from_in6(out, &a6);
         return 0;
     }
     return -1;
