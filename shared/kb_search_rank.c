@@ -269,19 +269,23 @@ static void search_opts_init(struct kbx_search_opts *o)
     o->bm25_b = 0.6;
 }
 
-/* kbx_search with the error handling every search needs: on failure a
- * message in err, and a reopen when the index moved under us. */
+/* The error handling every failed index read needs (rc a KBX_ERR_*): a
+ * message in err, and a reopen when the index moved under us. Returns
+ * KB_SEARCH_EINDEX. */
+static int index_failed(kb_searcher *s, int rc, char *err, size_t errlen)
+{
+    kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
+    if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
+        kb_searcher_refresh(s, NULL, NULL, 0);
+    return KB_SEARCH_EINDEX;
+}
+
+/* kbx_search, failing as index_failed. */
 static int search_db(kb_searcher *s, const kbx_query *q, const struct kbx_search_opts *o,
                      kbx_mset **m, char *err, size_t errlen)
 {
     int rc = kbx_search(s->db, q, o, m);
-    if (rc < 0) {
-        kb_seterr(err, errlen, "[search] %s", kbx_db_errmsg(s->db));
-        if (rc == KBX_ERR_MODIFIED) /* the index moved under us: reopen once */
-            kb_searcher_refresh(s, NULL, NULL, 0);
-        return KB_SEARCH_EINDEX;
-    }
-    return 0;
+    return rc < 0 ? index_failed(s, rc, err, errlen) : 0;
 }
 
 /* The candidates c[0..n) of m as an OR of their id terms, or NULL: the
@@ -313,28 +317,63 @@ static kbx_query *idterms_query(kbx_mset *m, const struct cand *c, size_t n)
     return q;
 }
 
-/* Adds to each candidate c[0..n) (entries of m) the weight the boost query
- * gives it. The boost query runs alone, restricted to the candidates'
- * documents: the candidates' other weights are m's. (Running the boosted
- * query restricted to the candidates instead gives wrong weights in Xapian
- * 1.4.22: some candidates get weight from subqueries they do not match,
- * it seems the phrase ones. With the boosts alone, the top hit of 130 of
- * the 133 eval queries is the one-pass search's.) */
-static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struct cand *c,
-                      size_t n, char *err, size_t errlen)
+/* Adds to w[0..n) the weights the boost query gives the documents ids[]
+ * (the candidates c[0..n), entries of m) with Xapian's matcher: the boost
+ * query alone, FILTERed by the candidates. The way for remote shards,
+ * which kbx_weigh_docs cannot read; the matcher of Xapian 1.4.22 gives a
+ * few candidates weight from phrases they do not hold this way (see
+ * add_boosts). */
+static int matcher_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m,
+                          const struct cand *c, const uint32_t *ids, size_t n,
+                          const struct kbx_search_opts *opts, double *w, char *err,
+                          size_t errlen)
 {
-    uint32_t *ids = kb_xcalloc(n, sizeof *ids);
-    for (size_t i = 0; i < n; i++)
-        ids[i] = kbx_mset_docid(m, c[i].i);
     kbx_query *only = kbx_db_has_remote(s->db) ? idterms_query(m, c, n) : kbx_query_docids(ids, n);
     kbx_query *two[2] = {(kbx_query *)boost, only};
     kbx_query *bq = only ? kbx_query_combine(KBX_OP_FILTER, two, 2, 0) : NULL;
     kbx_query_free(only);
-    int rc = -1;
     if (!bq) {
         kb_seterr(err, errlen, "[search] out of memory");
-        goto out;
+        return -1;
     }
+    struct kbx_search_opts o = *opts;
+    o.limit = (uint32_t)n;
+    kbx_mset *mb = NULL;
+    int rc = search_db(s, bq, &o, &mb, err, errlen);
+    kbx_query_free(bq);
+    if (rc < 0)
+        return rc;
+    for (size_t j = 0; j < kbx_mset_size(mb); j++) {
+        uint32_t id = kbx_mset_docid(mb, j);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id) {
+                w[i] += kbx_mset_weight(mb, j);
+                break;
+            }
+    }
+    kbx_mset_free(mb);
+    return 0;
+}
+
+/* Adds to each candidate c[0..n) (entries of m) the weight the boost query
+ * gives it: each BM25 part of the boost query that the candidate matches,
+ * computed by kbx_weigh_docs from each distinct term's postings and the
+ * candidates' positions, as Xapian's matcher would over the whole index.
+ * (The matcher, FILTERed by the candidates, was half of a request's
+ * instructions: every leaf of the boost query is a posting list of its
+ * own. Xapian 1.4.22's matcher also gives a few candidates, in 12 of the
+ * benchmark's 267 short queries, the weight of a phrase they do not hold
+ * when the phrase is one branch of the boost OR; each branch run alone
+ * gives the weights kbx_weigh_docs gives. Running the boosted query
+ * restricted to the candidates was worse still.) Remote shards go through
+ * the matcher (matcher_boosts). */
+static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struct cand *c,
+                      size_t n, char *err, size_t errlen)
+{
+    uint32_t *ids = kb_xcalloc(n, sizeof *ids);
+    double *w = kb_xcalloc(n, sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        ids[i] = kbx_mset_docid(m, c[i].i);
     struct kbx_search_opts o;
     search_opts_init(&o);
     /* a title or heading names a page once: its terms' frequency says
@@ -342,34 +381,27 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
        body's k1 a list page whose title repeats a query word outranked
        the page the words came from) */
     o.bm25_k1 = BOOST_K1;
-    o.limit = (uint32_t)n;
-    kbx_mset *mb = NULL;
-    rc = search_db(s, bq, &o, &mb, err, errlen);
-    kbx_query_free(bq);
-    if (rc < 0)
-        goto out;
-    for (size_t j = 0; j < kbx_mset_size(mb); j++) {
-        uint32_t id = kbx_mset_docid(mb, j);
+    int rc = kbx_weigh_docs(s->db, boost, &o, ids, n, w);
+    if (rc == KBX_ERR_UNIMPLEMENTED)
+        rc = matcher_boosts(s, boost, m, c, ids, n, &o, w, err, errlen);
+    else if (rc < 0)
+        rc = index_failed(s, rc, err, errlen);
+    if (rc == 0)
         for (size_t i = 0; i < n; i++)
-            if (ids[i] == id) {
-                c[i].w += kbx_mset_weight(mb, j);
-                break;
-            }
-    }
-    kbx_mset_free(mb);
-out:
+            c[i].w += w[i];
+    free(w);
     free(ids);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 /* Two passes. The first runs the query without its title and proximity
  * boosts (their posting lists and position checks would otherwise be
  * evaluated for every match) and yields the total, the facets and the best
  * BOOST_DEPTH candidates (ORDER_DEPTH with Latin word-order boosts); the
- * second runs the boosted query over those candidates only, which gives
- * them exactly the weights the boosted query
- * would give them over the whole index. A page past RERANK_DEPTH runs the
- * boosted query once over everything. */
+ * second adds to those candidates only the weights the boosts give them
+ * (add_boosts), the weights the boosted query would give them over the
+ * whole index. A page past RERANK_DEPTH runs the boosted query once over
+ * everything. */
 static int run_once(kb_searcher *s, const struct kb_search_req *req, const char *nq, size_t nqlen,
                     int quotes_as_text, struct kb_search_res *res, struct build *b, char *err,
                     size_t errlen)

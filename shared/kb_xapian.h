@@ -359,6 +359,21 @@ void kbx_search_opts_init(struct kbx_search_opts *o);
  * when a read-only handle must be reopened. */
 int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
                kbx_mset **out);
+/* Weighs each document ids[i] (i < n) against q as kbx_search with opts
+ * (NULL = defaults; only the BM25 parameters count) would weigh it, and
+ * stores the weight in w[i]: 0 for a document q does not match or that
+ * does not exist. It reads each distinct term's postings once, and a
+ * document's positions of a term at most once, instead of running Xapian's
+ * matcher: for re-weighing a few candidates (kb_search_rank.c's boost
+ * pass). The weights equal kbx_search's but for the order in which a
+ * match's parts are summed (a difference in the last bits). q may hold
+ * terms, KBX_OP_OR, kbx_query_scale, KBX_OP_PHRASE of terms and
+ * KBX_OP_NEAR of two terms; anything else, or a database with remote
+ * shards, gives KBX_ERR_UNIMPLEMENTED (run kbx_search FILTERed by
+ * kbx_query_docids instead). Returns 0 or a negative code, e.g.
+ * KBX_ERR_MODIFIED when a read-only handle must be reopened. */
+int kbx_weigh_docs(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
+                   const uint32_t *ids, size_t n, double *w);
 /* Frees m and everything it handed out. NULL is a no-op. */
 void kbx_mset_free(kbx_mset *m);
 /* The message of the last failed call on m ("" after success); owned by m,

@@ -239,8 +239,23 @@ struct kbx_doc {
     std::string err;
 };
 
+/* What a query was built from, kept beside the Xapian::Query (whose scale
+   factors, windows and wqfs Xapian 1.4 does not expose) so kbx_weigh_docs
+   (kb_xapian_weigh.cc) can weigh documents against it without running the
+   matcher. Immutable once built; subqueries are shared, not copied. */
+struct QNode {
+    enum Kind { TERM, OP, SCALE, OTHER } kind = OTHER; /* OTHER: match-all, docids */
+    int op = 0;               /* OP: KBX_OP_* */
+    uint32_t param = 0;       /* OP: PHRASE / NEAR window (0 = number of subs) */
+    double factor = 1;        /* SCALE */
+    std::string term;         /* TERM */
+    uint32_t wqf = 1;         /* TERM */
+    std::vector<std::shared_ptr<const QNode>> subs; /* OP: its subqueries; SCALE: one */
+};
+
 struct kbx_query {
     Xapian::Query q;
+    std::shared_ptr<const QNode> node; /* never NULL */
 };
 
 /* ---- shards (kb_xapian_shard.cc) ------------------------------------------- */
@@ -274,6 +289,24 @@ inline int db_enter_write(kbx_db *db) noexcept {
     if (!db->wdb)
         return fail(sink_str(&db->err), KBX_ERR_READONLY, "database was opened read-only");
     return 0;
+}
+
+/* The code of the exception being handled by a search on db, its message
+   in db->err. A shard that fails mid-search is dropped; the docids of the
+   union change, so this returns KBX_ERR_MODIFIED and the caller reopens
+   and runs its query again. Call only from inside a handler. */
+inline int search_failed(kbx_db *db) noexcept {
+    int code;
+    try {
+        throw;
+    }
+    KBX_CATCH_SET(sink_str(&db->err), code)
+    if (db->shards && shard_drop_failed(db)) {
+        char why[1100];
+        std::snprintf(why, sizeof why, "a shard failed and was dropped: %s", db->err.c_str());
+        return fail(sink_str(&db->err), KBX_ERR_MODIFIED, why);
+    }
+    return code;
 }
 
 inline int bad_arg(kbx_db *db, const char *what) noexcept {

@@ -155,14 +155,18 @@ extern "C" {
 kbx_query *kbx_query_term(const char *term, size_t len, uint32_t wqf, uint32_t pos) {
     if (!term || len == 0) return nullptr;
     try {
-        return new kbx_query{Xapian::Query(std::string(term, len), wqf, pos)};
+        auto n = std::make_shared<QNode>();
+        n->kind = QNode::TERM;
+        n->term.assign(term, len);
+        n->wqf = wqf;
+        return new kbx_query{Xapian::Query(n->term, wqf, pos), std::move(n)};
     }
     KBX_CATCH_NULL
 }
 
 kbx_query *kbx_query_match_all(void) {
     try {
-        return new kbx_query{Xapian::Query::MatchAll};
+        return new kbx_query{Xapian::Query::MatchAll, std::make_shared<QNode>()};
     }
     KBX_CATCH_NULL
 }
@@ -190,8 +194,16 @@ kbx_query *kbx_query_combine(int op, kbx_query *const *subs, size_t n, uint32_t 
     try {
         std::vector<Xapian::Query> v;
         v.reserve(n);
-        for (size_t i = 0; i < n; i++) v.push_back(subs[i]->q);
-        return new kbx_query{Xapian::Query(xop, v.begin(), v.end(), uses_param ? param : 0)};
+        auto node = std::make_shared<QNode>();
+        node->kind = QNode::OP;
+        node->op = op;
+        node->param = uses_param ? param : 0;
+        node->subs.reserve(n);
+        for (size_t i = 0; i < n; i++) {
+            v.push_back(subs[i]->q);
+            node->subs.push_back(subs[i]->node);
+        }
+        return new kbx_query{Xapian::Query(xop, v.begin(), v.end(), node->param), std::move(node)};
     }
     KBX_CATCH_NULL
 }
@@ -199,7 +211,12 @@ kbx_query *kbx_query_combine(int op, kbx_query *const *subs, size_t n, uint32_t 
 kbx_query *kbx_query_scale(const kbx_query *q, double factor) {
     if (!q || !(factor >= 0)) return nullptr;
     try {
-        return new kbx_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor)};
+        auto n = std::make_shared<QNode>();
+        n->kind = QNode::SCALE;
+        n->factor = factor;
+        n->subs.push_back(q->node);
+        return new kbx_query{Xapian::Query(Xapian::Query::OP_SCALE_WEIGHT, q->q, factor),
+                             std::move(n)};
     }
     KBX_CATCH_NULL
 }
@@ -245,7 +262,8 @@ kbx_query *kbx_query_docids(const uint32_t *ids, size_t n) {
         std::vector<Xapian::docid> v(ids, ids + n);
         std::sort(v.begin(), v.end());
         v.erase(std::unique(v.begin(), v.end()), v.end());
-        return new kbx_query{Xapian::Query((new DocidSource(std::move(v)))->release())};
+        return new kbx_query{Xapian::Query((new DocidSource(std::move(v)))->release()),
+                             std::make_shared<QNode>()};
     }
     KBX_CATCH_NULL
 }
@@ -300,19 +318,7 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
         return 0;
     }
     catch (...) {
-        /* a shard that fails mid-search is dropped; the docids of the
-           union change, so the caller reopens and runs its query again */
-        int code;
-        try {
-            throw;
-        }
-        KBX_CATCH_SET(sink_str(&db->err), code)
-        if (db->shards && shard_drop_failed(db)) {
-            char why[1100];
-            std::snprintf(why, sizeof why, "a shard failed and was dropped: %s", db->err.c_str());
-            return fail(sink_str(&db->err), KBX_ERR_MODIFIED, why);
-        }
-        return code;
+        return search_failed(db);
     }
 }
 
