@@ -4,7 +4,9 @@
  * databases, documents and queries, and the entry checks of a database
  * call. kb_xapian.cc holds the database side (open, transactions,
  * documents, metadata, terms, synonyms, spelling), kb_xapian_search.cc the
- * query side (queries, searches, result sets, facets). */
+ * query side (queries, searches, result sets, facets), kb_xapian_weigh.cc
+ * the weighing of a few documents against a query without the matcher,
+ * kb_xapian_shard.cc shard sets. */
 #ifndef KB_XAPIAN_INT_H
 #define KB_XAPIAN_INT_H
 
