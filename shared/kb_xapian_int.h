@@ -1,4 +1,4 @@
-/* kb_xapian_int.h: what the two files of the Xapian wrapper share, private
+/* kb_xapian_int.h: what the files of the Xapian wrapper share, private
  * to them (C++ only): the error plumbing that turns every exception into a
  * KBX_ERR_* code and a message (never throwing itself), the handle types of
  * databases, documents and queries, and the entry checks of a database
