@@ -7,7 +7,8 @@
  * (windows, one term twice, two terms at one position), phrases (exact,
  * with gaps, a term twice), an OR of such branches weighed as the sum of
  * each branch run alone, then what kbx_weigh_docs refuses (other
- * operators), and ids that name no document. */
+ * operators), ids that name no document, and two local shards read as
+ * one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -276,6 +277,41 @@ static void test_refused_and_odd_ids(void **state) {
     kbx_db_free(c.db);
 }
 
+/* Over two local shards opened as one (kbx_db_open_shards): postings,
+   positions, lengths and term statistics are the union's, as the
+   matcher's. */
+static void test_local_shards(void **state) {
+    struct fx *f = *state;
+    char path[2][128];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path[k], sizeof path[k], "%s/s%d", f->dir, k);
+        kbx_db *w = open_db(path[k], KBX_OPEN_WRITE);
+        for (size_t i = (size_t)k; i < NDOCS - 1; i += 2) {
+            char id[16];
+            snprintf(id, sizeof id, "Q%zu", i);
+            put(w, id, TEXTS[i], 0, NULL);
+        }
+        if (k == 1) put_same_pos(w);
+        assert_int_equal(commit(w), 0);
+        kbx_db_free(w);
+    }
+    const char *specs[2] = {path[0], path[1]};
+    char err[512];
+    struct corpus c;
+    assert_int_equal(kbx_db_open_shards(specs, 2, 500, &c.db, err, sizeof err), 0);
+    for (size_t i = 0; i < NDOCS - 1; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "Q%zu", i);
+        c.ids[i] = docid_of(c.db, id);
+    }
+    c.ids[NDOCS - 1] = docid_of(c.db, "QS");
+    assert_true(same_as_matcher(&c, S(0.4, C2(KBX_OP_OR, S(1.3, T("jam")), T("tray"), 0))) > 5);
+    assert_true(same_as_matcher(&c, S(0.3, C2(KBX_OP_NEAR, T("paper"), T("jam"), 6))) > 2);
+    assert_true(same_as_matcher(&c, C3(KBX_OP_PHRASE, T("clear"), T("paper"), T("jam"), 5)) >= 1);
+    assert_int_equal(same_as_matcher(&c, C2(KBX_OP_NEAR, T("err"), T("error"), 4)), 1);
+    kbx_db_free(c.db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_terms_and_scales, setup, teardown),
@@ -283,6 +319,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_phrases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_or_of_branches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_and_odd_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_shards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
