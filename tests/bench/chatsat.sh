@@ -19,6 +19,9 @@
 # rate`, R messages/s offered) with CHATSAT_CONNS requesters (default 100;
 # 50 for saturation); CHATSAT_INDEX=DIR uses that index instead of building
 # one of corpora/ (chat.sh uses the real corpus's, build/bench/ix-real).
+# CHATSAT_STATEMENTS=N: PostgreSQL loads pg_stat_statements, and after each
+# run the N statements that took the most execution time are written to
+# stderr (calls and milliseconds per acknowledged message, rows per call).
 # CHATSAT_LOCKWAITS=MS: PostgreSQL logs every lock wait longer than MS ms
 # (log_lock_waits, deadlock_timeout), and each line counts the run's waits
 # and the milliseconds they lasted (lock_waits, lock_wait_ms).
@@ -36,6 +39,11 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 PGC=$(PG_FSYNC=on scripts/pg.sh start "$W/pg")
+if [ -n "${CHATSAT_STATEMENTS:-}" ]; then
+    psql "$PGC" -qAt -c "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    scripts/pg.sh stop "$W/pg" >/dev/null
+    PGC=$(PG_FSYNC=on scripts/pg.sh start "$W/pg")
+fi
 if [ -n "${CHATSAT_LOCKWAITS:-}" ]; then
     psql "$PGC" -qAt -c "ALTER SYSTEM SET log_lock_waits = on" \
         -c "ALTER SYSTEM SET deadlock_timeout = '${CHATSAT_LOCKWAITS}ms'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -74,6 +82,10 @@ for round in $(seq 1 "$ROUNDS"); do
     for bin in "$@"; do
         n=$((n + 1))
         psql "$PGC" -qAt -c "CREATE DATABASE chat$n" >/dev/null
+        if [ -n "${CHATSAT_STATEMENTS:-}" ]; then
+            psql "${PGC/dbname=postgres/dbname=chat$n}" -qAt -c "CREATE EXTENSION pg_stat_statements" \
+                -c "SELECT pg_stat_statements_reset()" >/dev/null
+        fi
         OUT=$W/out.$n
         "$bin" --config "$CONF" --index "$IX" --db "${PGC/dbname=postgres/dbname=chat$n}" \
             --listen 127.0.0.1:0 --www chatdesk/www --migrations shared/store/migrations \
@@ -99,6 +111,15 @@ for round in $(seq 1 "$ROUNDS"); do
         kill $PID
         wait $PID 2>/dev/null || true
         PID=
+        if [ -n "${CHATSAT_STATEMENTS:-}" ]; then
+            N=$(echo "$R" | python3 -c 'import json,sys; print(max(1, json.load(sys.stdin)["acked"]))')
+            echo "== $bin round $round: statements by execution time (per acknowledged message)" >&2
+            psql "${PGC/dbname=postgres/dbname=chat$n}" -qAt -F $'\t' -c "SELECT round(calls::numeric / $N, 3),
+                round((total_exec_time / $N)::numeric, 4), round(rows::numeric / greatest(calls, 1), 1),
+                left(regexp_replace(query, '\s+', ' ', 'g'), 160) FROM pg_stat_statements
+                WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                ORDER BY total_exec_time DESC LIMIT ${CHATSAT_STATEMENTS}" >&2
+        fi
         python3 - "$bin" "$LOAD -> $LOAD1" "$R" "$round" "$C0" "$C1" "$((D1 - D0))" "$((P1 - P0))" "$TCK" "$L0" "$L1" <<'PY'
 import json, sys
 b, load, r, rnd, c0, c1, dt, pt, tck, l0, l1 = sys.argv[1:]
