@@ -365,8 +365,11 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
  * does not exist. It reads each distinct term's postings once, and a
  * document's positions of a term at most once, instead of running Xapian's
  * matcher: for re-weighing a few candidates (kb_search_rank.c's boost
- * pass). The weights equal kbx_search's but for the order in which a
- * match's parts are summed (a difference in the last bits). q may hold
+ * pass). The weights are kbx_search's but for the order in which a
+ * match's parts are summed (a difference in the last bits), and for a
+ * fault of Xapian 1.4's matcher that this does not share: run as an OR
+ * over a few documents, a phrase branch could add its weight to a document
+ * that does not hold the phrase (each branch run alone does not). q may hold
  * terms, KBX_OP_OR, kbx_query_scale, KBX_OP_PHRASE of terms and
  * KBX_OP_NEAR of two terms; anything else, or a database with remote
  * shards, gives KBX_ERR_UNIMPLEMENTED (run kbx_search FILTERed by
