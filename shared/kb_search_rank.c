@@ -359,7 +359,7 @@ static int matcher_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m,
  * gives it: each BM25 part of the boost query that the candidate matches,
  * computed by kbx_weigh_docs from each distinct term's postings and the
  * candidates' positions, as Xapian's matcher would over the whole index.
- * (The matcher, FILTERed by the candidates, was half of a request's
+ * (The matcher, FILTERed by the candidates, was two fifths of a request's
  * instructions: every leaf of the boost query is a posting list of its
  * own. Xapian 1.4.22's matcher also gives a few candidates, in 12 of the
  * benchmark's 267 short queries, the weight of a phrase they do not hold
