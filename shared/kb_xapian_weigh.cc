@@ -72,6 +72,20 @@ class Weigher {
     bool near_match(const Node &n, size_t slot);
 };
 
+/* Walks term's posting list forward through the ascending docids docs and
+   calls f(slot, iterator) for each slot whose document it holds, skipping
+   the slots where want (when not NULL) is 0. */
+template <class F>
+void each_posting(const Xapian::Database &db, const std::string &term,
+                  const std::vector<Xapian::docid> &docs, const unsigned char *want, F f) {
+    Xapian::PostingIterator it = db.postlist_begin(term), end = db.postlist_end(term);
+    for (size_t s = 0; s < docs.size() && it != end; s++) {
+        if (want && !want[s]) continue;
+        it.skip_to(docs[s]);
+        if (it != end && *it == docs[s]) f(s, it);
+    }
+}
+
 bool Weigher::compile(const QNode &q, double factor, Node *out) {
     out->factor = factor;
     switch (q.kind) {
@@ -142,25 +156,18 @@ void Weigher::read(std::vector<Xapian::docid> docs) {
         t.pos.resize(n);
         t.pos_read.assign(n, 0);
         if (tf == 0) continue;
-        Xapian::PostingIterator it = db_.postlist_begin(t.name), end = db_.postlist_end(t.name);
-        for (size_t s = 0; s < n && it != end; s++) {
-            it.skip_to(docs_[s]);
-            if (it != end && *it == docs_[s]) {
-                t.has[s] = 1;
-                t.wdf[s] = it.get_wdf();
-                any[s] = 1;
-            }
-        }
+        each_posting(db_, t.name, docs_, nullptr, [&](size_t s, const Xapian::PostingIterator &it) {
+            t.has[s] = 1;
+            t.wdf[s] = it.get_wdf();
+            any[s] = 1;
+        });
     }
     /* the lengths of the documents some term matches, from the document
-       length list read forward (one get_doclength() by docid reads the
-       B-tree from its root: seven times the instructions) */
-    Xapian::PostingIterator it = db_.postlist_begin(""), end = db_.postlist_end("");
-    for (size_t s = 0; s < n && it != end; s++) {
-        if (!any[s]) continue;
-        it.skip_to(docs_[s]);
-        if (it != end && *it == docs_[s]) len_[s] = it.get_doclength();
-    }
+       length list ("" lists every document) read forward: one
+       get_doclength() by docid reads the B-tree from its root, seven times
+       the instructions */
+    each_posting(db_, std::string(), docs_, any.data(),
+                 [&](size_t s, const Xapian::PostingIterator &it) { len_[s] = it.get_doclength(); });
 }
 
 /* BM25Weight::init() then get_sumpart(), operation for operation, so that
