@@ -357,8 +357,13 @@ static int matcher_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m,
 
 /* Adds to each candidate c[0..n) (entries of m) the weight the boost query
  * gives it: each BM25 part of the boost query that the candidate matches,
- * computed by kbx_weigh_docs from each distinct term's postings and the
- * candidates' positions, as Xapian's matcher would over the whole index.
+ * computed by kbx_weigh_docs_top from each distinct term's postings and
+ * the candidates' positions, as Xapian's matcher would over the whole
+ * index. Only the best `top` after the boosts are shown, so a candidate
+ * whose weight with every phrase and NEAR pair it might hold stays below
+ * them is not checked for those (most position reads are spared); its
+ * weight then is that bound. Candidates marked in keep (standard clauses,
+ * whose weight rerank_candidates may lower) are always weighed exactly.
  * (The matcher, FILTERed by the candidates, was two fifths of a request's
  * instructions: every leaf of the boost query is a posting list of its
  * own. Xapian 1.4.22's matcher also gives a few candidates, in 12 of the
@@ -368,12 +373,15 @@ static int matcher_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m,
  * restricted to the candidates was worse still.) Remote shards go through
  * the matcher (matcher_boosts). */
 static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struct cand *c,
-                      size_t n, char *err, size_t errlen)
+                      size_t n, const unsigned char *keep, size_t top, char *err, size_t errlen)
 {
     uint32_t *ids = kb_xcalloc(n, sizeof *ids);
     double *w = kb_xcalloc(n, sizeof *w);
-    for (size_t i = 0; i < n; i++)
+    double *base = kb_xcalloc(n, sizeof *base);
+    for (size_t i = 0; i < n; i++) {
         ids[i] = kbx_mset_docid(m, c[i].i);
+        base[i] = c[i].w;
+    }
     struct kbx_search_opts o;
     search_opts_init(&o);
     /* a title or heading names a page once: its terms' frequency says
@@ -381,7 +389,8 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
        body's k1 a list page whose title repeats a query word outranked
        the page the words came from) */
     o.bm25_k1 = BOOST_K1;
-    int rc = kbx_weigh_docs(s->db, boost, &o, ids, n, w);
+    struct kbx_weigh_top t = {.base = base, .keep = keep, .top = top};
+    int rc = kbx_weigh_docs_top(s->db, boost, &o, ids, n, &t, w);
     if (rc == KBX_ERR_UNIMPLEMENTED)
         rc = matcher_boosts(s, boost, m, c, ids, n, &o, w, err, errlen);
     else if (rc < 0)
@@ -389,6 +398,7 @@ static int add_boosts(kb_searcher *s, const kbx_query *boost, kbx_mset *m, struc
     if (rc == 0)
         for (size_t i = 0; i < n; i++)
             c[i].w += w[i];
+    free(base);
     free(w);
     free(ids);
     return rc < 0 ? -1 : 0;
@@ -441,8 +451,22 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         c[i].i = i;
         c[i].w = kbx_mset_weight(m, i);
     }
+    /* re-ranking only looks at standard clauses: other candidates' stored
+       documents (long bodies) are parsed only if they become hits, and an
+       index without standards needs no candidate's kind (reading the value
+       slot of 50 candidates was 4 % of a request's instructions) */
+    unsigned char *standard = rerank && s->standard_docs ? kb_xcalloc(n ? n : 1, 1) : NULL;
+    for (size_t i = 0; standard && i < n; i++) {
+        const char *kind;
+        size_t klen;
+        /* the kind is the first part of the facet slot (held in memory
+           when the search counted facets) */
+        standard[i] = kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
+                      memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP;
+    }
     if (rerank && b->boost && n > 0) {
-        if (add_boosts(s, b->boost, m, c, n, err, errlen) < 0) {
+        if (add_boosts(s, b->boost, m, c, n, standard, req->offset + limit, err, errlen) < 0) {
+            free(standard);
             free(c);
             kbx_mset_free(m);
             return KB_SEARCH_EINDEX;
@@ -451,19 +475,10 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
         if (n > RERANK_DEPTH)
             n = RERANK_DEPTH;
     }
-    /* re-ranking only looks at standard clauses: other candidates' stored
-       documents (long bodies) are parsed only if they become hits, and an
-       index without standards needs no candidate's kind (reading the value
-       slot of 50 candidates was 4 % of a request's instructions) */
-    for (size_t i = 0; rerank && s->standard_docs && i < n; i++) {
-        const char *kind;
-        size_t klen;
-        /* the kind is the first part of the facet slot (held in memory
-           when the search counted facets) */
-        if (kbx_mset_value(m, c[i].i, KB_SLOT_FACETS, &kind, &klen) == 0 && klen > 8 &&
-            memcmp(kind, "standard", 8) == 0 && kind[8] == KBX_FACET_SEP)
+    for (size_t i = 0; standard && i < n; i++)
+        if (standard[c[i].i])
             load_cand(s, m, &c[i]);
-    }
+    free(standard);
     if (rerank)
         rerank_candidates(s, c, n, &b->clauses, nq);
     size_t from = rerank ? req->offset : 0, to = rerank ? req->offset + limit : n;

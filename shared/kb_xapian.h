@@ -377,6 +377,31 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
  * KBX_ERR_MODIFIED when a read-only handle must be reopened. */
 int kbx_weigh_docs(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
                    const uint32_t *ids, size_t n, double *w);
+/* For kbx_weigh_docs_top: the candidates' weights before q's, and how many
+ * of the best must come out in their exact order. */
+struct kbx_weigh_top {
+    const double *base;        /* in: base[i], candidate i's weight so far */
+    const unsigned char *keep; /* in, may be NULL: keep[i] != 0 marks a
+                                  candidate to weigh exactly whatever its
+                                  place, and whose total the caller may
+                                  still lower (it cannot hold a place in
+                                  the best top for the others) */
+    size_t top;                /* in: only the best top totals matter */
+    size_t exact;              /* out: candidates weighed exactly */
+};
+/* As kbx_weigh_docs when only the best top->top of the totals base[i] + w[i]
+ * (over the candidates not marked keep) matter. Every candidate's terms
+ * are weighed from their postings, and a phrase or NEAR pair counted as
+ * matched wherever its terms are, which bounds the weight from above at no
+ * position read; then the candidates are weighed exactly, positions and
+ * all, in falling order of base + bound, until the best top exact totals
+ * all lie above the next candidate's bound. The w[i] of a candidate left
+ * there is that bound, which is below all top of them: the best top totals
+ * and their order are those kbx_weigh_docs would give, and no other
+ * candidate can come between them. Candidates marked keep are always
+ * weighed exactly. top may not be NULL. */
+int kbx_weigh_docs_top(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
+                       const uint32_t *ids, size_t n, struct kbx_weigh_top *top, double *w);
 /* Frees m and everything it handed out. NULL is a no-op. */
 void kbx_mset_free(kbx_mset *m);
 /* The message of the last failed call on m ("" after success); owned by m,

@@ -19,6 +19,7 @@
 #include "kb_xapian_int.h"
 
 #include <cmath>
+#include <queue>
 
 namespace {
 
@@ -54,8 +55,12 @@ class Weigher {
     /* Reads the terms' statistics and postings, and the documents'
        lengths, for the ascending distinct docids docs. */
     void read(std::vector<Xapian::docid> docs);
-    /* Adds to w what n gives slot's document; whether it matches. */
-    bool eval(const Node &n, size_t slot, double &w);
+    /* Adds to w what n gives slot's document; whether it matches. With
+       bound, a PHRASE or NEAR counts as matched when the document holds
+       its terms, without reading positions: an upper bound of the weight
+       (the parts are the same non-negative numbers summed in the same
+       order, and rounding to nearest is monotonic). */
+    bool eval(const Node &n, size_t slot, double &w, bool bound = false);
 
   private:
     const Xapian::Database &db_;
@@ -242,7 +247,7 @@ bool Weigher::near_match(const Node &n, size_t slot) {
     return false;
 }
 
-bool Weigher::eval(const Node &n, size_t slot, double &w) {
+bool Weigher::eval(const Node &n, size_t slot, double &w, bool bound) {
     /* each subquery's weight is summed on its own first, as the matcher's
        tree of postlists does */
     double sum = 0;
@@ -255,7 +260,7 @@ bool Weigher::eval(const Node &n, size_t slot, double &w) {
         bool any = false;
         for (const Node &s : n.subs) {
             double x = 0;
-            if (eval(s, slot, x)) {
+            if (eval(s, slot, x, bound)) {
                 sum += x;
                 any = true;
             }
@@ -267,7 +272,8 @@ bool Weigher::eval(const Node &n, size_t slot, double &w) {
     case Node::NEAR:
         for (const Node &s : n.subs)
             if (!terms_[s.term].has[slot]) return false;
-        if (!(n.kind == Node::NEAR ? near_match(n, slot) : phrase_match(n, slot))) return false;
+        if (!bound && !(n.kind == Node::NEAR ? near_match(n, slot) : phrase_match(n, slot)))
+            return false;
         for (const Node &s : n.subs) sum += sumpart(s, slot);
         w += sum;
         return true;
@@ -275,21 +281,21 @@ bool Weigher::eval(const Node &n, size_t slot, double &w) {
     return false;
 }
 
-}  // namespace
-
-extern "C" {
-
-int kbx_weigh_docs(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
-                   const uint32_t *ids, size_t n, double *w) {
+/* The weights of the candidates ids[0..n) into w, all exact when top is
+   NULL (see kbx_weigh_docs and kbx_weigh_docs_top). */
+int weigh(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts, const uint32_t *ids,
+          size_t n, struct kbx_weigh_top *top, double *w) {
     int rc = db_enter(db);
     if (rc) return rc;
-    if (!q || (n && (!ids || !w))) return bad_arg(db, "query, ids or weights is NULL");
+    if (!q || (n && (!ids || !w)) || (top && n && !top->base))
+        return bad_arg(db, "query, ids, weights or base weights is NULL");
     struct kbx_search_opts defaults;
     if (!opts) {
         kbx_search_opts_init(&defaults);
         opts = &defaults;
     }
     for (size_t i = 0; i < n; i++) w[i] = 0;
+    if (top) top->exact = 0;
     if (db->shards && db->shards->remote)
         return fail(sink_str(&db->err), KBX_ERR_UNIMPLEMENTED,
                     "remote shards: weigh with kbx_search");
@@ -305,17 +311,75 @@ int kbx_weigh_docs(kbx_db *db, const kbx_query *q, const struct kbx_search_opts 
         docs.erase(std::unique(docs.begin(), docs.end()), docs.end());
         if (docs[0] == 0) docs.erase(docs.begin()); /* no document has id 0 */
         wg.read(docs);
+        std::vector<size_t> slot(n, SIZE_MAX);
         for (size_t i = 0; i < n; i++) {
             auto it = std::lower_bound(docs.begin(), docs.end(), ids[i]);
-            if (it == docs.end() || *it != ids[i]) continue;
+            if (it != docs.end() && *it == ids[i]) slot[i] = static_cast<size_t>(it - docs.begin());
+        }
+        auto exact = [&](size_t i) {
             double x = 0;
-            if (wg.eval(plan, static_cast<size_t>(it - docs.begin()), x)) w[i] = x;
+            if (slot[i] != SIZE_MAX && wg.eval(plan, slot[i], x)) w[i] = x;
+        };
+        if (!top || top->top >= n) {
+            for (size_t i = 0; i < n; i++) exact(i);
+            if (top) top->exact = n;
+            return 0;
+        }
+        /* Bounds first (postings only), then the candidates in falling
+           order of base + bound, exactly, until the best top exact totals
+           among the candidates not marked keep all lie above the next
+           bound: no candidate left can then enter the best top. */
+        std::vector<double> ub(n, 0);
+        std::vector<size_t> order(n);
+        for (size_t i = 0; i < n; i++) {
+            double x = 0;
+            if (slot[i] != SIZE_MAX && wg.eval(plan, slot[i], x, true)) ub[i] = x;
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return top->base[a] + ub[a] > top->base[b] + ub[b];
+        });
+        std::priority_queue<double, std::vector<double>, std::greater<double>> best;
+        size_t k = 0;
+        for (; k < n; k++) {
+            size_t i = order[k];
+            if (top->top == 0 || (best.size() == top->top && top->base[i] + ub[i] < best.top()))
+                break;
+            exact(i);
+            top->exact++;
+            if (top->keep && top->keep[i]) continue;
+            best.push(top->base[i] + w[i]);
+            if (best.size() > top->top) best.pop();
+        }
+        for (; k < n; k++) {
+            size_t i = order[k];
+            if (top->keep && top->keep[i]) {
+                exact(i);
+                top->exact++;
+            } else {
+                w[i] = ub[i];
+            }
         }
         return 0;
     }
     catch (...) {
         return search_failed(db);
     }
+}
+
+}  // namespace
+
+extern "C" {
+
+int kbx_weigh_docs(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
+                   const uint32_t *ids, size_t n, double *w) {
+    return weigh(db, q, opts, ids, n, nullptr, w);
+}
+
+int kbx_weigh_docs_top(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opts,
+                       const uint32_t *ids, size_t n, struct kbx_weigh_top *top, double *w) {
+    if (!top) return db ? bad_arg(db, "top is NULL") : KBX_ERR_INVALID;
+    return weigh(db, q, opts, ids, n, top, w);
 }
 
 }  // extern "C"

@@ -7,7 +7,8 @@
  * (windows, one term twice, two terms at one position), phrases (exact,
  * with gaps, a term twice), an OR of such branches weighed as the sum of
  * each branch run alone, then what kbx_weigh_docs refuses (other
- * operators), ids that name no document, and two local shards read as
+ * operators), ids that name no document, kbx_weigh_docs_top's best
+ * places against kbx_weigh_docs' order, and two local shards read as
  * one. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -277,6 +278,94 @@ static void test_refused_and_odd_ids(void **state) {
     kbx_db_free(c.db);
 }
 
+/* The order of totals base[i] + w[i] the search shows: falling, then by
+   index. Fills ord[0..NDOCS). */
+static void order_by_total(const double *base, const double *w, size_t *ord) {
+    for (size_t i = 0; i < NDOCS; i++) ord[i] = i;
+    for (size_t i = 1; i < NDOCS; i++)
+        for (size_t j = i; j > 0; j--) {
+            size_t a = ord[j - 1], b = ord[j];
+            double ta = base[a] + w[a], tb = base[b] + w[b];
+            if (ta > tb || (ta == tb && a < b)) break;
+            ord[j - 1] = b;
+            ord[j] = a;
+        }
+}
+
+/* kbx_weigh_docs_top: for every number of places and several first-pass
+   weights, the best `top` totals and their order are kbx_weigh_docs', with
+   candidates marked keep weighed exactly and then lowered by the caller
+   (as the search lowers a standard's section entry); every other weight
+   is at least the exact one; and with one place, some candidates' positions
+   are never read. */
+static void test_best_only(void **state) {
+    struct corpus c;
+    build(*state, &c);
+    kbx_query *branches[3] = {
+        S(0.4, C2(KBX_OP_OR, S(1.5, T("printer")), T("tray"), 0)),
+        S(0.3, C2(KBX_OP_NEAR, T("paper"), T("jam"), 2)),
+        S(2.0, C3(KBX_OP_PHRASE, T("paper"), T("jam"), T("printer"), 3)),
+    };
+    kbx_query *q = kbx_query_combine(KBX_OP_OR, branches, 3, 0);
+    assert_non_null(q);
+    struct kbx_search_opts o;
+    boost_opts(&o);
+    double want[NDOCS];
+    assert_int_equal(kbx_weigh_docs(c.db, q, &o, c.ids, NDOCS, want), 0);
+    /* first-pass weights: none; falling with the index; rising (the
+       phrase's documents last); one candidate far ahead */
+    double bases[4][NDOCS];
+    for (size_t i = 0; i < NDOCS; i++) {
+        bases[0][i] = 0;
+        bases[1][i] = 3.0 - 0.2 * (double)i;
+        bases[2][i] = 0.2 * (double)i;
+        bases[3][i] = i == 7 ? 50 : 1;
+    }
+    size_t spared = 0;
+    for (size_t b = 0; b < 4; b++)
+        for (int marked = 0; marked < 2; marked++)
+            for (size_t top = 0; top <= NDOCS; top++) {
+                unsigned char keep[NDOCS] = {0};
+                if (marked) keep[2] = keep[5] = 1;
+                double got[NDOCS];
+                struct kbx_weigh_top t = {.base = bases[b], .keep = marked ? keep : NULL,
+                                          .top = top};
+                assert_int_equal(kbx_weigh_docs_top(c.db, q, &o, c.ids, NDOCS, &t, got), 0);
+                assert_true(t.exact <= NDOCS);
+                if (top == 1 && !marked) spared += NDOCS - t.exact;
+                for (size_t i = 0; i < NDOCS; i++) {
+                    assert_true(got[i] >= want[i]);
+                    if (keep[i]) assert_true(got[i] == want[i]);
+                }
+                /* the caller lowers the kept ones */
+                double lw[NDOCS], lg[NDOCS];
+                for (size_t i = 0; i < NDOCS; i++) {
+                    lw[i] = keep[i] ? want[i] * 0.5 - 1 : want[i];
+                    lg[i] = keep[i] ? got[i] * 0.5 - 1 : got[i];
+                }
+                size_t ow[NDOCS], og[NDOCS];
+                order_by_total(bases[b], lw, ow);
+                order_by_total(bases[b], lg, og);
+                for (size_t k = 0; k < top; k++) {
+                    if (ow[k] != og[k])
+                        print_error("base %zu keep %d top %zu: place %zu holds %zu, not %zu\n",
+                                    b, marked, top, k, og[k], ow[k]);
+                    assert_int_equal(og[k], ow[k]);
+                    assert_true(lg[og[k]] == lw[ow[k]]);
+                }
+            }
+    assert_true(spared > 0);
+    /* bad arguments */
+    double w[1];
+    struct kbx_weigh_top nobase = {.top = 1};
+    assert_int_equal(kbx_weigh_docs_top(c.db, q, &o, c.ids, 1, NULL, w), KBX_ERR_INVALID);
+    assert_int_equal(kbx_weigh_docs_top(c.db, q, &o, c.ids, 1, &nobase, w), KBX_ERR_INVALID);
+    assert_int_equal(kbx_weigh_docs_top(NULL, q, &o, c.ids, 1, NULL, w), KBX_ERR_INVALID);
+    for (size_t b = 0; b < 3; b++) kbx_query_free(branches[b]);
+    kbx_query_free(q);
+    kbx_db_free(c.db);
+}
+
 /* Over two local shards opened as one (kbx_db_open_shards): postings,
    positions, lengths and term statistics are the union's, as the
    matcher's. */
@@ -319,6 +408,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_phrases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_or_of_branches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_and_odd_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_best_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_shards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
