@@ -101,6 +101,8 @@ static int collect_span(void *ud, const struct kb_token *t)
     const struct hl_match *hm = sp->hm;
     if (t->flags & KB_TOKF_RUN) {
         /* every occurrence of every CJK term in the run */
+        if (!hm->n)
+            return 0;
         const char *p = t->term;
         for (size_t i = 0, next = 0; i < t->len && sp->n < SPANS_MAX; i = next) {
             int32_t cp = kb_utf8_next(p, t->len, &next);

@@ -232,17 +232,20 @@ int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
             if (!prev.term || VARINT(p, end, code) < 0 || code / 2 > KB_TOK_MAX_TERM)
                 return KB_SNIPSRC_EDAMAGED;
             size_t n = (size_t)(code / 2);
-            stem[0] = 'Z';
             if (code & 1) {
                 if (n > (size_t)(end - p))
                     return KB_SNIPSRC_EDAMAGED;
-                memcpy(stem + 1, p, n);
                 p += n;
-            } else {
-                if (n > prev.len)
-                    return KB_SNIPSRC_EDAMAGED;
-                memcpy(stem + 1, prev.term, n);
+            } else if (n > prev.len) {
+                return KB_SNIPSRC_EDAMAGED;
             }
+            if (nostem_at == prev.start) { /* the tokenizer would not have made it */
+                prev.term = NULL;
+                nostem_at = (size_t)-1;
+                continue;
+            }
+            stem[0] = 'Z';
+            memcpy(stem + 1, code & 1 ? (const char *)p - n : prev.term, n);
             t = prev;
             t.term = stem;
             t.len = n + 1;
