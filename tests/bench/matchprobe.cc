@@ -14,8 +14,12 @@
 // result asked for, the per-query set-up), parts (the boost pass split: each
 // OR branch of the boost query FILTERed alone, by kind: mp_title, mp_stdtitle,
 // mp_near, mp_cjkrun, mp_latinrun; mp_empty: a get_mset of a term no
-// document has). QUERIES: the benchmark's format (the query is the last
-// tab-separated field). Built by tests/bench/matchprobe.sh.
+// document has), walk (mp_pass1, and mp_walk: every posting of every
+// distinct term of the first pass's query read forward with its wdf, the
+// floor of any matcher that visits each match; prints per query the
+// postings walked, then Xapian's matches estimated, lower and upper
+// bound, and the number of terms). QUERIES: the benchmark's format (the
+// query is the last tab-separated field). Built by tests/bench/matchprobe.sh.
 #include "kb_xapian_int.h"
 extern "C" {
 #include "kb_lexicon.h"
@@ -77,9 +81,24 @@ typedef void (*runner)(Xapian::Enquire &, Xapian::doccount, Xapian::MSet &);
 MP(mp_pass1) MP(mp_pass2) MP(mp_pass2_order) MP(mp_setup1) MP(mp_setup2) MP(mp_title) MP(mp_stdtitle)
 MP(mp_near) MP(mp_cjkrun) MP(mp_latinrun) MP(mp_empty)
 
+/* Every posting of terms, forward, with its wdf; returns how many. */
+extern "C" __attribute__((noinline)) size_t mp_walk(const Xapian::Database &db,
+                                                    const std::vector<std::string> &terms) {
+    size_t n = 0;
+    Xapian::termcount wdf = 0;
+    for (const std::string &t : terms)
+        for (Xapian::PostingIterator it = db.postlist_begin(t); it != db.postlist_end(t); ++it) {
+            wdf += it.get_wdf();
+            n++;
+        }
+    static volatile Xapian::termcount sink; /* the wdf is read, not used */
+    sink = wdf;
+    return n;
+}
+
 int main(int argc, char **argv) {
     if (argc != 4) {
-        std::fprintf(stderr, "usage: matchprobe INDEX QUERIES desc|passes|parts\n");
+        std::fprintf(stderr, "usage: matchprobe INDEX QUERIES desc|passes|parts|walk\n");
         return 2;
     }
     std::string mode = argv[3];
@@ -111,6 +130,18 @@ int main(int argc, char **argv) {
             e.set_query(b.main);
             e.set_weighting_scheme(Xapian::BM25Weight(1.2, 0, 1, 0.6, 0.5));
             Xapian::MSet m;
+            if (mode == "walk") {
+                std::vector<std::string> terms;
+                for (auto t = b.main.get_unique_terms_begin(); t != b.main.get_unique_terms_end();
+                     ++t)
+                    terms.push_back(*t);
+                mp_pass1(e, b.has_boost && b.norder ? 150 : 50, m);
+                size_t walked = mp_walk(db, terms);
+                std::cout << walked << '\t' << m.get_matches_estimated() << '\t'
+                          << m.get_matches_lower_bound() << '\t' << m.get_matches_upper_bound()
+                          << '\t' << terms.size() << '\n';
+                continue;
+            }
             if (mode == "passes") mp_setup1(e, 0, m);
             mp_pass1(e, b.has_boost && b.norder ? 150 : 50, m);
             if (!b.has_boost || m.empty()) continue;
