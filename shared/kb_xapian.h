@@ -341,14 +341,32 @@ struct kbx_search_opts {
                                  (kbx_mset_part_facets): one value read per
                                  document instead of one per facet */
     size_t facet_parts;
+    int visit_all;            /* 1: rank with kbdesk's own matcher, which
+                                 visits every match (an exact
+                                 kbx_mset_matches_estimated, facets counted
+                                 over all matches), where the query and
+                                 database allow it (terms, scale factors,
+                                 OR, SYNONYM of terms, AND_MAYBE, FILTER by
+                                 terms; one read-only database); 0 or
+                                 elsewhere: Xapian's */
+    uint32_t prune_postings;  /* visit_all: when the query's finding words
+                                 hold more postings than this (0:
+                                 KBX_PRUNE_POSTINGS), the matches that
+                                 cannot reach the page are skipped once
+                                 check_at_least are counted (MaxScore): the
+                                 same page, an estimated count */
 };
+
+/* Postings up to which the own matcher visits every match: about 100
+ * instructions a posting, a few milliseconds. */
+#define KBX_PRUNE_POSTINGS 50000
 
 /* Separates the parts of a facet_joined_slot value. */
 #define KBX_FACET_SEP '\x1f'
 
 /* Fills o with Xapian's BM25 defaults (k1 1, k2 0, k3 1, b 0.5,
  * min_normlen 0.5), offset 0, limit 10, check_at_least 0, no facets
- * (facet_joined_slot -1). */
+ * (facet_joined_slot -1), Xapian's matcher (visit_all 0). */
 void kbx_search_opts_init(struct kbx_search_opts *o);
 
 /* Runs q against db with opts (NULL = kbx_search_opts_init defaults) and
@@ -408,6 +426,9 @@ void kbx_mset_free(kbx_mset *m);
  * valid until the next call on m. */
 const char *kbx_mset_errmsg(const kbx_mset *m);
 
+/* 1 when m was ranked by kbdesk's own matcher (kbx_search_opts.visit_all
+ * and a query it runs), 0 when by Xapian's (or m is NULL). */
+int kbx_mset_visited_all(const kbx_mset *m);
 /* Number of results in m (0 for NULL). */
 size_t kbx_mset_size(const kbx_mset *m);
 /* Estimated total number of matches (0 for NULL). */

@@ -15,10 +15,12 @@
 #include <xapian.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <new>
@@ -201,6 +203,15 @@ struct FacetCache {
     std::vector<std::string> values;  /* values[0] is "" (no value) */
 };
 
+/* A read-only database's document lengths, held in memory for one
+   revision (by docid; 0 where no document is): the first pass of our own
+   (kb_xapian_match.cc) weighs every match, and one length read through
+   Xapian's API costs a B-tree step. */
+struct DocLens {
+    Xapian::rev rev = 0;
+    std::vector<Xapian::termcount> len;
+};
+
 /* One shard of a database opened with kbx_db_open_shards
    (kb_xapian_shard.cc): its spec, its own handle while it is up, and why
    it is down otherwise. */
@@ -233,6 +244,7 @@ struct kbx_db {
     /* shared with the result sets counting from it, so a rebuild for a new
        revision never changes one under a result set still in use */
     std::shared_ptr<const FacetCache> facets;
+    std::shared_ptr<const DocLens> lens; /* built by own_match, per revision */
     std::string err;
 };
 
@@ -259,6 +271,71 @@ struct kbx_query {
     Xapian::Query q;
     std::shared_ptr<const QNode> node; /* never NULL */
 };
+
+/* ---- BM25 as Xapian 1.4 computes it (weight/bm25weight.cc) ---------------- */
+
+/* log of BM25's tw for a term in tf of ndocs documents (no RSet), with
+   BM25Weight::init()'s remedy for terms in more than half of them. */
+inline double bm25_logtw(Xapian::doccount ndocs, Xapian::doccount tf) {
+    double tw = (ndocs - tf + 0.5) / (tf + 0.5);
+    if (tw < 2) tw = tw * 0.5 + 1;
+    return std::log(tw);
+}
+
+/* BM25Weight::init(factor)'s termweight for a term of query frequency wqf. */
+inline double bm25_termweight(double logtw, double factor, double wqf,
+                              const kbx_search_opts &o) {
+    double termweight = logtw * factor;
+    if (o.bm25_k3 != 0) termweight *= (o.bm25_k3 + 1) * wqf / (o.bm25_k3 + wqf);
+    return termweight * (o.bm25_k1 + 1);
+}
+
+/* BM25Weight::get_sumpart(): len_factor is 1 / the average length, or 0
+   when nothing uses the length (bm25_len_factor). */
+inline double bm25_sumpart(double termweight, Xapian::termcount wdf, Xapian::termcount len,
+                           double len_factor, const kbx_search_opts &o) {
+    double normlen = std::max(len * len_factor, o.bm25_min_normlen);
+    double wdf_double = wdf;
+    double denom = o.bm25_k1 * (normlen * o.bm25_b + (1 - o.bm25_b)) + wdf_double;
+    return termweight * (wdf_double / denom);
+}
+
+/* BM25Weight::init()'s len_factor for db. */
+inline double bm25_len_factor(const Xapian::Database &db, const kbx_search_opts &o) {
+    if (o.bm25_k2 == 0 && (o.bm25_b == 0 || o.bm25_k1 == 0)) return 0;
+    double f = db.get_avlength();
+    return f != 0 ? 1 / f : 0;
+}
+
+/* ---- the first pass of our own (kb_xapian_match.cc) -------------------------- */
+
+struct OwnItem {
+    Xapian::docid did;
+    double wt;
+};
+
+/* What own_match found: the asked page of the matches, best first (weight
+   falling, then docid rising, as Xapian's relevance order), every match
+   counted, and the factor of Xapian's percentages (percent_of). */
+struct OwnResult {
+    std::vector<OwnItem> items;
+    Xapian::doccount matches = 0;
+    double percent_factor = 0;
+};
+
+/* Runs q with o's BM25, offset and limit over db as Xapian's matcher would
+   rank it, but visiting every match (so that the count is exact), when q
+   is made of terms, scale factors, OR, SYNONYM of terms, AND_MAYBE and a
+   FILTER by terms (ORed or ANDed) and db is one read-only database; false
+   when it is not (run Xapian's matcher). on_match (may be empty) is called
+   with every match, in docid order (facets are counted over all of them). Weights equal Xapian's but for
+   the order in which a match's parts are summed (a difference in the last
+   bits). May throw Xapian exceptions. */
+bool own_match(kbx_db *db, const QNode &q, const kbx_search_opts &o, OwnResult *out,
+               const std::function<void(Xapian::docid)> &on_match);
+
+/* Xapian's MSet percentage of weight wt for percent_factor f. */
+int percent_of(double wt, double f);
 
 /* ---- shards (kb_xapian_shard.cc) ------------------------------------------- */
 

@@ -48,6 +48,13 @@ class JoinedCountSpy : public Xapian::MatchSpy {
         else
             other_[doc.get_value(slot_)]++;
     }
+    /* Counts document did of db (our own matcher's matches). */
+    void count(const Xapian::Database &db, Xapian::docid did) {
+        if (cache_ && did < cache_->id_of.size())
+            by_id_[cache_->id_of[did]]++;
+        else
+            other_[db.get_document(did).get_value(slot_)]++;
+    }
     std::string name() const override { return "kbdesk.JoinedCountSpy"; }
     size_t parts() const { return parts_; }
     Xapian::valueno slot() const { return slot_; }
@@ -124,11 +131,14 @@ struct kbx_mset {
     /* Declared before enq so they outlive it (members die in reverse). */
     std::unique_ptr<JoinedCountSpy> joined;
     Xapian::Enquire enq;
-    Xapian::MSet mset;
+    Xapian::MSet mset;           /* Xapian's matcher's */
+    bool own = false;            /* ranked by own_match instead: */
+    OwnResult own_res;           /* ... its page and count */
+    Xapian::Database db;         /* ... and the documents' database */
     std::vector<MsetItem> items; /* sized once; never reallocated */
     std::string err;
 
-    explicit kbx_mset(const Xapian::Database &d) : enq(d) {}
+    explicit kbx_mset(const Xapian::Database &d) : enq(d), db(d) {}
 };
 
 namespace {
@@ -139,7 +149,8 @@ int mset_item(kbx_mset *m, size_t i, MsetItem **out) {
         return fail(sink_str(&m->err), KBX_ERR_RANGE, "mset index out of range");
     MsetItem &it = m->items[i];
     if (!it.loaded) {
-        it.doc = m->mset[static_cast<Xapian::doccount>(i)].get_document();
+        it.doc = m->own ? m->db.get_document(m->own_res.items[i].did)
+                        : m->mset[static_cast<Xapian::doccount>(i)].get_document();
         it.loaded = true;
     }
     *out = &it;
@@ -309,6 +320,22 @@ int kbx_search(kbx_db *db, const kbx_query *q, const struct kbx_search_opts *opt
         if (opts->facet_joined_slot >= 0 && opts->facet_parts > 0) {
             Xapian::valueno js = static_cast<Xapian::valueno>(opts->facet_joined_slot);
             m->joined.reset(new JoinedCountSpy(js, opts->facet_parts, facet_cache(db, js)));
+        }
+        if (opts->visit_all) {
+            /* facets over every match, not the first check_at_least */
+            JoinedCountSpy *spy = m->joined.get();
+            const Xapian::Database &d = m->db;
+            std::function<void(Xapian::docid)> count;
+            if (spy) count = [spy, &d](Xapian::docid did) { spy->count(d, did); };
+            if (own_match(db, *q->node, *opts, &m->own_res, count)) {
+                m->own = true;
+                m->items.resize(m->own_res.items.size());
+                *out = m.release();
+                return 0;
+            }
+            /* it declines before it counts anything */
+        }
+        if (m->joined) {
             if (db->shards && db->shards->remote) m->joined->use_value_count();
             m->enq.add_matchspy(m->joined->spy());
         }
@@ -334,16 +361,21 @@ const char *kbx_mset_errmsg(const kbx_mset *m) {
     return m->err.c_str();
 }
 
+int kbx_mset_visited_all(const kbx_mset *m) {
+    return m && m->own;
+}
+
 size_t kbx_mset_size(const kbx_mset *m) {
     return m ? m->items.size() : 0;
 }
 
 uint32_t kbx_mset_matches_estimated(const kbx_mset *m) {
-    return m ? m->mset.get_matches_estimated() : 0;
+    return !m ? 0 : m->own ? m->own_res.matches : m->mset.get_matches_estimated();
 }
 
 uint32_t kbx_mset_docid(const kbx_mset *m, size_t i) {
     if (!m || i >= m->items.size()) return 0;
+    if (m->own) return m->own_res.items[i].did;
     try {
         return *m->mset[static_cast<Xapian::doccount>(i)];
     }
@@ -352,6 +384,7 @@ uint32_t kbx_mset_docid(const kbx_mset *m, size_t i) {
 
 double kbx_mset_weight(const kbx_mset *m, size_t i) {
     if (!m || i >= m->items.size()) return 0;
+    if (m->own) return m->own_res.items[i].wt;
     try {
         return m->mset[static_cast<Xapian::doccount>(i)].get_weight();
     }
@@ -360,6 +393,7 @@ double kbx_mset_weight(const kbx_mset *m, size_t i) {
 
 int kbx_mset_percent(const kbx_mset *m, size_t i) {
     if (!m || i >= m->items.size()) return 0;
+    if (m->own) return percent_of(m->own_res.items[i].wt, m->own_res.percent_factor);
     try {
         return m->mset[static_cast<Xapian::doccount>(i)].get_percent();
     }
@@ -393,7 +427,8 @@ int kbx_mset_value(kbx_mset *m, size_t i, unsigned slot, const char **v, size_t 
     if (!v) return fail(sink_str(&m->err), KBX_ERR_INVALID, "invalid argument: v is NULL");
     try {
         if (m->joined && slot == m->joined->slot() && i < m->items.size()) {
-            const std::string *c = m->joined->cached(*m->mset[static_cast<Xapian::doccount>(i)]);
+            const std::string *c = m->joined->cached(
+                m->own ? m->own_res.items[i].did : *m->mset[static_cast<Xapian::doccount>(i)]);
             if (c) {
                 *v = c->c_str();
                 if (len) *len = c->size();

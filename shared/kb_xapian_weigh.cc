@@ -140,22 +140,12 @@ void Weigher::read(std::vector<Xapian::docid> docs) {
     docs_ = std::move(docs);
     size_t n = docs_.size();
     const Xapian::doccount ndocs = db_.get_doccount();
-    /* bm25weight.cc: no length normalisation when nothing would use it */
-    if (o_.bm25_k2 == 0 && (o_.bm25_b == 0 || o_.bm25_k1 == 0)) {
-        len_factor_ = 0;
-    } else {
-        len_factor_ = db_.get_avlength();
-        if (len_factor_ != 0) len_factor_ = 1 / len_factor_;
-    }
+    len_factor_ = bm25_len_factor(db_, o_);
     len_.assign(n, 0);
     std::vector<unsigned char> any(n, 0);
     for (Term &t : terms_) {
         Xapian::doccount tf = db_.get_termfreq(t.name);
-        /* bm25weight.cc's init() without an RSet, and its remedy for
-           terms in more than half of the documents */
-        double tw = (ndocs - tf + 0.5) / (tf + 0.5);
-        if (tw < 2) tw = tw * 0.5 + 1;
-        t.logtw = std::log(tw);
+        t.logtw = bm25_logtw(ndocs, tf);
         t.wdf.assign(n, 0);
         t.has.assign(n, 0);
         t.pos.resize(n);
@@ -179,16 +169,8 @@ void Weigher::read(std::vector<Xapian::docid> docs) {
    a term's weight is the matcher's to the last bit. */
 double Weigher::sumpart(const Node &n, size_t slot) const {
     const Term &t = terms_[n.term];
-    double termweight = t.logtw * n.factor;
-    if (o_.bm25_k3 != 0) {
-        double wqf_double = n.wqf;
-        termweight *= (o_.bm25_k3 + 1) * wqf_double / (o_.bm25_k3 + wqf_double);
-    }
-    termweight *= (o_.bm25_k1 + 1);
-    double normlen = std::max(len_[slot] * len_factor_, o_.bm25_min_normlen);
-    double wdf_double = t.wdf[slot];
-    double denom = o_.bm25_k1 * (normlen * o_.bm25_b + (1 - o_.bm25_b)) + wdf_double;
-    return termweight * (wdf_double / denom);
+    return bm25_sumpart(bm25_termweight(t.logtw, n.factor, n.wqf, o_), t.wdf[slot], len_[slot],
+                        len_factor_, o_);
 }
 
 const std::vector<Xapian::termpos> &Weigher::positions(size_t term, size_t slot) {
