@@ -285,27 +285,11 @@ bool Matcher::holds(const MNode &n, Xapian::docid d) {
 bool Matcher::eval(const MNode &n, Xapian::docid d, Xapian::termcount len, double &w,
                    Xapian::termcount &subqs) {
     switch (n.kind) {
-    case MNode::LEAF: {
-        Cursor &c = cur_[n.cur];
-        if (!c.at(d)) return false;
-        w += bm25_sumpart(n.termweight, c.it.get_wdf(), len, len_factor_, o_);
+    case MNode::LEAF:
+    case MNode::SYN:
+        if (!group(n, d, len, w)) return false;
         subqs++;
         return true;
-    }
-    case MNode::SYN: {
-        Xapian::termcount wdf = 0;
-        bool any = false;
-        for (size_t k : n.curs)
-            if (cur_[k].at(d)) {
-                wdf += cur_[k].it.get_wdf();
-                any = true;
-            }
-        if (!any) return false;
-        if (wdf > len) wdf = len; /* SynonymPostList::get_weight() */
-        w += bm25_sumpart(n.termweight, wdf, len, len_factor_, o_);
-        subqs++;
-        return true;
-    }
     case MNode::OR: {
         double sum = 0;
         bool any = false;
