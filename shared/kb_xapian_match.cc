@@ -14,17 +14,18 @@
  * matcher weighs it: a term's part with the factors above it, an
  * OP_SYNONYM's part from its terms' summed wdf (at most the document's
  * length) and the frequency Xapian estimates for their OR. Every match is
- * visited, so the count is exact where Xapian's is an estimate; the
- * percentages are Xapian's (the matching subqueries of the best document,
- * over all of them). Document lengths come from an array per revision of
- * the database (DocLens). */
+ * visited, so the count is exact where Xapian's is an estimate, unless the
+ * finding groups hold more than KBX_PRUNE_POSTINGS postings: then MaxScore
+ * skips the documents that cannot reach the candidates (the same
+ * candidates, an estimated count). The percentages are Xapian's (the
+ * matching subqueries of the best document, over all of them). Document
+ * lengths come from an array per revision of the database (DocLens). */
 #include "kb_xapian_int.h"
 
 #include <cfloat>
 #include <queue>
 
 namespace {
-
 
 /* A posting list read forward; did 0 once it has ended. */
 struct Cursor {
