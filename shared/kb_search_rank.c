@@ -432,9 +432,9 @@ static int run_once(kb_searcher *s, const struct kb_search_req *req, const char 
     }
     struct kbx_search_opts o;
     search_opts_init(&o);
-    /* our own matcher where the query allows it: the same ranking for a
-       quarter to a half of Xapian's instructions, and an exact count
-       (kbx_search_opts.visit_all) */
+    /* our own matcher where the query allows it: the same ranking for
+       two thirds of Xapian's instructions on the real corpus (less on a
+       large index), and an exact count (kbx_search_opts.visit_all) */
     o.visit_all = 1;
     o.offset = rerank ? 0 : req->offset;
     o.limit = !rerank ? limit : !b->boost ? RERANK_DEPTH : b->norder ? ORDER_DEPTH : BOOST_DEPTH;
