@@ -431,7 +431,9 @@ const char *kbx_mset_errmsg(const kbx_mset *m);
 int kbx_mset_visited_all(const kbx_mset *m);
 /* Number of results in m (0 for NULL). */
 size_t kbx_mset_size(const kbx_mset *m);
-/* Estimated total number of matches (0 for NULL). */
+/* Total number of matches (0 for NULL): exact when the own matcher ranked
+ * m without pruning (kbx_search_opts.visit_all, prune_postings), else an
+ * estimate. */
 uint32_t kbx_mset_matches_estimated(const kbx_mset *m);
 /* Document id, weight and percentage score of result i (0 when i is out of
  * range or m is NULL). */
