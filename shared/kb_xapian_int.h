@@ -334,6 +334,12 @@ struct OwnResult {
 bool own_match(kbx_db *db, const QNode &q, const kbx_search_opts &o, OwnResult *out,
                const std::function<void(Xapian::docid)> &on_match);
 
+/* The document lengths of db's current revision (DocLens), built on the
+   first call after a change; NULL for a writable database or shards (no
+   single revision). Shared: a rebuild never changes one in use. May
+   throw. */
+std::shared_ptr<const DocLens> doc_lens(kbx_db *db);
+
 /* Xapian's MSet percentage of weight wt for percent_factor f. */
 int percent_of(double wt, double f);
 

@@ -561,10 +561,12 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
         res->percent_factor = greatest_subqs / double(total_subqs_) / greatest * 100.0;
 }
 
-/* The document lengths of db's revision, read once per revision: the
-   all-documents list walked forward (a length read this way costs a step
-   in a chunk, not a B-tree descent). */
+}  // namespace
+
+/* Walks the all-documents list forward (a length read this way costs a
+   step in a chunk, not a B-tree descent). */
 std::shared_ptr<const DocLens> doc_lens(kbx_db *db) {
+    if (db->wdb || db->shards) return nullptr; /* no single revision */
     Xapian::rev rev = db->db->get_revision();
     if (db->lens && db->lens->rev == rev) return db->lens;
     db->lens.reset();
@@ -581,12 +583,10 @@ std::shared_ptr<const DocLens> doc_lens(kbx_db *db) {
     return db->lens;
 }
 
-}  // namespace
-
 bool own_match(kbx_db *db, const QNode &q, const kbx_search_opts &o, OwnResult *out,
                const std::function<void(Xapian::docid)> &on_match) {
-    if (db->wdb || db->shards) return false; /* no single revision */
     std::shared_ptr<const DocLens> lens = doc_lens(db);
+    if (!lens) return false;
     Matcher m(*db->db, o, *lens);
     MNode root;
     if (!m.compile(q, 1.0, &root)) return false;

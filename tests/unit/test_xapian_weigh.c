@@ -8,8 +8,8 @@
  * with gaps, a term twice), an OR of such branches weighed as the sum of
  * each branch run alone, then what kbx_weigh_docs refuses (other
  * operators), ids that name no document, kbx_weigh_docs_top's best
- * places against kbx_weigh_docs' order, and two local shards read as
- * one. */
+ * places against kbx_weigh_docs' order, lengths from a read-only handle's
+ * array, and two local shards read as one. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -278,6 +278,36 @@ static void test_refused_and_odd_ids(void **state) {
     kbx_db_free(c.db);
 }
 
+/* A read-only handle reads the documents' lengths from the revision's
+   array (DocLens) instead of the length list: the same weights, to the
+   bit, and still the matcher's. */
+static void test_read_only_lengths(void **state) {
+    struct fx *f = *state;
+    struct corpus c;
+    build(f, &c);
+    kbx_query *branches[3] = {
+        S(0.4, C2(KBX_OP_OR, S(1.5, T("printer")), T("tray"), 0)),
+        S(0.3, C2(KBX_OP_NEAR, T("paper"), T("jam"), 5)),
+        C3(KBX_OP_PHRASE, T("paper"), T("jam"), T("printer"), 4),
+    };
+    kbx_query *q = kbx_query_combine(KBX_OP_OR, branches, 3, 0);
+    assert_non_null(q);
+    for (size_t b = 0; b < 3; b++) kbx_query_free(branches[b]);
+    double w1[NDOCS], w2[NDOCS];
+    weigh(&c, q, w1);
+    kbx_db_free(c.db);
+    c.db = open_db(f->db, KBX_OPEN_READ);
+    weigh(&c, q, w2);
+    size_t matched = 0;
+    for (size_t i = 0; i < NDOCS; i++) {
+        assert_true(w1[i] == w2[i]);
+        matched += w2[i] > 0;
+    }
+    assert_true(matched > 3);
+    assert_true(same_as_matcher(&c, q) == matched);
+    kbx_db_free(c.db);
+}
+
 /* The order of totals base[i] + w[i] the search shows: falling, then by
    index. Fills ord[0..NDOCS). */
 static void order_by_total(const double *base, const double *w, size_t *ord) {
@@ -409,6 +439,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_or_of_branches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_and_odd_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_best_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_lengths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_shards, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
