@@ -96,6 +96,7 @@ class Matcher {
     size_t cursor(const std::string &term);
     bool synonym_tf(const std::vector<Xapian::doccount> &tfs, Xapian::doccount *est) const;
     void drivers(const MNode &n, std::vector<size_t> &out) const;
+    bool drives_at(const MNode &g, Xapian::docid d) const;
     bool eval(const MNode &n, Xapian::docid d, Xapian::termcount len, double &w,
               Xapian::termcount &subqs);
     bool holds(const MNode &n, Xapian::docid d);
@@ -237,28 +238,35 @@ bool Matcher::compile(const QNode &q, double factor, MNode *out) {
     return true;
 }
 
-/* The cursors whose documents can make n match. */
+/* The cursors whose documents can make weighted n match (a boolean node
+   never drives: it only filters). */
 void Matcher::drivers(const MNode &n, std::vector<size_t> &out) const {
     switch (n.kind) {
     case MNode::LEAF:
-    case MNode::BTERM:
         out.push_back(n.cur);
         return;
     case MNode::SYN:
         out.insert(out.end(), n.curs.begin(), n.curs.end());
         return;
     case MNode::OR:
-    case MNode::BOR:
         for (const MNode &s : n.subs) drivers(s, out);
         return;
     case MNode::MAYBE:
     case MNode::FILTER:
         drivers(n.subs[0], out);
         return;
-    case MNode::BAND:
-        drivers(n.subs[0], out); /* any one of them would do */
+    default:
         return;
     }
+}
+
+/* Whether driving group g (LEAF or SYN) is at document d: a driving
+   cursor is never behind the document being weighed. */
+bool Matcher::drives_at(const MNode &g, Xapian::docid d) const {
+    if (g.kind == MNode::LEAF) return cur_[g.cur].did == d;
+    for (size_t k : g.curs)
+        if (cur_[k].did == d) return true;
+    return false;
 }
 
 /* Whether boolean n holds document d. */
@@ -266,11 +274,10 @@ bool Matcher::holds(const MNode &n, Xapian::docid d) {
     switch (n.kind) {
     case MNode::BTERM:
         return cur_[n.cur].at(d);
-    case MNode::BOR: {
-        bool any = false;
-        for (const MNode &s : n.subs) any |= holds(s, d); /* every cursor moves on */
-        return any;
-    }
+    case MNode::BOR:
+        for (const MNode &s : n.subs)
+            if (holds(s, d)) return true;
+        return false;
     case MNode::BAND:
         for (const MNode &s : n.subs)
             if (!holds(s, d)) return false;
@@ -366,6 +373,12 @@ double Matcher::share(const MNode &n) const {
     }
 }
 
+/* v sorted, each value once. */
+void sort_unique(std::vector<size_t> &v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
 /* Xapian's relevance order: weight falling, then docid rising. */
 struct Better {
     bool operator()(const OwnItem &a, const OwnItem &b) const {
@@ -379,8 +392,7 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
     for (Cursor &c : cur_) c.start(db_);
     std::vector<size_t> drv;
     drivers(root, drv);
-    std::sort(drv.begin(), drv.end());
-    drv.erase(std::unique(drv.begin(), drv.end()), drv.end());
+    sort_unique(drv);
     Flat f;
     const bool flat = flatten(root, &f);
     double rmax = 0; /* the most the right side can add */
@@ -392,8 +404,9 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
     Xapian::termcount greatest_subqs = 0;
     const std::vector<Xapian::termcount> &lens = lens_.len;
     /* MaxScore (Turtle and Flood), for a flat query whose finding groups
-       hold more than o.prune_postings postings (KBX_PRUNE_POSTINGS): once the page is full (and
-       check_at_least matches are counted), the groups whose bounds
+       hold more than o.prune_postings postings (KBX_PRUNE_POSTINGS):
+       once the page is full (and check_at_least matches are counted), the
+       groups whose bounds
        (termweights, each above any part it gives) sum, with the right
        side's, below the page's lowest weight cannot make a document enter
        on their own: they stop driving, and are only skipped to the
@@ -437,17 +450,8 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
                 /* the bound of d: the driving groups it holds, all the
                    others, the right side */
                 double ub = prefix[nonessential] + rmax;
-                for (size_t i = 0; i < n_left; i++) {
-                    const MNode *g = f.left[i];
-                    if (!essential[i]) continue;
-                    bool here = false;
-                    if (g->kind == MNode::LEAF) {
-                        here = cur_[g->cur].did == d;
-                    } else {
-                        for (size_t k : g->curs) here |= cur_[k].did == d;
-                    }
-                    if (here) ub += g->termweight;
-                }
+                for (size_t i = 0; i < n_left; i++)
+                    if (essential[i] && drives_at(*f.left[i], d)) ub += f.left[i]->termweight;
                 if (bound_below(ub, best.top().wt)) {
                     matched = false;
                     pruned = true;
@@ -460,14 +464,8 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
                 bool any = false, rany = false;
                 for (size_t i = 0; i < n_left; i++) {
                     const MNode *g = f.left[i];
-                    /* a driving group is at d or past it; the others are
-                       skipped to d */
-                    bool here = !essential[i];
-                    if (!here && g->kind == MNode::LEAF) {
-                        here = cur_[g->cur].did == d;
-                    } else if (!here) {
-                        for (size_t k : g->curs) here |= cur_[k].did == d;
-                    }
+                    /* a group that no longer drives is skipped to d */
+                    bool here = !essential[i] || drives_at(*g, d);
                     if (here && group(*g, d, len, l)) {
                         any = true;
                         subqs++;
@@ -477,7 +475,7 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
                    cannot enter the page even with all of it (its parts
                    are each below their termweight) */
                 bool full = want > 0 && best.size() == want;
-                if (!full || (l + rmax) * (1 + 1e-9) >= best.top().wt)
+                if (!full || !bound_below(l + rmax, best.top().wt))
                     for (const MNode *g : f.right)
                         if (group(*g, d, len, r)) {
                             rany = true;
@@ -517,16 +515,9 @@ void Matcher::run(const MNode &root, const kbx_search_opts &o, OwnResult *res,
                         essential[by_bound[nonessential++]] = 0;
                     if (nonessential != before) {
                         drv.clear();
-                        for (size_t i = 0; i < n_left; i++) {
-                            if (!essential[i]) continue;
-                            const MNode *g = f.left[i];
-                            if (g->kind == MNode::LEAF) drv.push_back(g->cur);
-                            drv.insert(drv.end(), g->curs.begin(), g->curs.end());
-                        }
-                        std::sort(drv.begin(), drv.end());
-                        drv.erase(std::unique(drv.begin(), drv.end()), drv.end());
-                        /* a cursor both groups read stays behind: it is
-                           skipped to d when asked */
+                        for (size_t i = 0; i < n_left; i++)
+                            if (essential[i]) drivers(*f.left[i], drv);
+                        sort_unique(drv);
                     }
                 }
             }
