@@ -49,7 +49,7 @@ static void member_or_null(struct kb_buf *b, int *first, const char *k, const ch
 static void member_int(struct kb_buf *b, int *first, const char *k, long long v)
 {
     kb_buf_json_key(b, first, k);
-    kb_buf_printf(b, "%lld", v);
+    kb_buf_json_int(b, v);
 }
 
 static void member_real(struct kb_buf *b, int *first, const char *k, double v)

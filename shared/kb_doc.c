@@ -103,7 +103,7 @@ char *kb_doc_to_json(const struct kb_doc *doc)
     }
     if (doc->source_line) {
         kb_buf_json_key(&b, &first, "source_line");
-        kb_buf_printf(&b, "%lld", (long long)doc->source_line);
+        kb_buf_json_int(&b, (long long)doc->source_line);
     }
     if (doc->body_composed) {
         kb_buf_json_key(&b, &first, "body_composed");

@@ -3,6 +3,7 @@
 #include "kb_util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,7 +154,11 @@ void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n)
         case '\n': kb_buf_add(b, "\\n", 2); break;
         case '\r': kb_buf_add(b, "\\r", 2); break;
         case '\t': kb_buf_add(b, "\\t", 2); break;
-        default: kb_buf_printf(b, "\\u%04X", c);
+        default: {
+            static const char hex[] = "0123456789ABCDEF";
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            kb_buf_add(b, u, sizeof u);
+        }
         }
     }
     kb_buf_add(b, s + run, n - run);
@@ -169,9 +174,87 @@ void kb_buf_json_key(struct kb_buf *b, int *first, const char *k)
     kb_buf_addc(b, ':');
 }
 
+void kb_buf_json_int(struct kb_buf *b, long long v)
+{
+    char t[24], *p = t + sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    kb_buf_add(b, p, (size_t)(t + sizeof t - p));
+}
+
+/* %.8g of v into t (at least 32 bytes) without printf, for the values a
+ * search answer holds (scores, confidences, times): |v| in [1e-4, 1e8)
+ * when the eight rounded digits are certain. Returns the length, or 0 when
+ * printf must decide (another range, or v * 10^k so close to a rounding
+ * tie that the product's own rounding could tip it). */
+static size_t real_8g(double v, char *t)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11};
+    static const double from[] = {1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1,
+                                  1e2,  1e3,  1e4,  1e5,  1e6, 1e7};
+    double a = v < 0 ? -v : v;
+    if (!(a >= 1e-4 && a < 1e8))
+        return 0;
+    int x = -4; /* the decimal exponent: 10^x <= a < 10^(x+1) */
+    while (x < 7 && a >= from[x + 5])
+        x++;
+    double scaled = a * p10[7 - x]; /* the factor is exact */
+    if (!(scaled >= 1e7 && scaled < 1e8))
+        return 0; /* a power of ten's neighbour: printf knows */
+    double fl = floor(scaled), frac = scaled - fl;
+    if (frac > 0.5 - 1e-6 && frac < 0.5 + 1e-6)
+        return 0;
+    unsigned long r = (unsigned long)fl + (frac > 0.5);
+    if (r >= 100000000UL) { /* rounded up to the next power of ten */
+        if (x == 7)
+            return 0; /* 1e8: printf writes an exponent */
+        r = 10000000UL;
+        x++;
+    }
+    char d[8];
+    for (int i = 7; i >= 0; i--, r /= 10)
+        d[i] = (char)('0' + r % 10);
+    int nd = 8; /* significant digits left after the trailing zeros */
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    size_t n = 0;
+    if (v < 0)
+        t[n++] = '-';
+    if (x >= 0) {
+        for (int i = 0; i <= x; i++)
+            t[n++] = d[i];
+        if (nd > x + 1) {
+            t[n++] = '.';
+            for (int i = x + 1; i < nd; i++)
+                t[n++] = d[i];
+        }
+    } else {
+        t[n++] = '0';
+        t[n++] = '.';
+        for (int i = -1; i > x; i--)
+            t[n++] = '0';
+        for (int i = 0; i < nd; i++)
+            t[n++] = d[i];
+    }
+    t[n] = '\0';
+    return n;
+}
+
 void kb_buf_json_real(struct kb_buf *b, double v)
 {
     char t[64];
+    size_t n = real_8g(v, t);
+    if (n) {
+        kb_buf_add(b, t, n);
+        if (!memchr(t, '.', n))
+            kb_buf_add(b, ".0", 2);
+        return;
+    }
     snprintf(t, sizeof t, "%.8g", v);
     if (!strpbrk(t, ".eE")) {
         kb_buf_adds(b, t);

@@ -56,6 +56,8 @@ int kb_buf_read(struct kb_buf *b, FILE *f);
  * zeros). */
 void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n);
 void kb_buf_json_real(struct kb_buf *b, double v);
+/* v in decimal, as %lld writes it (a JSON integer). */
+void kb_buf_json_int(struct kb_buf *b, long long v);
 /* An object member's key: a comma first unless *first (then cleared), the
  * quoted key and a colon; the caller writes the value. */
 void kb_buf_json_key(struct kb_buf *b, int *first, const char *k);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -480,6 +481,91 @@ static void tok_stem_keeps_first_letter(void **state)
     kb_buf_fin(&b);
 }
 
+/* ---- JSON numbers and escapes (kb_util) ------------------------------------- */
+
+/* What kb_buf_json_real wrote before its printf-free path: %.8g as Jansson
+ * prints a real. The fast path must write the same bytes. */
+static void json_real_by_printf(struct kb_buf *b, double v)
+{
+    char t[64];
+    snprintf(t, sizeof t, "%.8g", v);
+    char *e = strpbrk(t, "eE");
+    if (!strpbrk(t, ".eE")) {
+        kb_buf_adds(b, t);
+        kb_buf_adds(b, ".0");
+    } else if (!e) {
+        kb_buf_adds(b, t);
+    } else {
+        kb_buf_add(b, t, (size_t)(e - t) + 1);
+        const char *p = e + 1;
+        if (*p == '+')
+            p++;
+        else if (*p == '-')
+            kb_buf_addc(b, *p++);
+        while (*p == '0' && p[1])
+            p++;
+        kb_buf_adds(b, p);
+    }
+}
+
+static void check_real(double v)
+{
+    struct kb_buf a, want;
+    kb_buf_init(&a);
+    kb_buf_init(&want);
+    kb_buf_json_real(&a, v);
+    json_real_by_printf(&want, v);
+    if (strcmp(a.data, want.data) != 0)
+        fail_msg("%.17g: %s, printf %s", v, a.data, want.data);
+    kb_buf_fin(&a);
+    kb_buf_fin(&want);
+}
+
+static void json_numbers(void **state)
+{
+    (void)state;
+    /* edges: zeros, the fixed-notation range's ends, powers of ten and
+       their neighbours, values that round up to the next power, ties that
+       only the exact binary value decides */
+    const double edge[] = {0.0, -0.0, 1.0, -1.0, 0.5, 0.1, 1e-4, 9.9999999e-5, 1e-5, 1e7,
+                           1e8, 99999999.0, 99999999.5, 99999999.49, 12345678.5, 12345677.5,
+                           9.99999995, 9.999999949, 0.099999999, 0.12345675, 1.00000005,
+                           2.5e-4, 123.456, 4e7, 3.14159265358979, 1e300, -1e-300, 5e-324,
+                           0.30000000000000004, 1234567.85, 0.000123456785};
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        check_real(edge[i]);
+        check_real(-edge[i]);
+    }
+    /* every decade, as search answers round them (scores to 1e-4,
+       confidences and times to 1e-3), and raw */
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+        double v = u * pow(10.0, (double)(i % 15) - 6.0);
+        check_real(v);
+        check_real(round(v * 10000) / 10000);
+        check_real(round(v * 1000) / 1000);
+    }
+    struct kb_buf b;
+    kb_buf_init(&b);
+    const long long ints[] = {0, 7, -7, 10, 1234567890123LL, -9223372036854775807LL - 1,
+                              9223372036854775807LL};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%lld", ints[i]);
+        kb_buf_reset(&b);
+        kb_buf_json_int(&b, ints[i]);
+        assert_string_equal(b.data, want);
+    }
+    kb_buf_reset(&b);
+    kb_buf_json_str(&b, "a\x01\x1f\"\\\n\x7f", 7);
+    assert_string_equal(b.data, "\"a\\u0001\\u001F\\\"\\\\\\n\x7f\"");
+    kb_buf_fin(&b);
+}
+
 /* KB_TOK_RUNS: each CJK run whole, Latin tokens and all positions as in the
  * other modes. */
 static void tok_runs_mode(void **state)
@@ -679,6 +765,7 @@ int main(void)
         cmocka_unit_test(tok_callback_stops),
         cmocka_unit_test(lexicon_basics),
         cmocka_unit_test(map_basics),
+        cmocka_unit_test(json_numbers),
     };
     return cmocka_run_group_tests_name("text", tests, setup_an, teardown_an);
 }
