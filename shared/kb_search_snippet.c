@@ -173,36 +173,49 @@ static double window_score(const struct spans *sp, const unsigned char *first, s
     return score;
 }
 
+/* What add_escaped does with a byte: 0 copies it, the rest are below. */
+enum { ESC_COPY = 0, ESC_SPACE = 1, ESC_MARKER = 2, ESC_ENTITY = 3 };
+static const unsigned char esc_class[256] = {
+    ['\n'] = ESC_SPACE, ['\r'] = ESC_SPACE, ['\t'] = ESC_SPACE, [' '] = ESC_SPACE,
+    ['*'] = ESC_MARKER,  ['`'] = ESC_MARKER,  ['#'] = ESC_MARKER,  ['&'] = ESC_ENTITY,
+    ['<'] = ESC_ENTITY,  ['>'] = ESC_ENTITY,  ['"'] = ESC_ENTITY,  ['\''] = ESC_ENTITY,
+};
+
+/* Appends s[0, n) HTML-escaped, white space folded to one space (*space:
+ * the last byte written was one) and Markdown markers dropped. */
 static void add_escaped(struct kb_buf *b, const char *s, size_t n, int *space)
 {
-    size_t run = 0; /* start of the bytes copied as they are */
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c != '\n' && c != '\r' && c != '\t' && c != ' ' && c != '*' && c != '`' &&
-            c != '#' && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'') {
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i; /* bytes copied as they are */
+        while (i < n && esc_class[(unsigned char)s[i]] == ESC_COPY)
+            i++;
+        if (i > run) {
+            kb_buf_add(b, s + run, i - run);
             *space = 0;
-            continue;
         }
-        kb_buf_add(b, s + run, i - run);
-        run = i + 1;
-        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+        if (i == n)
+            break;
+        char c = s[i++];
+        switch (esc_class[(unsigned char)c]) {
+        case ESC_SPACE:
             if (!*space)
                 kb_buf_addc(b, ' ');
             *space = 1;
-            continue;
-        }
-        if (c == '*' || c == '`' || c == '#')
-            continue; /* Markdown markers */
-        *space = 0;
-        switch (c) {
-        case '&': kb_buf_adds(b, "&amp;"); break;
-        case '<': kb_buf_adds(b, "&lt;"); break;
-        case '>': kb_buf_adds(b, "&gt;"); break;
-        case '"': kb_buf_adds(b, "&quot;"); break;
-        default: kb_buf_adds(b, "&#39;"); break;
+            break;
+        case ESC_MARKER:
+            break;
+        default:
+            *space = 0;
+            switch (c) {
+            case '&': kb_buf_add(b, "&amp;", 5); break;
+            case '<': kb_buf_add(b, "&lt;", 4); break;
+            case '>': kb_buf_add(b, "&gt;", 4); break;
+            case '"': kb_buf_add(b, "&quot;", 6); break;
+            default: kb_buf_add(b, "&#39;", 5); break;
+            }
         }
     }
-    kb_buf_add(b, s + run, n - run);
 }
 
 static size_t char_start(const char *s, size_t i)
@@ -218,6 +231,29 @@ static int cmp_span(const void *a, const void *b)
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
     return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
+}
+
+/* Sorts sp's spans by cmp_span. They arrive almost in order (a text's
+ * tokens in turn; the terms found at one place of a run, or a code and its
+ * parts, out of order among themselves): insertion sort, stable as glibc's
+ * qsort is, with qsort taking over when the spans are far from order. */
+static void sort_spans(struct spans *sp)
+{
+    size_t moves = 0, limit = 8 * sp->n + 64;
+    for (size_t i = 1; i < sp->n; i++) {
+        struct span x = sp->v[i];
+        size_t j = i;
+        while (j > 0 && cmp_span(&sp->v[j - 1], &x) > 0) {
+            sp->v[j] = sp->v[j - 1];
+            j--;
+            if (++moves > limit) {
+                sp->v[j] = x;
+                qsort(sp->v, sp->n, sizeof *sp->v, cmp_span);
+                return;
+            }
+        }
+        sp->v[j] = x;
+    }
 }
 
 #define SNIPPET_SCAN_MAX 262144  /* no match in this many bytes: the start */
@@ -276,8 +312,7 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
             break;
         off = end;
     }
-    if (sp.n)
-        qsort(sp.v, sp.n, sizeof *sp.v, cmp_span);
+    sort_spans(&sp);
     /* best window start among the matches */
     size_t best_ws = 0;
     double best = 0;
