@@ -33,9 +33,11 @@
 
 /* The stored schema is KB_SCHEMA_VERSION plus a hash of the built-in
  * lexicon (kb_schema_id), so a lexicon change also rebuilds the index. */
-#define KB_SCHEMA_VERSION "8"
+#define KB_SCHEMA_VERSION "9"
 /* 8: document data in kb_doc_pack's split form (a head with the snippet
- * source of kb_snipsrc.h, then the rest; kb_doc.h) */
+ * source of kb_snipsrc.h, then the rest; kb_doc.h)
+ * 9: the snippet source holds an index of its tokens by term and by CJK
+ * character instead of the tokens in order (kb_snipsrc.h) */
 /* What kb_searcher_new accepts: an index whose stored schema starts with
  * KB_SCHEMA_VERSION "-" (an older layout would leak internal words). */
 

@@ -146,25 +146,28 @@ char *kbs_sound_alike(kb_searcher *s, const char *nq, int internal, int *sure);
 
 /* ---- snippets (kb_search_snippet.c) ------------------------------------------ */
 
-/* The query's highlight terms, prepared once per search. Latin terms are
-   looked up per token in the map; CJK terms are found in a CJK run as
-   substrings, through buckets by their first character, so a hit's text
+/* The query's highlight terms, prepared once per search. In a stored
+   snippet source (kb_snipsrc.h) each term is looked up in the field's
+   index. In text analysed at search time Latin terms are looked up per
+   token in the map, and CJK terms are found in a CJK run as substrings,
+   through buckets by the bytes of their first character, so a hit's text
    is never segmented by ICU. */
-#define HL_BUCKETS 64
-struct hl_cjk {
+#define HL_BUCKETS 256
+struct hl_term {
     const char *s; /* borrowed from the map's keys */
     size_t len;
-    uint64_t th;
+    uint64_t th; /* kb_hash64 of the term */
     double w;
-    int next; /* next term in the same bucket, or -1 */
+    int cjk;  /* its first character is CJK */
+    int next; /* next CJK term in the same bucket, or -1 */
 };
 
 #define HL_LATIN 2048
 struct hl_match {
     kb_map *hl; /* borrowed: term -> weight*1000+1 */
-    struct hl_cjk *v;
-    size_t n;
-    int bucket[HL_BUCKETS];
+    struct hl_term *v; /* every term */
+    size_t n, ncjk;
+    int bucket[HL_BUCKETS];      /* the CJK terms */
     uint8_t latin[HL_LATIN / 8]; /* filter of the other terms' first two bytes */
     uint8_t zfirst[32];          /* first bytes of the stems (Z terms) */
 };

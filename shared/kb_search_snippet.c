@@ -21,17 +21,30 @@ struct span {
     double w;
 };
 
+/* The byte length of the UTF-8 character that starts with byte c (1 for a
+ * byte that starts none: the bytes are only compared, never decoded). */
+static const unsigned char utf8_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+
+/* The bucket of the character at s[0] (avail >= 1 bytes left): its bytes,
+ * hashed, so that a run is scanned without decoding it. */
+static unsigned hl_bucket(const char *s, size_t avail, size_t *clen)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = utf8_len[u[0] >> 4];
+    if (n > avail)
+        n = avail;
+    uint32_t v = u[0];
+    for (size_t k = 1; k < n; k++)
+        v = v << 8 | u[k];
+    *clen = n;
+    return (v * 2654435761u) >> 24; /* 256 buckets: the top 8 bits */
+}
+
 /* The filter bit of a term or token s[0, len) (len >= 1). */
 static unsigned hl_latin_bit(const char *s, size_t len)
 {
     unsigned a = (unsigned char)s[0], b = len > 1 ? (unsigned char)s[1] : 0;
     return (a * 67u + b) & (HL_LATIN - 1);
-}
-
-/* The bucket of a term or text position by its first code point. */
-static unsigned hl_bucket(int32_t cp)
-{
-    return ((uint32_t)cp * 2654435761u) >> 26; /* 64 buckets: the top 6 bits */
 }
 
 void kbs_hl_match_init(struct hl_match *hm, kb_map *hl)
@@ -46,24 +59,29 @@ void kbs_hl_match_init(struct hl_match *hm, kb_map *hl)
     while (kb_map_next(hl, &it, &key, &val)) {
         size_t i = 0, len = strlen(key);
         int32_t first = kb_utf8_next(key, len, &i);
-        if (!kb_tok_is_cjk(first)) {
+        hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
+        struct hl_term *t = &hm->v[hm->n];
+        t->s = key;
+        t->len = len;
+        t->th = kb_hash64(key, len);
+        t->w = (double)((intptr_t)val - 1) / 1000.0;
+        t->cjk = kb_tok_is_cjk(first);
+        t->next = -1;
+        if (!t->cjk) {
             unsigned bit = hl_latin_bit(key, len);
             hm->latin[bit / 8] |= (uint8_t)(1u << (bit % 8));
             if (key[0] == 'Z' && len > 1) {
                 unsigned char z = (unsigned char)key[1];
                 hm->zfirst[z / 8] |= (uint8_t)(1u << (z % 8));
             }
-            continue;
+        } else {
+            size_t clen;
+            unsigned b = hl_bucket(key, len, &clen);
+            t->next = hm->bucket[b];
+            hm->bucket[b] = (int)hm->n;
+            hm->ncjk++;
         }
-        hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
-        struct hl_cjk *t = &hm->v[hm->n];
-        t->s = key;
-        t->len = len;
-        t->th = kb_hash64(key, len);
-        t->w = (double)((intptr_t)val - 1) / 1000.0;
-        unsigned b = hl_bucket(first);
-        t->next = hm->bucket[b];
-        hm->bucket[b] = (int)hm->n++;
+        hm->n++;
     }
 }
 
@@ -101,13 +119,12 @@ static int collect_span(void *ud, const struct kb_token *t)
     const struct hl_match *hm = sp->hm;
     if (t->flags & KB_TOKF_RUN) {
         /* every occurrence of every CJK term in the run */
-        if (!hm->n)
+        if (!hm->ncjk)
             return 0;
         const char *p = t->term;
-        for (size_t i = 0, next = 0; i < t->len && sp->n < SPANS_MAX; i = next) {
-            int32_t cp = kb_utf8_next(p, t->len, &next);
-            for (int j = hm->bucket[hl_bucket(cp)]; j >= 0; j = hm->v[j].next) {
-                const struct hl_cjk *h = &hm->v[j];
+        for (size_t i = 0, clen; i < t->len && sp->n < SPANS_MAX; i += clen) {
+            for (int j = hm->bucket[hl_bucket(p + i, t->len - i, &clen)]; j >= 0; j = hm->v[j].next) {
+                const struct hl_term *h = &hm->v[j];
                 if (h->len <= t->len - i && memcmp(p + i, h->s, h->len) == 0)
                     add_span(sp, t->start + i, t->start + i + h->len, h->th, h->w);
             }
@@ -128,7 +145,6 @@ static int collect_span(void *ud, const struct kb_token *t)
     add_span(sp, t->start, t->end, kb_hash64(t->term, t->len), (double)(w - 1) / 1000.0);
     return rc;
 }
-
 
 /* Which spans of sp count towards a window's score: first[i] is 1 when no
  * span before i (in sp's order) has i's term. Caller frees. */
@@ -157,12 +173,13 @@ static unsigned char *first_of_term(const struct spans *sp)
 }
 
 /* Scores the window [ws, ws+bytes): the weights of the spans inside it
- * that are the first of their term in sp (sorted by start). */
-static double window_score(const struct spans *sp, const unsigned char *first, size_t ws,
-                           size_t bytes)
+ * that are the first of their term in sp (sorted by start), from span lo,
+ * the first that starts at or after ws. */
+static double window_score(const struct spans *sp, const unsigned char *first, size_t lo,
+                           size_t ws, size_t bytes)
 {
     double score = 0;
-    for (size_t i = 0; i < sp->n; i++) {
+    for (size_t i = lo; i < sp->n; i++) {
         const struct span *a = &sp->v[i];
         if (a->start > ws + bytes)
             break; /* so are all after it: none ends inside the window */
@@ -278,11 +295,33 @@ static int chunk_spans(kb_searcher *s, struct spans *sp, const char *text, size_
     return 0;
 }
 
+/* A term's places in a stored source, as spans. */
+struct term_spans {
+    struct spans *sp;
+    const struct hl_term *h;
+};
+
+static void emit_span(void *ud, size_t start, size_t end)
+{
+    struct term_spans *e = ud;
+    if (e->sp->n < SPANS_MAX)
+        add_span(e->sp, start, end, e->h->th, e->h->w);
+}
+
 /* Adds the matches of the stored first chunk f to sp, as chunk_spans would
- * over the same text. Returns 0, or -1 when f is damaged. */
+ * over the same text (in another order: the spans are sorted after, and
+ * spans at the same place are either the same term or count the same).
+ * Returns 0, or -1 when f is damaged. */
 static int stored_spans(struct spans *sp, const struct kb_snipsrc_field *f)
 {
-    return kb_snipsrc_tokens(f, collect_span, sp) < 0 ? -1 : 0; /* offsets: the text's */
+    for (size_t i = 0; i < sp->hm->n; i++) {
+        const struct hl_term *h = &sp->hm->v[i];
+        struct term_spans e = {sp, h};
+        if (kb_snipsrc_term(f, h->s, h->len, h->th, emit_span, &e) < 0 ||
+            (h->cjk && kb_snipsrc_cjk(f, h->s, h->len, emit_span, &e) < 0))
+            return -1; /* offsets: the text's */
+    }
+    return 0;
 }
 
 /* The best snippet of one field text[0, len), its score in *score. Caller
@@ -318,9 +357,11 @@ static char *field_snippet(kb_searcher *s, const struct hl_match *hm, const char
     double best = 0;
     size_t lead = bytes / 5;
     unsigned char *first = first_of_term(&sp);
-    for (size_t i = 0; i < sp.n; i++) {
-        size_t ws = sp.v[i].start > lead ? sp.v[i].start - lead : 0;
-        double sc = window_score(&sp, first, ws, bytes);
+    for (size_t i = 0, lo = 0; i < sp.n; i++) {
+        size_t ws = sp.v[i].start > lead ? sp.v[i].start - lead : 0; /* never falls */
+        while (sp.v[lo].start < ws)
+            lo++;
+        double sc = window_score(&sp, first, lo, ws, bytes);
         if (sc > best + 1e-9) {
             best = sc;
             best_ws = ws;

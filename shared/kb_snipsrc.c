@@ -3,6 +3,7 @@
  * every length and offset against the bytes it was given, so a damaged
  * source is an error, never a read out of bounds. */
 #include "kb_snipsrc.h"
+#include "kb_map.h"
 #include "kb_utf8.h"
 
 #include <stdint.h>
@@ -83,20 +84,109 @@ size_t kb_snipsrc_chunk_end(const char *text, size_t len, size_t off)
     return char_start(text, end);
 }
 
+/* ---- the index ----------------------------------------------------------- */
+
+static void put_le(struct kb_buf *b, uint64_t v, int bytes)
+{
+    char t[8];
+    for (int i = 0; i < bytes; i++)
+        t[i] = (char)(v >> (8 * i));
+    kb_buf_add(b, t, (size_t)bytes);
+}
+
+/* A little-endian number of 2 or 4 bytes at p. */
+static uint32_t get_le(const unsigned char *p, int bytes)
+{
+    if (bytes == 2)
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    uint32_t v;
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+/* The 16-bit hash of the character at s[0] of n bytes (1 to 4). */
+static uint32_t char_hash(const char *s, size_t n)
+{
+    return (uint32_t)(kb_hash64(s, n) & 0xFFFF);
+}
+
+/* The byte length of the UTF-8 character that starts with byte c. */
+static size_t char_len(unsigned char c)
+{
+    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/* A distinct term or character while a record is written: its places. */
+struct wlist {
+    uint64_t key; /* the 16-bit hash of the term or character */
+    struct kb_buf places; /* a term's head (tl and its bytes) first */
+    size_t head, count, prev;
+};
+
+struct wtable {
+    kb_map *ix; /* term or character bytes -> list index + 1 */
+    struct wlist *v;
+    size_t n, cap;
+};
+
+/* The list of s[0, n) in t, new (with key) when it is not there yet. */
+static struct wlist *wtable_list(struct wtable *t, const char *s, size_t n, uint64_t key,
+                                 int *fresh)
+{
+    char tmp[64], *k = n < sizeof tmp ? tmp : kb_xmalloc(n + 1);
+    memcpy(k, s, n);
+    k[n] = '\0';
+    intptr_t at = (intptr_t)kb_map_get(t->ix, k);
+    *fresh = !at;
+    if (!at) {
+        if (t->n == t->cap) {
+            t->cap = t->cap ? 2 * t->cap : 64;
+            t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
+        }
+        struct wlist *l = &t->v[t->n++];
+        memset(l, 0, sizeof *l);
+        l->key = key;
+        kb_buf_init(&l->places);
+        at = (intptr_t)t->n;
+        kb_map_put(t->ix, k, (void *)at);
+    }
+    if (k != tmp)
+        free(k);
+    return &t->v[at - 1];
+}
+
+static void wtable_fin(struct wtable *t)
+{
+    for (size_t i = 0; i < t->n; i++)
+        kb_buf_fin(&t->v[i].places);
+    free(t->v);
+    kb_map_free(t->ix, NULL);
+}
+
 struct writer {
-    struct kb_buf *b;
-    const char *text, *norm;
+    const char *text;
     const size_t *map;
-    size_t prev_start, prev_end;
-    char prev[KB_TOK_MAX_TERM + 1]; /* the previous token's term */
-    size_t prev_len;
-    int bad; /* a run not the same bytes at the same offsets in text */
+    struct wtable terms, chars;
+    struct wrun {
+        size_t start, len;
+    } *runv; /* the CJK runs */
+    size_t nruns, runcap;
+    int bad; /* a run not the same bytes at the same offsets in text, or a
+                token this layout cannot hold */
 };
 
 static int write_token(void *ud, const struct kb_token *t)
 {
     struct writer *w = ud;
     size_t s = w->map[t->start], e = w->map[t->end];
+    if (t->len == 0 || e > UINT32_MAX) {
+        w->bad = 1;
+        return 1;
+    }
+    int fresh;
     if (t->flags & KB_TOKF_RUN) {
         /* the search finds terms in a run by offset: its bytes must be the
            original's, one for one (the map is read at character starts) */
@@ -109,39 +199,67 @@ static int write_token(void *ud, const struct kb_token *t)
             w->bad = 1;
             return 1;
         }
-    }
-    if (t->flags == 0 || t->flags > 0xFF || t->len > KB_TOK_MAX_TERM + 1) {
-        w->bad = 1; /* not a token this layout knows */
-        return 1;
-    }
-    if (t->flags == KB_TOKF_STEM && w->prev_len && s == w->prev_start && e == w->prev_end &&
-        t->term[0] == 'Z') {
-        /* the stem of the word before: its prefix, or its own bytes */
-        size_t n = t->len - 1;
-        kb_buf_addc(w->b, 0);
-        if (n <= w->prev_len && memcmp(t->term + 1, w->prev, n) == 0) {
-            put_varint(w->b, 2 * (uint64_t)n);
-        } else {
-            put_varint(w->b, 2 * (uint64_t)n + 1);
-            kb_buf_add(w->b, t->term + 1, n);
+        if (w->nruns == w->runcap) {
+            w->runcap = w->runcap ? 2 * w->runcap : 16;
+            w->runv = kb_xrealloc(w->runv, w->runcap * sizeof *w->runv);
         }
-        w->prev_len = 0;
+        w->runv[w->nruns].start = s;
+        w->runv[w->nruns++].len = t->len;
+        for (size_t k = 0, n; k < t->len; k += n) {
+            n = char_len((unsigned char)t->term[k]);
+            if (n > t->len - k)
+                n = t->len - k;
+            struct wlist *l = wtable_list(&w->chars, t->term + k, n, char_hash(t->term + k, n), &fresh);
+            put_varint(&l->places, s + k - l->prev);
+            l->prev = s + k;
+            l->count++;
+        }
         return 0;
     }
-    kb_buf_addc(w->b, (char)t->flags);
-    put_varint(w->b, zigzag((int64_t)s - (int64_t)w->prev_start));
-    put_varint(w->b, e - s);
-    if (t->len == e - s && memcmp(t->term, w->text + s, t->len) == 0) {
-        put_varint(w->b, 0);
-    } else {
-        put_varint(w->b, t->len + 1);
-        kb_buf_add(w->b, t->term, t->len);
+    struct wlist *l = wtable_list(&w->terms, t->term, t->len,
+                                  kb_hash64(t->term, t->len) & 0xFFFF, &fresh);
+    if (fresh) { /* the term's bytes, unless the text at its first place */
+        if (t->len == e - s && memcmp(t->term, w->text + s, t->len) == 0) {
+            put_varint(&l->places, 0);
+        } else {
+            put_varint(&l->places, t->len + 1);
+            kb_buf_add(&l->places, t->term, t->len);
+        }
+        l->head = l->places.len;
     }
-    w->prev_start = s;
-    w->prev_end = e;
-    w->prev_len = t->len <= KB_TOK_MAX_TERM ? t->len : 0;
-    memcpy(w->prev, t->term, w->prev_len);
-    return 0; /* every stem too: the search decides which it wants */
+    put_varint(&l->places, zigzag((int64_t)s - (int64_t)l->prev));
+    put_varint(&l->places, e - s);
+    l->prev = s;
+    l->count++;
+    return 0; /* every stem too: a term is found by its bytes alone */
+}
+
+static int cmp_wrun(const void *a, const void *b)
+{
+    const struct wrun *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_wlist(const void *a, const void *b)
+{
+    const struct wlist *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Writes the table of t into tab and its lists into data. */
+static void write_table(struct wtable *t, struct kb_buf *tab, struct kb_buf *data)
+{
+    if (t->n)
+        qsort(t->v, t->n, sizeof *t->v, cmp_wlist);
+    for (size_t i = 0; i < t->n; i++) {
+        put_le(tab, t->v[i].key, 2);
+        put_le(tab, data->len, 2);
+        /* a term's head goes before the count */
+        const struct wlist *l = &t->v[i];
+        kb_buf_add(data, l->places.data, l->head);
+        put_varint(data, l->count);
+        kb_buf_add(data, l->places.data + l->head, l->places.len - l->head);
+    }
 }
 
 int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, struct kb_buf *b)
@@ -150,18 +268,47 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
     size_t rawlen = len - chunk <= KB_SNIPSRC_TAIL ? len : char_start(text, chunk + KB_SNIPSRC_TAIL);
     char *norm = NULL;
     size_t nlen = 0, *map = NULL;
-    struct kb_buf tb;
-    kb_buf_init(&tb);
+    struct kb_buf ib;
+    kb_buf_init(&ib);
     int ok = kb_analyzer_normalize_map(an, text, chunk, &norm, &nlen, &map, NULL, 0) == 0;
     if (ok) {
         struct writer w;
         memset(&w, 0, sizeof w);
-        w.b = &tb;
         w.text = text;
-        w.norm = norm;
         w.map = map;
+        w.terms.ix = kb_map_new();
+        w.chars.ix = kb_map_new();
         kb_analyzer_tokenize(an, KB_TOK_RUNS, norm, nlen, write_token, &w, NULL, NULL, 0);
         ok = !w.bad;
+        if (ok) {
+            struct kb_buf tab, data;
+            kb_buf_init(&tab);
+            kb_buf_init(&data);
+            write_table(&w.terms, &tab, &data);
+            write_table(&w.chars, &tab, &data);
+            /* 16-bit counts and offsets (a chunk is a few KB): a field
+               they cannot hold is marked not analysed */
+            ok = w.terms.n <= 0xFFFF && w.chars.n <= 0xFFFF && w.nruns <= 0xFFFF &&
+                 data.len <= 0xFFFF && chunk <= 0xFFFF;
+            if (ok) {
+                put_le(&ib, w.terms.n, 2);
+                put_le(&ib, w.chars.n, 2);
+                put_le(&ib, w.nruns, 2);
+                kb_buf_add(&ib, tab.data, tab.len);
+                if (w.nruns) /* in the tokens' order, which need not be the text's */
+                    qsort(w.runv, w.nruns, sizeof *w.runv, cmp_wrun);
+                for (size_t i = 0; i < w.nruns; i++) {
+                    put_le(&ib, w.runv[i].start, 2);
+                    put_le(&ib, w.runv[i].len, 2);
+                }
+                kb_buf_add(&ib, data.data, data.len);
+            }
+            kb_buf_fin(&tab);
+            kb_buf_fin(&data);
+        }
+        wtable_fin(&w.terms);
+        wtable_fin(&w.chars);
+        free(w.runv);
     }
     put_varint(b, (uint64_t)field);
     put_varint(b, (uint64_t)ok);
@@ -169,10 +316,10 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
     put_varint(b, chunk);
     put_varint(b, rawlen);
     kb_buf_add(b, text, rawlen);
-    put_varint(b, ok ? tb.len : 0);
+    put_varint(b, ok ? ib.len : 0);
     if (ok)
-        kb_buf_add(b, tb.data, tb.len);
-    kb_buf_fin(&tb);
+        kb_buf_add(b, ib.data, ib.len);
+    kb_buf_fin(&ib);
     free(norm);
     free(map);
     return rawlen == len;
@@ -189,7 +336,7 @@ static int read_record(const unsigned char **p, const unsigned char *end,
     if (get_varint(p, end, &field) < 0 || field >= KB_SNIPSRC_NFIELDS ||
         get_varint(p, end, &flags) < 0 || flags > 1 || get_varint(p, end, &flen) < 0 ||
         get_varint(p, end, &chunk) < 0 || get_bytes(p, end, &raw, &f->rawlen) < 0 ||
-        get_bytes(p, end, &f->tok, &f->toklen) < 0)
+        get_bytes(p, end, &f->idx, &f->idxlen) < 0)
         return -1;
     if (f->rawlen > flen || chunk > f->rawlen || flen == 0)
         return -1;
@@ -218,74 +365,125 @@ int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_fi
 #define VARINT(p, end, v)                                                                  \
     ((p) < (end) && !(*(p) & 0x80) ? ((v) = *(p)++, 0) : get_varint(&(p), (end), &(v)))
 
-int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud)
+/* The index of f, its tables checked against its length. */
+struct index {
+    size_t nterms, nchars, nruns;
+    const unsigned char *terms, *chars, *runs, *data, *end;
+};
+
+#define TERM_W 4 /* u16 hash, u16 at */
+#define CHAR_W 4 /* u16 hash, u16 at */
+#define RUN_W 4  /* u16 start, u16 len */
+
+static int open_index(const struct kb_snipsrc_field *f, struct index *x)
 {
-    const unsigned char *p = f->tok, *end = f->tok + f->toklen;
-    size_t start = 0, nostem_at = (size_t)-1;
-    struct kb_token prev = {0};
-    char stem[KB_TOK_MAX_TERM + 2];
-    while (p < end) {
-        unsigned flags = *p++;
-        struct kb_token t;
-        if (flags == 0) { /* the stem of the token before */
-            uint64_t code;
-            if (!prev.term || VARINT(p, end, code) < 0 || code / 2 > KB_TOK_MAX_TERM)
-                return KB_SNIPSRC_EDAMAGED;
-            size_t n = (size_t)(code / 2);
-            if (code & 1) {
-                if (n > (size_t)(end - p))
-                    return KB_SNIPSRC_EDAMAGED;
-                p += n;
-            } else if (n > prev.len) {
-                return KB_SNIPSRC_EDAMAGED;
-            }
-            if (nostem_at == prev.start) { /* the tokenizer would not have made it */
-                prev.term = NULL;
-                nostem_at = (size_t)-1;
-                continue;
-            }
-            stem[0] = 'Z';
-            memcpy(stem + 1, code & 1 ? (const char *)p - n : prev.term, n);
-            t = prev;
-            t.term = stem;
-            t.len = n + 1;
-            t.flags = KB_TOKF_STEM;
-            prev.term = NULL;
-        } else {
-            uint64_t ds, span, tl;
-            if (VARINT(p, end, ds) < 0 || VARINT(p, end, span) < 0 || VARINT(p, end, tl) < 0)
-                return KB_SNIPSRC_EDAMAGED;
-            int64_t s = (int64_t)start + unzigzag(ds);
-            if (s < 0 || (uint64_t)s > f->chunk || span > f->chunk - (uint64_t)s)
-                return KB_SNIPSRC_EDAMAGED;
-            t.start = (size_t)s;
-            t.end = t.start + (size_t)span;
-            t.pos = 0; /* the snippet has no use for positions */
-            t.flags = flags;
-            if (tl == 0) {
-                t.term = f->raw + t.start;
-                t.len = (size_t)span;
-            } else {
-                if (tl - 1 > (uint64_t)(end - p) || (flags & KB_TOKF_RUN))
-                    return KB_SNIPSRC_EDAMAGED; /* a run is always the text */
-                t.term = (const char *)p;
-                t.len = (size_t)(tl - 1);
-                p += t.len;
-            }
-            if (t.len == 0)
-                return KB_SNIPSRC_EDAMAGED;
-            start = t.start;
-            prev = t;
+    if (f->idxlen < 6)
+        return -1;
+    x->nterms = get_le(f->idx, 2);
+    x->nchars = get_le(f->idx + 2, 2);
+    x->nruns = get_le(f->idx + 4, 2);
+    size_t need = 6 + TERM_W * x->nterms + CHAR_W * x->nchars + RUN_W * x->nruns;
+    if (need > f->idxlen)
+        return -1;
+    x->terms = f->idx + 6;
+    x->chars = x->terms + TERM_W * x->nterms;
+    x->runs = x->chars + CHAR_W * x->nchars;
+    x->data = x->runs + RUN_W * x->nruns;
+    x->end = f->idx + f->idxlen;
+    return 0;
+}
+
+/* The first entry of a table of n entries of width bytes whose key (kbytes
+ * wide, first) is not below key. */
+static size_t lower_bound(const unsigned char *tab, size_t n, size_t width, int kbytes,
+                          uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (get_le(tab + mid * width, kbytes) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t len,
+                    uint64_t hash, kb_snipsrc_emit emit, void *ud)
+{
+    struct index x;
+    if (open_index(f, &x) < 0)
+        return KB_SNIPSRC_EDAMAGED;
+    uint32_t key = (uint32_t)(hash & 0xFFFF);
+    for (size_t i = lower_bound(x.terms, x.nterms, TERM_W, 2, key);
+         i < x.nterms && get_le(x.terms + TERM_W * i, 2) == key; i++) {
+        uint64_t at = get_le(x.terms + TERM_W * i + 2, 2), tl, count;
+        if (at > (uint64_t)(x.end - x.data))
+            return KB_SNIPSRC_EDAMAGED;
+        const unsigned char *p = x.data + at, *tb = NULL;
+        if (VARINT(p, x.end, tl) < 0 || (tl && tl - 1 > (uint64_t)(x.end - p)))
+            return KB_SNIPSRC_EDAMAGED;
+        if (tl) { /* the term's own bytes */
+            tb = p;
+            p += tl - 1;
+            if (tl - 1 != len || memcmp(tb, term, len) != 0)
+                continue; /* another term of the same hash */
         }
-        if ((t.flags & KB_TOKF_STEM) && nostem_at == t.start)
-            continue; /* the tokenizer would not have made it */
-        nostem_at = (size_t)-1;
-        int rc = cb(ud, &t);
-        if (rc == KB_TOK_NOSTEM) {
-            if ((t.flags & (KB_TOKF_WORD | KB_TOKF_CJK)) == KB_TOKF_WORD)
-                nostem_at = t.start;
-        } else if (rc) {
-            return rc;
+        if (VARINT(p, x.end, count) < 0)
+            return KB_SNIPSRC_EDAMAGED;
+        int64_t start = 0;
+        for (uint64_t k = 0; k < count; k++) {
+            uint64_t ds, span;
+            if (VARINT(p, x.end, ds) < 0 || VARINT(p, x.end, span) < 0)
+                return KB_SNIPSRC_EDAMAGED;
+            start += unzigzag(ds);
+            if (start < 0 || (uint64_t)start > f->chunk || span > f->chunk - (uint64_t)start)
+                return KB_SNIPSRC_EDAMAGED;
+            if (k == 0 && !tl &&
+                (span != len || memcmp(f->raw + start, term, len) != 0))
+                break; /* the text at its first place is another term */
+            emit(ud, (size_t)start, (size_t)start + (size_t)span);
+        }
+    }
+    return 0;
+}
+
+int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t len,
+                   kb_snipsrc_emit emit, void *ud)
+{
+    struct index x;
+    if (open_index(f, &x) < 0)
+        return KB_SNIPSRC_EDAMAGED;
+    size_t clen = char_len((unsigned char)term[0]);
+    if (clen > len)
+        clen = len;
+    uint32_t key = char_hash(term, clen);
+    for (size_t i = lower_bound(x.chars, x.nchars, CHAR_W, 2, key);
+         i < x.nchars && get_le(x.chars + CHAR_W * i, 2) == key; i++) {
+        uint64_t at = get_le(x.chars + CHAR_W * i + 2, 2), count;
+        if (at > (uint64_t)(x.end - x.data))
+            return KB_SNIPSRC_EDAMAGED;
+        const unsigned char *p = x.data + at;
+        if (VARINT(p, x.end, count) < 0)
+            return KB_SNIPSRC_EDAMAGED;
+        size_t start = 0;
+        for (uint64_t k = 0; k < count; k++) {
+            uint64_t ds;
+            if (VARINT(p, x.end, ds) < 0 || ds > f->chunk - start)
+                return KB_SNIPSRC_EDAMAGED;
+            start += (size_t)ds;
+            /* the run holding start: the last one starting at or before it */
+            size_t run = lower_bound(x.runs, x.nruns, RUN_W, 2, (uint64_t)start + 1);
+            if (run == 0)
+                return KB_SNIPSRC_EDAMAGED; /* a character before every run */
+            uint64_t rs = get_le(x.runs + RUN_W * (run - 1), 2);
+            uint64_t re = rs + get_le(x.runs + RUN_W * (run - 1) + 2, 2);
+            if (re <= start || re > f->chunk)
+                return KB_SNIPSRC_EDAMAGED;
+            /* the comparison also tells characters of the same hash apart */
+            if (len <= re - start && memcmp(f->raw + start, term, len) == 0)
+                emit(ud, start, start + len);
         }
     }
     return 0;

@@ -1,33 +1,47 @@
 /* kb_snipsrc: the stored snippet source of a document's text fields, written
  * by the indexer beside the document so that a search builds a hit's
- * snippet without normalising or tokenizing its text again.
+ * snippet without normalising or tokenizing its text again, and without
+ * reading the tokens that match no query term.
  *
  * A snippet is taken from the first chunk of a field (about
  * KB_SNIPSRC_CHUNK bytes, ending at a line end when one is near, see
  * kb_snipsrc_chunk_end) that holds a query term. For that first chunk the
- * record keeps every token kb_analyzer_tokenize (KB_TOK_RUNS) hands over
- * for its normalised text, in order, with the token's offsets already
- * mapped back to the original text (what the snippet code would compute
- * through kb_analyzer_normalize_map); and the original text up to
- * KB_SNIPSRC_TAIL bytes past the chunk (the whole field when it is not
- * longer), which the snippet is cut from and which holds the terms that are
- * the same bytes as the text. A CJK run must be its original bytes, one
- * for one (the snippet code finds terms in it by offset); a field where one
- * is not (a traditional character, a compatibility ideograph) is marked
- * not analysed. A search needs the whole field only then, when the first
- * chunk holds no query term and the field goes on, or when a snippet
- * reaches past the kept text.
+ * record keeps an index of the tokens kb_analyzer_tokenize (KB_TOK_RUNS)
+ * hands over for its normalised text, with their offsets already mapped
+ * back to the original text (what the snippet code would compute through
+ * kb_analyzer_normalize_map): the places of each distinct term, and of each
+ * character of the CJK runs; and the original text up to KB_SNIPSRC_TAIL
+ * bytes past the chunk (the whole field when it is not longer), which the
+ * snippet is cut from and which holds the terms that are the same bytes as
+ * the text. A CJK run must be its original bytes, one for one (the snippet
+ * code finds terms in it by offset); a field where one is not (a
+ * traditional character, a compatibility ideograph) is marked not
+ * analysed. A search needs the whole field only then, when the first chunk
+ * holds no query term and the field goes on, or when a snippet reaches
+ * past the kept text.
  *
  * A snippet source is a series of records, one per non-empty field:
  *   varint field (KB_SNIPSRC_*), varint flags (1: analysed), varint flen
  *   (the field's length), varint chunk (end of the first chunk), varint
- *   rawlen + the original text, varint toklen + tokens.
- * tokens: a byte of flags (KB_TOKF_*), varint zigzag (start - previous
- * start), varint (end - start), varint tl: 0 when the term is the text's
- * [start, end), else its length + 1 followed by its bytes (lower-cased
- * words); or, for the "Z" stem of the token before (same offsets), a 0 byte
- * and varint code: 2n for "Z" + that token's first n bytes, 2n + 1 for "Z"
- * + the n bytes that follow. */
+ *   rawlen + the original text, varint idxlen + the index.
+ * The index (numbers little-endian; a field whose counts or lists do not
+ * fit in 16 bits is marked not analysed):
+ *   u16 nterms, u16 nchars, u16 nruns;
+ *   nterms x {u16 hash, u16 at}: the distinct terms of the tokens that are
+ *     not CJK runs (every stem too), by hash (the low 16 bits of kb_hash64
+ *     of the term), ascending; terms of the same hash are told apart by
+ *     their bytes;
+ *   nchars x {u16 hash, u16 at}: the distinct characters of the CJK runs,
+ *     by hash (the low 16 bits of kb_hash64 of the character's bytes),
+ *     ascending;
+ *   nruns x {u16 start, u16 len}: the CJK runs, by start;
+ *   then the lists that `at` counts from (bytes after the runs):
+ *     a term's: varint tl (0: the term is the text at its first place, else
+ *     its length + 1 and its bytes), varint count, and count places in the
+ *     tokens' order, each varint zigzag (start - the previous start, the
+ *     first from 0) and varint (end - start);
+ *     a character's: varint count and count varint (start - the previous
+ *     start, the first from 0), ascending. */
 #ifndef KB_SNIPSRC_H
 #define KB_SNIPSRC_H
 
@@ -71,8 +85,8 @@ struct kb_snipsrc_field {
     size_t chunk;                 /* end of the first chunk (<= rawlen) */
     const char *raw;              /* the field's first rawlen bytes */
     size_t rawlen;                /* == flen when the whole field is kept */
-    const unsigned char *tok;     /* the tokens, encoded */
-    size_t toklen;
+    const unsigned char *idx;     /* the index, encoded */
+    size_t idxlen;
 };
 
 /* Finds field's record in src[0, len). Returns 1 with *f filled (pointers
@@ -80,11 +94,20 @@ struct kb_snipsrc_field {
  * valid UTF-8), or KB_SNIPSRC_EDAMAGED when src is not a snippet source. */
 int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_field *f);
 
-/* Hands f's tokens to cb in their order, as kb_analyzer_tokenize did over
- * the normalised chunk, but with offsets in the original text: a stem right after a word for which
- * cb returned KB_TOK_NOSTEM is skipped, as the tokenizer skips it. Returns
- * 0, cb's other non-zero value, or KB_SNIPSRC_EDAMAGED (tokens up to the
- * damage have been handed over). */
-int kb_snipsrc_tokens(const struct kb_snipsrc_field *f, kb_tok_cb cb, void *ud);
+/* Receives a place [start, end) of the original text. */
+typedef void (*kb_snipsrc_emit)(void *ud, size_t start, size_t end);
+
+/* Every place in f's first chunk where kb_analyzer_tokenize (KB_TOK_RUNS,
+ * every stem asked for) makes a token that is not a CJK run and whose term
+ * is term[0, len) (hash: kb_hash64 of it), to emit, in the tokens' order.
+ * Returns 0, or KB_SNIPSRC_EDAMAGED (places up to the damage emitted). */
+int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t len,
+                    uint64_t hash, kb_snipsrc_emit emit, void *ud);
+
+/* Every place where term[0, len) (len > 0, valid UTF-8) stands inside one
+ * of f's CJK runs, starting at a character, to emit, ascending. Same
+ * returns. */
+int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t len,
+                   kb_snipsrc_emit emit, void *ud);
 
 #endif

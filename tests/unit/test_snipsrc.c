@@ -1,12 +1,14 @@
 /* Unit tests for kb_snipsrc (the stored snippet source) and the split form
- * of kb_doc_pack that carries it: what is stored replays exactly what the
- * analyzer gives for the first chunk, and damaged data is an error. */
+ * of kb_doc_pack that carries it: the stored index answers every look-up
+ * of a term or a CJK string as the analyzer's tokens of the first chunk
+ * do, and damaged data is an error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,28 +37,100 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Tokens as one line each: flags start end term. With nostem, the callback
- * asks for no stems of words starting with a vowel. */
-struct rec {
-    struct kb_buf b;
-    int nostem;
-    const size_t *map; /* offsets through it (NULL: as they are) */
+/* The tokens the analyzer makes of the first chunk, offsets mapped back to
+ * the text (every stem asked for): the oracle the stored index must answer
+ * as. */
+struct tok {
+    char *term;
+    size_t len, start, end;
+    unsigned flags;
 };
 
-static int rec_tok(void *ud, const struct kb_token *t)
+struct toks {
+    struct tok *v;
+    size_t n;
+    const size_t *map;
+};
+
+static int keep_tok(void *ud, const struct kb_token *t)
 {
-    struct rec *r = ud;
-    kb_buf_printf(&r->b, "%u %zu %zu ", t->flags, r->map ? r->map[t->start] : t->start,
-                  r->map ? r->map[t->end] : t->end);
-    kb_buf_add(&r->b, t->term, t->len);
-    kb_buf_addc(&r->b, '\n');
-    if (r->nostem && (t->flags & KB_TOKF_WORD) && strchr("aeiou", t->term[0]))
-        return KB_TOK_NOSTEM;
+    struct toks *k = ud;
+    k->v = kb_xrealloc(k->v, (k->n + 1) * sizeof *k->v);
+    struct tok *o = &k->v[k->n++];
+    o->term = kb_xstrndup(t->term, t->len);
+    o->len = t->len;
+    o->start = k->map[t->start];
+    o->end = k->map[t->end];
+    o->flags = t->flags;
     return 0;
 }
 
+static void emit_place(void *ud, size_t start, size_t end)
+{
+    kb_buf_printf(ud, "%zu-%zu ", start, end);
+}
+
+/* Where the tokens that are not runs have term s[0, n), in their order. */
+static void want_term(const struct toks *k, const char *s, size_t n, struct kb_buf *b)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (!(k->v[i].flags & KB_TOKF_RUN) && k->v[i].len == n && !memcmp(k->v[i].term, s, n))
+            emit_place(b, k->v[i].start, k->v[i].end);
+}
+
+/* Where s[0, n) stands in a run at a character start, ascending. */
+static void want_cjk(const struct toks *k, const char *s, size_t n, struct kb_buf *b)
+{
+    size_t *at = NULL, m = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        const struct tok *t = &k->v[i];
+        if (!(t->flags & KB_TOKF_RUN))
+            continue;
+        for (size_t j = 0; j + n <= t->len; j++)
+            if (((unsigned char)t->term[j] & 0xC0) != 0x80 && !memcmp(t->term + j, s, n)) {
+                at = kb_xrealloc(at, (m + 1) * sizeof *at);
+                at[m++] = t->start + j;
+            }
+    }
+    for (size_t i = 1; i < m; i++) /* the runs come in the tokens' order */
+        for (size_t j = i; j > 0 && at[j - 1] > at[j]; j--) {
+            size_t x = at[j];
+            at[j] = at[j - 1];
+            at[j - 1] = x;
+        }
+    for (size_t i = 0; i < m; i++)
+        emit_place(b, at[i], at[i] + n);
+    free(at);
+}
+
+/* The stored answer for s[0, n) against the oracle's, as a term and, for a
+ * CJK string, in the runs. Returns whether it was found at all. */
+static int check_lookup(const struct kb_snipsrc_field *f, const struct toks *k, const char *s,
+                        size_t n, int cjk)
+{
+    struct kb_buf want, got;
+    kb_buf_init(&want);
+    kb_buf_init(&got);
+    kb_buf_adds(&want, "");
+    kb_buf_adds(&got, "");
+    want_term(k, s, n, &want);
+    assert_int_equal(kb_snipsrc_term(f, s, n, kb_hash64(s, n), emit_place, &got), 0);
+    if (cjk) {
+        kb_buf_adds(&want, "| ");
+        kb_buf_adds(&got, "| ");
+        want_cjk(k, s, n, &want);
+        assert_int_equal(kb_snipsrc_cjk(f, s, n, emit_place, &got), 0);
+    }
+    assert_string_equal(got.data, want.data);
+    int found = strchr(want.data, '-') != NULL;
+    kb_buf_fin(&want);
+    kb_buf_fin(&got);
+    return found;
+}
+
 /* Checks field k's record for text against the analyzer run on the first
- * chunk, with and without stems asked for. */
+ * chunk: every term of its tokens, strings of one to four characters from
+ * its CJK runs, and terms it does not hold. */
 static void check_field(const char *text)
 {
     size_t len = strlen(text);
@@ -79,19 +153,66 @@ static void check_field(const char *text)
     size_t nlen = 0, *map = NULL;
     assert_int_equal(kb_analyzer_normalize_map(g_an, text, chunk, &norm, &nlen, &map, NULL, 0),
                      0);
-    for (int nostem = 0; nostem < 2; nostem++) {
-        struct rec want = {.nostem = nostem, .map = map}, got = {.nostem = nostem};
-        kb_buf_init(&want.b);
-        kb_buf_init(&got.b);
-        kb_buf_adds(&want.b, "");
-        kb_buf_adds(&got.b, "");
-        kb_analyzer_tokenize(g_an, KB_TOK_RUNS, norm, nlen, rec_tok, &want, NULL, NULL, 0);
-        assert_int_equal(kb_snipsrc_tokens(&f, rec_tok, &got), 0);
-        assert_string_equal(got.b.data, want.b.data);
-        assert_true(want.b.len > 0);
-        kb_buf_fin(&want.b);
-        kb_buf_fin(&got.b);
+    struct toks k = {.map = map};
+    kb_analyzer_tokenize(g_an, KB_TOK_RUNS, norm, nlen, keep_tok, &k, NULL, NULL, 0);
+    assert_true(k.n > 0);
+    size_t found = 0, runs = 0;
+    for (size_t i = 0; i < k.n; i++) {
+        const struct tok *t = &k.v[i];
+        if (!(t->flags & KB_TOKF_RUN)) {
+            found += check_lookup(&f, &k, t->term, t->len, 0);
+            continue;
+        }
+        runs++;
+        if (t->end == chunk && f.rawlen >= chunk + 3) {
+            /* the run's last character and the text after the chunk: a
+               string the run does not hold, though the kept text does */
+            size_t j = t->len - 1;
+            while (j > 0 && ((unsigned char)t->term[j] & 0xC0) == 0x80)
+                j--;
+            check_lookup(&f, &k, text + t->start + j, chunk + 3 - (t->start + j), 1);
+        }
+        /* strings of 1 to 4 characters at a few places of the run */
+        for (size_t j = 0, c = 0; j < t->len && c < 24; c++) {
+            size_t e = j;
+            for (int m = 0; m < 4 && e < t->len; m++) {
+                e++;
+                while (e < t->len && ((unsigned char)t->term[e] & 0xC0) == 0x80)
+                    e++;
+                found += check_lookup(&f, &k, t->term + j, e - j, 1);
+            }
+            j++;
+            while (j < t->len && ((unsigned char)t->term[j] & 0xC0) == 0x80)
+                j++;
+        }
     }
+    assert_true(found > 0);
+    /* a string of the same 16-bit hash as a term is not that term (a term
+       that is the text's bytes, and one that is not) */
+    for (size_t i = 0, done = 0; i < k.n && done < 3; i++) {
+        const struct tok *t = &k.v[i];
+        int same = t->end - t->start == t->len && !memcmp(text + t->start, t->term, t->len);
+        if ((t->flags & KB_TOKF_RUN) || (done & (same ? 1 : 2)))
+            continue;
+        done |= same ? 1 : 2;
+        uint64_t h = kb_hash64(t->term, t->len) & 0xFFFF;
+        char probe[32];
+        for (unsigned i = 0;; i++) {
+            int n = snprintf(probe, sizeof probe, "q%u", i);
+            if ((kb_hash64(probe, (size_t)n) & 0xFFFF) == h) {
+                assert_int_equal(check_lookup(&f, &k, probe, (size_t)n, 0), 0);
+                break;
+            }
+        }
+    }
+    /* held nowhere: a Latin term, a stem, CJK strings (the last two
+       across the end of the chunk or not in the text) */
+    assert_int_equal(check_lookup(&f, &k, "zzqx", 4, 0), 0);
+    assert_int_equal(check_lookup(&f, &k, "Zzzqx", 5, 0), 0);
+    assert_int_equal(check_lookup(&f, &k, "鑫鑫鑫", strlen("鑫鑫鑫"), 1), 0);
+    for (size_t i = 0; i < k.n; i++)
+        free(k.v[i].term);
+    free(k.v);
     free(norm);
     free(map);
     kb_buf_fin(&src);
@@ -123,7 +244,7 @@ static void test_not_analysed(void **state)
     /* the normaliser changes the CJK runs here, whatever else it does */
     assert_true(strstr(norm, "電腦") == NULL || strstr(norm, "\xef\xa9\xb1") == NULL);
     assert_int_equal(f.analysed, 0);
-    assert_int_equal(f.toklen, 0);
+    assert_int_equal(f.idxlen, 0);
     assert_int_equal(f.rawlen, strlen(text));
     assert_memory_equal(f.raw, text, f.rawlen);
     kb_buf_fin(&src);
@@ -142,6 +263,10 @@ static void test_round_trip_long(void **state)
     kb_buf_reset(&b);
     for (int i = 0; i < 3000; i++) /* no line end: at a character start */
         kb_buf_adds(&b, i % 7 ? "服务" : "x");
+    check_field(b.data);
+    kb_buf_reset(&b);
+    for (int i = 0; i < 2000; i++) /* one run, cut by the chunk's end */
+        kb_buf_adds(&b, "服");
     check_field(b.data);
     kb_buf_reset(&b);
     for (int i = 0; i < 4096 + KB_SNIPSRC_TAIL - 3; i++) /* just within the tail */
@@ -171,8 +296,8 @@ static void test_damaged(void **state)
         free(p);
     }
     assert_true(errors > 0);
-    struct rec r = {.nostem = 0};
-    kb_buf_init(&r.b);
+    struct kb_buf r;
+    kb_buf_init(&r);
     for (size_t at = 0; at < src.len; at++) {
         for (int x = 1; x < 256; x += 85) {
             char *p = kb_xmalloc(src.len);
@@ -180,13 +305,19 @@ static void test_damaged(void **state)
             p[at] = (char)(p[at] ^ x);
             if (kb_snipsrc_find(p, src.len, KB_SNIPSRC_BODY, &f) == 1) {
                 assert_true(f.chunk <= f.rawlen && f.rawlen <= f.flen);
-                kb_buf_reset(&r.b);
-                kb_snipsrc_tokens(&f, rec_tok, &r);
+                kb_buf_reset(&r);
+                const char *terms[] = {"outlook", "Zprofil", "profiles", "then", "无法", "连接",
+                                       "重新创建", "配置文件", "置"};
+                for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
+                    size_t n = strlen(terms[i]);
+                    kb_snipsrc_term(&f, terms[i], n, kb_hash64(terms[i], n), emit_place, &r);
+                    kb_snipsrc_cjk(&f, terms[i], n, emit_place, &r);
+                }
             }
             free(p);
         }
     }
-    kb_buf_fin(&r.b);
+    kb_buf_fin(&r);
     assert_int_equal(kb_snipsrc_find("\x09", 1, 0, &f), KB_SNIPSRC_EDAMAGED);
     kb_buf_fin(&src);
 }
