@@ -1,10 +1,10 @@
 /* kb_search_snippet: the snippet of a hit. The query's highlight terms are
- * prepared once per search (Latin ones looked up per token, CJK ones found
- * as substrings of a CJK run, so a hit's text is never segmented by ICU);
- * each field of the hit is scanned in chunks (the first one's tokens read
- * from the stored snippet source, kb_snipsrc.h, when the index has one),
- * the window with the most distinct query terms wins, and the text is
- * HTML-escaped with the matches in <mark>. */
+ * prepared once per search. Each field's first chunk is looked up term by
+ * term in the index of the stored snippet source (kb_snipsrc.h) when the
+ * index has one; other text is scanned in chunks (Latin terms looked up per
+ * token, CJK ones found as substrings of a CJK run, so a hit's text is
+ * never segmented by ICU). The window with the most distinct query terms
+ * wins, and the text is HTML-escaped with the matches in <mark>. */
 #include "kb_search_int.h"
 #include "kb_snipsrc.h"
 #include "kb_tok.h"

@@ -86,25 +86,16 @@ size_t kb_snipsrc_chunk_end(const char *text, size_t len, size_t off)
 
 /* ---- the index ----------------------------------------------------------- */
 
-static void put_le(struct kb_buf *b, uint64_t v, int bytes)
+static void put_u16(struct kb_buf *b, size_t v)
 {
-    char t[8];
-    for (int i = 0; i < bytes; i++)
-        t[i] = (char)(v >> (8 * i));
-    kb_buf_add(b, t, (size_t)bytes);
+    char t[2] = {(char)(v & 0xFF), (char)(v >> 8 & 0xFF)};
+    kb_buf_add(b, t, 2);
 }
 
-/* A little-endian number of 2 or 4 bytes at p. */
-static uint32_t get_le(const unsigned char *p, int bytes)
+/* The little-endian 16-bit number at p. */
+static uint32_t get_u16(const unsigned char *p)
 {
-    if (bytes == 2)
-        return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-    uint32_t v;
-    memcpy(&v, p, 4);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32(v);
-#endif
-    return v;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 
 /* The 16-bit hash of the character at s[0] of n bytes (1 to 4). */
@@ -182,7 +173,7 @@ static int write_token(void *ud, const struct kb_token *t)
 {
     struct writer *w = ud;
     size_t s = w->map[t->start], e = w->map[t->end];
-    if (t->len == 0 || e > UINT32_MAX) {
+    if (t->len == 0) {
         w->bad = 1;
         return 1;
     }
@@ -252,8 +243,8 @@ static void write_table(struct wtable *t, struct kb_buf *tab, struct kb_buf *dat
     if (t->n)
         qsort(t->v, t->n, sizeof *t->v, cmp_wlist);
     for (size_t i = 0; i < t->n; i++) {
-        put_le(tab, t->v[i].key, 2);
-        put_le(tab, data->len, 2);
+        put_u16(tab, t->v[i].key);
+        put_u16(tab, data->len);
         /* a term's head goes before the count */
         const struct wlist *l = &t->v[i];
         kb_buf_add(data, l->places.data, l->head);
@@ -291,15 +282,15 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
             ok = w.terms.n <= 0xFFFF && w.chars.n <= 0xFFFF && w.nruns <= 0xFFFF &&
                  data.len <= 0xFFFF && chunk <= 0xFFFF;
             if (ok) {
-                put_le(&ib, w.terms.n, 2);
-                put_le(&ib, w.chars.n, 2);
-                put_le(&ib, w.nruns, 2);
+                put_u16(&ib, w.terms.n);
+                put_u16(&ib, w.chars.n);
+                put_u16(&ib, w.nruns);
                 kb_buf_add(&ib, tab.data, tab.len);
                 if (w.nruns) /* in the tokens' order, which need not be the text's */
                     qsort(w.runv, w.nruns, sizeof *w.runv, cmp_wrun);
                 for (size_t i = 0; i < w.nruns; i++) {
-                    put_le(&ib, w.runv[i].start, 2);
-                    put_le(&ib, w.runv[i].len, 2);
+                    put_u16(&ib, w.runv[i].start);
+                    put_u16(&ib, w.runv[i].len);
                 }
                 kb_buf_add(&ib, data.data, data.len);
             }
@@ -379,9 +370,9 @@ static int open_index(const struct kb_snipsrc_field *f, struct index *x)
 {
     if (f->idxlen < 6)
         return -1;
-    x->nterms = get_le(f->idx, 2);
-    x->nchars = get_le(f->idx + 2, 2);
-    x->nruns = get_le(f->idx + 4, 2);
+    x->nterms = get_u16(f->idx);
+    x->nchars = get_u16(f->idx + 2);
+    x->nruns = get_u16(f->idx + 4);
     size_t need = 6 + TERM_W * x->nterms + CHAR_W * x->nchars + RUN_W * x->nruns;
     if (need > f->idxlen)
         return -1;
@@ -393,15 +384,14 @@ static int open_index(const struct kb_snipsrc_field *f, struct index *x)
     return 0;
 }
 
-/* The first entry of a table of n entries of width bytes whose key (kbytes
- * wide, first) is not below key. */
-static size_t lower_bound(const unsigned char *tab, size_t n, size_t width, int kbytes,
-                          uint64_t key)
+/* The first entry of a table of n entries of width bytes whose key (its
+ * first two bytes) is not below key. */
+static size_t lower_bound(const unsigned char *tab, size_t n, size_t width, uint32_t key)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (get_le(tab + mid * width, kbytes) < key)
+        if (get_u16(tab + mid * width) < key)
             lo = mid + 1;
         else
             hi = mid;
@@ -416,9 +406,9 @@ int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t l
     if (open_index(f, &x) < 0)
         return KB_SNIPSRC_EDAMAGED;
     uint32_t key = (uint32_t)(hash & 0xFFFF);
-    for (size_t i = lower_bound(x.terms, x.nterms, TERM_W, 2, key);
-         i < x.nterms && get_le(x.terms + TERM_W * i, 2) == key; i++) {
-        uint64_t at = get_le(x.terms + TERM_W * i + 2, 2), tl, count;
+    for (size_t i = lower_bound(x.terms, x.nterms, TERM_W, key);
+         i < x.nterms && get_u16(x.terms + TERM_W * i) == key; i++) {
+        uint64_t at = get_u16(x.terms + TERM_W * i + 2), tl, count;
         if (at > (uint64_t)(x.end - x.data))
             return KB_SNIPSRC_EDAMAGED;
         const unsigned char *p = x.data + at, *tb = NULL;
@@ -459,9 +449,9 @@ int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t le
     if (clen > len)
         clen = len;
     uint32_t key = char_hash(term, clen);
-    for (size_t i = lower_bound(x.chars, x.nchars, CHAR_W, 2, key);
-         i < x.nchars && get_le(x.chars + CHAR_W * i, 2) == key; i++) {
-        uint64_t at = get_le(x.chars + CHAR_W * i + 2, 2), count;
+    for (size_t i = lower_bound(x.chars, x.nchars, CHAR_W, key);
+         i < x.nchars && get_u16(x.chars + CHAR_W * i) == key; i++) {
+        uint64_t at = get_u16(x.chars + CHAR_W * i + 2), count;
         if (at > (uint64_t)(x.end - x.data))
             return KB_SNIPSRC_EDAMAGED;
         const unsigned char *p = x.data + at;
@@ -474,11 +464,11 @@ int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t le
                 return KB_SNIPSRC_EDAMAGED;
             start += (size_t)ds;
             /* the run holding start: the last one starting at or before it */
-            size_t run = lower_bound(x.runs, x.nruns, RUN_W, 2, (uint64_t)start + 1);
+            size_t run = lower_bound(x.runs, x.nruns, RUN_W, (uint32_t)start + 1);
             if (run == 0)
                 return KB_SNIPSRC_EDAMAGED; /* a character before every run */
-            uint64_t rs = get_le(x.runs + RUN_W * (run - 1), 2);
-            uint64_t re = rs + get_le(x.runs + RUN_W * (run - 1) + 2, 2);
+            uint64_t rs = get_u16(x.runs + RUN_W * (run - 1));
+            uint64_t re = rs + get_u16(x.runs + RUN_W * (run - 1) + 2);
             if (re <= start || re > f->chunk)
                 return KB_SNIPSRC_EDAMAGED;
             /* the comparison also tells characters of the same hash apart */
