@@ -3,7 +3,6 @@
  * every length and offset against the bytes it was given, so a damaged
  * source is an error, never a read out of bounds. */
 #include "kb_snipsrc.h"
-#include "kb_map.h"
 #include "kb_utf8.h"
 
 #include <stdint.h>
@@ -112,41 +111,71 @@ static size_t char_len(unsigned char c)
 
 /* A distinct term or character while a record is written: its places. */
 struct wlist {
-    uint64_t key; /* the 16-bit hash of the term or character */
+    uint64_t h;           /* kb_hash64 of its bytes */
+    size_t koff, klen;    /* its bytes, in the table's keys */
     struct kb_buf places; /* a term's head (tl and its bytes) first */
     size_t head, count, prev;
 };
 
+/* The distinct terms or characters: lists in order of first place, found
+ * through an open-addressing table of their hashes. */
 struct wtable {
-    kb_map *ix; /* term or character bytes -> list index + 1 */
+    uint32_t *slot; /* list index + 1, 0: empty; nslot a power of two */
+    size_t nslot;
     struct wlist *v;
     size_t n, cap;
+    struct kb_buf keys;
 };
 
-/* The list of s[0, n) in t, new (with key) when it is not there yet. */
-static struct wlist *wtable_list(struct wtable *t, const char *s, size_t n, uint64_t key,
+static void wtable_init(struct wtable *t)
+{
+    memset(t, 0, sizeof *t);
+    t->nslot = 256;
+    t->slot = kb_xcalloc(t->nslot, sizeof *t->slot);
+    kb_buf_init(&t->keys);
+}
+
+static void wtable_grow(struct wtable *t)
+{
+    free(t->slot);
+    t->nslot *= 2;
+    t->slot = kb_xcalloc(t->nslot, sizeof *t->slot);
+    for (size_t i = 0; i < t->n; i++) {
+        size_t k = (size_t)t->v[i].h & (t->nslot - 1);
+        while (t->slot[k])
+            k = (k + 1) & (t->nslot - 1);
+        t->slot[k] = (uint32_t)(i + 1);
+    }
+}
+
+/* The list of s[0, n) (hash h) in t, new when it is not there yet. */
+static struct wlist *wtable_list(struct wtable *t, const char *s, size_t n, uint64_t h,
                                  int *fresh)
 {
-    char tmp[64], *k = n < sizeof tmp ? tmp : kb_xmalloc(n + 1);
-    memcpy(k, s, n);
-    k[n] = '\0';
-    intptr_t at = (intptr_t)kb_map_get(t->ix, k);
-    *fresh = !at;
-    if (!at) {
-        if (t->n == t->cap) {
-            t->cap = t->cap ? 2 * t->cap : 64;
-            t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
+    size_t k = (size_t)h & (t->nslot - 1);
+    for (; t->slot[k]; k = (k + 1) & (t->nslot - 1)) {
+        struct wlist *l = &t->v[t->slot[k] - 1];
+        if (l->h == h && l->klen == n && memcmp(t->keys.data + l->koff, s, n) == 0) {
+            *fresh = 0;
+            return l;
         }
-        struct wlist *l = &t->v[t->n++];
-        memset(l, 0, sizeof *l);
-        l->key = key;
-        kb_buf_init(&l->places);
-        at = (intptr_t)t->n;
-        kb_map_put(t->ix, k, (void *)at);
     }
-    if (k != tmp)
-        free(k);
-    return &t->v[at - 1];
+    *fresh = 1;
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 64;
+        t->v = kb_xrealloc(t->v, t->cap * sizeof *t->v);
+    }
+    struct wlist *l = &t->v[t->n++];
+    memset(l, 0, sizeof *l);
+    l->h = h;
+    l->koff = t->keys.len;
+    l->klen = n;
+    kb_buf_add(&t->keys, s, n);
+    kb_buf_init(&l->places);
+    t->slot[k] = (uint32_t)t->n;
+    if (2 * t->n >= t->nslot)
+        wtable_grow(t);
+    return l;
 }
 
 static void wtable_fin(struct wtable *t)
@@ -154,7 +183,8 @@ static void wtable_fin(struct wtable *t)
     for (size_t i = 0; i < t->n; i++)
         kb_buf_fin(&t->v[i].places);
     free(t->v);
-    kb_map_free(t->ix, NULL);
+    free(t->slot);
+    kb_buf_fin(&t->keys);
 }
 
 struct writer {
@@ -200,15 +230,16 @@ static int write_token(void *ud, const struct kb_token *t)
             n = char_len((unsigned char)t->term[k]);
             if (n > t->len - k)
                 n = t->len - k;
-            struct wlist *l = wtable_list(&w->chars, t->term + k, n, char_hash(t->term + k, n), &fresh);
+            struct wlist *l =
+                wtable_list(&w->chars, t->term + k, n, kb_hash64(t->term + k, n), &fresh);
             put_varint(&l->places, s + k - l->prev);
             l->prev = s + k;
             l->count++;
         }
         return 0;
     }
-    struct wlist *l = wtable_list(&w->terms, t->term, t->len,
-                                  kb_hash64(t->term, t->len) & 0xFFFF, &fresh);
+    struct wlist *l =
+        wtable_list(&w->terms, t->term, t->len, kb_hash64(t->term, t->len), &fresh);
     if (fresh) { /* the term's bytes, unless the text at its first place */
         if (t->len == e - s && memcmp(t->term, w->text + s, t->len) == 0) {
             put_varint(&l->places, 0);
@@ -231,26 +262,45 @@ static int cmp_wrun(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int cmp_wlist(const void *a, const void *b)
+/* The order of t's lists by the 16-bit hash the index keeps, lists of the
+ * same hash in order of their first place: a stable counting sort, a pass
+ * per byte. Caller frees. */
+static uint32_t *sorted_lists(const struct wtable *t)
 {
-    const struct wlist *x = a, *y = b;
-    return x->key < y->key ? -1 : x->key > y->key;
+    size_t n = t->n ? t->n : 1;
+    uint32_t *a = kb_xmalloc(n * sizeof *a), *b = kb_xmalloc(n * sizeof *b);
+    for (size_t i = 0; i < t->n; i++)
+        a[i] = (uint32_t)i;
+    for (unsigned shift = 0; shift < 16; shift += 8) {
+        size_t at[257] = {0};
+        for (size_t i = 0; i < t->n; i++)
+            at[(t->v[a[i]].h >> shift & 0xFF) + 1]++;
+        for (size_t k = 1; k < 257; k++)
+            at[k] += at[k - 1];
+        for (size_t i = 0; i < t->n; i++)
+            b[at[t->v[a[i]].h >> shift & 0xFF]++] = a[i];
+        uint32_t *x = a;
+        a = b;
+        b = x;
+    }
+    free(b);
+    return a;
 }
 
 /* Writes the table of t into tab and its lists into data. */
 static void write_table(struct wtable *t, struct kb_buf *tab, struct kb_buf *data)
 {
-    if (t->n)
-        qsort(t->v, t->n, sizeof *t->v, cmp_wlist);
+    uint32_t *order = sorted_lists(t);
     for (size_t i = 0; i < t->n; i++) {
-        put_u16(tab, t->v[i].key);
+        const struct wlist *l = &t->v[order[i]];
+        put_u16(tab, (size_t)(l->h & 0xFFFF));
         put_u16(tab, data->len);
         /* a term's head goes before the count */
-        const struct wlist *l = &t->v[i];
         kb_buf_add(data, l->places.data, l->head);
         put_varint(data, l->count);
         kb_buf_add(data, l->places.data + l->head, l->places.len - l->head);
     }
+    free(order);
 }
 
 int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, struct kb_buf *b)
@@ -267,8 +317,8 @@ int kb_snipsrc_add(kb_analyzer *an, int field, const char *text, size_t len, str
         memset(&w, 0, sizeof w);
         w.text = text;
         w.map = map;
-        w.terms.ix = kb_map_new();
-        w.chars.ix = kb_map_new();
+        wtable_init(&w.terms);
+        wtable_init(&w.chars);
         kb_analyzer_tokenize(an, KB_TOK_RUNS, norm, nlen, write_token, &w, NULL, NULL, 0);
         ok = !w.bad;
         if (ok) {
