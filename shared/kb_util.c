@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,11 +137,29 @@ char *kb_buf_take(struct kb_buf *b)
     return p;
 }
 
+/* Whether any of the eight bytes of v is below 0x20, '"' or '\\' (the
+ * bytes a JSON string escapes): the has-zero-byte test of "Bit Twiddling
+ * Hacks", exact for whether any byte matches. */
+static int json_special8(uint64_t v)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
+    return (((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs ? 1 : 0;
+}
+
 void kb_buf_json_str(struct kb_buf *b, const char *s, size_t n)
 {
     kb_buf_addc(b, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        if (n - i >= 8) { /* eight plain bytes at a time */
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (!json_special8(v)) {
+                i += 7;
+                continue;
+            }
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;

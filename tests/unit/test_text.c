@@ -507,7 +507,7 @@ static void check_real(double v)
     kb_buf_fin(&a);
 }
 
-static void json_numbers(void **state)
+static void json_values(void **state)
 {
     (void)state;
     /* edges: zeros, the fixed-notation range's ends, powers of ten and
@@ -545,6 +545,29 @@ static void json_numbers(void **state)
         kb_buf_reset(&b);
         kb_buf_json_int(&b, ints[i]);
         assert_string_equal(b.data, want);
+    }
+    /* strings: every special byte at every place of the eight-byte steps,
+       against Jansson's dump */
+    const char *piece[] = {"a", "\"", "\\", "\n", "\x01", "\x1f", " ", "\x7f", "中", "/"};
+    for (int i = 0; i < 20000; i++) {
+        char t[64];
+        size_t n = 0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        for (uint64_t r = x, k = r % 20; k > 0; k--, r /= 3) {
+            const char *p = (r % 3) ? "a" : piece[(r >> 8) % 10];
+            memcpy(t + n, p, strlen(p));
+            n += strlen(p);
+        }
+        kb_buf_reset(&b);
+        kb_buf_json_str(&b, t, n);
+        json_t *j = json_stringn(t, n);
+        char *want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+        json_decref(j);
+        assert_non_null(want);
+        assert_string_equal(b.data, want);
+        free(want);
     }
     kb_buf_reset(&b);
     kb_buf_json_str(&b, "a\x01\x1f\"\\\n\x7f", 7);
@@ -751,7 +774,7 @@ int main(void)
         cmocka_unit_test(tok_callback_stops),
         cmocka_unit_test(lexicon_basics),
         cmocka_unit_test(map_basics),
-        cmocka_unit_test(json_numbers),
+        cmocka_unit_test(json_values),
     };
     return cmocka_run_group_tests_name("text", tests, setup_an, teardown_an);
 }
