@@ -21,16 +21,12 @@ struct span {
     double w;
 };
 
-/* The byte length of the UTF-8 character that starts with byte c (1 for a
- * byte that starts none: the bytes are only compared, never decoded). */
-static const unsigned char utf8_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
-
 /* The bucket of the character at s[0] (avail >= 1 bytes left): its bytes,
  * hashed, so that a run is scanned without decoding it. */
 static unsigned hl_bucket(const char *s, size_t avail, size_t *clen)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t n = utf8_len[u[0] >> 4];
+    size_t n = kb_utf8_seqlen(u[0]);
     if (n > avail)
         n = avail;
     uint32_t v = u[0];
@@ -53,13 +49,13 @@ void kbs_hl_match_init(struct hl_match *hm, kb_map *hl)
     hm->hl = hl;
     for (size_t b = 0; b < HL_BUCKETS; b++)
         hm->bucket[b] = -1;
+    hm->v = kb_xmalloc((kb_map_count(hl) ? kb_map_count(hl) : 1) * sizeof *hm->v);
     size_t it = 0;
     const char *key;
     void *val;
     while (kb_map_next(hl, &it, &key, &val)) {
         size_t i = 0, len = strlen(key);
         int32_t first = kb_utf8_next(key, len, &i);
-        hm->v = kb_xrealloc(hm->v, (hm->n + 1) * sizeof *hm->v);
         struct hl_term *t = &hm->v[hm->n];
         t->s = key;
         t->len = len;
@@ -250,10 +246,12 @@ static int cmp_span(const void *a, const void *b)
     return x->end < y->end ? 1 : x->end > y->end ? -1 : 0;
 }
 
-/* Sorts sp's spans by cmp_span. They arrive almost in order (a text's
- * tokens in turn; the terms found at one place of a run, or a code and its
- * parts, out of order among themselves): insertion sort, stable as glibc's
- * qsort is, with qsort taking over when the spans are far from order. */
+/* Sorts sp's spans by cmp_span: insertion sort, stable as glibc's qsort
+ * is, with qsort taking over when the spans are far from order. Text
+ * analysed here gives them almost in order (the terms found at one place
+ * of a run, or a code and its parts, out of order among themselves); a
+ * stored index gives a few ascending lists, one a term, which for the
+ * twenty-odd spans of a field still costs fewer instructions than qsort. */
 static void sort_spans(struct spans *sp)
 {
     size_t moves = 0, limit = 8 * sp->n + 64;
@@ -309,16 +307,19 @@ static void emit_span(void *ud, size_t start, size_t end)
 }
 
 /* Adds the matches of the stored first chunk f to sp, as chunk_spans would
- * over the same text (in another order: the spans are sorted after, and
- * spans at the same place are either the same term or count the same).
- * Returns 0, or -1 when f is damaged. */
+ * over the same text but term by term (sorted after: spans at the same
+ * place are either the same term or count the same, so their order does
+ * not matter). Returns 0, or -1 when f is damaged. */
 static int stored_spans(struct spans *sp, const struct kb_snipsrc_field *f)
 {
+    struct kb_snipsrc_index x;
+    if (kb_snipsrc_index(f, &x) < 0)
+        return -1;
     for (size_t i = 0; i < sp->hm->n; i++) {
         const struct hl_term *h = &sp->hm->v[i];
         struct term_spans e = {sp, h};
-        if (kb_snipsrc_term(f, h->s, h->len, h->th, emit_span, &e) < 0 ||
-            (h->cjk && kb_snipsrc_cjk(f, h->s, h->len, emit_span, &e) < 0))
+        if (kb_snipsrc_term(&x, h->s, h->len, h->th, emit_span, &e) < 0 ||
+            (h->cjk && kb_snipsrc_cjk(&x, h->s, h->len, emit_span, &e) < 0))
             return -1; /* offsets: the text's */
     }
     return 0;

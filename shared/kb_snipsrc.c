@@ -97,16 +97,10 @@ static uint32_t get_u16(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 
-/* The 16-bit hash of the character at s[0] of n bytes (1 to 4). */
-static uint32_t char_hash(const char *s, size_t n)
+/* The 16-bit key the index keeps of a term's or character's kb_hash64. */
+static uint32_t key16(uint64_t h)
 {
-    return (uint32_t)(kb_hash64(s, n) & 0xFFFF);
-}
-
-/* The byte length of the UTF-8 character that starts with byte c. */
-static size_t char_len(unsigned char c)
-{
-    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    return (uint32_t)(h & 0xFFFF);
 }
 
 /* A distinct term or character while a record is written: its places. */
@@ -227,7 +221,7 @@ static int write_token(void *ud, const struct kb_token *t)
         w->runv[w->nruns].start = s;
         w->runv[w->nruns++].len = t->len;
         for (size_t k = 0, n; k < t->len; k += n) {
-            n = char_len((unsigned char)t->term[k]);
+            n = kb_utf8_seqlen((unsigned char)t->term[k]);
             if (n > t->len - k)
                 n = t->len - k;
             struct wlist *l =
@@ -274,11 +268,11 @@ static uint32_t *sorted_lists(const struct wtable *t)
     for (unsigned shift = 0; shift < 16; shift += 8) {
         size_t at[257] = {0};
         for (size_t i = 0; i < t->n; i++)
-            at[(t->v[a[i]].h >> shift & 0xFF) + 1]++;
+            at[(key16(t->v[a[i]].h) >> shift & 0xFF) + 1]++;
         for (size_t k = 1; k < 257; k++)
             at[k] += at[k - 1];
         for (size_t i = 0; i < t->n; i++)
-            b[at[t->v[a[i]].h >> shift & 0xFF]++] = a[i];
+            b[at[key16(t->v[a[i]].h) >> shift & 0xFF]++] = a[i];
         uint32_t *x = a;
         a = b;
         b = x;
@@ -293,7 +287,7 @@ static void write_table(struct wtable *t, struct kb_buf *tab, struct kb_buf *dat
     uint32_t *order = sorted_lists(t);
     for (size_t i = 0; i < t->n; i++) {
         const struct wlist *l = &t->v[order[i]];
-        put_u16(tab, (size_t)(l->h & 0xFFFF));
+        put_u16(tab, key16(l->h));
         put_u16(tab, data->len);
         /* a term's head goes before the count */
         kb_buf_add(data, l->places.data, l->head);
@@ -406,26 +400,21 @@ int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_fi
 #define VARINT(p, end, v)                                                                  \
     ((p) < (end) && !(*(p) & 0x80) ? ((v) = *(p)++, 0) : get_varint(&(p), (end), &(v)))
 
-/* The index of f, its tables checked against its length. */
-struct index {
-    size_t nterms, nchars, nruns;
-    const unsigned char *terms, *chars, *runs, *data, *end;
-};
-
 #define TERM_W 4 /* u16 hash, u16 at */
 #define CHAR_W 4 /* u16 hash, u16 at */
 #define RUN_W 4  /* u16 start, u16 len */
 
-static int open_index(const struct kb_snipsrc_field *f, struct index *x)
+int kb_snipsrc_index(const struct kb_snipsrc_field *f, struct kb_snipsrc_index *x)
 {
+    x->f = f;
     if (f->idxlen < 6)
-        return -1;
+        return KB_SNIPSRC_EDAMAGED;
     x->nterms = get_u16(f->idx);
     x->nchars = get_u16(f->idx + 2);
     x->nruns = get_u16(f->idx + 4);
     size_t need = 6 + TERM_W * x->nterms + CHAR_W * x->nchars + RUN_W * x->nruns;
     if (need > f->idxlen)
-        return -1;
+        return KB_SNIPSRC_EDAMAGED;
     x->terms = f->idx + 6;
     x->chars = x->terms + TERM_W * x->nterms;
     x->runs = x->chars + CHAR_W * x->nchars;
@@ -449,20 +438,18 @@ static size_t lower_bound(const unsigned char *tab, size_t n, size_t width, uint
     return lo;
 }
 
-int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t len,
+int kb_snipsrc_term(const struct kb_snipsrc_index *x, const char *term, size_t len,
                     uint64_t hash, kb_snipsrc_emit emit, void *ud)
 {
-    struct index x;
-    if (open_index(f, &x) < 0)
-        return KB_SNIPSRC_EDAMAGED;
-    uint32_t key = (uint32_t)(hash & 0xFFFF);
-    for (size_t i = lower_bound(x.terms, x.nterms, TERM_W, key);
-         i < x.nterms && get_u16(x.terms + TERM_W * i) == key; i++) {
-        uint64_t at = get_u16(x.terms + TERM_W * i + 2), tl, count;
-        if (at > (uint64_t)(x.end - x.data))
+    const struct kb_snipsrc_field *f = x->f;
+    uint32_t key = key16(hash);
+    for (size_t i = lower_bound(x->terms, x->nterms, TERM_W, key);
+         i < x->nterms && get_u16(x->terms + TERM_W * i) == key; i++) {
+        uint64_t at = get_u16(x->terms + TERM_W * i + 2), tl, count;
+        if (at > (uint64_t)(x->end - x->data))
             return KB_SNIPSRC_EDAMAGED;
-        const unsigned char *p = x.data + at, *tb = NULL;
-        if (VARINT(p, x.end, tl) < 0 || (tl && tl - 1 > (uint64_t)(x.end - p)))
+        const unsigned char *p = x->data + at, *tb = NULL;
+        if (VARINT(p, x->end, tl) < 0 || (tl && tl - 1 > (uint64_t)(x->end - p)))
             return KB_SNIPSRC_EDAMAGED;
         if (tl) { /* the term's own bytes */
             tb = p;
@@ -470,12 +457,12 @@ int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t l
             if (tl - 1 != len || memcmp(tb, term, len) != 0)
                 continue; /* another term of the same hash */
         }
-        if (VARINT(p, x.end, count) < 0)
+        if (VARINT(p, x->end, count) < 0)
             return KB_SNIPSRC_EDAMAGED;
         int64_t start = 0;
         for (uint64_t k = 0; k < count; k++) {
             uint64_t ds, span;
-            if (VARINT(p, x.end, ds) < 0 || VARINT(p, x.end, span) < 0)
+            if (VARINT(p, x->end, ds) < 0 || VARINT(p, x->end, span) < 0)
                 return KB_SNIPSRC_EDAMAGED;
             start += unzigzag(ds);
             if (start < 0 || (uint64_t)start > f->chunk || span > f->chunk - (uint64_t)start)
@@ -489,36 +476,34 @@ int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t l
     return 0;
 }
 
-int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t len,
+int kb_snipsrc_cjk(const struct kb_snipsrc_index *x, const char *term, size_t len,
                    kb_snipsrc_emit emit, void *ud)
 {
-    struct index x;
-    if (open_index(f, &x) < 0)
-        return KB_SNIPSRC_EDAMAGED;
-    size_t clen = char_len((unsigned char)term[0]);
+    const struct kb_snipsrc_field *f = x->f;
+    size_t clen = kb_utf8_seqlen((unsigned char)term[0]);
     if (clen > len)
         clen = len;
-    uint32_t key = char_hash(term, clen);
-    for (size_t i = lower_bound(x.chars, x.nchars, CHAR_W, key);
-         i < x.nchars && get_u16(x.chars + CHAR_W * i) == key; i++) {
-        uint64_t at = get_u16(x.chars + CHAR_W * i + 2), count;
-        if (at > (uint64_t)(x.end - x.data))
+    uint32_t key = key16(kb_hash64(term, clen));
+    for (size_t i = lower_bound(x->chars, x->nchars, CHAR_W, key);
+         i < x->nchars && get_u16(x->chars + CHAR_W * i) == key; i++) {
+        uint64_t at = get_u16(x->chars + CHAR_W * i + 2), count;
+        if (at > (uint64_t)(x->end - x->data))
             return KB_SNIPSRC_EDAMAGED;
-        const unsigned char *p = x.data + at;
-        if (VARINT(p, x.end, count) < 0)
+        const unsigned char *p = x->data + at;
+        if (VARINT(p, x->end, count) < 0)
             return KB_SNIPSRC_EDAMAGED;
         size_t start = 0;
         for (uint64_t k = 0; k < count; k++) {
             uint64_t ds;
-            if (VARINT(p, x.end, ds) < 0 || ds > f->chunk - start)
+            if (VARINT(p, x->end, ds) < 0 || ds > f->chunk - start)
                 return KB_SNIPSRC_EDAMAGED;
             start += (size_t)ds;
             /* the run holding start: the last one starting at or before it */
-            size_t run = lower_bound(x.runs, x.nruns, RUN_W, (uint32_t)start + 1);
+            size_t run = lower_bound(x->runs, x->nruns, RUN_W, (uint32_t)start + 1);
             if (run == 0)
                 return KB_SNIPSRC_EDAMAGED; /* a character before every run */
-            uint64_t rs = get_u16(x.runs + RUN_W * (run - 1));
-            uint64_t re = rs + get_u16(x.runs + RUN_W * (run - 1) + 2);
+            uint64_t rs = get_u16(x->runs + RUN_W * (run - 1));
+            uint64_t re = rs + get_u16(x->runs + RUN_W * (run - 1) + 2);
             if (re <= start || re > f->chunk)
                 return KB_SNIPSRC_EDAMAGED;
             /* the comparison also tells characters of the same hash apart */

@@ -94,20 +94,33 @@ struct kb_snipsrc_field {
  * valid UTF-8), or KB_SNIPSRC_EDAMAGED when src is not a snippet source. */
 int kb_snipsrc_find(const char *src, size_t len, int field, struct kb_snipsrc_field *f);
 
+/* A field's index, its tables checked against the record once (see
+ * kb_snipsrc_index); borrows the record's bytes. */
+struct kb_snipsrc_index {
+    const struct kb_snipsrc_field *f;
+    size_t nterms, nchars, nruns;
+    const unsigned char *terms, *chars, *runs, *data, *end;
+};
+
+/* Opens f's index (f analysed). Returns 0, or KB_SNIPSRC_EDAMAGED when its
+ * tables do not fit the record. x borrows f, which must outlive it. */
+int kb_snipsrc_index(const struct kb_snipsrc_field *f, struct kb_snipsrc_index *x);
+
 /* Receives a place [start, end) of the original text. */
 typedef void (*kb_snipsrc_emit)(void *ud, size_t start, size_t end);
 
-/* Every place in f's first chunk where kb_analyzer_tokenize (KB_TOK_RUNS,
- * every stem asked for) makes a token that is not a CJK run and whose term
- * is term[0, len) (hash: kb_hash64 of it), to emit, in the tokens' order.
- * Returns 0, or KB_SNIPSRC_EDAMAGED (places up to the damage emitted). */
-int kb_snipsrc_term(const struct kb_snipsrc_field *f, const char *term, size_t len,
+/* Every place in the field's first chunk where kb_analyzer_tokenize
+ * (KB_TOK_RUNS, every stem asked for) makes a token that is not a CJK run
+ * and whose term is term[0, len) (hash: kb_hash64 of it), to emit, in the
+ * tokens' order. Returns 0, or KB_SNIPSRC_EDAMAGED (places up to the
+ * damage emitted). */
+int kb_snipsrc_term(const struct kb_snipsrc_index *x, const char *term, size_t len,
                     uint64_t hash, kb_snipsrc_emit emit, void *ud);
 
 /* Every place where term[0, len) (len > 0, valid UTF-8) stands inside one
- * of f's CJK runs, starting at a character, to emit, ascending. Same
- * returns. */
-int kb_snipsrc_cjk(const struct kb_snipsrc_field *f, const char *term, size_t len,
+ * of the field's CJK runs, starting at a character, to emit, ascending.
+ * Same returns. */
+int kb_snipsrc_cjk(const struct kb_snipsrc_index *x, const char *term, size_t len,
                    kb_snipsrc_emit emit, void *ud);
 
 #endif

@@ -38,6 +38,14 @@ static inline int32_t kb_utf8_next(const char *str, size_t len, size_t *i)
     return kb_utf8_next_slow(str, len, i);
 }
 
+/* The length of the sequence lead byte c starts (1 for ASCII and for a
+ * byte that starts none: for callers that compare bytes of text known to
+ * be valid, without decoding it). */
+static inline size_t kb_utf8_seqlen(unsigned char c)
+{
+    return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
 /* Encodes cp into out (at least 4 bytes); returns the byte count, or 0 for a
  * value that is not a Unicode scalar. */
 size_t kb_utf8_encode(int32_t cp, char *out);

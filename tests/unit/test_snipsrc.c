@@ -16,6 +16,7 @@
 #include "kb_doc.h"
 #include "kb_lexicon.h"
 #include "kb_snipsrc.h"
+#include "kb_utf8.h"
 #include "kb_util.h"
 
 static kb_lexicon *g_lx;
@@ -114,12 +115,14 @@ static int check_lookup(const struct kb_snipsrc_field *f, const struct toks *k, 
     kb_buf_adds(&want, "");
     kb_buf_adds(&got, "");
     want_term(k, s, n, &want);
-    assert_int_equal(kb_snipsrc_term(f, s, n, kb_hash64(s, n), emit_place, &got), 0);
+    struct kb_snipsrc_index x;
+    assert_int_equal(kb_snipsrc_index(f, &x), 0);
+    assert_int_equal(kb_snipsrc_term(&x, s, n, kb_hash64(s, n), emit_place, &got), 0);
     if (cjk) {
         kb_buf_adds(&want, "| ");
         kb_buf_adds(&got, "| ");
         want_cjk(k, s, n, &want);
-        assert_int_equal(kb_snipsrc_cjk(f, s, n, emit_place, &got), 0);
+        assert_int_equal(kb_snipsrc_cjk(&x, s, n, emit_place, &got), 0);
     }
     assert_string_equal(got.data, want.data);
     int found = strchr(want.data, '-') != NULL;
@@ -156,7 +159,7 @@ static void check_field(const char *text)
     struct toks k = {.map = map};
     kb_analyzer_tokenize(g_an, KB_TOK_RUNS, norm, nlen, keep_tok, &k, NULL, NULL, 0);
     assert_true(k.n > 0);
-    size_t found = 0, runs = 0;
+    size_t found = 0, runs = 0, across = 0;
     for (size_t i = 0; i < k.n; i++) {
         const struct tok *t = &k.v[i];
         if (!(t->flags & KB_TOKF_RUN)) {
@@ -164,6 +167,22 @@ static void check_field(const char *text)
             continue;
         }
         runs++;
+        /* the run's last character, what follows it and the first
+           character of the next run: in the text, but in no one run */
+        for (size_t m = i + 1; m < k.n; m++) {
+            const struct tok *u = &k.v[m];
+            if (!(u->flags & KB_TOKF_RUN) || u->start < t->end)
+                continue;
+            if (u->start - t->end <= 8) {
+                size_t j = t->len - 1;
+                while (j > 0 && ((unsigned char)t->term[j] & 0xC0) == 0x80)
+                    j--;
+                size_t from = t->start + j, to = u->start + kb_utf8_seqlen((unsigned char)u->term[0]);
+                assert_int_equal(check_lookup(&f, &k, text + from, to - from, 1), 0);
+                across++;
+            }
+            break;
+        }
         if (t->end == chunk && f.rawlen >= chunk + 3) {
             /* the run's last character and the text after the chunk: a
                string the run does not hold, though the kept text does */
@@ -187,6 +206,8 @@ static void check_field(const char *text)
         }
     }
     assert_true(found > 0);
+    if (runs > 1)
+        assert_true(across > 0); /* the texts here have runs close together */
     /* a string of the same 16-bit hash as a term is not that term (a term
        that is the text's bytes, and one that is not) */
     for (size_t i = 0, done = 0; i < k.n && done < 3; i++) {
@@ -275,6 +296,23 @@ static void test_round_trip_long(void **state)
     kb_buf_fin(&b);
 }
 
+/* Looks up a few terms in f's index, if it opens (the answers are not
+ * checked: a damaged record may give any places, never a read out of
+ * bounds). */
+static void look_up_all(const struct kb_snipsrc_field *f, struct kb_buf *r)
+{
+    struct kb_snipsrc_index ix;
+    if (!f->analysed || kb_snipsrc_index(f, &ix) < 0)
+        return;
+    const char *terms[] = {"outlook", "Zprofil", "profiles", "then", "无法",
+                           "连接",    "重新创建", "配置文件", "置"};
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
+        size_t n = strlen(terms[i]);
+        kb_snipsrc_term(&ix, terms[i], n, kb_hash64(terms[i], n), emit_place, r);
+        kb_snipsrc_cjk(&ix, terms[i], n, emit_place, r);
+    }
+}
+
 /* Every cut and many changed bytes of a source: an error or a record,
  * never a read out of bounds (run under ASan). */
 static void test_damaged(void **state)
@@ -306,13 +344,7 @@ static void test_damaged(void **state)
             if (kb_snipsrc_find(p, src.len, KB_SNIPSRC_BODY, &f) == 1) {
                 assert_true(f.chunk <= f.rawlen && f.rawlen <= f.flen);
                 kb_buf_reset(&r);
-                const char *terms[] = {"outlook", "Zprofil", "profiles", "then", "无法", "连接",
-                                       "重新创建", "配置文件", "置"};
-                for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++) {
-                    size_t n = strlen(terms[i]);
-                    kb_snipsrc_term(&f, terms[i], n, kb_hash64(terms[i], n), emit_place, &r);
-                    kb_snipsrc_cjk(&f, terms[i], n, emit_place, &r);
-                }
+                look_up_all(&f, &r);
             }
             free(p);
         }
