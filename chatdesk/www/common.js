@@ -361,6 +361,38 @@ window.kbdesk = (() => {
     return nodes;
   }
 
+  /* ---------- the staff pages' navigation ---------- */
+
+  /* The staff pages, in the order of the navigation every one of them
+   * shows (one list: a new page is one line here and a <nav data-staff-nav>
+   * in its header). key: the page's own data-staff-nav value; testid: the
+   * link's data-testid. The audit log and the administration page refuse
+   * anyone but an admin themselves, so the links are the same for all. */
+  const STAFF_PAGES = [
+    { key: 'desk', href: 'agent.html', label: 'audit.003', testid: 'to-desk' },
+    { key: 'knowledge', href: 'knowledge.html', label: 'agent.142', testid: 'to-knowledge' },
+    { key: 'problems', href: 'problems.html', label: 'agent.139', testid: 'to-problems' },
+    { key: 'cis', href: 'cis.html', label: 'agent.140', testid: 'to-cis' },
+    { key: 'reports', href: 'reports.html', label: 'agent.141', testid: 'to-reports' },
+    { key: 'audit', href: 'audit.html', label: 'admin.to_audit', testid: 'to-audit' },
+    { key: 'admin', href: 'admin.html', label: 'admin.to_admin', testid: 'to-admin' },
+  ];
+
+  /* Fills each <nav data-staff-nav="KEY"> with the links to the staff
+   * pages; KEY's own is marked as the current page (aria-current). */
+  function staffNav() {
+    for (const nav of document.querySelectorAll('nav[data-staff-nav]')) {
+      nav.classList.add('staff-nav');
+      nav.setAttribute('aria-label', kbt('common.064'));
+      fill(nav, STAFF_PAGES.map((p) => {
+        const a = el('a', { class: 'btn btn-sm', href: p.href, 'data-testid': p.testid }, kbt(p.label));
+        if (p.key === nav.dataset.staffNav) a.setAttribute('aria-current', 'page');
+        return a;
+      }));
+    }
+  }
+  staffNav();
+
   return {
     $, el, fill, decodeEntities, snippetNodes, firstLine, plainText, shorten,
     KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,

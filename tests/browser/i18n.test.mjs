@@ -6,12 +6,14 @@
 // Chinese; the 中文 switch turns them Chinese and the choice survives a
 // reload. An admin changes a person's role on admin.html and the audit log
 // has the row; an agent opening admin.html, or calling the admin API from
-// that page, is refused.
+// that page, is refused. Every staff page shows the same navigation, its
+// own page marked.
 //
 //   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/i18n.test.mjs
 //
 // Every wait is a condition (waitFor / waitForFunction), never a fixed sleep.
-// Screenshots: /tmp/kbdesk-agent-en.png, /tmp/kbdesk-admin.png.
+// Screenshots: /tmp/kbdesk-agent-en.png, /tmp/kbdesk-admin.png,
+// /tmp/kbdesk-nav-en.png (cis.html on a phone-sized screen).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { noProblems, openPage as openPageOf, startDesk, stopDesk } from './lib.mjs';
@@ -119,6 +121,46 @@ test('the agent page in English has no Chinese in its static chrome; 中文 swit
   await page.getByTestId('desk').waitFor();
   await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
   assert.equal(await text(page.getByTestId('logout')), '退出登录');
+  noProblems(problems);
+});
+
+/* The staff pages and the navigation common.js gives each (STAFF_PAGES):
+ * the page, the data-testid of its own link. report.html (the monthly
+ * report) belongs to the reports. */
+const STAFF = [
+  ['agent.html', 'to-desk'], ['knowledge.html', 'to-knowledge'], ['problems.html', 'to-problems'],
+  ['cis.html', 'to-cis'], ['reports.html', 'to-reports'], ['report.html', 'to-reports'],
+  ['audit.html', 'to-audit'], ['admin.html', 'to-admin'],
+];
+const NAV_ORDER = ['to-desk', 'to-knowledge', 'to-problems', 'to-cis', 'to-reports', 'to-audit', 'to-admin'];
+
+test('every staff page shows the same navigation in English, its own page marked, and its links lead there', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'en-US');
+  await agentLogin(page, ADMIN);
+  for (const [file, own] of STAFF) {
+    await page.goto(base + '/' + file);
+    const nav = page.locator('header nav.staff-nav');
+    await nav.locator('a').first().waitFor();
+    const links = await nav.locator('a').evaluateAll((as) => as.map((a) => ({
+      id: a.dataset.testid, href: a.getAttribute('href'), text: a.textContent, current: a.getAttribute('aria-current'),
+    })));
+    assert.deepEqual(links.map((l) => l.id), NAV_ORDER, `${file}: the links in order`);
+    assert.deepEqual(links.filter((l) => l.current === 'page').map((l) => l.id), [own], `${file}: its own link, alone, is current`);
+    for (const l of links) assert.doesNotMatch(l.text, CJK, `${file}: ${l.id} is English (${l.text})`);
+    assert.equal(await nav.getAttribute('aria-label'), 'Staff pages');
+  }
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(base + '/cis.html');
+  await page.locator('header nav.staff-nav a').first().waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), 0,
+    'the navigation wraps on a phone instead of widening the page');
+  await page.screenshot({ path: '/tmp/kbdesk-nav-en.png' });
+  // a link goes where it says: from the audit log to the problems page
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(base + '/audit.html');
+  await page.locator('header nav.staff-nav [data-testid=to-problems]').click();
+  await page.getByTestId('problems').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/problems.html');
   noProblems(problems);
 });
 
