@@ -103,19 +103,35 @@ static void doc_refs(kb_searcher *s, const struct kb_doc *d, int internal,
     kb_map_free(seen, NULL);
 }
 
-int kb_search_get_doc(kb_searcher *s, const char *id, int internal, struct kb_search_doc *out,
-                      char *err, size_t errlen)
+/* The document a look-up by id starts from (load_doc), on a usable
+ * searcher; NULL with *rc KB_SEARCH_EINDEX (err: the index's error) or
+ * KB_SEARCH_ENOTFOUND (err: no document with that id). */
+static struct kb_doc *doc_for(kb_searcher *s, const char *id, int internal, int *rc, char *err,
+                              size_t errlen)
 {
-    memset(out, 0, sizeof *out);
+    *rc = KB_SEARCH_EINDEX;
     if (kbs_usable(s, err, errlen) < 0)
-        return KB_SEARCH_EINDEX;
+        return NULL;
     int ie;
     struct kb_doc *d = load_doc(s, id, internal, &ie);
     if (!d) {
         kb_seterr(err, errlen, ie ? "[search] %s" : "no document with id %s",
-                  ie ? kbx_db_errmsg(s->db) : id);
-        return ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
+                  ie ? kbx_db_errmsg(s->db) : id ? id : "");
+        *rc = ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
+        return NULL;
     }
+    *rc = 0;
+    return d;
+}
+
+int kb_search_get_doc(kb_searcher *s, const char *id, int internal, struct kb_search_doc *out,
+                      char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    struct kb_doc *d = doc_for(s, id, internal, &rc, err, errlen);
+    if (!d)
+        return rc;
     out->doc = d;
     out->std = kbs_std_slug(d);
     if (d->kind == KB_KIND_STANDARD)
@@ -250,16 +266,16 @@ int kb_search_clause_nav(kb_searcher *s, const char *id, int internal, struct kb
                          char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (kbs_usable(s, err, errlen) < 0)
-        return KB_SEARCH_EINDEX;
-    int ie;
-    struct kb_doc *d = load_doc(s, id, internal, &ie);
+    int rc;
+    struct kb_doc *d = doc_for(s, id, internal, &rc, err, errlen);
+    if (rc == KB_SEARCH_EINDEX)
+        return rc;
     char *slug = d ? kbs_std_slug(d) : NULL;
     if (!d || !slug || d->kind != KB_KIND_STANDARD || !d->clause) {
         kb_seterr(err, errlen, "no standard clause with id %s", id ? id : "");
         kb_doc_free(d);
         free(slug);
-        return ie ? KB_SEARCH_EINDEX : KB_SEARCH_ENOTFOUND;
+        return KB_SEARCH_ENOTFOUND;
     }
     struct clauses all = {0};
     struct kb_buf pre;

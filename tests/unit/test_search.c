@@ -964,6 +964,11 @@ static void other_schema_refused(void **state)
     struct kb_search_doc doc;
     assert_int_equal(kb_search_get_doc(s, "KB-1", 0, &doc, err, sizeof err), KB_SEARCH_EINDEX);
     assert_null(doc.doc);
+    struct kb_search_nav nav;
+    err[0] = 0;
+    assert_int_equal(kb_search_clause_nav(s, "std-s004:8.3.4.1", 0, &nav, err, sizeof err),
+                     KB_SEARCH_EINDEX);
+    assert_non_null(strstr(err, "rebuild"));
     kb_searcher_free(s);
     s = NULL;
     assert_int_equal(kb_searcher_new(ix, g_lx, &s, err, sizeof err), KB_SEARCH_EINDEX);
