@@ -137,6 +137,7 @@ static size_t figures(const struct store_indicators *o, struct figure *f)
     C("desk", "recontacts", o->followups_recurred);
     R("desk", "stayed_solved_rate", o->stayed_solved_rate);
     C("desk", "priority1", o->priority1);
+    C("desk", "major_incidents", o->major_incidents);
     C("timeliness", "response_due", o->response_due);
     C("timeliness", "response_met", o->response_met);
     R("timeliness", "response_attainment", o->response_attainment);

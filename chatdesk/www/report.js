@@ -1,8 +1,8 @@
 /* The monthly service report (report.html?month=2026-11, the standard's
  * 8.3.2): one printable section a page: the desk, satisfaction and
  * knowledge figures with the previous month's; service levels per policy;
- * the breached tickets with their causes (the resolution text) and the
- * priority-1 tickets (there is no major-incident flag); the problems
+ * the breached tickets with their causes (the resolution text), the major
+ * incidents declared in the month and the priority-1 tickets; the problems
  * opened and resolved. Every figure and list comes from the same API as
  * the dashboard (/api/v1/reports/indicators and its /items lists), so the
  * printed report, the page and the CSV agree. Printed to PDF by the
@@ -14,6 +14,7 @@
   const token = K.session.get('kbdesk.agent.session', null);
   const FIG = {
     desk: [['desk', 'received', '受理工单'], ['desk', 'resolved', '解决工单'], ['desk', 'resolution_rate', '解决率'],
+      ['desk', 'major_incidents', '重大事件'],
       ['desk', 'first_contact_resolution_rate', '一次解决率'], ['desk', 'self_service_rate', '自助解决率'],
       ['desk', 'deflection_rate', '真实分流率'], ['satisfaction', 'csat', '满意度 (4–5 分)'],
       ['satisfaction', 'rating_response_rate', '评价回收率']],
@@ -77,9 +78,10 @@
     const q = `from=${from}&to=${to}`;
     const items = (name) => get(`/api/v1/reports/indicators/${name}/items?${q}`).then((b) => b.items);
     try {
-      const [now, before, breached, major, opened, resolved] = await Promise.all([
+      const [now, before, breached, major, p1, opened, resolved] = await Promise.all([
         get(`/api/v1/reports/indicators?${q}`), get(`/api/v1/reports/indicators?from=${pf}&to=${pt}`),
-        items('timeliness.breached'), items('desk.priority1'), items('problems.opened'), items('problems.resolved')]);
+        items('timeliness.breached'), items('desk.major_incidents'), items('desk.priority1'),
+        items('problems.opened'), items('problems.resolved')]);
       $('page-error').hidden = true;
       $('title').textContent = `月度服务报告 ${month}`;
       $('tzline').textContent = `统计期 ${from} 至 ${to}（时区 ${now.period.tz}）；对比上月 ${pf} 至 ${pt}；生成于 ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -106,7 +108,8 @@
         (x) => pct(x.response_attainment), (x) => x.resolve_due, (x) => x.resolve_met, (x) => pct(x.resolve_attainment)], '本月没有到期的服务级别');
       const tcols = [(x) => x.id, (x) => x.summary, (x) => x.service || '', (x) => (x.priority ? `P${x.priority}` : ''), (x) => x.status, (x) => x.resolution || '（尚未解决）'];
       rows('m-breaches', breached, tcols, '本月没有超时工单');
-      rows('m-major', major, [tcols[0], tcols[1], tcols[2], tcols[4], tcols[5]], '本月没有 P1 工单');
+      rows('m-major', major, tcols, '本月没有宣布重大事件');
+      rows('m-p1', p1, [tcols[0], tcols[1], tcols[2], tcols[4], tcols[5]], '本月没有 P1 工单');
       const pcols = [(x) => x.id, (x) => x.summary, (x) => x.status, (x) => x.resolution || ''];
       rows('m-opened', opened, pcols, '本月没有新增问题');
       rows('m-resolved', resolved, pcols, '本月没有解决的问题');

@@ -15,7 +15,7 @@
   const token = K.session.get('kbdesk.agent.session', null);
   const LABEL = {
     desk: { received: '受理工单', resolved: '解决工单', resolution_rate: '解决率', first_contact_resolution_rate: '一次解决率',
-      self_service_rate: '自助解决率', deflection_rate: '真实分流率' },
+      self_service_rate: '自助解决率', deflection_rate: '真实分流率', major_incidents: '重大事件' },
     satisfaction: { ratings: '评价数', csat: '满意度 (4–5 分)', rating_response_rate: '评价回收率' },
     knowledge: { new: '新增知识', updated: '更新知识', retired: '停用知识', past_review: '逾期未复审', utilisation: '知识利用率' },
     search: { searches: '搜索次数', zero_result_rate: '无结果率', low_confidence_rate: '无合适结果率', click_through: '点击率' },
@@ -31,7 +31,8 @@
   const DRILL = {
     'desk.received': 'desk.received', 'desk.resolved': 'desk.resolved', 'desk.resolution_rate': 'desk.received_resolved',
     'desk.first_contact_resolution_rate': 'desk.first_contact', 'desk.self_service_rate': 'desk.self_solved',
-    'desk.deflection_rate': 'desk.deflected', 'satisfaction.ratings': 'satisfaction.ratings',
+    'desk.deflection_rate': 'desk.deflected', 'desk.major_incidents': 'desk.major_incidents',
+    'satisfaction.ratings': 'satisfaction.ratings',
     'satisfaction.csat': 'satisfaction.ratings_good', 'satisfaction.rating_response_rate': 'satisfaction.closed_rated',
     'knowledge.utilisation': 'knowledge.tickets_with_knowledge', 'timeliness.response_attainment': 'timeliness.response_met',
     'timeliness.resolve_attainment': 'timeliness.resolve_met', 'timeliness.breached': 'timeliness.breached',

@@ -57,6 +57,9 @@
     " with_k AS (SELECT recv.id FROM recv WHERE EXISTS (SELECT 1 FROM ticket_links k"       \
     "            WHERE k.ticket_id = recv.id)),"                                            \
     " p1 AS (SELECT recv.id FROM recv JOIN tickets t ON t.id = recv.id WHERE t.priority = 1)," \
+    /* declared a major incident in the period (cleared or not) */                          \
+    " major AS (SELECT m.ticket_id AS id FROM major_incidents m, b WHERE m.declared_at >= b.lo" \
+    "           AND m.declared_at < b.hi AND m.ticket_id IN (SELECT id FROM tf)),"           \
     " cl AS (SELECT t.id FROM tickets t, b WHERE t.closed_at >= b.lo AND t.closed_at < b.hi" \
     "        AND t.id IN (SELECT id FROM tf)),"                                             \
     " cl_rated AS (SELECT cl.id FROM cl JOIN ratings r ON r.ticket_id = cl.id),"            \
@@ -337,7 +340,7 @@ static const char SQL_DESK[] =
     "  (SELECT count(*) FROM cl), (SELECT count(*) FROM cl_rated),"
     "  (SELECT count(*) FROM rsp_due), (SELECT count(*) FROM rsp_met),"
     "  (SELECT count(*) FROM rsl_due), (SELECT count(*) FROM rsl_met),"
-    "  (SELECT count(*) FROM breached)";
+    "  (SELECT count(*) FROM breached), (SELECT count(*) FROM major)";
 
 static const char SQL_CHAT[] =
     CHAT_SETS
@@ -459,8 +462,9 @@ int store_report_indicators(struct store *s, int64_t viewer, const struct store_
               (int *const[]){&o->received, &o->resolved, &o->received_resolved, &o->first_contact,
                              &o->tickets_with_knowledge, &o->priority1, &o->ratings,
                              &o->ratings_good, &o->closed, &o->closed_rated, &o->response_due,
-                             &o->response_met, &o->resolve_due, &o->resolve_met, &o->breached},
-              15);
+                             &o->response_met, &o->resolve_due, &o->resolve_met, &o->breached,
+                             &o->major_incidents},
+              16);
     struct calcache cc = {0};
     if (rc == 0)
         rc = timed(s, &cc, p, "rsp_timed", &o->response_timed, &o->response_mean_hours,
@@ -621,6 +625,7 @@ static const struct itemset {
     {"desk.received_resolved", "recv_res", 0},
     {"desk.first_contact", "fcr", 0},
     {"desk.priority1", "p1", 0},
+    {"desk.major_incidents", "major", 0},
     {"desk.conversations", "conv", 3},
     {"desk.self_solved", "solved", 3},
     {"desk.deflected", "honest", 3},
@@ -640,15 +645,6 @@ static const struct itemset {
     {"problems.resolved", "pres", 2},
 };
 #define NITEMSETS (sizeof ITEMSETS / sizeof ITEMSETS[0])
-
-const char *const store_report_item_names[NITEMSETS + 1] = {
-    "desk.received", "desk.resolved", "desk.received_resolved", "desk.first_contact",
-    "desk.priority1", "desk.conversations", "desk.self_solved", "desk.deflected",
-    "satisfaction.ratings", "satisfaction.ratings_good", "satisfaction.closed",
-    "satisfaction.closed_rated", "knowledge.tickets_with_knowledge", "timeliness.response_due",
-    "timeliness.response_met", "timeliness.resolve_due", "timeliness.resolve_met",
-    "timeliness.breached", "timeliness.response_timed", "timeliness.resolve_timed",
-    "problems.opened", "problems.resolved", NULL};
 
 #define ITEM_TICKET_COLS                                                                    \
     " t.number, t.summary, t.status, (SELECT v.name FROM ticket_sla s2 JOIN services v"     \

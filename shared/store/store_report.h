@@ -96,6 +96,8 @@ struct store_indicators {
     int resolve_timed;        /* tickets with an SLA clock resolved in the period */
     double resolve_mean_hours, resolve_p90_hours;   /* working hours, started -> resolution */
     int priority1;            /* tickets received in the period with priority 1 */
+    int major_incidents;      /* tickets declared a major incident in the period (019_major;
+                                 cleared since or not) */
 };
 
 /* One search of the desk, for the search indicators: source "chat" (a
@@ -166,16 +168,13 @@ struct store_report_item {
 };
 
 /* The rows behind one countable indicator, named "section.name" as in the
- * API (desk.received, timeliness.breached, problems.opened, ...; the list
- * is store_report_item_names), from the same SQL as the figure, so there
+ * API (desk.received, timeliness.breached, problems.opened, ...: each
+ * countable field above), from the same SQL as the figure, so there
  * are exactly as many rows as the figure says; to cb in id order (non-zero
  * stops). Returns as store_report_indicators, and STORE_ENOTFOUND for a
  * name with no list. */
 int store_report_items(struct store *s, int64_t viewer, const struct store_report_period *p,
                        const char *indicator,
                        int (*cb)(void *ud, const struct store_report_item *it), void *ud);
-
-/* The names store_report_items knows, NULL-terminated (static). */
-extern const char *const store_report_item_names[];
 
 #endif

@@ -9,7 +9,8 @@
 // - the monthly report (report.html?month=...): printed to PDF by
 //   Chromium, one page per section, and the PDF's text (pdftotext, from
 //   poppler-utils) holds the API's figures, the breached tickets and
-//   their causes, and the problems.
+//   their causes, the major incident declared in the month (apart from
+//   the P1 ticket) and the problems.
 //
 //   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/reports.test.mjs
 //
@@ -47,7 +48,7 @@ const escalate = (text, impact, urgency) => desk.wsEscalate('报表用户', text
 
 before(async () => {
   await startDesk(d, 'kbrep-browser', {
-    agents: [{ username: USER, password: PASS }],
+    agents: [{ username: USER, password: PASS, role: 'admin' }], // an admin declares major incidents
     sla: allDaySla('network', (p) => ({ response_minutes: 30 * p, resolve_minutes: 240 * p }), '网络'),
   });
   ({ conninfo, base, browser } = d);
@@ -76,6 +77,8 @@ before(async () => {
   await sql(`UPDATE ticket_sla SET started_at = now() - interval '3 minutes', response_warn_at = now() - interval '1 minute',
     response_due = now() WHERE ticket_id = (SELECT id FROM tickets WHERE number = '${numbers[2]}')`);
   month = await sql(`SELECT to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')`);
+  // the printer ticket declared a major incident
+  await api('POST', `/api/v1/tickets/${numbers[1]}/major`, { reason: '全部打印服务中断' });
   // a problem opened and resolved
   const p = await api('POST', '/api/v1/problems', { summary: '核心交换机电源老化' });
   await api('POST', `/api/v1/problems/${p.number}/steps`, { event: 'resolved' });
@@ -148,6 +151,10 @@ test('the dashboard: clicking a bar or a figure lists the tickets behind it, as 
     assert.equal(value, ind[sec][key] === null ? '' : String(ind[sec][key]), name);
   }
   assert.ok(await page.locator('[data-testid=kpi] [data-testid=kpi-previous]').count() >= shown.length);
+  // the major incidents' figure lists the one declared
+  assert.equal(ind.desk.major_incidents, 1);
+  await page.locator('[data-testid=kpi][data-name="desk.major_incidents"]').click();
+  assert.deepEqual(await drillOpened(page, 'desk.major_incidents'), [numbers[1]]);
   // a filter: priority 1 leaves the P1 ticket alone
   await page.selectOption('#f-priority', '1');
   await page.waitForFunction(() => document.querySelector('[data-testid=kpi][data-name="desk.received"]').dataset.value === '1');
@@ -164,6 +171,10 @@ test('the monthly report prints to a PDF of one page per section holding the API
   const sections = await page.getByTestId('m-sec').count();
   assert.equal(sections, 4);
   assert.equal(await page.locator('#m-breaches tr[data-testid=m-breaches-row]').count(), 2);
+  // the major incident declared this month, and the P1 ticket, each in its table
+  const ids = (tb) => page.locator(`#${tb} tr[data-testid=${tb}-row] td:first-child`).allTextContents();
+  assert.deepEqual(await ids('m-major'), [numbers[1]]);
+  assert.deepEqual(await ids('m-p1'), [numbers[0]]);
   const [y, m] = month.split('-').map(Number);
   const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
   const ind = await api('GET', `/api/v1/reports/indicators?from=${month}-01&to=${month}-${last}`);
@@ -188,6 +199,7 @@ test('the monthly report prints to a PDF of one page per section holding the API
   assert.ok(flat.includes(att === null ? '—' : `${(att * 100).toFixed(1)}%`), flat);
   // the breaches with their causes, the P1, the problem
   for (const n of [numbers[0], numbers[1]]) assert.ok(byPage[2].includes(n), n);
+  assert.match(byPage[2], /重大事件/);
   assert.ok(byPage[2].replace(/\s+/g, '').includes(CAUSE), 'the cause of the P1 breach');
   assert.ok(byPage[3].includes(numbers[3]), 'the problem opened and resolved');
   noProblems(problems);

@@ -493,11 +493,67 @@ static void september_timeliness(void **state)
                      STORE_EFORBIDDEN);
 }
 
+/* Major incidents (019_major) are counted in the month they were declared
+ * in, cleared since or not, in the period's time zone; the list behind the
+ * figure holds exactly those tickets. August 2026, apart from the months
+ * the other tests fill. */
+static void major_incidents_of_the_month(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent();
+    char lead[32]; /* a team lead declares and clears */
+    snprintf(lead, sizeof lead, "%lld", (long long)a);
+    const char *v[1] = {lead};
+    PGresult *r = PQexecParams(g.pg,
+                               "INSERT INTO person_roles (person_id, role)"
+                               " VALUES ($1::bigint, 'team_lead')",
+                               1, NULL, v, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    struct tk t[3];
+    const char *declared_at[3] = {"2026-08-10 10:00", "2026-08-31 23:30", "2026-09-01 00:10"};
+    for (int i = 0; i < 3; i++) {
+        ticket(&t[i], a, 0, 0);
+        int declared = 0;
+        OK(store_major_declare(g.s, t[i].number, a, "整栋楼断网", NULL, 0, NULL, NULL, &declared));
+        assert_int_equal(declared, 1);
+    }
+    /* cleared since: it was still declared in August */
+    OK(store_major_clear(g.s, t[1].number, a, 0, NULL, NULL));
+    for (int i = 0; i < 3; i++) {
+        char q[512];
+        snprintf(q, sizeof q,
+                 "UPDATE major_incidents SET declared_at = '%s+08' WHERE ticket_id ="
+                 " (SELECT id FROM tickets WHERE number = '%s')",
+                 declared_at[i], t[i].number);
+        sql(q);
+    }
+    struct store_report_period aug = {.from = "2026-08-01", .to = "2026-08-31", .tz = "Asia/Shanghai", .recontact_days = 7};
+    struct store_indicators o;
+    OK(store_report_indicators(g.s, a, &aug, &o));
+    assert_int_equal(o.major_incidents, 2);
+    struct counted c;
+    assert_int_equal(items_of(&aug, a, "desk.major_incidents", &c), 2);
+    assert_string_equal(c.ids[0], t[0].number);
+    assert_string_equal(c.ids[1], t[1].number);
+    /* in UTC the third (31 August 16:10 UTC) falls in August too */
+    struct store_report_period utc = aug;
+    snprintf(utc.tz, sizeof utc.tz, "UTC");
+    OK(store_report_indicators(g.s, a, &utc, &o));
+    assert_int_equal(o.major_incidents, 3);
+    assert_int_equal(items_of(&utc, a, "desk.major_incidents", &c), 3);
+    /* a requester may not read the list */
+    assert_int_equal(store_report_items(g.s, mk_requester(), &aug, "desk.major_incidents",
+                                        count_item, &c),
+                     STORE_EFORBIDDEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(november_by_hand),
         cmocka_unit_test(september_timeliness),
+        cmocka_unit_test(major_incidents_of_the_month),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
