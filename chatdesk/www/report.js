@@ -11,21 +11,22 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
+  const kbt = window.kbt;
   const token = K.session.get('kbdesk.agent.session', null);
   const FIG = {
-    desk: [['desk', 'received', '受理工单'], ['desk', 'resolved', '解决工单'], ['desk', 'resolution_rate', '解决率'],
-      ['desk', 'major_incidents', '重大事件'],
-      ['desk', 'first_contact_resolution_rate', '一次解决率'], ['desk', 'self_service_rate', '自助解决率'],
-      ['desk', 'deflection_rate', '真实分流率'], ['satisfaction', 'csat', '满意度 (4–5 分)'],
-      ['satisfaction', 'rating_response_rate', '评价回收率']],
-    knowledge: [['knowledge', 'new', '新增知识'], ['knowledge', 'updated', '更新知识'], ['knowledge', 'utilisation', '知识利用率'],
-      ['knowledge', 'past_review', '逾期未复审']],
-    timeliness: [['timeliness', 'response_attainment', '响应达成率'], ['timeliness', 'resolve_attainment', '解决达成率'],
-      ['timeliness', 'breached', '超时工单'], ['timeliness', 'response_mean_hours', '平均响应（工作小时）'],
-      ['timeliness', 'response_p90_hours', '响应 P90（工作小时）'], ['timeliness', 'resolve_mean_hours', '平均解决（工作小时）'],
-      ['timeliness', 'resolve_p90_hours', '解决 P90（工作小时）']],
-    problems: [['problems', 'opened', '新增问题'], ['problems', 'resolved', '解决问题'], ['problems', 'resolution_rate', '问题解决率'],
-      ['problems', 'mean_hours_to_resolve', '平均解决时长（小时）'], ['problems', 'open_known_errors', '未关闭的已知错误']],
+    desk: [['desk', 'received', kbt('rp2.001')], ['desk', 'resolved', kbt('rp2.002')], ['desk', 'resolution_rate', kbt('rp2.003')],
+      ['desk', 'major_incidents', kbt('rp2.007')],
+      ['desk', 'first_contact_resolution_rate', kbt('rp2.004')], ['desk', 'self_service_rate', kbt('rp2.005')],
+      ['desk', 'deflection_rate', kbt('rp2.006')], ['satisfaction', 'csat', kbt('rp2.009')],
+      ['satisfaction', 'rating_response_rate', kbt('rp2.010')]],
+    knowledge: [['knowledge', 'new', kbt('rp2.011')], ['knowledge', 'updated', kbt('rp2.012')], ['knowledge', 'utilisation', kbt('rp2.015')],
+      ['knowledge', 'past_review', kbt('rp2.014')]],
+    timeliness: [['timeliness', 'response_attainment', kbt('rp2.020')], ['timeliness', 'resolve_attainment', kbt('rp2.021')],
+      ['timeliness', 'breached', kbt('rp2.022')], ['timeliness', 'response_mean_hours', kbt('rp2.023')],
+      ['timeliness', 'response_p90_hours', kbt('rp2.024')], ['timeliness', 'resolve_mean_hours', kbt('rp2.025')],
+      ['timeliness', 'resolve_p90_hours', kbt('rp2.026')]],
+    problems: [['problems', 'opened', kbt('rp2.029')], ['problems', 'resolved', kbt('rp2.030')], ['problems', 'resolution_rate', kbt('rp2.031')],
+      ['problems', 'mean_hours_to_resolve', kbt('rp2.032')], ['problems', 'open_known_errors', kbt('rp2.033')]],
   };
   const RATE = /rate$|attainment$|^csat$|^utilisation$/;
   const fmt = (name, v) => (v === null || v === undefined ? '—' : RATE.test(name) ? `${(v * 100).toFixed(1)}%`
@@ -55,7 +56,7 @@
       const v = now[sec][name], p = before[sec][name];
       return el('div', { class: 'kpi', 'data-testid': 'm-kpi', 'data-name': `${sec}.${name}`, 'data-value': v === null ? '' : String(v) },
         el('div', { class: 'muted' }, label), el('div', { class: 'v' }, fmt(name, v)),
-        el('div', { class: 'p muted' }, `上月 ${fmt(name, p)}`));
+        el('div', { class: 'p muted' }, kbt('mr.001', [fmt(name, p)])));
     }));
   }
 
@@ -83,39 +84,39 @@
         items('timeliness.breached'), items('desk.major_incidents'), items('desk.priority1'),
         items('problems.opened'), items('problems.resolved')]);
       $('page-error').hidden = true;
-      $('title').textContent = `月度服务报告 ${month}`;
-      $('tzline').textContent = `统计期 ${from} 至 ${to}（时区 ${now.period.tz}）；对比上月 ${pf} 至 ${pt}；生成于 ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+      $('title').textContent = kbt('mr.002', [month]);
+      $('tzline').textContent = kbt('mr.003', [from, to, now.period.tz, pf, pt, new Date().toISOString().slice(0, 16).replace('T', ' ')]);
       cards('m-desk', FIG.desk, now, before);
       cards('m-knowledge', FIG.knowledge, now, before);
       cards('m-timeliness', FIG.timeliness, now, before);
       cards('m-problems', FIG.problems, now, before);
       chart('c-desk', {
-        animation: false, legend: { data: ['本月', '上月'] },
-        xAxis: { type: 'category', data: ['受理', '解决', '一次解决', '自助解决', '真实分流'] }, yAxis: { type: 'value' },
-        series: [now, before].map((x, i) => ({ name: i ? '上月' : '本月', type: 'bar',
+        animation: false, legend: { data: [kbt('mr.004'), kbt('mr.005')] },
+        xAxis: { type: 'category', data: [kbt('rp2.058'), kbt('rp2.059'), kbt('rp2.035'), kbt('rp2.061'), kbt('rp2.062')] }, yAxis: { type: 'value' },
+        series: [now, before].map((x, i) => ({ name: i ? kbt('mr.005') : kbt('mr.004'), type: 'bar',
           data: [x.desk.received, x.desk.resolved, x.desk.first_contact, x.desk.self_solved, x.desk.deflected] })),
       });
       const pols = now.timeliness.policies;
       const pct = (v) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
       chart('c-policies', {
-        animation: false, legend: { data: ['响应达成率', '解决达成率'] },
+        animation: false, legend: { data: [kbt('rp2.020'), kbt('rp2.021')] },
         xAxis: { type: 'category', data: pols.map((x) => `${x.service} P${x.priority}`) },
         yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
-        series: [['响应达成率', 'response_attainment'], ['解决达成率', 'resolve_attainment']].map(([n, k]) => ({ name: n, type: 'bar',
+        series: [[kbt('rp2.020'), 'response_attainment'], [kbt('rp2.021'), 'resolve_attainment']].map(([n, k]) => ({ name: n, type: 'bar',
           data: pols.map((x) => (x[k] === null ? 0 : Math.round(x[k] * 1000) / 10)) })),
       });
       rows('m-policies', pols, [(x) => x.service, (x) => `P${x.priority}`, (x) => x.response_due, (x) => x.response_met,
-        (x) => pct(x.response_attainment), (x) => x.resolve_due, (x) => x.resolve_met, (x) => pct(x.resolve_attainment)], '本月没有到期的服务级别');
-      const tcols = [(x) => x.id, (x) => x.summary, (x) => x.service || '', (x) => (x.priority ? `P${x.priority}` : ''), (x) => x.status, (x) => x.resolution || '（尚未解决）'];
-      rows('m-breaches', breached, tcols, '本月没有超时工单');
-      rows('m-major', major, tcols, '本月没有宣布重大事件');
-      rows('m-p1', p1, [tcols[0], tcols[1], tcols[2], tcols[4], tcols[5]], '本月没有 P1 工单');
+        (x) => pct(x.response_attainment), (x) => x.resolve_due, (x) => x.resolve_met, (x) => pct(x.resolve_attainment)], kbt('mr.006'));
+      const tcols = [(x) => x.id, (x) => x.summary, (x) => x.service || '', (x) => (x.priority ? `P${x.priority}` : ''), (x) => x.status, (x) => x.resolution || kbt('mr.007')];
+      rows('m-breaches', breached, tcols, kbt('mr.008'));
+      rows('m-major', major, tcols, kbt('mr.009'));
+      rows('m-p1', p1, [tcols[0], tcols[1], tcols[2], tcols[4], tcols[5]], kbt('mr.010'));
       const pcols = [(x) => x.id, (x) => x.summary, (x) => x.status, (x) => x.resolution || ''];
-      rows('m-opened', opened, pcols, '本月没有新增问题');
-      rows('m-resolved', resolved, pcols, '本月没有解决的问题');
+      rows('m-opened', opened, pcols, kbt('mr.011'));
+      rows('m-resolved', resolved, pcols, kbt('mr.012'));
       document.body.dataset.ready = '1';
     } catch (e) {
-      $('page-error').textContent = `未能生成报告：${e.message}`;
+      $('page-error').textContent = kbt('rp2.064', [e.message]);
       $('page-error').hidden = false;
     }
   }

@@ -12,18 +12,19 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
+  const kbt = window.kbt;
   const token = K.session.get('kbdesk.agent.session', null);
   const LABEL = {
-    desk: { received: '受理工单', resolved: '解决工单', resolution_rate: '解决率', first_contact_resolution_rate: '一次解决率',
-      self_service_rate: '自助解决率', deflection_rate: '真实分流率', major_incidents: '重大事件' },
-    satisfaction: { ratings: '评价数', csat: '满意度 (4–5 分)', rating_response_rate: '评价回收率' },
-    knowledge: { new: '新增知识', updated: '更新知识', retired: '停用知识', past_review: '逾期未复审', utilisation: '知识利用率' },
-    search: { searches: '搜索次数', zero_result_rate: '无结果率', low_confidence_rate: '无合适结果率', click_through: '点击率' },
-    timeliness: { response_attainment: '响应达成率', resolve_attainment: '解决达成率', breached: '超时工单',
-      response_mean_hours: '平均响应（工作小时）', response_p90_hours: '响应 P90（工作小时）',
-      resolve_mean_hours: '平均解决（工作小时）', resolve_p90_hours: '解决 P90（工作小时）', response_due: '响应到期', resolve_due: '解决到期' },
-    problems: { opened: '新增问题', resolved: '解决问题', resolution_rate: '问题解决率', mean_hours_to_resolve: '平均解决时长（小时）',
-      open_known_errors: '未关闭的已知错误' },
+    desk: { received: kbt('rp2.001'), resolved: kbt('rp2.002'), resolution_rate: kbt('rp2.003'), first_contact_resolution_rate: kbt('rp2.004'),
+      self_service_rate: kbt('rp2.005'), deflection_rate: kbt('rp2.006'), major_incidents: kbt('rp2.007') },
+    satisfaction: { ratings: kbt('rp2.008'), csat: kbt('rp2.009'), rating_response_rate: kbt('rp2.010') },
+    knowledge: { new: kbt('rp2.011'), updated: kbt('rp2.012'), retired: kbt('rp2.013'), past_review: kbt('rp2.014'), utilisation: kbt('rp2.015') },
+    search: { searches: kbt('rp2.016'), zero_result_rate: kbt('rp2.017'), low_confidence_rate: kbt('rp2.018'), click_through: kbt('rp2.019') },
+    timeliness: { response_attainment: kbt('rp2.020'), resolve_attainment: kbt('rp2.021'), breached: kbt('rp2.022'),
+      response_mean_hours: kbt('rp2.023'), response_p90_hours: kbt('rp2.024'),
+      resolve_mean_hours: kbt('rp2.025'), resolve_p90_hours: kbt('rp2.026'), response_due: kbt('rp2.027'), resolve_due: kbt('rp2.028') },
+    problems: { opened: kbt('rp2.029'), resolved: kbt('rp2.030'), resolution_rate: kbt('rp2.031'), mean_hours_to_resolve: kbt('rp2.032'),
+      open_known_errors: kbt('rp2.033') },
   };
   const RATES = new Set(['zero_result_rate', 'low_confidence_rate', 'click_through', 'resolution_rate', 'first_contact_resolution_rate', 'self_service_rate', 'deflection_rate', 'csat',
     'rating_response_rate', 'utilisation', 'response_attainment', 'resolve_attainment']);
@@ -42,11 +43,11 @@
     'problems.opened': 'problems.opened', 'problems.resolved': 'problems.resolved',
   };
   const DRILL_TITLE = {
-    'desk.received_resolved': '本期受理且已解决', 'desk.first_contact': '一次解决', 'desk.self_solved': '自助解决的对话',
-    'desk.deflected': '真实分流的对话', 'satisfaction.ratings_good': '4–5 分评价', 'satisfaction.closed_rated': '已评价的关闭工单',
-    'knowledge.tickets_with_knowledge': '关联了知识的工单', 'timeliness.response_met': '按时响应', 'timeliness.resolve_met': '按时解决',
-    'timeliness.response_timed': '本期首次响应（工作时长）', 'timeliness.resolve_timed': '本期解决（工作时长）',
-    'desk.priority1': 'P1 工单',
+    'desk.received_resolved': kbt('rp2.034'), 'desk.first_contact': kbt('rp2.035'), 'desk.self_solved': kbt('rp2.036'),
+    'desk.deflected': kbt('rp2.037'), 'satisfaction.ratings_good': kbt('rp2.038'), 'satisfaction.closed_rated': kbt('rp2.039'),
+    'knowledge.tickets_with_knowledge': kbt('rp2.040'), 'timeliness.response_met': kbt('rp2.041'), 'timeliness.resolve_met': kbt('rp2.042'),
+    'timeliness.response_timed': kbt('rp2.043'), 'timeliness.resolve_timed': kbt('rp2.044'),
+    'desk.priority1': kbt('rp2.045'),
   };
 
   const iso = (d) => d.toISOString().slice(0, 10);
@@ -85,16 +86,16 @@
       const v = now[sec][name], p = before[sec][name];
       const delta = v !== null && p !== null && v !== undefined && p !== undefined ? v - p : null;
       const list = DRILL[`${sec}.${name}`];
-      const dv = delta === null ? '' : RATES.has(name) ? `${(delta * 100).toFixed(1)} 个百分点` : String(Math.round(delta * 100) / 100);
+      const dv = delta === null ? '' : RATES.has(name) ? kbt('rp2.046', [(delta * 100).toFixed(1)]) : String(Math.round(delta * 100) / 100);
       return el('div', { class: `kpi${list ? ' drillable' : ''}`, 'data-testid': 'kpi', 'data-name': `${sec}.${name}`,
         'data-value': v === null ? '' : String(v), 'data-previous': p === null || p === undefined ? '' : String(p),
         role: list ? 'button' : null, tabindex: list ? '0' : null,
         onclick: list ? () => drill(list) : null,
         onkeydown: list ? (ev) => { if (ev.key === 'Enter') drill(list); } : null },
       el('div', { class: 'muted' }, label), el('div', { class: 'v' }, fmt(name, v)),
-      el('div', { class: 'p muted', 'data-testid': 'kpi-previous' }, `上期 ${fmt(name, p)}`),
-      delta === null ? el('div', { class: 'd muted' }, '上期无数据')
-        : el('div', { class: `d ${delta > 0 ? 'up' : delta < 0 ? 'down' : ''}` }, `较上期 ${delta > 0 ? '+' : ''}${dv}`));
+      el('div', { class: 'p muted', 'data-testid': 'kpi-previous' }, kbt('rp2.047', [fmt(name, p)])),
+      delta === null ? el('div', { class: 'd muted' }, kbt('rp2.048'))
+        : el('div', { class: `d ${delta > 0 ? 'up' : delta < 0 ? 'down' : ''}` }, kbt('rp2.049', [`${delta > 0 ? '+' : ''}${dv}`])));
     }));
   }
 
@@ -110,19 +111,19 @@
       const [sec, key] = name.split('.');
       const label = DRILL_TITLE[name] || (LABEL[sec] && LABEL[sec][key]) || name;
       $('drill-title').textContent = `${label}${extra ? `（${decodeURIComponent(extra.replace(/&/g, ' ').replace(/=/g, ' '))}）` : ''}`;
-      $('drill-count').textContent = `${body.period.from} 至 ${body.period.to}：共 ${body.count} 项`;
+      $('drill-count').textContent = kbt('rp2.050', [body.period.from, body.period.to, body.count]);
       d.dataset.name = name;
       d.dataset.count = String(body.count);
       $('drill-list').replaceChildren(...body.items.map((it) => el('li', { 'data-testid': 'drill-item', 'data-id': it.id },
         it.kind === 'ticket' ? el('a', { href: `agent.html#ticket=${encodeURIComponent(it.id)}`, 'data-testid': 'drill-link' }, it.id)
           : it.kind === 'problem' ? el('a', { href: `problems.html#${encodeURIComponent(it.id)}` }, it.id)
-            : el('span', {}, `对话 ${it.id}`),
+            : el('span', {}, kbt('rp2.051', [it.id])),
         ' ', it.summary || '', it.priority ? ` · P${it.priority}` : '', it.service ? ` · ${it.service}` : '',
-        it.working_hours !== undefined ? ` · ${it.working_hours.toFixed(2)} 工作小时` : '',
+        it.working_hours !== undefined ? kbt('rp2.052', [it.working_hours.toFixed(2)]) : '',
         it.status ? el('span', { class: 'muted' }, ` · ${it.status}`) : '')));
       if (!d.open) d.showModal();
     } catch (e) {
-      $('page-error').textContent = `未能列出：${e.message}`;
+      $('page-error').textContent = kbt('rp2.053', [e.message]);
       $('page-error').hidden = false;
     }
   }
@@ -156,16 +157,16 @@
         get(`/api/v1/reports/documents?from=${from}&to=${to}`).then((r) => r.json()),
       ]);
       $('page-error').hidden = true;
-      $('title').textContent = `服务报告 ${from} 至 ${to}`;
-      $('tzline').textContent = `时区 ${now.period.tz}；上期 ${pf} 至 ${pt}；分流判定窗口 ${now.period.recontact_days} 天`;
+      $('title').textContent = kbt('rp2.054', [from, to]);
+      $('tzline').textContent = kbt('rp2.055', [now.period.tz, pf, pt, now.period.recontact_days]);
       period = { from, to, filters: fq };
       $('monthly').href = `report.html?month=${from.slice(0, 7)}`;
       for (const sec of Object.keys(LABEL)) cards(sec, now, before);
       const DESK_BARS = ['desk.received', 'desk.resolved', 'desk.first_contact', 'desk.self_solved', 'desk.deflected'];
       chart('c-desk', {
-        animation: false, tooltip: TOOLTIP, legend: { data: ['本期', '上期'] },
-        xAxis: { type: 'category', data: ['受理', '解决', '一次解决', '自助解决', '真实分流'] }, yAxis: { type: 'value' },
-        series: [now, before].map((x, i) => ({ name: i ? '上期' : '本期', type: 'bar',
+        animation: false, tooltip: TOOLTIP, legend: { data: [kbt('rp2.056'), kbt('rp2.057')] },
+        xAxis: { type: 'category', data: [kbt('rp2.058'), kbt('rp2.059'), kbt('rp2.060'), kbt('rp2.061'), kbt('rp2.062')] }, yAxis: { type: 'value' },
+        series: [now, before].map((x, i) => ({ name: i ? kbt('rp2.057') : kbt('rp2.056'), type: 'bar',
           data: [x.desk.received, x.desk.resolved, x.desk.first_contact, x.desk.self_solved, x.desk.deflected] })),
       });
       /* a bar of this period lists its rows (the previous period's bar, the previous period's) */
@@ -173,9 +174,9 @@
       const pols = now.timeliness.policies;
       const polName = (x) => `${x.service} P${x.priority}`;
       chart('c-policies', {
-        animation: false, tooltip: TOOLTIP, legend: { data: ['响应达成率', '解决达成率'] },
+        animation: false, tooltip: TOOLTIP, legend: { data: [kbt('rp2.020'), kbt('rp2.021')] },
         xAxis: { type: 'category', data: pols.map(polName) }, yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
-        series: [['响应达成率', 'response_attainment'], ['解决达成率', 'resolve_attainment']].map(([n, k]) => ({ name: n, type: 'bar',
+        series: [[kbt('rp2.020'), 'response_attainment'], [kbt('rp2.021'), 'resolve_attainment']].map(([n, k]) => ({ name: n, type: 'bar',
           data: pols.map((x) => (x[k] === null ? 0 : Math.round(x[k] * 1000) / 10)) })),
       });
       onBars('c-policies', (p) => {
@@ -185,13 +186,13 @@
       });
       const top = docs.items.slice(0, 10);
       chart('c-docs', {
-        animation: false, tooltip: TOOLTIP, legend: { data: ['自助解决', '真实分流', '展示'] },
+        animation: false, tooltip: TOOLTIP, legend: { data: [kbt('rp2.061'), kbt('rp2.062'), kbt('rp2.063')] },
         xAxis: { type: 'category', data: top.map((d) => d.id) }, yAxis: { type: 'value' },
-        series: [['自助解决', 'self_solved'], ['真实分流', 'deflected'], ['展示', 'shown']].map(([n, k]) => ({ name: n, type: 'bar', data: top.map((d) => d[k]) })),
+        series: [[kbt('rp2.061'), 'self_solved'], [kbt('rp2.062'), 'deflected'], [kbt('rp2.063'), 'shown']].map(([n, k]) => ({ name: n, type: 'bar', data: top.map((d) => d[k]) })),
       });
       document.body.dataset.ready = '1';
     } catch (e) {
-      $('page-error').textContent = `未能生成报告：${e.message}`;
+      $('page-error').textContent = kbt('rp2.064', [e.message]);
       $('page-error').hidden = false;
     }
   }

@@ -204,3 +204,46 @@ test('the monthly report prints to a PDF of one page per section holding the API
   assert.ok(byPage[3].includes(numbers[3]), 'the problem opened and resolved');
   noProblems(problems);
 });
+
+const CJK = /[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/;
+
+/* The page's own words in an English browser: every translated element
+ * and attribute, the headings, the table heads, the figures' labels and
+ * their comparison lines, the title lines and the charts' legends and
+ * axes; not the rows (ticket summaries, service names: data). */
+const ownWords = (page) => page.evaluate(() => {
+  const out = [document.title, document.querySelector('header').textContent.replace('中文', '')];
+  for (const e of document.querySelectorAll('[data-i18n], h1, h2, h3, th, label > span, #tzline, #filterline')) out.push(e.textContent);
+  for (const e of document.querySelectorAll('[data-i18n-placeholder]')) out.push(e.getAttribute('placeholder'));
+  for (const k of document.querySelectorAll('.kpi')) out.push(k.firstChild.textContent, ...[...k.children].slice(2).map((c) => c.textContent));
+  for (const c of document.querySelectorAll('.chart')) {
+    const o = window.echarts && window.echarts.getInstanceByDom(c) && window.echarts.getInstanceByDom(c).getOption();
+    if (!o) continue;
+    out.push(...o.legend[0].data.map(String), ...o.series.map((s) => s.name));
+    if (c.id !== 'c-policies' && c.id !== 'c-docs') out.push(...o.xAxis[0].data.map(String)); // policies and documents: names from the data
+  }
+  return out.filter((s) => s);
+});
+
+test('the dashboard and the monthly report in an English browser: no Chinese in their own words', { timeout: 120000 }, async (t) => {
+  const { page, problems } = await open(browser, t, { wait: WAIT, allowedConsole: /^$/, locale: 'en-US' });
+  await signIn(page);
+  await page.goto(base + '/reports.html');
+  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  let words = await ownWords(page);
+  assert.ok(words.includes('Tickets received') && words.includes('Major incidents'), words.join(' | '));
+  assert.match(await page.locator('#title').textContent(), /^Service report \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}$/);
+  assert.deepEqual(words.filter((s) => CJK.test(s)), [], 'the dashboard speaks English');
+  // a drill-down's count line
+  await page.locator('[data-testid=kpi][data-name="desk.received"]').click();
+  await page.waitForFunction(() => document.getElementById('drill').open);
+  assert.match(await page.getByTestId('drill-count').textContent(), /^\d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2}: 3 items$/);
+  await page.getByTestId('drill-close').click();
+  await page.goto(`${base}/report.html?month=${month}`);
+  await page.waitForFunction(() => document.body.dataset.ready === '1');
+  words = await ownWords(page);
+  assert.equal(await page.getByTestId('report-title').textContent(), `Monthly service report ${month}`);
+  assert.ok(words.includes('Breached tickets and their causes'), words.join(' | '));
+  assert.deepEqual(words.filter((s) => CJK.test(s)), [], 'the monthly report speaks English');
+  noProblems(problems);
+});
