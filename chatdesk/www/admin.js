@@ -12,15 +12,10 @@
   const token = K.session.get('kbdesk.agent.session', null);
   let teams = [];
 
-  async function api(method, path, body) {
-    const r = await fetch(path, {
-      method,
-      headers: Object.assign({ authorization: `Bearer ${token}` }, body ? { 'content-type': 'application/json' } : {}),
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    const data = await r.json().catch(() => null);
-    return { ok: r.ok, status: r.status, data };
-  }
+  /* common.js's API call, its answer as {ok, status, data} (data: the
+   * JSON, or on failure the API's error body) */
+  const api = (method, path, body) => K.api(method, path, body, { token })
+    .then((data) => ({ ok: true, status: 200, data }), (e) => ({ ok: false, status: e.status, data: e.body }));
 
   function say(text, err) {
     $('msg').textContent = text;

@@ -361,6 +361,34 @@ window.kbdesk = (() => {
     return nodes;
   }
 
+  /* ---------- chatdesk's JSON API (/api/v1) ---------- */
+
+  /* One call to the API with a bearer token (by default the agent pages'
+   * session): body, when not null or undefined, goes as JSON. Resolves to
+   * the answer's JSON (null when it has none), or with raw to the Response
+   * itself (a CSV). Rejects, when the answer is not 2xx or the server could
+   * not be reached, with an Error whose message is the API's
+   * error.message (else "HTTP <status>", or the network's words), and
+   * .status (0: not reached), .code (the API's error.code) and .body. */
+  async function api(method, path, body, { token = session.get('kbdesk.agent.session', null), raw = false } = {}) {
+    const headers = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    const send = body !== null && body !== undefined;
+    if (send) headers['content-type'] = 'application/json';
+    let r;
+    try {
+      r = await fetch(path, { method, headers, body: send ? JSON.stringify(body) : undefined });
+    } catch (e) {
+      throw Object.assign(new Error(e.message), { status: 0, code: 'network', body: null });
+    }
+    if (r.ok && raw) return r;
+    const j = await r.json().catch(() => null);
+    if (r.ok) return j;
+    const err = j && j.error ? j.error : {};
+    throw Object.assign(new Error(typeof err.message === 'string' && err.message ? err.message : `HTTP ${r.status}`),
+      { status: r.status, code: err.code, body: j });
+  }
+
   /* ---------- the staff pages' navigation ---------- */
 
   /* The staff pages, in the order of the navigation every one of them
@@ -398,6 +426,6 @@ window.kbdesk = (() => {
     KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,
     priorityNum, priorityBadge, statusBadge,
     toDate, fmtTime, fmtDuration, countdown,
-    local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes,
+    local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes, api,
   };
 })();

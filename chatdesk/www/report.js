@@ -32,14 +32,7 @@
   const fmt = (name, v) => (v === null || v === undefined ? '—' : RATE.test(name) ? `${(v * 100).toFixed(1)}%`
     : /_hours/.test(name) ? v.toFixed(2) : String(v));
 
-  async function get(path) {
-    const r = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
-    if (!r.ok) {
-      const b = await r.json().catch(() => null);
-      throw new Error(b && b.error ? b.error.message : `HTTP ${r.status}`);
-    }
-    return r.json();
-  }
+  const get = (path) => K.api('GET', path);
 
   /* the first and last day of month "YYYY-MM", and of the month before */
   function bounds(month) {

@@ -57,14 +57,7 @@
     return [iso(new Date(f - days * 86400000)), iso(new Date(f - 86400000))];
   }
 
-  async function get(path) {
-    const r = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
-    if (!r.ok) {
-      const b = await r.json().catch(() => null);
-      throw new Error(b && b.error ? b.error.message : `HTTP ${r.status}`);
-    }
-    return r;
-  }
+  const get = (path) => K.api('GET', path);
 
   function filterQuery() {
     const q = new URLSearchParams();
@@ -106,8 +99,7 @@
     const d = $('drill');
     const [from, to] = range || [period.from, period.to];
     try {
-      const r = await get(`/api/v1/reports/indicators/${encodeURIComponent(name)}/items?from=${from}&to=${to}${period.filters}${extra}`);
-      const body = await r.json();
+      const body = await get(`/api/v1/reports/indicators/${encodeURIComponent(name)}/items?from=${from}&to=${to}${period.filters}${extra}`);
       const [sec, key] = name.split('.');
       const label = DRILL_TITLE[name] || (LABEL[sec] && LABEL[sec][key]) || name;
       $('drill-title').textContent = `${label}${extra ? `（${decodeURIComponent(extra.replace(/&/g, ' ').replace(/=/g, ' '))}）` : ''}`;
@@ -152,9 +144,9 @@
     const fq = filterQuery();
     try {
       const [now, before, docs] = await Promise.all([
-        get(`/api/v1/reports/indicators?from=${from}&to=${to}${fq}`).then((r) => r.json()),
-        get(`/api/v1/reports/indicators?from=${pf}&to=${pt}${fq}`).then((r) => r.json()),
-        get(`/api/v1/reports/documents?from=${from}&to=${to}`).then((r) => r.json()),
+        get(`/api/v1/reports/indicators?from=${from}&to=${to}${fq}`),
+        get(`/api/v1/reports/indicators?from=${pf}&to=${pt}${fq}`),
+        get(`/api/v1/reports/documents?from=${from}&to=${to}`),
       ]);
       $('page-error').hidden = true;
       $('title').textContent = kbt('rp2.054', [from, to]);
@@ -204,7 +196,7 @@
   /* the services and teams the filters offer */
   async function loadChoices() {
     try {
-      const [sv, tm] = await Promise.all([get('/api/v1/services').then((r) => r.json()), get('/api/v1/teams').then((r) => r.json())]);
+      const [sv, tm] = await Promise.all([get('/api/v1/services'), get('/api/v1/teams')]);
       for (const x of sv.services) $('f-service').append(el('option', { value: x.name }, `${x.title} (${x.name})`));
       for (const x of tm.teams) $('f-team').append(el('option', { value: x.slug }, x.name));
     } catch (e) { /* the filters stay "all"; the report itself says what failed */ }
@@ -212,7 +204,7 @@
   $('print').addEventListener('click', () => window.print());
   $('csv').addEventListener('click', async () => {
     try {
-      const r = await get(`/api/v1/reports/indicators?from=${$('from').value}&to=${$('to').value}${filterQuery()}&format=csv`);
+      const r = await K.api('GET', `/api/v1/reports/indicators?from=${$('from').value}&to=${$('to').value}${filterQuery()}&format=csv`, null, { raw: true });
       const a = el('a', { href: URL.createObjectURL(await r.blob()), download: `kbdesk-indicators-${$('from').value}.csv` });
       document.body.append(a);
       a.click();
