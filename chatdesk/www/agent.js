@@ -241,10 +241,7 @@
   async function loadAttachments(number) {
     let items = [];
     try {
-      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/attachments`,
-        { headers: { authorization: `Bearer ${session}` } });
-      if (!r.ok) return;
-      items = (await r.json()).items || [];
+      items = (await K.api('GET', `/api/v1/tickets/${encodeURIComponent(number)}/attachments`, null, { token: session })).items || [];
     } catch { return; }
     if (!cur || cur.number !== number) return;
     for (const a of items) {
@@ -276,12 +273,7 @@
         ui.replyNote.textContent = '';
         return;
       }
-      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/attachments`, {
-        method: 'POST', headers: { authorization: `Bearer ${session}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ id: a.id }),
-      });
-      const b = await r.json().catch(() => null);
-      if (r.status !== 201) throw new Error(b?.error?.message || `HTTP ${r.status}`);
+      await K.api('POST', `/api/v1/tickets/${encodeURIComponent(number)}/attachments`, { id: a.id }, { token: session });
       loadAttachments(number);
     } catch (e) {
       ui.replyNote.textContent = kbt('attach.012', [e.message]);

@@ -17,26 +17,23 @@ window.kbdeskTicketKnowledge = (() => {
 
   async function create(kind) {
     if (!number) return;
-    const token = K.session.get('kbdesk.agent.session', null);
     for (const b of Object.values(buttons)) b.disabled = true;
     msg.textContent = kbt('aknow.001');
     msg.className = 'inline-msg';
-    let r = null;
     let body = null;
+    let err = null;
     try {
-      r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/knowledge`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': `${pageKey}-${number}-${kind}` },
-        body: JSON.stringify({ kind }),
-      });
-      body = await r.json().catch(() => null);
-    } catch { r = null; }
+      body = await K.api('POST', `/api/v1/tickets/${encodeURIComponent(number)}/knowledge`, { kind },
+        { headers: { 'idempotency-key': `${pageKey}-${number}-${kind}` } });
+    } catch (e) {
+      err = e.status === 0 ? { code: 'network', message: kbt('aknow.002') } : (e.body && e.body.error) || { code: 'http', message: e.message };
+    }
     for (const b of Object.values(buttons)) b.disabled = false;
-    if (r && (r.status === 201 || r.status === 200) && body && body.id) {
+    if (body && body.id) {
       location.href = `knowledge.html#${encodeURIComponent(body.id)}`;
       return;
     }
-    const err = (body && body.error) || { code: 'network', message: r ? `HTTP ${r.status}` : kbt('aknow.002') };
+    err = err || { code: 'http', message: kbt('aknow.002') };
     msg.className = 'inline-msg err';
     K.fill(msg, K.errorNodes(kbt('aknow.003'), err));
   }

@@ -26,21 +26,12 @@ window.kbdeskTicketMajor = (() => {
   }
 
   async function call(method, number, path, body) {
-    const token = K.session.get('kbdesk.agent.session', null);
-    let r = null;
-    let json = null;
     try {
-      r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      json = await r.json().catch(() => null);
-    } catch { r = null; }
-    if (r && (r.status === 200 || r.status === 201)) return json;
-    const err = (json && json.error) || { code: 'network', message: r ? `HTTP ${r.status}` : kbt('major.network') };
-    say(kbt('major.failed', [err.message]), 'err');
-    return null;
+      return await K.api(method, `/api/v1/tickets/${encodeURIComponent(number)}/${path}`, body);
+    } catch (e) {
+      say(kbt('major.failed', [e.status === 0 ? kbt('major.network') : e.message]), 'err');
+      return null;
+    }
   }
 
   async function act(fn) {

@@ -18,19 +18,20 @@ window.kbdeskTicketProblems = (() => {
   async function link(problem) {
     msg.textContent = kbt('aprob.001');
     try {
-      const r = await fetch(`/api/v1/problems/${encodeURIComponent(problem)}/incidents`, {
-        method: 'POST', headers: { authorization: `Bearer ${token()}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ticket: number }),
-      });
-      const b = await r.json().catch(() => null);
-      msg.textContent = r.ok ? kbt('aprob.002', [problem]) : kbt('aprob.003', [b && b.error ? b.error.message : r.status]);
-    } catch { msg.textContent = kbt('aprob.004'); }
+      await K.api('POST', `/api/v1/problems/${encodeURIComponent(problem)}/incidents`, { ticket: number }, { token: token() });
+      msg.textContent = kbt('aprob.002', [problem]);
+    } catch (e) { msg.textContent = e.status === 0 ? kbt('aprob.004') : kbt('aprob.003', [e.message]); }
   }
 
   async function load(n) {
+    let b;
     try {
-      const r = await fetch(`/api/v1/tickets/${encodeURIComponent(n)}/problems`, { headers: { authorization: `Bearer ${token()}` } });
-      const b = r.ok ? await r.json() : null;
+      b = await K.api('GET', `/api/v1/tickets/${encodeURIComponent(n)}/problems`, null, { token: token() });
+    } catch (e) {
+      if (e.status === 0) box.hidden = true;
+      return;
+    }
+    try {
       if (n !== number || !b) return;
       list.replaceChildren(...b.problems.map((p) => K.el('li', { 'data-testid': 'ticket-problem', 'data-number': p.number },
         K.el('a', { href: `problems.html#${encodeURIComponent(p.number)}` }, p.number), ' ', p.summary,

@@ -369,9 +369,10 @@ window.kbdesk = (() => {
    * itself (a CSV). Rejects, when the answer is not 2xx or the server could
    * not be reached, with an Error whose message is the API's
    * error.message (else "HTTP <status>", or the network's words), and
-   * .status (0: not reached), .code (the API's error.code) and .body. */
-  async function api(method, path, body, { token = session.get('kbdesk.agent.session', null), raw = false } = {}) {
-    const headers = {};
+   * .status (0: not reached), .code (the API's error.code) and .body.
+   * headers: more request headers (an Idempotency-Key). */
+  async function api(method, path, body, { token = session.get('kbdesk.agent.session', null), raw = false, headers: more = {} } = {}) {
+    const headers = { ...more };
     if (token) headers.authorization = `Bearer ${token}`;
     const send = body !== null && body !== undefined;
     if (send) headers['content-type'] = 'application/json';

@@ -49,14 +49,7 @@
 
   /* ---------- the API ---------- */
 
-  async function api(method, path, body) {
-    const headers = { authorization: `Bearer ${page.token()}` };
-    if (body) headers['content-type'] = 'application/json';
-    const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-    const json = await r.json().catch(() => null);
-    if (!r.ok) throw new Error((json && json.error && json.error.message) || `HTTP ${r.status}`);
-    return json;
-  }
+  const api = (method, path, body) => K.api(method, path, body || null, { token: page.token() });
 
   /* ---------- the list ---------- */
 
