@@ -323,6 +323,7 @@ if chat_idle:
     w("| load | messages/s achieved | acked / sent | ack p50 | ack p90 | ack p99 | → suggestions p50 | p99 | errors |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for kind, desc in (("rate", "steady 500 msg/s offered, 100 requesters"),
+                       ("rate2k", "steady 2,000 msg/s offered, 100 requesters"),
                        ("low", "steady 20 msg/s offered, 20 requesters"),
                        ("sat", "saturation, 50 requesters, closed loop")):
         runs = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(R, f"chat_{kind}_*.json")))
