@@ -1,7 +1,9 @@
-/* kbdesk chat desk: what the chat page (chat.js) and the agent page
- * (agent.js) share: DOM helpers (with those of shared/www/dom.js, which
- * the search page shares), the snippet renderer, labels, time
- * formatting, storage, and the WebSocket link with automatic reconnection.
+/* kbdesk chat desk: what the chat page (chat.js), the agent page
+ * (agent.js) and the other staff pages share: DOM helpers (with those of
+ * shared/www/dom.js, which the search page shares), the snippet renderer,
+ * labels, time formatting, storage, the WebSocket link with automatic
+ * reconnection, the call to the JSON API (api) and the staff pages'
+ * navigation (STAFF_PAGES, filled in at load).
  *
  * Safety rule (as on the search page): every string that comes from the
  * server is inserted as text (textContent / text nodes). The only markup we
