@@ -37,9 +37,9 @@ window.kbdeskTicketPending = (() => {
       json = await r.json().catch(() => null);
     } catch { r = null; }
     if (r && r.status === 200) return json;
-    const err = (json && json.error) || { code: 'network', message: r ? `HTTP ${r.status}` : '无法连接服务器' };
+    const err = (json && json.error) || { code: 'network', message: r ? `HTTP ${r.status}` : kbt('pend.001') };
     msg.className = 'inline-msg err';
-    K.fill(msg, K.errorNodes(path === 'pending' ? '无法设为等待：' : '无法恢复：', err));
+    K.fill(msg, K.errorNodes(path === 'pending' ? kbt('pend.002') : kbt('pend.003'), err));
     return null;
   }
 
@@ -47,25 +47,25 @@ window.kbdeskTicketPending = (() => {
     ev.preventDefault();
     if (!number || busy) return;
     const text = reason.value.trim();
-    if (!text) { say('请写明需要用户提供什么。', 'err'); reason.focus(); return; }
+    if (!text) { say(kbt('pend.004'), 'err'); reason.focus(); return; }
     busy = true;
     setBtn.disabled = true;
-    say('正在提交…', '');
+    say(kbt('pend.005'), '');
     const t = await post('pending', { reason: text });
     busy = false;
     setBtn.disabled = false;
-    if (t) { reason.value = ''; say('已设为等待用户反馈，解决时限暂停。', 'good'); }
+    if (t) { reason.value = ''; say(kbt('pend.006'), 'good'); }
   });
 
   resumeBtn.addEventListener('click', async () => {
     if (!number || busy) return;
     busy = true;
     resumeBtn.disabled = true;
-    say('正在提交…', '');
+    say(kbt('pend.005'), '');
     const t = await post('resume', {});
     busy = false;
     resumeBtn.disabled = false;
-    if (t) say('已恢复处理，解决时限继续计时。', 'good');
+    if (t) say(kbt('pend.007'), 'good');
   });
 
   return (t, mine) => {

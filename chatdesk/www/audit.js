@@ -26,8 +26,8 @@
     const r = await fetch(`/api/v1/audit?${q}`, { headers: { authorization: `Bearer ${token}` } });
     const body = await r.json().catch(() => null);
     if (!r.ok) {
-      $('page-error').textContent = r.status === 403 ? '只有管理员可以查看审计日志。'
-        : `查询失败：${body && body.error ? body.error.message : r.status}`;
+      $('page-error').textContent = r.status === 403 ? kbt('aud2.001')
+        : kbt('aud2.002', [body && body.error ? body.error.message : r.status]);
       $('page-error').hidden = false;
       return;
     }
@@ -36,7 +36,7 @@
     for (const x of body.items) {
       rows.push(x);
       $('rows').append(el('tr', { 'data-testid': 'audit-row' },
-        el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : '系统')),
+        el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : kbt('aud2.003'))),
         el('td', null, x.actor_role || ''), el('td', null, x.address || ''), el('td', null, x.action),
         el('td', null, `${x.object_type} ${x.object_id}`), el('td', null, JSON.stringify(x.detail))));
     }

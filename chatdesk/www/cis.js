@@ -7,9 +7,9 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
-  const TYPES = { service: '服务', application: '应用', system: '系统', server: '服务器', network: '网络设备',
-    device: '终端设备', database: '数据库', other: '其他' };
-  const REL = { runs_on: '运行于', depends_on: '依赖', part_of: '属于', connects_to: '连接' };
+  const TYPES = { service: kbt('ci2.001'), application: kbt('ci2.002'), system: kbt('ci2.003'), server: kbt('ci2.004'),
+    network: kbt('ci2.005'), device: kbt('ci2.006'), database: kbt('ci2.007'), other: kbt('ci2.008') };
+  const REL = { runs_on: kbt('ci2.009'), depends_on: kbt('ci2.010'), part_of: kbt('ci2.011'), connects_to: kbt('ci2.012') };
   const token = K.session.get('kbdesk.agent.session', null);
   let current = null;
 
@@ -36,7 +36,7 @@
       $('list').replaceChildren(...r.items.map((c) => el('li', { class: 'qi', 'data-testid': 'ci-item', 'data-code': c.code },
         el('button', { type: 'button', class: 'btn-link qi-no', onclick: () => open(c.code) }, c.code),
         ' ', el('span', null, c.name), ' ', el('span', { class: 'badge' }, TYPES[c.type] || c.type),
-        c.open_tickets ? el('span', { class: 'muted' }, ` 未解决工单 ${c.open_tickets}`) : null)));
+        c.open_tickets ? el('span', { class: 'muted' }, ` ${kbt('ci2.013', [c.open_tickets])}`) : null)));
     } catch (e) { $('page-error').textContent = e.message; $('page-error').hidden = false; }
   }
 
@@ -44,7 +44,7 @@
     current = c;
     $('detail').hidden = false;
     $('c-title').textContent = `${c.code} ${c.name}`;
-    $('c-meta').textContent = `${TYPES[c.type] || c.type} · ${c.owner ? `负责人 ${c.owner.name}` : ''} ${c.owner_team ? `团队 ${c.owner_team}` : ''}${c.retired ? ' · 已停用' : ''}`;
+    $('c-meta').textContent = `${TYPES[c.type] || c.type} · ${c.owner ? kbt('ci2.014', [c.owner.name]) : ''} ${c.owner_team ? kbt('ci2.015', [c.owner_team]) : ''}${c.retired ? ` · ${kbt('ci2.016')}` : ''}`;
     $('rels').replaceChildren(...c.relations.map((r) => el('li', { 'data-testid': 'ci-relation' },
       r.direction === 'out' ? `${REL[r.type] || r.type} → ` : `← ${REL[r.type] || r.type} `,
       el('button', { type: 'button', class: 'btn-link', onclick: () => open(r.code) }, r.code), ` ${r.name}`)));
@@ -72,16 +72,16 @@
   $('rel-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try { await api('POST', `/api/v1/cis/${current.code}/relations`, { type: $('rel-type').value, to: $('rel-to').value.trim().toUpperCase() }); await reopen(); }
-    catch (e) { say(`未能添加关系：${e.message}`); }
+    catch (e) { say(kbt('ci2.017', [e.message])); }
   });
   $('ref-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try { await api('POST', `/api/v1/cis/${current.code}/refs`, { kind: $('ref-kind').value, ref: $('ref-id').value.trim() }); await reopen(); }
-    catch (e) { say(`未能添加引用：${e.message}`); }
+    catch (e) { say(kbt('ci2.018', [e.message])); }
   });
   $('retire').addEventListener('click', async () => {
     try { await api('POST', `/api/v1/cis/${current.code}/retire`); await reopen(); await load(); }
-    catch (e) { say(`未能停用：${e.message}`); }
+    catch (e) { say(kbt('ci2.019', [e.message])); }
   });
 
   if (!token) { $('signin').hidden = false; return; }

@@ -29,17 +29,20 @@
   const UNSAVED_KEY = 'kbdesk.kw.unsaved.';        /* + item id: {base, kind, doc} */
   const PAGE = 20;
 
-  const STATE_LABEL = { draft: '草稿', in_review: '审核中', approved: '已批准', published: '已发布', retired: '已停用' };
-  const KIND_LABEL = { article: '文章', known_error: '已知错误' };
-  const COUNTER_LABEL = {
-    shown: '出现在搜索结果', opened: '被打开', helpful: '有帮助', not_helpful: '没帮助',
-    out_of_date: '已过时', linked: '关联到工单', self_solved: '用户自助解决',
+  const STATE_LABEL = {
+    draft: kbt('kn2.001'), in_review: kbt('kn2.002'), approved: kbt('kn2.003'), published: kbt('kn2.004'), retired: kbt('kn2.005'),
   };
-  const VERDICT_LABEL = { helpful: '有帮助', not_helpful: '没帮助', out_of_date: '已过时' };
+  const KIND_LABEL = { article: kbt('kn2.006'), known_error: kbt('kn2.007') };
+  const NEW_LABEL = { article: kbt('kn2.040'), known_error: kbt('kn2.041') };
+  const COUNTER_LABEL = {
+    shown: kbt('kn2.008'), opened: kbt('kn2.009'), helpful: kbt('kn2.010'), not_helpful: kbt('kn2.011'),
+    out_of_date: kbt('kn2.012'), linked: kbt('kn2.013'), self_solved: kbt('kn2.014'),
+  };
+  const VERDICT_LABEL = { helpful: kbt('kn2.010'), not_helpful: kbt('kn2.011'), out_of_date: kbt('kn2.012') };
   /* the document's fields: [key, label, section?] in the order of a file */
-  const META_FIELDS = [['title', '标题'], ['category', '分类'], ['tags', '标签'], ['product', '产品'],
-    ['lang', '语言'], ['visibility', '可见范围'], ['service', '服务'], ['status', '处理状态']];
-  const KE_SECTIONS = [['symptom', '症状'], ['cause', '原因'], ['workaround', '临时解决方案'], ['resolution', '解决方案']];
+  const META_FIELDS = [['title', kbt('kn2.015')], ['category', kbt('kn2.016')], ['tags', kbt('kn2.017')], ['product', kbt('kn2.018')],
+    ['lang', kbt('kn2.019')], ['visibility', kbt('kn2.020')], ['service', kbt('kn2.021')], ['status', kbt('kn2.022')]];
+  const KE_SECTIONS = [['symptom', kbt('kn2.023')], ['cause', kbt('kn2.024')], ['workaround', kbt('kn2.025')], ['resolution', kbt('kn2.026')]];
   const FORM_FIELDS = ['title', 'category', 'tags', 'product', 'lang', 'visibility', 'service', 'status',
     'symptom', 'cause', 'workaround', 'resolution', 'body'];
   const KE_ONLY = new Set(['service', 'status', 'symptom', 'cause', 'workaround', 'resolution']);
@@ -91,7 +94,7 @@
     try {
       r = await fetch(path, { method, headers: h, body: json !== undefined ? JSON.stringify(json) : undefined });
     } catch {
-      return { status: 0, body: { error: { code: 'network', message: '无法连接服务器，请检查网络后重试' } } };
+      return { status: 0, body: { error: { code: 'network', message: kbt('kn2.027') } } };
     }
     const text = await r.text();
     let body = null;
@@ -99,7 +102,7 @@
     if (r.status === 401 && path !== '/api/v1/sessions') {
       token = null;
       K.session.set(SESSION_KEY, null);
-      showLogin('登录已过期，请重新登录。');
+      showLogin(kbt('kn2.028'));
     }
     return { status: r.status, body };
   }
@@ -134,12 +137,12 @@
       if (r.status !== 401) showLogin(K.errorText(errOf(r)));
       return;
     }
-    if (r.body.role !== 'agent') { showLogin('知识工作区仅供坐席使用。'); return; }
+    if (r.body.role !== 'agent') { showLogin(kbt('kn2.029')); return; }
     me = r.body;
     $('login').hidden = true;
     $('work').hidden = false;
     $('who').hidden = false;
-    $('who').textContent = `${me.name}${me.knowledge_reviewer ? '（知识审核人）' : ''}`;
+    $('who').textContent = `${me.name}${me.knowledge_reviewer ? kbt('kn2.030') : ''}`;
     $('logout').hidden = false;
     await loadList();
     openFromHash();
@@ -181,7 +184,7 @@
     const box = $('list-error');
     if (r.status !== 200) {
       box.hidden = false;
-      fill(box, K.errorNodes('读取列表失败：', errOf(r)));
+      fill(box, K.errorNodes(kbt('kn2.031'), errOf(r)));
       return;
     }
     box.hidden = true;
@@ -198,8 +201,8 @@
   function renderList() {
     const pages = Math.max(1, Math.ceil(items.length / PAGE));
     const shown = items.slice(page * PAGE, page * PAGE + PAGE);
-    $('list-count').textContent = `${items.length} 条`;
-    $('page').textContent = `第 ${page + 1} / ${pages} 页`;
+    $('list-count').textContent = kbt('kn2.032', [items.length]);
+    $('page').textContent = kbt('kn2.033', [page + 1, pages]);
     $('prev').disabled = page === 0;
     $('next').disabled = page >= pages - 1;
     const now = Date.now() / 1000;
@@ -208,10 +211,10 @@
     }, el('a', { href: `#${encodeURIComponent(it.id)}`, class: 'kw-row-link' },
       el('span', { class: 'card-head' }, kindBadge(it.kind), stateBadge(it.state, 'kw-row-state'),
         el('span', { class: 'card-id' }, it.id), el('span', { class: 'muted' }, `v${it.version}`)),
-      el('span', { class: 'kw-row-title', 'data-testid': 'kw-row-title' }, it.title || '（无标题）'),
+      el('span', { class: 'kw-row-title', 'data-testid': 'kw-row-title' }, it.title || kbt('kn2.034')),
       it.review_due ? el('span', { class: `kw-due${it.review_due < now ? ' late' : ''}` },
-        `复审 ${K.fmtTime(it.review_due)}${it.review_due < now ? '（已到期）' : ''}`) : null)))
-      : el('li', { class: 'muted' }, '没有符合条件的条目。'));
+        kbt('kn2.035', [K.fmtTime(it.review_due), it.review_due < now ? kbt('kn2.036') : ''])) : null)))
+      : el('li', { class: 'muted' }, kbt('kn2.037')));
   }
 
   for (const id of ['f-state', 'f-kind', 'f-mine', 'f-due']) $(id).addEventListener('change', () => { page = 0; loadList(); });
@@ -246,7 +249,7 @@
     const out = [];
     if (!cur) return;
     const d = formDoc();
-    out.push(el('h1', { class: 'kw-pv-title' }, d.title || '（无标题）'));
+    out.push(el('h1', { class: 'kw-pv-title' }, d.title || kbt('kn2.034')));
     if (cur.kind === 'known_error') {
       for (const [k, label] of KE_SECTIONS) {
         if (!d[k]) continue;
@@ -260,7 +263,7 @@
   function keepUnsaved() {
     if (!cur || !cur.item) return;
     K.session.set(UNSAVED_KEY + cur.item.id, { base: cur.base, doc: formDoc() });
-    $('save-state').textContent = '有未保存的修改';
+    $('save-state').textContent = kbt('kn2.038');
   }
 
   $('editor').addEventListener('input', () => { renderPreview(); keepUnsaved(); });
@@ -271,7 +274,7 @@
   function editable(state) { return state === 'draft' || state === 'published' || state === 'retired'; }
 
   function ownerText(item) {
-    if (me && item.owner_id === me.id) return `${me.name}（我）`;
+    if (me && item.owner_id === me.id) return kbt('kn2.039', [me.name]);
     const v = (cur.versions || []).find((x) => x.author_id === item.owner_id);
     return v ? v.author_name : `#${item.owner_id}`;
   }
@@ -280,18 +283,18 @@
     const item = cur.item;
     $('i-placeholder').hidden = true;
     $('i-content').hidden = false;
-    $('i-id').textContent = item ? item.id : `新建${KIND_LABEL[cur.kind]}`;
+    $('i-id').textContent = item ? item.id : NEW_LABEL[cur.kind];
     fill($('i-badges'), kindBadge(cur.kind), item ? stateBadge(item.state, 'kw-state') : stateBadge('draft', 'kw-state'),
-      item ? el('span', { class: 'muted', 'data-testid': 'kw-version' }, `第 ${item.version} 版`) : null);
+      item ? el('span', { class: 'muted', 'data-testid': 'kw-version' }, kbt('kn2.042', [item.version])) : null);
     const now = Date.now() / 1000;
     fill($('i-meta'), item ? [
-      el('span', null, '负责人 ', el('strong', { 'data-testid': 'kw-owner' }, ownerText(item))),
-      el('span', null, '复审日期 ', el('strong', { 'data-testid': 'kw-review-due', class: item.review_due && item.review_due < now ? 'late' : '' },
-        item.review_due ? `${K.fmtTime(item.review_due)}${item.review_due < now ? '（已到期）' : ''}` : '—')),
-      el('span', null, '已发布版本 ', el('strong', null, item.published_version ? `第 ${item.published_version} 版` : '无')),
-      item.source_ticket ? el('span', null, '来源工单 ', el('strong', { 'data-testid': 'kw-source-ticket' }, item.source_ticket)) : null,
-      el('span', null, '更新 ', el('strong', null, K.fmtTime(item.updated_at))),
-    ] : el('span', { class: 'muted' }, '保存后生成编号，成为草稿。'));
+      el('span', null, kbt('kn2.043'), el('strong', { 'data-testid': 'kw-owner' }, ownerText(item))),
+      el('span', null, kbt('kn2.044'), el('strong', { 'data-testid': 'kw-review-due', class: item.review_due && item.review_due < now ? 'late' : '' },
+        item.review_due ? `${K.fmtTime(item.review_due)}${item.review_due < now ? kbt('kn2.036') : ''}` : '—')),
+      el('span', null, kbt('kn2.045'), el('strong', null, item.published_version ? kbt('kn2.042', [item.published_version]) : kbt('kn2.046'))),
+      item.source_ticket ? el('span', null, kbt('kn2.047'), el('strong', { 'data-testid': 'kw-source-ticket' }, item.source_ticket)) : null,
+      el('span', null, kbt('kn2.048'), el('strong', null, K.fmtTime(item.updated_at))),
+    ] : el('span', { class: 'muted' }, kbt('kn2.049')));
 
     const st = item ? item.state : 'draft';
     const reviewer = !!(me && me.knowledge_reviewer);
@@ -309,9 +312,9 @@
     for (const k of FORM_FIELDS) field(k).disabled = !canEdit;
     $('save').disabled = !canEdit;
     $('e-readonly').hidden = canEdit;
-    $('e-readonly').textContent = canEdit ? '' : `${STATE_LABEL[st]}的条目不能修改：退回草稿后才能编辑。`;
+    $('e-readonly').textContent = canEdit ? '' : kbt('kn2.050', [STATE_LABEL[st]]);
     for (const n of document.querySelectorAll('.ke-only')) n.hidden = cur.kind !== 'known_error';
-    $('e-body-label').textContent = cur.kind === 'known_error' ? '其他说明（Markdown）' : '正文（Markdown）';
+    $('e-body-label').textContent = cur.kind === 'known_error' ? kbt('kn2.051') : kbt('kn2.052');
     renderUsage(item);
     $('versions-box').hidden = !item;
     if (item) renderVersions();
@@ -329,7 +332,7 @@
       f.by ? el('span', { class: 'muted' }, String(f.by), ' ') : null,
       f.at ? el('span', { class: 'muted' }, K.fmtTime(f.at)) : null,
       f.comment ? el('p', { class: 'kw-fb-comment' }, String(f.comment)) : null))
-      : el('li', { class: 'muted' }, '还没有读者反馈。')) : null);
+      : el('li', { class: 'muted' }, kbt('kn2.053'))) : null);
   }
 
   async function loadVersions() {
@@ -343,14 +346,14 @@
     const n = vs.length;
     const canRestore = cur.item && editable(cur.item.state);
     fill($('versions'), vs.slice().reverse().map((v) => el('tr', { 'data-testid': 'kw-version-row', 'data-version': v.version },
-      el('td', null, `${v.version}`, v.restored_from ? el('span', { class: 'muted' }, `（恢复自 ${v.restored_from}）`) : null),
+      el('td', null, `${v.version}`, v.restored_from ? el('span', { class: 'muted' }, kbt('kn2.054', [v.restored_from])) : null),
       el('td', null, v.author_name || `#${v.author_id}`),
       el('td', null, K.fmtTime(v.at)),
       el('td', { class: 'kw-vtitle' }, v.title || ''),
-      el('td', null, el('input', { type: 'radio', name: 'vfrom', value: v.version, 'aria-label': `从第 ${v.version} 版`, checked: v.version === Math.max(1, n - 1), 'data-testid': 'kw-vfrom' })),
-      el('td', null, el('input', { type: 'radio', name: 'vto', value: v.version, 'aria-label': `到第 ${v.version} 版`, checked: v.version === n, 'data-testid': 'kw-vto' })),
+      el('td', null, el('input', { type: 'radio', name: 'vfrom', value: v.version, 'aria-label': kbt('kn2.055', [v.version]), checked: v.version === Math.max(1, n - 1), 'data-testid': 'kw-vfrom' })),
+      el('td', null, el('input', { type: 'radio', name: 'vto', value: v.version, 'aria-label': kbt('kn2.056', [v.version]), checked: v.version === n, 'data-testid': 'kw-vto' })),
       el('td', null, v.version !== cur.item.version && canRestore
-        ? el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'kw-restore', onclick: () => restore(v.version) }, '恢复此版本') : null))));
+        ? el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': 'kw-restore', onclick: () => restore(v.version) }, kbt('kn2.057')) : null))));
     $('diff-button').disabled = n < 2;
   }
 
@@ -360,7 +363,7 @@
       cur = cur || null;
       $('i-placeholder').hidden = false;
       $('i-content').hidden = true;
-      $('i-placeholder').replaceChildren(...K.errorNodes(`无法打开 ${id}：`, errOf(r)));
+      $('i-placeholder').replaceChildren(...K.errorNodes(kbt('kn2.058', [id]), errOf(r)));
       return;
     }
     cur = { item: r.body, base: r.body.version, kind: r.body.kind, versions: [] };
@@ -374,7 +377,7 @@
     if (kept && kept.doc) {
       setForm(kept.doc);
       cur.base = kept.base;
-      $('save-state').textContent = '已恢复上次未保存的修改';
+      $('save-state').textContent = kbt('kn2.059');
       if (kept.base !== r.body.version) cur.base = kept.base;   /* a save will meet the conflict check */
     }
     renderItem();
@@ -405,9 +408,9 @@
 
   async function save() {
     const doc = formDoc();
-    if (!doc.title) { showMsg('标题不能为空。', 'error'); field('title').focus(); return; }
+    if (!doc.title) { showMsg(kbt('kn2.060'), 'error'); field('title').focus(); return; }
     $('save').disabled = true;
-    $('save-state').textContent = '正在保存…';
+    $('save-state').textContent = kbt('kn2.061');
     let r;
     if (!cur.item) {
       r = await api('POST', '/api/v1/knowledge', { json: { kind: cur.kind, ...doc }, headers: { 'idempotency-key': cur.idem } });
@@ -424,14 +427,14 @@
       showMsg(null);
       await loadVersions();
       renderItem();
-      $('save-state').textContent = `已保存为第 ${r.body.version} 版`;
+      $('save-state').textContent = kbt('kn2.062', [r.body.version]);
       if (location.hash !== `#${r.body.id}`) history.replaceState(null, '', `#${encodeURIComponent(r.body.id)}`);
       loadList();
       return;
     }
-    $('save-state').textContent = '未保存';
+    $('save-state').textContent = kbt('kn2.063');
     if (r.status === 412 || r.status === 409) { await conflict(r); return; }
-    showError('保存失败：', r);
+    showError(kbt('kn2.064'), r);
   }
 
   /* Someone saved meanwhile: the form keeps what was typed; say who saved
@@ -442,8 +445,8 @@
     cur.latest = lr.status === 200 ? lr.body : null;
     const last = (cur.versions || [])[cur.versions.length - 1];
     const text = last && cur.latest
-      ? `保存冲突：${last.author_name || '其他人'} 已于 ${K.fmtTime(last.at)} 保存了第 ${last.version} 版，而你是在第 ${cur.base} 版上修改的。你的修改仍在编辑器里，没有丢失：可以先比较，再决定在最新版本上保存你的修改，或放弃你的修改。`
-      : `保存冲突：${errOf(r).message}`;
+      ? kbt('kn2.066', [last.author_name || kbt('kn2.065'), K.fmtTime(last.at), last.version, cur.base])
+      : kbt('kn2.067', [errOf(r).message]);
     $('conflict-text').textContent = text;
     $('conflict').hidden = false;
     renderVersions();
@@ -454,7 +457,7 @@
 
   $('conflict-compare').addEventListener('click', () => {
     if (!cur.latest) return;
-    showDiff(`第 ${cur.latest.version} 版（最新）`, docText(cur.kind, cur.latest.document), '我的修改（未保存）', docText(cur.kind, formDoc()));
+    showDiff(kbt('kn2.068', [cur.latest.version]), docText(cur.kind, cur.latest.document), kbt('kn2.069'), docText(cur.kind, formDoc()));
   });
   $('conflict-rebase').addEventListener('click', () => {
     if (!cur.latest) return;
@@ -475,23 +478,25 @@
     if (r.status === 200) {
       K.session.set(UNSAVED_KEY + cur.item.id, null);
       await openItem(cur.item.id);
-      showMsg(`已恢复第 ${version} 版的内容，保存为第 ${r.body.version} 版。`, 'ok');
+      showMsg(kbt('kn2.070', [version, r.body.version]), 'ok');
       loadList();
     } else if (r.status === 412) {
       await conflict(r);
     } else {
-      showError('恢复失败：', r);
+      showError(kbt('kn2.071'), r);
     }
   }
 
   /* ---------- lifecycle ---------- */
 
-  const STEP_DONE = { submit: '已提交审核', approve: '已批准', return: '已退回草稿', publish: '已发布', retire: '已停用' };
+  const STEP_DONE = {
+    submit: kbt('kn2.072'), approve: kbt('kn2.073'), return: kbt('kn2.074'), publish: kbt('kn2.075'), retire: kbt('kn2.076'),
+  };
 
   async function step(name) {
     const comment = $('a-comment').value.trim();
     if (name === 'return' && !comment) {
-      showMsg('退回时请填写意见，说明需要修改什么。', 'error');
+      showMsg(kbt('kn2.077'), 'error');
       $('a-comment').focus();
       return;
     }
@@ -506,10 +511,10 @@
       $('a-comment').value = '';
       await loadVersions();
       renderItem();
-      showMsg(`${STEP_DONE[name]}：${STATE_LABEL[r.body.state]}`, 'ok');
+      showMsg(kbt('kn2.078', [STEP_DONE[name], STATE_LABEL[r.body.state]]), 'ok');
       loadList();
     } else {
-      showError(`${btn.textContent}失败：`, r);
+      showError(kbt('kn2.079', [btn.textContent]), r);
     }
   }
   for (const name of ['submit', 'approve', 'return', 'publish', 'retire']) $(`a-${name}`).addEventListener('click', () => step(name));
@@ -522,7 +527,7 @@
     const lines = [];
     for (const [k, label] of META_FIELDS) if (d[k]) lines.push(`${label}: ${d[k]}`);
     if (kind === 'known_error') for (const [k, label] of KE_SECTIONS) if (d[k]) lines.push('', `## ${label}`, d[k]);
-    if (d.body) lines.push('', kind === 'known_error' ? '## 其他说明' : '## 正文', d.body);
+    if (d.body) lines.push('', `## ${kind === 'known_error' ? kbt('kn2.080') : kbt('kn2.081')}`, d.body);
     return lines.join('\n') + '\n';
   }
 
@@ -555,7 +560,7 @@
     const box = $('diff');
     box.hidden = false;
     fill(box, el('p', { class: 'kw-dlegend', 'data-testid': 'kw-diff-legend' }, el('del', null, aLabel), ' → ', el('ins', null, bLabel)),
-      a === b ? el('p', { class: 'muted' }, '两者内容相同。') : el('div', { class: 'kw-dtext', 'data-testid': 'kw-diff-text' }, diffNodes(a, b)));
+      a === b ? el('p', { class: 'muted' }, kbt('kn2.082')) : el('div', { class: 'kw-dtext', 'data-testid': 'kw-diff-text' }, diffNodes(a, b)));
   }
 
   $('diff-button').addEventListener('click', async () => {
@@ -564,8 +569,8 @@
     if (!from || !to) return;
     const id = encodeURIComponent(cur.item.id);
     const [ra, rb] = await Promise.all([api('GET', `/api/v1/knowledge/${id}?version=${from}`), api('GET', `/api/v1/knowledge/${id}?version=${to}`)]);
-    if (ra.status !== 200 || rb.status !== 200) { showError('读取版本失败：', ra.status !== 200 ? ra : rb); return; }
-    showDiff(`第 ${from} 版`, docText(cur.kind, ra.body.document), `第 ${to} 版`, docText(cur.kind, rb.body.document));
+    if (ra.status !== 200 || rb.status !== 200) { showError(kbt('kn2.083'), ra.status !== 200 ? ra : rb); return; }
+    showDiff(kbt('kn2.042', [from]), docText(cur.kind, ra.body.document), kbt('kn2.042', [to]), docText(cur.kind, rb.body.document));
   });
 
   window.addEventListener('beforeunload', (ev) => {

@@ -11,17 +11,19 @@
   const K = window.kbdesk;
   const { $, el } = K;
   const SESSION_KEY = 'kbdesk.agent.session';
-  const STATUS = { new: '新建', investigating: '调查中', known_error: '已知错误', resolved: '已解决', closed: '已关闭' };
+  const STATUS = {
+    new: kbt('pr2.001'), investigating: kbt('pr2.002'), known_error: kbt('pr2.003'), resolved: kbt('pr2.004'), closed: kbt('pr2.005'),
+  };
   const STEPS = {
-    new: [['investigating', '开始调查'], ['resolved', '标记为已解决']],
-    investigating: [['known_error', '标记为已知错误'], ['resolved', '标记为已解决']],
-    known_error: [['resolved', '标记为已解决']],
-    resolved: [['closed', '关闭'], ['reopened', '重新打开']],
+    new: [['investigating', kbt('pr2.006')], ['resolved', kbt('pr2.007')]],
+    investigating: [['known_error', kbt('pr2.008')], ['resolved', kbt('pr2.007')]],
+    known_error: [['resolved', kbt('pr2.007')]],
+    resolved: [['closed', kbt('pr2.009')], ['reopened', kbt('pr2.010')]],
     closed: [],
   };
   const EVENT = {
-    created: '创建', edited: '编辑', investigating: '开始调查', known_error: '标记为已知错误', resolved: '已解决',
-    closed: '关闭', reopened: '重新打开', linked: '关联工单', unlinked: '取消关联', known_error_drafted: '生成已知错误草稿',
+    created: kbt('pr2.011'), edited: kbt('pr2.012'), investigating: kbt('pr2.013'), known_error: kbt('pr2.014'), resolved: kbt('pr2.015'),
+    closed: kbt('pr2.016'), reopened: kbt('pr2.017'), linked: kbt('pr2.018'), unlinked: kbt('pr2.019'), known_error_drafted: kbt('pr2.020'),
   };
   const token = K.session.get(SESSION_KEY, null);
   let current = null;   // the problem shown
@@ -44,7 +46,7 @@
 
   function showError(e) {
     const p = $('page-error');
-    p.textContent = e.status === 401 ? '登录已失效，请回到坐席工作台重新登录。' : `操作失败：${e.message}`;
+    p.textContent = e.status === 401 ? kbt('pr2.021') : kbt('pr2.022', [e.message]);
     p.hidden = false;
   }
 
@@ -60,7 +62,7 @@
         el('button', { type: 'button', class: 'btn-link qi-no', onclick: () => open(p.number) }, p.number),
         el('span', { class: 'badge' }, STATUS[p.status] || p.status)),
       el('p', { class: 'qi-sum' }, p.summary),
-      el('p', { class: 'qi-meta muted' }, `${p.incidents} 个工单（未解决 ${p.open_incidents}）· ${p.service || '未指定服务'}`));
+      el('p', { class: 'qi-meta muted' }, kbt('pr2.023', [p.incidents, p.open_incidents, p.service || kbt('pr2.024')])));
   }
 
   async function load(more) {
@@ -95,20 +97,20 @@
     $('steps').replaceChildren(...(STEPS[p.status] || []).map(([ev, label]) =>
       el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': `step-${ev}`, onclick: () => step(ev) }, label)));
     $('ke').replaceChildren(p.known_error
-      ? el('span', null, '已知错误草稿：', el('a', { href: `knowledge.html#${encodeURIComponent(p.known_error)}`, 'data-testid': 'known-error-link' }, p.known_error))
-      : '尚未生成已知错误');
+      ? el('span', null, kbt('pr2.025'), el('a', { href: `knowledge.html#${encodeURIComponent(p.known_error)}`, 'data-testid': 'known-error-link' }, p.known_error))
+      : kbt('pr2.026'));
     $('ke-draft').hidden = !!p.known_error || p.status === 'closed';
     $('incidents').replaceChildren(...(p.incident_list || []).map((t) =>
       el('li', { 'data-testid': 'incident', 'data-number': t.number },
         el('span', { class: 'ticket-no' }, t.number), ' ', el('span', null, t.summary), ' ',
         el('span', { class: 'muted' }, K.TICKET_STATUS_LABEL[t.status] || t.status), ' ',
-        el('button', { type: 'button', class: 'btn-link', 'data-testid': 'unlink', onclick: () => unlink(t.number) }, '取消关联'))));
+        el('button', { type: 'button', class: 'btn-link', 'data-testid': 'unlink', onclick: () => unlink(t.number) }, kbt('pr2.027')))));
     $('link-form').hidden = p.status === 'closed';
     $('events').replaceChildren(...(p.events || []).map((e) =>
       el('li', { 'data-testid': 'problem-event', 'data-type': e.type },
-        el('time', null, K.fmtTime(e.at)), ' ', e.actor || '系统', ' ', EVENT[e.type] || e.type,
-        e.ticket ? ` ${e.ticket}` : '', e.detail && e.detail.comment ? `：${e.detail.comment}` : '',
-        e.detail && e.detail.fields ? `（${e.detail.fields.join('、')}）` : '')));
+        el('time', null, K.fmtTime(e.at)), ' ', e.actor || kbt('pr2.028'), ' ', EVENT[e.type] || e.type,
+        e.ticket ? ` ${e.ticket}` : '', e.detail && e.detail.comment ? kbt('pr2.029', [e.detail.comment]) : '',
+        e.detail && e.detail.fields ? kbt('pr2.030', [e.detail.fields.join(kbt('pr2.031'))]) : '')));
   }
 
   async function open(number) {
@@ -129,15 +131,15 @@
     try {
       const r = await api('POST', `/api/v1/problems/${encodeURIComponent(current.number)}/steps`, { event: ev });
       await refresh();
-      say(ev === 'resolved' && r.told ? `已通知 ${r.told} 个未解决工单的坐席` : '已更新');
-    } catch (e) { say(`未能更新：${e.message}`); }
+      say(ev === 'resolved' && r.told ? kbt('pr2.032', [r.told]) : kbt('pr2.033'));
+    } catch (e) { say(kbt('pr2.034', [e.message])); }
   }
 
   async function unlink(ticket) {
     try {
       await api('DELETE', `/api/v1/problems/${encodeURIComponent(current.number)}/incidents/${encodeURIComponent(ticket)}`);
       await refresh();
-    } catch (e) { say(`未能取消关联：${e.message}`); }
+    } catch (e) { say(kbt('pr2.035', [e.message])); }
   }
 
   $('edit-form').addEventListener('submit', async (ev) => {
@@ -149,8 +151,8 @@
     try {
       await api('PATCH', `/api/v1/problems/${encodeURIComponent(current.number)}`, fields);
       await refresh();
-      say('已保存');
-    } catch (e) { say(`未能保存：${e.message}`); }
+      say(kbt('pr2.036'));
+    } catch (e) { say(kbt('pr2.037', [e.message])); }
   });
 
   $('link-form').addEventListener('submit', async (ev) => {
@@ -161,16 +163,16 @@
       await api('POST', `/api/v1/problems/${encodeURIComponent(current.number)}/incidents`, { ticket });
       $('link-ticket').value = '';
       await refresh();
-      say(`已关联 ${ticket}`);
-    } catch (e) { say(`未能关联：${e.message}`); }
+      say(kbt('pr2.038', [ticket]));
+    } catch (e) { say(kbt('pr2.039', [e.message])); }
   });
 
   $('ke-draft').addEventListener('click', async () => {
     try {
       const r = await api('POST', `/api/v1/problems/${encodeURIComponent(current.number)}/known-error`);
       await refresh();
-      say(`已生成已知错误草稿 ${r.knowledge_id}，提交审核后发布`);
-    } catch (e) { say(`未能生成：${e.message}`); }
+      say(kbt('pr2.040', [r.knowledge_id]));
+    } catch (e) { say(kbt('pr2.041', [e.message])); }
   });
 
   $('new-form').addEventListener('submit', async (ev) => {

@@ -4,7 +4,9 @@
 // With an English browser (context locale en-US) the chat page and the
 // agent page show English, and the agent page's static chrome holds no
 // Chinese; the 中文 switch turns them Chinese and the choice survives a
-// reload. An admin changes a person's role on admin.html and the audit log
+// reload. The knowledge, problem and configuration-item pages, used in
+// English, show no Chinese either: neither their static chrome nor what
+// their scripts build (labels, options, counts, messages, history). An admin changes a person's role on admin.html and the audit log
 // has the row; an agent opening admin.html, or calling the admin API from
 // that page, is refused. Every staff page shows the same navigation, its
 // own page marked.
@@ -121,6 +123,109 @@ test('the agent page in English has no Chinese in its static chrome; 中文 swit
   await page.getByTestId('desk').waitFor();
   await page.waitForFunction(() => /个未关闭/.test(document.querySelector('[data-testid=queue-count]').textContent));
   assert.equal(await text(page.getByTestId('logout')), '退出登录');
+  noProblems(problems);
+});
+
+/* What a staff page shows, as lines: the document's title, the body's
+ * rendered text (innerText: only what is visible) without the 中文 switch,
+ * every <option> (the ones the page builds too), and the placeholder,
+ * aria-label and title of every element. */
+const shown = (page) => page.evaluate(() => {
+  const sw = document.querySelector('[data-testid=lang-zh]');
+  sw.style.display = 'none';
+  const out = [document.title, document.body.innerText];
+  sw.style.display = '';
+  for (const o of document.querySelectorAll('option')) out.push(o.textContent);
+  for (const a of ['placeholder', 'aria-label', 'title'])
+    for (const e of document.querySelectorAll(`[${a}]`)) out.push(e.getAttribute(a));
+  return out.join('\n').split('\n');
+});
+
+/* Asserts that nothing page shows is Chinese or a bare message key (what
+ * kbt shows for a key the catalogues lack); when says at which step. */
+async function allEnglish(page, when) {
+  const lines = await shown(page);
+  assert.deepEqual(lines.filter((l) => CJK.test(l)), [], `${when}: no Chinese shown`);
+  assert.deepEqual(lines.filter((l) => /\b[a-z][a-z0-9_]*\.\d{3}/.test(l)), [], `${when}: no message key shown`);
+}
+
+/* The server's data on these pages (titles, summaries, names, codes) is
+ * what the test typed, in English, and the agent's name; so every Chinese
+ * character left is the page's own. */
+test('the knowledge, problem and CI pages in English show no Chinese, in their chrome or in what their scripts build', { timeout: 180000 }, async (t) => {
+  const { page, problems } = await openPage(t, 'en-US');
+  await agentLogin(page, PLAIN);
+
+  // knowledge.html: the list, a new known error, saved, submitted for review
+  await page.goto(base + '/knowledge.html');
+  await page.getByTestId('kw').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=kw-count]').textContent !== '');
+  await allEnglish(page, 'knowledge list');
+  await page.getByTestId('kw-new-ke').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=kw-id]').textContent !== '');
+  assert.equal(await text(page.getByTestId('kw-id')), 'New known error');
+  assert.equal(await text(page.locator('#e-body-label')), 'Further notes (Markdown)');
+  await allEnglish(page, 'new known error');
+  await page.getByTestId('kw-title').fill('Print jobs wait forever after the driver update');
+  await page.getByTestId('kw-symptom').fill('Jobs stay *queued*.');
+  await page.getByTestId('kw-cause').fill('The new driver.');
+  await page.getByTestId('kw-workaround').fill('Restart the spooler.');
+  await page.getByTestId('kw-save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=kw-save-state]').textContent === 'Saved as version 1');
+  assert.equal(await text(page.getByTestId('kw-version')), 'Version 1');
+  await page.getByTestId('kw-row').first().waitFor();
+  await allEnglish(page, 'known error saved');
+  await page.getByTestId('kw-submit').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=kw-state]').textContent === 'In review');
+  assert.equal(await text(page.getByTestId('kw-msg')), 'Submitted for review. State: In review');
+  await page.getByTestId('kw-readonly').waitFor();
+  await allEnglish(page, 'known error in review');
+
+  // problems.html: a new problem, edited, investigated, its known error drafted
+  await page.goto(base + '/problems.html');
+  await page.getByTestId('problem-list').waitFor({ state: 'attached' });
+  await page.getByTestId('new-summary').fill('Outgoing mail queue backlog');
+  await page.getByTestId('new-submit').click();
+  await page.getByTestId('problem-view').waitFor();
+  await page.getByTestId('problem-item').first().waitFor();
+  await page.locator('[data-testid=problem-event][data-type=created]').waitFor();
+  assert.equal(await text(page.getByTestId('problem-status')), 'New');
+  await allEnglish(page, 'new problem');
+  await page.getByTestId('f-root').fill('The spam gateway throttles one provider');
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === 'Saved');
+  await page.locator('[data-testid=problem-event][data-type=edited]').waitFor();
+  await page.getByTestId('step-investigating').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'investigating'
+    && document.querySelector('[data-testid=problem-message]').textContent === 'Updated');
+  await page.getByTestId('draft-known-error').click();
+  await page.getByTestId('known-error-link').waitFor();
+  await page.waitForFunction(() => /^Known-error draft /.test(document.querySelector('[data-testid=problem-message]').textContent));
+  await allEnglish(page, 'problem investigated, known error drafted');
+
+  // cis.html: the type options the page builds, two items, a relation, one retired
+  await page.goto(base + '/cis.html');
+  await page.waitForFunction(() => document.querySelectorAll('#new-type option').length > 1);
+  assert.equal(await text(page.locator('#new-type option[value=server]')), 'Server');
+  await allEnglish(page, 'CI page');
+  const newCi = async (type, name) => {
+    await page.getByTestId('new-ci-type').selectOption(type);
+    await page.getByTestId('new-ci-name').fill(name);
+    await page.getByTestId('new-ci-submit').click();
+    await page.waitForFunction((n) => (document.querySelector('[data-testid=ci-title]').textContent || '').endsWith(` ${n}`), name);
+    return (await text(page.getByTestId('ci-title'))).split(' ')[0];
+  };
+  const db = await newCi('database', 'db-01');
+  await newCi('server', 'mail-gw');
+  await page.locator('#rel-type').selectOption('runs_on');
+  await page.locator('#rel-to').fill(db);
+  await page.getByTestId('rel-submit').click();
+  await page.getByTestId('ci-relation').filter({ hasText: db }).waitFor();
+  assert.match(await text(page.getByTestId('ci-relation')), /^Runs on → CI-\d+ db-01$/);
+  await page.getByTestId('ci-retire').click();
+  await page.getByTestId('ci-retire').waitFor({ state: 'hidden' });
+  assert.match(await text(page.getByTestId('ci-meta')), /^Server · .* · Retired$/);
+  await allEnglish(page, 'CI with a relation, retired');
   noProblems(problems);
 });
 
