@@ -14,8 +14,8 @@
 
   /* common.js's API call, its answer as {ok, status, data} (data: the
    * JSON, or on failure the API's error body) */
-  const api = (method, path, body) => K.api(method, path, body, { token })
-    .then((data) => ({ ok: true, status: 200, data }), (e) => ({ ok: false, status: e.status, data: e.body }));
+  const api = (method, path, body) => K.apiCall(method, path, body, { token })
+    .then((r) => ({ ok: r.status >= 200 && r.status < 300, status: r.status, data: r.body }));
 
   function say(text, err) {
     $('msg').textContent = text;

@@ -25,19 +25,10 @@ window.kbdeskTicketPending = (() => {
   }
 
   async function post(path, body) {
-    const token = K.session.get('kbdesk.agent.session', null);
-    let r = null;
-    let json = null;
-    try {
-      r = await fetch(`/api/v1/tickets/${encodeURIComponent(number)}/${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      json = await r.json().catch(() => null);
-    } catch { r = null; }
-    if (r && r.status === 200) return json;
-    const err = (json && json.error) || { code: 'network', message: r ? `HTTP ${r.status}` : kbt('pend.001') };
+    const r = await K.apiCall('POST', `/api/v1/tickets/${encodeURIComponent(number)}/${path}`, body);
+    if (r.status === 200) return r.body;
+    const err = r.status === 0 ? { code: 'network', message: kbt('pend.001') }
+      : (r.body && r.body.error) || { code: 'http', message: `HTTP ${r.status}` };
     msg.className = 'inline-msg err';
     K.fill(msg, K.errorNodes(path === 'pending' ? kbt('pend.002') : kbt('pend.003'), err));
     return null;

@@ -23,9 +23,9 @@
     if (from) q.set('from', String(from));
     if (to) q.set('to', String(to));
     if (more && before) q.set('before', String(before));
-    const r = await fetch(`/api/v1/audit?${q}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = await r.json().catch(() => null);
-    if (!r.ok) {
+    const r = await K.apiCall('GET', `/api/v1/audit?${q}`, null, { token });
+    const body = r.body;
+    if (r.status < 200 || r.status >= 300) {
       $('page-error').textContent = r.status === 403 ? kbt('aud2.001')
         : kbt('aud2.002', [body && body.error ? body.error.message : r.status]);
       $('page-error').hidden = false;

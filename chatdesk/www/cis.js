@@ -13,13 +13,7 @@
   const token = K.session.get('kbdesk.agent.session', null);
   let current = null;
 
-  async function api(method, path, json) {
-    const r = await fetch(path, { method, headers: { authorization: `Bearer ${token}`,
-      ...(json ? { 'content-type': 'application/json' } : {}) }, body: json ? JSON.stringify(json) : undefined });
-    const body = await r.json().catch(() => null);
-    if (!r.ok) throw new Error(body && body.error ? body.error.message : `HTTP ${r.status}`);
-    return body;
-  }
+  const api = (method, path, json) => K.api(method, path, json || null, { token });
   const say = (t) => { $('c-msg').textContent = t; };
 
   for (const [k, v] of Object.entries(TYPES)) {

@@ -366,14 +366,13 @@ window.kbdesk = (() => {
   /* ---------- chatdesk's JSON API (/api/v1) ---------- */
 
   /* One call to the API with a bearer token (by default the agent pages'
-   * session): body, when not null or undefined, goes as JSON. Resolves to
-   * the answer's JSON (null when it has none), or with raw to the Response
-   * itself (a CSV). Rejects, when the answer is not 2xx or the server could
-   * not be reached, with an Error whose message is the API's
-   * error.message (else "HTTP <status>", or the network's words), and
-   * .status (0: not reached), .code (the API's error.code) and .body.
-   * headers: more request headers (an Idempotency-Key). */
-  async function api(method, path, body, { token = session.get('kbdesk.agent.session', null), raw = false, headers: more = {} } = {}) {
+   * session; null: none): body, when not null or undefined, goes as JSON;
+   * headers: more request headers (If-Match, Idempotency-Key). Resolves,
+   * never rejects, to {status, body}: the HTTP status and the answer's
+   * JSON (null when it has none), or status 0 when the server could not
+   * be reached (body {error: {code: 'network', message}}); with raw, a 2xx
+   * answer also gives the Response itself (response: a CSV). */
+  async function apiCall(method, path, body, { token = session.get('kbdesk.agent.session', null), raw = false, headers: more = {} } = {}) {
     const headers = { ...more };
     if (token) headers.authorization = `Bearer ${token}`;
     const send = body !== null && body !== undefined;
@@ -382,14 +381,26 @@ window.kbdesk = (() => {
     try {
       r = await fetch(path, { method, headers, body: send ? JSON.stringify(body) : undefined });
     } catch (e) {
-      throw Object.assign(new Error(e.message), { status: 0, code: 'network', body: null });
+      return { status: 0, body: { error: { code: 'network', message: e.message } } };
     }
-    if (r.ok && raw) return r;
-    const j = await r.json().catch(() => null);
-    if (r.ok) return j;
-    const err = j && j.error ? j.error : {};
+    if (r.ok && raw) return { status: r.status, body: null, response: r };
+    const text = await r.text().catch(() => '');
+    let j = null;
+    try { j = text ? JSON.parse(text) : null; } catch { j = null; }
+    return { status: r.status, body: j };
+  }
+
+  /* apiCall for the usual case: resolves to the answer's JSON (with raw,
+   * the Response), and rejects when the answer is not 2xx, or the server
+   * could not be reached, with an Error whose message is the API's
+   * error.message (else "HTTP <status>", or the network's words), and
+   * .status (0: not reached), .code (the API's error.code) and .body. */
+  async function api(method, path, body, opts = {}) {
+    const r = await apiCall(method, path, body, opts);
+    if (r.status >= 200 && r.status < 300) return opts.raw ? r.response : r.body;
+    const err = r.body && r.body.error ? r.body.error : {};
     throw Object.assign(new Error(typeof err.message === 'string' && err.message ? err.message : `HTTP ${r.status}`),
-      { status: r.status, code: err.code, body: j });
+      { status: r.status, code: err.code, body: r.status ? r.body : null });
   }
 
   /* ---------- the staff pages' navigation ---------- */
@@ -429,6 +440,6 @@ window.kbdesk = (() => {
     KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,
     priorityNum, priorityBadge, statusBadge,
     toDate, fmtTime, fmtDuration, countdown,
-    local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes, api,
+    local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes, api, apiCall,
   };
 })();

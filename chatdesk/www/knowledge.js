@@ -87,24 +87,14 @@
   /* ---------- the API ---------- */
 
   async function api(method, path, { json, headers } = {}) {
-    const h = { ...(headers || {}) };
-    if (token) h.authorization = `Bearer ${token}`;
-    if (json !== undefined) h['content-type'] = 'application/json';
-    let r;
-    try {
-      r = await fetch(path, { method, headers: h, body: json !== undefined ? JSON.stringify(json) : undefined });
-    } catch {
-      return { status: 0, body: { error: { code: 'network', message: kbt('kn2.027') } } };
-    }
-    const text = await r.text();
-    let body = null;
-    try { body = text ? JSON.parse(text) : null; } catch { body = null; }
+    const r = await K.apiCall(method, path, json, { token, headers: headers || {} });
+    if (r.status === 0) return { status: 0, body: { error: { code: 'network', message: kbt('kn2.027') } } };
     if (r.status === 401 && path !== '/api/v1/sessions') {
       token = null;
       K.session.set(SESSION_KEY, null);
       showLogin(kbt('kn2.028'));
     }
-    return { status: r.status, body };
+    return r;
   }
 
   const errOf = (r) => (r.body && r.body.error) || { code: `http_${r.status}`, message: `HTTP ${r.status}` };

@@ -29,20 +29,7 @@
   let current = null;   // the problem shown
   let after = null;     // the list's next page
 
-  async function api(method, path, json) {
-    const r = await fetch(path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(json ? { 'content-type': 'application/json' } : {}) },
-      body: json ? JSON.stringify(json) : undefined,
-    });
-    const body = await r.json().catch(() => null);
-    if (!r.ok) {
-      const e = new Error(body && body.error ? body.error.message : `HTTP ${r.status}`);
-      e.status = r.status;
-      throw e;
-    }
-    return body;
-  }
+  const api = (method, path, json) => K.api(method, path, json || null, { token });
 
   function showError(e) {
     const p = $('page-error');
