@@ -20,20 +20,15 @@ window.kbdeskTicketKnowledge = (() => {
     for (const b of Object.values(buttons)) b.disabled = true;
     msg.textContent = kbt('aknow.001');
     msg.className = 'inline-msg';
-    let body = null;
-    let err = null;
-    try {
-      body = await K.api('POST', `/api/v1/tickets/${encodeURIComponent(number)}/knowledge`, { kind },
-        { headers: { 'idempotency-key': `${pageKey}-${number}-${kind}` } });
-    } catch (e) {
-      err = e.status === 0 ? { code: 'network', message: kbt('aknow.002') } : (e.body && e.body.error) || { code: 'http', message: e.message };
-    }
+    const r = await K.apiCall('POST', `/api/v1/tickets/${encodeURIComponent(number)}/knowledge`, { kind },
+      { headers: { 'idempotency-key': `${pageKey}-${number}-${kind}` } });
     for (const b of Object.values(buttons)) b.disabled = false;
-    if (body && body.id) {
-      location.href = `knowledge.html#${encodeURIComponent(body.id)}`;
+    if ((r.status === 201 || r.status === 200) && r.body && r.body.id) {
+      location.href = `knowledge.html#${encodeURIComponent(r.body.id)}`;
       return;
     }
-    err = err || { code: 'http', message: kbt('aknow.002') };
+    const err = r.status === 0 ? { code: 'network', message: kbt('aknow.002') }
+      : (r.body && r.body.error) || { code: 'http', message: `HTTP ${r.status}` };
     msg.className = 'inline-msg err';
     K.fill(msg, K.errorNodes(kbt('aknow.003'), err));
   }

@@ -27,7 +27,7 @@ window.kbdeskTicketPending = (() => {
   async function post(path, body) {
     const r = await K.apiCall('POST', `/api/v1/tickets/${encodeURIComponent(number)}/${path}`, body);
     if (r.status === 200) return r.body;
-    const err = r.status === 0 ? { code: 'network', message: kbt('pend.001') }
+    const err = r.status === 0 ? { code: 'network', message: kbt('aknow.002') }
       : (r.body && r.body.error) || { code: 'http', message: `HTTP ${r.status}` };
     msg.className = 'inline-msg err';
     K.fill(msg, K.errorNodes(path === 'pending' ? kbt('pend.002') : kbt('pend.003'), err));
@@ -41,7 +41,7 @@ window.kbdeskTicketPending = (() => {
     if (!text) { say(kbt('pend.004'), 'err'); reason.focus(); return; }
     busy = true;
     setBtn.disabled = true;
-    say(kbt('pend.005'), '');
+    say(kbt('major.working'), '');
     const t = await post('pending', { reason: text });
     busy = false;
     setBtn.disabled = false;
@@ -52,7 +52,7 @@ window.kbdeskTicketPending = (() => {
     if (!number || busy) return;
     busy = true;
     resumeBtn.disabled = true;
-    say(kbt('pend.005'), '');
+    say(kbt('major.working'), '');
     const t = await post('resume', {});
     busy = false;
     resumeBtn.disabled = false;

@@ -24,15 +24,11 @@ window.kbdeskTicketProblems = (() => {
   }
 
   async function load(n) {
-    let b;
+    const r = await K.apiCall('GET', `/api/v1/tickets/${encodeURIComponent(n)}/problems`, null, { token: token() });
+    if (r.status === 0) box.hidden = true;
+    const b = r.status === 200 ? r.body : null;
+    if (n !== number || !b) return;
     try {
-      b = await K.api('GET', `/api/v1/tickets/${encodeURIComponent(n)}/problems`, null, { token: token() });
-    } catch (e) {
-      if (e.status === 0) box.hidden = true;
-      return;
-    }
-    try {
-      if (n !== number || !b) return;
       list.replaceChildren(...b.problems.map((p) => K.el('li', { 'data-testid': 'ticket-problem', 'data-number': p.number },
         K.el('a', { href: `problems.html#${encodeURIComponent(p.number)}` }, p.number), ' ', p.summary,
         K.el('span', { class: 'muted' }, kbt('aprob.005', [p.incidents])), ' ',

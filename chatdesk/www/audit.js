@@ -36,7 +36,7 @@
     for (const x of body.items) {
       rows.push(x);
       $('rows').append(el('tr', { 'data-testid': 'audit-row' },
-        el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : kbt('aud2.003'))),
+        el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : kbt('agent.073'))),
         el('td', null, x.actor_role || ''), el('td', null, x.address || ''), el('td', null, x.action),
         el('td', null, `${x.object_type} ${x.object_id}`), el('td', null, JSON.stringify(x.detail))));
     }

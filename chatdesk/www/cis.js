@@ -7,9 +7,9 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
-  const TYPES = { service: kbt('ci2.001'), application: kbt('ci2.002'), system: kbt('ci2.003'), server: kbt('ci2.004'),
+  const TYPES = { service: kbt('kn2.021'), application: kbt('ci2.002'), system: kbt('agent.073'), server: kbt('ci2.004'),
     network: kbt('ci2.005'), device: kbt('ci2.006'), database: kbt('ci2.007'), other: kbt('ci2.008') };
-  const REL = { runs_on: kbt('ci2.009'), depends_on: kbt('ci2.010'), part_of: kbt('ci2.011'), connects_to: kbt('ci2.012') };
+  const REL = { runs_on: kbt('ci.010'), depends_on: kbt('ci.011'), part_of: kbt('ci.012'), connects_to: kbt('ci.013') };
   const token = K.session.get('kbdesk.agent.session', null);
   let current = null;
 
@@ -38,7 +38,7 @@
     current = c;
     $('detail').hidden = false;
     $('c-title').textContent = `${c.code} ${c.name}`;
-    $('c-meta').textContent = `${TYPES[c.type] || c.type} · ${c.owner ? kbt('ci2.014', [c.owner.name]) : ''} ${c.owner_team ? kbt('ci2.015', [c.owner_team]) : ''}${c.retired ? ` · ${kbt('ci2.016')}` : ''}`;
+    $('c-meta').textContent = `${TYPES[c.type] || c.type} · ${c.owner ? kbt('ci2.014', [c.owner.name]) : ''} ${c.owner_team ? kbt('tickets.026', [c.owner_team]) : ''}${c.retired ? ` · ${kbt('kn.013')}` : ''}`;
     $('rels').replaceChildren(...c.relations.map((r) => el('li', { 'data-testid': 'ci-relation' },
       r.direction === 'out' ? `${REL[r.type] || r.type} → ` : `← ${REL[r.type] || r.type} `,
       el('button', { type: 'button', class: 'btn-link', onclick: () => open(r.code) }, r.code), ` ${r.name}`)));

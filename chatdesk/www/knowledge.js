@@ -30,19 +30,19 @@
   const PAGE = 20;
 
   const STATE_LABEL = {
-    draft: kbt('kn2.001'), in_review: kbt('kn2.002'), approved: kbt('kn2.003'), published: kbt('kn2.004'), retired: kbt('kn2.005'),
+    draft: kbt('kn.009'), in_review: kbt('kn.010'), approved: kbt('kn.011'), published: kbt('kn.012'), retired: kbt('kn.013'),
   };
-  const KIND_LABEL = { article: kbt('kn2.006'), known_error: kbt('kn2.007') };
-  const NEW_LABEL = { article: kbt('kn2.040'), known_error: kbt('kn2.041') };
+  const KIND_LABEL = { article: kbt('kn.014'), known_error: kbt('common.002') };
+  const NEW_LABEL = { article: kbt('kn.007'), known_error: kbt('kn.008') };
   const COUNTER_LABEL = {
-    shown: kbt('kn2.008'), opened: kbt('kn2.009'), helpful: kbt('kn2.010'), not_helpful: kbt('kn2.011'),
+    shown: kbt('kn2.008'), opened: kbt('kn2.009'), helpful: kbt('agent.081'), not_helpful: kbt('agent.082'),
     out_of_date: kbt('kn2.012'), linked: kbt('kn2.013'), self_solved: kbt('kn2.014'),
   };
-  const VERDICT_LABEL = { helpful: kbt('kn2.010'), not_helpful: kbt('kn2.011'), out_of_date: kbt('kn2.012') };
+  const VERDICT_LABEL = { helpful: kbt('agent.081'), not_helpful: kbt('agent.082'), out_of_date: kbt('kn2.012') };
   /* the document's fields: [key, label, section?] in the order of a file */
-  const META_FIELDS = [['title', kbt('kn2.015')], ['category', kbt('kn2.016')], ['tags', kbt('kn2.017')], ['product', kbt('kn2.018')],
-    ['lang', kbt('kn2.019')], ['visibility', kbt('kn2.020')], ['service', kbt('kn2.021')], ['status', kbt('kn2.022')]];
-  const KE_SECTIONS = [['symptom', kbt('kn2.023')], ['cause', kbt('kn2.024')], ['workaround', kbt('kn2.025')], ['resolution', kbt('kn2.026')]];
+  const META_FIELDS = [['title', kbt('kn.025')], ['category', kbt('agent.123')], ['tags', kbt('kn2.017')], ['product', kbt('kn.027')],
+    ['lang', kbt('kn.028')], ['visibility', kbt('kn.032')], ['service', kbt('kn2.021')], ['status', kbt('kn.035')]];
+  const KE_SECTIONS = [['symptom', kbt('kn2.023')], ['cause', kbt('agent.119')], ['workaround', kbt('chat.053')], ['resolution', kbt('agent.120')]];
   const FORM_FIELDS = ['title', 'category', 'tags', 'product', 'lang', 'visibility', 'service', 'status',
     'symptom', 'cause', 'workaround', 'resolution', 'body'];
   const KE_ONLY = new Set(['service', 'status', 'symptom', 'cause', 'workaround', 'resolution']);
@@ -92,7 +92,7 @@
     if (r.status === 401 && path !== '/api/v1/sessions') {
       token = null;
       K.session.set(SESSION_KEY, null);
-      showLogin(kbt('kn2.028'));
+      showLogin(kbt('agent.022'));
     }
     return r;
   }
@@ -304,7 +304,7 @@
     $('e-readonly').hidden = canEdit;
     $('e-readonly').textContent = canEdit ? '' : kbt('kn2.050', [STATE_LABEL[st]]);
     for (const n of document.querySelectorAll('.ke-only')) n.hidden = cur.kind !== 'known_error';
-    $('e-body-label').textContent = cur.kind === 'known_error' ? kbt('kn2.051') : kbt('kn2.052');
+    $('e-body-label').textContent = cur.kind === 'known_error' ? kbt('kn2.051') : kbt('kn.037');
     renderUsage(item);
     $('versions-box').hidden = !item;
     if (item) renderVersions();
@@ -400,7 +400,7 @@
     const doc = formDoc();
     if (!doc.title) { showMsg(kbt('kn2.060'), 'error'); field('title').focus(); return; }
     $('save').disabled = true;
-    $('save-state').textContent = kbt('kn2.061');
+    $('save-state').textContent = kbt('tickets.030');
     let r;
     if (!cur.item) {
       r = await api('POST', '/api/v1/knowledge', { json: { kind: cur.kind, ...doc }, headers: { 'idempotency-key': cur.idem } });
@@ -480,7 +480,7 @@
   /* ---------- lifecycle ---------- */
 
   const STEP_DONE = {
-    submit: kbt('kn2.072'), approve: kbt('kn2.073'), return: kbt('kn2.074'), publish: kbt('kn2.075'), retire: kbt('kn2.076'),
+    submit: kbt('kn2.072'), approve: kbt('kn.011'), return: kbt('kn2.074'), publish: kbt('kn.012'), retire: kbt('kn.013'),
   };
 
   async function step(name) {

@@ -12,13 +12,13 @@
   const { $, el } = K;
   const SESSION_KEY = 'kbdesk.agent.session';
   const STATUS = {
-    new: kbt('pr2.001'), investigating: kbt('pr2.002'), known_error: kbt('pr2.003'), resolved: kbt('pr2.004'), closed: kbt('pr2.005'),
+    new: kbt('pr.005'), investigating: kbt('pr.006'), known_error: kbt('common.002'), resolved: kbt('common.006'), closed: kbt('common.011'),
   };
   const STEPS = {
-    new: [['investigating', kbt('pr2.006')], ['resolved', kbt('pr2.007')]],
-    investigating: [['known_error', kbt('pr2.008')], ['resolved', kbt('pr2.007')]],
-    known_error: [['resolved', kbt('pr2.007')]],
-    resolved: [['closed', kbt('pr2.009')], ['reopened', kbt('pr2.010')]],
+    new: [['investigating', kbt('pr2.006')], ['resolved', kbt('agent.164')]],
+    investigating: [['known_error', kbt('pr2.008')], ['resolved', kbt('agent.164')]],
+    known_error: [['resolved', kbt('agent.164')]],
+    resolved: [['closed', kbt('agent.091')], ['reopened', kbt('pr2.010')]],
     closed: [],
   };
   const EVENT = {
@@ -33,7 +33,7 @@
 
   function showError(e) {
     const p = $('page-error');
-    p.textContent = e.status === 401 ? kbt('pr2.021') : kbt('pr2.022', [e.message]);
+    p.textContent = e.status === 401 ? kbt('pr2.021') : kbt('admin.failed', [e.message]);
     p.hidden = false;
   }
 
@@ -95,7 +95,7 @@
     $('link-form').hidden = p.status === 'closed';
     $('events').replaceChildren(...(p.events || []).map((e) =>
       el('li', { 'data-testid': 'problem-event', 'data-type': e.type },
-        el('time', null, K.fmtTime(e.at)), ' ', e.actor || kbt('pr2.028'), ' ', EVENT[e.type] || e.type,
+        el('time', null, K.fmtTime(e.at)), ' ', e.actor || kbt('agent.073'), ' ', EVENT[e.type] || e.type,
         e.ticket ? ` ${e.ticket}` : '', e.detail && e.detail.comment ? kbt('pr2.029', [e.detail.comment]) : '',
         e.detail && e.detail.fields ? kbt('pr2.030', [e.detail.fields.join(kbt('pr2.031'))]) : '')));
   }
@@ -138,7 +138,7 @@
     try {
       await api('PATCH', `/api/v1/problems/${encodeURIComponent(current.number)}`, fields);
       await refresh();
-      say(kbt('pr2.036'));
+      say(kbt('hooks.saved'));
     } catch (e) { say(kbt('pr2.037', [e.message])); }
   });
 
@@ -150,8 +150,8 @@
       await api('POST', `/api/v1/problems/${encodeURIComponent(current.number)}/incidents`, { ticket });
       $('link-ticket').value = '';
       await refresh();
-      say(kbt('pr2.038', [ticket]));
-    } catch (e) { say(kbt('pr2.039', [e.message])); }
+      say(kbt('agent.020', [ticket]));
+    } catch (e) { say(kbt('aprob.003', [e.message])); }
   });
 
   $('ke-draft').addEventListener('click', async () => {

@@ -11,7 +11,6 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
-  const kbt = window.kbt;
   const token = K.session.get('kbdesk.agent.session', null);
   const FIG = {
     desk: [['desk', 'received', kbt('rp2.001')], ['desk', 'resolved', kbt('rp2.002')], ['desk', 'resolution_rate', kbt('rp2.003')],

@@ -12,7 +12,6 @@
   'use strict';
   const K = window.kbdesk;
   const { $, el } = K;
-  const kbt = window.kbt;
   const token = K.session.get('kbdesk.agent.session', null);
   const LABEL = {
     desk: { received: kbt('rp2.001'), resolved: kbt('rp2.002'), resolution_rate: kbt('rp2.003'), first_contact_resolution_rate: kbt('rp2.004'),

@@ -503,13 +503,8 @@ static void major_incidents_of_the_month(void **state)
     int64_t a = mk_agent();
     char lead[32]; /* a team lead declares and clears */
     snprintf(lead, sizeof lead, "%lld", (long long)a);
-    const char *v[1] = {lead};
-    PGresult *r = PQexecParams(g.pg,
-                               "INSERT INTO person_roles (person_id, role)"
-                               " VALUES ($1::bigint, 'team_lead')",
-                               1, NULL, v, NULL, NULL, 0);
-    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-    PQclear(r);
+    pgs_exec(g.pg, "INSERT INTO person_roles (person_id, role) VALUES ($1::bigint, 'team_lead')",
+             lead, NULL);
     struct tk t[3];
     const char *declared_at[3] = {"2026-08-10 10:00", "2026-08-31 23:30", "2026-09-01 00:10"};
     for (int i = 0; i < 3; i++) {
