@@ -456,6 +456,14 @@ json_t *api_ticket_json(struct api_ctx *ctx, const struct store_ticket *t)
     return o;
 }
 
+void api_ticket_changed(struct api_ctx *ctx, const struct store_ticket *t, const char *event)
+{
+    desk_outbox_add(ctx->out, DESK_TO_CONV, t->conversation_id, proto_ticket_frame(t, NULL));
+    desk_outbox_add(ctx->out, DESK_TO_AGENTS, 0,
+                    json_pack("{s:s, s:s, s:o}", "type", "queue_update", "event", event,
+                              "ticket", proto_ticket(t)));
+}
+
 void api_tickets_get(struct api_ctx *ctx)
 {
     struct store_ticket t;

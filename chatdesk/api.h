@@ -179,6 +179,11 @@ json_t *api_sla_ticket(struct api_ctx *ctx, const char *number);
  * proto_ticket with the whole SLA object when it has a clock. Caller owns
  * the result. */
 json_t *api_ticket_json(struct api_ctx *ctx, const struct store_ticket *t);
+/* After a change to ticket t through the API: the ticket frame to its
+ * requester's connections and {"type":"queue_update","event":event} to
+ * every agent, as the WebSocket's changes send them (desk_ticket_changed),
+ * so that open pages show it at once. */
+void api_ticket_changed(struct api_ctx *ctx, const struct store_ticket *t, const char *event);
 
 /* the agents' workspace (api_tickets.c) */
 void api_teams_list(struct api_ctx *ctx);       /* GET /api/v1/teams */

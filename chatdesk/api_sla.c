@@ -163,6 +163,7 @@ void api_sla_patch(struct api_ctx *ctx)
     if (rc == 0)
         rc = store_ticket_get(st, number, ctx->who->person_id, &t);
     if (rc == 0) {
+        api_ticket_changed(ctx, &t, "sla_applied");
         api_response_json(ctx->resp, 200, api_ticket_json(ctx, &t));
     } else if (rc == STORE_ENOTFOUND) {
         api_response_error(ctx->resp, 404, "not_found", "no such ticket");

@@ -123,14 +123,19 @@ static int body_frame(struct api_ctx *ctx, const char *type, const char *const *
 }
 
 /* The ticket after a change, as GET /api/v1/tickets/{number} answers. */
-static void answer_ticket(struct api_ctx *ctx, int status)
+/* Answers with ticket {number} as the caller may see it; after a change
+ * (event not NULL) the open pages are told too (api_ticket_changed). */
+static void answer_ticket(struct api_ctx *ctx, int status, const char *event)
 {
     struct store_ticket t;
     int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
-    if (rc == 0)
+    if (rc == 0) {
+        if (event)
+            api_ticket_changed(ctx, &t, event);
         api_response_json(ctx->resp, status, api_ticket_json(ctx, &t));
-    else
+    } else {
         failed(ctx, rc);
+    }
     store_ticket_fin(&t);
 }
 
@@ -312,7 +317,7 @@ void api_tickets_patch(struct api_ctx *ctx)
     if (rc)
         failed(ctx, rc);
     else
-        answer_ticket(ctx, 200);
+        answer_ticket(ctx, 200, "edited");
 }
 
 static int event_cb(void *arg, const struct store_event *e)
@@ -379,11 +384,12 @@ void api_tickets_transfer(struct api_ctx *ctx)
         return;
     int rc = store_ticket_transfer(desk_store(ctx->d), m.ticket, ctx->who->person_id, m.team,
                                    m.agent, m.reason);
+    int64_t to_agent = m.agent;
     desk_msg_fin(&m);
     if (rc)
         failed(ctx, rc);
     else
-        answer_ticket(ctx, 200);
+        answer_ticket(ctx, 200, to_agent ? "assigned" : "transferred");
 }
 
 void api_tickets_merge(struct api_ctx *ctx)
@@ -396,32 +402,20 @@ void api_tickets_merge(struct api_ctx *ctx)
     }
     int rc = store_ticket_merge(desk_store(ctx->d), ctx->req->params[0], json_string_value(into),
                                 ctx->who->person_id);
-    if (rc)
-        failed(ctx, rc);
-    else
-        answer_ticket(ctx, 200);
-}
-
-/* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
-
-/* After a change by the API: the ticket to the requester's connections and
- * a queue_update to every agent (as the WebSocket does), and the ticket as
- * the answer. */
-static void changed_ticket(struct api_ctx *ctx, const char *event)
-{
-    struct store_ticket t;
-    int rc = store_ticket_get(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id, &t);
     if (rc) {
         failed(ctx, rc);
         return;
     }
-    desk_outbox_add(ctx->out, DESK_TO_CONV, t.conversation_id, proto_ticket_frame(&t, NULL));
-    desk_outbox_add(ctx->out, DESK_TO_AGENTS, 0,
-                    json_pack("{s:s, s:s, s:o}", "type", "queue_update", "event", event,
-                              "ticket", proto_ticket(&t)));
-    api_response_json(ctx->resp, 200, proto_ticket(&t));
-    store_ticket_fin(&t);
+    /* the ticket that stays has a merged_from event: its open pages too */
+    struct store_ticket kept;
+    if (store_ticket_get(desk_store(ctx->d), json_string_value(into), ctx->who->person_id,
+                         &kept) == 0)
+        api_ticket_changed(ctx, &kept, "merged_from");
+    store_ticket_fin(&kept);
+    answer_ticket(ctx, 200, "merged");
 }
+
+/* ---- waiting for the requester (014_pause.sql) ---------------------------------- */
 
 void api_tickets_pending(struct api_ctx *ctx)
 {
@@ -435,7 +429,7 @@ void api_tickets_pending(struct api_ctx *ctx)
     if (rc)
         failed(ctx, rc);
     else
-        changed_ticket(ctx, "pending");
+        answer_ticket(ctx, 200, "pending");
 }
 
 void api_tickets_resume(struct api_ctx *ctx)
@@ -451,5 +445,5 @@ void api_tickets_resume(struct api_ctx *ctx)
     if (rc)
         failed(ctx, rc);
     else
-        changed_ticket(ctx, "resumed");
+        answer_ticket(ctx, 200, "resumed");
 }

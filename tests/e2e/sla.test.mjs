@@ -153,6 +153,11 @@ test('a ticket on a short policy: the agent gets sla_warning and sla_breach once
   assert.equal(net.body.sla.response_minutes, 10); // network P1
   assert.equal(net.body.response_due - t.created_at, 600);
   assert.equal(net.body.sla.state, 'ok'); // the new thresholds lie ahead: marks cleared
+  // the agent's open desk and the requester's page are told of each change
+  const qs = await ag.wait((f) => f.type === 'queue_update' && f.event === 'sla_applied' && f.ticket.number === t.number
+    && f.ticket.response_due === net.body.response_due, 'queue_update sla_applied');
+  assert.equal(qs.ticket.priority, 1);
+  await rq.wait((f) => f.type === 'ticket' && f.number === t.number && f.response_due === net.body.response_due, 'the new deadline on the requester\'s page');
   // refused, and nothing changes
   const bad = [
     [{ service: 'nope' }, 422, 'invalid'], [{ priority: 9 }, 422, 'invalid'],

@@ -5,6 +5,9 @@
 // of corpora/, agents and teams made with the chatdesk commands. Permissions
 // are checked from the side of whoever must not see: a requester (WebSocket
 // frames, catch-up, transcript, API) and an agent outside the ticket's team.
+// A change made through the API (edit, transfer, merge) reaches the open
+// pages as one made over the WebSocket does: queue_update to the agents,
+// the ticket frame to its requester.
 // No sleeps: every wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +28,7 @@ const d = {};
 let conninfo;
 
 // the API and WebSocket clients of the desk in d (tests/e2e/deskfix.mjs)
-const { api, assertError, login, wsOpen, wsRequest, wsClose, wsLogin, stop } = deskClientOf(d, AGENT, WAIT);
+const { api, assertError, login, wsOpen, wsRequest, wsWait, wsClose, wsLogin, stop } = deskClientOf(d, AGENT, WAIT);
 
 // A requester with a ticket raised from messages: { c, session, number, conversation }.
 let people = 0;
@@ -170,11 +173,17 @@ test('the list pages by cursor over every ticket, each once', { timeout: 60000 }
 test('PATCH edits fields, one event each, priority from the matrix; requesters get 404', { timeout: 60000 }, async () => {
   const u = await requesterWithTicket(['邮件发不出去']);
   const token = await login();
+  const watcher = await wsLogin(MEMBER); // another agent with the desk open
   const before = (await api('GET', `/api/v1/tickets/${u.number}`, { token })).body;
   assert.notEqual(before.category, '邮件/发送');
   const r = await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { impact: 1, urgency: 1, category: '邮件/发送' } });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual([r.body.priority, r.body.impact, r.body.urgency, r.body.category], [1, 1, 1, '邮件/发送']);
+  // the open pages are told, as for a change over the WebSocket
+  const qu = await wsWait(watcher, (f) => f.type === 'queue_update' && f.event === 'edited' && f.ticket.number === u.number, 'queue_update edited');
+  assert.deepEqual([qu.ticket.priority, qu.ticket.category], [1, '邮件/发送']);
+  const seen = await wsWait(u.c, (f) => f.type === 'ticket' && f.number === u.number && f.priority === 1, 'the ticket on the requester\'s page');
+  assert.equal(seen.category, '邮件/发送');
   const ev = await api('GET', `/api/v1/tickets/${u.number}/events`, { token });
   const edits = ev.body.events.filter((e) => e.type === 'edited').map((e) => [e.detail.field, e.detail.from, e.detail.to, e.by]);
   assert.deepEqual(edits, [['category', before.category, '邮件/发送', '演示坐席'], ['impact', 2, 1, '演示坐席'],
@@ -257,6 +266,9 @@ test('transfer to a team: its member sees it in the queue; an agent outside may 
   const r = await api('POST', `/api/v1/tickets/${u.number}/transfer`, { token, json: { team: 'second-line', reason: '需要 DBA' } });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual([r.body.team, r.body.team_name, r.body.agent, r.body.status], ['second-line', '二线', null, 'new']);
+  // the agent's open desk hears of it (its page asks for its queue again)
+  const qt = await wsWait(a, (f) => f.type === 'queue_update' && f.event === 'transferred' && f.ticket.number === u.number, 'queue_update transferred');
+  assert.equal(qt.ticket.team, 'second-line');
   const m = await wsLogin(MEMBER);
   const o = await wsLogin(OUTSIDER);
   const mq = await wsRequest(m, { type: 'queue' });
@@ -285,10 +297,18 @@ test('a duplicate merged into another ticket is closed with a link, found throug
   const keep = await requesterWithTicket(['VPN 连不上']);
   const dup = await requesterWithTicket(['VPN 又断了 anyconnectx']);
   const token = await login();
+  const watcher = await wsLogin(MEMBER);
   assertError(await api('POST', `/api/v1/tickets/${dup.number}/merge`, { token, json: {} }), 400, 'bad_field');
   const r = await api('POST', `/api/v1/tickets/${dup.number}/merge`, { token, json: { into: keep.number } });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual([r.body.status, r.body.merged_into], ['closed', keep.number]);
+  // open pages: the duplicate leaves the queues, the survivor's history grew;
+  // the duplicate's requester sees it closed
+  const qm = await wsWait(watcher, (f) => f.type === 'queue_update' && f.event === 'merged' && f.ticket.number === dup.number, 'queue_update merged');
+  assert.equal(qm.ticket.status, 'closed');
+  await wsWait(watcher, (f) => f.type === 'queue_update' && f.event === 'merged_from' && f.ticket.number === keep.number, 'queue_update merged_from');
+  const closed = await wsWait(dup.c, (f) => f.type === 'ticket' && f.number === dup.number && f.status === 'closed', 'closed on the requester\'s page');
+  assert.equal(closed.merged_into, keep.number);
   const found = await api('GET', '/api/v1/tickets?q=anyconnectx&status=new', { token });
   assert.deepEqual(found.body.tickets.map((t) => t.number), [keep.number]);
   const ev = await api('GET', `/api/v1/tickets/${keep.number}/events`, { token });
