@@ -290,7 +290,7 @@
     const number = typeof f.ticket === 'string' ? f.ticket : '';
     if (cur && number === cur.number && cur.loaded) {
       addMessage(f, true);
-      if (f.from === 'requester') { showTyping(false); announce(`${f.name || kbt('agent.015')}：${K.shorten(f.text, 140)}`); }
+      if (f.from === 'requester') { showTyping(false); announce(kbt('x.kv', [f.name || kbt('agent.015'), K.shorten(f.text, 140)])); }
     } else if (number && f.from === 'requester') {
       unread.set(number, (unread.get(number) || 0) + 1);
       renderQueue();
@@ -379,7 +379,7 @@
     if (kind === 'take') {
       pendingTake.delete(key);
       const text = f.code === 'already_taken'
-        ? kbt('agent.024', [queue.get(key) && queue.get(key).agent ? `（${queue.get(key).agent}）` : ''])
+        ? kbt('agent.024', [queue.get(key) && queue.get(key).agent ? kbt('x.paren', [queue.get(key).agent]) : ''])
         : K.errorText(f);
       queueMsg.set(key, { text, cls: 'err' });
       renderQueue();
@@ -841,11 +841,11 @@
       el('time', null, K.fmtTime(e.at)), ' ', el('strong', null, EVENT_LABEL[e.type] || e.type),
       e.by ? ` · ${e.by}` : kbt('agent.086'),
       WS && WS.eventDetail(e) ? ` ${WS.eventDetail(e)}`
-        : e.to && e.from && e.to !== e.from ? `（${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}）` : '')));
+        : e.to && e.from && e.to !== e.from ? kbt('x.paren', [`${K.TICKET_STATUS_LABEL[e.from] || e.from} → ${K.TICKET_STATUS_LABEL[e.to] || e.to}`]) : '')));
   }
 
   const EVENT_LABEL = {
-    created: kbt('agent.087'), taken: kbt('agent.052'), replied: kbt('agent.088'), linked: kbt('agent.089'), resolved: kbt('agent.033'),
+    created: kbt('agent.087'), taken: kbt('x.ev_taken'), replied: kbt('agent.088'), linked: kbt('agent.089'), resolved: kbt('agent.033'),
     reopened: kbt('common.010'), confirmed: kbt('agent.090'), closed: kbt('agent.091'), auto_closed: kbt('agent.092'), rated: kbt('agent.093'),
     edited: kbt('agent.094'), noted: kbt('agent.095'), assigned: kbt('agent.096'), transferred: kbt('agent.097'), merged: kbt('agent.098'), merged_from: kbt('agent.099'),
     pending: kbt('x.ev_pending'), resumed: kbt('x.ev_resumed'), sla_applied: kbt('x.sla_applied'), sla_warning: kbt('x.sla_warning'), sla_breach: kbt('x.sla_breach'),

@@ -121,7 +121,7 @@
         .map(([k, h]) => el('section', { class: 'doc-sec' }, h ? el('h4', null, h) : null,
           el('div', { class: 'doc-text', 'data-testid': 'kb-doc-text' }, K.plainText(doc[k]))));
       return el('div', { class: 'doc-full', id: domId, 'data-testid': 'kb-doc', 'data-id': doc.id || id },
-        meta.length ? el('p', { class: 'muted doc-meta' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+        meta.length ? el('p', { class: 'muted doc-meta' }, meta.map(([k, v]) => kbt('x.kv', [k, v])).join(kbt('x.kv_sep'))) : null,
         sections.length ? sections : el('p', { class: 'muted' }, kbt('agent.130')));
     }
 

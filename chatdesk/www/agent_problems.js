@@ -54,7 +54,7 @@ window.kbdeskProblemUpdate = (() => {
     if (!f || f.event !== 'resolved' || !Array.isArray(f.tickets)) return;
     const desk = document.getElementById('desk');
     const note = K.el('p', { class: 'notice', role: 'status', 'data-testid': 'problem-notice' },
-      kbt('aprob.007', [f.problem, f.summary || '', f.tickets.join('、')]),
+      kbt('aprob.007', [f.problem, f.summary || '', f.tickets.join(kbt('x.list_sep'))]),
       ' ', K.el('button', { type: 'button', class: 'btn btn-sm', onclick: () => note.remove() }, kbt('aprob.008')));
     desk.prepend(note);
   };

@@ -655,7 +655,7 @@
         const c = K.countdown(d, now, true);
         return el('span', { class: 'due', 'data-testid': testid },
           `${label} `, el('strong', null, K.fmtTime(d)),
-          done ? el('span', { class: 'muted' }, kbt('chat.079')) : el('span', { class: c.cls }, `（${c.text}）`));
+          done ? el('span', { class: 'muted' }, kbt('chat.079')) : el('span', { class: c.cls }, kbt('x.paren', [c.text])));
       };
       const closedLike = t.status === 'resolved' || t.status === 'closed';
       K.fill(ui.ticketBar,
@@ -667,7 +667,7 @@
         closedLike || t.status === 'pending' ? null : due(kbt('chat.082'), t.resolution_due, false, 'resolution-due'),
         /* the desk waits for this person's answer (the clock is paused) */
         t.status === 'pending' ? el('span', { class: 'pending-note', role: 'status', 'data-testid': 'ticket-pending' },
-          kbt('x.chat_pending'), t.pending_reason ? `：${t.pending_reason}` : '', kbt('x.chat_pending_tail')) : null,
+          t.pending_reason ? kbt('x.kv', [kbt('x.chat_pending'), t.pending_reason]) : kbt('x.chat_pending'), kbt('x.chat_pending_tail')) : null,
         majorBanner(t));
     };
     draw();
@@ -699,7 +699,7 @@
     ui.ended.textContent = ended ? kbt('chat.083') : '';
     ui.newChat.hidden = !ended;
     ui.who.hidden = false;
-    ui.who.textContent = st.profile.email ? `${st.profile.name}（${st.profile.email}）` : st.profile.name;
+    ui.who.textContent = st.profile.email ? st.profile.name + kbt('x.paren', [st.profile.email]) : st.profile.name;
     ui.input.placeholder = hasTicket ? kbt('chat.084') : kbt('chat.085');
   }
 

@@ -33,7 +33,7 @@
     const fullWa = K.plainText(wa);
     const more = el('div', { class: 'card-more', 'data-testid': 'suggestion-details', hidden: true, id: `more-${it.id}-${Math.random().toString(36).slice(2, 8)}` },
       fullWa && fullWa !== first ? el('div', null, el('strong', null, kbt('chat.041')), el('div', { class: 'pre-line' }, fullWa)) : null,
-      details.length ? el('div', { class: 'muted' }, details.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+      details.length ? el('div', { class: 'muted' }, details.map(([k, v]) => kbt('x.kv', [k, v])).join(kbt('x.kv_sep'))) : null,
       el('div', { class: 'muted' }, kbt('chat.042', [it.id])));
     li.append(more);
     const actions = el('div', { class: 'card-actions' });

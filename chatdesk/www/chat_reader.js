@@ -136,7 +136,7 @@
           .map(([k, h]) => el('section', { class: `reader-sec reader-${k}`, 'data-testid': `reader-${k}` },
             h ? el('h3', null, h) : null, mdNodes(doc[k])));
         main = el('div', { class: 'reader-doc', 'data-testid': 'reader-doc', 'data-id': doc.id || it.id },
-          meta.length ? el('p', { class: 'muted' }, meta.map(([k, v]) => `${k}：${v}`).join('　')) : null,
+          meta.length ? el('p', { class: 'muted' }, meta.map(([k, v]) => kbt('x.kv', [k, v])).join(kbt('x.kv_sep'))) : null,
           secs.length ? secs : el('p', { class: 'muted' }, kbt('agent.130')));
       }
       let fb;

@@ -10,6 +10,12 @@
   const TYPES = { service: kbt('kn2.021'), application: kbt('ci2.002'), system: kbt('agent.073'), server: kbt('ci2.004'),
     network: kbt('ci2.005'), device: kbt('ci2.006'), database: kbt('ci2.007'), other: kbt('ci2.008') };
   const REL = { runs_on: kbt('ci.010'), depends_on: kbt('ci.011'), part_of: kbt('ci.012'), connects_to: kbt('ci.013') };
+  /* a reference's page and its status's words, by kind */
+  const REF = {
+    ticket: { href: (n) => `agent.html#ticket=${encodeURIComponent(n)}`, label: K.TICKET_STATUS_LABEL },
+    problem: { href: (n) => `problems.html#${encodeURIComponent(n)}`, label: K.PROBLEM_STATUS_LABEL },
+    knowledge: { href: (n) => `knowledge.html#${encodeURIComponent(n)}`, label: K.KB_STATE_LABEL },
+  };
   const token = K.session.get('kbdesk.agent.session', null);
   let current = null;
 
@@ -42,8 +48,12 @@
     $('rels').replaceChildren(...c.relations.map((r) => el('li', { 'data-testid': 'ci-relation' },
       r.direction === 'out' ? `${REL[r.type] || r.type} → ` : `← ${REL[r.type] || r.type} `,
       el('button', { type: 'button', class: 'btn-link', onclick: () => open(r.code) }, r.code), ` ${r.name}`)));
-    $('refs').replaceChildren(...c.refs.map((r) => el('li', { 'data-testid': 'ci-ref', 'data-open': String(r.open) },
-      el('span', { class: 'ticket-no' }, r.ref), ' ', r.title || '', r.status ? el('span', { class: 'muted' }, ` ${r.status}`) : null)));
+    $('refs').replaceChildren(...c.refs.map((r) => {
+      const ref = REF[r.kind] || REF.ticket;
+      return el('li', { 'data-testid': 'ci-ref', 'data-open': String(r.open), 'data-kind': r.kind },
+        el('a', { class: 'ticket-no', href: ref.href(r.ref) }, r.ref), ' ', r.title || '',
+        r.status ? el('span', { class: 'muted', 'data-testid': 'ci-ref-status' }, ` ${ref.label[r.status] || r.status}`) : null);
+    }));
     $('retire').hidden = c.retired;
   }
 

@@ -48,6 +48,13 @@ window.kbdesk = (() => {
     new: kbt('common.007'), assigned: kbt('common.008'), resolved: kbt('common.009'), reopened: kbt('common.010'), closed: kbt('common.011'),
     pending: kbt('x.status_pending'),
   };
+  /* problems (016_problems.sql) and knowledge items (knowledge_items.state) */
+  const PROBLEM_STATUS_LABEL = {
+    new: kbt('pr.005'), investigating: kbt('pr.006'), known_error: kbt('common.002'), resolved: kbt('common.006'), closed: kbt('common.011'),
+  };
+  const KB_STATE_LABEL = {
+    draft: kbt('kn.009'), in_review: kbt('kn.010'), approved: kbt('kn.011'), published: kbt('kn.012'), retired: kbt('kn.013'),
+  };
   const PRIORITY_LABEL = { 1: kbt('common.012'), 2: kbt('common.013'), 3: kbt('common.014'), 4: kbt('common.015') };
   const IMPACT_LABEL = { 1: kbt('common.016'), 2: kbt('common.017'), 3: kbt('common.018') };
   const URGENCY_LABEL = { 1: kbt('common.019'), 2: kbt('common.020'), 3: kbt('common.021') };
@@ -437,7 +444,7 @@ window.kbdesk = (() => {
 
   return {
     $, el, fill, decodeEntities, snippetNodes, firstLine, plainText, shorten,
-    KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,
+    KINDS, KIND_LABEL, KE_STATUS_LABEL, TICKET_STATUS_LABEL, PROBLEM_STATUS_LABEL, KB_STATE_LABEL, PRIORITY_LABEL, IMPACT_LABEL, URGENCY_LABEL,
     priorityNum, priorityBadge, statusBadge,
     toDate, fmtTime, fmtDuration, countdown,
     local, session, clientId, Link, connStatus, ERROR_TEXT, errorText, errorNodes, api, apiCall,

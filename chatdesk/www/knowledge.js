@@ -29,9 +29,7 @@
   const UNSAVED_KEY = 'kbdesk.kw.unsaved.';        /* + item id: {base, kind, doc} */
   const PAGE = 20;
 
-  const STATE_LABEL = {
-    draft: kbt('kn.009'), in_review: kbt('kn.010'), approved: kbt('kn.011'), published: kbt('kn.012'), retired: kbt('kn.013'),
-  };
+  const STATE_LABEL = K.KB_STATE_LABEL;
   const KIND_LABEL = { article: kbt('kn.014'), known_error: kbt('common.002') };
   const NEW_LABEL = { article: kbt('kn.007'), known_error: kbt('kn.008') };
   const COUNTER_LABEL = {

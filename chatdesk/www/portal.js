@@ -84,7 +84,7 @@
         kbt('major.banner', [t.major.ticket]), t.major.message ? ` ${t.major.message}` : '') : null,
       t.resolution ? el('p', { 'data-testid': 'my-ticket-resolution' }, kbt('portal.007', [t.resolution])) : null,
       el('p', { 'data-testid': 'my-ticket-rating', 'data-score': t.rating || 0 },
-        kbt('portal.008', [rating, t.rating_comment ? `（${t.rating_comment}）` : ''])),
+        kbt('portal.008', [rating, t.rating_comment ? kbt('x.paren', [t.rating_comment]) : ''])),
       el('details', null, el('summary', null, kbt('portal.009', [msgs.length])),
         el('ol', { class: 'my-ticket-log' }, ...msgs.map((m) => el('li', { 'data-from': m.from },
           el('span', { class: 'muted' }, m.from === 'agent' ? kbt('portal.010', [m.name || '']) : kbt('chat.028')), m.text)))),

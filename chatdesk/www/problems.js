@@ -11,8 +11,11 @@
   const K = window.kbdesk;
   const { $, el } = K;
   const SESSION_KEY = 'kbdesk.agent.session';
-  const STATUS = {
-    new: kbt('pr.005'), investigating: kbt('pr.006'), known_error: kbt('common.002'), resolved: kbt('common.006'), closed: kbt('common.011'),
+  const STATUS = K.PROBLEM_STATUS_LABEL;
+  /* the fields an "edited" event names, as the form labels them */
+  const FIELD = {
+    summary: kbt('tickets.001'), description: kbt('pr.009'), service: kbt('kn.034'), impact: kbt('tickets.002'),
+    root_cause: kbt('pr.010'), workaround: kbt('pr.011'), fix: kbt('pr.012'),
   };
   const STEPS = {
     new: [['investigating', kbt('pr2.006')], ['resolved', kbt('agent.164')]],
@@ -89,7 +92,7 @@
     $('ke-draft').hidden = !!p.known_error || p.status === 'closed';
     $('incidents').replaceChildren(...(p.incident_list || []).map((t) =>
       el('li', { 'data-testid': 'incident', 'data-number': t.number },
-        el('span', { class: 'ticket-no' }, t.number), ' ', el('span', null, t.summary), ' ',
+        el('a', { class: 'ticket-no', href: `agent.html#ticket=${encodeURIComponent(t.number)}` }, t.number), ' ', el('span', null, t.summary), ' ',
         el('span', { class: 'muted' }, K.TICKET_STATUS_LABEL[t.status] || t.status), ' ',
         el('button', { type: 'button', class: 'btn-link', 'data-testid': 'unlink', onclick: () => unlink(t.number) }, kbt('pr2.027')))));
     $('link-form').hidden = p.status === 'closed';
@@ -97,7 +100,7 @@
       el('li', { 'data-testid': 'problem-event', 'data-type': e.type },
         el('time', null, K.fmtTime(e.at)), ' ', e.actor || kbt('agent.073'), ' ', EVENT[e.type] || e.type,
         e.ticket ? ` ${e.ticket}` : '', e.detail && e.detail.comment ? kbt('pr2.029', [e.detail.comment]) : '',
-        e.detail && e.detail.fields ? kbt('pr2.030', [e.detail.fields.join(kbt('pr2.031'))]) : '')));
+        e.detail && e.detail.fields ? kbt('x.paren', [e.detail.fields.map((f) => FIELD[f] || f).join(kbt('x.list_sep'))]) : '')));
   }
 
   async function open(number) {

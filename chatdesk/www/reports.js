@@ -101,7 +101,7 @@
       const body = await get(`/api/v1/reports/indicators/${encodeURIComponent(name)}/items?from=${from}&to=${to}${period.filters}${extra}`);
       const [sec, key] = name.split('.');
       const label = DRILL_TITLE[name] || (LABEL[sec] && LABEL[sec][key]) || name;
-      $('drill-title').textContent = `${label}${extra ? `（${decodeURIComponent(extra.replace(/&/g, ' ').replace(/=/g, ' '))}）` : ''}`;
+      $('drill-title').textContent = label + (extra ? kbt('x.paren', [decodeURIComponent(extra.replace(/&/g, ' ').replace(/=/g, ' '))]) : '');
       $('drill-count').textContent = kbt('rp2.050', [body.period.from, body.period.to, body.count]);
       d.dataset.name = name;
       d.dataset.count = String(body.count);

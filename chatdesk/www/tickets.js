@@ -144,6 +144,13 @@
 
   const box = () => document.getElementById('ws-ticket');
 
+  /* A form's values as built (data-clean), so that a reload of the ticket
+   * (any change to it, by anyone) does not wipe what the agent typed and
+   * has not sent yet. */
+  const formValues = (form) => JSON.stringify(Object.fromEntries([...form.elements].filter((e) => e.name).map((e) => [e.name, e.value])));
+  const markClean = (form) => { if (form) form.dataset.clean = formValues(form); };
+  const unsent = () => [...box().querySelectorAll('form[data-clean]')].some((f) => f.dataset.clean !== formValues(f));
+
   function ticketForms(t) {
     const editForm = el('form', { class: 'ws-edit', 'data-testid': 'edit-form' },
       field(kbt('tickets.001'), el('input', { name: 'summary', value: t.summary || '', maxlength: '1000', 'data-testid': 'edit-summary' })),
@@ -158,9 +165,16 @@
     editForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const f = editForm.elements;
-      const frame = { type: 'edit', id: page.rid('edit', t.number), ticket: t.number,
-        impact: Number(f.impact.value), urgency: Number(f.urgency.value), category: f.category.value.trim() };
-      if (f.summary.value.trim()) frame.summary = f.summary.value.trim();
+      /* only what the agent changed: a field someone else changed
+       * meanwhile is not overwritten with the value shown */
+      const was = JSON.parse(editForm.dataset.clean || '{}');
+      const changed = (name) => f[name].value !== was[name];
+      const frame = { type: 'edit', id: page.rid('edit', t.number), ticket: t.number };
+      if (changed('impact')) frame.impact = Number(f.impact.value);
+      if (changed('urgency')) frame.urgency = Number(f.urgency.value);
+      if (changed('category')) frame.category = f.category.value.trim();
+      if (changed('summary') && f.summary.value.trim()) frame.summary = f.summary.value.trim();
+      if (Object.keys(frame).length === 3) { say('ws-edit-msg', kbt('x.nothing_changed'), ''); return; }
       say('ws-edit-msg', page.send(frame) ? kbt('tickets.030') : kbt('agent.055'), '');
     });
 
@@ -197,6 +211,7 @@
       say('ws-transfer-msg', page.send(frame) ? kbt('tickets.039') : kbt('agent.055'), '');
     });
 
+    for (const f of [editForm, noteForm, transferForm]) markClean(f);
     return [
       el('section', { 'aria-labelledby': 'ws-edit-title' }, el('h3', { id: 'ws-edit-title' }, kbt('tickets.040')), editForm),
       el('section', { 'aria-labelledby': 'ws-notes-title' }, el('h3', { id: 'ws-notes-title' }, kbt('agent.095')),
@@ -223,7 +238,7 @@
     const list = document.getElementById('ws-notes');
     if (!list) return;
     list.replaceChildren(...(notes.length ? notes.map((n) => el('li', { 'data-testid': 'note' },
-      el('time', null, K.fmtTime(n.at)), ` ${n.by || ''}：`, el('span', { 'data-testid': 'note-text' }, n.text)))
+      el('time', null, K.fmtTime(n.at)), ' ', kbt('x.kv', [n.by || '', '']), el('span', { 'data-testid': 'note-text' }, n.text)))
       : [el('li', { class: 'muted inline-msg' }, kbt('tickets.042'))]));
   }
 
@@ -262,15 +277,17 @@
     },
     onTranscript(f) {
       notes = Array.isArray(f.notes) ? f.notes : [];
-      const keep = box().contains(document.activeElement);
+      /* the forms show the ticket as it is now, unless the agent is in
+       * them or has typed something not sent */
+      const keep = box().contains(document.activeElement) || unsent();
       if (!keep) K.fill(box(), ...ticketForms(f.ticket));
       fillTransferOptions();
       renderNotes();
     },
     onTicket(f) {
       const [kind] = f.id.split(':');
-      if (kind === 'edit') { say('ws-edit-msg', kbt('tickets.043'), 'good'); page.announce(kbt('tickets.044', [f.number])); }
-      if (kind === 'transfer') { say('ws-transfer-msg', kbt('tickets.045'), 'good'); page.announce(kbt('tickets.046', [f.number])); }
+      if (kind === 'edit') { markClean(box().querySelector('form.ws-edit')); say('ws-edit-msg', kbt('tickets.043'), 'good'); page.announce(kbt('tickets.044', [f.number])); }
+      if (kind === 'transfer') { markClean(box().querySelector('form.ws-transfer')); say('ws-transfer-msg', kbt('tickets.045'), 'good'); page.announce(kbt('tickets.046', [f.number])); }
     },
     onNote(f) {
       const cur = page && page.current();
@@ -291,7 +308,7 @@
       if (e.type === 'edited' && d.field) {
         const v = (x) => (x === null || x === undefined || x === '' ? kbt('tickets.048')
           : d.field === 'priority' ? `P${x}` : d.field === 'impact' || d.field === 'urgency' ? LEVEL[x] || x : x);
-        return `${FIELD[d.field] || d.field}：${v(d.from)} → ${v(d.to)}`;
+        return kbt('x.kv', [FIELD[d.field] || d.field, `${v(d.from)} → ${v(d.to)}`]);
       }
       if (e.type === 'transferred' || e.type === 'assigned') {
         const team = (s) => (teams.find((x) => x.slug === s) || {}).name || s || '—';

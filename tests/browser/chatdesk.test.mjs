@@ -415,6 +415,8 @@ test('problem management, configuration items and the audit page, from the agent
   await page.getByTestId('save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '已保存');
   await page.locator('[data-testid=problem-event][data-type=edited]').waitFor();
+  // the history names the fields as the form labels them
+  assert.match(await text(page.locator('[data-testid=problem-event][data-type=edited]')), /编辑（根本原因、临时解决办法）$/);
   // a ticket that does not exist: a clear message, nothing linked
   await page.getByTestId('link-ticket').fill('INC-999999');
   await page.getByTestId('link-submit').click();
@@ -423,7 +425,8 @@ test('problem management, configuration items and the audit page, from the agent
   // the known error drafted into the knowledge lifecycle; then resolved
   await page.getByTestId('draft-known-error').click();
   await page.getByTestId('known-error-link').waitFor();
-  assert.match(await text(page.getByTestId('known-error-link')), /^KE-D\d{6}$/);
+  const keId = await text(page.getByTestId('known-error-link'));
+  assert.match(keId, /^KE-D\d{6}$/);
   assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'known_error');
   await page.getByTestId('step-resolved').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'resolved');
@@ -437,6 +440,17 @@ test('problem management, configuration items and the audit page, from the agent
   await page.locator('#ref-id').fill(number);
   await page.getByTestId('ref-submit').click();
   await page.locator(`[data-testid=ci-ref]`).filter({ hasText: number }).waitFor();
+  // and its known error: each reference's status in words, and a link to its page
+  await page.locator('#ref-kind').selectOption('knowledge');
+  await page.locator('#ref-id').fill(keId);
+  await page.getByTestId('ref-submit').click();
+  await page.locator('[data-testid=ci-ref][data-kind=knowledge]').waitFor();
+  assert.equal(await text(page.locator('[data-testid=ci-ref][data-kind=problem] [data-testid=ci-ref-status]')), '已解决');
+  assert.equal(await text(page.locator('[data-testid=ci-ref][data-kind=knowledge] [data-testid=ci-ref-status]')), '草稿');
+  assert.equal(await page.locator('[data-testid=ci-ref][data-kind=knowledge] a').getAttribute('href'), `knowledge.html#${keId}`);
+  await page.locator('[data-testid=ci-ref][data-kind=problem] a').click();
+  await page.waitForURL(`**/problems.html#${number}`);
+  await page.waitForFunction((n) => document.querySelector('[data-testid=problem-number]').textContent.startsWith(n), number);
   // the audit log is for administrators: an agent is told so
   await page.goto(base + '/audit.html');
   await page.waitForFunction(() => /只有管理员/.test(document.querySelector('[data-testid=page-error]').textContent));

@@ -6,7 +6,9 @@
 // Chinese; the 中文 switch turns them Chinese and the choice survives a
 // reload. The knowledge, problem and configuration-item pages, used in
 // English, show no Chinese either: neither their static chrome nor what
-// their scripts build (labels, options, counts, messages, history). An admin changes a person's role on admin.html and the audit log
+// their scripts build (labels, options, counts, messages, history); nor
+// does a ticket's history and notes while an English agent works it. An
+// admin changes a person's role on admin.html and the audit log
 // has the row; an agent opening admin.html, or calling the admin API from
 // that page, is refused. Every staff page shows the same navigation, its
 // own page marked.
@@ -18,7 +20,7 @@
 // /tmp/kbdesk-nav-en.png (cis.html on a phone-sized screen).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { noProblems, openPage as openPageOf, startDesk, stopDesk } from './lib.mjs';
+import { deskPages, noProblems, openPage as openPageOf, startDesk, stopDesk } from './lib.mjs';
 
 const WAIT = 20000;
 const ADMIN = { username: 'boss', password: 'i18n admin pw 1', name: 'Boss Admin' };
@@ -126,6 +128,73 @@ test('the agent page in English has no Chinese in its static chrome; 中文 swit
   noProblems(problems);
 });
 
+/* A ticket worked in English: the requester escalates from the chat page,
+ * the agent takes it, raises its priority and writes a note. The history
+ * and the notes are built by the page's scripts from the server's event
+ * rows: field names, levels, separators and punctuation must all be
+ * English (the requester's text and the corpus's suggestions are data,
+ * so the whole page is not checked here). */
+test('an English agent working a ticket: its history and notes hold no Chinese words or punctuation', { timeout: 180000 }, async (t) => {
+  const P = deskPages(() => base, null);
+  const { page: chat, problems: chatProblems } = await openPage(t, 'en-US');
+  await P.startChat(chat, 'Alice Chen', 'alice@example.com');
+  await P.say(chat, 'Outlook cannot send mail, error 0x800CCC0E');
+  const number = await P.escalate(chat);
+  assert.match(number, /^INC-\d{6}$/);
+
+  const { page, problems } = await openPage(t, 'en-US');
+  await agentLogin(page, PLAIN);
+  await P.queueItem(page, number).waitFor();
+  await P.take(page, number);
+  await page.getByTestId('edit-form').waitFor();
+  await page.getByTestId('edit-impact').selectOption('1');
+  await page.getByTestId('edit-urgency').selectOption('1');
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => / → P1$/.test(li.textContent)), null, { timeout: WAIT });
+  await page.getByTestId('note-input').fill('Checked the SMTP relay');
+  await page.getByTestId('note-save').click();
+  await page.getByTestId('note').waitFor();
+
+  const events = await page.locator('[data-testid=events] [data-testid=event]').allTextContents();
+  assert.ok(events.some((e) => /Edited · Plain Agent Priority: P\d → P1$/.test(e)), events.join('\n'));
+  assert.ok(events.some((e) => /Urgency: .+ → /.test(e)), events.join('\n'));
+  assert.deepEqual(events.filter((e) => CJK.test(e)), [], 'no Chinese in the history');
+  const notes = await text(page.getByTestId('notes'));
+  assert.match(notes, /Plain Agent: Checked the SMTP relay$/);
+  assert.ok(!CJK.test(notes), notes);
+
+  // a summary typed and not saved survives a reload of the ticket that
+  // someone else's change causes (here the admin's, over the API), even
+  // with the agent's focus elsewhere
+  await page.getByTestId('edit-summary').fill('Outlook: mails stuck in the outbox');
+  await page.getByTestId('reply-input').click();
+  const login = await fetch(`${base}/api/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: ADMIN.username, password: ADMIN.password }) });
+  assert.equal(login.status, 201);
+  const { token } = await login.json();
+  const patched = await fetch(`${base}/api/v1/tickets/${number}`, { method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ category: 'mail' }) });
+  assert.equal(patched.status, 200);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => /Boss Admin Category: .+ → mail$/.test(li.textContent)), null, { timeout: WAIT });
+  assert.equal(await page.getByTestId('edit-summary').inputValue(), 'Outlook: mails stuck in the outbox');
+  // saved, it sends only the summary: the admin's category stays
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-summary]').textContent === 'Outlook: mails stuck in the outbox',
+    null, { timeout: WAIT });
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => /Plain Agent Summary: .* → Outlook: mails stuck in the outbox$/.test(li.textContent)), null, { timeout: WAIT });
+  const after = await (await fetch(`${base}/api/v1/tickets/${number}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.equal(after.category, 'mail');
+  assert.equal(after.summary, 'Outlook: mails stuck in the outbox');
+  // saving again with nothing changed sends nothing
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=edit-message]').textContent === 'Nothing changed');
+  noProblems(problems);
+  noProblems(chatProblems);
+});
+
 /* What a staff page shows, as lines: the document's title, the body's
  * rendered text (innerText: only what is visible) without the 中文 switch,
  * every <option> (the ones the page builds too), and the placeholder,
@@ -195,12 +264,14 @@ test('the knowledge, problem and CI pages in English show no Chinese, in their c
   await page.getByTestId('save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === 'Saved');
   await page.locator('[data-testid=problem-event][data-type=edited]').waitFor();
+  assert.match(await text(page.locator('[data-testid=problem-event][data-type=edited]')), /edited \(Root cause\)$/);
   await page.getByTestId('step-investigating').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'investigating'
     && document.querySelector('[data-testid=problem-message]').textContent === 'Updated');
   await page.getByTestId('draft-known-error').click();
   await page.getByTestId('known-error-link').waitFor();
   await page.waitForFunction(() => /^Known-error draft /.test(document.querySelector('[data-testid=problem-message]').textContent));
+  const prb = (await text(page.getByTestId('problem-number'))).split(' ')[0];
   await allEnglish(page, 'problem investigated, known error drafted');
 
   // cis.html: the type options the page builds, two items, a relation, one retired
@@ -221,6 +292,12 @@ test('the knowledge, problem and CI pages in English show no Chinese, in their c
   await page.locator('#rel-to').fill(db);
   await page.getByTestId('rel-submit').click();
   await page.getByTestId('ci-relation').filter({ hasText: db }).waitFor();
+  // a reference to the problem: its status in English
+  await page.locator('#ref-kind').selectOption('problem');
+  await page.locator('#ref-id').fill(prb);
+  await page.getByTestId('ref-submit').click();
+  await page.locator('[data-testid=ci-ref][data-kind=problem]').waitFor();
+  assert.equal((await text(page.getByTestId('ci-ref-status'))).trim(), 'Known error');
   assert.match(await text(page.getByTestId('ci-relation')), /^Runs on → CI-\d+ db-01$/);
   await page.getByTestId('ci-retire').click();
   await page.getByTestId('ci-retire').waitFor({ state: 'hidden' });
