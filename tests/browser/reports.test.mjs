@@ -10,7 +10,9 @@
 //   Chromium, one page per section, and the PDF's text (pdftotext, from
 //   poppler-utils) holds the API's figures, the breached tickets and
 //   their causes, the major incident declared in the month (apart from
-//   the P1 ticket) and the problems.
+//   the P1 ticket) and the problems;
+// - both in an English browser: no Chinese in the pages' own words, and
+//   the printed report's pages headed in English.
 //
 //   KB_BIN=build/bin node --test --test-reporter=tap tests/browser/reports.test.mjs
 //
@@ -27,6 +29,7 @@ const PASS = 'reports demo password';
 const WAIT = 20000;
 const SHOT = '/tmp/kbdesk-reports-drill.png';
 const PDF = '/tmp/kbdesk-monthly-report.pdf';
+const PDF_EN = '/tmp/kbdesk-monthly-report-en.pdf';
 const CAUSE = '核心交换机电源故障，已更换电源模块';
 
 const d = {};
@@ -245,5 +248,15 @@ test('the dashboard and the monthly report in an English browser: no Chinese in 
   assert.equal(await page.getByTestId('report-title').textContent(), `Monthly service report ${month}`);
   assert.ok(words.includes('Breached tickets and their causes'), words.join(' | '));
   assert.deepEqual(words.filter((s) => CJK.test(s)), [], 'the monthly report speaks English');
+  // printed: a page per section, each headed in English
+  await page.pdf({ path: PDF_EN, format: 'A4', printBackground: true });
+  const pages = Number(/Pages:\s+(\d+)/.exec(await mustRun('pdfinfo', [PDF_EN]))[1]);
+  assert.equal(pages, await page.getByTestId('m-sec').count());
+  const byPage = (await mustRun('pdftotext', ['-layout', PDF_EN, '-'])).split('\f');
+  assert.match(byPage[0], new RegExp(`Monthly service report ${month}`));
+  assert.match(byPage[0], /Service desk and satisfaction/);
+  assert.match(byPage[1], /Service levels and timeliness/);
+  assert.match(byPage[2], /Breached tickets and their causes/);
+  assert.match(byPage[3], /Problems/);
   noProblems(problems);
 });
