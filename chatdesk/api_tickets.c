@@ -122,9 +122,9 @@ static int body_frame(struct api_ctx *ctx, const char *type, const char *const *
     return 0;
 }
 
-/* The ticket after a change, as GET /api/v1/tickets/{number} answers. */
-/* Answers with ticket {number} as the caller may see it; after a change
- * (event not NULL) the open pages are told too (api_ticket_changed). */
+/* Answers with ticket {number} as GET /api/v1/tickets/{number} does; after
+ * a change (event not NULL) the open pages are told too
+ * (api_ticket_changed). */
 static void answer_ticket(struct api_ctx *ctx, int status, const char *event)
 {
     struct store_ticket t;
