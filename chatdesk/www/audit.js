@@ -10,6 +10,16 @@
   const token = K.session.get('kbdesk.agent.session', null);
   let rows = [];
   let before = null;
+  /* the log's object types and actions (the audit_log table's checks) and
+   * the actors' roles, in words; the CSV keeps the codes */
+  const TYPE_LABEL = {
+    ticket: kbt('aud2.type_ticket'), knowledge: kbt('aud2.type_knowledge'), problem: kbt('aud2.type_problem'),
+    ci: kbt('aud2.type_ci'), person: kbt('aud2.type_person'), role: kbt('aud2.type_role'), report: kbt('aud2.type_report'),
+    setting: kbt('aud2.type_setting'), attachment: kbt('aud2.type_attachment'), audit: kbt('aud2.type_audit'),
+  };
+  const ACTION_LABEL = { read: kbt('aud2.act_read'), change: kbt('aud2.act_change'), export: kbt('aud2.act_export') };
+  const ROLE_LABEL = { requester: kbt('admin.role_requester'), agent: kbt('admin.role_agent'), admin: kbt('admin.role_admin') };
+  $('f-type').append(...Object.entries(TYPE_LABEL).map(([v, label]) => el('option', { value: v }, label)));
 
   const day = (v, end) => (v ? Math.floor(new Date(`${v}T00:00:00+08:00`).getTime() / 1000) + (end ? 86400 : 0) : null);
 
@@ -35,10 +45,12 @@
     if (!more) { rows = []; $('rows').replaceChildren(); }
     for (const x of body.items) {
       rows.push(x);
-      $('rows').append(el('tr', { 'data-testid': 'audit-row' },
+      $('rows').append(el('tr', { 'data-testid': 'audit-row', 'data-action': x.action, 'data-type': x.object_type },
         el('td', null, K.fmtTime(x.at)), el('td', null, x.actor || (x.actor_id ? `#${x.actor_id}` : kbt('agent.073'))),
-        el('td', null, x.actor_role || ''), el('td', null, x.address || ''), el('td', null, x.action),
-        el('td', null, `${x.object_type} ${x.object_id}`), el('td', null, JSON.stringify(x.detail))));
+        el('td', null, ROLE_LABEL[x.actor_role] || x.actor_role || ''), el('td', null, x.address || ''),
+        el('td', { 'data-testid': 'audit-action' }, ACTION_LABEL[x.action] || x.action),
+        el('td', { 'data-testid': 'audit-object' }, `${TYPE_LABEL[x.object_type] || x.object_type} ${x.object_id}`),
+        el('td', null, JSON.stringify(x.detail))));
     }
     before = body.next_before || null;
     $('more').hidden = !before;

@@ -369,6 +369,20 @@ test('an admin changes a role on admin.html and the audit log has the row', { ti
   const rows = await page.getByTestId('audit-row').allTextContents();
   assert.ok(rows.some((r) => r.includes(ADMIN.name) && /"field":\s*"role"/.test(r)), rows.join('\n'));
   assert.ok(rows.some((r) => /"field":\s*"team_lead"/.test(r)), rows.join('\n'));
+  // actions, object types and roles in words; every type of the log can be chosen
+  const cells = await page.locator('[data-testid=audit-row][data-type=role]').first().evaluate((r) =>
+    [r.querySelector('[data-testid=audit-action]').textContent, r.querySelector('[data-testid=audit-object]').textContent, r.children[2].textContent]);
+  assert.deepEqual([cells[0], cells[1].replace(/ \d+$/, ''), cells[2]], ['修改', '角色与团队', '管理员']);
+  assert.deepEqual(await page.locator('#f-type option').evaluateAll((os) => os.map((o) => o.value)),
+    ['', 'ticket', 'knowledge', 'problem', 'ci', 'person', 'role', 'report', 'setting', 'attachment', 'audit']);
+  // the reads of people's records (the admin page's list) under their own type
+  await page.locator('#f-type').selectOption('person');
+  await page.getByTestId('audit-search').click();
+  await page.waitForFunction(() => {
+    const r = [...document.querySelectorAll('[data-testid=audit-row]')];
+    return r.length > 0 && r.every((x) => x.dataset.type === 'person');
+  });
+  assert.equal(await text(page.locator('[data-testid=audit-row] [data-testid=audit-action]').first()), '读取');
   noProblems(problems);
 });
 
