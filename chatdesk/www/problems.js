@@ -71,19 +71,36 @@
 
   /* ---------- one problem ---------- */
 
+  /* The edit form's fields by the API's names, and their values as last
+   * filled in from the server (shown): what differs is the agent's unsaved
+   * work, which a refresh (a link, a step, a known error drafted) keeps and
+   * a save sends alone, so that it does not write back what someone else
+   * changed meanwhile. */
+  const FORM = {
+    summary: 'f-summary', service: 'f-service', impact: 'f-impact', description: 'f-description',
+    root_cause: 'f-root', workaround: 'f-workaround', fix: 'f-fix',
+  };
+  let shown = {};
+  const formValues = () => Object.fromEntries(Object.entries(FORM).map(([k, id]) => [k, $(id).value]));
+  const edited = () => Object.keys(FORM).filter((k) => $(FORM[k]).value !== shown[k]);
+
   function fill(p) {
+    const same = current && current.number === p.number;
     current = p;
     $('detail').hidden = false;
     $('p-number').textContent = `${p.number} ${p.summary}`;
     $('p-status').textContent = STATUS[p.status] || p.status;
     $('p-status').dataset.status = p.status;
-    $('f-summary').value = p.summary;
-    $('f-service').value = p.service || '';
-    $('f-impact').value = String(p.impact);
-    $('f-description').value = p.description;
-    $('f-root').value = p.root_cause;
-    $('f-workaround').value = p.workaround;
-    $('f-fix').value = p.fix;
+    if (!same || !edited().length) {
+      $('f-summary').value = p.summary;
+      $('f-service').value = p.service || '';
+      $('f-impact').value = String(p.impact);
+      $('f-description').value = p.description;
+      $('f-root').value = p.root_cause;
+      $('f-workaround').value = p.workaround;
+      $('f-fix').value = p.fix;
+      shown = formValues();
+    }
     $('steps').replaceChildren(...(STEPS[p.status] || []).map(([ev, label]) =>
       el('button', { type: 'button', class: 'btn btn-sm', 'data-testid': `step-${ev}`, onclick: () => step(ev) }, label)));
     $('ke').replaceChildren(p.known_error
@@ -134,12 +151,12 @@
 
   $('edit-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const fields = {
-      summary: $('f-summary').value, service: $('f-service').value, impact: Number($('f-impact').value),
-      description: $('f-description').value, root_cause: $('f-root').value, workaround: $('f-workaround').value, fix: $('f-fix').value,
-    };
+    const now = formValues();
+    const fields = Object.fromEntries(edited().map((k) => [k, k === 'impact' ? Number(now[k]) : now[k]]));
+    if (!Object.keys(fields).length) { say(kbt('x.nothing_changed')); return; }
     try {
       await api('PATCH', `/api/v1/problems/${encodeURIComponent(current.number)}`, fields);
+      shown = now; /* saved: the refresh shows the problem as stored */
       await refresh();
       say(kbt('hooks.saved'));
     } catch (e) { say(kbt('pr2.037', [e.message])); }

@@ -422,11 +422,24 @@ test('problem management, configuration items and the audit page, from the agent
   await page.getByTestId('link-submit').click();
   await page.waitForFunction(() => /未能关联/.test(document.querySelector('[data-testid=problem-message]').textContent));
   assert.equal(await page.getByTestId('incident').count(), 0);
-  // the known error drafted into the knowledge lifecycle; then resolved
+  // the known error drafted into the knowledge lifecycle (a refresh of the
+  // problem): a fix typed and not saved stays in the form
+  await page.getByTestId('f-fix').fill('调整反垃圾网关的限速策略');
   await page.getByTestId('draft-known-error').click();
   await page.getByTestId('known-error-link').waitFor();
   const keId = await text(page.getByTestId('known-error-link'));
   assert.match(keId, /^KE-D\d{6}$/);
+  assert.equal(await page.getByTestId('f-fix').inputValue(), '调整反垃圾网关的限速策略');
+  // someone else changes the workaround meanwhile; this save sends only the
+  // fix, so their workaround stays
+  await page.evaluate((n) => window.kbdesk.api('PATCH', `/api/v1/problems/${n}`, { workaround: '改走备用出口，并限速重发' }), number);
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '已保存');
+  const stored = await page.evaluate((n) => window.kbdesk.api('GET', `/api/v1/problems/${n}`), number);
+  assert.deepEqual([stored.fix, stored.workaround, stored.root_cause], ['调整反垃圾网关的限速策略', '改走备用出口，并限速重发', '反垃圾网关对 163 限速']);
+  assert.equal(await page.getByTestId('f-workaround').inputValue(), '改走备用出口，并限速重发', 'the refresh after the save shows it');
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '没有修改');
   assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'known_error');
   await page.getByTestId('step-resolved').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'resolved');
