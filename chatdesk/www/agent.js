@@ -6,7 +6,9 @@
  * sessionStorage: after a reload or a network blip the page logs in again
  * with the session, reloads the queue and the open ticket, and resends the
  * replies with their client ids (the server stores each id once; messages
- * are deduplicated by seq).
+ * are deduplicated by seq). So do the drafts: a reply or a resolution typed
+ * and not sent stays with its ticket while the agent looks at others, and
+ * across a reload, until it is sent or the agent logs out.
  *
  * The workspace (ticket list and search, editing fields, internal notes,
  * transfers, the URL hash) is tickets.js, loaded first: it registers
@@ -24,6 +26,7 @@
   const SESSION_KEY = 'kbdesk.agent.session';
   const CURRENT_KEY = 'kbdesk.agent.current';
   const OUTBOX_KEY = 'kbdesk.agent.outbox';
+  const DRAFTS_KEY = 'kbdesk.agent.drafts';
   const TYPING_EVERY_MS = 3000;
   const TYPING_IDLE_MS = 4000;
   const TYPING_SHOW_MS = 8000;
@@ -62,6 +65,17 @@
   const pendingTake = new Set();
 
   const saveOutbox = () => K.session.set(OUTBOX_KEY, outbox);
+
+  /* drafts: ticket number -> {reply, resolution}, the text boxes' contents
+   * not sent yet */
+  let drafts = K.session.get(DRAFTS_KEY, {}) || {};
+  function saveDraft(number, reply, resolution) {
+    if (!number) return;
+    if (reply.trim() || resolution.trim()) drafts[number] = { reply, resolution };
+    else delete drafts[number];
+    K.session.set(DRAFTS_KEY, drafts);
+  }
+  const saveCurrentDraft = () => { if (cur) saveDraft(cur.number, ui.reply.value, ui.resolution.value); };
 
   /* ---------- the connection ---------- */
 
@@ -203,6 +217,7 @@
         ui.resolution.value = '';
         setResolveMsg(RESOLVED_TEXT, 'good');
       }
+      saveDraft(t.number, (drafts[t.number] || {}).reply || '', '');
       announce(kbt('agent.014', [t.number]));
     }
     renderQueue();
@@ -269,6 +284,7 @@
         saveOutbox();
         appendPending(o);
         ui.reply.value = '';
+        saveDraft(number, '', (drafts[number] || {}).resolution || '');
         send(replyFrame(o));
         ui.replyNote.textContent = '';
         return;
@@ -473,6 +489,8 @@
     K.session.set(CURRENT_KEY, null);
     outbox = [];
     saveOutbox();
+    drafts = {};
+    K.session.set(DRAFTS_KEY, null);
     closeTicket();
     queue.clear();
     queueLoaded = false;
@@ -576,9 +594,10 @@
       };
       kb.stopSearch();
       ui.log.replaceChildren();
-      ui.reply.value = '';
+      const draft = drafts[number] || {};
+      ui.reply.value = draft.reply || '';
       ui.ticketAtts.replaceChildren();
-      ui.resolution.value = '';
+      ui.resolution.value = draft.resolution || '';
       ui.kbQ.value = '';
       setResolveMsg('', '');
       showTyping(false);
@@ -769,6 +788,7 @@
     saveOutbox();
     appendPending(o);
     ui.reply.value = '';
+    saveCurrentDraft();
     stopTyping();
     send(replyFrame(o));
     ui.reply.focus();
@@ -800,7 +820,9 @@
   let typingSentAt = 0;
   let typingTicket = null;
   let typingIdle = 0;
+  ui.resolution.addEventListener('input', saveCurrentDraft);
   ui.reply.addEventListener('input', () => {
+    saveCurrentDraft();
     if (!cur || !ui.reply.value.trim()) return;
     clearTimeout(typingIdle);
     if (Date.now() - typingSentAt > TYPING_EVERY_MS || typingTicket !== cur.number) {

@@ -46,7 +46,7 @@ after(() => stopDesk(d));
 const openPage = (t, viewport) => open(browser, t, { viewport, wait: WAIT, allowedConsole: /WebSocket/ });
 const text = (loc) => loc.textContent().then((s) => (s || '').trim());
 
-const { startChat, say, waitMine, chatMessages, agentLogin, queueItem, overflowX } =
+const { startChat, say, waitMine, chatMessages, agentLogin, queueItem, escalate, take, overflowX } =
   deskPages(() => base, { user: AGENT_USER, pass: AGENT_PASS });
 
 /* ---------- tests ---------- */
@@ -288,6 +288,56 @@ test('a reload and a lost acknowledgement neither lose nor duplicate messages', 
   assert.equal(await text(agent.page.getByTestId('ticket-requester')), '李四 <b>');
   noProblems(user.problems);
   noProblems(agent.problems);
+});
+
+test('drafts: a reply and a resolution typed on one ticket wait for the agent while it works another, and survive a reload', async (t) => {
+  const u1 = await openPage(t);
+  const u2 = await openPage(t);
+  const { page, problems } = await openPage(t);
+  await startChat(u1.page, '草稿用户甲', 'draft-a@example.com');
+  await say(u1.page, '会议室投影仪没有信号');
+  const n1 = await escalate(u1.page);
+  await startChat(u2.page, '草稿用户乙', 'draft-b@example.com');
+  await say(u2.page, '打印机卡纸了');
+  const n2 = await escalate(u2.page);
+  await agentLogin(page);
+  const open = async (n) => {
+    await queueItem(page, n).getByTestId('queue-open').click();
+    await page.waitForFunction((x) => document.querySelector('[data-testid=ticket-number]').textContent === x, n);
+  };
+  await queueItem(page, n1).waitFor();
+  await take(page, n1);
+  await page.getByTestId('reply-input').fill('请确认 HDMI 线已插紧');
+  await queueItem(page, n2).waitFor();
+  await take(page, n2);
+  await page.waitForFunction((x) => document.querySelector('[data-testid=ticket-number]').textContent === x, n2);
+  assert.equal(await page.getByTestId('reply-input').inputValue(), '', 'the other ticket has its own box');
+  await page.getByTestId('resolution-input').fill('更换了定影组件');
+  await open(n1);
+  assert.equal(await page.getByTestId('reply-input').inputValue(), '请确认 HDMI 线已插紧');
+  assert.equal(await page.getByTestId('resolution-input').inputValue(), '');
+  // a reload comes back to the ticket with its draft
+  await page.reload();
+  await page.getByTestId('desk').waitFor();
+  await page.waitForFunction((x) => document.querySelector('[data-testid=ticket-number]').textContent === x, n1);
+  assert.equal(await page.getByTestId('reply-input').inputValue(), '请确认 HDMI 线已插紧');
+  await open(n2);
+  assert.equal(await page.getByTestId('resolution-input').inputValue(), '更换了定影组件');
+  // sent, a draft is gone
+  await open(n1);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=reply-input]').disabled);
+  await page.getByTestId('reply-input').press('Enter');
+  await u1.page.waitForFunction(() => /请确认 HDMI 线已插紧/.test(document.querySelector('[data-testid=transcript]').textContent));
+  await open(n2);
+  await open(n1);
+  assert.equal(await page.getByTestId('reply-input').inputValue(), '');
+  // logging out drops the drafts (a shared computer's next user sees none)
+  await page.getByTestId('logout').click();
+  await agentLogin(page);
+  await open(n2);
+  assert.equal(await page.getByTestId('resolution-input').inputValue(), '');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('kbdesk.agent.drafts')), null);
+  noProblems(problems);
 });
 
 test('two agents race for a ticket: the loser is told clearly; wrong password; narrow screens fit', async (t) => {
