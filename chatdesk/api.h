@@ -202,6 +202,11 @@ void api_tickets_pending(struct api_ctx *ctx);  /* POST .../{number}/pending */
 void api_tickets_resume(struct api_ctx *ctx);   /* POST .../{number}/resume */
 /* desk_work.c: a ticket's notes as JSON for viewer (NULL on failure, *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
+/* desk_work.c: the frame {"type":"note","ticket",...,"note":{id,by,text,at}}
+ * that tells every agent of a new note (request_id: the writer's frame id,
+ * NULL over the API); caller owns it */
+json_t *desk_note_frame(const char *ticket, int64_t id, const char *by, const char *text,
+                        const char *request_id);
 
 /* escalation rules and quiet hours (api_sla.c): GET /api/v1/escalation-rules */
 void api_escalation_rules(struct api_ctx *ctx);

@@ -147,6 +147,11 @@ void desk_do_transfer(struct req *r);
 /* the notes of a ticket for an agent's transcript (new reference; NULL on
  * a store failure, rc in *rc) */
 json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int *rc);
+/* desk_work.c: the frame {"type":"note","ticket",...,"note":{id,by,text,at}}
+ * that tells every agent of a new note (request_id: the writer's frame id,
+ * NULL over the API); caller owns it */
+json_t *desk_note_frame(const char *ticket, int64_t id, const char *by, const char *text,
+                        const char *request_id);
 
 /* desk_attach.c: a message's attachments (r->m->attach). Check: 0, or -1
  * with an error frame (not the sender's unattached uploads). Link: attaches

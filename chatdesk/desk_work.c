@@ -4,8 +4,8 @@
  * checks who may (st_may_work: the ticket's team, its holder, team leads,
  * admins) and what the ticket's status allows, and writes the change and
  * its event rows in one transaction; the answers are frames. A note goes
- * to the agent who wrote it and nowhere else: never to the requester's
- * connections. */
+ * to every agent's connections (so a colleague looking at the ticket sees
+ * it at once), never to a requester's. */
 #include "desk_int.h"
 #include "kb_util.h"
 
@@ -68,12 +68,19 @@ void desk_do_note(struct req *r)
         .invalid = "the note is empty or too long"};
     if (desk_store_err(r, rc, &msgs))
         return;
-    json_t *f = json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:o}}", "type", "note", "ticket",
-                          r->m->ticket, "note", "id", (json_int_t)id, "by", r->who->name, "text",
-                          r->m->text, "at", proto_time(time(NULL)));
-    if (r->m->id)
-        json_object_set_new(f, "id", json_string(r->m->id));
-    desk_outbox_add(r->out, DESK_TO_SELF, 0, f);
+    desk_outbox_add(r->out, DESK_TO_AGENTS, 0,
+                    desk_note_frame(r->m->ticket, id, r->who->name, r->m->text, r->m->id));
+}
+
+json_t *desk_note_frame(const char *ticket, int64_t id, const char *by, const char *text,
+                        const char *request_id)
+{
+    json_t *f = json_pack("{s:s, s:s, s:{s:I, s:s, s:s, s:o}}", "type", "note", "ticket", ticket,
+                          "note", "id", (json_int_t)id, "by", by, "text", text, "at",
+                          proto_time(time(NULL)));
+    if (request_id)
+        json_object_set_new(f, "id", json_string(request_id));
+    return f;
 }
 
 void desk_do_transfer(struct req *r)

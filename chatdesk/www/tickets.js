@@ -26,6 +26,7 @@
   let nextCursor = null;
   let cursors = [];           // the cursors of the pages shown so far ('' for the first)
   let notes = [];
+  let sentNote = null;        // the id of the last note frame this page sent
   let openNumber = null;
 
   const FIELD = { summary: kbt('tickets.001'), category: kbt('agent.123'), impact: kbt('tickets.002'), urgency: kbt('tickets.003'), priority: kbt('common.022') };
@@ -187,7 +188,8 @@
       ev.preventDefault();
       const text = noteForm.elements.text.value.trim();
       if (!text) return;
-      if (page.send({ type: 'note', id: page.rid('note', t.number), ticket: t.number, text })) {
+      sentNote = page.rid('note', t.number);
+      if (page.send({ type: 'note', id: sentNote, ticket: t.number, text })) {
         noteForm.elements.text.value = '';
         say('ws-note-msg', kbt('tickets.030'), '');
       } else say('ws-note-msg', kbt('agent.055'), 'err');
@@ -289,12 +291,14 @@
       if (kind === 'edit') { markClean(box().querySelector('form.ws-edit')); say('ws-edit-msg', kbt('tickets.043'), 'good'); page.announce(kbt('tickets.044', [f.number])); }
       if (kind === 'transfer') { markClean(box().querySelector('form.ws-transfer')); say('ws-transfer-msg', kbt('tickets.045'), 'good'); page.announce(kbt('tickets.046', [f.number])); }
     },
+    /* a note on the open ticket: this page's (answered with its frame id)
+     * or a colleague's, which every agent's page receives */
     onNote(f) {
       const cur = page && page.current();
-      if (!cur || f.ticket !== cur.number || !f.note) return;
+      if (!cur || f.ticket !== cur.number || !f.note || notes.some((n) => n.id === f.note.id)) return;
       notes.push(f.note);
       renderNotes();
-      say('ws-note-msg', kbt('tickets.047'), 'good');
+      if (f.id && f.id === sentNote) say('ws-note-msg', kbt('tickets.047'), 'good');
       page.send({ type: 'open', id: page.rid('open', f.ticket), ticket: f.ticket });
     },
     onError(kind, key, f) {

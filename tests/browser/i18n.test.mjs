@@ -191,6 +191,15 @@ test('an English agent working a ticket: its history and notes hold no Chinese w
   // saving again with nothing changed sends nothing
   await page.getByTestId('edit-save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=edit-message]').textContent === 'Nothing changed');
+  // a colleague's note (the admin's, over the API) shows at once, once
+  const noted = await fetch(`${base}/api/v1/tickets/${number}/notes`, { method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ text: 'Relay queue flushed' }) });
+  assert.equal(noted.status, 201);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=note-text]')].some((n) => n.textContent === 'Relay queue flushed'));
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => /Internal note · Boss Admin$/.test(li.textContent)));
+  assert.equal(await page.locator('[data-testid=note-text]', { hasText: 'Relay queue flushed' }).count(), 1);
+  assert.match(await text(page.getByTestId('notes')), /Boss Admin: Relay queue flushed$/);
   noProblems(problems);
   noProblems(chatProblems);
 });

@@ -7,7 +7,8 @@
 // frames, catch-up, transcript, API) and an agent outside the ticket's team.
 // A change made through the API (edit, transfer, merge) reaches the open
 // pages as one made over the WebSocket does: queue_update to the agents,
-// the ticket frame to its requester.
+// the ticket frame to its requester; a note, over either, reaches every
+// agent's connections and no requester's.
 // No sleeps: every wait is for an answer, bounded in time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -212,10 +213,17 @@ test('a note never reaches the requester: frames, catch-up, transcript, API', { 
   assert.equal((await wsRequest(a, { type: 'take', ticket: u.number })).type, 'ticket');
   const SECRET = '内部备注：机房钥匙在前台 sekritcode';
   const token = await login();
+  const colleague = await wsLogin(MEMBER);
   const n = await api('POST', `/api/v1/tickets/${u.number}/notes`, { token, json: { text: SECRET } });
   assert.equal(n.status, 201, n.text);
   const wn = await wsRequest(a, { type: 'note', ticket: u.number, text: `${SECRET} (2)` });
   assert.equal(wn.type, 'note', JSON.stringify(wn));
+  // a colleague with the desk open gets both notes as they are written
+  const seen = [];
+  for (const x of [SECRET, `${SECRET} (2)`])
+    seen.push(await wsWait(colleague, (f) => f.type === 'note' && f.ticket === u.number && f.note.text === x, `note ${x}`));
+  assert.deepEqual(seen.map((f) => [f.note.by, f.note.id]), [['演示坐席', n.body.id], ['演示坐席', wn.note.id]]);
+  assert.ok(!('id' in seen[0]), 'the API\'s note carries no request id');
   // then a reply: once the requester has it, anything sent before it has arrived too
   await wsRequest(a, { type: 'reply', ticket: u.number, text: '正在处理' });
   await new Promise((resolve, reject) => {
