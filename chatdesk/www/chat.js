@@ -793,6 +793,7 @@
     if (!text) { ui.input.focus(); return; }
     if (Array.from(text).length > 20000) { showError('', { message: kbt('chat.090') }); return; }
     ui.input.value = '';
+    saveDraft();
     sendMessage(text);
     ui.input.focus();
   }
@@ -810,6 +811,7 @@
       const a = await K.attach.upload(st.session, file);
       const typed = ui.input.value.replace(/^\s+|\s+$/g, '');
       ui.input.value = '';
+      saveDraft();
       hideError();
       sendMessage(typed || kbt('attach.009', [a.name]), [a]);
     } catch (e) {
@@ -823,7 +825,7 @@
       submitComposer();
     }
   });
-  ui.input.addEventListener('input', () => { if (ui.input.value.trim()) noteTyping(); });
+  ui.input.addEventListener('input', () => { saveDraft(); if (ui.input.value.trim()) noteTyping(); });
 
   /* ---------- start, new chat ---------- */
 
@@ -843,7 +845,15 @@
   function showChat() {
     ui.start.hidden = true;
     ui.chat.hidden = false;
+    ui.input.value = st && typeof st.draft === 'string' ? st.draft : ''; /* typed, not sent, before a reload */
     renderAll();
+  }
+
+  /* the composer's text not sent yet, kept with the chat's state */
+  function saveDraft() {
+    if (!st || (st.draft || '') === ui.input.value) return;
+    st.draft = ui.input.value;
+    save();
   }
 
   ui.startForm.addEventListener('submit', (ev) => {

@@ -265,14 +265,23 @@ test('a reload and a lost acknowledgement neither lose nor duplicate messages', 
   const seqs = await upage.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) => els.map((e) => e.dataset.seq));
   assert.deepEqual(seqs, ['1', '2']);
 
-  // a reload: same conversation, same messages, once each
+  // a reload: same conversation, same messages, once each; a message typed
+  // and not sent is still in the box, and sending it leaves the box empty
+  // after the next reload
+  await input.fill('型号是 HP M404');
   await upage.reload();
   await upage.waitForFunction(() => document.querySelector('[data-testid=conn-status]').dataset.state === 'open');
   await upage.getByTestId('chat').waitFor();
   assert.deepEqual(await chatMessages(upage), ['me: 打印机打印不出来，报 0x0000011b', 'me: 重启打印机以后还是不行']);
-  await say(upage, '型号是 HP M404');
+  assert.equal(await input.inputValue(), '型号是 HP M404');
+  await input.press('Enter');
+  await waitMine(upage, '型号是 HP M404', 'sent');
   const seqs2 = await upage.locator('[data-testid=transcript] [data-testid=msg]').evaluateAll((els) => els.map((e) => e.dataset.seq));
   assert.deepEqual(seqs2, ['1', '2', '3']);
+  await upage.reload();
+  await upage.getByTestId('chat').waitFor();
+  await upage.waitForFunction(() => document.querySelectorAll('[data-testid=transcript] [data-testid=msg]').length === 3);
+  assert.equal(await input.inputValue(), '');
 
   // escalate, then an agent sees exactly these three messages
   await upage.getByTestId('escalate-toggle').click();
