@@ -26,6 +26,7 @@
 
   const STATE_KEY = 'kbdesk.chat.state';
   const PROFILE_KEY = 'kbdesk.chat.profile';
+  const DRAFT_KEY = 'kbdesk.chat.draft';  /* the composer's text not sent yet */
   const CONFIG_URL = 'config.json';
   const MAX_LOG = 400;
   const TYPING_EVERY_MS = 3000;  // resend "typing" at most this often
@@ -845,16 +846,13 @@
   function showChat() {
     ui.start.hidden = true;
     ui.chat.hidden = false;
-    ui.input.value = st && typeof st.draft === 'string' ? st.draft : ''; /* typed, not sent, before a reload */
+    ui.input.value = K.session.get(DRAFT_KEY, '') || ''; /* typed, not sent, before a reload */
     renderAll();
   }
 
-  /* the composer's text not sent yet, kept with the chat's state */
-  function saveDraft() {
-    if (!st || (st.draft || '') === ui.input.value) return;
-    st.draft = ui.input.value;
-    save();
-  }
+  /* the composer's text not sent yet, on its own key (not the whole state
+   * written again per keystroke); a new chat drops it */
+  const saveDraft = () => K.session.set(DRAFT_KEY, ui.input.value || null);
 
   ui.startForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -892,6 +890,7 @@
     link.stop();
     ready = false;
     K.session.set(STATE_KEY, null);
+    K.session.set(DRAFT_KEY, null);
     st = null;
     nodes.clear();
     ui.log.replaceChildren();
@@ -926,6 +925,7 @@
   if (tokenRe.test(opened.t || '') || tokenRe.test(opened.signin || '')) {
     history.replaceState(null, '', location.pathname);
     K.session.set(STATE_KEY, null);
+    K.session.set(DRAFT_KEY, null);
     st = fresh({ name: '', email: '' });
     if (tokenRe.test(opened.t || '')) st.pendingLink = opened.t;
     else st.pendingSignin = opened.signin;
