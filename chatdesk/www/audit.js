@@ -13,9 +13,9 @@
   /* the log's object types and actions (the audit_log table's checks) and
    * the actors' roles, in words; the CSV keeps the codes */
   const TYPE_LABEL = {
-    ticket: kbt('aud2.type_ticket'), knowledge: kbt('aud2.type_knowledge'), problem: kbt('aud2.type_problem'),
+    ticket: kbt('mr.025'), knowledge: kbt('aud2.type_knowledge'), problem: kbt('mr.029'),
     ci: kbt('aud2.type_ci'), person: kbt('aud2.type_person'), role: kbt('aud2.type_role'), report: kbt('aud2.type_report'),
-    setting: kbt('aud2.type_setting'), attachment: kbt('aud2.type_attachment'), audit: kbt('aud2.type_audit'),
+    setting: kbt('aud2.type_setting'), attachment: kbt('aud2.type_attachment'), audit: kbt('admin.to_audit'),
   };
   const ACTION_LABEL = { read: kbt('aud2.act_read'), change: kbt('aud2.act_change'), export: kbt('aud2.act_export') };
   const ROLE_LABEL = { requester: kbt('admin.role_requester'), agent: kbt('admin.role_agent'), admin: kbt('admin.role_admin') };
