@@ -152,6 +152,20 @@
   const markClean = (form) => { if (form) form.dataset.clean = formValues(form); };
   const unsent = () => [...box().querySelectorAll('form[data-clean]')].some((f) => f.dataset.clean !== formValues(f));
 
+  /* A kept edit form still shows the ticket as it is now in the fields the
+   * agent has not touched. */
+  function refreshUntouched(t) {
+    const form = box().querySelector('form.ws-edit');
+    if (!form || !form.dataset.clean) return;
+    const was = JSON.parse(form.dataset.clean);
+    const now = { summary: t.summary || '', category: t.category || '', impact: String(t.impact || 2), urgency: String(t.urgency || 2) };
+    for (const [k, v] of Object.entries(now)) {
+      const e = form.elements[k];
+      if (e && e.value === was[k]) { e.value = v; was[k] = e.value; }
+    }
+    form.dataset.clean = JSON.stringify(was);
+  }
+
   function ticketForms(t) {
     const editForm = el('form', { class: 'ws-edit', 'data-testid': 'edit-form' },
       field(kbt('tickets.001'), el('input', { name: 'summary', value: t.summary || '', maxlength: '1000', 'data-testid': 'edit-summary' })),
@@ -283,6 +297,7 @@
        * them or has typed something not sent */
       const keep = box().contains(document.activeElement) || unsent();
       if (!keep) K.fill(box(), ...ticketForms(f.ticket));
+      else if (f.ticket) refreshUntouched(f.ticket);
       fillTransferOptions();
       renderNotes();
     },

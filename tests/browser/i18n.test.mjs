@@ -179,6 +179,8 @@ test('an English agent working a ticket: its history and notes hold no Chinese w
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
     .some((li) => /Boss Admin Category: .+ → mail$/.test(li.textContent)), null, { timeout: WAIT });
   assert.equal(await page.getByTestId('edit-summary').inputValue(), 'Outlook: mails stuck in the outbox');
+  // the field the agent did not touch shows the admin's value
+  assert.equal(await page.getByTestId('edit-category').inputValue(), 'mail');
   // saved, it sends only the summary: the admin's category stays
   await page.getByTestId('edit-save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=ticket-summary]').textContent === 'Outlook: mails stuck in the outbox',
