@@ -366,16 +366,16 @@ void api_tickets_note_add(struct api_ctx *ctx)
         return;
     int64_t id = 0;
     int rc = store_ticket_note(desk_store(ctx->d), m.ticket, ctx->who->person_id, m.text, &id);
-    if (rc == 0)
+    if (rc == 0) {
         desk_outbox_add(ctx->out, DESK_TO_AGENTS, 0,
                         desk_note_frame(m.ticket, id, ctx->who->name, m.text, NULL));
-    if (rc == 0)
         api_response_json(ctx->resp, 201,
                           json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)id, "by",
                                     ctx->who->name, "text", m.text, "at",
                                     proto_time(time(NULL))));
-    else
+    } else {
         failed(ctx, rc);
+    }
     desk_msg_fin(&m);
 }
 

@@ -69,13 +69,14 @@
   /* drafts: ticket number -> {reply, resolution}, the text boxes' contents
    * not sent yet */
   let drafts = K.session.get(DRAFTS_KEY, {}) || {};
-  function saveDraft(number, reply, resolution) {
-    if (!number) return;
-    if (reply.trim() || resolution.trim()) drafts[number] = { reply, resolution };
+  /* sets the parts of ticket number's draft in part ({reply} and/or {resolution}) */
+  function saveDraft(number, part) {
+    const d = { reply: '', resolution: '', ...drafts[number], ...part };
+    if (d.reply.trim() || d.resolution.trim()) drafts[number] = d;
     else delete drafts[number];
     K.session.set(DRAFTS_KEY, drafts);
   }
-  const saveCurrentDraft = () => { if (cur) saveDraft(cur.number, ui.reply.value, ui.resolution.value); };
+  const saveCurrentDraft = () => { if (cur) saveDraft(cur.number, { reply: ui.reply.value, resolution: ui.resolution.value }); };
 
   /* ---------- the connection ---------- */
 
@@ -217,7 +218,7 @@
         ui.resolution.value = '';
         setResolveMsg(RESOLVED_TEXT, 'good');
       }
-      saveDraft(t.number, (drafts[t.number] || {}).reply || '', '');
+      saveDraft(t.number, { resolution: '' });
       announce(kbt('agent.014', [t.number]));
     }
     renderQueue();
@@ -284,7 +285,7 @@
         saveOutbox();
         appendPending(o);
         ui.reply.value = '';
-        saveDraft(number, '', (drafts[number] || {}).resolution || '');
+        saveDraft(number, { reply: '' });
         send(replyFrame(o));
         ui.replyNote.textContent = '';
         return;

@@ -152,31 +152,33 @@
   const markClean = (form) => { if (form) form.dataset.clean = formValues(form); };
   const unsent = () => [...box().querySelectorAll('form[data-clean]')].some((f) => f.dataset.clean !== formValues(f));
 
+  /* The edit form's values for ticket t, by field name. */
+  const editValues = (t) => ({
+    summary: t.summary || '', category: t.category || '', impact: String(t.impact || 2), urgency: String(t.urgency || 2),
+  });
+
   /* A kept edit form still shows the ticket as it is now in the fields the
    * agent has not touched. */
   function refreshUntouched(t) {
     const form = box().querySelector('form.ws-edit');
     if (!form || !form.dataset.clean) return;
     const was = JSON.parse(form.dataset.clean);
-    const now = { summary: t.summary || '', category: t.category || '', impact: String(t.impact || 2), urgency: String(t.urgency || 2) };
-    for (const [k, v] of Object.entries(now)) {
-      const e = form.elements[k];
-      if (e && e.value === was[k]) { e.value = v; was[k] = e.value; }
+    for (const [k, v] of Object.entries(editValues(t))) {
+      if (form.elements[k].value === was[k]) was[k] = form.elements[k].value = v;
     }
     form.dataset.clean = JSON.stringify(was);
   }
 
   function ticketForms(t) {
     const editForm = el('form', { class: 'ws-edit', 'data-testid': 'edit-form' },
-      field(kbt('tickets.001'), el('input', { name: 'summary', value: t.summary || '', maxlength: '1000', 'data-testid': 'edit-summary' })),
-      field(kbt('agent.123'), el('input', { name: 'category', value: t.category || '', maxlength: '200', 'data-testid': 'edit-category' })),
+      field(kbt('tickets.001'), el('input', { name: 'summary', maxlength: '1000', 'data-testid': 'edit-summary' })),
+      field(kbt('agent.123'), el('input', { name: 'category', maxlength: '200', 'data-testid': 'edit-category' })),
       field(kbt('tickets.002'), select('impact', [['1', kbt('common.013')], ['2', kbt('common.014')], ['3', kbt('common.015')]], 'edit-impact')),
       field(kbt('tickets.003'), select('urgency', [['1', kbt('common.013')], ['2', kbt('common.014')], ['3', kbt('common.015')]], 'edit-urgency')),
       el('p', { class: 'muted inline-msg' }, kbt('tickets.028')),
       el('button', { type: 'submit', class: 'btn btn-sm', 'data-testid': 'edit-save' }, kbt('tickets.029')),
       el('span', { class: 'inline-msg', role: 'status', 'data-testid': 'edit-message', id: 'ws-edit-msg' }));
-    editForm.elements.impact.value = String(t.impact || 2);
-    editForm.elements.urgency.value = String(t.urgency || 2);
+    for (const [k, v] of Object.entries(editValues(t))) editForm.elements[k].value = v;
     editForm.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const f = editForm.elements;
