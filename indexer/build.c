@@ -4,12 +4,11 @@
 #include "build.h"
 #include "kb_analyzer.h"
 #include "kb_map.h"
-#include "kb_md.h"
 #include "kb_schema.h"
-#include "kb_stdparse.h"
 #include "kb_util.h"
 #include "kb_vis.h"
 #include "kb_xapian.h"
+#include "prep.h"
 #include "termgen.h"
 #include "walk.h"
 
@@ -225,7 +224,11 @@ static int put_elsewhere(struct builder *b, const char *idt, const char *id)
     return rc;
 }
 
-static int put_doc(struct builder *b, const struct kb_doc *d)
+/* Indexes document d over the one with its id: analysed already (pd, from
+ * the reading stage) or here (pd NULL: the other source's documents).
+ * Returns 0, 1 for a document problem (message in b->err; the index keeps
+ * what it had, spelling words included), or -1 for an index error. */
+static int put_doc(struct builder *b, const struct kb_doc *d, struct prep_doc *pd)
 {
     struct kb_buf t;
     kb_buf_init(&t);
@@ -235,54 +238,36 @@ static int put_doc(struct builder *b, const struct kb_doc *d)
         kb_buf_fin(&t);
         return rc;
     }
-    int rc = unspell_doc(b, t.data);
-    if (rc == KBX_ERR_NOTFOUND)
+    kbx_doc *xd = pd ? pd->xd : NULL;
+    struct termgen_words own = {0}, *words = pd ? &pd->words : &own;
+    int rc = 0;
+    if (pd && !xd) {
+        kb_seterr(b->err, sizeof b->err, "%s", pd->err ? pd->err : "not analysed");
+        rc = 1;
+    } else if (!pd && termgen_doc(b->an, d, &xd, &own, b->err, sizeof b->err) < 0) {
+        rc = 1;
+    }
+    if (rc == 0 && (rc = unspell_doc(b, t.data)) == KBX_ERR_NOTFOUND)
         rc = 0;
-    kbx_doc *xd = NULL;
-    struct termgen_words words = {0};
-    if (rc == 0 && termgen_doc(b->an, d, &xd, &words, b->err, sizeof b->err) < 0)
-        rc = 1; /* a document problem, not an index one */
-    else if (rc == 0 && (rc = kbx_db_replace(b->db, t.data, xd)) == 0) {
+    if (rc == 0 && (rc = kbx_db_replace(b->db, t.data, xd)) == 0) {
         /* an internal document's words go in shadowed: never within reach
            of a public spelling lookup (kb_vis.h) */
         int internal = !kb_vis_may_see(d->visibility, 0);
-        for (size_t i = 0; i < words.n; i++) {
-            char *w = internal ? kb_vis_shadow(words.v[i], strlen(words.v[i])) : NULL;
+        for (size_t i = 0; i < words->n; i++) {
+            char *w = internal ? kb_vis_shadow(words->v[i], strlen(words->v[i])) : NULL;
             if (!internal || w)
-                spell_add(b, w ? w : words.v[i]);
+                spell_add(b, w ? w : words->v[i]);
             free(w);
         }
         b->st->docs_indexed[d->kind]++;
     } else if (rc < 0) {
         kb_seterr(b->err, sizeof b->err, "index %s: %s", d->id, kbx_db_errmsg(b->db));
     }
-    termgen_words_fin(&words);
-    kbx_doc_free(xd);
+    termgen_words_fin(&own);
+    if (!pd)
+        kbx_doc_free(xd);
     kb_buf_fin(&t);
     return rc;
-}
-
-struct doclist {
-    struct kb_doc **v;
-    size_t n, cap;
-};
-
-static int collect(void *ud, struct kb_doc *d)
-{
-    struct doclist *l = ud;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 32;
-        l->v = kb_xrealloc(l->v, l->cap * sizeof *l->v);
-    }
-    l->v[l->n++] = d;
-    return 0;
-}
-
-static void doclist_fin(struct doclist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        kb_doc_free(l->v[i]);
-    free(l->v);
 }
 
 static void report(struct builder *b, const char *path, int line, const char *msg)
@@ -293,61 +278,37 @@ static void report(struct builder *b, const char *path, int line, const char *ms
         fprintf(b->o->log, "%s/%s: %s\n", b->o->corpus, path, msg);
 }
 
-/* Parses one file into docs. Returns 0, or -1 after reporting the error. */
-static int parse_file(struct builder *b, const char *path, const char *text, size_t len,
-                      struct doclist *docs)
+/* Handles one changed file as the reading stage left it (PREP_BAD_FILE or
+ * PREP_CHANGED). Returns 0, 1 for a file error (reported, skipped), or -1
+ * for an index error (in b->err). */
+static int index_file(struct builder *b, const char *path, struct prep_file *f)
 {
-    char msg[KB_ERR_MAX];
-    if (walk_is_std_file(path)) {
-        if (kb_std_parse(text, len, path, collect, docs, msg, sizeof msg) != 0) {
-            report(b, path, 0, msg);
-            return -1;
-        }
-        return 0;
+    if (f->state == PREP_BAD_FILE) {
+        report(b, path, f->line, f->msg);
+        return 1;
     }
-    struct kb_doc *d = NULL;
-    int line = 0;
-    if (kb_md_parse(text, len, path, &d, &line, msg, sizeof msg) < 0) {
-        report(b, path, line, msg);
-        return -1;
-    }
-    collect(docs, d);
-    return 0;
-}
-
-/* Handles one changed file; head is its record's first line (hash and
- * stamp). Returns 0, 1 for a file error (reported, skipped), or -1 for an
- * index error (in b->err). */
-static int index_file(struct builder *b, const char *path, const char *head, const char *text,
-                      size_t len)
-{
-    struct doclist docs = {0};
     int rc = 0;
-    if (parse_file(b, path, text, len, &docs) < 0) {
-        rc = 1;
-        goto out;
-    }
     /* every id must be new or already this file's */
     kb_map *mine = kb_map_new();
-    for (size_t i = 0; i < docs.n; i++) {
-        const char *id = docs.v[i]->id;
+    for (size_t i = 0; i < f->ndocs; i++) {
+        const char *id = f->docs[i].doc->id;
         const char *own = kb_map_get(b->owner, id);
         /* an id from the other source is the file's now (the file wins) */
         if (kb_map_get(mine, id) || (own && strcmp(own, path) != 0 && !is_source(own))) {
             char msg[KB_ERR_MAX];
             snprintf(msg, sizeof msg, "duplicate id %s (also in %s)", id,
                      own && strcmp(own, path) != 0 ? own : path);
-            report(b, path, docs.v[i]->source_line, msg);
+            report(b, path, f->docs[i].doc->source_line, msg);
             rc = 1;
             break;
         }
         kb_map_put(mine, id, (void *)1);
     }
     if (rc == 0) {
-        for (size_t i = 0; i < docs.n && rc == 0; i++) {
-            rc = put_doc(b, docs.v[i]);
+        for (size_t i = 0; i < f->ndocs && rc == 0; i++) {
+            rc = put_doc(b, f->docs[i].doc, &f->docs[i]);
             if (rc > 0) {
-                report(b, path, docs.v[i]->source_line, b->err);
+                report(b, path, f->docs[i].doc->source_line, b->err);
                 rc = 1;
             }
         }
@@ -362,9 +323,9 @@ static int index_file(struct builder *b, const char *path, const char *head, con
         struct kb_buf meta, key;
         kb_buf_init(&meta);
         kb_buf_init(&key);
-        kb_buf_adds(&meta, head);
-        for (size_t i = 0; i < docs.n; i++)
-            kb_buf_printf(&meta, "\n%s", docs.v[i]->id);
+        kb_buf_adds(&meta, f->head);
+        for (size_t i = 0; i < f->ndocs; i++)
+            kb_buf_printf(&meta, "\n%s", f->docs[i].doc->id);
         kb_buf_printf(&key, "%s%s", KB_META_SOURCE, path);
         if (rc == 0 && kbx_db_set_metadata(b->db, key.data, meta.data, meta.len) < 0) {
             kb_seterr(b->err, sizeof b->err, "metadata: %s", kbx_db_errmsg(b->db));
@@ -374,14 +335,12 @@ static int index_file(struct builder *b, const char *path, const char *head, con
         srcrec_free(kb_map_put(b->src, path, nr));
         /* the owner map's values borrow path, a string of the build's file
            list, which outlives the map */
-        for (size_t i = 0; i < docs.n; i++)
-            kb_map_put(b->owner, docs.v[i]->id, (void *)path);
+        for (size_t i = 0; i < f->ndocs; i++)
+            kb_map_put(b->owner, f->docs[i].doc->id, (void *)path);
         kb_buf_fin(&meta);
         kb_buf_fin(&key);
     }
     kb_map_free(mine, NULL);
-out:
-    doclist_fin(&docs);
     return rc;
 }
 
@@ -454,7 +413,7 @@ static int source_change(void *arg, const char *id, const struct kb_doc *doc)
             b->st->src_skipped++;
             return 0;
         }
-        int rc = put_doc(b, doc);
+        int rc = put_doc(b, doc, NULL);
         if (rc < 0) {
             c->failed = 1;
             return 1;
@@ -750,6 +709,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     memset(st, 0, sizeof *st);
     struct builder b = {.o = o, .st = st};
     struct walk_paths files = {0};
+    prep *pp = NULL;
     int rc = -1, in_tx = 0;
     if (walk_corpus(o->corpus, "", time(NULL), &files, err, errlen) < 0)
         goto out;
@@ -797,55 +757,62 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
         }
     }
     walk_paths_fin(&gone);
+    /* the reading stage reads, parses and analyses the files on its own
+       thread (prep.h); this one writes them into the index in list order */
+    struct prep_known *known = kb_xcalloc(files.n ? files.n : 1, sizeof *known);
+    for (size_t i = 0; i < files.n; i++) {
+        struct srcrec *r = kb_map_get(b.src, files.v[i]);
+        if (r)
+            known[i] = (struct prep_known){r->hash, r->stamp};
+    }
+    struct prep_opts po = {.corpus = o->corpus, .files = &files, .known = known,
+                           .full = o->full, .shard = o->shard, .nshards = o->nshards,
+                           .an = b.an};
+    int prc = prep_start(&po, &pp, err, errlen);
+    free(known);
+    if (prc < 0)
+        goto out;
     for (size_t i = 0; i < files.n; i++) {
         const char *path = files.v[i];
+        struct prep_file *f = prep_next(pp);
+        if (!f || f->index != i) {
+            kb_seterr(err, errlen, "%s: the reading stage stopped at %s", o->index, path);
+            goto out;
+        }
         progress(&b, i + 1, files.n, path);
         st->files++;
-        const char *stamp = walk_stamp(path);
-        struct srcrec *r = kb_map_get(b.src, path);
-        if (r && !o->full && *stamp && strcmp(r->stamp, stamp) == 0) {
+        if (f->state == PREP_SAME_STAMP) {
             st->files_unchanged++; /* same stamp: not read again */
-            continue;
-        }
-        struct kb_buf full;
-        kb_buf_init(&full);
-        kb_buf_printf(&full, "%s/%s", o->corpus, path);
-        char *text;
-        size_t len;
-        char msg[KB_ERR_MAX];
-        if (kb_read_file(full.data, &text, &len, msg, sizeof msg) < 0) {
-            fprintf(o->log, "%s\n", msg);
+        } else if (f->state == PREP_UNREADABLE) {
+            fprintf(o->log, "%s\n", f->msg);
             st->files_failed++; /* unreadable now: what we had stays */
-            kb_buf_fin(&full);
-            continue;
-        }
-        kb_buf_fin(&full);
-        st->files_read++;
-        char head[32 + 128];
-        snprintf(head, sizeof head, "%016" PRIx64 "%s%s", kb_hash64(text, len),
-                 *stamp ? " " : "", stamp);
-        if (r && !o->full && strncmp(r->hash, head, 16) == 0 && strlen(r->hash) == 16) {
+        } else if (f->state == PREP_SAME_HASH) {
+            st->files_read++;
             st->files_unchanged++;
-            free(text);
-            if (strcmp(r->stamp, stamp) != 0 && restamp(&b, path, r, head) < 0) {
+            struct srcrec *r = kb_map_get(b.src, path);
+            const char *stamp = walk_stamp(path);
+            if (strcmp(r->stamp, stamp) != 0 && restamp(&b, path, r, f->head) < 0) {
                 kb_seterr(err, errlen, "%s", b.err);
                 goto out;
             }
-            continue;
+        } else {
+            st->files_read++;
+            /* owner entries point at the path string in files.v, which
+               lives until the end of the build */
+            int frc = index_file(&b, path, f);
+            if (frc < 0) {
+                kb_seterr(err, errlen, "%s", b.err);
+                goto out;
+            }
+            if (frc > 0)
+                st->files_failed++;
+            else
+                st->files_changed++;
         }
-        /* owner entries point at the path string in files.v, which lives
-           until the end of the build */
-        int frc = index_file(&b, path, head, text, len);
-        free(text);
-        if (frc < 0) {
-            kb_seterr(err, errlen, "%s", b.err);
-            goto out;
-        }
-        if (frc > 0)
-            st->files_failed++;
-        else
-            st->files_changed++;
+        prep_release(pp, f);
     }
+    prep_free(pp); /* the analyser is this thread's again */
+    pp = NULL;
     progress(&b, files.n, files.n, "");
     if (o->source && source_apply(&b) < 0) {
         kb_seterr(err, errlen, "%s", b.err);
@@ -883,6 +850,7 @@ int build_run(const struct build_opts *o, struct build_stats *st, char *err, siz
     st->total_docs = total;
     rc = 0;
 out:
+    prep_free(pp);
     if (in_tx)
         kbx_db_cancel_tx(b.db);
     kbx_db_free(b.db);

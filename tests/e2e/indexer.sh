@@ -175,6 +175,28 @@ check "stamps: the edited file is read (1) and re-indexed" sh -c "[ \"$(nread)\"
 "$INDEXER" show --index "$SIDX" "$sid" >"$T/stampshow" 2>&1
 check "stamps: the edit is in the index" grep -q 'qqq' "$T/stampshow"
 
+# ---- the reading stage: on one CPU it runs inline, on two on its own thread ----
+# (indexer/prep.h); both must give the same documents, terms and positions
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    cp -r corpora "$T/pc"
+    taskset -c 0 "$INDEXER" build --quiet --corpus "$T/pc" --index "$T/p1" >"$T/p1.out" 2>&1
+    check "one CPU: build exit 0" test $? -eq 0
+    "$INDEXER" build --quiet --corpus "$T/pc" --index "$T/p2" >"$T/p2.out" 2>&1
+    check "two CPUs: build exit 0" test $? -eq 0
+    check "one and two CPUs: the same build summary" cmp "$T/p1.out" "$T/p2.out"
+    "$INDEXER" list --index "$T/p1" >"$T/p1.list"
+    "$INDEXER" list --index "$T/p2" >"$T/p2.list"
+    check "one and two CPUs: the same documents ($(wc -l <"$T/p1.list"))" sh -c "[ -s '$T/p1.list' ] && cmp '$T/p1.list' '$T/p2.list'"
+    # shellcheck disable=SC2046
+    "$INDEXER" show --index "$T/p1" --terms $(cut -f1 "$T/p1.list") >"$T/p1.terms" 2>&1
+    # shellcheck disable=SC2046
+    "$INDEXER" show --index "$T/p2" --terms $(cut -f1 "$T/p2.list") >"$T/p2.terms" 2>&1
+    check "one and two CPUs: the same terms and positions ($(grep -c 'pos=' "$T/p1.terms") positional terms)" \
+        sh -c "grep -q 'pos=' '$T/p1.terms' && cmp '$T/p1.terms' '$T/p2.terms'"
+else
+    ok "# SKIP one and two CPUs: this machine has one CPU (or no taskset)"
+fi
+
 # ---- bad invocations -------------------------------------------------------------
 "$INDEXER" build --corpus "$T/nope" --index "$T/idx2" >/dev/null 2>"$T/err"
 check "missing corpus folder: exit 1" test $? -eq 1
