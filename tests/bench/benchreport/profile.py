@@ -284,6 +284,7 @@ if rt(qp):
 ip = "prof_indexer.children.txt"
 if rt(ip):
     i_put = share(ip, r"^put_doc")
+    i_gen = share(ip, r"^termgen_doc$")
     i_an = share(ip, r"^kb_analyze$")
     i_norm = share(ip, r"^kb_norm_text$|^kb_analyzer_normalize")
     i_cc = share(ip, r"^opencc_convert_utf8$", add=True)
@@ -295,12 +296,15 @@ if rt(ip):
     i_malloc = share(ip, r"malloc")
     w("**Indexing.** " + (f"kbdesk indexes {kb_mbs:.2f} MB/s against scriptindex's {xa_mbs:.2f} MB/s "
       f"on the same documents ({kb_mbs / xa_mbs:.2f}×). " if kb_mbs and xa_mbs else "") +
-      "Indexer profile on the Chinese man pages and Debian reference (inclusive shares): "
-      f"building and writing documents (`put_doc`) {pc(i_put)}, of which the text analysis "
+      "Indexer profile on the Chinese man pages and Debian reference, on one core (so the "
+      "reading stage runs in turn with the writing; inclusive shares): building each Xapian "
+      f"document (`termgen_doc`) {pc(i_gen)}, of which the text analysis "
       f"(`kb_analyze`) {pc(i_an)} — normalisation {pc(i_norm)} (OpenCC {pc(i_cc) if i_cc else 'under 1.5 %'}), tokenizer "
-      f"`kb_tok_run` {pc(i_tok)} (ICU's break iterator {pc(i_icu)}) — and Xapian's "
+      f"`kb_tok_run` {pc(i_tok)} (ICU's break iterator {pc(i_icu)}); writing documents into the "
+      f"index (`put_doc`) {pc(i_put)}, of which Xapian's "
       f"`replace_document` {pc(i_x)}; the final commit {pc(i_commit)}; zlib `deflate` "
-      f"{pc(i_deflate)}; malloc {pc(i_malloc)}.")
+      f"{pc(i_deflate)}; malloc {pc(i_malloc)}. On two cores the first part runs on the second "
+      "core beside the second (the table above).")
     w("")
     w("Done since the first runs: OpenCC is skipped for text in which no key of its `t2s` "
       "conversion dictionaries occurs whose value differs from the key (most Simplified text: "
@@ -324,7 +328,7 @@ if rt(ip):
     w("")
 
 prof_excerpt("prof_indexer.children.txt", "Indexer, Chinese man pages + Debian reference (this run)",
-             r"kb_|kbx_|Xapian::|opencc|icu_72::(RuleBased|Dictionary)|json_|main$|index_|build")
+             r"kb_|kbx_|Xapian::|opencc|icu_72::(RuleBased|Dictionary)|json_|main$|index_|build|termgen|prep_|put_doc")
 prof_excerpt("prof_query.children.txt", "Query path, 150 queries on the real corpus (this run)",
              r"kb_|kbx_|Xapian::|opencc|snippet|fill_hit|json_|icu_72::RuleBased|facet|Spy|spell|run_once")
 prof_excerpt("prof_searchd.children.txt",
