@@ -252,9 +252,7 @@ void api_audit(struct api_ctx *ctx, const char *action, const char *object_type,
 
 const char *api_store_msg(struct api_ctx *ctx)
 {
-    const char *m = store_errmsg(desk_store(ctx->d));
-    const char *p = strstr(m, "] ");
-    return p ? p + 2 : m;
+    return store_errtext(desk_store(ctx->d));
 }
 
 void api_store_failed(struct api_ctx *ctx, int rc)

@@ -56,29 +56,22 @@ static char **doc_slot(struct kb_doc *d, size_t i)
     return (char **)((char *)d + doc_fields[i].off);
 }
 
-/* The store's message without its "[store][op] " prefix. */
-static const char *store_msg(struct api_ctx *ctx)
-{
-    const char *m = store_errmsg(desk_store(ctx->d));
-    const char *p = strstr(m, "] ");
-    return p ? p + 2 : m;
-}
 
 static void knowledge_failed(struct api_ctx *ctx, int rc, int if_match)
 {
     switch (rc) {
     case STORE_ENOTFOUND:
-        api_response_error(ctx->resp, 404, "not_found", store_msg(ctx));
+        api_response_error(ctx->resp, 404, "not_found", api_store_msg(ctx));
         break;
     case STORE_EFORBIDDEN:
-        api_response_error(ctx->resp, 403, "forbidden", store_msg(ctx));
+        api_response_error(ctx->resp, 403, "forbidden", api_store_msg(ctx));
         break;
     case STORE_ECONFLICT:
         api_response_error(ctx->resp, if_match ? 412 : 409,
-                           if_match ? "precondition_failed" : "conflict", store_msg(ctx));
+                           if_match ? "precondition_failed" : "conflict", api_store_msg(ctx));
         break;
     case STORE_EINVALID:
-        api_response_error(ctx->resp, 422, "invalid", store_msg(ctx));
+        api_response_error(ctx->resp, 422, "invalid", api_store_msg(ctx));
         break;
     case STORE_EDB:
         kb_warn("api %s: the database is unavailable: %s", ctx->req->route->name,
@@ -714,7 +707,7 @@ void api_knowledge_list(struct api_ctx *ctx)
     } else {
         json_decref(arr);
         if (rc == STORE_EINVALID)
-            api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
+            api_response_error(ctx->resp, 400, "bad_query", api_store_msg(ctx));
         else
             knowledge_failed(ctx, rc, 0);
     }
@@ -755,7 +748,7 @@ void api_tickets_knowledge(struct api_ctx *ctx)
     if (rc == 0)
         answer_item(ctx, existed ? 200 : 201, id);
     else if (rc == STORE_ECONFLICT)
-        api_response_error(ctx->resp, 409, "conflict", store_msg(ctx));
+        api_response_error(ctx->resp, 409, "conflict", api_store_msg(ctx));
     else
         knowledge_failed(ctx, rc, 0);
 }

@@ -11,6 +11,8 @@
  *                       person's ticket, or for any note or list)
  *     STORE_EFORBIDDEN  403 forbidden for agents (a team they are not in,
  *                       a ticket someone else holds), 404 for requesters
+ *     STORE_ECONFLICT   409 conflict (an edit's "was" no longer holds:
+ *                       someone changed that field meanwhile)
  *     STORE_EINVALID    422 invalid (the status does not allow it, a value
  *                       out of range), 400 bad_query for a bad list query
  *     STORE_EDB         503 db_unavailable */
@@ -24,13 +26,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The store's message without its "[store][op] " prefix. */
-static const char *store_msg(struct api_ctx *ctx)
-{
-    const char *m = store_errmsg(desk_store(ctx->d));
-    const char *p = strstr(m, "] ");
-    return p ? p + 2 : m;
-}
 
 static void failed(struct api_ctx *ctx, int rc)
 {
@@ -43,18 +38,21 @@ static void failed(struct api_ctx *ctx, int rc)
         if (requester)
             api_response_error(ctx->resp, 404, "not_found", "no such ticket");
         else
-            api_response_error(ctx->resp, 403, "forbidden", store_msg(ctx));
+            api_response_error(ctx->resp, 403, "forbidden", api_store_msg(ctx));
+        break;
+    case STORE_ECONFLICT:
+        api_response_error(ctx->resp, 409, "conflict", api_store_msg(ctx));
         break;
     case STORE_EINVALID:
-        api_response_error(ctx->resp, 422, "invalid", store_msg(ctx));
+        api_response_error(ctx->resp, 422, "invalid", api_store_msg(ctx));
         break;
     case STORE_EDB:
-        kb_warn("api %s: %s", ctx->req->route->name, store_msg(ctx));
+        kb_warn("api %s: %s", ctx->req->route->name, api_store_msg(ctx));
         api_response_error(ctx->resp, 503, "db_unavailable",
                            "the database is unavailable: nothing was done; retry shortly");
         break;
     default:
-        kb_warn("api %s: %s", ctx->req->route->name, store_msg(ctx));
+        kb_warn("api %s: %s", ctx->req->route->name, api_store_msg(ctx));
         api_response_error(ctx->resp, 500, "internal", "internal error");
     }
 }
@@ -66,7 +64,7 @@ static void list_failed(struct api_ctx *ctx, int rc, json_t *arr)
 {
     json_decref(arr);
     if (rc == STORE_EINVALID)
-        api_response_error(ctx->resp, 400, "bad_query", store_msg(ctx));
+        api_response_error(ctx->resp, 400, "bad_query", api_store_msg(ctx));
     else
         failed(ctx, rc);
 }
@@ -296,11 +294,13 @@ void api_tickets_list(struct api_ctx *ctx)
 /* ---- changes ------------------------------------------------------------------------ */
 
 /* PATCH /api/v1/tickets/{number}: summary, category, impact and urgency
- * (store_ticket_edit; a priority change recomputes the deadlines); a body
+ * (store_ticket_edit; a priority change recomputes the deadlines), "was":
+ * the values the client started from (409 conflict when one of the
+ * changed fields no longer has it, nothing written); a body
  * with "service" or "priority" sets the service level (api_sla_patch). */
 void api_tickets_patch(struct api_ctx *ctx)
 {
-    static const char *const allowed[] = {"summary", "category", "impact", "urgency", NULL};
+    static const char *const allowed[] = {"summary", "category", "impact", "urgency", "was", NULL};
     json_t *body = ctx->req->body;
     if (json_is_object(body) &&
         (json_object_get(body, "service") || json_object_get(body, "priority"))) {
@@ -310,9 +310,10 @@ void api_tickets_patch(struct api_ctx *ctx)
     struct desk_msg m;
     if (body_frame(ctx, "edit", allowed, &m))
         return;
-    struct store_ticket_edit e = {m.summary, m.category, m.impact, m.urgency};
+    struct store_ticket_edit e = {m.summary,     m.category,     m.impact,     m.urgency,
+                                  m.was_summary, m.was_category, m.was_impact, m.was_urgency};
     int n = 0;
-    int rc = store_ticket_edit(desk_store(ctx->d), m.ticket, ctx->who->person_id, &e, &n);
+    int rc = store_ticket_edit(desk_store(ctx->d), m.ticket, ctx->who->person_id, &e, &n, NULL);
     desk_msg_fin(&m);
     if (rc)
         failed(ctx, rc);

@@ -152,6 +152,9 @@ json_t *desk_notes_json(struct desk *d, const char *number, int64_t viewer, int 
  * NULL over the API); caller owns it */
 json_t *desk_note_frame(const char *ticket, int64_t id, const char *by, const char *text,
                         const char *request_id);
+/* desk_work.c: store_ticket_edit's conflict bits as "summary,category,..."
+ * into out (cap bytes) */
+void desk_edit_conflict_fields(unsigned bits, char *out, size_t cap);
 
 /* desk_attach.c: a message's attachments (r->m->attach). Check: 0, or -1
  * with an error frame (not the sender's unattached uploads). Link: attaches

@@ -20,9 +20,21 @@ void desk_do_edit(struct req *r)
         .category = r->m->category,
         .impact = r->m->impact,
         .urgency = r->m->urgency,
+        .was_summary = r->m->was_summary,
+        .was_category = r->m->was_category,
+        .was_impact = r->m->was_impact,
+        .was_urgency = r->m->was_urgency,
     };
     int n = 0;
-    int rc = store_ticket_edit(r->d->st, r->m->ticket, r->who->person_id, &e, &n);
+    unsigned conflicts = 0;
+    int rc = store_ticket_edit(r->d->st, r->m->ticket, r->who->person_id, &e, &n, &conflicts);
+    if (rc == STORE_ECONFLICT && conflicts) {
+        /* "field": the fields changed meanwhile, comma-separated */
+        char fields[64];
+        desk_edit_conflict_fields(conflicts, fields, sizeof fields);
+        desk_outbox_error(r->out, P_CONFLICT, store_errtext(r->d->st), r->m->id, fields);
+        return;
+    }
     static const struct store_msgs msgs = {
         .notfound = "no such ticket",
         .forbidden = "the ticket is in a team you are not in",
@@ -30,6 +42,22 @@ void desk_do_edit(struct req *r)
     if (desk_store_err(r, rc, &msgs))
         return;
     desk_ticket_changed(r, "edited", 1);
+}
+
+void desk_edit_conflict_fields(unsigned bits, char *out, size_t cap)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } f[] = {{STORE_EDIT_SUMMARY, "summary"},
+             {STORE_EDIT_CATEGORY, "category"},
+             {STORE_EDIT_IMPACT, "impact"},
+             {STORE_EDIT_URGENCY, "urgency"}};
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++)
+        if ((bits & f[i].bit) && len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? "," : "", f[i].name);
 }
 
 static json_t *note_json(const struct store_note *n)

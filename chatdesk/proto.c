@@ -38,6 +38,7 @@ static const char *const code_names[P_NCODES] = {
     [P_INTERNAL] = "internal",
     [P_TOO_MANY_ATTEMPTS] = "too_many_attempts",
     [P_TRY_LATER] = "try_later",
+    [P_CONFLICT] = "conflict",
 };
 
 const char *proto_code_name(int code)
@@ -84,7 +85,8 @@ void desk_msg_fin(struct desk_msg *m)
     char *strs[] = {m->id,     m->name,    m->email,   m->session,  m->username,
                     m->password, m->text,  m->item,    m->summary,  m->category,
                     m->ticket, m->relation, m->resolution, m->comment, m->q,
-                    m->kind,   m->verdict, m->link, m->code, m->team, m->reason};
+                    m->kind,   m->verdict, m->link, m->code, m->team, m->reason,
+                    m->was_summary, m->was_category};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         free(strs[i]);
     memset(m, 0, sizeof *m);
@@ -247,6 +249,46 @@ static int get_bool(json_t *o, const char *key, int required, int *out,
         return fail(err, P_BAD_FIELD, key, "%s must be true or false", key);
     *out = json_is_true(v);
     return 0;
+}
+
+/* edit's "was" (optional): the values the editor started from, for the
+ * fields it changes (store_ticket_edit refuses a change to a field whose
+ * value is no longer that). A null category is none (""). Errors name
+ * the field as "was.<key>". */
+static int get_was(json_t *o, struct desk_msg *m, struct proto_error *err)
+{
+    json_t *w = json_object_get(o, "was");
+    if (!w || json_is_null(w))
+        return 0;
+    if (!json_is_object(w))
+        return fail(err, P_BAD_FIELD, "was", "was must be an object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(w, key, v)
+    {
+        if (strcmp(key, "summary") && strcmp(key, "category") && strcmp(key, "impact") &&
+            strcmp(key, "urgency"))
+            return fail(err, P_BAD_FIELD, "was", "was has no field %.40s", key);
+    }
+    long long n = 0;
+    int rc = get_str(w, "summary", OPTIONAL, 1, PROTO_SUMMARY_MAX, 0, &m->was_summary, err);
+    if (!rc && json_is_null(json_object_get(w, "category")))
+        m->was_category = kb_xstrdup("");
+    else if (!rc)
+        rc = get_str(w, "category", OPTIONAL, 0, PROTO_CATEGORY_MAX, 0, &m->was_category, err);
+    if (!rc)
+        rc = get_int(w, "impact", OPTIONAL, 1, 3, &n, err);
+    m->was_impact = (int)n;
+    n = 0;
+    if (!rc)
+        rc = get_int(w, "urgency", OPTIONAL, 1, 3, &n, err);
+    m->was_urgency = (int)n;
+    if (rc) {
+        char field[sizeof err->field];
+        snprintf(field, sizeof field, "was.%.26s", err->field);
+        memcpy(err->field, field, sizeof field);
+    }
+    return rc;
 }
 
 /* A ticket number: "INC-" and 1..20 digits. */
@@ -529,6 +571,8 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
         if (!rc)
             rc = get_int(o, "urgency", OPTIONAL, 1, 3, &v, err);
         m->urgency = (int)v;
+        if (!rc)
+            rc = get_was(o, m, err);
         return rc;
     case DM_NOTE:
         return get_ticket_text(o, &m->ticket, "text", PROTO_TEXT_MAX, &m->text, err);

@@ -70,6 +70,7 @@ enum proto_code {
     P_INTERNAL,
     P_TOO_MANY_ATTEMPTS, /* login refused for now: too many wrong passwords */
     P_TRY_LATER,         /* login refused for now: the server is hashing enough */
+    P_CONFLICT,          /* edit: a field was changed by someone else meanwhile */
     P_NCODES
 };
 
@@ -160,8 +161,11 @@ struct desk_msg {
     char *kind;          /* NULL, or a comma list of article, known_error, standard */
     int limit;           /* 1..PROTO_SEARCH_LIMIT_MAX (default PROTO_SEARCH_LIMIT) */
     int offset;          /* 0..PROTO_SEARCH_OFFSET_MAX */
-    /* edit (summary, category: "" clears it, impact, urgency: 0 unchanged),
-     * note (text), transfer */
+    /* edit (summary, category: "" clears it, impact, urgency: 0 unchanged;
+     * "was": the values the editor started from, NULL / 0 when not given,
+     * was_category "" for none), note (text), transfer */
+    char *was_summary, *was_category;
+    int was_impact, was_urgency;
     char *team;          /* a team slug */
     int64_t agent;       /* a person id (0: none) */
     char *reason;

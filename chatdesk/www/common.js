@@ -346,6 +346,7 @@ window.kbdesk = (() => {
     internal: kbt('common.057'),
     too_many_attempts: kbt('common.058'),
     try_later: kbt('common.059'),
+    conflict: kbt('x.err_conflict'),
   };
 
 

@@ -157,6 +157,26 @@
     summary: t.summary || '', category: t.category || '', impact: String(t.impact || 2), urgency: String(t.urgency || 2),
   });
 
+  /* The fields of a save refused because someone else changed them
+   * meanwhile (error "conflict"), until the ticket's fresh values arrive. */
+  let conflicted = null;
+
+  /* After a refused save: the form keeps the agent's values, says which
+   * fields someone else changed and to what, and takes those values as
+   * its starting point, so that saving again replaces them on purpose. */
+  function showConflict(t) {
+    const form = box().querySelector('form.ws-edit');
+    if (!form || !form.dataset.clean || !conflicted) return;
+    const was = JSON.parse(form.dataset.clean);
+    const now = editValues(t);
+    const shown = (k) => (now[k] === '' ? kbt('tickets.048') : k === 'impact' || k === 'urgency' ? LEVEL[now[k]] || now[k] : now[k]);
+    const names = conflicted.filter((k) => k in now);
+    for (const k of names) was[k] = now[k];
+    form.dataset.clean = JSON.stringify(was);
+    conflicted = null;
+    say('ws-edit-msg', kbt('x.edit_conflict', [names.map((k) => kbt('x.kv', [FIELD[k], shown(k)])).join(kbt('x.list_sep'))]), 'err');
+  }
+
   /* A kept edit form still shows the ticket as it is now in the fields the
    * agent has not touched. */
   function refreshUntouched(t) {
@@ -192,6 +212,12 @@
       if (changed('category')) frame.category = f.category.value.trim();
       if (changed('summary') && f.summary.value.trim()) frame.summary = f.summary.value.trim();
       if (Object.keys(frame).length === 3) { say('ws-edit-msg', kbt('x.nothing_changed'), ''); return; }
+      /* the values the agent started from: a field someone else changed
+       * meanwhile is refused (error "conflict"), not overwritten */
+      frame.was = {};
+      for (const k of ['summary', 'category', 'impact', 'urgency']) {
+        if (k in frame) frame.was[k] = k === 'impact' || k === 'urgency' ? Number(was[k]) : was[k];
+      }
       say('ws-edit-msg', page.send(frame) ? kbt('tickets.030') : kbt('agent.055'), '');
     });
 
@@ -299,7 +325,7 @@
        * them or has typed something not sent */
       const keep = box().contains(document.activeElement) || unsent();
       if (!keep) K.fill(box(), ...ticketForms(f.ticket));
-      else if (f.ticket) refreshUntouched(f.ticket);
+      else if (f.ticket) { refreshUntouched(f.ticket); showConflict(f.ticket); }
       fillTransferOptions();
       renderNotes();
     },
@@ -321,6 +347,12 @@
     onError(kind, key, f) {
       const id = { edit: 'ws-edit-msg', note: 'ws-note-msg', transfer: 'ws-transfer-msg' }[kind];
       say(id, K.errorText(f), 'err');
+      const cur = page && page.current();
+      if (kind === 'edit' && f.code === 'conflict' && cur) {
+        /* the fresh ticket says what the other person set */
+        conflicted = String(f.field || '').split(',').filter(Boolean);
+        page.send({ type: 'open', id: page.rid('open', cur.number), ticket: cur.number });
+      }
     },
     /* the history's details: old -> new, the reason of a transfer */
     eventDetail(e) {

@@ -50,6 +50,13 @@ const char *store_errmsg(const struct store *s)
     return s ? s->err : "";
 }
 
+const char *store_errtext(const struct store *s)
+{
+    const char *m = store_errmsg(s);
+    const char *p = strstr(m, "] ");
+    return p ? p + 2 : m;
+}
+
 /* Formats "[store][op] message" into s->err on one line; returns code. */
 int st_seterr(struct store *s, int code, const char *fmt, ...)
 {

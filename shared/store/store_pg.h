@@ -76,6 +76,10 @@ void store_close(struct store *s);
  * call on s; owned by s. */
 const char *store_errmsg(const struct store *s);
 
+/* store_errmsg without its "[store][operation] " prefix: the words to show
+ * a person or an API client. Same lifetime. */
+const char *store_errtext(const struct store *s);
+
 /* Drops and re-opens the connection. Returns 0 or STORE_EDB. Rarely needed:
  * every call first reconnects a broken connection by itself. */
 int store_reconnect(struct store *s);

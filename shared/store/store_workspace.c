@@ -393,14 +393,53 @@ static json_t *jstr(const char *v)
     return v ? json_string(v) : json_null();
 }
 
+/* Are two category values the same ("" and NULL: none)? */
+static int same_category(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* The fields e changes whose was_* value no longer holds, as STORE_EDIT_*
+ * bits; their names and values now go into s's message. */
+static unsigned changed_meanwhile(struct store *s, const struct whead *h,
+                                  const struct store_ticket_edit *e)
+{
+    unsigned bits = 0;
+    struct kb_buf b;
+    kb_buf_init(&b);
+    if (e->summary && e->was_summary && strcmp(e->was_summary, h->summary) != 0) {
+        bits |= STORE_EDIT_SUMMARY;
+        kb_buf_printf(&b, "%ssummary (now \"%s\")", b.len ? ", " : "", h->summary);
+    }
+    if (e->category && e->was_category && !same_category(e->was_category, h->category)) {
+        bits |= STORE_EDIT_CATEGORY;
+        kb_buf_printf(&b, "%scategory (now \"%s\")", b.len ? ", " : "",
+                      h->category ? h->category : "");
+    }
+    if (e->impact && e->was_impact && e->was_impact != h->impact) {
+        bits |= STORE_EDIT_IMPACT;
+        kb_buf_printf(&b, "%simpact (now %d)", b.len ? ", " : "", h->impact);
+    }
+    if (e->urgency && e->was_urgency && e->was_urgency != h->urgency) {
+        bits |= STORE_EDIT_URGENCY;
+        kb_buf_printf(&b, "%surgency (now %d)", b.len ? ", " : "", h->urgency);
+    }
+    if (bits)
+        st_seterr(s, STORE_ECONFLICT, "changed by someone else meanwhile: %s", b.data);
+    kb_buf_fin(&b);
+    return bits;
+}
+
 int store_ticket_edit(struct store *s, const char *number, int64_t actor,
-                      const struct store_ticket_edit *e, int *changed)
+                      const struct store_ticket_edit *e, int *changed, unsigned *conflicts)
 {
     struct whead h;
     const char *to = NULL;
     int n = 0;
     if (changed)
         *changed = 0;
+    if (conflicts)
+        *conflicts = 0;
     int rc = st_begin(s, "ticket_edit");
     if (rc)
         return rc;
@@ -408,6 +447,14 @@ int store_ticket_edit(struct store *s, const char *number, int64_t actor,
     if (rc == 0 && ((e->impact && (e->impact < 1 || e->impact > 3)) ||
                     (e->urgency && (e->urgency < 1 || e->urgency > 3))))
         rc = st_seterr(s, STORE_EINVALID, "impact and urgency are 1..3");
+    if (rc == 0) {
+        unsigned bits = changed_meanwhile(s, &h, e);
+        if (bits) {
+            rc = STORE_ECONFLICT;
+            if (conflicts)
+                *conflicts = bits;
+        }
+    }
     const char *cat = e->category && !e->category[0] ? NULL : e->category;
     int impact = e->impact ? e->impact : h.impact, urgency = e->urgency ? e->urgency : h.urgency;
     int prio = rc == 0 ? store_priority(impact, urgency) : 0;

@@ -148,11 +148,26 @@ int store_ticket_list(struct store *s, int64_t viewer, const struct store_ticket
 
 /* ---- changes (store_workspace.c) -------------------------------------------- */
 
-/* Fields to edit: NULL / 0 leave a field as it is; category "" clears it. */
+/* Fields to edit: NULL / 0 leave a field as it is; category "" clears it.
+ * was_*: the value the editor started from, for a field it changes (NULL /
+ * 0: not checked; was_category "" is none). A changed field whose value is
+ * no longer its was_* value was changed by someone else meanwhile: then
+ * nothing is written (STORE_ECONFLICT), so a later save never silently
+ * replaces another person's change it did not see. */
 struct store_ticket_edit {
     const char *summary;
     const char *category;
     int impact, urgency;      /* 1..3 */
+    const char *was_summary, *was_category;
+    int was_impact, was_urgency;
+};
+
+/* Bits of store_ticket_edit's *conflicts: the fields changed meanwhile. */
+enum {
+    STORE_EDIT_SUMMARY = 1,
+    STORE_EDIT_CATEGORY = 2,
+    STORE_EDIT_IMPACT = 4,
+    STORE_EDIT_URGENCY = 8,
 };
 
 /* actor edits ticket number: one "edited" event per field that changes
@@ -162,10 +177,13 @@ struct store_ticket_edit {
  * terms renewed; one transaction that locks the ticket. Nothing changing
  * is not an error (*changed 0). Allowed in every status (a closed
  * ticket's category or priority may be corrected for reporting). *changed (may be NULL) gets the
- * number of events written. Returns 0, STORE_ENOTFOUND, STORE_EFORBIDDEN
- * (st_may_work's rule), STORE_EINVALID or STORE_EDB. */
+ * number of events written; *conflicts (may be NULL) the STORE_EDIT_* bits
+ * of the fields whose was_* value no longer holds. Returns 0,
+ * STORE_ENOTFOUND, STORE_EFORBIDDEN (st_may_work's rule), STORE_ECONFLICT
+ * (*conflicts says which fields; the message names them and their values
+ * now), STORE_EINVALID or STORE_EDB. */
 int store_ticket_edit(struct store *s, const char *number, int64_t actor,
-                      const struct store_ticket_edit *e, int *changed);
+                      const struct store_ticket_edit *e, int *changed, unsigned *conflicts);
 
 /* An internal note by actor on ticket number (any status), with a "noted"
  * event; requesters never read either. *id (may be NULL) gets the note's

@@ -193,6 +193,30 @@ test('an English agent working a ticket: its history and notes hold no Chinese w
   // saving again with nothing changed sends nothing
   await page.getByTestId('edit-save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=edit-message]').textContent === 'Nothing changed');
+  // both change the category: the admin first, while the agent's typed
+  // value waits; the agent's save is refused rather than silently
+  // replacing the admin's, the page says what the admin set and keeps
+  // the agent's value, and saving again replaces it on purpose
+  await page.getByTestId('edit-category').fill('mail/outlook');
+  await page.getByTestId('reply-input').click();
+  const theirs = await fetch(`${base}/api/v1/tickets/${number}`, { method: 'PATCH',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ category: 'exchange' }) });
+  assert.equal(theirs.status, 200);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => /Boss Admin Category: mail → exchange$/.test(li.textContent)), null, { timeout: WAIT });
+  assert.equal(await page.getByTestId('edit-category').inputValue(), 'mail/outlook');
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => /^Changed by someone else meanwhile: Category: exchange\./.test(document.querySelector('[data-testid=edit-message]').textContent),
+    null, { timeout: WAIT });
+  assert.ok(!CJK.test(await text(page.getByTestId('edit-message'))));
+  assert.equal(await page.getByTestId('edit-category').inputValue(), 'mail/outlook');
+  const kept = await (await fetch(`${base}/api/v1/tickets/${number}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.equal(kept.category, 'exchange');
+  await page.getByTestId('edit-save').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=events] [data-testid=event]')]
+    .some((li) => /Plain Agent Category: exchange → mail\/outlook$/.test(li.textContent)), null, { timeout: WAIT });
+  const mine = await (await fetch(`${base}/api/v1/tickets/${number}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  assert.equal(mine.category, 'mail/outlook');
   // a colleague's note (the admin's, over the API) shows at once, once
   const noted = await fetch(`${base}/api/v1/tickets/${number}/notes`, { method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ text: 'Relay queue flushed' }) });

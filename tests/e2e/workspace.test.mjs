@@ -207,6 +207,42 @@ test('PATCH edits fields, one event each, priority from the matrix; requesters g
   assert.equal(after.body.events.filter((e) => e.type === 'edited').length, 5);
 });
 
+test('an edit that started from a value someone else changed meanwhile is refused, WebSocket and API; nothing is written', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['共享盘 Z: 打不开']);
+  const token = await login();
+  const start = (await api('GET', `/api/v1/tickets/${u.number}`, { token })).body;
+  const a = await wsLogin(AGENT);
+  const m = await wsLogin(MEMBER);
+  // the colleague sets the category first, from the same starting values
+  const first = await wsRequest(m, { type: 'edit', ticket: u.number, category: '存储/共享盘', was: { category: start.category } });
+  assert.equal(first.type, 'ticket', JSON.stringify(first));
+  // the agent's save of the category and impact, from the old values: refused whole
+  const refused = await wsRequest(a, { type: 'edit', ticket: u.number, category: '网络', impact: 1,
+    was: { category: start.category, impact: start.impact } });
+  assert.equal(refused.type, 'error', JSON.stringify(refused));
+  assert.equal(refused.code, 'conflict');
+  assert.equal(refused.field, 'category');
+  assert.match(refused.message, /category \(now "存储\/共享盘"\)/);
+  let now = (await api('GET', `/api/v1/tickets/${u.number}`, { token })).body;
+  assert.deepEqual([now.category, now.impact], ['存储/共享盘', start.impact]);
+  // the same through the API: 409 in the error shape
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token,
+    json: { summary: '共享盘打不开', category: '网络', was: { summary: '别的摘要', category: start.category } } }), 409, 'conflict');
+  assertError(await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { impact: 1, was: { impact: 7 } } }), 400, 'bad_field');
+  now = (await api('GET', `/api/v1/tickets/${u.number}`, { token })).body;
+  assert.deepEqual([now.summary, now.category, now.impact], [start.summary, '存储/共享盘', start.impact]);
+  const edits = (await api('GET', `/api/v1/tickets/${u.number}/events`, { token })).body.events.filter((e) => e.type === 'edited');
+  assert.deepEqual(edits.map((e) => [e.detail.field, e.by]), [['category', '二线坐席']]);
+  // saving again from the values now replaces them on purpose
+  const r = await api('PATCH', `/api/v1/tickets/${u.number}`, { token, json: { category: '网络', was: { category: '存储/共享盘' } } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.category, '网络');
+  // without "was" an edit applies as before
+  const plain = await wsRequest(a, { type: 'edit', ticket: u.number, impact: 1 });
+  assert.equal(plain.type, 'ticket', JSON.stringify(plain));
+  assert.equal(plain.impact, 1);
+});
+
 test('a note never reaches the requester: frames, catch-up, transcript, API', { timeout: 60000 }, async () => {
   const u = await requesterWithTicket(['共享打印机不能用了']);
   const a = await wsLogin(AGENT);

@@ -361,6 +361,38 @@ static void error_frames_and_objects(void **state)
 }
 
 /* kb_feedback: a reader's verdict on a document, comment optional. */
+/* edit's "was": the values the editor started from */
+static void edit_was_frames(void **state)
+{
+    (void)state;
+    struct desk_msg m;
+    good("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"category\":\"网络/VPN\",\"impact\":1,"
+         "\"was\":{\"category\":\"网络\",\"impact\":2}}", &m);
+    assert_string_equal(m.was_category, "网络");
+    assert_int_equal(m.was_impact, 2);
+    assert_null(m.was_summary);
+    assert_int_equal(m.was_urgency, 0);
+    desk_msg_fin(&m);
+    /* a null category was none: "" (checked), not absent (unchecked) */
+    good("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"category\":\"网络\",\"was\":{\"category\":null}}",
+         &m);
+    assert_string_equal(m.was_category, "");
+    desk_msg_fin(&m);
+    good("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"summary\":\"x\"}", &m);
+    assert_null(m.was_summary);
+    assert_null(m.was_category);
+    desk_msg_fin(&m);
+    bad("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"impact\":1,\"was\":[2]}", P_BAD_FIELD, "was",
+        NULL);
+    bad("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"impact\":1,\"was\":{\"impact\":9}}",
+        P_BAD_FIELD, "was.impact", NULL);
+    bad("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"impact\":1,\"was\":{\"priority\":1}}",
+        P_BAD_FIELD, "was", NULL);
+    bad("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"summary\":\"x\",\"was\":{\"summary\":5}}",
+        P_BAD_FIELD, "was.summary", NULL);
+    assert_string_equal(proto_code_name(P_CONFLICT), "conflict");
+}
+
 static void kb_feedback_frames(void **state)
 {
     (void)state;
@@ -410,6 +442,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_frames),
         cmocka_unit_test(search_and_doc_frames),
         cmocka_unit_test(kb_feedback_frames),
+        cmocka_unit_test(edit_was_frames),
         cmocka_unit_test(text_limits_count_characters),
         cmocka_unit_test(error_frames_and_objects),
     };

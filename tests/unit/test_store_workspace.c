@@ -348,7 +348,7 @@ static void edit_writes_one_event_per_field(void **state)
     int changed = 0;
     /* impact 2 -> 1 with urgency 2: P3 -> P2 */
     struct store_ticket_edit e = {.impact = 1, .category = "网络/无线"};
-    OK(store_ticket_edit(g.s, num, agent, &e, &changed));
+    OK(store_ticket_edit(g.s, num, agent, &e, &changed, NULL));
     assert_int_equal(changed, 3); /* category, impact, priority */
     assert_int_equal(events_of(num, "edited"), 3);
     assert_string_equal(q_str("SELECT priority::text || ' ' || category FROM tickets"
@@ -358,12 +358,12 @@ static void edit_writes_one_event_per_field(void **state)
                                  " WHERE t.number = $1 AND e.type = 'edited'", num),
                            "\"to\": 2"));
     /* nothing changes: no event */
-    OK(store_ticket_edit(g.s, num, agent, &e, &changed));
+    OK(store_ticket_edit(g.s, num, agent, &e, &changed, NULL));
     assert_int_equal(changed, 0);
     assert_int_equal(events_of(num, "edited"), 3);
     /* the new summary is searchable */
     struct store_ticket_edit s2 = {.summary = "无线网络 eduroam 掉线"};
-    OK(store_ticket_edit(g.s, num, agent, &s2, &changed));
+    OK(store_ticket_edit(g.s, num, agent, &s2, &changed, NULL));
     struct store_ticket_filter f = {.q = "eduroam"};
     struct got x;
     char next[STORE_CURSOR_MAX];
@@ -371,11 +371,56 @@ static void edit_writes_one_event_per_field(void **state)
     assert_true(has(&x, num));
     /* refused: a requester, bad values, nothing written */
     struct store_ticket_edit bad = {.urgency = 7};
-    assert_int_equal(store_ticket_edit(g.s, num, req, &e, &changed), STORE_EFORBIDDEN);
-    assert_int_equal(store_ticket_edit(g.s, num, agent, &bad, &changed), STORE_EINVALID);
+    assert_int_equal(store_ticket_edit(g.s, num, req, &e, &changed, NULL), STORE_EFORBIDDEN);
+    assert_int_equal(store_ticket_edit(g.s, num, agent, &bad, &changed, NULL), STORE_EINVALID);
     struct store_ticket_edit blank = {.summary = "  "};
-    assert_int_equal(store_ticket_edit(g.s, num, agent, &blank, &changed), STORE_EINVALID);
+    assert_int_equal(store_ticket_edit(g.s, num, agent, &blank, &changed, NULL), STORE_EINVALID);
     assert_int_equal(events_of(num, "edited"), 4);
+}
+
+/* A save that started from values someone else has changed since is
+ * refused whole; one whose starting values still hold goes through. */
+static void edit_refuses_a_field_changed_meanwhile(void **state)
+{
+    (void)state;
+    int64_t agent = mk_agent(), other = mk_agent(), req = 0;
+    char num[STORE_NUMBER_MAX];
+    mk_ticket("打印机卡纸", NULL, num, &req);
+    int changed = 0;
+    unsigned conflicts = 99;
+    /* both load the ticket: category 网络/VPN, impact 2; the other sets a category */
+    struct store_ticket_edit theirs = {.category = "硬件/打印机", .was_category = "网络/VPN"};
+    OK(store_ticket_edit(g.s, num, other, &theirs, &changed, &conflicts));
+    assert_int_equal(changed, 1);
+    assert_int_equal(conflicts, 0);
+    /* the agent saves a category and the impact from the old values */
+    struct store_ticket_edit mine = {.category = "硬件", .impact = 1, .was_category = "网络/VPN",
+                                     .was_impact = 2};
+    assert_int_equal(store_ticket_edit(g.s, num, agent, &mine, &changed, &conflicts),
+                     STORE_ECONFLICT);
+    assert_int_equal(conflicts, STORE_EDIT_CATEGORY);
+    assert_int_equal(changed, 0);
+    assert_non_null(strstr(store_errmsg(g.s), "category (now \"硬件/打印机\")"));
+    assert_null(strstr(store_errmsg(g.s), "impact"));
+    /* nothing of it was written: neither field, nor an event */
+    assert_string_equal(q_str("SELECT category || ' ' || impact::text FROM tickets"
+                              " WHERE number = $1", num), "硬件/打印机 2");
+    assert_int_equal(events_of(num, "edited"), 1);
+    /* a field the save does not change is not checked */
+    struct store_ticket_edit other_field = {.impact = 1, .was_impact = 2,
+                                            .was_category = "stale, not changed"};
+    OK(store_ticket_edit(g.s, num, agent, &other_field, &changed, &conflicts));
+    assert_int_equal(conflicts, 0);
+    /* saving again from the values now replaces theirs on purpose */
+    struct store_ticket_edit again = {.category = "硬件", .was_category = "硬件/打印机"};
+    OK(store_ticket_edit(g.s, num, agent, &again, &changed, &conflicts));
+    assert_string_equal(q_str("SELECT category FROM tickets WHERE number = $1", num), "硬件");
+    /* every field is compared: summary and urgency too */
+    struct store_ticket_edit two = {.summary = "打印机卡纸，纸盒 2", .urgency = 3,
+                                    .was_summary = "别的摘要", .was_urgency = 1};
+    assert_int_equal(store_ticket_edit(g.s, num, agent, &two, &changed, &conflicts),
+                     STORE_ECONFLICT);
+    assert_int_equal(conflicts, STORE_EDIT_SUMMARY | STORE_EDIT_URGENCY);
 }
 
 static void notes_never_reach_the_requester(void **state)
@@ -471,7 +516,7 @@ static void transfer_to_a_team_and_who_may(void **state)
     int changed = 0;
     struct store_ticket_edit e = {.urgency = 1};
     assert_int_equal(store_ticket_take(g.s, num, outsider), STORE_EFORBIDDEN);
-    assert_int_equal(store_ticket_edit(g.s, num, outsider, &e, &changed), STORE_EFORBIDDEN);
+    assert_int_equal(store_ticket_edit(g.s, num, outsider, &e, &changed, NULL), STORE_EFORBIDDEN);
     assert_int_equal(store_ticket_note(g.s, num, outsider, "x", NULL), STORE_EFORBIDDEN);
     assert_int_equal(events_of(num, "taken"), 1);
     /* the member takes it; the lead moves it to someone else in the team */
@@ -594,6 +639,7 @@ int main(void)
         cmocka_unit_test(terms_are_written_from_the_escalation_on),
         cmocka_unit_test(list_pages_by_cursor),
         cmocka_unit_test(edit_writes_one_event_per_field),
+        cmocka_unit_test(edit_refuses_a_field_changed_meanwhile),
         cmocka_unit_test(notes_never_reach_the_requester),
         cmocka_unit_test(transfer_to_a_team_and_who_may),
         cmocka_unit_test(merge_closes_the_duplicate),
