@@ -21,6 +21,35 @@
   const ROLE_LABEL = { requester: kbt('admin.role_requester'), agent: kbt('admin.role_agent'), admin: kbt('admin.role_admin') };
   $('f-type').append(...Object.entries(TYPE_LABEL).map(([v, label]) => el('option', { value: v }, label)));
 
+  /* A row's detail (the JSON object the server recorded) in words: a
+   * changed field as "Field: old → new", other members as "Name: value";
+   * the exact record stays in the cell's tooltip and in the CSV. */
+  const KEY_LABEL = {
+    role: kbt('audit.013'), team: kbt('tickets.006'), team_lead: kbt('admin.team_lead'),
+    knowledge_reviewer: kbt('admin.reviewer'), disabled: kbt('admin.disabled'), name: kbt('aud2.k_name'),
+    name_en: kbt('admin.name_en'), person: kbt('aud2.type_person'), ticket: kbt('mr.025'),
+    op: kbt('aud2.k_op'), count: kbt('aud2.k_count'), step: kbt('aud2.k_step'), change: kbt('aud2.k_change'),
+    os_user: kbt('aud2.k_os_user'), object_type: kbt('aud2.k_object_type'), object_id: kbt('aud2.k_object_id'),
+    actor: kbt('aud2.k_actor'), file_value: kbt('aud2.k_file_value'),
+  };
+  /* values in words where the member says what they are */
+  const VALUE_LABEL = { role: ROLE_LABEL, object_type: TYPE_LABEL };
+  const shown = (v, key) => (v === null || v === undefined || v === '' ? '—' : v === true ? kbt('aud2.yes') : v === false ? kbt('aud2.no')
+    : typeof v === 'object' ? JSON.stringify(v) : (VALUE_LABEL[key] || {})[v] || String(v));
+  function detailText(d) {
+    if (d === null || d === undefined) return '';
+    if (typeof d !== 'object' || Array.isArray(d)) return JSON.stringify(d);
+    const rest = { ...d };
+    const parts = [];
+    if ('from' in d && 'to' in d) {
+      const change = `${shown(d.from, d.field)} → ${shown(d.to, d.field)}`;
+      parts.push(typeof d.field === 'string' ? kbt('x.kv', [KEY_LABEL[d.field] || d.field, change]) : change);
+      delete rest.field; delete rest.from; delete rest.to;
+    }
+    for (const [k, v] of Object.entries(rest)) parts.push(kbt('x.kv', [KEY_LABEL[k] || k, shown(v, k)]));
+    return parts.join(kbt('x.kv_sep'));
+  }
+
   const day = (v, end) => (v ? Math.floor(new Date(`${v}T00:00:00+08:00`).getTime() / 1000) + (end ? 86400 : 0) : null);
 
   async function search(more) {
@@ -50,7 +79,8 @@
         el('td', null, ROLE_LABEL[x.actor_role] || x.actor_role || ''), el('td', null, x.address || ''),
         el('td', { 'data-testid': 'audit-action' }, ACTION_LABEL[x.action] || x.action),
         el('td', { 'data-testid': 'audit-object' }, `${TYPE_LABEL[x.object_type] || x.object_type} ${x.object_id}`),
-        el('td', null, JSON.stringify(x.detail))));
+        el('td', { 'data-testid': 'audit-detail', title: x.detail == null ? '' : kbt('aud2.raw', [JSON.stringify(x.detail)]) },
+          detailText(x.detail))));
     }
     before = body.next_before || null;
     $('more').hidden = !before;

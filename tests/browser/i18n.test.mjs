@@ -400,10 +400,15 @@ test('an admin changes a role on admin.html and the audit log has the row', { ti
   await page.goto(base + '/audit.html');
   await page.locator('#f-type').selectOption('role');
   await page.getByTestId('audit-search').click();
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=audit-row]')].some((r) => /"to":\s*"admin"/.test(r.textContent)));
+  // the detail in words (the field and its old → new value), the exact
+  // record in the cell's tooltip
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=audit-detail]')].some((c) => c.textContent === '角色：坐席 → 管理员'));
   const rows = await page.getByTestId('audit-row').allTextContents();
-  assert.ok(rows.some((r) => r.includes(ADMIN.name) && /"field":\s*"role"/.test(r)), rows.join('\n'));
-  assert.ok(rows.some((r) => /"field":\s*"team_lead"/.test(r)), rows.join('\n'));
+  assert.ok(rows.some((r) => r.includes(ADMIN.name) && r.includes('角色：坐席 → 管理员')), rows.join('\n'));
+  assert.ok(rows.some((r) => r.includes('组长：否 → 是')), rows.join('\n'));
+  const tip = await page.locator('[data-testid=audit-detail]', { hasText: '角色：坐席 → 管理员' }).first().getAttribute('title');
+  assert.ok(tip.startsWith('原始记录：'), tip);
+  assert.deepEqual(JSON.parse(tip.slice('原始记录：'.length)), { field: 'role', from: 'agent', to: 'admin' });
   // actions, object types and roles in words; every type of the log can be chosen
   const cells = await page.locator('[data-testid=audit-row][data-type=role]').first().evaluate((r) =>
     [r.querySelector('[data-testid=audit-action]').textContent, r.querySelector('[data-testid=audit-object]').textContent, r.children[2].textContent]);
