@@ -275,16 +275,28 @@ void api_store_failed(struct api_ctx *ctx, int rc)
 int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n, void *base,
                     const char *extra)
 {
-    const json_t *body = ctx->req->body;
-    if (!body) {
-        api_response_error(ctx->resp, 400, "bad_json", "send a JSON object");
+    const char *const extras[] = {extra, NULL};
+    return api_object_fields(ctx, ctx->req->body, "", t, n, base, extras);
+}
+
+int api_object_fields(struct api_ctx *ctx, const json_t *obj, const char *where,
+                      const struct api_strfield *t, size_t n, void *base,
+                      const char *const *extras)
+{
+    if (!json_is_object(obj)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "send a JSON object%s%.40s", *where ? " as " : "", where);
+        api_response_error(ctx->resp, 400, *where ? "bad_field" : "bad_json", msg);
         return -1;
     }
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)body, key, v)
+    json_object_foreach((json_t *)obj, key, v)
     {
-        if (extra && strcmp(key, extra) == 0)
+        int skip = 0;
+        for (size_t e = 0; extras && extras[e]; e++)
+            skip |= strcmp(key, extras[e]) == 0;
+        if (skip)
             continue;
         size_t i = 0;
         while (i < n && strcmp(t[i].name, key) != 0)
@@ -292,7 +304,8 @@ int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n,
         if (i == n || !json_is_string(v)) {
             char msg[160];
             snprintf(msg, sizeof msg,
-                     i == n ? "unknown field '%.64s'" : "%.64s must be a string", key);
+                     i == n ? "unknown field '%.16s%s%.64s'" : "%.16s%s%.64s must be a string",
+                     where, *where ? "." : "", key);
             api_response_error(ctx->resp, 400, "bad_field", msg);
             return -1;
         }

@@ -79,6 +79,13 @@ struct api_strfield {
 int api_body_fields(struct api_ctx *ctx, const struct api_strfield *t, size_t n, void *base,
                     const char *extra);
 
+/* api_body_fields over any object obj of the body (where: its name in
+ * messages, "was" for body.was, "" for the body itself), leaving the members
+ * named in extras (NULL-terminated, may be NULL) to the caller. */
+int api_object_fields(struct api_ctx *ctx, const json_t *obj, const char *where,
+                      const struct api_strfield *t, size_t n, void *base,
+                      const char *const *extras);
+
 /* The body's string member req into *req_v (absent or not a string: 400
  * missing_field with the message missing) and its optional string member
  * opt into *opt_v (absent or null: NULL; anything else: 400 bad_field

@@ -3,8 +3,10 @@
  * their lifecycle and the known error drafted from them, over the store's
  * problem functions (store_problem.h), which check who may do what; and
  * the open problems that resemble a ticket. Store answers map as in
- * api_knowledge.c: 404 not_found, 403 forbidden (requesters), 422 invalid
- * (a step the lifecycle refuses, a bad field), 503 db_unavailable.
+ * api_knowledge.c: 404 not_found, 403 forbidden (requesters), 409 conflict
+ * (an edit's "was" no longer holds: someone changed that field meanwhile),
+ * 422 invalid (a step the lifecycle refuses, a bad field), 503
+ * db_unavailable.
  *
  * Resolving a problem tells the agents of its still-open incidents: a
  * "problem_update" frame to the agent holding each, and one to every agent
@@ -54,10 +56,14 @@ static json_t *problem_json(const struct store_problem *p)
                      time_or_null(p->closed_at));
 }
 
-/* The fields of the body into f (strings borrowed from it); 400 for
- * unknown keys, wrong types and an impact outside 1..3. Returns 0 or -1
- * (answered). */
-static int fields_from_body(struct api_ctx *ctx, struct store_problem_fields *f)
+/* The fields of object obj (the body, or its "was" when where is "was")
+ * into f (strings borrowed from it); 400 for unknown keys, wrong types and
+ * an impact outside 1..3. In the body, "was" (allowed when was is not
+ * NULL) goes the same way into *was, and *has_was says it was there.
+ * Returns 0 or -1 (answered). */
+static int fields_from(struct api_ctx *ctx, const json_t *obj, const char *where,
+                       struct store_problem_fields *f, struct store_problem_fields *was,
+                       int *has_was)
 {
     static const struct api_strfield str[] = {
         {"summary", offsetof(struct store_problem_fields, summary)},
@@ -66,15 +72,23 @@ static int fields_from_body(struct api_ctx *ctx, struct store_problem_fields *f)
         {"root_cause", offsetof(struct store_problem_fields, root_cause)},
         {"workaround", offsetof(struct store_problem_fields, workaround)},
         {"fix", offsetof(struct store_problem_fields, fix)}};
+    const char *const extras[] = {"impact", was ? "was" : NULL, NULL};
     memset(f, 0, sizeof *f);
-    if (api_body_fields(ctx, str, sizeof str / sizeof *str, f, "impact"))
+    if (api_object_fields(ctx, obj, where, str, sizeof str / sizeof *str, f, extras))
         return -1;
-    json_t *v = json_object_get(ctx->req->body, "impact");
+    json_t *v = json_object_get(obj, "impact");
     if (v && (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3)) {
         api_response_error(ctx->resp, 400, "bad_field", "impact must be 1 (high), 2 or 3 (low)");
         return -1;
     }
     f->impact = v ? (int)json_integer_value(v) : 0;
+    json_t *w = was ? json_object_get(obj, "was") : NULL;
+    if (json_is_null(w))
+        w = NULL;
+    if (has_was)
+        *has_was = w != NULL;
+    if (w)
+        return fields_from(ctx, w, "was", was, NULL, NULL);
     return 0;
 }
 
@@ -83,7 +97,7 @@ static int fields_from_body(struct api_ctx *ctx, struct store_problem_fields *f)
 void api_problems_create(struct api_ctx *ctx)
 {
     struct store_problem_fields f;
-    if (fields_from_body(ctx, &f))
+    if (fields_from(ctx, ctx->req->body, "", &f, NULL, NULL))
         return;
     if (!f.summary) {
         api_response_error(ctx->resp, 400, "missing_field", "summary is required");
@@ -171,12 +185,13 @@ void api_problems_get(struct api_ctx *ctx)
 
 void api_problems_patch(struct api_ctx *ctx)
 {
-    struct store_problem_fields f;
-    if (fields_from_body(ctx, &f))
+    struct store_problem_fields f, was;
+    int has_was = 0;
+    if (fields_from(ctx, ctx->req->body, "", &f, &was, &has_was))
         return;
     struct store_problem p;
     int rc = store_problem_edit(desk_store(ctx->d), ctx->req->params[0], ctx->who->person_id,
-                                &f, &p);
+                                &f, has_was ? &was : NULL, &p);
     if (rc == 0)
         api_response_json(ctx->resp, 200, problem_json(&p));
     else

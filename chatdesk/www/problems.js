@@ -17,6 +17,7 @@
     summary: kbt('tickets.001'), description: kbt('pr.009'), service: kbt('kn.034'), impact: kbt('tickets.002'),
     root_cause: kbt('pr.010'), workaround: kbt('pr.011'), fix: kbt('pr.012'),
   };
+  const IMPACT = { 1: kbt('common.013'), 2: kbt('common.014'), 3: kbt('common.015') };
   const STEPS = {
     new: [['investigating', kbt('pr2.006')], ['resolved', kbt('agent.164')]],
     investigating: [['known_error', kbt('pr2.008')], ['resolved', kbt('agent.164')]],
@@ -83,6 +84,11 @@
   let shown = {};
   const formValues = () => Object.fromEntries(Object.entries(FORM).map(([k, id]) => [k, $(id).value]));
   const edited = () => Object.keys(FORM).filter((k) => $(FORM[k]).value !== shown[k]);
+  /* problem p's values as the form shows them, by the API's names */
+  const valuesOf = (p) => ({
+    summary: p.summary, service: p.service || '', impact: String(p.impact), description: p.description,
+    root_cause: p.root_cause, workaround: p.workaround, fix: p.fix,
+  });
 
   function fill(p) {
     const same = current && current.number === p.number;
@@ -92,13 +98,7 @@
     $('p-status').textContent = STATUS[p.status] || p.status;
     $('p-status').dataset.status = p.status;
     if (!same || !edited().length) {
-      $('f-summary').value = p.summary;
-      $('f-service').value = p.service || '';
-      $('f-impact').value = String(p.impact);
-      $('f-description').value = p.description;
-      $('f-root').value = p.root_cause;
-      $('f-workaround').value = p.workaround;
-      $('f-fix').value = p.fix;
+      for (const [k, v] of Object.entries(valuesOf(p))) $(FORM[k]).value = v;
       shown = formValues();
     }
     $('steps').replaceChildren(...(STEPS[p.status] || []).map(([ev, label]) =>
@@ -152,14 +152,33 @@
   $('edit-form').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const now = formValues();
-    const fields = Object.fromEntries(edited().map((k) => [k, k === 'impact' ? Number(now[k]) : now[k]]));
-    if (!Object.keys(fields).length) { say(kbt('x.nothing_changed')); return; }
+    const names = edited();
+    const typed = (v, k) => (k === 'impact' ? Number(v) : v);
+    const fields = Object.fromEntries(names.map((k) => [k, typed(now[k], k)]));
+    if (!names.length) { say(kbt('x.nothing_changed')); return; }
+    /* the values the agent started from: a field someone else changed
+     * meanwhile is refused (409), not overwritten */
+    fields.was = Object.fromEntries(names.map((k) => [k, typed(shown[k], k)]));
     try {
       await api('PATCH', `/api/v1/problems/${encodeURIComponent(current.number)}`, fields);
       shown = now; /* saved: the refresh shows the problem as stored */
       await refresh();
       say(kbt('hooks.saved'));
-    } catch (e) { say(kbt('pr2.037', [e.message])); }
+    } catch (e) {
+      if (e.status !== 409) { say(kbt('pr2.037', [e.message])); return; }
+      /* the form keeps the agent's values and takes the other person's as
+       * its starting point: saving again replaces them on purpose */
+      try {
+        const fresh = await api('GET', `/api/v1/problems/${encodeURIComponent(current.number)}`);
+        fill(fresh);
+        const v = valuesOf(fresh);
+        const changed = names.filter((k) => v[k] !== shown[k]);
+        for (const k of changed) shown[k] = v[k];
+        const brief = (x) => (x === '' ? '—' : x.length > 60 ? `${x.slice(0, 60)}…` : x);
+        say(kbt('x.edit_conflict', [changed.map((k) => kbt('x.kv', [FIELD[k] || k, k === 'impact' ? IMPACT[v[k]] || v[k] : brief(v[k])]))
+          .join(kbt('x.list_sep'))]));
+      } catch (e2) { say(kbt('pr2.037', [e2.message])); }
+    }
   });
 
   $('link-form').addEventListener('submit', async (ev) => {

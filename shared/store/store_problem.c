@@ -264,8 +264,30 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     return finish_with(s, rc, id, out);
 }
 
+/* The fields f changes whose value in was (the editor's starting point)
+ * is no longer cur's, into the array stale. */
+static void stale_fields(json_t *stale, const struct store_problem_fields *f,
+                         const struct store_problem_fields *was, const struct store_problem *cur)
+{
+    if (f->summary)
+        st_changed_text(stale, "summary", was->summary, cur->summary);
+    if (f->description)
+        st_changed_text(stale, "description", was->description, cur->description);
+    if (f->service)
+        st_changed_text(stale, "service", was->service, cur->service);
+    if (f->root_cause)
+        st_changed_text(stale, "root_cause", was->root_cause, cur->root_cause);
+    if (f->workaround)
+        st_changed_text(stale, "workaround", was->workaround, cur->workaround);
+    if (f->fix)
+        st_changed_text(stale, "fix", was->fix, cur->fix);
+    if (f->impact && was->impact && was->impact != cur->impact)
+        json_array_append_new(stale, json_string("impact"));
+}
+
 int store_problem_edit(struct store *s, const char *number, int64_t actor,
-                       const struct store_problem_fields *f, struct store_problem *out)
+                       const struct store_problem_fields *f,
+                       const struct store_problem_fields *was, struct store_problem *out)
 {
     memset(out, 0, sizeof *out);
     int rc = st_begin(s, "problem_edit");
@@ -279,6 +301,17 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
     if (rc == 0)
         rc = problem_by_number(s, number, 1, &cur);
     json_t *changed = json_array();
+    if (rc == 0 && was) {
+        json_t *stale = json_array();
+        stale_fields(stale, f, was, &cur);
+        if (json_array_size(stale)) {
+            char *names = json_dumps(stale, JSON_COMPACT);
+            rc = st_seterr(s, STORE_ECONFLICT, "changed by someone else meanwhile: %s",
+                           names ? names : "");
+            free(names);
+        }
+        json_decref(stale);
+    }
     if (rc == 0) {
         st_changed_text(changed, "summary", f->summary, cur.summary);
         st_changed_text(changed, "description", f->description, cur.description);

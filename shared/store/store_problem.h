@@ -83,9 +83,14 @@ int store_problem_list(struct store *s, int64_t viewer, const char *status, int6
 
 /* Changes the given fields (event "edited" naming them; nothing given or
  * nothing different writes nothing) and reads the problem into *out.
- * Returns as store_problem_create, or STORE_ENOTFOUND. */
+ * was (may be NULL) holds the values the editor started from: when a field
+ * f changes is also in was and no longer has that value, someone changed
+ * it meanwhile, and nothing is written (STORE_ECONFLICT, the message names
+ * those fields). Returns as store_problem_create, or STORE_ENOTFOUND,
+ * STORE_ECONFLICT. */
 int store_problem_edit(struct store *s, const char *number, int64_t actor,
-                       const struct store_problem_fields *f, struct store_problem *out);
+                       const struct store_problem_fields *f,
+                       const struct store_problem_fields *was, struct store_problem *out);
 
 /* A linked incident, as store_problem_step and store_problem_incidents
  * give it. */

@@ -457,7 +457,8 @@ test('an off-topic question: the chat says it has nothing good and offers a pers
 });
 
 test('problem management, configuration items and the audit page, from the agent page', async (t) => {
-  const { page, problems } = await openPage(t);
+  // the refused save of a field changed meanwhile is a 409 the page handles
+  const { page, problems } = await open(browser, t, { wait: WAIT, allowedConsole: /WebSocket|status of 409 / });
   await agentLogin(page);
   await page.getByTestId('to-problems').click();
   await page.getByTestId('problem-list').waitFor({ state: 'attached' });
@@ -499,6 +500,19 @@ test('problem management, configuration items and the audit page, from the agent
   assert.equal(await page.getByTestId('f-workaround').inputValue(), '改走备用出口，并限速重发', 'the refresh after the save shows it');
   await page.getByTestId('save').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '没有修改');
+  // both change the fix: someone else first, while the agent's typed fix
+  // waits; the agent's save is refused (409) rather than replacing theirs,
+  // the page names what they set and keeps the agent's text, and saving
+  // again replaces it on purpose
+  await page.getByTestId('f-fix').fill('更换网关固件');
+  await page.evaluate((n) => window.kbdesk.api('PATCH', `/api/v1/problems/${n}`, { fix: '升级网关到 2.1' }), number);
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent.startsWith('保存前已被他人修改：永久解决方案：升级网关到 2.1。'));
+  assert.equal(await page.getByTestId('f-fix').inputValue(), '更换网关固件');
+  assert.equal((await page.evaluate((n) => window.kbdesk.api('GET', `/api/v1/problems/${n}`), number)).fix, '升级网关到 2.1');
+  await page.getByTestId('save').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=problem-message]').textContent === '已保存');
+  assert.equal((await page.evaluate((n) => window.kbdesk.api('GET', `/api/v1/problems/${n}`), number)).fix, '更换网关固件');
   assert.equal(await page.getByTestId('problem-status').getAttribute('data-status'), 'known_error');
   await page.getByTestId('step-resolved').click();
   await page.waitForFunction(() => document.querySelector('[data-testid=problem-status]').dataset.status === 'resolved');

@@ -340,6 +340,24 @@ test('problems: three incidents, a known-error draft in the review list, resolvi
   assert.deepEqual(got.body.incident_list.map((i) => i.number), tickets.map((t) => t.number));
   assert.deepEqual(got.body.events.map((e) => e.type), ['created', 'linked', 'linked', 'linked', 'edited']);
   assert.deepEqual(got.body.events[4].detail.fields, ['root_cause', 'workaround']);
+  // an edit from values someone has changed since: 409, nothing written;
+  // a bad "was": 400 naming it
+  const stale = await api('PATCH', `/api/v1/problems/${n}`, { token: token2,
+    json: { root_cause: '网关故障', fix: '换网关', was: { root_cause: '', fix: '' } } });
+  assert.equal(stale.status, 409, stale.text);
+  assert.equal(stale.body.error.code, 'conflict');
+  assert.match(stale.body.error.message, /root_cause/);
+  assert.doesNotMatch(stale.body.error.message, /fix/);
+  const badWas = await api('PATCH', `/api/v1/problems/${n}`, { token, json: { fix: 'x', was: { fixx: '' } } });
+  assert.equal(badWas.status, 400, badWas.text);
+  assert.match(badWas.body.error.message, /unknown field 'was\.fixx'/);
+  got = await api('GET', `/api/v1/problems/${n}`, { token });
+  assert.deepEqual([got.body.root_cause, got.body.fix, got.body.events.length], ['反垃圾网关对 163 限速', '', 5]);
+  // from the values now it goes through
+  const fresh = await api('PATCH', `/api/v1/problems/${n}`, { token: token2,
+    json: { fix: '换网关', was: { fix: '' } } });
+  assert.equal(fresh.status, 200, fresh.text);
+  assert.equal(fresh.body.fix, '换网关');
 
   // the known error: a draft, then in the review list once submitted
   const ke = await api('POST', `/api/v1/problems/${n}/known-error`, { token });

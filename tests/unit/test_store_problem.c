@@ -143,12 +143,12 @@ static void edit_writes_one_event_naming_fields(void **state)
     struct store_problem p, q;
     mk_problem(a, "VPN 809", &p);
     struct store_problem_fields same = {.summary = "VPN 809"};
-    OK(store_problem_edit(g.s, p.number, a, &same, &q));
+    OK(store_problem_edit(g.s, p.number, a, &same, NULL, &q));
     store_problem_fin(&q);
     assert_int_equal(events_of(p.number), 1); /* nothing different: nothing written */
     struct store_problem_fields f = {.root_cause = "防火墙丢弃 UDP 500", .impact = 1,
                                      .service = ""};
-    OK(store_problem_edit(g.s, p.number, a, &f, &q));
+    OK(store_problem_edit(g.s, p.number, a, &f, NULL, &q));
     assert_string_equal(q.root_cause, "防火墙丢弃 UDP 500");
     assert_int_equal(q.impact, 1);
     assert_null(q.service);
@@ -157,6 +157,47 @@ static void edit_writes_one_event_naming_fields(void **state)
     assert_string_equal(q_str("SELECT detail->'fields'::text FROM problem_events e JOIN problems"
                               " p ON p.id = e.problem_id WHERE p.number = $1 AND type = 'edited'",
                               p.number), "[\"service\", \"root_cause\", \"impact\"]");
+    store_problem_fin(&q);
+    store_problem_fin(&p);
+}
+
+/* An edit that started from values someone else has changed since is
+ * refused whole; the fields it does not change are not checked. */
+static void edit_refuses_a_field_changed_meanwhile(void **state)
+{
+    (void)state;
+    int64_t a = mk_agent(), b = mk_agent();
+    struct store_problem p, q;
+    mk_problem(a, "打印队列卡住", &p);
+    /* b saves a root cause first, from the same empty starting point */
+    struct store_problem_fields theirs = {.root_cause = "驱动版本不兼容"};
+    struct store_problem_fields start = {.root_cause = "", .workaround = "", .service = ""};
+    OK(store_problem_edit(g.s, p.number, b, &theirs, &start, &q));
+    store_problem_fin(&q);
+    /* a's save of the root cause and a workaround, from the old values */
+    struct store_problem_fields mine = {.root_cause = "后台服务崩溃", .workaround = "重启 spooler"};
+    memset(&q, 0, sizeof q);
+    assert_int_equal(store_problem_edit(g.s, p.number, a, &mine, &start, &q), STORE_ECONFLICT);
+    assert_non_null(strstr(store_errmsg(g.s), "[\"root_cause\"]"));
+    store_problem_fin(&q);
+    assert_string_equal(q_str("SELECT root_cause || '|' || workaround FROM problems"
+                              " WHERE number = $1", p.number), "驱动版本不兼容|");
+    assert_int_equal(events_of(p.number), 2); /* created, b's edit */
+    /* the workaround alone: its starting value still holds */
+    struct store_problem_fields wa = {.workaround = "重启 spooler"};
+    OK(store_problem_edit(g.s, p.number, a, &wa, &start, &q));
+    assert_string_equal(q.workaround, "重启 spooler");
+    store_problem_fin(&q);
+    /* from the values now, the root cause is replaced on purpose; impact too */
+    struct store_problem_fields now = {.root_cause = "驱动版本不兼容", .impact = 2};
+    struct store_problem_fields again = {.root_cause = "后台服务崩溃", .impact = 1};
+    OK(store_problem_edit(g.s, p.number, a, &again, &now, &q));
+    assert_string_equal(q.root_cause, "后台服务崩溃");
+    store_problem_fin(&q);
+    struct store_problem_fields stale_impact = {.impact = 3};
+    struct store_problem_fields was2 = {.impact = 2};
+    assert_int_equal(store_problem_edit(g.s, p.number, a, &stale_impact, &was2, &q),
+                     STORE_ECONFLICT);
     store_problem_fin(&q);
     store_problem_fin(&p);
 }
@@ -234,7 +275,7 @@ static void known_error_draft_linked_both_ways(void **state)
     struct store_problem p, q;
     mk_problem(a, "Coremail 外发队列积压", &p);
     struct store_problem_fields f = {.root_cause = "反垃圾网关限速", .workaround = "改走备用网关"};
-    OK(store_problem_edit(g.s, p.number, a, &f, &q));
+    OK(store_problem_edit(g.s, p.number, a, &f, NULL, &q));
     store_problem_fin(&q);
     char t1[STORE_NUMBER_MAX], t2[STORE_NUMBER_MAX], t3[STORE_NUMBER_MAX];
     mk_ticket("发163邮件延迟", t1, 0);
@@ -311,6 +352,7 @@ int main(void)
         cmocka_unit_test(lifecycle_and_refusals),
         cmocka_unit_test(bad_fields),
         cmocka_unit_test(edit_writes_one_event_naming_fields),
+        cmocka_unit_test(edit_refuses_a_field_changed_meanwhile),
         cmocka_unit_test(incidents_link_move_and_resolve),
         cmocka_unit_test(known_error_draft_linked_both_ways),
         cmocka_unit_test(list_and_bad_status),
