@@ -151,11 +151,13 @@ $(BA)/test/test_blockmap: $(call objs,$(BA),$(BLOCKMAP_SRC))
 # ---- fuzzing (clang + libFuzzer), sources built straight from the tree ------
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -Ishared $(PKG_CFLAGS)
 $(B)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(SHARED_SRC) $(wildcard shared/*.h) \
-                      searchd/codec.c searchd/codec_json.c searchd/codec.h indexer/build.c indexer/walk.c indexer/termgen.c
+                      searchd/codec.c searchd/codec_json.c searchd/codec.h indexer/build.c indexer/walk.c indexer/termgen.c \
+                      indexer/prep.c indexer/prep.h
 	@mkdir -p $(dir $@)/obj
 	for f in $(filter-out shared/kb_lws.c,$(filter %.c,$(SHARED_SRC))); do clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) -c $$f -o $(dir $@)/obj/$$(basename $$f).o || exit 1; done
 	for f in $(filter %.cc,$(SHARED_SRC)); do clang++ -std=c++17 $(FUZZ_FLAGS) -c $$f -o $(dir $@)/obj/$$(basename $$f).o || exit 1; done
 	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) -c tests/fuzz/fuzz_query.c -o $(dir $@)/obj/fuzz_query.o
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L $(FUZZ_FLAGS) -Iindexer -c indexer/prep.c -o $(dir $@)/obj/prep.o
 	clang++ $(FUZZ_FLAGS) -o $@ $(dir $@)/obj/*.o $(LDLIBS)
 
 # ---- tasks -----------------------------------------------------------------
