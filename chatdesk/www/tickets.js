@@ -348,8 +348,9 @@
       const id = { edit: 'ws-edit-msg', note: 'ws-note-msg', transfer: 'ws-transfer-msg' }[kind];
       say(id, K.errorText(f), 'err');
       const cur = page && page.current();
-      if (kind === 'edit' && f.code === 'conflict' && cur) {
-        /* the fresh ticket says what the other person set */
+      if (kind === 'edit' && f.code === 'conflict' && cur && cur.number === key) {
+        /* the fresh ticket says what the other person set (not when the
+         * agent has meanwhile opened another ticket) */
         conflicted = String(f.field || '').split(',').filter(Boolean);
         page.send({ type: 'open', id: page.rid('open', cur.number), ticket: cur.number });
       }
