@@ -131,6 +131,8 @@ struct desk_outbox {
     int mail_sent, mail_failed;  /* DM_MAIL: this round's mails */
     int mail_queued;             /* DM_AWAY: a mail was queued */
     int hook_sent, hook_failed;  /* DM_MAIL: this round's robot and webhook deliveries */
+    char viewing[STORE_NUMBER_MAX]; /* DM_OPEN by an agent: the ticket now open on
+                                       the connection ("" unchanged) */
 };
 
 /* What a password login came to, for the daemon's per-address count. */

@@ -255,6 +255,8 @@ void desk_do_open(struct req *r)
                           links, "events", events);
     if (notes) /* agents only: a requester's transcript never has the key */
         json_object_set_new(f, "notes", notes);
+    if (agent) /* the daemon tells the ticket's other viewers (hub.c) */
+        snprintf(r->out->viewing, sizeof r->out->viewing, "%s", t.number);
     if (r->m->id)
         json_object_set_new(f, "id", json_string(r->m->id));
     desk_outbox_add(r->out, DESK_TO_SELF, 0, f);

@@ -95,6 +95,7 @@ struct hub_conn {
     struct hub_conn *ix_prev[HUB_IX_N], *ix_next[HUB_IX_N];
     int ix_in[HUB_IX_N];
     size_t ix_slot[HUB_IX_N];
+    char viewing[STORE_NUMBER_MAX]; /* an agent's: the ticket open on it, "" none */
 };
 
 struct hub {
@@ -771,6 +772,54 @@ void hub_deliver(hub *h, struct desk_frame *f)
     desk_frame_free(f);
 }
 
+/* ---- who has a ticket open ------------------------------------------------------- */
+
+/* Tells every agent connection with ticket open which other agents have it
+ * open too: {"type":"viewers","ticket":...,"agents":[{"id","name"}]}, each
+ * person once and never the receiver. This instance's connections only. */
+static void tell_viewers(hub *h, const char *ticket)
+{
+    if (!ticket[0])
+        return;
+    for (struct hub_conn *to = h->agents; to; to = to->ix_next[HUB_IX_AGENT]) {
+        if (!to->t || to->client.role != DESK_AGENT || strcmp(to->viewing, ticket) != 0)
+            continue;
+        json_t *agents = json_array();
+        for (struct hub_conn *c = h->agents; c; c = c->ix_next[HUB_IX_AGENT]) {
+            if (!c->t || c->client.role != DESK_AGENT || strcmp(c->viewing, ticket) != 0 ||
+                c->client.person_id == to->client.person_id)
+                continue;
+            int seen = 0;
+            for (size_t i = 0; i < json_array_size(agents) && !seen; i++)
+                seen = json_integer_value(json_object_get(json_array_get(agents, i), "id")) ==
+                       (json_int_t)c->client.person_id;
+            if (!seen)
+                json_array_append_new(agents, json_pack("{s:I, s:s}", "id",
+                                                        (json_int_t)c->client.person_id, "name",
+                                                        c->client.name ? c->client.name : ""));
+        }
+        json_t *f = json_pack("{s:s, s:s, s:o}", "type", "viewers", "ticket", ticket, "agents",
+                              agents);
+        size_t len;
+        char *text = proto_dump(f, &len); /* takes f */
+        emit(h, to, text, len);
+        free(text);
+    }
+}
+
+/* Connection c has ticket now open (or none: ""): its old and new
+ * tickets' viewers are told. */
+static void set_viewing(hub *h, struct hub_conn *c, const char *now)
+{
+    if (strcmp(c->viewing, now) == 0)
+        return;
+    char was[sizeof c->viewing];
+    memcpy(was, c->viewing, sizeof was);
+    snprintf(c->viewing, sizeof c->viewing, "%s", now);
+    tell_viewers(h, was);
+    tell_viewers(h, c->viewing);
+}
+
 void hub_done(hub *h, struct desk_job *job)
 {
     if (job->search && job->conn) {
@@ -825,6 +874,8 @@ void hub_done(hub *h, struct desk_job *job)
                                                           : "nobody");
         }
         client_set(&c->client, &out->client);
+        if (c->client.role != DESK_AGENT)
+            set_viewing(h, c, ""); /* signed out */
     }
     if (out->attach) {
         c->conv = out->attach_conv;
@@ -854,6 +905,8 @@ void hub_done(hub *h, struct desk_job *job)
         }
         desk_frame_free(f);
     }
+    if (out->viewing[0] && c->client.role == DESK_AGENT)
+        set_viewing(h, c, out->viewing);
     /* the ack is out: now the suggestions' search (with the client as
      * changed by this job) */
     struct desk_suggest sg = out->suggest;
@@ -882,6 +935,7 @@ void hub_closed(hub *h, struct hub_conn *c)
 {
     kb_debug("conn %llu: closed", c->id);
     c->t = NULL;
+    set_viewing(h, c, ""); /* (c->t is NULL: it is not told itself) */
     index_update(h, c); /* out of every index */
     if (c->prev)
         c->prev->next = c->next;

@@ -122,6 +122,7 @@
       case 'doc': onDoc(f); break;
       case 'problem_update': if (window.kbdeskProblemUpdate) window.kbdeskProblemUpdate(f); break; /* agent_problems.js */
       case 'note': if (WS) WS.onNote(f); break;
+      case 'viewers': onViewers(f); break;
       case 'typing': if (f.from === 'requester' && cur && f.ticket === cur.number) showTyping(f.active !== false); break;
       case 'error': onError(f); break;
       case 'sla_warning': case 'sla_breach': onSlaAlert(f); break;
@@ -640,8 +641,25 @@
   const IMPACT_SHORT = { 1: kbt('common.013'), 2: kbt('common.014'), 3: kbt('common.015') };
   const RESOLVED_TEXT = kbt('agent.056');
 
+  /* The other agents who have a ticket open (the daemon's "viewers"
+   * frames, by ticket), shown under the open ticket's head so that two
+   * people do not work the same ticket unawares. */
+  const viewers = new Map();
+  function onViewers(f) {
+    if (typeof f.ticket !== 'string' || !Array.isArray(f.agents)) return;
+    viewers.set(f.ticket, f.agents);
+    if (cur && cur.number === f.ticket) renderViewers();
+  }
+  function renderViewers() {
+    const line = $('t-viewers');
+    const v = (cur && viewers.get(cur.number)) || [];
+    line.hidden = !v.length;
+    line.textContent = v.length ? kbt('x.viewers', [v.map((a) => a.name).join(kbt('x.list_sep'))]) : '';
+  }
+
   function renderHead() {
     if (!cur) return;
+    renderViewers();
     const t = cur.ticket || { number: cur.number };
     ui.number.textContent = t.number;
     K.fill(ui.badges,

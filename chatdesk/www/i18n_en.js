@@ -761,6 +761,7 @@
   "x.ev_taken": "Taken",
   "x.err_conflict": "Someone else changed this meanwhile; nothing was saved",
   "x.edit_conflict": "Changed by someone else meanwhile: {0}. Your input is still in the form; save again to replace their value with yours.",
+  "x.viewers": "Also open by: {0}",
   "hooks.agent_replied": "Agent replied: {0}",
   "hooks.resolved": "Ticket {0} is resolved; please confirm whether the problem is solved",
   "hooks.close_notice": "Close the notice",

@@ -761,6 +761,7 @@
   "x.ev_taken": "接单",
   "x.err_conflict": "他人刚刚修改了此项，未保存",
   "x.edit_conflict": "保存前已被他人修改：{0}。您的输入仍在表单中；再次保存将以您的输入替换。",
+  "x.viewers": "同时在查看：{0}",
   "hooks.agent_replied": "客服回复：{0}",
   "hooks.resolved": "工单 {0} 已解决，请确认问题是否解决",
   "hooks.close_notice": "关闭通知",

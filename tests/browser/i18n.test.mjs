@@ -226,6 +226,18 @@ test('an English agent working a ticket: its history and notes hold no Chinese w
     .some((li) => /Internal note · Boss Admin$/.test(li.textContent)));
   assert.equal(await page.locator('[data-testid=note-text]', { hasText: 'Relay queue flushed' }).count(), 1);
   assert.match(await text(page.getByTestId('notes')), /Boss Admin: Relay queue flushed$/);
+  // a colleague opening the same ticket: each page names the other under
+  // the ticket's head; the colleague closing the page clears the line
+  assert.equal(await page.getByTestId('ticket-viewers').isHidden(), true);
+  const { page: boss, problems: bossProblems } = await openPage(t, 'en-US');
+  await agentLogin(boss, ADMIN);
+  await boss.goto(`${base}/agent.html#ticket=${number}`);
+  await boss.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').textContent === 'Also open by: Plain Agent');
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').textContent === 'Also open by: Boss Admin');
+  assert.equal(await page.getByTestId('ticket-viewers').isVisible(), true);
+  noProblems(bossProblems);
+  await boss.close();
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').hidden);
   noProblems(problems);
   noProblems(chatProblems);
 });

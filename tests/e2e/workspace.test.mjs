@@ -243,6 +243,47 @@ test('an edit that started from a value someone else changed meanwhile is refuse
   assert.equal(plain.impact, 1);
 });
 
+test('agents who have the same ticket open are told of each other; leaving it, signing out or closing tells the rest', { timeout: 60000 }, async () => {
+  const u = await requesterWithTicket(['投影仪连不上']);
+  const other = await requesterWithTicket(['打印机卡纸']);
+  const a = await wsLogin(AGENT);
+  const m = await wsLogin(MEMBER);
+  // the next such frame from now on (not one already received)
+  const viewers = (c, number, names) => c.wait((f) => f.type === 'viewers' && f.ticket === number &&
+    JSON.stringify(f.agents.map((x) => x.name).sort()) === JSON.stringify(names), `viewers of ${number}: ${names}`,
+  { from: c.frames.length });
+  // the first to open it sees nobody else; the second sees the first, and the first is told
+  const alone = viewers(a, u.number, []);
+  assert.equal((await wsRequest(a, { type: 'open', ticket: u.number })).type, 'transcript');
+  await alone;
+  const seesA = viewers(m, u.number, ['演示坐席']);
+  const toldA = viewers(a, u.number, ['二线坐席']);
+  assert.equal((await wsRequest(m, { type: 'open', ticket: u.number })).type, 'transcript');
+  await seesA;
+  await toldA;
+  // the member opens another ticket: the agent is told that nobody else has it open
+  const leftA = viewers(a, u.number, []);
+  assert.equal((await wsRequest(m, { type: 'open', ticket: other.number })).type, 'transcript');
+  await leftA;
+  // back again, then the same person in a second tab: listed once, never to itself
+  const back = viewers(a, u.number, ['二线坐席']);
+  assert.equal((await wsRequest(m, { type: 'open', ticket: u.number })).type, 'transcript');
+  await back;
+  const m2 = await wsLogin(MEMBER);
+  const twice = viewers(m2, u.number, ['演示坐席']);
+  assert.equal((await wsRequest(m2, { type: 'open', ticket: u.number })).type, 'transcript');
+  await twice;
+  // a requester never gets the frame, nor is listed: its own ticket opened
+  const rq = await wsRequest(u.c, { type: 'open', ticket: u.number });
+  assert.equal(rq.type, 'transcript', JSON.stringify(rq));
+  // closing both of the member's connections tells the agent
+  const closed = viewers(a, u.number, []);
+  await wsClose(m);
+  await wsClose(m2);
+  await closed;
+  assert.ok(!u.c.frames.some((f) => f.type === 'viewers'), 'the requester got no viewers frame');
+});
+
 test('a note never reaches the requester: frames, catch-up, transcript, API', { timeout: 60000 }, async () => {
   const u = await requesterWithTicket(['共享打印机不能用了']);
   const a = await wsLogin(AGENT);
