@@ -411,6 +411,7 @@ void desk_on_message(struct desk *d, const struct desk_client *who, const struct
     case DM_LINK: desk_do_link(&r); break;
     case DM_RESOLVE: desk_do_resolve(&r); break;
     case DM_OPEN: desk_do_open(&r); break;
+    case DM_LEAVE: break; /* nothing stored: the hub forgets the open ticket (hub.c) */
     case DM_TYPING: desk_do_typing(&r); break;
     case DM_SEARCH: desk_do_search(&r); break;
     case DM_DOC: desk_do_doc(&r); break;

@@ -907,6 +907,8 @@ void hub_done(hub *h, struct desk_job *job)
     }
     if (out->viewing[0] && c->client.role == DESK_AGENT)
         set_viewing(h, c, out->viewing);
+    if (job->msg.type == DM_LEAVE && job->msg.ticket && strcmp(c->viewing, job->msg.ticket) == 0)
+        set_viewing(h, c, ""); /* in order with the connection's opens */
     /* the ack is out: now the suggestions' search (with the client as
      * changed by this job) */
     struct desk_suggest sg = out->suggest;

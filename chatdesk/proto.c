@@ -63,7 +63,7 @@ static const char *const type_names[] = {
     [DM_PRIVATE_LINK] = "private_link", [DM_MY_TICKETS] = "my_tickets",
     [DM_FOLLOW] = "follow", [DM_MAIL_PREFS] = "mail_prefs", [DM_MAIL] = "mail",
     [DM_AWAY] = "away",
-    [DM_PENDING] = "pending", [DM_RESUME] = "resume",
+    [DM_PENDING] = "pending", [DM_RESUME] = "resume", [DM_LEAVE] = "leave",
 };
 
 const char *proto_type_name(enum desk_msg_type t)
@@ -436,7 +436,7 @@ static const struct {
     {"signin_request", DM_SIGNIN_REQUEST}, {"signin", DM_SIGNIN},
     {"private_link", DM_PRIVATE_LINK}, {"my_tickets", DM_MY_TICKETS},
     {"follow", DM_FOLLOW}, {"mail_prefs", DM_MAIL_PREFS},
-    {"pending", DM_PENDING}, {"resume", DM_RESUME},
+    {"pending", DM_PENDING}, {"resume", DM_RESUME}, {"leave", DM_LEAVE},
 };
 
 /* An e-mail address as sign-in takes it: 3..254 characters, one @ with
@@ -514,6 +514,7 @@ static int parse_fields(json_t *o, struct desk_msg *m, struct proto_error *err)
         return 0;
     case DM_TAKE:
     case DM_OPEN:
+    case DM_LEAVE:
         return get_ticket(o, REQUIRED, &m->ticket, err);
     case DM_REPLY:
         rc = get_ticket(o, REQUIRED, &m->ticket, err);

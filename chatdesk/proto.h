@@ -121,6 +121,8 @@ enum desk_msg_type {
     /* waiting for the requester (desk_work.c) */
     DM_PENDING,        /* agents: ticket waits for its requester, with reason */
     DM_RESUME,         /* agents: end that wait */
+    DM_LEAVE,          /* agents: the ticket's view was closed (no answer; the
+                          hub tells its other viewers, hub.c) */
 };
 
 /* The wire name of a type ("hello", ...; "catchup" / "maintain" for the

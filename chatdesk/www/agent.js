@@ -621,6 +621,8 @@
   }
 
   function closeTicket() {
+    /* the ticket's other viewers are told that this agent left it */
+    if (cur) send({ type: 'leave', ticket: cur.number });
     cur = null;
     K.session.set(CURRENT_KEY, null);
     if (WS) WS.onClose();

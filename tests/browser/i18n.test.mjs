@@ -235,6 +235,14 @@ test('an English agent working a ticket: its history and notes hold no Chinese w
   await boss.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').textContent === 'Also open by: Plain Agent');
   await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').textContent === 'Also open by: Boss Admin');
   assert.equal(await page.getByTestId('ticket-viewers').isVisible(), true);
+  // the colleague going back to the queue (on a narrow screen, where the
+  // button shows) clears the line; opening the ticket again shows it;
+  // closing the page clears it
+  await boss.setViewportSize({ width: 420, height: 860 });
+  await boss.getByTestId('back-to-queue').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').hidden);
+  await boss.goto(`${base}/agent.html#ticket=${number}`);
+  await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').textContent === 'Also open by: Boss Admin');
   noProblems(bossProblems);
   await boss.close();
   await page.waitForFunction(() => document.querySelector('[data-testid=ticket-viewers]').hidden);

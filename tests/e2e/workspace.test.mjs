@@ -265,6 +265,15 @@ test('agents who have the same ticket open are told of each other; leaving it, s
   const leftA = viewers(a, u.number, []);
   assert.equal((await wsRequest(m, { type: 'open', ticket: other.number })).type, 'transcript');
   await leftA;
+  // back again, then closing the view ("leave", no answer) tells the agent too
+  const backOnce = viewers(a, u.number, ['二线坐席']);
+  assert.equal((await wsRequest(m, { type: 'open', ticket: u.number })).type, 'transcript');
+  await backOnce;
+  const leaving = viewers(a, u.number, []);
+  m.send({ type: 'leave', ticket: u.number });
+  await leaving;
+  // a leave for a ticket it does not have open changes nothing
+  m.send({ type: 'leave', ticket: other.number });
   // back again, then the same person in a second tab: listed once, never to itself
   const back = viewers(a, u.number, ['二线坐席']);
   assert.equal((await wsRequest(m, { type: 'open', ticket: u.number })).type, 'transcript');

@@ -391,6 +391,13 @@ static void edit_was_frames(void **state)
     bad("{\"type\":\"edit\",\"ticket\":\"INC-000001\",\"summary\":\"x\",\"was\":{\"summary\":5}}",
         P_BAD_FIELD, "was.summary", NULL);
     assert_string_equal(proto_code_name(P_CONFLICT), "conflict");
+    /* leave: a ticket number, nothing else */
+    good("{\"type\":\"leave\",\"ticket\":\"INC-000001\"}", &m);
+    assert_int_equal(m.type, DM_LEAVE);
+    assert_string_equal(m.ticket, "INC-000001");
+    assert_string_equal(proto_type_name(m.type), "leave");
+    desk_msg_fin(&m);
+    bad("{\"type\":\"leave\"}", P_MISSING_FIELD, "ticket", NULL);
 }
 
 static void kb_feedback_frames(void **state)
