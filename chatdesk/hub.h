@@ -22,6 +22,10 @@
  * every agent; that of a job the daemon starts itself (hub_own_job: a
  * timer's) too, though no connection asked for it.
  *
+ * It keeps the ticket each agent connection has open (set by a successful
+ * open, cleared by another open, leave, signing out or closing) and tells
+ * the agents with the same ticket open who else has it ("viewers").
+ *
  * Everything here runs on the service thread; the hub never blocks (no
  * database, no index) and never touches a socket: it calls ops.send and
  * ops.submit. */
