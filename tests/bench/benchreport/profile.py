@@ -323,7 +323,7 @@ if rt(ip):
       "and phrase boosts are phrases of CJK bigrams (`phrase_from` in kb_search_query.c) and its "
       "proximity boosts pair stems, so leaving them out would change the ranking the eval "
       "measures, not only the speed. Indexing a fresh build with `add_document` instead of "
-      "`replace_document` (no id lookup) made no difference (7.0–7.1 s against 7.1–7.2 s, "
+      "`replace_document` (no id lookup) made no difference (7.06–7.20 s against 6.95–7.12 s, three runs each, "
       "2026-12-08). (2) The stored document is a zstd frame "
       "now (`kb_doc_pack`), but Xapian still runs `deflate` over it (above), finds it cannot "
       "shrink it and stores it as it is: that attempt is wasted work Xapian 1.4 offers no way to "
