@@ -31,6 +31,9 @@
 
   const FIELD = { summary: kbt('tickets.001'), category: kbt('agent.123'), impact: kbt('tickets.002'), urgency: kbt('tickets.003'), priority: kbt('common.022') };
   const LEVEL = { 1: kbt('common.013'), 2: kbt('common.014'), 3: kbt('common.015') };
+  /* a field's value in words: none, a priority, a level */
+  const fieldValue = (field, x) => (x === null || x === undefined || x === '' ? kbt('tickets.048')
+    : field === 'priority' ? `P${x}` : field === 'impact' || field === 'urgency' ? LEVEL[x] || x : x);
 
   /* ---------- the URL hash ---------- */
 
@@ -169,12 +172,11 @@
     if (!form || !form.dataset.clean || !conflicted) return;
     const was = JSON.parse(form.dataset.clean);
     const now = editValues(t);
-    const shown = (k) => (now[k] === '' ? kbt('tickets.048') : k === 'impact' || k === 'urgency' ? LEVEL[now[k]] || now[k] : now[k]);
     const names = conflicted.filter((k) => k in now);
     for (const k of names) was[k] = now[k];
     form.dataset.clean = JSON.stringify(was);
     conflicted = null;
-    say('ws-edit-msg', kbt('x.edit_conflict', [names.map((k) => kbt('x.kv', [FIELD[k], shown(k)])).join(kbt('x.list_sep'))]), 'err');
+    say('ws-edit-msg', kbt('x.edit_conflict', [names.map((k) => kbt('x.kv', [FIELD[k], fieldValue(k, now[k])])).join(kbt('x.list_sep'))]), 'err');
   }
 
   /* A kept edit form still shows the ticket as it is now in the fields the
@@ -360,9 +362,7 @@
       const d = e.detail;
       if (!d) return '';
       if (e.type === 'edited' && d.field) {
-        const v = (x) => (x === null || x === undefined || x === '' ? kbt('tickets.048')
-          : d.field === 'priority' ? `P${x}` : d.field === 'impact' || d.field === 'urgency' ? LEVEL[x] || x : x);
-        return kbt('x.kv', [FIELD[d.field] || d.field, `${v(d.from)} → ${v(d.to)}`]);
+        return kbt('x.kv', [FIELD[d.field] || d.field, `${fieldValue(d.field, d.from)} → ${fieldValue(d.field, d.to)}`]);
       }
       if (e.type === 'transferred' || e.type === 'assigned') {
         const team = (s) => (teams.find((x) => x.slug === s) || {}).name || s || '—';

@@ -264,25 +264,25 @@ int store_problem_create(struct store *s, int64_t actor, const struct store_prob
     return finish_with(s, rc, id, out);
 }
 
-/* The fields f changes whose value in was (the editor's starting point)
- * is no longer cur's, into the array stale. */
-static void stale_fields(json_t *stale, const struct store_problem_fields *f,
-                         const struct store_problem_fields *was, const struct store_problem *cur)
+/* Appends to out the name of each field f gives whose value in v is given
+ * and differs from cur's: with v = f, the fields an edit changes; with v
+ * the editor's starting point (was), those someone changed meanwhile. */
+static void fields_differing(json_t *out, const struct store_problem_fields *f,
+                             const struct store_problem_fields *v, const struct store_problem *cur)
 {
-    if (f->summary)
-        st_changed_text(stale, "summary", was->summary, cur->summary);
-    if (f->description)
-        st_changed_text(stale, "description", was->description, cur->description);
-    if (f->service)
-        st_changed_text(stale, "service", was->service, cur->service);
-    if (f->root_cause)
-        st_changed_text(stale, "root_cause", was->root_cause, cur->root_cause);
-    if (f->workaround)
-        st_changed_text(stale, "workaround", was->workaround, cur->workaround);
-    if (f->fix)
-        st_changed_text(stale, "fix", was->fix, cur->fix);
-    if (f->impact && was->impact && was->impact != cur->impact)
-        json_array_append_new(stale, json_string("impact"));
+    const struct {
+        const char *name, *given, *value, *now;
+    } t[] = {{"summary", f->summary, v->summary, cur->summary},
+             {"description", f->description, v->description, cur->description},
+             {"service", f->service, v->service, cur->service},
+             {"root_cause", f->root_cause, v->root_cause, cur->root_cause},
+             {"workaround", f->workaround, v->workaround, cur->workaround},
+             {"fix", f->fix, v->fix, cur->fix}};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (t[i].given)
+            st_changed_text(out, t[i].name, t[i].value, t[i].now);
+    if (f->impact && v->impact && v->impact != cur->impact)
+        json_array_append_new(out, json_string("impact"));
 }
 
 int store_problem_edit(struct store *s, const char *number, int64_t actor,
@@ -303,7 +303,7 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
     json_t *changed = json_array();
     if (rc == 0 && was) {
         json_t *stale = json_array();
-        stale_fields(stale, f, was, &cur);
+        fields_differing(stale, f, was, &cur);
         if (json_array_size(stale)) {
             char *names = json_dumps(stale, JSON_COMPACT);
             rc = st_seterr(s, STORE_ECONFLICT, "changed by someone else meanwhile: %s",
@@ -312,16 +312,8 @@ int store_problem_edit(struct store *s, const char *number, int64_t actor,
         }
         json_decref(stale);
     }
-    if (rc == 0) {
-        st_changed_text(changed, "summary", f->summary, cur.summary);
-        st_changed_text(changed, "description", f->description, cur.description);
-        st_changed_text(changed, "service", f->service, cur.service);
-        st_changed_text(changed, "root_cause", f->root_cause, cur.root_cause);
-        st_changed_text(changed, "workaround", f->workaround, cur.workaround);
-        st_changed_text(changed, "fix", f->fix, cur.fix);
-        if (f->impact && f->impact != cur.impact)
-            json_array_append_new(changed, json_string("impact"));
-    }
+    if (rc == 0)
+        fields_differing(changed, f, f, &cur);
     if (rc == 0 && json_array_size(changed)) {
         struct params p = {0};
         p_i64(&p, cur.id);

@@ -464,8 +464,7 @@ int store_ticket_edit(struct store *s, const char *number, int64_t actor,
             rc = st_ticket_summary_terms(s, h.head.id, e->summary);
         n++;
     }
-    if (rc == 0 && e->category &&
-        (cat ? !h.category || strcmp(cat, h.category) != 0 : h.category != NULL)) {
+    if (rc == 0 && e->category && !same_category(cat, h.category)) {
         rc = edited(s, &h, actor, to, "category", jstr(h.category), jstr(cat));
         n++;
     }

@@ -272,12 +272,17 @@ test('agents who have the same ticket open are told of each other; leaving it, s
   const leaving = viewers(a, u.number, []);
   m.send({ type: 'leave', ticket: u.number });
   await leaving;
-  // a leave for a ticket it does not have open changes nothing
-  m.send({ type: 'leave', ticket: other.number });
   // back again, then the same person in a second tab: listed once, never to itself
   const back = viewers(a, u.number, ['二线坐席']);
   assert.equal((await wsRequest(m, { type: 'open', ticket: u.number })).type, 'transcript');
   await back;
+  // a leave for a ticket it does not have open changes nothing: after both
+  // round trips the agent has had no viewers frame
+  const quiet = a.frames.length;
+  m.send({ type: 'leave', ticket: other.number });
+  await m.sync();
+  await a.sync();
+  assert.deepEqual(a.frames.slice(quiet).filter((f) => f.type === 'viewers'), [], 'nobody was told of the stray leave');
   const m2 = await wsLogin(MEMBER);
   const twice = viewers(m2, u.number, ['演示坐席']);
   assert.equal((await wsRequest(m2, { type: 'open', ticket: u.number })).type, 'transcript');
